@@ -1,0 +1,24 @@
+# Casebridge: `make run` serves the demo firm, `make test` runs every check.
+# Both create .venv and install the pinned dependencies on first use.
+
+.PHONY: run test lint typecheck bench bench-ledger clean
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+lint:
+	@scripts/bootstrap.sh dev && .venv/bin/ruff check . && .venv/bin/lint-imports
+
+typecheck:
+	@scripts/bootstrap.sh dev && .venv/bin/mypy src config
+
+bench: bench-ledger
+
+bench-ledger:
+	@scripts/bootstrap.sh dev && .venv/bin/python bench/ledger.py
+
+clean:
+	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

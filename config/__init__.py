@@ -1,0 +1,1 @@
+"""Django project configuration for Casebridge: settings, URLs, WSGI and the task engine."""

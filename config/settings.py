@@ -1,0 +1,136 @@
+"""Settings for every environment, read from the process environment.
+
+One module on purpose: each knob is an environment variable with a safe local default, so
+`make run` needs nothing set and production sets what it needs (see README, "Running in
+production").
+
+- ``DATABASE_URL``: defaults to the SQLite file ``var/casebridge.sqlite3``; set
+  ``postgres://...`` for PostgreSQL.
+- ``HUEY_REDIS_URL``: when set, background tasks go through Redis so workers on several
+  machines share one queue; otherwise Huey keeps its queue in ``var/huey.sqlite3``.
+- ``CASEBRIDGE_SECRET_KEY``, ``CASEBRIDGE_DEBUG``, ``CASEBRIDGE_ALLOWED_HOSTS``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CASEBRIDGE_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = os.environ.get("CASEBRIDGE_DEBUG", "1") == "1"
+SECRET_KEY = os.environ.get(
+    "CASEBRIDGE_SECRET_KEY",
+    "insecure-local-development-key-change-me-in-production-0123456789",
+)
+ALLOWED_HOSTS = os.environ.get("CASEBRIDGE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "casebridge.core",
+    "casebridge.web",
+    "casebridge.books",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "casebridge.books.auth.BooksUserMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.messages.context_processors.messages",
+            ],
+            "builtins": ["casebridge.web.templatetags.money"],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'casebridge.sqlite3'}"),
+        conn_max_age=int(os.environ.get("CASEBRIDGE_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server and the worker read while one of them writes; IMMEDIATE
+    # transactions take the write lock up front so two writers queue instead of deadlocking.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Casebridge has its own user tables per side (the books and the cases side are separate
+# products), so django.contrib.auth is not installed; passwords use Django's hashers.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if os.environ.get("CASEBRIDGE_FAST_HASHER") == "1":  # test runs only: hashing is not under test
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("CASEBRIDGE_TIME_ZONE", "America/Los_Angeles")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- Task engine (ADR 0002) -------------------------------------------------------------
+_huey_redis = os.environ.get("HUEY_REDIS_URL")
+HUEY = {
+    "name": "casebridge",
+    "immediate": os.environ.get("CASEBRIDGE_HUEY_IMMEDIATE", "0") == "1",
+    "consumer": {
+        "workers": int(os.environ.get("CASEBRIDGE_WORKERS", "2")),
+        "worker_type": "thread",
+    },
+}
+if _huey_redis:
+    HUEY.update({"huey_class": "huey.RedisHuey", "url": _huey_redis})
+else:
+    HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "huey.sqlite3")})
+
+# --- Books ------------------------------------------------------------------------------
+BOOKS_TOKEN_LIFETIME_DAYS = 30
+BOOKS_LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("BOOKS_LOGIN_THROTTLE_ATTEMPTS", "5"))
+BOOKS_LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("BOOKS_LOGIN_THROTTLE_WINDOW", "900"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CASEBRIDGE_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make run`: install, migrate, load the demo firm, start the worker and the web server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh app
+export DJANGO_SETTINGS_MODULE=config.settings
+PORT=${PORT:-8000}
+HOST=${HOST:-127.0.0.1}
+.venv/bin/python manage.py migrate --no-input -v0
+.venv/bin/python manage.py demo_load
+.venv/bin/python manage.py run_huey --quiet > var/worker.log 2>&1 &
+worker=$!
+trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
+cat <<MSG
+
+  Casebridge is running: http://$HOST:$PORT/books/
+  API docs (OpenAPI):    http://$HOST:$PORT/books/api/v1/docs
+  Background worker:     pid $worker (log: var/worker.log)
+
+  Demo logins (firm ID "demo", password "demo-password-1"):
+    admin@demo.test        firm administrator
+    accountant@demo.test   accountant
+    sam@demo.test          attorney (Records Time off: turn it on under Users)
+    integration@demo.test  integration user (enrolls a security question at first login)
+
+  Press Ctrl-C to stop.
+MSG
+exec_status=0
+.venv/bin/python manage.py runserver "$HOST:$PORT" --noreload || exec_status=$?
+exit $exec_status

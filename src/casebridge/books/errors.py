@@ -1,0 +1,74 @@
+"""The books' refusals, each with a stable machine code for API clients."""
+
+from __future__ import annotations
+
+from casebridge.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+
+__all__ = [
+    "AuthenticationFailed",
+    "Conflict",
+    "DomainError",
+    "EntryUnbalanced",
+    "InvalidToken",
+    "NotFound",
+    "PermissionDenied",
+    "ReauthenticationRequired",
+    "RecordsTimeOff",
+    "SecurityQuestionNotEnrolled",
+    "TooManyAttempts",
+    "TrustOverdraw",
+    "UserNotFound",
+    "ValidationFailed",
+]
+
+
+class EntryUnbalanced(ValidationFailed):
+    code = "entry_unbalanced"
+
+
+class RecordsTimeOff(ValidationFailed):
+    """A fee line names a user without Records Time (seed S5)."""
+
+    code = "records_time_off"
+
+
+class TrustOverdraw(DomainError):
+    """A disbursement would take a client's trust below zero. Carries what is available."""
+
+    code = "insufficient_trust_funds"
+    http_status = 409
+
+
+class AuthenticationFailed(DomainError):
+    code = "invalid_credentials"
+    http_status = 401
+
+
+class UserNotFound(AuthenticationFailed):
+    code = "user_not_found"
+
+
+class SecurityQuestionNotEnrolled(DomainError):
+    code = "security_question_not_enrolled"
+    http_status = 403
+
+
+class ReauthenticationRequired(DomainError):
+    code = "reauthentication_required"
+    http_status = 401
+
+
+class InvalidToken(DomainError):
+    code = "invalid_token"
+    http_status = 401
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    http_status = 429

@@ -1,0 +1,603 @@
+"""The books' tables. Every row belongs to one firm; amounts are integer cents.
+
+Invariants held by the database as well as by the services:
+- posting amounts are non-negative and exactly one side of a posting is positive;
+- a client trust ledger's balance is never negative (CHECK);
+- check numbers are unique per bank account, invoice numbers per firm;
+- journal entries and postings are immutable and the audit log is append-only (triggers);
+- on PostgreSQL every journal entry balances at commit (deferred constraint trigger).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class Firm(models.Model):
+    """A tenant: one law firm's books."""
+
+    code = models.SlugField(max_length=40, unique=True, help_text="Firm ID typed at login.")
+    name = models.CharField(max_length=200)
+    release_invoice_stage_enabled = models.BooleanField(default=False)
+    next_invoice_number = models.PositiveIntegerField(default=1001)
+    next_file_number = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(models.Model):
+    """A person (or the designated integration user) who logs into the books."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="users")
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    initials = models.CharField(max_length=8, blank=True)
+    is_admin = models.BooleanField(default=False)
+    records_time = models.BooleanField(default=False)
+    gl_account_extension = models.CharField(max_length=20, blank=True)
+    is_active = models.BooleanField(default=True)
+    password = models.CharField(max_length=256)
+    security_question = models.CharField(max_length=200, blank=True)
+    security_answer_hash = models.CharField(max_length=256, blank=True)
+    security_enrolled_at = models.DateTimeField(null=True, blank=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "firm", Lower("email"), name="books_user_email_unique_per_firm"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email
+
+    @property
+    def is_enrolled(self) -> bool:
+        """Authenticated for integrations: has enrolled a security question."""
+        return self.security_enrolled_at is not None
+
+
+class IntegrationToken(models.Model):
+    """A bearer token for API clients; only its SHA-256 is stored. Lapses after 30 days."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}... ({self.user_id}, expires {self.expires_at:%Y-%m-%d})"
+
+
+class LoginAttempt(models.Model):
+    """Every login (web or API), for throttling and the audit trail."""
+
+    firm_code = models.CharField(max_length=40)
+    username = models.CharField(max_length=254)  # lower-cased
+    ip_address = models.CharField(max_length=64, blank=True)
+    succeeded = models.BooleanField()
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["firm_code", "username", "at"], name="login_attempt_lookup")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.firm_code}/{self.username} {'ok' if self.succeeded else 'failed'}"
+
+
+class AreaOfPractice(models.Model):
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="areas_of_practice")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("firm", Lower("name"), name="books_area_name_unique_per_firm"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", "Asset"
+    LIABILITY = "liability", "Liability"
+    EQUITY = "equity", "Equity"
+    INCOME = "income", "Income"
+    EXPENSE = "expense", "Expense"
+
+
+#: Accounts whose normal balance is a debit.
+DEBIT_NORMAL = {AccountType.ASSET, AccountType.EXPENSE}
+
+
+class AccountRole(models.TextChoices):
+    """The accounts the services post to by role, one of each per firm."""
+
+    OPERATING_BANK = "operating_bank", "Operating bank"
+    TRUST_BANK = "trust_bank", "Client trust bank"
+    CLIENT_TRUST_LIABILITY = "client_trust_liability", "Client trust liability"
+    ADVANCED_COSTS = "advanced_costs", "Advanced client costs"
+    FEE_INCOME = "fee_income", "Fee income"
+    ACCOUNTS_RECEIVABLE = "accounts_receivable", "Accounts receivable"
+    WRITE_OFF = "write_off", "Cost write-off"
+
+
+class GLAccount(models.Model):
+    """A general-ledger account. ``balance_cents`` is debits minus credits, kept in the same
+    transaction as every posting so a balance read is one indexed row, whatever the size of
+    the ledger."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="gl_accounts")
+    number = models.CharField(max_length=20)
+    name = models.CharField(max_length=120)
+    type = models.CharField(max_length=10, choices=AccountType.choices)
+    role = models.CharField(max_length=32, choices=AccountRole.choices, blank=True)
+    is_client_trust = models.BooleanField(
+        default=False, help_text="Client trust liability: every posting names a file."
+    )
+    is_active = models.BooleanField(default=True)
+    balance_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "number"], name="books_gl_number_unique_per_firm"
+            ),
+            models.UniqueConstraint(
+                fields=["firm", "role"], condition=~Q(role=""), name="books_gl_role_unique_per_firm"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_client_trust=False) | Q(type=AccountType.LIABILITY),
+                name="books_gl_client_trust_is_liability",
+            ),
+        ]
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+    @property
+    def normal_balance_cents(self) -> int:
+        """Balance in the account's natural sign (a liability's credit balance is positive)."""
+        return self.balance_cents if self.type in DEBIT_NORMAL else -self.balance_cents
+
+
+class BankAccountKind(models.TextChoices):
+    OPERATING = "operating", "Operating"
+    TRUST = "trust", "Client trust"
+
+
+class BankAccount(models.Model):
+    """A real bank account, tied to its GL asset account. A trust account also names the
+    client trust liability account that holds its clients' sub-ledgers."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="bank_accounts")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=BankAccountKind.choices)
+    gl_account = models.OneToOneField(
+        GLAccount, on_delete=models.PROTECT, related_name="bank_account"
+    )
+    trust_liability_account = models.OneToOneField(
+        GLAccount,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="trust_bank_account",
+    )
+    bank_name = models.CharField(max_length=120, blank=True)
+    account_number_last4 = models.CharField(max_length=4, blank=True)
+    next_check_number = models.PositiveIntegerField(default=1001)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "name"], name="books_bank_name_unique_per_firm"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="operating", trust_liability_account__isnull=True)
+                | Q(kind="trust", trust_liability_account__isnull=False),
+                name="books_bank_trust_has_liability",
+            ),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActivityCode(models.Model):
+    """Rates/Codes -> Activity Code: what a cost or fee line is, and where it posts."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="activity_codes")
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=255, blank=True)
+    gl_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="+")
+    utbms_code = models.CharField(max_length=4, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "firm", Lower("code"), name="books_activity_code_unique_per_firm"
+            ),
+        ]
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Contact(models.Model):
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="contacts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address = models.TextField(blank=True)
+    external_ref = models.CharField(max_length=120, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "external_ref"],
+                condition=Q(external_ref__isnull=False),
+                name="books_contact_external_ref_unique",
+            ),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class File(models.Model):
+    """A matter. Its client trust sub-ledgers are :class:`TrustLedger` rows."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="files")
+    number = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    client = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="files")
+    area_of_practice = models.ForeignKey(
+        AreaOfPractice, on_delete=models.PROTECT, null=True, blank=True
+    )
+    responsible_attorney = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    external_ref = models.CharField(max_length=120, null=True, blank=True)
+    opened_on = models.DateField()
+    is_closed = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "number"], name="books_file_number_unique_per_firm"
+            ),
+            models.UniqueConstraint(
+                fields=["firm", "external_ref"],
+                condition=Q(external_ref__isnull=False),
+                name="books_file_external_ref_unique",
+            ),
+        ]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+
+class TrustLedger(models.Model):
+    """A client's trust sub-ledger: one file's money in one trust bank account.
+
+    ``balance_cents`` (credit-normal) moves in the same transaction as the postings, under a
+    row lock, and a CHECK keeps it from going below zero even if a service were wrong.
+    """
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    file = models.ForeignKey(File, on_delete=models.PROTECT, related_name="trust_ledgers")
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="trust_ledgers"
+    )
+    balance_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file", "bank_account"], name="books_trust_ledger_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_cents__gte=0), name="books_trust_never_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"trust ledger file {self.file_id} bank {self.bank_account_id}"
+
+
+class JournalEntry(models.Model):
+    """A balanced set of postings. Immutable once written; corrected by a reversal."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="journal_entries")
+    date = models.DateField()
+    memo = models.CharField(max_length=500, blank=True)
+    posting_reference = models.CharField(max_length=60, blank=True)
+    source = models.CharField(max_length=60, blank=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "source", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="books_entry_idempotency_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["firm", "date"], name="books_entry_firm_date")]
+
+    def __str__(self) -> str:
+        return f"JE{self.pk} {self.date} {self.memo}"
+
+
+class Posting(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="postings")
+    file = models.ForeignKey(
+        File, on_delete=models.PROTECT, null=True, blank=True, related_name="postings"
+    )
+    trust_ledger = models.ForeignKey(
+        TrustLedger, on_delete=models.PROTECT, null=True, blank=True, related_name="postings"
+    )
+    debit_cents = models.BigIntegerField(default=0)
+    credit_cents = models.BigIntegerField(default=0)
+    memo = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(debit_cents__gt=0) & Q(credit_cents=0))
+                | (Q(credit_cents__gt=0) & Q(debit_cents=0)),
+                name="books_posting_one_positive_side",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "entry"], name="books_posting_account"),
+            models.Index(fields=["trust_ledger", "entry"], name="books_posting_trust_ledger"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"JE{self.entry_id} acct {self.account_id} Dr {self.debit_cents} Cr {self.credit_cents}"
+        )
+
+
+class CheckStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PRINTED = "printed", "Printed"
+    VOIDED = "voided", "Voided"
+
+
+class Check(models.Model):
+    """A check request from operating (cost advance) or trust. It posts when requested
+    (so a queued trust check already holds the client's money), gets its number when
+    printed, and a void posts a reversal dated on the void date."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="checks")
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="checks")
+    file = models.ForeignKey(
+        File, on_delete=models.PROTECT, null=True, blank=True, related_name="checks"
+    )
+    payee = models.CharField(max_length=200)
+    amount_cents = models.BigIntegerField()
+    activity_code = models.ForeignKey(ActivityCode, on_delete=models.PROTECT, null=True, blank=True)
+    memo = models.CharField(max_length=255, blank=True)
+    posting_reference = models.CharField(max_length=60, blank=True)
+    external_ref = models.CharField(max_length=120, null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=CheckStatus.choices, default=CheckStatus.QUEUED
+    )
+    check_number = models.PositiveIntegerField(null=True, blank=True)
+    request_date = models.DateField()
+    printed_on = models.DateField(null=True, blank=True)
+    voided_on = models.DateField(null=True, blank=True)
+    void_reason = models.CharField(max_length=255, blank=True)
+    entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, related_name="check_issued"
+    )
+    void_entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="check_voided"
+    )
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank_account", "check_number"],
+                condition=Q(check_number__isnull=False),
+                name="books_check_number_unique_per_bank",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="books_check_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="printed") | Q(check_number__isnull=False),
+                name="books_check_printed_has_number",
+            ),
+        ]
+        indexes = [models.Index(fields=["firm", "status", "id"], name="books_check_queue")]
+
+    def __str__(self) -> str:
+        return f"Check {self.check_number or '(queued)'} to {self.payee}"
+
+
+class ReceiptStatus(models.TextChoices):
+    POSTED = "posted", "Posted"
+    VOIDED = "voided", "Voided"
+
+
+class TrustReceipt(models.Model):
+    """A deposit into a client trust account for a file (e.g. a settlement check)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="trust_receipts")
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="receipts")
+    file = models.ForeignKey(File, on_delete=models.PROTECT, related_name="trust_receipts")
+    payer = models.CharField(max_length=200)
+    amount_cents = models.BigIntegerField()
+    received_on = models.DateField()
+    reference = models.CharField(
+        max_length=60, blank=True, help_text="Check number of the deposited item."
+    )
+    memo = models.CharField(max_length=255, blank=True)
+    external_ref = models.CharField(max_length=120, null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ReceiptStatus.choices, default=ReceiptStatus.POSTED
+    )
+    voided_on = models.DateField(null=True, blank=True)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="receipt")
+    void_entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="receipt_voided"
+    )
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="books_receipt_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Trust receipt {self.pk} from {self.payer}"
+
+
+class InvoiceStage(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    REVIEW = "review", "Review"
+    RELEASE = "release", "Release"
+    FINAL = "final", "Final"
+    VOIDED = "voided", "Voided"
+
+
+class Invoice(models.Model):
+    """A bill for a file. Finalising posts it; with ``pay_from_trust`` the same entry moves
+    the fee and reimbursed costs from the client's trust to operating."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="invoices")
+    number = models.PositiveIntegerField()
+    file = models.ForeignKey(File, on_delete=models.PROTECT, related_name="invoices")
+    stage = models.CharField(
+        max_length=10, choices=InvoiceStage.choices, default=InvoiceStage.DRAFT
+    )
+    invoice_date = models.DateField()
+    description = models.CharField(max_length=255, blank=True)
+    pay_from_trust = models.BooleanField(default=False)
+    trust_bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    operating_bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    total_cents = models.BigIntegerField(default=0)
+    external_ref = models.CharField(max_length=120, null=True, blank=True)
+    entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="invoice"
+    )
+    void_entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="invoice_voided"
+    )
+    finalised_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "number"], name="books_invoice_number_unique_per_firm"
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage="final") | Q(entry__isnull=False),
+                name="books_invoice_final_is_posted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.number}"
+
+
+class LineKind(models.TextChoices):
+    FEE = "fee", "Fee (time entry)"
+    COST = "cost", "Cost"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=4, choices=LineKind.choices)
+    description = models.CharField(max_length=255)
+    amount_cents = models.BigIntegerField()
+    timekeeper = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    hours = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    activity_code = models.ForeignKey(ActivityCode, on_delete=models.PROTECT, null=True, blank=True)
+    line_date = models.DateField()
+    external_ref = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="books_line_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="fee") & Q(timekeeper__isnull=False))
+                | (Q(kind="cost") & Q(activity_code__isnull=False)),
+                name="books_line_kind_fields",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.description}"
+
+
+class IdempotencyRecord(models.Model):
+    """A creating API request's key, body hash and response, stored in the same transaction
+    as its effects, so a repeat replays the response and writes nothing."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    key = models.CharField(max_length=200)
+    scope = models.CharField(max_length=120)  # method + route
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "scope", "key"], name="books_idempotency_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -1,0 +1,1 @@
+"""The books' reads: lists, balances and reports. Selectors never write."""

@@ -1,0 +1,359 @@
+"""Users, logins, the security question, and integration tokens.
+
+- Passwords and security answers are hashed with Django's hashers; an answer is compared
+  after folding case and collapsing whitespace ("  Fluffy   the CAT" == "fluffy the cat").
+- A user is "authenticated for integrations" only after enrolling a security question.
+- An integration token is 32 random bytes shown once; only its SHA-256 is stored. It lapses
+  30 days after issue: using it then raises :class:`ReauthenticationRequired`, which an API
+  client can tell apart from a wrong password (:class:`AuthenticationFailed`).
+- Logins are throttled per firm and username: after ``BOOKS_LOGIN_THROTTLE_ATTEMPTS``
+  failures within the window, further attempts are refused with the wait until the next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+
+from casebridge.books.errors import (
+    AuthenticationFailed,
+    InvalidToken,
+    ReauthenticationRequired,
+    SecurityQuestionNotEnrolled,
+    TooManyAttempts,
+    UserNotFound,
+    ValidationFailed,
+)
+from casebridge.books.models import Firm, IntegrationToken, LoginAttempt, User
+from casebridge.core import clock
+from casebridge.core.audit import audit_record
+
+BEARER_PREFIX = "cbb_"
+MIN_PASSWORD_LENGTH = 10
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_answer(answer: str) -> str:
+    return " ".join(answer.split()).casefold()
+
+
+def _audit_user(
+    user: User,
+    action: str,
+    actor: User | None,
+    ip: str = "",
+    *,
+    summary: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    audit_record(
+        system="books",
+        firm_id=user.firm_id,
+        action=action,
+        entity_type="user",
+        entity_id=user.pk,
+        actor_id=actor.pk if actor else user.pk,
+        actor_label=actor.email if actor else user.email,
+        ip_address=ip,
+        summary=summary,
+        before=before,
+        after=after,
+    )
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+
+
+def _clean_email(email: str) -> str:
+    email = email.strip()
+    if not EMAIL_RE.match(email):
+        raise ValidationFailed(f"{email!r} is not a valid email address", field="email")
+    return email
+
+
+@transaction.atomic
+def user_create(
+    *,
+    firm: Firm,
+    email: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+    initials: str = "",
+    is_admin: bool = False,
+    records_time: bool = False,
+    gl_account_extension: str = "",
+    actor: User | None = None,
+) -> User:
+    email = _clean_email(email)
+    validate_password(password)
+    if User.objects.filter(firm=firm, email__iexact=email).exists():
+        raise ValidationFailed(
+            f"a user with email {email} already exists in this firm", field="email"
+        )
+    initials = initials.strip().upper() or "".join(p[:1] for p in (first_name, last_name)).upper()
+    user = User.objects.create(
+        firm=firm,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        initials=initials[:8],
+        is_admin=is_admin,
+        records_time=records_time,
+        gl_account_extension=gl_account_extension.strip(),
+        password=make_password(password),
+    )
+    _audit_user(
+        user,
+        "create",
+        actor,
+        summary=f"User {email} created",
+        after={"email": email, "is_admin": is_admin, "records_time": records_time},
+    )
+    return user
+
+
+USER_EDITABLE = (
+    "first_name",
+    "last_name",
+    "initials",
+    "email",
+    "is_admin",
+    "records_time",
+    "gl_account_extension",
+    "is_active",
+)
+
+
+@transaction.atomic
+def user_update(*, user: User, actor: User, **changes: object) -> User:
+    """Change a user's profile or accounting settings (Users -> pencil)."""
+    unknown = set(changes) - set(USER_EDITABLE)
+    if unknown:
+        raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = {k: getattr(user, k) for k in changes}
+    if "email" in changes:
+        email = _clean_email(str(changes["email"]))
+        if (
+            User.objects.filter(firm_id=user.firm_id, email__iexact=email)
+            .exclude(pk=user.pk)
+            .exists()
+        ):
+            raise ValidationFailed(
+                f"a user with email {email} already exists in this firm", field="email"
+            )
+        changes["email"] = email
+    if changes.get("is_admin") is False and user.is_admin and user.pk == actor.pk:
+        raise ValidationFailed("you cannot remove your own administrator flag", field="is_admin")
+    if changes.get("is_active") is False and user.pk == actor.pk:
+        raise ValidationFailed("you cannot deactivate yourself", field="is_active")
+    for key, value in changes.items():
+        setattr(user, key, value)
+    user.save(update_fields=list(changes))
+    after = {k: getattr(user, k) for k in changes}
+    if before != after:
+        _audit_user(
+            user, "change", actor, summary=f"User {user.email} changed", before=before, after=after
+        )
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, user: User, password: str, actor: User) -> None:
+    validate_password(password)
+    user.password = make_password(password)
+    user.save(update_fields=["password"])
+    IntegrationToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=clock.now()
+    )
+    _audit_user(user, "password_change", actor, summary=f"Password of {user.email} changed")
+
+
+@transaction.atomic
+def security_question_enroll(*, user: User, question: str, answer: str) -> User:
+    question = question.strip()
+    if len(question) < 5:
+        raise ValidationFailed("choose or write a security question", field="question")
+    normalised = normalise_answer(answer)
+    if len(normalised) < 3:
+        raise ValidationFailed("the answer must be at least 3 characters", field="answer")
+    if normalised in normalise_answer(question):
+        raise ValidationFailed("the answer must not appear in the question", field="answer")
+    was_enrolled = user.is_enrolled
+    user.security_question = question
+    user.security_answer_hash = make_password(normalised)
+    user.security_enrolled_at = clock.now()
+    user.save(update_fields=["security_question", "security_answer_hash", "security_enrolled_at"])
+    _audit_user(
+        user,
+        "security_question_change" if was_enrolled else "security_question_enroll",
+        None,
+        summary=f"{user.email} enrolled a security question",
+        after={"question": question},
+    )
+    return user
+
+
+def security_answer_matches(*, user: User, answer: str) -> bool:
+    return bool(user.security_answer_hash) and check_password(
+        normalise_answer(answer), user.security_answer_hash
+    )
+
+
+def _throttle_check(firm_code: str, username: str, now: dt.datetime) -> None:
+    window = dt.timedelta(seconds=settings.BOOKS_LOGIN_THROTTLE_WINDOW_SECONDS)
+    recent = list(
+        LoginAttempt.objects.filter(firm_code=firm_code, username=username, at__gte=now - window)
+        .order_by("-at")
+        .values_list("succeeded", "at")[: settings.BOOKS_LOGIN_THROTTLE_ATTEMPTS]
+    )
+    failures = []
+    for succeeded, at in recent:
+        if succeeded:
+            break
+        failures.append(at)
+    if len(failures) >= settings.BOOKS_LOGIN_THROTTLE_ATTEMPTS:
+        retry_after = int((failures[-1] + window - now).total_seconds()) + 1
+        raise TooManyAttempts(
+            f"too many failed logins for {username}; try again in {retry_after} seconds",
+            retry_after=retry_after,
+        )
+
+
+def user_authenticate(
+    *,
+    firm_code: str,
+    email: str,
+    password: str,
+    ip_address: str = "",
+    now: dt.datetime | None = None,
+) -> User:
+    """Check a login. Records the attempt (kept even when the login fails) and throttles."""
+    now = now or clock.now()
+    firm_code = firm_code.strip().lower()
+    username = email.strip().lower()
+    if not firm_code or not username or not password:
+        raise ValidationFailed("firm, username and password are all required")
+    _throttle_check(firm_code, username, now)
+    firm = Firm.objects.filter(code=firm_code).first()
+    user = User.objects.filter(firm=firm, email__iexact=username).first() if firm else None
+    ok = user is not None and user.is_active and check_password(password, user.password)
+    LoginAttempt.objects.create(
+        firm_code=firm_code, username=username, ip_address=ip_address, succeeded=ok, at=now
+    )
+    if firm is None:
+        raise UserNotFound(f"no firm with ID {firm_code!r}", field="firm")
+    if user is None:
+        audit_record(
+            system="books",
+            firm_id=firm.pk,
+            action="login_failed",
+            entity_type="user",
+            actor_label=username,
+            ip_address=ip_address,
+            summary=f"Unknown user {username}",
+        )
+        raise UserNotFound(f"no user {username} in firm {firm_code}", field="username")
+    if not ok:
+        _audit_user(
+            user, "login_failed", None, ip_address, summary="Wrong password or inactive user"
+        )
+        raise AuthenticationFailed("wrong password, or the user is deactivated", field="password")
+    user.last_login_at = now
+    user.save(update_fields=["last_login_at"])
+    _audit_user(user, "login", None, ip_address, summary=f"{user.email} logged in")
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once; only its hash is stored
+    expires_at: dt.datetime
+    user_id: int
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def integration_session_create(
+    *,
+    firm_code: str,
+    email: str,
+    password: str,
+    ip_address: str = "",
+    now: dt.datetime | None = None,
+) -> IssuedToken:
+    """API login: check credentials and enrollment, issue a 30-day token.
+
+    Not atomic on purpose: a failed attempt must stay recorded for throttling."""
+    now = now or clock.now()
+    user = user_authenticate(
+        firm_code=firm_code, email=email, password=password, ip_address=ip_address, now=now
+    )
+    if not user.is_enrolled:
+        raise SecurityQuestionNotEnrolled(
+            f"{user.email} has not enrolled a security question: log into the books as this "
+            "user and set one first"
+        )
+    token = BEARER_PREFIX + secrets.token_urlsafe(32)
+    expires = now + dt.timedelta(days=settings.BOOKS_TOKEN_LIFETIME_DAYS)
+    tok = IntegrationToken.objects.create(
+        firm_id=user.firm_id,
+        user=user,
+        token_hash=_hash(token),
+        prefix=token[:10],
+        issued_at=now,
+        expires_at=expires,
+    )
+    _audit_user(
+        user,
+        "token_issue",
+        None,
+        ip_address,
+        summary=f"Integration token {tok.prefix} issued",
+        after={"expires_at": expires},
+    )
+    return IssuedToken(token=token, expires_at=expires, user_id=user.pk)
+
+
+def integration_token_resolve(*, token: str, now: dt.datetime | None = None) -> IntegrationToken:
+    """The live token for a bearer string, or the reason it is not live."""
+    now = now or clock.now()
+    tok = (
+        IntegrationToken.objects.select_related("user", "firm")
+        .filter(token_hash=_hash(token))
+        .first()
+    )
+    if tok is None or tok.revoked_at is not None or not tok.user.is_active:
+        raise InvalidToken("the token is not valid or has been revoked; log in again")
+    if tok.expires_at <= now:
+        raise ReauthenticationRequired(
+            f"the integration session lapsed on {tok.expires_at:%Y-%m-%d}; log in again with "
+            "the integration user's password"
+        )
+    if tok.last_used_at is None or now - tok.last_used_at > dt.timedelta(minutes=5):
+        IntegrationToken.objects.filter(pk=tok.pk).update(last_used_at=now)
+    return tok
+
+
+@transaction.atomic
+def integration_token_revoke(*, token: IntegrationToken, actor: User) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        token.save(update_fields=["revoked_at"])
+        _audit_user(token.user, "token_revoke", actor, summary=f"Token {token.prefix} revoked")

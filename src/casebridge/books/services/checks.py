@@ -1,0 +1,408 @@
+"""Checks and trust receipts: the bank side of costs and settlements.
+
+A check request posts immediately (Dr the activity code's account or the client's trust
+liability, Cr the bank), so a queued trust check already holds the client's money and two
+requests can never spend the same dollars. Printing assigns the number; voiding posts a
+reversal dated on the void date. A trust receipt posts Dr trust bank, Cr the client's
+trust liability.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from casebridge.books.errors import Conflict, ValidationFailed
+from casebridge.books.models import (
+    AccountRole,
+    ActivityCode,
+    BankAccount,
+    BankAccountKind,
+    Check,
+    CheckStatus,
+    File,
+    Firm,
+    GLAccount,
+    ReceiptStatus,
+    TrustReceipt,
+    User,
+)
+from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
+from casebridge.core import clock
+from casebridge.core.audit import audit_record
+from casebridge.core.money import format_cents
+
+
+def _audit(
+    firm: Firm,
+    actor: User | None,
+    action: str,
+    entity: str,
+    obj_id: int,
+    summary: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    audit_record(
+        system="books",
+        firm_id=firm.pk,
+        action=action,
+        entity_type=entity,
+        entity_id=obj_id,
+        actor_id=actor.pk if actor else None,
+        actor_label=actor.email if actor else "system",
+        summary=summary,
+        before=before,
+        after=after,
+    )
+
+
+def _bank(firm: Firm, bank_account_id: int) -> BankAccount:
+    bank = (
+        BankAccount.objects.select_related("gl_account", "trust_liability_account")
+        .filter(firm=firm, pk=bank_account_id, is_active=True)
+        .first()
+    )
+    if bank is None:
+        raise ValidationFailed("bank account not found in this firm", field="bank_account")
+    return bank
+
+
+def _file(firm: Firm, file_id: int | None, *, required: bool) -> File | None:
+    if file_id is None:
+        if required:
+            raise ValidationFailed("a file is required", field="file")
+        return None
+    file = File.objects.filter(firm=firm, pk=file_id).first()
+    if file is None:
+        raise ValidationFailed("file not found in this firm", field="file")
+    return file
+
+
+def _positive(amount_cents: int, field: str = "amount") -> None:
+    if amount_cents <= 0:
+        raise ValidationFailed(f"{field} must be greater than zero", field=field)
+
+
+@transaction.atomic
+def check_request_create(
+    *,
+    firm: Firm,
+    actor: User | None,
+    bank_account_id: int,
+    payee: str,
+    amount_cents: int,
+    file_id: int | None,
+    activity_code_id: int | None = None,
+    memo: str = "",
+    posting_reference: str = "",
+    request_date: dt.date | None = None,
+    external_ref: str | None = None,
+) -> Check:
+    """Queue a check for printing and post it.
+
+    Operating: Dr the activity code's GL account (e.g. Advanced Client Costs), Cr operating.
+    Trust: Dr client trust liability for the file, Cr trust bank; refused when the file's
+    trust would go below zero (:class:`TrustOverdraw`, with the amount available).
+    """
+    payee = payee.strip()
+    if not payee:
+        raise ValidationFailed("payee is required", field="payee")
+    _positive(amount_cents)
+    bank = _bank(firm, bank_account_id)
+    date = request_date or clock.today()
+    activity = None
+    if activity_code_id is not None:
+        activity = (
+            ActivityCode.objects.select_related("gl_account")
+            .filter(firm=firm, pk=activity_code_id, is_active=True)
+            .first()
+        )
+        if activity is None:
+            raise ValidationFailed("activity code not found in this firm", field="activity_code")
+    if bank.kind == BankAccountKind.TRUST:
+        file = _file(firm, file_id, required=True)
+        assert bank.trust_liability_account is not None  # guaranteed by a CHECK constraint
+        debit = Line(
+            account=bank.trust_liability_account, debit_cents=amount_cents, file=file, memo=payee
+        )
+    else:
+        file = _file(firm, file_id, required=False)
+        if activity is None:
+            raise ValidationFailed(
+                "an activity code is required for an operating check", field="activity_code"
+            )
+        debit = Line(account=activity.gl_account, debit_cents=amount_cents, file=file, memo=payee)
+    credit = Line(account=bank.gl_account, credit_cents=amount_cents, file=file, memo=payee)
+    entry = journal_entry_post(
+        firm=firm,
+        date=date,
+        lines=[debit, credit],
+        actor=actor,
+        memo=f"Check to {payee}" + (f": {memo}" if memo else ""),
+        posting_reference=posting_reference,
+        source="check",
+    )
+    check = Check.objects.create(
+        firm=firm,
+        bank_account=bank,
+        file=file,
+        payee=payee[:200],
+        amount_cents=amount_cents,
+        activity_code=activity,
+        memo=memo.strip()[:255],
+        posting_reference=posting_reference[:60],
+        external_ref=(external_ref or "").strip() or None,
+        request_date=date,
+        entry=entry,
+        created_by=actor,
+        created_at=clock.now(),
+    )
+    _audit(
+        firm,
+        actor,
+        "create",
+        "check",
+        check.pk,
+        f"Check request to {payee} for {format_cents(amount_cents)} from {bank.name}",
+        after={
+            "payee": payee,
+            "amount_cents": amount_cents,
+            "bank_account": bank.name,
+            "file": file.number if file else None,
+            "memo": memo,
+        },
+    )
+    return check
+
+
+@transaction.atomic
+def check_print(
+    *,
+    firm: Firm,
+    actor: User | None,
+    check_id: int,
+    check_number: int | None = None,
+    printed_on: dt.date | None = None,
+) -> Check:
+    """Mark a queued check printed with its number (the bank account's next number when
+    none is given). Numbers are unique per bank account."""
+    check = Check.objects.select_for_update().filter(firm=firm, pk=check_id).first()
+    if check is None:
+        raise ValidationFailed("check not found in this firm", field="check")
+    if check.status != CheckStatus.QUEUED:
+        raise Conflict(f"check {check.pk} is {check.status}, not queued for printing")
+    bank = BankAccount.objects.select_for_update().get(pk=check.bank_account_id)
+    if check_number is None:
+        check_number = bank.next_check_number
+        while Check.objects.filter(bank_account=bank, check_number=check_number).exists():
+            check_number += 1
+    if check_number <= 0:
+        raise ValidationFailed("check number must be positive", field="check_number")
+    if Check.objects.filter(bank_account=bank, check_number=check_number).exists():
+        raise ValidationFailed(
+            f"check number {check_number} is already used on {bank.name}", field="check_number"
+        )
+    check.status = CheckStatus.PRINTED
+    check.check_number = check_number
+    check.printed_on = printed_on or clock.today()
+    try:
+        with transaction.atomic():
+            check.save(update_fields=["status", "check_number", "printed_on"])
+    except IntegrityError:
+        raise ValidationFailed(
+            f"check number {check_number} is already used on {bank.name}", field="check_number"
+        ) from None
+    if check_number >= bank.next_check_number:
+        bank.next_check_number = check_number + 1
+        bank.save(update_fields=["next_check_number"])
+    _audit(
+        firm,
+        actor,
+        "print",
+        "check",
+        check.pk,
+        f"Check {check_number} printed to {check.payee}",
+        {"status": "queued"},
+        {"status": "printed", "check_number": check_number},
+    )
+    return check
+
+
+@transaction.atomic
+def check_void(
+    *,
+    firm: Firm,
+    actor: User | None,
+    check_id: int,
+    void_date: dt.date | None = None,
+    reason: str = "",
+) -> Check:
+    """Void a queued or printed check: a reversal dated on the void date puts the money back."""
+    check = (
+        Check.objects.select_for_update()
+        .select_related("entry")
+        .filter(firm=firm, pk=check_id)
+        .first()
+    )
+    if check is None:
+        raise ValidationFailed("check not found in this firm", field="check")
+    if check.status == CheckStatus.VOIDED:
+        raise Conflict(f"check {check.pk} is already void")
+    date = void_date or clock.today()
+    if date < check.request_date:
+        raise ValidationFailed("the void date cannot be before the check's date", field="void_date")
+    reversal = journal_entry_reverse(
+        firm=firm,
+        entry=check.entry,
+        date=date,
+        actor=actor,
+        memo=f"Void of check {check.check_number or '(unprinted)'} to {check.payee}"
+        + (f": {reason}" if reason else ""),
+    )
+    before = check.status
+    check.status = CheckStatus.VOIDED
+    check.voided_on = date
+    check.void_reason = reason.strip()[:255]
+    check.void_entry = reversal
+    check.save(update_fields=["status", "voided_on", "void_reason", "void_entry"])
+    _audit(
+        firm,
+        actor,
+        "void",
+        "check",
+        check.pk,
+        f"Check {check.check_number or check.pk} voided",
+        {"status": before},
+        {"status": "voided", "void_date": date, "reason": reason},
+    )
+    return check
+
+
+@transaction.atomic
+def trust_receipt_record(
+    *,
+    firm: Firm,
+    actor: User | None,
+    bank_account_id: int,
+    file_id: int,
+    payer: str,
+    amount_cents: int,
+    received_on: dt.date | None = None,
+    reference: str = "",
+    memo: str = "",
+    external_ref: str | None = None,
+) -> TrustReceipt:
+    """Deposit into a client trust account for a file: Dr trust bank, Cr client trust."""
+    payer = payer.strip()
+    if not payer:
+        raise ValidationFailed("payer is required", field="payer")
+    _positive(amount_cents)
+    bank = _bank(firm, bank_account_id)
+    if bank.kind != BankAccountKind.TRUST or bank.trust_liability_account is None:
+        raise ValidationFailed(f"{bank.name} is not a client trust account", field="bank_account")
+    file = _file(firm, file_id, required=True)
+    assert file is not None  # required=True
+    date = received_on or clock.today()
+    entry = journal_entry_post(
+        firm=firm,
+        date=date,
+        actor=actor,
+        source="trust_receipt",
+        memo=f"Trust deposit from {payer}" + (f" (check {reference})" if reference else ""),
+        lines=[
+            Line(account=bank.gl_account, debit_cents=amount_cents, file=file, memo=payer),
+            Line(
+                account=bank.trust_liability_account,
+                credit_cents=amount_cents,
+                file=file,
+                memo=payer,
+            ),
+        ],
+    )
+    receipt = TrustReceipt.objects.create(
+        firm=firm,
+        bank_account=bank,
+        file=file,
+        payer=payer[:200],
+        amount_cents=amount_cents,
+        received_on=date,
+        reference=reference.strip()[:60],
+        memo=memo.strip()[:255],
+        external_ref=(external_ref or "").strip() or None,
+        entry=entry,
+        created_by=actor,
+        created_at=clock.now(),
+    )
+    assert file is not None
+    _audit(
+        firm,
+        actor,
+        "create",
+        "trust_receipt",
+        receipt.pk,
+        f"Trust deposit {format_cents(amount_cents)} from {payer} for file {file.number}",
+        after={
+            "payer": payer,
+            "amount_cents": amount_cents,
+            "file": file.number,
+            "reference": reference,
+        },
+    )
+    return receipt
+
+
+@transaction.atomic
+def trust_receipt_void(
+    *,
+    firm: Firm,
+    actor: User | None,
+    receipt_id: int,
+    void_date: dt.date | None = None,
+    reason: str = "",
+) -> TrustReceipt:
+    """Reverse a deposit (e.g. a bounced check). Refused if the money was already paid out."""
+    receipt = (
+        TrustReceipt.objects.select_for_update()
+        .select_related("entry")
+        .filter(firm=firm, pk=receipt_id)
+        .first()
+    )
+    if receipt is None:
+        raise ValidationFailed("trust receipt not found in this firm", field="receipt")
+    if receipt.status == ReceiptStatus.VOIDED:
+        raise Conflict(f"trust receipt {receipt.pk} is already void")
+    date = void_date or clock.today()
+    if date < receipt.received_on:
+        raise ValidationFailed("the void date cannot be before the deposit date", field="void_date")
+    reversal = journal_entry_reverse(
+        firm=firm,
+        entry=receipt.entry,
+        date=date,
+        actor=actor,
+        memo=f"Void of trust deposit from {receipt.payer}" + (f": {reason}" if reason else ""),
+    )
+    receipt.status = ReceiptStatus.VOIDED
+    receipt.voided_on = date
+    receipt.void_entry = reversal
+    receipt.save(update_fields=["status", "voided_on", "void_entry"])
+    _audit(
+        firm,
+        actor,
+        "void",
+        "trust_receipt",
+        receipt.pk,
+        f"Trust deposit {receipt.pk} voided",
+        {"status": "posted"},
+        {"status": "voided", "void_date": date, "reason": reason},
+    )
+    return receipt
+
+
+def role_account(firm: Firm, role: AccountRole) -> GLAccount:
+    acct = GLAccount.objects.filter(firm=firm, role=role).first()
+    if acct is None:
+        raise ValidationFailed(f"the firm has no {role.label} account in its chart of accounts")
+    return acct

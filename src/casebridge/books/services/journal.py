@@ -1,0 +1,360 @@
+"""Posting to the general ledger: the single path by which money moves in the books.
+
+Every other service (checks, receipts, invoices) builds :class:`Line` objects and calls
+:func:`journal_entry_post`. Here, in one transaction:
+
+1. the lines are validated (two or more, non-negative, one side each, balanced, every
+   account in the firm, every client-trust posting naming a file);
+2. the client trust ledgers touched are locked in id order and checked never to go below
+   zero (a refusal raises :class:`TrustOverdraw` with the amount available);
+3. the entry and postings are inserted, and the maintained balances of the GL accounts and
+   trust ledgers are moved by the same amounts, in id order (so concurrent posters never
+   deadlock).
+
+Posted entries are immutable (database triggers); :func:`journal_entry_reverse` corrects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from casebridge.books.errors import EntryUnbalanced, TrustOverdraw, ValidationFailed
+from casebridge.books.models import (
+    BankAccount,
+    File,
+    Firm,
+    GLAccount,
+    JournalEntry,
+    Posting,
+    TrustLedger,
+    User,
+)
+from casebridge.core import clock
+from casebridge.core.audit import audit_record
+from casebridge.core.money import MAX_CENTS, format_cents
+
+
+@dataclass(frozen=True)
+class Line:
+    """One side of a posting, as the services describe it."""
+
+    account: GLAccount
+    debit_cents: int = 0
+    credit_cents: int = 0
+    file: File | None = None
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """An entry to post; used by the batch API and the benchmark."""
+
+    date: dt.date
+    lines: Sequence[Line]
+    memo: str = ""
+    posting_reference: str = ""
+    source: str = ""
+    idempotency_key: str | None = None
+    reverses: JournalEntry | None = None
+    audit: bool = field(default=True, compare=False)
+
+
+def _validate(firm: Firm, spec: EntrySpec, *, where: str = "") -> None:
+    prefix = f"{where}: " if where else ""
+    if len(spec.lines) < 2:
+        raise ValidationFailed(
+            f"{prefix}a journal entry needs at least two postings", field="lines"
+        )
+    debits = credits = 0
+    for n, line in enumerate(spec.lines, start=1):
+        if line.account.firm_id != firm.pk:
+            raise ValidationFailed(f"{prefix}line {n}: account is not in this firm", field="lines")
+        if line.debit_cents < 0 or line.credit_cents < 0:
+            raise ValidationFailed(f"{prefix}line {n}: amounts cannot be negative", field="lines")
+        if (line.debit_cents > 0) == (line.credit_cents > 0):
+            raise ValidationFailed(
+                f"{prefix}line {n}: exactly one of debit or credit must be positive", field="lines"
+            )
+        if max(line.debit_cents, line.credit_cents) > MAX_CENTS:
+            raise ValidationFailed(f"{prefix}line {n}: amount is too large", field="lines")
+        if line.account.is_client_trust and line.file is None:
+            raise ValidationFailed(
+                f"{prefix}line {n}: a client trust posting must name a file", field="lines"
+            )
+        if line.file is not None and line.file.firm_id != firm.pk:
+            raise ValidationFailed(f"{prefix}line {n}: file is not in this firm", field="lines")
+        if not line.account.is_active:
+            raise ValidationFailed(
+                f"{prefix}line {n}: account {line.account} is inactive", field="lines"
+            )
+        debits += line.debit_cents
+        credits += line.credit_cents
+    if debits != credits:
+        raise EntryUnbalanced(
+            f"{prefix}entry does not balance: debits {format_cents(debits)}, "
+            f"credits {format_cents(credits)}",
+            field="lines",
+            debits=debits,
+            credits=credits,
+        )
+
+
+def _trust_ledgers_for(
+    firm: Firm, pairs: set[tuple[int, int]]
+) -> dict[tuple[int, int], TrustLedger]:
+    """Find or create the (file, trust bank) ledgers, then lock them in id order."""
+    if not pairs:
+        return {}
+    existing = {
+        (tl.file_id, tl.bank_account_id): tl.pk
+        for tl in TrustLedger.objects.filter(
+            firm=firm, file_id__in={p[0] for p in pairs}, bank_account_id__in={p[1] for p in pairs}
+        )
+    }
+    for file_id, bank_id in pairs - existing.keys():
+        try:
+            with transaction.atomic():
+                tl = TrustLedger.objects.create(firm=firm, file_id=file_id, bank_account_id=bank_id)
+        except IntegrityError:  # created concurrently: use theirs
+            tl = TrustLedger.objects.get(file_id=file_id, bank_account_id=bank_id)
+        existing[(file_id, bank_id)] = tl.pk
+    locked = TrustLedger.objects.select_for_update().filter(pk__in=existing.values()).order_by("pk")
+    return {(tl.file_id, tl.bank_account_id): tl for tl in locked}
+
+
+def _trust_bank_by_liability(firm: Firm, account_ids: Iterable[int]) -> dict[int, int]:
+    rows = BankAccount.objects.filter(firm=firm, trust_liability_account_id__in=set(account_ids))
+    return {b.trust_liability_account_id: b.pk for b in rows if b.trust_liability_account_id}
+
+
+def _post_many(firm: Firm, specs: Sequence[EntrySpec], actor: User | None) -> list[JournalEntry]:
+    """Validate, lock, check trust, insert and move balances for many entries at once."""
+    for i, spec in enumerate(specs):
+        _validate(firm, spec, where=f"entry {i + 1}" if len(specs) > 1 else "")
+
+    trust_accounts = {
+        line.account.pk for spec in specs for line in spec.lines if line.account.is_client_trust
+    }
+    bank_by_liability = _trust_bank_by_liability(firm, trust_accounts)
+    for acct_id in trust_accounts - bank_by_liability.keys():
+        raise ValidationFailed(
+            f"client trust account {acct_id} is not tied to a trust bank account"
+        )
+
+    pairs = {
+        (line.file.pk, bank_by_liability[line.account.pk])
+        for spec in specs
+        for line in spec.lines
+        if line.account.is_client_trust and line.file is not None
+    }
+    ledgers = _trust_ledgers_for(firm, pairs)
+
+    # Check every trust ledger entry by entry, in order: a batch may deposit then disburse.
+    running = {key: tl.balance_cents for key, tl in ledgers.items()}
+    for i, spec in enumerate(specs):
+        delta: dict[tuple[int, int], int] = defaultdict(int)
+        files: dict[int, File] = {}
+        for line in spec.lines:
+            if line.account.is_client_trust and line.file is not None:
+                key = (line.file.pk, bank_by_liability[line.account.pk])
+                delta[key] += line.credit_cents - line.debit_cents
+                files[line.file.pk] = line.file
+        for key, change in delta.items():
+            available = running[key]
+            if available + change < 0:
+                where = f"entry {i + 1}: " if len(specs) > 1 else ""
+                raise TrustOverdraw(
+                    f"{where}file {files[key[0]].number} has {format_cents(available)} available "
+                    f"in trust; {format_cents(-change)} was requested",
+                    available_cents=available,
+                    requested_cents=-change,
+                    file_id=key[0],
+                )
+            running[key] = available + change
+
+    now = clock.now()
+    entries = JournalEntry.objects.bulk_create(
+        [
+            JournalEntry(
+                firm=firm,
+                date=spec.date,
+                memo=spec.memo[:500],
+                posting_reference=spec.posting_reference[:60],
+                source=spec.source[:60],
+                idempotency_key=spec.idempotency_key,
+                reverses=spec.reverses,
+                created_by=actor,
+                created_at=now,
+            )
+            for spec in specs
+        ]
+    )
+    postings: list[Posting] = []
+    account_delta: dict[int, int] = defaultdict(int)
+    ledger_delta: dict[int, int] = defaultdict(int)
+    for entry, spec in zip(entries, specs, strict=True):
+        for line in spec.lines:
+            ledger = None
+            if line.account.is_client_trust and line.file is not None:
+                ledger = ledgers[(line.file.pk, bank_by_liability[line.account.pk])]
+                ledger_delta[ledger.pk] += line.credit_cents - line.debit_cents
+            postings.append(
+                Posting(
+                    entry=entry,
+                    firm=firm,
+                    account=line.account,
+                    file=line.file,
+                    trust_ledger=ledger,
+                    debit_cents=line.debit_cents,
+                    credit_cents=line.credit_cents,
+                    memo=line.memo[:255],
+                )
+            )
+            account_delta[line.account.pk] += line.debit_cents - line.credit_cents
+    Posting.objects.bulk_create(postings, batch_size=5000)
+    for ledger_id in sorted(ledger_delta):
+        TrustLedger.objects.filter(pk=ledger_id).update(
+            balance_cents=F("balance_cents") + ledger_delta[ledger_id]
+        )
+    for account_id in sorted(account_delta):
+        if account_delta[account_id]:
+            GLAccount.objects.filter(pk=account_id).update(
+                balance_cents=F("balance_cents") + account_delta[account_id]
+            )
+    for entry, spec in zip(entries, specs, strict=True):
+        if spec.audit:
+            audit_record(
+                system="books",
+                firm_id=firm.pk,
+                action="reverse" if spec.reverses else "post",
+                entity_type="journal_entry",
+                entity_id=entry.pk,
+                actor_id=actor.pk if actor else None,
+                actor_label=actor.email if actor else "system",
+                summary=spec.memo,
+                after={
+                    "date": spec.date,
+                    "posting_reference": spec.posting_reference,
+                    "source": spec.source,
+                    "reverses": spec.reverses.pk if spec.reverses else None,
+                    "lines": [
+                        {
+                            "account": ln.account.number,
+                            "file": ln.file.number if ln.file else None,
+                            "debit_cents": ln.debit_cents,
+                            "credit_cents": ln.credit_cents,
+                        }
+                        for ln in spec.lines
+                    ],
+                },
+            )
+    return entries
+
+
+@transaction.atomic
+def journal_entry_post(
+    *,
+    firm: Firm,
+    date: dt.date,
+    lines: Sequence[Line],
+    memo: str = "",
+    posting_reference: str = "",
+    source: str = "",
+    idempotency_key: str | None = None,
+    actor: User | None = None,
+) -> JournalEntry:
+    """Post one balanced entry. A repeat (same source and idempotency key) returns the
+    entry already posted and writes nothing."""
+    if idempotency_key is not None:
+        existing = JournalEntry.objects.filter(
+            firm=firm, source=source, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing
+    spec = EntrySpec(
+        date=date,
+        lines=lines,
+        memo=memo,
+        posting_reference=posting_reference,
+        source=source,
+        idempotency_key=idempotency_key,
+    )
+    return _post_many(firm, [spec], actor)[0]
+
+
+@transaction.atomic
+def journal_entries_post_batch(
+    *, firm: Firm, entries: Sequence[EntrySpec], actor: User | None = None
+) -> list[tuple[JournalEntry, bool]]:
+    """Post many entries all-or-nothing. Returns ``(entry, created)`` per spec; an entry
+    whose (source, idempotency key) is already in the books is returned, not posted again."""
+    keyed = [(s.source, s.idempotency_key) for s in entries if s.idempotency_key is not None]
+    seen: set[tuple[str, str | None]] = set()
+    for k in keyed:
+        if k in seen:
+            raise ValidationFailed(f"idempotency key {k[1]!r} appears twice in this batch")
+        seen.add(k)
+    existing: dict[tuple[str, str | None], JournalEntry] = {}
+    if keyed:
+        for e in JournalEntry.objects.filter(
+            firm=firm,
+            idempotency_key__in={k for _, k in keyed},
+        ):
+            existing[(e.source, e.idempotency_key)] = e
+    to_post = [s for s in entries if (s.source, s.idempotency_key) not in existing]
+    posted = iter(_post_many(firm, to_post, actor)) if to_post else iter(())
+    result: list[tuple[JournalEntry, bool]] = []
+    for s in entries:
+        found = existing.get((s.source, s.idempotency_key))
+        result.append((found, False) if found is not None else (next(posted), True))
+    return result
+
+
+@transaction.atomic
+def journal_entry_reverse(
+    *,
+    firm: Firm,
+    entry: JournalEntry,
+    date: dt.date,
+    memo: str = "",
+    actor: User | None = None,
+) -> JournalEntry:
+    """Post the mirror image of ``entry`` on ``date``. An entry is reversed at most once.
+
+    Reversing a deposit whose money has already been disbursed is refused by the trust
+    check like any other overdraw."""
+    if entry.firm_id != firm.pk:
+        raise ValidationFailed("entry is not in this firm")
+    if JournalEntry.objects.filter(reverses=entry).exists():
+        raise ValidationFailed(f"journal entry {entry.pk} has already been reversed")
+    if entry.reverses_id is not None:
+        raise ValidationFailed(f"journal entry {entry.pk} is itself a reversal; post a new entry")
+    if date < entry.date:
+        raise ValidationFailed(
+            "a reversal cannot be dated before the entry it reverses", field="date"
+        )
+    lines = [
+        Line(
+            account=p.account,
+            debit_cents=p.credit_cents,
+            credit_cents=p.debit_cents,
+            file=p.file,
+            memo=p.memo,
+        )
+        for p in entry.postings.select_related("account", "file").order_by("pk")
+    ]
+    spec = EntrySpec(
+        date=date,
+        lines=lines,
+        memo=memo or f"Reversal of JE{entry.pk}: {entry.memo}",
+        posting_reference=entry.posting_reference,
+        source=entry.source,
+        reverses=entry,
+    )
+    return _post_many(firm, [spec], actor)[0]

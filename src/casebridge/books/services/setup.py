@@ -1,0 +1,329 @@
+"""Firm set-up: the chart of accounts, bank accounts, features, areas of practice and
+activity codes (the settings screens behind the gear menu)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from casebridge.books.errors import ValidationFailed
+from casebridge.books.models import (
+    AccountRole,
+    AccountType,
+    ActivityCode,
+    AreaOfPractice,
+    BankAccount,
+    BankAccountKind,
+    Firm,
+    GLAccount,
+    User,
+)
+from casebridge.core.audit import audit_record
+
+#: UTBMS expense codes (ABA litigation code set), offered as optional activity codes.
+UTBMS_EXPENSE_CODES: tuple[tuple[str, str], ...] = (
+    ("E101", "Copying"),
+    ("E102", "Outside printing"),
+    ("E103", "Word processing"),
+    ("E104", "Facsimile"),
+    ("E105", "Telephone"),
+    ("E106", "Online research"),
+    ("E107", "Delivery services/messengers"),
+    ("E108", "Postage"),
+    ("E109", "Local travel"),
+    ("E110", "Out-of-town travel"),
+    ("E111", "Meals"),
+    ("E112", "Court fees"),
+    ("E113", "Subpoena fees"),
+    ("E114", "Witness fees"),
+    ("E115", "Deposition transcripts"),
+    ("E116", "Trial transcripts"),
+    ("E117", "Trial exhibits"),
+    ("E118", "Litigation support vendors"),
+    ("E119", "Experts"),
+    ("E120", "Private investigators"),
+    ("E121", "Arbitrators/mediators"),
+    ("E122", "Local counsel"),
+    ("E123", "Other professionals"),
+    ("E124", "Other"),
+)
+
+
+@dataclass(frozen=True)
+class AccountSeed:
+    number: str
+    name: str
+    type: AccountType
+    role: str = ""
+    is_client_trust: bool = False
+
+
+#: A personal-injury firm's chart of accounts (domain.md section 4).
+PI_CHART: tuple[AccountSeed, ...] = (
+    AccountSeed("1000", "Operating Bank", AccountType.ASSET, AccountRole.OPERATING_BANK),
+    AccountSeed("1010", "Client Trust Bank (IOLTA)", AccountType.ASSET, AccountRole.TRUST_BANK),
+    AccountSeed("1200", "Accounts Receivable", AccountType.ASSET, AccountRole.ACCOUNTS_RECEIVABLE),
+    AccountSeed("1300", "Advanced Client Costs", AccountType.ASSET, AccountRole.ADVANCED_COSTS),
+    AccountSeed("2000", "Accounts Payable", AccountType.LIABILITY),
+    AccountSeed(
+        "2100",
+        "Client Trust Liability",
+        AccountType.LIABILITY,
+        AccountRole.CLIENT_TRUST_LIABILITY,
+        is_client_trust=True,
+    ),
+    AccountSeed("3000", "Owner's Equity", AccountType.EQUITY),
+    AccountSeed("4000", "Attorney Fee Income", AccountType.INCOME, AccountRole.FEE_INCOME),
+    AccountSeed("4100", "COPP Charges Income", AccountType.INCOME),
+    AccountSeed("4200", "Property Damage Fee Income", AccountType.INCOME),
+    AccountSeed("5000", "Bank Charges", AccountType.EXPENSE),
+    AccountSeed(
+        "5100", "Unrecovered Costs Written Off", AccountType.EXPENSE, AccountRole.WRITE_OFF
+    ),
+    AccountSeed("5200", "Office Expenses", AccountType.EXPENSE),
+)
+
+
+def _audit(
+    firm: Firm,
+    actor: User | None,
+    action: str,
+    entity: str,
+    entity_id: object,
+    summary: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    audit_record(
+        system="books",
+        firm_id=firm.pk,
+        action=action,
+        entity_type=entity,
+        entity_id=entity_id,
+        actor_id=actor.pk if actor else None,
+        actor_label=actor.email if actor else "system",
+        summary=summary,
+        before=before,
+        after=after,
+    )
+
+
+@transaction.atomic
+def firm_create(*, code: str, name: str, with_utbms_codes: bool = True) -> Firm:
+    """A new firm with the PI chart of accounts, an operating and a client trust bank
+    account, and (optionally) the UTBMS expense codes as activity codes."""
+    code = code.strip().lower()
+    if not code or not code.replace("-", "").isalnum():
+        raise ValidationFailed("firm ID must be letters, digits and dashes", field="code")
+    if Firm.objects.filter(code=code).exists():
+        raise ValidationFailed(f"firm ID {code} is taken", field="code")
+    firm = Firm.objects.create(code=code, name=name.strip() or code)
+    accounts = {
+        seed.number: GLAccount.objects.create(
+            firm=firm,
+            number=seed.number,
+            name=seed.name,
+            type=seed.type,
+            role=seed.role,
+            is_client_trust=seed.is_client_trust,
+        )
+        for seed in PI_CHART
+    }
+    BankAccount.objects.create(
+        firm=firm, name="Operating", kind=BankAccountKind.OPERATING, gl_account=accounts["1000"]
+    )
+    BankAccount.objects.create(
+        firm=firm,
+        name="Client Trust (IOLTA)",
+        kind=BankAccountKind.TRUST,
+        gl_account=accounts["1010"],
+        trust_liability_account=accounts["2100"],
+    )
+    if with_utbms_codes:
+        activity_codes_add_utbms(firm=firm, actor=None)
+    _audit(firm, None, "create", "firm", firm.pk, f"Firm {name} created")
+    return firm
+
+
+@transaction.atomic
+def activity_codes_add_utbms(*, firm: Firm, actor: User | None) -> int:
+    """Add whichever UTBMS expense codes the firm lacks, posting to Advanced Client Costs."""
+    gl = GLAccount.objects.filter(firm=firm, role=AccountRole.ADVANCED_COSTS).first()
+    if gl is None:
+        raise ValidationFailed(
+            "the firm has no Advanced Client Costs account to post UTBMS codes to"
+        )
+    have = {
+        c.lower() for c in ActivityCode.objects.filter(firm=firm).values_list("code", flat=True)
+    }
+    new = [
+        ActivityCode(
+            firm=firm,
+            code=code,
+            name=name,
+            description=f"UTBMS {code} {name}",
+            gl_account=gl,
+            utbms_code=code,
+        )
+        for code, name in UTBMS_EXPENSE_CODES
+        if code.lower() not in have
+    ]
+    ActivityCode.objects.bulk_create(new)
+    if new:
+        _audit(firm, actor, "create", "activity_code", "", f"Added {len(new)} UTBMS expense codes")
+    return len(new)
+
+
+@transaction.atomic
+def firm_features_update(*, firm: Firm, actor: User, release_invoice_stage_enabled: bool) -> Firm:
+    """Settings -> Features."""
+    firm = Firm.objects.select_for_update().get(pk=firm.pk)
+    before = firm.release_invoice_stage_enabled
+    firm.release_invoice_stage_enabled = release_invoice_stage_enabled
+    firm.save(update_fields=["release_invoice_stage_enabled"])
+    if before != release_invoice_stage_enabled:
+        _audit(
+            firm,
+            actor,
+            "change",
+            "features",
+            firm.pk,
+            "Release invoice stage " + ("enabled" if release_invoice_stage_enabled else "disabled"),
+            {"release_invoice_stage_enabled": before},
+            {"release_invoice_stage_enabled": release_invoice_stage_enabled},
+        )
+    return firm
+
+
+def _required(value: str, field: str, label: str, max_length: int) -> str:
+    value = value.strip()
+    if not value:
+        raise ValidationFailed(f"{label} is required", field=field)
+    if len(value) > max_length:
+        raise ValidationFailed(f"{label} is longer than {max_length} characters", field=field)
+    return value
+
+
+@transaction.atomic
+def area_of_practice_create(
+    *, firm: Firm, actor: User | None, name: str, description: str = ""
+) -> AreaOfPractice:
+    name = _required(name, "name", "Name", 100)
+    description = description.strip()[:255]
+    if AreaOfPractice.objects.filter(firm=firm, name__iexact=name).exists():
+        raise ValidationFailed(f"an area of practice named {name} already exists", field="name")
+    area = AreaOfPractice.objects.create(firm=firm, name=name, description=description)
+    _audit(
+        firm,
+        actor,
+        "create",
+        "area_of_practice",
+        area.pk,
+        f"Area of practice {name} added",
+        after={"name": name, "description": description},
+    )
+    return area
+
+
+@transaction.atomic
+def area_of_practice_update(
+    *, area: AreaOfPractice, actor: User, name: str, description: str
+) -> AreaOfPractice:
+    name = _required(name, "name", "Name", 100)
+    if (
+        AreaOfPractice.objects.filter(firm_id=area.firm_id, name__iexact=name)
+        .exclude(pk=area.pk)
+        .exists()
+    ):
+        raise ValidationFailed(f"an area of practice named {name} already exists", field="name")
+    before = {"name": area.name, "description": area.description}
+    area.name, area.description = name, description.strip()[:255]
+    area.save(update_fields=["name", "description"])
+    _audit(
+        area.firm,
+        actor,
+        "change",
+        "area_of_practice",
+        area.pk,
+        f"Area of practice {name} changed",
+        before,
+        {"name": area.name, "description": area.description},
+    )
+    return area
+
+
+@transaction.atomic
+def activity_code_create(
+    *,
+    firm: Firm,
+    actor: User | None,
+    code: str,
+    name: str,
+    gl_account_id: int | None,
+    description: str = "",
+    utbms_code: str = "",
+) -> ActivityCode:
+    code = _required(code, "code", "Code", 40)
+    name = _required(name, "name", "Name", 120)
+    if gl_account_id is None:
+        raise ValidationFailed(
+            "choose the General Ledger account this code posts to", field="gl_account"
+        )
+    gl = GLAccount.objects.filter(firm=firm, pk=gl_account_id, is_active=True).first()
+    if gl is None:
+        raise ValidationFailed(
+            "that General Ledger account is not in this firm", field="gl_account"
+        )
+    if gl.is_client_trust or gl.role in (AccountRole.OPERATING_BANK, AccountRole.TRUST_BANK):
+        raise ValidationFailed(
+            f"{gl} is a bank or client trust account; choose an income, expense or cost account",
+            field="gl_account",
+        )
+    utbms_code = utbms_code.strip().upper()
+    if utbms_code and utbms_code not in {c for c, _ in UTBMS_EXPENSE_CODES}:
+        raise ValidationFailed(
+            f"{utbms_code} is not a UTBMS expense code (E101-E124)", field="utbms_code"
+        )
+    if ActivityCode.objects.filter(firm=firm, code__iexact=code).exists():
+        raise ValidationFailed(f"activity code {code} already exists", field="code")
+    ac = ActivityCode.objects.create(
+        firm=firm,
+        code=code,
+        name=name,
+        description=description.strip()[:255],
+        gl_account=gl,
+        utbms_code=utbms_code,
+    )
+    _audit(
+        firm,
+        actor,
+        "create",
+        "activity_code",
+        ac.pk,
+        f"Activity code {code} added",
+        after={"code": code, "name": name, "gl_account": gl.number, "utbms_code": utbms_code},
+    )
+    return ac
+
+
+@transaction.atomic
+def gl_account_create(*, firm: Firm, actor: User, number: str, name: str, type: str) -> GLAccount:
+    number = _required(number, "number", "Number", 20)
+    name = _required(name, "name", "Name", 120)
+    if type not in AccountType.values:
+        raise ValidationFailed(f"type must be one of {', '.join(AccountType.values)}", field="type")
+    if GLAccount.objects.filter(firm=firm, number=number).exists():
+        raise ValidationFailed(f"account number {number} is taken", field="number")
+    acct = GLAccount.objects.create(firm=firm, number=number, name=name, type=type)
+    _audit(
+        firm,
+        actor,
+        "create",
+        "gl_account",
+        acct.pk,
+        f"GL account {number} {name} added",
+        after={"number": number, "name": name, "type": type},
+    )
+    return acct

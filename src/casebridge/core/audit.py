@@ -1,0 +1,60 @@
+"""Writing audit events. Services call :func:`audit_record` inside their transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from casebridge.core import clock
+from casebridge.core.models import AuditEvent
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def audit_record(
+    *,
+    system: str,
+    firm_id: int,
+    action: str,
+    entity_type: str,
+    entity_id: object = "",
+    actor_id: int | None = None,
+    actor_label: str = "",
+    summary: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    ip_address: str = "",
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        system=system,
+        firm_id=firm_id,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        summary=summary[:500],
+        before=_plain(before) if before is not None else None,
+        after=_plain(after) if after is not None else None,
+        ip_address=ip_address,
+        at=clock.now(),
+    )
+
+
+def changed_fields(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose values differ, for compact before/after records."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}

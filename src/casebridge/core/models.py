@@ -1,0 +1,36 @@
+"""The append-only audit log shared by the books and the cases side.
+
+Each side writes its own events (``system`` = "books" or "cases") scoped to its own firm
+id. Rows are never updated or deleted: database triggers refuse it on SQLite and
+PostgreSQL (migration 0002), so not even a bug or a shell session can rewrite history.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    system = models.CharField(max_length=16)
+    firm_id = models.BigIntegerField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=64)  # create, change, void, login, login_failed...
+    entity_type = models.CharField(max_length=64)
+    entity_id = models.CharField(max_length=64, blank=True)
+    summary = models.CharField(max_length=500, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    ip_address = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["system", "firm_id", "-at"], name="audit_firm_at"),
+            models.Index(
+                fields=["system", "firm_id", "entity_type", "entity_id"], name="audit_entity"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.entity_type}"

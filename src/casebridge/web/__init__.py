@@ -1,0 +1,1 @@
+"""Shared web layer: the base template, static files (htmx) and template filters."""

@@ -1,0 +1,79 @@
+"""Shared fixtures: a firm with the PI chart of accounts and its people."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from casebridge.books.models import AccountRole, BankAccount, BankAccountKind, Firm, GLAccount, User
+from casebridge.books.services import auth, files, setup
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def firm(db) -> Firm:
+    return setup.firm_create(code="smith-pi", name="Smith Personal Injury LLP")
+
+
+@pytest.fixture
+def other_firm(db) -> Firm:
+    return setup.firm_create(code="jones-law", name="Jones Law", with_utbms_codes=False)
+
+
+@pytest.fixture
+def admin(firm) -> User:
+    user = auth.user_create(
+        firm=firm,
+        email="admin@smith.test",
+        password=PASSWORD,
+        first_name="Ada",
+        last_name="Admin",
+        is_admin=True,
+    )
+    return auth.security_question_enroll(user=user, question="First pet's name?", answer="Rex")
+
+
+@pytest.fixture
+def attorney(firm) -> User:
+    user = auth.user_create(
+        firm=firm,
+        email="Sam.Smith@smith.test",
+        password=PASSWORD,
+        first_name="Sam",
+        last_name="Smith",
+        records_time=True,
+    )
+    return auth.security_question_enroll(user=user, question="City of birth?", answer="Fresno")
+
+
+@pytest.fixture
+def operating(firm) -> BankAccount:
+    return BankAccount.objects.get(firm=firm, kind=BankAccountKind.OPERATING)
+
+
+@pytest.fixture
+def trust(firm) -> BankAccount:
+    return BankAccount.objects.get(firm=firm, kind=BankAccountKind.TRUST)
+
+
+@pytest.fixture
+def client_file(firm, admin, attorney):
+    client, _ = files.contact_find_or_create(
+        firm=firm, actor=admin, name="Maria Lopez", external_ref="case-client-1"
+    )
+    file, _ = files.file_find_or_create(
+        firm=firm,
+        actor=admin,
+        name="Lopez v. Acme Trucking",
+        client=client,
+        external_ref="case-1",
+        responsible_attorney=attorney,
+        opened_on=dt.date(2026, 1, 5),
+    )
+    return file
+
+
+def account(firm: Firm, role: AccountRole) -> GLAccount:
+    return GLAccount.objects.get(firm=firm, role=role)
