@@ -82,7 +82,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+# Test databases are named per process so that test runs side by side (several checkouts,
+# or a developer's run beside CI) never share one. The live-server thread of a run shares
+# its process, hence its database.
+_test_suffix = os.environ.get("CASEBRIDGE_TEST_DB_SUFFIX", str(os.getpid()))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{_test_suffix}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_test_suffix}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

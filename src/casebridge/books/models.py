@@ -334,7 +334,9 @@ class TrustLedger(models.Model):
 class JournalEntry(models.Model):
     """A balanced set of postings. Immutable once written; corrected by a reversal."""
 
-    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="journal_entries")
+    firm = models.ForeignKey(
+        Firm, on_delete=models.PROTECT, related_name="journal_entries", db_index=False
+    )  # served by the (firm, date) index
     date = models.DateField()
     memo = models.CharField(max_length=500, blank=True)
     posting_reference = models.CharField(max_length=60, blank=True)
@@ -343,7 +345,9 @@ class JournalEntry(models.Model):
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, db_index=False
+    )
     created_at = models.DateTimeField()
 
     class Meta:
@@ -362,13 +366,22 @@ class JournalEntry(models.Model):
 
 class Posting(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
-    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
-    account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="postings")
+    # A posting belongs to its firm through its entry and its account (no column of its
+    # own: postings are the hottest insert). Indexes are chosen for the write rate:
+    # (account, entry) and (trust_ledger, entry) serve every read.
+    account = models.ForeignKey(
+        GLAccount, on_delete=models.PROTECT, related_name="postings", db_index=False
+    )
     file = models.ForeignKey(
         File, on_delete=models.PROTECT, null=True, blank=True, related_name="postings"
     )
     trust_ledger = models.ForeignKey(
-        TrustLedger, on_delete=models.PROTECT, null=True, blank=True, related_name="postings"
+        TrustLedger,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="postings",
+        db_index=False,
     )
     debit_cents = models.BigIntegerField(default=0)
     credit_cents = models.BigIntegerField(default=0)

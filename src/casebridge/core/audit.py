@@ -1,25 +1,14 @@
-"""Writing audit events. Services call :func:`audit_record` inside their transaction."""
+"""Writing audit events. Services call :func:`audit_record` inside their transaction.
+
+``before``/``after`` are stored as JSON with Django's encoder (dates, datetimes and
+Decimals become ISO strings and decimal strings)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 from casebridge.core import clock
 from casebridge.core.models import AuditEvent
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
 
 
 def audit_record(
@@ -45,8 +34,8 @@ def audit_record(
         entity_type=entity_type,
         entity_id=str(entity_id),
         summary=summary[:500],
-        before=_plain(before) if before is not None else None,
-        after=_plain(after) if after is not None else None,
+        before=before,
+        after=after,
         ip_address=ip_address,
         at=clock.now(),
     )

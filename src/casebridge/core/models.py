@@ -7,6 +7,7 @@ PostgreSQL (migration 0002), so not even a bug or a shell session can rewrite hi
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -19,8 +20,8 @@ class AuditEvent(models.Model):
     entity_type = models.CharField(max_length=64)
     entity_id = models.CharField(max_length=64, blank=True)
     summary = models.CharField(max_length=500, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     ip_address = models.CharField(max_length=64, blank=True)
     at = models.DateTimeField(db_index=True)
 

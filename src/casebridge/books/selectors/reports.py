@@ -57,7 +57,7 @@ def trial_balance(*, firm: Firm, as_of: dt.date | None = None) -> TrialBalance:
         balances = {a.pk: a.balance_cents for a in accounts}
     else:
         sums = (
-            Posting.objects.filter(firm=firm, entry__date__lte=as_of)
+            Posting.objects.filter(account__firm=firm, entry__date__lte=as_of)
             .values("account_id")
             .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"))
         )

@@ -19,11 +19,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Field
 
+from casebridge.books.audit import books_audit
 from casebridge.books.errors import EntryUnbalanced, TrustOverdraw, ValidationFailed
 from casebridge.books.models import (
     BankAccount,
@@ -36,7 +37,6 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.core import clock
-from casebridge.core.audit import audit_record
 from casebridge.core.money import MAX_CENTS, format_cents
 
 
@@ -62,7 +62,6 @@ class EntrySpec:
     source: str = ""
     idempotency_key: str | None = None
     reverses: JournalEntry | None = None
-    audit: bool = field(default=True, compare=False)
 
 
 def _validate(firm: Firm, spec: EntrySpec, *, where: str = "") -> None:
@@ -133,10 +132,125 @@ def _trust_bank_by_liability(firm: Firm, account_ids: Iterable[int]) -> dict[int
     return {b.trust_liability_account_id: b.pk for b in rows if b.trust_liability_account_id}
 
 
-def _post_many(firm: Firm, specs: Sequence[EntrySpec], actor: User | None) -> list[JournalEntry]:
-    """Validate, lock, check trust, insert and move balances for many entries at once."""
-    for i, spec in enumerate(specs):
-        _validate(firm, spec, where=f"entry {i + 1}" if len(specs) > 1 else "")
+def _lines_for_audit(spec: EntrySpec) -> list[dict[str, object]]:
+    return [
+        {
+            "account": ln.account.number,
+            "file": ln.file.number if ln.file else None,
+            "debit_cents": ln.debit_cents,
+            "credit_cents": ln.credit_cents,
+        }
+        for ln in spec.lines
+    ]
+
+
+def _audit_posted(
+    firm: Firm, actor: User | None, entries: Sequence[JournalEntry], specs: Sequence[EntrySpec]
+) -> None:
+    """One audit event per entry; a batch gets one event listing every entry it posted
+    (same facts, one row: a batch of thousands stays fast)."""
+    if len(entries) == 1:
+        entry, spec = entries[0], specs[0]
+        books_audit(
+            actor=actor,
+            firm_id=firm.pk,
+            action="reverse" if spec.reverses else "post",
+            entity_type="journal_entry",
+            entity_id=entry.pk,
+            summary=spec.memo,
+            after={
+                "date": spec.date,
+                "posting_reference": spec.posting_reference,
+                "source": spec.source,
+                "idempotency_key": spec.idempotency_key,
+                "reverses": spec.reverses.pk if spec.reverses else None,
+                "lines": _lines_for_audit(spec),
+            },
+        )
+        return
+    books_audit(
+        actor=actor,
+        firm_id=firm.pk,
+        action="post_batch",
+        entity_type="journal_entry",
+        entity_id=f"{entries[0].pk}-{entries[-1].pk}",
+        summary=f"{len(entries)} journal entries posted in one batch",
+        after={
+            "entries": [
+                {
+                    "id": e.pk,
+                    "date": s.date,
+                    "memo": s.memo,
+                    "source": s.source,
+                    "idempotency_key": s.idempotency_key,
+                    "lines": _lines_for_audit(s),
+                }
+                for e, s in zip(entries, specs, strict=True)
+            ]
+        },
+    )
+
+
+_POSTING_COLUMNS = (
+    "entry",
+    "account",
+    "file",
+    "trust_ledger",
+    "debit_cents",
+    "credit_cents",
+    "memo",
+)
+
+
+#: entry, account, file, trust ledger, debit, credit, memo
+PostingRow = tuple[int, int, int | None, int | None, int, int, str]
+_POSTING_CHUNK = 1000  # 7,000 parameters: within SQLite's and PostgreSQL's limits
+
+
+def _column(field_name: str) -> str:
+    field = Posting._meta.get_field(field_name)
+    assert isinstance(field, Field)
+    return str(field.column)
+
+
+def _insert_postings(
+    rows: list[PostingRow],
+) -> None:
+    """Insert postings: COPY on PostgreSQL, multi-row INSERTs of 1,000 rows on SQLite.
+
+    The ORM's bulk_create builds a model instance per row and spends most of a large
+    batch's time there; postings are plain values already validated above, so they go
+    straight in. Column names come from the model, so a renamed field cannot drift."""
+    if not rows:
+        return
+    columns = ", ".join(connection.ops.quote_name(_column(f)) for f in _POSTING_COLUMNS)
+    table = connection.ops.quote_name(Posting._meta.db_table)
+    one_row = "(" + ", ".join(["%s"] * len(_POSTING_COLUMNS)) + ")"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # COPY: the fastest bulk path PostgreSQL has
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        for start in range(0, len(rows), _POSTING_CHUNK):
+            chunk = rows[start : start + _POSTING_CHUNK]
+            values = ", ".join([one_row] * len(chunk))
+            params = [value for row in chunk for value in row]
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}", params)  # noqa: S608
+
+
+def _post_many(
+    firm: Firm,
+    specs: Sequence[EntrySpec],
+    actor: User | None,
+    labels: Sequence[str] | None = None,
+) -> list[JournalEntry]:
+    """Validate, lock, check trust, insert and move balances for many entries at once.
+    ``labels`` name each spec in refusals (default: "entry N" when there are several)."""
+    if labels is None:
+        labels = [f"entry {i + 1}" if len(specs) > 1 else "" for i in range(len(specs))]
+    for spec, label in zip(specs, labels, strict=True):
+        _validate(firm, spec, where=label)
 
     trust_accounts = {
         line.account.pk for spec in specs for line in spec.lines if line.account.is_client_trust
@@ -168,7 +282,7 @@ def _post_many(firm: Firm, specs: Sequence[EntrySpec], actor: User | None) -> li
         for key, change in delta.items():
             available = running[key]
             if available + change < 0:
-                where = f"entry {i + 1}: " if len(specs) > 1 else ""
+                where = f"{labels[i]}: " if labels[i] else ""
                 raise TrustOverdraw(
                     f"{where}file {files[key[0]].number} has {format_cents(available)} available "
                     f"in trust; {format_cents(-change)} was requested",
@@ -195,29 +309,28 @@ def _post_many(firm: Firm, specs: Sequence[EntrySpec], actor: User | None) -> li
             for spec in specs
         ]
     )
-    postings: list[Posting] = []
+    rows: list[PostingRow] = []
     account_delta: dict[int, int] = defaultdict(int)
     ledger_delta: dict[int, int] = defaultdict(int)
     for entry, spec in zip(entries, specs, strict=True):
         for line in spec.lines:
-            ledger = None
+            ledger_id = None
             if line.account.is_client_trust and line.file is not None:
-                ledger = ledgers[(line.file.pk, bank_by_liability[line.account.pk])]
-                ledger_delta[ledger.pk] += line.credit_cents - line.debit_cents
-            postings.append(
-                Posting(
-                    entry=entry,
-                    firm=firm,
-                    account=line.account,
-                    file=line.file,
-                    trust_ledger=ledger,
-                    debit_cents=line.debit_cents,
-                    credit_cents=line.credit_cents,
-                    memo=line.memo[:255],
+                ledger_id = ledgers[(line.file.pk, bank_by_liability[line.account.pk])].pk
+                ledger_delta[ledger_id] += line.credit_cents - line.debit_cents
+            rows.append(
+                (
+                    entry.pk,
+                    line.account.pk,
+                    line.file.pk if line.file else None,
+                    ledger_id,
+                    line.debit_cents,
+                    line.credit_cents,
+                    line.memo[:255],
                 )
             )
             account_delta[line.account.pk] += line.debit_cents - line.credit_cents
-    Posting.objects.bulk_create(postings, batch_size=5000)
+    _insert_postings(rows)
     for ledger_id in sorted(ledger_delta):
         TrustLedger.objects.filter(pk=ledger_id).update(
             balance_cents=F("balance_cents") + ledger_delta[ledger_id]
@@ -227,33 +340,7 @@ def _post_many(firm: Firm, specs: Sequence[EntrySpec], actor: User | None) -> li
             GLAccount.objects.filter(pk=account_id).update(
                 balance_cents=F("balance_cents") + account_delta[account_id]
             )
-    for entry, spec in zip(entries, specs, strict=True):
-        if spec.audit:
-            audit_record(
-                system="books",
-                firm_id=firm.pk,
-                action="reverse" if spec.reverses else "post",
-                entity_type="journal_entry",
-                entity_id=entry.pk,
-                actor_id=actor.pk if actor else None,
-                actor_label=actor.email if actor else "system",
-                summary=spec.memo,
-                after={
-                    "date": spec.date,
-                    "posting_reference": spec.posting_reference,
-                    "source": spec.source,
-                    "reverses": spec.reverses.pk if spec.reverses else None,
-                    "lines": [
-                        {
-                            "account": ln.account.number,
-                            "file": ln.file.number if ln.file else None,
-                            "debit_cents": ln.debit_cents,
-                            "credit_cents": ln.credit_cents,
-                        }
-                        for ln in spec.lines
-                    ],
-                },
-            )
+    _audit_posted(firm, actor, entries, specs)
     return entries
 
 
@@ -307,8 +394,13 @@ def journal_entries_post_batch(
             idempotency_key__in={k for _, k in keyed},
         ):
             existing[(e.source, e.idempotency_key)] = e
-    to_post = [s for s in entries if (s.source, s.idempotency_key) not in existing]
-    posted = iter(_post_many(firm, to_post, actor)) if to_post else iter(())
+    positions = [
+        n for n, s in enumerate(entries, start=1) if (s.source, s.idempotency_key) not in existing
+    ]
+    to_post = [entries[n - 1] for n in positions]
+    # refusals name the entry by its place in the batch as sent, replayed entries included
+    labels = [f"entry {n}" if len(entries) > 1 else "" for n in positions]
+    posted = iter(_post_many(firm, to_post, actor, labels)) if to_post else iter(())
     result: list[tuple[JournalEntry, bool]] = []
     for s in entries:
         found = existing.get((s.source, s.idempotency_key))

@@ -1,0 +1,213 @@
+"""Ledger benchmark: post journal entries through the batch API over real HTTP, then time
+balance lookups and trial balances with 1,000,000 postings in the ledger.
+
+Usage: .venv/bin/python bench/ledger.py [--entries 100000] [--postings 1000000]
+                                        [--backend sqlite|postgres|both]
+
+For each backend it creates a fresh database (SQLite file in a temp dir; PostgreSQL
+database ``casebridge_bench`` at $BENCH_POSTGRES_URL, default the local server), migrates,
+creates a firm and an enrolled API user, starts gunicorn (2 workers) on a free loopback
+port, logs in through the API and posts ``--entries`` two-line entries in batches of
+``--batch`` through POST /books/api/v1/journal-entries/batch. It then tops the ledger up to
+``--postings`` postings with the same batch service in-process, and times:
+- one account balance (GET /gl-accounts/{id}/balance over HTTP, and the selector alone),
+- the trial balance from maintained balances, and as of a date (summing every posting).
+Figures are printed; nothing is asserted. Targets: >= 5,000 entries/s; balance < 2 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(method: str, url: str, body: object | None = None, token: str | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=300) as resp:  # noqa: S310 - loopback only
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def prepare_database(backend: str, var_dir: str) -> dict[str, str]:
+    env = {"CASEBRIDGE_VAR_DIR": var_dir, "CASEBRIDGE_DEBUG": "0", "CASEBRIDGE_FAST_HASHER": "1",
+           "CASEBRIDGE_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    if backend == "postgres":
+        base = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+        import psycopg
+
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS casebridge_bench")
+            conn.execute("CREATE DATABASE casebridge_bench")
+        env["DATABASE_URL"] = f"{base}/casebridge_bench"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{var_dir}/bench.sqlite3"
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], check=True,
+                   env={**os.environ, **env})
+    return env
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--entries", type=int, default=100_000)
+    ap.add_argument("--postings", type=int, default=1_000_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = ap.parse_args()
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        # Each backend in its own process: Django settings are read once per process.
+        cmd = [sys.executable, __file__, "--entries", str(args.entries), "--postings",
+               str(args.postings), "--batch", str(args.batch), "--backend", backend]
+        if len(backends) > 1:
+            subprocess.run(cmd, check=True)
+        else:
+            run(backend, args.entries, args.postings, args.batch)
+
+
+def run(backend: str, n_entries: int, n_postings: int, batch: int) -> None:
+    var_dir = tempfile.mkdtemp(prefix=f"cb-bench-{backend}-")
+    env = prepare_database(backend, var_dir)
+    setup_django(env)
+    from casebridge.books.models import AccountRole, GLAccount, Posting
+    from casebridge.books.selectors.reports import account_balance_cents, trial_balance
+    from casebridge.books.services import auth, files, setup
+    from casebridge.books.services.journal import EntrySpec, Line, journal_entries_post_batch
+
+    firm = setup.firm_create(code="bench", name="Bench Firm")
+    user = auth.user_create(firm=firm, email="api@bench.test", password=PASSWORD, is_admin=True)
+    auth.security_question_enroll(user=user, question="Benchmark question?", answer="answer")
+    client, _ = files.contact_find_or_create(firm=firm, actor=user, name="Bench Client")
+    file, _ = files.file_find_or_create(firm=firm, actor=user, name="Bench File", client=client)
+    accts = {a.role: a for a in GLAccount.objects.filter(firm=firm).exclude(role="")}
+    cash, costs = accts[AccountRole.OPERATING_BANK], accts[AccountRole.ADVANCED_COSTS]
+    income = accts[AccountRole.FEE_INCOME]
+
+    port = free_port()
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--log-level", "warning", "--timeout", "600"],
+        cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"},
+    )
+    base = f"http://127.0.0.1:{port}/books/api/v1"
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        status, body = http("POST", f"{base}/auth/session",
+                            {"firm": "bench", "username": "api@bench.test", "password": PASSWORD})
+        assert status in (200, 201), body
+        token = body["token"]
+        day = dt.date(2026, 1, 1)
+        t0 = time.perf_counter()
+        sent = 0
+        while sent < n_entries:
+            size = min(batch, n_entries - sent)
+            entries = [
+                {
+                    "date": (day + dt.timedelta(days=(sent + i) % 365)).isoformat(),
+                    "memo": f"bench {sent + i}",
+                    "source": "bench",
+                    "idempotency_key": f"b-{sent + i}",
+                    "lines": [
+                        {"account_id": costs.pk, "debit": "12.34", "file_id": file.pk},
+                        {"account_id": cash.pk, "credit": "12.34"},
+                    ],
+                }
+                for i in range(size)
+            ]
+            status, body = http("POST", f"{base}/journal-entries/batch", {"entries": entries}, token)
+            assert status in (200, 201), (status, str(body)[:500])
+            sent += size
+        api_seconds = time.perf_counter() - t0
+        print(f"[{backend}] {n_entries:,} entries through the batch API in {api_seconds:.1f} s: "
+              f"{n_entries / api_seconds:,.0f} entries/s (batches of {batch}, 2 postings each)")
+
+        # Top up to the target ledger size in-process (same service, no HTTP).
+        have = Posting.objects.filter(firm=firm).count()
+        t1 = time.perf_counter()
+        k = 0
+        while have < n_postings:
+            size = min(5000, (n_postings - have) // 2 or 1)
+            specs = [
+                EntrySpec(date=day + dt.timedelta(days=(k + i) % 365), memo="fill",
+                          lines=[Line(account=cash, debit_cents=10_000 + i),
+                                 Line(account=income, credit_cents=10_000 + i)])
+                for i in range(size)
+            ]
+            journal_entries_post_batch(firm=firm, entries=specs, actor=user)
+            have += 2 * size
+            k += size
+        fill = time.perf_counter() - t1
+        total = Posting.objects.filter(firm=firm).count()
+        print(f"[{backend}] ledger filled to {total:,} postings "
+              f"(in-process top-up {fill:.1f} s, {k / fill if fill else 0:,.0f} entries/s)")
+
+        lookups = []
+        for _ in range(300):
+            t = time.perf_counter()
+            account_balance_cents(firm=firm, account_id=cash.pk)
+            lookups.append((time.perf_counter() - t) * 1000)
+        http_lookups = []
+        for _ in range(300):
+            t = time.perf_counter()
+            status, body = http("GET", f"{base}/gl-accounts/{cash.pk}/balance", token=token)
+            http_lookups.append((time.perf_counter() - t) * 1000)
+            assert status == 200, body
+        print(f"[{backend}] account balance with {total:,} postings: selector median "
+              f"{statistics.median(lookups):.3f} ms (p99 {sorted(lookups)[296]:.3f} ms); over HTTP "
+              f"median {statistics.median(http_lookups):.2f} ms (p99 {sorted(http_lookups)[296]:.2f} ms)")
+        t = time.perf_counter()
+        tb = trial_balance(firm=firm)
+        tb_now = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        tb_asof = trial_balance(firm=firm, as_of=day + dt.timedelta(days=400))
+        tb_sum = (time.perf_counter() - t) * 1000
+        assert tb.is_balanced and tb_asof.is_balanced
+        assert tb.total_debit_cents == tb_asof.total_debit_cents
+        print(f"[{backend}] trial balance: from maintained balances {tb_now:.1f} ms; "
+              f"as of a date (summing {total:,} postings) {tb_sum:.0f} ms; "
+              f"totals {tb.total_debit_cents / 100:,.2f} = {tb.total_credit_cents / 100:,.2f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

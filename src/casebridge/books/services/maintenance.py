@@ -1,0 +1,91 @@
+"""Housekeeping run by the background worker (books/tasks.py): the nightly ledger
+integrity check and the purge of rows kept only for a while."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Sum
+
+from casebridge.books.models import (
+    Firm,
+    GLAccount,
+    IdempotencyRecord,
+    LoginAttempt,
+    Posting,
+    TrustLedger,
+)
+from casebridge.core import clock
+from casebridge.core.audit import audit_record
+from casebridge.core.money import format_cents
+
+LOGIN_ATTEMPT_RETENTION = dt.timedelta(days=90)
+IDEMPOTENCY_RETENTION = dt.timedelta(days=180)
+
+
+@dataclass
+class IntegrityReport:
+    firm_id: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def ledger_integrity_check(*, firm: Firm) -> IntegrityReport:
+    """Recompute every maintained balance from its postings and report any drift, plus
+    any trust ledger below zero. Writes one audit event with the outcome."""
+    report = IntegrityReport(firm_id=firm.pk)
+    sums = {
+        row["account_id"]: (row["d"] or 0) - (row["c"] or 0)
+        for row in Posting.objects.filter(account__firm=firm)
+        .values("account_id")
+        .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"))
+    }
+    for acct in GLAccount.objects.filter(firm=firm):
+        if acct.balance_cents != sums.get(acct.pk, 0):
+            report.problems.append(
+                f"GL {acct.number} maintained balance {format_cents(acct.balance_cents)} "
+                f"!= postings {format_cents(sums.get(acct.pk, 0))}"
+            )
+    if sum(sums.values()) != 0:
+        report.problems.append(f"trial balance is off by {format_cents(sum(sums.values()))}")
+    ledger_sums = {
+        row["trust_ledger_id"]: (row["c"] or 0) - (row["d"] or 0)
+        for row in Posting.objects.filter(account__firm=firm, trust_ledger__isnull=False)
+        .values("trust_ledger_id")
+        .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"))
+    }
+    for tl in TrustLedger.objects.filter(firm=firm).select_related("file"):
+        if tl.balance_cents != ledger_sums.get(tl.pk, 0):
+            report.problems.append(
+                f"trust ledger of file {tl.file.number} maintained "
+                f"{format_cents(tl.balance_cents)} != postings "
+                f"{format_cents(ledger_sums.get(tl.pk, 0))}"
+            )
+        if tl.balance_cents < 0:
+            report.problems.append(f"trust ledger of file {tl.file.number} is negative")
+    audit_record(
+        system="books",
+        firm_id=firm.pk,
+        action="integrity_check",
+        entity_type="ledger",
+        actor_label="system",
+        summary="Ledger integrity: " + ("OK" if report.ok else "PROBLEMS FOUND"),
+        after={"ok": report.ok, "problems": report.problems},
+    )
+    return report
+
+
+@transaction.atomic
+def retention_purge(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Delete login attempts and idempotency records past their retention period."""
+    now = now or clock.now()
+    attempts, _ = LoginAttempt.objects.filter(at__lt=now - LOGIN_ATTEMPT_RETENTION).delete()
+    records, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=now - IDEMPOTENCY_RETENTION
+    ).delete()
+    return attempts, records

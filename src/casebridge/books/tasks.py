@@ -1,0 +1,35 @@
+"""The books' background work on Huey (ADR 0002): nightly ledger integrity checks and a
+retention purge. Run by `manage.py run_huey` (started by `make run`)."""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+
+from casebridge.books.models import Firm
+from casebridge.books.services.maintenance import ledger_integrity_check, retention_purge
+from casebridge.core.tasks import background_task, periodic_task
+
+log = logging.getLogger(__name__)
+
+
+@background_task()
+def ledger_integrity_check_firm(firm_id: int) -> bool:
+    firm = Firm.objects.get(pk=firm_id)
+    report = ledger_integrity_check(firm=firm)
+    if not report.ok:
+        log.error("ledger integrity problems in firm %s: %s", firm.code, report.problems)
+    return report.ok
+
+
+@periodic_task(crontab(hour="2", minute="15"))
+def ledger_integrity_check_nightly() -> None:
+    for firm_id in Firm.objects.values_list("pk", flat=True):
+        ledger_integrity_check_firm(firm_id)
+
+
+@periodic_task(crontab(hour="3", minute="30"))
+def retention_purge_nightly() -> None:
+    attempts, records = retention_purge()
+    log.info("purged %s login attempts and %s idempotency records", attempts, records)
