@@ -47,6 +47,8 @@ def parse_amount(value: object, *, field: str = "amount") -> int:
         raise ValidationFailed(f"{field} must be a decimal amount", field=field)
     if not dec.is_finite():
         raise ValidationFailed(f"{field} must be a finite number", field=field)
+    if abs(dec) > Decimal(MAX_CENTS) / 100:  # before quantize, which fails past 28 digits
+        raise ValidationFailed(f"{field} is too large", field=field)
     exponent = dec.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2 and dec != dec.quantize(CENT):
         raise ValidationFailed(f"{field} has more than two decimal places: {value}", field=field)

@@ -237,12 +237,15 @@ def three_way_reconciliation(
         raise ValidationFailed(
             "deposits in transit cannot be negative", field="deposits_in_transit"
         )
+    written = Check.objects.filter(bank_account=bank)
+    if as_of:  # as they stood then: written by that day and not yet voided
+        written = written.filter(request_date__lte=as_of).exclude(voided_on__lte=as_of)
+    else:
+        written = written.exclude(status=CheckStatus.VOIDED)
     outstanding = (
         [
             OutstandingCheck(c.pk, c.check_number, c.payee, c.amount_cents)
-            for c in Check.objects.filter(bank_account=bank)
-            .exclude(status=CheckStatus.VOIDED)
-            .order_by("pk")
+            for c in written.order_by("pk")
         ]
         if outstanding_checks_cents is None
         else []

@@ -372,7 +372,18 @@ def journal_entry_post(
         source=source,
         idempotency_key=idempotency_key,
     )
-    return _post_many(firm, [spec], actor)[0]
+    if idempotency_key is None:
+        return _post_many(firm, [spec], actor)[0]
+    try:
+        with transaction.atomic():
+            return _post_many(firm, [spec], actor)[0]
+    except IntegrityError:  # the same key posted concurrently, and committed first: replay it
+        existing = JournalEntry.objects.filter(
+            firm=firm, source=source, idempotency_key=idempotency_key
+        ).first()
+        if existing is None:
+            raise
+        return existing
 
 
 @transaction.atomic

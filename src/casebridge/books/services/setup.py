@@ -276,7 +276,11 @@ def activity_code_create(
         raise ValidationFailed(
             "that General Ledger account is not in this firm", field="gl_account"
         )
-    if gl.is_client_trust or gl.role in (AccountRole.OPERATING_BANK, AccountRole.TRUST_BANK):
+    if (
+        gl.is_client_trust
+        or gl.role in (AccountRole.OPERATING_BANK, AccountRole.TRUST_BANK)
+        or BankAccount.objects.filter(gl_account=gl).exists()  # a bank whatever its role
+    ):
         raise ValidationFailed(
             f"{gl} is a bank or client trust account; choose an income, expense or cost account",
             field="gl_account",

@@ -1,0 +1,161 @@
+"""Two people (or an API client and a person) acting at the same moment, on PostgreSQL where
+the row locks are real. Each thread has its own connection and commits for real."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from casebridge.books.errors import TrustOverdraw, ValidationFailed
+from casebridge.books.models import (
+    ActivityCode,
+    BankAccount,
+    Check,
+    GLAccount,
+    Invoice,
+    JournalEntry,
+    TrustLedger,
+)
+from casebridge.books.services import checks, invoices
+from casebridge.books.services.journal import Line, journal_entry_post
+from tests.books.ledger_helpers import D, assert_books_consistent, deposit, operating_check
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL: SQLite serialises every writer, so there is no race to test",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def at_the_same_moment(*actions: Callable[[], Any]) -> list[tuple[str, Any]]:
+    """Run each action in its own thread (and connection), released together by a barrier.
+    Returns ("ok", result) or ("error", exception) per action, in order."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[tuple[str, Any]] = [("not run", None)] * len(actions)
+
+    def run(i: int, action: Callable[[], Any]) -> None:
+        try:
+            connection.ensure_connection()  # connect first, so the race is in the work
+            barrier.wait(timeout=10)
+            outcomes[i] = ("ok", action())
+        except Exception as exc:  # reported to the test
+            outcomes[i] = ("error", exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
+    return outcomes
+
+
+def test_two_disbursements_of_70_from_100_one_wins(firm, admin, trust, client_file):
+    deposit(firm, admin, trust, client_file, 10_000)
+
+    def pay_70():
+        return checks.check_request_create(
+            firm=firm,
+            actor=admin,
+            bank_account_id=trust.pk,
+            payee="Valley Medical",
+            amount_cents=7_000,
+            file_id=client_file.pk,
+            request_date=D,
+        )
+
+    outcomes = at_the_same_moment(pay_70, pay_70)
+
+    kinds = sorted(kind for kind, _ in outcomes)
+    assert kinds == ["error", "ok"], outcomes
+    [error] = [value for kind, value in outcomes if kind == "error"]
+    assert isinstance(error, TrustOverdraw)
+    assert error.details["available_cents"] == 3_000  # it saw the winner's disbursement
+    assert TrustLedger.objects.get(file=client_file).balance_cents == 3_000
+    assert Check.objects.count() == 1
+    assert GLAccount.objects.get(firm=firm, number="1010").balance_cents == 3_000
+    assert_books_consistent(firm)
+
+
+def test_two_people_printing_the_same_check_number_one_wins(firm, admin, operating, client_file):
+    court = ActivityCode.objects.get(firm=firm, code="E112")
+    a, b = (operating_check(firm, admin, operating, client_file, 500, court) for _ in "ab")
+
+    def print_as_2001(check):
+        return lambda: checks.check_print(
+            firm=firm, actor=admin, check_id=check.pk, check_number=2001, printed_on=D
+        )
+
+    outcomes = at_the_same_moment(print_as_2001(a), print_as_2001(b))
+
+    assert sorted(kind for kind, _ in outcomes) == ["error", "ok"], outcomes
+    [error] = [value for kind, value in outcomes if kind == "error"]
+    assert isinstance(error, ValidationFailed)
+    assert error.message == "check number 2001 is already used on Operating"
+    statuses = sorted(Check.objects.values_list("status", "check_number"))
+    assert statuses == [("printed", 2001), ("queued", None)]
+    assert BankAccount.objects.get(pk=operating.pk).next_check_number == 2002
+
+
+def test_two_people_printing_the_next_check_get_different_numbers(
+    firm, admin, operating, client_file
+):
+    court = ActivityCode.objects.get(firm=firm, code="E112")
+    queued = [operating_check(firm, admin, operating, client_file, 500, court) for _ in "ab"]
+
+    outcomes = at_the_same_moment(
+        *((lambda c=c: checks.check_print(firm=firm, actor=admin, check_id=c.pk)) for c in queued)
+    )
+
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    assert sorted(Check.objects.values_list("check_number", flat=True)) == [1001, 1002]
+
+
+def test_two_invoices_created_together_get_different_numbers(firm, admin, attorney, client_file):
+    def bill():
+        return invoices.invoice_create(
+            firm=firm,
+            actor=admin,
+            file_id=client_file.pk,
+            invoice_date=D,
+            lines=[
+                invoices.LineSpec(
+                    kind="fee", description="Call", amount_cents=100, timekeeper_id=attorney.pk
+                )
+            ],
+        )
+
+    outcomes = at_the_same_moment(bill, bill, bill)
+
+    assert [kind for kind, _ in outcomes] == ["ok", "ok", "ok"], outcomes
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == [1001, 1002, 1003]
+
+
+def test_a_retry_racing_the_original_request_gets_the_same_entry(firm):
+    office = GLAccount.objects.get(firm=firm, number="5200")
+    bank = GLAccount.objects.get(firm=firm, number="1000")
+
+    def post():
+        return journal_entry_post(
+            firm=firm,
+            date=D,
+            lines=[Line(account=office, debit_cents=900), Line(account=bank, credit_cents=900)],
+            source="api",
+            idempotency_key="rent-2026-03",
+        )
+
+    outcomes = at_the_same_moment(post, post)
+
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    assert outcomes[0][1].pk == outcomes[1][1].pk
+    assert JournalEntry.objects.filter(firm=firm).count() == 1
+    assert GLAccount.objects.get(pk=office.pk).balance_cents == 900
