@@ -21,7 +21,12 @@ from casebridge.books.models import (
     TrustLedger,
 )
 from casebridge.books.services import checks, invoices
-from casebridge.books.services.journal import Line, journal_entry_post
+from casebridge.books.services.journal import (
+    EntrySpec,
+    Line,
+    journal_entries_post_batch,
+    journal_entry_post,
+)
 from tests.books.ledger_helpers import D, assert_books_consistent, deposit, operating_check
 
 pytestmark = [
@@ -159,3 +164,31 @@ def test_a_retry_racing_the_original_request_gets_the_same_entry(firm):
     assert outcomes[0][1].pk == outcomes[1][1].pk
     assert JournalEntry.objects.filter(firm=firm).count() == 1
     assert GLAccount.objects.get(pk=office.pk).balance_cents == 900
+
+
+def test_two_batches_racing_with_overlapping_keys_post_each_entry_once(firm):
+    office = GLAccount.objects.get(firm=firm, number="5200")
+    bank = GLAccount.objects.get(firm=firm, number="1000")
+
+    def spec(key: str) -> EntrySpec:
+        return EntrySpec(
+            date=D,
+            lines=[Line(account=office, debit_cents=100), Line(account=bank, credit_cents=100)],
+            source="api",
+            idempotency_key=key,
+        )
+
+    first = [spec("a"), spec("b"), spec("c")]
+    second = [spec("b"), spec("c"), spec("d")]
+    outcomes = at_the_same_moment(
+        lambda: journal_entries_post_batch(firm=firm, entries=first),
+        lambda: journal_entries_post_batch(firm=firm, entries=second),
+    )
+
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    keys = sorted(JournalEntry.objects.filter(firm=firm).values_list("idempotency_key", flat=True))
+    assert keys == ["a", "b", "c", "d"]
+    by_key = {e.idempotency_key: e.pk for e in JournalEntry.objects.filter(firm=firm)}
+    assert [e.pk for e, _ in outcomes[0][1]] == [by_key["a"], by_key["b"], by_key["c"]]
+    assert [e.pk for e, _ in outcomes[1][1]] == [by_key["b"], by_key["c"], by_key["d"]]
+    assert GLAccount.objects.get(pk=office.pk).balance_cents == 400

@@ -388,7 +388,7 @@ def journal_entry_post(
 
 @transaction.atomic
 def journal_entries_post_batch(
-    *, firm: Firm, entries: Sequence[EntrySpec], actor: User | None = None
+    *, firm: Firm, entries: Sequence[EntrySpec], actor: User | None = None, _retry: bool = True
 ) -> list[tuple[JournalEntry, bool]]:
     """Post many entries all-or-nothing. Returns ``(entry, created)`` per spec; an entry
     whose (source, idempotency key) is already in the books is returned, not posted again."""
@@ -411,7 +411,15 @@ def journal_entries_post_batch(
     to_post = [entries[n - 1] for n in positions]
     # refusals name the entry by its place in the batch as sent, replayed entries included
     labels = [f"entry {n}" if len(entries) > 1 else "" for n in positions]
-    posted = iter(_post_many(firm, to_post, actor, labels)) if to_post else iter(())
+    try:
+        with transaction.atomic():
+            posted = iter(_post_many(firm, to_post, actor, labels)) if to_post else iter(())
+    except IntegrityError:
+        # A concurrent batch committed some of the same keys first. Go again: the lookup
+        # above now finds them, so they are replayed and only the rest is posted.
+        if _retry:
+            return journal_entries_post_batch(firm=firm, entries=entries, actor=actor, _retry=False)
+        raise
     result: list[tuple[JournalEntry, bool]] = []
     for s in entries:
         found = existing.get((s.source, s.idempotency_key))
