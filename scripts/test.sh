@@ -14,7 +14,8 @@ CHROMIUM=${CASEBRIDGE_CHROMIUM:-/usr/bin/chromium}
 if [ ! -x "$CHROMIUM" ]; then
   scripts/install-chromium.sh || true
 fi
-pytest_browser=()
+sqlite_marks="not postgres_only"   # the PostgreSQL-only safeguards run in the PostgreSQL pass
+pg_args=()
 if [ -x "$CHROMIUM" ]; then
   export CASEBRIDGE_CHROMIUM="$CHROMIUM"
 else
@@ -22,7 +23,8 @@ else
     echo "FAIL: Chromium is required (CASEBRIDGE_REQUIRE_BROWSER=1) but $CHROMIUM is missing" >&2
     exit 1
   fi
-  pytest_browser=(-m "not browser")
+  sqlite_marks="not browser and not postgres_only"
+  pg_args=(-m "not browser")
   skipped+=("browser tests: no Chromium at $CHROMIUM (as root: apt-get install chromium, or set CASEBRIDGE_CHROMIUM)")
 fi
 
@@ -31,21 +33,24 @@ echo "==> mypy";          .venv/bin/mypy src config
 echo "==> import rules";  .venv/bin/lint-imports --no-cache
 echo "==> migrations";    CASEBRIDGE_VAR_DIR=$(mktemp -d) .venv/bin/python manage.py makemigrations --check --dry-run
 
-echo "==> tests on SQLite"
-CASEBRIDGE_VAR_DIR=$(mktemp -d) DATABASE_URL= .venv/bin/pytest -p no:cacheprovider ${pytest_browser[@]+"${pytest_browser[@]}"} "$@"
+echo "==> tests on SQLite (PostgreSQL-only safeguards run in the PostgreSQL pass)"
+CASEBRIDGE_VAR_DIR=$(mktemp -d) DATABASE_URL= .venv/bin/pytest -p no:cacheprovider \
+  -m "$sqlite_marks" "$@"
 
 PG_URL=${CASEBRIDGE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/casebridge}
 if .venv/bin/python - "$PG_URL" <<'PY'
-import sys, psycopg
+import sys, urllib.parse, psycopg
+url = urllib.parse.urlsplit(sys.argv[1])._replace(path="/postgres")  # the server, not the db
 try:
-    psycopg.connect(sys.argv[1].replace("/casebridge", "/postgres"), connect_timeout=3).close()
+    psycopg.connect(urllib.parse.urlunsplit(url), connect_timeout=3).close()
 except Exception as exc:
     print(f"PostgreSQL not reachable at {sys.argv[1]}: {exc}", file=sys.stderr)
     sys.exit(1)
 PY
 then
   echo "==> tests on PostgreSQL ($PG_URL)"
-  CASEBRIDGE_VAR_DIR=$(mktemp -d) DATABASE_URL=$PG_URL .venv/bin/pytest -p no:cacheprovider ${pytest_browser[@]+"${pytest_browser[@]}"} "$@"
+  CASEBRIDGE_VAR_DIR=$(mktemp -d) DATABASE_URL=$PG_URL .venv/bin/pytest -p no:cacheprovider \
+    ${pg_args[@]+"${pg_args[@]}"} "$@"
 else
   if [ "${CASEBRIDGE_REQUIRE_POSTGRES:-0}" = 1 ]; then
     echo "FAIL: PostgreSQL is required (CASEBRIDGE_REQUIRE_POSTGRES=1) but not reachable" >&2
