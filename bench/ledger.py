@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import json
 import os
 import socket
@@ -26,8 +27,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,17 +41,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http(method: str, url: str, body: object | None = None, token: str | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=300) as resp:  # noqa: S310 - loopback only
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+class Api:
+    """A keep-alive HTTP/1.1 client for the books API on a loopback port."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        self.token: str | None = None
+
+    def call(self, method: str, path: str, body: object | None = None) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = json.dumps(body) if body is not None else None
+        self.conn.request(method, f"/books/api/v1{path}", body=data, headers=headers)
+        resp = self.conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -63,8 +68,13 @@ def setup_django(env: dict[str, str]) -> None:
 
 
 def prepare_database(backend: str, var_dir: str) -> dict[str, str]:
-    env = {"CASEBRIDGE_VAR_DIR": var_dir, "CASEBRIDGE_DEBUG": "0", "CASEBRIDGE_FAST_HASHER": "1",
-           "CASEBRIDGE_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    env = {
+        "CASEBRIDGE_VAR_DIR": var_dir,
+        "CASEBRIDGE_DEBUG": "0",
+        "CASEBRIDGE_FAST_HASHER": "1",
+        "CASEBRIDGE_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CASEBRIDGE_CONN_MAX_AGE": "60",
+    }
     if backend == "postgres":
         base = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
         import psycopg
@@ -75,8 +85,11 @@ def prepare_database(backend: str, var_dir: str) -> dict[str, str]:
         env["DATABASE_URL"] = f"{base}/casebridge_bench"
     else:
         env["DATABASE_URL"] = f"sqlite:///{var_dir}/bench.sqlite3"
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], check=True,
-                   env={**os.environ, **env})
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"],
+        check=True,
+        env={**os.environ, **env},
+    )
     return env
 
 
@@ -85,20 +98,33 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--postings", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=2, help="concurrent API clients")
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     args = ap.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
         # Each backend in its own process: Django settings are read once per process.
-        cmd = [sys.executable, __file__, "--entries", str(args.entries), "--postings",
-               str(args.postings), "--batch", str(args.batch), "--backend", backend]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--entries",
+            str(args.entries),
+            "--postings",
+            str(args.postings),
+            "--batch",
+            str(args.batch),
+            "--clients",
+            str(args.clients),
+            "--backend",
+            backend,
+        ]
         if len(backends) > 1:
             subprocess.run(cmd, check=True)
         else:
-            run(backend, args.entries, args.postings, args.batch)
+            run(backend, args.entries, args.postings, args.batch, args.clients)
 
 
-def run(backend: str, n_entries: int, n_postings: int, batch: int) -> None:
+def run(backend: str, n_entries: int, n_postings: int, batch: int, clients: int) -> None:
     var_dir = tempfile.mkdtemp(prefix=f"cb-bench-{backend}-")
     env = prepare_database(backend, var_dir)
     setup_django(env)
@@ -118,11 +144,21 @@ def run(backend: str, n_entries: int, n_postings: int, batch: int) -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--log-level", "warning", "--timeout", "600"],
-        cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"},
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "600",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"},
     )
-    base = f"http://127.0.0.1:{port}/books/api/v1"
     try:
         for _ in range(100):
             try:
@@ -130,54 +166,79 @@ def run(backend: str, n_entries: int, n_postings: int, batch: int) -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        status, body = http("POST", f"{base}/auth/session",
-                            {"firm": "bench", "username": "api@bench.test", "password": PASSWORD})
+        api = Api(port)
+        status, body = api.call(
+            "POST",
+            "/auth/session",
+            {"firm": "bench", "username": "api@bench.test", "password": PASSWORD},
+        )
         assert status in (200, 201), body
-        token = body["token"]
+        api.token = body["token"]
         day = dt.date(2026, 1, 1)
+
+        def post_range(start: int, stop: int) -> None:
+            client = Api(port)
+            client.token = api.token
+            for first in range(start, stop, batch):
+                entries = [
+                    {
+                        "date": (day + dt.timedelta(days=n % 365)).isoformat(),
+                        "memo": f"bench {n}",
+                        "source": "bench",
+                        "idempotency_key": f"b-{n}",
+                        "lines": [
+                            {"account_id": costs.pk, "debit": "12.34", "file_id": file.pk},
+                            {"account_id": cash.pk, "credit": "12.34"},
+                        ],
+                    }
+                    for n in range(first, min(first + batch, stop))
+                ]
+                status, body = client.call("POST", "/journal-entries/batch", {"entries": entries})
+                assert status in (200, 201), (status, str(body)[:500])
+
         t0 = time.perf_counter()
-        sent = 0
-        while sent < n_entries:
-            size = min(batch, n_entries - sent)
-            entries = [
-                {
-                    "date": (day + dt.timedelta(days=(sent + i) % 365)).isoformat(),
-                    "memo": f"bench {sent + i}",
-                    "source": "bench",
-                    "idempotency_key": f"b-{sent + i}",
-                    "lines": [
-                        {"account_id": costs.pk, "debit": "12.34", "file_id": file.pk},
-                        {"account_id": cash.pk, "credit": "12.34"},
-                    ],
-                }
-                for i in range(size)
-            ]
-            status, body = http("POST", f"{base}/journal-entries/batch", {"entries": entries}, token)
-            assert status in (200, 201), (status, str(body)[:500])
-            sent += size
+        share = -(-n_entries // clients)
+        threads = [
+            threading.Thread(target=post_range, args=(k * share, min((k + 1) * share, n_entries)))
+            for k in range(clients)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         api_seconds = time.perf_counter() - t0
-        print(f"[{backend}] {n_entries:,} entries through the batch API in {api_seconds:.1f} s: "
-              f"{n_entries / api_seconds:,.0f} entries/s (batches of {batch}, 2 postings each)")
+        print(
+            f"[{backend}] {n_entries:,} entries through the batch API in {api_seconds:.1f} s: "
+            f"{n_entries / api_seconds:,.0f} entries/s (batches of {batch}, 2 postings each, "
+            f"{clients} clients)"
+        )
 
         # Top up to the target ledger size in-process (same service, no HTTP).
-        have = Posting.objects.filter(firm=firm).count()
+        have = Posting.objects.filter(account__firm=firm).count()
         t1 = time.perf_counter()
         k = 0
         while have < n_postings:
             size = min(5000, (n_postings - have) // 2 or 1)
             specs = [
-                EntrySpec(date=day + dt.timedelta(days=(k + i) % 365), memo="fill",
-                          lines=[Line(account=cash, debit_cents=10_000 + i),
-                                 Line(account=income, credit_cents=10_000 + i)])
+                EntrySpec(
+                    date=day + dt.timedelta(days=(k + i) % 365),
+                    memo="fill",
+                    lines=[
+                        Line(account=cash, debit_cents=10_000 + i),
+                        Line(account=income, credit_cents=10_000 + i),
+                    ],
+                )
                 for i in range(size)
             ]
             journal_entries_post_batch(firm=firm, entries=specs, actor=user)
             have += 2 * size
             k += size
         fill = time.perf_counter() - t1
-        total = Posting.objects.filter(firm=firm).count()
-        print(f"[{backend}] ledger filled to {total:,} postings "
-              f"(in-process top-up {fill:.1f} s, {k / fill if fill else 0:,.0f} entries/s)")
+        total = Posting.objects.filter(account__firm=firm).count()
+        print(
+            f"[{backend}] ledger filled to {total:,} postings "
+            f"(in-process top-up {fill:.1f} s, {k / fill if fill else 0:,.0f} entries/s)"
+        )
 
         lookups = []
         for _ in range(300):
@@ -187,23 +248,29 @@ def run(backend: str, n_entries: int, n_postings: int, batch: int) -> None:
         http_lookups = []
         for _ in range(300):
             t = time.perf_counter()
-            status, body = http("GET", f"{base}/gl-accounts/{cash.pk}/balance", token=token)
+            status, body = api.call("GET", f"/gl-accounts/{cash.pk}/balance")
             http_lookups.append((time.perf_counter() - t) * 1000)
             assert status == 200, body
-        print(f"[{backend}] account balance with {total:,} postings: selector median "
-              f"{statistics.median(lookups):.3f} ms (p99 {sorted(lookups)[296]:.3f} ms); over HTTP "
-              f"median {statistics.median(http_lookups):.2f} ms (p99 {sorted(http_lookups)[296]:.2f} ms)")
+        print(
+            f"[{backend}] account balance with {total:,} postings: selector median "
+            f"{statistics.median(lookups):.3f} ms (p99 {sorted(lookups)[296]:.3f} ms); "
+            f"over HTTP median {statistics.median(http_lookups):.2f} ms "
+            f"(p99 {sorted(http_lookups)[296]:.2f} ms)"
+        )
         t = time.perf_counter()
         tb = trial_balance(firm=firm)
         tb_now = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         tb_asof = trial_balance(firm=firm, as_of=day + dt.timedelta(days=400))
         tb_sum = (time.perf_counter() - t) * 1000
-        assert tb.is_balanced and tb_asof.is_balanced
+        assert tb.is_balanced
+        assert tb_asof.is_balanced
         assert tb.total_debit_cents == tb_asof.total_debit_cents
-        print(f"[{backend}] trial balance: from maintained balances {tb_now:.1f} ms; "
-              f"as of a date (summing {total:,} postings) {tb_sum:.0f} ms; "
-              f"totals {tb.total_debit_cents / 100:,.2f} = {tb.total_credit_cents / 100:,.2f}")
+        print(
+            f"[{backend}] trial balance: from maintained balances {tb_now:.1f} ms; "
+            f"as of a date (summing {total:,} postings) {tb_sum:.0f} ms; "
+            f"totals {tb.total_debit_cents / 100:,.2f} = {tb.total_credit_cents / 100:,.2f}"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

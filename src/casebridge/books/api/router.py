@@ -1,5 +1,61 @@
-"""The NinjaAPI instance (placeholder until the endpoints land)."""
+"""The books' HTTP API, version 1: one NinjaAPI mounted at ``/books/api/v1/``.
 
-from ninja import NinjaAPI
+OpenAPI is served at ``openapi.json`` and interactive docs at ``docs``. Every endpoint but
+``POST /auth/session`` needs ``Authorization: Bearer <token>`` and sees only its token's
+firm. Amounts are decimal strings; every POST honours ``Idempotency-Key``
+(:mod:`.idempotency`); every refusal is ``{"error": {...}}`` (:mod:`.errors`).
 
-api = NinjaAPI(title="Casebridge Books API", version="1", urls_namespace="books_api")
+Routers are mounted without a prefix (each endpoint spells its whole path), so a route
+template is the same in the code, the OpenAPI schema and an idempotency record's scope.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Router
+
+from casebridge.books.api import (
+    checks,
+    errors,
+    files,
+    invoices,
+    journal,
+    reference,
+    reports,
+    session,
+)
+from casebridge.books.api.security import BearerToken
+from casebridge.books.errors import NotFound
+
+api = NinjaAPI(
+    title="Casebridge Books API",
+    version="1",
+    description=(
+        "The books' API for integrations (the bridge from case management). Log in with "
+        "POST /auth/session, then send `Authorization: Bearer <token>`; tokens lapse after "
+        '30 days. Amounts are decimal strings such as "1234.56". Every POST accepts an '
+        "`Idempotency-Key` header. Errors are "
+        '`{"error": {"code", "message", "field"?, "details"?}}`.'
+    ),
+    # mounted inside the books' URLconf (app_name "books"): ninja reverses its own URLs
+    # through the full namespace path and registers the last part, "books_api"
+    urls_namespace="books:books_api",
+    auth=BearerToken(),
+)
+errors.install(api)
+
+for module in (session, reference, files, checks, invoices, journal, reports):
+    api.add_router("", module.router)
+
+#: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.
+unmatched = Router()
+
+
+@unmatched.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def no_such_endpoint(request: HttpRequest, rest: str) -> None:
+    raise NotFound(f"no endpoint {request.method} /{rest} in the books API v1")
+
+
+api.add_router("", unmatched)

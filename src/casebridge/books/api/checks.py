@@ -1,0 +1,383 @@
+"""Checks (cost advances from operating, disbursements from trust) and trust receipts.
+
+A check request posts at once (a queued trust check already holds the client's money), is
+printed with a number later, or voided with a reversal on the void date. The bridge sends
+costs with ``POST /checks`` or ``POST /checks/batch`` (all or nothing) and reads their
+status back with ``GET /checks?ids=...``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+from pydantic import Field
+
+from casebridge.books.api.errors import at_index
+from casebridge.books.api.idempotency import idempotent
+from casebridge.books.api.lookups import Reference, get_or_404, require_in_firm
+from casebridge.books.api.schemas import (
+    ERRORS,
+    VOID_DEFAULTS,
+    Clean,
+    Id,
+    In,
+    Money,
+    Out,
+    Page,
+    PageIn,
+    PositiveCents,
+    VoidIn,
+    money,
+    page_of,
+)
+from casebridge.books.api.security import context
+from casebridge.books.errors import DomainError, ValidationFailed
+from casebridge.books.models import (
+    ActivityCode,
+    BankAccount,
+    Check,
+    CheckStatus,
+    File,
+    Firm,
+    ReceiptStatus,
+    TrustReceipt,
+)
+from casebridge.books.services import checks as check_service
+
+router = Router(tags=["checks and trust receipts"])
+
+MAX_BATCH = 1000
+
+
+class CheckOut(Out):
+    id: int
+    bank_account_id: int
+    file_id: int | None
+    payee: str
+    amount: Money
+    activity_code_id: int | None
+    memo: str
+    posting_reference: str
+    external_ref: str | None
+    status: CheckStatus
+    check_number: int | None
+    request_date: dt.date
+    printed_on: dt.date | None
+    voided_on: dt.date | None
+    void_reason: str
+    entry_id: int
+    void_entry_id: int | None
+
+    @classmethod
+    def of(cls, check: Check) -> CheckOut:
+        return cls(
+            id=check.pk,
+            bank_account_id=check.bank_account_id,
+            file_id=check.file_id,
+            payee=check.payee,
+            amount=money(check.amount_cents),
+            activity_code_id=check.activity_code_id,
+            memo=check.memo,
+            posting_reference=check.posting_reference,
+            external_ref=check.external_ref,
+            status=CheckStatus(check.status),
+            check_number=check.check_number,
+            request_date=check.request_date,
+            printed_on=check.printed_on,
+            voided_on=check.voided_on,
+            void_reason=check.void_reason,
+            entry_id=check.entry_id,
+            void_entry_id=check.void_entry_id,
+        )
+
+
+class CheckIn(In):
+    bank_account_id: Id
+    payee: str = Field(min_length=1, max_length=200)
+    amount: PositiveCents
+    file_id: Id | None = Field(None, description="Required for a trust check.")
+    activity_code_id: Id | None = Field(None, description="Required for an operating check.")
+    memo: str = Field("", max_length=255)
+    posting_reference: str = Field("", max_length=60)
+    request_date: dt.date | None = Field(None, description="Default: today.")
+    external_ref: str | None = Field(None, max_length=120)
+
+
+class CheckBatchIn(In):
+    items: list[CheckIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class CheckBatchOut(Out):
+    items: list[CheckOut]
+    count: int
+
+
+class CheckFilter(Clean):
+    status: CheckStatus | None = None
+    file_id: Id | None = None
+    bank_account_id: Id | None = None
+    external_ref: str | None = Field(None, max_length=120)
+    ids: str | None = Field(
+        None, max_length=20_000, description="Comma-separated ids, e.g. ids=3,4,9."
+    )
+
+
+def _check_references(item: CheckIn, prefix: str = "") -> list[Reference]:
+    return [
+        (BankAccount, item.bank_account_id, f"{prefix}bank_account_id"),
+        (File, item.file_id, f"{prefix}file_id"),
+        (ActivityCode, item.activity_code_id, f"{prefix}activity_code_id"),
+    ]
+
+
+def _request_check(request: HttpRequest, item: CheckIn) -> Check:
+    ctx = context(request)
+    return check_service.check_request_create(
+        firm=ctx.firm,
+        actor=ctx.user,
+        bank_account_id=item.bank_account_id,
+        payee=item.payee,
+        amount_cents=item.amount,
+        file_id=item.file_id,
+        activity_code_id=item.activity_code_id,
+        memo=item.memo,
+        posting_reference=item.posting_reference,
+        request_date=item.request_date,
+        external_ref=item.external_ref,
+    )
+
+
+def parse_ids(text: str, field: str = "ids") -> list[int]:
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValidationFailed(f"{field} must be comma-separated numbers", field=field) from None
+    if any(not 1 <= i < 2**63 for i in ids):
+        raise ValidationFailed(f"{field} must be positive ids", field=field)
+    return ids
+
+
+def _checks(firm: Firm) -> QuerySet[Check]:
+    return Check.objects.filter(firm=firm)
+
+
+@router.get("/checks", response={200: Page[CheckOut], **ERRORS})
+def check_list(
+    request: HttpRequest, page: Query[PageIn], filters: Query[CheckFilter]
+) -> Page[CheckOut]:
+    qs = _checks(context(request).firm).order_by("pk")
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.file_id:
+        qs = qs.filter(file_id=filters.file_id)
+    if filters.bank_account_id:
+        qs = qs.filter(bank_account_id=filters.bank_account_id)
+    if filters.external_ref:
+        qs = qs.filter(external_ref=filters.external_ref)
+    if filters.ids is not None:
+        qs = qs.filter(pk__in=parse_ids(filters.ids))
+    rows, count = page_of(qs, page)
+    return Page[CheckOut](items=[CheckOut.of(c) for c in rows], count=count)
+
+
+@router.get("/checks/{int:check_id}", response={200: CheckOut, **ERRORS})
+def check_get(request: HttpRequest, check_id: Id) -> CheckOut:
+    return CheckOut.of(get_or_404(_checks(context(request).firm), check_id))
+
+
+@router.post("/checks", response={201: CheckOut, **ERRORS})
+@idempotent
+def check_create(request: HttpRequest, payload: CheckIn) -> Status[CheckOut]:
+    """Request a check; it posts at once. A trust check beyond the client's balance is
+    refused 409 ``insufficient_trust_funds`` with ``details.available``."""
+    require_in_firm(context(request).firm, _check_references(payload))
+    return Status(201, CheckOut.of(_request_check(request, payload)))
+
+
+@router.post("/checks/batch", response={201: CheckBatchOut, **ERRORS})
+@idempotent
+def check_create_batch(request: HttpRequest, payload: CheckBatchIn) -> Status[CheckBatchOut]:
+    """Request many checks, all or nothing: one refusal (named ``items[i]...``) and none
+    is written."""
+    require_in_firm(
+        context(request).firm,
+        [
+            ref
+            for i, item in enumerate(payload.items)
+            for ref in _check_references(item, f"items[{i}].")
+        ],
+    )
+    created: list[Check] = []
+    for i, item in enumerate(payload.items):
+        try:
+            created.append(_request_check(request, item))
+        except DomainError as exc:
+            raise at_index(exc, "items", i) from None
+    return Status(201, CheckBatchOut(items=[CheckOut.of(c) for c in created], count=len(created)))
+
+
+class PrintIn(In):
+    check_number: int | None = Field(
+        default=None, ge=1, le=2_147_483_647, description="Default: the bank account's next number."
+    )
+    printed_on: dt.date | None = None
+
+
+PRINT_DEFAULTS = PrintIn()
+
+
+@router.post("/checks/{int:check_id}/print", response={200: CheckOut, **ERRORS})
+@idempotent
+def check_print(request: HttpRequest, check_id: Id, payload: PrintIn = PRINT_DEFAULTS) -> CheckOut:
+    ctx = context(request)
+    check = get_or_404(_checks(ctx.firm), check_id)
+    return CheckOut.of(
+        check_service.check_print(
+            firm=ctx.firm,
+            actor=ctx.user,
+            check_id=check.pk,
+            check_number=payload.check_number,
+            printed_on=payload.printed_on,
+        )
+    )
+
+
+@router.post("/checks/{int:check_id}/void", response={200: CheckOut, **ERRORS})
+@idempotent
+def check_void(request: HttpRequest, check_id: Id, payload: VoidIn = VOID_DEFAULTS) -> CheckOut:
+    """Void a queued or printed check: a reversal dated ``void_date`` restores the money."""
+    ctx = context(request)
+    check = get_or_404(_checks(ctx.firm), check_id)
+    return CheckOut.of(
+        check_service.check_void(
+            firm=ctx.firm,
+            actor=ctx.user,
+            check_id=check.pk,
+            void_date=payload.void_date,
+            reason=payload.reason,
+        )
+    )
+
+
+class ReceiptOut(Out):
+    id: int
+    bank_account_id: int
+    file_id: int
+    payer: str
+    amount: Money
+    received_on: dt.date
+    reference: str
+    memo: str
+    external_ref: str | None
+    status: ReceiptStatus
+    voided_on: dt.date | None
+    entry_id: int
+    void_entry_id: int | None
+
+    @classmethod
+    def of(cls, receipt: TrustReceipt) -> ReceiptOut:
+        return cls(
+            id=receipt.pk,
+            bank_account_id=receipt.bank_account_id,
+            file_id=receipt.file_id,
+            payer=receipt.payer,
+            amount=money(receipt.amount_cents),
+            received_on=receipt.received_on,
+            reference=receipt.reference,
+            memo=receipt.memo,
+            external_ref=receipt.external_ref,
+            status=ReceiptStatus(receipt.status),
+            voided_on=receipt.voided_on,
+            entry_id=receipt.entry_id,
+            void_entry_id=receipt.void_entry_id,
+        )
+
+
+class ReceiptIn(In):
+    bank_account_id: Id = Field(description="A client trust bank account.")
+    file_id: Id
+    payer: str = Field(min_length=1, max_length=200)
+    amount: PositiveCents
+    received_on: dt.date | None = Field(None, description="Default: today.")
+    reference: str = Field("", max_length=60, description="The deposited check's number.")
+    memo: str = Field("", max_length=255)
+    external_ref: str | None = Field(None, max_length=120)
+
+
+class ReceiptFilter(Clean):
+    status: ReceiptStatus | None = None
+    file_id: Id | None = None
+    external_ref: str | None = Field(None, max_length=120)
+
+
+def _receipts(firm: Firm) -> QuerySet[TrustReceipt]:
+    return TrustReceipt.objects.filter(firm=firm)
+
+
+@router.get("/trust-receipts", response={200: Page[ReceiptOut], **ERRORS})
+def receipt_list(
+    request: HttpRequest, page: Query[PageIn], filters: Query[ReceiptFilter]
+) -> Page[ReceiptOut]:
+    qs = _receipts(context(request).firm).order_by("pk")
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.file_id:
+        qs = qs.filter(file_id=filters.file_id)
+    if filters.external_ref:
+        qs = qs.filter(external_ref=filters.external_ref)
+    rows, count = page_of(qs, page)
+    return Page[ReceiptOut](items=[ReceiptOut.of(r) for r in rows], count=count)
+
+
+@router.get("/trust-receipts/{int:receipt_id}", response={200: ReceiptOut, **ERRORS})
+def receipt_get(request: HttpRequest, receipt_id: Id) -> ReceiptOut:
+    return ReceiptOut.of(get_or_404(_receipts(context(request).firm), receipt_id))
+
+
+@router.post("/trust-receipts", response={201: ReceiptOut, **ERRORS})
+@idempotent
+def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status[ReceiptOut]:
+    """Deposit into a client's trust (e.g. the settlement check)."""
+    ctx = context(request)
+    require_in_firm(
+        ctx.firm,
+        [
+            (BankAccount, payload.bank_account_id, "bank_account_id"),
+            (File, payload.file_id, "file_id"),
+        ],
+    )
+    receipt = check_service.trust_receipt_record(
+        firm=ctx.firm,
+        actor=ctx.user,
+        bank_account_id=payload.bank_account_id,
+        file_id=payload.file_id,
+        payer=payload.payer,
+        amount_cents=payload.amount,
+        received_on=payload.received_on,
+        reference=payload.reference,
+        memo=payload.memo,
+        external_ref=payload.external_ref,
+    )
+    return Status(201, ReceiptOut.of(receipt))
+
+
+@router.post("/trust-receipts/{int:receipt_id}/void", response={200: ReceiptOut, **ERRORS})
+@idempotent
+def receipt_void(
+    request: HttpRequest, receipt_id: Id, payload: VoidIn = VOID_DEFAULTS
+) -> ReceiptOut:
+    """Reverse a deposit (a bounced check); refused if the money was already paid out."""
+    ctx = context(request)
+    receipt = get_or_404(_receipts(ctx.firm), receipt_id)
+    return ReceiptOut.of(
+        check_service.trust_receipt_void(
+            firm=ctx.firm,
+            actor=ctx.user,
+            receipt_id=receipt.pk,
+            void_date=payload.void_date,
+            reason=payload.reason,
+        )
+    )

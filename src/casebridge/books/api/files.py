@@ -1,0 +1,331 @@
+"""Contacts and files (matters), found again by ``external_ref``, and a file's client
+trust ledger.
+
+``POST /contacts`` and ``POST /files`` are find-or-create on ``external_ref``: 201 with the
+new record, or 200 with the one already there (unchanged), so the bridge can send a case's
+client and file on every sync without duplicating them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+from pydantic import Field
+
+from casebridge.books.api.idempotency import idempotent
+from casebridge.books.api.lookups import get_or_404, optional
+from casebridge.books.api.schemas import (
+    ERRORS,
+    Clean,
+    Id,
+    In,
+    Money,
+    Out,
+    Page,
+    PageIn,
+    money,
+    page_of,
+)
+from casebridge.books.api.security import context
+from casebridge.books.models import (
+    AreaOfPractice,
+    BankAccount,
+    BankAccountKind,
+    Contact,
+    File,
+    Firm,
+    User,
+)
+from casebridge.books.selectors.reports import client_trust_ledger
+from casebridge.books.services import files as file_service
+
+router = Router(tags=["contacts and files"])
+
+EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class ContactOut(Out):
+    id: int
+    name: str
+    email: str
+    phone: str
+    address: str
+    external_ref: str | None
+
+    @classmethod
+    def of(cls, contact: Contact) -> ContactOut:
+        return cls(
+            id=contact.pk,
+            name=contact.name,
+            email=contact.email,
+            phone=contact.phone,
+            address=contact.address,
+            external_ref=contact.external_ref,
+        )
+
+
+class ContactIn(In):
+    name: str = Field(min_length=1, max_length=200)
+    external_ref: str | None = Field(None, max_length=120)
+    email: str = Field("", max_length=254, pattern=EMAIL_PATTERN)
+    phone: str = Field("", max_length=40)
+    address: str = Field("", max_length=2000)
+
+
+class ContactFilter(Clean):
+    external_ref: str | None = Field(None, max_length=120)
+
+
+@router.get("/contacts", response={200: Page[ContactOut], **ERRORS})
+def contact_list(
+    request: HttpRequest, page: Query[PageIn], filters: Query[ContactFilter]
+) -> Page[ContactOut]:
+    qs = Contact.objects.filter(firm=context(request).firm).order_by("pk")
+    if filters.external_ref:
+        qs = qs.filter(external_ref=filters.external_ref)
+    rows, count = page_of(qs, page)
+    return Page[ContactOut](items=[ContactOut.of(c) for c in rows], count=count)
+
+
+@router.get("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS})
+def contact_get(request: HttpRequest, contact_id: Id) -> ContactOut:
+    return ContactOut.of(get_or_404(Contact.objects.filter(firm=context(request).firm), contact_id))
+
+
+@router.post("/contacts", response={200: ContactOut, 201: ContactOut, **ERRORS})
+@idempotent
+def contact_find_or_create(request: HttpRequest, payload: ContactIn) -> Status[ContactOut]:
+    """Find the contact with this ``external_ref`` (200) or create it (201)."""
+    ctx = context(request)
+    contact, created = file_service.contact_find_or_create(
+        firm=ctx.firm,
+        actor=ctx.user,
+        name=payload.name,
+        external_ref=payload.external_ref,
+        email=payload.email,
+        phone=payload.phone,
+        address=payload.address,
+    )
+    return Status(201 if created else 200, ContactOut.of(contact))
+
+
+class TrustBalanceOut(Out):
+    bank_account_id: int
+    bank_account_name: str
+    balance: Money
+
+
+class ClientRef(Out):
+    id: int
+    name: str
+    external_ref: str | None
+
+
+class AttorneyRef(Out):
+    id: int
+    email: str
+    initials: str
+
+
+class AreaRef(Out):
+    id: int
+    name: str
+
+
+class FileOut(Out):
+    id: int
+    number: str
+    name: str
+    client: ClientRef
+    area_of_practice: AreaRef | None
+    responsible_attorney: AttorneyRef | None
+    external_ref: str | None
+    opened_on: dt.date
+    is_closed: bool
+    trust_balances: list[TrustBalanceOut] = Field(
+        description="The client's trust balance in each of the firm's trust bank accounts."
+    )
+
+    @classmethod
+    def of(cls, file: File, trust_banks: Iterable[BankAccount]) -> FileOut:
+        held = {tl.bank_account_id: tl.balance_cents for tl in file.trust_ledgers.all()}
+        area, attorney = file.area_of_practice, file.responsible_attorney
+        return cls(
+            id=file.pk,
+            number=file.number,
+            name=file.name,
+            client=ClientRef(
+                id=file.client.pk, name=file.client.name, external_ref=file.client.external_ref
+            ),
+            area_of_practice=AreaRef(id=area.pk, name=area.name) if area else None,
+            responsible_attorney=(
+                AttorneyRef(id=attorney.pk, email=attorney.email, initials=attorney.initials)
+                if attorney
+                else None
+            ),
+            external_ref=file.external_ref,
+            opened_on=file.opened_on,
+            is_closed=file.is_closed,
+            trust_balances=[
+                TrustBalanceOut(
+                    bank_account_id=bank.pk,
+                    bank_account_name=bank.name,
+                    balance=money(held.get(bank.pk, 0)),
+                )
+                for bank in trust_banks
+            ],
+        )
+
+
+def _files(firm: Firm) -> QuerySet[File]:
+    return (
+        File.objects.filter(firm=firm)
+        .select_related("client", "area_of_practice", "responsible_attorney")
+        .prefetch_related("trust_ledgers")
+    )
+
+
+def _trust_banks(firm: Firm) -> list[BankAccount]:
+    return list(BankAccount.objects.filter(firm=firm, kind=BankAccountKind.TRUST).order_by("pk"))
+
+
+class FileIn(In):
+    name: str = Field(min_length=1, max_length=200)
+    client_id: Id
+    external_ref: str | None = Field(None, max_length=120)
+    number: str = Field("", max_length=40, description="Blank: the firm's next file number.")
+    area_of_practice_id: Id | None = None
+    responsible_attorney_id: Id | None = None
+    opened_on: dt.date | None = None
+
+
+class FileFilter(Clean):
+    external_ref: str | None = Field(None, max_length=120)
+    number: str | None = Field(None, max_length=40)
+    client_id: Id | None = None
+
+
+@router.get("/files", response={200: Page[FileOut], **ERRORS})
+def file_list(
+    request: HttpRequest, page: Query[PageIn], filters: Query[FileFilter]
+) -> Page[FileOut]:
+    firm = context(request).firm
+    qs = _files(firm).order_by("pk")
+    if filters.external_ref:
+        qs = qs.filter(external_ref=filters.external_ref)
+    if filters.number:
+        qs = qs.filter(number=filters.number)
+    if filters.client_id:
+        qs = qs.filter(client_id=filters.client_id)
+    rows, count = page_of(qs, page)
+    banks = _trust_banks(firm)
+    return Page[FileOut](items=[FileOut.of(f, banks) for f in rows], count=count)
+
+
+@router.get("/files/{int:file_id}", response={200: FileOut, **ERRORS})
+def file_get(request: HttpRequest, file_id: Id) -> FileOut:
+    firm = context(request).firm
+    return FileOut.of(get_or_404(_files(firm), file_id), _trust_banks(firm))
+
+
+@router.post("/files", response={200: FileOut, 201: FileOut, **ERRORS})
+@idempotent
+def file_find_or_create(request: HttpRequest, payload: FileIn) -> Status[FileOut]:
+    """Find the file with this ``external_ref`` (200) or open it (201)."""
+    ctx = context(request)
+    firm = ctx.firm
+    file, created = file_service.file_find_or_create(
+        firm=firm,
+        actor=ctx.user,
+        name=payload.name,
+        client=get_or_404(Contact.objects.filter(firm=firm), payload.client_id, field="client_id"),
+        external_ref=payload.external_ref,
+        number=payload.number,
+        area_of_practice=optional(
+            AreaOfPractice.objects.filter(firm=firm),
+            payload.area_of_practice_id,
+            field="area_of_practice_id",
+        ),
+        responsible_attorney=optional(
+            User.objects.filter(firm=firm),
+            payload.responsible_attorney_id,
+            field="responsible_attorney_id",
+        ),
+        opened_on=payload.opened_on,
+    )
+    return Status(
+        201 if created else 200, FileOut.of(get_or_404(_files(firm), file.pk), _trust_banks(firm))
+    )
+
+
+class LedgerLineOut(Out):
+    posting_id: int
+    entry_id: int
+    date: dt.date
+    memo: str
+    reference: str
+    deposit: Money
+    disbursement: Money
+    balance: Money
+    reverses_entry_id: int | None
+
+
+class LedgerOut(Out):
+    bank_account_id: int
+    bank_account_name: str
+    balance: Money
+    lines: list[LedgerLineOut]
+
+
+class TrustLedgerOut(Out):
+    file_id: int
+    file_number: str
+    client_name: str
+    ledgers: list[LedgerOut]
+
+
+class TrustLedgerFilter(Clean):
+    bank_account_id: Id | None = None
+
+
+@router.get("/files/{int:file_id}/trust-ledger", response={200: TrustLedgerOut, **ERRORS})
+def file_trust_ledger(
+    request: HttpRequest, file_id: Id, filters: Query[TrustLedgerFilter]
+) -> TrustLedgerOut:
+    """The file's client trust ledger in each trust bank account, with running balance."""
+    firm = context(request).firm
+    file = get_or_404(File.objects.filter(firm=firm).select_related("client"), file_id)
+    ledgers = client_trust_ledger(
+        firm=firm, file_id=file.pk, bank_account_id=filters.bank_account_id
+    )
+    return TrustLedgerOut(
+        file_id=file.pk,
+        file_number=file.number,
+        client_name=file.client.name,
+        ledgers=[
+            LedgerOut(
+                bank_account_id=ledger.bank_account.pk,
+                bank_account_name=ledger.bank_account.name,
+                balance=money(ledger.balance_cents),
+                lines=[
+                    LedgerLineOut(
+                        posting_id=line.posting_id,
+                        entry_id=line.entry_id,
+                        date=line.date,
+                        memo=line.memo,
+                        reference=line.reference,
+                        deposit=money(line.deposit_cents),
+                        disbursement=money(line.disbursement_cents),
+                        balance=money(line.balance_cents),
+                        reverses_entry_id=line.reverses_id,
+                    )
+                    for line in ledger.lines
+                ],
+            )
+            for ledger in ledgers
+        ],
+    )

@@ -1,0 +1,300 @@
+"""Invoices: created with their lines, then moved draft -> review -> [release] -> final.
+
+``POST /invoices`` creates the invoice and submits it to review; with ``"release":
+"auto"`` it is finalised at once (posted, and paid from trust when ``pay_from_trust``), as
+the bridge's "released automatically" setting asks. A fee line names a timekeeper who
+has Records Time on (else 422 ``records_time_off``); a cost line names an activity code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+from pydantic import Field
+
+from casebridge.books.api.idempotency import idempotent
+from casebridge.books.api.lookups import get_or_404, require_in_firm
+from casebridge.books.api.schemas import (
+    ERRORS,
+    VOID_DEFAULTS,
+    Clean,
+    Id,
+    In,
+    Money,
+    Out,
+    Page,
+    PageIn,
+    PositiveCents,
+    VoidIn,
+    money,
+    page_of,
+)
+from casebridge.books.api.security import context
+from casebridge.books.models import (
+    ActivityCode,
+    BankAccount,
+    File,
+    Firm,
+    Invoice,
+    InvoiceLine,
+    InvoiceStage,
+    LineKind,
+    User,
+)
+from casebridge.books.services import invoices as invoice_service
+
+router = Router(tags=["invoices"])
+
+
+class InvoiceLineOut(Out):
+    id: int
+    kind: LineKind
+    description: str
+    amount: Money
+    timekeeper_id: int | None
+    hours: Decimal | None
+    activity_code_id: int | None
+    line_date: dt.date
+    external_ref: str
+
+    @classmethod
+    def of(cls, line: InvoiceLine) -> InvoiceLineOut:
+        return cls(
+            id=line.pk,
+            kind=LineKind(line.kind),
+            description=line.description,
+            amount=money(line.amount_cents),
+            timekeeper_id=line.timekeeper_id,
+            hours=line.hours,
+            activity_code_id=line.activity_code_id,
+            line_date=line.line_date,
+            external_ref=line.external_ref,
+        )
+
+
+class InvoiceOut(Out):
+    id: int
+    number: int
+    file_id: int
+    stage: InvoiceStage
+    invoice_date: dt.date
+    description: str
+    pay_from_trust: bool
+    trust_bank_account_id: int | None
+    operating_bank_account_id: int | None
+    total: Money
+    external_ref: str | None
+    entry_id: int | None
+    void_entry_id: int | None
+    finalised_on: dt.date | None
+    lines: list[InvoiceLineOut]
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> InvoiceOut:
+        return cls(
+            id=invoice.pk,
+            number=invoice.number,
+            file_id=invoice.file_id,
+            stage=InvoiceStage(invoice.stage),
+            invoice_date=invoice.invoice_date,
+            description=invoice.description,
+            pay_from_trust=invoice.pay_from_trust,
+            trust_bank_account_id=invoice.trust_bank_account_id,
+            operating_bank_account_id=invoice.operating_bank_account_id,
+            total=money(invoice.total_cents),
+            external_ref=invoice.external_ref,
+            entry_id=invoice.entry_id,
+            void_entry_id=invoice.void_entry_id,
+            finalised_on=invoice.finalised_on,
+            lines=[InvoiceLineOut.of(ln) for ln in invoice.lines.all()],
+        )
+
+
+class InvoiceLineIn(In):
+    kind: LineKind
+    description: str = Field(min_length=1, max_length=255)
+    amount: PositiveCents
+    timekeeper_id: Id | None = Field(None, description="A fee line's timekeeper.")
+    hours: Decimal | None = Field(None, ge=0, max_digits=8, decimal_places=2)
+    activity_code_id: Id | None = Field(None, description="A cost line's activity code.")
+    line_date: dt.date | None = Field(None, description="Default: the invoice date.")
+    external_ref: str = Field("", max_length=120)
+
+
+class InvoiceIn(In):
+    file_id: Id
+    lines: list[InvoiceLineIn] = Field(min_length=1, max_length=500)
+    invoice_date: dt.date | None = Field(None, description="Default: today.")
+    description: str = Field("", max_length=255)
+    pay_from_trust: bool = False
+    trust_bank_account_id: Id | None = None
+    operating_bank_account_id: Id | None = None
+    external_ref: str | None = Field(None, max_length=120)
+    release: Literal["auto", "review"] = Field(
+        "review",
+        description="auto: finalise now (posted on the invoice date); review: submit it to "
+        "the review stage for someone to release in the books.",
+    )
+
+
+class InvoiceFilter(Clean):
+    stage: InvoiceStage | None = None
+    file_id: Id | None = None
+    external_ref: str | None = Field(None, max_length=120)
+
+
+def _invoices(firm: Firm) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(firm=firm).prefetch_related("lines")
+
+
+def _fresh(firm: Firm, invoice: Invoice) -> InvoiceOut:
+    return InvoiceOut.of(_invoices(firm).get(pk=invoice.pk))
+
+
+@router.get("/invoices", response={200: Page[InvoiceOut], **ERRORS})
+def invoice_list(
+    request: HttpRequest, page: Query[PageIn], filters: Query[InvoiceFilter]
+) -> Page[InvoiceOut]:
+    qs = _invoices(context(request).firm).order_by("pk")
+    if filters.stage:
+        qs = qs.filter(stage=filters.stage)
+    if filters.file_id:
+        qs = qs.filter(file_id=filters.file_id)
+    if filters.external_ref:
+        qs = qs.filter(external_ref=filters.external_ref)
+    rows, count = page_of(qs, page)
+    return Page[InvoiceOut](items=[InvoiceOut.of(i) for i in rows], count=count)
+
+
+@router.get("/invoices/{int:invoice_id}", response={200: InvoiceOut, **ERRORS})
+def invoice_get(request: HttpRequest, invoice_id: Id) -> InvoiceOut:
+    return InvoiceOut.of(get_or_404(_invoices(context(request).firm), invoice_id))
+
+
+@router.post("/invoices", response={201: InvoiceOut, **ERRORS})
+@idempotent
+def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status[InvoiceOut]:
+    ctx = context(request)
+    require_in_firm(
+        ctx.firm,
+        [
+            (File, payload.file_id, "file_id"),
+            (BankAccount, payload.trust_bank_account_id, "trust_bank_account_id"),
+            (BankAccount, payload.operating_bank_account_id, "operating_bank_account_id"),
+            *[
+                ref
+                for i, ln in enumerate(payload.lines)
+                for ref in (
+                    (User, ln.timekeeper_id, f"lines[{i}].timekeeper_id"),
+                    (ActivityCode, ln.activity_code_id, f"lines[{i}].activity_code_id"),
+                )
+            ],
+        ],
+    )
+    invoice = invoice_service.invoice_create(
+        firm=ctx.firm,
+        actor=ctx.user,
+        file_id=payload.file_id,
+        lines=[
+            invoice_service.LineSpec(
+                kind=ln.kind,
+                description=ln.description,
+                amount_cents=ln.amount,
+                timekeeper_id=ln.timekeeper_id,
+                hours=ln.hours,
+                activity_code_id=ln.activity_code_id,
+                line_date=ln.line_date,
+                external_ref=ln.external_ref,
+            )
+            for ln in payload.lines
+        ],
+        invoice_date=payload.invoice_date,
+        description=payload.description,
+        pay_from_trust=payload.pay_from_trust,
+        trust_bank_account_id=payload.trust_bank_account_id,
+        operating_bank_account_id=payload.operating_bank_account_id,
+        external_ref=payload.external_ref,
+    )
+    if payload.release == "auto":
+        invoice = invoice_service.invoice_finalise(
+            firm=ctx.firm, actor=ctx.user, invoice_id=invoice.pk, on=invoice.invoice_date
+        )
+    else:
+        invoice = invoice_service.invoice_advance(
+            firm=ctx.firm,
+            actor=ctx.user,
+            invoice_id=invoice.pk,
+            expected_stage=InvoiceStage.DRAFT,
+        )
+    return Status(201, _fresh(ctx.firm, invoice))
+
+
+class AdvanceIn(In):
+    expected_stage: InvoiceStage | None = Field(
+        default=None, description="Refuse (409) if the invoice has moved on meanwhile."
+    )
+    on: dt.date | None = Field(default=None, description="Posting date if this finalises it.")
+
+
+class ReleaseIn(In):
+    on: dt.date | None = Field(default=None, description="Posting date. Default: today.")
+
+
+#: Bodies sent empty: every field has a default.
+ADVANCE_DEFAULTS = AdvanceIn()
+RELEASE_DEFAULTS = ReleaseIn()
+
+
+@router.post("/invoices/{int:invoice_id}/advance", response={200: InvoiceOut, **ERRORS})
+@idempotent
+def invoice_advance(
+    request: HttpRequest, invoice_id: Id, payload: AdvanceIn = ADVANCE_DEFAULTS
+) -> InvoiceOut:
+    """Move the invoice one stage on; reaching final posts it."""
+    ctx = context(request)
+    invoice = get_or_404(_invoices(ctx.firm), invoice_id)
+    invoice = invoice_service.invoice_advance(
+        firm=ctx.firm,
+        actor=ctx.user,
+        invoice_id=invoice.pk,
+        expected_stage=payload.expected_stage,
+        on=payload.on,
+    )
+    return _fresh(ctx.firm, invoice)
+
+
+@router.post("/invoices/{int:invoice_id}/release", response={200: InvoiceOut, **ERRORS})
+@idempotent
+def invoice_release(
+    request: HttpRequest, invoice_id: Id, payload: ReleaseIn = RELEASE_DEFAULTS
+) -> InvoiceOut:
+    """Take the invoice through every remaining stage to final (posted)."""
+    ctx = context(request)
+    invoice = get_or_404(_invoices(ctx.firm), invoice_id)
+    invoice = invoice_service.invoice_finalise(
+        firm=ctx.firm, actor=ctx.user, invoice_id=invoice.pk, on=payload.on
+    )
+    return _fresh(ctx.firm, invoice)
+
+
+@router.post("/invoices/{int:invoice_id}/void", response={200: InvoiceOut, **ERRORS})
+@idempotent
+def invoice_void(
+    request: HttpRequest, invoice_id: Id, payload: VoidIn = VOID_DEFAULTS
+) -> InvoiceOut:
+    """Void; a final invoice is reversed on ``void_date`` (the money goes back to trust)."""
+    ctx = context(request)
+    invoice = get_or_404(_invoices(ctx.firm), invoice_id)
+    invoice = invoice_service.invoice_void(
+        firm=ctx.firm,
+        actor=ctx.user,
+        invoice_id=invoice.pk,
+        void_date=payload.void_date,
+        reason=payload.reason,
+    )
+    return _fresh(ctx.firm, invoice)

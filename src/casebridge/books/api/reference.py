@@ -1,0 +1,259 @@
+"""The firm's set-up, read-only: users, features, areas of practice, activity codes, the
+chart of accounts and the bank accounts. The bridge reads these to check the seed's
+set-up (S1-S8) and to offer mappings."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Query, Router
+from pydantic import Field
+
+from casebridge.books.api.lookups import get_or_404
+from casebridge.books.api.schemas import (
+    ERRORS,
+    AccountRef,
+    Clean,
+    Id,
+    Money,
+    Out,
+    Page,
+    PageIn,
+    money,
+    page_of,
+)
+from casebridge.books.api.security import context
+from casebridge.books.api.session import UserOut
+from casebridge.books.models import (
+    AccountRole,
+    AccountType,
+    ActivityCode,
+    AreaOfPractice,
+    BankAccount,
+    BankAccountKind,
+    GLAccount,
+    User,
+)
+from casebridge.books.selectors.reports import account_balance_cents
+
+router = Router(tags=["set-up"])
+
+
+class UserFilter(Clean):
+    email: str | None = Field(None, max_length=254, description="Exact, case-insensitive.")
+
+
+@router.get("/users", response={200: Page[UserOut], **ERRORS})
+def user_list(
+    request: HttpRequest, page: Query[PageIn], filters: Query[UserFilter]
+) -> Page[UserOut]:
+    qs = User.objects.filter(firm=context(request).firm).order_by("pk")
+    if filters.email:
+        qs = qs.filter(email__iexact=filters.email.strip())
+    rows, count = page_of(qs, page)
+    return Page[UserOut](items=[UserOut.of(u) for u in rows], count=count)
+
+
+@router.get("/users/{int:user_id}", response={200: UserOut, **ERRORS})
+def user_get(request: HttpRequest, user_id: Id) -> UserOut:
+    return UserOut.of(get_or_404(User.objects.filter(firm=context(request).firm), user_id))
+
+
+class FeaturesOut(Out):
+    release_invoice_stage_enabled: bool
+
+
+@router.get("/features", response={200: FeaturesOut, **ERRORS})
+def features_get(request: HttpRequest) -> FeaturesOut:
+    firm = context(request).firm
+    return FeaturesOut(release_invoice_stage_enabled=firm.release_invoice_stage_enabled)
+
+
+class AreaOut(Out):
+    id: int
+    name: str
+    description: str
+
+
+@router.get("/areas-of-practice", response={200: Page[AreaOut], **ERRORS})
+def area_list(request: HttpRequest, page: Query[PageIn]) -> Page[AreaOut]:
+    qs = AreaOfPractice.objects.filter(firm=context(request).firm).order_by("name", "pk")
+    rows, count = page_of(qs, page)
+    return Page[AreaOut](
+        items=[AreaOut(id=a.pk, name=a.name, description=a.description) for a in rows],
+        count=count,
+    )
+
+
+def account_ref(account: GLAccount) -> AccountRef:
+    return AccountRef(id=account.pk, number=account.number, name=account.name)
+
+
+class ActivityCodeOut(Out):
+    id: int
+    code: str
+    name: str
+    description: str
+    gl_account: AccountRef
+    utbms_code: str
+    is_active: bool
+
+    @classmethod
+    def of(cls, code: ActivityCode) -> ActivityCodeOut:
+        return cls(
+            id=code.pk,
+            code=code.code,
+            name=code.name,
+            description=code.description,
+            gl_account=account_ref(code.gl_account),
+            utbms_code=code.utbms_code,
+            is_active=code.is_active,
+        )
+
+
+class ActivityCodeFilter(Clean):
+    code: str | None = Field(None, max_length=40, description="Exact, case-insensitive.")
+
+
+@router.get("/activity-codes", response={200: Page[ActivityCodeOut], **ERRORS})
+def activity_code_list(
+    request: HttpRequest, page: Query[PageIn], filters: Query[ActivityCodeFilter]
+) -> Page[ActivityCodeOut]:
+    qs = (
+        ActivityCode.objects.filter(firm=context(request).firm)
+        .select_related("gl_account")
+        .order_by("code", "pk")
+    )
+    if filters.code:
+        qs = qs.filter(code__iexact=filters.code.strip())
+    rows, count = page_of(qs, page)
+    return Page[ActivityCodeOut](items=[ActivityCodeOut.of(c) for c in rows], count=count)
+
+
+class GLAccountOut(Out):
+    id: int
+    number: str
+    name: str
+    type: AccountType
+    role: AccountRole | None
+    is_client_trust: bool
+    is_active: bool
+    balance: Money = Field(
+        description="In the account's normal sign (a liability's credit balance is positive)."
+    )
+
+    @classmethod
+    def of(cls, account: GLAccount) -> GLAccountOut:
+        return cls(
+            id=account.pk,
+            number=account.number,
+            name=account.name,
+            type=AccountType(account.type),
+            role=AccountRole(account.role) if account.role else None,
+            is_client_trust=account.is_client_trust,
+            is_active=account.is_active,
+            balance=money(account.normal_balance_cents),
+        )
+
+
+class GLAccountFilter(Clean):
+    type: AccountType | None = None
+    role: AccountRole | None = None
+
+
+@router.get("/gl-accounts", response={200: Page[GLAccountOut], **ERRORS})
+def gl_account_list(
+    request: HttpRequest, page: Query[PageIn], filters: Query[GLAccountFilter]
+) -> Page[GLAccountOut]:
+    qs = GLAccount.objects.filter(firm=context(request).firm).order_by("number", "pk")
+    if filters.type:
+        qs = qs.filter(type=filters.type)
+    if filters.role:
+        qs = qs.filter(role=filters.role)
+    rows, count = page_of(qs, page)
+    return Page[GLAccountOut](items=[GLAccountOut.of(a) for a in rows], count=count)
+
+
+@router.get("/gl-accounts/{int:account_id}", response={200: GLAccountOut, **ERRORS})
+def gl_account_get(request: HttpRequest, account_id: Id) -> GLAccountOut:
+    qs = GLAccount.objects.filter(firm=context(request).firm)
+    return GLAccountOut.of(get_or_404(qs, account_id))
+
+
+class BalanceOut(Out):
+    account_id: int
+    number: str
+    name: str
+    type: AccountType
+    balance: Money
+
+
+@router.get("/gl-accounts/{int:account_id}/balance", response={200: BalanceOut, **ERRORS})
+def gl_account_balance(request: HttpRequest, account_id: Id) -> BalanceOut:
+    """The maintained balance in normal sign: one indexed row, whatever the ledger's size."""
+    firm = context(request).firm
+    account = get_or_404(
+        GLAccount.objects.filter(firm=firm).only("pk", "number", "name", "type"), account_id
+    )
+    return BalanceOut(
+        account_id=account.pk,
+        number=account.number,
+        name=account.name,
+        type=AccountType(account.type),
+        balance=money(account_balance_cents(firm=firm, account_id=account.pk)),
+    )
+
+
+class BankAccountOut(Out):
+    id: int
+    name: str
+    kind: BankAccountKind
+    gl_account: AccountRef
+    trust_liability_account: AccountRef | None
+    bank_name: str
+    account_number_last4: str
+    next_check_number: int
+    is_active: bool
+    balance: Money
+
+    @classmethod
+    def of(cls, bank: BankAccount) -> BankAccountOut:
+        liability = bank.trust_liability_account
+        return cls(
+            id=bank.pk,
+            name=bank.name,
+            kind=BankAccountKind(bank.kind),
+            gl_account=account_ref(bank.gl_account),
+            trust_liability_account=account_ref(liability) if liability else None,
+            bank_name=bank.bank_name,
+            account_number_last4=bank.account_number_last4,
+            next_check_number=bank.next_check_number,
+            is_active=bank.is_active,
+            balance=money(bank.gl_account.normal_balance_cents),
+        )
+
+
+class BankAccountFilter(Clean):
+    kind: BankAccountKind | None = None
+
+
+def _banks(request: HttpRequest) -> QuerySet[BankAccount]:
+    return BankAccount.objects.filter(firm=context(request).firm).select_related(
+        "gl_account", "trust_liability_account"
+    )
+
+
+@router.get("/bank-accounts", response={200: Page[BankAccountOut], **ERRORS})
+def bank_account_list(
+    request: HttpRequest, page: Query[PageIn], filters: Query[BankAccountFilter]
+) -> Page[BankAccountOut]:
+    qs = _banks(request).order_by("name", "pk")
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    rows, count = page_of(qs, page)
+    return Page[BankAccountOut](items=[BankAccountOut.of(b) for b in rows], count=count)
+
+
+@router.get("/bank-accounts/{int:bank_account_id}", response={200: BankAccountOut, **ERRORS})
+def bank_account_get(request: HttpRequest, bank_account_id: Id) -> BankAccountOut:
+    return BankAccountOut.of(get_or_404(_banks(request), bank_account_id))

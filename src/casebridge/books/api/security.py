@@ -1,0 +1,48 @@
+"""Bearer-token authentication and the per-request context every endpoint scopes by.
+
+``Authorization: Bearer <token>`` is resolved by
+:func:`casebridge.books.services.auth.integration_token_resolve`; a lapsed token is 401
+``reauthentication_required`` (the monthly re-authentication), a wrong or revoked one
+401 ``invalid_token``, a missing header 401 ``not_authenticated``. The token's user and
+firm are attached to the request as an :class:`ApiContext` (``request.auth``); every query
+an endpoint makes filters by ``context(request).firm``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+
+from casebridge.books.models import Firm, IntegrationToken, User
+from casebridge.books.services import auth as auth_service
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """Who is calling: the live token, its user and the firm every query is scoped to."""
+
+    token: IntegrationToken
+    user: User
+    firm: Firm
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiContext:
+        tok = auth_service.integration_token_resolve(token=token.strip())
+        return ApiContext(token=tok, user=tok.user, firm=tok.firm)
+
+
+def context(request: HttpRequest) -> ApiContext:
+    """The authenticated caller of an endpoint that requires a bearer token."""
+    ctx = getattr(request, "auth", None)
+    if not isinstance(ctx, ApiContext):
+        raise RuntimeError("endpoint reached without bearer authentication")
+    return ctx
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The peer address. ``X-Forwarded-For`` is not trusted: any client can send it, and
+    the login throttle and audit trail must not be spoofable."""
+    return str(request.META.get("REMOTE_ADDR", ""))[:64]

@@ -1,0 +1,79 @@
+"""The OpenAPI schema and the docs page are served, and describe the API as built."""
+
+from __future__ import annotations
+
+EXPECTED_PATHS = {
+    "/books/api/v1/auth/session": {"get", "post", "delete"},
+    "/books/api/v1/users": {"get"},
+    "/books/api/v1/users/{user_id}": {"get"},
+    "/books/api/v1/features": {"get"},
+    "/books/api/v1/areas-of-practice": {"get"},
+    "/books/api/v1/activity-codes": {"get"},
+    "/books/api/v1/gl-accounts": {"get"},
+    "/books/api/v1/gl-accounts/{account_id}": {"get"},
+    "/books/api/v1/gl-accounts/{account_id}/balance": {"get"},
+    "/books/api/v1/bank-accounts": {"get"},
+    "/books/api/v1/bank-accounts/{bank_account_id}": {"get"},
+    "/books/api/v1/contacts": {"get", "post"},
+    "/books/api/v1/contacts/{contact_id}": {"get"},
+    "/books/api/v1/files": {"get", "post"},
+    "/books/api/v1/files/{file_id}": {"get"},
+    "/books/api/v1/files/{file_id}/trust-ledger": {"get"},
+    "/books/api/v1/checks": {"get", "post"},
+    "/books/api/v1/checks/batch": {"post"},
+    "/books/api/v1/checks/{check_id}": {"get"},
+    "/books/api/v1/checks/{check_id}/print": {"post"},
+    "/books/api/v1/checks/{check_id}/void": {"post"},
+    "/books/api/v1/trust-receipts": {"get", "post"},
+    "/books/api/v1/trust-receipts/{receipt_id}": {"get"},
+    "/books/api/v1/trust-receipts/{receipt_id}/void": {"post"},
+    "/books/api/v1/invoices": {"get", "post"},
+    "/books/api/v1/invoices/{invoice_id}": {"get"},
+    "/books/api/v1/invoices/{invoice_id}/advance": {"post"},
+    "/books/api/v1/invoices/{invoice_id}/release": {"post"},
+    "/books/api/v1/invoices/{invoice_id}/void": {"post"},
+    "/books/api/v1/journal-entries": {"get", "post"},
+    "/books/api/v1/journal-entries/batch": {"post"},
+    "/books/api/v1/journal-entries/{entry_id}": {"get"},
+    "/books/api/v1/journal-entries/{entry_id}/reverse": {"post"},
+    "/books/api/v1/reports/trial-balance": {"get"},
+    "/books/api/v1/reports/three-way-reconciliation": {"get"},
+}
+
+
+def test_the_schema_lists_every_path_and_method(anonymous):
+    reply = anonymous.get("/openapi.json")
+    assert reply.status == 200
+    schema = reply.body
+    assert schema["info"]["title"] == "Casebridge Books API"
+    assert schema["info"]["version"] == "1"
+    assert {path: set(ops) for path, ops in schema["paths"].items()} == EXPECTED_PATHS
+    assert schema["components"]["securitySchemes"] == {
+        "BearerToken": {"type": "http", "scheme": "bearer"}
+    }
+
+
+def test_every_creating_request_takes_an_idempotency_key_except_login(anonymous):
+    paths = anonymous.get("/openapi.json").body["paths"]
+    for path, ops in paths.items():
+        if "post" not in ops:
+            continue
+        headers = [p["name"] for p in ops["post"].get("parameters", []) if p["in"] == "header"]
+        expected = [] if path.endswith("/auth/session") else ["Idempotency-Key"]
+        assert headers == expected, path
+
+
+def test_amounts_are_documented_as_decimal_strings(anonymous):
+    components = anonymous.get("/openapi.json").body["components"]["schemas"]
+    amount = components["CheckIn"]["properties"]["amount"]
+    assert amount["type"] == "string"
+    assert amount["pattern"] == r"^-?\d+(\.\d{1,2})?$"
+    assert components["CheckOut"]["properties"]["amount"]["type"] == "string"
+    assert components["ErrorOut"]["properties"]["error"]["$ref"].endswith("/ErrorBody")
+
+
+def test_the_docs_page_renders(client):
+    response = client.get("/books/api/v1/docs")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert b"/books/api/v1/openapi.json" in response.content
