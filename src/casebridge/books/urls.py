@@ -1,11 +1,86 @@
 """The books' URLs: screens and the versioned API."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from casebridge.books.api.router import api
+from casebridge.books.views import (
+    audit,
+    auth,
+    checks,
+    dashboard,
+    files,
+    invoices,
+    reports,
+    settings,
+    users,
+)
 
 app_name = "books"
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    # Sign-in
+    path("login/", auth.login_view, name="login"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("enroll/", auth.enroll_view, name="enroll"),
+    # Main navigation
+    path("", dashboard.dashboard_view, name="dashboard"),
+    path("files/", files.files_view, name="files"),
+    path("files/new/", files.file_create_view, name="file_new"),
+    path("files/<int:pk>/", files.file_detail_view, name="file_detail"),
+    path("files/<int:pk>/deposit/", files.file_deposit_view, name="file_deposit"),
+    path("files/<int:pk>/check/", files.file_check_request_view, name="file_check"),
+    path("receipts/<int:pk>/void/", files.receipt_void_view, name="receipt_void"),
+    path("checks/", checks.checks_view, name="checks"),
+    path("checks/<int:pk>/print/", checks.check_print_view, name="check_print"),
+    path("checks/<int:pk>/void/", checks.check_void_view, name="check_void"),
+    path("invoices/", invoices.invoices_view, name="invoices"),
+    path("invoices/<int:pk>/", invoices.invoice_detail_view, name="invoice_detail"),
+    path("invoices/<int:pk>/advance/", invoices.invoice_advance_view, name="invoice_advance"),
+    path("invoices/<int:pk>/void/", invoices.invoice_void_view, name="invoice_void"),
+    path("reports/", reports.reports_index_view, name="reports"),
+    path("reports/trial-balance/", reports.trial_balance_view, name="trial_balance"),
+    path("reports/client-ledger/", reports.client_ledger_view, name="client_ledger"),
+    path("reports/trust-journal/", reports.trust_journal_view, name="trust_journal"),
+    path("reports/reconciliation/", reports.reconciliation_view, name="reconciliation"),
+    # The gear menu (firm administrators)
+    path("settings/users/", users.users_view, name="users"),
+    path("settings/users/new/", users.user_create_view, name="user_new"),
+    path("settings/users/<int:pk>/edit/", users.user_edit_view, name="user_edit"),
+    path(
+        "settings/",
+        RedirectView.as_view(pattern_name="books:settings_features", permanent=False),
+        name="settings",
+    ),
+    path("settings/general/", settings.settings_general_view, name="settings_general"),
+    path("settings/features/", settings.settings_features_view, name="settings_features"),
+    path("settings/areas/", settings.areas_view, name="areas"),
+    path("settings/areas/new/", settings.area_create_view, name="area_new"),
+    path("settings/areas/<int:pk>/edit/", settings.area_edit_view, name="area_edit"),
+    path(
+        "settings/rates-codes/",
+        RedirectView.as_view(pattern_name="books:activity_codes", permanent=False),
+        name="rates_codes",
+    ),
+    path(
+        "settings/rates-codes/activity-codes/",
+        settings.activity_codes_view,
+        name="activity_codes",
+    ),
+    path(
+        "settings/rates-codes/activity-codes/new/",
+        settings.activity_code_create_view,
+        name="activity_code_new",
+    ),
+    path(
+        "settings/rates-codes/activity-codes/utbms/",
+        settings.activity_codes_utbms_view,
+        name="activity_codes_utbms",
+    ),
+    path("settings/rates-codes/timekeepers/", settings.timekeepers_view, name="timekeepers"),
+    path("settings/accounts/", settings.accounts_view, name="accounts"),
+    path("settings/accounts/new/", settings.account_create_view, name="account_new"),
+    path("settings/bank-accounts/", settings.bank_accounts_view, name="bank_accounts"),
+    path("settings/audit/", audit.audit_view, name="audit"),
 ]

@@ -1,0 +1,482 @@
+"""Forms for the books' screens. They parse and validate what a person typed; the services
+remain the authority on every rule and their refusals are shown next to the right field
+(see :func:`casebridge.books.views._common.apply_domain_error`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+
+from casebridge.books.models import (
+    AccountRole,
+    AccountType,
+    ActivityCode,
+    AreaOfPractice,
+    BankAccount,
+    BankAccountKind,
+    Firm,
+    GLAccount,
+    User,
+)
+from casebridge.books.services.setup import UTBMS_EXPENSE_CODES
+from casebridge.core import clock
+from casebridge.core.errors import ValidationFailed
+from casebridge.core.money import cents_to_decimal, parse_amount
+
+#: Postgres ``integer`` columns (check numbers) stop here.
+MAX_INT = 2_147_483_647
+
+DATE_WIDGET_FORMAT = "%Y-%m-%d"
+#: What a person types as money: an optional sign and "$", digits with commas, a point.
+AMOUNT_RE = re.compile(r"^[-+]?\$?[-+]?[\d,]*\.?\d*$")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format=DATE_WIDGET_FORMAT)
+
+
+class MoneyField(forms.Field):
+    """An amount typed as "1,234.56" (a "$" is allowed), cleaned to integer cents with
+    :func:`casebridge.core.money.parse_amount`."""
+
+    widget = forms.TextInput
+
+    def __init__(self, *, allow_negative: bool = False, **kwargs: Any) -> None:
+        self.allow_negative = allow_negative
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.update({"inputmode": "decimal", "autocomplete": "off", "maxlength": "24"})
+        return attrs
+
+    def to_python(self, value: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value  # already cents (an initial value)
+        text = str(value).strip()
+        if not text:
+            return None
+        if len(text) > 24 or not AMOUNT_RE.match(text):
+            raise forms.ValidationError("Enter an amount such as 1,234.56.")
+        try:
+            cents = parse_amount(text, field=str(self.label or "amount"))
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message[:1].upper() + exc.message[1:]) from None
+        if cents < 0 and not self.allow_negative:
+            raise forms.ValidationError("Enter a positive amount.")
+        return cents
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(cents_to_decimal(value))
+        return value
+
+
+def _text(label: str, max_length: int, *, required: bool = True, **attrs: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        required=required,
+        widget=forms.TextInput(attrs=attrs) if attrs else None,
+    )
+
+
+if TYPE_CHECKING:
+    _UserChoice = forms.ModelChoiceField[User]
+    _BankChoice = forms.ModelChoiceField[BankAccount]
+else:  # ModelChoiceField is generic only in the type stubs
+    _UserChoice = _BankChoice = forms.ModelChoiceField
+
+
+class UserChoiceField(_UserChoice):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name
+
+
+class BankChoiceField(_BankChoice):
+    def label_from_instance(self, obj: BankAccount) -> str:
+        return f"{obj.name} ({obj.get_kind_display()})"
+
+
+# --- Sign-in -----------------------------------------------------------------------------
+
+
+class LoginForm(forms.Form):
+    firm = forms.CharField(
+        label="Firm ID",
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "organization", "autofocus": True}),
+    )
+    email = forms.CharField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        max_length=256,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    next = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
+
+
+STANDARD_QUESTIONS: tuple[str, ...] = (
+    "What was the name of your first pet?",
+    "In what city were you born?",
+    "What was the make of your first car?",
+    "What is the name of the street you grew up on?",
+    "What was your childhood nickname?",
+)
+CUSTOM_QUESTION = "__custom__"
+
+
+class EnrollForm(forms.Form):
+    question_choice = forms.ChoiceField(
+        label="Security question",
+        choices=[
+            ("", "Choose a question…"),
+            *[(q, q) for q in STANDARD_QUESTIONS],
+            (CUSTOM_QUESTION, "Write my own question"),
+        ],
+    )
+    custom_question = forms.CharField(
+        label="Your question",
+        max_length=200,
+        required=False,
+        help_text="Only when you chose “Write my own question”.",
+    )
+    answer = forms.CharField(
+        label="Answer",
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="Case and extra spaces are ignored when the answer is checked.",
+    )
+    answer_confirm = forms.CharField(
+        label="Confirm answer",
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        choice = data.get("question_choice")
+        if choice == CUSTOM_QUESTION:
+            question = (data.get("custom_question") or "").strip()
+            if not question:
+                self.add_error("custom_question", "Write your question.")
+            data["question"] = question
+        else:
+            data["question"] = choice or ""
+        answer, confirm = data.get("answer"), data.get("answer_confirm")
+        if (
+            answer
+            and confirm
+            and " ".join(answer.split()).casefold() != " ".join(confirm.split()).casefold()
+        ):
+            self.add_error("answer_confirm", "The two answers do not match.")
+        return data
+
+    @property
+    def question_field(self) -> str:
+        """Where a refusal of the question belongs."""
+        if self.data.get("question_choice") == CUSTOM_QUESTION:
+            return "custom_question"
+        return "question_choice"
+
+
+# --- Users -------------------------------------------------------------------------------
+
+USER_GENERAL_FIELDS = ("first_name", "last_name", "email", "initials", "is_admin", "is_active")
+USER_ACCOUNTING_FIELDS = ("records_time", "gl_account_extension")
+
+
+class UserEditForm(forms.Form):
+    first_name = _text("First name", 100, required=False)
+    last_name = _text("Last name", 100, required=False)
+    email = forms.CharField(label="Email", max_length=254, widget=forms.EmailInput)
+    initials = _text("Initials", 8, required=False)
+    is_admin = forms.BooleanField(label="Firm administrator", required=False)
+    is_active = forms.BooleanField(
+        label="Active", required=False, help_text="An inactive user cannot log in."
+    )
+    records_time = forms.BooleanField(
+        label="Records Time",
+        required=False,
+        help_text="Needed to be the timekeeper of a fee line (e.g. a contingency fee).",
+    )
+    gl_account_extension = _text("GL account extension", 20, required=False)
+
+    @classmethod
+    def for_user(cls, user: User, data: Any = None) -> UserEditForm:
+        initial = {f: getattr(user, f) for f in (*USER_GENERAL_FIELDS, *USER_ACCOUNTING_FIELDS)}
+        return cls(data=data, initial=initial)
+
+
+class UserCreateForm(forms.Form):
+    email = forms.CharField(label="Email", max_length=254, widget=forms.EmailInput)
+    first_name = _text("First name", 100, required=False)
+    last_name = _text("Last name", 100, required=False)
+    initials = _text("Initials", 8, required=False)
+    password = forms.CharField(
+        label="Temporary password",
+        max_length=256,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 10 characters. Give it to the user; they enroll a security "
+        "question at their first login.",
+    )
+    is_admin = forms.BooleanField(label="Firm administrator", required=False)
+    records_time = forms.BooleanField(label="Records Time", required=False)
+
+
+# --- Settings ----------------------------------------------------------------------------
+
+
+class FeaturesForm(forms.Form):
+    release_invoice_stage_enabled = forms.BooleanField(
+        label="Enable release invoice stage in billing",
+        required=False,
+        help_text="Approved invoices wait in the Release tab before they are final.",
+    )
+
+
+class AreaForm(forms.Form):
+    name = _text("Name", 100)
+    description = _text("Description", 255, required=False)
+
+
+def _postable_accounts(firm: Firm) -> Any:
+    return (
+        GLAccount.objects.filter(firm=firm, is_active=True, is_client_trust=False)
+        .exclude(role__in=[AccountRole.OPERATING_BANK, AccountRole.TRUST_BANK])
+        .order_by("number")
+    )
+
+
+class ActivityCodeForm(forms.Form):
+    code = _text("Code", 40)
+    name = _text("Name", 120)
+    description = _text("Description", 255, required=False)
+    gl_account = forms.ModelChoiceField(
+        label="General Ledger Account",
+        queryset=GLAccount.objects.none(),
+        required=False,  # the service explains what is missing
+        empty_label="Choose an account…",
+    )
+    utbms_code = forms.ChoiceField(
+        label="UTBMS code",
+        required=False,
+        choices=[("", "None"), *[(c, f"{c} {n}") for c, n in UTBMS_EXPENSE_CODES]],
+    )
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["gl_account"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = _postable_accounts(firm)
+
+
+class GLAccountForm(forms.Form):
+    number = _text("Number", 20)
+    name = _text("Name", 120)
+    type = forms.ChoiceField(label="Type", choices=[("", "Choose…"), *AccountType.choices])
+
+
+# --- Files, deposits and checks ----------------------------------------------------------
+
+
+class FileSearchForm(forms.Form):
+    q = forms.CharField(label="Search files", required=False, max_length=200)
+
+
+class FileCreateForm(forms.Form):
+    client_name = _text("Client name", 200)
+    client_email = forms.EmailField(label="Client email", required=False, max_length=254)
+    client_phone = _text("Client phone", 40, required=False)
+    name = _text("File name", 200, placeholder="e.g. Lopez v. Acme Trucking")
+    number = _text("File number", 40, required=False, placeholder="Leave blank for the next number")
+    area_of_practice = forms.ModelChoiceField(
+        label="Area of practice",
+        queryset=AreaOfPractice.objects.none(),
+        required=False,
+        empty_label="None",
+    )
+    responsible_attorney = UserChoiceField(
+        label="Responsible attorney",
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="None",
+    )
+    opened_on = forms.DateField(label="Opened on", required=False, widget=DateInput)
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        area = self.fields["area_of_practice"]
+        attorney = self.fields["responsible_attorney"]
+        assert isinstance(area, forms.ModelChoiceField)
+        assert isinstance(attorney, forms.ModelChoiceField)
+        area.queryset = AreaOfPractice.objects.filter(firm=firm).order_by("name")
+        attorney.queryset = User.objects.filter(firm=firm, is_active=True).order_by(
+            "last_name", "first_name", "email"
+        )
+
+
+def _preselect_only_choice(form: forms.Form, name: str) -> None:
+    """When a firm has exactly one account to choose, choose it (a blank form only)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    if not form.is_bound and name not in form.initial and field.queryset is not None:
+        only = list(field.queryset[:2])
+        if len(only) == 1:
+            form.initial[name] = only[0].pk
+
+
+def _bank_field(label: str = "Bank account") -> forms.ModelChoiceField[BankAccount]:
+    return forms.ModelChoiceField(
+        label=label, queryset=BankAccount.objects.none(), empty_label="Choose…"
+    )
+
+
+class DepositForm(forms.Form):
+    bank_account = _bank_field("Trust account")
+    payer = _text("Received from", 200)
+    amount = MoneyField(label="Amount")
+    received_on = forms.DateField(label="Date received", widget=DateInput)
+    reference = _text("Check number or reference", 60, required=False)
+    memo = _text("Memo", 255, required=False)
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"received_on": clock.today()})
+        super().__init__(*args, **kwargs)
+        field = self.fields["bank_account"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = BankAccount.objects.filter(
+            firm=firm, kind=BankAccountKind.TRUST, is_active=True
+        ).order_by("name")
+        _preselect_only_choice(self, "bank_account")
+
+
+class CheckRequestForm(forms.Form):
+    bank_account = BankChoiceField(
+        label="Bank account", queryset=BankAccount.objects.none(), empty_label="Choose…"
+    )
+    payee = _text("Payee", 200)
+    amount = MoneyField(label="Amount")
+    activity_code = forms.ModelChoiceField(
+        label="Activity code",
+        queryset=ActivityCode.objects.none(),
+        required=False,
+        empty_label="None",
+        help_text="Required for a check from operating (where the cost posts).",
+    )
+    memo = _text("Memo", 255, required=False)
+    request_date = forms.DateField(label="Date", widget=DateInput)
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"request_date": clock.today()})
+        super().__init__(*args, **kwargs)
+        bank = self.fields["bank_account"]
+        code = self.fields["activity_code"]
+        assert isinstance(bank, forms.ModelChoiceField)
+        assert isinstance(code, forms.ModelChoiceField)
+        bank.queryset = BankAccount.objects.filter(firm=firm, is_active=True).order_by("name")
+        code.queryset = ActivityCode.objects.filter(firm=firm, is_active=True).order_by("code")
+
+
+class CheckPrintForm(forms.Form):
+    check_number = forms.IntegerField(label="Check number", min_value=1, max_value=MAX_INT)
+    printed_on = forms.DateField(label="Printed on", widget=DateInput)
+
+
+class VoidForm(forms.Form):
+    void_date = forms.DateField(label="Void date", widget=DateInput)
+    reason = _text("Reason", 255)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"void_date": clock.today()})
+        super().__init__(*args, **kwargs)
+
+
+class InvoiceAdvanceForm(forms.Form):
+    expected_stage = forms.CharField(max_length=10)
+
+
+# --- Reports -----------------------------------------------------------------------------
+
+
+class TrialBalanceForm(forms.Form):
+    as_of = forms.DateField(label="As of", required=False, widget=DateInput)
+
+
+class ClientLedgerForm(forms.Form):
+    file = _text("File number", 40, list="file-numbers", placeholder="e.g. 2026-00001")
+
+
+def _trust_bank_queryset(firm: Firm) -> Any:
+    return BankAccount.objects.filter(firm=firm, kind=BankAccountKind.TRUST).order_by("name")
+
+
+class TrustJournalForm(forms.Form):
+    bank_account = _bank_field("Trust account")
+    start = forms.DateField(label="From", required=False, widget=DateInput)
+    end = forms.DateField(label="To", required=False, widget=DateInput)
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["bank_account"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = _trust_bank_queryset(firm)
+        _preselect_only_choice(self, "bank_account")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
+            self.add_error("end", "The end date is before the start date.")
+        return data
+
+
+class ReconciliationForm(forms.Form):
+    bank_account = _bank_field("Trust account")
+    statement_balance = MoneyField(label="Statement balance", allow_negative=True)
+    deposits_in_transit = MoneyField(
+        label="Deposits in transit", required=False, help_text="Leave blank for none."
+    )
+    outstanding_checks = MoneyField(
+        label="Outstanding checks",
+        required=False,
+        help_text="Leave blank to count every unvoided check of this account.",
+    )
+    as_of = forms.DateField(label="As of", required=False, widget=DateInput)
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["bank_account"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = _trust_bank_queryset(firm)
+        _preselect_only_choice(self, "bank_account")
+
+
+class AuditFilterForm(forms.Form):
+    entity_type = forms.ChoiceField(label="Entity", required=False)
+    action = forms.ChoiceField(label="Action", required=False)
+
+    def __init__(
+        self, *args: Any, entity_types: list[str], actions: list[str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        entity = self.fields["entity_type"]
+        action = self.fields["action"]
+        assert isinstance(entity, forms.ChoiceField)
+        assert isinstance(action, forms.ChoiceField)
+        entity.choices = [("", "All"), *[(e, e.replace("_", " ")) for e in entity_types]]
+        action.choices = [("", "All"), *[(a, a.replace("_", " ")) for a in actions]]

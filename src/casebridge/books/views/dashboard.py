@@ -1,0 +1,139 @@
+"""The dashboard: money held in trust, work waiting, and the seed's set-up checklist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from casebridge.books.auth import books_login_required
+from casebridge.books.models import (
+    ActivityCode,
+    AreaOfPractice,
+    BankAccount,
+    BankAccountKind,
+    Check,
+    CheckStatus,
+    Firm,
+    Invoice,
+    InvoiceStage,
+    TrustLedger,
+    User,
+)
+
+from ._common import books_user
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    label: str
+    done: bool
+    detail: str
+    url: str
+
+
+def setup_checklist(firm: Firm) -> list[ChecklistItem]:
+    """What the seed asks of the books before the bridge is switched on (S5-S8)."""
+    timekeepers = list(
+        User.objects.filter(firm=firm, is_active=True, records_time=True)
+        .order_by("email")
+        .values_list("email", flat=True)[:4]
+    )
+    pi = (
+        AreaOfPractice.objects.filter(firm=firm)
+        .filter(
+            Q(name__iexact="PI")
+            | Q(name__iexact="Personal Injury")
+            | Q(description__iexact="Personal Injury")
+        )
+        .order_by("name")
+        .first()
+    )
+
+    def code(*names: str) -> ActivityCode | None:
+        match = Q()
+        for n in names:
+            match |= Q(code__iexact=n) | Q(name__iexact=n)
+        return (
+            ActivityCode.objects.filter(firm=firm, is_active=True)
+            .filter(match)
+            .select_related("gl_account")
+            .order_by("code")
+            .first()
+        )
+
+    copp = code("COPP")
+    damage = code("Property Damage", "Property Damage Fee")
+    return [
+        ChecklistItem(
+            "Attorneys have Records Time on",
+            bool(timekeepers),
+            ", ".join(timekeepers) if timekeepers else "No user records time yet.",
+            reverse("books:users"),
+        ),
+        ChecklistItem(
+            "Release invoice stage enabled",
+            firm.release_invoice_stage_enabled,
+            "Settings → Features",
+            reverse("books:settings_features"),
+        ),
+        ChecklistItem(
+            "Personal Injury area of practice",
+            pi is not None,
+            f"{pi.name}: {pi.description}" if pi else "Add it under Areas of Practice.",
+            reverse("books:areas"),
+        ),
+        ChecklistItem(
+            "COPP activity code",
+            copp is not None,
+            f"{copp.code} → {copp.gl_account}" if copp else "Add it under Rates/Codes.",
+            reverse("books:activity_codes"),
+        ),
+        ChecklistItem(
+            "Property Damage activity code",
+            damage is not None,
+            f"{damage.code} → {damage.gl_account}" if damage else "Add it under Rates/Codes.",
+            reverse("books:activity_codes"),
+        ),
+    ]
+
+
+@books_login_required()
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    user = books_user(request)
+    firm = user.firm
+    trust_total = TrustLedger.objects.filter(firm=firm).aggregate(s=Sum("balance_cents"))["s"] or 0
+    banks = list(
+        BankAccount.objects.filter(firm=firm, is_active=True)
+        .select_related("gl_account")
+        .order_by("kind", "name")
+    )
+    queued = Check.objects.filter(firm=firm, status=CheckStatus.QUEUED).aggregate(
+        n=Count("id"), s=Sum("amount_cents")
+    )
+    stages = dict(
+        Invoice.objects.filter(firm=firm, stage__in=[InvoiceStage.REVIEW, InvoiceStage.RELEASE])
+        .values_list("stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    checklist = setup_checklist(firm)
+    return render(
+        request,
+        "books/dashboard.html",
+        {
+            "nav": "dashboard",
+            "trust_total_cents": trust_total,
+            "banks": banks,
+            "trust_kind": BankAccountKind.TRUST,
+            "queued_count": queued["n"] or 0,
+            "queued_cents": queued["s"] or 0,
+            "review_count": stages.get(InvoiceStage.REVIEW, 0),
+            "release_count": stages.get(InvoiceStage.RELEASE, 0),
+            "checklist": checklist,
+            "checklist_done": all(item.done for item in checklist),
+        },
+    )

@@ -1,0 +1,291 @@
+"""Files (matters): the list, a new file, and a file's page with its client trust ledger,
+checks and deposits, where trust deposits are recorded and checks requested."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from casebridge.books.auth import books_login_required
+from casebridge.books.errors import TrustOverdraw
+from casebridge.books.forms import (
+    CheckRequestForm,
+    DepositForm,
+    FileCreateForm,
+    FileSearchForm,
+    VoidForm,
+)
+from casebridge.books.models import (
+    BankAccount,
+    BankAccountKind,
+    Check,
+    File,
+    Invoice,
+    ReceiptStatus,
+    TrustReceipt,
+)
+from casebridge.books.selectors.reports import client_trust_ledger
+from casebridge.books.services import checks as check_services
+from casebridge.books.services import files as file_services
+from casebridge.core.errors import DomainError
+from casebridge.core.money import format_cents
+
+from ._common import (
+    INVALID,
+    apply_domain_error,
+    books_user,
+    finish,
+    is_htmx,
+    paginate,
+    render_modal,
+)
+
+NAV = {"nav": "files"}
+
+
+@books_login_required()
+def files_view(request: HttpRequest) -> HttpResponse:
+    firm = books_user(request).firm
+    form = FileSearchForm(request.GET)
+    files = File.objects.filter(firm=firm).select_related("client", "area_of_practice")
+    q = ""
+    if form.is_valid():
+        q = form.cleaned_data["q"].strip()
+        if q:
+            files = files.filter(
+                Q(number__icontains=q) | Q(name__icontains=q) | Q(client__name__icontains=q)
+            )
+    else:
+        files = files.none()
+    context = {**NAV, "form": form, "q": q, "page": paginate(request, files.order_by("-pk"))}
+    if is_htmx(request) and request.headers.get("HX-Target") == "file-results":
+        return render(request, "books/files/_results.html", context)
+    return render(request, "books/files/list.html", context)
+
+
+@books_login_required()
+@require_http_methods(["GET", "POST"])
+def file_create_view(request: HttpRequest) -> HttpResponse:
+    me = books_user(request)
+    status = 200
+    if request.method == "POST":
+        form = FileCreateForm(request.POST, firm=me.firm)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():  # a refused file leaves no stray contact
+                    client, _ = file_services.contact_find_or_create(
+                        firm=me.firm,
+                        actor=me,
+                        name=data["client_name"],
+                        email=data["client_email"],
+                        phone=data["client_phone"],
+                    )
+                    file, _ = file_services.file_find_or_create(
+                        firm=me.firm,
+                        actor=me,
+                        name=data["name"],
+                        client=client,
+                        number=data["number"],
+                        area_of_practice=data["area_of_practice"],
+                        responsible_attorney=data["responsible_attorney"],
+                        opened_on=data["opened_on"],
+                    )
+            except DomainError as exc:
+                apply_domain_error(form, exc, {"client": "client_name"})
+            else:
+                return finish(
+                    request,
+                    reverse("books:file_detail", args=[file.pk]),
+                    f"File {file.number} opened.",
+                )
+        status = INVALID
+    else:
+        form = FileCreateForm(firm=me.firm)
+    return render_modal(
+        request,
+        "books/files/_create_form.html",
+        {"form": form},
+        title="New file",
+        status=status,
+        back_url=reverse("books:files"),
+    )
+
+
+@books_login_required()
+def file_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    firm = books_user(request).firm
+    file = get_object_or_404(
+        File.objects.select_related("client", "area_of_practice", "responsible_attorney"),
+        firm=firm,
+        pk=pk,
+    )
+    ledgers = client_trust_ledger(firm=firm, file_id=file.pk)
+    ledger_pages = [
+        {
+            "ledger": ledger,
+            "page": paginate(request, ledger.lines, param=f"ledger{ledger.bank_account.pk}"),
+        }
+        for ledger in ledgers
+    ]
+    checks = (
+        Check.objects.filter(firm=firm, file=file)
+        .select_related("bank_account", "activity_code")
+        .order_by("-request_date", "-pk")
+    )
+    receipts = (
+        TrustReceipt.objects.filter(firm=firm, file=file)
+        .select_related("bank_account")
+        .order_by("-received_on", "-pk")
+    )
+    invoices = Invoice.objects.filter(firm=firm, file=file).order_by("-number")
+    has_trust_bank = BankAccount.objects.filter(
+        firm=firm, kind=BankAccountKind.TRUST, is_active=True
+    ).exists()
+    return render(
+        request,
+        "books/files/detail.html",
+        {
+            **NAV,
+            "file": file,
+            "ledger_pages": ledger_pages,
+            "trust_total_cents": sum(ledger.balance_cents for ledger in ledgers),
+            "checks_page": paginate(request, checks, param="checks_page"),
+            "receipts_page": paginate(request, receipts, param="receipts_page"),
+            "invoices_page": paginate(request, invoices, param="invoices_page"),
+            "has_trust_bank": has_trust_bank,
+            "posted": ReceiptStatus.POSTED,
+        },
+    )
+
+
+@books_login_required()
+@require_http_methods(["GET", "POST"])
+def file_deposit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = books_user(request)
+    file = get_object_or_404(File, firm=me.firm, pk=pk)
+    back = reverse("books:file_detail", args=[file.pk])
+    status = 200
+    if request.method == "POST":
+        form = DepositForm(request.POST, firm=me.firm)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                receipt = check_services.trust_receipt_record(
+                    firm=me.firm,
+                    actor=me,
+                    bank_account_id=data["bank_account"].pk,
+                    file_id=file.pk,
+                    payer=data["payer"],
+                    amount_cents=data["amount"],
+                    received_on=data["received_on"],
+                    reference=data["reference"],
+                    memo=data["memo"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"Deposit of {format_cents(receipt.amount_cents)} from {receipt.payer} "
+                    "recorded.",
+                )
+        status = INVALID
+    else:
+        form = DepositForm(firm=me.firm)
+    return render_modal(
+        request,
+        "books/files/_deposit_form.html",
+        {"form": form, "file": file},
+        title=f"Record trust deposit · {file.number}",
+        status=status,
+        back_url=back,
+    )
+
+
+@books_login_required()
+@require_http_methods(["GET", "POST"])
+def file_check_request_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = books_user(request)
+    file = get_object_or_404(File, firm=me.firm, pk=pk)
+    back = reverse("books:file_detail", args=[file.pk])
+    status = 200
+    if request.method == "POST":
+        form = CheckRequestForm(request.POST, firm=me.firm)
+        if form.is_valid():
+            data = form.cleaned_data
+            code = data["activity_code"]
+            try:
+                check = check_services.check_request_create(
+                    firm=me.firm,
+                    actor=me,
+                    bank_account_id=data["bank_account"].pk,
+                    payee=data["payee"],
+                    amount_cents=data["amount"],
+                    file_id=file.pk,
+                    activity_code_id=code.pk if code is not None else None,
+                    memo=data["memo"],
+                    request_date=data["request_date"],
+                )
+            except TrustOverdraw as exc:  # names no field: it is about the amount
+                form.add_error("amount", exc.message[:1].upper() + exc.message[1:])
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"Check to {check.payee} for {format_cents(check.amount_cents)} queued "
+                    "for printing.",
+                )
+        status = INVALID
+    else:
+        form = CheckRequestForm(firm=me.firm)
+    return render_modal(
+        request,
+        "books/files/_check_form.html",
+        {"form": form, "file": file},
+        title=f"Request check · {file.number}",
+        status=status,
+        back_url=back,
+    )
+
+
+@books_login_required()
+@require_http_methods(["GET", "POST"])
+def receipt_void_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = books_user(request)
+    receipt = get_object_or_404(TrustReceipt.objects.select_related("file"), firm=me.firm, pk=pk)
+    back = reverse("books:file_detail", args=[receipt.file_id])
+    status = 200
+    if request.method == "POST":
+        form = VoidForm(request.POST)
+        if form.is_valid():
+            try:
+                check_services.trust_receipt_void(
+                    firm=me.firm,
+                    actor=me,
+                    receipt_id=receipt.pk,
+                    void_date=form.cleaned_data["void_date"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(request, back, f"Deposit from {receipt.payer} voided.")
+        status = INVALID
+    else:
+        form = VoidForm()
+    return render_modal(
+        request,
+        "books/files/_receipt_void_form.html",
+        {"form": form, "receipt": receipt},
+        title=f"Void deposit from {receipt.payer}",
+        status=status,
+        back_url=back,
+    )

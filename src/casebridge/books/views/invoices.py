@@ -1,0 +1,168 @@
+"""Invoices by stage: Draft -> Review -> [Release] -> Final, and Voided. Every stage move
+names the stage the screen showed, so a stale screen cannot move an invoice twice."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from casebridge.books.auth import books_login_required
+from casebridge.books.forms import InvoiceAdvanceForm, VoidForm
+from casebridge.books.models import Firm, Invoice, InvoiceStage
+from casebridge.books.services import invoices as invoice_services
+from casebridge.core.errors import DomainError
+from casebridge.core.money import format_cents
+
+from ._common import (
+    INVALID,
+    apply_domain_error,
+    books_user,
+    finish,
+    paginate,
+    render_modal,
+    safe_next,
+)
+
+#: The button that moves an invoice on from each stage.
+ACTIONS = {
+    InvoiceStage.DRAFT.value: "Submit for review",
+    InvoiceStage.REVIEW.value: "Approve",
+    InvoiceStage.RELEASE.value: "Release",
+}
+
+
+def _stage_url(stage: str) -> str:
+    return f"{reverse('books:invoices')}?stage={stage}"
+
+
+def _tabs(firm: Firm) -> list[tuple[str, str, int]]:
+    counts = dict(
+        Invoice.objects.filter(firm=firm).values_list("stage").annotate(n=Count("id")).order_by()
+    )
+    show_release = firm.release_invoice_stage_enabled or counts.get(InvoiceStage.RELEASE, 0) > 0
+    return [
+        (stage.value, stage.label, counts.get(stage.value, 0))
+        for stage in InvoiceStage
+        if stage != InvoiceStage.RELEASE or show_release
+    ]
+
+
+@books_login_required()
+def invoices_view(request: HttpRequest) -> HttpResponse:
+    firm = books_user(request).firm
+    tabs = _tabs(firm)
+    stage = request.GET.get("stage", InvoiceStage.DRAFT)
+    if stage not in {value for value, _, _ in tabs}:
+        stage = InvoiceStage.DRAFT
+    invoices = (
+        Invoice.objects.filter(firm=firm, stage=stage)
+        .select_related("file__client")
+        .order_by("-invoice_date", "-number")
+    )
+    return render(
+        request,
+        "books/invoices/list.html",
+        {
+            "nav": "invoices",
+            "stage": stage,
+            "tabs": tabs,
+            "action_label": ACTIONS.get(stage, ""),
+            "approve_goes_to": "Release"
+            if firm.release_invoice_stage_enabled
+            else "Final (posted)",
+            "page": paginate(request, invoices),
+            "voidable": stage != InvoiceStage.VOIDED,
+        },
+    )
+
+
+@books_login_required()
+def invoice_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    firm = books_user(request).firm
+    invoice = get_object_or_404(
+        Invoice.objects.select_related(
+            "file__client", "trust_bank_account", "operating_bank_account", "created_by"
+        ),
+        firm=firm,
+        pk=pk,
+    )
+    lines = invoice.lines.select_related("timekeeper", "activity_code").order_by("line_date", "pk")
+    return render(
+        request,
+        "books/invoices/detail.html",
+        {
+            "nav": "invoices",
+            "invoice": invoice,
+            "page": paginate(request, lines),
+            "action_label": ACTIONS.get(invoice.stage, ""),
+            "voidable": invoice.stage != InvoiceStage.VOIDED,
+        },
+    )
+
+
+@books_login_required()
+@require_POST
+def invoice_advance_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = books_user(request)
+    invoice = get_object_or_404(Invoice, firm=me.firm, pk=pk)
+    back = safe_next(request, request.POST.get("next"), _stage_url(invoice.stage))
+    form = InvoiceAdvanceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The screen did not say which stage it showed; reload it.")
+        return redirect(back)
+    try:
+        moved = invoice_services.invoice_advance(
+            firm=me.firm,
+            actor=me,
+            invoice_id=invoice.pk,
+            expected_stage=form.cleaned_data["expected_stage"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message[:1].upper() + exc.message[1:])
+    else:
+        done = (
+            f"Invoice {moved.number} is final and posted ({format_cents(moved.total_cents)})."
+            if moved.stage == InvoiceStage.FINAL
+            else f"Invoice {moved.number} moved to {moved.get_stage_display()}."
+        )
+        messages.success(request, done)
+    return redirect(back)
+
+
+@books_login_required()
+@require_http_methods(["GET", "POST"])
+def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = books_user(request)
+    invoice = get_object_or_404(Invoice.objects.select_related("file"), firm=me.firm, pk=pk)
+    back = _stage_url(invoice.stage)
+    status = 200
+    if request.method == "POST":
+        form = VoidForm(request.POST)
+        if form.is_valid():
+            try:
+                invoice_services.invoice_void(
+                    firm=me.firm,
+                    actor=me,
+                    invoice_id=invoice.pk,
+                    void_date=form.cleaned_data["void_date"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc, {"date": "void_date"})
+            else:
+                return finish(request, back, f"Invoice {invoice.number} voided.")
+        status = INVALID
+    else:
+        form = VoidForm()
+    return render_modal(
+        request,
+        "books/invoices/_void_form.html",
+        {"form": form, "invoice": invoice},
+        title=f"Void invoice {invoice.number}",
+        status=status,
+        back_url=back,
+    )

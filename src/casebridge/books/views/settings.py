@@ -1,0 +1,288 @@
+"""The gear menu's firm set-up screens: Settings (General, Features), Areas of Practice,
+Rates/Codes (Activity Code, Timekeepers), Chart of Accounts and Bank Accounts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from casebridge.books.auth import books_login_required
+from casebridge.books.forms import ActivityCodeForm, AreaForm, FeaturesForm, GLAccountForm
+from casebridge.books.models import (
+    ActivityCode,
+    AreaOfPractice,
+    BankAccount,
+    GLAccount,
+    User,
+)
+from casebridge.books.services import setup
+from casebridge.core.errors import DomainError
+
+from ._common import INVALID, apply_domain_error, books_user, finish, paginate, render_modal
+
+# --- Settings: General and Features ------------------------------------------------------
+
+
+@books_login_required(admin=True)
+def settings_general_view(request: HttpRequest) -> HttpResponse:
+    firm = books_user(request).firm
+    return render(
+        request,
+        "books/settings/general.html",
+        {"nav": "settings", "section": "settings", "tab": "general", "firm": firm},
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def settings_features_view(request: HttpRequest) -> HttpResponse:
+    me = books_user(request)
+    status = 200
+    if request.method == "POST":
+        form = FeaturesForm(request.POST)
+        if form.is_valid():
+            try:
+                setup.firm_features_update(
+                    firm=me.firm,
+                    actor=me,
+                    release_invoice_stage_enabled=form.cleaned_data[
+                        "release_invoice_stage_enabled"
+                    ],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                messages.success(request, "Features saved.")
+                return redirect("books:settings_features")
+        status = INVALID
+    else:
+        form = FeaturesForm(
+            initial={"release_invoice_stage_enabled": me.firm.release_invoice_stage_enabled}
+        )
+    return render(
+        request,
+        "books/settings/features.html",
+        {"nav": "settings", "section": "settings", "tab": "features", "form": form},
+        status=status,
+    )
+
+
+# --- Areas of Practice -------------------------------------------------------------------
+
+AREAS = {"nav": "settings", "section": "areas"}
+
+
+@books_login_required(admin=True)
+def areas_view(request: HttpRequest) -> HttpResponse:
+    firm = books_user(request).firm
+    areas = AreaOfPractice.objects.filter(firm=firm).order_by("name", "pk")
+    return render(request, "books/settings/areas.html", {**AREAS, "page": paginate(request, areas)})
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def area_create_view(request: HttpRequest) -> HttpResponse:
+    return _area_form(request, None)
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def area_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    area = get_object_or_404(AreaOfPractice, firm=books_user(request).firm, pk=pk)
+    return _area_form(request, area)
+
+
+def _area_form(request: HttpRequest, area: AreaOfPractice | None) -> HttpResponse:
+    me = books_user(request)
+    status = 200
+    if request.method == "POST":
+        form = AreaForm(request.POST)
+        if form.is_valid():
+            name, description = form.cleaned_data["name"], form.cleaned_data["description"]
+            try:
+                if area is None:
+                    saved = setup.area_of_practice_create(
+                        firm=me.firm, actor=me, name=name, description=description
+                    )
+                    message = f"Area of practice {saved.name} added."
+                else:
+                    saved = setup.area_of_practice_update(
+                        area=area, actor=me, name=name, description=description
+                    )
+                    message = f"Area of practice {saved.name} saved."
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(request, reverse("books:areas"), message)
+        status = INVALID
+    elif area is None:
+        form = AreaForm()
+    else:
+        form = AreaForm(initial={"name": area.name, "description": area.description})
+    action = (
+        reverse("books:area_new") if area is None else reverse("books:area_edit", args=[area.pk])
+    )
+    return render_modal(
+        request,
+        "books/settings/_area_form.html",
+        {"form": form, "action": action},
+        title="Add area of practice" if area is None else f"Edit {area.name}",
+        status=status,
+        back_url=reverse("books:areas"),
+    )
+
+
+# --- Rates/Codes -------------------------------------------------------------------------
+
+CODES = {"nav": "settings", "section": "rates"}
+
+
+@books_login_required(admin=True)
+def activity_codes_view(request: HttpRequest) -> HttpResponse:
+    firm = books_user(request).firm
+    codes = (
+        ActivityCode.objects.filter(firm=firm)
+        .select_related("gl_account")
+        .order_by("-is_active", "code", "pk")
+    )
+    return render(
+        request,
+        "books/settings/activity_codes.html",
+        {**CODES, "tab": "activity", "page": paginate(request, codes)},
+    )
+
+
+@books_login_required(admin=True)
+def timekeepers_view(request: HttpRequest) -> HttpResponse:
+    firm = books_user(request).firm
+    users = User.objects.filter(firm=firm, is_active=True).order_by(
+        "-records_time", "last_name", "first_name", "email"
+    )
+    return render(
+        request,
+        "books/settings/timekeepers.html",
+        {**CODES, "tab": "timekeepers", "page": paginate(request, users)},
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def activity_code_create_view(request: HttpRequest) -> HttpResponse:
+    me = books_user(request)
+    status = 200
+    if request.method == "POST":
+        form = ActivityCodeForm(request.POST, firm=me.firm)
+        if form.is_valid():
+            data = form.cleaned_data
+            gl = data["gl_account"]
+            try:
+                code = setup.activity_code_create(
+                    firm=me.firm,
+                    actor=me,
+                    code=data["code"],
+                    name=data["name"],
+                    description=data["description"],
+                    gl_account_id=gl.pk if gl is not None else None,
+                    utbms_code=data["utbms_code"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    reverse("books:activity_codes"),
+                    f"Activity code {code.code} added (posts to {code.gl_account}).",
+                )
+        status = INVALID
+    else:
+        form = ActivityCodeForm(firm=me.firm)
+    return render_modal(
+        request,
+        "books/settings/_activity_code_form.html",
+        {"form": form},
+        title="Add activity code",
+        status=status,
+        back_url=reverse("books:activity_codes"),
+    )
+
+
+@books_login_required(admin=True)
+@require_POST
+def activity_codes_utbms_view(request: HttpRequest) -> HttpResponse:
+    me = books_user(request)
+    try:
+        added = setup.activity_codes_add_utbms(firm=me.firm, actor=me)
+    except DomainError as exc:
+        messages.error(request, exc.message[:1].upper() + exc.message[1:])
+    else:
+        if added:
+            messages.success(request, f"Added {added} UTBMS expense codes.")
+        else:
+            messages.info(request, "Every UTBMS expense code is already in your list.")
+    return redirect("books:activity_codes")
+
+
+# --- Chart of accounts and bank accounts -------------------------------------------------
+
+
+@books_login_required(admin=True)
+def accounts_view(request: HttpRequest) -> HttpResponse:
+    firm = books_user(request).firm
+    accounts = GLAccount.objects.filter(firm=firm).order_by("number", "pk")
+    return render(
+        request,
+        "books/settings/accounts.html",
+        {"nav": "settings", "section": "accounts", "page": paginate(request, accounts)},
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def account_create_view(request: HttpRequest) -> HttpResponse:
+    me = books_user(request)
+    status = 200
+    if request.method == "POST":
+        form = GLAccountForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                acct = setup.gl_account_create(
+                    firm=me.firm,
+                    actor=me,
+                    number=data["number"],
+                    name=data["name"],
+                    type=data["type"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(request, reverse("books:accounts"), f"Account {acct} added.")
+        status = INVALID
+    else:
+        form = GLAccountForm()
+    return render_modal(
+        request,
+        "books/settings/_account_form.html",
+        {"form": form},
+        title="Add account",
+        status=status,
+        back_url=reverse("books:accounts"),
+    )
+
+
+@books_login_required(admin=True)
+def bank_accounts_view(request: HttpRequest) -> HttpResponse:
+    firm = books_user(request).firm
+    banks = (
+        BankAccount.objects.filter(firm=firm)
+        .select_related("gl_account", "trust_liability_account")
+        .order_by("name", "pk")
+    )
+    return render(
+        request,
+        "books/settings/bank_accounts.html",
+        {"nav": "settings", "section": "banks", "page": paginate(request, banks)},
+    )

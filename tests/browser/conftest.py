@@ -1,0 +1,58 @@
+"""Real Chromium through Playwright's sync API, against pytest-django's live server.
+
+Playwright's sync API runs an event loop in the test thread, so Django's guard against
+ORM calls from async code must be relaxed for the test's own database assertions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = os.environ.get("CASEBRIDGE_CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(executable):
+        pytest.skip(f"no Chromium at {executable} (set CASEBRIDGE_CHROMIUM)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context per test; fails the test on a script error, a console error
+    or a failed resource (other than a form refused with 422)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="en-US")
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # A refused form answers 422 on purpose (htmx swaps it in); Chromium logs it.
+        if message.type == "error" and "status of 422" not in message.text:
+            problems.append(f"console: {message.text}")
+
+    tab.on("console", on_console)
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    yield tab
+    context.close()
+    assert not problems, problems
