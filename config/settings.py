@@ -70,7 +70,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'casebridge.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'casebridge.sqlite3'}",
         conn_max_age=int(os.environ.get("CASEBRIDGE_CONN_MAX_AGE", "0")),
     )
 }

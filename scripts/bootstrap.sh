@@ -17,7 +17,10 @@ stamp=.venv/.installed-$kind
 want=$(cat requirements/app.txt requirements/"$kind".txt pyproject.toml | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing $kind dependencies into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/"$kind".txt
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  # (this machine's pip.conf may name local mirrors that do not exist; drop those warnings)
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/"$kind".txt \
+    2> >(grep -v "^WARNING: Location .* is ignored" >&2)
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e . \
+    2> >(grep -v "^WARNING: Location .* is ignored" >&2)
   echo "$want" > "$stamp"
 fi

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from casebridge.books.models import User
@@ -53,14 +54,13 @@ def books_login_required(*, admin: bool = False) -> Callable[[View], View]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = current_user(request)
             if user is None:
-                return redirect(f"{reverse('books:login')}?next={request.get_full_path()}")
+                query = urlencode({"next": request.get_full_path()})
+                return redirect(f"{reverse('books:login')}?{query}")
             if not user.is_enrolled:
                 return redirect(reverse("books:enroll"))
             if admin and not user.is_admin:
-                return HttpResponse(
-                    "This page is for firm administrators; ask one to change this setting.",
-                    status=403,
-                )
+                reason = "This page is for firm administrators; ask one to change this setting."
+                return render(request, "books/forbidden.html", {"reason": reason}, status=403)
             return view(request, *args, **kwargs)
 
         return wrapper

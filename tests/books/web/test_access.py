@@ -3,6 +3,8 @@ screens -> administrators only, and every object only within the user's own firm
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from django.urls import reverse
 
@@ -93,7 +95,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, firm, name):
     url = reverse(name)
     response = client.get(url)
     assert response.status_code == 302
-    assert response["Location"] == f"{reverse('books:login')}?next={url}"
+    assert response["Location"] == f"{reverse('books:login')}?{urlencode({'next': url})}"
 
 
 @pytest.mark.parametrize("name", EVERYONE + ADMIN_ONLY)
@@ -117,7 +119,9 @@ def test_a_user_who_is_not_an_administrator_opens_the_everyday_screens(clerk_cli
 
 @pytest.mark.parametrize("name", ADMIN_ONLY)
 def test_the_gear_screens_are_for_administrators_only(clerk_client, name):
-    assert clerk_client.get(reverse(name)).status_code == 403
+    response = clerk_client.get(reverse(name))
+    assert response.status_code == 403
+    assert "This page is for firm administrators" in response.content.decode()
 
 
 @pytest.mark.parametrize("name", ADMIN_ONLY)
@@ -165,3 +169,12 @@ def test_writes_are_post_only(admin_client, objects):
     for name in ("books:logout", "books:invoice_advance", "books:activity_codes_utbms"):
         args = [objects["books:invoice_detail"]] if name == "books:invoice_advance" else []
         assert admin_client.get(reverse(name, args=args)).status_code == 405, name
+
+
+def test_the_return_address_after_sign_in_keeps_every_query_parameter(client, firm):
+    response = client.get(reverse("books:checks") + "?status=printed&page=2")
+    assert response.status_code == 302
+    assert (
+        response["Location"]
+        == "/books/login/?next=%2Fbooks%2Fchecks%2F%3Fstatus%3Dprinted%26page%3D2"
+    )

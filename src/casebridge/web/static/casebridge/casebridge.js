@@ -1,5 +1,5 @@
-{# The page's few behaviours: pop-up dialogs, menus, tabs, reveal-on-choice, toasts. #}
-<script>
+/* Casebridge's few page behaviours: pop-up dialogs, menus, tabs, reveal-on-choice, toasts.
+   Loaded after htmx on every page (web/base.html). */
 (function () {
   "use strict";
   var doc = document;
@@ -195,4 +195,3 @@
     initReveal(doc);
   }
 }());
-</script>
