@@ -59,8 +59,15 @@ def test_parse_amount_refuses_booleans_although_they_are_ints(value):
         parse_amount(value)
 
 
-@pytest.mark.parametrize("value", ["NaN", "nan", "sNaN", "Infinity", "-inf", Decimal("NaN")])
-def test_parse_amount_refuses_nan_and_infinity(value):
+@pytest.mark.parametrize("value", ["NaN", "nan", "sNaN", "Infinity", "-inf"])
+def test_parse_amount_refuses_nan_and_infinity_typed_as_text(value):
+    with pytest.raises(ValidationFailed) as info:
+        parse_amount(value, field="amount")
+    assert info.value.message == f"amount is not a number: {value!r} (write it like 1234.56)"
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("-Infinity")])
+def test_parse_amount_refuses_nan_and_infinity_decimals(value):
     with pytest.raises(ValidationFailed) as info:
         parse_amount(value, field="amount")
     assert info.value.message == "amount must be a finite number"
@@ -83,7 +90,9 @@ def test_parse_amount_refuses_empty(value):
     assert info.value.field == "gross"
 
 
-@pytest.mark.parametrize("value", ["abc", "12.34.56", "1O0", "(5.00)"])
+@pytest.mark.parametrize(
+    "value", ["abc", "12.34.56", "1O0", "(5.00)", "1e5", "1E+2", "1_000", "1 000", "0x10", "1e30"]
+)
 def test_parse_amount_refuses_words(value):
     with pytest.raises(ValidationFailed, match="amount is not a number"):
         parse_amount(value)
@@ -102,7 +111,6 @@ def test_parse_amount_refuses_other_types(value):
         "-100000000000",
         10**12,
         # Beyond Decimal's 28 digits of precision: must still be a refusal, not a crash.
-        "1e30",
         10**40,
         Decimal("1E+100"),
         "-" + "9" * 40,

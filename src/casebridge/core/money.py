@@ -7,12 +7,14 @@ allocation (:func:`allocate`) so the parts always add back to the total to the c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from casebridge.core.errors import ValidationFailed
 
 CENT = Decimal("0.01")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 #: Largest amount accepted anywhere: $99,999,999,999.99 fits a signed 64-bit cent count
 #: with room to sum millions of them.
 MAX_CENTS = 9_999_999_999_999
@@ -39,10 +41,12 @@ def parse_amount(value: object, *, field: str = "amount") -> int:
         text = value.strip().replace(",", "").replace("$", "")
         if not text:
             raise ValidationFailed(f"{field} is required", field=field)
-        try:
-            dec = Decimal(text)
-        except InvalidOperation:
-            raise ValidationFailed(f"{field} is not a number: {value!r}", field=field) from None
+        # Plain digits only: Decimal would also read "1e5", "1_000", "Infinity" and "NaN".
+        if not _PLAIN_NUMBER.fullmatch(text):
+            raise ValidationFailed(
+                f"{field} is not a number: {value!r} (write it like 1234.56)", field=field
+            )
+        dec = Decimal(text)
     else:
         raise ValidationFailed(f"{field} must be a decimal amount", field=field)
     if not dec.is_finite():
