@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "casebridge.core",
     "casebridge.web",
     "casebridge.books",
+    "casebridge.cases",
 ]
 
 MIDDLEWARE = [

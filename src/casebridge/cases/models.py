@@ -1,0 +1,519 @@
+"""The cases side's tables. Every row belongs to one firm; amounts are integer cents and
+rates are integer basis points (3333 = 33.33%).
+
+Invariants held by the database as well as by the services:
+- cost amounts are positive; only a Property Damage Fee may be negative (a waiver);
+- a staged trust item's amount is positive;
+- at most one accepted offer per payer on a case; case numbers unique per firm;
+- emails unique per firm (case-insensitive).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class Firm(models.Model):
+    """A law firm using the case manager. Holds the firm-wide settlement defaults."""
+
+    code = models.SlugField(max_length=40, unique=True, help_text="Firm ID typed at login.")
+    name = models.CharField(max_length=200)
+    default_fee_rate_bp = models.PositiveIntegerField(default=3333)  # 33.33%
+    default_copp_cents = models.BigIntegerField(default=0)
+    default_property_damage_fee_cents = models.BigIntegerField(default=0)
+    fee_changes_need_approval = models.BooleanField(default=True)
+    next_case_number = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_fee_rate_bp__lte=10000), name="cases_firm_fee_rate_max_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(default_copp_cents__gte=0), name="cases_firm_copp_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Permission(models.TextChoices):
+    """What a user may do beyond working cases. A firm administrator may do everything."""
+
+    ADMIN_SETTINGS = "admin_settings", "Administration settings page access"
+    COSTS_MANAGEMENT = "costs_management", "Costs management"
+    DEPOSIT_SETTLEMENT = "deposit_settlement", "Deposit settlement checks"
+
+
+class User(models.Model):
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="users")
+    email = models.EmailField()
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    is_firm_admin = models.BooleanField(default=False)
+    is_attorney = models.BooleanField(default=False)
+    perm_admin_settings = models.BooleanField(default=False)
+    perm_costs_management = models.BooleanField(default=False)
+    perm_deposit_settlement = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    password = models.CharField(max_length=256)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "firm", Lower("email"), name="cases_user_email_unique_per_firm"
+            ),
+        ]
+        ordering = ["last_name", "first_name", "email"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    def has_permission(self, permission: Permission) -> bool:
+        if self.is_firm_admin:
+            return True
+        return bool(getattr(self, f"perm_{permission.value}"))
+
+
+class Contact(models.Model):
+    """A client, payee, insurer, lienholder or anyone else the firm deals with."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="contacts")
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["firm", "name"], name="cases_contact_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseType(models.Model):
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="case_types")
+    name = models.CharField(max_length=100)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("firm", Lower("name"), name="cases_case_type_unique_per_firm"),
+            models.UniqueConstraint(
+                fields=["firm"], condition=Q(is_default=True), name="cases_one_default_case_type"
+            ),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseStatus(models.TextChoices):
+    INTAKE = "intake", "Intake"
+    OPEN = "open", "Open"
+    SETTLED = "settled", "Settled"
+    CLOSED = "closed", "Closed"
+
+
+class Case(models.Model):
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="cases")
+    number = models.CharField(max_length=40)
+    name = models.CharField(max_length=200, help_text="Caption, e.g. Lopez v. Acme Trucking")
+    client = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="cases")
+    case_type = models.ForeignKey(CaseType, on_delete=models.PROTECT)
+    responsible_attorney = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    incident_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.INTAKE)
+    linked_cases = models.ManyToManyField("self", blank=True, symmetrical=True)
+    opened_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "number"], name="cases_case_number_unique_per_firm"
+            ),
+        ]
+        indexes = [models.Index(fields=["firm", "status"], name="cases_case_status")]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+
+class CostCode(models.Model):
+    """What a cost is: the UTBMS expense codes (E101-E124) and the firm's own."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="cost_codes")
+    code = models.CharField(max_length=20)
+    name = models.CharField(max_length=120)
+    is_utbms = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("firm", Lower("code"), name="cases_cost_code_unique_per_firm"),
+        ]
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class CostStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"  # sent to the books, check not yet printed (the bridge)
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class CostPriority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Cost(models.Model):
+    """A cost the firm advances on a case. A void cost shows as $0.00 void and leaves the
+    case's total; its original amount is kept."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="costs")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="costs")
+    payee = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="costs_payable")
+    amount_cents = models.BigIntegerField()
+    invoice_reference = models.CharField(max_length=60, blank=True)
+    priority = models.CharField(
+        max_length=10, choices=CostPriority.choices, default=CostPriority.NORMAL
+    )
+    cost_code = models.ForeignKey(CostCode, on_delete=models.PROTECT)
+    memo = models.CharField(max_length=500, blank=True)
+    cost_date = models.DateField()
+    status = models.CharField(max_length=10, choices=CostStatus.choices, default=CostStatus.OPEN)
+    paid_date = models.DateField(null=True, blank=True)
+    payment_method = models.CharField(max_length=10, blank=True)  # check, card (no bridge)
+    payment_reference = models.CharField(max_length=60, blank=True)  # check or card number
+    sent_at = models.DateTimeField(null=True, blank=True)  # set by the bridge
+    voided_on = models.DateField(null=True, blank=True)
+    void_reason = models.CharField(max_length=255, blank=True)
+    split_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="split_parts"
+    )
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="cases_cost_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_date__isnull=False),
+                name="cases_cost_paid_has_date",
+            ),
+        ]
+        indexes = [
+            # Costs Management: a tab (status) sorted by date or amount, newest first.
+            models.Index(
+                fields=["firm", "status", "-cost_date", "-id"], name="cases_cost_tab_date"
+            ),
+            models.Index(
+                fields=["firm", "status", "-amount_cents", "-id"], name="cases_cost_tab_amount"
+            ),
+            models.Index(fields=["case", "status"], name="cases_cost_case"),
+            models.Index(fields=["payee", "status"], name="cases_cost_payee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cost {self.pk} {self.amount_cents}"
+
+    @property
+    def shown_amount_cents(self) -> int:
+        """What the case shows: a void cost counts as $0.00."""
+        return 0 if self.status == CostStatus.VOID else self.amount_cents
+
+
+class Settlement(models.Model):
+    """A case's settlement terms: fee, COPP charges and the Property Damage Fee. One per
+    case, created with the firm's defaults; its row is the lock for staging."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="settlement")
+    fee_mode = models.CharField(
+        max_length=10,
+        choices=[("percent", "Percentage"), ("fixed", "Fixed amount")],
+        default="percent",
+    )
+    fee_rate_bp = models.PositiveIntegerField(default=0)
+    fee_fixed_cents = models.BigIntegerField(default=0)
+    fee_on_net_of_costs = models.BooleanField(
+        default=False, help_text="Compute the percentage on the gross less costs."
+    )
+    copp_cents = models.BigIntegerField(default=0)
+    property_damage_fee_cents = models.BigIntegerField(default=0)  # negative = waiver
+    pushed_to_client_trust_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fee_rate_bp__lte=10000), name="cases_fee_rate_max_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_fixed_cents__gte=0), name="cases_fee_fixed_gte_0"
+            ),
+            models.CheckConstraint(condition=Q(copp_cents__gte=0), name="cases_copp_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Settlement of case {self.case_id}"
+
+
+class NegotiationKind(models.TextChoices):
+    DEMAND = "demand", "Demand"
+    OFFER = "offer", "Offer"
+
+
+class Negotiation(models.Model):
+    """A demand made or an offer received. Accepting an offer locks it."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="negotiations")
+    kind = models.CharField(max_length=10, choices=NegotiationKind.choices)
+    party = models.ForeignKey(Contact, on_delete=models.PROTECT, help_text="Insurer or defendant")
+    amount_cents = models.BigIntegerField()
+    made_on = models.DateField()
+    note = models.CharField(max_length=255, blank=True)
+    accepted_on = models.DateField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="cases_negotiation_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_on__isnull=True) | Q(kind="offer"),
+                name="cases_only_offers_accepted",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "party"],
+                condition=Q(accepted_on__isnull=False),
+                name="cases_one_accepted_offer_per_payer",
+            ),
+        ]
+        ordering = ["made_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_cents}"
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.accepted_on is not None
+
+
+class Deposit(models.Model):
+    """A settlement check deposited into client trust, against an accepted offer."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="deposits")
+    offer = models.ForeignKey(Negotiation, on_delete=models.PROTECT, related_name="deposits")
+    amount_cents = models.BigIntegerField()
+    check_number = models.CharField(max_length=40)
+    deposited_on = models.DateField()
+    voided_on = models.DateField(null=True, blank=True)
+    void_reason = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="cases_deposit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Deposit {self.check_number} {self.amount_cents}"
+
+
+class LienKind(models.TextChoices):
+    MEDICAL = "medical", "Medical bill"
+    HEALTH_INSURANCE = "health_insurance", "Health insurance lien"
+    MEDICARE = "medicare", "Medicare"
+    MEDICAID = "medicaid", "Medicaid"
+    ATTORNEY = "attorney", "Attorney (referral) lien"
+    SETTLEMENT_LOAN = "settlement_loan", "Settlement loan"
+    MISC = "misc", "Miscellaneous"
+
+
+class Lien(models.Model):
+    """A lien or third-party claim on the settlement. Its final amount is accepted (and
+    locked) before a payment can be staged."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="liens")
+    kind = models.CharField(max_length=20, choices=LienKind.choices)
+    holder = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="liens_held")
+    claimed_cents = models.BigIntegerField()
+    final_cents = models.BigIntegerField(null=True, blank=True)
+    accepted_on = models.DateField(null=True, blank=True)
+    paid_direct = models.BooleanField(default=False)
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(claimed_cents__gte=0), name="cases_lien_claimed_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(final_cents__isnull=True) | Q(final_cents__gte=0),
+                name="cases_lien_final_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_on__isnull=True) | Q(final_cents__isnull=False),
+                name="cases_lien_accepted_has_final",
+            ),
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.holder_id}"
+
+
+class TrustItemKind(models.TextChoices):
+    FEE = "fee", "Attorney fee"
+    COST_REIMBURSEMENT = "cost_reimbursement", "Cost reimbursement"
+    COPP = "copp", "COPP charges"
+    PROPERTY_DAMAGE_FEE = "property_damage_fee", "Property Damage Fee"
+    LIEN = "lien", "Lien / third-party payment"
+    CLIENT = "client", "Client's final check"
+
+
+class TrustItemStatus(models.TextChoices):
+    STAGED = "staged", "Staged"
+    TO_BE_DISBURSED = "to_be_disbursed", "To be disbursed"
+    DISBURSED = "disbursed", "Disbursed"  # set when its check is printed (the bridge)
+
+
+class TrustItem(models.Model):
+    """A staged payment out of the client's trust money (Stage Payment). The amounts of a
+    case's items never exceed what has been deposited; the client's item is the remainder
+    (Push to Client Trust). A "paid direct" item is recorded and never becomes a check."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="trust_items")
+    kind = models.CharField(max_length=20, choices=TrustItemKind.choices)
+    payee_name = models.CharField(max_length=200)
+    amount_cents = models.BigIntegerField()
+    lien = models.OneToOneField(
+        Lien, on_delete=models.PROTECT, null=True, blank=True, related_name="trust_item"
+    )
+    paid_direct = models.BooleanField(default=False)
+    note = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=20, choices=TrustItemStatus.choices, default=TrustItemStatus.STAGED
+    )
+    check_number = models.CharField(max_length=40, blank=True)
+    staged_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    staged_at = models.DateTimeField()
+    pushed_to_disbursement_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="cases_trust_item_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["case", "kind"],
+                condition=Q(
+                    kind__in=["fee", "cost_reimbursement", "copp", "property_damage_fee", "client"]
+                ),
+                name="cases_one_trust_item_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["firm", "status", "case"], name="cases_trust_item_status")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_cents}"
+
+
+class FeeChangeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class FeeChangeRequest(models.Model):
+    """A request to change a case's fee, for an administrator to approve (when the firm
+    requires approval)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="fee_change_requests")
+    fee_mode = models.CharField(max_length=10)
+    fee_rate_bp = models.PositiveIntegerField(default=0)
+    fee_fixed_cents = models.BigIntegerField(default=0)
+    reason = models.CharField(max_length=500)
+    status = models.CharField(
+        max_length=10, choices=FeeChangeStatus.choices, default=FeeChangeStatus.PENDING
+    )
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="cases_one_pending_fee_change"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Fee change for case {self.case_id} ({self.status})"
+
+
+class IdempotencyRecord(models.Model):
+    """A creating API request's key, body hash and response (see ADR 0004)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    key = models.CharField(max_length=200)
+    scope = models.CharField(max_length=120)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "scope", "key"], name="cases_idempotency_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

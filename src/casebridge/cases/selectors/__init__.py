@@ -1,0 +1,1 @@
+"""The cases side's reads: lists, totals, the settlement figures and statement."""

@@ -1,0 +1,186 @@
+"""A case's settlement figures: the gross by source, the fee, costs, liens, charges, the
+net to the client, and the trust money held and staged. One function computes them, and
+the Settlement tab, the statement and the staging services all use it, so they always
+agree.
+
+net to client = gross - fee - costs - liens - COPP - Property Damage Fee
+(a negative Property Damage Fee is a waiver and adds back). Trust money expected =
+gross - liens paid direct; the client's final check = deposits - everything staged
+from trust.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from casebridge.cases.models import (
+    Case,
+    Cost,
+    CostStatus,
+    Deposit,
+    Lien,
+    Negotiation,
+    Settlement,
+    TrustItem,
+    TrustItemKind,
+)
+from casebridge.core.money import percent_of
+
+
+@dataclass(frozen=True)
+class RecoverySource:
+    offer_id: int
+    payer: str
+    accepted_cents: int
+    deposited_cents: int
+    accepted_on: object
+
+
+@dataclass(frozen=True)
+class LienLine:
+    lien_id: int
+    kind: str
+    holder: str
+    claimed_cents: int
+    final_cents: int | None
+    accepted: bool
+    paid_direct: bool
+    staged_cents: int
+    check_number: str
+
+    @property
+    def counted_cents(self) -> int:
+        """What the lien takes from the settlement: the accepted amount, else the claim."""
+        return self.final_cents if self.final_cents is not None else self.claimed_cents
+
+
+@dataclass(frozen=True)
+class SettlementFigures:
+    case_id: int
+    sources: list[RecoverySource]
+    gross_cents: int
+    deposited_cents: int
+    fee_mode: str
+    fee_rate_bp: int
+    fee_on_net_of_costs: bool
+    fee_base_cents: int
+    fee_cents: int
+    costs_cents: int
+    copp_cents: int
+    property_damage_fee_cents: int
+    liens: list[LienLine] = field(default_factory=list)
+    liens_cents: int = 0
+    liens_paid_direct_cents: int = 0
+    staged_from_trust_cents: int = 0
+    client_item_cents: int = 0
+
+    @property
+    def net_to_client_cents(self) -> int:
+        return (
+            self.gross_cents
+            - self.fee_cents
+            - self.costs_cents
+            - self.liens_cents
+            - self.copp_cents
+            - self.property_damage_fee_cents
+        )
+
+    @property
+    def expected_in_trust_cents(self) -> int:
+        return self.gross_cents - self.liens_paid_direct_cents
+
+    @property
+    def not_yet_deposited_cents(self) -> int:
+        return max(self.expected_in_trust_cents - self.deposited_cents, 0)
+
+    @property
+    def trust_remaining_cents(self) -> int:
+        """Deposited but not yet staged: $0.00 once pushed to client trust."""
+        return self.deposited_cents - self.staged_from_trust_cents
+
+    @property
+    def cost_reimbursement_due_cents(self) -> int:
+        """Costs to reimburse, less a Property Damage Fee waiver (a negative fee)."""
+        return max(self.costs_cents + min(self.property_damage_fee_cents, 0), 0)
+
+    @property
+    def fee_rate_percent(self) -> Decimal:
+        return Decimal(self.fee_rate_bp) / 100
+
+
+def case_costs_total_cents(case_id: int) -> int:
+    """A case's costs, void ones excluded (a void cost counts as $0.00)."""
+    total = (
+        Cost.objects.filter(case_id=case_id)
+        .exclude(status=CostStatus.VOID)
+        .aggregate(s=Sum("amount_cents"))["s"]
+    )
+    return int(total or 0)
+
+
+def settlement_figures(*, case: Case) -> SettlementFigures:
+    settlement = Settlement.objects.get(case=case)
+    offers = list(
+        Negotiation.objects.filter(case=case, accepted_on__isnull=False).select_related("party")
+    )
+    deposits_by_offer: dict[int, int] = {}
+    for row in (
+        Deposit.objects.filter(case=case, voided_on__isnull=True)
+        .values("offer_id")
+        .annotate(s=Sum("amount_cents"))
+    ):
+        deposits_by_offer[row["offer_id"]] = int(row["s"] or 0)
+    sources = [
+        RecoverySource(
+            o.pk, o.party.name, o.amount_cents, deposits_by_offer.get(o.pk, 0), o.accepted_on
+        )
+        for o in offers
+    ]
+    gross = sum(s.accepted_cents for s in sources)
+    costs = case_costs_total_cents(case.pk)
+    if settlement.fee_mode == "fixed":
+        base = gross
+        fee = settlement.fee_fixed_cents
+    else:
+        base = max(gross - costs, 0) if settlement.fee_on_net_of_costs else gross
+        fee = percent_of(base, Decimal(settlement.fee_rate_bp) / 100)
+    items = list(TrustItem.objects.filter(case=case))
+    staged_by_lien = {i.lien_id: i for i in items if i.lien_id is not None}
+    liens = []
+    for lien in Lien.objects.filter(case=case).select_related("holder").order_by("pk"):
+        item = staged_by_lien.get(lien.pk)
+        liens.append(
+            LienLine(
+                lien.pk,
+                lien.get_kind_display(),
+                lien.holder.name,
+                lien.claimed_cents,
+                lien.final_cents,
+                lien.accepted_on is not None,
+                lien.paid_direct,
+                item.amount_cents if item else 0,
+                item.check_number if item else "",
+            )
+        )
+    return SettlementFigures(
+        case_id=case.pk,
+        sources=sources,
+        gross_cents=gross,
+        deposited_cents=sum(deposits_by_offer.values()),
+        fee_mode=settlement.fee_mode,
+        fee_rate_bp=settlement.fee_rate_bp,
+        fee_on_net_of_costs=settlement.fee_on_net_of_costs,
+        fee_base_cents=base,
+        fee_cents=fee,
+        costs_cents=costs,
+        copp_cents=settlement.copp_cents,
+        property_damage_fee_cents=settlement.property_damage_fee_cents,
+        liens=liens,
+        liens_cents=sum(ln.counted_cents for ln in liens),
+        liens_paid_direct_cents=sum(ln.counted_cents for ln in liens if ln.paid_direct),
+        staged_from_trust_cents=sum(i.amount_cents for i in items if not i.paid_direct),
+        client_item_cents=sum(i.amount_cents for i in items if i.kind == TrustItemKind.CLIENT),
+    )

@@ -1,0 +1,224 @@
+"""Contacts, cases and links between cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TypeVar
+
+from django.db import models, transaction
+from django.db.models import F
+
+from casebridge.cases.audit import cases_audit
+from casebridge.cases.errors import ValidationFailed
+from casebridge.cases.models import Case, CaseStatus, CaseType, Contact, Firm, Settlement, User
+from casebridge.core import clock
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    firm: Firm,
+    actor: User | None,
+    name: str,
+    address: str = "",
+    date_of_birth: dt.date | None = None,
+    phone: str = "",
+    email: str = "",
+) -> Contact:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("a name is required", field="name")
+    if date_of_birth is not None and date_of_birth > clock.today():
+        raise ValidationFailed("the date of birth is in the future", field="date_of_birth")
+    contact = Contact.objects.create(
+        firm=firm,
+        name=name[:200],
+        address=address.strip(),
+        date_of_birth=date_of_birth,
+        phone=phone.strip()[:40],
+        email=email.strip(),
+    )
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="create",
+        entity_type="contact",
+        entity_id=contact.pk,
+        summary=f"Contact {name} added",
+    )
+    return contact
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _in_firm(firm: Firm, model: type[M], pk: int | None, field: str) -> M | None:
+    if pk is None:
+        return None
+    obj = model._default_manager.filter(firm=firm, pk=pk).first()
+    if obj is None:
+        raise ValidationFailed(f"{field.replace('_', ' ')} not found in this firm", field=field)
+    return obj
+
+
+@transaction.atomic
+def case_create(
+    *,
+    firm: Firm,
+    actor: User | None,
+    name: str,
+    client_id: int,
+    responsible_attorney_id: int | None = None,
+    case_type_id: int | None = None,
+    incident_date: dt.date | None = None,
+    status: str = CaseStatus.INTAKE,
+    opened_on: dt.date | None = None,
+) -> Case:
+    """Open a case (Personal Injury unless another case type is chosen) with its
+    settlement terms taken from the firm's defaults."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("a case name is required", field="name")
+    client = _in_firm(firm, Contact, client_id, "client")
+    if client is None:
+        raise ValidationFailed("a client is required", field="client")
+    attorney = _in_firm(firm, User, responsible_attorney_id, "responsible_attorney")
+    if attorney is not None and not attorney.is_attorney:
+        raise ValidationFailed(
+            f"{attorney.display_name} is not an attorney", field="responsible_attorney"
+        )
+    case_type = (
+        _in_firm(firm, CaseType, case_type_id, "case_type")
+        if case_type_id is not None
+        else CaseType.objects.filter(firm=firm, is_default=True).first()
+    )
+    if case_type is None:
+        raise ValidationFailed("the firm has no default case type", field="case_type")
+    if status not in CaseStatus.values:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(CaseStatus.values)}", field="status"
+        )
+    if incident_date is not None and incident_date > clock.today():
+        raise ValidationFailed("the incident date is in the future", field="incident_date")
+    Firm.objects.filter(pk=firm.pk).update(next_case_number=F("next_case_number") + 1)
+    seq = Firm.objects.values_list("next_case_number", flat=True).get(pk=firm.pk) - 1
+    case = Case.objects.create(
+        firm=firm,
+        number=f"PI-{seq:06d}",
+        name=name[:200],
+        client=client,
+        case_type=case_type,
+        responsible_attorney=attorney,
+        incident_date=incident_date,
+        status=status,
+        opened_on=opened_on or clock.today(),
+    )
+    Settlement.objects.create(
+        firm=firm,
+        case=case,
+        fee_rate_bp=firm.default_fee_rate_bp,
+        copp_cents=firm.default_copp_cents,
+        property_damage_fee_cents=firm.default_property_damage_fee_cents,
+    )
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="create",
+        entity_type="case",
+        entity_id=case.pk,
+        summary=f"Case {case.number} {name} opened",
+        after={"number": case.number, "client": case.client.name, "status": status},
+    )
+    return case
+
+
+@transaction.atomic
+def case_update(
+    *,
+    case: Case,
+    actor: User,
+    name: str | None = None,
+    status: str | None = None,
+    responsible_attorney_id: int | None = None,
+    incident_date: dt.date | None = None,
+) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    before = {
+        "name": case.name,
+        "status": case.status,
+        "responsible_attorney": case.responsible_attorney_id,
+        "incident_date": case.incident_date,
+    }
+    if name is not None:
+        if not name.strip():
+            raise ValidationFailed("a case name is required", field="name")
+        case.name = name.strip()[:200]
+    if status is not None:
+        if status not in CaseStatus.values:
+            raise ValidationFailed(
+                f"status must be one of {', '.join(CaseStatus.values)}", field="status"
+            )
+        case.status = status
+    if responsible_attorney_id is not None:
+        attorney = _in_firm(case.firm, User, responsible_attorney_id, "responsible_attorney")
+        if attorney is None or not attorney.is_attorney:
+            raise ValidationFailed(
+                "the responsible attorney must be an attorney of this firm",
+                field="responsible_attorney",
+            )
+        case.responsible_attorney = attorney
+    if incident_date is not None:
+        if incident_date > clock.today():
+            raise ValidationFailed("the incident date is in the future", field="incident_date")
+        case.incident_date = incident_date
+    case.save()
+    after = {
+        "name": case.name,
+        "status": case.status,
+        "responsible_attorney": case.responsible_attorney_id,
+        "incident_date": case.incident_date,
+    }
+    if before != after:
+        cases_audit(
+            firm_id=case.firm_id,
+            actor=actor,
+            action="change",
+            entity_type="case",
+            entity_id=case.pk,
+            summary=f"Case {case.number} changed",
+            before=before,
+            after=after,
+        )
+    return case
+
+
+@transaction.atomic
+def cases_link(*, case: Case, other_case_id: int, actor: User) -> None:
+    """Link two cases (e.g. passengers of the same accident): costs can then be split."""
+    other = Case.objects.filter(firm_id=case.firm_id, pk=other_case_id).first()
+    if other is None:
+        raise ValidationFailed("the case to link was not found in this firm", field="case")
+    if other.pk == case.pk:
+        raise ValidationFailed("a case cannot be linked to itself", field="case")
+    case.linked_cases.add(other)
+    cases_audit(
+        firm_id=case.firm_id,
+        actor=actor,
+        action="link",
+        entity_type="case",
+        entity_id=case.pk,
+        summary=f"Case {case.number} linked to {other.number}",
+    )
+
+
+@transaction.atomic
+def cases_unlink(*, case: Case, other_case_id: int, actor: User) -> None:
+    case.linked_cases.remove(other_case_id)
+    cases_audit(
+        firm_id=case.firm_id,
+        actor=actor,
+        action="unlink",
+        entity_type="case",
+        entity_id=case.pk,
+        summary=f"Case {case.number} unlinked from case {other_case_id}",
+    )

@@ -1,0 +1,345 @@
+"""Costs advanced on a case: add, edit (by the edit rules), void, pay (firms without the
+bridge) and split across linked cases.
+
+Edit rules: an unpaid cost (Open or Pending) can be edited in full; a Paid cost only in
+its paid date and memo; a Void cost not at all. A split is allowed only while the cost is
+Open and has not been sent to the books.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from casebridge.cases.audit import cases_audit
+from casebridge.cases.errors import Locked, ValidationFailed
+from casebridge.cases.models import (
+    Case,
+    CaseStatus,
+    Contact,
+    Cost,
+    CostCode,
+    CostPriority,
+    CostStatus,
+    Firm,
+    User,
+)
+from casebridge.core import clock
+from casebridge.core.money import allocate, format_cents
+
+EDITABLE_WHEN_UNPAID = (
+    "payee_id",
+    "amount_cents",
+    "invoice_reference",
+    "priority",
+    "cost_code_id",
+    "memo",
+    "cost_date",
+)
+EDITABLE_WHEN_PAID = ("paid_date", "memo")
+
+
+def _snapshot(cost: Cost) -> dict[str, Any]:
+    return {
+        "case": cost.case_id,
+        "payee": cost.payee_id,
+        "amount_cents": cost.amount_cents,
+        "invoice_reference": cost.invoice_reference,
+        "priority": cost.priority,
+        "cost_code": cost.cost_code_id,
+        "memo": cost.memo,
+        "cost_date": cost.cost_date,
+        "status": cost.status,
+        "paid_date": cost.paid_date,
+    }
+
+
+def _check_fields(firm: Firm, values: dict[str, Any]) -> None:
+    if "amount_cents" in values and values["amount_cents"] <= 0:
+        raise ValidationFailed(
+            "a cost must be greater than $0.00 (to take a cost back, void it)", field="amount"
+        )
+    if (
+        "payee_id" in values
+        and not Contact.objects.filter(firm=firm, pk=values["payee_id"]).exists()
+    ):
+        raise ValidationFailed("payee not found in this firm", field="payee")
+    if (
+        "cost_code_id" in values
+        and not CostCode.objects.filter(
+            firm=firm, pk=values["cost_code_id"], is_active=True
+        ).exists()
+    ):
+        raise ValidationFailed("cost code not found in this firm", field="cost_code")
+    if "priority" in values and values["priority"] not in CostPriority.values:
+        raise ValidationFailed(
+            f"priority must be one of {', '.join(CostPriority.values)}", field="priority"
+        )
+    if values.get("cost_date") is not None and values["cost_date"] > clock.today() + dt.timedelta(
+        days=365
+    ):
+        raise ValidationFailed("the cost date is more than a year ahead", field="cost_date")
+    for name, limit in (("invoice_reference", 60), ("memo", 500)):
+        if name in values and len(values[name]) > limit:
+            raise ValidationFailed(
+                f"{name.replace('_', ' ')} is longer than {limit} characters", field=name
+            )
+
+
+@transaction.atomic
+def cost_create(
+    *,
+    firm: Firm,
+    actor: User | None,
+    case_id: int,
+    payee_id: int,
+    amount_cents: int,
+    cost_code_id: int,
+    cost_date: dt.date | None = None,
+    invoice_reference: str = "",
+    priority: str = CostPriority.NORMAL,
+    memo: str = "",
+) -> Cost:
+    case = Case.objects.filter(firm=firm, pk=case_id).first()
+    if case is None:
+        raise ValidationFailed("case not found in this firm", field="case")
+    if case.status == CaseStatus.CLOSED:
+        raise Locked(f"case {case.number} is closed; reopen it to add costs")
+    values = {
+        "payee_id": payee_id,
+        "amount_cents": amount_cents,
+        "cost_code_id": cost_code_id,
+        "cost_date": cost_date or clock.today(),
+        "invoice_reference": invoice_reference.strip(),
+        "priority": priority,
+        "memo": memo.strip(),
+    }
+    _check_fields(firm, values)
+    cost = Cost.objects.create(
+        firm=firm, case=case, created_by=actor, created_at=clock.now(), **values
+    )
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="create",
+        entity_type="cost",
+        entity_id=cost.pk,
+        summary=f"Cost {format_cents(amount_cents)} added to case {case.number}",
+        after=_snapshot(cost),
+    )
+    return cost
+
+
+def _locked_cost(firm: Firm, cost_id: int) -> Cost:
+    cost = Cost.objects.select_for_update().filter(firm=firm, pk=cost_id).first()
+    if cost is None:
+        raise ValidationFailed("cost not found in this firm", field="cost")
+    return cost
+
+
+@transaction.atomic
+def cost_update(*, firm: Firm, actor: User, cost_id: int, **changes: Any) -> Cost:
+    cost = _locked_cost(firm, cost_id)
+    if cost.status == CostStatus.VOID:
+        raise Locked("a void cost cannot be edited")
+    allowed = EDITABLE_WHEN_PAID if cost.status == CostStatus.PAID else EDITABLE_WHEN_UNPAID
+    refused = set(changes) - set(allowed)
+    if refused:
+        if cost.status == CostStatus.PAID:
+            raise Locked(
+                "a paid cost can only change its paid date and memo",
+                field=sorted(refused)[0].removesuffix("_id").removesuffix("_cents"),
+            )
+        raise ValidationFailed(f"cannot change {', '.join(sorted(refused))}")
+    for text in ("invoice_reference", "memo"):
+        if text in changes:
+            changes[text] = str(changes[text]).strip()
+    _check_fields(firm, changes)
+    if "paid_date" in changes and changes["paid_date"] is None:
+        raise ValidationFailed("a paid cost needs its paid date", field="paid_date")
+    before = _snapshot(cost)
+    for key, value in changes.items():
+        setattr(cost, key, value)
+    cost.save(update_fields=list(changes))
+    after = _snapshot(cost)
+    if before != after:
+        cases_audit(
+            firm_id=firm.pk,
+            actor=actor,
+            action="change",
+            entity_type="cost",
+            entity_id=cost.pk,
+            summary=f"Cost {cost.pk} changed",
+            before=before,
+            after=after,
+        )
+    return cost
+
+
+@transaction.atomic
+def cost_void(*, firm: Firm, actor: User, cost_id: int, reason: str = "") -> Cost:
+    """Void an Open or Pending cost: it shows as $0.00 void and leaves the case's total.
+    A Paid cost's check must be voided in the books (which voids the cost)."""
+    cost = _locked_cost(firm, cost_id)
+    if cost.status == CostStatus.VOID:
+        raise Locked("this cost is already void")
+    if cost.status == CostStatus.PAID:
+        raise Locked("a paid cost is voided by voiding its check, not here")
+    before = _snapshot(cost)
+    cost.status = CostStatus.VOID
+    cost.voided_on = clock.today()
+    cost.void_reason = reason.strip()[:255]
+    cost.save(update_fields=["status", "voided_on", "void_reason"])
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="void",
+        entity_type="cost",
+        entity_id=cost.pk,
+        summary=f"Cost {cost.pk} ({format_cents(cost.amount_cents)}) voided",
+        before=before,
+        after={**_snapshot(cost), "void_reason": cost.void_reason},
+    )
+    return cost
+
+
+@transaction.atomic
+def cost_pay(
+    *,
+    firm: Firm,
+    actor: User,
+    cost_id: int,
+    method: str,
+    reference: str,
+    paid_date: dt.date | None = None,
+) -> Cost:
+    """Record a payment made outside the books (a firm without the bridge): Open -> Paid."""
+    cost = _locked_cost(firm, cost_id)
+    if cost.status != CostStatus.OPEN:
+        raise Locked(f"only an open cost can be paid here; this one is {cost.get_status_display()}")
+    if cost.sent_at is not None:
+        raise Locked("this cost was sent to the books; its payment comes back from there")
+    if method not in ("check", "card"):
+        raise ValidationFailed("choose check or card", field="method")
+    reference = reference.strip()
+    if not reference:
+        raise ValidationFailed(f"the {method} number is required", field="reference")
+    before = _snapshot(cost)
+    cost.status = CostStatus.PAID
+    cost.payment_method = method
+    cost.payment_reference = reference[:60]
+    cost.paid_date = paid_date or clock.today()
+    cost.save(update_fields=["status", "payment_method", "payment_reference", "paid_date"])
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="pay",
+        entity_type="cost",
+        entity_id=cost.pk,
+        summary=f"Cost {cost.pk} paid by {method} {reference}",
+        before=before,
+        after={**_snapshot(cost), "method": method, "reference": reference},
+    )
+    return cost
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    case_id: int
+    amount_cents: int
+
+
+def cost_split_proposal(*, firm: Firm, cost_id: int) -> list[SplitPart]:
+    """The even split across the cost's case and its linked cases (largest remainder:
+    the parts add back to the original to the cent)."""
+    cost = Cost.objects.filter(firm=firm, pk=cost_id).select_related("case").first()
+    if cost is None:
+        raise ValidationFailed("cost not found in this firm", field="cost")
+    case_ids = [cost.case_id, *sorted(cost.case.linked_cases.values_list("pk", flat=True))]
+    if len(case_ids) < 2:
+        raise ValidationFailed(f"case {cost.case.number} has no linked cases to split with")
+    amounts = allocate(cost.amount_cents, [1] * len(case_ids))
+    return [SplitPart(c, a) for c, a in zip(case_ids, amounts, strict=True)]
+
+
+@transaction.atomic
+def cost_split(
+    *, firm: Firm, actor: User, cost_id: int, parts: list[SplitPart] | None = None
+) -> list[Cost]:
+    """Split a cost across its case and linked cases. ``parts`` (amounts editable) default
+    to the even split. The cost keeps its own case's part and gets the original amount in
+    its memo; each other case gets a new cost. Returns every part, the original first."""
+    cost = _locked_cost(firm, cost_id)
+    if cost.status != CostStatus.OPEN or cost.sent_at is not None:
+        raise Locked("only an open cost that has not been sent to the books can be split")
+    proposal = cost_split_proposal(firm=firm, cost_id=cost_id)
+    parts = parts or proposal
+    allowed = {p.case_id for p in proposal}
+    seen: set[int] = set()
+    for part in parts:
+        if part.case_id not in allowed:
+            raise ValidationFailed(
+                f"case {part.case_id} is not linked to this cost's case", field="parts"
+            )
+        if part.case_id in seen:
+            raise ValidationFailed(f"case {part.case_id} appears twice", field="parts")
+        seen.add(part.case_id)
+        if part.amount_cents <= 0:
+            raise ValidationFailed("every part must be greater than $0.00", field="parts")
+    if cost.case_id not in seen:
+        raise ValidationFailed("the cost's own case must keep a part", field="parts")
+    if len(parts) < 2:
+        raise ValidationFailed("a split needs at least two cases", field="parts")
+    total = sum(p.amount_cents for p in parts)
+    if total != cost.amount_cents:
+        raise ValidationFailed(
+            f"the parts add up to {format_cents(total)}, not the cost's "
+            f"{format_cents(cost.amount_cents)} "
+            f"(difference {format_cents(cost.amount_cents - total)})",
+            field="parts",
+        )
+    original = cost.amount_cents
+    note = f"Split from {format_cents(original)} (cost {cost.pk}) across {len(parts)} cases"
+    memo = f"{cost.memo} [{note}]".strip()[:500]
+    before = _snapshot(cost)
+    result = [cost]
+    for part in parts:
+        if part.case_id == cost.case_id:
+            cost.amount_cents = part.amount_cents
+            cost.memo = memo
+            cost.save(update_fields=["amount_cents", "memo"])
+            continue
+        result.append(
+            Cost.objects.create(
+                firm=firm,
+                case_id=part.case_id,
+                payee_id=cost.payee_id,
+                amount_cents=part.amount_cents,
+                invoice_reference=cost.invoice_reference,
+                priority=cost.priority,
+                cost_code_id=cost.cost_code_id,
+                memo=memo,
+                cost_date=cost.cost_date,
+                split_from=cost,
+                created_by=actor,
+                created_at=clock.now(),
+            )
+        )
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="split",
+        entity_type="cost",
+        entity_id=cost.pk,
+        summary=note,
+        before=before,
+        after={
+            "parts": [
+                {"cost": c.pk, "case": c.case_id, "amount_cents": c.amount_cents} for c in result
+            ]
+        },
+    )
+    return result

@@ -1,0 +1,283 @@
+"""Firms, their users and permissions, and the firm-wide settlement defaults
+(Account Settings)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+
+from casebridge.cases.audit import cases_audit
+from casebridge.cases.errors import ValidationFailed
+from casebridge.cases.models import CaseType, CostCode, Firm, User
+from casebridge.cases.permissions import require_settings_access
+from casebridge.core import clock
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+
+#: UTBMS expense codes offered on every cost, plus the firm's own codes.
+UTBMS_EXPENSE_CODES: tuple[tuple[str, str], ...] = (
+    ("E101", "Copying"),
+    ("E102", "Outside printing"),
+    ("E103", "Word processing"),
+    ("E104", "Facsimile"),
+    ("E105", "Telephone"),
+    ("E106", "Online research"),
+    ("E107", "Delivery services/messengers"),
+    ("E108", "Postage"),
+    ("E109", "Local travel"),
+    ("E110", "Out-of-town travel"),
+    ("E111", "Meals"),
+    ("E112", "Court fees"),
+    ("E113", "Subpoena fees"),
+    ("E114", "Witness fees"),
+    ("E115", "Deposition transcripts"),
+    ("E116", "Trial transcripts"),
+    ("E117", "Trial exhibits"),
+    ("E118", "Litigation support vendors"),
+    ("E119", "Experts"),
+    ("E120", "Private investigators"),
+    ("E121", "Arbitrators/mediators"),
+    ("E122", "Local counsel"),
+    ("E123", "Other professionals"),
+    ("E124", "Other"),
+)
+#: The firm's own codes a PI firm starts with.
+FIRM_COST_CODES: tuple[tuple[str, str], ...] = (
+    ("MEDREC", "Medical records"),
+    ("POLICE", "Police report"),
+    ("FILING", "Filing fee"),
+)
+
+
+def _clean_email(email: str) -> str:
+    email = email.strip()
+    if not EMAIL_RE.match(email):
+        raise ValidationFailed(f"{email!r} is not a valid email address", field="email")
+    return email
+
+
+@transaction.atomic
+def firm_create(*, code: str, name: str) -> Firm:
+    """A new firm with Personal Injury as its default case type and the cost codes."""
+    code = code.strip().lower()
+    if not code or not code.replace("-", "").isalnum():
+        raise ValidationFailed("firm ID must be letters, digits and dashes", field="code")
+    if Firm.objects.filter(code=code).exists():
+        raise ValidationFailed(f"firm ID {code} is taken", field="code")
+    firm = Firm.objects.create(code=code, name=name.strip() or code)
+    CaseType.objects.create(firm=firm, name="Personal Injury", is_default=True)
+    CostCode.objects.bulk_create(
+        [CostCode(firm=firm, code=c, name=n, is_utbms=True) for c, n in UTBMS_EXPENSE_CODES]
+        + [CostCode(firm=firm, code=c, name=n) for c, n in FIRM_COST_CODES]
+    )
+    cases_audit(
+        firm_id=firm.pk,
+        actor=None,
+        action="create",
+        entity_type="firm",
+        entity_id=firm.pk,
+        summary=f"Firm {firm.name} created",
+    )
+    return firm
+
+
+PERMISSION_FIELDS = (
+    "is_firm_admin",
+    "is_attorney",
+    "perm_admin_settings",
+    "perm_costs_management",
+    "perm_deposit_settlement",
+    "is_active",
+)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    firm: Firm,
+    actor: User | None,
+    email: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+    **flags: bool,
+) -> User:
+    """Add a user. ``actor=None`` is the system (firm set-up); otherwise the actor needs
+    Account Settings access."""
+    if actor is not None:
+        require_settings_access(actor)
+    unknown = set(flags) - set(PERMISSION_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"unknown user settings: {', '.join(sorted(unknown))}")
+    email = _clean_email(email)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if User.objects.filter(firm=firm, email__iexact=email).exists():
+        raise ValidationFailed(f"a user with email {email} already exists", field="email")
+    if flags.get("is_firm_admin") and actor is not None and not actor.is_firm_admin:
+        raise ValidationFailed(
+            "only a firm administrator can make another administrator", field="is_firm_admin"
+        )
+    user = User.objects.create(
+        firm=firm,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        password=make_password(password),
+        **flags,
+    )
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="create",
+        entity_type="user",
+        entity_id=user.pk,
+        summary=f"User {email} added",
+        after={"email": email, **flags},
+    )
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, actor: User, **changes: Any) -> User:
+    """Change a user's name, email, attorney flag and permissions (Account Settings)."""
+    require_settings_access(actor)
+    allowed = {"first_name", "last_name", "email", *PERMISSION_FIELDS}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}")
+    if user.firm_id != actor.firm_id:
+        raise ValidationFailed("user not found in this firm")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if "email" in changes:
+        changes["email"] = _clean_email(str(changes["email"]))
+        if (
+            User.objects.filter(firm_id=user.firm_id, email__iexact=changes["email"])
+            .exclude(pk=user.pk)
+            .exists()
+        ):
+            raise ValidationFailed(
+                f"a user with email {changes['email']} already exists", field="email"
+            )
+    if "is_firm_admin" in changes and changes["is_firm_admin"] != user.is_firm_admin:
+        if not actor.is_firm_admin:
+            raise ValidationFailed(
+                "only a firm administrator can change who is an administrator",
+                field="is_firm_admin",
+            )
+        if user.pk == actor.pk and not changes["is_firm_admin"]:
+            raise ValidationFailed(
+                "you cannot remove your own administrator role", field="is_firm_admin"
+            )
+    if changes.get("is_active") is False and user.pk == actor.pk:
+        raise ValidationFailed("you cannot deactivate yourself", field="is_active")
+    before = {k: getattr(user, k) for k in changes}
+    for key, value in changes.items():
+        setattr(user, key, value)
+    user.save(update_fields=list(changes))
+    after = {k: getattr(user, k) for k in changes}
+    if before != after:
+        cases_audit(
+            firm_id=user.firm_id,
+            actor=actor,
+            action="change",
+            entity_type="user",
+            entity_id=user.pk,
+            summary=f"User {user.email} changed",
+            before=before,
+            after=after,
+        )
+    return user
+
+
+def user_authenticate(*, firm_code: str, email: str, password: str) -> User:
+    """Check a web login; the refusal does not say which part was wrong."""
+    user = (
+        User.objects.select_related("firm")
+        .filter(firm__code=firm_code.strip().lower(), email__iexact=email.strip(), is_active=True)
+        .first()
+    )
+    if user is None or not check_password(password, user.password):
+        raise ValidationFailed("firm ID, email or password is not right", field="password")
+    user.last_login_at = clock.now()
+    user.save(update_fields=["last_login_at"])
+    cases_audit(
+        firm_id=user.firm_id,
+        actor=user,
+        action="login",
+        entity_type="user",
+        entity_id=user.pk,
+        summary=f"{user.email} logged in",
+    )
+    return user
+
+
+@transaction.atomic
+def firm_defaults_update(
+    *,
+    firm: Firm,
+    actor: User,
+    default_fee_rate_bp: int,
+    default_copp_cents: int,
+    default_property_damage_fee_cents: int,
+    fee_changes_need_approval: bool,
+) -> Firm:
+    """Account Settings -> firm defaults for new settlements."""
+    require_settings_access(actor)
+    if not 0 <= default_fee_rate_bp <= 10000:
+        raise ValidationFailed(
+            "the fee percentage must be between 0 and 100", field="default_fee_rate"
+        )
+    if default_copp_cents < 0:
+        raise ValidationFailed("COPP charges cannot be negative", field="default_copp")
+    firm = Firm.objects.select_for_update().get(pk=firm.pk)
+    fields = {
+        "default_fee_rate_bp": default_fee_rate_bp,
+        "default_copp_cents": default_copp_cents,
+        "default_property_damage_fee_cents": default_property_damage_fee_cents,
+        "fee_changes_need_approval": fee_changes_need_approval,
+    }
+    before = {k: getattr(firm, k) for k in fields}
+    for k, v in fields.items():
+        setattr(firm, k, v)
+    firm.save(update_fields=list(fields))
+    if before != fields:
+        cases_audit(
+            firm_id=firm.pk,
+            actor=actor,
+            action="change",
+            entity_type="firm_defaults",
+            entity_id=firm.pk,
+            summary="Firm settlement defaults changed",
+            before=before,
+            after=fields,
+        )
+    return firm
+
+
+@transaction.atomic
+def cost_code_create(*, firm: Firm, actor: User, code: str, name: str) -> CostCode:
+    require_settings_access(actor)
+    code, name = code.strip().upper(), name.strip()
+    if not code or len(code) > 20:
+        raise ValidationFailed("a code of 1 to 20 characters is required", field="code")
+    if not name:
+        raise ValidationFailed("a name is required", field="name")
+    if CostCode.objects.filter(firm=firm, code__iexact=code).exists():
+        raise ValidationFailed(f"cost code {code} already exists", field="code")
+    cc = CostCode.objects.create(firm=firm, code=code, name=name[:120])
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="create",
+        entity_type="cost_code",
+        entity_id=cc.pk,
+        summary=f"Cost code {code} added",
+    )
+    return cc
