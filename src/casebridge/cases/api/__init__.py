@@ -1,0 +1,1 @@
+"""The cases side's HTTP API (django-ninja): ``/cases/api/v1/``."""
