@@ -74,6 +74,7 @@ def prepare_database(backend: str, var_dir: str) -> dict[str, str]:
         "CASEBRIDGE_FAST_HASHER": "1",
         "CASEBRIDGE_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CASEBRIDGE_CONN_MAX_AGE": "60",
+        "CASEBRIDGE_SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
     }
     if backend == "postgres":
         base = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")

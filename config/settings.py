@@ -17,16 +17,17 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CASEBRIDGE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = os.environ.get("CASEBRIDGE_DEBUG", "1") == "1"
-SECRET_KEY = os.environ.get(
-    "CASEBRIDGE_SECRET_KEY",
-    "insecure-local-development-key-change-me-in-production-0123456789",
-)
+_DEV_SECRET_KEY = "insecure-local-development-key-change-me-in-production-0123456789"
+SECRET_KEY = os.environ.get("CASEBRIDGE_SECRET_KEY", _DEV_SECRET_KEY)
+if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
+    raise ImproperlyConfigured("set CASEBRIDGE_SECRET_KEY: the built-in key is public")
 ALLOWED_HOSTS = os.environ.get("CASEBRIDGE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 
 INSTALLED_APPS = [

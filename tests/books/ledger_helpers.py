@@ -164,6 +164,18 @@ def assert_books_consistent(firm: Firm) -> None:
     for pk, balance in TrustLedger.objects.filter(firm=firm).values_list("pk", "balance_cents"):
         assert balance == by_ledger.get(pk, 0), f"trust ledger {pk} drifted from its postings"
 
+    # three ways: each trust bank's GL balance = its clients' ledgers = its liability account
+    for bank in BankAccount.objects.filter(firm=firm, kind="trust").select_related(
+        "gl_account", "trust_liability_account"
+    ):
+        clients = (
+            TrustLedger.objects.filter(bank_account=bank).aggregate(s=Sum("balance_cents"))["s"]
+            or 0
+        )
+        assert bank.gl_account.balance_cents == clients, f"{bank} differs from its client ledgers"
+        assert bank.trust_liability_account is not None
+        assert -bank.trust_liability_account.balance_cents == clients
+
     # every client trust posting names a file and its ledger
     assert not Posting.objects.filter(
         Q(file__isnull=True) | Q(trust_ledger__isnull=True),

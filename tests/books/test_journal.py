@@ -7,9 +7,16 @@ import datetime as dt
 
 import pytest
 
-from casebridge.books.errors import EntryUnbalanced, TrustOverdraw, ValidationFailed
+from casebridge.books.errors import (
+    Conflict,
+    EntryUnbalanced,
+    IdempotencyKeyReused,
+    TrustNotMatched,
+    TrustOverdraw,
+    ValidationFailed,
+)
 from casebridge.books.models import AccountRole, GLAccount, JournalEntry, Posting
-from casebridge.books.services import files
+from casebridge.books.services import checks, files, invoices
 from casebridge.books.services.journal import (
     EntrySpec,
     Line,
@@ -209,9 +216,18 @@ def test_repeating_an_idempotency_key_returns_the_same_entry_and_writes_nothing(
     first = pay_rent(firm, office, bank, source="api", idempotency_key="rent-2026-03")
     with writes_nothing():
         again = pay_rent(firm, office, bank, source="api", idempotency_key="rent-2026-03")
-        # a retry with different amounts is still the same request: the first one stands
-        also = pay_rent(firm, office, bank, 99, source="api", idempotency_key="rent-2026-03")
-    assert again.pk == first.pk == also.pk
+    assert again.pk == first.pk
+    assert gl(firm, "5200") == 12_550
+
+
+def test_the_same_key_with_other_content_is_refused_not_replayed(firm, office, bank):
+    first = pay_rent(firm, office, bank, source="api", idempotency_key="rent-2026-03")
+    with refused(
+        IdempotencyKeyReused,
+        code="idempotency_key_reused",
+        match=f"already used for journal entry {first.pk} with other content",
+    ):
+        pay_rent(firm, office, bank, 99, source="api", idempotency_key="rent-2026-03")
     assert gl(firm, "5200") == 12_550
 
 
@@ -392,7 +408,7 @@ def test_reversing_a_deposit_already_disbursed_is_an_overdraw(firm, admin, trust
     receipt = deposit(firm, admin, trust, client_file, 100_000)
     trust_check(firm, admin, trust, client_file, 60_000)
     with refused(TrustOverdraw, code="insufficient_trust_funds") as info:
-        journal_entry_reverse(firm=firm, entry=receipt.entry, date=D)
+        checks.trust_receipt_void(firm=firm, actor=admin, receipt_id=receipt.pk, void_date=D)
     assert info.value.message == (
         f"file {client_file.number} has $400.00 available in trust; $1,000.00 was requested"
     )
@@ -402,3 +418,89 @@ def test_reversing_a_deposit_already_disbursed_is_an_overdraw(firm, admin, trust
         "file_id": client_file.pk,
     }
     assert trust_balance(client_file) == 40_000
+
+
+def _document_entry(kind, firm, admin, attorney, trust, client_file):
+    receipt = deposit(firm, admin, trust, client_file, 100_000)
+    if kind == "trust receipt":
+        return receipt.entry
+    if kind == "check":
+        return trust_check(firm, admin, trust, client_file, 60_000).entry
+    invoice = invoices.invoice_create(
+        firm=firm,
+        actor=admin,
+        file_id=client_file.pk,
+        pay_from_trust=True,
+        invoice_date=D,
+        lines=[
+            invoices.LineSpec(
+                kind="fee", description="Fee", amount_cents=10_000, timekeeper_id=attorney.pk
+            )
+        ],
+    )
+    return invoices.invoice_finalise(firm=firm, actor=admin, invoice_id=invoice.pk, on=D).entry
+
+
+@pytest.mark.parametrize("kind", ["trust receipt", "check", "invoice"])
+def test_a_documents_entry_is_reversed_only_by_voiding_the_document(
+    firm, admin, attorney, trust, client_file, kind
+):
+    entry = _document_entry(kind, firm, admin, attorney, trust, client_file)
+    with refused(Conflict, code="conflict", match=f"belongs to {kind} .*; void the {kind} instead"):
+        journal_entry_reverse(firm=firm, entry=entry, date=D)
+
+
+def test_client_money_cannot_leave_a_ledger_without_leaving_the_trust_bank(
+    firm, admin, trust, client_file
+):
+    deposit(firm, admin, trust, client_file, 100_000)
+    liability = account(firm, AccountRole.CLIENT_TRUST_LIABILITY)
+    income = account(firm, AccountRole.FEE_INCOME)
+    with refused(TrustNotMatched, code="trust_not_matched") as info:
+        journal_entry_post(
+            firm=firm,
+            date=D,
+            lines=[
+                Line(account=liability, debit_cents=40_000, file=client_file),
+                Line(account=income, credit_cents=40_000),
+            ],
+        )
+    assert info.value.message == (
+        "1010 Client Trust Bank (IOLTA) moves $0.00 but the client ledgers of 2100 Client Trust "
+        "Liability move -$400.00; money in a trust account must be posted to a client file as well"
+    )
+
+
+def test_money_cannot_leave_the_trust_bank_without_a_client_file(firm, admin, trust, client_file):
+    deposit(firm, admin, trust, client_file, 100_000)
+    with refused(
+        TrustNotMatched, code="trust_not_matched", match="moves -\\$100.00 but the client"
+    ):
+        journal_entry_post(
+            firm=firm,
+            date=D,
+            lines=[
+                Line(account=account(firm, AccountRole.OPERATING_BANK), debit_cents=10_000),
+                Line(account=account(firm, AccountRole.TRUST_BANK), credit_cents=10_000),
+            ],
+        )
+
+
+def test_moving_trust_money_between_two_clients_needs_no_bank_movement(
+    firm, admin, trust, client_file
+):
+    other, _ = files.file_find_or_create(
+        firm=firm, actor=admin, name="Chen v. Transit", client=client_file.client
+    )
+    deposit(firm, admin, trust, client_file, 100_000)
+    liability = account(firm, AccountRole.CLIENT_TRUST_LIABILITY)
+    journal_entry_post(
+        firm=firm,
+        date=D,
+        lines=[
+            Line(account=liability, debit_cents=25_000, file=client_file),
+            Line(account=liability, credit_cents=25_000, file=other),
+        ],
+    )
+    assert trust_balance(client_file) == 75_000
+    assert trust_balance(other) == 25_000

@@ -336,10 +336,18 @@ class Books(RuleBasedStateMachine):
         def post():
             return journal_entry_post(firm=self.firm, date=D, lines=lines, source="manual")
 
+        bank_moves = sum(
+            ln.debit_cents - ln.credit_cents for ln in lines if ln.account.number == "1010"
+        )
+        clients_move = sum(
+            ln.credit_cents - ln.debit_cents for ln in lines if ln.account.number == "2100"
+        )
         if len(lines) < 2:
             self.refused("validation_error", post)
         elif difference:
             self.refused("entry_unbalanced", post)
+        elif bank_moves != clients_move:
+            self.refused("trust_not_matched", post)
         elif any(self.trust[f] + d < 0 for f, d in trust_delta.items()):
             self.refused("insufficient_trust_funds", post)
         else:
@@ -397,4 +405,5 @@ def test_random_days_at_the_firm_never_break_the_books(db):
         "entry_unbalanced",
         "validation_error",
         "conflict",
+        "trust_not_matched",
     }, Books.refusals_seen

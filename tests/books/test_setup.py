@@ -13,7 +13,8 @@ from casebridge.books.models import (
     Firm,
     GLAccount,
 )
-from casebridge.books.services import setup
+from casebridge.books.services import files, setup
+from casebridge.core import clock
 from casebridge.core.models import AuditEvent
 from tests.books.ledger_helpers import refused
 
@@ -251,3 +252,20 @@ def test_a_gl_account_number_is_unique_per_firm(firm, admin):
         setup.gl_account_create(firm=firm, actor=admin, number="5300", name="X", type="expense")
     with refused(ValidationFailed, code="validation_error", match="type must be one of"):
         setup.gl_account_create(firm=firm, actor=admin, number="5400", name="X", type="cost")
+
+
+def test_an_automatic_file_number_skips_a_number_typed_by_hand(firm, admin):
+    client, _ = files.contact_find_or_create(firm=firm, actor=admin, name="A Client")
+    year = f"{clock.today():%Y}"
+    files.file_find_or_create(
+        firm=firm, actor=admin, name="Typed", client=client, number=f"{year}-00001"
+    )
+    auto, created = files.file_find_or_create(
+        firm=firm, actor=admin, name="Auto", client=client, external_ref="case-9"
+    )
+    assert created
+    assert auto.number == f"{year}-00002"
+    again, created = files.file_find_or_create(
+        firm=firm, actor=admin, name="Auto", client=client, external_ref="case-9"
+    )
+    assert (again.pk, created) == (auto.pk, False)

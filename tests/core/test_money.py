@@ -82,7 +82,21 @@ def test_parse_amount_refuses_more_than_two_decimals_naming_the_field(value):
     assert info.value.as_dict()["code"] == "validation_error"
 
 
-@pytest.mark.parametrize("value", ["", "   ", "$", ","])
+@pytest.mark.parametrize("value", ["1,00", "2,50", "12,3456", ",", "1,2,3", "1234,567.00"])
+def test_parse_amount_refuses_a_comma_that_is_not_a_thousands_separator(value):
+    with pytest.raises(ValidationFailed) as info:
+        parse_amount(value, field="gross")
+    assert info.value.message == f"gross has a misplaced comma: {value!r} (write it like 1,234.56)"
+
+
+@pytest.mark.parametrize(
+    ("value", "cents"), [("1,234.56", 123_456), ("$12,345,678", 1_234_567_800)]
+)
+def test_parse_amount_accepts_thousands_separators(value, cents):
+    assert parse_amount(value) == cents
+
+
+@pytest.mark.parametrize("value", ["", "   ", "$"])
 def test_parse_amount_refuses_empty(value):
     with pytest.raises(ValidationFailed) as info:
         parse_amount(value, field="gross")

@@ -15,6 +15,7 @@ __all__ = [
     "Conflict",
     "DomainError",
     "EntryUnbalanced",
+    "IdempotencyKeyReused",
     "InvalidToken",
     "NotFound",
     "PermissionDenied",
@@ -22,6 +23,7 @@ __all__ = [
     "RecordsTimeOff",
     "SecurityQuestionNotEnrolled",
     "TooManyAttempts",
+    "TrustNotMatched",
     "TrustOverdraw",
     "UserNotFound",
     "ValidationFailed",
@@ -30,6 +32,19 @@ __all__ = [
 
 class EntryUnbalanced(ValidationFailed):
     code = "entry_unbalanced"
+
+
+class TrustNotMatched(ValidationFailed):
+    """Money moved in a client trust bank account without the clients' ledgers moving
+    with it (or the other way round): trust money always belongs to a client file."""
+
+    code = "trust_not_matched"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The same idempotency key was sent with different content."""
+
+    code = "idempotency_key_reused"
 
 
 class RecordsTimeOff(ValidationFailed):

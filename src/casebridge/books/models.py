@@ -342,6 +342,10 @@ class JournalEntry(models.Model):
     posting_reference = models.CharField(max_length=60, blank=True)
     source = models.CharField(max_length=60, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    # SHA-256 of the content posted under the key, so a reused key with other content is
+    # refused. Nullable, so adding it was a plain ALTER TABLE: on SQLite a table rebuild
+    # would drop this table's immutability triggers (see migration 0002).
+    content_hash = models.CharField(max_length=64, null=True, blank=True)
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )

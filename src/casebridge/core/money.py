@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from casebridge.core.errors import ValidationFailed
 
 CENT = Decimal("0.01")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 #: Largest amount accepted anywhere: $99,999,999,999.99 fits a signed 64-bit cent count
 #: with room to sum millions of them.
@@ -38,7 +39,14 @@ def parse_amount(value: object, *, field: str = "amount") -> int:
     elif isinstance(value, Decimal):
         dec = value
     elif isinstance(value, str):
-        text = value.strip().replace(",", "").replace("$", "")
+        text = value.strip().replace("$", "", 1)
+        if "," in text:  # only as thousands separators: "1,234.56" yes, "1,00" no
+            if not _GROUPED.fullmatch(text):
+                raise ValidationFailed(
+                    f"{field} has a misplaced comma: {value!r} (write it like 1,234.56)",
+                    field=field,
+                )
+            text = text.replace(",", "")
         if not text:
             raise ValidationFailed(f"{field} is required", field=field)
         # Plain digits only: Decimal would also read "1e5", "1_000", "Infinity" and "NaN".

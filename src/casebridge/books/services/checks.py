@@ -255,6 +255,7 @@ def check_void(
     if date < check.request_date:
         raise ValidationFailed("the void date cannot be before the check's date", field="void_date")
     reversal = journal_entry_reverse(
+        document_void=True,
         firm=firm,
         entry=check.entry,
         date=date,
@@ -378,6 +379,7 @@ def trust_receipt_void(
     if date < receipt.received_on:
         raise ValidationFailed("the void date cannot be before the deposit date", field="void_date")
     reversal = journal_entry_reverse(
+        document_void=True,
         firm=firm,
         entry=receipt.entry,
         date=date,

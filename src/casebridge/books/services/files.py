@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import AreaOfPractice, Contact, File, Firm, User
@@ -102,11 +101,16 @@ def file_find_or_create(
         found = File.objects.filter(firm=firm, external_ref=external_ref).first()
         if found:
             return found, False
-    number = number.strip()
+    number = number.strip()[:40]
     if not number:
-        Firm.objects.filter(pk=firm.pk).update(next_file_number=F("next_file_number") + 1)
-        seq = Firm.objects.values_list("next_file_number", flat=True).get(pk=firm.pk) - 1
+        # The firm row is the numbering lock; numbers typed by hand are skipped over.
+        locked = Firm.objects.select_for_update().get(pk=firm.pk)
+        seq = locked.next_file_number
+        while File.objects.filter(firm=firm, number=f"{clock.today():%Y}-{seq:05d}").exists():
+            seq += 1
         number = f"{clock.today():%Y}-{seq:05d}"
+        locked.next_file_number = seq + 1
+        locked.save(update_fields=["next_file_number"])
     elif File.objects.filter(firm=firm, number=number).exists():
         raise ValidationFailed(f"file number {number} is taken", field="number")
     try:
@@ -122,9 +126,18 @@ def file_find_or_create(
                 opened_on=opened_on or clock.today(),
             )
     except IntegrityError:
-        if external_ref:
-            return File.objects.get(firm=firm, external_ref=external_ref), False
-        raise
+        # Created concurrently: the same external_ref is the same file; the same number
+        # typed by two people at once is a refusal.
+        found = (
+            File.objects.filter(firm=firm, external_ref=external_ref).first()
+            if external_ref
+            else None
+        )
+        if found is not None:
+            return found, False
+        raise ValidationFailed(
+            f"file number {number} was just taken; choose another", field="number"
+        ) from None
     _audit(
         firm,
         actor,

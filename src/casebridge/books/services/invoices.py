@@ -333,6 +333,7 @@ def invoice_void(
         assert invoice.entry is not None
         date = void_date or clock.today()
         invoice.void_entry = journal_entry_reverse(
+            document_void=True,
             firm=firm,
             entry=invoice.entry,
             date=date,

@@ -17,6 +17,8 @@ Posted entries are immutable (database triggers); :func:`journal_entry_reverse` 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,15 +27,26 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Field
 
 from casebridge.books.audit import books_audit
-from casebridge.books.errors import EntryUnbalanced, TrustOverdraw, ValidationFailed
+from casebridge.books.errors import (
+    Conflict,
+    EntryUnbalanced,
+    IdempotencyKeyReused,
+    TrustNotMatched,
+    TrustOverdraw,
+    ValidationFailed,
+)
 from casebridge.books.models import (
     BankAccount,
+    BankAccountKind,
+    Check,
     File,
     Firm,
     GLAccount,
+    Invoice,
     JournalEntry,
     Posting,
     TrustLedger,
+    TrustReceipt,
     User,
 )
 from casebridge.core import clock
@@ -130,6 +143,69 @@ def _trust_ledgers_for(
 def _trust_bank_by_liability(firm: Firm, account_ids: Iterable[int]) -> dict[int, int]:
     rows = BankAccount.objects.filter(firm=firm, trust_liability_account_id__in=set(account_ids))
     return {b.trust_liability_account_id: b.pk for b in rows if b.trust_liability_account_id}
+
+
+def content_hash(spec: EntrySpec) -> str:
+    """SHA-256 of what an entry says (date, references, lines), to tell a true repeat of
+    an idempotency key from the same key sent with other content."""
+    canonical = json.dumps(
+        [
+            spec.date.isoformat(),
+            spec.memo,
+            spec.posting_reference,
+            [
+                [ln.account.pk, ln.file.pk if ln.file else None, ln.debit_cents, ln.credit_cents]
+                for ln in spec.lines
+            ],
+        ],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replayed(existing: JournalEntry, spec: EntrySpec) -> JournalEntry:
+    if existing.content_hash is not None and existing.content_hash != content_hash(spec):
+        raise IdempotencyKeyReused(
+            f"idempotency key {spec.idempotency_key!r} was already used for journal entry "
+            f"{existing.pk} with other content; use a new key for a new entry",
+            field="idempotency_key",
+            entry_id=existing.pk,
+        )
+    return existing
+
+
+def _check_trust_matched(firm: Firm, specs: Sequence[EntrySpec], labels: Sequence[str]) -> None:
+    """In every entry, each client trust bank account moves by exactly as much as its
+    clients' ledgers: money in a trust account always belongs to a client file, so it can
+    neither arrive nor leave without a client's ledger saying whose it is."""
+    touched = {ln.account.pk for spec in specs for ln in spec.lines}
+    trust_banks = [
+        b
+        for b in BankAccount.objects.filter(firm=firm, kind=BankAccountKind.TRUST).select_related(
+            "gl_account", "trust_liability_account"
+        )
+        if b.gl_account_id in touched or b.trust_liability_account_id in touched
+    ]
+    for spec, label in zip(specs, labels, strict=True):
+        for bank in trust_banks:
+            bank_moves = sum(
+                ln.debit_cents - ln.credit_cents
+                for ln in spec.lines
+                if ln.account.pk == bank.gl_account_id
+            )
+            clients_move = sum(
+                ln.credit_cents - ln.debit_cents
+                for ln in spec.lines
+                if ln.account.pk == bank.trust_liability_account_id
+            )
+            if bank_moves != clients_move:
+                prefix = f"{label}: " if label else ""
+                raise TrustNotMatched(
+                    f"{prefix}{bank.gl_account} moves {format_cents(bank_moves)} but the client "
+                    f"ledgers of {bank.trust_liability_account} move {format_cents(clients_move)}; "
+                    "money in a trust account must be posted to a client file as well",
+                    field="lines",
+                )
 
 
 def _lines_for_audit(spec: EntrySpec) -> list[dict[str, object]]:
@@ -260,6 +336,7 @@ def _post_many(
         raise ValidationFailed(
             f"client trust account {acct_id} is not tied to a trust bank account"
         )
+    _check_trust_matched(firm, specs, labels)
 
     pairs = {
         (line.file.pk, bank_by_liability[line.account.pk])
@@ -302,6 +379,7 @@ def _post_many(
                 posting_reference=spec.posting_reference[:60],
                 source=spec.source[:60],
                 idempotency_key=spec.idempotency_key,
+                content_hash=content_hash(spec) if spec.idempotency_key is not None else None,
                 reverses=spec.reverses,
                 created_by=actor,
                 created_at=now,
@@ -356,14 +434,9 @@ def journal_entry_post(
     idempotency_key: str | None = None,
     actor: User | None = None,
 ) -> JournalEntry:
-    """Post one balanced entry. A repeat (same source and idempotency key) returns the
-    entry already posted and writes nothing."""
-    if idempotency_key is not None:
-        existing = JournalEntry.objects.filter(
-            firm=firm, source=source, idempotency_key=idempotency_key
-        ).first()
-        if existing is not None:
-            return existing
+    """Post one balanced entry. A repeat (same source and idempotency key, same content)
+    returns the entry already posted and writes nothing; the same key with other content
+    is refused (:class:`IdempotencyKeyReused`)."""
     spec = EntrySpec(
         date=date,
         lines=lines,
@@ -372,6 +445,12 @@ def journal_entry_post(
         source=source,
         idempotency_key=idempotency_key,
     )
+    if idempotency_key is not None:
+        existing = JournalEntry.objects.filter(
+            firm=firm, source=source, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return _replayed(existing, spec)
     if idempotency_key is None:
         return _post_many(firm, [spec], actor)[0]
     try:
@@ -383,7 +462,7 @@ def journal_entry_post(
         ).first()
         if existing is None:
             raise
-        return existing
+        return _replayed(existing, spec)
 
 
 @transaction.atomic
@@ -423,6 +502,8 @@ def journal_entries_post_batch(
     result: list[tuple[JournalEntry, bool]] = []
     for s in entries:
         found = existing.get((s.source, s.idempotency_key))
+        if found is not None:
+            _replayed(found, s)
         result.append((found, False) if found is not None else (next(posted), True))
     return result
 
@@ -435,13 +516,28 @@ def journal_entry_reverse(
     date: dt.date,
     memo: str = "",
     actor: User | None = None,
+    document_void: bool = False,
 ) -> JournalEntry:
     """Post the mirror image of ``entry`` on ``date``. An entry is reversed at most once.
 
-    Reversing a deposit whose money has already been disbursed is refused by the trust
-    check like any other overdraw."""
+    The entry of a check, trust receipt or invoice is reversed only by voiding that
+    document (its void service passes ``document_void=True``): reversing it alone would
+    leave the document standing and its money spendable twice. Reversing a deposit whose
+    money has already been disbursed is refused by the trust check like any overdraw."""
     if entry.firm_id != firm.pk:
         raise ValidationFailed("entry is not in this firm")
+    if not document_void:
+        for model, label in (
+            (Check, "check"),
+            (TrustReceipt, "trust receipt"),
+            (Invoice, "invoice"),
+        ):
+            owner = model.objects.filter(entry=entry).values_list("pk", flat=True).first()
+            if owner is not None:
+                raise Conflict(
+                    f"journal entry {entry.pk} belongs to {label} {owner}; void the {label} "
+                    "instead, so the document and its money stay together"
+                )
     if JournalEntry.objects.filter(reverses=entry).exists():
         raise ValidationFailed(f"journal entry {entry.pk} has already been reversed")
     if entry.reverses_id is not None:
