@@ -517,3 +517,20 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the cases side's API (``POST /cases/api/v1/auth/session``); only
+    its SHA-256 is stored. Lapses 30 days after it is issued; logging out revokes it."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}... ({self.user_id}, expires {self.expires_at:%Y-%m-%d})"

@@ -15,24 +15,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import Field
 
-from casebridge.books.api.errors import at_index
 from casebridge.books.api.idempotency import idempotent
-from casebridge.books.api.lookups import Reference, get_or_404, require_in_firm
-from casebridge.books.api.schemas import (
-    ERRORS,
-    VOID_DEFAULTS,
-    Clean,
-    Id,
-    In,
-    Money,
-    Out,
-    Page,
-    PageIn,
-    PositiveCents,
-    VoidIn,
-    money,
-    page_of,
-)
+from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn
 from casebridge.books.api.security import context
 from casebridge.books.errors import DomainError, ValidationFailed
 from casebridge.books.models import (
@@ -46,6 +30,21 @@ from casebridge.books.models import (
     TrustReceipt,
 )
 from casebridge.books.services import checks as check_service
+from casebridge.core.api.errors import at_index
+from casebridge.core.api.lookups import Reference, get_or_404, require_in_firm
+from casebridge.core.api.schemas import (
+    ERRORS,
+    Clean,
+    Id,
+    In,
+    Money,
+    Out,
+    Page,
+    PageIn,
+    PositiveCents,
+    money,
+    page_of,
+)
 
 router = Router(tags=["checks and trust receipts"])
 

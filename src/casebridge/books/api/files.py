@@ -17,19 +17,6 @@ from ninja import Query, Router, Status
 from pydantic import Field
 
 from casebridge.books.api.idempotency import idempotent
-from casebridge.books.api.lookups import get_or_404, optional
-from casebridge.books.api.schemas import (
-    ERRORS,
-    Clean,
-    Id,
-    In,
-    Money,
-    Out,
-    Page,
-    PageIn,
-    money,
-    page_of,
-)
 from casebridge.books.api.security import context
 from casebridge.books.models import (
     AreaOfPractice,
@@ -42,6 +29,19 @@ from casebridge.books.models import (
 )
 from casebridge.books.selectors.reports import client_trust_ledger
 from casebridge.books.services import files as file_service
+from casebridge.core.api.lookups import get_or_404, optional
+from casebridge.core.api.schemas import (
+    ERRORS,
+    Clean,
+    Id,
+    In,
+    Money,
+    Out,
+    Page,
+    PageIn,
+    money,
+    page_of,
+)
 
 router = Router(tags=["contacts and files"])
 

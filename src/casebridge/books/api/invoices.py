@@ -18,22 +18,7 @@ from ninja import Query, Router, Status
 from pydantic import Field
 
 from casebridge.books.api.idempotency import idempotent
-from casebridge.books.api.lookups import get_or_404, require_in_firm
-from casebridge.books.api.schemas import (
-    ERRORS,
-    VOID_DEFAULTS,
-    Clean,
-    Id,
-    In,
-    Money,
-    Out,
-    Page,
-    PageIn,
-    PositiveCents,
-    VoidIn,
-    money,
-    page_of,
-)
+from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn
 from casebridge.books.api.security import context
 from casebridge.books.models import (
     ActivityCode,
@@ -47,6 +32,20 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services import invoices as invoice_service
+from casebridge.core.api.lookups import get_or_404, require_in_firm
+from casebridge.core.api.schemas import (
+    ERRORS,
+    Clean,
+    Id,
+    In,
+    Money,
+    Out,
+    Page,
+    PageIn,
+    PositiveCents,
+    money,
+    page_of,
+)
 
 router = Router(tags=["invoices"])
 

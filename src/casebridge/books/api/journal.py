@@ -24,8 +24,12 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from casebridge.books.api.idempotency import idempotent
-from casebridge.books.api.lookups import get_or_404, label
-from casebridge.books.api.schemas import (
+from casebridge.books.api.security import context
+from casebridge.books.errors import NotFound
+from casebridge.books.models import File, Firm, GLAccount, JournalEntry, Posting
+from casebridge.books.services import journal as journal_service
+from casebridge.core.api.lookups import get_or_404, label
+from casebridge.core.api.schemas import (
     ERRORS,
     Clean,
     Id,
@@ -38,10 +42,6 @@ from casebridge.books.api.schemas import (
     money,
     page_of,
 )
-from casebridge.books.api.security import context
-from casebridge.books.errors import NotFound
-from casebridge.books.models import File, Firm, GLAccount, JournalEntry, Posting
-from casebridge.books.services import journal as journal_service
 
 router = Router(tags=["journal"])
 

@@ -9,19 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from pydantic import Field
 
-from casebridge.books.api.lookups import get_or_404
-from casebridge.books.api.schemas import (
-    ERRORS,
-    AccountRef,
-    Clean,
-    Id,
-    Money,
-    Out,
-    Page,
-    PageIn,
-    money,
-    page_of,
-)
+from casebridge.books.api.schemas import AccountRef
 from casebridge.books.api.security import context
 from casebridge.books.api.session import UserOut
 from casebridge.books.models import (
@@ -35,6 +23,8 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.selectors.reports import account_balance_cents
+from casebridge.core.api.lookups import get_or_404
+from casebridge.core.api.schemas import ERRORS, Clean, Id, Money, Out, Page, PageIn, money, page_of
 
 router = Router(tags=["set-up"])
 

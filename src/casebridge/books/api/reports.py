@@ -13,8 +13,11 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from pydantic import Field
 
-from casebridge.books.api.lookups import get_or_404
-from casebridge.books.api.schemas import (
+from casebridge.books.api.security import context
+from casebridge.books.models import AccountType, BankAccount
+from casebridge.books.selectors import reports
+from casebridge.core.api.lookups import get_or_404
+from casebridge.core.api.schemas import (
     ERRORS,
     Cents,
     Clean,
@@ -24,9 +27,6 @@ from casebridge.books.api.schemas import (
     Out,
     money,
 )
-from casebridge.books.api.security import context
-from casebridge.books.models import AccountType, BankAccount
-from casebridge.books.selectors import reports
 
 router = Router(tags=["reports"])
 

@@ -3,7 +3,8 @@
 OpenAPI is served at ``openapi.json`` and interactive docs at ``docs``. Every endpoint but
 ``POST /auth/session`` needs ``Authorization: Bearer <token>`` and sees only its token's
 firm. Amounts are decimal strings; every POST honours ``Idempotency-Key``
-(:mod:`.idempotency`); every refusal is ``{"error": {...}}`` (:mod:`.errors`).
+(:mod:`.idempotency`); every refusal is ``{"error": {...}}``
+(:mod:`casebridge.core.api.errors`).
 
 Routers are mounted without a prefix (each endpoint spells its whole path), so a route
 template is the same in the code, the OpenAPI schema and an idempotency record's scope.
@@ -11,12 +12,10 @@ template is the same in the code, the OpenAPI schema and an idempotency record's
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from ninja import NinjaAPI, Router
+from ninja import NinjaAPI
 
 from casebridge.books.api import (
     checks,
-    errors,
     files,
     invoices,
     journal,
@@ -25,7 +24,7 @@ from casebridge.books.api import (
     session,
 )
 from casebridge.books.api.security import BearerToken
-from casebridge.books.errors import NotFound
+from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
 
 api = NinjaAPI(
     title="Casebridge Books API",
@@ -42,20 +41,13 @@ api = NinjaAPI(
     urls_namespace="books:books_api",
     auth=BearerToken(),
 )
-errors.install(api)
+#: EntryUnbalanced carries its totals as ``debits`` / ``credits`` (cents).
+install_error_handlers(
+    api, logger_name="casebridge.books.api", cents_detail_keys={"debits", "credits"}
+)
 
 for module in (session, reference, files, checks, invoices, journal, reports):
     api.add_router("", module.router)
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.
-unmatched = Router()
-
-
-@unmatched.api_operation(
-    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
-)
-def no_such_endpoint(request: HttpRequest, rest: str) -> None:
-    raise NotFound(f"no endpoint {request.method} /{rest} in the books API v1")
-
-
-api.add_router("", unmatched)
+add_unmatched_fallback(api, "the books API v1")

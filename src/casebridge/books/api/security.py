@@ -17,6 +17,7 @@ from ninja.security import HttpBearer
 
 from casebridge.books.models import Firm, IntegrationToken, User
 from casebridge.books.services import auth as auth_service
+from casebridge.core.api.security import request_context
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,4 @@ class BearerToken(HttpBearer):
 
 def context(request: HttpRequest) -> ApiContext:
     """The authenticated caller of an endpoint that requires a bearer token."""
-    ctx = getattr(request, "auth", None)
-    if not isinstance(ctx, ApiContext):
-        raise RuntimeError("endpoint reached without bearer authentication")
-    return ctx
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The peer address. ``X-Forwarded-For`` is not trusted: any client can send it, and
-    the login throttle and audit trail must not be spoofable."""
-    return str(request.META.get("REMOTE_ADDR", ""))[:64]
+    return request_context(request, ApiContext)

@@ -15,11 +15,12 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import ConfigDict, Field
 
-from casebridge.books.api.schemas import ErrorOut, FirmOut, In, Out
-from casebridge.books.api.security import client_ip, context
+from casebridge.books.api.security import context
 from casebridge.books.models import Firm, User
 from casebridge.books.services import auth as auth_service
 from casebridge.core import clock
+from casebridge.core.api.schemas import ErrorOut, FirmOut, In, Out
+from casebridge.core.api.security import client_ip
 
 router = Router(tags=["session"])
 

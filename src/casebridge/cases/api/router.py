@@ -1,5 +1,45 @@
-"""The cases side's NinjaAPI instance."""
+"""The cases side's HTTP API, version 1: one NinjaAPI mounted at ``/cases/api/v1/``.
+
+OpenAPI is served at ``openapi.json`` and interactive docs at ``docs``. Every endpoint but
+``POST /auth/session`` needs ``Authorization: Bearer <token>`` and sees only its token's
+firm: another firm's id is 404, exactly like one that does not exist. The conventions are
+the books' (:mod:`casebridge.core.api`): amounts are decimal strings, every POST honours
+``Idempotency-Key`` (records in :class:`~casebridge.cases.models.IdempotencyRecord`), every
+refusal is ``{"error": {"code", "message", "field"?, "details"?}}``.
+
+The endpoints are thin: they parse, check that referenced ids are the firm's, call a
+service of :mod:`casebridge.cases.services` (which holds every rule and permission check)
+or a selector, and render. Routers are mounted without a prefix, so a route template is
+the same in the code, the OpenAPI schema and an idempotency record's scope.
+"""
+
+from __future__ import annotations
 
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Casebridge Cases API", version="1", urls_namespace="cases:cases_api")
+from casebridge.cases.api import cases, contacts, costs, session, settlement
+from casebridge.cases.api.security import BearerToken
+from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
+
+api = NinjaAPI(
+    title="Casebridge Cases API",
+    version="1",
+    description=(
+        "Case management: cases, contacts, costs, settlements and client trust staging. "
+        "Log in with POST /auth/session, then send `Authorization: Bearer <token>`; tokens "
+        'lapse after 30 days. Amounts are decimal strings such as "1234.56", percentages '
+        'too ("33.33"). Every POST accepts an `Idempotency-Key` header. Errors are '
+        '`{"error": {"code", "message", "field"?, "details"?}}`; a refusal for want of a '
+        "permission is 403 `permission_denied` naming the permission."
+    ),
+    # mounted inside the cases side's URLconf (app_name "cases")
+    urls_namespace="cases:cases_api",
+    auth=BearerToken(),
+)
+install_error_handlers(api, logger_name="casebridge.cases.api")
+
+for module in (session, contacts, cases, costs, settlement):
+    api.add_router("", module.router)
+
+#: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.
+add_unmatched_fallback(api, "the cases API v1")

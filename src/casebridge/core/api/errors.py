@@ -1,10 +1,10 @@
-"""Every refusal the API gives, as ``{"error": {"code", "message", "field"?, "details"?}}``.
+"""Every refusal an API gives, as ``{"error": {"code", "message", "field"?, "details"?}}``.
 
-:func:`install` registers the handlers on the NinjaAPI:
+:func:`install_error_handlers` registers the handlers on a NinjaAPI:
 
 - a :class:`~casebridge.core.errors.DomainError` renders its own ``http_status`` and
   ``as_dict()`` (amounts in ``details`` become decimal strings, like everywhere else in
-  the API); ``too_many_attempts`` adds ``Retry-After``, 401s add ``WWW-Authenticate``;
+  the API); a 429 with ``retry_after`` adds ``Retry-After``, 401s add ``WWW-Authenticate``;
 - request validation (ninja's ``ValidationError``) is 422 ``validation_error`` with a
   message naming each field (``lines[0].amount``) and the list in ``details.errors``;
 - a body that is not JSON is 400 ``malformed_json``; one over Django's upload limit 413;
@@ -15,32 +15,28 @@
   rolled back, so the client can retry;
 - anything else is a bug: logged with its traceback and answered 500 ``internal_error``.
   The tests make sure no input reaches it.
+
+:func:`add_unmatched_fallback` answers a path no endpoint matches with a JSON 404.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import NinjaJSONEncoder
 
-from casebridge.books.errors import TooManyAttempts
-from casebridge.core.errors import DomainError
+from casebridge.core.errors import DomainError, NotFound
 from casebridge.core.money import cents_to_decimal
 
-log = logging.getLogger("casebridge.books.api")
-
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
-
-#: Detail keys that hold cents without saying so.
-_CENTS_DETAILS = frozenset({"debits", "credits"})
 
 
 def json_response(status: int, data: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:
@@ -69,16 +65,20 @@ def error_response(
     return json_response(status, {"error": body}, headers)
 
 
-def api_details(details: Mapping[str, Any]) -> dict[str, Any]:
+def api_details(
+    details: Mapping[str, Any], cents_keys: Iterable[str] = frozenset()
+) -> dict[str, Any]:
     """A domain error's details for the API: ``available_cents: 1234`` becomes
-    ``available: "12.34"``, as every amount in the API is a decimal string."""
+    ``available: "12.34"``, as every amount in the API is a decimal string. ``cents_keys``
+    names detail keys that hold cents without the ``_cents`` suffix (kept as named)."""
+    keys = frozenset(cents_keys)
     out: dict[str, Any] = {}
     for key, value in details.items():
         if isinstance(value, int) and not isinstance(value, bool):
             if key.endswith("_cents"):
                 out[key.removesuffix("_cents")] = str(cents_to_decimal(value))
                 continue
-            if key in _CENTS_DETAILS:
+            if key in keys:
                 out[key] = str(cents_to_decimal(value))
                 continue
         out[key] = value
@@ -111,18 +111,6 @@ def at_index(exc: DomainError, collection: str, index: int) -> DomainError:
     located = type(exc)(f"{where}: {exc.message}", field=field, **exc.details)
     located.details.setdefault("index", index)
     return located
-
-
-def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    headers: dict[str, str] = {}
-    if isinstance(exc, TooManyAttempts) and "retry_after" in exc.details:
-        headers["Retry-After"] = str(int(exc.details["retry_after"]))
-    if exc.http_status == 401:
-        headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
-    body = exc.as_dict()
-    if exc.details:
-        body["details"] = api_details(exc.details)
-    return json_response(exc.http_status, {"error": body}, headers)
 
 
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -177,38 +165,79 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(404, "not_found", str(exc) or "not found")
 
 
-def on_integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
-    log.warning("integrity error on %s %s: %s", request.method, request.path, exc)
-    return error_response(
-        409,
-        "conflict",
-        "the request conflicted with a concurrent change and was not applied; retry it",
+Handler = Callable[[HttpRequest, Any], HttpResponse]
+
+
+def install_error_handlers(
+    api: NinjaAPI, *, logger_name: str, cents_detail_keys: Iterable[str] = frozenset()
+) -> None:
+    """Register the handlers on ``api`` (the most specific class wins, by the exception's
+    MRO). Failures are logged to ``logger_name``; ``cents_detail_keys`` are passed to
+    :func:`api_details`."""
+    log = logging.getLogger(logger_name)
+    cents_keys = frozenset(cents_detail_keys)
+
+    def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        headers: dict[str, str] = {}
+        if exc.http_status == 429 and "retry_after" in exc.details:
+            headers["Retry-After"] = str(int(exc.details["retry_after"]))
+        if exc.http_status == 401:
+            headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+        body = exc.as_dict()
+        if exc.details:
+            body["details"] = api_details(exc.details, cents_keys)
+        return json_response(exc.http_status, {"error": body}, headers)
+
+    def on_integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+        log.warning("integrity error on %s %s: %s", request.method, request.path, exc)
+        return error_response(
+            409,
+            "conflict",
+            "the request conflicted with a concurrent change and was not applied; retry it",
+        )
+
+    def on_operational_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+        log.exception("database unavailable on %s %s", request.method, request.path)
+        return error_response(
+            503,
+            "database_unavailable",
+            "the database is busy or unreachable; nothing was applied, retry shortly",
+            headers={"Retry-After": "1"},
+        )
+
+    def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+        return error_response(
+            500, "internal_error", "an unexpected error occurred; it has been logged"
+        )
+
+    handlers: list[tuple[type[Exception], Handler]] = [
+        (DomainError, on_domain_error),
+        (ValidationError, on_validation_error),
+        (AuthenticationError, on_authentication_error),
+        (HttpError, on_http_error),
+        (RequestDataTooBig, on_too_big),
+        (Http404, on_not_found),
+        (IntegrityError, on_integrity_error),
+        (OperationalError, on_operational_error),
+        (Exception, on_unexpected),
+    ]
+    for exc_class, handler in handlers:
+        api.exception_handler(exc_class)(handler)
+
+
+def add_unmatched_fallback(api: NinjaAPI, api_name: str) -> None:
+    """Mount, last, a catch-all that only sees what no endpoint matched: a JSON 404
+    ``no endpoint GET /x in <api_name>`` instead of Django's HTML page."""
+    unmatched = Router()
+
+    @unmatched.api_operation(
+        ["GET", "POST", "PUT", "PATCH", "DELETE"],
+        "/{path:rest}",
+        auth=None,
+        include_in_schema=False,
     )
+    def no_such_endpoint(request: HttpRequest, rest: str) -> None:
+        raise NotFound(f"no endpoint {request.method} /{rest} in {api_name}")
 
-
-def on_operational_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
-    log.exception("database unavailable on %s %s", request.method, request.path)
-    return error_response(
-        503,
-        "database_unavailable",
-        "the database is busy or unreachable; nothing was applied, retry shortly",
-        headers={"Retry-After": "1"},
-    )
-
-
-def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
-    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
-    return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
-
-
-def install(api: NinjaAPI) -> None:
-    """Register the handlers (the most specific class wins, by the exception's MRO)."""
-    api.exception_handler(DomainError)(on_domain_error)
-    api.exception_handler(ValidationError)(on_validation_error)
-    api.exception_handler(AuthenticationError)(on_authentication_error)
-    api.exception_handler(HttpError)(on_http_error)
-    api.exception_handler(RequestDataTooBig)(on_too_big)
-    api.exception_handler(Http404)(on_not_found)
-    api.exception_handler(IntegrityError)(on_integrity_error)
-    api.exception_handler(OperationalError)(on_operational_error)
-    api.exception_handler(Exception)(on_unexpected)
+    api.add_router("", unmatched)

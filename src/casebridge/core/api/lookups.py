@@ -3,7 +3,7 @@ not exist, and both are 404 ``not_found`` naming the field (never a leak, never 
 
 Referenced ids in a request body are checked here before a service runs, one query per
 model however many ids a batch names, so a bad reference is reported by its place in the
-request (``items[3].file_id``).
+request (``items[3].file_id``). Every model passed in has a ``firm`` foreign key.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import TypeVar
 
 from django.db.models import Model, QuerySet
 
-from casebridge.books.errors import NotFound
-from casebridge.books.models import Firm
+from casebridge.core.errors import NotFound
 
 M = TypeVar("M", bound=Model)
 
@@ -41,7 +40,7 @@ def optional(queryset: QuerySet[M], pk: int | None, *, field: str) -> M | None:
     return None if pk is None else get_or_404(queryset, pk, field=field)
 
 
-def require_in_firm(firm: Firm, references: Iterable[Reference]) -> None:
+def require_in_firm(firm: Model, references: Iterable[Reference]) -> None:
     """Refuse the first reference whose id is not a row of ``firm`` (None is skipped)."""
     refs = [r for r in references if r[1] is not None]
     wanted: dict[type[Model], set[int]] = defaultdict(set)
