@@ -209,6 +209,10 @@ def check_create_batch(request: HttpRequest, payload: CheckBatchIn) -> Status[Ch
             for ref in _check_references(item, f"items[{i}].")
         ],
     )
+    check_service.check_batch_lock(
+        firm=context(request).firm,
+        requests=[(i.bank_account_id, i.file_id, i.activity_code_id) for i in payload.items],
+    )
     created: list[Check] = []
     for i, item in enumerate(payload.items):
         try:

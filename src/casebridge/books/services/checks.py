@@ -29,7 +29,12 @@ from casebridge.books.models import (
     TrustReceipt,
     User,
 )
-from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
+from casebridge.books.services.journal import (
+    Line,
+    journal_entry_post,
+    journal_entry_reverse,
+    ledger_rows_lock,
+)
 from casebridge.core import clock
 from casebridge.core.audit import audit_record
 from casebridge.core.money import format_cents
@@ -176,6 +181,34 @@ def check_request_create(
         },
     )
     return check
+
+
+@transaction.atomic
+def check_batch_lock(*, firm: Firm, requests: list[tuple[int, int | None, int | None]]) -> None:
+    """Before a batch of check requests (bank account, file, activity code) posts one by
+    one, lock every ledger row it will touch in the global order (see ledger_rows_lock)."""
+    banks = {
+        b.pk: b for b in BankAccount.objects.filter(firm=firm, pk__in={r[0] for r in requests})
+    }
+    codes = dict(
+        ActivityCode.objects.filter(
+            firm=firm, pk__in={r[2] for r in requests if r[2] is not None}
+        ).values_list("pk", "gl_account_id")
+    )
+    accounts: set[int] = set()
+    pairs: set[tuple[int, int]] = set()
+    for bank_id, file_id, code_id in requests:
+        bank = banks.get(bank_id)
+        if bank is None:
+            continue  # refused with its own message when its turn comes
+        accounts.add(bank.gl_account_id)
+        if bank.trust_liability_account_id is not None:
+            accounts.add(bank.trust_liability_account_id)
+            if file_id is not None:
+                pairs.add((file_id, bank.pk))
+        if code_id in codes:
+            accounts.add(codes[code_id])
+    ledger_rows_lock(firm=firm, account_ids=accounts, trust_pairs=pairs)
 
 
 @transaction.atomic

@@ -140,6 +140,23 @@ def _trust_ledgers_for(
     return {(tl.file_id, tl.bank_account_id): tl for tl in locked}
 
 
+@transaction.atomic
+def ledger_rows_lock(
+    *, firm: Firm, account_ids: Iterable[int], trust_pairs: set[tuple[int, int]]
+) -> None:
+    """Lock up front, in the one global order (trust ledgers by id, then GL accounts by id),
+    every row a multi-document request will post to. Posting document by document would
+    take the locks in document order, and two such requests could deadlock; after this,
+    each posting finds its rows already held by its own transaction."""
+    _trust_ledgers_for(firm, trust_pairs)
+    list(
+        GLAccount.objects.select_for_update()
+        .filter(firm=firm, pk__in=set(account_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def _trust_bank_by_liability(firm: Firm, account_ids: Iterable[int]) -> dict[int, int]:
     rows = BankAccount.objects.filter(firm=firm, trust_liability_account_id__in=set(account_ids))
     return {b.trust_liability_account_id: b.pk for b in rows if b.trust_liability_account_id}
