@@ -2,10 +2,10 @@
 /cases/ (API /cases/api/v1/)."""
 
 from django.urls import include, path
-from django.views.generic import RedirectView
+from django.views.generic import TemplateView
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/books/", permanent=False)),
+    path("", TemplateView.as_view(template_name="web/home.html"), name="home"),
     path("books/", include("casebridge.books.urls")),
     path("cases/", include("casebridge.cases.urls")),
 ]

@@ -8,20 +8,26 @@ PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py demo_load
+.venv/bin/python manage.py cases_demo_load
 .venv/bin/python manage.py run_huey --quiet > var/worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
 cat <<MSG
 
-  Casebridge is running: http://$HOST:$PORT/books/
-  API docs (OpenAPI):    http://$HOST:$PORT/books/api/v1/docs
-  Background worker:     pid $worker (log: var/worker.log)
+  Casebridge is running:
+    Cases (case management):   http://$HOST:$PORT/cases/
+    Books (legal accounting):  http://$HOST:$PORT/books/
+    API docs:                  http://$HOST:$PORT/cases/api/v1/docs and /books/api/v1/docs
+    Background worker:         pid $worker (log: var/worker.log)
 
-  Demo logins (firm ID "demo", password "demo-password-1"):
-    admin@demo.test        firm administrator
-    accountant@demo.test   accountant
-    sam@demo.test          attorney (Records Time off: turn it on under Users)
-    integration@demo.test  integration user (enrolls a security question at first login)
+  Demo logins: firm ID "demo", password "demo-password-1" on both sides.
+    Cases:  admin@demo.test        firm administrator
+            sam@demo.test          attorney (costs management, deposits)
+            paralegal@demo.test    costs management, no deposit permission
+    Books:  admin@demo.test        firm administrator
+            accountant@demo.test   accountant
+            sam@demo.test          attorney (Records Time off: turn it on under Users)
+            integration@demo.test  integration user (enrolls a security question at first login)
 
   Press Ctrl-C to stop.
 MSG

@@ -7,13 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
 export DJANGO_SETTINGS_MODULE=config.settings CASEBRIDGE_FAST_HASHER=1
+# pytest-xdist workers (each gets its own test database); 0 runs in one process
+WORKERS=${CASEBRIDGE_TEST_WORKERS:-2}
 skipped=()
 
 # --- Chromium for the browser tests ---------------------------------------------------
 CHROMIUM=${CASEBRIDGE_CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$CHROMIUM" ]; then
-  scripts/install-chromium.sh || true
-fi
+scripts/install-test-packages.sh || true
 sqlite_marks="not postgres_only"   # the PostgreSQL-only safeguards run in the PostgreSQL pass
 pg_args=()
 if [ -x "$CHROMIUM" ]; then
@@ -27,6 +27,13 @@ else
   pg_args=(-m "not browser")
   skipped+=("browser tests: no Chromium at $CHROMIUM (as root: apt-get install chromium, or set CASEBRIDGE_CHROMIUM)")
 fi
+if ! command -v pdftotext >/dev/null 2>&1; then
+  if [ "${CASEBRIDGE_REQUIRE_BROWSER:-0}" = 1 ]; then
+    echo "FAIL: pdftotext (poppler-utils) is required in CI but missing" >&2
+    exit 1
+  fi
+  skipped+=("reading the statement PDF's text: no pdftotext (as root: apt-get install poppler-utils)")
+fi
 
 echo "==> ruff";          .venv/bin/ruff check .
 echo "==> mypy";          .venv/bin/mypy src config
@@ -34,7 +41,7 @@ echo "==> import rules";  .venv/bin/lint-imports --no-cache
 echo "==> migrations";    CASEBRIDGE_VAR_DIR=$(mktemp -d) .venv/bin/python manage.py makemigrations --check --dry-run
 
 echo "==> tests on SQLite (PostgreSQL-only safeguards run in the PostgreSQL pass)"
-CASEBRIDGE_VAR_DIR=$(mktemp -d) DATABASE_URL= .venv/bin/pytest -p no:cacheprovider \
+CASEBRIDGE_VAR_DIR=$(mktemp -d) DATABASE_URL= .venv/bin/pytest -p no:cacheprovider -n "$WORKERS" \
   -m "$sqlite_marks" "$@"
 
 PG_URL=${CASEBRIDGE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/casebridge}
@@ -49,7 +56,7 @@ except Exception as exc:
 PY
 then
   echo "==> tests on PostgreSQL ($PG_URL)"
-  CASEBRIDGE_VAR_DIR=$(mktemp -d) DATABASE_URL=$PG_URL .venv/bin/pytest -p no:cacheprovider \
+  CASEBRIDGE_VAR_DIR=$(mktemp -d) DATABASE_URL=$PG_URL .venv/bin/pytest -p no:cacheprovider -n "$WORKERS" \
     ${pg_args[@]+"${pg_args[@]}"} "$@"
 else
   if [ "${CASEBRIDGE_REQUIRE_POSTGRES:-0}" = 1 ]; then

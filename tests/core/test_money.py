@@ -105,7 +105,21 @@ def test_parse_amount_refuses_empty(value):
 
 
 @pytest.mark.parametrize(
-    "value", ["abc", "12.34.56", "1O0", "(5.00)", "1e5", "1E+2", "1_000", "1 000", "0x10", "1e30"]
+    "value",
+    [
+        "abc",
+        "12.34.56",
+        "1O0",
+        "(5.00)",
+        "1e5",
+        "1E+2",
+        "1_000",
+        "1 000",
+        "0x10",
+        "1e30",
+        "١٢٣",
+        "\uff11\uff12",  # fullwidth digits
+    ],
 )
 def test_parse_amount_refuses_words(value):
     with pytest.raises(ValidationFailed, match="amount is not a number"):

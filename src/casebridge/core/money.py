@@ -14,8 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from casebridge.core.errors import ValidationFailed
 
 CENT = Decimal("0.01")
-_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 #: Largest amount accepted anywhere: $99,999,999,999.99 fits a signed 64-bit cent count
 #: with room to sum millions of them.
 MAX_CENTS = 9_999_999_999_999

@@ -79,13 +79,16 @@ class SettlementFigures:
 
     @property
     def net_to_client_cents(self) -> int:
+        """gross - fee - costs - liens - COPP - Property Damage Fee, where a waiver (a
+        negative fee) takes off at most the costs it waives: the net is what the client's
+        check comes to once everything due is staged."""
         return (
             self.gross_cents
             - self.fee_cents
-            - self.costs_cents
+            - self.cost_reimbursement_due_cents
             - self.liens_cents
             - self.copp_cents
-            - self.property_damage_fee_cents
+            - max(self.property_damage_fee_cents, 0)
         )
 
     @property

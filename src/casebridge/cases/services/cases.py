@@ -85,7 +85,8 @@ def case_create(
     attorney = _in_firm(firm, User, responsible_attorney_id, "responsible_attorney")
     if attorney is not None and not attorney.is_attorney:
         raise ValidationFailed(
-            f"{attorney.display_name} is not an attorney", field="responsible_attorney"
+            f"{attorney.display_name} is not an attorney; choose an attorney",
+            field="responsible_attorney",
         )
     case_type = (
         _in_firm(firm, CaseType, case_type_id, "case_type")
@@ -101,7 +102,14 @@ def case_create(
     if incident_date is not None and incident_date > clock.today():
         raise ValidationFailed("the incident date is in the future", field="incident_date")
     Firm.objects.filter(pk=firm.pk).update(next_case_number=F("next_case_number") + 1)
-    seq = Firm.objects.values_list("next_case_number", flat=True).get(pk=firm.pk) - 1
+    # the firm's current defaults, not those of the (possibly older) ``firm`` passed in
+    seq, fee_rate_bp, copp_cents, property_damage_fee_cents = Firm.objects.values_list(
+        "next_case_number",
+        "default_fee_rate_bp",
+        "default_copp_cents",
+        "default_property_damage_fee_cents",
+    ).get(pk=firm.pk)
+    seq -= 1
     case = Case.objects.create(
         firm=firm,
         number=f"PI-{seq:06d}",
@@ -116,9 +124,9 @@ def case_create(
     Settlement.objects.create(
         firm=firm,
         case=case,
-        fee_rate_bp=firm.default_fee_rate_bp,
-        copp_cents=firm.default_copp_cents,
-        property_damage_fee_cents=firm.default_property_damage_fee_cents,
+        fee_rate_bp=fee_rate_bp,
+        copp_cents=copp_cents,
+        property_damage_fee_cents=property_damage_fee_cents,
     )
     cases_audit(
         firm_id=firm.pk,

@@ -78,6 +78,8 @@ def _check_fields(firm: Firm, values: dict[str, Any]) -> None:
         raise ValidationFailed(
             f"priority must be one of {', '.join(CostPriority.values)}", field="priority"
         )
+    if "cost_date" in values and values["cost_date"] is None:
+        raise ValidationFailed("the cost date is required", field="cost_date")
     if values.get("cost_date") is not None and values["cost_date"] > clock.today() + dt.timedelta(
         days=365
     ):
@@ -144,7 +146,7 @@ def _locked_cost(firm: Firm, cost_id: int) -> Cost:
 def cost_update(*, firm: Firm, actor: User, cost_id: int, **changes: Any) -> Cost:
     cost = _locked_cost(firm, cost_id)
     if cost.status == CostStatus.VOID:
-        raise Locked("a void cost cannot be edited")
+        raise Locked("a void cost cannot be edited; add a new cost instead")
     allowed = EDITABLE_WHEN_PAID if cost.status == CostStatus.PAID else EDITABLE_WHEN_UNPAID
     refused = set(changes) - set(allowed)
     if refused:
@@ -260,7 +262,9 @@ def cost_split_proposal(*, firm: Firm, cost_id: int) -> list[SplitPart]:
         raise ValidationFailed("cost not found in this firm", field="cost")
     case_ids = [cost.case_id, *sorted(cost.case.linked_cases.values_list("pk", flat=True))]
     if len(case_ids) < 2:
-        raise ValidationFailed(f"case {cost.case.number} has no linked cases to split with")
+        raise ValidationFailed(
+            f"case {cost.case.number} has no linked cases to split with; link the cases first"
+        )
     amounts = allocate(cost.amount_cents, [1] * len(case_ids))
     return [SplitPart(c, a) for c, a in zip(case_ids, amounts, strict=True)]
 
@@ -282,13 +286,19 @@ def cost_split(
     for part in parts:
         if part.case_id not in allowed:
             raise ValidationFailed(
-                f"case {part.case_id} is not linked to this cost's case", field="parts"
+                f"case {part.case_id} is not linked to this cost's case; link the cases first",
+                field="parts",
             )
         if part.case_id in seen:
-            raise ValidationFailed(f"case {part.case_id} appears twice", field="parts")
+            raise ValidationFailed(
+                f"case {part.case_id} appears twice; give each case a single part", field="parts"
+            )
         seen.add(part.case_id)
         if part.amount_cents <= 0:
-            raise ValidationFailed("every part must be greater than $0.00", field="parts")
+            raise ValidationFailed(
+                "every part must be greater than $0.00; leave a case out of the split instead",
+                field="parts",
+            )
     if cost.case_id not in seen:
         raise ValidationFailed("the cost's own case must keep a part", field="parts")
     if len(parts) < 2:
@@ -301,6 +311,13 @@ def cost_split(
             f"(difference {format_cents(cost.amount_cents - total)})",
             field="parts",
         )
+    closed = (
+        Case.objects.filter(pk__in=seen - {cost.case_id}, status=CaseStatus.CLOSED)
+        .order_by("number")
+        .first()
+    )
+    if closed is not None:
+        raise Locked(f"case {closed.number} is closed; reopen it or leave it out of the split")
     original = cost.amount_cents
     note = f"Split from {format_cents(original)} (cost {cost.pk}) across {len(parts)} cases"
     memo = f"{cost.memo} [{note}]".strip()[:500]

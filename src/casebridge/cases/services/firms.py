@@ -10,7 +10,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 
 from casebridge.cases.audit import cases_audit
-from casebridge.cases.errors import ValidationFailed
+from casebridge.cases.errors import PermissionDenied, ValidationFailed
 from casebridge.cases.models import CaseType, CostCode, Firm, User
 from casebridge.cases.permissions import require_settings_access
 from casebridge.core import clock
@@ -119,7 +119,10 @@ def user_create(
             f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
         )
     if User.objects.filter(firm=firm, email__iexact=email).exists():
-        raise ValidationFailed(f"a user with email {email} already exists", field="email")
+        raise ValidationFailed(
+            f"a user with email {email} already exists; use another email or edit that user",
+            field="email",
+        )
     if flags.get("is_firm_admin") and actor is not None and not actor.is_firm_admin:
         raise ValidationFailed(
             "only a firm administrator can make another administrator", field="is_firm_admin"
@@ -155,6 +158,12 @@ def user_update(*, user: User, actor: User, **changes: Any) -> User:
     if user.firm_id != actor.firm_id:
         raise ValidationFailed("user not found in this firm")
     user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_firm_admin and user.pk != actor.pk and not actor.is_firm_admin:
+        # else a holder of the settings permission could lock every administrator out
+        raise PermissionDenied(
+            "only a firm administrator can change an administrator's account",
+            permission="firm_admin",
+        )
     if "email" in changes:
         changes["email"] = _clean_email(str(changes["email"]))
         if (
@@ -163,7 +172,8 @@ def user_update(*, user: User, actor: User, **changes: Any) -> User:
             .exists()
         ):
             raise ValidationFailed(
-                f"a user with email {changes['email']} already exists", field="email"
+                f"a user with email {changes['email']} already exists; use another email",
+                field="email",
             )
     if "is_firm_admin" in changes and changes["is_firm_admin"] != user.is_firm_admin:
         if not actor.is_firm_admin:
@@ -173,10 +183,13 @@ def user_update(*, user: User, actor: User, **changes: Any) -> User:
             )
         if user.pk == actor.pk and not changes["is_firm_admin"]:
             raise ValidationFailed(
-                "you cannot remove your own administrator role", field="is_firm_admin"
+                "you cannot remove your own administrator role; ask another administrator",
+                field="is_firm_admin",
             )
     if changes.get("is_active") is False and user.pk == actor.pk:
-        raise ValidationFailed("you cannot deactivate yourself", field="is_active")
+        raise ValidationFailed(
+            "you cannot deactivate yourself; ask another administrator", field="is_active"
+        )
     before = {k: getattr(user, k) for k in changes}
     for key, value in changes.items():
         setattr(user, key, value)

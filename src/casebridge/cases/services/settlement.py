@@ -43,7 +43,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require, require_admin
-from casebridge.cases.selectors.settlement import settlement_figures
+from casebridge.cases.selectors.settlement import SettlementFigures, settlement_figures
 from casebridge.core import clock
 from casebridge.core.money import format_cents
 
@@ -98,14 +98,22 @@ def _audit(
 
 def _withdraw_client_check(case: Case, settlement: Settlement, actor: User | None) -> None:
     """Staging changed after Push to Client Trust: the client's check must be recomputed."""
-    removed, _ = TrustItem.objects.filter(
+    client = TrustItem.objects.filter(
         case=case, kind=TrustItemKind.CLIENT, status=TrustItemStatus.STAGED
-    ).delete()
-    if settlement.pushed_to_client_trust_at is not None or removed:
+    ).first()
+    if client is not None:
+        client.delete()
+    if settlement.pushed_to_client_trust_at is not None or client is not None:
         settlement.pushed_to_client_trust_at = None
         settlement.save(update_fields=["pushed_to_client_trust_at"])
         _audit(
-            case, actor, "unstage", "trust_item", "", "client's check withdrawn: staging changed"
+            case,
+            actor,
+            "unstage",
+            "trust_item",
+            client.pk if client is not None else "",
+            "client's check withdrawn: staging changed",
+            before={"client_cents": client.amount_cents if client is not None else 0},
         )
 
 
@@ -181,6 +189,12 @@ def offer_accept(
         "negotiation",
         neg.pk,
         f"offer of {format_cents(neg.amount_cents)} from {neg.party.name} accepted",
+        before={"accepted_on": None},
+        after={
+            "accepted_on": neg.accepted_on,
+            "amount_cents": neg.amount_cents,
+            "party": neg.party.name,
+        },
     )
     return neg
 
@@ -222,6 +236,7 @@ def deposit_record(
     require(actor, Permission.DEPOSIT_SETTLEMENT)
     case = _case(firm, case_id)
     settlement = _lock(case)
+    _refuse_if_disbursing(case)
     _positive(amount_cents)
     offer = Negotiation.objects.filter(case=case, pk=offer_id).first()
     if offer is None:
@@ -247,6 +262,15 @@ def deposit_record(
             f"{format_cents(offer.amount_cents)}; at most "
             f"{format_cents(offer.amount_cents - already)} "
             "remains to be deposited",
+            field="amount",
+        )
+    figures = settlement_figures(case=case)
+    if figures.deposited_cents + amount_cents > figures.expected_in_trust_cents:
+        room = max(figures.expected_in_trust_cents - figures.deposited_cents, 0)
+        raise ValidationFailed(
+            f"liens of {format_cents(figures.liens_paid_direct_cents)} are paid direct from the "
+            f"settlement, so at most {format_cents(room)} more is expected in trust; correct the "
+            "amount or the lien",
             field="amount",
         )
     deposit = Deposit.objects.create(
@@ -370,7 +394,18 @@ def settlement_terms_update(
     request = None
     before = {"fee": fee_now, "charges": charges_now}
     if fee_new != fee_now:
-        if firm.fee_changes_need_approval and not actor.is_firm_admin:
+        # the firm's setting as it is now, not as the (possibly older) ``firm`` passed in
+        needs_approval = Firm.objects.values_list("fee_changes_need_approval", flat=True).get(
+            pk=firm.pk
+        )
+        if needs_approval and not actor.is_firm_admin:
+            if fee_on_net_of_costs != settlement.fee_on_net_of_costs:
+                # a FeeChangeRequest has no place for this switch: approving would lose it
+                raise ValidationFailed(
+                    "only a firm administrator can change whether the fee is taken on the net "
+                    "of costs; ask one to make this change",
+                    field="fee_on_net_of_costs",
+                )
             if not reason.strip():
                 raise ValidationFailed(
                     "say why the fee should change; an administrator approves it", field="reason"
@@ -389,7 +424,9 @@ def settlement_terms_update(
                     )
             except IntegrityError:
                 raise ValidationFailed(
-                    "a fee change for this case is already waiting for approval", field="fee_mode"
+                    "a fee change for this case is already waiting for approval; "
+                    "ask an administrator to decide it first",
+                    field="fee_mode",
                 ) from None
             _audit(
                 case,
@@ -444,6 +481,15 @@ def fee_change_request_decide(
         raise Locked(f"this request was already {req.status}")
     case = req.case
     settlement = _lock(case)
+    before = {
+        "status": req.status,
+        "fee": (
+            settlement.fee_mode,
+            settlement.fee_rate_bp,
+            settlement.fee_fixed_cents,
+            settlement.fee_on_net_of_costs,
+        ),
+    }
     if approve:
         _refuse_if_disbursing(case)
         if TrustItem.objects.filter(case=case, kind=TrustItemKind.FEE).exists():
@@ -462,7 +508,9 @@ def fee_change_request_decide(
         "fee_change",
         req.pk,
         f"fee change {req.status}",
+        before=before,
         after={
+            "status": req.status,
             "fee_mode": req.fee_mode,
             "fee_rate_bp": req.fee_rate_bp,
             "fee_fixed_cents": req.fee_fixed_cents,
@@ -590,6 +638,7 @@ def lien_accept(
             f"{format_cents(lien.claimed_cents)}; correct the claim first",
             field="final",
         )
+    before = {"final_cents": lien.final_cents, "accepted_on": None}
     lien.final_cents, lien.accepted_on = final, on or clock.today()
     lien.save(update_fields=["final_cents", "accepted_on"])
     _audit(
@@ -599,7 +648,8 @@ def lien_accept(
         "lien",
         lien.pk,
         f"lien of {lien.holder.name} accepted at {format_cents(final)}",
-        after={"final_cents": final},
+        before=before,
+        after={"final_cents": final, "accepted_on": lien.accepted_on},
     )
     return lien
 
@@ -672,7 +722,10 @@ def trust_item_stage(
             f"kind must be one of {', '.join(TrustItemKind.values)}", field="kind"
         )
     if kind != TrustItemKind.LIEN and TrustItem.objects.filter(case=case, kind=kind).exists():
-        raise ValidationFailed(f"the {TrustItemKind(kind).label} is already staged", field="kind")
+        raise ValidationFailed(
+            f"the {TrustItemKind(kind).label} is already staged; unstage it to stage it again",
+            field="kind",
+        )
     amount = due if amount_cents is None else amount_cents
     if due <= 0:
         raise ValidationFailed(f"nothing is due for the {TrustItemKind(kind).label}", field="kind")
@@ -734,6 +787,37 @@ def trust_item_unstage(*, firm: Firm, actor: User, item_id: int) -> None:
     _withdraw_client_check(item.case, settlement, actor)
 
 
+def _refuse_unless_settled(figures: SettlementFigures, case: Case) -> None:
+    """What Push to Client Trust (and, again, Push to Disbursement) waits for: an accepted
+    offer, all of its money deposited (and no more), and every lien decided and, if
+    anything is owed on it, staged. Otherwise the client's check, being the remainder,
+    would carry money that belongs to someone else."""
+    if figures.gross_cents == 0:
+        raise ValidationFailed("no offer is accepted on this case yet; accept an offer first")
+    if figures.not_yet_deposited_cents:
+        raise ValidationFailed(
+            f"{format_cents(figures.not_yet_deposited_cents)} of the accepted settlement has not "
+            "been deposited yet; deposit every settlement check first"
+        )
+    if figures.deposited_cents > figures.expected_in_trust_cents:
+        raise ValidationFailed(
+            f"{format_cents(figures.deposited_cents)} was deposited but only "
+            f"{format_cents(figures.expected_in_trust_cents)} is expected in trust (the "
+            "settlement less liens paid direct); void the excess deposit or correct the liens"
+        )
+    for lien in figures.liens:
+        if not lien.accepted:
+            raise ValidationFailed(
+                f"the {lien.kind.lower()} of {lien.holder} has no accepted final "
+                "amount yet; accept it (or set it to $0.00) first"
+            )
+        if lien.final_cents and not lien.staged_cents:
+            raise ValidationFailed(
+                f"the {lien.kind.lower()} of {lien.holder} "
+                f"({format_cents(lien.final_cents)}) is not staged yet; stage its payment first"
+            )
+
+
 @transaction.atomic
 def push_to_client_trust(
     *, firm: Firm, actor: User, case_id: int, payee_name: str = "", note: str = ""
@@ -747,24 +831,7 @@ def push_to_client_trust(
     _refuse_if_disbursing(case)
     _withdraw_client_check(case, settlement, actor)
     figures = settlement_figures(case=case)
-    if figures.gross_cents == 0:
-        raise ValidationFailed("no offer is accepted on this case yet")
-    if figures.not_yet_deposited_cents:
-        raise ValidationFailed(
-            f"{format_cents(figures.not_yet_deposited_cents)} of the accepted settlement has not "
-            "been deposited yet; deposit every settlement check first"
-        )
-    for lien in figures.liens:
-        if not lien.accepted:
-            raise ValidationFailed(
-                f"the {lien.kind.lower()} of {lien.holder} has no accepted final "
-                "amount yet; accept it (or set it to $0.00) first"
-            )
-        if lien.final_cents and not lien.staged_cents:
-            raise ValidationFailed(
-                f"the {lien.kind.lower()} of {lien.holder} "
-                f"({format_cents(lien.final_cents)}) is not staged yet"
-            )
+    _refuse_unless_settled(figures, case)
     remainder = figures.trust_remaining_cents
     if remainder < 0:
         raise StagingExceedsTrust(
@@ -809,15 +876,17 @@ def push_to_disbursement(*, firm: Firm, actor: User, case_id: int) -> int:
     if settlement.pushed_to_client_trust_at is None:
         raise ValidationFailed("push to client trust first, so the trust comes to $0.00")
     figures = settlement_figures(case=case)
+    # an offer accepted or a lien claimed since the push would otherwise be disbursed past
+    _refuse_unless_settled(figures, case)
     if figures.trust_remaining_cents != 0:
         raise ValidationFailed(
             f"{format_cents(figures.trust_remaining_cents)} is left in trust; "
             "push to client trust again"
         )
     now = clock.now()
-    moved = TrustItem.objects.filter(case=case, status=TrustItemStatus.STAGED).update(
-        status=TrustItemStatus.TO_BE_DISBURSED, pushed_to_disbursement_at=now
-    )
+    to_move = TrustItem.objects.filter(case=case, status=TrustItemStatus.STAGED)
+    total = int(to_move.aggregate(s=Sum("amount_cents"))["s"] or 0)
+    moved = to_move.update(status=TrustItemStatus.TO_BE_DISBURSED, pushed_to_disbursement_at=now)
     _audit(
         case,
         actor,
@@ -825,5 +894,6 @@ def push_to_disbursement(*, firm: Firm, actor: User, case_id: int) -> int:
         "settlement",
         settlement.pk,
         f"{moved} payments pushed to disbursement",
+        after={"moved": moved, "total_cents": total},
     )
     return moved

@@ -1,5 +1,92 @@
-"""The cases side's screen URLs (included by casebridge.cases.urls)."""
+"""The cases side's screen URLs (included by casebridge.cases.urls, under /cases/)."""
 
-from django.urls import URLPattern
+from __future__ import annotations
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from casebridge.cases.views import (
+    auth,
+    cases,
+    client_trust,
+    costs,
+    costs_management,
+    settings,
+    settlement,
+    statement,
+)
+
+urlpatterns: list[URLPattern] = [
+    # Sign-in
+    path("login/", auth.login_view, name="login"),
+    path("logout/", auth.logout_view, name="logout"),
+    # Cases and a case's tabs
+    path("", cases.case_list_view, name="case_list"),
+    path("new/", cases.case_create_view, name="case_new"),
+    path("<int:pk>/", cases.case_detail_view, name="case_detail"),
+    path("<int:pk>/edit/", cases.case_edit_view, name="case_edit"),
+    path("<int:pk>/link/", cases.case_link_view, name="case_link"),
+    path("<int:pk>/unlink/<int:other_pk>/", cases.case_unlink_view, name="case_unlink"),
+    path("<int:pk>/costs/", costs.case_costs_view, name="case_costs"),
+    path("<int:pk>/costs/new/", costs.cost_create_view, name="cost_new"),
+    path("<int:pk>/settlement/", settlement.settlement_tab_view, name="case_settlement"),
+    path(
+        "<int:pk>/settlement/negotiations/new/",
+        settlement.negotiation_create_view,
+        name="negotiation_new",
+    ),
+    path("<int:pk>/settlement/deposits/new/", settlement.deposit_create_view, name="deposit_new"),
+    path("<int:pk>/settlement/terms/", settlement.settlement_terms_view, name="settlement_terms"),
+    path("<int:pk>/settlement/liens/new/", settlement.lien_create_view, name="lien_new"),
+    path(
+        "<int:pk>/settlement/stage/lien/<int:lien_pk>/",
+        settlement.stage_view,
+        {"kind": "lien"},
+        name="stage_lien",
+    ),
+    path("<int:pk>/settlement/stage/<slug:kind>/", settlement.stage_view, name="stage"),
+    path(
+        "<int:pk>/settlement/push-client-trust/",
+        settlement.push_client_trust_view,
+        name="push_client_trust",
+    ),
+    path(
+        "<int:pk>/settlement/push-disbursement/",
+        settlement.push_disbursement_view,
+        name="push_disbursement",
+    ),
+    # Costs (by id, within the user's firm)
+    path("costs/<int:pk>/edit/", costs.cost_edit_view, name="cost_edit"),
+    path("costs/<int:pk>/void/", costs.cost_void_view, name="cost_void"),
+    path("costs/<int:pk>/pay/", costs.cost_pay_view, name="cost_pay"),
+    path("costs/<int:pk>/split/", costs.cost_split_view, name="cost_split"),
+    path("costs/<int:pk>/split/sum/", costs.cost_split_sum_view, name="cost_split_sum"),
+    # Settlement items (by id, within the user's firm)
+    path("negotiations/<int:pk>/accept/", settlement.offer_accept_view, name="offer_accept"),
+    path(
+        "fee-changes/<int:pk>/decide/",
+        settlement.fee_change_decide_view,
+        name="fee_change_decide",
+    ),
+    path("liens/<int:pk>/edit/", settlement.lien_edit_view, name="lien_edit"),
+    path("liens/<int:pk>/accept/", settlement.lien_accept_view, name="lien_accept"),
+    path("trust-items/<int:pk>/unstage/", settlement.unstage_view, name="unstage"),
+    # Costs Management and Client Trust Management
+    path("costs-management/", costs_management.costs_management_view, name="costs_management"),
+    path("costs-management/bulk/", costs_management.costs_bulk_view, name="costs_bulk"),
+    path("client-trust/", client_trust.client_trust_view, name="client_trust"),
+    # Account Settings (the user menu)
+    path("settings/", settings.settings_defaults_view, name="settings"),
+    path("settings/users/", settings.settings_users_view, name="settings_users"),
+    path("settings/users/new/", settings.user_create_view, name="user_new"),
+    path("settings/users/<int:pk>/edit/", settings.user_edit_view, name="user_edit"),
+    path("settings/cost-codes/", settings.settings_cost_codes_view, name="settings_cost_codes"),
+    path("settings/cost-codes/new/", settings.cost_code_create_view, name="cost_code_new"),
+    path(
+        "settings/integrations/",
+        settings.settings_integrations_view,
+        name="settings_integrations",
+    ),
+    # The settlement statement (closing statement): printable HTML and a PDF
+    path("<int:case_id>/statement/", statement.statement_html, name="statement"),
+    path("<int:case_id>/statement.pdf", statement.statement_pdf, name="statement_pdf"),
+]

@@ -1,0 +1,355 @@
+"""Costs Management benchmark: a firm with 10,000 cases and 100,000 costs, then the time to
+read (and render) the Open tab.
+
+Usage: .venv/bin/python bench/costs_management.py [--cases 10000] [--costs 100000]
+                                                   [--runs 50] [--backend sqlite|postgres|both]
+
+For each backend it creates a fresh database (SQLite file in a temp dir; PostgreSQL
+database ``casebridge_bench_costs`` at $BENCH_POSTGRES_URL, default the local server),
+migrates, and fills it with bulk inserts (the services are not what is measured): one firm,
+~20 attorneys, ~2,000 payee contacts, a client per case, ``--cases`` cases and ``--costs``
+costs spread over three years, the Open / Pending / Paid tabs (and a few void ones), with
+amounts from $5 to $25,000. PostgreSQL gets the VACUUM ANALYZE its autovacuum runs after
+such a load (statistics, and the visibility map for index-only scans); SQLite gets no
+ANALYZE, since nothing runs one by itself (``--sqlite-analyze`` adds one, to compare).
+
+It then times :func:`casebridge.cases.selectors.costs.costs_management_page` on the Open
+tab, ``--runs`` times each: the first page, a filtered page (one attorney and a 90-day date
+range), a deep page (page 500) and the first page sorted by amount; and, if the Costs
+Management screen is routed (``cases:costs_management``), the whole HTML page through
+django.test.Client with a signed-in session. It prints the median and the 95th percentile.
+Nothing is asserted. Aim: 95th percentile under 150 ms on both databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-password-1"
+DB_NAME = "casebridge_bench_costs"
+TODAY = dt.date(2026, 6, 30)
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def prepare_database(backend: str, var_dir: str) -> dict[str, str]:
+    env = {
+        "CASEBRIDGE_VAR_DIR": var_dir,
+        "CASEBRIDGE_DEBUG": "0",
+        "CASEBRIDGE_FAST_HASHER": "1",
+        "CASEBRIDGE_SECRET_KEY": os.environ.get("CASEBRIDGE_SECRET_KEY")
+        or f"bench-only-{os.urandom(24).hex()}",
+        "CASEBRIDGE_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+        "CASEBRIDGE_CONN_MAX_AGE": "60",
+    }
+    if backend == "postgres":
+        base = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+        import psycopg
+
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            conn.execute(f"CREATE DATABASE {DB_NAME}")
+        env["DATABASE_URL"] = f"{base}/{DB_NAME}"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{var_dir}/bench.sqlite3"
+    for command in (["migrate"], ["collectstatic", "--noinput"]):  # DEBUG off, as deployed
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *command, "-v0"],
+            check=True,
+            env={**os.environ, **env},
+        )
+    return env
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=10_000)
+    ap.add_argument("--costs", type=int, default=100_000)
+    ap.add_argument("--payees", type=int, default=2_000)
+    ap.add_argument("--attorneys", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--sqlite-analyze", action="store_true", help="ANALYZE SQLite after the load")
+    ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = ap.parse_args()
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        if len(backends) > 1:
+            # Each backend in its own process: Django settings are read once per process.
+            cmd = [sys.executable, __file__, "--backend", backend]
+            for name in ("cases", "costs", "payees", "attorneys", "runs"):
+                cmd += [f"--{name}", str(getattr(args, name))]
+            if args.sqlite_analyze:
+                cmd.append("--sqlite-analyze")
+            subprocess.run(cmd, check=True)
+        else:
+            run(backend, args)
+
+
+def generate(n_cases: int, n_costs: int, n_payees: int, n_attorneys: int) -> tuple[int, int]:
+    """Fill the database with bulk inserts; returns (firm id, a costs-management user id)."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+    from django.utils import timezone
+
+    from casebridge.cases.models import (
+        Case,
+        CaseStatus,
+        CaseType,
+        Contact,
+        Cost,
+        CostCode,
+        CostPriority,
+        CostStatus,
+        Firm,
+        Settlement,
+        User,
+    )
+    from casebridge.cases.services.firms import FIRM_COST_CODES, UTBMS_EXPENSE_CODES
+
+    rnd = random.Random(20260630)
+    batch = 5000
+    now = timezone.now()
+    with transaction.atomic():
+        firm = Firm.objects.create(code="bench", name="Bench Injury Law", next_case_number=1)
+        case_type = CaseType.objects.create(firm=firm, name="Personal Injury", is_default=True)
+        CostCode.objects.bulk_create(
+            [CostCode(firm=firm, code=c, name=n, is_utbms=True) for c, n in UTBMS_EXPENSE_CODES]
+            + [CostCode(firm=firm, code=c, name=n) for c, n in FIRM_COST_CODES]
+        )
+        codes = list(CostCode.objects.filter(firm=firm).values_list("pk", flat=True))
+        password = make_password(PASSWORD)
+        manager = User.objects.create(
+            firm=firm,
+            email="costs@bench.test",
+            first_name="Casey",
+            last_name="Costs",
+            perm_costs_management=True,
+            password=password,
+        )
+        User.objects.bulk_create(
+            [
+                User(
+                    firm=firm,
+                    email=f"attorney{n}@bench.test",
+                    first_name="Attorney",
+                    last_name=f"{n:02d}",
+                    is_attorney=True,
+                    password=password,
+                )
+                for n in range(n_attorneys)
+            ]
+        )
+        attorneys = list(
+            User.objects.filter(firm=firm, is_attorney=True).values_list("pk", flat=True)
+        )
+        Contact.objects.bulk_create(
+            [Contact(firm=firm, name=f"Payee {n:05d} Services") for n in range(n_payees)]
+            + [Contact(firm=firm, name=f"Client {n:05d}") for n in range(n_cases)],
+            batch_size=batch,
+        )
+        contacts = list(
+            Contact.objects.filter(firm=firm).order_by("pk").values_list("pk", flat=True)
+        )
+        payees, clients = contacts[:n_payees], contacts[n_payees:]
+        statuses = [CaseStatus.INTAKE, CaseStatus.OPEN, CaseStatus.SETTLED, CaseStatus.CLOSED]
+        Case.objects.bulk_create(
+            [
+                Case(
+                    firm=firm,
+                    number=f"PI-{n + 1:06d}",
+                    name=f"Client {n:05d} v. Defendant {n % 997}",
+                    client_id=clients[n],
+                    case_type=case_type,
+                    responsible_attorney_id=attorneys[n % len(attorneys)],
+                    status=rnd.choices(statuses, weights=[10, 60, 20, 10])[0],
+                    opened_on=TODAY - dt.timedelta(days=rnd.randrange(3 * 365 + 200)),
+                )
+                for n in range(n_cases)
+            ],
+            batch_size=batch,
+        )
+        Firm.objects.filter(pk=firm.pk).update(next_case_number=n_cases + 1)
+        case_ids = list(Case.objects.filter(firm=firm).values_list("pk", flat=True))
+        Settlement.objects.bulk_create(
+            [Settlement(firm=firm, case_id=c, fee_rate_bp=3333) for c in case_ids],
+            batch_size=batch,
+        )
+        status_choices = [CostStatus.OPEN, CostStatus.PENDING, CostStatus.PAID, CostStatus.VOID]
+        priorities = CostPriority.values
+        rows = []
+        for _ in range(n_costs):
+            status = rnd.choices(status_choices, weights=[40, 20, 36, 4])[0]
+            cost_date = TODAY - dt.timedelta(days=rnd.randrange(3 * 365))
+            paid = status == CostStatus.PAID
+            rows.append(
+                Cost(
+                    firm=firm,
+                    case_id=rnd.choice(case_ids),
+                    payee_id=payees[min(int(rnd.paretovariate(1.2)) - 1, n_payees - 1)]
+                    if rnd.random() < 0.5
+                    else rnd.choice(payees),
+                    amount_cents=int(math.exp(rnd.uniform(math.log(500), math.log(2_500_000)))),
+                    invoice_reference=f"INV-{rnd.randrange(10**6):06d}",
+                    priority=rnd.choice(priorities),
+                    cost_code_id=rnd.choice(codes),
+                    memo=rnd.choice(["", "Records request", "Filing", "Expert retainer"]),
+                    cost_date=cost_date,
+                    status=status,
+                    paid_date=cost_date + dt.timedelta(days=rnd.randrange(1, 60)) if paid else None,
+                    payment_method="check" if paid else "",
+                    payment_reference=str(rnd.randrange(10_000, 99_999)) if paid else "",
+                    sent_at=now if status in (CostStatus.PENDING, CostStatus.PAID) else None,
+                    voided_on=cost_date if status == CostStatus.VOID else None,
+                    created_at=now,
+                )
+            )
+            if len(rows) == batch:
+                Cost.objects.bulk_create(rows)
+                rows = []
+        Cost.objects.bulk_create(rows)
+    return firm.pk, manager.pk
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def timed(runs: int, fn: Callable[[], object]) -> tuple[float, float]:
+    fn()  # warm up (connection, statement caches)
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    return statistics.median(samples), percentile(samples, 95)
+
+
+def run(backend: str, args: argparse.Namespace) -> None:
+    var_dir = tempfile.mkdtemp(prefix=f"cb-bench-costs-{backend}-")
+    try:
+        env = prepare_database(backend, var_dir)
+        setup_django(env)
+        try:
+            measure(backend, args)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def measure(backend: str, args: argparse.Namespace) -> None:
+    from django.db import connection
+    from django.test import Client
+    from django.urls import NoReverseMatch, reverse
+
+    from casebridge.cases.models import Cost, CostStatus, Firm, User
+    from casebridge.cases.selectors.costs import CostFilters, costs_management_page
+
+    t0 = time.perf_counter()
+    firm_id, manager_id = generate(args.cases, args.costs, args.payees, args.attorneys)
+    load = time.perf_counter() - t0
+    if backend == "postgres" or args.sqlite_analyze:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE" if backend == "postgres" else "ANALYZE")
+    firm = Firm.objects.get(pk=firm_id)
+    open_count = Cost.objects.filter(firm=firm, status=CostStatus.OPEN).count()
+    print(
+        f"[{backend}] {args.cases:,} cases and {args.costs:,} costs ({open_count:,} open) "
+        f"loaded with bulk inserts in {load:.1f} s"
+    )
+
+    attorney = User.objects.filter(firm=firm, is_attorney=True).order_by("pk").first()
+    assert attorney is not None
+    filters = CostFilters(
+        attorney_id=attorney.pk,
+        date_from=TODAY - dt.timedelta(days=400),
+        date_to=TODAY - dt.timedelta(days=310),
+    )
+    cases: list[tuple[str, dict[str, object]]] = [
+        ("first page", {}),
+        ("filtered: attorney + 90 days", {"filters": filters}),
+        ("deep page (500)", {"page": 500}),
+        ("sorted by amount", {"sort": "amount"}),
+    ]
+    results: list[tuple[str, float, float, int | None, int | None]] = []
+    for label, kwargs in cases:
+        page = costs_management_page(firm=firm, status=CostStatus.OPEN, **kwargs)  # type: ignore[arg-type]
+        median, p95 = timed(
+            args.runs,
+            lambda kwargs=kwargs: costs_management_page(  # type: ignore[misc]
+                firm=firm, status=CostStatus.OPEN, **kwargs
+            ),
+        )
+        results.append((f"selector, {label}", median, p95, page.count, page.page))
+
+    try:
+        url = reverse("cases:costs_management")
+    except NoReverseMatch:
+        url = None
+    if url is None:
+        print(f"[{backend}] the Costs Management screen is not routed yet: selector only")
+    else:
+        client = Client()
+        session = client.session
+        session["cases_user_id"] = manager_id
+        session.save()
+        pages = [
+            ("first page", {}),
+            (
+                "filtered: attorney + 90 days",
+                {
+                    "attorney": str(attorney.pk),
+                    "date_from": filters.date_from.isoformat() if filters.date_from else "",
+                    "date_to": filters.date_to.isoformat() if filters.date_to else "",
+                },
+            ),
+            ("deep page (500)", {"page": "500"}),
+            ("sorted by amount", {"sort": "amount"}),
+        ]
+        for label, params in pages:
+            response = client.get(url, {"status": "open", **params})
+            if response.status_code != 200:
+                print(f"[{backend}] GET {url} {params} answered {response.status_code}; skipped")
+                continue
+            query = {"status": "open", **params}
+
+            def get(query: dict[str, str] = query) -> object:
+                return client.get(url, query)
+
+            median, p95 = timed(args.runs, get)
+            results.append((f"HTML page, {label}", median, p95, None, None))
+
+    for label, median, p95, count, page_no in results:
+        extra = f" ({count:,} rows, page {page_no})" if count is not None else ""
+        print(
+            f"[{backend}] {label}: median {median:.1f} ms, p95 {p95:.1f} ms "
+            f"over {args.runs} runs{extra}"
+        )
+
+
+if __name__ == "__main__":
+    main()

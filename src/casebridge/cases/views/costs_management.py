@@ -1,0 +1,362 @@
+"""Costs Management (permission "Costs management"): every cost of the firm in Open /
+Pending / Paid tabs with filters, sortable columns, page numbers, and a checkbox per row
+with a bulk action menu.
+
+The rows come from :func:`casebridge.cases.selectors.costs.costs_management_page` (the
+indexed query the benchmark measures). Bulk actions are registered in one place,
+:data:`BULK_ACTIONS`: an action names the tabs it is offered on, an optional pop-up form
+to confirm it, and a handler. The bridge adds "Send" with :func:`register_bulk_action`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from casebridge.cases.auth import cases_permission_required
+from casebridge.cases.forms import CostFilterForm, VoidSelectedForm
+from casebridge.cases.models import Case, Contact, Cost, CostStatus, Permission, User
+from casebridge.cases.selectors.costs import (
+    MAX_PAGE_SIZE,
+    CostFilters,
+    CostPage,
+    costs_management_page,
+)
+from casebridge.cases.services import costs as cost_services
+from casebridge.core import clock
+from casebridge.core.errors import DomainError
+from casebridge.core.money import cents_to_decimal, format_cents
+
+from ._common import (
+    INVALID,
+    apply_domain_error,
+    cases_user,
+    finish,
+    is_htmx,
+    page_number,
+    pager,
+    render_modal,
+    safe_next,
+)
+
+NAV = {"nav": "costs"}
+TABS = (
+    (CostStatus.OPEN, "Open"),
+    (CostStatus.PENDING, "Pending"),
+    (CostStatus.PAID, "Paid"),
+)
+#: Sortable columns: a column's sort key and the key of the opposite direction.
+SORTABLE = {
+    "date": ("date", "-date"),
+    "amount": ("amount", "-amount"),
+    "case": ("case", "case"),
+    "payee": ("payee", "payee"),
+}
+
+
+# --- Bulk actions: the one place to add an action ---------------------------------------
+
+BulkHandler = Callable[[HttpRequest, User, list[Cost], forms.Form | None], HttpResponse]
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    key: str
+    label: str
+    handler: BulkHandler
+    #: The tabs (cost statuses) on which the action is offered.
+    statuses: tuple[str, ...] = (CostStatus.OPEN, CostStatus.PENDING, CostStatus.PAID)
+    #: A form shown in a pop-up to confirm the action; None acts at once (e.g. a download).
+    confirm_form: type[forms.Form] | None = None
+    confirm_label: str = "Confirm"
+    danger: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def confirms(self) -> bool:
+        return self.confirm_form is not None
+
+
+BULK_ACTIONS: dict[str, BulkAction] = {}
+
+
+def register_bulk_action(action: BulkAction) -> None:
+    """Offer ``action`` in the bulk menu of the tabs it names (its key must be new)."""
+    if action.key in BULK_ACTIONS:
+        raise ValueError(f"bulk action {action.key!r} is already registered")
+    BULK_ACTIONS[action.key] = action
+
+
+def _void_selected(
+    request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
+) -> HttpResponse:
+    reason = form.cleaned_data["reason"] if form is not None else ""
+    with transaction.atomic():  # all or nothing: one refusal writes nothing
+        for cost in costs:
+            cost_services.cost_void(firm=me.firm, actor=me, cost_id=cost.pk, reason=reason)
+    total = sum(c.amount_cents for c in costs)
+    noun = "cost" if len(costs) == 1 else "costs"
+    return finish(
+        request,
+        _back(request),
+        f"{len(costs)} {noun} ({format_cents(total)}) voided.",
+    )
+
+
+#: Characters that make a spreadsheet treat a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def _export_csv(
+    request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
+) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="costs-{clock.today():%Y-%m-%d}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "Cost ID",
+            "Date",
+            "Case",
+            "Case name",
+            "Attorney",
+            "Payee",
+            "Cost code",
+            "Invoice reference",
+            "Priority",
+            "Memo",
+            "Amount",
+            "Status",
+            "Paid date",
+            "Check or card number",
+        ]
+    )
+    for cost in costs:
+        attorney = cost.case.responsible_attorney
+        writer.writerow(
+            [
+                cost.pk,
+                cost.cost_date.isoformat(),
+                _cell(cost.case.number),
+                _cell(cost.case.name),
+                _cell(attorney.display_name if attorney else ""),
+                _cell(cost.payee.name),
+                _cell(cost.cost_code.code),
+                _cell(cost.invoice_reference),
+                cost.get_priority_display(),
+                _cell(cost.memo),
+                str(cents_to_decimal(cost.amount_cents)),
+                cost.get_status_display(),
+                cost.paid_date.isoformat() if cost.paid_date else "",
+                _cell(cost.payment_reference),
+            ]
+        )
+    return response
+
+
+register_bulk_action(
+    BulkAction(
+        key="void",
+        label="Void selected",
+        handler=_void_selected,
+        statuses=(CostStatus.OPEN, CostStatus.PENDING),
+        confirm_form=VoidSelectedForm,
+        confirm_label="Void costs",
+        danger=True,
+    )
+)
+register_bulk_action(BulkAction(key="export", label="Export CSV", handler=_export_csv))
+
+
+# --- The screen ---------------------------------------------------------------------------
+
+
+def _back(request: HttpRequest) -> str:
+    return safe_next(request, request.POST.get("next"), reverse("cases:costs_management"))
+
+
+def _filters(me: User, form: CostFilterForm) -> CostFilters:
+    """The valid filters typed (an invalid one is shown with its error and left out)."""
+    form.is_valid()
+    data = form.cleaned_data
+    case_id = None
+    number = str(data.get("case") or "").strip()
+    if number:
+        case = Case.objects.filter(firm=me.firm, number__iexact=number).only("pk").first()
+        if case is None:
+            form.add_error("case", f"No case numbered {number} in this firm.")
+            case_id = 0  # matches nothing
+        else:
+            case_id = case.pk
+    payee_id = None
+    name = str(data.get("payee") or "").strip()
+    if name:
+        # The payee typed by name (case-insensitive); of namesakes, one who is a payee.
+        payee = (
+            Contact.objects.filter(firm=me.firm, name__iexact=name)
+            .annotate(is_payee=Exists(Cost.objects.filter(payee=OuterRef("pk"))))
+            .order_by("-is_payee", "pk")
+            .only("pk")
+            .first()
+        )
+        if payee is None:
+            form.add_error("payee", f"No contact named {name} in this firm.")
+            payee_id = 0  # matches nothing
+        else:
+            payee_id = payee.pk
+    attorney = data.get("attorney")
+    return CostFilters(
+        case_id=case_id,
+        attorney_id=attorney.pk if attorney else None,
+        payee_id=payee_id,
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+        amount_min_cents=data.get("amount_min"),
+        amount_max_cents=data.get("amount_max"),
+    )
+
+
+def _sort_links(request: HttpRequest, current: str) -> dict[str, dict[str, str]]:
+    """For each sortable column: the link that sorts by it (or flips it) and aria-sort."""
+    links = {}
+    for column, (first, flipped) in SORTABLE.items():
+        query = request.GET.copy()
+        query.pop("page", None)
+        active = current in (first, flipped)
+        query["sort"] = flipped if current == first and first != flipped else first
+        descending = not current.startswith("-") if column in ("date", "amount") else False
+        aria = ("descending" if descending else "ascending") if active else "none"
+        links[column] = {"url": f"?{query.urlencode()}", "aria": aria}
+    return links
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_GET
+def costs_management_view(request: HttpRequest) -> HttpResponse:
+    me = cases_user(request)
+    status = request.GET.get("status", CostStatus.OPEN)
+    if status not in dict(TABS):
+        status = CostStatus.OPEN
+    form = CostFilterForm(request.GET, firm=me.firm)
+    filters = _filters(me, form)
+    sort = str(request.GET.get("sort", "date"))[:10]
+    page: CostPage = costs_management_page(
+        firm=me.firm, status=status, filters=filters, sort=sort, page=page_number(request)
+    )
+    counts = {page.status: page.count}
+    for other, _ in TABS:
+        if other != page.status:
+            counts[other] = costs_management_page(
+                firm=me.firm, status=other, filters=filters, page_size=1
+            ).count
+    tab_links = []
+    for value, label in TABS:
+        query = request.GET.copy()
+        query["status"] = value
+        query.pop("page", None)
+        tab_links.append(
+            {"value": value, "label": label, "count": counts[value], "url": f"?{query.urlencode()}"}
+        )
+    actions = [a for a in BULK_ACTIONS.values() if page.status in a.statuses]
+    filtered = any(v is not None for v in vars(filters).values())
+    return render(
+        request,
+        "cases/costs_management/list.html",
+        {
+            **NAV,
+            "form": form,
+            "page": page,
+            "status": page.status,
+            "tabs": tab_links,
+            "pager": pager(
+                request, number=page.page, pages=page.pages, count=page.count, label="Cost pages"
+            ),
+            "sort": page.sort,
+            "sort_links": _sort_links(request, page.sort),
+            "actions": actions,
+            "filtered": filtered,
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_POST
+def costs_bulk_view(request: HttpRequest) -> HttpResponse:
+    """Run a bulk action on the ticked costs: its pop-up first, if it has one."""
+    me = cases_user(request)
+    action = BULK_ACTIONS.get(str(request.POST.get("action", "")))
+    if action is None:
+        raise Http404("No such bulk action.")
+    raw_ids = request.POST.getlist("cost")[: MAX_PAGE_SIZE + 1]
+    if len(raw_ids) > MAX_PAGE_SIZE:
+        raise Http404("Too many costs selected.")
+    ids = {int(v) for v in raw_ids if v.isascii() and v.isdigit() and len(v) < 19}
+    if len(ids) != len(set(raw_ids)):
+        raise Http404("A selected cost was not found.")
+    costs = list(
+        Cost.objects.filter(firm=me.firm, pk__in=ids)
+        .select_related("case", "case__responsible_attorney", "payee", "cost_code")
+        .order_by("-cost_date", "-pk")
+    )
+    if len(costs) != len(ids):
+        raise Http404("A selected cost was not found in this firm.")
+    if not action.confirms:
+        if not costs:
+            messages.error(request, "Select at least one cost first.")
+            return HttpResponseRedirect(_back(request))
+        return action.handler(request, me, costs, None)
+    assert action.confirm_form is not None
+    status = 200
+    if request.POST.get("confirmed") == "1":
+        form = action.confirm_form(request.POST)
+        if not costs:
+            form.is_valid()
+            form.add_error(None, "Select at least one cost first.")
+            status = INVALID
+        elif form.is_valid():
+            try:
+                return action.handler(request, me, costs, form)
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            status = INVALID
+    else:
+        form = action.confirm_form()
+        if not costs:
+            form = action.confirm_form({})
+            form.is_valid()
+            form.add_error(None, "Select at least one cost first.")
+            status = INVALID if is_htmx(request) else 200
+    return render_modal(
+        request,
+        "cases/costs_management/_bulk_confirm.html",
+        {
+            "form": form,
+            "action": action,
+            "costs": costs,
+            "total_cents": sum(c.amount_cents for c in costs),
+            "next": _back(request),
+        },
+        title=f"{action.label} · {len(costs)} cost{'s' if len(costs) != 1 else ''}",
+        status=status,
+        back_url=_back(request),
+        opening=request.POST.get("confirmed") != "1",
+    )

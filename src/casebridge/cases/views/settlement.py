@@ -1,0 +1,783 @@
+"""A case's Settlement tab: negotiations (accept an offer), deposits (permission-gated),
+the fee and charges (with fee change requests), liens, the figures, and the staging of the
+client's trust money: Stage Payment, unstage, Push to Client Trust, Push to Disbursement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from casebridge.cases.auth import (
+    cases_admin_required,
+    cases_login_required,
+    cases_permission_required,
+)
+from casebridge.cases.errors import StagingExceedsTrust
+from casebridge.cases.forms import (
+    AcceptOfferForm,
+    DepositForm,
+    FeeDecisionForm,
+    LienAcceptForm,
+    LienEditForm,
+    LienForm,
+    NegotiationForm,
+    PushClientTrustForm,
+    SettlementTermsForm,
+    StageForm,
+)
+from casebridge.cases.models import (
+    Case,
+    Deposit,
+    FeeChangeRequest,
+    FeeChangeStatus,
+    Lien,
+    Negotiation,
+    NegotiationKind,
+    Permission,
+    Settlement,
+    TrustItem,
+    TrustItemKind,
+    TrustItemStatus,
+)
+from casebridge.cases.selectors.settlement import SettlementFigures, settlement_figures
+from casebridge.cases.services import settlement as settlement_services
+from casebridge.core.errors import DomainError
+from casebridge.core.money import format_cents
+
+from ._common import (
+    INVALID,
+    apply_domain_error,
+    cases_user,
+    confirm_form,
+    contact_id_of,
+    contact_names,
+    finish,
+    message_of,
+    render_modal,
+)
+from .cases import case_context, case_of
+
+#: The kinds staged from the Stage Payment buttons (liens have one button each).
+STAGEABLE = (
+    TrustItemKind.FEE,
+    TrustItemKind.COST_REIMBURSEMENT,
+    TrustItemKind.COPP,
+    TrustItemKind.PROPERTY_DAMAGE_FEE,
+)
+
+
+def fee_description(mode: str, rate_bp: int, fixed_cents: int, on_net: bool) -> str:
+    """ "33.33% of the gross settlement" or "a fixed $5,000.00"."""
+    if mode == "fixed":
+        return f"a fixed {format_cents(fixed_cents)}"
+    base = "the gross less costs" if on_net else "the gross settlement"
+    return f"{Decimal(rate_bp) / 100:.2f}% of {base}"
+
+
+def _tab_url(case_id: int) -> str:
+    return reverse("cases:case_settlement", args=[case_id])
+
+
+@dataclass(frozen=True)
+class StageLine:
+    """A payment that can be staged: what is due and whether the button is offered."""
+
+    kind: str
+    label: str
+    due_cents: int
+    url: str
+    item: TrustItem | None
+    note: str = ""
+
+    @property
+    def can_stage(self) -> bool:
+        return self.item is None and self.due_cents > 0 and not self.note
+
+
+def _due(figures: SettlementFigures, kind: str) -> int:
+    if kind == TrustItemKind.FEE:
+        return figures.fee_cents
+    if kind == TrustItemKind.COST_REIMBURSEMENT:
+        return figures.cost_reimbursement_due_cents
+    if kind == TrustItemKind.COPP:
+        return figures.copp_cents
+    return max(figures.property_damage_fee_cents, 0)
+
+
+def _stage_lines(
+    case: Case, figures: SettlementFigures, items: list[TrustItem], liens: list[Lien]
+) -> list[StageLine]:
+    by_kind = {i.kind: i for i in items if i.lien_id is None}
+    by_lien = {i.lien_id: i for i in items if i.lien_id is not None}
+    lines = []
+    for kind in STAGEABLE:
+        note = ""
+        if kind == TrustItemKind.FEE and figures.deposited_cents == 0:
+            note = "after a settlement check is deposited"
+        if kind == TrustItemKind.PROPERTY_DAMAGE_FEE and figures.property_damage_fee_cents < 0:
+            note = "waived: it reduces the cost reimbursement"
+        lines.append(
+            StageLine(
+                kind=kind,
+                label=TrustItemKind(kind).label,
+                due_cents=_due(figures, kind),
+                url=reverse("cases:stage", args=[case.pk, kind]),
+                item=by_kind.get(kind),
+                note=note,
+            )
+        )
+    for lien in liens:
+        note = "" if lien.accepted_on is not None else "accept the final amount first"
+        lines.append(
+            StageLine(
+                kind=TrustItemKind.LIEN,
+                label=f"{lien.get_kind_display()}: {lien.holder.name}",
+                due_cents=lien.final_cents if lien.final_cents is not None else 0,
+                url=reverse("cases:stage_lien", args=[case.pk, lien.pk]),
+                item=by_lien.get(lien.pk),
+                note=note,
+            )
+        )
+    return lines
+
+
+@cases_login_required
+def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    case = case_of(request, pk)
+    settlement = Settlement.objects.get(case=case)
+    figures = settlement_figures(case=case)
+    items = list(TrustItem.objects.filter(case=case).select_related("lien"))
+    liens = list(Lien.objects.filter(case=case).select_related("holder").order_by("pk"))
+    staged_by_lien = {i.lien_id: i for i in items if i.lien_id is not None}
+    disbursing = any(i.status != TrustItemStatus.STAGED for i in items)
+    client_item = next((i for i in items if i.kind == TrustItemKind.CLIENT), None)
+    pending = (
+        FeeChangeRequest.objects.filter(case=case, status=FeeChangeStatus.PENDING)
+        .select_related("requested_by")
+        .first()
+    )
+    negotiations = Negotiation.objects.filter(case=case).select_related("party", "accepted_by")
+    deposits = (
+        Deposit.objects.filter(case=case)
+        .select_related("offer__party")
+        .order_by("deposited_on", "pk")
+    )
+    return render(
+        request,
+        "cases/settlement/tab.html",
+        {
+            **case_context(case, "settlement"),
+            "settlement": settlement,
+            "figures": figures,
+            "negotiations": negotiations,
+            "has_accepted_offer": figures.gross_cents > 0,
+            "deposits": deposits,
+            "liens": [(lien, staged_by_lien.get(lien.pk)) for lien in liens],
+            "items": [i for i in items if i.kind != TrustItemKind.CLIENT],
+            "client_item": client_item,
+            "stage_lines": _stage_lines(case, figures, items, liens),
+            "disbursing": disbursing,
+            "pending_fee_change": pending,
+            "fee_description": fee_description(
+                settlement.fee_mode,
+                settlement.fee_rate_bp,
+                settlement.fee_fixed_cents,
+                settlement.fee_on_net_of_costs,
+            ),
+            "pending_description": fee_description(
+                pending.fee_mode,
+                pending.fee_rate_bp,
+                pending.fee_fixed_cents,
+                settlement.fee_on_net_of_costs,
+            )
+            if pending is not None
+            else "",
+            "needs_approval": me.firm.fee_changes_need_approval and not me.is_firm_admin,
+            "paid_direct_note": settlement_services.PAID_DIRECT_NOTE,
+            "pd_waiver_cents": max(-figures.property_damage_fee_cents, 0),
+        },
+    )
+
+
+# --- Negotiations -----------------------------------------------------------------------
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def negotiation_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    case = case_of(request, pk)
+    back = _tab_url(case.pk)
+    status = 200
+    if request.method == "POST":
+        form = NegotiationForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    neg = settlement_services.negotiation_record(
+                        firm=me.firm,
+                        actor=me,
+                        case_id=case.pk,
+                        kind=data["kind"],
+                        party_id=contact_id_of(me.firm, me, data["party"], "party"),
+                        amount_cents=data["amount"],
+                        made_on=data["made_on"],
+                        note=data["note"],
+                    )
+            except DomainError as exc:
+                apply_domain_error(form, exc, {"name": "party"})
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"{neg.get_kind_display()} of {format_cents(neg.amount_cents)} "
+                    f"({neg.party.name}) recorded.",
+                )
+        status = INVALID
+    else:
+        form = NegotiationForm()
+    return render_modal(
+        request,
+        "cases/settlement/_negotiation_form.html",
+        {"form": form, "case": case, "names": contact_names(me.firm, "party")},
+        title="Add demand or offer",
+        status=status,
+        back_url=back,
+    )
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def offer_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    offer = get_object_or_404(
+        Negotiation.objects.select_related("party", "case"), firm=me.firm, pk=pk
+    )
+    back = _tab_url(offer.case_id)
+    status = 200
+    if request.method == "POST":
+        form = AcceptOfferForm(request.POST)
+        if form.is_valid():
+            try:
+                settlement_services.offer_accept(
+                    firm=me.firm,
+                    actor=me,
+                    negotiation_id=offer.pk,
+                    on=form.cleaned_data["accepted_on"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"Offer of {format_cents(offer.amount_cents)} from {offer.party.name} "
+                    "accepted and locked.",
+                )
+        status = INVALID
+    else:
+        form = AcceptOfferForm()
+    return render_modal(
+        request,
+        "cases/settlement/_accept_form.html",
+        {"form": form, "offer": offer, "is_offer": offer.kind == NegotiationKind.OFFER},
+        title="Accept offer",
+        status=status,
+        back_url=back,
+    )
+
+
+# --- Deposits ---------------------------------------------------------------------------
+
+
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
+@require_http_methods(["GET", "POST"])
+def deposit_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    case = case_of(request, pk)
+    back = _tab_url(case.pk)
+    status = 200
+    if request.method == "POST":
+        form = DepositForm(request.POST, case=case)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                deposit = settlement_services.deposit_record(
+                    firm=me.firm,
+                    actor=me,
+                    case_id=case.pk,
+                    offer_id=data["offer"].pk,
+                    amount_cents=data["amount"],
+                    check_number=data["check_number"],
+                    deposited_on=data["deposited_on"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"Settlement check {deposit.check_number} for "
+                    f"{format_cents(deposit.amount_cents)} deposited.",
+                )
+        status = INVALID
+    else:
+        form = DepositForm(case=case)
+    figures = settlement_figures(case=case)
+    return render_modal(
+        request,
+        "cases/settlement/_deposit_form.html",
+        {"form": form, "case": case, "figures": figures},
+        title="Deposit settlement check",
+        status=status,
+        back_url=back,
+    )
+
+
+# --- Fee and charges --------------------------------------------------------------------
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def settlement_terms_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    case = case_of(request, pk)
+    settlement = Settlement.objects.get(case=case)
+    back = _tab_url(case.pk)
+    needs_approval = me.firm.fee_changes_need_approval and not me.is_firm_admin
+    initial = {
+        "fee_mode": settlement.fee_mode,
+        "fee_rate": settlement.fee_rate_bp,
+        "fee_fixed": settlement.fee_fixed_cents,
+        "fee_base": "net" if settlement.fee_on_net_of_costs else "gross",
+        "copp": settlement.copp_cents,
+        "property_damage_fee": settlement.property_damage_fee_cents,
+    }
+    status = 200
+    if request.method == "POST":
+        form = SettlementTermsForm(request.POST, initial=initial)
+        if form.is_valid():
+            data = form.cleaned_data
+            percent = data["fee_mode"] == "percent"
+            try:
+                _, fee_request = settlement_services.settlement_terms_update(
+                    firm=me.firm,
+                    actor=me,
+                    case_id=case.pk,
+                    fee_mode=data["fee_mode"],
+                    fee_rate_bp=data["fee_rate"] if percent else settlement.fee_rate_bp,
+                    fee_fixed_cents=settlement.fee_fixed_cents if percent else data["fee_fixed"],
+                    fee_on_net_of_costs=(
+                        data["fee_base"] == "net" if percent else settlement.fee_on_net_of_costs
+                    ),
+                    copp_cents=data["copp"] or 0,
+                    property_damage_fee_cents=data["property_damage_fee"] or 0,
+                    reason=data["reason"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc, {"fee_on_net_of_costs": "fee_base"})
+            else:
+                message = (
+                    "Fee change sent to an administrator: waiting for administrator approval."
+                    if fee_request is not None
+                    else "Fee and charges saved."
+                )
+                return finish(request, back, message)
+        status = INVALID
+    else:
+        form = SettlementTermsForm(initial=initial)
+    if not needs_approval:
+        del form.fields["reason"]
+    return render_modal(
+        request,
+        "cases/settlement/_terms_form.html",
+        {"form": form, "case": case, "needs_approval": needs_approval},
+        title="Fee and charges",
+        status=status,
+        back_url=back,
+    )
+
+
+@cases_admin_required("approve fee changes")
+@require_http_methods(["GET", "POST"])
+def fee_change_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    req = get_object_or_404(
+        FeeChangeRequest.objects.select_related("case", "requested_by"), firm=me.firm, pk=pk
+    )
+    back = _tab_url(req.case_id)
+    settlement = Settlement.objects.get(case_id=req.case_id)
+    status = 200
+    if request.method == "POST":
+        form = FeeDecisionForm(request.POST)
+        if form.is_valid():
+            approve = form.cleaned_data["decision"] == "approve"
+            try:
+                settlement_services.fee_change_request_decide(
+                    firm=me.firm, actor=me, request_id=req.pk, approve=approve
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                verdict = "approved" if approve else "rejected"
+                return finish(request, back, f"Fee change {verdict}.")
+        status = INVALID
+    else:
+        form = FeeDecisionForm()
+    return render_modal(
+        request,
+        "cases/settlement/_fee_decision_form.html",
+        {
+            "form": form,
+            "req": req,
+            "current": fee_description(
+                settlement.fee_mode,
+                settlement.fee_rate_bp,
+                settlement.fee_fixed_cents,
+                settlement.fee_on_net_of_costs,
+            ),
+            "requested": fee_description(
+                req.fee_mode, req.fee_rate_bp, req.fee_fixed_cents, settlement.fee_on_net_of_costs
+            ),
+        },
+        title="Fee change request",
+        status=status,
+        back_url=back,
+    )
+
+
+# --- Liens ------------------------------------------------------------------------------
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def lien_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    case = case_of(request, pk)
+    back = _tab_url(case.pk)
+    status = 200
+    if request.method == "POST":
+        form = LienForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    lien = settlement_services.lien_create(
+                        firm=me.firm,
+                        actor=me,
+                        case_id=case.pk,
+                        kind=data["kind"],
+                        holder_id=contact_id_of(me.firm, me, data["holder"], "holder"),
+                        claimed_cents=data["claimed"],
+                        paid_direct=data["paid_direct"],
+                        note=data["note"],
+                    )
+            except DomainError as exc:
+                apply_domain_error(form, exc, {"name": "holder"})
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"{lien.get_kind_display()} of {lien.holder.name} "
+                    f"({format_cents(lien.claimed_cents)} claimed) added.",
+                )
+        status = INVALID
+    else:
+        form = LienForm()
+    return render_modal(
+        request,
+        "cases/settlement/_lien_form.html",
+        {"form": form, "case": case, "names": contact_names(me.firm, "holder")},
+        title="Add lien or third-party payment",
+        status=status,
+        back_url=back,
+    )
+
+
+def _lien_of(request: HttpRequest, pk: int) -> Lien:
+    return get_object_or_404(
+        Lien.objects.select_related("holder", "case"), firm=cases_user(request).firm, pk=pk
+    )
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def lien_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    lien = _lien_of(request, pk)
+    back = _tab_url(lien.case_id)
+    initial = {
+        "claimed": lien.claimed_cents,
+        "final": lien.final_cents,
+        "paid_direct": lien.paid_direct,
+        "note": lien.note,
+    }
+    status = 200
+    if request.method == "POST":
+        form = LienEditForm(request.POST, initial=initial)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                settlement_services.lien_update(
+                    firm=me.firm,
+                    actor=me,
+                    lien_id=lien.pk,
+                    claimed_cents=data["claimed"],
+                    final_cents=data["final"],
+                    paid_direct=data["paid_direct"],
+                    note=data["note"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(request, back, f"Lien of {lien.holder.name} saved.")
+        status = INVALID
+    else:
+        form = LienEditForm(initial=initial)
+    return render_modal(
+        request,
+        "cases/settlement/_lien_edit_form.html",
+        {"form": form, "lien": lien, "locked": lien.accepted_on is not None},
+        title=f"Edit lien · {lien.holder.name}",
+        status=status,
+        back_url=back,
+    )
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def lien_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    lien = _lien_of(request, pk)
+    back = _tab_url(lien.case_id)
+    status = 200
+    if request.method == "POST":
+        form = LienAcceptForm(request.POST)
+        if form.is_valid():
+            try:
+                accepted = settlement_services.lien_accept(
+                    firm=me.firm,
+                    actor=me,
+                    lien_id=lien.pk,
+                    final_cents=form.cleaned_data["final"],
+                    on=form.cleaned_data["accepted_on"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"Lien of {lien.holder.name} accepted at "
+                    f"{format_cents(accepted.final_cents or 0)} and locked.",
+                )
+        status = INVALID
+    else:
+        final = lien.final_cents if lien.final_cents is not None else lien.claimed_cents
+        form = LienAcceptForm(initial={"final": final})
+    return render_modal(
+        request,
+        "cases/settlement/_lien_accept_form.html",
+        {"form": form, "lien": lien},
+        title=f"Accept lien · {lien.holder.name}",
+        status=status,
+        back_url=back,
+    )
+
+
+# --- Staging ----------------------------------------------------------------------------
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def stage_view(
+    request: HttpRequest, pk: int, kind: str, lien_pk: int | None = None
+) -> HttpResponse:
+    """Stage Payment: the amount defaults to what is due and may be lowered."""
+    me = cases_user(request)
+    case = case_of(request, pk)
+    back = _tab_url(case.pk)
+    lien = None
+    if lien_pk is not None:
+        lien = get_object_or_404(Lien.objects.select_related("holder"), case=case, pk=lien_pk)
+        kind = TrustItemKind.LIEN
+    elif kind not in STAGEABLE:
+        return HttpResponse("Unknown payment kind.", status=404, content_type="text/plain")
+    figures = settlement_figures(case=case)
+    if lien is not None:
+        due = lien.final_cents if lien.final_cents is not None else 0
+        label = f"{lien.get_kind_display()}: {lien.holder.name}"
+        payee = lien.holder.name
+    else:
+        due = _due(figures, kind)
+        label = TrustItemKind(kind).label
+        payee = case.firm.name
+    status = 200
+    if request.method == "POST":
+        form = StageForm(request.POST)
+        if form.is_valid():
+            try:
+                item = settlement_services.trust_item_stage(
+                    firm=me.firm,
+                    actor=me,
+                    case_id=case.pk,
+                    kind=kind,
+                    amount_cents=form.cleaned_data["amount"],
+                    lien_id=lien.pk if lien is not None else None,
+                    note=form.cleaned_data["note"],
+                )
+            except StagingExceedsTrust as exc:  # names no field: it is about the amount
+                form.add_error("amount", message_of(exc))
+            except DomainError as exc:
+                apply_domain_error(form, exc, {"kind": "__all__", "lien": "__all__"})
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"{item.get_kind_display()} of {format_cents(item.amount_cents)} staged"
+                    + (" (paid direct)." if item.paid_direct else "."),
+                )
+        status = INVALID
+    else:
+        form = StageForm(initial={"amount": due})
+    return render_modal(
+        request,
+        "cases/settlement/_stage_form.html",
+        {
+            "form": form,
+            "case": case,
+            "label": label,
+            "payee": payee,
+            "due_cents": due,
+            "lien": lien,
+            "figures": figures,
+            "paid_direct_note": settlement_services.PAID_DIRECT_NOTE,
+            "action": reverse("cases:stage_lien", args=[case.pk, lien.pk])
+            if lien is not None
+            else reverse("cases:stage", args=[case.pk, kind]),
+        },
+        title=f"Stage payment · {label}",
+        status=status,
+        back_url=back,
+    )
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def unstage_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    item = get_object_or_404(TrustItem.objects.select_related("case"), firm=me.firm, pk=pk)
+    back = _tab_url(item.case_id)
+    form = confirm_form(request)
+    status = 200
+    if request.method == "POST":
+        try:
+            settlement_services.trust_item_unstage(firm=me.firm, actor=me, item_id=item.pk)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            return finish(
+                request,
+                back,
+                f"{item.get_kind_display()} of {format_cents(item.amount_cents)} unstaged.",
+            )
+    return render_modal(
+        request,
+        "cases/settlement/_unstage_form.html",
+        {"form": form, "item": item},
+        title="Unstage payment",
+        status=status,
+        back_url=back,
+    )
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def push_client_trust_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Push to Client Trust: the client's final check is the remainder, so what is left in
+    trust comes to $0.00. Another payee (a guardian, a conservator) may be named."""
+    me = cases_user(request)
+    case = case_of(request, pk)
+    back = _tab_url(case.pk)
+    status = 200
+    if request.method == "POST":
+        form = PushClientTrustForm(request.POST)
+        if form.is_valid():
+            try:
+                item = settlement_services.push_to_client_trust(
+                    firm=me.firm,
+                    actor=me,
+                    case_id=case.pk,
+                    payee_name=form.cleaned_data["payee_name"],
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                if item is None:
+                    message = (
+                        "Pushed to client trust: nothing is left for the client; $0.00 remaining."
+                    )
+                else:
+                    message = (
+                        f"Client's final check of {format_cents(item.amount_cents)} to "
+                        f"{item.payee_name} staged; $0.00 remaining in trust."
+                    )
+                return finish(request, back, message)
+        status = INVALID
+    else:
+        form = PushClientTrustForm()
+    figures = settlement_figures(case=case)
+    current = TrustItem.objects.filter(case=case, kind=TrustItemKind.CLIENT).first()
+    remainder = figures.trust_remaining_cents + (current.amount_cents if current else 0)
+    return render_modal(
+        request,
+        "cases/settlement/_push_client_form.html",
+        {"form": form, "case": case, "figures": figures, "remainder_cents": remainder},
+        title="Push to Client Trust",
+        status=status,
+        back_url=back,
+    )
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def push_disbursement_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = cases_user(request)
+    case = case_of(request, pk)
+    back = _tab_url(case.pk)
+    form = confirm_form(request)
+    status = 200
+    if request.method == "POST":
+        try:
+            moved = settlement_services.push_to_disbursement(
+                firm=me.firm, actor=me, case_id=case.pk
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            return finish(
+                request,
+                back,
+                f"{moved} payment{'s' if moved != 1 else ''} pushed to disbursement "
+                "(Client Trust Management → To Be Disbursed).",
+            )
+    items = TrustItem.objects.filter(case=case, status=TrustItemStatus.STAGED)
+    return render_modal(
+        request,
+        "cases/settlement/_push_disbursement_form.html",
+        {"form": form, "case": case, "items": items},
+        title="Push to Disbursement",
+        status=status,
+        back_url=back,
+    )
