@@ -32,7 +32,7 @@ from casebridge.cases.models import (
 )
 from casebridge.cases.selectors.settlement import settlement_figures
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import firms
+from casebridge.cases.services import firms, settlement
 
 pytestmark = pytest.mark.browser
 
@@ -360,3 +360,32 @@ def test_a_user_without_the_deposit_permission_does_not_see_the_deposit_action(
     )
     assert response.status == 403
     assert "Deposit settlement checks" in response.text()
+
+
+def test_a_double_click_deposits_the_check_once(live_server, page: Page, lopez):
+    """A second submit that arrives while the first is in flight is dropped, although a
+    second deposit of $100.00 would itself be allowed (htmx alone would queue and send it)."""
+    case: Case = lopez["case"]
+    insurer = case_services.contact_create(firm=lopez["firm"], actor=None, name="Acme Insurance")
+    offer = settlement.negotiation_record(
+        firm=lopez["firm"],
+        actor=lopez["attorney"],
+        case_id=case.pk,
+        kind="offer",
+        party_id=insurer.pk,
+        amount_cents=25_000_000,
+    )
+    settlement.offer_accept(firm=lopez["firm"], actor=lopez["attorney"], negotiation_id=offer.pk)
+    sign_in(page, live_server.url, "sam.smith@lopez.test")
+    page.goto(f"{live_server.url}/cases/{case.pk}/settlement/")
+    page.get_by_role("link", name="Deposit settlement check").click()
+    box = dialog(page, "Deposit settlement check")
+    box.get_by_label("Amount").fill("100.00")
+    box.get_by_label("Check number").fill("5001")
+    # Two submits of the same form in one task: the second while the first is in flight.
+    box.locator("form").evaluate("form => { form.requestSubmit(); form.requestSubmit(); }")
+    toast(page, "Settlement check 5001 for $100.00 deposited.")
+    page.wait_for_load_state("networkidle")
+    assert list(Deposit.objects.filter(case=case).values_list("amount_cents", flat=True)) == [
+        10_000
+    ]

@@ -36,6 +36,14 @@
     if (target) { target.focus(); }
     opener = null;
   }
+  /* A form already submitting (htmx marks it .htmx-request) ignores a second submit, so a
+     double click never records a deposit or a check twice. */
+  doc.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.tagName === "FORM" && form.classList.contains("htmx-request")) {
+      event.preventDefault();
+    }
+  });
   doc.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
     if (elt && elt.getAttribute && elt.getAttribute("hx-target") === "#modal-root") {
