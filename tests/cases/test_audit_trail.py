@@ -86,8 +86,10 @@ def a_whole_settlement(cfirm, cadmin, cattorney, case):
     fee = stage(cfirm, cadmin, case, "fee", 100)
     settlement.trust_item_unstage(firm=cfirm, actor=cadmin, item_id=fee.pk)
     stage(cfirm, cadmin, case, "fee")
+    part = stage(cfirm, cadmin, case, "cost_reimbursement", 100_000)
     settlement.push_to_client_trust(firm=cfirm, actor=cadmin, case_id=case.pk)
-    stage(cfirm, cadmin, case, "cost_reimbursement")  # takes the client's check back
+    settlement.trust_item_unstage(firm=cfirm, actor=cadmin, item_id=part.pk)  # takes it back
+    stage(cfirm, cadmin, case, "cost_reimbursement")
     settlement.push_to_client_trust(firm=cfirm, actor=cadmin, case_id=case.pk)
     settlement.push_to_disbursement(firm=cfirm, actor=cadmin, case_id=case.pk)
     return case
@@ -115,13 +117,13 @@ def test_the_trail_tells_the_worked_settlement(a_whole_settlement):
         system="cases", entity_type="settlement", action="push_to_client_trust"
     ).order_by("pk")
     assert [e.after["client_cents"] for e in pushes] == [
-        25_000_000 - 4_500_000 - 8_332_500,
+        25_000_000 - 4_500_000 - 8_332_500 - 100_000,
         11_317_500,
     ]
     withdrawn = AuditEvent.objects.filter(
         system="cases", entity_type="trust_item", action="unstage", before__client_cents__gt=0
     ).get()
-    assert withdrawn.before == {"client_cents": 25_000_000 - 4_500_000 - 8_332_500}
+    assert withdrawn.before == {"client_cents": 25_000_000 - 4_500_000 - 8_332_500 - 100_000}
     assert withdrawn.summary == "Case PI-000001: client's check withdrawn: staging changed"
     assert sorted(TrustItem.objects.filter(case=case).values_list("amount_cents", flat=True)) == [
         850_000,

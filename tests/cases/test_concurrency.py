@@ -183,13 +183,18 @@ def test_a_push_to_client_trust_racing_a_staging_leaves_the_trust_consistent(
         lambda: stage(cfirm, cattorney, funded, "copp"),  # 5,000.00
     )
 
-    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    assert outcomes[1][0] == "ok", outcomes  # the staging always goes through
     f = figures(funded)
     assert f.staged_from_trust_cents - f.client_item_cents == 3_333_000 + 500_000
     pushed = Settlement.objects.get(case=funded).pushed_to_client_trust_at is not None
     if pushed:  # the staging went first: the client's check is the remainder after it
+        assert outcomes[0][0] == "ok", outcomes
         assert f.client_item_cents == 10_000_000 - 3_333_000 - 500_000
-    else:  # the push went first: the staging took its check back out
+    else:  # the push went first and was refused: the COPP charges were not staged yet
+        kind, error = outcomes[0]
+        assert kind == "error"
+        assert isinstance(error, ValidationFailed)
+        assert error.message.startswith("nothing is staged for the copp charges ($5,000.00)")
         assert f.client_item_cents == 0
         assert f.trust_remaining_cents == 10_000_000 - 3_333_000 - 500_000
     assert_trust_consistent(funded)

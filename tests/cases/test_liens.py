@@ -273,6 +273,7 @@ def test_a_lien_accepted_at_zero_needs_no_payment(cfirm, cadmin, case, claim):
     with refused(ValidationFailed, code="validation_error") as info:
         stage(cfirm, cadmin, case, "lien", of=claim)
     assert info.value.message.startswith("nothing is due for the Lien / third-party payment")
+    stage(cfirm, cadmin, case, "fee")
     client = settlement.push_to_client_trust(firm=cfirm, actor=cadmin, case_id=case.pk)
     assert client is not None
-    assert client.amount_cents == 1_000_000  # no fee was staged: the client gets it all
+    assert client.amount_cents == 1_000_000 - 333_300  # the fee only: the lien takes nothing

@@ -270,8 +270,10 @@ class Settling(RuleBasedStateMachine):
     def outstanding(self) -> bool:
         """What Push to Client Trust waits for: exactly the settlement less what was paid
         direct in trust, and every lien decided and staged."""
+        staged_kinds = {i.kind for i in self.items}
         return (
             self.gross - self.paid_direct() != self.deposited
+            or any(cents > 0 and kind not in staged_kinds for kind, cents in self.due.items())
             or any(ln.final is None for ln in self.liens)
             or any(ln.final and ln.item is None for ln in self.liens)
         )
@@ -391,6 +393,30 @@ class Settling(RuleBasedStateMachine):
     @rule(i=PICK, how=HOW, pct=FRACTION)
     def stage_lien(self, i: int, how: str, pct: int) -> None:
         self.stage("lien", i, how, pct)
+
+    @precondition(live)
+    @rule()
+    def get_everything_ready(self) -> None:
+        """A paralegal working down the list, then Push to Client Trust: the rest of the
+        settlement deposited, every lien accepted as claimed, and every fee, charge and lien
+        staged at what is due (refused, as the model expects, if earlier stagings took too
+        much)."""
+        rest = self.gross - self.paid_direct() - self.deposited
+        if rest > 0:
+            made = self.deposit_cents(rest)
+            self.deposits.append(DepositModel(made.pk, rest))
+            self.withdraw_client_check()
+        for i, held in enumerate(self.liens):
+            if held.final is None:
+                self.accept_lien(i, 100)
+        staged = {item.kind for item in self.items}
+        for kind in ("fee", *CHARGES):
+            if kind not in staged and self.due.get(kind, 0) > 0:
+                self.stage(kind, 0, "due", 0)
+        for i, held in enumerate(self.liens):
+            if held.item is None and held.final:
+                self.stage("lien", i, "due", 0)
+        self.push_to_client_trust(guardian=False)
 
     def stage(self, kind: str, i: int, how: str, pct: int) -> None:
         """Stage Payment of ``kind``: what is due, less, more, or about what the trust holds."""

@@ -344,21 +344,38 @@ def test_staging_after_the_push_withdraws_the_clients_check(cfirm, cadmin, ready
     push(cfirm, cadmin, ready)
     terms(cfirm, cadmin, ready, copp_cents=10_000)  # a charge added late
     assert_client_check_withdrawn(ready)
-    push(cfirm, cadmin, ready)
+    with refused(ValidationFailed, code="validation_error") as info:
+        push(cfirm, cadmin, ready)  # the COPP charges would go to the client
+    assert info.value.message == (
+        "nothing is staged for the copp charges ($100.00); stage it, or set it to $0.00 if "
+        "the firm waives it"
+    )
     stage(cfirm, cadmin, ready, "copp")
-    assert_client_check_withdrawn(ready)
     assert push(cfirm, cadmin, ready).amount_cents == 11_317_500 - 10_000
+
+
+def test_push_to_client_trust_needs_the_fee_and_costs_that_are_due_staged(cfirm, cadmin, funded):
+    with refused(ValidationFailed, code="validation_error") as info:
+        push(cfirm, cadmin, funded)
+    assert info.value.message.startswith("nothing is staged for the attorney fee ($83,325.00)")
+    stage(cfirm, cadmin, funded, "fee")
+    with refused(ValidationFailed, code="validation_error") as info:
+        push(cfirm, cadmin, funded)
+    assert info.value.message.startswith("nothing is staged for the cost reimbursement ($8,500.00)")
 
 
 def test_staging_after_the_push_may_use_the_money_of_the_clients_check(cfirm, cadmin, funded):
     stage(cfirm, cadmin, funded, "fee", 5_000_000)
+    stage(cfirm, cadmin, funded, "cost_reimbursement", 100_000)
     push(cfirm, cadmin, funded)
     assert figures(funded).trust_remaining_cents == 0
+    cost = TrustItem.objects.get(case=funded, kind="cost_reimbursement")
+    settlement.trust_item_unstage(firm=cfirm, actor=cadmin, item_id=cost.pk)
     stage(cfirm, cadmin, funded, "cost_reimbursement")  # the remainder is free again
     assert_client_check_withdrawn(funded)
     withdrawn = audits("trust_item", action="unstage")[-1]
     assert withdrawn.summary == "Case PI-000001: client's check withdrawn: staging changed"
-    assert withdrawn.before == {"client_cents": 25_000_000 - 5_000_000}
+    assert withdrawn.before == {"client_cents": 25_000_000 - 5_000_000 - 100_000}
 
 
 def test_a_staging_refused_after_the_push_keeps_the_clients_check(cfirm, cadmin, ready):
@@ -394,6 +411,7 @@ def test_a_deposit_after_the_push_withdraws_the_clients_check(cfirm, cadmin, rea
 def test_a_fee_change_after_the_push_withdraws_the_clients_check(cfirm, cadmin, ready):
     fee = TrustItem.objects.get(case=ready, kind="fee")
     settlement.trust_item_unstage(firm=cfirm, actor=cadmin, item_id=fee.pk)
+    terms(cfirm, cadmin, ready, fee_rate_bp=0)  # fee waived for now
     push(cfirm, cadmin, ready)
     terms(cfirm, cadmin, ready, fee_rate_bp=3000)
     assert_client_check_withdrawn(ready)
@@ -492,6 +510,7 @@ def test_after_push_to_disbursement_a_late_deposit_is_refused(cfirm, cadmin, cas
     )
     deposit(cfirm, cadmin, case, accepted, 800_000, check="1")
     stage(cfirm, cadmin, case, "lien", of=medicare)
+    stage(cfirm, cadmin, case, "fee")
     push(cfirm, cadmin, case)
     disburse(cfirm, cadmin, case)
     with refused(Locked, code="locked") as info:
@@ -503,6 +522,7 @@ def test_a_fee_change_is_not_approved_after_push_to_disbursement(cfirm, cadmin, 
     fee = TrustItem.objects.get(case=ready, kind="fee")
     settlement.trust_item_unstage(firm=cfirm, actor=cadmin, item_id=fee.pk)
     _, request = terms(cfirm, cattorney, ready, fee_rate_bp=3000, reason="agreed")
+    stage(cfirm, cadmin, ready, "fee")  # the current fee, while the request waits
     push(cfirm, cadmin, ready)
     disburse(cfirm, cadmin, ready)
     with refused(Locked, code="locked") as info:

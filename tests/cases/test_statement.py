@@ -306,8 +306,14 @@ def test_a_waived_property_damage_fee_and_a_paid_direct_lien_are_shown(cfirm, ca
     settlement.trust_item_stage(
         firm=cfirm, actor=cadmin, case_id=case.pk, kind="lien", lien_id=lien.pk
     )
-    costs.cost_create(firm=cfirm, actor=cadmin, case_id=case.pk, payee_id=insurer.pk,
-                      amount_cents=30_000, cost_code_id=cost_code(cfirm, "E112").pk)
+    costs.cost_create(
+        firm=cfirm,
+        actor=cadmin,
+        case_id=case.pk,
+        payee_id=insurer.pk,
+        amount_cents=30_000,
+        cost_code_id=cost_code(cfirm, "E112").pk,
+    )
     html = signed_in(cadmin).get(f"/cases/{case.pk}/statement/").content.decode()
     # 10,000.00 - 40% 4,000.00 - costs 300.00 - liens 1,500.00 - COPP 25.00
     # + waiver 100.00 = 4,275.00

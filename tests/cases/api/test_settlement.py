@@ -499,13 +499,14 @@ def test_push_to_client_trust_says_what_is_missing(api, cfirm, cadmin, case, ins
 def test_a_client_advance_may_name_another_payee(api, case, insurer):
     accepted = offer(api, case, insurer, "1000.00")
     deposit(api, case, accepted["id"], "1000.00")
+    assert stage(api, case, "fee").status == 201
     pushed = api.post(
         f"/cases/{case.pk}/push-to-client-trust", {"payee_name": "Rosa Lopez, guardian"}
     )
     assert pushed.status == 200
     item = pushed.body["client_item"]
-    # the remainder of the trust money: nothing else was staged
-    assert (item["payee_name"], item["amount"]) == ("Rosa Lopez, guardian", "1000.00")
+    # the remainder of the trust money after the 33.33% fee
+    assert (item["payee_name"], item["amount"]) == ("Rosa Lopez, guardian", "666.70")
     assert pushed.body["settlement"]["figures"]["trust_remaining"] == "0.00"
 
 

@@ -587,6 +587,9 @@ def test_push_to_client_trust_waits_for_every_deposit(admin_client, cfirm, cadmi
 
 def test_push_to_disbursement_locks_the_settlement(admin_client, cfirm, cadmin, case, deposited):
     settlement.trust_item_stage(firm=cfirm, actor=cadmin, case_id=case.pk, kind="fee")
+    settlement.trust_item_stage(
+        firm=cfirm, actor=cadmin, case_id=case.pk, kind="cost_reimbursement"
+    )
     with nothing_written():
         response = admin_client.post(reverse("cases:push_disbursement", args=[case.pk]), **HX)
     assert response.status_code == 422
@@ -603,7 +606,7 @@ def test_push_to_disbursement_locks_the_settlement(admin_client, cfirm, cadmin, 
     assert "Push to Client Trust</a>" not in page
     with nothing_written():
         response = admin_client.post(
-            reverse("cases:stage", args=[case.pk, "cost_reimbursement"]), {"amount": "1.00"}, **HX
+            reverse("cases:stage", args=[case.pk, "copp"]), {"amount": "1.00"}, **HX
         )
     assert response.status_code == 422
     assert "has been pushed to disbursement; its settlement is locked" in text(response)

@@ -789,9 +789,9 @@ def trust_item_unstage(*, firm: Firm, actor: User, item_id: int) -> None:
 
 def _refuse_unless_settled(figures: SettlementFigures, case: Case) -> None:
     """What Push to Client Trust (and, again, Push to Disbursement) waits for: an accepted
-    offer, all of its money deposited (and no more), and every lien decided and, if
-    anything is owed on it, staged. Otherwise the client's check, being the remainder,
-    would carry money that belongs to someone else."""
+    offer, all of its money deposited (and no more), every lien decided and, if anything
+    is owed on it, staged, and the fee and charges that are due staged. Otherwise the
+    client's check, being the remainder, would carry money that belongs to someone else."""
     if figures.gross_cents == 0:
         raise ValidationFailed("no offer is accepted on this case yet; accept an offer first")
     if figures.not_yet_deposited_cents:
@@ -815,6 +815,19 @@ def _refuse_unless_settled(figures: SettlementFigures, case: Case) -> None:
             raise ValidationFailed(
                 f"the {lien.kind.lower()} of {lien.holder} "
                 f"({format_cents(lien.final_cents)}) is not staged yet; stage its payment first"
+            )
+    staged = set(TrustItem.objects.filter(case=case).values_list("kind", flat=True))
+    due = [
+        (TrustItemKind.FEE, figures.fee_cents),
+        (TrustItemKind.COST_REIMBURSEMENT, figures.cost_reimbursement_due_cents),
+        (TrustItemKind.COPP, figures.copp_cents),
+        (TrustItemKind.PROPERTY_DAMAGE_FEE, max(figures.property_damage_fee_cents, 0)),
+    ]
+    for kind, cents in due:
+        if cents > 0 and kind not in staged:
+            raise ValidationFailed(
+                f"nothing is staged for the {kind.label.lower()} ({format_cents(cents)}); stage "
+                "it, or set it to $0.00 if the firm waives it"
             )
 
 
