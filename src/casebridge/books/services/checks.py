@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from casebridge.books.audit import books_audit
 from casebridge.books.errors import Conflict, ValidationFailed
 from casebridge.books.models import (
     AccountRole,
@@ -36,7 +37,6 @@ from casebridge.books.services.journal import (
     ledger_rows_lock,
 )
 from casebridge.core import clock
-from casebridge.core.audit import audit_record
 from casebridge.core.money import format_cents
 
 
@@ -50,14 +50,12 @@ def _audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    audit_record(
-        system="books",
+    books_audit(
         firm_id=firm.pk,
         action=action,
         entity_type=entity,
         entity_id=obj_id,
-        actor_id=actor.pk if actor else None,
-        actor_label=actor.email if actor else "system",
+        actor=actor,
         summary=summary,
         before=before,
         after=after,

@@ -8,23 +8,21 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from casebridge.books.audit import books_audit
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import AreaOfPractice, Contact, File, Firm, User
 from casebridge.core import clock
-from casebridge.core.audit import audit_record
 
 
 def _audit(
     firm: Firm, actor: User | None, entity: str, obj_id: int, summary: str, after: dict[str, Any]
 ) -> None:
-    audit_record(
-        system="books",
+    books_audit(
         firm_id=firm.pk,
         action="create",
         entity_type=entity,
         entity_id=obj_id,
-        actor_id=actor.pk if actor else None,
-        actor_label=actor.email if actor else "system",
+        actor=actor,
         summary=summary,
         after=after,
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
+from casebridge.books.audit import books_audit
 from casebridge.books.errors import Conflict, RecordsTimeOff, ValidationFailed
 from casebridge.books.models import (
     AccountRole,
@@ -36,7 +37,6 @@ from casebridge.books.models import (
 from casebridge.books.services.checks import role_account
 from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
 from casebridge.core import clock
-from casebridge.core.audit import audit_record
 from casebridge.core.money import format_cents
 
 
@@ -60,14 +60,12 @@ def _audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    audit_record(
-        system="books",
+    books_audit(
         firm_id=invoice.firm_id,
         action=action,
         entity_type="invoice",
         entity_id=invoice.pk,
-        actor_id=actor.pk if actor else None,
-        actor_label=actor.email if actor else "system",
+        actor=actor,
         summary=summary,
         before=before,
         after=after,

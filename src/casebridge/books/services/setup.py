@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from casebridge.books.audit import books_audit
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import (
     AccountRole,
@@ -20,7 +21,6 @@ from casebridge.books.models import (
     GLAccount,
     User,
 )
-from casebridge.core.audit import audit_record
 
 #: UTBMS expense codes (ABA litigation code set), offered as optional activity codes.
 UTBMS_EXPENSE_CODES: tuple[tuple[str, str], ...] = (
@@ -96,14 +96,12 @@ def _audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    audit_record(
-        system="books",
+    books_audit(
         firm_id=firm.pk,
         action=action,
         entity_type=entity,
         entity_id=entity_id,
-        actor_id=actor.pk if actor else None,
-        actor_label=actor.email if actor else "system",
+        actor=actor,
         summary=summary,
         before=before,
         after=after,
