@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from casebridge.core.models import IdempotencyRecordBase
+
 
 class Firm(models.Model):
     """A tenant: one law firm's books."""
@@ -597,17 +599,10 @@ class InvoiceLine(models.Model):
         return f"{self.kind}: {self.description}"
 
 
-class IdempotencyRecord(models.Model):
-    """A creating API request's key, body hash and response, stored in the same transaction
-    as its effects, so a repeat replays the response and writes nothing."""
+class IdempotencyRecord(IdempotencyRecordBase):
+    """See :class:`~casebridge.core.models.IdempotencyRecordBase`."""
 
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
-    key = models.CharField(max_length=200)
-    scope = models.CharField(max_length=120)  # method + route
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -615,6 +610,3 @@ class IdempotencyRecord(models.Model):
                 fields=["firm", "scope", "key"], name="books_idempotency_unique"
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.scope} {self.key}"

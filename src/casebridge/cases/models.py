@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from casebridge.core.models import IdempotencyRecordBase
+
 
 class Firm(models.Model):
     """A law firm using the case manager. Holds the firm-wide settlement defaults."""
@@ -497,16 +499,10 @@ class FeeChangeRequest(models.Model):
         return f"Fee change for case {self.case_id} ({self.status})"
 
 
-class IdempotencyRecord(models.Model):
-    """A creating API request's key, body hash and response (see ADR 0004)."""
+class IdempotencyRecord(IdempotencyRecordBase):
+    """See :class:`~casebridge.core.models.IdempotencyRecordBase`."""
 
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
-    key = models.CharField(max_length=200)
-    scope = models.CharField(max_length=120)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -514,9 +510,6 @@ class IdempotencyRecord(models.Model):
                 fields=["firm", "scope", "key"], name="cases_idempotency_unique"
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.scope} {self.key}"
 
 
 class ApiToken(models.Model):

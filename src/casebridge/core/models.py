@@ -35,3 +35,23 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.entity_type}"
+
+
+class IdempotencyRecordBase(models.Model):
+    """The columns of each side's idempotency record (ADR 0004): a creating API request's
+    key, body hash and response, stored in the same transaction as its effects, so a
+    repeat replays the response and writes nothing. Each side adds its own ``firm`` and
+    the unique (firm, scope, key) constraint."""
+
+    key = models.CharField(max_length=200)
+    scope = models.CharField(max_length=120)  # method + route
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
