@@ -1,7 +1,7 @@
 # Casebridge: `make run` serves the demo firm, `make test` runs every check.
 # Both create .venv and install the pinned dependencies on first use.
 
-.PHONY: run test lint typecheck bench bench-ledger bench-costs clean
+.PHONY: run test lint typecheck bench bench-ledger bench-costs bench-bridge clean
 
 run:
 	@scripts/run.sh
@@ -15,13 +15,16 @@ lint:
 typecheck:
 	@scripts/bootstrap.sh dev && .venv/bin/mypy src config
 
-bench: bench-ledger bench-costs
+bench: bench-ledger bench-costs bench-bridge
 
 bench-ledger:
 	@scripts/bootstrap.sh dev && .venv/bin/python bench/ledger.py
 
 bench-costs:
 	@scripts/bootstrap.sh dev && .venv/bin/python bench/costs_management.py
+
+bench-bridge:
+	@scripts/bootstrap.sh dev && .venv/bin/python bench/bridge_costs.py
 
 clean:
 	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

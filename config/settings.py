@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "casebridge.web",
     "casebridge.books",
     "casebridge.cases",
+    "casebridge.bridge",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +66,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
+                "casebridge.cases.context_processors.integration_banners",
             ],
             "builtins": ["casebridge.web.templatetags.money"],
         },
@@ -146,10 +148,35 @@ BOOKS_TOKEN_LIFETIME_DAYS = 30
 BOOKS_LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("BOOKS_LOGIN_THROTTLE_ATTEMPTS", "5"))
 BOOKS_LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("BOOKS_LOGIN_THROTTLE_WINDOW", "900"))
 
+# --- The bridge (issue 4, ADR 0005) --------------------------------------------------------
+#: Fernet keys for the books token at rest, comma-separated; the first encrypts.
+BRIDGE_TOKEN_KEYS = [
+    k for k in os.environ.get("CASEBRIDGE_BRIDGE_KEYS", "").split(",") if k.strip()
+]
+if not DEBUG and not BRIDGE_TOKEN_KEYS:
+    raise ImproperlyConfigured(
+        "set CASEBRIDGE_BRIDGE_KEYS (a Fernet key: python -c 'from cryptography.fernet import "
+        "Fernet; print(Fernet.generate_key().decode())') to encrypt the books token at rest"
+    )
+#: Delivery: attempts before an item is parked as failed, and the backoff's base and cap.
+BRIDGE_MAX_ATTEMPTS = int(os.environ.get("CASEBRIDGE_BRIDGE_MAX_ATTEMPTS", "8"))
+BRIDGE_RETRY_BASE_SECONDS = float(os.environ.get("CASEBRIDGE_BRIDGE_RETRY_BASE", "5"))
+BRIDGE_RETRY_CAP_SECONDS = float(os.environ.get("CASEBRIDGE_BRIDGE_RETRY_CAP", "3600"))
+#: How long a worker owns a claimed item before another may take it over.
+BRIDGE_LEASE_SECONDS = int(os.environ.get("CASEBRIDGE_BRIDGE_LEASE", "300"))
+#: Items per request to the books (their batch limit is 1000).
+BRIDGE_BATCH_SIZE = int(os.environ.get("CASEBRIDGE_BRIDGE_BATCH", "500"))
+#: Seconds to wait for the books.
+BRIDGE_HTTP_TIMEOUT = float(os.environ.get("CASEBRIDGE_BRIDGE_TIMEOUT", "30"))
+#: Warn administrators this many days before the books token lapses.
+BRIDGE_REAUTH_WARNING_DAYS = 7
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CASEBRIDGE_LOG_LEVEL", "INFO")},
+    # one line per HTTP request to the books is noise; the bridge logs what it delivered
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

@@ -1,11 +1,16 @@
 """Top-level URLs: the books under /books/ (API /books/api/v1/), the cases side under
-/cases/ (API /cases/api/v1/)."""
+/cases/ (API /cases/api/v1/), the bridge's screens under /cases/integrations/books/ and
+its API under /cases/api/v1/integrations/books/."""
 
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from casebridge.bridge.api import api as bridge_api
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="web/home.html"), name="home"),
     path("books/", include("casebridge.books.urls")),
+    path("cases/integrations/books/", include("casebridge.bridge.urls")),
+    path("cases/api/v1/integrations/books/", bridge_api.urls),
     path("cases/", include("casebridge.cases.urls")),
 ]

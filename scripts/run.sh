@@ -29,6 +29,9 @@ cat <<MSG
             sam@demo.test          attorney (Records Time off: turn it on under Users)
             integration@demo.test  integration user (enrolls a security question at first login)
 
+  Connect them (the seed): Cases -> Account Settings -> Integrations -> Books -> Activate,
+    books address http://$HOST:$PORT/books/api/v1, firm ID demo, integration@demo.test.
+
   Press Ctrl-C to stop.
 MSG
 exec_status=0

@@ -8,7 +8,15 @@ from casebridge.books.errors import Conflict, ValidationFailed
 from casebridge.books.models import ActivityCode, BankAccount, CheckStatus, GLAccount
 from casebridge.books.services import checks, setup
 from casebridge.core.models import AuditEvent
-from tests.books.ledger_helpers import D, deposit, gl, operating_check, refused, trust_check
+from tests.books.ledger_helpers import (
+    D,
+    deposit,
+    gl,
+    operating_check,
+    refused,
+    trust_check,
+    writes_nothing,
+)
 
 
 @pytest.fixture
@@ -212,3 +220,109 @@ def test_another_firms_checks_are_out_of_reach(
     theirs = BankAccount.objects.get(firm=other_firm, kind="operating")
     with refused(ValidationFailed, code="validation_error", match="bank account not found"):
         operating_check(firm, admin, theirs, client_file, 100, court_fees)
+
+
+# --- found again by external_ref ---------------------------------------------------------
+
+
+def request_with_ref(firm, admin, operating, client_file, code, **change):
+    args = {
+        "firm": firm,
+        "actor": admin,
+        "bank_account_id": operating.pk,
+        "payee": "Superior Court",
+        "amount_cents": 43_500,
+        "file_id": client_file.pk,
+        "activity_code_id": code.pk,
+        "request_date": D,
+        "external_ref": "cost-17",
+        **change,
+    }
+    return checks.check_request_find_or_create(**args)
+
+
+def test_a_check_is_found_by_its_external_ref_and_nothing_is_posted(
+    firm, admin, operating, client_file, court_fees
+):
+    check, created = request_with_ref(firm, admin, operating, client_file, court_fees)
+    assert created is True
+    event = AuditEvent.objects.get(entity_type="check", entity_id=str(check.pk), action="create")
+    assert event.after["external_ref"] == "cost-17"
+    with writes_nothing():
+        again, created = request_with_ref(
+            firm, admin, operating, client_file, court_fees, payee="  Superior Court ", memo="x"
+        )
+        assert (again.pk, created) == (check.pk, False)
+        # the wrapper keeps its old shape: the check, whichever way it came
+        assert (
+            checks.check_request_create(
+                firm=firm,
+                actor=admin,
+                bank_account_id=operating.pk,
+                payee="Superior Court",
+                amount_cents=43_500,
+                file_id=client_file.pk,
+                activity_code_id=court_fees.pk,
+                external_ref=" cost-17 ",
+            ).pk
+            == check.pk
+        )
+    assert gl(firm, "1000") == -43_500
+
+
+def test_a_different_check_under_the_same_external_ref_is_refused(
+    firm, admin, operating, client_file, court_fees
+):
+    check, _ = request_with_ref(firm, admin, operating, client_file, court_fees)
+    with refused(Conflict, code="external_ref_conflict") as info:
+        request_with_ref(firm, admin, operating, client_file, court_fees, amount_cents=43_501)
+    assert info.value.http_status == 409
+    assert info.value.details == {"check_id": check.pk, "differing": ["amount"]}
+    assert f"is already check {check.pk}" in info.value.message
+
+
+def test_a_lost_race_for_a_new_external_ref_is_a_retryable_conflict(
+    firm, admin, operating, client_file, court_fees, monkeypatch
+):
+    check, _ = request_with_ref(firm, admin, operating, client_file, court_fees)
+    monkeypatch.setattr(checks, "_check_found", lambda **kw: None)
+    with refused(Conflict, code="conflict") as info:
+        request_with_ref(firm, admin, operating, client_file, court_fees)
+    assert info.value.details == {"retryable": True}
+    assert info.value.field == "external_ref"
+    monkeypatch.undo()
+    assert request_with_ref(firm, admin, operating, client_file, court_fees) == (check, False)
+
+
+def test_a_trust_receipt_is_found_by_its_external_ref(firm, admin, trust, client_file):
+    def receive(**change):
+        args = {
+            "firm": firm,
+            "actor": admin,
+            "bank_account_id": trust.pk,
+            "file_id": client_file.pk,
+            "payer": "Acme Insurance",
+            "amount_cents": 100_000,
+            "received_on": D,
+            "external_ref": "settlement-1",
+            **change,
+        }
+        return checks.trust_receipt_find_or_record(**args)
+
+    receipt, created = receive()
+    assert created is True
+    with writes_nothing():
+        assert receive(reference="88123") == (receipt, False)
+    with refused(Conflict, code="external_ref_conflict") as info:
+        receive(payer="Beta Insurance")
+    assert info.value.details == {"receipt_id": receipt.pk, "differing": ["payer"]}
+    found = checks.trust_receipt_record(
+        firm=firm,
+        actor=admin,
+        bank_account_id=trust.pk,
+        file_id=client_file.pk,
+        payer="Acme Insurance",
+        amount_cents=100_000,
+        external_ref="settlement-1",
+    )
+    assert found.pk == receipt.pk

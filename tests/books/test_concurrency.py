@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from casebridge.books.errors import TrustOverdraw, ValidationFailed
+from casebridge.books.errors import Conflict, TrustOverdraw, ValidationFailed
 from casebridge.books.models import (
     ActivityCode,
     BankAccount,
@@ -192,3 +192,41 @@ def test_two_batches_racing_with_overlapping_keys_post_each_entry_once(firm):
     assert [e.pk for e, _ in outcomes[0][1]] == [by_key["a"], by_key["b"], by_key["c"]]
     assert [e.pk for e, _ in outcomes[1][1]] == [by_key["b"], by_key["c"], by_key["d"]]
     assert GLAccount.objects.get(pk=office.pk).balance_cents == 400
+
+
+def test_two_requests_with_the_same_new_external_ref_create_one_check(
+    firm, admin, operating, client_file
+):
+    """The bridge resends a cost whose first request is still running: one check is
+    created; the other request finds it or, if it looked before the first committed, is
+    refused as a retryable conflict. Never two checks, never a 500."""
+    court = ActivityCode.objects.get(firm=firm, code="E112")
+
+    def send():
+        return checks.check_request_find_or_create(
+            firm=firm,
+            actor=admin,
+            bank_account_id=operating.pk,
+            payee="Superior Court",
+            amount_cents=43_500,
+            file_id=client_file.pk,
+            activity_code_id=court.pk,
+            request_date=D,
+            external_ref="cost-17",
+        )
+
+    for _ in range(3):
+        outcomes = at_the_same_moment(send, send)
+        results = [value for kind, value in outcomes if kind == "ok"]
+        errors = [value for kind, value in outcomes if kind == "error"]
+        assert len(results) + len(errors) == 2
+        for error in errors:
+            assert isinstance(error, Conflict), error
+            assert (error.code, error.details) == ("conflict", {"retryable": True})
+        [check] = Check.objects.filter(firm=firm, external_ref="cost-17")
+        assert all(found.pk == check.pk for found, _ in results)
+        assert sum(1 for _, created in results if created) <= 1
+    assert Check.objects.filter(firm=firm).count() == 1
+    assert JournalEntry.objects.filter(firm=firm, source="check").count() == 1
+    assert GLAccount.objects.get(firm=firm, number="1000").balance_cents == -43_500
+    assert_books_consistent(firm)

@@ -11,10 +11,12 @@ from casebridge.core.errors import (
 )
 
 __all__ = [
+    "AdminRequired",
     "AuthenticationFailed",
     "Conflict",
     "DomainError",
     "EntryUnbalanced",
+    "ExternalRefConflict",
     "IdempotencyKeyReused",
     "InvalidToken",
     "NotFound",
@@ -45,6 +47,20 @@ class IdempotencyKeyReused(Conflict):
     """The same idempotency key was sent with different content."""
 
     code = "idempotency_key_reused"
+
+
+class ExternalRefConflict(Conflict):
+    """A record with this ``external_ref`` already exists in the firm but differs from the
+    request: the sender reused its id for something else. The details name the record
+    (``check_id``, ``receipt_id``, ``invoice_id``)."""
+
+    code = "external_ref_conflict"
+
+
+class AdminRequired(PermissionDenied):
+    """Only a books administrator may do this (e.g. post raw journal entries by API)."""
+
+    code = "admin_required"
 
 
 class RecordsTimeOff(ValidationFailed):

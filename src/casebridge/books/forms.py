@@ -195,7 +195,15 @@ class EnrollForm(forms.Form):
 
 # --- Users -------------------------------------------------------------------------------
 
-USER_GENERAL_FIELDS = ("first_name", "last_name", "email", "initials", "is_admin", "is_active")
+USER_GENERAL_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "initials",
+    "is_admin",
+    "is_active",
+    "is_integration_user",
+)
 USER_ACCOUNTING_FIELDS = ("records_time", "gl_account_extension")
 
 
@@ -207,6 +215,11 @@ class UserEditForm(forms.Form):
     is_admin = forms.BooleanField(label="Firm administrator", required=False)
     is_active = forms.BooleanField(
         label="Active", required=False, help_text="An inactive user cannot log in."
+    )
+    is_integration_user = forms.BooleanField(
+        label="Designated integration user",
+        required=False,
+        help_text="The user case management signs in as. Only one per firm.",
     )
     records_time = forms.BooleanField(
         label="Records Time",

@@ -4,6 +4,8 @@ Invariants held by the database as well as by the services:
 - posting amounts are non-negative and exactly one side of a posting is positive;
 - a client trust ledger's balance is never negative (CHECK);
 - check numbers are unique per bank account, invoice numbers per firm;
+- an ``external_ref`` (another system's id) is unique per firm on contacts, files, checks,
+  trust receipts and invoices, and a firm has at most one designated integration user;
 - journal entries and postings are immutable and the audit log is append-only (triggers);
 - on PostgreSQL every journal entry balances at commit (deferred constraint trigger).
 """
@@ -41,6 +43,10 @@ class User(models.Model):
     initials = models.CharField(max_length=8, blank=True)
     is_admin = models.BooleanField(default=False)
     records_time = models.BooleanField(default=False)
+    is_integration_user = models.BooleanField(
+        default=False,
+        help_text="The user case management signs in as. Only one per firm.",
+    )
     gl_account_extension = models.CharField(max_length=20, blank=True)
     is_active = models.BooleanField(default=True)
     password = models.CharField(max_length=256)
@@ -54,6 +60,11 @@ class User(models.Model):
         constraints = [
             models.UniqueConstraint(
                 "firm", Lower("email"), name="books_user_email_unique_per_firm"
+            ),
+            models.UniqueConstraint(
+                fields=["firm"],
+                condition=Q(is_integration_user=True),
+                name="books_user_one_integration_user_per_firm",
             ),
         ]
 
@@ -458,6 +469,11 @@ class Check(models.Model):
                 condition=Q(check_number__isnull=False),
                 name="books_check_number_unique_per_bank",
             ),
+            models.UniqueConstraint(
+                fields=["firm", "external_ref"],
+                condition=Q(external_ref__isnull=False),
+                name="books_check_external_ref_unique",
+            ),
             models.CheckConstraint(
                 condition=Q(amount_cents__gt=0), name="books_check_amount_positive"
             ),
@@ -506,6 +522,11 @@ class TrustReceipt(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount_cents__gt=0), name="books_receipt_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["firm", "external_ref"],
+                condition=Q(external_ref__isnull=False),
+                name="books_receipt_external_ref_unique",
             ),
         ]
 
@@ -556,6 +577,11 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["firm", "number"], name="books_invoice_number_unique_per_firm"
+            ),
+            models.UniqueConstraint(
+                fields=["firm", "external_ref"],
+                condition=Q(external_ref__isnull=False),
+                name="books_invoice_external_ref_unique",
             ),
             models.CheckConstraint(
                 condition=~Q(stage="final") | Q(entry__isnull=False),

@@ -292,7 +292,7 @@ def test_print_and_void_a_check(api, firm, trust, funded_file):
 
 def test_print_with_a_chosen_number_refuses_a_used_one(api, cost):
     one = api.post("/checks", cost).body["id"]
-    two = api.post("/checks", cost).body["id"]
+    two = api.post("/checks", {**cost, "external_ref": "cost-18"}).body["id"]
     assert api.post(f"/checks/{one}/print", {"check_number": 5000}).body["check_number"] == 5000
     taken = api.post(f"/checks/{two}/print", {"check_number": 5000})
     assert (taken.status, taken.error["field"]) == (422, "check_number")

@@ -77,7 +77,7 @@ def test_the_same_key_with_another_body_is_refused_and_writes_nothing(authed, co
 
 def test_a_key_is_bound_to_the_record_in_the_path(authed, firm, admin, cost):
     one = authed.post("/checks", cost).body["id"]
-    two = authed.post("/checks", cost).body["id"]
+    two = authed.post("/checks", {**cost, "external_ref": "cost-18"}).body["id"]
     assert authed.post(f"/checks/{one}/void", {"reason": "dup"}, key="void-1").status == 200
     reused = authed.post(f"/checks/{two}/void", {"reason": "dup"}, key="void-1")
     assert (reused.status, reused.error["code"]) == (409, "idempotency_key_reused")
@@ -85,9 +85,22 @@ def test_a_key_is_bound_to_the_record_in_the_path(authed, firm, admin, cost):
 
 
 def test_without_a_key_each_request_creates(authed, cost):
-    assert authed.post("/checks", cost).status == 201
-    assert authed.post("/checks", cost).status == 201
+    """Without an Idempotency-Key (and without an external_ref to be found by), a repeat
+    is a new check."""
+    no_ref = {**cost, "external_ref": None}
+    assert authed.post("/checks", no_ref).status == 201
+    assert authed.post("/checks", no_ref).status == 201
     assert Check.objects.count() == 2
+    assert IdempotencyRecord.objects.count() == 0
+
+
+def test_without_a_key_the_external_ref_finds_the_check(authed, cost):
+    first = authed.post("/checks", cost)
+    again = authed.post("/checks", cost)
+    assert (first.status, again.status) == (201, 200)
+    assert again.body == first.body
+    assert "Idempotent-Replayed" not in again.headers
+    assert Check.objects.count() == 1
     assert IdempotencyRecord.objects.count() == 0
 
 

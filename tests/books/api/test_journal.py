@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from casebridge.books.models import AccountRole, GLAccount, JournalEntry, Posting
+from casebridge.books.models import AccountRole, ActivityCode, GLAccount, JournalEntry, Posting
+from casebridge.books.services import auth
 from casebridge.core.models import AuditEvent
-from tests.books.api.conftest import row_counts
+from tests.books.api.conftest import ApiClient, issue_token, row_counts
 
 
 @pytest.fixture
@@ -220,3 +221,67 @@ def test_reverse_an_entry_once(api, accts):
     assert (twice.status, twice.error["code"]) == (422, "validation_error")
     early = api.post(f"/journal-entries/{body['id']}/reverse", {"date": "2026-03-01"})
     assert early.status == 422
+
+
+# --- administrators only -----------------------------------------------------------------
+
+
+@pytest.fixture
+def attorney_api(client, attorney):
+    """An enrolled API user who is not a books administrator."""
+    assert not attorney.is_admin
+    return ApiClient(client, issue_token("smith-pi", attorney.email))
+
+
+ADMIN_REQUIRED = {
+    "code": "admin_required",
+    "message": "Posting journal entries directly needs a books administrator.",
+}
+
+
+def test_posting_an_entry_needs_an_administrator(attorney_api, accts):
+    before = row_counts()
+    reply = attorney_api.post("/journal-entries", entry(accts, 1), key="not-admin-1")
+    assert (reply.status, reply.error) == (403, ADMIN_REQUIRED)
+    batch = attorney_api.post("/journal-entries/batch", {"entries": [entry(accts, 2)]})
+    assert (batch.status, batch.error) == (403, ADMIN_REQUIRED)
+    assert row_counts() == before
+    assert not JournalEntry.objects.exists()
+    assert attorney_api.get("/journal-entries").status == 200  # reading stays open
+
+
+def test_reversing_an_entry_needs_an_administrator(api, attorney_api, accts):
+    posted = api.post("/journal-entries", entry(accts, 1)).body
+    before = row_counts()
+    reply = attorney_api.post(f"/journal-entries/{posted['id']}/reverse", {"date": "2026-03-06"})
+    assert (reply.status, reply.error) == (403, ADMIN_REQUIRED)
+    unknown = attorney_api.post("/journal-entries/999999/reverse", {"date": "2026-03-06"})
+    assert (unknown.status, unknown.error) == (403, ADMIN_REQUIRED)  # nothing is looked up
+    assert row_counts() == before
+    assert not JournalEntry.objects.filter(reverses_id=posted["id"]).exists()
+
+
+def test_the_integration_user_flag_alone_does_not_allow_posting(
+    attorney_api, admin, attorney, accts
+):
+    auth.user_update(user=attorney, actor=admin, is_integration_user=True)
+    before = row_counts()
+    reply = attorney_api.post("/journal-entries", entry(accts, 1))
+    assert (reply.status, reply.error["code"]) == (403, "admin_required")
+    assert row_counts() == before
+
+
+def test_a_non_administrator_may_still_request_checks(attorney_api, operating, client_file, firm):
+    code = ActivityCode.objects.get(firm=firm, code="E101")
+    reply = attorney_api.post(
+        "/checks",
+        {
+            "bank_account_id": operating.pk,
+            "payee": "Records Inc",
+            "amount": "10.00",
+            "file_id": client_file.pk,
+            "activity_code_id": code.pk,
+        },
+    )
+    assert reply.status == 201
+    assert JournalEntry.objects.filter(source="check").count() == 1

@@ -17,6 +17,7 @@ EXPECTED_PATHS = {
     "/books/api/v1/contacts": {"get", "post"},
     "/books/api/v1/contacts/{contact_id}": {"get"},
     "/books/api/v1/files": {"get", "post"},
+    "/books/api/v1/files/batch": {"post"},
     "/books/api/v1/files/{file_id}": {"get"},
     "/books/api/v1/files/{file_id}/trust-ledger": {"get"},
     "/books/api/v1/checks": {"get", "post"},

@@ -24,6 +24,7 @@ def test_users_are_listed_and_found_by_email_ignoring_case(api, admin, attorney)
                 "is_admin": False,
                 "records_time": True,
                 "is_active": True,
+                "is_integration_user": False,
             }
         ],
         "count": 1,

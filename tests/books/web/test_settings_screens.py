@@ -27,7 +27,7 @@ def user_form(user: User, **changes):
         "gl_account_extension": user.gl_account_extension,
         "tab": "general",
     }
-    for flag in ("is_admin", "is_active", "records_time"):
+    for flag in ("is_admin", "is_active", "records_time", "is_integration_user"):
         if getattr(user, flag):
             data[flag] = "on"
     data.update(changes)
@@ -127,6 +127,52 @@ def test_an_administrator_cannot_remove_their_own_flag(admin_client, admin):
     )
     admin.refresh_from_db()
     assert admin.is_admin
+
+
+def test_the_pop_up_shows_the_integration_user_switch(admin_client, attorney):
+    html = text(admin_client.get(reverse("books:user_edit", args=[attorney.pk]), **HX))
+    assert 'class="switch-label">Designated integration user</span>' in html
+    assert "The user case management signs in as. Only one per firm." in html
+    general = html[html.index('id="user-panel-general"') : html.index('id="user-panel-accounting"')]
+    assert 'name="is_integration_user"' in general
+
+
+def test_designating_the_integration_user(admin_client, admin, attorney):
+    response = admin_client.post(
+        reverse("books:user_edit", args=[attorney.pk]),
+        user_form(attorney, is_integration_user="on"),
+        **HX,
+    )
+    assert response.status_code == 200
+    html = text(response)
+    assert f'<tr id="user-row-{attorney.pk}" hx-swap-oob="true"' in html
+    assert ">Integration user</span>" in html
+    attorney.refresh_from_db()
+    assert attorney.is_integration_user is True
+    event = AuditEvent.objects.filter(action="change", entity_type="user").get()
+    assert (event.before, event.after) == (
+        {"is_integration_user": False},
+        {"is_integration_user": True},
+    )
+    edit = text(admin_client.get(reverse("books:user_edit", args=[attorney.pk]), **HX))
+    assert re.search(r'<input type="checkbox" name="is_integration_user"[^>]* checked', edit)
+
+
+def test_a_second_integration_user_is_refused_next_to_the_switch(admin_client, admin, attorney):
+    User.objects.filter(pk=attorney.pk).update(is_integration_user=True)
+    response = admin_client.post(
+        reverse("books:user_edit", args=[admin.pk]),
+        user_form(admin, is_integration_user="on", initials="AX"),
+        **HX,
+    )
+    assert response.status_code == 422
+    assert (
+        "<p>Sam.Smith@smith.test is already the designated integration user of this firm; only "
+        "one user per firm can be: turn it off for them first</p>"
+    ) in field_error(text(response), "is_integration_user")
+    admin.refresh_from_db()
+    assert (admin.is_integration_user, admin.initials) == (False, "AA")
+    assert not AuditEvent.objects.filter(action="change", entity_type="user").exists()
 
 
 def test_adding_a_user(admin_client, firm):

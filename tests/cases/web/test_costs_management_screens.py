@@ -264,7 +264,7 @@ def test_export_without_a_selection_goes_back_with_a_message(admin_client, book)
 @pytest.mark.parametrize(
     "data",
     [
-        {"action": "send", "cost": ["1"]},
+        {"action": "no-such-action", "cost": ["1"]},
         {"action": "void", "cost": ["abc"]},
         {"action": "void", "cost": ["99999999999999999999"]},
         {"action": "export", "cost": ["999999"]},
@@ -282,16 +282,16 @@ def test_an_action_is_added_in_one_place(admin_client, book, monkeypatch):
     monkeypatch.setattr(costs_management, "BULK_ACTIONS", actions)
     costs_management.register_bulk_action(
         costs_management.BulkAction(
-            key="send",
-            label="Send",
-            handler=lambda request, me, picked, form: HttpResponse(f"sent {len(picked)}"),
+            key="stamp",
+            label="Stamp",
+            handler=lambda request, me, picked, form: HttpResponse(f"stamped {len(picked)}"),
             statuses=(CostStatus.OPEN,),
         )
     )
-    assert ">Send</button>" in text(admin_client.get(reverse(URL)))
+    assert ">Stamp</button>" in text(admin_client.get(reverse(URL)))
     response = admin_client.post(
-        reverse("cases:costs_bulk"), {"action": "send", "cost": [book["a"].pk]}
+        reverse("cases:costs_bulk"), {"action": "stamp", "cost": [book["a"].pk]}
     )
-    assert text(response) == "sent 1"
+    assert text(response) == "stamped 1"
     with pytest.raises(ValueError, match="already registered"):
-        costs_management.register_bulk_action(actions["send"])
+        costs_management.register_bulk_action(actions["stamp"])

@@ -4,6 +4,15 @@ A check request posts at once (a queued trust check already holds the client's m
 printed with a number later, or voided with a reversal on the void date. The bridge sends
 costs with ``POST /checks`` or ``POST /checks/batch`` (all or nothing) and reads their
 status back with ``GET /checks?ids=...``.
+
+Checks and trust receipts are found again by ``external_ref`` (unique per firm), so a
+sender that cannot know whether its last request arrived can simply send it again: the
+same request with a known ``external_ref`` returns the record already there (200, or
+``created: false`` in a batch) and posts nothing; a different request under a known
+``external_ref`` is refused 409 ``external_ref_conflict`` naming the record
+(``details.check_id`` / ``details.receipt_id``). Two requests racing with the same new
+``external_ref``: one is created, the other refused 409 ``conflict`` (retry it: it then
+finds the first).
 """
 
 from __future__ import annotations
@@ -109,9 +118,17 @@ class CheckBatchIn(In):
     items: list[CheckIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+class CheckBatchItemOut(CheckOut):
+    created: bool = Field(
+        description="False: a check with this external_ref was already in the books (the "
+        "same request); it is returned as it is now and nothing was posted."
+    )
+
+
 class CheckBatchOut(Out):
-    items: list[CheckOut]
+    items: list[CheckBatchItemOut]
     count: int
+    created: int = Field(description="How many of the items were created by this request.")
 
 
 class CheckFilter(Clean):
@@ -132,9 +149,9 @@ def _check_references(item: CheckIn, prefix: str = "") -> list[Reference]:
     ]
 
 
-def _request_check(request: HttpRequest, item: CheckIn) -> Check:
+def _request_check(request: HttpRequest, item: CheckIn) -> tuple[Check, bool]:
     ctx = context(request)
-    return check_service.check_request_create(
+    return check_service.check_request_find_or_create(
         firm=ctx.firm,
         actor=ctx.user,
         bank_account_id=item.bank_account_id,
@@ -187,20 +204,51 @@ def check_get(request: HttpRequest, check_id: Id) -> CheckOut:
     return CheckOut.of(get_or_404(_checks(context(request).firm), check_id))
 
 
-@router.post("/checks", response={201: CheckOut, **ERRORS})
+@router.post("/checks", response={200: CheckOut, 201: CheckOut, **ERRORS})
 @idempotent
 def check_create(request: HttpRequest, payload: CheckIn) -> Status[CheckOut]:
-    """Request a check; it posts at once. A trust check beyond the client's balance is
-    refused 409 ``insufficient_trust_funds`` with ``details.available``."""
+    """Request a check; it posts at once (201). A trust check beyond the client's balance is
+    refused 409 ``insufficient_trust_funds`` with ``details.available``.
+
+    With an ``external_ref`` the firm already has a check for: the same request (bank
+    account, payee, amount, file, activity code) answers 200 with that check as it is now
+    (even if printed or voided) and posts nothing; a different one is refused 409
+    ``external_ref_conflict`` with ``details.check_id`` and ``details.differing`` (the
+    fields that differ)."""
     require_in_firm(context(request).firm, _check_references(payload))
-    return Status(201, CheckOut.of(_request_check(request, payload)))
+    check, created = _request_check(request, payload)
+    return Status(201 if created else 200, CheckOut.of(check))
 
 
-@router.post("/checks/batch", response={201: CheckBatchOut, **ERRORS})
+def _refuse_repeated_refs(items: list[CheckIn]) -> None:
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        ref = item.external_ref or None  # blank is no external_ref
+        if ref is None:
+            continue
+        if ref in first:
+            raise ValidationFailed(
+                f"items[{i}].external_ref: {ref!r} repeats items[{first[ref]}].external_ref; "
+                "each check in a batch needs its own",
+                field=f"items[{i}].external_ref",
+            )
+        first[ref] = i
+
+
+@router.post("/checks/batch", response={200: CheckBatchOut, 201: CheckBatchOut, **ERRORS})
 @idempotent
 def check_create_batch(request: HttpRequest, payload: CheckBatchIn) -> Status[CheckBatchOut]:
     """Request many checks, all or nothing: one refusal (named ``items[i]...``) and none
-    is written."""
+    is written.
+
+    Each item is found or created as by ``POST /checks``: an item whose ``external_ref``
+    the firm already has (with the same content) is returned with ``created: false`` and
+    not posted again; one with different content refuses the batch 409
+    ``external_ref_conflict`` (``items[i].external_ref``). Two items with the same
+    ``external_ref`` are refused 422 ``validation_error`` naming the later one
+    (``items[i].external_ref``). Answers 201 if any check was created, 200 if every one
+    was already in the books; ``created`` counts the new ones."""
+    _refuse_repeated_refs(payload.items)
     require_in_firm(
         context(request).firm,
         [
@@ -213,13 +261,21 @@ def check_create_batch(request: HttpRequest, payload: CheckBatchIn) -> Status[Ch
         firm=context(request).firm,
         requests=[(i.bank_account_id, i.file_id, i.activity_code_id) for i in payload.items],
     )
-    created: list[Check] = []
+    results: list[tuple[Check, bool]] = []
     for i, item in enumerate(payload.items):
         try:
-            created.append(_request_check(request, item))
+            results.append(_request_check(request, item))
         except DomainError as exc:
             raise at_index(exc, "items", i) from None
-    return Status(201, CheckBatchOut(items=[CheckOut.of(c) for c in created], count=len(created)))
+    items = [
+        CheckBatchItemOut(**CheckOut.of(check).model_dump(), created=created)
+        for check, created in results
+    ]
+    n_created = sum(1 for item in items if item.created)
+    return Status(
+        201 if n_created else 200,
+        CheckBatchOut(items=items, count=len(items), created=n_created),
+    )
 
 
 class PrintIn(In):
@@ -340,10 +396,14 @@ def receipt_get(request: HttpRequest, receipt_id: Id) -> ReceiptOut:
     return ReceiptOut.of(get_or_404(_receipts(context(request).firm), receipt_id))
 
 
-@router.post("/trust-receipts", response={201: ReceiptOut, **ERRORS})
+@router.post("/trust-receipts", response={200: ReceiptOut, 201: ReceiptOut, **ERRORS})
 @idempotent
 def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status[ReceiptOut]:
-    """Deposit into a client's trust (e.g. the settlement check)."""
+    """Deposit into a client's trust (e.g. the settlement check): 201.
+
+    With an ``external_ref`` the firm already has a receipt for: the same deposit (bank
+    account, file, payer, amount) answers 200 with that receipt and posts nothing; a
+    different one is refused 409 ``external_ref_conflict`` with ``details.receipt_id``."""
     ctx = context(request)
     require_in_firm(
         ctx.firm,
@@ -352,7 +412,7 @@ def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status[ReceiptOu
             (File, payload.file_id, "file_id"),
         ],
     )
-    receipt = check_service.trust_receipt_record(
+    receipt, created = check_service.trust_receipt_find_or_record(
         firm=ctx.firm,
         actor=ctx.user,
         bank_account_id=payload.bank_account_id,
@@ -364,7 +424,7 @@ def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status[ReceiptOu
         memo=payload.memo,
         external_ref=payload.external_ref,
     )
-    return Status(201, ReceiptOut.of(receipt))
+    return Status(201 if created else 200, ReceiptOut.of(receipt))
 
 
 @router.post("/trust-receipts/{int:receipt_id}/void", response={200: ReceiptOut, **ERRORS})

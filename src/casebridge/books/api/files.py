@@ -3,7 +3,8 @@ trust ledger.
 
 ``POST /contacts`` and ``POST /files`` are find-or-create on ``external_ref``: 201 with the
 new record, or 200 with the one already there (unchanged), so the bridge can send a case's
-client and file on every sync without duplicating them.
+client and file on every sync without duplicating them. ``POST /files/batch`` does the same
+for up to 1,000 files with their clients in one request, all or nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import Field
 
 from casebridge.books.api.idempotency import idempotent
 from casebridge.books.api.security import context
+from casebridge.books.errors import DomainError, ValidationFailed
 from casebridge.books.models import (
     AreaOfPractice,
     BankAccount,
@@ -29,7 +31,8 @@ from casebridge.books.models import (
 )
 from casebridge.books.selectors.reports import client_trust_ledger
 from casebridge.books.services import files as file_service
-from casebridge.core.api.lookups import get_or_404, optional
+from casebridge.core.api.errors import at_index
+from casebridge.core.api.lookups import get_or_404, optional, require_in_firm
 from casebridge.core.api.schemas import (
     ERRORS,
     Clean,
@@ -44,6 +47,8 @@ from casebridge.core.api.schemas import (
 )
 
 router = Router(tags=["contacts and files"])
+
+MAX_BATCH = 1000
 
 EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -259,6 +264,142 @@ def file_find_or_create(request: HttpRequest, payload: FileIn) -> Status[FileOut
     )
     return Status(
         201 if created else 200, FileOut.of(get_or_404(_files(firm), file.pk), _trust_banks(firm))
+    )
+
+
+class BatchClientIn(ContactIn):
+    external_ref: str = Field(min_length=1, max_length=120)
+
+
+class FileBatchItemIn(In):
+    external_ref: str = Field(min_length=1, max_length=120)
+    name: str = Field(min_length=1, max_length=200)
+    number: str = Field("", max_length=40, description="Blank: the firm's next file number.")
+    area_of_practice_id: Id | None = None
+    responsible_attorney_id: Id | None = None
+    opened_on: dt.date | None = Field(None, description="Default: today.")
+    client: BatchClientIn
+
+
+class FileBatchIn(In):
+    items: list[FileBatchItemIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class FileBatchOut(Out):
+    items: list[FileOut] = Field(description="One file per item, in the request's order.")
+    count: int
+    created: int = Field(description="How many of the files were opened by this request.")
+
+
+def _refuse_repeated_file_refs(items: list[FileBatchItemIn]) -> None:
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item.external_ref in first:
+            raise ValidationFailed(
+                f"items[{i}].external_ref: {item.external_ref!r} repeats "
+                f"items[{first[item.external_ref]}].external_ref; each file in a batch "
+                "needs its own",
+                field=f"items[{i}].external_ref",
+            )
+        first[item.external_ref] = i
+
+
+def _client_located(exc: DomainError) -> DomainError:
+    """A refusal of an item's client, named ``client.<field>``."""
+    field = f"client.{exc.field}" if exc.field else "client"
+    return type(exc)(exc.message, field=field, **exc.details)
+
+
+@router.post("/files/batch", response={200: FileBatchOut, 201: FileBatchOut, **ERRORS})
+@idempotent
+def file_find_or_create_batch(request: HttpRequest, payload: FileBatchIn) -> Status[FileBatchOut]:
+    """Find or open up to 1,000 files with their clients, all or nothing: one refusal
+    (named ``items[i].<field>``, e.g. ``items[3].client.name``) and nothing is written.
+
+    Each item's file is found by its ``external_ref`` and then returned unchanged (its
+    client is not touched); otherwise its client is found by ``client.external_ref`` or
+    created, and the file is opened for it, as ``POST /contacts`` and ``POST /files`` do.
+    Two items with the same ``external_ref`` are refused 422 (``items[i].external_ref``);
+    many items may name the same client. Ids must be the caller's firm's (404 naming
+    ``items[i].area_of_practice_id`` / ``items[i].responsible_attorney_id``).
+
+    Answers 201 if any file was opened, 200 if every one was already in the books, with
+    the files in the request's order and ``created`` counting the new ones."""
+    ctx = context(request)
+    firm = ctx.firm
+    _refuse_repeated_file_refs(payload.items)
+    require_in_firm(
+        firm,
+        [
+            ref
+            for i, item in enumerate(payload.items)
+            for ref in (
+                (AreaOfPractice, item.area_of_practice_id, f"items[{i}].area_of_practice_id"),
+                (User, item.responsible_attorney_id, f"items[{i}].responsible_attorney_id"),
+            )
+        ],
+    )
+    areas = AreaOfPractice.objects.filter(firm=firm).in_bulk(
+        {i.area_of_practice_id for i in payload.items if i.area_of_practice_id is not None}
+    )
+    attorneys = User.objects.filter(firm=firm).in_bulk(
+        {i.responsible_attorney_id for i in payload.items if i.responsible_attorney_id}
+    )
+    existing = dict(
+        File.objects.filter(
+            firm=firm, external_ref__in=[i.external_ref for i in payload.items]
+        ).values_list("external_ref", "pk")
+    )
+    file_ids: list[int] = []
+    n_created = 0
+    for i, item in enumerate(payload.items):
+        found = existing.get(item.external_ref)
+        if found is not None:
+            file_ids.append(found)
+            continue
+        try:
+            try:
+                client, _ = file_service.contact_find_or_create(
+                    firm=firm,
+                    actor=ctx.user,
+                    name=item.client.name,
+                    external_ref=item.client.external_ref,
+                    email=item.client.email,
+                    phone=item.client.phone,
+                    address=item.client.address,
+                )
+            except DomainError as exc:
+                raise _client_located(exc) from None
+            file, created = file_service.file_find_or_create(
+                firm=firm,
+                actor=ctx.user,
+                name=item.name,
+                client=client,
+                external_ref=item.external_ref,
+                number=item.number,
+                area_of_practice=(
+                    areas[item.area_of_practice_id] if item.area_of_practice_id else None
+                ),
+                responsible_attorney=(
+                    attorneys[item.responsible_attorney_id]
+                    if item.responsible_attorney_id
+                    else None
+                ),
+                opened_on=item.opened_on,
+            )
+        except DomainError as exc:
+            raise at_index(exc, "items", i) from None
+        file_ids.append(file.pk)
+        n_created += created
+    files = _files(firm).in_bulk(file_ids)
+    banks = _trust_banks(firm)
+    return Status(
+        201 if n_created else 200,
+        FileBatchOut(
+            items=[FileOut.of(files[pk], banks) for pk in file_ids],
+            count=len(file_ids),
+            created=n_created,
+        ),
     )
 
 

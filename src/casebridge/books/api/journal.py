@@ -10,6 +10,10 @@ The batch endpoint resolves every account and file it names with one query each,
 the service's ``EntrySpec`` objects and posts them in one transaction; the service writes
 one audit event for the whole batch. An entry whose (source, idempotency_key) is already
 in the books is returned with ``created: false`` and not posted again.
+
+Posting (create, batch, reverse) is for books administrators only: any other caller is
+refused 403 ``admin_required`` before anything is read or written. Checks, receipts and
+invoices post their own entries through their endpoints, open to every API user.
 """
 
 from __future__ import annotations
@@ -24,14 +28,15 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from casebridge.books.api.idempotency import idempotent
-from casebridge.books.api.security import context
-from casebridge.books.errors import NotFound
+from casebridge.books.api.security import ApiContext, context
+from casebridge.books.errors import AdminRequired, NotFound
 from casebridge.books.models import File, Firm, GLAccount, JournalEntry, Posting
 from casebridge.books.services import journal as journal_service
 from casebridge.core.api.lookups import get_or_404, label
 from casebridge.core.api.schemas import (
     ERRORS,
     Clean,
+    ErrorOut,
     Id,
     In,
     Money,
@@ -230,6 +235,18 @@ def build_specs(
     return specs
 
 
+def _admin(request: HttpRequest) -> ApiContext:
+    """The caller, who must be a books administrator to post journal entries directly."""
+    ctx = context(request)
+    if not ctx.user.is_admin:
+        raise AdminRequired("Posting journal entries directly needs a books administrator.")
+    return ctx
+
+
+#: The posting endpoints' responses besides their own: ERRORS and 403 ``admin_required``.
+POST_ERRORS = {**ERRORS, 403: ErrorOut}
+
+
 def _missing(model: type[GLAccount] | type[File], pk: int, field: str) -> NotFound:
     return NotFound(f"{field}: {label(model)} {pk} not found", field=field, id=pk)
 
@@ -256,12 +273,14 @@ def journal_entry_get(request: HttpRequest, entry_id: Id) -> JournalEntryOut:
     return JournalEntryOut.of(get_or_404(_entries(context(request).firm), entry_id))
 
 
-@router.post("/journal-entries", response={200: JournalEntryOut, 201: JournalEntryOut, **ERRORS})
+@router.post(
+    "/journal-entries", response={200: JournalEntryOut, 201: JournalEntryOut, **POST_ERRORS}
+)
 @idempotent
 def journal_entry_post(request: HttpRequest, payload: JournalEntryIn) -> Status[JournalEntryOut]:
     """Post one balanced entry (201), or return the one already posted under this
-    (source, idempotency_key) (200)."""
-    ctx = context(request)
+    (source, idempotency_key) (200). Administrators only (403 ``admin_required``)."""
+    ctx = _admin(request)
     [spec] = build_specs(ctx.firm, [payload], where="")
     existed = payload.idempotency_key is not None and (
         JournalEntry.objects.filter(
@@ -282,15 +301,16 @@ def journal_entry_post(request: HttpRequest, payload: JournalEntryIn) -> Status[
 
 
 @router.post(
-    "/journal-entries/batch", response={200: JournalBatchOut, 201: JournalBatchOut, **ERRORS}
+    "/journal-entries/batch",
+    response={200: JournalBatchOut, 201: JournalBatchOut, **POST_ERRORS},
 )
 @idempotent
 def journal_entry_post_batch(
     request: HttpRequest, payload: JournalBatchIn
 ) -> Status[JournalBatchOut]:
     """Post up to 5,000 entries all or nothing: 201 if any was posted, 200 if every one
-    was already in the books."""
-    ctx = context(request)
+    was already in the books. Administrators only (403 ``admin_required``)."""
+    ctx = _admin(request)
     results = journal_service.journal_entries_post_batch(
         firm=ctx.firm, entries=build_specs(ctx.firm, payload.entries), actor=ctx.user
     )
@@ -310,13 +330,16 @@ class ReverseIn(In):
     memo: str = Field("", max_length=500)
 
 
-@router.post("/journal-entries/{int:entry_id}/reverse", response={201: JournalEntryOut, **ERRORS})
+@router.post(
+    "/journal-entries/{int:entry_id}/reverse", response={201: JournalEntryOut, **POST_ERRORS}
+)
 @idempotent
 def journal_entry_reverse(
     request: HttpRequest, entry_id: Id, payload: ReverseIn
 ) -> Status[JournalEntryOut]:
-    """Post the mirror image of the entry (entries are never edited or deleted)."""
-    ctx = context(request)
+    """Post the mirror image of the entry (entries are never edited or deleted).
+    Administrators only (403 ``admin_required``)."""
+    ctx = _admin(request)
     entry = get_or_404(JournalEntry.objects.filter(firm=ctx.firm), entry_id)
     reversal = journal_service.journal_entry_reverse(
         firm=ctx.firm, entry=entry, date=payload.date, memo=payload.memo, actor=ctx.user

@@ -34,6 +34,10 @@ class UserOut(Out):
     is_admin: bool
     records_time: bool
     is_active: bool
+    is_integration_user: bool = Field(
+        description="The firm's designated integration user (the one case management signs "
+        "in as); at most one per firm."
+    )
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -46,6 +50,7 @@ class UserOut(Out):
             is_admin=user.is_admin,
             records_time=user.records_time,
             is_active=user.is_active,
+            is_integration_user=user.is_integration_user,
         )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from casebridge.books.errors import (
     AuthenticationFailed,
@@ -96,6 +96,7 @@ def user_create(
     is_admin: bool = False,
     records_time: bool = False,
     gl_account_extension: str = "",
+    is_integration_user: bool = False,
     actor: User | None = None,
 ) -> User:
     email = _clean_email(email)
@@ -104,6 +105,8 @@ def user_create(
         raise ValidationFailed(
             f"a user with email {email} already exists in this firm", field="email"
         )
+    if is_integration_user:
+        _refuse_second_integration_user(firm.pk, exclude_pk=None)
     initials = initials.strip().upper() or "".join(p[:1] for p in (first_name, last_name)).upper()
     user = User.objects.create(
         firm=firm,
@@ -114,16 +117,29 @@ def user_create(
         is_admin=is_admin,
         records_time=records_time,
         gl_account_extension=gl_account_extension.strip(),
+        is_integration_user=is_integration_user,
         password=make_password(password),
     )
-    _audit_user(
-        user,
-        "create",
-        actor,
-        summary=f"User {email} created",
-        after={"email": email, "is_admin": is_admin, "records_time": records_time},
-    )
+    after: dict[str, Any] = {"email": email, "is_admin": is_admin, "records_time": records_time}
+    if is_integration_user:
+        after["is_integration_user"] = True
+    _audit_user(user, "create", actor, summary=f"User {email} created", after=after)
     return user
+
+
+def _refuse_second_integration_user(firm_id: int, *, exclude_pk: int | None) -> None:
+    """At most one designated integration user per firm (also a partial unique
+    constraint): name the current one so the administrator knows whom to change."""
+    others = User.objects.filter(firm_id=firm_id, is_integration_user=True)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    current = others.first()
+    if current is not None:
+        raise ValidationFailed(
+            f"{current.email} is already the designated integration user of this firm; "
+            "only one user per firm can be: turn it off for them first",
+            field="is_integration_user",
+        )
 
 
 USER_EDITABLE = (
@@ -135,6 +151,7 @@ USER_EDITABLE = (
     "records_time",
     "gl_account_extension",
     "is_active",
+    "is_integration_user",
 )
 
 
@@ -161,9 +178,17 @@ def user_update(*, user: User, actor: User, **changes: object) -> User:
         raise ValidationFailed("you cannot remove your own administrator flag", field="is_admin")
     if changes.get("is_active") is False and user.pk == actor.pk:
         raise ValidationFailed("you cannot deactivate yourself", field="is_active")
+    if changes.get("is_integration_user") is True and not user.is_integration_user:
+        _refuse_second_integration_user(user.firm_id, exclude_pk=user.pk)
     for key, value in changes.items():
         setattr(user, key, value)
-    user.save(update_fields=list(changes))
+    try:
+        with transaction.atomic():
+            user.save(update_fields=list(changes))
+    except IntegrityError:
+        if changes.get("is_integration_user") is True:  # another user was made it meanwhile
+            _refuse_second_integration_user(user.firm_id, exclude_pk=user.pk)
+        raise
     after = {k: getattr(user, k) for k in changes}
     if before != after:
         _audit_user(

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from casebridge.books.audit import books_audit
-from casebridge.books.errors import Conflict, ValidationFailed
+from casebridge.books.errors import Conflict, ExternalRefConflict, ValidationFailed
 from casebridge.books.models import (
     AccountRole,
     ActivityCode,
@@ -89,8 +89,70 @@ def _positive(amount_cents: int, field: str = "amount") -> None:
         raise ValidationFailed(f"{field} must be greater than zero", field=field)
 
 
+def _external_ref(external_ref: str | None) -> str | None:
+    return (external_ref or "").strip()[:120] or None
+
+
+def _differences(found: dict[str, object], wanted: dict[str, object]) -> list[str]:
+    return [name for name, value in wanted.items() if found[name] != value]
+
+
+def _check_found(
+    *,
+    firm: Firm,
+    external_ref: str,
+    bank_account_id: int,
+    payee: str,
+    amount_cents: int,
+    file_id: int | None,
+    activity_code_id: int | None,
+) -> Check | None:
+    """The firm's check with this ``external_ref`` if it is the same request; refused
+    (:class:`ExternalRefConflict`) if that check differs; None if there is none."""
+    found = Check.objects.filter(firm=firm, external_ref=external_ref).first()
+    if found is None:
+        return None
+    differing = _differences(
+        {
+            "bank_account_id": found.bank_account_id,
+            "payee": found.payee,
+            "amount": found.amount_cents,
+            "file_id": found.file_id,
+            "activity_code_id": found.activity_code_id,
+        },
+        {
+            "bank_account_id": bank_account_id,
+            "payee": payee[:200],
+            "amount": amount_cents,
+            "file_id": file_id,
+            "activity_code_id": activity_code_id,
+        },
+    )
+    if differing:
+        raise ExternalRefConflict(
+            f"external_ref {external_ref!r} is already check {found.pk} (to {found.payee} "
+            f"for {format_cents(found.amount_cents)}), which differs in "
+            f"{', '.join(differing)}; a new check needs a new external_ref",
+            field="external_ref",
+            check_id=found.pk,
+            differing=differing,
+        )
+    return found
+
+
+def _raced(noun: str, external_ref: str) -> Conflict:
+    """A concurrent request created the record with this external_ref first (caught by
+    the unique constraint): retrying finds it."""
+    return Conflict(
+        f"another request created the {noun} with external_ref {external_ref!r} at the same "
+        "time; nothing was written: retry, and the one already created is returned",
+        field="external_ref",
+        retryable=True,
+    )
+
+
 @transaction.atomic
-def check_request_create(
+def check_request_find_or_create(
     *,
     firm: Firm,
     actor: User | None,
@@ -103,17 +165,36 @@ def check_request_create(
     posting_reference: str = "",
     request_date: dt.date | None = None,
     external_ref: str | None = None,
-) -> Check:
-    """Queue a check for printing and post it.
+) -> tuple[Check, bool]:
+    """Queue a check for printing and post it: ``(check, True)``.
 
     Operating: Dr the activity code's GL account (e.g. Advanced Client Costs), Cr operating.
     Trust: Dr client trust liability for the file, Cr trust bank; refused when the file's
     trust would go below zero (:class:`TrustOverdraw`, with the amount available).
+
+    With an ``external_ref`` the firm already has a check for, nothing is posted: the same
+    request (bank account, payee, amount, file, activity code) gives ``(that check,
+    False)``, whatever its status now; a different one is refused
+    :class:`ExternalRefConflict` naming the check. Two requests racing with a new
+    ``external_ref``: the loser is refused :class:`Conflict` (retryable) and writes nothing.
     """
     payee = payee.strip()
     if not payee:
         raise ValidationFailed("payee is required", field="payee")
     _positive(amount_cents)
+    external_ref = _external_ref(external_ref)
+    if external_ref is not None:
+        found = _check_found(
+            firm=firm,
+            external_ref=external_ref,
+            bank_account_id=bank_account_id,
+            payee=payee,
+            amount_cents=amount_cents,
+            file_id=file_id,
+            activity_code_id=activity_code_id,
+        )
+        if found is not None:
+            return found, False
     bank = _bank(firm, bank_account_id)
     date = request_date or clock.today()
     activity = None
@@ -148,21 +229,29 @@ def check_request_create(
         posting_reference=posting_reference,
         source="check",
     )
-    check = Check.objects.create(
-        firm=firm,
-        bank_account=bank,
-        file=file,
-        payee=payee[:200],
-        amount_cents=amount_cents,
-        activity_code=activity,
-        memo=memo.strip()[:255],
-        posting_reference=posting_reference[:60],
-        external_ref=(external_ref or "").strip() or None,
-        request_date=date,
-        entry=entry,
-        created_by=actor,
-        created_at=clock.now(),
-    )
+    try:
+        with transaction.atomic():
+            check = Check.objects.create(
+                firm=firm,
+                bank_account=bank,
+                file=file,
+                payee=payee[:200],
+                amount_cents=amount_cents,
+                activity_code=activity,
+                memo=memo.strip()[:255],
+                posting_reference=posting_reference[:60],
+                external_ref=external_ref,
+                request_date=date,
+                entry=entry,
+                created_by=actor,
+                created_at=clock.now(),
+            )
+    except IntegrityError:
+        if external_ref is not None and (
+            Check.objects.filter(firm=firm, external_ref=external_ref).exists()
+        ):
+            raise _raced("check", external_ref) from None
+        raise
     _audit(
         firm,
         actor,
@@ -176,7 +265,40 @@ def check_request_create(
             "bank_account": bank.name,
             "file": file.number if file else None,
             "memo": memo,
+            **({"external_ref": external_ref} if external_ref else {}),
         },
+    )
+    return check, True
+
+
+def check_request_create(
+    *,
+    firm: Firm,
+    actor: User | None,
+    bank_account_id: int,
+    payee: str,
+    amount_cents: int,
+    file_id: int | None,
+    activity_code_id: int | None = None,
+    memo: str = "",
+    posting_reference: str = "",
+    request_date: dt.date | None = None,
+    external_ref: str | None = None,
+) -> Check:
+    """:func:`check_request_find_or_create` for a caller that does not need to know
+    whether the check was created now or found by its ``external_ref``."""
+    check, _ = check_request_find_or_create(
+        firm=firm,
+        actor=actor,
+        bank_account_id=bank_account_id,
+        payee=payee,
+        amount_cents=amount_cents,
+        file_id=file_id,
+        activity_code_id=activity_code_id,
+        memo=memo,
+        posting_reference=posting_reference,
+        request_date=request_date,
+        external_ref=external_ref,
     )
     return check
 
@@ -313,8 +435,47 @@ def check_void(
     return check
 
 
+def _receipt_found(
+    *,
+    firm: Firm,
+    external_ref: str,
+    bank_account_id: int,
+    file_id: int,
+    payer: str,
+    amount_cents: int,
+) -> TrustReceipt | None:
+    """Like :func:`_check_found`, for a trust receipt (bank account, file, payer, amount)."""
+    found = TrustReceipt.objects.filter(firm=firm, external_ref=external_ref).first()
+    if found is None:
+        return None
+    differing = _differences(
+        {
+            "bank_account_id": found.bank_account_id,
+            "file_id": found.file_id,
+            "payer": found.payer,
+            "amount": found.amount_cents,
+        },
+        {
+            "bank_account_id": bank_account_id,
+            "file_id": file_id,
+            "payer": payer[:200],
+            "amount": amount_cents,
+        },
+    )
+    if differing:
+        raise ExternalRefConflict(
+            f"external_ref {external_ref!r} is already trust receipt {found.pk} (from "
+            f"{found.payer} for {format_cents(found.amount_cents)}), which differs in "
+            f"{', '.join(differing)}; a new deposit needs a new external_ref",
+            field="external_ref",
+            receipt_id=found.pk,
+            differing=differing,
+        )
+    return found
+
+
 @transaction.atomic
-def trust_receipt_record(
+def trust_receipt_find_or_record(
     *,
     firm: Firm,
     actor: User | None,
@@ -326,12 +487,27 @@ def trust_receipt_record(
     reference: str = "",
     memo: str = "",
     external_ref: str | None = None,
-) -> TrustReceipt:
-    """Deposit into a client trust account for a file: Dr trust bank, Cr client trust."""
+) -> tuple[TrustReceipt, bool]:
+    """Deposit into a client trust account for a file: Dr trust bank, Cr client trust;
+    ``(receipt, True)``. With an ``external_ref`` the firm already has a receipt for, the
+    same deposit (bank account, file, payer, amount) gives ``(that receipt, False)`` and
+    posts nothing; a different one is refused :class:`ExternalRefConflict`."""
     payer = payer.strip()
     if not payer:
         raise ValidationFailed("payer is required", field="payer")
     _positive(amount_cents)
+    external_ref = _external_ref(external_ref)
+    if external_ref is not None:
+        found = _receipt_found(
+            firm=firm,
+            external_ref=external_ref,
+            bank_account_id=bank_account_id,
+            file_id=file_id,
+            payer=payer,
+            amount_cents=amount_cents,
+        )
+        if found is not None:
+            return found, False
     bank = _bank(firm, bank_account_id)
     if bank.kind != BankAccountKind.TRUST or bank.trust_liability_account is None:
         raise ValidationFailed(f"{bank.name} is not a client trust account", field="bank_account")
@@ -354,21 +530,28 @@ def trust_receipt_record(
             ),
         ],
     )
-    receipt = TrustReceipt.objects.create(
-        firm=firm,
-        bank_account=bank,
-        file=file,
-        payer=payer[:200],
-        amount_cents=amount_cents,
-        received_on=date,
-        reference=reference.strip()[:60],
-        memo=memo.strip()[:255],
-        external_ref=(external_ref or "").strip() or None,
-        entry=entry,
-        created_by=actor,
-        created_at=clock.now(),
-    )
-    assert file is not None
+    try:
+        with transaction.atomic():
+            receipt = TrustReceipt.objects.create(
+                firm=firm,
+                bank_account=bank,
+                file=file,
+                payer=payer[:200],
+                amount_cents=amount_cents,
+                received_on=date,
+                reference=reference.strip()[:60],
+                memo=memo.strip()[:255],
+                external_ref=external_ref,
+                entry=entry,
+                created_by=actor,
+                created_at=clock.now(),
+            )
+    except IntegrityError:
+        if external_ref is not None and (
+            TrustReceipt.objects.filter(firm=firm, external_ref=external_ref).exists()
+        ):
+            raise _raced("trust receipt", external_ref) from None
+        raise
     _audit(
         firm,
         actor,
@@ -381,7 +564,37 @@ def trust_receipt_record(
             "amount_cents": amount_cents,
             "file": file.number,
             "reference": reference,
+            **({"external_ref": external_ref} if external_ref else {}),
         },
+    )
+    return receipt, True
+
+
+def trust_receipt_record(
+    *,
+    firm: Firm,
+    actor: User | None,
+    bank_account_id: int,
+    file_id: int,
+    payer: str,
+    amount_cents: int,
+    received_on: dt.date | None = None,
+    reference: str = "",
+    memo: str = "",
+    external_ref: str | None = None,
+) -> TrustReceipt:
+    """:func:`trust_receipt_find_or_record` without telling found from recorded."""
+    receipt, _ = trust_receipt_find_or_record(
+        firm=firm,
+        actor=actor,
+        bank_account_id=bank_account_id,
+        file_id=file_id,
+        payer=payer,
+        amount_cents=amount_cents,
+        received_on=received_on,
+        reference=reference,
+        memo=memo,
+        external_ref=external_ref,
     )
     return receipt
 

@@ -16,10 +16,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from casebridge.books.audit import books_audit
-from casebridge.books.errors import Conflict, RecordsTimeOff, ValidationFailed
+from casebridge.books.errors import (
+    Conflict,
+    ExternalRefConflict,
+    RecordsTimeOff,
+    ValidationFailed,
+)
 from casebridge.books.models import (
     AccountRole,
     ActivityCode,
@@ -95,10 +100,23 @@ def invoice_create(
     operating_bank_account_id: int | None = None,
     external_ref: str | None = None,
 ) -> Invoice:
-    """A draft invoice with its lines, numbered from the firm's sequence."""
+    """A draft invoice with its lines, numbered from the firm's sequence.
+
+    An ``external_ref`` is unique per firm: one already used is refused
+    :class:`ExternalRefConflict` naming the invoice that has it (``details.invoice_id``)."""
     file = File.objects.filter(firm=firm, pk=file_id).first()
     if file is None:
         raise ValidationFailed("file not found in this firm", field="file")
+    external_ref = (external_ref or "").strip()[:120] or None
+    if external_ref is not None:
+        taken = Invoice.objects.filter(firm=firm, external_ref=external_ref).first()
+        if taken is not None:
+            raise ExternalRefConflict(
+                f"external_ref {external_ref!r} is already invoice {taken.number} "
+                f"(id {taken.pk}) in this firm; a new invoice needs a new external_ref",
+                field="external_ref",
+                invoice_id=taken.pk,
+            )
     if not lines:
         raise ValidationFailed("an invoice needs at least one line", field="lines")
     date = invoice_date or clock.today()
@@ -163,20 +181,33 @@ def invoice_create(
     number = locked.next_invoice_number
     locked.next_invoice_number = number + 1
     locked.save(update_fields=["next_invoice_number"])
-    invoice = Invoice.objects.create(
-        firm=firm,
-        number=number,
-        file=file,
-        invoice_date=date,
-        description=description.strip()[:255],
-        pay_from_trust=pay_from_trust,
-        trust_bank_account=trust,
-        operating_bank_account=operating,
-        total_cents=sum(ln.amount_cents for ln in built),
-        external_ref=(external_ref or "").strip() or None,
-        created_by=actor,
-        created_at=clock.now(),
-    )
+    try:
+        with transaction.atomic():
+            invoice = Invoice.objects.create(
+                firm=firm,
+                number=number,
+                file=file,
+                invoice_date=date,
+                description=description.strip()[:255],
+                pay_from_trust=pay_from_trust,
+                trust_bank_account=trust,
+                operating_bank_account=operating,
+                total_cents=sum(ln.amount_cents for ln in built),
+                external_ref=external_ref,
+                created_by=actor,
+                created_at=clock.now(),
+            )
+    except IntegrityError:
+        if external_ref is not None and (
+            Invoice.objects.filter(firm=firm, external_ref=external_ref).exists()
+        ):
+            raise Conflict(
+                f"another request created the invoice with external_ref {external_ref!r} at "
+                "the same time; nothing was written",
+                field="external_ref",
+                retryable=True,
+            ) from None
+        raise
     for ln in built:
         ln.invoice = invoice
     InvoiceLine.objects.bulk_create(built)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from casebridge.cases import extensions
 from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import Locked, ValidationFailed
 from casebridge.cases.models import (
@@ -28,6 +29,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.core import clock
+from casebridge.core.audit import audit_record_many
 from casebridge.core.money import allocate, format_cents
 
 EDITABLE_WHEN_UNPAID = (
@@ -156,6 +158,11 @@ def cost_update(*, firm: Firm, actor: User, cost_id: int, **changes: Any) -> Cos
                 field=sorted(refused)[0].removesuffix("_id").removesuffix("_cents"),
             )
         raise ValidationFailed(f"cannot change {', '.join(sorted(refused))}")
+    refusal = extensions.cost_edit_refusal(
+        cost=cost, fields=[k for k, v in changes.items() if getattr(cost, k) != v]
+    )
+    if refusal:
+        raise Locked(refusal)
     for text in ("invoice_reference", "memo"):
         if text in changes:
             changes[text] = str(changes[text]).strip()
@@ -195,6 +202,8 @@ def cost_void(*, firm: Firm, actor: User, cost_id: int, reason: str = "") -> Cos
     cost.voided_on = clock.today()
     cost.void_reason = reason.strip()[:255]
     cost.save(update_fields=["status", "voided_on", "void_reason"])
+    # an integration that sent this cost queues the void of its check, in this transaction
+    extensions.cost_voided(cost=cost, actor=actor)
     cases_audit(
         firm_id=firm.pk,
         actor=actor,
@@ -360,3 +369,140 @@ def cost_split(
         },
     )
     return result
+
+
+# --- What an integration (the bridge) does to costs -----------------------------------------
+# Each is atomic and writes an audit event naming the integration's actor (None = system).
+
+
+def _sent_event(firm: Firm, actor: User | None, cost: Cost, summary: str) -> dict[str, Any]:
+    return {
+        "system": "cases",
+        "firm_id": firm.pk,
+        "actor_id": actor.pk if actor else None,
+        "actor_label": actor.email if actor else "system",
+        "action": "send",
+        "entity_type": "cost",
+        "entity_id": cost.pk,
+        "summary": summary,
+        "after": {"status": CostStatus.PENDING, "amount_cents": cost.amount_cents},
+    }
+
+
+@transaction.atomic
+def costs_mark_sent(*, firm: Firm, actor: User | None, cost_ids: list[int]) -> list[Cost]:
+    """Open -> Pending for costs handed to the books, all or nothing. Refuses (naming the
+    cost) any cost that is not Open or was sent before. Returns the costs in id order,
+    locked for the rest of the caller's transaction."""
+    costs = list(
+        Cost.objects.select_for_update()
+        .filter(firm=firm, pk__in=cost_ids)
+        .select_related("payee", "cost_code", "case")
+        .order_by("pk")
+    )
+    if len(costs) != len(set(cost_ids)):
+        raise ValidationFailed("a selected cost was not found in this firm", field="cost")
+    for cost in costs:
+        if cost.status != CostStatus.OPEN or cost.sent_at is not None:
+            raise Locked(
+                f"cost {cost.pk} ({cost.payee.name}, {format_cents(cost.amount_cents)}) is "
+                f"{cost.get_status_display()}"
+                + (" and was already sent" if cost.sent_at is not None else "")
+                + "; only Open costs can be sent",
+                field="cost",
+            )
+    now = clock.now()
+    Cost.objects.filter(pk__in=[c.pk for c in costs]).update(status=CostStatus.PENDING, sent_at=now)
+    for cost in costs:
+        cost.status = CostStatus.PENDING
+        cost.sent_at = now
+    audit_record_many(
+        [
+            _sent_event(
+                firm, actor, c, f"Cost {c.pk} ({format_cents(c.amount_cents)}) sent to the books"
+            )
+            for c in costs
+        ]
+    )
+    return costs
+
+
+@transaction.atomic
+def cost_return_to_open(*, firm: Firm, actor: User | None, cost_id: int, reason: str) -> Cost:
+    """Pending -> Open for a send that never reached the books (withdrawn by a user)."""
+    cost = _locked_cost(firm, cost_id)
+    if cost.status != CostStatus.PENDING:
+        raise Locked(
+            f"only a Pending cost can go back to Open; this one is {cost.get_status_display()}"
+        )
+    before = _snapshot(cost)
+    cost.status = CostStatus.OPEN
+    cost.sent_at = None
+    cost.save(update_fields=["status", "sent_at"])
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="unsend",
+        entity_type="cost",
+        entity_id=cost.pk,
+        summary=f"Cost {cost.pk} back to Open: {reason}"[:500],
+        before=before,
+        after=_snapshot(cost),
+    )
+    return cost
+
+
+@transaction.atomic
+def cost_record_check_printed(
+    *, firm: Firm, actor: User | None, cost_id: int, check_number: str, printed_on: dt.date
+) -> Cost:
+    """Pending -> Paid when the books printed the cost's check (its number comes back)."""
+    cost = _locked_cost(firm, cost_id)
+    if cost.status != CostStatus.PENDING:
+        raise Locked(f"cost {cost.pk} is {cost.get_status_display()}, not Pending")
+    before = _snapshot(cost)
+    cost.status = CostStatus.PAID
+    cost.payment_method = "check"
+    cost.payment_reference = check_number[:60]
+    cost.paid_date = printed_on
+    cost.save(update_fields=["status", "payment_method", "payment_reference", "paid_date"])
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="pay",
+        entity_type="cost",
+        entity_id=cost.pk,
+        summary=f"Cost {cost.pk} paid by check {check_number} (printed in the books)",
+        before=before,
+        after={**_snapshot(cost), "method": "check", "reference": check_number},
+    )
+    return cost
+
+
+@transaction.atomic
+def cost_void_by_check(
+    *, firm: Firm, actor: User | None, cost_id: int, voided_on: dt.date, reason: str
+) -> Cost:
+    """A Pending or Paid cost whose check was voided in the books becomes Void (the books'
+    void is the truth; a void cost shows $0.00 and leaves the case's total)."""
+    cost = _locked_cost(firm, cost_id)
+    if cost.status == CostStatus.VOID:
+        return cost
+    if cost.status == CostStatus.OPEN:
+        raise Locked(f"cost {cost.pk} is Open: it has no check to have been voided")
+    before = _snapshot(cost)
+    cost.status = CostStatus.VOID
+    cost.voided_on = voided_on
+    cost.void_reason = reason.strip()[:255]
+    cost.save(update_fields=["status", "voided_on", "void_reason"])
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="void",
+        entity_type="cost",
+        entity_id=cost.pk,
+        summary=f"Cost {cost.pk} voided: its check was voided in the books",
+        before=before,
+        after={**_snapshot(cost), "void_reason": cost.void_reason},
+    )
+    return cost

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from casebridge.cases import extensions
 from casebridge.cases.auth import cases_login_required
 from casebridge.cases.forms import (
     CostForm,
@@ -61,12 +62,13 @@ def _costs_url(cost: Cost) -> str:
 def case_costs_view(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_of(request, pk)
     items, pager = paginate(request, case_costs(case=case), per_page=50, label="Cost pages")
+    extras = extensions.cost_extras(cases_user(request), items)
     return render(
         request,
         "cases/costs/tab.html",
         {
             **case_context(case, "costs"),
-            "costs": items,
+            "costs": [(cost, extras.get(cost.pk)) for cost in items],
             "pager": pager,
             "total_cents": case_costs_total_cents(case.pk),
             "has_linked": case.linked_cases.exists(),

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from casebridge.cases import extensions
 from casebridge.cases.auth import cases_settings_required
 from casebridge.cases.forms import (
     USER_PERMISSION_FIELDS,
@@ -211,4 +212,7 @@ def cost_code_create_view(request: HttpRequest) -> HttpResponse:
 @cases_settings_required
 @require_GET
 def settings_integrations_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "cases/settings/integrations.html", _section("integrations"))
+    panels = extensions.panels_html(request, cases_user(request))
+    return render(
+        request, "cases/settings/integrations.html", {**_section("integrations"), "panels": panels}
+    )

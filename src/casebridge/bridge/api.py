@@ -1,0 +1,352 @@
+"""The bridge's HTTP API, at ``/cases/api/v1/integrations/books/`` (OpenAPI at
+``openapi.json``). It authenticates exactly like the cases API (a cases bearer token) and
+answers errors in the same JSON shape.
+
+Everything the screens do can be done here: activation and defaults (administrators and the
+administration settings permission; others get 403 ``permission_denied`` naming it), the
+readiness check, sending costs, the sync queue and its retries, and the check-status sync.
+Sends are not replayed by ``Idempotency-Key``: a second send of the same cost is refused
+(``locked``) because the first already made it Pending, which is the stronger guarantee.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Query, Router
+from pydantic import ConfigDict, Field
+
+from casebridge.bridge import selectors
+from casebridge.bridge.models import InvoiceRelease, OutboxItem, OutboxKind, OutboxState
+from casebridge.bridge.services import connection as conn_services
+from casebridge.bridge.services import outbox, readiness, status_sync
+from casebridge.cases.api.security import BearerToken, context
+from casebridge.cases.models import Permission
+from casebridge.cases.permissions import require, require_settings_access
+from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
+from casebridge.core.api.schemas import (
+    ERRORS,
+    Clean,
+    Id,
+    In,
+    Money,
+    Out,
+    Page,
+    PageIn,
+    money,
+    page_of,
+)
+
+router = Router(tags=["books integration"])
+
+
+class ConnectionOut(Out):
+    status: str = Field(
+        description="Not connected, Needs defaults, Connected, Deactivated or "
+        "Re-authentication required."
+    )
+    connected: bool
+    needs_reauthentication: bool
+    days_until_reauthentication: int | None
+    token_expires_at: dt.datetime | None
+    books_url: str
+    books_firm_code: str
+    username: str
+    default_posting_reference: str
+    operating_account_id: int | None
+    operating_account_name: str
+    trust_account_id: int | None
+    trust_account_name: str
+    invoice_release: str
+    queue: dict[str, int]
+
+
+def _connection_out(request: HttpRequest) -> ConnectionOut:
+    firm = context(request).firm
+    conn = conn_services.connection_of(firm)
+    view = conn_services.connection_view(conn)
+    return ConnectionOut(
+        status=view.label,
+        connected=view.connected,
+        needs_reauthentication=view.needs_reauth,
+        days_until_reauthentication=view.days_left,
+        token_expires_at=view.expires_at,
+        books_url=conn.books_url if conn else "",
+        books_firm_code=conn.books_firm_code if conn else "",
+        username=conn.username if conn else "",
+        default_posting_reference=conn.default_posting_reference if conn else "",
+        operating_account_id=conn.operating_account_id if conn else None,
+        operating_account_name=conn.operating_account_name if conn else "",
+        trust_account_id=conn.trust_account_id if conn else None,
+        trust_account_name=conn.trust_account_name if conn else "",
+        invoice_release=conn.invoice_release if conn else InvoiceRelease.REVIEW,
+        queue=selectors.queue_counts(firm),
+    )
+
+
+@router.get("/connection", response={200: ConnectionOut, **ERRORS}, summary="The connection")
+def connection_get(request: HttpRequest) -> ConnectionOut:
+    require_settings_access(context(request).user)
+    return _connection_out(request)
+
+
+class ActivateIn(In):
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    books_url: str = Field(min_length=1, max_length=300, description="Ends in /books/api/v1.")
+    books_firm_code: str = Field(min_length=1, max_length=40)
+    username: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/activate", response={200: ConnectionOut, **ERRORS}, summary="Pop-up 1: sign in")
+def activate(request: HttpRequest, payload: ActivateIn) -> ConnectionOut:
+    """Verifies the integration user's credentials against the books at once. Refusals:
+    422 ``invalid_credentials``, ``user_not_found``, ``security_question_not_enrolled``,
+    ``books_unreachable``, ``too_many_attempts``, each with a message saying what to do."""
+    ctx = context(request)
+    conn_services.connection_activate(
+        firm=ctx.firm,
+        actor=ctx.user,
+        books_url=payload.books_url,
+        books_firm_code=payload.books_firm_code,
+        username=payload.username,
+        password=payload.password,
+    )
+    return _connection_out(request)
+
+
+class DefaultsIn(In):
+    posting_reference: str = Field("", max_length=60)
+    operating_account_id: Id
+    trust_account_id: Id
+    invoice_release: InvoiceRelease
+
+
+@router.post("/defaults", response={200: ConnectionOut, **ERRORS}, summary="Pop-up 2: defaults")
+def defaults(request: HttpRequest, payload: DefaultsIn) -> ConnectionOut:
+    ctx = context(request)
+    conn_services.connection_defaults_save(
+        firm=ctx.firm,
+        actor=ctx.user,
+        posting_reference=payload.posting_reference,
+        operating_account_id=payload.operating_account_id,
+        trust_account_id=payload.trust_account_id,
+        invoice_release=payload.invoice_release,
+    )
+    return _connection_out(request)
+
+
+class PasswordIn(In):
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/reauthenticate", response={200: ConnectionOut, **ERRORS})
+def reauthenticate(request: HttpRequest, payload: PasswordIn) -> ConnectionOut:
+    """The monthly re-authentication; what waited in the queue goes out once."""
+    ctx = context(request)
+    conn_services.connection_reauthenticate(
+        firm=ctx.firm, actor=ctx.user, password=payload.password
+    )
+    return _connection_out(request)
+
+
+@router.post("/deactivate", response={200: ConnectionOut, **ERRORS})
+def deactivate(request: HttpRequest) -> ConnectionOut:
+    ctx = context(request)
+    conn_services.connection_deactivate(firm=ctx.firm, actor=ctx.user)
+    return _connection_out(request)
+
+
+class CheckOut(Out):
+    key: str
+    label: str
+    ok: bool
+    warning: bool
+    detail: str
+    fix: str
+    needed_for: list[str]
+
+
+class ReadinessOut(Out):
+    ok: bool
+    live: bool = Field(description="False: the books could not answer; these are the last results.")
+    error: str
+    checks: list[CheckOut]
+
+
+def _readiness_out(report: readiness.Readiness) -> ReadinessOut:
+    return ReadinessOut(
+        ok=report.ok,
+        live=report.live,
+        error=report.error,
+        checks=[
+            CheckOut(
+                key=c.key,
+                label=c.label,
+                ok=c.ok,
+                warning=c.warning,
+                detail=c.detail,
+                fix=c.fix,
+                needed_for=list(c.needed_for),
+            )
+            for c in report.checks
+        ],
+    )
+
+
+@router.get("/readiness", response={200: ReadinessOut, **ERRORS}, summary="Run the readiness check")
+def readiness_get(request: HttpRequest) -> ReadinessOut:
+    """Runs every prerequisite of the seed against the live books now."""
+    ctx = context(request)
+    require_settings_access(ctx.user)
+    conn = conn_services.connection_of(ctx.firm)
+    if conn is None or not conn.token_ciphertext:
+        conn_services.require_connection(ctx.firm)  # raises: not connected
+    assert conn is not None
+    return _readiness_out(readiness.readiness_run(conn=conn))
+
+
+class SendIn(In):
+    cost_ids: list[Id] = Field(min_length=1, max_length=20_000)
+    bank_account_id: Id | None = Field(None, description="Default: the operating account.")
+
+
+class SendOut(Out):
+    count: int
+    total: Money
+
+
+@router.post("/costs/send", response={200: SendOut, **ERRORS}, summary="Send costs")
+def costs_send(request: HttpRequest, payload: SendIn) -> SendOut:
+    """Open costs become Pending and are queued for the books, all or nothing. 409
+    ``integration_not_ready`` names the failing readiness checks; 409 ``locked`` names a
+    cost that is not Open."""
+    ctx = context(request)
+    result = outbox.costs_send(
+        firm=ctx.firm,
+        actor=ctx.user,
+        cost_ids=list(dict.fromkeys(payload.cost_ids)),
+        bank_account_id=payload.bank_account_id,
+    )
+    return SendOut(count=result.count, total=money(result.total_cents))
+
+
+class ItemOut(Out):
+    id: int
+    kind: OutboxKind
+    state: OutboxState
+    case_id: int
+    cost_id: int | None
+    attempts: int
+    next_attempt_at: dt.datetime
+    error_code: str
+    error_message: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, item: OutboxItem) -> ItemOut:
+        return cls(
+            id=item.pk,
+            kind=OutboxKind(item.kind),
+            state=OutboxState(item.state),
+            case_id=item.case_id,
+            cost_id=item.cost_id,
+            attempts=item.attempts,
+            next_attempt_at=item.next_attempt_at,
+            error_code=item.error_code,
+            error_message=item.error_message,
+            created_at=item.created_at,
+            sent_at=item.sent_at,
+        )
+
+
+class QueueFilter(Clean):
+    state: OutboxState | None = None
+    kind: OutboxKind | None = None
+
+
+class QueueOut(Page[ItemOut]):
+    counts: dict[str, int]
+
+
+@router.get("/queue", response={200: QueueOut, **ERRORS}, summary="The sync queue")
+def queue(request: HttpRequest, page: Query[PageIn], filters: Query[QueueFilter]) -> QueueOut:
+    ctx = context(request)
+    require(ctx.user, Permission.COSTS_MANAGEMENT)
+    qs = selectors.queue_items(ctx.firm, state=filters.state or "", kind=filters.kind or "")
+    rows, count = page_of(qs, page)
+    return QueueOut(
+        items=[ItemOut.of(i) for i in rows], count=count, counts=selectors.queue_counts(ctx.firm)
+    )
+
+
+class RetryIn(In):
+    item_ids: list[Id] | None = Field(
+        None, max_length=10_000, description="Default: every failed item."
+    )
+
+
+class CountOut(Out):
+    count: int
+
+
+@router.post("/queue/retry", response={200: CountOut, **ERRORS}, summary="Retry failed items")
+def queue_retry(request: HttpRequest, payload: RetryIn) -> CountOut:
+    ctx = context(request)
+    return CountOut(
+        count=outbox.items_retry(firm=ctx.firm, actor=ctx.user, item_ids=payload.item_ids)
+    )
+
+
+class SyncIn(In):
+    cost_ids: list[Id] | None = Field(
+        None, max_length=20_000, description="Default: every sent cost."
+    )
+
+
+class SyncRunOut(Out):
+    id: int
+    checked: int
+    paid: int
+    voided: int
+    problems: int
+    error: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+@router.post(
+    "/check-status/sync", response={200: SyncRunOut, **ERRORS}, summary="Sync check status"
+)
+def check_status(request: HttpRequest, payload: SyncIn) -> SyncRunOut:
+    ctx = context(request)
+    require(ctx.user, Permission.COSTS_MANAGEMENT)
+    run = status_sync.check_status_sync(firm=ctx.firm, actor=ctx.user, cost_ids=payload.cost_ids)
+    return SyncRunOut(
+        id=run.pk,
+        checked=run.checked,
+        paid=run.paid,
+        voided=run.voided,
+        problems=run.problems,
+        error=run.error,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+api = NinjaAPI(
+    title="Casebridge Books Integration API",
+    version="1",
+    description="The bridge from case management to the books: activation, readiness, "
+    "sending costs, the sync queue. Authenticate with a cases API token.",
+    urls_namespace="bridge_api",
+    auth=BearerToken(),
+)
+install_error_handlers(api, logger_name="casebridge.bridge.api")
+api.add_router("", router)
+add_unmatched_fallback(api, "the books integration API v1")

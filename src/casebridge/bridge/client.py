@@ -1,0 +1,520 @@
+"""The books, as the bridge sees them: a small Protocol and its HTTP implementation.
+
+Everything the bridge knows about the books goes through :class:`BooksClient`, and every
+value that crosses is a frozen dataclass of plain data (no ORM instance ever crosses).
+:class:`HttpBooksClient` speaks the books' API v1 over real HTTP with ``httpx``; another
+vendor's accounting system would be a second implementation of the same Protocol.
+
+Failures are sorted into what the caller must do about them:
+
+- :class:`BooksUnreachable`: a timeout, a refused connection, a 5xx, a 429 or an in-flight
+  conflict. Nothing is known to have happened; retry later with the same idempotency key.
+- :class:`BooksAuthLapsed`: the token lapsed (the monthly re-authentication) or was
+  revoked. Wait for an administrator; never retry with the same token.
+- :class:`BooksRejected`: a 4xx refusal about the request itself. Retrying it unchanged
+  will fail again; show the books' reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from casebridge.core.money import parse_amount
+
+#: Seconds to wait for the books before calling them unreachable.
+DEFAULT_TIMEOUT = 30.0
+#: The books' largest page and batch sizes.
+PAGE_SIZE = 1000
+MAX_BATCH = 1000
+
+#: Books error codes that mean "log in again", not "the request is wrong".
+AUTH_LAPSED_CODES = frozenset({"reauthentication_required", "invalid_token", "not_authenticated"})
+#: 409 codes that are worth retrying (a request still in flight, a race).
+RETRYABLE_CONFLICTS = frozenset({"conflict", "request_in_progress", "idempotency_in_progress"})
+
+
+class BooksError(Exception):
+    """Any failure talking to the books."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.field = field
+        self.details = details or {}
+
+
+class BooksUnreachable(BooksError):
+    """Nothing is known to have happened: retry later, with the same idempotency key."""
+
+
+class BooksAuthLapsed(BooksError):
+    """The token no longer works: an administrator must re-authenticate."""
+
+
+class BooksRejected(BooksError):
+    """The books refused the request itself (a 4xx other than the above)."""
+
+
+# --- Plain data that crosses the boundary -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BooksSession:
+    token: str
+    expires_at: dt.datetime
+    user_id: int
+    user_email: str
+    firm_code: str
+    firm_name: str
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    expires_at: dt.datetime
+    days_left: int
+    user_id: int
+    user_email: str
+    user_is_integration: bool
+
+
+@dataclass(frozen=True)
+class BooksUser:
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    records_time: bool
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class BooksFeatures:
+    release_invoice_stage: bool
+
+
+@dataclass(frozen=True)
+class BooksArea:
+    id: int
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class BooksActivityCode:
+    id: int
+    code: str
+    name: str
+    description: str
+    gl_account_id: int | None
+    gl_account_label: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class BooksBankAccount:
+    id: int
+    name: str
+    kind: str  # "operating" or "trust"
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class FileRequest:
+    external_ref: str
+    name: str
+    client_external_ref: str
+    client_name: str
+    client_email: str = ""
+    area_of_practice_id: int | None = None
+    responsible_attorney_id: int | None = None
+    opened_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class BooksFile:
+    id: int
+    number: str
+    external_ref: str | None
+    client_id: int
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    external_ref: str
+    bank_account_id: int
+    payee: str
+    amount_cents: int
+    file_id: int | None
+    activity_code_id: int | None
+    memo: str = ""
+    posting_reference: str = ""
+    request_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class BooksCheck:
+    id: int
+    external_ref: str | None
+    status: str  # queued, printed, voided
+    amount_cents: int
+    check_number: int | None
+    printed_on: dt.date | None
+    voided_on: dt.date | None
+    void_reason: str = ""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    checks: list[BooksCheck] = field(default_factory=list)
+
+
+class BooksClient(Protocol):
+    """What the bridge needs from an accounting system."""
+
+    def session_create(self, *, firm_code: str, username: str, password: str) -> BooksSession: ...
+
+    def session_get(self) -> SessionInfo: ...
+
+    def users(self) -> list[BooksUser]: ...
+
+    def features(self) -> BooksFeatures: ...
+
+    def areas_of_practice(self) -> list[BooksArea]: ...
+
+    def activity_codes(self) -> list[BooksActivityCode]: ...
+
+    def bank_accounts(self) -> list[BooksBankAccount]: ...
+
+    def files_find_or_create(
+        self, items: Sequence[FileRequest], *, idempotency_key: str
+    ) -> list[BooksFile]: ...
+
+    def checks_request(
+        self, items: Sequence[CheckRequest], *, idempotency_key: str
+    ) -> list[BooksCheck]: ...
+
+    def checks_get(self, ids: Sequence[int]) -> list[BooksCheck]: ...
+
+    def checks_by_external_ref(self, external_ref: str) -> list[BooksCheck]: ...
+
+    def check_void(self, check_id: int, *, reason: str, idempotency_key: str) -> BooksCheck: ...
+
+    def check_print(
+        self, check_id: int, *, idempotency_key: str, check_number: int | None = None
+    ) -> BooksCheck: ...
+
+    def close(self) -> None: ...
+
+
+# --- The HTTP implementation ---------------------------------------------------------------
+
+
+def _cents(value: str) -> int:
+    return parse_amount(value)
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _check(body: dict[str, Any]) -> BooksCheck:
+    return BooksCheck(
+        id=int(body["id"]),
+        external_ref=body.get("external_ref"),
+        status=str(body["status"]),
+        amount_cents=_cents(body["amount"]),
+        check_number=body.get("check_number"),
+        printed_on=_date(body.get("printed_on")),
+        voided_on=_date(body.get("voided_on")),
+        void_reason=str(body.get("void_reason") or ""),
+    )
+
+
+def _amount(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+class HttpBooksClient:
+    """The books' API v1 over HTTP. ``base_url`` ends in ``/books/api/v1``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Accept": "application/json", "User-Agent": "casebridge-bridge/1"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/",
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- transport --------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        try:
+            response = self._http.request(
+                method, path.lstrip("/"), json=json, params=params, headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            raise BooksUnreachable(
+                "books_timeout", f"the books did not answer in time ({exc})"
+            ) from None
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
+            raise BooksUnreachable(
+                "books_unreachable", f"the books could not be reached ({exc})"
+            ) from None
+        if response.status_code == 204:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.is_success:
+            if not isinstance(body, dict):
+                raise BooksUnreachable(
+                    "books_bad_response",
+                    f"the books answered {response.status_code} without JSON",
+                    status=response.status_code,
+                )
+            return body
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            error = {
+                "code": f"http_{response.status_code}",
+                "message": f"the books answered {response.status_code} {response.reason_phrase}",
+            }
+        code = str(error.get("code") or f"http_{response.status_code}")
+        message = str(error.get("message") or response.reason_phrase)
+        kwargs: dict[str, Any] = {
+            "status": response.status_code,
+            "field": error.get("field"),
+            "details": error.get("details") if isinstance(error.get("details"), dict) else None,
+        }
+        status = response.status_code
+        if status == 401 and code in AUTH_LAPSED_CODES:
+            raise BooksAuthLapsed(code, message, **kwargs)
+        if status >= 500 or status in (408, 429) or (status == 409 and code in RETRYABLE_CONFLICTS):
+            raise BooksUnreachable(code, message, **kwargs)
+        raise BooksRejected(code, message, **kwargs)
+
+    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            body = self._request(
+                "GET", path, params={**(params or {}), "limit": PAGE_SIZE, "offset": offset}
+            )
+            items = body.get("items", [])
+            yield from items
+            offset += len(items)
+            if not items or offset >= int(body.get("count", 0)):
+                return
+
+    # -- the session ----------------------------------------------------------------------
+
+    def session_create(self, *, firm_code: str, username: str, password: str) -> BooksSession:
+        body = self._request(
+            "POST",
+            "auth/session",
+            json={"firm": firm_code, "username": username, "password": password},
+        )
+        return BooksSession(
+            token=str(body["token"]),
+            expires_at=dt.datetime.fromisoformat(body["expires_at"]),
+            user_id=int(body["user"]["id"]),
+            user_email=str(body["user"]["email"]),
+            firm_code=str(body["firm"]["code"]),
+            firm_name=str(body["firm"]["name"]),
+        )
+
+    def session_get(self) -> SessionInfo:
+        body = self._request("GET", "auth/session")
+        return SessionInfo(
+            expires_at=dt.datetime.fromisoformat(body["expires_at"]),
+            days_left=int(body["days_left"]),
+            user_id=int(body["user"]["id"]),
+            user_email=str(body["user"]["email"]),
+            user_is_integration=bool(body["user"].get("is_integration_user", False)),
+        )
+
+    # -- reference data --------------------------------------------------------------------
+
+    def users(self) -> list[BooksUser]:
+        return [
+            BooksUser(
+                id=int(u["id"]),
+                email=str(u["email"]),
+                name=f"{u.get('first_name', '')} {u.get('last_name', '')}".strip(),
+                is_admin=bool(u["is_admin"]),
+                records_time=bool(u["records_time"]),
+                is_active=bool(u["is_active"]),
+            )
+            for u in self._pages("users")
+        ]
+
+    def features(self) -> BooksFeatures:
+        body = self._request("GET", "features")
+        return BooksFeatures(release_invoice_stage=bool(body["release_invoice_stage_enabled"]))
+
+    def areas_of_practice(self) -> list[BooksArea]:
+        return [
+            BooksArea(id=int(a["id"]), name=str(a["name"]), description=str(a["description"]))
+            for a in self._pages("areas-of-practice")
+        ]
+
+    def activity_codes(self) -> list[BooksActivityCode]:
+        out = []
+        for c in self._pages("activity-codes"):
+            gl = c.get("gl_account") or {}
+            out.append(
+                BooksActivityCode(
+                    id=int(c["id"]),
+                    code=str(c["code"]),
+                    name=str(c["name"]),
+                    description=str(c.get("description", "")),
+                    gl_account_id=int(gl["id"]) if gl.get("id") else None,
+                    gl_account_label=f"{gl.get('number', '')} {gl.get('name', '')}".strip(),
+                    is_active=bool(c.get("is_active", True)),
+                )
+            )
+        return out
+
+    def bank_accounts(self) -> list[BooksBankAccount]:
+        return [
+            BooksBankAccount(
+                id=int(b["id"]),
+                name=str(b["name"]),
+                kind=str(b["kind"]),
+                is_active=bool(b.get("is_active", True)),
+            )
+            for b in self._pages("bank-accounts")
+        ]
+
+    # -- files and checks -------------------------------------------------------------------
+
+    def files_find_or_create(
+        self, items: Sequence[FileRequest], *, idempotency_key: str
+    ) -> list[BooksFile]:
+        body = self._request(
+            "POST",
+            "files/batch",
+            json={
+                "items": [
+                    {
+                        "external_ref": f.external_ref,
+                        "name": f.name,
+                        "area_of_practice_id": f.area_of_practice_id,
+                        "responsible_attorney_id": f.responsible_attorney_id,
+                        "opened_on": f.opened_on.isoformat() if f.opened_on else None,
+                        "client": {
+                            "external_ref": f.client_external_ref,
+                            "name": f.client_name,
+                            "email": f.client_email,
+                        },
+                    }
+                    for f in items
+                ]
+            },
+            idempotency_key=idempotency_key,
+        )
+        return [
+            BooksFile(
+                id=int(f["id"]),
+                number=str(f["number"]),
+                external_ref=f.get("external_ref"),
+                client_id=int(f["client"]["id"]),
+            )
+            for f in body["items"]
+        ]
+
+    def checks_request(
+        self, items: Sequence[CheckRequest], *, idempotency_key: str
+    ) -> list[BooksCheck]:
+        body = self._request(
+            "POST",
+            "checks/batch",
+            json={
+                "items": [
+                    {
+                        "external_ref": c.external_ref,
+                        "bank_account_id": c.bank_account_id,
+                        "payee": c.payee,
+                        "amount": _amount(c.amount_cents),
+                        "file_id": c.file_id,
+                        "activity_code_id": c.activity_code_id,
+                        "memo": c.memo,
+                        "posting_reference": c.posting_reference,
+                        "request_date": c.request_date.isoformat() if c.request_date else None,
+                    }
+                    for c in items
+                ]
+            },
+            idempotency_key=idempotency_key,
+        )
+        return [_check(c) for c in body["items"]]
+
+    def checks_get(self, ids: Sequence[int]) -> list[BooksCheck]:
+        out: list[BooksCheck] = []
+        for start in range(0, len(ids), PAGE_SIZE):
+            chunk = ids[start : start + PAGE_SIZE]
+            out.extend(_check(c) for c in self._pages("checks", {"ids": ",".join(map(str, chunk))}))
+        return out
+
+    def checks_by_external_ref(self, external_ref: str) -> list[BooksCheck]:
+        return [_check(c) for c in self._pages("checks", {"external_ref": external_ref})]
+
+    def check_void(self, check_id: int, *, reason: str, idempotency_key: str) -> BooksCheck:
+        body = self._request(
+            "POST",
+            f"checks/{check_id}/void",
+            json={"reason": reason[:255]},
+            idempotency_key=idempotency_key,
+        )
+        return _check(body)
+
+    def check_print(
+        self, check_id: int, *, idempotency_key: str, check_number: int | None = None
+    ) -> BooksCheck:
+        body = self._request(
+            "POST",
+            f"checks/{check_id}/print",
+            json={"check_number": check_number},
+            idempotency_key=idempotency_key,
+        )
+        return _check(body)

@@ -1,0 +1,42 @@
+"""The books token at rest: Fernet (AES-128-CBC + HMAC-SHA256) with keys from the
+environment.
+
+``CASEBRIDGE_BRIDGE_KEYS`` holds one or more comma-separated Fernet keys; the first
+encrypts, all decrypt, so a key can be rotated by putting the new one first. Without it a
+development key is derived from ``SECRET_KEY`` (production settings refuse that). The
+token is never shown, logged or put in an audit event.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+class TokenUnreadable(Exception):
+    """The stored token cannot be decrypted with the configured keys (a lost key)."""
+
+
+def _fernet() -> MultiFernet:
+    keys = [k.strip() for k in settings.BRIDGE_TOKEN_KEYS if k.strip()]
+    if not keys:
+        digest = hashlib.sha256(f"casebridge-bridge:{settings.SECRET_KEY}".encode()).digest()
+        keys = [base64.urlsafe_b64encode(digest).decode()]
+    return MultiFernet([Fernet(k.encode()) for k in keys])
+
+
+def encrypt_token(token: str) -> str:
+    return _fernet().encrypt(token.encode()).decode()
+
+
+def decrypt_token(ciphertext: str) -> str:
+    try:
+        return _fernet().decrypt(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise TokenUnreadable(
+            "the stored books token cannot be read with CASEBRIDGE_BRIDGE_KEYS; "
+            "re-authenticate the integration"
+        ) from None

@@ -1,0 +1,38 @@
+"""The bridge's refusals, each with a stable machine code (shown in the UI and the API)."""
+
+from __future__ import annotations
+
+from casebridge.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
+
+__all__ = [
+    "BooksRefused",
+    "Conflict",
+    "DomainError",
+    "NotConnected",
+    "NotReady",
+    "PermissionDenied",
+    "ValidationFailed",
+]
+
+
+class NotConnected(Conflict):
+    """The integration is not activated (or was deactivated)."""
+
+    code = "integration_not_connected"
+
+
+class NotReady(Conflict):
+    """A readiness check that this action needs is failing; the message names it."""
+
+    code = "integration_not_ready"
+
+
+class BooksRefused(DomainError):
+    """The books answered with a refusal (wrong password, not enrolled, unreachable...);
+    ``code`` is the books' own code, the message says what to do about it."""
+
+    http_status = 422
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = code

@@ -1,0 +1,162 @@
+"""The bridge as the cases side sees it: the object plugged into
+:mod:`casebridge.cases.extensions` (ADR 0005), and the "Send" bulk action of Costs
+Management. Everything here is thin: it calls the bridge's services and selectors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from casebridge.bridge import selectors
+from casebridge.bridge.models import CheckState, OutboxState
+from casebridge.bridge.services import outbox
+from casebridge.bridge.services.connection import connection_of, connection_view
+from casebridge.cases import extensions
+from casebridge.cases.extensions import Banner, CostExtras, RowAction
+from casebridge.cases.models import Cost, CostStatus, Permission, User
+
+KEY = "books"
+
+
+class BooksIntegration:
+    key = KEY
+
+    def cost_voided(self, *, cost: Cost, actor: User | None) -> None:
+        outbox.cost_void_queue(cost=cost, actor=actor)
+
+    def cost_edit_refusal(self, *, cost: Cost, fields: Iterable[str]) -> str | None:
+        return outbox.cost_edit_refusal(cost=cost, fields=list(fields))
+
+    def panel_html(self, request: HttpRequest, user: User) -> str:
+        return render_to_string(
+            "bridge/_panel.html", selectors.panel_context(user), request=request
+        )
+
+    def banners(self, request: HttpRequest, user: User) -> list[Banner]:
+        if not user.has_permission(Permission.ADMIN_SETTINGS):
+            return []
+        conn = connection_of(user.firm)
+        if conn is None or conn.status == "deactivated":
+            return []
+        view = connection_view(conn)
+        url = reverse("bridge:reauthenticate")
+        if view.needs_reauth:
+            return [
+                Banner(
+                    "error",
+                    "Books integration: re-authentication required. Costs sent meanwhile wait "
+                    "in the queue.",
+                    url,
+                    "Re-authenticate",
+                )
+            ]
+        from django.conf import settings
+
+        if view.days_left is not None and view.days_left <= settings.BRIDGE_REAUTH_WARNING_DAYS:
+            days = view.days_left
+            return [
+                Banner(
+                    "warning",
+                    f"Books integration: the monthly re-authentication is due in {days} "
+                    f"day{'s' if days != 1 else ''}.",
+                    url,
+                    "Re-authenticate now",
+                )
+            ]
+        return []
+
+    def cost_extras(self, user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]:
+        info = selectors.cost_sync_info([c.pk for c in costs])
+        can_send = user.has_permission(Permission.COSTS_MANAGEMENT) and selectors.is_connected(
+            user.firm
+        )
+        linked = selectors.cases_with_links({c.case_id for c in costs}) if can_send else set()
+        out: dict[int, CostExtras] = {}
+        for cost in costs:
+            row = info.get(cost.pk)
+            actions: list[RowAction] = []
+            note, problem = "", False
+            if row is not None:
+                if row.item_state == OutboxState.FAILED:
+                    note, problem = f"Send failed: {row.error}", True
+                elif row.item_state == OutboxState.WAITING:
+                    note = "Waiting for re-authentication"
+                elif row.item_state in (OutboxState.QUEUED, OutboxState.SENDING):
+                    note = "Sending to the books"
+                elif row.check_state == CheckState.MISSING:
+                    note, problem = row.problem, True
+                elif row.check_id:
+                    note = f"Books check request {row.check_id}" + (
+                        f", check #{row.check_number}" if row.check_number else ""
+                    )
+                if cost.status == CostStatus.PENDING and row.check_id and can_send:
+                    actions.append(
+                        RowAction(
+                            "Sync check status",
+                            reverse("bridge:cost_sync", args=[cost.pk]),
+                            aria_label=f"Sync check status of cost {cost.pk}",
+                        )
+                    )
+            if can_send and cost.status == CostStatus.OPEN and cost.sent_at is None:
+                actions.append(
+                    RowAction(
+                        "Send",
+                        reverse("bridge:cost_send", args=[cost.pk]),
+                        aria_label=f"Send cost {cost.pk} to the books",
+                    )
+                )
+                if cost.case_id in linked:
+                    actions.append(
+                        RowAction(
+                            "Split and send",
+                            reverse("bridge:cost_split_send", args=[cost.pk]),
+                            aria_label=f"Split and send cost {cost.pk} to the books",
+                        )
+                    )
+            if note or actions:
+                out[cost.pk] = CostExtras(note=note, problem=problem, actions=tuple(actions))
+        return out
+
+
+class SendForm(forms.Form):
+    """The bulk Send's confirmation (nothing to fill in)."""
+
+
+def _bulk_send(
+    request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
+) -> HttpResponse:
+    from casebridge.cases.views._common import finish
+    from casebridge.cases.views.costs_management import _back
+    from casebridge.core.money import format_cents
+
+    result = outbox.costs_send(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
+    noun = "cost" if result.count == 1 else "costs"
+    return finish(
+        request,
+        _back(request),
+        f"{result.count} {noun} ({format_cents(result.total_cents)}) sent to the books; "
+        "they are Pending until their checks are printed.",
+    )
+
+
+def install() -> None:
+    from casebridge.cases.views.costs_management import BulkAction, register_bulk_action
+
+    extensions.register_integration(BooksIntegration())
+    from casebridge.cases.views import costs_management
+
+    if "send" not in costs_management.BULK_ACTIONS:
+        register_bulk_action(
+            BulkAction(
+                key="send",
+                label="Send to the books",
+                handler=_bulk_send,
+                statuses=(CostStatus.OPEN,),
+                confirm_form=SendForm,
+                confirm_label="Send",
+            )
+        )

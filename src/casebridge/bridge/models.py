@@ -1,0 +1,232 @@
+"""What the bridge remembers: the connection, the mappings between the two systems, and the
+outbox through which everything reaches the books exactly once.
+
+- :class:`Connection`: one per cases firm. The books' address, the integration user, the
+  token (encrypted at rest, never shown), the defaults chosen at activation.
+- :class:`CostCodeMapping`: a cost code -> a books activity code (else COPP).
+- :class:`CaseLink` / :class:`CostLink`: a case's books file, a cost's books check.
+- :class:`OutboxItem`: one thing to tell the books, written in the same transaction as the
+  user's action and delivered by a worker with an idempotency key (ADR 0005).
+- :class:`SyncRun`: one pass of the check-status sync (scheduled or on demand).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from casebridge.cases.models import Case, Cost, CostCode, Firm, User
+
+
+class ConnectionStatus(models.TextChoices):
+    #: Pop-up 1 done (credentials verified, token stored); the defaults are still missing.
+    NEEDS_DEFAULTS = "needs_defaults", "Needs defaults"
+    CONNECTED = "connected", "Connected"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
+class InvoiceRelease(models.TextChoices):
+    AUTOMATIC = "automatic", "Released automatically"
+    REVIEW = "review", "Reviewed in the books"
+
+
+class Connection(models.Model):
+    firm = models.OneToOneField(Firm, on_delete=models.PROTECT, related_name="books_connection")
+    status = models.CharField(max_length=20, choices=ConnectionStatus.choices)
+    books_url = models.URLField(max_length=300, help_text="Ends in /books/api/v1")
+    books_firm_code = models.CharField(max_length=40)
+    username = models.CharField(max_length=254)
+    books_user_id = models.BigIntegerField(null=True, blank=True)
+    #: The books' bearer token, Fernet-encrypted with a key from the environment.
+    token_ciphertext = models.TextField(blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    #: Set when the books refused the token (lapsed or revoked) before its expiry time.
+    auth_lapsed_at = models.DateTimeField(null=True, blank=True)
+    default_posting_reference = models.CharField(max_length=60, blank=True)
+    operating_account_id = models.BigIntegerField(null=True, blank=True)
+    operating_account_name = models.CharField(max_length=120, blank=True)
+    trust_account_id = models.BigIntegerField(null=True, blank=True)
+    trust_account_name = models.CharField(max_length=120, blank=True)
+    invoice_release = models.CharField(
+        max_length=10, choices=InvoiceRelease.choices, default=InvoiceRelease.REVIEW
+    )
+    #: Found by the readiness check: the books' Personal Injury area and COPP activity code.
+    pi_area_id = models.BigIntegerField(null=True, blank=True)
+    copp_activity_code_id = models.BigIntegerField(null=True, blank=True)
+    #: Hour of the day (firm's time zone) of the scheduled check-status sync.
+    check_sync_hour = models.PositiveSmallIntegerField(default=2)
+    last_check_sync_at = models.DateTimeField(null=True, blank=True)
+    #: The last readiness report (see services.readiness), shown until the next run.
+    readiness = models.JSONField(default=list, blank=True)
+    readiness_checked_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(check_sync_hour__lte=23), name="bridge_connection_sync_hour"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="connected")
+                | (Q(operating_account_id__isnull=False) & Q(trust_account_id__isnull=False)),
+                name="bridge_connected_has_defaults",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Books connection of firm {self.firm_id} ({self.status})"
+
+
+class CostCodeMapping(models.Model):
+    """A cost code's activity code in the books; unmapped codes go as COPP."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    cost_code = models.OneToOneField(
+        CostCode, on_delete=models.PROTECT, related_name="books_mapping"
+    )
+    activity_code_id = models.BigIntegerField()
+    activity_code_label = models.CharField(max_length=200)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.cost_code_id} -> {self.activity_code_label}"
+
+
+class CaseLink(models.Model):
+    """A case's client contact and file in the books (found or created on first sync)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="books_link")
+    books_file_id = models.BigIntegerField()
+    books_file_number = models.CharField(max_length=40)
+    books_client_id = models.BigIntegerField()
+    linked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Case {self.case_id} = books file {self.books_file_number}"
+
+
+class CheckState(models.TextChoices):
+    QUEUED = "queued", "Queued for printing"
+    PRINTED = "printed", "Printed"
+    VOID = "void", "Void"
+    #: The books no longer know the check: shown as a problem, never silently dropped.
+    MISSING = "missing", "Missing in the books"
+
+
+class CostLink(models.Model):
+    """A cost sent to the books, and the check it became there."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    cost = models.OneToOneField(Cost, on_delete=models.PROTECT, related_name="books_link")
+    #: What the books know this cost by (the check's external_ref); never changes.
+    external_ref = models.CharField(max_length=120, unique=True)
+    bank_account_id = models.BigIntegerField()
+    books_check_id = models.BigIntegerField(null=True, blank=True)
+    check_state = models.CharField(max_length=10, choices=CheckState.choices, blank=True)
+    check_number = models.BigIntegerField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["firm", "check_state"], name="bridge_costlink_state")]
+
+    def __str__(self) -> str:
+        return f"Cost {self.cost_id} -> check {self.books_check_id}"
+
+
+class OutboxKind(models.TextChoices):
+    COST_SEND = "cost_send", "Send cost"
+    COST_VOID = "cost_void", "Void cost's check"
+
+
+class OutboxState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    WAITING = "waiting", "Waiting for re-authentication"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+#: States in which an item still has to reach the books (it holds back its case's later items).
+UNFINISHED = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.FAILED, OutboxState.WAITING)
+
+
+class OutboxItem(models.Model):
+    """One thing to tell the books. Written in the user's transaction; delivered by the
+    worker with ``key`` as its idempotency key; items of one case go in id order."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    cost = models.ForeignKey(
+        Cost, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=OutboxKind.choices)
+    state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.QUEUED)
+    key = models.CharField(max_length=64, unique=True)
+    #: Plain data captured when the user acted (amount, payee, bank account...).
+    payload = models.JSONField(default=dict)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    #: A claimed item belongs to the worker holding ``claim`` until ``lease_until``.
+    claim = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.CharField(max_length=1000, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["firm", "state", "next_attempt_at"], name="bridge_outbox_due"),
+            models.Index(fields=["firm", "state", "-id"], name="bridge_outbox_queue"),
+            models.Index(fields=["case", "state"], name="bridge_outbox_case"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="cost_send", cost__isnull=False)
+                | Q(kind="cost_void", cost__isnull=False),
+                name="bridge_outbox_cost_items_name_a_cost",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.state})"
+
+
+class SyncTrigger(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    MANUAL = "manual", "On demand"
+
+
+class SyncRun(models.Model):
+    """One pass of the check-status sync: what it looked at and what it changed."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    trigger = models.CharField(max_length=10, choices=SyncTrigger.choices)
+    started_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checked = models.PositiveIntegerField(default=0)
+    paid = models.PositiveIntegerField(default=0)
+    voided = models.PositiveIntegerField(default=0)
+    problems = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["firm", "-started_at"], name="bridge_syncrun_recent")]
+
+    def __str__(self) -> str:
+        return f"Check sync {self.pk} of firm {self.firm_id}"

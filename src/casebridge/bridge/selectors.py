@@ -1,0 +1,113 @@
+"""Reads for the bridge's screens and API: the connection card, each cost's sync state,
+the sync queue with its counts per state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from casebridge.bridge.models import (
+    Connection,
+    ConnectionStatus,
+    CostLink,
+    OutboxItem,
+    OutboxKind,
+    OutboxState,
+    SyncRun,
+)
+from casebridge.bridge.services.connection import connection_of, connection_view
+from casebridge.bridge.services.readiness import readiness_last
+from casebridge.cases.models import Case, Firm, Permission, User
+
+
+def is_connected(firm: Firm) -> bool:
+    return Connection.objects.filter(firm=firm, status=ConnectionStatus.CONNECTED).exists()
+
+
+def panel_context(user: User) -> dict[str, Any]:
+    conn = connection_of(user.firm)
+    return {
+        "conn": conn,
+        "view": connection_view(conn),
+        "can_manage": user.has_permission(Permission.ADMIN_SETTINGS),
+        "counts": queue_counts(user.firm) if conn else {},
+        "readiness": readiness_last(conn) if conn else None,
+        "last_sync": SyncRun.objects.filter(firm=user.firm).order_by("-started_at").first()
+        if conn
+        else None,
+    }
+
+
+@dataclass(frozen=True)
+class CostSyncInfo:
+    item_state: str
+    error: str
+    check_id: int | None
+    check_state: str
+    check_number: int | None
+    problem: str
+
+
+def cost_sync_info(cost_ids: list[int]) -> dict[int, CostSyncInfo]:
+    """Each sent cost's latest send item and its check, for a page of cost rows."""
+    links = {
+        link.cost_id: link
+        for link in CostLink.objects.filter(cost_id__in=cost_ids).only(
+            "cost_id", "books_check_id", "check_state", "check_number", "problem"
+        )
+    }
+    if not links:
+        return {}
+    latest: dict[int, OutboxItem] = {}
+    for item in (
+        OutboxItem.objects.filter(cost_id__in=list(links), kind=OutboxKind.COST_SEND)
+        .only("cost_id", "state", "error_message")
+        .order_by("pk")
+    ):
+        assert item.cost_id is not None
+        latest[item.cost_id] = item
+    out = {}
+    for cost_id, link in links.items():
+        last = latest.get(cost_id)
+        out[cost_id] = CostSyncInfo(
+            item_state=last.state if last else "",
+            error=last.error_message if last else "",
+            check_id=link.books_check_id,
+            check_state=link.check_state,
+            check_number=link.check_number,
+            problem=link.problem,
+        )
+    return out
+
+
+def cases_with_links(case_ids: set[int]) -> set[int]:
+    """Which of these cases have linked cases (a cost there can be split)."""
+    through = Case.linked_cases.through
+    return set(
+        through.objects.filter(from_case_id__in=case_ids).values_list("from_case_id", flat=True)
+    )
+
+
+def queue_counts(firm: Firm) -> dict[str, int]:
+    counts = dict(
+        OutboxItem.objects.filter(firm=firm)
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    )
+    return {state: counts.get(state, 0) for state in OutboxState.values}
+
+
+def queue_items(
+    firm: Firm, *, state: str = "", kind: str = "", case_number: str = ""
+) -> QuerySet[OutboxItem]:
+    qs = OutboxItem.objects.filter(firm=firm).select_related("case", "cost", "cost__payee")
+    if state:
+        qs = qs.filter(state=state)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if case_number:
+        qs = qs.filter(case__number__iexact=case_number.strip())
+    return qs.order_by("-pk")

@@ -1,0 +1,2 @@
+"""The bridge's writes: connection (activation, defaults, re-authentication), readiness,
+outbox (sends, voids, retries), delivery (the worker's side) and status_sync."""

@@ -1,0 +1,462 @@
+"""Activating, configuring, deactivating and re-authenticating the books connection.
+
+The seed's two pop-ups are :func:`connection_activate` (the integration user's username and
+password, verified against the books at once) and :func:`connection_defaults_save` (the
+default cost posting reference, operating and client trust accounts, and whether invoices
+are released automatically or reviewed). Only a firm administrator or a holder of the
+administration settings permission may call them.
+
+The password is used once to obtain a token and is never stored; the token is kept
+encrypted (:mod:`casebridge.bridge.crypto`). A failed login is explained in words the
+administrator can act on; nothing is written on a refusal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from casebridge.bridge.client import (
+    BooksAuthLapsed,
+    BooksClient,
+    BooksError,
+    BooksRejected,
+    BooksSession,
+    BooksUnreachable,
+    HttpBooksClient,
+)
+from casebridge.bridge.crypto import decrypt_token, encrypt_token
+from casebridge.bridge.errors import BooksRefused, NotConnected, ValidationFailed
+from casebridge.bridge.models import (
+    Connection,
+    ConnectionStatus,
+    InvoiceRelease,
+    OutboxItem,
+    OutboxState,
+)
+from casebridge.cases.models import Firm, User
+from casebridge.cases.permissions import require_settings_access
+from casebridge.core import clock
+from casebridge.core.audit import audit_record
+
+#: Builds the client for a books address and token. Tests and the benchmark use the real
+#: HTTP client against a server on a real port; another vendor would plug in here.
+ClientFactory = Callable[[str, str | None], BooksClient]
+
+
+def http_client(base_url: str, token: str | None) -> BooksClient:
+    return HttpBooksClient(base_url, token=token, timeout=settings.BRIDGE_HTTP_TIMEOUT)
+
+
+_factory: ClientFactory = http_client
+
+
+def set_client_factory(factory: ClientFactory) -> ClientFactory:
+    """Replace the client factory; returns the previous one (to put it back)."""
+    global _factory
+    previous, _factory = _factory, factory
+    return previous
+
+
+def client_for(conn: Connection) -> BooksClient:
+    """A client signed in with the connection's token."""
+    return _factory(conn.books_url, decrypt_token(conn.token_ciphertext))
+
+
+def anonymous_client(books_url: str) -> BooksClient:
+    return _factory(books_url, None)
+
+
+def _audit(firm: Firm, actor: User | None, action: str, summary: str, **after: object) -> None:
+    audit_record(
+        system="bridge",
+        firm_id=firm.pk,
+        actor_id=actor.pk if actor else None,
+        actor_label=actor.email if actor else "system",
+        action=action,
+        entity_type="books_connection",
+        entity_id=firm.pk,
+        summary=summary,
+        after=dict(after) or None,
+    )
+
+
+def connection_of(firm: Firm) -> Connection | None:
+    return Connection.objects.filter(firm=firm).first()
+
+
+def require_connection(firm: Firm) -> Connection:
+    conn = connection_of(firm)
+    if conn is None or conn.status != ConnectionStatus.CONNECTED:
+        raise NotConnected(
+            "the books integration is not connected; a firm administrator activates it in "
+            "Account Settings -> Integrations"
+        )
+    return conn
+
+
+# --- Turning the books' refusals into advice -------------------------------------------------
+
+
+def explain_login_failure(
+    exc: BooksError, *, books_url: str, firm_code: str, username: str
+) -> BooksRefused:
+    """What the administrator should do about a failed books login, field by field."""
+    if isinstance(exc, BooksUnreachable):
+        return BooksRefused(
+            "books_unreachable",
+            f"The books at {books_url} could not be reached ({exc.message}). Check the address "
+            "and that the books are running, then save again.",
+            field="books_url",
+        )
+    code = exc.code
+    if code == "user_not_found":
+        return BooksRefused(
+            code,
+            f"The books have no user {username} in firm {firm_code}. Check the username (the "
+            "integration user's email) and the books firm ID.",
+            field="username",
+        )
+    if code == "invalid_credentials":
+        return BooksRefused(
+            code,
+            f"The books refused this password for {username} (or the user is deactivated). "
+            "Type the password again.",
+            field="password",
+        )
+    if code == "security_question_not_enrolled":
+        return BooksRefused(
+            code,
+            f"{username} has not set a security question yet. Log into the books as this user "
+            "and set a security question first, then save again.",
+            field="username",
+        )
+    if code == "too_many_attempts":
+        return BooksRefused(
+            code,
+            f"The books are refusing sign-ins for {username} after too many failed attempts "
+            f"({exc.message}). Wait, then try again.",
+            field="password",
+        )
+    if isinstance(exc, BooksRejected) and exc.status == 404:
+        return BooksRefused(
+            "books_not_found",
+            f"No books API answers at {books_url}. The address ends in /books/api/v1.",
+            field="books_url",
+        )
+    return BooksRefused(code, f"The books refused the sign-in: {exc.message}")
+
+
+def _sign_in(books_url: str, firm_code: str, username: str, password: str) -> BooksSession:
+    client = anonymous_client(books_url)
+    try:
+        return client.session_create(firm_code=firm_code, username=username, password=password)
+    except BooksError as exc:
+        raise explain_login_failure(
+            exc, books_url=books_url, firm_code=firm_code, username=username
+        ) from None
+    finally:
+        client.close()
+
+
+# --- The pop-ups ------------------------------------------------------------------------------
+
+
+def connection_activate(
+    *,
+    firm: Firm,
+    actor: User,
+    books_url: str,
+    books_firm_code: str,
+    username: str,
+    password: str,
+) -> Connection:
+    """Pop-up 1: verify the integration user's credentials against the books now and keep
+    the token (never the password). A connection activated before keeps its defaults and
+    mappings and is connected again at once when they are complete."""
+    require_settings_access(actor)
+    books_url = books_url.strip().rstrip("/")
+    books_firm_code = books_firm_code.strip()
+    username = username.strip()
+    for name, value in (
+        ("books_url", books_url),
+        ("books_firm_code", books_firm_code),
+        ("username", username),
+        ("password", password),
+    ):
+        if not value:
+            raise ValidationFailed(f"{name.replace('_', ' ')} is required", field=name)
+    if not books_url.startswith(("http://", "https://")):
+        raise ValidationFailed(
+            "the books address starts with http:// or https://", field="books_url"
+        )
+    session = _sign_in(books_url, books_firm_code, username, password)  # outside any transaction
+    with transaction.atomic():
+        conn = Connection.objects.select_for_update().filter(firm=firm).first()
+        if conn is None:
+            conn = Connection(firm=firm, status=ConnectionStatus.NEEDS_DEFAULTS)
+        elif conn.books_url != books_url or conn.books_firm_code != books_firm_code:
+            # another books: the old defaults name accounts that are not there
+            conn.operating_account_id = conn.trust_account_id = None
+            conn.operating_account_name = conn.trust_account_name = ""
+            conn.status = ConnectionStatus.NEEDS_DEFAULTS
+        else:
+            has_defaults = conn.operating_account_id and conn.trust_account_id
+            conn.status = (
+                ConnectionStatus.CONNECTED if has_defaults else ConnectionStatus.NEEDS_DEFAULTS
+            )
+        conn.books_url = books_url
+        conn.books_firm_code = books_firm_code
+        conn.username = username
+        conn.books_user_id = session.user_id
+        conn.token_ciphertext = encrypt_token(session.token)
+        conn.token_expires_at = session.expires_at
+        conn.auth_lapsed_at = None
+        conn.activated_by = actor
+        conn.activated_at = clock.now()
+        conn.deactivated_at = None
+        conn.updated_at = clock.now()
+        conn.save()
+        _audit(
+            firm,
+            actor,
+            "activate",
+            f"Books integration signed in as {username} ({books_url})",
+            books_url=books_url,
+            username=username,
+            token_expires_at=session.expires_at.isoformat(),
+        )
+        if conn.status == ConnectionStatus.CONNECTED:
+            _release_waiting(conn)
+    return conn
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class DefaultChoices:
+    """What pop-up 2 offers: the books' active bank accounts of each kind."""
+
+    operating: list[AccountChoice]
+    trust: list[AccountChoice]
+
+
+def default_choices(conn: Connection) -> DefaultChoices:
+    client = client_for(conn)
+    try:
+        banks = client.bank_accounts()
+    except BooksError as exc:
+        raise _as_refusal(conn, exc) from None
+    finally:
+        client.close()
+    return DefaultChoices(
+        operating=[
+            AccountChoice(b.id, b.name) for b in banks if b.kind == "operating" and b.is_active
+        ],
+        trust=[AccountChoice(b.id, b.name) for b in banks if b.kind == "trust" and b.is_active],
+    )
+
+
+def _as_refusal(conn: Connection, exc: BooksError) -> BooksRefused:
+    if isinstance(exc, BooksAuthLapsed):
+        connection_mark_lapsed(conn=conn)
+        return BooksRefused(
+            "reauthentication_required",
+            "The books token has lapsed (the monthly re-authentication). Re-enter the "
+            "integration user's password.",
+        )
+    if isinstance(exc, BooksUnreachable):
+        return BooksRefused(
+            "books_unreachable",
+            f"The books at {conn.books_url} could not be reached ({exc.message}).",
+        )
+    return BooksRefused(exc.code, f"The books refused: {exc.message}", field=exc.field)
+
+
+def connection_defaults_save(
+    *,
+    firm: Firm,
+    actor: User,
+    posting_reference: str,
+    operating_account_id: int,
+    trust_account_id: int,
+    invoice_release: str,
+) -> Connection:
+    """Pop-up 2: the defaults, checked against what the books hold. Saving connects."""
+    require_settings_access(actor)
+    conn = connection_of(firm)
+    if conn is None or not conn.token_ciphertext:
+        raise NotConnected("sign in with the integration user first (Activate)")
+    if invoice_release not in InvoiceRelease.values:
+        raise ValidationFailed("choose released automatically or reviewed", field="invoice_release")
+    posting_reference = posting_reference.strip()
+    if len(posting_reference) > 60:
+        raise ValidationFailed(
+            "the posting reference is at most 60 characters", field="posting_reference"
+        )
+    choices = default_choices(conn)
+    operating = {a.id: a for a in choices.operating}.get(operating_account_id)
+    if operating is None:
+        raise ValidationFailed(
+            "choose an active operating bank account of the books", field="operating_account"
+        )
+    trust = {a.id: a for a in choices.trust}.get(trust_account_id)
+    if trust is None:
+        raise ValidationFailed(
+            "choose an active client trust bank account of the books", field="trust_account"
+        )
+    with transaction.atomic():
+        conn = Connection.objects.select_for_update().get(pk=conn.pk)
+        before = {
+            "posting_reference": conn.default_posting_reference,
+            "operating_account": conn.operating_account_name,
+            "trust_account": conn.trust_account_name,
+            "invoice_release": conn.invoice_release,
+        }
+        conn.default_posting_reference = posting_reference
+        conn.operating_account_id = operating.id
+        conn.operating_account_name = operating.name
+        conn.trust_account_id = trust.id
+        conn.trust_account_name = trust.name
+        conn.invoice_release = invoice_release
+        was_connected = conn.status == ConnectionStatus.CONNECTED
+        conn.status = ConnectionStatus.CONNECTED
+        conn.deactivated_at = None
+        conn.updated_at = clock.now()
+        conn.save()
+        audit_record(
+            system="bridge",
+            firm_id=firm.pk,
+            actor_id=actor.pk,
+            actor_label=actor.email,
+            action="change" if was_connected else "connect",
+            entity_type="books_connection",
+            entity_id=firm.pk,
+            summary="Books integration defaults saved; connected",
+            before=before,
+            after={
+                "posting_reference": posting_reference,
+                "operating_account": operating.name,
+                "trust_account": trust.name,
+                "invoice_release": invoice_release,
+            },
+        )
+        _release_waiting(conn)
+    return conn
+
+
+def connection_deactivate(*, firm: Firm, actor: User) -> Connection:
+    """Stop sending. Mappings, links and the queue are kept; nothing queued is lost, and it
+    goes out once the integration is activated again."""
+    require_settings_access(actor)
+    with transaction.atomic():
+        conn = Connection.objects.select_for_update().filter(firm=firm).first()
+        if conn is None or conn.status == ConnectionStatus.DEACTIVATED:
+            raise NotConnected("the books integration is not active")
+        conn.status = ConnectionStatus.DEACTIVATED
+        conn.deactivated_at = clock.now()
+        conn.updated_at = clock.now()
+        conn.save(update_fields=["status", "deactivated_at", "updated_at"])
+        _audit(firm, actor, "deactivate", "Books integration deactivated")
+    return conn
+
+
+def connection_reauthenticate(*, firm: Firm, actor: User, password: str) -> Connection:
+    """The monthly re-authentication: the integration user's password again. Everything
+    that waited goes out, once."""
+    require_settings_access(actor)
+    conn = connection_of(firm)
+    if conn is None or not conn.username:
+        raise NotConnected("activate the books integration first")
+    if not password:
+        raise ValidationFailed("password is required", field="password")
+    session = _sign_in(conn.books_url, conn.books_firm_code, conn.username, password)
+    with transaction.atomic():
+        conn = Connection.objects.select_for_update().get(pk=conn.pk)
+        conn.token_ciphertext = encrypt_token(session.token)
+        conn.token_expires_at = session.expires_at
+        conn.books_user_id = session.user_id
+        conn.auth_lapsed_at = None
+        conn.updated_at = clock.now()
+        conn.save()
+        _audit(
+            firm,
+            actor,
+            "reauthenticate",
+            f"Books integration re-authenticated as {conn.username}",
+            token_expires_at=session.expires_at.isoformat(),
+        )
+        _release_waiting(conn)
+    return conn
+
+
+def connection_mark_lapsed(*, conn: Connection) -> None:
+    """The books refused the token: record it so that screens say so and sends wait."""
+    Connection.objects.filter(pk=conn.pk, auth_lapsed_at__isnull=True).update(
+        auth_lapsed_at=clock.now(), updated_at=clock.now()
+    )
+    conn.auth_lapsed_at = conn.auth_lapsed_at or clock.now()
+
+
+def _release_waiting(conn: Connection) -> None:
+    """Items that waited for re-authentication (or activation) go back in the queue, due
+    now, and a delivery run is scheduled when the transaction commits."""
+    from casebridge.bridge.services.delivery import schedule_delivery
+
+    OutboxItem.objects.filter(firm_id=conn.firm_id, state=OutboxState.WAITING).update(
+        state=OutboxState.QUEUED, next_attempt_at=clock.now()
+    )
+    schedule_delivery(conn.firm_id)
+
+
+# --- What the screens show --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    """The connection as a person reads it."""
+
+    label: (
+        str  # Not connected / Needs defaults / Connected / Deactivated / Re-authentication required
+    )
+    badge: str  # ok, warn, bad, muted
+    connected: bool
+    needs_reauth: bool
+    days_left: int | None
+    expires_at: dt.datetime | None
+
+
+def token_lapsed(conn: Connection) -> bool:
+    return bool(
+        conn.auth_lapsed_at or not conn.token_expires_at or conn.token_expires_at <= clock.now()
+    )
+
+
+def connection_view(conn: Connection | None) -> ConnectionView:
+    if conn is None:
+        return ConnectionView("Not connected", "muted", False, False, None, None)
+    lapsed = token_lapsed(conn)
+    days_left = None
+    if conn.token_expires_at and not lapsed:
+        days_left = max(0, int((conn.token_expires_at - clock.now()).total_seconds() // 86400))
+    if conn.status == ConnectionStatus.DEACTIVATED:
+        return ConnectionView(
+            "Deactivated", "muted", False, lapsed, days_left, conn.token_expires_at
+        )
+    if lapsed:
+        return ConnectionView(
+            "Re-authentication required", "bad", False, True, None, conn.token_expires_at
+        )
+    if conn.status == ConnectionStatus.NEEDS_DEFAULTS:
+        return ConnectionView(
+            "Needs defaults", "warn", False, False, days_left, conn.token_expires_at
+        )
+    return ConnectionView("Connected", "ok", True, False, days_left, conn.token_expires_at)

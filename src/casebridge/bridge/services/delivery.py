@@ -1,0 +1,533 @@
+"""Delivering the outbox to the books, exactly once (ADR 0005).
+
+A pass claims due items with a guarded UPDATE (a claim token and a lease), so two workers
+never send the same item and an item whose worker died is taken over when its lease runs
+out. Items of one case go in id order: a case with an earlier item failed, waiting, backing
+off or in flight is skipped. Claimed items are sent in runs of the same kind:
+
+- ``cost_send``: the cases' files are found or created first (``POST /files/batch``), then
+  the check requests go in one ``POST /checks/batch``. Every check carries the cost's
+  ``external_ref``, which the books find again, so a resend after a lost answer (or a
+  worker killed between send and acknowledgement) links the existing check instead of
+  writing a second one. The request also carries an ``Idempotency-Key``.
+- ``cost_void``: ``POST /checks/{id}/void``; a check already void counts as done.
+
+Failures: unreachable / 5xx / 429 -> back in the queue with exponential backoff and full
+jitter, parked as failed after ``BRIDGE_MAX_ATTEMPTS``; a lapsed token -> every claimed
+item waits for re-authentication, with its attempt given back; a refusal naming
+``items[i]`` fails that item with the books' reason and the rest go again at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+
+from casebridge.bridge.client import (
+    BooksAuthLapsed,
+    BooksCheck,
+    BooksClient,
+    BooksError,
+    BooksRejected,
+    BooksUnreachable,
+    CheckRequest,
+    FileRequest,
+)
+from casebridge.bridge.models import (
+    CaseLink,
+    CheckState,
+    Connection,
+    ConnectionStatus,
+    CostLink,
+    OutboxItem,
+    OutboxKind,
+    OutboxState,
+)
+from casebridge.bridge.services.connection import (
+    client_for,
+    connection_mark_lapsed,
+    token_lapsed,
+)
+from casebridge.cases.models import Case, CostStatus
+from casebridge.core import clock
+
+log = logging.getLogger(__name__)
+
+_ITEM_FIELD = re.compile(r"^items\[(\d+)\]")
+
+
+#: Enqueues a delivery run on the task engine; set by :mod:`casebridge.bridge.tasks` when
+#: it is imported (the app's ``ready``), so services never import the task layer.
+_enqueue: Callable[[int, float | None], None] | None = None
+
+
+def set_enqueuer(enqueue: Callable[[int, float | None], None]) -> None:
+    global _enqueue
+    _enqueue = enqueue
+
+
+def schedule_delivery(firm_id: int, *, delay: float | None = None) -> None:
+    """Ask the worker for a delivery run once the current transaction commits (the
+    minute sweep catches anything this misses)."""
+    enqueue = _enqueue
+    if enqueue is not None:
+        transaction.on_commit(lambda: enqueue(firm_id, delay))
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**(n-1))],
+    never less than one second."""
+    ceiling = min(
+        settings.BRIDGE_RETRY_CAP_SECONDS,
+        settings.BRIDGE_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1),
+    )
+    jitter = secrets.randbelow(1_000_001) / 1_000_000  # full jitter in [0, 1]
+    return float(max(1.0, ceiling * jitter))
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    waiting: int = 0
+    passes: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+# --- Claiming --------------------------------------------------------------------------------
+
+
+def _blocked_cases(firm_id: int, now: dt.datetime) -> QuerySet[OutboxItem, int]:
+    """Cases whose earliest unfinished item cannot go now: later items must wait. A
+    subquery, so that no number of held-back cases can crowd the others out of a claim."""
+    return (
+        OutboxItem.objects.filter(firm_id=firm_id)
+        .filter(
+            Q(state__in=(OutboxState.FAILED, OutboxState.WAITING))
+            | Q(state=OutboxState.SENDING, lease_until__gt=now)
+            | Q(state=OutboxState.QUEUED, next_attempt_at__gt=now)
+        )
+        .values_list("case_id", flat=True)
+    )
+
+
+def _due(now: dt.datetime) -> Q:
+    return Q(state=OutboxState.QUEUED, next_attempt_at__lte=now) | Q(
+        state=OutboxState.SENDING, lease_until__lte=now
+    )
+
+
+def claim(firm_id: int, limit: int) -> list[OutboxItem]:
+    """Take up to ``limit`` due items, in id order, skipping cases held back by an
+    earlier item. The guarded UPDATE makes the claim safe against a second worker."""
+    now = clock.now()
+    ids = list(
+        OutboxItem.objects.filter(firm_id=firm_id)
+        .filter(_due(now))
+        .exclude(case_id__in=_blocked_cases(firm_id, now))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not ids:
+        return []
+    token = uuid.uuid4().hex
+    OutboxItem.objects.filter(pk__in=ids).filter(_due(now)).update(
+        state=OutboxState.SENDING,
+        claim=token,
+        lease_until=now + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS),
+        attempts=F("attempts") + 1,
+    )
+    return list(
+        OutboxItem.objects.filter(claim=token, state=OutboxState.SENDING)
+        .select_related("cost", "case")
+        .order_by("pk")
+    )
+
+
+# --- Settling claimed items ------------------------------------------------------------------
+
+
+def _mine(items: Sequence[OutboxItem]) -> Q:
+    """Only rows still held by this claim (a lease taken over by another worker is theirs)."""
+    return Q(
+        pk__in=[i.pk for i in items], claim__in={i.claim for i in items}, state=OutboxState.SENDING
+    )
+
+
+def _release(items: Sequence[OutboxItem]) -> None:
+    """Back in the queue, due now, the attempt given back (it was not this item's fault)."""
+    if items:
+        OutboxItem.objects.filter(_mine(items)).update(
+            state=OutboxState.QUEUED,
+            claim="",
+            lease_until=None,
+            next_attempt_at=clock.now(),
+            attempts=F("attempts") - 1,
+        )
+
+
+def _wait(items: Sequence[OutboxItem]) -> int:
+    if not items:
+        return 0
+    return OutboxItem.objects.filter(_mine(items)).update(
+        state=OutboxState.WAITING,
+        claim="",
+        lease_until=None,
+        attempts=F("attempts") - 1,
+        error_code="reauthentication_required",
+        error_message="Waiting for an administrator to re-authenticate the books integration.",
+    )
+
+
+def _fail(item: OutboxItem, code: str, message: str) -> None:
+    OutboxItem.objects.filter(_mine([item])).update(
+        state=OutboxState.FAILED,
+        claim="",
+        lease_until=None,
+        error_code=code[:80],
+        error_message=message[:1000],
+    )
+
+
+def _retry_later(items: Sequence[OutboxItem], exc: BooksError, report: DeliveryReport) -> float:
+    """Unreachable: back off, or park as failed after the last attempt. Returns the
+    shortest delay chosen (for scheduling the next pass)."""
+    shortest = 0.0
+    for item in items:
+        if item.attempts >= settings.BRIDGE_MAX_ATTEMPTS:
+            _fail(
+                item,
+                exc.code,
+                f"Gave up after {item.attempts} attempts: {exc.message}",
+            )
+            report.failed += 1
+            continue
+        delay = backoff_seconds(item.attempts)
+        shortest = delay if not shortest else min(shortest, delay)
+        OutboxItem.objects.filter(_mine([item])).update(
+            state=OutboxState.QUEUED,
+            claim="",
+            lease_until=None,
+            next_attempt_at=clock.now() + timedelta(seconds=delay),
+            error_code=exc.code[:80],
+            error_message=f"Attempt {item.attempts} failed: {exc.message}"[:1000],
+        )
+        report.retrying += 1
+    return shortest
+
+
+def _sent(item: OutboxItem, result: dict[str, object]) -> None:
+    OutboxItem.objects.filter(_mine([item])).update(
+        state=OutboxState.SENT,
+        claim="",
+        lease_until=None,
+        sent_at=clock.now(),
+        result=result,
+        error_code="",
+        error_message="",
+    )
+
+
+# --- The runs --------------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Stop this pass (the token lapsed, or the books are down): the rest is released."""
+
+    def __init__(self, delay: float = 0.0, *, wait: bool = False) -> None:
+        super().__init__()
+        self.delay = delay
+        self.wait = wait
+
+
+@dataclass
+class _Context:
+    conn: Connection
+    client: BooksClient
+    report: DeliveryReport
+    attorneys: dict[str, int] | None = None
+
+    def attorney_ids(self) -> dict[str, int]:
+        if self.attorneys is None:
+            self.attorneys = {
+                u.email.strip().lower(): u.id for u in self.client.users() if u.is_active
+            }
+        return self.attorneys
+
+
+def _handle_error(ctx: _Context, items: Sequence[OutboxItem], exc: BooksError) -> None:
+    """What a failed request means for the items it carried (raises _Stop to end the pass)."""
+    if isinstance(exc, BooksAuthLapsed):
+        connection_mark_lapsed(conn=ctx.conn)
+        ctx.report.waiting += _wait(items)
+        raise _Stop(wait=True)
+    if isinstance(exc, BooksUnreachable):
+        raise _Stop(_retry_later(items, exc, ctx.report))
+    assert isinstance(exc, BooksRejected)
+    match = _ITEM_FIELD.match(exc.field or "")
+    if match and int(match.group(1)) < len(items):
+        culprit = items[int(match.group(1))]
+        _fail(culprit, exc.code, exc.message)
+        ctx.report.failed += 1
+        _release([i for i in items if i.pk != culprit.pk])
+        return
+    for item in items:
+        _fail(item, exc.code, exc.message)
+    ctx.report.failed += len(items)
+
+
+def _ensure_files(ctx: _Context, items: Sequence[OutboxItem]) -> dict[int, int] | None:
+    """Each case's books file id, found or created on the case's first sync. None when the
+    request failed (the items were dealt with)."""
+    case_ids = sorted({i.case_id for i in items})
+    links = dict(
+        CaseLink.objects.filter(case_id__in=case_ids).values_list("case_id", "books_file_id")
+    )
+    missing = [cid for cid in case_ids if cid not in links]
+    if missing:
+        cases = list(
+            Case.objects.filter(pk__in=missing)
+            .select_related("client", "responsible_attorney")
+            .order_by("pk")
+        )
+        try:
+            attorneys = ctx.attorney_ids()
+        except BooksError as exc:
+            _handle_error(ctx, items, exc)
+            return None
+        requests = [
+            FileRequest(
+                external_ref=f"cases-case-{case.pk}",
+                name=f"{case.number} {case.name}"[:200],
+                client_external_ref=f"cases-contact-{case.client_id}",
+                client_name=case.client.name,
+                client_email=case.client.email,
+                area_of_practice_id=ctx.conn.pi_area_id,
+                responsible_attorney_id=attorneys.get(
+                    case.responsible_attorney.email.strip().lower()
+                )
+                if case.responsible_attorney
+                else None,
+                opened_on=case.opened_on,
+            )
+            for case in cases
+        ]
+        key = (
+            "files-"
+            + hashlib.sha256(",".join(r.external_ref for r in requests).encode()).hexdigest()[:40]
+        )
+        try:
+            files = ctx.client.files_find_or_create(requests, idempotency_key=key)
+        except BooksRejected as exc:
+            match = _ITEM_FIELD.match(exc.field or "")
+            bad_case = (
+                cases[int(match.group(1))].pk
+                if match and int(match.group(1)) < len(cases)
+                else None
+            )
+            for item in items:
+                if bad_case is None or item.case_id == bad_case:
+                    _fail(
+                        item,
+                        exc.code,
+                        f"The case's file could not be opened in the books: {exc.message}",
+                    )
+                    ctx.report.failed += 1
+            _release([i for i in items if bad_case is not None and i.case_id != bad_case])
+            return None
+        except BooksError as exc:
+            _handle_error(ctx, items, exc)
+            return None
+        now = clock.now()
+        CaseLink.objects.bulk_create(
+            [
+                CaseLink(
+                    firm_id=ctx.conn.firm_id,
+                    case=case,
+                    books_file_id=f.id,
+                    books_file_number=f.number,
+                    books_client_id=f.client_id,
+                    linked_at=now,
+                )
+                for case, f in zip(cases, files, strict=True)
+            ],
+            ignore_conflicts=True,
+        )
+        links.update(
+            CaseLink.objects.filter(case_id__in=missing).values_list("case_id", "books_file_id")
+        )
+    return links
+
+
+def _check_state(check: BooksCheck) -> str:
+    return {"printed": CheckState.PRINTED, "voided": CheckState.VOID}.get(
+        check.status, CheckState.QUEUED
+    )
+
+
+def _send_costs(ctx: _Context, items: list[OutboxItem]) -> None:
+    live = []
+    for item in items:
+        if item.cost is not None and item.cost.status == CostStatus.VOID:
+            OutboxItem.objects.filter(_mine([item])).update(
+                state=OutboxState.CANCELLED,
+                claim="",
+                lease_until=None,
+                error_code="cost_voided",
+                error_message="The cost was voided before its check request went out.",
+            )
+        else:
+            live.append(item)
+    if not live:
+        return
+    files = _ensure_files(ctx, live)
+    if files is None:
+        return
+    requests = []
+    for item in live:
+        p = item.payload
+        requests.append(
+            CheckRequest(
+                external_ref=str(p["external_ref"]),
+                bank_account_id=int(p["bank_account_id"]),
+                payee=str(p["payee"]),
+                amount_cents=int(p["amount_cents"]),
+                file_id=files[item.case_id],
+                activity_code_id=int(p["activity_code_id"]) if p.get("activity_code_id") else None,
+                memo=str(p.get("memo", "")),
+                posting_reference=str(p.get("posting_reference", "")),
+                request_date=None,
+            )
+        )
+    key = "checks-" + hashlib.sha256(",".join(i.key for i in live).encode()).hexdigest()[:40]
+    try:
+        checks = ctx.client.checks_request(requests, idempotency_key=key)
+    except BooksError as exc:
+        _handle_error(ctx, live, exc)
+        return
+    by_ref = {c.external_ref: c for c in checks}
+    now = clock.now()
+    with transaction.atomic():
+        for item in live:
+            check = by_ref[str(item.payload["external_ref"])]
+            CostLink.objects.filter(cost_id=item.cost_id or 0).update(
+                books_check_id=check.id,
+                check_state=_check_state(check),
+                check_number=check.check_number,
+                last_synced_at=now,
+                problem="",
+            )
+            _sent(item, {"check_id": check.id, "status": check.status})
+    ctx.report.sent += len(live)
+
+
+def _void_check(ctx: _Context, item: OutboxItem) -> None:
+    link = CostLink.objects.filter(cost_id=item.cost_id or 0).first()
+    check_id = link.books_check_id if link else None
+    try:
+        if check_id is None:  # the send's answer never came back: ask by external_ref
+            found = ctx.client.checks_by_external_ref(str(item.payload["external_ref"]))
+            if not found:
+                _sent(item, {"nothing_to_void": True})
+                ctx.report.sent += 1
+                return
+            check_id = found[0].id
+        try:
+            check = ctx.client.check_void(
+                check_id, reason=str(item.payload.get("reason", "")), idempotency_key=item.key
+            )
+        except BooksRejected:
+            current = ctx.client.checks_get([check_id])
+            if not current or current[0].status != "voided":
+                raise
+            check = current[0]
+    except BooksError as exc:
+        _handle_error(ctx, [item], exc)
+        return
+    CostLink.objects.filter(cost_id=item.cost_id or 0).update(
+        books_check_id=check.id, check_state=CheckState.VOID, last_synced_at=clock.now()
+    )
+    _sent(item, {"check_id": check.id, "status": check.status})
+    ctx.report.sent += 1
+
+
+def _process(ctx: _Context, items: list[OutboxItem]) -> None:
+    """Send the claimed items in runs of one kind, in id order; on a stop, release the
+    rest. Items of a case whose earlier item did not go are released, not sent past it."""
+    index = 0
+    try:
+        while index < len(items):
+            run = [items[index]]
+            while (
+                index + len(run) < len(items)
+                and items[index + len(run)].kind == run[0].kind
+                and len(run) < 1000
+            ):
+                run.append(items[index + len(run)])
+            if run[0].kind == OutboxKind.COST_SEND:
+                _send_costs(ctx, run)
+            else:
+                for item in run:
+                    _void_check(ctx, item)
+            index += len(run)
+            held = set(
+                OutboxItem.objects.filter(
+                    pk__in=[i.pk for i in run], state__in=(OutboxState.FAILED, OutboxState.QUEUED)
+                ).values_list("case_id", flat=True)
+            )
+            if held:
+                later = [i for i in items[index:] if i.case_id in held]
+                _release(later)
+                items = items[:index] + [i for i in items[index:] if i.case_id not in held]
+    except _Stop as stop:
+        if stop.wait:
+            ctx.report.waiting += _wait(items[index:])
+        else:
+            _release(items[index:])
+        if stop.delay:
+            schedule_delivery(ctx.conn.firm_id, delay=stop.delay)
+        raise
+
+
+def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
+    """Deliver everything due for the firm, pass after pass, until nothing is due."""
+    report = DeliveryReport()
+    conn = Connection.objects.filter(firm_id=firm_id).first()
+    if conn is None or conn.status != ConnectionStatus.CONNECTED:
+        return report  # deactivated or never activated: the queue keeps everything
+    if token_lapsed(conn):
+        report.waiting = OutboxItem.objects.filter(
+            firm_id=firm_id, state=OutboxState.QUEUED
+        ).update(
+            state=OutboxState.WAITING,
+            error_code="reauthentication_required",
+            error_message="Waiting for an administrator to re-authenticate the books integration.",
+        )
+        return report
+    client = client_for(conn)
+    ctx = _Context(conn=conn, client=client, report=report)
+    try:
+        for _ in range(max_passes):
+            items = claim(firm_id, settings.BRIDGE_BATCH_SIZE)
+            if not items:
+                break
+            report.passes += 1
+            try:
+                _process(ctx, items)
+            except _Stop:
+                break
+    finally:
+        client.close()
+    return report

@@ -1,0 +1,269 @@
+"""Writing to the outbox: every send is recorded in the same transaction as the user's action.
+
+:func:`costs_send` turns Open costs into Pending costs and one ``cost_send`` item each;
+:func:`cost_void_queue` (called by the cases side when a sent cost is voided) queues the void
+of its check; retry and withdraw act on items that failed. The worker
+(:mod:`.delivery`) does the talking to the books.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+
+from casebridge.bridge.client import BooksError
+from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
+from casebridge.bridge.models import (
+    CostCodeMapping,
+    CostLink,
+    OutboxItem,
+    OutboxKind,
+    OutboxState,
+)
+from casebridge.bridge.services.connection import client_for, require_connection
+from casebridge.bridge.services.delivery import schedule_delivery
+from casebridge.bridge.services.readiness import COSTS, require_ready
+from casebridge.cases.models import Cost, CostStatus, Firm, Permission, User
+from casebridge.cases.permissions import require, require_settings_access
+from casebridge.cases.services import costs as cost_services
+from casebridge.core import clock
+from casebridge.core.audit import audit_record
+from casebridge.core.money import format_cents
+
+
+def cost_external_ref(cost_id: int) -> str:
+    """What the books know a cost's check by: stable for the cost's whole life."""
+    return f"cases-cost-{cost_id}"
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class SendResult:
+    count: int
+    total_cents: int
+
+
+def costs_send(
+    *, firm: Firm, actor: User, cost_ids: list[int], bank_account_id: int | None = None
+) -> SendResult:
+    """Send Open costs to the books as check requests (from ``bank_account_id``, default
+    the operating account chosen at activation): they become Pending at once, and the
+    worker delivers them. All or nothing; refused (naming the check) while a readiness
+    check that sending costs needs fails."""
+    require(actor, Permission.COSTS_MANAGEMENT)
+    if not cost_ids:
+        raise ValidationFailed("select at least one cost", field="cost")
+    conn = require_connection(firm)
+    require_ready(conn=conn, purpose=COSTS)
+    bank_id = bank_account_id or conn.operating_account_id
+    assert bank_id is not None  # a connected connection has its defaults (CHECK constraint)
+    mappings = dict(
+        CostCodeMapping.objects.filter(firm=firm).values_list("cost_code_id", "activity_code_id")
+    )
+    if conn.copp_activity_code_id is None:
+        raise NotReady("the books have no COPP activity code (see the readiness check)")
+    now = clock.now()
+    with transaction.atomic():
+        costs = cost_services.costs_mark_sent(firm=firm, actor=actor, cost_ids=cost_ids)
+        existing = set(
+            CostLink.objects.filter(cost_id__in=[c.pk for c in costs]).values_list(
+                "cost_id", flat=True
+            )
+        )
+        CostLink.objects.bulk_create(
+            [
+                CostLink(
+                    firm=firm,
+                    cost=c,
+                    external_ref=cost_external_ref(c.pk),
+                    bank_account_id=bank_id,
+                )
+                for c in costs
+                if c.pk not in existing
+            ],
+            batch_size=1000,
+        )
+        if existing:  # sent before, withdrawn, sent again: same external_ref, maybe new bank
+            CostLink.objects.filter(cost_id__in=existing).update(
+                bank_account_id=bank_id, problem=""
+            )
+        OutboxItem.objects.bulk_create(
+            [
+                OutboxItem(
+                    firm=firm,
+                    case_id=c.case_id,
+                    cost=c,
+                    kind=OutboxKind.COST_SEND,
+                    key=new_key(),
+                    payload={
+                        "external_ref": cost_external_ref(c.pk),
+                        "bank_account_id": bank_id,
+                        "payee": c.payee.name,
+                        "amount_cents": c.amount_cents,
+                        "activity_code_id": mappings.get(
+                            c.cost_code_id, conn.copp_activity_code_id
+                        ),
+                        "memo": _memo(c),
+                        "posting_reference": conn.default_posting_reference,
+                        "request_date": clock.today().isoformat(),
+                    },
+                    next_attempt_at=now,
+                    created_by=actor,
+                    created_at=now,
+                )
+                for c in costs
+            ],
+            batch_size=1000,
+        )
+        schedule_delivery(firm.pk)
+    return SendResult(count=len(costs), total_cents=sum(c.amount_cents for c in costs))
+
+
+def _memo(cost: Cost) -> str:
+    parts = [cost.memo.strip()]
+    if cost.invoice_reference:
+        parts.append(f"Inv. {cost.invoice_reference}")
+    parts.append(f"{cost.cost_code.code} {cost.case.number}")
+    return " · ".join(p for p in parts if p)[:255]
+
+
+def cost_void_queue(*, cost: Cost, actor: User | None) -> None:
+    """A sent cost was voided on the cases side (inside that transaction). A send never
+    tried is simply withdrawn; otherwise the void of its check is queued, after the send
+    (items of a case go in order). The void finds the check by its external_ref when the
+    send's answer never came back, so a check that landed unseen is voided too."""
+    link = CostLink.objects.filter(cost_id=cost.pk).first()
+    if link is None:
+        return  # never sent: nothing in the books
+    sends = OutboxItem.objects.filter(cost_id=cost.pk, kind=OutboxKind.COST_SEND)
+    undelivered = sends.filter(
+        state__in=(OutboxState.QUEUED, OutboxState.WAITING, OutboxState.FAILED)
+    )
+    never_tried = (
+        link.books_check_id is None
+        and not sends.filter(Q(state=OutboxState.SENDING) | Q(state=OutboxState.SENT)).exists()
+        and not undelivered.filter(attempts__gt=0).exists()
+    )
+    undelivered.update(
+        state=OutboxState.CANCELLED,
+        error_code="cost_voided",
+        error_message="The cost was voided on the cases side before its check request went out.",
+    )
+    if never_tried:
+        return
+    now = clock.now()
+    reason = "Voided in case management" + (f": {cost.void_reason}" if cost.void_reason else "")
+    OutboxItem.objects.create(
+        firm_id=cost.firm_id,
+        case_id=cost.case_id,
+        cost=cost,
+        kind=OutboxKind.COST_VOID,
+        key=new_key(),
+        payload={"external_ref": link.external_ref, "reason": reason[:255]},
+        next_attempt_at=now,
+        created_by=actor,
+        created_at=now,
+    )
+    schedule_delivery(cost.firm_id)
+
+
+def cost_edit_refusal(*, cost: Cost, fields: list[str]) -> str | None:
+    locked = {"payee_id", "amount_cents", "cost_code_id", "cost_date"} & set(fields)
+    if (
+        locked
+        and CostLink.objects.filter(cost_id=cost.pk).exists()
+        and cost.status != CostStatus.OPEN
+    ):
+        return (
+            "this cost was sent to the books as a check request; its payee, amount, code and "
+            "date are fixed there. Void it and add a new cost instead"
+        )
+    return None
+
+
+# --- The queue screen's actions ----------------------------------------------------------------
+
+
+def _audit(firm: Firm, actor: User, action: str, summary: str) -> None:
+    audit_record(
+        system="bridge",
+        firm_id=firm.pk,
+        actor_id=actor.pk,
+        actor_label=actor.email,
+        action=action,
+        entity_type="outbox",
+        summary=summary,
+    )
+
+
+def items_retry(*, firm: Firm, actor: User, item_ids: list[int] | None = None) -> int:
+    """Failed items (all, or those named) go back in the queue, due now, attempts reset."""
+    require(actor, Permission.COSTS_MANAGEMENT)
+    with transaction.atomic():
+        qs = OutboxItem.objects.filter(firm=firm, state=OutboxState.FAILED)
+        if item_ids is not None:
+            qs = qs.filter(pk__in=item_ids)
+        count = qs.update(
+            state=OutboxState.QUEUED,
+            attempts=0,
+            next_attempt_at=clock.now(),
+            error_code="",
+            error_message="",
+        )
+        if item_ids is not None and count != len(set(item_ids)):
+            raise Conflict("only failed items can be retried; reload the queue", field="item")
+        if count:
+            _audit(firm, actor, "retry", f"{count} failed item(s) queued again")
+            schedule_delivery(firm.pk)
+    return count
+
+
+def item_withdraw(*, firm: Firm, actor: User, item_id: int) -> OutboxItem:
+    """Withdraw a failed send: the cost goes back to Open. Refused when the books hold a
+    check for the cost after all (a response that was lost): retry it instead."""
+    require_settings_access(actor)
+    item = OutboxItem.objects.filter(firm=firm, pk=item_id).select_related("cost").first()
+    if item is None:
+        raise ValidationFailed("no such item in this firm's queue", field="item")
+    if item.state != OutboxState.FAILED or item.kind != OutboxKind.COST_SEND or item.cost is None:
+        raise Conflict("only a failed send can be withdrawn", field="item")
+    conn = require_connection(firm)
+    client = client_for(conn)
+    try:
+        found = client.checks_by_external_ref(str(item.payload["external_ref"]))
+    except BooksError as exc:
+        raise Conflict(
+            f"the books could not be asked whether the check exists ({exc.message}); try again"
+        ) from None
+    finally:
+        client.close()
+    if found:
+        raise Conflict(
+            f"the books hold check {found[0].id} for this cost after all; retry the item "
+            "to link it instead of withdrawing",
+            field="item",
+        )
+    with transaction.atomic():
+        locked = OutboxItem.objects.select_for_update().get(pk=item.pk)
+        if locked.state != OutboxState.FAILED:
+            raise Conflict("the item changed meanwhile; reload the queue", field="item")
+        locked.state = OutboxState.CANCELLED
+        locked.error_message = f"Withdrawn by {actor.email}: {locked.error_message}"[:1000]
+        locked.save(update_fields=["state", "error_message"])
+        assert item.cost is not None
+        cost_services.cost_return_to_open(
+            firm=firm, actor=actor, cost_id=item.cost.pk, reason="send withdrawn after it failed"
+        )
+        _audit(
+            firm,
+            actor,
+            "withdraw",
+            f"Send of cost {item.cost.pk} ({format_cents(item.cost.amount_cents)}) withdrawn",
+        )
+    return locked

@@ -1,0 +1,342 @@
+"""The readiness check: every prerequisite of the seed, run against the live books.
+
+Each check passes or fails with the exact fix, and names what it is needed for: ``costs``
+(sending costs as check requests) or ``invoices`` (fee invoices, the bridge's part 2). A
+send is refused, naming the failing check, while a check it needs fails. The report is
+kept on the connection and shown until the next run; when the books cannot be reached
+the last report stands, marked as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from casebridge.bridge.client import (
+    BooksActivityCode,
+    BooksAuthLapsed,
+    BooksClient,
+    BooksError,
+    BooksUnreachable,
+)
+from casebridge.bridge.errors import NotReady
+from casebridge.bridge.models import Connection, InvoiceRelease
+from casebridge.bridge.services.connection import (
+    client_for,
+    connection_mark_lapsed,
+    token_lapsed,
+)
+from casebridge.cases.models import CaseStatus, User
+from casebridge.core import clock
+
+COSTS = "costs"
+INVOICES = "invoices"
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    label: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    needed_for: tuple[str, ...] = (COSTS, INVOICES)
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class Readiness:
+    checks: list[Check]
+    live: bool = True  # False: the books could not be reached; these are the last results
+    error: str = ""
+    found: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def failing(self, purpose: str) -> list[Check]:
+        return [c for c in self.checks if not c.ok and purpose in c.needed_for]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def find_copp(codes: list[BooksActivityCode]) -> BooksActivityCode | None:
+    for c in codes:
+        if c.is_active and (_norm(c.code) == "copp" or "copp" in _norm(c.name)):
+            return c
+    return None
+
+
+def find_property_damage(codes: list[BooksActivityCode]) -> BooksActivityCode | None:
+    for c in codes:
+        if c.is_active and (
+            "property damage" in _norm(c.name)
+            or "property damage" in _norm(c.description)
+            or _norm(c.code) in ("pd", "property damage")
+        ):
+            return c
+    return None
+
+
+def attorneys_with_open_cases(conn: Connection) -> list[User]:
+    return list(
+        User.objects.filter(
+            firm_id=conn.firm_id,
+            is_active=True,
+            cases__firm_id=conn.firm_id,
+        )
+        .exclude(cases__status=CaseStatus.CLOSED)
+        .distinct()
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+def _run(conn: Connection, client: BooksClient) -> Readiness:
+    checks: list[Check] = []
+    found: dict[str, Any] = {}
+    session = client.session_get()
+    checks.append(
+        Check(
+            "integration_user",
+            "Integration user signed in (security question enrolled)",
+            True,
+            f"Signed in to the books as {session.user_email}.",
+        )
+    )
+    warn_days = settings.BRIDGE_REAUTH_WARNING_DAYS
+    checks.append(
+        Check(
+            "token",
+            "Authentication valid",
+            True,
+            f"Lapses in {session.days_left} day{'s' if session.days_left != 1 else ''} "
+            f"({session.expires_at:%Y-%m-%d %H:%M} UTC).",
+            fix="Re-authenticate now so that sending does not pause."
+            if session.days_left <= warn_days
+            else "",
+            warning=session.days_left <= warn_days,
+        )
+    )
+
+    users = {_norm(u.email): u for u in client.users() if u.is_active}
+    missing, no_time = [], []
+    for attorney in attorneys_with_open_cases(conn):
+        books_user = users.get(_norm(attorney.email))
+        label = f"{attorney.display_name} ({attorney.email})"
+        if books_user is None:
+            missing.append(label)
+        elif not books_user.records_time:
+            no_time.append(label)
+    checks.append(
+        Check(
+            "attorney_emails",
+            "Each attorney with open cases has a books user with the same email",
+            not missing,
+            "All attorneys found." if not missing else "No books user for: " + "; ".join(missing),
+            fix=""
+            if not missing
+            else "In the books: Gear -> Users -> add the user with exactly "
+            "this email (or correct the email on either side).",
+        )
+    )
+    checks.append(
+        Check(
+            "records_time",
+            "Those attorneys have Records Time on",
+            not no_time,
+            "Records Time is on for all of them."
+            if not no_time
+            else "Records Time is off for: " + "; ".join(no_time),
+            fix=""
+            if not no_time
+            else "In the books: Gear -> Users -> pencil -> Accounting -> "
+            "toggle on Records Time -> Save.",
+            needed_for=(INVOICES,),
+        )
+    )
+
+    features = client.features()
+    needs_release = conn.invoice_release == InvoiceRelease.REVIEW
+    checks.append(
+        Check(
+            "release_stage",
+            "Release invoice stage on (invoices go to review)",
+            features.release_invoice_stage or not needs_release,
+            "On."
+            if features.release_invoice_stage
+            else (
+                "Off, and invoices are set to be reviewed."
+                if needs_release
+                else "Off; not needed while invoices are released automatically."
+            ),
+            fix=""
+            if features.release_invoice_stage or not needs_release
+            else (
+                "In the books: Gear -> Settings -> Features -> toggle on Enable release invoice "
+                "stage in billing -> Save."
+            ),
+            needed_for=(INVOICES,),
+        )
+    )
+
+    pi = next(
+        (
+            a
+            for a in client.areas_of_practice()
+            if "personal injury" in (_norm(a.name), _norm(a.description)) or (_norm(a.name) == "pi")
+        ),
+        None,
+    )
+    found["pi_area_id"] = pi.id if pi else None
+    checks.append(
+        Check(
+            "personal_injury",
+            "Personal Injury is an area of practice",
+            pi is not None,
+            f"Found: {pi.name} ({pi.description})." if pi else "Not found.",
+            fix=""
+            if pi
+            else "In the books: Gear -> Areas of Practice -> Add -> Name PI, "
+            "Description Personal Injury -> Save.",
+        )
+    )
+
+    codes = client.activity_codes()
+    copp, damage = find_copp(codes), find_property_damage(codes)
+    found["copp_activity_code_id"] = copp.id if copp else None
+    for key, label, code, needed in (
+        ("copp_code", "COPP activity code with a GL account", copp, (COSTS, INVOICES)),
+        (
+            "property_damage_code",
+            "Property Damage activity code with a GL account",
+            damage,
+            (INVOICES,),
+        ),
+    ):
+        ok = code is not None and code.gl_account_id is not None
+        checks.append(
+            Check(
+                key,
+                label,
+                ok,
+                f"Found: {code.code} {code.name} -> GL {code.gl_account_label}."
+                if code
+                else "Not found.",
+                fix=""
+                if ok
+                else "In the books: Gear -> Rates/Codes -> Activity Code -> Add -> "
+                "name, description and GL account -> Save.",
+                needed_for=needed,
+            )
+        )
+
+    banks = {b.id: b for b in client.bank_accounts()}
+    for key, label, account_id, kind in (
+        ("operating_account", "Default operating account", conn.operating_account_id, "operating"),
+        ("trust_account", "Default client trust account", conn.trust_account_id, "trust"),
+    ):
+        bank = banks.get(account_id) if account_id else None
+        ok = bank is not None and bank.kind == kind and bank.is_active
+        if account_id is None:
+            detail = "Not chosen yet."
+        elif bank is None:
+            detail = f"The books no longer have bank account {account_id}."
+        elif bank.kind != kind:
+            detail = f"{bank.name} is a {bank.kind} account, not {kind}."
+        elif not bank.is_active:
+            detail = f"{bank.name} is inactive in the books."
+        else:
+            detail = f"{bank.name}."
+        checks.append(
+            Check(
+                key,
+                label,
+                ok,
+                detail,
+                fix=""
+                if ok
+                else "Account Settings -> Integrations -> Books -> Defaults: choose "
+                f"an active {kind} account.",
+            )
+        )
+    return Readiness(checks=checks, found=found)
+
+
+LAPSED = Check(
+    "token",
+    "Authentication valid",
+    False,
+    "The books token has lapsed (the monthly re-authentication).",
+    fix="Account Settings -> Integrations -> Books -> Re-authenticate: enter the integration "
+    "user's password. Everything sent meanwhile waits in the queue.",
+)
+
+
+def _with_last(conn: Connection, first: Check | None, error: str) -> Readiness:
+    """The last live report (kept, not overwritten), with ``first`` in place of its token
+    check: what the screens show when the books cannot answer now."""
+    rest = [c for c in readiness_last(conn).checks if first is None or c.key != first.key]
+    return Readiness(checks=([first] if first else []) + rest, live=False, error=error)
+
+
+def readiness_run(*, conn: Connection) -> Readiness:
+    """Run every check against the books now and keep the report on the connection."""
+    if token_lapsed(conn):
+        return _with_last(conn, LAPSED, "Re-authentication required.")
+    client = client_for(conn)
+    try:
+        report = _run(conn, client)
+    except BooksAuthLapsed:
+        connection_mark_lapsed(conn=conn)
+        return _with_last(conn, LAPSED, "Re-authentication required.")
+    except BooksError as exc:
+        reason = (
+            f"The books at {conn.books_url} could not be reached ({exc.message})."
+            if isinstance(exc, BooksUnreachable)
+            else f"The books refused a readiness question: {exc.message}"
+        )
+        return _with_last(conn, None, reason)
+    finally:
+        client.close()
+    updates: dict[str, Any] = {
+        "readiness": [asdict(c) for c in report.checks],
+        "readiness_checked_at": clock.now(),
+        **report.found,
+    }
+    Connection.objects.filter(pk=conn.pk).update(**updates)
+    for key, value in updates.items():
+        setattr(conn, key, value)
+    return report
+
+
+def readiness_last(conn: Connection) -> Readiness:
+    checks = [
+        Check(**{**c, "needed_for": tuple(c.get("needed_for", (COSTS, INVOICES)))})
+        for c in (conn.readiness or [])
+    ]
+    return Readiness(checks=checks, live=False)
+
+
+def require_ready(*, conn: Connection, purpose: str) -> Readiness:
+    """Refuse (naming every failing check and its fix) while a check ``purpose`` needs
+    fails. A lapsed token does not refuse: what is sent waits for re-authentication. When
+    the books cannot answer, the last live report decides; with none, refuse."""
+    report = readiness_run(conn=conn)
+    if not any(c.key != "token" for c in report.checks):
+        raise NotReady(
+            "the readiness check has not yet run against the books"
+            + (f": {report.error}" if report.error else "")
+        )
+    failing = [c for c in report.failing(purpose) if c.key != "token"]
+    if failing:
+        raise NotReady(
+            "not ready to send: "
+            + "; ".join(f"{c.label}: {c.detail} {c.fix}".strip() for c in failing),
+            checks=[c.key for c in failing],
+        )
+    return report

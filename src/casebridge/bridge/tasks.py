@@ -1,0 +1,101 @@
+"""The bridge's background work on Huey (ADR 0002, ADR 0005).
+
+- :func:`outbox_deliver_task`: one delivery run for a firm, enqueued when a send commits
+  and when a retry falls due. Runs of one firm never overlap (a Huey lock); a run that
+  finds the lock taken ends at once, since the running one keeps going until nothing is due.
+- :func:`outbox_sweep`: every minute, a run for each firm with something due (what a
+  crashed worker or a lost enqueue left behind: leases run out, backoffs expire).
+- :func:`check_status_sync_hourly`: each hour, the check-status sync of the firms whose
+  configured hour it is (nightly at 02:00 by default).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db.models import Q
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import HUEY
+from huey.exceptions import TaskLockedException
+
+from casebridge.bridge.models import (
+    Connection,
+    ConnectionStatus,
+    OutboxItem,
+    OutboxState,
+    SyncTrigger,
+)
+from casebridge.bridge.services.delivery import outbox_deliver, set_enqueuer
+from casebridge.bridge.services.status_sync import check_status_sync
+from casebridge.core import clock
+from casebridge.core.tasks import background_task, periodic_task
+
+log = logging.getLogger(__name__)
+
+
+@background_task()
+def outbox_deliver_task(firm_id: int) -> None:
+    try:
+        with HUEY.lock_task(f"bridge-deliver-{firm_id}"):
+            report = outbox_deliver(firm_id=firm_id)
+    except TaskLockedException:
+        return
+    if report.passes:
+        log.info(
+            "bridge delivery firm=%s sent=%s failed=%s retrying=%s waiting=%s",
+            firm_id,
+            report.sent,
+            report.failed,
+            report.retrying,
+            report.waiting,
+        )
+
+
+def _enqueue(firm_id: int, delay: float | None) -> None:
+    if delay:
+        outbox_deliver_task.schedule((firm_id,), delay=delay)  # type: ignore[attr-defined]
+    else:
+        outbox_deliver_task(firm_id)
+
+
+set_enqueuer(_enqueue)
+
+
+@periodic_task(crontab(minute="*"))
+def outbox_sweep() -> None:
+    now = clock.now()
+    firms = (
+        OutboxItem.objects.filter(
+            Q(state=OutboxState.QUEUED, next_attempt_at__lte=now)
+            | Q(state=OutboxState.SENDING, lease_until__lte=now)
+        )
+        .values_list("firm_id", flat=True)
+        .distinct()
+    )
+    for firm_id in firms:
+        outbox_deliver_task(firm_id)
+
+
+@background_task()
+def check_status_sync_task(firm_id: int) -> None:
+    conn = Connection.objects.select_related("firm").get(firm_id=firm_id)
+    run = check_status_sync(firm=conn.firm, trigger=SyncTrigger.SCHEDULED)
+    log.info(
+        "check status sync firm=%s checked=%s paid=%s voided=%s problems=%s error=%s",
+        firm_id,
+        run.checked,
+        run.paid,
+        run.voided,
+        run.problems,
+        run.error or "-",
+    )
+
+
+@periodic_task(crontab(minute="5"))
+def check_status_sync_hourly() -> None:
+    hour = timezone.localtime(clock.now()).hour
+    for firm_id in Connection.objects.filter(
+        status=ConnectionStatus.CONNECTED, check_sync_hour=hour
+    ).values_list("firm_id", flat=True):
+        check_status_sync_task(firm_id)

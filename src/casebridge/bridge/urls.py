@@ -1,0 +1,24 @@
+"""The bridge's screens, under /cases/integrations/books/ (filled in by views.py)."""
+
+from django.urls import path
+
+from casebridge.bridge import views
+
+app_name = "bridge"
+
+urlpatterns = [
+    path("activate/", views.activate_view, name="activate"),
+    path("defaults/", views.defaults_view, name="defaults"),
+    path("deactivate/", views.deactivate_view, name="deactivate"),
+    path("reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
+    path("readiness/", views.readiness_view, name="readiness"),
+    path("queue/", views.queue_view, name="queue"),
+    path("queue/retry/", views.queue_retry_view, name="queue_retry"),
+    path("queue/<int:pk>/withdraw/", views.item_withdraw_view, name="item_withdraw"),
+    path("mappings/", views.mappings_view, name="mappings"),
+    path("mappings/<int:pk>/", views.mapping_edit_view, name="mapping_edit"),
+    path("costs/<int:pk>/send/", views.cost_send_view, name="cost_send"),
+    path("costs/<int:pk>/split-send/", views.cost_split_send_view, name="cost_split_send"),
+    path("costs/<int:pk>/sync/", views.cost_sync_view, name="cost_sync"),
+    path("sync/", views.sync_view, name="sync"),
+]

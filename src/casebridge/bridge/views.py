@@ -1,0 +1,746 @@
+"""The bridge's screens under /cases/integrations/books/, in the cases side's look and with
+its pop-ups (``casebridge.cases.views._common``): activation (the seed's two pop-ups),
+deactivation and re-authentication, the readiness check, the sync queue, cost code
+mapping, and a cost row's Send, Split and send and Sync check status.
+
+Every view is thin: parse, call a service, render. A service's refusal (a
+:class:`~casebridge.core.errors.DomainError`) is shown in the form with status 422.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from casebridge.bridge import selectors
+from casebridge.bridge.forms import (
+    COPP_DEFAULT,
+    ActivateForm,
+    DefaultsForm,
+    MappingForm,
+    QueueFilterForm,
+    ReauthenticateForm,
+    SendForm,
+    SplitSendForm,
+)
+from casebridge.bridge.models import (
+    Connection,
+    OutboxItem,
+    OutboxState,
+    SyncRun,
+)
+from casebridge.bridge.services import connection as conn_services
+from casebridge.bridge.services import mappings as mapping_services
+from casebridge.bridge.services import outbox
+from casebridge.bridge.services.readiness import Check, Readiness, readiness_last, readiness_run
+from casebridge.bridge.services.status_sync import check_status_sync
+from casebridge.cases.auth import cases_permission_required, cases_settings_required
+from casebridge.cases.models import Case, Cost, CostCode, Permission, User
+from casebridge.cases.services import costs as cost_services
+from casebridge.cases.views._common import (
+    INVALID,
+    apply_domain_error,
+    cases_user,
+    confirm_form,
+    finish,
+    is_htmx,
+    message_of,
+    paginate,
+    render_modal,
+    safe_next,
+)
+from casebridge.cases.views.costs import split_sum
+from casebridge.core.errors import DomainError
+from casebridge.core.money import format_cents
+
+#: The settings-area pages: Account Settings' sub-navigation shows "Integrations".
+SETTINGS_NAV = {"nav": "settings", "section": "integrations"}
+QUEUE_PER_PAGE = 50
+
+
+def _integrations_url() -> str:
+    return reverse("cases:settings_integrations")
+
+
+def _plural(n: int, noun: str, plural: str = "") -> str:
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def _refusal_status(request: HttpRequest) -> int:
+    """A refusal found before the form: the pop-up still opens on a GET."""
+    return INVALID if request.method == "POST" else 200
+
+
+# --- Activation: the seed's two pop-ups ------------------------------------------------------
+
+
+@cases_settings_required
+@require_http_methods(["GET", "POST"])
+def activate_view(request: HttpRequest) -> HttpResponse:
+    """Pop-up 1: the books' address and firm ID, and the integration user's username and
+    password, checked against the books at once. Saving opens pop-up 2."""
+    me = cases_user(request)
+    conn = conn_services.connection_of(me.firm)
+    status = 200
+    if request.method == "POST":
+        form = ActivateForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                conn_services.connection_activate(
+                    firm=me.firm,
+                    actor=me,
+                    books_url=data["books_url"],
+                    books_firm_code=data["books_firm_code"],
+                    username=data["username"],
+                    password=data["password"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return _open_defaults(request, me)
+        status = INVALID
+    else:
+        form = ActivateForm(
+            initial={
+                "books_url": conn.books_url
+                if conn
+                else request.build_absolute_uri("/books/api/v1"),
+                "books_firm_code": conn.books_firm_code if conn else me.firm.code,
+                "username": conn.username if conn else "",
+            }
+        )
+    return render_modal(
+        request,
+        "bridge/_activate_form.html",
+        {"form": form},
+        title="Activate the books integration",
+        status=status,
+        back_url=_integrations_url(),
+    )
+
+
+def _open_defaults(request: HttpRequest, me: User) -> HttpResponse:
+    """After pop-up 1: pop-up 2 in place of pop-up 1 (htmx), or its page."""
+    if not is_htmx(request):
+        return HttpResponseRedirect(reverse("bridge:defaults"))
+    response = _defaults_modal(request, me, form=None, opening=True)
+    response["HX-Retarget"] = "#modal-root"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _defaults_initial(conn: Connection, form_kwargs: dict[str, Any]) -> dict[str, Any]:
+    operating, trust = form_kwargs["operating"], form_kwargs["trust"]
+    ids = {a.id for a in operating}
+    trust_ids = {a.id for a in trust}
+    return {
+        "posting_reference": conn.default_posting_reference,
+        "operating_account": conn.operating_account_id
+        if conn.operating_account_id in ids
+        else (operating[0].id if operating else None),
+        "trust_account": conn.trust_account_id
+        if conn.trust_account_id in trust_ids
+        else (trust[0].id if trust else None),
+        "invoice_release": conn.invoice_release,
+    }
+
+
+def _defaults_modal(
+    request: HttpRequest,
+    me: User,
+    *,
+    form: DefaultsForm | None,
+    status: int = 200,
+    opening: bool | None = None,
+) -> HttpResponse:
+    conn = conn_services.connection_of(me.firm)
+    context: dict[str, Any] = {"conn": conn}
+    if conn is None or not conn.token_ciphertext:
+        context["refusal"] = (
+            "Sign in with the integration user first: Account Settings -> Integrations -> "
+            "Books -> Activate."
+        )
+    elif form is None:
+        try:
+            choices = conn_services.default_choices(conn)
+        except DomainError as exc:
+            context["refusal"] = message_of(exc)
+            status = max(status, _refusal_status(request))
+        else:
+            kwargs = {"operating": choices.operating, "trust": choices.trust}
+            form = DefaultsForm(initial=_defaults_initial(conn, kwargs), **kwargs)
+    context["form"] = form
+    return render_modal(
+        request,
+        "bridge/_defaults_form.html",
+        context,
+        title="Books integration defaults",
+        status=status,
+        back_url=_integrations_url(),
+        opening=opening,
+    )
+
+
+@cases_settings_required
+@require_http_methods(["GET", "POST"])
+def defaults_view(request: HttpRequest) -> HttpResponse:
+    """Pop-up 2: the default cost posting reference, operating and client trust accounts,
+    and whether invoices are released automatically or reviewed. Saving connects."""
+    me = cases_user(request)
+    if request.method != "POST":
+        return _defaults_modal(request, me, form=None)
+    conn = conn_services.connection_of(me.firm)
+    if conn is None or not conn.token_ciphertext:
+        return _defaults_modal(request, me, form=None, status=INVALID)
+    try:
+        choices = conn_services.default_choices(conn)
+    except DomainError as exc:
+        return render_modal(
+            request,
+            "bridge/_defaults_form.html",
+            {"conn": conn, "form": None, "refusal": message_of(exc)},
+            title="Books integration defaults",
+            status=INVALID,
+            back_url=_integrations_url(),
+        )
+    form = DefaultsForm(request.POST, operating=choices.operating, trust=choices.trust)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            conn_services.connection_defaults_save(
+                firm=me.firm,
+                actor=me,
+                posting_reference=data["posting_reference"],
+                operating_account_id=data["operating_account"],
+                trust_account_id=data["trust_account"],
+                invoice_release=data["invoice_release"],
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            return finish(request, _integrations_url(), "The books are connected.")
+    return _defaults_modal(request, me, form=form, status=INVALID)
+
+
+@cases_settings_required
+@require_http_methods(["GET", "POST"])
+def deactivate_view(request: HttpRequest) -> HttpResponse:
+    me = cases_user(request)
+    form = confirm_form(request)
+    status = 200
+    if request.method == "POST":
+        try:
+            conn_services.connection_deactivate(firm=me.firm, actor=me)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            return finish(
+                request,
+                _integrations_url(),
+                "The books integration is deactivated. Nothing queued is lost: it goes to the "
+                "books once the integration is activated again.",
+            )
+    return render_modal(
+        request,
+        "bridge/_deactivate_form.html",
+        {"form": form, "counts": selectors.queue_counts(me.firm)},
+        title="Deactivate the books integration",
+        status=status,
+        back_url=_integrations_url(),
+    )
+
+
+@cases_settings_required
+@require_http_methods(["GET", "POST"])
+def reauthenticate_view(request: HttpRequest) -> HttpResponse:
+    """The monthly re-authentication: the integration user's password again."""
+    me = cases_user(request)
+    conn = conn_services.connection_of(me.firm)
+    status = 200
+    if request.method == "POST":
+        form = ReauthenticateForm(request.POST)
+        if form.is_valid():
+            try:
+                conn = conn_services.connection_reauthenticate(
+                    firm=me.firm, actor=me, password=form.cleaned_data["password"]
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                queued = selectors.queue_counts(me.firm)[OutboxState.QUEUED]
+                return finish(
+                    request,
+                    _integrations_url(),
+                    f"Re-authenticated as {conn.username}. "
+                    f"{_plural(queued, 'queued item')} will now go to the books.",
+                )
+        status = INVALID
+    else:
+        form = ReauthenticateForm()
+    return render_modal(
+        request,
+        "bridge/_reauthenticate_form.html",
+        {"form": form, "conn": conn, "counts": selectors.queue_counts(me.firm)},
+        title="Re-authenticate the books integration",
+        status=status,
+        back_url=_integrations_url(),
+    )
+
+
+# --- Readiness ----------------------------------------------------------------------------
+
+
+def verdict(check: Check) -> str:
+    if not check.ok:
+        return "Fail"
+    return "Warning" if check.warning else "Pass"
+
+
+NEEDED_FOR = {"costs": "sending costs", "invoices": "invoices"}
+
+
+@cases_settings_required
+@require_http_methods(["GET", "POST"])
+def readiness_view(request: HttpRequest) -> HttpResponse:
+    """The last readiness report, and "Run checks now" (POST) against the live books."""
+    me = cases_user(request)
+    conn = conn_services.connection_of(me.firm)
+    report: Readiness | None = None
+    ran = False
+    if conn is not None:
+        if request.method == "POST":
+            report, ran = readiness_run(conn=conn), True
+        else:
+            report = readiness_last(conn)
+    rows = [
+        {
+            "check": c,
+            "verdict": verdict(c),
+            "needed_for": ", ".join(NEEDED_FOR.get(p, p) for p in c.needed_for),
+        }
+        for c in (report.checks if report else [])
+    ]
+    return render(
+        request,
+        "bridge/readiness.html",
+        {
+            **SETTINGS_NAV,
+            "conn": conn,
+            "report": report,
+            "rows": rows,
+            "ran": ran,
+            "failing": sum(1 for r in rows if r["verdict"] == "Fail"),
+        },
+    )
+
+
+# --- The sync queue -------------------------------------------------------------------------
+
+
+def _queue_page(
+    request: HttpRequest, me: User, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    form = QueueFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    items, pager = paginate(
+        request,
+        selectors.queue_items(
+            me.firm,
+            state=filters.get("state", ""),
+            kind=filters.get("kind", ""),
+            case_number=filters.get("case", ""),
+        ),
+        per_page=QUEUE_PER_PAGE,
+        label="Queue pages",
+    )
+    counts = selectors.queue_counts(me.firm)
+    state_links = []
+    for value, label in OutboxState.choices:
+        query = request.GET.copy()
+        query["state"] = value
+        query.pop("page", None)
+        state_links.append(
+            {
+                "value": value,
+                "label": label,
+                "count": counts.get(value, 0),
+                "url": f"?{query.urlencode()}",
+                "current": filters.get("state") == value,
+            }
+        )
+    return render(
+        request,
+        "bridge/queue.html",
+        {
+            **SETTINGS_NAV,
+            "form": form,
+            "items": items,
+            "pager": pager,
+            "counts": counts,
+            "state_links": state_links,
+            "failed": counts.get(OutboxState.FAILED, 0),
+            "filtered": any(filters.get(k) for k in ("state", "kind", "case")),
+            "here": request.get_full_path(),
+            "query": request.GET.urlencode(),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_http_methods(["GET"])
+def queue_view(request: HttpRequest) -> HttpResponse:
+    return _queue_page(request, cases_user(request))
+
+
+def _item_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
+        raise Http404("No such item.")
+    return int(raw)
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_POST
+def queue_retry_view(request: HttpRequest) -> HttpResponse:
+    """Retry one failed item (``item``) or, without one, every failed item."""
+    me = cases_user(request)
+    raw = str(request.POST.get("item", "")).strip()
+    item_ids = [_item_id(raw)] if raw else None
+    try:
+        count = outbox.items_retry(firm=me.firm, actor=me, item_ids=item_ids)
+    except DomainError as exc:
+        return _queue_page(request, me, error=message_of(exc), status=INVALID)
+    back = safe_next(request, request.POST.get("next"), reverse("bridge:queue"))
+    if count == 0:
+        return finish(request, back, "No failed items to retry.")
+    return finish(request, back, f"{_plural(count, 'failed item')} queued again.")
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def item_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Withdraw a failed send: its cost goes back to Open (settings access needed)."""
+    me = cases_user(request)
+    item = get_object_or_404(
+        OutboxItem.objects.select_related("case", "cost", "cost__payee"), firm=me.firm, pk=pk
+    )
+    back = safe_next(request, request.POST.get("next") or request.GET.get("next"), "")
+    back = back or reverse("bridge:queue")
+    form = confirm_form(request)
+    status = 200
+    if request.method == "POST":
+        try:
+            outbox.item_withdraw(firm=me.firm, actor=me, item_id=item.pk)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            cost = item.cost
+            assert cost is not None
+            return finish(
+                request,
+                back,
+                f"Send of {format_cents(cost.amount_cents)} to {cost.payee.name} withdrawn; "
+                "the cost is Open again.",
+            )
+    return render_modal(
+        request,
+        "bridge/_withdraw_form.html",
+        {"form": form, "item": item, "next": back},
+        title="Withdraw a failed send",
+        status=status,
+        back_url=back,
+    )
+
+
+# --- Cost code mapping ----------------------------------------------------------------------
+
+
+@cases_settings_required
+@require_http_methods(["GET"])
+def mappings_view(request: HttpRequest) -> HttpResponse:
+    me = cases_user(request)
+    return render(
+        request,
+        "bridge/mappings.html",
+        {
+            **SETTINGS_NAV,
+            "conn": conn_services.connection_of(me.firm),
+            "rows": mapping_services.mapping_rows(me.firm),
+        },
+    )
+
+
+@cases_settings_required
+@require_http_methods(["GET", "POST"])
+def mapping_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A cost code's books activity code, chosen among the books' codes, or COPP."""
+    me = cases_user(request)
+    code = get_object_or_404(CostCode, firm=me.firm, pk=pk)
+    mapping = mapping_services.mapping_of(me.firm, code)
+    back = reverse("bridge:mappings")
+    context: dict[str, Any] = {"code": code, "mapping": mapping}
+    title = f"Books activity code of {code.code}"
+    try:
+        conn = conn_services.require_connection(me.firm)
+        codes = mapping_services.books_activity_codes(conn)
+    except DomainError as exc:
+        context.update(refusal=message_of(exc), form=None)
+        return render_modal(
+            request,
+            "bridge/_mapping_form.html",
+            context,
+            title=title,
+            status=_refusal_status(request),
+            back_url=back,
+        )
+    labels = {c.id: mapping_services.activity_code_label(c) for c in codes}
+    choices = list(labels.items())
+    status = 200
+    if request.method == "POST":
+        form = MappingForm(request.POST, codes=choices)
+        if form.is_valid():
+            raw = form.cleaned_data["activity_code"]
+            code_id = None if raw == COPP_DEFAULT else int(raw)
+            try:
+                mapping_services.cost_code_mapping_save(
+                    firm=me.firm,
+                    actor=me,
+                    cost_code_id=code.pk,
+                    activity_code_id=code_id,
+                    activity_code_label=labels[code_id] if code_id is not None else "",
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                target = labels[code_id] if code_id is not None else "COPP (default)"
+                return finish(
+                    request, back, f"Cost code {code.code} goes to the books as {target}."
+                )
+        status = INVALID
+    else:
+        form = MappingForm(
+            codes=choices,
+            initial={"activity_code": str(mapping.activity_code_id) if mapping else COPP_DEFAULT},
+        )
+    context["form"] = form
+    return render_modal(
+        request, "bridge/_mapping_form.html", context, title=title, status=status, back_url=back
+    )
+
+
+# --- A cost's row: Send, Split and send, Sync check status -------------------------------
+
+
+def _cost_of(request: HttpRequest, pk: int) -> Cost:
+    return get_object_or_404(
+        Cost.objects.select_related("case", "payee", "cost_code"),
+        firm=cases_user(request).firm,
+        pk=pk,
+    )
+
+
+def _costs_url(cost: Cost) -> str:
+    return reverse("cases:case_costs", args=[cost.case_id])
+
+
+def _operating_choices(me: User) -> tuple[Connection, list[conn_services.AccountChoice]]:
+    """The connection and the books' operating accounts (refusals: not connected, the books
+    cannot be reached)."""
+    conn = conn_services.require_connection(me.firm)
+    return conn, conn_services.default_choices(conn).operating
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def cost_send_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send one cost to the books as a check request; it is Pending at once."""
+    me = cases_user(request)
+    cost = _cost_of(request, pk)
+    back = _costs_url(cost)
+    context: dict[str, Any] = {"cost": cost}
+    title = f"Send cost to the books · {cost.case.number}"
+    try:
+        conn, operating = _operating_choices(me)
+    except DomainError as exc:
+        context.update(refusal=message_of(exc), form=None)
+        return render_modal(
+            request,
+            "bridge/_send_form.html",
+            context,
+            title=title,
+            status=_refusal_status(request),
+            back_url=back,
+        )
+    status = 200
+    if request.method == "POST":
+        form = SendForm(request.POST, operating=operating)
+        if form.is_valid():
+            try:
+                outbox.costs_send(
+                    firm=me.firm,
+                    actor=me,
+                    cost_ids=[cost.pk],
+                    bank_account_id=form.cleaned_data["bank_account"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"Cost of {format_cents(cost.amount_cents)} to {cost.payee.name} sent to the "
+                    "books; it is Pending until its check is printed.",
+                )
+        status = INVALID
+    else:
+        form = SendForm(operating=operating, initial={"bank_account": conn.operating_account_id})
+    context["form"] = form
+    return render_modal(
+        request, "bridge/_send_form.html", context, title=title, status=status, back_url=back
+    )
+
+
+def _split_cases(me: User, cost: Cost) -> tuple[list[Case], dict[int, int]]:
+    proposal = cost_services.cost_split_proposal(firm=me.firm, cost_id=cost.pk)
+    by_id = {
+        c.pk: c for c in Case.objects.filter(firm=me.firm, pk__in=[p.case_id for p in proposal])
+    }
+    return [by_id[p.case_id] for p in proposal], {p.case_id: p.amount_cents for p in proposal}
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def cost_split_send_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The cases side's Split, then Send of every part, in one transaction: a refusal of
+    either writes nothing."""
+    me = cases_user(request)
+    cost = _cost_of(request, pk)
+    back = _costs_url(cost)
+    context: dict[str, Any] = {"cost": cost}
+    try:
+        cases, proposal = _split_cases(me, cost)
+        conn, operating = _operating_choices(me)
+    except DomainError as exc:
+        context["refusal"] = message_of(exc)
+        return render_modal(
+            request,
+            "bridge/_split_send_form.html",
+            context,
+            title="Split and send cost",
+            status=_refusal_status(request),
+            back_url=back,
+        )
+    status = 200
+    if request.method == "POST":
+        form = SplitSendForm(request.POST, cases=cases, proposal=proposal, operating=operating)
+        if form.is_valid():
+            parts = [cost_services.SplitPart(cid, cents) for cid, cents in form.parts()]
+            try:
+                with transaction.atomic():
+                    result = cost_services.cost_split(
+                        firm=me.firm, actor=me, cost_id=cost.pk, parts=parts
+                    )
+                    sent = outbox.costs_send(
+                        firm=me.firm,
+                        actor=me,
+                        cost_ids=[c.pk for c in result],
+                        bank_account_id=form.cleaned_data["bank_account"],
+                    )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"Cost of {format_cents(cost.amount_cents)} split across "
+                    f"{_plural(len(result), 'case')}; {_plural(sent.count, 'part')} sent to the "
+                    "books, Pending until their checks are printed.",
+                )
+        status = INVALID
+        values = [str(request.POST.get(f"part_{c.pk}", "")) for c in cases]
+    else:
+        form = SplitSendForm(
+            cases=cases,
+            proposal=proposal,
+            operating=operating,
+            initial={
+                **{f"part_{cid}": cents for cid, cents in proposal.items()},
+                "bank_account": conn.operating_account_id,
+            },
+        )
+        values = [format_cents(proposal[c.pk], symbol="") for c in cases]
+    context.update(form=form, **split_sum(cost, values))
+    return render_modal(
+        request,
+        "bridge/_split_send_form.html",
+        context,
+        title=f"Split and send cost of {format_cents(cost.amount_cents)}",
+        status=status,
+        back_url=back,
+        wide=True,
+    )
+
+
+def _sync_message(run: SyncRun) -> str:
+    return (
+        f"Check status synced: {run.paid} paid, {run.voided} voided, "
+        f"{_plural(run.problems, 'problem')}."
+    )
+
+
+def _finish_sync(request: HttpRequest, url: str, run: SyncRun) -> HttpResponse:
+    if run.error:
+        messages.error(request, f"Check status sync failed: {run.error}")
+        return finish(request, url)
+    return finish(request, url, _sync_message(run))
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_http_methods(["GET", "POST"])
+def cost_sync_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Bring one cost's check number and status back from the books now."""
+    me = cases_user(request)
+    cost = _cost_of(request, pk)
+    back = _costs_url(cost)
+    form = confirm_form(request)
+    status = 200
+    if request.method == "POST":
+        try:
+            run = check_status_sync(firm=me.firm, actor=me, cost_ids=[cost.pk])
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            return _finish_sync(request, back, run)
+    return render_modal(
+        request,
+        "bridge/_cost_sync_form.html",
+        {"form": form, "cost": cost},
+        title="Sync check status",
+        status=status,
+        back_url=back,
+    )
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_POST
+def sync_view(request: HttpRequest) -> HttpResponse:
+    """Check status sync for every sent cost of the firm, now."""
+    me = cases_user(request)
+    back = safe_next(request, request.POST.get("next"), _integrations_url())
+    try:
+        run = check_status_sync(firm=me.firm, actor=me)
+    except DomainError as exc:
+        messages.error(request, message_of(exc))
+        return finish(request, back)
+    return _finish_sync(request, back, run)

@@ -1,0 +1,121 @@
+"""The sockets an integration plugs into, so that the cases side never imports one (ADR 0005).
+
+The cases side knows nothing of the books. An integration (the bridge) registers an object
+satisfying :class:`Integration` at start-up (``AppConfig.ready``); the cases side then calls
+it, explicitly and in the open, at the few places where an integration has a say:
+
+- :meth:`Integration.cost_voided`: inside the transaction of
+  :func:`casebridge.cases.services.costs.cost_void`, so that voiding a sent cost and
+  queueing the void of its check commit together or not at all;
+- :meth:`Integration.cost_edit_refusal`: before a cost is edited, so that a cost already
+  sent keeps what the books hold;
+- :meth:`Integration.panel_html`, :meth:`Integration.banners`,
+  :meth:`Integration.cost_extras`: what the screens show (the Integrations card, a
+  warning banner, a cost row's state and buttons).
+
+With nothing registered every call is a no-op, which is how the cases side runs alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.http import HttpRequest
+
+from casebridge.cases.models import Cost, User
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A notice across the top of every cases page for the users it concerns."""
+
+    level: str  # "warning" or "error"
+    message: str
+    link_url: str = ""
+    link_label: str = ""
+
+
+@dataclass(frozen=True)
+class RowAction:
+    """A button on a cost's row: a pop-up (``hx-get`` of ``url``) or a plain link."""
+
+    label: str
+    url: str
+    aria_label: str = ""
+    popup: bool = True
+
+
+@dataclass(frozen=True)
+class CostExtras:
+    """What an integration adds to a cost's row: a line under its status, and buttons."""
+
+    note: str = ""
+    problem: bool = False
+    actions: tuple[RowAction, ...] = field(default_factory=tuple)
+
+
+class Integration(Protocol):
+    key: str
+
+    def cost_voided(self, *, cost: Cost, actor: User | None) -> None: ...
+
+    def cost_edit_refusal(self, *, cost: Cost, fields: Iterable[str]) -> str | None: ...
+
+    def panel_html(self, request: HttpRequest, user: User) -> str: ...
+
+    def banners(self, request: HttpRequest, user: User) -> list[Banner]: ...
+
+    def cost_extras(self, user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]: ...
+
+
+_registered: dict[str, Integration] = {}
+
+
+def register_integration(integration: Integration) -> None:
+    """Plug ``integration`` in (once per key; a second registration replaces the first)."""
+    _registered[integration.key] = integration
+
+
+def integrations() -> list[Integration]:
+    return list(_registered.values())
+
+
+def cost_voided(*, cost: Cost, actor: User | None) -> None:
+    for integration in integrations():
+        integration.cost_voided(cost=cost, actor=actor)
+
+
+def cost_edit_refusal(*, cost: Cost, fields: Iterable[str]) -> str | None:
+    names = list(fields)
+    for integration in integrations():
+        reason = integration.cost_edit_refusal(cost=cost, fields=names)
+        if reason:
+            return reason
+    return None
+
+
+def panels_html(request: HttpRequest, user: User) -> list[str]:
+    return [i.panel_html(request, user) for i in integrations()]
+
+
+def banners(request: HttpRequest, user: User) -> list[Banner]:
+    return [b for i in integrations() for b in i.banners(request, user)]
+
+
+def cost_extras(user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]:
+    """Each cost's extras from every integration, merged (notes joined, actions added)."""
+    merged: dict[int, CostExtras] = {}
+    for integration in integrations():
+        for cost_id, extra in integration.cost_extras(user, costs).items():
+            seen = merged.get(cost_id)
+            if seen is None:
+                merged[cost_id] = extra
+            else:
+                merged[cost_id] = CostExtras(
+                    note="; ".join(n for n in (seen.note, extra.note) if n),
+                    problem=seen.problem or extra.problem,
+                    actions=seen.actions + extra.actions,
+                )
+    return merged

@@ -1,0 +1,92 @@
+"""The monthly re-authentication: a warning from 7 days before, then everything waits until
+an administrator re-enters the password, then it all goes once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.test import RequestFactory
+
+from casebridge.books.models import Check, IntegrationToken
+from casebridge.bridge.integration import BooksIntegration
+from casebridge.bridge.models import Connection, OutboxItem, OutboxState
+from casebridge.bridge.services import connection as conn_services
+from casebridge.bridge.services import outbox
+from casebridge.bridge.services.delivery import outbox_deliver
+from casebridge.core import clock
+
+from .conftest import PASSWORD, add_cost
+
+
+def _age_token(days_left: float) -> None:
+    """As if the 30 days had run down to ``days_left`` on both sides."""
+    expires = clock.now() + dt.timedelta(days=days_left)
+    Connection.objects.update(token_expires_at=expires)
+    IntegrationToken.objects.filter(revoked_at__isnull=True).update(expires_at=expires)
+
+
+def _banners(cases, user=None):
+    request = RequestFactory().get("/cases/")
+    return BooksIntegration().banners(request, user or cases.admin)
+
+
+def test_no_banner_while_the_token_has_more_than_seven_days(books, cases, connected):
+    assert _banners(cases) == []
+
+
+def test_a_warning_from_seven_days_before_only_for_administrators(books, cases, connected):
+    _age_token(6.5)
+    [banner] = _banners(cases)
+    assert banner.level == "warning"
+    assert banner.message == ("Books integration: the monthly re-authentication is due in 6 days.")
+    assert banner.link_label == "Re-authenticate now"
+    assert _banners(cases, cases.paralegal) == []
+
+
+def test_after_the_lapse_sends_wait_and_go_once_after_reauthentication(books, cases, connected):
+    costs = [add_cost(cases, 1_000), add_cost(cases, 2_000)]
+    outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[c.pk for c in costs])
+    _age_token(-0.01)
+    conn = Connection.objects.get()
+    assert conn_services.connection_view(conn).label == "Re-authentication required"
+    [banner] = _banners(cases)
+    assert banner.level == "error"
+
+    report = outbox_deliver(firm_id=cases.firm.pk)
+    assert report.waiting == 2
+    assert list(OutboxItem.objects.values_list("state", flat=True)) == [OutboxState.WAITING] * 2
+    assert not Check.objects.exists()
+
+    # a cost sent while lapsed waits as well (nothing is refused, nothing lost)
+    late = add_cost(cases, 3_000)
+    outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[late.pk])
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert OutboxItem.objects.filter(state=OutboxState.WAITING).count() == 3
+
+    conn_services.connection_reauthenticate(firm=cases.firm, actor=cases.admin, password=PASSWORD)
+    assert OutboxItem.objects.filter(state=OutboxState.QUEUED).count() == 3
+    outbox_deliver(firm_id=cases.firm.pk)
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert sorted(Check.objects.values_list("amount_cents", flat=True)) == [1_000, 2_000, 3_000]
+    assert OutboxItem.objects.filter(state=OutboxState.SENT).count() == 3
+    assert conn_services.connection_view(Connection.objects.get()).label == "Connected"
+
+
+def test_deactivate_keeps_the_queue_and_activating_again_resumes(books, cases, connected):
+    cost = add_cost(cases, 1_000)
+    outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[cost.pk])
+    conn_services.connection_deactivate(firm=cases.firm, actor=cases.admin)
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert not Check.objects.exists()
+    assert OutboxItem.objects.get().state == OutboxState.QUEUED
+    conn = conn_services.connection_activate(
+        firm=cases.firm,
+        actor=cases.admin,
+        books_url=books.url,
+        books_firm_code="lopez-pi",
+        username="integration@lopez.test",
+        password=PASSWORD,
+    )
+    assert conn.status == "connected"  # the defaults were kept
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert Check.objects.get().amount_cents == 1_000

@@ -1,0 +1,34 @@
+"""Fixtures for the bridge's screens: signed-in test clients of the cases side, against the
+books served on a real port (the fixtures of tests/bridge/conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from casebridge.cases.auth import SESSION_KEY
+from casebridge.cases.models import User
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def sign_in(client: Client, user: User) -> Client:
+    session = client.session
+    session[SESSION_KEY] = user.pk
+    session.save()
+    return client
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+@pytest.fixture
+def admin_client(cases) -> Client:
+    return sign_in(Client(), cases.admin)
+
+
+@pytest.fixture
+def paralegal_client(cases) -> Client:
+    """Costs management, but no Account Settings."""
+    return sign_in(Client(), cases.paralegal)
