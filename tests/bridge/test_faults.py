@@ -397,13 +397,13 @@ def test_the_token_lapsing_mid_batch_waits_for_reauthentication(books, cases, co
     proxy.add(*CHECKS, Fault.CALL_BEFORE, nth=2, callback=day_30)
 
     report = _deliver(cases, proxy)
-    assert (report.sent, report.waiting, report.failed) == (2, 2, 0)
+    # the refused batch and everything still queued wait at once
+    assert (report.sent, report.waiting, report.failed) == (2, 4, 0)
     assert [s.status for s in proxy.seen if s.path.endswith("/checks/batch")] == [201, 401]
     conn.refresh_from_db()
     view = conn_services.connection_view(conn)
     assert (view.needs_reauth, view.connected) == (True, False)
-    # the next run (the minute sweep) parks everything still queued
-    assert _deliver(cases, proxy).waiting == 2
+    assert _deliver(cases, proxy).waiting == 0  # nothing left to park
     assert _states(costs) == [("sent", 1)] * 2 + [("waiting", 0)] * 4
     waiting = OutboxItem.objects.filter(state=OutboxState.WAITING).first()
     assert waiting is not None

@@ -170,3 +170,38 @@ def test_a_sent_cost_keeps_its_amount(books, cases, connected):
     cost_services.cost_update(firm=cases.firm, actor=cases.admin, cost_id=cost.pk, memo="Rush")
     cost.refresh_from_db()
     assert (cost.amount_cents, cost.memo) == (10_000, "Rush")
+
+
+def test_a_check_gone_from_the_books_is_flagged_not_dropped(books, cases, connected):
+    cost = add_cost(cases, 10_000)
+    _send(cases, [cost])
+    outbox_deliver(firm_id=cases.firm.pk)
+    check = Check.objects.get()
+    Check.objects.filter(pk=check.pk).delete()  # someone deleted it behind the books' back
+    run = check_status_sync(firm=cases.firm)
+    assert (run.checked, run.problems, run.paid, run.voided) == (1, 1, 0, 0)
+    link = CostLink.objects.get()
+    assert link.check_state == CheckState.MISSING
+    assert link.problem == (
+        f"Check {check.pk} is no longer in the books. Void this cost, or ask the accountant "
+        "what happened to the check."
+    )
+    cost.refresh_from_db()
+    assert cost.status == CostStatus.PENDING
+    # voiding it asks the books to void a check they no longer have: it fails, visibly
+    cost_services.cost_void(firm=cases.firm, actor=cases.admin, cost_id=cost.pk)
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert list(OutboxItem.objects.order_by("pk").values_list("kind", "state")) == [
+        ("cost_send", "sent"),
+        ("cost_void", "failed"),
+    ]
+    assert OutboxItem.objects.get(kind="cost_void").error_code == "not_found"
+
+
+def test_a_sent_cost_cannot_be_deleted_from_under_its_link(books, cases, connected):
+    from django.db.models import ProtectedError
+
+    cost = add_cost(cases, 10_000)
+    _send(cases, [cost])
+    with pytest.raises(ProtectedError):
+        cost.delete()

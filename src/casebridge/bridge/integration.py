@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -143,6 +144,20 @@ def _bulk_send(
     )
 
 
+def _bulk_sync(
+    request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
+) -> HttpResponse:
+    from casebridge.bridge.services.status_sync import check_status_sync
+    from casebridge.cases.views._common import finish
+    from casebridge.cases.views.costs_management import _back
+
+    run = check_status_sync(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
+    if run.error:
+        messages.error(request, selectors.sync_run_summary(run))
+        return finish(request, _back(request))
+    return finish(request, _back(request), selectors.sync_run_summary(run))
+
+
 def install() -> None:
     from casebridge.cases.views.costs_management import BulkAction, register_bulk_action
 
@@ -158,5 +173,14 @@ def install() -> None:
                 statuses=(CostStatus.OPEN,),
                 confirm_form=SendForm,
                 confirm_label="Send",
+            )
+        )
+    if "sync_status" not in costs_management.BULK_ACTIONS:
+        register_bulk_action(
+            BulkAction(
+                key="sync_status",
+                label="Sync check status",
+                handler=_bulk_sync,
+                statuses=(CostStatus.PENDING,),
             )
         )

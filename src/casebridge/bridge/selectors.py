@@ -111,3 +111,11 @@ def queue_items(
     if case_number:
         qs = qs.filter(case__number__iexact=case_number.strip())
     return qs.order_by("-pk")
+
+
+def sync_run_summary(run: SyncRun) -> str:
+    """What a check-status sync did, as a sentence (its error if it could not run)."""
+    if run.error:
+        return f"Check status sync failed: {run.error}"
+    problems = f"{run.problems} problem{'s' if run.problems != 1 else ''}"
+    return f"Check status synced: {run.paid} paid, {run.voided} voided, {problems}."

@@ -691,18 +691,11 @@ def cost_split_send_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _sync_message(run: SyncRun) -> str:
-    return (
-        f"Check status synced: {run.paid} paid, {run.voided} voided, "
-        f"{_plural(run.problems, 'problem')}."
-    )
-
-
 def _finish_sync(request: HttpRequest, url: str, run: SyncRun) -> HttpResponse:
     if run.error:
-        messages.error(request, f"Check status sync failed: {run.error}")
+        messages.error(request, selectors.sync_run_summary(run))
         return finish(request, url)
-    return finish(request, url, _sync_message(run))
+    return finish(request, url, selectors.sync_run_summary(run))
 
 
 @cases_permission_required(Permission.COSTS_MANAGEMENT)

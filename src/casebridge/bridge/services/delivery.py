@@ -178,6 +178,9 @@ def _release(items: Sequence[OutboxItem]) -> None:
         )
 
 
+WAITING_MESSAGE = "Waiting for an administrator to re-authenticate the books integration."
+
+
 def _wait(items: Sequence[OutboxItem]) -> int:
     if not items:
         return 0
@@ -187,7 +190,16 @@ def _wait(items: Sequence[OutboxItem]) -> int:
         lease_until=None,
         attempts=F("attempts") - 1,
         error_code="reauthentication_required",
-        error_message="Waiting for an administrator to re-authenticate the books integration.",
+        error_message=WAITING_MESSAGE,
+    )
+
+
+def _wait_all_queued(firm_id: int) -> int:
+    """The token lapsed: everything queued for the firm waits too (the screens say so)."""
+    return OutboxItem.objects.filter(firm_id=firm_id, state=OutboxState.QUEUED).update(
+        state=OutboxState.WAITING,
+        error_code="reauthentication_required",
+        error_message=WAITING_MESSAGE,
     )
 
 
@@ -272,6 +284,7 @@ def _handle_error(ctx: _Context, items: Sequence[OutboxItem], exc: BooksError) -
     if isinstance(exc, BooksAuthLapsed):
         connection_mark_lapsed(conn=ctx.conn)
         ctx.report.waiting += _wait(items)
+        ctx.report.waiting += _wait_all_queued(ctx.conn.firm_id)
         raise _Stop(wait=True)
     if isinstance(exc, BooksUnreachable):
         raise _Stop(_retry_later(items, exc, ctx.report))
@@ -417,20 +430,41 @@ def _send_costs(ctx: _Context, items: list[OutboxItem]) -> None:
     except BooksError as exc:
         _handle_error(ctx, live, exc)
         return
-    by_ref = {c.external_ref: c for c in checks}
-    now = clock.now()
-    with transaction.atomic():
-        for item in live:
-            check = by_ref[str(item.payload["external_ref"])]
-            CostLink.objects.filter(cost_id=item.cost_id or 0).update(
-                books_check_id=check.id,
-                check_state=_check_state(check),
-                check_number=check.check_number,
-                last_synced_at=now,
-                problem="",
-            )
-            _sent(item, {"check_id": check.id, "status": check.status})
+    _record_checks(live, {c.external_ref: c for c in checks})
     ctx.report.sent += len(live)
+
+
+def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]) -> None:
+    """Link each cost to its check and mark the items sent, in a few statements whatever
+    the number of items (a bulk send is thousands)."""
+    now = clock.now()
+    links = {
+        link.cost_id: link
+        for link in CostLink.objects.filter(cost_id__in=[i.cost_id for i in items])
+    }
+    for item in items:
+        check = by_ref[str(item.payload["external_ref"])]
+        link = links[item.cost_id or 0]
+        link.books_check_id = check.id
+        link.check_state = _check_state(check)
+        link.check_number = check.check_number
+        item.result = {"check_id": check.id, "status": check.status}
+    with transaction.atomic():
+        CostLink.objects.filter(pk__in=[link.pk for link in links.values()]).update(
+            last_synced_at=now, problem=""
+        )
+        CostLink.objects.bulk_update(
+            list(links.values()), ["books_check_id", "check_state", "check_number"], batch_size=500
+        )
+        OutboxItem.objects.filter(_mine(items)).update(
+            state=OutboxState.SENT,
+            claim="",
+            lease_until=None,
+            sent_at=now,
+            error_code="",
+            error_message="",
+        )
+        OutboxItem.objects.bulk_update(items, ["result"], batch_size=500)
 
 
 def _void_check(ctx: _Context, item: OutboxItem) -> None:
@@ -508,13 +542,7 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
     if conn is None or conn.status != ConnectionStatus.CONNECTED:
         return report  # deactivated or never activated: the queue keeps everything
     if token_lapsed(conn):
-        report.waiting = OutboxItem.objects.filter(
-            firm_id=firm_id, state=OutboxState.QUEUED
-        ).update(
-            state=OutboxState.WAITING,
-            error_code="reauthentication_required",
-            error_message="Waiting for an administrator to re-authenticate the books integration.",
-        )
+        report.waiting = _wait_all_queued(firm_id)
         return report
     client = client_for(conn)
     ctx = _Context(conn=conn, client=client, report=report)

@@ -10,6 +10,8 @@ the cost and counted in the run, never silently dropped.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 
 from casebridge.bridge.client import BooksAuthLapsed, BooksCheck, BooksError
@@ -28,9 +30,15 @@ CHUNK = 1000
 
 
 def _apply(
-    firm: Firm, actor: User | None, link: CostLink, check: BooksCheck | None, run: SyncRun
+    firm: Firm,
+    actor: User | None,
+    link: CostLink,
+    check: BooksCheck | None,
+    run: SyncRun,
+    printed: list[tuple[int, str, dt.date]],
 ) -> None:
-    now = clock.now()
+    """Update ``link`` from the books' check (saved by the caller in bulk); a printed
+    Pending cost is collected in ``printed`` to be paid in bulk, a void is applied now."""
     cost = link.cost
     if check is None:
         if link.check_state != CheckState.MISSING:
@@ -44,16 +52,8 @@ def _apply(
         link.check_state = CheckState.PRINTED
         link.check_number = check.check_number
         link.problem = ""
-        if cost.status == CostStatus.PENDING:
-            assert check.printed_on is not None
-            cost_services.cost_record_check_printed(
-                firm=firm,
-                actor=actor,
-                cost_id=cost.pk,
-                check_number=str(check.check_number),
-                printed_on=check.printed_on,
-            )
-            run.paid += 1
+        if cost.status == CostStatus.PENDING and check.printed_on is not None:
+            printed.append((cost.pk, str(check.check_number), check.printed_on))
     elif check.status == "voided":
         link.check_state = CheckState.VOID
         link.problem = ""
@@ -69,8 +69,8 @@ def _apply(
             run.voided += 1
     else:
         link.check_state = CheckState.QUEUED
-    link.last_synced_at = now
-    link.save(update_fields=["check_state", "check_number", "problem", "last_synced_at"])
+        link.problem = ""
+    link.last_synced_at = clock.now()
 
 
 def check_status_sync(
@@ -136,7 +136,15 @@ def _sync_chunk(
     firm: Firm, actor: User | None, checks: list[BooksCheck], links: list[CostLink], run: SyncRun
 ) -> None:
     by_id = {c.id: c for c in checks}
+    printed: list[tuple[int, str, dt.date]] = []
     with transaction.atomic():
         for link in links:
-            _apply(firm, actor, link, by_id.get(link.books_check_id or 0), run)
+            _apply(firm, actor, link, by_id.get(link.books_check_id or 0), run, printed)
             run.checked += 1
+        CostLink.objects.bulk_update(
+            links, ["check_state", "check_number", "problem", "last_synced_at"], batch_size=250
+        )
+        if printed:
+            run.paid += cost_services.costs_record_checks_printed(
+                firm=firm, actor=actor, printed=printed
+            )

@@ -506,3 +506,49 @@ def cost_void_by_check(
         after={**_snapshot(cost), "void_reason": cost.void_reason},
     )
     return cost
+
+
+@transaction.atomic
+def costs_record_checks_printed(
+    *, firm: Firm, actor: User | None, printed: list[tuple[int, str, dt.date]]
+) -> int:
+    """Pending -> Paid for many costs at once, each with its check number and print date
+    (the check-status sync of thousands of costs). Costs no longer Pending are left alone.
+    Returns how many became Paid."""
+    wanted = {cost_id: (number, on) for cost_id, number, on in printed}
+    costs = list(
+        Cost.objects.select_for_update()
+        .filter(firm=firm, pk__in=list(wanted), status=CostStatus.PENDING)
+        .order_by("pk")
+    )
+    events = []
+    for cost in costs:
+        number, on = wanted[cost.pk]
+        cost.status = CostStatus.PAID
+        cost.payment_method = "check"
+        cost.payment_reference = number[:60]
+        cost.paid_date = on
+        events.append(
+            {
+                "system": "cases",
+                "firm_id": firm.pk,
+                "actor_id": actor.pk if actor else None,
+                "actor_label": actor.email if actor else "system",
+                "action": "pay",
+                "entity_type": "cost",
+                "entity_id": cost.pk,
+                "summary": f"Cost {cost.pk} paid by check {number} (printed in the books)",
+                "before": {"status": CostStatus.PENDING},
+                "after": {
+                    "status": CostStatus.PAID,
+                    "method": "check",
+                    "reference": number,
+                    "paid_date": on.isoformat(),
+                },
+            }
+        )
+    Cost.objects.bulk_update(
+        costs, ["status", "payment_method", "payment_reference", "paid_date"], batch_size=250
+    )
+    audit_record_many(events)
+    return len(costs)

@@ -24,6 +24,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from casebridge.cases import extensions
 from casebridge.cases.auth import cases_permission_required
 from casebridge.cases.forms import CostFilterForm, VoidSelectedForm
 from casebridge.cases.models import Case, Contact, Cost, CostStatus, Permission, User
@@ -274,6 +275,7 @@ def costs_management_view(request: HttpRequest) -> HttpResponse:
             {"value": value, "label": label, "count": counts[value], "url": f"?{query.urlencode()}"}
         )
     actions = [a for a in BULK_ACTIONS.values() if page.status in a.statuses]
+    extras = extensions.cost_extras(me, page.items)
     filtered = any(v is not None for v in vars(filters).values())
     return render(
         request,
@@ -282,6 +284,7 @@ def costs_management_view(request: HttpRequest) -> HttpResponse:
             **NAV,
             "form": form,
             "page": page,
+            "rows": [(cost, extras.get(cost.pk)) for cost in page.items],
             "status": page.status,
             "tabs": tab_links,
             "pager": pager(
