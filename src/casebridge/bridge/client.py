@@ -7,8 +7,9 @@ vendor's accounting system would be a second implementation of the same Protocol
 
 Failures are sorted into what the caller must do about them:
 
-- :class:`BooksUnreachable`: a timeout, a refused connection, a 5xx, a 429 or an in-flight
-  conflict. Nothing is known to have happened; retry later with the same idempotency key.
+- :class:`BooksUnreachable`: a timeout, a refused connection, a 5xx, a 429, a 409 the
+  books mark ``retryable`` (a race), or an answer that is not the books API's. Nothing is
+  known to have happened; retry later with the same idempotency key.
 - :class:`BooksAuthLapsed`: the token lapsed (the monthly re-authentication) or was
   revoked. Wait for an administrator; never retry with the same token.
 - :class:`BooksRejected`: a 4xx refusal about the request itself. Retrying it unchanged
@@ -18,12 +19,14 @@ Failures are sorted into what the caller must do about them:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import httpx
 
+from casebridge.core.errors import DomainError
 from casebridge.core.money import parse_amount
 
 #: Seconds to wait for the books before calling them unreachable.
@@ -37,8 +40,6 @@ IDS_PER_GET = 250
 
 #: Books error codes that mean "log in again", not "the request is wrong".
 AUTH_LAPSED_CODES = frozenset({"reauthentication_required", "invalid_token", "not_authenticated"})
-#: 409 codes that are worth retrying (a request still in flight, a race).
-RETRYABLE_CONFLICTS = frozenset({"conflict", "request_in_progress", "idempotency_in_progress"})
 
 
 class BooksError(Exception):
@@ -78,7 +79,7 @@ class BooksRejected(BooksError):
 
 @dataclass(frozen=True)
 class BooksSession:
-    token: str
+    token: str = field(repr=False)  # a secret: never in a log line or an error report
     expires_at: dt.datetime
     user_id: int
     user_email: str
@@ -226,6 +227,26 @@ class BooksClient(Protocol):
 
 # --- The HTTP implementation ---------------------------------------------------------------
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _answers(method: Callable[P, T]) -> Callable[P, T]:
+    """A 2xx answer that is not what the books API sends (another server at that address,
+    a proxy's page) is reported as such, never as a crash."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (KeyError, TypeError, ValueError, AttributeError, DomainError) as exc:
+            raise BooksUnreachable(
+                "books_bad_response",
+                f"the answer is not the books API's ({type(exc).__name__}: {exc})",
+            ) from None
+
+    return wrapper
+
 
 def _cents(value: str) -> int:
     return parse_amount(value)
@@ -268,13 +289,16 @@ class HttpBooksClient:
         headers = {"Accept": "application/json", "User-Agent": "casebridge-bridge/1"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/",
-            headers=headers,
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,
-        )
+        try:
+            self._http = httpx.Client(
+                base_url=base_url.rstrip("/") + "/",
+                headers=headers,
+                timeout=timeout,
+                transport=transport,
+                follow_redirects=False,
+            )
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            raise BooksUnreachable("books_bad_address", f"not a usable address ({exc})") from None
 
     def close(self) -> None:
         self._http.close()
@@ -333,7 +357,9 @@ class HttpBooksClient:
         status = response.status_code
         if status == 401 and code in AUTH_LAPSED_CODES:
             raise BooksAuthLapsed(code, message, **kwargs)
-        if status >= 500 or status in (408, 429) or (status == 409 and code in RETRYABLE_CONFLICTS):
+        # a 409 is worth retrying only when the books say so (a race on a unique key)
+        retryable_race = status == 409 and bool((kwargs["details"] or {}).get("retryable"))
+        if status >= 500 or status in (408, 429) or retryable_race:
             raise BooksUnreachable(code, message, **kwargs)
         raise BooksRejected(code, message, **kwargs)
 
@@ -351,6 +377,7 @@ class HttpBooksClient:
 
     # -- the session ----------------------------------------------------------------------
 
+    @_answers
     def session_create(self, *, firm_code: str, username: str, password: str) -> BooksSession:
         body = self._request(
             "POST",
@@ -366,6 +393,7 @@ class HttpBooksClient:
             firm_name=str(body["firm"]["name"]),
         )
 
+    @_answers
     def session_get(self) -> SessionInfo:
         body = self._request("GET", "auth/session")
         return SessionInfo(
@@ -378,6 +406,7 @@ class HttpBooksClient:
 
     # -- reference data --------------------------------------------------------------------
 
+    @_answers
     def users(self) -> list[BooksUser]:
         return [
             BooksUser(
@@ -391,16 +420,19 @@ class HttpBooksClient:
             for u in self._pages("users")
         ]
 
+    @_answers
     def features(self) -> BooksFeatures:
         body = self._request("GET", "features")
         return BooksFeatures(release_invoice_stage=bool(body["release_invoice_stage_enabled"]))
 
+    @_answers
     def areas_of_practice(self) -> list[BooksArea]:
         return [
             BooksArea(id=int(a["id"]), name=str(a["name"]), description=str(a["description"]))
             for a in self._pages("areas-of-practice")
         ]
 
+    @_answers
     def activity_codes(self) -> list[BooksActivityCode]:
         out = []
         for c in self._pages("activity-codes"):
@@ -418,6 +450,7 @@ class HttpBooksClient:
             )
         return out
 
+    @_answers
     def bank_accounts(self) -> list[BooksBankAccount]:
         return [
             BooksBankAccount(
@@ -431,6 +464,7 @@ class HttpBooksClient:
 
     # -- files and checks -------------------------------------------------------------------
 
+    @_answers
     def files_find_or_create(
         self, items: Sequence[FileRequest], *, idempotency_key: str
     ) -> list[BooksFile]:
@@ -466,6 +500,7 @@ class HttpBooksClient:
             for f in body["items"]
         ]
 
+    @_answers
     def checks_request(
         self, items: Sequence[CheckRequest], *, idempotency_key: str
     ) -> list[BooksCheck]:
@@ -492,6 +527,7 @@ class HttpBooksClient:
         )
         return [_check(c) for c in body["items"]]
 
+    @_answers
     def checks_get(self, ids: Sequence[int]) -> list[BooksCheck]:
         out: list[BooksCheck] = []
         for start in range(0, len(ids), IDS_PER_GET):
@@ -499,9 +535,11 @@ class HttpBooksClient:
             out.extend(_check(c) for c in self._pages("checks", {"ids": ",".join(map(str, chunk))}))
         return out
 
+    @_answers
     def checks_by_external_ref(self, external_ref: str) -> list[BooksCheck]:
         return [_check(c) for c in self._pages("checks", {"external_ref": external_ref})]
 
+    @_answers
     def check_void(self, check_id: int, *, reason: str, idempotency_key: str) -> BooksCheck:
         body = self._request(
             "POST",
@@ -511,6 +549,7 @@ class HttpBooksClient:
         )
         return _check(body)
 
+    @_answers
     def check_print(
         self, check_id: int, *, idempotency_key: str, check_number: int | None = None
     ) -> BooksCheck:

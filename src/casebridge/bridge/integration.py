@@ -19,6 +19,7 @@ from casebridge.bridge.services.connection import connection_of, connection_view
 from casebridge.cases import extensions
 from casebridge.cases.extensions import Banner, CostExtras, RowAction
 from casebridge.cases.models import Cost, CostStatus, Permission, User
+from casebridge.core.errors import DomainError
 
 KEY = "books"
 
@@ -86,6 +87,8 @@ class BooksIntegration:
                     note, problem = f"Send failed: {row.error}", True
                 elif row.item_state == OutboxState.WAITING:
                     note = "Waiting for re-authentication"
+                elif row.held_behind:
+                    note, problem = f"Held back behind an earlier {row.held_behind}", True
                 elif row.item_state in (OutboxState.QUEUED, OutboxState.SENDING):
                     note = "Sending to the books"
                 elif row.check_state == CheckState.MISSING:
@@ -151,7 +154,11 @@ def _bulk_sync(
     from casebridge.cases.views._common import finish
     from casebridge.cases.views.costs_management import _back
 
-    run = check_status_sync(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
+    try:
+        run = check_status_sync(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
+    except DomainError as exc:  # not connected: say so on the page
+        messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
+        return finish(request, _back(request))
     if run.error:
         messages.error(request, selectors.sync_run_summary(run))
         return finish(request, _back(request))

@@ -56,6 +56,10 @@ class Connection(models.Model):
     #: Hour of the day (firm's time zone) of the scheduled check-status sync.
     check_sync_hour = models.PositiveSmallIntegerField(default=2)
     last_check_sync_at = models.DateTimeField(null=True, blank=True)
+    #: The delivery run working for this firm, and until when (a lease, not a lock: a run
+    #: whose worker died is replaced when it runs out).
+    delivery_owner = models.CharField(max_length=32, blank=True)
+    delivery_lease_until = models.DateTimeField(null=True, blank=True)
     #: The last readiness report (see services.readiness), shown until the next run.
     readiness = models.JSONField(default=list, blank=True)
     readiness_checked_at = models.DateTimeField(null=True, blank=True)

@@ -48,6 +48,8 @@ class CostSyncInfo:
     check_state: str
     check_number: int | None
     problem: str
+    #: An earlier failed or waiting item of the same case this one waits behind.
+    held_behind: str = ""
 
 
 def cost_sync_info(cost_ids: list[int]) -> dict[int, CostSyncInfo]:
@@ -63,14 +65,29 @@ def cost_sync_info(cost_ids: list[int]) -> dict[int, CostSyncInfo]:
     latest: dict[int, OutboxItem] = {}
     for item in (
         OutboxItem.objects.filter(cost_id__in=list(links), kind=OutboxKind.COST_SEND)
-        .only("cost_id", "state", "error_message")
+        .only("cost_id", "case_id", "state", "error_message")
         .order_by("pk")
     ):
         assert item.cost_id is not None
         latest[item.cost_id] = item
+    blockers: dict[int, OutboxItem] = {}
+    queued_cases = {i.case_id for i in latest.values() if i.state == OutboxState.QUEUED}
+    if queued_cases:
+        for blocker in (
+            OutboxItem.objects.filter(
+                case_id__in=queued_cases, state__in=(OutboxState.FAILED, OutboxState.WAITING)
+            )
+            .only("pk", "case_id", "state", "error_message")
+            .order_by("-pk")
+        ):
+            blockers[blocker.case_id] = blocker  # the earliest wins (ordered newest first)
     out = {}
     for cost_id, link in links.items():
         last = latest.get(cost_id)
+        ahead = blockers.get(last.case_id) if last and last.state == OutboxState.QUEUED else None
+        held = ""
+        if ahead is not None and last is not None and ahead.pk < last.pk:
+            held = f"item #{ahead.pk} ({ahead.get_state_display()}: {ahead.error_message})"
         out[cost_id] = CostSyncInfo(
             item_state=last.state if last else "",
             error=last.error_message if last else "",
@@ -78,6 +95,7 @@ def cost_sync_info(cost_ids: list[int]) -> dict[int, CostSyncInfo]:
             check_state=link.check_state,
             check_number=link.check_number,
             problem=link.problem,
+            held_behind=held,
         )
     return out
 

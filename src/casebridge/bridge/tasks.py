@@ -1,8 +1,9 @@
 """The bridge's background work on Huey (ADR 0002, ADR 0005).
 
 - :func:`outbox_deliver_task`: one delivery run for a firm, enqueued when a send commits
-  and when a retry falls due. Runs of one firm never overlap (a Huey lock); a run that
-  finds the lock taken ends at once, since the running one keeps going until nothing is due.
+  and when a retry falls due. Runs of one firm never overlap (a lease on the connection,
+  see ``delivery._take_run``); a second one ends at once, since the first keeps going
+  until nothing is due.
 - :func:`outbox_sweep`: every minute, a run for each firm with something due (what a
   crashed worker or a lost enqueue left behind: leases run out, backoffs expire).
 - :func:`check_status_sync_hourly`: each hour, the check-status sync of the firms whose
@@ -16,8 +17,6 @@ import logging
 from django.db.models import Q
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import HUEY
-from huey.exceptions import TaskLockedException
 
 from casebridge.bridge.models import (
     Connection,
@@ -36,11 +35,7 @@ log = logging.getLogger(__name__)
 
 @background_task()
 def outbox_deliver_task(firm_id: int) -> None:
-    try:
-        with HUEY.lock_task(f"bridge-deliver-{firm_id}"):
-            report = outbox_deliver(firm_id=firm_id)
-    except TaskLockedException:
-        return
+    report = outbox_deliver(firm_id=firm_id)
     if report.passes:
         log.info(
             "bridge delivery firm=%s sent=%s failed=%s retrying=%s waiting=%s",

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from casebridge.bridge import selectors
@@ -37,7 +38,7 @@ from casebridge.bridge.models import (
 )
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import mappings as mapping_services
-from casebridge.bridge.services import outbox
+from casebridge.bridge.services import outbox, readiness
 from casebridge.bridge.services.readiness import Check, Readiness, readiness_last, readiness_run
 from casebridge.bridge.services.status_sync import check_status_sync
 from casebridge.cases.auth import cases_permission_required, cases_settings_required
@@ -80,6 +81,7 @@ def _refusal_status(request: HttpRequest) -> int:
 # --- Activation: the seed's two pop-ups ------------------------------------------------------
 
 
+@sensitive_post_parameters("password")
 @cases_settings_required
 @require_http_methods(["GET", "POST"])
 def activate_view(request: HttpRequest) -> HttpResponse:
@@ -258,6 +260,7 @@ def deactivate_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("password")
 @cases_settings_required
 @require_http_methods(["GET", "POST"])
 def reauthenticate_view(request: HttpRequest) -> HttpResponse:
@@ -646,6 +649,8 @@ def cost_split_send_view(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             parts = [cost_services.SplitPart(cid, cents) for cid, cents in form.parts()]
             try:
+                # the books are asked before the transaction, never while it holds locks
+                ready = readiness.require_ready(conn=conn, purpose=readiness.COSTS)
                 with transaction.atomic():
                     result = cost_services.cost_split(
                         firm=me.firm, actor=me, cost_id=cost.pk, parts=parts
@@ -655,6 +660,7 @@ def cost_split_send_view(request: HttpRequest, pk: int) -> HttpResponse:
                         actor=me,
                         cost_ids=[c.pk for c in result],
                         bank_account_id=form.cleaned_data["bank_account"],
+                        checked=ready,
                     )
             except DomainError as exc:
                 apply_domain_error(form, exc)

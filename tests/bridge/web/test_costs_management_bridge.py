@@ -59,3 +59,15 @@ def test_a_failed_send_shows_its_reason_on_the_row(books, cases, connected, para
     )
     page = text(paralegal_client.get(reverse("cases:case_costs", args=[cases.case.pk])))
     assert "Send failed: Gave up after 8 attempts: the books answered 503" in page
+
+
+def test_a_cost_held_back_behind_a_failed_one_says_so(books, cases, connected, paralegal_client):
+    first, second = add_cost(cases, 1_000), add_cost(cases, 2_000)
+    paralegal_client.post(reverse(BULK), {"action": "send", "cost": [first.pk], "confirmed": "1"})
+    paralegal_client.post(reverse(BULK), {"action": "send", "cost": [second.pk], "confirmed": "1"})
+    blocker = OutboxItem.objects.get(cost=first)
+    OutboxItem.objects.filter(pk=blocker.pk).update(
+        state=OutboxState.FAILED, error_message="Payee is required"
+    )
+    page = text(paralegal_client.get(reverse("cases:case_costs", args=[cases.case.pk])))
+    assert f"Held back behind an earlier item #{blocker.pk} (Failed: Payee is required)" in page

@@ -80,7 +80,7 @@ def test_the_queue_counts_each_state_and_filters(cases, paralegal_client):
     assert "file_id: no such file" in row_html
     assert '<td class="num">8</td>' in row_html
     assert ">Retry</button>" in row_html
-    assert ">Withdraw</a>" in row_html
+    assert ">Withdraw</a>" not in row_html  # withdrawing needs Account Settings access
     assert ">Retry all failed</button>" in page
 
     url = reverse("bridge:queue")
@@ -95,6 +95,15 @@ def test_the_queue_counts_each_state_and_filters(cases, paralegal_client):
     ]
     page = text(paralegal_client.get(url, {"state": "bogus"}))  # junk filter: no 500
     assert "Select a valid choice." in page
+
+
+def test_an_administrator_may_withdraw_a_failed_send(cases, admin_client):
+    cost = add_cost(cases, 12_345)
+    failed = _item(cases, cost, OutboxState.FAILED, error="Payee is required", attempts=1)
+    page = text(admin_client.get(reverse("bridge:queue")))
+    row = re.search(rf'<tr id="item-{failed.pk}".*?</tr>', page, re.S)
+    assert row
+    assert ">Withdraw</a>" in row.group(0)
 
 
 def test_retry_one_failed_item_then_all(cases, paralegal_client):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from casebridge.bridge.client import (
     BooksAuthLapsed,
@@ -29,9 +30,11 @@ from casebridge.bridge.client import (
     BooksUnreachable,
     HttpBooksClient,
 )
-from casebridge.bridge.crypto import decrypt_token, encrypt_token
+from casebridge.bridge.crypto import TokenUnreadable, decrypt_token, encrypt_token
 from casebridge.bridge.errors import BooksRefused, NotConnected, ValidationFailed
 from casebridge.bridge.models import (
+    UNFINISHED,
+    CaseLink,
     Connection,
     ConnectionStatus,
     InvoiceRelease,
@@ -63,8 +66,14 @@ def set_client_factory(factory: ClientFactory) -> ClientFactory:
 
 
 def client_for(conn: Connection) -> BooksClient:
-    """A client signed in with the connection's token."""
-    return _factory(conn.books_url, decrypt_token(conn.token_ciphertext))
+    """A client signed in with the connection's token. A token the configured keys cannot
+    read (``CASEBRIDGE_BRIDGE_KEYS`` changed) is treated as lapsed: re-authenticate."""
+    try:
+        token = decrypt_token(conn.token_ciphertext)
+    except TokenUnreadable as exc:
+        connection_mark_lapsed(conn=conn)
+        raise BooksRefused("reauthentication_required", f"{exc}.") from None
+    return _factory(conn.books_url, token)
 
 
 def anonymous_client(books_url: str) -> BooksClient:
@@ -151,21 +160,25 @@ def explain_login_failure(
     return BooksRefused(code, f"The books refused the sign-in: {exc.message}")
 
 
+@sensitive_variables("password")
 def _sign_in(books_url: str, firm_code: str, username: str, password: str) -> BooksSession:
-    client = anonymous_client(books_url)
+    client = None
     try:
+        client = anonymous_client(books_url)
         return client.session_create(firm_code=firm_code, username=username, password=password)
     except BooksError as exc:
         raise explain_login_failure(
             exc, books_url=books_url, firm_code=firm_code, username=username
         ) from None
     finally:
-        client.close()
+        if client is not None:
+            client.close()
 
 
 # --- The pop-ups ------------------------------------------------------------------------------
 
 
+@sensitive_variables("password", "session")
 def connection_activate(
     *,
     firm: Firm,
@@ -194,13 +207,20 @@ def connection_activate(
         raise ValidationFailed(
             "the books address starts with http:// or https://", field="books_url"
         )
+    known = connection_of(firm)
+    if known is not None and (known.books_url, known.books_firm_code) != (
+        books_url,
+        books_firm_code,
+    ):
+        _refuse_switching_books(known, books_url, books_firm_code)
     session = _sign_in(books_url, books_firm_code, username, password)  # outside any transaction
     with transaction.atomic():
         conn = Connection.objects.select_for_update().filter(firm=firm).first()
         if conn is None:
             conn = Connection(firm=firm, status=ConnectionStatus.NEEDS_DEFAULTS)
         elif conn.books_url != books_url or conn.books_firm_code != books_firm_code:
-            # another books: the old defaults name accounts that are not there
+            # another books (nothing linked yet, checked above): the old ids are not there
+            _refuse_switching_books(conn, books_url, books_firm_code)
             conn.operating_account_id = conn.trust_account_id = None
             conn.operating_account_name = conn.trust_account_name = ""
             conn.status = ConnectionStatus.NEEDS_DEFAULTS
@@ -233,6 +253,19 @@ def connection_activate(
         if conn.status == ConnectionStatus.CONNECTED:
             _release_waiting(conn)
     return conn
+
+
+def _refuse_switching_books(conn: Connection, books_url: str, firm_code: str) -> None:
+    linked = CaseLink.objects.filter(firm_id=conn.firm_id).count()
+    unfinished = OutboxItem.objects.filter(firm_id=conn.firm_id, state__in=UNFINISHED).count()
+    if linked or unfinished:
+        raise ValidationFailed(
+            f"this firm's cases are linked to {linked} file(s) in the books at "
+            f"{conn.books_url} (firm {conn.books_firm_code}) and {unfinished} item(s) are still "
+            f"to be sent there; connecting to {books_url} (firm {firm_code}) would send them to "
+            "the wrong books. Sign in to the same books, or ask support to move the firm",
+            field="books_url",
+        )
 
 
 @dataclass(frozen=True)
@@ -369,6 +402,7 @@ def connection_deactivate(*, firm: Firm, actor: User) -> Connection:
     return conn
 
 
+@sensitive_variables("password", "session")
 def connection_reauthenticate(*, firm: Firm, actor: User, password: str) -> Connection:
     """The monthly re-authentication: the integration user's password again. Everything
     that waited goes out, once."""
@@ -399,10 +433,12 @@ def connection_reauthenticate(*, firm: Firm, actor: User, password: str) -> Conn
 
 
 def connection_mark_lapsed(*, conn: Connection) -> None:
-    """The books refused the token: record it so that screens say so and sends wait."""
-    Connection.objects.filter(pk=conn.pk, auth_lapsed_at__isnull=True).update(
-        auth_lapsed_at=clock.now(), updated_at=clock.now()
-    )
+    """The books refused the token: record it so that screens say so and sends wait. Only
+    if it is still the same token: a run holding the old one must not undo a fresh
+    re-authentication."""
+    Connection.objects.filter(
+        pk=conn.pk, auth_lapsed_at__isnull=True, token_ciphertext=conn.token_ciphertext
+    ).update(auth_lapsed_at=clock.now(), updated_at=clock.now())
     conn.auth_lapsed_at = conn.auth_lapsed_at or clock.now()
 
 

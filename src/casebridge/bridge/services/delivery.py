@@ -60,7 +60,9 @@ from casebridge.bridge.services.connection import (
     token_lapsed,
 )
 from casebridge.cases.models import Case, CostStatus
+from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
+from casebridge.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +153,7 @@ def claim(firm_id: int, limit: int) -> list[OutboxItem]:
     )
     return list(
         OutboxItem.objects.filter(claim=token, state=OutboxState.SENDING)
-        .select_related("cost", "case")
+        .select_related("cost", "case", "case__firm")
         .order_by("pk")
     )
 
@@ -465,6 +467,27 @@ def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]
             error_message="",
         )
         OutboxItem.objects.bulk_update(items, ["result"], batch_size=500)
+        # A check found again may have moved on in the books meanwhile (printed, or voided
+        # by the accountant): the cost follows at once instead of waiting for the sync.
+        printed = [
+            (i.cost_id or 0, str(c.check_number), c.printed_on)
+            for i in items
+            if (c := by_ref[str(i.payload["external_ref"])]).status == "printed" and c.printed_on
+        ]
+        if printed:
+            firm = items[0].case.firm
+            cost_services.costs_record_checks_printed(firm=firm, actor=None, printed=printed)
+        for item in items:
+            check = by_ref[str(item.payload["external_ref"])]
+            if check.status == "voided":
+                cost_services.cost_void_by_check(
+                    firm=item.case.firm,
+                    actor=None,
+                    cost_id=item.cost_id or 0,
+                    voided_on=check.voided_on or clock.today(),
+                    reason="Check voided in the books"
+                    + (f": {check.void_reason}" if check.void_reason else ""),
+                )
 
 
 def _void_check(ctx: _Context, item: OutboxItem) -> None:
@@ -535,8 +558,62 @@ def _process(ctx: _Context, items: list[OutboxItem]) -> None:
         raise
 
 
+def _take_run(firm_id: int, owner: str) -> bool:
+    """Become the firm's one delivery run (or renew it) for a lease's length: two runs of a
+    firm could send a case's items out of order. A run whose worker died holds it only
+    until the lease runs out (a lock without expiry would stop the firm for good)."""
+    now = clock.now()
+    return (
+        Connection.objects.filter(firm_id=firm_id)
+        .filter(
+            Q(delivery_owner="")
+            | Q(delivery_owner=owner)
+            | Q(delivery_lease_until__isnull=True)
+            | Q(delivery_lease_until__lte=now)
+        )
+        .update(
+            delivery_owner=owner,
+            delivery_lease_until=now + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS),
+        )
+        == 1
+    )
+
+
+def _end_run(firm_id: int, owner: str) -> None:
+    Connection.objects.filter(firm_id=firm_id, delivery_owner=owner).update(
+        delivery_owner="", delivery_lease_until=None
+    )
+
+
+def _still_connected(conn: Connection) -> bool:
+    """Re-read between passes: a deactivation or a lapse stops the run."""
+    conn.refresh_from_db(fields=["status", "auth_lapsed_at", "token_expires_at"])
+    return conn.status == ConnectionStatus.CONNECTED and not token_lapsed(conn)
+
+
+def _park_exhausted(firm_id: int) -> int:
+    """Items whose worker died on them again and again (claimed past the last attempt and
+    never settled) are failed with a reason instead of cycling for ever."""
+    return OutboxItem.objects.filter(
+        firm_id=firm_id,
+        state=OutboxState.SENDING,
+        lease_until__lte=clock.now(),
+        attempts__gte=settings.BRIDGE_MAX_ATTEMPTS,
+    ).update(
+        state=OutboxState.FAILED,
+        claim="",
+        lease_until=None,
+        error_code="delivery_interrupted",
+        error_message=(
+            "Delivery was interrupted every time it was tried (see the worker's log). "
+            "Retry sends it again; the books will not record it twice."
+        ),
+    )
+
+
 def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
-    """Deliver everything due for the firm, pass after pass, until nothing is due."""
+    """Deliver everything due for the firm, pass after pass, until nothing is due. One
+    run per firm at a time; a second one returns at once (the first keeps going)."""
     report = DeliveryReport()
     conn = Connection.objects.filter(firm_id=firm_id).first()
     if conn is None or conn.status != ConnectionStatus.CONNECTED:
@@ -544,18 +621,36 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
     if token_lapsed(conn):
         report.waiting = _wait_all_queued(firm_id)
         return report
-    client = client_for(conn)
-    ctx = _Context(conn=conn, client=client, report=report)
+    owner = uuid.uuid4().hex
+    if not _take_run(firm_id, owner):
+        return report
     try:
-        for _ in range(max_passes):
-            items = claim(firm_id, settings.BRIDGE_BATCH_SIZE)
-            if not items:
-                break
-            report.passes += 1
-            try:
-                _process(ctx, items)
-            except _Stop:
-                break
+        report.failed += _park_exhausted(firm_id)
+        try:
+            client = client_for(conn)
+        except DomainError:  # the stored token cannot be read: as good as lapsed
+            report.waiting = _wait_all_queued(firm_id)
+            return report
+        ctx = _Context(conn=conn, client=client, report=report)
+        try:
+            for _ in range(max_passes):
+                if not _take_run(firm_id, owner) or not _still_connected(conn):
+                    break
+                items = claim(firm_id, settings.BRIDGE_BATCH_SIZE)
+                if not items:
+                    break
+                report.passes += 1
+                try:
+                    _process(ctx, items)
+                except _Stop:
+                    break
+                except Exception as exc:  # a bug or the database: never leave items hanging
+                    log.exception("bridge delivery pass failed for firm %s", firm_id)
+                    left = list(OutboxItem.objects.filter(_mine(items)))
+                    _retry_later(left, BooksUnreachable("delivery_error", str(exc)), report)
+                    break
+        finally:
+            client.close()
     finally:
-        client.close()
+        _end_run(firm_id, owner)
     return report

@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q
 
 from casebridge.bridge.client import BooksError
 from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
@@ -25,7 +24,7 @@ from casebridge.bridge.models import (
 )
 from casebridge.bridge.services.connection import client_for, require_connection
 from casebridge.bridge.services.delivery import schedule_delivery
-from casebridge.bridge.services.readiness import COSTS, require_ready
+from casebridge.bridge.services.readiness import COSTS, Readiness, require_ready
 from casebridge.cases.models import Cost, CostStatus, Firm, Permission, User
 from casebridge.cases.permissions import require, require_settings_access
 from casebridge.cases.services import costs as cost_services
@@ -50,19 +49,33 @@ class SendResult:
 
 
 def costs_send(
-    *, firm: Firm, actor: User, cost_ids: list[int], bank_account_id: int | None = None
+    *,
+    firm: Firm,
+    actor: User,
+    cost_ids: list[int],
+    bank_account_id: int | None = None,
+    checked: Readiness | None = None,
 ) -> SendResult:
     """Send Open costs to the books as check requests (from ``bank_account_id``, default
     the operating account chosen at activation): they become Pending at once, and the
     worker delivers them. All or nothing; refused (naming the check) while a readiness
-    check that sending costs needs fails."""
+    check that sending costs needs fails. ``checked`` is a readiness report the caller
+    obtained just before (so that a caller holding a transaction open does not wait on
+    the books inside it)."""
     require(actor, Permission.COSTS_MANAGEMENT)
     if not cost_ids:
         raise ValidationFailed("select at least one cost", field="cost")
     conn = require_connection(firm)
-    require_ready(conn=conn, purpose=COSTS)
+    report = checked or require_ready(conn=conn, purpose=COSTS)
     bank_id = bank_account_id or conn.operating_account_id
     assert bank_id is not None  # a connected connection has its defaults (CHECK constraint)
+    allowed = report.operating_account_ids if report.live else frozenset()
+    if bank_id not in allowed and bank_id != conn.operating_account_id:
+        raise ValidationFailed(
+            f"bank account {bank_id} is not an active operating account of the books; costs "
+            "are paid from operating, never from client trust",
+            field="bank_account_id",
+        )
     mappings = dict(
         CostCodeMapping.objects.filter(firm=firm).values_list("cost_code_id", "activity_code_id")
     )
@@ -134,29 +147,24 @@ def _memo(cost: Cost) -> str:
 
 
 def cost_void_queue(*, cost: Cost, actor: User | None) -> None:
-    """A sent cost was voided on the cases side (inside that transaction). A send never
-    tried is simply withdrawn; otherwise the void of its check is queued, after the send
-    (items of a case go in order). The void finds the check by its external_ref when the
-    send's answer never came back, so a check that landed unseen is voided too."""
+    """A sent cost was voided on the cases side (inside that transaction). Sends not yet
+    delivered are withdrawn, and the void of the cost's check is always queued, after the
+    send (items of a case go in order): the void finds the check by its external_ref when
+    no answer named it, and ends as "nothing to void" when the books never got it. Never
+    deciding from "it was not tried yet" is what keeps a check that landed unseen (a lost
+    answer, then Retry) or a send being claimed this very moment from surviving the void."""
     link = CostLink.objects.filter(cost_id=cost.pk).first()
     if link is None:
         return  # never sent: nothing in the books
-    sends = OutboxItem.objects.filter(cost_id=cost.pk, kind=OutboxKind.COST_SEND)
-    undelivered = sends.filter(
-        state__in=(OutboxState.QUEUED, OutboxState.WAITING, OutboxState.FAILED)
-    )
-    never_tried = (
-        link.books_check_id is None
-        and not sends.filter(Q(state=OutboxState.SENDING) | Q(state=OutboxState.SENT)).exists()
-        and not undelivered.filter(attempts__gt=0).exists()
-    )
-    undelivered.update(
+    OutboxItem.objects.filter(
+        cost_id=cost.pk,
+        kind=OutboxKind.COST_SEND,
+        state__in=(OutboxState.QUEUED, OutboxState.WAITING, OutboxState.FAILED),
+    ).update(
         state=OutboxState.CANCELLED,
         error_code="cost_voided",
-        error_message="The cost was voided on the cases side before its check request went out.",
+        error_message="The cost was voided on the cases side; its void follows.",
     )
-    if never_tried:
-        return
     now = clock.now()
     reason = "Voided in case management" + (f": {cost.void_reason}" if cost.void_reason else "")
     OutboxItem.objects.create(

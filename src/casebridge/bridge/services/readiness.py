@@ -21,7 +21,7 @@ from casebridge.bridge.client import (
     BooksError,
     BooksUnreachable,
 )
-from casebridge.bridge.errors import NotReady
+from casebridge.bridge.errors import BooksRefused, NotReady
 from casebridge.bridge.models import Connection, InvoiceRelease
 from casebridge.bridge.services.connection import (
     client_for,
@@ -52,6 +52,8 @@ class Readiness:
     live: bool = True  # False: the books could not be reached; these are the last results
     error: str = ""
     found: dict[str, Any] = field(default_factory=dict)
+    #: The books' active operating bank accounts (a live run only): what a cost may be paid from.
+    operating_account_ids: frozenset[int] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -236,6 +238,7 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
         )
 
     banks = {b.id: b for b in client.bank_accounts()}
+    operating_ids = frozenset(b.id for b in banks.values() if b.kind == "operating" and b.is_active)
     for key, label, account_id, kind in (
         ("operating_account", "Default operating account", conn.operating_account_id, "operating"),
         ("trust_account", "Default client trust account", conn.trust_account_id, "trust"),
@@ -264,7 +267,7 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
                 f"an active {kind} account.",
             )
         )
-    return Readiness(checks=checks, found=found)
+    return Readiness(checks=checks, found=found, operating_account_ids=operating_ids)
 
 
 LAPSED = Check(
@@ -288,7 +291,10 @@ def readiness_run(*, conn: Connection) -> Readiness:
     """Run every check against the books now and keep the report on the connection."""
     if token_lapsed(conn):
         return _with_last(conn, LAPSED, "Re-authentication required.")
-    client = client_for(conn)
+    try:
+        client = client_for(conn)
+    except BooksRefused:  # the stored token cannot be read: as good as lapsed
+        return _with_last(conn, LAPSED, "Re-authentication required.")
     try:
         report = _run(conn, client)
     except BooksAuthLapsed:

@@ -87,7 +87,7 @@ def check_status_sync(
     )
     links = (
         CostLink.objects.filter(firm=firm, books_check_id__isnull=False)
-        .exclude(check_state__in=(CheckState.VOID,))
+        .exclude(cost__status=CostStatus.VOID)
         .select_related("cost")
         .order_by("pk")
     )
