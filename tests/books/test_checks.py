@@ -285,7 +285,7 @@ def test_a_lost_race_for_a_new_external_ref_is_a_retryable_conflict(
     firm, admin, operating, client_file, court_fees, monkeypatch
 ):
     check, _ = request_with_ref(firm, admin, operating, client_file, court_fees)
-    monkeypatch.setattr(checks, "_check_found", lambda **kw: None)
+    monkeypatch.setattr(checks, "_checks_by_ref", lambda firm, refs: {})
     with refused(Conflict, code="conflict") as info:
         request_with_ref(firm, admin, operating, client_file, court_fees)
     assert info.value.details == {"retryable": True}

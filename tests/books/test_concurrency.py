@@ -15,12 +15,15 @@ from casebridge.books.models import (
     ActivityCode,
     BankAccount,
     Check,
+    Contact,
+    File,
+    Firm,
     GLAccount,
     Invoice,
     JournalEntry,
     TrustLedger,
 )
-from casebridge.books.services import checks, invoices
+from casebridge.books.services import checks, files, invoices
 from casebridge.books.services.journal import (
     EntrySpec,
     Line,
@@ -230,3 +233,32 @@ def test_two_requests_with_the_same_new_external_ref_create_one_check(
     assert JournalEntry.objects.filter(firm=firm, source="check").count() == 1
     assert GLAccount.objects.get(firm=firm, number="1000").balance_cents == -43_500
     assert_books_consistent(firm)
+
+
+def test_two_file_batches_naming_the_same_clients_both_go_through(firm, admin):
+    """Each batch opens its own files, with the firm's next numbers, for clients the other
+    may be creating at the same moment: the numbers never collide (the firm row is the
+    numbering lock) and each client is created once (the loser of that race goes again
+    and finds it)."""
+
+    def batch(side: str):
+        return lambda: files.files_find_or_create(
+            firm=firm,
+            actor=admin,
+            requests=[
+                files.FileRequest(
+                    name=f"Case {side}{n}",
+                    external_ref=f"case-{side}{n}",
+                    client=files.ClientRequest(name=f"Client {n}", external_ref=f"client-{n}"),
+                )
+                for n in range(100)
+            ],
+        )
+
+    for _ in range(2):
+        outcomes = at_the_same_moment(batch("a"), batch("b"))
+        assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
+    numbers = list(File.objects.filter(firm=firm).values_list("number", flat=True))
+    assert len(numbers) == len(set(numbers)) == 200
+    assert Contact.objects.filter(firm=firm).count() == 100
+    assert Firm.objects.get(pk=firm.pk).next_file_number == 201

@@ -156,7 +156,7 @@ def test_a_check_racing_for_the_same_new_ref_is_a_retryable_conflict(api, cost, 
     """A twin committed between this request's look-up and its insert: the unique
     constraint refuses the insert, and the refusal is 409 ``conflict``, not a 500."""
     first = api.post("/checks", cost)
-    monkeypatch.setattr(check_service, "_check_found", lambda **kw: None)  # the look-up missed
+    monkeypatch.setattr(check_service, "_checks_by_ref", lambda firm, refs: {})  # look-up missed
     before = row_counts()
 
     reply = api.post("/checks", cost)

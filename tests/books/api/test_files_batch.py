@@ -7,9 +7,10 @@ import datetime as dt
 
 import pytest
 
-from casebridge.books.models import BankAccount, Contact, File
-from casebridge.books.services import setup
+from casebridge.books.models import BankAccount, Contact, File, Firm
+from casebridge.books.services import files, setup
 from casebridge.core import clock
+from casebridge.core.models import AuditEvent
 from tests.books.api.conftest import row_counts
 
 
@@ -258,3 +259,95 @@ def test_a_replayed_key_writes_nothing(api, batch):
         "true",
     )
     assert row_counts() == before
+
+
+def test_a_batch_of_200_new_and_50_known_files(api, firm, admin, trust, today):
+    known_batch = {
+        "items": [
+            {
+                "external_ref": f"old-{n}",
+                "name": f"Old case {n}",
+                "client": {"external_ref": f"old-client-{n % 25}", "name": f"Old client {n}"},
+            }
+            for n in range(50)
+        ]
+    }
+    first = api.post("/files/batch", known_batch)
+    assert (first.status, first.body["created"]) == (201, 50)
+    known = {item["external_ref"]: item for item in first.body["items"]}
+    # a file numbered by hand in the firm's own sequence, which auto numbering skips over
+    hand = files.file_find_or_create(
+        firm=firm,
+        actor=admin,
+        name="By hand",
+        client=Contact.objects.get(external_ref="old-client-0"),
+        number="2026-00060",
+    )[0]
+    before = row_counts()
+    audit_before = AuditEvent.objects.filter(entity_type__in=["file", "contact"]).count()
+
+    items = []
+    for n in range(250):
+        if n % 5 == 0:  # every fifth is known: sent again with another name and client
+            items.append(
+                {
+                    "external_ref": f"old-{n // 5}",
+                    "name": "Renamed",
+                    "client": {"external_ref": "someone-new", "name": "Someone New"},
+                }
+            )
+            continue
+        client_ref = f"old-client-{n % 25}" if n % 4 == 0 else f"new-client-{n % 60}"
+        item = {
+            "external_ref": f"new-{n}",
+            "name": f"New case {n}",
+            "client": {"external_ref": client_ref, "name": f"Client of {n}"},
+        }
+        if n % 50 == 1:
+            item["number"] = f"HAND-{n}"
+        items.append(item)
+    reply = api.post("/files/batch", {"items": items})
+
+    assert reply.status == 201
+    assert (reply.body["count"], reply.body["created"]) == (250, 200)
+    out = reply.body["items"]
+    assert [f["external_ref"] for f in out] == [i["external_ref"] for i in items]
+    for item, got in zip(items, out, strict=True):
+        if item["external_ref"].startswith("old-"):
+            assert got == known[item["external_ref"]]  # unchanged, client untouched
+    assert not Contact.objects.filter(external_ref="someone-new").exists()
+
+    # numbers: typed ones kept, the rest the firm's next ones in request order, skipping
+    # the number taken by hand; the firm's sequence continues after the last one given
+    new = [(i, f) for i, f in zip(items, out, strict=True) if i["external_ref"].startswith("new-")]
+    typed = [f["number"] for i, f in new if "number" in i]
+    assert typed == [i["number"] for i, _ in new if "number" in i]
+    auto = [f["number"] for i, f in new if "number" not in i]
+    expected = [f"2026-{s:05d}" for s in range(51, 51 + len(auto) + 1) if s != 60]
+    assert auto == expected[: len(auto)]
+    assert Firm.objects.get(pk=firm.pk).next_file_number == int(auto[-1][-5:]) + 1
+    assert hand.number not in auto
+
+    # clients: known ones found, each new one created once however many files name it
+    new_clients = {i["client"]["external_ref"] for i, _ in new} - {
+        f"old-client-{n}" for n in range(25)
+    }
+    for item, got in new:
+        client = Contact.objects.get(pk=got["client"]["id"])
+        assert client.external_ref == item["client"]["external_ref"]
+        if item["client"]["external_ref"].startswith("old-client-"):
+            assert client.name.startswith("Old client")
+    after = row_counts()
+    assert after["File"] == before["File"] + 200
+    assert after["Contact"] == before["Contact"] + len(new_clients)
+    assert AuditEvent.objects.filter(
+        entity_type__in=["file", "contact"]
+    ).count() == audit_before + 200 + len(new_clients)
+    assert {
+        e.entity_id
+        for e in AuditEvent.objects.filter(entity_type="file", action="create", actor_id=admin.pk)
+    } >= {str(f["id"]) for _, f in new}
+
+    again = api.post("/files/batch", {"items": items})
+    assert (again.status, again.body) == (200, {**reply.body, "created": 0})
+    assert row_counts() == after

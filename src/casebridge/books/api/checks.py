@@ -248,25 +248,40 @@ def check_create_batch(request: HttpRequest, payload: CheckBatchIn) -> Status[Ch
     ``external_ref`` are refused 422 ``validation_error`` naming the later one
     (``items[i].external_ref``). Answers 201 if any check was created, 200 if every one
     was already in the books; ``created`` counts the new ones."""
+    ctx = context(request)
     _refuse_repeated_refs(payload.items)
     require_in_firm(
-        context(request).firm,
+        ctx.firm,
         [
             ref
             for i, item in enumerate(payload.items)
             for ref in _check_references(item, f"items[{i}].")
         ],
     )
-    check_service.check_batch_lock(
-        firm=context(request).firm,
-        requests=[(i.bank_account_id, i.file_id, i.activity_code_id) for i in payload.items],
-    )
-    results: list[tuple[Check, bool]] = []
-    for i, item in enumerate(payload.items):
-        try:
-            results.append(_request_check(request, item))
-        except DomainError as exc:
-            raise at_index(exc, "items", i) from None
+    try:
+        results = check_service.check_requests_find_or_create(
+            firm=ctx.firm,
+            actor=ctx.user,
+            requests=[
+                check_service.CheckRequest(
+                    bank_account_id=item.bank_account_id,
+                    payee=item.payee,
+                    amount_cents=item.amount,
+                    file_id=item.file_id,
+                    activity_code_id=item.activity_code_id,
+                    memo=item.memo,
+                    posting_reference=item.posting_reference,
+                    request_date=item.request_date,
+                    external_ref=item.external_ref,
+                )
+                for item in payload.items
+            ],
+        )
+    except DomainError as exc:
+        index = exc.details.get("index")
+        if not isinstance(index, int):
+            raise
+        raise at_index(exc, "items", index) from None
     items = [
         CheckBatchItemOut(**CheckOut.of(check).model_dump(), created=created)
         for check, created in results

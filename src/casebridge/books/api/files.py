@@ -304,12 +304,6 @@ def _refuse_repeated_file_refs(items: list[FileBatchItemIn]) -> None:
         first[item.external_ref] = i
 
 
-def _client_located(exc: DomainError) -> DomainError:
-    """A refusal of an item's client, named ``client.<field>``."""
-    field = f"client.{exc.field}" if exc.field else "client"
-    return type(exc)(exc.message, field=field, **exc.details)
-
-
 @router.post("/files/batch", response={200: FileBatchOut, 201: FileBatchOut, **ERRORS})
 @idempotent
 def file_find_or_create_batch(request: HttpRequest, payload: FileBatchIn) -> Status[FileBatchOut]:
@@ -345,52 +339,35 @@ def file_find_or_create_batch(request: HttpRequest, payload: FileBatchIn) -> Sta
     attorneys = User.objects.filter(firm=firm).in_bulk(
         {i.responsible_attorney_id for i in payload.items if i.responsible_attorney_id}
     )
-    existing = dict(
-        File.objects.filter(
-            firm=firm, external_ref__in=[i.external_ref for i in payload.items]
-        ).values_list("external_ref", "pk")
-    )
-    file_ids: list[int] = []
-    n_created = 0
-    for i, item in enumerate(payload.items):
-        found = existing.get(item.external_ref)
-        if found is not None:
-            file_ids.append(found)
-            continue
-        try:
-            try:
-                client, _ = file_service.contact_find_or_create(
-                    firm=firm,
-                    actor=ctx.user,
-                    name=item.client.name,
-                    external_ref=item.client.external_ref,
-                    email=item.client.email,
-                    phone=item.client.phone,
-                    address=item.client.address,
-                )
-            except DomainError as exc:
-                raise _client_located(exc) from None
-            file, created = file_service.file_find_or_create(
-                firm=firm,
-                actor=ctx.user,
-                name=item.name,
-                client=client,
-                external_ref=item.external_ref,
-                number=item.number,
-                area_of_practice=(
-                    areas[item.area_of_practice_id] if item.area_of_practice_id else None
-                ),
-                responsible_attorney=(
-                    attorneys[item.responsible_attorney_id]
-                    if item.responsible_attorney_id
-                    else None
-                ),
-                opened_on=item.opened_on,
-            )
-        except DomainError as exc:
-            raise at_index(exc, "items", i) from None
-        file_ids.append(file.pk)
-        n_created += created
+    requests = [
+        file_service.FileRequest(
+            name=item.name,
+            client=file_service.ClientRequest(
+                name=item.client.name,
+                external_ref=item.client.external_ref,
+                email=item.client.email,
+                phone=item.client.phone,
+                address=item.client.address,
+            ),
+            external_ref=item.external_ref,
+            number=item.number,
+            area_of_practice=areas[item.area_of_practice_id] if item.area_of_practice_id else None,
+            responsible_attorney=(
+                attorneys[item.responsible_attorney_id] if item.responsible_attorney_id else None
+            ),
+            opened_on=item.opened_on,
+        )
+        for item in payload.items
+    ]
+    try:
+        results = file_service.files_find_or_create(firm=firm, actor=ctx.user, requests=requests)
+    except DomainError as exc:
+        index = exc.details.get("index")
+        if not isinstance(index, int):
+            raise
+        raise at_index(exc, "items", index) from None
+    file_ids = [file.pk for file, _ in results]
+    n_created = sum(1 for _, created in results if created)
     files = _files(firm).in_bulk(file_ids)
     banks = _trust_banks(firm)
     return Status(

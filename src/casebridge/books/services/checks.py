@@ -5,17 +5,24 @@ liability, Cr the bank), so a queued trust check already holds the client's mone
 requests can never spend the same dollars. Printing assigns the number; voiding posts a
 reversal dated on the void date. A trust receipt posts Dr trust bank, Cr the client's
 trust liability.
+
+Check requests are found or created many at once (``check_requests_find_or_create``, the
+API's batch): the same rules and refusals as one by one, a handful of queries per batch,
+every entry posted by one call into the journal's batch path. A single request is a
+batch of one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from casebridge.books.audit import books_audit
-from casebridge.books.errors import Conflict, ExternalRefConflict, ValidationFailed
+from casebridge.books.audit import books_audit, books_audit_many
+from casebridge.books.errors import Conflict, DomainError, ExternalRefConflict, ValidationFailed
 from casebridge.books.models import (
     AccountRole,
     ActivityCode,
@@ -31,10 +38,14 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services.journal import (
+    EntrySpec,
     Line,
+    journal_entries_post_batch,
     journal_entry_post,
     journal_entry_reverse,
+    journal_entry_validate,
     ledger_rows_lock,
+    trust_running_apply,
 )
 from casebridge.core import clock
 from casebridge.core.money import format_cents
@@ -97,21 +108,9 @@ def _differences(found: dict[str, object], wanted: dict[str, object]) -> list[st
     return [name for name, value in wanted.items() if found[name] != value]
 
 
-def _check_found(
-    *,
-    firm: Firm,
-    external_ref: str,
-    bank_account_id: int,
-    payee: str,
-    amount_cents: int,
-    file_id: int | None,
-    activity_code_id: int | None,
-) -> Check | None:
-    """The firm's check with this ``external_ref`` if it is the same request; refused
-    (:class:`ExternalRefConflict`) if that check differs; None if there is none."""
-    found = Check.objects.filter(firm=firm, external_ref=external_ref).first()
-    if found is None:
-        return None
+def _same_check(found: Check, external_ref: str, request: CheckRequest, payee: str) -> Check:
+    """``found`` (the firm's check with this ``external_ref``) if ``request`` is the same
+    request; refused (:class:`ExternalRefConflict`) if it differs."""
     differing = _differences(
         {
             "bank_account_id": found.bank_account_id,
@@ -121,11 +120,11 @@ def _check_found(
             "activity_code_id": found.activity_code_id,
         },
         {
-            "bank_account_id": bank_account_id,
+            "bank_account_id": request.bank_account_id,
             "payee": payee[:200],
-            "amount": amount_cents,
-            "file_id": file_id,
-            "activity_code_id": activity_code_id,
+            "amount": request.amount_cents,
+            "file_id": request.file_id,
+            "activity_code_id": request.activity_code_id,
         },
     )
     if differing:
@@ -149,6 +148,254 @@ def _raced(noun: str, external_ref: str) -> Conflict:
         field="external_ref",
         retryable=True,
     )
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """One check request, as :func:`check_request_find_or_create` takes it."""
+
+    bank_account_id: int
+    payee: str
+    amount_cents: int
+    file_id: int | None = None
+    activity_code_id: int | None = None
+    memo: str = ""
+    posting_reference: str = ""
+    request_date: dt.date | None = None
+    external_ref: str | None = None
+
+
+class _ItemRefused(Exception):
+    """The refusal of one request of a batch, and its place in the batch."""
+
+    def __init__(self, index: int, error: DomainError) -> None:
+        super().__init__(error.message)
+        self.index = index
+        self.error = error
+
+
+def _checks_by_ref(firm: Firm, refs: Iterable[str]) -> dict[str, Check]:
+    """The firm's checks with these external_refs, by external_ref (one query)."""
+    wanted = set(refs)
+    if not wanted:
+        return {}
+    return {
+        c.external_ref: c
+        for c in Check.objects.filter(firm=firm, external_ref__in=wanted)
+        if c.external_ref is not None
+    }
+
+
+def _file_of(files: dict[int, File], file_id: int | None, *, required: bool) -> File | None:
+    if file_id is None:
+        if required:
+            raise ValidationFailed("a file is required", field="file")
+        return None
+    file = files.get(file_id)
+    if file is None:
+        raise ValidationFailed("file not found in this firm", field="file")
+    return file
+
+
+def _checks_find_or_create(
+    firm: Firm, actor: User | None, requests: Sequence[CheckRequest]
+) -> list[tuple[Check, bool]]:
+    """Find or create every request's check, all or nothing; a refusal is
+    :class:`_ItemRefused` naming the request. One query each for the checks known by
+    external_ref, the bank accounts, the activity codes and the files; the rows posted to
+    are locked up front in the global order; every entry is posted by one call into the
+    journal's batch path and the checks are inserted together."""
+    refs = [_external_ref(r.external_ref) for r in requests]
+    first: dict[str, int] = {}
+    for i, ref in enumerate(refs):
+        if ref is None:
+            continue
+        if ref in first:
+            raise _ItemRefused(
+                i,
+                ValidationFailed(
+                    f"external_ref {ref!r} repeats that of request {first[ref]}; each check "
+                    "in a batch needs its own",
+                    field="external_ref",
+                ),
+            )
+        first[ref] = i
+    known = _checks_by_ref(firm, first.keys())
+    to_create = [r for r, ref in zip(requests, refs, strict=True) if ref not in known]
+    banks = (
+        BankAccount.objects.select_related("gl_account", "trust_liability_account")
+        .filter(firm=firm, is_active=True)
+        .in_bulk({r.bank_account_id for r in to_create})
+    )
+    codes = (
+        ActivityCode.objects.select_related("gl_account")
+        .filter(firm=firm, is_active=True)
+        .in_bulk({r.activity_code_id for r in to_create if r.activity_code_id is not None})
+    )
+    files = File.objects.filter(firm=firm).in_bulk(
+        {r.file_id for r in to_create if r.file_id is not None}
+    )
+
+    # Lock every row the batch will post to, in the global order (trust ledgers by id,
+    # then GL accounts by id), and read the clients' trust balances under the lock.
+    accounts: set[int] = set()
+    pairs: set[tuple[int, int]] = set()
+    for r in to_create:
+        bank = banks.get(r.bank_account_id)
+        if bank is None:
+            continue  # refused with its own message in its turn
+        accounts.add(bank.gl_account_id)
+        if bank.trust_liability_account_id is not None:
+            accounts.add(bank.trust_liability_account_id)
+            if r.file_id is not None and r.file_id in files:
+                pairs.add((r.file_id, bank.pk))
+        elif r.activity_code_id in codes:
+            accounts.add(codes[r.activity_code_id].gl_account_id)
+    ledgers = ledger_rows_lock(firm=firm, account_ids=accounts, trust_pairs=pairs)
+    running = {key: tl.balance_cents for key, tl in ledgers.items()}
+    bank_by_liability = {
+        b.trust_liability_account_id: b.pk
+        for b in banks.values()
+        if b.trust_liability_account_id is not None
+    }
+
+    # Each request in order, refused as it would be alone, its trust check seeing the
+    # requests before it.
+    found: dict[int, Check] = {}
+    new: list[tuple[int, CheckRequest, str, BankAccount, File | None, ActivityCode | None]] = []
+    specs: list[EntrySpec] = []
+    today = clock.today()
+    for i, (request, ref) in enumerate(zip(requests, refs, strict=True)):
+        try:
+            payee = request.payee.strip()
+            if not payee:
+                raise ValidationFailed("payee is required", field="payee")
+            _positive(request.amount_cents)
+            if ref is not None and ref in known:
+                found[i] = _same_check(known[ref], ref, request, payee)
+                continue
+            bank = banks.get(request.bank_account_id)
+            if bank is None:
+                raise ValidationFailed("bank account not found in this firm", field="bank_account")
+            activity = None
+            if request.activity_code_id is not None:
+                activity = codes.get(request.activity_code_id)
+                if activity is None:
+                    raise ValidationFailed(
+                        "activity code not found in this firm", field="activity_code"
+                    )
+            amount = request.amount_cents
+            if bank.kind == BankAccountKind.TRUST:
+                file = _file_of(files, request.file_id, required=True)
+                assert bank.trust_liability_account is not None  # guaranteed by a CHECK
+                debit = Line(
+                    account=bank.trust_liability_account, debit_cents=amount, file=file, memo=payee
+                )
+            else:
+                file = _file_of(files, request.file_id, required=False)
+                if activity is None:
+                    raise ValidationFailed(
+                        "an activity code is required for an operating check",
+                        field="activity_code",
+                    )
+                debit = Line(account=activity.gl_account, debit_cents=amount, file=file, memo=payee)
+            credit = Line(account=bank.gl_account, credit_cents=amount, file=file, memo=payee)
+            spec = EntrySpec(
+                date=request.request_date or today,
+                lines=[debit, credit],
+                memo=f"Check to {payee}" + (f": {request.memo}" if request.memo else ""),
+                posting_reference=request.posting_reference,
+                source="check",
+            )
+            journal_entry_validate(firm, spec)
+            trust_running_apply(spec, running, bank_by_liability)
+        except DomainError as exc:
+            raise _ItemRefused(i, exc) from None
+        new.append((i, request, payee, bank, file, activity))
+        specs.append(spec)
+
+    created: list[Check] = []
+    if specs:
+        posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor)
+        now = clock.now()
+        rows = [
+            Check(
+                firm=firm,
+                bank_account=bank,
+                file=file,
+                payee=payee[:200],
+                amount_cents=request.amount_cents,
+                activity_code=activity,
+                memo=request.memo.strip()[:255],
+                posting_reference=request.posting_reference[:60],
+                external_ref=refs[i],
+                request_date=spec.date,
+                entry=entry,
+                created_by=actor,
+                created_at=now,
+            )
+            for (i, request, payee, bank, file, activity), spec, (entry, _) in zip(
+                new, specs, posted, strict=True
+            )
+        ]
+        try:
+            with transaction.atomic():
+                created = Check.objects.bulk_create(rows)
+        except IntegrityError:
+            new_refs = {refs[i] for i, *_ in new} - {None}
+            raced = set(
+                Check.objects.filter(firm=firm, external_ref__in=new_refs).values_list(
+                    "external_ref", flat=True
+                )
+            )
+            for i, *_ in new:
+                ref = refs[i]
+                if ref is not None and ref in raced:
+                    raise _ItemRefused(i, _raced("check", ref)) from None
+            raise
+        books_audit_many(
+            firm_id=firm.pk,
+            actor=actor,
+            events=[
+                {
+                    "action": "create",
+                    "entity_type": "check",
+                    "entity_id": check.pk,
+                    "summary": f"Check request to {payee} for "
+                    f"{format_cents(request.amount_cents)} from {bank.name}",
+                    "after": {
+                        "payee": payee,
+                        "amount_cents": request.amount_cents,
+                        "bank_account": bank.name,
+                        "file": file.number if file else None,
+                        "memo": request.memo,
+                        **({"external_ref": refs[i]} if refs[i] else {}),
+                    },
+                }
+                for check, (i, request, payee, bank, file, _) in zip(created, new, strict=True)
+            ],
+        )
+    made = iter(created)
+    return [(found[i], False) if i in found else (next(made), True) for i in range(len(requests))]
+
+
+@transaction.atomic
+def check_requests_find_or_create(
+    *, firm: Firm, actor: User | None, requests: Sequence[CheckRequest]
+) -> list[tuple[Check, bool]]:
+    """Find or create many checks, all or nothing: ``(check, created)`` per request, in
+    order, each exactly as :func:`check_request_find_or_create` would give it (the same
+    refusals, the same entries and audit), and a trust check's overdraw counts the
+    requests before it in the batch.
+
+    A refusal is the one the request would get alone, with ``details["index"]`` naming
+    the request (0-based); nothing is written. Two requests with the same
+    ``external_ref`` are refused (:class:`ValidationFailed`, the later one)."""
+    try:
+        return _checks_find_or_create(firm, actor, requests)
+    except _ItemRefused as refused:
+        refused.error.details.setdefault("index", refused.index)
+        raise refused.error from None
 
 
 @transaction.atomic
@@ -178,97 +425,22 @@ def check_request_find_or_create(
     :class:`ExternalRefConflict` naming the check. Two requests racing with a new
     ``external_ref``: the loser is refused :class:`Conflict` (retryable) and writes nothing.
     """
-    payee = payee.strip()
-    if not payee:
-        raise ValidationFailed("payee is required", field="payee")
-    _positive(amount_cents)
-    external_ref = _external_ref(external_ref)
-    if external_ref is not None:
-        found = _check_found(
-            firm=firm,
-            external_ref=external_ref,
-            bank_account_id=bank_account_id,
-            payee=payee,
-            amount_cents=amount_cents,
-            file_id=file_id,
-            activity_code_id=activity_code_id,
-        )
-        if found is not None:
-            return found, False
-    bank = _bank(firm, bank_account_id)
-    date = request_date or clock.today()
-    activity = None
-    if activity_code_id is not None:
-        activity = (
-            ActivityCode.objects.select_related("gl_account")
-            .filter(firm=firm, pk=activity_code_id, is_active=True)
-            .first()
-        )
-        if activity is None:
-            raise ValidationFailed("activity code not found in this firm", field="activity_code")
-    if bank.kind == BankAccountKind.TRUST:
-        file = _file(firm, file_id, required=True)
-        assert bank.trust_liability_account is not None  # guaranteed by a CHECK constraint
-        debit = Line(
-            account=bank.trust_liability_account, debit_cents=amount_cents, file=file, memo=payee
-        )
-    else:
-        file = _file(firm, file_id, required=False)
-        if activity is None:
-            raise ValidationFailed(
-                "an activity code is required for an operating check", field="activity_code"
-            )
-        debit = Line(account=activity.gl_account, debit_cents=amount_cents, file=file, memo=payee)
-    credit = Line(account=bank.gl_account, credit_cents=amount_cents, file=file, memo=payee)
-    entry = journal_entry_post(
-        firm=firm,
-        date=date,
-        lines=[debit, credit],
-        actor=actor,
-        memo=f"Check to {payee}" + (f": {memo}" if memo else ""),
+    request = CheckRequest(
+        bank_account_id=bank_account_id,
+        payee=payee,
+        amount_cents=amount_cents,
+        file_id=file_id,
+        activity_code_id=activity_code_id,
+        memo=memo,
         posting_reference=posting_reference,
-        source="check",
+        request_date=request_date,
+        external_ref=external_ref,
     )
     try:
-        with transaction.atomic():
-            check = Check.objects.create(
-                firm=firm,
-                bank_account=bank,
-                file=file,
-                payee=payee[:200],
-                amount_cents=amount_cents,
-                activity_code=activity,
-                memo=memo.strip()[:255],
-                posting_reference=posting_reference[:60],
-                external_ref=external_ref,
-                request_date=date,
-                entry=entry,
-                created_by=actor,
-                created_at=clock.now(),
-            )
-    except IntegrityError:
-        if external_ref is not None and (
-            Check.objects.filter(firm=firm, external_ref=external_ref).exists()
-        ):
-            raise _raced("check", external_ref) from None
-        raise
-    _audit(
-        firm,
-        actor,
-        "create",
-        "check",
-        check.pk,
-        f"Check request to {payee} for {format_cents(amount_cents)} from {bank.name}",
-        after={
-            "payee": payee,
-            "amount_cents": amount_cents,
-            "bank_account": bank.name,
-            "file": file.number if file else None,
-            "memo": memo,
-            **({"external_ref": external_ref} if external_ref else {}),
-        },
-    )
-    return check, True
+        [result] = _checks_find_or_create(firm, actor, [request])
+    except _ItemRefused as refused:
+        raise refused.error from None
+    return result
 
 
 def check_request_create(
@@ -301,34 +473,6 @@ def check_request_create(
         external_ref=external_ref,
     )
     return check
-
-
-@transaction.atomic
-def check_batch_lock(*, firm: Firm, requests: list[tuple[int, int | None, int | None]]) -> None:
-    """Before a batch of check requests (bank account, file, activity code) posts one by
-    one, lock every ledger row it will touch in the global order (see ledger_rows_lock)."""
-    banks = {
-        b.pk: b for b in BankAccount.objects.filter(firm=firm, pk__in={r[0] for r in requests})
-    }
-    codes = dict(
-        ActivityCode.objects.filter(
-            firm=firm, pk__in={r[2] for r in requests if r[2] is not None}
-        ).values_list("pk", "gl_account_id")
-    )
-    accounts: set[int] = set()
-    pairs: set[tuple[int, int]] = set()
-    for bank_id, file_id, code_id in requests:
-        bank = banks.get(bank_id)
-        if bank is None:
-            continue  # refused with its own message when its turn comes
-        accounts.add(bank.gl_account_id)
-        if bank.trust_liability_account_id is not None:
-            accounts.add(bank.trust_liability_account_id)
-            if file_id is not None:
-                pairs.add((file_id, bank.pk))
-        if code_id in codes:
-            accounts.add(codes[code_id])
-    ledger_rows_lock(firm=firm, account_ids=accounts, trust_pairs=pairs)
 
 
 @transaction.atomic

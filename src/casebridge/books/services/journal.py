@@ -117,6 +117,45 @@ def _validate(firm: Firm, spec: EntrySpec, *, where: str = "") -> None:
         )
 
 
+def journal_entry_validate(firm: Firm, spec: EntrySpec) -> None:
+    """Refuse ``spec`` as posting it alone would (two or more lines, one side each,
+    balanced, accounts active and in the firm, client trust lines naming a file), before
+    a caller that builds many entries posts them together."""
+    _validate(firm, spec)
+
+
+def trust_running_apply(
+    spec: EntrySpec,
+    running: dict[tuple[int, int], int],
+    bank_by_liability: dict[int, int],
+    *,
+    where: str = "",
+) -> None:
+    """Move ``running`` (trust balances by (file, trust bank), as locked) by ``spec``'s
+    client trust lines, or refuse with :class:`TrustOverdraw` (the amount available) if a
+    client's trust would go below zero. Applied entry by entry, in order, a batch is held
+    to the never-negative rule cumulatively: each entry sees those before it."""
+    delta: dict[tuple[int, int], int] = defaultdict(int)
+    files: dict[int, File] = {}
+    for line in spec.lines:
+        if line.account.is_client_trust and line.file is not None:
+            key = (line.file.pk, bank_by_liability[line.account.pk])
+            delta[key] += line.credit_cents - line.debit_cents
+            files[line.file.pk] = line.file
+    for key, change in delta.items():
+        available = running[key]
+        if available + change < 0:
+            prefix = f"{where}: " if where else ""
+            raise TrustOverdraw(
+                f"{prefix}file {files[key[0]].number} has {format_cents(available)} available "
+                f"in trust; {format_cents(-change)} was requested",
+                available_cents=available,
+                requested_cents=-change,
+                file_id=key[0],
+            )
+        running[key] = available + change
+
+
 def _trust_ledgers_for(
     firm: Firm, pairs: set[tuple[int, int]]
 ) -> dict[tuple[int, int], TrustLedger]:
@@ -143,18 +182,22 @@ def _trust_ledgers_for(
 @transaction.atomic
 def ledger_rows_lock(
     *, firm: Firm, account_ids: Iterable[int], trust_pairs: set[tuple[int, int]]
-) -> None:
+) -> dict[tuple[int, int], TrustLedger]:
     """Lock up front, in the one global order (trust ledgers by id, then GL accounts by id),
     every row a multi-document request will post to. Posting document by document would
     take the locks in document order, and two such requests could deadlock; after this,
-    each posting finds its rows already held by its own transaction."""
-    _trust_ledgers_for(firm, trust_pairs)
+    each posting finds its rows already held by its own transaction.
+
+    Returns the locked trust ledgers by (file, trust bank), with their balances as of the
+    lock, for a caller that checks a batch against them before posting it."""
+    ledgers = _trust_ledgers_for(firm, trust_pairs)
     list(
         GLAccount.objects.select_for_update()
         .filter(firm=firm, pk__in=set(account_ids))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    return ledgers
 
 
 def _trust_bank_by_liability(firm: Firm, account_ids: Iterable[int]) -> dict[int, int]:
@@ -365,26 +408,8 @@ def _post_many(
 
     # Check every trust ledger entry by entry, in order: a batch may deposit then disburse.
     running = {key: tl.balance_cents for key, tl in ledgers.items()}
-    for i, spec in enumerate(specs):
-        delta: dict[tuple[int, int], int] = defaultdict(int)
-        files: dict[int, File] = {}
-        for line in spec.lines:
-            if line.account.is_client_trust and line.file is not None:
-                key = (line.file.pk, bank_by_liability[line.account.pk])
-                delta[key] += line.credit_cents - line.debit_cents
-                files[line.file.pk] = line.file
-        for key, change in delta.items():
-            available = running[key]
-            if available + change < 0:
-                where = f"{labels[i]}: " if labels[i] else ""
-                raise TrustOverdraw(
-                    f"{where}file {files[key[0]].number} has {format_cents(available)} available "
-                    f"in trust; {format_cents(-change)} was requested",
-                    available_cents=available,
-                    requested_cents=-change,
-                    file_id=key[0],
-                )
-            running[key] = available + change
+    for spec, label in zip(specs, labels, strict=True):
+        trust_running_apply(spec, running, bank_by_liability, where=label)
 
     now = clock.now()
     entries = JournalEntry.objects.bulk_create(
