@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -62,6 +63,7 @@ from casebridge.bridge.services.connection import (
 from casebridge.cases.models import Case, CostStatus
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
+from casebridge.core.db import update_rows
 from casebridge.core.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -440,23 +442,24 @@ def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]
     """Link each cost to its check and mark the items sent, in a few statements whatever
     the number of items (a bulk send is thousands)."""
     now = clock.now()
-    links = {
-        link.cost_id: link
-        for link in CostLink.objects.filter(cost_id__in=[i.cost_id for i in items])
-    }
+    link_ids = dict(
+        CostLink.objects.filter(cost_id__in=[i.cost_id for i in items]).values_list("cost_id", "pk")
+    )
+    link_rows, item_rows = [], []
     for item in items:
         check = by_ref[str(item.payload["external_ref"])]
-        link = links[item.cost_id or 0]
-        link.books_check_id = check.id
-        link.check_state = _check_state(check)
-        link.check_number = check.check_number
-        item.result = {"check_id": check.id, "status": check.status}
+        link_rows.append(
+            (link_ids[item.cost_id or 0], check.id, _check_state(check), check.check_number)
+        )
+        item_rows.append((item.pk, json.dumps({"check_id": check.id, "status": check.status})))
     with transaction.atomic():
-        CostLink.objects.filter(pk__in=[link.pk for link in links.values()]).update(
+        CostLink.objects.filter(pk__in=list(link_ids.values())).update(
             last_synced_at=now, problem=""
         )
-        CostLink.objects.bulk_update(
-            list(links.values()), ["books_check_id", "check_state", "check_number"], batch_size=500
+        update_rows(
+            CostLink,
+            [("books_check_id", "bigint"), ("check_state", "varchar"), ("check_number", "bigint")],
+            link_rows,
         )
         OutboxItem.objects.filter(_mine(items)).update(
             state=OutboxState.SENT,
@@ -466,7 +469,7 @@ def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]
             error_code="",
             error_message="",
         )
-        OutboxItem.objects.bulk_update(items, ["result"], batch_size=500)
+        update_rows(OutboxItem, [("result", "jsonb")], item_rows)
         # A check found again may have moved on in the books meanwhile (printed, or voided
         # by the accountant): the cost follows at once instead of waiting for the sync.
         printed = [

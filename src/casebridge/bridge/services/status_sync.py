@@ -25,6 +25,7 @@ from casebridge.bridge.services.connection import (
 from casebridge.cases.models import CostStatus, Firm, User
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
+from casebridge.core.db import update_rows
 
 CHUNK = 1000
 
@@ -70,7 +71,6 @@ def _apply(
     else:
         link.check_state = CheckState.QUEUED
         link.problem = ""
-    link.last_synced_at = clock.now()
 
 
 def check_status_sync(
@@ -141,8 +141,13 @@ def _sync_chunk(
         for link in links:
             _apply(firm, actor, link, by_id.get(link.books_check_id or 0), run, printed)
             run.checked += 1
-        CostLink.objects.bulk_update(
-            links, ["check_state", "check_number", "problem", "last_synced_at"], batch_size=250
+        CostLink.objects.filter(pk__in=[link.pk for link in links]).update(
+            last_synced_at=clock.now()
+        )
+        update_rows(
+            CostLink,
+            [("check_state", "varchar"), ("check_number", "bigint"), ("problem", "varchar")],
+            [(link.pk, link.check_state, link.check_number, link.problem) for link in links],
         )
         if printed:
             run.paid += cost_services.costs_record_checks_printed(

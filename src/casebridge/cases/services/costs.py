@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from casebridge.cases import extensions
 from casebridge.cases.audit import cases_audit
@@ -30,6 +30,7 @@ from casebridge.cases.models import (
 )
 from casebridge.core import clock
 from casebridge.core.audit import audit_record_many
+from casebridge.core.db import update_rows
 from casebridge.core.money import allocate, format_cents
 
 EDITABLE_WHEN_UNPAID = (
@@ -547,8 +548,17 @@ def costs_record_checks_printed(
                 },
             }
         )
-    Cost.objects.bulk_update(
-        costs, ["status", "payment_method", "payment_reference", "paid_date"], batch_size=250
+    # the date first: a Paid cost without one is refused by a CHECK constraint
+    update_rows(
+        Cost,
+        [("payment_reference", "varchar"), ("paid_date", "date")],
+        [
+            (c.pk, c.payment_reference, connection.ops.adapt_datefield_value(c.paid_date))
+            for c in costs
+        ],
+    )
+    Cost.objects.filter(pk__in=[c.pk for c in costs]).update(
+        status=CostStatus.PAID, payment_method="check"
     )
     audit_record_many(events)
     return len(costs)
