@@ -90,3 +90,33 @@ def test_deactivate_keeps_the_queue_and_activating_again_resumes(books, cases, c
     assert conn.status == "connected"  # the defaults were kept
     outbox_deliver(firm_id=cases.firm.pk)
     assert Check.objects.get().amount_cents == 1_000
+
+
+def test_the_nightly_sync_hour_is_chosen_with_the_defaults_and_picks_the_firms(
+    books, cases, connected, monkeypatch
+):
+    from casebridge.bridge import tasks
+    from casebridge.bridge.models import SyncRun
+
+    conn_services.connection_defaults_save(
+        firm=cases.firm,
+        actor=cases.admin,
+        posting_reference="COSTS",
+        operating_account_id=books.operating.pk,
+        trust_account_id=books.trust.pk,
+        invoice_release="review",
+        check_sync_hour=23,
+    )
+    assert Connection.objects.get().check_sync_hour == 23
+    ran: list[int] = []
+    monkeypatch.setattr(tasks, "check_status_sync_task", ran.append)
+    at_23 = dt.datetime(2026, 11, 26, 23, 5, tzinfo=dt.UTC).astimezone(dt.UTC)
+    monkeypatch.setattr(tasks.clock, "now", lambda: at_23)
+    monkeypatch.setattr(tasks.timezone, "localtime", lambda value: value)
+    tasks.check_status_sync_hourly.call_local()
+    assert ran == [cases.firm.pk]
+    monkeypatch.setattr(tasks.clock, "now", lambda: at_23.replace(hour=2))
+    ran.clear()
+    tasks.check_status_sync_hourly.call_local()
+    assert ran == []
+    assert not SyncRun.objects.exists()

@@ -59,6 +59,7 @@ class ConnectionOut(Out):
     trust_account_id: int | None
     trust_account_name: str
     invoice_release: str
+    check_sync_hour: int
     queue: dict[str, int]
 
 
@@ -81,6 +82,7 @@ def _connection_out(request: HttpRequest) -> ConnectionOut:
         trust_account_id=conn.trust_account_id if conn else None,
         trust_account_name=conn.trust_account_name if conn else "",
         invoice_release=conn.invoice_release if conn else InvoiceRelease.REVIEW,
+        check_sync_hour=conn.check_sync_hour if conn else 2,
         queue=selectors.queue_counts(firm),
     )
 
@@ -122,6 +124,9 @@ class DefaultsIn(In):
     operating_account_id: Id
     trust_account_id: Id
     invoice_release: InvoiceRelease
+    check_sync_hour: int | None = Field(
+        None, ge=0, le=23, description="Hour (firm's time) of the nightly check-status sync."
+    )
 
 
 @router.post("/defaults", response={200: ConnectionOut, **ERRORS}, summary="Pop-up 2: defaults")
@@ -134,6 +139,7 @@ def defaults(request: HttpRequest, payload: DefaultsIn) -> ConnectionOut:
         operating_account_id=payload.operating_account_id,
         trust_account_id=payload.trust_account_id,
         invoice_release=payload.invoice_release,
+        check_sync_hour=payload.check_sync_hour,
     )
     return _connection_out(request)
 

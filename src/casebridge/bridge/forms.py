@@ -77,6 +77,15 @@ class DefaultsForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Choose whether invoices are released or reviewed."},
     )
+    check_sync_hour = forms.TypedChoiceField(
+        label="Bring check numbers and statuses back nightly at",
+        choices=[(h, f"{h:02d}:00") for h in range(24)],
+        coerce=int,
+        required=False,
+        empty_value=None,
+        initial=2,
+        help_text="And on demand, with Sync check status.",
+    )
 
     def __init__(
         self,
@@ -90,7 +99,13 @@ class DefaultsForm(forms.Form):
         self.fields["trust_account"] = _account_field("Default client trust account", trust)
         # keep the fields in the order the seed names them
         self.order_fields(
-            ["posting_reference", "operating_account", "trust_account", "invoice_release"]
+            [
+                "posting_reference",
+                "operating_account",
+                "trust_account",
+                "invoice_release",
+                "check_sync_hour",
+            ]
         )
 
 

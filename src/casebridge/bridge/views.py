@@ -151,6 +151,7 @@ def _defaults_initial(conn: Connection, form_kwargs: dict[str, Any]) -> dict[str
         if conn.trust_account_id in trust_ids
         else (trust[0].id if trust else None),
         "invoice_release": conn.invoice_release,
+        "check_sync_hour": conn.check_sync_hour,
     }
 
 
@@ -223,6 +224,7 @@ def defaults_view(request: HttpRequest) -> HttpResponse:
                 operating_account_id=data["operating_account"],
                 trust_account_id=data["trust_account"],
                 invoice_release=data["invoice_release"],
+                check_sync_hour=data["check_sync_hour"],
             )
         except DomainError as exc:
             apply_domain_error(form, exc)

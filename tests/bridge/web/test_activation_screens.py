@@ -105,6 +105,7 @@ def test_the_two_pop_ups_connect_and_the_card_shows_connected(books, cases, admi
             "operating_account": str(books.operating.pk),
             "trust_account": str(books.trust.pk),
             "invoice_release": InvoiceRelease.AUTOMATIC,
+            "check_sync_hour": "22",
         },
         **HX,
     )
@@ -117,12 +118,14 @@ def test_the_two_pop_ups_connect_and_the_card_shows_connected(books, cases, admi
         conn.operating_account_id,
         conn.trust_account_id,
         conn.invoice_release,
+        conn.check_sync_hour,
     ) == (
         ConnectionStatus.CONNECTED,
         "COSTS",
         books.operating.pk,
         books.trust.pk,
         InvoiceRelease.AUTOMATIC,
+        22,
     )
     page = text(admin_client.get(INTEGRATIONS))
     assert _status(page) == "Connected"
@@ -132,6 +135,7 @@ def test_the_two_pop_ups_connect_and_the_card_shows_connected(books, cases, admi
     assert books.operating.name in page
     assert books.trust.name in page
     assert "Released automatically" in page
+    assert "Nightly at 22:00, and on demand" in page
     assert ">Activate</a>" not in page
     for label in ("Defaults", "Re-authenticate", "Deactivate"):
         assert f">{label}</a>" in page

@@ -322,14 +322,19 @@ def connection_defaults_save(
     operating_account_id: int,
     trust_account_id: int,
     invoice_release: str,
+    check_sync_hour: int | None = None,
 ) -> Connection:
-    """Pop-up 2: the defaults, checked against what the books hold. Saving connects."""
+    """Pop-up 2: the defaults, checked against what the books hold. Saving connects.
+    ``check_sync_hour`` (0-23, the firm's time) is when check statuses come back nightly;
+    None keeps the current hour (02:00 at first)."""
     require_settings_access(actor)
     conn = connection_of(firm)
     if conn is None or not conn.token_ciphertext:
         raise NotConnected("sign in with the integration user first (Activate)")
     if invoice_release not in InvoiceRelease.values:
         raise ValidationFailed("choose released automatically or reviewed", field="invoice_release")
+    if check_sync_hour is not None and not 0 <= check_sync_hour <= 23:
+        raise ValidationFailed("choose an hour from 0 to 23", field="check_sync_hour")
     posting_reference = posting_reference.strip()
     if len(posting_reference) > 60:
         raise ValidationFailed(
@@ -360,6 +365,8 @@ def connection_defaults_save(
         conn.trust_account_id = trust.id
         conn.trust_account_name = trust.name
         conn.invoice_release = invoice_release
+        if check_sync_hour is not None:
+            conn.check_sync_hour = check_sync_hour
         was_connected = conn.status == ConnectionStatus.CONNECTED
         conn.status = ConnectionStatus.CONNECTED
         conn.deactivated_at = None
@@ -380,6 +387,7 @@ def connection_defaults_save(
                 "operating_account": operating.name,
                 "trust_account": trust.name,
                 "invoice_release": invoice_release,
+                "check_sync_hour": conn.check_sync_hour,
             },
         )
         _release_waiting(conn)
