@@ -178,3 +178,60 @@ def test_a_check_found_again_already_printed_pays_the_cost_at_once(books, cases,
     cost.refresh_from_db()
     assert (cost.status, cost.payment_reference) == (CostStatus.PAID, "777")
     assert Check.objects.count() == 1
+
+
+def test_a_run_that_lost_its_items_to_another_run_does_not_send_them(books, cases, connected):
+    from casebridge.bridge.services import delivery
+
+    cost = add_cost(cases, 10_000)
+    _send(cases, [cost])
+    stale = delivery.claim(cases.firm.pk, 10)  # run 1 claims, then stalls past its lease
+    OutboxItem.objects.update(lease_until=clock.now() - dt.timedelta(seconds=1))
+    cost_services.cost_void(firm=cases.firm, actor=cases.admin, cost_id=cost.pk)
+    outbox_deliver(firm_id=cases.firm.pk)  # run 2 takes over: cancels the send, voids nothing
+    assert list(OutboxItem.objects.order_by("pk").values_list("kind", "state")) == [
+        ("cost_send", "cancelled"),
+        ("cost_void", "sent"),
+    ]
+    conn = Connection.objects.get()
+    client = conn_services.client_for(conn)
+    ctx = delivery._Context(
+        conn=conn, client=client, report=delivery.DeliveryReport(), owner="run-1"
+    )
+    try:
+        delivery._send_costs(ctx, stale)  # run 1 wakes up
+    finally:
+        client.close()
+    assert not Check.objects.exists()
+    assert ctx.report.sent == 0
+
+
+def test_a_refusal_of_the_old_token_after_reauthentication_does_not_park_the_queue(
+    books, cases, connected
+):
+    from casebridge.books.models import IntegrationToken
+    from casebridge.bridge.services import delivery
+
+    cost = add_cost(cases, 10_000)
+    _send(cases, [cost])
+    old = Connection.objects.get()
+    items = delivery.claim(cases.firm.pk, 10)
+    client = conn_services.client_for(old)  # the run signed in with the old token
+    conn_services.connection_reauthenticate(
+        firm=cases.firm, actor=cases.admin, password="correct horse battery"
+    )
+    IntegrationToken.objects.exclude(pk=IntegrationToken.objects.latest("pk").pk).update(
+        revoked_at=clock.now()
+    )
+    ctx = delivery._Context(conn=old, client=client, report=delivery.DeliveryReport())
+    Connection.objects.update(delivery_owner="", delivery_lease_until=None)
+    try:
+        delivery._process(ctx, items)
+    except delivery._Stop:
+        pass
+    finally:
+        client.close()
+    assert OutboxItem.objects.get().state == OutboxState.QUEUED
+    assert not conn_services.connection_view(Connection.objects.get()).needs_reauth
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert Check.objects.count() == 1

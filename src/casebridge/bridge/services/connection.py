@@ -440,14 +440,16 @@ def connection_reauthenticate(*, firm: Firm, actor: User, password: str) -> Conn
     return conn
 
 
-def connection_mark_lapsed(*, conn: Connection) -> None:
+def connection_mark_lapsed(*, conn: Connection) -> bool:
     """The books refused the token: record it so that screens say so and sends wait. Only
     if it is still the same token: a run holding the old one must not undo a fresh
-    re-authentication."""
-    Connection.objects.filter(
-        pk=conn.pk, auth_lapsed_at__isnull=True, token_ciphertext=conn.token_ciphertext
-    ).update(auth_lapsed_at=clock.now(), updated_at=clock.now())
-    conn.auth_lapsed_at = conn.auth_lapsed_at or clock.now()
+    re-authentication. Returns whether the connection's current token is lapsed (False:
+    an administrator re-authenticated meanwhile, so what was refused can go again)."""
+    now = clock.now()
+    same_token = Connection.objects.filter(pk=conn.pk, token_ciphertext=conn.token_ciphertext)
+    same_token.filter(auth_lapsed_at__isnull=True).update(auth_lapsed_at=now, updated_at=now)
+    conn.auth_lapsed_at = conn.auth_lapsed_at or now
+    return same_token.exists()
 
 
 def _release_waiting(conn: Connection) -> None:

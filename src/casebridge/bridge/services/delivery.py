@@ -60,7 +60,7 @@ from casebridge.bridge.services.connection import (
     connection_mark_lapsed,
     token_lapsed,
 )
-from casebridge.cases.models import Case, CostStatus
+from casebridge.cases.models import Case, Cost, CostStatus
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
 from casebridge.core.db import update_rows
@@ -107,6 +107,8 @@ class DeliveryReport:
     retrying: int = 0
     waiting: int = 0
     passes: int = 0
+    #: The run stopped because nothing more could be claimed (not a stop or a lost lease).
+    drained: bool = False
     errors: list[str] = field(default_factory=list)
 
 
@@ -273,7 +275,20 @@ class _Context:
     conn: Connection
     client: BooksClient
     report: DeliveryReport
+    owner: str = ""
     attorneys: dict[str, int] | None = None
+
+    def renew(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Just before a request to the books: renew this run's lease and the items'
+        leases, and return the items still ours. A run that lost its lease stops; an item
+        another run took over is left to it. A request lasts at most the HTTP timeout, far
+        less than a lease, so no other run can take over while one is in flight."""
+        if not _take_run(self.conn.firm_id, self.owner):
+            raise _Stop()
+        until = clock.now() + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS)
+        OutboxItem.objects.filter(_mine(items)).update(lease_until=until)
+        held = set(OutboxItem.objects.filter(_mine(items)).values_list("pk", flat=True))
+        return [i for i in items if i.pk in held]
 
     def attorney_ids(self) -> dict[str, int]:
         if self.attorneys is None:
@@ -286,7 +301,12 @@ class _Context:
 def _handle_error(ctx: _Context, items: Sequence[OutboxItem], exc: BooksError) -> None:
     """What a failed request means for the items it carried (raises _Stop to end the pass)."""
     if isinstance(exc, BooksAuthLapsed):
-        connection_mark_lapsed(conn=ctx.conn)
+        if not connection_mark_lapsed(conn=ctx.conn):
+            # refused with the old token, but an administrator has re-authenticated since:
+            # go again with the new one rather than wait a month
+            _release(items)
+            schedule_delivery(ctx.conn.firm_id)
+            raise _Stop()
         ctx.report.waiting += _wait(items)
         ctx.report.waiting += _wait_all_queued(ctx.conn.firm_id)
         raise _Stop(wait=True)
@@ -409,6 +429,9 @@ def _send_costs(ctx: _Context, items: list[OutboxItem]) -> None:
             live.append(item)
     if not live:
         return
+    live = ctx.renew(live)
+    if not live:
+        return
     files = _ensure_files(ctx, live)
     if files is None:
         return
@@ -428,31 +451,48 @@ def _send_costs(ctx: _Context, items: list[OutboxItem]) -> None:
                 request_date=None,
             )
         )
+    live = ctx.renew(live)
+    if not live:
+        return
+    requests = [
+        r for r in requests if any(r.external_ref == i.payload["external_ref"] for i in live)
+    ]
     key = "checks-" + hashlib.sha256(",".join(i.key for i in live).encode()).hexdigest()[:40]
     try:
         checks = ctx.client.checks_request(requests, idempotency_key=key)
     except BooksError as exc:
         _handle_error(ctx, live, exc)
         return
-    _record_checks(live, {c.external_ref: c for c in checks})
-    ctx.report.sent += len(live)
+    ctx.report.sent += _record_checks(live, {c.external_ref: c for c in checks})
 
 
-def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]) -> None:
+def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]) -> int:
     """Link each cost to its check and mark the items sent, in a few statements whatever
-    the number of items (a bulk send is thousands)."""
+    the number of items (a bulk send is thousands). Only items this run still holds are
+    settled; returns how many. An item another run took over meanwhile is left to it,
+    except that if its cost was voided since, the check just created is voided too (the
+    other run may already have decided there was nothing to void)."""
     now = clock.now()
-    link_ids = dict(
-        CostLink.objects.filter(cost_id__in=[i.cost_id for i in items]).values_list("cost_id", "pk")
-    )
-    link_rows, item_rows = [], []
-    for item in items:
-        check = by_ref[str(item.payload["external_ref"])]
-        link_rows.append(
-            (link_ids[item.cost_id or 0], check.id, _check_state(check), check.check_number)
-        )
-        item_rows.append((item.pk, json.dumps({"check_id": check.id, "status": check.status})))
     with transaction.atomic():
+        held_ids = set(
+            OutboxItem.objects.select_for_update().filter(_mine(items)).values_list("pk", flat=True)
+        )
+        held = [i for i in items if i.pk in held_ids]
+        _void_orphans([i for i in items if i.pk not in held_ids], by_ref)
+        if not held:
+            return 0
+        link_ids = dict(
+            CostLink.objects.filter(cost_id__in=[i.cost_id for i in held]).values_list(
+                "cost_id", "pk"
+            )
+        )
+        link_rows, item_rows = [], []
+        for item in held:
+            check = by_ref[str(item.payload["external_ref"])]
+            link_rows.append(
+                (link_ids[item.cost_id or 0], check.id, _check_state(check), check.check_number)
+            )
+            item_rows.append((item.pk, json.dumps({"check_id": check.id, "status": check.status})))
         CostLink.objects.filter(pk__in=list(link_ids.values())).update(
             last_synced_at=now, problem=""
         )
@@ -461,7 +501,7 @@ def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]
             [("books_check_id", "bigint"), ("check_state", "varchar"), ("check_number", "bigint")],
             link_rows,
         )
-        OutboxItem.objects.filter(_mine(items)).update(
+        OutboxItem.objects.filter(pk__in=held_ids).update(
             state=OutboxState.SENT,
             claim="",
             lease_until=None,
@@ -474,13 +514,14 @@ def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]
         # by the accountant): the cost follows at once instead of waiting for the sync.
         printed = [
             (i.cost_id or 0, str(c.check_number), c.printed_on)
-            for i in items
+            for i in held
             if (c := by_ref[str(i.payload["external_ref"])]).status == "printed" and c.printed_on
         ]
         if printed:
-            firm = items[0].case.firm
-            cost_services.costs_record_checks_printed(firm=firm, actor=None, printed=printed)
-        for item in items:
+            cost_services.costs_record_checks_printed(
+                firm=held[0].case.firm, actor=None, printed=printed
+            )
+        for item in held:
             check = by_ref[str(item.payload["external_ref"])]
             if check.status == "voided":
                 cost_services.cost_void_by_check(
@@ -491,9 +532,47 @@ def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]
                     reason="Check voided in the books"
                     + (f": {check.void_reason}" if check.void_reason else ""),
                 )
+    return len(held)
+
+
+def _void_orphans(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]) -> None:
+    """Checks created for items this run no longer held whose cost is now void: queue their
+    void (it finds the check by external_ref), so none outlives its cost."""
+    if not items:
+        return
+    void_costs = set(
+        Cost.objects.filter(pk__in=[i.cost_id for i in items], status=CostStatus.VOID).values_list(
+            "pk", flat=True
+        )
+    )
+    now = clock.now()
+    for item in items:
+        check = by_ref.get(str(item.payload["external_ref"]))
+        if item.cost_id in void_costs and check is not None and check.status != "voided":
+            log.warning(
+                "check %s landed for void cost %s: queueing its void", check.id, item.cost_id
+            )
+            OutboxItem.objects.create(
+                firm_id=item.firm_id,
+                case_id=item.case_id,
+                cost_id=item.cost_id,
+                kind=OutboxKind.COST_VOID,
+                key=uuid.uuid4().hex,
+                payload={
+                    "external_ref": item.payload["external_ref"],
+                    "reason": "Voided in case management",
+                },
+                next_attempt_at=now,
+                created_at=now,
+            )
+            CostLink.objects.filter(cost_id=item.cost_id or 0, books_check_id__isnull=True).update(
+                books_check_id=check.id, check_state=_check_state(check)
+            )
 
 
 def _void_check(ctx: _Context, item: OutboxItem) -> None:
+    if not ctx.renew([item]):
+        return
     link = CostLink.objects.filter(cost_id=item.cost_id or 0).first()
     check_id = link.books_check_id if link else None
     try:
@@ -594,6 +673,10 @@ def _still_connected(conn: Connection) -> bool:
     return conn.status == ConnectionStatus.CONNECTED and not token_lapsed(conn)
 
 
+#: How long after its lease ran out a claimed item counts as abandoned by a dead worker.
+PARK_GRACE_SECONDS = 60
+
+
 def _park_exhausted(firm_id: int) -> int:
     """Items whose worker died on them again and again (claimed past the last attempt and
     never settled) are failed with a reason instead of cycling for ever."""
@@ -634,13 +717,14 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
         except DomainError:  # the stored token cannot be read: as good as lapsed
             report.waiting = _wait_all_queued(firm_id)
             return report
-        ctx = _Context(conn=conn, client=client, report=report)
+        ctx = _Context(conn=conn, client=client, report=report, owner=owner)
         try:
             for _ in range(max_passes):
                 if not _take_run(firm_id, owner) or not _still_connected(conn):
                     break
                 items = claim(firm_id, settings.BRIDGE_BATCH_SIZE)
                 if not items:
+                    report.drained = True
                     break
                 report.passes += 1
                 try:
@@ -648,12 +732,27 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
                 except _Stop:
                     break
                 except Exception as exc:  # a bug or the database: never leave items hanging
-                    log.exception("bridge delivery pass failed for firm %s", firm_id)
+                    log.exception("bridge delivery pass failed for firm %s: %s", firm_id, exc)
                     left = list(OutboxItem.objects.filter(_mine(items)))
-                    _retry_later(left, BooksUnreachable("delivery_error", str(exc)), report)
+                    problem = BooksUnreachable(
+                        "delivery_error",
+                        "an internal error interrupted the delivery (see the worker log)",
+                    )
+                    _retry_later(left, problem, report)
                     break
         finally:
             client.close()
     finally:
         _end_run(firm_id, owner)
+    # a send committed just after this run's last (empty) claim found the lease taken and
+    # went away: look once more
+    if report.drained:
+        now = clock.now()
+        late = (
+            OutboxItem.objects.filter(firm_id=firm_id)
+            .filter(_due(now))
+            .exclude(case_id__in=_blocked_cases(firm_id, now))
+        )
+        if late.exists():
+            schedule_delivery(firm_id)
     return report

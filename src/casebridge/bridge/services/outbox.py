@@ -69,8 +69,13 @@ def costs_send(
     report = checked or require_ready(conn=conn, purpose=COSTS)
     bank_id = bank_account_id or conn.operating_account_id
     assert bank_id is not None  # a connected connection has its defaults (CHECK constraint)
-    allowed = report.operating_account_ids if report.live else frozenset()
-    if bank_id not in allowed and bank_id != conn.operating_account_id:
+    if bank_id != conn.operating_account_id and not report.live:
+        raise ValidationFailed(
+            f"the books could not be reached to confirm that bank account {bank_id} is an "
+            "operating account; send from the default operating account or try again",
+            field="bank_account_id",
+        )
+    if bank_id != conn.operating_account_id and bank_id not in report.operating_account_ids:
         raise ValidationFailed(
             f"bank account {bank_id} is not an active operating account of the books; costs "
             "are paid from operating, never from client trust",
