@@ -286,7 +286,8 @@ class _Context:
         if not _take_run(self.conn.firm_id, self.owner):
             raise _Stop()
         until = clock.now() + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS)
-        OutboxItem.objects.filter(_mine(items)).update(lease_until=until)
+        if OutboxItem.objects.filter(_mine(items)).update(lease_until=until) == len(items):
+            return list(items)
         held = set(OutboxItem.objects.filter(_mine(items)).values_list("pk", flat=True))
         return [i for i in items if i.pk in held]
 
