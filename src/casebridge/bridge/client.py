@@ -183,6 +183,26 @@ class BooksCheck:
 
 
 @dataclass(frozen=True)
+class ReceiptRequest:
+    external_ref: str
+    bank_account_id: int
+    file_id: int
+    payer: str
+    amount_cents: int
+    received_on: dt.date | None = None
+    reference: str = ""
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class BooksReceipt:
+    id: int
+    external_ref: str | None
+    status: str  # posted, voided
+    amount_cents: int
+
+
+@dataclass(frozen=True)
 class BatchResult:
     checks: list[BooksCheck] = field(default_factory=list)
 
@@ -221,6 +241,16 @@ class BooksClient(Protocol):
     def check_print(
         self, check_id: int, *, idempotency_key: str, check_number: int | None = None
     ) -> BooksCheck: ...
+
+    def trust_receipt_record(
+        self, receipt: ReceiptRequest, *, idempotency_key: str
+    ) -> BooksReceipt: ...
+
+    def trust_receipts_by_external_ref(self, external_ref: str) -> list[BooksReceipt]: ...
+
+    def trust_receipt_void(
+        self, receipt_id: int, *, reason: str, idempotency_key: str
+    ) -> BooksReceipt: ...
 
     def close(self) -> None: ...
 
@@ -266,6 +296,15 @@ def _check(body: dict[str, Any]) -> BooksCheck:
         printed_on=_date(body.get("printed_on")),
         voided_on=_date(body.get("voided_on")),
         void_reason=str(body.get("void_reason") or ""),
+    )
+
+
+def _receipt(body: dict[str, Any]) -> BooksReceipt:
+    return BooksReceipt(
+        id=int(body["id"]),
+        external_ref=body.get("external_ref"),
+        status=str(body["status"]),
+        amount_cents=_cents(body["amount"]),
     )
 
 
@@ -560,3 +599,42 @@ class HttpBooksClient:
             idempotency_key=idempotency_key,
         )
         return _check(body)
+
+    # -- trust receipts ----------------------------------------------------------------------
+
+    @_answers
+    def trust_receipt_record(
+        self, receipt: ReceiptRequest, *, idempotency_key: str
+    ) -> BooksReceipt:
+        body = self._request(
+            "POST",
+            "trust-receipts",
+            json={
+                "external_ref": receipt.external_ref,
+                "bank_account_id": receipt.bank_account_id,
+                "file_id": receipt.file_id,
+                "payer": receipt.payer,
+                "amount": _amount(receipt.amount_cents),
+                "received_on": receipt.received_on.isoformat() if receipt.received_on else None,
+                "reference": receipt.reference,
+                "memo": receipt.memo,
+            },
+            idempotency_key=idempotency_key,
+        )
+        return _receipt(body)
+
+    @_answers
+    def trust_receipts_by_external_ref(self, external_ref: str) -> list[BooksReceipt]:
+        return [_receipt(r) for r in self._pages("trust-receipts", {"external_ref": external_ref})]
+
+    @_answers
+    def trust_receipt_void(
+        self, receipt_id: int, *, reason: str, idempotency_key: str
+    ) -> BooksReceipt:
+        body = self._request(
+            "POST",
+            f"trust-receipts/{receipt_id}/void",
+            json={"reason": reason[:255]},
+            idempotency_key=idempotency_key,
+        )
+        return _receipt(body)

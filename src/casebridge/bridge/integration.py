@@ -18,7 +18,7 @@ from casebridge.bridge.services import outbox
 from casebridge.bridge.services.connection import connection_of, connection_view
 from casebridge.cases import extensions
 from casebridge.cases.extensions import Banner, CostExtras, RowAction
-from casebridge.cases.models import Cost, CostStatus, Permission, User
+from casebridge.cases.models import Cost, CostStatus, Deposit, Permission, User
 from casebridge.core.errors import DomainError
 
 KEY = "books"
@@ -32,6 +32,12 @@ class BooksIntegration:
 
     def cost_edit_refusal(self, *, cost: Cost, fields: Iterable[str]) -> str | None:
         return outbox.cost_edit_refusal(cost=cost, fields=list(fields))
+
+    def deposit_recorded(self, *, deposit: Deposit, actor: User | None) -> None:
+        outbox.deposit_receipt_queue(deposit=deposit, actor=actor)
+
+    def deposit_voided(self, *, deposit: Deposit, actor: User | None) -> None:
+        outbox.deposit_void_queue(deposit=deposit, actor=actor)
 
     def panel_html(self, request: HttpRequest, user: User) -> str:
         return render_to_string(

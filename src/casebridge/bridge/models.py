@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from casebridge.cases.models import Case, Cost, CostCode, Firm, User
+from casebridge.cases.models import Case, Cost, CostCode, Deposit, Firm, User
 
 
 class ConnectionStatus(models.TextChoices):
@@ -144,9 +144,27 @@ class CostLink(models.Model):
         return f"Cost {self.cost_id} -> check {self.books_check_id}"
 
 
+class DepositLink(models.Model):
+    """A settlement check deposited on the cases side, and the trust receipt it became in
+    the books (issue 5: trust balances)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    deposit = models.OneToOneField(Deposit, on_delete=models.PROTECT, related_name="books_link")
+    #: What the books know this deposit by (the receipt's external_ref); never changes.
+    external_ref = models.CharField(max_length=120, unique=True)
+    bank_account_id = models.BigIntegerField()
+    books_receipt_id = models.BigIntegerField(null=True, blank=True)
+    receipt_state = models.CharField(max_length=10, blank=True)  # posted, voided
+
+    def __str__(self) -> str:
+        return f"Deposit {self.deposit_id} -> receipt {self.books_receipt_id}"
+
+
 class OutboxKind(models.TextChoices):
     COST_SEND = "cost_send", "Send cost"
     COST_VOID = "cost_void", "Void cost's check"
+    DEPOSIT_RECEIPT = "deposit_receipt", "Record deposit in trust"
+    DEPOSIT_VOID = "deposit_void", "Reverse deposit's trust receipt"
 
 
 class OutboxState(models.TextChoices):
@@ -170,6 +188,9 @@ class OutboxItem(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
     cost = models.ForeignKey(
         Cost, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    deposit = models.ForeignKey(
+        Deposit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     kind = models.CharField(max_length=20, choices=OutboxKind.choices)
     state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.QUEUED)
@@ -198,9 +219,9 @@ class OutboxItem(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind="cost_send", cost__isnull=False)
-                | Q(kind="cost_void", cost__isnull=False),
-                name="bridge_outbox_cost_items_name_a_cost",
+                condition=Q(kind__in=("cost_send", "cost_void"), cost__isnull=False)
+                | Q(kind__in=("deposit_receipt", "deposit_void"), deposit__isnull=False),
+                name="bridge_outbox_item_names_its_subject",
             ),
         ]
 

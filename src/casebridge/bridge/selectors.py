@@ -121,7 +121,9 @@ def queue_counts(firm: Firm) -> dict[str, int]:
 def queue_items(
     firm: Firm, *, state: str = "", kind: str = "", case_number: str = ""
 ) -> QuerySet[OutboxItem]:
-    qs = OutboxItem.objects.filter(firm=firm).select_related("case", "cost", "cost__payee")
+    qs = OutboxItem.objects.filter(firm=firm).select_related(
+        "case", "cost", "cost__payee", "deposit"
+    )
     if state:
         qs = qs.filter(state=state)
     if kind:

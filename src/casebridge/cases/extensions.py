@@ -9,6 +9,9 @@ it, explicitly and in the open, at the few places where an integration has a say
   queueing the void of its check commit together or not at all;
 - :meth:`Integration.cost_edit_refusal`: before a cost is edited, so that a cost already
   sent keeps what the books hold;
+- :meth:`Integration.deposit_recorded` / :meth:`Integration.deposit_voided`: inside the
+  transactions of ``deposit_record`` / ``deposit_void``, so that the trust receipt (or its
+  reversal) is queued with the deposit;
 - :meth:`Integration.panel_html`, :meth:`Integration.banners`,
   :meth:`Integration.cost_extras`: what the screens show (the Integrations card, a
   warning banner, a cost row's state and buttons).
@@ -24,7 +27,7 @@ from typing import Protocol
 
 from django.http import HttpRequest
 
-from casebridge.cases.models import Cost, User
+from casebridge.cases.models import Cost, Deposit, User
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class Integration(Protocol):
 
     def cost_edit_refusal(self, *, cost: Cost, fields: Iterable[str]) -> str | None: ...
 
+    def deposit_recorded(self, *, deposit: Deposit, actor: User | None) -> None: ...
+
+    def deposit_voided(self, *, deposit: Deposit, actor: User | None) -> None: ...
+
     def panel_html(self, request: HttpRequest, user: User) -> str: ...
 
     def banners(self, request: HttpRequest, user: User) -> list[Banner]: ...
@@ -85,6 +92,16 @@ def integrations() -> list[Integration]:
 def cost_voided(*, cost: Cost, actor: User | None) -> None:
     for integration in integrations():
         integration.cost_voided(cost=cost, actor=actor)
+
+
+def deposit_recorded(*, deposit: Deposit, actor: User | None) -> None:
+    for integration in integrations():
+        integration.deposit_recorded(deposit=deposit, actor=actor)
+
+
+def deposit_voided(*, deposit: Deposit, actor: User | None) -> None:
+    for integration in integrations():
+        integration.deposit_voided(deposit=deposit, actor=actor)
 
 
 def cost_edit_refusal(*, cost: Cost, fields: Iterable[str]) -> str | None:

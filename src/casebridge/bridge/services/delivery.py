@@ -40,10 +40,12 @@ from casebridge.bridge.client import (
     BooksCheck,
     BooksClient,
     BooksError,
+    BooksReceipt,
     BooksRejected,
     BooksUnreachable,
     CheckRequest,
     FileRequest,
+    ReceiptRequest,
 )
 from casebridge.bridge.models import (
     CaseLink,
@@ -51,6 +53,7 @@ from casebridge.bridge.models import (
     Connection,
     ConnectionStatus,
     CostLink,
+    DepositLink,
     OutboxItem,
     OutboxKind,
     OutboxState,
@@ -603,6 +606,80 @@ def _void_check(ctx: _Context, item: OutboxItem) -> None:
     ctx.report.sent += 1
 
 
+def _settle_receipt(item: OutboxItem, receipt: BooksReceipt) -> bool:
+    """Link the deposit to its receipt and mark the item sent, if this run still holds it."""
+    with transaction.atomic():
+        if not OutboxItem.objects.select_for_update().filter(_mine([item])).exists():
+            return False
+        DepositLink.objects.filter(deposit_id=item.deposit_id or 0).update(
+            books_receipt_id=receipt.id, receipt_state=receipt.status
+        )
+        _sent(item, {"receipt_id": receipt.id, "status": receipt.status})
+    return True
+
+
+def _record_receipt(ctx: _Context, item: OutboxItem) -> None:
+    """A deposit -> a trust receipt in the books for the case's file (found again by
+    external_ref, so a resend after a lost answer records nothing twice)."""
+    if not ctx.renew([item]):
+        return
+    files = _ensure_files(ctx, [item])
+    if files is None:
+        return
+    p = item.payload
+    request = ReceiptRequest(
+        external_ref=str(p["external_ref"]),
+        bank_account_id=int(p["bank_account_id"]),
+        file_id=files[item.case_id],
+        payer=str(p["payer"]),
+        amount_cents=int(p["amount_cents"]),
+        received_on=dt.date.fromisoformat(str(p["received_on"])),
+        reference=str(p.get("reference", "")),
+        memo=str(p.get("memo", "")),
+    )
+    if not ctx.renew([item]):
+        return
+    try:
+        receipt = ctx.client.trust_receipt_record(request, idempotency_key=item.key)
+    except BooksError as exc:
+        _handle_error(ctx, [item], exc)
+        return
+    if _settle_receipt(item, receipt):
+        ctx.report.sent += 1
+
+
+def _void_receipt(ctx: _Context, item: OutboxItem) -> None:
+    """A deposit voided on the cases side -> its receipt reversed in the books. A receipt
+    that never reached the books needs nothing; one already reversed counts as done."""
+    if not ctx.renew([item]):
+        return
+    link = DepositLink.objects.filter(deposit_id=item.deposit_id or 0).first()
+    receipt_id = link.books_receipt_id if link else None
+    ref = str(item.payload["external_ref"])
+    try:
+        if receipt_id is None:
+            found = ctx.client.trust_receipts_by_external_ref(ref)
+            if not found:
+                _sent(item, {"nothing_to_reverse": True})
+                ctx.report.sent += 1
+                return
+            receipt_id = found[0].id
+        try:
+            receipt = ctx.client.trust_receipt_void(
+                receipt_id, reason=str(item.payload.get("reason", "")), idempotency_key=item.key
+            )
+        except BooksRejected:
+            current = ctx.client.trust_receipts_by_external_ref(ref)
+            if not current or current[0].status != "voided":
+                raise
+            receipt = current[0]
+    except BooksError as exc:
+        _handle_error(ctx, [item], exc)
+        return
+    if _settle_receipt(item, receipt):
+        ctx.report.sent += 1
+
+
 def _process(ctx: _Context, items: list[OutboxItem]) -> None:
     """Send the claimed items in runs of one kind, in id order; on a stop, release the
     rest. Items of a case whose earlier item did not go are released, not sent past it."""
@@ -619,8 +696,13 @@ def _process(ctx: _Context, items: list[OutboxItem]) -> None:
             if run[0].kind == OutboxKind.COST_SEND:
                 _send_costs(ctx, run)
             else:
+                one_by_one = {
+                    OutboxKind.COST_VOID: _void_check,
+                    OutboxKind.DEPOSIT_RECEIPT: _record_receipt,
+                    OutboxKind.DEPOSIT_VOID: _void_receipt,
+                }[OutboxKind(run[0].kind)]
                 for item in run:
-                    _void_check(ctx, item)
+                    one_by_one(ctx, item)
             index += len(run)
             held = set(
                 OutboxItem.objects.filter(

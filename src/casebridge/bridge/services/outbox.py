@@ -16,8 +16,11 @@ from django.db import transaction
 from casebridge.bridge.client import BooksError
 from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
 from casebridge.bridge.models import (
+    Connection,
+    ConnectionStatus,
     CostCodeMapping,
     CostLink,
+    DepositLink,
     OutboxItem,
     OutboxKind,
     OutboxState,
@@ -25,7 +28,7 @@ from casebridge.bridge.models import (
 from casebridge.bridge.services.connection import client_for, require_connection
 from casebridge.bridge.services.delivery import schedule_delivery
 from casebridge.bridge.services.readiness import COSTS, Readiness, require_ready
-from casebridge.cases.models import Cost, CostStatus, Firm, Permission, User
+from casebridge.cases.models import Cost, CostStatus, Deposit, Firm, Negotiation, Permission, User
 from casebridge.cases.permissions import require, require_settings_access
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
@@ -184,6 +187,89 @@ def cost_void_queue(*, cost: Cost, actor: User | None) -> None:
         created_at=now,
     )
     schedule_delivery(cost.firm_id)
+
+
+def deposit_external_ref(deposit_id: int) -> str:
+    return f"cases-deposit-{deposit_id}"
+
+
+def deposit_receipt_queue(*, deposit: Deposit, actor: User | None) -> None:
+    """A settlement check was deposited on the cases side (inside that transaction): queue
+    its trust receipt in the books' default client trust account, for the case's file.
+    Queued whatever the connection's state (deactivated or lapsed: it waits); a firm that
+    never activated the integration sends nothing."""
+    conn = Connection.objects.filter(firm_id=deposit.firm_id).first()
+    if conn is None or conn.trust_account_id is None:
+        return
+    ref = deposit_external_ref(deposit.pk)
+    DepositLink.objects.get_or_create(
+        deposit=deposit,
+        defaults={
+            "firm_id": deposit.firm_id,
+            "external_ref": ref,
+            "bank_account_id": conn.trust_account_id,
+        },
+    )
+    payer = (
+        Negotiation.objects.filter(pk=deposit.offer_id)
+        .values_list("party__name", flat=True)
+        .first()
+    )
+    now = clock.now()
+    OutboxItem.objects.create(
+        firm_id=deposit.firm_id,
+        case_id=deposit.case_id,
+        deposit=deposit,
+        kind=OutboxKind.DEPOSIT_RECEIPT,
+        key=new_key(),
+        payload={
+            "external_ref": ref,
+            "bank_account_id": conn.trust_account_id,
+            "payer": payer or "Settlement",
+            "amount_cents": deposit.amount_cents,
+            "received_on": deposit.deposited_on.isoformat(),
+            "reference": deposit.check_number,
+            "memo": f"Settlement check {deposit.check_number}",
+        },
+        next_attempt_at=now,
+        created_by=actor,
+        created_at=now,
+    )
+    if conn.status == ConnectionStatus.CONNECTED:
+        schedule_delivery(deposit.firm_id)
+
+
+def deposit_void_queue(*, deposit: Deposit, actor: User | None) -> None:
+    """A deposit was voided on the cases side: its receipt is reversed in the books (after
+    the receipt itself, items of a case going in order). A receipt never sent is withdrawn."""
+    link = DepositLink.objects.filter(deposit_id=deposit.pk).first()
+    if link is None:
+        return
+    OutboxItem.objects.filter(
+        deposit_id=deposit.pk,
+        kind=OutboxKind.DEPOSIT_RECEIPT,
+        state__in=(OutboxState.QUEUED, OutboxState.WAITING, OutboxState.FAILED),
+    ).update(
+        state=OutboxState.CANCELLED,
+        error_code="deposit_voided",
+        error_message="The deposit was voided on the cases side; its reversal follows.",
+    )
+    now = clock.now()
+    reason = "Voided in case management" + (
+        f": {deposit.void_reason}" if deposit.void_reason else ""
+    )
+    OutboxItem.objects.create(
+        firm_id=deposit.firm_id,
+        case_id=deposit.case_id,
+        deposit=deposit,
+        kind=OutboxKind.DEPOSIT_VOID,
+        key=new_key(),
+        payload={"external_ref": link.external_ref, "reason": reason[:255]},
+        next_attempt_at=now,
+        created_by=actor,
+        created_at=now,
+    )
+    schedule_delivery(deposit.firm_id)
 
 
 def cost_edit_refusal(*, cost: Cost, fields: list[str]) -> str | None:

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from casebridge.cases import extensions
 from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import Locked, StagingExceedsTrust, ValidationFailed
 from casebridge.cases.models import (
@@ -284,6 +285,8 @@ def deposit_record(
         created_at=clock.now(),
     )
     _withdraw_client_check(case, settlement, actor)
+    # an integration queues the trust receipt in this same transaction
+    extensions.deposit_recorded(deposit=deposit, actor=actor)
     _audit(
         case,
         actor,
@@ -326,6 +329,7 @@ def deposit_void(*, firm: Firm, actor: User, deposit_id: int, reason: str = "") 
     deposit.voided_on = clock.today()
     deposit.void_reason = reason.strip()[:255]
     deposit.save(update_fields=["voided_on", "void_reason"])
+    extensions.deposit_voided(deposit=deposit, actor=actor)
     _audit(
         case,
         actor,

@@ -1,0 +1,121 @@
+"""Issue 5, first step: a settlement check deposited on the cases side becomes a trust
+receipt in the books' default client trust account for the case's file, exactly once; a
+deposit voided on the cases side reverses it."""
+
+from __future__ import annotations
+
+from casebridge.books.models import TrustLedger, TrustReceipt
+from casebridge.bridge.models import DepositLink, OutboxItem
+from casebridge.bridge.services import connection as conn_services
+from casebridge.bridge.services.delivery import outbox_deliver
+from casebridge.cases.services import settlement
+from tests.cases.helpers import deposit, offer
+
+
+def _trust_held(books) -> int:
+    return sum(
+        TrustLedger.objects.filter(file__firm=books.firm).values_list("balance_cents", flat=True)
+    )
+
+
+def test_a_deposit_becomes_a_trust_receipt_once(books, cases, connected):
+    accepted = offer(cases.firm, cases.admin, cases.case, 25_000_000)
+    made = deposit(cases.firm, cases.admin, cases.case, accepted, 25_000_000, check="88123")
+    assert list(OutboxItem.objects.values_list("kind", "state")) == [("deposit_receipt", "queued")]
+    outbox_deliver(firm_id=cases.firm.pk)
+    receipt = TrustReceipt.objects.get()
+    assert (
+        receipt.payer,
+        receipt.amount_cents,
+        receipt.reference,
+        receipt.bank_account_id,
+        receipt.external_ref,
+        receipt.file.external_ref,
+    ) == (
+        "Acme Insurance",
+        25_000_000,
+        "88123",
+        books.trust.pk,
+        f"cases-deposit-{made.pk}",
+        f"cases-case-{cases.case.pk}",
+    )
+    assert _trust_held(books) == 25_000_000
+    assert DepositLink.objects.get().books_receipt_id == receipt.pk
+    # the answer was lost: the item goes again and finds the same receipt
+    OutboxItem.objects.update(state="queued", result=None)
+    DepositLink.objects.update(books_receipt_id=None)
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert TrustReceipt.objects.count() == 1
+    assert _trust_held(books) == 25_000_000
+
+
+def test_a_voided_deposit_reverses_its_receipt(books, cases, connected):
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    made = deposit(cases.firm, cases.admin, cases.case, accepted, 1_000_000)
+    outbox_deliver(firm_id=cases.firm.pk)
+    settlement.deposit_void(
+        firm=cases.firm, actor=cases.admin, deposit_id=made.pk, reason="Bounced"
+    )
+    outbox_deliver(firm_id=cases.firm.pk)
+    receipt = TrustReceipt.objects.get()
+    assert receipt.status == "voided"
+    assert _trust_held(books) == 0
+    assert list(OutboxItem.objects.order_by("pk").values_list("kind", "state")) == [
+        ("deposit_receipt", "sent"),
+        ("deposit_void", "sent"),
+    ]
+
+
+def test_a_deposit_voided_before_its_receipt_went_out_reaches_nothing(books, cases, connected):
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    made = deposit(cases.firm, cases.admin, cases.case, accepted, 1_000_000)
+    settlement.deposit_void(firm=cases.firm, actor=cases.admin, deposit_id=made.pk)
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert not TrustReceipt.objects.exists()
+    assert list(OutboxItem.objects.order_by("pk").values_list("kind", "state", "result")) == [
+        ("deposit_receipt", "cancelled", None),
+        ("deposit_void", "sent", {"nothing_to_reverse": True}),
+    ]
+
+
+def test_deposits_wait_while_deactivated_and_go_once_on_reactivation(books, cases, connected):
+    conn_services.connection_deactivate(firm=cases.firm, actor=cases.admin)
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    deposit(cases.firm, cases.admin, cases.case, accepted, 400_000)
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert not TrustReceipt.objects.exists()
+    conn_services.connection_activate(
+        firm=cases.firm,
+        actor=cases.admin,
+        books_url=books.url,
+        books_firm_code="lopez-pi",
+        username="integration@lopez.test",
+        password="correct horse battery",
+    )
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert TrustReceipt.objects.get().amount_cents == 400_000
+
+
+def test_a_firm_without_the_integration_deposits_as_before(cases):
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    deposit(cases.firm, cases.admin, cases.case, accepted, 400_000)
+    assert not OutboxItem.objects.exists()
+    assert not DepositLink.objects.exists()
+
+
+def test_the_queue_screen_shows_a_deposit_item(books, cases, connected):
+    from django.test import Client
+    from django.urls import reverse
+
+    from casebridge.cases.auth import SESSION_KEY
+
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    deposit(cases.firm, cases.admin, cases.case, accepted, 400_000, check="7001")
+    client = Client()
+    session = client.session
+    session[SESSION_KEY] = cases.admin.pk
+    session.save()
+    page = client.get(reverse("bridge:queue")).content.decode()
+    assert "Record deposit in trust" in page
+    assert "Settlement check 7001" in page
+    assert "$4,000.00" in page
