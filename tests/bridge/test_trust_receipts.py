@@ -119,3 +119,57 @@ def test_the_queue_screen_shows_a_deposit_item(books, cases, connected):
     assert "Record deposit in trust" in page
     assert "Settlement check 7001" in page
     assert "$4,000.00" in page
+
+
+def _settlement_page(cases) -> str:
+    from django.test import Client
+    from django.urls import reverse
+
+    from casebridge.cases.auth import SESSION_KEY
+
+    client = Client()
+    session = client.session
+    session[SESSION_KEY] = cases.admin.pk
+    session.save()
+    response = client.get(reverse("cases:case_settlement", args=[cases.case.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_case_shows_the_books_trust_balance_beside_its_own(books, cases, connected):
+    import re
+
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    deposit(cases.firm, cases.admin, cases.case, accepted, 400_000)
+    page = _settlement_page(cases)
+    assert "The case has no file in the books yet (nothing sent for it)." in page
+    outbox_deliver(firm_id=cases.firm.pk)
+    row = re.search(r"<tr data-integration-figure>.*?</tr>", _settlement_page(cases), re.S)
+    assert row is not None
+    assert "Trust in the books" in row.group(0)
+    assert "$4,000.00" in row.group(0)
+    assert ": matches." in row.group(0)
+
+
+def test_a_difference_with_the_books_is_flagged(books, cases, connected):
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    deposit(cases.firm, cases.admin, cases.case, accepted, 400_000)
+    outbox_deliver(firm_id=cases.firm.pk)
+    receipt = TrustReceipt.objects.get()
+    from casebridge.books.services import checks as books_checks
+
+    books_checks.trust_receipt_void(
+        firm=books.firm, actor=books.admin, receipt_id=receipt.pk, reason="Entered in error"
+    )
+    page = _settlement_page(cases)
+    assert "the books hold $4,000.00 less than this case counts in trust ($4,000.00)." in page
+
+
+def test_the_books_down_is_a_note_not_a_server_error(books, cases, connected):
+    from casebridge.bridge.models import Connection
+
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    deposit(cases.firm, cases.admin, cases.case, accepted, 400_000)
+    outbox_deliver(firm_id=cases.firm.pk)
+    Connection.objects.update(books_url="http://127.0.0.1:9/books/api/v1")
+    assert "Could not be read: the books could not be reached" in _settlement_page(cases)

@@ -248,6 +248,8 @@ class BooksClient(Protocol):
 
     def trust_receipts_by_external_ref(self, external_ref: str) -> list[BooksReceipt]: ...
 
+    def file_trust_balance(self, file_id: int, bank_account_id: int) -> int: ...
+
     def trust_receipt_void(
         self, receipt_id: int, *, reason: str, idempotency_key: str
     ) -> BooksReceipt: ...
@@ -638,3 +640,12 @@ class HttpBooksClient:
             idempotency_key=idempotency_key,
         )
         return _receipt(body)
+
+    @_answers
+    def file_trust_balance(self, file_id: int, bank_account_id: int) -> int:
+        """The client's trust balance for the file in that trust account (cents)."""
+        body = self._request("GET", f"files/{file_id}")
+        for held in body["trust_balances"]:
+            if int(held["bank_account_id"]) == bank_account_id:
+                return _cents(held["balance"])
+        return 0

@@ -17,8 +17,8 @@ from casebridge.bridge.models import CheckState, OutboxState
 from casebridge.bridge.services import outbox
 from casebridge.bridge.services.connection import connection_of, connection_view
 from casebridge.cases import extensions
-from casebridge.cases.extensions import Banner, CostExtras, RowAction
-from casebridge.cases.models import Cost, CostStatus, Deposit, Permission, User
+from casebridge.cases.extensions import Banner, CostExtras, FigureRow, RowAction
+from casebridge.cases.models import Case, Cost, CostStatus, Deposit, Permission, User
 from casebridge.core.errors import DomainError
 
 KEY = "books"
@@ -76,6 +76,10 @@ class BooksIntegration:
                 )
             ]
         return []
+
+    def trust_figures(self, user: User, case: Case, held_cents: int) -> list[FigureRow]:
+        row = selectors.books_trust_row(case, held_cents)
+        return [row] if row is not None else []
 
     def cost_extras(self, user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]:
         info = selectors.cost_sync_info([c.pk for c in costs])

@@ -8,7 +8,10 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from casebridge.bridge.client import BooksError
 from casebridge.bridge.models import (
+    UNFINISHED,
+    CaseLink,
     Connection,
     ConnectionStatus,
     CostLink,
@@ -17,9 +20,15 @@ from casebridge.bridge.models import (
     OutboxState,
     SyncRun,
 )
-from casebridge.bridge.services.connection import connection_of, connection_view
+from casebridge.bridge.services.connection import client_for, connection_of, connection_view
 from casebridge.bridge.services.readiness import readiness_last
+from casebridge.cases.extensions import FigureRow
 from casebridge.cases.models import Case, Firm, Permission, User
+from casebridge.core.errors import DomainError
+from casebridge.core.money import format_cents
+
+#: Seconds a page waits for the books' trust balance before saying it could not be read.
+TRUST_READ_TIMEOUT = 3.0
 
 
 def is_connected(firm: Firm) -> bool:
@@ -139,3 +148,46 @@ def sync_run_summary(run: SyncRun) -> str:
         return f"Check status sync failed: {run.error}"
     problems = f"{run.problems} problem{'s' if run.problems != 1 else ''}"
     return f"Check status synced: {run.paid} paid, {run.voided} voided, {problems}."
+
+
+def books_trust_row(case: Case, held_cents: int) -> FigureRow | None:
+    """The books' trust balance for the case's file, beside the cases side's own figure,
+    with any difference flagged. Read live with a short timeout: a page never waits long on
+    the books, and a failure is shown, not raised."""
+    conn = connection_of(case.firm)
+    if conn is None or conn.trust_account_id is None:
+        return None
+    label = "Trust in the books"
+    link = CaseLink.objects.filter(case=case).first()
+    if link is None:
+        note = "The case has no file in the books yet (nothing sent for it)."
+        return FigureRow(label, None, note, problem=held_cents != 0)
+    if connection_view(conn).needs_reauth:
+        return FigureRow(label, None, "Not read: the books integration needs re-authentication.")
+    try:
+        client = client_for(conn, timeout=TRUST_READ_TIMEOUT)
+    except DomainError as exc:
+        return FigureRow(label, None, f"Not read: {exc.message}", problem=True)
+    try:
+        books_cents = client.file_trust_balance(link.books_file_id, conn.trust_account_id)
+    except BooksError as exc:
+        return FigureRow(label, None, f"Could not be read: {exc.message}", problem=True)
+    finally:
+        client.close()
+    on_the_way = OutboxItem.objects.filter(
+        case=case,
+        kind__in=(OutboxKind.DEPOSIT_RECEIPT, OutboxKind.DEPOSIT_VOID),
+        state__in=UNFINISHED,
+    ).count()
+    if books_cents == held_cents:
+        return FigureRow(label, books_cents, f"File {link.books_file_number}: matches.")
+    if on_the_way:
+        note = f"File {link.books_file_number}: {on_the_way} deposit change(s) still on their way."
+        return FigureRow(label, books_cents, note)
+    difference = format_cents(abs(books_cents - held_cents))
+    side = "more" if books_cents > held_cents else "less"
+    note = (
+        f"File {link.books_file_number}: the books hold {difference} {side} than this case "
+        f"counts in trust ({format_cents(held_cents)})."
+    )
+    return FigureRow(label, books_cents, note, problem=True)

@@ -13,8 +13,9 @@ it, explicitly and in the open, at the few places where an integration has a say
   transactions of ``deposit_record`` / ``deposit_void``, so that the trust receipt (or its
   reversal) is queued with the deposit;
 - :meth:`Integration.panel_html`, :meth:`Integration.banners`,
-  :meth:`Integration.cost_extras`: what the screens show (the Integrations card, a
-  warning banner, a cost row's state and buttons).
+  :meth:`Integration.cost_extras`, :meth:`Integration.trust_figures`: what the screens
+  show (the Integrations card, a warning banner, a cost row's state and buttons, the
+  books' trust balance beside the case's own).
 
 With nothing registered every call is a no-op, which is how the cases side runs alone.
 """
@@ -27,7 +28,7 @@ from typing import Protocol
 
 from django.http import HttpRequest
 
-from casebridge.cases.models import Cost, Deposit, User
+from casebridge.cases.models import Case, Cost, Deposit, User
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,16 @@ class CostExtras:
     actions: tuple[RowAction, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class FigureRow:
+    """A line an integration adds to a case's trust figures (e.g. the books' balance)."""
+
+    label: str
+    cents: int | None  # None: could not be read; ``note`` says why
+    note: str = ""
+    problem: bool = False
+
+
 class Integration(Protocol):
     key: str
 
@@ -75,6 +86,8 @@ class Integration(Protocol):
     def banners(self, request: HttpRequest, user: User) -> list[Banner]: ...
 
     def cost_extras(self, user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]: ...
+
+    def trust_figures(self, user: User, case: Case, held_cents: int) -> list[FigureRow]: ...
 
 
 _registered: dict[str, Integration] = {}
@@ -119,6 +132,12 @@ def panels_html(request: HttpRequest, user: User) -> list[str]:
 
 def banners(request: HttpRequest, user: User) -> list[Banner]:
     return [b for i in integrations() for b in i.banners(request, user)]
+
+
+def trust_figures(user: User, case: Case, held_cents: int) -> list[FigureRow]:
+    """Rows integrations add under a case's trust figures; ``held_cents`` is what the
+    cases side counts as still in trust for the case."""
+    return [row for i in integrations() for row in i.trust_figures(user, case, held_cents)]
 
 
 def cost_extras(user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]:

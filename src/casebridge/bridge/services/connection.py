@@ -48,11 +48,11 @@ from casebridge.core.audit import audit_record
 
 #: Builds the client for a books address and token. Tests and the benchmark use the real
 #: HTTP client against a server on a real port; another vendor would plug in here.
-ClientFactory = Callable[[str, str | None], BooksClient]
+ClientFactory = Callable[[str, str | None, float | None], BooksClient]
 
 
-def http_client(base_url: str, token: str | None) -> BooksClient:
-    return HttpBooksClient(base_url, token=token, timeout=settings.BRIDGE_HTTP_TIMEOUT)
+def http_client(base_url: str, token: str | None, timeout: float | None = None) -> BooksClient:
+    return HttpBooksClient(base_url, token=token, timeout=timeout or settings.BRIDGE_HTTP_TIMEOUT)
 
 
 _factory: ClientFactory = http_client
@@ -65,7 +65,7 @@ def set_client_factory(factory: ClientFactory) -> ClientFactory:
     return previous
 
 
-def client_for(conn: Connection) -> BooksClient:
+def client_for(conn: Connection, *, timeout: float | None = None) -> BooksClient:
     """A client signed in with the connection's token. A token the configured keys cannot
     read (``CASEBRIDGE_BRIDGE_KEYS`` changed) is treated as lapsed: re-authenticate."""
     try:
@@ -73,11 +73,11 @@ def client_for(conn: Connection) -> BooksClient:
     except TokenUnreadable as exc:
         connection_mark_lapsed(conn=conn)
         raise BooksRefused("reauthentication_required", f"{exc}.") from None
-    return _factory(conn.books_url, token)
+    return _factory(conn.books_url, token, timeout)
 
 
 def anonymous_client(books_url: str) -> BooksClient:
-    return _factory(books_url, None)
+    return _factory(books_url, None, None)
 
 
 def _audit(firm: Firm, actor: User | None, action: str, summary: str, **after: object) -> None:

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from casebridge.cases import extensions
 from casebridge.cases.auth import (
     cases_admin_required,
     cases_login_required,
@@ -169,6 +170,11 @@ def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("offer__party")
         .order_by("deposited_on", "pk")
     )
+    # what the cases side counts as still in trust: deposits less what trust has paid out
+    paid_out = sum(
+        i.amount_cents for i in items if i.status == TrustItemStatus.DISBURSED and not i.paid_direct
+    )
+    trust_rows = extensions.trust_figures(me, case, figures.deposited_cents - paid_out)
     return render(
         request,
         "cases/settlement/tab.html",
@@ -176,6 +182,7 @@ def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
             **case_context(case, "settlement"),
             "settlement": settlement,
             "figures": figures,
+            "trust_rows": trust_rows,
             "negotiations": negotiations,
             "has_accepted_offer": figures.gross_cents > 0,
             "deposits": deposits,
