@@ -63,7 +63,12 @@ def books_firm_seeded(*, enrolled: bool = True, seeded: bool = True) -> dict[str
     )
     admin = books_auth.security_question_enroll(user=admin, question="First pet?", answer="Rex")
     integration = books_auth.user_create(
-        firm=firm, email=INTEGRATION_EMAIL, password=PASSWORD, first_name="Case", last_name="Bridge"
+        firm=firm,
+        email=INTEGRATION_EMAIL,
+        password=PASSWORD,
+        first_name="Case",
+        last_name="Bridge",
+        is_integration_user=True,
     )
     if enrolled:
         integration = books_auth.security_question_enroll(

@@ -97,3 +97,18 @@ def test_only_an_administrator_or_settings_holder_may_activate(books, cases):
     with pytest.raises(PermissionDenied):
         _activate(books, cases, actor=cases.paralegal)
     assert not Connection.objects.exists()
+
+
+def test_readiness_warns_when_the_user_is_not_the_designated_integration_user(books, cases):
+    from casebridge.books.models import User as BooksUser
+    from casebridge.bridge.services.readiness import readiness_run
+
+    conn = activate(books, cases)
+    assert [c for c in readiness_run(conn=conn).checks if c.warning] == []
+    BooksUser.objects.filter(pk=books.integration.pk).update(is_integration_user=False)
+    [check] = [c for c in readiness_run(conn=conn).checks if c.key == "integration_user"]
+    assert (check.ok, check.warning) == (True, True)
+    assert check.detail == (
+        "Signed in to the books as integration@lopez.test, who is not marked as the designated "
+        "integration user."
+    )

@@ -17,12 +17,12 @@ from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import outbox
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.bridge.services.status_sync import check_status_sync
-from casebridge.cases.auth import SESSION_KEY
 from casebridge.cases.models import CostStatus
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
 
 from .conftest import add_cost
+from .web.conftest import sign_in
 
 
 def _send(cases, costs, **kw):
@@ -152,10 +152,7 @@ def test_switching_to_another_books_is_refused_while_cases_are_linked(books, cas
 def test_bulk_sync_when_not_connected_is_a_message_not_a_server_error(cases):
     cost = add_cost(cases, 10_000)
     cost_services.cost_update(firm=cases.firm, actor=cases.admin, cost_id=cost.pk, memo="x")
-    client = Client()
-    session = client.session
-    session[SESSION_KEY] = cases.admin.pk
-    session.save()
+    client = sign_in(Client(), cases.admin)
     response = client.post(
         reverse("cases:costs_bulk"), {"action": "sync_status", "cost": [cost.pk]}, follow=True
     )

@@ -4,12 +4,17 @@ deposit voided on the cases side reverses it."""
 
 from __future__ import annotations
 
+from django.test import Client
+from django.urls import reverse
+
 from casebridge.books.models import TrustLedger, TrustReceipt
 from casebridge.bridge.models import DepositLink, OutboxItem
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases.services import settlement
 from tests.cases.helpers import deposit, offer
+
+from .web.conftest import sign_in
 
 
 def _trust_held(books) -> int:
@@ -104,33 +109,16 @@ def test_a_firm_without_the_integration_deposits_as_before(cases):
 
 
 def test_the_queue_screen_shows_a_deposit_item(books, cases, connected):
-    from django.test import Client
-    from django.urls import reverse
-
-    from casebridge.cases.auth import SESSION_KEY
-
     accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
     deposit(cases.firm, cases.admin, cases.case, accepted, 400_000, check="7001")
-    client = Client()
-    session = client.session
-    session[SESSION_KEY] = cases.admin.pk
-    session.save()
-    page = client.get(reverse("bridge:queue")).content.decode()
+    page = sign_in(Client(), cases.admin).get(reverse("bridge:queue")).content.decode()
     assert "Record deposit in trust" in page
     assert "Settlement check 7001" in page
     assert "$4,000.00" in page
 
 
 def _settlement_page(cases) -> str:
-    from django.test import Client
-    from django.urls import reverse
-
-    from casebridge.cases.auth import SESSION_KEY
-
-    client = Client()
-    session = client.session
-    session[SESSION_KEY] = cases.admin.pk
-    session.save()
+    client = sign_in(Client(), cases.admin)
     response = client.get(reverse("cases:case_settlement", args=[cases.case.pk]))
     assert response.status_code == 200
     return response.content.decode()

@@ -33,7 +33,6 @@ from casebridge.core.money import parse_amount
 DEFAULT_TIMEOUT = 30.0
 #: The books' largest page and batch sizes.
 PAGE_SIZE = 1000
-MAX_BATCH = 1000
 #: Ids per ``GET /checks?ids=``: keeps the URL under the 4 KB request line that servers
 #: such as gunicorn accept by default (a comma is sent as %2C).
 IDS_PER_GET = 250
@@ -200,11 +199,6 @@ class BooksReceipt:
     external_ref: str | None
     status: str  # posted, voided
     amount_cents: int
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    checks: list[BooksCheck] = field(default_factory=list)
 
 
 class BooksClient(Protocol):

@@ -28,7 +28,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -112,7 +112,6 @@ class DeliveryReport:
     passes: int = 0
     #: The run stopped because nothing more could be claimed (not a stop or a lost lease).
     drained: bool = False
-    errors: list[str] = field(default_factory=list)
 
 
 # --- Claiming --------------------------------------------------------------------------------

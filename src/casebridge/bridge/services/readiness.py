@@ -102,12 +102,19 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
     checks: list[Check] = []
     found: dict[str, Any] = {}
     session = client.session_get()
+    flagged = session.user_is_integration
     checks.append(
         Check(
             "integration_user",
             "Integration user signed in (security question enrolled)",
             True,
-            f"Signed in to the books as {session.user_email}.",
+            f"Signed in to the books as {session.user_email}"
+            + ("." if flagged else ", who is not marked as the designated integration user."),
+            fix=""
+            if flagged
+            else "In the books: Gear -> Users -> pencil on this user -> Designated integration "
+            "user -> Save, so that nobody mistakes it for a person's login.",
+            warning=not flagged,
         )
     )
     warn_days = settings.BRIDGE_REAUTH_WARNING_DAYS

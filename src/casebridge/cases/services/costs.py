@@ -454,33 +454,6 @@ def cost_return_to_open(*, firm: Firm, actor: User | None, cost_id: int, reason:
 
 
 @transaction.atomic
-def cost_record_check_printed(
-    *, firm: Firm, actor: User | None, cost_id: int, check_number: str, printed_on: dt.date
-) -> Cost:
-    """Pending -> Paid when the books printed the cost's check (its number comes back)."""
-    cost = _locked_cost(firm, cost_id)
-    if cost.status != CostStatus.PENDING:
-        raise Locked(f"cost {cost.pk} is {cost.get_status_display()}, not Pending")
-    before = _snapshot(cost)
-    cost.status = CostStatus.PAID
-    cost.payment_method = "check"
-    cost.payment_reference = check_number[:60]
-    cost.paid_date = printed_on
-    cost.save(update_fields=["status", "payment_method", "payment_reference", "paid_date"])
-    cases_audit(
-        firm_id=firm.pk,
-        actor=actor,
-        action="pay",
-        entity_type="cost",
-        entity_id=cost.pk,
-        summary=f"Cost {cost.pk} paid by check {check_number} (printed in the books)",
-        before=before,
-        after={**_snapshot(cost), "method": "check", "reference": check_number},
-    )
-    return cost
-
-
-@transaction.atomic
 def cost_void_by_check(
     *, firm: Firm, actor: User | None, cost_id: int, voided_on: dt.date, reason: str
 ) -> Cost:

@@ -72,6 +72,7 @@ class Command(BaseCommand):
             password=DEMO_PASSWORD,
             first_name="Casebridge",
             last_name="Integration",
+            is_integration_user=True,  # the seed's designated integration user
         )
         trust = BankAccount.objects.get(firm=firm, kind=BankAccountKind.TRUST)
         operating = BankAccount.objects.get(firm=firm, kind=BankAccountKind.OPERATING)
