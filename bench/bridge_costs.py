@@ -211,60 +211,10 @@ def main() -> None:
 
 
 def books_firm_seeded() -> dict[str, object]:
-    """The books firm as the seed asks (as ``tests/bridge/conftest.py`` sets it up)."""
-    from casebridge.books.models import AccountRole, BankAccount, BankAccountKind, GLAccount
-    from casebridge.books.services import auth as books_auth
-    from casebridge.books.services import setup as books_setup
+    """The books firm as the seed asks: the very set-up the bridge's tests use."""
+    from tests.bridge.conftest import books_firm_seeded as seeded
 
-    firm = books_setup.firm_create(code="lopez-pi", name="Lopez Injury Attorneys")
-    admin = books_auth.user_create(
-        firm=firm,
-        email="books.admin@lopez.test",
-        password=PASSWORD,
-        is_admin=True,
-        first_name="Bea",
-        last_name="Books",
-    )
-    admin = books_auth.security_question_enroll(user=admin, question="First pet?", answer="Rex")
-    integration = books_auth.user_create(
-        firm=firm, email=INTEGRATION_EMAIL, password=PASSWORD, first_name="Case", last_name="Bridge"
-    )
-    books_auth.security_question_enroll(user=integration, question="First car?", answer="Civic")
-    books_auth.user_create(
-        firm=firm,
-        email="Sam.Smith@lopez.test",
-        password=PASSWORD,
-        first_name="Sam",
-        last_name="Smith",
-        records_time=True,
-    )
-    books_setup.firm_features_update(firm=firm, actor=admin, release_invoice_stage_enabled=True)
-    books_setup.area_of_practice_create(
-        firm=firm, actor=admin, name="PI", description="Personal Injury"
-    )
-    advanced = GLAccount.objects.get(firm=firm, role=AccountRole.ADVANCED_COSTS)
-    fees = GLAccount.objects.get(firm=firm, role=AccountRole.FEE_INCOME)
-    books_setup.activity_code_create(
-        firm=firm,
-        actor=admin,
-        code="COPP",
-        name="COPP",
-        description="Costs of preparing the case",
-        gl_account_id=advanced.pk,
-    )
-    books_setup.activity_code_create(
-        firm=firm,
-        actor=admin,
-        code="PD",
-        name="Property Damage",
-        description="Property damage fee",
-        gl_account_id=fees.pk,
-    )
-    return {
-        "firm": firm,
-        "operating": BankAccount.objects.get(firm=firm, kind=BankAccountKind.OPERATING),
-        "trust": BankAccount.objects.get(firm=firm, kind=BankAccountKind.TRUST),
-    }
+    return seeded()
 
 
 def cases_firm_loaded(n_cases: int, per_case: int) -> tuple[object, object, list[int]]:
