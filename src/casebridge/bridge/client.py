@@ -201,6 +201,53 @@ class BooksReceipt:
     amount_cents: int
 
 
+@dataclass(frozen=True)
+class InvoiceLineRequest:
+    kind: str  # "fee" (a time entry by ``timekeeper_id``) or "cost" (``activity_code_id``)
+    description: str
+    amount_cents: int
+    timekeeper_id: int | None = None
+    activity_code_id: int | None = None
+    external_ref: str = ""
+
+
+@dataclass(frozen=True)
+class InvoiceRequest:
+    external_ref: str
+    file_id: int
+    lines: tuple[InvoiceLineRequest, ...]
+    trust_bank_account_id: int
+    operating_bank_account_id: int
+    release: str  # "auto" or "review"
+    description: str = ""
+    invoice_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class BooksInvoice:
+    id: int
+    number: int
+    external_ref: str | None
+    stage: str  # draft, review, release, final, voided
+    total_cents: int
+    finalised_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class BooksDocument:
+    """One row of the books' external-documents report: a check, receipt or invoice."""
+
+    id: int
+    external_ref: str
+    file_id: int | None
+    bank_account_id: int | None
+    amount_cents: int
+    status: str
+    number: int | None
+    date: dt.date | None
+    void_date: dt.date | None
+
+
 class BooksClient(Protocol):
     """What the bridge needs from an accounting system."""
 
@@ -247,6 +294,18 @@ class BooksClient(Protocol):
     def trust_receipt_void(
         self, receipt_id: int, *, reason: str, idempotency_key: str
     ) -> BooksReceipt: ...
+
+    def invoice_create(self, invoice: InvoiceRequest, *, idempotency_key: str) -> BooksInvoice: ...
+
+    def invoices_by_external_ref(self, external_ref: str) -> list[BooksInvoice]: ...
+
+    def invoice_get(self, invoice_id: int) -> BooksInvoice: ...
+
+    def trust_balances(self, bank_account_id: int, file_ids: Sequence[int]) -> dict[int, int]: ...
+
+    def all_trust_balances(self, bank_account_id: int) -> dict[int, int]: ...
+
+    def external_documents(self, kind: str, prefix: str) -> list[BooksDocument]: ...
 
     def close(self) -> None: ...
 
@@ -301,6 +360,17 @@ def _receipt(body: dict[str, Any]) -> BooksReceipt:
         external_ref=body.get("external_ref"),
         status=str(body["status"]),
         amount_cents=_cents(body["amount"]),
+    )
+
+
+def _invoice(body: dict[str, Any]) -> BooksInvoice:
+    return BooksInvoice(
+        id=int(body["id"]),
+        number=int(body["number"]),
+        external_ref=body.get("external_ref"),
+        stage=str(body["stage"]),
+        total_cents=_cents(body["total"]),
+        finalised_on=_date(body.get("finalised_on")),
     )
 
 
@@ -643,3 +713,108 @@ class HttpBooksClient:
             if int(held["bank_account_id"]) == bank_account_id:
                 return _cents(held["balance"])
         return 0
+
+    # -- fee invoices ------------------------------------------------------------------------
+
+    @_answers
+    def invoice_create(self, invoice: InvoiceRequest, *, idempotency_key: str) -> BooksInvoice:
+        body = self._request(
+            "POST",
+            "invoices",
+            json={
+                "external_ref": invoice.external_ref,
+                "file_id": invoice.file_id,
+                "description": invoice.description[:255],
+                "invoice_date": invoice.invoice_date.isoformat() if invoice.invoice_date else None,
+                "pay_from_trust": True,
+                "trust_bank_account_id": invoice.trust_bank_account_id,
+                "operating_bank_account_id": invoice.operating_bank_account_id,
+                "release": invoice.release,
+                "lines": [
+                    {
+                        "kind": ln.kind,
+                        "description": ln.description[:255],
+                        "amount": _amount(ln.amount_cents),
+                        "timekeeper_id": ln.timekeeper_id,
+                        "activity_code_id": ln.activity_code_id,
+                        "external_ref": ln.external_ref,
+                    }
+                    for ln in invoice.lines
+                ],
+            },
+            idempotency_key=idempotency_key,
+        )
+        return _invoice(body)
+
+    @_answers
+    def invoices_by_external_ref(self, external_ref: str) -> list[BooksInvoice]:
+        return [_invoice(i) for i in self._pages("invoices", {"external_ref": external_ref})]
+
+    @_answers
+    def invoice_get(self, invoice_id: int) -> BooksInvoice:
+        return _invoice(self._request("GET", f"invoices/{invoice_id}"))
+
+    # -- bulk reads (reconciliation, Client Trust Management) --------------------------------
+
+    @_answers
+    def trust_balances(self, bank_account_id: int, file_ids: Sequence[int]) -> dict[int, int]:
+        """Each named file's client trust balance in that account (cents); a file the books
+        do not know is left out."""
+        out: dict[int, int] = {}
+        ids = sorted(set(file_ids))
+        for start in range(0, len(ids), IDS_PER_GET):
+            chunk = ids[start : start + IDS_PER_GET]
+            body = self._request(
+                "GET",
+                "reports/trust-balances",
+                params={
+                    "bank_account_id": bank_account_id,
+                    "file_ids": ",".join(map(str, chunk)),
+                },
+            )
+            out.update((int(r["file_id"]), _cents(r["balance"])) for r in body["items"])
+        return out
+
+    @_answers
+    def all_trust_balances(self, bank_account_id: int) -> dict[int, int]:
+        """Every file's client trust balance in that account (cents), page by page."""
+        out: dict[int, int] = {}
+        after: int | None = 0
+        while after is not None:
+            body = self._request(
+                "GET",
+                "reports/trust-balances",
+                params={"bank_account_id": bank_account_id, "after_file_id": after, "limit": 10000},
+            )
+            out.update((int(r["file_id"]), _cents(r["balance"])) for r in body["items"])
+            after = body.get("next_after_file_id")
+        return out
+
+    @_answers
+    def external_documents(self, kind: str, prefix: str) -> list[BooksDocument]:
+        """Every check, receipt or invoice (``kind``) whose external_ref starts with
+        ``prefix``, page by page."""
+        out: list[BooksDocument] = []
+        after: int | None = 0
+        while after is not None:
+            body = self._request(
+                "GET",
+                "reports/external-documents",
+                params={"kind": kind, "prefix": prefix, "after_id": after, "limit": 10000},
+            )
+            out.extend(
+                BooksDocument(
+                    id=int(r["id"]),
+                    external_ref=str(r["external_ref"]),
+                    file_id=r.get("file_id"),
+                    bank_account_id=r.get("bank_account_id"),
+                    amount_cents=_cents(r["amount"]),
+                    status=str(r["status"]),
+                    number=r.get("number"),
+                    date=_date(r.get("date")),
+                    void_date=_date(r.get("void_date")),
+                )
+                for r in body["items"]
+            )
+            after = body.get("next_after_id")
+        return out

@@ -15,10 +15,27 @@ from django.urls import reverse
 from casebridge.bridge import selectors
 from casebridge.bridge.models import CheckState, OutboxState
 from casebridge.bridge.services import outbox
+from casebridge.bridge.services import settlement as settlement_services
 from casebridge.bridge.services.connection import connection_of, connection_view
 from casebridge.cases import extensions
-from casebridge.cases.extensions import Banner, CostExtras, FigureRow, RowAction
-from casebridge.cases.models import Case, Cost, CostStatus, Deposit, Permission, User
+from casebridge.cases.extensions import (
+    Banner,
+    CostExtras,
+    FigureRow,
+    RowAction,
+    TrustCaseExtras,
+)
+from casebridge.cases.models import (
+    Case,
+    Cost,
+    CostStatus,
+    Deposit,
+    Permission,
+    TrustItem,
+    TrustItemStatus,
+    User,
+)
+from casebridge.cases.services.disbursement import INVOICED_KINDS
 from casebridge.core.errors import DomainError
 
 KEY = "books"
@@ -38,6 +55,71 @@ class BooksIntegration:
 
     def deposit_voided(self, *, deposit: Deposit, actor: User | None) -> None:
         outbox.deposit_void_queue(deposit=deposit, actor=actor)
+
+    def disbursement_pushed(
+        self, *, case: Case, items: Sequence[TrustItem], actor: User | None
+    ) -> None:
+        settlement_services.disbursement_queue(case=case, items=items, actor=actor)
+
+    def trust_case_extras(
+        self, user: User, cases: Sequence[Case], held_cents: dict[int, int]
+    ) -> dict[int, TrustCaseExtras]:
+        if not cases or not selectors.has_connection(user.firm):
+            return {}
+        ids = [c.pk for c in cases]
+        figures = selectors.books_trust_rows(list(cases), held_cents)
+        payments = selectors.payment_states(ids)
+        invoices = selectors.fee_invoice_states(ids)
+        can_act = user.has_permission(Permission.DEPOSIT_SETTLEMENT) and selectors.is_connected(
+            user.firm
+        )
+        waiting = _invoiceable(ids) if can_act else set()
+        items_of: dict[int, list[TrustItem]] = {}
+        for item in TrustItem.objects.filter(case_id__in=ids).order_by("pk"):
+            items_of.setdefault(item.case_id, []).append(item)
+        out: dict[int, TrustCaseExtras] = {}
+        for case in cases:
+            item_notes: dict[int, CostExtras] = {}
+            for item in items_of.get(case.pk, []):
+                state = payments.get(item.pk)
+                if state is None:
+                    if item.paid_direct:
+                        item_notes[item.pk] = CostExtras(note="Paid direct: not sent as a check")
+                    continue
+                actions: tuple[RowAction, ...] = ()
+                if state.can_send_again and can_act:
+                    actions = (
+                        RowAction(
+                            "Send again",
+                            reverse("bridge:trust_check_send_again", args=[item.pk]),
+                            aria_label=f"Send the check to {item.payee_name} again",
+                        ),
+                    )
+                item_notes[item.pk] = CostExtras(state.note, state.problem, actions)
+            invoice = invoices.get(case.pk)
+            live = (
+                invoice is not None
+                and invoice.invoice is not None
+                and (invoice.invoice.stage != "voided")
+            )
+            case_actions: tuple[RowAction, ...] = ()
+            if case.pk in waiting and not live:
+                case_actions = (
+                    RowAction(
+                        "Create fee invoice",
+                        reverse("bridge:fee_invoice_create", args=[case.pk]),
+                        aria_label=f"Create the fee invoice of case {case.number}",
+                    ),
+                )
+            row = figures.get(case.pk)
+            out[case.pk] = TrustCaseExtras(
+                figures=(row,) if row is not None else (),
+                item_notes=item_notes,
+                note=invoice.note if invoice else "",
+                problem=bool(invoice and invoice.problem),
+                actions=case_actions,
+            )
+        return out
 
     def panel_html(self, request: HttpRequest, user: User) -> str:
         return render_to_string(
@@ -79,7 +161,13 @@ class BooksIntegration:
 
     def trust_figures(self, user: User, case: Case, held_cents: int) -> list[FigureRow]:
         row = selectors.books_trust_row(case, held_cents)
-        return [row] if row is not None else []
+        rows = [row] if row is not None else []
+        invoice = selectors.fee_invoice_states([case.pk]).get(case.pk)
+        if invoice is not None and invoice.invoice is not None:
+            rows.append(
+                FigureRow("Fee invoice", invoice.invoice.total_cents, invoice.note, invoice.problem)
+            )
+        return rows
 
     def cost_extras(self, user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]:
         info = selectors.cost_sync_info([c.pk for c in costs])
@@ -134,6 +222,15 @@ class BooksIntegration:
             if note or actions:
                 out[cost.pk] = CostExtras(note=note, problem=problem, actions=tuple(actions))
         return out
+
+
+def _invoiceable(case_ids: list[int]) -> set[int]:
+    """Cases with a fee, charge or cost reimbursement waiting To Be Disbursed."""
+    return set(
+        TrustItem.objects.filter(
+            case_id__in=case_ids, kind__in=INVOICED_KINDS, status=TrustItemStatus.TO_BE_DISBURSED
+        ).values_list("case_id", flat=True)
+    )
 
 
 class SendForm(forms.Form):

@@ -5,6 +5,9 @@ outbox through which everything reaches the books exactly once.
   token (encrypted at rest, never shown), the defaults chosen at activation.
 - :class:`CostCodeMapping`: a cost code -> a books activity code (else COPP).
 - :class:`CaseLink` / :class:`CostLink`: a case's books file, a cost's books check.
+- :class:`DepositLink`: a deposit's trust receipt. :class:`TrustItemLink`: a To Be
+  Disbursed payment's trust check. :class:`FeeInvoice`: a case's fee invoice in the books
+  (fee, charges and cost reimbursement, paid from trust).
 - :class:`OutboxItem`: one thing to tell the books, written in the same transaction as the
   user's action and delivered by a worker with an idempotency key (ADR 0005).
 - :class:`SyncRun`: one pass of the check-status sync (scheduled or on demand).
@@ -15,7 +18,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from casebridge.cases.models import Case, Cost, CostCode, Deposit, Firm, User
+from casebridge.cases.models import Case, Cost, CostCode, Deposit, Firm, TrustItem, User
 
 
 class ConnectionStatus(models.TextChoices):
@@ -53,6 +56,8 @@ class Connection(models.Model):
     #: Found by the readiness check: the books' Personal Injury area and COPP activity code.
     pi_area_id = models.BigIntegerField(null=True, blank=True)
     copp_activity_code_id = models.BigIntegerField(null=True, blank=True)
+    #: Found by the readiness check: the Property Damage activity code (fee invoices).
+    pd_activity_code_id = models.BigIntegerField(null=True, blank=True)
     #: Hour of the day (firm's time zone) of the scheduled check-status sync.
     check_sync_hour = models.PositiveSmallIntegerField(default=2)
     last_check_sync_at = models.DateTimeField(null=True, blank=True)
@@ -160,11 +165,90 @@ class DepositLink(models.Model):
         return f"Deposit {self.deposit_id} -> receipt {self.books_receipt_id}"
 
 
+class TrustItemLink(models.Model):
+    """A To Be Disbursed payment (a lien, a third party, the client's final check) sent to
+    the books as a trust check request, and the check it became there."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    trust_item = models.OneToOneField(
+        TrustItem, on_delete=models.PROTECT, related_name="books_link"
+    )
+    #: What the books know the check by; a new one after the books voided the last check.
+    external_ref = models.CharField(max_length=120, unique=True)
+    #: 1 for the first check; each "Send again" after a void in the books adds one.
+    generation = models.PositiveIntegerField(default=1)
+    bank_account_id = models.BigIntegerField()
+    amount_cents = models.BigIntegerField()
+    books_check_id = models.BigIntegerField(null=True, blank=True)
+    check_state = models.CharField(max_length=10, choices=CheckState.choices, blank=True)
+    check_number = models.BigIntegerField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["firm", "check_state"], name="bridge_itemlink_state")]
+
+    def __str__(self) -> str:
+        return f"Trust item {self.trust_item_id} -> check {self.books_check_id}"
+
+
+class InvoiceStage(models.TextChoices):
+    """The books' invoice stages, plus "" while the invoice is on its way."""
+
+    DRAFT = "draft", "Draft"
+    REVIEW = "review", "Review"
+    RELEASE = "release", "Release"
+    FINAL = "final", "Final"
+    VOIDED = "voided", "Voided"
+
+
+class FeeInvoice(models.Model):
+    """A case's fee invoice: the fee as the attorney's time entry, the COPP charges and the
+    Property Damage Fee with their activity codes, and the reimbursement of each advanced
+    cost, paid from the client's trust when final. ``lines`` is the plain data sent, each
+    line naming its source on the cases side."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="books_fee_invoices")
+    external_ref = models.CharField(max_length=120, unique=True)
+    release = models.CharField(max_length=10, choices=InvoiceRelease.choices)
+    total_cents = models.BigIntegerField()
+    lines = models.JSONField(default=list)
+    #: The trust items it pays (fee, COPP, Property Damage Fee, cost reimbursement).
+    trust_item_ids = models.JSONField(default=list)
+    books_invoice_id = models.BigIntegerField(null=True, blank=True)
+    books_invoice_number = models.BigIntegerField(null=True, blank=True)
+    stage = models.CharField(max_length=10, choices=InvoiceStage.choices, blank=True)
+    finalised_on = models.DateField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_cents__gt=0), name="bridge_fee_invoice_positive"
+            ),
+            # a case has at most one fee invoice that is not voided
+            models.UniqueConstraint(
+                fields=["case"], condition=~Q(stage="voided"), name="bridge_one_live_fee_invoice"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Fee invoice of case {self.case_id} ({self.stage or 'on its way'})"
+
+
 class OutboxKind(models.TextChoices):
     COST_SEND = "cost_send", "Send cost"
     COST_VOID = "cost_void", "Void cost's check"
     DEPOSIT_RECEIPT = "deposit_receipt", "Record deposit in trust"
     DEPOSIT_VOID = "deposit_void", "Reverse deposit's trust receipt"
+    TRUST_CHECK = "trust_check", "Request trust check"
+    FEE_INVOICE = "fee_invoice", "Create fee invoice"
 
 
 class OutboxState(models.TextChoices):
@@ -191,6 +275,12 @@ class OutboxItem(models.Model):
     )
     deposit = models.ForeignKey(
         Deposit, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    trust_item = models.ForeignKey(
+        TrustItem, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    fee_invoice = models.ForeignKey(
+        FeeInvoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     kind = models.CharField(max_length=20, choices=OutboxKind.choices)
     state = models.CharField(max_length=10, choices=OutboxState.choices, default=OutboxState.QUEUED)
@@ -220,7 +310,9 @@ class OutboxItem(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=("cost_send", "cost_void"), cost__isnull=False)
-                | Q(kind__in=("deposit_receipt", "deposit_void"), deposit__isnull=False),
+                | Q(kind__in=("deposit_receipt", "deposit_void"), deposit__isnull=False)
+                | Q(kind="trust_check", trust_item__isnull=False)
+                | Q(kind="fee_invoice", fee_invoice__isnull=False),
                 name="bridge_outbox_item_names_its_subject",
             ),
         ]
@@ -247,6 +339,9 @@ class SyncRun(models.Model):
     checked = models.PositiveIntegerField(default=0)
     paid = models.PositiveIntegerField(default=0)
     voided = models.PositiveIntegerField(default=0)
+    #: Trust payments whose check was printed, and fee invoices that became final.
+    disbursed = models.PositiveIntegerField(default=0)
+    invoices_final = models.PositiveIntegerField(default=0)
     problems = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=1000, blank=True)
 

@@ -12,23 +12,31 @@ from casebridge.bridge.client import BooksError
 from casebridge.bridge.models import (
     UNFINISHED,
     CaseLink,
+    CheckState,
     Connection,
     ConnectionStatus,
     CostLink,
+    FeeInvoice,
+    InvoiceStage,
     OutboxItem,
     OutboxKind,
     OutboxState,
     SyncRun,
+    TrustItemLink,
 )
 from casebridge.bridge.services.connection import client_for, connection_of, connection_view
 from casebridge.bridge.services.readiness import readiness_last
 from casebridge.cases.extensions import FigureRow
-from casebridge.cases.models import Case, Firm, Permission, User
+from casebridge.cases.models import Case, Firm, Permission, TrustItemStatus, User
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
 #: Seconds a page waits for the books' trust balance before saying it could not be read.
 TRUST_READ_TIMEOUT = 3.0
+
+
+def has_connection(firm: Firm) -> bool:
+    return Connection.objects.filter(firm=firm).exists()
 
 
 def is_connected(firm: Firm) -> bool:
@@ -147,47 +155,245 @@ def sync_run_summary(run: SyncRun) -> str:
     if run.error:
         return f"Check status sync failed: {run.error}"
     problems = f"{run.problems} problem{'s' if run.problems != 1 else ''}"
-    return f"Check status synced: {run.paid} paid, {run.voided} voided, {problems}."
+    settlement = ""
+    if run.disbursed or run.invoices_final:
+        settlement = (
+            f" {run.disbursed} trust payment{'s' if run.disbursed != 1 else ''} disbursed, "
+            f"{run.invoices_final} fee invoice{'s' if run.invoices_final != 1 else ''} final."
+        )
+    return f"Check status synced: {run.paid} paid, {run.voided} voided, {problems}.{settlement}"
+
+
+def _trust_in_flight(case_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Per case: the trust checks the books already hold but the cases side does not yet
+    count as paid out (queued for printing: the books post a check when requested), and
+    how many trust changes are still on their way to the books."""
+    in_flight: dict[int, int] = {}
+    for case_id, cents in TrustItemLink.objects.filter(
+        trust_item__case_id__in=case_ids,
+        check_state=CheckState.QUEUED,
+        trust_item__status=TrustItemStatus.TO_BE_DISBURSED,
+    ).values_list("trust_item__case_id", "amount_cents"):
+        in_flight[case_id] = in_flight.get(case_id, 0) + cents
+    on_the_way = dict(
+        OutboxItem.objects.filter(
+            case_id__in=case_ids,
+            kind__in=(
+                OutboxKind.DEPOSIT_RECEIPT,
+                OutboxKind.DEPOSIT_VOID,
+                OutboxKind.TRUST_CHECK,
+                OutboxKind.FEE_INVOICE,
+            ),
+            state__in=UNFINISHED,
+        )
+        .values_list("case_id")
+        .annotate(n=Count("pk"))
+        .values_list("case_id", "n")
+    )
+    return in_flight, on_the_way
+
+
+def trust_comparison(
+    file_number: str, books_cents: int, held_cents: int, in_flight_cents: int, on_the_way: int
+) -> FigureRow:
+    """The books' balance for a file beside what the cases side counts, less the checks the
+    books hold that are not printed yet; a difference is flagged unless changes are still on
+    their way."""
+    label = "Trust in the books"
+    expected = held_cents - in_flight_cents
+    pending = (
+        f" ({format_cents(in_flight_cents)} in trust checks requested, not yet printed)"
+        if in_flight_cents
+        else ""
+    )
+    if books_cents == expected:
+        return FigureRow(label, books_cents, f"File {file_number}: matches{pending}.")
+    if on_the_way:
+        note = f"File {file_number}: {on_the_way} trust change(s) still on their way."
+        return FigureRow(label, books_cents, note)
+    difference = format_cents(abs(books_cents - expected))
+    side = "more" if books_cents > expected else "less"
+    note = (
+        f"File {file_number}: the books hold {difference} {side} than this case counts in "
+        f"trust ({format_cents(expected)}{pending})."
+    )
+    return FigureRow(label, books_cents, note, problem=True)
 
 
 def books_trust_row(case: Case, held_cents: int) -> FigureRow | None:
     """The books' trust balance for the case's file, beside the cases side's own figure,
     with any difference flagged. Read live with a short timeout: a page never waits long on
     the books, and a failure is shown, not raised."""
-    conn = connection_of(case.firm)
+    rows = books_trust_rows([case], {case.pk: held_cents})
+    return rows.get(case.pk)
+
+
+def books_trust_rows(cases: list[Case], held_cents: dict[int, int]) -> dict[int, FigureRow]:
+    """:func:`books_trust_row` for a page of cases: one read of the books for all of them."""
+    if not cases:
+        return {}
+    conn = connection_of(cases[0].firm)
     if conn is None or conn.trust_account_id is None:
-        return None
+        return {}
     label = "Trust in the books"
-    link = CaseLink.objects.filter(case=case).first()
-    if link is None:
-        note = "The case has no file in the books yet (nothing sent for it)."
-        return FigureRow(label, None, note, problem=held_cents != 0)
+    ids = [c.pk for c in cases]
+    links = {link.case_id: link for link in CaseLink.objects.filter(case_id__in=ids)}
+    out: dict[int, FigureRow] = {}
+    for case in cases:
+        if case.pk not in links:
+            note = "The case has no file in the books yet (nothing sent for it)."
+            out[case.pk] = FigureRow(label, None, note, problem=held_cents.get(case.pk, 0) != 0)
+    linked = [c for c in cases if c.pk in links]
+    if not linked:
+        return out
+    failure = ""
+    balances: dict[int, int] = {}
     if connection_view(conn).needs_reauth:
-        return FigureRow(label, None, "Not read: the books integration needs re-authentication.")
-    try:
-        client = client_for(conn, timeout=TRUST_READ_TIMEOUT)
-    except DomainError as exc:
-        return FigureRow(label, None, f"Not read: {exc.message}", problem=True)
-    try:
-        books_cents = client.file_trust_balance(link.books_file_id, conn.trust_account_id)
-    except BooksError as exc:
-        return FigureRow(label, None, f"Could not be read: {exc.message}", problem=True)
-    finally:
-        client.close()
-    on_the_way = OutboxItem.objects.filter(
-        case=case,
-        kind__in=(OutboxKind.DEPOSIT_RECEIPT, OutboxKind.DEPOSIT_VOID),
-        state__in=UNFINISHED,
-    ).count()
-    if books_cents == held_cents:
-        return FigureRow(label, books_cents, f"File {link.books_file_number}: matches.")
-    if on_the_way:
-        note = f"File {link.books_file_number}: {on_the_way} deposit change(s) still on their way."
-        return FigureRow(label, books_cents, note)
-    difference = format_cents(abs(books_cents - held_cents))
-    side = "more" if books_cents > held_cents else "less"
-    note = (
-        f"File {link.books_file_number}: the books hold {difference} {side} than this case "
-        f"counts in trust ({format_cents(held_cents)})."
-    )
-    return FigureRow(label, books_cents, note, problem=True)
+        failure = "Not read: the books integration needs re-authentication."
+    else:
+        try:
+            client = client_for(conn, timeout=TRUST_READ_TIMEOUT)
+        except DomainError as exc:
+            failure = f"Not read: {exc.message}"
+        else:
+            try:
+                balances = client.trust_balances(
+                    conn.trust_account_id, [links[c.pk].books_file_id for c in linked]
+                )
+            except BooksError as exc:
+                failure = f"Could not be read: {exc.message}"
+            finally:
+                client.close()
+    if failure:
+        for case in linked:
+            out[case.pk] = FigureRow(label, None, failure, problem="re-auth" not in failure)
+        return out
+    in_flight, on_the_way = _trust_in_flight([c.pk for c in linked])
+    for case in linked:
+        link = links[case.pk]
+        if link.books_file_id not in balances:
+            note = f"File {link.books_file_number} is not in the books any more."
+            out[case.pk] = FigureRow(label, None, note, problem=True)
+            continue
+        out[case.pk] = trust_comparison(
+            link.books_file_number,
+            balances[link.books_file_id],
+            held_cents.get(case.pk, 0),
+            in_flight.get(case.pk, 0),
+            on_the_way.get(case.pk, 0),
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    """A To Be Disbursed payment's state in the books, for its line on the screens."""
+
+    note: str
+    problem: bool = False
+    can_send_again: bool = False
+
+
+def _held_behind(case_ids: list[int]) -> dict[int, OutboxItem]:
+    """Each case's earliest failed or waiting item (what its later items wait behind)."""
+    blockers: dict[int, OutboxItem] = {}
+    for blocker in (
+        OutboxItem.objects.filter(
+            case_id__in=case_ids, state__in=(OutboxState.FAILED, OutboxState.WAITING)
+        )
+        .only("pk", "case_id", "kind", "state", "error_message")
+        .order_by("-pk")
+    ):
+        blockers[blocker.case_id] = blocker
+    return blockers
+
+
+def payment_states(case_ids: list[int]) -> dict[int, PaymentState]:
+    """Each sent payment's trust check (by trust item id), with the books' refusal if any."""
+    out: dict[int, PaymentState] = {}
+    latest: dict[int, OutboxItem] = {}
+    for sent in (
+        OutboxItem.objects.filter(case_id__in=case_ids, kind=OutboxKind.TRUST_CHECK)
+        .only("pk", "trust_item_id", "case_id", "state", "error_message")
+        .order_by("pk")
+    ):
+        latest[sent.trust_item_id or 0] = sent
+    blockers = _held_behind(case_ids)
+    for link in TrustItemLink.objects.filter(trust_item__case_id__in=case_ids):
+        item = latest.get(link.trust_item_id)
+        ahead = blockers.get(item.case_id) if item is not None else None
+        if item is not None and item.state == OutboxState.FAILED:
+            out[link.trust_item_id] = PaymentState(
+                f"Refused by the books: {item.error_message}", problem=True
+            )
+        elif item is not None and item.state == OutboxState.WAITING:
+            out[link.trust_item_id] = PaymentState("Waiting for re-authentication")
+        elif (
+            item is not None
+            and item.state == OutboxState.QUEUED
+            and ahead is not None
+            and ahead.pk < item.pk
+        ):
+            out[link.trust_item_id] = PaymentState(
+                f"Held back behind an earlier {ahead.get_kind_display().lower()} "
+                f"({ahead.error_message})",
+                problem=True,
+            )
+        elif item is not None and item.state in (OutboxState.QUEUED, OutboxState.SENDING):
+            out[link.trust_item_id] = PaymentState("Sending to the books")
+        elif link.check_state == CheckState.PRINTED:
+            out[link.trust_item_id] = PaymentState(f"Trust check #{link.check_number}")
+        elif link.check_state == CheckState.VOID:
+            out[link.trust_item_id] = PaymentState(link.problem, True, can_send_again=True)
+        elif link.check_state == CheckState.MISSING:
+            out[link.trust_item_id] = PaymentState(link.problem, problem=True)
+        elif link.books_check_id:
+            out[link.trust_item_id] = PaymentState(
+                f"Trust check request {link.books_check_id}, queued for printing in the books"
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class FeeInvoiceState:
+    invoice: FeeInvoice | None
+    note: str
+    problem: bool = False
+
+
+def fee_invoice_states(case_ids: list[int]) -> dict[int, FeeInvoiceState]:
+    """Each case's latest fee invoice and how it stands (on its way, refused, its stage)."""
+    invoices: dict[int, FeeInvoice] = {}
+    for invoice in FeeInvoice.objects.filter(case_id__in=case_ids).order_by("pk"):
+        invoices[invoice.case_id] = invoice
+    items = {
+        i.fee_invoice_id: i
+        for i in OutboxItem.objects.filter(
+            fee_invoice_id__in=[i.pk for i in invoices.values()]
+        ).only("pk", "fee_invoice_id", "state", "error_message")
+    }
+    out = {}
+    for case_id, invoice in invoices.items():
+        item = items.get(invoice.pk)
+        if item is not None and item.state == OutboxState.FAILED:
+            out[case_id] = FeeInvoiceState(
+                invoice, f"Fee invoice refused by the books: {item.error_message}", True
+            )
+        elif item is not None and item.state == OutboxState.WAITING:
+            out[case_id] = FeeInvoiceState(invoice, "Fee invoice waiting for re-authentication")
+        elif not invoice.stage:
+            out[case_id] = FeeInvoiceState(invoice, "Fee invoice on its way to the books")
+        else:
+            label = InvoiceStage(invoice.stage).label.lower()
+            waiting = (
+                " (waiting for the accountant to release it in the books)"
+                if invoice.stage in (InvoiceStage.REVIEW, InvoiceStage.RELEASE)
+                else ""
+            )
+            out[case_id] = FeeInvoiceState(
+                invoice,
+                f"Fee invoice {invoice.books_invoice_number}: {label}{waiting}"
+                + (f". {invoice.problem}" if invoice.problem else ""),
+                problem=bool(invoice.problem),
+            )
+    return out

@@ -21,4 +21,10 @@ urlpatterns = [
     path("costs/<int:pk>/split-send/", views.cost_split_send_view, name="cost_split_send"),
     path("costs/<int:pk>/sync/", views.cost_sync_view, name="cost_sync"),
     path("sync/", views.sync_view, name="sync"),
+    path("cases/<int:pk>/fee-invoice/", views.fee_invoice_create_view, name="fee_invoice_create"),
+    path(
+        "trust-items/<int:pk>/send-again/",
+        views.trust_check_send_again_view,
+        name="trust_check_send_again",
+    ),
 ]

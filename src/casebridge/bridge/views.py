@@ -32,6 +32,7 @@ from casebridge.bridge.forms import (
 )
 from casebridge.bridge.models import (
     Connection,
+    InvoiceRelease,
     OutboxItem,
     OutboxState,
     SyncRun,
@@ -39,10 +40,11 @@ from casebridge.bridge.models import (
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import mappings as mapping_services
 from casebridge.bridge.services import outbox, readiness
+from casebridge.bridge.services import settlement as settlement_services
 from casebridge.bridge.services.readiness import Check, Readiness, readiness_last, readiness_run
 from casebridge.bridge.services.status_sync import check_status_sync
 from casebridge.cases.auth import cases_permission_required, cases_settings_required
-from casebridge.cases.models import Case, Cost, CostCode, Permission, User
+from casebridge.cases.models import Case, Cost, CostCode, Permission, TrustItem, User
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.views._common import (
     INVALID,
@@ -745,3 +747,92 @@ def sync_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, message_of(exc))
         return finish(request, back)
     return _finish_sync(request, back, run)
+
+
+# --- Settlement: fee invoices and trust checks -------------------------------------------------
+
+
+def _client_trust_url() -> str:
+    return reverse("cases:client_trust") + "?tab=to_be_disbursed"
+
+
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
+@require_http_methods(["GET", "POST"])
+def fee_invoice_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Create fee invoice: shows the lines the books will get, then queues the invoice."""
+    me = cases_user(request)
+    back = _client_trust_url()
+    form = confirm_form(request)
+    context: dict[str, Any] = {"form": form, "case_id": pk}
+    try:
+        plan = settlement_services.fee_invoice_plan(firm=me.firm, actor=me, case_id=pk)
+    except DomainError as exc:
+        context["refusal"] = message_of(exc)
+        return render_modal(
+            request,
+            "bridge/_fee_invoice_form.html",
+            context,
+            title="Create fee invoice",
+            status=_refusal_status(request),
+            back_url=back,
+        )
+    context["plan"] = plan
+    status = 200
+    if request.method == "POST":
+        try:
+            invoice = settlement_services.fee_invoice_create(firm=me.firm, actor=me, case_id=pk)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            then = (
+                "it is released to final at once"
+                if invoice.release == InvoiceRelease.AUTOMATIC
+                else "it waits in the books for the accountant to review and release it"
+            )
+            return finish(
+                request,
+                back,
+                f"Fee invoice of {format_cents(invoice.total_cents)} for case "
+                f"{plan.case.number} sent to the books; {then}.",
+            )
+    return render_modal(
+        request,
+        "bridge/_fee_invoice_form.html",
+        context,
+        title=f"Create fee invoice · {plan.case.number}",
+        status=status,
+        back_url=back,
+    )
+
+
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
+@require_http_methods(["GET", "POST"])
+def trust_check_send_again_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Request a new trust check for a payment whose check the books voided."""
+    me = cases_user(request)
+    back = _client_trust_url()
+    item = get_object_or_404(TrustItem.objects.select_related("case"), firm=me.firm, pk=pk)
+    form = confirm_form(request)
+    status = 200
+    if request.method == "POST":
+        try:
+            settlement_services.trust_check_send_again(firm=me.firm, actor=me, trust_item_id=pk)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            return finish(
+                request,
+                back,
+                f"A new trust check for {item.payee_name} ({format_cents(item.amount_cents)}) "
+                "was requested from the books.",
+            )
+    return render_modal(
+        request,
+        "bridge/_send_again_form.html",
+        {"form": form, "item": item},
+        title="Send the trust check again",
+        status=status,
+        back_url=back,
+    )

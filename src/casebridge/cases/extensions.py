@@ -12,10 +12,13 @@ it, explicitly and in the open, at the few places where an integration has a say
 - :meth:`Integration.deposit_recorded` / :meth:`Integration.deposit_voided`: inside the
   transactions of ``deposit_record`` / ``deposit_void``, so that the trust receipt (or its
   reversal) is queued with the deposit;
+- :meth:`Integration.disbursement_pushed`: inside ``push_to_disbursement``'s transaction,
+  so that the payments to be made by check are queued with the push;
 - :meth:`Integration.panel_html`, :meth:`Integration.banners`,
-  :meth:`Integration.cost_extras`, :meth:`Integration.trust_figures`: what the screens
-  show (the Integrations card, a warning banner, a cost row's state and buttons, the
-  books' trust balance beside the case's own).
+  :meth:`Integration.cost_extras`, :meth:`Integration.trust_figures`,
+  :meth:`Integration.trust_case_extras`: what the screens show (the Integrations card, a
+  warning banner, a cost row's state and buttons, the books' trust balance beside the
+  case's own, and a case's state and buttons on Client Trust Management).
 
 With nothing registered every call is a no-op, which is how the cases side runs alone.
 """
@@ -28,7 +31,7 @@ from typing import Protocol
 
 from django.http import HttpRequest
 
-from casebridge.cases.models import Case, Cost, Deposit, User
+from casebridge.cases.models import Case, Cost, Deposit, TrustItem, User
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,18 @@ class FigureRow:
     problem: bool = False
 
 
+@dataclass(frozen=True)
+class TrustCaseExtras:
+    """What an integration adds to a case's row on Client Trust Management: figures (the
+    books' trust balance), a line of state per payment, and buttons."""
+
+    figures: tuple[FigureRow, ...] = ()
+    item_notes: dict[int, CostExtras] = field(default_factory=dict)
+    note: str = ""
+    problem: bool = False
+    actions: tuple[RowAction, ...] = ()
+
+
 class Integration(Protocol):
     key: str
 
@@ -81,6 +96,10 @@ class Integration(Protocol):
 
     def deposit_voided(self, *, deposit: Deposit, actor: User | None) -> None: ...
 
+    def disbursement_pushed(
+        self, *, case: Case, items: Sequence[TrustItem], actor: User | None
+    ) -> None: ...
+
     def panel_html(self, request: HttpRequest, user: User) -> str: ...
 
     def banners(self, request: HttpRequest, user: User) -> list[Banner]: ...
@@ -88,6 +107,10 @@ class Integration(Protocol):
     def cost_extras(self, user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]: ...
 
     def trust_figures(self, user: User, case: Case, held_cents: int) -> list[FigureRow]: ...
+
+    def trust_case_extras(
+        self, user: User, cases: Sequence[Case], held_cents: dict[int, int]
+    ) -> dict[int, TrustCaseExtras]: ...
 
 
 _registered: dict[str, Integration] = {}
@@ -117,6 +140,11 @@ def deposit_voided(*, deposit: Deposit, actor: User | None) -> None:
         integration.deposit_voided(deposit=deposit, actor=actor)
 
 
+def disbursement_pushed(*, case: Case, items: Sequence[TrustItem], actor: User | None) -> None:
+    for integration in integrations():
+        integration.disbursement_pushed(case=case, items=items, actor=actor)
+
+
 def cost_edit_refusal(*, cost: Cost, fields: Iterable[str]) -> str | None:
     names = list(fields)
     for integration in integrations():
@@ -138,6 +166,29 @@ def trust_figures(user: User, case: Case, held_cents: int) -> list[FigureRow]:
     """Rows integrations add under a case's trust figures; ``held_cents`` is what the
     cases side counts as still in trust for the case."""
     return [row for i in integrations() for row in i.trust_figures(user, case, held_cents)]
+
+
+def trust_case_extras(
+    user: User, cases: Sequence[Case], held_cents: dict[int, int]
+) -> dict[int, TrustCaseExtras]:
+    """Each case's extras on Client Trust Management (one call per integration for the
+    whole page); ``held_cents`` is what the cases side counts in trust per case."""
+    merged: dict[int, TrustCaseExtras] = {}
+    for integration in integrations():
+        for case_id, extra in integration.trust_case_extras(user, cases, held_cents).items():
+            seen = merged.get(case_id)
+            merged[case_id] = (
+                extra
+                if seen is None
+                else TrustCaseExtras(
+                    figures=seen.figures + extra.figures,
+                    item_notes={**seen.item_notes, **extra.item_notes},
+                    note="; ".join(n for n in (seen.note, extra.note) if n),
+                    problem=seen.problem or extra.problem,
+                    actions=seen.actions + extra.actions,
+                )
+            )
+    return merged
 
 
 def cost_extras(user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]:

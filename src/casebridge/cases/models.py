@@ -414,7 +414,8 @@ class TrustItemKind(models.TextChoices):
 class TrustItemStatus(models.TextChoices):
     STAGED = "staged", "Staged"
     TO_BE_DISBURSED = "to_be_disbursed", "To be disbursed"
-    DISBURSED = "disbursed", "Disbursed"  # set when its check is printed (the bridge)
+    #: Set by an integration (the bridge) when its check is printed or its invoice is final.
+    DISBURSED = "disbursed", "Disbursed"
 
 
 class TrustItem(models.Model):
@@ -436,6 +437,10 @@ class TrustItem(models.Model):
         max_length=20, choices=TrustItemStatus.choices, default=TrustItemStatus.STAGED
     )
     check_number = models.CharField(max_length=40, blank=True)
+    #: The fee invoice that took a fee, charge or cost reimbursement out of trust ("Invoice
+    #: 17"), set with ``disbursed_on`` when the books finalise it (the bridge).
+    invoice_reference = models.CharField(max_length=40, blank=True)
+    disbursed_on = models.DateField(null=True, blank=True)
     staged_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -1,8 +1,14 @@
-"""Reports: the trial balance and the monthly three-way trust reconciliation.
+"""Reports: the trial balance, the monthly three-way trust reconciliation, and two bulk
+reads for an integration's reconciliation.
 
-Both are reads (GET with query parameters). The reconciliation compares the adjusted bank
+All are reads (GET with query parameters). The reconciliation compares the adjusted bank
 statement balance, the trust account's journal balance and the sum of the client ledgers
 (domain.md section 5) and lists every difference rather than hiding it.
+
+The bulk reads (``/reports/trust-balances``, ``/reports/external-documents``) let the
+bridge read thousands of files' trust balances and every document it sent in a few
+requests: keyset-paged by id (``after_...`` is the last id of the previous page, and
+``next_after_...`` is null on the last page), one query a page, rows read as plain values.
 """
 
 from __future__ import annotations
@@ -14,11 +20,14 @@ from ninja import Query, Router
 from pydantic import Field
 
 from casebridge.books.api.security import context
-from casebridge.books.models import AccountType, BankAccount
+from casebridge.books.errors import ValidationFailed
+from casebridge.books.models import AccountType, BankAccount, BankAccountKind
 from casebridge.books.selectors import reports
+from casebridge.books.selectors.reports import DocumentKind
 from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import (
     ERRORS,
+    MAX_ID,
     Cents,
     Clean,
     Id,
@@ -148,4 +157,178 @@ def three_way_reconciliation(
         client_ledgers_recomputed=money(rec.client_ledgers_recomputed_cents),
         differences=rec.differences,
         is_reconciled=rec.is_reconciled,
+    )
+
+
+#: Most files ``GET /reports/trust-balances?file_ids=`` answers for at once.
+MAX_FILE_IDS = 250
+#: Largest page of the bulk reads.
+MAX_BULK_LIMIT = 10_000
+
+
+class TrustBalancesIn(Clean):
+    bank_account_id: Id = Field(description="A client trust bank account of the firm.")
+    file_ids: str | None = Field(
+        None,
+        max_length=MAX_FILE_IDS * 21,
+        description=(
+            f"Comma-separated file ids (at most {MAX_FILE_IDS}), e.g. file_ids=3,4,9: exactly "
+            "those files of the firm (unknown ids and other firms' files are left out, a "
+            "file without a ledger in the account shows 0.00), in one answer; "
+            "after_file_id and limit do not apply."
+        ),
+    )
+    after_file_id: int = Field(
+        0, ge=0, le=MAX_ID, description="Keyset paging: the previous page's next_after_file_id."
+    )
+    limit: int = Field(1000, ge=1, le=MAX_BULK_LIMIT)
+
+
+class FileTrustBalanceOut(Out):
+    file_id: int
+    file_number: str
+    balance: Money
+
+
+class TrustBalancesOut(Out):
+    bank_account_id: int
+    items: list[FileTrustBalanceOut] = Field(description="In file id order.")
+    next_after_file_id: int | None = Field(
+        description="Pass as after_file_id for the next page; null on the last page (and "
+        "always with file_ids)."
+    )
+
+
+def _parse_file_ids(text: str) -> list[int]:
+    """``"3, 4,9"`` -> ``[3, 4, 9]``: plain decimal ids only (no signs, no ``1_000``)."""
+    parts = [part.strip() for part in text.split(",")]
+    ids = [part for part in parts if part]
+    if len(ids) > MAX_FILE_IDS:
+        raise ValidationFailed(
+            f"file_ids: at most {MAX_FILE_IDS} ids at once, got {len(ids)}", field="file_ids"
+        )
+    if not all(part.isascii() and part.isdigit() and 1 <= int(part) <= MAX_ID for part in ids):
+        raise ValidationFailed(
+            "file_ids must be comma-separated positive ids, e.g. 3,4,9", field="file_ids"
+        )
+    return [int(part) for part in ids]
+
+
+@router.get("/reports/trust-balances", response={200: TrustBalancesOut, **ERRORS})
+def trust_balances(request: HttpRequest, params: Query[TrustBalancesIn]) -> TrustBalancesOut:
+    """Many files' client trust balances in one trust bank account (the maintained,
+    credit-normal ledger balance).
+
+    With ``file_ids``: those files of the firm, in file id order. Without: every file with
+    a ledger in the account, keyset-paged by file id (``after_file_id``, ``limit``,
+    default 1,000, at most 10,000); ``next_after_file_id`` is the page's last file id when
+    the page is full, else null. An unknown bank account is 404, one that is not a client
+    trust account 422, both naming ``bank_account_id``."""
+    firm = context(request).firm
+    bank = get_or_404(
+        BankAccount.objects.filter(firm=firm), params.bank_account_id, field="bank_account_id"
+    )
+    if bank.kind != BankAccountKind.TRUST:
+        raise ValidationFailed(
+            f"bank_account_id: {bank.name} is not a client trust bank account",
+            field="bank_account_id",
+        )
+    next_after: int | None = None
+    if params.file_ids is not None:
+        rows = reports.trust_balances_of_files(
+            firm=firm, bank_account_id=bank.pk, file_ids=_parse_file_ids(params.file_ids)
+        )
+    else:
+        rows = reports.trust_balances_page(
+            firm=firm,
+            bank_account_id=bank.pk,
+            after_file_id=params.after_file_id,
+            limit=params.limit,
+        )
+        if len(rows) == params.limit:
+            next_after = rows[-1][0]
+    return TrustBalancesOut(
+        bank_account_id=bank.pk,
+        items=[
+            FileTrustBalanceOut(file_id=file_id, file_number=number, balance=money(cents))
+            for file_id, number, cents in rows
+        ],
+        next_after_file_id=next_after,
+    )
+
+
+class ExternalDocumentsIn(Clean):
+    kind: DocumentKind
+    prefix: str = Field(
+        min_length=1,
+        max_length=60,
+        description="The external_ref's beginning, e.g. cases- (case-sensitive).",
+    )
+    after_id: int = Field(
+        0, ge=0, le=MAX_ID, description="Keyset paging: the previous page's next_after_id."
+    )
+    limit: int = Field(2000, ge=1, le=MAX_BULK_LIMIT)
+
+
+class ExternalDocumentOut(Out):
+    id: int
+    external_ref: str
+    file_id: int | None
+    bank_account_id: int | None = Field(description="An invoice's trust bank account.")
+    amount: Money = Field(description="An invoice's total.")
+    status: str = Field(
+        description="A check's status (queued, printed, voided), a receipt's (posted, "
+        "voided) or an invoice's stage (draft, review, release, final, voided)."
+    )
+    number: int | None = Field(
+        description="A check's number (null while queued) or an invoice's; null for a receipt."
+    )
+    date: dt.date = Field(
+        description="A check's request date, a receipt's received date or the invoice date."
+    )
+    void_date: dt.date | None = Field(
+        description="A check's or receipt's void date; the date an invoice's void was posted "
+        "(null for an invoice voided before it was final)."
+    )
+
+
+class ExternalDocumentsOut(Out):
+    kind: DocumentKind
+    items: list[ExternalDocumentOut] = Field(description="In id order.")
+    next_after_id: int | None = Field(
+        description="Pass as after_id for the next page; null on the last page."
+    )
+
+
+@router.get("/reports/external-documents", response={200: ExternalDocumentsOut, **ERRORS})
+def external_documents(
+    request: HttpRequest, params: Query[ExternalDocumentsIn]
+) -> ExternalDocumentsOut:
+    """The firm's checks, trust receipts or invoices whose ``external_ref`` starts with
+    ``prefix``, keyset-paged by id (``after_id``, ``limit``, default 2,000, at most
+    10,000); ``next_after_id`` is the page's last id when the page is full, else null."""
+    rows = reports.external_documents_page(
+        firm=context(request).firm,
+        kind=params.kind,
+        prefix=params.prefix,
+        after_id=params.after_id,
+        limit=params.limit,
+    )
+    return ExternalDocumentsOut(
+        kind=params.kind,
+        items=[
+            ExternalDocumentOut(
+                id=pk,
+                external_ref=ref,
+                file_id=file_id,
+                bank_account_id=bank_id,
+                amount=money(cents),
+                status=status,
+                number=number,
+                date=date,
+                void_date=void_date,
+            )
+            for pk, ref, file_id, bank_id, cents, status, number, date, void_date in rows
+        ],
+        next_after_id=rows[-1][0] if len(rows) == params.limit else None,
     )

@@ -1,12 +1,17 @@
 """The books' reports. Balances come from the maintained columns (one row each); the
-three-way reconciliation also recomputes from postings so drift would show, not hide."""
+three-way reconciliation also recomputes from postings so drift would show, not hide.
+The bulk reads at the end serve an integration's reconciliation: flat rows, one query a
+page."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Literal, cast
 
-from django.db.models import Q, Sum
+from django.db.models import FilteredRelation, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Left
 
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import (
@@ -18,8 +23,10 @@ from casebridge.books.models import (
     File,
     Firm,
     GLAccount,
+    Invoice,
     Posting,
     TrustLedger,
+    TrustReceipt,
 )
 from casebridge.core import clock
 from casebridge.core.money import format_cents as f
@@ -301,3 +308,126 @@ def three_way_reconciliation(
         client_ledgers_recomputed_cents=recomputed_total,
         differences=differences,
     )
+
+
+# --- bulk reads for an integration (the bridge's reconciliation) -------------------------
+#
+# Flat rows straight from ``values_list`` (no model instances), keyset-paged by id, one
+# query per page whatever its size.
+
+#: (file id, file number, balance in cents: credit-normal, 0 without a ledger)
+FileTrustBalanceRow = tuple[int, str, int]
+
+
+def trust_balances_of_files(
+    *, firm: Firm, bank_account_id: int, file_ids: Iterable[int]
+) -> list[FileTrustBalanceRow]:
+    """The trust balance in one bank account of each of ``file_ids`` that is a file of
+    ``firm`` (others are left out), in file id order; 0 for a file without a ledger there.
+
+    One query: the files left-joined to their ledger in that bank (at most one per file)."""
+    rows = (
+        File.objects.filter(firm=firm, pk__in=set(file_ids))
+        .alias(
+            ledger=FilteredRelation(
+                "trust_ledgers", condition=Q(trust_ledgers__bank_account_id=bank_account_id)
+            )
+        )
+        .order_by("pk")
+        .values_list("pk", "number", "ledger__balance_cents")
+    )
+    return [(pk, number, balance or 0) for pk, number, balance in rows]
+
+
+def trust_balances_page(
+    *, firm: Firm, bank_account_id: int, after_file_id: int, limit: int
+) -> list[FileTrustBalanceRow]:
+    """Every file of ``firm`` with a trust ledger in the bank account (a zero balance
+    included), in file id order, from the first file id above ``after_file_id``: one page
+    of at most ``limit`` rows, one query."""
+    return list(
+        TrustLedger.objects.filter(
+            firm=firm, bank_account_id=bank_account_id, file_id__gt=after_file_id
+        )
+        .order_by("file_id")
+        .values_list("file_id", "file__number", "balance_cents")[:limit]
+    )
+
+
+DocumentKind = Literal["check", "receipt", "invoice"]
+
+#: (id, external_ref, file id, bank account id, amount in cents, status, number, date,
+#: void date)
+ExternalDocumentRow = tuple[
+    int, str, int | None, int | None, int, str, int | None, dt.date, dt.date | None
+]
+
+
+def external_documents_page(
+    *, firm: Firm, kind: DocumentKind, prefix: str, after_id: int, limit: int
+) -> list[ExternalDocumentRow]:
+    """The checks, trust receipts or invoices of ``firm`` whose ``external_ref`` starts
+    with ``prefix`` (case-sensitive on every database), in id order from the first id above
+    ``after_id``: one page of at most ``limit`` rows, one query.
+
+    - a check: its amount, status, check number (None while queued), request date and
+      void date;
+    - a receipt: its amount, status, no number, received date and void date;
+    - an invoice: its total, stage, invoice number, trust bank account, invoice date and
+      the date its void was posted (None if it is not void, or was voided unposted)."""
+    # SQLite's LIKE ignores case, so ``startswith`` would match "CASES-1" for "cases-":
+    # compare the ref's first characters for equality instead.
+    matching = Q(ref_head=prefix, pk__gt=after_id, firm=firm)
+    ref_head = Left("external_ref", len(prefix))
+    qs: QuerySet[Any, tuple[Any, ...]]
+    if kind == "check":
+        qs = (
+            Check.objects.alias(ref_head=ref_head)
+            .filter(matching)
+            .values_list(
+                "pk",
+                "external_ref",
+                "file_id",
+                "bank_account_id",
+                "amount_cents",
+                "status",
+                "check_number",
+                "request_date",
+                "voided_on",
+            )
+        )
+    elif kind == "receipt":
+        qs = (
+            TrustReceipt.objects.alias(ref_head=ref_head)
+            .filter(matching)
+            .annotate(no_number=Value(None, output_field=IntegerField()))
+            .values_list(
+                "pk",
+                "external_ref",
+                "file_id",
+                "bank_account_id",
+                "amount_cents",
+                "status",
+                "no_number",
+                "received_on",
+                "voided_on",
+            )
+        )
+    else:
+        qs = (
+            Invoice.objects.alias(ref_head=ref_head)
+            .filter(matching)
+            .values_list(
+                "pk",
+                "external_ref",
+                "file_id",
+                "trust_bank_account_id",
+                "total_cents",
+                "stage",
+                "number",
+                "invoice_date",
+                "void_entry__date",
+            )
+        )
+    # The stubs type external_ref as nullable; the prefix comparison leaves out null refs.
+    return cast(list[ExternalDocumentRow], list(qs.order_by("pk")[:limit]))

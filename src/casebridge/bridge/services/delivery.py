@@ -11,6 +11,13 @@ off or in flight is skipped. Claimed items are sent in runs of the same kind:
   worker killed between send and acknowledgement) links the existing check instead of
   writing a second one. The request also carries an ``Idempotency-Key``.
 - ``cost_void``: ``POST /checks/{id}/void``; a check already void counts as done.
+- ``deposit_receipt`` / ``deposit_void``: a trust receipt for the case's file, or its
+  reversal, found again by external_ref.
+- ``trust_check``: a payment pushed to disbursement -> a trust check request on the
+  default client trust account (one ``POST /checks/batch`` per run); the books refuse one
+  that would overdraw the file, and that item fails with their reason.
+- ``fee_invoice``: ``POST /invoices`` paid from trust, the fee as the attorney's time
+  entry; found again by external_ref after a lost answer.
 
 Failures: unreachable / 5xx / 429 -> back in the queue with exponential backoff and full
 jitter, parked as failed after ``BRIDGE_MAX_ATTEMPTS``; a lapsed token -> every claimed
@@ -40,11 +47,14 @@ from casebridge.bridge.client import (
     BooksCheck,
     BooksClient,
     BooksError,
+    BooksInvoice,
     BooksReceipt,
     BooksRejected,
     BooksUnreachable,
     CheckRequest,
     FileRequest,
+    InvoiceLineRequest,
+    InvoiceRequest,
     ReceiptRequest,
 )
 from casebridge.bridge.models import (
@@ -54,9 +64,12 @@ from casebridge.bridge.models import (
     ConnectionStatus,
     CostLink,
     DepositLink,
+    FeeInvoice,
+    InvoiceStage,
     OutboxItem,
     OutboxKind,
     OutboxState,
+    TrustItemLink,
 )
 from casebridge.bridge.services.connection import (
     client_for,
@@ -65,6 +78,7 @@ from casebridge.bridge.services.connection import (
 )
 from casebridge.cases.models import Case, Cost, CostStatus
 from casebridge.cases.services import costs as cost_services
+from casebridge.cases.services import disbursement as disbursement_services
 from casebridge.core import clock
 from casebridge.core.db import update_rows
 from casebridge.core.errors import DomainError
@@ -679,6 +693,176 @@ def _void_receipt(ctx: _Context, item: OutboxItem) -> None:
         ctx.report.sent += 1
 
 
+def _send_trust_checks(ctx: _Context, items: list[OutboxItem]) -> None:
+    """Payments pushed to disbursement -> trust check requests, one batch. The books post a
+    trust check at once (holding the client's money) and refuse one that would take the
+    file below zero: that item fails with their reason, the rest go again."""
+    live = ctx.renew(items)
+    if not live:
+        return
+    files = _ensure_files(ctx, live)
+    if files is None:
+        return
+    requests = [
+        CheckRequest(
+            external_ref=str(p["external_ref"]),
+            bank_account_id=int(p["bank_account_id"]),
+            payee=str(p["payee"]),
+            amount_cents=int(p["amount_cents"]),
+            file_id=files[item.case_id],
+            activity_code_id=None,
+            memo=str(p.get("memo", "")),
+            posting_reference=str(p.get("posting_reference", "")),
+        )
+        for item in live
+        for p in [item.payload]
+    ]
+    live = ctx.renew(live)
+    if len(live) != len(requests):
+        refs = {i.payload["external_ref"] for i in live}
+        requests = [r for r in requests if r.external_ref in refs]
+    if not live:
+        return
+    key = "tchecks-" + hashlib.sha256(",".join(i.key for i in live).encode()).hexdigest()[:40]
+    try:
+        checks = ctx.client.checks_request(requests, idempotency_key=key)
+    except BooksError as exc:
+        _handle_error(ctx, live, exc)
+        return
+    by_ref = {c.external_ref: c for c in checks}
+    with transaction.atomic():
+        held = set(
+            OutboxItem.objects.select_for_update().filter(_mine(live)).values_list("pk", flat=True)
+        )
+        mine = [i for i in live if i.pk in held]
+        for item in mine:
+            _link_trust_check(item, by_ref[str(item.payload["external_ref"])])
+            _sent(item, {"check_id": by_ref[str(item.payload["external_ref"])].id})
+        printed = [
+            (i.trust_item_id or 0, str(c.check_number), c.printed_on)
+            for i in mine
+            if (c := by_ref[str(i.payload["external_ref"])]).status == "printed" and c.printed_on
+        ]
+        if printed:
+            disbursement_services.trust_items_record_checks_printed(
+                firm=ctx.conn.firm, actor=None, printed=printed
+            )
+    ctx.report.sent += len(mine)
+
+
+def _link_trust_check(item: OutboxItem, check: BooksCheck) -> None:
+    """Only the link of the item's own generation: a reissue has a new external_ref."""
+    TrustItemLink.objects.filter(
+        trust_item_id=item.trust_item_id or 0, external_ref=str(item.payload["external_ref"])
+    ).update(
+        books_check_id=check.id,
+        check_state=_check_state(check),
+        check_number=check.check_number,
+        last_synced_at=clock.now(),
+        problem="Check voided in the books; send it again from Client Trust Management"
+        if check.status == "voided"
+        else "",
+    )
+
+
+def invoice_settle(fee_invoice: FeeInvoice, invoice: BooksInvoice) -> bool:
+    """Record the books' invoice on the fee invoice; when it is final the payments it
+    carries are Disbursed on the cases side. Returns True when it just became final."""
+    became_final = invoice.stage == InvoiceStage.FINAL and fee_invoice.stage != InvoiceStage.FINAL
+    FeeInvoice.objects.filter(pk=fee_invoice.pk).update(
+        books_invoice_id=invoice.id,
+        books_invoice_number=invoice.number,
+        stage=invoice.stage,
+        finalised_on=invoice.finalised_on,
+        last_synced_at=clock.now(),
+        problem="",
+    )
+    if became_final:
+        disbursement_services.trust_items_record_invoiced(
+            firm=fee_invoice.firm,
+            actor=None,
+            item_ids=[int(i) for i in fee_invoice.trust_item_ids],
+            reference=f"Invoice {invoice.number}",
+            on=invoice.finalised_on or clock.today(),
+        )
+    elif invoice.stage == InvoiceStage.VOIDED and fee_invoice.stage == InvoiceStage.FINAL:
+        disbursement_services.trust_items_reopen(
+            firm=fee_invoice.firm,
+            actor=None,
+            item_ids=[int(i) for i in fee_invoice.trust_item_ids],
+            reason=f"invoice {invoice.number} was voided in the books",
+        )
+    return became_final
+
+
+def _send_fee_invoice(ctx: _Context, item: OutboxItem) -> None:
+    """A case's fee invoice -> ``POST /invoices`` paid from trust; the fee line is the
+    responsible attorney's time entry. Found again by external_ref after a lost answer."""
+    if not ctx.renew([item]):
+        return
+    fee_invoice = FeeInvoice.objects.select_related("firm").get(pk=item.fee_invoice_id or 0)
+    files = _ensure_files(ctx, [item])
+    if files is None:
+        return
+    p = item.payload
+    try:
+        keeper = ctx.attorney_ids().get(str(p["attorney_email"]))
+    except BooksError as exc:
+        _handle_error(ctx, [item], exc)
+        return
+    if keeper is None:
+        _fail(
+            item,
+            "attorney_not_in_books",
+            f"The books have no active user with the email {p['attorney_email']}, whose time "
+            "entry the fee is. Add the user in the books (Gear -> Users), then retry.",
+        )
+        ctx.report.failed += 1
+        return
+    request = InvoiceRequest(
+        external_ref=fee_invoice.external_ref,
+        file_id=files[item.case_id],
+        lines=tuple(
+            InvoiceLineRequest(
+                kind=str(ln["kind"]),
+                description=str(ln["description"]),
+                amount_cents=int(ln["amount_cents"]),
+                timekeeper_id=keeper if ln["kind"] == "fee" else None,
+                activity_code_id=int(ln["activity_code_id"])
+                if ln.get("activity_code_id")
+                else None,
+                external_ref=str(ln["source"]),
+            )
+            for ln in fee_invoice.lines
+        ),
+        trust_bank_account_id=int(p["trust_bank_account_id"]),
+        operating_bank_account_id=int(p["operating_bank_account_id"]),
+        release=str(p["release"]),
+        description=str(p.get("description", "")),
+    )
+    if not ctx.renew([item]):
+        return
+    try:
+        try:
+            invoice = ctx.client.invoice_create(request, idempotency_key=item.key)
+        except BooksRejected as exc:
+            if exc.code != "external_ref_conflict":
+                raise
+            found = ctx.client.invoices_by_external_ref(fee_invoice.external_ref)
+            if not found:
+                raise
+            invoice = found[0]
+    except BooksError as exc:
+        _handle_error(ctx, [item], exc)
+        return
+    with transaction.atomic():
+        if not OutboxItem.objects.select_for_update().filter(_mine([item])).exists():
+            return
+        invoice_settle(fee_invoice, invoice)
+        _sent(item, {"invoice_id": invoice.id, "number": invoice.number, "stage": invoice.stage})
+    ctx.report.sent += 1
+
+
 def _process(ctx: _Context, items: list[OutboxItem]) -> None:
     """Send the claimed items in runs of one kind, in id order; on a stop, release the
     rest. Items of a case whose earlier item did not go are released, not sent past it."""
@@ -694,11 +878,14 @@ def _process(ctx: _Context, items: list[OutboxItem]) -> None:
                 run.append(items[index + len(run)])
             if run[0].kind == OutboxKind.COST_SEND:
                 _send_costs(ctx, run)
+            elif run[0].kind == OutboxKind.TRUST_CHECK:
+                _send_trust_checks(ctx, run)
             else:
                 one_by_one = {
                     OutboxKind.COST_VOID: _void_check,
                     OutboxKind.DEPOSIT_RECEIPT: _record_receipt,
                     OutboxKind.DEPOSIT_VOID: _void_receipt,
+                    OutboxKind.FEE_INVOICE: _send_fee_invoice,
                 }[OutboxKind(run[0].kind)]
                 for item in run:
                     one_by_one(ctx, item)

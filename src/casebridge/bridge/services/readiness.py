@@ -218,6 +218,7 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
     codes = client.activity_codes()
     copp, damage = find_copp(codes), find_property_damage(codes)
     found["copp_activity_code_id"] = copp.id if copp else None
+    found["pd_activity_code_id"] = damage.id if damage else None
     for key, label, code, needed in (
         ("copp_code", "COPP activity code with a GL account", copp, (COSTS, INVOICES)),
         (

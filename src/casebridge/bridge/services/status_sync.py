@@ -1,5 +1,7 @@
 """Check numbers and statuses back from the books: nightly (at the connection's hour) and on
-demand, for one cost, the ticked costs or the whole Pending tab.
+demand, for one cost, the ticked costs or the whole Pending tab. A firm-wide run also
+brings back the trust checks of payments pushed to disbursement and the stages of fee
+invoices (see the end of this module).
 
 For every cost whose check is still queued or printed in the books' last known state:
 printed -> the cost is Paid with the check number and print date; voided in the books ->
@@ -14,16 +16,32 @@ import datetime as dt
 
 from django.db import transaction
 
-from casebridge.bridge.client import BooksAuthLapsed, BooksCheck, BooksError
-from casebridge.bridge.models import CheckState, CostLink, SyncRun, SyncTrigger
+from casebridge.bridge.client import (
+    BooksAuthLapsed,
+    BooksCheck,
+    BooksClient,
+    BooksError,
+    BooksInvoice,
+)
+from casebridge.bridge.models import (
+    CheckState,
+    CostLink,
+    FeeInvoice,
+    InvoiceStage,
+    SyncRun,
+    SyncTrigger,
+    TrustItemLink,
+)
 from casebridge.bridge.services.connection import (
     client_for,
     connection_mark_lapsed,
     require_connection,
     token_lapsed,
 )
+from casebridge.bridge.services.delivery import invoice_settle
 from casebridge.cases.models import CostStatus, Firm, User
 from casebridge.cases.services import costs as cost_services
+from casebridge.cases.services import disbursement as disbursement_services
 from casebridge.core import clock
 from casebridge.core.db import update_rows
 
@@ -118,6 +136,9 @@ def check_status_sync(
                     batch,
                     run,
                 )
+            if cost_ids is None:
+                _sync_trust_checks(firm, actor, client, run)
+                _sync_fee_invoices(firm, actor, client, run)
         except BooksAuthLapsed:
             connection_mark_lapsed(conn=conn)
             run.error = "Re-authentication required: the books refused the token."
@@ -153,3 +174,115 @@ def _sync_chunk(
             run.paid += cost_services.costs_record_checks_printed(
                 firm=firm, actor=actor, printed=printed
             )
+
+
+# --- Settlement: trust checks and fee invoices ------------------------------------------------
+
+
+def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run: SyncRun) -> None:
+    """Printed -> the payment is Disbursed with the check number; voided in the books -> the
+    payment is owed again (back to To Be Disbursed if it was Disbursed) and can be sent
+    again; gone from the books -> a problem on the payment, counted in the run."""
+    links = list(
+        TrustItemLink.objects.filter(
+            firm=firm,
+            books_check_id__isnull=False,
+            check_state__in=(CheckState.QUEUED, CheckState.PRINTED, CheckState.MISSING),
+        ).order_by("pk")
+    )
+    if not links:
+        return
+    by_id = {c.id: c for c in client.checks_get([link.books_check_id or 0 for link in links])}
+    printed: list[tuple[int, str, dt.date]] = []
+    reopen: list[int] = []
+    now = clock.now()
+    for link in links:
+        check = by_id.get(link.books_check_id or 0)
+        run.checked += 1
+        if check is None:
+            link.check_state = CheckState.MISSING
+            link.problem = (
+                f"Check {link.books_check_id} is no longer in the books; ask the accountant "
+                "what happened to it."
+            )
+            run.problems += 1
+        elif check.status == "printed":
+            link.check_state, link.check_number, link.problem = (
+                CheckState.PRINTED,
+                check.check_number,
+                "",
+            )
+            if check.printed_on is not None:
+                printed.append((link.trust_item_id, str(check.check_number), check.printed_on))
+        elif check.status == "voided":
+            link.check_state = CheckState.VOID
+            link.problem = (
+                "Check voided in the books"
+                + (f" ({check.void_reason})" if check.void_reason else "")
+                + "; the money is back in trust. Send it again from Client Trust Management."
+            )
+            reopen.append(link.trust_item_id)
+            run.voided += 1
+        else:
+            link.check_state, link.problem = CheckState.QUEUED, ""
+        link.last_synced_at = now
+    with transaction.atomic():
+        TrustItemLink.objects.bulk_update(
+            links, ["check_state", "check_number", "problem", "last_synced_at"]
+        )
+        if printed:
+            run.disbursed += disbursement_services.trust_items_record_checks_printed(
+                firm=firm, actor=actor, printed=printed
+            )
+        if reopen:
+            disbursement_services.trust_items_reopen(
+                firm=firm, actor=actor, item_ids=reopen, reason="its check was voided in the books"
+            )
+
+
+def _sync_fee_invoices(firm: Firm, actor: User | None, client: BooksClient, run: SyncRun) -> None:
+    """Each fee invoice's stage (review, release, final, voided) from the books; final ->
+    its payments are Disbursed; voided after final -> owed again."""
+    invoices = list(
+        FeeInvoice.objects.filter(firm=firm, books_invoice_id__isnull=False)
+        .exclude(stage=InvoiceStage.VOIDED)
+        .select_related("firm")
+        .order_by("pk")
+    )
+    if not invoices:
+        return
+    if len(invoices) <= 20:
+        found = {}
+        for invoice in invoices:
+            try:
+                found[invoice.pk] = client.invoice_get(invoice.books_invoice_id or 0)
+            except BooksError as exc:
+                if exc.status != 404:
+                    raise
+    else:
+        docs = {d.id: d for d in client.external_documents("invoice", "cases-fee-invoice-")}
+        found = {
+            inv.pk: BooksInvoice(
+                id=d.id,
+                number=d.number or 0,
+                external_ref=d.external_ref,
+                stage=d.status,
+                total_cents=d.amount_cents,
+                finalised_on=d.date if d.status == InvoiceStage.FINAL else None,
+            )
+            for inv in invoices
+            if (d := docs.get(inv.books_invoice_id or 0)) is not None
+        }
+    for invoice in invoices:
+        books = found.get(invoice.pk)
+        run.checked += 1
+        if books is None:
+            FeeInvoice.objects.filter(pk=invoice.pk).update(
+                problem=f"Invoice {invoice.books_invoice_number} is no longer in the books.",
+                last_synced_at=clock.now(),
+            )
+            run.problems += 1
+            continue
+        with transaction.atomic():
+            if invoice_settle(invoice, books):
+                run.invoices_final += 1

@@ -112,6 +112,8 @@ class TrustPaymentLine:
     paid_direct: bool
     check_number: str
     note: str
+    #: The fee invoice that paid a fee, charge or cost reimbursement ("Invoice 17").
+    invoice_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,7 @@ def settlement_statement(
             paid_direct=i.paid_direct,
             check_number=i.check_number,
             note=i.note,
+            invoice_reference=i.invoice_reference,
         )
         for i in items
     ]

@@ -903,6 +903,7 @@ def push_to_disbursement(*, firm: Firm, actor: User, case_id: int) -> int:
     now = clock.now()
     to_move = TrustItem.objects.filter(case=case, status=TrustItemStatus.STAGED)
     total = int(to_move.aggregate(s=Sum("amount_cents"))["s"] or 0)
+    moved_ids = list(to_move.order_by("pk").values_list("pk", flat=True))
     moved = to_move.update(status=TrustItemStatus.TO_BE_DISBURSED, pushed_to_disbursement_at=now)
     _audit(
         case,
@@ -912,5 +913,11 @@ def push_to_disbursement(*, firm: Firm, actor: User, case_id: int) -> int:
         settlement.pk,
         f"{moved} payments pushed to disbursement",
         after={"moved": moved, "total_cents": total},
+    )
+    # an integration queues the payments to be made by check, with the push or not at all
+    extensions.disbursement_pushed(
+        case=case,
+        items=list(TrustItem.objects.filter(pk__in=moved_ids).order_by("pk")),
+        actor=actor,
     )
     return moved

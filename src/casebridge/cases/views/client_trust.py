@@ -1,23 +1,27 @@
-"""Client Trust Management: every case with money staged ("Staged") or pushed on for
-checks ("To Be Disbursed"), with its items, amounts and payees."""
+"""Client Trust Management: every case with money staged ("Staged"), pushed on for checks
+and the fee invoice ("To Be Disbursed"), or paid out ("Disbursed"), with its items, amounts
+and payees. An integration adds each case's figures in the books, each payment's state
+there and buttons (:func:`casebridge.cases.extensions.trust_case_extras`)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from casebridge.cases import extensions
 from casebridge.cases.auth import cases_login_required
-from casebridge.cases.models import Case, TrustItem, TrustItemStatus
+from casebridge.cases.models import Case, Deposit, TrustItem, TrustItemStatus
 
 from ._common import cases_user, paginate
 
 TABS = (
     (TrustItemStatus.STAGED, "Staged"),
     (TrustItemStatus.TO_BE_DISBURSED, "To Be Disbursed"),
+    (TrustItemStatus.DISBURSED, "Disbursed"),
 )
 
 
@@ -45,16 +49,25 @@ def client_trust_view(request: HttpRequest) -> HttpResponse:
         .order_by("case_id", "pk")
     ):
         items_by_case[item.case_id].append(item)
+    held = _held_in_trust([c.pk for c in page_cases])
+    extras = (
+        extensions.trust_case_extras(cases_user(request), page_cases, held)
+        if tab != TrustItemStatus.STAGED
+        else {}
+    )
     rows = []
     for case in page_cases:
         items = items_by_case[case.pk]
+        extra = extras.get(case.pk)
         rows.append(
             {
                 "case": case,
-                "items": items,
+                "items": [(i, extra.item_notes.get(i.pk) if extra else None) for i in items],
                 "from_trust_cents": sum(i.amount_cents for i in items if not i.paid_direct),
                 "paid_direct_cents": sum(i.amount_cents for i in items if i.paid_direct),
                 "pushed": case.settlement.pushed_to_client_trust_at is not None,
+                "held_cents": held.get(case.pk, 0),
+                "extra": extra,
             }
         )
     return render(
@@ -68,3 +81,22 @@ def client_trust_view(request: HttpRequest) -> HttpResponse:
             "pager": pager,
         },
     )
+
+
+def _held_in_trust(case_ids: list[int]) -> dict[int, int]:
+    """What the cases side counts in trust per case: deposits less what trust paid out."""
+    deposited = dict(
+        Deposit.objects.filter(case_id__in=case_ids, voided_on__isnull=True)
+        .values_list("case_id")
+        .annotate(s=Sum("amount_cents"))
+        .values_list("case_id", "s")
+    )
+    paid_out = dict(
+        TrustItem.objects.filter(
+            case_id__in=case_ids, status=TrustItemStatus.DISBURSED, paid_direct=False
+        )
+        .values_list("case_id")
+        .annotate(s=Sum("amount_cents"))
+        .values_list("case_id", "s")
+    )
+    return {cid: int(deposited.get(cid) or 0) - int(paid_out.get(cid) or 0) for cid in case_ids}

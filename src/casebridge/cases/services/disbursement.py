@@ -1,0 +1,154 @@
+"""What happens to a To Be Disbursed payment after it leaves the cases side: an integration
+(the bridge) reports that its trust check was printed, that the fee invoice carrying it is
+final, or that the check or invoice was voided and the payment is owed again.
+
+These are the only ways a payment becomes Disbursed, and the only way back. Each change is
+audited; each call takes many payments at once (a status sync brings back thousands).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+
+from casebridge.cases.models import Firm, TrustItem, TrustItemKind, TrustItemStatus, User
+from casebridge.core.audit import audit_record_many
+from casebridge.core.money import format_cents
+
+#: The payments a fee invoice takes out of trust; the others are paid by trust checks.
+INVOICED_KINDS = (
+    TrustItemKind.FEE,
+    TrustItemKind.COPP,
+    TrustItemKind.PROPERTY_DAMAGE_FEE,
+    TrustItemKind.COST_REIMBURSEMENT,
+)
+
+
+def _event(
+    firm: Firm,
+    actor: User | None,
+    item: TrustItem,
+    action: str,
+    summary: str,
+    after: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "system": "cases",
+        "firm_id": firm.pk,
+        "actor_id": actor.pk if actor else None,
+        "actor_label": actor.email if actor else "system",
+        "action": action,
+        "entity_type": "trust_item",
+        "entity_id": item.pk,
+        "summary": f"{item.get_kind_display()} of {format_cents(item.amount_cents)} to "
+        f"{item.payee_name}: {summary}",
+        "before": {
+            "status": item.status,
+            "check_number": item.check_number,
+            "invoice_reference": item.invoice_reference,
+        },
+        "after": after,
+    }
+
+
+def _to_disburse(firm: Firm, ids: Sequence[int]) -> list[TrustItem]:
+    return list(
+        TrustItem.objects.select_for_update()
+        .filter(firm=firm, pk__in=list(ids), status=TrustItemStatus.TO_BE_DISBURSED)
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def trust_items_record_checks_printed(
+    *, firm: Firm, actor: User | None, printed: Sequence[tuple[int, str, dt.date]]
+) -> int:
+    """To Be Disbursed -> Disbursed, each with its check number and print date. Payments
+    no longer To Be Disbursed are left alone. Returns how many changed."""
+    wanted = {item_id: (number, on) for item_id, number, on in printed}
+    items = _to_disburse(firm, list(wanted))
+    events = []
+    for item in items:
+        number, on = wanted[item.pk]
+        events.append(
+            _event(
+                firm,
+                actor,
+                item,
+                "disburse",
+                f"paid by trust check {number} (printed in the books)",
+                {"status": TrustItemStatus.DISBURSED, "check_number": number, "on": on.isoformat()},
+            )
+        )
+        item.status, item.check_number, item.disbursed_on = (
+            TrustItemStatus.DISBURSED,
+            number[:40],
+            on,
+        )
+    TrustItem.objects.bulk_update(items, ["status", "check_number", "disbursed_on"])
+    audit_record_many(events)
+    return len(items)
+
+
+@transaction.atomic
+def trust_items_record_invoiced(
+    *, firm: Firm, actor: User | None, item_ids: Sequence[int], reference: str, on: dt.date
+) -> int:
+    """The fee invoice carrying these payments is final: they are Disbursed, with the
+    invoice as their reference. Only fee, charge and cost-reimbursement payments."""
+    items = [i for i in _to_disburse(firm, item_ids) if i.kind in INVOICED_KINDS]
+    events = [
+        _event(
+            firm,
+            actor,
+            item,
+            "disburse",
+            f"taken from trust by {reference} (final in the books)",
+            {"status": TrustItemStatus.DISBURSED, "invoice_reference": reference},
+        )
+        for item in items
+    ]
+    for item in items:
+        item.status, item.invoice_reference, item.disbursed_on = (
+            TrustItemStatus.DISBURSED,
+            reference[:40],
+            on,
+        )
+    TrustItem.objects.bulk_update(items, ["status", "invoice_reference", "disbursed_on"])
+    audit_record_many(events)
+    return len(items)
+
+
+@transaction.atomic
+def trust_items_reopen(
+    *, firm: Firm, actor: User | None, item_ids: Sequence[int], reason: str
+) -> int:
+    """The check or invoice that paid these payments was voided (the money is back in
+    trust): they are To Be Disbursed again, their check number or invoice cleared."""
+    items = list(
+        TrustItem.objects.select_for_update()
+        .filter(firm=firm, pk__in=list(item_ids), status=TrustItemStatus.DISBURSED)
+        .order_by("pk")
+    )
+    events = [
+        _event(
+            firm,
+            actor,
+            item,
+            "reopen",
+            f"owed again: {reason}",
+            {"status": TrustItemStatus.TO_BE_DISBURSED, "reason": reason},
+        )
+        for item in items
+    ]
+    for item in items:
+        item.status = TrustItemStatus.TO_BE_DISBURSED
+        item.check_number, item.invoice_reference, item.disbursed_on = "", "", None
+    TrustItem.objects.bulk_update(
+        items, ["status", "check_number", "invoice_reference", "disbursed_on"]
+    )
+    audit_record_many(events)
+    return len(items)
