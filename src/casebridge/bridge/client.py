@@ -248,6 +248,24 @@ class BooksDocument:
     void_date: dt.date | None
 
 
+@dataclass(frozen=True)
+class ThreeWay:
+    """The books' three-way reconciliation of a trust account (figures in cents)."""
+
+    bank_account_name: str
+    as_of: dt.date
+    statement_cents: int
+    deposits_in_transit_cents: int
+    outstanding_checks_cents: int
+    adjusted_bank_cents: int
+    trust_journal_cents: int
+    client_ledgers_cents: int
+    differences: tuple[str, ...]
+    is_reconciled: bool
+    #: (check number or None, payee, amount in cents) of each outstanding check.
+    outstanding: tuple[tuple[int | None, str, int], ...] = ()
+
+
 class BooksClient(Protocol):
     """What the bridge needs from an accounting system."""
 
@@ -305,7 +323,19 @@ class BooksClient(Protocol):
 
     def all_trust_balances(self, bank_account_id: int) -> dict[int, int]: ...
 
-    def external_documents(self, kind: str, prefix: str) -> list[BooksDocument]: ...
+    def external_documents(
+        self, kind: str, prefix: str, *, file_id: int | None = None
+    ) -> list[BooksDocument]: ...
+
+    def three_way(
+        self,
+        bank_account_id: int,
+        *,
+        statement_cents: int,
+        deposits_in_transit_cents: int = 0,
+        outstanding_checks_cents: int | None = None,
+        as_of: dt.date | None = None,
+    ) -> ThreeWay: ...
 
     def close(self) -> None: ...
 
@@ -791,16 +821,19 @@ class HttpBooksClient:
         return out
 
     @_answers
-    def external_documents(self, kind: str, prefix: str) -> list[BooksDocument]:
+    def external_documents(
+        self, kind: str, prefix: str, *, file_id: int | None = None
+    ) -> list[BooksDocument]:
         """Every check, receipt or invoice (``kind``) whose external_ref starts with
-        ``prefix``, page by page."""
+        ``prefix`` (of one file, if given), page by page."""
         out: list[BooksDocument] = []
         after: int | None = 0
+        params: dict[str, Any] = {"kind": kind, "prefix": prefix, "limit": 10000}
+        if file_id is not None:
+            params["file_id"] = file_id
         while after is not None:
             body = self._request(
-                "GET",
-                "reports/external-documents",
-                params={"kind": kind, "prefix": prefix, "after_id": after, "limit": 10000},
+                "GET", "reports/external-documents", params={**params, "after_id": after}
             )
             out.extend(
                 BooksDocument(
@@ -818,3 +851,40 @@ class HttpBooksClient:
             )
             after = body.get("next_after_id")
         return out
+
+    @_answers
+    def three_way(
+        self,
+        bank_account_id: int,
+        *,
+        statement_cents: int,
+        deposits_in_transit_cents: int = 0,
+        outstanding_checks_cents: int | None = None,
+        as_of: dt.date | None = None,
+    ) -> ThreeWay:
+        params: dict[str, Any] = {
+            "bank_account_id": bank_account_id,
+            "statement_balance": _amount(statement_cents),
+            "deposits_in_transit": _amount(deposits_in_transit_cents),
+        }
+        if outstanding_checks_cents is not None:
+            params["outstanding_checks"] = _amount(outstanding_checks_cents)
+        if as_of is not None:
+            params["as_of"] = as_of.isoformat()
+        body = self._request("GET", "reports/three-way-reconciliation", params=params)
+        return ThreeWay(
+            bank_account_name=str(body["bank_account_name"]),
+            as_of=dt.date.fromisoformat(body["as_of"]),
+            statement_cents=_cents(body["statement_balance"]),
+            deposits_in_transit_cents=_cents(body["deposits_in_transit"]),
+            outstanding_checks_cents=_cents(body["outstanding_checks"]),
+            adjusted_bank_cents=_cents(body["adjusted_bank_balance"]),
+            trust_journal_cents=_cents(body["trust_journal_balance"]),
+            client_ledgers_cents=_cents(body["client_ledgers_total"]),
+            differences=tuple(str(d) for d in body["differences"]),
+            is_reconciled=bool(body["is_reconciled"]),
+            outstanding=tuple(
+                (c.get("check_number"), str(c["payee"]), _cents(c["amount"]))
+                for c in body["outstanding_check_list"]
+            ),
+        )

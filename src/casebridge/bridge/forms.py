@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 from django import forms
 
-from casebridge.bridge.models import InvoiceRelease, OutboxKind, OutboxState
+from casebridge.bridge.models import DifferenceKind, InvoiceRelease, OutboxKind, OutboxState
 from casebridge.bridge.services.connection import AccountChoice
-from casebridge.cases.forms import SplitForm
+from casebridge.cases.forms import MoneyField, SplitForm
 
 #: The choice of the mapping pop-up that means "no mapping: send as COPP".
 COPP_DEFAULT = ""
@@ -155,3 +155,26 @@ class SplitSendForm(SplitForm):
     def __init__(self, *args: Any, operating: Sequence[AccountChoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["bank_account"] = _account_field("Bank account", operating)
+
+
+class ThreeWayForm(forms.Form):
+    """The bank statement's figures for the books' three-way reconciliation."""
+
+    statement_balance = MoneyField(label="Bank statement balance", allow_negative=True)
+    deposits_in_transit = MoneyField(label="Deposits in transit", required=False)
+    outstanding_checks = MoneyField(
+        label="Outstanding checks",
+        required=False,
+        help_text="Leave empty to count every unvoided check the books know of.",
+    )
+    as_of = forms.DateField(
+        label="Statement date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+class DifferenceFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Kind", required=False, choices=[("", "All kinds"), *DifferenceKind.choices]
+    )

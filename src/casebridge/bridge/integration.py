@@ -111,6 +111,15 @@ class BooksIntegration:
                         aria_label=f"Create the fee invoice of case {case.number}",
                     ),
                 )
+            if user.has_permission(Permission.ADMIN_SETTINGS):
+                case_actions += (
+                    RowAction(
+                        "Reconcile",
+                        reverse("bridge:reconciliation") + f"?case={case.pk}",
+                        aria_label=f"Reconciliation of case {case.number}",
+                        popup=False,
+                    ),
+                )
             row = figures.get(case.pk)
             out[case.pk] = TrustCaseExtras(
                 figures=(row,) if row is not None else (),
@@ -120,6 +129,47 @@ class BooksIntegration:
                 actions=case_actions,
             )
         return out
+
+    def home_notices(self, request: HttpRequest, user: User) -> list[Banner]:
+        if not user.has_permission(Permission.ADMIN_SETTINGS) or not selectors.has_connection(
+            user.firm
+        ):
+            return []
+        run = selectors.last_reconciliation(user.firm)
+        url = reverse("bridge:reconciliation")
+        if run is None:
+            return [
+                Banner("warning", "Books reconciliation: not run yet.", url, "Run it now")
+            ]
+        when = f"{run.started_at:%Y-%m-%d %H:%M}"
+        if run.is_clean:
+            return [
+                Banner(
+                    "ok",
+                    f"Books reconciliation clean ({when}): {run.cases_compared} cases, "
+                    f"{run.documents_compared} documents, no difference.",
+                    url,
+                    "Open",
+                )
+            ]
+        return [
+            Banner(
+                "error",
+                f"Books reconciliation ({when}): {selectors.reconciliation_summary(run)}",
+                url,
+                "See the differences",
+            )
+        ]
+
+    def trust_page_links(self, user: User) -> list[RowAction]:
+        if not user.has_permission(Permission.ADMIN_SETTINGS) or not selectors.has_connection(
+            user.firm
+        ):
+            return []
+        return [
+            RowAction("Reconciliation", reverse("bridge:reconciliation"), popup=False),
+            RowAction("Three-way reconciliation", reverse("bridge:three_way"), popup=False),
+        ]
 
     def panel_html(self, request: HttpRequest, user: User) -> str:
         return render_to_string(

@@ -350,3 +350,82 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"Check sync {self.pk} of firm {self.firm_id}"
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of both sides (the whole firm, or one case): costs sent vs checks,
+    deposits vs trust receipts, payments vs trust checks, fee invoices, and each file's
+    trust balance. Clean when it finished without error and found no difference."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    #: Set for a run of one case (from its page); None for the whole firm.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True)
+    trigger = models.CharField(max_length=10, choices=SyncTrigger.choices)
+    started_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cases_compared = models.PositiveIntegerField(default=0)
+    documents_compared = models.PositiveIntegerField(default=0)
+    #: Sent but not yet answered by the books: not counted as differences.
+    in_flight = models.PositiveIntegerField(default=0)
+    differences = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["firm", "case", "-started_at"], name="bridge_recrun_recent")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reconciliation {self.pk} of firm {self.firm_id}"
+
+    @property
+    def is_clean(self) -> bool:
+        return self.finished_at is not None and not self.error and self.differences == 0
+
+
+class DifferenceKind(models.TextChoices):
+    COST = "cost", "Cost vs check"
+    DEPOSIT = "deposit", "Deposit vs trust receipt"
+    PAYMENT = "payment", "Payment vs trust check"
+    INVOICE = "invoice", "Fee invoice"
+    TRUST_BALANCE = "trust_balance", "Trust balance"
+    UNKNOWN = "unknown", "In the books only"
+
+
+class DifferenceFix(models.TextChoices):
+    """What the screen offers to put a difference right."""
+
+    NONE = "", "—"
+    SEND = "send", "Send to the books"
+    RETRY = "retry", "Retry"
+    SYNC = "sync", "Sync statuses"
+    SEND_AGAIN = "send_again", "Send the check again"
+
+
+class ReconciliationDifference(models.Model):
+    """One difference found by a run, with its cause and what would fix it."""
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="found")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=DifferenceKind.choices)
+    #: What is compared, as the user knows it ("Cost 12: Records Inc $125.00").
+    subject = models.CharField(max_length=300)
+    cause = models.CharField(max_length=1000)
+    cases_cents = models.BigIntegerField(null=True, blank=True)
+    books_cents = models.BigIntegerField(null=True, blank=True)
+    fix = models.CharField(max_length=12, choices=DifferenceFix.choices, blank=True)
+    #: The record the fix acts on (a cost, a deposit, a trust item, an outbox item), by id.
+    fix_target_id = models.BigIntegerField(null=True, blank=True)
+    fixed_at = models.DateTimeField(null=True, blank=True)
+    fixed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.subject}"

@@ -21,6 +21,7 @@ from casebridge.bridge.models import (
     OutboxItem,
     OutboxKind,
     OutboxState,
+    ReconciliationRun,
     SyncRun,
     TrustItemLink,
 )
@@ -54,6 +55,7 @@ def panel_context(user: User) -> dict[str, Any]:
         "last_sync": SyncRun.objects.filter(firm=user.firm).order_by("-started_at").first()
         if conn
         else None,
+        "last_reconciliation": last_reconciliation(user.firm) if conn else None,
     }
 
 
@@ -139,7 +141,7 @@ def queue_items(
     firm: Firm, *, state: str = "", kind: str = "", case_number: str = ""
 ) -> QuerySet[OutboxItem]:
     qs = OutboxItem.objects.filter(firm=firm).select_related(
-        "case", "cost", "cost__payee", "deposit"
+        "case", "cost", "cost__payee", "deposit", "trust_item", "fee_invoice"
     )
     if state:
         qs = qs.filter(state=state)
@@ -397,3 +399,30 @@ def fee_invoice_states(case_ids: list[int]) -> dict[int, FeeInvoiceState]:
                 problem=bool(invoice.problem),
             )
     return out
+
+
+def last_reconciliation(firm: Firm) -> ReconciliationRun | None:
+    """The firm-wide reconciliation last finished."""
+    return (
+        ReconciliationRun.objects.filter(firm=firm, case__isnull=True, finished_at__isnull=False)
+        .select_related("case")
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+
+
+def reconciliation_summary(run: ReconciliationRun) -> str:
+    """What a reconciliation found, as a sentence."""
+    if run.error:
+        return f"Reconciliation failed: {run.error}"
+    scope = f"case {run.case.number}" if run.case else f"{run.cases_compared} cases"
+    flight = f"; {run.in_flight} item(s) still on their way" if run.in_flight else ""
+    if run.differences == 0:
+        return (
+            f"Reconciliation clean: {scope}, {run.documents_compared} documents compared, "
+            f"no difference{flight}."
+        )
+    return (
+        f"Reconciliation found {run.differences} difference{'s' if run.differences != 1 else ''}"
+        f" ({scope}, {run.documents_compared} documents compared{flight})."
+    )

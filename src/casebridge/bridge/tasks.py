@@ -7,7 +7,8 @@
 - :func:`outbox_sweep`: every minute, a run for each firm with something due (what a
   crashed worker or a lost enqueue left behind: leases run out, backoffs expire).
 - :func:`check_status_sync_hourly`: each hour, the check-status sync of the firms whose
-  configured hour it is (nightly at 02:00 by default).
+  configured hour it is (nightly at 02:00 by default), followed by the firm's
+  reconciliation, so that it compares fresh statuses.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from casebridge.bridge.models import (
     SyncTrigger,
 )
 from casebridge.bridge.services.delivery import outbox_deliver, set_enqueuer
+from casebridge.bridge.services.reconciliation import reconciliation_run
 from casebridge.bridge.services.status_sync import check_status_sync
 from casebridge.core import clock
 from casebridge.core.tasks import background_task, periodic_task
@@ -84,6 +86,15 @@ def check_status_sync_task(firm_id: int) -> None:
         run.voided,
         run.problems,
         run.error or "-",
+    )
+    rec = reconciliation_run(firm=conn.firm, trigger=SyncTrigger.SCHEDULED)
+    log.info(
+        "reconciliation firm=%s cases=%s documents=%s differences=%s error=%s",
+        firm_id,
+        rec.cases_compared,
+        rec.documents_compared,
+        rec.differences,
+        rec.error or "-",
     )
 
 

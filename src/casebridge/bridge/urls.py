@@ -21,6 +21,14 @@ urlpatterns = [
     path("costs/<int:pk>/split-send/", views.cost_split_send_view, name="cost_split_send"),
     path("costs/<int:pk>/sync/", views.cost_sync_view, name="cost_sync"),
     path("sync/", views.sync_view, name="sync"),
+    path("reconciliation/", views.reconciliation_view, name="reconciliation"),
+    path("reconciliation/run/", views.reconciliation_run_view, name="reconciliation_run"),
+    path(
+        "reconciliation/differences/<int:pk>/fix/",
+        views.reconciliation_fix_view,
+        name="reconciliation_fix",
+    ),
+    path("three-way/", views.three_way_view, name="three_way"),
     path("cases/<int:pk>/fee-invoice/", views.fee_invoice_create_view, name="fee_invoice_create"),
     path(
         "trust-items/<int:pk>/send-again/",

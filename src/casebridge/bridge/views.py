@@ -24,22 +24,25 @@ from casebridge.bridge.forms import (
     COPP_DEFAULT,
     ActivateForm,
     DefaultsForm,
+    DifferenceFilterForm,
     MappingForm,
     QueueFilterForm,
     ReauthenticateForm,
     SendForm,
     SplitSendForm,
+    ThreeWayForm,
 )
 from casebridge.bridge.models import (
     Connection,
     InvoiceRelease,
     OutboxItem,
     OutboxState,
+    ReconciliationDifference,
     SyncRun,
 )
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import mappings as mapping_services
-from casebridge.bridge.services import outbox, readiness
+from casebridge.bridge.services import outbox, readiness, reconciliation
 from casebridge.bridge.services import settlement as settlement_services
 from casebridge.bridge.services.readiness import Check, Readiness, readiness_last, readiness_run
 from casebridge.bridge.services.status_sync import check_status_sync
@@ -835,4 +838,136 @@ def trust_check_send_again_view(request: HttpRequest, pk: int) -> HttpResponse:
         title="Send the trust check again",
         status=status,
         back_url=back,
+    )
+
+
+# --- Reconciliation -----------------------------------------------------------------------------
+
+DIFFERENCES_PER_PAGE = 50
+
+
+def _case_param(request: HttpRequest, me: User) -> Case | None:
+    raw = request.GET.get("case") or request.POST.get("case") or ""
+    if not raw.isdigit():
+        return None
+    return Case.objects.filter(firm=me.firm, pk=int(raw)).first()
+
+
+@cases_settings_required
+@require_http_methods(["GET"])
+def reconciliation_view(request: HttpRequest) -> HttpResponse:
+    """The last reconciliation (of the firm, or of the case in ``?case=``) and what it found."""
+    me = cases_user(request)
+    case = _case_param(request, me)
+    run = reconciliation.last_run(me.firm, case)
+    form = DifferenceFilterForm(request.GET)
+    kind = form.cleaned_data.get("kind", "") if form.is_valid() else ""
+    found = run.found.select_related("case", "fixed_by") if run else None
+    if found is not None and kind:
+        found = found.filter(kind=kind)
+    rows, pager = (
+        paginate(request, found, per_page=DIFFERENCES_PER_PAGE, label="Difference pages")
+        if found is not None
+        else ([], None)
+    )
+    return render(
+        request,
+        "bridge/reconciliation.html",
+        {
+            **SETTINGS_NAV,
+            "case": case,
+            "run": run,
+            "rows": rows,
+            "pager": pager,
+            "form": form,
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@cases_settings_required
+@require_POST
+def reconciliation_run_view(request: HttpRequest) -> HttpResponse:
+    """Run the reconciliation now (the firm, or one case)."""
+    me = cases_user(request)
+    case = _case_param(request, me)
+    back = reverse("bridge:reconciliation") + (f"?case={case.pk}" if case else "")
+    try:
+        run = reconciliation.reconciliation_run(
+            firm=me.firm, actor=me, case_id=case.pk if case else None
+        )
+    except DomainError as exc:
+        messages.error(request, message_of(exc))
+        return finish(request, back)
+    if run.error:
+        messages.error(request, f"The reconciliation could not run: {run.error}")
+        return finish(request, back)
+    return finish(request, back, selectors.reconciliation_summary(run))
+
+
+@cases_settings_required
+@require_http_methods(["GET", "POST"])
+def reconciliation_fix_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Apply a difference's fix (send, retry, sync, send again) after a confirmation."""
+    me = cases_user(request)
+    diff = get_object_or_404(
+        ReconciliationDifference.objects.select_related("run"), run__firm=me.firm, pk=pk
+    )
+    back = safe_next(request, request.POST.get("next"), reverse("bridge:reconciliation"))
+    form = confirm_form(request)
+    status = 200
+    if request.method == "POST":
+        try:
+            reconciliation.difference_fix(firm=me.firm, actor=me, difference_id=diff.pk)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            return finish(
+                request,
+                back,
+                f"{diff.get_fix_display()}: done for {diff.subject}. Run the reconciliation "
+                "again once the books have answered.",
+            )
+    return render_modal(
+        request,
+        "bridge/_fix_form.html",
+        {"form": form, "diff": diff, "next": back},
+        title=diff.get_fix_display() or "Fix",
+        status=status,
+        back_url=back,
+    )
+
+
+@cases_settings_required
+@require_http_methods(["GET"])
+def three_way_view(request: HttpRequest) -> HttpResponse:
+    """The books' three-way reconciliation of the default client trust account: the bank
+    statement's figures typed here, the trust journal and the client ledgers from the books."""
+    me = cases_user(request)
+    result = None
+    error = ""
+    status = 200
+    form = ThreeWayForm(request.GET or None)
+    if request.GET and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = reconciliation.three_way_read(
+                firm=me.firm,
+                actor=me,
+                statement_cents=data["statement_balance"],
+                deposits_in_transit_cents=data["deposits_in_transit"] or 0,
+                outstanding_checks_cents=data["outstanding_checks"],
+                as_of=data["as_of"],
+            )
+        except DomainError as exc:
+            error = message_of(exc)
+            status = INVALID
+    elif request.GET:
+        status = INVALID
+    return render(
+        request,
+        "bridge/three_way.html",
+        {**SETTINGS_NAV, "form": form, "result": result, "error": error},
+        status=status,
     )

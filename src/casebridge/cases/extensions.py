@@ -18,7 +18,9 @@ it, explicitly and in the open, at the few places where an integration has a say
   :meth:`Integration.cost_extras`, :meth:`Integration.trust_figures`,
   :meth:`Integration.trust_case_extras`: what the screens show (the Integrations card, a
   warning banner, a cost row's state and buttons, the books' trust balance beside the
-  case's own, and a case's state and buttons on Client Trust Management).
+  case's own, and a case's state and buttons on Client Trust Management);
+- :meth:`Integration.home_notices`, :meth:`Integration.trust_page_links`: a line of status
+  on the home page (the case list), links at the top of Client Trust Management.
 
 With nothing registered every call is a no-op, which is how the cases side runs alone.
 """
@@ -38,7 +40,7 @@ from casebridge.cases.models import Case, Cost, Deposit, TrustItem, User
 class Banner:
     """A notice across the top of every cases page for the users it concerns."""
 
-    level: str  # "warning" or "error"
+    level: str  # "ok", "warning" or "error"
     message: str
     link_url: str = ""
     link_label: str = ""
@@ -112,6 +114,10 @@ class Integration(Protocol):
         self, user: User, cases: Sequence[Case], held_cents: dict[int, int]
     ) -> dict[int, TrustCaseExtras]: ...
 
+    def home_notices(self, request: HttpRequest, user: User) -> list[Banner]: ...
+
+    def trust_page_links(self, user: User) -> list[RowAction]: ...
+
 
 _registered: dict[str, Integration] = {}
 
@@ -160,6 +166,16 @@ def panels_html(request: HttpRequest, user: User) -> list[str]:
 
 def banners(request: HttpRequest, user: User) -> list[Banner]:
     return [b for i in integrations() for b in i.banners(request, user)]
+
+
+def home_notices(request: HttpRequest, user: User) -> list[Banner]:
+    """Status lines for the home page (the case list), e.g. the last reconciliation."""
+    return [n for i in integrations() for n in i.home_notices(request, user)]
+
+
+def trust_page_links(user: User) -> list[RowAction]:
+    """Links at the top of Client Trust Management (e.g. the books' reconciliations)."""
+    return [a for i in integrations() for a in i.trust_page_links(user)]
 
 
 def trust_figures(user: User, case: Case, held_cents: int) -> list[FigureRow]:

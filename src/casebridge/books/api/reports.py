@@ -268,6 +268,7 @@ class ExternalDocumentsIn(Clean):
         0, ge=0, le=MAX_ID, description="Keyset paging: the previous page's next_after_id."
     )
     limit: int = Field(2000, ge=1, le=MAX_BULK_LIMIT)
+    file_id: Id | None = Field(None, description="Only this file's documents.")
 
 
 class ExternalDocumentOut(Out):
@@ -313,6 +314,7 @@ def external_documents(
         prefix=params.prefix,
         after_id=params.after_id,
         limit=params.limit,
+        file_id=params.file_id,
     )
     return ExternalDocumentsOut(
         kind=params.kind,

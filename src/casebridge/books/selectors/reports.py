@@ -364,7 +364,13 @@ ExternalDocumentRow = tuple[
 
 
 def external_documents_page(
-    *, firm: Firm, kind: DocumentKind, prefix: str, after_id: int, limit: int
+    *,
+    firm: Firm,
+    kind: DocumentKind,
+    prefix: str,
+    after_id: int,
+    limit: int,
+    file_id: int | None = None,
 ) -> list[ExternalDocumentRow]:
     """The checks, trust receipts or invoices of ``firm`` whose ``external_ref`` starts
     with ``prefix`` (case-sensitive on every database), in id order from the first id above
@@ -374,10 +380,14 @@ def external_documents_page(
       void date;
     - a receipt: its amount, status, no number, received date and void date;
     - an invoice: its total, stage, invoice number, trust bank account, invoice date and
-      the date its void was posted (None if it is not void, or was voided unposted)."""
+      the date its void was posted (None if it is not void, or was voided unposted).
+
+    With ``file_id``, only that file's documents."""
     # SQLite's LIKE ignores case, so ``startswith`` would match "CASES-1" for "cases-":
     # compare the ref's first characters for equality instead.
     matching = Q(ref_head=prefix, pk__gt=after_id, firm=firm)
+    if file_id is not None:
+        matching &= Q(file_id=file_id)
     ref_head = Left("external_ref", len(prefix))
     qs: QuerySet[Any, tuple[Any, ...]]
     if kind == "check":

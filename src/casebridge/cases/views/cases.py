@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from casebridge.cases import extensions
 from casebridge.cases.auth import cases_login_required
 from casebridge.cases.forms import (
     CaseCreateForm,
@@ -86,6 +87,7 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
     }
     if is_htmx(request) and request.headers.get("HX-Target") == "case-results":
         return render(request, "cases/case/_results.html", context)
+    context["notices"] = extensions.home_notices(request, cases_user(request))
     return render(request, "cases/case/list.html", context)
 
 

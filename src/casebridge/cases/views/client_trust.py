@@ -79,6 +79,7 @@ def client_trust_view(request: HttpRequest) -> HttpResponse:
             "tabs": [(value, label, counts[value]) for value, label in TABS],
             "rows": rows,
             "pager": pager,
+            "page_links": extensions.trust_page_links(cases_user(request)),
         },
     )
 

@@ -1,0 +1,833 @@
+"""The reconciliation both sides agree on (issue 5): every figure the bridge carried to the
+books, compared with what the books hold now, for the whole firm or one case.
+
+- costs sent vs checks in the books (amount, status, number);
+- deposits vs trust receipts (amount, voided on one side only; deposits never sent, such
+  as those recorded before the integration was activated);
+- payments pushed to disbursement vs trust checks (amount, status, number);
+- fee invoices vs the books' invoices (total, stage);
+- each linked case's trust (deposits less what trust paid out, less trust checks the books
+  already hold but have not printed) vs the books' client ledger for its file;
+- documents the books hold under a ``cases-`` reference that this side does not know.
+
+Everything still on its way (an outbox item queued, sending or waiting) is counted as in
+flight, not as a difference. Each difference names its cause and, where one exists, the
+fix the screen offers (send, retry, sync, send again). The books are read in a handful of
+bulk requests (``/reports/external-documents``, ``/reports/trust-balances``) and this side
+in a handful of queries, whatever the number of cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Sum
+
+from casebridge.bridge.client import (
+    BooksAuthLapsed,
+    BooksClient,
+    BooksDocument,
+    BooksError,
+    ThreeWay,
+)
+from casebridge.bridge.errors import Conflict, ValidationFailed
+from casebridge.bridge.models import (
+    UNFINISHED,
+    CaseLink,
+    CheckState,
+    Connection,
+    CostLink,
+    DepositLink,
+    DifferenceFix,
+    DifferenceKind,
+    FeeInvoice,
+    OutboxItem,
+    OutboxKind,
+    OutboxState,
+    ReconciliationDifference,
+    ReconciliationRun,
+    SyncTrigger,
+    TrustItemLink,
+)
+from casebridge.bridge.services import outbox
+from casebridge.bridge.services import settlement as settlement_services
+from casebridge.bridge.services.connection import (
+    client_for,
+    connection_mark_lapsed,
+    require_connection,
+    token_lapsed,
+)
+from casebridge.bridge.services.status_sync import check_status_sync
+from casebridge.cases.models import (
+    Case,
+    CostStatus,
+    Deposit,
+    Firm,
+    TrustItem,
+    TrustItemStatus,
+    User,
+)
+from casebridge.cases.permissions import require_settings_access
+from casebridge.core import clock
+from casebridge.core.audit import audit_record
+from casebridge.core.money import format_cents
+
+_TRUST_ITEM_REF = re.compile(r"^cases-trust-item-(\d+)(?:-(\d+))?$")
+
+
+@dataclass
+class _Found:
+    """The differences of one run, as they are found."""
+
+    rows: list[ReconciliationDifference] = field(default_factory=list)
+    in_flight: int = 0
+    documents: int = 0
+
+    def add(
+        self,
+        case_id: int | None,
+        kind: str,
+        subject: str,
+        cause: str,
+        *,
+        cases_cents: int | None = None,
+        books_cents: int | None = None,
+        fix: str = DifferenceFix.NONE,
+        target: int | None = None,
+    ) -> None:
+        self.rows.append(
+            ReconciliationDifference(
+                case_id=case_id,
+                kind=kind,
+                subject=subject[:300],
+                cause=cause[:1000],
+                cases_cents=cases_cents,
+                books_cents=books_cents,
+                fix=fix,
+                fix_target_id=target,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class _Unfinished:
+    """What is still on its way, by subject: (kind, subject id) -> (item id, state, error)."""
+
+    by_subject: dict[tuple[str, int], tuple[int, str, str]]
+    cases: set[int]
+
+    def of(self, kind: str, subject_id: int) -> tuple[int, str, str] | None:
+        return self.by_subject.get((kind, subject_id))
+
+
+def _unfinished(firm: Firm, case_ids: set[int] | None) -> _Unfinished:
+    qs = OutboxItem.objects.filter(firm=firm, state__in=UNFINISHED)
+    if case_ids is not None:
+        qs = qs.filter(case_id__in=case_ids)
+    by_subject: dict[tuple[str, int], tuple[int, str, str]] = {}
+    cases: set[int] = set()
+    for pk, kind, case_id, cost_id, deposit_id, item_id, invoice_id, state, error in qs.order_by(
+        "pk"
+    ).values_list(
+        "pk",
+        "kind",
+        "case_id",
+        "cost_id",
+        "deposit_id",
+        "trust_item_id",
+        "fee_invoice_id",
+        "state",
+        "error_message",
+    ):
+        subject = cost_id or deposit_id or item_id or invoice_id or 0
+        family = {
+            OutboxKind.COST_SEND: "cost",
+            OutboxKind.COST_VOID: "cost",
+            OutboxKind.DEPOSIT_RECEIPT: "deposit",
+            OutboxKind.DEPOSIT_VOID: "deposit",
+            OutboxKind.TRUST_CHECK: "payment",
+            OutboxKind.FEE_INVOICE: "invoice",
+        }[OutboxKind(kind)]
+        by_subject.setdefault((family, subject), (pk, state, error))
+        cases.add(case_id)
+    return _Unfinished(by_subject, cases)
+
+
+def _in_flight_or_failed(
+    found: _Found, waiting: tuple[int, str, str] | None, case_id: int, subject: str, kind: str
+) -> bool:
+    """True when the subject is still on its way (counted) or failed (a difference to
+    retry): either way there is nothing more to compare yet."""
+    if waiting is None:
+        return False
+    item_id, state, error = waiting
+    if state == OutboxState.FAILED:
+        found.add(
+            case_id,
+            kind,
+            subject,
+            f"Sending it to the books failed: {error}",
+            fix=DifferenceFix.RETRY,
+            target=item_id,
+        )
+    else:
+        found.in_flight += 1
+    return True
+
+
+def _amount_differs(
+    found: _Found, case_id: int, kind: str, subject: str, mine: int, doc: BooksDocument
+) -> bool:
+    if mine == doc.amount_cents:
+        return False
+    found.add(
+        case_id,
+        kind,
+        subject,
+        f"The books hold {format_cents(doc.amount_cents)} under {doc.external_ref}; this side "
+        f"{format_cents(mine)}.",
+        cases_cents=mine,
+        books_cents=doc.amount_cents,
+    )
+    return True
+
+
+def _compare_costs(
+    firm: Firm, case_ids: set[int] | None, checks: dict[str, BooksDocument], waiting: _Unfinished
+) -> tuple[_Found, set[str]]:
+    found, known = _Found(), set()
+    links = CostLink.objects.filter(firm=firm)
+    if case_ids is not None:
+        links = links.filter(cost__case_id__in=case_ids)
+    for ref, cost_id, case_id, status, cents, reference, payee in links.values_list(
+        "external_ref",
+        "cost_id",
+        "cost__case_id",
+        "cost__status",
+        "cost__amount_cents",
+        "cost__payment_reference",
+        "cost__payee__name",
+    ):
+        known.add(ref)
+        subject = f"Cost {cost_id}: {payee}, {format_cents(cents)}"
+        if _in_flight_or_failed(found, waiting.of("cost", cost_id), case_id, subject, "cost"):
+            continue
+        doc = checks.get(ref)
+        kind = DifferenceKind.COST
+        if doc is None:
+            if status != CostStatus.VOID:
+                found.add(
+                    case_id,
+                    kind,
+                    subject,
+                    f"Sent, but the books have no check {ref}; ask the accountant what became "
+                    "of it.",
+                    cases_cents=cents,
+                )
+            continue
+        found.documents += 1
+        if _amount_differs(found, case_id, kind, subject, cents, doc):
+            continue
+        if status == CostStatus.VOID and doc.status != "voided":
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Void here, but check {doc.number or doc.id} is still {doc.status} in the books.",
+                cases_cents=0,
+                books_cents=doc.amount_cents,
+                fix=DifferenceFix.SEND,
+                target=cost_id,
+            )
+        elif status != CostStatus.VOID and doc.status == "voided":
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"The books voided check {doc.number or doc.id}; this side has not synced yet.",
+                fix=DifferenceFix.SYNC,
+            )
+        elif status == CostStatus.PENDING and doc.status == "printed":
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Printed in the books as check {doc.number}; this side still shows Pending.",
+                fix=DifferenceFix.SYNC,
+            )
+        elif status == CostStatus.PAID and doc.status == "queued":
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Paid here (check {reference}), but the books' check is still queued.",
+            )
+        elif status == CostStatus.PAID and str(doc.number) != reference:
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Paid here by check {reference}; the books printed it as check {doc.number}.",
+            )
+    return found, known
+
+
+def _compare_deposits(
+    firm: Firm,
+    case_ids: set[int] | None,
+    receipts: dict[str, BooksDocument],
+    waiting: _Unfinished,
+) -> tuple[_Found, set[str]]:
+    """A deposit never sent counts only while its case still holds money in trust here: a
+    case fully paid out before the integration was activated is history, not a gap."""
+    found, known = _Found(), set()
+    refs = dict(DepositLink.objects.filter(firm=firm).values_list("deposit_id", "external_ref"))
+    deposits = Deposit.objects.filter(firm=firm)
+    if case_ids is not None:
+        deposits = deposits.filter(case_id__in=case_ids)
+    rows = list(deposits.values_list("pk", "case_id", "amount_cents", "check_number", "voided_on"))
+    unsent_cases = {r[1] for r in rows if r[0] not in refs and r[4] is None}
+    still_held = {cid for cid, cents in _held_in_trust(firm, unsent_cases).items() if cents > 0}
+    for deposit_id, case_id, cents, number, voided_on in rows:
+        subject = f"Deposit of check {number}, {format_cents(cents)}"
+        kind = DifferenceKind.DEPOSIT
+        ref = refs.get(deposit_id)
+        if ref is None:
+            if voided_on is None and case_id in still_held:
+                found.add(
+                    case_id,
+                    kind,
+                    subject,
+                    "Never sent to the books (recorded before the integration was activated, "
+                    "or while it was off): the books' trust does not hold it.",
+                    cases_cents=cents,
+                    fix=DifferenceFix.SEND,
+                    target=deposit_id,
+                )
+            continue
+        known.add(ref)
+        if _in_flight_or_failed(found, waiting.of("deposit", deposit_id), case_id, subject, kind):
+            continue
+        doc = receipts.get(ref)
+        if doc is None:
+            if voided_on is None:
+                found.add(
+                    case_id,
+                    kind,
+                    subject,
+                    f"Sent, but the books have no trust receipt {ref}.",
+                    cases_cents=cents,
+                )
+            continue
+        found.documents += 1
+        if _amount_differs(found, case_id, kind, subject, cents, doc):
+            continue
+        if voided_on is not None and doc.status != "voided":
+            found.add(
+                case_id,
+                kind,
+                subject,
+                "Voided here, but its trust receipt still stands in the books.",
+                cases_cents=0,
+                books_cents=doc.amount_cents,
+                fix=DifferenceFix.SEND,
+                target=deposit_id,
+            )
+        elif voided_on is None and doc.status == "voided":
+            found.add(
+                case_id,
+                kind,
+                subject,
+                "The books voided its trust receipt (the money left trust there); it stands "
+                "here. Void the deposit on the Settlement tab, or ask the accountant.",
+                cases_cents=cents,
+                books_cents=0,
+            )
+    return found, known
+
+
+def _compare_payments(
+    firm: Firm, case_ids: set[int] | None, checks: dict[str, BooksDocument], waiting: _Unfinished
+) -> tuple[_Found, set[int]]:
+    found, linked_items = _Found(), set()
+    conn_exists = Connection.objects.filter(firm=firm).exists()
+    links = {
+        item_id: (ref, state)
+        for item_id, ref, state in TrustItemLink.objects.filter(firm=firm).values_list(
+            "trust_item_id", "external_ref", "check_state"
+        )
+    }
+    items = TrustItem.objects.filter(
+        firm=firm,
+        kind__in=settlement_services.CHECK_KINDS,
+        paid_direct=False,
+        status__in=(TrustItemStatus.TO_BE_DISBURSED, TrustItemStatus.DISBURSED),
+    )
+    if case_ids is not None:
+        items = items.filter(case_id__in=case_ids)
+    for item_id, case_id, cents, status, number, payee in items.values_list(
+        "pk", "case_id", "amount_cents", "status", "check_number", "payee_name"
+    ):
+        subject = f"Payment to {payee}, {format_cents(cents)}"
+        kind = DifferenceKind.PAYMENT
+        link = links.get(item_id)
+        if link is None:
+            if conn_exists and status == TrustItemStatus.TO_BE_DISBURSED:
+                found.add(
+                    case_id,
+                    kind,
+                    subject,
+                    "Pushed to disbursement but never sent to the books as a trust check "
+                    "(pushed before the integration was activated).",
+                    cases_cents=cents,
+                    fix=DifferenceFix.SEND,
+                    target=item_id,
+                )
+            continue
+        linked_items.add(item_id)
+        ref, state = link
+        if _in_flight_or_failed(found, waiting.of("payment", item_id), case_id, subject, kind):
+            continue
+        doc = checks.get(ref)
+        if doc is None:
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Sent, but the books have no trust check {ref}.",
+                cases_cents=cents,
+            )
+            continue
+        found.documents += 1
+        if _amount_differs(found, case_id, kind, subject, cents, doc):
+            continue
+        if doc.status == "voided":
+            if state == CheckState.VOID and status == TrustItemStatus.TO_BE_DISBURSED:
+                found.add(
+                    case_id,
+                    kind,
+                    subject,
+                    f"The books voided trust check {doc.number or doc.id}; the payment is "
+                    "still owed. Send the check again.",
+                    cases_cents=cents,
+                    books_cents=0,
+                    fix=DifferenceFix.SEND_AGAIN,
+                    target=item_id,
+                )
+            else:
+                found.add(
+                    case_id,
+                    kind,
+                    subject,
+                    f"The books voided trust check {doc.number or doc.id}; this side has not "
+                    "synced yet.",
+                    fix=DifferenceFix.SYNC,
+                )
+        elif status == TrustItemStatus.TO_BE_DISBURSED and doc.status == "printed":
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Printed in the books as check {doc.number}; this side has not synced yet.",
+                fix=DifferenceFix.SYNC,
+            )
+        elif status == TrustItemStatus.DISBURSED and doc.status != "printed":
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Disbursed here (check {number}); the books' trust check is {doc.status}.",
+            )
+        elif status == TrustItemStatus.DISBURSED and str(doc.number) != number:
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Disbursed here by check {number}; the books printed check {doc.number}.",
+            )
+    return found, linked_items
+
+
+def _compare_invoices(
+    firm: Firm, case_ids: set[int] | None, invoices: dict[str, BooksDocument], waiting: _Unfinished
+) -> tuple[_Found, set[str]]:
+    found, known = _Found(), set()
+    qs = FeeInvoice.objects.filter(firm=firm)
+    if case_ids is not None:
+        qs = qs.filter(case_id__in=case_ids)
+    for invoice_id, case_id, ref, cents, stage in qs.values_list(
+        "pk", "case_id", "external_ref", "total_cents", "stage"
+    ):
+        known.add(ref)
+        subject = f"Fee invoice, {format_cents(cents)}"
+        kind = DifferenceKind.INVOICE
+        if _in_flight_or_failed(found, waiting.of("invoice", invoice_id), case_id, subject, kind):
+            continue
+        doc = invoices.get(ref)
+        if doc is None:
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Sent, but the books have no invoice {ref}.",
+                cases_cents=cents,
+            )
+            continue
+        found.documents += 1
+        if _amount_differs(found, case_id, kind, subject, cents, doc):
+            continue
+        if doc.status != stage:
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"Invoice {doc.number} is {doc.status} in the books, {stage or 'unknown'} here; "
+                "this side has not synced yet.",
+                fix=DifferenceFix.SYNC,
+            )
+    return found, known
+
+
+def _held_in_trust(firm: Firm, case_ids: Iterable[int]) -> dict[int, int]:
+    """Per case: deposits less what trust paid out, less the trust checks the books already
+    hold but have not printed (the books post a check when it is requested)."""
+    ids = list(case_ids)
+    held: dict[int, int] = defaultdict(int)
+    for case_id, cents in (
+        Deposit.objects.filter(firm=firm, case_id__in=ids, voided_on__isnull=True)
+        .values_list("case_id")
+        .annotate(s=Sum("amount_cents"))
+        .values_list("case_id", "s")
+    ):
+        held[case_id] += int(cents or 0)
+    for case_id, cents in (
+        TrustItem.objects.filter(
+            firm=firm, case_id__in=ids, status=TrustItemStatus.DISBURSED, paid_direct=False
+        )
+        .values_list("case_id")
+        .annotate(s=Sum("amount_cents"))
+        .values_list("case_id", "s")
+    ):
+        held[case_id] -= int(cents or 0)
+    for case_id, cents in TrustItemLink.objects.filter(
+        firm=firm,
+        trust_item__case_id__in=ids,
+        check_state=CheckState.QUEUED,
+        trust_item__status=TrustItemStatus.TO_BE_DISBURSED,
+    ).values_list("trust_item__case_id", "amount_cents"):
+        held[case_id] -= cents
+    return held
+
+
+def _compare_balances(
+    firm: Firm,
+    case_links: dict[int, tuple[int, str]],
+    balances: dict[int, int],
+    waiting: _Unfinished,
+) -> _Found:
+    found = _Found()
+    held = _held_in_trust(firm, case_links)
+    numbers = dict(Case.objects.filter(pk__in=list(case_links)).values_list("pk", "number"))
+    for case_id, (file_id, file_number) in case_links.items():
+        if case_id in waiting.cases:
+            continue  # something is on its way: the balances cannot agree yet
+        mine = held.get(case_id, 0)
+        books = balances.get(file_id, 0)
+        if mine != books:
+            side = "more" if books > mine else "less"
+            found.add(
+                case_id,
+                DifferenceKind.TRUST_BALANCE,
+                f"Trust of {numbers.get(case_id, case_id)} (file {file_number})",
+                f"The books' client ledger holds {format_cents(abs(books - mine))} {side} than "
+                f"this side counts in trust ({format_cents(mine)}); see the other differences "
+                "of this case for the cause.",
+                cases_cents=mine,
+                books_cents=books,
+            )
+    return found
+
+
+def _unknown(
+    docs: Iterable[tuple[str, BooksDocument]],
+    known: set[str],
+    linked_items: set[int],
+    file_cases: dict[int, int],
+) -> _Found:
+    """Documents under a ``cases-`` reference this side does not know. An earlier check of a
+    payment sent again (``cases-trust-item-<id>`` when ``-2`` is current) is known if void."""
+    found = _Found()
+    for noun, doc in docs:
+        if doc.external_ref in known:
+            continue
+        match = _TRUST_ITEM_REF.match(doc.external_ref)
+        if match and int(match.group(1)) in linked_items and doc.status == "voided":
+            continue
+        found.add(
+            file_cases.get(doc.file_id or 0),
+            DifferenceKind.UNKNOWN,
+            f"{noun} {doc.number or doc.id} in the books ({doc.external_ref})",
+            f"The books hold a {noun.lower()} of {format_cents(doc.amount_cents)} "
+            f"({doc.status}) under a reference this side does not know.",
+            books_cents=doc.amount_cents,
+        )
+    return found
+
+
+def _read_books(
+    client: BooksClient, conn: Connection, file_id: int | None
+) -> tuple[dict[str, BooksDocument], dict[str, BooksDocument], dict[str, BooksDocument]]:
+    checks = {
+        d.external_ref: d for d in client.external_documents("check", "cases-", file_id=file_id)
+    }
+    receipts = {
+        d.external_ref: d for d in client.external_documents("receipt", "cases-", file_id=file_id)
+    }
+    invoices = {
+        d.external_ref: d for d in client.external_documents("invoice", "cases-", file_id=file_id)
+    }
+    return checks, receipts, invoices
+
+
+def reconciliation_run(
+    *,
+    firm: Firm,
+    actor: User | None = None,
+    trigger: str = SyncTrigger.MANUAL,
+    case_id: int | None = None,
+) -> ReconciliationRun:
+    """Compare both sides for the firm (or one case) and keep what was found."""
+    if actor is not None:
+        require_settings_access(actor)
+    conn = require_connection(firm)
+    case: Case | None = None
+    if case_id is not None:
+        case = Case.objects.filter(firm=firm, pk=case_id).first()
+        if case is None:
+            raise ValidationFailed("case not found in this firm", field="case")
+    run = ReconciliationRun.objects.create(
+        firm=firm, case=case, trigger=trigger, started_by=actor, started_at=clock.now()
+    )
+    scope = {case.pk} if case is not None else None
+    link_rows = CaseLink.objects.filter(firm=firm)
+    if scope is not None:
+        link_rows = link_rows.filter(case_id__in=scope)
+    case_links = {
+        cid: (fid, number)
+        for cid, fid, number in link_rows.values_list(
+            "case_id", "books_file_id", "books_file_number"
+        )
+    }
+    file_id = case_links[case.pk][0] if case is not None and case.pk in case_links else None
+    if token_lapsed(conn):
+        run.error = "Re-authentication required: the books token has lapsed."
+    elif case is not None and file_id is None and not _has_anything(firm, case.pk):
+        pass  # a case with nothing sent and nothing to send: clean
+    else:
+        try:
+            client = client_for(conn)
+        except Exception as exc:  # an unreadable token: as good as lapsed
+            run.error = f"Re-authentication required: {exc}"[:1000]
+        else:
+            try:
+                _compare(firm, conn, client, run, scope, case_links, file_id)
+            except BooksAuthLapsed:
+                connection_mark_lapsed(conn=conn)
+                run.error = "Re-authentication required: the books refused the token."
+            except BooksError as exc:
+                run.error = f"The books could not answer: {exc.message}"[:1000]
+            finally:
+                client.close()
+    run.finished_at = clock.now()
+    run.save()
+    return run
+
+
+def _has_anything(firm: Firm, case_id: int) -> bool:
+    return (
+        Deposit.objects.filter(firm=firm, case_id=case_id).exists()
+        or TrustItem.objects.filter(firm=firm, case_id=case_id)
+        .exclude(status=TrustItemStatus.STAGED)
+        .exists()
+    )
+
+
+def _compare(
+    firm: Firm,
+    conn: Connection,
+    client: BooksClient,
+    run: ReconciliationRun,
+    scope: set[int] | None,
+    case_links: dict[int, tuple[int, str]],
+    file_id: int | None,
+) -> None:
+    if scope is not None and file_id is None:
+        checks: dict[str, BooksDocument] = {}
+        receipts: dict[str, BooksDocument] = {}
+        invoices: dict[str, BooksDocument] = {}
+    else:
+        checks, receipts, invoices = _read_books(client, conn, file_id)
+    assert conn.trust_account_id is not None
+    if scope is None:
+        balances = client.all_trust_balances(conn.trust_account_id)
+    else:
+        balances = client.trust_balances(conn.trust_account_id, [f for f, _ in case_links.values()])
+    waiting = _unfinished(firm, scope)
+    costs, cost_refs = _compare_costs(firm, scope, checks, waiting)
+    deposits, deposit_refs = _compare_deposits(firm, scope, receipts, waiting)
+    payments, linked_items = _compare_payments(firm, scope, checks, waiting)
+    fee_invoices, invoice_refs = _compare_invoices(firm, scope, invoices, waiting)
+    trust = _compare_balances(firm, case_links, balances, waiting)
+    payment_refs = set(
+        TrustItemLink.objects.filter(firm=firm, trust_item_id__in=linked_items).values_list(
+            "external_ref", flat=True
+        )
+    )
+    file_cases = {fid: cid for cid, (fid, _) in case_links.items()}
+    unknown = _unknown(
+        [("Check", d) for d in checks.values()]
+        + [("Receipt", d) for d in receipts.values()]
+        + [("Invoice", d) for d in invoices.values()],
+        cost_refs | deposit_refs | payment_refs | invoice_refs,
+        linked_items,
+        file_cases,
+    )
+    parts = [costs, deposits, payments, fee_invoices, trust, unknown]
+    rows = [row for part in parts for row in part.rows]
+    for row in rows:
+        row.run = run
+    ReconciliationDifference.objects.bulk_create(rows, batch_size=1000)
+    run.differences = len(rows)
+    run.in_flight = sum(p.in_flight for p in parts)
+    run.documents_compared = sum(p.documents for p in parts)
+    run.cases_compared = len(case_links) if scope is None else 1
+
+
+# --- Fixing a difference -------------------------------------------------------------------
+
+
+def difference_fix(*, firm: Firm, actor: User, difference_id: int) -> ReconciliationDifference:
+    """Do what the difference's fix offers: send (a deposit or payment never sent, a void
+    not carried across), retry a failed item, sync statuses, or send a voided check again.
+    Refused when the difference was already fixed or the thing has changed since."""
+    require_settings_access(actor)
+    diff = (
+        ReconciliationDifference.objects.filter(run__firm=firm, pk=difference_id)
+        .select_related("run")
+        .first()
+    )
+    if diff is None:
+        raise ValidationFailed("no such difference in this firm's reconciliation", field="item")
+    if diff.fixed_at is not None:
+        raise Conflict("this difference was already put right; run the reconciliation again")
+    if not diff.fix:
+        raise Conflict("this difference has no fix the bridge can apply; see its cause")
+    target = diff.fix_target_id or 0
+    if diff.fix == DifferenceFix.SYNC:  # talks to the books: never inside a transaction
+        check_status_sync(firm=firm, actor=actor)
+    with transaction.atomic():
+        if diff.fix == DifferenceFix.SYNC:
+            pass
+        elif diff.fix == DifferenceFix.RETRY:
+            outbox.items_retry(firm=firm, actor=actor, item_ids=[target])
+        elif diff.fix == DifferenceFix.SEND_AGAIN:
+            settlement_services.trust_check_send_again(firm=firm, actor=actor, trust_item_id=target)
+        elif diff.kind == DifferenceKind.DEPOSIT:
+            _send_deposit(firm, actor, target)
+        elif diff.kind == DifferenceKind.PAYMENT:
+            _send_payment(firm, actor, target)
+        elif diff.kind == DifferenceKind.COST:
+            _send_cost_void(firm, actor, target)
+        else:
+            raise Conflict("this difference has no fix the bridge can apply; see its cause")
+        diff.fixed_at, diff.fixed_by = clock.now(), actor
+        diff.save(update_fields=["fixed_at", "fixed_by"])
+        audit_record(
+            system="bridge",
+            firm_id=firm.pk,
+            actor_id=actor.pk,
+            actor_label=actor.email,
+            action="reconciliation_fix",
+            entity_type="reconciliation_difference",
+            entity_id=diff.pk,
+            summary=f"{DifferenceFix(diff.fix).label}: {diff.subject}",
+        )
+    return diff
+
+
+def _send_deposit(firm: Firm, actor: User, deposit_id: int) -> None:
+    deposit = Deposit.objects.filter(firm=firm, pk=deposit_id).first()
+    if deposit is None:
+        raise ValidationFailed("the deposit is gone", field="item")
+    link = DepositLink.objects.filter(deposit=deposit).first()
+    if link is None and deposit.voided_on is None:
+        outbox.deposit_receipt_queue(deposit=deposit, actor=actor)
+    elif link is not None and deposit.voided_on is not None:
+        outbox.deposit_void_queue(deposit=deposit, actor=actor)
+    else:
+        raise Conflict("the deposit changed since the reconciliation; run it again")
+
+
+def _send_payment(firm: Firm, actor: User, item_id: int) -> None:
+    item = (
+        TrustItem.objects.select_for_update()
+        .filter(firm=firm, pk=item_id, status=TrustItemStatus.TO_BE_DISBURSED)
+        .select_related("case")
+        .first()
+    )
+    if item is None or TrustItemLink.objects.filter(trust_item_id=item_id).exists():
+        raise Conflict("the payment changed since the reconciliation; run it again")
+    settlement_services.disbursement_queue(case=item.case, items=[item], actor=actor)
+
+
+def _send_cost_void(firm: Firm, actor: User, cost_id: int) -> None:
+    link = CostLink.objects.filter(firm=firm, cost_id=cost_id).select_related("cost").first()
+    if link is None or link.cost.status != CostStatus.VOID:
+        raise Conflict("the cost changed since the reconciliation; run it again")
+    outbox.cost_void_queue(cost=link.cost, actor=actor)
+
+
+def last_run(firm: Firm, case: Case | None = None) -> ReconciliationRun | None:
+    return (
+        ReconciliationRun.objects.filter(firm=firm, case=case, finished_at__isnull=False)
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+
+
+def three_way_read(
+    *,
+    firm: Firm,
+    actor: User,
+    statement_cents: int,
+    deposits_in_transit_cents: int = 0,
+    outstanding_checks_cents: int | None = None,
+    as_of: dt.date | None = None,
+) -> ThreeWay:
+    """The books' three-way reconciliation of the default client trust account (bank
+    statement, trust journal, sum of the client ledgers), for administrators."""
+    require_settings_access(actor)
+    conn = require_connection(firm)
+    if conn.trust_account_id is None:
+        raise Conflict("no default client trust account is chosen yet (Defaults)")
+    client = client_for(conn)
+    try:
+        return client.three_way(
+            conn.trust_account_id,
+            statement_cents=statement_cents,
+            deposits_in_transit_cents=deposits_in_transit_cents,
+            outstanding_checks_cents=outstanding_checks_cents,
+            as_of=as_of,
+        )
+    except BooksAuthLapsed:
+        connection_mark_lapsed(conn=conn)
+        raise Conflict("the books token has lapsed; re-authenticate first") from None
+    except BooksError as exc:
+        raise Conflict(f"the books could not answer: {exc.message}", field=exc.field) from None
+    finally:
+        client.close()
