@@ -198,3 +198,29 @@ def test_the_three_way_reconciliation_is_read_from_the_books(books, cases, conne
     assert bad.status_code == 422
     short = client.get(reverse("bridge:three_way"), {"statement_balance": "9,000.00"})
     assert 'data-three-way="differences"' in short.content.decode()
+
+
+def test_client_trust_management_syncs_from_the_books(books, cases):
+    activate(books, cases, release=InvoiceRelease.REVIEW)
+    settled = _settle_to_disbursement(books, cases)
+    bridge_settlement.fee_invoice_create(
+        firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
+    )
+    outbox_deliver(firm_id=cases.firm.pk)
+    from casebridge.books.models import Invoice
+    from casebridge.books.services import invoices as books_invoices
+    from casebridge.bridge.models import FeeInvoice
+
+    invoice = Invoice.objects.get(firm=books.firm)
+    books_invoices.invoice_finalise(firm=books.firm, actor=books.admin, invoice_id=invoice.pk)
+    client = sign_in(Client(), cases.admin)
+    trust = client.get(reverse("cases:client_trust"), {"tab": "to_be_disbursed"}).content.decode()
+    assert reverse("bridge:settlement_sync") in trust
+    response = client.post(reverse("bridge:settlement_sync"))
+    assert response.status_code == 302
+    assert FeeInvoice.objects.get().stage == "final"
+    # without the deposit permission: no link, and the sync is refused
+    other = sign_in(Client(), cases.paralegal)
+    page = other.get(reverse("cases:client_trust"), {"tab": "to_be_disbursed"}).content.decode()
+    assert reverse("bridge:settlement_sync") not in page
+    assert other.post(reverse("bridge:settlement_sync")).status_code == 403

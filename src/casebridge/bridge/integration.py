@@ -138,9 +138,7 @@ class BooksIntegration:
         run = selectors.last_reconciliation(user.firm)
         url = reverse("bridge:reconciliation")
         if run is None:
-            return [
-                Banner("warning", "Books reconciliation: not run yet.", url, "Run it now")
-            ]
+            return [Banner("warning", "Books reconciliation: not run yet.", url, "Run it now")]
         when = f"{run.started_at:%Y-%m-%d %H:%M}"
         if run.is_clean:
             return [
@@ -162,14 +160,17 @@ class BooksIntegration:
         ]
 
     def trust_page_links(self, user: User) -> list[RowAction]:
-        if not user.has_permission(Permission.ADMIN_SETTINGS) or not selectors.has_connection(
-            user.firm
-        ):
+        if not selectors.is_connected(user.firm):
             return []
-        return [
-            RowAction("Reconciliation", reverse("bridge:reconciliation"), popup=False),
-            RowAction("Three-way reconciliation", reverse("bridge:three_way"), popup=False),
-        ]
+        links = []
+        if user.has_permission(Permission.DEPOSIT_SETTLEMENT):
+            links.append(RowAction("Sync from the books", reverse("bridge:settlement_sync")))
+        if user.has_permission(Permission.ADMIN_SETTINGS):
+            links += [
+                RowAction("Reconciliation", reverse("bridge:reconciliation"), popup=False),
+                RowAction("Three-way reconciliation", reverse("bridge:three_way"), popup=False),
+            ]
+        return links
 
     def panel_html(self, request: HttpRequest, user: User) -> str:
         return render_to_string(

@@ -21,6 +21,7 @@ urlpatterns = [
     path("costs/<int:pk>/split-send/", views.cost_split_send_view, name="cost_split_send"),
     path("costs/<int:pk>/sync/", views.cost_sync_view, name="cost_sync"),
     path("sync/", views.sync_view, name="sync"),
+    path("sync/settlement/", views.settlement_sync_view, name="settlement_sync"),
     path("reconciliation/", views.reconciliation_view, name="reconciliation"),
     path("reconciliation/run/", views.reconciliation_run_view, name="reconciliation_run"),
     path(

@@ -741,7 +741,8 @@ def cost_sync_view(request: HttpRequest, pk: int) -> HttpResponse:
 @cases_permission_required(Permission.COSTS_MANAGEMENT)
 @require_POST
 def sync_view(request: HttpRequest) -> HttpResponse:
-    """Check status sync for every sent cost of the firm, now."""
+    """Check status sync for the whole firm, now: every sent cost's check, and the trust
+    checks and fee invoices of payments pushed to disbursement."""
     me = cases_user(request)
     back = safe_next(request, request.POST.get("next"), _integrations_url())
     try:
@@ -970,4 +971,31 @@ def three_way_view(request: HttpRequest) -> HttpResponse:
         "bridge/three_way.html",
         {**SETTINGS_NAV, "form": form, "result": result, "error": error},
         status=status,
+    )
+
+
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
+@require_http_methods(["GET", "POST"])
+def settlement_sync_view(request: HttpRequest) -> HttpResponse:
+    """Bring statuses back from the books now, from Client Trust Management: trust checks
+    printed or voided, fee invoices released (and the costs' checks with them)."""
+    me = cases_user(request)
+    back = _client_trust_url()
+    form = confirm_form(request)
+    status = 200
+    if request.method == "POST":
+        try:
+            run = check_status_sync(firm=me.firm, actor=me)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+            status = INVALID
+        else:
+            return _finish_sync(request, back, run)
+    return render_modal(
+        request,
+        "bridge/_settlement_sync_form.html",
+        {"form": form},
+        title="Sync from the books",
+        status=status,
+        back_url=back,
     )
