@@ -161,3 +161,52 @@ def test_the_books_down_is_a_note_not_a_server_error(books, cases, connected):
     outbox_deliver(firm_id=cases.firm.pk)
     Connection.objects.update(books_url="http://127.0.0.1:9/books/api/v1")
     assert "Could not be read: the books could not be reached" in _settlement_page(cases)
+
+
+def test_a_receipt_voided_in_the_books_voids_the_deposit_here(books, cases, connected):
+    from casebridge.books.services import checks as books_checks
+    from casebridge.bridge.services.status_sync import check_status_sync
+    from casebridge.cases.models import Deposit
+
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    made = deposit(cases.firm, cases.admin, cases.case, accepted, 1_000_000)
+    outbox_deliver(firm_id=cases.firm.pk)
+    receipt = TrustReceipt.objects.get()
+    books_checks.trust_receipt_void(
+        firm=books.firm, actor=books.admin, receipt_id=receipt.pk, reason="Bounced"
+    )
+    run = check_status_sync(firm=cases.firm, actor=cases.admin)
+    assert (run.voided, run.problems, run.error) == (1, 0, "")
+    made.refresh_from_db()
+    assert made.voided_on is not None
+    assert made.void_reason == "Trust receipt voided in the books"
+    assert DepositLink.objects.get().receipt_state == "voided"
+    # nothing is sent back: the books already hold the reversal
+    assert list(OutboxItem.objects.values_list("kind", flat=True)) == ["deposit_receipt"]
+    assert Deposit.objects.filter(voided_on__isnull=True).count() == 0
+
+
+def test_a_receipt_voided_in_the_books_under_staged_money_is_a_problem(books, cases, connected):
+    from casebridge.books.services import checks as books_checks
+    from casebridge.bridge.services.status_sync import check_status_sync
+    from tests.cases.helpers import stage
+
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    made = deposit(cases.firm, cases.admin, cases.case, accepted, 1_000_000)
+    stage(cases.firm, cases.admin, cases.case, "fee")
+    outbox_deliver(firm_id=cases.firm.pk)
+    books_checks.trust_receipt_void(
+        firm=books.firm, actor=books.admin, receipt_id=TrustReceipt.objects.get().pk
+    )
+    run = check_status_sync(firm=cases.firm, actor=cases.admin)
+    assert (run.voided, run.problems) == (0, 1)
+    made.refresh_from_db()
+    assert made.voided_on is None
+    link = DepositLink.objects.get()
+    assert link.receipt_state == "posted"
+    assert link.problem.startswith("The books voided this deposit's trust receipt, but it")
+    assert "staged against this money" in link.problem
+    page = sign_in(Client(), cases.admin).get(
+        reverse("cases:case_settlement", args=[cases.case.pk])
+    )
+    assert "Check 88123: The books voided this deposit&#x27;s trust receipt" in page.content.decode()

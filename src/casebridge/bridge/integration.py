@@ -213,6 +213,8 @@ class BooksIntegration:
     def trust_figures(self, user: User, case: Case, held_cents: int) -> list[FigureRow]:
         row = selectors.books_trust_row(case, held_cents)
         rows = [row] if row is not None else []
+        for problem in selectors.deposit_problems(case):
+            rows.append(FigureRow("Deposit in the books", None, problem, problem=True))
         invoice = selectors.fee_invoice_states([case.pk]).get(case.pk)
         if invoice is not None and invoice.invoice is not None:
             rows.append(

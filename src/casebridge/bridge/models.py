@@ -160,6 +160,8 @@ class DepositLink(models.Model):
     bank_account_id = models.BigIntegerField()
     books_receipt_id = models.BigIntegerField(null=True, blank=True)
     receipt_state = models.CharField(max_length=10, blank=True)  # posted, voided
+    #: Why a receipt voided in the books could not void the deposit here (shown, counted).
+    problem = models.CharField(max_length=500, blank=True)
 
     def __str__(self) -> str:
         return f"Deposit {self.deposit_id} -> receipt {self.books_receipt_id}"

@@ -16,6 +16,7 @@ from casebridge.bridge.models import (
     Connection,
     ConnectionStatus,
     CostLink,
+    DepositLink,
     FeeInvoice,
     InvoiceStage,
     OutboxItem,
@@ -220,6 +221,16 @@ def trust_comparison(
         f"trust ({format_cents(expected)}{pending})."
     )
     return FigureRow(label, books_cents, note, problem=True)
+
+
+def deposit_problems(case: Case) -> list[str]:
+    """Why a deposit whose receipt the books voided still stands here, per deposit."""
+    return [
+        f"Check {number}: {problem}"
+        for number, problem in DepositLink.objects.filter(deposit__case=case)
+        .exclude(problem="")
+        .values_list("deposit__check_number", "problem")
+    ]
 
 
 def books_trust_row(case: Case, held_cents: int) -> FigureRow | None:

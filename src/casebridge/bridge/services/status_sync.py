@@ -26,6 +26,7 @@ from casebridge.bridge.client import (
 from casebridge.bridge.models import (
     CheckState,
     CostLink,
+    DepositLink,
     FeeInvoice,
     InvoiceStage,
     SyncRun,
@@ -42,8 +43,10 @@ from casebridge.bridge.services.delivery import invoice_settle
 from casebridge.cases.models import CostStatus, Firm, User
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.services import disbursement as disbursement_services
+from casebridge.cases.services import settlement as settlement_services
 from casebridge.core import clock
 from casebridge.core.db import update_rows
+from casebridge.core.errors import DomainError
 
 CHUNK = 1000
 
@@ -137,6 +140,7 @@ def check_status_sync(
                     run,
                 )
             if cost_ids is None:
+                _sync_receipts(firm, client, run)
                 _sync_trust_checks(firm, actor, client, run)
                 _sync_fee_invoices(firm, actor, client, run)
         except BooksAuthLapsed:
@@ -176,7 +180,42 @@ def _sync_chunk(
             )
 
 
-# --- Settlement: trust checks and fee invoices ------------------------------------------------
+# --- Settlement: receipts, trust checks and fee invoices ---------------------------------------
+
+
+def _sync_receipts(firm: Firm, client: BooksClient, run: SyncRun) -> None:
+    """A trust receipt voided in the books (a bounced check recorded there) voids its
+    deposit here, on the same date. When this side cannot (payments are staged against the
+    money, or the case is disbursing), the link says why and the run counts a problem."""
+    links = {
+        link.external_ref: link
+        for link in DepositLink.objects.filter(
+            firm=firm, receipt_state="posted", deposit__voided_on__isnull=True
+        )
+    }
+    if not links:
+        return
+    for doc in client.external_documents("receipt", "cases-deposit-"):
+        link = links.get(doc.external_ref)
+        if link is None or doc.status != "voided":
+            continue
+        run.checked += 1
+        try:
+            settlement_services.deposit_void_by_integration(
+                firm=firm,
+                deposit_id=link.deposit_id,
+                on=doc.void_date or clock.today(),
+                reason="Trust receipt voided in the books",
+            )
+        except DomainError as exc:
+            DepositLink.objects.filter(pk=link.pk).update(
+                problem=f"The books voided this deposit's trust receipt, but it cannot be voided "
+                f"here: {exc.message}"[:500]
+            )
+            run.problems += 1
+            continue
+        DepositLink.objects.filter(pk=link.pk).update(receipt_state="voided", problem="")
+        run.voided += 1
 
 
 def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run: SyncRun) -> None:

@@ -308,6 +308,22 @@ def deposit_record(
 def deposit_void(*, firm: Firm, actor: User, deposit_id: int, reason: str = "") -> Deposit:
     """Void a deposit (a bounced or mistaken check). Refused while staged payments need it."""
     require(actor, Permission.DEPOSIT_SETTLEMENT)
+    return _deposit_void(firm, actor, deposit_id, reason, on=clock.today(), notify=True)
+
+
+@transaction.atomic
+def deposit_void_by_integration(
+    *, firm: Firm, deposit_id: int, on: dt.date, reason: str
+) -> Deposit:
+    """The accounting system voided the deposit's receipt (a bounced check recorded there):
+    the deposit is voided here too, on the same date, with the same refusals (the staged
+    payments still need it, or the case is disbursing). The integration is not told again."""
+    return _deposit_void(firm, None, deposit_id, reason, on=on, notify=False)
+
+
+def _deposit_void(
+    firm: Firm, actor: User | None, deposit_id: int, reason: str, *, on: dt.date, notify: bool
+) -> Deposit:
     deposit = Deposit.objects.filter(firm=firm, pk=deposit_id).select_related("case").first()
     if deposit is None:
         raise ValidationFailed("deposit not found in this firm", field="deposit")
@@ -326,17 +342,19 @@ def deposit_void(*, firm: Firm, actor: User, deposit_id: int, reason: str = "") 
             f"money; unstage {format_cents(figures.staged_from_trust_cents - left)} first",
             staged_cents=figures.staged_from_trust_cents,
         )
-    deposit.voided_on = clock.today()
+    deposit.voided_on = on
     deposit.void_reason = reason.strip()[:255]
     deposit.save(update_fields=["voided_on", "void_reason"])
-    extensions.deposit_voided(deposit=deposit, actor=actor)
+    if notify:
+        extensions.deposit_voided(deposit=deposit, actor=actor)
     _audit(
         case,
         actor,
         "void",
         "deposit",
         deposit.pk,
-        f"deposit of check {deposit.check_number} ({format_cents(deposit.amount_cents)}) voided",
+        f"deposit of check {deposit.check_number} ({format_cents(deposit.amount_cents)}) voided"
+        + ("" if notify else " (voided in the accounting system)"),
         before={"voided_on": None},
         after={"voided_on": deposit.voided_on, "reason": reason},
     )
