@@ -209,4 +209,6 @@ def test_a_receipt_voided_in_the_books_under_staged_money_is_a_problem(books, ca
     page = sign_in(Client(), cases.admin).get(
         reverse("cases:case_settlement", args=[cases.case.pk])
     )
-    assert "Check 88123: The books voided this deposit&#x27;s trust receipt" in page.content.decode()
+    assert (
+        "Check 88123: The books voided this deposit&#x27;s trust receipt" in page.content.decode()
+    )
