@@ -332,3 +332,26 @@ def test_an_overdrawing_trust_check_is_refused_and_holds_back_the_case(books, ca
     )
     assert not Check.objects.filter(firm=books.firm).exists()
     assert TrustItemLink.objects.filter(books_check_id__isnull=False).count() == 0
+
+
+def test_fee_invoices_for_many_cases_at_once_refuse_only_the_case_that_cannot(books, cases):
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    from casebridge.cases.services import cases as case_services
+
+    bare = case_services.case_create(
+        firm=cases.firm,
+        actor=cases.admin,
+        name="Nothing settled",
+        client_id=cases.case.client_id,
+        responsible_attorney_id=cases.attorney.pk,
+        status="open",
+    )
+    batch = bridge_settlement.fee_invoices_create(
+        firm=cases.firm, actor=cases.admin, case_ids=[settled.case.pk, bare.pk, settled.case.pk]
+    )
+    assert [i.case_id for i in batch.created] == [settled.case.pk]
+    assert list(batch.refused) == [bare.pk]
+    assert batch.refused[bare.pk].startswith("nothing on this case is waiting to be invoiced")
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert Invoice.objects.filter(firm=books.firm, stage="final").count() == 1

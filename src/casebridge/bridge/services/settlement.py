@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from casebridge.bridge.client import BooksError
+from casebridge.bridge.client import BooksError, BooksUser
 from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
 from casebridge.bridge.models import (
     Connection,
@@ -59,6 +59,7 @@ from casebridge.cases.permissions import require
 from casebridge.cases.services.disbursement import INVOICED_KINDS
 from casebridge.core import clock
 from casebridge.core.audit import audit_record
+from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
 #: Payments made by trust check (the rest of a case's payments go on its fee invoice).
@@ -309,7 +310,21 @@ def _lines(case: Case, items: list[TrustItem], conn: Connection) -> list[_Line]:
     return lines
 
 
-def _require_timekeeper(conn: Connection, case: Case) -> str:
+def _books_users(conn: Connection, case: Case) -> dict[str, BooksUser]:
+    """The books' active users by email (lower case), asked live."""
+    client = client_for(conn)
+    try:
+        return {u.email.strip().lower(): u for u in client.users() if u.is_active}
+    except BooksError as exc:
+        who = case.responsible_attorney.email if case.responsible_attorney else "the attorney"
+        raise Conflict(
+            f"the books could not be asked about {who} ({exc.message}); try again"
+        ) from None
+    finally:
+        client.close()
+
+
+def _require_timekeeper(conn: Connection, case: Case, users: dict[str, BooksUser]) -> str:
     """The responsible attorney's books user must exist and record time (the fee is their
     time entry). Asked live: the readiness report covers attorneys of open cases only."""
     attorney = case.responsible_attorney
@@ -319,15 +334,6 @@ def _require_timekeeper(conn: Connection, case: Case) -> str:
             "set one on the case first",
             checks=["attorney_emails"],
         )
-    client = client_for(conn)
-    try:
-        users = {u.email.strip().lower(): u for u in client.users() if u.is_active}
-    except BooksError as exc:
-        raise Conflict(
-            f"the books could not be asked about {attorney.email} ({exc.message}); try again"
-        ) from None
-    finally:
-        client.close()
     books_user = users.get(attorney.email.strip().lower())
     if books_user is None:
         raise NotReady(
@@ -402,10 +408,49 @@ def fee_invoice_create(*, firm: Firm, actor: User, case_id: int) -> FeeInvoice:
     failing prerequisite, when the attorney has no books user, Records Time is off, or the
     release stage is needed and off; refused while the case has a fee invoice not voided."""
     plan = fee_invoice_plan(firm=firm, actor=actor, case_id=case_id)
-    case, conn, items = plan.case, plan.conn, plan.items
+    require_ready(conn=plan.conn, purpose=INVOICES)
+    plan.conn.refresh_from_db()
+    email = _require_timekeeper(plan.conn, plan.case, _books_users(plan.conn, plan.case))
+    return _queue_invoice(firm, actor, plan.case, plan.conn, plan.items, email)
+
+
+@dataclass(frozen=True)
+class FeeInvoiceBatch:
+    created: list[FeeInvoice]
+    #: case id -> why that case's invoice was refused (the others went ahead).
+    refused: dict[int, str]
+
+
+def fee_invoices_create(*, firm: Firm, actor: User, case_ids: Sequence[int]) -> FeeInvoiceBatch:
+    """Create fee invoice for many cases at once: the readiness check and the books' users
+    are asked once; each case is queued in its own transaction, and a case refused (with its
+    reason) does not hold back the others. A failing firm-wide prerequisite refuses all."""
+    require(actor, Permission.DEPOSIT_SETTLEMENT)
+    conn = require_connection(firm)
     require_ready(conn=conn, purpose=INVOICES)
     conn.refresh_from_db()
-    email = _require_timekeeper(conn, case)
+    users: dict[str, BooksUser] | None = None
+    created, refused = [], {}
+    for case_id in dict.fromkeys(case_ids):
+        try:
+            plan = fee_invoice_plan(firm=firm, actor=actor, case_id=case_id)
+            if users is None:
+                users = _books_users(conn, plan.case)
+            email = _require_timekeeper(conn, plan.case, users)
+            created.append(_queue_invoice(firm, actor, plan.case, conn, plan.items, email))
+        except DomainError as exc:
+            refused[case_id] = exc.message
+    return FeeInvoiceBatch(created, refused)
+
+
+def _queue_invoice(
+    firm: Firm,
+    actor: User,
+    case: Case,
+    conn: Connection,
+    items: list[TrustItem],
+    email: str,
+) -> FeeInvoice:
     lines = _lines(case, items, conn)
     missing_code = next((ln for ln in lines if ln.kind == "cost" and not ln.activity_code_id), None)
     if missing_code is not None:
