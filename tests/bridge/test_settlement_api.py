@@ -274,7 +274,7 @@ def test_a_refusal_of_the_books_prerequisites_is_a_409_naming_it(books, cases, a
     before = _written()
     status, body = api.post(f"/cases/{settled.case.pk}/fee-invoice")
     assert (status, body["error"]["code"]) == (409, "integration_not_ready")
-    assert "Records Time is off for: Sam Smith (sam.smith@lopez.test)" in (body["error"]["message"])
+    assert "Records Time is off for sam.smith@lopez.test in the books" in (body["error"]["message"])
     assert _written() == before
 
 

@@ -355,3 +355,71 @@ def test_fee_invoices_for_many_cases_at_once_refuse_only_the_case_that_cannot(bo
     assert batch.refused[bare.pk].startswith("nothing on this case is waiting to be invoiced")
     outbox_deliver(firm_id=cases.firm.pk)
     assert Invoice.objects.filter(firm=books.firm, stage="final").count() == 1
+
+
+def test_a_fee_invoice_the_books_refused_can_be_withdrawn_and_created_again(books, cases):
+    from casebridge.bridge.services import outbox
+
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    bridge_settlement.fee_invoice_create(
+        firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
+    )
+    books.attorney.is_active = False
+    books.attorney.save(update_fields=["is_active"])
+    outbox_deliver(firm_id=cases.firm.pk)
+    failed = OutboxItem.objects.get(kind="fee_invoice")
+    assert (failed.state, failed.error_code) == (OutboxState.FAILED, "attorney_not_in_books")
+    with pytest.raises(Conflict, match="refused by the books: The books have no active user"):
+        bridge_settlement.fee_invoice_plan(
+            firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
+        )
+    outbox.item_withdraw(firm=cases.firm, actor=cases.admin, item_id=failed.pk)
+    assert FeeInvoice.objects.get().stage == "voided"
+    books.attorney.is_active = True
+    books.attorney.save(update_fields=["is_active"])
+    second = bridge_settlement.fee_invoice_create(
+        firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
+    )
+    outbox_deliver(firm_id=cases.firm.pk)
+    second.refresh_from_db()
+    assert second.stage == "final"
+    assert Invoice.objects.filter(firm=books.firm).count() == 1
+
+
+def test_another_attorneys_records_time_does_not_hold_back_this_fee_invoice(books, cases):
+    from casebridge.books.services import auth as books_auth
+    from casebridge.cases.services import cases as case_services
+    from casebridge.cases.services import firms
+
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    bob = firms.user_create(
+        firm=cases.firm,
+        actor=None,
+        email="bob@lopez.test",
+        password="correct horse battery",
+        first_name="Bob",
+        last_name="Lee",
+        is_attorney=True,
+    )
+    books_auth.user_create(
+        firm=books.firm,
+        email="bob@lopez.test",
+        password="correct horse battery",
+        first_name="Bob",
+        last_name="Lee",
+        records_time=False,
+    )
+    case_services.case_create(
+        firm=cases.firm,
+        actor=cases.admin,
+        name="Lee matter",
+        client_id=cases.case.client_id,
+        responsible_attorney_id=bob.pk,
+        status="open",
+    )
+    invoice = bridge_settlement.fee_invoice_create(
+        firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
+    )
+    assert invoice.total_cents == 9_182_500

@@ -438,10 +438,13 @@ def queue_retry_view(request: HttpRequest) -> HttpResponse:
 @cases_permission_required(Permission.COSTS_MANAGEMENT)
 @require_http_methods(["GET", "POST"])
 def item_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Withdraw a failed send: its cost goes back to Open (settings access needed)."""
+    """Withdraw a failed send: its cost goes back to Open, or its fee invoice is set aside
+    (settings access needed)."""
     me = cases_user(request)
     item = get_object_or_404(
-        OutboxItem.objects.select_related("case", "cost", "cost__payee"), firm=me.firm, pk=pk
+        OutboxItem.objects.select_related("case", "cost", "cost__payee", "fee_invoice"),
+        firm=me.firm,
+        pk=pk,
     )
     back = safe_next(request, request.POST.get("next") or request.GET.get("next"), "")
     back = back or reverse("bridge:queue")
@@ -455,7 +458,13 @@ def item_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
             status = INVALID
         else:
             cost = item.cost
-            assert cost is not None
+            if cost is None:
+                return finish(
+                    request,
+                    back,
+                    f"Fee invoice of case {item.case.number} withdrawn; a new one can be "
+                    "created from Client Trust Management.",
+                )
             return finish(
                 request,
                 back,
@@ -756,6 +765,9 @@ def sync_view(request: HttpRequest) -> HttpResponse:
 # --- Settlement: fee invoices and trust checks -------------------------------------------------
 
 
+_NOT_VOID = selectors.PaymentState("")
+
+
 def _client_trust_url() -> str:
     return reverse("cases:client_trust") + "?tab=to_be_disbursed"
 
@@ -765,6 +777,7 @@ def _client_trust_url() -> str:
 def fee_invoice_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Create fee invoice: shows the lines the books will get, then queues the invoice."""
     me = cases_user(request)
+    get_object_or_404(Case, firm=me.firm, pk=pk)
     back = _client_trust_url()
     form = confirm_form(request)
     context: dict[str, Any] = {"form": form, "case_id": pk}
@@ -819,6 +832,19 @@ def trust_check_send_again_view(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(TrustItem.objects.select_related("case"), firm=me.firm, pk=pk)
     form = confirm_form(request)
     status = 200
+    if not selectors.payment_states([item.case_id]).get(item.pk, _NOT_VOID).can_send_again:
+        return render_modal(
+            request,
+            "bridge/_send_again_form.html",
+            {
+                "form": form,
+                "item": item,
+                "refusal": "Only a payment whose check was voided in the books can be sent again",
+            },
+            title="Send the trust check again",
+            status=_refusal_status(request),
+            back_url=back,
+        )
     if request.method == "POST":
         try:
             settlement_services.trust_check_send_again(firm=me.firm, actor=me, trust_item_id=pk)

@@ -277,7 +277,7 @@ def test_a_refusal_found_on_confirming_shows_in_the_pop_up(
     before = _written()
     response = admin_client.post(_fee_invoice_url(case), {}, **HX)
     assert response.status_code == 422
-    assert "Records Time is off for: Sam Smith (sam.smith@lopez.test)" in _alert(response)
+    assert "Records Time is off for sam.smith@lopez.test in the books" in _alert(response)
     assert _written() == before
 
 
@@ -525,3 +525,20 @@ def test_to_be_disbursed_reads_the_books_once_per_page_not_per_case(books, cases
     assert page.count(": matches ($6,667.00 in trust checks requested, not yet printed).") == 10
     assert ten <= two, (two, ten)
     assert ten_calls == two_calls == ["GET reports/trust-balances"]
+
+
+def test_send_again_on_a_check_that_is_not_void_is_refused_in_the_pop_up(books, cases):
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    item = TrustItem.objects.get(case=settled.case, payee_name="Valley Medical")
+    client = sign_in(Client(), cases.admin)
+    page = client.get(reverse("bridge:trust_check_send_again", args=[item.pk]), headers=HX)
+    assert page.status_code == 200
+    assert _alert(page) == "Only a payment whose check was voided in the books can be sent again"
+    assert "The books voided the trust check" not in text(page)
+    assert TrustItemLink.objects.get(trust_item=item).generation == 1
+
+
+def test_create_fee_invoice_for_an_unknown_case_is_not_found(books, cases, connected):
+    client = sign_in(Client(), cases.admin)
+    assert client.get(reverse("bridge:fee_invoice_create", args=[999_999])).status_code == 404

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -21,6 +22,8 @@ from casebridge.bridge.models import (
     CostCodeMapping,
     CostLink,
     DepositLink,
+    FeeInvoice,
+    InvoiceStage,
     OutboxItem,
     OutboxKind,
     OutboxState,
@@ -324,28 +327,44 @@ def items_retry(*, firm: Firm, actor: User, item_ids: list[int] | None = None) -
 
 
 def item_withdraw(*, firm: Firm, actor: User, item_id: int) -> OutboxItem:
-    """Withdraw a failed send: the cost goes back to Open. Refused when the books hold a
-    check for the cost after all (a response that was lost): retry it instead."""
+    """Withdraw a failed send: a cost goes back to Open; a fee invoice the books refused is
+    set aside, so that a new one can be created. Refused when the books hold the check or
+    invoice after all (a response that was lost): retry it instead."""
     require_settings_access(actor)
-    item = OutboxItem.objects.filter(firm=firm, pk=item_id).select_related("cost").first()
+    item = (
+        OutboxItem.objects.filter(firm=firm, pk=item_id)
+        .select_related("cost", "fee_invoice")
+        .first()
+    )
     if item is None:
         raise ValidationFailed("no such item in this firm's queue", field="item")
-    if item.state != OutboxState.FAILED or item.kind != OutboxKind.COST_SEND or item.cost is None:
-        raise Conflict("only a failed send can be withdrawn", field="item")
+    withdrawable = (item.kind == OutboxKind.COST_SEND and item.cost is not None) or (
+        item.kind == OutboxKind.FEE_INVOICE and item.fee_invoice is not None
+    )
+    if item.state != OutboxState.FAILED or not withdrawable:
+        raise Conflict(
+            "only a failed send of a cost or a fee invoice can be withdrawn", field="item"
+        )
     conn = require_connection(firm)
     client = client_for(conn)
+    ref = str(item.payload["external_ref"])
+    noun = "check" if item.kind == OutboxKind.COST_SEND else "invoice"
     try:
-        found = client.checks_by_external_ref(str(item.payload["external_ref"]))
+        found: list[Any] = (
+            list(client.checks_by_external_ref(ref))
+            if item.kind == OutboxKind.COST_SEND
+            else list(client.invoices_by_external_ref(ref))
+        )
     except BooksError as exc:
         raise Conflict(
-            f"the books could not be asked whether the check exists ({exc.message}); try again"
+            f"the books could not be asked whether the {noun} exists ({exc.message}); try again"
         ) from None
     finally:
         client.close()
     if found:
         raise Conflict(
-            f"the books hold check {found[0].id} for this cost after all; retry the item "
-            "to link it instead of withdrawing",
+            f"the books hold {noun} {found[0].id} for this after all; retry the item to link "
+            "it instead of withdrawing",
             field="item",
         )
     with transaction.atomic():
@@ -355,14 +374,25 @@ def item_withdraw(*, firm: Firm, actor: User, item_id: int) -> OutboxItem:
         locked.state = OutboxState.CANCELLED
         locked.error_message = f"Withdrawn by {actor.email}: {locked.error_message}"[:1000]
         locked.save(update_fields=["state", "error_message"])
-        assert item.cost is not None
-        cost_services.cost_return_to_open(
-            firm=firm, actor=actor, cost_id=item.cost.pk, reason="send withdrawn after it failed"
-        )
-        _audit(
-            firm,
-            actor,
-            "withdraw",
-            f"Send of cost {item.cost.pk} ({format_cents(item.cost.amount_cents)}) withdrawn",
-        )
+        if item.cost is not None:
+            cost_services.cost_return_to_open(
+                firm=firm,
+                actor=actor,
+                cost_id=item.cost.pk,
+                reason="send withdrawn after it failed",
+            )
+            summary = (
+                f"Send of cost {item.cost.pk} ({format_cents(item.cost.amount_cents)}) withdrawn"
+            )
+        else:
+            assert item.fee_invoice is not None
+            FeeInvoice.objects.filter(pk=item.fee_invoice.pk).update(
+                stage=InvoiceStage.VOIDED,
+                problem=f"Withdrawn by {actor.email} after the books refused it",
+            )
+            summary = (
+                f"Fee invoice of case {item.case_id} "
+                f"({format_cents(item.fee_invoice.total_cents)}) withdrawn"
+            )
+        _audit(firm, actor, "withdraw", summary)
     return locked

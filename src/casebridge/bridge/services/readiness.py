@@ -336,17 +336,18 @@ def readiness_last(conn: Connection) -> Readiness:
     return Readiness(checks=checks, live=False)
 
 
-def require_ready(*, conn: Connection, purpose: str) -> Readiness:
+def require_ready(*, conn: Connection, purpose: str, ignore: tuple[str, ...] = ()) -> Readiness:
     """Refuse (naming every failing check and its fix) while a check ``purpose`` needs
-    fails. A lapsed token does not refuse: what is sent waits for re-authentication. When
-    the books cannot answer, the last live report decides; with none, refuse."""
+    fails, except the checks in ``ignore`` (which the caller asks about more precisely). A
+    lapsed token does not refuse: what is sent waits for re-authentication. When the books
+    cannot answer, the last live report decides; with none, refuse."""
     report = readiness_run(conn=conn)
     if not any(c.key != "token" for c in report.checks):
         raise NotReady(
             "the readiness check has not yet run against the books"
             + (f": {report.error}" if report.error else "")
         )
-    failing = [c for c in report.failing(purpose) if c.key != "token"]
+    failing = [c for c in report.failing(purpose) if c.key != "token" and c.key not in ignore]
     if failing:
         raise NotReady(
             "not ready to send: "

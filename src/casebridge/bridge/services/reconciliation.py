@@ -469,6 +469,8 @@ def _compare_invoices(
         if _in_flight_or_failed(found, waiting.of("invoice", invoice_id), case_id, subject, kind):
             continue
         doc = invoices.get(ref)
+        if doc is None and stage == InvoiceStage.VOIDED:
+            continue  # withdrawn after the books refused it: nothing there to compare
         if doc is None:
             found.add(
                 case_id,

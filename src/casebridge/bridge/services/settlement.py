@@ -62,6 +62,11 @@ from casebridge.core.audit import audit_record
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
+#: Readiness checks about every attorney with open cases: a fee invoice asks instead about
+#: its own case's attorney (``_require_timekeeper``), so another attorney's gap does not
+#: hold it back.
+CASE_ATTORNEY_CHECKS = ("attorney_emails", "records_time")
+
 #: Payments made by trust check (the rest of a case's payments go on its fee invoice).
 CHECK_KINDS = (TrustItemKind.LIEN, TrustItemKind.CLIENT)
 
@@ -379,8 +384,6 @@ def fee_invoice_plan(*, firm: Firm, actor: User, case_id: int) -> FeeInvoicePlan
     if case is None:
         raise ValidationFailed("case not found in this firm", field="case")
     conn = require_connection(firm)
-    if conn.status != ConnectionStatus.CONNECTED:
-        raise NotReady("the books integration is deactivated; activate it first")
     existing = FeeInvoice.objects.filter(case=case).exclude(stage=InvoiceStage.VOIDED).first()
     if existing is not None:
         raise Conflict(
@@ -408,7 +411,7 @@ def fee_invoice_create(*, firm: Firm, actor: User, case_id: int) -> FeeInvoice:
     failing prerequisite, when the attorney has no books user, Records Time is off, or the
     release stage is needed and off; refused while the case has a fee invoice not voided."""
     plan = fee_invoice_plan(firm=firm, actor=actor, case_id=case_id)
-    require_ready(conn=plan.conn, purpose=INVOICES)
+    require_ready(conn=plan.conn, purpose=INVOICES, ignore=CASE_ATTORNEY_CHECKS)
     plan.conn.refresh_from_db()
     email = _require_timekeeper(plan.conn, plan.case, _books_users(plan.conn, plan.case))
     return _queue_invoice(firm, actor, plan.case, plan.conn, plan.items, email)
@@ -427,7 +430,7 @@ def fee_invoices_create(*, firm: Firm, actor: User, case_ids: Sequence[int]) -> 
     reason) does not hold back the others. A failing firm-wide prerequisite refuses all."""
     require(actor, Permission.DEPOSIT_SETTLEMENT)
     conn = require_connection(firm)
-    require_ready(conn=conn, purpose=INVOICES)
+    require_ready(conn=conn, purpose=INVOICES, ignore=CASE_ATTORNEY_CHECKS)
     conn.refresh_from_db()
     users: dict[str, BooksUser] | None = None
     created, refused = [], {}
@@ -546,7 +549,12 @@ def _fee_invoice_row(
 
 def _invoice_label(invoice: FeeInvoice) -> str:
     if invoice.books_invoice_number:
+        stage = InvoiceStage(invoice.stage).label.lower()
+        return f"invoice {invoice.books_invoice_number}, {stage}"
+    failed = OutboxItem.objects.filter(fee_invoice=invoice, state=OutboxState.FAILED).first()
+    if failed is not None:
         return (
-            f"invoice {invoice.books_invoice_number}, {InvoiceStage(invoice.stage).label.lower()}"
+            f"refused by the books: {failed.error_message} Retry it from the sync queue once "
+            "that is put right, or withdraw it there"
         )
     return "on its way to the books"
