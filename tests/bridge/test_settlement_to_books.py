@@ -376,6 +376,10 @@ def test_a_fee_invoice_the_books_refused_can_be_withdrawn_and_created_again(book
         )
     outbox.item_withdraw(firm=cases.firm, actor=cases.admin, item_id=failed.pk)
     assert FeeInvoice.objects.get().stage == "voided"
+    from casebridge.bridge.services.reconciliation import reconciliation_run
+
+    withdrawn = reconciliation_run(firm=cases.firm, actor=cases.admin)
+    assert (withdrawn.error, withdrawn.differences) == ("", 0)
     books.attorney.is_active = True
     books.attorney.save(update_fields=["is_active"])
     second = bridge_settlement.fee_invoice_create(

@@ -46,6 +46,7 @@ from casebridge.bridge.models import (
     DifferenceFix,
     DifferenceKind,
     FeeInvoice,
+    InvoiceStage,
     OutboxItem,
     OutboxKind,
     OutboxState,
