@@ -40,7 +40,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q
 
 from casebridge.bridge.client import (
     BooksAuthLapsed,
@@ -131,17 +131,19 @@ class DeliveryReport:
 # --- Claiming --------------------------------------------------------------------------------
 
 
-def _blocked_cases(firm_id: int, now: dt.datetime) -> QuerySet[OutboxItem, int]:
-    """Cases whose earliest unfinished item cannot go now: later items must wait. A
-    subquery, so that no number of held-back cases can crowd the others out of a claim."""
-    return (
-        OutboxItem.objects.filter(firm_id=firm_id)
-        .filter(
+def _held_back(firm_id: int, now: dt.datetime) -> Exists:
+    """An item is held back when an *earlier* item of its case cannot go now (failed,
+    waiting, backing off or in flight): a case's items go in order. Items before a refused
+    one still go. A correlated subquery, so that no number of held-back cases can crowd the
+    others out of a claim."""
+    return Exists(
+        OutboxItem.objects.filter(
+            firm_id=firm_id, case_id=OuterRef("case_id"), pk__lt=OuterRef("pk")
+        ).filter(
             Q(state__in=(OutboxState.FAILED, OutboxState.WAITING))
             | Q(state=OutboxState.SENDING, lease_until__gt=now)
             | Q(state=OutboxState.QUEUED, next_attempt_at__gt=now)
         )
-        .values_list("case_id", flat=True)
     )
 
 
@@ -158,7 +160,7 @@ def claim(firm_id: int, limit: int) -> list[OutboxItem]:
     ids = list(
         OutboxItem.objects.filter(firm_id=firm_id)
         .filter(_due(now))
-        .exclude(case_id__in=_blocked_cases(firm_id, now))
+        .exclude(_held_back(firm_id, now))
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -1020,7 +1022,7 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
         late = (
             OutboxItem.objects.filter(firm_id=firm_id)
             .filter(_due(now))
-            .exclude(case_id__in=_blocked_cases(firm_id, now))
+            .exclude(_held_back(firm_id, now))
         )
         if late.exists():
             schedule_delivery(firm_id)

@@ -470,10 +470,12 @@ def _queue_invoice(
             .filter(pk__in=[i.pk for i in items], status=TrustItemStatus.TO_BE_DISBURSED)
             .values_list("pk", flat=True)
         )
-        if (
-            len(locked) != len(items)
-            or FeeInvoice.objects.filter(case=case).exclude(stage=InvoiceStage.VOIDED).exists()
-        ):
+        if FeeInvoice.objects.filter(case=case).exclude(stage=InvoiceStage.VOIDED).exists():
+            raise Conflict(
+                "another user created this case's fee invoice at the same moment; reload",
+                field="case",
+            )
+        if len(locked) != len(items):
             raise Conflict("the case's payments changed meanwhile; reload and try again")
         now = clock.now()
         try:
