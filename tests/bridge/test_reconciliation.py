@@ -224,3 +224,26 @@ def test_client_trust_management_syncs_from_the_books(books, cases):
     page = other.get(reverse("cases:client_trust"), {"tab": "to_be_disbursed"}).content.decode()
     assert reverse("bridge:settlement_sync") not in page
     assert other.post(reverse("bridge:settlement_sync")).status_code == 403
+
+
+def test_the_bulk_reads_follow_every_page(books, cases, monkeypatch):
+    """Pages of two rows: the reconciliation still sees every document and balance."""
+    from casebridge.bridge import client as client_module
+
+    monkeypatch.setattr(client_module, "BULK_PAGE_SIZE", 2)
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    run = _run(cases)
+    assert (run.error, run.differences, run.documents_compared) == ("", 0, 6)
+    from casebridge.bridge.services.connection import client_for
+
+    conn = settled.case.firm.books_connection
+    client = client_for(conn)
+    try:
+        checks = client.external_documents("check", "cases-")
+        balances = client.all_trust_balances(books.trust.pk)
+    finally:
+        client.close()
+    assert len(checks) == 5
+    assert len({c.id for c in checks}) == 5
+    assert list(balances.values()) == [25_000_000 - 4_500_000 - 11_317_500]

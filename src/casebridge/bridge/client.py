@@ -36,6 +36,8 @@ PAGE_SIZE = 1000
 #: Ids per ``GET /checks?ids=``: keeps the URL under the 4 KB request line that servers
 #: such as gunicorn accept by default (a comma is sent as %2C).
 IDS_PER_GET = 250
+#: Rows per page of the books' keyset-paged reports (their maximum).
+BULK_PAGE_SIZE = 10_000
 
 #: Books error codes that mean "log in again", not "the request is wrong".
 AUTH_LAPSED_CODES = frozenset({"reauthentication_required", "invalid_token", "not_authenticated"})
@@ -307,8 +309,6 @@ class BooksClient(Protocol):
 
     def trust_receipts_by_external_ref(self, external_ref: str) -> list[BooksReceipt]: ...
 
-    def file_trust_balance(self, file_id: int, bank_account_id: int) -> int: ...
-
     def trust_receipt_void(
         self, receipt_id: int, *, reason: str, idempotency_key: str
     ) -> BooksReceipt: ...
@@ -497,6 +497,16 @@ class HttpBooksClient:
         if status >= 500 or status in (408, 429) or retryable_race:
             raise BooksUnreachable(code, message, **kwargs)
         raise BooksRejected(code, message, **kwargs)
+
+    def _keyset(
+        self, path: str, params: dict[str, Any], after: str, next_after: str
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of a keyset-paged report (``after`` / ``next_after`` name the cursor)."""
+        cursor: int | None = 0
+        while cursor is not None:
+            body = self._request("GET", path, params={**params, after: cursor})
+            yield from body["items"]
+            cursor = body.get(next_after)
 
     def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         offset = 0
@@ -735,15 +745,6 @@ class HttpBooksClient:
         )
         return _receipt(body)
 
-    @_answers
-    def file_trust_balance(self, file_id: int, bank_account_id: int) -> int:
-        """The client's trust balance for the file in that trust account (cents)."""
-        body = self._request("GET", f"files/{file_id}")
-        for held in body["trust_balances"]:
-            if int(held["bank_account_id"]) == bank_account_id:
-                return _cents(held["balance"])
-        return 0
-
     # -- fee invoices ------------------------------------------------------------------------
 
     @_answers
@@ -808,17 +809,13 @@ class HttpBooksClient:
     @_answers
     def all_trust_balances(self, bank_account_id: int) -> dict[int, int]:
         """Every file's client trust balance in that account (cents), page by page."""
-        out: dict[int, int] = {}
-        after: int | None = 0
-        while after is not None:
-            body = self._request(
-                "GET",
-                "reports/trust-balances",
-                params={"bank_account_id": bank_account_id, "after_file_id": after, "limit": 10000},
-            )
-            out.update((int(r["file_id"]), _cents(r["balance"])) for r in body["items"])
-            after = body.get("next_after_file_id")
-        return out
+        rows = self._keyset(
+            "reports/trust-balances",
+            {"bank_account_id": bank_account_id, "limit": BULK_PAGE_SIZE},
+            "after_file_id",
+            "next_after_file_id",
+        )
+        return {int(r["file_id"]): _cents(r["balance"]) for r in rows}
 
     @_answers
     def external_documents(
@@ -826,31 +823,23 @@ class HttpBooksClient:
     ) -> list[BooksDocument]:
         """Every check, receipt or invoice (``kind``) whose external_ref starts with
         ``prefix`` (of one file, if given), page by page."""
-        out: list[BooksDocument] = []
-        after: int | None = 0
-        params: dict[str, Any] = {"kind": kind, "prefix": prefix, "limit": 10000}
+        params: dict[str, Any] = {"kind": kind, "prefix": prefix, "limit": BULK_PAGE_SIZE}
         if file_id is not None:
             params["file_id"] = file_id
-        while after is not None:
-            body = self._request(
-                "GET", "reports/external-documents", params={**params, "after_id": after}
+        return [
+            BooksDocument(
+                id=int(r["id"]),
+                external_ref=str(r["external_ref"]),
+                file_id=r.get("file_id"),
+                bank_account_id=r.get("bank_account_id"),
+                amount_cents=_cents(r["amount"]),
+                status=str(r["status"]),
+                number=r.get("number"),
+                date=_date(r.get("date")),
+                void_date=_date(r.get("void_date")),
             )
-            out.extend(
-                BooksDocument(
-                    id=int(r["id"]),
-                    external_ref=str(r["external_ref"]),
-                    file_id=r.get("file_id"),
-                    bank_account_id=r.get("bank_account_id"),
-                    amount_cents=_cents(r["amount"]),
-                    status=str(r["status"]),
-                    number=r.get("number"),
-                    date=_date(r.get("date")),
-                    void_date=_date(r.get("void_date")),
-                )
-                for r in body["items"]
-            )
-            after = body.get("next_after_id")
-        return out
+            for r in self._keyset("reports/external-documents", params, "after_id", "next_after_id")
+        ]
 
     @_answers
     def three_way(
