@@ -247,3 +247,54 @@ def test_the_bulk_reads_follow_every_page(books, cases, monkeypatch):
     assert len(checks) == 5
     assert len({c.id for c in checks}) == 5
     assert list(balances.values()) == [25_000_000 - 4_500_000 - 11_317_500]
+
+
+def test_a_withdrawn_send_is_not_a_difference(books, cases, connected):
+    from casebridge.bridge.models import OutboxItem
+    from casebridge.bridge.services import outbox
+
+    cost = add_cost(cases, 12_500)
+    outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[cost.pk])
+    OutboxItem.objects.filter(cost=cost).update(state="failed", error_message="no")
+    outbox.item_withdraw(
+        firm=cases.firm, actor=cases.admin, item_id=OutboxItem.objects.get(cost=cost).pk
+    )
+    run = _run(cases)
+    assert (run.error, run.differences) == ("", 0)
+
+
+def test_a_deposit_sent_by_the_fix_is_not_held_behind_refused_payments(books, cases):
+    """A deposit recorded before activation, payments pushed after: the books refuse the
+    payments (the file holds nothing). The reconciliation's Send fix sends the deposit,
+    which no refused payment holds back; then the payments go on a retry."""
+    from casebridge.bridge.models import DifferenceKind, OutboxItem
+    from casebridge.bridge.services import outbox
+    from casebridge.cases.services import settlement
+    from tests.cases.helpers import lien, stage
+
+    firm, admin, case = cases.firm, cases.admin, cases.case
+    accepted = offer(firm, admin, case, 1_000_000)
+    deposit(firm, admin, case, accepted, 1_000_000, check="501")
+    activate(books, cases)
+    stage(firm, admin, case, "lien", of=lien(firm, admin, case, 200_000, final=200_000))
+    stage(firm, admin, case, "fee")
+    settlement.push_to_client_trust(firm=firm, actor=admin, case_id=case.pk)
+    settlement.push_to_disbursement(firm=firm, actor=admin, case_id=case.pk)
+    outbox_deliver(firm_id=firm.pk)
+    assert OutboxItem.objects.filter(kind="trust_check", state="failed").count() == 1
+    run = _run(cases)
+    fix = run.found.get(kind=DifferenceKind.DEPOSIT)
+    reconciliation.difference_fix(firm=firm, actor=admin, difference_id=fix.pk)
+    outbox_deliver(firm_id=firm.pk)
+    assert OutboxItem.objects.get(kind="deposit_receipt").state == "sent"
+    outbox.items_retry(firm=firm, actor=admin)
+    outbox_deliver(firm_id=firm.pk)
+    assert set(OutboxItem.objects.values_list("state", flat=True)) == {"sent"}
+    assert Check.objects.filter(firm=books.firm, bank_account=books.trust).count() == 2
+
+
+def test_odd_case_numbers_on_the_reconciliation_screens_are_ignored(books, cases, connected):
+    client = sign_in(Client(), cases.admin)
+    for raw in ("²", "abc", "9" * 30, "-1"):
+        assert client.get(reverse("bridge:reconciliation"), {"case": raw}).status_code == 200
+        assert client.post(reverse("bridge:reconciliation_run"), {"case": raw}).status_code == 302

@@ -16,6 +16,7 @@ from django.db.models import Sum
 
 from casebridge.books.models import (
     AccountRole,
+    ActivityCode,
     Check,
     CheckStatus,
     GLAccount,
@@ -427,3 +428,120 @@ def test_another_attorneys_records_time_does_not_hold_back_this_fee_invoice(book
         firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
     )
     assert invoice.total_cents == 9_182_500
+
+
+def test_a_fee_invoice_waits_until_the_books_hold_every_advance_it_repays(books, cases):
+    """A cost whose send failed is not in the books: repaying it would take the client's
+    money for an advance that does not exist. Nothing is written until it is there."""
+    firm, admin, case = cases.firm, cases.admin, cases.case
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    good, bad = add_cost(cases, 100_000), add_cost(cases, 50_000, payee="Dr. Wu")
+    outbox.costs_send(firm=firm, actor=admin, cost_ids=[good.pk])
+    outbox_deliver(firm_id=firm.pk)
+    outbox.costs_send(firm=firm, actor=admin, cost_ids=[bad.pk])
+    OutboxItem.objects.filter(cost=bad).update(state=OutboxState.FAILED, error_message="no")
+    accepted = offer(firm, admin, case, 1_000_000)
+    deposit(firm, admin, case, accepted, 1_000_000)
+    stage(firm, admin, case, "fee")
+    stage(firm, admin, case, "cost_reimbursement")
+    settlement.push_to_client_trust(firm=firm, actor=admin, case_id=case.pk)
+    settlement.push_to_disbursement(firm=firm, actor=admin, case_id=case.pk)
+    with pytest.raises(
+        ValidationFailed, match=r"1 of this case's costs \(\$500.00\) have no check"
+    ):
+        bridge_settlement.fee_invoice_create(firm=firm, actor=admin, case_id=case.pk)
+    assert not FeeInvoice.objects.exists()
+    # once the send goes through, the invoice repays both, each with its check's code
+    outbox.items_retry(firm=firm, actor=admin)
+    outbox_deliver(firm_id=firm.pk)
+    invoice = bridge_settlement.fee_invoice_create(firm=firm, actor=admin, case_id=case.pk)
+    assert [ln["amount_cents"] for ln in invoice.lines if ln["kind"] == "cost"] == [
+        100_000,
+        50_000,
+    ]
+
+
+def test_a_cost_paid_outside_the_books_is_repaid_with_its_mapped_code(books, cases):
+    from casebridge.cases.services import costs as cost_services
+
+    firm, admin, case = cases.firm, cases.admin, cases.case
+    conn = activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    card = add_cost(cases, 4_500, payee="Court Clerk")
+    cost_services.cost_pay(
+        firm=firm,
+        actor=admin,
+        cost_id=card.pk,
+        method="card",
+        reference="VISA 4242",
+        paid_date=card.cost_date,
+    )
+    accepted = offer(firm, admin, case, 1_000_000)
+    deposit(firm, admin, case, accepted, 1_000_000)
+    stage(firm, admin, case, "fee")
+    stage(firm, admin, case, "cost_reimbursement")
+    settlement.push_to_client_trust(firm=firm, actor=admin, case_id=case.pk)
+    settlement.push_to_disbursement(firm=firm, actor=admin, case_id=case.pk)
+    invoice = bridge_settlement.fee_invoice_create(firm=firm, actor=admin, case_id=case.pk)
+    cost_line = next(ln for ln in invoice.lines if ln["kind"] == "cost")
+    conn.refresh_from_db()
+    assert conn.copp_activity_code_id == ActivityCode.objects.get(firm=books.firm, code="COPP").pk
+    assert (cost_line["amount_cents"], cost_line["activity_code_id"]) == (
+        4_500,
+        conn.copp_activity_code_id,
+    )
+    assert cost_line["description"].endswith("(paid outside the books)")
+
+
+def test_a_cost_cannot_be_voided_once_its_reimbursement_is_pushed(books, cases):
+    from casebridge.cases.errors import Locked
+    from casebridge.cases.models import Cost
+    from casebridge.cases.services import costs as cost_services
+
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    first = Cost.objects.filter(case=settled.case).order_by("pk").first()
+    assert first is not None
+    with pytest.raises(Locked, match="cost reimbursement has been pushed to disbursement"):
+        cost_services.cost_void(firm=cases.firm, actor=cases.admin, cost_id=first.pk)
+    first.refresh_from_db()
+    assert first.status == "pending"
+    assert not OutboxItem.objects.filter(kind="cost_void").exists()
+
+
+def test_a_stale_sync_never_turns_a_reissued_check_back_into_a_void_one(books, cases, monkeypatch):
+    """Sync A asks the books; meanwhile sync B sees the void, the user sends the check again
+    and it is delivered. A's answer (void) must not land on the new check."""
+    from casebridge.bridge.client import HttpBooksClient
+
+    firm, admin = cases.firm, cases.admin
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    lien_check = settled.trust_checks[0]
+    books_checks.check_void(firm=books.firm, actor=books.admin, check_id=lien_check.pk)
+    link = TrustItemLink.objects.get(books_check_id=lien_check.pk)
+    original = HttpBooksClient.checks_get
+    inside = []
+
+    def slow_checks_get(self, ids):
+        answer = original(self, ids)
+        if lien_check.pk in ids and not inside:
+            inside.append(True)
+            check_status_sync(firm=firm, actor=admin)
+            bridge_settlement.trust_check_send_again(
+                firm=firm, actor=admin, trust_item_id=link.trust_item_id
+            )
+            outbox_deliver(firm_id=firm.pk)
+        return answer
+
+    monkeypatch.setattr(HttpBooksClient, "checks_get", slow_checks_get)
+    check_status_sync(firm=firm, actor=admin)
+    link.refresh_from_db()
+    assert (link.generation, link.check_state) == (2, "queued")
+    with pytest.raises(Conflict, match="only a payment whose check was voided"):
+        bridge_settlement.trust_check_send_again(
+            firm=firm, actor=admin, trust_item_id=link.trust_item_id
+        )
+    live = Check.objects.filter(firm=books.firm, payee="Valley Medical").exclude(
+        status=CheckStatus.VOIDED
+    )
+    assert live.count() == 1

@@ -167,10 +167,12 @@ def sync_run_summary(run: SyncRun) -> str:
     return f"Check status synced: {run.paid} paid, {run.voided} voided, {problems}.{settlement}"
 
 
-def _trust_in_flight(case_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+def _trust_in_flight(
+    case_ids: list[int],
+) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
     """Per case: the trust checks the books already hold but the cases side does not yet
-    count as paid out (queued for printing: the books post a check when requested), and
-    how many trust changes are still on their way to the books."""
+    count as paid out (queued for printing: the books post a check when requested), how
+    many trust changes are still on their way to the books, and how many were refused."""
     in_flight: dict[int, int] = {}
     for case_id, cents in TrustItemLink.objects.filter(
         trust_item__case_id__in=case_ids,
@@ -178,7 +180,9 @@ def _trust_in_flight(case_ids: list[int]) -> tuple[dict[int, int], dict[int, int
         trust_item__status=TrustItemStatus.TO_BE_DISBURSED,
     ).values_list("trust_item__case_id", "amount_cents"):
         in_flight[case_id] = in_flight.get(case_id, 0) + cents
-    on_the_way = dict(
+    on_the_way: dict[int, int] = {}
+    refused: dict[int, int] = {}
+    for case_id, state, n in (
         OutboxItem.objects.filter(
             case_id__in=case_ids,
             kind__in=(
@@ -189,15 +193,22 @@ def _trust_in_flight(case_ids: list[int]) -> tuple[dict[int, int], dict[int, int
             ),
             state__in=UNFINISHED,
         )
-        .values_list("case_id")
+        .values_list("case_id", "state")
         .annotate(n=Count("pk"))
-        .values_list("case_id", "n")
-    )
-    return in_flight, on_the_way
+        .values_list("case_id", "state", "n")
+    ):
+        bucket = refused if state == OutboxState.FAILED else on_the_way
+        bucket[case_id] = bucket.get(case_id, 0) + n
+    return in_flight, on_the_way, refused
 
 
 def trust_comparison(
-    file_number: str, books_cents: int, held_cents: int, in_flight_cents: int, on_the_way: int
+    file_number: str,
+    books_cents: int,
+    held_cents: int,
+    in_flight_cents: int,
+    on_the_way: int,
+    refused: int = 0,
 ) -> FigureRow:
     """The books' balance for a file beside what the cases side counts, less the checks the
     books hold that are not printed yet; a difference is flagged unless changes are still on
@@ -211,6 +222,13 @@ def trust_comparison(
     )
     if books_cents == expected:
         return FigureRow(label, books_cents, f"File {file_number}: matches{pending}.")
+    if refused:
+        note = (
+            f"File {file_number}: {refused} trust change(s) refused by the books (see the "
+            f"payments and the sync queue); the books hold {format_cents(books_cents)}, this "
+            f"case counts {format_cents(expected)}."
+        )
+        return FigureRow(label, books_cents, note, problem=True)
     if on_the_way:
         note = f"File {file_number}: {on_the_way} trust change(s) still on their way."
         return FigureRow(label, books_cents, note)
@@ -281,7 +299,7 @@ def books_trust_rows(cases: list[Case], held_cents: dict[int, int]) -> dict[int,
         for case in linked:
             out[case.pk] = FigureRow(label, None, failure, problem="re-auth" not in failure)
         return out
-    in_flight, on_the_way = _trust_in_flight([c.pk for c in linked])
+    in_flight, on_the_way, refused = _trust_in_flight([c.pk for c in linked])
     for case in linked:
         link = links[case.pk]
         if link.books_file_id not in balances:
@@ -294,6 +312,7 @@ def books_trust_rows(cases: list[Case], held_cents: dict[int, int]) -> dict[int,
             held_cents.get(case.pk, 0),
             in_flight.get(case.pk, 0),
             on_the_way.get(case.pk, 0),
+            refused.get(case.pk, 0),
         )
     return out
 

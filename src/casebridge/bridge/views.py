@@ -875,7 +875,7 @@ DIFFERENCES_PER_PAGE = 50
 
 def _case_param(request: HttpRequest, me: User) -> Case | None:
     raw = request.GET.get("case") or request.POST.get("case") or ""
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
         return None
     return Case.objects.filter(firm=me.firm, pk=int(raw)).first()
 

@@ -221,7 +221,8 @@ def _compare_costs(
         doc = checks.get(ref)
         kind = DifferenceKind.COST
         if doc is None:
-            if status != CostStatus.VOID:
+            # void before its check went out, or Open again after a failed send was withdrawn
+            if status not in (CostStatus.VOID, CostStatus.OPEN):
                 found.add(
                     case_id,
                     kind,

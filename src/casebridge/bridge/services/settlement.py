@@ -29,8 +29,10 @@ from django.db import IntegrityError, transaction
 from casebridge.bridge.client import BooksError, BooksUser
 from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
 from casebridge.bridge.models import (
+    CheckState,
     Connection,
     ConnectionStatus,
+    CostCodeMapping,
     CostLink,
     FeeInvoice,
     InvoiceRelease,
@@ -43,7 +45,7 @@ from casebridge.bridge.models import (
 from casebridge.bridge.services.connection import client_for, require_connection
 from casebridge.bridge.services.delivery import schedule_delivery
 from casebridge.bridge.services.outbox import new_key
-from casebridge.bridge.services.readiness import INVOICES, require_ready
+from casebridge.bridge.services.readiness import INVOICES, readiness_run, require_ready
 from casebridge.cases.models import (
     Case,
     Cost,
@@ -215,24 +217,47 @@ def _cost_codes(case: Case) -> dict[int, int]:
 def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[_Line]:
     """One line per advanced cost, in date order, for the amount staged: a reduction (a
     Property Damage Fee waiver, or a smaller amount staged) comes off the last costs, so
-    the lines add up to the staged amount to the cent."""
+    the lines add up to the staged amount to the cent.
+
+    A sent cost is repaid only once its check is in the books (the advance it repays is
+    posted), with the activity code that check carried. A cost paid outside the books (by
+    card, say) is repaid with its mapped code (else COPP): the accountant records such an
+    advance in the books by hand. A cost still Open is refused: send or void it first."""
     costs = list(
         Cost.objects.filter(case=case)
         .exclude(status=CostStatus.VOID)
         .select_related("payee", "cost_code")
         .order_by("cost_date", "pk")
     )
-    unsent = [c for c in costs if c.sent_at is None]
+    unsent = [c for c in costs if c.status == CostStatus.OPEN]
     if unsent:
         unsent_cents = format_cents(sum(c.amount_cents for c in unsent))
         raise ValidationFailed(
-            f"{len(unsent)} of this case's costs ({unsent_cents})"
-            " were never sent to the books, so the books hold no advance to reimburse; send "
-            "or void them first (Costs tab)",
+            f"{len(unsent)} of this case's costs ({unsent_cents}) were never sent to the "
+            "books, so the books hold no advance to reimburse; send or void them first "
+            "(Costs tab)",
             field="case",
         )
-    linked = set(CostLink.objects.filter(cost__in=costs).values_list("cost_id", flat=True))
+    checks = dict(
+        CostLink.objects.filter(cost__in=costs, books_check_id__isnull=False)
+        .exclude(check_state__in=(CheckState.VOID, CheckState.MISSING))
+        .values_list("cost_id", "books_check_id")
+    )
+    waiting = [c for c in costs if c.sent_at is not None and c.pk not in checks]
+    if waiting:
+        raise ValidationFailed(
+            f"{len(waiting)} of this case's costs "
+            f"({format_cents(sum(c.amount_cents for c in waiting))}) have no check in the books "
+            "yet (still on their way, or their send failed: see the sync queue); the fee "
+            "invoice can repay an advance only once the books hold it",
+            field="case",
+        )
     codes = _cost_codes(case)
+    mapped = dict(
+        CostCodeMapping.objects.filter(firm_id=case.firm_id).values_list(
+            "cost_code_id", "activity_code_id"
+        )
+    )
     total = sum(c.amount_cents for c in costs)
     if item.amount_cents > total:
         raise ValidationFailed(
@@ -252,18 +277,25 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
     for cost, cents in zip(costs, amounts, strict=True):
         if cents == 0:
             continue
-        code = codes.get(cost.pk) or conn.copp_activity_code_id
-        if cost.pk not in linked or code is None:
+        outside = cost.sent_at is None
+        code = (
+            mapped.get(cost.cost_code_id, conn.copp_activity_code_id)
+            if outside
+            else codes.get(cost.pk)
+        )
+        if code is None:
             raise ValidationFailed(
-                f"cost {cost.pk} ({cost.payee.name}) has no check in the books to reimburse",
+                f"cost {cost.pk} ({cost.payee.name}) has no activity code to repay it with; "
+                "run the readiness check",
                 field="case",
             )
         reduced = "" if cents == cost.amount_cents else f" (of {format_cents(cost.amount_cents)})"
+        how = " (paid outside the books)" if outside else ""
         lines.append(
             _Line(
                 kind="cost",
-                description=f"Reimbursed cost: {cost.payee.name}, {cost.cost_code.code} "
-                f"{cost.cost_date:%m/%d/%Y}{reduced}",
+                description=f"Reimbursed cost: {cost.payee.name[:120]}, {cost.cost_code.code} "
+                f"{cost.cost_date:%m/%d/%Y}{reduced}{how}"[:255],
                 amount_cents=cents,
                 source=f"cases-cost-{cost.pk}",
                 trust_item_id=item.pk,
@@ -402,6 +434,8 @@ def fee_invoice_plan(*, firm: Firm, actor: User, case_id: int) -> FeeInvoicePlan
             "cost reimbursement to disbursement first",
             field="case",
         )
+    if conn.copp_activity_code_id is None or conn.pd_activity_code_id is None:
+        readiness_run(conn=conn)  # finds the activity codes (kept on the connection)
     return FeeInvoicePlan(case, conn, items, _lines(case, items, conn))
 
 

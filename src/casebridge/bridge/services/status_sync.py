@@ -21,7 +21,6 @@ from casebridge.bridge.client import (
     BooksCheck,
     BooksClient,
     BooksError,
-    BooksInvoice,
 )
 from casebridge.bridge.models import (
     CheckState,
@@ -221,7 +220,11 @@ def _sync_receipts(firm: Firm, client: BooksClient, run: SyncRun) -> None:
 def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run: SyncRun) -> None:
     """Printed -> the payment is Disbursed with the check number; voided in the books -> the
     payment is owed again (back to To Be Disbursed if it was Disbursed) and can be sent
-    again; gone from the books -> a problem on the payment, counted in the run."""
+    again; gone from the books -> a problem on the payment, counted in the run.
+
+    The books are asked outside any transaction; the answers are written only to links that
+    have not changed since they were read (another sync, or a Send again, may have moved on
+    meanwhile: a stale answer must not turn a new check back into a void one)."""
     links = list(
         TrustItemLink.objects.filter(
             firm=firm,
@@ -231,9 +234,10 @@ def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run:
     )
     if not links:
         return
+    seen = {link.pk: (link.external_ref, link.books_check_id, link.check_state) for link in links}
     by_id = {c.id: c for c in client.checks_get([link.books_check_id or 0 for link in links])}
-    printed: list[tuple[int, str, dt.date]] = []
-    reopen: list[int] = []
+    printed: dict[int, tuple[int, str, dt.date]] = {}
+    reopen: dict[int, int] = {}
     now = clock.now()
     for link in links:
         check = by_id.get(link.books_check_id or 0)
@@ -252,7 +256,7 @@ def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run:
                 "",
             )
             if check.printed_on is not None:
-                printed.append((link.trust_item_id, str(check.check_number), check.printed_on))
+                printed[link.pk] = (link.trust_item_id, str(check.check_number), check.printed_on)
         elif check.status == "voided":
             link.check_state = CheckState.VOID
             link.problem = (
@@ -260,68 +264,71 @@ def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run:
                 + (f" ({check.void_reason})" if check.void_reason else "")
                 + "; the money is back in trust. Send it again from Client Trust Management."
             )
-            reopen.append(link.trust_item_id)
+            reopen[link.pk] = link.trust_item_id
             run.voided += 1
         else:
             link.check_state, link.problem = CheckState.QUEUED, ""
         link.last_synced_at = now
     with transaction.atomic():
+        unchanged = {
+            pk
+            for pk, ref, check_id, state in TrustItemLink.objects.select_for_update()
+            .filter(pk__in=list(seen))
+            .values_list("pk", "external_ref", "books_check_id", "check_state")
+            if seen[pk] == (ref, check_id, state)
+        }
         TrustItemLink.objects.bulk_update(
-            links, ["check_state", "check_number", "problem", "last_synced_at"]
+            [link for link in links if link.pk in unchanged],
+            ["check_state", "check_number", "problem", "last_synced_at"],
         )
-        if printed:
+        if any(pk in unchanged for pk in printed):
             run.disbursed += disbursement_services.trust_items_record_checks_printed(
-                firm=firm, actor=actor, printed=printed
+                firm=firm,
+                actor=actor,
+                printed=[row for pk, row in printed.items() if pk in unchanged],
             )
-        if reopen:
+        if any(pk in unchanged for pk in reopen):
             disbursement_services.trust_items_reopen(
-                firm=firm, actor=actor, item_ids=reopen, reason="its check was voided in the books"
+                firm=firm,
+                actor=actor,
+                item_ids=[item for pk, item in reopen.items() if pk in unchanged],
+                reason="its check was voided in the books",
             )
 
 
 def _sync_fee_invoices(firm: Firm, actor: User | None, client: BooksClient, run: SyncRun) -> None:
     """Each fee invoice's stage (review, release, final, voided) from the books; final ->
-    its payments are Disbursed; voided after final -> owed again."""
-    invoices = list(
-        FeeInvoice.objects.filter(firm=firm, books_invoice_id__isnull=False)
+    its payments are Disbursed; voided after final -> owed again. One bulk read finds the
+    invoices whose stage moved; only those are read in full (for the date they became
+    final) and written, each only if this side has not moved on meanwhile."""
+    invoices = {
+        invoice.books_invoice_id: invoice
+        for invoice in FeeInvoice.objects.filter(firm=firm, books_invoice_id__isnull=False)
         .exclude(stage=InvoiceStage.VOIDED)
-        .select_related("firm")
         .order_by("pk")
-    )
+    }
     if not invoices:
         return
-    if len(invoices) <= 20:
-        found = {}
-        for invoice in invoices:
-            try:
-                found[invoice.pk] = client.invoice_get(invoice.books_invoice_id or 0)
-            except BooksError as exc:
-                if exc.status != 404:
-                    raise
-    else:
-        docs = {d.id: d for d in client.external_documents("invoice", "cases-fee-invoice-")}
-        found = {
-            inv.pk: BooksInvoice(
-                id=d.id,
-                number=d.number or 0,
-                external_ref=d.external_ref,
-                stage=d.status,
-                total_cents=d.amount_cents,
-                finalised_on=d.date if d.status == InvoiceStage.FINAL else None,
-            )
-            for inv in invoices
-            if (d := docs.get(inv.books_invoice_id or 0)) is not None
-        }
-    for invoice in invoices:
-        books = found.get(invoice.pk)
+    docs = {d.id: d for d in client.external_documents("invoice", "cases-fee-invoice-")}
+    for books_id, invoice in invoices.items():
         run.checked += 1
-        if books is None:
+        doc = docs.get(books_id or 0)
+        if doc is None:
             FeeInvoice.objects.filter(pk=invoice.pk).update(
                 problem=f"Invoice {invoice.books_invoice_number} is no longer in the books.",
                 last_synced_at=clock.now(),
             )
             run.problems += 1
             continue
+        if doc.status == invoice.stage:
+            continue
+        books = client.invoice_get(doc.id)
         with transaction.atomic():
-            if invoice_settle(invoice, books):
+            current = (
+                FeeInvoice.objects.select_for_update()
+                .select_related("firm")
+                .filter(pk=invoice.pk, stage=invoice.stage, books_invoice_id=books_id)
+                .first()
+            )
+            if current is not None and invoice_settle(current, books):
                 run.invoices_final += 1

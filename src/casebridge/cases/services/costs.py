@@ -26,6 +26,9 @@ from casebridge.cases.models import (
     CostPriority,
     CostStatus,
     Firm,
+    TrustItem,
+    TrustItemKind,
+    TrustItemStatus,
     User,
 )
 from casebridge.core import clock
@@ -198,6 +201,16 @@ def cost_void(*, firm: Firm, actor: User, cost_id: int, reason: str = "") -> Cos
         raise Locked("this cost is already void")
     if cost.status == CostStatus.PAID:
         raise Locked("a paid cost is voided by voiding its check, not here")
+    if (
+        TrustItem.objects.filter(case_id=cost.case_id, kind=TrustItemKind.COST_REIMBURSEMENT)
+        .exclude(status=TrustItemStatus.STAGED)
+        .exists()
+    ):
+        raise Locked(
+            "the case's cost reimbursement has been pushed to disbursement, so the client's "
+            "trust repays this cost; it can no longer be voided here (the accountant voids "
+            "its check in the books if it was a mistake)"
+        )
     before = _snapshot(cost)
     cost.status = CostStatus.VOID
     cost.voided_on = clock.today()
