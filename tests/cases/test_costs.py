@@ -411,3 +411,20 @@ def test_a_payment_is_by_check_or_card_with_its_number(
             firm=cfirm, actor=cadmin, cost_id=cost.pk, method=method, reference=reference
         )
     assert info.value.message == message
+
+
+def test_a_cost_is_not_voided_once_its_reimbursement_is_pushed_to_disbursement(cfirm, cadmin, case):
+    from casebridge.cases.services import settlement
+    from tests.cases.helpers import deposit, offer, stage
+
+    cost = add_cost(cfirm, cadmin, case, 50_000)
+    accepted = offer(cfirm, cadmin, case, 1_000_000)
+    deposit(cfirm, cadmin, case, accepted, 1_000_000)
+    stage(cfirm, cadmin, case, "fee")
+    stage(cfirm, cadmin, case, "cost_reimbursement")
+    settlement.push_to_client_trust(firm=cfirm, actor=cadmin, case_id=case.pk)
+    settlement.push_to_disbursement(firm=cfirm, actor=cadmin, case_id=case.pk)
+    with refused(Locked, code="locked", match="cost reimbursement has been pushed to disbursement"):
+        costs.cost_void(firm=cfirm, actor=cadmin, cost_id=cost.pk)
+    cost.refresh_from_db()
+    assert cost.status == CostStatus.OPEN
