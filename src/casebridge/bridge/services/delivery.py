@@ -131,23 +131,19 @@ class DeliveryReport:
 # --- Claiming --------------------------------------------------------------------------------
 
 
-def _held_back(firm_id: int, now: dt.datetime) -> Q:
+def _held_back(firm_id: int, now: dt.datetime) -> Exists:
     """An item is held back when an *earlier* item of its case cannot go now (failed,
-    waiting, backing off or in flight): a case's items go in order. Items before a refused
-    one still go. A deposit's receipt waits only behind earlier deposit items: money coming
-    into trust overdraws nothing, and a payment refused for want of it must not hold it
-    back. Correlated subqueries, so that no number of held-back cases can crowd the others
-    out of a claim."""
-    earlier = OutboxItem.objects.filter(
-        firm_id=firm_id, case_id=OuterRef("case_id"), pk__lt=OuterRef("pk")
-    ).filter(
-        Q(state__in=(OutboxState.FAILED, OutboxState.WAITING))
-        | Q(state=OutboxState.SENDING, lease_until__gt=now)
-        | Q(state=OutboxState.QUEUED, next_attempt_at__gt=now)
-    )
-    deposits = (OutboxKind.DEPOSIT_RECEIPT, OutboxKind.DEPOSIT_VOID)
-    return (Q(kind=OutboxKind.DEPOSIT_RECEIPT) & Q(Exists(earlier.filter(kind__in=deposits)))) | (
-        ~Q(kind=OutboxKind.DEPOSIT_RECEIPT) & Q(Exists(earlier))
+    waiting, backing off or in flight): a case's items go in order, and nothing is sent past
+    a refused one. Items before it still go. A correlated subquery, so that no number of
+    held-back cases can crowd the others out of a claim."""
+    return Exists(
+        OutboxItem.objects.filter(
+            firm_id=firm_id, case_id=OuterRef("case_id"), pk__lt=OuterRef("pk")
+        ).filter(
+            Q(state__in=(OutboxState.FAILED, OutboxState.WAITING))
+            | Q(state=OutboxState.SENDING, lease_until__gt=now)
+            | Q(state=OutboxState.QUEUED, next_attempt_at__gt=now)
+        )
     )
 
 

@@ -238,8 +238,45 @@ def deposit_receipt_queue(*, deposit: Deposit, actor: User | None) -> None:
         created_by=actor,
         created_at=now,
     )
+    _payments_behind(deposit.case_id, actor)
     if conn.status == ConnectionStatus.CONNECTED:
         schedule_delivery(deposit.firm_id)
+
+
+def _payments_behind(case_id: int, actor: User | None) -> int:
+    """Money coming into trust goes before the case's payments still waiting to go out:
+    each trust check or fee invoice not yet sent (queued, waiting, or refused, perhaps for
+    want of this very deposit) is queued again after the receipt, as a fresh item (same
+    external_ref, so the books never record it twice), and the old one is cancelled. Items
+    of a case go in order, so nothing is sent past a refusal; this puts the order right."""
+    now = clock.now()
+    moved = 0
+    for item in (
+        OutboxItem.objects.select_for_update()
+        .filter(
+            case_id=case_id,
+            kind__in=(OutboxKind.TRUST_CHECK, OutboxKind.FEE_INVOICE),
+            state__in=(OutboxState.QUEUED, OutboxState.WAITING, OutboxState.FAILED),
+        )
+        .order_by("pk")
+    ):
+        OutboxItem.objects.create(
+            firm_id=item.firm_id,
+            case_id=item.case_id,
+            trust_item_id=item.trust_item_id,
+            fee_invoice_id=item.fee_invoice_id,
+            kind=item.kind,
+            key=new_key(),
+            payload=item.payload,
+            next_attempt_at=now,
+            created_by=actor,
+            created_at=now,
+        )
+        item.state = OutboxState.CANCELLED
+        item.error_message = "Queued again after a deposit into trust (a new item follows)."
+        item.save(update_fields=["state", "error_message"])
+        moved += 1
+    return moved
 
 
 def deposit_void_queue(*, deposit: Deposit, actor: User | None) -> None:
