@@ -1,7 +1,7 @@
 # Casebridge: `make run` serves the demo firm, `make test` runs every check.
 # Both create .venv and install the pinned dependencies on first use.
 
-.PHONY: run test lint typecheck bench bench-ledger bench-costs bench-bridge clean
+.PHONY: run test lint typecheck bench bench-ledger bench-costs bench-bridge bench-settlement clean
 
 run:
 	@scripts/run.sh
@@ -15,7 +15,7 @@ lint:
 typecheck:
 	@scripts/bootstrap.sh dev && .venv/bin/mypy src config
 
-bench: bench-ledger bench-costs bench-bridge
+bench: bench-ledger bench-costs bench-bridge bench-settlement
 
 bench-ledger:
 	@scripts/bootstrap.sh dev && .venv/bin/python bench/ledger.py
@@ -25,6 +25,9 @@ bench-costs:
 
 bench-bridge:
 	@scripts/bootstrap.sh dev && .venv/bin/python bench/bridge_costs.py
+
+bench-settlement:
+	@scripts/bootstrap.sh dev && .venv/bin/python bench/bridge_settlement.py
 
 clean:
 	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

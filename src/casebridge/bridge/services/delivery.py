@@ -40,7 +40,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, OuterRef, Q, Subquery
 
 from casebridge.bridge.client import (
     BooksAuthLapsed,
@@ -131,20 +131,22 @@ class DeliveryReport:
 # --- Claiming --------------------------------------------------------------------------------
 
 
-def _held_back(firm_id: int, now: dt.datetime) -> Exists:
+def _held_back(firm_id: int, now: dt.datetime) -> Q:
     """An item is held back when an *earlier* item of its case cannot go now (failed,
     waiting, backing off or in flight): a case's items go in order, and nothing is sent past
-    a refused one. Items before it still go. A correlated subquery, so that no number of
-    held-back cases can crowd the others out of a claim."""
-    return Exists(
-        OutboxItem.objects.filter(
-            firm_id=firm_id, case_id=OuterRef("case_id"), pk__lt=OuterRef("pk")
-        ).filter(
-            Q(state__in=(OutboxState.FAILED, OutboxState.WAITING))
-            | Q(state=OutboxState.SENDING, lease_until__gt=now)
-            | Q(state=OutboxState.QUEUED, next_attempt_at__gt=now)
-        )
+    a refused one. Items before it still go.
+
+    Written so that the database does the cheap part first: cases with no blocking item at
+    all pass a hashed ``NOT IN``; only items of a blocked case compare their id with that
+    case's first blocking item. (A correlated ``NOT EXISTS`` on earlier items made each claim
+    ~100 times slower behind a few thousand queued items.)"""
+    blocking = OutboxItem.objects.filter(firm_id=firm_id).filter(
+        Q(state__in=(OutboxState.FAILED, OutboxState.WAITING))
+        | Q(state=OutboxState.SENDING, lease_until__gt=now)
+        | Q(state=OutboxState.QUEUED, next_attempt_at__gt=now)
     )
+    first_blocker = blocking.filter(case_id=OuterRef("case_id")).order_by("pk").values("pk")[:1]
+    return Q(case_id__in=blocking.values("case_id")) & ~Q(pk__lt=Subquery(first_blocker))
 
 
 def _due(now: dt.datetime) -> Q:
