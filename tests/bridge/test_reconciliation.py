@@ -298,3 +298,32 @@ def test_odd_case_numbers_on_the_reconciliation_screens_are_ignored(books, cases
     for raw in ("²", "abc", "9" * 30, "-1"):
         assert client.get(reverse("bridge:reconciliation"), {"case": raw}).status_code == 200
         assert client.post(reverse("bridge:reconciliation_run"), {"case": raw}).status_code == 302
+
+
+def test_a_repaid_cost_whose_check_the_books_void_later_is_a_difference(books, cases):
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    bridge_settlement.fee_invoice_create(
+        firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
+    )
+    outbox_deliver(firm_id=cases.firm.pk)
+    from casebridge.cases.models import Cost
+
+    cost = Cost.objects.filter(case=settled.case).order_by("pk").first()
+    assert cost is not None
+    check = Check.objects.get(firm=books.firm, external_ref=f"cases-cost-{cost.pk}")
+    books_checks.check_void(firm=books.firm, actor=books.admin, check_id=check.pk)
+    from casebridge.bridge.services.status_sync import check_status_sync
+
+    check_status_sync(firm=cases.firm, actor=cases.admin)
+    cost.refresh_from_db()
+    assert cost.status == "void"
+    run = _run(cases)
+    diff = run.found.get()
+    assert (diff.kind, diff.subject, diff.cases_cents, diff.books_cents) == (
+        "invoice",
+        f"Fee invoice line repaying cost {cost.pk}",
+        0,
+        cost.amount_cents,
+    )
+    assert "has since been voided" in diff.cause

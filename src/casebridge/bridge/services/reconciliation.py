@@ -66,6 +66,7 @@ from casebridge.bridge.services.connection import (
 from casebridge.bridge.services.status_sync import check_status_sync
 from casebridge.cases.models import (
     Case,
+    Cost,
     CostStatus,
     Deposit,
     Firm,
@@ -462,10 +463,35 @@ def _compare_invoices(
     qs = FeeInvoice.objects.filter(firm=firm)
     if case_ids is not None:
         qs = qs.filter(case_id__in=case_ids)
-    for invoice_id, case_id, ref, cents, stage in qs.values_list(
-        "pk", "case_id", "external_ref", "total_cents", "stage"
-    ):
+    rows = list(qs.values_list("pk", "case_id", "external_ref", "total_cents", "stage", "lines"))
+    repaid = {
+        int(ln["cost_id"]): int(ln["amount_cents"])
+        for *_, stage, lines in rows
+        if stage == InvoiceStage.FINAL
+        for ln in lines
+        if ln.get("cost_id")
+    }
+    void_costs = set(
+        Cost.objects.filter(pk__in=list(repaid), status=CostStatus.VOID).values_list(
+            "pk", flat=True
+        )
+    )
+    for invoice_id, case_id, ref, cents, stage, lines in rows:
         known.add(ref)
+        if stage == InvoiceStage.FINAL:
+            for cost_id in sorted({int(ln["cost_id"]) for ln in lines if ln.get("cost_id")}):
+                if cost_id in void_costs:
+                    found.add(
+                        case_id,
+                        DifferenceKind.INVOICE,
+                        f"Fee invoice line repaying cost {cost_id}",
+                        f"The fee invoice repaid {format_cents(repaid[cost_id])} from the "
+                        f"client's trust for cost {cost_id}, which has since been voided (its "
+                        "check voided in the books): the firm holds client money for an advance "
+                        "that no longer exists. Refund the client or correct it in the books.",
+                        cases_cents=0,
+                        books_cents=repaid[cost_id],
+                    )
         subject = f"Fee invoice, {format_cents(cents)}"
         kind = DifferenceKind.INVOICE
         if _in_flight_or_failed(found, waiting.of("invoice", invoice_id), case_id, subject, kind):
