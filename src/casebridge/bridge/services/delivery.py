@@ -450,41 +450,60 @@ def _send_costs(ctx: _Context, items: list[OutboxItem]) -> None:
             live.append(item)
     if not live:
         return
-    live = ctx.renew(live)
+    sent = _request_checks(ctx, live, "checks-")
+    if sent is not None:
+        ctx.report.sent += _record_checks(*sent)
+
+
+def _request_checks(
+    ctx: _Context, items: list[OutboxItem], key_prefix: str
+) -> tuple[list[OutboxItem], dict[str | None, BooksCheck]] | None:
+    """One ``POST /checks/batch`` for the items still held, their cases' files found or
+    created first; the items sent and the checks by external_ref, or None when the request
+    failed (the items were dealt with). Costs and trust payments alike."""
+    live = ctx.renew(items)
     if not live:
-        return
+        return None
     files = _ensure_files(ctx, live)
     if files is None:
-        return
-    requests = []
-    for item in live:
-        p = item.payload
-        requests.append(
-            CheckRequest(
-                external_ref=str(p["external_ref"]),
-                bank_account_id=int(p["bank_account_id"]),
-                payee=str(p["payee"]),
-                amount_cents=int(p["amount_cents"]),
-                file_id=files[item.case_id],
-                activity_code_id=int(p["activity_code_id"]) if p.get("activity_code_id") else None,
-                memo=str(p.get("memo", "")),
-                posting_reference=str(p.get("posting_reference", "")),
-                request_date=None,
-            )
-        )
+        return None
     live = ctx.renew(live)
     if not live:
-        return
+        return None
     requests = [
-        r for r in requests if any(r.external_ref == i.payload["external_ref"] for i in live)
+        CheckRequest(
+            external_ref=str(p["external_ref"]),
+            bank_account_id=int(p["bank_account_id"]),
+            payee=str(p["payee"]),
+            amount_cents=int(p["amount_cents"]),
+            file_id=files[item.case_id],
+            activity_code_id=int(p["activity_code_id"]) if p.get("activity_code_id") else None,
+            memo=str(p.get("memo", "")),
+            posting_reference=str(p.get("posting_reference", "")),
+        )
+        for item in live
+        for p in [item.payload]
     ]
-    key = "checks-" + hashlib.sha256(",".join(i.key for i in live).encode()).hexdigest()[:40]
+    key = key_prefix + hashlib.sha256(",".join(i.key for i in live).encode()).hexdigest()[:40]
     try:
         checks = ctx.client.checks_request(requests, idempotency_key=key)
     except BooksError as exc:
         _handle_error(ctx, live, exc)
-        return
-    ctx.report.sent += _record_checks(live, {c.external_ref: c for c in checks})
+        return None
+    return live, {c.external_ref: c for c in checks}
+
+
+def _sent_many(item_ids: set[int], results: list[tuple[int, dict[str, object]]]) -> None:
+    """Mark many held items sent with their results, in two statements."""
+    OutboxItem.objects.filter(pk__in=item_ids).update(
+        state=OutboxState.SENT,
+        claim="",
+        lease_until=None,
+        sent_at=clock.now(),
+        error_code="",
+        error_message="",
+    )
+    update_rows(OutboxItem, [("result", "jsonb")], [(pk, json.dumps(r)) for pk, r in results])
 
 
 def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]) -> int:
@@ -513,7 +532,7 @@ def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]
             link_rows.append(
                 (link_ids[item.cost_id or 0], check.id, _check_state(check), check.check_number)
             )
-            item_rows.append((item.pk, json.dumps({"check_id": check.id, "status": check.status})))
+            item_rows.append((item.pk, {"check_id": check.id, "status": check.status}))
         CostLink.objects.filter(pk__in=list(link_ids.values())).update(
             last_synced_at=now, problem=""
         )
@@ -522,15 +541,7 @@ def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]
             [("books_check_id", "bigint"), ("check_state", "varchar"), ("check_number", "bigint")],
             link_rows,
         )
-        OutboxItem.objects.filter(pk__in=held_ids).update(
-            state=OutboxState.SENT,
-            claim="",
-            lease_until=None,
-            sent_at=now,
-            error_code="",
-            error_message="",
-        )
-        update_rows(OutboxItem, [("result", "jsonb")], item_rows)
+        _sent_many(held_ids, item_rows)
         # A check found again may have moved on in the books meanwhile (printed, or voided
         # by the accountant): the cost follows at once instead of waiting for the sync.
         printed = [
@@ -700,48 +711,57 @@ def _void_receipt(ctx: _Context, item: OutboxItem) -> None:
 def _send_trust_checks(ctx: _Context, items: list[OutboxItem]) -> None:
     """Payments pushed to disbursement -> trust check requests, one batch. The books post a
     trust check at once (holding the client's money) and refuse one that would take the
-    file below zero: that item fails with their reason, the rest go again."""
-    live = ctx.renew(items)
-    if not live:
+    file below zero: that item fails with their reason, the rest go again. Settled in a few
+    statements whatever the number of items."""
+    sent = _request_checks(ctx, items, "tchecks-")
+    if sent is None:
         return
-    files = _ensure_files(ctx, live)
-    if files is None:
-        return
-    requests = [
-        CheckRequest(
-            external_ref=str(p["external_ref"]),
-            bank_account_id=int(p["bank_account_id"]),
-            payee=str(p["payee"]),
-            amount_cents=int(p["amount_cents"]),
-            file_id=files[item.case_id],
-            activity_code_id=None,
-            memo=str(p.get("memo", "")),
-            posting_reference=str(p.get("posting_reference", "")),
-        )
-        for item in live
-        for p in [item.payload]
-    ]
-    live = ctx.renew(live)
-    if len(live) != len(requests):
-        refs = {i.payload["external_ref"] for i in live}
-        requests = [r for r in requests if r.external_ref in refs]
-    if not live:
-        return
-    key = "tchecks-" + hashlib.sha256(",".join(i.key for i in live).encode()).hexdigest()[:40]
-    try:
-        checks = ctx.client.checks_request(requests, idempotency_key=key)
-    except BooksError as exc:
-        _handle_error(ctx, live, exc)
-        return
-    by_ref = {c.external_ref: c for c in checks}
+    live, by_ref = sent
     with transaction.atomic():
         held = set(
             OutboxItem.objects.select_for_update().filter(_mine(live)).values_list("pk", flat=True)
         )
         mine = [i for i in live if i.pk in held]
+        if not mine:
+            return
+        # only the link of each item's own generation: a reissue has a new external_ref
+        links = dict(
+            TrustItemLink.objects.filter(
+                external_ref__in=[str(i.payload["external_ref"]) for i in mine]
+            ).values_list("external_ref", "pk")
+        )
+        link_rows = []
         for item in mine:
-            _link_trust_check(item, by_ref[str(item.payload["external_ref"])])
-            _sent(item, {"check_id": by_ref[str(item.payload["external_ref"])].id})
+            ref = str(item.payload["external_ref"])
+            check = by_ref[ref]
+            problem = (
+                "Check voided in the books; send it again from Client Trust Management"
+                if check.status == "voided"
+                else ""
+            )
+            link_rows.append(
+                (
+                    links[ref],
+                    check.id,
+                    _check_state(check),
+                    check.check_number,
+                    problem,
+                )
+            )
+        TrustItemLink.objects.filter(pk__in=list(links.values())).update(last_synced_at=clock.now())
+        update_rows(
+            TrustItemLink,
+            [
+                ("books_check_id", "bigint"),
+                ("check_state", "varchar"),
+                ("check_number", "bigint"),
+                ("problem", "varchar"),
+            ],
+            link_rows,
+        )
+        _sent_many(
+            held, [(i.pk, {"check_id": by_ref[str(i.payload["external_ref"])].id}) for i in mine]
+        )
         printed = [
             (i.trust_item_id or 0, str(c.check_number), c.printed_on)
             for i in mine
@@ -752,21 +772,6 @@ def _send_trust_checks(ctx: _Context, items: list[OutboxItem]) -> None:
                 firm=ctx.conn.firm, actor=None, printed=printed
             )
     ctx.report.sent += len(mine)
-
-
-def _link_trust_check(item: OutboxItem, check: BooksCheck) -> None:
-    """Only the link of the item's own generation: a reissue has a new external_ref."""
-    TrustItemLink.objects.filter(
-        trust_item_id=item.trust_item_id or 0, external_ref=str(item.payload["external_ref"])
-    ).update(
-        books_check_id=check.id,
-        check_state=_check_state(check),
-        check_number=check.check_number,
-        last_synced_at=clock.now(),
-        problem="Check voided in the books; send it again from Client Trust Management"
-        if check.status == "voided"
-        else "",
-    )
 
 
 def invoice_settle(fee_invoice: FeeInvoice, invoice: BooksInvoice) -> bool:
