@@ -28,7 +28,7 @@ from casebridge.bridge.services.connection import (
     connection_mark_lapsed,
     token_lapsed,
 )
-from casebridge.cases.models import CaseStatus, User
+from casebridge.cases.models import Case, CaseStatus, User
 from casebridge.core import clock
 
 COSTS = "costs"
@@ -86,15 +86,16 @@ def find_property_damage(codes: list[BooksActivityCode]) -> BooksActivityCode | 
 
 
 def attorneys_with_open_cases(conn: Connection) -> list[User]:
+    """Active users responsible for at least one case that is not closed. (One subquery
+    over the cases: an ``exclude()`` across the multi-valued relation would drop every
+    attorney who has *any* closed case.)"""
+    open_cases = Case.objects.filter(firm_id=conn.firm_id).exclude(status=CaseStatus.CLOSED)
     return list(
         User.objects.filter(
             firm_id=conn.firm_id,
             is_active=True,
-            cases__firm_id=conn.firm_id,
-        )
-        .exclude(cases__status=CaseStatus.CLOSED)
-        .distinct()
-        .order_by("last_name", "first_name", "pk")
+            pk__in=open_cases.values("responsible_attorney_id"),
+        ).order_by("last_name", "first_name", "pk")
     )
 
 
