@@ -375,7 +375,6 @@ def run(backend: str, args: argparse.Namespace) -> None:
         conn_services.connection_defaults_save(
             firm=firm,  # type: ignore[arg-type]
             actor=admin,  # type: ignore[arg-type]
-            posting_reference="COSTS",
             operating_account_id=books["operating"].pk,  # type: ignore[attr-defined]
             trust_account_id=books["trust"].pk,  # type: ignore[attr-defined]
             invoice_release="review",

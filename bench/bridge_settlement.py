@@ -330,7 +330,6 @@ def activate(firm: Any, admin: Any, books: dict[str, Any], books_url: str) -> No
     conn_services.connection_defaults_save(
         firm=firm,
         actor=admin,
-        posting_reference="COSTS",
         operating_account_id=books["operating"].pk,
         trust_account_id=books["trust"].pk,
         invoice_release=InvoiceRelease.AUTOMATIC,

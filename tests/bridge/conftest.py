@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from casebridge.books.models import AccountRole, BankAccount, BankAccountKind, GLAccount
+from casebridge.books.models import BankAccount, BankAccountKind, GLAccount
 from casebridge.books.models import Firm as BooksFirm
 from casebridge.books.models import User as BooksUser
 from casebridge.books.services import auth as books_auth
@@ -87,15 +87,18 @@ def books_firm_seeded(*, enrolled: bool = True, seeded: bool = True) -> dict[str
         books_setup.area_of_practice_create(
             firm=firm, actor=admin, name="PI", description="Personal Injury"
         )
-        advanced = GLAccount.objects.get(firm=firm, role=AccountRole.ADVANCED_COSTS)
-        fees = GLAccount.objects.get(firm=firm, role=AccountRole.FEE_INCOME)
+        # COPP and the Property Damage Fee are charges the fee invoice bills: income
+        # (cost advances post to Advanced client costs through the UTBMS codes and the
+        # cost posting reference, never through COPP)
+        copp_income = GLAccount.objects.get(firm=firm, number="4100")
+        pd_income = GLAccount.objects.get(firm=firm, number="4200")
         books_setup.activity_code_create(
             firm=firm,
             actor=admin,
             code="COPP",
             name="COPP",
             description="Costs of preparing the case",
-            gl_account_id=advanced.pk,
+            gl_account_id=copp_income.pk,
         )
         books_setup.activity_code_create(
             firm=firm,
@@ -103,7 +106,7 @@ def books_firm_seeded(*, enrolled: bool = True, seeded: bool = True) -> dict[str
             code="PD",
             name="Property Damage",
             description="Property damage fee",
-            gl_account_id=fees.pk,
+            gl_account_id=pd_income.pk,
         )
     return {
         "firm": firm,
@@ -175,7 +178,6 @@ def activate(books: Books, cases: Cases, *, release: str = InvoiceRelease.REVIEW
     return conn_services.connection_defaults_save(
         firm=cases.firm,
         actor=cases.admin,
-        posting_reference="COSTS",
         operating_account_id=books.operating.pk,
         trust_account_id=books.trust.pk,
         invoice_release=release,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from casebridge.books.models import IntegrationToken
+from casebridge.books.models import ActivityCode, IntegrationToken
 from casebridge.bridge.crypto import decrypt_token
 from casebridge.bridge.errors import BooksRefused
 from casebridge.bridge.models import Connection, ConnectionStatus
@@ -32,7 +32,10 @@ def test_both_pop_ups_connect_and_keep_the_token_encrypted(books, cases):
     assert conn.status == ConnectionStatus.CONNECTED
     assert conn.operating_account_name == books.operating.name
     assert conn.trust_account_name == books.trust.name
-    assert conn.default_posting_reference == "COSTS"
+    assert (conn.cost_posting_code_id, conn.cost_posting_code_label) == (
+        ActivityCode.objects.get(firm=books.firm, code="E124").pk,
+        "E124 Other -> GL 1300 Advanced Client Costs",
+    )
     token = decrypt_token(conn.token_ciphertext)
     assert token not in conn.token_ciphertext
     assert PASSWORD not in str(Connection.objects.values().get(pk=conn.pk))

@@ -55,13 +55,14 @@ def _activate(api: Api, books) -> None:
     status, body = api.post(
         "/defaults",
         {
-            "posting_reference": "COSTS",
             "operating_account_id": books.operating.pk,
             "trust_account_id": books.trust.pk,
             "invoice_release": "automatic",
         },
     )
     assert (status, body["status"], body["invoice_release"]) == (200, "Connected", "automatic")
+    # no cost posting reference given: the suggested one (UTBMS E124 Other, an advance code)
+    assert body["cost_posting_code_label"] == "E124 Other -> GL 1300 Advanced Client Costs"
 
 
 def test_an_administrator_activates_checks_readiness_and_sends_through_the_api(books, cases):
@@ -79,6 +80,8 @@ def test_an_administrator_activates_checks_readiness_and_sends_through_the_api(b
         "personal_injury",
         "copp_code",
         "property_damage_code",
+        "cost_posting",
+        "cost_mappings",
         "operating_account",
         "trust_account",
     ]

@@ -419,18 +419,14 @@ def test_the_token_lapsing_mid_batch_waits_for_reauthentication(books, cases, co
 
 
 def _refused_by_the_books(books, cases, conn):
-    """A cost code mapped to the books' Property Damage code, which the accountant then
+    """A cost code mapped to the books' Experts code, which the accountant then
     deactivates: the books refuse that cost's check (items[i].activity_code)."""
-    pd = ActivityCode.objects.get(firm=books.firm, code="PD")
+    experts = ActivityCode.objects.get(firm=books.firm, code="E119")
     code = CostCode.objects.get(firm=cases.firm, code="E101")
     cost_code_mapping_save(
-        firm=cases.firm,
-        actor=cases.admin,
-        cost_code_id=code.pk,
-        activity_code_id=pd.pk,
-        activity_code_label="PD Property Damage",
+        firm=cases.firm, actor=cases.admin, cost_code_id=code.pk, activity_code_id=experts.pk
     )
-    return pd
+    return experts
 
 
 def test_a_failed_item_holds_back_its_case_but_not_another(books, cases, conn, proxy):

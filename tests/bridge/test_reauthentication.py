@@ -101,7 +101,6 @@ def test_the_nightly_sync_hour_is_chosen_with_the_defaults_and_picks_the_firms(
     conn_services.connection_defaults_save(
         firm=cases.firm,
         actor=cases.admin,
-        posting_reference="COSTS",
         operating_account_id=books.operating.pk,
         trust_account_id=books.trust.pk,
         invoice_release="review",

@@ -293,13 +293,6 @@ def test_a_deposit_sent_by_the_fix_is_not_held_behind_refused_payments(books, ca
     assert Check.objects.filter(firm=books.firm, bank_account=books.trust).count() == 2
 
 
-def test_odd_case_numbers_on_the_reconciliation_screens_are_ignored(books, cases, connected):
-    client = sign_in(Client(), cases.admin)
-    for raw in ("²", "abc", "9" * 30, "-1"):
-        assert client.get(reverse("bridge:reconciliation"), {"case": raw}).status_code == 200
-        assert client.post(reverse("bridge:reconciliation_run"), {"case": raw}).status_code == 302
-
-
 def test_a_repaid_cost_whose_check_the_books_void_later_is_a_difference(books, cases):
     activate(books, cases, release=InvoiceRelease.AUTOMATIC)
     settled = _settle_to_disbursement(books, cases)

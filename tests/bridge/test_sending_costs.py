@@ -51,8 +51,8 @@ def test_three_costs_become_pending_then_checks_in_the_books_then_paid(books, ca
         ("Dr. Wu", 40_000, books.operating.pk, file.pk, CheckStatus.QUEUED),
         ("Records Inc", 7_525, books.operating.pk, file.pk, CheckStatus.QUEUED),
     ]
-    assert {c.activity_code.code for c in checks} == {"COPP"}
-    assert {c.posting_reference for c in checks} == {"COSTS"}
+    # cost code E112 goes with the books' code of the same UTBMS code, never as COPP
+    assert {c.activity_code.code for c in checks} == {"E112"}
 
     books_checks.check_print(
         firm=books.firm, actor=books.admin, check_id=checks[0].pk, check_number=1043

@@ -26,6 +26,7 @@ from casebridge.books.models import (
     Posting,
     TrustLedger,
 )
+from casebridge.books.selectors.reports import trial_balance
 from casebridge.books.services import checks as books_checks
 from casebridge.books.services import invoices as books_invoices
 from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
@@ -133,6 +134,13 @@ def _assert_fully_disbursed(books, cases, settled: Settled, invoice_number: int)
     _every_entry_balances(books)
     assert _role_balance(books, AccountRole.FEE_INCOME) == -8_332_500  # credit-normal
     assert _role_balance(books, AccountRole.ADVANCED_COSTS) == 0  # advanced, then repaid
+    # the trial balance an accountant signs: the costs advanced from operating came back
+    # with the fee, so operating holds the fee; trust, advances and every other income are 0
+    tb = trial_balance(firm=books.firm)
+    assert [(r.number, r.debit_cents, r.credit_cents) for r in tb.rows] == [
+        ("1000", 8_332_500, 0),
+        ("4000", 0, 8_332_500),
+    ]
     items = {
         i.kind if i.kind != TrustItemKind.LIEN else i.payee_name: (i.status, i.check_number)
         for i in TrustItem.objects.filter(case=settled.case)
@@ -196,7 +204,8 @@ def test_worked_settlement_with_the_invoice_released_automatically(books, cases)
     assert {ln.external_ref for ln in lines[1:]} == {
         f"cases-cost-{c}" for c in settled.case.costs.values_list("pk", flat=True)
     }
-    assert {ln.activity_code.code for ln in lines[1:]} == {"COPP"}
+    # each repayment credits the account its advance debited: UTBMS E112, Advanced client costs
+    assert {ln.activity_code.code for ln in lines[1:]} == {"E112"}
     fee_invoice.refresh_from_db()
     assert (fee_invoice.stage, fee_invoice.books_invoice_number) == ("final", invoice.number)
     # the fee and the costs left trust at once
@@ -461,11 +470,11 @@ def test_a_fee_invoice_waits_until_the_books_hold_every_advance_it_repays(books,
     ]
 
 
-def test_a_cost_paid_outside_the_books_is_repaid_with_its_mapped_code(books, cases):
+def test_a_cost_paid_outside_the_books_is_repaid_with_the_code_its_advance_posts_to(books, cases):
     from casebridge.cases.services import costs as cost_services
 
     firm, admin, case = cases.firm, cases.admin, cases.case
-    conn = activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
     card = add_cost(cases, 4_500, payee="Court Clerk")
     cost_services.cost_pay(
         firm=firm,
@@ -483,11 +492,10 @@ def test_a_cost_paid_outside_the_books_is_repaid_with_its_mapped_code(books, cas
     settlement.push_to_disbursement(firm=firm, actor=admin, case_id=case.pk)
     invoice = bridge_settlement.fee_invoice_create(firm=firm, actor=admin, case_id=case.pk)
     cost_line = next(ln for ln in invoice.lines if ln["kind"] == "cost")
-    conn.refresh_from_db()
-    assert conn.copp_activity_code_id == ActivityCode.objects.get(firm=books.firm, code="COPP").pk
+    # cost code E112: the books' E112 (Advanced client costs), never COPP's income
     assert (cost_line["amount_cents"], cost_line["activity_code_id"]) == (
         4_500,
-        conn.copp_activity_code_id,
+        ActivityCode.objects.get(firm=books.firm, code="E112").pk,
     )
     assert cost_line["description"].endswith("(paid outside the books)")
 

@@ -343,7 +343,7 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     gear(page, "Rates/Codes")
     page.get_by_role("link", name="Activity Code", exact=True).click()
     for code, description, account in (
-        ("COPP", "Costs of preparing the case", "1300 Advanced Client Costs"),
+        ("COPP", "Costs of preparing the case", "4100 COPP Charges Income"),
         ("Property Damage", "Property damage fee", "4200 Property Damage Fee Income"),
     ):
         page.get_by_role("link", name="Add", exact=True).click()
@@ -360,7 +360,7 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
         c.code: c.gl_account.number
         for c in ActivityCode.objects.filter(firm=seed.books_firm, utbms_code="")
     }
-    assert codes == {"COPP": "1300", "Property Damage": "4200"}
+    assert codes == {"COPP": "4100", "Property Damage": "4200"}
     books_sign_out(page, base)
 
     # --- 3. A firm administrator activates the integration (both pop-ups) -----------------
@@ -382,7 +382,12 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     expect(box.get_by_role("status")).to_contain_text(
         f"Signed in to the books as {INTEGRATION_EMAIL}"
     )
-    box.get_by_label("Default cost posting reference").fill("COSTS")
+    # the cost posting reference: what advances post to; only Advanced client costs codes
+    posting = box.get_by_label("Default cost posting reference")
+    expect(posting.locator("option:checked")).to_have_text(
+        "E124 Other -> GL 1300 Advanced Client Costs"
+    )
+    expect(posting.locator("option", has_text="COPP")).to_have_count(0)
     box.get_by_label("Default operating account").select_option(label=seed.operating.name)
     box.get_by_label("Default client trust account").select_option(label=seed.trust.name)
     box.get_by_label("Reviewed in the books").check()
@@ -401,8 +406,8 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     conn = Connection.objects.get(firm=seed.firm)
     assert conn.status == "connected"
     assert conn.books_url == f"{base}/books/api/v1"
-    assert (conn.default_posting_reference, conn.invoice_release) == (
-        "COSTS",
+    assert (conn.cost_posting_code_label, conn.invoice_release) == (
+        "E124 Other -> GL 1300 Advanced Client Costs",
         InvoiceRelease.REVIEW,
     )
     assert (conn.operating_account_id, conn.trust_account_id) == (
@@ -447,6 +452,14 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     )
     assert {c.status for c in checks} == {CheckStatus.QUEUED}
     assert {c.bank_account_id for c in checks} == {seed.operating.pk}
+    # each advance is Dr 1300 Advanced Client Costs / Cr 1000 Operating (E112 by its UTBMS code)
+    assert {c.activity_code.code for c in checks} == {"E112"}
+    assert (
+        sorted(
+            (p.account.number, p.debit_cents > 0) for c in checks for p in c.entry.postings.all()
+        )
+        == [("1000", False)] * 3 + [("1300", True)] * 3
+    )
     assert OutboxItem.objects.filter(firm=seed.firm).count() == 3
     cases_sign_out(page, base)
 

@@ -73,7 +73,11 @@ class ConnectionOut(Out):
     books_url: str
     books_firm_code: str
     username: str
-    default_posting_reference: str
+    cost_posting_code_id: int | None = Field(
+        description="The default cost posting reference: the books activity code a cost "
+        "advance posts to when its cost code has no mapping and no code of the same UTBMS code."
+    )
+    cost_posting_code_label: str
     operating_account_id: int | None
     operating_account_name: str
     trust_account_id: int | None
@@ -96,7 +100,8 @@ def _connection_out(request: HttpRequest) -> ConnectionOut:
         books_url=conn.books_url if conn else "",
         books_firm_code=conn.books_firm_code if conn else "",
         username=conn.username if conn else "",
-        default_posting_reference=conn.default_posting_reference if conn else "",
+        cost_posting_code_id=conn.cost_posting_code_id if conn else None,
+        cost_posting_code_label=conn.cost_posting_code_label if conn else "",
         operating_account_id=conn.operating_account_id if conn else None,
         operating_account_name=conn.operating_account_name if conn else "",
         trust_account_id=conn.trust_account_id if conn else None,
@@ -140,7 +145,12 @@ def activate(request: HttpRequest, payload: ActivateIn) -> ConnectionOut:
 
 
 class DefaultsIn(In):
-    posting_reference: str = Field("", max_length=60)
+    cost_posting_code_id: Id | None = Field(
+        None,
+        description="The default cost posting reference: a books activity code that posts to "
+        "Advanced client costs (an asset). Default: the firm's own general advance code, "
+        "else UTBMS E124 Other.",
+    )
     operating_account_id: Id
     trust_account_id: Id
     invoice_release: InvoiceRelease
@@ -155,7 +165,7 @@ def defaults(request: HttpRequest, payload: DefaultsIn) -> ConnectionOut:
     conn_services.connection_defaults_save(
         firm=ctx.firm,
         actor=ctx.user,
-        posting_reference=payload.posting_reference,
+        cost_posting_code_id=payload.cost_posting_code_id,
         operating_account_id=payload.operating_account_id,
         trust_account_id=payload.trust_account_id,
         invoice_release=payload.invoice_release,

@@ -128,6 +128,20 @@ class BooksActivityCode:
     gl_account_id: int | None
     gl_account_label: str
     is_active: bool
+    utbms_code: str = ""
+    #: the GL account's type ("asset", "income", ...) and role ("advanced_costs", ...)
+    gl_account_type: str = ""
+    gl_account_role: str = ""
+
+    @property
+    def posts_to_advanced_costs(self) -> bool:
+        """Whether a cost advance may post here: an asset account of the advanced-costs
+        role (domain.md section 4: Dr Advanced client costs / Cr Operating bank)."""
+        return self.gl_account_type == "asset" and self.gl_account_role == "advanced_costs"
+
+    @property
+    def posts_to_income(self) -> bool:
+        return self.gl_account_type == "income"
 
 
 @dataclass(frozen=True)
@@ -591,6 +605,9 @@ class HttpBooksClient:
                     gl_account_id=int(gl["id"]) if gl.get("id") else None,
                     gl_account_label=f"{gl.get('number', '')} {gl.get('name', '')}".strip(),
                     is_active=bool(c.get("is_active", True)),
+                    utbms_code=str(c.get("utbms_code") or ""),
+                    gl_account_type=str(gl.get("type") or ""),
+                    gl_account_role=str(gl.get("role") or ""),
                 )
             )
         return out

@@ -11,11 +11,12 @@ from django import forms
 
 from casebridge.bridge.models import DifferenceKind, InvoiceRelease, OutboxKind, OutboxState
 from casebridge.bridge.services.connection import AccountChoice
+from casebridge.bridge.services.mappings import DEFAULT_LABEL
 from casebridge.cases.forms import MoneyField, SplitForm
 
-#: The choice of the mapping pop-up that means "no mapping: send as COPP".
-COPP_DEFAULT = ""
-COPP_DEFAULT_LABEL = "COPP (default)"
+#: The choice of the mapping pop-up that means "no mapping: the default" (the books' code
+#: of the same UTBMS code, else the cost posting reference).
+MAPPING_DEFAULT = ""
 
 
 def _account_field(label: str, accounts: Sequence[AccountChoice]) -> forms.TypedChoiceField:
@@ -68,9 +69,6 @@ class ActivateForm(forms.Form):
 class DefaultsForm(forms.Form):
     """Pop-up 2: the defaults every cost and invoice is sent with."""
 
-    posting_reference = forms.CharField(
-        label="Default cost posting reference", max_length=60, required=False
-    )
     invoice_release = forms.ChoiceField(
         label="Invoices",
         choices=InvoiceRelease.choices,
@@ -92,15 +90,25 @@ class DefaultsForm(forms.Form):
         *args: Any,
         operating: Sequence[AccountChoice],
         trust: Sequence[AccountChoice],
+        cost_posting: Sequence[AccountChoice],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        posting = _account_field("Default cost posting reference", cost_posting)
+        posting.error_messages["invalid_choice"] = (
+            "Choose one of the books' activity codes listed (they post to Advanced client costs)."
+        )
+        posting.help_text = (
+            "The books activity code a cost advance posts to (Advanced client costs) when its "
+            "cost code has no mapping. COPP is not one: it is the charge the fee invoice bills."
+        )
+        self.fields["cost_posting_code"] = posting
         self.fields["operating_account"] = _account_field("Default operating account", operating)
         self.fields["trust_account"] = _account_field("Default client trust account", trust)
         # keep the fields in the order the seed names them
         self.order_fields(
             [
-                "posting_reference",
+                "cost_posting_code",
                 "operating_account",
                 "trust_account",
                 "invoice_release",
@@ -135,7 +143,7 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["activity_code"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(COPP_DEFAULT, COPP_DEFAULT_LABEL)] + [
+        field.choices = [(MAPPING_DEFAULT, DEFAULT_LABEL)] + [
             (str(code_id), label) for code_id, label in codes
         ]
         field.error_messages["invalid_choice"] = "Choose one of the books' activity codes listed."

@@ -3,7 +3,8 @@ outbox through which everything reaches the books exactly once.
 
 - :class:`Connection`: one per cases firm. The books' address, the integration user, the
   token (encrypted at rest, never shown), the defaults chosen at activation.
-- :class:`CostCodeMapping`: a cost code -> a books activity code (else COPP).
+- :class:`CostCodeMapping`: a cost code -> a books activity code posting to Advanced client
+  costs (else the code of the same UTBMS code, else the cost posting reference).
 - :class:`CaseLink` / :class:`CostLink`: a case's books file, a cost's books check.
 - :class:`DepositLink`: a deposit's trust receipt. :class:`TrustItemLink`: a To Be
   Disbursed payment's trust check. :class:`FeeInvoice`: a case's fee invoice in the books
@@ -45,7 +46,11 @@ class Connection(models.Model):
     token_expires_at = models.DateTimeField(null=True, blank=True)
     #: Set when the books refused the token (lapsed or revoked) before its expiry time.
     auth_lapsed_at = models.DateTimeField(null=True, blank=True)
-    default_posting_reference = models.CharField(max_length=60, blank=True)
+    #: Pop-up 2's default cost posting reference: the books activity code a cost advance
+    #: posts to when its cost code has no mapping of its own (ADR 0010). It must post to an
+    #: asset account of the advanced-costs role; the readiness check refuses otherwise.
+    cost_posting_code_id = models.BigIntegerField(null=True, blank=True)
+    cost_posting_code_label = models.CharField(max_length=200, blank=True)
     operating_account_id = models.BigIntegerField(null=True, blank=True)
     operating_account_name = models.CharField(max_length=120, blank=True)
     trust_account_id = models.BigIntegerField(null=True, blank=True)
@@ -68,6 +73,10 @@ class Connection(models.Model):
     #: The last readiness report (see services.readiness), shown until the next run.
     readiness = models.JSONField(default=list, blank=True)
     readiness_checked_at = models.DateTimeField(null=True, blank=True)
+    #: The books' activity codes as the last readiness run read them (id, code, name,
+    #: UTBMS code, GL account and its type and role): what cost codes map to automatically
+    #: (same UTBMS code) and what a mapping is checked against, without asking the books.
+    activity_codes = models.JSONField(default=list, blank=True)
     activated_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -92,7 +101,8 @@ class Connection(models.Model):
 
 
 class CostCodeMapping(models.Model):
-    """A cost code's activity code in the books; unmapped codes go as COPP."""
+    """A cost code's activity code in the books, chosen by an administrator. Unmapped
+    codes go with the books' code of the same UTBMS code, else the cost posting reference."""
 
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
     cost_code = models.OneToOneField(

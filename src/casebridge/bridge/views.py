@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from casebridge.bridge import selectors
 from casebridge.bridge.forms import (
-    COPP_DEFAULT,
+    MAPPING_DEFAULT,
     ActivateForm,
     DefaultsForm,
     DifferenceFilterForm,
@@ -147,8 +147,11 @@ def _defaults_initial(conn: Connection, form_kwargs: dict[str, Any]) -> dict[str
     operating, trust = form_kwargs["operating"], form_kwargs["trust"]
     ids = {a.id for a in operating}
     trust_ids = {a.id for a in trust}
+    posting_ids = {a.id for a in form_kwargs["cost_posting"]}
     return {
-        "posting_reference": conn.default_posting_reference,
+        "cost_posting_code": conn.cost_posting_code_id
+        if conn.cost_posting_code_id in posting_ids
+        else form_kwargs["suggested_cost_posting"],
         "operating_account": conn.operating_account_id
         if conn.operating_account_id in ids
         else (operating[0].id if operating else None),
@@ -182,8 +185,15 @@ def _defaults_modal(
             context["refusal"] = message_of(exc)
             status = max(status, _refusal_status(request))
         else:
-            kwargs = {"operating": choices.operating, "trust": choices.trust}
-            form = DefaultsForm(initial=_defaults_initial(conn, kwargs), **kwargs)
+            kwargs = {
+                "operating": choices.operating,
+                "trust": choices.trust,
+                "cost_posting": choices.cost_posting,
+            }
+            initial = _defaults_initial(
+                conn, {**kwargs, "suggested_cost_posting": choices.suggested_cost_posting}
+            )
+            form = DefaultsForm(initial=initial, **kwargs)
     context["form"] = form
     return render_modal(
         request,
@@ -218,14 +228,19 @@ def defaults_view(request: HttpRequest) -> HttpResponse:
             status=INVALID,
             back_url=_integrations_url(),
         )
-    form = DefaultsForm(request.POST, operating=choices.operating, trust=choices.trust)
+    form = DefaultsForm(
+        request.POST,
+        operating=choices.operating,
+        trust=choices.trust,
+        cost_posting=choices.cost_posting,
+    )
     if form.is_valid():
         data = form.cleaned_data
         try:
             conn_services.connection_defaults_save(
                 firm=me.firm,
                 actor=me,
-                posting_reference=data["posting_reference"],
+                cost_posting_code_id=data["cost_posting_code"],
                 operating_account_id=data["operating_account"],
                 trust_account_id=data["trust_account"],
                 invoice_release=data["invoice_release"],
@@ -488,13 +503,14 @@ def item_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def mappings_view(request: HttpRequest) -> HttpResponse:
     me = cases_user(request)
+    conn = conn_services.connection_of(me.firm)
     return render(
         request,
         "bridge/mappings.html",
         {
             **SETTINGS_NAV,
-            "conn": conn_services.connection_of(me.firm),
-            "rows": mapping_services.mapping_rows(me.firm),
+            "conn": conn,
+            "rows": mapping_services.mapping_rows(me.firm, conn),
         },
     )
 
@@ -502,7 +518,8 @@ def mappings_view(request: HttpRequest) -> HttpResponse:
 @cases_settings_required
 @require_http_methods(["GET", "POST"])
 def mapping_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """A cost code's books activity code, chosen among the books' codes, or COPP."""
+    """A cost code's books activity code, chosen among the books' codes that post to
+    Advanced client costs (as the last readiness run read them), or the default."""
     me = cases_user(request)
     code = get_object_or_404(CostCode, firm=me.firm, pk=pk)
     mapping = mapping_services.mapping_of(me.firm, code)
@@ -511,7 +528,6 @@ def mapping_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     title = f"Books activity code of {code.code}"
     try:
         conn = conn_services.require_connection(me.firm)
-        codes = mapping_services.books_activity_codes(conn)
     except DomainError as exc:
         context.update(refusal=message_of(exc), form=None)
         return render_modal(
@@ -522,6 +538,7 @@ def mapping_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             status=_refusal_status(request),
             back_url=back,
         )
+    codes = mapping_services.advance_codes(conn)
     labels = {c.id: mapping_services.activity_code_label(c) for c in codes}
     choices = list(labels.items())
     status = 200
@@ -529,19 +546,15 @@ def mapping_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         form = MappingForm(request.POST, codes=choices)
         if form.is_valid():
             raw = form.cleaned_data["activity_code"]
-            code_id = None if raw == COPP_DEFAULT else int(raw)
+            code_id = None if raw == MAPPING_DEFAULT else int(raw)
             try:
                 mapping_services.cost_code_mapping_save(
-                    firm=me.firm,
-                    actor=me,
-                    cost_code_id=code.pk,
-                    activity_code_id=code_id,
-                    activity_code_label=labels[code_id] if code_id is not None else "",
+                    firm=me.firm, actor=me, cost_code_id=code.pk, activity_code_id=code_id
                 )
             except DomainError as exc:
                 apply_domain_error(form, exc)
             else:
-                target = labels[code_id] if code_id is not None else "COPP (default)"
+                target = labels[code_id] if code_id is not None else "the default"
                 return finish(
                     request, back, f"Cost code {code.code} goes to the books as {target}."
                 )
@@ -549,7 +562,9 @@ def mapping_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = MappingForm(
             codes=choices,
-            initial={"activity_code": str(mapping.activity_code_id) if mapping else COPP_DEFAULT},
+            initial={
+                "activity_code": str(mapping.activity_code_id) if mapping else MAPPING_DEFAULT
+            },
         )
     context["form"] = form
     return render_modal(
@@ -874,10 +889,15 @@ DIFFERENCES_PER_PAGE = 50
 
 
 def _case_param(request: HttpRequest, me: User) -> Case | None:
+    """The case named by ``?case=`` (None: no case named, the whole firm). A value that is
+    not one of this firm's cases is 404, exactly like a case that does not exist: it never
+    falls back to the whole firm."""
     raw = request.GET.get("case") or request.POST.get("case") or ""
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
+    if not raw:
         return None
-    return Case.objects.filter(firm=me.firm, pk=int(raw)).first()
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
+        raise Http404("no such case")
+    return get_object_or_404(Case, firm=me.firm, pk=int(raw))
 
 
 @cases_settings_required

@@ -54,7 +54,13 @@ def test_areas_of_practice_and_activity_codes(api, firm, admin):
         "code": "COPP",
         "name": "COPP charges",
         "description": "Cost of preparing the case",
-        "gl_account": {"id": copp_income.pk, "number": "4100", "name": "COPP Charges Income"},
+        "gl_account": {
+            "id": copp_income.pk,
+            "number": "4100",
+            "name": "COPP Charges Income",
+            "type": "income",
+            "role": "",
+        },
         "utbms_code": "",
         "is_active": True,
     }
@@ -65,7 +71,13 @@ def test_areas_of_practice_and_activity_codes(api, firm, admin):
             "code": "E101",
             "name": "Copying",
             "description": "UTBMS E101 Copying",
-            "gl_account": {"id": advanced.pk, "number": "1300", "name": "Advanced Client Costs"},
+            "gl_account": {
+                "id": advanced.pk,
+                "number": "1300",
+                "name": "Advanced Client Costs",
+                "type": "asset",
+                "role": "advanced_costs",
+            },
             "utbms_code": "E101",
             "is_active": True,
         }

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from casebridge.books.models import ActivityCode
 from casebridge.bridge.integration import BooksIntegration
 from casebridge.bridge.models import Connection, ConnectionStatus, InvoiceRelease
 from casebridge.cases.auth import SESSION_KEY
@@ -93,6 +94,12 @@ def test_the_two_pop_ups_connect_and_the_card_shows_connected(books, cases, admi
     assert f'value="{books.trust.pk}"' not in operating
     assert f'value="{books.trust.pk}"' in trust
     assert f'value="{books.operating.pk}"' not in trust
+    # the cost posting reference: only codes that post to Advanced client costs, E124 preselected
+    posting = _select(popup2, "cost_posting_code")
+    e124 = ActivityCode.objects.get(firm=books.firm, code="E124")
+    copp = ActivityCode.objects.get(firm=books.firm, code="COPP")
+    assert f'<option value="{e124.pk}" selected>E124 Other -&gt; GL 1300 Advanced' in posting
+    assert f'value="{copp.pk}"' not in posting
     assert "Released automatically" in popup2
     assert "Reviewed in the books" in popup2
     assert Connection.objects.get().status == ConnectionStatus.NEEDS_DEFAULTS
@@ -101,7 +108,7 @@ def test_the_two_pop_ups_connect_and_the_card_shows_connected(books, cases, admi
     response = admin_client.post(
         reverse("bridge:defaults"),
         {
-            "posting_reference": "COSTS",
+            "cost_posting_code": str(ActivityCode.objects.get(firm=books.firm, code="E101").pk),
             "operating_account": str(books.operating.pk),
             "trust_account": str(books.trust.pk),
             "invoice_release": InvoiceRelease.AUTOMATIC,
@@ -114,14 +121,14 @@ def test_the_two_pop_ups_connect_and_the_card_shows_connected(books, cases, admi
     conn = Connection.objects.get()
     assert (
         conn.status,
-        conn.default_posting_reference,
+        conn.cost_posting_code_label,
         conn.operating_account_id,
         conn.trust_account_id,
         conn.invoice_release,
         conn.check_sync_hour,
     ) == (
         ConnectionStatus.CONNECTED,
-        "COSTS",
+        "E101 Copying -> GL 1300 Advanced Client Costs",
         books.operating.pk,
         books.trust.pk,
         InvoiceRelease.AUTOMATIC,
@@ -159,7 +166,7 @@ def test_without_htmx_pop_up_one_leads_to_pop_up_two_page(books, cases, admin_cl
     response = admin_client.post(
         reverse("bridge:defaults"),
         {
-            "posting_reference": "",
+            "cost_posting_code": str(ActivityCode.objects.get(firm=books.firm, code="E124").pk),
             "operating_account": str(books.operating.pk),
             "trust_account": str(books.trust.pk),
             "invoice_release": InvoiceRelease.REVIEW,
@@ -263,7 +270,7 @@ def test_a_defaults_choice_not_among_the_books_accounts_is_refused(books, connec
     response = admin_client.post(
         reverse("bridge:defaults"),
         {
-            "posting_reference": "X",
+            "cost_posting_code": str(ActivityCode.objects.get(firm=books.firm, code="COPP").pk),
             "operating_account": str(books.trust.pk),  # a trust account as operating
             "trust_account": str(books.trust.pk),
             "invoice_release": InvoiceRelease.REVIEW,
@@ -275,7 +282,12 @@ def test_a_defaults_choice_not_among_the_books_accounts_is_refused(books, connec
         'id="id_operating_account_error"><p>Choose one of the books&#x27; accounts listed.</p>'
         in text(response)
     )
-    assert Connection.objects.get().default_posting_reference == "COSTS"
+    assert "Choose one of the books&#x27; activity codes listed (they post to Advanced client " in (
+        text(response)
+    )
+    assert Connection.objects.get().cost_posting_code_label == (
+        "E124 Other -> GL 1300 Advanced Client Costs"
+    )
 
 
 def test_deactivate_and_activate_again(books, connected, admin_client):

@@ -22,6 +22,8 @@ SEEDED_CHECKS = (
     "personal_injury",
     "copp_code",
     "property_damage_code",
+    "cost_posting",
+    "cost_mappings",
     "operating_account",
     "trust_account",
 )
@@ -83,40 +85,57 @@ def test_readiness_needs_settings_access(cases, paralegal_client):
     assert 'data-permission="admin_settings"' in text(response)
 
 
-def test_a_cost_code_is_mapped_to_a_books_activity_code_and_back_to_copp(
+def test_a_cost_code_is_mapped_to_a_books_advance_code_and_back_to_the_default(
     books, cases, connected, admin_client
 ):
-    code = CostCode.objects.get(firm=cases.firm, code="E112")
+    code = CostCode.objects.get(firm=cases.firm, code="MEDREC")
     page = text(admin_client.get(reverse("bridge:mappings")))
-    assert re.search(r'data-mapped="E112"><span class="muted">COPP \(default\)</span>', page)
+    assert re.search(
+        r'data-mapped="MEDREC"><span class="muted">Cost posting reference \(default\)</span>',
+        page,
+    )
+    # a UTBMS cost code goes with the books' code of the same UTBMS code
+    assert re.search(
+        r'data-mapped="E112">E112 Court fees <span class="muted">\(same UTBMS code\)</span>',
+        page,
+    )
+    assert "(E124 Other -&gt; GL 1300 Advanced Client Costs)" in page
 
+    experts = ActivityCode.objects.get(firm=books.firm, code="E119")
     damage = ActivityCode.objects.get(firm=books.firm, code="PD")
     form = text(admin_client.get(reverse("bridge:mapping_edit", args=[code.pk]), **HX))
-    assert '<option value="" selected>COPP (default)</option>' in form
-    assert f'<option value="{damage.pk}">PD Property Damage</option>' in form
+    assert (
+        '<option value="" selected>Default (same UTBMS code, else the cost posting reference)'
+        "</option>"
+    ) in form
+    assert f'<option value="{experts.pk}">E119 Experts</option>' in form
+    # only codes that post to Advanced client costs are offered: not COPP, not PD
+    assert f'value="{damage.pk}"' not in form
+    assert ">COPP</option>" not in form
 
     response = admin_client.post(
-        reverse("bridge:mapping_edit", args=[code.pk]), {"activity_code": str(damage.pk)}, **HX
+        reverse("bridge:mapping_edit", args=[code.pk]), {"activity_code": str(experts.pk)}, **HX
     )
     assert response["HX-Redirect"] == reverse("bridge:mappings")
     mapping = CostCodeMapping.objects.get(cost_code=code)
     assert (mapping.activity_code_id, mapping.activity_code_label) == (
-        damage.pk,
-        "PD Property Damage",
+        experts.pk,
+        "E119 Experts",
     )
     page = text(admin_client.get(reverse("bridge:mappings")))
-    assert 'data-mapped="E112">PD Property Damage</td>' in page
-    assert "Cost code E112 goes to the books as PD Property Damage." in page
+    assert 'data-mapped="MEDREC">E119 Experts</td>' in page
+    assert "Cost code MEDREC goes to the books as E119 Experts." in page
     form = text(admin_client.get(reverse("bridge:mapping_edit", args=[code.pk]), **HX))
-    assert f'<option value="{damage.pk}" selected>PD Property Damage</option>' in form
+    assert f'<option value="{experts.pk}" selected>E119 Experts</option>' in form
 
-    # a code the books do not offer is refused; nothing changes
-    response = admin_client.post(
-        reverse("bridge:mapping_edit", args=[code.pk]), {"activity_code": "999999"}, **HX
-    )
-    assert response.status_code == 422
-    assert "Choose one of the books&#x27; activity codes listed." in text(response)
-    assert CostCodeMapping.objects.get(cost_code=code).activity_code_id == damage.pk
+    # a code the books do not offer (or an income code) is refused; nothing changes
+    for refused in ("999999", str(damage.pk)):
+        response = admin_client.post(
+            reverse("bridge:mapping_edit", args=[code.pk]), {"activity_code": refused}, **HX
+        )
+        assert response.status_code == 422
+        assert "Choose one of the books&#x27; activity codes listed." in text(response)
+    assert CostCodeMapping.objects.get(cost_code=code).activity_code_id == experts.pk
 
     response = admin_client.post(
         reverse("bridge:mapping_edit", args=[code.pk]), {"activity_code": ""}, **HX

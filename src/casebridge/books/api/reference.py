@@ -76,7 +76,13 @@ def area_list(request: HttpRequest, page: Query[PageIn]) -> Page[AreaOut]:
 
 
 def account_ref(account: GLAccount) -> AccountRef:
-    return AccountRef(id=account.pk, number=account.number, name=account.name)
+    return AccountRef(
+        id=account.pk,
+        number=account.number,
+        name=account.name,
+        type=account.type,
+        role=account.role,
+    )
 
 
 class ActivityCodeOut(Out):

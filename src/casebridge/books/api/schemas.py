@@ -14,6 +14,11 @@ class AccountRef(Out):
     id: int
     number: str
     name: str
+    type: str = Field(description="asset, liability, equity, income or expense.")
+    role: str = Field(
+        description='What the books post to it by role ("advanced_costs", "fee_income", ...); '
+        '"" for an account with no role.'
+    )
 
 
 class VoidIn(In):

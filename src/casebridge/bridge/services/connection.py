@@ -22,6 +22,7 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from casebridge.bridge.client import (
+    BooksActivityCode,
     BooksAuthLapsed,
     BooksClient,
     BooksError,
@@ -41,6 +42,7 @@ from casebridge.bridge.models import (
     OutboxItem,
     OutboxState,
 )
+from casebridge.bridge.services.mappings import activity_codes_snapshot
 from casebridge.cases.models import Firm, User
 from casebridge.cases.permissions import require_settings_access
 from casebridge.core import clock
@@ -276,16 +278,41 @@ class AccountChoice:
 
 @dataclass(frozen=True)
 class DefaultChoices:
-    """What pop-up 2 offers: the books' active bank accounts of each kind."""
+    """What pop-up 2 offers: the books' active bank accounts of each kind, and the activity
+    codes a cost advance may post to (those of an Advanced client costs asset account)."""
 
     operating: list[AccountChoice]
     trust: list[AccountChoice]
+    cost_posting: list[AccountChoice]
+    #: every activity code the books hold, kept on the connection when the defaults are saved
+    activity_codes: list[BooksActivityCode]
+
+    @property
+    def suggested_cost_posting(self) -> int | None:
+        """The firm's own general advance code (no UTBMS code) if it has one, else UTBMS
+        E124 Other, else the first: what pop-up 2 preselects."""
+        codes = [c for c in self.activity_codes if c.is_active and c.posts_to_advanced_costs]
+        for pick in (
+            lambda c: not c.utbms_code,
+            lambda c: c.utbms_code.upper() == "E124",
+            lambda c: True,
+        ):
+            for c in sorted(codes, key=lambda c: (c.code.lower(), c.id)):
+                if pick(c):
+                    return c.id
+        return None
+
+
+def cost_posting_label(code: BooksActivityCode) -> str:
+    name = f"{code.code} {code.name}".strip() if code.name != code.code else code.code
+    return f"{name} -> GL {code.gl_account_label}"[:200]
 
 
 def default_choices(conn: Connection) -> DefaultChoices:
     client = client_for(conn)
     try:
         banks = client.bank_accounts()
+        codes = client.activity_codes()
     except BooksError as exc:
         raise _as_refusal(conn, exc) from None
     finally:
@@ -295,6 +322,12 @@ def default_choices(conn: Connection) -> DefaultChoices:
             AccountChoice(b.id, b.name) for b in banks if b.kind == "operating" and b.is_active
         ],
         trust=[AccountChoice(b.id, b.name) for b in banks if b.kind == "trust" and b.is_active],
+        cost_posting=[
+            AccountChoice(c.id, cost_posting_label(c))
+            for c in sorted(codes, key=lambda c: (c.code.lower(), c.id))
+            if c.is_active and c.posts_to_advanced_costs
+        ],
+        activity_codes=codes,
     )
 
 
@@ -318,13 +351,16 @@ def connection_defaults_save(
     *,
     firm: Firm,
     actor: User,
-    posting_reference: str,
     operating_account_id: int,
     trust_account_id: int,
     invoice_release: str,
+    cost_posting_code_id: int | None = None,
     check_sync_hour: int | None = None,
 ) -> Connection:
     """Pop-up 2: the defaults, checked against what the books hold. Saving connects.
+    ``cost_posting_code_id`` is the default cost posting reference: the books activity code
+    a cost advance posts to when its cost code has no mapping and no code of the same UTBMS
+    code; it must post to Advanced client costs (None: the suggested one).
     ``check_sync_hour`` (0-23, the firm's time) is when check statuses come back nightly;
     None keeps the current hour (02:00 at first)."""
     require_settings_access(actor)
@@ -335,12 +371,30 @@ def connection_defaults_save(
         raise ValidationFailed("choose released automatically or reviewed", field="invoice_release")
     if check_sync_hour is not None and not 0 <= check_sync_hour <= 23:
         raise ValidationFailed("choose an hour from 0 to 23", field="check_sync_hour")
-    posting_reference = posting_reference.strip()
-    if len(posting_reference) > 60:
-        raise ValidationFailed(
-            "the posting reference is at most 60 characters", field="posting_reference"
-        )
     choices = default_choices(conn)
+    if cost_posting_code_id is None:
+        cost_posting_code_id = choices.suggested_cost_posting
+    all_codes = {c.id: c for c in choices.activity_codes}
+    cost_posting = all_codes.get(cost_posting_code_id) if cost_posting_code_id else None
+    if cost_posting is None or not cost_posting.is_active:
+        raise ValidationFailed(
+            "choose the cost posting reference: an active activity code of the books that "
+            "posts to Advanced client costs"
+            + (
+                ""
+                if choices.cost_posting
+                else " (the books have none: in the books, Gear -> Rates/Codes -> Activity "
+                "Code -> Add, with GL account Advanced Client Costs)"
+            ),
+            field="cost_posting_code",
+        )
+    if not cost_posting.posts_to_advanced_costs:
+        raise ValidationFailed(
+            f"{cost_posting_label(cost_posting)} is not an Advanced client costs asset "
+            "account: a cost advance is Dr Advanced client costs / Cr Operating bank. Choose "
+            "a code that posts to Advanced client costs",
+            field="cost_posting_code",
+        )
     operating = {a.id: a for a in choices.operating}.get(operating_account_id)
     if operating is None:
         raise ValidationFailed(
@@ -354,12 +408,14 @@ def connection_defaults_save(
     with transaction.atomic():
         conn = Connection.objects.select_for_update().get(pk=conn.pk)
         before = {
-            "posting_reference": conn.default_posting_reference,
+            "cost_posting_reference": conn.cost_posting_code_label,
             "operating_account": conn.operating_account_name,
             "trust_account": conn.trust_account_name,
             "invoice_release": conn.invoice_release,
         }
-        conn.default_posting_reference = posting_reference
+        conn.cost_posting_code_id = cost_posting.id
+        conn.cost_posting_code_label = cost_posting_label(cost_posting)
+        conn.activity_codes = activity_codes_snapshot(choices.activity_codes)
         conn.operating_account_id = operating.id
         conn.operating_account_name = operating.name
         conn.trust_account_id = trust.id
@@ -383,7 +439,7 @@ def connection_defaults_save(
             summary="Books integration defaults saved; connected",
             before=before,
             after={
-                "posting_reference": posting_reference,
+                "cost_posting_reference": conn.cost_posting_code_label,
                 "operating_account": operating.name,
                 "trust_account": trust.name,
                 "invoice_release": invoice_release,

@@ -19,7 +19,6 @@ from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
 from casebridge.bridge.models import (
     Connection,
     ConnectionStatus,
-    CostCodeMapping,
     CostLink,
     DepositLink,
     FeeInvoice,
@@ -30,11 +29,13 @@ from casebridge.bridge.models import (
 )
 from casebridge.bridge.services.connection import client_for, require_connection
 from casebridge.bridge.services.delivery import schedule_delivery
+from casebridge.bridge.services.mappings import cost_activity_codes
 from casebridge.bridge.services.readiness import COSTS, Readiness, require_ready
 from casebridge.cases.models import Cost, CostStatus, Deposit, Firm, Negotiation, Permission, User
 from casebridge.cases.permissions import require, require_settings_access
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
+from casebridge.core.api.lookups import require_in_firm
 from casebridge.core.audit import audit_record
 from casebridge.core.money import format_cents
 
@@ -71,6 +72,7 @@ def costs_send(
     require(actor, Permission.COSTS_MANAGEMENT)
     if not cost_ids:
         raise ValidationFailed("select at least one cost", field="cost")
+    require_in_firm(firm, [(Cost, pk, f"cost_ids[{i}]") for i, pk in enumerate(cost_ids)])
     conn = require_connection(firm)
     report = checked or require_ready(conn=conn, purpose=COSTS)
     bank_id = bank_account_id or conn.operating_account_id
@@ -87,14 +89,15 @@ def costs_send(
             "are paid from operating, never from client trust",
             field="bank_account_id",
         )
-    mappings = dict(
-        CostCodeMapping.objects.filter(firm=firm).values_list("cost_code_id", "activity_code_id")
-    )
-    if conn.copp_activity_code_id is None:
-        raise NotReady("the books have no COPP activity code (see the readiness check)")
+    if conn.cost_posting_code_id is None:
+        raise NotReady(
+            "choose the cost posting reference (Account Settings -> Integrations -> Books -> "
+            "Defaults): the books activity code cost advances post to"
+        )
     now = clock.now()
     with transaction.atomic():
         costs = cost_services.costs_mark_sent(firm=firm, actor=actor, cost_ids=cost_ids)
+        codes = cost_activity_codes(conn, {c.cost_code_id for c in costs})
         existing = set(
             CostLink.objects.filter(cost_id__in=[c.pk for c in costs]).values_list(
                 "cost_id", flat=True
@@ -130,11 +133,9 @@ def costs_send(
                         "bank_account_id": bank_id,
                         "payee": c.payee.name,
                         "amount_cents": c.amount_cents,
-                        "activity_code_id": mappings.get(
-                            c.cost_code_id, conn.copp_activity_code_id
-                        ),
+                        "activity_code_id": codes[c.cost_code_id],
                         "memo": _memo(c),
-                        "posting_reference": conn.default_posting_reference,
+                        "posting_reference": "",
                         "request_date": clock.today().isoformat(),
                     },
                     next_attempt_at=now,
@@ -344,6 +345,8 @@ def _audit(firm: Firm, actor: User, action: str, summary: str) -> None:
 def items_retry(*, firm: Firm, actor: User, item_ids: list[int] | None = None) -> int:
     """Failed items (all, or those named) go back in the queue, due now, attempts reset."""
     require(actor, Permission.COSTS_MANAGEMENT)
+    if item_ids is not None:
+        require_in_firm(firm, [(OutboxItem, pk, f"item_ids[{i}]") for i, pk in enumerate(item_ids)])
     with transaction.atomic():
         qs = OutboxItem.objects.filter(firm=firm, state=OutboxState.FAILED)
         if item_ids is not None:

@@ -28,6 +28,7 @@ from casebridge.bridge.services.connection import (
     connection_mark_lapsed,
     token_lapsed,
 )
+from casebridge.bridge.services.mappings import activity_codes_snapshot, misdirected_mappings
 from casebridge.cases.models import Case, CaseStatus, User
 from casebridge.core import clock
 
@@ -217,34 +218,40 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
     )
 
     codes = client.activity_codes()
+    found["activity_codes"] = activity_codes_snapshot(codes)
     copp, damage = find_copp(codes), find_property_damage(codes)
     found["copp_activity_code_id"] = copp.id if copp else None
     found["pd_activity_code_id"] = damage.id if damage else None
-    for key, label, code, needed in (
-        ("copp_code", "COPP activity code with a GL account", copp, (COSTS, INVOICES)),
+    for key, label, code in (
+        ("copp_code", "COPP activity code posting to an income account", copp),
         (
             "property_damage_code",
-            "Property Damage activity code with a GL account",
+            "Property Damage activity code posting to an income account",
             damage,
-            (INVOICES,),
         ),
     ):
-        ok = code is not None and code.gl_account_id is not None
-        checks.append(
-            Check(
-                key,
-                label,
-                ok,
-                f"Found: {code.code} {code.name} -> GL {code.gl_account_label}."
-                if code
-                else "Not found.",
-                fix=""
-                if ok
-                else "In the books: Gear -> Rates/Codes -> Activity Code -> Add -> "
-                "name, description and GL account -> Save.",
-                needed_for=needed,
+        # the fee invoice *charges* these: its line credits the code's GL account
+        ok = code is not None and code.gl_account_id is not None and code.posts_to_income
+        if code is None:
+            detail = "Not found."
+            fix = (
+                "In the books: Gear -> Rates/Codes -> Activity Code -> Add -> name, "
+                "description and an income GL account -> Save."
             )
-        )
+        else:
+            detail = f"Found: {code.code} {code.name} -> GL {code.gl_account_label}."
+            fix = (
+                ""
+                if ok
+                else f"It is a charge billed on the fee invoice, so it must post to an income "
+                f"account, not to {_a(code.gl_account_type or 'unknown')} account. In the "
+                "books: Gear -> Rates/Codes -> Activity Code -> pencil on "
+                f"{code.code} -> GL account: an income account such as "
+                "COPP Charges Income -> Save."
+            )
+        checks.append(Check(key, label, ok, detail, fix=fix, needed_for=(INVOICES,)))
+    checks.append(_cost_posting_check(conn, codes))
+    checks.append(_mappings_check(conn, codes))
 
     banks = {b.id: b for b in client.bank_accounts()}
     operating_ids = frozenset(b.id for b in banks.values() if b.kind == "operating" and b.is_active)
@@ -277,6 +284,59 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
             )
         )
     return Readiness(checks=checks, found=found, operating_account_ids=operating_ids)
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def _cost_posting_check(conn: Connection, codes: list[BooksActivityCode]) -> Check:
+    """Pop-up 2's cost posting reference: what a cost advance posts to, unless its cost
+    code is mapped. Dr Advanced client costs / Cr Operating bank (domain.md section 4)."""
+    label = "Cost posting reference posts to Advanced client costs"
+    fix_choose = (
+        "Account Settings -> Integrations -> Books -> Defaults: choose a cost posting "
+        "reference that posts to Advanced client costs."
+    )
+    if conn.cost_posting_code_id is None:
+        return Check("cost_posting", label, False, "Not chosen yet.", fix=fix_choose)
+    code = {c.id: c for c in codes}.get(conn.cost_posting_code_id)
+    if code is None or not code.is_active:
+        detail = (
+            f"The books no longer have {conn.cost_posting_code_label}."
+            if code is None
+            else f"{code.code} {code.name} is inactive in the books."
+        )
+        return Check("cost_posting", label, False, detail, fix=fix_choose)
+    detail = f"{code.code} {code.name} -> GL {code.gl_account_label}."
+    if code.posts_to_advanced_costs:
+        return Check("cost_posting", label, True, detail)
+    return Check(
+        "cost_posting",
+        label,
+        False,
+        detail + f" That is {_a(code.gl_account_type or 'unknown')} account, so every cost "
+        "advance would post there instead of to Advanced client costs.",
+        fix=f"In the books: Gear -> Rates/Codes -> Activity Code -> pencil on {code.code} -> "
+        "GL account Advanced Client Costs -> Save; or " + fix_choose[0].lower() + fix_choose[1:],
+    )
+
+
+def _mappings_check(conn: Connection, codes: list[BooksActivityCode]) -> Check:
+    wrong = misdirected_mappings(conn, codes)
+    return Check(
+        "cost_mappings",
+        "Mapped cost codes post to Advanced client costs",
+        not wrong,
+        "All mapped cost codes do."
+        if not wrong
+        else "; ".join(f"{m.cost_code.code}: {why}" for m, why in wrong) + ".",
+        fix=""
+        if not wrong
+        else "Account Settings -> Integrations -> Books -> Cost code mapping: map these to a "
+        "code that posts to Advanced client costs, or back to the default.",
+        needed_for=(COSTS,),
+    )
 
 
 LAPSED = Check(

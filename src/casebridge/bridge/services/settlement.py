@@ -32,7 +32,6 @@ from casebridge.bridge.models import (
     CheckState,
     Connection,
     ConnectionStatus,
-    CostCodeMapping,
     CostLink,
     FeeInvoice,
     InvoiceRelease,
@@ -44,6 +43,7 @@ from casebridge.bridge.models import (
 )
 from casebridge.bridge.services.connection import client_for, require_connection
 from casebridge.bridge.services.delivery import schedule_delivery
+from casebridge.bridge.services.mappings import cost_activity_codes
 from casebridge.bridge.services.outbox import new_key
 from casebridge.bridge.services.readiness import INVOICES, readiness_run, require_ready
 from casebridge.cases.models import (
@@ -117,7 +117,7 @@ def _queue_check(conn: Connection, item: TrustItem, actor: User | None, generati
             "payee": item.payee_name,
             "amount_cents": item.amount_cents,
             "memo": _memo(item)[:255],
-            "posting_reference": conn.default_posting_reference,
+            "posting_reference": "",
         },
         next_attempt_at=now,
         created_by=actor,
@@ -221,8 +221,9 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
 
     A sent cost is repaid only once its check is in the books (the advance it repays is
     posted), with the activity code that check carried. A cost paid outside the books (by
-    card, say) is repaid with its mapped code (else COPP): the accountant records such an
-    advance in the books by hand. A cost still Open is refused: send or void it first."""
+    card, say) is repaid with the code its advance would have posted to (its mapping, the
+    books' code of its UTBMS code, else the cost posting reference): the accountant records
+    such an advance in the books by hand. A cost still Open is refused: send or void it first."""
     costs = list(
         Cost.objects.filter(case=case)
         .exclude(status=CostStatus.VOID)
@@ -253,11 +254,7 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
             field="case",
         )
     codes = _cost_codes(case)
-    mapped = dict(
-        CostCodeMapping.objects.filter(firm_id=case.firm_id).values_list(
-            "cost_code_id", "activity_code_id"
-        )
-    )
+    mapped = cost_activity_codes(conn, {c.cost_code_id for c in costs if c.sent_at is None})
     total = sum(c.amount_cents for c in costs)
     if item.amount_cents > total:
         raise ValidationFailed(
@@ -278,11 +275,7 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
         if cents == 0:
             continue
         outside = cost.sent_at is None
-        code = (
-            mapped.get(cost.cost_code_id, conn.copp_activity_code_id)
-            if outside
-            else codes.get(cost.pk)
-        )
+        code = mapped.get(cost.cost_code_id) if outside else codes.get(cost.pk)
         if code is None:
             raise ValidationFailed(
                 f"cost {cost.pk} ({cost.payee.name}) has no activity code to repay it with; "

@@ -39,11 +39,12 @@ from casebridge.bridge.services.connection import (
     token_lapsed,
 )
 from casebridge.bridge.services.delivery import invoice_settle
-from casebridge.cases.models import CostStatus, Firm, User
+from casebridge.cases.models import Cost, CostStatus, Firm, User
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.services import disbursement as disbursement_services
 from casebridge.cases.services import settlement as settlement_services
 from casebridge.core import clock
+from casebridge.core.api.lookups import require_in_firm
 from casebridge.core.db import update_rows
 from casebridge.core.errors import DomainError
 
@@ -100,8 +101,12 @@ def check_status_sync(
     trigger: str = SyncTrigger.MANUAL,
     cost_ids: list[int] | None = None,
 ) -> SyncRun:
-    """Bring check statuses back for the firm's sent costs (or just ``cost_ids``)."""
+    """Bring check statuses back for the firm's sent costs (or just ``cost_ids``, each of
+    which must be a cost of this firm: another firm's is 404, like one that does not
+    exist, never a reason to widen the sync)."""
     conn = require_connection(firm)
+    if cost_ids is not None:
+        require_in_firm(firm, [(Cost, pk, f"cost_ids[{i}]") for i, pk in enumerate(cost_ids)])
     run = SyncRun.objects.create(
         firm=firm, trigger=trigger, started_by=actor, started_at=clock.now()
     )

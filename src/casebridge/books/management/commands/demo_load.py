@@ -2,7 +2,9 @@
 the firm exists.
 
 The demo is set up as a firm that has just been onboarded: users, chart of accounts, bank
-accounts, UTBMS codes and a few files with trust money, but with the seed's prerequisites
+accounts, UTBMS codes, the partners' opening capital in the operating account (so that
+the costs it advances never take it below zero) and a few files with trust money, but
+with the seed's prerequisites
 still to do (Records Time, the release stage, the PI area of practice, the COPP and
 Property Damage activity codes), so the vendor walkthrough can be followed click by click.
 """
@@ -15,11 +17,13 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from casebridge.books.models import BankAccount, BankAccountKind, Firm
-from casebridge.books.services import auth, checks, files, setup
+from casebridge.books.models import BankAccount, BankAccountKind, Firm, GLAccount
+from casebridge.books.services import auth, checks, files, journal, setup
 from casebridge.core import clock
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - published demo login, shown by `make run`
+#: The operating account's opening balance ($50,000.00), Cr Owner's Equity.
+OPENING_CAPITAL_CENTS = 5_000_000
 
 
 class Command(BaseCommand):
@@ -78,6 +82,20 @@ class Command(BaseCommand):
         operating = BankAccount.objects.get(firm=firm, kind=BankAccountKind.OPERATING)
         e112 = firm.activity_codes.get(code="E112")
         today = clock.today()
+        # the firm's own money in the operating account before any cost is advanced
+        journal.journal_entry_post(
+            firm=firm,
+            date=today - dt.timedelta(days=365),
+            lines=[
+                journal.Line(account=operating.gl_account, debit_cents=OPENING_CAPITAL_CENTS),
+                journal.Line(
+                    account=GLAccount.objects.get(firm=firm, number="3000"),
+                    credit_cents=OPENING_CAPITAL_CENTS,
+                ),
+            ],
+            memo="Opening balance: partners' capital contributed to the operating account",
+            actor=accountant,
+        )
         for n, (client, name, deposit) in enumerate(
             [
                 ("Maria Lopez", "Lopez v. Acme Trucking", 25_000_000),
