@@ -212,3 +212,28 @@ def test_a_receipt_voided_in_the_books_under_staged_money_is_a_problem(books, ca
     assert (
         "Check 88123: The books voided this deposit&#x27;s trust receipt" in page.content.decode()
     )
+
+
+def test_a_deposit_voided_on_the_settlement_tab_reverses_its_receipt(books, cases, connected):
+    """Issue 10, item 11: the Void deposit pop-up goes through the same service, whose
+    socket queues the void for the books; the receipt is reversed once delivered."""
+    accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
+    made = deposit(cases.firm, cases.admin, cases.case, accepted, 1_000_000)
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert _trust_held(books) == 1_000_000
+    client = sign_in(Client(), cases.admin)
+    response = client.post(
+        reverse("cases:deposit_void", args=[made.pk]),
+        {"reason": "recorded for the wrong amount"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200, response.content
+    void = OutboxItem.objects.get(kind="deposit_void")
+    assert void.deposit_id == made.pk
+    outbox_deliver(firm_id=cases.firm.pk)
+    assert TrustReceipt.objects.get().status == "voided"
+    assert _trust_held(books) == 0
+    assert list(OutboxItem.objects.order_by("pk").values_list("kind", "state")) == [
+        ("deposit_receipt", "sent"),
+        ("deposit_void", "sent"),
+    ]

@@ -389,3 +389,107 @@ def test_a_double_click_deposits_the_check_once(live_server, page: Page, lopez):
     assert list(Deposit.objects.filter(case=case).values_list("amount_cents", flat=True)) == [
         10_000
     ]
+
+
+def test_the_paid_direct_dead_end_is_left_by_voiding_the_deposit(live_server, page: Page, lopez):
+    """Issue 10, item 11: the whole settlement deposited, then Medicare's lien marked paid
+    direct. The excess is named as the lien is saved and on the tab, Push to Client Trust
+    says why it refuses, the deposit is voided from the tab with a reason, the right amount
+    is deposited, and Push to Client Trust succeeds with $0.00 left in trust."""
+    case: Case = lopez["case"]
+    insurer = case_services.contact_create(firm=lopez["firm"], actor=None, name="Acme Insurance")
+    accepted = settlement.negotiation_record(
+        firm=lopez["firm"],
+        actor=lopez["attorney"],
+        case_id=case.pk,
+        kind="offer",
+        party_id=insurer.pk,
+        amount_cents=10_000_000,
+    )
+    settlement.offer_accept(firm=lopez["firm"], actor=lopez["attorney"], negotiation_id=accepted.pk)
+    sign_in(page, live_server.url, "sam.smith@lopez.test")
+    page.goto(f"{live_server.url}/cases/{case.pk}/settlement/")
+
+    # --- the whole settlement deposited -------------------------------------------------
+    page.get_by_role("link", name="Deposit settlement check").click()
+    box = dialog(page, "Deposit settlement check")
+    box.get_by_label("Amount").fill("100,000.00")
+    box.get_by_label("Check number").fill("88123")
+    box.get_by_role("button", name="Deposit check").click()
+    toast(page, "Settlement check 88123 for $100,000.00 deposited.")
+    expect(page.locator("#excess-deposit")).to_have_count(0)
+
+    # --- Medicare's lien, paid direct: warned at once -------------------------------------
+    page.get_by_role("link", name="Add lien").click()
+    box = dialog(page, "Add lien or third-party payment")
+    box.get_by_label("Kind").select_option(label="Medicare")
+    box.get_by_label("Lien holder").fill("CMS Medicare")
+    box.get_by_label("Claimed amount").fill("12,000.00")
+    box.get_by_label("Paid directly by a third party").check()
+    box.get_by_role("button", name="Add lien").click()
+    toast(page, "Medicare of CMS Medicare ($12,000.00 claimed) added.")
+    toast(page, "$12,000.00 too much is in trust")
+    warning = page.locator("#excess-deposit")
+    expect(warning).to_contain_text(
+        "$100,000.00 is deposited but trust should hold only $88,000.00"
+    )
+    expect(warning).to_contain_text("Void the deposit and record it again for the right amount")
+    page.get_by_role("link", name="Accept the lien of CMS Medicare").click()
+    box = dialog(page, "Accept lien · CMS Medicare")
+    box.get_by_label("Final amount").fill("12,000.00")
+    box.get_by_role("button", name="Accept final amount").click()
+    toast(page, "Lien of CMS Medicare accepted at $12,000.00 and locked.")
+    expect(page.locator("#excess-deposit")).to_contain_text("$12,000.00 too much is in trust")
+
+    # --- Push to Client Trust refuses, saying what to do ---------------------------------
+    page.get_by_role("link", name="Push to Client Trust").click()
+    box = dialog(page, "Push to Client Trust")
+    with swapped_and_settled(page):
+        box.get_by_role("button", name="Push to Client Trust").click()
+    expect(box.get_by_role("alert")).to_contain_text("void the excess deposit or correct the liens")
+    assert not TrustItem.objects.filter(case=case).exists()
+    box.get_by_role("button", name="Cancel").click()
+    expect(box).to_be_hidden()
+
+    # --- Void the deposit, with a reason ------------------------------------------------------
+    page.get_by_role("link", name="Void the deposit of check 88123").click()
+    box = dialog(page, "Void deposit")
+    expect(box).to_contain_text("$12,000.00 too much is in trust")
+    with swapped_and_settled(page):
+        box.get_by_role("button", name="Void deposit").click()  # no reason: refused
+    expect(box.locator("#id_reason_error")).to_contain_text("This field is required.")
+    assert Deposit.objects.get(case=case).voided_on is None
+    box.get_by_label("Reason").fill("Recorded the whole settlement; Medicare was paid direct")
+    box.get_by_role("button", name="Void deposit").click()
+    toast(page, "Deposit of check 88123 ($100,000.00) voided.")
+    voided = Deposit.objects.get(case=case)
+    assert voided.voided_on is not None
+    assert voided.void_reason == "Recorded the whole settlement; Medicare was paid direct"
+    expect(page.locator("#excess-deposit")).to_have_count(0)
+    expect(figure(page, "deposited")).to_have_text("$0.00")
+
+    # --- The right deposit, the payments staged, and the push succeeds -------------------
+    page.get_by_role("link", name="Deposit settlement check").click()
+    box = dialog(page, "Deposit settlement check")
+    box.get_by_label("Amount").fill("88,000.00")
+    box.get_by_label("Check number").fill("88124")
+    box.get_by_role("button", name="Deposit check").click()
+    toast(page, "Settlement check 88124 for $88,000.00 deposited.")
+    page.get_by_role("link", name="Stage payment: Medicare: CMS Medicare").click()
+    box = dialog(page, "Stage payment · Medicare: CMS Medicare")
+    box.get_by_role("button", name="Stage payment").click()
+    toast(page, "Lien / third-party payment of $12,000.00 staged (paid direct).")
+    page.get_by_role("link", name="Stage payment: Attorney fee").click()
+    box = dialog(page, "Stage payment · Attorney fee")
+    expect(box.get_by_label("Amount")).to_have_value("33330.00")
+    box.get_by_role("button", name="Stage payment").click()
+    toast(page, "Attorney fee of $33,330.00 staged.")
+    page.get_by_role("link", name="Push to Client Trust").click()
+    box = dialog(page, "Push to Client Trust")
+    box.get_by_role("button", name="Push to Client Trust").click()
+    toast(page, "Client's final check of $54,670.00 to Maria Lopez staged; $0.00 remaining")
+    expect(figure(page, "remaining")).to_have_text("$0.00")
+    client_item = TrustItem.objects.get(case=case, kind=TrustItemKind.CLIENT)
+    assert client_item.amount_cents == 5_467_000
+    figures = settlement_figures(case=case)
+    assert (figures.deposited_cents, figures.trust_remaining_cents) == (8_800_000, 0)

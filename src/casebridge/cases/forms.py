@@ -400,6 +400,16 @@ class DepositForm(forms.Form):
             self.initial.setdefault("offer", accepted[0].pk)
 
 
+class DepositVoidForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=255,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept with the voided deposit and in the audit trail, e.g. "
+        "“bounced” or “recorded for the wrong amount”.",
+    )
+
+
 FEE_BASES = [("gross", "the gross settlement"), ("net", "the gross less costs")]
 
 
@@ -467,6 +477,15 @@ class LienAcceptForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.initial.setdefault("accepted_on", clock.today())
+
+
+class LienReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the accepted amount is taken back; kept in the audit trail.",
+    )
 
 
 class StageForm(forms.Form):
@@ -557,8 +576,17 @@ class _UserPermissions(forms.Form):
     perm_admin_settings = forms.BooleanField(
         label="Administration settings page access", required=False
     )
-    perm_costs_management = forms.BooleanField(label="Costs management", required=False)
-    perm_deposit_settlement = forms.BooleanField(label="Deposit settlement checks", required=False)
+    perm_costs_management = forms.BooleanField(
+        label="Costs management",
+        required=False,
+        help_text="Costs Management; paying, voiding and sending costs.",
+    )
+    perm_deposit_settlement = forms.BooleanField(
+        label="Deposit settlement checks",
+        required=False,
+        help_text="Depositing and voiding settlement checks, staging trust payments, Push to "
+        "Client Trust and Push to Disbursement.",
+    )
     is_attorney = forms.BooleanField(
         label="Attorney",
         required=False,

@@ -250,6 +250,7 @@ def valid_bodies(ids: dict[str, int]) -> dict[tuple[str, str], dict[str, object]
             "note": "N",
         },
         ("post", "/liens/{lien_id}/accept"): {"final": "1.00", "accepted_on": "2026-01-01"},
+        ("post", "/liens/{lien_id}/reopen"): {"reason": "R"},
         ("post", "/cases/{case_id}/trust-items"): {
             "kind": "lien",
             "amount": "1.00",

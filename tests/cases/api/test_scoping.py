@@ -62,6 +62,7 @@ def bodies(mine: dict[str, int]) -> dict[tuple[str, str], object]:
         },
         ("put", "/liens/{lien_id}"): {"claimed": "1.00", "final": None, "paid_direct": False},
         ("post", "/liens/{lien_id}/accept"): {"final": "1.00"},
+        ("post", "/liens/{lien_id}/reopen"): {"reason": "R"},
         ("post", "/cases/{case_id}/trust-items"): {"kind": "fee"},
         ("post", "/cases/{case_id}/push-to-client-trust"): {},
     }

@@ -135,7 +135,9 @@ def test_the_worked_settlement_through_the_api(api, cfirm, cadmin, case, insurer
         "staged_from_trust": "136825.00",
         "client_check": "0.00",
         "trust_remaining": "113175.00",
+        "excess_deposited": "0.00",
     }
+    assert tab.body["warnings"] == []
     assert tab.body["recovery_by_source"] == [
         {
             "offer_id": accepted["id"],

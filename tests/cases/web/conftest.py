@@ -208,7 +208,7 @@ def lien(cfirm, cadmin, case) -> Lien:
 
 @pytest.fixture
 def other_firm_objects(db) -> dict[str, int]:
-    """Another firm's case, cost, offer, lien, staged item and user, by URL name."""
+    """Another firm's case, cost, offer, lien, staged item, deposit and user, by URL name."""
     ofirm = firms.firm_create(code="other-pi", name="Other PI")
     boss = firms.user_create(
         firm=ofirm,
@@ -237,7 +237,7 @@ def other_firm_objects(db) -> dict[str, int]:
         amount_cents=100_000,
     )
     settlement.offer_accept(firm=ofirm, actor=boss, negotiation_id=neg.pk)
-    settlement.deposit_record(
+    odeposit = settlement.deposit_record(
         firm=ofirm,
         actor=boss,
         case_id=ocase.pk,
@@ -260,5 +260,6 @@ def other_firm_objects(db) -> dict[str, int]:
         "negotiation": neg.pk,
         "lien": olien.pk,
         "item": item.pk,
+        "deposit": odeposit.pk,
         "user": boss.pk,
     }

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from casebridge.cases.models import TrustItem
+from casebridge.cases.models import Deposit, TrustItem
 
 from .conftest import HX, sign_in, text
 
@@ -44,6 +44,8 @@ def objects(cfirm, cadmin, case, linked_case, cost, deposited, lien) -> dict[str
         "cases:offer_accept": [deposited.pk],
         "cases:lien_edit": [lien.pk],
         "cases:lien_accept": [lien.pk],
+        "cases:lien_reopen": [lien.pk],
+        "cases:deposit_void": [Deposit.objects.get(case=case).pk],
         "cases:unstage": [item.pk],
         "cases:user_edit": [cadmin.pk],
     }
@@ -63,24 +65,25 @@ EVERYONE = [
     "cases:negotiation_new",
     "cases:settlement_terms",
     "cases:lien_new",
-    "cases:stage",
-    "cases:stage_lien",
-    "cases:push_client_trust",
-    "cases:push_disbursement",
     "cases:cost_edit",
-    "cases:cost_void",
-    "cases:cost_pay",
     "cases:cost_split",
     "cases:cost_split_sum",
     "cases:offer_accept",
     "cases:lien_edit",
     "cases:lien_accept",
-    "cases:unstage",
 ]
 #: Screens that need a permission, and the name the 403 page must give it.
 GATED = {
     "cases:costs_management": "Costs management",
+    "cases:cost_void": "Costs management",
+    "cases:cost_pay": "Costs management",
     "cases:deposit_new": "Deposit settlement checks",
+    "cases:deposit_void": "Deposit settlement checks",
+    "cases:stage": "Deposit settlement checks",
+    "cases:stage_lien": "Deposit settlement checks",
+    "cases:unstage": "Deposit settlement checks",
+    "cases:push_client_trust": "Deposit settlement checks",
+    "cases:push_disbursement": "Deposit settlement checks",
     "cases:settings": "Administration settings page access",
     "cases:settings_users": "Administration settings page access",
     "cases:user_new": "Administration settings page access",
@@ -95,7 +98,11 @@ def url(name: str, objects: dict[str, list[object]]) -> str:
     return reverse(name, args=objects.get(name, []))
 
 
-@pytest.mark.parametrize("name", EVERYONE + list(GATED))
+#: Screens for firm administrators only, and what the 403 says.
+ADMIN_ONLY = {"cases:lien_reopen": "only a firm administrator can reopen an accepted lien"}
+
+
+@pytest.mark.parametrize("name", EVERYONE + list(GATED) + list(ADMIN_ONLY))
 def test_anonymous_visitors_are_sent_to_sign_in(client, objects, name):
     target = url(name, objects)
     response = client.get(target)
@@ -103,7 +110,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, objects, name):
     assert response["Location"] == f"{reverse('cases:login')}?{urlencode({'next': target})}"
 
 
-@pytest.mark.parametrize("name", EVERYONE + list(GATED))
+@pytest.mark.parametrize("name", EVERYONE + list(GATED) + list(ADMIN_ONLY))
 def test_a_firm_administrator_opens_every_screen(admin_client, objects, name):
     response = admin_client.get(url(name, objects))
     assert response.status_code == 200, text(response)[:2000]
@@ -136,6 +143,19 @@ def test_a_refused_post_writes_nothing_and_is_a_403(paralegal_client, objects, n
 
     with nothing_written():
         response = paralegal_client.post(url(name, objects), {"amount": "1.00"}, **HX)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("name", "reason"), ADMIN_ONLY.items())
+def test_an_administrators_screen_is_a_403_for_everyone_else(
+    attorney_client, objects, name, reason
+):
+    """Even a holder of every permission (the attorney holds two of three)."""
+    from .conftest import nothing_written
+
+    assert reason in text(attorney_client.get(url(name, objects))).lower()
+    with nothing_written():
+        response = attorney_client.post(url(name, objects), {"reason": "x"}, **HX)
     assert response.status_code == 403
 
 
@@ -212,6 +232,8 @@ OTHER_FIRM_URLS = [
     ("cases:offer_accept", "negotiation"),
     ("cases:lien_edit", "lien"),
     ("cases:lien_accept", "lien"),
+    ("cases:lien_reopen", "lien"),
+    ("cases:deposit_void", "deposit"),
     ("cases:unstage", "item"),
     ("cases:user_edit", "user"),
 ]

@@ -44,7 +44,7 @@ from casebridge.cases.models import (
     TrustItemKind,
     TrustItemStatus,
 )
-from casebridge.cases.selectors.settlement import settlement_figures
+from casebridge.cases.selectors.settlement import excess_deposit_warning, settlement_figures
 from casebridge.cases.services import settlement as settlement_service
 from casebridge.core.api.lookups import get_or_404, require_in_firm
 from casebridge.core.api.schemas import (
@@ -137,9 +137,16 @@ class LienOut(Out):
     note: str
     staged: Money = Field(description="What is staged for it (0.00 if nothing).")
     check_number: str
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="For a lien paid direct: deposits exceeding what trust should hold "
+        "(the settlement less liens paid direct), with the excess and the fix.",
+    )
 
     @classmethod
-    def of(cls, lien: Lien, staged_cents: int = 0, check_number: str = "") -> LienOut:
+    def of(
+        cls, lien: Lien, staged_cents: int = 0, check_number: str = "", warning: str = ""
+    ) -> LienOut:
         return cls(
             id=lien.pk,
             case_id=lien.case_id,
@@ -154,6 +161,7 @@ class LienOut(Out):
             note=lien.note,
             staged=money(staged_cents),
             check_number=check_number,
+            warnings=[warning] if warning and lien.paid_direct else [],
         )
 
 
@@ -259,6 +267,10 @@ class FiguresOut(Out):
     staged_from_trust: Money
     client_check: Money = Field(description="The client's item once pushed to client trust.")
     trust_remaining: Money = Field(description="Deposited, not yet staged: 0.00 when pushed.")
+    excess_deposited: Money = Field(
+        description="Deposited beyond expected_in_trust (liens marked paid direct after the "
+        "deposit): Push to Client Trust is refused until it is 0.00."
+    )
 
 
 class SettlementOut(Out):
@@ -271,10 +283,15 @@ class SettlementOut(Out):
     liens: list[LienOut]
     trust_items: list[TrustItemOut]
     pending_fee_change: FeeChangeOut | None
+    warnings: list[str] = Field(
+        description="What needs fixing before Push to Client Trust that the figures show, "
+        "e.g. deposits exceeding what trust should hold, with the excess and the fix."
+    )
 
 
 def settlement_out(case: Case) -> SettlementOut:
     f = settlement_figures(case=case)
+    excess = excess_deposit_warning(f)
     s = Settlement.objects.get(case=case)
     items = list(TrustItem.objects.filter(case=case).order_by("pk"))
     by_lien = {i.lien_id: i for i in items if i.lien_id is not None}
@@ -282,7 +299,12 @@ def settlement_out(case: Case) -> SettlementOut:
     for lien in Lien.objects.filter(case=case).select_related("holder").order_by("pk"):
         item = by_lien.get(lien.pk)
         liens.append(
-            LienOut.of(lien, item.amount_cents if item else 0, item.check_number if item else "")
+            LienOut.of(
+                lien,
+                item.amount_cents if item else 0,
+                item.check_number if item else "",
+                warning=excess,
+            )
         )
     pending = (
         FeeChangeRequest.objects.filter(case=case, status=FeeChangeStatus.PENDING)
@@ -318,6 +340,7 @@ def settlement_out(case: Case) -> SettlementOut:
             staged_from_trust=money(f.staged_from_trust_cents),
             client_check=money(f.client_item_cents),
             trust_remaining=money(f.trust_remaining_cents),
+            excess_deposited=money(f.excess_deposited_cents),
         ),
         recovery_by_source=[
             RecoverySourceOut(
@@ -339,6 +362,7 @@ def settlement_out(case: Case) -> SettlementOut:
         liens=liens,
         trust_items=[TrustItemOut.of(i) for i in items],
         pending_fee_change=FeeChangeOut.of(pending) if pending else None,
+        warnings=[excess] if excess else [],
     )
 
 
@@ -566,9 +590,14 @@ def fee_change_reject(request: HttpRequest, request_id: Id) -> FeeChangeOut:
 
 
 def _lien_out(firm: Firm, lien_id: int) -> LienOut:
-    lien = get_or_404(Lien.objects.filter(firm=firm).select_related("holder"), lien_id)
+    lien = get_or_404(Lien.objects.filter(firm=firm).select_related("holder", "case"), lien_id)
     item = TrustItem.objects.filter(lien=lien).first()
-    return LienOut.of(lien, item.amount_cents if item else 0, item.check_number if item else "")
+    return LienOut.of(
+        lien,
+        item.amount_cents if item else 0,
+        item.check_number if item else "",
+        warning=excess_deposit_warning(settlement_figures(case=lien.case)),
+    )
 
 
 class LienIn(In):
@@ -644,6 +673,26 @@ def lien_accept(
         lien_id=lien.pk,
         final_cents=payload.final,
         on=payload.accepted_on,
+    )
+    return _lien_out(ctx.firm, lien.pk)
+
+
+class LienReopenIn(In):
+    reason: str = Field(
+        min_length=1, max_length=500, description="Why the accepted amount is taken back."
+    )
+
+
+@router.post("/liens/{int:lien_id}/reopen", response={200: LienOut, **ERRORS})
+@idempotent
+def lien_reopen(request: HttpRequest, lien_id: Id, payload: LienReopenIn) -> LienOut:
+    """A firm administrator reopens an accepted lien before Push to Disbursement: it can
+    be edited and accepted again; its staged payment and the client's check are taken
+    back. 403 for anyone else; 409 ``locked`` once pushed to disbursement."""
+    ctx = context(request)
+    lien = get_or_404(Lien.objects.filter(firm=ctx.firm), lien_id)
+    settlement_service.lien_reopen(
+        firm=ctx.firm, actor=ctx.user, lien_id=lien.pk, reason=payload.reason
     )
     return _lien_out(ctx.firm, lien.pk)
 

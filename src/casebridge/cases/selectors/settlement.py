@@ -27,7 +27,7 @@ from casebridge.cases.models import (
     TrustItem,
     TrustItemKind,
 )
-from casebridge.core.money import percent_of
+from casebridge.core.money import format_cents, percent_of
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,12 @@ class SettlementFigures:
         return self.gross_cents - self.liens_paid_direct_cents
 
     @property
+    def excess_deposited_cents(self) -> int:
+        """Deposited beyond what trust should hold (liens marked paid direct after the
+        money was deposited): Push to Client Trust is refused until it is $0.00."""
+        return max(self.deposited_cents - self.expected_in_trust_cents, 0)
+
+    @property
     def not_yet_deposited_cents(self) -> int:
         return max(self.expected_in_trust_cents - self.deposited_cents, 0)
 
@@ -112,6 +118,29 @@ class SettlementFigures:
     @property
     def fee_rate_percent(self) -> Decimal:
         return Decimal(self.fee_rate_bp) / 100
+
+
+def excess_deposit_warning(figures: SettlementFigures) -> str:
+    """What to tell the user when liens paid direct make the deposits exceed what trust
+    should hold ("" when they do not): the excess, why, and the two ways out."""
+    excess = figures.excess_deposited_cents
+    if not excess:
+        return ""
+    direct = "; ".join(
+        f"{ln.holder} {format_cents(ln.counted_cents)}"
+        for ln in figures.liens
+        if ln.paid_direct and ln.counted_cents
+    )
+    return (
+        f"{format_cents(figures.deposited_cents)} is deposited but trust should hold only "
+        f"{format_cents(figures.expected_in_trust_cents)}: "
+        f"{format_cents(figures.liens_paid_direct_cents)} of liens is paid direct ({direct}), "
+        f"so {format_cents(excess)} too much is in trust. Void the deposit and record it "
+        "again for the right amount (the deposits should come to "
+        f"{format_cents(figures.expected_in_trust_cents)}), or, if a lien is not in fact "
+        "paid direct, correct the lien (an administrator can reopen an accepted lien). "
+        "Push to Client Trust is refused until then."
+    )
 
 
 def case_costs_total_cents(case_id: int) -> int:

@@ -26,11 +26,13 @@ from casebridge.cases.models import (
     CostPriority,
     CostStatus,
     Firm,
+    Permission,
     TrustItem,
     TrustItemKind,
     TrustItemStatus,
     User,
 )
+from casebridge.cases.permissions import require
 from casebridge.core import clock
 from casebridge.core.audit import audit_record_many
 from casebridge.core.db import update_rows
@@ -196,6 +198,7 @@ def cost_update(*, firm: Firm, actor: User, cost_id: int, **changes: Any) -> Cos
 def cost_void(*, firm: Firm, actor: User, cost_id: int, reason: str = "") -> Cost:
     """Void an Open or Pending cost: it shows as $0.00 void and leaves the case's total.
     A Paid cost's check must be voided in the books (which voids the cost)."""
+    require(actor, Permission.COSTS_MANAGEMENT)
     cost = _locked_cost(firm, cost_id)
     if cost.status == CostStatus.VOID:
         raise Locked("this cost is already void")
@@ -242,6 +245,7 @@ def cost_pay(
     paid_date: dt.date | None = None,
 ) -> Cost:
     """Record a payment made outside the books (a firm without the bridge): Open -> Paid."""
+    require(actor, Permission.COSTS_MANAGEMENT)
     cost = _locked_cost(firm, cost_id)
     if cost.status != CostStatus.OPEN:
         raise Locked(f"only an open cost can be paid here; this one is {cost.get_status_display()}")
@@ -404,10 +408,12 @@ def _sent_event(firm: Firm, actor: User | None, cost: Cost, summary: str) -> dic
 
 
 @transaction.atomic
-def costs_mark_sent(*, firm: Firm, actor: User | None, cost_ids: list[int]) -> list[Cost]:
-    """Open -> Pending for costs handed to the books, all or nothing. Refuses (naming the
-    cost) any cost that is not Open or was sent before. Returns the costs in id order,
-    locked for the rest of the caller's transaction."""
+def costs_mark_sent(*, firm: Firm, actor: User, cost_ids: list[int]) -> list[Cost]:
+    """Open -> Pending for costs handed to the books, all or nothing: the user sending
+    them needs the Costs management permission. Refuses (naming the cost) any cost that is
+    not Open or was sent before. Returns the costs in id order, locked for the rest of the
+    caller's transaction."""
+    require(actor, Permission.COSTS_MANAGEMENT)
     costs = list(
         Cost.objects.select_for_update()
         .filter(firm=firm, pk__in=cost_ids)

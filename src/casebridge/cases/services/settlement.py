@@ -676,6 +676,72 @@ def lien_accept(
     return lien
 
 
+@transaction.atomic
+def lien_reopen(*, firm: Firm, actor: User, lien_id: int, reason: str) -> Lien:
+    """A firm administrator takes back a lien's acceptance before Push to Disbursement (a
+    final amount agreed in error, a lien marked paid direct that trust must pay): the lien
+    can be edited and accepted again. What depended on the acceptance goes with it, as the
+    staging rules require: the lien's staged payment is unstaged and the client's check,
+    the remainder, is taken back to be recomputed. Refused once the case is pushed to
+    disbursement. Audited with the reason, before and after."""
+    require_admin(actor, "reopen an accepted lien")
+    found = Lien.objects.filter(firm=firm, pk=lien_id).select_related("case").first()
+    if found is None:
+        raise ValidationFailed("lien not found in this firm", field="lien")
+    case = found.case
+    settlement = _lock(case)
+    _refuse_if_disbursing(case)
+    lien = Lien.objects.select_for_update().select_related("holder").get(pk=found.pk)
+    if lien.accepted_on is None:
+        raise ValidationFailed(
+            f"the lien of {lien.holder.name} is not accepted, so there is nothing to reopen; "
+            "edit it instead",
+            field="lien",
+        )
+    reason = reason.strip()[:500]
+    if not reason:
+        raise ValidationFailed("say why the accepted lien is reopened", field="reason")
+    item = TrustItem.objects.filter(lien=lien).first()
+    before = {
+        "accepted_on": lien.accepted_on,
+        "final_cents": lien.final_cents,
+        "paid_direct": lien.paid_direct,
+        "staged_cents": item.amount_cents if item is not None else 0,
+    }
+    if item is not None:
+        _audit(
+            case,
+            actor,
+            "unstage",
+            "trust_item",
+            item.pk,
+            f"{item.get_kind_display()} of {format_cents(item.amount_cents)} unstaged: "
+            f"the lien of {lien.holder.name} was reopened",
+            before={"kind": item.kind, "amount_cents": item.amount_cents, "lien": lien.pk},
+        )
+        item.delete()
+    lien.accepted_on = None
+    lien.save(update_fields=["accepted_on"])
+    _withdraw_client_check(case, settlement, actor)
+    _audit(
+        case,
+        actor,
+        "reopen",
+        "lien",
+        lien.pk,
+        f"accepted lien of {lien.holder.name} reopened: {reason}",
+        before=before,
+        after={
+            "accepted_on": None,
+            "final_cents": lien.final_cents,
+            "paid_direct": lien.paid_direct,
+            "staged_cents": 0,
+            "reason": reason,
+        },
+    )
+    return lien
+
+
 # --- staging ----------------------------------------------------------------------------
 
 
@@ -693,6 +759,7 @@ def trust_item_stage(
     """Stage Payment for the fee, the cost reimbursement, COPP charges, the Property Damage
     Fee or an accepted lien. The amount defaults to what is due and may be less, never more,
     and never more than the trust money not yet staged."""
+    require(actor, Permission.DEPOSIT_SETTLEMENT)
     case = _case(firm, case_id)
     settlement = _lock(case)
     _refuse_if_disbursing(case)
@@ -791,6 +858,7 @@ def trust_item_stage(
 
 @transaction.atomic
 def trust_item_unstage(*, firm: Firm, actor: User, item_id: int) -> None:
+    require(actor, Permission.DEPOSIT_SETTLEMENT)
     item = TrustItem.objects.filter(firm=firm, pk=item_id).select_related("case").first()
     if item is None:
         raise ValidationFailed("staged payment not found in this firm", field="item")
@@ -861,6 +929,7 @@ def push_to_client_trust(
     comes to exactly $0.00. ``payee_name`` names another payee (a guardian, a conservator).
     Refused, with the reason, while money is still to be deposited, a lien is undecided or
     unstaged, or the remainder would be negative."""
+    require(actor, Permission.DEPOSIT_SETTLEMENT)
     case = _case(firm, case_id)
     settlement = _lock(case)
     _refuse_if_disbursing(case)
@@ -905,6 +974,7 @@ def push_to_client_trust(
 def push_to_disbursement(*, firm: Firm, actor: User, case_id: int) -> int:
     """Move every staged payment to the To Be Disbursed tab. Needs Push to Client Trust
     first (so trust remaining is $0.00). Returns how many items moved."""
+    require(actor, Permission.DEPOSIT_SETTLEMENT)
     case = _case(firm, case_id)
     settlement = _lock(case)
     _refuse_if_disbursing(case)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from casebridge.cases import extensions
-from casebridge.cases.auth import cases_login_required
+from casebridge.cases.auth import cases_login_required, cases_permission_required
 from casebridge.cases.forms import (
     CostForm,
     CostPayForm,
@@ -21,7 +21,7 @@ from casebridge.cases.forms import (
     SplitForm,
     parse_money,
 )
-from casebridge.cases.models import Case, Cost, CostStatus, Firm
+from casebridge.cases.models import Case, Cost, CostStatus, Firm, Permission
 from casebridge.cases.selectors.costs import case_costs
 from casebridge.cases.selectors.settlement import case_costs_total_cents
 from casebridge.cases.services import costs as cost_services
@@ -199,7 +199,7 @@ def cost_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@cases_login_required
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
 @require_http_methods(["GET", "POST"])
 def cost_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
@@ -234,7 +234,7 @@ def cost_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@cases_login_required
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
 @require_http_methods(["GET", "POST"])
 def cost_pay_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)

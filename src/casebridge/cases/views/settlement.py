@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -23,10 +24,12 @@ from casebridge.cases.errors import StagingExceedsTrust
 from casebridge.cases.forms import (
     AcceptOfferForm,
     DepositForm,
+    DepositVoidForm,
     FeeDecisionForm,
     LienAcceptForm,
     LienEditForm,
     LienForm,
+    LienReopenForm,
     NegotiationForm,
     PushClientTrustForm,
     SettlementTermsForm,
@@ -46,7 +49,11 @@ from casebridge.cases.models import (
     TrustItemKind,
     TrustItemStatus,
 )
-from casebridge.cases.selectors.settlement import SettlementFigures, settlement_figures
+from casebridge.cases.selectors.settlement import (
+    SettlementFigures,
+    excess_deposit_warning,
+    settlement_figures,
+)
 from casebridge.cases.services import settlement as settlement_services
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
@@ -209,6 +216,7 @@ def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
             "needs_approval": me.firm.fee_changes_need_approval and not me.is_firm_admin,
             "paid_direct_note": settlement_services.PAID_DIRECT_NOTE,
             "pd_waiver_cents": max(-figures.property_damage_fee_cents, 0),
+            "excess_warning": "" if disbursing else excess_deposit_warning(figures),
         },
     )
 
@@ -349,6 +357,55 @@ def deposit_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
+@require_http_methods(["GET", "POST"])
+def deposit_void_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Void a deposit (a bounced check, or one recorded for the wrong amount), with the
+    reason; an integration reverses its receipt in the accounting system."""
+    me = cases_user(request)
+    deposit = get_object_or_404(
+        Deposit.objects.select_related("case", "offer__party"), firm=me.firm, pk=pk
+    )
+    back = _tab_url(deposit.case_id)
+    status = 200
+    if request.method == "POST":
+        form = DepositVoidForm(request.POST)
+        if form.is_valid():
+            try:
+                settlement_services.deposit_void(
+                    firm=me.firm,
+                    actor=me,
+                    deposit_id=deposit.pk,
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"Deposit of check {deposit.check_number} "
+                    f"({format_cents(deposit.amount_cents)}) voided.",
+                )
+        status = INVALID
+    else:
+        form = DepositVoidForm()
+    figures = settlement_figures(case=deposit.case)
+    return render_modal(
+        request,
+        "cases/settlement/_deposit_void_form.html",
+        {
+            "form": form,
+            "deposit": deposit,
+            "figures": figures,
+            "excess_warning": excess_deposit_warning(figures),
+        },
+        title="Void deposit",
+        status=status,
+        back_url=back,
+    )
+
+
 # --- Fee and charges --------------------------------------------------------------------
 
 
@@ -464,6 +521,15 @@ def fee_change_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Liens ------------------------------------------------------------------------------
 
 
+def _warn_if_excess(request: HttpRequest, case: Case, response: HttpResponse) -> HttpResponse:
+    """After a lien is saved: warn when liens paid direct now make the deposits exceed
+    what trust should hold, naming the excess and the fix."""
+    warning = excess_deposit_warning(settlement_figures(case=case))
+    if warning:
+        messages.warning(request, warning)
+    return response
+
+
 @cases_login_required
 @require_http_methods(["GET", "POST"])
 def lien_create_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -490,11 +556,15 @@ def lien_create_view(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 apply_domain_error(form, exc, {"name": "holder"})
             else:
-                return finish(
+                return _warn_if_excess(
                     request,
-                    back,
-                    f"{lien.get_kind_display()} of {lien.holder.name} "
-                    f"({format_cents(lien.claimed_cents)} claimed) added.",
+                    case,
+                    finish(
+                        request,
+                        back,
+                        f"{lien.get_kind_display()} of {lien.holder.name} "
+                        f"({format_cents(lien.claimed_cents)} claimed) added.",
+                    ),
                 )
         status = INVALID
     else:
@@ -545,7 +615,9 @@ def lien_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 apply_domain_error(form, exc)
             else:
-                return finish(request, back, f"Lien of {lien.holder.name} saved.")
+                return _warn_if_excess(
+                    request, lien.case, finish(request, back, f"Lien of {lien.holder.name} saved.")
+                )
         status = INVALID
     else:
         form = LienEditForm(initial=initial)
@@ -580,11 +652,15 @@ def lien_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 apply_domain_error(form, exc)
             else:
-                return finish(
+                return _warn_if_excess(
                     request,
-                    back,
-                    f"Lien of {lien.holder.name} accepted at "
-                    f"{format_cents(accepted.final_cents or 0)} and locked.",
+                    lien.case,
+                    finish(
+                        request,
+                        back,
+                        f"Lien of {lien.holder.name} accepted at "
+                        f"{format_cents(accepted.final_cents or 0)} and locked.",
+                    ),
                 )
         status = INVALID
     else:
@@ -600,10 +676,53 @@ def lien_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@cases_admin_required("reopen an accepted lien")
+@require_http_methods(["GET", "POST"])
+def lien_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A firm administrator reopens an accepted lien (before Push to Disbursement): its
+    staged payment and the client's check are taken back; the reason is audited."""
+    me = cases_user(request)
+    lien = _lien_of(request, pk)
+    back = _tab_url(lien.case_id)
+    item = TrustItem.objects.filter(lien=lien).first()
+    status = 200
+    if request.method == "POST":
+        form = LienReopenForm(request.POST)
+        if form.is_valid():
+            try:
+                settlement_services.lien_reopen(
+                    firm=me.firm, actor=me, lien_id=lien.pk, reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                return finish(
+                    request,
+                    back,
+                    f"Lien of {lien.holder.name} reopened: it can be edited and accepted again"
+                    + (
+                        f"; its payment of {format_cents(item.amount_cents)} was unstaged."
+                        if item
+                        else "."
+                    ),
+                )
+        status = INVALID
+    else:
+        form = LienReopenForm()
+    return render_modal(
+        request,
+        "cases/settlement/_lien_reopen_form.html",
+        {"form": form, "lien": lien, "item": item},
+        title=f"Reopen lien · {lien.holder.name}",
+        status=status,
+        back_url=back,
+    )
+
+
 # --- Staging ----------------------------------------------------------------------------
 
 
-@cases_login_required
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
 @require_http_methods(["GET", "POST"])
 def stage_view(
     request: HttpRequest, pk: int, kind: str, lien_pk: int | None = None
@@ -677,7 +796,7 @@ def stage_view(
     )
 
 
-@cases_login_required
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
 @require_http_methods(["GET", "POST"])
 def unstage_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
@@ -707,7 +826,7 @@ def unstage_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@cases_login_required
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
 @require_http_methods(["GET", "POST"])
 def push_client_trust_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Push to Client Trust: the client's final check is the remainder, so what is left in
@@ -756,7 +875,7 @@ def push_client_trust_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@cases_login_required
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
 @require_http_methods(["GET", "POST"])
 def push_disbursement_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)

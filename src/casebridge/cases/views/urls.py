@@ -69,6 +69,8 @@ urlpatterns: list[URLPattern] = [
     ),
     path("liens/<int:pk>/edit/", settlement.lien_edit_view, name="lien_edit"),
     path("liens/<int:pk>/accept/", settlement.lien_accept_view, name="lien_accept"),
+    path("liens/<int:pk>/reopen/", settlement.lien_reopen_view, name="lien_reopen"),
+    path("deposits/<int:pk>/void/", settlement.deposit_void_view, name="deposit_void"),
     path("trust-items/<int:pk>/unstage/", settlement.unstage_view, name="unstage"),
     # Costs Management and Client Trust Management
     path("costs-management/", costs_management.costs_management_view, name="costs_management"),
