@@ -35,6 +35,7 @@ from casebridge.books.errors import (
 from casebridge.books.models import Firm, IntegrationToken, LoginAttempt, User
 from casebridge.core import clock
 from casebridge.core.audit import audit_record
+from casebridge.core.text import plain_line
 
 BEARER_PREFIX = "cbb_"
 MIN_PASSWORD_LENGTH = 10
@@ -100,6 +101,7 @@ def user_create(
     actor: User | None = None,
 ) -> User:
     email = _clean_email(email)
+    _check_names({"first_name": first_name, "last_name": last_name, "initials": initials})
     validate_password(password)
     if User.objects.filter(firm=firm, email__iexact=email).exists():
         raise ValidationFailed(
@@ -125,6 +127,17 @@ def user_create(
         after["is_integration_user"] = True
     _audit_user(user, "create", actor, summary=f"User {email} created", after=after)
     return user
+
+
+#: A user's names print on invoices (the attorney's time entry) and in the audit trail.
+_NAMES = ("first_name", "last_name", "initials")
+
+
+def _check_names(values: dict[str, object]) -> None:
+    for name in _NAMES:
+        value = values.get(name)
+        if isinstance(value, str):
+            plain_line(value, field=name)
 
 
 def _refuse_second_integration_user(firm_id: int, *, exclude_pk: int | None) -> None:
@@ -161,6 +174,7 @@ def user_update(*, user: User, actor: User, **changes: object) -> User:
     unknown = set(changes) - set(USER_EDITABLE)
     if unknown:
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}")
+    _check_names(changes)
     user = User.objects.select_for_update().get(pk=user.pk)
     before = {k: getattr(user, k) for k in changes}
     if "email" in changes:

@@ -49,6 +49,7 @@ from casebridge.books.services.journal import (
 )
 from casebridge.core import clock
 from casebridge.core.money import format_cents
+from casebridge.core.text import plain_line
 
 
 def _audit(
@@ -267,9 +268,10 @@ def _checks_find_or_create(
     today = clock.today()
     for i, (request, ref) in enumerate(zip(requests, refs, strict=True)):
         try:
-            payee = request.payee.strip()
+            payee = plain_line(request.payee.strip(), field="payee")
             if not payee:
                 raise ValidationFailed("payee is required", field="payee")
+            plain_line(request.memo, field="memo")
             _positive(request.amount_cents)
             if ref is not None and ref in known:
                 found[i] = _same_check(known[ref], ref, request, payee)
@@ -636,9 +638,11 @@ def trust_receipt_find_or_record(
     ``(receipt, True)``. With an ``external_ref`` the firm already has a receipt for, the
     same deposit (bank account, file, payer, amount) gives ``(that receipt, False)`` and
     posts nothing; a different one is refused :class:`ExternalRefConflict`."""
-    payer = payer.strip()
+    payer = plain_line(payer.strip(), field="payer")
     if not payer:
         raise ValidationFailed("payer is required", field="payer")
+    plain_line(reference, field="reference")
+    plain_line(memo, field="memo")
     _positive(amount_cents)
     external_ref = _external_ref(external_ref)
     if external_ref is not None:

@@ -14,6 +14,7 @@ from casebridge.books.audit import books_audit, books_audit_many
 from casebridge.books.errors import DomainError, ValidationFailed
 from casebridge.books.models import AreaOfPractice, Contact, File, Firm, User
 from casebridge.core import clock
+from casebridge.core.text import plain_line, plain_text
 
 
 def _audit(
@@ -30,6 +31,13 @@ def _audit(
     )
 
 
+def _check_contact_details(email: str, phone: str, address: str) -> None:
+    """What prints beside a contact's name: one line each, the address several lines."""
+    plain_line(email, field="email")
+    plain_line(phone, field="phone")
+    plain_text(address, field="address")
+
+
 @transaction.atomic
 def contact_find_or_create(
     *,
@@ -41,9 +49,10 @@ def contact_find_or_create(
     phone: str = "",
     address: str = "",
 ) -> tuple[Contact, bool]:
-    name = name.strip()
+    name = plain_line(name.strip(), field="name")
     if not name:
         raise ValidationFailed("contact name is required", field="name")
+    _check_contact_details(email, phone, address)
     external_ref = (external_ref or "").strip() or None
     if external_ref:
         found = Contact.objects.filter(firm=firm, external_ref=external_ref).first()
@@ -85,9 +94,10 @@ def file_find_or_create(
     responsible_attorney: User | None = None,
     opened_on: dt.date | None = None,
 ) -> tuple[File, bool]:
-    name = name.strip()
+    name = plain_line(name.strip(), field="name")
     if not name:
         raise ValidationFailed("file name is required", field="name")
+    plain_line(number, field="number")
     if client.firm_id != firm.pk:
         raise ValidationFailed("client is not in this firm", field="client")
     if area_of_practice is not None and area_of_practice.firm_id != firm.pk:
@@ -277,9 +287,14 @@ def _files_find_or_create(
     new_files: list[tuple[int, File, str, tuple[Contact, str] | None]] = []
     for i in new:
         request = requests[i]
-        client_name = request.client.name.strip()
-        if not client_name:
-            raise _at(i, ValidationFailed("contact name is required", field="name"), "client")
+        try:
+            client_name = plain_line(request.client.name.strip(), field="name")
+            if not client_name:
+                raise ValidationFailed("contact name is required", field="name")
+            asked = request.client
+            _check_contact_details(asked.email, asked.phone, asked.address)
+        except DomainError as exc:
+            raise _at(i, exc, "client") from None
         client_ref = _ref(request.client.external_ref)
         client = contacts.get(client_ref) if client_ref else None
         created_client = None
@@ -297,9 +312,10 @@ def _files_find_or_create(
             if client_ref:
                 contacts[client_ref] = client
         try:
-            name = request.name.strip()
+            name = plain_line(request.name.strip(), field="name")
             if not name:
                 raise ValidationFailed("file name is required", field="name")
+            plain_line(request.number, field="number")
             area, attorney = request.area_of_practice, request.responsible_attorney
             if area is not None and area.firm_id != firm.pk:
                 raise ValidationFailed(

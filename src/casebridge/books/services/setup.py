@@ -21,6 +21,7 @@ from casebridge.books.models import (
     GLAccount,
     User,
 )
+from casebridge.core.text import plain_line
 
 #: UTBMS expense codes (ABA litigation code set), offered as optional activity codes.
 UTBMS_EXPENSE_CODES: tuple[tuple[str, str], ...] = (
@@ -117,7 +118,7 @@ def firm_create(*, code: str, name: str, with_utbms_codes: bool = True) -> Firm:
         raise ValidationFailed("firm ID must be letters, digits and dashes", field="code")
     if Firm.objects.filter(code=code).exists():
         raise ValidationFailed(f"firm ID {code} is taken", field="code")
-    firm = Firm.objects.create(code=code, name=name.strip() or code)
+    firm = Firm.objects.create(code=code, name=plain_line(name.strip(), field="name") or code)
     accounts = {
         seed.number: GLAccount.objects.create(
             firm=firm,

@@ -12,6 +12,7 @@ from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import ValidationFailed
 from casebridge.cases.models import Case, CaseStatus, CaseType, Contact, Firm, Settlement, User
 from casebridge.core import clock
+from casebridge.core.text import plain_line, plain_text
 
 
 @transaction.atomic
@@ -25,9 +26,12 @@ def contact_create(
     phone: str = "",
     email: str = "",
 ) -> Contact:
-    name = name.strip()
+    name = plain_line(name.strip(), field="name")
     if not name:
         raise ValidationFailed("a name is required", field="name")
+    plain_text(address, field="address")
+    plain_line(phone, field="phone")
+    plain_line(email, field="email")
     if date_of_birth is not None and date_of_birth > clock.today():
         raise ValidationFailed("the date of birth is in the future", field="date_of_birth")
     contact = Contact.objects.create(
@@ -76,7 +80,7 @@ def case_create(
 ) -> Case:
     """Open a case (Personal Injury unless another case type is chosen) with its
     settlement terms taken from the firm's defaults."""
-    name = name.strip()
+    name = plain_line(name.strip(), field="name", label="case name")
     if not name:
         raise ValidationFailed("a case name is required", field="name")
     client = _in_firm(firm, Contact, client_id, "client")
@@ -158,7 +162,7 @@ def case_update(
         "incident_date": case.incident_date,
     }
     if name is not None:
-        if not name.strip():
+        if not plain_line(name.strip(), field="name", label="case name"):
             raise ValidationFailed("a case name is required", field="name")
         case.name = name.strip()[:200]
     if status is not None:

@@ -37,6 +37,7 @@ from casebridge.core import clock
 from casebridge.core.audit import audit_record_many
 from casebridge.core.db import update_rows
 from casebridge.core.money import allocate, format_cents
+from casebridge.core.text import plain_line
 
 EDITABLE_WHEN_UNPAID = (
     "payee_id",
@@ -93,6 +94,8 @@ def _check_fields(firm: Firm, values: dict[str, Any]) -> None:
     ):
         raise ValidationFailed("the cost date is more than a year ahead", field="cost_date")
     for name, limit in (("invoice_reference", 60), ("memo", 500)):
+        if name in values:  # both print on the check
+            plain_line(str(values[name]), field=name)
         if name in values and len(values[name]) > limit:
             raise ValidationFailed(
                 f"{name.replace('_', ' ')} is longer than {limit} characters", field=name

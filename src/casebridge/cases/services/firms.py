@@ -14,6 +14,7 @@ from casebridge.cases.errors import PermissionDenied, ValidationFailed
 from casebridge.cases.models import CaseType, CostCode, Firm, User
 from casebridge.cases.permissions import require_settings_access
 from casebridge.core import clock
+from casebridge.core.text import plain_line
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
@@ -68,7 +69,7 @@ def firm_create(*, code: str, name: str) -> Firm:
         raise ValidationFailed("firm ID must be letters, digits and dashes", field="code")
     if Firm.objects.filter(code=code).exists():
         raise ValidationFailed(f"firm ID {code} is taken", field="code")
-    firm = Firm.objects.create(code=code, name=name.strip() or code)
+    firm = Firm.objects.create(code=code, name=plain_line(name.strip(), field="name") or code)
     CaseType.objects.create(firm=firm, name="Personal Injury", is_default=True)
     CostCode.objects.bulk_create(
         [CostCode(firm=firm, code=c, name=n, is_utbms=True) for c, n in UTBMS_EXPENSE_CODES]
@@ -95,6 +96,13 @@ PERMISSION_FIELDS = (
 )
 
 
+def _check_names(values: dict[str, Any]) -> None:
+    """A user's names print on statements and in the audit trail."""
+    for name in ("first_name", "last_name"):
+        if isinstance(values.get(name), str):
+            plain_line(values[name], field=name)
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -114,6 +122,7 @@ def user_create(
     if unknown:
         raise ValidationFailed(f"unknown user settings: {', '.join(sorted(unknown))}")
     email = _clean_email(email)
+    _check_names({"first_name": first_name, "last_name": last_name})
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
             f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
@@ -157,6 +166,7 @@ def user_update(*, user: User, actor: User, **changes: Any) -> User:
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}")
     if user.firm_id != actor.firm_id:
         raise ValidationFailed("user not found in this firm")
+    _check_names(changes)
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_firm_admin and user.pk != actor.pk and not actor.is_firm_admin:
         # else a holder of the settings permission could lock every administrator out

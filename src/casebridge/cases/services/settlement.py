@@ -47,6 +47,7 @@ from casebridge.cases.permissions import require, require_admin
 from casebridge.cases.selectors.settlement import SettlementFigures, settlement_figures
 from casebridge.core import clock
 from casebridge.core.money import format_cents
+from casebridge.core.text import plain_line
 
 PAID_DIRECT_NOTE = "DO NOT DISTRIBUTE - PAID DIRECT"
 
@@ -248,7 +249,7 @@ def deposit_record(
             "accept the offer first",
             field="offer",
         )
-    check_number = check_number.strip()
+    check_number = plain_line(check_number.strip(), field="check_number", label="check number")
     if not check_number:
         raise ValidationFailed("the check number is required", field="check_number")
     already = int(
@@ -760,6 +761,7 @@ def trust_item_stage(
     Fee or an accepted lien. The amount defaults to what is due and may be less, never more,
     and never more than the trust money not yet staged."""
     require(actor, Permission.DEPOSIT_SETTLEMENT)
+    plain_line(note, field="note")  # the check's memo
     case = _case(firm, case_id)
     settlement = _lock(case)
     _refuse_if_disbursing(case)
@@ -930,6 +932,8 @@ def push_to_client_trust(
     Refused, with the reason, while money is still to be deposited, a lien is undecided or
     unstaged, or the remainder would be negative."""
     require(actor, Permission.DEPOSIT_SETTLEMENT)
+    plain_line(payee_name, field="payee_name", label="payee")  # printed on the check
+    plain_line(note, field="note")
     case = _case(firm, case_id)
     settlement = _lock(case)
     _refuse_if_disbursing(case)

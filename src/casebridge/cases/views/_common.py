@@ -28,6 +28,7 @@ from casebridge.cases.forms import ConfirmForm
 from casebridge.cases.models import Case, Contact, Cost, Firm, Lien, Negotiation, User
 from casebridge.cases.services import cases as case_services
 from casebridge.core.errors import DomainError
+from casebridge.core.text import plain_line
 
 PER_PAGE = 25
 #: Status of a form re-rendered with a refusal (htmx swaps it: see the htmx-config meta tag).
@@ -116,6 +117,8 @@ def confirm_form(request: HttpRequest) -> ConfirmForm:
 
 #: A contact's part in a pop-up: the rows that make someone a payee, a party, a holder.
 ROLES = {"payee": (Cost, "payee"), "party": (Negotiation, "party"), "holder": (Lien, "holder")}
+#: How a refusal names the contact in each part.
+ROLE_LABELS = {"payee": "payee", "party": "insurer or defendant", "holder": "lien holder"}
 #: Suggestions beyond this many are left out of a datalist (typing still finds anyone).
 MAX_SUGGESTIONS = 5000
 
@@ -142,7 +145,9 @@ def contact_names(firm: Firm, role: str) -> list[str]:
 def contact_id_of(firm: Firm, actor: User, name: str, role: str) -> int:
     """The contact named ``name`` (case-insensitive; of namesakes, one who already has
     ``role``), or a new contact of that name. Call it inside the caller's transaction, so
-    that a refused write leaves no stray contact."""
+    that a refused write leaves no stray contact. A name that would read differently on a
+    check is refused naming the part (the service refuses it too)."""
+    plain_line(name, field=role, label=ROLE_LABELS[role])
     existing = (
         Contact.objects.filter(firm=firm, name__iexact=name.strip())
         .annotate(in_role=_in_role(role))

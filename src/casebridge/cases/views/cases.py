@@ -101,6 +101,7 @@ def case_create_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             attorney: User | None = data["responsible_attorney"]
+            fields = {**CREATE_FIELDS, "name": "client_name", "address": "client_address"}
             try:
                 with transaction.atomic():  # a refused case leaves no stray client contact
                     client = case_services.contact_create(
@@ -112,6 +113,7 @@ def case_create_view(request: HttpRequest) -> HttpResponse:
                         phone=data["client_phone"],
                         email=data["client_email"],
                     )
+                    fields = CREATE_FIELDS  # the client is fine: "name" is the case's now
                     case = case_services.case_create(
                         firm=me.firm,
                         actor=me,
@@ -123,7 +125,7 @@ def case_create_view(request: HttpRequest) -> HttpResponse:
                         status=data["status"],
                     )
             except DomainError as exc:
-                apply_domain_error(form, exc, CREATE_FIELDS)
+                apply_domain_error(form, exc, fields)
             else:
                 return finish(
                     request,

@@ -38,6 +38,7 @@ from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
 from casebridge.core.errors import DomainError
 from casebridge.core.money import cents_to_decimal, format_cents
+from casebridge.core.text import csv_cell
 
 from ._common import (
     INVALID,
@@ -115,15 +116,6 @@ def _void_selected(
     )
 
 
-#: Characters that make a spreadsheet treat a cell as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
 def _export_csv(
     request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
 ) -> HttpResponse:
@@ -154,18 +146,18 @@ def _export_csv(
             [
                 cost.pk,
                 cost.cost_date.isoformat(),
-                _cell(cost.case.number),
-                _cell(cost.case.name),
-                _cell(attorney.display_name if attorney else ""),
-                _cell(cost.payee.name),
-                _cell(cost.cost_code.code),
-                _cell(cost.invoice_reference),
+                csv_cell(cost.case.number),
+                csv_cell(cost.case.name),
+                csv_cell(attorney.display_name if attorney else ""),
+                csv_cell(cost.payee.name),
+                csv_cell(cost.cost_code.code),
+                csv_cell(cost.invoice_reference),
                 cost.get_priority_display(),
-                _cell(cost.memo),
+                csv_cell(cost.memo),
                 str(cents_to_decimal(cost.amount_cents)),
                 cost.get_status_display(),
                 cost.paid_date.isoformat() if cost.paid_date else "",
-                _cell(cost.payment_reference),
+                csv_cell(cost.payment_reference),
             ]
         )
     return response
