@@ -14,7 +14,8 @@ from django.db import connection
 from casebridge.cases.errors import StagingExceedsTrust, ValidationFailed
 from casebridge.cases.models import Case, Deposit, Settlement, TrustItem
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import settlement
+from casebridge.cases.services import firms, settlement
+from tests.cases.conftest import PASSWORD
 from tests.cases.helpers import D, contact, deposit, figures, lien, offer, stage, terms
 
 pytestmark = [
@@ -72,6 +73,18 @@ def assert_trust_consistent(case: Case) -> None:
 
 
 @pytest.fixture
+def teller(cfirm):
+    """A second person who may stage and push trust money (Deposit settlement checks)."""
+    return firms.user_create(
+        firm=cfirm,
+        actor=None,
+        email="tess.teller@lopez.test",
+        password=PASSWORD,
+        perm_deposit_settlement=True,
+    )
+
+
+@pytest.fixture
 def funded(cfirm, cadmin, case):
     """An accepted offer of 100,000.00, deposited in full."""
     accepted = offer(cfirm, cadmin, case, 10_000_000)
@@ -79,13 +92,13 @@ def funded(cfirm, cadmin, case):
     return case
 
 
-def test_two_people_staging_more_than_the_trust_holds_one_wins(cfirm, cadmin, cattorney, funded):
+def test_two_people_staging_more_than_the_trust_holds_one_wins(cfirm, cadmin, teller, funded):
     valley = lien(cfirm, cadmin, funded, 6_000_000, final=6_000_000)
     shield = lien(cfirm, cadmin, funded, 6_000_000, final=6_000_000, holder="Blue Shield")
 
     outcomes = at_the_same_moment(
         lambda: stage(cfirm, cadmin, funded, "lien", of=valley),
-        lambda: stage(cfirm, cattorney, funded, "lien", of=shield),
+        lambda: stage(cfirm, teller, funded, "lien", of=shield),
     )
 
     error = one_ok_one_error(outcomes)
@@ -102,12 +115,12 @@ def test_two_people_staging_more_than_the_trust_holds_one_wins(cfirm, cadmin, ca
     assert_trust_consistent(funded)
 
 
-def test_staging_the_fee_and_a_lien_together_never_overdraws(cfirm, cadmin, cattorney, funded):
+def test_staging_the_fee_and_a_lien_together_never_overdraws(cfirm, cadmin, teller, funded):
     valley = lien(cfirm, cadmin, funded, 7_000_000, final=7_000_000)
 
     outcomes = at_the_same_moment(
         lambda: stage(cfirm, cadmin, funded, "fee"),  # 33,330.00
-        lambda: stage(cfirm, cattorney, funded, "lien", of=valley),  # 70,000.00
+        lambda: stage(cfirm, teller, funded, "lien", of=valley),  # 70,000.00
     )
 
     error = one_ok_one_error(outcomes)
@@ -150,7 +163,7 @@ def test_two_deposits_within_the_offer_both_land(cfirm, cadmin, case):
 
 
 def test_voiding_a_check_while_its_money_is_being_staged_never_overdraws(
-    cfirm, cadmin, cattorney, case
+    cfirm, cadmin, teller, case
 ):
     accepted = offer(cfirm, cadmin, case, 10_000_000)
     deposit(cfirm, cadmin, case, accepted, 6_000_000, check="1")
@@ -159,7 +172,7 @@ def test_voiding_a_check_while_its_money_is_being_staged_never_overdraws(
 
     outcomes = at_the_same_moment(
         lambda: settlement.deposit_void(firm=cfirm, actor=cadmin, deposit_id=second.pk),
-        lambda: stage(cfirm, cattorney, case, "lien", of=valley),
+        lambda: stage(cfirm, teller, case, "lien", of=valley),
     )
 
     error = one_ok_one_error(outcomes)
@@ -173,14 +186,14 @@ def test_voiding_a_check_while_its_money_is_being_staged_never_overdraws(
 
 
 def test_a_push_to_client_trust_racing_a_staging_leaves_the_trust_consistent(
-    cfirm, cadmin, cattorney, funded
+    cfirm, cadmin, teller, funded
 ):
     terms(cfirm, cadmin, funded, copp_cents=500_000)
     stage(cfirm, cadmin, funded, "fee")  # 33,330.00
 
     outcomes = at_the_same_moment(
         lambda: settlement.push_to_client_trust(firm=cfirm, actor=cadmin, case_id=funded.pk),
-        lambda: stage(cfirm, cattorney, funded, "copp"),  # 5,000.00
+        lambda: stage(cfirm, teller, funded, "copp"),  # 5,000.00
     )
 
     assert outcomes[1][0] == "ok", outcomes  # the staging always goes through
@@ -200,13 +213,13 @@ def test_a_push_to_client_trust_racing_a_staging_leaves_the_trust_consistent(
     assert_trust_consistent(funded)
 
 
-def test_two_pushes_to_client_trust_make_one_client_check(cfirm, cadmin, cattorney, funded):
+def test_two_pushes_to_client_trust_make_one_client_check(cfirm, cadmin, teller, funded):
     stage(cfirm, cadmin, funded, "fee")
 
     outcomes = at_the_same_moment(
         lambda: settlement.push_to_client_trust(firm=cfirm, actor=cadmin, case_id=funded.pk),
         lambda: settlement.push_to_client_trust(
-            firm=cfirm, actor=cattorney, case_id=funded.pk, payee_name="Guardian of M. Lopez"
+            firm=cfirm, actor=teller, case_id=funded.pk, payee_name="Guardian of M. Lopez"
         ),
     )
 
@@ -233,3 +246,24 @@ def test_cases_opened_at_the_same_moment_get_the_next_numbers(cfirm, cadmin):
         "PI-000002",
         "PI-000003",
     ]
+
+
+def test_reopening_a_lien_while_it_is_staged_leaves_no_payment_for_it(
+    cfirm, cadmin, teller, funded
+):
+    """Issue 10, item 11: whichever goes first, a reopened lien has no staged payment."""
+    valley = lien(cfirm, cadmin, funded, 3_000_000, final=3_000_000)
+    outcomes = at_the_same_moment(
+        lambda: settlement.lien_reopen(
+            firm=cfirm, actor=cadmin, lien_id=valley.pk, reason="amount disputed"
+        ),
+        lambda: stage(cfirm, teller, funded, "lien", of=valley),
+    )
+    assert outcomes[0][0] == "ok", outcomes
+    if outcomes[1][0] == "error":  # the reopen went first: the lien is no longer accepted
+        assert isinstance(outcomes[1][1], ValidationFailed)
+        assert outcomes[1][1].message.startswith("a payment can be staged only for an accepted")
+    valley.refresh_from_db()
+    assert valley.accepted_on is None
+    assert not TrustItem.objects.filter(lien=valley).exists()
+    assert_trust_consistent(funded)
