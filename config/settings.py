@@ -162,12 +162,21 @@ if not DEBUG and not BRIDGE_TOKEN_KEYS:
 BRIDGE_MAX_ATTEMPTS = int(os.environ.get("CASEBRIDGE_BRIDGE_MAX_ATTEMPTS", "8"))
 BRIDGE_RETRY_BASE_SECONDS = float(os.environ.get("CASEBRIDGE_BRIDGE_RETRY_BASE", "5"))
 BRIDGE_RETRY_CAP_SECONDS = float(os.environ.get("CASEBRIDGE_BRIDGE_RETRY_CAP", "3600"))
-#: How long a worker owns a claimed item before another may take it over.
-BRIDGE_LEASE_SECONDS = int(os.environ.get("CASEBRIDGE_BRIDGE_LEASE", "300"))
 #: Items per request to the books (their batch limit is 1000).
 BRIDGE_BATCH_SIZE = int(os.environ.get("CASEBRIDGE_BRIDGE_BATCH", "500"))
-#: Seconds to wait for the books.
+#: Seconds the worker waits for the books (web requests never call the books: ADR 0008).
 BRIDGE_HTTP_TIMEOUT = float(os.environ.get("CASEBRIDGE_BRIDGE_TIMEOUT", "30"))
+#: How long a worker owns a claimed item before another may take it over. Renewed before
+#: every request to the books, so it must outlast one request with room to spare: a
+#: shorter lease could let a second worker send while the first still waits for an answer.
+#: A dead worker's items are taken over a second after it runs out (the watchdog, ADR 0008).
+BRIDGE_LEASE_SECONDS = int(os.environ.get("CASEBRIDGE_BRIDGE_LEASE", "60"))
+if BRIDGE_LEASE_SECONDS < 2 * BRIDGE_HTTP_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"CASEBRIDGE_BRIDGE_LEASE ({BRIDGE_LEASE_SECONDS} s) must be at least twice "
+        f"CASEBRIDGE_BRIDGE_TIMEOUT ({BRIDGE_HTTP_TIMEOUT:g} s): a worker waiting for the "
+        "books could otherwise lose its items to another while its request is in flight"
+    )
 #: Warn administrators this many days before the books token lapses.
 BRIDGE_REAUTH_WARNING_DAYS = 7
 

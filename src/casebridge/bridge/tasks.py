@@ -4,8 +4,11 @@
   and when a retry falls due. Runs of one firm never overlap (a lease on the connection,
   see ``delivery._take_run``); a second one ends at once, since the first keeps going
   until nothing is due.
+- :func:`outbox_watchdog`: set by a run when it claims; follows the run's lease and takes
+  over what it holds a second after the lease runs out, should its worker have died
+  (worst case: one lease, 60 s by default, instead of the lease and the next sweep).
 - :func:`outbox_sweep`: every minute, a run for each firm with something due (what a
-  crashed worker or a lost enqueue left behind: leases run out, backoffs expire).
+  lost enqueue left behind, backoffs that expired; a backstop for a lost watchdog).
 - :func:`check_status_sync_hourly`: each hour, the check-status sync of the firms whose
   configured hour it is (nightly at 02:00 by default), followed by the firm's
   reconciliation, so that it compares fresh statuses.
@@ -26,7 +29,12 @@ from casebridge.bridge.models import (
     OutboxState,
     SyncTrigger,
 )
-from casebridge.bridge.services.delivery import outbox_deliver, set_enqueuer
+from casebridge.bridge.services.delivery import (
+    outbox_deliver,
+    outbox_watch,
+    set_enqueuer,
+    set_watcher,
+)
 from casebridge.bridge.services.reconciliation import reconciliation_run
 from casebridge.bridge.services.status_sync import check_status_sync
 from casebridge.core import clock
@@ -57,6 +65,22 @@ def _enqueue(firm_id: int, delay: float | None) -> None:
 
 
 set_enqueuer(_enqueue)
+
+
+@background_task()
+def outbox_watchdog(firm_id: int) -> None:
+    """Set by a delivery run when it claims: follows its lease, and takes over what it
+    holds a second after the lease runs out should its worker have died."""
+    delay = outbox_watch(firm_id=firm_id)
+    if delay is not None:
+        outbox_watchdog.schedule((firm_id,), delay=delay)  # type: ignore[attr-defined]
+
+
+def _watch(firm_id: int, delay: float) -> None:
+    outbox_watchdog.schedule((firm_id,), delay=delay)  # type: ignore[attr-defined]
+
+
+set_watcher(_watch)
 
 
 @periodic_task(crontab(minute="*"))

@@ -98,6 +98,20 @@ def set_enqueuer(enqueue: Callable[[int, float | None], None]) -> None:
     _enqueue = enqueue
 
 
+#: Schedules the watchdog (:func:`outbox_watch`) ``delay`` seconds from now; set by
+#: :mod:`casebridge.bridge.tasks` like the enqueuer.
+_watcher: Callable[[int, float], None] | None = None
+
+
+def set_watcher(
+    watch: Callable[[int, float], None] | None,
+) -> Callable[[int, float], None] | None:
+    """Replace the watchdog's scheduler; returns the previous one (to put it back)."""
+    global _watcher
+    previous, _watcher = _watcher, watch
+    return previous
+
+
 def schedule_delivery(firm_id: int, *, delay: float | None = None) -> None:
     """Ask the worker for a delivery run once the current transaction commits (the
     minute sweep catches anything this misses)."""
@@ -301,8 +315,9 @@ class _Context:
     def renew(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
         """Just before a request to the books: renew this run's lease and the items'
         leases, and return the items still ours. A run that lost its lease stops; an item
-        another run took over is left to it. A request lasts at most the HTTP timeout, far
-        less than a lease, so no other run can take over while one is in flight."""
+        another run took over is left to it. A request lasts at most the HTTP timeout, at most
+        half a lease (the settings refuse less), so no other run can take over while one is
+        in flight."""
         if not _take_run(self.conn.firm_id, self.owner):
             raise _Stop()
         until = clock.now() + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS)
@@ -939,6 +954,43 @@ def _take_run(firm_id: int, owner: str) -> bool:
     )
 
 
+def _live_lease_end(firm_id: int, now: dt.datetime) -> dt.datetime | None:
+    """When the firm's live leases run out (the run's and its claimed items'), or None
+    when nothing is held."""
+    ends = [
+        until
+        for until in (
+            Connection.objects.filter(firm_id=firm_id, delivery_lease_until__gt=now)
+            .exclude(delivery_owner="")
+            .values_list("delivery_lease_until", flat=True)
+            .first(),
+            OutboxItem.objects.filter(
+                firm_id=firm_id, state=OutboxState.SENDING, lease_until__gt=now
+            )
+            .order_by("-lease_until")
+            .values_list("lease_until", flat=True)
+            .first(),
+        )
+        if until is not None
+    ]
+    return max(ends) if ends else None
+
+
+def outbox_watch(*, firm_id: int) -> float | None:
+    """The watchdog a run sets when it claims: while a live lease is held, the seconds
+    after which to look again (a second after it runs out; a live run renews it on every
+    pass, so it is never taken over); once nothing is held, a delivery run, which takes
+    over what a dead worker left (sent once: the books find it again by external_ref).
+    Returns None when the watch is over. So a killed worker's items wait one lease, not
+    the lease and the next minute sweep (ADR 0008)."""
+    now = clock.now()
+    until = _live_lease_end(firm_id, now)
+    if until is not None:
+        return (until - now).total_seconds() + 1.0
+    outbox_deliver(firm_id=firm_id)
+    return None
+
+
 def _end_run(firm_id: int, owner: str) -> None:
     Connection.objects.filter(firm_id=firm_id, delivery_owner=owner).update(
         delivery_owner="", delivery_lease_until=None
@@ -1004,6 +1056,9 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
                 if not items:
                     report.drained = True
                     break
+                if not report.passes and _watcher is not None:
+                    # should this worker die, what it holds is taken over when the lease ends
+                    _watcher(firm_id, float(settings.BRIDGE_LEASE_SECONDS + 1))
                 report.passes += 1
                 try:
                     _process(ctx, items)
