@@ -20,7 +20,7 @@ It serves the books with gunicorn (2 sync workers) on a free loopback port, acti
 bridge against that address (both pop-ups: ``connection_activate`` and
 ``connection_defaults_save``), and times, end to end:
 
-1. the bulk Send: ``costs_send`` of every cost at once (readiness check against the books,
+1. the bulk Send: ``costs_send`` of every cost at once (the worker's last readiness report,
    Open -> Pending, one outbox item each);
 2. the drain, in a separate worker process as in production: ``--worker script`` (default)
    runs ``outbox_deliver(firm_id=...)`` in a fresh Python process and reports its time,
@@ -346,6 +346,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
         from django.conf import settings
 
         from casebridge.bridge.services import connection as conn_services
+        from casebridge.bridge.services import jobs
 
         tag = f"[{backend}]"
         t = time.perf_counter()
@@ -372,6 +373,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
             username=INTEGRATION_EMAIL,
             password=PASSWORD,
         )
+        jobs.run_pending(firm_id=firm.pk)  # the worker signs in and reads the books (ADR 0008)
         conn_services.connection_defaults_save(
             firm=firm,  # type: ignore[arg-type]
             actor=admin,  # type: ignore[arg-type]
@@ -379,6 +381,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
             trust_account_id=books["trust"].pk,  # type: ignore[attr-defined]
             invoice_release="review",
         )
+        jobs.run_pending(firm_id=firm.pk)  # the readiness of the accounts chosen
         print(
             f"{tag} bridge activated against {books_url} (gunicorn, 2 workers, request line "
             f"limit {args.limit_request_line or 'default'}); "

@@ -318,6 +318,7 @@ def settlements_created(firm: Any) -> None:
 def activate(firm: Any, admin: Any, books: dict[str, Any], books_url: str) -> None:
     from casebridge.bridge.models import InvoiceRelease
     from casebridge.bridge.services import connection as conn_services
+    from casebridge.bridge.services import jobs
 
     conn_services.connection_activate(
         firm=firm,
@@ -327,6 +328,7 @@ def activate(firm: Any, admin: Any, books: dict[str, Any], books_url: str) -> No
         username=INTEGRATION_EMAIL,
         password=PASSWORD,
     )
+    jobs.run_pending(firm_id=firm.pk)  # the worker signs in and reads the books (ADR 0008)
     conn_services.connection_defaults_save(
         firm=firm,
         actor=admin,
@@ -334,6 +336,7 @@ def activate(firm: Any, admin: Any, books: dict[str, Any], books_url: str) -> No
         trust_account_id=books["trust"].pk,
         invoice_release=InvoiceRelease.AUTOMATIC,
     )
+    jobs.run_pending(firm_id=firm.pk)  # the readiness of the accounts chosen
 
 
 def settle_and_measure(

@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "casebridge.books.auth.BooksUserMiddleware",
+    # a web request never calls the books: the worker does (ADR 0008)
+    "casebridge.bridge.middleware.BooksNeverInWebRequest",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -179,6 +181,14 @@ if BRIDGE_LEASE_SECONDS < 2 * BRIDGE_HTTP_TIMEOUT:
     )
 #: Warn administrators this many days before the books token lapses.
 BRIDGE_REAUTH_WARNING_DAYS = 7
+#: What the screens show from the books is what the worker last read (ADR 0008): it reads
+#: the readiness checks, bank accounts, activity codes and users again this often...
+BRIDGE_REFRESH_SECONDS = int(os.environ.get("CASEBRIDGE_BRIDGE_REFRESH", "600"))
+#: ...and a page showing a file's trust balance read longer ago than this asks for a new read.
+BRIDGE_TRUST_REFRESH_SECONDS = int(os.environ.get("CASEBRIDGE_BRIDGE_TRUST_REFRESH", "300"))
+#: A sign-in the worker has not taken this long after it was asked for is dropped, and the
+#: password it carried (encrypted) erased.
+BRIDGE_SIGN_IN_EXPIRY_SECONDS = 600
 
 LOGGING = {
     "version": 1,

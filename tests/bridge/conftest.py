@@ -18,8 +18,9 @@ from casebridge.books.models import Firm as BooksFirm
 from casebridge.books.models import User as BooksUser
 from casebridge.books.services import auth as books_auth
 from casebridge.books.services import setup as books_setup
-from casebridge.bridge.models import Connection, InvoiceRelease
+from casebridge.bridge.models import BooksJob, Connection, InvoiceRelease, RunState
 from casebridge.bridge.services import connection as conn_services
+from casebridge.bridge.services import jobs
 from casebridge.cases.models import Case, CostCode, User
 from casebridge.cases.models import Firm as CasesFirm
 from casebridge.cases.services import cases as case_services
@@ -165,9 +166,54 @@ def cases(transactional_db) -> Cases:
     return Cases(firm=firm, admin=admin, attorney=attorney, paralegal=paralegal, case=case)
 
 
+def work(firm_id: int) -> int:
+    """Play the worker: do everything asked of it for the firm (sign-ins, readiness
+    refreshes, syncs, reconciliations, jobs, trust reads), as its tasks would."""
+    return jobs.run_pending(firm_id=firm_id)
+
+
+def books_read_again(cases: Cases) -> None:
+    """The worker's periodic refresh: the readiness checks and what the screens show from
+    the books, read again (a change made in the books is seen from then on)."""
+    jobs.refresh(firm_id=cases.firm.pk)
+
+
+def pop_up_1(
+    cases: Cases,
+    *,
+    books_url: str,
+    books_firm_code: str = "lopez-pi",
+    username: str = INTEGRATION_EMAIL,
+    password: str = PASSWORD,
+) -> BooksJob:
+    """Pop-up 1 saved, and the worker's sign-in run: the job, done or refused."""
+    job = conn_services.connection_activate(
+        firm=cases.firm,
+        actor=cases.admin,
+        books_url=books_url,
+        books_firm_code=books_firm_code,
+        username=username,
+        password=password,
+    )
+    work(cases.firm.pk)
+    job.refresh_from_db()
+    return job
+
+
+def reauthenticate(cases: Cases, password: str = PASSWORD) -> BooksJob:
+    """The monthly re-authentication, and the worker's sign-in run: the job."""
+    job = conn_services.connection_reauthenticate(
+        firm=cases.firm, actor=cases.admin, password=password
+    )
+    work(cases.firm.pk)
+    job.refresh_from_db()
+    return job
+
+
 def activate(books: Books, cases: Cases, *, release: str = InvoiceRelease.REVIEW) -> Connection:
-    """Both pop-ups, as an administrator would fill them in."""
-    conn_services.connection_activate(
+    """Both pop-ups, as an administrator would fill them in, and the worker's sign-in and
+    readiness run in between (a web request never calls the books: ADR 0008)."""
+    job = conn_services.connection_activate(
         firm=cases.firm,
         actor=cases.admin,
         books_url=books.url,
@@ -175,13 +221,19 @@ def activate(books: Books, cases: Cases, *, release: str = InvoiceRelease.REVIEW
         username=INTEGRATION_EMAIL,
         password=PASSWORD,
     )
-    return conn_services.connection_defaults_save(
+    work(cases.firm.pk)
+    job.refresh_from_db()
+    assert job.state == RunState.DONE, (job.error_code, job.error_message)
+    conn = conn_services.connection_defaults_save(
         firm=cases.firm,
         actor=cases.admin,
         operating_account_id=books.operating.pk,
         trust_account_id=books.trust.pk,
         invoice_release=release,
     )
+    work(cases.firm.pk)  # the readiness of the accounts chosen
+    conn.refresh_from_db()
+    return conn
 
 
 @pytest.fixture

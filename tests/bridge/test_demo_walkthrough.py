@@ -16,7 +16,7 @@ from casebridge.books.selectors.reports import trial_balance
 from casebridge.books.services import auth as books_auth
 from casebridge.books.services import setup as books_setup
 from casebridge.bridge.services import connection as conn_services
-from casebridge.bridge.services import outbox
+from casebridge.bridge.services import jobs, outbox
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases.models import Cost, CostStatus
 from casebridge.cases.models import Firm as CasesFirm
@@ -68,6 +68,7 @@ def test_the_demo_walkthrough_ends_with_a_trial_balance_an_accountant_signs(
         username="integration@demo.test",
         password=DEMO_PASSWORD,
     )
+    jobs.run_pending(firm_id=firm.pk)  # the worker signs in and reads the books (ADR 0008)
     operating, trust = (
         books_firm.bank_accounts.get(kind=kind).pk for kind in ("operating", "trust")
     )
@@ -78,6 +79,7 @@ def test_the_demo_walkthrough_ends_with_a_trial_balance_an_accountant_signs(
         trust_account_id=trust,
         invoice_release="review",
     )
+    jobs.run_pending(firm_id=firm.pk)  # the readiness of the defaults chosen
     assert conn.cost_posting_code_id == ActivityCode.objects.get(firm=books_firm, code="E124").pk
 
     open_costs = list(Cost.objects.filter(firm=firm, status=CostStatus.OPEN).order_by("pk"))

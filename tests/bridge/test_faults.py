@@ -26,7 +26,6 @@ from casebridge.books.models import (
     Posting,
 )
 from casebridge.bridge.client import CheckRequest, FileRequest
-from casebridge.bridge.errors import BooksRefused
 from casebridge.bridge.models import (
     CaseLink,
     Connection,
@@ -34,6 +33,7 @@ from casebridge.bridge.models import (
     OutboxItem,
     OutboxKind,
     OutboxState,
+    RunState,
 )
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import delivery, outbox
@@ -44,7 +44,7 @@ from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
 
-from .conftest import INTEGRATION_EMAIL, PASSWORD, activate, add_cost
+from .conftest import activate, add_cost, pop_up_1, reauthenticate
 from .faultproxy import Fault, FaultProxy
 
 CHECKS = ("POST", "/checks/batch")
@@ -154,16 +154,12 @@ def assert_in_books_exactly_once(books, costs) -> None:
 
 
 def test_a_wrong_password_at_activation_writes_no_connection(books, cases, proxy, small):
-    with pytest.raises(BooksRefused) as refused:
-        conn_services.connection_activate(
-            firm=cases.firm,
-            actor=cases.admin,
-            books_url=proxy.books_url,
-            books_firm_code="lopez-pi",
-            username=INTEGRATION_EMAIL,
-            password="not the password",
-        )
-    assert (refused.value.code, refused.value.field) == ("invalid_credentials", "password")
+    job = pop_up_1(cases, books_url=proxy.books_url, password="not the password")
+    assert (job.state, job.error_code, job.error_field) == (
+        RunState.FAILED,
+        "invalid_credentials",
+        "password",
+    )
     assert not Connection.objects.exists()
     assert not IntegrationToken.objects.filter(user=books.integration).exists()
     assert [(s.method, s.path, s.status) for s in proxy.seen] == [
@@ -173,9 +169,12 @@ def test_a_wrong_password_at_activation_writes_no_connection(books, cases, proxy
 
 def test_books_down_at_activation_writes_no_connection(books, cases, proxy, small):
     proxy.down()
-    with pytest.raises(BooksRefused) as refused:
-        activate(dataclasses.replace(books, url=proxy.books_url), cases)
-    assert (refused.value.code, refused.value.field) == ("books_unreachable", "books_url")
+    job = pop_up_1(cases, books_url=proxy.books_url)
+    assert (job.state, job.error_code, job.error_field) == (
+        RunState.FAILED,
+        "books_unreachable",
+        "books_url",
+    )
     assert not Connection.objects.exists()
 
 
@@ -410,7 +409,7 @@ def test_the_token_lapsing_mid_batch_waits_for_reauthentication(books, cases, co
     assert waiting.error_code == "reauthentication_required"
     assert Check.objects.count() == 2
 
-    conn_services.connection_reauthenticate(firm=cases.firm, actor=cases.admin, password=PASSWORD)
+    assert reauthenticate(cases).state == RunState.DONE
     conn.refresh_from_db()
     assert not conn_services.connection_view(conn).needs_reauth
     report = _deliver(cases, proxy)

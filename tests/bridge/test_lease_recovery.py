@@ -122,9 +122,7 @@ def test_a_dead_workers_items_are_taken_over_once_its_lease_runs_out_and_sent_on
     assert_in_books_exactly_once(books, costs)
 
 
-def test_a_live_lease_renewed_once_per_pass_is_never_taken_over(
-    books, cases, conn, proxy, at
-):
+def test_a_live_lease_renewed_once_per_pass_is_never_taken_over(books, cases, conn, proxy, at):
     costs = [add_cost(cases, 1_000), add_cost(cases, 2_550)]
     outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[c.pk for c in costs])
     lease = settings.BRIDGE_LEASE_SECONDS

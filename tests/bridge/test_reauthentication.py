@@ -9,13 +9,13 @@ from django.test import RequestFactory
 
 from casebridge.books.models import Check, IntegrationToken
 from casebridge.bridge.integration import BooksIntegration
-from casebridge.bridge.models import Connection, OutboxItem, OutboxState
+from casebridge.bridge.models import Connection, OutboxItem, OutboxState, RunState
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import outbox
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.core import clock
 
-from .conftest import PASSWORD, add_cost
+from .conftest import add_cost, pop_up_1, reauthenticate
 
 
 def _age_token(days_left: float) -> None:
@@ -63,7 +63,7 @@ def test_after_the_lapse_sends_wait_and_go_once_after_reauthentication(books, ca
     outbox_deliver(firm_id=cases.firm.pk)
     assert OutboxItem.objects.filter(state=OutboxState.WAITING).count() == 3
 
-    conn_services.connection_reauthenticate(firm=cases.firm, actor=cases.admin, password=PASSWORD)
+    assert reauthenticate(cases).state == RunState.DONE
     assert OutboxItem.objects.filter(state=OutboxState.QUEUED).count() == 3
     outbox_deliver(firm_id=cases.firm.pk)
     outbox_deliver(firm_id=cases.firm.pk)
@@ -79,14 +79,8 @@ def test_deactivate_keeps_the_queue_and_activating_again_resumes(books, cases, c
     outbox_deliver(firm_id=cases.firm.pk)
     assert not Check.objects.exists()
     assert OutboxItem.objects.get().state == OutboxState.QUEUED
-    conn = conn_services.connection_activate(
-        firm=cases.firm,
-        actor=cases.admin,
-        books_url=books.url,
-        books_firm_code="lopez-pi",
-        username="integration@lopez.test",
-        password=PASSWORD,
-    )
+    assert pop_up_1(cases, books_url=books.url).state == RunState.DONE
+    conn = Connection.objects.get(firm=cases.firm)
     assert conn.status == "connected"  # the defaults were kept
     outbox_deliver(firm_id=cases.firm.pk)
     assert Check.objects.get().amount_cents == 1_000

@@ -16,6 +16,7 @@ from casebridge.bridge.models import (
     InvoiceRelease,
     ReconciliationDifference,
     ReconciliationRun,
+    SyncRun,
 )
 from casebridge.bridge.services import reconciliation
 from casebridge.bridge.services import settlement as bridge_settlement
@@ -23,7 +24,7 @@ from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.core.errors import PermissionDenied
 from tests.cases.helpers import deposit, offer
 
-from .conftest import activate, add_cost
+from .conftest import activate, add_cost, work
 from .test_settlement_to_books import _print_and_sync, _settle_to_disbursement
 from .web.conftest import sign_in
 
@@ -115,6 +116,9 @@ def test_each_difference_is_listed_with_its_cause_and_fixed(books, cases):
         reconciliation.difference_fix(firm=firm, actor=admin, difference_id=rows["deposit"].pk)
     with pytest.raises(Conflict, match="no fix"):
         reconciliation.difference_fix(firm=firm, actor=admin, difference_id=rows["unknown"].pk)
+    # the sync the fix asked for is the worker's
+    assert SyncRun.objects.filter(state="queued").count() == 1
+    work(firm.pk)
     outbox_deliver(firm_id=firm.pk)
     again = _run(cases)
     assert [d.kind for d in again.found.all()] == ["unknown"]
@@ -171,8 +175,19 @@ def test_the_screens_show_the_run_and_the_home_page_says_whether_it_was_clean(
     assert "Books reconciliation: not run yet." in home
     response = client.post(reverse("bridge:reconciliation_run"))
     assert response.status_code == 302
+    # queued for the worker: the page says it is running, and polls
+    page = client.get(reverse("bridge:reconciliation")).content.decode()
+    assert 'data-reconciliation="running"' in page
+    [run] = ReconciliationRun.objects.all()
+    assert run.state == "queued"
+    poll = client.get(reverse("bridge:reconciliation_run_status", args=[run.pk]))
+    assert 'data-reconciliation="running"' in poll.content.decode()
+    assert work(cases.firm.pk) == 1
+    done = client.get(reverse("bridge:reconciliation_run_status", args=[run.pk]))
+    assert done["HX-Refresh"] == "true"
     page = client.get(reverse("bridge:reconciliation")).content.decode()
     assert 'data-reconciliation="clean"' in page
+    assert 'data-reconciliation="running"' not in page
     home = client.get(reverse("cases:case_list")).content.decode()
     assert "Books reconciliation clean" in home
     trust = client.get(reverse("cases:client_trust")).content.decode()
@@ -189,15 +204,27 @@ def test_the_three_way_reconciliation_is_read_from_the_books(books, cases, conne
     deposit(cases.firm, cases.admin, cases.case, accepted, 1_000_000)
     outbox_deliver(firm_id=cases.firm.pk)
     client = sign_in(Client(), cases.admin)
-    page = client.get(reverse("bridge:three_way"), {"statement_balance": "10,000.00"})
-    text = page.content.decode()
-    assert page.status_code == 200
+
+    def reconcile(statement: str) -> str:
+        """Ask (queued for the worker), see it asking, let the worker answer, see it."""
+        asked = client.post(reverse("bridge:three_way"), {"statement_balance": statement})
+        assert asked.status_code == 302
+        waiting = client.get(asked["Location"]).content.decode()
+        assert 'data-three-way="asking"' in waiting
+        work(cases.firm.pk)
+        page = client.get(asked["Location"])
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert 'data-three-way="asking"' not in text
+        assert f'value="{statement}"' in text  # the figures asked about
+        return text
+
+    text = reconcile("10,000.00")
     assert 'data-three-way="reconciled"' in text
     assert text.count("$10,000.00") >= 3
-    bad = client.get(reverse("bridge:three_way"), {"statement_balance": "ten"})
+    bad = client.post(reverse("bridge:three_way"), {"statement_balance": "ten"})
     assert bad.status_code == 422
-    short = client.get(reverse("bridge:three_way"), {"statement_balance": "9,000.00"})
-    assert 'data-three-way="differences"' in short.content.decode()
+    assert 'data-three-way="differences"' in reconcile("9,000.00")
 
 
 def test_client_trust_management_syncs_from_the_books(books, cases):
@@ -218,6 +245,8 @@ def test_client_trust_management_syncs_from_the_books(books, cases):
     assert reverse("bridge:settlement_sync") in trust
     response = client.post(reverse("bridge:settlement_sync"))
     assert response.status_code == 302
+    assert FeeInvoice.objects.get().stage == "review"  # the worker syncs it
+    work(cases.firm.pk)
     assert FeeInvoice.objects.get().stage == "final"
     # without the deposit permission: no link, and the sync is refused
     other = sign_in(Client(), cases.paralegal)
@@ -259,6 +288,7 @@ def test_a_withdrawn_send_is_not_a_difference(books, cases, connected):
     outbox.item_withdraw(
         firm=cases.firm, actor=cases.admin, item_id=OutboxItem.objects.get(cost=cost).pk
     )
+    work(cases.firm.pk)  # the worker asks the books, then withdraws
     run = _run(cases)
     assert (run.error, run.differences) == ("", 0)
 

@@ -7,7 +7,14 @@ import pytest
 from casebridge.books.models import Check, CheckStatus, File, JournalEntry
 from casebridge.books.services import checks as books_checks
 from casebridge.bridge.errors import NotConnected, NotReady
-from casebridge.bridge.models import CaseLink, CheckState, CostLink, OutboxItem, OutboxState
+from casebridge.bridge.models import (
+    CaseLink,
+    CheckState,
+    Connection,
+    CostLink,
+    OutboxItem,
+    OutboxState,
+)
 from casebridge.bridge.services import outbox
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.bridge.services.status_sync import check_status_sync
@@ -15,7 +22,7 @@ from casebridge.cases.errors import Locked
 from casebridge.cases.models import CostStatus
 from casebridge.cases.services import costs as cost_services
 
-from .conftest import add_cost
+from .conftest import add_cost, books_read_again
 
 
 def _send(cases, costs, **kw):
@@ -93,6 +100,7 @@ def test_sending_twice_is_refused_and_a_resend_after_a_lost_answer_links_the_sam
 def test_sending_is_refused_while_a_needed_readiness_check_fails(books, cases, connected):
     books.attorney.email = "someone.else@lopez.test"
     books.attorney.save()
+    books_read_again(cases)  # the worker's next refresh sees it (a send never asks the books)
     cost = add_cost(cases, 10_000)
     with pytest.raises(NotReady) as refused:
         _send(cases, [cost])
@@ -101,6 +109,9 @@ def test_sending_is_refused_while_a_needed_readiness_check_fails(books, cases, c
         in refused.value.message
     )
     assert "Sam Smith (sam.smith@lopez.test)" in refused.value.message
+    assert "; they are being asked again now)" in refused.value.message
+    # the refusal asks the worker to read the books again: the fix may be made there
+    assert Connection.objects.get(firm=cases.firm).refresh_requested_at is not None
     cost.refresh_from_db()
     assert cost.status == CostStatus.OPEN
     assert not OutboxItem.objects.exists()

@@ -20,7 +20,7 @@ from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import firms
 from casebridge.core.models import AuditEvent
 
-from .conftest import PASSWORD, activate, add_cost
+from .conftest import PASSWORD, activate, add_cost, books_read_again
 from .test_api import Api
 from .test_settlement_to_books import _settle_to_disbursement
 
@@ -271,6 +271,7 @@ def test_a_refusal_of_the_books_prerequisites_is_a_409_naming_it(books, cases, a
     settled = _settle_to_disbursement(books, cases)
     books.attorney.records_time = False
     books.attorney.save(update_fields=["records_time"])
+    books_read_again(cases)
     before = _written()
     status, body = api.post(f"/cases/{settled.case.pk}/fee-invoice")
     assert (status, body["error"]["code"]) == (409, "integration_not_ready")

@@ -48,6 +48,7 @@ from casebridge.bridge.models import (
     OutboxItem,
     OutboxKind,
     OutboxState,
+    RunState,
     TrustItemLink,
 )
 from casebridge.bridge.services import connection as conn_services
@@ -59,7 +60,7 @@ from casebridge.cases.services import settlement
 from casebridge.core import clock
 from tests.cases.helpers import deposit, lien, offer, stage
 
-from .conftest import PASSWORD, activate, add_cost
+from .conftest import activate, add_cost, reauthenticate
 from .faultproxy import Fault, FaultProxy
 from .test_faults import _deliver, _time_passes, assert_ledger_balances
 from .test_settlement_to_books import _books_trust, _every_entry_balances, _settle_to_disbursement
@@ -191,7 +192,7 @@ def _leases_run_out() -> None:
 
 
 def _reauthenticate(cases) -> None:
-    conn_services.connection_reauthenticate(firm=cases.firm, actor=cases.admin, password=PASSWORD)
+    assert reauthenticate(cases).state == RunState.DONE
     view = conn_services.connection_view(Connection.objects.get(firm=cases.firm))
     assert (view.needs_reauth, view.connected) == (False, True)
 

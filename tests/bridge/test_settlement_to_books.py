@@ -46,7 +46,7 @@ from casebridge.cases.selectors.statement import settlement_statement
 from casebridge.cases.services import settlement
 from tests.cases.helpers import deposit, lien, offer, stage
 
-from .conftest import activate, add_cost
+from .conftest import activate, add_cost, books_read_again, work
 
 
 @dataclass
@@ -276,6 +276,7 @@ def test_a_fee_invoice_is_refused_when_the_attorney_does_not_record_time(books, 
     settled = _settle_to_disbursement(books, cases)
     books.attorney.records_time = False
     books.attorney.save(update_fields=["records_time"])
+    books_read_again(cases)  # as the worker's next refresh reads it
     with pytest.raises(NotReady, match="Records Time"):
         bridge_settlement.fee_invoice_create(
             firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
@@ -304,6 +305,7 @@ def test_a_fee_invoice_is_refused_when_review_needs_the_release_stage(books, cas
     books_setup.firm_features_update(
         firm=books.firm, actor=books.admin, release_invoice_stage_enabled=False
     )
+    books_read_again(cases)
     with pytest.raises(NotReady, match="Release invoice stage"):
         bridge_settlement.fee_invoice_create(
             firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
@@ -385,6 +387,7 @@ def test_a_fee_invoice_the_books_refused_can_be_withdrawn_and_created_again(book
             firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
         )
     outbox.item_withdraw(firm=cases.firm, actor=cases.admin, item_id=failed.pk)
+    work(cases.firm.pk)  # the worker asks the books whether they hold it, then withdraws
     assert FeeInvoice.objects.get().stage == "voided"
     from casebridge.bridge.services.reconciliation import reconciliation_run
 

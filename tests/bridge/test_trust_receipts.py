@@ -4,16 +4,21 @@ deposit voided on the cases side reverses it."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
 from casebridge.books.models import TrustLedger, TrustReceipt
-from casebridge.bridge.models import DepositLink, OutboxItem
+from casebridge.bridge.models import CaseLink, Connection, DepositLink, OutboxItem, RunState
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases.services import settlement
+from casebridge.core import clock
 from tests.cases.helpers import deposit, offer
 
+from .conftest import pop_up_1, work
 from .web.conftest import sign_in
 
 
@@ -89,14 +94,7 @@ def test_deposits_wait_while_deactivated_and_go_once_on_reactivation(books, case
     deposit(cases.firm, cases.admin, cases.case, accepted, 400_000)
     outbox_deliver(firm_id=cases.firm.pk)
     assert not TrustReceipt.objects.exists()
-    conn_services.connection_activate(
-        firm=cases.firm,
-        actor=cases.admin,
-        books_url=books.url,
-        books_firm_code="lopez-pi",
-        username="integration@lopez.test",
-        password="correct horse battery",
-    )
+    assert pop_up_1(cases, books_url=books.url).state == RunState.DONE
     outbox_deliver(firm_id=cases.firm.pk)
     assert TrustReceipt.objects.get().amount_cents == 400_000
 
@@ -139,7 +137,7 @@ def test_the_case_shows_the_books_trust_balance_beside_its_own(books, cases, con
     assert ": matches." in row.group(0)
 
 
-def test_a_difference_with_the_books_is_flagged(books, cases, connected):
+def test_a_difference_with_the_books_is_flagged(books, cases, connected, monkeypatch):
     accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
     deposit(cases.firm, cases.admin, cases.case, accepted, 400_000)
     outbox_deliver(firm_id=cases.firm.pk)
@@ -149,18 +147,40 @@ def test_a_difference_with_the_books_is_flagged(books, cases, connected):
     books_checks.trust_receipt_void(
         firm=books.firm, actor=books.admin, receipt_id=receipt.pk, reason="Entered in error"
     )
+    # the page shows what the worker read after the delivery, with its age, and never
+    # asks the books itself
     page = _settlement_page(cases)
-    assert "the books hold $4,000.00 less than this case counts in trust ($4,000.00)." in page
+    assert ": matches. Read from the books " in page
+    _time_passes(monkeypatch)
+    page = _settlement_page(cases)  # too old: the page asks the worker for a new read
+    assert ": matches. Read from the books 5 minutes ago." in page
+    assert Connection.objects.get().trust_refresh_requested_at is not None
+    work(cases.firm.pk)
+    page = _settlement_page(cases)
+    assert (
+        "the books hold $4,000.00 less than this case counts in trust ($4,000.00). Read from "
+        "the books just now."  # the clock stands still: read at the moment of the page
+    ) in page
 
 
-def test_the_books_down_is_a_note_not_a_server_error(books, cases, connected):
-    from casebridge.bridge.models import Connection
+def _time_passes(monkeypatch) -> None:
+    """Longer than a page accepts for a balance read passes since the last read (the
+    clock is injected, and stands still from then on)."""
+    read = CaseLink.objects.get().books_trust_read_at
+    assert read is not None
+    later = read + dt.timedelta(seconds=settings.BRIDGE_TRUST_REFRESH_SECONDS + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
 
+
+def test_the_books_down_is_a_note_not_a_server_error(books, cases, connected, monkeypatch):
     accepted = offer(cases.firm, cases.admin, cases.case, 1_000_000)
     deposit(cases.firm, cases.admin, cases.case, accepted, 400_000)
     outbox_deliver(firm_id=cases.firm.pk)
     Connection.objects.update(books_url="http://127.0.0.1:9/books/api/v1")
-    assert "Could not be read: the books could not be reached" in _settlement_page(cases)
+    _time_passes(monkeypatch)
+    assert ": matches. Read from the books 5 minutes ago." in _settlement_page(cases)
+    work(cases.firm.pk)  # the worker cannot read them: the page keeps the last, with its age
+    assert ": matches. Read from the books 5 minutes ago." in _settlement_page(cases)
 
 
 def test_a_receipt_voided_in_the_books_voids_the_deposit_here(books, cases, connected):

@@ -6,6 +6,9 @@ Everything the screens do can be done here: activation and defaults (administrat
 administration settings permission; others get 403 ``permission_denied`` naming it), the
 readiness check, sending costs, the sync queue and its retries, the check-status sync, and
 the settlement money (a case's fee invoice, its payments' trust checks and Send again).
+No request waits on the books (ADR 0008): they answer from what the worker last read
+(with its time), and what needs the books now (a sign-in, a readiness refresh, a
+check-status sync) answers 202 with a run to poll.
 Sends are not replayed by ``Idempotency-Key``: a second send of the same cost is refused
 (``locked``) because the first already made it Pending, which is the stronger guarantee; a
 second fee invoice (409 ``conflict``) and a second Send again (409) likewise.
@@ -21,15 +24,19 @@ from pydantic import ConfigDict, Field
 
 from casebridge.bridge import selectors
 from casebridge.bridge.models import (
+    BooksJob,
+    Connection,
     FeeInvoice,
     InvoiceRelease,
     OutboxItem,
     OutboxKind,
     OutboxState,
+    RunState,
+    SyncRun,
     TrustItemLink,
 )
 from casebridge.bridge.services import connection as conn_services
-from casebridge.bridge.services import outbox, readiness, status_sync
+from casebridge.bridge.services import outbox, readiness, snapshot, status_sync
 from casebridge.bridge.services import settlement as settlement_services
 from casebridge.cases.api.schemas import ERRORS as ERRORS_403
 from casebridge.cases.api.security import BearerToken, context
@@ -42,6 +49,7 @@ from casebridge.cases.models import (
     TrustItemStatus,
 )
 from casebridge.cases.permissions import require, require_settings_access
+from casebridge.core import clock
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
 from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import (
@@ -59,6 +67,37 @@ from casebridge.core.api.schemas import (
 from casebridge.core.errors import NotFound
 
 router = Router(tags=["books integration"])
+
+
+class SignInOut(Out):
+    id: int
+    purpose: str = Field(description="activate (pop-up 1) or reauthenticate.")
+    state: RunState = Field(
+        description="queued or running: the worker is signing in; done: signed in; failed: "
+        "refused (error_code, error_message and error_field say why and what to fix)."
+    )
+    username: str
+    error_code: str
+    error_message: str
+    error_field: str
+    requested_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+def _sign_in_out(job: BooksJob | None) -> SignInOut | None:
+    if job is None:
+        return None
+    return SignInOut(
+        id=job.pk,
+        purpose=str(job.params.get("purpose", "")),
+        state=RunState(job.state),
+        username=str(job.params.get("username") or (job.result or {}).get("username") or ""),
+        error_code=job.error_code,
+        error_message=job.error_message,
+        error_field=job.error_field,
+        requested_at=job.requested_at,
+        finished_at=job.finished_at,
+    )
 
 
 class ConnectionOut(Out):
@@ -85,6 +124,14 @@ class ConnectionOut(Out):
     invoice_release: str
     check_sync_hour: int
     queue: dict[str, int]
+    sign_in: SignInOut | None = Field(
+        description="The latest sign-in (activation or re-authentication), which the worker "
+        "does: poll GET /connection until its state is done or failed."
+    )
+    books_read_at: dt.datetime | None = Field(
+        description="When the worker last read the books (the readiness report, their bank "
+        "accounts, activity codes and users); requests never ask the books themselves."
+    )
 
 
 def _connection_out(request: HttpRequest) -> ConnectionOut:
@@ -92,6 +139,8 @@ def _connection_out(request: HttpRequest) -> ConnectionOut:
     conn = conn_services.connection_of(firm)
     view = conn_services.connection_view(conn)
     return ConnectionOut(
+        sign_in=_sign_in_out(conn_services.sign_in_of(firm)),
+        books_read_at=conn.readiness_checked_at if conn else None,
         status=view.label,
         connected=view.connected,
         needs_reauthentication=view.needs_reauth,
@@ -127,11 +176,16 @@ class ActivateIn(In):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@router.post("/activate", response={200: ConnectionOut, **ERRORS}, summary="Pop-up 1: sign in")
-def activate(request: HttpRequest, payload: ActivateIn) -> ConnectionOut:
-    """Verifies the integration user's credentials against the books at once. Refusals:
-    422 ``invalid_credentials``, ``user_not_found``, ``security_question_not_enrolled``,
-    ``books_unreachable``, ``too_many_attempts``, each with a message saying what to do."""
+@router.post("/activate", response={202: ConnectionOut, **ERRORS}, summary="Pop-up 1: sign in")
+def activate(request: HttpRequest, payload: ActivateIn) -> Status[ConnectionOut]:
+    """Queues the sign-in of the integration user; the worker signs in to the books (a
+    request never waits on them) and keeps the token, never the password, which waits for
+    it encrypted and is erased when it is used. 202 with the connection and ``sign_in``
+    queued: poll ``GET /connection``. The worker's refusals, in ``sign_in`` (state
+    failed): ``invalid_credentials``, ``user_not_found``, ``security_question_not_enrolled``,
+    ``books_unreachable``, ``too_many_attempts``, each with a message saying what to do and
+    the field. Refused here: 422 for a missing or malformed field, 422 when the firm's
+    cases are linked to other books."""
     ctx = context(request)
     conn_services.connection_activate(
         firm=ctx.firm,
@@ -141,7 +195,7 @@ def activate(request: HttpRequest, payload: ActivateIn) -> ConnectionOut:
         username=payload.username,
         password=payload.password,
     )
-    return _connection_out(request)
+    return Status(202, _connection_out(request))
 
 
 class DefaultsIn(In):
@@ -161,6 +215,8 @@ class DefaultsIn(In):
 
 @router.post("/defaults", response={200: ConnectionOut, **ERRORS}, summary="Pop-up 2: defaults")
 def defaults(request: HttpRequest, payload: DefaultsIn) -> ConnectionOut:
+    """Checked against the books' bank accounts as the worker last read them (409
+    ``books_not_read_yet`` until it has: try again in a moment)."""
     ctx = context(request)
     conn_services.connection_defaults_save(
         firm=ctx.firm,
@@ -180,14 +236,15 @@ class PasswordIn(In):
     password: str = Field(min_length=1, max_length=1024)
 
 
-@router.post("/reauthenticate", response={200: ConnectionOut, **ERRORS})
-def reauthenticate(request: HttpRequest, payload: PasswordIn) -> ConnectionOut:
-    """The monthly re-authentication; what waited in the queue goes out once."""
+@router.post("/reauthenticate", response={202: ConnectionOut, **ERRORS})
+def reauthenticate(request: HttpRequest, payload: PasswordIn) -> Status[ConnectionOut]:
+    """The monthly re-authentication, queued for the worker like activation (202; poll
+    ``GET /connection``'s ``sign_in``); what waited in the queue then goes out once."""
     ctx = context(request)
     conn_services.connection_reauthenticate(
         firm=ctx.firm, actor=ctx.user, password=payload.password
     )
-    return _connection_out(request)
+    return Status(202, _connection_out(request))
 
 
 @router.post("/deactivate", response={200: ConnectionOut, **ERRORS})
@@ -209,16 +266,34 @@ class CheckOut(Out):
 
 class ReadinessOut(Out):
     ok: bool
-    live: bool = Field(description="False: the books could not answer; these are the last results.")
+    live: bool = Field(
+        description="False: the worker's last attempt could not read the books (error says "
+        "why); these are the results of the last read that could."
+    )
     error: str
+    checked_at: dt.datetime | None = Field(
+        description="When the worker read the books for these results (null: never yet)."
+    )
+    age_seconds: int | None = Field(description="How long ago that was.")
+    refreshing: bool = Field(
+        description="The worker is asked to read the books again: poll GET /readiness."
+    )
     checks: list[CheckOut]
 
 
 def _readiness_out(report: readiness.Readiness) -> ReadinessOut:
+    age = (
+        max(0, int((clock.now() - report.checked_at).total_seconds()))
+        if report.checked_at
+        else None
+    )
     return ReadinessOut(
         ok=report.ok,
         live=report.live,
         error=report.error,
+        checked_at=report.checked_at,
+        age_seconds=age,
+        refreshing=report.refreshing,
         checks=[
             CheckOut(
                 key=c.key,
@@ -234,16 +309,40 @@ def _readiness_out(report: readiness.Readiness) -> ReadinessOut:
     )
 
 
-@router.get("/readiness", response={200: ReadinessOut, **ERRORS}, summary="Run the readiness check")
-def readiness_get(request: HttpRequest) -> ReadinessOut:
-    """Runs every prerequisite of the seed against the live books now."""
+def _signed_in(request: HttpRequest) -> Connection:
     ctx = context(request)
     require_settings_access(ctx.user)
     conn = conn_services.connection_of(ctx.firm)
     if conn is None or not conn.token_ciphertext:
         conn_services.require_connection(ctx.firm)  # raises: not connected
     assert conn is not None
-    return _readiness_out(readiness.readiness_run(conn=conn))
+    return conn
+
+
+@router.get(
+    "/readiness", response={200: ReadinessOut, **ERRORS}, summary="The last readiness report"
+)
+def readiness_get(request: HttpRequest) -> ReadinessOut:
+    """Every prerequisite of the seed, as the worker last checked it against the books
+    (every few minutes, and when asked: ``POST /readiness/refresh``), with ``checked_at``
+    and its age. A request never asks the books itself."""
+    conn = _signed_in(request)
+    if snapshot.stale(conn):
+        snapshot.refresh_request(conn)
+    return _readiness_out(readiness.readiness_last(conn))
+
+
+@router.post(
+    "/readiness/refresh",
+    response={202: ReadinessOut, **ERRORS},
+    summary="Run the readiness check again",
+)
+def readiness_refresh(request: HttpRequest) -> Status[ReadinessOut]:
+    """Asks the worker to run every check against the books now; answers 202 at once with
+    the last report (``refreshing`` true): poll ``GET /readiness`` until it is false."""
+    conn = _signed_in(request)
+    snapshot.refresh_request(conn, force=True)
+    return Status(202, _readiness_out(readiness.readiness_last(conn)))
 
 
 class SendIn(In):
@@ -259,8 +358,8 @@ class SendOut(Out):
 @router.post("/costs/send", response={200: SendOut, **ERRORS}, summary="Send costs")
 def costs_send(request: HttpRequest, payload: SendIn) -> SendOut:
     """Open costs become Pending and are queued for the books, all or nothing. 409
-    ``integration_not_ready`` names the failing readiness checks; 409 ``locked`` names a
-    cost that is not Open."""
+    ``integration_not_ready`` names the failing readiness checks (as the worker last ran
+    them: the books are not asked here); 409 ``locked`` names a cost that is not Open."""
     ctx = context(request)
     result = outbox.costs_send(
         firm=ctx.firm,
@@ -347,6 +446,10 @@ class SyncIn(In):
 
 class SyncRunOut(Out):
     id: int
+    state: RunState = Field(
+        description="queued or running: the worker is on it (poll GET "
+        "/check-status/sync/{id}); done; failed (error says why)."
+    )
     checked: int
     paid: int
     voided: int
@@ -356,15 +459,10 @@ class SyncRunOut(Out):
     finished_at: dt.datetime | None
 
 
-@router.post(
-    "/check-status/sync", response={200: SyncRunOut, **ERRORS}, summary="Sync check status"
-)
-def check_status(request: HttpRequest, payload: SyncIn) -> SyncRunOut:
-    ctx = context(request)
-    require(ctx.user, Permission.COSTS_MANAGEMENT)
-    run = status_sync.check_status_sync(firm=ctx.firm, actor=ctx.user, cost_ids=payload.cost_ids)
+def _sync_run_out(run: SyncRun) -> SyncRunOut:
     return SyncRunOut(
         id=run.pk,
+        state=RunState(run.state),
         checked=run.checked,
         paid=run.paid,
         voided=run.voided,
@@ -373,6 +471,32 @@ def check_status(request: HttpRequest, payload: SyncIn) -> SyncRunOut:
         started_at=run.started_at,
         finished_at=run.finished_at,
     )
+
+
+@router.post(
+    "/check-status/sync", response={202: SyncRunOut, **ERRORS}, summary="Sync check status"
+)
+def check_status(request: HttpRequest, payload: SyncIn) -> Status[SyncRunOut]:
+    """Queues a check-status sync (of ``cost_ids``, else of every sent cost and the
+    settlement money) for the worker; 202 with the run, queued: poll
+    ``GET /check-status/sync/{id}``."""
+    ctx = context(request)
+    require(ctx.user, Permission.COSTS_MANAGEMENT)
+    run = status_sync.sync_request(firm=ctx.firm, actor=ctx.user, cost_ids=payload.cost_ids)
+    run.refresh_from_db()
+    return Status(202, _sync_run_out(run))
+
+
+@router.get(
+    "/check-status/sync/{int:run_id}",
+    response={200: SyncRunOut, **ERRORS},
+    summary="A check-status sync",
+)
+def check_status_run(request: HttpRequest, run_id: Id) -> SyncRunOut:
+    """A sync run of this firm, how it stands and what it changed; 404 for any other id."""
+    ctx = context(request)
+    require(ctx.user, Permission.COSTS_MANAGEMENT)
+    return _sync_run_out(get_or_404(SyncRun.objects.filter(firm=ctx.firm), run_id, field="run_id"))
 
 
 # --- Settlement money: the fee invoice, the payments' trust checks ---------------------------

@@ -18,9 +18,11 @@ Failures are sorted into what the caller must do about them:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -41,6 +43,45 @@ BULK_PAGE_SIZE = 10_000
 
 #: Books error codes that mean "log in again", not "the request is wrong".
 AUTH_LAPSED_CODES = frozenset({"reauthentication_required", "invalid_token", "not_authenticated"})
+
+
+# --- Never from a web request (ADR 0008) ---------------------------------------------------
+
+_in_web_request: ContextVar[bool] = ContextVar("casebridge_bridge_in_web_request", default=False)
+
+
+class BooksCallInWebRequest(RuntimeError):
+    """A web request was about to call the books. A bug: a web worker must never wait on
+    the books (they may be served by the same, busy, workers); the worker asks them."""
+
+
+@contextlib.contextmanager
+def web_request() -> Iterator[None]:
+    """Marks the code run inside it as serving a web request (``BooksNeverInWebRequest``)."""
+    token = _in_web_request.set(True)
+    try:
+        yield
+    finally:
+        _in_web_request.reset(token)
+
+
+@contextlib.contextmanager
+def worker() -> Iterator[None]:
+    """Marks the code run inside it as the worker's, which may call the books (a task run
+    inline by Huey's immediate mode, in tests and in `make run` set-ups, included)."""
+    token = _in_web_request.set(False)
+    try:
+        yield
+    finally:
+        _in_web_request.reset(token)
+
+
+def refuse_in_web_request() -> None:
+    if _in_web_request.get():
+        raise BooksCallInWebRequest(
+            "a web request tried to call the books; web requests use what the worker last "
+            "read and queue what needs the books (ADR 0008)"
+        )
 
 
 class BooksError(Exception):
@@ -435,6 +476,7 @@ class HttpBooksClient:
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        refuse_in_web_request()
         headers = {"Accept": "application/json", "User-Agent": "casebridge-bridge/1"}
         if token:
             headers["Authorization"] = f"Bearer {token}"

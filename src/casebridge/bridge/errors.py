@@ -9,6 +9,7 @@ __all__ = [
     "Conflict",
     "DomainError",
     "NotConnected",
+    "NotReadYet",
     "NotReady",
     "PermissionDenied",
     "ValidationFailed",
@@ -25,6 +26,13 @@ class NotReady(Conflict):
     """A readiness check that this action needs is failing; the message names it."""
 
     code = "integration_not_ready"
+
+
+class NotReadYet(Conflict):
+    """What this needs from the books has not been read by the worker yet; it is being
+    read now (ADR 0008). Try again in a moment."""
+
+    code = "books_not_read_yet"
 
 
 class BooksRefused(DomainError):

@@ -310,15 +310,16 @@ def _bulk_send(
 def _bulk_sync(
     request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
 ) -> HttpResponse:
-    from casebridge.bridge.services.status_sync import check_status_sync
+    from casebridge.bridge.services.status_sync import sync_request
     from casebridge.cases.views._common import finish
     from casebridge.cases.views.costs_management import _back
 
-    try:
-        run = check_status_sync(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
+    try:  # queued for the worker (ADR 0008): its result, if it answered already, or "started"
+        run = sync_request(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
     except DomainError as exc:  # not connected: say so on the page
         messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
         return finish(request, _back(request))
+    run.refresh_from_db()
     if run.error:
         messages.error(request, selectors.sync_run_summary(run))
         return finish(request, _back(request))

@@ -12,6 +12,14 @@ outbox through which everything reaches the books exactly once.
 - :class:`OutboxItem`: one thing to tell the books, written in the same transaction as the
   user's action and delivered by a worker with an idempotency key (ADR 0005).
 - :class:`SyncRun`: one pass of the check-status sync (scheduled or on demand).
+- :class:`BooksJob`: a question to the books a user asked for (a sign-in, a withdrawal's
+  check, the three-way reconciliation), answered by the worker (ADR 0008).
+
+A web request never calls the books (ADR 0008): what the screens need from them is what
+the worker last read, kept here with its time (the readiness report and the books'
+accounts, codes and users on the :class:`Connection`, each file's trust balance on its
+:class:`CaseLink`); what a user asks of the books now is a queued run or job that the
+screens and the API poll.
 """
 
 from __future__ import annotations
@@ -27,6 +35,19 @@ class ConnectionStatus(models.TextChoices):
     NEEDS_DEFAULTS = "needs_defaults", "Needs defaults"
     CONNECTED = "connected", "Connected"
     DEACTIVATED = "deactivated", "Deactivated"
+
+
+class RunState(models.TextChoices):
+    """Where an on-demand run or job stands: asked for, taken by the worker, answered."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+#: A run or job still waiting for the worker's answer.
+PENDING = (RunState.QUEUED, RunState.RUNNING)
 
 
 class InvoiceRelease(models.TextChoices):
@@ -72,11 +93,22 @@ class Connection(models.Model):
     delivery_lease_until = models.DateTimeField(null=True, blank=True)
     #: The last readiness report (see services.readiness), shown until the next run.
     readiness = models.JSONField(default=list, blank=True)
+    #: When the worker last read the books (the report and the snapshot below).
     readiness_checked_at = models.DateTimeField(null=True, blank=True)
     #: The books' activity codes as the last readiness run read them (id, code, name,
     #: UTBMS code, GL account and its type and role): what cost codes map to automatically
     #: (same UTBMS code) and what a mapping is checked against, without asking the books.
     activity_codes = models.JSONField(default=list, blank=True)
+    #: What else the worker last read from the books for the screens (services.snapshot):
+    #: their bank accounts and users, as plain data.
+    books_snapshot = models.JSONField(default=dict, blank=True)
+    #: A refresh asked for (by a user, a stale screen, a change of defaults) and not yet done.
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
+    #: The worker's last attempt, and why it could not read the books ("" when it could).
+    refresh_attempted_at = models.DateTimeField(null=True, blank=True)
+    refresh_error = models.CharField(max_length=1000, blank=True)
+    #: A refresh of the files' trust balances asked for and not yet done.
+    trust_refresh_requested_at = models.DateTimeField(null=True, blank=True)
     activated_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -125,6 +157,9 @@ class CaseLink(models.Model):
     books_file_number = models.CharField(max_length=40)
     books_client_id = models.BigIntegerField()
     linked_at = models.DateTimeField()
+    #: The file's trust balance as the worker last read it, and when.
+    books_trust_cents = models.BigIntegerField(null=True, blank=True)
+    books_trust_read_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Case {self.case_id} = books file {self.books_file_number}"
@@ -339,10 +374,14 @@ class SyncTrigger(models.TextChoices):
 
 
 class SyncRun(models.Model):
-    """One pass of the check-status sync: what it looked at and what it changed."""
+    """One pass of the check-status sync: what it looked at and what it changed. One asked
+    for on demand is queued, then run by the worker (ADR 0008)."""
 
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
     trigger = models.CharField(max_length=10, choices=SyncTrigger.choices)
+    state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    #: The costs an on-demand run looks at (None: every sent cost and the settlement money).
+    cost_ids = models.JSONField(null=True, blank=True)
     started_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -373,6 +412,7 @@ class ReconciliationRun(models.Model):
     #: Set for a run of one case (from its page); None for the whole firm.
     case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True)
     trigger = models.CharField(max_length=10, choices=SyncTrigger.choices)
+    state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
     started_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -441,3 +481,51 @@ class ReconciliationDifference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.subject}"
+
+
+class JobKind(models.TextChoices):
+    SIGN_IN = "sign_in", "Sign in to the books"
+    WITHDRAW = "withdraw", "Withdraw a failed send"
+    THREE_WAY = "three_way", "Three-way reconciliation"
+
+
+class BooksJob(models.Model):
+    """A question to the books a user asked for, answered by the worker (ADR 0008): a
+    sign-in (activation, re-authentication), whether the books hold a failed send after
+    all (withdrawal), the three-way reconciliation. ``params`` is what the user gave
+    (never a secret); ``result`` what the worker found; a refusal is ``error_*``.
+
+    A sign-in's password is kept only Fernet-encrypted (the bridge's keys), only while the
+    job is queued: the worker erases it in the same UPDATE that takes the job, before it
+    calls the books (the database refuses a secret on a job that is not queued)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    kind = models.CharField(max_length=20, choices=JobKind.choices)
+    state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    secret_ciphertext = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.CharField(max_length=1000, blank=True)
+    error_field = models.CharField(max_length=80, blank=True)
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["firm", "kind", "-requested_at"], name="bridge_job_recent"),
+            models.Index(fields=["state", "requested_at"], name="bridge_job_pending"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(secret_ciphertext="") | Q(state="queued"),
+                name="bridge_job_secret_only_while_queued",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.state})"

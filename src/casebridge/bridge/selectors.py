@@ -1,15 +1,16 @@
 """Reads for the bridge's screens and API: the connection card, each cost's sync state,
-the sync queue with its counts per state."""
+the sync queue with its counts per state. Never a question to the books (ADR 0008): what
+is shown from them is what the worker last read, with its age."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 
-from casebridge.bridge.client import BooksError
 from casebridge.bridge.models import (
+    PENDING,
     UNFINISHED,
     CaseLink,
     CheckState,
@@ -26,15 +27,14 @@ from casebridge.bridge.models import (
     SyncRun,
     TrustItemLink,
 )
-from casebridge.bridge.services.connection import client_for, connection_of, connection_view
+from casebridge.bridge.services.balances import balance_stale, balances_request
+from casebridge.bridge.services.connection import connection_of, connection_view, sign_in_of
+from casebridge.bridge.services.delivery import TRUST_KINDS
 from casebridge.bridge.services.readiness import readiness_last
+from casebridge.bridge.services.snapshot import age_label
 from casebridge.cases.extensions import FigureRow
 from casebridge.cases.models import Case, Firm, Permission, TrustItemStatus, User
-from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
-
-#: Seconds a page waits for the books' trust balance before saying it could not be read.
-TRUST_READ_TIMEOUT = 3.0
 
 
 def has_connection(firm: Firm) -> bool:
@@ -57,6 +57,7 @@ def panel_context(user: User) -> dict[str, Any]:
         if conn
         else None,
         "last_reconciliation": last_reconciliation(user.firm) if conn else None,
+        "sign_in": sign_in_of(user.firm),
     }
 
 
@@ -155,6 +156,11 @@ def queue_items(
 
 def sync_run_summary(run: SyncRun) -> str:
     """What a check-status sync did, as a sentence (its error if it could not run)."""
+    if run.state in PENDING:
+        return (
+            "Check status sync started: the worker is asking the books; the result shows "
+            "on the Integrations card when they have answered."
+        )
     if run.error:
         return f"Check status sync failed: {run.error}"
     problems = f"{run.problems} problem{'s' if run.problems != 1 else ''}"
@@ -253,14 +259,26 @@ def deposit_problems(case: Case) -> list[str]:
 
 def books_trust_row(case: Case, held_cents: int) -> FigureRow | None:
     """The books' trust balance for the case's file, beside the cases side's own figure,
-    with any difference flagged. Read live with a short timeout: a page never waits long on
-    the books, and a failure is shown, not raised."""
+    with any difference flagged. As the worker last read it, with its age: a page never
+    asks the books (ADR 0008); one too old is read again in the background."""
     rows = books_trust_rows([case], {case.pk: held_cents})
     return rows.get(case.pk)
 
 
+def _last_trust_change(case_ids: list[int]) -> dict[int, Any]:
+    """When a change of each case's trust last reached the books."""
+    return dict(
+        OutboxItem.objects.filter(
+            case_id__in=case_ids, kind__in=TRUST_KINDS, state=OutboxState.SENT
+        )
+        .values_list("case_id")
+        .annotate(last=Max("sent_at"))
+        .values_list("case_id", "last")
+    )
+
+
 def books_trust_rows(cases: list[Case], held_cents: dict[int, int]) -> dict[int, FigureRow]:
-    """:func:`books_trust_row` for a page of cases: one read of the books for all of them."""
+    """:func:`books_trust_row` for a page of cases, from what the worker last read."""
     if not cases:
         return {}
     conn = connection_of(cases[0].firm)
@@ -277,43 +295,46 @@ def books_trust_rows(cases: list[Case], held_cents: dict[int, int]) -> dict[int,
     linked = [c for c in cases if c.pk in links]
     if not linked:
         return out
-    failure = ""
-    balances: dict[int, int] = {}
+    can_read = connection_view(conn).connected
+    again = " It is being read again." if can_read else ""
     if connection_view(conn).needs_reauth:
-        failure = "Not read: the books integration needs re-authentication."
-    else:
-        try:
-            client = client_for(conn, timeout=TRUST_READ_TIMEOUT)
-        except DomainError as exc:
-            failure = f"Not read: {exc.message}"
-        else:
-            try:
-                balances = client.trust_balances(
-                    conn.trust_account_id, [links[c.pk].books_file_id for c in linked]
-                )
-            except BooksError as exc:
-                failure = f"Could not be read: {exc.message}"
-            finally:
-                client.close()
-    if failure:
-        for case in linked:
-            out[case.pk] = FigureRow(label, None, failure, problem="re-auth" not in failure)
-        return out
+        again = " The integration needs re-authentication to read it again."
     in_flight, on_the_way, refused = _trust_in_flight([c.pk for c in linked])
+    changed = _last_trust_change([c.pk for c in linked])
+    ask = False
     for case in linked:
         link = links[case.pk]
-        if link.books_file_id not in balances:
-            note = f"File {link.books_file_number} is not in the books any more."
+        read_at = link.books_trust_read_at
+        ask = ask or balance_stale(read_at)
+        if read_at is None:
+            note = f"File {link.books_file_number}: not read from the books yet.{again}"
+            out[case.pk] = FigureRow(label, None, note)
+            continue
+        when = f" Read from the books {age_label(read_at)}."
+        if link.books_trust_cents is None:
+            note = f"File {link.books_file_number} is not in the books any more.{when}"
             out[case.pk] = FigureRow(label, None, note, problem=True)
             continue
-        out[case.pk] = trust_comparison(
+        last_change = changed.get(case.pk)
+        if last_change is not None and read_at < last_change:
+            ask = True
+            note = (
+                f"File {link.books_file_number}: read from the books {age_label(read_at)}, "
+                f"before the last change reached them.{again}"
+            )
+            out[case.pk] = FigureRow(label, link.books_trust_cents, note)
+            continue
+        row = trust_comparison(
             link.books_file_number,
-            balances[link.books_file_id],
+            link.books_trust_cents,
             held_cents.get(case.pk, 0),
             in_flight.get(case.pk, 0),
             on_the_way.get(case.pk, 0),
             refused.get(case.pk, 0),
         )
+        out[case.pk] = FigureRow(row.label, row.cents, row.note + when, row.problem)
+    if ask and can_read:
+        balances_request(conn)
     return out
 
 

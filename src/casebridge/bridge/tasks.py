@@ -1,4 +1,6 @@
-"""The bridge's background work on Huey (ADR 0002, ADR 0005).
+"""The bridge's background work on Huey (ADR 0002, ADR 0005, ADR 0008). Only here does
+the bridge call the books: every task runs as the worker (``client.worker``), even when
+Huey's immediate mode runs it inside a web request.
 
 - :func:`outbox_deliver_task`: one delivery run for a firm, enqueued when a send commits
   and when a retry falls due. Runs of one firm never overlap (a lease on the connection,
@@ -9,6 +11,11 @@
   (worst case: one lease, 60 s by default, instead of the lease and the next sweep).
 - :func:`outbox_sweep`: every minute, a run for each firm with something due (what a
   lost enqueue left behind, backoffs that expired; a backstop for a lost watchdog).
+- :func:`books_work_task`: what a web request asked of the books (a sign-in, a readiness
+  refresh, a check-status sync, a reconciliation, a withdrawal's check, the three-way
+  reconciliation, the files' trust balances), enqueued when its transaction commits.
+- :func:`books_sweep`: every minute, the periodic readiness refresh of every connection,
+  and what a lost enqueue or a dead worker left (see ``jobs.sweep``).
 - :func:`check_status_sync_hourly`: each hour, the check-status sync of the firms whose
   configured hour it is (nightly at 02:00 by default), followed by the firm's
   reconciliation, so that it compares fresh statuses.
@@ -22,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from huey import crontab
 
+from casebridge.bridge.client import worker
 from casebridge.bridge.models import (
     Connection,
     ConnectionStatus,
@@ -29,6 +37,8 @@ from casebridge.bridge.models import (
     OutboxState,
     SyncTrigger,
 )
+from casebridge.bridge.services import jobs
+from casebridge.bridge.services import worker as worker_services
 from casebridge.bridge.services.delivery import (
     outbox_deliver,
     outbox_watch,
@@ -37,6 +47,7 @@ from casebridge.bridge.services.delivery import (
 )
 from casebridge.bridge.services.reconciliation import reconciliation_run
 from casebridge.bridge.services.status_sync import check_status_sync
+from casebridge.bridge.services.worker import Work
 from casebridge.core import clock
 from casebridge.core.tasks import background_task, periodic_task
 
@@ -45,7 +56,8 @@ log = logging.getLogger(__name__)
 
 @background_task()
 def outbox_deliver_task(firm_id: int) -> None:
-    report = outbox_deliver(firm_id=firm_id)
+    with worker():
+        report = outbox_deliver(firm_id=firm_id)
     if report.passes:
         log.info(
             "bridge delivery firm=%s sent=%s failed=%s retrying=%s waiting=%s",
@@ -71,7 +83,8 @@ set_enqueuer(_enqueue)
 def outbox_watchdog(firm_id: int) -> None:
     """Set by a delivery run when it claims: follows its lease, and takes over what it
     holds a second after the lease runs out should its worker have died."""
-    delay = outbox_watch(firm_id=firm_id)
+    with worker():
+        delay = outbox_watch(firm_id=firm_id)
     if delay is not None:
         outbox_watchdog.schedule((firm_id,), delay=delay)  # type: ignore[attr-defined]
 
@@ -81,6 +94,25 @@ def _watch(firm_id: int, delay: float) -> None:
 
 
 set_watcher(_watch)
+
+
+@background_task()
+def books_work_task(work: Work, ident: int) -> None:
+    with worker():
+        jobs.run(work, ident)
+
+
+def _ask(work: Work, ident: int) -> None:
+    books_work_task(work, ident)
+
+
+worker_services.set_enqueuer(_ask)
+
+
+@periodic_task(crontab(minute="*"))
+def books_sweep() -> None:
+    with worker():
+        jobs.sweep()
 
 
 @periodic_task(crontab(minute="*"))
@@ -100,6 +132,11 @@ def outbox_sweep() -> None:
 
 @background_task()
 def check_status_sync_task(firm_id: int) -> None:
+    with worker():
+        _sync_and_reconcile(firm_id)
+
+
+def _sync_and_reconcile(firm_id: int) -> None:
     conn = Connection.objects.select_related("firm").get(firm_id=firm_id)
     run = check_status_sync(firm=conn.firm, trigger=SyncTrigger.SCHEDULED)
     log.info(

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from casebridge.bridge import selectors
+from casebridge.bridge.errors import NotReadYet
 from casebridge.bridge.forms import (
     MAPPING_DEFAULT,
     ActivateForm,
@@ -33,20 +36,25 @@ from casebridge.bridge.forms import (
     ThreeWayForm,
 )
 from casebridge.bridge.models import (
+    PENDING,
+    BooksJob,
     Connection,
     InvoiceRelease,
+    JobKind,
     OutboxItem,
     OutboxState,
     ReconciliationDifference,
+    RunState,
     SyncRun,
 )
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import mappings as mapping_services
-from casebridge.bridge.services import outbox, readiness, reconciliation
+from casebridge.bridge.services import outbox, readiness, reconciliation, snapshot
 from casebridge.bridge.services import settlement as settlement_services
-from casebridge.bridge.services.readiness import Check, Readiness, readiness_last, readiness_run
-from casebridge.bridge.services.status_sync import check_status_sync
+from casebridge.bridge.services.readiness import Check, Readiness, readiness_last
+from casebridge.bridge.services.status_sync import sync_request
 from casebridge.cases.auth import cases_permission_required, cases_settings_required
+from casebridge.cases.forms import ConfirmForm
 from casebridge.cases.models import Case, Cost, CostCode, Permission, TrustItem, User
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.views._common import (
@@ -91,7 +99,8 @@ def _refusal_status(request: HttpRequest) -> int:
 @require_http_methods(["GET", "POST"])
 def activate_view(request: HttpRequest) -> HttpResponse:
     """Pop-up 1: the books' address and firm ID, and the integration user's username and
-    password, checked against the books at once. Saving opens pop-up 2."""
+    password. Saving queues the sign-in for the worker (a web request never waits on the
+    books: ADR 0008); the pop-up shows it pending, then opens pop-up 2."""
     me = cases_user(request)
     conn = conn_services.connection_of(me.firm)
     status = 200
@@ -100,7 +109,7 @@ def activate_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                conn_services.connection_activate(
+                job = conn_services.connection_activate(
                     firm=me.firm,
                     actor=me,
                     books_url=data["books_url"],
@@ -111,9 +120,12 @@ def activate_view(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 apply_domain_error(form, exc)
             else:
-                return _open_defaults(request, me)
+                return _sign_in_answer(request, me, job)
         status = INVALID
     else:
+        pending = conn_services.sign_in_pending(me.firm)
+        if pending is not None and pending.params.get("purpose") == "activate":
+            return _sign_in_answer(request, me, pending)
         form = ActivateForm(
             initial={
                 "books_url": conn.books_url
@@ -123,6 +135,12 @@ def activate_view(request: HttpRequest) -> HttpResponse:
                 "username": conn.username if conn else "",
             }
         )
+    return _activate_modal(request, form, status)
+
+
+def _activate_modal(
+    request: HttpRequest, form: ActivateForm, status: int, *, opening: bool | None = None
+) -> HttpResponse:
     return render_modal(
         request,
         "bridge/_activate_form.html",
@@ -130,7 +148,107 @@ def activate_view(request: HttpRequest) -> HttpResponse:
         title="Activate the books integration",
         status=status,
         back_url=_integrations_url(),
+        opening=opening,
     )
+
+
+def _reauthenticate_modal(
+    request: HttpRequest,
+    me: User,
+    form: ReauthenticateForm,
+    status: int,
+    *,
+    opening: bool | None = None,
+) -> HttpResponse:
+    return render_modal(
+        request,
+        "bridge/_reauthenticate_form.html",
+        {
+            "form": form,
+            "conn": conn_services.connection_of(me.firm),
+            "counts": selectors.queue_counts(me.firm),
+        },
+        title="Re-authenticate the books integration",
+        status=status,
+        back_url=_integrations_url(),
+        opening=opening,
+    )
+
+
+def _job_refusal(job: BooksJob) -> DomainError:
+    """A refused job's answer, as the refusal the forms show next to its field."""
+    refusal = DomainError(job.error_message or "The books refused.", field=job.error_field or None)
+    refusal.code = job.error_code or "refused"
+    return refusal
+
+
+def _refused_form(form: forms.Form, job: BooksJob) -> None:
+    """``form`` (bound to what the user gave, never the password) with the job's refusal;
+    the password is typed again, without a second error for it."""
+    form.is_valid()
+    form.errors.pop("password", None)
+    apply_domain_error(form, _job_refusal(job))
+
+
+def _sign_in_answer(request: HttpRequest, me: User, job: BooksJob) -> HttpResponse:
+    """Where a sign-in stands, as the pop-up shows it: pending (polling), refused (the
+    form again, the refusal next to its field, the password to be typed again), or done
+    (pop-up 2 after an activation; the Integrations card after a re-authentication)."""
+    activating = job.params.get("purpose") == "activate"
+    poll = reverse("bridge:sign_in", args=[job.pk])
+    # the first answer opens or fills the pop-up; a poll swaps just its body
+    opening = False if request.GET.get("poll") else None
+    if job.state in PENDING:
+        if request.method == "POST" and not is_htmx(request):
+            return HttpResponseRedirect(poll)
+        username = job.params.get("username", "")
+        return render_modal(
+            request,
+            "bridge/_pending.html",
+            {
+                "poll_url": f"{poll}?poll=1",
+                "pending_message": f"Signing in to the books as {username}…",
+                "pending_note": "The worker signs in; this goes on by itself. The password "
+                "is kept only encrypted until then, and erased once used.",
+            },
+            title="Activate the books integration"
+            if activating
+            else "Re-authenticate the books integration",
+            back_url=_integrations_url(),
+            opening=opening,
+        )
+    status = INVALID  # a refusal re-renders the form with 422, polled or not
+    if job.state == RunState.FAILED:
+        if activating:
+            form = ActivateForm(
+                {k: job.params.get(k, "") for k in ("books_url", "books_firm_code", "username")}
+            )
+            _refused_form(form, job)
+            return _activate_modal(request, form, status, opening=opening)
+        reauth = ReauthenticateForm({})
+        _refused_form(reauth, job)
+        return _reauthenticate_modal(request, me, reauth, status, opening=opening)
+    if activating:
+        return _open_defaults(request, me)
+    conn = conn_services.connection_of(me.firm)
+    queued = selectors.queue_counts(me.firm)[OutboxState.QUEUED]
+    return finish(
+        request,
+        _integrations_url(),
+        f"Re-authenticated as {conn.username if conn else ''}. "
+        f"{_plural(queued, 'queued item')} will now go to the books.",
+    )
+
+
+@cases_settings_required
+@require_http_methods(["GET"])
+def sign_in_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A sign-in's answer (polled by the pop-up while the worker signs in)."""
+    me = cases_user(request)
+    job = conn_services.sign_in_of(me.firm, pk)
+    if job is None:
+        raise Http404("No such sign-in.")
+    return _sign_in_answer(request, me, job)
 
 
 def _open_defaults(request: HttpRequest, me: User) -> HttpResponse:
@@ -181,6 +299,19 @@ def _defaults_modal(
     elif form is None:
         try:
             choices = conn_services.default_choices(conn)
+        except NotReadYet:  # the worker is reading the books' accounts: wait for it here
+            return render_modal(
+                request,
+                "bridge/_pending.html",
+                {
+                    "poll_url": reverse("bridge:defaults") + "?poll=1",
+                    "pending_message": "Reading the books' bank accounts…",
+                    "pending_note": conn.refresh_error,
+                },
+                title="Books integration defaults",
+                back_url=_integrations_url(),
+                opening=opening,
+            )
         except DomainError as exc:
             context["refusal"] = message_of(exc)
             status = max(status, _refusal_status(request))
@@ -213,7 +344,10 @@ def defaults_view(request: HttpRequest) -> HttpResponse:
     and whether invoices are released automatically or reviewed. Saving connects."""
     me = cases_user(request)
     if request.method != "POST":
-        return _defaults_modal(request, me, form=None)
+        # a poll (while the worker reads the books' accounts) swaps just the pop-up's body
+        return _defaults_modal(
+            request, me, form=None, opening=False if request.GET.get("poll") else None
+        )
     conn = conn_services.connection_of(me.firm)
     if conn is None or not conn.token_ciphertext:
         return _defaults_modal(request, me, form=None, status=INVALID)
@@ -286,38 +420,28 @@ def deactivate_view(request: HttpRequest) -> HttpResponse:
 @cases_settings_required
 @require_http_methods(["GET", "POST"])
 def reauthenticate_view(request: HttpRequest) -> HttpResponse:
-    """The monthly re-authentication: the integration user's password again."""
+    """The monthly re-authentication: the integration user's password again, signed in by
+    the worker like pop-up 1 (the pop-up shows it pending)."""
     me = cases_user(request)
-    conn = conn_services.connection_of(me.firm)
     status = 200
     if request.method == "POST":
         form = ReauthenticateForm(request.POST)
         if form.is_valid():
             try:
-                conn = conn_services.connection_reauthenticate(
+                job = conn_services.connection_reauthenticate(
                     firm=me.firm, actor=me, password=form.cleaned_data["password"]
                 )
             except DomainError as exc:
                 apply_domain_error(form, exc)
             else:
-                queued = selectors.queue_counts(me.firm)[OutboxState.QUEUED]
-                return finish(
-                    request,
-                    _integrations_url(),
-                    f"Re-authenticated as {conn.username}. "
-                    f"{_plural(queued, 'queued item')} will now go to the books.",
-                )
+                return _sign_in_answer(request, me, job)
         status = INVALID
     else:
+        pending = conn_services.sign_in_pending(me.firm)
+        if pending is not None and pending.params.get("purpose") == "reauthenticate":
+            return _sign_in_answer(request, me, pending)
         form = ReauthenticateForm()
-    return render_modal(
-        request,
-        "bridge/_reauthenticate_form.html",
-        {"form": form, "conn": conn, "counts": selectors.queue_counts(me.firm)},
-        title="Re-authenticate the books integration",
-        status=status,
-        back_url=_integrations_url(),
-    )
+    return _reauthenticate_modal(request, me, form, status)
 
 
 # --- Readiness ----------------------------------------------------------------------------
@@ -335,16 +459,29 @@ NEEDED_FOR = {"costs": "sending costs", "invoices": "invoices"}
 @cases_settings_required
 @require_http_methods(["GET", "POST"])
 def readiness_view(request: HttpRequest) -> HttpResponse:
-    """The last readiness report, and "Run checks now" (POST) against the live books."""
+    """The last readiness report the worker ran, with its age; "Run checks now" (POST)
+    asks the worker to run it again (a web request never asks the books: ADR 0008), and
+    the page shows "checking…" and polls (``?fragment=1``) until it has answered."""
     me = cases_user(request)
     conn = conn_services.connection_of(me.firm)
+    if request.method == "POST":
+        if conn is not None and conn.token_ciphertext:
+            snapshot.refresh_request(conn, force=True)
+            conn.refresh_from_db()
+            if conn.refresh_requested_at is None:  # answered already (an inline worker)
+                messages.success(request, "Checked against the books just now.")
+            else:
+                messages.success(
+                    request,
+                    "The worker is checking the books now; the results below change when "
+                    "they have answered.",
+                )
+        return HttpResponseRedirect(reverse("bridge:readiness"))
     report: Readiness | None = None
-    ran = False
     if conn is not None:
-        if request.method == "POST":
-            report, ran = readiness_run(conn=conn), True
-        else:
-            report = readiness_last(conn)
+        if conn.token_ciphertext and snapshot.stale(conn):
+            snapshot.refresh_request(conn)
+        report = readiness_last(conn)
     rows = [
         {
             "check": c,
@@ -353,18 +490,17 @@ def readiness_view(request: HttpRequest) -> HttpResponse:
         }
         for c in (report.checks if report else [])
     ]
-    return render(
-        request,
-        "bridge/readiness.html",
-        {
-            **SETTINGS_NAV,
-            "conn": conn,
-            "report": report,
-            "rows": rows,
-            "ran": ran,
-            "failing": sum(1 for r in rows if r["verdict"] == "Fail"),
-        },
-    )
+    context = {
+        **SETTINGS_NAV,
+        "conn": conn,
+        "report": report,
+        "rows": rows,
+        "checked_age": snapshot.age_label(report.checked_at) if report else "",
+        "failing": sum(1 for r in rows if r["verdict"] == "Fail"),
+    }
+    if request.GET.get("fragment") and conn is not None:
+        return render(request, "bridge/_readiness_checks.html", context)
+    return render(request, "bridge/readiness.html", context)
 
 
 # --- The sync queue -------------------------------------------------------------------------
@@ -454,7 +590,8 @@ def queue_retry_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def item_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Withdraw a failed send: its cost goes back to Open, or its fee invoice is set aside
-    (settings access needed)."""
+    (settings access needed). Whether the books hold it after all the worker asks them:
+    the pop-up shows that pending, then the answer."""
     me = cases_user(request)
     item = get_object_or_404(
         OutboxItem.objects.select_related("case", "cost", "cost__payee", "fee_invoice"),
@@ -467,25 +604,24 @@ def item_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            outbox.item_withdraw(firm=me.firm, actor=me, item_id=item.pk)
+            job = outbox.item_withdraw(firm=me.firm, actor=me, item_id=item.pk)
         except DomainError as exc:
             apply_domain_error(form, exc)
             status = INVALID
         else:
-            cost = item.cost
-            if cost is None:
-                return finish(
-                    request,
-                    back,
-                    f"Fee invoice of case {item.case.number} withdrawn; a new one can be "
-                    "created from Client Trust Management.",
-                )
-            return finish(
-                request,
-                back,
-                f"Send of {format_cents(cost.amount_cents)} to {cost.payee.name} withdrawn; "
-                "the cost is Open again.",
-            )
+            return _withdraw_answer(request, job, item, back)
+    return _withdraw_modal(request, form, item, back, status)
+
+
+def _withdraw_modal(
+    request: HttpRequest,
+    form: forms.Form,
+    item: OutboxItem,
+    back: str,
+    status: int,
+    *,
+    opening: bool | None = None,
+) -> HttpResponse:
     return render_modal(
         request,
         "bridge/_withdraw_form.html",
@@ -493,7 +629,50 @@ def item_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
         title="Withdraw a failed send",
         status=status,
         back_url=back,
+        opening=opening,
     )
+
+
+def _withdraw_answer(
+    request: HttpRequest, job: BooksJob, item: OutboxItem, back: str
+) -> HttpResponse:
+    poll = reverse("bridge:job", args=[job.pk]) + "?" + urlencode({"next": back, "poll": "1"})
+    opening = False if request.GET.get("poll") else None
+    if job.state in PENDING:
+        if request.method == "POST" and not is_htmx(request):
+            return HttpResponseRedirect(poll)
+        return render_modal(
+            request,
+            "bridge/_pending.html",
+            {
+                "poll_url": poll,
+                "pending_message": "Asking the books whether they hold it after all…",
+            },
+            title="Withdraw a failed send",
+            back_url=back,
+            opening=opening,
+        )
+    if job.state == RunState.FAILED:
+        form = ConfirmForm({})
+        form.is_valid()
+        apply_domain_error(form, _job_refusal(job))
+        return _withdraw_modal(request, form, item, back, INVALID, opening=opening)
+    return finish(request, back, str((job.result or {}).get("summary", "Withdrawn.")))
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_http_methods(["GET"])
+def job_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A withdrawal's answer (polled by its pop-up while the worker asks the books)."""
+    me = cases_user(request)
+    job = get_object_or_404(BooksJob, firm=me.firm, kind=JobKind.WITHDRAW, pk=pk)
+    item = get_object_or_404(
+        OutboxItem.objects.select_related("case", "cost", "cost__payee", "fee_invoice"),
+        firm=me.firm,
+        pk=int(job.params.get("item_id", 0)),
+    )
+    back = safe_next(request, request.GET.get("next"), reverse("bridge:queue"))
+    return _withdraw_answer(request, job, item, back)
 
 
 # --- Cost code mapping ----------------------------------------------------------------------
@@ -729,10 +908,22 @@ def cost_split_send_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _finish_sync(request: HttpRequest, url: str, run: SyncRun) -> HttpResponse:
+    """After asking for a sync: its result if the worker has answered already, else that
+    it started (the Integrations card shows it running, then its result)."""
+    run.refresh_from_db()
     if run.error:
         messages.error(request, selectors.sync_run_summary(run))
         return finish(request, url)
     return finish(request, url, selectors.sync_run_summary(run))
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_http_methods(["GET"])
+def sync_run_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A sync run's line on the Integrations card (polled while the worker runs it)."""
+    me = cases_user(request)
+    run = get_object_or_404(SyncRun, firm=me.firm, pk=pk)
+    return render(request, "bridge/_last_sync.html", {"last_sync": run})
 
 
 @cases_permission_required(Permission.COSTS_MANAGEMENT)
@@ -746,7 +937,7 @@ def cost_sync_view(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            run = check_status_sync(firm=me.firm, actor=me, cost_ids=[cost.pk])
+            run = sync_request(firm=me.firm, actor=me, cost_ids=[cost.pk])
         except DomainError as exc:
             apply_domain_error(form, exc)
             status = INVALID
@@ -770,7 +961,7 @@ def sync_view(request: HttpRequest) -> HttpResponse:
     me = cases_user(request)
     back = safe_next(request, request.POST.get("next"), _integrations_url())
     try:
-        run = check_status_sync(firm=me.firm, actor=me)
+        run = sync_request(firm=me.firm, actor=me)
     except DomainError as exc:
         messages.error(request, message_of(exc))
         return finish(request, back)
@@ -903,7 +1094,8 @@ def _case_param(request: HttpRequest, me: User) -> Case | None:
 @cases_settings_required
 @require_http_methods(["GET"])
 def reconciliation_view(request: HttpRequest) -> HttpResponse:
-    """The last reconciliation (of the firm, or of the case in ``?case=``) and what it found."""
+    """The last reconciliation (of the firm, or of the case in ``?case=``) and what it
+    found; one the worker is running shows as such, and the page reloads when it is done."""
     me = cases_user(request)
     case = _case_param(request, me)
     run = reconciliation.last_run(me.firm, case)
@@ -924,6 +1116,7 @@ def reconciliation_view(request: HttpRequest) -> HttpResponse:
             **SETTINGS_NAV,
             "case": case,
             "run": run,
+            "pending": reconciliation.pending_run(me.firm, case),
             "rows": rows,
             "pager": pager,
             "form": form,
@@ -935,21 +1128,44 @@ def reconciliation_view(request: HttpRequest) -> HttpResponse:
 @cases_settings_required
 @require_POST
 def reconciliation_run_view(request: HttpRequest) -> HttpResponse:
-    """Run the reconciliation now (the firm, or one case)."""
+    """Run the reconciliation now (the firm, or one case): queued for the worker."""
     me = cases_user(request)
     case = _case_param(request, me)
     back = reverse("bridge:reconciliation") + (f"?case={case.pk}" if case else "")
     try:
-        run = reconciliation.reconciliation_run(
+        run = reconciliation.reconciliation_request(
             firm=me.firm, actor=me, case_id=case.pk if case else None
         )
     except DomainError as exc:
         messages.error(request, message_of(exc))
         return finish(request, back)
+    run.refresh_from_db()
+    if run.state in PENDING:
+        return finish(
+            request,
+            back,
+            "The reconciliation is running: the worker is comparing both sides; this page "
+            "shows the result when it is done.",
+        )
     if run.error:
         messages.error(request, f"The reconciliation could not run: {run.error}")
         return finish(request, back)
     return finish(request, back, selectors.reconciliation_summary(run))
+
+
+@cases_settings_required
+@require_http_methods(["GET"])
+def reconciliation_run_status_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A running reconciliation's notice (polled); once done, the page reloads."""
+    me = cases_user(request)
+    run = reconciliation.run_of(me.firm, pk)
+    if run is None:
+        raise Http404("No such reconciliation.")
+    if run.state in PENDING:
+        return render(request, "bridge/_reconciliation_pending.html", {"pending": run})
+    response = HttpResponse("")
+    response["HX-Refresh"] = "true"
+    return response
 
 
 @cases_settings_required
@@ -987,37 +1203,72 @@ def reconciliation_fix_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @cases_settings_required
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def three_way_view(request: HttpRequest) -> HttpResponse:
     """The books' three-way reconciliation of the default client trust account: the bank
-    statement's figures typed here, the trust journal and the client ledgers from the books."""
+    statement's figures typed here, the trust journal and the client ledgers from the
+    books. Asking (POST) queues it for the worker; ``?job=`` shows it pending (polling)
+    or its answer."""
     me = cases_user(request)
     result = None
     error = ""
     status = 200
-    form = ThreeWayForm(request.GET or None)
-    if request.GET and form.is_valid():
-        data = form.cleaned_data
-        try:
-            result = reconciliation.three_way_read(
-                firm=me.firm,
-                actor=me,
-                statement_cents=data["statement_balance"],
-                deposits_in_transit_cents=data["deposits_in_transit"] or 0,
-                outstanding_checks_cents=data["outstanding_checks"],
-                as_of=data["as_of"],
-            )
-        except DomainError as exc:
-            error = message_of(exc)
+    job: BooksJob | None = None
+    if request.method == "POST":
+        form = ThreeWayForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                job = reconciliation.three_way_request(
+                    firm=me.firm,
+                    actor=me,
+                    statement_cents=data["statement_balance"],
+                    deposits_in_transit_cents=data["deposits_in_transit"] or 0,
+                    outstanding_checks_cents=data["outstanding_checks"],
+                    as_of=data["as_of"],
+                )
+            except DomainError as exc:
+                error = message_of(exc)
+                status = INVALID
+            else:
+                return HttpResponseRedirect(reverse("bridge:three_way") + f"?job={job.pk}")
+        else:
             status = INVALID
-    elif request.GET:
-        status = INVALID
-    return render(
-        request,
-        "bridge/three_way.html",
-        {**SETTINGS_NAV, "form": form, "result": result, "error": error},
-        status=status,
-    )
+    else:
+        raw = request.GET.get("job", "")
+        if raw:
+            job = get_object_or_404(
+                BooksJob, firm=me.firm, kind=JobKind.THREE_WAY, pk=_item_id(raw)
+            )
+        form = ThreeWayForm(_three_way_initial(job))
+        if job is None:
+            form = ThreeWayForm()
+    if job is not None and job.state == RunState.DONE:
+        result = reconciliation.three_way_of(job)
+    elif job is not None and job.state == RunState.FAILED:
+        error = job.error_message
+    context = {**SETTINGS_NAV, "form": form, "result": result, "error": error, "job": job}
+    if request.GET.get("fragment"):
+        return render(request, "bridge/_three_way_result.html", context)
+    return render(request, "bridge/three_way.html", context, status=status)
+
+
+def _three_way_initial(job: BooksJob | None) -> dict[str, str]:
+    """The form as it was filled in for ``job`` (the figures it asked about)."""
+    if job is None:
+        return {}
+    p = job.params
+
+    def amount(key: str) -> str:
+        cents = p.get(key)
+        return "" if cents is None else format_cents(int(cents), symbol="")
+
+    return {
+        "statement_balance": amount("statement_cents"),
+        "deposits_in_transit": amount("deposits_in_transit_cents"),
+        "outstanding_checks": amount("outstanding_checks_cents"),
+        "as_of": str(p.get("as_of") or ""),
+    }
 
 
 @cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
@@ -1031,7 +1282,7 @@ def settlement_sync_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            run = check_status_sync(firm=me.firm, actor=me)
+            run = sync_request(firm=me.firm, actor=me)
         except DomainError as exc:
             apply_domain_error(form, exc)
             status = INVALID

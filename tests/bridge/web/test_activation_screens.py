@@ -1,5 +1,6 @@
 """The Integrations card and the seed's two pop-ups, clicked through the screens, against
-the books on a real port."""
+the books on a real port. The worker signs in (ADR 0008): the pop-up shows it pending and
+polls; ``work`` plays the worker."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from casebridge.books.models import ActivityCode
 from casebridge.bridge.integration import BooksIntegration
 from casebridge.bridge.models import Connection, ConnectionStatus, InvoiceRelease
 from casebridge.cases.auth import SESSION_KEY
-from tests.bridge.conftest import INTEGRATION_EMAIL, PASSWORD, activate
+from tests.bridge.conftest import INTEGRATION_EMAIL, PASSWORD, activate, work
 
 from .conftest import HX, sign_in, text
 
@@ -30,6 +31,22 @@ def _status(page: str) -> str:
     match = re.search(r'data-integration-status="books">([^<]*)<', page)
     assert match
     return match.group(1)
+
+
+def _answer(client: Client, response, firm_id: int, *, username: str = INTEGRATION_EMAIL):
+    """The pop-up after saving: the sign-in pending (polling), never the books' answer,
+    which the worker gets (played here); then the poll's answer."""
+    assert response.status_code == 200
+    pending = text(response)
+    assert not pending.startswith("<dialog")  # the open pop-up swaps just its form
+    assert f"Signing in to the books as {username}…" in pending
+    assert PASSWORD not in pending
+    poll = re.search(r'hx-get="([^"]+)" hx-trigger="every 1s"', pending)
+    assert poll, pending
+    url = poll.group(1).replace("&amp;", "&")
+    assert "Signing in to the books" in text(client.get(url, **HX))  # still waiting
+    work(firm_id)
+    return client.get(url, **HX)
 
 
 def test_a_user_without_settings_access_sees_no_activate_button_and_is_refused(cases):
@@ -79,6 +96,10 @@ def test_the_two_pop_ups_connect_and_the_card_shows_connected(books, cases, admi
         },
         **HX,
     )
+    assert Connection.objects.count() == 0  # the worker signs in
+    card = text(admin_client.get(INTEGRATIONS))
+    assert f"Signing in to the books as {INTEGRATION_EMAIL}…" in card
+    response = _answer(admin_client, response, cases.firm.pk)
     # pop-up 2 replaces pop-up 1
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#modal-root"
@@ -160,8 +181,15 @@ def test_without_htmx_pop_up_one_leads_to_pop_up_two_page(books, cases, admin_cl
         },
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("bridge:defaults")
-    page = text(admin_client.get(response["Location"]))
+    assert re.fullmatch(r"/cases/integrations/books/sign-ins/\d+/", response["Location"])
+    waiting = admin_client.get(response["Location"])
+    assert waiting.status_code == 200
+    assert f"Signing in to the books as {INTEGRATION_EMAIL}…" in text(waiting)
+    work(cases.firm.pk)
+    done = admin_client.get(response["Location"])
+    assert done.status_code == 302
+    assert done["Location"] == reverse("bridge:defaults")
+    page = text(admin_client.get(done["Location"]))
     assert "<h1>Books integration defaults</h1>" in page
     response = admin_client.post(
         reverse("bridge:defaults"),
@@ -190,6 +218,7 @@ def test_a_wrong_password_is_shown_next_to_the_password_and_writes_nothing(
         },
         **HX,
     )
+    response = _answer(admin_client, response, cases.firm.pk)
     assert response.status_code == 422
     page = text(response)
     assert (
@@ -210,13 +239,16 @@ def test_an_unknown_user_and_an_unreachable_books_are_named_at_their_fields(
         "username": "nobody@lopez.test",
         "password": PASSWORD,
     }
-    page = text(admin_client.post(reverse("bridge:activate"), base, **HX))
+    response = admin_client.post(reverse("bridge:activate"), base, **HX)
+    page = text(_answer(admin_client, response, cases.firm.pk, username="nobody@lopez.test"))
     assert 'id="id_username_error"><p>The books have no user nobody@lopez.test' in page
+    assert 'value="nobody@lopez.test"' in page  # what was typed, but the password
     response = admin_client.post(
         reverse("bridge:activate"),
         {**base, "username": INTEGRATION_EMAIL, "books_url": "http://127.0.0.1:9/books/api/v1"},
         **HX,
     )
+    response = _answer(admin_client, response, cases.firm.pk)
     assert response.status_code == 422
     assert 'id="id_books_url_error"><p>The books at http://127.0.0.1:9/books/api/v1 could not' in (
         text(response)
@@ -252,17 +284,39 @@ def test_a_junk_books_address_is_refused_at_its_field(cases, admin_client, books
     assert not Connection.objects.exists()
 
 
-def test_pop_up_two_says_why_when_the_books_cannot_list_accounts(connected, admin_client):
+def test_pop_up_two_offers_the_accounts_the_worker_read_without_asking_the_books(
+    books, connected, admin_client
+):
     Connection.objects.filter(pk=connected.pk).update(books_url="http://127.0.0.1:9/books/api/v1")
     response = admin_client.get(reverse("bridge:defaults"), **HX)
     assert response.status_code == 200
     page = text(response)
-    assert "The books at http://127.0.0.1:9/books/api/v1 could not be reached" in page
+    assert f'value="{books.operating.pk}"' in _select(page, "operating_account")
+
+
+def test_pop_up_two_waits_for_the_worker_to_read_the_accounts_and_says_why_it_cannot(
+    connected, admin_client
+):
+    Connection.objects.filter(pk=connected.pk).update(
+        books_url="http://127.0.0.1:9/books/api/v1", books_snapshot={}
+    )
+    response = admin_client.get(reverse("bridge:defaults"), **HX)
+    assert response.status_code == 200
+    page = text(response)
+    assert "Reading the books&#x27; bank accounts…" in page
     assert 'name="operating_account"' not in page
+    poll = reverse("bridge:defaults") + "?poll=1"
+    assert f'hx-get="{poll}"' in page
+    work(connected.firm_id)  # the worker cannot reach the books
+    page = text(admin_client.get(poll, **HX))
+    assert not page.startswith("<dialog")
+    assert "Reading the books&#x27; bank accounts…" in page
+    assert "The books at http://127.0.0.1:9/books/api/v1 could not be reached" in page
     response = admin_client.post(
         reverse("bridge:defaults"), {"operating_account": "1", "trust_account": "2"}, **HX
     )
     assert response.status_code == 422
+    assert "have not been read yet" in text(response)
     assert "could not be reached" in text(response)
 
 
@@ -316,9 +370,11 @@ def test_re_authenticate_says_how_many_queued_items_go(connected, admin_client):
     assert INTEGRATION_EMAIL in form
     assert ">Re-authenticate</button>" in form
     response = admin_client.post(reverse("bridge:reauthenticate"), {"password": "nope"}, **HX)
+    response = _answer(admin_client, response, connected.firm_id)
     assert response.status_code == 422
     assert 'id="id_password_error"><p>The books refused this password' in text(response)
     response = admin_client.post(reverse("bridge:reauthenticate"), {"password": PASSWORD}, **HX)
+    response = _answer(admin_client, response, connected.firm_id)
     assert response["HX-Redirect"] == INTEGRATIONS
     page = text(admin_client.get(INTEGRATIONS))
     assert (

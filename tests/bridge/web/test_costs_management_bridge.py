@@ -11,7 +11,7 @@ from casebridge.bridge.models import OutboxItem, OutboxState
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases.models import CostStatus
 
-from ..conftest import add_cost
+from ..conftest import add_cost, work
 from .conftest import text
 
 BULK = "cases:costs_bulk"
@@ -44,7 +44,10 @@ def test_bulk_send_then_rows_say_sending_then_sync_makes_them_paid(
     response = paralegal_client.post(
         reverse(BULK), {"action": "sync_status", "cost": [c.pk for c in costs]}, follow=True
     )
-    assert "Check status synced: 1 paid, 0 voided, 0 problems." in text(response)
+    assert "Check status sync started: the worker is asking the books" in text(response)
+    costs[0].refresh_from_db()
+    assert costs[0].status == CostStatus.PENDING  # the worker syncs
+    work(cases.firm.pk)
     costs[0].refresh_from_db()
     costs[1].refresh_from_db()
     assert (costs[0].status, costs[0].payment_reference) == (CostStatus.PAID, "501")

@@ -8,11 +8,11 @@ import uuid
 from django.urls import reverse
 
 from casebridge.books.models import AreaOfPractice
-from casebridge.bridge.models import OutboxItem, OutboxKind, OutboxState
+from casebridge.bridge.models import OutboxItem, OutboxKind, OutboxState, SyncRun
 from casebridge.cases.models import Cost, CostStatus
 from casebridge.cases.services import cases as case_services
 from casebridge.core import clock
-from tests.bridge.conftest import add_cost
+from tests.bridge.conftest import add_cost, books_read_again, work
 
 from .conftest import HX, text
 
@@ -202,6 +202,7 @@ def test_send_one_cost_from_its_row_makes_it_pending(books, cases, connected, pa
 def test_send_is_refused_naming_the_failing_check(books, cases, connected, paralegal_client):
     cost = add_cost(cases, 100)
     AreaOfPractice.objects.filter(firm=books.firm).update(name="WC", description="Workers comp")
+    books_read_again(cases)  # the worker's next refresh (a send never asks the books)
     response = paralegal_client.post(
         reverse("bridge:cost_send", args=[cost.pk]),
         {"bank_account": str(books.operating.pk)},
@@ -267,6 +268,7 @@ def test_split_and_send_refused_by_the_send_writes_nothing(
     other = _linked(cases)
     cost = add_cost(cases, 10_000)
     AreaOfPractice.objects.filter(firm=books.firm).update(name="WC", description="Workers comp")
+    books_read_again(cases)
     before = list(Cost.objects.order_by("pk").values_list())
     response = paralegal_client.post(
         reverse("bridge:cost_split_send", args=[cost.pk]),
@@ -284,6 +286,7 @@ def test_split_and_send_refused_by_the_send_writes_nothing(
 
     # parts that do not add up are refused by the split, also writing nothing
     AreaOfPractice.objects.filter(firm=books.firm).update(name="PI", description="Personal Injury")
+    books_read_again(cases)
     response = paralegal_client.post(
         reverse("bridge:cost_split_send", args=[cost.pk]),
         {
@@ -307,7 +310,18 @@ def test_sync_check_status_with_nothing_sent(cases, connected, admin_client):
     response = admin_client.post(reverse("bridge:cost_sync", args=[cost.pk]), {}, **HX)
     assert response["HX-Redirect"] == reverse("cases:case_costs", args=[cases.case.pk])
     page = text(admin_client.get(reverse("cases:case_costs", args=[cases.case.pk])))
-    assert page.count("Check status synced: 0 paid, 0 voided, 0 problems.") == 2
+    # both queued for the worker: the page says they started
+    assert page.count("Check status sync started: the worker is asking the books") == 2
+    card = text(admin_client.get(integrations))
+    run = SyncRun.objects.latest("pk")
+    poll = reverse("bridge:sync_run", args=[run.pk])
+    assert f'hx-get="{poll}" hx-trigger="every 2s"' in card
+    assert "running: the worker is asking the books…" in text(admin_client.get(poll, **HX))
+    work(cases.firm.pk)
+    assert list(SyncRun.objects.values_list("state", "checked", "error")) == [("done", 0, "")] * 2
+    line = text(admin_client.get(poll, **HX))
+    assert ": 0 paid, 0 voided, 0 problems</dd>" in line
+    assert "hx-trigger" not in line  # done: it stops polling
 
 
 def test_sync_check_status_when_not_connected_is_a_message_not_an_error(cases, admin_client):

@@ -10,6 +10,7 @@ from casebridge.books.models import ActivityCode, AreaOfPractice
 from casebridge.bridge.models import CostCodeMapping
 from casebridge.cases.models import CostCode
 from casebridge.core.models import AuditEvent
+from tests.bridge.conftest import work
 
 from .conftest import HX, text
 
@@ -33,20 +34,39 @@ def _verdicts(page: str) -> dict[str, str]:
     return dict(re.findall(r'data-check="([a-z_]+)" data-verdict="([a-z]+)"', page))
 
 
+def _run_checks(client, firm_id: int) -> str:
+    """Run checks now: the worker is asked (the page says so and polls its results), the
+    worker answers (played here), and the results show without the page asking the books."""
+    response = client.post(reverse("bridge:readiness"))
+    assert (response.status_code, response["Location"]) == (302, reverse("bridge:readiness"))
+    page = text(client.get(reverse("bridge:readiness")))
+    assert "The worker is checking the books now" in page
+    assert "Checking the books…" in page
+    poll = reverse("bridge:readiness") + "?fragment=1"
+    assert f'hx-get="{poll}" hx-trigger="every 2s"' in page
+    fragment = text(client.get(poll, **HX))
+    assert fragment.lstrip().startswith('<div id="readiness-results"')  # just the results
+    assert "Checking the books…" in fragment
+    work(firm_id)
+    fragment = text(client.get(poll, **HX))
+    assert "Checking the books…" not in fragment
+    assert "hx-trigger" not in fragment  # done: it stops polling
+    return text(client.get(reverse("bridge:readiness")))
+
+
 def test_readiness_passes_every_seeded_check_and_names_a_failure_with_its_fix(
-    books, connected, admin_client
+    books, cases, connected, admin_client
 ):
     page = text(admin_client.get(reverse("bridge:readiness")))
     assert ">Run checks now</button>" in page
     assert 'aria-current="page">Integrations</a>' in page  # Account Settings' sub-navigation
-
-    page = text(admin_client.post(reverse("bridge:readiness")))
+    # the report the worker ran at activation, with its age
     assert _verdicts(page) == dict.fromkeys(SEEDED_CHECKS, "pass")
     assert page.count('<span class="badge badge-ok">Pass</span>') == len(SEEDED_CHECKS)
-    assert "Every check passes" in page
+    assert "Every check passes · checked " in page
 
     AreaOfPractice.objects.filter(firm=books.firm).update(name="WC", description="Workers comp")
-    page = text(admin_client.post(reverse("bridge:readiness")))
+    page = _run_checks(admin_client, cases.firm.pk)
     verdicts = _verdicts(page)
     assert verdicts.pop("personal_injury") == "fail"
     assert verdicts == dict.fromkeys(set(SEEDED_CHECKS) - {"personal_injury"}, "pass")
@@ -66,14 +86,11 @@ def test_readiness_passes_every_seeded_check_and_names_a_failure_with_its_fix(
     )
 
 
-def test_readiness_says_when_the_books_cannot_be_reached(connected, admin_client):
-    admin_client.post(reverse("bridge:readiness"))
+def test_readiness_says_when_the_books_cannot_be_reached(cases, connected, admin_client):
     type(connected).objects.filter(pk=connected.pk).update(
         books_url="http://127.0.0.1:9/books/api/v1"
     )
-    response = admin_client.post(reverse("bridge:readiness"))
-    assert response.status_code == 200
-    page = text(response)
+    page = _run_checks(admin_client, cases.firm.pk)
     assert "The books at http://127.0.0.1:9/books/api/v1 could not be reached" in page
     assert "These are the last results." in page
     assert _verdicts(page)["personal_injury"] == "pass"

@@ -29,7 +29,7 @@ from casebridge.cases.services import settlement
 from casebridge.core.models import AuditEvent
 from tests.cases.helpers import deposit, lien, offer, stage
 
-from ..conftest import activate, add_cost
+from ..conftest import activate, add_cost, books_read_again
 from ..test_settlement_to_books import Settled, _settle_to_disbursement
 from .conftest import HX, sign_in, text
 
@@ -132,10 +132,10 @@ def test_to_be_disbursed_shows_the_books_balance_each_trust_check_and_the_button
 
     assert '<dd class="amount" data-figure="held">$250,000.00</dd>' in section
     file_number = case.books_link.books_file_number
-    assert _books_figure(section) == (
+    assert _books_figure(section).startswith(  # then how long ago the worker read it
         '<dd class="amount">$91,825.00 <span class="small muted">'
         f"File {file_number}: matches ($158,175.00 in trust checks requested, not yet "
-        "printed).</span></dd>"
+        "printed). Read from the books "
     )
     for payee in ("Valley Medical", "Blue Shield", "Maria Lopez"):
         item = items[payee] if payee != "Maria Lopez" else items["client"]
@@ -268,10 +268,12 @@ def test_a_deactivated_connection_is_refused_in_the_pop_up(cases, settled_review
 def test_a_refusal_found_on_confirming_shows_in_the_pop_up(
     books, cases, settled_review, admin_client
 ):
-    """Records Time is asked of the books only on Create: the pop-up opens with the lines,
-    the confirmation is refused in it, naming the prerequisite."""
+    """Records Time is checked only on Create (as the worker last read the books' users):
+    the pop-up opens with the lines, the confirmation is refused in it, naming the
+    prerequisite."""
     books.attorney.records_time = False
     books.attorney.save(update_fields=["records_time"])
+    books_read_again(cases)
     case = settled_review.case
     assert admin_client.get(_fee_invoice_url(case), **HX).status_code == 200
     before = _written()
@@ -495,7 +497,11 @@ def _measure(client: Client, calls: list[str]) -> tuple[int, list[str], str]:
     return len(queries), list(calls), text(response)
 
 
-def test_to_be_disbursed_reads_the_books_once_per_page_not_per_case(books, cases, monkeypatch):
+def test_to_be_disbursed_never_asks_the_books_whatever_the_number_of_cases(
+    books, cases, monkeypatch
+):
+    """The page shows the balances the worker read after delivering (ADR 0008): no request
+    to the books from the page, for two cases or ten."""
     activate(books, cases, release=InvoiceRelease.REVIEW)
     calls: list[str] = []
     original = HttpBooksClient._request
@@ -524,7 +530,7 @@ def test_to_be_disbursed_reads_the_books_once_per_page_not_per_case(books, cases
     assert page.count("queued for printing in the books") == 20
     assert page.count(": matches ($6,667.00 in trust checks requested, not yet printed).") == 10
     assert ten <= two, (two, ten)
-    assert ten_calls == two_calls == ["GET reports/trust-balances"]
+    assert ten_calls == two_calls == []
 
 
 def test_send_again_on_a_check_that_is_not_void_is_refused_in_the_pop_up(books, cases):

@@ -1,14 +1,21 @@
 """Activating, configuring, deactivating and re-authenticating the books connection.
 
 The seed's two pop-ups are :func:`connection_activate` (the integration user's username and
-password, verified against the books at once) and :func:`connection_defaults_save` (the
-default cost posting reference, operating and client trust accounts, and whether invoices
-are released automatically or reviewed). Only a firm administrator or a holder of the
-administration settings permission may call them.
+password, checked against the books by the worker) and :func:`connection_defaults_save`
+(the default cost posting reference, operating and client trust accounts, and whether
+invoices are released automatically or reviewed). Only a firm administrator or a holder of
+the administration settings permission may call them.
 
-The password is used once to obtain a token and is never stored; the token is kept
-encrypted (:mod:`casebridge.bridge.crypto`). A failed login is explained in words the
-administrator can act on; nothing is written on a refusal.
+A web request never calls the books (ADR 0008): activation and re-authentication check
+what they can at once, then queue a sign-in job (:class:`BooksJob`) that the worker runs
+(:func:`sign_in_job_run`); the screens and the API poll it. The password travels to the
+worker Fernet-encrypted with the bridge's keys, in the job's row, and only while the job
+is queued: the worker erases it in the UPDATE that takes the job, before calling the
+books; a job never taken is dropped, password and all, after
+``BRIDGE_SIGN_IN_EXPIRY_SECONDS``. It is used once to obtain a token and never kept
+beyond that; the token is kept encrypted (:mod:`casebridge.bridge.crypto`). A failed
+login is explained in words the administrator can act on; nothing is written on a
+refusal but the job's answer.
 """
 
 from __future__ import annotations
@@ -23,30 +30,37 @@ from django.views.decorators.debug import sensitive_variables
 
 from casebridge.bridge.client import (
     BooksActivityCode,
-    BooksAuthLapsed,
     BooksClient,
     BooksError,
     BooksRejected,
     BooksSession,
     BooksUnreachable,
     HttpBooksClient,
+    refuse_in_web_request,
 )
 from casebridge.bridge.crypto import TokenUnreadable, decrypt_token, encrypt_token
-from casebridge.bridge.errors import BooksRefused, NotConnected, ValidationFailed
+from casebridge.bridge.errors import BooksRefused, NotConnected, NotReadYet, ValidationFailed
 from casebridge.bridge.models import (
+    PENDING,
     UNFINISHED,
+    BooksJob,
     CaseLink,
     Connection,
     ConnectionStatus,
     InvoiceRelease,
+    JobKind,
     OutboxItem,
     OutboxState,
+    RunState,
 )
-from casebridge.bridge.services.mappings import activity_codes_snapshot
+from casebridge.bridge.services import snapshot
+from casebridge.bridge.services.mappings import known_activity_codes
+from casebridge.bridge.services.worker import ask, take
 from casebridge.cases.models import Firm, User
 from casebridge.cases.permissions import require_settings_access
 from casebridge.core import clock
 from casebridge.core.audit import audit_record
+from casebridge.core.errors import DomainError
 
 #: Builds the client for a books address and token. Tests and the benchmark use the real
 #: HTTP client against a server on a real port; another vendor would plug in here.
@@ -75,10 +89,12 @@ def client_for(conn: Connection, *, timeout: float | None = None) -> BooksClient
     except TokenUnreadable as exc:
         connection_mark_lapsed(conn=conn)
         raise BooksRefused("reauthentication_required", f"{exc}.") from None
+    refuse_in_web_request()
     return _factory(conn.books_url, token, timeout)
 
 
 def anonymous_client(books_url: str) -> BooksClient:
+    refuse_in_web_request()
     return _factory(books_url, None, None)
 
 
@@ -180,7 +196,7 @@ def _sign_in(books_url: str, firm_code: str, username: str, password: str) -> Bo
 # --- The pop-ups ------------------------------------------------------------------------------
 
 
-@sensitive_variables("password", "session")
+@sensitive_variables("password")
 def connection_activate(
     *,
     firm: Firm,
@@ -189,10 +205,11 @@ def connection_activate(
     books_firm_code: str,
     username: str,
     password: str,
-) -> Connection:
-    """Pop-up 1: verify the integration user's credentials against the books now and keep
-    the token (never the password). A connection activated before keeps its defaults and
-    mappings and is connected again at once when they are complete."""
+) -> BooksJob:
+    """Pop-up 1: check what can be checked here, then queue the sign-in for the worker
+    (:func:`sign_in_job_run`), which keeps the token (never the password). A connection
+    activated before keeps its defaults and mappings and is connected again at once when
+    they are complete. Returns the queued job (poll it: :func:`sign_in_of`)."""
     require_settings_access(actor)
     books_url = books_url.strip().rstrip("/")
     books_firm_code = books_firm_code.strip()
@@ -215,6 +232,127 @@ def connection_activate(
         books_firm_code,
     ):
         _refuse_switching_books(known, books_url, books_firm_code)
+    return _sign_in_queue(
+        firm,
+        actor,
+        password,
+        purpose="activate",
+        books_url=books_url,
+        books_firm_code=books_firm_code,
+        username=username,
+    )
+
+
+@sensitive_variables("password")
+def _sign_in_queue(
+    firm: Firm, actor: User, password: str, *, purpose: str, **params: str
+) -> BooksJob:
+    """Queue a sign-in for the worker, the password encrypted in the job. A sign-in still
+    queued for the firm is dropped (its password erased): the newest one is what counts."""
+    now = clock.now()
+    with transaction.atomic():
+        BooksJob.objects.filter(firm=firm, kind=JobKind.SIGN_IN, state=RunState.QUEUED).update(
+            state=RunState.FAILED,
+            secret_ciphertext="",
+            error_code="superseded",
+            error_message="Replaced by a newer sign-in.",
+            finished_at=now,
+        )
+        job = BooksJob.objects.create(
+            firm=firm,
+            kind=JobKind.SIGN_IN,
+            params={"purpose": purpose, **params},
+            secret_ciphertext=encrypt_token(password),
+            requested_by=actor,
+            requested_at=now,
+        )
+        ask("job", job.pk)
+    return job
+
+
+def sign_in_of(firm: Firm, job_id: int | None = None) -> BooksJob | None:
+    """The firm's sign-in job ``job_id``, or its latest one."""
+    jobs = BooksJob.objects.filter(firm=firm, kind=JobKind.SIGN_IN)
+    if job_id is not None:
+        return jobs.filter(pk=job_id).first()
+    return jobs.order_by("-requested_at", "-pk").first()
+
+
+def sign_in_pending(firm: Firm) -> BooksJob | None:
+    """A sign-in the worker has not answered yet, if any."""
+    return (
+        BooksJob.objects.filter(firm=firm, kind=JobKind.SIGN_IN, state__in=PENDING)
+        .order_by("-requested_at", "-pk")
+        .first()
+    )
+
+
+def _job_refused(job: BooksJob, exc: DomainError) -> None:
+    BooksJob.objects.filter(pk=job.pk).update(
+        state=RunState.FAILED,
+        error_code=exc.code[:80],
+        error_message=exc.message[:1000],
+        error_field=(exc.field or "")[:80],
+        finished_at=clock.now(),
+    )
+
+
+@sensitive_variables("password", "ciphertext", "session")
+def sign_in_job_run(*, job: BooksJob) -> Connection | None:
+    """On the worker: take the sign-in job (erasing the password from its row in the same
+    UPDATE), sign in to the books, and keep the token: pop-up 1's or the monthly
+    re-authentication's second half. Returns the connection, or None when the job was
+    refused (its ``error_*`` say why) or already taken."""
+    ciphertext = job.secret_ciphertext
+    if not take(BooksJob, job.pk, started_at=clock.now(), secret_ciphertext=""):
+        return None
+    try:
+        password = decrypt_token(ciphertext)
+    except TokenUnreadable:
+        _job_refused(
+            job,
+            ValidationFailed(
+                "the password could not be read back (CASEBRIDGE_BRIDGE_KEYS changed); type "
+                "it again",
+                field="password",
+            ),
+        )
+        return None
+    params = {k: str(v) for k, v in job.params.items()}
+    actor = job.requested_by
+    assert actor is not None
+    try:
+        if params["purpose"] == "reauthenticate":
+            conn = _reauthenticate(job.firm, actor, password)
+        else:
+            conn = _activate(
+                job.firm,
+                actor,
+                books_url=params["books_url"],
+                books_firm_code=params["books_firm_code"],
+                username=params["username"],
+                password=password,
+            )
+    except (BooksRefused, ValidationFailed, NotConnected) as exc:
+        _job_refused(job, exc)
+        return None
+    BooksJob.objects.filter(pk=job.pk).update(
+        state=RunState.DONE,
+        result={
+            "username": conn.username,
+            "token_expires_at": conn.token_expires_at.isoformat()
+            if conn.token_expires_at
+            else None,
+        },
+        finished_at=clock.now(),
+    )
+    return conn
+
+
+@sensitive_variables("password", "session")
+def _activate(
+    firm: Firm, actor: User, *, books_url: str, books_firm_code: str, username: str, password: str
+) -> Connection:
     session = _sign_in(books_url, books_firm_code, username, password)  # outside any transaction
     with transaction.atomic():
         conn = Connection.objects.select_for_update().filter(firm=firm).first()
@@ -226,6 +364,12 @@ def connection_activate(
             conn.operating_account_id = conn.trust_account_id = None
             conn.operating_account_name = conn.trust_account_name = ""
             conn.status = ConnectionStatus.NEEDS_DEFAULTS
+            conn.readiness, conn.readiness_checked_at, conn.books_snapshot = [], None, {}
+            conn.activity_codes, conn.cost_posting_code_id, conn.cost_posting_code_label = (
+                [],
+                None,
+                "",
+            )
         else:
             has_defaults = conn.operating_account_id and conn.trust_account_id
             conn.status = (
@@ -309,14 +453,18 @@ def cost_posting_label(code: BooksActivityCode) -> str:
 
 
 def default_choices(conn: Connection) -> DefaultChoices:
-    client = client_for(conn)
-    try:
-        banks = client.bank_accounts()
-        codes = client.activity_codes()
-    except BooksError as exc:
-        raise _as_refusal(conn, exc) from None
-    finally:
-        client.close()
+    """The books' bank accounts and activity codes as the worker last read them (never
+    asked here: ADR 0008); never read yet: refused with :class:`NotReadYet`, and a read is
+    asked for."""
+    banks = snapshot.bank_accounts(conn)
+    if banks is None:
+        snapshot.refresh_request(conn)
+        raise NotReadYet(
+            "the books' bank accounts have not been read yet; the worker is reading them "
+            "now, try again in a moment"
+            + (f" (the last attempt: {conn.refresh_error})" if conn.refresh_error else "")
+        )
+    codes = known_activity_codes(conn)
     return DefaultChoices(
         operating=[
             AccountChoice(b.id, b.name) for b in banks if b.kind == "operating" and b.is_active
@@ -329,22 +477,6 @@ def default_choices(conn: Connection) -> DefaultChoices:
         ],
         activity_codes=codes,
     )
-
-
-def _as_refusal(conn: Connection, exc: BooksError) -> BooksRefused:
-    if isinstance(exc, BooksAuthLapsed):
-        connection_mark_lapsed(conn=conn)
-        return BooksRefused(
-            "reauthentication_required",
-            "The books token has lapsed (the monthly re-authentication). Re-enter the "
-            "integration user's password.",
-        )
-    if isinstance(exc, BooksUnreachable):
-        return BooksRefused(
-            "books_unreachable",
-            f"The books at {conn.books_url} could not be reached ({exc.message}).",
-        )
-    return BooksRefused(exc.code, f"The books refused: {exc.message}", field=exc.field)
 
 
 def connection_defaults_save(
@@ -415,7 +547,6 @@ def connection_defaults_save(
         }
         conn.cost_posting_code_id = cost_posting.id
         conn.cost_posting_code_label = cost_posting_label(cost_posting)
-        conn.activity_codes = activity_codes_snapshot(choices.activity_codes)
         conn.operating_account_id = operating.id
         conn.operating_account_name = operating.name
         conn.trust_account_id = trust.id
@@ -447,6 +578,7 @@ def connection_defaults_save(
             },
         )
         _release_waiting(conn)
+        snapshot.refresh_request(conn)  # the readiness checks of the accounts chosen
     return conn
 
 
@@ -466,16 +598,24 @@ def connection_deactivate(*, firm: Firm, actor: User) -> Connection:
     return conn
 
 
-@sensitive_variables("password", "session")
-def connection_reauthenticate(*, firm: Firm, actor: User, password: str) -> Connection:
-    """The monthly re-authentication: the integration user's password again. Everything
-    that waited goes out, once."""
+@sensitive_variables("password")
+def connection_reauthenticate(*, firm: Firm, actor: User, password: str) -> BooksJob:
+    """The monthly re-authentication: the integration user's password again, queued for
+    the worker like pop-up 1. Everything that waited goes out, once."""
     require_settings_access(actor)
     conn = connection_of(firm)
     if conn is None or not conn.username:
         raise NotConnected("activate the books integration first")
     if not password:
         raise ValidationFailed("password is required", field="password")
+    return _sign_in_queue(firm, actor, password, purpose="reauthenticate", username=conn.username)
+
+
+@sensitive_variables("password", "session")
+def _reauthenticate(firm: Firm, actor: User, password: str) -> Connection:
+    conn = connection_of(firm)
+    if conn is None or not conn.username:
+        raise NotConnected("activate the books integration first")
     session = _sign_in(conn.books_url, conn.books_firm_code, conn.username, password)
     with transaction.atomic():
         conn = Connection.objects.select_for_update().get(pk=conn.pk)

@@ -71,6 +71,7 @@ from casebridge.bridge.models import (
     OutboxState,
     TrustItemLink,
 )
+from casebridge.bridge.services.balances import balances_read
 from casebridge.bridge.services.connection import (
     client_for,
     connection_mark_lapsed,
@@ -1027,6 +1028,31 @@ def _park_exhausted(firm_id: int) -> int:
     )
 
 
+#: Items whose delivery moves money in or out of a file's trust.
+TRUST_KINDS = (
+    OutboxKind.DEPOSIT_RECEIPT,
+    OutboxKind.DEPOSIT_VOID,
+    OutboxKind.TRUST_CHECK,
+    OutboxKind.FEE_INVOICE,
+)
+
+
+def _read_trust_moved(conn: Connection, client: BooksClient, since: dt.datetime) -> None:
+    """After a run that moved trust money: the files' balances as the books now hold them,
+    for the screens (they never ask the books themselves: ADR 0008)."""
+    case_ids = set(
+        OutboxItem.objects.filter(
+            firm_id=conn.firm_id, state=OutboxState.SENT, kind__in=TRUST_KINDS, sent_at__gte=since
+        ).values_list("case_id", flat=True)
+    )
+    if not case_ids:
+        return
+    try:
+        balances_read(conn, client, case_ids)
+    except BooksError as exc:  # the screens show the last balances, with their age
+        log.warning("trust balances after delivery not read (firm %s): %s", conn.firm_id, exc)
+
+
 def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
     """Deliver everything due for the firm, pass after pass, until nothing is due. One
     run per firm at a time; a second one returns at once (the first keeps going)."""
@@ -1048,6 +1074,7 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
             report.waiting = _wait_all_queued(firm_id)
             return report
         ctx = _Context(conn=conn, client=client, report=report, owner=owner)
+        started = clock.now()
         try:
             for _ in range(max_passes):
                 if not _take_run(firm_id, owner) or not _still_connected(conn):
@@ -1073,6 +1100,7 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
                     )
                     _retry_later(left, problem, report)
                     break
+            _read_trust_moved(conn, client, started)
         finally:
             client.close()
     finally:

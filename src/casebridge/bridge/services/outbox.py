@@ -17,26 +17,32 @@ from django.db import transaction
 from casebridge.bridge.client import BooksError
 from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
 from casebridge.bridge.models import (
+    BooksJob,
     Connection,
     ConnectionStatus,
     CostLink,
     DepositLink,
     FeeInvoice,
     InvoiceStage,
+    JobKind,
     OutboxItem,
     OutboxKind,
     OutboxState,
+    RunState,
 )
+from casebridge.bridge.services import snapshot
 from casebridge.bridge.services.connection import client_for, require_connection
 from casebridge.bridge.services.delivery import schedule_delivery
 from casebridge.bridge.services.mappings import cost_activity_codes
 from casebridge.bridge.services.readiness import COSTS, Readiness, require_ready
+from casebridge.bridge.services.worker import ask, take
 from casebridge.cases.models import Cost, CostStatus, Deposit, Firm, Negotiation, Permission, User
 from casebridge.cases.permissions import require, require_settings_access
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
 from casebridge.core.api.lookups import require_in_firm
 from casebridge.core.audit import audit_record
+from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
 
@@ -66,29 +72,31 @@ def costs_send(
     """Send Open costs to the books as check requests (from ``bank_account_id``, default
     the operating account chosen at activation): they become Pending at once, and the
     worker delivers them. All or nothing; refused (naming the check) while a readiness
-    check that sending costs needs fails. ``checked`` is a readiness report the caller
-    obtained just before (so that a caller holding a transaction open does not wait on
-    the books inside it)."""
+    check that sending costs needs fails, as the worker last read the books (the books are
+    never asked here: ADR 0008). ``checked`` is a readiness report the caller obtained
+    just before."""
     require(actor, Permission.COSTS_MANAGEMENT)
     if not cost_ids:
         raise ValidationFailed("select at least one cost", field="cost")
     require_in_firm(firm, [(Cost, pk, f"cost_ids[{i}]") for i, pk in enumerate(cost_ids)])
     conn = require_connection(firm)
-    report = checked or require_ready(conn=conn, purpose=COSTS)
     bank_id = bank_account_id or conn.operating_account_id
     assert bank_id is not None  # a connected connection has its defaults (CHECK constraint)
-    if bank_id != conn.operating_account_id and not report.live:
-        raise ValidationFailed(
-            f"the books could not be reached to confirm that bank account {bank_id} is an "
-            "operating account; send from the default operating account or try again",
-            field="bank_account_id",
-        )
-    if bank_id != conn.operating_account_id and bank_id not in report.operating_account_ids:
-        raise ValidationFailed(
-            f"bank account {bank_id} is not an active operating account of the books; costs "
-            "are paid from operating, never from client trust",
-            field="bank_account_id",
-        )
+    if bank_id != conn.operating_account_id:
+        # the books' accounts as the worker last read them (a web request never asks them)
+        operating = {
+            b.id
+            for b in snapshot.bank_accounts(conn) or []
+            if b.kind == "operating" and b.is_active
+        }
+        if bank_id not in operating:
+            raise ValidationFailed(
+                f"bank account {bank_id} is not an active operating account of the books; "
+                "costs are paid from operating, never from client trust",
+                field="bank_account_id",
+            )
+    if checked is None:
+        require_ready(conn=conn, purpose=COSTS)
     if conn.cost_posting_code_id is None:
         raise NotReady(
             "choose the cost posting reference (Account Settings -> Integrations -> Books -> "
@@ -366,11 +374,29 @@ def items_retry(*, firm: Firm, actor: User, item_ids: list[int] | None = None) -
     return count
 
 
-def item_withdraw(*, firm: Firm, actor: User, item_id: int) -> OutboxItem:
+def item_withdraw(*, firm: Firm, actor: User, item_id: int) -> BooksJob:
     """Withdraw a failed send: a cost goes back to Open; a fee invoice the books refused is
-    set aside, so that a new one can be created. Refused when the books hold the check or
-    invoice after all (a response that was lost): retry it instead."""
+    set aside, so that a new one can be created. Whether the books hold the check or
+    invoice after all (an answer that was lost) only they can say, so the worker asks them
+    (:func:`withdraw_job_run`): the withdrawal is queued, and refused there when they do
+    (retry it instead). Returns the queued job."""
     require_settings_access(actor)
+    item = _withdrawable(firm, item_id)
+    require_connection(firm)
+    now = clock.now()
+    with transaction.atomic():
+        job = BooksJob.objects.create(
+            firm=firm,
+            kind=JobKind.WITHDRAW,
+            params={"item_id": item.pk},
+            requested_by=actor,
+            requested_at=now,
+        )
+        ask("job", job.pk)
+    return job
+
+
+def _withdrawable(firm: Firm, item_id: int) -> OutboxItem:
     item = (
         OutboxItem.objects.filter(firm=firm, pk=item_id)
         .select_related("cost", "fee_invoice")
@@ -385,6 +411,34 @@ def item_withdraw(*, firm: Firm, actor: User, item_id: int) -> OutboxItem:
         raise Conflict(
             "only a failed send of a cost or a fee invoice can be withdrawn", field="item"
         )
+    return item
+
+
+def withdraw_job_run(*, job: BooksJob) -> None:
+    """On the worker: ask the books whether they hold the failed send's check or invoice
+    after all; if not, withdraw it. The answer (or the refusal) is kept on the job."""
+    if not take(BooksJob, job.pk, started_at=clock.now()):
+        return
+    actor = job.requested_by
+    assert actor is not None
+    try:
+        summary = _withdraw(job.firm, actor, int(job.params["item_id"]))
+    except DomainError as exc:
+        BooksJob.objects.filter(pk=job.pk).update(
+            state=RunState.FAILED,
+            error_code=exc.code[:80],
+            error_message=exc.message[:1000],
+            error_field=(exc.field or "")[:80],
+            finished_at=clock.now(),
+        )
+        return
+    BooksJob.objects.filter(pk=job.pk).update(
+        state=RunState.DONE, result={"summary": summary}, finished_at=clock.now()
+    )
+
+
+def _withdraw(firm: Firm, actor: User, item_id: int) -> str:
+    item = _withdrawable(firm, item_id)
     conn = require_connection(firm)
     client = client_for(conn)
     ref = str(item.payload["external_ref"])
@@ -422,6 +476,10 @@ def item_withdraw(*, firm: Firm, actor: User, item_id: int) -> OutboxItem:
                 reason="send withdrawn after it failed",
             )
             summary = (
+                f"Send of {format_cents(item.cost.amount_cents)} to {item.cost.payee.name} "
+                "withdrawn; the cost is Open again."
+            )
+            audit = (
                 f"Send of cost {item.cost.pk} ({format_cents(item.cost.amount_cents)}) withdrawn"
             )
         else:
@@ -431,8 +489,12 @@ def item_withdraw(*, firm: Firm, actor: User, item_id: int) -> OutboxItem:
                 problem=f"Withdrawn by {actor.email} after the books refused it",
             )
             summary = (
+                f"Fee invoice of case {item.case.number} withdrawn; a new one can be created "
+                "from Client Trust Management."
+            )
+            audit = (
                 f"Fee invoice of case {item.case_id} "
                 f"({format_cents(item.fee_invoice.total_cents)}) withdrawn"
             )
-        _audit(firm, actor, "withdraw", summary)
-    return locked
+        _audit(firm, actor, "withdraw", audit)
+    return summary

@@ -5,10 +5,15 @@ Each check passes or fails with the exact fix, and names what it is needed for: 
 send is refused, naming the failing check, while a check it needs fails. The report is
 kept on the connection and shown until the next run; when the books cannot be reached
 the last report stands, marked as such.
+
+Only the worker runs the checks (:func:`readiness_run`, every ``BRIDGE_REFRESH_SECONDS``
+and when asked: ADR 0008); a web request reads the last report (:func:`readiness_last`),
+with its time, and asks for a refresh (:func:`snapshot.refresh_request`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,6 +28,7 @@ from casebridge.bridge.client import (
 )
 from casebridge.bridge.errors import BooksRefused, NotReady
 from casebridge.bridge.models import Connection, InvoiceRelease
+from casebridge.bridge.services import snapshot
 from casebridge.bridge.services.connection import (
     client_for,
     connection_mark_lapsed,
@@ -53,8 +59,11 @@ class Readiness:
     live: bool = True  # False: the books could not be reached; these are the last results
     error: str = ""
     found: dict[str, Any] = field(default_factory=dict)
-    #: The books' active operating bank accounts (a live run only): what a cost may be paid from.
+    #: The books' active operating bank accounts: what a cost may be paid from.
     operating_account_ids: frozenset[int] = frozenset()
+    #: When the worker read the books for this report, and whether it is reading them again.
+    checked_at: dt.datetime | None = None
+    refreshing: bool = False
 
     @property
     def ok(self) -> bool:
@@ -356,18 +365,36 @@ def _with_last(conn: Connection, first: Check | None, error: str) -> Readiness:
     return Readiness(checks=([first] if first else []) + rest, live=False, error=error)
 
 
+def _refreshed(conn: Connection, started: dt.datetime, updates: dict[str, Any]) -> None:
+    """Record the worker's attempt (and what it read); a refresh asked for before it
+    started is answered, one asked for since still stands."""
+    updates = {**updates, "refresh_attempted_at": clock.now()}
+    Connection.objects.filter(pk=conn.pk).update(**updates)
+    Connection.objects.filter(pk=conn.pk, refresh_requested_at__lte=started).update(
+        refresh_requested_at=None
+    )
+    conn.refresh_from_db()
+
+
 def readiness_run(*, conn: Connection) -> Readiness:
-    """Run every check against the books now and keep the report on the connection."""
+    """On the worker: run every check against the books now and keep the report on the
+    connection, with what the screens need from the books (:mod:`.snapshot`). When the
+    books cannot answer, the last report stands and the reason is kept beside it."""
+    started = clock.now()
     if token_lapsed(conn):
+        _refreshed(conn, started, {"refresh_error": "Re-authentication required."})
         return _with_last(conn, LAPSED, "Re-authentication required.")
     try:
         client = client_for(conn)
     except BooksRefused:  # the stored token cannot be read: as good as lapsed
+        _refreshed(conn, started, {"refresh_error": "Re-authentication required."})
         return _with_last(conn, LAPSED, "Re-authentication required.")
     try:
         report = _run(conn, client)
+        books = snapshot.snapshot_take(client)
     except BooksAuthLapsed:
         connection_mark_lapsed(conn=conn)
+        _refreshed(conn, started, {"refresh_error": "Re-authentication required."})
         return _with_last(conn, LAPSED, "Re-authentication required.")
     except BooksError as exc:
         reason = (
@@ -375,44 +402,68 @@ def readiness_run(*, conn: Connection) -> Readiness:
             if isinstance(exc, BooksUnreachable)
             else f"The books refused a readiness question: {exc.message}"
         )
+        _refreshed(conn, started, {"refresh_error": reason[:1000]})
         return _with_last(conn, None, reason)
     finally:
         client.close()
-    updates: dict[str, Any] = {
-        "readiness": [asdict(c) for c in report.checks],
-        "readiness_checked_at": clock.now(),
-        **report.found,
-    }
-    Connection.objects.filter(pk=conn.pk).update(**updates)
-    for key, value in updates.items():
-        setattr(conn, key, value)
-    return report
+    _refreshed(
+        conn,
+        started,
+        {
+            "readiness": [asdict(c) for c in report.checks],
+            "readiness_checked_at": clock.now(),
+            "books_snapshot": books,
+            "refresh_error": "",
+            **report.found,
+        },
+    )
+    return readiness_last(conn)
 
 
 def readiness_last(conn: Connection) -> Readiness:
+    """The last report the worker read, with its time; never asks the books."""
     checks = [
         Check(**{**c, "needed_for": tuple(c.get("needed_for", (COSTS, INVOICES)))})
         for c in (conn.readiness or [])
     ]
-    return Readiness(checks=checks, live=False)
+    banks = snapshot.bank_accounts(conn) or []
+    return Readiness(
+        checks=checks,
+        live=bool(conn.readiness_checked_at) and not conn.refresh_error,
+        error=conn.refresh_error,
+        operating_account_ids=frozenset(
+            b.id for b in banks if b.kind == "operating" and b.is_active
+        ),
+        checked_at=conn.readiness_checked_at,
+        refreshing=conn.refresh_requested_at is not None,
+    )
 
 
 def require_ready(*, conn: Connection, purpose: str, ignore: tuple[str, ...] = ()) -> Readiness:
     """Refuse (naming every failing check and its fix) while a check ``purpose`` needs
     fails, except the checks in ``ignore`` (which the caller asks about more precisely). A
-    lapsed token does not refuse: what is sent waits for re-authentication. When the books
-    cannot answer, the last live report decides; with none, refuse."""
-    report = readiness_run(conn=conn)
+    lapsed token does not refuse: what is sent waits for re-authentication.
+
+    Decided on the last report the worker read, never by asking the books (ADR 0008): a
+    report older than the refresh period, or one that refuses (the fix may have been made
+    in the books since), asks the worker for a new one; with none yet, refuse."""
+    report = readiness_last(conn)
+    if snapshot.stale(conn):
+        snapshot.refresh_request(conn)
     if not any(c.key != "token" for c in report.checks):
+        snapshot.refresh_request(conn)
         raise NotReady(
-            "the readiness check has not yet run against the books"
-            + (f": {report.error}" if report.error else "")
+            "the readiness check has not yet run against the books; it is running now, try "
+            "again in a minute" + (f" (the last attempt: {report.error})" if report.error else "")
         )
     failing = [c for c in report.failing(purpose) if c.key != "token" and c.key not in ignore]
     if failing:
+        snapshot.refresh_request(conn)
         raise NotReady(
             "not ready to send: "
-            + "; ".join(f"{c.label}: {c.detail} {c.fix}".strip() for c in failing),
+            + "; ".join(f"{c.label}: {c.detail} {c.fix}".strip() for c in failing)
+            + f" (as the books answered {snapshot.age_label(report.checked_at)}; they are "
+            "being asked again now)",
             checks=[c.key for c in failing],
         )
     return report

@@ -15,10 +15,14 @@ flight, not as a difference. Each difference names its cause and, where one exis
 fix the screen offers (send, retry, sync, send again). The books are read in a handful of
 bulk requests (``/reports/external-documents``, ``/reports/trust-balances``) and this side
 in a handful of queries, whatever the number of cases.
+
+Only the worker runs it (nightly, and a user's queued by :func:`reconciliation_request`),
+and only the worker asks the books for the three-way reconciliation (ADR 0008).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections import defaultdict
@@ -37,7 +41,9 @@ from casebridge.bridge.client import (
 )
 from casebridge.bridge.errors import Conflict, ValidationFailed
 from casebridge.bridge.models import (
+    PENDING,
     UNFINISHED,
+    BooksJob,
     CaseLink,
     CheckState,
     Connection,
@@ -47,23 +53,27 @@ from casebridge.bridge.models import (
     DifferenceKind,
     FeeInvoice,
     InvoiceStage,
+    JobKind,
     OutboxItem,
     OutboxKind,
     OutboxState,
     ReconciliationDifference,
     ReconciliationRun,
+    RunState,
     SyncTrigger,
     TrustItemLink,
 )
 from casebridge.bridge.services import outbox
 from casebridge.bridge.services import settlement as settlement_services
+from casebridge.bridge.services.balances import balances_keep
 from casebridge.bridge.services.connection import (
     client_for,
     connection_mark_lapsed,
     require_connection,
     token_lapsed,
 )
-from casebridge.bridge.services.status_sync import check_status_sync
+from casebridge.bridge.services.status_sync import sync_request
+from casebridge.bridge.services.worker import ask, take
 from casebridge.cases.models import (
     Case,
     Cost,
@@ -77,6 +87,7 @@ from casebridge.cases.models import (
 from casebridge.cases.permissions import require_settings_access
 from casebridge.core import clock
 from casebridge.core.audit import audit_record
+from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
 _TRUST_ITEM_REF = re.compile(r"^cases-trust-item-(\d+)(?:-(\d+))?$")
@@ -624,6 +635,36 @@ def _read_books(
     return checks, receipts, invoices
 
 
+def reconciliation_request(
+    *, firm: Firm, actor: User, case_id: int | None = None
+) -> ReconciliationRun:
+    """On demand (a screen): queue a reconciliation of the firm (or one case) for the
+    worker, which runs it (:func:`reconciliation_run_execute`); the run is returned
+    queued, to be polled. The books are never asked here (ADR 0008)."""
+    require_settings_access(actor)
+    require_connection(firm)
+    case = _case_of(firm, case_id)
+    with transaction.atomic():
+        run = ReconciliationRun.objects.create(
+            firm=firm,
+            case=case,
+            trigger=SyncTrigger.MANUAL,
+            state=RunState.QUEUED,
+            started_by=actor,
+            started_at=clock.now(),
+        )
+        ask("reconciliation", run.pk)
+    return run
+
+
+def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun | None:
+    """On the worker: take a queued reconciliation and run it (None when another took it)."""
+    if not take(ReconciliationRun, run_id, started_at=clock.now()):
+        return None
+    run = ReconciliationRun.objects.select_related("firm", "case").get(pk=run_id)
+    return _reconcile(run)
+
+
 def reconciliation_run(
     *,
     firm: Firm,
@@ -631,18 +672,38 @@ def reconciliation_run(
     trigger: str = SyncTrigger.MANUAL,
     case_id: int | None = None,
 ) -> ReconciliationRun:
-    """Compare both sides for the firm (or one case) and keep what was found."""
+    """On the worker: compare both sides for the firm (or one case) now and keep what was
+    found (the nightly run; a user's goes through :func:`reconciliation_request`)."""
     if actor is not None:
         require_settings_access(actor)
-    conn = require_connection(firm)
-    case: Case | None = None
-    if case_id is not None:
-        case = Case.objects.filter(firm=firm, pk=case_id).first()
-        if case is None:
-            raise ValidationFailed("case not found in this firm", field="case")
+    require_connection(firm)
+    case = _case_of(firm, case_id)
     run = ReconciliationRun.objects.create(
-        firm=firm, case=case, trigger=trigger, started_by=actor, started_at=clock.now()
+        firm=firm,
+        case=case,
+        trigger=trigger,
+        state=RunState.RUNNING,
+        started_by=actor,
+        started_at=clock.now(),
     )
+    return _reconcile(run)
+
+
+def _case_of(firm: Firm, case_id: int | None) -> Case | None:
+    if case_id is None:
+        return None
+    case = Case.objects.filter(firm=firm, pk=case_id).first()
+    if case is None:
+        raise ValidationFailed("case not found in this firm", field="case")
+    return case
+
+
+def _reconcile(run: ReconciliationRun) -> ReconciliationRun:
+    firm, case = run.firm, run.case
+    conn = Connection.objects.filter(firm=firm).first()
+    if conn is None:
+        run.error = "The books integration is not activated."
+        return _finish(run)
     scope = {case.pk} if case is not None else None
     link_rows = CaseLink.objects.filter(firm=firm)
     if scope is not None:
@@ -673,9 +734,27 @@ def reconciliation_run(
                 run.error = f"The books could not answer: {exc.message}"[:1000]
             finally:
                 client.close()
+    return _finish(run)
+
+
+def _finish(run: ReconciliationRun) -> ReconciliationRun:
     run.finished_at = clock.now()
+    run.state = RunState.FAILED if run.error else RunState.DONE
     run.save()
     return run
+
+
+def run_of(firm: Firm, run_id: int) -> ReconciliationRun | None:
+    return ReconciliationRun.objects.filter(firm=firm, pk=run_id).select_related("case").first()
+
+
+def pending_run(firm: Firm, case: Case | None = None) -> ReconciliationRun | None:
+    """A reconciliation of the firm (or of ``case``) the worker has not finished yet."""
+    return (
+        ReconciliationRun.objects.filter(firm=firm, case=case, state__in=PENDING)
+        .order_by("-started_at", "-pk")
+        .first()
+    )
 
 
 def _has_anything(firm: Firm, case_id: int) -> bool:
@@ -707,6 +786,13 @@ def _compare(
         balances = client.all_trust_balances(conn.trust_account_id)
     else:
         balances = client.trust_balances(conn.trust_account_id, [f for f, _ in case_links.values()])
+    # what the screens show beside each case (they never ask the books: ADR 0008)
+    balances_keep(
+        firm.pk,
+        balances,
+        file_ids=[f for f, _ in case_links.values()],
+        missing_is_zero=scope is None,
+    )
     waiting = _unfinished(firm, scope)
     costs, cost_refs = _compare_costs(firm, scope, checks, waiting)
     deposits, deposit_refs = _compare_deposits(firm, scope, receipts, waiting)
@@ -758,11 +844,9 @@ def difference_fix(*, firm: Firm, actor: User, difference_id: int) -> Reconcilia
     if not diff.fix:
         raise Conflict("this difference has no fix the bridge can apply; see its cause")
     target = diff.fix_target_id or 0
-    if diff.fix == DifferenceFix.SYNC:  # talks to the books: never inside a transaction
-        check_status_sync(firm=firm, actor=actor)
     with transaction.atomic():
-        if diff.fix == DifferenceFix.SYNC:
-            pass
+        if diff.fix == DifferenceFix.SYNC:  # queued for the worker (ADR 0008)
+            sync_request(firm=firm, actor=actor)
         elif diff.fix == DifferenceFix.RETRY:
             outbox.items_retry(firm=firm, actor=actor, item_ids=[target])
         elif diff.fix == DifferenceFix.SEND_AGAIN:
@@ -830,7 +914,7 @@ def last_run(firm: Firm, case: Case | None = None) -> ReconciliationRun | None:
     )
 
 
-def three_way_read(
+def three_way_request(
     *,
     firm: Firm,
     actor: User,
@@ -838,10 +922,81 @@ def three_way_read(
     deposits_in_transit_cents: int = 0,
     outstanding_checks_cents: int | None = None,
     as_of: dt.date | None = None,
-) -> ThreeWay:
+) -> BooksJob:
     """The books' three-way reconciliation of the default client trust account (bank
-    statement, trust journal, sum of the client ledgers), for administrators."""
+    statement, trust journal, sum of the client ledgers), for administrators: queued for
+    the worker (:func:`three_way_job_run`), which asks the books; poll the job."""
     require_settings_access(actor)
+    conn = require_connection(firm)
+    if conn.trust_account_id is None:
+        raise Conflict("no default client trust account is chosen yet (Defaults)")
+    with transaction.atomic():
+        job = BooksJob.objects.create(
+            firm=firm,
+            kind=JobKind.THREE_WAY,
+            params={
+                "statement_cents": statement_cents,
+                "deposits_in_transit_cents": deposits_in_transit_cents,
+                "outstanding_checks_cents": outstanding_checks_cents,
+                "as_of": as_of.isoformat() if as_of else None,
+            },
+            requested_by=actor,
+            requested_at=clock.now(),
+        )
+        ask("job", job.pk)
+    return job
+
+
+def three_way_job_run(*, job: BooksJob) -> None:
+    """On the worker: ask the books for the three-way reconciliation; the figures (or why
+    they could not be had) are kept on the job."""
+    if not take(BooksJob, job.pk, started_at=clock.now()):
+        return
+    p = job.params
+    try:
+        result = _three_way_read(
+            job.firm,
+            statement_cents=int(p["statement_cents"]),
+            deposits_in_transit_cents=int(p.get("deposits_in_transit_cents") or 0),
+            outstanding_checks_cents=int(p["outstanding_checks_cents"])
+            if p.get("outstanding_checks_cents") is not None
+            else None,
+            as_of=dt.date.fromisoformat(p["as_of"]) if p.get("as_of") else None,
+        )
+    except DomainError as exc:
+        BooksJob.objects.filter(pk=job.pk).update(
+            state=RunState.FAILED,
+            error_code=exc.code[:80],
+            error_message=exc.message[:1000],
+            error_field=(exc.field or "")[:80],
+            finished_at=clock.now(),
+        )
+        return
+    BooksJob.objects.filter(pk=job.pk).update(
+        state=RunState.DONE,
+        result={**dataclasses.asdict(result), "as_of": result.as_of.isoformat()},
+        finished_at=clock.now(),
+    )
+
+
+def three_way_of(job: BooksJob) -> ThreeWay | None:
+    """A three-way job's figures, as the books gave them (None until it is done)."""
+    if job.state != RunState.DONE or not job.result:
+        return None
+    data = dict(job.result)
+    data["as_of"] = dt.date.fromisoformat(data["as_of"])
+    names = {f.name for f in dataclasses.fields(ThreeWay)}
+    return ThreeWay(**{k: v for k, v in data.items() if k in names})
+
+
+def _three_way_read(
+    firm: Firm,
+    *,
+    statement_cents: int,
+    deposits_in_transit_cents: int,
+    outstanding_checks_cents: int | None,
+    as_of: dt.date | None,
+) -> ThreeWay:
     conn = require_connection(firm)
     if conn.trust_account_id is None:
         raise Conflict("no default client trust account is chosen yet (Defaults)")

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from casebridge.bridge.client import BooksError, BooksUser
-from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
+from casebridge.bridge.client import BooksUser
+from casebridge.bridge.errors import Conflict, NotReady, NotReadYet, ValidationFailed
 from casebridge.bridge.models import (
     CheckState,
     Connection,
@@ -41,11 +41,12 @@ from casebridge.bridge.models import (
     OutboxState,
     TrustItemLink,
 )
-from casebridge.bridge.services.connection import client_for, require_connection
+from casebridge.bridge.services import snapshot
+from casebridge.bridge.services.connection import require_connection
 from casebridge.bridge.services.delivery import schedule_delivery
 from casebridge.bridge.services.mappings import cost_activity_codes
 from casebridge.bridge.services.outbox import new_key
-from casebridge.bridge.services.readiness import INVOICES, readiness_run, require_ready
+from casebridge.bridge.services.readiness import INVOICES, require_ready
 from casebridge.cases.models import (
     Case,
     Cost,
@@ -341,22 +342,24 @@ def _lines(case: Case, items: list[TrustItem], conn: Connection) -> list[_Line]:
 
 
 def _books_users(conn: Connection, case: Case) -> dict[str, BooksUser]:
-    """The books' active users by email (lower case), asked live."""
-    client = client_for(conn)
-    try:
-        return {u.email.strip().lower(): u for u in client.users() if u.is_active}
-    except BooksError as exc:
+    """The books' active users by email (lower case), as the worker last read them (never
+    asked here: ADR 0008)."""
+    users = snapshot.users(conn)
+    if users is None:
+        snapshot.refresh_request(conn)
         who = case.responsible_attorney.email if case.responsible_attorney else "the attorney"
-        raise Conflict(
-            f"the books could not be asked about {who} ({exc.message}); try again"
-        ) from None
-    finally:
-        client.close()
+        raise NotReadYet(
+            f"the books' users have not been read yet (is {who} one, recording time?); the "
+            "worker is reading them now, try again in a moment"
+        )
+    return {u.email.strip().lower(): u for u in users if u.is_active}
 
 
 def _require_timekeeper(conn: Connection, case: Case, users: dict[str, BooksUser]) -> str:
     """The responsible attorney's books user must exist and record time (the fee is their
-    time entry). Asked live: the readiness report covers attorneys of open cases only."""
+    time entry), as the worker last read the books' users: the readiness report covers
+    attorneys of open cases only. A refusal asks for a fresh read (the fix may have been
+    made in the books since)."""
     attorney = case.responsible_attorney
     if attorney is None:
         raise NotReady(
@@ -365,6 +368,8 @@ def _require_timekeeper(conn: Connection, case: Case, users: dict[str, BooksUser
             checks=["attorney_emails"],
         )
     books_user = users.get(attorney.email.strip().lower())
+    if books_user is None or not books_user.records_time:
+        snapshot.refresh_request(conn)
     if books_user is None:
         raise NotReady(
             f"the responsible attorney {attorney.display_name} ({attorney.email}) has no books "
@@ -428,7 +433,7 @@ def fee_invoice_plan(*, firm: Firm, actor: User, case_id: int) -> FeeInvoicePlan
             field="case",
         )
     if conn.copp_activity_code_id is None or conn.pd_activity_code_id is None:
-        readiness_run(conn=conn)  # finds the activity codes (kept on the connection)
+        snapshot.refresh_request(conn)  # the worker's readiness run finds the activity codes
     return FeeInvoicePlan(case, conn, items, _lines(case, items, conn))
 
 

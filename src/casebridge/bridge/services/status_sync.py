@@ -1,7 +1,8 @@
 """Check numbers and statuses back from the books: nightly (at the connection's hour) and on
 demand, for one cost, the ticked costs or the whole Pending tab. A firm-wide run also
-brings back the trust checks of payments pushed to disbursement and the stages of fee
-invoices (see the end of this module).
+brings back the trust checks of payments pushed to disbursement, the stages of fee
+invoices (see the end of this module) and the files' trust balances. Only the worker
+runs it: a user's sync is queued (:func:`sync_request`) and polled (ADR 0008).
 
 For every cost whose check is still queued or printed in the books' last known state:
 printed -> the cost is Paid with the check number and print date; voided in the books ->
@@ -28,10 +29,12 @@ from casebridge.bridge.models import (
     DepositLink,
     FeeInvoice,
     InvoiceStage,
+    RunState,
     SyncRun,
     SyncTrigger,
     TrustItemLink,
 )
+from casebridge.bridge.services.balances import balances_read
 from casebridge.bridge.services.connection import (
     client_for,
     connection_mark_lapsed,
@@ -39,6 +42,7 @@ from casebridge.bridge.services.connection import (
     token_lapsed,
 )
 from casebridge.bridge.services.delivery import invoice_settle
+from casebridge.bridge.services.worker import ask, take
 from casebridge.cases.models import Cost, CostStatus, Firm, User
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.services import disbursement as disbursement_services
@@ -94,6 +98,37 @@ def _apply(
         link.problem = ""
 
 
+def sync_request(*, firm: Firm, actor: User | None, cost_ids: list[int] | None = None) -> SyncRun:
+    """On demand (a screen, the API): queue a check-status sync of the firm's sent costs
+    (or just ``cost_ids``) for the worker, which runs it (:func:`sync_run_execute`); the
+    run is returned queued, to be polled. The books are never asked here (ADR 0008). A
+    cost id of another firm is 404, like one that does not exist, before anything is
+    written: never a reason to widen the sync."""
+    require_connection(firm)
+    if cost_ids is not None:
+        require_in_firm(firm, [(Cost, pk, f"cost_ids[{i}]") for i, pk in enumerate(cost_ids)])
+    now = clock.now()
+    with transaction.atomic():
+        run = SyncRun.objects.create(
+            firm=firm,
+            trigger=SyncTrigger.MANUAL,
+            state=RunState.QUEUED,
+            cost_ids=list(dict.fromkeys(cost_ids)) if cost_ids is not None else None,
+            started_by=actor,
+            started_at=now,
+        )
+        ask("sync", run.pk)
+    return run
+
+
+def sync_run_execute(*, run_id: int) -> SyncRun | None:
+    """On the worker: take a queued sync run and do it (None when another took it)."""
+    if not take(SyncRun, run_id, started_at=clock.now()):
+        return None
+    run = SyncRun.objects.select_related("firm", "started_by").get(pk=run_id)
+    return _sync(run, run.started_by, run.cost_ids)
+
+
 def check_status_sync(
     *,
     firm: Firm,
@@ -101,15 +136,31 @@ def check_status_sync(
     trigger: str = SyncTrigger.MANUAL,
     cost_ids: list[int] | None = None,
 ) -> SyncRun:
-    """Bring check statuses back for the firm's sent costs (or just ``cost_ids``, each of
-    which must be a cost of this firm: another firm's is 404, like one that does not
-    exist, never a reason to widen the sync)."""
-    conn = require_connection(firm)
+    """On the worker: bring check statuses back for the firm's sent costs (or just
+    ``cost_ids``, each of which must be a cost of this firm: another firm's is 404, like
+    one that does not exist, never a reason to widen the sync) now (the scheduled sync; a
+    user's goes through :func:`sync_request`)."""
+    require_connection(firm)
     if cost_ids is not None:
         require_in_firm(firm, [(Cost, pk, f"cost_ids[{i}]") for i, pk in enumerate(cost_ids)])
     run = SyncRun.objects.create(
-        firm=firm, trigger=trigger, started_by=actor, started_at=clock.now()
+        firm=firm,
+        trigger=trigger,
+        state=RunState.RUNNING,
+        cost_ids=cost_ids,
+        started_by=actor,
+        started_at=clock.now(),
     )
+    return _sync(run, actor, cost_ids)
+
+
+def _sync(run: SyncRun, actor: User | None, cost_ids: list[int] | None) -> SyncRun:
+    firm = run.firm
+    try:
+        conn = require_connection(firm)
+    except DomainError as exc:  # deactivated since it was asked for
+        run.error = exc.message[:1000]
+        return _finish(run)
     links = (
         CostLink.objects.filter(firm=firm, books_check_id__isnull=False)
         .exclude(cost__status=CostStatus.VOID)
@@ -147,6 +198,7 @@ def check_status_sync(
                 _sync_receipts(firm, client, run)
                 _sync_trust_checks(firm, actor, client, run)
                 _sync_fee_invoices(firm, actor, client, run)
+                balances_read(conn, client)
         except BooksAuthLapsed:
             connection_mark_lapsed(conn=conn)
             run.error = "Re-authentication required: the books refused the token."
@@ -154,10 +206,16 @@ def check_status_sync(
             run.error = f"The books could not answer: {exc.message}"[:1000]
         finally:
             client.close()
-    run.finished_at = clock.now()
-    run.save()
+    _finish(run)
     if cost_ids is None:
         type(conn).objects.filter(pk=conn.pk).update(last_check_sync_at=run.finished_at)
+    return run
+
+
+def _finish(run: SyncRun) -> SyncRun:
+    run.finished_at = clock.now()
+    run.state = RunState.FAILED if run.error else RunState.DONE
+    run.save()
     return run
 
 
