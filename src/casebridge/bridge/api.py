@@ -9,9 +9,10 @@ the settlement money (a case's fee invoice, its payments' trust checks and Send 
 No request waits on the books (ADR 0008): they answer from what the worker last read
 (with its time), and what needs the books now (a sign-in, a readiness refresh, a
 check-status sync) answers 202 with a run to poll.
-Sends are not replayed by ``Idempotency-Key``: a second send of the same cost is refused
-(``locked``) because the first already made it Pending, which is the stronger guarantee; a
-second fee invoice (409 ``conflict``) and a second Send again (409) likewise.
+Every POST honours ``Idempotency-Key`` as the books' and the cases side's do (ADR 0004): a
+repeat with the same key and body replays the first answer and writes nothing, the same
+key with another body is 409 ``idempotency_key_reused``. The records are the cases side's,
+scoped ``bridge POST <route>``; the sign-in pop-ups' password is left out of the hash.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from casebridge.cases.api.security import BearerToken, context
 from casebridge.cases.models import (
     Case,
     Firm,
+    IdempotencyRecord,
     Permission,
     TrustItem,
     TrustItemKind,
@@ -51,6 +53,7 @@ from casebridge.cases.models import (
 from casebridge.cases.permissions import require, require_settings_access
 from casebridge.core import clock
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
+from casebridge.core.api.idempotency import make_idempotent
 from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import (
     ERRORS,
@@ -67,6 +70,14 @@ from casebridge.core.api.schemas import (
 from casebridge.core.errors import NotFound
 
 router = Router(tags=["books integration"])
+
+#: ``Idempotency-Key`` on every POST (ADR 0004), stored with the cases side's records.
+idempotent = make_idempotent(
+    record_model=IdempotencyRecord,
+    firm_of=lambda request: context(request).firm,
+    scope_prefix="bridge",
+    secret_fields=("password",),
+)
 
 
 class SignInOut(Out):
@@ -177,6 +188,7 @@ class ActivateIn(In):
 
 
 @router.post("/activate", response={202: ConnectionOut, **ERRORS}, summary="Pop-up 1: sign in")
+@idempotent
 def activate(request: HttpRequest, payload: ActivateIn) -> Status[ConnectionOut]:
     """Queues the sign-in of the integration user; the worker signs in to the books (a
     request never waits on them) and keeps the token, never the password, which waits for
@@ -214,6 +226,7 @@ class DefaultsIn(In):
 
 
 @router.post("/defaults", response={200: ConnectionOut, **ERRORS}, summary="Pop-up 2: defaults")
+@idempotent
 def defaults(request: HttpRequest, payload: DefaultsIn) -> ConnectionOut:
     """Checked against the books' bank accounts as the worker last read them (409
     ``books_not_read_yet`` until it has: try again in a moment)."""
@@ -237,6 +250,7 @@ class PasswordIn(In):
 
 
 @router.post("/reauthenticate", response={202: ConnectionOut, **ERRORS})
+@idempotent
 def reauthenticate(request: HttpRequest, payload: PasswordIn) -> Status[ConnectionOut]:
     """The monthly re-authentication, queued for the worker like activation (202; poll
     ``GET /connection``'s ``sign_in``); what waited in the queue then goes out once."""
@@ -248,6 +262,7 @@ def reauthenticate(request: HttpRequest, payload: PasswordIn) -> Status[Connecti
 
 
 @router.post("/deactivate", response={200: ConnectionOut, **ERRORS})
+@idempotent
 def deactivate(request: HttpRequest) -> ConnectionOut:
     ctx = context(request)
     conn_services.connection_deactivate(firm=ctx.firm, actor=ctx.user)
@@ -337,6 +352,7 @@ def readiness_get(request: HttpRequest) -> ReadinessOut:
     response={202: ReadinessOut, **ERRORS},
     summary="Run the readiness check again",
 )
+@idempotent
 def readiness_refresh(request: HttpRequest) -> Status[ReadinessOut]:
     """Asks the worker to run every check against the books now; answers 202 at once with
     the last report (``refreshing`` true): poll ``GET /readiness`` until it is false."""
@@ -356,6 +372,7 @@ class SendOut(Out):
 
 
 @router.post("/costs/send", response={200: SendOut, **ERRORS}, summary="Send costs")
+@idempotent
 def costs_send(request: HttpRequest, payload: SendIn) -> SendOut:
     """Open costs become Pending and are queued for the books, all or nothing. 409
     ``integration_not_ready`` names the failing readiness checks (as the worker last ran
@@ -431,6 +448,7 @@ class CountOut(Out):
 
 
 @router.post("/queue/retry", response={200: CountOut, **ERRORS}, summary="Retry failed items")
+@idempotent
 def queue_retry(request: HttpRequest, payload: RetryIn) -> CountOut:
     ctx = context(request)
     return CountOut(
@@ -476,6 +494,7 @@ def _sync_run_out(run: SyncRun) -> SyncRunOut:
 @router.post(
     "/check-status/sync", response={202: SyncRunOut, **ERRORS}, summary="Sync check status"
 )
+@idempotent
 def check_status(request: HttpRequest, payload: SyncIn) -> Status[SyncRunOut]:
     """Queues a check-status sync (of ``cost_ids``, else of every sent cost and the
     settlement money) for the worker; 202 with the run, queued: poll
@@ -610,6 +629,7 @@ def _fee_invoice_out(case: Case) -> FeeInvoiceOut:
     response={201: FeeInvoiceOut, **ERRORS_403},
     summary="Create fee invoice",
 )
+@idempotent
 def fee_invoice_create(request: HttpRequest, case_id: Id) -> Status[FeeInvoiceOut]:
     """Queues the case's fee invoice for the books (the lines of ``GET .../plan``), paid from
     trust; ``stage`` is "" until it is delivered. 409 ``integration_not_ready`` names the
@@ -660,6 +680,7 @@ class TrustCheckOut(Out):
     response={200: TrustCheckOut, **ERRORS_403},
     summary="Send a voided trust check again",
 )
+@idempotent
 def trust_check_send_again(request: HttpRequest, item_id: Id) -> TrustCheckOut:
     """Requests a new trust check (a new external_ref) for a payment whose check the books
     voided. 409 ``conflict`` when its check is not void; 422 when it was never sent."""

@@ -34,6 +34,12 @@ Choices, on purpose:
   PostgreSQL, whose jsonb does not keep it).
 - Login (``POST /auth/session``) is not idempotent: it must not run in a transaction
   (failed attempts have to persist for throttling) and a token must never be stored.
+- A password in a request body (the bridge's sign-in pop-ups, which only queue a sign-in
+  for the worker) is left out of the request hash: ``secret_fields`` names such fields.
+  Nothing derived from a password is ever stored, so a repeat with the same key replays
+  the first answer whatever password it carries.
+- ``scope_prefix`` keeps the records of two APIs apart when they share a record model
+  (the bridge's API stores its records with the cases side's, scoped ``bridge POST ...``).
 """
 
 from __future__ import annotations
@@ -95,30 +101,57 @@ class _Record(Protocol):
 FirmOf = Callable[[HttpRequest], Model]
 
 
-def make_idempotent(*, record_model: type[Model], firm_of: FirmOf) -> Callable[[V], V]:
+def make_idempotent(
+    *,
+    record_model: type[Model],
+    firm_of: FirmOf,
+    scope_prefix: str = "",
+    secret_fields: tuple[str, ...] = (),
+) -> Callable[[V], V]:
     """The ``@idempotent`` decorator of one API: records are rows of ``record_model``,
-    scoped to the firm ``firm_of(request)`` returns (the authenticated caller's)."""
+    scoped to the firm ``firm_of(request)`` returns (the authenticated caller's), their
+    scope starting with ``scope_prefix``; top-level body fields named in ``secret_fields``
+    are left out of the request hash."""
 
     def idempotent(view: V) -> V:
         """Make a POST view transactional and honour ``Idempotency-Key``."""
         if hasattr(view, "_ninja_operation"):
             raise ConfigError(f"put @idempotent below @router.post on {view.__qualname__}")
         contribute_operation_callback(
-            view, functools.partial(_install, record_model=record_model, firm_of=firm_of)
+            view,
+            functools.partial(
+                _install,
+                record_model=record_model,
+                firm_of=firm_of,
+                scope_prefix=scope_prefix,
+                secret_fields=secret_fields,
+            ),
         )
         return view
 
     return idempotent
 
 
-def _install(operation: Operation, *, record_model: type[Model], firm_of: FirmOf) -> None:
+def _install(
+    operation: Operation,
+    *,
+    record_model: type[Model],
+    firm_of: FirmOf,
+    scope_prefix: str,
+    secret_fields: tuple[str, ...],
+) -> None:
     """Called by ninja once the operation is built (its signature already read)."""
     method = "/".join(operation.methods)
-    scope = f"{method} {operation.path}"
+    scope = f"{scope_prefix} {method} {operation.path}".strip()
     codes = [c for c in operation.response_models if isinstance(c, int) and c < 300]
     default_status = codes[0] if len(codes) == 1 else 200
     operation.view_func = _wrap(
-        operation.view_func, scope, default_status, record_model=record_model, firm_of=firm_of
+        operation.view_func,
+        scope,
+        default_status,
+        record_model=record_model,
+        firm_of=firm_of,
+        secret_fields=secret_fields,
     )
     extra = dict(operation.openapi_extra or {})
     extra["parameters"] = [*extra.get("parameters", []), OPENAPI_PARAMETER]
@@ -132,6 +165,7 @@ def _wrap(
     *,
     record_model: type[Model],
     firm_of: FirmOf,
+    secret_fields: tuple[str, ...] = (),
 ) -> Callable[..., Any]:
     records = record_model._default_manager
 
@@ -146,7 +180,7 @@ def _wrap(
                 status, text = _render(view_func(request, **values), default_status)
             return _response(status, text)
         firm = firm_of(request)
-        digest = request_hash(request)
+        digest = request_hash(request, secret_fields=secret_fields)
         with transaction.atomic():
             found = find(firm, key)
             if found is not None:
@@ -195,14 +229,17 @@ def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def request_hash(request: HttpRequest) -> str:
-    """SHA-256 of the canonical JSON of the request's path, query and body."""
+def request_hash(request: HttpRequest, *, secret_fields: tuple[str, ...] = ()) -> str:
+    """SHA-256 of the canonical JSON of the request's path, query and body (without the
+    top-level body fields named in ``secret_fields``)."""
     raw = request.body
     body: object
     try:
         body = json.loads(raw) if raw else None
     except (ValueError, RecursionError):  # not JSON (ninja refuses it first): hash as sent
         body = {"raw_sha256": hashlib.sha256(raw).hexdigest()}
+    if secret_fields and isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in secret_fields}
     query = {k: request.GET.getlist(k) for k in sorted(request.GET)}
     canonical = _canonical({"path": request.path, "query": query, "body": body})
     # "surrogatepass": a lone surrogate escaped in the JSON must hash, not crash, when
