@@ -15,19 +15,23 @@ lint:
 typecheck:
 	@scripts/bootstrap.sh dev && .venv/bin/mypy src config
 
+# Flags for the benches (bench/README.md), e.g. BENCH_ARGS="--backend sqlite", or for a run
+# beside another one: BENCH_ARGS="--db-prefix alice --port 8201".
+BENCH_ARGS ?=
+
 bench: bench-ledger bench-costs bench-bridge bench-settlement
 
 bench-ledger:
-	@scripts/bootstrap.sh dev && .venv/bin/python bench/ledger.py
+	@scripts/bootstrap.sh dev && .venv/bin/python bench/ledger.py $(BENCH_ARGS)
 
 bench-costs:
-	@scripts/bootstrap.sh dev && .venv/bin/python bench/costs_management.py
+	@scripts/bootstrap.sh dev && .venv/bin/python bench/costs_management.py $(BENCH_ARGS)
 
 bench-bridge:
-	@scripts/bootstrap.sh dev && .venv/bin/python bench/bridge_costs.py
+	@scripts/bootstrap.sh dev && .venv/bin/python bench/bridge_costs.py $(BENCH_ARGS)
 
 bench-settlement:
-	@scripts/bootstrap.sh dev && .venv/bin/python bench/bridge_settlement.py
+	@scripts/bootstrap.sh dev && .venv/bin/python bench/bridge_settlement.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

@@ -5,10 +5,12 @@ Usage: .venv/bin/python bench/bridge_costs.py [--cases 1000] [--costs-per-case 1
                                               [--backend sqlite|postgres|both]
                                               [--worker script|huey] [--bridge-batch N]
                                               [--no-sync] [--profile]
+                                              [--port N] [--db-prefix NAME]
 
-For each backend it creates a fresh database (SQLite file in a temp dir; PostgreSQL
-database ``casebridge_bench_bridge`` at $BENCH_POSTGRES_URL, default the local server),
-migrates, and sets up both sides:
+For each backend it creates a fresh database (SQLite file in its own temp var dir;
+PostgreSQL database ``<--db-prefix>_bridge``, default ``casebridge_bench_bridge``, at
+$BENCH_POSTGRES_URL, default the local server; both removed at the end), migrates, and sets
+up both sides:
 
 - the books firm as the seed asks (the same set-up as ``tests/bridge/conftest.py``): an
   administrator, the enrolled integration user, an attorney who records time, the release
@@ -16,7 +18,8 @@ migrates, and sets up both sides:
 - a cases firm whose one attorney has the books attorney's email, ``--cases`` open cases
   (a client each) and ``--costs-per-case`` Open costs per case, loaded with bulk inserts.
 
-It serves the books with gunicorn (2 sync workers) on a free loopback port, activates the
+It serves the books with gunicorn (2 sync workers) on ``--port`` (default a free loopback
+port), activates the
 bridge against that address (both pop-ups: ``connection_activate`` and
 ``connection_defaults_save``), and times, end to end:
 
@@ -32,7 +35,8 @@ bridge against that address (both pop-ups: ``connection_activate`` and
    UPDATE, which is not what is measured): ``check_status_sync`` turns every cost Paid.
 
 It then verifies: one books check per cost, each ``external_ref`` once, every outbox item
-sent, every cost Pending (Paid after 3). Figures are printed; only the verification
+sent, every cost Pending (Paid after 3), and prints Send + drain beside the raw SQL insert
+of every row they wrote (bench/common.py). Figures are printed; only the verification
 asserts. Aim: at least 1,000 costs/s from Send to the last check in the books, and under
 300 MB for the worker. ``--profile`` runs the script worker under cProfile and prints its
 top functions (the books' own time shows there as time waiting on the HTTP answer).
@@ -47,17 +51,20 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common
+
+ROOT = common.ROOT
 PASSWORD = "correct horse battery"
 INTEGRATION_EMAIL = "integration@lopez.test"
-DB_NAME = "casebridge_bench_bridge"
 TODAY = dt.date(2026, 11, 2)
 
 #: The delivery worker, run in its own process: instruments the HTTP client and the
@@ -123,57 +130,19 @@ print(json.dumps({
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path[:0] = [str(ROOT), str(ROOT / "src")]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-
-def prepare_database(backend: str, var_dir: str, bridge_batch: int | None) -> dict[str, str]:
-    from cryptography.fernet import Fernet
-
-    env = {
-        "CASEBRIDGE_VAR_DIR": var_dir,
-        "CASEBRIDGE_DEBUG": "0",
-        "CASEBRIDGE_FAST_HASHER": "1",
-        "CASEBRIDGE_SECRET_KEY": os.environ.get("CASEBRIDGE_SECRET_KEY")
-        or f"bench-only-{os.urandom(24).hex()}",
-        "CASEBRIDGE_BRIDGE_KEYS": Fernet.generate_key().decode(),
-        "CASEBRIDGE_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CASEBRIDGE_CONN_MAX_AGE": "60",
-        "CASEBRIDGE_LOG_LEVEL": os.environ.get("CASEBRIDGE_LOG_LEVEL", "WARNING"),
-    }
+def prepare_database(
+    backend: str, var_dir: str, bridge_batch: int | None, db_name: str
+) -> dict[str, str]:
+    env = common.bench_env(var_dir)
     if bridge_batch:
         env["CASEBRIDGE_BRIDGE_BATCH"] = str(bridge_batch)
-    if backend == "postgres":
-        base = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-        import psycopg
-
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-        env["DATABASE_URL"] = f"{base}/{DB_NAME}"
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{var_dir}/bench.sqlite3"
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"],
-        check=True,
-        env={**os.environ, **env},
-    )
+    env["DATABASE_URL"] = common.database_create(backend, var_dir, db_name)
+    common.manage(env, "migrate")
     return env
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description="Costs sent to the books through the bridge.")
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--costs-per-case", type=int, default=10)
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="postgres")
@@ -189,7 +158,12 @@ def main() -> None:
         help="gunicorn's --limit-request-line for the books (default: gunicorn's, 4094)",
     )
     ap.add_argument("--profile", action="store_true", help="cProfile the script worker")
-    args = ap.parse_args()
+    common.add_common_arguments(ap, server=True)
+    return ap
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
         if len(backends) > 1:
@@ -202,6 +176,7 @@ def main() -> None:
                 cmd += ["--limit-request-line", str(args.limit_request_line)]
             cmd += ["--no-sync"] if args.no_sync else []
             cmd += ["--profile"] if args.profile else []
+            cmd += common.common_argv(args)
             subprocess.run(cmd, check=True)
         else:
             run(backend, args)
@@ -304,34 +279,10 @@ def cases_firm_loaded(n_cases: int, per_case: int) -> tuple[object, object, list
 
 
 def start_books(
-    env: dict[str, str], limit_request_line: int | None
+    env: dict[str, str], limit_request_line: int | None, port: int = 0
 ) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
     extra = ["--limit-request-line", str(limit_request_line)] if limit_request_line else []
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            "--timeout",
-            "600",
-            *extra,
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"},
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return server, port
+    return common.start_gunicorn(env, port, extra=extra)
 
 
 # --- The run --------------------------------------------------------------------------------
@@ -339,10 +290,11 @@ def start_books(
 
 def run(backend: str, args: argparse.Namespace) -> None:
     var_dir = tempfile.mkdtemp(prefix=f"cb-bench-bridge-{backend}-")
+    db_name = f"{args.db_prefix}_bridge"
     server = None
     try:
-        env = prepare_database(backend, var_dir, args.bridge_batch)
-        setup_django(env)
+        env = prepare_database(backend, var_dir, args.bridge_batch, db_name)
+        common.setup_django(env)
         from django.conf import settings
 
         from casebridge.bridge.services import connection as conn_services
@@ -363,7 +315,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE")
 
-        server, port = start_books(env, args.limit_request_line)
+        server, port = start_books(env, args.limit_request_line, args.port)
         books_url = f"http://127.0.0.1:{port}/books/api/v1"
         conn_services.connection_activate(
             firm=firm,  # type: ignore[arg-type]
@@ -389,12 +341,9 @@ def run(backend: str, args: argparse.Namespace) -> None:
         )
         measure(backend, args, env, books, firm, admin, cost_ids)
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        from django.db import connections
-
-        connections.close_all()
+        common.stop(server)
+        common.close_connections()
+        common.database_drop(backend, db_name)
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
@@ -419,6 +368,7 @@ def measure(
     n = len(cost_ids)
 
     # (1) the bulk Send
+    written = common.RowsWritten()
     t0 = time.perf_counter()
     result = outbox.costs_send(firm=firm, actor=admin, cost_ids=cost_ids)  # type: ignore[arg-type]
     send_seconds = time.perf_counter() - t0
@@ -503,6 +453,7 @@ def measure(
     assert sent == n
     assert statuses == {CostStatus.PENDING: n}
     assert CostLink.objects.filter(books_check_id__isnull=False).count() == n
+    print(f"{tag} (1) + (2) Send + drain: {written.baseline().describe(total)}")
 
     if args.no_sync:
         return

@@ -6,13 +6,15 @@ Usage: .venv/bin/python bench/bridge_settlement.py [--backend sqlite|postgres|bo
                                                    [--reconcile-cases 10000]
                                                    [--reconcile-runs 3]
                                                    [--bridge-batch N] [--profile]
+                                                   [--port N] [--db-prefix NAME]
 
-For each backend it creates a fresh database (SQLite file in a temp dir; PostgreSQL
-database ``casebridge_bench_settlement`` at $BENCH_POSTGRES_URL, default the local server)
-and reuses ``bench/bridge_costs.py`` for the rest of the stage: the books firm as the seed
-asks (the bridge tests' own set-up), a cases firm of ``--cases`` open cases with
-``--costs-per-case`` Open costs each (bulk inserts), the books served by gunicorn (2 sync
-workers) on a free loopback port, and the delivery worker (``outbox_deliver`` in a fresh
+For each backend it creates a fresh database (SQLite file in its own temp var dir;
+PostgreSQL database ``<--db-prefix>_settlement``, default ``casebridge_bench_settlement``,
+at $BENCH_POSTGRES_URL, default the local server; both removed at the end) and reuses
+``bench/bridge_costs.py`` for the rest of the stage: the books firm as the seed asks (the
+bridge tests' own set-up), a cases firm of ``--cases`` open cases with ``--costs-per-case``
+Open costs each (bulk inserts), the books served by gunicorn (2 sync workers) on ``--port``
+(default a free loopback port), and the delivery worker (``outbox_deliver`` in a fresh
 Python process, which reports its HTTP requests, its queries and its peak RSS).
 
 Set-up (not timed, but its duration is printed), all through the real services except the
@@ -24,7 +26,8 @@ between 100,000.00 and 350,000.00 and never below what the costs need), two lien
 accepted and staged, the fee and the cost reimbursement staged, Push to Client Trust and
 Push to Disbursement.
 
-Timed, each with its items and items/s:
+Timed, each with its items and items/s, and each drain beside the raw SQL insert of every
+row it wrote (bench/common.py):
 
 1. the drain of the deposits' trust receipts (one ``POST /trust-receipts`` each);
 2. the drain of the trust check requests Push to Disbursement queued (liens, client);
@@ -86,7 +89,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import bridge_costs  # noqa: E402
+from bench import common  # noqa: E402
 from bench.bridge_costs import (  # noqa: E402
     INTEGRATION_EMAIL,
     PASSWORD,
@@ -95,17 +98,15 @@ from bench.bridge_costs import (  # noqa: E402
     books_firm_seeded,
     cases_firm_loaded,
     prepare_database,
-    setup_django,
     start_books,
 )
 
-DB_NAME = "casebridge_bench_settlement"
 #: Bulk-loaded cases per transaction.
 CHUNK = 500
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description="Settlement money through the bridge.")
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--cases", type=int, default=2000, help="cases settled through the bridge")
     ap.add_argument("--costs-per-case", type=int, default=3)
@@ -124,7 +125,12 @@ def main() -> None:
     ap.add_argument(
         "--profile", action="store_true", help="cProfile the last reconciliation (books in-process)"
     )
-    args = ap.parse_args()
+    common.add_common_arguments(ap, server=True)
+    return ap
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
         if len(backends) > 1:
@@ -136,6 +142,7 @@ def main() -> None:
             if args.bridge_batch:
                 cmd += ["--bridge-batch", str(args.bridge_batch)]
             cmd += ["--profile"] if args.profile else []
+            cmd += common.common_argv(args)
             subprocess.run(cmd, check=True)
         else:
             run(backend, args)
@@ -151,6 +158,7 @@ def rate(n: int, seconds: float) -> str:
 def drain(env: dict[str, str], firm_id: int, tag: str, label: str, expected: int) -> float:
     """One delivery run in its own process (bridge_costs' WORKER); prints its figures and
     returns its time (the run itself, without the process's Django start-up)."""
+    written = common.RowsWritten()
     t = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", WORKER, str(ROOT), str(firm_id), "0"],
@@ -183,6 +191,7 @@ def drain(env: dict[str, str], firm_id: int, tag: str, label: str, expected: int
     )
     assert report["sent"] == expected, f"expected {expected} items sent, got {report['sent']}"
     assert report["failed"] == report["retrying"] == report["waiting"] == 0
+    print(f"{tag}     {written.baseline().describe(seconds)}")
     return seconds
 
 
@@ -245,12 +254,11 @@ def timed_books_client() -> Iterator[dict[str, list[float]]]:
 
 def run(backend: str, args: argparse.Namespace) -> None:
     var_dir = tempfile.mkdtemp(prefix=f"cb-bench-settlement-{backend}-")
+    db_name = f"{args.db_prefix}_settlement"
     server = None
-    # bridge_costs.prepare_database names its database with this module global
-    bridge_costs.DB_NAME = DB_NAME
     try:
-        env = prepare_database(backend, var_dir, args.bridge_batch)
-        setup_django(env)
+        env = prepare_database(backend, var_dir, args.bridge_batch, db_name)
+        common.setup_django(env)
         from django.conf import settings
 
         tag = f"[{backend}]"
@@ -262,7 +270,7 @@ def run(backend: str, args: argparse.Namespace) -> None:
         settlements_created(firm)
         if backend == "postgres":
             vacuum_analyze()
-        server, port = start_books(env, None)
+        server, port = start_books(env, None, args.port)
         books_url = f"http://127.0.0.1:{port}/books/api/v1"
         activate(firm, admin, books, books_url)
         print(
@@ -277,12 +285,9 @@ def run(backend: str, args: argparse.Namespace) -> None:
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        from django.db import connections
-
-        connections.close_all()
+        common.stop(server)
+        common.close_connections()
+        common.database_drop(backend, db_name)
         shutil.rmtree(var_dir, ignore_errors=True)
 
 

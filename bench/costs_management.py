@@ -3,10 +3,12 @@ read (and render) the Open tab.
 
 Usage: .venv/bin/python bench/costs_management.py [--cases 10000] [--costs 100000]
                                                    [--runs 50] [--backend sqlite|postgres|both]
+                                                   [--db-prefix NAME]
 
-For each backend it creates a fresh database (SQLite file in a temp dir; PostgreSQL
-database ``casebridge_bench_costs`` at $BENCH_POSTGRES_URL, default the local server),
-migrates, and fills it with bulk inserts (the services are not what is measured): one firm,
+For each backend it creates a fresh database (SQLite file in its own temp var dir;
+PostgreSQL database ``<--db-prefix>_costs``, default ``casebridge_bench_costs``, at
+$BENCH_POSTGRES_URL, default the local server; both removed at the end), migrates, and
+fills it with bulk inserts (the services are not what is measured): one firm,
 ~20 attorneys, ~2,000 payee contacts, a client per case, ``--cases`` cases and ``--costs``
 costs spread over three years, the Open / Pending / Paid tabs (and a few void ones), with
 amounts from $5 to $25,000. PostgreSQL gets the VACUUM ANALYZE its autovacuum runs after
@@ -19,6 +21,10 @@ range), a deep page (page 500) and the first page sorted by amount; and, if the 
 Management screen is routed (``cases:costs_management``), the whole HTML page through
 django.test.Client with a signed-in session. It prints the median and the 95th percentile.
 Nothing is asserted. Aim: 95th percentile under 150 ms on both databases.
+
+Speed is a ratio (bench/common.py): the load is printed beside a raw SQL insert of the same
+rows, and each read beside a raw SQL read of the same page's rows (the costs with their
+case, attorney, payee and cost code, by id), timed the same way in the same run.
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
-import os
 import random
 import shutil
 import statistics
@@ -37,52 +42,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common
+
 PASSWORD = "bench-password-1"
-DB_NAME = "casebridge_bench_costs"
 TODAY = dt.date(2026, 6, 30)
 
 
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path[:0] = [str(ROOT), str(ROOT / "src")]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-
-def prepare_database(backend: str, var_dir: str) -> dict[str, str]:
-    env = {
-        "CASEBRIDGE_VAR_DIR": var_dir,
-        "CASEBRIDGE_DEBUG": "0",
-        "CASEBRIDGE_FAST_HASHER": "1",
-        "CASEBRIDGE_SECRET_KEY": os.environ.get("CASEBRIDGE_SECRET_KEY")
-        or f"bench-only-{os.urandom(24).hex()}",
-        "CASEBRIDGE_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
-        "CASEBRIDGE_CONN_MAX_AGE": "60",
-    }
-    if backend == "postgres":
-        base = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-        import psycopg
-
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-        env["DATABASE_URL"] = f"{base}/{DB_NAME}"
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{var_dir}/bench.sqlite3"
-    for command in (["migrate"], ["collectstatic", "--noinput"]):  # DEBUG off, as deployed
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *command, "-v0"],
-            check=True,
-            env={**os.environ, **env},
-        )
+def prepare_database(backend: str, var_dir: str, db_name: str) -> dict[str, str]:
+    env = common.bench_env(var_dir)
+    env["DATABASE_URL"] = common.database_create(backend, var_dir, db_name)
+    common.manage(env, "migrate")
+    common.manage(env, "collectstatic", "--noinput")  # DEBUG off, as deployed
     return env
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description="The Costs Management screen's Open tab.")
     ap.add_argument("--cases", type=int, default=10_000)
     ap.add_argument("--costs", type=int, default=100_000)
     ap.add_argument("--payees", type=int, default=2_000)
@@ -90,12 +68,23 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--sqlite-analyze", action="store_true", help="ANALYZE SQLite after the load")
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    args = ap.parse_args()
+    common.add_common_arguments(ap, server=False)
+    ap.add_argument(
+        "--port",
+        type=common.port_number,
+        default=0,
+        help="ignored: this bench serves nothing (accepted so every bench takes the same flags)",
+    )
+    return ap
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
         if len(backends) > 1:
             # Each backend in its own process: Django settings are read once per process.
-            cmd = [sys.executable, __file__, "--backend", backend]
+            cmd = [sys.executable, __file__, "--backend", backend, "--db-prefix", args.db_prefix]
             for name in ("cases", "costs", "payees", "attorneys", "runs"):
                 cmd += [f"--{name}", str(getattr(args, name))]
             if args.sqlite_analyze:
@@ -248,17 +237,42 @@ def timed(runs: int, fn: Callable[[], object]) -> tuple[float, float]:
 
 def run(backend: str, args: argparse.Namespace) -> None:
     var_dir = tempfile.mkdtemp(prefix=f"cb-bench-costs-{backend}-")
+    db_name = f"{args.db_prefix}_costs"
     try:
-        env = prepare_database(backend, var_dir)
-        setup_django(env)
-        try:
-            measure(backend, args)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
+        env = prepare_database(backend, var_dir, db_name)
+        common.setup_django(env)
+        measure(backend, args)
     finally:
+        common.close_connections()
+        common.database_drop(backend, db_name)
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def raw_page_rows(ids: list[int]) -> Callable[[], object]:
+    """The floor for a page: its rows (cost, case, attorney, payee, cost code) read by id
+    with one plain SQL query."""
+    from django.db import connection
+
+    from casebridge.cases.models import Case, Contact, Cost, CostCode, User
+
+    cost, case, user, contact, code = (
+        m._meta.db_table for m in (Cost, Case, User, Contact, CostCode)
+    )
+    sql = (
+        f"SELECT c.*, k.number, k.name, u.first_name, u.last_name, p.name, cc.code, cc.name "  # noqa: S608
+        f'FROM "{cost}" c JOIN "{case}" k ON k.id = c.case_id '
+        f'LEFT JOIN "{user}" u ON u.id = k.responsible_attorney_id '
+        f'LEFT JOIN "{contact}" p ON p.id = c.payee_id '
+        f'LEFT JOIN "{code}" cc ON cc.id = c.cost_code_id '
+        f"WHERE c.id IN ({', '.join(['%s'] * len(ids))})"
+    )
+
+    def read() -> object:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, ids)
+            return cursor.fetchall()
+
+    return read
 
 
 def measure(backend: str, args: argparse.Namespace) -> None:
@@ -269,9 +283,11 @@ def measure(backend: str, args: argparse.Namespace) -> None:
     from casebridge.cases.models import Cost, CostStatus, Firm, User
     from casebridge.cases.selectors.costs import CostFilters, costs_management_page
 
+    written = common.RowsWritten()
     t0 = time.perf_counter()
     firm_id, manager_id = generate(args.cases, args.costs, args.payees, args.attorneys)
     load = time.perf_counter() - t0
+    load_baseline = written.baseline()
     if backend == "postgres" or args.sqlite_analyze:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE" if backend == "postgres" else "ANALYZE")
@@ -281,6 +297,7 @@ def measure(backend: str, args: argparse.Namespace) -> None:
         f"[{backend}] {args.cases:,} cases and {args.costs:,} costs ({open_count:,} open) "
         f"loaded with bulk inserts in {load:.1f} s"
     )
+    print(f"[{backend}] load: {load_baseline.describe(load)}")
 
     attorney = User.objects.filter(firm=firm, is_attorney=True).order_by("pk").first()
     assert attorney is not None
@@ -296,6 +313,7 @@ def measure(backend: str, args: argparse.Namespace) -> None:
         ("sorted by amount", {"sort": "amount"}),
     ]
     results: list[tuple[str, float, float, int | None, int | None]] = []
+    floors: dict[str, float] = {}
     for label, kwargs in cases:
         page = costs_management_page(firm=firm, status=CostStatus.OPEN, **kwargs)  # type: ignore[arg-type]
         median, p95 = timed(
@@ -304,6 +322,10 @@ def measure(backend: str, args: argparse.Namespace) -> None:
                 firm=firm, status=CostStatus.OPEN, **kwargs
             ),
         )
+        floor, floor_p95 = timed(args.runs, raw_page_rows([c.pk for c in page.items]))
+        floors[label] = floor
+        n = len(page.items)
+        results.append((f"raw SQL read of its {n} rows ({label})", floor, floor_p95, None, None))
         results.append((f"selector, {label}", median, p95, page.count, page.page))
 
     try:
@@ -345,6 +367,9 @@ def measure(backend: str, args: argparse.Namespace) -> None:
 
     for label, median, p95, count, page_no in results:
         extra = f" ({count:,} rows, page {page_no})" if count is not None else ""
+        _, _, what = label.partition(", ")
+        if what in floors:
+            extra += f"; {median / floors[what]:,.1f}x the raw read of its rows"
         print(
             f"[{backend}] {label}: median {median:.1f} ms, p95 {p95:.1f} ms "
             f"over {args.runs} runs{extra}"

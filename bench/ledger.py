@@ -3,16 +3,20 @@ balance lookups and trial balances with 1,000,000 postings in the ledger.
 
 Usage: .venv/bin/python bench/ledger.py [--entries 100000] [--postings 1000000]
                                         [--backend sqlite|postgres|both]
+                                        [--port N] [--db-prefix NAME]
 
-For each backend it creates a fresh database (SQLite file in a temp dir; PostgreSQL
-database ``casebridge_bench`` at $BENCH_POSTGRES_URL, default the local server), migrates,
-creates a firm and an enrolled API user, starts gunicorn (2 workers) on a free loopback
-port, logs in through the API and posts ``--entries`` two-line entries in batches of
-``--batch`` through POST /books/api/v1/journal-entries/batch. It then tops the ledger up to
-``--postings`` postings with the same batch service in-process, and times:
+For each backend it creates a fresh database (SQLite file in its own temp var dir;
+PostgreSQL database ``<--db-prefix>_ledger``, default ``casebridge_bench_ledger``, at
+$BENCH_POSTGRES_URL, default the local server), migrates, creates a firm and an enrolled
+API user, starts gunicorn (2 workers) on ``--port`` (default a free loopback port), logs in
+through the API and posts ``--entries`` two-line entries in batches of ``--batch`` through
+POST /books/api/v1/journal-entries/batch, and prints beside it the raw SQL insert of the
+same rows (bench/common.py). It then tops the ledger up to ``--postings`` postings with the
+same batch service in-process, and times:
 - one account balance (GET /gl-accounts/{id}/balance over HTTP, and the selector alone),
 - the trial balance from maintained balances, and as of a date (summing every posting).
 Figures are printed; nothing is asserted. Targets: >= 5,000 entries/s; balance < 2 ms.
+The temp dir and the PostgreSQL database are removed at the end.
 """
 
 from __future__ import annotations
@@ -21,8 +25,7 @@ import argparse
 import datetime as dt
 import http.client
 import json
-import os
-import socket
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,15 +33,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common
+
 PASSWORD = "bench-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Api:
@@ -48,7 +50,9 @@ class Api:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         self.token: str | None = None
 
-    def call(self, method: str, path: str, body: object | None = None) -> tuple[int, dict]:
+    def call(
+        self, method: str, path: str, body: object | None = None
+    ) -> tuple[int, dict[str, Any]]:
         headers = {"Content-Type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -58,50 +62,26 @@ class Api:
         return resp.status, json.loads(resp.read() or b"{}")
 
 
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    sys.path[:0] = [str(ROOT), str(ROOT / "src")]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-
-def prepare_database(backend: str, var_dir: str) -> dict[str, str]:
-    env = {
-        "CASEBRIDGE_VAR_DIR": var_dir,
-        "CASEBRIDGE_DEBUG": "0",
-        "CASEBRIDGE_FAST_HASHER": "1",
-        "CASEBRIDGE_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CASEBRIDGE_CONN_MAX_AGE": "60",
-        "CASEBRIDGE_SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
-    }
-    if backend == "postgres":
-        base = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-        import psycopg
-
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS casebridge_bench")
-            conn.execute("CREATE DATABASE casebridge_bench")
-        env["DATABASE_URL"] = f"{base}/casebridge_bench"
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{var_dir}/bench.sqlite3"
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"],
-        check=True,
-        env={**os.environ, **env},
-    )
+def prepare_database(backend: str, var_dir: str, db_name: str) -> dict[str, str]:
+    env = common.bench_env(var_dir)
+    env["DATABASE_URL"] = common.database_create(backend, var_dir, db_name)
+    common.manage(env, "migrate")
     return env
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description="The books' ledger through the batch API.")
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--postings", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=2, help="concurrent API clients")
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
-    args = ap.parse_args()
+    common.add_common_arguments(ap, server=True)
+    return ap
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
         # Each backend in its own process: Django settings are read once per process.
@@ -118,17 +98,25 @@ def main() -> None:
             str(args.clients),
             "--backend",
             backend,
+            *common.common_argv(args),
         ]
         if len(backends) > 1:
             subprocess.run(cmd, check=True)
         else:
-            run(backend, args.entries, args.postings, args.batch, args.clients)
+            db_name = f"{args.db_prefix}_ledger"
+            var_dir = tempfile.mkdtemp(prefix=f"cb-bench-ledger-{backend}-")
+            try:
+                env = prepare_database(backend, var_dir, db_name)
+                run(backend, env, args)
+            finally:
+                common.close_connections()
+                common.database_drop(backend, db_name)
+                shutil.rmtree(var_dir, ignore_errors=True)
 
 
-def run(backend: str, n_entries: int, n_postings: int, batch: int, clients: int) -> None:
-    var_dir = tempfile.mkdtemp(prefix=f"cb-bench-{backend}-")
-    env = prepare_database(backend, var_dir)
-    setup_django(env)
+def run(backend: str, env: dict[str, str], args: argparse.Namespace) -> None:
+    n_entries, n_postings, batch, clients = args.entries, args.postings, args.batch, args.clients
+    common.setup_django(env)
     from casebridge.books.models import AccountRole, GLAccount, Posting
     from casebridge.books.selectors.reports import account_balance_cents, trial_balance
     from casebridge.books.services import auth, files, setup
@@ -143,30 +131,8 @@ def run(backend: str, n_entries: int, n_postings: int, batch: int, clients: int)
     cash, costs = accts[AccountRole.OPERATING_BANK], accts[AccountRole.ADVANCED_COSTS]
     income = accts[AccountRole.FEE_INCOME]
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-            "--timeout",
-            "600",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env, "PYTHONPATH": f"{ROOT}:{ROOT / 'src'}"},
-    )
+    server, port = common.start_gunicorn(env, args.port)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         api = Api(port)
         status, body = api.call(
             "POST",
@@ -197,22 +163,24 @@ def run(backend: str, n_entries: int, n_postings: int, batch: int, clients: int)
                 status, body = client.call("POST", "/journal-entries/batch", {"entries": entries})
                 assert status in (200, 201), (status, str(body)[:500])
 
-        t0 = time.perf_counter()
         share = -(-n_entries // clients)
         threads = [
             threading.Thread(target=post_range, args=(k * share, min((k + 1) * share, n_entries)))
             for k in range(clients)
         ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        written = common.RowsWritten()
+        t0 = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         api_seconds = time.perf_counter() - t0
         print(
             f"[{backend}] {n_entries:,} entries through the batch API in {api_seconds:.1f} s: "
             f"{n_entries / api_seconds:,.0f} entries/s (batches of {batch}, 2 postings each, "
-            f"{clients} clients)"
+            f"{clients} clients, gunicorn on port {port})"
         )
+        print(f"[{backend}] {written.baseline().describe(api_seconds)}")
 
         # Top up to the target ledger size in-process (same service, no HTTP).
         have = Posting.objects.filter(account__firm=firm).count()
@@ -273,8 +241,7 @@ def run(backend: str, n_entries: int, n_postings: int, batch: int, clients: int)
             f"totals {tb.total_debit_cents / 100:,.2f} = {tb.total_credit_cents / 100:,.2f}"
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        common.stop(server)
 
 
 if __name__ == "__main__":

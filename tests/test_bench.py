@@ -1,0 +1,47 @@
+"""The benchmarks start on a fresh environment and run side by side (bench/README.md). No
+bench is run here and nothing is timed: only what each needs to start."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+from bench import common
+
+BENCHES = ["ledger", "costs_management", "bridge_costs", "bridge_settlement"]
+
+
+@pytest.mark.parametrize("name", BENCHES)
+def test_every_bench_takes_its_own_port_and_database_prefix(name):
+    parser = importlib.import_module(f"bench.{name}").build_parser()
+    args = parser.parse_args(["--port", "8123", "--db-prefix", "alice_2"])
+    assert (args.port, args.db_prefix) == (8123, "alice_2")
+    defaults = parser.parse_args([])
+    assert (defaults.port, defaults.db_prefix) == (0, "casebridge_bench")  # 0: any free port
+
+
+@pytest.mark.parametrize("prefix", ["", "Alice", "bench-2", "x; DROP DATABASE postgres", "9x"])
+def test_a_database_prefix_is_a_plain_identifier(prefix):
+    with pytest.raises(argparse.ArgumentTypeError):
+        common.db_prefix(prefix)
+
+
+def test_a_bench_environment_starts_the_production_settings_with_nothing_inherited(tmp_path):
+    """What `make bench-ledger` lacked on a fresh machine: DEBUG off refuses to start
+    without CASEBRIDGE_BRIDGE_KEYS, so the bench makes a throwaway key (and all else)."""
+    env = {"PATH": os.environ["PATH"], **common.bench_env(str(tmp_path))}
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "from casebridge.bridge.crypto import encrypt_token, decrypt_token; "
+        "print(settings.DEBUG, settings.VAR_DIR, decrypt_token(encrypt_token('t')))"
+    )
+    proc = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], env=env, cwd=common.ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["False", str(tmp_path), "t"]
+    assert common.bench_env("a")["CASEBRIDGE_BRIDGE_KEYS"] != env["CASEBRIDGE_BRIDGE_KEYS"]
