@@ -5,11 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from casebridge.books.models import AccountRole, BankAccount, BankAccountKind, Firm, GLAccount, User
 from casebridge.books.services import auth, files, setup
 
 PASSWORD = "correct horse battery"
+
+# Property tests count examples, never milliseconds: no deadline per example (200 ms by
+# default, which a loaded machine misses) and no health check that times data generation.
+# Loaded before any test module builds its own settings, which inherit from it.
+hypothesis_settings.register_profile(
+    "casebridge", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("casebridge")
 
 
 @pytest.fixture

@@ -204,10 +204,14 @@ class FaultProxy:
     def count(self, method: str, path: str) -> int:
         return sum(1 for s in self.seen if s.method == method and s.path.endswith(path))
 
-    def settle(self, timeout: float = 10.0) -> None:
-        """Wait until no request is being forwarded to the books."""
+    def settle(self) -> None:
+        """Wait until no request is being forwarded to the books. A forward ends within
+        ``forward_timeout`` whatever the machine's pace, so past that (and a margin) the
+        proxy is stuck, and the test fails rather than hangs."""
         with self._lock:
-            if not self._lock.wait_for(lambda: self._state.in_flight == 0, timeout):
+            if not self._lock.wait_for(
+                lambda: self._state.in_flight == 0, self.forward_timeout + 30
+            ):
                 raise TimeoutError("the proxy is still forwarding")
 
     # -- the work ----------------------------------------------------------------------------

@@ -12,7 +12,15 @@ import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+
+#: How long a step may wait for its condition (a page, an element, a text) before the test
+#: calls it broken. Every wait ends as soon as its condition holds, so this only bounds a
+#: failure; it must never be what a passing test runs into on a loaded machine. Playwright's
+#: own defaults (30 s for actions, 5 s for ``expect``) are not: a request the live server
+#: answers in seconds under load would fail an ``expect`` that is right.
+PATIENCE_MS = 60_000
+expect.set_options(timeout=PATIENCE_MS)
 
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -42,7 +50,8 @@ def page(browser: Browser) -> Iterator[Page]:
     """A fresh browser context per test; fails the test on a script error, a console error
     or a failed resource (other than a form refused with 422)."""
     context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="en-US")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(PATIENCE_MS)
+    context.set_default_navigation_timeout(PATIENCE_MS)
     tab = context.new_page()
     problems: list[str] = []
 
