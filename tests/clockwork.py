@@ -15,6 +15,11 @@ from contextlib import contextmanager
 
 from casebridge.core import clock
 
+#: Seconds a test waits for another thread's condition (an event, a barrier, a thread's end)
+#: before it calls the run hung. Every such wait ends as soon as its condition holds, so this
+#: only bounds a broken run; it is far above anything a loaded machine needs.
+PATIENCE = 120
+
 
 @contextmanager
 def time_stands_still() -> Iterator[dt.datetime]:

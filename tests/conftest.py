@@ -10,6 +10,7 @@ from hypothesis import settings as hypothesis_settings
 
 from casebridge.books.models import AccountRole, BankAccount, BankAccountKind, Firm, GLAccount, User
 from casebridge.books.services import auth, files, setup
+from casebridge.core import clock
 
 PASSWORD = "correct horse battery"
 
@@ -20,6 +21,15 @@ hypothesis_settings.register_profile(
     "casebridge", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 hypothesis_settings.load_profile("casebridge")
+
+
+@pytest.fixture
+def today(monkeypatch) -> dt.date:
+    """The day the test started, held for the whole test: a run across midnight (in the
+    firm's time zone) gives the services and the test one and the same "today"."""
+    day = clock.today()
+    monkeypatch.setattr(clock, "today", lambda: day)
+    return day
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from casebridge.books.services.journal import (
     journal_entry_post,
 )
 from tests.books.ledger_helpers import D, assert_books_consistent, deposit, operating_check
+from tests.clockwork import PATIENCE
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -51,9 +52,10 @@ def at_the_same_moment(*actions: Callable[[], Any]) -> list[tuple[str, Any]]:
     def run(i: int, action: Callable[[], Any]) -> None:
         try:
             connection.ensure_connection()  # connect first, so the race is in the work
-            barrier.wait(timeout=10)
+            barrier.wait()  # however long the others take to connect
             outcomes[i] = ("ok", action())
         except Exception as exc:  # reported to the test
+            barrier.abort()  # a thread that could not start releases the others
             outcomes[i] = ("error", exc)
         finally:
             connection.close()
@@ -62,7 +64,7 @@ def at_the_same_moment(*actions: Callable[[], Any]) -> list[tuple[str, Any]]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=PATIENCE)
     assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
     return outcomes
 

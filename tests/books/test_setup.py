@@ -14,7 +14,6 @@ from casebridge.books.models import (
     GLAccount,
 )
 from casebridge.books.services import files, setup
-from casebridge.core import clock
 from casebridge.core.models import AuditEvent
 from tests.books.ledger_helpers import refused
 
@@ -254,9 +253,9 @@ def test_a_gl_account_number_is_unique_per_firm(firm, admin):
         setup.gl_account_create(firm=firm, actor=admin, number="5400", name="X", type="cost")
 
 
-def test_an_automatic_file_number_skips_a_number_typed_by_hand(firm, admin):
+def test_an_automatic_file_number_skips_a_number_typed_by_hand(firm, admin, today):
     client, _ = files.contact_find_or_create(firm=firm, actor=admin, name="A Client")
-    year = f"{clock.today():%Y}"
+    year = f"{today:%Y}"
     files.file_find_or_create(
         firm=firm, actor=admin, name="Typed", client=client, number=f"{year}-00001"
     )

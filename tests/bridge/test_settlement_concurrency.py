@@ -42,6 +42,7 @@ from casebridge.core import clock
 from casebridge.core.models import AuditEvent
 from tests.cases.helpers import deposit, offer
 from tests.cases.test_concurrency import at_the_same_moment, one_ok_one_error
+from tests.clockwork import PATIENCE
 
 from .conftest import PASSWORD, activate
 from .faultproxy import Fault, FaultProxy
@@ -184,7 +185,7 @@ def test_two_delivery_runs_started_at_once_send_every_check_once(books, cases, c
         "/checks/batch",
         Fault.CALL_BEFORE,
         nth=1,
-        callback=lambda: overlapped.append(returned.wait(timeout=30)),
+        callback=lambda: overlapped.append(returned.wait(timeout=PATIENCE)),
     )
 
     def run() -> delivery.DeliveryReport:
@@ -220,7 +221,7 @@ def test_a_run_whose_lease_ran_out_mid_request_and_the_run_that_took_over(
 
     def hold_a() -> None:
         held.set()
-        assert go.wait(timeout=30)
+        assert go.wait(timeout=PATIENCE)
 
     proxy.add("POST", "/checks/batch", Fault.CALL_BEFORE, nth=1, callback=hold_a)
     run_a: list[delivery.DeliveryReport] = []
@@ -234,7 +235,7 @@ def test_a_run_whose_lease_ran_out_mid_request_and_the_run_that_took_over(
     thread = threading.Thread(target=a)
     thread.start()
     try:
-        assert held.wait(timeout=30)
+        assert held.wait(timeout=PATIENCE)
         Connection.objects.filter(firm=cases.firm).update(
             delivery_lease_until=clock.now() - timedelta(seconds=1)
         )
@@ -244,7 +245,7 @@ def test_a_run_whose_lease_ran_out_mid_request_and_the_run_that_took_over(
         run_b = _deliver(cases)
     finally:
         go.set()
-        thread.join(timeout=30)
+        thread.join(timeout=PATIENCE)
     proxy.settle()
 
     assert not thread.is_alive()
@@ -293,7 +294,7 @@ def _race_past_the_checks(monkeypatch) -> None:
     original = bridge_settlement._queue_invoice
 
     def checked_then_queue(*args, **kwargs):
-        both_checked.wait(timeout=10)
+        both_checked.wait(timeout=PATIENCE)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(bridge_settlement, "_queue_invoice", checked_then_queue)

@@ -11,7 +11,6 @@ from casebridge.cases.errors import ValidationFailed
 from casebridge.cases.models import Case, CaseType, Firm, Settlement
 from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import firms
-from casebridge.core import clock
 from tests.cases.conftest import PASSWORD
 from tests.cases.helpers import audits, contact, new_case, refused
 
@@ -55,11 +54,11 @@ def test_a_client_contact_keeps_name_address_birth_date_phone_and_email(cfirm, c
     assert event.summary == "Contact Maria Lopez added"
 
 
-def test_a_contact_needs_a_name_and_a_birth_date_in_the_past(cfirm, cadmin):
+def test_a_contact_needs_a_name_and_a_birth_date_in_the_past(cfirm, cadmin, today):
     with refused(ValidationFailed, code="validation_error") as info:
         case_services.contact_create(firm=cfirm, actor=cadmin, name="   ")
     assert info.value.message == "a name is required"
-    tomorrow = clock.today() + dt.timedelta(days=1)
+    tomorrow = today + dt.timedelta(days=1)
     with refused(ValidationFailed, code="validation_error") as info:
         case_services.contact_create(firm=cfirm, actor=cadmin, name="Baby", date_of_birth=tomorrow)
     assert info.value.message == "the date of birth is in the future"
@@ -68,11 +67,11 @@ def test_a_contact_needs_a_name_and_a_birth_date_in_the_past(cfirm, cadmin):
 # --- opening a case -------------------------------------------------------------------------
 
 
-def test_a_case_is_personal_injury_unless_another_type_is_chosen(cfirm, cadmin):
+def test_a_case_is_personal_injury_unless_another_type_is_chosen(cfirm, cadmin, today):
     case = create(cfirm, cadmin)
     assert case.case_type.name == "Personal Injury"
     assert case.status == "intake"
-    assert case.opened_on == clock.today()
+    assert case.opened_on == today
     other = CaseType.objects.create(firm=cfirm, name="Workers' Compensation")
     assert create(cfirm, cadmin, case_type_id=other.pk).case_type == other
 

@@ -17,6 +17,7 @@ from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import firms, settlement
 from tests.cases.conftest import PASSWORD
 from tests.cases.helpers import D, contact, deposit, figures, lien, offer, stage, terms
+from tests.clockwork import PATIENCE
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -37,9 +38,10 @@ def at_the_same_moment(*actions: Callable[[], Any]) -> list[tuple[str, Any]]:
     def run(i: int, action: Callable[[], Any]) -> None:
         try:
             connection.ensure_connection()  # connect first, so the race is in the work
-            barrier.wait(timeout=10)
+            barrier.wait()  # however long the others take to connect
             outcomes[i] = ("ok", action())
         except Exception as exc:  # reported to the test
+            barrier.abort()  # a thread that could not start releases the others
             outcomes[i] = ("error", exc)
         finally:
             connection.close()
@@ -48,7 +50,7 @@ def at_the_same_moment(*actions: Callable[[], Any]) -> list[tuple[str, Any]]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=PATIENCE)
     assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
     return outcomes
 

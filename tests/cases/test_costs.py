@@ -15,7 +15,6 @@ from casebridge.cases.selectors.costs import case_costs
 from casebridge.cases.selectors.settlement import case_costs_total_cents
 from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import costs, firms
-from casebridge.core import clock
 from tests.cases.helpers import D, add_cost, audits, code_of, contact, new_case, refused
 
 
@@ -104,7 +103,7 @@ def test_a_cost_keeps_everything_the_costs_tab_shows(cfirm, cadmin, case, record
     assert event.after["status"] == "open"
 
 
-def test_a_cost_is_dated_today_unless_told(cfirm, cadmin, case, records):
+def test_a_cost_is_dated_today_unless_told(cfirm, cadmin, case, records, today):
     cost = costs.cost_create(
         firm=cfirm,
         actor=cadmin,
@@ -113,7 +112,7 @@ def test_a_cost_is_dated_today_unless_told(cfirm, cadmin, case, records):
         amount_cents=100,
         cost_code_id=code_of(cfirm, "E101").pk,
     )
-    assert cost.cost_date == clock.today()
+    assert cost.cost_date == today
 
 
 @pytest.mark.parametrize("cents", [0, -1, -50_000])
@@ -305,12 +304,12 @@ def test_another_firms_cost_is_not_found(cfirm, cadmin, cost):
 # --- void -----------------------------------------------------------------------------------
 
 
-def test_a_void_cost_shows_zero_and_leaves_the_total(cfirm, cadmin, case, cost):
+def test_a_void_cost_shows_zero_and_leaves_the_total(cfirm, cadmin, case, cost, today):
     other = add_cost(cfirm, cadmin, case, 5_000)
     assert case_costs_total_cents(case.pk) == 17_345
     voided = costs.cost_void(firm=cfirm, actor=cadmin, cost_id=cost.pk, reason=" duplicate ")
     assert (voided.status, voided.amount_cents, voided.shown_amount_cents) == ("void", 12_345, 0)
-    assert (voided.voided_on, voided.void_reason) == (clock.today(), "duplicate")
+    assert (voided.voided_on, voided.void_reason) == (today, "duplicate")
     assert case_costs_total_cents(case.pk) == 5_000
     assert [(c.pk, c.shown_amount_cents) for c in case_costs(case=case)] == [
         (other.pk, 5_000),
@@ -361,9 +360,9 @@ def test_paying_an_open_cost_records_the_check_or_card_number(cfirm, cadmin, cos
     assert (event.after["method"], event.after["reference"]) == ("card", "4242")
 
 
-def test_a_cost_paid_without_a_date_is_paid_today(cfirm, cadmin, cost):
+def test_a_cost_paid_without_a_date_is_paid_today(cfirm, cadmin, cost, today):
     done = costs.cost_pay(firm=cfirm, actor=cadmin, cost_id=cost.pk, method="check", reference="9")
-    assert done.paid_date == clock.today()
+    assert done.paid_date == today
 
 
 def test_a_cost_sent_to_the_books_is_paid_there(cfirm, cadmin, cost):

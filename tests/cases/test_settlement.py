@@ -10,7 +10,6 @@ import pytest
 from casebridge.cases.errors import Locked, PermissionDenied, StagingExceedsTrust, ValidationFailed
 from casebridge.cases.models import Deposit, Negotiation
 from casebridge.cases.services import costs, firms, settlement
-from casebridge.core import clock
 from tests.cases.conftest import PASSWORD
 from tests.cases.helpers import (
     D,
@@ -268,12 +267,12 @@ def test_a_deposit_needs_an_amount_and_a_check_number(
     assert info.value.message == message
 
 
-def test_a_voided_deposit_leaves_the_trust_money(cfirm, cadmin, case, acme):
+def test_a_voided_deposit_leaves_the_trust_money(cfirm, cadmin, case, acme, today):
     bounced = deposit(cfirm, cadmin, case, acme, 10_000_000, check="1")
     deposit(cfirm, cadmin, case, acme, 5_000_000, check="2")
     settlement.deposit_void(firm=cfirm, actor=cadmin, deposit_id=bounced.pk, reason=" bounced ")
     fresh = Deposit.objects.get(pk=bounced.pk)
-    assert (fresh.voided_on, fresh.void_reason) == (clock.today(), "bounced")
+    assert (fresh.voided_on, fresh.void_reason) == (today, "bounced")
     f = figures(case)
     assert (f.deposited_cents, f.not_yet_deposited_cents) == (5_000_000, 20_000_000)
     [event] = audits("deposit", bounced.pk, "void")
