@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Callable, Iterator
 
 import pytest
+from huey.contrib.djhuey import HUEY
+from huey.storage import MemoryStorage
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from casebridge.books.models import AccountRole, BankAccount, BankAccountKind, Firm, GLAccount, User
 from casebridge.books.services import auth, files, setup
 from casebridge.core import clock
-from tests.clockwork import PATIENCE
+from tests.clockwork import PATIENCE, time_stands_still
 
 PASSWORD = "correct horse battery"
 
@@ -22,6 +26,13 @@ hypothesis_settings.register_profile(
     "casebridge", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 hypothesis_settings.load_profile("casebridge")
+
+# Each test process keeps the tasks it queues (a delivery asked for when a send commits) in
+# memory: no consumer runs them in tests, and a queue file in the shared var dir was written
+# by both xdist workers under Huey's exclusive lock (5 s busy timeout), and read by either.
+HUEY.storage_class = MemoryStorage
+HUEY.storage_kwargs = {}
+HUEY.storage = HUEY.create_storage()
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +54,15 @@ def today(monkeypatch) -> dt.date:
     day = clock.today()
     monkeypatch.setattr(clock, "today", lambda: day)
     return day
+
+
+@pytest.fixture
+def stopped_clock() -> Iterator[Callable[[], dt.datetime]]:
+    """``stopped_clock()`` stops ``clock.now`` at that instant for the rest of the test
+    (tests.clockwork.time_stands_still): what holds a lease keeps it until the test itself
+    lets it run out."""
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(time_stands_still())
 
 
 @pytest.fixture

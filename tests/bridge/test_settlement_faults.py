@@ -544,8 +544,11 @@ def test_a_fee_invoice_answer_slower_than_the_timeout_is_resent_and_linked(
 # --- A worker killed between send and acknowledgement --------------------------------------------
 
 
-def test_a_worker_killed_after_sending_the_receipt_and_a_trust_check(books, cases, conn, proxy):
+def test_a_worker_killed_after_sending_the_receipt_and_a_trust_check(
+    books, cases, conn, proxy, stopped_clock
+):
     case = _pushed(cases, proxy)
+    stopped_clock()  # the leases hold until the test lets them run out, at any pace
 
     # the worker claims the receipt and the first trust check, sends both... and dies
     items = delivery.claim(cases.firm.pk, 2)
@@ -621,9 +624,10 @@ def test_a_worker_killed_after_sending_the_receipt_and_a_trust_check(books, case
     assert_settled_once(books, cases, trust_cents=0, invoice_stage="final")
 
 
-def test_a_worker_killed_after_sending_the_fee_invoice(books, cases, conn, proxy):
+def test_a_worker_killed_after_sending_the_fee_invoice(books, cases, conn, proxy, stopped_clock):
     settled = _settle_to_disbursement(books, cases)
     fee_invoice = _fee_invoice_create(cases)
+    stopped_clock()  # the leases hold until the test lets them run out, at any pace
 
     [item] = delivery.claim(cases.firm.pk, 2)
     assert item.kind == OutboxKind.FEE_INVOICE
