@@ -5,7 +5,8 @@ by side (see bench/README.md, "Running a bench").
   ``<prefix>_<bench>``) and, for a bench that serves the books, ``--port``;
 - :func:`bench_env`: the environment a bench's processes run with: its own var dir, DEBUG
   off, a throwaway secret key and a throwaway Fernet key for the bridge (production settings
-  refuse to start without one), nothing taken from the caller's ``CASEBRIDGE_*``;
+  refuse to start without one); :func:`child_env` and :func:`setup_django` drop the caller's
+  ``CASEBRIDGE_*``, ``DATABASE_URL`` and ``HUEY_*`` first;
 - :func:`database_create` / :func:`database_drop`: a fresh database per run;
 - :func:`start_gunicorn`: the books on a loopback port, waited for until it answers;
 - :class:`RowsWritten` and :func:`raw_insert_baseline`: speed is a ratio. Every row a timed
@@ -83,6 +84,16 @@ def common_argv(args: argparse.Namespace) -> list[str]:
 
 # --- Environment and database -----------------------------------------------------------------
 
+#: The caller's variables a bench never inherits: the project's own settings.
+_PROJECT_VARIABLES = ("CASEBRIDGE_", "DATABASE_URL", "HUEY_")
+
+
+def child_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment for a bench's process: the caller's, less the project's settings,
+    then the bench's own."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(_PROJECT_VARIABLES)}
+    return {**inherited, **env}
+
 
 def bench_env(var_dir: str, **extra: str) -> dict[str, str]:
     """Everything the bench's processes need, generated for this run."""
@@ -134,11 +145,14 @@ def manage(env: dict[str, str], *command: str) -> None:
     subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *command, "-v0"],
         check=True,
-        env={**os.environ, **env},
+        env=child_env(env),
     )
 
 
 def setup_django(env: dict[str, str]) -> None:
+    """Django in this process, with the bench's settings only (its children inherit them)."""
+    for name in [k for k in os.environ if k.startswith(_PROJECT_VARIABLES)]:
+        del os.environ[name]
     os.environ.update(env)
     for path in (str(ROOT / "src"), str(ROOT)):
         if path not in sys.path:
@@ -193,7 +207,7 @@ def start_gunicorn(
             *(extra or []),
         ],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env=child_env(env),
     )
     deadline = time.monotonic() + 300  # a bound for a broken start-up, not a wait
     while True:
