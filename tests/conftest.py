@@ -15,7 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from casebridge.books.models import AccountRole, BankAccount, BankAccountKind, Firm, GLAccount, User
 from casebridge.books.services import auth, files, setup
 from casebridge.core import clock
-from tests.clockwork import PATIENCE, time_stands_still
+from tests.clockwork import time_stands_still
 
 PASSWORD = "correct horse battery"
 
@@ -33,18 +33,6 @@ hypothesis_settings.load_profile("casebridge")
 HUEY.storage_class = MemoryStorage
 HUEY.storage_kwargs = {}
 HUEY.storage = HUEY.create_storage()
-
-
-@pytest.fixture(autouse=True)
-def _the_books_answer_at_any_pace(monkeypatch) -> None:
-    """In tests the books are this process's live server, so a short timeout on a call to
-    them can only turn a loaded machine into a red test. The screens read the books' trust
-    balances live with 3 s (a page never waits long in production); here that read waits as
-    long as a test waits for anything. (The bridge's other calls wait
-    BRIDGE_HTTP_TIMEOUT, 30 s; a test of a timeout sets its own, as the fault tests do.)"""
-    from casebridge.bridge import selectors
-
-    monkeypatch.setattr(selectors, "TRUST_READ_TIMEOUT", float(PATIENCE), raising=False)
 
 
 @pytest.fixture
