@@ -66,7 +66,7 @@ def balance_item(file: File, balance: str) -> dict[str, object]:
 
 
 def test_every_file_with_a_ledger_shows_its_balance_after_receipts_and_checks(
-    api, firm, admin, trust, client_file, their_file
+    api, firm, admin, trust, client_file, their_file, today
 ):
     second = open_file(firm, admin, 2)
     no_ledger = open_file(firm, admin, 3)
@@ -83,6 +83,7 @@ def test_every_file_with_a_ledger_shows_its_balance_after_receipts_and_checks(
     assert reply.status == 200
     assert reply.body == {
         "bank_account_id": trust.pk,
+        "as_of": today.isoformat(),
         "items": [balance_item(client_file, "850.25"), balance_item(second, "0.00")],
         "next_after_file_id": None,
     }
@@ -90,7 +91,7 @@ def test_every_file_with_a_ledger_shows_its_balance_after_receipts_and_checks(
 
 
 def test_asked_by_id_a_file_without_a_ledger_shows_zero_and_other_firms_files_are_left_out(
-    api, firm, admin, trust, client_file, their_file
+    api, firm, admin, trust, client_file, their_file, today
 ):
     no_ledger = open_file(firm, admin, 3)
     deposit(firm, admin, trust, client_file, 12_345)
@@ -102,16 +103,22 @@ def test_asked_by_id_a_file_without_a_ledger_shows_zero_and_other_firms_files_ar
     assert reply.status == 200
     assert reply.body == {
         "bank_account_id": trust.pk,
+        "as_of": today.isoformat(),
         "items": [balance_item(client_file, "123.45"), balance_item(no_ledger, "0.00")],
         "next_after_file_id": None,
     }
-    nothing = {"bank_account_id": trust.pk, "items": [], "next_after_file_id": None}
+    nothing = {
+        "bank_account_id": trust.pk,
+        "as_of": today.isoformat(),
+        "items": [],
+        "next_after_file_id": None,
+    }
     for none_of_ours in (str(their_file.pk), "", ","):  # never "every file"
         reply = api.get(BALANCES, {"bank_account_id": trust.pk, "file_ids": none_of_ours})
         assert (reply.status, reply.body) == (200, nothing)
 
 
-def test_balances_are_keyset_paged_by_file_id(api, firm, admin, trust):
+def test_balances_are_keyset_paged_by_file_id(api, firm, admin, trust, today):
     opened = [open_file(firm, admin, n) for n in range(1, 6)]
     for n, file in enumerate(opened, start=1):
         deposit(firm, admin, trust, file, n * 100)
@@ -128,10 +135,26 @@ def test_balances_are_keyset_paged_by_file_id(api, firm, admin, trust):
             break
 
     expected = [balance_item(f, f"{n}.00") for n, f in enumerate(opened, start=1)]
+    day = today.isoformat()
     assert pages == [
-        {"bank_account_id": trust.pk, "items": expected[0:2], "next_after_file_id": opened[1].pk},
-        {"bank_account_id": trust.pk, "items": expected[2:4], "next_after_file_id": opened[3].pk},
-        {"bank_account_id": trust.pk, "items": expected[4:5], "next_after_file_id": None},
+        {
+            "bank_account_id": trust.pk,
+            "as_of": day,
+            "items": expected[0:2],
+            "next_after_file_id": opened[1].pk,
+        },
+        {
+            "bank_account_id": trust.pk,
+            "as_of": day,
+            "items": expected[2:4],
+            "next_after_file_id": opened[3].pk,
+        },
+        {
+            "bank_account_id": trust.pk,
+            "as_of": day,
+            "items": expected[4:5],
+            "next_after_file_id": None,
+        },
     ]
     # a full last page points past itself; the page after it is empty
     full = api.get(
@@ -140,7 +163,12 @@ def test_balances_are_keyset_paged_by_file_id(api, firm, admin, trust):
     assert full.body["next_after_file_id"] == opened[4].pk
     assert [item["file_id"] for item in full.body["items"]] == [f.pk for f in opened[2:]]
     after_last = api.get(BALANCES, {"bank_account_id": trust.pk, "after_file_id": opened[4].pk})
-    assert after_last.body == {"bank_account_id": trust.pk, "items": [], "next_after_file_id": None}
+    assert after_last.body == {
+        "bank_account_id": trust.pk,
+        "as_of": day,
+        "items": [],
+        "next_after_file_id": None,
+    }
 
 
 def test_only_a_trust_bank_account_of_the_firm_is_accepted(
@@ -508,17 +536,19 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(api, firm, admin, att
 
     send(2, 100)
     api.get(BALANCES, {"bank_account_id": trust.pk})  # the token's first use is recorded
-    assert reads() == {  # the token; the bank account; the rows
-        "page": (2, 3),
-        "by id": (2, 3),
+    # the token; the bank account; whether an entry is dated after today (balances only:
+    # the maintained columns hold today's balances only if none is); the rows
+    assert reads() == {
+        "page": (2, 4),
+        "by id": (2, 4),
         "checks": (2, 2),
         "receipts": (2, 2),
         "invoices": (2, 2),
     }
     send(20, 200)
     assert reads() == {
-        "page": (22, 3),
-        "by id": (22, 3),
+        "page": (22, 4),
+        "by id": (22, 4),
         "checks": (22, 2),
         "receipts": (22, 2),
         "invoices": (22, 2),
@@ -546,6 +576,7 @@ def test_both_reads_are_in_the_schema_with_typed_answers(anonymous_client):
         "file_ids": False,
         "after_file_id": False,
         "limit": False,
+        "as_of": False,
     }
     item = components["FileTrustBalanceOut"]["properties"]
     assert set(item) == {"file_id", "file_number", "balance"}

@@ -34,7 +34,7 @@ def second_file(firm, admin):
 
 
 def test_the_trial_balance_lists_every_account_with_a_balance(
-    firm, admin, trust, operating, client_file, court_fees
+    firm, admin, trust, operating, client_file, court_fees, today
 ):
     empty = reports.trial_balance(firm=firm)
     assert (empty.rows, empty.total_debit_cents, empty.total_credit_cents) == ([], 0, 0)
@@ -51,7 +51,7 @@ def test_the_trial_balance_lists_every_account_with_a_balance(
     ]
     assert tb.total_debit_cents == tb.total_credit_cents == 120_000
     assert tb.is_balanced
-    assert tb.as_of is None
+    assert tb.as_of == today
 
 
 def test_the_trial_balance_as_of_a_date_sums_postings_up_to_it(

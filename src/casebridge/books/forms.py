@@ -427,11 +427,16 @@ class InvoiceAdvanceForm(forms.Form):
 
 
 class TrialBalanceForm(forms.Form):
-    as_of = forms.DateField(label="As of", required=False, widget=DateInput)
+    as_of = forms.DateField(
+        label="As of", required=False, widget=DateInput, help_text="Leave blank for today."
+    )
 
 
 class ClientLedgerForm(forms.Form):
     file = _text("File number", 40, list="file-numbers", placeholder="e.g. 2026-00001")
+    as_of = forms.DateField(
+        label="As of", required=False, widget=DateInput, help_text="Leave blank for today."
+    )
 
 
 def _trust_bank_queryset(firm: Firm) -> Any:
@@ -441,7 +446,9 @@ def _trust_bank_queryset(firm: Firm) -> Any:
 class TrustJournalForm(forms.Form):
     bank_account = _bank_field("Trust account")
     start = forms.DateField(label="From", required=False, widget=DateInput)
-    end = forms.DateField(label="To", required=False, widget=DateInput)
+    end = forms.DateField(
+        label="To", required=False, widget=DateInput, help_text="Leave blank for today."
+    )
 
     def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -469,7 +476,12 @@ class ReconciliationForm(forms.Form):
         required=False,
         help_text="Leave blank to count every unvoided check of this account.",
     )
-    as_of = forms.DateField(label="As of", required=False, widget=DateInput)
+    as_of = forms.DateField(
+        label="As of",
+        required=False,
+        widget=DateInput,
+        help_text="The statement date; leave blank for today.",
+    )
 
     def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -110,7 +110,7 @@ def test_a_file_names_its_client_and_optional_references_by_id(api, client_file)
     assert AreaOfPractice.objects.count() == 0
 
 
-def test_the_client_trust_ledger_runs_a_balance(api, firm, admin, trust, funded_file):
+def test_the_client_trust_ledger_runs_a_balance(api, firm, admin, trust, funded_file, today):
     checks.check_request_create(
         firm=firm,
         actor=admin,
@@ -130,6 +130,7 @@ def test_the_client_trust_ledger_runs_a_balance(api, firm, admin, trust, funded_
         "file_id": funded_file.pk,
         "file_number": funded_file.number,
         "client_name": "Maria Lopez",
+        "as_of": today.isoformat(),
         "ledgers": [
             {
                 "bank_account_id": trust.pk,

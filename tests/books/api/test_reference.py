@@ -84,7 +84,7 @@ def test_areas_of_practice_and_activity_codes(api, firm, admin):
     ]
 
 
-def test_gl_accounts_show_balances_in_normal_sign(api, trust, funded_file):
+def test_gl_accounts_show_balances_in_normal_sign(api, trust, funded_file, today):
     page = api.get("/gl-accounts", {"limit": 1000})
     by_number = {a["number"]: a for a in page.body["items"]}
     assert page.body["count"] == 13
@@ -108,6 +108,7 @@ def test_gl_accounts_show_balances_in_normal_sign(api, trust, funded_file):
         "number": "2100",
         "name": "Client Trust Liability",
         "type": "liability",
+        "as_of": today.isoformat(),
         "balance": "1000.00",
     }
     banks = api.get("/bank-accounts", {"kind": "trust"}).body
@@ -120,10 +121,10 @@ def test_gl_accounts_show_balances_in_normal_sign(api, trust, funded_file):
     )
 
 
-def test_trial_balance(api, funded_file):
+def test_trial_balance(api, funded_file, today):
     tb = api.get("/reports/trial-balance").body
     assert tb == {
-        "as_of": None,
+        "as_of": today.isoformat(),
         "rows": [
             {
                 "account_id": tb["rows"][0]["account_id"],
@@ -178,6 +179,7 @@ def test_three_way_reconciliation(api, firm, admin, trust, operating, funded_fil
         "trust_journal_balance": "750.00",
         "client_ledgers_total": "750.00",
         "client_ledgers_recomputed": "750.00",
+        "trust_liability_balance": "750.00",
         "differences": [],
         "is_reconciled": True,
     }

@@ -10,7 +10,7 @@ for up to 1,000 files with their clients in one request, all or nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -29,8 +29,9 @@ from casebridge.books.models import (
     Firm,
     User,
 )
-from casebridge.books.selectors.reports import client_trust_ledger
+from casebridge.books.selectors.reports import client_trust_ledger, file_trust_balances
 from casebridge.books.services import files as file_service
+from casebridge.core import clock
 from casebridge.core.api.errors import at_index
 from casebridge.core.api.lookups import get_or_404, optional, require_in_firm
 from casebridge.core.api.schemas import (
@@ -152,12 +153,15 @@ class FileOut(Out):
     opened_on: dt.date
     is_closed: bool
     trust_balances: list[TrustBalanceOut] = Field(
-        description="The client's trust balance in each of the firm's trust bank accounts."
+        description="The client's trust balance, as of today, in each of the firm's trust "
+        "bank accounts."
     )
 
     @classmethod
-    def of(cls, file: File, trust_banks: Iterable[BankAccount]) -> FileOut:
-        held = {tl.bank_account_id: tl.balance_cents for tl in file.trust_ledgers.all()}
+    def of(
+        cls, file: File, trust_banks: Iterable[BankAccount], held: Mapping[tuple[int, int], int]
+    ) -> FileOut:
+        """``held``: trust balances by (file id, bank account id) (``file_trust_balances``)."""
         area, attorney = file.area_of_practice, file.responsible_attorney
         return cls(
             id=file.pk,
@@ -179,7 +183,7 @@ class FileOut(Out):
                 TrustBalanceOut(
                     bank_account_id=bank.pk,
                     bank_account_name=bank.name,
-                    balance=money(held.get(bank.pk, 0)),
+                    balance=money(held.get((file.pk, bank.pk), 0)),
                 )
                 for bank in trust_banks
             ],
@@ -187,15 +191,20 @@ class FileOut(Out):
 
 
 def _files(firm: Firm) -> QuerySet[File]:
-    return (
-        File.objects.filter(firm=firm)
-        .select_related("client", "area_of_practice", "responsible_attorney")
-        .prefetch_related("trust_ledgers")
+    return File.objects.filter(firm=firm).select_related(
+        "client", "area_of_practice", "responsible_attorney"
     )
 
 
 def _trust_banks(firm: Firm) -> list[BankAccount]:
     return list(BankAccount.objects.filter(firm=firm, kind=BankAccountKind.TRUST).order_by("pk"))
+
+
+def _file_items(firm: Firm, files: list[File]) -> list[FileOut]:
+    """The files as answered, each with its trust balances as of today."""
+    banks = _trust_banks(firm)
+    held = file_trust_balances(firm=firm, file_ids=[f.pk for f in files])
+    return [FileOut.of(f, banks, held) for f in files]
 
 
 class FileIn(In):
@@ -227,14 +236,14 @@ def file_list(
     if filters.client_id:
         qs = qs.filter(client_id=filters.client_id)
     rows, count = page_of(qs, page)
-    banks = _trust_banks(firm)
-    return Page[FileOut](items=[FileOut.of(f, banks) for f in rows], count=count)
+    return Page[FileOut](items=_file_items(firm, rows), count=count)
 
 
 @router.get("/files/{int:file_id}", response={200: FileOut, **ERRORS})
 def file_get(request: HttpRequest, file_id: Id) -> FileOut:
     firm = context(request).firm
-    return FileOut.of(get_or_404(_files(firm), file_id), _trust_banks(firm))
+    [item] = _file_items(firm, [get_or_404(_files(firm), file_id)])
+    return item
 
 
 @router.post("/files", response={200: FileOut, 201: FileOut, **ERRORS})
@@ -263,7 +272,7 @@ def file_find_or_create(request: HttpRequest, payload: FileIn) -> Status[FileOut
         opened_on=payload.opened_on,
     )
     return Status(
-        201 if created else 200, FileOut.of(get_or_404(_files(firm), file.pk), _trust_banks(firm))
+        201 if created else 200, _file_items(firm, [get_or_404(_files(firm), file.pk)])[0]
     )
 
 
@@ -369,11 +378,10 @@ def file_find_or_create_batch(request: HttpRequest, payload: FileBatchIn) -> Sta
     file_ids = [file.pk for file, _ in results]
     n_created = sum(1 for _, created in results if created)
     files = _files(firm).in_bulk(file_ids)
-    banks = _trust_banks(firm)
     return Status(
         201 if n_created else 200,
         FileBatchOut(
-            items=[FileOut.of(files[pk], banks) for pk in file_ids],
+            items=_file_items(firm, [files[pk] for pk in file_ids]),
             count=len(file_ids),
             created=n_created,
         ),
@@ -403,27 +411,36 @@ class TrustLedgerOut(Out):
     file_id: int
     file_number: str
     client_name: str
-    ledgers: list[LedgerOut]
+    as_of: dt.date = Field(description="The day the ledgers run to.")
+    ledgers: list[LedgerOut] = Field(
+        description="One per trust bank account where the file had trust money by as_of."
+    )
 
 
 class TrustLedgerFilter(Clean):
     bank_account_id: Id | None = None
+    as_of: dt.date | None = Field(
+        None, description="Default: today. Only entries dated on or before it are shown."
+    )
 
 
 @router.get("/files/{int:file_id}/trust-ledger", response={200: TrustLedgerOut, **ERRORS})
 def file_trust_ledger(
     request: HttpRequest, file_id: Id, filters: Query[TrustLedgerFilter]
 ) -> TrustLedgerOut:
-    """The file's client trust ledger in each trust bank account, with running balance."""
+    """The file's client trust ledger in each trust bank account, with running balance,
+    as of ``as_of`` (default today)."""
     firm = context(request).firm
     file = get_or_404(File.objects.filter(firm=firm).select_related("client"), file_id)
+    as_of = filters.as_of or clock.today()
     ledgers = client_trust_ledger(
-        firm=firm, file_id=file.pk, bank_account_id=filters.bank_account_id
+        firm=firm, file_id=file.pk, bank_account_id=filters.bank_account_id, as_of=as_of
     )
     return TrustLedgerOut(
         file_id=file.pk,
         file_number=file.number,
         client_name=file.client.name,
+        as_of=as_of,
         ledgers=[
             LedgerOut(
                 bank_account_id=ledger.bank_account.pk,

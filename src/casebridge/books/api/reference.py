@@ -1,8 +1,13 @@
 """The firm's set-up, read-only: users, features, areas of practice, activity codes, the
 chart of accounts and the bank accounts. The bridge reads these to check the seed's
-set-up (S1-S8) and to offer mappings."""
+set-up (S1-S8) and to offer mappings.
+
+The balances shown are as of today: an entry dated later is not in them (see
+``selectors.reports.report_day``)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -13,6 +18,7 @@ from casebridge.books.api.schemas import AccountRef
 from casebridge.books.api.security import context
 from casebridge.books.api.session import UserOut
 from casebridge.books.models import (
+    DEBIT_NORMAL,
     AccountRole,
     AccountType,
     ActivityCode,
@@ -22,7 +28,8 @@ from casebridge.books.models import (
     GLAccount,
     User,
 )
-from casebridge.books.selectors.reports import account_balance_cents
+from casebridge.books.selectors.reports import account_balance_cents, gl_balances
+from casebridge.core import clock
 from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import ERRORS, Clean, Id, Money, Out, Page, PageIn, money, page_of
 
@@ -135,11 +142,13 @@ class GLAccountOut(Out):
     is_client_trust: bool
     is_active: bool
     balance: Money = Field(
-        description="In the account's normal sign (a liability's credit balance is positive)."
+        description="As of today, in the account's normal sign (a liability's credit balance "
+        "is positive)."
     )
 
     @classmethod
-    def of(cls, account: GLAccount) -> GLAccountOut:
+    def of(cls, account: GLAccount, balance_cents: int) -> GLAccountOut:
+        """``balance_cents``: debits minus credits as of today (``gl_balances``)."""
         return cls(
             id=account.pk,
             number=account.number,
@@ -148,8 +157,12 @@ class GLAccountOut(Out):
             role=AccountRole(account.role) if account.role else None,
             is_client_trust=account.is_client_trust,
             is_active=account.is_active,
-            balance=money(account.normal_balance_cents),
+            balance=money(_normal(account, balance_cents)),
         )
+
+
+def _normal(account: GLAccount, balance_cents: int) -> int:
+    return balance_cents if account.type in DEBIT_NORMAL else -balance_cents
 
 
 class GLAccountFilter(Clean):
@@ -167,13 +180,21 @@ def gl_account_list(
     if filters.role:
         qs = qs.filter(role=filters.role)
     rows, count = page_of(qs, page)
-    return Page[GLAccountOut](items=[GLAccountOut.of(a) for a in rows], count=count)
+    balances = gl_balances(firm=context(request).firm, accounts=rows)
+    return Page[GLAccountOut](items=[GLAccountOut.of(a, balances[a.pk]) for a in rows], count=count)
 
 
 @router.get("/gl-accounts/{int:account_id}", response={200: GLAccountOut, **ERRORS})
 def gl_account_get(request: HttpRequest, account_id: Id) -> GLAccountOut:
-    qs = GLAccount.objects.filter(firm=context(request).firm)
-    return GLAccountOut.of(get_or_404(qs, account_id))
+    firm = context(request).firm
+    account = get_or_404(GLAccount.objects.filter(firm=firm), account_id)
+    return GLAccountOut.of(account, gl_balances(firm=firm, accounts=[account])[account.pk])
+
+
+class BalanceIn(Clean):
+    as_of: dt.date | None = Field(
+        None, description="Default: today. Only entries dated on or before it count."
+    )
 
 
 class BalanceOut(Out):
@@ -181,22 +202,29 @@ class BalanceOut(Out):
     number: str
     name: str
     type: AccountType
+    as_of: dt.date = Field(description="The day the balance is for.")
     balance: Money
 
 
 @router.get("/gl-accounts/{int:account_id}/balance", response={200: BalanceOut, **ERRORS})
-def gl_account_balance(request: HttpRequest, account_id: Id) -> BalanceOut:
-    """The maintained balance in normal sign: one indexed row, whatever the ledger's size."""
+def gl_account_balance(
+    request: HttpRequest, account_id: Id, params: Query[BalanceIn]
+) -> BalanceOut:
+    """The balance in normal sign as of ``as_of`` (default today): the maintained column,
+    one indexed row whatever the ledger's size, unless an entry is dated after that day
+    (then the account's postings up to it are summed)."""
     firm = context(request).firm
     account = get_or_404(
         GLAccount.objects.filter(firm=firm).only("pk", "number", "name", "type"), account_id
     )
+    as_of = params.as_of or clock.today()
     return BalanceOut(
         account_id=account.pk,
         number=account.number,
         name=account.name,
         type=AccountType(account.type),
-        balance=money(account_balance_cents(firm=firm, account_id=account.pk)),
+        as_of=as_of,
+        balance=money(account_balance_cents(firm=firm, account_id=account.pk, as_of=as_of)),
     )
 
 
@@ -210,10 +238,11 @@ class BankAccountOut(Out):
     account_number_last4: str
     next_check_number: int
     is_active: bool
-    balance: Money
+    balance: Money = Field(description="The bank's GL account, as of today.")
 
     @classmethod
-    def of(cls, bank: BankAccount) -> BankAccountOut:
+    def of(cls, bank: BankAccount, balance_cents: int) -> BankAccountOut:
+        """``balance_cents``: the GL account's debits minus credits as of today."""
         liability = bank.trust_liability_account
         return cls(
             id=bank.pk,
@@ -225,7 +254,7 @@ class BankAccountOut(Out):
             account_number_last4=bank.account_number_last4,
             next_check_number=bank.next_check_number,
             is_active=bank.is_active,
-            balance=money(bank.gl_account.normal_balance_cents),
+            balance=money(_normal(bank.gl_account, balance_cents)),
         )
 
 
@@ -247,9 +276,15 @@ def bank_account_list(
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
     rows, count = page_of(qs, page)
-    return Page[BankAccountOut](items=[BankAccountOut.of(b) for b in rows], count=count)
+    return Page[BankAccountOut](items=_bank_items(request, rows), count=count)
 
 
 @router.get("/bank-accounts/{int:bank_account_id}", response={200: BankAccountOut, **ERRORS})
 def bank_account_get(request: HttpRequest, bank_account_id: Id) -> BankAccountOut:
-    return BankAccountOut.of(get_or_404(_banks(request), bank_account_id))
+    [item] = _bank_items(request, [get_or_404(_banks(request), bank_account_id)])
+    return item
+
+
+def _bank_items(request: HttpRequest, banks: list[BankAccount]) -> list[BankAccountOut]:
+    balances = gl_balances(firm=context(request).firm, accounts=[b.gl_account for b in banks])
+    return [BankAccountOut.of(b, balances[b.gl_account_id]) for b in banks]

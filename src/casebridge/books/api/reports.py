@@ -5,6 +5,10 @@ All are reads (GET with query parameters). The reconciliation compares the adjus
 statement balance, the trust account's journal balance and the sum of the client ledgers
 (domain.md section 5) and lists every difference rather than hiding it.
 
+Each is computed as of a day (``as_of``; default today) from the postings dated on or
+before it, so an entry dated later is never in a report of today; each answer carries
+the ``as_of`` it was computed for.
+
 The bulk reads (``/reports/trust-balances``, ``/reports/external-documents``) let the
 bridge read thousands of files' trust balances and every document it sent in a few
 requests: keyset-paged by id (``after_...`` is the last id of the previous page, and
@@ -24,6 +28,7 @@ from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import AccountType, BankAccount, BankAccountKind
 from casebridge.books.selectors import reports
 from casebridge.books.selectors.reports import DocumentKind
+from casebridge.core import clock
 from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import (
     ERRORS,
@@ -40,8 +45,11 @@ from casebridge.core.api.schemas import (
 router = Router(tags=["reports"])
 
 
+AS_OF = "Default: today. Only entries dated on or before it count."
+
+
 class TrialBalanceIn(Clean):
-    as_of: dt.date | None = Field(None, description="Default: current balances.")
+    as_of: dt.date | None = Field(None, description=AS_OF)
 
 
 class TrialBalanceRowOut(Out):
@@ -54,7 +62,7 @@ class TrialBalanceRowOut(Out):
 
 
 class TrialBalanceOut(Out):
-    as_of: dt.date | None
+    as_of: dt.date = Field(description="The day the balances are for.")
     rows: list[TrialBalanceRowOut]
     total_debit: Money
     total_credit: Money
@@ -90,9 +98,13 @@ class ReconciliationIn(Clean):
     deposits_in_transit: NonNegativeCents = 0
     outstanding_checks: NonNegativeCents | None = Field(
         None,
-        description="Default: every unvoided check of the account the books know about.",
+        description="Default: every check of the account written by as_of and not voided by then.",
     )
-    as_of: dt.date | None = Field(None, description="The statement date. Default: today.")
+    as_of: dt.date | None = Field(
+        None,
+        description="The statement date. Default: today. Every figure is as of this day: "
+        "only entries dated on or before it count.",
+    )
 
 
 class OutstandingCheckOut(Out):
@@ -114,6 +126,9 @@ class ReconciliationOut(Out):
     trust_journal_balance: Money
     client_ledgers_total: Money
     client_ledgers_recomputed: Money
+    trust_liability_balance: Money = Field(
+        description="The client trust liability account, as of the day."
+    )
     differences: list[str]
     is_reconciled: bool
 
@@ -155,6 +170,7 @@ def three_way_reconciliation(
         trust_journal_balance=money(rec.trust_journal_balance_cents),
         client_ledgers_total=money(rec.client_ledgers_total_cents),
         client_ledgers_recomputed=money(rec.client_ledgers_recomputed_cents),
+        trust_liability_balance=money(rec.trust_liability_balance_cents),
         differences=rec.differences,
         is_reconciled=rec.is_reconciled,
     )
@@ -182,6 +198,7 @@ class TrustBalancesIn(Clean):
         0, ge=0, le=MAX_ID, description="Keyset paging: the previous page's next_after_file_id."
     )
     limit: int = Field(1000, ge=1, le=MAX_BULK_LIMIT)
+    as_of: dt.date | None = Field(None, description=AS_OF)
 
 
 class FileTrustBalanceOut(Out):
@@ -192,6 +209,7 @@ class FileTrustBalanceOut(Out):
 
 class TrustBalancesOut(Out):
     bank_account_id: int
+    as_of: dt.date = Field(description="The day the balances are for.")
     items: list[FileTrustBalanceOut] = Field(description="In file id order.")
     next_after_file_id: int | None = Field(
         description="Pass as after_file_id for the next page; null on the last page (and "
@@ -216,8 +234,8 @@ def _parse_file_ids(text: str) -> list[int]:
 
 @router.get("/reports/trust-balances", response={200: TrustBalancesOut, **ERRORS})
 def trust_balances(request: HttpRequest, params: Query[TrustBalancesIn]) -> TrustBalancesOut:
-    """Many files' client trust balances in one trust bank account (the maintained,
-    credit-normal ledger balance).
+    """Many files' client trust balances in one trust bank account (credit-normal), as of
+    ``as_of`` (default today).
 
     With ``file_ids``: those files of the firm, in file id order. Without: every file with
     a ledger in the account, keyset-paged by file id (``after_file_id``, ``limit``,
@@ -234,9 +252,13 @@ def trust_balances(request: HttpRequest, params: Query[TrustBalancesIn]) -> Trus
             field="bank_account_id",
         )
     next_after: int | None = None
+    as_of = params.as_of or clock.today()
     if params.file_ids is not None:
         rows = reports.trust_balances_of_files(
-            firm=firm, bank_account_id=bank.pk, file_ids=_parse_file_ids(params.file_ids)
+            firm=firm,
+            bank_account_id=bank.pk,
+            file_ids=_parse_file_ids(params.file_ids),
+            as_of=as_of,
         )
     else:
         rows = reports.trust_balances_page(
@@ -244,11 +266,13 @@ def trust_balances(request: HttpRequest, params: Query[TrustBalancesIn]) -> Trus
             bank_account_id=bank.pk,
             after_file_id=params.after_file_id,
             limit=params.limit,
+            as_of=as_of,
         )
         if len(rows) == params.limit:
             next_after = rows[-1][0]
     return TrustBalancesOut(
         bank_account_id=bank.pk,
+        as_of=as_of,
         items=[
             FileTrustBalanceOut(file_id=file_id, file_number=number, balance=money(cents))
             for file_id, number, cents in rows

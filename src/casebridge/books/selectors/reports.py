@@ -1,7 +1,13 @@
-"""The books' reports. Balances come from the maintained columns (one row each); the
-three-way reconciliation also recomputes from postings so drift would show, not hide.
-The bulk reads at the end serve an integration's reconciliation: flat rows, one query a
-page."""
+"""The books' reports, each as of a day: every figure comes from the postings dated on or
+before it (and the documents as they stood then). Without a date a report is as of today,
+so an entry dated later is left out (domain.md 5).
+
+The maintained balance columns (``GLAccount.balance_cents``, ``TrustLedger.balance_cents``)
+sum every posting, a later-dated one too, so a report reads them (one row each) only when
+the firm has no entry dated after its day (:func:`report_day`, one EXISTS); otherwise it
+sums the postings up to the day. The three-way reconciliation always recomputes from
+postings too, so drift would show, not hide. The bulk reads at the end serve an
+integration's reconciliation: flat rows, one query a page."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from django.db.models import FilteredRelation, IntegerField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Left
+from django.db.models.functions import Coalesce, Left
 
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import (
@@ -19,17 +25,55 @@ from casebridge.books.models import (
     BankAccount,
     BankAccountKind,
     Check,
-    CheckStatus,
     File,
     Firm,
     GLAccount,
     Invoice,
+    JournalEntry,
     Posting,
     TrustLedger,
     TrustReceipt,
 )
 from casebridge.core import clock
 from casebridge.core.money import format_cents as f
+
+
+def report_day(*, firm: Firm, as_of: dt.date | None = None) -> tuple[dt.date, bool]:
+    """The day a report is for (``as_of``, else today) and whether the maintained balance
+    columns hold the balances of that day: they sum every posting, so only when no entry
+    of the firm is dated after it (one EXISTS on the (firm, date) index)."""
+    day = as_of or clock.today()
+    return day, not JournalEntry.objects.filter(firm=firm, date__gt=day).exists()
+
+
+def _net(postings: QuerySet[Posting]) -> int:
+    """Debits minus credits of ``postings``: one aggregate."""
+    sums = postings.aggregate(d=Sum("debit_cents"), c=Sum("credit_cents"))
+    return int((sums["d"] or 0) - (sums["c"] or 0))
+
+
+def gl_balances(
+    *, firm: Firm, accounts: Iterable[GLAccount], as_of: dt.date | None = None
+) -> dict[int, int]:
+    """Each of ``accounts``' balance (debits minus credits) as of ``as_of`` (default
+    today), by account id: the loaded maintained column when it holds that day, else one
+    grouped sum of the postings up to it."""
+    accounts = list(accounts)
+    day, maintained = report_day(firm=firm, as_of=as_of)
+    if maintained:
+        return {a.pk: a.balance_cents for a in accounts}
+    balances = dict.fromkeys((a.pk for a in accounts), 0)
+    sums = (
+        Posting.objects.filter(
+            account__firm=firm, account_id__in=balances.keys(), entry__date__lte=day
+        )
+        .values("account_id")
+        .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"))
+        .order_by()
+    )
+    for row in sums:
+        balances[row["account_id"]] = (row["d"] or 0) - (row["c"] or 0)
+    return balances
 
 
 @dataclass(frozen=True)
@@ -47,7 +91,7 @@ class TrialBalance:
     rows: list[TrialBalanceRow]
     total_debit_cents: int
     total_credit_cents: int
-    as_of: dt.date | None
+    as_of: dt.date
 
     @property
     def is_balanced(self) -> bool:
@@ -55,18 +99,21 @@ class TrialBalance:
 
 
 def trial_balance(*, firm: Firm, as_of: dt.date | None = None) -> TrialBalance:
-    """Every account's balance in a debit or credit column; the columns are always equal.
+    """Every account's balance as of ``as_of`` (default today) in a debit or credit
+    column; the columns are always equal.
 
-    Current balances read the maintained column (one row per account). An ``as_of`` date
-    sums postings up to that date instead (one grouped query, indexed by account)."""
+    The maintained columns when they hold that day (one row per account), else the
+    postings summed up to it (one grouped query, indexed by account)."""
+    day, maintained = report_day(firm=firm, as_of=as_of)
     accounts = list(GLAccount.objects.filter(firm=firm).order_by("number"))
-    if as_of is None:
+    if maintained:
         balances = {a.pk: a.balance_cents for a in accounts}
     else:
         sums = (
-            Posting.objects.filter(account__firm=firm, entry__date__lte=as_of)
+            Posting.objects.filter(account__firm=firm, entry__date__lte=day)
             .values("account_id")
             .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"))
+            .order_by()
         )
         balances = {row["account_id"]: (row["d"] or 0) - (row["c"] or 0) for row in sums}
     rows = []
@@ -79,16 +126,28 @@ def trial_balance(*, firm: Firm, as_of: dt.date | None = None) -> TrialBalance:
         rows=rows,
         total_debit_cents=sum(r.debit_cents for r in rows),
         total_credit_cents=sum(r.credit_cents for r in rows),
-        as_of=as_of,
+        as_of=day,
     )
 
 
-def account_balance_cents(*, firm: Firm, account_id: int) -> int:
-    """Normal-sign balance of one account: a single indexed row read."""
+def account_balance_cents(*, firm: Firm, account_id: int, as_of: dt.date | None = None) -> int:
+    """Normal-sign balance of one account as of ``as_of`` (default today): a single
+    indexed row read when the maintained column holds that day."""
     acct = GLAccount.objects.filter(firm=firm, pk=account_id).only("balance_cents", "type").first()
     if acct is None:
         raise ValidationFailed("account not found in this firm", field="account")
-    return acct.balance_cents if acct.type in DEBIT_NORMAL else -acct.balance_cents
+    balance = gl_balances(firm=firm, accounts=[acct], as_of=as_of)[acct.pk]
+    return balance if acct.type in DEBIT_NORMAL else -balance
+
+
+def client_trust_total_cents(*, firm: Firm, as_of: dt.date | None = None) -> int:
+    """What the firm holds for its clients in all its trust accounts as of ``as_of``
+    (default today): the sum of the client ledgers."""
+    day, maintained = report_day(firm=firm, as_of=as_of)
+    if maintained:
+        total = TrustLedger.objects.filter(firm=firm).aggregate(s=Sum("balance_cents"))["s"]
+        return int(total or 0)
+    return -_net(Posting.objects.filter(trust_ledger__firm=firm, entry__date__lte=day))
 
 
 @dataclass(frozen=True)
@@ -110,12 +169,22 @@ class ClientLedger:
     bank_account: BankAccount
     lines: list[LedgerLine]
     balance_cents: int
+    as_of: dt.date
+    #: postings of this ledger dated after ``as_of``: not in ``lines`` nor the balance
+    later_entries: int = 0
 
 
 def client_trust_ledger(
-    *, firm: Firm, file_id: int, bank_account_id: int | None = None
+    *,
+    firm: Firm,
+    file_id: int,
+    bank_account_id: int | None = None,
+    as_of: dt.date | None = None,
 ) -> list[ClientLedger]:
-    """A file's client trust ledger(s), one per trust bank account, with running balance."""
+    """A file's client trust ledger(s) as of ``as_of`` (default today), one per trust bank
+    account, with running balance: the postings dated on or before that day, and how many
+    came later. A ledger whose first posting came later is not there yet."""
+    day = as_of or clock.today()
     file = File.objects.filter(firm=firm, pk=file_id).select_related("client").first()
     if file is None:
         raise ValidationFailed("file not found in this firm", field="file")
@@ -124,13 +193,16 @@ def client_trust_ledger(
         ledgers = ledgers.filter(bank_account_id=bank_account_id)
     result = []
     for tl in ledgers.order_by("bank_account__name"):
-        running = 0
+        running = later = 0
         lines = []
         for p in (
             Posting.objects.filter(trust_ledger=tl)
             .select_related("entry")
             .order_by("entry__date", "entry_id", "pk")
         ):
+            if p.entry.date > day:
+                later += 1
+                continue
             running += p.credit_cents - p.debit_cents
             lines.append(
                 LedgerLine(
@@ -145,7 +217,8 @@ def client_trust_ledger(
                     p.entry.reverses_id,
                 )
             )
-        result.append(ClientLedger(file, tl.bank_account, lines, tl.balance_cents))
+        if lines or not later:
+            result.append(ClientLedger(file, tl.bank_account, lines, running, day, later))
     return result
 
 
@@ -168,7 +241,8 @@ def trust_account_journal(
     limit: int = 500,
     offset: int = 0,
 ) -> list[JournalLine]:
-    """Every movement of a trust bank account, in date order (paged)."""
+    """Every movement of a trust bank account from ``start`` to ``end`` (default today:
+    an entry dated later is left out), in date order (paged)."""
     bank = BankAccount.objects.filter(
         firm=firm, pk=bank_account_id, kind=BankAccountKind.TRUST
     ).first()
@@ -177,8 +251,7 @@ def trust_account_journal(
     qs = Posting.objects.filter(account_id=bank.gl_account_id).select_related("entry", "file")
     if start:
         qs = qs.filter(entry__date__gte=start)
-    if end:
-        qs = qs.filter(entry__date__lte=end)
+    qs = qs.filter(entry__date__lte=end or clock.today())
     return [
         JournalLine(
             p.entry_id,
@@ -212,11 +285,16 @@ class ThreeWayReconciliation:
     trust_journal_balance_cents: int
     client_ledgers_total_cents: int
     client_ledgers_recomputed_cents: int
+    trust_liability_balance_cents: int
     differences: list[str]
 
     @property
     def is_reconciled(self) -> bool:
         return not self.differences
+
+
+#: Most client ledgers below zero a reconciliation names one by one (the rest are counted).
+MAX_NEGATIVE_LEDGERS_NAMED = 20
 
 
 def three_way_reconciliation(
@@ -228,11 +306,18 @@ def three_way_reconciliation(
     outstanding_checks_cents: int | None = None,
     as_of: dt.date | None = None,
 ) -> ThreeWayReconciliation:
-    """Adjusted bank balance = trust journal balance = sum of client ledgers (domain.md 5).
+    """Adjusted bank balance = trust journal balance = sum of client ledgers (domain.md 5),
+    every figure as of ``as_of`` (the statement date; default today): only postings dated
+    on or before it, and the checks as they stood then.
 
-    Outstanding checks default to the printed and queued checks of this account that the
-    books know have not cleared (the books do not import bank statements yet, so every
-    unvoided check counts as outstanding unless the accountant enters the figure)."""
+    Outstanding checks default to the checks of this account written by that day and not
+    voided by it (the books do not import bank statements yet, so every such check counts
+    as outstanding unless the accountant enters the figure).
+
+    Compared, all as of that day: the trust bank's GL balance, the client ledgers' total
+    (the maintained balances, less what was posted to them after the day), the same
+    recomputed from the ledgers' postings, and the client trust liability account. A
+    client ledger below zero on the day is a difference too."""
     bank = (
         BankAccount.objects.filter(firm=firm, pk=bank_account_id, kind=BankAccountKind.TRUST)
         .select_related("gl_account", "trust_liability_account")
@@ -244,35 +329,41 @@ def three_way_reconciliation(
         raise ValidationFailed(
             "deposits in transit cannot be negative", field="deposits_in_transit"
         )
-    written = Check.objects.filter(bank_account=bank)
-    if as_of:  # as they stood then: written by that day and not yet voided
-        written = written.filter(request_date__lte=as_of).exclude(voided_on__lte=as_of)
-    else:
-        written = written.exclude(status=CheckStatus.VOIDED)
-    outstanding = (
-        [
+    if outstanding_checks_cents is not None and outstanding_checks_cents < 0:
+        raise ValidationFailed("outstanding checks cannot be negative", field="outstanding_checks")
+    day, maintained = report_day(firm=firm, as_of=as_of)
+    outstanding = []
+    if outstanding_checks_cents is None:
+        # as they stood that day: written by then and not yet voided
+        written = Check.objects.filter(bank_account=bank, request_date__lte=day).exclude(
+            voided_on__lte=day
+        )
+        outstanding = [
             OutstandingCheck(c.pk, c.check_number, c.payee, c.amount_cents)
             for c in written.order_by("pk")
         ]
-        if outstanding_checks_cents is None
-        else []
-    )
-    if outstanding_checks_cents is None:
         outstanding_checks_cents = sum(c.amount_cents for c in outstanding)
-    if outstanding_checks_cents < 0:
-        raise ValidationFailed("outstanding checks cannot be negative", field="outstanding_checks")
-    date_filter = Q(entry__date__lte=as_of) if as_of else Q()
-    sums = Posting.objects.filter(date_filter, account_id=bank.gl_account_id).aggregate(
-        d=Sum("debit_cents"), c=Sum("credit_cents")
-    )
-    journal = (sums["d"] or 0) - (sums["c"] or 0)
-    ledgers_total = (
+
+    by_day = Posting.objects.filter(entry__date__lte=day)
+    journal = _net(by_day.filter(account_id=bank.gl_account_id))
+    liability = -_net(by_day.filter(account_id=bank.trust_liability_account_id))
+    clients = by_day.filter(trust_ledger__bank_account=bank)
+    recomputed_total = -_net(clients)
+    ledgers_total = int(
         TrustLedger.objects.filter(bank_account=bank).aggregate(s=Sum("balance_cents"))["s"] or 0
     )
-    recomputed = Posting.objects.filter(date_filter, trust_ledger__bank_account=bank).aggregate(
-        d=Sum("debit_cents"), c=Sum("credit_cents")
+    if not maintained:  # the maintained balances also hold what was posted after the day
+        ledgers_total += _net(
+            Posting.objects.filter(trust_ledger__bank_account=bank, entry__date__gt=day)
+        )
+    below_zero = list(
+        clients.values("trust_ledger_id", "trust_ledger__file__number")
+        .annotate(balance=Sum("credit_cents") - Sum("debit_cents"))
+        .filter(balance__lt=0)
+        .order_by("trust_ledger__file__number", "trust_ledger_id")
+        .values_list("trust_ledger__file__number", "balance")
     )
-    recomputed_total = (recomputed["c"] or 0) - (recomputed["d"] or 0)
+
     adjusted = statement_balance_cents + deposits_in_transit_cents - outstanding_checks_cents
     differences = []
     if adjusted != journal:
@@ -280,7 +371,7 @@ def three_way_reconciliation(
             f"adjusted bank balance {f(adjusted)} differs from the trust journal {f(journal)} "
             f"by {f(adjusted - journal)}"
         )
-    if as_of is None and ledgers_total != journal:
+    if ledgers_total != journal:
         differences.append(
             f"client ledgers total {f(ledgers_total)} differs from the trust journal {f(journal)} "
             f"by {f(ledgers_total - journal)}"
@@ -290,14 +381,26 @@ def three_way_reconciliation(
             f"client ledger postings total {f(recomputed_total)} differs from the trust journal "
             f"{f(journal)} by {f(recomputed_total - journal)}"
         )
-    if as_of is None and recomputed_total != ledgers_total:
+    if liability != journal:
+        differences.append(
+            f"client trust liability {f(liability)} differs from the trust journal "
+            f"{f(journal)} by {f(liability - journal)}"
+        )
+    if recomputed_total != ledgers_total:
         differences.append(
             f"maintained client balances {f(ledgers_total)} drifted from their postings "
             f"{f(recomputed_total)}"
         )
+    for number, balance in below_zero[:MAX_NEGATIVE_LEDGERS_NAMED]:
+        differences.append(f"client ledger of file {number} is {f(balance)} on {day.isoformat()}")
+    if len(below_zero) > MAX_NEGATIVE_LEDGERS_NAMED:
+        differences.append(
+            f"and {len(below_zero) - MAX_NEGATIVE_LEDGERS_NAMED} more client ledgers below zero "
+            f"on {day.isoformat()}"
+        )
     return ThreeWayReconciliation(
         bank_account=bank,
-        as_of=as_of or clock.today(),
+        as_of=day,
         statement_balance_cents=statement_balance_cents,
         deposits_in_transit_cents=deposits_in_transit_cents,
         outstanding_checks_cents=outstanding_checks_cents,
@@ -306,6 +409,7 @@ def three_way_reconciliation(
         trust_journal_balance_cents=journal,
         client_ledgers_total_cents=ledgers_total,
         client_ledgers_recomputed_cents=recomputed_total,
+        trust_liability_balance_cents=liability,
         differences=differences,
     )
 
@@ -320,38 +424,84 @@ FileTrustBalanceRow = tuple[int, str, int]
 
 
 def trust_balances_of_files(
-    *, firm: Firm, bank_account_id: int, file_ids: Iterable[int]
+    *,
+    firm: Firm,
+    bank_account_id: int,
+    file_ids: Iterable[int],
+    as_of: dt.date | None = None,
 ) -> list[FileTrustBalanceRow]:
-    """The trust balance in one bank account of each of ``file_ids`` that is a file of
-    ``firm`` (others are left out), in file id order; 0 for a file without a ledger there.
+    """The trust balance in one bank account, as of ``as_of`` (default today), of each of
+    ``file_ids`` that is a file of ``firm`` (others are left out), in file id order; 0 for a
+    file without a ledger there.
 
-    One query: the files left-joined to their ledger in that bank (at most one per file)."""
-    rows = (
-        File.objects.filter(firm=firm, pk__in=set(file_ids))
-        .alias(
+    One query (after :func:`report_day`'s EXISTS): the files left-joined to their ledger in
+    that bank (at most one per file), or to its postings up to the day."""
+    day, maintained = report_day(firm=firm, as_of=as_of)
+    files = File.objects.filter(firm=firm, pk__in=set(file_ids)).order_by("pk")
+    if maintained:
+        rows = files.alias(
             ledger=FilteredRelation(
                 "trust_ledgers", condition=Q(trust_ledgers__bank_account_id=bank_account_id)
             )
-        )
-        .order_by("pk")
-        .values_list("pk", "number", "ledger__balance_cents")
+        ).values_list("pk", "number", "ledger__balance_cents")
+        return [(pk, number, balance or 0) for pk, number, balance in rows]
+    held = Q(
+        postings__trust_ledger__bank_account_id=bank_account_id, postings__entry__date__lte=day
     )
-    return [(pk, number, balance or 0) for pk, number, balance in rows]
+    summed = files.annotate(
+        c=Coalesce(Sum("postings__credit_cents", filter=held), 0),
+        d=Coalesce(Sum("postings__debit_cents", filter=held), 0),
+    ).values_list("pk", "number", "c", "d")
+    return [(pk, number, c - d) for pk, number, c, d in summed]
 
 
 def trust_balances_page(
-    *, firm: Firm, bank_account_id: int, after_file_id: int, limit: int
+    *,
+    firm: Firm,
+    bank_account_id: int,
+    after_file_id: int,
+    limit: int,
+    as_of: dt.date | None = None,
 ) -> list[FileTrustBalanceRow]:
     """Every file of ``firm`` with a trust ledger in the bank account (a zero balance
     included), in file id order, from the first file id above ``after_file_id``: one page
-    of at most ``limit`` rows, one query."""
-    return list(
-        TrustLedger.objects.filter(
-            firm=firm, bank_account_id=bank_account_id, file_id__gt=after_file_id
-        )
-        .order_by("file_id")
-        .values_list("file_id", "file__number", "balance_cents")[:limit]
-    )
+    of at most ``limit`` rows, each with its balance as of ``as_of`` (default today); one
+    query after :func:`report_day`'s EXISTS."""
+    day, maintained = report_day(firm=firm, as_of=as_of)
+    ledgers = TrustLedger.objects.filter(
+        firm=firm, bank_account_id=bank_account_id, file_id__gt=after_file_id
+    ).order_by("file_id")
+    if maintained:
+        return list(ledgers.values_list("file_id", "file__number", "balance_cents")[:limit])
+    up_to_day = Q(postings__entry__date__lte=day)
+    summed = ledgers.annotate(
+        c=Coalesce(Sum("postings__credit_cents", filter=up_to_day), 0),
+        d=Coalesce(Sum("postings__debit_cents", filter=up_to_day), 0),
+    ).values_list("file_id", "file__number", "c", "d")[:limit]
+    return [(file_id, number, c - d) for file_id, number, c, d in summed]
+
+
+def file_trust_balances(
+    *, firm: Firm, file_ids: Iterable[int], as_of: dt.date | None = None
+) -> dict[tuple[int, int], int]:
+    """The trust balance of each of ``file_ids`` in each trust bank account where it has a
+    ledger, by (file id, bank account id), as of ``as_of`` (default today): one query after
+    :func:`report_day`'s EXISTS."""
+    day, maintained = report_day(firm=firm, as_of=as_of)
+    ledgers = TrustLedger.objects.filter(firm=firm, file_id__in=set(file_ids))
+    if maintained:
+        return {
+            (file_id, bank_id): balance
+            for file_id, bank_id, balance in ledgers.values_list(
+                "file_id", "bank_account_id", "balance_cents"
+            )
+        }
+    up_to_day = Q(postings__entry__date__lte=day)
+    summed = ledgers.annotate(
+        c=Coalesce(Sum("postings__credit_cents", filter=up_to_day), 0),
+        d=Coalesce(Sum("postings__debit_cents", filter=up_to_day), 0),
+    ).values_list("file_id", "bank_account_id", "c", "d")
+    return {(file_id, bank_id): c - d for file_id, bank_id, c, d in summed}
 
 
 DocumentKind = Literal["check", "receipt", "invoice"]

@@ -20,9 +20,9 @@ from casebridge.books.models import (
     Firm,
     Invoice,
     InvoiceStage,
-    TrustLedger,
     User,
 )
+from casebridge.books.selectors.reports import client_trust_total_cents, gl_balances
 
 from ._common import books_user
 
@@ -105,12 +105,13 @@ def setup_checklist(firm: Firm) -> list[ChecklistItem]:
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     user = books_user(request)
     firm = user.firm
-    trust_total = TrustLedger.objects.filter(firm=firm).aggregate(s=Sum("balance_cents"))["s"] or 0
+    trust_total = client_trust_total_cents(firm=firm)  # as of today, like the balances
     banks = list(
         BankAccount.objects.filter(firm=firm, is_active=True)
         .select_related("gl_account")
         .order_by("kind", "name")
     )
+    balances = gl_balances(firm=firm, accounts=[bank.gl_account for bank in banks])
     queued = Check.objects.filter(firm=firm, status=CheckStatus.QUEUED).aggregate(
         n=Count("id"), s=Sum("amount_cents")
     )
@@ -127,7 +128,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         {
             "nav": "dashboard",
             "trust_total_cents": trust_total,
-            "banks": banks,
+            "banks": [(bank, balances[bank.gl_account_id]) for bank in banks],
             "trust_kind": BankAccountKind.TRUST,
             "queued_count": queued["n"] or 0,
             "queued_cents": queued["s"] or 0,

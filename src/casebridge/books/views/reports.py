@@ -1,5 +1,8 @@
 """Reports: trial balance, client trust ledger, trust account journal, and the three-way
-reconciliation (domain.md section 5). Reports only read, so their forms use GET."""
+reconciliation (domain.md section 5). Reports only read, so their forms use GET.
+
+Each is as of a day (its "As of" or "To" field; blank is today): only entries dated on or
+before it count, so an entry dated later is never in a report of today."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from casebridge.books.forms import (
 )
 from casebridge.books.models import BankAccount, File, Firm, Posting
 from casebridge.books.selectors import reports
+from casebridge.core import clock
 from casebridge.core.errors import DomainError
 
 from ._common import INVALID, apply_domain_error, books_user, paginate
@@ -50,6 +54,7 @@ def trial_balance_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "tb": tb,
             "page": paginate(request, tb.rows) if tb else None,
+            "is_today": as_of is None,
             "difference_cents": (tb.total_debit_cents - tb.total_credit_cents) if tb else 0,
         },
         status=status,
@@ -62,9 +67,11 @@ def client_ledger_view(request: HttpRequest) -> HttpResponse:
     form = ClientLedgerForm(request.GET or None)
     file = None
     ledger_pages: list[dict[str, Any]] = []
+    as_of = clock.today()
     status = 200
     if form.is_bound:
         if form.is_valid():
+            as_of = form.cleaned_data["as_of"] or as_of
             number = form.cleaned_data["file"].strip()
             file = (
                 File.objects.filter(firm=firm, number__iexact=number)
@@ -82,7 +89,9 @@ def client_ledger_view(request: HttpRequest) -> HttpResponse:
                             request, ledger.lines, param=f"ledger{ledger.bank_account.pk}"
                         ),
                     }
-                    for ledger in reports.client_trust_ledger(firm=firm, file_id=file.pk)
+                    for ledger in reports.client_trust_ledger(
+                        firm=firm, file_id=file.pk, as_of=as_of
+                    )
                 ]
         else:
             status = INVALID
@@ -90,25 +99,32 @@ def client_ledger_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "books/reports/client_ledger.html",
-        {**NAV, "form": form, "file": file, "ledger_pages": ledger_pages, "recent": recent},
+        {
+            **NAV,
+            "form": form,
+            "file": file,
+            "ledger_pages": ledger_pages,
+            "as_of": as_of,
+            "recent": recent,
+        },
         status=status,
     )
 
 
 class _JournalPages:
     """Lets Django's Paginator page the trust account journal selector: ``count()`` is
-    one aggregate and each page one query with OFFSET/LIMIT."""
+    one aggregate and each page one query with OFFSET/LIMIT. Without an end date the
+    journal runs to today (an entry dated later is left out, as the selector does)."""
 
     def __init__(self, firm: Firm, bank: BankAccount, form_data: dict[str, Any]) -> None:
         self.firm, self.bank = firm, bank
-        self.start, self.end = form_data.get("start"), form_data.get("end")
+        self.start = form_data.get("start")
+        self.end = form_data.get("end") or clock.today()
 
     def _postings(self) -> Any:
-        qs = Posting.objects.filter(account_id=self.bank.gl_account_id)
+        qs = Posting.objects.filter(account_id=self.bank.gl_account_id, entry__date__lte=self.end)
         if self.start:
             qs = qs.filter(entry__date__gte=self.start)
-        if self.end:
-            qs = qs.filter(entry__date__lte=self.end)
         return qs
 
     def count(self) -> int:
@@ -156,6 +172,8 @@ def trust_journal_view(request: HttpRequest) -> HttpResponse:
             opening = pages.opening_cents()
             context.update(
                 bank=bank,
+                start=pages.start,
+                end=pages.end,
                 page=paginate(request, pages),
                 opening_cents=opening,
                 deposits_cents=debits,

@@ -12,12 +12,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from casebridge.books.auth import books_login_required
 from casebridge.books.forms import ActivityCodeForm, AreaForm, FeaturesForm, GLAccountForm
 from casebridge.books.models import (
+    DEBIT_NORMAL,
     ActivityCode,
     AreaOfPractice,
     BankAccount,
     GLAccount,
     User,
 )
+from casebridge.books.selectors.reports import gl_balances
 from casebridge.books.services import setup
 from casebridge.core.errors import DomainError
 
@@ -232,10 +234,16 @@ def activity_codes_utbms_view(request: HttpRequest) -> HttpResponse:
 def accounts_view(request: HttpRequest) -> HttpResponse:
     firm = books_user(request).firm
     accounts = GLAccount.objects.filter(firm=firm).order_by("number", "pk")
+    page = paginate(request, accounts)
+    balances = gl_balances(firm=firm, accounts=page)  # as of today
+    rows = [
+        (acct, balances[acct.pk] if acct.type in DEBIT_NORMAL else -balances[acct.pk])
+        for acct in page
+    ]
     return render(
         request,
         "books/settings/accounts.html",
-        {"nav": "settings", "section": "accounts", "page": paginate(request, accounts)},
+        {"nav": "settings", "section": "accounts", "page": page, "rows": rows},
     )
 
 
@@ -281,8 +289,11 @@ def bank_accounts_view(request: HttpRequest) -> HttpResponse:
         .select_related("gl_account", "trust_liability_account")
         .order_by("name", "pk")
     )
+    page = paginate(request, banks)
+    balances = gl_balances(firm=firm, accounts=[bank.gl_account for bank in page])  # today
+    rows = [(bank, balances[bank.gl_account_id]) for bank in page]
     return render(
         request,
         "books/settings/bank_accounts.html",
-        {"nav": "settings", "section": "banks", "page": paginate(request, banks)},
+        {"nav": "settings", "section": "banks", "page": page, "rows": rows},
     )
