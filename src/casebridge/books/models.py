@@ -636,3 +636,165 @@ class IdempotencyRecord(IdempotencyRecordBase):
                 fields=["firm", "scope", "key"], name="books_idempotency_unique"
             ),
         ]
+
+
+# Bank statements in (issue 11, ADR 0014) -------------------------------------------------
+
+
+class StatementFormat(models.TextChoices):
+    OFX = "ofx", "OFX / QFX"
+    CSV = "csv", "CSV"
+    BAI2 = "bai2", "BAI2"
+    CAMT053 = "camt053", "ISO 20022 camt.053"
+
+
+class BankStatement(models.Model):
+    """A bank statement file imported for one bank account: its period and balances as
+    the bank states them (``None`` where the format has none: OFX has no opening balance,
+    CSV none at all). The same file is one statement however often it is uploaded."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="statements"
+    )
+    source_format = models.CharField(max_length=10, choices=StatementFormat.choices)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_sha256 = models.CharField(max_length=64)
+    stated_account = models.CharField(max_length=64, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    opening_balance_cents = models.BigIntegerField(null=True, blank=True)
+    closing_balance_cents = models.BigIntegerField(null=True, blank=True)
+    line_count = models.PositiveIntegerField(default=0, help_text="Lines in the file.")
+    imported_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank_account", "file_sha256"], name="books_statement_file_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["bank_account", "period_end"], name="books_statement_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"Statement {self.pk} of bank {self.bank_account_id} to {self.period_end}"
+
+
+class StatementLineStatus(models.TextChoices):
+    """Later: matched to checks and receipts, reconciling items (issue 11, matching)."""
+
+    UNMATCHED = "unmatched", "Unmatched"
+
+
+class StatementLine(models.Model):
+    """One bank transaction, once per bank account: ``dedupe_key`` (the bank's
+    transaction id, else a hash of date, amount, reference and the line's rank among its
+    twins in the file) is unique per bank account, so the same line in two files, or two
+    uploads racing, is stored once. ``statement`` is the statement that brought it in.
+    ``amount_cents`` is signed: money in is positive."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="statement_lines", db_index=False
+    )  # served by the (bank_account, dedupe_key) and (bank_account, posted_on) indexes
+    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="lines")
+    posted_on = models.DateField()
+    amount_cents = models.BigIntegerField()
+    bank_txn_id = models.CharField(max_length=100, null=True, blank=True)
+    dedupe_key = models.CharField(max_length=100)
+    type = models.CharField(max_length=20, blank=True)
+    check_number = models.CharField(max_length=20, null=True, blank=True)
+    reference = models.CharField(max_length=140, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    position = models.PositiveIntegerField(help_text="Its place in the statement file.")
+    status = models.CharField(
+        max_length=12,
+        choices=StatementLineStatus.choices,
+        default=StatementLineStatus.UNMATCHED,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank_account", "dedupe_key"], name="books_statement_line_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["bank_account", "posted_on"], name="books_stmt_line_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.posted_on} {self.amount_cents} {self.description[:40]}"
+
+
+class StatementImportStatus(models.TextChoices):
+    IMPORTED = "imported", "Imported"
+    REFUSED = "refused", "Refused"
+
+
+class StatementImport(models.Model):
+    """One upload and its result: how many lines were new and how many already known, or
+    why the file was refused (then nothing else was written)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="statement_imports"
+    )
+    statement = models.ForeignKey(
+        BankStatement, on_delete=models.PROTECT, null=True, blank=True, related_name="imports"
+    )
+    source_format = models.CharField(max_length=10, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_sha256 = models.CharField(max_length=64)
+    file_size = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=StatementImportStatus.choices)
+    new_count = models.PositiveIntegerField(default=0)
+    known_count = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=500, blank=True)
+    where = models.CharField(max_length=120, blank=True)
+    imported_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="refused", statement__isnull=True)
+                | Q(status="imported", statement__isnull=False),
+                name="books_statement_import_result",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} {self.status} ({self.new_count} new)"
+
+
+class CsvColumnMapping(models.Model):
+    """Which CSV column holds what, for one bank account: chosen once and remembered.
+    Columns are numbered from 1; either ``amount_column`` (signed) or a debit/credit
+    pair."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.OneToOneField(
+        BankAccount, on_delete=models.PROTECT, related_name="csv_mapping"
+    )
+    date_column = models.PositiveSmallIntegerField(default=1)
+    amount_column = models.PositiveSmallIntegerField(null=True, blank=True)
+    debit_column = models.PositiveSmallIntegerField(null=True, blank=True)
+    credit_column = models.PositiveSmallIntegerField(null=True, blank=True)
+    description_column = models.PositiveSmallIntegerField(null=True, blank=True)
+    reference_column = models.PositiveSmallIntegerField(null=True, blank=True)
+    check_number_column = models.PositiveSmallIntegerField(null=True, blank=True)
+    txn_id_column = models.PositiveSmallIntegerField(null=True, blank=True)
+    date_format = models.CharField(max_length=20, default="%m/%d/%Y")
+    decimal_separator = models.CharField(max_length=1, default=".")
+    delimiter = models.CharField(max_length=1, default=",")
+    skip_rows = models.PositiveSmallIntegerField(default=1, help_text="Header rows to skip.")
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"CSV mapping of bank {self.bank_account_id}"
