@@ -22,6 +22,7 @@ from casebridge.books.api import (
     reference,
     reports,
     session,
+    statements,
 )
 from casebridge.books.api.security import BearerToken
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
@@ -46,7 +47,7 @@ install_error_handlers(
     api, logger_name="casebridge.books.api", cents_detail_keys={"debits", "credits"}
 )
 
-for module in (session, reference, files, checks, invoices, journal, reports):
+for module in (session, reference, files, checks, invoices, journal, reports, statements):
     api.add_router("", module.router)
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.

@@ -25,7 +25,8 @@ The record model needs the fields ``firm``, ``scope``, ``key``, ``request_hash``
 Choices, on purpose:
 
 - The request hash is SHA-256 of the canonical JSON (sorted keys, no spaces) of the
-  request path, query and body. The path is included so a key reused for the same route
+  request path, query and body (a multipart upload: its form fields and each file's
+  SHA-256). The path is included so a key reused for the same route
   on another record (``/checks/7/void`` vs ``/checks/8/void``) is refused, not replayed.
 - Refusals are not stored. A 4xx (validation error, trust overdraw, not found) rolls the
   transaction back, placeholder included, so the client can fix the request and retry
@@ -232,12 +233,15 @@ def _canonical(value: object) -> str:
 def request_hash(request: HttpRequest, *, secret_fields: tuple[str, ...] = ()) -> str:
     """SHA-256 of the canonical JSON of the request's path, query and body (without the
     top-level body fields named in ``secret_fields``)."""
-    raw = request.body
     body: object
-    try:
-        body = json.loads(raw) if raw else None
-    except (ValueError, RecursionError):  # not JSON (ninja refuses it first): hash as sent
-        body = {"raw_sha256": hashlib.sha256(raw).hexdigest()}
+    if request.content_type == "multipart/form-data":  # an upload: its form and files
+        body = _multipart(request)
+    else:
+        raw = request.body
+        try:
+            body = json.loads(raw) if raw else None
+        except (ValueError, RecursionError):  # not JSON (ninja refuses it first): as sent
+            body = {"raw_sha256": hashlib.sha256(raw).hexdigest()}
     if secret_fields and isinstance(body, dict):
         body = {k: v for k, v in body.items() if k not in secret_fields}
     query = {k: request.GET.getlist(k) for k in sorted(request.GET)}
@@ -245,6 +249,23 @@ def request_hash(request: HttpRequest, *, secret_fields: tuple[str, ...] = ()) -
     # "surrogatepass": a lone surrogate escaped in the JSON must hash, not crash, when
     # the endpoint takes no body (so nothing refused it before); valid text is unchanged
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _multipart(request: HttpRequest) -> dict[str, object]:
+    """A multipart body as its form fields and the SHA-256 of each uploaded file (the
+    raw body cannot be read again once Django has parsed it, and may be large)."""
+    files: dict[str, list[str]] = {}
+    for name in sorted(request.FILES):
+        digests = []
+        for upload in request.FILES.getlist(name):
+            sha = hashlib.sha256()
+            for chunk in upload.chunks():
+                sha.update(chunk)
+            upload.seek(0)
+            digests.append(sha.hexdigest())
+        files[name] = digests
+    form = {k: request.POST.getlist(k) for k in sorted(request.POST)}
+    return {"form": form, "files_sha256": files}
 
 
 def _replay(record: _Record, digest: str) -> HttpResponse:

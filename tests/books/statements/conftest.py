@@ -1,0 +1,6 @@
+"""The API's and the screens' fixtures, for the statements tests kept together here."""
+
+from __future__ import annotations
+
+from tests.books.api.conftest import api, token  # noqa: F401 - fixtures
+from tests.books.web.conftest import admin_client, clerk, clerk_client  # noqa: F401 - fixtures
