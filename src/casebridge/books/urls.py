@@ -13,6 +13,7 @@ from casebridge.books.views import (
     invoices,
     reports,
     settings,
+    statements,
     users,
 )
 
@@ -39,6 +40,13 @@ urlpatterns = [
     path("invoices/<int:pk>/", invoices.invoice_detail_view, name="invoice_detail"),
     path("invoices/<int:pk>/advance/", invoices.invoice_advance_view, name="invoice_advance"),
     path("invoices/<int:pk>/void/", invoices.invoice_void_view, name="invoice_void"),
+    path(
+        "bank-accounts/<int:pk>/statements/",
+        statements.bank_statements_view,
+        name="bank_statements",
+    ),
+    path("bank-accounts/<int:pk>/csv-mapping/", statements.csv_mapping_view, name="csv_mapping"),
+    path("statements/<int:pk>/", statements.statement_detail_view, name="statement_detail"),
     path("reports/", reports.reports_index_view, name="reports"),
     path("reports/trial-balance/", reports.trial_balance_view, name="trial_balance"),
     path("reports/client-ledger/", reports.client_ledger_view, name="client_ledger"),

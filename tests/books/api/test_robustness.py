@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from casebridge.books.models import ActivityCode, GLAccount
-from casebridge.books.services import checks, invoices, journal
+from casebridge.books.services import checks, invoices, journal, statements
 from tests.books.api.conftest import BASE
 
 HOSTILE_BODIES: list[str] = [
@@ -78,7 +78,16 @@ def ids(firm, admin, attorney, trust, operating, funded_file) -> dict[str, int]:
             journal.Line(account=cash, credit_cents=100),
         ],
     )
+    statement = statements.statement_import(
+        firm=firm,
+        actor=admin,
+        bank_account_id=trust.pk,
+        data=b"01,B,C,260401,0600,1,,,2/\n02,C,B,1,260331,2400,USD,2/\n03,1,USD,015,5,,/\n"
+        b"16,195,5,0,R1,,IN\n49,10,3/\n98,10,1,5/\n99,10,1,7/\n",
+    ).statement
+    assert statement is not None
     return {
+        "statement_id": statement.pk,
         "user_id": attorney.pk,
         "account_id": cash.pk,
         "bank_account_id": trust.pk,

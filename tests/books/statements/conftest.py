@@ -3,4 +3,10 @@
 from __future__ import annotations
 
 from tests.books.api.conftest import api, token  # noqa: F401 - fixtures
-from tests.books.web.conftest import admin_client, clerk, clerk_client  # noqa: F401 - fixtures
+from tests.books.web.conftest import (  # noqa: F401 - fixtures
+    admin_client,
+    clerk,
+    clerk_client,
+    other_admin,
+    other_client,
+)

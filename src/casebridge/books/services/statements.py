@@ -69,7 +69,7 @@ def csv_mapping_save(
     problems = layout.problems()
     if problems:
         name, reason = next(iter(problems.items()))
-        raise ValidationFailed(f"{name}: {reason}", field=name)
+        raise ValidationFailed(reason, field=name)
     with transaction.atomic():
         bank = bank_account_get(firm=firm, bank_account_id=bank_account_id)
         before = csv_layout_of(bank)
