@@ -145,6 +145,19 @@ if _huey_redis:
 else:
     HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "huey.sqlite3")})
 
+# --- Dates (ADR 0007) -------------------------------------------------------------------
+#: How many days after today a document (a receipt, a check, an invoice, a cost, a
+#: deposit) may be dated; 0 (the default): not after today. Manual journal entries may be
+#: dated up to 366 days ahead whatever this says (accruals).
+#: At most ten years: a window that ends further out guards nothing.
+_max_days_ahead = os.environ.get("CASEBRIDGE_MAX_DAYS_AHEAD", "").strip() or "0"
+if not (_max_days_ahead.isascii() and _max_days_ahead.isdigit()) or int(_max_days_ahead) > 3650:
+    raise ImproperlyConfigured(
+        "CASEBRIDGE_MAX_DAYS_AHEAD must be a whole number of days from 0 to 3650 (it is "
+        f"{os.environ.get('CASEBRIDGE_MAX_DAYS_AHEAD')!r})"
+    )
+CASEBRIDGE_MAX_DAYS_AHEAD = int(_max_days_ahead)
+
 # --- Books ------------------------------------------------------------------------------
 BOOKS_TOKEN_LIFETIME_DAYS = 30
 BOOKS_LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("BOOKS_LOGIN_THROTTLE_ATTEMPTS", "5"))

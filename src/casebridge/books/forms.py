@@ -262,6 +262,15 @@ class FeaturesForm(forms.Form):
     )
 
 
+class OpeningDateForm(forms.Form):
+    opening_date = forms.DateField(
+        label="Opening date",
+        widget=DateInput,
+        help_text="Nothing in the books can be dated before it: receipts, checks, invoices, "
+        "journal entries and voids.",
+    )
+
+
 class AreaForm(forms.Form):
     name = _text("Name", 100)
     description = _text("Description", 255, required=False)

@@ -27,6 +27,9 @@ class Firm(models.Model):
     release_invoice_stage_enabled = models.BooleanField(default=False)
     next_invoice_number = models.PositiveIntegerField(default=1001)
     next_file_number = models.PositiveIntegerField(default=1)
+    #: Nothing in the books is dated before it (ADR 0007). Unset: the first entry's date
+    #: stands for it (ten years back while nothing is posted). Settings -> Opening date.
+    opening_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -63,6 +63,11 @@ urlpatterns = [
     ),
     path("settings/general/", settings.settings_general_view, name="settings_general"),
     path("settings/features/", settings.settings_features_view, name="settings_features"),
+    path(
+        "settings/opening-date/",
+        settings.settings_opening_date_view,
+        name="settings_opening_date",
+    ),
     path("settings/areas/", settings.areas_view, name="areas"),
     path("settings/areas/new/", settings.area_create_view, name="area_new"),
     path("settings/areas/<int:pk>/edit/", settings.area_edit_view, name="area_edit"),

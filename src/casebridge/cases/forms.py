@@ -563,6 +563,13 @@ class FirmDefaultsForm(forms.Form):
     )
 
 
+class OpeningDateForm(forms.Form):
+    opening_date = _date(
+        "Opening date",
+        help_text="No cost or deposit can be dated before it.",
+    )
+
+
 USER_PERMISSION_FIELDS = (
     "perm_admin_settings",
     "perm_costs_management",

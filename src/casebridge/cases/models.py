@@ -27,6 +27,10 @@ class Firm(models.Model):
     default_property_damage_fee_cents = models.BigIntegerField(default=0)
     fee_changes_need_approval = models.BooleanField(default=True)
     next_case_number = models.PositiveIntegerField(default=1)
+    #: No cost or deposit is dated before it (ADR 0007). Unset: the first cost's or
+    #: deposit's date stands for it (ten years back while there is none). Account
+    #: Settings -> Opening date.
+    opening_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

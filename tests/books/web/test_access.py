@@ -32,6 +32,7 @@ ADMIN_ONLY = [
     "books:user_new",
     "books:settings_general",
     "books:settings_features",
+    "books:settings_opening_date",
     "books:areas",
     "books:area_new",
     "books:activity_codes",

@@ -37,6 +37,7 @@ from casebridge.books.models import (
     TrustReceipt,
     User,
 )
+from casebridge.books.services.dates import date_in_window, window_for
 from casebridge.books.services.journal import (
     EntrySpec,
     Line,
@@ -223,6 +224,17 @@ def _checks_find_or_create(
         first[ref] = i
     known = _checks_by_ref(firm, first.keys())
     to_create = [r for r, ref in zip(requests, refs, strict=True) if ref not in known]
+    # Every date given is in the firm's window (ADR 0007), checked before anything is
+    # locked or written; a request found again by its external_ref is returned as it is.
+    if any(r.request_date is not None for r in to_create):
+        window = window_for(firm)
+        for i, (request, ref) in enumerate(zip(requests, refs, strict=True)):
+            if request.request_date is None or ref in known:
+                continue
+            try:
+                window.check(request.request_date, field="request_date")
+            except DomainError as exc:
+                raise _ItemRefused(i, exc) from None
     banks = (
         BankAccount.objects.select_related("gl_account", "trust_liability_account")
         .filter(firm=firm, is_active=True)
@@ -488,6 +500,8 @@ def check_print(
 ) -> Check:
     """Mark a queued check printed with its number (the bank account's next number when
     none is given). Numbers are unique per bank account."""
+    if printed_on is not None:
+        date_in_window(firm, printed_on, field="printed_on")
     check = Check.objects.select_for_update().filter(firm=firm, pk=check_id).first()
     if check is None:
         raise ValidationFailed("check not found in this firm", field="check")
@@ -553,6 +567,8 @@ def check_void(
     date = void_date or clock.today()
     if date < check.request_date:
         raise ValidationFailed("the void date cannot be before the check's date", field="void_date")
+    if void_date is not None:
+        date_in_window(firm, void_date, field="void_date")
     reversal = journal_entry_reverse(
         document_void=True,
         firm=firm,
@@ -656,6 +672,8 @@ def trust_receipt_find_or_record(
         )
         if found is not None:
             return found, False
+    if received_on is not None:
+        date_in_window(firm, received_on, field="received_on")
     bank = _bank(firm, bank_account_id)
     if bank.kind != BankAccountKind.TRUST or bank.trust_liability_account is None:
         raise ValidationFailed(f"{bank.name} is not a client trust account", field="bank_account")
@@ -770,6 +788,8 @@ def trust_receipt_void(
     date = void_date or clock.today()
     if date < receipt.received_on:
         raise ValidationFailed("the void date cannot be before the deposit date", field="void_date")
+    if void_date is not None:
+        date_in_window(firm, void_date, field="void_date")
     reversal = journal_entry_reverse(
         document_void=True,
         firm=firm,

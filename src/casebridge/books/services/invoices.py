@@ -40,6 +40,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services.checks import role_account
+from casebridge.books.services.dates import date_in_window, window_for
 from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
 from casebridge.core import clock
 from casebridge.core.money import format_cents
@@ -120,6 +121,14 @@ def invoice_create(
     if not lines:
         raise ValidationFailed("an invoice needs at least one line", field="lines")
     date = invoice_date or clock.today()
+    # every date given is in the firm's window (ADR 0007)
+    window = (
+        window_for(firm)
+        if invoice_date is not None or any(ln.line_date is not None for ln in lines)
+        else None
+    )
+    if window is not None and invoice_date is not None:
+        window.check(invoice_date, field="invoice_date")
     trust = operating = None
     if pay_from_trust:
         trust = _bank_of_kind(
@@ -135,6 +144,8 @@ def invoice_create(
             raise ValidationFailed(f"{where}: amount must be greater than zero", field="lines")
         if not spec.description.strip():
             raise ValidationFailed(f"{where}: a description is required", field="lines")
+        if window is not None and spec.line_date is not None:
+            window.check(spec.line_date, field="lines", label="line_date", where=where)
         line = InvoiceLine(
             kind=spec.kind,
             description=spec.description.strip()[:255],
@@ -318,6 +329,8 @@ def invoice_advance(
     invoice.stage = _next_stage(firm, before)
     fields = ["stage"]
     if invoice.stage == InvoiceStage.FINAL:
+        if on is not None:
+            date_in_window(firm, on, field="on")
         _post(invoice, actor, on or clock.today())
         fields += ["entry", "finalised_on"]
     invoice.save(update_fields=fields)
@@ -337,6 +350,8 @@ def invoice_finalise(
     *, firm: Firm, actor: User | None, invoice_id: int, on: dt.date | None = None
 ) -> Invoice:
     """Take an invoice through every remaining stage to final ("released automatically")."""
+    if on is not None:
+        date_in_window(firm, on, field="on")
     invoice = _locked(firm, invoice_id)
     while invoice.stage != InvoiceStage.FINAL:
         invoice = invoice_advance(firm=firm, actor=actor, invoice_id=invoice.pk, on=on)
@@ -356,6 +371,8 @@ def invoice_void(
     invoice = _locked(firm, invoice_id)
     if invoice.stage == InvoiceStage.VOIDED:
         raise Conflict(f"invoice {invoice.number} is already void")
+    if void_date is not None:
+        date_in_window(firm, void_date, field="void_date")
     before = invoice.stage
     fields = ["stage"]
     if invoice.entry_id is not None:

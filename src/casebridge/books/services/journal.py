@@ -49,6 +49,7 @@ from casebridge.books.models import (
     TrustReceipt,
     User,
 )
+from casebridge.books.services.dates import window_for
 from casebridge.core import clock
 from casebridge.core.money import MAX_CENTS, format_cents
 
@@ -493,6 +494,7 @@ def journal_entry_post(
         ).first()
         if existing is not None:
             return _replayed(existing, spec)
+    window_for(firm, kind="journal").check(date, field="date")
     if idempotency_key is None:
         return _post_many(firm, [spec], actor)[0]
     try:
@@ -532,6 +534,14 @@ def journal_entries_post_batch(
     to_post = [entries[n - 1] for n in positions]
     # refusals name the entry by its place in the batch as sent, replayed entries included
     labels = [f"entry {n}" if len(entries) > 1 else "" for n in positions]
+    if to_post:
+        window = window_for(firm, kind="journal")
+        for n, spec, label in zip(positions, to_post, labels, strict=True):
+            try:
+                window.check(spec.date, field="date", where=label)
+            except ValidationFailed as exc:
+                exc.details.setdefault("index", n - 1)
+                raise
     try:
         with transaction.atomic():
             posted = iter(_post_many(firm, to_post, actor, labels)) if to_post else iter(())
@@ -588,6 +598,7 @@ def journal_entry_reverse(
         raise ValidationFailed(
             "a reversal cannot be dated before the entry it reverses", field="date"
         )
+    window_for(firm, kind="journal").check(date, field="date")
     lines = [
         Line(
             account=p.account,

@@ -3,13 +3,14 @@ activity codes (the settings screens behind the gear menu)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 
 from casebridge.books.audit import books_audit
-from casebridge.books.errors import ValidationFailed
+from casebridge.books.errors import AdminRequired, ValidationFailed
 from casebridge.books.models import (
     AccountRole,
     AccountType,
@@ -21,6 +22,8 @@ from casebridge.books.models import (
     GLAccount,
     User,
 )
+from casebridge.books.services.dates import first_entry_date
+from casebridge.core.dates import opening_date_refusal
 from casebridge.core.text import plain_line
 
 #: UTBMS expense codes (ABA litigation code set), offered as optional activity codes.
@@ -194,6 +197,36 @@ def firm_features_update(*, firm: Firm, actor: User, release_invoice_stage_enabl
             {"release_invoice_stage_enabled": release_invoice_stage_enabled},
         )
     return firm
+
+
+@transaction.atomic
+def firm_opening_date_set(*, firm: Firm, actor: User, opening_date: dt.date) -> Firm:
+    """Settings -> Opening date (ADR 0007): nothing in the books is dated before it.
+    Administrators only; refused after today, and after the firm's first entry (the
+    books would hold entries from before their own opening)."""
+    if not actor.is_admin or actor.firm_id != firm.pk:
+        raise AdminRequired("only a books administrator can set the firm's opening date")
+    locked = Firm.objects.select_for_update().get(pk=firm.pk)
+    refusal = opening_date_refusal(
+        opening_date, first_recorded=first_entry_date(locked), holds="the books hold entries"
+    )
+    if refusal is not None:
+        raise refusal
+    before = locked.opening_date
+    locked.opening_date = opening_date
+    locked.save(update_fields=["opening_date"])
+    if before != opening_date:
+        _audit(
+            locked,
+            actor,
+            "change",
+            "firm",
+            locked.pk,
+            f"Opening date set to {opening_date}",
+            {"opening_date": before},
+            {"opening_date": opening_date},
+        )
+    return locked
 
 
 def _required(value: str, field: str, label: str, max_length: int) -> str:

@@ -10,7 +10,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from casebridge.books.auth import books_login_required
-from casebridge.books.forms import ActivityCodeForm, AreaForm, FeaturesForm, GLAccountForm
+from casebridge.books.forms import (
+    ActivityCodeForm,
+    AreaForm,
+    FeaturesForm,
+    GLAccountForm,
+    OpeningDateForm,
+)
 from casebridge.books.models import (
     DEBIT_NORMAL,
     ActivityCode,
@@ -21,6 +27,8 @@ from casebridge.books.models import (
 )
 from casebridge.books.selectors.reports import gl_balances
 from casebridge.books.services import setup
+from casebridge.books.services.dates import first_entry_date
+from casebridge.core.dates import max_days_ahead
 from casebridge.core.errors import DomainError
 
 from ._common import INVALID, apply_domain_error, books_user, finish, paginate, render_modal
@@ -68,6 +76,46 @@ def settings_features_view(request: HttpRequest) -> HttpResponse:
         request,
         "books/settings/features.html",
         {"nav": "settings", "section": "settings", "tab": "features", "form": form},
+        status=status,
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def settings_opening_date_view(request: HttpRequest) -> HttpResponse:
+    """Settings -> Opening date (ADR 0007): nothing in the books is dated before it."""
+    me = books_user(request)
+    status = 200
+    if request.method == "POST":
+        form = OpeningDateForm(request.POST)
+        if form.is_valid():
+            opening_date = form.cleaned_data["opening_date"]
+            try:
+                setup.firm_opening_date_set(firm=me.firm, actor=me, opening_date=opening_date)
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Opening date saved: nothing can be dated before "
+                    f"{opening_date:%b} {opening_date.day}, {opening_date.year}.",
+                )
+                return redirect("books:settings_opening_date")
+        status = INVALID
+    else:
+        form = OpeningDateForm(initial={"opening_date": me.firm.opening_date})
+    return render(
+        request,
+        "books/settings/opening_date.html",
+        {
+            "nav": "settings",
+            "section": "settings",
+            "tab": "opening_date",
+            "form": form,
+            "firm": me.firm,
+            "first_entry": first_entry_date(me.firm),
+            "days_ahead": max_days_ahead(),
+        },
         status=status,
     )
 

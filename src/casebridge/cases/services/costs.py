@@ -33,6 +33,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require
+from casebridge.cases.services.dates import date_in_window
 from casebridge.core import clock
 from casebridge.core.audit import audit_record_many
 from casebridge.core.db import update_rows
@@ -66,7 +67,7 @@ def _snapshot(cost: Cost) -> dict[str, Any]:
     }
 
 
-def _check_fields(firm: Firm, values: dict[str, Any]) -> None:
+def _check_fields(firm: Firm, values: dict[str, Any], cost: Cost | None = None) -> None:
     if "amount_cents" in values and values["amount_cents"] <= 0:
         raise ValidationFailed(
             "a cost must be greater than $0.00 (to take a cost back, void it)", field="amount"
@@ -89,10 +90,9 @@ def _check_fields(firm: Firm, values: dict[str, Any]) -> None:
         )
     if "cost_date" in values and values["cost_date"] is None:
         raise ValidationFailed("the cost date is required", field="cost_date")
-    if values.get("cost_date") is not None and values["cost_date"] > clock.today() + dt.timedelta(
-        days=365
-    ):
-        raise ValidationFailed("the cost date is more than a year ahead", field="cost_date")
+    for name in ("cost_date", "paid_date"):  # in the firm's window (ADR 0007)
+        if values.get(name) is not None:
+            date_in_window(firm, values[name], field=name, except_cost_id=cost.pk if cost else None)
     for name, limit in (("invoice_reference", 60), ("memo", 500)):
         if name in values:  # both print on the check
             plain_line(str(values[name]), field=name)
@@ -175,7 +175,7 @@ def cost_update(*, firm: Firm, actor: User, cost_id: int, **changes: Any) -> Cos
     for text in ("invoice_reference", "memo"):
         if text in changes:
             changes[text] = str(changes[text]).strip()
-    _check_fields(firm, changes)
+    _check_fields(firm, changes, cost)
     if "paid_date" in changes and changes["paid_date"] is None:
         raise ValidationFailed("a paid cost needs its paid date", field="paid_date")
     before = _snapshot(cost)
@@ -259,6 +259,8 @@ def cost_pay(
     reference = reference.strip()
     if not reference:
         raise ValidationFailed(f"the {method} number is required", field="reference")
+    if paid_date is not None:
+        date_in_window(firm, paid_date, field="paid_date")
     before = _snapshot(cost)
     cost.status = CostStatus.PAID
     cost.payment_method = method

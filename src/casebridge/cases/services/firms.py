@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -13,7 +14,9 @@ from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import PermissionDenied, ValidationFailed
 from casebridge.cases.models import CaseType, CostCode, Firm, User
 from casebridge.cases.permissions import require_settings_access
+from casebridge.cases.services.dates import first_record_date
 from casebridge.core import clock
+from casebridge.core.dates import opening_date_refusal
 from casebridge.core.text import plain_line
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -282,6 +285,39 @@ def firm_defaults_update(
             after=fields,
         )
     return firm
+
+
+@transaction.atomic
+def firm_opening_date_set(*, firm: Firm, actor: User, opening_date: dt.date) -> Firm:
+    """Account Settings -> Opening date (ADR 0007): no cost or deposit is dated before it.
+    Refused after today, and after the firm's first cost or deposit (the firm would hold
+    records from before its own opening)."""
+    require_settings_access(actor)
+    if actor.firm_id != firm.pk:
+        raise ValidationFailed("user not found in this firm")
+    locked = Firm.objects.select_for_update().get(pk=firm.pk)
+    refusal = opening_date_refusal(
+        opening_date,
+        first_recorded=first_record_date(locked),
+        holds="the firm has costs or deposits",
+    )
+    if refusal is not None:
+        raise refusal
+    before = locked.opening_date
+    locked.opening_date = opening_date
+    locked.save(update_fields=["opening_date"])
+    if before != opening_date:
+        cases_audit(
+            firm_id=locked.pk,
+            actor=actor,
+            action="change",
+            entity_type="firm",
+            entity_id=locked.pk,
+            summary=f"Opening date set to {opening_date}",
+            before={"opening_date": before},
+            after={"opening_date": opening_date},
+        )
+    return locked
 
 
 @transaction.atomic

@@ -45,6 +45,7 @@ from casebridge.cases.models import (
 )
 from casebridge.cases.permissions import require, require_admin
 from casebridge.cases.selectors.settlement import SettlementFigures, settlement_figures
+from casebridge.cases.services.dates import date_in_window
 from casebridge.core import clock
 from casebridge.core.money import format_cents
 from casebridge.core.text import plain_line
@@ -240,6 +241,8 @@ def deposit_record(
     settlement = _lock(case)
     _refuse_if_disbursing(case)
     _positive(amount_cents)
+    if deposited_on is not None:  # in the firm's window, before anything is queued
+        date_in_window(firm, deposited_on, field="deposited_on")
     offer = Negotiation.objects.filter(case=case, pk=offer_id).first()
     if offer is None:
         raise ValidationFailed("offer not found on this case", field="offer")

@@ -15,11 +15,14 @@ from casebridge.cases.forms import (
     USER_PERMISSION_FIELDS,
     CostCodeForm,
     FirmDefaultsForm,
+    OpeningDateForm,
     UserCreateForm,
     UserEditForm,
 )
 from casebridge.cases.models import CostCode, User
 from casebridge.cases.services import firms as firm_services
+from casebridge.cases.services.dates import first_record_date
+from casebridge.core.dates import max_days_ahead
 from casebridge.core.errors import DomainError
 
 from ._common import INVALID, apply_domain_error, cases_user, finish, paginate, render_modal
@@ -67,6 +70,45 @@ def settings_defaults_view(request: HttpRequest) -> HttpResponse:
         request,
         "cases/settings/defaults.html",
         {**_section("defaults"), "form": form, "firm": firm},
+        status=status,
+    )
+
+
+@cases_settings_required
+@require_http_methods(["GET", "POST"])
+def settings_opening_date_view(request: HttpRequest) -> HttpResponse:
+    """Account Settings -> Opening date (ADR 0007): no cost or deposit is dated before it."""
+    me = cases_user(request)
+    firm = me.firm
+    status = 200
+    if request.method == "POST":
+        form = OpeningDateForm(request.POST)
+        if form.is_valid():
+            opening_date = form.cleaned_data["opening_date"]
+            try:
+                firm_services.firm_opening_date_set(firm=firm, actor=me, opening_date=opening_date)
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Opening date saved: nothing can be dated before "
+                    f"{opening_date:%b} {opening_date.day}, {opening_date.year}.",
+                )
+                return redirect("cases:settings_opening_date")
+        status = INVALID
+    else:
+        form = OpeningDateForm(initial={"opening_date": firm.opening_date})
+    return render(
+        request,
+        "cases/settings/opening_date.html",
+        {
+            **_section("opening_date"),
+            "form": form,
+            "firm": firm,
+            "first_record": first_record_date(firm),
+            "days_ahead": max_days_ahead(),
+        },
         status=status,
     )
 

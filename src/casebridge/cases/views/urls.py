@@ -78,6 +78,11 @@ urlpatterns: list[URLPattern] = [
     path("client-trust/", client_trust.client_trust_view, name="client_trust"),
     # Account Settings (the user menu)
     path("settings/", settings.settings_defaults_view, name="settings"),
+    path(
+        "settings/opening-date/",
+        settings.settings_opening_date_view,
+        name="settings_opening_date",
+    ),
     path("settings/users/", settings.settings_users_view, name="settings_users"),
     path("settings/users/new/", settings.user_create_view, name="user_new"),
     path("settings/users/<int:pk>/edit/", settings.user_edit_view, name="user_edit"),
