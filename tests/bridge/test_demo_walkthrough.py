@@ -9,7 +9,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from casebridge.books.models import AccountType, ActivityCode, GLAccount
+from casebridge.books.models import AccountType, ActivityCode, GLAccount, JournalEntry
 from casebridge.books.models import Firm as BooksFirm
 from casebridge.books.models import User as BooksUser
 from casebridge.books.selectors.reports import trial_balance
@@ -56,6 +56,10 @@ def test_the_demo_walkthrough_ends_with_a_trial_balance_an_accountant_signs(
     call_command("demo_load", stdout=StringIO())
     call_command("cases_demo_load", stdout=StringIO())
     books_firm = BooksFirm.objects.get(code="demo")
+    # the books open on the day of their first entry: every date loaded is in the window
+    first = JournalEntry.objects.filter(firm=books_firm).order_by("date").first()
+    assert first is not None
+    assert books_firm.opening_date == first.date
     _books_seed_set_up(books_firm)
 
     firm = CasesFirm.objects.get(code="demo")

@@ -3,6 +3,7 @@ nothing, and that its worked settlement is ready to stage down to $0.00."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from io import StringIO
 
@@ -106,6 +107,14 @@ def test_the_demo_has_twelve_cases_with_costs_links_and_negotiations(demo):
     assert Deposit.objects.filter(firm=demo).count() == 1
     assert Lien.objects.filter(firm=demo).count() == 2
     assert TrustItem.objects.filter(firm=demo).count() == 0
+
+
+def test_the_demo_opens_on_the_day_of_its_oldest_cost(today, demo):
+    """Its window (ADR 0007) holds every date it loads."""
+    oldest = Cost.objects.filter(firm=demo).order_by("cost_date").first()
+    assert oldest is not None
+    assert demo.opening_date == oldest.cost_date == today - dt.timedelta(days=1000)
+    assert not Deposit.objects.filter(firm=demo, deposited_on__lt=demo.opening_date).exists()
 
 
 def test_a_second_run_does_nothing(demo):

@@ -82,10 +82,13 @@ class Command(BaseCommand):
         operating = BankAccount.objects.get(firm=firm, kind=BankAccountKind.OPERATING)
         e112 = firm.activity_codes.get(code="E112")
         today = clock.today()
+        opened = today - dt.timedelta(days=365)
+        # the books open on the day of the partners' capital, the demo's first entry (ADR 0007)
+        setup.firm_opening_date_set(firm=firm, actor=accountant, opening_date=opened)
         # the firm's own money in the operating account before any cost is advanced
         journal.journal_entry_post(
             firm=firm,
-            date=today - dt.timedelta(days=365),
+            date=opened,
             lines=[
                 journal.Line(account=operating.gl_account, debit_cents=OPENING_CAPITAL_CENTS),
                 journal.Line(

@@ -118,6 +118,10 @@ SPLIT_COST = ("Chen v. City Transit", "Dr. Reyes Forensics", 180_001, "E119",
               "Bus accident reconstruction (both passengers)", 200)  # fmt: skip
 
 
+#: How many days ago the oldest cost is dated: the demo firm's opening date.
+OLDEST_COST_DAYS = max(days for *_, days, _end in COSTS)
+
+
 class Command(BaseCommand):
     help = "Create the cases side's demo firm with users, cases, costs and a settlement."
 
@@ -165,6 +169,10 @@ def load() -> Firm:
 
     def ago(days: int) -> dt.date:
         return today - dt.timedelta(days=days)
+
+    # the firm opens on the day of its oldest cost, so every date below is in its window
+    # (ADR 0007): the costs come in no particular order
+    firms.firm_opening_date_set(firm=firm, actor=admin, opening_date=ago(OLDEST_COST_DAYS))
 
     def contact(name: str, **fields: Any) -> Contact:
         return case_services.contact_create(firm=firm, actor=admin, name=name, **fields)
