@@ -26,10 +26,17 @@ from casebridge.books.models import (
     TrustReceipt,
 )
 from casebridge.books.selectors.reports import trial_balance
-from casebridge.books.services import checks
+from casebridge.books.services import checks, setup
 from casebridge.core.models import AuditEvent
 
 D = dt.date(2026, 3, 2)
+#: The opening date of books that post out of date order (ADR 0007: without one, nothing
+#: can be dated before the first entry).
+OPENED = dt.date(2026, 1, 1)
+
+
+def books_open(firm: Firm, actor: Any, on: dt.date = OPENED) -> Firm:
+    return setup.firm_opening_date_set(firm=firm, actor=actor, opening_date=on)
 
 
 def snapshot() -> dict[str, Any]:

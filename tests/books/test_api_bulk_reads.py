@@ -15,7 +15,7 @@ from casebridge.books.models import ActivityCode, BankAccount, BankAccountKind, 
 from casebridge.books.services import checks, files, invoices
 from casebridge.books.services.invoices import LineSpec
 from tests.books.api.conftest import ApiClient, issue_token
-from tests.books.ledger_helpers import D, deposit, trust_check
+from tests.books.ledger_helpers import D, books_open, deposit, trust_check
 
 BALANCES = "/reports/trust-balances"
 DOCUMENTS = "/reports/external-documents"
@@ -292,6 +292,7 @@ def test_checks_sent_under_a_prefix_with_their_status_number_and_void(
 
 
 def test_trust_receipts_sent_under_a_prefix(api, firm, admin, trust, client_file, their_file):
+    books_open(firm, admin)  # the entries are posted out of date order
     kept = checks.trust_receipt_record(
         firm=firm,
         actor=admin,
@@ -489,6 +490,8 @@ def queries_of(api: ApiClient, path: str, params: dict[str, object]) -> tuple[in
 
 
 def test_the_number_of_queries_does_not_grow_with_the_rows(api, firm, admin, attorney, trust, e101):
+    books_open(firm, admin)  # receipts dated today, then checks dated D
+
     def send(n: int, start: int) -> None:
         for i in range(start, start + n):
             file = open_file(firm, admin, i)

@@ -11,7 +11,7 @@ from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import ActivityCode, GLAccount, TrustLedger
 from casebridge.books.selectors import reports
 from casebridge.books.services import checks, files
-from tests.books.ledger_helpers import deposit, operating_check, trust_check
+from tests.books.ledger_helpers import books_open, deposit, operating_check, trust_check
 
 MAR = {day: dt.date(2026, 3, day) for day in range(1, 32)}
 
@@ -93,6 +93,7 @@ def test_account_balance_is_in_the_accounts_natural_sign(firm, admin, trust, cli
 def test_the_client_ledger_shows_a_running_balance_in_date_order(
     firm, admin, trust, client_file, second_file
 ):
+    books_open(firm, admin)  # the entries are posted out of date order
     deposit(firm, admin, trust, client_file, 20_000, on=MAR[3], payer="Second payment")
     deposit(firm, admin, trust, client_file, 100_000, on=MAR[1])
     check = trust_check(firm, admin, trust, client_file, 30_000, on=MAR[2], payee="Valley Med")
@@ -131,6 +132,7 @@ def test_a_file_without_trust_money_has_no_ledger(firm, client_file, other_firm)
 def test_the_trust_account_journal_lists_movements_by_date_then_entry(
     firm, admin, trust, client_file, second_file
 ):
+    books_open(firm, admin)  # the entries are posted out of date order
     later = deposit(firm, admin, trust, second_file, 5_000, on=MAR[9])
     first = deposit(firm, admin, trust, client_file, 100_000, on=MAR[1])
     check = trust_check(firm, admin, trust, client_file, 25_000, on=MAR[9])

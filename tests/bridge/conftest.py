@@ -30,6 +30,9 @@ from casebridge.cases.services import firms
 PASSWORD = "correct horse battery"
 INTEGRATION_EMAIL = "integration@lopez.test"
 D = dt.date(2026, 11, 2)
+#: Both sides' opening date (ADR 0007): the tests record costs, deposits and payments out
+#: of date order, which a firm without one refuses before its first record.
+OPENED = dt.date(2026, 1, 1)
 
 
 @dataclass
@@ -63,6 +66,7 @@ def books_firm_seeded(*, enrolled: bool = True, seeded: bool = True) -> dict[str
         last_name="Books",
     )
     admin = books_auth.security_question_enroll(user=admin, question="First pet?", answer="Rex")
+    firm = books_setup.firm_opening_date_set(firm=firm, actor=admin, opening_date=OPENED)
     integration = books_auth.user_create(
         firm=firm,
         email=INTEGRATION_EMAIL,
@@ -136,6 +140,7 @@ def cases(transactional_db) -> Cases:
         last_name="Admin",
         is_firm_admin=True,
     )
+    firm = firms.firm_opening_date_set(firm=firm, actor=admin, opening_date=OPENED)
     attorney = firms.user_create(
         firm=firm,
         actor=None,

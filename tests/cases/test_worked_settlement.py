@@ -26,6 +26,7 @@ def test_the_worked_settlement_nets_113_175_and_stages_to_zero(cfirm, cadmin, ca
             payee_id=records.pk,
             amount_cents=cents,
             cost_code_id=cost_code(cfirm, code).pk,
+            cost_date=D,  # not after the deposit: the first record bounds the dates (ADR 0007)
         )
     offer = settlement.negotiation_record(
         firm=cfirm,

@@ -72,7 +72,7 @@ def ids(firm, admin, attorney, trust, operating, funded_file) -> dict[str, int]:
     charges = GLAccount.objects.get(firm=firm, number="5000")
     entry = journal.journal_entry_post(
         firm=firm,
-        date=dt.date(2026, 3, 1),
+        date=dt.date(2026, 3, 2),  # not before the first entry (ADR 0007)
         lines=[
             journal.Line(account=charges, debit_cents=100),
             journal.Line(account=cash, credit_cents=100),
