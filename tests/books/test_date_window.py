@@ -360,7 +360,7 @@ def test_the_migration_defaults_the_opening_date_to_the_first_entry(
     deposit(firm, admin, trust, client_file, 100_000, on=dt.date(2026, 3, 2))
     deposit(firm, admin, trust, client_file, 100_000, on=dt.date(2026, 5, 1))
     assert JournalEntry.objects.filter(firm=firm).count() == 2
-    migration = importlib.import_module("casebridge.books.migrations.0005_firm_opening_date")
+    migration = importlib.import_module("casebridge.books.migrations.0006_firm_opening_date")
     migration.opening_date_from_first_entry(apps, None)
     assert Firm.objects.get(pk=firm.pk).opening_date == dt.date(2026, 3, 2)
     assert Firm.objects.get(pk=other_firm.pk).opening_date is None  # nothing posted

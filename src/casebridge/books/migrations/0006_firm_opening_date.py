@@ -29,7 +29,7 @@ def opening_date_from_first_entry(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("books", "0004_external_refs_unique_integration_user"),
+        ("books", "0005_bank_statements"),
     ]
 
     operations = [
