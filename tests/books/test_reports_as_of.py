@@ -22,7 +22,7 @@ from casebridge.books.selectors import reports
 from casebridge.books.services import checks, files
 from casebridge.books.services.journal import Line, journal_entry_post
 from casebridge.core import clock
-from tests.books.ledger_helpers import deposit, trust_check
+from tests.books.ledger_helpers import books_open, deposit, trust_check
 from tests.conftest import account
 
 MAR = {day: dt.date(2026, 3, day) for day in range(1, 32)}
@@ -241,6 +241,7 @@ def in_a_month(today) -> dt.date:
 @pytest.fixture
 def fee_booked_ahead(firm, admin, in_a_month):
     """A manual entry dated a month ahead: 50.00 fee income into operating."""
+    books_open(firm, admin)  # opened on Jan 1: an entry ahead is not the first record
     return journal_entry_post(
         firm=firm,
         date=in_a_month,
@@ -256,6 +257,7 @@ def fee_booked_ahead(firm, admin, in_a_month):
 @pytest.fixture
 def trust_deposit_ahead(firm, admin, client_file, in_a_month):
     """A manual entry dated a month ahead: 250.00 into the client's trust."""
+    books_open(firm, admin)  # opened on Jan 1: an entry ahead is not the first record
     return journal_entry_post(
         firm=firm,
         date=in_a_month,

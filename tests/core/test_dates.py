@@ -76,6 +76,17 @@ def test_without_an_opening_date_the_first_record_stands_for_it():
     )
 
 
+def test_a_first_record_dated_ahead_never_starts_the_window_after_today():
+    win = window(first=dt.date(2027, 1, 5))
+    assert (win.earliest, win.latest) == (dt.date(2026, 12, 6), dt.date(2026, 12, 6))
+    error = refusal(win, dt.date(2026, 12, 5))
+    assert error.message == (
+        "date 2026-12-05 is before today (2026-12-06): the firm's first entry is dated "
+        "2027-01-05, and until an opening date is set (Settings > Opening date) nothing goes "
+        "before it or today; dates from 2026-12-06 to 2026-12-06 are accepted"
+    )
+
+
 def test_a_firm_with_nothing_recorded_accepts_ten_years_back_and_never_1900():
     win = window()
     assert win.earliest == dt.date(2016, 12, 6)

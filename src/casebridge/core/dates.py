@@ -68,10 +68,17 @@ class DateWindow:
                 f"is before the firm's opening date {self.opening_date} ({self.settings_path})"
             )
         elif self.first_recorded is not None:
-            problem = (
-                f"is before the firm's first {self.recorded}, dated {self.first_recorded}, "
-                f"which stands as its opening date until one is set ({self.settings_path})"
-            )
+            if self.first_recorded > self.today:  # its first record is dated ahead
+                problem = (
+                    f"is before today ({self.today}): the firm's first {self.recorded} is "
+                    f"dated {self.first_recorded}, and until an opening date is set "
+                    f"({self.settings_path}) nothing goes before it or today"
+                )
+            else:
+                problem = (
+                    f"is before the firm's first {self.recorded}, dated {self.first_recorded}, "
+                    f"which stands as its opening date until one is set ({self.settings_path})"
+                )
         else:
             problem = (
                 f"is more than {YEARS_BACK_WITHOUT_OPENING_DATE} years ago; to record it, set "
@@ -100,7 +107,8 @@ def date_window(
     if opening_date is not None:
         earliest = opening_date
     elif first_recorded is not None:
-        earliest = first_recorded
+        # a journal entry may be dated ahead: the window never starts after today
+        earliest = min(first_recorded, today)
     else:
         earliest = _years_before(today, YEARS_BACK_WITHOUT_OPENING_DATE)
     return DateWindow(

@@ -11,7 +11,7 @@ import pytest
 from casebridge.books.models import AccountRole, File
 from casebridge.books.services import checks, files
 from casebridge.books.services.journal import Line, journal_entry_post
-from tests.books.ledger_helpers import deposit, trust_check
+from tests.books.ledger_helpers import books_open, deposit, trust_check
 from tests.conftest import account
 
 MAR2, MAR10, MAR31 = dt.date(2026, 3, 2), dt.date(2026, 3, 10), dt.date(2026, 3, 31)
@@ -101,6 +101,7 @@ def in_a_month(today) -> dt.date:
 def booked_ahead(firm, admin, client_file, in_a_month):
     """Manual entries dated a month ahead: 250.00 into the client's trust and 50.00 fee
     income into operating."""
+    books_open(firm, admin)  # opened on Jan 1: an entry ahead is not the first record
     journal_entry_post(
         firm=firm,
         date=in_a_month,

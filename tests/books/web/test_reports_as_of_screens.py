@@ -12,7 +12,7 @@ from django.urls import reverse
 from casebridge.books.models import AccountRole
 from casebridge.books.services import checks
 from casebridge.books.services.journal import Line, journal_entry_post
-from tests.books.ledger_helpers import deposit, trust_check
+from tests.books.ledger_helpers import books_open, deposit, trust_check
 from tests.conftest import account
 
 from .conftest import text
@@ -47,6 +47,7 @@ def in_a_month(today) -> dt.date:
 @pytest.fixture
 def booked_ahead(firm, admin, client_file, in_a_month):
     """Manual entries dated a month ahead: 250.00 into the client's trust, 50.00 of fees."""
+    books_open(firm, admin)  # opened on Jan 1: an entry ahead is not the first record
     journal_entry_post(
         firm=firm,
         date=in_a_month,
