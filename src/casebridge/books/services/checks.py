@@ -507,7 +507,9 @@ def check_print(
         raise ValidationFailed("check not found in this firm", field="check")
     if check.status != CheckStatus.QUEUED:
         raise Conflict(f"check {check.pk} is {check.status}, not queued for printing")
-    bank = BankAccount.objects.select_for_update().get(pk=check.bank_account_id)
+    # The bank account's counter (ADR 0012): FOR NO KEY UPDATE, so trust ledgers, checks
+    # and invoices naming the account still pass their foreign-key checks meanwhile.
+    bank = BankAccount.objects.select_for_update(no_key=True).get(pk=check.bank_account_id)
     if check_number is None:
         check_number = bank.next_check_number
         while Check.objects.filter(bank_account=bank, check_number=check_number).exists():

@@ -113,8 +113,9 @@ def file_find_or_create(
             return found, False
     number = number.strip()[:40]
     if not number:
-        # The firm row is the numbering lock; numbers typed by hand are skipped over.
-        locked = Firm.objects.select_for_update().get(pk=firm.pk)
+        # The firm row is the numbering lock (FOR NO KEY UPDATE, ADR 0012: postings'
+        # foreign-key checks on the firm row pass); numbers typed by hand are skipped over.
+        locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
         seq = locked.next_file_number
         while File.objects.filter(firm=firm, number=f"{clock.today():%Y}-{seq:05d}").exists():
             seq += 1
@@ -207,7 +208,7 @@ class _FileNumbers:
 
     def __init__(self, firm: Firm, today: dt.date, wanted: int) -> None:
         self.firm = firm
-        self.locked = Firm.objects.select_for_update().get(pk=firm.pk)
+        self.locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
         self.year = f"{today:%Y}"
         self.seq = self.locked.next_file_number  # the next number to consider
         self.left = wanted

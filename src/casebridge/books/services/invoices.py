@@ -188,7 +188,9 @@ def invoice_create(
         else:
             raise ValidationFailed(f"{where}: kind must be 'fee' or 'cost'", field="lines")
         built.append(line)
-    locked = Firm.objects.select_for_update().get(pk=firm.pk)
+    # The firm's counter, first of the locks this request takes (ADR 0012); FOR NO KEY
+    # UPDATE, so every other posting's foreign-key check on the firm row still passes.
+    locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
     number = locked.next_invoice_number
     locked.next_invoice_number = number + 1
     locked.save(update_fields=["next_invoice_number"])

@@ -11,6 +11,17 @@ Every other service (checks, receipts, invoices) builds :class:`Line` objects an
    trust ledgers are moved by the same amounts, in id order (so concurrent posters never
    deadlock).
 
+The one lock order of every posting path (ADR 0012), each lock FOR NO KEY UPDATE (the
+rows' keys never change, so other transactions' foreign-key checks on them still pass):
+
+1. the document's own row and its counter row: the firm (invoice and file numbers) or
+   the bank account (check numbers);
+2. client trust ledgers, by id;
+3. GL accounts, by id.
+
+A request that posts several documents takes (2) and (3) up front with
+:func:`ledger_rows_lock`; a single posting takes them in this order in :func:`_post_many`.
+
 Posted entries are immutable (database triggers); :func:`journal_entry_reverse` corrects.
 """
 
@@ -160,7 +171,9 @@ def trust_running_apply(
 def _trust_ledgers_for(
     firm: Firm, pairs: set[tuple[int, int]]
 ) -> dict[tuple[int, int], TrustLedger]:
-    """Find or create the (file, trust bank) ledgers, then lock them in id order."""
+    """Find or create the (file, trust bank) ledgers, then lock them in id order. Missing
+    ones are created in (file, bank) order, so two requests creating the same ledgers wait
+    on each other's inserts in one order too."""
     if not pairs:
         return {}
     existing = {
@@ -169,14 +182,18 @@ def _trust_ledgers_for(
             firm=firm, file_id__in={p[0] for p in pairs}, bank_account_id__in={p[1] for p in pairs}
         )
     }
-    for file_id, bank_id in pairs - existing.keys():
+    for file_id, bank_id in sorted(pairs - existing.keys()):
         try:
             with transaction.atomic():
                 tl = TrustLedger.objects.create(firm=firm, file_id=file_id, bank_account_id=bank_id)
         except IntegrityError:  # created concurrently: use theirs
             tl = TrustLedger.objects.get(file_id=file_id, bank_account_id=bank_id)
         existing[(file_id, bank_id)] = tl.pk
-    locked = TrustLedger.objects.select_for_update().filter(pk__in=existing.values()).order_by("pk")
+    locked = (
+        TrustLedger.objects.select_for_update(no_key=True)
+        .filter(pk__in=existing.values())
+        .order_by("pk")
+    )
     return {(tl.file_id, tl.bank_account_id): tl for tl in locked}
 
 
@@ -184,8 +201,9 @@ def _trust_ledgers_for(
 def ledger_rows_lock(
     *, firm: Firm, account_ids: Iterable[int], trust_pairs: set[tuple[int, int]]
 ) -> dict[tuple[int, int], TrustLedger]:
-    """Lock up front, in the one global order (trust ledgers by id, then GL accounts by id),
-    every row a multi-document request will post to. Posting document by document would
+    """Lock up front, in the one global order (trust ledgers by id, then GL accounts by id,
+    FOR NO KEY UPDATE; after any counter row, see the module's docstring), every row a
+    multi-document request will post to. Posting document by document would
     take the locks in document order, and two such requests could deadlock; after this,
     each posting finds its rows already held by its own transaction.
 
@@ -193,7 +211,7 @@ def ledger_rows_lock(
     lock, for a caller that checks a batch against them before posting it."""
     ledgers = _trust_ledgers_for(firm, trust_pairs)
     list(
-        GLAccount.objects.select_for_update()
+        GLAccount.objects.select_for_update(no_key=True)
         .filter(firm=firm, pk__in=set(account_ids))
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -181,7 +181,7 @@ def activity_codes_add_utbms(*, firm: Firm, actor: User | None) -> int:
 @transaction.atomic
 def firm_features_update(*, firm: Firm, actor: User, release_invoice_stage_enabled: bool) -> Firm:
     """Settings -> Features."""
-    firm = Firm.objects.select_for_update().get(pk=firm.pk)
+    firm = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)  # ADR 0012
     before = firm.release_invoice_stage_enabled
     firm.release_invoice_stage_enabled = release_invoice_stage_enabled
     firm.save(update_fields=["release_invoice_stage_enabled"])
