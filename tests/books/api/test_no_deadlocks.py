@@ -60,17 +60,17 @@ def all_go_through(*requests: tuple[Callable[[], Reply], int]) -> None:
     assert answers == expected, f"{failed.total()} of {len(requests)} failed: {dict(failed)}"
 
 
-def trust_check_request(trust: BankAccount, file: File, cents: int) -> dict[str, object]:
+def trust_check_request(trust: BankAccount, file: File, amount: str) -> dict[str, object]:
     return {
         "bank_account_id": trust.pk,
         "payee": "Valley Medical",
-        "amount": f"{cents / 100:.2f}",
+        "amount": amount,
         "file_id": file.pk,
         "request_date": D.isoformat(),
     }
 
 
-def fee_invoice(file: File, attorney: Any, cents: int, *, from_trust: bool) -> dict[str, object]:
+def fee_invoice(file: File, attorney: Any, amount: str, *, from_trust: bool) -> dict[str, object]:
     return {
         "file_id": file.pk,
         "invoice_date": D.isoformat(),
@@ -80,7 +80,7 @@ def fee_invoice(file: File, attorney: Any, cents: int, *, from_trust: bool) -> d
             {
                 "kind": "fee",
                 "description": "Contingency fee",
-                "amount": f"{cents / 100:.2f}",
+                "amount": amount,
                 "timekeeper_id": attorney.pk,
             }
         ],
@@ -104,8 +104,8 @@ def test_trust_checks_and_fee_invoices_paid_from_trust_released_together_all_go_
     trust and released automatically, within the file's funds, sent together."""
     live.token = token
     deposit(firm, admin, trust, client_file, 250_000)
-    check = trust_check_request(trust, client_file, 3_000)
-    invoice = fee_invoice(client_file, attorney, 4_000, from_trust=True)
+    check = trust_check_request(trust, client_file, "30.00")
+    invoice = fee_invoice(client_file, attorney, "40.00", from_trust=True)
 
     for _ in range(ROUNDS):
         all_go_through(
@@ -141,7 +141,7 @@ def test_operating_checks_and_invoices_billed_to_the_client_released_together_al
         "file_id": client_file.pk,
         "request_date": D.isoformat(),
     }
-    bill = fee_invoice(client_file, attorney, 10_000, from_trust=False)
+    bill = fee_invoice(client_file, attorney, "100.00", from_trust=False)
     bill["lines"] = [
         *bill["lines"],  # type: ignore[misc]
         {
@@ -175,8 +175,8 @@ def test_files_opened_and_checks_printed_beside_postings_all_go_through(
     deposit(firm, admin, trust, client_file, 1_000_000)
     queued = [trust_check(firm, admin, trust, client_file, 1_000) for _ in range(ROUNDS * 5)]
     client, _ = files.contact_find_or_create(firm=firm, actor=admin, name="Ana Ruiz")
-    check = trust_check_request(trust, client_file, 3_000)
-    invoice = fee_invoice(client_file, attorney, 4_000, from_trust=True)
+    check = trust_check_request(trust, client_file, "30.00")
+    invoice = fee_invoice(client_file, attorney, "40.00", from_trust=True)
 
     for r in range(ROUNDS):
         all_go_through(
