@@ -13,6 +13,7 @@ document, and takes, without waiting, the lock a posting's foreign-key check nee
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -128,3 +129,13 @@ def test_changing_the_firms_features_leaves_the_firm_to_the_postings(firm, admin
     ):
         assert a_posting_can_name(Firm, firm.pk)
     assert Firm.objects.get(pk=firm.pk).release_invoice_stage_enabled
+
+
+def test_setting_the_opening_date_leaves_the_firm_to_the_postings(firm, admin):
+    with left_open(
+        lambda: setup.firm_opening_date_set(
+            firm=firm, actor=admin, opening_date=dt.date(2026, 1, 1)
+        )
+    ):
+        assert a_posting_can_name(Firm, firm.pk)
+    assert Firm.objects.get(pk=firm.pk).opening_date == dt.date(2026, 1, 1)

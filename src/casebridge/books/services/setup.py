@@ -206,7 +206,7 @@ def firm_opening_date_set(*, firm: Firm, actor: User, opening_date: dt.date) -> 
     books would hold entries from before their own opening)."""
     if not actor.is_admin or actor.firm_id != firm.pk:
         raise AdminRequired("only a books administrator can set the firm's opening date")
-    locked = Firm.objects.select_for_update().get(pk=firm.pk)
+    locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
     refusal = opening_date_refusal(
         opening_date, first_recorded=first_entry_date(locked), holds="the books hold entries"
     )

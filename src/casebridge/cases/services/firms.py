@@ -262,7 +262,7 @@ def firm_defaults_update(
         )
     if default_copp_cents < 0:
         raise ValidationFailed("COPP charges cannot be negative", field="default_copp")
-    firm = Firm.objects.select_for_update().get(pk=firm.pk)
+    firm = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
     fields = {
         "default_fee_rate_bp": default_fee_rate_bp,
         "default_copp_cents": default_copp_cents,
@@ -295,7 +295,7 @@ def firm_opening_date_set(*, firm: Firm, actor: User, opening_date: dt.date) -> 
     require_settings_access(actor)
     if actor.firm_id != firm.pk:
         raise ValidationFailed("user not found in this firm")
-    locked = Firm.objects.select_for_update().get(pk=firm.pk)
+    locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
     refusal = opening_date_refusal(
         opening_date,
         first_recorded=first_record_date(locked),
