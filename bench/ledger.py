@@ -3,7 +3,7 @@ balance lookups and trial balances with 1,000,000 postings in the ledger.
 
 Usage: .venv/bin/python bench/ledger.py [--entries 100000] [--postings 1000000]
                                         [--backend sqlite|postgres|both]
-                                        [--port N] [--db-prefix NAME]
+                                        [--trust-files N] [--port N] [--db-prefix NAME]
 
 For each backend it creates a fresh database (SQLite file in its own temp var dir;
 PostgreSQL database ``<--db-prefix>_ledger``, default ``casebridge_bench_ledger``, at
@@ -11,7 +11,11 @@ $BENCH_POSTGRES_URL, default the local server), migrates, creates a firm and an 
 API user, starts gunicorn (2 workers) on ``--port`` (default a free loopback port), logs in
 through the API and posts ``--entries`` two-line entries in batches of ``--batch`` through
 POST /books/api/v1/journal-entries/batch, and prints beside it the raw SQL insert of the
-same rows (bench/common.py). It then tops the ledger up to ``--postings`` postings with the
+same rows (bench/common.py). With ``--trust-files N`` the entries move client trust
+instead: pairs of a deposit of 24.68 into one of N files and a disbursement of 12.34 from
+it on the same date, the dates cycling through a year, so most disbursements are dated
+before postings already on their ledger and the dated trust check reads them (ADR 0011).
+It then tops the ledger up to ``--postings`` postings with the
 same batch service in-process, and times:
 - one account balance (GET /gl-accounts/{id}/balance over HTTP, and the selector alone),
 - the trial balance from maintained balances, and as of a date (summing every posting).
@@ -75,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--postings", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=2, help="concurrent API clients")
+    ap.add_argument(
+        "--trust-files",
+        type=int,
+        default=0,
+        help="post client trust deposits and disbursements over this many files "
+        "(default 0: cost advances, no trust)",
+    )
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     common.add_common_arguments(ap, server=True)
     return ap
@@ -96,6 +107,8 @@ def main() -> None:
             str(args.batch),
             "--clients",
             str(args.clients),
+            "--trust-files",
+            str(args.trust_files),
             "--backend",
             backend,
             *common.common_argv(args),
@@ -136,6 +149,39 @@ def run(backend: str, env: dict[str, str], args: argparse.Namespace) -> None:
     accts = {a.role: a for a in GLAccount.objects.filter(firm=firm).exclude(role="")}
     cash, costs = accts[AccountRole.OPERATING_BANK], accts[AccountRole.ADVANCED_COSTS]
     income = accts[AccountRole.FEE_INCOME]
+    trust_bank, trust_liability = (
+        accts[AccountRole.TRUST_BANK],
+        accts[AccountRole.CLIENT_TRUST_LIABILITY],
+    )
+    trust_files = [
+        files.file_find_or_create(
+            firm=firm, actor=user, name=f"Trust File {k}", client=client, number=f"T-{k:05d}"
+        )[0].pk
+        for k in range(args.trust_files)
+    ]
+
+    def lines(n: int) -> list[dict[str, object]]:
+        """Entry n's lines: a cost advance, or (--trust-files) half of a trust deposit and
+        disbursement pair on one file and one date."""
+        if not trust_files:
+            return [
+                {"account_id": costs.pk, "debit": "12.34", "file_id": file.pk},
+                {"account_id": cash.pk, "credit": "12.34"},
+            ]
+        file_id = trust_files[(n // 2) % len(trust_files)]
+        deposit, amount = n % 2 == 0, "24.68" if n % 2 == 0 else "12.34"
+        return [
+            {
+                "account_id": trust_bank.pk,
+                "file_id": file_id,
+                "debit" if deposit else "credit": amount,
+            },
+            {
+                "account_id": trust_liability.pk,
+                "file_id": file_id,
+                "credit" if deposit else "debit": amount,
+            },
+        ]
 
     server, port = common.start_gunicorn(env, args.port)
     try:
@@ -154,21 +200,22 @@ def run(backend: str, env: dict[str, str], args: argparse.Namespace) -> None:
             for first in range(start, stop, batch):
                 entries = [
                     {
-                        "date": (day + dt.timedelta(days=n % 365)).isoformat(),
+                        "date": (day + dt.timedelta(days=spread(n) % 365)).isoformat(),
                         "memo": f"bench {n}",
                         "source": "bench",
                         "idempotency_key": f"b-{n}",
-                        "lines": [
-                            {"account_id": costs.pk, "debit": "12.34", "file_id": file.pk},
-                            {"account_id": cash.pk, "credit": "12.34"},
-                        ],
+                        "lines": lines(n),
                     }
                     for n in range(first, min(first + batch, stop))
                 ]
                 status, body = client.call("POST", "/journal-entries/batch", {"entries": entries})
                 assert status in (200, 201), (status, str(body)[:500])
 
+        def spread(n: int) -> int:
+            return n // 2 if trust_files else n  # a trust pair shares its date
+
         share = -(-n_entries // clients)
+        share += share % 2  # a trust pair never split between two clients
         threads = [
             threading.Thread(target=post_range, args=(k * share, min((k + 1) * share, n_entries)))
             for k in range(clients)
@@ -183,7 +230,9 @@ def run(backend: str, env: dict[str, str], args: argparse.Namespace) -> None:
         print(
             f"[{backend}] {n_entries:,} entries through the batch API in {api_seconds:.1f} s: "
             f"{n_entries / api_seconds:,.0f} entries/s (batches of {batch}, 2 postings each, "
-            f"{clients} clients, gunicorn on port {port})"
+            f"{clients} clients, gunicorn on port {port}"
+            + (f", client trust over {len(trust_files)} files" if trust_files else "")
+            + ")"
         )
         print(f"[{backend}] {written.baseline().describe(api_seconds)}")
 
