@@ -177,7 +177,7 @@ def month(firm, admin, trust, client_file, second_file):
     deposit(firm, admin, trust, second_file, 50_000, on=MAR[30])
     out = trust_check(firm, admin, trust, client_file, 30_000, on=MAR[10], payee="Valley Med")
     checks.check_print(firm=firm, actor=admin, check_id=out.pk, printed_on=MAR[10])
-    voided = trust_check(firm, admin, trust, second_file, 10_000, on=MAR[12])
+    voided = trust_check(firm, admin, trust, client_file, 10_000, on=MAR[12])
     checks.check_void(firm=firm, actor=admin, check_id=voided.pk, void_date=MAR[13])
     return out
 

@@ -324,6 +324,9 @@ class TrustLedger(models.Model):
 
     ``balance_cents`` (credit-normal) moves in the same transaction as the postings, under a
     row lock, and a CHECK keeps it from going below zero even if a service were wrong.
+    ``latest_posting_date`` (the latest date of an entry posted to it) moves with it: a
+    disbursement dated on or after it cannot lower any later day's balance, so the posting
+    path reads the ledger's dated postings only for one dated before it (ADR 0011).
     """
 
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
@@ -332,6 +335,8 @@ class TrustLedger(models.Model):
         BankAccount, on_delete=models.PROTECT, related_name="trust_ledgers"
     )
     balance_cents = models.BigIntegerField(default=0)
+    # Nullable (None: nothing posted yet), so adding it was a plain ALTER TABLE.
+    latest_posting_date = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -208,7 +208,10 @@ def check_get(request: HttpRequest, check_id: Id) -> CheckOut:
 @idempotent
 def check_create(request: HttpRequest, payload: CheckIn) -> Status[CheckOut]:
     """Request a check; it posts at once (201). A trust check beyond the client's balance is
-    refused 409 ``insufficient_trust_funds`` with ``details.available``.
+    refused 409 ``insufficient_trust_funds`` with ``details.available``: the lowest running
+    balance from its ``request_date`` on (ADR 0011). When a date rather than the current
+    balance is the limit, ``details.date`` is the check's date and the message names it
+    (and ``details.limited_on`` the later date whose balance is the limit, if one is).
 
     With an ``external_ref`` the firm already has a check for: the same request (bank
     account, payee, amount, file, activity code) answers 200 with that check as it is now
@@ -447,7 +450,9 @@ def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status[ReceiptOu
 def receipt_void(
     request: HttpRequest, receipt_id: Id, payload: VoidIn = VOID_DEFAULTS
 ) -> ReceiptOut:
-    """Reverse a deposit (a bounced check); refused if the money was already paid out."""
+    """Reverse a deposit (a bounced check), dated ``void_date`` (default today); refused
+    409 ``insufficient_trust_funds`` if the money was already paid out: if any running
+    balance from the void's date on would go below zero."""
     ctx = context(request)
     receipt = get_or_404(_receipts(ctx.firm), receipt_id)
     return ReceiptOut.of(

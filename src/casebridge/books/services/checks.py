@@ -41,12 +41,13 @@ from casebridge.books.services.dates import date_in_window, window_for
 from casebridge.books.services.journal import (
     EntrySpec,
     Line,
+    TrustByDate,
     journal_entries_post_batch,
     journal_entry_post,
     journal_entry_reverse,
     journal_entry_validate,
     ledger_rows_lock,
-    trust_running_apply,
+    trust_moves,
 )
 from casebridge.core import clock
 from casebridge.core.money import format_cents
@@ -250,9 +251,11 @@ def _checks_find_or_create(
     )
 
     # Lock every row the batch will post to, in the global order (trust ledgers by id,
-    # then GL accounts by id), and read the clients' trust balances under the lock.
+    # then GL accounts by id), and read the clients' trust balances under the lock, from
+    # the earliest date a trust check of the batch is dated on.
+    today = clock.today()
     accounts: set[int] = set()
-    pairs: set[tuple[int, int]] = set()
+    draws: dict[tuple[int, int], dt.date] = {}
     for r in to_create:
         bank = banks.get(r.bank_account_id)
         if bank is None:
@@ -261,11 +264,12 @@ def _checks_find_or_create(
         if bank.trust_liability_account_id is not None:
             accounts.add(bank.trust_liability_account_id)
             if r.file_id is not None and r.file_id in files:
-                pairs.add((r.file_id, bank.pk))
+                key, on = (r.file_id, bank.pk), r.request_date or today
+                draws[key] = min(on, draws.get(key, on))
         elif r.activity_code_id in codes:
             accounts.add(codes[r.activity_code_id].gl_account_id)
-    ledgers = ledger_rows_lock(firm=firm, account_ids=accounts, trust_pairs=pairs)
-    running = {key: tl.balance_cents for key, tl in ledgers.items()}
+    ledgers = ledger_rows_lock(firm=firm, account_ids=accounts, trust_pairs=set(draws))
+    by_date = TrustByDate(ledgers, draws)
     bank_by_liability = {
         b.trust_liability_account_id: b.pk
         for b in banks.values()
@@ -277,7 +281,6 @@ def _checks_find_or_create(
     found: dict[int, Check] = {}
     new: list[tuple[int, CheckRequest, str, BankAccount, File | None, ActivityCode | None]] = []
     specs: list[EntrySpec] = []
-    today = clock.today()
     for i, (request, ref) in enumerate(zip(requests, refs, strict=True)):
         try:
             payee = plain_line(request.payee.strip(), field="payee")
@@ -322,7 +325,7 @@ def _checks_find_or_create(
                 source="check",
             )
             journal_entry_validate(firm, spec)
-            trust_running_apply(spec, running, bank_by_liability)
+            by_date.apply(spec.date, trust_moves(spec, bank_by_liability))
         except DomainError as exc:
             raise _ItemRefused(i, exc) from None
         new.append((i, request, payee, bank, file, activity))
@@ -431,7 +434,8 @@ def check_request_find_or_create(
 
     Operating: Dr the activity code's GL account (e.g. Advanced Client Costs), Cr operating.
     Trust: Dr client trust liability for the file, Cr trust bank; refused when the file's
-    trust would go below zero (:class:`TrustOverdraw`, with the amount available).
+    trust would go below zero on the check's date or any later one (:class:`TrustOverdraw`,
+    with the amount available: the lowest running balance from that date on; ADR 0011).
 
     With an ``external_ref`` the firm already has a check for, nothing is posted: the same
     request (bank account, payee, amount, file, activity code) gives ``(that check,
@@ -776,7 +780,10 @@ def trust_receipt_void(
     void_date: dt.date | None = None,
     reason: str = "",
 ) -> TrustReceipt:
-    """Reverse a deposit (e.g. a bounced check). Refused if the money was already paid out."""
+    """Reverse a deposit (e.g. a bounced check) with an entry dated on the void date.
+    Refused (:class:`TrustOverdraw`) if the money was already paid out: if the client's
+    running balance on the void date or any later date would go below zero (ADR 0011;
+    the days between the deposit and the void keep what the books held then)."""
     receipt = (
         TrustReceipt.objects.select_for_update()
         .select_related("entry")

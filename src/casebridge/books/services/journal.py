@@ -6,7 +6,8 @@ Every other service (checks, receipts, invoices) builds :class:`Line` objects an
 1. the lines are validated (two or more, non-negative, one side each, balanced, every
    account in the firm, every client-trust posting naming a file);
 2. the client trust ledgers touched are locked in id order and checked never to go below
-   zero (a refusal raises :class:`TrustOverdraw` with the amount available);
+   zero, on the entry's date or any later one (:class:`TrustByDate`, ADR 0011; a refusal
+   raises :class:`TrustOverdraw` with the amount available);
 3. the entry and postings are inserted, and the maintained balances of the GL accounts and
    trust ledgers are moved by the same amounts, in id order (so concurrent posters never
    deadlock).
@@ -27,6 +28,7 @@ Posted entries are immutable (database triggers); :func:`journal_entry_reverse` 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
@@ -35,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field
+from django.db.models import F, Field, Sum
 
 from casebridge.books.audit import books_audit
 from casebridge.books.errors import (
@@ -136,36 +138,160 @@ def journal_entry_validate(firm: Firm, spec: EntrySpec) -> None:
     _validate(firm, spec)
 
 
-def trust_running_apply(
-    spec: EntrySpec,
-    running: dict[tuple[int, int], int],
-    bank_by_liability: dict[int, int],
-    *,
-    where: str = "",
-) -> None:
-    """Move ``running`` (trust balances by (file, trust bank), as locked) by ``spec``'s
-    client trust lines, or refuse with :class:`TrustOverdraw` (the amount available) if a
-    client's trust would go below zero. Applied entry by entry, in order, a batch is held
-    to the never-negative rule cumulatively: each entry sees those before it."""
-    delta: dict[tuple[int, int], int] = defaultdict(int)
-    files: dict[int, File] = {}
+#: A client's trust sub-ledger by (file, trust bank account).
+LedgerKey = tuple[int, int]
+#: How an entry moves each client's trust it touches: the change (credits minus debits to
+#: the client trust account; below zero, a disbursement) and the file, by ledger.
+TrustMoves = dict[LedgerKey, tuple[int, File]]
+
+
+def trust_moves(spec: EntrySpec, bank_by_liability: dict[int, int]) -> TrustMoves:
+    """How ``spec`` moves each client's trust it touches, by (file, trust bank)."""
+    moves: TrustMoves = {}
     for line in spec.lines:
         if line.account.is_client_trust and line.file is not None:
             key = (line.file.pk, bank_by_liability[line.account.pk])
-            delta[key] += line.credit_cents - line.debit_cents
-            files[line.file.pk] = line.file
-    for key, change in delta.items():
-        available = running[key]
-        if available + change < 0:
-            prefix = f"{where}: " if where else ""
-            raise TrustOverdraw(
-                f"{prefix}file {files[key[0]].number} has {format_cents(available)} available "
-                f"in trust; {format_cents(-change)} was requested",
+            before = moves.get(key, (0, line.file))[0]
+            moves[key] = (before + line.credit_cents - line.debit_cents, line.file)
+    return moves
+
+
+def trust_draw_dates(dated_moves: Iterable[tuple[dt.date, TrustMoves]]) -> dict[LedgerKey, dt.date]:
+    """The earliest date on which entries (their date and moves) take money out of each
+    client's trust."""
+    draws: dict[LedgerKey, dt.date] = {}
+    for date, moves in dated_moves:
+        for key, (change, _) in moves.items():
+            if change < 0 and (key not in draws or date < draws[key]):
+                draws[key] = date
+    return draws
+
+
+class TrustByDate:
+    """The end-of-day running balances of the client trust ledgers a batch draws on, from
+    the earliest date it draws on each, for holding every disbursement to the rule that
+    a client's trust is never below zero on any date (ADR 0011).
+
+    Built under the ledgers' row locks from their balances, plus, for a ledger with a
+    posting dated after the earliest draw (its ``latest_posting_date`` says so), its later
+    postings' sum per date: one grouped query for every such ledger, none at all when no
+    ledger has one. Then :meth:`apply` checks and moves the balances entry by entry, in
+    order: each entry sees those before it, on its own date and every later one.
+    """
+
+    def __init__(
+        self, ledgers: dict[LedgerKey, TrustLedger], draws: dict[LedgerKey, dt.date]
+    ) -> None:
+        # per ledger drawn on: the dates from its first draw on which its balance changes
+        # (ascending), and its balance at the end of each of them
+        self._dates: dict[LedgerKey, list[dt.date]] = {}
+        self._balances: dict[LedgerKey, list[int]] = {}
+        dated_after = {
+            ledgers[key].pk: key
+            for key, first in draws.items()
+            if (latest := ledgers[key].latest_posting_date) is not None and latest > first
+        }
+        later: dict[LedgerKey, dict[dt.date, int]] = defaultdict(dict)
+        if dated_after:
+            rows = (
+                Posting.objects.filter(
+                    trust_ledger_id__in=dated_after.keys(),
+                    entry__date__gt=min(draws[key] for key in dated_after.values()),
+                )
+                .order_by()
+                .values("trust_ledger_id", "entry__date")
+                .annotate(credits=Sum("credit_cents"), debits=Sum("debit_cents"))
+            )
+            for row in rows:
+                key = dated_after[row["trust_ledger_id"]]
+                if row["entry__date"] > draws[key]:
+                    later[key][row["entry__date"]] = row["credits"] - row["debits"]
+        for key, first in draws.items():
+            changes = sorted(later[key].items())
+            balance = ledgers[key].balance_cents - sum(change for _, change in changes)
+            dates, balances = [first], [balance]
+            for date, change in changes:
+                balance += change
+                dates.append(date)
+                balances.append(balance)
+            self._dates[key], self._balances[key] = dates, balances
+
+    def apply(self, date: dt.date, moves: TrustMoves, *, where: str = "") -> None:
+        """Move the balances by an entry dated ``date`` (its :func:`trust_moves`), or
+        refuse it with :class:`TrustOverdraw` if it takes more from a client's trust than
+        the lowest balance from its date on (``where`` names the entry in the refusal)."""
+        for key, (change, file) in moves.items():
+            if change >= 0:
+                continue
+            if key not in self._dates or date < self._dates[key][0]:
+                raise ValueError(f"a draw on {key} dated {date} was not announced")
+            at = self._point(key, date)
+            if min(self._balances[key][at:]) + change < 0:
+                raise self._refusal(key, file, at, -change, where)
+        for key, (change, _) in moves.items():
+            if key in self._dates:  # a ledger only paid into needs no balances
+                balances = self._balances[key]
+                at = self._point(key, date) if date >= self._dates[key][0] else 0
+                for i in range(at, len(balances)):
+                    balances[i] += change
+
+    def _point(self, key: LedgerKey, date: dt.date) -> int:
+        """The index of ``date`` in the ledger's dates, added (with the balance the day
+        before it ended with) if nothing moved on it yet."""
+        dates, balances = self._dates[key], self._balances[key]
+        at = bisect.bisect_left(dates, date)
+        if at == len(dates) or dates[at] != date:
+            dates.insert(at, date)
+            balances.insert(at, balances[at - 1])
+        return at
+
+    def _refusal(
+        self, key: LedgerKey, file: File, at: int, requested: int, where: str
+    ) -> TrustOverdraw:
+        """What was available for a draw at index ``at``, and, when a date (not the
+        client's current balance) is what limits it, which date and what would fit."""
+        dates, balances = self._dates[key], self._balances[key]
+        lowest = min(balances[at:])
+        available = max(lowest, 0)  # a past already below zero (before ADR 0011) shows $0.00
+        prefix = f"{where}: " if where else ""
+        said = f"{prefix}file {file.number} has {format_cents(available)} available in trust"
+        asked = f"{format_cents(requested)} was requested"
+        if lowest == balances[-1]:  # the current balance is the limit
+            return TrustOverdraw(
+                f"{said}; {asked}",
                 available_cents=available,
-                requested_cents=-change,
+                requested_cents=requested,
                 file_id=key[0],
             )
-        running[key] = available + change
+        on = dates[at].isoformat()
+        low = balances.index(lowest, at)
+        if low > at:  # a later day's balance is the limit
+            limited_on = dates[low].isoformat()
+            return TrustOverdraw(
+                f"{said} on {on} (its balance falls to {format_cents(available)} on "
+                f"{limited_on}); {asked}",
+                available_cents=available,
+                requested_cents=requested,
+                file_id=key[0],
+                date=on,
+                limited_on=limited_on,
+            )
+        # the date itself is the limit: from which later date it would fit (or the most
+        # that can be had, from the date the current balance stands from)
+        wanted = min(requested, balances[-1])
+        fits_from, floor = len(balances) - 1, balances[-1]
+        for i in range(len(balances) - 2, at, -1):  # the lowest balance from day i on
+            if min(floor, balances[i]) < wanted:
+                break
+            fits_from, floor = i, min(floor, balances[i])
+        return TrustOverdraw(
+            f"{said} on {on} (it has {format_cents(floor)} available from "
+            f"{dates[fits_from].isoformat()}); {asked}",
+            available_cents=available,
+            requested_cents=requested,
+            file_id=key[0],
+            date=on,
+        )
 
 
 def _trust_ledgers_for(
@@ -425,10 +551,15 @@ def _post_many(
     }
     ledgers = _trust_ledgers_for(firm, pairs)
 
-    # Check every trust ledger entry by entry, in order: a batch may deposit then disburse.
-    running = {key: tl.balance_cents for key, tl in ledgers.items()}
-    for spec, label in zip(specs, labels, strict=True):
-        trust_running_apply(spec, running, bank_by_liability, where=label)
+    # Check every trust ledger entry by entry, in order (a batch may deposit then disburse),
+    # on the entry's date and every later one.
+    if ledgers:
+        moves = [trust_moves(spec, bank_by_liability) for spec in specs]
+        by_date = TrustByDate(
+            ledgers, trust_draw_dates(zip([s.date for s in specs], moves, strict=True))
+        )
+        for spec, move, label in zip(specs, moves, labels, strict=True):
+            by_date.apply(spec.date, move, where=label)
 
     now = clock.now()
     entries = JournalEntry.objects.bulk_create(
@@ -451,12 +582,16 @@ def _post_many(
     rows: list[PostingRow] = []
     account_delta: dict[int, int] = defaultdict(int)
     ledger_delta: dict[int, int] = defaultdict(int)
+    ledger_latest = {tl.pk: tl.latest_posting_date for tl in ledgers.values()}
     for entry, spec in zip(entries, specs, strict=True):
         for line in spec.lines:
             ledger_id = None
             if line.account.is_client_trust and line.file is not None:
                 ledger_id = ledgers[(line.file.pk, bank_by_liability[line.account.pk])].pk
                 ledger_delta[ledger_id] += line.credit_cents - line.debit_cents
+                latest = ledger_latest[ledger_id]
+                if latest is None or spec.date > latest:
+                    ledger_latest[ledger_id] = spec.date
             rows.append(
                 (
                     entry.pk,
@@ -472,7 +607,8 @@ def _post_many(
     _insert_postings(rows)
     for ledger_id in sorted(ledger_delta):
         TrustLedger.objects.filter(pk=ledger_id).update(
-            balance_cents=F("balance_cents") + ledger_delta[ledger_id]
+            balance_cents=F("balance_cents") + ledger_delta[ledger_id],
+            latest_posting_date=ledger_latest[ledger_id],
         )
     for account_id in sorted(account_delta):
         if account_delta[account_id]:
@@ -593,7 +729,8 @@ def journal_entry_reverse(
     The entry of a check, trust receipt or invoice is reversed only by voiding that
     document (its void service passes ``document_void=True``): reversing it alone would
     leave the document standing and its money spendable twice. Reversing a deposit whose
-    money has already been disbursed is refused by the trust check like any overdraw."""
+    money has already been disbursed is refused by the trust check like any overdraw: on
+    ``date`` and every later date (ADR 0011)."""
     if entry.firm_id != firm.pk:
         raise ValidationFailed("entry is not in this firm")
     if not document_void:

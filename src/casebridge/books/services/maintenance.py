@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 
 from casebridge.books.models import (
     Firm,
@@ -36,8 +36,9 @@ class IntegrityReport:
 
 
 def ledger_integrity_check(*, firm: Firm) -> IntegrityReport:
-    """Recompute every maintained balance from its postings and report any drift, plus
-    any trust ledger below zero. Writes one audit event with the outcome."""
+    """Recompute every maintained balance (and each trust ledger's latest posting date)
+    from its postings and report any drift, plus any trust ledger below zero. Writes one
+    audit event with the outcome."""
     report = IntegrityReport(firm_id=firm.pk)
     sums = {
         row["account_id"]: (row["d"] or 0) - (row["c"] or 0)
@@ -53,18 +54,25 @@ def ledger_integrity_check(*, firm: Firm) -> IntegrityReport:
             )
     if sum(sums.values()) != 0:
         report.problems.append(f"trial balance is off by {format_cents(sum(sums.values()))}")
-    ledger_sums = {
-        row["trust_ledger_id"]: (row["c"] or 0) - (row["d"] or 0)
-        for row in Posting.objects.filter(account__firm=firm, trust_ledger__isnull=False)
+    ledger_rows = list(
+        Posting.objects.filter(account__firm=firm, trust_ledger__isnull=False)
         .values("trust_ledger_id")
-        .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"))
-    }
+        .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"), latest=Max("entry__date"))
+    )
+    ledger_sums = {row["trust_ledger_id"]: (row["c"] or 0) - (row["d"] or 0) for row in ledger_rows}
+    ledger_latest = {row["trust_ledger_id"]: row["latest"] for row in ledger_rows}
     for tl in TrustLedger.objects.filter(firm=firm).select_related("file"):
         if tl.balance_cents != ledger_sums.get(tl.pk, 0):
             report.problems.append(
                 f"trust ledger of file {tl.file.number} maintained "
                 f"{format_cents(tl.balance_cents)} != postings "
                 f"{format_cents(ledger_sums.get(tl.pk, 0))}"
+            )
+        # the posting path trusts it to say no posting is dated later (ADR 0011)
+        if tl.latest_posting_date != ledger_latest.get(tl.pk):
+            report.problems.append(
+                f"trust ledger of file {tl.file.number} latest posting date "
+                f"{tl.latest_posting_date} != postings {ledger_latest.get(tl.pk)}"
             )
         if tl.balance_cents < 0:
             report.problems.append(f"trust ledger of file {tl.file.number} is negative")
