@@ -24,7 +24,7 @@ def fill_from_postings(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("books", "0004_external_refs_unique_integration_user"),
+        ("books", "0006_firm_opening_date"),
     ]
 
     operations = [
