@@ -30,6 +30,7 @@ from casebridge.books.services.journal import EntrySpec, Line, journal_entries_p
 from casebridge.books.services.maintenance import ledger_integrity_check
 from tests.books.ledger_helpers import (
     assert_books_consistent,
+    books_open,
     deposit,
     refused,
     trust_balance,
@@ -67,6 +68,13 @@ def end_of_day_balances(file) -> dict[dt.date, int]:
 
 def never_below_zero(file) -> bool:
     return all(balance >= 0 for balance in end_of_day_balances(file).values())
+
+
+@pytest.fixture(autouse=True)
+def opened(firm, admin) -> None:
+    """The books open on Jan 1 (ADR 0007): the checks dated before a deposit reach the
+    trust rule, not the date window."""
+    books_open(firm, admin)
 
 
 @pytest.fixture

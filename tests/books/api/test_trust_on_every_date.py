@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from casebridge.books.models import AccountRole, TrustLedger
 from casebridge.books.services import checks
 from tests.books.api.conftest import row_counts
+from tests.books.ledger_helpers import books_open
 from tests.conftest import account
 
 DEPOSITED_ON = dt.date(2026, 3, 10)
+
+
+@pytest.fixture(autouse=True)
+def opened(firm, admin) -> None:
+    """The books open on Jan 1 (ADR 0007): a check dated before the deposit reaches the
+    trust rule, not the date window."""
+    books_open(firm, admin)
 
 
 def deposit_500(firm, admin, trust, file) -> None:
