@@ -15,6 +15,7 @@ was already known.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
@@ -35,6 +36,7 @@ from casebridge.books.models import (
 )
 from casebridge.books.statements import CsvLayout, ParsedLine, ParsedStatement, StatementRefused
 from casebridge.core import clock
+from casebridge.core.money import MAX_CENTS, format_cents
 from casebridge.core.text import hidden_character
 
 #: The largest statement file accepted (a year of daily BAI2 for a busy account is far less).
@@ -96,15 +98,19 @@ def csv_mapping_save(
 
 
 def dedupe_keys(lines: list[ParsedLine]) -> list[str]:
-    """Each line's key: ``id:`` and the bank's transaction id when the file gives one;
+    """Each line's key: ``id:`` and the bank's transaction id when the file gives one (and
+    gives it to that line only);
     otherwise ``h:`` and the SHA-256 of date, amount, reference, check number and the
     line's rank among the lines of the file with those same four (so two identical $12.50
     fees on one day are two lines, and the same day in an overlapping file gives the same
     two keys)."""
     seen: dict[tuple[str, ...], int] = {}
+    ids = Counter(line.bank_txn_id for line in lines if line.bank_txn_id)
     keys = []
     for line in lines:
-        if line.bank_txn_id:
+        # a bank that gives two lines of one file the same id has not named them: they
+        # are told apart as lines without an id are
+        if line.bank_txn_id and ids[line.bank_txn_id] == 1:
             key = "id:" + line.bank_txn_id
             if len(key) > _KEY_MAX:
                 key = "idh:" + hashlib.sha256(line.bank_txn_id.encode()).hexdigest()
@@ -183,9 +189,27 @@ def statement_import(
             data, fmt, layout=csv_layout_of(bank), account_hint=bank.account_number_last4
         )
         _check_account(bank, parsed)
+        _check_amounts(parsed)
     except StatementRefused as refusal:
         return _refuse(firm, actor, record, refusal)
     return _write(firm, actor, bank, record, parsed)
+
+
+def _check_amounts(parsed: ParsedStatement) -> None:
+    """Every amount fits the books' columns (a parser's own bound aside: BAI2 and CSV
+    amounts are whole digits of any length)."""
+    for what, cents in (
+        ("opening balance", parsed.opening_cents),
+        ("closing balance", parsed.closing_cents),
+    ):
+        if cents is not None and abs(cents) > MAX_CENTS:
+            raise StatementRefused(f"the {what} is larger than the books can hold")
+    for n, line in enumerate(parsed.lines, start=1):
+        if abs(line.amount_cents) > MAX_CENTS:
+            raise StatementRefused(
+                f"amount {format_cents(line.amount_cents)} is larger than the books can hold",
+                where=f"transaction {n} of the statement",
+            )
 
 
 def _refuse(

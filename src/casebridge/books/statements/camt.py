@@ -64,6 +64,7 @@ def _amount(doc: _Doc, el: Element, where: str) -> tuple[int, str]:
         raise StatementRefused(
             f"amount {amt.text!r} is not a number", where=f"{where}/Amt"
         ) from None
+    cents = decimal_cents(value, where=f"{where}/Amt")  # refuses NaN before it is compared
     if value < 0:
         raise StatementRefused(
             "amounts are unsigned; CdtDbtInd gives the sign", where=f"{where}/Amt"
@@ -73,8 +74,17 @@ def _amount(doc: _Doc, el: Element, where: str) -> tuple[int, str]:
         raise StatementRefused(
             f"CdtDbtInd {indicator!r} is not CRDT or DBIT", where=f"{where}/CdtDbtInd"
         )
-    cents = decimal_cents(value, where=f"{where}/Amt")
     return (cents if indicator == "CRDT" else -cents), amt.get("Ccy", "").upper()
+
+
+def _one_currency(currency: str, ccy: str, where: str) -> str:
+    """The statement's currency: every amount in it is in the same one."""
+    if ccy and currency and ccy != currency:
+        raise StatementRefused(
+            f"an amount in {ccy} in a statement in {currency}; one currency per statement",
+            where=where,
+        )
+    return currency or ccy
 
 
 def parse(data: bytes, *, account_hint: str = "") -> ParsedStatement:
@@ -99,7 +109,7 @@ def parse(data: bytes, *, account_hint: str = "") -> ParsedStatement:
     for n, bal in enumerate(doc.all(stmt, "Bal"), start=1):
         kind = doc.text(bal, "Tp/CdOrPrtry/Cd")
         cents, ccy = _amount(doc, bal, f"{base}/Bal[{n}]")
-        currency = currency or ccy
+        currency = _one_currency(currency, ccy, f"{base}/Bal[{n}]/Amt")
         if kind in ("OPBD", "PRCD") and opening is None:
             opening = cents
         elif kind == "CLBD":
@@ -111,7 +121,7 @@ def parse(data: bytes, *, account_hint: str = "") -> ParsedStatement:
         if status and status != "BOOK":
             continue
         cents, ccy = _amount(doc, entry, where)
-        currency = currency or ccy
+        currency = _one_currency(currency, ccy, f"{where}/Amt")
         booked = doc.text(entry, "BookgDt/Dt") or doc.text(entry, "BookgDt/DtTm")
         if not booked:
             raise StatementRefused("the booking date is missing", where=f"{where}/BookgDt")

@@ -59,7 +59,7 @@ def parse(data: bytes) -> ParsedStatement:
             ofx = tree.convert()
     except (OFXHeaderError, ParseError) as exc:
         raise StatementRefused(f"not a readable OFX file ({exc})", where="OFX header") from None
-    except (OFXSpecError, ValueError, TypeError, IndexError, KeyError) as exc:
+    except (OFXSpecError, ValueError, ArithmeticError, TypeError, IndexError, KeyError) as exc:
         raise StatementRefused(str(exc), where="element " + _element_of(exc)) from None
     statements = list(getattr(ofx, "statements", None) or [])
     if len(statements) != 1:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from casebridge.core.errors import ValidationFailed
+from casebridge.core.money import MAX_CENTS
 
 
 class StatementRefused(ValidationFailed):
@@ -58,7 +59,12 @@ class ParsedStatement:
 
 
 def decimal_cents(value: Decimal, *, where: str) -> int:
-    """A Decimal amount in integer cents; more than two decimal places is refused."""
+    """A Decimal amount in integer cents; more than two decimal places, a value that is not
+    a finite number, and one beyond what the books hold are refused."""
+    if not value.is_finite():
+        raise StatementRefused(f"amount {value} is not a number", where=where)
+    if abs(value) > Decimal(MAX_CENTS) / 100:
+        raise StatementRefused(f"amount {value} is larger than the books can hold", where=where)
     cents = value * 100
     if cents != cents.to_integral_value():
         raise StatementRefused(f"amount {value} has more than two decimal places", where=where)
