@@ -12,7 +12,7 @@ import pytest
 from django.apps import apps
 
 from casebridge.books.errors import AdminRequired, ValidationFailed
-from casebridge.books.models import ActivityCode, Firm, GLAccount, JournalEntry
+from casebridge.books.models import AccountRole, ActivityCode, Firm, GLAccount, JournalEntry
 from casebridge.books.services import checks, invoices, setup
 from casebridge.books.services.checks import CheckRequest
 from casebridge.books.services.invoices import LineSpec
@@ -26,6 +26,7 @@ from casebridge.books.services.journal import (
 from casebridge.core import clock
 from casebridge.core.models import AuditEvent
 from tests.books.ledger_helpers import deposit, refused, trust_balance
+from tests.conftest import account
 
 TODAY = dt.date(2026, 12, 6)
 OPENING = dt.date(2025, 1, 1)
@@ -364,3 +365,19 @@ def test_the_migration_defaults_the_opening_date_to_the_first_entry(
     migration.opening_date_from_first_entry(apps, None)
     assert Firm.objects.get(pk=firm.pk).opening_date == dt.date(2026, 3, 2)
     assert Firm.objects.get(pk=other_firm.pk).opening_date is None  # nothing posted
+
+
+def test_the_migration_never_opens_the_books_after_today(firm, admin, today):
+    journal_entry_post(
+        firm=firm,
+        date=today + dt.timedelta(days=30),
+        memo="Fee expected next month",
+        actor=admin,
+        lines=[
+            Line(account=account(firm, AccountRole.OPERATING_BANK), debit_cents=5_000),
+            Line(account=account(firm, AccountRole.FEE_INCOME), credit_cents=5_000),
+        ],
+    )
+    migration = importlib.import_module("casebridge.books.migrations.0006_firm_opening_date")
+    migration.opening_date_from_first_entry(apps, None)
+    assert Firm.objects.get(pk=firm.pk).opening_date == today

@@ -13,9 +13,12 @@ from typing import Any
 from django.db import migrations, models
 from django.db.models import Min, OuterRef, Subquery
 
+from casebridge.core import clock
+
 
 def opening_date_from_first_entry(apps: Any, schema_editor: Any) -> None:
-    """Each firm without an opening date opens on the date of its first journal entry."""
+    """Each firm without an opening date opens on the date of its first journal entry, or
+    today if that entry is dated later."""
     Firm = apps.get_model("books", "Firm")
     JournalEntry = apps.get_model("books", "JournalEntry")
     first = (
@@ -25,6 +28,9 @@ def opening_date_from_first_entry(apps: Any, schema_editor: Any) -> None:
         .values("first")
     )
     Firm.objects.filter(opening_date__isnull=True).update(opening_date=Subquery(first))
+    # a first entry dated ahead (an accrual) never opens the books after today
+    today = clock.today()
+    Firm.objects.filter(opening_date__gt=today).update(opening_date=today)
 
 
 class Migration(migrations.Migration):

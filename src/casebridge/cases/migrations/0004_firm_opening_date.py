@@ -13,6 +13,8 @@ from typing import Any
 from django.db import migrations, models
 from django.db.models import Min
 
+from casebridge.core import clock
+
 
 def opening_date_from_first_record(apps: Any, schema_editor: Any) -> None:
     """Each firm without an opening date opens on the date of its first cost or deposit."""
@@ -28,7 +30,7 @@ def opening_date_from_first_record(apps: Any, schema_editor: Any) -> None:
             known = firsts.get(row["firm_id"])
             firsts[row["firm_id"]] = row["first"] if known is None else min(known, row["first"])
     for firm in Firm.objects.filter(opening_date__isnull=True, pk__in=firsts):
-        firm.opening_date = firsts[firm.pk]
+        firm.opening_date = min(firsts[firm.pk], clock.today())  # never after today
         firm.save(update_fields=["opening_date"])
 
 
