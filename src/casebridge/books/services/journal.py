@@ -12,13 +12,14 @@ Every other service (checks, receipts, invoices) builds :class:`Line` objects an
    trust ledgers are moved by the same amounts, in id order (so concurrent posters never
    deadlock).
 
-The one lock order of every posting path (ADR 0012), each lock FOR NO KEY UPDATE (the
-rows' keys never change, so other transactions' foreign-key checks on them still pass):
+The one lock order of every posting path (ADR 0012):
 
-1. the document's own row and its counter row: the firm (invoice and file numbers) or
-   the bank account (check numbers);
-2. client trust ledgers, by id;
-3. GL accounts, by id.
+1. the document's own row (a check, receipt or invoice being printed or voided: FOR
+   UPDATE, since no posting names it by a foreign key) and its counter row, FOR NO KEY
+   UPDATE so that other transactions' foreign-key checks on it still pass: the firm
+   (invoice and file numbers) or the bank account (check numbers);
+2. client trust ledgers, by id (FOR NO KEY UPDATE);
+3. GL accounts, by id (FOR NO KEY UPDATE).
 
 A request that posts several documents takes (2) and (3) up front with
 :func:`ledger_rows_lock`; a single posting takes them in this order in :func:`_post_many`.
