@@ -221,7 +221,8 @@ def test_an_offer_of_another_case_is_not_deposited_here(cfirm, cadmin, case, acm
 def test_partial_deposits_are_recorded_check_by_check(cfirm, cadmin, case, acme):
     first = deposit(cfirm, cadmin, case, acme, 10_000_000, check="88123")
     deposit(cfirm, cadmin, case, acme, 15_000_000, check="88124")
-    assert list(Deposit.objects.filter(case=case).values_list("check_number", "amount_cents")) == [
+    recorded = Deposit.objects.filter(case=case).order_by("pk")
+    assert list(recorded.values_list("check_number", "amount_cents")) == [
         ("88123", 10_000_000),
         ("88124", 15_000_000),
     ]
