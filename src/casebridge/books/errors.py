@@ -20,6 +20,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidToken",
     "NotFound",
+    "PeriodClosed",
     "PermissionDenied",
     "ReauthenticationRequired",
     "RecordsTimeOff",
@@ -103,3 +104,11 @@ class InvalidToken(DomainError):
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     http_status = 429
+
+
+class PeriodClosed(Conflict):
+    """The date falls in a closed period: a month of a bank account closed by a signed
+    reconciliation, or the firm-wide close. A correction is a reversal dated in an open
+    period; an administrator may reopen the period, with a reason."""
+
+    code = "period_closed"

@@ -30,6 +30,9 @@ class Firm(models.Model):
     #: Nothing in the books is dated before it (ADR 0007). Unset: the first entry's date
     #: stands for it (ten years back while nothing is posted). Settings -> Opening date.
     opening_date = models.DateField(null=True, blank=True)
+    #: The firm-wide period close (issue 11): no journal entry dated on or before it posts.
+    #: Set and reopened by an administrator, audited (Settings -> Closed periods).
+    closed_through = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -46,6 +49,8 @@ class User(models.Model):
     initials = models.CharField(max_length=8, blank=True)
     is_admin = models.BooleanField(default=False)
     records_time = models.BooleanField(default=False)
+    #: May sign a monthly bank reconciliation (issue 11).
+    is_attorney = models.BooleanField(default=False)
     is_integration_user = models.BooleanField(
         default=False,
         help_text="The user case management signs in as. Only one per firm.",
@@ -224,6 +229,9 @@ class BankAccount(models.Model):
     account_number_last4 = models.CharField(max_length=4, blank=True)
     next_check_number = models.PositiveIntegerField(default=1001)
     is_active = models.BooleanField(default=True)
+    #: The last day of the last month closed by a signed reconciliation: no entry dated on
+    #: or before it may post to this account or (trust) its client ledgers (issue 11).
+    closed_through = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -693,9 +701,14 @@ class BankStatement(models.Model):
 
 
 class StatementLineStatus(models.TextChoices):
-    """Later: matched to checks and receipts, reconciling items (issue 11, matching)."""
+    """Where a bank line stands: not yet matched; matching found more than one candidate
+    (``proposals`` lists them, nothing applied); matched to the books items it cleared;
+    or set aside as a reconciling item with a note."""
 
     UNMATCHED = "unmatched", "Unmatched"
+    PROPOSED = "proposed", "Match proposed"
+    MATCHED = "matched", "Matched"
+    RECONCILING = "reconciling", "Reconciling item"
 
 
 class StatementLine(models.Model):
@@ -724,6 +737,10 @@ class StatementLine(models.Model):
         choices=StatementLineStatus.choices,
         default=StatementLineStatus.UNMATCHED,
     )
+    #: Candidate matches found by auto-match, each a list of posting ids (proposed only).
+    proposals = models.JSONField(null=True, blank=True)
+    #: Why a reconciling item was set aside (or the last unmatch's reason).
+    note = models.CharField(max_length=500, null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -806,3 +823,118 @@ class CsvColumnMapping(models.Model):
 
     def __str__(self) -> str:
         return f"CSV mapping of bank {self.bank_account_id}"
+
+
+# Matching, the monthly reconciliation and closed periods (issue 11, ADR 0015) -----------
+
+
+class ClearedHow(models.TextChoices):
+    AUTO = "auto", "Auto-matched"
+    MANUAL = "manual", "Matched by hand"
+    RECORDED = "recorded", "Recorded from the statement"
+    OPENING = "opening", "Cleared before the first statement"
+
+
+class ClearedItem(models.Model):
+    """A books item the bank has cleared. A books item is a posting to a bank account's GL
+    account (a check, a receipt, a transfer, an entry); it clears once (``posting`` is
+    unique), by a statement line (several items may clear one line: a deposit slip) or,
+    with no line, as cleared before the first statement imported. ``amount_cents`` is the
+    posting's debit minus credit (money in is positive, as on the statement)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="cleared_items", db_index=False
+    )  # served by the (bank_account, cleared_on) index
+    posting = models.OneToOneField(Posting, on_delete=models.PROTECT, related_name="cleared")
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="cleared")
+    line = models.ForeignKey(
+        StatementLine,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cleared_items",
+    )
+    amount_cents = models.BigIntegerField()
+    cleared_on = models.DateField()
+    how = models.CharField(max_length=10, choices=ClearedHow.choices)
+    matched_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    matched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(amount_cents=0), name="books_cleared_item_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=Q(line__isnull=False) | Q(how="opening"),
+                name="books_cleared_item_has_line",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["bank_account", "cleared_on"], name="books_cleared_item_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"posting {self.posting_id} cleared {self.cleared_on}"
+
+
+class ReconciliationStatus(models.TextChoices):
+    PREPARED = "prepared", "Prepared"
+    SIGNED = "signed", "Signed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class Reconciliation(models.Model):
+    """A monthly bank reconciliation, saved: every figure and item as of the month's last
+    day (``items``: outstanding checks, deposits in transit, reconciling items, client
+    ledger balances), who prepared it and the attorney who signed it. Signing closes the
+    month for the bank account; reopening it (an administrator, with a reason) marks the
+    signed reconciliation superseded. One live (prepared or signed) per account and month."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="reconciliations"
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    statement = models.ForeignKey(
+        BankStatement, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    statement_balance_cents = models.BigIntegerField()
+    deposits_in_transit_cents = models.BigIntegerField()
+    outstanding_checks_cents = models.BigIntegerField()
+    reconciling_items_cents = models.BigIntegerField()
+    adjusted_bank_balance_cents = models.BigIntegerField()
+    journal_balance_cents = models.BigIntegerField()
+    client_ledgers_total_cents = models.BigIntegerField(null=True, blank=True)
+    difference_cents = models.BigIntegerField()
+    items = models.JSONField()
+    status = models.CharField(max_length=10, choices=ReconciliationStatus.choices)
+    prepared_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    prepared_at = models.DateTimeField()
+    signed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank_account", "period_end"],
+                condition=Q(status__in=["prepared", "signed"]),
+                name="books_reconciliation_one_live_per_month",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="signed") | Q(signed_by__isnull=False, difference_cents=0),
+                name="books_reconciliation_signed_is_reconciled",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["bank_account", "period_end"], name="books_reconciliation_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reconciliation of bank {self.bank_account_id} to {self.period_end}"

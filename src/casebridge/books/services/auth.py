@@ -98,6 +98,7 @@ def user_create(
     records_time: bool = False,
     gl_account_extension: str = "",
     is_integration_user: bool = False,
+    is_attorney: bool = False,
     actor: User | None = None,
 ) -> User:
     email = _clean_email(email)
@@ -118,11 +119,14 @@ def user_create(
         initials=initials[:8],
         is_admin=is_admin,
         records_time=records_time,
+        is_attorney=is_attorney,
         gl_account_extension=gl_account_extension.strip(),
         is_integration_user=is_integration_user,
         password=make_password(password),
     )
     after: dict[str, Any] = {"email": email, "is_admin": is_admin, "records_time": records_time}
+    if is_attorney:
+        after["is_attorney"] = True
     if is_integration_user:
         after["is_integration_user"] = True
     _audit_user(user, "create", actor, summary=f"User {email} created", after=after)
@@ -162,6 +166,7 @@ USER_EDITABLE = (
     "email",
     "is_admin",
     "records_time",
+    "is_attorney",
     "gl_account_extension",
     "is_active",
     "is_integration_user",

@@ -64,6 +64,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services.dates import window_for
+from casebridge.books.services.periods import check_open
 from casebridge.core import clock
 from casebridge.core.money import MAX_CENTS, format_cents
 
@@ -533,6 +534,7 @@ def _post_many(
         labels = [f"entry {i + 1}" if len(specs) > 1 else "" for i in range(len(specs))]
     for spec, label in zip(specs, labels, strict=True):
         _validate(firm, spec, where=label)
+    check_open(firm, specs, ({ln.account.pk for ln in spec.lines} for spec in specs), labels)
 
     trust_accounts = {
         line.account.pk for spec in specs for line in spec.lines if line.account.is_client_trust
