@@ -351,7 +351,7 @@ def test_the_database_refuses_a_posting_in_a_closed_month_even_past_the_service(
 
 
 def test_the_nightly_check_names_a_signed_month_its_postings_no_longer_agree_with(
-    firm, admin, signer, trust, client_file, march, monkeypatch
+    firm, admin, signer, trust, client_file, march
 ):
     from casebridge.books.services.maintenance import ledger_integrity_check
 
