@@ -15,6 +15,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from casebridge.books.api import (
+    banking,
     checks,
     files,
     invoices,
@@ -47,7 +48,17 @@ install_error_handlers(
     api, logger_name="casebridge.books.api", cents_detail_keys={"debits", "credits"}
 )
 
-for module in (session, reference, files, checks, invoices, journal, reports, statements):
+for module in (
+    session,
+    reference,
+    files,
+    checks,
+    invoices,
+    journal,
+    reports,
+    statements,
+    banking,
+):
     api.add_router("", module.router)
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.
