@@ -533,7 +533,6 @@ class CheckBatchPrintForm(forms.Form):
         label="Check stock",
         choices=LAYOUT_CHOICES,
         initial="check_on_top",
-        widget=forms.RadioSelect,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -548,7 +547,6 @@ class CheckReprintForm(forms.Form):
         label="Check stock",
         choices=LAYOUT_CHOICES,
         initial="check_on_top",
-        widget=forms.RadioSelect,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
