@@ -19,6 +19,9 @@ from casebridge.books.models import (
     BankAccountKind,
     Firm,
     GLAccount,
+    PositivePayAmount,
+    PositivePayColumn,
+    PositivePayDateFormat,
     User,
 )
 from casebridge.books.services.setup import UTBMS_EXPENSE_CODES
@@ -514,3 +517,109 @@ class AuditFilterForm(forms.Form):
         assert isinstance(action, forms.ChoiceField)
         entity.choices = [("", "All"), *[(e, e.replace("_", " ")) for e in entity_types]]
         action.choices = [("", "All"), *[(a, a.replace("_", " ")) for a in actions]]
+
+
+# --- Checks out (issue 11) -----------------------------------------------------------------
+
+LAYOUT_CHOICES = [
+    ("check_on_top", "Check on top (one check and two stubs a page)"),
+    ("three_per_page", "Three checks a page"),
+]
+
+
+class CheckBatchPrintForm(forms.Form):
+    printed_on = forms.DateField(label="Printed on", widget=DateInput)
+    layout = forms.ChoiceField(
+        label="Check stock",
+        choices=LAYOUT_CHOICES,
+        initial="check_on_top",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"printed_on": clock.today(), "layout": "check_on_top"})
+        super().__init__(*args, **kwargs)
+
+
+class CheckReprintForm(forms.Form):
+    reason = _text("What happened to the paper", 255, placeholder="e.g. jammed in the printer")
+    printed_on = forms.DateField(label="Printed again on", widget=DateInput)
+    layout = forms.ChoiceField(
+        label="Check stock",
+        choices=LAYOUT_CHOICES,
+        initial="check_on_top",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"printed_on": clock.today(), "layout": "check_on_top"})
+        super().__init__(*args, **kwargs)
+
+
+POSITIVE_PAY_LAYOUT_CHOICES = [
+    ("saved", "The bank account's layout"),
+    ("csv_mdy_iv", "Fixed-order CSV, MM/DD/YYYY, I/V flag"),
+    ("cents_ymd_noheader", "Cents, YYYYMMDD, no header"),
+]
+
+
+class PositivePayForm(forms.Form):
+    bank_account = BankChoiceField(
+        label="Bank account", queryset=BankAccount.objects.none(), empty_label="Choose…"
+    )
+    start = forms.DateField(label="From", widget=DateInput)
+    end = forms.DateField(label="To", widget=DateInput)
+    layout = forms.ChoiceField(label="Layout", choices=POSITIVE_PAY_LAYOUT_CHOICES)
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        today = clock.today()
+        kwargs.setdefault("initial", {"start": today.replace(day=1), "end": today})
+        super().__init__(*args, **kwargs)
+        field = self.fields["bank_account"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = BankAccount.objects.filter(firm=firm, is_active=True).order_by("name")
+        _preselect_only_choice(self, "bank_account")
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean()
+        assert data is not None
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            self.add_error("end", "The end date cannot be before the start date.")
+        return data
+
+
+class CheckPrintingForm(forms.Form):
+    bank_name = _text("Bank name", 120, required=False)
+    routing_number = _text(
+        "Routing number", 20, required=False, inputmode="numeric", autocomplete="off"
+    )
+    account_number = _text(
+        "Account number", 40, required=False, inputmode="numeric", autocomplete="off"
+    )
+
+
+def _column_choices() -> list[tuple[str, str]]:
+    return [("", "—"), *PositivePayColumn.choices]
+
+
+class PositivePayLayoutForm(forms.Form):
+    """The columns in order (up to six, blank ones skipped), formats, flags, header; or a
+    preset, which overrides them."""
+
+    preset = forms.ChoiceField(
+        label="Start from",
+        required=False,
+        choices=[("", "The layout below"), *POSITIVE_PAY_LAYOUT_CHOICES[1:]],
+    )
+    column_1 = forms.ChoiceField(label="Column 1", required=False, choices=_column_choices)
+    column_2 = forms.ChoiceField(label="Column 2", required=False, choices=_column_choices)
+    column_3 = forms.ChoiceField(label="Column 3", required=False, choices=_column_choices)
+    column_4 = forms.ChoiceField(label="Column 4", required=False, choices=_column_choices)
+    column_5 = forms.ChoiceField(label="Column 5", required=False, choices=_column_choices)
+    column_6 = forms.ChoiceField(label="Column 6", required=False, choices=_column_choices)
+    date_format = forms.ChoiceField(label="Date format", choices=PositivePayDateFormat.choices)
+    amount_format = forms.ChoiceField(label="Amount", choices=PositivePayAmount.choices)
+    issue_flag = _text("Issue flag", 10)
+    void_flag = _text("Void flag", 10)
+    header = forms.BooleanField(label="Header row first", required=False)
+
+    COLUMNS = ("column_1", "column_2", "column_3", "column_4", "column_5", "column_6")

@@ -227,6 +227,11 @@ class BankAccount(models.Model):
     )
     bank_name = models.CharField(max_length=120, blank=True)
     account_number_last4 = models.CharField(max_length=4, blank=True)
+    #: For the MICR line of printed checks (issue 11): the ABA routing number (9 digits,
+    #: its checksum valid) and the full account number (digits only). Without both a
+    #: check prints with no MICR line.
+    routing_number = models.CharField(max_length=9, blank=True, default="")
+    account_number = models.CharField(max_length=17, blank=True, default="")
     next_check_number = models.PositiveIntegerField(default=1001)
     is_active = models.BooleanField(default=True)
     #: The last day of the last month closed by a signed reconciliation: no entry dated on
@@ -938,3 +943,82 @@ class Reconciliation(models.Model):
 
     def __str__(self) -> str:
         return f"Reconciliation of bank {self.bank_account_id} to {self.period_end}"
+
+
+# Checks out (issue 11) -----------------------------------------------------------------
+
+
+class SpoiledCheckNumber(models.Model):
+    """A check number printed on paper that was spoiled (jammed, misprinted, torn) and
+    printed again under the bank account's next number. The paper is void, the payment is
+    not: the same :class:`Check` and journal entry carry the new number, so the money is
+    neither posted nor returned twice. The number is never used again on that bank
+    account (the services skip it; unique here among spoiled numbers)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="spoiled_check_numbers"
+    )
+    number = models.PositiveIntegerField()
+    reprinted_check = models.ForeignKey(
+        Check, on_delete=models.PROTECT, related_name="spoiled_numbers"
+    )
+    reason = models.CharField(max_length=255)
+    printed_on = models.DateField(help_text="The day this number was printed.")
+    spoiled_on = models.DateField(help_text="The day it was spoiled and printed again.")
+    spoiled_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    spoiled_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank_account", "number"], name="books_spoiled_number_once_per_bank"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Spoiled check number {self.number} of bank {self.bank_account_id}"
+
+
+class PositivePayColumn(models.TextChoices):
+    ACCOUNT = "account", "Account number"
+    CHECK_NUMBER = "check_number", "Check number"
+    AMOUNT = "amount", "Amount"
+    ISSUE_DATE = "issue_date", "Issue date"
+    PAYEE = "payee", "Payee"
+    FLAG = "flag", "Issue/void flag"
+
+
+class PositivePayDateFormat(models.TextChoices):
+    MM_DD_YYYY = "MM/DD/YYYY", "MM/DD/YYYY"
+    YYYYMMDD = "YYYYMMDD", "YYYYMMDD"
+    YYYY_MM_DD = "YYYY-MM-DD", "YYYY-MM-DD"
+    MMDDYY = "MMDDYY", "MMDDYY"
+
+
+class PositivePayAmount(models.TextChoices):
+    DOLLARS = "dollars", "Decimal dollars (1234.56)"
+    CENTS = "cents", "Cents (123456)"
+
+
+class PositivePayLayout(models.Model):
+    """How one bank account's positive pay file is laid out (its bank's specification):
+    the columns in order (``columns``: :class:`PositivePayColumn` values, comma-separated),
+    the date and amount formats, the issue and void flags and whether a header row comes
+    first. Without one the first generic preset of ``selectors.positive_pay`` is used."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.OneToOneField(
+        BankAccount, on_delete=models.PROTECT, related_name="positive_pay_layout"
+    )
+    columns = models.CharField(max_length=100)
+    date_format = models.CharField(max_length=10, choices=PositivePayDateFormat.choices)
+    amount_format = models.CharField(max_length=10, choices=PositivePayAmount.choices)
+    issue_flag = models.CharField(max_length=10, default="I")
+    void_flag = models.CharField(max_length=10, default="V")
+    header = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Positive pay layout of bank {self.bank_account_id}"

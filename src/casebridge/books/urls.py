@@ -34,6 +34,10 @@ urlpatterns = [
     path("files/<int:pk>/check/", files.file_check_request_view, name="file_check"),
     path("receipts/<int:pk>/void/", files.receipt_void_view, name="receipt_void"),
     path("checks/", checks.checks_view, name="checks"),
+    path("checks/print/", checks.checks_print_batch_view, name="checks_print_batch"),
+    path("checks/pdf/", checks.checks_pdf_view, name="checks_pdf"),
+    path("checks/positive-pay/", checks.positive_pay_view, name="positive_pay"),
+    path("checks/<int:pk>/reprint/", checks.check_reprint_view, name="check_reprint"),
     path("checks/<int:pk>/print/", checks.check_print_view, name="check_print"),
     path("checks/<int:pk>/void/", checks.check_void_view, name="check_void"),
     path("invoices/", invoices.invoices_view, name="invoices"),
@@ -95,5 +99,15 @@ urlpatterns = [
     path("settings/accounts/", settings.accounts_view, name="accounts"),
     path("settings/accounts/new/", settings.account_create_view, name="account_new"),
     path("settings/bank-accounts/", settings.bank_accounts_view, name="bank_accounts"),
+    path(
+        "settings/bank-accounts/<int:pk>/check-printing/",
+        settings.bank_check_printing_view,
+        name="bank_check_printing",
+    ),
+    path(
+        "settings/bank-accounts/<int:pk>/positive-pay/",
+        settings.bank_positive_pay_layout_view,
+        name="bank_positive_pay_layout",
+    ),
     path("settings/audit/", audit.audit_view, name="audit"),
 ]

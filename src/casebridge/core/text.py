@@ -18,7 +18,8 @@ the APIs give the same refusal: :class:`~casebridge.core.errors.ValidationFailed
 the field and the character, and nothing is written.
 
 :func:`csv_cell` is for the other way text leaves the system: a spreadsheet would run a
-cell that starts like a formula.
+cell that starts like a formula; :func:`pdf_text` for a PDF drawn in a core font (the
+settlement statement, checks), which shows Latin-1 only.
 """
 
 from __future__ import annotations
@@ -90,3 +91,40 @@ def csv_cell(value: object) -> str:
     if text.lstrip(" ")[:1] in _FORMULA_START:
         return f"'{text}"
     return text
+
+
+_PLAIN = str.maketrans(
+    {
+        "\u0141": "L",
+        "\u0142": "l",
+        "\u0110": "D",
+        "\u0111": "d",
+        "\u0152": "OE",
+        "\u0153": "oe",
+        "\u0131": "i",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u2022": "-",
+    }
+)
+
+
+def pdf_text(text: str) -> str:
+    """Text a core font can draw: Latin-1, with typographic punctuation made plain and
+    other letters stripped of their accents (or replaced by ``?``)."""
+    text = text.translate(_PLAIN)
+    out = []
+    for ch in text:
+        if ord(ch) < 256:
+            out.append(ch)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out.append(base if base and all(ord(c) < 256 for c in base) else "?")
+    return "".join(out)

@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from casebridge.books.models import ActivityCode, GLAccount
-from casebridge.books.services import checks, invoices, journal, statements
+from casebridge.books.services import checks, invoices, journal, reconciliations, statements
 from tests.books.api.conftest import BASE
 
 HOSTILE_BODIES: list[str] = [
@@ -46,7 +46,7 @@ HOSTILE_QUERIES: list[dict[str, str]] = [
 
 
 @pytest.fixture
-def ids(firm, admin, attorney, trust, operating, funded_file) -> dict[str, int]:
+def ids(firm, admin, attorney, trust, operating, funded_file) -> dict[str, object]:
     code = ActivityCode.objects.get(firm=firm, code="E101")
     check = checks.check_request_create(
         firm=firm,
@@ -86,8 +86,14 @@ def ids(firm, admin, attorney, trust, operating, funded_file) -> dict[str, int]:
         b"16,195,5,0,R1,,IN\n49,10,3/\n98,10,1,5/\n99,10,1,7/\n",
     ).statement
     assert statement is not None
+    reconciliation = reconciliations.reconciliation_prepare(
+        firm=firm, actor=admin, bank_account_id=trust.pk, month=dt.date(2026, 3, 31)
+    )
     return {
         "statement_id": statement.pk,
+        "line_id": statement.lines.get().pk,
+        "reconciliation_id": reconciliation.pk,
+        "which": "client_ledgers",
         "user_id": attorney.pk,
         "account_id": cash.pk,
         "bank_account_id": trust.pk,
@@ -111,7 +117,7 @@ def _paths(client) -> dict[str, dict[str, object]]:
     return json.loads(client.get(BASE + "/openapi.json").content)["paths"]
 
 
-def _concrete(path: str, ids: dict[str, int]) -> str:
+def _concrete(path: str, ids: dict[str, object]) -> str:
     for name, value in ids.items():
         path = path.replace("{" + name + "}", str(value))
     assert "{" not in path, path

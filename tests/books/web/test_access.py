@@ -20,6 +20,8 @@ EVERYONE = [
     "books:files",
     "books:file_new",
     "books:checks",
+    "books:checks_print_batch",
+    "books:positive_pay",
     "books:invoices",
     "books:reports",
     "books:trial_balance",
@@ -81,6 +83,9 @@ def objects(firm, admin, attorney, operating, funded_file):
         "books:receipt_void": receipt.pk,
         "books:check_print": check.pk,
         "books:check_void": check.pk,
+        "books:check_reprint": check.pk,
+        "books:bank_check_printing": operating.pk,
+        "books:bank_positive_pay_layout": operating.pk,
         "books:invoice_detail": invoice.pk,
         "books:invoice_void": invoice.pk,
         "books:user_edit": attorney.pk,
@@ -88,7 +93,12 @@ def objects(firm, admin, attorney, operating, funded_file):
     }
 
 
-OBJECT_ADMIN_ONLY = {"books:user_edit", "books:area_edit"}
+OBJECT_ADMIN_ONLY = {
+    "books:user_edit",
+    "books:area_edit",
+    "books:bank_check_printing",
+    "books:bank_positive_pay_layout",
+}
 
 
 @pytest.mark.parametrize("name", EVERYONE + ADMIN_ONLY)

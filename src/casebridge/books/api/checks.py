@@ -1,7 +1,11 @@
 """Checks (cost advances from operating, disbursements from trust) and trust receipts.
 
 A check request posts at once (a queued trust check already holds the client's money), is
-printed with a number later, or voided with a reversal on the void date. The bridge sends
+printed with a number later, or voided with a reversal on the void date. A batch of one
+bank account's queued checks is numbered in one transaction (``POST /checks/print-batch``)
+and drawn on check stock by ``GET /checks/pdf``; a spoiled printed check is printed again
+under the next number (``POST /checks/{id}/reprint``: the payment and its entry stay as
+they are, the spoiled number is kept and never used again). The bridge sends
 costs with ``POST /checks`` or ``POST /checks/batch`` (all or nothing) and reads their
 status back with ``GET /checks?ids=...``.
 
@@ -20,7 +24,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from ninja import Query, Router, Status
 from pydantic import Field
 
@@ -36,8 +42,11 @@ from casebridge.books.models import (
     File,
     Firm,
     ReceiptStatus,
+    SpoiledCheckNumber,
     TrustReceipt,
 )
+from casebridge.books.printing.checks_pdf import CheckLayout, render_checks_pdf
+from casebridge.books.selectors.checks import MAX_CHECKS_PER_PDF, printed_checks_for_pdf
 from casebridge.books.services import checks as check_service
 from casebridge.core.api.errors import at_index
 from casebridge.core.api.lookups import Reference, get_or_404, require_in_firm
@@ -320,6 +329,145 @@ def check_print(request: HttpRequest, check_id: Id, payload: PrintIn = PRINT_DEF
             printed_on=payload.printed_on,
         )
     )
+
+
+class PrintBatchIn(In):
+    ids: list[Id] = Field(
+        min_length=1,
+        max_length=MAX_CHECKS_PER_PDF,
+        description="Queued checks of one bank account, numbered in this order.",
+    )
+    bank_account_id: Id
+    printed_on: dt.date | None = Field(None, description="Default: today.")
+    layout: CheckLayout = Field(
+        CheckLayout.CHECK_ON_TOP, description="The layout of the PDF that `pdf_url` gives."
+    )
+
+
+class PrintBatchOut(Out):
+    bank_account_id: int
+    printed_on: dt.date
+    numbers: list[int] = Field(description="Each check's number, in the order of `ids`.")
+    items: list[CheckOut]
+    pdf_url: str = Field(description="GET it (with the same token) for the checks' PDF.")
+    micr_line: bool = Field(
+        description="False: the bank account has no routing or account number, so the checks "
+        "print without a MICR line (set them with PUT /bank-accounts/{id}/check-printing)."
+    )
+
+
+def pdf_path(ids: list[int], layout: CheckLayout) -> str:
+    return (
+        reverse("books:books_api:check_pdf")
+        + f"?ids={','.join(str(i) for i in ids)}&layout={layout.value}"
+    )
+
+
+def _located(exc: DomainError, field: str, ids_field: str = "ids") -> DomainError:
+    """A batch service's refusal named after the request: ``check_ids`` at index i is
+    ``ids[i]``."""
+    index = exc.details.get("index")
+    if exc.field == field and isinstance(index, int):
+        return at_index(type(exc)(exc.message, **exc.details), ids_field, index)
+    return exc
+
+
+@router.post("/checks/print-batch", response={200: PrintBatchOut, **ERRORS})
+@idempotent
+def check_print_batch(request: HttpRequest, payload: PrintBatchIn) -> PrintBatchOut:
+    """Print a batch of queued checks of one bank account: in one transaction, numbered
+    from the bank account's next number in the order of ``ids`` (consecutive, skipping
+    only a number already used), printed on ``printed_on``. All or nothing: a check of
+    another firm is 404 (``ids[i]``); one not queued 409, drawn on another bank account or
+    dated after ``printed_on`` 422, each naming ``ids[i]``; nothing is written. Then GET
+    ``pdf_url`` for the PDF."""
+    ctx = context(request)
+    require_in_firm(
+        ctx.firm,
+        [(BankAccount, payload.bank_account_id, "bank_account_id")]
+        + [(Check, pk, f"ids[{i}]") for i, pk in enumerate(payload.ids)],
+    )
+    try:
+        printed = check_service.checks_print_batch(
+            firm=ctx.firm,
+            actor=ctx.user,
+            check_ids=payload.ids,
+            bank_account_id=payload.bank_account_id,
+            printed_on=payload.printed_on,
+        )
+    except DomainError as exc:
+        raise _located(exc, "check_ids") from None
+    bank = BankAccount.objects.get(pk=payload.bank_account_id)
+    printed_on = printed[0].printed_on
+    assert printed_on is not None  # printed
+    return PrintBatchOut(
+        bank_account_id=bank.pk,
+        printed_on=printed_on,
+        numbers=[c.check_number for c in printed if c.check_number is not None],
+        items=[CheckOut.of(c) for c in printed],
+        pdf_url=pdf_path([c.pk for c in printed], payload.layout),
+        micr_line=bool(bank.routing_number and bank.account_number),
+    )
+
+
+class PdfIn(Clean):
+    ids: str = Field(
+        max_length=20_000, description="Comma-separated ids of printed checks, e.g. ids=3,4,9."
+    )
+    layout: CheckLayout = CheckLayout.CHECK_ON_TOP
+
+
+_PDF_RESPONSE = {
+    "responses": {
+        "200": {
+            "description": "The checks on Letter-size check stock: `check_on_top` (one check "
+            "and two stubs a page) or `three_per_page`. The MICR line needs MICR toner.",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+
+
+@router.get("/checks/pdf", response={**ERRORS}, url_name="check_pdf", openapi_extra=_PDF_RESPONSE)
+def check_pdf(request: HttpRequest, params: Query[PdfIn]) -> HttpResponse:
+    """The PDF of printed checks, in the order of ``ids``. A check that is not the
+    firm's is 404, one not printed (queued, voided) 409, each naming ``ids``; at most
+    500. Print with 100% scale ("actual size") and MICR toner."""
+    rows = printed_checks_for_pdf(firm=context(request).firm, check_ids=parse_ids(params.ids))
+    response = HttpResponse(render_checks_pdf(rows, params.layout), content_type="application/pdf")
+    first, last = rows[0].check_number, rows[-1].check_number
+    name = f"checks-{first}" + (f"-{last}" if len(rows) > 1 else "") + ".pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+class ReprintIn(In):
+    reason: str = Field(min_length=1, max_length=255, description="What happened to the paper.")
+    printed_on: dt.date | None = Field(None, description="Default: today.")
+
+
+class ReprintOut(CheckOut):
+    spoiled_number: int = Field(description="The number printed on the spoiled paper.")
+
+
+@router.post("/checks/{int:check_id}/reprint", response={200: ReprintOut, **ERRORS})
+@idempotent
+def check_reprint(request: HttpRequest, check_id: Id, payload: ReprintIn) -> ReprintOut:
+    """Print a printed check again because its paper was spoiled: its number is kept as
+    spoiled (never used again) and it gets the bank account's next number. The payment
+    is the same check and journal entry: nothing is posted. A check not printed is 409."""
+    ctx = context(request)
+    check = get_or_404(_checks(ctx.firm), check_id)
+    again = check_service.check_reprint(
+        firm=ctx.firm,
+        actor=ctx.user,
+        check_id=check.pk,
+        reason=payload.reason,
+        printed_on=payload.printed_on,
+    )
+    spoiled = SpoiledCheckNumber.objects.filter(reprinted_check=again).latest("pk")
+    return ReprintOut(**CheckOut.of(again).model_dump(), spoiled_number=spoiled.number)
 
 
 @router.post("/checks/{int:check_id}/void", response={200: CheckOut, **ERRORS})

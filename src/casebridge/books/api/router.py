@@ -15,6 +15,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from casebridge.books.api import (
+    banking,
     checks,
     files,
     invoices,
@@ -58,6 +59,7 @@ for module in (
     reports,
     statements,
     reconciliations,
+    banking,
 ):
     api.add_router("", module.router)
 

@@ -19,8 +19,7 @@ from fpdf.enums import XPos, YPos
 
 from casebridge.books.models import Reconciliation
 from casebridge.core.money import format_cents
-from casebridge.core.pdf import pdf_text
-from casebridge.core.text import csv_cell
+from casebridge.core.text import csv_cell, pdf_text
 
 #: The lists a CSV can be had of, with their columns (key in the snapshot, heading).
 CSV_LISTS: dict[str, tuple[tuple[str, str], ...]] = {

@@ -2,9 +2,11 @@
 
 A check request posts immediately (Dr the activity code's account or the client's trust
 liability, Cr the bank), so a queued trust check already holds the client's money and two
-requests can never spend the same dollars. Printing assigns the number; voiding posts a
-reversal dated on the void date. A trust receipt posts Dr trust bank, Cr the client's
-trust liability.
+requests can never spend the same dollars. Printing assigns the number (one check, or a
+batch of one bank account's checks numbered in one transaction); a spoiled check is
+printed again under the next number, its first number kept as spoiled, the payment and
+its entry unchanged; voiding posts a reversal dated on the void date. A trust receipt
+posts Dr trust bank, Cr the client's trust liability.
 
 Check requests are found or created many at once (``check_requests_find_or_create``, the
 API's batch): the same rules and refusals as one by one, a handful of queries per batch,
@@ -34,8 +36,14 @@ from casebridge.books.models import (
     Firm,
     GLAccount,
     ReceiptStatus,
+    SpoiledCheckNumber,
     TrustReceipt,
     User,
+)
+from casebridge.books.selectors.checks import (
+    MAX_CHECKS_PER_PDF,
+    check_number_taken,
+    next_free_check_numbers,
 )
 from casebridge.books.services.dates import date_in_window, window_for
 from casebridge.books.services.journal import (
@@ -493,6 +501,134 @@ def check_request_create(
     return check
 
 
+def _print_refusal(check: Check, day: dt.date) -> DomainError | None:
+    """Why ``check`` cannot be printed on ``day``, or None."""
+    if check.status != CheckStatus.QUEUED:
+        return Conflict(f"check {check.pk} is {check.status}, not queued for printing")
+    if day < check.request_date:
+        return ValidationFailed(
+            f"printed_on {day} is before check {check.pk}'s date {check.request_date}: a "
+            "check is not printed before the day it is dated",
+            field="printed_on",
+        )
+    return None
+
+
+def _mark_printed(
+    firm: Firm,
+    actor: User | None,
+    bank: BankAccount,
+    numbered: Sequence[tuple[Check, int]],
+    day: dt.date,
+) -> None:
+    """Give each check its number, printed on ``day``; move the bank account's next
+    number past the highest; audit each print. The caller holds the checks' rows and the
+    bank account's counter (in that order, ADR 0012) and has checked every number free."""
+    for check, number in numbered:
+        check.status = CheckStatus.PRINTED
+        check.check_number = number
+        check.printed_on = day
+    Check.objects.bulk_update(
+        [check for check, _ in numbered], ["status", "check_number", "printed_on"]
+    )
+    highest = max(number for _, number in numbered)
+    if highest >= bank.next_check_number:
+        bank.next_check_number = highest + 1
+        bank.save(update_fields=["next_check_number"])
+    books_audit_many(
+        firm_id=firm.pk,
+        actor=actor,
+        events=[
+            {
+                "action": "print",
+                "entity_type": "check",
+                "entity_id": check.pk,
+                "summary": f"Check {number} printed to {check.payee}",
+                "before": {"status": "queued"},
+                "after": {"status": "printed", "check_number": number},
+            }
+            for check, number in numbered
+        ],
+    )
+
+
+@transaction.atomic
+def checks_print_batch(
+    *,
+    firm: Firm,
+    actor: User | None,
+    check_ids: Sequence[int],
+    bank_account_id: int,
+    printed_on: dt.date | None = None,
+) -> list[Check]:
+    """Print a batch of queued checks of one bank account: in one transaction each gets
+    its number, from the bank account's next number on, in the order of ``check_ids``
+    (consecutive, skipping only a number already used: on a check, or spoiled), printed on
+    ``printed_on`` (default today), audited each as :func:`check_print` does. Returns the
+    checks in that order.
+
+    All or nothing: refused, writing nothing, if a check is not the firm's
+    (:class:`ValidationFailed`), is drawn on another bank account (:class:`ValidationFailed`),
+    is not queued (:class:`Conflict`), or is dated after ``printed_on``
+    (:class:`ValidationFailed` on ``printed_on``); ``details["index"]`` names the check's
+    place in ``check_ids``. ``printed_on`` must be in the firm's date window (ADR 0007).
+
+    Locks (ADR 0012): the checks' rows in id order, then the bank account's counter FOR
+    NO KEY UPDATE, as a single print does."""
+    ids = list(check_ids)
+    if not ids:
+        raise ValidationFailed("choose at least one check to print", field="check_ids")
+    if len(ids) > MAX_CHECKS_PER_PDF:
+        raise ValidationFailed(
+            f"at most {MAX_CHECKS_PER_PDF} checks in one batch, not {len(ids)}", field="check_ids"
+        )
+    first: dict[int, int] = {}
+    for i, pk in enumerate(ids):
+        if pk in first:
+            raise ValidationFailed(
+                f"check {pk} is named twice (at {first[pk]} and {i})", field="check_ids", index=i
+            )
+        first[pk] = i
+    if printed_on is not None:
+        date_in_window(firm, printed_on, field="printed_on")
+    day = printed_on or clock.today()
+    bank = BankAccount.objects.filter(firm=firm, pk=bank_account_id).first()
+    if bank is None:
+        raise ValidationFailed("bank account not found in this firm", field="bank_account")
+
+    locked = {
+        c.pk: c
+        for c in Check.objects.select_for_update().filter(firm=firm, pk__in=ids).order_by("pk")
+    }
+    batch: list[Check] = []
+    for i, pk in enumerate(ids):
+        check = locked.get(pk)
+        if check is None:
+            raise ValidationFailed(f"check {pk} not found in this firm", field="check_ids", index=i)
+        if check.bank_account_id != bank.pk:
+            other = BankAccount.objects.get(pk=check.bank_account_id).name
+            raise ValidationFailed(
+                f"check {pk} is drawn on {other}, not {bank.name}: a batch is printed from "
+                "one bank account",
+                field="check_ids",
+                index=i,
+            )
+        refusal = _print_refusal(check, day)
+        if refusal is not None:
+            if refusal.field is None:
+                refusal.field = "check_ids"
+            refusal.details["index"] = i
+            raise refusal
+        batch.append(check)
+
+    # The bank account's counter (ADR 0012): FOR NO KEY UPDATE, so trust ledgers, checks
+    # and invoices naming the account still pass their foreign-key checks meanwhile.
+    bank = BankAccount.objects.select_for_update(no_key=True).get(pk=bank.pk)
+    numbers = next_free_check_numbers(bank, len(batch))
+    _mark_printed(firm, actor, bank, list(zip(batch, numbers, strict=True)), day)
+    return batch
+
+
 @transaction.atomic
 def check_print(
     *,
@@ -503,49 +639,103 @@ def check_print(
     printed_on: dt.date | None = None,
 ) -> Check:
     """Mark a queued check printed with its number (the bank account's next number when
-    none is given). Numbers are unique per bank account."""
+    none is given: a batch of one, :func:`checks_print_batch`). Numbers are unique per
+    bank account, spoiled ones included; a check is not printed before its date."""
     if printed_on is not None:
         date_in_window(firm, printed_on, field="printed_on")
     check = Check.objects.select_for_update().filter(firm=firm, pk=check_id).first()
     if check is None:
         raise ValidationFailed("check not found in this firm", field="check")
-    if check.status != CheckStatus.QUEUED:
-        raise Conflict(f"check {check.pk} is {check.status}, not queued for printing")
-    # The bank account's counter (ADR 0012): FOR NO KEY UPDATE, so trust ledgers, checks
-    # and invoices naming the account still pass their foreign-key checks meanwhile.
-    bank = BankAccount.objects.select_for_update(no_key=True).get(pk=check.bank_account_id)
+    refusal = _print_refusal(check, printed_on or clock.today())
+    if refusal is not None:
+        raise refusal
     if check_number is None:
-        check_number = bank.next_check_number
-        while Check.objects.filter(bank_account=bank, check_number=check_number).exists():
-            check_number += 1
+        [printed] = checks_print_batch(
+            firm=firm,
+            actor=actor,
+            check_ids=[check.pk],
+            bank_account_id=check.bank_account_id,
+            printed_on=printed_on,
+        )
+        return printed
     if check_number <= 0:
         raise ValidationFailed("check number must be positive", field="check_number")
-    if Check.objects.filter(bank_account=bank, check_number=check_number).exists():
+    # The bank account's counter (ADR 0012), as in checks_print_batch.
+    bank = BankAccount.objects.select_for_update(no_key=True).get(pk=check.bank_account_id)
+    if check_number_taken(bank, check_number):
         raise ValidationFailed(
             f"check number {check_number} is already used on {bank.name}", field="check_number"
         )
-    check.status = CheckStatus.PRINTED
-    check.check_number = check_number
-    check.printed_on = printed_on or clock.today()
-    try:
-        with transaction.atomic():
-            check.save(update_fields=["status", "check_number", "printed_on"])
-    except IntegrityError:
+    _mark_printed(firm, actor, bank, [(check, check_number)], printed_on or clock.today())
+    return check
+
+
+@transaction.atomic
+def check_reprint(
+    *,
+    firm: Firm,
+    actor: User | None,
+    check_id: int,
+    reason: str,
+    printed_on: dt.date | None = None,
+) -> Check:
+    """Print a printed check again because its paper was spoiled (jammed, misprinted,
+    torn): the number it carried is voided as spoiled (a :class:`SpoiledCheckNumber` with
+    the reason, never used again on that bank account) and the same check gets the bank
+    account's next number, printed on ``printed_on`` (default today; not before it was
+    first printed). Audited (``reprint``: the spoiled number, the reason, the new number).
+
+    The payment is the same: the check keeps its journal entry, so nothing is posted or
+    reversed and no balance moves. Only a printed check is reprinted (:class:`Conflict`);
+    a reason is required. Locks as a print does: the check, then the bank account's
+    counter (ADR 0012)."""
+    reason = plain_line(reason.strip(), field="reason")
+    if not reason:
+        raise ValidationFailed("a reason is required: what happened to the paper", field="reason")
+    if printed_on is not None:
+        date_in_window(firm, printed_on, field="printed_on")
+    day = printed_on or clock.today()
+    check = Check.objects.select_for_update().filter(firm=firm, pk=check_id).first()
+    if check is None:
+        raise ValidationFailed("check not found in this firm", field="check")
+    if check.status != CheckStatus.PRINTED:
+        raise Conflict(f"check {check.pk} is {check.status}: only a printed check can be reprinted")
+    spoiled, first_printed = check.check_number, check.printed_on
+    assert spoiled is not None  # printed (a CHECK)
+    assert first_printed is not None
+    if day < first_printed:
         raise ValidationFailed(
-            f"check number {check_number} is already used on {bank.name}", field="check_number"
-        ) from None
-    if check_number >= bank.next_check_number:
-        bank.next_check_number = check_number + 1
+            f"printed_on {day} is before check {spoiled} was first printed ({first_printed})",
+            field="printed_on",
+        )
+    bank = BankAccount.objects.select_for_update(no_key=True).get(pk=check.bank_account_id)
+    SpoiledCheckNumber.objects.create(
+        firm=firm,
+        bank_account=bank,
+        number=spoiled,
+        reprinted_check=check,
+        reason=reason[:255],
+        printed_on=first_printed,
+        spoiled_on=day,
+        spoiled_by=actor,
+        spoiled_at=clock.now(),
+    )
+    [number] = next_free_check_numbers(bank, 1)
+    check.check_number = number
+    check.printed_on = day
+    check.save(update_fields=["check_number", "printed_on"])
+    if number >= bank.next_check_number:
+        bank.next_check_number = number + 1
         bank.save(update_fields=["next_check_number"])
     _audit(
         firm,
         actor,
-        "print",
+        "reprint",
         "check",
         check.pk,
-        f"Check {check_number} printed to {check.payee}",
-        {"status": "queued"},
-        {"status": "printed", "check_number": check_number},
+        f"Check {spoiled} to {check.payee} spoiled ({reason}); printed again as check {number}",
+        {"check_number": spoiled, "printed_on": first_printed},
+        {"check_number": number, "printed_on": day, "spoiled_number": spoiled, "reason": reason},
     )
     return check
 

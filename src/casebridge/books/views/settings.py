@@ -1,5 +1,6 @@
 """The gear menu's firm set-up screens: Settings (General, Features), Areas of Practice,
-Rates/Codes (Activity Code, Timekeepers), Chart of Accounts and Bank Accounts."""
+Rates/Codes (Activity Code, Timekeepers), Chart of Accounts and Bank Accounts (with each
+bank account's check printing details and positive pay layout)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from casebridge.books.auth import books_login_required
 from casebridge.books.forms import (
     ActivityCodeForm,
     AreaForm,
+    CheckPrintingForm,
     FeaturesForm,
     GLAccountForm,
     OpeningDateForm,
+    PositivePayLayoutForm,
 )
 from casebridge.books.models import (
     DEBIT_NORMAL,
@@ -23,10 +26,18 @@ from casebridge.books.models import (
     AreaOfPractice,
     BankAccount,
     GLAccount,
+    PositivePayAmount,
+    PositivePayColumn,
+    PositivePayDateFormat,
     User,
 )
+from casebridge.books.selectors.positive_pay import (
+    PRESETS,
+    PositivePayFormat,
+    positive_pay_format_of,
+)
 from casebridge.books.selectors.reports import gl_balances
-from casebridge.books.services import setup
+from casebridge.books.services import bank_accounts, setup
 from casebridge.books.services.dates import first_entry_date
 from casebridge.core.dates import max_days_ahead
 from casebridge.core.errors import DomainError
@@ -344,4 +355,123 @@ def bank_accounts_view(request: HttpRequest) -> HttpResponse:
         request,
         "books/settings/bank_accounts.html",
         {"nav": "settings", "section": "banks", "page": page, "rows": rows},
+    )
+
+
+# --- Checks out (issue 11): a bank account's check printing and positive pay layout --------
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def bank_check_printing_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Settings -> Bank Accounts -> Check printing: the bank's name and the routing and
+    account numbers of the MICR line."""
+    me = books_user(request)
+    bank = get_object_or_404(BankAccount, firm=me.firm, pk=pk)
+    status = 200
+    if request.method == "POST":
+        form = CheckPrintingForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                saved = bank_accounts.bank_account_check_printing_set(
+                    firm=me.firm,
+                    actor=me,
+                    bank_account_id=bank.pk,
+                    bank_name=data["bank_name"],
+                    routing_number=data["routing_number"],
+                    account_number=data["account_number"],
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                ready = saved.routing_number and saved.account_number
+                return finish(
+                    request,
+                    reverse("books:bank_accounts"),
+                    f"Check printing details of {saved.name} saved"
+                    + (
+                        ": its checks carry a MICR line."
+                        if ready
+                        else ": without a routing and an account number its checks print "
+                        "with no MICR line."
+                    ),
+                )
+        status = INVALID
+    else:
+        form = CheckPrintingForm(
+            initial={
+                "bank_name": bank.bank_name,
+                "routing_number": bank.routing_number,
+                "account_number": bank.account_number,
+            }
+        )
+    return render_modal(
+        request,
+        "books/settings/_check_printing_form.html",
+        {"form": form, "bank": bank},
+        title=f"Check printing: {bank.name}",
+        status=status,
+        back_url=reverse("books:bank_accounts"),
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def bank_positive_pay_layout_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Settings -> Bank Accounts -> Positive pay: the layout of the bank's file."""
+    me = books_user(request)
+    bank = get_object_or_404(BankAccount, firm=me.firm, pk=pk)
+    status = 200
+    if request.method == "POST":
+        form = PositivePayLayoutForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            if data["preset"]:
+                fmt = PRESETS[data["preset"]][1]
+            else:
+                fmt = PositivePayFormat(
+                    columns=tuple(
+                        PositivePayColumn(data[name])
+                        for name in PositivePayLayoutForm.COLUMNS
+                        if data[name]
+                    ),
+                    date_format=PositivePayDateFormat(data["date_format"]),
+                    amount_format=PositivePayAmount(data["amount_format"]),
+                    issue_flag=data["issue_flag"],
+                    void_flag=data["void_flag"],
+                    header=data["header"],
+                )
+            try:
+                bank_accounts.positive_pay_layout_save(
+                    firm=me.firm, actor=me, bank_account_id=bank.pk, fmt=fmt
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc, {"columns": "column_1"})
+            else:
+                return finish(
+                    request,
+                    reverse("books:bank_accounts"),
+                    f"Positive pay layout of {bank.name} saved.",
+                )
+        status = INVALID
+    else:
+        fmt, _ = positive_pay_format_of(bank)
+        initial: dict[str, object] = {
+            "date_format": fmt.date_format.value,
+            "amount_format": fmt.amount_format.value,
+            "issue_flag": fmt.issue_flag,
+            "void_flag": fmt.void_flag,
+            "header": fmt.header,
+        }
+        for name, column in zip(PositivePayLayoutForm.COLUMNS, fmt.columns, strict=False):
+            initial[name] = column.value
+        form = PositivePayLayoutForm(initial=initial)
+    return render_modal(
+        request,
+        "books/settings/_positive_pay_layout_form.html",
+        {"form": form, "bank": bank, "presets": PRESETS.values()},
+        title=f"Positive pay layout: {bank.name}",
+        status=status,
+        back_url=reverse("books:bank_accounts"),
     )

@@ -26,7 +26,7 @@ from casebridge.cases.auth import cases_login_required, current_user
 from casebridge.cases.errors import NotFound
 from casebridge.cases.selectors.statement import SettlementStatement, settlement_statement
 from casebridge.core.money import format_cents
-from casebridge.core.pdf import pdf_text
+from casebridge.core.text import pdf_text
 
 # --- who is asking ---------------------------------------------------------------------
 

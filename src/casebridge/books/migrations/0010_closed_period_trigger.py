@@ -6,6 +6,11 @@ guard behind them.
 
 PostgreSQL checks each INSERT or COPY statement once, set-based, over its new rows (a
 statement-level trigger with a transition table); SQLite checks each row.
+
+On SQLite the trigger's body names ``books_bankaccount``, ``books_firm`` and
+``books_journalentry``: a later migration that rebuilds one of those tables there (Django
+does for a NOT NULL column with a default) must drop this trigger first and create it again
+after, or SQLite refuses the rename ("no such table").
 """
 
 from django.db import migrations
@@ -85,5 +90,5 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("books", "0008_matching_reconciliation_closed_periods")]
+    dependencies = [("books", "0009_check_printing")]
     operations = [migrations.RunPython(forwards, backwards)]
