@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from casebridge.books.services import auth
+from tests.books.api.conftest import api, token  # noqa: F401 - fixtures
 from tests.books.ledger_helpers import books_open
 from tests.conftest import PASSWORD
 

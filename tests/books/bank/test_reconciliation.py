@@ -289,3 +289,42 @@ def test_the_firm_wide_close_refuses_any_entry_dated_in_it(firm, admin, attorney
         .order_by("pk")
         .values_list("action", flat=True)
     ) == ["period_closed", "period_reopened"]
+
+
+def test_the_three_way_report_no_longer_counts_a_cleared_check_as_outstanding(
+    firm, admin, opened, trust, client_file
+):
+    from casebridge.books.selectors.reports import three_way_reconciliation
+
+    deposit(firm, admin, trust, client_file, 10_000, on=d(2))
+    paid = printed(firm, admin, trust, client_file, 4_000, d(5))
+    printed(firm, admin, trust, client_file, 1_000, d(6), payee="Maria Lopez")
+    import_statement(
+        firm, admin, trust, [Row(d(3), 10_000), Row(d(9), -4_000, check="1001")], start=MAR, end=END
+    )
+    matching.statement_auto_match(firm=firm, actor=admin, bank_account_id=trust.pk)
+
+    before_clearing = three_way_reconciliation(
+        firm=firm,
+        bank_account_id=trust.pk,
+        statement_balance_cents=10_000,
+        deposits_in_transit_cents=0,
+        as_of=d(8),
+    )
+    at_month_end = three_way_reconciliation(
+        firm=firm,
+        bank_account_id=trust.pk,
+        statement_balance_cents=6_000,
+        deposits_in_transit_cents=0,
+        as_of=END,
+    )
+
+    assert [c.payee for c in before_clearing.outstanding_checks] == [
+        "Fresno Medical Group",
+        "Maria Lopez",
+    ]
+    assert before_clearing.outstanding_checks[0].check_id == paid.pk
+    assert before_clearing.outstanding_checks_cents == 5_000
+    assert [c.payee for c in at_month_end.outstanding_checks] == ["Maria Lopez"]
+    assert at_month_end.outstanding_checks_cents == 1_000
+    assert at_month_end.is_reconciled

@@ -19,6 +19,7 @@ from casebridge.books.api import (
     files,
     invoices,
     journal,
+    reconciliations,
     reference,
     reports,
     session,
@@ -47,7 +48,17 @@ install_error_handlers(
     api, logger_name="casebridge.books.api", cents_detail_keys={"debits", "credits"}
 )
 
-for module in (session, reference, files, checks, invoices, journal, reports, statements):
+for module in (
+    session,
+    reference,
+    files,
+    checks,
+    invoices,
+    journal,
+    reports,
+    statements,
+    reconciliations,
+):
     api.add_router("", module.router)
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.

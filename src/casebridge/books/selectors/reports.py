@@ -310,9 +310,10 @@ def three_way_reconciliation(
     every figure as of ``as_of`` (the statement date; default today): only postings dated
     on or before it, and the checks as they stood then.
 
-    Outstanding checks default to the checks of this account written by that day and not
-    voided by it (the books do not import bank statements yet, so every such check counts
-    as outstanding unless the accountant enters the figure).
+    Outstanding checks default to the checks of this account written by that day, not
+    voided by it and not cleared by the bank by it (a statement line matched to the check,
+    dated on or before the day: ``selectors.bank``); the saved monthly reconciliation with
+    deposits in transit and reconciling items is ``selectors.bank.bank_reconciliation``.
 
     Compared, all as of that day: the trust bank's GL balance, the client ledgers' total
     (the maintained balances, less what was posted to them after the day), the same
@@ -335,8 +336,10 @@ def three_way_reconciliation(
     outstanding = []
     if outstanding_checks_cents is None:
         # as they stood that day: written by then and not yet voided
-        written = Check.objects.filter(bank_account=bank, request_date__lte=day).exclude(
-            voided_on__lte=day
+        written = (
+            Check.objects.filter(bank_account=bank, request_date__lte=day)
+            .exclude(voided_on__lte=day)
+            .exclude(entry__cleared__cleared_on__lte=day)
         )
         outstanding = [
             OutstandingCheck(c.pk, c.check_number, c.payee, c.amount_cents)
