@@ -99,8 +99,8 @@ def test_todays_screens_leave_out_entries_dated_next_month(
 
     dashboard = squeeze(text(admin_client.get(reverse("books:dashboard"))))
     assert "Client money held in trust $1,000.00" in dashboard
-    assert "Client Trust (IOLTA) Statements Client trust $1,000.00" in dashboard
-    assert "Operating Statements Operating $0.00" in dashboard
+    assert "Client Trust (IOLTA) Statements · Reconcile Client trust $1,000.00" in dashboard
+    assert "Operating Statements · Reconcile Operating $0.00" in dashboard
 
     file_page = squeeze(text(admin_client.get(reverse("books:file_detail", args=[client_file.pk]))))
     assert "Held in trust for this file $1,000.00" in file_page

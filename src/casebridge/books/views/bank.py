@@ -8,6 +8,7 @@ deposits in transit as of a day). Thin: the forms parse, ``services.matching`` w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +32,7 @@ from casebridge.books.models import (
     GLAccount,
     StatementLine,
     StatementLineStatus,
+    User,
 )
 from casebridge.books.selectors import bank as bank_selectors
 from casebridge.books.selectors.bank import BankItem
@@ -314,7 +316,10 @@ def line_match_view(request: HttpRequest, pk: int) -> HttpResponse:
     line = _line(user.firm, pk)
     bank = line.bank_account
     back = _back(request, bank)
-    show_all = (request.POST.get("all") or request.GET.get("all")) == "1"
+    if "show" in request.GET:  # the pop-up's toggle (with the ticks so far)
+        show_all = request.GET["show"] == "all"
+    else:
+        show_all = (request.POST.get("all") or request.GET.get("all")) == "1"
     status = 200
     chosen: list[int] = []
     if request.method == "POST":
@@ -337,6 +342,7 @@ def line_match_view(request: HttpRequest, pk: int) -> HttpResponse:
         status = INVALID
     else:
         form = MatchForm()
+        chosen = _posted_ids(request.GET.getlist("postings"))
     items, more = _open_items(user.firm, line, show_all=show_all)
     chosen_set = set(chosen)
     items.sort(key=lambda i: i.posting_id not in chosen_set)  # stable: ticked ones first
@@ -439,6 +445,10 @@ class RecordForm(forms.Form):
         )
 
 
+_Act = Callable[[User, StatementLine, forms.Form], None]
+_Extra = Callable[[Firm, BankAccount], dict[str, Any]]
+
+
 def _line_form_view(
     request: HttpRequest,
     pk: int,
@@ -446,16 +456,17 @@ def _line_form_view(
     form_class: type[forms.Form],
     template: str,
     title: str,
-    act: Any,
+    act: _Act,
     done: str,
-    extra: Any = None,
+    extra: _Extra | None = None,
 ) -> HttpResponse:
-    """One pop-up of a line: GET the form, POST it to ``act(user, line, data)``."""
+    """One pop-up of a line: GET the form, POST it to ``act(user, line, form)`` (one
+    service call); a refusal is shown next to its field, success returns to the page."""
     user = books_user(request)
     line = _line(user.firm, pk)
     bank = line.bank_account
     back = _back(request, bank)
-    kwargs: dict[str, Any] = {"bank": bank} if form_class is RecordForm else {}
+    kwargs: dict[str, Any] = {"bank": bank} if issubclass(form_class, RecordForm) else {}
     status = 200
     if request.method == "POST":
         form = form_class(request.POST, **kwargs)
@@ -486,7 +497,7 @@ def _line_form_view(
 @books_login_required()
 @require_http_methods(["GET", "POST"])
 def line_unmatch_view(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(user: Any, line: StatementLine, form: forms.Form) -> None:
+    def act(user: User, line: StatementLine, form: forms.Form) -> None:
         matching.line_unmatch(
             firm=user.firm, actor=user, line_id=line.pk, reason=form.cleaned_data["reason"]
         )
@@ -505,7 +516,7 @@ def line_unmatch_view(request: HttpRequest, pk: int) -> HttpResponse:
 @books_login_required()
 @require_http_methods(["GET", "POST"])
 def line_set_aside_view(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(user: Any, line: StatementLine, form: forms.Form) -> None:
+    def act(user: User, line: StatementLine, form: forms.Form) -> None:
         matching.line_set_aside(
             firm=user.firm, actor=user, line_id=line.pk, note=form.cleaned_data["note"]
         )
@@ -536,7 +547,7 @@ def _record_extra(firm: Firm, bank: BankAccount) -> dict[str, Any]:
 @books_login_required()
 @require_http_methods(["GET", "POST"])
 def line_record_view(request: HttpRequest, pk: int) -> HttpResponse:
-    def act(user: Any, line: StatementLine, form: forms.Form) -> None:
+    def act(user: User, line: StatementLine, form: forms.Form) -> None:
         data = form.cleaned_data
         bank = line.bank_account
         account_id = file_id = None

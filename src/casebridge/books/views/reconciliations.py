@@ -45,6 +45,8 @@ CSV_LISTS = (
     ("client_ledgers", "Client ledgers"),
 )
 _LIVE = (ReconciliationStatus.PREPARED, ReconciliationStatus.SIGNED)
+#: The years a month may be typed in (the previous and next month links stay dates).
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 def last_complete_month_end(today: dt.date | None = None) -> dt.date:
@@ -70,9 +72,12 @@ class MonthField(forms.CharField):
         if not text:
             return None
         try:
-            return _parse_month(text)
+            month_end = _parse_month(text)
         except ValidationFailed:
             raise forms.ValidationError("Enter a month as YYYY-MM.") from None
+        if not MIN_YEAR <= month_end.year <= MAX_YEAR:
+            raise forms.ValidationError(f"Enter a month between {MIN_YEAR} and {MAX_YEAR}.")
+        return month_end
 
 
 class MonthForm(forms.Form):
