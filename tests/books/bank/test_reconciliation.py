@@ -328,3 +328,45 @@ def test_the_three_way_report_no_longer_counts_a_cleared_check_as_outstanding(
     assert [c.payee for c in at_month_end.outstanding_checks] == ["Maria Lopez"]
     assert at_month_end.outstanding_checks_cents == 1_000
     assert at_month_end.is_reconciled
+
+
+def test_the_database_refuses_a_posting_in_a_closed_month_even_past_the_service(
+    firm, admin, opened, trust, client_file, monkeypatch
+):
+    from django.db import DatabaseError, IntegrityError, transaction
+
+    deposit(firm, admin, trust, client_file, 10_000, on=d(2))
+    BankAccount.objects.filter(pk=trust.pk).update(closed_through=END)
+    monkeypatch.setattr(journal, "check_open", lambda *args, **kwargs: None)
+    before = snapshot()
+
+    with (
+        pytest.raises((IntegrityError, DatabaseError), match="closed period"),
+        transaction.atomic(),
+    ):
+        deposit(firm, admin, trust, client_file, 5_000, on=d(15))
+
+    assert snapshot() == before
+    deposit(firm, admin, trust, client_file, 5_000, on=d(1, 4))  # the open month posts
+
+
+def test_the_nightly_check_names_a_signed_month_its_postings_no_longer_agree_with(
+    firm, admin, signer, trust, client_file, march
+):
+    from casebridge.books.services.maintenance import ledger_integrity_check
+
+    saved = reconciliations.reconciliation_prepare(
+        firm=firm, actor=admin, bank_account_id=trust.pk, month=END
+    )
+    reconciliations.reconciliation_sign(firm=firm, actor=signer, reconciliation_id=saved.pk)
+    assert ledger_integrity_check(firm=firm).problems == []
+
+    # an entry that slipped into the month as it was signed (the close read before it)
+    BankAccount.objects.filter(pk=trust.pk).update(closed_through=None)
+    deposit(firm, admin, trust, client_file, 5_000, on=d(15))
+    BankAccount.objects.filter(pk=trust.pk).update(closed_through=END)
+
+    assert ledger_integrity_check(firm=firm).problems == [
+        "Client Trust (IOLTA): the reconciliation signed for March 2026 has a journal balance "
+        "of $96,900.00; its postings now give $96,950.00"
+    ]

@@ -511,7 +511,12 @@ def _insert_postings(
     one_row = "(" + ", ".join(["%s"] * len(_POSTING_COLUMNS)) + ")"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # COPY: the fastest bulk path PostgreSQL has
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # on the driver's own cursor, so its errors (a trigger's refusal) are wrapped
+            # into Django's here, as the ORM's are
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
             return

@@ -10,11 +10,14 @@ from django.db import transaction
 from django.db.models import Max, Sum
 
 from casebridge.books.models import (
+    BankAccount,
     Firm,
     GLAccount,
     IdempotencyRecord,
     LoginAttempt,
     Posting,
+    Reconciliation,
+    ReconciliationStatus,
     TrustLedger,
 )
 from casebridge.core import clock
@@ -37,7 +40,9 @@ class IntegrityReport:
 
 def ledger_integrity_check(*, firm: Firm) -> IntegrityReport:
     """Recompute every maintained balance (and each trust ledger's latest posting date)
-    from its postings and report any drift, plus any trust ledger below zero. Writes one
+    from its postings and report any drift, plus any trust ledger below zero, and any
+    bank account whose latest signed reconciliation no longer agrees with its postings (an
+    entry dated in the closed month, committed while it was being signed). Writes one
     audit event with the outcome."""
     report = IntegrityReport(firm_id=firm.pk)
     sums = {
@@ -76,6 +81,24 @@ def ledger_integrity_check(*, firm: Firm) -> IntegrityReport:
             )
         if tl.balance_cents < 0:
             report.problems.append(f"trust ledger of file {tl.file.number} is negative")
+    for bank in BankAccount.objects.filter(firm=firm, closed_through__isnull=False):
+        signed = (
+            Reconciliation.objects.filter(bank_account=bank, status=ReconciliationStatus.SIGNED)
+            .order_by("-period_end")
+            .first()
+        )
+        if signed is None:
+            continue
+        sums = Posting.objects.filter(
+            account_id=bank.gl_account_id, entry__date__lte=signed.period_end
+        ).aggregate(d=Sum("debit_cents"), c=Sum("credit_cents"))
+        now_balance = (sums["d"] or 0) - (sums["c"] or 0)
+        if now_balance != signed.journal_balance_cents:
+            report.problems.append(
+                f"{bank.name}: the reconciliation signed for {signed.period_end:%B %Y} has a "
+                f"journal balance of {format_cents(signed.journal_balance_cents)}; its "
+                f"postings now give {format_cents(now_balance)}"
+            )
     audit_record(
         system="books",
         firm_id=firm.pk,
