@@ -228,6 +228,25 @@ def test_match_by_hand_lists_the_open_items_and_the_running_total(admin_client, 
     assert "is-ok" in both
 
 
+def test_match_by_hand_lists_money_the_other_way_on_asking_keeping_the_ticks(
+    admin_client, firm, admin, trust, client_file, slip
+):
+    line, (a, b) = slip
+    check = printed(firm, admin, trust, client_file, 10_000, d(11))
+    out = check.entry.postings.get(account_id=trust.gl_account_id).pk
+    url = reverse("books:line_match", args=[line.pk])
+
+    one_way = text(admin_client.get(url, **HX))
+    both_ways = text(admin_client.get(url, {"show": "all", "postings": [b]}, **HX))
+
+    assert f'value="{out}"' not in one_way
+    assert f'value="{out}"' in both_ways
+    assert f'value="{b}" id="item-{b}" checked' in both_ways
+    assert f'value="{a}" id="item-{a}" aria-label=' in both_ways  # not ticked
+    assert "Only items in the line's direction" in both_ways
+    assert "Chosen: 1 item, $500.00 of the line" in unescape(both_ways)
+
+
 def test_a_split_that_does_not_add_up_is_refused_next_to_the_items_and_writes_nothing(
     admin_client, trust, slip
 ):

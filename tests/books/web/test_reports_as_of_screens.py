@@ -158,4 +158,7 @@ def test_todays_screens_leave_out_entries_dated_next_month(
     liability = "2100 Client Trust Liability Client trust Liability Client trust liability"
     assert f"{liability} $1,000.00" in accounts
     banks = squeeze(text(admin_client.get(reverse("books:bank_accounts"))))
-    assert "Operating Statements Operating — 1000 Operating Bank — 1001 $0.00" in banks
+    assert (
+        "Operating Statements · Reconcile · Monthly reconciliation Operating — 1000 Operating "
+        "Bank — 1001 $0.00"
+    ) in banks

@@ -279,9 +279,12 @@ def _posted_ids(values: list[str]) -> list[int]:
     return [int(v) for v in values if v.isdigit() and len(v) <= 18]
 
 
-def _open_items(firm: Firm, line: StatementLine, *, show_all: bool) -> tuple[list[BankItem], int]:
+def _open_items(
+    firm: Firm, line: StatementLine, *, show_all: bool, chosen: set[int]
+) -> tuple[list[BankItem], int]:
     """The open items a person may match the line to (the same direction of money unless
-    ``show_all``), the same amount first, then the nearest in date; and how many more."""
+    ``show_all``): those ticked first, then the same amount, then the nearest in date;
+    and how many more there are than the pop-up lists."""
     bank = line.bank_account
     far = clock.today() + dt.timedelta(days=3660)  # every open item, however dated
     items = bank_selectors.outstanding_items(firm=firm, bank_account_id=bank.pk, as_of=far)
@@ -297,9 +300,14 @@ def _open_items(firm: Firm, line: StatementLine, *, show_all: bool) -> tuple[lis
             firm=firm, bank_account_id=bank.pk, posting_ids=proposed
         ).values()
     if not show_all:
-        items = [i for i in items if (i.amount_cents > 0) == (line.amount_cents > 0)]
+        items = [
+            i
+            for i in items
+            if (i.amount_cents > 0) == (line.amount_cents > 0) or i.posting_id in chosen
+        ]
     items.sort(
         key=lambda i: (
+            i.posting_id not in chosen,
             i.amount_cents != line.amount_cents,
             abs((i.date - line.posted_on).days),
             i.posting_id,
@@ -343,9 +351,8 @@ def line_match_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = MatchForm()
         chosen = _posted_ids(request.GET.getlist("postings"))
-    items, more = _open_items(user.firm, line, show_all=show_all)
     chosen_set = set(chosen)
-    items.sort(key=lambda i: i.posting_id not in chosen_set)  # stable: ticked ones first
+    items, more = _open_items(user.firm, line, show_all=show_all, chosen=chosen_set)
     total = _chosen_total(user.firm, line, chosen)
     return render_modal(
         request,
