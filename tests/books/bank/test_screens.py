@@ -25,7 +25,7 @@ from casebridge.books.models import (
     StatementLine,
     User,
 )
-from casebridge.books.services import checks, matching, reconciliations
+from casebridge.books.services import auth, checks, matching, reconciliations
 from casebridge.core import clock
 from casebridge.core.models import AuditEvent
 from tests.books.bank.statement_files import Row, import_statement
@@ -61,38 +61,10 @@ def written() -> dict:
 
 
 @pytest.fixture
-def admin_client(admin) -> Client:
-    return sign_in(Client(), admin)
-
-
-@pytest.fixture
 def signer_client(signer) -> Client:
-    from casebridge.books.services import auth
-
+    """The attorney of the bank tests (``signer``), enrolled and signed in."""
     auth.security_question_enroll(user=signer, question="Court?", answer="Fresno")
     return sign_in(Client(), signer)
-
-
-@pytest.fixture
-def clerk_client(firm) -> Client:
-    from casebridge.books.services import auth
-    from tests.conftest import PASSWORD
-
-    user = auth.user_create(firm=firm, email="clerk@smith.test", password=PASSWORD)
-    auth.security_question_enroll(user=user, question="Colour?", answer="teal")
-    return sign_in(Client(), user)
-
-
-@pytest.fixture
-def other_client(other_firm) -> Client:
-    from casebridge.books.services import auth
-    from tests.conftest import PASSWORD
-
-    user = auth.user_create(
-        firm=other_firm, email="boss@jones.test", password=PASSWORD, is_admin=True
-    )
-    auth.security_question_enroll(user=user, question="School?", answer="Lincoln")
-    return sign_in(Client(), user)
 
 
 @pytest.fixture
