@@ -204,6 +204,7 @@ USER_GENERAL_FIELDS = (
     "email",
     "initials",
     "is_admin",
+    "is_attorney",
     "is_active",
     "is_integration_user",
 )
@@ -216,6 +217,11 @@ class UserEditForm(forms.Form):
     email = forms.CharField(label="Email", max_length=254, widget=forms.EmailInput)
     initials = _text("Initials", 8, required=False)
     is_admin = forms.BooleanField(label="Firm administrator", required=False)
+    is_attorney = forms.BooleanField(
+        label="Attorney (may sign reconciliations)",
+        required=False,
+        help_text="Signs the monthly bank reconciliation, which closes the month.",
+    )
     is_active = forms.BooleanField(
         label="Active", required=False, help_text="An inactive user cannot log in."
     )
@@ -251,6 +257,11 @@ class UserCreateForm(forms.Form):
         "question at their first login.",
     )
     is_admin = forms.BooleanField(label="Firm administrator", required=False)
+    is_attorney = forms.BooleanField(
+        label="Attorney (may sign reconciliations)",
+        required=False,
+        help_text="Signs the monthly bank reconciliation, which closes the month.",
+    )
     records_time = forms.BooleanField(label="Records Time", required=False)
 
 
@@ -271,6 +282,29 @@ class OpeningDateForm(forms.Form):
         widget=DateInput,
         help_text="Nothing in the books can be dated before it: receipts, checks, invoices, "
         "journal entries and voids.",
+    )
+
+
+class PeriodCloseForm(forms.Form):
+    through = forms.DateField(
+        label="Close the books through",
+        widget=DateInput,
+        help_text="No journal entry dated on or before this day posts, to any account.",
+    )
+
+
+class PeriodReopenForm(forms.Form):
+    reopen_through = forms.DateField(
+        label="Keep closed through",
+        required=False,
+        widget=DateInput,
+        help_text="An earlier day, or blank to reopen everything.",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        required=False,  # the service says what is missing
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 

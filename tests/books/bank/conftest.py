@@ -1,4 +1,5 @@
-"""Fixtures of the bank tests: books opened on 2026-01-01, an attorney who may sign."""
+"""Fixtures of the bank tests: books opened on 2026-01-01, an attorney who may sign, and
+the API's and the screens' signed-in clients."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ import pytest
 from casebridge.books.services import auth
 from tests.books.api.conftest import api, token  # noqa: F401 - fixtures
 from tests.books.ledger_helpers import books_open
+from tests.books.web.conftest import (  # noqa: F401 - fixtures of the screen tests
+    admin_client,
+    clerk,
+    clerk_client,
+    other_admin,
+    other_client,
+)
 from tests.conftest import PASSWORD
 
 

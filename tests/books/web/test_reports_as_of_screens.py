@@ -99,8 +99,8 @@ def test_todays_screens_leave_out_entries_dated_next_month(
 
     dashboard = squeeze(text(admin_client.get(reverse("books:dashboard"))))
     assert "Client money held in trust $1,000.00" in dashboard
-    assert "Client Trust (IOLTA) Statements Client trust $1,000.00" in dashboard
-    assert "Operating Statements Operating $0.00" in dashboard
+    assert "Client Trust (IOLTA) Statements · Reconcile Client trust $1,000.00" in dashboard
+    assert "Operating Statements · Reconcile Operating $0.00" in dashboard
 
     file_page = squeeze(text(admin_client.get(reverse("books:file_detail", args=[client_file.pk]))))
     assert "Held in trust for this file $1,000.00" in file_page
@@ -158,4 +158,7 @@ def test_todays_screens_leave_out_entries_dated_next_month(
     liability = "2100 Client Trust Liability Client trust Liability Client trust liability"
     assert f"{liability} $1,000.00" in accounts
     banks = squeeze(text(admin_client.get(reverse("books:bank_accounts"))))
-    assert "Operating Statements Operating — 1000 Operating Bank — 1001 $0.00" in banks
+    assert (
+        "Operating Statements · Reconcile · Monthly reconciliation Operating — 1000 Operating "
+        "Bank — 1001 $0.00"
+    ) in banks

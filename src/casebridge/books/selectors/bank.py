@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Q, Sum
@@ -187,6 +188,20 @@ def outstanding_items(
     first: dated on or before it and not cleared by it, a void and its original left out."""
     bank = _bank(firm, bank_account_id)
     return _outstanding(bank, as_of or clock.today())
+
+
+def items_by_posting(
+    *, firm: Firm, bank_account_id: int, posting_ids: Iterable[int], as_of: dt.date | None = None
+) -> dict[int, BankItem]:
+    """The bank account's books items of ``posting_ids`` (cleared or not), by posting id,
+    each aged as of ``as_of`` (default today): what the screens show of a line's matched
+    items and of its proposed candidates. Ids of other accounts are left out."""
+    bank = _bank(firm, bank_account_id)
+    ids = sorted(set(posting_ids))
+    if not ids:
+        return {}
+    rows = _item_rows(bank, Q(pk__in=ids), as_of or clock.today())
+    return {item.posting_id: item for item in rows}
 
 
 def _outstanding(bank: BankAccount, day: dt.date) -> list[BankItem]:

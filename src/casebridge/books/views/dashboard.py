@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,9 +21,13 @@ from casebridge.books.models import (
     Firm,
     Invoice,
     InvoiceStage,
+    Reconciliation,
+    ReconciliationStatus,
     User,
 )
+from casebridge.books.selectors.bank import month_bounds
 from casebridge.books.selectors.reports import client_trust_total_cents, gl_balances
+from casebridge.core import clock
 
 from ._common import books_user
 
@@ -101,6 +106,44 @@ def setup_checklist(firm: Firm) -> list[ChecklistItem]:
     ]
 
 
+@dataclass(frozen=True)
+class ReconciliationDue:
+    """Where a bank account stands with its monthly reconciliations."""
+
+    bank: BankAccount
+    last_signed: dt.date | None
+    #: The last day of the next month to reconcile, when one is due.
+    due: dt.date | None
+    url: str
+
+
+def reconciliations_due(firm: Firm, banks: list[BankAccount]) -> list[ReconciliationDue]:
+    """Each bank account's last signed month, and whether it is due: the last complete
+    month (the one before today's) is not signed yet."""
+    last_complete = clock.today().replace(day=1) - dt.timedelta(days=1)
+    signed = dict(
+        Reconciliation.objects.filter(
+            firm=firm, status=ReconciliationStatus.SIGNED, bank_account__in=banks
+        )
+        .values("bank_account_id")
+        .annotate(last=Max("period_end"))
+        .values_list("bank_account_id", "last")
+    )
+    out = []
+    for bank in banks:
+        last = signed.get(bank.pk)
+        due: dt.date | None
+        if last is None:
+            due = last_complete
+        else:
+            following = month_bounds(last + dt.timedelta(days=1))[1]
+            due = following if following <= last_complete else None
+        month = due or last or last_complete
+        url = reverse("books:bank_reconciliation", args=[bank.pk]) + f"?month={month:%Y-%m}"
+        out.append(ReconciliationDue(bank, last, due, url))
+    return out
+
+
 @books_login_required()
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     user = books_user(request)
@@ -135,6 +178,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "review_count": stages.get(InvoiceStage.REVIEW, 0),
             "release_count": stages.get(InvoiceStage.RELEASE, 0),
             "checklist": checklist,
+            "reconciliations": reconciliations_due(firm, banks),
             "checklist_done": all(item.done for item in checklist),
         },
     )

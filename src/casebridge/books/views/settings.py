@@ -18,6 +18,8 @@ from casebridge.books.forms import (
     FeaturesForm,
     GLAccountForm,
     OpeningDateForm,
+    PeriodCloseForm,
+    PeriodReopenForm,
     PositivePayLayoutForm,
 )
 from casebridge.books.models import (
@@ -37,7 +39,7 @@ from casebridge.books.selectors.positive_pay import (
     positive_pay_format_of,
 )
 from casebridge.books.selectors.reports import gl_balances
-from casebridge.books.services import bank_accounts, setup
+from casebridge.books.services import bank_accounts, periods, setup
 from casebridge.books.services.dates import first_entry_date
 from casebridge.core.dates import max_days_ahead
 from casebridge.core.errors import DomainError
@@ -126,6 +128,73 @@ def settings_opening_date_view(request: HttpRequest) -> HttpResponse:
             "firm": me.firm,
             "first_entry": first_entry_date(me.firm),
             "days_ahead": max_days_ahead(),
+        },
+        status=status,
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def settings_closed_periods_view(request: HttpRequest) -> HttpResponse:
+    """Settings -> Closed periods (issue 11): the firm-wide close, and each bank account's
+    months closed by a signed reconciliation."""
+    me = books_user(request)
+    close_form = PeriodCloseForm(prefix="close")
+    reopen_form = PeriodReopenForm(prefix="reopen")
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "close":
+            close_form = PeriodCloseForm(request.POST, prefix="close")
+            if close_form.is_valid():
+                through = close_form.cleaned_data["through"]
+                try:
+                    periods.firm_period_close(firm=me.firm, actor=me, through=through)
+                except DomainError as exc:
+                    apply_domain_error(close_form, exc)
+                else:
+                    messages.success(
+                        request, f"The books are closed firm-wide through {through.isoformat()}."
+                    )
+                    return redirect("books:settings_closed_periods")
+        elif action == "reopen":
+            reopen_form = PeriodReopenForm(request.POST, prefix="reopen")
+            if reopen_form.is_valid():
+                through = reopen_form.cleaned_data["reopen_through"]
+                try:
+                    periods.firm_period_reopen(
+                        firm=me.firm,
+                        actor=me,
+                        through=through,
+                        reason=reopen_form.cleaned_data["reason"],
+                    )
+                except DomainError as exc:
+                    apply_domain_error(reopen_form, exc, {"through": "reopen_through"})
+                else:
+                    messages.success(
+                        request,
+                        "The books are reopened: "
+                        + (
+                            f"closed firm-wide through {through.isoformat()}."
+                            if through
+                            else "no firm-wide close."
+                        ),
+                    )
+                    return redirect("books:settings_closed_periods")
+        status = INVALID
+    me.firm.refresh_from_db(fields=["closed_through"])
+    banks = BankAccount.objects.filter(firm=me.firm).order_by("name", "pk")
+    return render(
+        request,
+        "books/settings/closed_periods.html",
+        {
+            "nav": "settings",
+            "section": "settings",
+            "tab": "closed_periods",
+            "firm": me.firm,
+            "close_form": close_form,
+            "reopen_form": reopen_form,
+            "banks": banks,
         },
         status=status,
     )

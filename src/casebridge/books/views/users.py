@@ -62,6 +62,7 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
                     last_name=data["last_name"],
                     initials=data["initials"],
                     is_admin=data["is_admin"],
+                    is_attorney=data["is_attorney"],
                     records_time=data["records_time"],
                 )
             except DomainError as exc:

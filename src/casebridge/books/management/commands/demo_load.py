@@ -68,6 +68,7 @@ class Command(BaseCommand):
             first_name="Sam",
             last_name="Rivera",
             initials="SR",
+            is_attorney=True,  # the demo's attorney signs its bank reconciliations
         )
         auth.security_question_enroll(user=sam, question="What was your first car?", answer="Civic")
         auth.user_create(
