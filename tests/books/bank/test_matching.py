@@ -333,3 +333,26 @@ def test_another_firms_line_is_not_found(firm, admin, opened, other_firm, trust)
     _, (line,) = import_statement(firm, admin, trust, [Row(d(31), -1_250)], start=MAR, end=END)
     with pytest.raises(ValidationFailed, match="statement line not found in this firm"):
         matching.line_set_aside(firm=other_firm, actor=None, line_id=line.pk, note="x")
+
+
+def test_a_cleared_check_shows_its_date_and_cannot_be_voided_or_reprinted(
+    firm, admin, opened, trust, client_file, api
+):
+    receipt = deposit(firm, admin, trust, client_file, 10_000, on=d(2))
+    check = printed(firm, admin, trust, client_file, 4_000, d(5))
+    import_statement(
+        firm, admin, trust, [Row(d(3), 10_000), Row(d(9), -4_000, check="1001")], start=MAR, end=END
+    )
+    matching.statement_auto_match(firm=firm, actor=admin, bank_account_id=trust.pk)
+
+    assert api.get(f"/checks/{check.pk}").body["cleared_on"] == "2026-03-09"
+    assert api.get(f"/trust-receipts/{receipt.pk}").body["cleared_on"] == "2026-03-03"
+    listed = api.get("/checks", {"bank_account_id": trust.pk}).body["items"]
+    assert [(c["check_number"], c["cleared_on"]) for c in listed] == [(1001, "2026-03-09")]
+
+    with pytest.raises(Conflict, match="check 1001 cleared the bank on 2026-03-09"):
+        checks.check_void(firm=firm, actor=admin, check_id=check.pk, void_date=d(10))
+    with pytest.raises(Conflict, match="cannot be reprinted"):
+        checks.check_reprint(firm=firm, actor=admin, check_id=check.pk, reason="jammed")
+    check.refresh_from_db()
+    assert (check.status, check.check_number) == ("printed", 1001)

@@ -22,6 +22,7 @@ finds the first).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -48,6 +49,7 @@ from casebridge.books.models import (
 from casebridge.books.printing.checks_pdf import CheckLayout, render_checks_pdf
 from casebridge.books.selectors.checks import MAX_CHECKS_PER_PDF, printed_checks_for_pdf
 from casebridge.books.services import checks as check_service
+from casebridge.books.services.matching import cleared_dates
 from casebridge.core.api.errors import at_index
 from casebridge.core.api.lookups import Reference, get_or_404, require_in_firm
 from casebridge.core.api.schemas import (
@@ -69,6 +71,25 @@ router = Router(tags=["checks and trust receipts"])
 MAX_BATCH = 1000
 
 
+def _checks_out(checks: Sequence[Check]) -> list[CheckOut]:
+    """The checks as the API shows them, with when the bank cleared each (one query)."""
+    cleared = cleared_dates([c.entry_id for c in checks])
+    return [CheckOut.of(c, cleared_on=cleared.get(c.entry_id)) for c in checks]
+
+
+def _check_out(check: Check) -> CheckOut:
+    return _checks_out([check])[0]
+
+
+def _receipts_out(receipts: Sequence[TrustReceipt]) -> list[ReceiptOut]:
+    cleared = cleared_dates([r.entry_id for r in receipts])
+    return [ReceiptOut.of(r, cleared_on=cleared.get(r.entry_id)) for r in receipts]
+
+
+def _receipt_out(receipt: TrustReceipt) -> ReceiptOut:
+    return _receipts_out([receipt])[0]
+
+
 class CheckOut(Out):
     id: int
     bank_account_id: int
@@ -87,9 +108,12 @@ class CheckOut(Out):
     void_reason: str
     entry_id: int
     void_entry_id: int | None
+    cleared_on: dt.date | None = Field(
+        description="When the bank cleared it (a statement line matched to it), else null."
+    )
 
     @classmethod
-    def of(cls, check: Check) -> CheckOut:
+    def of(cls, check: Check, *, cleared_on: dt.date | None) -> CheckOut:
         return cls(
             id=check.pk,
             bank_account_id=check.bank_account_id,
@@ -108,6 +132,7 @@ class CheckOut(Out):
             void_reason=check.void_reason,
             entry_id=check.entry_id,
             void_entry_id=check.void_entry_id,
+            cleared_on=cleared_on,
         )
 
 
@@ -205,12 +230,12 @@ def check_list(
     if filters.ids is not None:
         qs = qs.filter(pk__in=parse_ids(filters.ids))
     rows, count = page_of(qs, page)
-    return Page[CheckOut](items=[CheckOut.of(c) for c in rows], count=count)
+    return Page[CheckOut](items=_checks_out(rows), count=count)
 
 
 @router.get("/checks/{int:check_id}", response={200: CheckOut, **ERRORS})
 def check_get(request: HttpRequest, check_id: Id) -> CheckOut:
-    return CheckOut.of(get_or_404(_checks(context(request).firm), check_id))
+    return _check_out(get_or_404(_checks(context(request).firm), check_id))
 
 
 @router.post("/checks", response={200: CheckOut, 201: CheckOut, **ERRORS})
@@ -229,7 +254,7 @@ def check_create(request: HttpRequest, payload: CheckIn) -> Status[CheckOut]:
     fields that differ)."""
     require_in_firm(context(request).firm, _check_references(payload))
     check, created = _request_check(request, payload)
-    return Status(201 if created else 200, CheckOut.of(check))
+    return Status(201 if created else 200, _check_out(check))
 
 
 def _refuse_repeated_refs(items: list[CheckIn]) -> None:
@@ -294,9 +319,10 @@ def check_create_batch(request: HttpRequest, payload: CheckBatchIn) -> Status[Ch
         if not isinstance(index, int):
             raise
         raise at_index(exc, "items", index) from None
+    shown = _checks_out([check for check, _ in results])
     items = [
-        CheckBatchItemOut(**CheckOut.of(check).model_dump(), created=created)
-        for check, created in results
+        CheckBatchItemOut(**out.model_dump(), created=created)
+        for out, (_, created) in zip(shown, results, strict=True)
     ]
     n_created = sum(1 for item in items if item.created)
     return Status(
@@ -320,7 +346,7 @@ PRINT_DEFAULTS = PrintIn()
 def check_print(request: HttpRequest, check_id: Id, payload: PrintIn = PRINT_DEFAULTS) -> CheckOut:
     ctx = context(request)
     check = get_or_404(_checks(ctx.firm), check_id)
-    return CheckOut.of(
+    return _check_out(
         check_service.check_print(
             firm=ctx.firm,
             actor=ctx.user,
@@ -404,7 +430,7 @@ def check_print_batch(request: HttpRequest, payload: PrintBatchIn) -> PrintBatch
         bank_account_id=bank.pk,
         printed_on=printed_on,
         numbers=[c.check_number for c in printed if c.check_number is not None],
-        items=[CheckOut.of(c) for c in printed],
+        items=_checks_out(printed),
         pdf_url=pdf_path([c.pk for c in printed], payload.layout),
         micr_line=bool(bank.routing_number and bank.account_number),
     )
@@ -467,7 +493,7 @@ def check_reprint(request: HttpRequest, check_id: Id, payload: ReprintIn) -> Rep
         printed_on=payload.printed_on,
     )
     spoiled = SpoiledCheckNumber.objects.filter(reprinted_check=again).latest("pk")
-    return ReprintOut(**CheckOut.of(again).model_dump(), spoiled_number=spoiled.number)
+    return ReprintOut(**_check_out(again).model_dump(), spoiled_number=spoiled.number)
 
 
 @router.post("/checks/{int:check_id}/void", response={200: CheckOut, **ERRORS})
@@ -476,7 +502,7 @@ def check_void(request: HttpRequest, check_id: Id, payload: VoidIn = VOID_DEFAUL
     """Void a queued or printed check: a reversal dated ``void_date`` restores the money."""
     ctx = context(request)
     check = get_or_404(_checks(ctx.firm), check_id)
-    return CheckOut.of(
+    return _check_out(
         check_service.check_void(
             firm=ctx.firm,
             actor=ctx.user,
@@ -501,9 +527,12 @@ class ReceiptOut(Out):
     voided_on: dt.date | None
     entry_id: int
     void_entry_id: int | None
+    cleared_on: dt.date | None = Field(
+        description="When the bank cleared it (a statement line matched to it), else null."
+    )
 
     @classmethod
-    def of(cls, receipt: TrustReceipt) -> ReceiptOut:
+    def of(cls, receipt: TrustReceipt, *, cleared_on: dt.date | None) -> ReceiptOut:
         return cls(
             id=receipt.pk,
             bank_account_id=receipt.bank_account_id,
@@ -518,6 +547,7 @@ class ReceiptOut(Out):
             voided_on=receipt.voided_on,
             entry_id=receipt.entry_id,
             void_entry_id=receipt.void_entry_id,
+            cleared_on=cleared_on,
         )
 
 
@@ -554,12 +584,12 @@ def receipt_list(
     if filters.external_ref:
         qs = qs.filter(external_ref=filters.external_ref)
     rows, count = page_of(qs, page)
-    return Page[ReceiptOut](items=[ReceiptOut.of(r) for r in rows], count=count)
+    return Page[ReceiptOut](items=_receipts_out(rows), count=count)
 
 
 @router.get("/trust-receipts/{int:receipt_id}", response={200: ReceiptOut, **ERRORS})
 def receipt_get(request: HttpRequest, receipt_id: Id) -> ReceiptOut:
-    return ReceiptOut.of(get_or_404(_receipts(context(request).firm), receipt_id))
+    return _receipt_out(get_or_404(_receipts(context(request).firm), receipt_id))
 
 
 @router.post("/trust-receipts", response={200: ReceiptOut, 201: ReceiptOut, **ERRORS})
@@ -590,7 +620,7 @@ def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status[ReceiptOu
         memo=payload.memo,
         external_ref=payload.external_ref,
     )
-    return Status(201 if created else 200, ReceiptOut.of(receipt))
+    return Status(201 if created else 200, _receipt_out(receipt))
 
 
 @router.post("/trust-receipts/{int:receipt_id}/void", response={200: ReceiptOut, **ERRORS})
@@ -603,7 +633,7 @@ def receipt_void(
     balance from the void's date on would go below zero."""
     ctx = context(request)
     receipt = get_or_404(_receipts(ctx.firm), receipt_id)
-    return ReceiptOut.of(
+    return _receipt_out(
         check_service.trust_receipt_void(
             firm=ctx.firm,
             actor=ctx.user,

@@ -32,6 +32,7 @@ from casebridge.books.models import (
     BankAccountKind,
     Check,
     CheckStatus,
+    ClearedItem,
     File,
     Firm,
     GLAccount,
@@ -700,6 +701,7 @@ def check_reprint(
         raise ValidationFailed("check not found in this firm", field="check")
     if check.status != CheckStatus.PRINTED:
         raise Conflict(f"check {check.pk} is {check.status}: only a printed check can be reprinted")
+    _refuse_if_cleared(check, "reprinted")
     spoiled, first_printed = check.check_number, check.printed_on
     assert spoiled is not None  # printed (a CHECK)
     assert first_printed is not None
@@ -741,6 +743,23 @@ def check_reprint(
 
 
 @transaction.atomic
+def _refuse_if_cleared(check: Check, what: str) -> None:
+    """A check the bank has paid (a statement line cleared it) is not voided or reprinted:
+    the money has left. Unmatch the line first if the match was wrong."""
+    cleared_on = (
+        ClearedItem.objects.filter(entry_id=check.entry_id, bank_account_id=check.bank_account_id)
+        .values_list("cleared_on", flat=True)
+        .first()
+    )
+    if cleared_on is not None:
+        raise Conflict(
+            f"check {check.check_number or check.pk} cleared the bank on "
+            f"{cleared_on.isoformat()}: the money has left, so it cannot be {what}; if the "
+            "statement line was matched to it by mistake, unmatch it first",
+            cleared_on=cleared_on.isoformat(),
+        )
+
+
 def check_void(
     *,
     firm: Firm,
@@ -760,6 +779,7 @@ def check_void(
         raise ValidationFailed("check not found in this firm", field="check")
     if check.status == CheckStatus.VOIDED:
         raise Conflict(f"check {check.pk} is already void")
+    _refuse_if_cleared(check, "voided")
     date = void_date or clock.today()
     if date < check.request_date:
         raise ValidationFailed("the void date cannot be before the check's date", field="void_date")
