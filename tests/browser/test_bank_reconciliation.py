@@ -1,5 +1,6 @@
 """The bank month in real Chromium (issue 11): import a camt.053 statement, auto-match,
-set the bank fee aside, reconcile March, sign it as an attorney, download the PDF, then
+set the bank fee aside (a difference on a trust account), record it to the client's
+ledger instead, reconcile March, sign it as an attorney, download the PDF, then
 see a deposit back-dated into the signed month refused on screen; the pages fit a phone."""
 
 from __future__ import annotations
@@ -120,6 +121,28 @@ def test_statement_to_signed_month_to_a_refused_back_dated_deposit(
     expect(page.locator("#lines tbody tr").filter(has_text="MONTHLY SERVICE FEE")).to_contain_text(
         "Fee charged in error; refund asked"
     )
+    reconcile_page = page.url
+
+    # on a trust account a line set aside stops the month...
+    page.get_by_role("link", name="Monthly reconciliation").click()
+    page.get_by_label("Month", exact=True).fill("2026-03")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#differences")).to_contain_text("set aside on a client trust account")
+
+    # ... so it is unmatched and recorded to the client's ledger instead
+    page.goto(reconcile_page)
+    fee_row = page.locator("#lines tbody tr").filter(has_text="MONTHLY SERVICE FEE")
+    fee_row.get_by_role("link", name="Unmatch the line of 2026-03-31 for -$12.50").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Unmatch").click()
+    expect(page.locator("#messages")).to_contain_text("is unmatched")
+    fee_row = page.locator("#lines tbody tr").filter(has_text="MONTHLY SERVICE FEE")
+    fee_row.get_by_role("link", name="Record the line of 2026-03-31 for -$12.50").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator("#iolta-rule")).to_contain_text("bar foundation")
+    dialog.get_by_label("File number").fill(client_file.number)
+    dialog.get_by_role("button", name="Record").click()
+    expect(page.locator("#messages")).to_contain_text("is recorded in the books and matched")
 
     # the month: every figure agrees; prepare it (the administrator is no attorney)
     page.get_by_role("link", name="Monthly reconciliation").click()
@@ -130,9 +153,9 @@ def test_statement_to_signed_month_to_a_refused_back_dated_deposit(
     expect(page.locator("#fig-statement")).to_have_text("$97,487.50")
     expect(page.locator("#fig-outstanding")).to_have_text("$1,000.00")
     expect(page.locator("#fig-transit")).to_have_text("$400.00")
-    expect(page.locator("#fig-adjusted")).to_have_text("$96,900.00")
-    expect(page.locator("#fig-journal")).to_have_text("$96,900.00")
-    expect(page.locator("#fig-ledgers")).to_have_text("$96,900.00")
+    expect(page.locator("#fig-adjusted")).to_have_text("$96,887.50")
+    expect(page.locator("#fig-journal")).to_have_text("$96,887.50")
+    expect(page.locator("#fig-ledgers")).to_have_text("$96,887.50")
     page.get_by_role("button", name="Prepare").click()
     expect(page.locator("#messages")).to_contain_text("prepared: it reconciles")
     expect(page.locator("#saved").get_by_role("button", name="Sign")).to_be_disabled()
@@ -167,10 +190,10 @@ def test_statement_to_signed_month_to_a_refused_back_dated_deposit(
     for shown in (
         "reconciliation for March 2026",
         "$97,487.50",
-        "$96,900.00",
+        "$96,887.50",
         "$1,000.00",
         "$400.00",
-        "Fee charged in error; refund asked",
+        "Maria Lopez",
         "Pat Partner",
     ):
         assert shown in words, shown

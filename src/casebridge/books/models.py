@@ -906,7 +906,8 @@ class Reconciliation(models.Model):
     statement = models.ForeignKey(
         BankStatement, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    statement_balance_cents = models.BigIntegerField()
+    #: None: prepared with no statement balance (then it cannot be signed)
+    statement_balance_cents = models.BigIntegerField(null=True, blank=True)
     deposits_in_transit_cents = models.BigIntegerField()
     outstanding_checks_cents = models.BigIntegerField()
     reconciling_items_cents = models.BigIntegerField()
@@ -933,7 +934,12 @@ class Reconciliation(models.Model):
                 name="books_reconciliation_one_live_per_month",
             ),
             models.CheckConstraint(
-                condition=~Q(status="signed") | Q(signed_by__isnull=False, difference_cents=0),
+                condition=~Q(status="signed")
+                | Q(
+                    signed_by__isnull=False,
+                    difference_cents=0,
+                    statement_balance_cents__isnull=False,
+                ),
                 name="books_reconciliation_signed_is_reconciled",
             ),
         ]

@@ -69,6 +69,15 @@ def test_the_month_through_the_api(api, signer_api, trust, client_file, month, t
         "reconciling",
         "Refund asked",
     )
+    # set aside on a trust account it stops the month: recorded to the client ledger instead
+    set_aside = api.get(f"/bank-accounts/{trust.pk}/reconciliation", {"month": "2026-03"})
+    assert set_aside.body["is_reconciled"] is False
+    assert api.post(f"/statement-lines/{fee_id}/unmatch", {"reason": ""}).status == 200
+    recorded = api.post(
+        f"/statement-lines/{fee_id}/record",
+        {"file_id": client_file.pk, "memo": "Returned item fee"},
+    )
+    assert (recorded.status, recorded.body["status"]) == (200, "matched")
 
     live = api.get(f"/bank-accounts/{trust.pk}/reconciliation", {"month": "2026-03"})
     assert live.status == 200
@@ -89,10 +98,10 @@ def test_the_month_through_the_api(api, signer_api, trust, client_file, month, t
         "statement_balance": "99987.50",
         "deposits_in_transit": "0.00",
         "outstanding_checks": "1000.00",
-        "reconciling_items": "-12.50",
-        "adjusted_bank_balance": "99000.00",
-        "journal_balance": "99000.00",
-        "client_ledgers_total": "99000.00",
+        "reconciling_items": "0.00",
+        "adjusted_bank_balance": "98987.50",
+        "journal_balance": "98987.50",
+        "client_ledgers_total": "98987.50",
         "difference": "0.00",
         "is_reconciled": True,
     }
@@ -123,7 +132,7 @@ def test_the_month_through_the_api(api, signer_api, trust, client_file, month, t
     )
     assert csv_reply.status_code == 200
     assert csv_reply.content.decode() == (
-        f"File,Matter,Balance\r\n{client_file.number},{client_file.name},99000.00\r\n"
+        f"File,Matter,Balance\r\n{client_file.number},{client_file.name},98987.50\r\n"
     )
 
     pdf = api.client.get(
@@ -145,9 +154,8 @@ def test_the_month_through_the_api(api, signer_api, trust, client_file, month, t
         for shown in (
             "reconciliation for March 2026",
             "$99,987.50",
-            "$99,000.00",
+            "$98,987.50",
             "Maria Lopez",
-            "Refund asked",
             client_file.number,
             "Signed by Pat Partner, attorney",
         ):
@@ -225,3 +233,12 @@ def test_the_firm_wide_close_over_the_api(api, opened):
     assert (no_reason.status, no_reason.error["field"]) == (422, "reason")
     reopened = api.post("/periods/reopen", {"through": None, "reason": "Late bill"})
     assert reopened.body["closed_through"] is None
+
+
+def test_ids_too_large_for_the_database_are_refused_422(api, firm, admin, opened, trust):
+    _, (line,) = import_statement(firm, admin, trust, [Row(d(3), 100)], start=MAR, end=END)
+    huge = api.post(f"/statement-lines/{line.pk}/match", {"items": [10**20]})
+    assert (huge.status, huge.error["field"]) == (422, "items[0]")
+    record = api.post(f"/statement-lines/{line.pk}/record", {"file_id": 10**20})
+    assert record.status == 422
+    assert ClearedItem.objects.count() == 0

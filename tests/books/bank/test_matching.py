@@ -356,3 +356,27 @@ def test_a_cleared_check_shows_its_date_and_cannot_be_voided_or_reprinted(
         checks.check_reprint(firm=firm, actor=admin, check_id=check.pk, reason="jammed")
     check.refresh_from_db()
     assert (check.status, check.check_number) == ("printed", 1001)
+
+
+def test_a_check_number_in_other_digits_is_no_check_number(firm, admin, opened, trust, client_file):
+    """``str.isdigit`` takes a superscript two and Arabic-Indic digits, ``int`` refuses
+    the first: a bank's odd text must not break auto-match."""
+    assert matching._digits("1²") is None
+    assert matching._digits("\u0661\u0662") is None
+    assert matching._digits("001001") == 1001
+    deposit(firm, admin, trust, client_file, 10_000, on=d(2))
+    import_statement(firm, admin, trust, [Row(d(9), -4_000, check="1²")], start=MAR, end=END)
+    result = matching.statement_auto_match(firm=firm, actor=admin, bank_account_id=trust.pk)
+    assert (result.lines_considered, result.lines_matched) == (1, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_void_outside_any_request_transaction_takes_its_own(
+    firm, admin, opened, trust, client_file
+):
+    """The service opens its transaction: on PostgreSQL select_for_update outside one
+    raises (a screen calling it would have answered 500)."""
+    deposit(firm, admin, trust, client_file, 10_000, on=d(2))
+    check = printed(firm, admin, trust, client_file, 4_000, d(5))
+    voided = checks.check_void(firm=firm, actor=admin, check_id=check.pk, void_date=d(6))
+    assert voided.status == "voided"

@@ -34,8 +34,8 @@ def printed(firm, actor, bank, file, cents, on, payee="Fresno Medical Group"):
 @pytest.fixture
 def march(firm, admin, opened, trust, client_file):
     """A trust account's March: a $100,000 settlement deposited, a $2,500 check to the
-    doctor cleared, a $1,000 check to the client still outstanding, a $12.50 bank fee the
-    books do not carry (set aside), and a $400 receipt of March 31 in transit."""
+    doctor cleared, a $1,000 check to the client still outstanding, and a $400 receipt of
+    March 31 in transit."""
     deposit(firm, admin, trust, client_file, 10_000_000, on=d(2))
     printed(firm, admin, trust, client_file, 250_000, d(5))
     printed(firm, admin, trust, client_file, 100_000, d(20), payee="Maria Lopez")
@@ -47,35 +47,29 @@ def march(firm, admin, opened, trust, client_file):
         [
             Row(d(3), 10_000_000),
             Row(d(10), -250_000, check="1001"),
-            Row(d(31), -1_250, text="MONTHLY SERVICE FEE"),
         ],
         start=MAR,
         end=END,
     )
     result = matching.statement_auto_match(firm=firm, actor=admin, bank_account_id=trust.pk)
     assert result.lines_matched == 2
-    matching.line_set_aside(
-        firm=firm, actor=admin, line_id=lines[2].pk, note="Fee charged in error; refund asked"
-    )
     return lines
 
 
 def test_the_month_reconciles_three_ways_with_every_item_listed(firm, trust, client_file, march):
     rec = bank_reconciliation(firm=firm, bank_account_id=trust.pk, period_end=END)
 
-    assert rec.statement_balance_cents == 10_000_000 - 250_000 - 1_250
+    assert rec.statement_balance_cents == 10_000_000 - 250_000
     assert [(i.kind, i.number, i.description, i.amount_cents) for i in rec.outstanding_checks] == [
         ("check", 1002, "Maria Lopez", -100_000)
     ]
     assert [(i.kind, i.description, i.amount_cents) for i in rec.deposits_in_transit] == [
         ("receipt", "Maria Lopez", 40_000)
     ]
-    assert [(ln.amount_cents, ln.note) for ln in rec.reconciling_items] == [
-        (-1_250, "Fee charged in error; refund asked")
-    ]
+    assert rec.reconciling_items == []
     assert rec.deposits_in_transit_cents == 40_000
     assert rec.outstanding_checks_cents == 100_000
-    assert rec.adjusted_bank_balance_cents == 9_748_750 + 40_000 - 100_000 + 1_250
+    assert rec.adjusted_bank_balance_cents == 9_750_000 + 40_000 - 100_000
     assert rec.journal_balance_cents == 10_000_000 - 250_000 - 100_000 + 40_000
     assert rec.adjusted_bank_balance_cents == rec.journal_balance_cents == 9_690_000
     assert rec.client_ledgers_total_cents == 9_690_000
@@ -245,7 +239,7 @@ def test_reopening_is_an_administrators_with_a_reason_and_supersedes_the_signatu
         actor=admin,
         bank_account_id=trust.pk,
         month=END,
-        statement_balance_cents=9_748_750,
+        statement_balance_cents=9_750_000,
     )
     assert Reconciliation.objects.filter(bank_account=trust).count() == 2
     assert again.pk != saved.pk
@@ -370,3 +364,110 @@ def test_the_nightly_check_names_a_signed_month_its_postings_no_longer_agree_wit
         "Client Trust (IOLTA): the reconciliation signed for March 2026 has a journal balance "
         "of $96,900.00; its postings now give $96,950.00"
     ]
+
+
+def test_on_a_trust_account_a_line_set_aside_is_a_difference_that_stops_signing(
+    firm, admin, signer, opened, trust, client_file
+):
+    """The bank took $500 the books do not know of: set aside with a note, it would hide
+    that the bank holds less than the client ledgers say."""
+    deposit(firm, admin, trust, client_file, 10_000_000, on=d(2))
+    _, (_, withdrawal) = import_statement(
+        firm, admin, trust, [Row(d(3), 10_000_000), Row(d(20), -50_000)], start=MAR, end=END
+    )
+    matching.statement_auto_match(firm=firm, actor=admin, bank_account_id=trust.pk)
+    matching.line_set_aside(firm=firm, actor=admin, line_id=withdrawal.pk, note="ask the bank")
+
+    rec = bank_reconciliation(firm=firm, bank_account_id=trust.pk, period_end=END)
+
+    assert rec.differences == [
+        "1 statement line(s) totalling -$500.00 set aside on a client trust account: record "
+        "each to a client ledger (or have the bank correct it) before the month can be signed"
+    ]
+    saved = reconciliations.reconciliation_prepare(
+        firm=firm, actor=admin, bank_account_id=trust.pk, month=END
+    )
+    with pytest.raises(Conflict, match="set aside on a client trust account"):
+        reconciliations.reconciliation_sign(firm=firm, actor=signer, reconciliation_id=saved.pk)
+    assert BankAccount.objects.get(pk=trust.pk).closed_through is None
+
+
+def test_a_trust_bank_fee_recorded_to_a_client_ledger_reconciles_and_signs(
+    firm, admin, signer, opened, trust, client_file
+):
+    deposit(firm, admin, trust, client_file, 10_000_000, on=d(2))
+    _, (_, fee) = import_statement(
+        firm,
+        admin,
+        trust,
+        [Row(d(3), 10_000_000), Row(d(31), -1_250, text="RETURNED ITEM FEE")],
+        start=MAR,
+        end=END,
+    )
+    matching.statement_auto_match(firm=firm, actor=admin, bank_account_id=trust.pk)
+    matching.line_record(firm=firm, actor=admin, line_id=fee.pk, file_id=client_file.pk)
+
+    rec = bank_reconciliation(firm=firm, bank_account_id=trust.pk, period_end=END)
+
+    assert (rec.journal_balance_cents, rec.client_ledgers_total_cents) == (9_998_750, 9_998_750)
+    assert rec.differences == []
+    saved = reconciliations.reconciliation_prepare(
+        firm=firm, actor=admin, bank_account_id=trust.pk, month=END
+    )
+    assert (
+        reconciliations.reconciliation_sign(
+            firm=firm, actor=signer, reconciliation_id=saved.pk
+        ).status
+        == "signed"
+    )
+
+
+def test_a_month_with_no_statement_balance_cannot_be_signed(
+    firm, admin, signer, opened, trust, client_file
+):
+    deposit(firm, admin, trust, client_file, 10_000, on=d(2))
+    printed(firm, admin, trust, client_file, 4_000, d(5))
+    saved = reconciliations.reconciliation_prepare(
+        firm=firm, actor=admin, bank_account_id=trust.pk, month=END
+    )
+    assert saved.statement_balance_cents is None
+
+    with pytest.raises(Conflict, match="no statement balance"):
+        reconciliations.reconciliation_sign(firm=firm, actor=signer, reconciliation_id=saved.pk)
+    assert BankAccount.objects.get(pk=trust.pk).closed_through is None
+
+
+def test_a_typed_balance_that_is_not_the_statements_is_a_difference(
+    firm, admin, opened, trust, client_file
+):
+    deposit(firm, admin, trust, client_file, 10_000_000, on=d(2))
+    import_statement(
+        firm, admin, trust, [Row(d(3), 5_000_000)], start=MAR, end=END, closing=5_000_000
+    )
+
+    rec = bank_reconciliation(
+        firm=firm, bank_account_id=trust.pk, period_end=END, statement_balance_cents=10_000_000
+    )
+
+    assert rec.differences[0] == (
+        "the ending balance entered, $100,000.00, is not the imported statement's closing "
+        "balance, $50,000.00"
+    )
+    assert not rec.is_reconciled
+
+
+def test_unmatching_a_recorded_line_reverses_its_entry(firm, admin, opened, trust, client_file):
+    deposit(firm, admin, trust, client_file, 10_000, on=d(2))
+    _, (fee,) = import_statement(firm, admin, trust, [Row(d(31), -1_250)], start=MAR, end=END)
+    item = matching.line_record(firm=firm, actor=admin, line_id=fee.pk, file_id=client_file.pk)
+    assert client_file.trust_ledgers.get().balance_cents == 8_750
+
+    matching.line_unmatch(firm=firm, actor=admin, line_id=fee.pk, reason="wrong file")
+
+    assert client_file.trust_ledgers.get().balance_cents == 10_000
+    assert item.entry.reversed_by.date == d(31)
+    # recorded again, it posts once more: the client is charged once in all
+    matching.line_record(firm=firm, actor=admin, line_id=fee.pk, file_id=client_file.pk)
+    assert client_file.trust_ledgers.get().balance_cents == 8_750
+    rec = bank_reconciliation(firm=firm, bank_account_id=trust.pk, period_end=END)
+    assert [i.amount_cents for i in rec.outstanding_checks] == []

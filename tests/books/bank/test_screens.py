@@ -23,6 +23,7 @@ from casebridge.books.models import (
     JournalEntry,
     Reconciliation,
     StatementLine,
+    TrustReceipt,
     User,
 )
 from casebridge.books.services import auth, checks, matching, reconciliations
@@ -72,7 +73,8 @@ def march(firm, admin, opened, trust, client_file):
     """A trust account's March in the books and on the bank's statement: a $100,000
     settlement deposited (on the statement), check 1001 of $2,500 (on the statement),
     check 1002 of $1,000 (outstanding), a $400 receipt of March 31 (in transit), and a
-    $12.50 bank fee the books do not carry. Nothing matched yet."""
+    $12.50 bank fee the books do not carry (on a trust account it is recorded to a client
+    ledger before the month can be signed). Nothing matched yet."""
     deposit(firm, admin, trust, client_file, 10_000_000, on=d(2))
     printed(firm, admin, trust, client_file, 250_000, d(5))
     printed(firm, admin, trust, client_file, 100_000, d(20), payee="Maria Lopez")
@@ -102,6 +104,13 @@ def monthly(bank, month: str = "2026-03") -> str:
 
 def auto_match(client, bank):
     return client.post(reverse("books:bank_auto_match", args=[bank.pk]), follow=True)
+
+
+def record_fee(firm, admin, lines):
+    """March's $12.50 fee recorded to the client's ledger (the file of the deposit)."""
+    fee = lines[2]
+    file_id = TrustReceipt.objects.filter(firm=firm).values_list("file_id", flat=True)[0]
+    matching.line_record(firm=firm, actor=admin, line_id=fee.pk, file_id=file_id)
 
 
 # --- The reconcile page ------------------------------------------------------------------
@@ -378,7 +387,7 @@ def test_a_line_of_a_closed_month_offers_no_action_and_a_post_is_refused(
     admin_client, firm, admin, signer, trust, march
 ):
     auto_match(admin_client, trust)
-    matching.line_set_aside(firm=firm, actor=admin, line_id=march[2].pk, note="Refund asked")
+    record_fee(firm, admin, march)
     saved = reconciliations.reconciliation_prepare(
         firm=firm, actor=admin, bank_account_id=trust.pk, month=END
     )
@@ -421,11 +430,10 @@ def test_the_outstanding_items_panel_ages_checks_and_lists_deposits_in_transit(
 
 @pytest.fixture
 def resolved(admin_client, firm, admin, trust, march):
-    """March matched and its fee set aside: the month reconciles."""
+    """March matched and its fee recorded to the client's ledger (on a trust account a
+    line set aside would stop the month): the month reconciles."""
     auto_match(admin_client, trust)
-    matching.line_set_aside(
-        firm=firm, actor=admin, line_id=march[2].pk, note="Fee charged in error; refund asked"
-    )
+    record_fee(firm, admin, march)
     return march
 
 
@@ -456,19 +464,21 @@ def test_the_month_shows_every_figure_and_list(admin_client, trust, client_file,
         "$97,487.50",
         "$400.00",
         "$1,000.00",
-        "-$12.50",
         "$0.00",
-        "$96,900.00",
-        "$96,900.00",
         "$0.00",
-        "$96,900.00",
-        "$96,900.00",
+        "$96,887.50",
+        "$96,887.50",
+        "$0.00",
+        "$96,887.50",
+        "$96,887.50",
     ]
     assert "The month reconciles:" in html
     ledgers = html[html.index('id="client-ledgers"') :]
     assert f">{client_file.number}</a>" in ledgers
-    assert "$96,900.00" in ledgers
-    assert "Fee charged in error; refund asked" in html[html.index('id="rec-reconciling"') :]
+    assert "$96,887.50" in ledgers
+    start = html.index('id="rec-reconciling"')
+    reconciling = html[start : html.index("</table>", start)]
+    assert '<td colspan="4" class="empty">None.</td>' in reconciling
     assert "Maria Lopez" in html[html.index('id="rec-outstanding"') :]
     assert 'name="statement_balance"' not in html  # the statement states its balance
 
@@ -537,7 +547,7 @@ def test_prepare_then_a_non_attorney_cannot_sign_and_an_attorney_signs(
     assert (saved.status, saved.prepared_by_id, saved.journal_balance_cents) == (
         "prepared",
         admin.pk,
-        9_690_000,
+        9_688_750,
     )
     # the administrator is no attorney: Sign is shown disabled, with the reason
     assert '<button type="button" class="btn" disabled aria-describedby="sign-reason">Sign' in html
@@ -644,7 +654,7 @@ def test_downloads_give_the_pdf_and_each_csv(
     )
     assert (csv.status_code, csv["Content-Type"]) == (200, "text/csv; charset=utf-8")
     assert csv.content.decode() == (
-        f"File,Matter,Balance\r\n{client_file.number},Lopez v. Acme Trucking,96900.00\r\n"
+        f"File,Matter,Balance\r\n{client_file.number},Lopez v. Acme Trucking,96887.50\r\n"
     )
     assert csv["Content-Disposition"] == (
         'attachment; filename="reconciliation-client-trust-iolta-2026-03-client-ledgers.csv"'

@@ -47,7 +47,11 @@ from casebridge.books.models import (
     TrustReceipt,
 )
 from casebridge.books.printing.checks_pdf import CheckLayout, render_checks_pdf
-from casebridge.books.selectors.checks import MAX_CHECKS_PER_PDF, printed_checks_for_pdf
+from casebridge.books.selectors.checks import (
+    MAX_CHECK_NUMBER,
+    MAX_CHECKS_PER_PDF,
+    printed_checks_for_pdf,
+)
 from casebridge.books.services import checks as check_service
 from casebridge.books.services.matching import cleared_dates
 from casebridge.core.api.errors import at_index
@@ -333,7 +337,10 @@ def check_create_batch(request: HttpRequest, payload: CheckBatchIn) -> Status[Ch
 
 class PrintIn(In):
     check_number: int | None = Field(
-        default=None, ge=1, le=2_147_483_647, description="Default: the bank account's next number."
+        default=None,
+        ge=1,
+        le=MAX_CHECK_NUMBER,
+        description="Default: the bank account's next number.",
     )
     printed_on: dt.date | None = None
 

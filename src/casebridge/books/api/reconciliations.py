@@ -187,7 +187,7 @@ def auto_match(request: HttpRequest, bank_account_id: Id) -> AutoMatchOut:
 
 
 class MatchIn(In):
-    items: list[int] = Field(
+    items: list[Id] = Field(
         min_length=1, max_length=500, description="Posting ids of the bank account's items."
     )
 
@@ -230,8 +230,8 @@ def line_set_aside(request: HttpRequest, line_id: Id, payload: NoteIn) -> MatchL
 
 
 class RecordIn(In):
-    account_id: int | None = Field(None, description="Operating account: where it posts.")
-    file_id: int | None = Field(None, description="Trust account: whose client ledger.")
+    account_id: Id | None = Field(None, description="Operating account: where it posts.")
+    file_id: Id | None = Field(None, description="Trust account: whose client ledger.")
     memo: str = Field("", max_length=500)
 
 
@@ -253,7 +253,7 @@ def line_record(request: HttpRequest, line_id: Id, payload: RecordIn) -> MatchLi
 
 
 class OpeningClearIn(In):
-    items: list[int] = Field(min_length=1, max_length=5000)
+    items: list[Id] = Field(min_length=1, max_length=5000)
     cleared_on: dt.date
 
 
@@ -462,7 +462,7 @@ class ReconciliationOut(Out):
     period_end: dt.date
     statement_id: int | None
     status: str
-    statement_balance: Money
+    statement_balance: Money | None
     deposits_in_transit: Money
     outstanding_checks: Money
     reconciling_items: Money
@@ -486,7 +486,7 @@ class ReconciliationOut(Out):
             period_end=r.period_end,
             statement_id=r.statement_id,
             status=r.status,
-            statement_balance=money(r.statement_balance_cents),
+            statement_balance=_opt(r.statement_balance_cents),
             deposits_in_transit=money(r.deposits_in_transit_cents),
             outstanding_checks=money(r.outstanding_checks_cents),
             reconciling_items=money(r.reconciling_items_cents),

@@ -157,7 +157,7 @@ class Migration(migrations.Migration):
                 ),
                 ("period_start", models.DateField()),
                 ("period_end", models.DateField()),
-                ("statement_balance_cents", models.BigIntegerField()),
+                ("statement_balance_cents", models.BigIntegerField(blank=True, null=True)),
                 ("deposits_in_transit_cents", models.BigIntegerField()),
                 ("outstanding_checks_cents", models.BigIntegerField()),
                 ("reconciling_items_cents", models.BigIntegerField()),
@@ -241,7 +241,11 @@ class Migration(migrations.Migration):
                     models.CheckConstraint(
                         condition=models.Q(
                             models.Q(("status", "signed"), _negated=True),
-                            models.Q(("difference_cents", 0), ("signed_by__isnull", False)),
+                            models.Q(
+                                ("difference_cents", 0),
+                                ("signed_by__isnull", False),
+                                ("statement_balance_cents__isnull", False),
+                            ),
                             _connector="OR",
                         ),
                         name="books_reconciliation_signed_is_reconciled",

@@ -422,6 +422,17 @@ def bank_reconciliation(
         differences=[],
     )
     rec.differences.extend(_differences(rec))
+    if (
+        statement_balance_cents is not None
+        and statement is not None
+        and statement.closing_balance_cents is not None
+        and statement_balance_cents != statement.closing_balance_cents
+    ):
+        rec.differences.insert(
+            0,
+            f"the ending balance entered, {f(statement_balance_cents)}, is not the imported "
+            f"statement's closing balance, {f(statement.closing_balance_cents)}",
+        )
     rec.notes.extend(_notes(rec, firm))
     return rec
 
@@ -445,6 +456,15 @@ def _differences(rec: BankReconciliation) -> list[str]:
             "matched nor set aside as reconciling items"
         )
     if rec.client_ledgers_total_cents is not None:
+        if rec.reconciling_items:
+            # in a client trust account a bank line the books lack is clients' money
+            # missing (or unexplained): it is recorded to a client ledger, never set aside
+            out.append(
+                f"{len(rec.reconciling_items)} statement line(s) totalling "
+                f"{f(rec.reconciling_items_cents)} set aside on a client trust account: "
+                "record each to a client ledger (or have the bank correct it) before the "
+                "month can be signed"
+            )
         if rec.client_ledgers_total_cents != rec.journal_balance_cents:
             out.append(
                 f"client ledgers total {f(rec.client_ledgers_total_cents)} differs from the "
@@ -481,6 +501,7 @@ def _notes(rec: BankReconciliation, firm: Firm) -> list[str]:
     )
     if (
         previous is not None
+        and previous[1] is not None
         and rec.statement_opening_cents is not None
         and rec.statement_opening_cents != previous[1]
     ):

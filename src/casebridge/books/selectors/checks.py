@@ -18,6 +18,9 @@ from casebridge.books.models import BankAccount, Check, CheckStatus, Firm, Spoil
 
 #: The most checks one PDF (or one print batch) takes.
 MAX_CHECKS_PER_PDF = 500
+#: The highest check number (the bank account's next number, one above, must still fit a
+#: 32-bit integer column).
+MAX_CHECK_NUMBER = 2_147_483_646
 
 
 def check_numbers_taken(bank: BankAccount, low: int, high: int) -> set[int]:

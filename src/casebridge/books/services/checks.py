@@ -42,6 +42,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.selectors.checks import (
+    MAX_CHECK_NUMBER,
     MAX_CHECKS_PER_PDF,
     check_number_taken,
     next_free_check_numbers,
@@ -525,6 +526,7 @@ def _mark_printed(
     """Give each check its number, printed on ``day``; move the bank account's next
     number past the highest; audit each print. The caller holds the checks' rows and the
     bank account's counter (in that order, ADR 0012) and has checked every number free."""
+    _refuse_past_last_number(max(number for _, number in numbered))
     for check, number in numbered:
         check.status = CheckStatus.PRINTED
         check.check_number = number
@@ -726,6 +728,7 @@ def check_reprint(
     check.check_number = number
     check.printed_on = day
     check.save(update_fields=["check_number", "printed_on"])
+    _refuse_past_last_number(number)
     if number >= bank.next_check_number:
         bank.next_check_number = number + 1
         bank.save(update_fields=["next_check_number"])
@@ -742,7 +745,15 @@ def check_reprint(
     return check
 
 
-@transaction.atomic
+def _refuse_past_last_number(number: int) -> None:
+    if number > MAX_CHECK_NUMBER:
+        raise ValidationFailed(
+            f"check number {number} is past the last the books can hold "
+            f"({MAX_CHECK_NUMBER:,}); start the bank account's numbers lower",
+            field="check_number",
+        )
+
+
 def _refuse_if_cleared(check: Check, what: str) -> None:
     """A check the bank has paid (a statement line cleared it) is not voided or reprinted:
     the money has left. Unmatch the line first if the match was wrong."""
@@ -760,6 +771,7 @@ def _refuse_if_cleared(check: Check, what: str) -> None:
         )
 
 
+@transaction.atomic
 def check_void(
     *,
     firm: Firm,

@@ -55,7 +55,7 @@ from casebridge.books.models import (
     StatementLineStatus,
     User,
 )
-from casebridge.books.services.journal import Line, journal_entry_post
+from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
 from casebridge.core import clock
 from casebridge.core.money import format_cents
 
@@ -156,7 +156,7 @@ def open_items(bank: BankAccount) -> list[OpenItem]:
 
 def _digits(value: str | None) -> int | None:
     text = (value or "").strip().lstrip("0")
-    return int(text) if text.isdigit() and len(text) <= 9 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
 def _in_window(item: OpenItem, line: _OpenLine) -> bool:
@@ -514,7 +514,22 @@ def line_unmatch(
     items = list(
         ClearedItem.objects.filter(line=line).order_by("pk").values_list("posting_id", flat=True)
     )
+    recorded = list(
+        ClearedItem.objects.filter(line=line, how=ClearedHow.RECORDED).select_related("entry")
+    )
     ClearedItem.objects.filter(line=line).delete()
+    # an entry recorded from the line goes with it: reversed on the line's date (an open
+    # month, checked above), so recording the line again cannot post it twice
+    reversals = [
+        journal_entry_reverse(
+            firm=firm,
+            entry=item.entry,
+            date=line.posted_on,
+            memo=f"Reversal of entry {item.entry_id}: statement line unmatched",
+            actor=actor,
+        ).pk
+        for item in recorded
+    ]
     before = {"status": line.status, "postings": items, "note": line.note}
     line.status = StatementLineStatus.UNMATCHED
     line.proposals = None
@@ -531,7 +546,7 @@ def line_unmatch(
             f"The {_describe(line)} of {bank.name} unmatched" + (f": {reason}" if reason else "")
         )[:500],
         before=before,
-        after={"status": line.status},
+        after={"status": line.status, **({"reversals": reversals} if reversals else {})},
     )
     return line
 

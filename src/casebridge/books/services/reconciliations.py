@@ -104,7 +104,7 @@ def reconciliation_prepare(
         period_start=start,
         period_end=end,
         statement_id=rec.statement_id,
-        statement_balance_cents=rec.statement_balance_cents or 0,
+        statement_balance_cents=rec.statement_balance_cents,
         deposits_in_transit_cents=rec.deposits_in_transit_cents,
         outstanding_checks_cents=rec.outstanding_checks_cents,
         reconciling_items_cents=rec.reconciling_items_cents,

@@ -265,7 +265,7 @@ class PostingIdsField(forms.Field):
         ids = []
         for raw in values:
             text = str(raw).strip()
-            if not text.isdigit() or len(text) > 18:
+            if not (text.isascii() and text.isdigit()) or len(text) > 18:
                 raise forms.ValidationError("Choose the items from the list.")
             ids.append(int(text))
         return ids
@@ -276,7 +276,7 @@ class MatchForm(forms.Form):
 
 
 def _posted_ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit() and len(v) <= 18]
+    return [int(v) for v in values if v.isascii() and v.isdigit() and len(v) <= 18]
 
 
 def _open_items(

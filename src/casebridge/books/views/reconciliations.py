@@ -119,9 +119,6 @@ def _saved_balance(saved: Reconciliation | None) -> int | None:
     the live figures are those it was prepared with); None if it was prepared without."""
     if saved is None or saved.statement_id is not None:
         return None
-    differences = (saved.items or {}).get("differences") or []
-    if any(str(d).startswith("no statement balance") for d in differences):
-        return None
     return saved.statement_balance_cents
 
 
