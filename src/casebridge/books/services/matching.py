@@ -211,9 +211,9 @@ def _plan(
             remaining.append(line)
 
     # 3. the same amount in the date window: applied when the line has one candidate and
-    # that candidate is no other line's. Each amount's items are in date order (the
-    # order given, kept among items of one day), so the window is found by bisection:
-    # a thousand $25.00 items cost a line two look-ups, not a thousand comparisons.
+    # that candidate is no other line's. The items of an amount that several share are
+    # sorted by date (stably: the order given within a day) and the line's window found
+    # by bisection: a thousand $25.00 items cost a line two look-ups, not a thousand.
     amount_dates: dict[int, list[dt.date]] = {}
     candidates: dict[int, list[OpenItem]] = {}
     claims: dict[int, int] = defaultdict(int)
