@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--db-name",
         type=common.db_prefix,
-        default="",
+        default=None,
         help="the PostgreSQL database's whole name (instead of <prefix>_bank)",
     )
     ap.add_argument("--phase", choices=["all", "measure"], default="all", help=argparse.SUPPRESS)
