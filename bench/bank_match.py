@@ -87,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the PostgreSQL database's whole name (instead of <prefix>_bank)",
     )
-    ap.add_argument("--phase", choices=["all", "measure"], default="all", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--phase", choices=["all", "setup", "measure"], default="all", help=argparse.SUPPRESS
+    )
     ap.add_argument("--plan", default="", help=argparse.SUPPRESS)
     common.add_common_arguments(ap, server=False)
     return ap
@@ -95,8 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main() -> None:
     args = build_parser().parse_args()
-    if args.phase == "measure":
-        measure(args)
+    if args.phase != "all":  # a child process, with the bench's environment
+        for path in (str(common.ROOT / "src"), str(common.ROOT)):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        import django
+
+        django.setup()
+        if args.phase == "setup":
+            set_up(args)
+        else:
+            measure(args)
         return
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     for backend in backends:
@@ -114,11 +125,15 @@ def main() -> None:
             env = common.bench_env(var_dir)
             env["DATABASE_URL"] = common.database_create(backend, var_dir, db_name)
             common.manage(env, "migrate")
-            plan = set_up(backend, env, args, Path(var_dir))
-            common.close_connections()
-            cmd = [sys.executable, __file__, "--phase", "measure", "--plan", str(plan)]
-            cmd += ["--runs", str(args.runs), "--backend", backend]
-            cmd += ["--top-queries", str(args.top_queries)]
+            # The set-up and the measuring each in a process of its own, started from this
+            # small one: a process's ru_maxrss counts the process it was forked from.
+            plan = ["--plan", str(Path(var_dir) / "plan.json"), "--backend", backend]
+            setup_cmd = [sys.executable, __file__, "--phase", "setup", *plan]
+            setup_cmd += ["--lines", str(args.lines), "--files", str(args.files)]
+            setup_cmd += ["--ambiguous", str(args.ambiguous)]
+            subprocess.run(setup_cmd, check=True, env=common.child_env(env))
+            cmd = [sys.executable, __file__, "--phase", "measure", *plan]
+            cmd += ["--runs", str(args.runs), "--top-queries", str(args.top_queries)]
             if args.profile:
                 cmd.append("--profile")
             subprocess.run(cmd, check=True, env=common.child_env(env))
@@ -135,8 +150,7 @@ def month_end(day: dt.date) -> dt.date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def set_up(backend: str, env: dict[str, str], args: argparse.Namespace, var_dir: Path) -> Path:
-    common.setup_django(env)
+def set_up(args: argparse.Namespace) -> None:
     from django.db import connection, transaction
     from tests.books.bank.statement_files import Row, camt053
 
@@ -146,6 +160,7 @@ def set_up(backend: str, env: dict[str, str], args: argparse.Namespace, var_dir:
     from casebridge.books.services.journal import EntrySpec, Line, journal_entries_post_batch
     from casebridge.core import clock
 
+    backend, var_dir = args.backend, Path(args.plan).parent
     tag = f"[{backend}]"
     t_setup = time.perf_counter()
     n_receipts = args.lines // 2
@@ -323,8 +338,7 @@ def set_up(backend: str, env: dict[str, str], args: argparse.Namespace, var_dir:
         f"(set-up {time.perf_counter() - t_setup:.0f} s in all)"
     )
     reconcile = last_end.replace(day=1) - dt.timedelta(days=1)  # the second-last month
-    plan = var_dir / "plan.json"
-    plan.write_text(
+    Path(args.plan).write_text(
         json.dumps(
             {
                 "firm_id": firm.pk,
@@ -337,7 +351,6 @@ def set_up(backend: str, env: dict[str, str], args: argparse.Namespace, var_dir:
             }
         )
     )
-    return plan
 
 
 # --- Measured, in a fresh process --------------------------------------------------------------
@@ -348,12 +361,6 @@ def maxrss_mb() -> float:
 
 
 def measure(args: argparse.Namespace) -> None:
-    import django
-
-    for path in (str(common.ROOT / "src"), str(common.ROOT)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    django.setup()
     from casebridge.books.models import BankAccount, Firm, StatementLine, User
     from casebridge.books.selectors.bank import bank_reconciliation
     from casebridge.books.services import matching, reconciliations, statements
@@ -485,7 +492,10 @@ def measure(args: argparse.Namespace) -> None:
         f"sums, liability) median {raw_med:.3f} s; bank_reconciliation {rec_med / raw_med:.1f}x, "
         f"reconciliation_prepare {prep_med / raw_med:.1f}x that"
     )
-    print(f"{tag} peak RSS of the measuring process: {maxrss_mb():.0f} MB")
+    print(
+        f"{tag} peak RSS of the measuring process at the end: {maxrss_mb():.0f} MB (the raw "
+        "insert baseline of (a) holds every row written in memory)"
+    )
     if profiler:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(40)
