@@ -1,7 +1,7 @@
 # Casebridge: `make run` serves the demo firm, `make test` runs every check.
 # Both create .venv and install the pinned dependencies on first use.
 
-.PHONY: run test lint typecheck bench bench-ledger bench-costs bench-bridge bench-settlement clean
+.PHONY: run test lint typecheck bench bench-ledger bench-costs bench-bridge bench-settlement bench-bank clean
 
 run:
 	@scripts/run.sh
@@ -19,7 +19,7 @@ typecheck:
 # beside another one: BENCH_ARGS="--db-prefix alice --port 8201".
 BENCH_ARGS ?=
 
-bench: bench-ledger bench-costs bench-bridge bench-settlement
+bench: bench-ledger bench-costs bench-bridge bench-settlement bench-bank
 
 bench-ledger:
 	@scripts/bootstrap.sh dev && .venv/bin/python bench/ledger.py $(BENCH_ARGS)
@@ -32,6 +32,9 @@ bench-bridge:
 
 bench-settlement:
 	@scripts/bootstrap.sh dev && .venv/bin/python bench/bridge_settlement.py $(BENCH_ARGS)
+
+bench-bank:
+	@scripts/bootstrap.sh dev && .venv/bin/python bench/bank_match.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

@@ -34,7 +34,7 @@ from casebridge.books.models import (
     BankAccount,
     BankAccountKind,
     BankStatement,
-    ClearedItem,
+    File,
     Firm,
     Posting,
     Reconciliation,
@@ -205,10 +205,15 @@ def items_by_posting(
 
 
 def _outstanding(bank: BankAccount, day: dt.date) -> list[BankItem]:
-    cleared_by_day = ClearedItem.objects.filter(bank_account=bank, cleared_on__lte=day).values(
-        "posting_id"
+    # Not cleared by the day: no ClearedItem, or one dated after it. (A posting of this
+    # account clears only as an item of this account: every clearing service takes the
+    # account's own postings.) One LEFT JOIN on the unique posting column: half the time
+    # of NOT IN over every item the account ever cleared.
+    items = _item_rows(
+        bank,
+        Q(entry__date__lte=day) & (Q(cleared__isnull=True) | Q(cleared__cleared_on__gt=day)),
+        day,
     )
-    items = _item_rows(bank, Q(entry__date__lte=day) & ~Q(pk__in=cleared_by_day), day)
     open_entries = {i.entry_id for i in items}
     void_pairs = {
         entry_id
@@ -327,9 +332,41 @@ class BankReconciliation:
         }
 
 
-def _net(postings: Q) -> int:
-    sums = Posting.objects.filter(postings).aggregate(d=Sum("debit_cents"), c=Sum("credit_cents"))
-    return int((sums["d"] or 0) - (sums["c"] or 0))
+def _nets(account_ids: list[int], day: dt.date) -> dict[int, int]:
+    """Each account's debits minus credits of its postings dated up to ``day``, summed
+    from the postings (the reconciliation recomputes, never trusts the maintained
+    balance), all in one grouped scan."""
+    nets = dict.fromkeys(account_ids, 0)
+    for account_id, debit, credit in (
+        Posting.objects.filter(account_id__in=account_ids, entry__date__lte=day)
+        .values("account_id")
+        .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"))
+        .order_by()
+        .values_list("account_id", "d", "c")
+    ):
+        nets[account_id] = int((debit or 0) - (credit or 0))
+    return nets
+
+
+def _ledger_balances(bank: BankAccount, day: dt.date) -> list[LedgerBalance]:
+    """Each file's client ledger in ``bank`` on ``day`` (credits minus debits of its
+    postings up to it), those not at zero, by file number: summed by file id alone (a
+    hash aggregate in memory) and put beside the files read in their order, rather than
+    grouped and sorted by number and name, which spilled to disk at 10,000 files."""
+    sums = dict(
+        Posting.objects.filter(trust_ledger__bank_account=bank, entry__date__lte=day)
+        .values("trust_ledger__file_id")
+        .annotate(balance=Sum("credit_cents") - Sum("debit_cents"))
+        .order_by()
+        .values_list("trust_ledger__file_id", "balance")
+    )
+    return [
+        LedgerBalance(file_id, number, name, int(sums[file_id]))
+        for file_id, number, name in File.objects.filter(trust_ledgers__bank_account=bank)
+        .order_by("number", "pk")
+        .values_list("pk", "number", "name")
+        if sums.get(file_id)
+    ]
 
 
 def _lines(bank: BankAccount, day: dt.date, statuses: list[str]) -> list[BankLine]:
@@ -377,31 +414,16 @@ def bank_reconciliation(
     )
     reconciling = _lines(bank, day, [StatementLineStatus.RECONCILING])
     unresolved = _lines(bank, day, [StatementLineStatus.UNMATCHED, StatementLineStatus.PROPOSED])
-    journal = _net(Q(account_id=bank.gl_account_id, entry__date__lte=day))
+    liability_id = bank.trust_liability_account_id
+    nets = _nets([bank.gl_account_id] + ([liability_id] if liability_id is not None else []), day)
+    journal = nets[bank.gl_account_id]
 
     ledgers: list[LedgerBalance] | None = None
     ledgers_total = liability = None
     if bank.kind == BankAccountKind.TRUST:
-        rows = (
-            Posting.objects.filter(trust_ledger__bank_account=bank, entry__date__lte=day)
-            .values(
-                "trust_ledger__file_id", "trust_ledger__file__number", "trust_ledger__file__name"
-            )
-            .annotate(balance=Sum("credit_cents") - Sum("debit_cents"))
-            .order_by("trust_ledger__file__number", "trust_ledger__file_id")
-        )
-        ledgers = [
-            LedgerBalance(
-                r["trust_ledger__file_id"],
-                r["trust_ledger__file__number"],
-                r["trust_ledger__file__name"],
-                int(r["balance"]),
-            )
-            for r in rows
-            if r["balance"]
-        ]
+        ledgers = _ledger_balances(bank, day)
         ledgers_total = sum(b.balance_cents for b in ledgers)
-        liability = -_net(Q(account_id=bank.trust_liability_account_id, entry__date__lte=day))
+        liability = -nets[liability_id] if liability_id is not None else 0
 
     rec = BankReconciliation(
         bank_account=bank,
