@@ -91,7 +91,8 @@ def _require_admin(actor: User) -> None:
         raise AdminRequired("only an administrator may close or reopen a period")
 
 
-def _clean_reason(reason: str) -> str:
+def clean_reason(reason: str) -> str:
+    """A reopening's reason: required, one line of at most 500 characters."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationFailed("give the reason for reopening", field="reason")
@@ -136,7 +137,7 @@ def firm_period_reopen(*, firm: Firm, actor: User, through: dt.date | None, reas
     """Move the firm-wide close back to ``through`` (None: nothing closed), with a reason;
     an administrator's action, audited."""
     _require_admin(actor)
-    reason = _clean_reason(reason)
+    reason = clean_reason(reason)
     locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
     if locked.closed_through is None:
         raise ValidationFailed("the books are not closed", field="through")

@@ -34,6 +34,7 @@ from casebridge.books.models import (
 )
 from casebridge.books.selectors.bank import BankReconciliation, bank_reconciliation, month_bounds
 from casebridge.books.services.matching import bank_for_update
+from casebridge.books.services.periods import clean_reason
 from casebridge.core import clock
 from casebridge.core.money import MAX_CENTS
 from casebridge.core.money import format_cents as f
@@ -210,11 +211,7 @@ def reconciliation_reopen(
     superseded; the account stays closed through the last month signed before it."""
     if not actor.is_admin:
         raise AdminRequired("only an administrator may reopen a reconciled month")
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationFailed("give the reason for reopening", field="reason")
-    if len(reason) > 500:
-        raise ValidationFailed("the reason is longer than 500 characters", field="reason")
+    reason = clean_reason(reason)
     start, end = month_bounds(month)
     bank = bank_for_update(firm, bank_account_id)
     superseded = list(
