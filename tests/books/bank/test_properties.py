@@ -49,6 +49,7 @@ from casebridge.books.models import (
     BankStatement,
     ClearedItem,
     Firm,
+    JournalEntry,
     Posting,
     StatementLine,
     TrustLedger,
@@ -426,10 +427,29 @@ class BankAndBooks(RuleBasedStateMachine):
         if not lines:
             return
         line = lines[line_pick % len(lines)]
-        matching.line_unmatch(firm=self.firm, actor=None, line_id=line.pk, reason="look again")
+        recorded = list(
+            ClearedItem.objects.filter(line=line, how="recorded").values_list(
+                "posting_id", "entry_id"
+            )
+        )
+        before = snapshot()
+        state = matching_state()
+        try:
+            matching.line_unmatch(firm=self.firm, actor=None, line_id=line.pk, reason="look again")
+        except DomainError as refusal:
+            # a recorded fee's entry is reversed with it: refused if the client's money
+            # was spent since (trust never negative, on any date), writing nothing
+            assert refusal.code == "insufficient_trust_funds", refusal.message
+            assert recorded
+            assert (snapshot(), matching_state()) == (before, state)
+            return
         assert not ClearedItem.objects.filter(line=line).exists()
         line.refresh_from_db()
         assert line.status == "unmatched"
+        for posting_id, entry_id in recorded:  # the recorded entry and its reversal: a void
+            next(i for i in self.items if i.posting_id == posting_id).voided = True
+            reversal = JournalEntry.objects.get(reverses_id=entry_id)
+            self._item(reversal.pk, reversal.date, reversal=True)
         self.seen["unmatched"] += 1
 
     @rule(line_pick=PICK, f=FILE)
