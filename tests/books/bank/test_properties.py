@@ -434,9 +434,12 @@ class BankAndBooks(RuleBasedStateMachine):
         )
         before = snapshot()
         state = matching_state()
+        refusal: DomainError | None = None
         try:
             matching.line_unmatch(firm=self.firm, actor=None, line_id=line.pk, reason="look again")
-        except DomainError as refusal:
+        except DomainError as exc:
+            refusal = exc
+        if refusal is not None:
             # a recorded fee's entry is reversed with it: refused if the client's money
             # was spent since (trust never negative, on any date), writing nothing
             assert refusal.code == "insufficient_trust_funds", refusal.message
