@@ -130,6 +130,26 @@ STORAGES = {
     },
 }
 
+# --- Cache ------------------------------------------------------------------------------
+# Sign-in throttles and API rate limits count in the cache, so every web process must share
+# it: the database by default (its table is made by core migration 0003), Redis when
+# ``CASEBRIDGE_CACHE_URL`` (redis://...) is set.
+_cache_url = os.environ.get("CASEBRIDGE_CACHE_URL", "").strip()
+if _cache_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "casebridge_cache",
+        }
+    }
+
 # --- Task engine (ADR 0002) -------------------------------------------------------------
 _huey_redis = os.environ.get("HUEY_REDIS_URL")
 HUEY = {
