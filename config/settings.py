@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # a firm's time zone is activated per request (core/timezones.py); this puts it back
+    "casebridge.core.timezones.TimeZoneReset",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files in production (gunicorn)
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "casebridge.books.auth.BooksUserMiddleware",
+    "casebridge.cases.auth.CasesTimeZoneMiddleware",
     # a web request never calls the books: the worker does (ADR 0008)
     "casebridge.bridge.middleware.BooksNeverInWebRequest",
 ]

@@ -13,6 +13,7 @@ from casebridge.bridge.models import Connection, OutboxItem, OutboxState, RunSta
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import outbox
 from casebridge.bridge.services.delivery import outbox_deliver
+from casebridge.cases.services import firms
 from casebridge.core import clock
 
 from .conftest import add_cost, pop_up_1, reauthenticate
@@ -103,9 +104,9 @@ def test_the_nightly_sync_hour_is_chosen_with_the_defaults_and_picks_the_firms(
     assert Connection.objects.get().check_sync_hour == 23
     ran: list[int] = []
     monkeypatch.setattr(tasks, "check_status_sync_task", ran.append)
-    at_23 = dt.datetime(2026, 11, 26, 23, 5, tzinfo=dt.UTC).astimezone(dt.UTC)
+    firms.firm_time_zone_set(firm=cases.firm, actor=cases.admin, time_zone="UTC")
+    at_23 = dt.datetime(2026, 11, 26, 23, 5, tzinfo=dt.UTC)
     monkeypatch.setattr(tasks.clock, "now", lambda: at_23)
-    monkeypatch.setattr(tasks.timezone, "localtime", lambda value: value)
     tasks.check_status_sync_hourly.call_local()
     assert ran == [cases.firm.pk]
     monkeypatch.setattr(tasks.clock, "now", lambda: at_23.replace(hour=2))

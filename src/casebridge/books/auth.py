@@ -15,8 +15,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from casebridge.books.models import User
+from casebridge.core import timezones
 
 SESSION_KEY = "books_user_id"
+#: The books' screens (the API activates its token's firm's zone itself).
+SCREENS_PREFIX = "/books/"
 
 View = Callable[..., HttpResponse]
 
@@ -31,6 +34,8 @@ class BooksUserMiddleware:
         if user_id is not None:
             user = User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
         request.books_user = user  # type: ignore[attr-defined]
+        if user is not None and request.path.startswith(SCREENS_PREFIX):
+            timezones.activate(user.firm.time_zone)  # "today" is the firm's on its screens
         return self.get_response(request)
 
 

@@ -25,7 +25,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services.setup import UTBMS_EXPENSE_CODES
-from casebridge.core import clock
+from casebridge.core import clock, timezones
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.money import cents_to_decimal, parse_amount
 
@@ -657,3 +657,12 @@ class PositivePayLayoutForm(forms.Form):
     header = forms.BooleanField(label="Header row first", required=False)
 
     COLUMNS = ("column_1", "column_2", "column_3", "column_4", "column_5", "column_6")
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=[(name, name) for name in timezones.zone_names()],
+        help_text='What "today" is for the firm\'s people, its API clients and its nightly '
+        "jobs; daylight saving is followed.",
+    )

@@ -33,6 +33,9 @@ class Firm(models.Model):
     #: The firm-wide period close (issue 11): no journal entry dated on or before it posts.
     #: Set and reopened by an administrator, audited (Settings -> Closed periods).
     closed_through = models.DateField(null=True, blank=True)
+    #: The firm's IANA time zone: what "today" is for its people, its API clients and its
+    #: nightly jobs (core/timezones.py). Unset: the server's CASEBRIDGE_TIME_ZONE.
+    time_zone = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -112,6 +112,7 @@ urlpatterns = [
         settings.settings_opening_date_view,
         name="settings_opening_date",
     ),
+    path("settings/time-zone/", settings.settings_time_zone_view, name="settings_time_zone"),
     path(
         "settings/closed-periods/",
         settings.settings_closed_periods_view,

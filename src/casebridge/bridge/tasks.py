@@ -24,15 +24,14 @@ Huey's immediate mode runs it inside a web request.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 
 from django.db.models import Q
-from django.utils import timezone
 from huey import crontab
 
 from casebridge.bridge.client import worker
 from casebridge.bridge.models import (
     Connection,
-    ConnectionStatus,
     OutboxItem,
     OutboxState,
     SyncTrigger,
@@ -46,17 +45,26 @@ from casebridge.bridge.services.delivery import (
     set_watcher,
 )
 from casebridge.bridge.services.reconciliation import reconciliation_run
-from casebridge.bridge.services.status_sync import check_status_sync
+from casebridge.bridge.services.status_sync import check_status_sync, scheduled_syncs_due
 from casebridge.bridge.services.worker import Work
-from casebridge.core import clock
+from casebridge.cases.models import Firm
+from casebridge.core import clock, timezones
 from casebridge.core.tasks import background_task, periodic_task
 
 log = logging.getLogger(__name__)
 
 
+def _zone_of_firm(firm_id: int | None) -> AbstractContextManager[None]:
+    """A firm's work runs in its time zone: "today" is the firm's (core/timezones.py)."""
+    if firm_id is None:
+        return timezones.firm_zone(None)
+    zone = Firm.objects.filter(pk=firm_id).values_list("time_zone", flat=True).first()
+    return timezones.firm_zone(zone)
+
+
 @background_task()
 def outbox_deliver_task(firm_id: int) -> None:
-    with worker():
+    with worker(), _zone_of_firm(firm_id):
         report = outbox_deliver(firm_id=firm_id)
     if report.passes:
         log.info(
@@ -98,7 +106,7 @@ set_watcher(_watch)
 
 @background_task()
 def books_work_task(work: Work, ident: int) -> None:
-    with worker():
+    with worker(), _zone_of_firm(jobs.firm_of(work, ident)):
         jobs.run(work, ident)
 
 
@@ -132,7 +140,7 @@ def outbox_sweep() -> None:
 
 @background_task()
 def check_status_sync_task(firm_id: int) -> None:
-    with worker():
+    with worker(), _zone_of_firm(firm_id):
         _sync_and_reconcile(firm_id)
 
 
@@ -161,8 +169,5 @@ def _sync_and_reconcile(firm_id: int) -> None:
 
 @periodic_task(crontab(minute="5"))
 def check_status_sync_hourly() -> None:
-    hour = timezone.localtime(clock.now()).hour
-    for firm_id in Connection.objects.filter(
-        status=ConnectionStatus.CONNECTED, check_sync_hour=hour
-    ).values_list("firm_id", flat=True):
+    for firm_id in scheduled_syncs_due(now=clock.now()):
         check_status_sync_task(firm_id)

@@ -25,8 +25,11 @@ from django.urls import reverse
 from casebridge.cases.errors import PermissionDenied
 from casebridge.cases.models import Permission, User
 from casebridge.cases.permissions import require, require_admin, require_settings_access
+from casebridge.core import timezones
 
 SESSION_KEY = "cases_user_id"
+SCREENS_PREFIX = "/cases/"
+API_PREFIX = "/cases/api/"
 #: Where the user is cached on the request (templates read ``request.cases_user``).
 REQUEST_ATTR = "cases_user"
 #: What the user may do, for templates (``request.cases_can.deposit``...).
@@ -70,6 +73,21 @@ def current_user(request: HttpRequest) -> User | None:
         user = User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
     _remember(request, user)
     return user
+
+
+class CasesTimeZoneMiddleware:
+    """On the cases side's screens, "today" is the signed-in user's firm's (the APIs
+    activate their token's firm's zone; core.timezones.TimeZoneReset puts it back)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(SCREENS_PREFIX) and not request.path.startswith(API_PREFIX):
+            user = current_user(request)
+            if user is not None:
+                timezones.activate(user.firm.time_zone)
+        return self.get_response(request)
 
 
 def _remember(request: HttpRequest, user: User | None) -> None:

@@ -25,7 +25,7 @@ from casebridge.cases.models import (
     NegotiationKind,
     User,
 )
-from casebridge.core import clock
+from casebridge.core import clock, timezones
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.money import cents_to_decimal, parse_amount
 
@@ -666,3 +666,12 @@ class SplitForm(forms.Form):
 
     def parts(self) -> list[tuple[int, int]]:
         return [(case.pk, self.cleaned_data[f"part_{case.pk}"]) for case in self.cases]
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=[(name, name) for name in timezones.zone_names()],
+        help_text='What "today" is for the firm\'s people, its API clients and its nightly '
+        "jobs; daylight saving is followed.",
+    )

@@ -31,6 +31,9 @@ class Firm(models.Model):
     #: deposit's date stands for it (ten years back while there is none). Account
     #: Settings -> Opening date.
     opening_date = models.DateField(null=True, blank=True)
+    #: The firm's IANA time zone: what "today" is for its people, its API clients and its
+    #: nightly jobs (core/timezones.py). Unset: the server's CASEBRIDGE_TIME_ZONE.
+    time_zone = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -35,6 +35,7 @@ ADMIN_ONLY = [
     "books:settings_general",
     "books:settings_features",
     "books:settings_opening_date",
+    "books:settings_time_zone",
     "books:settings_closed_periods",
     "books:areas",
     "books:area_new",

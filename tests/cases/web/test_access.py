@@ -86,6 +86,7 @@ GATED = {
     "cases:push_disbursement": "Deposit settlement checks",
     "cases:settings": "Administration settings page access",
     "cases:settings_opening_date": "Administration settings page access",
+    "cases:settings_time_zone": "Administration settings page access",
     "cases:settings_users": "Administration settings page access",
     "cases:user_new": "Administration settings page access",
     "cases:user_edit": "Administration settings page access",

@@ -17,6 +17,7 @@ from ninja.security import HttpBearer
 
 from casebridge.books.models import Firm, IntegrationToken, User
 from casebridge.books.services import auth as auth_service
+from casebridge.core import timezones
 from casebridge.core.api.security import request_context
 
 
@@ -32,6 +33,7 @@ class ApiContext:
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiContext:
         tok = auth_service.integration_token_resolve(token=token.strip())
+        timezones.activate(tok.firm.time_zone)  # "today" is the token's firm's
         return ApiContext(token=tok, user=tok.user, firm=tok.firm)
 
 

@@ -23,6 +23,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services.dates import first_entry_date
+from casebridge.core import timezones
 from casebridge.core.dates import opening_date_refusal
 from casebridge.core.text import plain_line
 
@@ -225,6 +226,31 @@ def firm_opening_date_set(*, firm: Firm, actor: User, opening_date: dt.date) -> 
             f"Opening date set to {opening_date}",
             {"opening_date": before},
             {"opening_date": opening_date},
+        )
+    return locked
+
+
+@transaction.atomic
+def firm_time_zone_set(*, firm: Firm, actor: User, time_zone: str) -> Firm:
+    """Settings -> Time zone: what "today" is for the firm's people and API clients
+    (core/timezones.py). Administrators only; an IANA name, audited."""
+    if not actor.is_admin or actor.firm_id != firm.pk:
+        raise AdminRequired("only a books administrator can set the firm's time zone")
+    zone = timezones.clean_zone(time_zone)
+    locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
+    before = locked.time_zone
+    locked.time_zone = zone
+    locked.save(update_fields=["time_zone"])
+    if before != zone:
+        _audit(
+            locked,
+            actor,
+            "change",
+            "firm",
+            locked.pk,
+            f"Time zone set to {zone}",
+            {"time_zone": before},
+            {"time_zone": zone},
         )
     return locked
 

@@ -4,6 +4,7 @@ bank account's check printing details and positive pay layout)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +22,7 @@ from casebridge.books.forms import (
     PeriodCloseForm,
     PeriodReopenForm,
     PositivePayLayoutForm,
+    TimeZoneForm,
 )
 from casebridge.books.models import (
     DEBIT_NORMAL,
@@ -89,6 +91,42 @@ def settings_features_view(request: HttpRequest) -> HttpResponse:
         request,
         "books/settings/features.html",
         {"nav": "settings", "section": "settings", "tab": "features", "form": form},
+        status=status,
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def settings_time_zone_view(request: HttpRequest) -> HttpResponse:
+    """Settings -> Time zone: what "today" is for the firm (core/timezones.py)."""
+    me = books_user(request)
+    status = 200
+    if request.method == "POST":
+        form = TimeZoneForm(request.POST)
+        if form.is_valid():
+            try:
+                firm = setup.firm_time_zone_set(
+                    firm=me.firm, actor=me, time_zone=form.cleaned_data["time_zone"]
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                messages.success(request, f"Time zone saved: {firm.time_zone}.")
+                return redirect("books:settings_time_zone")
+        status = INVALID
+    else:
+        form = TimeZoneForm(initial={"time_zone": me.firm.time_zone or settings.TIME_ZONE})
+    return render(
+        request,
+        "books/settings/time_zone.html",
+        {
+            "nav": "settings",
+            "section": "settings",
+            "tab": "time_zone",
+            "form": form,
+            "firm": me.firm,
+            "server_zone": settings.TIME_ZONE,
+        },
         status=status,
     )
 

@@ -69,6 +69,17 @@ def job_run(*, job_id: int) -> None:
         reconciliation.three_way_job_run(job=job)
 
 
+def firm_of(work: Work, ident: int) -> int | None:
+    """The firm a piece of work is for (its time zone is the worker's while it runs)."""
+    if work in ("refresh", "trust"):
+        return ident
+    model: type[SyncRun | ReconciliationRun | BooksJob] = (
+        SyncRun if work == "sync" else ReconciliationRun if work == "reconciliation" else BooksJob
+    )
+    firm_id: int | None = model.objects.filter(pk=ident).values_list("firm_id", flat=True).first()
+    return firm_id
+
+
 def run(work: Work, ident: int) -> None:
     """Do what was asked (on the worker)."""
     if work == "refresh":

@@ -25,6 +25,8 @@ from casebridge.bridge.client import (
 )
 from casebridge.bridge.models import (
     CheckState,
+    Connection,
+    ConnectionStatus,
     CostLink,
     DepositLink,
     FeeInvoice,
@@ -47,7 +49,7 @@ from casebridge.cases.models import Cost, CostStatus, Firm, User
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.services import disbursement as disbursement_services
 from casebridge.cases.services import settlement as settlement_services
-from casebridge.core import clock
+from casebridge.core import clock, timezones
 from casebridge.core.api.lookups import require_in_firm
 from casebridge.core.db import update_rows
 from casebridge.core.errors import DomainError
@@ -96,6 +98,35 @@ def _apply(
     else:
         link.check_state = CheckState.QUEUED
         link.problem = ""
+
+
+def scheduled_syncs_due(*, now: dt.datetime) -> list[int]:
+    """The connected firms whose nightly check-status sync is due at ``now``: the firm's
+    wall clock (its own time zone) shows the connection's hour, and no scheduled sync ran
+    since the firm's midnight. On a daylight-saving day that skips the hour, the first hour
+    after the gap stands for it; on one that repeats it, the sync runs once."""
+    due: list[int] = []
+    connected = Connection.objects.filter(status=ConnectionStatus.CONNECTED).select_related("firm")
+    for conn in connected:
+        zone = timezones.zone(conn.firm.time_zone)
+        local = now.astimezone(zone)
+        wanted = dt.datetime.combine(local.date(), dt.time(conn.check_sync_hour), tzinfo=zone)
+        # a wall time in a spring-forward gap does not exist: the round trip through UTC
+        # moves it to the first hour after the gap
+        if local.hour != wanted.astimezone(dt.UTC).astimezone(zone).hour:
+            continue
+        midnight = dt.datetime.combine(local.date(), dt.time(0), tzinfo=zone)
+        next_midnight = dt.datetime.combine(
+            local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone
+        )
+        if not SyncRun.objects.filter(
+            firm_id=conn.firm_id,
+            trigger=SyncTrigger.SCHEDULED,
+            started_at__gte=midnight,
+            started_at__lt=next_midnight,
+        ).exists():
+            due.append(conn.firm_id)
+    return due
 
 
 def sync_request(*, firm: Firm, actor: User | None, cost_ids: list[int] | None = None) -> SyncRun:

@@ -25,7 +25,7 @@ from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import DomainError, ValidationFailed
 from casebridge.cases.models import ApiToken, Firm, User
 from casebridge.cases.services import firms as firm_service
-from casebridge.core import clock
+from casebridge.core import clock, timezones
 from casebridge.core.api.security import new_bearer_token, request_context, token_hash
 
 BEARER_PREFIX = "cbc_"
@@ -132,6 +132,7 @@ class ApiContext:
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiContext:
         record = token_resolve(token.strip())
+        timezones.activate(record.firm.time_zone)  # "today" is the token's firm's
         return ApiContext(token=record, user=record.user, firm=record.firm)
 
 

@@ -15,7 +15,7 @@ from casebridge.cases.errors import PermissionDenied, ValidationFailed
 from casebridge.cases.models import CaseType, CostCode, Firm, User
 from casebridge.cases.permissions import require_settings_access
 from casebridge.cases.services.dates import first_record_date
-from casebridge.core import clock
+from casebridge.core import clock, timezones
 from casebridge.core.dates import opening_date_refusal
 from casebridge.core.text import plain_line
 
@@ -316,6 +316,32 @@ def firm_opening_date_set(*, firm: Firm, actor: User, opening_date: dt.date) -> 
             summary=f"Opening date set to {opening_date}",
             before={"opening_date": before},
             after={"opening_date": opening_date},
+        )
+    return locked
+
+
+@transaction.atomic
+def firm_time_zone_set(*, firm: Firm, actor: User, time_zone: str) -> Firm:
+    """Account Settings -> Time zone: what "today" is for the firm's people, its API
+    clients and its nightly jobs (core/timezones.py). An IANA name, audited."""
+    require_settings_access(actor)
+    if actor.firm_id != firm.pk:
+        raise ValidationFailed("user not found in this firm")
+    zone = timezones.clean_zone(time_zone)
+    locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
+    before = locked.time_zone
+    locked.time_zone = zone
+    locked.save(update_fields=["time_zone"])
+    if before != zone:
+        cases_audit(
+            firm_id=locked.pk,
+            actor=actor,
+            action="change",
+            entity_type="firm",
+            entity_id=locked.pk,
+            summary=f"Time zone set to {zone}",
+            before={"time_zone": before},
+            after={"time_zone": zone},
         )
     return locked
 

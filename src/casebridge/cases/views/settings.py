@@ -3,6 +3,7 @@ permission): firm defaults, users and permissions, cost codes, and Integrations.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,6 +17,7 @@ from casebridge.cases.forms import (
     CostCodeForm,
     FirmDefaultsForm,
     OpeningDateForm,
+    TimeZoneForm,
     UserCreateForm,
     UserEditForm,
 )
@@ -70,6 +72,36 @@ def settings_defaults_view(request: HttpRequest) -> HttpResponse:
         request,
         "cases/settings/defaults.html",
         {**_section("defaults"), "form": form, "firm": firm},
+        status=status,
+    )
+
+
+@cases_settings_required
+@require_http_methods(["GET", "POST"])
+def settings_time_zone_view(request: HttpRequest) -> HttpResponse:
+    """Account Settings -> Time zone: what "today" is for the firm (core/timezones.py)."""
+    me = cases_user(request)
+    firm = me.firm
+    status = 200
+    if request.method == "POST":
+        form = TimeZoneForm(request.POST)
+        if form.is_valid():
+            try:
+                firm = firm_services.firm_time_zone_set(
+                    firm=firm, actor=me, time_zone=form.cleaned_data["time_zone"]
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+            else:
+                messages.success(request, f"Time zone saved: {firm.time_zone}.")
+                return redirect("cases:settings_time_zone")
+        status = INVALID
+    else:
+        form = TimeZoneForm(initial={"time_zone": firm.time_zone or settings.TIME_ZONE})
+    return render(
+        request,
+        "cases/settings/time_zone.html",
+        {**_section("time_zone"), "form": form, "firm": firm, "server_zone": settings.TIME_ZONE},
         status=status,
     )
 

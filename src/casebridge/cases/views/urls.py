@@ -83,6 +83,7 @@ urlpatterns: list[URLPattern] = [
         settings.settings_opening_date_view,
         name="settings_opening_date",
     ),
+    path("settings/time-zone/", settings.settings_time_zone_view, name="settings_time_zone"),
     path("settings/users/", settings.settings_users_view, name="settings_users"),
     path("settings/users/new/", settings.user_create_view, name="user_new"),
     path("settings/users/<int:pk>/edit/", settings.user_edit_view, name="user_edit"),
