@@ -740,3 +740,84 @@ def test_a_closed_a_silent_and_a_non_http_port_read_the_same(firm_people, settin
         ]
         * 3
     )
+
+
+def _self_signed(tmp_path, name: str) -> tuple[str, str]:
+    """A certificate for ``name`` that is its own authority, and its key (PEM files)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "books.pem", tmp_path / "books.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_https_goes_to_the_checked_address_and_checks_the_certificate_against_the_name(
+    firm_people, dns, monkeypatch, tmp_path
+):
+    """Pinned to the IP address, yet TLS still names the books: the server name sent (SNI)
+    and the certificate checked are the books' name, never the IP address."""
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path, "books.lopez.test")
+    monkeypatch.setenv("SSL_CERT_FILE", cert_file)  # the firm's own authority
+    _Recorder.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    dns.set("books.lopez.test", ["127.0.0.1"])
+    dns.set("impostor.lopez.test", ["127.0.0.1"])
+    try:
+        with worker():
+            client = HttpBooksClient(f"https://books.lopez.test:{port}/books/api/v1")
+            try:
+                with pytest.raises(BooksRejected) as reached:
+                    client.session_create(firm_code="x", username="u", password="p")
+            finally:
+                client.close()
+            client = HttpBooksClient(f"https://impostor.lopez.test:{port}/books/api/v1")
+            try:
+                with pytest.raises(BooksUnreachable) as impostor:
+                    client.session_create(firm_code="x", username="u", password="p")
+            finally:
+                client.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert reached.value.code == "invalid_credentials"
+    assert _Recorder.seen == [f"books.lopez.test:{port}"]
+    assert names == ["books.lopez.test", "impostor.lopez.test"]
+    # the certificate is not the impostor's: refused in the one message
+    assert (impostor.value.code, impostor.value.message) == ("books_unreachable", GENERIC)
