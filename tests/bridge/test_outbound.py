@@ -380,6 +380,23 @@ def test_a_name_that_does_not_resolve_is_refused(firm_people, no_loopback, setti
     )
 
 
+def test_a_name_that_does_not_resolve_in_time_is_refused_without_waiting_for_it(
+    firm_people, no_loopback, settings, monkeypatch
+):
+    """A listed name whose DNS never answers: the save is refused once the connect timeout
+    is over, and does not wait for the resolver."""
+    firm, admin, _ = firm_people
+    settings.BRIDGE_BOOKS_ALLOWED_HOSTS = "books.example.com"
+    settings.BRIDGE_CONNECT_TIMEOUT = 0.2
+    release = threading.Event()
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: release.wait() and [])
+    try:
+        refusal = _refused(firm, admin, "https://books.example.com/books/api/v1")
+    finally:
+        release.set()
+    assert refusal.code == "books_address_unresolvable"
+
+
 def test_http_needs_loopback_or_the_servers_explicit_setting(
     firm_people, no_loopback, settings, dns
 ):

@@ -52,8 +52,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-#: Seconds a name may take to resolve before the address is refused (a save, a request).
-RESOLVE_TIMEOUT = 3.0
 #: The largest answer the client reads from the books (a page of 10,000 report rows is
 #: ~2 MB): a bigger one is cut off as not the books API's.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
@@ -440,13 +438,15 @@ def _getaddrinfo(host: str, port: int) -> list[IPAddress]:
 
 
 def resolve(address: Address) -> list[IPAddress]:
-    """Every address the host resolves to (an IP address: itself), within
-    :data:`RESOLVE_TIMEOUT`."""
+    """Every address the host resolves to (an IP address: itself), within the connect
+    timeout (``CASEBRIDGE_BRIDGE_CONNECT_TIMEOUT``, 3 s): a save waits no longer for it."""
     if address.ip is not None:
         return [address.ip]
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
-        found = pool.submit(_getaddrinfo, address.host, address.port).result(RESOLVE_TIMEOUT)
+        found = pool.submit(_getaddrinfo, address.host, address.port).result(
+            float(settings.BRIDGE_CONNECT_TIMEOUT)
+        )
     except (OSError, UnicodeError, ValueError, concurrent.futures.TimeoutError):
         raise refused(UNRESOLVABLE, address.hostport) from None
     finally:
