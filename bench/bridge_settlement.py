@@ -732,8 +732,12 @@ def profiled(tag: str, firm: Any, admin: Any) -> None:
 
     app = get_wsgi_application()
 
-    def in_process(base_url: str, token: str | None, timeout: float | None) -> Any:
-        return HttpBooksClient(base_url, token=token, transport=httpx.WSGITransport(app=app))
+    def in_process(
+        base_url: str, token: str | None, timeout: float | None, confirmed: frozenset[Any]
+    ) -> Any:
+        return HttpBooksClient(
+            base_url, token=token, transport=httpx.WSGITransport(app=app), confirmed=confirmed
+        )
 
     previous = conn_services.set_client_factory(in_process)
     prof = cProfile.Profile()

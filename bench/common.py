@@ -106,6 +106,8 @@ def bench_env(var_dir: str, **extra: str) -> dict[str, str]:
         "CASEBRIDGE_SECRET_KEY": f"bench-only-{os.urandom(24).hex()}",
         "CASEBRIDGE_BRIDGE_KEYS": Fernet.generate_key().decode(),
         "CASEBRIDGE_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+        # the books on a loopback port of this machine (issue 13: refused unless allowed)
+        "CASEBRIDGE_ALLOW_LOOPBACK_BOOKS": "1",
         "CASEBRIDGE_CONN_MAX_AGE": "60",
         "CASEBRIDGE_LOG_LEVEL": os.environ.get("CASEBRIDGE_LOG_LEVEL", "WARNING"),
         "DJANGO_SETTINGS_MODULE": "config.settings",

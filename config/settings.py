@@ -202,8 +202,13 @@ BRIDGE_RETRY_BASE_SECONDS = float(os.environ.get("CASEBRIDGE_BRIDGE_RETRY_BASE",
 BRIDGE_RETRY_CAP_SECONDS = float(os.environ.get("CASEBRIDGE_BRIDGE_RETRY_CAP", "3600"))
 #: Items per request to the books (their batch limit is 1000).
 BRIDGE_BATCH_SIZE = int(os.environ.get("CASEBRIDGE_BRIDGE_BATCH", "500"))
-#: Seconds the worker waits for the books (web requests never call the books: ADR 0008).
-BRIDGE_HTTP_TIMEOUT = float(os.environ.get("CASEBRIDGE_BRIDGE_TIMEOUT", "30"))
+#: Seconds the worker waits for the books to answer (each read; the whole answer gets this
+#: plus the connect timeout). Web requests never call the books (ADR 0008), and this stays
+#: well below gunicorn's 30 s worker timeout, which bounds the books' own answer when the
+#: same gunicorn serves them.
+BRIDGE_HTTP_TIMEOUT = float(os.environ.get("CASEBRIDGE_BRIDGE_TIMEOUT", "15"))
+#: Seconds the worker waits for a connection to the books (and for their name to resolve).
+BRIDGE_CONNECT_TIMEOUT = float(os.environ.get("CASEBRIDGE_BRIDGE_CONNECT_TIMEOUT", "3"))
 #: How long a worker owns a claimed item before another may take it over. Renewed before
 #: every request to the books, so it must outlast one request with room to spare: a
 #: shorter lease could let a second worker send while the first still waits for an answer.
@@ -225,6 +230,18 @@ BRIDGE_TRUST_REFRESH_SECONDS = int(os.environ.get("CASEBRIDGE_BRIDGE_TRUST_REFRE
 #: A sign-in the worker has not taken this long after it was asked for is dropped, and the
 #: password it carried (encrypted) erased.
 BRIDGE_SIGN_IN_EXPIRY_SECONDS = 600
+
+# --- Where the server may send requests: the books allow-list (issue 13) -------------------
+#: Books hosts the server may reach, comma-separated: ``host`` (that name on any port, public
+#: addresses only) or ``host:port`` (``[v6]:port``; exactly that, private addresses too).
+#: A firm administrator adds exact host:port pairs for the firm on the Integrations screen.
+BRIDGE_BOOKS_ALLOWED_HOSTS = os.environ.get("CASEBRIDGE_BOOKS_ALLOWED_HOSTS", "")
+#: host:port pairs (also allowed above or confirmed) the books may be reached at over plain
+#: http; everything else needs https, but for loopback.
+BRIDGE_BOOKS_HTTP_HOSTS = os.environ.get("CASEBRIDGE_BOOKS_HTTP_HOSTS", "")
+#: The books on this very machine (127.0.0.0/8, ::1): the one-machine set-up (`make run`,
+#: the benches, the tests). Always allowed in DEBUG; otherwise only when set to 1.
+BRIDGE_ALLOW_LOOPBACK_BOOKS = os.environ.get("CASEBRIDGE_ALLOW_LOOPBACK_BOOKS", "0") == "1"
 
 LOGGING = {
     "version": 1,

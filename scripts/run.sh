@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh app
 export DJANGO_SETTINGS_MODULE=config.settings
+# the books are served on this machine: the bridge may reach them on loopback (issue 13)
+export CASEBRIDGE_ALLOW_LOOPBACK_BOOKS=${CASEBRIDGE_ALLOW_LOOPBACK_BOOKS:-1}
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 .venv/bin/python manage.py migrate --no-input -v0

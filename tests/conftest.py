@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -19,6 +20,12 @@ from tests.clockwork import time_stands_still
 
 PASSWORD = "correct horse battery"
 
+# The bridge's tests reach the books on a loopback port (pytest-django's live server, the
+# fault proxy, gunicorn in a subprocess): the one-machine set-up, which the allow-list
+# refuses unless it is allowed (issue 13). Set for this process and every child it starts;
+# the settings were read before this file, so the autouse fixture below sets them too.
+os.environ["CASEBRIDGE_ALLOW_LOOPBACK_BOOKS"] = "1"
+
 # Property tests count examples, never milliseconds: no deadline per example (200 ms by
 # default, which a loaded machine misses) and no health check that times data generation.
 # Loaded before any test module builds its own settings, which inherit from it.
@@ -33,6 +40,15 @@ hypothesis_settings.load_profile("casebridge")
 HUEY.storage_class = MemoryStorage
 HUEY.storage_kwargs = {}
 HUEY.storage = HUEY.create_storage()
+
+
+@pytest.fixture(autouse=True)
+def _loopback_books_allowed(monkeypatch) -> None:
+    """``CASEBRIDGE_ALLOW_LOOPBACK_BOOKS=1`` for every test (pytest-django turns DEBUG off);
+    a test of the refusal turns it off again."""
+    from django.conf import settings
+
+    monkeypatch.setattr(settings, "BRIDGE_ALLOW_LOOPBACK_BOOKS", True)
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def test_a_second_sign_in_drops_the_first_still_waiting(books, cases):
             {"books_url": "http://127.0.0.1:9/books/api/v1"},
             "books_unreachable",
             "books_url",
-            "could not be reached",
+            "did not answer as a Casebridge books API",
         ),
     ],
 )

@@ -202,7 +202,9 @@ def test_books_down_during_delivery_then_back(books, cases, conn, proxy):
         assert _states(costs) == [("queued", 1), ("queued", 1), ("queued", 0), ("queued", 0)]
         item = OutboxItem.objects.get(cost=costs[0])
         assert item.error_code == "books_unreachable"
-        assert item.error_message.startswith("Attempt 1 failed: the books could not be reached")
+        assert item.error_message == (
+            "Attempt 1 failed: the books did not answer as a Casebridge books API"
+        )
         assert item.next_attempt_at >= now + timedelta(seconds=1)
 
         # still down, nothing due: the case's later items wait behind its first ones
@@ -245,8 +247,9 @@ def test_books_answering_500_then_ok(books, cases, conn, proxy):
     report = _deliver(cases, proxy)
     assert (report.sent, report.retrying) == (0, 2)
     item = OutboxItem.objects.get(cost=costs[0])
-    assert item.error_code == "internal_error"
-    assert "The books hit an unexpected error." in item.error_message
+    # a 5xx is never a refusal to act on: its text is not repeated (issue 13)
+    assert item.error_code == "books_unreachable"
+    assert "unexpected error" not in item.error_message
     assert not Check.objects.exists()
 
     _time_passes()
@@ -266,8 +269,10 @@ def test_500_on_every_attempt_fails_the_items_then_retry_delivers_once(books, ca
         _time_passes()
     assert _states(costs) == [("failed", 3), ("failed", 3), ("queued", 0)]
     failed = OutboxItem.objects.get(cost=costs[0])
-    assert failed.error_code == "internal_error"
-    assert failed.error_message == "Gave up after 3 attempts: Ledger maintenance in progress."
+    assert failed.error_code == "books_unreachable"
+    assert failed.error_message == (
+        "Gave up after 3 attempts: the books did not answer as a Casebridge books API"
+    )
     # the third cost of the case is held back behind the failed ones
     assert _deliver(cases, proxy).passes == 0
     assert proxy.count(*CHECKS) == 3
@@ -327,7 +332,8 @@ def test_an_answer_slower_than_the_timeout_is_resent_and_linked(books, cases, co
 
     report = _deliver(cases, proxy)  # the client gives up after its 5 s
     assert (report.sent, report.retrying) == (0, 2)
-    assert OutboxItem.objects.get(cost=costs[0]).error_code == "books_timeout"
+    # a silent books reads as a closed one (issue 13): one code, one message
+    assert OutboxItem.objects.get(cost=costs[0]).error_code == "books_unreachable"
     assert Check.objects.count() == 2  # it landed; the answer came too late
 
     _time_passes()

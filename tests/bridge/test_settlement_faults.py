@@ -281,8 +281,8 @@ def test_books_down_then_back_every_settlement_item_lands_once(books, cases, con
         ]
         receipt_item = OutboxItem.objects.get(kind=OutboxKind.DEPOSIT_RECEIPT)
         assert receipt_item.error_code == "books_unreachable"
-        assert receipt_item.error_message.startswith(
-            "Attempt 1 failed: the books could not be reached"
+        assert receipt_item.error_message == (
+            "Attempt 1 failed: the books did not answer as a Casebridge books API"
         )
         assert receipt_item.next_attempt_at >= now + timedelta(seconds=1)
         assert _deliver(cases, proxy).passes == 0  # nothing due while the receipt backs off
@@ -365,8 +365,11 @@ def test_500_on_every_attempt_fails_the_fee_invoice_then_retry_sends_it_once(
         _deliver(cases, proxy)
         _time_passes()
     item = OutboxItem.objects.get(kind=OutboxKind.FEE_INVOICE)
-    assert (item.state, item.attempts, item.error_code) == ("failed", 3, "internal_error")
-    assert item.error_message == "Gave up after 3 attempts: Ledger maintenance in progress."
+    # a 5xx is never a refusal to act on: its text is not repeated (issue 13)
+    assert (item.state, item.attempts, item.error_code) == ("failed", 3, "books_unreachable")
+    assert item.error_message == (
+        "Gave up after 3 attempts: the books did not answer as a Casebridge books API"
+    )
     assert _deliver(cases, proxy).passes == 0
     assert not Invoice.objects.exists()
     assert FeeInvoice.objects.get().books_invoice_id is None
@@ -511,8 +514,8 @@ def test_a_trust_check_answer_slower_than_the_timeout_is_resent_and_linked(
     report = _deliver(cases, proxy)  # the client gives up after its 5 s
     assert (report.sent, report.retrying) == (0, 2)
     assert [i.error_code for i in OutboxItem.objects.filter(kind="trust_check").order_by("pk")] == [
-        "books_timeout",
-        "books_timeout",
+        "books_unreachable",  # a silent books reads as a closed one (issue 13)
+        "books_unreachable",
         "",
     ]
     assert Check.objects.filter(bank_account=books.trust).count() == 2  # it landed, too late
@@ -533,7 +536,7 @@ def test_a_fee_invoice_answer_slower_than_the_timeout_is_resent_and_linked(
     proxy.add(*INVOICES, Fault.SLOW_RESPONSE, nth=1, delay=600.0)
     report = _deliver(cases, proxy)  # the client gives up after its 5 s
     assert (report.sent, report.retrying) == (0, 1)
-    assert OutboxItem.objects.get(kind=OutboxKind.FEE_INVOICE).error_code == "books_timeout"
+    assert OutboxItem.objects.get(kind=OutboxKind.FEE_INVOICE).error_code == "books_unreachable"
     assert Invoice.objects.get().stage == "final"  # it landed, too late
 
     _time_passes()

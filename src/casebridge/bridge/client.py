@@ -21,18 +21,25 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator, Sequence
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import httpx
 
+from casebridge.bridge import outbound
 from casebridge.core.errors import DomainError
 from casebridge.core.money import parse_amount
 
-#: Seconds to wait for the books before calling them unreachable.
-DEFAULT_TIMEOUT = 30.0
+log = logging.getLogger(__name__)
+
+#: Seconds to wait for the books' answer, and for a connection to them (the settings'
+#: BRIDGE_HTTP_TIMEOUT and BRIDGE_CONNECT_TIMEOUT are what the services pass).
+DEFAULT_TIMEOUT = 15.0
+CONNECT_TIMEOUT = 3.0
 #: The books' largest page and batch sizes.
 PAGE_SIZE = 1000
 #: Ids per ``GET /checks?ids=``: keeps the URL under the 4 KB request line that servers
@@ -410,10 +417,9 @@ def _answers(method: Callable[P, T]) -> Callable[P, T]:
         try:
             return method(*args, **kwargs)
         except (KeyError, TypeError, ValueError, AttributeError, DomainError) as exc:
-            raise BooksUnreachable(
-                "books_bad_response",
-                f"the answer is not the books API's ({type(exc).__name__}: {exc})",
-            ) from None
+            # what did not parse came from the other side: never repeated, only logged by type
+            log.warning("an answer that is not the books API's: %s", type(exc).__name__)
+            raise no_answer() from None
 
     return wrapper
 
@@ -465,8 +471,28 @@ def _amount(cents: int) -> str:
     return f"{sign}{whole}.{part:02d}"
 
 
+#: What every failure to get a books answer says: a refused, reset, silent or non-HTTP
+#: port, a TLS failure, an answer that is not the books API's. One message and one code, so
+#: that nothing tells a closed port from an open one, and nothing the other side sent is
+#: repeated (issue 13). The worker's log names the exception's type for the operator.
+NO_BOOKS_ANSWER = "the books did not answer as a Casebridge books API"
+NO_BOOKS_ANSWER_CODE = "books_unreachable"
+
+#: A books error code is short snake case; anything else is not the books'.
+_BOOKS_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def no_answer(*, status: int | None = None) -> BooksUnreachable:
+    return BooksUnreachable(NO_BOOKS_ANSWER_CODE, NO_BOOKS_ANSWER, status=status)
+
+
 class HttpBooksClient:
-    """The books' API v1 over HTTP. ``base_url`` ends in ``/books/api/v1``."""
+    """The books' API v1 over HTTP. ``base_url`` ends in ``/books/api/v1``.
+
+    The address is checked (:mod:`.outbound`) here and again before every request, against
+    the server's allow-list and the firm's ``confirmed`` (host, port) pairs, and each
+    request goes to the IP address that passed the check. ``transport``, for tests and the
+    in-process benchmark, stands in for the network behind that check."""
 
     def __init__(
         self,
@@ -474,22 +500,33 @@ class HttpBooksClient:
         *,
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        confirmed: Iterable[tuple[str, int]] = (),
     ) -> None:
         refuse_in_web_request()
+        try:
+            address = outbound.parse(base_url)
+        except outbound.AddressRefused as exc:
+            raise BooksUnreachable(exc.code, exc.message) from None
+        self.address = address
         headers = {"Accept": "application/json", "User-Agent": "casebridge-bridge/1"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        try:
-            self._http = httpx.Client(
-                base_url=base_url.rstrip("/") + "/",
-                headers=headers,
-                timeout=timeout,
-                transport=transport,
-                follow_redirects=False,
-            )
-        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
-            raise BooksUnreachable("books_bad_address", f"not a usable address ({exc})") from None
+        pinned = outbound.PinnedTransport(
+            address,
+            outbound.policy(confirmed),
+            deadline_seconds=timeout + connect_timeout,
+            inner=transport,
+        )
+        self._http = httpx.Client(
+            base_url=address.url + "/",
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout, pool=connect_timeout),
+            transport=pinned,
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: the pinned address only
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -510,15 +547,15 @@ class HttpBooksClient:
             response = self._http.request(
                 method, path.lstrip("/"), json=json, params=params, headers=headers
             )
-        except httpx.TimeoutException as exc:
-            raise BooksUnreachable(
-                "books_timeout", f"the books did not answer in time ({exc})"
-            ) from None
+        except outbound.AddressRefusedError as exc:
+            raise BooksUnreachable(exc.refusal.code, exc.refusal.message) from None
         except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
-            raise BooksUnreachable(
-                "books_unreachable", f"the books could not be reached ({exc})"
-            ) from None
-        if response.status_code == 204:
+            log.warning(
+                "the books at %s did not answer: %s", self.address.hostport, type(exc).__name__
+            )
+            raise no_answer() from None
+        status = response.status_code
+        if status == 204:
             return None
         try:
             body = response.json()
@@ -526,31 +563,34 @@ class HttpBooksClient:
             body = None
         if response.is_success:
             if not isinstance(body, dict):
-                raise BooksUnreachable(
-                    "books_bad_response",
-                    f"the books answered {response.status_code} without JSON",
-                    status=response.status_code,
-                )
+                raise no_answer(status=status)
             return body
         error = body.get("error") if isinstance(body, dict) else None
-        if not isinstance(error, dict):
-            error = {
-                "code": f"http_{response.status_code}",
-                "message": f"the books answered {response.status_code} {response.reason_phrase}",
-            }
-        code = str(error.get("code") or f"http_{response.status_code}")
-        message = str(error.get("message") or response.reason_phrase)
+        code = error.get("code") if isinstance(error, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        if (
+            status >= 500
+            or not isinstance(code, str)
+            or not _BOOKS_CODE.match(code)
+            or not isinstance(message, str)
+        ):
+            # not the books API's refusal (a proxy's page, another service, a crash): its
+            # text is never repeated
+            raise no_answer(status=status)
+        assert isinstance(error, dict)
+        details = error.get("details")
+        field = error.get("field")
         kwargs: dict[str, Any] = {
-            "status": response.status_code,
-            "field": error.get("field"),
-            "details": error.get("details") if isinstance(error.get("details"), dict) else None,
+            "status": status,
+            "field": field if isinstance(field, str) else None,
+            "details": details if isinstance(details, dict) else None,
         }
-        status = response.status_code
+        message = message[:500]
         if status == 401 and code in AUTH_LAPSED_CODES:
             raise BooksAuthLapsed(code, message, **kwargs)
         # a 409 is worth retrying only when the books say so (a race on a unique key)
         retryable_race = status == 409 and bool((kwargs["details"] or {}).get("retryable"))
-        if status >= 500 or status in (408, 429) or retryable_race:
+        if status in (408, 429) or retryable_race:
             raise BooksUnreachable(code, message, **kwargs)
         raise BooksRejected(code, message, **kwargs)
 

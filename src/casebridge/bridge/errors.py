@@ -5,6 +5,7 @@ from __future__ import annotations
 from casebridge.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 
 __all__ = [
+    "BooksAddressRefused",
     "BooksRefused",
     "Conflict",
     "DomainError",
@@ -42,5 +43,16 @@ class BooksRefused(DomainError):
     http_status = 422
 
     def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = code
+
+
+class BooksAddressRefused(DomainError):
+    """The books address may not be reached (issue 13: the allow-list, checked after DNS);
+    ``code`` is the check's stable ``books_address_*`` code, the message says what to do."""
+
+    http_status = 422
+
+    def __init__(self, code: str, message: str, *, field: str | None = "books_url") -> None:
         super().__init__(message, field=field)
         self.code = code

@@ -66,6 +66,18 @@ class ActivateForm(forms.Form):
         return value
 
 
+class AddressForm(forms.Form):
+    """A books host and port a firm administrator confirms the bridge may reach."""
+
+    address = forms.CharField(
+        label="Books host and port",
+        max_length=300,
+        help_text="Such as books.example.com:443 or [2001:db8::7]:8443, or the whole books "
+        "address. Only this exact host and port is allowed.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
 class DefaultsForm(forms.Form):
     """Pop-up 2: the defaults every cost and invoice is sent with."""
 

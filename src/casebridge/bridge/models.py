@@ -529,3 +529,29 @@ class BooksJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} job {self.pk} ({self.state})"
+
+
+class BooksAddressConfirmation(models.Model):
+    """A books host and port a firm administrator confirmed the bridge may reach (issue 13):
+    added to the server's allow-list (``CASEBRIDGE_BOOKS_ALLOWED_HOSTS``) for this firm,
+    private network addresses included; loopback and cloud metadata addresses never. The
+    host is kept in its canonical form (``bridge.outbound``): a lower-case name or an IP
+    address as ``ipaddress`` writes it."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    host = models.CharField(max_length=253)
+    port = models.PositiveIntegerField()
+    confirmed_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    confirmed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["host", "port"]
+        constraints = [
+            models.UniqueConstraint(fields=["firm", "host", "port"], name="bridge_address_once"),
+            models.CheckConstraint(
+                condition=Q(port__gte=1) & Q(port__lte=65535), name="bridge_address_port_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Max, QuerySet
 
 from casebridge.bridge.models import (
@@ -28,7 +29,12 @@ from casebridge.bridge.models import (
     TrustItemLink,
 )
 from casebridge.bridge.services.balances import balance_stale, balances_request
-from casebridge.bridge.services.connection import connection_of, connection_view, sign_in_of
+from casebridge.bridge.services.connection import (
+    books_addresses_of,
+    connection_of,
+    connection_view,
+    sign_in_of,
+)
 from casebridge.bridge.services.delivery import TRUST_KINDS
 from casebridge.bridge.services.readiness import readiness_last
 from casebridge.bridge.services.snapshot import age_label
@@ -58,6 +64,9 @@ def panel_context(user: User) -> dict[str, Any]:
         else None,
         "last_reconciliation": last_reconciliation(user.firm) if conn else None,
         "sign_in": sign_in_of(user.firm),
+        "addresses": list(books_addresses_of(user.firm)),
+        "is_firm_admin": user.is_firm_admin,
+        "allow_loopback": settings.DEBUG or settings.BRIDGE_ALLOW_LOOPBACK_BOOKS,
     }
 
 

@@ -250,9 +250,10 @@ def test_an_unknown_user_and_an_unreachable_books_are_named_at_their_fields(
     )
     response = _answer(admin_client, response, cases.firm.pk)
     assert response.status_code == 422
-    assert 'id="id_books_url_error"><p>The books at http://127.0.0.1:9/books/api/v1 could not' in (
-        text(response)
-    )
+    assert (
+        'id="id_books_url_error"><p>The books at http://127.0.0.1:9/books/api/v1 did not answer '
+        "as a Casebridge books API."
+    ) in text(response)
     response = admin_client.post(reverse("bridge:activate"), {**base, "password": ""}, **HX)
     assert response.status_code == 422
     assert 'id="id_password_error"><p>This field is required.</p>' in text(response)

@@ -26,23 +26,32 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.views.decorators.debug import sensitive_variables
 
+from casebridge.bridge import outbound
 from casebridge.bridge.client import (
+    NO_BOOKS_ANSWER_CODE,
     BooksActivityCode,
     BooksClient,
     BooksError,
     BooksRejected,
     BooksSession,
-    BooksUnreachable,
     HttpBooksClient,
     refuse_in_web_request,
 )
 from casebridge.bridge.crypto import TokenUnreadable, decrypt_token, encrypt_token
-from casebridge.bridge.errors import BooksRefused, NotConnected, NotReadYet, ValidationFailed
+from casebridge.bridge.errors import (
+    BooksAddressRefused,
+    BooksRefused,
+    NotConnected,
+    NotReadYet,
+    ValidationFailed,
+)
 from casebridge.bridge.models import (
     PENDING,
     UNFINISHED,
+    BooksAddressConfirmation,
     BooksJob,
     CaseLink,
     Connection,
@@ -57,18 +66,30 @@ from casebridge.bridge.services import snapshot
 from casebridge.bridge.services.mappings import known_activity_codes
 from casebridge.bridge.services.worker import ask, take
 from casebridge.cases.models import Firm, User
-from casebridge.cases.permissions import require_settings_access
+from casebridge.cases.permissions import require_admin, require_settings_access
 from casebridge.core import clock
 from casebridge.core.audit import audit_record
 from casebridge.core.errors import DomainError
 
-#: Builds the client for a books address and token. Tests and the benchmark use the real
+#: Builds the client for a books address and token, with the firm's confirmed (host, port)
+#: pairs for the allow-list (``bridge.outbound``). Tests and the benchmark use the real
 #: HTTP client against a server on a real port; another vendor would plug in here.
-ClientFactory = Callable[[str, str | None, float | None], BooksClient]
+ClientFactory = Callable[[str, str | None, float | None, frozenset[tuple[str, int]]], BooksClient]
 
 
-def http_client(base_url: str, token: str | None, timeout: float | None = None) -> BooksClient:
-    return HttpBooksClient(base_url, token=token, timeout=timeout or settings.BRIDGE_HTTP_TIMEOUT)
+def http_client(
+    base_url: str,
+    token: str | None,
+    timeout: float | None = None,
+    confirmed: frozenset[tuple[str, int]] = frozenset(),
+) -> BooksClient:
+    return HttpBooksClient(
+        base_url,
+        token=token,
+        timeout=timeout or settings.BRIDGE_HTTP_TIMEOUT,
+        connect_timeout=settings.BRIDGE_CONNECT_TIMEOUT,
+        confirmed=confirmed,
+    )
 
 
 _factory: ClientFactory = http_client
@@ -81,6 +102,13 @@ def set_client_factory(factory: ClientFactory) -> ClientFactory:
     return previous
 
 
+def confirmed_addresses(firm_id: int) -> frozenset[tuple[str, int]]:
+    """The (host, port) pairs the firm's administrators confirmed (issue 13)."""
+    return frozenset(
+        BooksAddressConfirmation.objects.filter(firm_id=firm_id).values_list("host", "port")
+    )
+
+
 def client_for(conn: Connection, *, timeout: float | None = None) -> BooksClient:
     """A client signed in with the connection's token. A token the configured keys cannot
     read (``CASEBRIDGE_BRIDGE_KEYS`` changed) is treated as lapsed: re-authenticate."""
@@ -90,12 +118,25 @@ def client_for(conn: Connection, *, timeout: float | None = None) -> BooksClient
         connection_mark_lapsed(conn=conn)
         raise BooksRefused("reauthentication_required", f"{exc}.") from None
     refuse_in_web_request()
-    return _factory(conn.books_url, token, timeout)
+    return _factory(conn.books_url, token, timeout, confirmed_addresses(conn.firm_id))
 
 
-def anonymous_client(books_url: str) -> BooksClient:
+def anonymous_client(books_url: str, *, firm_id: int | None = None) -> BooksClient:
     refuse_in_web_request()
-    return _factory(books_url, None, None)
+    confirmed = confirmed_addresses(firm_id) if firm_id is not None else frozenset()
+    return _factory(books_url, None, None, confirmed)
+
+
+def address_check(firm: Firm, books_url: str) -> outbound.Address:
+    """The books address in its canonical form, checked against the allow-list after
+    resolving its name (``bridge.outbound``); refused with the check's code, on the
+    ``books_url`` field. Nothing is sent to it here."""
+    try:
+        address = outbound.parse(books_url)
+        outbound.check(address, outbound.policy(confirmed_addresses(firm.pk)))
+    except outbound.AddressRefused as exc:
+        raise BooksAddressRefused(exc.code, exc.message) from None
+    return address
 
 
 def _audit(firm: Firm, actor: User | None, action: str, summary: str, **after: object) -> None:
@@ -129,33 +170,32 @@ def require_connection(firm: Firm) -> Connection:
 # --- Turning the books' refusals into advice -------------------------------------------------
 
 
+#: The books' refusals of a sign-in that have advice of their own; anything else, and any
+#: answer that is not the books API's, is one message that repeats nothing the other side
+#: sent (issue 13).
 def explain_login_failure(
     exc: BooksError, *, books_url: str, firm_code: str, username: str
 ) -> BooksRefused:
-    """What the administrator should do about a failed books login, field by field."""
-    if isinstance(exc, BooksUnreachable):
-        return BooksRefused(
-            "books_unreachable",
-            f"The books at {books_url} could not be reached ({exc.message}). Check the address "
-            "and that the books are running, then save again.",
-            field="books_url",
-        )
+    """What the administrator should do about a failed books login, field by field. Only
+    our own words: never the remote side's message, which may not be the books'."""
     code = exc.code
-    if code == "user_not_found":
+    if code.startswith("books_address_"):  # the allow-list refused it (our own message)
+        return BooksRefused(code, exc.message, field="books_url")
+    if isinstance(exc, BooksRejected) and code == "user_not_found":
         return BooksRefused(
             code,
             f"The books have no user {username} in firm {firm_code}. Check the username (the "
             "integration user's email) and the books firm ID.",
             field="username",
         )
-    if code == "invalid_credentials":
+    if isinstance(exc, BooksRejected) and code == "invalid_credentials":
         return BooksRefused(
             code,
             f"The books refused this password for {username} (or the user is deactivated). "
             "Type the password again.",
             field="password",
         )
-    if code == "security_question_not_enrolled":
+    if isinstance(exc, BooksRejected) and code == "security_question_not_enrolled":
         return BooksRefused(
             code,
             f"{username} has not set a security question yet. Log into the books as this user "
@@ -165,24 +205,25 @@ def explain_login_failure(
     if code == "too_many_attempts":
         return BooksRefused(
             code,
-            f"The books are refusing sign-ins for {username} after too many failed attempts "
-            f"({exc.message}). Wait, then try again.",
+            f"The books are refusing sign-ins for {username} after too many failed attempts. "
+            "Wait, then try again.",
             field="password",
         )
-    if isinstance(exc, BooksRejected) and exc.status == 404:
-        return BooksRefused(
-            "books_not_found",
-            f"No books API answers at {books_url}. The address ends in /books/api/v1.",
-            field="books_url",
-        )
-    return BooksRefused(code, f"The books refused the sign-in: {exc.message}")
+    return BooksRefused(
+        NO_BOOKS_ANSWER_CODE,
+        f"The books at {books_url} did not answer as a Casebridge books API. Check the "
+        "address (it ends in /books/api/v1) and that the books are running, then save again.",
+        field="books_url",
+    )
 
 
 @sensitive_variables("password")
-def _sign_in(books_url: str, firm_code: str, username: str, password: str) -> BooksSession:
+def _sign_in(
+    books_url: str, firm_code: str, username: str, password: str, *, firm_id: int
+) -> BooksSession:
     client = None
     try:
-        client = anonymous_client(books_url)
+        client = anonymous_client(books_url, firm_id=firm_id)
         return client.session_create(firm_code=firm_code, username=username, password=password)
     except BooksError as exc:
         raise explain_login_failure(
@@ -222,10 +263,7 @@ def connection_activate(
     ):
         if not value:
             raise ValidationFailed(f"{name.replace('_', ' ')} is required", field=name)
-    if not books_url.startswith(("http://", "https://")):
-        raise ValidationFailed(
-            "the books address starts with http:// or https://", field="books_url"
-        )
+    books_url = address_check(firm, books_url).url
     known = connection_of(firm)
     if known is not None and (known.books_url, known.books_firm_code) != (
         books_url,
@@ -353,7 +391,8 @@ def sign_in_job_run(*, job: BooksJob) -> Connection | None:
 def _activate(
     firm: Firm, actor: User, *, books_url: str, books_firm_code: str, username: str, password: str
 ) -> Connection:
-    session = _sign_in(books_url, books_firm_code, username, password)  # outside any transaction
+    # outside any transaction
+    session = _sign_in(books_url, books_firm_code, username, password, firm_id=firm.pk)
     with transaction.atomic():
         conn = Connection.objects.select_for_update().filter(firm=firm).first()
         if conn is None:
@@ -616,7 +655,9 @@ def _reauthenticate(firm: Firm, actor: User, password: str) -> Connection:
     conn = connection_of(firm)
     if conn is None or not conn.username:
         raise NotConnected("activate the books integration first")
-    session = _sign_in(conn.books_url, conn.books_firm_code, conn.username, password)
+    session = _sign_in(
+        conn.books_url, conn.books_firm_code, conn.username, password, firm_id=firm.pk
+    )
     with transaction.atomic():
         conn = Connection.objects.select_for_update().get(pk=conn.pk)
         conn.token_ciphertext = encrypt_token(session.token)
@@ -657,6 +698,85 @@ def _release_waiting(conn: Connection) -> None:
         state=OutboxState.QUEUED, next_attempt_at=clock.now()
     )
     schedule_delivery(conn.firm_id)
+
+
+# --- The firm's allowed books addresses (issue 13) --------------------------------------------
+
+
+def books_address_confirm(*, firm: Firm, actor: User, address: str) -> BooksAddressConfirmation:
+    """A firm administrator confirms that the bridge may reach this exact host and port
+    (``host:port``, ``[v6]:port``, or a whole books address: its host and port), private
+    network addresses included. Checked for its form only (no name is resolved here); a
+    cloud metadata address is refused always, and loopback (the server itself) is not
+    something to confirm: ``CASEBRIDGE_ALLOW_LOOPBACK_BOOKS`` decides it. Audited."""
+    require_admin(actor, "confirm a books address")
+    try:
+        host, port = outbound.parse_hostport(address)
+        if port is None:
+            raise outbound.refused(outbound.PORT)
+        ip = outbound.parse_host(f"[{host}]" if ":" in host else host)[1]
+        where = outbound.hostport(host, port)
+        if host in outbound.METADATA_NAMES or (
+            ip is not None and outbound.kind_of(ip) == "metadata"
+        ):
+            raise outbound.refused(outbound.METADATA, where)
+        if host == "localhost" or (ip is not None and outbound.kind_of(ip) == "loopback"):
+            raise outbound.refused(outbound.LOOPBACK, where)
+    except outbound.AddressRefused as exc:
+        raise BooksAddressRefused(exc.code, exc.message, field="address") from None
+    with transaction.atomic():
+        confirmation, created = BooksAddressConfirmation.objects.get_or_create(
+            firm=firm,
+            host=host,
+            port=port,
+            defaults={"confirmed_by": actor, "confirmed_at": clock.now()},
+        )
+        if not created:
+            raise ValidationFailed(f"{where} is already confirmed", field="address")
+        audit_record(
+            system="bridge",
+            firm_id=firm.pk,
+            actor_id=actor.pk,
+            actor_label=actor.email,
+            action="confirm_address",
+            entity_type="books_address",
+            entity_id=confirmation.pk,
+            summary=f"Books address {where} confirmed: the bridge may reach it",
+            after={"host": host, "port": port},
+        )
+    return confirmation
+
+
+def books_address_remove(*, firm: Firm, actor: User, confirmation_id: int) -> None:
+    """A firm administrator withdraws a confirmation: the bridge no longer reaches that
+    host and port (unless the server's settings list it). Audited."""
+    require_admin(actor, "remove a confirmed books address")
+    with transaction.atomic():
+        confirmation = (
+            BooksAddressConfirmation.objects.select_for_update()
+            .filter(firm=firm, pk=confirmation_id)
+            .first()
+        )
+        if confirmation is None:
+            raise ValidationFailed("no such confirmed books address", field="address")
+        where = str(confirmation)
+        audit_record(
+            system="bridge",
+            firm_id=firm.pk,
+            actor_id=actor.pk,
+            actor_label=actor.email,
+            action="remove_address",
+            entity_type="books_address",
+            entity_id=confirmation.pk,
+            summary=f"Books address {where} removed from the confirmed addresses",
+            before={"host": confirmation.host, "port": confirmation.port},
+        )
+        confirmation.delete()
+
+
+def books_addresses_of(firm: Firm) -> QuerySet[BooksAddressConfirmation]:
+    """The firm's confirmed books addresses, for the Integrations screen."""
+    return BooksAddressConfirmation.objects.filter(firm=firm).select_related("confirmed_by")
 
 
 # --- What the screens show --------------------------------------------------------------------

@@ -398,7 +398,7 @@ def readiness_run(*, conn: Connection) -> Readiness:
         return _with_last(conn, LAPSED, "Re-authentication required.")
     except BooksError as exc:
         reason = (
-            f"The books at {conn.books_url} could not be reached ({exc.message})."
+            f"The books at {conn.books_url} could not be reached: {exc.message} ({exc.code})."
             if isinstance(exc, BooksUnreachable)
             else f"The books refused a readiness question: {exc.message}"
         )
