@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh app
-export DJANGO_SETTINGS_MODULE=config.settings
+# A local run: DEBUG, the built-in secret key, plain-HTTP cookies. Production is the
+# default (README, "Running in production"), so this is said explicitly.
+export DJANGO_SETTINGS_MODULE=config.settings CASEBRIDGE_ENV=development
 PORT=${PORT:-8000}
 HOST=${HOST:-127.0.0.1}
 .venv/bin/python manage.py migrate --no-input -v0
