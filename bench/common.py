@@ -5,8 +5,8 @@ by side (see bench/README.md, "Running a bench").
   ``<prefix>_<bench>``) and, for a bench that serves the books, ``--port``;
 - :func:`bench_env`: the environment a bench's processes run with: its own var dir,
   ``CASEBRIDGE_ENV=development`` (plain HTTP on loopback) with DEBUG off, a throwaway secret
-  key and a throwaway Fernet key for the bridge; :func:`child_env` and :func:`setup_django` drop the caller's
-  ``CASEBRIDGE_*``, ``DATABASE_URL`` and ``HUEY_*`` first;
+  key and a throwaway Fernet key for the bridge; :func:`child_env` and
+  :func:`setup_django` drop the caller's ``CASEBRIDGE_*``, ``DATABASE_URL`` and ``HUEY_*`` first;
 - :func:`database_create` / :func:`database_drop`: a fresh database per run;
 - :func:`start_gunicorn`: the books on a loopback port, waited for until it answers;
 - :class:`RowsWritten` and :func:`raw_insert_baseline`: speed is a ratio. Every row a timed

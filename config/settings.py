@@ -53,7 +53,9 @@ def _env_list(name: str) -> list[str]:
 def _env_int(name: str, default: int, *, low: int, high: int) -> int:
     value = os.environ.get(name, "").strip() or str(default)
     if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-        raise ImproperlyConfigured(f"{name} must be a whole number from {low} to {high} (it is {value!r})")
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number from {low} to {high} (it is {value!r})"
+        )
     return int(value)
 
 
@@ -66,7 +68,9 @@ if CASEBRIDGE_ENV not in ("production", "development"):
 DEVELOPMENT = CASEBRIDGE_ENV == "development"
 PRODUCTION = not DEVELOPMENT
 #: In production, what a missing setting's message ends with.
-_HOW_TO_DEVELOP = "(CASEBRIDGE_ENV is production by default; a local run sets CASEBRIDGE_ENV=development)"
+_HOW_TO_DEVELOP = (
+    "(CASEBRIDGE_ENV is production by default; a local run sets CASEBRIDGE_ENV=development)"
+)
 
 DEBUG = _env_flag("CASEBRIDGE_DEBUG", DEVELOPMENT)
 if DEBUG and PRODUCTION:

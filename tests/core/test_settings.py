@@ -20,6 +20,7 @@ SETUP = "import django; django.setup()"
 HOW_TO_DEVELOP = (
     "(CASEBRIDGE_ENV is production by default; a local run sets CASEBRIDGE_ENV=development)"
 )
+DEV_KEY = "insecure-local-development-key-change-me-in-production-0123456789"
 SECRET_KEY_MISSING = (
     "set CASEBRIDGE_SECRET_KEY to a random secret of at least 50 characters, e.g. "
     "python -c 'import secrets; print(secrets.token_urlsafe(50))' " + HOW_TO_DEVELOP
@@ -78,7 +79,8 @@ def refusal(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_check_deploy_passes_with_the_documented_production_environment(tmp_path):
-    proc = run(production_env(tmp_path), "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    env = production_env(tmp_path)
+    proc = run(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == "System check identified no issues (0 silenced)."
     assert "WARNING" not in proc.stderr
@@ -159,7 +161,7 @@ def test_the_forwarded_protocol_is_trusted_only_when_behind_a_tls_proxy(tmp_path
             "CASEBRIDGE_ENV must be production or development (it is 'prod')",
         ),
         (
-            {"CASEBRIDGE_SECRET_KEY": "insecure-local-development-key-change-me-in-production-0123456789"},
+            {"CASEBRIDGE_SECRET_KEY": DEV_KEY},
             "CASEBRIDGE_SECRET_KEY must be a random secret of at least 50 characters (not the "
             "public development key), e.g. python -c 'import secrets; "
             "print(secrets.token_urlsafe(50))'",

@@ -34,13 +34,17 @@ class SessionTimeouts:
         session = request.session
         now = int(clock.now().timestamp())
         started, seen = session.get(STARTED), session.get(LAST_SEEN)
-        if isinstance(started, int) and isinstance(seen, int) and (
-            now - seen > settings.SESSION_IDLE_SECONDS
-            or now - started > settings.SESSION_COOKIE_AGE
+        if (
+            isinstance(started, int)
+            and isinstance(seen, int)
+            and (
+                now - seen > settings.SESSION_IDLE_SECONDS
+                or now - started > settings.SESSION_COOKIE_AGE
+            )
         ):
             session.flush()  # signed out of both sides; the view sees a new, empty session
         response = self.get_response(request)
-        if any(key not in (STARTED, LAST_SEEN) for key in session.keys()):
+        if set(session.keys()) - {STARTED, LAST_SEEN}:  # something is kept: someone signed in
             if not isinstance(session.get(STARTED), int):
                 session[STARTED] = now
             last = session.get(LAST_SEEN)
