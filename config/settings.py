@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # the API docs page from its own static files (no CDN: the CSP allows none)
     "huey.contrib.djhuey",
     "casebridge.core",
     "casebridge.web",
