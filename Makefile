@@ -13,7 +13,7 @@ lint:
 	@scripts/bootstrap.sh dev && .venv/bin/ruff check . && .venv/bin/lint-imports
 
 typecheck:
-	@scripts/bootstrap.sh dev && .venv/bin/mypy src config
+	@scripts/bootstrap.sh dev && CASEBRIDGE_ENV=development .venv/bin/mypy src config
 
 # Flags for the benches (bench/README.md), e.g. BENCH_ARGS="--backend sqlite", or for a run
 # beside another one: BENCH_ARGS="--db-prefix alice --port 8201".

@@ -3,10 +3,10 @@ by side (see bench/README.md, "Running a bench").
 
 - :func:`add_common_arguments`: ``--db-prefix`` (the PostgreSQL database is
   ``<prefix>_<bench>``) and, for a bench that serves the books, ``--port``;
-- :func:`bench_env`: the environment a bench's processes run with: its own var dir, DEBUG
-  off, a throwaway secret key and a throwaway Fernet key for the bridge (production settings
-  refuse to start without one); :func:`child_env` and :func:`setup_django` drop the caller's
-  ``CASEBRIDGE_*``, ``DATABASE_URL`` and ``HUEY_*`` first;
+- :func:`bench_env`: the environment a bench's processes run with: its own var dir,
+  ``CASEBRIDGE_ENV=development`` (plain HTTP on loopback) with DEBUG off, a throwaway secret
+  key and a throwaway Fernet key for the bridge; :func:`child_env` and
+  :func:`setup_django` drop the caller's ``CASEBRIDGE_*``, ``DATABASE_URL`` and ``HUEY_*`` first;
 - :func:`database_create` / :func:`database_drop`: a fresh database per run;
 - :func:`start_gunicorn`: the books on a loopback port, waited for until it answers;
 - :class:`RowsWritten` and :func:`raw_insert_baseline`: speed is a ratio. Every row a timed
@@ -101,6 +101,9 @@ def bench_env(var_dir: str, **extra: str) -> dict[str, str]:
 
     env = {
         "CASEBRIDGE_VAR_DIR": var_dir,
+        # development, said explicitly (production is the default and would redirect the
+        # bench's plain-HTTP requests to HTTPS), with DEBUG off as deployed
+        "CASEBRIDGE_ENV": "development",
         "CASEBRIDGE_DEBUG": "0",
         "CASEBRIDGE_FAST_HASHER": "1",
         "CASEBRIDGE_SECRET_KEY": f"bench-only-{os.urandom(24).hex()}",

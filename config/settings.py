@@ -1,14 +1,24 @@
 """Settings for every environment, read from the process environment.
 
-One module on purpose: each knob is an environment variable with a safe local default, so
-`make run` needs nothing set and production sets what it needs (see README, "Running in
-production").
+One module on purpose: each knob is an environment variable. **Production is the default**
+and fails closed: it refuses to start without its secrets and host names, never runs with
+DEBUG, and sends secure cookies, HSTS and a Content-Security-Policy. ``make run``, ``make
+test`` and the benches opt in to ``CASEBRIDGE_ENV=development`` (see README, "Running in
+production", and the ADR "Settings fail closed").
 
+- ``CASEBRIDGE_ENV``: ``production`` (the default, also when unset or empty) or
+  ``development`` (local runs only: DEBUG on unless ``CASEBRIDGE_DEBUG=0``, a built-in
+  secret key, plain-HTTP cookies).
+- ``CASEBRIDGE_SECRET_KEY``, ``CASEBRIDGE_BRIDGE_KEYS``, ``CASEBRIDGE_ALLOWED_HOSTS``:
+  required in production.
+- ``CASEBRIDGE_BEHIND_TLS_PROXY=1``: a proxy terminates TLS and sets ``X-Forwarded-Proto``;
+  ``CASEBRIDGE_CSRF_TRUSTED_ORIGINS``: origins (``https://host``) whose forms are accepted
+  when the proxy does not pass the browser's host through.
+- ``CASEBRIDGE_SESSION_IDLE_MINUTES`` (30), ``CASEBRIDGE_SESSION_MAX_HOURS`` (12).
 - ``DATABASE_URL``: defaults to the SQLite file ``var/casebridge.sqlite3``; set
   ``postgres://...`` for PostgreSQL.
 - ``HUEY_REDIS_URL``: when set, background tasks go through Redis so workers on several
   machines share one queue; otherwise Huey keeps its queue in ``var/huey.sqlite3``.
-- ``CASEBRIDGE_SECRET_KEY``, ``CASEBRIDGE_DEBUG``, ``CASEBRIDGE_ALLOWED_HOSTS``.
 """
 
 from __future__ import annotations
@@ -17,24 +27,91 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CASEBRIDGE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = os.environ.get("CASEBRIDGE_DEBUG", "1") == "1"
+
+def _env_flag(name: str, default: bool) -> bool:
+    """A 0/1 switch; anything else refuses to start (a typo must not mean "off")."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if value not in ("0", "1"):
+        raise ImproperlyConfigured(f"{name} must be 0 or 1 (it is {value!r})")
+    return value == "1"
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _env_int(name: str, default: int, *, low: int, high: int) -> int:
+    value = os.environ.get(name, "").strip() or str(default)
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number from {low} to {high} (it is {value!r})"
+        )
+    return int(value)
+
+
+# --- Environment: production unless told otherwise -------------------------------------
+CASEBRIDGE_ENV = os.environ.get("CASEBRIDGE_ENV", "").strip() or "production"
+if CASEBRIDGE_ENV not in ("production", "development"):
+    raise ImproperlyConfigured(
+        f"CASEBRIDGE_ENV must be production or development (it is {CASEBRIDGE_ENV!r})"
+    )
+DEVELOPMENT = CASEBRIDGE_ENV == "development"
+PRODUCTION = not DEVELOPMENT
+#: In production, what a missing setting's message ends with.
+_HOW_TO_DEVELOP = (
+    "(CASEBRIDGE_ENV is production by default; a local run sets CASEBRIDGE_ENV=development)"
+)
+
+DEBUG = _env_flag("CASEBRIDGE_DEBUG", DEVELOPMENT)
+if DEBUG and PRODUCTION:
+    raise ImproperlyConfigured(
+        "CASEBRIDGE_DEBUG=1 is refused in production: DEBUG pages show the settings and every "
+        f"URL pattern {_HOW_TO_DEVELOP}"
+    )
+
 _DEV_SECRET_KEY = "insecure-local-development-key-change-me-in-production-0123456789"
-SECRET_KEY = os.environ.get("CASEBRIDGE_SECRET_KEY", _DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise ImproperlyConfigured("set CASEBRIDGE_SECRET_KEY: the built-in key is public")
-ALLOWED_HOSTS = os.environ.get("CASEBRIDGE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+if DEVELOPMENT:
+    SECRET_KEY = os.environ.get("CASEBRIDGE_SECRET_KEY", "").strip() or _DEV_SECRET_KEY
+else:
+    SECRET_KEY = os.environ.get("CASEBRIDGE_SECRET_KEY", "").strip()
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(
+            "set CASEBRIDGE_SECRET_KEY to a random secret of at least 50 characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))' "
+            f"{_HOW_TO_DEVELOP}"
+        )
+    if SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            "CASEBRIDGE_SECRET_KEY must be a random secret of at least 50 characters (not the "
+            "public development key), e.g. python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'"
+        )
+
+ALLOWED_HOSTS = _env_list("CASEBRIDGE_ALLOWED_HOSTS")
+if not ALLOWED_HOSTS:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "set CASEBRIDGE_ALLOWED_HOSTS to the host names the site is served under, "
+            f"comma-separated (e.g. casebridge.example-firm.com) {_HOW_TO_DEVELOP}"
+        )
+    ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # the API docs page from its own static files (no CDN: the CSP allows none)
     "huey.contrib.djhuey",
     "casebridge.core",
     "casebridge.web",
@@ -47,8 +124,12 @@ MIDDLEWARE = [
     # a firm's time zone is activated per request (core/timezones.py); this puts it back
     "casebridge.core.timezones.TimeZoneReset",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files in production (gunicorn)
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # a session ends after CASEBRIDGE_SESSION_IDLE_MINUTES without a request, and
+    # CASEBRIDGE_SESSION_MAX_HOURS after it began, whatever happens in between
+    "casebridge.web.middleware.SessionTimeouts",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -111,10 +192,63 @@ PASSWORD_HASHERS = [
 if os.environ.get("CASEBRIDGE_FAST_HASHER") == "1":  # test runs only: hashing is not under test
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# --- Sessions (both sides share one Django session: one sign-out ends both) --------------
+#: A session unused this long ends (web.middleware.SessionTimeouts)...
+SESSION_IDLE_SECONDS = 60 * _env_int("CASEBRIDGE_SESSION_IDLE_MINUTES", 30, low=1, high=24 * 60)
+#: ...and every session ends this long after it began, however busy (the cookie and the
+#: stored session expire then too).
+SESSION_COOKIE_AGE = 3600 * _env_int("CASEBRIDGE_SESSION_MAX_HOURS", 12, low=1, high=24 * 7)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+
+# --- HTTPS (production) -------------------------------------------------------------------
+#: Behind a proxy that terminates TLS (nginx, a load balancer) Django sees plain HTTP; the
+#: proxy says what the browser used in X-Forwarded-Proto. Trust it only when told: a server
+#: reachable directly would otherwise believe any client's header.
+BEHIND_TLS_PROXY = _env_flag("CASEBRIDGE_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+#: Origins whose form posts are accepted besides the site's own (https://host[:port]); only
+#: needed when the proxy does not pass the browser's Host header through.
+CSRF_TRUSTED_ORIGINS = _env_list("CASEBRIDGE_CSRF_TRUSTED_ORIGINS")
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(
+            f"CASEBRIDGE_CSRF_TRUSTED_ORIGINS: {_origin!r} must start with https:// "
+            "(an origin is scheme://host[:port])"
+        )
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = PRODUCTION
+#: HSTS: browsers use HTTPS only for this host for a year (0 turns it off, e.g. while
+#: trying HTTPS out); subdomains included; preload only marks the header as eligible.
+SECURE_HSTS_SECONDS = (
+    _env_int("CASEBRIDGE_HSTS_SECONDS", 31_536_000, low=0, high=63_072_000) if PRODUCTION else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+#: Only the site's own scripts, styles, images and connections: no inline script, style or
+#: event handler anywhere (the screens keep their scripts in static files, htmx's indicator
+#: style is in casebridge.css); data: images for the favicon. No frames, no plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("CASEBRIDGE_TIME_ZONE", "America/Los_Angeles")
@@ -188,14 +322,23 @@ BOOKS_LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("BOOKS_LOGIN_THROTTLE_W
 
 # --- The bridge (issue 4, ADR 0005) --------------------------------------------------------
 #: Fernet keys for the books token at rest, comma-separated; the first encrypts.
-BRIDGE_TOKEN_KEYS = [
-    k for k in os.environ.get("CASEBRIDGE_BRIDGE_KEYS", "").split(",") if k.strip()
-]
-if not DEBUG and not BRIDGE_TOKEN_KEYS:
+BRIDGE_TOKEN_KEYS = _env_list("CASEBRIDGE_BRIDGE_KEYS")
+_HOW_TO_MAKE_A_FERNET_KEY = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
+if PRODUCTION and not BRIDGE_TOKEN_KEYS:
     raise ImproperlyConfigured(
-        "set CASEBRIDGE_BRIDGE_KEYS (a Fernet key: python -c 'from cryptography.fernet import "
-        "Fernet; print(Fernet.generate_key().decode())') to encrypt the books token at rest"
+        "set CASEBRIDGE_BRIDGE_KEYS to a Fernet key, which encrypts the books token at rest: "
+        f"{_HOW_TO_MAKE_A_FERNET_KEY} {_HOW_TO_DEVELOP}"
     )
+for _position, _key in enumerate(BRIDGE_TOKEN_KEYS, start=1):
+    try:
+        Fernet(_key.strip().encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"CASEBRIDGE_BRIDGE_KEYS: key {_position} is not a Fernet key (32 url-safe "
+            f"base64-encoded bytes); make one with {_HOW_TO_MAKE_A_FERNET_KEY}"
+        ) from None
 #: Delivery: attempts before an item is parked as failed, and the backoff's base and cap.
 BRIDGE_MAX_ATTEMPTS = int(os.environ.get("CASEBRIDGE_BRIDGE_MAX_ATTEMPTS", "8"))
 BRIDGE_RETRY_BASE_SECONDS = float(os.environ.get("CASEBRIDGE_BRIDGE_RETRY_BASE", "5"))

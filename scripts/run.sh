@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh app
-export DJANGO_SETTINGS_MODULE=config.settings
+# A local run: DEBUG, the built-in secret key, plain-HTTP cookies. Production is the
+# default (README, "Running in production"), so this is said explicitly.
+export DJANGO_SETTINGS_MODULE=config.settings CASEBRIDGE_ENV=development
 # the books are served on this machine: the bridge may reach them on loopback (issue 13)
 export CASEBRIDGE_ALLOW_LOOPBACK_BOOKS=${CASEBRIDGE_ALLOW_LOOPBACK_BOOKS:-1}
 PORT=${PORT:-8000}

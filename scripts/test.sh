@@ -6,7 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
-export DJANGO_SETTINGS_MODULE=config.settings CASEBRIDGE_FAST_HASHER=1
+# Tests run in development (production is the default and needs its secrets); the tests
+# of the production settings start their own processes with a production environment.
+# tests/development_env.py (loaded by pytest, see pyproject.toml) sets the same for a bare
+# `pytest`; it is found through PYTHONPATH.
+export DJANGO_SETTINGS_MODULE=config.settings CASEBRIDGE_FAST_HASHER=1 CASEBRIDGE_ENV=development
+export PYTHONPATH=".:src${PYTHONPATH:+:$PYTHONPATH}"
 # pytest-xdist workers (each gets its own test database); 0 runs in one process
 WORKERS=${CASEBRIDGE_TEST_WORKERS:-2}
 skipped=()

@@ -30,18 +30,20 @@ def test_a_database_prefix_is_a_plain_identifier(prefix):
         common.db_prefix(prefix)
 
 
-def test_a_bench_environment_starts_the_production_settings_with_nothing_inherited(tmp_path):
-    """What `make bench-ledger` lacked on a fresh machine: DEBUG off refuses to start
-    without CASEBRIDGE_BRIDGE_KEYS, so the bench makes a throwaway key (and all else)."""
+def test_a_bench_environment_starts_with_debug_off_and_nothing_inherited(tmp_path):
+    """What `make bench-ledger` lacked on a fresh machine: the bench makes a throwaway key
+    (and all else), and says CASEBRIDGE_ENV=development itself (production, the default,
+    would redirect its plain-HTTP requests to HTTPS), with DEBUG off as deployed."""
     env = {"PATH": os.environ["PATH"], **common.bench_env(str(tmp_path))}
     script = (
         "import django; django.setup(); from django.conf import settings; "
         "from casebridge.bridge.crypto import encrypt_token, decrypt_token; "
-        "print(settings.DEBUG, settings.VAR_DIR, decrypt_token(encrypt_token('t')))"
+        "print(settings.CASEBRIDGE_ENV, settings.DEBUG, settings.VAR_DIR, "
+        "decrypt_token(encrypt_token('t')))"
     )
     proc = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, "-c", script], env=env, cwd=common.ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split() == ["False", str(tmp_path), "t"]
+    assert proc.stdout.split() == ["development", "False", str(tmp_path), "t"]
     assert common.bench_env("a")["CASEBRIDGE_BRIDGE_KEYS"] != env["CASEBRIDGE_BRIDGE_KEYS"]

@@ -12,8 +12,10 @@ import datetime as dt
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
@@ -256,13 +258,16 @@ def test_the_printable_page_shows_the_worked_example(cattorney, worked):
         "Client signature",
         "Attorney signature",
         "Sam Smith",
-        "@media print",
+        "/static/cases/statement.css",  # with its @media print rules (no inline style: CSP)
         f'href="/cases/{worked.pk}/statement.pdf"',
         f'href="/cases/{worked.pk}/settlement/"',
     ]:
         assert text in html, text
     assert "$999.00" not in html  # the void cost
     assert "Draft" not in html
+    stylesheet = finders.find("cases/statement.css")
+    assert stylesheet is not None
+    assert "@media print" in Path(stylesheet).read_text()
     summary = re.search(r'<table class="st-table st-summary">(.*?)</table>', html, re.S)
     assert summary is not None
     amounts = re.findall(r"\$[\d,]+\.\d\d", summary.group(1))

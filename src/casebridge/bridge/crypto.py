@@ -2,8 +2,10 @@
 environment.
 
 ``CASEBRIDGE_BRIDGE_KEYS`` holds one or more comma-separated Fernet keys; the first
-encrypts, all decrypt, so a key can be rotated by putting the new one first. Without it a
-development key is derived from ``SECRET_KEY`` (production settings refuse that). The
+encrypts, all decrypt, so a key can be rotated by putting the new one first. Without it,
+and only in development (``CASEBRIDGE_ENV=development``), a key is derived from the
+development ``SECRET_KEY``; production settings refuse to start without one, and this
+module refuses to derive one outside development whatever the settings say. The
 token is never shown, logged or put in an audit event.
 """
 
@@ -14,6 +16,7 @@ import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class TokenUnreadable(Exception):
@@ -23,6 +26,11 @@ class TokenUnreadable(Exception):
 def _fernet() -> MultiFernet:
     keys = [k.strip() for k in settings.BRIDGE_TOKEN_KEYS if k.strip()]
     if not keys:
+        if getattr(settings, "CASEBRIDGE_ENV", "production") != "development":
+            raise ImproperlyConfigured(
+                "CASEBRIDGE_BRIDGE_KEYS is not set: the books token is only encrypted with a "
+                "key derived from SECRET_KEY in development"
+            )
         digest = hashlib.sha256(f"casebridge-bridge:{settings.SECRET_KEY}".encode()).digest()
         keys = [base64.urlsafe_b64encode(digest).decode()]
     return MultiFernet([Fernet(k.encode()) for k in keys])

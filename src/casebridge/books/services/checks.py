@@ -781,8 +781,11 @@ def check_void(
     reason: str = "",
 ) -> Check:
     """Void a queued or printed check: a reversal dated on the void date puts the money back."""
+    # of=self: the check's row only. The entry never changes (append-only), and locking
+    # it would need UPDATE on books_journalentry, which the application's database role
+    # does not have (scripts/db/roles.sql).
     check = (
-        Check.objects.select_for_update()
+        Check.objects.select_for_update(of=("self",))
         .select_related("entry")
         .filter(firm=firm, pk=check_id)
         .first()
@@ -1007,7 +1010,7 @@ def trust_receipt_void(
     running balance on the void date or any later date would go below zero (ADR 0011;
     the days between the deposit and the void keep what the books held then)."""
     receipt = (
-        TrustReceipt.objects.select_for_update()
+        TrustReceipt.objects.select_for_update(of=("self",))  # not the entry: see check_void
         .select_related("entry")
         .filter(firm=firm, pk=receipt_id)
         .first()
