@@ -13,11 +13,14 @@ production").
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from casebridge.core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CASEBRIDGE_VAR_DIR", BASE_DIR / "var"))
@@ -44,6 +47,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: every log line of the request carries its id (core.logs)
+    "casebridge.core.logs.RequestIdMiddleware",
+    "casebridge.web.metrics.RequestMetricsMiddleware",
     # a firm's time zone is activated per request (core/timezones.py); this puts it back
     "casebridge.core.timezones.TimeZoneReset",
     "django.middleware.security.SecurityMiddleware",
@@ -226,12 +232,29 @@ BRIDGE_TRUST_REFRESH_SECONDS = int(os.environ.get("CASEBRIDGE_BRIDGE_TRUST_REFRE
 #: password it carried (encrypted) erased.
 BRIDGE_SIGN_IN_EXPIRY_SECONDS = 600
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("CASEBRIDGE_LOG_LEVEL", "INFO")},
-    # one line per HTTP request to the books is noise; the bridge logs what it delivered
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
-}
+# --- Operations: /metrics (casebridge.web.metrics) ----------------------------------------
+#: A scraper bearing this token (Authorization: Bearer ...) may read /metrics...
+METRICS_TOKEN = os.environ.get("CASEBRIDGE_METRICS_TOKEN", "").strip()
+#: ...and so may these addresses or networks (comma-separated, e.g. 10.0.0.0/8). With
+#: neither set, /metrics is 404 (with DEBUG: loopback only).
+METRICS_ALLOW = [
+    a.strip() for a in os.environ.get("CASEBRIDGE_METRICS_ALLOW", "").split(",") if a.strip()
+]
+try:
+    for _address in METRICS_ALLOW:
+        ipaddress.ip_network(_address, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"CASEBRIDGE_METRICS_ALLOW: {_exc}") from None
+
+# --- Logs ---------------------------------------------------------------------------------
+# Every record carries the request id (core.logs); CASEBRIDGE_LOG_FORMAT picks JSON lines
+# (for a log collector) or plain lines (for a terminal).
+_log_format = os.environ.get("CASEBRIDGE_LOG_FORMAT", "").strip().lower() or "plain"
+if _log_format not in ("json", "plain"):
+    raise ImproperlyConfigured(
+        "CASEBRIDGE_LOG_FORMAT must be json or plain "
+        f"(it is {os.environ.get('CASEBRIDGE_LOG_FORMAT')!r})"
+    )
+LOGGING = logging_config(
+    log_format=_log_format, level=os.environ.get("CASEBRIDGE_LOG_LEVEL", "INFO")
+)

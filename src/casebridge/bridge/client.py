@@ -29,6 +29,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 import httpx
 
 from casebridge.core.errors import DomainError
+from casebridge.core.logs import REQUEST_ID_HEADER, current_request_id
 from casebridge.core.money import parse_amount
 
 #: Seconds to wait for the books before calling them unreachable.
@@ -506,6 +507,9 @@ class HttpBooksClient:
         idempotency_key: str | None = None,
     ) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        request_id = current_request_id()
+        if request_id:  # the books log the request under the id of what is delivered
+            headers[REQUEST_ID_HEADER] = request_id
         try:
             response = self._http.request(
                 method, path.lstrip("/"), json=json, params=params, headers=headers
