@@ -23,6 +23,7 @@ production", and the ADR "Settings fail closed").
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -30,6 +31,8 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from casebridge.core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CASEBRIDGE_VAR_DIR", BASE_DIR / "var"))
@@ -121,6 +124,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: every log line of the request carries its id (core.logs)
+    "casebridge.core.logs.RequestIdMiddleware",
+    "casebridge.web.metrics.RequestMetricsMiddleware",
     # a firm's time zone is activated per request (core/timezones.py); this puts it back
     "casebridge.core.timezones.TimeZoneReset",
     "django.middleware.security.SecurityMiddleware",
@@ -220,6 +226,8 @@ for _origin in CSRF_TRUSTED_ORIGINS:
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_SSL_REDIRECT = PRODUCTION
+#: Probes and the scraper may call over plain HTTP from inside the network (docs/operations.md).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 #: HSTS: browsers use HTTPS only for this host for a year (0 turns it off, e.g. while
 #: trying HTTPS out); subdomains included; preload only marks the header as eligible.
 SECURE_HSTS_SECONDS = (
@@ -386,12 +394,32 @@ BRIDGE_BOOKS_HTTP_HOSTS = os.environ.get("CASEBRIDGE_BOOKS_HTTP_HOSTS", "")
 #: the benches, the tests). Always allowed in DEBUG; otherwise only when set to 1.
 BRIDGE_ALLOW_LOOPBACK_BOOKS = os.environ.get("CASEBRIDGE_ALLOW_LOOPBACK_BOOKS", "0") == "1"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("CASEBRIDGE_LOG_LEVEL", "INFO")},
-    # one line per HTTP request to the books is noise; the bridge logs what it delivered
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
-}
+# --- Operations: /metrics (casebridge.web.metrics) ----------------------------------------
+#: A scraper bearing this token (Authorization: Bearer ...) may read /metrics...
+METRICS_TOKEN = os.environ.get("CASEBRIDGE_METRICS_TOKEN", "").strip()
+#: ...and so may these addresses or networks (comma-separated, e.g. 10.0.0.0/8). With
+#: neither set, /metrics is 404 (with DEBUG: loopback only).
+METRICS_ALLOW = [
+    a.strip() for a in os.environ.get("CASEBRIDGE_METRICS_ALLOW", "").split(",") if a.strip()
+]
+try:
+    for _address in METRICS_ALLOW:
+        ipaddress.ip_network(_address, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"CASEBRIDGE_METRICS_ALLOW: {_exc}") from None
+
+# --- Logs ---------------------------------------------------------------------------------
+# Every record carries the request id (core.logs); CASEBRIDGE_LOG_FORMAT picks JSON lines
+# (for a log collector: the default in production) or plain lines (for a terminal: the
+# default in development).
+_log_format = os.environ.get("CASEBRIDGE_LOG_FORMAT", "").strip().lower() or (
+    "plain" if DEVELOPMENT else "json"
+)
+if _log_format not in ("json", "plain"):
+    raise ImproperlyConfigured(
+        "CASEBRIDGE_LOG_FORMAT must be json or plain "
+        f"(it is {os.environ.get('CASEBRIDGE_LOG_FORMAT')!r})"
+    )
+LOGGING = logging_config(
+    log_format=_log_format, level=os.environ.get("CASEBRIDGE_LOG_LEVEL", "INFO")
+)

@@ -32,6 +32,7 @@ import httpx
 
 from casebridge.bridge import outbound
 from casebridge.core.errors import DomainError
+from casebridge.core.logs import REQUEST_ID_HEADER, current_request_id
 from casebridge.core.money import parse_amount
 
 log = logging.getLogger(__name__)
@@ -543,6 +544,9 @@ class HttpBooksClient:
         idempotency_key: str | None = None,
     ) -> Any:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        request_id = current_request_id()
+        if request_id:  # the books log the request under the id of what is delivered
+            headers[REQUEST_ID_HEADER] = request_id
         try:
             response = self._http.request(
                 method, path.lstrip("/"), json=json, params=params, headers=headers

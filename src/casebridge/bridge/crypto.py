@@ -48,3 +48,27 @@ def decrypt_token(ciphertext: str) -> str:
             "the stored books token cannot be read with CASEBRIDGE_BRIDGE_KEYS; "
             "re-authenticate the integration"
         ) from None
+
+
+def rotate_ciphertext(ciphertext: str) -> str:
+    """The same secret encrypted with the first key (after a new key was put first in
+    ``CASEBRIDGE_BRIDGE_KEYS``); the old key can be dropped once everything is rotated."""
+    try:
+        return _fernet().rotate(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise TokenUnreadable(
+            "the stored books token cannot be read with CASEBRIDGE_BRIDGE_KEYS; "
+            "re-authenticate the integration"
+        ) from None
+
+
+def encrypted_with_first_key(ciphertext: str) -> bool:
+    """Whether the first key alone decrypts it (nothing left to rotate)."""
+    keys = [k.strip() for k in settings.BRIDGE_TOKEN_KEYS if k.strip()]
+    if not keys:
+        return True  # the development key: there is only one
+    try:
+        Fernet(keys[0].encode()).decrypt(ciphertext.encode())
+    except InvalidToken:
+        return False
+    return True

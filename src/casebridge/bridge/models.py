@@ -28,6 +28,7 @@ from django.db import models
 from django.db.models import Q
 
 from casebridge.cases.models import Case, Cost, CostCode, Deposit, Firm, TrustItem, User
+from casebridge.core.logs import current_request_id
 
 
 class ConnectionStatus(models.TextChoices):
@@ -347,12 +348,21 @@ class OutboxItem(models.Model):
     )
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    #: The id of the web request that queued it (core.logs), "" when the worker did: the
+    #: worker logs its delivery under it and sends it to the books as X-Request-ID.
+    request_id = models.CharField(max_length=128, blank=True, default=current_request_id)
 
     class Meta:
         indexes = [
             models.Index(fields=["firm", "state", "next_attempt_at"], name="bridge_outbox_due"),
             models.Index(fields=["firm", "state", "-id"], name="bridge_outbox_queue"),
             models.Index(fields=["case", "state"], name="bridge_outbox_case"),
+            # the scrape's counts and oldest ages read the unfinished items only
+            models.Index(
+                fields=["kind", "state", "created_at"],
+                condition=Q(state__in=("queued", "sending", "failed", "waiting")),
+                name="bridge_outbox_unfinished",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -366,6 +376,32 @@ class OutboxItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.state})"
+
+
+#: Upper bounds (seconds) of the delivery latency histogram's buckets; past the last: +Inf.
+DELIVERY_LATENCY_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
+
+
+class DeliveryLatency(models.Model):
+    """The delivery latency histogram (``/metrics``), kept in the database because the
+    worker that observes it is not the web process that is scraped (and may be on another
+    machine): per kind, how many items took from being queued to being acknowledged by
+    the books at most ``DELIVERY_LATENCY_BUCKETS[bucket]`` seconds (and more than the
+    bucket before; ``bucket == len(DELIVERY_LATENCY_BUCKETS)``: longer), and their total
+    in milliseconds. Counts only grow; the scrape makes them cumulative."""
+
+    kind = models.CharField(max_length=20, choices=OutboxKind.choices)
+    bucket = models.PositiveSmallIntegerField()
+    items = models.BigIntegerField(default=0)
+    total_ms = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "bucket"], name="bridge_latency_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} bucket {self.bucket}: {self.items}"
 
 
 class SyncTrigger(models.TextChoices):

@@ -58,11 +58,13 @@ from casebridge.bridge.client import (
     ReceiptRequest,
 )
 from casebridge.bridge.models import (
+    DELIVERY_LATENCY_BUCKETS,
     CaseLink,
     CheckState,
     Connection,
     ConnectionStatus,
     CostLink,
+    DeliveryLatency,
     DepositLink,
     FeeInvoice,
     InvoiceStage,
@@ -83,6 +85,7 @@ from casebridge.cases.services import disbursement as disbursement_services
 from casebridge.core import clock
 from casebridge.core.db import update_rows
 from casebridge.core.errors import DomainError
+from casebridge.core.logs import new_request_id, request_id_bound, well_formed
 
 log = logging.getLogger(__name__)
 
@@ -888,6 +891,68 @@ def _send_fee_invoice(ctx: _Context, item: OutboxItem) -> None:
     ctx.report.sent += 1
 
 
+def _batch_request_id(run: Sequence[OutboxItem]) -> str:
+    """The X-Request-ID of one request to the books carrying ``run``: the id of the web
+    request that queued them all, else (items of several requests, or queued by the
+    worker) a new one, which each item's log line names (``_log_settled``)."""
+    ids = {item.request_id for item in run}
+    return ids.pop() if len(ids) == 1 and well_formed(next(iter(ids))) else new_request_id()
+
+
+def _log_settled(run: Sequence[OutboxItem], books_request_id: str) -> None:
+    """One log line per web request and outcome, under that request's id: which of its
+    items went (or not), and the X-Request-ID the books logged them under."""
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    latencies: list[dt.timedelta] = []
+    for pk, request_id, state, code, created_at, sent_at in (
+        OutboxItem.objects.filter(pk__in=[i.pk for i in run])
+        .order_by("pk")
+        .values_list("pk", "request_id", "state", "error_code", "created_at", "sent_at")
+    ):
+        groups.setdefault((request_id, state, code), []).append(pk)
+        if state == OutboxState.SENT and sent_at is not None:
+            latencies.append(sent_at - created_at)
+    _observe_latency(run[0].kind, latencies)
+    for (request_id, state, code), pks in groups.items():
+        with request_id_bound(request_id or books_request_id):
+            log.info(
+                "outbox %s %s: %s%s",
+                run[0].kind,
+                state,
+                ", ".join(f"#{pk}" for pk in pks),
+                f" ({code})" if code else "",
+                extra={
+                    "outbox_kind": run[0].kind,
+                    "outbox_state": state,
+                    "outbox_items": pks,
+                    "books_request_id": books_request_id,
+                },
+            )
+
+
+def _observe_latency(kind: str, latencies: Sequence[dt.timedelta]) -> None:
+    """Count items the books acknowledged into the delivery latency histogram (queued ->
+    sent; kept in the database for ``/metrics``: the worker is not the web process)."""
+    buckets: dict[int, list[int]] = {}
+    for latency in latencies:
+        seconds = latency.total_seconds()
+        bucket = next(
+            (i for i, upper in enumerate(DELIVERY_LATENCY_BUCKETS) if seconds <= upper),
+            len(DELIVERY_LATENCY_BUCKETS),
+        )
+        entry = buckets.setdefault(bucket, [0, 0])
+        entry[0] += 1
+        entry[1] += max(0, round(seconds * 1000))
+    for bucket, (items, total_ms) in sorted(buckets.items()):
+        row = DeliveryLatency.objects.filter(kind=kind, bucket=bucket)
+        change = {"items": F("items") + items, "total_ms": F("total_ms") + total_ms}
+        if not row.update(**change):
+            DeliveryLatency.objects.bulk_create(
+                [DeliveryLatency(kind=kind, bucket=bucket)], ignore_conflicts=True
+            )
+            row.update(**change)
+
+
 def _process(ctx: _Context, items: list[OutboxItem]) -> None:
     """Send the claimed items in runs of one kind, in id order; on a stop, release the
     rest. Items of a case whose earlier item did not go are released, not sent past it."""
@@ -901,10 +966,11 @@ def _process(ctx: _Context, items: list[OutboxItem]) -> None:
                 and len(run) < 1000
             ):
                 run.append(items[index + len(run)])
-            if run[0].kind == OutboxKind.COST_SEND:
-                _send_costs(ctx, run)
-            elif run[0].kind == OutboxKind.TRUST_CHECK:
-                _send_trust_checks(ctx, run)
+            if run[0].kind in (OutboxKind.COST_SEND, OutboxKind.TRUST_CHECK):
+                batch = _send_costs if run[0].kind == OutboxKind.COST_SEND else _send_trust_checks
+                with request_id_bound(_batch_request_id(run)) as books_request_id:
+                    batch(ctx, run)
+                _log_settled(run, books_request_id)
             else:
                 one_by_one = {
                     OutboxKind.COST_VOID: _void_check,
@@ -913,7 +979,9 @@ def _process(ctx: _Context, items: list[OutboxItem]) -> None:
                     OutboxKind.FEE_INVOICE: _send_fee_invoice,
                 }[OutboxKind(run[0].kind)]
                 for item in run:
-                    one_by_one(ctx, item)
+                    with request_id_bound(item.request_id) as books_request_id:
+                        one_by_one(ctx, item)
+                    _log_settled([item], books_request_id)
             index += len(run)
             held = set(
                 OutboxItem.objects.filter(
