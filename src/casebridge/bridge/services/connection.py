@@ -132,7 +132,20 @@ def require_connection(firm: Firm) -> Connection:
 def explain_login_failure(
     exc: BooksError, *, books_url: str, firm_code: str, username: str
 ) -> BooksRefused:
-    """What the administrator should do about a failed books login, field by field."""
+    """What the administrator should do about a failed books login, field by field.
+
+    The books refuse a wrong firm ID, username or password, or a deactivated user, with one
+    ``invalid_credentials`` that does not say which (older books said ``user_not_found``);
+    after repeated failures they answer 429 ``too_many_attempts`` with the wait."""
+    code = exc.code
+    if code == "too_many_attempts":
+        return BooksRefused(
+            code,
+            f"The books are holding back sign-ins for {username} after too many failed "
+            f"attempts: {_retry_phrase(exc)}. Check the firm ID, username and password "
+            "meanwhile.",
+            field="password",
+        )
     if isinstance(exc, BooksUnreachable):
         return BooksRefused(
             "books_unreachable",
@@ -140,19 +153,13 @@ def explain_login_failure(
             "and that the books are running, then save again.",
             field="books_url",
         )
-    code = exc.code
-    if code == "user_not_found":
+    if code in ("invalid_credentials", "user_not_found"):
         return BooksRefused(
-            code,
-            f"The books have no user {username} in firm {firm_code}. Check the username (the "
-            "integration user's email) and the books firm ID.",
-            field="username",
-        )
-    if code == "invalid_credentials":
-        return BooksRefused(
-            code,
-            f"The books refused this password for {username} (or the user is deactivated). "
-            "Type the password again.",
+            "invalid_credentials",
+            f"The books refused the sign-in of {username} in firm {firm_code}: the firm ID, "
+            "the username (the integration user's email) or the password is not right, or "
+            "the user is deactivated in the books. Check all three and type the password "
+            "again.",
             field="password",
         )
     if code == "security_question_not_enrolled":
@@ -162,13 +169,6 @@ def explain_login_failure(
             "and set a security question first, then save again.",
             field="username",
         )
-    if code == "too_many_attempts":
-        return BooksRefused(
-            code,
-            f"The books are refusing sign-ins for {username} after too many failed attempts "
-            f"({exc.message}). Wait, then try again.",
-            field="password",
-        )
     if isinstance(exc, BooksRejected) and exc.status == 404:
         return BooksRefused(
             "books_not_found",
@@ -176,6 +176,16 @@ def explain_login_failure(
             field="books_url",
         )
     return BooksRefused(code, f"The books refused the sign-in: {exc.message}")
+
+
+def _retry_phrase(exc: BooksError) -> str:
+    """When the books said to try again (their ``Retry-After``, in ``details``)."""
+    wait = (exc.details or {}).get("retry_after")
+    if isinstance(wait, int) and not isinstance(wait, bool) and wait > 0:
+        if wait < 120:
+            return f"try again in {wait} second{'s' if wait != 1 else ''}"
+        return f"try again in {-(-wait // 60)} minutes"
+    return "wait a few minutes, then try again"
 
 
 @sensitive_variables("password")
