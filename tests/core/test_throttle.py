@@ -5,9 +5,14 @@ address behind trusted proxies; the dummy hash that makes every refusal cost one
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from config import settings as project_settings
 from django.contrib.auth.hashers import check_password as django_check_password
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory, override_settings
@@ -21,9 +26,9 @@ from casebridge.core.throttle import (
     client_address,
     wait_phrase,
 )
-from config import settings as project_settings
 
 T = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +54,11 @@ def wait_of(a: SignInAttempt) -> int:
     try:
         a.check()
     except TooManyAttempts as exc:
-        assert exc.code == "too_many_attempts"
-        assert exc.http_status == 429
-        return int(exc.details["retry_after"])
-    return 0
+        refusal = exc
+    else:
+        return 0
+    assert (refusal.code, refusal.http_status) == ("too_many_attempts", 429)
+    return int(refusal.details["retry_after"])
 
 
 def fail(a: SignInAttempt, times: int) -> None:
@@ -277,8 +283,35 @@ def test_the_trusted_proxies_setting_is_a_count_or_networks():
         "10.0.0.0/8",
         "192.168.1.5",
     ]
-    with pytest.raises(ImproperlyConfigured, match="'proxy.example' is neither a number"):
+    with pytest.raises(ImproperlyConfigured, match=r"'proxy\.example' is neither a number"):
         project_settings._trusted_proxies("proxy.example")
+
+
+def _settings_with(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings as s; print(s.SIGNIN_BACKOFF_CAP_SECONDS)"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_settings_refuse_failures_forgotten_before_their_wait_is_over():
+    done = _settings_with(
+        CASEBRIDGE_SIGNIN_BACKOFF_CAP_SECONDS="3600", CASEBRIDGE_SIGNIN_FORGET_SECONDS="600"
+    )
+    assert done.returncode != 0
+    assert (
+        "ImproperlyConfigured: CASEBRIDGE_SIGNIN_FORGET_SECONDS (600) must be at least "
+        "CASEBRIDGE_SIGNIN_BACKOFF_CAP_SECONDS (3600)"
+    ) in done.stderr
+    bad = _settings_with(CASEBRIDGE_SIGNIN_ACCOUNT_FREE_FAILURES="0")
+    assert (
+        "CASEBRIDGE_SIGNIN_ACCOUNT_FREE_FAILURES must be a whole number of at least 1 (it is '0')"
+    ) in bad.stderr
+    assert _settings_with(CASEBRIDGE_SIGNIN_BACKOFF_CAP_SECONDS="1200").stdout.strip() == "1200"
 
 
 # --- the same work for an unknown user ----------------------------------------------------------
