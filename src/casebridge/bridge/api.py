@@ -194,9 +194,10 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status[ConnectionOut]
     request never waits on them) and keeps the token, never the password, which waits for
     it encrypted and is erased when it is used. 202 with the connection and ``sign_in``
     queued: poll ``GET /connection``. The worker's refusals, in ``sign_in`` (state
-    failed): ``invalid_credentials``, ``user_not_found``, ``security_question_not_enrolled``,
-    ``books_unreachable``, ``too_many_attempts``, each with a message saying what to do and
-    the field. Refused here: 422 for a missing or malformed field, 422 when the firm's
+    failed): ``invalid_credentials`` (the books do not say which of firm ID, username or
+    password), ``security_question_not_enrolled``, ``books_unreachable``,
+    ``too_many_attempts`` (the books are backing off; the wait is in the message), each with
+    a message saying what to do and the field. Refused here: 422 for a missing or malformed field, 422 when the firm's
     cases are linked to other books."""
     ctx = context(request)
     conn_services.connection_activate(
