@@ -148,6 +148,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "casebridge_cache",
+            # Django's default of 300 rows would let a stranger's guesses at many usernames
+            # (a row each) cull the sign-in throttle's other counters and known addresses.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 

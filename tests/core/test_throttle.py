@@ -330,3 +330,13 @@ def test_no_user_still_costs_one_hash_against_the_dummy(monkeypatch):
     assert checked == [signin.dummy_password_hash()] * 2
     assert checked[0].startswith("md5$")  # the configured (test) hasher's
     assert signin.dummy_password_hash() is signin.dummy_password_hash()  # made once
+
+
+def test_a_flood_of_other_counters_does_not_cull_an_accounts_backoff(clock_at):
+    """The database cache culls a third of its rows past MAX_ENTRIES (Django's default:
+    300): guesses at many usernames must not wipe the back-off of the account attacked."""
+    target = attempt(address="203.0.113.66")
+    fail(target, 5)
+    for n in range(400):
+        attempt(username=f"u{n}@smith.test", address=f"198.51.{n // 250}.{n % 250}").failed()
+    assert wait_of(target) == 30

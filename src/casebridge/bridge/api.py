@@ -197,8 +197,8 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status[ConnectionOut]
     failed): ``invalid_credentials`` (the books do not say which of firm ID, username or
     password), ``security_question_not_enrolled``, ``books_unreachable``,
     ``too_many_attempts`` (the books are backing off; the wait is in the message), each with
-    a message saying what to do and the field. Refused here: 422 for a missing or malformed field, 422 when the firm's
-    cases are linked to other books."""
+    a message saying what to do and the field. Refused here: 422 for a missing or malformed
+    field, 422 when the firm's cases are linked to other books."""
     ctx = context(request)
     conn_services.connection_activate(
         firm=ctx.firm,
