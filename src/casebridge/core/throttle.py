@@ -29,7 +29,9 @@ its own address). A success does not clear the account's or the address's counte
 a stranger's guesses fed: signing in to one's own account does not buy guesses at others.
 
 The time is read through :mod:`casebridge.core.clock` (tests move it); the cache's own
-expiry only tidies up behind the logical one.
+expiry only tidies up behind the logical one. A count is read, then written (the database
+cache has no atomic increment): failures sent at the same instant in parallel may count as
+one, so a client with many connections gets a few more guesses per wait, never a lock.
 """
 
 from __future__ import annotations
