@@ -136,6 +136,7 @@ STORAGES = {
 # it: the database by default (its table is made by core migration 0003), Redis when
 # ``CASEBRIDGE_CACHE_URL`` (redis://...) is set.
 _cache_url = os.environ.get("CASEBRIDGE_CACHE_URL", "").strip()
+CACHES: dict[str, dict[str, object]]
 if _cache_url:
     CACHES = {
         "default": {
