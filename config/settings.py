@@ -280,6 +280,7 @@ STORAGES = {
 # it: the database by default (its table is made by core migration 0003), Redis when
 # ``CASEBRIDGE_CACHE_URL`` (redis://...) is set.
 _cache_url = os.environ.get("CASEBRIDGE_CACHE_URL", "").strip()
+CACHES: dict[str, dict[str, object]]
 if _cache_url:
     CACHES = {
         "default": {
@@ -292,6 +293,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "casebridge_cache",
+            # Django's default of 300 rows would let a stranger's guesses at many usernames
+            # (a row each) cull the sign-in throttle's other counters and known addresses.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -325,8 +329,74 @@ CASEBRIDGE_MAX_DAYS_AHEAD = int(_max_days_ahead)
 
 # --- Books ------------------------------------------------------------------------------
 BOOKS_TOKEN_LIFETIME_DAYS = 30
-BOOKS_LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("BOOKS_LOGIN_THROTTLE_ATTEMPTS", "5"))
-BOOKS_LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("BOOKS_LOGIN_THROTTLE_WINDOW", "900"))
+
+# --- Sign-in throttling (issue 13, ADR 0017; casebridge.core.throttle) ---------------------
+# Both sides, screens and APIs. Failures are counted in the shared cache per account (firm
+# ID + username), per client address and per (account, address) pair. After the free
+# failures the next attempt waits SIGNIN_BACKOFF_SECONDS, doubled for each further failure up
+# to the cap (429 + Retry-After); never a lock: a pair that signed in within
+# SIGNIN_KNOWN_ADDRESS_DAYS is held back only by its own failures.
+
+
+def _whole_number(name: str, default: int, *, least: int = 1) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < least:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of at least {least} (it is {raw!r})"
+        )
+    return int(raw)
+
+
+#: Failures of one account (from addresses it has not signed in from) before backing off.
+SIGNIN_ACCOUNT_FREE_FAILURES = _whole_number("CASEBRIDGE_SIGNIN_ACCOUNT_FREE_FAILURES", 5)
+#: Failures from one address (an IPv6 /64), whatever the accounts, before backing off: one
+#: password tried across many usernames.
+SIGNIN_ADDRESS_FREE_FAILURES = _whole_number("CASEBRIDGE_SIGNIN_ADDRESS_FREE_FAILURES", 20)
+#: The first wait, in seconds; doubled per further failure, at most the cap.
+SIGNIN_BACKOFF_SECONDS = _whole_number("CASEBRIDGE_SIGNIN_BACKOFF_SECONDS", 30)
+SIGNIN_BACKOFF_CAP_SECONDS = _whole_number("CASEBRIDGE_SIGNIN_BACKOFF_CAP_SECONDS", 900)
+#: Failures are forgotten this long after the last one.
+SIGNIN_FORGET_SECONDS = _whole_number("CASEBRIDGE_SIGNIN_FORGET_SECONDS", 86400)
+#: A successful sign-in makes its (account, address) pair known for this long: more than
+#: the books token's 30 days, so the bridge's monthly re-authentication comes from a known
+#: address.
+SIGNIN_KNOWN_ADDRESS_DAYS = _whole_number("CASEBRIDGE_SIGNIN_KNOWN_ADDRESS_DAYS", 60)
+if SIGNIN_BACKOFF_CAP_SECONDS < SIGNIN_BACKOFF_SECONDS:
+    raise ImproperlyConfigured(
+        f"CASEBRIDGE_SIGNIN_BACKOFF_CAP_SECONDS ({SIGNIN_BACKOFF_CAP_SECONDS}) must be at least "
+        f"CASEBRIDGE_SIGNIN_BACKOFF_SECONDS ({SIGNIN_BACKOFF_SECONDS})"
+    )
+if SIGNIN_FORGET_SECONDS < SIGNIN_BACKOFF_CAP_SECONDS:
+    raise ImproperlyConfigured(
+        f"CASEBRIDGE_SIGNIN_FORGET_SECONDS ({SIGNIN_FORGET_SECONDS}) must be at least "
+        f"CASEBRIDGE_SIGNIN_BACKOFF_CAP_SECONDS ({SIGNIN_BACKOFF_CAP_SECONDS}): failures "
+        "forgotten sooner than the wait they caused would let every wait be skipped"
+    )
+
+
+def _trusted_proxies(raw: str) -> int | list[str]:
+    """``CASEBRIDGE_TRUSTED_PROXIES``: empty or 0 (the default) trusts no X-Forwarded-For;
+    a number N: N reverse proxies in front, each appending to it; else a comma-separated
+    list of the proxies' addresses or networks (10.0.0.0/8)."""
+    raw = raw.strip()
+    if not raw:
+        return 0
+    if raw.isascii() and raw.isdigit():
+        return int(raw)
+    networks = [part.strip() for part in raw.split(",") if part.strip()]
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"CASEBRIDGE_TRUSTED_PROXIES: {network!r} is neither a number of proxies nor "
+                "an address or network (such as 10.0.0.0/8)"
+            ) from None
+    return networks
+
+
+#: Whose X-Forwarded-For to believe for the client's address (throttles, audit trail).
+CASEBRIDGE_TRUSTED_PROXIES = _trusted_proxies(os.environ.get("CASEBRIDGE_TRUSTED_PROXIES", ""))
 
 # --- The bridge (issue 4, ADR 0005) --------------------------------------------------------
 #: Fernet keys for the books token at rest, comma-separated; the first encrypts.

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.core.cache import cache
 from huey.contrib.djhuey import HUEY
 from huey.storage import MemoryStorage
 from hypothesis import HealthCheck
@@ -49,6 +50,25 @@ def _loopback_books_allowed(monkeypatch) -> None:
     from django.conf import settings
 
     monkeypatch.setattr(settings, "BRIDGE_ALLOW_LOOPBACK_BOOKS", True)
+
+
+#: Fixtures through which a test reaches the database.
+_DB_FIXTURES = frozenset({"db", "transactional_db", "live_server", "django_db_setup"})
+
+
+@pytest.fixture(autouse=True)
+def _shared_cache_starts_empty(request, django_db_blocker) -> None:
+    """Every test that reaches the database starts with an empty shared cache (sign-in
+    throttles count there): the database cache's rows roll back with an ordinary test, but
+    a transactional or live-server test leaves them behind, and its failed sign-ins from
+    127.0.0.1 would hold back the next test's."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        _DB_FIXTURES & set(request.fixturenames)
+    )
+    if uses_db:
+        request.getfixturevalue("django_db_setup")  # the test database, never the real one
+        with django_db_blocker.unblock():
+            cache.clear()
 
 
 @pytest.fixture

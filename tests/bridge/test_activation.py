@@ -135,12 +135,17 @@ def test_a_second_sign_in_drops_the_first_still_waiting(books, cases):
 @pytest.mark.parametrize(
     ("overrides", "code", "field", "words"),
     [
-        ({"password": "wrong"}, "invalid_credentials", "password", "refused this password"),
+        (
+            {"password": "wrong"},
+            "invalid_credentials",
+            "password",
+            "the firm ID, the username (the integration user's email) or the password is not",
+        ),
         (
             {"username": "nobody@lopez.test"},
-            "user_not_found",
-            "username",
-            "have no user nobody@lopez.test",
+            "invalid_credentials",
+            "password",
+            "refused the sign-in of nobody@lopez.test in firm lopez-pi",
         ),
         (
             {"books_url": "http://127.0.0.1:9/books/api/v1"},

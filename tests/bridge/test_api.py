@@ -214,7 +214,7 @@ def test_a_wrong_password_is_a_422_naming_the_field(books, cases):
         "invalid_credentials",
         "password",
     )
-    assert "refused this password" in sign_in["error_message"]
+    assert "or the password is not right" in sign_in["error_message"]
     assert not Connection.objects.exists()
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.test import RequestFactory
 
+from casebridge.books.errors import SignInRefused, TooManyAttempts
 from casebridge.books.models import Check, IntegrationToken
+from casebridge.books.services import auth as books_auth
 from casebridge.bridge.integration import BooksIntegration
 from casebridge.bridge.models import Connection, OutboxItem, OutboxState, RunState
 from casebridge.bridge.services import connection as conn_services
@@ -16,7 +19,7 @@ from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases.services import firms
 from casebridge.core import clock
 
-from .conftest import add_cost, pop_up_1, reauthenticate
+from .conftest import INTEGRATION_EMAIL, add_cost, pop_up_1, reauthenticate
 
 
 def _age_token(days_left: float) -> None:
@@ -114,3 +117,50 @@ def test_the_nightly_sync_hour_is_chosen_with_the_defaults_and_picks_the_firms(
     tasks.check_status_sync_hourly.call_local()
     assert ran == []
     assert not SyncRun.objects.exists()
+
+
+# --- the books' sign-in throttle (ADR 0017) ---------------------------------------------------
+
+
+def _stranger_guess(address: str = "203.0.113.66") -> None:
+    """Someone elsewhere tries a password for the integration user."""
+    books_auth.integration_session_create(
+        firm_code="lopez-pi", email=INTEGRATION_EMAIL, password="guess", ip_address=address
+    )
+
+
+def test_a_stranger_hammering_the_integration_user_does_not_stop_the_reauthentication(
+    books, cases, connected, stopped_clock
+):
+    stopped_clock()
+    for _ in range(5):
+        with pytest.raises(SignInRefused):
+            _stranger_guess()
+    # the books hold every other address back...
+    for address in ("203.0.113.66", "198.51.100.1"):
+        with pytest.raises(TooManyAttempts):
+            _stranger_guess(address)
+    # ...but not the bridge's, which signed in from there at activation
+    _age_token(-0.01)
+    job = reauthenticate(cases)
+    assert (job.state, job.error_code) == (RunState.DONE, "")
+    assert Connection.objects.get().token_expires_at > clock.now()
+
+
+def test_backing_off_books_tell_the_administrator_when_to_try_again(books, cases, stopped_clock):
+    stopped_clock()
+    for _ in range(5):
+        job = pop_up_1(cases, books_url=books.url, password="a typo")
+        assert job.error_code == "invalid_credentials"
+    job = pop_up_1(cases, books_url=books.url)
+    assert (job.state, job.error_code, job.error_field) == (
+        RunState.FAILED,
+        "too_many_attempts",
+        "password",
+    )
+    assert job.error_message == (
+        f"The books are holding back sign-ins for {INTEGRATION_EMAIL} after too many failed "
+        "attempts: try again in 30 seconds. Check the firm ID, username and password meanwhile."
+    )
+    assert job.secret_ciphertext == ""
+    assert not Connection.objects.exists()

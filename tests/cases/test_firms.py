@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from casebridge.cases.errors import PermissionDenied, ValidationFailed
+from casebridge.cases.errors import PermissionDenied, SignInRefused, ValidationFailed
 from casebridge.cases.models import CaseType, CostCode, Firm, User
 from casebridge.cases.services import firms
 from casebridge.cases.services.firms import FIRM_COST_CODES, UTBMS_EXPENSE_CODES
@@ -271,19 +271,29 @@ def test_a_deactivated_administrator_can_no_longer_change_settings(cfirm, cadmin
     assert info.value.message == SETTINGS_DENIED
 
 
-def test_logging_in_checks_firm_email_and_password_without_saying_which(cfirm, cattorney):
+def test_logging_in_checks_firm_email_and_password_without_saying_which(cfirm, cadmin, cattorney):
     user = firms.user_authenticate(
         firm_code=" LOPEZ-PI ", email="SAM.SMITH@lopez.test", password=PASSWORD
     )
     assert user.pk == cattorney.pk
     assert User.objects.get(pk=user.pk).last_login_at is not None
+    leaving = firms.user_create(
+        firm=cfirm, actor=None, email="leaving@lopez.test", password=PASSWORD
+    )
+    firms.user_update(user=leaving, actor=cadmin, is_active=False)
     for firm_code, email, password in [
         ("lopez-pi", "sam.smith@lopez.test", "wrong password"),
         ("lopez-pi", "nobody@lopez.test", PASSWORD),
         ("rival-law", "sam.smith@lopez.test", PASSWORD),
+        ("lopez-pi", "leaving@lopez.test", PASSWORD),
     ]:
-        with pytest.raises(ValidationFailed) as info:
+        with pytest.raises(SignInRefused) as info:
             firms.user_authenticate(firm_code=firm_code, email=email, password=password)
+        assert (info.value.code, info.value.http_status, info.value.field) == (
+            "invalid_credentials",
+            401,
+            "password",
+        )
         assert info.value.message == "firm ID, email or password is not right"
 
 

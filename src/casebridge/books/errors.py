@@ -7,12 +7,13 @@ from casebridge.core.errors import (
     DomainError,
     NotFound,
     PermissionDenied,
+    SignInRefused,
+    TooManyAttempts,
     ValidationFailed,
 )
 
 __all__ = [
     "AdminRequired",
-    "AuthenticationFailed",
     "Conflict",
     "DomainError",
     "EntryUnbalanced",
@@ -25,10 +26,10 @@ __all__ = [
     "ReauthenticationRequired",
     "RecordsTimeOff",
     "SecurityQuestionNotEnrolled",
+    "SignInRefused",
     "TooManyAttempts",
     "TrustNotMatched",
     "TrustOverdraw",
-    "UserNotFound",
     "ValidationFailed",
 ]
 
@@ -77,15 +78,6 @@ class TrustOverdraw(DomainError):
     http_status = 409
 
 
-class AuthenticationFailed(DomainError):
-    code = "invalid_credentials"
-    http_status = 401
-
-
-class UserNotFound(AuthenticationFailed):
-    code = "user_not_found"
-
-
 class SecurityQuestionNotEnrolled(DomainError):
     code = "security_question_not_enrolled"
     http_status = 403
@@ -99,11 +91,6 @@ class ReauthenticationRequired(DomainError):
 class InvalidToken(DomainError):
     code = "invalid_token"
     http_status = 401
-
-
-class TooManyAttempts(DomainError):
-    code = "too_many_attempts"
-    http_status = 429
 
 
 class PeriodClosed(Conflict):

@@ -194,14 +194,15 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status[ConnectionOut]
     request never waits on them) and keeps the token, never the password, which waits for
     it encrypted and is erased when it is used. 202 with the connection and ``sign_in``
     queued: poll ``GET /connection``. The worker's refusals, in ``sign_in`` (state
-    failed): ``invalid_credentials``, ``user_not_found``, ``security_question_not_enrolled``,
-    ``books_unreachable`` (whatever else answered, or nothing did: one message that repeats
-    nothing the other side sent), ``too_many_attempts``, each with a message saying what to
-    do and the field. Refused here: 422 for a missing or malformed field, 422 when the
-    firm's cases are linked to other books, and 422 ``books_address_*`` when the address
-    is not on the allow-list after resolving its name (issue 13: ``_invalid``, ``_scheme``,
-    ``_userinfo``, ``_port``, ``_odd_form``, ``_not_allowed``, ``_loopback``,
-    ``_private``, ``_metadata``, ``_unresolvable``, ``_https_required``)."""
+    failed): ``invalid_credentials`` (the books do not say which of firm ID, username or
+    password), ``security_question_not_enrolled``, ``books_unreachable`` (whatever else
+    answered, or nothing did: one message that repeats nothing the other side sent),
+    ``too_many_attempts`` (the books are backing off; the wait is in the message), each with
+    a message saying what to do and the field. Refused here: 422 for a missing or malformed
+    field, 422 when the firm's cases are linked to other books, and 422 ``books_address_*``
+    when the address is not on the allow-list after resolving its name (issue 13:
+    ``_invalid``, ``_scheme``, ``_userinfo``, ``_port``, ``_odd_form``, ``_not_allowed``,
+    ``_loopback``, ``_private``, ``_metadata``, ``_unresolvable``, ``_https_required``)."""
     ctx = context(request)
     conn_services.connection_activate(
         firm=ctx.firm,

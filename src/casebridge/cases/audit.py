@@ -18,6 +18,7 @@ def cases_audit(
     summary: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    ip_address: str = "",
 ) -> None:
     audit_record(
         system="cases",
@@ -30,4 +31,5 @@ def cases_audit(
         summary=summary,
         before=before,
         after=after,
+        ip_address=ip_address,
     )

@@ -7,6 +7,8 @@ from casebridge.core.errors import (
     DomainError,
     NotFound,
     PermissionDenied,
+    SignInRefused,
+    TooManyAttempts,
     ValidationFailed,
 )
 
@@ -16,7 +18,9 @@ __all__ = [
     "Locked",
     "NotFound",
     "PermissionDenied",
+    "SignInRefused",
     "StagingExceedsTrust",
+    "TooManyAttempts",
     "ValidationFailed",
 ]
 

@@ -49,3 +49,28 @@ class Conflict(DomainError):
 class PermissionDenied(DomainError):
     code = "permission_denied"
     http_status = 403
+
+
+#: The one refusal of a sign-in, on both sides, screens and APIs alike: an unknown firm, an
+#: unknown user, a wrong password and a deactivated user all read the same, so a stranger
+#: learns nothing about which firms and users exist.
+SIGN_IN_REFUSED_MESSAGE = "firm ID, email or password is not right"
+
+
+class SignInRefused(DomainError):
+    """A sign-in refused without saying which part was wrong (the audit trail says)."""
+
+    code = "invalid_credentials"
+    http_status = 401
+
+    def __init__(self) -> None:
+        super().__init__(SIGN_IN_REFUSED_MESSAGE, field="password")
+
+
+class TooManyAttempts(DomainError):
+    """Sign-ins from this address, or for this account, are backing off after failures
+    (:mod:`casebridge.core.throttle`); ``details["retry_after"]`` is the wait in seconds,
+    sent as ``Retry-After``."""
+
+    code = "too_many_attempts"
+    http_status = 429

@@ -73,42 +73,46 @@ def test_login_issues_a_30_day_token_and_the_token_opens_the_api(live, admin, at
     assert (features.status, features.body) == (200, {"release_invoice_stage_enabled": False})
 
 
-def test_wrong_password_unknown_user_unknown_firm_and_not_enrolled_are_told_apart(
-    live, firm, admin
+GENERIC_401 = {
+    "code": "invalid_credentials",
+    "message": "firm ID, email or password is not right",
+    "field": "password",
+}
+
+
+def test_wrong_password_unknown_user_unknown_firm_and_deactivated_read_the_same(
+    live, firm, admin, attorney
 ):
-    auth.user_create(firm=firm, email="new@smith.test", password=PASSWORD)  # not enrolled
-
-    wrong = login(live, "admin@smith.test", "not the password")
-    unknown = login(live, "nobody@smith.test")
-    no_firm = login(live, "admin@smith.test", firm="no-such-firm")
-    not_enrolled = login(live, "new@smith.test")
-
-    assert (wrong.status, wrong.error["code"], wrong.error["field"]) == (
-        401,
-        "invalid_credentials",
-        "password",
-    )
-    assert (unknown.status, unknown.error["code"], unknown.error["field"]) == (
-        401,
-        "user_not_found",
-        "username",
-    )
-    assert (no_firm.status, no_firm.error["code"], no_firm.error["field"]) == (
-        401,
-        "user_not_found",
-        "firm",
-    )
-    assert not_enrolled.status == 403
-    assert not_enrolled.error["code"] == "security_question_not_enrolled"
-    assert "has not enrolled a security question" in not_enrolled.error["message"]
+    auth.user_update(user=attorney, actor=admin, is_active=False)
+    refused = [
+        login(live, "admin@smith.test", "not the password"),
+        login(live, "nobody@smith.test"),
+        login(live, "admin@smith.test", firm="no-such-firm"),
+        login(live, attorney.email),  # deactivated, right password
+    ]
+    for reply in refused:
+        assert (reply.status, reply.body) == (401, {"error": GENERIC_401})
+        assert reply.headers["WWW-Authenticate"] == 'Bearer error="invalid_credentials"'
+        assert "Retry-After" not in reply.headers
     assert IntegrationToken.objects.count() == 0
     # every attempt stays recorded (the login is not rolled back with the refusal)
     assert list(LoginAttempt.objects.order_by("pk").values_list("username", "succeeded")) == [
         ("admin@smith.test", False),
         ("nobody@smith.test", False),
         ("admin@smith.test", False),
-        ("new@smith.test", True),
+        ("sam.smith@smith.test", False),
     ]
+
+
+def test_a_user_without_a_security_question_is_told_so_once_the_password_is_right(
+    live, firm, admin
+):
+    auth.user_create(firm=firm, email="new@smith.test", password=PASSWORD)  # not enrolled
+    not_enrolled = login(live, "new@smith.test")
+    assert not_enrolled.status == 403
+    assert not_enrolled.error["code"] == "security_question_not_enrolled"
+    assert "has not enrolled a security question" in not_enrolled.error["message"]
+    assert IntegrationToken.objects.count() == 0
 
 
 def test_missing_login_fields_are_a_validation_error_naming_them(live, admin):
@@ -158,26 +162,66 @@ def test_the_service_boundary_is_exact(admin):
         auth.integration_token_resolve(token=token, now=T + dt.timedelta(days=30))
 
 
-def test_the_sixth_failed_login_in_the_window_is_throttled_until_the_window_passes(live, admin, at):
+def test_the_sixth_failed_login_waits_30_seconds_then_the_wait_doubles(live, admin, at):
     at(T)
     for _ in range(5):
         assert login(live, admin.email, "wrong password!").error["code"] == "invalid_credentials"
 
     sixth = login(live, admin.email)  # even the right password waits
     assert sixth.status == 429
-    assert sixth.error["code"] == "too_many_attempts"
-    assert sixth.error["details"] == {"retry_after": 901}
-    assert sixth.headers["Retry-After"] == "901"
+    assert sixth.error == {
+        "code": "too_many_attempts",
+        "message": "too many failed sign-ins; try again in 30 seconds",
+        "details": {"retry_after": 30},
+    }
+    assert sixth.headers["Retry-After"] == "30"
     assert LoginAttempt.objects.count() == 5  # the refused attempt was not even checked
 
-    at(T + dt.timedelta(seconds=899))
+    at(T + dt.timedelta(seconds=28))
     later = login(live, admin.email)
     assert (later.status, later.headers["Retry-After"]) == (429, "2")
 
-    at(T + dt.timedelta(seconds=901))
-    after_window = login(live, admin.email)
-    assert after_window.status == 201
-    assert after_window.body["user"]["id"] == admin.pk
+    at(T + dt.timedelta(seconds=30))
+    assert login(live, admin.email, "wrong password!").status == 401
+    doubled = login(live, admin.email)
+    assert (doubled.status, doubled.headers["Retry-After"]) == (429, "60")
+
+    at(T + dt.timedelta(seconds=90))
+    after_wait = login(live, admin.email)
+    assert after_wait.status == 201
+    assert after_wait.body["user"]["id"] == admin.pk
+
+
+def post_from(client, address: str, username: str, password: str = PASSWORD):
+    """POST /auth/session from ``address`` (Django's test client sets REMOTE_ADDR)."""
+    response = client.post(
+        "/books/api/v1/auth/session",
+        {"firm": "smith-pi", "username": username, "password": password},
+        content_type="application/json",
+        REMOTE_ADDR=address,
+    )
+    return response.status_code, response.headers.get("Retry-After"), response.json()
+
+
+def test_one_password_across_many_usernames_from_one_address_gets_429(client, admin, at):
+    at(T)
+    for n in range(20):
+        status, _, _ = post_from(client, "203.0.113.66", f"user{n}@smith.test", "Summer2026!")
+        assert status == 401
+    status, retry_after, body = post_from(client, "203.0.113.66", admin.email)
+    assert (status, retry_after, body["error"]["code"]) == (429, "30", "too_many_attempts")
+    assert post_from(client, "198.51.100.1", admin.email)[0] == 201  # elsewhere: no wait
+
+
+def test_the_owner_signs_in_from_its_address_while_a_stranger_hammers(client, admin, at):
+    at(T)
+    assert post_from(client, "192.0.2.10", admin.email)[0] == 201  # the owner's address
+    at(T + dt.timedelta(days=29))
+    for _ in range(5):
+        assert post_from(client, "203.0.113.66", admin.email, "guess")[0] == 401
+    assert post_from(client, "203.0.113.66", admin.email)[:2] == (429, "30")
+    assert post_from(client, "198.51.100.1", admin.email)[:2] == (429, "30")  # any stranger
+    assert post_from(client, "192.0.2.10", admin.email)[0] == 201
 
 
 def test_logout_revokes_the_token(live, admin):

@@ -222,15 +222,17 @@ def test_a_wrong_password_is_shown_next_to_the_password_and_writes_nothing(
     assert response.status_code == 422
     page = text(response)
     assert (
-        '<div class="field-error" id="id_password_error"><p>The books refused this password for '
-        f"{INTEGRATION_EMAIL} (or the user is deactivated). Type the password again.</p></div>"
+        '<div class="field-error" id="id_password_error"><p>The books refused the sign-in of '
+        f"{INTEGRATION_EMAIL} in firm lopez-pi: the firm ID, the username (the integration "
+        "user&#x27;s email) or the password is not right, or the user is deactivated in the "
+        "books. Check all three and type the password again.</p></div>"
     ) in page
     assert "wrong password" not in page  # never rendered back
     assert not page.startswith("<dialog")  # the open pop-up swaps just its form
     assert not Connection.objects.exists()
 
 
-def test_an_unknown_user_and_an_unreachable_books_are_named_at_their_fields(
+def test_an_unknown_user_is_refused_generically_and_an_unreachable_books_named(
     books, cases, admin_client
 ):
     base = {
@@ -241,7 +243,11 @@ def test_an_unknown_user_and_an_unreachable_books_are_named_at_their_fields(
     }
     response = admin_client.post(reverse("bridge:activate"), base, **HX)
     page = text(_answer(admin_client, response, cases.firm.pk, username="nobody@lopez.test"))
-    assert 'id="id_username_error"><p>The books have no user nobody@lopez.test' in page
+    # the books do not say which part was wrong: neither does the pop-up
+    assert (
+        'id="id_password_error"><p>The books refused the sign-in of nobody@lopez.test in firm '
+        "lopez-pi"
+    ) in page
     assert 'value="nobody@lopez.test"' in page  # what was typed, but the password
     response = admin_client.post(
         reverse("bridge:activate"),
@@ -373,7 +379,7 @@ def test_re_authenticate_says_how_many_queued_items_go(connected, admin_client):
     response = admin_client.post(reverse("bridge:reauthenticate"), {"password": "nope"}, **HX)
     response = _answer(admin_client, response, connected.firm_id)
     assert response.status_code == 422
-    assert 'id="id_password_error"><p>The books refused this password' in text(response)
+    assert 'id="id_password_error"><p>The books refused the sign-in of' in text(response)
     response = admin_client.post(reverse("bridge:reauthenticate"), {"password": PASSWORD}, **HX)
     response = _answer(admin_client, response, connected.firm_id)
     assert response["HX-Redirect"] == INTEGRATIONS

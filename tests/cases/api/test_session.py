@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth.hashers import check_password as django_check_password
 
 from casebridge.cases.models import ApiToken
 from casebridge.cases.services import firms
-from casebridge.core import clock
+from casebridge.core import clock, signin
 from casebridge.core.models import AuditEvent
 from tests.cases.api.conftest import ApiClient, db_state
 from tests.cases.conftest import PASSWORD
@@ -74,16 +75,21 @@ def test_login_issues_a_30_day_token_that_opens_the_api(anonymous, client, cadmi
 
 
 @pytest.mark.parametrize(
-    ("firm", "username", "password"),
+    ("firm", "username", "password", "audited"),
     [
-        ("lopez-pi", "admin@lopez.test", "not the password"),
-        ("lopez-pi", "nobody@lopez.test", PASSWORD),
-        ("no-such-firm", "admin@lopez.test", PASSWORD),
+        ("lopez-pi", "admin@lopez.test", "not the password", "Wrong password"),
+        ("lopez-pi", "nobody@lopez.test", PASSWORD, "Unknown user nobody@lopez.test"),
+        ("no-such-firm", "admin@lopez.test", PASSWORD, None),  # no firm to audit under
+        ("lopez-pi", "leaving@lopez.test", PASSWORD, "Deactivated user"),
     ],
 )
 def test_wrong_credentials_are_401_without_saying_which_part(
-    anonymous, cadmin, firm, username, password
+    anonymous, cadmin, cfirm, firm, username, password, audited
 ):
+    leaving = firms.user_create(
+        firm=cfirm, actor=None, email="leaving@lopez.test", password=PASSWORD
+    )
+    firms.user_update(user=leaving, actor=cadmin, is_active=False)
     before = db_state()
     reply = login(anonymous, username, password, firm)
     assert reply.status == 401
@@ -93,8 +99,87 @@ def test_wrong_credentials_are_401_without_saying_which_part(
         "field": "password",
     }
     assert reply.headers["WWW-Authenticate"] == 'Bearer error="invalid_credentials"'
-    assert db_state() == before
+    assert "Retry-After" not in reply.headers
+    after = db_state()
+    failed = [e for e in after["AuditEvent"] if e not in before["AuditEvent"]]
+    assert [(e["action"], e["summary"], e["ip_address"]) for e in failed] == (
+        [("login_failed", audited, "127.0.0.1")] if audited else []
+    )
+    after["AuditEvent"] = before["AuditEvent"]
+    assert after == before  # nothing else written
     assert ApiToken.objects.count() == 0
+
+
+def test_an_unknown_user_costs_the_same_hash_as_a_known_one(anonymous, cadmin, monkeypatch):
+    checked: list[str] = []
+
+    def counting(password: str, encoded: str, *args: object, **kw: object) -> bool:
+        checked.append(encoded)
+        return django_check_password(password, encoded)
+
+    monkeypatch.setattr(signin, "check_password", counting)
+    assert login(anonymous, "nobody@lopez.test").status == 401
+    assert login(anonymous, "admin@lopez.test", firm="no-such-firm").status == 401
+    assert login(anonymous, "admin@lopez.test", "not the password").status == 401
+    assert checked == [signin.dummy_password_hash()] * 2 + [cadmin.password]
+
+
+def post_from(client, address: str, username: str, password: str = PASSWORD):
+    response = client.post(
+        "/cases/api/v1/auth/session",
+        {"firm": "lopez-pi", "username": username, "password": password},
+        content_type="application/json",
+        REMOTE_ADDR=address,
+    )
+    return response.status_code, response.headers.get("Retry-After"), response.json()
+
+
+def test_the_sixth_failure_for_an_account_waits_30_seconds_then_60(client, cadmin, at):
+    at(T)
+    for _ in range(5):
+        assert post_from(client, "203.0.113.66", cadmin.email, "guess")[0] == 401
+    status, retry_after, body = post_from(client, "203.0.113.66", cadmin.email)
+    assert (status, retry_after) == (429, "30")
+    assert body["error"] == {
+        "code": "too_many_attempts",
+        "message": "too many failed sign-ins; try again in 30 seconds",
+        "details": {"retry_after": 30},
+    }
+    assert post_from(client, "198.51.100.1", cadmin.email)[:2] == (429, "30")  # any stranger
+    at(T + dt.timedelta(seconds=30))
+    assert post_from(client, "203.0.113.66", cadmin.email, "guess")[0] == 401
+    assert post_from(client, "203.0.113.66", cadmin.email)[:2] == (429, "60")
+    at(T + dt.timedelta(seconds=90))
+    assert post_from(client, "203.0.113.66", cadmin.email)[0] == 201
+    assert ApiToken.objects.count() == 1
+
+
+def test_one_password_across_many_usernames_from_one_address_gets_429(client, cadmin, at):
+    at(T)
+    for n in range(20):
+        assert post_from(client, "203.0.113.66", f"user{n}@lopez.test", "Summer2026!")[0] == 401
+    assert post_from(client, "203.0.113.66", cadmin.email)[:2] == (429, "30")
+    assert post_from(client, "198.51.100.1", cadmin.email)[0] == 201
+
+
+def test_the_owner_signs_in_from_its_address_while_a_stranger_hammers(client, cadmin, at):
+    at(T)
+    assert post_from(client, "192.0.2.10", cadmin.email)[0] == 201
+    at(T + dt.timedelta(days=29))
+    for _ in range(5):
+        assert post_from(client, "203.0.113.66", cadmin.email, "guess")[0] == 401
+    assert post_from(client, "203.0.113.66", cadmin.email)[:2] == (429, "30")
+    assert post_from(client, "192.0.2.10", cadmin.email)[0] == 201
+
+
+def test_a_success_clears_the_failures_of_its_address(client, cadmin, at):
+    at(T)
+    for _ in range(4):
+        assert post_from(client, "192.0.2.10", cadmin.email, "typo")[0] == 401
+    assert post_from(client, "192.0.2.10", cadmin.email)[0] == 201
+    for _ in range(4):
+        assert post_from(client, "192.0.2.10", cadmin.email, "typo")[0] == 401
+    assert post_from(client, "192.0.2.10", cadmin.email)[0] == 201
 
 
 def test_a_deactivated_user_cannot_log_in_and_their_tokens_stop(anonymous, client, cadmin, cfirm):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from casebridge.cases.auth import SESSION_KEY
+from casebridge.cases.services import firms
+from casebridge.core import clock
 from tests.cases.conftest import PASSWORD
 
 from .conftest import text
@@ -31,14 +35,48 @@ def test_signing_in_goes_to_the_page_asked_for(client, cadmin, case):
     assert client.get(target).status_code == 200
 
 
-def test_a_wrong_password_is_refused_without_saying_which_part(client, cadmin):
+@pytest.mark.parametrize(
+    ("firm", "email", "password"),
+    [
+        ("lopez-pi", "admin@lopez.test", "wrong password!"),
+        ("lopez-pi", "ghost@lopez.test", PASSWORD),
+        ("rival-law", "admin@lopez.test", PASSWORD),
+        ("lopez-pi", "leaving@lopez.test", PASSWORD),
+    ],
+    ids=["wrong password", "unknown email", "unknown firm", "deactivated user"],
+)
+def test_a_refused_sign_in_never_says_which_part(client, cfirm, cadmin, firm, email, password):
+    leaving = firms.user_create(
+        firm=cfirm, actor=None, email="leaving@lopez.test", password=PASSWORD
+    )
+    firms.user_update(user=leaving, actor=cadmin, is_active=False)
     response = client.post(
-        reverse("cases:login"),
-        {"firm": "lopez-pi", "email": "admin@lopez.test", "password": "wrong password!"},
+        reverse("cases:login"), {"firm": firm, "email": email, "password": password}
     )
     assert response.status_code == 422
-    assert "Firm ID, email or password is not right" in text(response)
+    assert "Retry-After" not in response.headers
+    page = text(response)
+    assert "Firm ID, email or password is not right" in page
+    assert page.count("is not right") == 1
     assert SESSION_KEY not in client.session
+
+
+def test_repeated_failures_are_throttled_saying_when_to_try_again(client, cadmin, monkeypatch):
+    moment = timezone.now()
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    owner = Client(REMOTE_ADDR="192.0.2.10")
+    form = {"firm": "lopez-pi", "email": "admin@lopez.test", "password": PASSWORD}
+    assert owner.post(reverse("cases:login"), form).status_code == 302
+    for _ in range(5):
+        wrong = {**form, "password": "wrong password!"}
+        assert client.post(reverse("cases:login"), wrong).status_code == 422
+    response = client.post(reverse("cases:login"), form)  # even the right password waits
+    assert response.status_code == 429
+    assert response["Retry-After"] == "30"
+    assert "Too many failed sign-ins; try again in 30 seconds" in text(response)
+    assert SESSION_KEY not in client.session
+    # the owner, from the address it signed in from before, is not held back
+    assert Client(REMOTE_ADDR="192.0.2.10").post(reverse("cases:login"), form).status_code == 302
 
 
 def test_an_outside_next_address_is_ignored(client, cadmin):

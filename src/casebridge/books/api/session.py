@@ -2,8 +2,9 @@
 
 POST issues a 30-day bearer token through
 :func:`~casebridge.books.services.auth.integration_session_create`. It deliberately runs
-outside any transaction and is not idempotent: a failed attempt must stay recorded for the
-login throttle, and a token must never be stored for replay.
+outside any transaction and is not idempotent: a failed attempt must stay recorded (the
+audit trail; the sign-in throttle counts in the cache), and a token must never be stored
+for replay.
 """
 
 from __future__ import annotations
@@ -101,9 +102,10 @@ class SessionOut(Out):
     summary="Log in (issue a 30-day token)",
 )
 def session_create(request: HttpRequest, payload: SessionIn) -> Status[SessionCreated]:
-    """Refusals: 401 ``invalid_credentials`` (wrong password or deactivated user),
-    401 ``user_not_found`` (no such firm or user), 403 ``security_question_not_enrolled``,
-    429 ``too_many_attempts`` with ``Retry-After``."""
+    """Refusals: 401 ``invalid_credentials`` for a wrong firm ID, username or password or a
+    deactivated user, without saying which; 403 ``security_question_not_enrolled`` (the
+    password was right); 429 ``too_many_attempts`` with ``Retry-After`` (seconds, also in
+    ``details.retry_after``) after repeated failures for the account or from the address."""
     issued = auth_service.integration_session_create(
         firm_code=payload.firm,
         email=payload.username,

@@ -5,9 +5,10 @@
 - A user is "authenticated for integrations" only after enrolling a security question.
 - An integration token is 32 random bytes shown once; only its SHA-256 is stored. It lapses
   30 days after issue: using it then raises :class:`ReauthenticationRequired`, which an API
-  client can tell apart from a wrong password (:class:`AuthenticationFailed`).
-- Logins are throttled per firm and username: after ``BOOKS_LOGIN_THROTTLE_ATTEMPTS``
-  failures within the window, further attempts are refused with the wait until the next.
+  client can tell apart from a wrong password (:class:`SignInRefused`).
+- Logins are throttled per account, per client address and per pair, without a lock a
+  stranger could hold (:mod:`casebridge.core.throttle`, ADR 0017); every refusal reads the
+  same whichever part was wrong (:class:`~casebridge.core.errors.SignInRefused`).
 """
 
 from __future__ import annotations
@@ -24,17 +25,16 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
 from casebridge.books.errors import (
-    AuthenticationFailed,
     InvalidToken,
     ReauthenticationRequired,
     SecurityQuestionNotEnrolled,
-    TooManyAttempts,
-    UserNotFound,
+    SignInRefused,
     ValidationFailed,
 )
 from casebridge.books.models import Firm, IntegrationToken, LoginAttempt, User
-from casebridge.core import clock
+from casebridge.core import clock, throttle
 from casebridge.core.audit import audit_record
+from casebridge.core.signin import password_matches
 from casebridge.core.text import plain_line
 
 BEARER_PREFIX = "cbb_"
@@ -258,26 +258,6 @@ def security_answer_matches(*, user: User, answer: str) -> bool:
     )
 
 
-def _throttle_check(firm_code: str, username: str, now: dt.datetime) -> None:
-    window = dt.timedelta(seconds=settings.BOOKS_LOGIN_THROTTLE_WINDOW_SECONDS)
-    recent = list(
-        LoginAttempt.objects.filter(firm_code=firm_code, username=username, at__gte=now - window)
-        .order_by("-at")
-        .values_list("succeeded", "at")[: settings.BOOKS_LOGIN_THROTTLE_ATTEMPTS]
-    )
-    failures = []
-    for succeeded, at in recent:
-        if succeeded:
-            break
-        failures.append(at)
-    if len(failures) >= settings.BOOKS_LOGIN_THROTTLE_ATTEMPTS:
-        retry_after = int((failures[-1] + window - now).total_seconds()) + 1
-        raise TooManyAttempts(
-            f"too many failed logins for {username}; try again in {retry_after} seconds",
-            retry_after=retry_after,
-        )
-
-
 def user_authenticate(
     *,
     firm_code: str,
@@ -286,37 +266,44 @@ def user_authenticate(
     ip_address: str = "",
     now: dt.datetime | None = None,
 ) -> User:
-    """Check a login. Records the attempt (kept even when the login fails) and throttles."""
+    """Check a login (web or API). Throttled first (:mod:`casebridge.core.throttle`: 429
+    with the wait); every checked attempt is recorded (a LoginAttempt, kept even when the
+    login fails, and an audit event when the firm is known). An unknown firm or user, a
+    wrong password and a deactivated user are one refusal (:class:`SignInRefused`), after
+    the same work: one password hash, against a dummy when there is no user."""
     now = now or clock.now()
     firm_code = firm_code.strip().lower()
     username = email.strip().lower()
     if not firm_code or not username or not password:
         raise ValidationFailed("firm, username and password are all required")
-    _throttle_check(firm_code, username, now)
+    attempt = throttle.SignInAttempt(
+        scope="books", firm_code=firm_code, username=username, address=ip_address
+    )
+    attempt.check(now)
     firm = Firm.objects.filter(code=firm_code).first()
     user = User.objects.filter(firm=firm, email__iexact=username).first() if firm else None
-    ok = user is not None and user.is_active and check_password(password, user.password)
+    matches = password_matches(password, user.password if user is not None else None)
+    ok = user is not None and matches and user.is_active
     LoginAttempt.objects.create(
         firm_code=firm_code, username=username, ip_address=ip_address, succeeded=ok, at=now
     )
-    if firm is None:
-        raise UserNotFound(f"no firm with ID {firm_code!r}", field="firm")
-    if user is None:
-        audit_record(
-            system="books",
-            firm_id=firm.pk,
-            action="login_failed",
-            entity_type="user",
-            actor_label=username,
-            ip_address=ip_address,
-            summary=f"Unknown user {username}",
-        )
-        raise UserNotFound(f"no user {username} in firm {firm_code}", field="username")
-    if not ok:
-        _audit_user(
-            user, "login_failed", None, ip_address, summary="Wrong password or inactive user"
-        )
-        raise AuthenticationFailed("wrong password, or the user is deactivated", field="password")
+    if user is None or not ok:
+        attempt.failed(now)
+        if user is not None:
+            reason = "Wrong password" if not matches else "Deactivated user"
+            _audit_user(user, "login_failed", None, ip_address, summary=reason)
+        elif firm is not None:
+            audit_record(
+                system="books",
+                firm_id=firm.pk,
+                action="login_failed",
+                entity_type="user",
+                actor_label=username,
+                ip_address=ip_address,
+                summary=f"Unknown user {username}",
+            )
+        raise SignInRefused
+    attempt.succeeded(now)
     user.last_login_at = now
     user.save(update_fields=["last_login_at"])
     _audit_user(user, "login", None, ip_address, summary=f"{user.email} logged in")
@@ -344,7 +331,7 @@ def integration_session_create(
 ) -> IssuedToken:
     """API login: check credentials and enrollment, issue a 30-day token.
 
-    Not atomic on purpose: a failed attempt must stay recorded for throttling."""
+    Not atomic on purpose: a failed attempt must stay recorded (LoginAttempt, audit)."""
     now = now or clock.now()
     user = user_authenticate(
         firm_code=firm_code, email=email, password=password, ip_address=ip_address, now=now

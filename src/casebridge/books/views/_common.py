@@ -25,7 +25,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from casebridge.books.auth import current_user
 from casebridge.books.models import Firm, User
-from casebridge.core.errors import DomainError
+from casebridge.core.errors import DomainError, TooManyAttempts
+from casebridge.core.throttle import client_address
 
 PER_PAGE = 50
 #: Status of a form re-rendered with errors (htmx swaps it: see the htmx-config meta tag).
@@ -49,7 +50,19 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))[:64]
+    """The client's address (``X-Forwarded-For`` only as far as ``CASEBRIDGE_TRUSTED_PROXIES``
+    says)."""
+    return client_address(request)
+
+
+def throttled(
+    request: HttpRequest, template: str, context: dict[str, Any], exc: TooManyAttempts
+) -> HttpResponse:
+    """A sign-in form refused for backing off: 429, the wait in ``Retry-After`` and on the
+    page (the refusal's message, already on the form)."""
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(int(exc.details["retry_after"]))
+    return response
 
 
 if TYPE_CHECKING:

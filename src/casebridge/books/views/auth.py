@@ -14,7 +14,7 @@ from casebridge.books.forms import STANDARD_QUESTIONS, EnrollForm, LoginForm
 from casebridge.books.services import auth as auth_services
 from casebridge.core.errors import DomainError
 
-from ._common import INVALID, apply_domain_error, client_ip, safe_next
+from ._common import INVALID, apply_domain_error, client_ip, safe_next, throttled
 
 #: Where the login service's refusals belong on the form.
 LOGIN_FIELDS = {"firm": "firm", "username": "email", "password": "password"}
@@ -40,9 +40,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
                     password=data["password"],
                     ip_address=client_ip(request),
                 )
+            except TooManyAttempts as exc:
+                apply_domain_error(form, exc, LOGIN_FIELDS)
+                return throttled(request, "books/login.html", {"form": form}, exc)
             except DomainError as exc:
                 apply_domain_error(form, exc, LOGIN_FIELDS)
-                status = 429 if isinstance(exc, TooManyAttempts) else INVALID
+                status = INVALID
             else:
                 session_login(request, user)
                 if not user.is_enrolled:

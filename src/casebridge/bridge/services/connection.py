@@ -177,22 +177,29 @@ def explain_login_failure(
     exc: BooksError, *, books_url: str, firm_code: str, username: str
 ) -> BooksRefused:
     """What the administrator should do about a failed books login, field by field. Only
-    our own words: never the remote side's message, which may not be the books'."""
+    our own words: never the remote side's message, which may not be the books'.
+
+    The books refuse a wrong firm ID, username or password, or a deactivated user, with one
+    ``invalid_credentials`` that does not say which (older books said ``user_not_found``);
+    after repeated failures they answer 429 ``too_many_attempts`` with the wait."""
     code = exc.code
     if code.startswith("books_address_"):  # the allow-list refused it (our own message)
         return BooksRefused(code, exc.message, field="books_url")
-    if isinstance(exc, BooksRejected) and code == "user_not_found":
+    if code == "too_many_attempts":
         return BooksRefused(
             code,
-            f"The books have no user {username} in firm {firm_code}. Check the username (the "
-            "integration user's email) and the books firm ID.",
-            field="username",
+            f"The books are holding back sign-ins for {username} after too many failed "
+            f"attempts: {_retry_phrase(exc)}. Check the firm ID, username and password "
+            "meanwhile.",
+            field="password",
         )
-    if isinstance(exc, BooksRejected) and code == "invalid_credentials":
+    if isinstance(exc, BooksRejected) and code in ("invalid_credentials", "user_not_found"):
         return BooksRefused(
-            code,
-            f"The books refused this password for {username} (or the user is deactivated). "
-            "Type the password again.",
+            "invalid_credentials",
+            f"The books refused the sign-in of {username} in firm {firm_code}: the firm ID, "
+            "the username (the integration user's email) or the password is not right, or "
+            "the user is deactivated in the books. Check all three and type the password "
+            "again.",
             field="password",
         )
     if isinstance(exc, BooksRejected) and code == "security_question_not_enrolled":
@@ -202,19 +209,22 @@ def explain_login_failure(
             "and set a security question first, then save again.",
             field="username",
         )
-    if code == "too_many_attempts":
-        return BooksRefused(
-            code,
-            f"The books are refusing sign-ins for {username} after too many failed attempts. "
-            "Wait, then try again.",
-            field="password",
-        )
     return BooksRefused(
         NO_BOOKS_ANSWER_CODE,
         f"The books at {books_url} did not answer as a Casebridge books API. Check the "
         "address (it ends in /books/api/v1) and that the books are running, then save again.",
         field="books_url",
     )
+
+
+def _retry_phrase(exc: BooksError) -> str:
+    """When the books said to try again (their ``Retry-After``, in ``details``)."""
+    wait = (exc.details or {}).get("retry_after")
+    if isinstance(wait, int) and not isinstance(wait, bool) and wait > 0:
+        if wait < 120:
+            return f"try again in {wait} second{'s' if wait != 1 else ''}"
+        return f"try again in {-(-wait // 60)} minutes"
+    return "wait a few minutes, then try again"
 
 
 @sensitive_variables("password")

@@ -2,8 +2,8 @@
 scopes by.
 
 ``POST /auth/session`` checks the password with
-:func:`casebridge.cases.services.firms.user_authenticate` and issues a token valid
-:data:`TOKEN_LIFETIME` (30 days); only its SHA-256 is stored
+:func:`casebridge.cases.services.firms.user_authenticate` (throttled, ADR 0017) and
+issues a token valid :data:`TOKEN_LIFETIME` (30 days); only its SHA-256 is stored
 (:class:`~casebridge.cases.models.ApiToken`). ``Authorization: Bearer <token>`` is then
 resolved here: a lapsed token is 401 ``reauthentication_required``, a wrong or revoked one
 (or one whose user was deactivated) 401 ``invalid_token``, a missing header 401
@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from casebridge.cases.audit import cases_audit
-from casebridge.cases.errors import DomainError, ValidationFailed
+from casebridge.cases.errors import DomainError
 from casebridge.cases.models import ApiToken, Firm, User
 from casebridge.cases.services import firms as firm_service
 from casebridge.core import clock, timezones
@@ -32,11 +32,6 @@ BEARER_PREFIX = "cbc_"
 TOKEN_LIFETIME = dt.timedelta(days=30)
 #: ``last_used_at`` is written at most this often (a write per request would be waste).
 LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
-
-
-class AuthenticationFailed(DomainError):
-    code = "invalid_credentials"
-    http_status = 401
 
 
 class InvalidToken(DomainError):
@@ -55,13 +50,13 @@ class IssuedToken:
     record: ApiToken
 
 
-def token_issue(*, firm_code: str, email: str, password: str) -> IssuedToken:
-    """Log in: the password check is the screens' (:func:`user_authenticate`), the refusal
-    does not say which of firm, email or password was wrong."""
-    try:
-        user = firm_service.user_authenticate(firm_code=firm_code, email=email, password=password)
-    except ValidationFailed as exc:
-        raise AuthenticationFailed(exc.message, field=exc.field) from None
+def token_issue(*, firm_code: str, email: str, password: str, ip_address: str = "") -> IssuedToken:
+    """Log in: the password check and throttle are the screens'
+    (:func:`~casebridge.cases.services.firms.user_authenticate`): 401 ``invalid_credentials``
+    not saying which of firm, email or password was wrong, 429 ``too_many_attempts``."""
+    user = firm_service.user_authenticate(
+        firm_code=firm_code, email=email, password=password, ip_address=ip_address
+    )
     now = clock.now()
     token = new_bearer_token(BEARER_PREFIX)
     with transaction.atomic():

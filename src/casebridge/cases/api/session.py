@@ -17,6 +17,7 @@ from casebridge.cases.api.security import context, token_issue, token_revoke
 from casebridge.cases.models import Permission, User
 from casebridge.core import clock
 from casebridge.core.api.schemas import ErrorOut, FirmOut, In, Out
+from casebridge.core.api.security import client_ip
 
 router = Router(tags=["session"])
 
@@ -80,13 +81,20 @@ class SessionOut(Out):
 @router.post(
     "/auth/session",
     auth=None,
-    response={201: SessionCreated, 401: ErrorOut, 422: ErrorOut},
+    response={201: SessionCreated, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="Log in (issue a 30-day token)",
 )
 def session_create(request: HttpRequest, payload: SessionIn) -> Status[SessionCreated]:
     """Refused 401 ``invalid_credentials`` for a wrong firm ID, email or password, or a
-    deactivated user (without saying which)."""
-    issued = token_issue(firm_code=payload.firm, email=payload.username, password=payload.password)
+    deactivated user (without saying which); 429 ``too_many_attempts`` with
+    ``Retry-After`` (seconds, also in ``details.retry_after``) after repeated failures for
+    the account or from the address."""
+    issued = token_issue(
+        firm_code=payload.firm,
+        email=payload.username,
+        password=payload.password,
+        ip_address=client_ip(request),
+    )
     user = User.objects.select_related("firm").get(pk=issued.record.user_id)
     return Status(
         201,

@@ -7,16 +7,18 @@ import datetime as dt
 import re
 from typing import Any
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from casebridge.cases.audit import cases_audit
-from casebridge.cases.errors import PermissionDenied, ValidationFailed
+from casebridge.cases.errors import PermissionDenied, SignInRefused, ValidationFailed
 from casebridge.cases.models import CaseType, CostCode, Firm, User
 from casebridge.cases.permissions import require_settings_access
 from casebridge.cases.services.dates import first_record_date
-from casebridge.core import clock, timezones
+from casebridge.core import clock, throttle, timezones
+from casebridge.core.audit import audit_record
 from casebridge.core.dates import opening_date_refusal
+from casebridge.core.signin import password_matches
 from casebridge.core.text import plain_line
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -222,15 +224,30 @@ def user_update(*, user: User, actor: User, **changes: Any) -> User:
     return user
 
 
-def user_authenticate(*, firm_code: str, email: str, password: str) -> User:
-    """Check a web login; the refusal does not say which part was wrong."""
+def user_authenticate(*, firm_code: str, email: str, password: str, ip_address: str = "") -> User:
+    """Check a sign-in (screens and API). Throttled first (:mod:`casebridge.core.throttle`:
+    429 with the wait). An unknown firm or user, a wrong password and a deactivated user are
+    one refusal (:class:`SignInRefused`), after the same work: one password hash, against a
+    dummy when there is no user; the audit trail (when the firm is known) says which."""
+    firm_code = firm_code.strip().lower()
+    username = email.strip().lower()
+    attempt = throttle.SignInAttempt(
+        scope="cases", firm_code=firm_code, username=username, address=ip_address
+    )
+    attempt.check()
     user = (
         User.objects.select_related("firm")
-        .filter(firm__code=firm_code.strip().lower(), email__iexact=email.strip(), is_active=True)
+        .filter(firm__code=firm_code, email__iexact=username)
         .first()
+        if firm_code and username
+        else None
     )
-    if user is None or not check_password(password, user.password):
-        raise ValidationFailed("firm ID, email or password is not right", field="password")
+    matches = password_matches(password, user.password if user is not None else None)
+    if user is None or not matches or not user.is_active:
+        attempt.failed()
+        _audit_login_failed(firm_code, username, user, matches, ip_address)
+        raise SignInRefused
+    attempt.succeeded()
     user.last_login_at = clock.now()
     user.save(update_fields=["last_login_at"])
     cases_audit(
@@ -240,8 +257,34 @@ def user_authenticate(*, firm_code: str, email: str, password: str) -> User:
         entity_type="user",
         entity_id=user.pk,
         summary=f"{user.email} logged in",
+        ip_address=ip_address,
     )
     return user
+
+
+def _audit_login_failed(
+    firm_code: str, username: str, user: User | None, matches: bool, ip_address: str
+) -> None:
+    """A refused sign-in in the firm's audit trail, saying what the refusal did not (no
+    firm, no trail)."""
+    if user is not None:
+        firm_id, entity_id = user.firm_id, str(user.pk)
+        summary = "Wrong password" if not matches else "Deactivated user"
+    else:
+        firm = Firm.objects.filter(code=firm_code).first() if firm_code else None
+        if firm is None:
+            return
+        firm_id, entity_id, summary = firm.pk, "", f"Unknown user {username}"
+    audit_record(
+        system="cases",
+        firm_id=firm_id,
+        action="login_failed",
+        entity_type="user",
+        entity_id=entity_id,
+        actor_label=username,
+        ip_address=ip_address,
+        summary=summary,
+    )
 
 
 @transaction.atomic

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from casebridge.cases.auth import current_user, session_login, session_logout
 from casebridge.cases.forms import LoginForm
 from casebridge.cases.services import firms as firm_services
-from casebridge.core.errors import DomainError
+from casebridge.core.errors import DomainError, TooManyAttempts
+from casebridge.core.throttle import client_address
 
 from ._common import INVALID, apply_domain_error, safe_next
 
@@ -28,8 +29,16 @@ def login_view(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 user = firm_services.user_authenticate(
-                    firm_code=data["firm"], email=data["email"], password=data["password"]
+                    firm_code=data["firm"],
+                    email=data["email"],
+                    password=data["password"],
+                    ip_address=client_address(request),
                 )
+            except TooManyAttempts as exc:
+                apply_domain_error(form, exc)
+                response = render(request, "cases/login.html", {"form": form}, status=429)
+                response["Retry-After"] = str(int(exc.details["retry_after"]))
+                return response
             except DomainError as exc:
                 apply_domain_error(form, exc)
                 status = INVALID

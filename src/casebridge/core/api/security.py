@@ -10,6 +10,8 @@ from typing import TypeVar
 
 from django.http import HttpRequest
 
+from casebridge.core.throttle import client_address
+
 C = TypeVar("C")
 
 
@@ -32,6 +34,7 @@ def request_context(request: HttpRequest, kind: type[C]) -> C:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The peer address. ``X-Forwarded-For`` is not trusted: any client can send it, and
-    the login throttle and audit trail must not be spoofable."""
-    return str(request.META.get("REMOTE_ADDR", ""))[:64]
+    """The client's address: the peer's, unless ``CASEBRIDGE_TRUSTED_PROXIES`` names the
+    reverse proxies whose ``X-Forwarded-For`` may be believed (any client can send the
+    header, and the sign-in throttle and audit trail must not be spoofable)."""
+    return client_address(request)
