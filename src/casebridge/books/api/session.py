@@ -16,8 +16,10 @@ from ninja import Router, Status
 from pydantic import ConfigDict, Field
 
 from casebridge.books.api.security import context
+from casebridge.books.errors import NotFound
 from casebridge.books.models import Firm, User
 from casebridge.books.services import auth as auth_service
+from casebridge.books.services import two_factor
 from casebridge.core import clock
 from casebridge.core.api.schemas import ErrorOut, FirmOut, In, Out
 from casebridge.core.api.security import client_ip
@@ -64,6 +66,24 @@ class SessionIn(In):
     firm: str = Field(min_length=1, max_length=40, description="The firm ID typed at login.")
     username: str = Field(min_length=1, max_length=254, description="The user's email.")
     password: str = Field(min_length=1, max_length=1024)
+    totp: str = Field(
+        default="",
+        max_length=40,
+        description="The 6-digit code of the user's authenticator app (or a recovery code): "
+        "required for a user with two-factor sign-in (administrators and everyone who can "
+        "move trust money). Never for the integration user.",
+    )
+    security_answer: str = Field(
+        default="",
+        max_length=200,
+        description="The integration user's security answer: required when its token is "
+        "renewed (a token was issued to it before); the refusal names the question.",
+    )
+    new_password: str = Field(
+        default="",
+        max_length=1024,
+        description="Required after an administrator reset the password: the new one.",
+    )
 
 
 class SessionCreated(Out):
@@ -103,11 +123,18 @@ class SessionOut(Out):
 def session_create(request: HttpRequest, payload: SessionIn) -> Status[SessionCreated]:
     """Refusals: 401 ``invalid_credentials`` (wrong password or deactivated user),
     401 ``user_not_found`` (no such firm or user), 403 ``security_question_not_enrolled``,
-    429 ``too_many_attempts`` with ``Retry-After``."""
+    429 ``too_many_attempts`` with ``Retry-After`` (passwords, codes and answers);
+    the second factor (field ``totp``): 401 ``totp_required``, ``totp_invalid``,
+    ``totp_reused``, 403 ``totp_not_enrolled``; the integration user's renewal (field
+    ``security_answer``): 401 ``security_answer_required``, ``security_answer_invalid``;
+    403 ``password_change_required`` (field ``new_password``)."""
     issued = auth_service.integration_session_create(
         firm_code=payload.firm,
         email=payload.username,
         password=payload.password,
+        totp=payload.totp,
+        security_answer=payload.security_answer,
+        new_password=payload.new_password,
         ip_address=client_ip(request),
     )
     user = User.objects.select_related("firm").get(pk=issued.user_id)
@@ -146,4 +173,72 @@ def session_delete(request: HttpRequest) -> Status[None]:
     """Revoke the token this request was made with."""
     ctx = context(request)
     auth_service.integration_token_revoke(token=ctx.token, actor=ctx.user)
+    return Status(204, None)
+
+
+class PasswordChangeIn(In):
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post(
+    "/auth/password",
+    response={204: None, 401: ErrorOut, 422: ErrorOut},
+    summary="Change this user's password",
+)
+def password_change(request: HttpRequest, payload: PasswordChangeIn) -> Status[None]:
+    """401 ``invalid_credentials`` (field ``current_password``); 422 ``validation_error``
+    for a new password that breaks the rules (field ``new_password``)."""
+    ctx = context(request)
+    auth_service.password_change(
+        user=ctx.user,
+        current_password=payload.current_password,
+        new_password=payload.new_password,
+        ip_address=client_ip(request),
+    )
+    return Status(204, None)
+
+
+class PasswordResetIn(In):
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    temporary_password: str = Field(min_length=1, max_length=1024)
+
+
+def _firm_user(request: HttpRequest, user_id: int) -> User:
+    user = User.objects.filter(firm=context(request).firm, pk=user_id).first()
+    if user is None:
+        raise NotFound(f"no user {user_id} in this firm", field="user_id")
+    return user
+
+
+@router.post(
+    "/users/{int:user_id}/password-reset",
+    response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Reset a user's password (administrators)",
+)
+def user_password_reset(
+    request: HttpRequest, user_id: int, payload: PasswordResetIn
+) -> Status[None]:
+    """Sets a temporary password the user must change at the next sign-in (audited); their
+    tokens stop working. 403 ``admin_required``."""
+    auth_service.password_reset_by_admin(
+        user=_firm_user(request, user_id),
+        actor=context(request).user,
+        temporary_password=payload.temporary_password,
+    )
+    return Status(204, None)
+
+
+@router.post(
+    "/users/{int:user_id}/two-factor-reset",
+    response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Reset a user's two-factor sign-in (administrators)",
+)
+def user_two_factor_reset(request: HttpRequest, user_id: int) -> Status[None]:
+    """The user's authenticator app and recovery codes stop working; they set it up again
+    at their next sign-in (audited). 403 ``admin_required``."""
+    two_factor.totp_reset(user=_firm_user(request, user_id), actor=context(request).user)
     return Status(204, None)
