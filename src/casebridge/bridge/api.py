@@ -76,7 +76,7 @@ idempotent = make_idempotent(
     record_model=IdempotencyRecord,
     firm_of=lambda request: context(request).firm,
     scope_prefix="bridge",
-    secret_fields=("password",),
+    secret_fields=("password", "security_answer"),
 )
 
 
@@ -185,6 +185,12 @@ class ActivateIn(In):
     books_firm_code: str = Field(min_length=1, max_length=40)
     username: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
+    security_answer: str = Field(
+        default="",
+        max_length=200,
+        description="The integration user's security answer: the books ask it again when "
+        "the integration signs in again (a token was issued before).",
+    )
 
 
 @router.post("/activate", response={202: ConnectionOut, **ERRORS}, summary="Pop-up 1: sign in")
@@ -195,6 +201,7 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status[ConnectionOut]
     it encrypted and is erased when it is used. 202 with the connection and ``sign_in``
     queued: poll ``GET /connection``. The worker's refusals, in ``sign_in`` (state
     failed): ``invalid_credentials``, ``user_not_found``, ``security_question_not_enrolled``,
+    ``security_answer_required`` / ``security_answer_invalid`` (field ``security_answer``),
     ``books_unreachable``, ``too_many_attempts``, each with a message saying what to do and
     the field. Refused here: 422 for a missing or malformed field, 422 when the firm's
     cases are linked to other books."""
@@ -206,6 +213,7 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status[ConnectionOut]
         books_firm_code=payload.books_firm_code,
         username=payload.username,
         password=payload.password,
+        security_answer=payload.security_answer,
     )
     return Status(202, _connection_out(request))
 
@@ -247,6 +255,12 @@ class PasswordIn(In):
     model_config = ConfigDict(str_strip_whitespace=False)
 
     password: str = Field(min_length=1, max_length=1024)
+    security_answer: str = Field(
+        default="",
+        max_length=200,
+        description="The integration user's security answer: the books ask it again when "
+        "the integration signs in again (a token was issued before).",
+    )
 
 
 @router.post("/reauthenticate", response={202: ConnectionOut, **ERRORS})
@@ -256,7 +270,10 @@ def reauthenticate(request: HttpRequest, payload: PasswordIn) -> Status[Connecti
     ``GET /connection``'s ``sign_in``); what waited in the queue then goes out once."""
     ctx = context(request)
     conn_services.connection_reauthenticate(
-        firm=ctx.firm, actor=ctx.user, password=payload.password
+        firm=ctx.firm,
+        actor=ctx.user,
+        password=payload.password,
+        security_answer=payload.security_answer,
     )
     return Status(202, _connection_out(request))
 
