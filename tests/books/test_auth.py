@@ -22,12 +22,19 @@ from casebridge.books.services import auth
 from casebridge.core.models import AuditEvent
 from tests.books.ledger_helpers import refused, snapshot
 from tests.conftest import PASSWORD
+from tests.twofactor import fresh_code
 
 T = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 FIRM = "smith-pi"
 
 
 def login(email="Sam.Smith@smith.test", password=PASSWORD, firm_code=FIRM, at=T, **kw):
+    """The API login, with a fresh code of the fixed secret for a user who has a TOTP."""
+    user = User.objects.filter(
+        firm__code=firm_code.strip().lower(), email__iexact=email.strip()
+    ).first()
+    if user is not None and user.has_totp and "totp" not in kw:
+        kw["totp"] = fresh_code(user, at=at)
     return auth.integration_session_create(
         firm_code=firm_code, email=email, password=password, now=at, **kw
     )

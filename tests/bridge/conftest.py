@@ -190,8 +190,10 @@ def pop_up_1(
     books_firm_code: str = "lopez-pi",
     username: str = INTEGRATION_EMAIL,
     password: str = PASSWORD,
+    security_answer: str = "",
 ) -> BooksJob:
-    """Pop-up 1 saved, and the worker's sign-in run: the job, done or refused."""
+    """Pop-up 1 saved, and the worker's sign-in run: the job, done or refused. The books
+    ask the security answer only when the integration user had a token before."""
     job = conn_services.connection_activate(
         firm=cases.firm,
         actor=cases.admin,
@@ -199,16 +201,24 @@ def pop_up_1(
         books_firm_code=books_firm_code,
         username=username,
         password=password,
+        security_answer=security_answer,
     )
     work(cases.firm.pk)
     job.refresh_from_db()
     return job
 
 
-def reauthenticate(cases: Cases, password: str = PASSWORD) -> BooksJob:
+#: The integration user's security answer (``books_firm_seeded``), asked again by the books
+#: when the integration signs in again.
+SECURITY_ANSWER = "Civic"
+
+
+def reauthenticate(
+    cases: Cases, password: str = PASSWORD, security_answer: str = SECURITY_ANSWER
+) -> BooksJob:
     """The monthly re-authentication, and the worker's sign-in run: the job."""
     job = conn_services.connection_reauthenticate(
-        firm=cases.firm, actor=cases.admin, password=password
+        firm=cases.firm, actor=cases.admin, password=password, security_answer=security_answer
     )
     work(cases.firm.pk)
     job.refresh_from_db()

@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 
-from casebridge.cases.models import ApiToken
+from casebridge.cases.models import ApiToken, User
 from casebridge.cases.services import firms
 from casebridge.core import clock
 from casebridge.core.models import AuditEvent
 from tests.cases.api.conftest import ApiClient, db_state
 from tests.cases.conftest import PASSWORD
+from tests.twofactor import login_body
 
 T = dt.datetime(2026, 3, 1, 17, 0, tzinfo=dt.UTC)
 
@@ -25,9 +26,8 @@ def at(monkeypatch):
 
 
 def login(anonymous: ApiClient, username: str, password: str = PASSWORD, firm: str = "lopez-pi"):
-    return anonymous.post(
-        "/auth/session", {"firm": firm, "username": username, "password": password}
-    )
+    body = {"firm": firm, "username": username, "password": password}
+    return anonymous.post("/auth/session", login_body(User, firm, username, body))
 
 
 def test_login_issues_a_30_day_token_that_opens_the_api(anonymous, client, cadmin, at):

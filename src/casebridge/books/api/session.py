@@ -15,13 +15,14 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import ConfigDict, Field
 
+from casebridge.books.api.idempotency import idempotent_secret
 from casebridge.books.api.security import context
 from casebridge.books.errors import NotFound
 from casebridge.books.models import Firm, User
 from casebridge.books.services import auth as auth_service
 from casebridge.books.services import two_factor
 from casebridge.core import clock
-from casebridge.core.api.schemas import ErrorOut, FirmOut, In, Out
+from casebridge.core.api.schemas import ERRORS, ErrorOut, FirmOut, In, Out
 from casebridge.core.api.security import client_ip
 
 router = Router(tags=["session"])
@@ -176,6 +177,26 @@ def session_delete(request: HttpRequest) -> Status[None]:
     return Status(204, None)
 
 
+class UserSecurityOut(Out):
+    """Where a user's sign-in stands after a password or two-factor change."""
+
+    id: int
+    email: str
+    totp_enabled: bool = Field(description="Signs in with a TOTP code (two-factor).")
+    must_change_password: bool = Field(
+        description="An administrator reset the password: a new one is chosen at sign-in."
+    )
+
+    @classmethod
+    def of(cls, user: User) -> UserSecurityOut:
+        return cls(
+            id=user.pk,
+            email=user.email,
+            totp_enabled=user.has_totp,
+            must_change_password=user.must_change_password,
+        )
+
+
 class PasswordChangeIn(In):
     model_config = ConfigDict(str_strip_whitespace=False)
 
@@ -185,20 +206,21 @@ class PasswordChangeIn(In):
 
 @router.post(
     "/auth/password",
-    response={204: None, 401: ErrorOut, 422: ErrorOut},
+    response={200: UserSecurityOut, **ERRORS},
     summary="Change this user's password",
 )
-def password_change(request: HttpRequest, payload: PasswordChangeIn) -> Status[None]:
+@idempotent_secret
+def password_change(request: HttpRequest, payload: PasswordChangeIn) -> UserSecurityOut:
     """401 ``invalid_credentials`` (field ``current_password``); 422 ``validation_error``
     for a new password that breaks the rules (field ``new_password``)."""
     ctx = context(request)
-    auth_service.password_change(
+    user = auth_service.password_change(
         user=ctx.user,
         current_password=payload.current_password,
         new_password=payload.new_password,
         ip_address=client_ip(request),
     )
-    return Status(204, None)
+    return UserSecurityOut.of(user)
 
 
 class PasswordResetIn(In):
@@ -210,35 +232,37 @@ class PasswordResetIn(In):
 def _firm_user(request: HttpRequest, user_id: int) -> User:
     user = User.objects.filter(firm=context(request).firm, pk=user_id).first()
     if user is None:
-        raise NotFound(f"no user {user_id} in this firm", field="user_id")
+        raise NotFound(f"user {user_id} not found in this firm", field="user_id")
     return user
 
 
 @router.post(
     "/users/{int:user_id}/password-reset",
-    response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: UserSecurityOut, **ERRORS},
     summary="Reset a user's password (administrators)",
 )
+@idempotent_secret
 def user_password_reset(
     request: HttpRequest, user_id: int, payload: PasswordResetIn
-) -> Status[None]:
+) -> UserSecurityOut:
     """Sets a temporary password the user must change at the next sign-in (audited); their
     tokens stop working. 403 ``admin_required``."""
-    auth_service.password_reset_by_admin(
+    user = auth_service.password_reset_by_admin(
         user=_firm_user(request, user_id),
         actor=context(request).user,
         temporary_password=payload.temporary_password,
     )
-    return Status(204, None)
+    return UserSecurityOut.of(user)
 
 
 @router.post(
     "/users/{int:user_id}/two-factor-reset",
-    response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: UserSecurityOut, **ERRORS},
     summary="Reset a user's two-factor sign-in (administrators)",
 )
-def user_two_factor_reset(request: HttpRequest, user_id: int) -> Status[None]:
+@idempotent_secret
+def user_two_factor_reset(request: HttpRequest, user_id: int) -> UserSecurityOut:
     """The user's authenticator app and recovery codes stop working; they set it up again
     at their next sign-in (audited). 403 ``admin_required``."""
-    two_factor.totp_reset(user=_firm_user(request, user_id), actor=context(request).user)
-    return Status(204, None)
+    user = two_factor.totp_reset(user=_firm_user(request, user_id), actor=context(request).user)
+    return UserSecurityOut.of(user)

@@ -474,15 +474,15 @@ def integration_session_create(
     user = user_authenticate(
         firm_code=firm_code, email=email, password=password, ip_address=ip_address, now=now
     )
-    if user.is_integration_user:
-        two_factor.security_answer_check(user=user, answer=security_answer, ip_address=ip_address)
-    elif two_factor.totp_applies(user):
-        two_factor.totp_check(user=user, code=totp, ip_address=ip_address, now=now)
     if not user.is_enrolled:
         raise SecurityQuestionNotEnrolled(
             f"{user.email} has not enrolled a security question: log into the books as this "
             "user and set one first"
         )
+    if user.is_integration_user:
+        two_factor.security_answer_check(user=user, answer=security_answer, ip_address=ip_address)
+    elif two_factor.totp_applies(user):
+        two_factor.totp_check(user=user, code=totp, ip_address=ip_address, now=now)
     if user.must_change_password:
         if not new_password:
             raise twofactor.PasswordChangeRequired(

@@ -193,7 +193,7 @@ def two_factor_disable_view(request: HttpRequest) -> HttpResponse:
         try:
             two_factor.totp_disable(user=me, code=form.cleaned_data["code"])
         except DomainError as exc:
-            apply_domain_error(form, exc, {"totp": "code"})
+            apply_domain_error(form, exc)  # above the form: the field may not be shown
         else:
             messages.success(request, "Two-factor sign-in is off.")
             return redirect("books:account")
