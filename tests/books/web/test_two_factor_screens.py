@@ -243,3 +243,13 @@ def test_new_recovery_codes_replace_the_old_ones(admin_client, admin):
     assert not set(new) & set(old)
     assert RecoveryCode.objects.filter(user=admin).count() == 10
     assert audits("recovery_codes_regenerate", admin) == 2
+
+
+def test_a_pending_sign_in_cannot_set_up_a_new_secret_instead_of_the_code(client, admin, at):
+    before = User.objects.get(pk=admin.pk).totp_secret
+    password_step(client)
+    assert client.get(SETUP)["Location"] == reverse("books:login_code")
+    response = client.post(SETUP, {"code": "123456"})
+    assert response["Location"] == reverse("books:login_code")
+    assert SESSION_KEY not in client.session
+    assert User.objects.get(pk=admin.pk).totp_secret == before

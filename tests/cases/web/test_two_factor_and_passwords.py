@@ -286,3 +286,12 @@ def test_the_pending_sign_in_is_not_a_session(client, cadmin):
     password_step(client, cadmin.email)
     assert client.session[PENDING_KEY]["user_id"] == cadmin.pk
     assert client.get("/cases/account/")["Location"].startswith(LOGIN)
+
+
+def test_a_pending_sign_in_cannot_set_up_a_new_secret_instead_of_the_code(client, cadmin):
+    before = User.objects.get(pk=cadmin.pk).totp_secret
+    password_step(client, cadmin.email)
+    assert client.get(SETUP)["Location"] == reverse("cases:login_code")
+    assert client.post(SETUP, {"code": "123456"})["Location"] == reverse("cases:login_code")
+    assert SESSION_KEY not in client.session
+    assert User.objects.get(pk=cadmin.pk).totp_secret == before

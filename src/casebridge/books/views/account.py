@@ -111,6 +111,8 @@ def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
     if user is None:
         messages.info(request, TIMED_OUT)
         return redirect("books:login")
+    if signing_in and user.has_totp:  # a pending sign-in never replaces the secret it needs
+        return redirect("books:login_code")
     if user.is_integration_user:
         return redirect("books:dashboard")
     secret = _setup_secret(request)

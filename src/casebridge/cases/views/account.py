@@ -108,6 +108,8 @@ def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
     if user is None:
         messages.info(request, TIMED_OUT)
         return redirect("cases:login")
+    if signing_in and user.has_totp:  # a pending sign-in never replaces the secret it needs
+        return redirect("cases:login_code")
     secret = _setup_secret(request)
     status = 200
     form = CodeForm(request.POST or None)
