@@ -50,3 +50,11 @@ def login_body(user_model: Any, firm: str, username: str, body: dict[str, Any]) 
     if user is not None and user.has_totp and "totp" not in body:
         body = {**body, "totp": fresh_code(user)}
     return body
+
+
+def cases_code(email: str, firm_code: str = "lopez-pi") -> str:
+    """For a cases API login: a fresh code when the user has a second factor, else ""."""
+    from casebridge.cases.models import User
+
+    user = User.objects.filter(firm__code=firm_code, email__iexact=email).first()
+    return fresh_code(user) if user is not None and user.has_totp else ""

@@ -4,6 +4,7 @@ the sign-in; the worker (played by ``work``) signs in (ADR 0008)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.conf import settings
@@ -71,7 +72,10 @@ def test_the_password_waits_for_the_worker_only_encrypted_and_is_erased_when_tak
     stored = BooksJob.objects.values().get(pk=job.pk)
     assert stored["state"] == RunState.QUEUED
     assert PASSWORD not in str(stored)
-    assert decrypt_token(stored["secret_ciphertext"]) == PASSWORD
+    assert json.loads(decrypt_token(stored["secret_ciphertext"])) == {
+        "password": PASSWORD,
+        "security_answer": "",
+    }
     assert not Connection.objects.exists()  # nothing signed in yet
     work(cases.firm.pk)
     assert BooksJob.objects.get(pk=job.pk).secret_ciphertext == ""
