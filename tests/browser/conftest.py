@@ -79,5 +79,5 @@ def second_factor(page: Page, base: str, side: str, firm_code: str, email: str) 
     if user is None or not user.has_totp:
         return
     expect(page).to_have_url(f"{base}/{side}/login/code/")
-    page.get_by_label("Code").fill(fresh_code(user))
+    page.get_by_label("Code", exact=True).fill(fresh_code(user))
     page.get_by_role("button", name="Verify and sign in").click()

@@ -52,6 +52,7 @@ def integration_user(firm):
         password="integration pass 1",
         first_name="Bridge",
         last_name="Integration",
+        is_integration_user=True,  # signs in with its security question, never a TOTP code
     )
 
 

@@ -102,6 +102,7 @@ def seed(transactional_db) -> Seed:
         password=INTEGRATION_PASSWORD,
         first_name="Case",
         last_name="Bridge",
+        is_integration_user=True,  # signs in with its security question, never a TOTP code
     )
     books_attorney = books_auth.user_create(
         firm=books_firm,

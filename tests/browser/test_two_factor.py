@@ -32,7 +32,7 @@ def test_the_books_ask_for_the_code_after_the_password(live_server, page: Page, 
     expect(page).to_have_url(f"{base}/books/login/code/")
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
 
-    page.get_by_label("Code").fill("12345x")
+    page.get_by_label("Code", exact=True).fill("12345x")
     page.get_by_role("button", name="Verify and sign in").click()
     expect(
         page.get_by_text(
@@ -74,7 +74,7 @@ def test_a_cases_administrator_sets_up_two_factor_sign_in_first(live_server, pag
     page.goto(f"{base}/cases/two-factor/setup/")
     assert page.locator("#totp-secret").inner_text().replace(" ", "") == secret
 
-    page.get_by_label("Code").fill(code_at(key=secret))
+    page.get_by_label("Code", exact=True).fill(code_at(key=secret))
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
     expect(page.locator("#recovery-codes li")).to_have_count(twofactor.RECOVERY_CODE_COUNT)

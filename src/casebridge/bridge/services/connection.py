@@ -163,6 +163,14 @@ def explain_login_failure(
             "and set a security question first, then save again.",
             field="username",
         )
+    if code in ("totp_required", "totp_not_enrolled"):
+        return BooksRefused(
+            code,
+            f"The books ask {username} for a two-factor code: it is not marked as the "
+            "integration user there. In the books, Users -> edit this user -> turn on "
+            "Integration user (it then signs in with its security question), then save again.",
+            field="username",
+        )
     if code in ("security_answer_required", "security_answer_invalid"):
         question = str(getattr(exc, "details", {}).get("question", "") or "")
         asked = f" The question: {question}" if question else ""
