@@ -299,6 +299,24 @@ else:
         }
     }
 
+# --- Mail: password reset links (issue 13) ----------------------------------------------
+#: ``CASEBRIDGE_EMAIL_BACKEND`` picks Django's mail backend: the console in development
+#: (``make run`` prints the mail), SMTP when ``CASEBRIDGE_EMAIL_HOST`` is set, else none
+#: (the dummy backend: reset by email is not offered; an administrator resets passwords).
+EMAIL_HOST = os.environ.get("CASEBRIDGE_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("CASEBRIDGE_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("CASEBRIDGE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CASEBRIDGE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("CASEBRIDGE_EMAIL_TLS", "1") == "1"
+DEFAULT_FROM_EMAIL = os.environ.get("CASEBRIDGE_EMAIL_FROM", "casebridge@localhost")
+EMAIL_BACKEND = os.environ.get("CASEBRIDGE_EMAIL_BACKEND", "").strip() or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEVELOPMENT
+    else "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.dummy.EmailBackend"
+)
+
 # --- Task engine (ADR 0002) -------------------------------------------------------------
 _huey_redis = os.environ.get("HUEY_REDIS_URL")
 HUEY = {

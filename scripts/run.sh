@@ -13,6 +13,7 @@ HOST=${HOST:-127.0.0.1}
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py demo_load
 .venv/bin/python manage.py cases_demo_load
+DEMO_TOTP_KEY=$(PYTHONPATH=src .venv/bin/python -c 'from casebridge.core.twofactor import DEMO_TOTP_KEY; print(DEMO_TOTP_KEY)')
 .venv/bin/python manage.py run_huey --quiet > var/worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
@@ -32,6 +33,12 @@ cat <<MSG
             accountant@demo.test   accountant
             sam@demo.test          attorney (Records Time off: turn it on under Users)
             integration@demo.test  integration user (enrolls a security question at first login)
+
+  Two-factor sign-in: every demo person above but the integration user types a 6-digit code
+    after the password. They share the demo secret $DEMO_TOTP_KEY
+    (add it to an authenticator app, or compute the current code with:
+    .venv/bin/python -c 'import pyotp; print(pyotp.TOTP("$DEMO_TOTP_KEY").now())')
+  Mail (password reset links) prints here, on the console.
 
   Connect them (the seed): Cases -> Account Settings -> Integrations -> Books -> Activate,
     books address http://$HOST:$PORT/books/api/v1, firm ID demo, integration@demo.test.

@@ -18,6 +18,7 @@ from casebridge.books.models import AccountRole, BankAccount, BankAccountKind, F
 from casebridge.books.services import auth, files, setup
 from casebridge.core import clock
 from tests.clockwork import time_stands_still
+from tests.twofactor import enrol
 
 PASSWORD = "correct horse battery"
 
@@ -109,6 +110,7 @@ def admin(firm) -> User:
         last_name="Admin",
         is_admin=True,
     )
+    enrol(user)
     return auth.security_question_enroll(user=user, question="First pet's name?", answer="Rex")
 
 
@@ -122,6 +124,7 @@ def attorney(firm) -> User:
         last_name="Smith",
         records_time=True,
     )
+    enrol(user)
     return auth.security_question_enroll(user=user, question="City of birth?", answer="Fresno")
 
 

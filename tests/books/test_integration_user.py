@@ -11,6 +11,7 @@ from casebridge.books.models import User
 from casebridge.books.services import auth
 from casebridge.core.models import AuditEvent
 from tests.conftest import PASSWORD
+from tests.twofactor import fresh_code
 
 
 def test_a_user_is_made_the_integration_user_and_it_is_audited(firm, admin, attorney):
@@ -87,6 +88,6 @@ def test_the_database_also_keeps_one_per_firm(firm, admin, attorney):
 def test_the_flag_does_not_restrict_who_may_get_a_token(firm, admin, attorney):
     auth.user_update(user=attorney, actor=admin, is_integration_user=True)
     issued = auth.integration_session_create(
-        firm_code="smith-pi", email=admin.email, password=PASSWORD
+        firm_code="smith-pi", email=admin.email, password=PASSWORD, totp=fresh_code(admin)
     )
     assert issued.user_id == admin.pk

@@ -4,6 +4,7 @@ the sign-in; the worker (played by ``work``) signs in (ADR 0008)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.conf import settings
@@ -17,7 +18,7 @@ from casebridge.bridge.services import jobs
 from casebridge.cases.errors import PermissionDenied
 from casebridge.core import clock
 
-from .conftest import INTEGRATION_EMAIL, PASSWORD, activate, books_firm_seeded, work
+from .conftest import INTEGRATION_EMAIL, PASSWORD, activate, books_firm_seeded, pop_up_1, work
 
 
 def _activate(books, cases, **overrides) -> BooksJob:
@@ -71,7 +72,10 @@ def test_the_password_waits_for_the_worker_only_encrypted_and_is_erased_when_tak
     stored = BooksJob.objects.values().get(pk=job.pk)
     assert stored["state"] == RunState.QUEUED
     assert PASSWORD not in str(stored)
-    assert decrypt_token(stored["secret_ciphertext"]) == PASSWORD
+    assert json.loads(decrypt_token(stored["secret_ciphertext"])) == {
+        "password": PASSWORD,
+        "security_answer": "",
+    }
     assert not Connection.objects.exists()  # nothing signed in yet
     work(cases.firm.pk)
     assert BooksJob.objects.get(pk=job.pk).secret_ciphertext == ""
@@ -208,3 +212,21 @@ def test_readiness_warns_when_the_user_is_not_the_designated_integration_user(bo
         "Signed in to the books as integration@lopez.test, who is not marked as the designated "
         "integration user."
     )
+
+
+def test_a_person_with_two_factor_sign_in_is_refused_naming_the_integration_user_flag(books, cases):
+    """Only the books' designated integration user signs in without a TOTP code; the
+    refusal says how to designate it."""
+    job = pop_up_1(cases, books_url=books.url, username="books.admin@lopez.test")
+    assert (job.state, job.error_code, job.error_field) == (
+        RunState.FAILED,
+        "totp_not_enrolled",
+        "username",
+    )
+    assert job.error_message == (
+        "The books ask books.admin@lopez.test for a two-factor code: it is not marked as the "
+        "integration user there. In the books, Users -> edit this user -> turn on "
+        "Integration user (it then signs in with its security question), then save again."
+    )
+    assert not Connection.objects.exists()
+    assert not IntegrationToken.objects.exists()

@@ -16,6 +16,7 @@ from casebridge.bridge.models import Connection, OutboxItem
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases.api.security import token_issue
 from casebridge.cases.models import CostStatus
+from tests.twofactor import cases_code
 
 from .conftest import INTEGRATION_EMAIL, PASSWORD, add_cost, work
 
@@ -27,7 +28,9 @@ class Api:
         self.client = Client()
         self.headers = {
             "Authorization": "Bearer "
-            + token_issue(firm_code="lopez-pi", email=email, password=PASSWORD).token
+            + token_issue(
+                firm_code="lopez-pi", email=email, password=PASSWORD, totp=cases_code(email)
+            ).token
         }
 
     def get(self, path: str) -> tuple[int, Any]:

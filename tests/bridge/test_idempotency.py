@@ -11,6 +11,7 @@ from django.test import Client
 from casebridge.bridge.models import BooksJob, OutboxItem, SyncRun
 from casebridge.cases.api.security import token_issue
 from casebridge.cases.models import CostStatus, IdempotencyRecord
+from tests.twofactor import cases_code
 
 from .conftest import INTEGRATION_EMAIL, PASSWORD, add_cost, work
 from .test_api import BASE
@@ -20,7 +21,10 @@ class KeyedApi:
     def __init__(self, email: str) -> None:
         self.client = Client()
         self.auth = (
-            "Bearer " + token_issue(firm_code="lopez-pi", email=email, password=PASSWORD).token
+            "Bearer "
+            + token_issue(
+                firm_code="lopez-pi", email=email, password=PASSWORD, totp=cases_code(email)
+            ).token
         )
 
     def post(self, path, body, key):

@@ -27,6 +27,7 @@ from casebridge.bridge.models import Connection, OutboxItem, OutboxState
 from casebridge.bridge.services.readiness import readiness_run
 from casebridge.cases.api.security import token_issue
 from casebridge.cases.models import CostStatus
+from tests.twofactor import cases_code
 
 from .conftest import PASSWORD, add_cost
 from .hangingbooks import HangingBooks
@@ -142,7 +143,12 @@ def test_two_sends_at_once_on_one_sync_worker_answer_json_without_calling_the_bo
 ):
     readiness_run(conn=connected)  # the last report: every check passes
     costs = [add_cost(cases, 1_000), add_cost(cases, 2_550)]
-    token = token_issue(firm_code="lopez-pi", email=cases.admin.email, password=PASSWORD).token
+    token = token_issue(
+        firm_code="lopez-pi",
+        email=cases.admin.email,
+        password=PASSWORD,
+        totp=cases_code(cases.admin.email),
+    ).token
     with HangingBooks() as hanging:
         Connection.objects.filter(pk=connected.pk).update(books_url=hanging.books_url)
         results = _post_together(

@@ -65,3 +65,19 @@ def page(browser: Browser) -> Iterator[Page]:
     yield tab
     context.close()
     assert not problems, problems
+
+
+def second_factor(page: Page, base: str, side: str, firm_code: str, email: str) -> None:
+    """After "Sign in": a user with two-factor sign-in types the code of the fixed secret
+    (tests.twofactor) on the second step; anyone else is already past it."""
+    from casebridge.books.models import User as BooksUser
+    from casebridge.cases.models import User as CasesUser
+    from tests.twofactor import fresh_code
+
+    model = BooksUser if side == "books" else CasesUser
+    user = model.objects.filter(firm__code=firm_code, email__iexact=email).first()
+    if user is None or not user.has_totp:
+        return
+    expect(page).to_have_url(f"{base}/{side}/login/code/")
+    page.get_by_label("Code", exact=True).fill(fresh_code(user))
+    page.get_by_role("button", name="Verify and sign in").click()

@@ -18,6 +18,7 @@ from tests.books.bank.statement_files import Row, camt053
 from tests.books.ledger_helpers import books_open, deposit, trust_check
 from tests.browser.test_seed_books_setup import sign_in
 from tests.conftest import PASSWORD
+from tests.twofactor import enrol
 
 pytestmark = pytest.mark.browser
 
@@ -53,6 +54,7 @@ def attorney_signer(firm, admin):
         is_attorney=True,
         actor=admin,
     )
+    enrol(user)  # two-factor sign-in, the fixed secret
     return auth.security_question_enroll(user=user, question="Court?", answer="Fresno")
 
 

@@ -33,6 +33,8 @@ from casebridge.cases.models import (
 from casebridge.cases.selectors.settlement import settlement_figures
 from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import firms, settlement
+from tests.browser.conftest import second_factor
+from tests.twofactor import enrol
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +57,7 @@ def lopez(db):
         last_name="Admin",
         is_firm_admin=True,
     )
+    enrol(admin)  # two-factor sign-in, the fixed secret
     attorney = firms.user_create(
         firm=firm,
         actor=None,
@@ -66,6 +69,7 @@ def lopez(db):
         perm_costs_management=True,
         perm_deposit_settlement=True,
     )
+    enrol(attorney)
     paralegal = firms.user_create(
         firm=firm,
         actor=None,
@@ -108,6 +112,7 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    second_factor(page, base, "cases", "lopez-pi", email)
     expect(page).to_have_url(f"{base}/cases/")
 
 

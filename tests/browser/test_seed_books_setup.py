@@ -18,7 +18,9 @@ from playwright.sync_api import Page, expect
 
 from casebridge.books.models import ActivityCode, AreaOfPractice, Firm, User
 from casebridge.books.services import auth
+from tests.browser.conftest import second_factor
 from tests.conftest import PASSWORD
+from tests.twofactor import enrol
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +39,7 @@ def seed_attorney(firm):
         first_name="Sam",
         last_name="Smith",
     )
+    enrol(user)  # two-factor sign-in, the fixed secret
     return auth.security_question_enroll(user=user, question="City of birth?", answer="Fresno")
 
 
@@ -49,6 +52,7 @@ def integration_user(firm):
         password="integration pass 1",
         first_name="Bridge",
         last_name="Integration",
+        is_integration_user=True,  # signs in with its security question, never a TOTP code
     )
 
 
@@ -58,6 +62,7 @@ def sign_in(page: Page, base: str, email: str, password: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
+    second_factor(page, base, "books", "smith-pi", email)
 
 
 def gear(page: Page, item: str) -> None:

@@ -42,6 +42,8 @@ from casebridge.cases.models import User as CasesUser
 from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.services import firms
+from tests.browser.conftest import second_factor
+from tests.twofactor import enrol
 
 pytestmark = pytest.mark.browser
 
@@ -93,12 +95,14 @@ def seed(transactional_db) -> Seed:
         question="First pet?",
         answer="Rex",
     )
+    enrol(books_admin)  # two-factor sign-in, the fixed secret
     integration = books_auth.user_create(
         firm=books_firm,
         email=INTEGRATION_EMAIL,
         password=INTEGRATION_PASSWORD,
         first_name="Case",
         last_name="Bridge",
+        is_integration_user=True,  # signs in with its security question, never a TOTP code
     )
     books_attorney = books_auth.user_create(
         firm=books_firm,
@@ -108,6 +112,7 @@ def seed(transactional_db) -> Seed:
         last_name="Smith",
         records_time=False,
     )
+    enrol(books_attorney)
 
     firm = firms.firm_create(code=FIRM_CODE, name="Lopez Injury Attorneys")
     admin = firms.user_create(
@@ -119,6 +124,7 @@ def seed(transactional_db) -> Seed:
         last_name="Admin",
         is_firm_admin=True,
     )
+    enrol(admin)
     attorney = firms.user_create(
         firm=firm,
         actor=None,
@@ -198,6 +204,7 @@ def books_sign_in(page: Page, base: str, email: str, password: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
+    second_factor(page, base, "books", FIRM_CODE, email)
 
 
 def books_sign_out(page: Page, base: str) -> None:
@@ -219,6 +226,7 @@ def cases_sign_in(page: Page, base: str, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    second_factor(page, base, "cases", FIRM_CODE, email)
     expect(page).to_have_url(f"{base}/cases/")
 
 

@@ -52,6 +52,7 @@ from tests.browser.test_seed_bridge import (
     toast,
 )
 from tests.cases.helpers import deposit, lien, offer
+from tests.twofactor import enrol
 
 pytestmark = pytest.mark.browser
 
@@ -300,6 +301,7 @@ def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_rele
     cases_sign_out(page, base)
 
     # --- 3. The books: Invoices -> Review -> the invoice -> Approve -> Release -------------
+    enrol(books.admin)  # two-factor sign-in, the fixed secret
     books_sign_in(page, base, BOOKS_ADMIN, PASSWORD)
     expect(page).to_have_url(f"{base}/books/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Invoices").click()

@@ -9,6 +9,7 @@ import pytest
 from casebridge.cases.models import CostCode, Firm, User
 from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import firms
+from tests.twofactor import enrol
 
 PASSWORD = "correct horse battery"
 
@@ -20,14 +21,17 @@ def cfirm(db) -> Firm:
 
 @pytest.fixture
 def cadmin(cfirm) -> User:
-    return firms.user_create(
-        firm=cfirm,
-        actor=None,
-        email="admin@lopez.test",
-        password=PASSWORD,
-        first_name="Ana",
-        last_name="Admin",
-        is_firm_admin=True,
+    """A firm administrator: two-factor sign-in required, enrolled with the fixed secret."""
+    return enrol(
+        firms.user_create(
+            firm=cfirm,
+            actor=None,
+            email="admin@lopez.test",
+            password=PASSWORD,
+            first_name="Ana",
+            last_name="Admin",
+            is_firm_admin=True,
+        )
     )
 
 

@@ -24,9 +24,10 @@ from casebridge.cases.errors import NotFound
 from casebridge.cases.models import Case, Firm, User
 from casebridge.cases.selectors.statement import settlement_statement
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import costs, firms, settlement
+from casebridge.cases.services import costs, firms, settlement, two_factor
 from casebridge.cases.views.statement import pdf_text, statement_html, statement_pdf
 from tests.cases.conftest import PASSWORD, cost_code
+from tests.twofactor import enrol
 
 D = dt.date(2026, 3, 2)
 
@@ -129,6 +130,8 @@ def worked(cfirm, cadmin, case):
 
 
 def signed_in(user: User) -> Client:
+    if two_factor.totp_required(user):  # past both factors
+        enrol(user)
     client = Client()
     session = client.session
     session["cases_user_id"] = user.pk

@@ -1,7 +1,15 @@
 """Web sessions for the books' own users (the books have their own user table, apart from
 the cases side). The session holds ``books_user_id``; :class:`BooksUserMiddleware` puts
 the user on ``request.books_user``, and :func:`books_login_required` guards views and
-sends a user who has not enrolled a security question to enrollment first."""
+sends a user who has not enrolled a security question to enrollment first.
+
+A sign-in that needs a second factor (issue 13) is *pending* between the password and the
+code: the session holds ``books_pending_signin`` (the user's id, since when, where to go
+next) for :data:`~casebridge.core.twofactor.PENDING_SECONDS`, not ``books_user_id``; only
+the code (or, for a user who must have one and has none, enrolment) starts the session.
+A signed-in user who must have a second factor and has none (an administrator reset it)
+is sent to set it up, and one whose password was reset to choose a new one, before any
+page."""
 
 from __future__ import annotations
 
@@ -15,9 +23,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from casebridge.books.models import User
-from casebridge.core import timezones
+from casebridge.books.services import two_factor
+from casebridge.core import clock, timezones, twofactor
 
 SESSION_KEY = "books_user_id"
+PENDING_KEY = "books_pending_signin"
+#: The secret being set up (encrypted), until a code confirms it.
+SETUP_KEY = "books_totp_setup"
 #: The books' screens (the API activates its token's firm's zone itself).
 SCREENS_PREFIX = "/books/"
 
@@ -41,7 +53,45 @@ class BooksUserMiddleware:
 
 def session_login(request: HttpRequest, user: User) -> None:
     request.session.cycle_key()
+    request.session.pop(PENDING_KEY, None)
+    request.session.pop(SETUP_KEY, None)
     request.session[SESSION_KEY] = user.pk
+
+
+def pending_start(request: HttpRequest, user: User, next_url: str) -> None:
+    """The password was right; the code is still to come. Not signed in."""
+    request.session.cycle_key()
+    request.session.pop(SESSION_KEY, None)
+    request.session[PENDING_KEY] = {
+        "user_id": user.pk,
+        "at": clock.now().timestamp(),
+        "next": next_url,
+    }
+
+
+def pending_user(request: HttpRequest) -> User | None:
+    """The user of a pending sign-in still within its time, else None (and forgotten)."""
+    pending = request.session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    age = clock.now().timestamp() - float(pending.get("at", 0))
+    user = None
+    user_id = pending.get("user_id")
+    if 0 <= age <= twofactor.PENDING_SECONDS and isinstance(user_id, int):
+        user = User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
+    if user is None:
+        pending_clear(request)
+    return user
+
+
+def pending_next(request: HttpRequest) -> str:
+    pending = request.session.get(PENDING_KEY)
+    return str(pending.get("next", "")) if isinstance(pending, dict) else ""
+
+
+def pending_clear(request: HttpRequest) -> None:
+    request.session.pop(PENDING_KEY, None)
+    request.session.pop(SETUP_KEY, None)
 
 
 def session_logout(request: HttpRequest) -> None:
@@ -61,6 +111,10 @@ def books_login_required(*, admin: bool = False) -> Callable[[View], View]:
             if user is None:
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('books:login')}?{query}")
+            if two_factor.totp_required(user) and not user.has_totp:
+                return redirect(reverse("books:two_factor_setup"))
+            if user.must_change_password:
+                return redirect(reverse("books:password_change"))
             if not user.is_enrolled:
                 return redirect(reverse("books:enroll"))
             if admin and not user.is_admin:

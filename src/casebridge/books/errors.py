@@ -14,6 +14,7 @@ from casebridge.core.errors import (
 
 __all__ = [
     "AdminRequired",
+    "AuthenticationFailed",
     "Conflict",
     "DomainError",
     "EntryUnbalanced",
@@ -76,6 +77,14 @@ class TrustOverdraw(DomainError):
 
     code = "insufficient_trust_funds"
     http_status = 409
+
+
+class AuthenticationFailed(DomainError):
+    """A signed-in person's own proof did not hold (the current password at a change, a
+    security answer at renewal). A sign-in's refusal is :class:`SignInRefused`."""
+
+    code = "invalid_credentials"
+    http_status = 401
 
 
 class SecurityQuestionNotEnrolled(DomainError):

@@ -64,6 +64,15 @@ class User(models.Model):
     security_question = models.CharField(max_length=200, blank=True)
     security_answer_hash = models.CharField(max_length=256, blank=True)
     security_enrolled_at = models.DateTimeField(null=True, blank=True)
+    #: The second factor (issue 13): the TOTP secret, Fernet-encrypted
+    #: (:mod:`casebridge.core.twofactor`); the counter of the last code used, so a code
+    #: works once. Never for the integration user (security question + token).
+    totp_secret = models.TextField(blank=True)
+    totp_enabled_at = models.DateTimeField(null=True, blank=True)
+    totp_last_counter = models.BigIntegerField(null=True, blank=True)
+    #: Set when an administrator resets the password: the user chooses a new one at the
+    #: next sign-in before anything else.
+    must_change_password = models.BooleanField(default=False)
     last_login_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -91,6 +100,30 @@ class User(models.Model):
     def is_enrolled(self) -> bool:
         """Authenticated for integrations: has enrolled a security question."""
         return self.security_enrolled_at is not None
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
+
+
+class RecoveryCode(models.Model):
+    """A single-use code that stands in for the TOTP code (ten at enrolment, shown once);
+    only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "code_hash"], name="books_recovery_code_unique_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk}"
 
 
 class IntegrationToken(models.Model):

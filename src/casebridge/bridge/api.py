@@ -76,7 +76,7 @@ idempotent = make_idempotent(
     record_model=IdempotencyRecord,
     firm_of=lambda request: context(request).firm,
     scope_prefix="bridge",
-    secret_fields=("password",),
+    secret_fields=("password", "security_answer"),
 )
 
 
@@ -185,6 +185,12 @@ class ActivateIn(In):
     books_firm_code: str = Field(min_length=1, max_length=40)
     username: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
+    security_answer: str = Field(
+        default="",
+        max_length=200,
+        description="The integration user's security answer: the books ask it again when "
+        "the integration signs in again (a token was issued before).",
+    )
 
 
 @router.post("/activate", response={202: ConnectionOut, **ERRORS}, summary="Pop-up 1: sign in")
@@ -195,14 +201,16 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status[ConnectionOut]
     it encrypted and is erased when it is used. 202 with the connection and ``sign_in``
     queued: poll ``GET /connection``. The worker's refusals, in ``sign_in`` (state
     failed): ``invalid_credentials`` (the books do not say which of firm ID, username or
-    password), ``security_question_not_enrolled``, ``books_unreachable`` (whatever else
-    answered, or nothing did: one message that repeats nothing the other side sent),
-    ``too_many_attempts`` (the books are backing off; the wait is in the message), each with
-    a message saying what to do and the field. Refused here: 422 for a missing or malformed
-    field, 422 when the firm's cases are linked to other books, and 422 ``books_address_*``
-    when the address is not on the allow-list after resolving its name (issue 13:
-    ``_invalid``, ``_scheme``, ``_userinfo``, ``_port``, ``_odd_form``, ``_not_allowed``,
-    ``_loopback``, ``_private``, ``_metadata``, ``_unresolvable``, ``_https_required``)."""
+    password), ``security_question_not_enrolled``, ``security_answer_required`` /
+    ``security_answer_invalid`` (field ``security_answer``), ``books_unreachable``
+    (whatever else answered, or nothing did: one message that repeats nothing the other
+    side sent), ``too_many_attempts`` (the books are backing off; the wait is in the
+    message), each with a message saying what to do and the field. Refused here: 422 for a
+    missing or malformed field, 422 when the firm's cases are linked to other books, and 422
+    ``books_address_*`` when the address is not on the allow-list after resolving its name
+    (issue 13: ``_invalid``, ``_scheme``, ``_userinfo``, ``_port``, ``_odd_form``,
+    ``_not_allowed``, ``_loopback``, ``_private``, ``_metadata``, ``_unresolvable``,
+    ``_https_required``)."""
     ctx = context(request)
     conn_services.connection_activate(
         firm=ctx.firm,
@@ -211,6 +219,7 @@ def activate(request: HttpRequest, payload: ActivateIn) -> Status[ConnectionOut]
         books_firm_code=payload.books_firm_code,
         username=payload.username,
         password=payload.password,
+        security_answer=payload.security_answer,
     )
     return Status(202, _connection_out(request))
 
@@ -252,6 +261,12 @@ class PasswordIn(In):
     model_config = ConfigDict(str_strip_whitespace=False)
 
     password: str = Field(min_length=1, max_length=1024)
+    security_answer: str = Field(
+        default="",
+        max_length=200,
+        description="The integration user's security answer: the books ask it again when "
+        "the integration signs in again (a token was issued before).",
+    )
 
 
 @router.post("/reauthenticate", response={202: ConnectionOut, **ERRORS})
@@ -261,7 +276,10 @@ def reauthenticate(request: HttpRequest, payload: PasswordIn) -> Status[Connecti
     ``GET /connection``'s ``sign_in``); what waited in the queue then goes out once."""
     ctx = context(request)
     conn_services.connection_reauthenticate(
-        firm=ctx.firm, actor=ctx.user, password=payload.password
+        firm=ctx.firm,
+        actor=ctx.user,
+        password=payload.password,
+        security_answer=payload.security_answer,
     )
     return Status(202, _connection_out(request))
 

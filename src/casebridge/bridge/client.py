@@ -334,7 +334,9 @@ class ThreeWay:
 class BooksClient(Protocol):
     """What the bridge needs from an accounting system."""
 
-    def session_create(self, *, firm_code: str, username: str, password: str) -> BooksSession: ...
+    def session_create(
+        self, *, firm_code: str, username: str, password: str, security_answer: str = ""
+    ) -> BooksSession: ...
 
     def session_get(self) -> SessionInfo: ...
 
@@ -623,12 +625,13 @@ class HttpBooksClient:
     # -- the session ----------------------------------------------------------------------
 
     @_answers
-    def session_create(self, *, firm_code: str, username: str, password: str) -> BooksSession:
-        body = self._request(
-            "POST",
-            "auth/session",
-            json={"firm": firm_code, "username": username, "password": password},
-        )
+    def session_create(
+        self, *, firm_code: str, username: str, password: str, security_answer: str = ""
+    ) -> BooksSession:
+        payload = {"firm": firm_code, "username": username, "password": password}
+        if security_answer:  # the books ask it again when the token is renewed
+            payload["security_answer"] = security_answer
+        body = self._request("POST", "auth/session", json=payload)
         return BooksSession(
             token=str(body["token"]),
             expires_at=dt.datetime.fromisoformat(body["expires_at"]),

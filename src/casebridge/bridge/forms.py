@@ -50,6 +50,15 @@ class ActivateForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False),
     )
+    security_answer = forms.CharField(
+        label="Security answer",
+        max_length=200,
+        required=False,
+        strip=False,
+        help_text="Only when the books ask: the answer to the integration user's security "
+        "question (asked again when the integration signs in again).",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False),
+    )
 
     def clean_books_url(self) -> str:
         """An address the HTTP client can use (the service checks the scheme)."""
@@ -135,6 +144,15 @@ class ReauthenticateForm(forms.Form):
         max_length=200,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}, render_value=False),
+    )
+    security_answer = forms.CharField(
+        label="Security answer",
+        max_length=200,
+        required=False,
+        strip=False,
+        help_text="The answer to the integration user's security question in the books: they "
+        "ask it again when the integration signs in again.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False),
     )
 
 

@@ -95,7 +95,7 @@ def _refusal_status(request: HttpRequest) -> int:
 # --- Activation: the seed's two pop-ups ------------------------------------------------------
 
 
-@sensitive_post_parameters("password")
+@sensitive_post_parameters("password", "security_answer")
 @cases_settings_required
 @require_http_methods(["GET", "POST"])
 def activate_view(request: HttpRequest) -> HttpResponse:
@@ -117,6 +117,7 @@ def activate_view(request: HttpRequest) -> HttpResponse:
                     books_firm_code=data["books_firm_code"],
                     username=data["username"],
                     password=data["password"],
+                    security_answer=data["security_answer"],
                 )
             except DomainError as exc:
                 apply_domain_error(form, exc)
@@ -188,6 +189,7 @@ def _refused_form(form: forms.Form, job: BooksJob) -> None:
     the password is typed again, without a second error for it."""
     form.is_valid()
     form.errors.pop("password", None)
+    form.errors.pop("security_answer", None)
     apply_domain_error(form, _job_refusal(job))
 
 
@@ -417,7 +419,7 @@ def deactivate_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@sensitive_post_parameters("password")
+@sensitive_post_parameters("password", "security_answer")
 @cases_settings_required
 @require_http_methods(["GET", "POST"])
 def reauthenticate_view(request: HttpRequest) -> HttpResponse:
@@ -430,7 +432,10 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 job = conn_services.connection_reauthenticate(
-                    firm=me.firm, actor=me, password=form.cleaned_data["password"]
+                    firm=me.firm,
+                    actor=me,
+                    password=form.cleaned_data["password"],
+                    security_answer=form.cleaned_data["security_answer"],
                 )
             except DomainError as exc:
                 apply_domain_error(form, exc)

@@ -8,6 +8,14 @@ the user on first use and keeps it on ``request.cases_user``. The decorators gua
   the user lacks (the refusal of :mod:`casebridge.cases.permissions`, word for word);
 - :func:`cases_settings_required` is Account Settings: firm administrators and holders of
   the "Administration settings page access" permission.
+
+A sign-in that needs a second factor (issue 13) is *pending* between the password and the
+code: the session holds ``cases_pending_signin`` (the user's id, since when, where to go
+next) for :data:`~casebridge.core.twofactor.PENDING_SECONDS`, not ``cases_user_id``; only
+the code (or, for a user who must have one and has none, enrolment) starts the session.
+Every guard sends a signed-in user who must have a second factor and has none (an
+administrator reset it, or a permission was granted since) to set it up, and one whose
+password was reset to choose a new one, before any page.
 """
 
 from __future__ import annotations
@@ -25,9 +33,13 @@ from django.urls import reverse
 from casebridge.cases.errors import PermissionDenied
 from casebridge.cases.models import Permission, User
 from casebridge.cases.permissions import require, require_admin, require_settings_access
-from casebridge.core import timezones
+from casebridge.cases.services import two_factor
+from casebridge.core import clock, timezones, twofactor
 
 SESSION_KEY = "cases_user_id"
+PENDING_KEY = "cases_pending_signin"
+#: The secret being set up (encrypted), until a code confirms it.
+SETUP_KEY = "cases_totp_setup"
 SCREENS_PREFIX = "/cases/"
 API_PREFIX = "/cases/api/"
 #: Where the user is cached on the request (templates read ``request.cases_user``).
@@ -103,8 +115,47 @@ def capabilities(request: HttpRequest) -> Capabilities:
 
 def session_login(request: HttpRequest, user: User) -> None:
     request.session.cycle_key()
+    request.session.pop(PENDING_KEY, None)
+    request.session.pop(SETUP_KEY, None)
     request.session[SESSION_KEY] = user.pk
     _remember(request, user)
+
+
+def pending_start(request: HttpRequest, user: User, next_url: str) -> None:
+    """The password was right; the code is still to come. Not signed in."""
+    request.session.cycle_key()
+    request.session.pop(SESSION_KEY, None)
+    request.session[PENDING_KEY] = {
+        "user_id": user.pk,
+        "at": clock.now().timestamp(),
+        "next": next_url,
+    }
+    _remember(request, None)
+
+
+def pending_user(request: HttpRequest) -> User | None:
+    """The user of a pending sign-in still within its time, else None (and forgotten)."""
+    pending = request.session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    age = clock.now().timestamp() - float(pending.get("at", 0))
+    user_id = pending.get("user_id")
+    user = None
+    if 0 <= age <= twofactor.PENDING_SECONDS and isinstance(user_id, int):
+        user = User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
+    if user is None:
+        pending_clear(request)
+    return user
+
+
+def pending_next(request: HttpRequest) -> str:
+    pending = request.session.get(PENDING_KEY)
+    return str(pending.get("next", "")) if isinstance(pending, dict) else ""
+
+
+def pending_clear(request: HttpRequest) -> None:
+    request.session.pop(PENDING_KEY, None)
+    request.session.pop(SETUP_KEY, None)
 
 
 def session_logout(request: HttpRequest) -> None:
@@ -137,6 +188,10 @@ def _guard(check: Callable[[User], None] | None) -> Callable[[View], View]:
             if user is None:
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('cases:login')}?{query}")
+            if two_factor.totp_required(user) and not user.has_totp:
+                return redirect(reverse("cases:two_factor_setup"))
+            if user.must_change_password:
+                return redirect(reverse("cases:password_change"))
             if check is not None:
                 try:
                     check(user)

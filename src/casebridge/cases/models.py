@@ -70,6 +70,15 @@ class User(models.Model):
     perm_deposit_settlement = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     password = models.CharField(max_length=256)
+    #: The second factor (issue 13): the TOTP secret, Fernet-encrypted
+    #: (:mod:`casebridge.core.twofactor`); the counter of the last code used, so a code
+    #: works once.
+    totp_secret = models.TextField(blank=True)
+    totp_enabled_at = models.DateTimeField(null=True, blank=True)
+    totp_last_counter = models.BigIntegerField(null=True, blank=True)
+    #: Set when an administrator resets the password: the user chooses a new one at the
+    #: next sign-in before anything else.
+    must_change_password = models.BooleanField(default=False)
     last_login_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -88,10 +97,34 @@ class User(models.Model):
     def display_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or self.email
 
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
+
     def has_permission(self, permission: Permission) -> bool:
         if self.is_firm_admin:
             return True
         return bool(getattr(self, f"perm_{permission.value}"))
+
+
+class RecoveryCode(models.Model):
+    """A single-use code that stands in for the TOTP code (ten at enrolment, shown once);
+    only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "code_hash"], name="cases_recovery_code_unique_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk}"
 
 
 class Contact(models.Model):

@@ -23,10 +23,12 @@ from casebridge.books.models import (
     JournalEntry,
     Posting,
     TrustReceipt,
+    User,
 )
-from casebridge.books.services import auth, checks, files
+from casebridge.books.services import auth, checks, files, two_factor
 from casebridge.core.models import AuditEvent
 from tests.conftest import PASSWORD
+from tests.twofactor import enrol, fresh_code
 
 BASE = "/books/api/v1"
 
@@ -137,6 +139,11 @@ class LiveClient:
 
 
 def issue_token(firm_code: str, email: str, **kw: Any) -> str:
+    """A token for a user of the test password, past the second factor: a fresh code for a
+    user who has a TOTP (or must: enrolled with the fixed secret first)."""
+    user = User.objects.filter(firm__code=firm_code, email__iexact=email).first()
+    if user is not None and two_factor.totp_applies(user) and "totp" not in kw:
+        kw["totp"] = fresh_code(enrol(user), at=kw.get("now"))
     return auth.integration_session_create(
         firm_code=firm_code, email=email, password=PASSWORD, **kw
     ).token

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 EXPECTED_PATHS = {
     "/books/api/v1/auth/session": {"get", "post", "delete"},
+    "/books/api/v1/auth/password": {"post"},
+    "/books/api/v1/users/{user_id}/password-reset": {"post"},
+    "/books/api/v1/users/{user_id}/two-factor-reset": {"post"},
     "/books/api/v1/users": {"get"},
     "/books/api/v1/users/{user_id}": {"get"},
     "/books/api/v1/features": {"get"},

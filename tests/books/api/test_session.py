@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 
-from casebridge.books.models import IntegrationToken, LoginAttempt
+from casebridge.books.models import IntegrationToken, LoginAttempt, User
 from casebridge.books.services import auth
 from casebridge.core import clock
 from casebridge.core.models import AuditEvent
 from tests.books.api.conftest import issue_token
 from tests.conftest import PASSWORD
+from tests.twofactor import login_body
 
 T = dt.datetime(2026, 3, 1, 17, 0, tzinfo=dt.UTC)
 
@@ -27,7 +28,8 @@ def at(monkeypatch):
 
 
 def login(live, username: str, password: str = PASSWORD, firm: str = "smith-pi"):
-    return live.post("/auth/session", {"firm": firm, "username": username, "password": password})
+    body = {"firm": firm, "username": username, "password": password}
+    return live.post("/auth/session", login_body(User, firm, username, body))
 
 
 def test_login_issues_a_30_day_token_and_the_token_opens_the_api(live, admin, at):
@@ -196,7 +198,12 @@ def post_from(client, address: str, username: str, password: str = PASSWORD):
     """POST /auth/session from ``address`` (Django's test client sets REMOTE_ADDR)."""
     response = client.post(
         "/books/api/v1/auth/session",
-        {"firm": "smith-pi", "username": username, "password": password},
+        login_body(
+            User,
+            "smith-pi",
+            username,
+            {"firm": "smith-pi", "username": username, "password": password},
+        ),
         content_type="application/json",
         REMOTE_ADDR=address,
     )

@@ -9,13 +9,14 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from casebridge.books.auth import SESSION_KEY
+from casebridge.books.auth import PENDING_KEY, SESSION_KEY, SETUP_KEY
 from casebridge.books.forms import STANDARD_QUESTIONS
 from casebridge.books.models import LoginAttempt, User
 from casebridge.books.services import auth
-from casebridge.core import clock
+from casebridge.core import clock, twofactor
 from casebridge.core.models import AuditEvent
 from tests.conftest import PASSWORD
+from tests.twofactor import code_at, fresh_code
 
 from .conftest import text
 
@@ -23,7 +24,12 @@ LOGIN = "/books/login/"
 
 
 def login(client, firm="smith-pi", email="admin@smith.test", password=PASSWORD, **extra):
-    return client.post(LOGIN, {"firm": firm, "email": email, "password": password, **extra})
+    """Both steps: the password, then (when asked) a fresh code of the fixed secret."""
+    response = client.post(LOGIN, {"firm": firm, "email": email, "password": password, **extra})
+    if response.status_code == 302 and response["Location"] == reverse("books:login_code"):
+        user = User.objects.get(pk=client.session[PENDING_KEY]["user_id"])
+        response = client.post(reverse("books:login_code"), {"code": fresh_code(user)})
+    return response
 
 
 def field_error(html: str, field: str) -> str:
@@ -61,10 +67,14 @@ def test_sign_in_never_redirects_off_site(client, admin):
     assert response["Location"] == reverse("books:dashboard")
 
 
-def test_a_new_user_is_sent_to_enrollment_after_signing_in(client, newcomer):
+def test_a_new_user_sets_up_two_factor_sign_in_then_enrolls_a_question(client, newcomer):
     response = login(client, email="new@smith.test")
     assert response.status_code == 302
-    assert response["Location"] == reverse("books:enroll")
+    assert response["Location"] == reverse("books:two_factor_setup")
+    assert client.get(response["Location"]).status_code == 200
+    secret = twofactor.decrypt_secret(client.session[SETUP_KEY])
+    response = client.post(reverse("books:two_factor_setup"), {"code": code_at(key=secret)})
+    assert f'href="{reverse("books:enroll")}"' in text(response)
 
 
 @pytest.mark.parametrize(

@@ -380,7 +380,18 @@ def test_re_authenticate_says_how_many_queued_items_go(connected, admin_client):
     response = _answer(admin_client, response, connected.firm_id)
     assert response.status_code == 422
     assert 'id="id_password_error"><p>The books refused the sign-in of' in text(response)
+    # the books ask the integration user's security question again when it signs in again
     response = admin_client.post(reverse("bridge:reauthenticate"), {"password": PASSWORD}, **HX)
+    response = _answer(admin_client, response, connected.firm_id)
+    assert response.status_code == 422
+    assert (
+        'id="id_security_answer_error"><p>The books ask '
+        f"{INTEGRATION_EMAIL}&#x27;s security question again when the integration signs in "
+        "again: type its answer. The question: First car?"
+    ) in text(response)
+    response = admin_client.post(
+        reverse("bridge:reauthenticate"), {"password": PASSWORD, "security_answer": "civic"}, **HX
+    )
     response = _answer(admin_client, response, connected.firm_id)
     assert response["HX-Redirect"] == INTEGRATIONS
     page = text(admin_client.get(INTEGRATIONS))

@@ -36,6 +36,7 @@ from casebridge.bridge.services import jobs, outbox
 from casebridge.cases.api.security import token_issue
 from casebridge.cases.models import Case, CostCode
 from casebridge.cases.services import cases as case_services
+from tests.twofactor import cases_code
 
 from ..conftest import INTEGRATION_EMAIL, PASSWORD, activate, add_cost
 from ..hangingbooks import HangingBooks
@@ -193,7 +194,12 @@ def test_no_screen_calls_the_books_inside_its_request(books, cases, hanging):
 
 
 def _api(cases) -> tuple[Client, dict[str, str]]:
-    token = token_issue(firm_code="lopez-pi", email=cases.admin.email, password=PASSWORD).token
+    token = token_issue(
+        firm_code="lopez-pi",
+        email=cases.admin.email,
+        password=PASSWORD,
+        totp=cases_code(cases.admin.email),
+    ).token
     return Client(), {"Authorization": f"Bearer {token}"}
 
 

@@ -33,9 +33,10 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import costs, firms, settlement
+from casebridge.cases.services import costs, firms, settlement, two_factor
 from casebridge.core.models import AuditEvent
 from tests.cases.conftest import PASSWORD, cost_code
+from tests.twofactor import enrol, fresh_code
 
 BASE = "/cases/api/v1"
 D = dt.date(2026, 3, 2)
@@ -98,7 +99,10 @@ class ApiClient:
 
 
 def issue(firm: Firm, user: User) -> str:
-    return token_issue(firm_code=firm.code, email=user.email, password=PASSWORD).token
+    """A token for ``user``, past the second factor: a fresh code for a user who has a TOTP
+    (or must: enrolled with the fixed secret first)."""
+    totp = fresh_code(enrol(user)) if two_factor.totp_applies(user) else ""
+    return token_issue(firm_code=firm.code, email=user.email, password=PASSWORD, totp=totp).token
 
 
 @pytest.fixture

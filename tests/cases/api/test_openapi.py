@@ -5,6 +5,9 @@ from __future__ import annotations
 P = "/cases/api/v1"
 EXPECTED_PATHS = {
     f"{P}/auth/session": {"get", "post", "delete"},
+    f"{P}/auth/password": {"post"},
+    f"{P}/users/{{user_id}}/password-reset": {"post"},
+    f"{P}/users/{{user_id}}/two-factor-reset": {"post"},
     f"{P}/contacts": {"get", "post"},
     f"{P}/contacts/{{contact_id}}": {"get"},
     f"{P}/users": {"get"},
@@ -64,7 +67,7 @@ def test_every_post_but_login_takes_an_idempotency_key(anonymous):
         headers = [p["name"] for p in ops["post"].get("parameters", []) if p["in"] == "header"]
         expected = [] if path.endswith("/auth/session") else ["Idempotency-Key"]
         assert headers == expected, path
-    assert posts == 20
+    assert posts == 23
 
 
 def test_every_authenticated_endpoint_documents_the_error_shape(anonymous):

@@ -185,6 +185,11 @@ def valid_bodies(ids: dict[str, int]) -> dict[tuple[str, str], dict[str, object]
             "incident_date": "2025-01-01",
         },
         ("post", "/cases/{case_id}/links"): {"case_id": ids["other_case_id"]},
+        ("post", "/auth/password"): {
+            "current_password": "not the password",
+            "new_password": "another password",
+        },
+        ("post", "/users/{user_id}/password-reset"): {"temporary_password": "temporary-123"},
         ("post", "/costs"): {
             "case_id": ids["case_id"],
             "payee_id": ids["contact_id"],

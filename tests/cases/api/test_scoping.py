@@ -65,6 +65,7 @@ def bodies(mine: dict[str, int]) -> dict[tuple[str, str], object]:
         ("post", "/liens/{lien_id}/reopen"): {"reason": "R"},
         ("post", "/cases/{case_id}/trust-items"): {"kind": "fee"},
         ("post", "/cases/{case_id}/push-to-client-trust"): {},
+        ("post", "/users/{user_id}/password-reset"): {"temporary_password": "temporary-123"},
     }
 
 

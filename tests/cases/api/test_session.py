@@ -7,12 +7,13 @@ import datetime as dt
 import pytest
 from django.contrib.auth.hashers import check_password as django_check_password
 
-from casebridge.cases.models import ApiToken
+from casebridge.cases.models import ApiToken, User
 from casebridge.cases.services import firms
 from casebridge.core import clock, signin
 from casebridge.core.models import AuditEvent
 from tests.cases.api.conftest import ApiClient, db_state
 from tests.cases.conftest import PASSWORD
+from tests.twofactor import login_body
 
 T = dt.datetime(2026, 3, 1, 17, 0, tzinfo=dt.UTC)
 
@@ -26,9 +27,8 @@ def at(monkeypatch):
 
 
 def login(anonymous: ApiClient, username: str, password: str = PASSWORD, firm: str = "lopez-pi"):
-    return anonymous.post(
-        "/auth/session", {"firm": firm, "username": username, "password": password}
-    )
+    body = {"firm": firm, "username": username, "password": password}
+    return anonymous.post("/auth/session", login_body(User, firm, username, body))
 
 
 def test_login_issues_a_30_day_token_that_opens_the_api(anonymous, client, cadmin, at):
@@ -127,7 +127,12 @@ def test_an_unknown_user_costs_the_same_hash_as_a_known_one(anonymous, cadmin, m
 def post_from(client, address: str, username: str, password: str = PASSWORD):
     response = client.post(
         "/cases/api/v1/auth/session",
-        {"firm": "lopez-pi", "username": username, "password": password},
+        login_body(
+            User,
+            "lopez-pi",
+            username,
+            {"firm": "lopez-pi", "username": username, "password": password},
+        ),
         content_type="application/json",
         REMOTE_ADDR=address,
     )

@@ -28,9 +28,10 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import costs, firms, settlement
+from casebridge.cases.services import costs, firms, settlement, two_factor
 from casebridge.core.models import AuditEvent
 from tests.cases.conftest import PASSWORD, cost_code
+from tests.twofactor import enrol
 
 HX = {"HTTP_HX_REQUEST": "true"}
 D = dt.date(2026, 3, 2)
@@ -66,6 +67,10 @@ def nothing_written() -> Iterator[None]:
 
 
 def sign_in(client: Client, user: User) -> Client:
+    """Signed in as ``user`` (past both factors: a user who must have a TOTP gets the
+    fixed one first)."""
+    if two_factor.totp_required(user):
+        enrol(user)
     session = client.session
     session[SESSION_KEY] = user.pk
     session.save()

@@ -13,3 +13,11 @@ from casebridge.core.api.idempotency import make_idempotent
 idempotent = make_idempotent(
     record_model=IdempotencyRecord, firm_of=lambda request: context(request).firm
 )
+
+#: The password endpoints (issue 13): passwords are left out of the request hash and
+#: nothing derived from them is stored.
+idempotent_secret = make_idempotent(
+    record_model=IdempotencyRecord,
+    firm_of=lambda request: context(request).firm,
+    secret_fields=("current_password", "new_password", "temporary_password"),
+)

@@ -16,11 +16,14 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import ConfigDict, Field
 
+from casebridge.books.api.idempotency import idempotent_secret
 from casebridge.books.api.security import context
+from casebridge.books.errors import NotFound
 from casebridge.books.models import Firm, User
 from casebridge.books.services import auth as auth_service
+from casebridge.books.services import two_factor
 from casebridge.core import clock
-from casebridge.core.api.schemas import ErrorOut, FirmOut, In, Out
+from casebridge.core.api.schemas import ERRORS, ErrorOut, FirmOut, In, Out
 from casebridge.core.api.security import client_ip
 
 router = Router(tags=["session"])
@@ -65,6 +68,24 @@ class SessionIn(In):
     firm: str = Field(min_length=1, max_length=40, description="The firm ID typed at login.")
     username: str = Field(min_length=1, max_length=254, description="The user's email.")
     password: str = Field(min_length=1, max_length=1024)
+    totp: str = Field(
+        default="",
+        max_length=40,
+        description="The 6-digit code of the user's authenticator app (or a recovery code): "
+        "required for a user with two-factor sign-in (administrators and everyone who can "
+        "move trust money). Never for the integration user.",
+    )
+    security_answer: str = Field(
+        default="",
+        max_length=200,
+        description="The integration user's security answer: required when its token is "
+        "renewed (a token was issued to it before); the refusal names the question.",
+    )
+    new_password: str = Field(
+        default="",
+        max_length=1024,
+        description="Required after an administrator reset the password: the new one.",
+    )
 
 
 class SessionCreated(Out):
@@ -105,11 +126,18 @@ def session_create(request: HttpRequest, payload: SessionIn) -> Status[SessionCr
     """Refusals: 401 ``invalid_credentials`` for a wrong firm ID, username or password or a
     deactivated user, without saying which; 403 ``security_question_not_enrolled`` (the
     password was right); 429 ``too_many_attempts`` with ``Retry-After`` (seconds, also in
-    ``details.retry_after``) after repeated failures for the account or from the address."""
+    ``details.retry_after``) after repeated failures for the account or from the address
+    (passwords, codes and answers); the second factor (field ``totp``): 401
+    ``totp_required``, ``totp_invalid``, ``totp_reused``, 403 ``totp_not_enrolled``; the
+    integration user's renewal (field ``security_answer``): 401 ``security_answer_required``,
+    ``security_answer_invalid``; 403 ``password_change_required`` (field ``new_password``)."""
     issued = auth_service.integration_session_create(
         firm_code=payload.firm,
         email=payload.username,
         password=payload.password,
+        totp=payload.totp,
+        security_answer=payload.security_answer,
+        new_password=payload.new_password,
         ip_address=client_ip(request),
     )
     user = User.objects.select_related("firm").get(pk=issued.user_id)
@@ -149,3 +177,94 @@ def session_delete(request: HttpRequest) -> Status[None]:
     ctx = context(request)
     auth_service.integration_token_revoke(token=ctx.token, actor=ctx.user)
     return Status(204, None)
+
+
+class UserSecurityOut(Out):
+    """Where a user's sign-in stands after a password or two-factor change."""
+
+    id: int
+    email: str
+    totp_enabled: bool = Field(description="Signs in with a TOTP code (two-factor).")
+    must_change_password: bool = Field(
+        description="An administrator reset the password: a new one is chosen at sign-in."
+    )
+
+    @classmethod
+    def of(cls, user: User) -> UserSecurityOut:
+        return cls(
+            id=user.pk,
+            email=user.email,
+            totp_enabled=user.has_totp,
+            must_change_password=user.must_change_password,
+        )
+
+
+class PasswordChangeIn(In):
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post(
+    "/auth/password",
+    response={200: UserSecurityOut, **ERRORS},
+    summary="Change this user's password",
+)
+@idempotent_secret
+def password_change(request: HttpRequest, payload: PasswordChangeIn) -> UserSecurityOut:
+    """401 ``invalid_credentials`` (field ``current_password``); 422 ``validation_error``
+    for a new password that breaks the rules (field ``new_password``)."""
+    ctx = context(request)
+    user = auth_service.password_change(
+        user=ctx.user,
+        current_password=payload.current_password,
+        new_password=payload.new_password,
+        ip_address=client_ip(request),
+    )
+    return UserSecurityOut.of(user)
+
+
+class PasswordResetIn(In):
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    temporary_password: str = Field(min_length=1, max_length=1024)
+
+
+def _firm_user(request: HttpRequest, user_id: int) -> User:
+    user = User.objects.filter(firm=context(request).firm, pk=user_id).first()
+    if user is None:
+        raise NotFound(f"user {user_id} not found in this firm", field="user_id")
+    return user
+
+
+@router.post(
+    "/users/{int:user_id}/password-reset",
+    response={200: UserSecurityOut, **ERRORS},
+    summary="Reset a user's password (administrators)",
+)
+@idempotent_secret
+def user_password_reset(
+    request: HttpRequest, user_id: int, payload: PasswordResetIn
+) -> UserSecurityOut:
+    """Sets a temporary password the user must change at the next sign-in (audited); their
+    tokens stop working. 403 ``admin_required``."""
+    user = auth_service.password_reset_by_admin(
+        user=_firm_user(request, user_id),
+        actor=context(request).user,
+        temporary_password=payload.temporary_password,
+    )
+    return UserSecurityOut.of(user)
+
+
+@router.post(
+    "/users/{int:user_id}/two-factor-reset",
+    response={200: UserSecurityOut, **ERRORS},
+    summary="Reset a user's two-factor sign-in (administrators)",
+)
+@idempotent_secret
+def user_two_factor_reset(request: HttpRequest, user_id: int) -> UserSecurityOut:
+    """The user's authenticator app and recovery codes stop working; they set it up again
+    at their next sign-in (audited). 403 ``admin_required``."""
+    user = two_factor.totp_reset(user=_firm_user(request, user_id), actor=context(request).user)
+    return UserSecurityOut.of(user)

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("books", "0010_closed_period_trigger"),
+        ("books", "0011_two_factor"),
     ]
 
     operations = [

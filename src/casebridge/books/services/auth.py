@@ -22,9 +22,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 
 from casebridge.books.errors import (
+    AdminRequired,
+    AuthenticationFailed,
     InvalidToken,
     ReauthenticationRequired,
     SecurityQuestionNotEnrolled,
@@ -32,7 +35,7 @@ from casebridge.books.errors import (
     ValidationFailed,
 )
 from casebridge.books.models import Firm, IntegrationToken, LoginAttempt, User
-from casebridge.core import clock, throttle
+from casebridge.core import clock, passwords, throttle, twofactor
 from casebridge.core.audit import audit_record
 from casebridge.core.signin import password_matches
 from casebridge.core.text import plain_line
@@ -71,10 +74,10 @@ def _audit_user(
     )
 
 
-def validate_password(password: str) -> None:
+def validate_password(password: str, *, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field=field
         )
 
 
@@ -228,6 +231,119 @@ def user_set_password(*, user: User, password: str, actor: User) -> None:
 
 
 @transaction.atomic
+def password_change(
+    *, user: User, current_password: str, new_password: str, ip_address: str = ""
+) -> User:
+    """The user changes their own password (My account, or the sign-in after an
+    administrator's reset)."""
+    if not check_password(current_password, user.password):
+        raise AuthenticationFailed("the current password is not right", field="current_password")
+    validate_password(new_password, field="new_password")
+    if check_password(new_password, user.password):
+        raise ValidationFailed("choose a new password, not the current one", field="new_password")
+    user.password = make_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    _audit_user(
+        user, "password_change", None, ip_address, summary=f"{user.email} changed their password"
+    )
+    return user
+
+
+@transaction.atomic
+def password_reset_by_admin(*, user: User, actor: User, temporary_password: str) -> User:
+    """An administrator sets a temporary password; the user must choose a new one at the
+    next sign-in. The user's API tokens stop working."""
+    if not actor.is_admin or not actor.is_active or actor.firm_id != user.firm_id:
+        raise AdminRequired("only a firm administrator can reset a password")
+    if user.pk == actor.pk:
+        raise ValidationFailed(
+            "change your own password under My account", field="temporary_password"
+        )
+    validate_password(temporary_password, field="temporary_password")
+    user.password = make_password(temporary_password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    IntegrationToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=clock.now()
+    )
+    _audit_user(
+        user,
+        "password_reset",
+        actor,
+        summary=f"Password of {user.email} reset by {actor.email} (to change at next sign-in)",
+    )
+    return user
+
+
+RESET_SIDE = "books"
+RESET_SUBJECT = "Reset your Casebridge Books password"
+
+
+def password_reset_link_send(
+    *, firm_code: str, email: str, link_base: str, ip_address: str = ""
+) -> None:
+    """Mail a reset link (signed, good for an hour, once) to an active user of the firm.
+    Says nothing about whether the user exists: the caller answers the same either way."""
+    if not passwords.email_configured():
+        raise ValidationFailed("password reset by email is not set up here; ask an administrator")
+    user = User.objects.filter(
+        firm__code=firm_code.strip().lower(), email__iexact=email.strip(), is_active=True
+    ).first()
+    if user is None:
+        return
+    token = passwords.reset_token_make(RESET_SIDE, user.pk, user.password)
+    link = f"{link_base}{token}/"
+    minutes = passwords.RESET_LINK_SECONDS // 60
+    send_mail(
+        RESET_SUBJECT,
+        f"Someone (we hope you) asked to reset the password of {user.email} in the books.\n\n"
+        f"Open this link within {minutes} minutes to choose a new one (it works once):\n{link}\n\n"
+        "If you did not ask for it, ignore this message: your password stays as it is.\n",
+        None,
+        [user.email],
+    )
+    _audit_user(
+        user,
+        "password_reset_link_sent",
+        None,
+        ip_address,
+        summary=f"Reset link mailed to {user.email}",
+    )
+
+
+RESET_LINK_REFUSED = "this reset link has expired or was already used; ask for a new one"
+
+
+def password_reset_link_user(token: str) -> User:
+    """The user a reset link is good for, or the refusal."""
+    found = passwords.reset_token_user_id(RESET_SIDE, token)
+    user = User.objects.filter(pk=found[0], is_active=True).first() if found else None
+    if user is None or found is None or not passwords.reset_token_matches(found[1], user.password):
+        raise ValidationFailed(RESET_LINK_REFUSED, field="token")
+    return user
+
+
+@transaction.atomic
+def password_reset_by_link(*, token: str, new_password: str, ip_address: str = "") -> User:
+    user = password_reset_link_user(token)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    password_reset_link_user(token)  # again under the lock: a link works once
+    validate_password(new_password, field="new_password")
+    user.password = make_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    _audit_user(
+        user,
+        "password_reset_by_link",
+        None,
+        ip_address,
+        summary=f"{user.email} reset their password by email",
+    )
+    return user
+
+
+@transaction.atomic
 def security_question_enroll(*, user: User, question: str, answer: str) -> User:
     question = question.strip()
     if len(question) < 5:
@@ -326,12 +442,22 @@ def integration_session_create(
     firm_code: str,
     email: str,
     password: str,
+    totp: str = "",
+    security_answer: str = "",
+    new_password: str = "",
     ip_address: str = "",
     now: dt.datetime | None = None,
 ) -> IssuedToken:
-    """API login: check credentials and enrollment, issue a 30-day token.
+    """API login: check credentials, the second factor and enrollment, issue a 30-day token.
+
+    The second factor: a person with a TOTP (or who must have one) sends ``totp`` (or a
+    recovery code); the integration user sends ``security_answer`` when its token is
+    renewed (a token was issued to it before). A user whose password an administrator
+    reset sends ``new_password``.
 
     Not atomic on purpose: a failed attempt must stay recorded (LoginAttempt, audit)."""
+    from casebridge.books.services import two_factor  # the two modules call each other
+
     now = now or clock.now()
     user = user_authenticate(
         firm_code=firm_code, email=email, password=password, ip_address=ip_address, now=now
@@ -340,6 +466,20 @@ def integration_session_create(
         raise SecurityQuestionNotEnrolled(
             f"{user.email} has not enrolled a security question: log into the books as this "
             "user and set one first"
+        )
+    if user.is_integration_user:
+        two_factor.security_answer_check(user=user, answer=security_answer, ip_address=ip_address)
+    elif two_factor.totp_applies(user):
+        two_factor.totp_check(user=user, code=totp, ip_address=ip_address, now=now)
+    if user.must_change_password:
+        if not new_password:
+            raise twofactor.PasswordChangeRequired(
+                f"an administrator reset the password of {user.email}: send new_password "
+                "to choose a new one",
+                field="new_password",
+            )
+        user = password_change(
+            user=user, current_password=password, new_password=new_password, ip_address=ip_address
         )
     token = BEARER_PREFIX + secrets.token_urlsafe(32)
     expires = now + dt.timedelta(days=settings.BOOKS_TOKEN_LIFETIME_DAYS)

@@ -8,10 +8,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casebridge.books.auth import current_user, session_login, session_logout
+from casebridge.books.auth import current_user, pending_start, session_login, session_logout
 from casebridge.books.errors import TooManyAttempts
 from casebridge.books.forms import STANDARD_QUESTIONS, EnrollForm, LoginForm
 from casebridge.books.services import auth as auth_services
+from casebridge.books.services import two_factor
 from casebridge.core.errors import DomainError
 
 from ._common import INVALID, apply_domain_error, client_ip, safe_next, throttled
@@ -47,10 +48,16 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 apply_domain_error(form, exc, LOGIN_FIELDS)
                 status = INVALID
             else:
+                next_url = safe_next(request, data.get("next"), dashboard)
+                if two_factor.totp_applies(user):  # the code (or its set-up) comes first
+                    pending_start(request, user, next_url)
+                    return redirect(
+                        "books:login_code" if user.has_totp else "books:two_factor_setup"
+                    )
                 session_login(request, user)
                 if not user.is_enrolled:
                     return redirect("books:enroll")
-                return redirect(safe_next(request, data.get("next"), dashboard))
+                return redirect(next_url)
         else:
             status = INVALID
     else:

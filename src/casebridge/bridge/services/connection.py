@@ -21,6 +21,7 @@ refusal but the job's answer.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -209,6 +210,32 @@ def explain_login_failure(
             "and set a security question first, then save again.",
             field="username",
         )
+    if isinstance(exc, BooksRejected) and code in ("totp_required", "totp_not_enrolled"):
+        return BooksRefused(
+            code,
+            f"The books ask {username} for a two-factor code: it is not marked as the "
+            "integration user there. In the books, Users -> edit this user -> turn on "
+            "Integration user (it then signs in with its security question), then save again.",
+            field="username",
+        )
+    if isinstance(exc, BooksRejected) and code in (
+        "security_answer_required",
+        "security_answer_invalid",
+    ):
+        question = str((exc.details or {}).get("question", "") or "")
+        asked = f" The question: {question}" if question else ""
+        return BooksRefused(
+            code,
+            (
+                f"The books ask {username}'s security question again when the integration "
+                "signs in again: type its answer."
+                if code == "security_answer_required"
+                else f"The books refused that answer to {username}'s security question. "
+                "Type it again."
+            )
+            + asked,
+            field="security_answer",
+        )
     return BooksRefused(
         NO_BOOKS_ANSWER_CODE,
         f"The books at {books_url} did not answer as a Casebridge books API. Check the "
@@ -227,14 +254,25 @@ def _retry_phrase(exc: BooksError) -> str:
     return "wait a few minutes, then try again"
 
 
-@sensitive_variables("password")
+@sensitive_variables("password", "security_answer")
 def _sign_in(
-    books_url: str, firm_code: str, username: str, password: str, *, firm_id: int
+    books_url: str,
+    firm_code: str,
+    username: str,
+    password: str,
+    security_answer: str = "",
+    *,
+    firm_id: int,
 ) -> BooksSession:
     client = None
     try:
         client = anonymous_client(books_url, firm_id=firm_id)
-        return client.session_create(firm_code=firm_code, username=username, password=password)
+        return client.session_create(
+            firm_code=firm_code,
+            username=username,
+            password=password,
+            security_answer=security_answer,
+        )
     except BooksError as exc:
         raise explain_login_failure(
             exc, books_url=books_url, firm_code=firm_code, username=username
@@ -247,7 +285,7 @@ def _sign_in(
 # --- The pop-ups ------------------------------------------------------------------------------
 
 
-@sensitive_variables("password")
+@sensitive_variables("password", "security_answer")
 def connection_activate(
     *,
     firm: Firm,
@@ -256,6 +294,7 @@ def connection_activate(
     books_firm_code: str,
     username: str,
     password: str,
+    security_answer: str = "",
 ) -> BooksJob:
     """Pop-up 1: check what can be checked here, then queue the sign-in for the worker
     (:func:`sign_in_job_run`), which keeps the token (never the password). A connection
@@ -283,12 +322,28 @@ def connection_activate(
     return _sign_in_queue(
         firm,
         actor,
-        password,
+        _secret(password, security_answer),
         purpose="activate",
         books_url=books_url,
         books_firm_code=books_firm_code,
         username=username,
     )
+
+
+def _secret(password: str, security_answer: str) -> str:
+    """What a sign-in job keeps encrypted: the password, and the security answer the books
+    ask when the token is renewed."""
+    return json.dumps({"password": password, "security_answer": security_answer})
+
+
+def _secret_read(plain: str) -> tuple[str, str]:
+    try:
+        value = json.loads(plain)
+    except ValueError:
+        value = None
+    if isinstance(value, dict) and isinstance(value.get("password"), str):
+        return value["password"], str(value.get("security_answer") or "")
+    return plain, ""  # a job queued before answers were kept: the password alone
 
 
 @sensitive_variables("password")
@@ -345,7 +400,7 @@ def _job_refused(job: BooksJob, exc: DomainError) -> None:
     )
 
 
-@sensitive_variables("password", "ciphertext", "session")
+@sensitive_variables("password", "security_answer", "ciphertext", "session")
 def sign_in_job_run(*, job: BooksJob) -> Connection | None:
     """On the worker: take the sign-in job (erasing the password from its row in the same
     UPDATE), sign in to the books, and keep the token: pop-up 1's or the monthly
@@ -355,7 +410,7 @@ def sign_in_job_run(*, job: BooksJob) -> Connection | None:
     if not take(BooksJob, job.pk, started_at=clock.now(), secret_ciphertext=""):
         return None
     try:
-        password = decrypt_token(ciphertext)
+        password, security_answer = _secret_read(decrypt_token(ciphertext))
     except TokenUnreadable:
         _job_refused(
             job,
@@ -371,7 +426,7 @@ def sign_in_job_run(*, job: BooksJob) -> Connection | None:
     assert actor is not None
     try:
         if params["purpose"] == "reauthenticate":
-            conn = _reauthenticate(job.firm, actor, password)
+            conn = _reauthenticate(job.firm, actor, password, security_answer)
         else:
             conn = _activate(
                 job.firm,
@@ -380,6 +435,7 @@ def sign_in_job_run(*, job: BooksJob) -> Connection | None:
                 books_firm_code=params["books_firm_code"],
                 username=params["username"],
                 password=password,
+                security_answer=security_answer,
             )
     except (BooksRefused, ValidationFailed, NotConnected) as exc:
         _job_refused(job, exc)
@@ -397,12 +453,21 @@ def sign_in_job_run(*, job: BooksJob) -> Connection | None:
     return conn
 
 
-@sensitive_variables("password", "session")
+@sensitive_variables("password", "security_answer", "session")
 def _activate(
-    firm: Firm, actor: User, *, books_url: str, books_firm_code: str, username: str, password: str
+    firm: Firm,
+    actor: User,
+    *,
+    books_url: str,
+    books_firm_code: str,
+    username: str,
+    password: str,
+    security_answer: str = "",
 ) -> Connection:
     # outside any transaction
-    session = _sign_in(books_url, books_firm_code, username, password, firm_id=firm.pk)
+    session = _sign_in(
+        books_url, books_firm_code, username, password, security_answer, firm_id=firm.pk
+    )
     with transaction.atomic():
         conn = Connection.objects.select_for_update().filter(firm=firm).first()
         if conn is None:
@@ -647,26 +712,42 @@ def connection_deactivate(*, firm: Firm, actor: User) -> Connection:
     return conn
 
 
-@sensitive_variables("password")
-def connection_reauthenticate(*, firm: Firm, actor: User, password: str) -> BooksJob:
-    """The monthly re-authentication: the integration user's password again, queued for
-    the worker like pop-up 1. Everything that waited goes out, once."""
+@sensitive_variables("password", "security_answer")
+def connection_reauthenticate(
+    *, firm: Firm, actor: User, password: str, security_answer: str = ""
+) -> BooksJob:
+    """The monthly re-authentication: the integration user's password and security answer
+    (the books ask the question again when the token is renewed), queued for the worker
+    like pop-up 1. Everything that waited goes out, once."""
     require_settings_access(actor)
     conn = connection_of(firm)
     if conn is None or not conn.username:
         raise NotConnected("activate the books integration first")
     if not password:
         raise ValidationFailed("password is required", field="password")
-    return _sign_in_queue(firm, actor, password, purpose="reauthenticate", username=conn.username)
+    return _sign_in_queue(
+        firm,
+        actor,
+        _secret(password, security_answer),
+        purpose="reauthenticate",
+        username=conn.username,
+    )
 
 
-@sensitive_variables("password", "session")
-def _reauthenticate(firm: Firm, actor: User, password: str) -> Connection:
+@sensitive_variables("password", "security_answer", "session")
+def _reauthenticate(
+    firm: Firm, actor: User, password: str, security_answer: str = ""
+) -> Connection:
     conn = connection_of(firm)
     if conn is None or not conn.username:
         raise NotConnected("activate the books integration first")
     session = _sign_in(
-        conn.books_url, conn.books_firm_code, conn.username, password, firm_id=firm.pk
+        conn.books_url,
+        conn.books_firm_code,
+        conn.username,
+        password,
+        security_answer,
+        firm_id=firm.pk,
     )
     with transaction.atomic():
         conn = Connection.objects.select_for_update().get(pk=conn.pk)

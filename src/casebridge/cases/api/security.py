@@ -25,7 +25,8 @@ from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import DomainError
 from casebridge.cases.models import ApiToken, Firm, User
 from casebridge.cases.services import firms as firm_service
-from casebridge.core import clock, timezones
+from casebridge.cases.services import two_factor
+from casebridge.core import clock, timezones, twofactor
 from casebridge.core.api.security import new_bearer_token, request_context, token_hash
 
 BEARER_PREFIX = "cbc_"
@@ -50,13 +51,35 @@ class IssuedToken:
     record: ApiToken
 
 
-def token_issue(*, firm_code: str, email: str, password: str, ip_address: str = "") -> IssuedToken:
+def token_issue(
+    *,
+    firm_code: str,
+    email: str,
+    password: str,
+    ip_address: str = "",
+    totp: str = "",
+    new_password: str = "",
+) -> IssuedToken:
     """Log in: the password check and throttle are the screens'
     (:func:`~casebridge.cases.services.firms.user_authenticate`): 401 ``invalid_credentials``
-    not saying which of firm, email or password was wrong, 429 ``too_many_attempts``."""
+    not saying which of firm, email or password was wrong, 429 ``too_many_attempts``. Then
+    the second factor (``totp``: a code or a recovery code) for a user who has one or must
+    have one, and ``new_password`` for a user whose password an administrator reset."""
     user = firm_service.user_authenticate(
         firm_code=firm_code, email=email, password=password, ip_address=ip_address
     )
+    if two_factor.totp_applies(user):
+        two_factor.totp_check(user=user, code=totp)
+    if user.must_change_password:
+        if not new_password:
+            raise twofactor.PasswordChangeRequired(
+                f"an administrator reset the password of {user.email}: send new_password "
+                "to choose a new one",
+                field="new_password",
+            )
+        user = firm_service.password_change(
+            user=user, current_password=password, new_password=new_password
+        )
     now = clock.now()
     token = new_bearer_token(BEARER_PREFIX)
     with transaction.atomic():

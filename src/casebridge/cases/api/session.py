@@ -12,9 +12,13 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import ConfigDict, Field
 
-from casebridge.cases.api.schemas import firm_out
+from casebridge.cases.api.idempotency import idempotent_secret
+from casebridge.cases.api.schemas import ERRORS, firm_out
 from casebridge.cases.api.security import context, token_issue, token_revoke
+from casebridge.cases.errors import NotFound
 from casebridge.cases.models import Permission, User
+from casebridge.cases.services import firms as firm_service
+from casebridge.cases.services import two_factor
 from casebridge.core import clock
 from casebridge.core.api.schemas import ErrorOut, FirmOut, In, Out
 from casebridge.core.api.security import client_ip
@@ -57,6 +61,18 @@ class SessionIn(In):
     firm: str = Field(min_length=1, max_length=40, description="The firm ID typed at login.")
     username: str = Field(min_length=1, max_length=254, description="The user's email.")
     password: str = Field(min_length=1, max_length=1024)
+    totp: str = Field(
+        default="",
+        max_length=40,
+        description="The 6-digit code of the user's authenticator app (or a recovery code): "
+        "required for a user with two-factor sign-in (firm administrators and holders of "
+        "Deposit settlement checks must have it).",
+    )
+    new_password: str = Field(
+        default="",
+        max_length=1024,
+        description="Required after an administrator reset the password: the new one.",
+    )
 
 
 class SessionCreated(Out):
@@ -81,19 +97,23 @@ class SessionOut(Out):
 @router.post(
     "/auth/session",
     auth=None,
-    response={201: SessionCreated, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={201: SessionCreated, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="Log in (issue a 30-day token)",
 )
 def session_create(request: HttpRequest, payload: SessionIn) -> Status[SessionCreated]:
     """Refused 401 ``invalid_credentials`` for a wrong firm ID, email or password, or a
     deactivated user (without saying which); 429 ``too_many_attempts`` with
     ``Retry-After`` (seconds, also in ``details.retry_after``) after repeated failures for
-    the account or from the address."""
+    the account or from the address; the second factor (field ``totp``): 401
+    ``totp_required``, ``totp_invalid``, ``totp_reused``, 403 ``totp_not_enrolled``, 429
+    ``too_many_attempts``; 403 ``password_change_required`` (field ``new_password``)."""
     issued = token_issue(
         firm_code=payload.firm,
         email=payload.username,
         password=payload.password,
         ip_address=client_ip(request),
+        totp=payload.totp,
+        new_password=payload.new_password,
     )
     user = User.objects.select_related("firm").get(pk=issued.record.user_id)
     return Status(
@@ -126,3 +146,92 @@ def session_delete(request: HttpRequest) -> Status[None]:
     """Revoke the token this request was made with."""
     token_revoke(context(request).token)
     return Status(204, None)
+
+
+class UserSecurityOut(Out):
+    """Where a user's sign-in stands after a password or two-factor change."""
+
+    id: int
+    email: str
+    totp_enabled: bool = Field(description="Signs in with a TOTP code (two-factor).")
+    must_change_password: bool = Field(
+        description="An administrator reset the password: a new one is chosen at sign-in."
+    )
+
+    @classmethod
+    def of(cls, user: User) -> UserSecurityOut:
+        return cls(
+            id=user.pk,
+            email=user.email,
+            totp_enabled=user.has_totp,
+            must_change_password=user.must_change_password,
+        )
+
+
+class PasswordChangeIn(In):
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post(
+    "/auth/password",
+    response={200: UserSecurityOut, **ERRORS},
+    summary="Change this user's password",
+)
+@idempotent_secret
+def password_change(request: HttpRequest, payload: PasswordChangeIn) -> UserSecurityOut:
+    """422 ``validation_error`` for a wrong current password (field ``current_password``)
+    or a new one that breaks the rules (field ``new_password``)."""
+    user = firm_service.password_change(
+        user=context(request).user,
+        current_password=payload.current_password,
+        new_password=payload.new_password,
+    )
+    return UserSecurityOut.of(user)
+
+
+class PasswordResetIn(In):
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    temporary_password: str = Field(min_length=1, max_length=1024)
+
+
+def _firm_user(request: HttpRequest, user_id: int) -> User:
+    user = User.objects.filter(firm=context(request).firm, pk=user_id).first()
+    if user is None:
+        raise NotFound(f"user {user_id} not found in this firm", field="user_id")
+    return user
+
+
+@router.post(
+    "/users/{int:user_id}/password-reset",
+    response={200: UserSecurityOut, **ERRORS},
+    summary="Reset a user's password (firm administrators)",
+)
+@idempotent_secret
+def user_password_reset(
+    request: HttpRequest, user_id: int, payload: PasswordResetIn
+) -> UserSecurityOut:
+    """Sets a temporary password the user must change at the next sign-in (audited); their
+    tokens stop working. 403 ``permission_denied`` (permission ``firm_admin``)."""
+    user = firm_service.password_reset_by_admin(
+        user=_firm_user(request, user_id),
+        actor=context(request).user,
+        temporary_password=payload.temporary_password,
+    )
+    return UserSecurityOut.of(user)
+
+
+@router.post(
+    "/users/{int:user_id}/two-factor-reset",
+    response={200: UserSecurityOut, **ERRORS},
+    summary="Reset a user's two-factor sign-in (firm administrators)",
+)
+@idempotent_secret
+def user_two_factor_reset(request: HttpRequest, user_id: int) -> UserSecurityOut:
+    """The user's authenticator app and recovery codes stop working; they set it up again
+    at their next sign-in (audited). 403 ``permission_denied``."""
+    user = two_factor.totp_reset(user=_firm_user(request, user_id), actor=context(request).user)
+    return UserSecurityOut.of(user)

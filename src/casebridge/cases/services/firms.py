@@ -7,15 +7,16 @@ import datetime as dt
 import re
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.mail import send_mail
 from django.db import transaction
 
 from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import PermissionDenied, SignInRefused, ValidationFailed
-from casebridge.cases.models import CaseType, CostCode, Firm, User
-from casebridge.cases.permissions import require_settings_access
+from casebridge.cases.models import ApiToken, CaseType, CostCode, Firm, User
+from casebridge.cases.permissions import require_admin, require_settings_access
 from casebridge.cases.services.dates import first_record_date
-from casebridge.core import clock, throttle, timezones
+from casebridge.core import clock, passwords, throttle, timezones
 from casebridge.core.audit import audit_record
 from casebridge.core.dates import opening_date_refusal
 from casebridge.core.signin import password_matches
@@ -57,6 +58,14 @@ FIRM_COST_CODES: tuple[tuple[str, str], ...] = (
     ("POLICE", "Police report"),
     ("FILING", "Filing fee"),
 )
+
+
+def validate_password(password: str, *, field: str = "password") -> None:
+    """The books' rule (``casebridge.books.services.auth.validate_password``), word for word."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field=field
+        )
 
 
 def _clean_email(email: str) -> str:
@@ -128,10 +137,7 @@ def user_create(
         raise ValidationFailed(f"unknown user settings: {', '.join(sorted(unknown))}")
     email = _clean_email(email)
     _check_names({"first_name": first_name, "last_name": last_name})
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
+    validate_password(password)
     if User.objects.filter(firm=firm, email__iexact=email).exists():
         raise ValidationFailed(
             f"a user with email {email} already exists; use another email or edit that user",
@@ -285,6 +291,109 @@ def _audit_login_failed(
         ip_address=ip_address,
         summary=summary,
     )
+
+
+def _user_audit(user: User, action: str, summary: str, actor: User | None = None) -> None:
+    cases_audit(
+        firm_id=user.firm_id,
+        actor=actor or user,
+        action=action,
+        entity_type="user",
+        entity_id=user.pk,
+        summary=summary,
+    )
+
+
+@transaction.atomic
+def password_change(*, user: User, current_password: str, new_password: str) -> User:
+    """The user changes their own password (My account, or the sign-in after an
+    administrator's reset)."""
+    if not check_password(current_password, user.password):
+        raise ValidationFailed("the current password is not right", field="current_password")
+    validate_password(new_password, field="new_password")
+    if check_password(new_password, user.password):
+        raise ValidationFailed("choose a new password, not the current one", field="new_password")
+    user.password = make_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    _user_audit(user, "password_change", f"{user.email} changed their password")
+    return user
+
+
+@transaction.atomic
+def password_reset_by_admin(*, user: User, actor: User, temporary_password: str) -> User:
+    """A firm administrator sets a temporary password; the user must choose a new one at
+    the next sign-in. The user's API tokens stop working."""
+    require_admin(actor, "reset a password")
+    if actor.firm_id != user.firm_id:
+        raise ValidationFailed("user not found in this firm", field="user")
+    if user.pk == actor.pk:
+        raise ValidationFailed(
+            "change your own password under My account", field="temporary_password"
+        )
+    validate_password(temporary_password, field="temporary_password")
+    user.password = make_password(temporary_password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
+    _user_audit(
+        user,
+        "password_reset",
+        f"Password of {user.email} reset by {actor.email} (to change at next sign-in)",
+        actor=actor,
+    )
+    return user
+
+
+RESET_SIDE = "cases"
+RESET_SUBJECT = "Reset your Casebridge case management password"
+RESET_LINK_REFUSED = "this reset link has expired or was already used; ask for a new one"
+
+
+def password_reset_link_send(*, firm_code: str, email: str, link_base: str) -> None:
+    """Mail a reset link (signed, good for an hour, once) to an active user of the firm.
+    Says nothing about whether the user exists: the caller answers the same either way."""
+    if not passwords.email_configured():
+        raise ValidationFailed("password reset by email is not set up here; ask an administrator")
+    user = User.objects.filter(
+        firm__code=firm_code.strip().lower(), email__iexact=email.strip(), is_active=True
+    ).first()
+    if user is None:
+        return
+    token = passwords.reset_token_make(RESET_SIDE, user.pk, user.password)
+    minutes = passwords.RESET_LINK_SECONDS // 60
+    send_mail(
+        RESET_SUBJECT,
+        f"Someone (we hope you) asked to reset the password of {user.email} in case "
+        f"management.\n\nOpen this link within {minutes} minutes to choose a new one (it "
+        f"works once):\n{link_base}{token}/\n\nIf you did not ask for it, ignore this "
+        "message: your password stays as it is.\n",
+        None,
+        [user.email],
+    )
+    _user_audit(user, "password_reset_link_sent", f"Reset link mailed to {user.email}")
+
+
+def password_reset_link_user(token: str) -> User:
+    """The user a reset link is good for, or the refusal."""
+    found = passwords.reset_token_user_id(RESET_SIDE, token)
+    user = User.objects.filter(pk=found[0], is_active=True).first() if found else None
+    if user is None or found is None or not passwords.reset_token_matches(found[1], user.password):
+        raise ValidationFailed(RESET_LINK_REFUSED, field="token")
+    return user
+
+
+@transaction.atomic
+def password_reset_by_link(*, token: str, new_password: str) -> User:
+    user = password_reset_link_user(token)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    password_reset_link_user(token)  # again under the lock: a link works once
+    validate_password(new_password, field="new_password")
+    user.password = make_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    _user_audit(user, "password_reset_by_link", f"{user.email} reset their password by email")
+    return user
 
 
 @transaction.atomic

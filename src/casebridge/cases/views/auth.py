@@ -8,9 +8,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casebridge.cases.auth import current_user, session_login, session_logout
+from casebridge.cases.auth import current_user, pending_start, session_login, session_logout
 from casebridge.cases.forms import LoginForm
 from casebridge.cases.services import firms as firm_services
+from casebridge.cases.services import two_factor
 from casebridge.core.errors import DomainError, TooManyAttempts
 from casebridge.core.throttle import client_address
 
@@ -43,8 +44,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 apply_domain_error(form, exc)
                 status = INVALID
             else:
+                next_url = safe_next(request, data.get("next"), home)
+                if two_factor.totp_applies(user):  # the code (or its set-up) comes first
+                    pending_start(request, user, next_url)
+                    return redirect(
+                        "cases:login_code" if user.has_totp else "cases:two_factor_setup"
+                    )
                 session_login(request, user)
-                return redirect(safe_next(request, data.get("next"), home))
+                return redirect(next_url)
         else:
             status = INVALID
     else:

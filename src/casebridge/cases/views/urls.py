@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from casebridge.cases.views import (
+    account,
     auth,
     cases,
     client_trust,
@@ -19,6 +20,24 @@ urlpatterns: list[URLPattern] = [
     # Sign-in
     path("login/", auth.login_view, name="login"),
     path("logout/", auth.logout_view, name="logout"),
+    path("login/code/", account.login_code_view, name="login_code"),
+    path("two-factor/setup/", account.two_factor_setup_view, name="two_factor_setup"),
+    path("account/", account.account_view, name="account"),
+    path("account/recovery-codes/", account.recovery_codes_view, name="recovery_codes"),
+    path("account/two-factor/off/", account.two_factor_disable_view, name="two_factor_disable"),
+    path("account/password/", account.password_change_view, name="password_change"),
+    path("password/forgot/", account.password_forgot_view, name="password_forgot"),
+    path("password/reset/<str:token>/", account.password_reset_view, name="password_reset"),
+    path(
+        "settings/users/<int:pk>/password-reset/",
+        account.user_password_reset_view,
+        name="user_password_reset",
+    ),
+    path(
+        "settings/users/<int:pk>/two-factor-reset/",
+        account.user_two_factor_reset_view,
+        name="user_two_factor_reset",
+    ),
     # Cases and a case's tabs
     path("", cases.case_list_view, name="case_list"),
     path("new/", cases.case_create_view, name="case_new"),

@@ -18,8 +18,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from casebridge.books.models import BankAccount, BankAccountKind, Firm, GLAccount
-from casebridge.books.services import auth, checks, files, journal, setup
-from casebridge.core import clock
+from casebridge.books.services import auth, checks, files, journal, setup, two_factor
+from casebridge.core import clock, twofactor
 
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - published demo login, shown by `make run`
 #: The operating account's opening balance ($50,000.00), Cr Owner's Equity.
@@ -71,6 +71,10 @@ class Command(BaseCommand):
             is_attorney=True,  # the demo's attorney signs its bank reconciliations
         )
         auth.security_question_enroll(user=sam, question="What was your first car?", answer="Civic")
+        # the demo's people share one published TOTP secret (`make run` prints how to
+        # compute a code); the integration user keeps its security question instead
+        for person in (admin, accountant, sam):
+            two_factor.totp_set_known_secret(user=person, secret=twofactor.DEMO_TOTP_KEY)
         auth.user_create(
             firm=firm,
             email="integration@demo.test",

@@ -9,6 +9,9 @@ Everything goes through the services, as a user would do it. The firm has three 
   bridge matches), with the costs management and deposit permissions;
 - paralegal@demo.test, costs management only: no deposit permission.
 
+All three sign in with a TOTP code of the one demo secret
+(``casebridge.core.twofactor.DEMO_TOTP_KEY``, printed by `make run`).
+
 and twelve cases in every status with their costs (open, paid and one void), two linked
 cases of one accident with a cost split between them, negotiations on several cases, and
 "Lopez v. Acme Trucking", the worked settlement of domain.md: an accepted offer of
@@ -27,8 +30,8 @@ from django.db import transaction
 
 from casebridge.cases.models import Case, Contact, CostCode, Firm, User
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import costs, firms, settlement
-from casebridge.core import clock
+from casebridge.cases.services import costs, firms, settlement, two_factor
+from casebridge.core import clock, twofactor
 
 DEMO_CODE = "demo"
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - published demo login, shown by `make run`
@@ -156,7 +159,7 @@ def load() -> Firm:
         perm_costs_management=True,
         perm_deposit_settlement=True,
     )
-    firms.user_create(
+    paralegal = firms.user_create(
         firm=firm,
         actor=admin,
         email="paralegal@demo.test",
@@ -165,6 +168,10 @@ def load() -> Firm:
         last_name="Paralegal",
         perm_costs_management=True,
     )
+    # the demo's people share one published TOTP secret (`make run` prints how to compute
+    # a code); required for the administrator and Sam (deposits), optional for Pat
+    for person in (admin, sam, paralegal):
+        two_factor.totp_set_known_secret(user=person, secret=twofactor.DEMO_TOTP_KEY)
     today = clock.today()
 
     def ago(days: int) -> dt.date:
