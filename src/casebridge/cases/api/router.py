@@ -18,7 +18,8 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from casebridge.cases.api import cases, contacts, costs, session, settlement
-from casebridge.cases.api.security import BearerToken
+from casebridge.cases.api.security import BearerToken, rate_limit_client
+from casebridge.core.api import ratelimit
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
 
 api = NinjaAPI(
@@ -43,3 +44,5 @@ for module in (session, contacts, cases, costs, settlement):
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.
 add_unmatched_fallback(api, "the cases API v1")
+#: Per token, per address when anonymous (:mod:`casebridge.core.api.ratelimit`).
+ratelimit.install(api, scope="cases", client_of=rate_limit_client)
