@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.core.cache import cache
 from huey.contrib.djhuey import HUEY
 from huey.storage import MemoryStorage
 from hypothesis import HealthCheck
@@ -33,6 +34,21 @@ hypothesis_settings.load_profile("casebridge")
 HUEY.storage_class = MemoryStorage
 HUEY.storage_kwargs = {}
 HUEY.storage = HUEY.create_storage()
+
+
+@pytest.fixture(autouse=True)
+def _cache_starts_empty(request: pytest.FixtureRequest) -> None:
+    """API rate limits (and sign-in throttles) count in the shared cache, the database's by
+    default: an ordinary db test's counts roll back with it, a transactional or live-server
+    test's stay behind. Such a test starts with the cache emptied, so counts left by earlier
+    tests (every test client is 127.0.0.1) never throttle it."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        cache.clear()
 
 
 @pytest.fixture
