@@ -5,6 +5,7 @@ their role from ``user_create`` / ``user_update``, which keep ``is_admin`` with 
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -239,3 +240,19 @@ def test_the_database_holds_the_admin_flag_to_the_administrator_role(firm, accou
         User.objects.filter(pk=accountant.pk).update(is_admin=True)
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.filter(pk=accountant.pk).update(role="owner")
+
+
+def test_the_migration_keeps_administrators_and_makes_everyone_else_an_accountant(
+    firm, admin, staff, accountant
+):
+    """Migration 0012's data step, run over users as they stand (staff included, as a
+    user who was not an administrator before roles)."""
+    from django.apps import apps
+
+    step = import_module("casebridge.books.migrations.0012_user_role").roles_from_admin_flag
+    step(apps, None)
+    assert sorted(User.objects.values_list("email", "role", "is_admin")) == [
+        ("acc@smith.test", "accountant", False),
+        ("admin@smith.test", "administrator", True),
+        ("stan@smith.test", "accountant", False),
+    ]

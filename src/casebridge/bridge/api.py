@@ -752,7 +752,8 @@ api = NinjaAPI(
     version="1",
     description="The bridge from case management to the books: activation, readiness, "
     "sending costs, the sync queue, the fee invoice and the trust checks of a settlement. "
-    "Authenticate with a cases API token.",
+    "Authenticate with a cases API token. Rate limits as the cases API's (RateLimit-* "
+    "headers, 429 rate_limited with Retry-After), counted apart from it.",
     urls_namespace="bridge_api",
     auth=BearerToken(),
 )

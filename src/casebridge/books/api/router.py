@@ -39,7 +39,13 @@ api = NinjaAPI(
         "POST /auth/session, then send `Authorization: Bearer <token>`; tokens lapse after "
         '30 days. Amounts are decimal strings such as "1234.56". Every POST accepts an '
         "`Idempotency-Key` header. Errors are "
-        '`{"error": {"code", "message", "field"?, "details"?}}`.'
+        '`{"error": {"code", "message", "field"?, "details"?}}`. Voids, reversals and '
+        "unmatching or recording statement lines need the accountant or administrator role "
+        "(else 403 `role_required`); the integration user's token may make only the bridge's "
+        "requests (else 403 `integration_not_allowed`). Every response carries "
+        "`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds); past the "
+        "limit (per token a minute; per address without one) 429 `rate_limited` with "
+        "`Retry-After`."
     ),
     # mounted inside the books' URLconf (app_name "books"): ninja reverses its own URLs
     # through the full namespace path and registers the last part, "books_api"

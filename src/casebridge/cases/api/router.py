@@ -31,7 +31,10 @@ api = NinjaAPI(
         'lapse after 30 days. Amounts are decimal strings such as "1234.56", percentages '
         'too ("33.33"). Every POST accepts an `Idempotency-Key` header. Errors are '
         '`{"error": {"code", "message", "field"?, "details"?}}`; a refusal for want of a '
-        "permission is 403 `permission_denied` naming the permission."
+        "permission is 403 `permission_denied` naming the permission. Every response carries "
+        "`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds); past the "
+        "limit (per token a minute; per address without one) 429 `rate_limited` with "
+        "`Retry-After`."
     ),
     # mounted inside the cases side's URLconf (app_name "cases")
     urls_namespace="cases:cases_api",
