@@ -317,6 +317,27 @@ EMAIL_BACKEND = os.environ.get("CASEBRIDGE_EMAIL_BACKEND", "").strip() or (
     else "django.core.mail.backends.dummy.EmailBackend"
 )
 
+# --- API rate limits (issue 13) --------------------------------------------------------
+#: Requests a minute (a fixed 60-second window, counted in the cache above) on each of the
+#: three APIs: per token when authenticated (a token's own ``rate_limit_per_minute``
+#: overrides these), per client address otherwise. The books' integration user's token
+#: gets a ceiling the bridge never reaches (its worker sends one request at a time; the
+#: fastest, ~13 ms each, make under 5,000 a minute on the benchmarks' machine).
+
+
+def _per_minute(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of requests a minute, at least 1 (it is {raw!r})"
+        )
+    return int(raw)
+
+
+API_RATE_LIMIT = _per_minute("CASEBRIDGE_API_RATE_LIMIT", 600)
+API_RATE_LIMIT_INTEGRATION = _per_minute("CASEBRIDGE_API_RATE_LIMIT_INTEGRATION", 12000)
+API_RATE_LIMIT_ANONYMOUS = _per_minute("CASEBRIDGE_API_RATE_LIMIT_ANONYMOUS", 120)
+
 # --- Task engine (ADR 0002) -------------------------------------------------------------
 _huey_redis = os.environ.get("HUEY_REDIS_URL")
 HUEY = {

@@ -108,7 +108,12 @@ def test_user_create_is_audited_and_derives_initials(firm, admin):
     event = AuditEvent.objects.get(entity_type="user", entity_id=str(user.pk), action="create")
     assert (event.actor_id, event.after) == (
         admin.pk,
-        {"email": "pat@smith.test", "is_admin": False, "records_time": False},
+        {
+            "email": "pat@smith.test",
+            "is_admin": False,
+            "role": "accountant",
+            "records_time": False,
+        },
     )
 
 

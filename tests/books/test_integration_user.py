@@ -73,6 +73,7 @@ def test_one_integration_user_per_firm_not_per_installation(firm, other_firm, at
     assert event.after == {
         "email": "bridge@smith.test",
         "is_admin": False,
+        "role": "accountant",
         "records_time": False,
         "is_integration_user": True,
     }

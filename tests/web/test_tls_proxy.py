@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from casebridge.books.auth import SESSION_KEY
+from casebridge.books.auth import PENDING_KEY, SESSION_KEY
 from tests.conftest import PASSWORD
 
 #: What the proxy passes: the browser's Host and the protocol it used.
@@ -58,7 +58,8 @@ def test_behind_the_proxy_https_requests_are_served_with_hsts_and_forms_accepted
     assert page["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
     assert client.cookies["csrftoken"]["secure"] is True
     assert signed_in_post(client, admin) == 302
-    assert client.session[SESSION_KEY] == admin.pk
+    # the password was taken (CSRF passed): an administrator's second factor comes next
+    assert client.session[PENDING_KEY]["user_id"] == admin.pk
     assert client.cookies["sessionid"]["secure"] is True
 
 

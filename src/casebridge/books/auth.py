@@ -22,7 +22,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from casebridge.books.models import User
+from casebridge.books.models import Role, User
+from casebridge.books.roles import has_role, refusal
 from casebridge.books.services import two_factor
 from casebridge.core import clock, timezones, twofactor
 
@@ -103,7 +104,13 @@ def current_user(request: HttpRequest) -> User | None:
     return user
 
 
-def books_login_required(*, admin: bool = False) -> Callable[[View], View]:
+def books_login_required(
+    *, admin: bool = False, role: Role | None = None, doing: str = "This"
+) -> Callable[[View], View]:
+    """Signed in and enrolled; ``admin``: an administrator; ``role``: that role or above
+    (a correction's pop-up, GET and POST), else 403 naming the role needed, nothing
+    written. The role is read from the user at each request."""
+
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -120,6 +127,17 @@ def books_login_required(*, admin: bool = False) -> Callable[[View], View]:
             if admin and not user.is_admin:
                 reason = "This page is for firm administrators; ask one to change this setting."
                 return render(request, "books/forbidden.html", {"reason": reason}, status=403)
+            if role is not None and not has_role(user, role):
+                message = refusal(user, role, doing).message
+                return render(
+                    request,
+                    "books/forbidden.html",
+                    {
+                        "reason": f"{message}. Ask an administrator.",
+                        "heading": f"{role.label}s and above only",
+                    },
+                    status=403,
+                )
             return view(request, *args, **kwargs)
 
         return wrapper

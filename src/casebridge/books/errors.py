@@ -20,12 +20,14 @@ __all__ = [
     "EntryUnbalanced",
     "ExternalRefConflict",
     "IdempotencyKeyReused",
+    "IntegrationNotAllowed",
     "InvalidToken",
     "NotFound",
     "PeriodClosed",
     "PermissionDenied",
     "ReauthenticationRequired",
     "RecordsTimeOff",
+    "RoleRequired",
     "SecurityQuestionNotEnrolled",
     "SignInRefused",
     "TooManyAttempts",
@@ -64,6 +66,19 @@ class AdminRequired(PermissionDenied):
     """Only a books administrator may do this (e.g. post raw journal entries by API)."""
 
     code = "admin_required"
+
+
+class IntegrationNotAllowed(PermissionDenied):
+    """The integration user's token asked for something the bridge never does."""
+
+    code = "integration_not_allowed"
+
+
+class RoleRequired(PermissionDenied):
+    """The user's role (read at each request, so a demotion applies at once) is below what
+    the action needs. The details name both: ``required_role`` and ``role``."""
+
+    code = "role_required"
 
 
 class RecordsTimeOff(ValidationFailed):

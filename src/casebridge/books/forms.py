@@ -22,6 +22,7 @@ from casebridge.books.models import (
     PositivePayAmount,
     PositivePayColumn,
     PositivePayDateFormat,
+    Role,
     User,
 )
 from casebridge.books.services.setup import UTBMS_EXPENSE_CODES
@@ -203,12 +204,18 @@ USER_GENERAL_FIELDS = (
     "last_name",
     "email",
     "initials",
-    "is_admin",
+    "role",
     "is_attorney",
     "is_active",
     "is_integration_user",
 )
 USER_ACCOUNTING_FIELDS = ("records_time", "gl_account_extension")
+
+ROLE_HELP = (
+    "Administrators also manage users and settings. Accountants and administrators may "
+    "correct: void checks, receipts and invoices, reverse entries, unmatch or record "
+    "statement lines. Staff enter and match but cannot correct."
+)
 
 
 class UserEditForm(forms.Form):
@@ -216,7 +223,7 @@ class UserEditForm(forms.Form):
     last_name = _text("Last name", 100, required=False)
     email = forms.CharField(label="Email", max_length=254, widget=forms.EmailInput)
     initials = _text("Initials", 8, required=False)
-    is_admin = forms.BooleanField(label="Firm administrator", required=False)
+    role = forms.ChoiceField(label="Role", choices=Role.choices, help_text=ROLE_HELP)
     is_attorney = forms.BooleanField(
         label="Attorney (may sign reconciliations)",
         required=False,
@@ -256,7 +263,13 @@ class UserCreateForm(forms.Form):
         help_text="At least 10 characters. Give it to the user; they enroll a security "
         "question at their first login.",
     )
-    is_admin = forms.BooleanField(label="Firm administrator", required=False)
+    role = forms.ChoiceField(
+        label="Role",
+        choices=Role.choices,
+        initial=Role.ACCOUNTANT,
+        required=False,  # left out: accountant, as for every user made without one
+        help_text=ROLE_HELP,
+    )
     is_attorney = forms.BooleanField(
         label="Attorney (may sign reconciliations)",
         required=False,

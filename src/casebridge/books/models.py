@@ -42,8 +42,26 @@ class Firm(models.Model):
         return self.name
 
 
+class Role(models.TextChoices):
+    """What a books user may do (ADR: roles for tokens and API rate limits). Corrections
+    (voids, reversals, unmatching and recording bank lines) need an accountant or an
+    administrator; an administrator also manages users and the firm's settings. A token
+    acts with its user's role as it is at each request."""
+
+    ADMINISTRATOR = "administrator", "Administrator"
+    ACCOUNTANT = "accountant", "Accountant"
+    STAFF = "staff", "Staff"
+
+
+#: Each role's rank: a role may do what any lower one may.
+ROLE_RANK = {Role.STAFF: 0, Role.ACCOUNTANT: 1, Role.ADMINISTRATOR: 2}
+
+
 class User(models.Model):
-    """A person (or the designated integration user) who logs into the books."""
+    """A person (or the designated integration user) who logs into the books.
+
+    ``is_admin`` is kept beside ``role`` (many checks read it): it is true exactly when
+    the role is administrator (CHECK ``books_user_admin_is_administrator``)."""
 
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="users")
     email = models.EmailField(max_length=254)
@@ -51,6 +69,7 @@ class User(models.Model):
     last_name = models.CharField(max_length=100, blank=True)
     initials = models.CharField(max_length=8, blank=True)
     is_admin = models.BooleanField(default=False)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ACCOUNTANT)
     records_time = models.BooleanField(default=False)
     #: May sign a monthly bank reconciliation (issue 11).
     is_attorney = models.BooleanField(default=False)
@@ -85,6 +104,12 @@ class User(models.Model):
                 fields=["firm"],
                 condition=Q(is_integration_user=True),
                 name="books_user_one_integration_user_per_firm",
+            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="books_user_role_known"),
+            models.CheckConstraint(
+                condition=Q(is_admin=True, role=Role.ADMINISTRATOR)
+                | (Q(is_admin=False) & ~Q(role=Role.ADMINISTRATOR)),
+                name="books_user_admin_is_administrator",
             ),
         ]
 
@@ -137,6 +162,9 @@ class IntegrationToken(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    #: Requests a minute this token may make; null: the default for its user
+    #: (``CASEBRIDGE_API_RATE_LIMIT``, or ``..._INTEGRATION`` for the integration user).
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.prefix}... ({self.user_id}, expires {self.expires_at:%Y-%m-%d})"

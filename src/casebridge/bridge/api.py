@@ -40,7 +40,7 @@ from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import outbox, readiness, snapshot, status_sync
 from casebridge.bridge.services import settlement as settlement_services
 from casebridge.cases.api.schemas import ERRORS as ERRORS_403
-from casebridge.cases.api.security import BearerToken, context
+from casebridge.cases.api.security import BearerToken, context, rate_limit_client
 from casebridge.cases.models import (
     Case,
     Firm,
@@ -52,6 +52,7 @@ from casebridge.cases.models import (
 )
 from casebridge.cases.permissions import require, require_settings_access
 from casebridge.core import clock
+from casebridge.core.api import ratelimit
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
 from casebridge.core.api.idempotency import make_idempotent
 from casebridge.core.api.lookups import get_or_404
@@ -774,10 +775,13 @@ api = NinjaAPI(
     version="1",
     description="The bridge from case management to the books: activation, readiness, "
     "sending costs, the sync queue, the fee invoice and the trust checks of a settlement. "
-    "Authenticate with a cases API token.",
+    "Authenticate with a cases API token. Rate limits as the cases API's (RateLimit-* "
+    "headers, 429 rate_limited with Retry-After), counted apart from it.",
     urls_namespace="bridge_api",
     auth=BearerToken(),
 )
 install_error_handlers(api, logger_name="casebridge.bridge.api")
 api.add_router("", router)
 add_unmatched_fallback(api, "the books integration API v1")
+#: A cases token counts here apart from the cases API (:mod:`casebridge.core.api.ratelimit`).
+ratelimit.install(api, scope="bridge", client_of=rate_limit_client)

@@ -569,6 +569,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    #: Requests a minute this token may make (on the cases API and, counted apart, on the
+    #: bridge's); null: ``CASEBRIDGE_API_RATE_LIMIT``.
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.prefix}... ({self.user_id}, expires {self.expires_at:%Y-%m-%d})"

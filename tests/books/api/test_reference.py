@@ -22,6 +22,7 @@ def test_users_are_listed_and_found_by_email_ignoring_case(api, admin, attorney)
                 "first_name": "Sam",
                 "last_name": "Smith",
                 "is_admin": False,
+                "role": "accountant",
                 "records_time": True,
                 "is_active": True,
                 "is_integration_user": False,

@@ -50,6 +50,7 @@ def test_login_issues_a_30_day_token_and_the_token_opens_the_api(live, admin, at
             "first_name": "Ada",
             "last_name": "Admin",
             "is_admin": True,
+            "role": "administrator",
             "records_time": False,
             "is_active": True,
             "is_integration_user": False,

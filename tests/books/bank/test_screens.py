@@ -760,7 +760,13 @@ def test_the_user_form_has_the_attorney_checkbox(admin_client, firm, attorney):
     assert 'name="is_attorney"' in text(admin_client.get(edit, **HX))
     admin_client.post(
         edit,
-        {"email": attorney.email, "is_active": "on", "is_attorney": "on", "records_time": "on"},
+        {
+            "email": attorney.email,
+            "role": attorney.role,
+            "is_active": "on",
+            "is_attorney": "on",
+            "records_time": "on",
+        },
         **HX,
     )
     attorney.refresh_from_db()

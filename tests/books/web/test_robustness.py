@@ -35,7 +35,7 @@ JUNK = [
 ]
 
 POST_FORMS = [
-    ("books:user_new", ["email", "password", "first_name", "initials"]),
+    ("books:user_new", ["email", "password", "first_name", "initials", "role"]),
     ("books:area_new", ["name", "description"]),
     ("books:activity_code_new", ["code", "name", "gl_account", "utbms_code"]),
     ("books:account_new", ["number", "name", "type"]),

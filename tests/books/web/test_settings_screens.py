@@ -25,9 +25,10 @@ def user_form(user: User, **changes):
         "email": user.email,
         "initials": user.initials,
         "gl_account_extension": user.gl_account_extension,
+        "role": user.role,
         "tab": "general",
     }
-    for flag in ("is_admin", "is_active", "records_time", "is_integration_user"):
+    for flag in ("is_active", "records_time", "is_integration_user"):
         if getattr(user, flag):
             data[flag] = "on"
     data.update(changes)
@@ -117,16 +118,14 @@ def test_an_error_on_the_accounting_tab_opens_that_tab(admin_client, attorney):
     assert "at most 20 characters" in field_error(html, "gl_account_extension")
 
 
-def test_an_administrator_cannot_remove_their_own_flag(admin_client, admin):
+def test_an_administrator_cannot_remove_their_own_role(admin_client, admin):
     response = admin_client.post(
-        reverse("books:user_edit", args=[admin.pk]), user_form(admin, is_admin=None)
+        reverse("books:user_edit", args=[admin.pk]), user_form(admin, role="accountant")
     )
     assert response.status_code == 422
-    assert "You cannot remove your own administrator flag" in field_error(
-        text(response), "is_admin"
-    )
+    assert "You cannot remove your own administrator role" in field_error(text(response), "role")
     admin.refresh_from_db()
-    assert admin.is_admin
+    assert (admin.is_admin, admin.role) == (True, "administrator")
 
 
 def test_the_pop_up_shows_the_integration_user_switch(admin_client, attorney):

@@ -4,7 +4,8 @@ OpenAPI is served at ``openapi.json`` and interactive docs at ``docs``. Every en
 ``POST /auth/session`` needs ``Authorization: Bearer <token>`` and sees only its token's
 firm. Amounts are decimal strings; every POST honours ``Idempotency-Key``
 (:mod:`.idempotency`); every refusal is ``{"error": {...}}``
-(:mod:`casebridge.core.api.errors`).
+(:mod:`casebridge.core.api.errors`); every response carries ``RateLimit-*`` headers and
+a client over its limit gets 429 ``rate_limited`` (:mod:`casebridge.core.api.ratelimit`).
 
 Routers are mounted without a prefix (each endpoint spells its whole path), so a route
 template is the same in the code, the OpenAPI schema and an idempotency record's scope.
@@ -26,7 +27,8 @@ from casebridge.books.api import (
     session,
     statements,
 )
-from casebridge.books.api.security import BearerToken
+from casebridge.books.api.security import BearerToken, rate_limit_client
+from casebridge.core.api import ratelimit
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
 
 api = NinjaAPI(
@@ -37,7 +39,13 @@ api = NinjaAPI(
         "POST /auth/session, then send `Authorization: Bearer <token>`; tokens lapse after "
         '30 days. Amounts are decimal strings such as "1234.56". Every POST accepts an '
         "`Idempotency-Key` header. Errors are "
-        '`{"error": {"code", "message", "field"?, "details"?}}`.'
+        '`{"error": {"code", "message", "field"?, "details"?}}`. Voids, reversals and '
+        "unmatching or recording statement lines need the accountant or administrator role "
+        "(else 403 `role_required`); the integration user's token may make only the bridge's "
+        "requests (else 403 `integration_not_allowed`). Every response carries "
+        "`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds); past the "
+        "limit (per token a minute; per address without one) 429 `rate_limited` with "
+        "`Retry-After`."
     ),
     # mounted inside the books' URLconf (app_name "books"): ninja reverses its own URLs
     # through the full namespace path and registers the last part, "books_api"
@@ -65,3 +73,5 @@ for module in (
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.
 add_unmatched_fallback(api, "the books API v1")
+#: Per token (the integration user's with a higher ceiling), per address when anonymous.
+ratelimit.install(api, scope="books", client_of=rate_limit_client)

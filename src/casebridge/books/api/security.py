@@ -6,18 +6,25 @@
 401 ``invalid_token``, a missing header 401 ``not_authenticated``. The token's user and
 firm are attached to the request as an :class:`ApiContext` (``request.auth``); every query
 an endpoint makes filters by ``context(request).firm``.
+
+The integration user's token may make only the requests the bridge makes
+(:data:`casebridge.books.api.integration.INTEGRATION_ROUTES`); anything else is 403
+``integration_not_allowed``. Its user (role, integration flag) is read at each request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
+from casebridge.books.api.integration import refuse_unless_bridge_route
 from casebridge.books.models import Firm, IntegrationToken, User
 from casebridge.books.services import auth as auth_service
 from casebridge.core import timezones
+from casebridge.core.api import ratelimit
 from casebridge.core.api.security import request_context
 
 
@@ -34,7 +41,24 @@ class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiContext:
         tok = auth_service.integration_token_resolve(token=token.strip())
         timezones.activate(tok.firm.time_zone)  # "today" is the token's firm's
+        if tok.user.is_integration_user:
+            refuse_unless_bridge_route(ratelimit.route_of(request))
         return ApiContext(token=tok, user=tok.user, firm=tok.firm)
+
+
+def rate_limit_client(request: HttpRequest) -> ratelimit.Client | None:
+    """A token's own limit, else the integration user's ceiling or the default."""
+    ctx = getattr(request, "auth", None)
+    if not isinstance(ctx, ApiContext):
+        return None
+    limit = ctx.token.rate_limit_per_minute
+    if limit is None:
+        limit = (
+            settings.API_RATE_LIMIT_INTEGRATION
+            if ctx.user.is_integration_user
+            else settings.API_RATE_LIMIT
+        )
+    return ratelimit.Client(key=f"token-{ctx.token.pk}", limit=limit)
 
 
 def context(request: HttpRequest) -> ApiContext:

@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field
 from casebridge.books.api.idempotency import idempotent_secret
 from casebridge.books.api.security import context
 from casebridge.books.errors import NotFound
-from casebridge.books.models import Firm, User
+from casebridge.books.models import Firm, Role, User
 from casebridge.books.services import auth as auth_service
 from casebridge.books.services import two_factor
 from casebridge.core import clock
@@ -36,6 +36,11 @@ class UserOut(Out):
     first_name: str
     last_name: str
     is_admin: bool
+    role: Role = Field(
+        description="administrator, accountant or staff. Voids, reversals, unmatching and "
+        "recording statement lines need accountant or administrator (else 403 "
+        "role_required); is_admin is true exactly for administrator."
+    )
     records_time: bool
     is_active: bool
     is_integration_user: bool = Field(
@@ -52,6 +57,7 @@ class UserOut(Out):
             first_name=user.first_name,
             last_name=user.last_name,
             is_admin=user.is_admin,
+            role=Role(user.role),
             records_time=user.records_time,
             is_active=user.is_active,
             is_integration_user=user.is_integration_user,

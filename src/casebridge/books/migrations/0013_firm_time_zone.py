@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("books", "0011_two_factor"),
+        ("books", "0012_user_role"),
     ]
 
     operations = [

@@ -34,7 +34,7 @@ from casebridge.books.errors import (
     SignInRefused,
     ValidationFailed,
 )
-from casebridge.books.models import Firm, IntegrationToken, LoginAttempt, User
+from casebridge.books.models import Firm, IntegrationToken, LoginAttempt, Role, User
 from casebridge.core import clock, passwords, throttle, twofactor
 from casebridge.core.audit import audit_record
 from casebridge.core.signin import password_matches
@@ -102,8 +102,16 @@ def user_create(
     gl_account_extension: str = "",
     is_integration_user: bool = False,
     is_attorney: bool = False,
+    role: Role | str | None = None,
     actor: User | None = None,
 ) -> User:
+    """A new user. ``role`` defaults to administrator for ``is_admin``, else accountant
+    (as the migration that introduced roles made everyone who was not an administrator);
+    given, it decides ``is_admin``."""
+    role = _role_of(role, field="role") if role is not None else None
+    if role is None:
+        role = Role.ADMINISTRATOR if is_admin else Role.ACCOUNTANT
+    is_admin = role == Role.ADMINISTRATOR
     email = _clean_email(email)
     _check_names({"first_name": first_name, "last_name": last_name, "initials": initials})
     validate_password(password)
@@ -121,13 +129,19 @@ def user_create(
         last_name=last_name.strip(),
         initials=initials[:8],
         is_admin=is_admin,
+        role=role,
         records_time=records_time,
         is_attorney=is_attorney,
         gl_account_extension=gl_account_extension.strip(),
         is_integration_user=is_integration_user,
         password=make_password(password),
     )
-    after: dict[str, Any] = {"email": email, "is_admin": is_admin, "records_time": records_time}
+    after: dict[str, Any] = {
+        "email": email,
+        "is_admin": is_admin,
+        "role": role.value,
+        "records_time": records_time,
+    }
     if is_attorney:
         after["is_attorney"] = True
     if is_integration_user:
@@ -162,12 +176,22 @@ def _refuse_second_integration_user(firm_id: int, *, exclude_pk: int | None) -> 
         )
 
 
+def _role_of(value: object, *, field: str) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise ValidationFailed(
+            f"unknown role {value!r}; choose one of {', '.join(Role.values)}", field=field
+        ) from None
+
+
 USER_EDITABLE = (
     "first_name",
     "last_name",
     "initials",
     "email",
     "is_admin",
+    "role",
     "records_time",
     "is_attorney",
     "gl_account_extension",
@@ -178,12 +202,31 @@ USER_EDITABLE = (
 
 @transaction.atomic
 def user_update(*, user: User, actor: User, **changes: object) -> User:
-    """Change a user's profile or accounting settings (Users -> pencil)."""
+    """Change a user's profile or accounting settings (Users -> pencil). ``role`` sets
+    ``is_admin`` with it; ``is_admin`` alone makes an administrator, or takes it away
+    (the user becomes an accountant). Role changes are audited like every change."""
     unknown = set(changes) - set(USER_EDITABLE)
     if unknown:
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}")
     _check_names(changes)
     user = User.objects.select_for_update().get(pk=user.pk)
+    if "role" in changes:
+        role = _role_of(changes["role"], field="role")
+        if "is_admin" in changes and bool(changes["is_admin"]) != (role == Role.ADMINISTRATOR):
+            raise ValidationFailed(
+                "is_admin and role disagree: the administrator flag is the administrator role",
+                field="role",
+            )
+        changes["role"] = role.value
+        changes["is_admin"] = role == Role.ADMINISTRATOR
+    elif "is_admin" in changes:
+        if changes["is_admin"]:
+            changes["role"] = Role.ADMINISTRATOR.value
+        elif user.role == Role.ADMINISTRATOR:
+            changes["role"] = Role.ACCOUNTANT.value
+    if changes.get("role") == user.role:
+        changes.pop("role")
+        changes.pop("is_admin", None)
     before = {k: getattr(user, k) for k in changes}
     if "email" in changes:
         email = _clean_email(str(changes["email"]))
@@ -197,7 +240,8 @@ def user_update(*, user: User, actor: User, **changes: object) -> User:
             )
         changes["email"] = email
     if changes.get("is_admin") is False and user.is_admin and user.pk == actor.pk:
-        raise ValidationFailed("you cannot remove your own administrator flag", field="is_admin")
+        field = "role" if "role" in changes else "is_admin"
+        raise ValidationFailed("you cannot remove your own administrator role", field=field)
     if changes.get("is_active") is False and user.pk == actor.pk:
         raise ValidationFailed("you cannot deactivate yourself", field="is_active")
     if changes.get("is_integration_user") is True and not user.is_integration_user:

@@ -41,6 +41,7 @@ from casebridge.books.models import (
     TrustReceipt,
     User,
 )
+from casebridge.books.roles import CORRECTIONS, require_role
 from casebridge.books.selectors.checks import (
     MAX_CHECK_NUMBER,
     MAX_CHECKS_PER_PDF,
@@ -780,7 +781,9 @@ def check_void(
     void_date: dt.date | None = None,
     reason: str = "",
 ) -> Check:
-    """Void a queued or printed check: a reversal dated on the void date puts the money back."""
+    """Void a queued or printed check: a reversal dated on the void date puts the money back.
+    A correction: the accountant role or above (403 ``role_required``)."""
+    require_role(actor, CORRECTIONS, doing="Voiding a check")
     # of=self: the check's row only. The entry never changes (append-only), and locking
     # it would need UPDATE on books_journalentry, which the application's database role
     # does not have (scripts/db/roles.sql).
@@ -1008,7 +1011,9 @@ def trust_receipt_void(
     """Reverse a deposit (e.g. a bounced check) with an entry dated on the void date.
     Refused (:class:`TrustOverdraw`) if the money was already paid out: if the client's
     running balance on the void date or any later date would go below zero (ADR 0011;
-    the days between the deposit and the void keep what the books held then)."""
+    the days between the deposit and the void keep what the books held then). A
+    correction: the accountant role or above (403 ``role_required``)."""
+    require_role(actor, CORRECTIONS, doing="Voiding a trust receipt")
     receipt = (
         TrustReceipt.objects.select_for_update(of=("self",))  # not the entry: see check_void
         .select_related("entry")

@@ -39,6 +39,7 @@ from casebridge.books.models import (
     LineKind,
     User,
 )
+from casebridge.books.roles import CORRECTIONS, require_role
 from casebridge.books.services.checks import role_account
 from casebridge.books.services.dates import date_in_window, window_for
 from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
@@ -369,7 +370,9 @@ def invoice_void(
     void_date: dt.date | None = None,
     reason: str = "",
 ) -> Invoice:
-    """Void an invoice; a final one is reversed on the void date (money goes back to trust)."""
+    """Void an invoice; a final one is reversed on the void date (money goes back to trust).
+    A correction: the accountant role or above (403 ``role_required``)."""
+    require_role(actor, CORRECTIONS, doing="Voiding an invoice")
     invoice = _locked(firm, invoice_id)
     if invoice.stage == InvoiceStage.VOIDED:
         raise Conflict(f"invoice {invoice.number} is already void")

@@ -63,6 +63,7 @@ from casebridge.books.models import (
     TrustReceipt,
     User,
 )
+from casebridge.books.roles import CORRECTIONS, require_role
 from casebridge.books.services.dates import window_for
 from casebridge.books.services.periods import check_open
 from casebridge.core import clock
@@ -738,7 +739,9 @@ def journal_entry_reverse(
     document (its void service passes ``document_void=True``): reversing it alone would
     leave the document standing and its money spendable twice. Reversing a deposit whose
     money has already been disbursed is refused by the trust check like any overdraw: on
-    ``date`` and every later date (ADR 0011)."""
+    ``date`` and every later date (ADR 0011). A correction: the accountant role or above
+    (403 ``role_required``)."""
+    require_role(actor, CORRECTIONS, doing="Reversing a journal entry")
     if entry.firm_id != firm.pk:
         raise ValidationFailed("entry is not in this firm")
     if not document_void:

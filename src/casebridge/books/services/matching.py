@@ -57,6 +57,7 @@ from casebridge.books.models import (
     StatementLineStatus,
     User,
 )
+from casebridge.books.roles import CORRECTIONS, require_role
 from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
 from casebridge.books.services.statements import insert_rows
 from casebridge.core import clock
@@ -545,7 +546,10 @@ def line_match(
 def line_unmatch(
     *, firm: Firm, actor: User | None, line_id: int, reason: str = ""
 ) -> StatementLine:
-    """Undo a line's match (its items are open again) or its setting aside; audited."""
+    """Undo a line's match (its items are open again) or its setting aside; audited. A
+    correction (an entry recorded from the line is reversed): the accountant role or above
+    (403 ``role_required``)."""
+    require_role(actor, CORRECTIONS, doing="Unmatching a statement line")
     bank, line = _line_for_update(firm, line_id)
     if line.status == StatementLineStatus.UNMATCHED:
         raise Conflict(f"the {_describe(line)} is not matched")
@@ -644,7 +648,11 @@ def line_record(
       interest), neither a bank account nor client trust;
     - trust account: against the client ledger of ``file_id`` (money in a trust account
       is always some client's); never to an income account (:data:`IOLTA_INTEREST_RULE`).
+
+    A correction (a new entry the books lacked): the accountant role or above (403
+    ``role_required``).
     """
+    require_role(actor, CORRECTIONS, doing="Recording a statement line")
     bank, line = _line_for_update(firm, line_id)
     if line.status not in _OPEN_STATUSES:
         raise Conflict(f"the {_describe(line)} is {line.get_status_display().lower()}")

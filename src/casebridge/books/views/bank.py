@@ -34,6 +34,7 @@ from casebridge.books.models import (
     StatementLineStatus,
     User,
 )
+from casebridge.books.roles import CORRECTIONS
 from casebridge.books.selectors import bank as bank_selectors
 from casebridge.books.selectors.bank import BankItem
 from casebridge.books.services import matching
@@ -501,7 +502,7 @@ def _line_form_view(
     )
 
 
-@books_login_required()
+@books_login_required(role=CORRECTIONS, doing="Unmatching a statement line")
 @require_http_methods(["GET", "POST"])
 def line_unmatch_view(request: HttpRequest, pk: int) -> HttpResponse:
     def act(user: User, line: StatementLine, form: forms.Form) -> None:
@@ -551,7 +552,7 @@ def _record_extra(firm: Firm, bank: BankAccount) -> dict[str, Any]:
     return {"is_trust": True, "files": list(files), "iolta_rule": rule[:1].upper() + rule[1:]}
 
 
-@books_login_required()
+@books_login_required(role=CORRECTIONS, doing="Recording a statement line")
 @require_http_methods(["GET", "POST"])
 def line_record_view(request: HttpRequest, pk: int) -> HttpResponse:
     def act(user: User, line: StatementLine, form: forms.Form) -> None:

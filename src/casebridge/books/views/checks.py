@@ -24,6 +24,7 @@ from casebridge.books.forms import (
 )
 from casebridge.books.models import BankAccount, Check, CheckStatus
 from casebridge.books.printing.checks_pdf import CheckLayout, render_checks_pdf
+from casebridge.books.roles import CORRECTIONS
 from casebridge.books.selectors.checks import (
     MAX_CHECKS_PER_PDF,
     next_free_check_numbers,
@@ -126,7 +127,7 @@ def check_print_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@books_login_required()
+@books_login_required(role=CORRECTIONS, doing="Voiding a check")
 @require_http_methods(["GET", "POST"])
 def check_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)

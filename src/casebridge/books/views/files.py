@@ -28,6 +28,7 @@ from casebridge.books.models import (
     ReceiptStatus,
     TrustReceipt,
 )
+from casebridge.books.roles import CORRECTIONS
 from casebridge.books.selectors.reports import client_trust_ledger
 from casebridge.books.services import checks as check_services
 from casebridge.books.services import files as file_services
@@ -256,7 +257,7 @@ def file_check_request_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@books_login_required()
+@books_login_required(role=CORRECTIONS, doing="Voiding a trust receipt")
 @require_http_methods(["GET", "POST"])
 def receipt_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)

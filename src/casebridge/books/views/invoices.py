@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from casebridge.books.auth import books_login_required
 from casebridge.books.forms import InvoiceAdvanceForm, VoidForm
 from casebridge.books.models import Firm, Invoice, InvoiceStage
+from casebridge.books.roles import CORRECTIONS
 from casebridge.books.services import invoices as invoice_services
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
@@ -133,7 +134,7 @@ def invoice_advance_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(back)
 
 
-@books_login_required()
+@books_login_required(role=CORRECTIONS, doing="Voiding an invoice")
 @require_http_methods(["GET", "POST"])
 def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)

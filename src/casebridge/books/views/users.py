@@ -61,7 +61,7 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
                     first_name=data["first_name"],
                     last_name=data["last_name"],
                     initials=data["initials"],
-                    is_admin=data["is_admin"],
+                    role=data["role"] or None,
                     is_attorney=data["is_attorney"],
                     records_time=data["records_time"],
                 )

@@ -18,7 +18,8 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from casebridge.cases.api import cases, contacts, costs, session, settlement
-from casebridge.cases.api.security import BearerToken
+from casebridge.cases.api.security import BearerToken, rate_limit_client
+from casebridge.core.api import ratelimit
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
 
 api = NinjaAPI(
@@ -30,7 +31,10 @@ api = NinjaAPI(
         'lapse after 30 days. Amounts are decimal strings such as "1234.56", percentages '
         'too ("33.33"). Every POST accepts an `Idempotency-Key` header. Errors are '
         '`{"error": {"code", "message", "field"?, "details"?}}`; a refusal for want of a '
-        "permission is 403 `permission_denied` naming the permission."
+        "permission is 403 `permission_denied` naming the permission. Every response carries "
+        "`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds); past the "
+        "limit (per token a minute; per address without one) 429 `rate_limited` with "
+        "`Retry-After`."
     ),
     # mounted inside the cases side's URLconf (app_name "cases")
     urls_namespace="cases:cases_api",
@@ -43,3 +47,5 @@ for module in (session, contacts, cases, costs, settlement):
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.
 add_unmatched_fallback(api, "the cases API v1")
+#: Per token, per address when anonymous (:mod:`casebridge.core.api.ratelimit`).
+ratelimit.install(api, scope="cases", client_of=rate_limit_client)

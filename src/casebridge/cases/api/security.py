@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from ninja.security import HttpBearer
@@ -27,6 +28,7 @@ from casebridge.cases.models import ApiToken, Firm, User
 from casebridge.cases.services import firms as firm_service
 from casebridge.cases.services import two_factor
 from casebridge.core import clock, timezones, twofactor
+from casebridge.core.api import ratelimit
 from casebridge.core.api.security import new_bearer_token, request_context, token_hash
 
 BEARER_PREFIX = "cbc_"
@@ -157,3 +159,15 @@ class BearerToken(HttpBearer):
 def context(request: HttpRequest) -> ApiContext:
     """The authenticated caller of an endpoint that requires a bearer token."""
     return request_context(request, ApiContext)
+
+
+def rate_limit_client(request: HttpRequest) -> ratelimit.Client | None:
+    """The token's own limit, else ``settings.API_RATE_LIMIT`` (used by the cases API and
+    the bridge's, each counting apart)."""
+    ctx = getattr(request, "auth", None)
+    if not isinstance(ctx, ApiContext):
+        return None
+    limit = ctx.token.rate_limit_per_minute
+    return ratelimit.Client(
+        key=f"token-{ctx.token.pk}", limit=settings.API_RATE_LIMIT if limit is None else limit
+    )
