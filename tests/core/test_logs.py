@@ -81,6 +81,17 @@ def test_a_path_with_a_line_break_is_logged_on_one_line(client, db, caplog):
     assert record.getMessage() == "GET /a\\nb/ 404"
 
 
+@pytest.mark.parametrize("side", ["books", "cases"])
+def test_a_reset_links_token_never_reaches_the_log(client, db, caplog, side):
+    """Whoever reads the logs must not be able to reset a password with the link's token."""
+    caplog.set_level(logging.INFO, logger="casebridge.request")
+    client.get(f"/{side}/password/reset/1.f0099a:ITXfUsecret/")
+    [record] = _access_records(caplog)
+    assert "ITXfUsecret" not in record.getMessage()
+    assert record.getMessage().startswith(f"GET /{side}/password/reset/[token]/ ")
+    assert record.path == f"/{side}/password/reset/[token]/"
+
+
 def _record(message: str = "hello %s", args=("world",), **extra) -> logging.LogRecord:
     record = logging.getLogger("casebridge.test").makeRecord(
         "casebridge.test", logging.WARNING, __file__, 1, message, args, None, extra=extra

@@ -104,12 +104,25 @@ def current_user(request: HttpRequest) -> User | None:
     return user
 
 
+#: The designated integration user signs in with a password and its security question, never
+#: a second factor: on the screens it only enrols that question and sees its home page.
+INTEGRATION_USER_SCREENS = (
+    "The integration user signs case management into the books; it has no screens of its "
+    "own beyond its security question. Sign in as yourself to use the books."
+)
+
+
 def books_login_required(
-    *, admin: bool = False, role: Role | None = None, doing: str = "This"
+    *,
+    admin: bool = False,
+    role: Role | None = None,
+    doing: str = "This",
+    integration_home: bool = False,
 ) -> Callable[[View], View]:
     """Signed in and enrolled; ``admin``: an administrator; ``role``: that role or above
     (a correction's pop-up, GET and POST), else 403 naming the role needed, nothing
-    written. The role is read from the user at each request."""
+    written. The role is read from the user at each request. The integration user (no
+    second factor) reaches only the page marked ``integration_home``: 403 elsewhere."""
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -124,6 +137,13 @@ def books_login_required(
                 return redirect(reverse("books:password_change"))
             if not user.is_enrolled:
                 return redirect(reverse("books:enroll"))
+            if user.is_integration_user and not integration_home:
+                return render(
+                    request,
+                    "books/forbidden.html",
+                    {"reason": INTEGRATION_USER_SCREENS, "heading": "Not for the integration user"},
+                    status=403,
+                )
             if admin and not user.is_admin:
                 reason = "This page is for firm administrators; ask one to change this setting."
                 return render(request, "books/forbidden.html", {"reason": reason}, status=403)

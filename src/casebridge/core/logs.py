@@ -71,6 +71,15 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
+#: A password reset link's token is a secret for an hour: never written to a log.
+_SECRET_IN_PATH = re.compile(r"(/password/reset/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """``path`` as logged: one line, a reset link's token blanked."""
+    return printable(_SECRET_IN_PATH.sub(r"\1[token]", path))
+
+
 class RequestIdMiddleware:
     """Every request gets an id: the caller's ``X-Request-ID`` when well formed, else a
     new one. Logs carry it, the response returns it, outbox items keep it."""
@@ -89,11 +98,11 @@ class RequestIdMiddleware:
                 _access.info(
                     "%s %s %s",
                     request.method,
-                    printable(request.path),
+                    loggable_path(request.path),
                     response.status_code,
                     extra={
                         "method": request.method,
-                        "path": request.path,
+                        "path": loggable_path(request.path),
                         "status": response.status_code,
                         "duration_ms": round((time.monotonic() - started) * 1000, 1),
                     },

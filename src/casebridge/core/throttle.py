@@ -117,7 +117,7 @@ def client_address(request: HttpRequest) -> str:
     return peer
 
 
-def _address_key(address: str) -> str:
+def address_key(address: str) -> str:
     """What an address is counted by: an IPv6 address by its /64 network."""
     try:
         ip = ipaddress.ip_address(address)
@@ -172,7 +172,7 @@ class _Keys:
 
 def _keys(scope: str, firm_code: str, username: str, address: str) -> _Keys:
     account = (firm_code.strip().lower(), username.strip().lower())
-    where = _address_key(address)
+    where = address_key(address)
     return _Keys(
         account="signin:acct:" + _digest(scope, *account),
         address="signin:addr:" + _digest(scope, where),
@@ -277,7 +277,7 @@ class SignInAttempt:
                 self.scope,
                 on_account,
                 on_address,
-                _address_key(self.address) or "an unknown address",
+                address_key(self.address) or "an unknown address",
             )
 
     def succeeded(self, now: dt.datetime | None = None) -> None:

@@ -132,6 +132,22 @@ def test_anonymous_requests_count_per_client_address(minute, settings, admin):
     assert log_in(there)["RateLimit-Remaining"] == "1"
 
 
+def test_an_ipv6_client_is_counted_by_its_network_not_each_address(minute, settings, admin):
+    """A client with a /64 cannot step past the limit by changing its last 64 bits."""
+    settings.API_RATE_LIMIT_ANONYMOUS = 2
+    wrong = {"firm": "smith-pi", "username": admin.email, "password": "not the password"}
+
+    def log_in(address: str):
+        return Client(REMOTE_ADDR=address).post(
+            "/books/api/v1/auth/session", wrong, content_type="application/json"
+        )
+
+    assert log_in("2001:db8:1:2::10")["RateLimit-Remaining"] == "1"
+    assert log_in("2001:db8:1:2::11")["RateLimit-Remaining"] == "0"
+    assert log_in("2001:db8:1:2:ffff::1").status_code == 429
+    assert log_in("2001:db8:1:3::10")["RateLimit-Remaining"] == "1"  # another network
+
+
 def test_a_request_that_fails_authentication_is_not_counted(client, api, minute):
     bad = ApiClient(client, "cbb_not-a-token")
     reply = bad.get("/users")

@@ -260,6 +260,15 @@ def forgot(client: Client, email: str):
 
 
 def test_a_reset_link_is_mailed_works_once_and_expires(client, admin, at):
+    now = clock.now()
+    stolen = IntegrationToken.objects.create(
+        firm=admin.firm,
+        user=admin,
+        token_hash="f" * 64,
+        prefix="cbb_stolen",
+        issued_at=now,
+        expires_at=now + dt.timedelta(days=30),
+    )
     response = forgot(client, admin.email)
     assert response.status_code == 302
     assert len(mail.outbox) == 1
@@ -272,6 +281,9 @@ def test_a_reset_link_is_mailed_works_once_and_expires(client, admin, at):
     assert auth.user_authenticate(firm_code="smith-pi", email=admin.email, password=NEW)
     assert SESSION_KEY not in client.session  # the second factor still comes at sign-in
     assert audits("password_reset_by_link", admin) == 1
+    # whoever knew the old password loses the tokens it got them
+    stolen.refresh_from_db()
+    assert stolen.revoked_at is not None
 
     again = client.post(
         path,

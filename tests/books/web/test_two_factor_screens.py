@@ -253,3 +253,30 @@ def test_a_pending_sign_in_cannot_set_up_a_new_secret_instead_of_the_code(client
     assert response["Location"] == reverse("books:login_code")
     assert SESSION_KEY not in client.session
     assert User.objects.get(pk=admin.pk).totp_secret == before
+
+
+def test_the_integration_user_has_no_screens_beyond_its_question(client, firm, trust):
+    """It signs in with a password and its security question, never a second factor: on the
+    screens it enrols its question and sees its home page, and nothing else (a role like an
+    accountant's would otherwise let it void checks with the password alone)."""
+    integration = auth.user_create(
+        firm=firm, email="int@smith.test", password=PASSWORD, is_integration_user=True
+    )
+    auth.security_question_enroll(user=integration, question="First car?", answer="Volvo")
+    sign_in(client, integration)
+    home = client.get(reverse("books:dashboard"))
+    assert home.status_code == 200
+    assert "int@smith.test is the user case management signs in as." in text(home)
+    assert "Client trust" not in text(home)  # no figures
+    for name, args in [
+        ("books:checks", []),
+        ("books:users", []),
+        ("books:trial_balance", []),
+        ("books:settings_time_zone", []),
+    ]:
+        refused = client.get(reverse(name, args=args))
+        assert refused.status_code == 403, name
+        assert (
+            "The integration user signs case management into the books; it has no screens of "
+            "its own beyond its security question." in text(refused)
+        )

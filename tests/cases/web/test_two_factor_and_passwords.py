@@ -258,12 +258,23 @@ def test_a_user_changes_the_password_on_the_screen_and_by_api(paralegal):
 
 
 def test_a_reset_link_works_once_and_expires(client, paralegal, at):
+    now = clock.now()
+    stolen = ApiToken.objects.create(
+        firm=paralegal.firm,
+        user=paralegal,
+        token_hash="f" * 64,
+        prefix="cbc_stolen",
+        issued_at=now,
+        expires_at=now + dt.timedelta(days=30),
+    )
     client.post("/cases/password/forgot/", {"firm": "lopez-pi", "email": paralegal.email})
     assert len(mail.outbox) == 1
     path = re.search(r"(/cases/password/reset/[^/\s]+/)", mail.outbox[0].body).group(1)
     response = client.post(path, {"new_password": NEW, "new_password_confirm": NEW})
     assert response["Location"] == LOGIN
     assert firms.user_authenticate(firm_code="lopez-pi", email=paralegal.email, password=NEW)
+    stolen.refresh_from_db()
+    assert stolen.revoked_at is not None  # the tokens the old password got go with it
     again = client.post(
         path, {"new_password": NEW + "!", "new_password_confirm": NEW + "!"}, follow=True
     )

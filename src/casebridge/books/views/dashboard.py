@@ -144,9 +144,11 @@ def reconciliations_due(firm: Firm, banks: list[BankAccount]) -> list[Reconcilia
     return out
 
 
-@books_login_required()
+@books_login_required(integration_home=True)
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     user = books_user(request)
+    if user.is_integration_user:  # no figures for the user that has no second factor
+        return render(request, "books/integration_home.html", {"nav": "dashboard"})
     firm = user.firm
     trust_total = client_trust_total_cents(firm=firm)  # as of today, like the balances
     banks = list(

@@ -392,6 +392,8 @@ def password_reset_by_link(*, token: str, new_password: str) -> User:
     user.password = make_password(new_password)
     user.must_change_password = False
     user.save(update_fields=["password", "must_change_password"])
+    # a reset is what someone does who fears their password is known: its tokens go too
+    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
     _user_audit(user, "password_reset_by_link", f"{user.email} reset their password by email")
     return user
 

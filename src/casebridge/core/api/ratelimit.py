@@ -44,6 +44,7 @@ from ninja.throttling import BaseThrottle
 from casebridge.core import clock
 from casebridge.core.api.errors import error_response
 from casebridge.core.api.security import client_ip
+from casebridge.core.throttle import address_key
 
 #: Seconds in a window; the limits are per minute.
 WINDOW = 60
@@ -91,9 +92,11 @@ ClientOf = Callable[[HttpRequest], Client | None]
 
 
 def anonymous_client(request: HttpRequest) -> Client:
-    """The client address (the peer's: ``X-Forwarded-For`` is not trusted)."""
+    """The client address (the peer's, or as far as ``CASEBRIDGE_TRUSTED_PROXIES`` lets
+    ``X-Forwarded-For`` be believed); an IPv6 address counted by its /64, as the sign-in
+    throttle does, so a client cannot rotate addresses inside its network."""
     return Client(
-        key=f"address-{client_ip(request) or 'unknown'}",
+        key=f"address-{address_key(client_ip(request)) or 'unknown'}",
         limit=settings.API_RATE_LIMIT_ANONYMOUS,
         kind="address",
     )
