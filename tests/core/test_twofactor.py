@@ -90,3 +90,36 @@ def test_wrong_codes_lock_after_five_for_the_window():
     twofactor.refuse_if_locked("cases", 7)  # the other side's user 7 is someone else
     twofactor.failures_clear("books", 7)
     twofactor.refuse_if_locked("books", 7)
+
+
+@pytest.mark.django_db
+def test_guesses_sent_together_each_take_a_place_in_the_count(firm, admin, monkeypatch):
+    """Five guesses arriving while a sixth is being checked: each is counted before it is
+    checked, so no more than five are ever checked per window (a count read first and added
+    after would let every one of them through)."""
+    from casebridge.books.models import RecoveryCode
+    from tests.twofactor import enrol
+
+    enrol(admin)
+    twofactor.failures_clear("books", admin.pk)
+    checked: list[str] = []
+    refused: list[int] = []
+    real_match = twofactor.totp_match
+
+    def match_while_others_arrive(secret, code, now):
+        checked.append(code)
+        if len(checked) == 1:  # the others arrive while this one is being checked
+            for _ in range(5):
+                try:
+                    twofactor.verify(admin, "000001", recovery_model=RecoveryCode, now=now)
+                except twofactor.TooManyCodes:
+                    refused.append(1)
+                except twofactor.CodeInvalid:
+                    pass
+        return real_match(secret, code, now)
+
+    monkeypatch.setattr(twofactor, "totp_match", match_while_others_arrive)
+    with pytest.raises(twofactor.CodeInvalid):
+        twofactor.verify(admin, "000000", recovery_model=RecoveryCode, now=clock.now())
+    assert (len(checked), len(refused)) == (5, 1)
+    assert twofactor.failure_count("books", admin.pk) == 5

@@ -200,10 +200,25 @@ def failure_add(side: str, user_id: int) -> int:
     if cache.add(key, 1, LOCK_SECONDS):
         return 1
     try:
-        return int(cache.incr(key))
+        count = int(cache.incr(key))
     except ValueError:  # expired between add and incr
         cache.set(key, 1, LOCK_SECONDS)
         return 1
+    cache.touch(key, LOCK_SECONDS)  # the database cache's incr sets its default timeout
+    return count
+
+
+def attempt_reserve(side: str, user_id: int) -> None:
+    """Count an attempt before it is checked (a right one clears the count): guesses sent
+    in parallel each take their own place in the count instead of all reading it below the
+    limit first. Past :data:`MAX_FAILURES` within :data:`LOCK_SECONDS`: 429."""
+    if failure_add(side, user_id) > MAX_FAILURES:
+        minutes = LOCK_SECONDS // 60
+        raise TooManyCodes(
+            f"too many wrong codes; sign in again in {minutes} minutes",
+            field="totp",
+            retry_after=LOCK_SECONDS,
+        )
 
 
 def failures_clear(side: str, user_id: int) -> None:
@@ -242,9 +257,9 @@ def enrol(
     refuse_if_locked(side, user.pk)
     if not clean_code(code):
         raise CodeRequired(MISSING_MESSAGE, field="totp")
+    attempt_reserve(side, user.pk)
     counter = totp_match(secret, code, now)
     if counter is None:
-        failure_add(side, user.pk)
         raise CodeInvalid(ENROL_WRONG_MESSAGE, field="totp")
     return set_secret(user, secret=secret, recovery_model=recovery_model, now=now, counter=counter)
 
@@ -299,6 +314,7 @@ def verify(user: Any, code: str, *, recovery_model: type[models.Model], now: dt.
     refuse_if_locked(side, user.pk)
     if not clean_code(code):
         raise CodeRequired(MISSING_MESSAGE, field="totp")
+    attempt_reserve(side, user.pk)
     model = type(user)
     if is_totp_shaped(code):
         secret = decrypt_secret(user.totp_secret) if user.totp_secret else None
@@ -311,16 +327,13 @@ def verify(user: Any, code: str, *, recovery_model: type[models.Model], now: dt.
                 user.totp_last_counter = counter
                 failures_clear(side, user.pk)
                 return "totp"
-            failure_add(side, user.pk)
             raise CodeReused(REUSED_MESSAGE, field="totp")
-        failure_add(side, user.pk)
         raise CodeInvalid(WRONG_MESSAGE, field="totp")
     hashed = recovery_hash(code)
     codes = recovery_model._default_manager.filter(user=user, code_hash=hashed)
     if codes.filter(used_at__isnull=True).update(used_at=now):
         failures_clear(side, user.pk)
         return "recovery"
-    failure_add(side, user.pk)
     if codes.exists():
         raise CodeReused(RECOVERY_USED_MESSAGE, field="totp")
     raise CodeInvalid(WRONG_MESSAGE, field="totp")

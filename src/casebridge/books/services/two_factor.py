@@ -174,8 +174,8 @@ def security_answer_check(*, user: User, answer: str, ip_address: str = "") -> N
             field="security_answer",
             question=user.security_question,
         )
+    twofactor.attempt_reserve(side, user.pk)
     if not auth_services.security_answer_matches(user=user, answer=answer):
-        twofactor.failure_add(side, user.pk)
         auth_services._audit_user(
             user, "security_answer_failed", None, ip_address, summary="Wrong security answer"
         )
