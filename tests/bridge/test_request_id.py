@@ -16,6 +16,7 @@ from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases.api.security import token_issue
 from casebridge.cases.services import costs as cost_services
 from casebridge.core.logs import request_id_bound
+from tests.twofactor import cases_code
 
 from .conftest import PASSWORD, add_cost
 
@@ -39,7 +40,12 @@ def test_the_send_request_id_reaches_the_item_the_worker_log_and_the_books(
 ):
     costs = [add_cost(cases, 12_500), add_cost(cases, 4_000)]
     client = Client()
-    token = token_issue(firm_code="lopez-pi", email="admin@lopez.test", password=PASSWORD).token
+    token = token_issue(
+        firm_code="lopez-pi",
+        email="admin@lopez.test",
+        password=PASSWORD,
+        totp=cases_code("admin@lopez.test"),  # an administrator signs in with a code
+    ).token
     response = client.post(
         "/cases/api/v1/integrations/books/costs/send",
         json.dumps({"cost_ids": [c.pk for c in costs]}),
