@@ -199,18 +199,20 @@ def test_only_an_administrator_or_settings_holder_may_activate(books, cases):
     assert not BooksJob.objects.exists()
 
 
-def test_readiness_warns_when_the_user_is_not_the_designated_integration_user(books, cases):
+def test_readiness_reports_the_refusal_when_the_user_is_no_longer_the_integration_user(
+    books, cases
+):
     from casebridge.books.models import User as BooksUser
     from casebridge.bridge.services.readiness import readiness_run
 
     conn = activate(books, cases)
     assert [c for c in readiness_run(conn=conn).checks if c.warning] == []
     BooksUser.objects.filter(pk=books.integration.pk).update(is_integration_user=False)
-    [check] = [c for c in readiness_run(conn=conn).checks if c.key == "integration_user"]
-    assert (check.ok, check.warning) == (True, True)
-    assert check.detail == (
-        "Signed in to the books as integration@lopez.test, who is not marked as the designated "
-        "integration user."
+    # a person now, who must have a second factor: the books refuse the token it got
+    # without one (issue 13), and the readiness run says what to do
+    assert readiness_run(conn=conn).error == (
+        "The books refused a readiness question: integration@lopez.test must set up "
+        "two-factor sign-in first: sign in on the books' screens and follow the steps"
     )
 
 

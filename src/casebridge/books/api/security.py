@@ -23,6 +23,7 @@ from ninja.security import HttpBearer
 from casebridge.books.api.integration import refuse_unless_bridge_route
 from casebridge.books.models import Firm, IntegrationToken, User
 from casebridge.books.services import auth as auth_service
+from casebridge.books.services import two_factor
 from casebridge.core import timezones
 from casebridge.core.api import ratelimit
 from casebridge.core.api.security import request_context
@@ -40,6 +41,9 @@ class ApiContext:
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiContext:
         tok = auth_service.integration_token_resolve(token=token.strip())
+        refusal = two_factor.token_user_refusal(tok.user)
+        if refusal is not None:
+            raise refusal
         timezones.activate(tok.firm.time_zone)  # "today" is the token's firm's
         if tok.user.is_integration_user:
             refuse_unless_bridge_route(ratelimit.route_of(request))

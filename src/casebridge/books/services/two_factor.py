@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from casebridge.books.errors import AdminRequired, AuthenticationFailed, ValidationFailed
+from casebridge.books.errors import (
+    AdminRequired,
+    AuthenticationFailed,
+    DomainError,
+    ValidationFailed,
+)
 from casebridge.books.models import IntegrationToken, RecoveryCode, User
 from casebridge.books.services import auth as auth_services
 from casebridge.core import clock, twofactor
@@ -136,6 +141,24 @@ def recovery_codes_left(user: User) -> int:
     return twofactor.recovery_left(user, recovery_model=RecoveryCode)
 
 
+def token_user_refusal(user: User) -> DomainError | None:
+    """Why a token's user may not use it now, whatever the token says: a password an
+    administrator reset, or a second factor required since (a reset, a change of role)."""
+    if user.must_change_password:
+        return twofactor.PasswordChangeRequired(
+            f"an administrator reset the password of {user.email}: sign in again with it and "
+            "choose a new one",
+            field="new_password",
+        )
+    if totp_required(user) and not user.has_totp:
+        return twofactor.NotEnrolled(
+            f"{user.email} must set up two-factor sign-in first: sign in on the books' screens "
+            "and follow the steps",
+            field="totp",
+        )
+    return None
+
+
 def totp_reset(*, user: User, actor: User) -> User:
     """An administrator clears another user's second factor (a lost phone): the user sets
     it up again at the next sign-in (when it is required)."""
@@ -149,6 +172,10 @@ def totp_reset(*, user: User, actor: User) -> User:
     had = user.has_totp
     twofactor.clear(user, recovery_model=RecoveryCode)
     twofactor.failures_clear(twofactor.side_of(user), user.pk)
+    # a lost phone may be in someone else's hands: the tokens it signed in go too
+    IntegrationToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=clock.now()
+    )
     auth_services._audit_user(
         user,
         "totp_reset",

@@ -152,6 +152,9 @@ class ApiContext:
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiContext:
         record = token_resolve(token.strip())
+        refusal = two_factor.token_user_refusal(record.user)
+        if refusal is not None:
+            raise refusal
         timezones.activate(record.firm.time_zone)  # "today" is the token's firm's
         return ApiContext(token=record, user=record.user, firm=record.firm)
 

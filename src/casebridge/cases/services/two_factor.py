@@ -10,8 +10,8 @@ import datetime as dt
 from typing import Any
 
 from casebridge.cases.audit import cases_audit
-from casebridge.cases.errors import ValidationFailed
-from casebridge.cases.models import Permission, RecoveryCode, User
+from casebridge.cases.errors import DomainError, ValidationFailed
+from casebridge.cases.models import ApiToken, Permission, RecoveryCode, User
 from casebridge.cases.permissions import require_admin
 from casebridge.core import clock, twofactor
 
@@ -118,6 +118,24 @@ def recovery_codes_left(user: User) -> int:
     return twofactor.recovery_left(user, recovery_model=RecoveryCode)
 
 
+def token_user_refusal(user: User) -> DomainError | None:
+    """Why a token's user may not use it now, whatever the token says: a password an
+    administrator reset, or a second factor required since (a new permission, a reset)."""
+    if user.must_change_password:
+        return twofactor.PasswordChangeRequired(
+            f"an administrator reset the password of {user.email}: sign in again with it and "
+            "choose a new one",
+            field="new_password",
+        )
+    if totp_required(user) and not user.has_totp:
+        return twofactor.NotEnrolled(
+            f"{user.email} must set up two-factor sign-in first: sign in on the screens and "
+            "follow the steps",
+            field="totp",
+        )
+    return None
+
+
 def totp_reset(*, user: User, actor: User) -> User:
     """A firm administrator clears another user's second factor (a lost phone): the user
     sets it up again at the next sign-in (when it is required)."""
@@ -132,6 +150,8 @@ def totp_reset(*, user: User, actor: User) -> User:
     had = user.has_totp
     twofactor.clear(user, recovery_model=RecoveryCode)
     twofactor.failures_clear(twofactor.side_of(user), user.pk)
+    # a lost phone may be in someone else's hands: the tokens it signed in go too
+    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
     _audit(
         user,
         "totp_reset",
