@@ -134,7 +134,7 @@ def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
             )
     elif request.method == "POST":
         status = INVALID
-    uri = twofactor.provisioning_uri(secret, f"{user.email} ({user.firm.code}, books)")
+    uri = twofactor.provisioning_uri(secret, f"{user.email} ({user.firm.code}, cases)")
     return render(
         request,
         "cases/two_factor_setup.html",
