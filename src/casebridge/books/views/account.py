@@ -19,18 +19,18 @@ from casebridge.books.auth import (
     pending_user,
     session_login,
 )
-from casebridge.books.forms import (
+from casebridge.books.models import User
+from casebridge.books.services import auth as auth_services
+from casebridge.books.services import two_factor
+from casebridge.core import passwords, twofactor
+from casebridge.core.errors import DomainError
+from casebridge.web.forms import (
     CodeForm,
     NewPasswordForm,
     PasswordChangeForm,
     PasswordForgotForm,
     TemporaryPasswordForm,
 )
-from casebridge.books.models import User
-from casebridge.books.services import auth as auth_services
-from casebridge.books.services import two_factor
-from casebridge.core import passwords, twofactor
-from casebridge.core.errors import DomainError
 
 from ._common import INVALID, apply_domain_error, books_user, client_ip, finish, render_modal
 

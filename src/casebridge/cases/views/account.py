@@ -20,18 +20,18 @@ from casebridge.cases.auth import (
     pending_user,
     session_login,
 )
-from casebridge.cases.forms import (
+from casebridge.cases.models import User
+from casebridge.cases.services import firms as auth_services
+from casebridge.cases.services import two_factor
+from casebridge.core import passwords, twofactor
+from casebridge.core.errors import DomainError
+from casebridge.web.forms import (
     CodeForm,
     NewPasswordForm,
     PasswordChangeForm,
     PasswordForgotForm,
     TemporaryPasswordForm,
 )
-from casebridge.cases.models import User
-from casebridge.cases.services import firms as auth_services
-from casebridge.cases.services import two_factor
-from casebridge.core import passwords, twofactor
-from casebridge.core.errors import DomainError
 
 from ._common import INVALID, apply_domain_error, cases_user, finish, render_modal
 
