@@ -75,6 +75,25 @@ class PasswordChangeRequired(PermissionDenied):
     code = "password_change_required"
 
 
+def token_user_refusal(user: Any, *, required: bool, screens: str) -> DomainError | None:
+    """Why a token's user (either side's) may not use it now, whatever the token says: a
+    password an administrator reset, or a second factor ``required`` since (a reset, a new
+    permission or role) and not set up; ``screens`` names where to set it up."""
+    if user.must_change_password:
+        return PasswordChangeRequired(
+            f"an administrator reset the password of {user.email}: sign in again with it and "
+            "choose a new one",
+            field="new_password",
+        )
+    if required and not user.has_totp:
+        return NotEnrolled(
+            f"{user.email} must set up two-factor sign-in first: sign in on {screens} and "
+            "follow the steps",
+            field="totp",
+        )
+    return None
+
+
 MISSING_MESSAGE = (
     "type the 6-digit code your authenticator app shows (or one of your recovery codes)"
 )

@@ -119,21 +119,8 @@ def recovery_codes_left(user: User) -> int:
 
 
 def token_user_refusal(user: User) -> DomainError | None:
-    """Why a token's user may not use it now, whatever the token says: a password an
-    administrator reset, or a second factor required since (a new permission, a reset)."""
-    if user.must_change_password:
-        return twofactor.PasswordChangeRequired(
-            f"an administrator reset the password of {user.email}: sign in again with it and "
-            "choose a new one",
-            field="new_password",
-        )
-    if totp_required(user) and not user.has_totp:
-        return twofactor.NotEnrolled(
-            f"{user.email} must set up two-factor sign-in first: sign in on the screens and "
-            "follow the steps",
-            field="totp",
-        )
-    return None
+    """Why a token's user may not use it now (core.twofactor.token_user_refusal)."""
+    return twofactor.token_user_refusal(user, required=totp_required(user), screens="the screens")
 
 
 def totp_reset(*, user: User, actor: User) -> User:
