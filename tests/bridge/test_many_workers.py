@@ -50,6 +50,7 @@ from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import jobs, outbox
 from casebridge.cases.models import Case, CaseStatus, CaseType, Contact, Cost, CostCode, Firm, User
 from casebridge.cases.services import firms
+from casebridge.core.models import PeriodicLease
 
 from .faultproxy import Fault, FaultProxy
 
@@ -368,6 +369,7 @@ def _wait_for(condition, what: str, workers: list[Worker]) -> None:
 def test_two_workers_on_one_redis_queue_deliver_three_firms_each_check_once(
     books_server, queue, tmp_path
 ):
+    phases = [("start", time.monotonic())]  # printed at the end (-s), never asserted
     codes = ["firm-one", "firm-two", "firm-three"]
     accounts = [_books_firm(code) for code in codes]
     sides = [_cases_firm(code, seed) for seed, code in enumerate(codes)]
@@ -376,6 +378,7 @@ def test_two_workers_on_one_redis_queue_deliver_three_firms_each_check_once(
         _connect(sides[0], codes[0], proxy.books_url, accounts[0])
         for side, code, acc in zip(sides[1:], codes[1:], accounts[1:], strict=True):
             _connect(side, code, f"{books_server}/books/api/v1", acc)
+        phases.append(("set-up and connections", time.monotonic()))
         others = [sides[1].firm.pk, sides[2].firm.pk]
         a_holds = threading.Event()
 
@@ -411,6 +414,7 @@ def test_two_workers_on_one_redis_queue_deliver_three_firms_each_check_once(
             for side in sides[1:]:
                 sent = outbox.costs_send(firm=side.firm, actor=side.admin, cost_ids=side.cost_ids)
                 assert sent.count == COSTS_PER_FIRM
+            phases.append(("A held, B started, three Sends", time.monotonic()))
             _wait_for(
                 lambda: (
                     not OutboxItem.objects.exclude(state=OutboxState.SENT).exists()
@@ -419,6 +423,7 @@ def test_two_workers_on_one_redis_queue_deliver_three_firms_each_check_once(
                 "every item sent and every run over",
                 workers,
             )
+            phases.append(("drain after the last Send", time.monotonic()))
         finally:
             for w in workers:
                 w.stop()
@@ -442,6 +447,9 @@ def test_two_workers_on_one_redis_queue_deliver_three_firms_each_check_once(
     by_a, by_b = a.sent(), b.sent()
     firm_ids = [s.firm.pk for s in sides]
     print(f"\nworker A sent {dict(by_a)}, worker B sent {dict(by_b)} (firms {firm_ids})")
+    leases = Counter(PeriodicLease.objects.values_list("task", flat=True))
+    print(f"periodic jobs run (once per period across both workers): {dict(leases)}")
+    print(", ".join(f"{n}: {t - phases[i][1]:.1f} s" for i, (n, t) in enumerate(phases[1:])))
     assert by_a[sides[0].firm.pk] == COSTS_PER_FIRM
     assert by_b[sides[0].firm.pk] == 0
     assert sum(by_b[f] for f in others) > 0

@@ -25,7 +25,8 @@ def _settings(**env: str) -> subprocess.CompletedProcess[str]:
             sys.executable,
             "-c",
             "import json, config.settings as s; "
-            "print(json.dumps({k: s.HUEY.get(k) for k in ('name', 'huey_class', 'url')}))",
+            "keys = ('name', 'huey_class', 'url', 'results'); "
+            "print(json.dumps({k: s.HUEY.get(k) for k in keys}))",
         ],
         cwd=ROOT,
         env={**base, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", **env},
@@ -38,14 +39,27 @@ def _settings(**env: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, {"name": "casebridge", "huey_class": "huey.SqliteHuey", "url": None}),
+        (
+            {},
+            {"name": "casebridge", "huey_class": "huey.SqliteHuey", "url": None, "results": False},
+        ),
         (
             {"HUEY_REDIS_URL": "redis://redis:6379/0"},
-            {"name": "casebridge", "huey_class": "huey.RedisHuey", "url": "redis://redis:6379/0"},
+            {
+                "name": "casebridge",
+                "huey_class": "huey.RedisHuey",
+                "url": "redis://redis:6379/0",
+                "results": False,
+            },
         ),
         (
             {"HUEY_REDIS_URL": "redis://redis:6379/0", "CASEBRIDGE_HUEY_NAME": "staging_2"},
-            {"name": "staging_2", "huey_class": "huey.RedisHuey", "url": "redis://redis:6379/0"},
+            {
+                "name": "staging_2",
+                "huey_class": "huey.RedisHuey",
+                "url": "redis://redis:6379/0",
+                "results": False,
+            },
         ),
     ],
 )
