@@ -357,8 +357,6 @@ if not (_huey_name.isascii() and _huey_name.replace("_", "").isalnum()):
     )
 HUEY = {
     "name": _huey_name,
-    # nothing reads a task's return value: Huey would keep each one (in Redis, for ever)
-    "results": False,
     "immediate": os.environ.get("CASEBRIDGE_HUEY_IMMEDIATE", "0") == "1",
     "consumer": {
         "workers": int(os.environ.get("CASEBRIDGE_WORKERS", "2")),

@@ -25,7 +25,7 @@ def _settings(**env: str) -> subprocess.CompletedProcess[str]:
             sys.executable,
             "-c",
             "import json, config.settings as s; "
-            "keys = ('name', 'huey_class', 'url', 'results'); "
+            "keys = ('name', 'huey_class', 'url'); "
             "print(json.dumps({k: s.HUEY.get(k) for k in keys}))",
         ],
         cwd=ROOT,
@@ -41,7 +41,7 @@ def _settings(**env: str) -> subprocess.CompletedProcess[str]:
     [
         (
             {},
-            {"name": "casebridge", "huey_class": "huey.SqliteHuey", "url": None, "results": False},
+            {"name": "casebridge", "huey_class": "huey.SqliteHuey", "url": None},
         ),
         (
             {"HUEY_REDIS_URL": "redis://redis:6379/0"},
@@ -49,7 +49,6 @@ def _settings(**env: str) -> subprocess.CompletedProcess[str]:
                 "name": "casebridge",
                 "huey_class": "huey.RedisHuey",
                 "url": "redis://redis:6379/0",
-                "results": False,
             },
         ),
         (
@@ -58,7 +57,6 @@ def _settings(**env: str) -> subprocess.CompletedProcess[str]:
                 "name": "staging_2",
                 "huey_class": "huey.RedisHuey",
                 "url": "redis://redis:6379/0",
-                "results": False,
             },
         ),
     ],
