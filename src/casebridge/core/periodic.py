@@ -5,9 +5,9 @@ periodic job when its schedule fires: with workers on N machines sharing one Red
 the job is enqueued N times. :func:`once_per_period` (which ``core.tasks.periodic_task``
 wraps around every periodic job) lets only the first of them run: it inserts a
 :class:`~casebridge.core.models.PeriodicLease` row keyed (job, period) with INSERT ... ON
-CONFLICT DO NOTHING (SQLite and PostgreSQL alike; the unique constraint decides, so two
-workers inserting at the same instant cannot both win), and runs the job only when the row
-it reads back is its own. The others skip it.
+CONFLICT DO NOTHING (INSERT OR IGNORE on SQLite: ``bulk_create(ignore_conflicts=True)``; the
+unique constraint decides, so two workers inserting at the same instant cannot both win),
+and runs the job only when the row it reads back carries its own token. The others skip it.
 
 - **The period** is the latest minute, at or before the moment the job starts, at which its
   schedule fires (read on Huey's clock: UTC). A nightly job that starts a little late (its
