@@ -19,6 +19,8 @@ production", and the ADR "Settings fail closed").
   ``postgres://...`` for PostgreSQL.
 - ``HUEY_REDIS_URL``: when set, background tasks go through Redis so workers on several
   machines share one queue; otherwise Huey keeps its queue in ``var/huey.sqlite3``.
+  ``CASEBRIDGE_HUEY_NAME`` names the queue (installations sharing one Redis each need
+  their own).
 """
 
 from __future__ import annotations
@@ -339,9 +341,22 @@ API_RATE_LIMIT_INTEGRATION = _per_minute("CASEBRIDGE_API_RATE_LIMIT_INTEGRATION"
 API_RATE_LIMIT_ANONYMOUS = _per_minute("CASEBRIDGE_API_RATE_LIMIT_ANONYMOUS", 120)
 
 # --- Task engine (ADR 0002) -------------------------------------------------------------
-_huey_redis = os.environ.get("HUEY_REDIS_URL")
+# With ``HUEY_REDIS_URL`` every web process and worker on every machine shares one queue in
+# Redis (the web processes enqueue, the workers take): all of them need the same URL, the same
+# ``CASEBRIDGE_HUEY_NAME`` and the same ``CASEBRIDGE_TIME_ZONE`` (Huey stores a delayed task's
+# due time on the process's local clock). ``CASEBRIDGE_HUEY_NAME`` (default "casebridge")
+# names the queue's keys: installations sharing one Redis database (staging and production)
+# each need their own, or their workers take each other's tasks. Each periodic job runs once
+# per period however many workers schedule it (casebridge.core.periodic).
+_huey_redis = os.environ.get("HUEY_REDIS_URL", "").strip()
+_huey_name = os.environ.get("CASEBRIDGE_HUEY_NAME", "").strip() or "casebridge"
+if not (_huey_name.isascii() and _huey_name.replace("_", "").isalnum()):
+    # Huey drops any other character from a Redis key: "a-b" would share "ab"'s queue
+    raise ImproperlyConfigured(
+        f"CASEBRIDGE_HUEY_NAME may hold only letters, digits and _ (it is {_huey_name!r})"
+    )
 HUEY = {
-    "name": "casebridge",
+    "name": _huey_name,
     "immediate": os.environ.get("CASEBRIDGE_HUEY_IMMEDIATE", "0") == "1",
     "consumer": {
         "workers": int(os.environ.get("CASEBRIDGE_WORKERS", "2")),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: lint, types, import rules, migrations check, then the whole suite on SQLite
-# and on PostgreSQL, browser tests included. On a laptop without PostgreSQL or Chromium the
-# missing part is skipped with a note; with CASEBRIDGE_REQUIRE_POSTGRES=1 /
+# and on PostgreSQL (with Redis for the test of two workers on one queue), browser tests
+# included. On a laptop without PostgreSQL, Redis or Chromium the missing part is skipped
+# with a note; with CASEBRIDGE_REQUIRE_POSTGRES=1 /
 # CASEBRIDGE_REQUIRE_BROWSER=1 (as .ci/run sets) a missing part is a failure instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,7 +61,35 @@ except Exception as exc:
     sys.exit(1)
 PY
 then
-  echo "==> tests on PostgreSQL ($PG_URL)"
+  # --- Redis for the test of two workers sharing one queue (tests/bridge/test_many_workers.py):
+  # the one at CASEBRIDGE_TEST_REDIS_URL (default the local server) when it answers, else one
+  # started here on a free loopback port, in memory only, stopped at the end.
+  REDIS_URL=${CASEBRIDGE_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
+  redis_answers() {
+    .venv/bin/python -c 'import redis, sys; redis.Redis.from_url(sys.argv[1], socket_connect_timeout=2).ping()' \
+      "$1" >/dev/null 2>&1
+  }
+  if ! redis_answers "$REDIS_URL" && command -v redis-server >/dev/null 2>&1; then
+    redis_port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis_dir=$(mktemp -d)
+    redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
+      --dir "$redis_dir" > "$redis_dir/redis.log" 2>&1 &
+    redis_pid=$!
+    trap 'kill "$redis_pid" 2>/dev/null || true' EXIT
+    REDIS_URL=redis://127.0.0.1:$redis_port/0
+    for _ in $(seq 50); do redis_answers "$REDIS_URL" && break; sleep 0.2; done
+  fi
+  if redis_answers "$REDIS_URL"; then
+    export CASEBRIDGE_TEST_REDIS_URL=$REDIS_URL
+  else
+    if [ "${CASEBRIDGE_REQUIRE_POSTGRES:-0}" = 1 ]; then
+      echo "FAIL: Redis is required (CASEBRIDGE_REQUIRE_POSTGRES=1) but none answers at $REDIS_URL and none could be started (apt-get install redis-server)" >&2
+      exit 1
+    fi
+    export CASEBRIDGE_TEST_REDIS_URL=
+    skipped+=("two workers on one Redis queue: no Redis at $REDIS_URL and no redis-server to start (as root: apt-get install redis-server)")
+  fi
+  echo "==> tests on PostgreSQL ($PG_URL; Redis ${CASEBRIDGE_TEST_REDIS_URL:-none})"
   CASEBRIDGE_VAR_DIR=$(mktemp -d) DATABASE_URL=$PG_URL .venv/bin/pytest -p no:cacheprovider -n "$WORKERS" \
     ${pg_args[@]+"${pg_args[@]}"} "$@"
 else

@@ -55,3 +55,25 @@ class IdempotencyRecordBase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+class PeriodicLease(models.Model):
+    """One scheduled period of one periodic job, taken by the first worker to insert it
+    (casebridge.core.periodic): every other worker that runs the job for the same period
+    finds the row there and skips it. Kept a week, then deleted by the job's next run."""
+
+    task = models.CharField(max_length=200)  # module.function of the job
+    period = models.DateTimeField()  # the minute the schedule fired for this run (UTC)
+    worker = models.CharField(max_length=200)  # the machine and process that ran it
+    token = models.CharField(max_length=32)  # this run's own mark (uuid4 hex)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "period"], name="periodic_lease_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.period:%Y-%m-%d %H:%M} {self.worker}"

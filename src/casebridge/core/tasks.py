@@ -1,15 +1,21 @@
 """Typed decorators over Huey's Django integration (huey ships no type hints).
 
 ``background_task`` enqueues on call and runs on the worker; ``call_local`` runs inline.
-``periodic_task`` runs on the worker's schedule. Both close the worker's database
-connection after each run (Huey's ``db_`` decorators)."""
+``periodic_task`` runs on the worker's schedule, once per scheduled period however many
+workers run (every worker's scheduler enqueues it; a lease in the database lets the first
+run it and the others skip it: casebridge.core.periodic); its ``call_local`` runs it at once,
+without the lease. Both close the worker's database connection after each run (Huey's
+``db_`` decorators)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
+
+from casebridge.core.periodic import once_per_period
 
 P = ParamSpec("P")
 R = TypeVar("R", covariant=True)
@@ -28,4 +34,15 @@ def background_task(**options: Any) -> Callable[[Callable[P, R]], Task[P, R]]:
 def periodic_task(
     schedule: Callable[..., bool], **options: Any
 ) -> Callable[[Callable[P, R]], Task[P, R]]:
-    return cast(Callable[[Callable[P, R]], Task[P, R]], db_periodic_task(schedule, **options))
+    def decorate(fn: Callable[P, R]) -> Task[P, R]:
+        name = f"{fn.__module__}.{fn.__qualname__}"  # two sides have a retention_purge_nightly
+
+        @functools.wraps(fn)
+        def once(*args: P.args, **kwargs: P.kwargs) -> R | None:
+            return once_per_period(name, schedule, lambda: fn(*args, **kwargs), utc=HUEY.utc)
+
+        task = db_periodic_task(schedule, **options)(once)
+        task.call_local = fn  # run at once, outside the schedule: no lease
+        return cast(Task[P, R], task)
+
+    return decorate
