@@ -68,7 +68,10 @@ def proxy(live_server) -> Iterator[FaultProxy]:
 
 @pytest.fixture
 def conn(books, cases, proxy, settings) -> Connection:
+    """Batches of two, through the proxy; the client's timeout at 30 s (still half the
+    lease): a fresh live server's first answers may be slow on a busy machine."""
     settings.BRIDGE_BATCH_SIZE = 2
+    settings.BRIDGE_HTTP_TIMEOUT = 30.0
     return activate(dataclasses.replace(books, url=proxy.books_url), cases)
 
 

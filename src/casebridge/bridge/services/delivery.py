@@ -1282,6 +1282,17 @@ def _drain(main: _Context, max_passes: int) -> None:
                 ):
                     stopping = True
                 else:
+                    if not idle:  # a lane ready before anything is claimed for it
+                        idle.append(
+                            _Context(
+                                conn=main.conn,
+                                client=client_for(main.conn),
+                                report=DeliveryReport(),
+                                owner=main.owner,
+                                run_lease=run_lease,
+                            )
+                        )
+                        lanes.append(idle[-1])
                     items = claim(firm_id, settings.BRIDGE_BATCH_SIZE)
                     if items:
                         if not report.passes and _watcher is not None:
@@ -1289,17 +1300,7 @@ def _drain(main: _Context, max_passes: int) -> None:
                             # lease ends
                             _watcher(firm_id, float(settings.BRIDGE_LEASE_SECONDS + 1))
                         report.passes += 1
-                        if idle:
-                            lane = idle.pop()
-                        else:
-                            lane = _Context(
-                                conn=main.conn,
-                                client=client_for(main.conn),
-                                report=DeliveryReport(),
-                                owner=main.owner,
-                                run_lease=run_lease,
-                            )
-                            lanes.append(lane)
+                        lane = idle.pop()
                         job = contextvars.copy_context().run
                         running[pool.submit(job, _pass, lane, items)] = lane
                         continue
