@@ -210,7 +210,7 @@ def test_two_delivery_runs_started_at_once_send_every_check_once(books, cases, c
 
 
 def test_a_run_whose_lease_ran_out_mid_request_and_the_run_that_took_over(
-    books, cases, conn, proxy
+    books, cases, conn, proxy, monkeypatch
 ):
     """Run A's request is held on its way to the books; meanwhile its leases run out and run
     B takes the firm and the items over and sends them. A's request then reaches the books
@@ -218,6 +218,19 @@ def test_a_run_whose_lease_ran_out_mid_request_and_the_run_that_took_over(
     case = _ready_to_push(cases, lambda: _deliver(cases), receipt_first=True)
     assert settlement.push_to_disbursement(firm=cases.firm, actor=cases.admin, case_id=case.pk) == 5
     held, go = threading.Event(), threading.Event()
+    # A keeps two batches in flight: while its first is held, it claims again (nothing: the
+    # case is in flight) and waits. Its leases run out only once it waits (a live run that
+    # claims renews them).
+    a_waits = threading.Event()
+    claim = delivery.claim
+
+    def claim_and_tell(firm_id: int, limit: int) -> list[OutboxItem]:
+        items = claim(firm_id, limit)
+        if not items and threading.current_thread() is thread:
+            a_waits.set()
+        return items
+
+    monkeypatch.setattr(delivery, "claim", claim_and_tell)
 
     def hold_a() -> None:
         held.set()
@@ -236,6 +249,7 @@ def test_a_run_whose_lease_ran_out_mid_request_and_the_run_that_took_over(
     thread.start()
     try:
         assert held.wait(timeout=PATIENCE)
+        assert a_waits.wait(timeout=PATIENCE)
         Connection.objects.filter(firm=cases.firm).update(
             delivery_lease_until=clock.now() - timedelta(seconds=1)
         )

@@ -1,9 +1,15 @@
 """Delivering the outbox to the books, exactly once (ADR 0005).
 
-A pass claims due items with a guarded UPDATE (a claim token and a lease), so two workers
-never send the same item and an item whose worker died is taken over when its lease runs
-out. Items of one case go in id order: a case with an earlier item failed, waiting, backing
-off or in flight is skipped. Claimed items are sent in runs of the same kind:
+A pass claims due items in one guarded statement (``UPDATE ... WHERE id IN (SELECT ... FOR
+UPDATE SKIP LOCKED) RETURNING``: a claim token and a lease), so two workers never send the
+same item and an item whose worker died is taken over when its lease runs out. Items of one
+case go in id order: a case with an earlier item failed, waiting, backing off or in flight
+is skipped. A run keeps two batches in flight (issue 12): while the books post one, the
+next is claimed and posted from a second lane (a thread with its own database connection
+and client), and one is settled while the other is posted; since a claim holds back the
+cases of the batch in flight, a case's items are never in two batches at once. Leases are
+renewed once per pass; before a request only when less than half a lease is left (a
+request lasts at most half a lease). Claimed items are sent in runs of the same kind:
 
 - ``cost_send``: the cases' files are found or created first (``POST /files/batch``), then
   the check requests go in one ``POST /checks/batch``. Every check carries the cost's
@@ -27,20 +33,27 @@ item waits for re-authentication, with its attempt given back; a refusal naming
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import json
 import logging
 import re
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, connections, transaction
+from django.db.models import F, Lookup, OuterRef, Q, QuerySet, Subquery
+from django.db.models.sql import UpdateQuery
 
 from casebridge.bridge.client import (
     BooksAuthLapsed,
@@ -173,28 +186,70 @@ def _due(now: dt.datetime) -> Q:
     )
 
 
+if TYPE_CHECKING:
+    _IntLookup = Lookup[int]
+else:  # Django's Lookup takes no type argument at run time
+    _IntLookup = Lookup
+
+
+class _AnyOf(_IntLookup):
+    """``lhs = ANY(rhs)``, rhs an array (PostgreSQL)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = compiler.compile(self.lhs)
+        rhs, rhs_params = compiler.compile(self.rhs)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def _among(candidates: QuerySet[OutboxItem, Any]) -> Q:
+    """``id IN (candidates)``, the candidates chosen once: PostgreSQL may run an ``IN``
+    subquery again for each row it updates, and a locking subquery run again skips the
+    rows this very statement has just locked and updated and takes the next ones (a claim
+    of 2 took 4), so there it is ``id = ANY(ARRAY(candidates))``, run once."""
+    if connection.vendor == "postgresql":
+        return Q(_AnyOf(F("pk"), ArraySubquery(candidates)))
+    return Q(pk__in=candidates)
+
+
 def claim(firm_id: int, limit: int) -> list[OutboxItem]:
     """Take up to ``limit`` due items, in id order, skipping cases held back by an
-    earlier item. The guarded UPDATE makes the claim safe against a second worker."""
+    earlier item, in one statement: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
+    LOCKED) RETURNING id`` (SQLite has no row locks and needs none: a write transaction is
+    exclusive there). Rows a second worker is claiming at that moment are skipped, not
+    waited for, and the due condition is checked again on the rows taken. The items are
+    then read with their cost and case, in id order."""
     now = clock.now()
-    ids = list(
+    candidates = (
         OutboxItem.objects.filter(firm_id=firm_id)
         .filter(_due(now))
         .exclude(_held_back(firm_id, now))
         .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+        .select_for_update(skip_locked=True)
+        .values("pk")[:limit]
     )
+    update = UpdateQuery(OutboxItem)
+    update.add_q(_among(candidates) & _due(now))
+    update.add_update_values(
+        {
+            "state": OutboxState.SENDING,
+            "claim": uuid.uuid4().hex,
+            "lease_until": now + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS),
+            "attempts": F("attempts") + 1,
+        }
+    )
+    with transaction.atomic():
+        sql, params = update.get_compiler(connection=connection).as_sql()
+        returning = " RETURNING " + connection.ops.quote_name(OutboxItem._meta.pk.column)
+        with connection.cursor() as cursor:
+            cursor.execute(sql + returning, params)
+            ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return []
-    token = uuid.uuid4().hex
-    OutboxItem.objects.filter(pk__in=ids).filter(_due(now)).update(
-        state=OutboxState.SENDING,
-        claim=token,
-        lease_until=now + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-    )
     return list(
-        OutboxItem.objects.filter(claim=token, state=OutboxState.SENDING)
+        OutboxItem.objects.filter(pk__in=ids)
         .select_related("cost", "case", "case__firm")
         .order_by("pk")
     )
@@ -315,19 +370,35 @@ class _Context:
     report: DeliveryReport
     owner: str = ""
     attorneys: dict[str, int] | None = None
+    #: Until when this run's lease on the firm is known to hold (shared by the run's lanes).
+    run_lease: _RunLease | None = None
 
     def renew(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
-        """Just before a request to the books: renew this run's lease and the items'
-        leases, and return the items still ours. A run that lost its lease stops; an item
-        another run took over is left to it. A request lasts at most the HTTP timeout, at most
-        half a lease (the settings refuse less), so no other run can take over while one is
-        in flight."""
-        if not _take_run(self.conn.firm_id, self.owner):
+        """Just before a request to the books: make sure this run's lease and the items'
+        leases outlast the request, and return the items still ours. A run that lost its
+        lease stops; an item another run took over is left to it. A request lasts at most
+        the HTTP timeout, at most half a lease (the settings refuse less), so a lease is
+        renewed only when less than half of it is left: the claim itself sets the items'
+        leases, and the run's is renewed once per pass, so a pass normally writes nothing
+        here and only reads which items are still its own."""
+        if self.run_lease is None:
+            self.run_lease = _RunLease(self.conn.firm_id, self.owner)
+        if not self.run_lease.hold():
             raise _Stop()
-        until = clock.now() + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS)
-        if OutboxItem.objects.filter(_mine(items)).update(lease_until=until) == len(items):
-            return list(items)
-        held = set(OutboxItem.objects.filter(_mine(items)).values_list("pk", flat=True))
+        now = clock.now()
+        half = timedelta(seconds=settings.BRIDGE_LEASE_SECONDS / 2)
+        mine = OutboxItem.objects.filter(_mine(items))
+        if all(i.lease_until is not None and i.lease_until - now >= half for i in items):
+            held = set(mine.values_list("pk", flat=True))
+        else:
+            until = now + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS)
+            if mine.update(lease_until=until) == len(items):
+                held = {i.pk for i in items}
+            else:
+                held = set(mine.values_list("pk", flat=True))
+            for item in items:
+                if item.pk in held:
+                    item.lease_until = until
         return [i for i in items if i.pk in held]
 
     def attorney_ids(self) -> dict[str, int]:
@@ -1023,6 +1094,36 @@ def _take_run(firm_id: int, owner: str) -> bool:
     )
 
 
+class _RunLease:
+    """A run's lease on the firm as its lanes see it: renewed (a guarded UPDATE) once per
+    pass, and before a request only when less than half a lease is left."""
+
+    def __init__(self, firm_id: int, owner: str) -> None:
+        self.firm_id = firm_id
+        self.owner = owner
+        self.until: dt.datetime | None = None
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Take or renew the lease now (at the start of each pass)."""
+        with self._lock:
+            now = clock.now()
+            if not _take_run(self.firm_id, self.owner):
+                self.until = None
+                return False
+            self.until = now + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS)
+            return True
+
+    def hold(self) -> bool:
+        """Before a request: the lease outlasts it, renewed if less than half is left."""
+        with self._lock:
+            now = clock.now()
+            half = timedelta(seconds=settings.BRIDGE_LEASE_SECONDS / 2)
+            if self.until is not None and self.until - now >= half:
+                return True
+        return self.take()
+
+
 def _live_lease_end(firm_id: int, now: dt.datetime) -> dt.datetime | None:
     """When the firm's live leases run out (the run's and its claimed items'), or None
     when nothing is held."""
@@ -1121,9 +1222,115 @@ def _read_trust_moved(conn: Connection, client: BooksClient, since: dt.datetime)
         log.warning("trust balances after delivery not read (firm %s): %s", conn.firm_id, exc)
 
 
+#: Batches a run keeps in flight at once (issue 12): while the books post one, the next is
+#: claimed, built and posted too (the books serve requests in parallel), and one is
+#: settled while another is posted.
+IN_FLIGHT = 2
+
+
+def _pass(ctx: _Context, items: list[OutboxItem]) -> bool:
+    """Send and settle one claimed batch (in a lane's thread). False: stop the run."""
+    try:
+        _process(ctx, items)
+    except _Stop:
+        return False
+    except Exception as exc:  # a bug or the database: never leave items hanging
+        log.exception("bridge delivery pass failed for firm %s: %s", ctx.conn.firm_id, exc)
+        left = list(OutboxItem.objects.filter(_mine(items)))
+        problem = BooksUnreachable(
+            "delivery_error",
+            "an internal error interrupted the delivery (see the worker log)",
+        )
+        _retry_later(left, problem, ctx.report)
+        return False
+    return True
+
+
+def _close_lane_connections(barrier: threading.Barrier) -> None:
+    """Run once in each of the pool's threads (the barrier keeps two from the same thread):
+    Django's connections are per thread, and the thread's own must be closed by it."""
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait(timeout=30)
+    connections.close_all()
+
+
+def _drain(main: _Context, max_passes: int) -> None:
+    """Claim batch after batch and keep up to :data:`IN_FLIGHT` of them in flight, each
+    sent and settled in a lane of its own (a thread with its own database connection and
+    its own client). Claims are made here, one at a time: a claim sees the items in flight
+    as sending, so it holds back their cases' later items, and no case's items are ever in
+    two batches at once. A claim that finds nothing while a batch is in flight waits for it
+    (what it held back may be due then, and a Send still committing adds items); the run
+    is drained when a claim finds nothing and nothing is in flight. A stop (a lapsed
+    token, the books down, a lost lease) claims nothing more and lets the other batch
+    finish."""
+    firm_id, report = main.conn.firm_id, main.report
+    run_lease = main.run_lease or _RunLease(firm_id, main.owner)
+    main.run_lease = run_lease
+    idle: list[_Context] = []
+    lanes: list[_Context] = []
+    running: dict[Future[bool], _Context] = {}
+    stopping = False
+    pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix=f"deliver-{firm_id}")
+    try:
+        while True:
+            if not stopping and len(running) < IN_FLIGHT:
+                if (
+                    report.passes >= max_passes
+                    or not run_lease.take()
+                    or not _still_connected(main.conn)
+                ):
+                    stopping = True
+                else:
+                    if not idle:  # a lane ready before anything is claimed for it
+                        idle.append(
+                            _Context(
+                                conn=main.conn,
+                                client=client_for(main.conn),
+                                report=DeliveryReport(),
+                                owner=main.owner,
+                                run_lease=run_lease,
+                            )
+                        )
+                        lanes.append(idle[-1])
+                    items = claim(firm_id, settings.BRIDGE_BATCH_SIZE)
+                    if items:
+                        if not report.passes and _watcher is not None:
+                            # should this worker die, what it holds is taken over when the
+                            # lease ends
+                            _watcher(firm_id, float(settings.BRIDGE_LEASE_SECONDS + 1))
+                        report.passes += 1
+                        lane = idle.pop()
+                        job = contextvars.copy_context().run
+                        running[pool.submit(job, _pass, lane, items)] = lane
+                        continue
+                    if not running:
+                        report.drained = True
+                        break
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                idle.append(running.pop(future))
+                if not future.result():
+                    stopping = True
+    finally:
+        for future in list(running):  # only after an error here: let the lanes finish
+            future.exception()
+        barrier = threading.Barrier(IN_FLIGHT)
+        for _ in range(IN_FLIGHT):
+            pool.submit(_close_lane_connections, barrier)
+        pool.shutdown(wait=True)
+        for lane in lanes:
+            lane.client.close()
+            for name in ("sent", "failed", "retrying", "waiting"):
+                setattr(report, name, getattr(report, name) + getattr(lane.report, name))
+
+
 def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
-    """Deliver everything due for the firm, pass after pass, until nothing is due. One
-    run per firm at a time; a second one returns at once (the first keeps going)."""
+    """Deliver everything due for the firm, pass after pass, until nothing is due, with up
+    to :data:`IN_FLIGHT` batches in flight (:func:`_drain`). One run per firm at a time; a
+    second one returns at once (the first keeps going)."""
     report = DeliveryReport()
     conn = Connection.objects.filter(firm_id=firm_id).first()
     if conn is None or conn.status != ConnectionStatus.CONNECTED:
@@ -1132,7 +1339,8 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
         report.waiting = _wait_all_queued(firm_id)
         return report
     owner = uuid.uuid4().hex
-    if not _take_run(firm_id, owner):
+    run_lease = _RunLease(firm_id, owner)
+    if not run_lease.take():
         return report
     try:
         report.failed += _park_exhausted(firm_id)
@@ -1141,33 +1349,10 @@ def outbox_deliver(*, firm_id: int, max_passes: int = 1000) -> DeliveryReport:
         except DomainError:  # the stored token cannot be read: as good as lapsed
             report.waiting = _wait_all_queued(firm_id)
             return report
-        ctx = _Context(conn=conn, client=client, report=report, owner=owner)
+        ctx = _Context(conn=conn, client=client, report=report, owner=owner, run_lease=run_lease)
         started = clock.now()
         try:
-            for _ in range(max_passes):
-                if not _take_run(firm_id, owner) or not _still_connected(conn):
-                    break
-                items = claim(firm_id, settings.BRIDGE_BATCH_SIZE)
-                if not items:
-                    report.drained = True
-                    break
-                if not report.passes and _watcher is not None:
-                    # should this worker die, what it holds is taken over when the lease ends
-                    _watcher(firm_id, float(settings.BRIDGE_LEASE_SECONDS + 1))
-                report.passes += 1
-                try:
-                    _process(ctx, items)
-                except _Stop:
-                    break
-                except Exception as exc:  # a bug or the database: never leave items hanging
-                    log.exception("bridge delivery pass failed for firm %s: %s", firm_id, exc)
-                    left = list(OutboxItem.objects.filter(_mine(items)))
-                    problem = BooksUnreachable(
-                        "delivery_error",
-                        "an internal error interrupted the delivery (see the worker log)",
-                    )
-                    _retry_later(left, problem, report)
-                    break
+            _drain(ctx, max_passes)
             _read_trust_moved(conn, client, started)
         finally:
             client.close()
