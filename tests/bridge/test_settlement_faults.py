@@ -66,9 +66,9 @@ from .faultproxy import Fault, FaultProxy
 from .test_faults import _deliver, _time_passes, assert_ledger_balances
 from .test_settlement_to_books import _books_trust, _every_entry_balances, _settle_to_disbursement
 
-RECEIPTS = ("POST", "/trust-receipts")
+RECEIPTS = ("POST", "/trust-receipts/batch")
 CHECKS = ("POST", "/checks/batch")
-INVOICES = ("POST", "/invoices")
+INVOICES = ("POST", "/invoices/batch")
 
 DEPOSIT = 25_000_000
 LIENS = (("Valley Medical", 3_000_000), ("Blue Shield", 1_500_000))
@@ -199,9 +199,11 @@ def _reauthenticate(cases) -> None:
 
 
 def _invoice_posts(proxy: FaultProxy) -> list[int | None]:
-    """What the books answered to each POST /invoices (None: not forwarded)."""
+    """What the books answered to each POST /invoices/batch (None: not forwarded)."""
     return [
-        s.status for s in proxy.seen if (s.method, s.path) == ("POST", "/books/api/v1/invoices")
+        s.status
+        for s in proxy.seen
+        if (s.method, s.path) == ("POST", "/books/api/v1/invoices/batch")
     ]
 
 
@@ -668,9 +670,9 @@ def test_a_worker_killed_after_sending_the_fee_invoice(books, cases, conn, proxy
     assert _settlement_states()[-1] == ("fee_invoice", "sending", 1)
     _leases_run_out()
     assert _deliver(cases, proxy).sent == 1
-    # the takeover's own key was new to the books: refused as a second invoice for the
-    # external_ref, then found by it
-    assert _invoice_posts(proxy) == [201, 409]
+    # the takeover's own key was new to the books, which found the invoice again by its
+    # external_ref (the same invoice: 200, nothing written)
+    assert _invoice_posts(proxy) == [200]
     assert FeeInvoice.objects.get().books_invoice_id == sent.id
     assert _settlement_states()[-1] == ("fee_invoice", "sent", 2)
     assert_settled_once(books, cases, trust_cents=0, invoice_stage="final")
