@@ -902,19 +902,14 @@ def _refuse_repeats(refs: Sequence[str | None], noun: str) -> None:
 
 
 def _period_refusal(firm: Firm, specs: Sequence[EntrySpec], at: Sequence[int]) -> None:
-    """Refuse the first entry dated in a closed period as :func:`check_open` would, named
-    by its request (``at[n]`` is the request of ``specs[n]``): one check for the batch,
-    entry by entry only to find which one when it refuses."""
-    accounts = [{ln.account.pk for ln in spec.lines} for spec in specs]
-    try:
-        check_open(firm, specs, accounts, [""] * len(specs))
-    except PeriodClosed:
-        for n, spec in enumerate(specs):
-            try:
-                check_open(firm, [spec], [accounts[n]], [""])
-            except PeriodClosed as exc:
-                raise _ItemRefused(at[n], exc) from None
-        raise
+    """The journal refused the batch as dated in a closed period: refuse the first such
+    entry as :func:`check_open` would alone, named by its request (``at[n]`` is the
+    request of ``specs[n]``)."""
+    for n, spec in enumerate(specs):
+        try:
+            check_open(firm, [spec], [{ln.account.pk for ln in spec.lines}], [""])
+        except PeriodClosed as exc:
+            raise _ItemRefused(at[n], exc) from None
 
 
 def _receipts_find_or_record(
@@ -996,9 +991,11 @@ def _receipts_find_or_record(
 
     created: list[TrustReceipt] = []
     if specs:
-        _period_refusal(firm, specs, [i for i, *_ in new])
         try:
             posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor)
+        except PeriodClosed:
+            _period_refusal(firm, specs, [i for i, *_ in new])
+            raise
         except DomainError as exc:
             index = exc.details.pop("index", None)
             if isinstance(index, int):

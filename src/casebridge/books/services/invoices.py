@@ -435,9 +435,11 @@ def _invoices_create(
     if not new:
         return [(found[i], False) for i in range(len(requests))]
     if specs:
-        _period_refusal(firm, specs, [new[n][0] for n in posted_by])
         try:
             posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor)
+        except PeriodClosed:
+            _period_refusal(firm, specs, [new[n][0] for n in posted_by])
+            raise
         except DomainError as exc:
             index = exc.details.pop("index", None)
             if isinstance(index, int):
@@ -531,18 +533,14 @@ def _invoices_create(
 
 
 def _period_refusal(firm: Firm, specs: Sequence[EntrySpec], at: Sequence[int]) -> None:
-    """Refuse the first entry dated in a closed period as :func:`check_open` would, named
-    by its request (``at[n]`` is the request of ``specs[n]``)."""
-    accounts = [{ln.account.pk for ln in spec.lines} for spec in specs]
-    try:
-        check_open(firm, specs, accounts, [""] * len(specs))
-    except PeriodClosed:
-        for n, spec in enumerate(specs):
-            try:
-                check_open(firm, [spec], [accounts[n]], [""])
-            except PeriodClosed as exc:
-                raise _ItemRefused(at[n], exc) from None
-        raise
+    """The journal refused the batch as dated in a closed period: refuse the first such
+    entry as :func:`check_open` would alone, named by its request (``at[n]`` is the
+    request of ``specs[n]``)."""
+    for n, spec in enumerate(specs):
+        try:
+            check_open(firm, [spec], [{ln.account.pk for ln in spec.lines}], [""])
+        except PeriodClosed as exc:
+            raise _ItemRefused(at[n], exc) from None
 
 
 @transaction.atomic
