@@ -305,13 +305,13 @@ def _race_past_the_checks(monkeypatch) -> None:
     """Both clicks pass every check (and their questions to the books) before either
     writes: the race is where the invoice is queued."""
     both_checked = threading.Barrier(2)
-    original = bridge_settlement._queue_invoice
+    original = bridge_settlement._queue_invoices
 
     def checked_then_queue(*args, **kwargs):
         both_checked.wait(timeout=PATIENCE)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(bridge_settlement, "_queue_invoice", checked_then_queue)
+    monkeypatch.setattr(bridge_settlement, "_queue_invoices", checked_then_queue)
 
 
 def _two_clicks(cases, dana):

@@ -31,6 +31,8 @@ from casebridge.books.models import (
     TrustLedger,
     TrustReceipt,
 )
+from casebridge.books.services import checks as books_checks
+from casebridge.books.services import files as books_files
 from casebridge.books.services import invoices as books_invoices
 from casebridge.books.services.maintenance import ledger_integrity_check
 from casebridge.bridge.client import (
@@ -66,9 +68,9 @@ from .faultproxy import Fault, FaultProxy
 from .test_faults import _deliver, _time_passes, assert_ledger_balances
 from .test_settlement_to_books import _books_trust, _every_entry_balances, _settle_to_disbursement
 
-RECEIPTS = ("POST", "/trust-receipts")
+RECEIPTS = ("POST", "/trust-receipts/batch")
 CHECKS = ("POST", "/checks/batch")
-INVOICES = ("POST", "/invoices")
+INVOICES = ("POST", "/invoices/batch")
 
 DEPOSIT = 25_000_000
 LIENS = (("Valley Medical", 3_000_000), ("Blue Shield", 1_500_000))
@@ -199,9 +201,11 @@ def _reauthenticate(cases) -> None:
 
 
 def _invoice_posts(proxy: FaultProxy) -> list[int | None]:
-    """What the books answered to each POST /invoices (None: not forwarded)."""
+    """What the books answered to each POST /invoices/batch (None: not forwarded)."""
     return [
-        s.status for s in proxy.seen if (s.method, s.path) == ("POST", "/books/api/v1/invoices")
+        s.status
+        for s in proxy.seen
+        if (s.method, s.path) == ("POST", "/books/api/v1/invoices/batch")
     ]
 
 
@@ -668,9 +672,9 @@ def test_a_worker_killed_after_sending_the_fee_invoice(books, cases, conn, proxy
     assert _settlement_states()[-1] == ("fee_invoice", "sending", 1)
     _leases_run_out()
     assert _deliver(cases, proxy).sent == 1
-    # the takeover's own key was new to the books: refused as a second invoice for the
-    # external_ref, then found by it
-    assert _invoice_posts(proxy) == [201, 409]
+    # the takeover's own key was new to the books, which found the invoice again by its
+    # external_ref (the same invoice: 200, nothing written)
+    assert _invoice_posts(proxy) == [200]
     assert FeeInvoice.objects.get().books_invoice_id == sent.id
     assert _settlement_states()[-1] == ("fee_invoice", "sent", 2)
     assert_settled_once(books, cases, trust_cents=0, invoice_stage="final")
@@ -795,3 +799,58 @@ def test_a_refused_trust_check_does_not_hold_back_the_earlier_one_of_its_batch(
         Check.objects.filter(bank_account=books.trust).values_list("payee", "amount_cents")
     ) == [("Valley Medical", 300_000)]
     assert _books_trust(books) == 100_000
+
+
+def test_a_refused_receipt_fails_alone_and_the_other_of_its_batch_goes_once(
+    books, cases, proxy, small
+):
+    """A case's two deposits go in one ``POST /trust-receipts/batch``. The books already
+    hold the second's external_ref for another deposit: the batch is refused naming
+    items[1] (nothing written), that item fails with the books' reason, and the first goes
+    again at once and is recorded exactly once."""
+    firm, admin, case = cases.firm, cases.admin, cases.case
+    _activate(books, cases, proxy, small, InvoiceRelease.AUTOMATIC)
+    accepted = offer(firm, admin, case, 1_000_000)
+    deposit(firm, admin, case, accepted, 600_000, check="A-1")
+    second = deposit(firm, admin, case, accepted, 400_000, check="A-2")
+    contact, _ = books_files.contact_find_or_create(
+        firm=books.firm, actor=books.admin, name="Someone Else", external_ref="other-client"
+    )
+    other, _ = books_files.file_find_or_create(
+        firm=books.firm,
+        actor=books.admin,
+        name="Another matter",
+        client=contact,
+        external_ref="other-file",
+        opened_on=date(2026, 1, 2),
+    )
+    books_checks.trust_receipt_record(
+        firm=books.firm,
+        actor=books.admin,
+        bank_account_id=books.trust.pk,
+        file_id=other.pk,
+        payer="Someone Else",
+        amount_cents=1_000,
+        external_ref=outbox.deposit_external_ref(second.pk),
+    )
+
+    first = _deliver(cases, proxy)
+    again = _deliver(cases, proxy)
+    assert (first.sent + again.sent, first.failed + again.failed) == (1, 1)
+    assert [s.status for s in proxy.seen if s.path.endswith("/trust-receipts/batch")] == [
+        409,
+        201,
+    ]
+    refused = OutboxItem.objects.get(deposit_id=second.pk)
+    assert (refused.state, refused.error_code) == ("failed", "external_ref_conflict")
+    assert refused.error_message.startswith("items[1]: external_ref ")
+    assert list(
+        TrustReceipt.objects.filter(file__external_ref=f"cases-case-{case.pk}").values_list(
+            "amount_cents", "reference"
+        )
+    ) == [(600_000, "A-1")]
+    assert TrustReceipt.objects.filter(reference="A-1").count() == 1
+    assert DepositLink.objects.get(deposit__check_number="A-1").books_receipt_id == (
+        TrustReceipt.objects.get(reference="A-1").pk
+    )
+    assert DepositLink.objects.get(deposit=second).books_receipt_id is None

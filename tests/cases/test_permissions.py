@@ -216,6 +216,7 @@ INTEGRATION_ONLY: dict[str, str] = {
     "costs.costs_record_checks_printed": "the books printed the checks",
     "disbursement.trust_items_record_checks_printed": "the books printed the trust checks",
     "disbursement.trust_items_record_invoiced": "the books finalised the fee invoice",
+    "disbursement.trust_items_record_invoiced_many": "the books finalised fee invoices",
     "disbursement.trust_items_reopen": "the books voided a check or invoice",
 }
 

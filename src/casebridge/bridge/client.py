@@ -372,6 +372,10 @@ class BooksClient(Protocol):
         self, receipt: ReceiptRequest, *, idempotency_key: str
     ) -> BooksReceipt: ...
 
+    def trust_receipts_record(
+        self, receipts: Sequence[ReceiptRequest], *, idempotency_key: str
+    ) -> list[BooksReceipt]: ...
+
     def trust_receipts_by_external_ref(self, external_ref: str) -> list[BooksReceipt]: ...
 
     def trust_receipt_void(
@@ -379,6 +383,10 @@ class BooksClient(Protocol):
     ) -> BooksReceipt: ...
 
     def invoice_create(self, invoice: InvoiceRequest, *, idempotency_key: str) -> BooksInvoice: ...
+
+    def invoices_create(
+        self, invoices: Sequence[InvoiceRequest], *, idempotency_key: str
+    ) -> list[BooksInvoice]: ...
 
     def invoices_by_external_ref(self, external_ref: str) -> list[BooksInvoice]: ...
 
@@ -483,6 +491,43 @@ NO_BOOKS_ANSWER_CODE = "books_unreachable"
 
 #: A books error code is short snake case; anything else is not the books'.
 _BOOKS_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _receipt_json(receipt: ReceiptRequest) -> dict[str, Any]:
+    return {
+        "external_ref": receipt.external_ref,
+        "bank_account_id": receipt.bank_account_id,
+        "file_id": receipt.file_id,
+        "payer": receipt.payer,
+        "amount": _amount(receipt.amount_cents),
+        "received_on": receipt.received_on.isoformat() if receipt.received_on else None,
+        "reference": receipt.reference,
+        "memo": receipt.memo,
+    }
+
+
+def _invoice_json(invoice: InvoiceRequest) -> dict[str, Any]:
+    return {
+        "external_ref": invoice.external_ref,
+        "file_id": invoice.file_id,
+        "description": invoice.description[:255],
+        "invoice_date": invoice.invoice_date.isoformat() if invoice.invoice_date else None,
+        "pay_from_trust": True,
+        "trust_bank_account_id": invoice.trust_bank_account_id,
+        "operating_bank_account_id": invoice.operating_bank_account_id,
+        "release": invoice.release,
+        "lines": [
+            {
+                "kind": ln.kind,
+                "description": ln.description[:255],
+                "amount": _amount(ln.amount_cents),
+                "timekeeper_id": ln.timekeeper_id,
+                "activity_code_id": ln.activity_code_id,
+                "external_ref": ln.external_ref,
+            }
+            for ln in invoice.lines
+        ],
+    }
 
 
 def no_answer(*, status: int | None = None) -> BooksUnreachable:
@@ -819,21 +864,23 @@ class HttpBooksClient:
         self, receipt: ReceiptRequest, *, idempotency_key: str
     ) -> BooksReceipt:
         body = self._request(
-            "POST",
-            "trust-receipts",
-            json={
-                "external_ref": receipt.external_ref,
-                "bank_account_id": receipt.bank_account_id,
-                "file_id": receipt.file_id,
-                "payer": receipt.payer,
-                "amount": _amount(receipt.amount_cents),
-                "received_on": receipt.received_on.isoformat() if receipt.received_on else None,
-                "reference": receipt.reference,
-                "memo": receipt.memo,
-            },
-            idempotency_key=idempotency_key,
+            "POST", "trust-receipts", json=_receipt_json(receipt), idempotency_key=idempotency_key
         )
         return _receipt(body)
+
+    @_answers
+    def trust_receipts_record(
+        self, receipts: Sequence[ReceiptRequest], *, idempotency_key: str
+    ) -> list[BooksReceipt]:
+        """Many deposits in one request (``POST /trust-receipts/batch``), all or nothing;
+        each found again by its external_ref. A refusal names ``items[i]``."""
+        body = self._request(
+            "POST",
+            "trust-receipts/batch",
+            json={"items": [_receipt_json(r) for r in receipts]},
+            idempotency_key=idempotency_key,
+        )
+        return [_receipt(r) for r in body["items"]]
 
     @_answers
     def trust_receipts_by_external_ref(self, external_ref: str) -> list[BooksReceipt]:
@@ -856,32 +903,23 @@ class HttpBooksClient:
     @_answers
     def invoice_create(self, invoice: InvoiceRequest, *, idempotency_key: str) -> BooksInvoice:
         body = self._request(
-            "POST",
-            "invoices",
-            json={
-                "external_ref": invoice.external_ref,
-                "file_id": invoice.file_id,
-                "description": invoice.description[:255],
-                "invoice_date": invoice.invoice_date.isoformat() if invoice.invoice_date else None,
-                "pay_from_trust": True,
-                "trust_bank_account_id": invoice.trust_bank_account_id,
-                "operating_bank_account_id": invoice.operating_bank_account_id,
-                "release": invoice.release,
-                "lines": [
-                    {
-                        "kind": ln.kind,
-                        "description": ln.description[:255],
-                        "amount": _amount(ln.amount_cents),
-                        "timekeeper_id": ln.timekeeper_id,
-                        "activity_code_id": ln.activity_code_id,
-                        "external_ref": ln.external_ref,
-                    }
-                    for ln in invoice.lines
-                ],
-            },
-            idempotency_key=idempotency_key,
+            "POST", "invoices", json=_invoice_json(invoice), idempotency_key=idempotency_key
         )
         return _invoice(body)
+
+    @_answers
+    def invoices_create(
+        self, invoices: Sequence[InvoiceRequest], *, idempotency_key: str
+    ) -> list[BooksInvoice]:
+        """Many fee invoices in one request (``POST /invoices/batch``), all or nothing;
+        each found again by its external_ref. A refusal names ``items[i]``."""
+        body = self._request(
+            "POST",
+            "invoices/batch",
+            json={"items": [_invoice_json(i) for i in invoices]},
+            idempotency_key=idempotency_key,
+        )
+        return [_invoice(i) for i in body["items"]]
 
     @_answers
     def invoices_by_external_ref(self, external_ref: str) -> list[BooksInvoice]:

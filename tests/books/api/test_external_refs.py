@@ -298,7 +298,7 @@ def test_another_trust_receipt_under_a_known_ref_is_refused(api, settlement, cli
     assert TrustLedger.objects.get(file=client_file).balance_cents == 25_000_000
 
 
-def test_an_invoice_under_a_known_ref_is_refused_naming_it(api, attorney, funded_file):
+def test_the_same_invoice_sent_twice_is_found_and_another_is_refused(api, attorney, funded_file):
     invoice = {
         "file_id": funded_file.pk,
         "invoice_date": "2026-03-10",
@@ -315,14 +315,19 @@ def test_an_invoice_under_a_known_ref_is_refused_naming_it(api, attorney, funded
     first = api.post("/invoices", invoice)
     assert first.status == 201
     before = row_counts()
-    reply = api.post("/invoices", invoice)
+    again = api.post("/invoices", {**invoice, "description": "sent again"})
+    assert (again.status, again.body) == (200, first.body)
+    assert row_counts() == before
+    other = {**invoice, "lines": [{**invoice["lines"][0], "amount": "301.00"}]}
+    reply = api.post("/invoices", other)
     assert reply.status == 409
     assert reply.error == {
         "code": "external_ref_conflict",
         "message": "external_ref 'settlement-1-fee' is already invoice 1001 "
-        f"(id {first.body['id']}) in this firm; a new invoice needs a new external_ref",
+        f"(id {first.body['id']}) in this firm, which differs in lines; a new invoice needs "
+        "a new external_ref",
         "field": "external_ref",
-        "details": {"invoice_id": first.body["id"]},
+        "details": {"invoice_id": first.body["id"], "differing": ["lines"]},
     }
     assert row_counts() == before
     assert Invoice.objects.count() == 1

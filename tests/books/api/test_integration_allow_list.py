@@ -154,6 +154,13 @@ def bridge_calls(books: dict[str, Any]) -> dict[str, Callable[[HttpBooksClient],
         "bank_accounts": lambda c: c.bank_accounts(),
         "files_find_or_create": files,
         "trust_receipt_record": receipt,
+        "trust_receipts_record": lambda c: c.trust_receipts_record(
+            [
+                ReceiptRequest(f"cases-deposit-{k}", trust.pk, made["file"].id, "Acme", 50_000)
+                for k in (3, 4)
+            ],
+            idempotency_key="rb-1",
+        ),
         "checks_request": check_request,
         "checks_get": lambda c: c.checks_get([ch.id for ch in made["checks"]]),
         "checks_by_external_ref": lambda c: c.checks_by_external_ref("cases-trust-item-1"),
@@ -162,6 +169,23 @@ def bridge_calls(books: dict[str, Any]) -> dict[str, Callable[[HttpBooksClient],
             made["checks"][1].id, reason="cost voided", idempotency_key="v-1"
         ),
         "invoice_create": invoice,
+        "invoices_create": lambda c: c.invoices_create(
+            [
+                InvoiceRequest(
+                    external_ref="cases-fee-2",
+                    file_id=made["file"].id,
+                    lines=(
+                        InvoiceLineRequest(
+                            "fee", "Contingency fee", 5_000, timekeeper_id=books["attorney"].pk
+                        ),
+                    ),
+                    trust_bank_account_id=trust.pk,
+                    operating_bank_account_id=operating.pk,
+                    release="auto",
+                )
+            ],
+            idempotency_key="ib-1",
+        ),
         "invoices_by_external_ref": lambda c: c.invoices_by_external_ref("cases-fee-1"),
         "invoice_get": lambda c: c.invoice_get(made["invoice"].id),
         "trust_receipts_by_external_ref": lambda c: c.trust_receipts_by_external_ref(

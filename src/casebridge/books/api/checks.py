@@ -599,6 +599,71 @@ def receipt_get(request: HttpRequest, receipt_id: Id) -> ReceiptOut:
     return _receipt_out(get_or_404(_receipts(context(request).firm), receipt_id))
 
 
+class ReceiptBatchIn(In):
+    items: list[ReceiptIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ReceiptBatchItemOut(ReceiptOut):
+    created: bool = Field(
+        description="False: a receipt with this external_ref was already in the books (the "
+        "same deposit); it is returned as it is now and nothing was posted."
+    )
+
+
+class ReceiptBatchOut(Out):
+    items: list[ReceiptBatchItemOut]
+    count: int
+    created: int = Field(description="How many of the items were recorded by this request.")
+
+
+def _receipt_references(item: ReceiptIn, prefix: str = "") -> list[Reference]:
+    return [
+        (BankAccount, item.bank_account_id, f"{prefix}bank_account_id"),
+        (File, item.file_id, f"{prefix}file_id"),
+    ]
+
+
+def _receipt_request(item: ReceiptIn) -> check_service.ReceiptRequest:
+    return check_service.ReceiptRequest(
+        bank_account_id=item.bank_account_id,
+        file_id=item.file_id,
+        payer=item.payer,
+        amount_cents=item.amount,
+        received_on=item.received_on,
+        reference=item.reference,
+        memo=item.memo,
+        external_ref=item.external_ref,
+    )
+
+
+def _record_receipts(
+    request: HttpRequest, items: list[ReceiptIn], *, located: bool
+) -> list[tuple[ReceiptOut, bool]]:
+    """The one path of both endpoints: every deposit found or recorded, all or nothing.
+    ``located``: a refusal names the item (``items[i]...``), as the batch's body has it."""
+    ctx = context(request)
+    prefix = "items[{}]." if located else ""
+    require_in_firm(
+        ctx.firm,
+        [
+            ref
+            for i, item in enumerate(items)
+            for ref in _receipt_references(item, prefix.format(i))
+        ],
+    )
+    try:
+        results = check_service.trust_receipts_find_or_record(
+            firm=ctx.firm, actor=ctx.user, requests=[_receipt_request(item) for item in items]
+        )
+    except DomainError as exc:
+        index = exc.details.pop("index", None)
+        if not located or not isinstance(index, int):
+            raise
+        raise at_index(exc, "items", index) from None
+    shown = _receipts_out([receipt for receipt, _ in results])
+    return [(out, created) for out, (_, created) in zip(shown, results, strict=True)]
+
+
 @router.post("/trust-receipts", response={200: ReceiptOut, 201: ReceiptOut, **ERRORS})
 @idempotent
 def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status[ReceiptOut]:
@@ -606,28 +671,34 @@ def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status[ReceiptOu
 
     With an ``external_ref`` the firm already has a receipt for: the same deposit (bank
     account, file, payer, amount) answers 200 with that receipt and posts nothing; a
-    different one is refused 409 ``external_ref_conflict`` with ``details.receipt_id``."""
-    ctx = context(request)
-    require_in_firm(
-        ctx.firm,
-        [
-            (BankAccount, payload.bank_account_id, "bank_account_id"),
-            (File, payload.file_id, "file_id"),
-        ],
+    different one is refused 409 ``external_ref_conflict`` with ``details.receipt_id``.
+    A batch of one (``POST /trust-receipts/batch``)."""
+    [(receipt, created)] = _record_receipts(request, [payload], located=False)
+    return Status(201 if created else 200, receipt)
+
+
+@router.post(
+    "/trust-receipts/batch", response={200: ReceiptBatchOut, 201: ReceiptBatchOut, **ERRORS}
+)
+@idempotent
+def receipt_create_batch(request: HttpRequest, payload: ReceiptBatchIn) -> Status[ReceiptBatchOut]:
+    """Record many deposits, all or nothing: one refusal (named ``items[i]...``, with
+    ``details.index``) and none is written; the sender fails that item and sends the
+    others again.
+
+    Each item is found or recorded as by ``POST /trust-receipts``: an item whose
+    ``external_ref`` the firm already has (the same deposit) is returned with ``created:
+    false`` and not posted again; a different deposit refuses the batch 409
+    ``external_ref_conflict`` (``items[i].external_ref``). Two items with the same
+    ``external_ref`` are refused 422 ``validation_error`` naming the later one. Answers
+    201 if any receipt was recorded, 200 if every one was already in the books."""
+    results = _record_receipts(request, payload.items, located=True)
+    items = [ReceiptBatchItemOut(**out.model_dump(), created=created) for out, created in results]
+    n_created = sum(1 for item in items if item.created)
+    return Status(
+        201 if n_created else 200,
+        ReceiptBatchOut(items=items, count=len(items), created=n_created),
     )
-    receipt, created = check_service.trust_receipt_find_or_record(
-        firm=ctx.firm,
-        actor=ctx.user,
-        bank_account_id=payload.bank_account_id,
-        file_id=payload.file_id,
-        payer=payload.payer,
-        amount_cents=payload.amount,
-        received_on=payload.received_on,
-        reference=payload.reference,
-        memo=payload.memo,
-        external_ref=payload.external_ref,
-    )
-    return Status(201 if created else 200, _receipt_out(receipt))
 
 
 @router.post("/trust-receipts/{int:receipt_id}/void", response={200: ReceiptOut, **ERRORS})

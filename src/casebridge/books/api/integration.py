@@ -33,10 +33,12 @@ INTEGRATION_ROUTES: frozenset[str] = frozenset(
         "POST /checks/{int:check_id}/void",
         # deposits: trust receipts
         "POST /trust-receipts",
+        "POST /trust-receipts/batch",
         "GET /trust-receipts",
         "POST /trust-receipts/{int:receipt_id}/void",
         # fee invoices
         "POST /invoices",
+        "POST /invoices/batch",
         "GET /invoices",
         "GET /invoices/{int:invoice_id}",
         # bulk reads: balances, the reconciliation, the three-way

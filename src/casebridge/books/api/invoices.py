@@ -20,6 +20,7 @@ from pydantic import Field
 from casebridge.books.api.idempotency import idempotent
 from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn
 from casebridge.books.api.security import context
+from casebridge.books.errors import DomainError
 from casebridge.books.models import (
     ActivityCode,
     BankAccount,
@@ -32,7 +33,8 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services import invoices as invoice_service
-from casebridge.core.api.lookups import get_or_404, require_in_firm
+from casebridge.core.api.errors import at_index
+from casebridge.core.api.lookups import Reference, get_or_404, require_in_firm
 from casebridge.core.api.schemas import (
     ERRORS,
     Clean,
@@ -48,6 +50,8 @@ from casebridge.core.api.schemas import (
 )
 
 router = Router(tags=["invoices"])
+
+MAX_BATCH = 1000
 
 
 class InvoiceLineOut(Out):
@@ -175,30 +179,42 @@ def invoice_get(request: HttpRequest, invoice_id: Id) -> InvoiceOut:
     return InvoiceOut.of(get_or_404(_invoices(context(request).firm), invoice_id))
 
 
-@router.post("/invoices", response={201: InvoiceOut, **ERRORS})
-@idempotent
-def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status[InvoiceOut]:
-    ctx = context(request)
-    require_in_firm(
-        ctx.firm,
-        [
-            (File, payload.file_id, "file_id"),
-            (BankAccount, payload.trust_bank_account_id, "trust_bank_account_id"),
-            (BankAccount, payload.operating_bank_account_id, "operating_bank_account_id"),
-            *[
-                ref
-                for i, ln in enumerate(payload.lines)
-                for ref in (
-                    (User, ln.timekeeper_id, f"lines[{i}].timekeeper_id"),
-                    (ActivityCode, ln.activity_code_id, f"lines[{i}].activity_code_id"),
-                )
-            ],
-        ],
+class InvoiceBatchIn(In):
+    items: list[InvoiceIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class InvoiceBatchItemOut(InvoiceOut):
+    created: bool = Field(
+        description="False: an invoice with this external_ref was already in the books (the "
+        "same invoice); it is returned as it is now and nothing was written."
     )
-    invoice = invoice_service.invoice_create(
-        firm=ctx.firm,
-        actor=ctx.user,
-        file_id=payload.file_id,
+
+
+class InvoiceBatchOut(Out):
+    items: list[InvoiceBatchItemOut]
+    count: int
+    created: int = Field(description="How many of the items were created by this request.")
+
+
+def _invoice_references(item: InvoiceIn, prefix: str = "") -> list[Reference]:
+    return [
+        (File, item.file_id, f"{prefix}file_id"),
+        (BankAccount, item.trust_bank_account_id, f"{prefix}trust_bank_account_id"),
+        (BankAccount, item.operating_bank_account_id, f"{prefix}operating_bank_account_id"),
+        *[
+            ref
+            for i, ln in enumerate(item.lines)
+            for ref in (
+                (User, ln.timekeeper_id, f"{prefix}lines[{i}].timekeeper_id"),
+                (ActivityCode, ln.activity_code_id, f"{prefix}lines[{i}].activity_code_id"),
+            )
+        ],
+    ]
+
+
+def _invoice_request(item: InvoiceIn) -> invoice_service.InvoiceRequest:
+    return invoice_service.InvoiceRequest(
+        file_id=item.file_id,
         lines=[
             invoice_service.LineSpec(
                 kind=ln.kind,
@@ -210,27 +226,83 @@ def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status[InvoiceOu
                 line_date=ln.line_date,
                 external_ref=ln.external_ref,
             )
-            for ln in payload.lines
+            for ln in item.lines
         ],
-        invoice_date=payload.invoice_date,
-        description=payload.description,
-        pay_from_trust=payload.pay_from_trust,
-        trust_bank_account_id=payload.trust_bank_account_id,
-        operating_bank_account_id=payload.operating_bank_account_id,
-        external_ref=payload.external_ref,
+        invoice_date=item.invoice_date,
+        description=item.description,
+        pay_from_trust=item.pay_from_trust,
+        trust_bank_account_id=item.trust_bank_account_id,
+        operating_bank_account_id=item.operating_bank_account_id,
+        external_ref=item.external_ref,
+        release=item.release,
     )
-    if payload.release == "auto":
-        invoice = invoice_service.invoice_finalise(
-            firm=ctx.firm, actor=ctx.user, invoice_id=invoice.pk, on=invoice.invoice_date
+
+
+def _create_invoices(
+    request: HttpRequest, items: list[InvoiceIn], *, located: bool
+) -> list[tuple[InvoiceOut, bool]]:
+    """The one path of both endpoints: every invoice found or created and taken to the
+    stage its ``release`` asks, all or nothing. ``located``: a refusal names the item
+    (``items[i]...``), as the batch's body has it."""
+    ctx = context(request)
+    prefix = "items[{}]." if located else ""
+    require_in_firm(
+        ctx.firm,
+        [
+            ref
+            for i, item in enumerate(items)
+            for ref in _invoice_references(item, prefix.format(i))
+        ],
+    )
+    try:
+        results = invoice_service.invoices_create(
+            firm=ctx.firm, actor=ctx.user, requests=[_invoice_request(item) for item in items]
         )
-    else:
-        invoice = invoice_service.invoice_advance(
-            firm=ctx.firm,
-            actor=ctx.user,
-            invoice_id=invoice.pk,
-            expected_stage=InvoiceStage.DRAFT,
-        )
-    return Status(201, _fresh(ctx.firm, invoice))
+    except DomainError as exc:
+        index = exc.details.pop("index", None)
+        if not located or not isinstance(index, int):
+            raise
+        raise at_index(exc, "items", index) from None
+    fresh = _invoices(ctx.firm).in_bulk([invoice.pk for invoice, _ in results])
+    return [(InvoiceOut.of(fresh[invoice.pk]), created) for invoice, created in results]
+
+
+@router.post("/invoices", response={200: InvoiceOut, 201: InvoiceOut, **ERRORS})
+@idempotent
+def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status[InvoiceOut]:
+    """Create an invoice and submit it to review, or with ``release: auto`` finalise it
+    (posted on the invoice date; paid from trust when ``pay_from_trust``, refused 409
+    ``insufficient_trust_funds`` if the client's trust would go below zero): 201.
+
+    With an ``external_ref`` the firm already has an invoice for: the same invoice (file,
+    ``pay_from_trust``, lines' kinds, amounts and references) answers 200 with that
+    invoice as it is now and writes nothing; a different one is refused 409
+    ``external_ref_conflict`` with ``details.invoice_id``. A batch of one
+    (``POST /invoices/batch``)."""
+    [(invoice, created)] = _create_invoices(request, [payload], located=False)
+    return Status(201 if created else 200, invoice)
+
+
+@router.post("/invoices/batch", response={200: InvoiceBatchOut, 201: InvoiceBatchOut, **ERRORS})
+@idempotent
+def invoice_create_batch(request: HttpRequest, payload: InvoiceBatchIn) -> Status[InvoiceBatchOut]:
+    """Create many invoices, all or nothing: one refusal (named ``items[i]...``, with
+    ``details.index``) and none is written; the sender fails that item and sends the
+    others again.
+
+    Each item is found or created as by ``POST /invoices``: an item whose ``external_ref``
+    the firm already has (the same invoice) is returned with ``created: false``; a
+    different one refuses the batch 409 ``external_ref_conflict``
+    (``items[i].external_ref``). Paid from trust, each invoice's draw counts those before
+    it. Two items with the same ``external_ref`` are refused 422 naming the later one.
+    Answers 201 if any invoice was created, 200 if every one was already in the books."""
+    results = _create_invoices(request, payload.items, located=True)
+    items = [InvoiceBatchItemOut(**out.model_dump(), created=created) for out, created in results]
+    n_created = sum(1 for item in items if item.created)
+    return Status(
+        201 if n_created else 200,
+        InvoiceBatchOut(items=items, count=len(items), created=n_created),
+    )
 
 
 class AdvanceIn(In):

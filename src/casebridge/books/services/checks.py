@@ -8,10 +8,11 @@ printed again under the next number, its first number kept as spoiled, the payme
 its entry unchanged; voiding posts a reversal dated on the void date. A trust receipt
 posts Dr trust bank, Cr the client's trust liability.
 
-Check requests are found or created many at once (``check_requests_find_or_create``, the
-API's batch): the same rules and refusals as one by one, a handful of queries per batch,
-every entry posted by one call into the journal's batch path. A single request is a
-batch of one.
+Check requests and trust receipts are found or created many at once
+(``check_requests_find_or_create``, ``trust_receipts_find_or_record``, the API's batches):
+the same rules and refusals as one by one, a handful of queries per batch, every entry
+posted by one call into the journal's batch path, the documents and their audit rows
+inserted together. A single request is a batch of one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from casebridge.books.audit import books_audit, books_audit_many
-from casebridge.books.errors import Conflict, DomainError, ExternalRefConflict, ValidationFailed
+from casebridge.books.errors import (
+    Conflict,
+    DomainError,
+    ExternalRefConflict,
+    PeriodClosed,
+    ValidationFailed,
+)
 from casebridge.books.models import (
     AccountRole,
     ActivityCode,
@@ -54,12 +61,12 @@ from casebridge.books.services.journal import (
     Line,
     TrustByDate,
     journal_entries_post_batch,
-    journal_entry_post,
     journal_entry_reverse,
     journal_entry_validate,
     ledger_rows_lock,
     trust_moves,
 )
+from casebridge.books.services.periods import check_open
 from casebridge.core import clock
 from casebridge.core.money import format_cents
 from casebridge.core.text import plain_line
@@ -831,19 +838,26 @@ def check_void(
     return check
 
 
-def _receipt_found(
-    *,
-    firm: Firm,
-    external_ref: str,
-    bank_account_id: int,
-    file_id: int,
-    payer: str,
-    amount_cents: int,
-) -> TrustReceipt | None:
-    """Like :func:`_check_found`, for a trust receipt (bank account, file, payer, amount)."""
-    found = TrustReceipt.objects.filter(firm=firm, external_ref=external_ref).first()
-    if found is None:
-        return None
+@dataclass(frozen=True)
+class ReceiptRequest:
+    """One deposit, as :func:`trust_receipts_find_or_record` takes it."""
+
+    bank_account_id: int
+    file_id: int
+    payer: str
+    amount_cents: int
+    received_on: dt.date | None = None
+    reference: str = ""
+    memo: str = ""
+    external_ref: str | None = None
+
+
+def _same_receipt(
+    found: TrustReceipt, external_ref: str, request: ReceiptRequest, payer: str
+) -> TrustReceipt:
+    """``found`` (the firm's receipt with this ``external_ref``) if ``request`` is the same
+    deposit (bank account, file, payer, amount); refused (:class:`ExternalRefConflict`)
+    if it differs."""
     differing = _differences(
         {
             "bank_account_id": found.bank_account_id,
@@ -852,10 +866,10 @@ def _receipt_found(
             "amount": found.amount_cents,
         },
         {
-            "bank_account_id": bank_account_id,
-            "file_id": file_id,
+            "bank_account_id": request.bank_account_id,
+            "file_id": request.file_id,
             "payer": payer[:200],
-            "amount": amount_cents,
+            "amount": request.amount_cents,
         },
     )
     if differing:
@@ -868,6 +882,199 @@ def _receipt_found(
             differing=differing,
         )
     return found
+
+
+def _refuse_repeats(refs: Sequence[str | None], noun: str) -> None:
+    first: dict[str, int] = {}
+    for i, ref in enumerate(refs):
+        if ref is None:
+            continue
+        if ref in first:
+            raise _ItemRefused(
+                i,
+                ValidationFailed(
+                    f"external_ref {ref!r} repeats that of request {first[ref]}; each {noun} "
+                    "in a batch needs its own",
+                    field="external_ref",
+                ),
+            )
+        first[ref] = i
+
+
+def _period_refusal(firm: Firm, specs: Sequence[EntrySpec], at: Sequence[int]) -> None:
+    """The journal refused the batch as dated in a closed period: refuse the first such
+    entry as :func:`check_open` would alone, named by its request (``at[n]`` is the
+    request of ``specs[n]``)."""
+    for n, spec in enumerate(specs):
+        try:
+            check_open(firm, [spec], [{ln.account.pk for ln in spec.lines}], [""])
+        except PeriodClosed as exc:
+            raise _ItemRefused(at[n], exc) from None
+
+
+def _receipts_find_or_record(
+    firm: Firm, actor: User | None, requests: Sequence[ReceiptRequest]
+) -> list[tuple[TrustReceipt, bool]]:
+    """Find or record every deposit, all or nothing; a refusal is :class:`_ItemRefused`
+    naming the request. One query each for the receipts known by external_ref, the bank
+    accounts and the files; every entry is posted by one call into the journal's batch
+    path, the receipts and their audit rows are inserted together."""
+    refs = [_external_ref(r.external_ref) for r in requests]
+    _refuse_repeats(refs, "deposit")
+    wanted = {ref for ref in refs if ref is not None}
+    known = (
+        {
+            r.external_ref: r
+            for r in TrustReceipt.objects.filter(firm=firm, external_ref__in=wanted)
+            if r.external_ref is not None
+        }
+        if wanted
+        else {}
+    )
+    to_record = [r for r, ref in zip(requests, refs, strict=True) if ref not in known]
+    banks = (
+        BankAccount.objects.select_related("gl_account", "trust_liability_account")
+        .filter(firm=firm, is_active=True)
+        .in_bulk({r.bank_account_id for r in to_record})
+    )
+    files = File.objects.filter(firm=firm).in_bulk({r.file_id for r in to_record})
+    window = window_for(firm) if any(r.received_on for r in to_record) else None
+    today = clock.today()
+
+    # Each request in order, refused as it would be alone.
+    found: dict[int, TrustReceipt] = {}
+    new: list[tuple[int, ReceiptRequest, str, BankAccount, File]] = []
+    specs: list[EntrySpec] = []
+    for i, (request, ref) in enumerate(zip(requests, refs, strict=True)):
+        try:
+            payer = plain_line(request.payer.strip(), field="payer")
+            if not payer:
+                raise ValidationFailed("payer is required", field="payer")
+            plain_line(request.reference, field="reference")
+            plain_line(request.memo, field="memo")
+            _positive(request.amount_cents)
+            if ref is not None and ref in known:
+                found[i] = _same_receipt(known[ref], ref, request, payer)
+                continue
+            if window is not None and request.received_on is not None:
+                window.check(request.received_on, field="received_on")
+            bank = banks.get(request.bank_account_id)
+            if bank is None:
+                raise ValidationFailed("bank account not found in this firm", field="bank_account")
+            if bank.kind != BankAccountKind.TRUST or bank.trust_liability_account is None:
+                raise ValidationFailed(
+                    f"{bank.name} is not a client trust account", field="bank_account"
+                )
+            file = _file_of(files, request.file_id, required=True)
+            assert file is not None  # required=True
+            amount = request.amount_cents
+            spec = EntrySpec(
+                date=request.received_on or today,
+                lines=[
+                    Line(account=bank.gl_account, debit_cents=amount, file=file, memo=payer),
+                    Line(
+                        account=bank.trust_liability_account,
+                        credit_cents=amount,
+                        file=file,
+                        memo=payer,
+                    ),
+                ],
+                memo=f"Trust deposit from {payer}"
+                + (f" (check {request.reference})" if request.reference else ""),
+                source="trust_receipt",
+            )
+            journal_entry_validate(firm, spec)
+        except DomainError as exc:
+            raise _ItemRefused(i, exc) from None
+        new.append((i, request, payer, bank, file))
+        specs.append(spec)
+
+    created: list[TrustReceipt] = []
+    if specs:
+        try:
+            posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor)
+        except PeriodClosed:
+            _period_refusal(firm, specs, [i for i, *_ in new])
+            raise
+        except DomainError as exc:
+            index = exc.details.pop("index", None)
+            if isinstance(index, int):
+                raise _ItemRefused(new[index][0], exc) from None
+            raise
+        now = clock.now()
+        rows = [
+            TrustReceipt(
+                firm=firm,
+                bank_account=bank,
+                file=file,
+                payer=payer[:200],
+                amount_cents=request.amount_cents,
+                received_on=spec.date,
+                reference=request.reference.strip()[:60],
+                memo=request.memo.strip()[:255],
+                external_ref=refs[i],
+                entry=entry,
+                created_by=actor,
+                created_at=now,
+            )
+            for (i, request, payer, bank, file), spec, (entry, _) in zip(
+                new, specs, posted, strict=True
+            )
+        ]
+        try:
+            with transaction.atomic():
+                created = TrustReceipt.objects.bulk_create(rows)
+        except IntegrityError:
+            new_refs = {refs[i] for i, *_ in new} - {None}
+            raced = set(
+                TrustReceipt.objects.filter(firm=firm, external_ref__in=new_refs).values_list(
+                    "external_ref", flat=True
+                )
+            )
+            for i, *_ in new:
+                ref = refs[i]
+                if ref is not None and ref in raced:
+                    raise _ItemRefused(i, _raced("trust receipt", ref)) from None
+            raise
+        books_audit_many(
+            firm_id=firm.pk,
+            actor=actor,
+            events=[
+                {
+                    "action": "create",
+                    "entity_type": "trust_receipt",
+                    "entity_id": receipt.pk,
+                    "summary": f"Trust deposit {format_cents(request.amount_cents)} from "
+                    f"{payer} for file {file.number}",
+                    "after": {
+                        "payer": payer,
+                        "amount_cents": request.amount_cents,
+                        "file": file.number,
+                        "reference": request.reference,
+                        **({"external_ref": refs[i]} if refs[i] else {}),
+                    },
+                }
+                for receipt, (i, request, payer, _, file) in zip(created, new, strict=True)
+            ],
+        )
+    made = iter(created)
+    return [(found[i], False) if i in found else (next(made), True) for i in range(len(requests))]
+
+
+@transaction.atomic
+def trust_receipts_find_or_record(
+    *, firm: Firm, actor: User | None, requests: Sequence[ReceiptRequest]
+) -> list[tuple[TrustReceipt, bool]]:
+    """Find or record many deposits, all or nothing: ``(receipt, created)`` per request,
+    in order, each exactly as :func:`trust_receipt_find_or_record` would give it (the same
+    refusals, entries and audit). A refusal is the one the request would get alone, with
+    ``details["index"]`` naming the request (0-based); nothing is written. Two requests
+    with the same ``external_ref`` are refused (:class:`ValidationFailed`, the later one)."""
+    try:
+        return _receipts_find_or_record(firm, actor, requests)
+    except _ItemRefused as refused:
+        refused.error.details.setdefault("index", refused.index)
+        raise refused.error from None
 
 
 @transaction.atomic
@@ -887,87 +1094,23 @@ def trust_receipt_find_or_record(
     """Deposit into a client trust account for a file: Dr trust bank, Cr client trust;
     ``(receipt, True)``. With an ``external_ref`` the firm already has a receipt for, the
     same deposit (bank account, file, payer, amount) gives ``(that receipt, False)`` and
-    posts nothing; a different one is refused :class:`ExternalRefConflict`."""
-    payer = plain_line(payer.strip(), field="payer")
-    if not payer:
-        raise ValidationFailed("payer is required", field="payer")
-    plain_line(reference, field="reference")
-    plain_line(memo, field="memo")
-    _positive(amount_cents)
-    external_ref = _external_ref(external_ref)
-    if external_ref is not None:
-        found = _receipt_found(
-            firm=firm,
-            external_ref=external_ref,
-            bank_account_id=bank_account_id,
-            file_id=file_id,
-            payer=payer,
-            amount_cents=amount_cents,
-        )
-        if found is not None:
-            return found, False
-    if received_on is not None:
-        date_in_window(firm, received_on, field="received_on")
-    bank = _bank(firm, bank_account_id)
-    if bank.kind != BankAccountKind.TRUST or bank.trust_liability_account is None:
-        raise ValidationFailed(f"{bank.name} is not a client trust account", field="bank_account")
-    file = _file(firm, file_id, required=True)
-    assert file is not None  # required=True
-    date = received_on or clock.today()
-    entry = journal_entry_post(
-        firm=firm,
-        date=date,
-        actor=actor,
-        source="trust_receipt",
-        memo=f"Trust deposit from {payer}" + (f" (check {reference})" if reference else ""),
-        lines=[
-            Line(account=bank.gl_account, debit_cents=amount_cents, file=file, memo=payer),
-            Line(
-                account=bank.trust_liability_account,
-                credit_cents=amount_cents,
-                file=file,
-                memo=payer,
-            ),
-        ],
+    posts nothing; a different one is refused :class:`ExternalRefConflict`. A batch of
+    one (:func:`trust_receipts_find_or_record`)."""
+    request = ReceiptRequest(
+        bank_account_id=bank_account_id,
+        file_id=file_id,
+        payer=payer,
+        amount_cents=amount_cents,
+        received_on=received_on,
+        reference=reference,
+        memo=memo,
+        external_ref=external_ref,
     )
     try:
-        with transaction.atomic():
-            receipt = TrustReceipt.objects.create(
-                firm=firm,
-                bank_account=bank,
-                file=file,
-                payer=payer[:200],
-                amount_cents=amount_cents,
-                received_on=date,
-                reference=reference.strip()[:60],
-                memo=memo.strip()[:255],
-                external_ref=external_ref,
-                entry=entry,
-                created_by=actor,
-                created_at=clock.now(),
-            )
-    except IntegrityError:
-        if external_ref is not None and (
-            TrustReceipt.objects.filter(firm=firm, external_ref=external_ref).exists()
-        ):
-            raise _raced("trust receipt", external_ref) from None
-        raise
-    _audit(
-        firm,
-        actor,
-        "create",
-        "trust_receipt",
-        receipt.pk,
-        f"Trust deposit {format_cents(amount_cents)} from {payer} for file {file.number}",
-        after={
-            "payer": payer,
-            "amount_cents": amount_cents,
-            "file": file.number,
-            "reference": reference,
-            **({"external_ref": external_ref} if external_ref else {}),
-        },
-    )
-    return receipt, True
+        [result] = _receipts_find_or_record(firm, actor, [request])
+    except _ItemRefused as refused:
+        raise refused.error from None
+    return result
 
 
 def trust_receipt_record(

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from casebridge.books.audit import books_audit
+from casebridge.books.audit import books_audit, books_audit_many
 from casebridge.books.errors import (
     Conflict,
+    DomainError,
     ExternalRefConflict,
+    PeriodClosed,
     RecordsTimeOff,
     ValidationFailed,
 )
@@ -42,7 +45,18 @@ from casebridge.books.models import (
 from casebridge.books.roles import CORRECTIONS, require_role
 from casebridge.books.services.checks import role_account
 from casebridge.books.services.dates import date_in_window, window_for
-from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
+from casebridge.books.services.journal import (
+    EntrySpec,
+    Line,
+    TrustByDate,
+    journal_entries_post_batch,
+    journal_entry_post,
+    journal_entry_reverse,
+    journal_entry_validate,
+    ledger_rows_lock,
+    trust_moves,
+)
+from casebridge.books.services.periods import check_open
 from casebridge.core import clock
 from casebridge.core.money import format_cents
 
@@ -79,13 +93,475 @@ def _audit(
     )
 
 
-def _bank_of_kind(firm: Firm, bank_id: int | None, kind: str, field: str) -> BankAccount:
-    qs = BankAccount.objects.filter(firm=firm, kind=kind, is_active=True)
-    bank = qs.filter(pk=bank_id).first() if bank_id is not None else qs.order_by("pk").first()
+@dataclass(frozen=True)
+class InvoiceRequest:
+    """One invoice, as :func:`invoices_create` takes it. ``release``: ``draft`` leaves it
+    a draft, ``review`` submits it for review, ``auto`` finalises it at once (posted on
+    the invoice date, paid from trust when ``pay_from_trust``)."""
+
+    file_id: int
+    lines: Sequence[LineSpec]
+    invoice_date: dt.date | None = None
+    description: str = ""
+    pay_from_trust: bool = False
+    trust_bank_account_id: int | None = None
+    operating_bank_account_id: int | None = None
+    external_ref: str | None = None
+    release: str = "draft"
+
+
+class _ItemRefused(Exception):
+    """The refusal of one request of a batch, and its place in the batch."""
+
+    def __init__(self, index: int, error: DomainError) -> None:
+        super().__init__(error.message)
+        self.index = index
+        self.error = error
+
+
+def _bank_of_kind(
+    banks: Sequence[BankAccount], bank_id: int | None, kind: str, field: str
+) -> BankAccount:
+    """The firm's active bank account ``bank_id`` of ``kind`` (``banks``: the firm's
+    active ones, by id), else its first of that kind."""
+    bank = next((b for b in banks if b.kind == kind and (bank_id is None or b.pk == bank_id)), None)
     if bank is None:
         label = "client trust" if kind == BankAccountKind.TRUST else "operating"
         raise ValidationFailed(f"no {label} bank account found in this firm", field=field)
     return bank
+
+
+def _same_invoice(found: Invoice, external_ref: str, request: InvoiceRequest) -> Invoice:
+    """``found`` (the firm's invoice with this ``external_ref``) if ``request`` is the same
+    invoice (file, paid from trust or not, and its lines' kinds, amounts and references);
+    refused (:class:`ExternalRefConflict`) if it differs."""
+    lines = [(ln.kind, ln.amount_cents, ln.external_ref) for ln in found.lines.all()]
+    differing = [
+        name
+        for name, was, now in (
+            ("file_id", found.file_id, request.file_id),
+            ("pay_from_trust", found.pay_from_trust, request.pay_from_trust),
+            (
+                "lines",
+                sorted(lines),
+                sorted((ln.kind, ln.amount_cents, ln.external_ref[:120]) for ln in request.lines),
+            ),
+        )
+        if was != now
+    ]
+    if differing:
+        raise ExternalRefConflict(
+            f"external_ref {external_ref!r} is already invoice {found.number} "
+            f"(id {found.pk}) in this firm, which differs in {', '.join(differing)}; a new "
+            "invoice needs a new external_ref",
+            field="external_ref",
+            invoice_id=found.pk,
+            differing=differing,
+        )
+    return found
+
+
+def _posting_lines(
+    firm: Firm,
+    file: File,
+    credits: dict[GLAccount, int],
+    *,
+    pay_from_trust: bool,
+    trust: BankAccount | None,
+    operating: BankAccount | None,
+    receivable: Callable[[], GLAccount],
+) -> list[Line]:
+    """A final invoice's entry: each income or cost account credited, paid from the
+    client's trust (Dr client trust, Cr trust bank, Dr operating) or owed (Dr receivable)."""
+    total = sum(credits.values())
+    lines = [
+        Line(account=acct, credit_cents=c, file=file)
+        for acct, c in sorted(credits.items(), key=lambda kv: kv[0].pk)
+    ]
+    if pay_from_trust:
+        assert trust is not None
+        assert trust.trust_liability_account is not None
+        assert operating is not None
+        return [
+            Line(account=trust.trust_liability_account, debit_cents=total, file=file),
+            Line(account=trust.gl_account, credit_cents=total, file=file),
+            Line(account=operating.gl_account, debit_cents=total, file=file),
+            *lines,
+        ]
+    return [Line(account=receivable(), debit_cents=total, file=file), *lines]
+
+
+def _stages(release: str, release_stage: bool) -> list[str]:
+    """The stages an invoice goes through after draft when created with ``release``."""
+    if release == "draft":
+        return []
+    if release == "review":
+        return [InvoiceStage.REVIEW]
+    return [
+        InvoiceStage.REVIEW,
+        *([InvoiceStage.RELEASE] if release_stage else []),
+        InvoiceStage.FINAL,
+    ]
+
+
+def _invoices_create(
+    firm: Firm, actor: User | None, requests: Sequence[InvoiceRequest]
+) -> list[tuple[Invoice, bool]]:
+    """Find or create every request's invoice, all or nothing; a refusal is
+    :class:`_ItemRefused` naming the request. One query each for the invoices known by
+    external_ref, the files, bank accounts, timekeepers and activity codes; the firm's
+    counter and then every row posted to are locked up front (ADR 0012); every entry is
+    posted by one call into the journal's batch path; invoices, lines and audit rows are
+    inserted together."""
+    refs = [(r.external_ref or "").strip()[:120] or None for r in requests]
+    first: dict[str, int] = {}
+    for i, ref in enumerate(refs):
+        if ref is None:
+            continue
+        if ref in first:
+            raise _ItemRefused(
+                i,
+                ValidationFailed(
+                    f"external_ref {ref!r} repeats that of request {first[ref]}; each invoice "
+                    "in a batch needs its own",
+                    field="external_ref",
+                ),
+            )
+        first[ref] = i
+    known = (
+        {
+            inv.external_ref: inv
+            for inv in Invoice.objects.filter(firm=firm, external_ref__in=first.keys())
+            .select_related("file")
+            .prefetch_related("lines")
+            if inv.external_ref is not None
+        }
+        if first
+        else {}
+    )
+    files = File.objects.filter(firm=firm).in_bulk({r.file_id for r in requests})
+    to_create = [r for r, ref in zip(requests, refs, strict=True) if ref not in known]
+    banks = (
+        list(
+            BankAccount.objects.select_related("gl_account", "trust_liability_account")
+            .filter(firm=firm, is_active=True)
+            .order_by("pk")
+        )
+        if any(r.pay_from_trust for r in to_create)
+        else []
+    )
+    keepers = User.objects.filter(firm=firm).in_bulk(
+        {ln.timekeeper_id for r in to_create for ln in r.lines if ln.timekeeper_id}
+    )
+    codes = (
+        ActivityCode.objects.select_related("gl_account")
+        .filter(firm=firm, is_active=True)
+        .in_bulk({ln.activity_code_id for r in to_create for ln in r.lines if ln.activity_code_id})
+    )
+    today = clock.today()
+    window = (
+        window_for(firm)
+        if any(
+            r.invoice_date is not None or any(ln.line_date is not None for ln in r.lines)
+            for r in to_create
+        )
+        else None
+    )
+    roles: dict[AccountRole, GLAccount] = {}
+
+    def role(which: AccountRole) -> GLAccount:
+        if which not in roles:
+            roles[which] = role_account(firm, which)
+        return roles[which]
+
+    # The locks, before any check that reads under them: the firm's counter first, then
+    # the trust ledgers and GL accounts the final invoices post to (ADR 0012).
+    release_stage = False
+    next_number = 0
+    ledgers: dict[tuple[int, int], Any] = {}
+    draws: dict[tuple[int, int], dt.date] = {}
+    if to_create:
+        locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
+        release_stage = locked.release_invoice_stage_enabled
+        next_number = locked.next_invoice_number
+        accounts: set[int] = set()
+        for r in to_create:
+            if r.release != "auto" or r.file_id not in files:
+                continue
+            accounts |= {
+                c.gl_account_id for ln in r.lines if (c := codes.get(ln.activity_code_id or 0))
+            }
+            if not r.pay_from_trust:
+                continue
+            trust_bank = next(
+                (
+                    b
+                    for b in banks
+                    if b.kind == BankAccountKind.TRUST
+                    and (r.trust_bank_account_id is None or b.pk == r.trust_bank_account_id)
+                ),
+                None,
+            )
+            if trust_bank is None or trust_bank.trust_liability_account_id is None:
+                continue  # refused with its own message in its turn
+            accounts |= {trust_bank.gl_account_id, trust_bank.trust_liability_account_id}
+            key, on = (r.file_id, trust_bank.pk), r.invoice_date or today
+            draws[key] = min(on, draws.get(key, on))
+        ledgers = ledger_rows_lock(firm=firm, account_ids=accounts, trust_pairs=set(draws))
+    by_date = TrustByDate(ledgers, draws)
+    bank_by_liability = {
+        b.trust_liability_account_id: b.pk for b in banks if b.trust_liability_account_id
+    }
+
+    # Each request in order, refused as it would be alone, its trust check seeing the
+    # invoices before it.
+    found: dict[int, Invoice] = {}
+    new: list[tuple[int, InvoiceRequest, File, list[InvoiceLine], dict[str, Any]]] = []
+    specs: list[EntrySpec] = []
+    posted_by: list[int] = []  # the place in ``new`` of each spec's invoice
+    for i, (request, ref) in enumerate(zip(requests, refs, strict=True)):
+        try:
+            file = files.get(request.file_id)
+            if file is None:
+                raise ValidationFailed("file not found in this firm", field="file")
+            if ref is not None and ref in known:
+                found[i] = _same_invoice(known[ref], ref, request)
+                continue
+            if not request.lines:
+                raise ValidationFailed("an invoice needs at least one line", field="lines")
+            date = request.invoice_date or today
+            if window is not None and request.invoice_date is not None:
+                window.check(request.invoice_date, field="invoice_date")
+            trust = operating = None
+            if request.pay_from_trust:
+                trust = _bank_of_kind(
+                    banks,
+                    request.trust_bank_account_id,
+                    BankAccountKind.TRUST,
+                    "trust_bank_account",
+                )
+                operating = _bank_of_kind(
+                    banks,
+                    request.operating_bank_account_id,
+                    BankAccountKind.OPERATING,
+                    "operating_bank_account",
+                )
+            built: list[InvoiceLine] = []
+            credits: dict[GLAccount, int] = defaultdict(int)
+            for n, spec in enumerate(request.lines, start=1):
+                where = f"line {n}"
+                if spec.amount_cents <= 0:
+                    raise ValidationFailed(
+                        f"{where}: amount must be greater than zero", field="lines"
+                    )
+                if not spec.description.strip():
+                    raise ValidationFailed(f"{where}: a description is required", field="lines")
+                if window is not None and spec.line_date is not None:
+                    window.check(spec.line_date, field="lines", label="line_date", where=where)
+                line = InvoiceLine(
+                    kind=spec.kind,
+                    description=spec.description.strip()[:255],
+                    amount_cents=spec.amount_cents,
+                    line_date=spec.line_date or date,
+                    external_ref=spec.external_ref[:120],
+                )
+                if spec.kind == LineKind.FEE:
+                    keeper = keepers.get(spec.timekeeper_id) if spec.timekeeper_id else None
+                    if keeper is None:
+                        raise ValidationFailed(
+                            f"{where}: a fee line needs a timekeeper in this firm", field="lines"
+                        )
+                    if not keeper.records_time:
+                        raise RecordsTimeOff(
+                            f"{where}: {keeper.email} does not have Records Time turned on "
+                            "(Users -> pencil -> Accounting -> Records Time)",
+                            field="lines",
+                        )
+                    if spec.hours is not None and spec.hours < 0:
+                        raise ValidationFailed(f"{where}: hours cannot be negative", field="lines")
+                    line.timekeeper, line.hours = keeper, spec.hours
+                elif spec.kind == LineKind.COST:
+                    code = codes.get(spec.activity_code_id) if spec.activity_code_id else None
+                    if code is None:
+                        raise ValidationFailed(
+                            f"{where}: a cost line needs an activity code in this firm",
+                            field="lines",
+                        )
+                    line.activity_code = code
+                else:
+                    raise ValidationFailed(f"{where}: kind must be 'fee' or 'cost'", field="lines")
+                built.append(line)
+            number = next_number + len(new)
+            stages = _stages(request.release, release_stage)
+            if stages and stages[-1] == InvoiceStage.FINAL:
+                for ln in built:
+                    if ln.kind == LineKind.FEE:
+                        acct = role(AccountRole.FEE_INCOME)
+                    else:
+                        assert ln.activity_code is not None  # a cost line (above)
+                        acct = ln.activity_code.gl_account
+                    credits[acct] += ln.amount_cents
+                entry = EntrySpec(
+                    date=date,
+                    lines=_posting_lines(
+                        firm,
+                        file,
+                        credits,
+                        pay_from_trust=request.pay_from_trust,
+                        trust=trust,
+                        operating=operating,
+                        receivable=lambda: role(AccountRole.ACCOUNTS_RECEIVABLE),
+                    ),
+                    memo=f"Invoice {number} for file {file.number}"
+                    + (" paid from trust" if request.pay_from_trust else ""),
+                    source="invoice",
+                )
+                journal_entry_validate(firm, entry)
+                by_date.apply(date, trust_moves(entry, bank_by_liability))
+                specs.append(entry)
+                posted_by.append(len(new))
+        except DomainError as exc:
+            raise _ItemRefused(i, exc) from None
+        new.append(
+            (
+                i,
+                request,
+                file,
+                built,
+                {"date": date, "trust": trust, "operating": operating, "stages": stages},
+            )
+        )
+
+    if not new:
+        return [(found[i], False) for i in range(len(requests))]
+    if specs:
+        try:
+            posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor)
+        except PeriodClosed:
+            _period_refusal(firm, specs, [new[n][0] for n in posted_by])
+            raise
+        except DomainError as exc:
+            index = exc.details.pop("index", None)
+            if isinstance(index, int):
+                raise _ItemRefused(new[posted_by[index]][0], exc) from None
+            raise
+    entry_of = {n: entry for n, (entry, _) in zip(posted_by, posted if specs else [], strict=True)}
+    Firm.objects.filter(pk=firm.pk).update(next_invoice_number=next_number + len(new))
+    now = clock.now()
+    rows = [
+        Invoice(
+            firm=firm,
+            number=next_number + n,
+            file=file,
+            stage=extra["stages"][-1] if extra["stages"] else InvoiceStage.DRAFT,
+            invoice_date=extra["date"],
+            description=request.description.strip()[:255],
+            pay_from_trust=request.pay_from_trust,
+            trust_bank_account=extra["trust"],
+            operating_bank_account=extra["operating"],
+            total_cents=sum(ln.amount_cents for ln in built),
+            external_ref=refs[i],
+            entry=entry_of.get(n),
+            finalised_on=extra["date"] if n in entry_of else None,
+            created_by=actor,
+            created_at=now,
+        )
+        for n, (i, request, file, built, extra) in enumerate(new)
+    ]
+    try:
+        with transaction.atomic():
+            created = Invoice.objects.bulk_create(rows)
+    except IntegrityError:
+        new_refs = {refs[i] for i, *_ in new} - {None}
+        raced = set(
+            Invoice.objects.filter(firm=firm, external_ref__in=new_refs).values_list(
+                "external_ref", flat=True
+            )
+        )
+        for i, *_ in new:
+            ref = refs[i]
+            if ref is not None and ref in raced:
+                raise _ItemRefused(
+                    i,
+                    Conflict(
+                        f"another request created the invoice with external_ref {ref!r} at "
+                        "the same time; nothing was written",
+                        field="external_ref",
+                        retryable=True,
+                    ),
+                ) from None
+        raise
+    lines: list[InvoiceLine] = []
+    events: list[dict[str, Any]] = []
+    for invoice, (_, request, file, built, extra) in zip(created, new, strict=True):
+        for ln in built:
+            ln.invoice = invoice
+        lines += built
+        events.append(
+            {
+                "action": "create",
+                "entity_type": "invoice",
+                "entity_id": invoice.pk,
+                "summary": f"Invoice {invoice.number} for file {file.number}, "
+                f"{format_cents(invoice.total_cents)}",
+                "after": {
+                    "number": invoice.number,
+                    "file": file.number,
+                    "total_cents": invoice.total_cents,
+                    "lines": len(built),
+                    "pay_from_trust": request.pay_from_trust,
+                },
+            }
+        )
+        before = InvoiceStage.DRAFT
+        for stage in extra["stages"]:
+            events.append(
+                {
+                    "action": "change",
+                    "entity_type": "invoice",
+                    "entity_id": invoice.pk,
+                    "summary": f"Invoice {invoice.number} moved from {before} to {stage}",
+                    "before": {"stage": before},
+                    "after": {"stage": stage},
+                }
+            )
+            before = stage
+    InvoiceLine.objects.bulk_create(lines)
+    books_audit_many(firm_id=firm.pk, actor=actor, events=events)
+    made = iter(created)
+    return [(found[i], False) if i in found else (next(made), True) for i in range(len(requests))]
+
+
+def _period_refusal(firm: Firm, specs: Sequence[EntrySpec], at: Sequence[int]) -> None:
+    """The journal refused the batch as dated in a closed period: refuse the first such
+    entry as :func:`check_open` would alone, named by its request (``at[n]`` is the
+    request of ``specs[n]``)."""
+    for n, spec in enumerate(specs):
+        try:
+            check_open(firm, [spec], [{ln.account.pk for ln in spec.lines}], [""])
+        except PeriodClosed as exc:
+            raise _ItemRefused(at[n], exc) from None
+
+
+@transaction.atomic
+def invoices_create(
+    *, firm: Firm, actor: User | None, requests: Sequence[InvoiceRequest]
+) -> list[tuple[Invoice, bool]]:
+    """Find or create many invoices, all or nothing: ``(invoice, created)`` per request,
+    in order; each is numbered from the firm's sequence, taken to the stage its
+    ``release`` asks (finalised ones posted, and paid from trust when asked: a client's
+    trust never below zero on any date, counting the invoices before it in the batch).
+
+    An ``external_ref`` the firm already has: the same invoice (file, paid from trust or
+    not, lines) is returned as it is now and nothing is written; a different one is
+    refused :class:`ExternalRefConflict` naming the invoice. A refusal is the one the
+    request would get alone, with ``details["index"]`` naming the request (0-based);
+    nothing is written."""
+    try:
+        return _invoices_create(firm, actor, requests)
+    except _ItemRefused as refused:
+        refused.error.details.setdefault("index", refused.index)
+        raise refused.error from None
 
 
 @transaction.atomic
@@ -102,142 +578,24 @@ def invoice_create(
     operating_bank_account_id: int | None = None,
     external_ref: str | None = None,
 ) -> Invoice:
-    """A draft invoice with its lines, numbered from the firm's sequence.
-
-    An ``external_ref`` is unique per firm: one already used is refused
-    :class:`ExternalRefConflict` naming the invoice that has it (``details.invoice_id``)."""
-    file = File.objects.filter(firm=firm, pk=file_id).first()
-    if file is None:
-        raise ValidationFailed("file not found in this firm", field="file")
-    external_ref = (external_ref or "").strip()[:120] or None
-    if external_ref is not None:
-        taken = Invoice.objects.filter(firm=firm, external_ref=external_ref).first()
-        if taken is not None:
-            raise ExternalRefConflict(
-                f"external_ref {external_ref!r} is already invoice {taken.number} "
-                f"(id {taken.pk}) in this firm; a new invoice needs a new external_ref",
-                field="external_ref",
-                invoice_id=taken.pk,
-            )
-    if not lines:
-        raise ValidationFailed("an invoice needs at least one line", field="lines")
-    date = invoice_date or clock.today()
-    # every date given is in the firm's window (ADR 0007)
-    window = (
-        window_for(firm)
-        if invoice_date is not None or any(ln.line_date is not None for ln in lines)
-        else None
+    """A draft invoice with its lines, numbered from the firm's sequence: a batch of one
+    (:func:`invoices_create`). An ``external_ref`` the firm already has gives that
+    invoice if it is the same one, else is refused :class:`ExternalRefConflict`
+    (``details.invoice_id``)."""
+    request = InvoiceRequest(
+        file_id=file_id,
+        lines=lines,
+        invoice_date=invoice_date,
+        description=description,
+        pay_from_trust=pay_from_trust,
+        trust_bank_account_id=trust_bank_account_id,
+        operating_bank_account_id=operating_bank_account_id,
+        external_ref=external_ref,
     )
-    if window is not None and invoice_date is not None:
-        window.check(invoice_date, field="invoice_date")
-    trust = operating = None
-    if pay_from_trust:
-        trust = _bank_of_kind(
-            firm, trust_bank_account_id, BankAccountKind.TRUST, "trust_bank_account"
-        )
-        operating = _bank_of_kind(
-            firm, operating_bank_account_id, BankAccountKind.OPERATING, "operating_bank_account"
-        )
-    built: list[InvoiceLine] = []
-    for n, spec in enumerate(lines, start=1):
-        where = f"line {n}"
-        if spec.amount_cents <= 0:
-            raise ValidationFailed(f"{where}: amount must be greater than zero", field="lines")
-        if not spec.description.strip():
-            raise ValidationFailed(f"{where}: a description is required", field="lines")
-        if window is not None and spec.line_date is not None:
-            window.check(spec.line_date, field="lines", label="line_date", where=where)
-        line = InvoiceLine(
-            kind=spec.kind,
-            description=spec.description.strip()[:255],
-            amount_cents=spec.amount_cents,
-            line_date=spec.line_date or date,
-            external_ref=spec.external_ref[:120],
-        )
-        if spec.kind == LineKind.FEE:
-            keeper = (
-                User.objects.filter(firm=firm, pk=spec.timekeeper_id).first()
-                if spec.timekeeper_id
-                else None
-            )
-            if keeper is None:
-                raise ValidationFailed(
-                    f"{where}: a fee line needs a timekeeper in this firm", field="lines"
-                )
-            if not keeper.records_time:
-                raise RecordsTimeOff(
-                    f"{where}: {keeper.email} does not have Records Time turned on "
-                    "(Users -> pencil -> Accounting -> Records Time)",
-                    field="lines",
-                )
-            if spec.hours is not None and spec.hours < 0:
-                raise ValidationFailed(f"{where}: hours cannot be negative", field="lines")
-            line.timekeeper, line.hours = keeper, spec.hours
-        elif spec.kind == LineKind.COST:
-            code = (
-                ActivityCode.objects.filter(
-                    firm=firm, pk=spec.activity_code_id, is_active=True
-                ).first()
-                if spec.activity_code_id
-                else None
-            )
-            if code is None:
-                raise ValidationFailed(
-                    f"{where}: a cost line needs an activity code in this firm", field="lines"
-                )
-            line.activity_code = code
-        else:
-            raise ValidationFailed(f"{where}: kind must be 'fee' or 'cost'", field="lines")
-        built.append(line)
-    # The firm's counter, first of the locks this request takes (ADR 0012); FOR NO KEY
-    # UPDATE, so every other posting's foreign-key check on the firm row still passes.
-    locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
-    number = locked.next_invoice_number
-    locked.next_invoice_number = number + 1
-    locked.save(update_fields=["next_invoice_number"])
     try:
-        with transaction.atomic():
-            invoice = Invoice.objects.create(
-                firm=firm,
-                number=number,
-                file=file,
-                invoice_date=date,
-                description=description.strip()[:255],
-                pay_from_trust=pay_from_trust,
-                trust_bank_account=trust,
-                operating_bank_account=operating,
-                total_cents=sum(ln.amount_cents for ln in built),
-                external_ref=external_ref,
-                created_by=actor,
-                created_at=clock.now(),
-            )
-    except IntegrityError:
-        if external_ref is not None and (
-            Invoice.objects.filter(firm=firm, external_ref=external_ref).exists()
-        ):
-            raise Conflict(
-                f"another request created the invoice with external_ref {external_ref!r} at "
-                "the same time; nothing was written",
-                field="external_ref",
-                retryable=True,
-            ) from None
-        raise
-    for ln in built:
-        ln.invoice = invoice
-    InvoiceLine.objects.bulk_create(built)
-    _audit(
-        invoice,
-        actor,
-        "create",
-        f"Invoice {number} for file {file.number}, {format_cents(invoice.total_cents)}",
-        after={
-            "number": number,
-            "file": file.number,
-            "total_cents": invoice.total_cents,
-            "lines": len(built),
-            "pay_from_trust": pay_from_trust,
-        },
-    )
+        [(invoice, _)] = _invoices_create(firm, actor, [request])
+    except _ItemRefused as refused:
+        raise refused.error from None
     return invoice
 
 
@@ -263,47 +621,27 @@ def _next_stage(firm: Firm, stage: str) -> str:
 
 def _post(invoice: Invoice, actor: User | None, on: dt.date) -> None:
     firm = invoice.firm
-    credits: dict[int, int] = defaultdict(int)
-    accounts: dict[int, GLAccount] = {}
-    fee_income = None
+    credits: dict[GLAccount, int] = defaultdict(int)
     for ln in invoice.lines.select_related("activity_code__gl_account"):
         if ln.kind == LineKind.FEE:
-            fee_income = fee_income or role_account(firm, AccountRole.FEE_INCOME)
-            acct = fee_income
+            acct = role_account(firm, AccountRole.FEE_INCOME)
         else:
             assert ln.activity_code is not None
             acct = ln.activity_code.gl_account
-        accounts[acct.pk] = acct
-        credits[acct.pk] += ln.amount_cents
-    total = invoice.total_cents
+        credits[acct] += ln.amount_cents
     file = invoice.file
-    lines = [
-        Line(account=accounts[a], credit_cents=c, file=file) for a, c in sorted(credits.items())
-    ]
-    if invoice.pay_from_trust:
-        trust, operating = invoice.trust_bank_account, invoice.operating_bank_account
-        assert trust is not None
-        assert trust.trust_liability_account is not None
-        assert operating is not None
-        lines = [
-            Line(account=trust.trust_liability_account, debit_cents=total, file=file),
-            Line(account=trust.gl_account, credit_cents=total, file=file),
-            Line(account=operating.gl_account, debit_cents=total, file=file),
-            *lines,
-        ]
-    else:
-        lines = [
-            Line(
-                account=role_account(firm, AccountRole.ACCOUNTS_RECEIVABLE),
-                debit_cents=total,
-                file=file,
-            ),
-            *lines,
-        ]
     invoice.entry = journal_entry_post(
         firm=firm,
         date=on,
-        lines=lines,
+        lines=_posting_lines(
+            firm,
+            file,
+            credits,
+            pay_from_trust=invoice.pay_from_trust,
+            trust=invoice.trust_bank_account,
+            operating=invoice.operating_bank_account,
+            receivable=lambda: role_account(firm, AccountRole.ACCOUNTS_RECEIVABLE),
+        ),
         actor=actor,
         source="invoice",
         memo=f"Invoice {invoice.number} for file {file.number}"

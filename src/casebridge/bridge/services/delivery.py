@@ -736,34 +736,71 @@ def _settle_receipt(item: OutboxItem, receipt: BooksReceipt) -> bool:
     return True
 
 
-def _record_receipt(ctx: _Context, item: OutboxItem) -> None:
-    """A deposit -> a trust receipt in the books for the case's file (found again by
-    external_ref, so a resend after a lost answer records nothing twice)."""
-    if not ctx.renew([item]):
+def _record_receipts(ctx: _Context, items: list[OutboxItem]) -> None:
+    """Deposits -> trust receipts in the books for the cases' files, one
+    ``POST /trust-receipts/batch`` (each found again by external_ref, so a resend after a
+    lost answer records nothing twice). Settled in a few statements whatever the number."""
+    live = ctx.renew(items)
+    if not live:
         return
-    files = _ensure_files(ctx, [item])
+    files = _ensure_files(ctx, live)
     if files is None:
         return
-    p = item.payload
-    request = ReceiptRequest(
-        external_ref=str(p["external_ref"]),
-        bank_account_id=int(p["bank_account_id"]),
-        file_id=files[item.case_id],
-        payer=str(p["payer"]),
-        amount_cents=int(p["amount_cents"]),
-        received_on=dt.date.fromisoformat(str(p["received_on"])),
-        reference=str(p.get("reference", "")),
-        memo=str(p.get("memo", "")),
-    )
-    if not ctx.renew([item]):
+    live = ctx.renew(live)
+    if not live:
         return
+    requests = [
+        ReceiptRequest(
+            external_ref=str(p["external_ref"]),
+            bank_account_id=int(p["bank_account_id"]),
+            file_id=files[item.case_id],
+            payer=str(p["payer"]),
+            amount_cents=int(p["amount_cents"]),
+            received_on=dt.date.fromisoformat(str(p["received_on"])),
+            reference=str(p.get("reference", "")),
+            memo=str(p.get("memo", "")),
+        )
+        for item in live
+        for p in [item.payload]
+    ]
+    key = "receipts-" + hashlib.sha256(",".join(i.key for i in live).encode()).hexdigest()[:40]
     try:
-        receipt = ctx.client.trust_receipt_record(request, idempotency_key=item.key)
+        receipts = ctx.client.trust_receipts_record(requests, idempotency_key=key)
     except BooksError as exc:
-        _handle_error(ctx, [item], exc)
+        _handle_error(ctx, live, exc)
         return
-    if _settle_receipt(item, receipt):
-        ctx.report.sent += 1
+    by_ref = {r.external_ref: r for r in receipts}
+    with transaction.atomic():
+        held = set(
+            OutboxItem.objects.select_for_update().filter(_mine(live)).values_list("pk", flat=True)
+        )
+        mine = [i for i in live if i.pk in held]
+        if not mine:
+            return
+        links = dict(
+            DepositLink.objects.filter(
+                deposit_id__in=[i.deposit_id for i in mine if i.deposit_id is not None]
+            ).values_list("deposit_id", "pk")
+        )
+        update_rows(
+            DepositLink,
+            [("books_receipt_id", "bigint"), ("receipt_state", "varchar")],
+            [
+                (links[i.deposit_id], r.id, r.status)
+                for i in mine
+                if i.deposit_id in links
+                for r in [by_ref[str(i.payload["external_ref"])]]
+            ],
+        )
+        _sent_many(
+            held,
+            [
+                (i.pk, {"receipt_id": r.id, "status": r.status})
+                for i in mine
+                for r in [by_ref[str(i.payload["external_ref"])]]
+            ],
+        )
+    ctx.report.sent += len(mine)
 
 
 def _void_receipt(ctx: _Context, item: OutboxItem) -> None:
@@ -867,99 +904,153 @@ def _send_trust_checks(ctx: _Context, items: list[OutboxItem]) -> None:
 def invoice_settle(fee_invoice: FeeInvoice, invoice: BooksInvoice) -> bool:
     """Record the books' invoice on the fee invoice; when it is final the payments it
     carries are Disbursed on the cases side. Returns True when it just became final."""
-    became_final = invoice.stage == InvoiceStage.FINAL and fee_invoice.stage != InvoiceStage.FINAL
-    FeeInvoice.objects.filter(pk=fee_invoice.pk).update(
-        books_invoice_id=invoice.id,
-        books_invoice_number=invoice.number,
-        stage=invoice.stage,
-        finalised_on=invoice.finalised_on,
-        last_synced_at=clock.now(),
-        problem="",
+    return bool(invoices_settle([(fee_invoice, invoice)]))
+
+
+def invoices_settle(settled: Sequence[tuple[FeeInvoice, BooksInvoice]]) -> int:
+    """:func:`invoice_settle` for many fee invoices (of one firm) in a few statements:
+    each records its books' invoice; those that just became final have their payments
+    Disbursed, those voided in the books after being final have them owed again. Returns
+    how many just became final."""
+    if not settled:
+        return 0
+    FeeInvoice.objects.filter(pk__in=[f.pk for f, _ in settled]).update(
+        last_synced_at=clock.now(), problem=""
     )
-    if became_final:
-        disbursement_services.trust_items_record_invoiced(
-            firm=fee_invoice.firm,
+    update_rows(
+        FeeInvoice,
+        [
+            ("books_invoice_id", "bigint"),
+            ("books_invoice_number", "bigint"),
+            ("stage", "varchar"),
+            ("finalised_on", "date"),
+        ],
+        [(f.pk, inv.id, inv.number, inv.stage, inv.finalised_on) for f, inv in settled],
+    )
+    final = [
+        (f, inv)
+        for f, inv in settled
+        if inv.stage == InvoiceStage.FINAL and f.stage != InvoiceStage.FINAL
+    ]
+    if final:
+        disbursement_services.trust_items_record_invoiced_many(
+            firm=final[0][0].firm,
             actor=None,
-            item_ids=[int(i) for i in fee_invoice.trust_item_ids],
-            reference=f"Invoice {invoice.number}",
-            on=invoice.finalised_on or clock.today(),
+            invoiced=[
+                (
+                    [int(i) for i in f.trust_item_ids],
+                    f"Invoice {inv.number}",
+                    inv.finalised_on or clock.today(),
+                )
+                for f, inv in final
+            ],
         )
-    elif invoice.stage == InvoiceStage.VOIDED and fee_invoice.stage == InvoiceStage.FINAL:
-        disbursement_services.trust_items_reopen(
-            firm=fee_invoice.firm,
-            actor=None,
-            item_ids=[int(i) for i in fee_invoice.trust_item_ids],
-            reason=f"invoice {invoice.number} was voided in the books",
-        )
-    return became_final
+    for f, inv in settled:
+        if inv.stage == InvoiceStage.VOIDED and f.stage == InvoiceStage.FINAL:
+            disbursement_services.trust_items_reopen(
+                firm=f.firm,
+                actor=None,
+                item_ids=[int(i) for i in f.trust_item_ids],
+                reason=f"invoice {inv.number} was voided in the books",
+            )
+    return len(final)
 
 
-def _send_fee_invoice(ctx: _Context, item: OutboxItem) -> None:
-    """A case's fee invoice -> ``POST /invoices`` paid from trust; the fee line is the
-    responsible attorney's time entry. Found again by external_ref after a lost answer."""
-    if not ctx.renew([item]):
+def _send_fee_invoices(ctx: _Context, items: list[OutboxItem]) -> None:
+    """Cases' fee invoices -> one ``POST /invoices/batch`` paid from trust; each fee line is
+    the responsible attorney's time entry. Found again by external_ref after a lost
+    answer; the books refuse one that would overdraw the file, and that item fails with
+    their reason while the rest go again. Settled in a few statements."""
+    live = ctx.renew(items)
+    if not live:
         return
-    fee_invoice = FeeInvoice.objects.select_related("firm").get(pk=item.fee_invoice_id or 0)
-    files = _ensure_files(ctx, [item])
+    files = _ensure_files(ctx, live)
     if files is None:
         return
-    p = item.payload
     try:
-        keeper = ctx.attorney_ids().get(str(p["attorney_email"]))
+        attorneys = ctx.attorney_ids()
     except BooksError as exc:
-        _handle_error(ctx, [item], exc)
+        _handle_error(ctx, live, exc)
         return
-    if keeper is None:
-        _fail(
-            item,
-            "attorney_not_in_books",
-            f"The books have no active user with the email {p['attorney_email']}, whose time "
-            "entry the fee is. Add the user in the books (Gear -> Users), then retry.",
-        )
-        ctx.report.failed += 1
-        return
-    request = InvoiceRequest(
-        external_ref=fee_invoice.external_ref,
-        file_id=files[item.case_id],
-        lines=tuple(
-            InvoiceLineRequest(
-                kind=str(ln["kind"]),
-                description=str(ln["description"]),
-                amount_cents=int(ln["amount_cents"]),
-                timekeeper_id=keeper if ln["kind"] == "fee" else None,
-                activity_code_id=int(ln["activity_code_id"])
-                if ln.get("activity_code_id")
-                else None,
-                external_ref=str(ln["source"]),
+    sendable = []
+    for item in live:
+        email = str(item.payload["attorney_email"])
+        if attorneys.get(email) is None:
+            _fail(
+                item,
+                "attorney_not_in_books",
+                f"The books have no active user with the email {email}, whose time entry the "
+                "fee is. Add the user in the books (Gear -> Users), then retry.",
             )
-            for ln in fee_invoice.lines
-        ),
-        trust_bank_account_id=int(p["trust_bank_account_id"]),
-        operating_bank_account_id=int(p["operating_bank_account_id"]),
-        release=str(p["release"]),
-        description=str(p.get("description", "")),
+            ctx.report.failed += 1
+        else:
+            sendable.append(item)
+    live = ctx.renew(sendable) if sendable else []
+    if not live:
+        return
+    fee_invoices = FeeInvoice.objects.select_related("firm").in_bulk(
+        [i.fee_invoice_id for i in live if i.fee_invoice_id is not None]
     )
-    if not ctx.renew([item]):
-        return
+    requests = []
+    for item in live:
+        p = item.payload
+        fee_invoice = fee_invoices[item.fee_invoice_id or 0]
+        keeper = attorneys[str(p["attorney_email"])]
+        requests.append(
+            InvoiceRequest(
+                external_ref=fee_invoice.external_ref,
+                file_id=files[item.case_id],
+                lines=tuple(
+                    InvoiceLineRequest(
+                        kind=str(ln["kind"]),
+                        description=str(ln["description"]),
+                        amount_cents=int(ln["amount_cents"]),
+                        timekeeper_id=keeper if ln["kind"] == "fee" else None,
+                        activity_code_id=int(ln["activity_code_id"])
+                        if ln.get("activity_code_id")
+                        else None,
+                        external_ref=str(ln["source"]),
+                    )
+                    for ln in fee_invoice.lines
+                ),
+                trust_bank_account_id=int(p["trust_bank_account_id"]),
+                operating_bank_account_id=int(p["operating_bank_account_id"]),
+                release=str(p["release"]),
+                description=str(p.get("description", "")),
+            )
+        )
+    key = "invoices-" + hashlib.sha256(",".join(i.key for i in live).encode()).hexdigest()[:40]
     try:
-        try:
-            invoice = ctx.client.invoice_create(request, idempotency_key=item.key)
-        except BooksRejected as exc:
-            if exc.code != "external_ref_conflict":
-                raise
-            found = ctx.client.invoices_by_external_ref(fee_invoice.external_ref)
-            if not found:
-                raise
-            invoice = found[0]
+        invoices = ctx.client.invoices_create(requests, idempotency_key=key)
     except BooksError as exc:
-        _handle_error(ctx, [item], exc)
+        _handle_error(ctx, live, exc)
         return
+    by_ref = {inv.external_ref: inv for inv in invoices}
     with transaction.atomic():
-        if not OutboxItem.objects.select_for_update().filter(_mine([item])).exists():
+        held = set(
+            OutboxItem.objects.select_for_update().filter(_mine(live)).values_list("pk", flat=True)
+        )
+        mine = [i for i in live if i.pk in held]
+        if not mine:
             return
-        invoice_settle(fee_invoice, invoice)
-        _sent(item, {"invoice_id": invoice.id, "number": invoice.number, "stage": invoice.stage})
-    ctx.report.sent += 1
+        invoices_settle(
+            [
+                (
+                    fee_invoices[i.fee_invoice_id or 0],
+                    by_ref[fee_invoices[i.fee_invoice_id or 0].external_ref],
+                )
+                for i in mine
+            ]
+        )
+        _sent_many(
+            held,
+            [
+                (i.pk, {"invoice_id": inv.id, "number": inv.number, "stage": inv.stage})
+                for i in mine
+                for inv in [by_ref[fee_invoices[i.fee_invoice_id or 0].external_ref]]
+            ],
+        )
+    ctx.report.sent += len(mine)
 
 
 def _batch_request_id(run: Sequence[OutboxItem]) -> str:
@@ -1024,6 +1115,15 @@ def _observe_latency(kind: str, latencies: Sequence[dt.timedelta]) -> None:
             row.update(**change)
 
 
+#: The kinds sent many to a request (one books batch per run of the kind).
+_BATCHES: dict[OutboxKind, Callable[[_Context, list[OutboxItem]], None]] = {
+    OutboxKind.COST_SEND: _send_costs,
+    OutboxKind.TRUST_CHECK: _send_trust_checks,
+    OutboxKind.DEPOSIT_RECEIPT: _record_receipts,
+    OutboxKind.FEE_INVOICE: _send_fee_invoices,
+}
+
+
 def _process(ctx: _Context, items: list[OutboxItem]) -> None:
     """Send the claimed items in runs of one kind, in id order; on a stop, release the
     rest. Items of a case whose earlier item did not go are released, not sent past it."""
@@ -1037,17 +1137,15 @@ def _process(ctx: _Context, items: list[OutboxItem]) -> None:
                 and len(run) < 1000
             ):
                 run.append(items[index + len(run)])
-            if run[0].kind in (OutboxKind.COST_SEND, OutboxKind.TRUST_CHECK):
-                batch = _send_costs if run[0].kind == OutboxKind.COST_SEND else _send_trust_checks
+            if run[0].kind in _BATCHES:
+                batch = _BATCHES[OutboxKind(run[0].kind)]
                 with request_id_bound(_batch_request_id(run)) as books_request_id:
                     batch(ctx, run)
                 _log_settled(run, books_request_id)
             else:
                 one_by_one = {
                     OutboxKind.COST_VOID: _void_check,
-                    OutboxKind.DEPOSIT_RECEIPT: _record_receipt,
                     OutboxKind.DEPOSIT_VOID: _void_receipt,
-                    OutboxKind.FEE_INVOICE: _send_fee_invoice,
                 }[OutboxKind(run[0].kind)]
                 for item in run:
                     with request_id_bound(item.request_id) as books_request_id:

@@ -61,7 +61,8 @@ from casebridge.cases.models import (
 from casebridge.cases.permissions import require
 from casebridge.cases.services.disbursement import INVOICED_KINDS
 from casebridge.core import clock
-from casebridge.core.audit import audit_record
+from casebridge.core.audit import audit_record, audit_record_many
+from casebridge.core.db import update_rows
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
@@ -446,7 +447,10 @@ def fee_invoice_create(*, firm: Firm, actor: User, case_id: int) -> FeeInvoice:
     require_ready(conn=plan.conn, purpose=INVOICES, ignore=CASE_ATTORNEY_CHECKS)
     plan.conn.refresh_from_db()
     email = _require_timekeeper(plan.conn, plan.case, _books_users(plan.conn, plan.case))
-    return _queue_invoice(firm, actor, plan.case, plan.conn, plan.items, email)
+    created, refused = _queue_invoices(firm, actor, plan.conn, [(plan.case, plan.items, email)])
+    if refused:
+        raise refused[plan.case.pk]
+    return created[0]
 
 
 @dataclass(frozen=True)
@@ -458,95 +462,172 @@ class FeeInvoiceBatch:
 
 def fee_invoices_create(*, firm: Firm, actor: User, case_ids: Sequence[int]) -> FeeInvoiceBatch:
     """Create fee invoice for many cases at once: the readiness check and the books' users
-    are asked once; each case is queued in its own transaction, and a case refused (with its
-    reason) does not hold back the others. A failing firm-wide prerequisite refuses all."""
+    are asked once; every case is planned, then all are queued together (a few statements
+    whatever their number), and a case refused (with its reason) does not hold back the
+    others. A failing firm-wide prerequisite refuses all."""
     require(actor, Permission.DEPOSIT_SETTLEMENT)
     conn = require_connection(firm)
     require_ready(conn=conn, purpose=INVOICES, ignore=CASE_ATTORNEY_CHECKS)
     conn.refresh_from_db()
     users: dict[str, BooksUser] | None = None
-    created, refused = [], {}
+    planned: list[tuple[Case, list[TrustItem], str]] = []
+    refused: dict[int, str] = {}
     for case_id in dict.fromkeys(case_ids):
         try:
             plan = fee_invoice_plan(firm=firm, actor=actor, case_id=case_id)
             if users is None:
                 users = _books_users(conn, plan.case)
             email = _require_timekeeper(conn, plan.case, users)
-            created.append(_queue_invoice(firm, actor, plan.case, conn, plan.items, email))
         except DomainError as exc:
             refused[case_id] = exc.message
-    return FeeInvoiceBatch(created, refused)
+            continue
+        planned.append((plan.case, plan.items, email))
+    created, queued_refused = _queue_invoices(firm, actor, conn, planned)
+    refused.update({case_id: exc.message for case_id, exc in queued_refused.items()})
+    return FeeInvoiceBatch(
+        created, {c: refused[c] for c in dict.fromkeys(case_ids) if c in refused}
+    )
 
 
-def _queue_invoice(
+def _raced_invoice() -> Conflict:
+    return Conflict(
+        "another user created this case's fee invoice at the same moment; reload", field="case"
+    )
+
+
+def _queue_invoices(
     firm: Firm,
     actor: User,
-    case: Case,
     conn: Connection,
-    items: list[TrustItem],
-    email: str,
-) -> FeeInvoice:
-    lines = _lines(case, items, conn)
-    missing_code = next((ln for ln in lines if ln.kind == "cost" and not ln.activity_code_id), None)
-    if missing_code is not None:
-        raise NotReady(
-            f"no activity code in the books for {missing_code.description}; run the readiness "
-            "check (Account Settings -> Integrations -> Books)",
-            checks=["copp_code", "property_damage_code"],
-        )
-    total = sum(ln.amount_cents for ln in lines)
-    assert total == sum(i.amount_cents for i in items), "invoice lines must add up to the items"
-    with transaction.atomic():
-        locked = list(
-            TrustItem.objects.select_for_update()
-            .filter(pk__in=[i.pk for i in items], status=TrustItemStatus.TO_BE_DISBURSED)
-            .values_list("pk", flat=True)
-        )
-        if FeeInvoice.objects.filter(case=case).exclude(stage=InvoiceStage.VOIDED).exists():
-            raise Conflict(
-                "another user created this case's fee invoice at the same moment; reload",
-                field="case",
+    planned: Sequence[tuple[Case, list[TrustItem], str]],
+) -> tuple[list[FeeInvoice], dict[int, DomainError]]:
+    """Queue each planned case's fee invoice (its payments, its attorney's books email):
+    the payments locked, the invoices, their outbox items and audit events written
+    together in one transaction. Returns the invoices queued, in order, and why each case
+    not queued was refused (another user's invoice got there first, its payments changed,
+    an activity code missing); a refused case writes nothing."""
+    refused: dict[int, DomainError] = {}
+    ready: list[tuple[Case, list[TrustItem], str, list[_Line]]] = []
+    for case, items, email in planned:
+        lines = _lines(case, items, conn)
+        missing = next((ln for ln in lines if ln.kind == "cost" and not ln.activity_code_id), None)
+        if missing is not None:
+            refused[case.pk] = NotReady(
+                f"no activity code in the books for {missing.description}; run the readiness "
+                "check (Account Settings -> Integrations -> Books)",
+                checks=["copp_code", "property_damage_code"],
             )
-        if len(locked) != len(items):
-            raise Conflict("the case's payments changed meanwhile; reload and try again")
-        now = clock.now()
+            continue
+        assert sum(ln.amount_cents for ln in lines) == sum(i.amount_cents for i in items), (
+            "invoice lines must add up to the items"
+        )
+        ready.append((case, items, email, lines))
+    created: list[FeeInvoice] = []
+    while ready:
         try:
             with transaction.atomic():
-                invoice = _fee_invoice_row(firm, case, conn, lines, items, actor)
-        except IntegrityError:  # another user created the case's invoice at the same moment
-            raise Conflict(
-                "another user created this case's fee invoice at the same moment; reload",
-                field="case",
-            ) from None
-        invoice.external_ref = fee_invoice_external_ref(invoice.pk)
-        invoice.save(update_fields=["external_ref"])
-        OutboxItem.objects.create(
-            firm=firm,
-            case=case,
-            fee_invoice=invoice,
-            kind=OutboxKind.FEE_INVOICE,
-            key=new_key(),
-            payload={
-                "external_ref": invoice.external_ref,
-                "attorney_email": email,
-                "trust_bank_account_id": conn.trust_account_id,
-                "operating_bank_account_id": conn.operating_account_id,
-                "release": "auto" if conn.invoice_release == InvoiceRelease.AUTOMATIC else "review",
-                "description": f"Settlement of {case.number} {case.name}"[:255],
-            },
-            next_attempt_at=now,
-            created_by=actor,
-            created_at=now,
-        )
-        _audit(
-            firm,
-            actor,
-            "fee_invoice",
-            f"Fee invoice for case {case.number} ({format_cents(total)}, {len(lines)} lines, "
-            f"{InvoiceRelease(conn.invoice_release).label.lower()}) queued for the books",
-        )
+                created = _write_invoices(firm, actor, conn, ready, refused)
+            break
+        except IntegrityError:  # another user created a case's invoice at the same moment
+            taken = _cases_invoiced([case.pk for case, *_ in ready])
+            if not taken:
+                raise
+            for case_id in taken:
+                refused[case_id] = _raced_invoice()
+            ready = [r for r in ready if r[0].pk not in taken]
+    if created:
         schedule_delivery(firm.pk)
-    return invoice
+    return created, refused
+
+
+def _cases_invoiced(case_ids: Sequence[int]) -> set[int]:
+    """The cases that have a fee invoice not voided."""
+    return set(
+        FeeInvoice.objects.filter(case_id__in=list(case_ids))
+        .exclude(stage=InvoiceStage.VOIDED)
+        .values_list("case_id", flat=True)
+    )
+
+
+def _write_invoices(
+    firm: Firm,
+    actor: User,
+    conn: Connection,
+    ready: Sequence[tuple[Case, list[TrustItem], str, list[_Line]]],
+    refused: dict[int, DomainError],
+) -> list[FeeInvoice]:
+    locked = set(
+        TrustItem.objects.select_for_update()
+        .filter(
+            pk__in=[i.pk for _, items, _, _ in ready for i in items],
+            status=TrustItemStatus.TO_BE_DISBURSED,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    taken = _cases_invoiced([case.pk for case, *_ in ready])
+    go = []
+    for case, items, email, lines in ready:
+        if case.pk in taken:
+            refused[case.pk] = _raced_invoice()
+        elif any(i.pk not in locked for i in items):
+            refused[case.pk] = Conflict(
+                "the case's payments changed meanwhile; reload and try again"
+            )
+        else:
+            go.append((case, items, email, lines))
+    if not go:
+        return []
+    invoices = FeeInvoice.objects.bulk_create(
+        [_fee_invoice_row(firm, case, conn, lines, items, actor) for case, items, _, lines in go]
+    )
+    for invoice in invoices:
+        invoice.external_ref = fee_invoice_external_ref(invoice.pk)
+    update_rows(
+        FeeInvoice, [("external_ref", "varchar")], [(i.pk, i.external_ref) for i in invoices]
+    )
+    now = clock.now()
+    release = InvoiceRelease(conn.invoice_release)
+    OutboxItem.objects.bulk_create(
+        [
+            OutboxItem(
+                firm=firm,
+                case=case,
+                fee_invoice=invoice,
+                kind=OutboxKind.FEE_INVOICE,
+                key=new_key(),
+                payload={
+                    "external_ref": invoice.external_ref,
+                    "attorney_email": email,
+                    "trust_bank_account_id": conn.trust_account_id,
+                    "operating_bank_account_id": conn.operating_account_id,
+                    "release": "auto" if release == InvoiceRelease.AUTOMATIC else "review",
+                    "description": f"Settlement of {case.number} {case.name}"[:255],
+                },
+                next_attempt_at=now,
+                created_by=actor,
+                created_at=now,
+            )
+            for invoice, (case, _, email, _) in zip(invoices, go, strict=True)
+        ]
+    )
+    audit_record_many(
+        [
+            {
+                "system": "bridge",
+                "firm_id": firm.pk,
+                "actor_id": actor.pk,
+                "actor_label": actor.email,
+                "action": "fee_invoice",
+                "entity_type": "settlement",
+                "summary": f"Fee invoice for case {case.number} "
+                f"({format_cents(invoice.total_cents)}, {len(lines)} lines, "
+                f"{release.label.lower()}) queued for the books",
+            }
+            for invoice, (case, _, _, lines) in zip(invoices, go, strict=True)
+        ]
+    )
+    return invoices
 
 
 def _fee_invoice_row(
@@ -557,7 +638,7 @@ def _fee_invoice_row(
     items: list[TrustItem],
     actor: User,
 ) -> FeeInvoice:
-    return FeeInvoice.objects.create(
+    return FeeInvoice(
         firm=firm,
         case=case,
         external_ref=f"pending-{new_key()}",

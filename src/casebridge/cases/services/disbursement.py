@@ -16,6 +16,7 @@ from django.db import transaction
 
 from casebridge.cases.models import Firm, TrustItem, TrustItemKind, TrustItemStatus, User
 from casebridge.core.audit import audit_record_many
+from casebridge.core.db import update_rows
 from casebridge.core.money import format_cents
 
 #: The payments a fee invoice takes out of trust; the others are paid by trust checks.
@@ -99,25 +100,44 @@ def trust_items_record_invoiced(
 ) -> int:
     """The fee invoice carrying these payments is final: they are Disbursed, with the
     invoice as their reference. Only fee, charge and cost-reimbursement payments."""
-    items = [i for i in _to_disburse(firm, item_ids) if i.kind in INVOICED_KINDS]
+    return trust_items_record_invoiced_many(
+        firm=firm, actor=actor, invoiced=[(item_ids, reference, on)]
+    )
+
+
+@transaction.atomic
+def trust_items_record_invoiced_many(
+    *,
+    firm: Firm,
+    actor: User | None,
+    invoiced: Sequence[tuple[Sequence[int], str, dt.date]],
+) -> int:
+    """:func:`trust_items_record_invoiced` for many final invoices at once (each its
+    payments, its reference and the day it became final), in a few statements whatever
+    their number. Returns how many payments changed."""
+    wanted = {
+        item_id: (reference, on) for item_ids, reference, on in invoiced for item_id in item_ids
+    }
+    items = [i for i in _to_disburse(firm, list(wanted)) if i.kind in INVOICED_KINDS]
     events = [
         _event(
             firm,
             actor,
             item,
             "disburse",
-            f"taken from trust by {reference} (final in the books)",
-            {"status": TrustItemStatus.DISBURSED, "invoice_reference": reference},
+            f"taken from trust by {wanted[item.pk][0]} (final in the books)",
+            {"status": TrustItemStatus.DISBURSED, "invoice_reference": wanted[item.pk][0]},
         )
         for item in items
     ]
-    for item in items:
-        item.status, item.invoice_reference, item.disbursed_on = (
-            TrustItemStatus.DISBURSED,
-            reference[:40],
-            on,
-        )
-    TrustItem.objects.bulk_update(items, ["status", "invoice_reference", "disbursed_on"])
+    update_rows(
+        TrustItem,
+        [("status", "varchar"), ("invoice_reference", "varchar"), ("disbursed_on", "date")],
+        [
+            (item.pk, TrustItemStatus.DISBURSED.value, wanted[item.pk][0][:40], wanted[item.pk][1])
+            for item in items
+        ],
+    )
     audit_record_many(events)
     return len(items)
 
