@@ -13,6 +13,8 @@ The bulk reads (``/reports/trust-balances``, ``/reports/external-documents``) le
 bridge read thousands of files' trust balances and every document it sent in a few
 requests: keyset-paged by id (``after_...`` is the last id of the previous page, and
 ``next_after_...`` is null on the last page), one query a page, rows read as plain values.
+``/reports/external-digests`` answers per file a digest of those documents and the trust
+balance in compact arrays, so the bridge reads documents only for the files that differ.
 """
 
 from __future__ import annotations

@@ -12,9 +12,18 @@ books, compared with what the books hold now, for the whole firm or one case.
 
 Everything still on its way (an outbox item queued, sending or waiting) is counted as in
 flight, not as a difference. Each difference names its cause and, where one exists, the
-fix the screen offers (send, retry, sync, send again). The books are read in a handful of
-bulk requests (``/reports/external-documents``, ``/reports/trust-balances``) and this side
-in a handful of queries, whatever the number of cases.
+fix the screen offers (send, retry, sync, send again).
+
+The whole firm is compared by digests (issue 12): the books answer, per file, the count,
+the sum of cents and a hash of the documents sent (references with their amounts, states
+and printed check numbers) and the file's trust balance, in compact arrays
+(``/reports/external-digests``); this side computes, in one grouped query, the digest of
+what each case expects the books to hold. Only the cases whose digests differ (and those
+with something a digest cannot show: an item on its way or failed, a deposit or payment
+never sent, a final fee invoice beside a void cost) are compared document by document,
+their files' documents read by file (``/reports/external-documents?file_ids=``). Nothing
+sends a list of every case id: the firm is the scope. One case is compared document by
+document, its file's documents read.
 
 Only the worker runs it (nightly, and a user's queued by :func:`reconciliation_request`),
 and only the worker asks the books for the three-way reconciliation (ADR 0008).
