@@ -194,6 +194,10 @@ def bridge_calls(books: dict[str, Any]) -> dict[str, Callable[[HttpBooksClient],
         "trust_balances": lambda c: c.trust_balances(trust.pk, [made["file"].id]),
         "all_trust_balances": lambda c: c.all_trust_balances(trust.pk),
         "external_documents": lambda c: c.external_documents("check", "cases-"),
+        "external_digests": lambda c: c.external_digests(trust.pk, "cases-"),
+        "external_documents_of_files": lambda c: c.external_documents_of_files(
+            "check", "cases-", [made["file"].id], no_file=True
+        ),
         "three_way": lambda c: c.three_way(trust.pk, statement_cents=0, as_of=today),
         "trust_receipt_void": lambda c: c.trust_receipt_void(
             made["receipts"][1].id, reason="bounced", idempotency_key="rv-1"

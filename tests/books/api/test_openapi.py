@@ -74,6 +74,7 @@ EXPECTED_PATHS = {
     "/books/api/v1/reports/three-way-reconciliation": {"get"},
     "/books/api/v1/reports/trust-balances": {"get"},
     "/books/api/v1/reports/external-documents": {"get"},
+    "/books/api/v1/reports/external-digests": {"get"},
 }
 
 

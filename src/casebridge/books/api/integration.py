@@ -44,6 +44,7 @@ INTEGRATION_ROUTES: frozenset[str] = frozenset(
         # bulk reads: balances, the reconciliation, the three-way
         "GET /reports/trust-balances",
         "GET /reports/external-documents",
+        "GET /reports/external-digests",
         "GET /reports/three-way-reconciliation",
     }
 )

@@ -13,6 +13,8 @@ The bulk reads (``/reports/trust-balances``, ``/reports/external-documents``) le
 bridge read thousands of files' trust balances and every document it sent in a few
 requests: keyset-paged by id (``after_...`` is the last id of the previous page, and
 ``next_after_...`` is null on the last page), one query a page, rows read as plain values.
+``/reports/external-digests`` answers per file a digest of those documents and the trust
+balance in compact arrays, so the bridge reads documents only for the files that differ.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pydantic import Field
 from casebridge.books.api.security import context
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import AccountType, BankAccount, BankAccountKind
-from casebridge.books.selectors import reports
+from casebridge.books.selectors import digests, reports
 from casebridge.books.selectors.reports import DocumentKind
 from casebridge.core import clock
 from casebridge.core.api.lookups import get_or_404
@@ -293,6 +295,17 @@ class ExternalDocumentsIn(Clean):
     )
     limit: int = Field(2000, ge=1, le=MAX_BULK_LIMIT)
     file_id: Id | None = Field(None, description="Only this file's documents.")
+    file_ids: str | None = Field(
+        None,
+        max_length=MAX_FILE_IDS * 21,
+        description=(
+            f"Comma-separated file ids (at most {MAX_FILE_IDS}), e.g. file_ids=3,4,9: only "
+            "the documents of those files (with no_file, also those without a file)."
+        ),
+    )
+    no_file: bool = Field(
+        False, description="Only the documents without a file (with file_ids: also those)."
+    )
 
 
 class ExternalDocumentOut(Out):
@@ -331,7 +344,13 @@ def external_documents(
 ) -> ExternalDocumentsOut:
     """The firm's checks, trust receipts or invoices whose ``external_ref`` starts with
     ``prefix``, keyset-paged by id (``after_id``, ``limit``, default 2,000, at most
-    10,000); ``next_after_id`` is the page's last id when the page is full, else null."""
+    10,000); ``next_after_id`` is the page's last id when the page is full, else null.
+    ``file_id``, or ``file_ids`` and ``no_file``, keep only those files' documents (an
+    integration reads the files whose ``/reports/external-digests`` differ)."""
+    if params.file_id is not None and (params.file_ids is not None or params.no_file):
+        raise ValidationFailed(
+            "file_id: give either file_id, or file_ids and/or no_file", field="file_id"
+        )
     rows = reports.external_documents_page(
         firm=context(request).firm,
         kind=params.kind,
@@ -339,6 +358,8 @@ def external_documents(
         after_id=params.after_id,
         limit=params.limit,
         file_id=params.file_id,
+        file_ids=_parse_file_ids(params.file_ids) if params.file_ids is not None else None,
+        no_file=params.no_file,
     )
     return ExternalDocumentsOut(
         kind=params.kind,
@@ -357,4 +378,78 @@ def external_documents(
             for pk, ref, file_id, bank_id, cents, status, number, date, void_date in rows
         ],
         next_after_id=rows[-1][0] if len(rows) == params.limit else None,
+    )
+
+
+#: Most files a page of ``GET /reports/external-digests`` holds.
+MAX_DIGEST_LIMIT = 50_000
+DIGEST_COLUMNS = ["file_id", "documents", "cents", "digest", "trust_cents"]
+
+
+class ExternalDigestsIn(Clean):
+    prefix: str = Field(
+        min_length=1,
+        max_length=60,
+        description="The external_ref's beginning, e.g. cases- (case-sensitive).",
+    )
+    bank_account_id: Id = Field(description="The client trust bank account of trust_cents.")
+    after_file_id: int = Field(
+        0, ge=0, le=MAX_ID, description="Keyset paging: the previous page's next_after_file_id."
+    )
+    limit: int = Field(MAX_DIGEST_LIMIT, ge=1, le=MAX_DIGEST_LIMIT)
+
+
+class ExternalDigestsOut(Out):
+    bank_account_id: int
+    as_of: dt.date = Field(description="The day the trust balances are for (today).")
+    columns: list[str] = Field(
+        description="The names of each row's values: " + ", ".join(DIGEST_COLUMNS) + "."
+    )
+    rows: list[tuple[int | None, int, int, str, int]] = Field(
+        description=(
+            "One array a file, in file id order: its id (null, first, for the documents "
+            "without a file), how many documents it holds under the prefix, the sum of their "
+            "cents, the MD5 (hex, empty without documents) of their rows "
+            "'<C|R|I>:<len(ref)>:<ref>:<cents>:<status>:<len(number)>:<number>' (C a check, "
+            "R a trust receipt, I an invoice with its stage as status; number a printed "
+            "check's number, else empty) sorted by code point and joined by newlines, and "
+            "the file's trust balance in the bank account in cents. Files with neither a "
+            "document nor a trust ledger there are left out."
+        )
+    )
+    next_after_file_id: int | None = Field(
+        description="Pass as after_file_id for the next page; null on the last page."
+    )
+
+
+@router.get("/reports/external-digests", response={200: ExternalDigestsOut, **ERRORS})
+def external_digests(request: HttpRequest, params: Query[ExternalDigestsIn]) -> ExternalDigestsOut:
+    """Per file, a digest of the checks, trust receipts and invoices whose
+    ``external_ref`` starts with ``prefix`` (count, cents, hash) and the file's trust
+    balance: compact arrays, keyset-paged by file id (``after_file_id``, ``limit``, default
+    and at most 50,000 files). An integration compares them with what it sent and reads
+    ``/reports/external-documents`` only for the files that differ. An unknown bank
+    account is 404, one that is not a client trust account 422."""
+    firm = context(request).firm
+    bank = get_or_404(
+        BankAccount.objects.filter(firm=firm), params.bank_account_id, field="bank_account_id"
+    )
+    if bank.kind != BankAccountKind.TRUST:
+        raise ValidationFailed(
+            f"bank_account_id: {bank.name} is not a client trust bank account",
+            field="bank_account_id",
+        )
+    rows, next_after = digests.external_digests_page(
+        firm=firm,
+        prefix=params.prefix,
+        bank_account_id=bank.pk,
+        after_file_id=params.after_file_id,
+        limit=params.limit,
+    )
+    return ExternalDigestsOut(
+        bank_account_id=bank.pk,
+        as_of=clock.today(),
+        columns=DIGEST_COLUMNS,
+        rows=rows,
+        next_after_file_id=next_after,
     )

@@ -524,6 +524,8 @@ def external_documents_page(
     after_id: int,
     limit: int,
     file_id: int | None = None,
+    file_ids: Iterable[int] | None = None,
+    no_file: bool = False,
 ) -> list[ExternalDocumentRow]:
     """The checks, trust receipts or invoices of ``firm`` whose ``external_ref`` starts
     with ``prefix`` (case-sensitive on every database), in id order from the first id above
@@ -535,12 +537,18 @@ def external_documents_page(
     - an invoice: its total, stage, invoice number, trust bank account, invoice date and
       the date its void was posted (None if it is not void, or was voided unposted).
 
-    With ``file_id``, only that file's documents."""
+    With ``file_id``, only that file's documents; with ``file_ids`` and/or ``no_file``,
+    only the documents of those files and/or those without a file."""
     # SQLite's LIKE ignores case, so ``startswith`` would match "CASES-1" for "cases-":
     # compare the ref's first characters for equality instead.
     matching = Q(ref_head=prefix, pk__gt=after_id, firm=firm)
     if file_id is not None:
         matching &= Q(file_id=file_id)
+    if file_ids is not None or no_file:
+        within = Q(file_id__in=list(file_ids or ()))
+        if no_file:
+            within |= Q(file_id__isnull=True)
+        matching &= within
     ref_head = Left("external_ref", len(prefix))
     qs: QuerySet[Any, tuple[Any, ...]]
     if kind == "check":

@@ -49,6 +49,21 @@ def balances_keep(
         CaseLink.objects.filter(pk__in=pks[start : start + 1000]).update(books_trust_read_at=now)
 
 
+def balances_keep_firm(firm_id: int, balances: dict[int, int]) -> None:
+    """Keep what the books answered for every linked file of the firm (a file left out of
+    the answer has no ledger: 0), without a list of ids: the balances that changed are
+    written, and the time of the read on every link in one UPDATE."""
+    now = clock.now()
+    links = CaseLink.objects.filter(firm_id=firm_id)
+    changed = [
+        (pk, balances.get(file_id, 0))
+        for pk, file_id, kept in links.values_list("pk", "books_file_id", "books_trust_cents")
+        if kept != balances.get(file_id, 0)
+    ]
+    update_rows(CaseLink, [("books_trust_cents", "bigint")], changed)
+    links.update(books_trust_read_at=now)
+
+
 def balances_read(
     conn: Connection, client: BooksClient, case_ids: Iterable[int] | None = None
 ) -> None:

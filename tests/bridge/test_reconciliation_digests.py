@@ -1,0 +1,193 @@
+"""Issue 12: the firm's reconciliation compares per-file digests (count, cents, hash of
+the references with their amounts, states and numbers) and reads documents only for the
+files whose digests differ. A digest must never hide a difference: each test below changes
+the books so that the count and the sum stay what this side expects (or puts documents
+where no case's digest covers them) and asserts the very differences the comparison of
+every document found before (these assertions pass on the code before the digests too)."""
+
+from __future__ import annotations
+
+import pytest
+
+from casebridge.books.models import Check, TrustReceipt
+from casebridge.books.services import checks as books_checks
+from casebridge.bridge import client as client_module
+from casebridge.bridge.models import InvoiceRelease, OutboxItem, ReconciliationRun
+from casebridge.bridge.services import outbox, reconciliation
+from casebridge.bridge.services import settlement as bridge_settlement
+from casebridge.bridge.services.delivery import outbox_deliver
+from casebridge.cases.models import Cost
+
+from .conftest import activate, add_cost
+from .test_settlement_to_books import Settled, _print_and_sync, _settle_to_disbursement
+
+
+def _run(cases) -> ReconciliationRun:
+    return reconciliation.reconciliation_run(firm=cases.firm, actor=cases.admin)
+
+
+def _found(run: ReconciliationRun) -> list[tuple[str, int | None, int | None, str]]:
+    return sorted((d.kind, d.cases_cents, d.books_cents, d.cause) for d in run.found.order_by("pk"))
+
+
+def _settled_and_final(books, cases) -> Settled:
+    """The worked settlement carried through: every document in the books, clean."""
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    bridge_settlement.fee_invoice_create(
+        firm=cases.firm, actor=cases.admin, case_id=settled.case.pk
+    )
+    outbox_deliver(firm_id=cases.firm.pk)
+    _print_and_sync(books, cases, settled)
+    run = _run(cases)
+    assert (run.error, run.differences, run.in_flight, run.documents_compared) == ("", 0, 0, 7)
+    return settled
+
+
+@pytest.fixture
+def document_reads(monkeypatch) -> list[str]:
+    """The kinds of every read of the books' documents (not of their digests)."""
+    reads: list[str] = []
+    for name in ("external_documents", "external_documents_of_files"):
+        if not hasattr(client_module.HttpBooksClient, name):
+            continue
+        real = getattr(client_module.HttpBooksClient, name)
+
+        def spy(self, kind, *args, _real=real, **kwargs):
+            reads.append(kind)
+            return _real(self, kind, *args, **kwargs)
+
+        monkeypatch.setattr(client_module.HttpBooksClient, name, spy)
+    return reads
+
+
+def test_a_clean_firm_is_compared_by_digests_alone(books, cases, document_reads):
+    _settled_and_final(books, cases)
+    document_reads.clear()
+    run = _run(cases)
+    assert (run.error, run.differences, run.in_flight, run.documents_compared) == ("", 0, 0, 7)
+    assert run.cases_compared == 1
+    assert document_reads == []  # every digest agreed: no document was read
+
+
+def test_amounts_swapped_between_two_checks_keep_count_and_sum_but_differ(
+    books, cases, document_reads
+):
+    settled = _settled_and_final(books, cases)
+    first, second = Cost.objects.filter(case=settled.case).order_by("pk")
+    Check.objects.filter(external_ref=f"cases-cost-{first.pk}").update(amount_cents=350_000)
+    Check.objects.filter(external_ref=f"cases-cost-{second.pk}").update(amount_cents=500_000)
+    run = _run(cases)
+    assert run.documents_compared == 7
+    assert _found(run) == [
+        (
+            "cost",
+            350_000,
+            500_000,
+            f"The books hold $5,000.00 under cases-cost-{second.pk}; this side $3,500.00.",
+        ),
+        (
+            "cost",
+            500_000,
+            350_000,
+            f"The books hold $3,500.00 under cases-cost-{first.pk}; this side $5,000.00.",
+        ),
+    ]
+    assert sorted(set(document_reads)) == ["check", "invoice", "receipt"]
+
+
+def test_check_numbers_swapped_between_two_payments_differ(books, cases):
+    settled = _settled_and_final(books, cases)
+    valley, blue, _ = settled.trust_checks
+    Check.objects.filter(pk=valley.pk).update(check_number=9999)
+    Check.objects.filter(pk=blue.pk).update(check_number=5001)
+    Check.objects.filter(pk=valley.pk).update(check_number=5002)
+    run = _run(cases)
+    assert _found(run) == [
+        ("payment", None, None, "Disbursed here by check 5001; the books printed check 5002."),
+        ("payment", None, None, "Disbursed here by check 5002; the books printed check 5001."),
+    ]
+
+
+def test_a_reference_renamed_in_the_books_is_missing_here_and_unknown_there(books, cases):
+    settled = _settled_and_final(books, cases)
+    cost = Cost.objects.filter(case=settled.case).order_by("pk").first()
+    assert cost is not None
+    check = Check.objects.get(external_ref=f"cases-cost-{cost.pk}")
+    Check.objects.filter(pk=check.pk).update(external_ref="cases-cost-999999")
+    run = _run(cases)
+    assert _found(run) == [
+        (
+            "cost",
+            500_000,
+            None,
+            f"Sent, but the books have no check cases-cost-{cost.pk}; ask the accountant "
+            "what became of it.",
+        ),
+        (
+            "unknown",
+            None,
+            500_000,
+            "The books hold a check of $5,000.00 (queued) under a reference this side does "
+            "not know.",
+        ),
+    ]
+    assert run.found.get(kind="unknown").case_id == settled.case.pk
+    assert run.documents_compared == 6
+
+
+def test_a_receipt_voided_in_the_books_alone_is_a_difference(books, cases):
+    _settled_and_final(books, cases)
+    TrustReceipt.objects.filter(firm=books.firm).update(status="voided")
+    run = _run(cases)
+    assert _found(run) == [
+        (
+            "deposit",
+            25_000_000,
+            0,
+            "The books voided its trust receipt (the money left trust there); it stands "
+            "here. Void the deposit on the Settlement tab, or ask the accountant.",
+        )
+    ]
+
+
+def test_unknown_documents_outside_every_linked_file_are_differences(books, cases):
+    settled = _settled_and_final(books, cases)
+    cost_check = Check.objects.get(
+        external_ref=f"cases-cost-{Cost.objects.filter(case=settled.case).first().pk}"
+    )
+    for ref, file_id in [("cases-cost-888888", None), ("cases-cost-777777", cost_check.file_id)]:
+        books_checks.check_request_create(
+            firm=books.firm,
+            actor=books.admin,
+            bank_account_id=books.operating.pk,
+            payee="Stranger",
+            amount_cents=999,
+            file_id=file_id,
+            activity_code_id=cost_check.activity_code_id,
+            external_ref=ref,
+        )
+    run = _run(cases)
+    unknown = "The books hold a check of $9.99 (queued) under a reference this side does not know."
+    assert _found(run) == [("unknown", None, 999, unknown), ("unknown", None, 999, unknown)]
+    assert sorted(run.found.values_list("case_id", flat=True), key=str) == [
+        settled.case.pk,
+        None,
+    ]
+    assert run.documents_compared == 7
+
+
+def test_in_flight_and_failed_items_count_as_before(books, cases):
+    settled = _settled_and_final(books, cases)
+    queued, failed = add_cost(cases, 1_000), add_cost(cases, 2_000, payee="Dr. Wu")
+    outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[queued.pk, failed.pk])
+    OutboxItem.objects.filter(cost=failed).update(state="failed", error_message="no")
+    run = _run(cases)
+    assert (run.differences, run.in_flight, run.documents_compared) == (1, 1, 7)
+    diff = run.found.get()
+    assert (diff.kind, diff.case_id, diff.fix, diff.fix_target_id) == (
+        "cost",
+        settled.case.pk,
+        "retry",
+        OutboxItem.objects.get(cost=failed).pk,
+    )
