@@ -393,6 +393,12 @@ class SendIn(In):
 class SendOut(Out):
     count: int
     total: Money
+    not_sent: int = Field(
+        0,
+        description="Costs left Open when a chunk of a large Send failed after earlier "
+        "chunks were queued (someone changed a cost meanwhile); ``problem`` says why.",
+    )
+    problem: str = ""
 
 
 @router.post("/costs/send", response={200: SendOut, **ERRORS}, summary="Send costs")
@@ -408,7 +414,12 @@ def costs_send(request: HttpRequest, payload: SendIn) -> SendOut:
         cost_ids=list(dict.fromkeys(payload.cost_ids)),
         bank_account_id=payload.bank_account_id,
     )
-    return SendOut(count=result.count, total=money(result.total_cents))
+    return SendOut(
+        count=result.count,
+        total=money(result.total_cents),
+        not_sent=result.not_sent,
+        problem=result.problem,
+    )
 
 
 class ItemOut(Out):
