@@ -33,7 +33,7 @@ def _rows(count: int, at: dt.datetime) -> list[tuple[object, ...]]:
 
 def test_rows_go_in_with_their_ids_in_order_and_the_other_columns_as_the_orm_fills_them():
     at = clock.now()
-    # more rows than one SQLite statement binds: the chunks keep the order
+    # many rows in one statement keep their order
     rows = _rows(1_500, at)
 
     ids = insert_rows(AuditEvent, FIELDS, rows)

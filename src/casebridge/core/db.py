@@ -7,11 +7,13 @@ bulk paths (a bridge delivery of thousands of items, a check-status sync): Djang
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.db.models.base import ModelState
 
 M = TypeVar("M", bound=models.Model)
 
@@ -46,10 +48,6 @@ def update_rows(
             cursor.execute(f"UPDATE {table} SET {sets} FROM {source} WHERE {match}", params)  # noqa: S608
 
 
-#: SQLite binds at most 32,766 parameters a statement (3.32+); 6,000 leaves room to spare.
-_SQLITE_PARAMS = 6000
-
-
 def insert_rows(
     model: type[models.Model],
     fields: Sequence[str],
@@ -57,15 +55,16 @@ def insert_rows(
     *,
     returning: bool = True,
 ) -> list[int]:
-    """Insert plain values as rows of ``model`` set-based, and return their new ids in the
-    order of ``rows`` (``returning=False``: none are read back).
+    """Insert plain values as rows of ``model`` set-based, in one statement, and return
+    their new ids in the order of ``rows`` (``returning=False``: none are read back).
 
-    PostgreSQL: one ``INSERT ... SELECT FROM unnest(%s::type[], ...) RETURNING id``, an
-    array per column, whatever the count. SQLite: ``INSERT ... VALUES (...), (...)
-    RETURNING id`` in chunks within its limit on bound parameters. One function for every
-    bulk write of a service (journal entries, checks, audit events): the ORM's
-    ``bulk_create`` builds and prepares a model instance per row, which was half of a
-    batch's time.
+    The rows travel as one JSON array (one bound parameter, encoded by the C encoder)
+    and the database unpacks them: ``INSERT ... SELECT ... FROM
+    json_array_elements(%s) WITH ORDINALITY ... RETURNING id`` on PostgreSQL, ``FROM
+    json_each(%s)`` on SQLite, each value cast to its column's type. One function for
+    every bulk write of a service (journal entries, checks, audit events): the ORM's
+    ``bulk_create`` builds and prepares a model instance per row, and the driver quotes
+    every value of a multi-row INSERT in Python; together half of a batch's time.
 
     ``fields`` name the model's fields (a foreign key by its name: the value is the id);
     values are what the column holds: ints, strings, dates, aware datetimes, and for a
@@ -76,60 +75,43 @@ def insert_rows(
     if not rows:
         return []
     meta = model._meta
-    named = [meta.get_field(name) for name in fields]
+    columns = [_concrete(model, name) for name in fields]
     defaults: list[tuple[models.Field[Any, Any], Any]] = []
     for field in meta.concrete_fields:
-        if field.primary_key or field in named:
+        if field.primary_key or field in columns:
             continue
         defaults.append((field, field.get_db_prep_save(field.get_default(), connection)))
-    columns = [f for f in named if isinstance(f, models.Field)]
-    assert len(columns) == len(named), "fields must be concrete fields"
     prepared = [_prepare_column(field, [row[i] for row in rows]) for i, field in enumerate(columns)]
-    table = connection.ops.quote_name(meta.db_table)
-    all_fields = columns + [f for f, _ in defaults]
-    names = ", ".join(connection.ops.quote_name(f.column) for f in all_fields)
-    suffix = "RETURNING " + connection.ops.quote_name(meta.pk.column) if returning else ""
-    ids: list[int] = []
+    payload = json.dumps([list(values) for values in zip(*prepared, strict=True)], default=_iso)
+    q = connection.ops.quote_name
+    names = ", ".join(q(f.column) for f in columns + [f for f, _ in defaults])
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        values = [f"CAST(r.v ->> {i} AS {_cast_type(f)})" for i, f in enumerate(columns)]
+        source = "json_array_elements(CAST(%s AS json)) WITH ORDINALITY AS r(v, n)"
+        order = "r.n"
+    else:
+        values = [f"json_extract(r.value, '$[{i}]')" for i in range(len(columns))]
+        source = "json_each(%s) AS r"
+        order = "r.key"
+    values += ["%s"] * len(defaults)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # an array per column; JSON goes as text and is cast in the SELECT
-            arrays = ", ".join(f"%s::{_array_type(f)}[]" for f in columns)
-            aliases = [f"c{i}" for i in range(len(columns))]
-            select = [
-                f"{a}::jsonb" if isinstance(f, models.JSONField) else a
-                for a, f in zip(aliases, columns, strict=True)
-            ] + ["%s"] * len(defaults)
-            sql = statement(
+        cursor.execute(
+            statement(
                 "INSERT INTO",
-                table,
-                f"({names})",
-                "SELECT",
-                ", ".join(select),
-                f"FROM unnest({arrays}) AS t({', '.join(aliases)})",
-                suffix,
-            )
-            # the constants stand in the SELECT list, before the arrays in FROM
-            cursor.execute(sql, [*(v for _, v in defaults), *prepared])
-            if returning:
-                ids = [row[0] for row in cursor.fetchall()]
-            return ids
-        width = len(all_fields)
-        per_chunk = max(1, _SQLITE_PARAMS // width)
-        one_row = "(" + ", ".join(["%s"] * width) + ")"
-        constants = [v for _, v in defaults]
-        for start in range(0, len(rows), per_chunk):
-            stop = min(start + per_chunk, len(rows))
-            params: list[Any] = []
-            for r in range(start, stop):
-                params.extend(column[r] for column in prepared)
-                params.extend(constants)
-            values = ", ".join([one_row] * (stop - start))
-            cursor.execute(
-                statement("INSERT INTO", table, f"({names})", "VALUES", values, suffix), params
-            )
-            if returning:
-                ids.extend(row[0] for row in cursor.fetchall())
-    return ids
+                q(meta.db_table),
+                f"({names}) SELECT",
+                ", ".join(values),
+                "FROM",
+                source,
+                "ORDER BY",
+                order,
+                "RETURNING " + q(meta.pk.column) if returning else "",
+            ),
+            # the constants stand in the SELECT list, before the rows in FROM
+            [*(v for _, v in defaults), payload],
+        )
+        return [row[0] for row in cursor.fetchall()] if returning else []
 
 
 def statement(*parts: str) -> str:
@@ -139,26 +121,35 @@ def statement(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _array_type(field: models.Field[Any, Any]) -> str:
+def _cast_type(field: models.Field[Any, Any]) -> str:
     if isinstance(field, models.JSONField):
-        return "text"
+        return "jsonb"
     db_type = field.db_type(connection)  # a foreign key's is its target's
     assert db_type is not None
     return db_type
 
 
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.date):  # and datetimes: PostgreSQL casts ISO text
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value insert_rows takes")
+
+
 def _prepare_column(field: models.Field[Any, Any], values: list[Any]) -> list[Any]:
-    """A column's values as the driver takes them: JSON encoded, dates and datetimes as the
-    backend stores them (SQLite: text); everything else as given."""
+    """A column's values as they travel in the JSON: a JSONField's encoded (the database
+    casts the text), dates and datetimes as the backend stores them (SQLite: Django's
+    text; PostgreSQL: ISO text it casts); everything else as given."""
     if isinstance(field, models.JSONField):
         encoder = field.encoder
         return [None if v is None else json.dumps(v, cls=encoder) for v in values]
+    if connection.vendor == "postgresql":
+        return values
     if isinstance(field, models.DateTimeField):
         adapt = connection.ops.adapt_datetimefield_value
-        return [adapt(v) for v in values] if connection.vendor != "postgresql" else values
+        return [adapt(v) for v in values]
     if isinstance(field, models.DateField):
         adapt_date = connection.ops.adapt_datefield_value
-        return [adapt_date(v) for v in values] if connection.vendor != "postgresql" else values
+        return [adapt_date(v) for v in values]
     return values
 
 
@@ -171,30 +162,29 @@ def inserted_instances(
     related: dict[str, models.Model | None] | None = None,
 ) -> list[M]:
     """The rows :func:`insert_rows` wrote, as model instances read from the database would
-    be (``_state.adding`` False), for callers that return them; ``related`` caches objects
-    the rows point to (the firm, the actor), so reading them asks nothing. A field not
-    named takes its default, as it did in the INSERT."""
+    be (``_state.adding`` False, no signals sent: these models have no receivers), for
+    callers that return them; ``related`` caches objects the rows point to (the firm, the
+    actor), so reading them asks nothing. A field not named takes its default, as it did
+    in the INSERT (use it for models whose defaults are constants)."""
     meta = model._meta
-    by_attname: dict[str, Any] = {}
-    for field in meta.concrete_fields:
-        if not field.primary_key:
-            by_attname[field.attname] = field.get_default()
-    named = [_concrete(model, name) for name in fields]
-    positions = {field.attname: i for i, field in enumerate(named)}
-    attnames = [f.attname for f in meta.concrete_fields]
+    base: dict[str, Any] = {
+        f.attname: f.get_default() for f in meta.concrete_fields if not f.primary_key
+    }
+    names = [_concrete(model, name).attname for name in fields]
+    cache = {_concrete(model, name).name: target for name, target in (related or {}).items()}
+    pk_name, alias = meta.pk.attname, connection.alias
     out = []
     for pk, row in zip(ids, rows, strict=True):
-        values = [
-            pk
-            if name == meta.pk.attname
-            else row[positions[name]]
-            if name in positions
-            else by_attname.get(name)
-            for name in attnames
-        ]
-        obj = model.from_db(connection.alias, attnames, values)
-        for name, target in (related or {}).items():
-            _concrete(model, name).set_cached_value(obj, target)
+        obj = model.__new__(model)
+        values = obj.__dict__
+        values.update(base)
+        values.update(zip(names, row, strict=True))
+        values[pk_name] = pk
+        state = ModelState()
+        state.adding, state.db = False, alias
+        if cache:
+            state.fields_cache = dict(cache)
+        values["_state"] = state
         out.append(obj)
     return out
 
@@ -250,3 +240,14 @@ def sql_lock_rows() -> str:
 
 def sql_placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
+
+
+def sql_in_json(expr: str) -> str:
+    """``expr IN`` the values of one bound parameter holding a JSON array (the caller
+    binds ``json.dumps(values)``): thousands of values in one parameter, unpacked by the
+    database, where an ``IN (%s, %s, ...)`` list is quoted value by value in Python."""
+    if connection.vendor == "postgresql":
+        values = "SELECT json_array_elements_text(CAST(%s AS json))"
+    else:
+        values = "SELECT value FROM json_each(%s)"
+    return statement(expr, "IN (", values, ")")
