@@ -240,14 +240,3 @@ def sql_lock_rows() -> str:
 
 def sql_placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
-
-
-def sql_in_json(expr: str) -> str:
-    """``expr IN`` the values of one bound parameter holding a JSON array (the caller
-    binds ``json.dumps(values)``): thousands of values in one parameter, unpacked by the
-    database, where an ``IN (%s, %s, ...)`` list is quoted value by value in Python."""
-    if connection.vendor == "postgresql":
-        values = "SELECT json_array_elements_text(CAST(%s AS json))"
-    else:
-        values = "SELECT value FROM json_each(%s)"
-    return statement(expr, "IN (", values, ")")

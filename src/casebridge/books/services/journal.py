@@ -67,7 +67,7 @@ from casebridge.books.roles import CORRECTIONS, require_role
 from casebridge.books.services.dates import window_for
 from casebridge.books.services.periods import check_open
 from casebridge.core import clock
-from casebridge.core.db import insert_rows, inserted_instances, sql_in_json, statement
+from casebridge.core.db import insert_rows, inserted_instances
 from casebridge.core.money import MAX_CENTS, format_cents
 
 
@@ -492,12 +492,6 @@ PostingRow = tuple[int, int, int | None, int | None, int, int, str]
 _POSTING_CHUNK = 1000  # 7,000 parameters: within SQLite's and PostgreSQL's limits
 
 
-def _entry_column(field_name: str) -> str:
-    field = JournalEntry._meta.get_field(field_name)
-    assert isinstance(field, Field)
-    return str(field.column)
-
-
 def _column(field_name: str) -> str:
     field = Posting._meta.get_field(field_name)
     assert isinstance(field, Field)
@@ -552,9 +546,10 @@ _ENTRY_FIELDS = (
 def _insert_entries(
     firm: Firm, specs: Sequence[EntrySpec], actor: User | None
 ) -> list[JournalEntry]:
-    """Insert the entries set-based (:func:`casebridge.core.db.insert_rows`: unnest on
-    PostgreSQL, multi-row VALUES on SQLite) and return them as instances with their ids,
-    as the database holds them: no model is built and prepared per row for the INSERT."""
+    """Insert the entries set-based (:func:`casebridge.core.db.insert_rows`: one
+    statement, the rows unpacked by the database from one JSON parameter) and return them
+    as instances with their ids, as the database holds them: no model is built and
+    prepared per row for the INSERT."""
     now = clock.now()
     actor_id = actor.pk if actor else None
     values = [
@@ -719,17 +714,9 @@ def journal_entries_post_batch(
         seen.add(k)
     existing: dict[tuple[str, str | None], JournalEntry] = {}
     if keyed:
-        q = connection.ops.quote_name
-        for e in JournalEntry.objects.raw(
-            statement(
-                "SELECT * FROM",
-                q(JournalEntry._meta.db_table),
-                "WHERE",
-                q(_entry_column("firm")),
-                "= %s AND",
-                sql_in_json(q(_entry_column("idempotency_key"))),
-            ),
-            [firm.pk, json.dumps(sorted({k for _, k in keyed if k is not None}))],
+        for e in JournalEntry.objects.filter(
+            firm=firm,
+            idempotency_key__in={k for _, k in keyed},
         ):
             existing[(e.source, e.idempotency_key)] = e
     positions = [
