@@ -58,13 +58,12 @@ def insert_rows(
     """Insert plain values as rows of ``model`` set-based, in one statement, and return
     their new ids in the order of ``rows`` (``returning=False``: none are read back).
 
-    The rows travel as one JSON array (one bound parameter, encoded by the C encoder)
-    and the database unpacks them: ``INSERT ... SELECT ... FROM
-    json_array_elements(%s) WITH ORDINALITY ... RETURNING id`` on PostgreSQL, ``FROM
-    json_each(%s)`` on SQLite, each value cast to its column's type. One function for
-    every bulk write of a service (journal entries, checks, audit events): the ORM's
-    ``bulk_create`` builds and prepares a model instance per row, and the driver quotes
-    every value of a multi-row INSERT in Python; together half of a batch's time.
+    PostgreSQL: ``INSERT ... SELECT ... FROM unnest(%s::type[], ...) WITH ORDINALITY
+    ... RETURNING id``, an array per column. SQLite: the rows travel as one JSON array (one
+    bound parameter, encoded by the C encoder) unpacked by ``json_each``, so no chunking
+    within its limit on bound parameters. One function for every bulk write of a service
+    (journal entries, checks, audit events): the ORM's ``bulk_create`` builds and
+    prepares a model instance per row, about half of a batch's time.
 
     ``fields`` name the model's fields (a foreign key by its name: the value is the id);
     values are what the column holds: ints, strings, dates, aware datetimes, and for a
@@ -82,18 +81,22 @@ def insert_rows(
             continue
         defaults.append((field, field.get_db_prep_save(field.get_default(), connection)))
     prepared = [_prepare_column(field, [row[i] for row in rows]) for i, field in enumerate(columns)]
-    payload = json.dumps([list(values) for values in zip(*prepared, strict=True)], default=_iso)
     q = connection.ops.quote_name
     names = ", ".join(q(f.column) for f in columns + [f for f, _ in defaults])
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        values = [f"CAST(r.v ->> {i} AS {_cast_type(f)})" for i, f in enumerate(columns)]
-        source = "json_array_elements(CAST(%s AS json)) WITH ORDINALITY AS r(v, n)"
-        order = "r.n"
-    else:
+    if connection.vendor == "postgresql":
+        # an array per column, unnested in step; JSON travels as text and is cast
+        values = [
+            f"CAST(c{i} AS jsonb)" if isinstance(f, models.JSONField) else f"c{i}"
+            for i, f in enumerate(columns)
+        ]
+        arrays = ", ".join(f"CAST(%s AS {_array_type(f)}[])" for f in columns)
+        aliases = ", ".join(f"c{i}" for i in range(len(columns)))
+        source, order = f"unnest({arrays}) WITH ORDINALITY AS r({aliases}, n)", "r.n"
+        params: list[Any] = prepared
+    else:  # the rows as one JSON array, unpacked by json_each: one bound parameter
         values = [f"json_extract(r.value, '$[{i}]')" for i in range(len(columns))]
-        source = "json_each(%s) AS r"
-        order = "r.key"
+        source, order = "json_each(%s) AS r", "r.key"
+        params = [json.dumps([list(v) for v in zip(*prepared, strict=True)], default=_iso)]
     values += ["%s"] * len(defaults)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -109,7 +112,7 @@ def insert_rows(
                 "RETURNING " + q(meta.pk.column) if returning else "",
             ),
             # the constants stand in the SELECT list, before the rows in FROM
-            [*(v for _, v in defaults), payload],
+            [*(v for _, v in defaults), *params],
         )
         return [row[0] for row in cursor.fetchall()] if returning else []
 
@@ -121,9 +124,9 @@ def statement(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _cast_type(field: models.Field[Any, Any]) -> str:
+def _array_type(field: models.Field[Any, Any]) -> str:
     if isinstance(field, models.JSONField):
-        return "jsonb"
+        return "text"
     db_type = field.db_type(connection)  # a foreign key's is its target's
     assert db_type is not None
     return db_type
