@@ -42,6 +42,7 @@ from typing import Any
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pyotp
 from bench import common
 
 PASSWORD = "bench-password-1"
@@ -134,11 +135,15 @@ def run(backend: str, env: dict[str, str], args: argparse.Namespace) -> None:
     from casebridge.books.selectors.reports import account_balance_cents, trial_balance
     from casebridge.books.services import auth, files, setup
     from casebridge.books.services.journal import EntrySpec, Line, journal_entries_post_batch
-    from casebridge.core import clock
+    from casebridge.core import clock, twofactor
 
     firm = setup.firm_create(code="bench", name="Bench Firm")
     user = auth.user_create(firm=firm, email="api@bench.test", password=PASSWORD, is_admin=True)
     auth.security_question_enroll(user=user, question="Benchmark question?", answer="answer")
+    # an administrator signs in with a second factor: enrolled with the demo's fixed secret
+    user.totp_secret = twofactor.encrypt_secret(twofactor.DEMO_TOTP_KEY)
+    user.totp_enabled_at = clock.now()
+    user.save(update_fields=["totp_secret", "totp_enabled_at"])
     # A year of entries ending two days ago: nothing dated after today, so the trial
     # balance of today reads the maintained balances (ADR 0013). The clients post their
     # ranges in any order: the books open on the first day (ADR 0007).
@@ -189,7 +194,12 @@ def run(backend: str, env: dict[str, str], args: argparse.Namespace) -> None:
         status, body = api.call(
             "POST",
             "/auth/session",
-            {"firm": "bench", "username": "api@bench.test", "password": PASSWORD},
+            {
+                "firm": "bench",
+                "username": "api@bench.test",
+                "password": PASSWORD,
+                "totp": pyotp.TOTP(twofactor.DEMO_TOTP_KEY).now(),
+            },
         )
         assert status in (200, 201), body
         api.token = body["token"]

@@ -115,7 +115,7 @@ def test_an_administrator_activates_checks_readiness_and_sends_through_the_api(b
         status, body = api.post("/costs/send", {"cost_ids": [c.pk for c in costs]})
     finally:
         HUEY.immediate = False
-    assert (status, body) == (200, {"count": 2, "total": "35.50"})
+    assert (status, body) == (200, {"count": 2, "total": "35.50", "not_sent": 0, "problem": ""})
     assert sorted(Check.objects.values_list("amount_cents", flat=True)) == [1_000, 2_550]
     status, body = api.get("/queue?state=sent")
     assert (status, body["count"], body["counts"]["sent"]) == (200, 2, 2)

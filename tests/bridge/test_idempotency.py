@@ -57,11 +57,14 @@ def test_a_send_replayed_with_its_key_answers_as_the_first_and_writes_nothing(
     costs = [add_cost(cases, 1_000), add_cost(cases, 2_550)]
     body = {"cost_ids": [c.pk for c in costs]}
     first = api.post("/costs/send", body, "send-1")
-    assert (first.status_code, first.json()) == (200, {"count": 2, "total": "35.50"})
+    assert (first.status_code, first.json()) == (
+        200,
+        {"count": 2, "total": "35.50", "not_sent": 0, "problem": ""},
+    )
     again = api.post("/costs/send", body, "send-1")
     assert (again.status_code, again.json(), again["Idempotent-Replayed"]) == (
         200,
-        {"count": 2, "total": "35.50"},
+        {"count": 2, "total": "35.50", "not_sent": 0, "problem": ""},
         "true",
     )
     assert OutboxItem.objects.count() == 2

@@ -156,8 +156,16 @@ def test_two_sends_at_once_on_one_sync_worker_answer_json_without_calling_the_bo
         )
         calls = hanging.calls
     assert results == [
-        (200, "application/json; charset=utf-8", {"count": 1, "total": "10.00"}),
-        (200, "application/json; charset=utf-8", {"count": 1, "total": "25.50"}),
+        (
+            200,
+            "application/json; charset=utf-8",
+            {"count": 1, "total": "10.00", "not_sent": 0, "problem": ""},
+        ),
+        (
+            200,
+            "application/json; charset=utf-8",
+            {"count": 1, "total": "25.50", "not_sent": 0, "problem": ""},
+        ),
     ]
     assert calls == []
     for cost in costs:

@@ -204,6 +204,7 @@ OPEN_TO_ANY_USER: dict[str, str] = {
     "costs.cost_update": "an unpaid, unsent cost is corrected (a sent one is locked)",
     "costs.cost_split": "an open, unsent cost is divided across linked cases",
     "costs.cost_split_proposal": "a read: the even split",
+    "costs.costs_send_refusal": "a read: why a selection cannot be sent (the Send is gated)",
 }
 
 #: What an integration (the bridge) calls to report what the books did, with actor None

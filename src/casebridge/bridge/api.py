@@ -393,14 +393,23 @@ class SendIn(In):
 class SendOut(Out):
     count: int
     total: Money
+    not_sent: int = Field(
+        0,
+        description="Costs left Open when a chunk of a large Send failed after earlier "
+        "chunks were queued (someone changed a cost meanwhile); ``problem`` says why.",
+    )
+    problem: str = ""
 
 
 @router.post("/costs/send", response={200: SendOut, **ERRORS}, summary="Send costs")
 @idempotent
 def costs_send(request: HttpRequest, payload: SendIn) -> SendOut:
-    """Open costs become Pending and are queued for the books, all or nothing. 409
+    """Open costs become Pending and are queued for the books. 409
     ``integration_not_ready`` names the failing readiness checks (as the worker last ran
-    them: the books are not asked here); 409 ``locked`` names a cost that is not Open."""
+    them: the books are not asked here); 409 ``locked`` names a cost that is not Open, and
+    nothing is written. The costs are written 1,000 at a time: should a later thousand be
+    refused (a cost changed by someone else meanwhile), those before it stay queued and
+    ``not_sent`` and ``problem`` say how many were left Open and why."""
     ctx = context(request)
     result = outbox.costs_send(
         firm=ctx.firm,
@@ -408,7 +417,12 @@ def costs_send(request: HttpRequest, payload: SendIn) -> SendOut:
         cost_ids=list(dict.fromkeys(payload.cost_ids)),
         bank_account_id=payload.bank_account_id,
     )
-    return SendOut(count=result.count, total=money(result.total_cents))
+    return SendOut(
+        count=result.count,
+        total=money(result.total_cents),
+        not_sent=result.not_sent,
+        problem=result.problem,
+    )
 
 
 class ItemOut(Out):

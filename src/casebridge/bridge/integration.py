@@ -303,7 +303,8 @@ def _bulk_send(
         request,
         _back(request),
         f"{result.count} {noun} ({format_cents(result.total_cents)}) sent to the books; "
-        "they are Pending until their checks are printed.",
+        "they are Pending until their checks are printed."
+        + (f" {result.problem}" if result.not_sent else ""),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from casebridge.core import clock
+from casebridge.core.db import insert_rows
 from casebridge.core.models import AuditEvent
 
 
@@ -41,28 +42,45 @@ def audit_record(
     )
 
 
+_EVENT_FIELDS = (
+    "system",
+    "firm_id",
+    "actor_id",
+    "actor_label",
+    "action",
+    "entity_type",
+    "entity_id",
+    "summary",
+    "before",
+    "after",
+    "ip_address",
+    "at",
+)
+
+
 def audit_record_many(events: list[dict[str, Any]]) -> int:
-    """Write many events in one INSERT (a bulk action on thousands of rows): each dict
-    takes the keyword arguments of :func:`audit_record`. Returns how many were written."""
+    """Write many events set-based (a bulk action on thousands of rows:
+    :func:`casebridge.core.db.insert_rows`, no model built per event): each dict takes the
+    keyword arguments of :func:`audit_record`. Returns how many were written."""
     at = clock.now()
     rows = [
-        AuditEvent(
-            system=e["system"],
-            firm_id=e["firm_id"],
-            actor_id=e.get("actor_id"),
-            actor_label=e.get("actor_label", ""),
-            action=e["action"],
-            entity_type=e["entity_type"],
-            entity_id=str(e.get("entity_id", "")),
-            summary=str(e.get("summary", ""))[:500],
-            before=e.get("before"),
-            after=e.get("after"),
-            ip_address=e.get("ip_address", ""),
-            at=at,
+        (
+            e["system"],
+            e["firm_id"],
+            e.get("actor_id"),
+            e.get("actor_label", ""),
+            e["action"],
+            e["entity_type"],
+            str(e.get("entity_id", "")),
+            str(e.get("summary", ""))[:500],
+            e.get("before"),
+            e.get("after"),
+            e.get("ip_address", ""),
+            at,
         )
         for e in events
     ]
-    AuditEvent.objects.bulk_create(rows, batch_size=500)
+    insert_rows(AuditEvent, _EVENT_FIELDS, rows, returning=False)
     return len(rows)
 
 

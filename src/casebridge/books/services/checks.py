@@ -68,6 +68,7 @@ from casebridge.books.services.journal import (
 )
 from casebridge.books.services.periods import check_open
 from casebridge.core import clock
+from casebridge.core.db import insert_rows, inserted_instances
 from casebridge.core.money import format_cents
 from casebridge.core.text import plain_line
 
@@ -218,6 +219,24 @@ def _file_of(files: dict[int, File], file_id: int | None, *, required: bool) -> 
     return file
 
 
+#: the columns a check request writes; the others take their defaults (status Requested)
+_CHECK_FIELDS = (
+    "firm",
+    "bank_account",
+    "file",
+    "payee",
+    "amount_cents",
+    "activity_code",
+    "memo",
+    "posting_reference",
+    "external_ref",
+    "request_date",
+    "entry",
+    "created_by",
+    "created_at",
+)
+
+
 def _checks_find_or_create(
     firm: Firm, actor: User | None, requests: Sequence[CheckRequest]
 ) -> list[tuple[Check, bool]]:
@@ -353,21 +372,22 @@ def _checks_find_or_create(
     if specs:
         posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor)
         now = clock.now()
+        actor_id = actor.pk if actor else None
         rows = [
-            Check(
-                firm=firm,
-                bank_account=bank,
-                file=file,
-                payee=payee[:200],
-                amount_cents=request.amount_cents,
-                activity_code=activity,
-                memo=request.memo.strip()[:255],
-                posting_reference=request.posting_reference[:60],
-                external_ref=refs[i],
-                request_date=spec.date,
-                entry=entry,
-                created_by=actor,
-                created_at=now,
+            (
+                firm.pk,
+                bank.pk,
+                file.pk if file else None,
+                payee[:200],
+                request.amount_cents,
+                activity.pk if activity else None,
+                request.memo.strip()[:255],
+                request.posting_reference[:60],
+                refs[i],
+                spec.date,
+                entry.pk,
+                actor_id,
+                now,
             )
             for (i, request, payee, bank, file, activity), spec, (entry, _) in zip(
                 new, specs, posted, strict=True
@@ -375,7 +395,10 @@ def _checks_find_or_create(
         ]
         try:
             with transaction.atomic():
-                created = Check.objects.bulk_create(rows)
+                ids = insert_rows(Check, _CHECK_FIELDS, rows)
+            created = inserted_instances(
+                Check, _CHECK_FIELDS, rows, ids, related={"firm": firm, "created_by": actor}
+            )
         except IntegrityError:
             new_refs = {refs[i] for i, *_ in new} - {None}
             raced = set(

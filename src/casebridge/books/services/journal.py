@@ -67,6 +67,7 @@ from casebridge.books.roles import CORRECTIONS, require_role
 from casebridge.books.services.dates import window_for
 from casebridge.books.services.periods import check_open
 from casebridge.core import clock
+from casebridge.core.db import insert_rows, inserted_instances
 from casebridge.core.money import MAX_CENTS, format_cents
 
 
@@ -528,6 +529,50 @@ def _insert_postings(
             cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}", params)  # noqa: S608
 
 
+_ENTRY_FIELDS = (
+    "firm",
+    "date",
+    "memo",
+    "posting_reference",
+    "source",
+    "idempotency_key",
+    "content_hash",
+    "reverses",
+    "created_by",
+    "created_at",
+)
+
+
+def _insert_entries(
+    firm: Firm, specs: Sequence[EntrySpec], actor: User | None
+) -> list[JournalEntry]:
+    """Insert the entries set-based (:func:`casebridge.core.db.insert_rows`: one
+    statement, the rows unpacked by the database from one JSON parameter) and return them
+    as instances with their ids, as the database holds them: no model is built and
+    prepared per row for the INSERT."""
+    now = clock.now()
+    actor_id = actor.pk if actor else None
+    values = [
+        (
+            firm.pk,
+            spec.date,
+            spec.memo[:500],
+            spec.posting_reference[:60],
+            spec.source[:60],
+            spec.idempotency_key,
+            content_hash(spec) if spec.idempotency_key is not None else None,
+            spec.reverses.pk if spec.reverses else None,
+            actor_id,
+            now,
+        )
+        for spec in specs
+    ]
+    ids = insert_rows(JournalEntry, _ENTRY_FIELDS, values)
+    return inserted_instances(
+        JournalEntry, _ENTRY_FIELDS, values, ids, related={"firm": firm, "created_by": actor}
+    )
+
+
 def _post_many(
     firm: Firm,
     specs: Sequence[EntrySpec],
@@ -570,24 +615,7 @@ def _post_many(
         for spec, move, label in zip(specs, moves, labels, strict=True):
             by_date.apply(spec.date, move, where=label)
 
-    now = clock.now()
-    entries = JournalEntry.objects.bulk_create(
-        [
-            JournalEntry(
-                firm=firm,
-                date=spec.date,
-                memo=spec.memo[:500],
-                posting_reference=spec.posting_reference[:60],
-                source=spec.source[:60],
-                idempotency_key=spec.idempotency_key,
-                content_hash=content_hash(spec) if spec.idempotency_key is not None else None,
-                reverses=spec.reverses,
-                created_by=actor,
-                created_at=now,
-            )
-            for spec in specs
-        ]
-    )
+    entries = _insert_entries(firm, specs, actor)
     rows: list[PostingRow] = []
     account_delta: dict[int, int] = defaultdict(int)
     ledger_delta: dict[int, int] = defaultdict(int)

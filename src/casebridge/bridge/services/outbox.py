@@ -8,11 +8,12 @@ of its check; retry and withdraw act on items that failed. The worker
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 
 from casebridge.bridge.client import BooksError
 from casebridge.bridge.errors import Conflict, NotReady, ValidationFailed
@@ -36,19 +37,44 @@ from casebridge.bridge.services.delivery import schedule_delivery
 from casebridge.bridge.services.mappings import cost_activity_codes
 from casebridge.bridge.services.readiness import COSTS, Readiness, require_ready
 from casebridge.bridge.services.worker import ask, take
-from casebridge.cases.models import Cost, CostStatus, Deposit, Firm, Negotiation, Permission, User
+from casebridge.cases.models import (
+    Case,
+    Contact,
+    Cost,
+    CostCode,
+    CostStatus,
+    Deposit,
+    Firm,
+    Negotiation,
+    Permission,
+    User,
+)
 from casebridge.cases.permissions import require, require_settings_access
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
 from casebridge.core.api.lookups import require_in_firm
 from casebridge.core.audit import audit_record
+from casebridge.core.db import (
+    sql_json_object,
+    sql_new_key,
+    sql_placeholders,
+    sql_strip,
+    sql_text,
+    statement,
+)
 from casebridge.core.errors import DomainError
+from casebridge.core.logs import current_request_id
 from casebridge.core.money import format_cents
+
+COST_REF_PREFIX = "cases-cost-"
+
+
+logger = logging.getLogger(__name__)
 
 
 def cost_external_ref(cost_id: int) -> str:
     """What the books know a cost's check by: stable for the cost's whole life."""
-    return f"cases-cost-{cost_id}"
+    return f"{COST_REF_PREFIX}{cost_id}"
 
 
 def new_key() -> str:
@@ -57,8 +83,20 @@ def new_key() -> str:
 
 @dataclass(frozen=True)
 class SendResult:
+    """What a Send did: ``count`` costs (``total_cents``) now Pending and queued. When a
+    chunk failed after earlier ones had committed (someone changed a cost meanwhile, or
+    the database refused), ``not_sent`` costs stayed Open and ``problem`` says why; the
+    costs already queued stay queued and are delivered."""
+
     count: int
     total_cents: int
+    not_sent: int = 0
+    problem: str = ""
+
+
+#: Costs per transaction of a Send: each chunk is all or nothing, and the worker starts
+#: delivering when the first one commits, while the Send goes on.
+SEND_CHUNK = 1000
 
 
 def costs_send(
@@ -71,10 +109,22 @@ def costs_send(
 ) -> SendResult:
     """Send Open costs to the books as check requests (from ``bank_account_id``, default
     the operating account chosen at activation): they become Pending at once, and the
-    worker delivers them. All or nothing; refused (naming the check) while a readiness
-    check that sending costs needs fails, as the worker last read the books (the books are
-    never asked here: ADR 0008). ``checked`` is a readiness report the caller obtained
-    just before."""
+    worker delivers them. Refused (naming the check) while a readiness check that sending
+    costs needs fails, as the worker last read the books (the books are never asked here:
+    ADR 0008). ``checked`` is a readiness report the caller obtained just before.
+
+    Every refusal (permission, a cost not in the firm, not Open or sent before, the bank
+    account, readiness, the posting reference) is decided for the whole selection before
+    anything is written: a refused Send writes nothing. The writes are set-based, in
+    chunks of :data:`SEND_CHUNK` costs in id order, each its own transaction (a
+    savepoint when the caller holds one, as the API's idempotent requests do): the costs
+    become Pending with their audit events (:func:`cost_services.costs_mark_sent`), their
+    links are written, and their outbox items inserted with payloads built by the
+    database (:func:`_queue_sends`). Delivery is scheduled as the first chunk commits, so
+    the worker drains while the Send goes on, and again with the last. Should a later
+    chunk fail (a cost changed by someone else since the check, the database refusing),
+    the chunks before it stay committed and queued, the rest stay Open, and the result
+    says how many were not sent and why; a failure of the first chunk is raised."""
     require(actor, Permission.COSTS_MANAGEMENT)
     if not cost_ids:
         raise ValidationFailed("select at least one cost", field="cost")
@@ -102,68 +152,133 @@ def costs_send(
             "choose the cost posting reference (Account Settings -> Integrations -> Books -> "
             "Defaults): the books activity code cost advances post to"
         )
-    now = clock.now()
-    with transaction.atomic():
-        costs = cost_services.costs_mark_sent(firm=firm, actor=actor, cost_ids=cost_ids)
-        codes = cost_activity_codes(conn, {c.cost_code_id for c in costs})
-        existing = set(
-            CostLink.objects.filter(cost_id__in=[c.pk for c in costs]).values_list(
-                "cost_id", flat=True
+    wanted = sorted(set(cost_ids))
+    refusal = cost_services.costs_send_refusal(firm=firm, cost_ids=wanted)
+    if refusal is not None:
+        raise refusal
+    codes = cost_activity_codes(
+        conn, Cost.objects.filter(pk__in=wanted).values_list("cost_code_id", flat=True).distinct()
+    )
+    sent = total = 0
+    chunks = [wanted[i : i + SEND_CHUNK] for i in range(0, len(wanted), SEND_CHUNK)]
+    for n, chunk in enumerate(chunks):
+        try:
+            with transaction.atomic():
+                costs = cost_services.costs_mark_sent(firm=firm, actor=actor, cost_ids=chunk)
+                _queue_sends(firm, actor, chunk, bank_id, codes)
+                if n == 0 or n == len(chunks) - 1:
+                    schedule_delivery(firm.pk)  # as this chunk commits
+        except (DomainError, DatabaseError) as exc:
+            if n == 0:
+                raise
+            problem = exc.message if isinstance(exc, DomainError) else "the database refused it"
+            logger.warning(
+                "costs_send: chunk %d of %d not sent (%s); %d costs already queued",
+                n + 1,
+                len(chunks),
+                problem,
+                sent,
+                exc_info=not isinstance(exc, DomainError),
             )
-        )
-        CostLink.objects.bulk_create(
-            [
-                CostLink(
-                    firm=firm,
-                    cost=c,
-                    external_ref=cost_external_ref(c.pk),
-                    bank_account_id=bank_id,
-                )
-                for c in costs
-                if c.pk not in existing
-            ],
-            batch_size=1000,
-        )
-        if existing:  # sent before, withdrawn, sent again: same external_ref, maybe new bank
-            CostLink.objects.filter(cost_id__in=existing).update(
-                bank_account_id=bank_id, problem=""
+            return SendResult(
+                count=sent,
+                total_cents=total,
+                not_sent=len(wanted) - sent,
+                problem=f"{len(wanted) - sent} cost(s) were not sent and are still Open: "
+                f"{problem}. The {sent} sent before are queued.",
             )
-        OutboxItem.objects.bulk_create(
-            [
-                OutboxItem(
-                    firm=firm,
-                    case_id=c.case_id,
-                    cost=c,
-                    kind=OutboxKind.COST_SEND,
-                    key=new_key(),
-                    payload={
-                        "external_ref": cost_external_ref(c.pk),
-                        "bank_account_id": bank_id,
-                        "payee": c.payee.name,
-                        "amount_cents": c.amount_cents,
-                        "activity_code_id": codes[c.cost_code_id],
-                        "memo": _memo(c),
-                        "posting_reference": "",
-                        "request_date": clock.today().isoformat(),
-                    },
-                    next_attempt_at=now,
-                    created_by=actor,
-                    created_at=now,
-                )
-                for c in costs
-            ],
-            batch_size=1000,
-        )
-        schedule_delivery(firm.pk)
-    return SendResult(count=len(costs), total_cents=sum(c.amount_cents for c in costs))
+        sent += len(costs)
+        total += sum(c.amount_cents for c in costs)
+    return SendResult(count=sent, total_cents=total)
 
 
-def _memo(cost: Cost) -> str:
-    parts = [cost.memo.strip()]
-    if cost.invoice_reference:
-        parts.append(f"Inv. {cost.invoice_reference}")
-    parts.append(f"{cost.cost_code.code} {cost.case.number}")
-    return " · ".join(p for p in parts if p)[:255]
+def _queue_sends(
+    firm: Firm, actor: User, cost_ids: list[int], bank_id: int, codes: dict[int, int | None]
+) -> None:
+    """The links and outbox items of costs just marked sent, set-based: an ``INSERT ...
+    SELECT`` each from the costs, with their payee, code and case. A link is kept when the
+    cost was sent before (withdrawn, sent again: same external_ref, perhaps a new bank
+    account; its problem cleared). Each item's payload is built by the database (a JSON
+    object: external_ref, bank_account_id, payee, amount_cents, activity_code_id, memo,
+    posting_reference, request_date), its key is random, and the items go in cost id
+    order (a case's items are delivered in id order). The memo is the cost's memo
+    (stripped), "Inv. <invoice reference>" when it has one, and "<cost code> <case
+    number>", joined by " · " and cut at 255 characters."""
+    q = connection.ops.quote_name
+    costs, links, items = (q(m._meta.db_table) for m in (Cost, CostLink, OutboxItem))
+    payees, cost_codes, cases = (q(m._meta.db_table) for m in (Contact, CostCode, Case))
+    ids = sql_placeholders(len(cost_ids))
+    # each cost code's books activity code, as a table both databases read alike
+    mapping = " UNION ALL ".join(
+        ["SELECT CAST(%s AS bigint) AS cost_code_id, CAST(%s AS bigint) AS activity_code_id"]
+        * len(codes)
+    )
+    at = connection.ops.adapt_datetimefield_value(clock.now())
+    ref = f"'{COST_REF_PREFIX}' || {sql_text('c.id')}"
+    memo = sql_strip("c.memo")
+    memo_sql = (
+        f"substr(CASE WHEN {memo} <> '' THEN {memo} || ' · ' ELSE '' END"
+        " || CASE WHEN c.invoice_reference <> '' THEN 'Inv. ' || c.invoice_reference || ' · '"
+        " ELSE '' END || cc.code || ' ' || k.number, 1, 255)"
+    )
+    payload = (
+        f"{sql_json_object()}('external_ref', {ref}, 'bank_account_id', %s,"
+        " 'payee', p.name, 'amount_cents', c.amount_cents,"
+        " 'activity_code_id', m.activity_code_id, 'memo', " + memo_sql + ","
+        " 'posting_reference', '', 'request_date', CAST(%s AS text))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement(
+                "INSERT INTO",
+                links,
+                "(firm_id, cost_id, external_ref, bank_account_id, books_check_id,",
+                "check_state, check_number, last_synced_at, problem)",
+                f"SELECT c.firm_id, c.id, {ref}, %s, NULL, '', NULL, NULL, ''",
+                "FROM",
+                costs,
+                f"c WHERE c.id IN ({ids})",
+                "ON CONFLICT (cost_id) DO UPDATE SET bank_account_id =",
+                "excluded.bank_account_id, problem = ''",
+            ),
+            [bank_id, *cost_ids],
+        )
+        cursor.execute(
+            statement(
+                "INSERT INTO",
+                items,
+                "(firm_id, case_id, cost_id, deposit_id, trust_item_id, fee_invoice_id,",
+                f"kind, state, {q('key')}, payload, attempts, next_attempt_at, claim, lease_until,",
+                "error_code, error_message, result, created_by_id, created_at, sent_at,",
+                "request_id)",
+                "SELECT c.firm_id, c.case_id, c.id, NULL, NULL, NULL, %s, %s,",
+                f"{sql_new_key()}, {payload}, 0, %s, '', NULL, '', '', NULL, %s, %s,",
+                "NULL, %s FROM",
+                costs,
+                "c JOIN",
+                payees,
+                "p ON p.id = c.payee_id JOIN",
+                cost_codes,
+                "cc ON cc.id = c.cost_code_id JOIN",
+                cases,
+                f"k ON k.id = c.case_id JOIN ({mapping}) m ON m.cost_code_id = c.cost_code_id",
+                f"WHERE c.id IN ({ids}) ORDER BY c.id",
+            ),
+            [  # in the statement's order: the SELECT list, the mapping, the costs
+                OutboxKind.COST_SEND,
+                OutboxState.QUEUED,
+                bank_id,
+                clock.today().isoformat(),
+                at,
+                actor.pk,
+                at,
+                current_request_id(),
+                *(v for pair in codes.items() for v in pair),
+                *cost_ids,
+            ],
+        )
+        if cursor.rowcount != len(cost_ids):  # every cost has a code mapped: asserted
+            raise DatabaseError(f"{cursor.rowcount} outbox items for {len(cost_ids)} costs")
 
 
 def cost_void_queue(*, cost: Cost, actor: User | None) -> None:

@@ -9,6 +9,7 @@ Open and has not been sent to the books.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 
 from casebridge.cases import extensions
 from casebridge.cases.audit import cases_audit
-from casebridge.cases.errors import Locked, ValidationFailed
+from casebridge.cases.errors import DomainError, Locked, ValidationFailed
 from casebridge.cases.models import (
     Case,
     CaseStatus,
@@ -36,7 +37,16 @@ from casebridge.cases.permissions import require
 from casebridge.cases.services.dates import date_in_window
 from casebridge.core import clock
 from casebridge.core.audit import audit_record_many
-from casebridge.core.db import update_rows
+from casebridge.core.db import (
+    sql_json_object,
+    sql_lock_rows,
+    sql_money,
+    sql_placeholders,
+    sql_text,
+    statement,
+    update_rows,
+)
+from casebridge.core.models import AuditEvent
 from casebridge.core.money import allocate, format_cents
 from casebridge.core.text import plain_line
 
@@ -398,58 +408,96 @@ def cost_split(
 # Each is atomic and writes an audit event naming the integration's actor (None = system).
 
 
-def _sent_event(firm: Firm, actor: User | None, cost: Cost, summary: str) -> dict[str, Any]:
-    return {
-        "system": "cases",
-        "firm_id": firm.pk,
-        "actor_id": actor.pk if actor else None,
-        "actor_label": actor.email if actor else "system",
-        "action": "send",
-        "entity_type": "cost",
-        "entity_id": cost.pk,
-        "summary": summary,
-        "after": {"status": CostStatus.PENDING, "amount_cents": cost.amount_cents},
-    }
+def costs_send_refusal(*, firm: Firm, cost_ids: Iterable[int]) -> DomainError | None:
+    """Why these costs cannot be sent, or None: a cost not found in the firm, else the
+    first (by id) that is not Open or was sent before. One read, nothing locked: the Send
+    asks it of the whole selection before it writes, so a refusal writes nothing."""
+    wanted = set(cost_ids)
+    costs = Cost.objects.filter(firm=firm, pk__in=wanted)
+    if costs.count() != len(wanted):
+        return ValidationFailed("a selected cost was not found in this firm", field="cost")
+    cost = (
+        costs.exclude(status=CostStatus.OPEN, sent_at__isnull=True)
+        .select_related("payee")
+        .order_by("pk")
+        .first()
+    )
+    if cost is None:
+        return None
+    return Locked(
+        f"cost {cost.pk} ({cost.payee.name}, {format_cents(cost.amount_cents)}) is "
+        f"{cost.get_status_display()}"
+        + (" and was already sent" if cost.sent_at is not None else "")
+        + "; only Open costs can be sent",
+        field="cost",
+    )
+
+
+@dataclass(frozen=True)
+class SentCost:
+    id: int
+    case_id: int
+    amount_cents: int
 
 
 @transaction.atomic
-def costs_mark_sent(*, firm: Firm, actor: User, cost_ids: list[int]) -> list[Cost]:
-    """Open -> Pending for costs handed to the books, all or nothing: the user sending
-    them needs the Costs management permission. Refuses (naming the cost) any cost that is
-    not Open or was sent before. Returns the costs in id order, locked for the rest of the
-    caller's transaction."""
+def costs_mark_sent(
+    *, firm: Firm, actor: User, cost_ids: Sequence[int], now: dt.datetime | None = None
+) -> list[SentCost]:
+    """Open -> Pending for costs handed to the books, all or nothing, set-based: one
+    ``UPDATE ... RETURNING`` of the costs (locked in id order first, on PostgreSQL) and
+    one ``INSERT ... SELECT`` of their audit events (action ``send``, as before: "Cost N
+    ($X) sent to the books", after: status and amount). The user sending them needs the
+    Costs management permission. Refuses (naming the cost, :func:`costs_send_refusal`)
+    any cost that is not Open or was sent before. Returns the costs sent, in id order;
+    they stay locked for the rest of the caller's transaction. The UPDATE goes through
+    the table's triggers like any other."""
     require(actor, Permission.COSTS_MANAGEMENT)
-    costs = list(
-        Cost.objects.select_for_update()
-        .filter(firm=firm, pk__in=cost_ids)
-        .select_related("payee", "cost_code", "case")
-        .order_by("pk")
-    )
-    if len(costs) != len(set(cost_ids)):
-        raise ValidationFailed("a selected cost was not found in this firm", field="cost")
-    for cost in costs:
-        if cost.status != CostStatus.OPEN or cost.sent_at is not None:
-            raise Locked(
-                f"cost {cost.pk} ({cost.payee.name}, {format_cents(cost.amount_cents)}) is "
-                f"{cost.get_status_display()}"
-                + (" and was already sent" if cost.sent_at is not None else "")
-                + "; only Open costs can be sent",
-                field="cost",
-            )
-    now = clock.now()
-    Cost.objects.filter(pk__in=[c.pk for c in costs]).update(status=CostStatus.PENDING, sent_at=now)
-    for cost in costs:
-        cost.status = CostStatus.PENDING
-        cost.sent_at = now
-    audit_record_many(
-        [
-            _sent_event(
-                firm, actor, c, f"Cost {c.pk} ({format_cents(c.amount_cents)}) sent to the books"
-            )
-            for c in costs
-        ]
-    )
-    return costs
+    wanted = sorted(set(cost_ids))
+    if not wanted:
+        return []
+    at = connection.ops.adapt_datetimefield_value(now or clock.now())
+    table = connection.ops.quote_name(Cost._meta.db_table)
+    ids = sql_placeholders(len(wanted))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement(
+                "UPDATE",
+                table,
+                "SET status = %s, sent_at = %s",
+                "WHERE id IN (SELECT id FROM",
+                table,
+                f"WHERE firm_id = %s AND id IN ({ids}) ORDER BY id{sql_lock_rows()})",
+                "AND status = %s AND sent_at IS NULL",
+                "RETURNING id, case_id, amount_cents",
+            ),
+            [CostStatus.PENDING, at, firm.pk, *wanted, CostStatus.OPEN],
+        )
+        sent = sorted((SentCost(*row) for row in cursor.fetchall()), key=lambda c: c.id)
+        if len(sent) != len(wanted):
+            # changed by someone else since the caller looked (or never Open): say which
+            # (of those this UPDATE did not change: it rolls back with the refusal)
+            missed = set(wanted) - {c.id for c in sent}
+            refusal = costs_send_refusal(firm=firm, cost_ids=missed)
+            raise refusal or Locked("a selected cost changed meanwhile; reload", field="cost")
+        events = connection.ops.quote_name(AuditEvent._meta.db_table)
+        after = f"{sql_json_object()}('status', CAST(%s AS text), 'amount_cents', amount_cents)"
+        cursor.execute(
+            statement(
+                "INSERT INTO",
+                events,
+                "(system, firm_id, actor_id, actor_label, action, entity_type, entity_id,",
+                "summary, before, after, ip_address, at)",
+                "SELECT 'cases', firm_id, %s, %s, 'send', 'cost',",
+                sql_text("id") + ",",
+                f"'Cost ' || {sql_text('id')} || ' (' || {sql_money('amount_cents')}",
+                "|| ') sent to the books',",
+                f"NULL, {after}, '', %s",
+                f"FROM {table} WHERE id IN ({ids}) ORDER BY id",
+            ),
+            [actor.pk, actor.email, CostStatus.PENDING, at, *wanted],
+        )
+    return sent
 
 
 @transaction.atomic
