@@ -3,7 +3,7 @@ read (and render) the Open tab.
 
 Usage: .venv/bin/python bench/costs_management.py [--cases 10000] [--costs 100000]
                                                    [--runs 50] [--backend sqlite|postgres|both]
-                                                   [--db-prefix NAME]
+                                                   [--db-prefix NAME] [--explain]
 
 For each backend it creates a fresh database (SQLite file in its own temp var dir;
 PostgreSQL database ``<--db-prefix>_costs``, default ``casebridge_bench_costs``, at
@@ -17,10 +17,13 @@ ANALYZE, since nothing runs one by itself (``--sqlite-analyze`` adds one, to com
 
 It then times :func:`casebridge.cases.selectors.costs.costs_management_page` on the Open
 tab, ``--runs`` times each: the first page, a filtered page (one attorney and a 90-day date
-range), a deep page (page 500) and the first page sorted by amount; and, if the Costs
-Management screen is routed (``cases:costs_management``), the whole HTML page through
-django.test.Client with a signed-in session. It prints the median and the 95th percentile.
-Nothing is asserted. Aim: 95th percentile under 150 ms on both databases.
+range), a deep page (the page after the 25,000th cost, by its cursor), the last page, and
+the first page sorted by amount and by case; and, if the Costs Management screen is routed
+(``cases:costs_management``), the whole HTML page through django.test.Client with a
+signed-in session. It prints the median and the 95th percentile, and the process's peak
+memory. ``--explain`` prints each page's queries with their plans (``EXPLAIN`` on
+PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite). Nothing is asserted. Aim: 95th percentile
+under 100 ms on both databases at 1,000,000 costs.
 
 Speed is a ratio (bench/common.py): the load is printed beside a raw SQL insert of the same
 rows, and each read beside a raw SQL read of the same page's rows (the costs with their
@@ -33,6 +36,7 @@ import argparse
 import datetime as dt
 import math
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -67,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--attorneys", type=int, default=20)
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--sqlite-analyze", action="store_true", help="ANALYZE SQLite after the load")
+    ap.add_argument("--explain", action="store_true", help="print each page's query plans")
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     common.add_common_arguments(ap, server=False)
     ap.add_argument(
@@ -89,6 +94,8 @@ def main() -> None:
                 cmd += [f"--{name}", str(getattr(args, name))]
             if args.sqlite_analyze:
                 cmd.append("--sqlite-analyze")
+            if args.explain:
+                cmd.append("--explain")
             subprocess.run(cmd, check=True)
         else:
             run(backend, args)
@@ -281,7 +288,12 @@ def measure(backend: str, args: argparse.Namespace) -> None:
     from django.urls import NoReverseMatch, reverse
 
     from casebridge.cases.models import Cost, CostStatus, Firm, User
-    from casebridge.cases.selectors.costs import CostFilters, costs_management_page
+    from casebridge.cases.selectors.costs import (
+        LAST,
+        CostFilters,
+        costs_management_page,
+        encode_cursor,
+    )
 
     written = common.RowsWritten()
     t0 = time.perf_counter()
@@ -292,6 +304,7 @@ def measure(backend: str, args: argparse.Namespace) -> None:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE" if backend == "postgres" else "ANALYZE")
     firm = Firm.objects.get(pk=firm_id)
+    rss_before_reads = rss_mb()
     open_count = Cost.objects.filter(firm=firm, status=CostStatus.OPEN).count()
     print(
         f"[{backend}] {args.cases:,} cases and {args.costs:,} costs ({open_count:,} open) "
@@ -306,15 +319,27 @@ def measure(backend: str, args: argparse.Namespace) -> None:
         date_from=TODAY - dt.timedelta(days=400),
         date_to=TODAY - dt.timedelta(days=310),
     )
+    # The page after the 25,000th cost newest first (page 501 of 50 rows), by its cursor.
+    depth = min(25_000, max(0, open_count - 1))
+    row = (
+        Cost.objects.filter(firm=firm, status=CostStatus.OPEN)
+        .order_by("-cost_date", "-id")
+        .values_list("cost_date", "pk")[depth]
+    )
+    deep = encode_cursor("date", row[0], row[1], before=False)
     cases: list[tuple[str, dict[str, object]]] = [
         ("first page", {}),
         ("filtered: attorney + 90 days", {"filters": filters}),
-        ("deep page (500)", {"page": 500}),
+        (f"deep page (after row {depth:,})", {"cursor": deep}),
+        ("last page", {"cursor": LAST}),
         ("sorted by amount", {"sort": "amount"}),
+        ("sorted by case", {"sort": "case"}),
     ]
-    results: list[tuple[str, float, float, int | None, int | None]] = []
+    results: list[tuple[str, float, float, int | None]] = []
     floors: dict[str, float] = {}
     for label, kwargs in cases:
+        if args.explain:
+            explain(label, lambda kwargs=kwargs: costs_management_page(firm=firm, **kwargs))  # type: ignore[misc]
         page = costs_management_page(firm=firm, status=CostStatus.OPEN, **kwargs)  # type: ignore[arg-type]
         median, p95 = timed(
             args.runs,
@@ -325,8 +350,8 @@ def measure(backend: str, args: argparse.Namespace) -> None:
         floor, floor_p95 = timed(args.runs, raw_page_rows([c.pk for c in page.items]))
         floors[label] = floor
         n = len(page.items)
-        results.append((f"raw SQL read of its {n} rows ({label})", floor, floor_p95, None, None))
-        results.append((f"selector, {label}", median, p95, page.count, page.page))
+        results.append((f"raw SQL read of its {n} rows ({label})", floor, floor_p95, None))
+        results.append((f"selector, {label}", median, p95, page.count))
 
     try:
         url = reverse("cases:costs_management")
@@ -349,8 +374,10 @@ def measure(backend: str, args: argparse.Namespace) -> None:
                     "date_to": filters.date_to.isoformat() if filters.date_to else "",
                 },
             ),
-            ("deep page (500)", {"page": "500"}),
+            (f"deep page (after row {depth:,})", {"cursor": deep}),
+            ("last page", {"cursor": LAST}),
             ("sorted by amount", {"sort": "amount"}),
+            ("sorted by case", {"sort": "case"}),
         ]
         for label, params in pages:
             response = client.get(url, {"status": "open", **params})
@@ -363,10 +390,10 @@ def measure(backend: str, args: argparse.Namespace) -> None:
                 return client.get(url, query)
 
             median, p95 = timed(args.runs, get)
-            results.append((f"HTML page, {label}", median, p95, None, None))
+            results.append((f"HTML page, {label}", median, p95, None))
 
-    for label, median, p95, count, page_no in results:
-        extra = f" ({count:,} rows, page {page_no})" if count is not None else ""
+    for label, median, p95, count in results:
+        extra = f" ({count:,} rows)" if count is not None else ""
         _, _, what = label.partition(", ")
         if what in floors:
             extra += f"; {median / floors[what]:,.1f}x the raw read of its rows"
@@ -374,6 +401,35 @@ def measure(backend: str, args: argparse.Namespace) -> None:
             f"[{backend}] {label}: median {median:.1f} ms, p95 {p95:.1f} ms "
             f"over {args.runs} runs{extra}"
         )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"[{backend}] memory: {rss_mb():.0f} MB after the reads and pages "
+        f"({rss_mb() - rss_before_reads:+.0f} MB over them); peak {peak:.0f} MB with the load"
+    )
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (Linux), in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def explain(label: str, read: Callable[[], object]) -> None:
+    """Print each query ``read`` makes with its plan."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        read()
+    prefix = "EXPLAIN" if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN"
+    print(f"--- {label}: {len(ctx.captured_queries)} queries")
+    for query in ctx.captured_queries:
+        sql = query["sql"]
+        print(f"  {sql[:600]}{' ...' if len(sql) > 600 else ''}")
+        with connection.cursor() as cursor:
+            cursor.execute(f"{prefix} {sql}")
+            for plan_row in cursor.fetchall():
+                print(f"    {' | '.join(str(v) for v in plan_row)}")
 
 
 if __name__ == "__main__":

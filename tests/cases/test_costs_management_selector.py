@@ -1,5 +1,6 @@
-"""The Costs Management selector: tabs, filters, sorts and pages agree with a plain reading
-of the rows, at any page depth, in three queries."""
+"""The Costs Management selector: tabs, filters, sorts and keyset pages (forwards and
+backwards, stable under ties, filters kept) agree with a plain reading of the rows, at any
+page depth, in three queries."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import random
 import pytest
 
 from casebridge.cases.models import Case, Contact, Cost, CostCode, CostStatus, Firm, User
-from casebridge.cases.selectors.costs import CostFilters, costs_management_page
+from casebridge.cases.selectors.costs import (
+    LAST,
+    CostFilters,
+    InvalidCursor,
+    costs_management_page,
+    encode_cursor,
+)
 from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import firms
 from casebridge.core import clock
@@ -84,10 +91,23 @@ def expected(firm: Firm, status: str, keep=lambda c: True, key=None) -> list[int
 
 
 def all_pages(firm: Firm, **kwargs) -> list[int]:
-    first = costs_management_page(firm=firm, page_size=7, **kwargs)
-    ids = [c.pk for c in first.items]
-    for n in range(2, first.pages + 1):
-        ids += [c.pk for c in costs_management_page(firm=firm, page=n, page_size=7, **kwargs).items]
+    """Every page by following ``next_cursor`` from the first; then checks that following
+    ``prev_cursor`` back from the last page gives the same pages."""
+    pages = [costs_management_page(firm=firm, page_size=7, **kwargs)]
+    while pages[-1].next_cursor:
+        pages.append(
+            costs_management_page(firm=firm, page_size=7, cursor=pages[-1].next_cursor, **kwargs)
+        )
+    assert pages[0].prev_cursor is None
+    back = [costs_management_page(firm=firm, page_size=7, cursor=LAST, **kwargs)]
+    while back[-1].prev_cursor:
+        back.append(
+            costs_management_page(firm=firm, page_size=7, cursor=back[-1].prev_cursor, **kwargs)
+        )
+    assert back[0].next_cursor is None
+    ids = [c.pk for p in pages for c in p.items]
+    backwards = [c.pk for p in reversed(back) for c in p.items]
+    assert backwards == ids
     return ids
 
 
@@ -97,7 +117,6 @@ def test_each_tab_lists_its_costs_newest_first_with_count_and_total(cfirm, book,
     rows = Cost.objects.filter(firm=cfirm, status=status)
     assert page.count == rows.count() > 10
     assert page.total_cents == sum(c.amount_cents for c in rows)
-    assert page.pages == -(-page.count // 10)
     assert [c.pk for c in page.items] == expected(cfirm, status)[:10]
     assert all_pages(cfirm, status=status) == expected(cfirm, status)
 
@@ -157,13 +176,80 @@ def test_filters_narrow_the_count_the_total_and_the_rows(cfirm, book):
     )
 
 
-def test_a_page_past_the_end_gives_the_last_page_and_bad_input_falls_back(cfirm, book):
-    last = costs_management_page(firm=cfirm, page=10_000, page_size=7)
-    assert last.page == last.pages
-    assert [c.pk for c in last.items] == expected(cfirm, CostStatus.OPEN)[(last.pages - 1) * 7 :]
-    odd = costs_management_page(firm=cfirm, status="void", sort="nonsense", page=-3, page_size=0)
-    assert (odd.status, odd.sort, odd.page, odd.page_size) == ("open", "date", 1, 1)
+def test_the_cursor_pages_forwards_and_backwards_from_any_page(cfirm, book):
+    want = expected(cfirm, CostStatus.OPEN)
+    first = costs_management_page(firm=cfirm, page_size=7)
+    second = costs_management_page(firm=cfirm, page_size=7, cursor=first.next_cursor)
+    assert [c.pk for c in second.items] == want[7:14]
+    back = costs_management_page(firm=cfirm, page_size=7, cursor=second.prev_cursor)
+    assert [c.pk for c in back.items] == want[:7]
+    assert back.prev_cursor is None
+    assert back.next_cursor is not None
+    last = costs_management_page(firm=cfirm, page_size=7, cursor=LAST)
+    assert [c.pk for c in last.items] == want[-7:]
+    assert last.next_cursor is None
+    assert last.prev_cursor is not None
+    # every page keeps the tab's count and total
+    assert {p.count for p in (first, second, back, last)} == {len(want)}
+
+
+def test_a_page_stays_put_when_rows_arrive_before_it(cfirm, book, cadmin):
+    """A cost added at the top while someone reads page 2 shifts nothing under them."""
+    first = costs_management_page(firm=cfirm, page_size=7)
+    newest = Cost.objects.filter(firm=cfirm, status=CostStatus.OPEN).order_by("-cost_date").first()
+    assert newest is not None
+    newest.pk = None
+    newest.cost_date = START + dt.timedelta(days=365)
+    newest.save()
+    second = costs_management_page(firm=cfirm, page_size=7, cursor=first.next_cursor)
+    assert [c.pk for c in second.items] == expected(cfirm, CostStatus.OPEN)[8:15]
+    assert second.count == first.count + 1
+
+
+def test_ties_on_the_sort_key_page_by_id_without_loss_or_repeat(cfirm, book):
+    """Many costs share a date and an amount: the id breaks the tie on both sides."""
+    for sort in ("date", "-amount"):
+        ids = all_pages(cfirm, status=CostStatus.OPEN, sort=sort)
+        assert sorted(ids) == sorted(expected(cfirm, CostStatus.OPEN))
+        assert len(ids) == len(set(ids))
+
+
+def test_filters_are_kept_across_pages(cfirm, book):
+    attorney = book["attorneys"][1]
+    filters = CostFilters(attorney_id=attorney.pk, amount_min_cents=2_500)
+    ids = all_pages(cfirm, status=CostStatus.PENDING, sort="amount", filters=filters)
+    want = expected(
+        cfirm,
+        CostStatus.PENDING,
+        lambda c: c.case.responsible_attorney_id == attorney.pk and c.amount_cents >= 2_500,
+        key=lambda c: (c.amount_cents, c.pk),
+    )
+    assert len(want) > 7
+    assert ids == want
+
+
+def test_bad_cursors_are_refused_and_bad_input_falls_back(cfirm, book):
+    page = costs_management_page(firm=cfirm, page_size=7)
+    assert page.next_cursor is not None
+    for token in ("junk", "e30", page.next_cursor[:-2], encode_cursor("date", 5, 1, before=False)):
+        with pytest.raises(InvalidCursor):
+            costs_management_page(firm=cfirm, cursor=token)
+    with pytest.raises(InvalidCursor):  # a cursor of another sort
+        costs_management_page(firm=cfirm, sort="amount", cursor=page.next_cursor)
+    odd = costs_management_page(firm=cfirm, status="void", sort="nonsense", page_size=0)
+    assert (odd.status, odd.sort, odd.page_size) == ("open", "date", 1)
     assert costs_management_page(firm=cfirm, page_size=10_000).page_size == 500
+
+
+def test_a_cursor_whose_rows_have_gone_gives_the_nearest_end(cfirm, book):
+    want = expected(cfirm, CostStatus.OPEN)
+    past_the_end = encode_cursor("date", START - dt.timedelta(days=1), 1, before=False)
+    assert [c.pk for c in costs_management_page(firm=cfirm, cursor=past_the_end).items] == (
+        want[-50:]
+    )
+    before_the_start = encode_cursor("date", START + dt.timedelta(days=999), 1, before=True)
+    page = costs_management_page(firm=cfirm, cursor=before_the_start, page_size=7)
+    assert [c.pk for c in page.items] == want[:7]
 
 
 def test_void_costs_and_other_firms_costs_never_show(cfirm, book, db):
@@ -195,25 +281,27 @@ def test_void_costs_and_other_firms_costs_never_show(cfirm, book, db):
 
 def test_an_empty_tab_has_one_empty_page(cfirm, db):
     page = costs_management_page(firm=cfirm, status=CostStatus.PAID)
-    assert (page.items, page.count, page.page, page.pages, page.total_cents) == ([], 0, 1, 1, 0)
+    assert (page.items, page.count, page.total_cents) == ([], 0, 0)
+    assert (page.next_cursor, page.prev_cursor) == (None, None)
+    assert page.tab_counts == {"open": 0, "pending": 0, "paid": 0}
 
 
 def test_any_page_costs_three_queries_and_needs_none_to_show_its_rows(
     cfirm, book, django_assert_num_queries
 ):
-    for page_no in (1, 5, 10_000):
-        with django_assert_num_queries(3):
-            page = costs_management_page(
-                firm=cfirm,
-                status=CostStatus.OPEN,
-                filters=CostFilters(attorney_id=book["attorneys"][1].pk),
-                page=page_no,
-                page_size=5,
-            )
-        with django_assert_num_queries(0):
-            shown = [
-                (c.case.number, c.case.responsible_attorney, c.payee.name, c.cost_code.code)
-                for c in page.items
-            ]
-        assert 1 <= len(shown) <= 5
-        assert all(isinstance(a, User) for _, a, _, _ in shown)
+    cursor = None
+    for filters in (CostFilters(), CostFilters(attorney_id=book["attorneys"][1].pk)):
+        for n in range(6):
+            with django_assert_num_queries(3):
+                page = costs_management_page(
+                    firm=cfirm, status=CostStatus.OPEN, filters=filters, cursor=cursor, page_size=5
+                )
+            cursor = page.next_cursor if n < 4 else LAST
+            with django_assert_num_queries(0):
+                shown = [
+                    (c.case.number, c.case.responsible_attorney, c.payee.name, c.cost_code.code)
+                    for c in page.items
+                ]
+            assert 1 <= len(shown) <= 5
+            assert all(isinstance(a, User) for _, a, _, _ in shown)
+        cursor = None

@@ -273,15 +273,26 @@ class Cost(models.Model):
             ),
         ]
         indexes = [
-            # Costs Management: a tab (status) sorted by date or amount, newest first.
+            # Costs Management (selectors/costs.py): a tab (status) sorted by date or amount,
+            # newest first, walked by keyset. Each filter's index ends with the amount, so
+            # its count and total are read from the index alone.
             models.Index(
-                fields=["firm", "status", "-cost_date", "-id"], name="cases_cost_tab_date"
+                fields=["firm", "status", "-cost_date", "-id", "amount_cents"],
+                name="cases_cost_tab_date_amount",
             ),
             models.Index(
                 fields=["firm", "status", "-amount_cents", "-id"], name="cases_cost_tab_amount"
             ),
-            models.Index(fields=["case", "status"], name="cases_cost_case"),
-            models.Index(fields=["payee", "status"], name="cases_cost_payee"),
+            # A case's costs; an attorney's costs through their cases (with a date range).
+            models.Index(
+                fields=["case", "status", "cost_date", "amount_cents"],
+                name="cases_cost_case_date_amount",
+            ),
+            # A payee's costs, newest first, with or without a date range.
+            models.Index(
+                fields=["payee", "status", "-cost_date", "-id", "amount_cents"],
+                name="cases_cost_payee_date_amount",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -291,6 +302,29 @@ class Cost(models.Model):
     def shown_amount_cents(self) -> int:
         """What the case shows: a void cost counts as $0.00."""
         return 0 if self.status == CostStatus.VOID else self.amount_cents
+
+
+class CostTabTotal(models.Model):
+    """The count and the sum of the costs of one firm in one status: the Costs Management
+    tabs' figures, read in one row however many costs there are.
+
+    Maintained by database triggers on ``cases_cost`` (migration 0008): every INSERT,
+    UPDATE and DELETE, from the ORM, a bulk ``UPDATE`` or raw SQL, moves the figures in the
+    same transaction. Python never writes these rows.
+    """
+
+    firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=CostStatus.choices)
+    count = models.BigIntegerField(default=0)
+    total_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["firm", "status"], name="cases_costtabtotal_tab"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} costs of firm {self.firm_id}: {self.count}, {self.total_cents}"
 
 
 class Settlement(models.Model):

@@ -338,12 +338,12 @@ def test_costs_management_tabs_filters_and_sort(api, cfirm, cadmin, case, payee,
     assert open_tab.status == 200
     body = open_tab.body
     assert [c["amount"] for c in body["items"]] == ["9.00", "3.00"]
-    assert (body["count"], body["total"], body["status"], body["page"], body["pages"]) == (
+    assert (body["count"], body["total"], body["status"], body["next"], body["previous"]) == (
         2,
         "12.00",
         "open",
-        1,
-        1,
+        None,
+        None,
     )
     paid_tab = api.get("/costs", {"status": "paid"})
     assert [c["id"] for c in paid_tab.body["items"]] == [paid.pk]
@@ -351,10 +351,23 @@ def test_costs_management_tabs_filters_and_sort(api, cfirm, cadmin, case, payee,
         "/costs", {"attorney_id": cattorney.pk, "amount_min": "4.00", "payee_id": payee.pk}
     )
     assert [c["amount"] for c in filtered.body["items"]] == ["9.00"]
-    paged = api.get("/costs", {"sort": "-amount", "page_size": 1, "page": 2})
-    assert (paged.body["items"][0]["amount"], paged.body["pages"]) == ("9.00", 2)
+    first = api.get("/costs", {"sort": "-amount", "page_size": 1})
+    assert (first.body["items"][0]["amount"], first.body["previous"]) == ("3.00", None)
+    paged = api.get("/costs", {"sort": "-amount", "page_size": 1, "cursor": first.body["next"]})
+    assert (paged.body["items"][0]["amount"], paged.body["next"], paged.body["count"]) == (
+        "9.00",
+        None,
+        2,
+    )
+    back = api.get("/costs", {"sort": "-amount", "page_size": 1, "cursor": paged.body["previous"]})
+    assert [c["amount"] for c in back.body["items"]] == ["3.00"]
+    last = api.get("/costs", {"sort": "-amount", "page_size": 1, "cursor": "last"})
+    assert [c["amount"] for c in last.body["items"]] == ["9.00"]
     bad = api.get("/costs", {"status": "void"})
     assert (bad.status, bad.error["field"]) == (422, "status")
+    for cursor, sort in (("junk", "-amount"), (first.body["next"], "date")):
+        bad = api.get("/costs", {"sort": sort, "cursor": cursor})
+        assert (bad.status, bad.error["field"]) == (422, "cursor")
 
 
 def test_costs_management_needs_its_permission(paralegal_api, attorney_api, cfirm, paralegal):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+from urllib.parse import parse_qs
 
 import pytest
 from django.urls import reverse
@@ -154,7 +156,7 @@ def test_the_column_headers_sort_and_flip(admin_client, book):
     assert 'aria-sort="none"><a class="sort" href="?sort=date&amp;case=PI-000001' in page
 
 
-def test_page_numbers(admin_client, cfirm, cadmin, case, payee):
+def test_first_previous_next_and_last_pages(admin_client, cfirm, cadmin, case, payee):
     code = cost_code(cfirm, "E101").pk
     for i in range(120):
         costs.cost_create(
@@ -166,14 +168,41 @@ def test_page_numbers(admin_client, cfirm, cadmin, case, payee):
             cost_code_id=code,
             cost_date=dt.date(2026, 1, 1),
         )
-    first = text(admin_client.get(reverse(URL)))
-    assert first.count('data-select-item="costs"') == 50
-    assert 'aria-label="Page 3"' in first
-    third = text(admin_client.get(reverse(URL), {"page": "3", "sort": "amount"}))
-    assert third.count('data-select-item="costs"') == 20
-    assert 'aria-current="page" aria-label="Page 3"' in third
-    assert "sort=amount" in third  # the pager keeps the sort
-    assert admin_client.get(reverse(URL), {"page": "100000000"}).status_code == 200
+
+    def link(page: str, which: str) -> dict[str, str]:
+        found = re.search(f'href="([^"]*)"[^>]*data-page="{which}"', page)
+        assert found is not None
+        href = found.group(1).replace("&amp;", "&")
+        return {k: v[0] for k, v in parse_qs(href.lstrip("?")).items()}
+
+    def amounts(page: str) -> list[str]:
+        return re.findall(r'<td class="num">\$(\d+\.\d\d)</td>', page)
+
+    first = text(admin_client.get(reverse(URL), {"sort": "amount", "payee": payee.name}))
+    assert amounts(first) == [f"{(219 - i) / 100:.2f}" for i in range(50)]
+    assert 'data-page="first"' not in first
+    assert 'data-page="prev"' not in first
+    assert "120 in all" in first
+    second = text(admin_client.get(reverse(URL), link(first, "next")))
+    assert link(first, "next")["sort"] == "amount"  # the pager keeps the sort and filters
+    assert link(first, "next")["payee"] == payee.name
+    assert amounts(second) == [f"{(169 - i) / 100:.2f}" for i in range(50)]
+    last = text(admin_client.get(reverse(URL), link(second, "last")))
+    # the last page is the last 50 rows (a keyset page is counted from its end)
+    assert amounts(last) == [f"{(149 - i) / 100:.2f}" for i in range(50)]
+    assert 'data-page="next"' not in last
+    assert 'data-page="last"' not in last
+    back = text(admin_client.get(reverse(URL), link(last, "prev")))
+    assert amounts(back) == [f"{(199 - i) / 100:.2f}" for i in range(50)]
+    assert amounts(text(admin_client.get(reverse(URL), link(back, "first")))) == amounts(first)
+    # a stale or edited cursor shows the first page
+    stale = admin_client.get(reverse(URL), {"cursor": "junk", "sort": "amount"})
+    assert stale.status_code == 200
+    assert amounts(text(stale)) == amounts(first)
+    # the sort links and the tabs start again at the first page
+    assert "cursor=" not in second[second.index("<thead>") : second.index("</thead>")]
+    tabs = second[second.index('<nav class="tabs"') : second.index("</nav>")]
+    assert "cursor=" not in tabs
 
 
 def test_the_bulk_menu_offers_the_tabs_actions(admin_client, book):

@@ -9,7 +9,8 @@ from typing import Any, Literal
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from casebridge.cases.api.idempotency import idempotent
 from casebridge.cases.api.schemas import ERRORS, REASON_DEFAULTS, CaseRef, ContactRef, ReasonIn
@@ -164,10 +165,23 @@ class CostsManagementQuery(Clean):
     sort: Sort = Field(
         "date", description="date / amount: newest / largest first; -date / -amount reverse."
     )
-    page: int = Field(
-        default=1, ge=1, le=2**31, description="Past the last page gives the last page."
+    cursor: str | None = Field(
+        default=None,
+        max_length=400,
+        description="A page's `next` or `previous` (with the same sort), or `last` for the "
+        "last page; none for the first page.",
     )
     page_size: int = Field(default=cost_selectors.PAGE_SIZE, ge=1, le=cost_selectors.MAX_PAGE_SIZE)
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor_of_this_sort(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value:
+            try:
+                cost_selectors.decode_cursor(value, str(info.data.get("sort", "date")))
+            except cost_selectors.InvalidCursor as exc:
+                raise PydanticCustomError("invalid_cursor", str(exc)) from None
+        return value or None
 
 
 class CostsManagementOut(Out):
@@ -176,9 +190,9 @@ class CostsManagementOut(Out):
     total: Money = Field(description="The sum of every cost the filters match.")
     status: Tab
     sort: Sort
-    page: int
-    pages: int
     page_size: int
+    next: str | None = Field(description="The cursor of the next page; null on the last.")
+    previous: str | None = Field(description="The cursor of the previous page; null on the first.")
 
 
 @router.get("/costs", response={200: CostsManagementOut, **ERRORS})
@@ -186,7 +200,8 @@ def costs_management(
     request: HttpRequest, query: Query[CostsManagementQuery]
 ) -> CostsManagementOut:
     """Costs Management: every cost of the firm in one tab, filtered, sorted and paged by
-    page number (the screen's pagination). Needs the 'Costs management' permission."""
+    cursor (pass a page's `next` as `cursor` for the following page). `count` and `total`
+    cover every page. Needs the 'Costs management' permission."""
     ctx = context(request)
     require(ctx.user, Permission.COSTS_MANAGEMENT)
     result = cost_selectors.costs_management_page(
@@ -202,7 +217,7 @@ def costs_management(
             amount_max_cents=query.amount_max,
         ),
         sort=query.sort,
-        page=query.page,
+        cursor=query.cursor,
         page_size=query.page_size,
     )
     return CostsManagementOut(
@@ -211,9 +226,9 @@ def costs_management(
         total=money(result.total_cents),
         status=query.status,
         sort=query.sort,
-        page=result.page,
-        pages=result.pages,
         page_size=result.page_size,
+        next=result.next_cursor,
+        previous=result.prev_cursor,
     )
 
 

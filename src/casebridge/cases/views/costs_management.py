@@ -1,6 +1,7 @@
 """Costs Management (permission "Costs management"): every cost of the firm in Open /
-Pending / Paid tabs with filters, sortable columns, page numbers, and a checkbox per row
-with a bulk action menu.
+Pending / Paid tabs with filters, sortable columns, First / Previous / Next / Last pages (a
+keyset cursor in ``?cursor=``, so a deep page costs what the first does), and a checkbox
+per row with a bulk action menu.
 
 The rows come from :func:`casebridge.cases.selectors.costs.costs_management_page` (the
 indexed query the benchmark measures). Bulk actions are registered in one place,
@@ -29,9 +30,11 @@ from casebridge.cases.auth import cases_permission_required
 from casebridge.cases.forms import CostFilterForm, VoidSelectedForm
 from casebridge.cases.models import Case, Contact, Cost, CostStatus, Permission, User
 from casebridge.cases.selectors.costs import (
+    LAST,
     MAX_PAGE_SIZE,
     CostFilters,
     CostPage,
+    InvalidCursor,
     costs_management_page,
 )
 from casebridge.cases.services import costs as cost_services
@@ -46,8 +49,6 @@ from ._common import (
     cases_user,
     finish,
     is_htmx,
-    page_number,
-    pager,
     render_modal,
     safe_next,
 )
@@ -225,18 +226,44 @@ def _filters(me: User, form: CostFilterForm) -> CostFilters:
     )
 
 
+def _query_url(request: HttpRequest, **changes: str | None) -> str:
+    """This page's URL with ``changes`` (None drops a parameter); a new sort, tab or filter
+    always starts again at the first page (a cursor belongs to one sort and tab)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    for name, value in changes.items():
+        if value is None:
+            query.pop(name, None)
+        else:
+            query[name] = value
+    return f"?{query.urlencode()}"
+
+
 def _sort_links(request: HttpRequest, current: str) -> dict[str, dict[str, str]]:
     """For each sortable column: the link that sorts by it (or flips it) and aria-sort."""
     links = {}
     for column, (first, flipped) in SORTABLE.items():
-        query = request.GET.copy()
-        query.pop("page", None)
         active = current in (first, flipped)
-        query["sort"] = flipped if current == first and first != flipped else first
+        sort = flipped if current == first and first != flipped else first
         descending = not current.startswith("-") if column in ("date", "amount") else False
         aria = ("descending" if descending else "ascending") if active else "none"
-        links[column] = {"url": f"?{query.urlencode()}", "aria": aria}
+        links[column] = {"url": _query_url(request, sort=sort, cursor=None), "aria": aria}
     return links
+
+
+def _pager(request: HttpRequest, page: CostPage) -> dict[str, object]:
+    """First / Previous / Next / Last, keeping the filters, the tab and the sort."""
+
+    def at(cursor: str | None) -> str:
+        return _query_url(request, cursor=cursor)
+
+    return {
+        "count": page.count,
+        "first_url": at(None) if not page.is_first else "",
+        "prev_url": at(page.prev_cursor) if page.prev_cursor else "",
+        "next_url": at(page.next_cursor) if page.next_cursor else "",
+        "last_url": at(LAST) if not page.is_last else "",
+    }
 
 
 @cases_permission_required(Permission.COSTS_MANAGEMENT)
@@ -249,26 +276,24 @@ def costs_management_view(request: HttpRequest) -> HttpResponse:
     form = CostFilterForm(request.GET, firm=me.firm)
     filters = _filters(me, form)
     sort = str(request.GET.get("sort", "date"))[:10]
-    page: CostPage = costs_management_page(
-        firm=me.firm, status=status, filters=filters, sort=sort, page=page_number(request)
-    )
-    counts = {page.status: page.count}
-    for other, _ in TABS:
-        if other != page.status:
-            counts[other] = costs_management_page(
-                firm=me.firm, status=other, filters=filters, page_size=1
-            ).count
-    tab_links = []
-    for value, label in TABS:
-        query = request.GET.copy()
-        query["status"] = value
-        query.pop("page", None)
-        tab_links.append(
-            {"value": value, "label": label, "count": counts[value], "url": f"?{query.urlencode()}"}
+    cursor = str(request.GET.get("cursor", ""))[:400] or None
+    try:
+        page = costs_management_page(
+            firm=me.firm, status=status, filters=filters, sort=sort, cursor=cursor
         )
+    except InvalidCursor:  # a stale or edited link: the first page
+        page = costs_management_page(firm=me.firm, status=status, filters=filters, sort=sort)
+    tab_links = [
+        {
+            "value": value,
+            "label": label,
+            "count": page.tab_counts[value],
+            "url": _query_url(request, status=value, cursor=None),
+        }
+        for value, label in TABS
+    ]
     actions = [a for a in BULK_ACTIONS.values() if page.status in a.statuses]
     extras = extensions.cost_extras(me, page.items)
-    filtered = any(v is not None for v in vars(filters).values())
     return render(
         request,
         "cases/costs_management/list.html",
@@ -279,13 +304,11 @@ def costs_management_view(request: HttpRequest) -> HttpResponse:
             "rows": [(cost, extras.get(cost.pk)) for cost in page.items],
             "status": page.status,
             "tabs": tab_links,
-            "pager": pager(
-                request, number=page.page, pages=page.pages, count=page.count, label="Cost pages"
-            ),
+            "pager": _pager(request, page),
             "sort": page.sort,
             "sort_links": _sort_links(request, page.sort),
             "actions": actions,
-            "filtered": filtered,
+            "filtered": filters.any,
             "here": request.get_full_path(),
         },
     )
