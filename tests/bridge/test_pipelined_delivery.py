@@ -135,6 +135,24 @@ def test_a_claim_skips_the_cases_of_a_batch_in_flight(books, cases, conn):
     assert all(i.state == OutboxState.SENDING and i.attempts == 1 for i in first + second)
 
 
+def test_an_item_handed_back_mid_batch_waits_while_a_later_item_of_its_case_is_in_flight(
+    books, cases, conn
+):
+    """A lane handed the case's first item back to the queue (a refusal naming another item
+    of its batch) while it still holds the second: a claim from the other lane must not
+    take the first, or the two would be sent out of order from two lanes."""
+    first, second = add_cost(cases, 1_000), add_cost(cases, 2_000)
+    _send(cases, [first, second])
+    batch = delivery.claim(cases.firm.pk, 10)
+    delivery._release(batch[:1])  # the first back in the queue, due now; the second in flight
+
+    assert delivery.claim(cases.firm.pk, 10) == []
+    assert OutboxItem.objects.get(cost=first).state == OutboxState.QUEUED
+
+    delivery._release(batch[1:])  # the lane gives the second back too
+    assert [i.cost_id for i in delivery.claim(cases.firm.pk, 10)] == [first.pk, second.pk]
+
+
 def test_a_claim_is_one_update_returning_the_items(books, cases, conn):
     costs = [add_cost(cases, 1_000 + n) for n in range(3)]
     _send(cases, costs)
@@ -149,7 +167,11 @@ def test_a_claim_is_one_update_returning_the_items(books, cases, conn):
     assert [i.case.pk for i in items] == [cases.case.pk] * 3  # read with their case
 
 
-def test_leases_are_renewed_only_when_less_than_half_is_left(books, cases, conn, monkeypatch):
+def test_leases_are_renewed_only_when_less_than_the_margin_is_left_and_then_for_the_whole_batch(
+    books, cases, conn, monkeypatch, settings
+):
+    settings.BRIDGE_HTTP_TIMEOUT = 10
+    settings.BRIDGE_CONNECT_TIMEOUT = 2  # three requests of 12 s: a margin of 36 s
     costs = [add_cost(cases, 1_000), add_cost(cases, 2_000)]
     _send(cases, costs)
     t0 = clock.now()
@@ -171,11 +193,18 @@ def test_leases_are_renewed_only_when_less_than_half_is_left(books, cases, conn,
             assert ctx.renew(items) == items
         assert not [q for q in queries if q["sql"].startswith("UPDATE")]
 
-        # less than half a lease left: the run's lease and the items' are renewed
-        later = t0 + dt.timedelta(seconds=31)
-        monkeypatch.setattr(clock, "now", lambda: later)
+        # 36 s left: still enough for the longest run of requests one renewal covers
+        monkeypatch.setattr(clock, "now", lambda: t0 + dt.timedelta(seconds=24))
         with CaptureQueriesContext(connection) as queries:
             assert ctx.renew(items) == items
+        assert not [q for q in queries if q["sql"].startswith("UPDATE")]
+
+        # less than that left: the run's lease and the whole batch's are renewed, the
+        # items of its later runs too (not only those about to be posted)
+        later = t0 + dt.timedelta(seconds=25)
+        monkeypatch.setattr(clock, "now", lambda: later)
+        with CaptureQueriesContext(connection) as queries:
+            assert ctx.renew(items[:1]) == items[:1]
         assert len([q for q in queries if q["sql"].startswith("UPDATE")]) == 2
         until = later + dt.timedelta(seconds=60)
         assert set(OutboxItem.objects.values_list("lease_until", flat=True)) == {until}

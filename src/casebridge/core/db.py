@@ -19,12 +19,20 @@ M = TypeVar("M", bound=models.Model)
 
 
 def update_rows(
-    model: type[models.Model], columns: list[tuple[str, str]], rows: list[tuple[Any, ...]]
+    model: type[models.Model],
+    columns: list[tuple[str, str]],
+    rows: list[tuple[Any, ...]],
+    *,
+    add: frozenset[str] = frozenset(),
 ) -> None:
     """``UPDATE table SET col = v.col ... FROM (VALUES (pk, ...), ...) v WHERE id = v.pk``:
     a different value per row in one statement per 500 rows. Django's ``bulk_update``
     builds a CASE per field per row, which cost seconds per thousand rows here.
-    ``columns`` are (column, PostgreSQL type); both databases accept UPDATE ... FROM."""
+    ``columns`` are (column, PostgreSQL type); both databases accept UPDATE ... FROM.
+    A column named in ``add`` is moved by its value (``col = col + v.col``) instead of set,
+    for balances that other transactions may also have moved. The statement takes its
+    rows' locks in no particular order: callers lock them first (in id order) when two
+    transactions may update the same rows."""
     # Identifiers come from the model's metadata and the caller's fixed column list; every
     # value is a bound parameter (the same pattern as the journal's bulk INSERT).
     table = connection.ops.quote_name(model._meta.db_table)
@@ -35,12 +43,18 @@ def update_rows(
         values = ", ".join(["(" + ", ".join(["%s"] * (len(names) + 1)) + ")"] * len(chunk))
         if postgres:
             sets = ", ".join(
-                f"{n} = CAST(v.{n} AS {t})" for n, (_, t) in zip(names, columns, strict=True)
+                f"{n} = {table}.{n} + CAST(v.{n} AS {t})"
+                if name in add
+                else f"{n} = CAST(v.{n} AS {t})"
+                for n, (name, t) in zip(names, columns, strict=True)
             )
             source = f"(VALUES {values}) AS v(pk, {', '.join(names)})"
             match = f"{table}.id = CAST(v.pk AS bigint)"
         else:  # SQLite names the columns of VALUES column1, column2, ...
-            sets = ", ".join(f"{n} = v.column{i + 2}" for i, n in enumerate(names))
+            sets = ", ".join(
+                f"{n} = {table}.{n} + v.column{i + 2}" if name in add else f"{n} = v.column{i + 2}"
+                for i, (n, (name, _)) in enumerate(zip(names, columns, strict=True))
+            )
             source = f"(VALUES {values}) AS v"
             match = f"{table}.id = v.column1"
         with connection.cursor() as cursor:
@@ -114,7 +128,9 @@ def insert_rows(
             # the constants stand in the SELECT list, before the rows in FROM
             [*(v for _, v in defaults), *params],
         )
-        return [row[0] for row in cursor.fetchall()] if returning else []
+        # RETURNING's order is not promised (SQLite says "arbitrary"); the ids are handed out
+        # in the order the rows go in (ORDER BY above), so the n-th smallest is the n-th row.
+        return sorted(row[0] for row in cursor.fetchall()) if returning else []
 
 
 def statement(*parts: str) -> str:

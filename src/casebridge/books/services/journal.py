@@ -67,7 +67,7 @@ from casebridge.books.roles import CORRECTIONS, require_role
 from casebridge.books.services.dates import window_for
 from casebridge.books.services.periods import check_open
 from casebridge.core import clock
-from casebridge.core.db import insert_rows, inserted_instances
+from casebridge.core.db import insert_rows, inserted_instances, update_rows
 from casebridge.core.money import MAX_CENTS, format_cents
 
 
@@ -312,13 +312,20 @@ def _trust_ledgers_for(
             firm=firm, file_id__in={p[0] for p in pairs}, bank_account_id__in={p[1] for p in pairs}
         )
     }
-    for file_id, bank_id in sorted(pairs - existing.keys()):
-        try:
-            with transaction.atomic():
-                tl = TrustLedger.objects.create(firm=firm, file_id=file_id, bank_account_id=bank_id)
-        except IntegrityError:  # created concurrently: use theirs
-            tl = TrustLedger.objects.get(file_id=file_id, bank_account_id=bank_id)
-        existing[(file_id, bank_id)] = tl.pk
+    missing = sorted(pairs - existing.keys())
+    if missing:
+        # One INSERT in (file, bank) order; a ledger created concurrently is theirs (the
+        # insert waits for their commit, then skips it), read back with the new ones.
+        TrustLedger.objects.bulk_create(
+            [TrustLedger(firm=firm, file_id=f, bank_account_id=b) for f, b in missing],
+            ignore_conflicts=True,
+        )
+        for tl in TrustLedger.objects.filter(
+            firm=firm,
+            file_id__in={p[0] for p in missing},
+            bank_account_id__in={p[1] for p in missing},
+        ):
+            existing[(tl.file_id, tl.bank_account_id)] = tl.pk
     locked = (
         TrustLedger.objects.select_for_update(no_key=True)
         .filter(pk__in=existing.values())
@@ -642,11 +649,13 @@ def _post_many(
             )
             account_delta[line.account.pk] += line.debit_cents - line.credit_cents
     _insert_postings(rows)
-    for ledger_id in sorted(ledger_delta):
-        TrustLedger.objects.filter(pk=ledger_id).update(
-            balance_cents=F("balance_cents") + ledger_delta[ledger_id],
-            latest_posting_date=ledger_latest[ledger_id],
-        )
+    # The ledgers are locked (in id order, by _trust_ledgers_for), so one statement moves them all.
+    update_rows(
+        TrustLedger,
+        [("balance_cents", "bigint"), ("latest_posting_date", "date")],
+        [(pk, ledger_delta[pk], ledger_latest[pk]) for pk in sorted(ledger_delta)],
+        add=frozenset({"balance_cents"}),
+    )
     for account_id in sorted(account_delta):
         if account_delta[account_id]:
             GLAccount.objects.filter(pk=account_id).update(

@@ -8,8 +8,9 @@ is skipped. A run keeps two batches in flight (issue 12): while the books post o
 next is claimed and posted from a second lane (a thread with its own database connection
 and client), and one is settled while the other is posted; since a claim holds back the
 cases of the batch in flight, a case's items are never in two batches at once. Leases are
-renewed once per pass; before a request only when less than half a lease is left (a
-request lasts at most half a lease). Claimed items are sent in runs of the same kind:
+renewed once per pass; before a request only when less than ``lease_margin`` is left (the
+longest run of requests one renewal covers), and then for the whole batch. Claimed items
+are sent in runs of the same kind:
 
 - ``cost_send``: the cases' files are found or created first (``POST /files/batch``), then
   the check requests go in one ``POST /checks/batch``. Every check carries the cost's
@@ -170,14 +171,22 @@ def _held_back(firm_id: int, now: dt.datetime) -> Q:
     Written so that the database does the cheap part first: cases with no blocking item at
     all pass a hashed ``NOT IN``; only items of a blocked case compare their id with that
     case's first blocking item. (A correlated ``NOT EXISTS`` on earlier items made each claim
-    ~100 times slower behind a few thousand queued items.)"""
-    blocking = OutboxItem.objects.filter(firm_id=firm_id).filter(
+    ~100 times slower behind a few thousand queued items.)
+
+    A case with an item in flight is held back whole, earlier items too: with two batches
+    in flight, a lane that hands an item back to the queue mid-batch (a refusal naming
+    another item) may still hold a later item of its case, and a claim taking the earlier
+    one meanwhile would send the two out of order from two lanes."""
+    firm_items = OutboxItem.objects.filter(firm_id=firm_id)
+    in_flight = firm_items.filter(state=OutboxState.SENDING, lease_until__gt=now)
+    blocking = firm_items.filter(
         Q(state__in=(OutboxState.FAILED, OutboxState.WAITING))
-        | Q(state=OutboxState.SENDING, lease_until__gt=now)
         | Q(state=OutboxState.QUEUED, next_attempt_at__gt=now)
     )
     first_blocker = blocking.filter(case_id=OuterRef("case_id")).order_by("pk").values("pk")[:1]
-    return Q(case_id__in=blocking.values("case_id")) & ~Q(pk__lt=Subquery(first_blocker))
+    return Q(case_id__in=in_flight.values("case_id")) | (
+        Q(case_id__in=blocking.values("case_id")) & ~Q(pk__lt=Subquery(first_blocker))
+    )
 
 
 def _due(now: dt.datetime) -> Q:
@@ -376,26 +385,30 @@ class _Context:
     def renew(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
         """Just before a request to the books: make sure this run's lease and the items'
         leases outlast the request, and return the items still ours. A run that lost its
-        lease stops; an item another run took over is left to it. A request lasts at most
-        the HTTP timeout, at most half a lease (the settings refuse less), so a lease is
-        renewed only when less than half of it is left: the claim itself sets the items'
-        leases, and the run's is renewed once per pass, so a pass normally writes nothing
-        here and only reads which items are still its own."""
+        lease stops; an item another run took over is left to it. A lease is written
+        again only when less than ``lease_margin`` is left (the longest run of requests one
+        renewal covers): the claim itself sets the items' leases, and the run's is renewed
+        once per pass, so a pass that goes quickly writes nothing here and only reads which
+        items are still its own; a renewal extends the whole batch."""
         if self.run_lease is None:
             self.run_lease = _RunLease(self.conn.firm_id, self.owner)
         if not self.run_lease.hold():
             raise _Stop()
         now = clock.now()
-        half = timedelta(seconds=settings.BRIDGE_LEASE_SECONDS / 2)
+        needed = lease_margin()
         mine = OutboxItem.objects.filter(_mine(items))
-        if all(i.lease_until is not None and i.lease_until - now >= half for i in items):
+        if all(i.lease_until is not None and i.lease_until - now >= needed for i in items):
             held = set(mine.values_list("pk", flat=True))
         else:
             until = now + timedelta(seconds=settings.BRIDGE_LEASE_SECONDS)
-            if mine.update(lease_until=until) == len(items):
-                held = {i.pk for i in items}
-            else:
-                held = set(mine.values_list("pk", flat=True))
+            # the whole batch (every item of these claims), not only this run: the batch's
+            # later runs must not run out while this one is posted, or the next claim would
+            # take them over from their own lane
+            claimed = OutboxItem.objects.filter(
+                claim__in={i.claim for i in items}, state=OutboxState.SENDING
+            )
+            claimed.update(lease_until=until)
+            held = set(mine.values_list("pk", flat=True))
             for item in items:
                 if item.pk in held:
                     item.lease_until = until
@@ -1194,7 +1207,7 @@ def _take_run(firm_id: int, owner: str) -> bool:
 
 class _RunLease:
     """A run's lease on the firm as its lanes see it: renewed (a guarded UPDATE) once per
-    pass, and before a request only when less than half a lease is left."""
+    pass, and before a request only when less than ``lease_margin`` is left."""
 
     def __init__(self, firm_id: int, owner: str) -> None:
         self.firm_id = firm_id
@@ -1213,13 +1226,20 @@ class _RunLease:
             return True
 
     def hold(self) -> bool:
-        """Before a request: the lease outlasts it, renewed if less than half is left."""
+        """Before a request: the lease outlasts what may follow it (``lease_margin``)."""
         with self._lock:
-            now = clock.now()
-            half = timedelta(seconds=settings.BRIDGE_LEASE_SECONDS / 2)
-            if self.until is not None and self.until - now >= half:
+            if self.until is not None and self.until - clock.now() >= lease_margin():
                 return True
         return self.take()
+
+
+def lease_margin() -> timedelta:
+    """What a lease must still have before a request for it not to be written again: the
+    longest run of requests made after one renewal (three: a void reads the check, voids
+    it, reads it again), each as long as the connect and HTTP timeouts allow, or the whole
+    lease when it is shorter (then every renewal writes, as before pipelining)."""
+    request = settings.BRIDGE_HTTP_TIMEOUT + settings.BRIDGE_CONNECT_TIMEOUT
+    return timedelta(seconds=min(settings.BRIDGE_LEASE_SECONDS, 3 * request))
 
 
 def _live_lease_end(firm_id: int, now: dt.datetime) -> dt.datetime | None:

@@ -156,15 +156,20 @@ def costs_send(
     refusal = cost_services.costs_send_refusal(firm=firm, cost_ids=wanted)
     if refusal is not None:
         raise refusal
-    codes = cost_activity_codes(
-        conn, Cost.objects.filter(pk__in=wanted).values_list("cost_code_id", flat=True).distinct()
-    )
     sent = total = 0
     chunks = [wanted[i : i + SEND_CHUNK] for i in range(0, len(wanted), SEND_CHUNK)]
     for n, chunk in enumerate(chunks):
         try:
             with transaction.atomic():
                 costs = cost_services.costs_mark_sent(firm=firm, actor=actor, cost_ids=chunk)
+                # the posting codes read once the chunk's costs are locked: a cost code
+                # edited meanwhile is sent with the code it now has
+                codes = cost_activity_codes(
+                    conn,
+                    Cost.objects.filter(pk__in=chunk)
+                    .values_list("cost_code_id", flat=True)
+                    .distinct(),
+                )
                 _queue_sends(firm, actor, chunk, bank_id, codes)
                 if n == 0 or n == len(chunks) - 1:
                     schedule_delivery(firm.pk)  # as this chunk commits
