@@ -163,7 +163,7 @@ def drain(env: dict[str, str], firm_id: int, tag: str, label: str, expected: int
     written = common.RowsWritten()
     t = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", WORKER, str(ROOT), str(firm_id), "0"],
+        [sys.executable, "-c", WORKER, str(ROOT), str(firm_id), "0", str(expected)],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
