@@ -127,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--profile", action="store_true", help="cProfile the last reconciliation (books in-process)"
     )
+    ap.add_argument(
+        "--wait-for-quiet",
+        type=float,
+        default=0.0,
+        metavar="LOAD",
+        help="before the timed reconciliations, wait until the 1-minute load average is below "
+        "LOAD (the bulk load can run on a busy machine, the timing on a quiet one)",
+    )
     common.add_common_arguments(ap, server=True)
     return ap
 
@@ -144,6 +152,7 @@ def main() -> None:
             if args.bridge_batch:
                 cmd += ["--bridge-batch", str(args.bridge_batch)]
             cmd += ["--profile"] if args.profile else []
+            cmd += ["--wait-for-quiet", str(args.wait_for_quiet)]
             cmd += common.common_argv(args)
             subprocess.run(cmd, check=True)
         else:
@@ -476,6 +485,7 @@ def settle_and_measure(
         )
         verify(tag, firm, books, target, None)
         copies_agree(tag, firm, admin, n)
+    wait_for_quiet(tag, args.wait_for_quiet)
     reconcile_timed(tag, firm, admin, max(target, n), args.reconcile_runs, args.profile)
 
 
@@ -681,6 +691,19 @@ def copies_agree(tag: str, firm: Any, admin: Any, real: int) -> None:
 
 
 # --- The reconciliation, timed ----------------------------------------------------------------
+
+
+def wait_for_quiet(tag: str, load: float) -> None:
+    """Wait until the 1-minute load average is below ``load`` (0: do not wait)."""
+    if load <= 0:
+        return
+    started = time.perf_counter()
+    while os.getloadavg()[0] >= load:
+        time.sleep(10)
+    print(
+        f"{tag} waited {time.perf_counter() - started:.0f} s for a load average below "
+        f"{load:g}: now {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
 
 
 def reconcile_timed(
