@@ -1,0 +1,52 @@
+"""What the bridge's screens share: the settings-area navigation, where the Integrations card
+is, the status of a refusal found before the form, a sync's answer."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+
+from casebridge.bridge import selectors
+from casebridge.bridge.models import BooksJob, SyncRun
+from casebridge.cases.views._common import INVALID, finish
+from casebridge.core.errors import DomainError
+
+#: The settings-area pages: Account Settings' sub-navigation shows "Integrations".
+SETTINGS_NAV = {"nav": "settings", "section": "integrations"}
+
+
+def _integrations_url() -> str:
+    return reverse("cases:settings_integrations")
+
+
+def _plural(n: int, noun: str, plural: str = "") -> str:
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def _refusal_status(request: HttpRequest) -> int:
+    """A refusal found before the form: the pop-up still opens on a GET."""
+    return INVALID if request.method == "POST" else 200
+
+
+def _job_refusal(job: BooksJob) -> DomainError:
+    """A refused job's answer, as the refusal the forms show next to its field."""
+    refusal = DomainError(job.error_message or "The books refused.", field=job.error_field or None)
+    refusal.code = job.error_code or "refused"
+    return refusal
+
+
+def _item_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
+        raise Http404("No such item.")
+    return int(raw)
+
+
+def _finish_sync(request: HttpRequest, url: str, run: SyncRun) -> HttpResponse:
+    """After asking for a sync: its result if the worker has answered already, else that
+    it started (the Integrations card shows it running, then its result)."""
+    run.refresh_from_db()
+    if run.error:
+        messages.error(request, selectors.sync_run_summary(run))
+        return finish(request, url)
+    return finish(request, url, selectors.sync_run_summary(run))
