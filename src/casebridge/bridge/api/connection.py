@@ -10,9 +10,9 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import ConfigDict, Field
 
-from casebridge.bridge import selectors
 from casebridge.bridge.api.idempotency import idempotent
 from casebridge.bridge.models import BooksJob, InvoiceRelease, RunState
+from casebridge.bridge.selectors.queue import queue_counts
 from casebridge.bridge.services import connection as conn_services
 from casebridge.cases.api.security import context
 from casebridge.cases.permissions import require_settings_access
@@ -109,7 +109,7 @@ def _connection_out(request: HttpRequest) -> ConnectionOut:
         trust_account_name=conn.trust_account_name if conn else "",
         invoice_release=conn.invoice_release if conn else InvoiceRelease.REVIEW,
         check_sync_hour=conn.check_sync_hour if conn else 2,
-        queue=selectors.queue_counts(firm),
+        queue=queue_counts(firm),
     )
 
 

@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from pydantic import Field
 
-from casebridge.bridge import selectors
 from casebridge.bridge.api.idempotency import idempotent
 from casebridge.bridge.models import OutboxItem, OutboxKind, OutboxState
+from casebridge.bridge.selectors.queue import queue_counts, queue_items
 from casebridge.bridge.services import outbox
 from casebridge.cases.api.security import context
 from casebridge.cases.models import Permission
@@ -63,11 +63,9 @@ class QueueOut(Page[ItemOut]):
 def queue(request: HttpRequest, page: Query[PageIn], filters: Query[QueueFilter]) -> QueueOut:
     ctx = context(request)
     require(ctx.user, Permission.COSTS_MANAGEMENT)
-    qs = selectors.queue_items(ctx.firm, state=filters.state or "", kind=filters.kind or "")
+    qs = queue_items(ctx.firm, state=filters.state or "", kind=filters.kind or "")
     rows, count = page_of(qs, page)
-    return QueueOut(
-        items=[ItemOut.of(i) for i in rows], count=count, counts=selectors.queue_counts(ctx.firm)
-    )
+    return QueueOut(items=[ItemOut.of(i) for i in rows], count=count, counts=queue_counts(ctx.firm))
 
 
 class RetryIn(In):

@@ -9,9 +9,9 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import Field
 
-from casebridge.bridge import selectors
 from casebridge.bridge.api.idempotency import idempotent
 from casebridge.bridge.models import FeeInvoice, InvoiceRelease, TrustItemLink
+from casebridge.bridge.selectors.settlement import fee_invoice_states, payment_states
 from casebridge.bridge.services import settlement as settlement_services
 from casebridge.cases.api.schemas import ERRORS as ERRORS_403
 from casebridge.cases.api.security import context
@@ -128,7 +128,7 @@ class FeeInvoiceOut(Out):
 
 
 def _fee_invoice_out(case: Case) -> FeeInvoiceOut:
-    state = selectors.fee_invoice_states([case.pk]).get(case.pk)
+    state = fee_invoice_states([case.pk]).get(case.pk)
     if state is None or state.invoice is None:
         raise NotFound(f"case {case.pk} has no fee invoice", field="case_id")
     return FeeInvoiceOut.of(state.invoice, state.note, state.problem)
@@ -234,7 +234,7 @@ def payments(request: HttpRequest, case_id: Id) -> PaymentsOut:
     """Every payment out of the case's trust, with its state in the books."""
     ctx = context(request)
     case = _case(ctx.firm, case_id)
-    states = selectors.payment_states([case.pk])
+    states = payment_states([case.pk])
     out = []
     for item in TrustItem.objects.filter(firm=ctx.firm, case=case).order_by("pk"):
         state = states.get(item.pk)

@@ -7,8 +7,8 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 
-from casebridge.bridge import selectors
 from casebridge.bridge.models import BooksJob, SyncRun
+from casebridge.bridge.selectors.queue import sync_run_summary
 from casebridge.cases.views._common import INVALID, finish
 from casebridge.core.errors import DomainError
 
@@ -47,6 +47,6 @@ def _finish_sync(request: HttpRequest, url: str, run: SyncRun) -> HttpResponse:
     it started (the Integrations card shows it running, then its result)."""
     run.refresh_from_db()
     if run.error:
-        messages.error(request, selectors.sync_run_summary(run))
+        messages.error(request, sync_run_summary(run))
         return finish(request, url)
-    return finish(request, url, selectors.sync_run_summary(run))
+    return finish(request, url, sync_run_summary(run))

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from casebridge.bridge import selectors
 from casebridge.bridge.errors import NotReadYet
 from casebridge.bridge.forms import ActivateForm, DefaultsForm, ReauthenticateForm
 from casebridge.bridge.models import PENDING, BooksJob, Connection, OutboxState, RunState
+from casebridge.bridge.selectors.queue import queue_counts
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.views._common import (
     _integrations_url,
@@ -110,7 +110,7 @@ def _reauthenticate_modal(
         {
             "form": form,
             "conn": conn_services.connection_of(me.firm),
-            "counts": selectors.queue_counts(me.firm),
+            "counts": queue_counts(me.firm),
         },
         title="Re-authenticate the books integration",
         status=status,
@@ -169,7 +169,7 @@ def _sign_in_answer(request: HttpRequest, me: User, job: BooksJob) -> HttpRespon
     if activating:
         return _open_defaults(request, me)
     conn = conn_services.connection_of(me.firm)
-    queued = selectors.queue_counts(me.firm)[OutboxState.QUEUED]
+    queued = queue_counts(me.firm)[OutboxState.QUEUED]
     return finish(
         request,
         _integrations_url(),
@@ -347,7 +347,7 @@ def deactivate_view(request: HttpRequest) -> HttpResponse:
     return render_modal(
         request,
         "bridge/_deactivate_form.html",
-        {"form": form, "counts": selectors.queue_counts(me.firm)},
+        {"form": form, "counts": queue_counts(me.firm)},
         title="Deactivate the books integration",
         status=status,
         back_url=_integrations_url(),

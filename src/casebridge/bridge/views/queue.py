@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casebridge.bridge import selectors
 from casebridge.bridge.forms import QueueFilterForm
 from casebridge.bridge.models import PENDING, BooksJob, JobKind, OutboxItem, OutboxState, RunState
+from casebridge.bridge.selectors.queue import queue_counts, queue_items
 from casebridge.bridge.services import outbox
 from casebridge.bridge.views._common import SETTINGS_NAV, _item_id, _job_refusal, _plural
 from casebridge.cases.auth import cases_permission_required
@@ -41,7 +41,7 @@ def _queue_page(
     filters = form.cleaned_data if form.is_valid() else {}
     items, pager = paginate(
         request,
-        selectors.queue_items(
+        queue_items(
             me.firm,
             state=filters.get("state", ""),
             kind=filters.get("kind", ""),
@@ -50,7 +50,7 @@ def _queue_page(
         per_page=QUEUE_PER_PAGE,
         label="Queue pages",
     )
-    counts = selectors.queue_counts(me.firm)
+    counts = queue_counts(me.firm)
     state_links = []
     for value, label in OutboxState.choices:
         query = request.GET.copy()

@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casebridge.bridge import selectors
 from casebridge.bridge.forms import DifferenceFilterForm, ThreeWayForm
 from casebridge.bridge.models import PENDING, BooksJob, JobKind, ReconciliationDifference, RunState
+from casebridge.bridge.selectors.reconciliation import reconciliation_summary
 from casebridge.bridge.services import reconciliation
 from casebridge.bridge.views._common import SETTINGS_NAV, _item_id
 from casebridge.cases.auth import cases_settings_required
@@ -104,7 +104,7 @@ def reconciliation_run_view(request: HttpRequest) -> HttpResponse:
     if run.error:
         messages.error(request, f"The reconciliation could not run: {run.error}")
         return finish(request, back)
-    return finish(request, back, selectors.reconciliation_summary(run))
+    return finish(request, back, reconciliation_summary(run))
 
 
 @cases_settings_required

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from casebridge.bridge import selectors
 from casebridge.bridge.models import InvoiceRelease
+from casebridge.bridge.selectors.settlement import PaymentState, payment_states
 from casebridge.bridge.services import settlement as settlement_services
 from casebridge.bridge.services.status_sync import sync_request
 from casebridge.bridge.views._common import _finish_sync, _refusal_status
@@ -29,7 +29,7 @@ from casebridge.cases.views._common import (
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
-_NOT_VOID = selectors.PaymentState("")
+_NOT_VOID = PaymentState("")
 
 
 def _client_trust_url() -> str:
@@ -96,7 +96,7 @@ def trust_check_send_again_view(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(TrustItem.objects.select_related("case"), firm=me.firm, pk=pk)
     form = confirm_form(request)
     status = 200
-    if not selectors.payment_states([item.case_id]).get(item.pk, _NOT_VOID).can_send_again:
+    if not payment_states([item.case_id]).get(item.pk, _NOT_VOID).can_send_again:
         return render_modal(
             request,
             "bridge/_send_again_form.html",
