@@ -295,14 +295,14 @@ def _bulk_send(
     request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
 ) -> HttpResponse:
     from casebridge.cases.views._common import finish
-    from casebridge.cases.views.costs_management import _back
+    from casebridge.cases.views.costs_management import back_to_costs_management
     from casebridge.core.money import format_cents
 
     result = outbox.costs_send(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
     noun = "cost" if result.count == 1 else "costs"
     return finish(
         request,
-        _back(request),
+        back_to_costs_management(request),
         f"{result.count} {noun} ({format_cents(result.total_cents)}) sent to the books; "
         "they are Pending until their checks are printed."
         + (f" {result.problem}" if result.not_sent else ""),
@@ -314,18 +314,18 @@ def _bulk_sync(
 ) -> HttpResponse:
     from casebridge.bridge.services.status_sync import sync_request
     from casebridge.cases.views._common import finish
-    from casebridge.cases.views.costs_management import _back
+    from casebridge.cases.views.costs_management import back_to_costs_management
 
     try:  # queued for the worker (ADR 0008): its result, if it answered already, or "started"
         run = sync_request(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
     except DomainError as exc:  # not connected: say so on the page
         messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
-        return finish(request, _back(request))
+        return finish(request, back_to_costs_management(request))
     run.refresh_from_db()
     if run.error:
         messages.error(request, sync_run_summary(run))
-        return finish(request, _back(request))
-    return finish(request, _back(request), sync_run_summary(run))
+        return finish(request, back_to_costs_management(request))
+    return finish(request, back_to_costs_management(request), sync_run_summary(run))
 
 
 def install() -> None:
