@@ -16,33 +16,35 @@ from casebridge.core.errors import DomainError
 SETTINGS_NAV = {"nav": "settings", "section": "integrations"}
 
 
-def _integrations_url() -> str:
+def integrations_url() -> str:
     return reverse("cases:settings_integrations")
 
 
-def _plural(n: int, noun: str, plural: str = "") -> str:
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """``n`` and the noun, plural unless one: "1 cost", "3 costs"."""
     return f"{n} {noun if n == 1 else (plural or noun + 's')}"
 
 
-def _refusal_status(request: HttpRequest) -> int:
+def refusal_status(request: HttpRequest) -> int:
     """A refusal found before the form: the pop-up still opens on a GET."""
     return INVALID if request.method == "POST" else 200
 
 
-def _job_refusal(job: BooksJob) -> DomainError:
+def job_refusal(job: BooksJob) -> DomainError:
     """A refused job's answer, as the refusal the forms show next to its field."""
     refusal = DomainError(job.error_message or "The books refused.", field=job.error_field or None)
     refusal.code = job.error_code or "refused"
     return refusal
 
 
-def _item_id(raw: str) -> int:
+def parse_item_id(raw: str) -> int:
+    """A queue item's id as a form sent it; anything else is 404."""
     if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
         raise Http404("No such item.")
     return int(raw)
 
 
-def _finish_sync(request: HttpRequest, url: str, run: SyncRun) -> HttpResponse:
+def finish_sync(request: HttpRequest, url: str, run: SyncRun) -> HttpResponse:
     """After asking for a sync: its result if the worker has answered already, else that
     it started (the Integrations card shows it running, then its result)."""
     run.refresh_from_db()

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from casebridge.bridge.forms import AddressForm
 from casebridge.bridge.services import connection as conn_services
-from casebridge.bridge.views._common import _integrations_url
+from casebridge.bridge.views._common import integrations_url
 from casebridge.cases.auth import cases_settings_required
 from casebridge.cases.views._common import (
     INVALID,
@@ -40,7 +40,7 @@ def address_confirm_view(request: HttpRequest) -> HttpResponse:
             else:
                 return finish(
                     request,
-                    _integrations_url(),
+                    integrations_url(),
                     f"{confirmation} is confirmed: the bridge may reach it.",
                 )
         status = INVALID
@@ -52,7 +52,7 @@ def address_confirm_view(request: HttpRequest) -> HttpResponse:
         {"form": form, "is_admin": me.is_firm_admin},
         title="Confirm a books address",
         status=status,
-        back_url=_integrations_url(),
+        back_url=integrations_url(),
     )
 
 
@@ -72,7 +72,7 @@ def address_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return finish(
                 request,
-                _integrations_url(),
+                integrations_url(),
                 f"{confirmation} is no longer confirmed: the bridge does not reach it.",
             )
     return render_modal(
@@ -81,5 +81,5 @@ def address_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
         {"form": form, "confirmation": confirmation},
         title="Remove a confirmed books address",
         status=status,
-        back_url=_integrations_url(),
+        back_url=integrations_url(),
     )

@@ -17,10 +17,10 @@ from casebridge.bridge.models import PENDING, BooksJob, Connection, OutboxState,
 from casebridge.bridge.selectors.queue import queue_counts
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.views._common import (
-    _integrations_url,
-    _job_refusal,
-    _plural,
-    _refusal_status,
+    counted,
+    integrations_url,
+    job_refusal,
+    refusal_status,
 )
 from casebridge.cases.auth import cases_settings_required
 from casebridge.cases.models import User
@@ -91,7 +91,7 @@ def _activate_modal(
         {"form": form},
         title="Activate the books integration",
         status=status,
-        back_url=_integrations_url(),
+        back_url=integrations_url(),
         opening=opening,
     )
 
@@ -114,7 +114,7 @@ def _reauthenticate_modal(
         },
         title="Re-authenticate the books integration",
         status=status,
-        back_url=_integrations_url(),
+        back_url=integrations_url(),
         opening=opening,
     )
 
@@ -125,7 +125,7 @@ def _refused_form(form: forms.Form, job: BooksJob) -> None:
     form.is_valid()
     form.errors.pop("password", None)
     form.errors.pop("security_answer", None)
-    apply_domain_error(form, _job_refusal(job))
+    apply_domain_error(form, job_refusal(job))
 
 
 def _sign_in_answer(request: HttpRequest, me: User, job: BooksJob) -> HttpResponse:
@@ -152,7 +152,7 @@ def _sign_in_answer(request: HttpRequest, me: User, job: BooksJob) -> HttpRespon
             title="Activate the books integration"
             if activating
             else "Re-authenticate the books integration",
-            back_url=_integrations_url(),
+            back_url=integrations_url(),
             opening=opening,
         )
     status = INVALID  # a refusal re-renders the form with 422, polled or not
@@ -172,9 +172,9 @@ def _sign_in_answer(request: HttpRequest, me: User, job: BooksJob) -> HttpRespon
     queued = queue_counts(me.firm)[OutboxState.QUEUED]
     return finish(
         request,
-        _integrations_url(),
+        integrations_url(),
         f"Re-authenticated as {conn.username if conn else ''}. "
-        f"{_plural(queued, 'queued item')} will now go to the books.",
+        f"{counted(queued, 'queued item')} will now go to the books.",
     )
 
 
@@ -247,12 +247,12 @@ def _defaults_modal(
                     "pending_note": conn.refresh_error,
                 },
                 title="Books integration defaults",
-                back_url=_integrations_url(),
+                back_url=integrations_url(),
                 opening=opening,
             )
         except DomainError as exc:
             context["refusal"] = message_of(exc)
-            status = max(status, _refusal_status(request))
+            status = max(status, refusal_status(request))
         else:
             kwargs = {
                 "operating": choices.operating,
@@ -270,7 +270,7 @@ def _defaults_modal(
         context,
         title="Books integration defaults",
         status=status,
-        back_url=_integrations_url(),
+        back_url=integrations_url(),
         opening=opening,
     )
 
@@ -298,7 +298,7 @@ def defaults_view(request: HttpRequest) -> HttpResponse:
             {"conn": conn, "form": None, "refusal": message_of(exc)},
             title="Books integration defaults",
             status=INVALID,
-            back_url=_integrations_url(),
+            back_url=integrations_url(),
         )
     form = DefaultsForm(
         request.POST,
@@ -321,7 +321,7 @@ def defaults_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            return finish(request, _integrations_url(), "The books are connected.")
+            return finish(request, integrations_url(), "The books are connected.")
     return _defaults_modal(request, me, form=form, status=INVALID)
 
 
@@ -340,7 +340,7 @@ def deactivate_view(request: HttpRequest) -> HttpResponse:
         else:
             return finish(
                 request,
-                _integrations_url(),
+                integrations_url(),
                 "The books integration is deactivated. Nothing queued is lost: it goes to the "
                 "books once the integration is activated again.",
             )
@@ -350,7 +350,7 @@ def deactivate_view(request: HttpRequest) -> HttpResponse:
         {"form": form, "counts": queue_counts(me.firm)},
         title="Deactivate the books integration",
         status=status,
-        back_url=_integrations_url(),
+        back_url=integrations_url(),
     )
 
 

@@ -18,10 +18,10 @@ from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import outbox, readiness
 from casebridge.bridge.services.status_sync import sync_request
 from casebridge.bridge.views._common import (
-    _finish_sync,
-    _integrations_url,
-    _plural,
-    _refusal_status,
+    counted,
+    finish_sync,
+    integrations_url,
+    refusal_status,
 )
 from casebridge.cases.auth import cases_permission_required
 from casebridge.cases.models import Case, Cost, Permission, User
@@ -78,7 +78,7 @@ def cost_send_view(request: HttpRequest, pk: int) -> HttpResponse:
             "bridge/_send_form.html",
             context,
             title=title,
-            status=_refusal_status(request),
+            status=refusal_status(request),
             back_url=back,
         )
     status = 200
@@ -137,7 +137,7 @@ def cost_split_send_view(request: HttpRequest, pk: int) -> HttpResponse:
             "bridge/_split_send_form.html",
             context,
             title="Split and send cost",
-            status=_refusal_status(request),
+            status=refusal_status(request),
             back_url=back,
         )
     status = 200
@@ -166,7 +166,7 @@ def cost_split_send_view(request: HttpRequest, pk: int) -> HttpResponse:
                     request,
                     back,
                     f"Cost of {format_cents(cost.amount_cents)} split across "
-                    f"{_plural(len(result), 'case')}; {_plural(sent.count, 'part')} sent to the "
+                    f"{counted(len(result), 'case')}; {counted(sent.count, 'part')} sent to the "
                     "books, Pending until their checks are printed.",
                 )
         status = INVALID
@@ -219,7 +219,7 @@ def cost_sync_view(request: HttpRequest, pk: int) -> HttpResponse:
             apply_domain_error(form, exc)
             status = INVALID
         else:
-            return _finish_sync(request, back, run)
+            return finish_sync(request, back, run)
     return render_modal(
         request,
         "bridge/_cost_sync_form.html",
@@ -236,10 +236,10 @@ def sync_view(request: HttpRequest) -> HttpResponse:
     """Check status sync for the whole firm, now: every sent cost's check, and the trust
     checks and fee invoices of payments pushed to disbursement."""
     me = cases_user(request)
-    back = safe_next(request, request.POST.get("next"), _integrations_url())
+    back = safe_next(request, request.POST.get("next"), integrations_url())
     try:
         run = sync_request(firm=me.firm, actor=me)
     except DomainError as exc:
         messages.error(request, message_of(exc))
         return finish(request, back)
-    return _finish_sync(request, back, run)
+    return finish_sync(request, back, run)

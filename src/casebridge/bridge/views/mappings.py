@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from casebridge.bridge.forms import MAPPING_DEFAULT, MappingForm
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import mappings as mapping_services
-from casebridge.bridge.views._common import SETTINGS_NAV, _refusal_status
+from casebridge.bridge.views._common import SETTINGS_NAV, refusal_status
 from casebridge.cases.auth import cases_settings_required
 from casebridge.cases.models import CostCode
 from casebridge.cases.views._common import (
@@ -62,7 +62,7 @@ def mapping_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             "bridge/_mapping_form.html",
             context,
             title=title,
-            status=_refusal_status(request),
+            status=refusal_status(request),
             back_url=back,
         )
     codes = mapping_services.advance_codes(conn)

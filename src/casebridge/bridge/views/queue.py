@@ -13,7 +13,7 @@ from casebridge.bridge.forms import QueueFilterForm
 from casebridge.bridge.models import PENDING, BooksJob, JobKind, OutboxItem, OutboxState, RunState
 from casebridge.bridge.selectors.queue import queue_counts, queue_items
 from casebridge.bridge.services import outbox
-from casebridge.bridge.views._common import SETTINGS_NAV, _item_id, _job_refusal, _plural
+from casebridge.bridge.views._common import SETTINGS_NAV, counted, job_refusal, parse_item_id
 from casebridge.cases.auth import cases_permission_required
 from casebridge.cases.forms import ConfirmForm
 from casebridge.cases.models import Permission, User
@@ -97,7 +97,7 @@ def queue_retry_view(request: HttpRequest) -> HttpResponse:
     """Retry one failed item (``item``) or, without one, every failed item."""
     me = cases_user(request)
     raw = str(request.POST.get("item", "")).strip()
-    item_ids = [_item_id(raw)] if raw else None
+    item_ids = [parse_item_id(raw)] if raw else None
     try:
         count = outbox.items_retry(firm=me.firm, actor=me, item_ids=item_ids)
     except DomainError as exc:
@@ -105,7 +105,7 @@ def queue_retry_view(request: HttpRequest) -> HttpResponse:
     back = safe_next(request, request.POST.get("next"), reverse("bridge:queue"))
     if count == 0:
         return finish(request, back, "No failed items to retry.")
-    return finish(request, back, f"{_plural(count, 'failed item')} queued again.")
+    return finish(request, back, f"{counted(count, 'failed item')} queued again.")
 
 
 @cases_permission_required(Permission.COSTS_MANAGEMENT)
@@ -177,7 +177,7 @@ def _withdraw_answer(
     if job.state == RunState.FAILED:
         form = ConfirmForm({})
         form.is_valid()
-        apply_domain_error(form, _job_refusal(job))
+        apply_domain_error(form, job_refusal(job))
         return _withdraw_modal(request, form, item, back, INVALID, opening=opening)
     return finish(request, back, str((job.result or {}).get("summary", "Withdrawn.")))
 

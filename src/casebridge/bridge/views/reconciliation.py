@@ -13,7 +13,7 @@ from casebridge.bridge.forms import DifferenceFilterForm, ThreeWayForm
 from casebridge.bridge.models import PENDING, BooksJob, JobKind, ReconciliationDifference, RunState
 from casebridge.bridge.selectors.reconciliation import reconciliation_summary
 from casebridge.bridge.services import reconciliation
-from casebridge.bridge.views._common import SETTINGS_NAV, _item_id
+from casebridge.bridge.views._common import SETTINGS_NAV, parse_item_id
 from casebridge.cases.auth import cases_settings_required
 from casebridge.cases.models import Case, User
 from casebridge.cases.views._common import (
@@ -192,7 +192,7 @@ def three_way_view(request: HttpRequest) -> HttpResponse:
         raw = request.GET.get("job", "")
         if raw:
             job = get_object_or_404(
-                BooksJob, firm=me.firm, kind=JobKind.THREE_WAY, pk=_item_id(raw)
+                BooksJob, firm=me.firm, kind=JobKind.THREE_WAY, pk=parse_item_id(raw)
             )
         form = ThreeWayForm(_three_way_initial(job))
         if job is None:

@@ -14,7 +14,7 @@ from casebridge.bridge.models import InvoiceRelease
 from casebridge.bridge.selectors.settlement import PaymentState, payment_states
 from casebridge.bridge.services import settlement as settlement_services
 from casebridge.bridge.services.status_sync import sync_request
-from casebridge.bridge.views._common import _finish_sync, _refusal_status
+from casebridge.bridge.views._common import finish_sync, refusal_status
 from casebridge.cases.auth import cases_permission_required
 from casebridge.cases.models import Case, Permission, TrustItem
 from casebridge.cases.views._common import (
@@ -54,7 +54,7 @@ def fee_invoice_create_view(request: HttpRequest, pk: int) -> HttpResponse:
             "bridge/_fee_invoice_form.html",
             context,
             title="Create fee invoice",
-            status=_refusal_status(request),
+            status=refusal_status(request),
             back_url=back,
         )
     context["plan"] = plan
@@ -106,7 +106,7 @@ def trust_check_send_again_view(request: HttpRequest, pk: int) -> HttpResponse:
                 "refusal": "Only a payment whose check was voided in the books can be sent again",
             },
             title="Send the trust check again",
-            status=_refusal_status(request),
+            status=refusal_status(request),
             back_url=back,
         )
     if request.method == "POST":
@@ -148,7 +148,7 @@ def settlement_sync_view(request: HttpRequest) -> HttpResponse:
             apply_domain_error(form, exc)
             status = INVALID
         else:
-            return _finish_sync(request, back, run)
+            return finish_sync(request, back, run)
     return render_modal(
         request,
         "bridge/_settlement_sync_form.html",
