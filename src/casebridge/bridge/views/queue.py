@@ -1,4 +1,5 @@
-"""The sync queue: its items by state, Retry, and withdrawing an item (a job the worker does)."""
+"""The sync queue: its items by state, Retry, and withdrawing a failed send (the worker asks
+the books whether they hold it after all; the pop-up polls the job for the answer)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The readiness check: every prerequisite as the worker last checked it, and Run again."""
+"""The readiness check: every prerequisite as the worker last checked it, and "Run checks now"."""
 
 from __future__ import annotations
 
