@@ -6,7 +6,7 @@ scrape /metrics at the top (docs/operations.md)."""
 from django.urls import include, path
 from django.views.generic import TemplateView
 
-from casebridge.bridge.api import api as bridge_api
+from casebridge.bridge.api.router import api as bridge_api
 from casebridge.web import health, metrics
 
 urlpatterns = [

@@ -12,8 +12,17 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from casebridge.bridge import selectors
 from casebridge.bridge.models import CheckState, OutboxState
+from casebridge.bridge.selectors.connection import has_connection, is_connected, panel_context
+from casebridge.bridge.selectors.queue import cases_with_links, cost_sync_info, sync_run_summary
+from casebridge.bridge.selectors.reconciliation import last_reconciliation, reconciliation_summary
+from casebridge.bridge.selectors.settlement import (
+    books_trust_row,
+    books_trust_rows,
+    deposit_problems,
+    fee_invoice_states,
+    payment_states,
+)
 from casebridge.bridge.services import outbox
 from casebridge.bridge.services import settlement as settlement_services
 from casebridge.bridge.services.connection import connection_of, connection_view
@@ -64,15 +73,13 @@ class BooksIntegration:
     def trust_case_extras(
         self, user: User, cases: Sequence[Case], held_cents: dict[int, int]
     ) -> dict[int, TrustCaseExtras]:
-        if not cases or not selectors.has_connection(user.firm):
+        if not cases or not has_connection(user.firm):
             return {}
         ids = [c.pk for c in cases]
-        figures = selectors.books_trust_rows(list(cases), held_cents)
-        payments = selectors.payment_states(ids)
-        invoices = selectors.fee_invoice_states(ids)
-        can_act = user.has_permission(Permission.DEPOSIT_SETTLEMENT) and selectors.is_connected(
-            user.firm
-        )
+        figures = books_trust_rows(list(cases), held_cents)
+        payments = payment_states(ids)
+        invoices = fee_invoice_states(ids)
+        can_act = user.has_permission(Permission.DEPOSIT_SETTLEMENT) and is_connected(user.firm)
         waiting = _invoiceable(ids) if can_act else set()
         items_of: dict[int, list[TrustItem]] = {}
         for item in TrustItem.objects.filter(case_id__in=ids).order_by("pk"):
@@ -131,11 +138,9 @@ class BooksIntegration:
         return out
 
     def home_notices(self, request: HttpRequest, user: User) -> list[Banner]:
-        if not user.has_permission(Permission.ADMIN_SETTINGS) or not selectors.has_connection(
-            user.firm
-        ):
+        if not user.has_permission(Permission.ADMIN_SETTINGS) or not has_connection(user.firm):
             return []
-        run = selectors.last_reconciliation(user.firm)
+        run = last_reconciliation(user.firm)
         url = reverse("bridge:reconciliation")
         if run is None:
             return [Banner("warning", "Books reconciliation: not run yet.", url, "Run it now")]
@@ -153,14 +158,14 @@ class BooksIntegration:
         return [
             Banner(
                 "error",
-                f"Books reconciliation ({when}): {selectors.reconciliation_summary(run)}",
+                f"Books reconciliation ({when}): {reconciliation_summary(run)}",
                 url,
                 "See the differences",
             )
         ]
 
     def trust_page_links(self, user: User) -> list[RowAction]:
-        if not selectors.is_connected(user.firm):
+        if not is_connected(user.firm):
             return []
         links = []
         if user.has_permission(Permission.DEPOSIT_SETTLEMENT):
@@ -173,9 +178,7 @@ class BooksIntegration:
         return links
 
     def panel_html(self, request: HttpRequest, user: User) -> str:
-        return render_to_string(
-            "bridge/_panel.html", selectors.panel_context(user), request=request
-        )
+        return render_to_string("bridge/_panel.html", panel_context(user), request=request)
 
     def banners(self, request: HttpRequest, user: User) -> list[Banner]:
         if not user.has_permission(Permission.ADMIN_SETTINGS):
@@ -211,11 +214,11 @@ class BooksIntegration:
         return []
 
     def trust_figures(self, user: User, case: Case, held_cents: int) -> list[FigureRow]:
-        row = selectors.books_trust_row(case, held_cents)
+        row = books_trust_row(case, held_cents)
         rows = [row] if row is not None else []
-        for problem in selectors.deposit_problems(case):
+        for problem in deposit_problems(case):
             rows.append(FigureRow("Deposit in the books", None, problem, problem=True))
-        invoice = selectors.fee_invoice_states([case.pk]).get(case.pk)
+        invoice = fee_invoice_states([case.pk]).get(case.pk)
         if invoice is not None and invoice.invoice is not None:
             rows.append(
                 FigureRow("Fee invoice", invoice.invoice.total_cents, invoice.note, invoice.problem)
@@ -223,11 +226,9 @@ class BooksIntegration:
         return rows
 
     def cost_extras(self, user: User, costs: Sequence[Cost]) -> dict[int, CostExtras]:
-        info = selectors.cost_sync_info([c.pk for c in costs])
-        can_send = user.has_permission(Permission.COSTS_MANAGEMENT) and selectors.is_connected(
-            user.firm
-        )
-        linked = selectors.cases_with_links({c.case_id for c in costs}) if can_send else set()
+        info = cost_sync_info([c.pk for c in costs])
+        can_send = user.has_permission(Permission.COSTS_MANAGEMENT) and is_connected(user.firm)
+        linked = cases_with_links({c.case_id for c in costs}) if can_send else set()
         out: dict[int, CostExtras] = {}
         for cost in costs:
             row = info.get(cost.pk)
@@ -294,14 +295,14 @@ def _bulk_send(
     request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
 ) -> HttpResponse:
     from casebridge.cases.views._common import finish
-    from casebridge.cases.views.costs_management import _back
+    from casebridge.cases.views.costs_management import back_to_costs_management
     from casebridge.core.money import format_cents
 
     result = outbox.costs_send(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
     noun = "cost" if result.count == 1 else "costs"
     return finish(
         request,
-        _back(request),
+        back_to_costs_management(request),
         f"{result.count} {noun} ({format_cents(result.total_cents)}) sent to the books; "
         "they are Pending until their checks are printed."
         + (f" {result.problem}" if result.not_sent else ""),
@@ -313,18 +314,18 @@ def _bulk_sync(
 ) -> HttpResponse:
     from casebridge.bridge.services.status_sync import sync_request
     from casebridge.cases.views._common import finish
-    from casebridge.cases.views.costs_management import _back
+    from casebridge.cases.views.costs_management import back_to_costs_management
 
     try:  # queued for the worker (ADR 0008): its result, if it answered already, or "started"
         run = sync_request(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
     except DomainError as exc:  # not connected: say so on the page
         messages.error(request, exc.message[:1].upper() + exc.message[1:] + ".")
-        return finish(request, _back(request))
+        return finish(request, back_to_costs_management(request))
     run.refresh_from_db()
     if run.error:
-        messages.error(request, selectors.sync_run_summary(run))
-        return finish(request, _back(request))
-    return finish(request, _back(request), selectors.sync_run_summary(run))
+        messages.error(request, sync_run_summary(run))
+        return finish(request, back_to_costs_management(request))
+    return finish(request, back_to_costs_management(request), sync_run_summary(run))
 
 
 def install() -> None:

@@ -112,7 +112,7 @@ def _void_selected(
     noun = "cost" if len(costs) == 1 else "costs"
     return finish(
         request,
-        _back(request),
+        back_to_costs_management(request),
         f"{len(costs)} {noun} ({format_cents(total)}) voided.",
     )
 
@@ -181,7 +181,9 @@ register_bulk_action(BulkAction(key="export", label="Export CSV", handler=_expor
 # --- The screen ---------------------------------------------------------------------------
 
 
-def _back(request: HttpRequest) -> str:
+def back_to_costs_management(request: HttpRequest) -> str:
+    """Where an action on Costs Management returns (its bulk actions, the bridge's among
+    them): the page as it was, sent as ``next``, else Costs Management."""
     return safe_next(request, request.POST.get("next"), reverse("cases:costs_management"))
 
 
@@ -338,7 +340,7 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
     if not action.confirms:
         if not costs:
             messages.error(request, "Select at least one cost first.")
-            return HttpResponseRedirect(_back(request))
+            return HttpResponseRedirect(back_to_costs_management(request))
         return action.handler(request, me, costs, None)
     assert action.confirm_form is not None
     status = 200
@@ -371,10 +373,10 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
             "action": action,
             "costs": costs,
             "total_cents": sum(c.amount_cents for c in costs),
-            "next": _back(request),
+            "next": back_to_costs_management(request),
         },
         title=f"{action.label} · {len(costs)} cost{'s' if len(costs) != 1 else ''}",
         status=status,
-        back_url=_back(request),
+        back_url=back_to_costs_management(request),
         opening=request.POST.get("confirmed") != "1",
     )

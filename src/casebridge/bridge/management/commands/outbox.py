@@ -17,7 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from casebridge.bridge.models import OutboxKind, OutboxState
-from casebridge.bridge.selectors import queue_counts, queue_items
+from casebridge.bridge.selectors.queue import queue_counts, queue_items
 from casebridge.bridge.services.outbox import items_retry
 from casebridge.cases.models import Firm, User
 from casebridge.core.errors import DomainError

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from casebridge.bridge.client import worker
 from casebridge.bridge.models import SyncTrigger
-from casebridge.bridge.selectors import reconciliation_summary
+from casebridge.bridge.selectors.reconciliation import reconciliation_summary
 from casebridge.bridge.services.reconciliation import reconciliation_run
 from casebridge.cases.models import Firm
 from casebridge.core.errors import DomainError

@@ -1,185 +1,33 @@
-"""Reads for the bridge's screens and API: the connection card, each cost's sync state,
-the sync queue with its counts per state. Never a question to the books (ADR 0008): what
-is shown from them is what the worker last read, with its age."""
+"""The settlement money as the books hold it: a case's trust balance in the books beside the
+cases side's, its deposits' problems, each payment's trust check and each case's fee
+invoice."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max
 
 from casebridge.bridge.models import (
-    PENDING,
     UNFINISHED,
     CaseLink,
     CheckState,
-    Connection,
-    ConnectionStatus,
-    CostLink,
     DepositLink,
     FeeInvoice,
     InvoiceStage,
     OutboxItem,
     OutboxKind,
     OutboxState,
-    ReconciliationRun,
-    SyncRun,
     TrustItemLink,
 )
 from casebridge.bridge.services.balances import balance_stale, balances_request
-from casebridge.bridge.services.connection import (
-    books_addresses_of,
-    connection_of,
-    connection_view,
-    sign_in_of,
-)
+from casebridge.bridge.services.connection import connection_of, connection_view
 from casebridge.bridge.services.delivery import TRUST_KINDS
-from casebridge.bridge.services.readiness import readiness_last
 from casebridge.bridge.services.snapshot import age_label
 from casebridge.cases.extensions import FigureRow
-from casebridge.cases.models import Case, Firm, Permission, TrustItemStatus, User
+from casebridge.cases.models import Case, TrustItemStatus
 from casebridge.core.money import format_cents
-
-
-def has_connection(firm: Firm) -> bool:
-    return Connection.objects.filter(firm=firm).exists()
-
-
-def is_connected(firm: Firm) -> bool:
-    return Connection.objects.filter(firm=firm, status=ConnectionStatus.CONNECTED).exists()
-
-
-def panel_context(user: User) -> dict[str, Any]:
-    conn = connection_of(user.firm)
-    return {
-        "conn": conn,
-        "view": connection_view(conn),
-        "can_manage": user.has_permission(Permission.ADMIN_SETTINGS),
-        "counts": queue_counts(user.firm) if conn else {},
-        "readiness": readiness_last(conn) if conn else None,
-        "last_sync": SyncRun.objects.filter(firm=user.firm).order_by("-started_at").first()
-        if conn
-        else None,
-        "last_reconciliation": last_reconciliation(user.firm) if conn else None,
-        "sign_in": sign_in_of(user.firm),
-        "addresses": list(books_addresses_of(user.firm)),
-        "is_firm_admin": user.is_firm_admin,
-        "allow_loopback": settings.DEBUG or settings.BRIDGE_ALLOW_LOOPBACK_BOOKS,
-    }
-
-
-@dataclass(frozen=True)
-class CostSyncInfo:
-    item_state: str
-    error: str
-    check_id: int | None
-    check_state: str
-    check_number: int | None
-    problem: str
-    #: An earlier failed or waiting item of the same case this one waits behind.
-    held_behind: str = ""
-
-
-def cost_sync_info(cost_ids: list[int]) -> dict[int, CostSyncInfo]:
-    """Each sent cost's latest send item and its check, for a page of cost rows."""
-    links = {
-        link.cost_id: link
-        for link in CostLink.objects.filter(cost_id__in=cost_ids).only(
-            "cost_id", "books_check_id", "check_state", "check_number", "problem"
-        )
-    }
-    if not links:
-        return {}
-    latest: dict[int, OutboxItem] = {}
-    for item in (
-        OutboxItem.objects.filter(cost_id__in=list(links), kind=OutboxKind.COST_SEND)
-        .only("cost_id", "case_id", "state", "error_message")
-        .order_by("pk")
-    ):
-        assert item.cost_id is not None
-        latest[item.cost_id] = item
-    blockers: dict[int, OutboxItem] = {}
-    queued_cases = {i.case_id for i in latest.values() if i.state == OutboxState.QUEUED}
-    if queued_cases:
-        for blocker in (
-            OutboxItem.objects.filter(
-                case_id__in=queued_cases, state__in=(OutboxState.FAILED, OutboxState.WAITING)
-            )
-            .only("pk", "case_id", "state", "error_message")
-            .order_by("-pk")
-        ):
-            blockers[blocker.case_id] = blocker  # the earliest wins (ordered newest first)
-    out = {}
-    for cost_id, link in links.items():
-        last = latest.get(cost_id)
-        ahead = blockers.get(last.case_id) if last and last.state == OutboxState.QUEUED else None
-        held = ""
-        if ahead is not None and last is not None and ahead.pk < last.pk:
-            held = f"item #{ahead.pk} ({ahead.get_state_display()}: {ahead.error_message})"
-        out[cost_id] = CostSyncInfo(
-            item_state=last.state if last else "",
-            error=last.error_message if last else "",
-            check_id=link.books_check_id,
-            check_state=link.check_state,
-            check_number=link.check_number,
-            problem=link.problem,
-            held_behind=held,
-        )
-    return out
-
-
-def cases_with_links(case_ids: set[int]) -> set[int]:
-    """Which of these cases have linked cases (a cost there can be split)."""
-    through = Case.linked_cases.through
-    return set(
-        through.objects.filter(from_case_id__in=case_ids).values_list("from_case_id", flat=True)
-    )
-
-
-def queue_counts(firm: Firm) -> dict[str, int]:
-    counts = dict(
-        OutboxItem.objects.filter(firm=firm)
-        .values_list("state")
-        .annotate(n=Count("pk"))
-        .values_list("state", "n")
-    )
-    return {state: counts.get(state, 0) for state in OutboxState.values}
-
-
-def queue_items(
-    firm: Firm, *, state: str = "", kind: str = "", case_number: str = ""
-) -> QuerySet[OutboxItem]:
-    qs = OutboxItem.objects.filter(firm=firm).select_related(
-        "case", "cost", "cost__payee", "deposit", "trust_item", "fee_invoice"
-    )
-    if state:
-        qs = qs.filter(state=state)
-    if kind:
-        qs = qs.filter(kind=kind)
-    if case_number:
-        qs = qs.filter(case__number__iexact=case_number.strip())
-    return qs.order_by("-pk")
-
-
-def sync_run_summary(run: SyncRun) -> str:
-    """What a check-status sync did, as a sentence (its error if it could not run)."""
-    if run.state in PENDING:
-        return (
-            "Check status sync started: the worker is asking the books; the result shows "
-            "on the Integrations card when they have answered."
-        )
-    if run.error:
-        return f"Check status sync failed: {run.error}"
-    problems = f"{run.problems} problem{'s' if run.problems != 1 else ''}"
-    settlement = ""
-    if run.disbursed or run.invoices_final:
-        settlement = (
-            f" {run.disbursed} trust payment{'s' if run.disbursed != 1 else ''} disbursed, "
-            f"{run.invoices_final} fee invoice{'s' if run.invoices_final != 1 else ''} final."
-        )
-    return f"Check status synced: {run.paid} paid, {run.voided} voided, {problems}.{settlement}"
 
 
 def _trust_in_flight(
@@ -459,30 +307,3 @@ def fee_invoice_states(case_ids: list[int]) -> dict[int, FeeInvoiceState]:
                 problem=bool(invoice.problem),
             )
     return out
-
-
-def last_reconciliation(firm: Firm) -> ReconciliationRun | None:
-    """The firm-wide reconciliation last finished."""
-    return (
-        ReconciliationRun.objects.filter(firm=firm, case__isnull=True, finished_at__isnull=False)
-        .select_related("case")
-        .order_by("-started_at", "-pk")
-        .first()
-    )
-
-
-def reconciliation_summary(run: ReconciliationRun) -> str:
-    """What a reconciliation found, as a sentence."""
-    if run.error:
-        return f"Reconciliation failed: {run.error}"
-    scope = f"case {run.case.number}" if run.case else f"{run.cases_compared} cases"
-    flight = f"; {run.in_flight} item(s) still on their way" if run.in_flight else ""
-    if run.differences == 0:
-        return (
-            f"Reconciliation clean: {scope}, {run.documents_compared} documents compared, "
-            f"no difference{flight}."
-        )
-    return (
-        f"Reconciliation found {run.differences} difference{'s' if run.differences != 1 else ''}"
-        f" ({scope}, {run.documents_compared} documents compared{flight})."
-    )
