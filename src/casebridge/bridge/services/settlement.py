@@ -63,7 +63,7 @@ from casebridge.cases.permissions import require
 from casebridge.cases.services.disbursement import INVOICED_KINDS
 from casebridge.core import clock
 from casebridge.core.audit import audit_record, audit_record_many
-from casebridge.core.db import update_rows
+from casebridge.core.db import insert_rows, inserted_instances, update_rows
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
@@ -727,25 +727,34 @@ def _write_invoices(
             go.append((case, items, email, lines))
     if not go:
         return []
-    invoices = FeeInvoice.objects.bulk_create(
-        [_fee_invoice_row(firm, case, conn, lines, items, actor) for case, items, _, lines in go]
+    now = clock.now()
+    rows = [
+        _fee_invoice_row(firm, case, conn, lines, items, actor, now) for case, items, _, lines in go
+    ]
+    invoices = inserted_instances(
+        FeeInvoice,
+        _INVOICE_FIELDS,
+        rows,
+        insert_rows(FeeInvoice, _INVOICE_FIELDS, rows),
+        related={"firm": firm, "created_by": actor},
     )
     for invoice in invoices:
         invoice.external_ref = fee_invoice_external_ref(invoice.pk)
     update_rows(
         FeeInvoice, [("external_ref", "varchar")], [(i.pk, i.external_ref) for i in invoices]
     )
-    now = clock.now()
     release = InvoiceRelease(conn.invoice_release)
-    OutboxItem.objects.bulk_create(
+    insert_rows(
+        OutboxItem,
+        _OUTBOX_FIELDS,
         [
-            OutboxItem(
-                firm=firm,
-                case=case,
-                fee_invoice=invoice,
-                kind=OutboxKind.FEE_INVOICE,
-                key=new_key(),
-                payload={
+            (
+                firm.pk,
+                case.pk,
+                invoice.pk,
+                OutboxKind.FEE_INVOICE.value,
+                new_key(),
+                {
                     "external_ref": invoice.external_ref,
                     "attorney_email": email,
                     "trust_bank_account_id": conn.trust_account_id,
@@ -753,12 +762,13 @@ def _write_invoices(
                     "release": "auto" if release == InvoiceRelease.AUTOMATIC else "review",
                     "description": f"Settlement of {case.number} {case.name}"[:255],
                 },
-                next_attempt_at=now,
-                created_by=actor,
-                created_at=now,
+                now,
+                actor.pk,
+                now,
             )
             for invoice, (case, _, email, _) in zip(invoices, go, strict=True)
-        ]
+        ],
+        returning=False,
     )
     audit_record_many(
         [
@@ -779,6 +789,34 @@ def _write_invoices(
     return invoices
 
 
+#: The fields a fee invoice is written with (the rest take their defaults: no stage yet).
+_INVOICE_FIELDS = (
+    "firm",
+    "case",
+    "external_ref",
+    "release",
+    "total_cents",
+    "lines",
+    "trust_item_ids",
+    "created_by",
+    "created_at",
+)
+
+#: The fields a fee invoice's outbox item is written with (the rest take their defaults:
+#: queued, no attempt yet, the web request's id).
+_OUTBOX_FIELDS = (
+    "firm",
+    "case",
+    "fee_invoice",
+    "kind",
+    "key",
+    "payload",
+    "next_attempt_at",
+    "created_by",
+    "created_at",
+)
+
+
 def _fee_invoice_row(
     firm: Firm,
     case: Case,
@@ -786,14 +824,16 @@ def _fee_invoice_row(
     lines: list[_Line],
     items: list[TrustItem],
     actor: User,
-) -> FeeInvoice:
-    return FeeInvoice(
-        firm=firm,
-        case=case,
-        external_ref=f"pending-{new_key()}",
-        release=conn.invoice_release,
-        total_cents=sum(ln.amount_cents for ln in lines),
-        lines=[
+    now: dt.datetime,
+) -> tuple[object, ...]:
+    """A fee invoice's values, as :data:`_INVOICE_FIELDS` names them."""
+    return (
+        firm.pk,
+        case.pk,
+        f"pending-{new_key()}",
+        conn.invoice_release,
+        sum(ln.amount_cents for ln in lines),
+        [
             {
                 "kind": ln.kind,
                 "description": ln.description,
@@ -805,9 +845,9 @@ def _fee_invoice_row(
             }
             for ln in lines
         ],
-        trust_item_ids=[i.pk for i in items],
-        created_by=actor,
-        created_at=clock.now(),
+        [i.pk for i in items],
+        actor.pk,
+        now,
     )
 
 
