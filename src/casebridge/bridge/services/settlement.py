@@ -21,8 +21,9 @@ everything after it for that case.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError, transaction
 
@@ -62,7 +63,7 @@ from casebridge.cases.permissions import require
 from casebridge.cases.services.disbursement import INVOICED_KINDS
 from casebridge.core import clock
 from casebridge.core.audit import audit_record, audit_record_many
-from casebridge.core.db import update_rows
+from casebridge.core.db import insert_rows, inserted_instances, update_rows
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
@@ -203,20 +204,89 @@ class _Line:
     trust_item_id: int
     cost_id: int | None = None
     activity_code_id: int | None = None
+    #: the payment's kind for a charge (COPP, Property Damage Fee), whose activity code is
+    #: the connection's own and is read again when the invoice is queued
+    charge: str = ""
 
 
-def _cost_codes(case: Case) -> dict[int, int]:
-    """Each sent cost's activity code, as its check request carried it."""
-    codes: dict[int, int] = {}
-    for cost_id, payload in OutboxItem.objects.filter(
-        case=case, kind=OutboxKind.COST_SEND, state=OutboxState.SENT
-    ).values_list("cost_id", "payload"):
-        if cost_id and payload.get("activity_code_id"):
-            codes[cost_id] = int(payload["activity_code_id"])
-    return codes
+@dataclass(frozen=True)
+class _CostRow:
+    """A cost not void, as a reimbursement line needs it."""
+
+    pk: int
+    amount_cents: int
+    status: str
+    sent: bool
+    cost_code_id: int
+    code: str
+    cost_date: dt.date
+    payee: str
 
 
-def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[_Line]:
+@dataclass
+class _Reimbursable:
+    """What the cost reimbursement lines of the cases planned together need, each read once
+    for all of them (a constant number of queries however many cases)."""
+
+    #: case id -> its costs not void, in date order
+    costs: dict[int, list[_CostRow]] = field(default_factory=dict)
+    #: the costs whose check is in the books (neither void nor missing)
+    checked: set[int] = field(default_factory=set)
+    #: cost id -> the activity code its check request carried
+    codes: dict[int, int] = field(default_factory=dict)
+    #: cost code id -> the code its advances post to (for costs paid outside the books)
+    mapped: dict[int, int | None] = field(default_factory=dict)
+
+
+def _reimbursable(conn: Connection, case_ids: Sequence[int]) -> _Reimbursable:
+    """Four queries at most for every case: the costs, their checks, the activity codes
+    their check requests carried, and (for costs paid outside the books) the mappings."""
+    facts = _Reimbursable()
+    if not case_ids:
+        return facts
+    wanted = list(case_ids)
+    for row in (
+        Cost.objects.filter(case_id__in=wanted)
+        .exclude(status=CostStatus.VOID)
+        .order_by("cost_date", "pk")
+        .values_list(
+            "pk",
+            "case_id",
+            "amount_cents",
+            "status",
+            "sent_at",
+            "cost_code_id",
+            "cost_code__code",
+            "cost_date",
+            "payee__name",
+        )
+    ):
+        pk, case_id, cents, status, sent_at, code_id, code, day, payee = row
+        facts.costs.setdefault(case_id, []).append(
+            _CostRow(pk, cents, status, sent_at is not None, code_id, code, day, payee)
+        )
+    facts.checked = set(
+        CostLink.objects.filter(cost__case_id__in=wanted, books_check_id__isnull=False)
+        .exclude(check_state__in=(CheckState.VOID, CheckState.MISSING))
+        .values_list("cost_id", flat=True)
+    )
+    # each sent cost's activity code, as its check request carried it (a later send wins)
+    for cost_id, code in (
+        OutboxItem.objects.filter(
+            case_id__in=wanted, kind=OutboxKind.COST_SEND, state=OutboxState.SENT
+        )
+        .order_by("pk")
+        .values_list("cost_id", "payload__activity_code_id")
+    ):
+        if cost_id and code:
+            facts.codes[cost_id] = int(code)
+    outside = {c.cost_code_id for rows in facts.costs.values() for c in rows if not c.sent}
+    if outside:
+        facts.mapped = cost_activity_codes(conn, outside)
+    return facts
+
+
+def _reimbursement_lines(case: Case, item: TrustItem, facts: _Reimbursable) -> list[_Line]:
     """One line per advanced cost, in date order, for the amount staged: a reduction (a
     Property Damage Fee waiver, or a smaller amount staged) comes off the last costs, so
     the lines add up to the staged amount to the cent.
@@ -226,12 +296,7 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
     card, say) is repaid with the code its advance would have posted to (its mapping, the
     books' code of its UTBMS code, else the cost posting reference): the accountant records
     such an advance in the books by hand. A cost still Open is refused: send or void it first."""
-    costs = list(
-        Cost.objects.filter(case=case)
-        .exclude(status=CostStatus.VOID)
-        .select_related("payee", "cost_code")
-        .order_by("cost_date", "pk")
-    )
+    costs = facts.costs.get(case.pk, [])
     unsent = [c for c in costs if c.status == CostStatus.OPEN]
     if unsent:
         unsent_cents = format_cents(sum(c.amount_cents for c in unsent))
@@ -241,12 +306,7 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
             "(Costs tab)",
             field="case",
         )
-    checks = dict(
-        CostLink.objects.filter(cost__in=costs, books_check_id__isnull=False)
-        .exclude(check_state__in=(CheckState.VOID, CheckState.MISSING))
-        .values_list("cost_id", "books_check_id")
-    )
-    waiting = [c for c in costs if c.sent_at is not None and c.pk not in checks]
+    waiting = [c for c in costs if c.sent and c.pk not in facts.checked]
     if waiting:
         raise ValidationFailed(
             f"{len(waiting)} of this case's costs "
@@ -255,8 +315,6 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
             "invoice can repay an advance only once the books hold it",
             field="case",
         )
-    codes = _cost_codes(case)
-    mapped = cost_activity_codes(conn, {c.cost_code_id for c in costs if c.sent_at is None})
     total = sum(c.amount_cents for c in costs)
     if item.amount_cents > total:
         raise ValidationFailed(
@@ -276,11 +334,11 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
     for cost, cents in zip(costs, amounts, strict=True):
         if cents == 0:
             continue
-        outside = cost.sent_at is None
-        code = mapped.get(cost.cost_code_id) if outside else codes.get(cost.pk)
+        outside = not cost.sent
+        code = facts.mapped.get(cost.cost_code_id) if outside else facts.codes.get(cost.pk)
         if code is None:
             raise ValidationFailed(
-                f"cost {cost.pk} ({cost.payee.name}) has no activity code to repay it with; "
+                f"cost {cost.pk} ({cost.payee}) has no activity code to repay it with; "
                 "run the readiness check",
                 field="case",
             )
@@ -289,7 +347,7 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
         lines.append(
             _Line(
                 kind="cost",
-                description=f"Reimbursed cost: {cost.payee.name[:120]}, {cost.cost_code.code} "
+                description=f"Reimbursed cost: {cost.payee[:120]}, {cost.code} "
                 f"{cost.cost_date:%m/%d/%Y}{reduced}{how}"[:255],
                 amount_cents=cents,
                 source=f"cases-cost-{cost.pk}",
@@ -301,7 +359,24 @@ def _reimbursement_lines(case: Case, item: TrustItem, conn: Connection) -> list[
     return lines
 
 
-def _lines(case: Case, items: list[TrustItem], conn: Connection) -> list[_Line]:
+def _charge_code(conn: Connection, kind: str) -> int | None:
+    """The connection's activity code for a charge billed on the invoice."""
+    if kind == TrustItemKind.COPP:
+        return conn.copp_activity_code_id
+    if kind == TrustItemKind.PROPERTY_DAMAGE_FEE:
+        return conn.pd_activity_code_id
+    return None
+
+
+_CHARGE_LABELS = {
+    TrustItemKind.COPP: "COPP charges",
+    TrustItemKind.PROPERTY_DAMAGE_FEE: "Property Damage Fee",
+}
+
+
+def _lines(
+    case: Case, items: list[TrustItem], conn: Connection, facts: _Reimbursable
+) -> list[_Line]:
     lines: list[_Line] = []
     for item in items:
         source = trust_item_external_ref(item.pk)
@@ -315,77 +390,86 @@ def _lines(case: Case, items: list[TrustItem], conn: Connection) -> list[_Line]:
                     item.pk,
                 )
             )
-        elif item.kind == TrustItemKind.COPP:
+        elif item.kind in _CHARGE_LABELS:
             lines.append(
                 _Line(
                     "cost",
-                    "COPP charges",
+                    _CHARGE_LABELS[TrustItemKind(item.kind)],
                     item.amount_cents,
                     source,
                     item.pk,
-                    activity_code_id=conn.copp_activity_code_id,
-                )
-            )
-        elif item.kind == TrustItemKind.PROPERTY_DAMAGE_FEE:
-            lines.append(
-                _Line(
-                    "cost",
-                    "Property Damage Fee",
-                    item.amount_cents,
-                    source,
-                    item.pk,
-                    activity_code_id=conn.pd_activity_code_id,
+                    activity_code_id=_charge_code(conn, item.kind),
+                    charge=item.kind,
                 )
             )
         elif item.kind == TrustItemKind.COST_REIMBURSEMENT:
-            lines.extend(_reimbursement_lines(case, item, conn))
+            lines.extend(_reimbursement_lines(case, item, facts))
     return lines
 
 
-def _books_users(conn: Connection, case: Case) -> dict[str, BooksUser]:
-    """The books' active users by email (lower case), as the worker last read them (never
-    asked here: ADR 0008)."""
-    users = snapshot.users(conn)
-    if users is None:
-        snapshot.refresh_request(conn)
-        who = case.responsible_attorney.email if case.responsible_attorney else "the attorney"
-        raise NotReadYet(
-            f"the books' users have not been read yet (is {who} one, recording time?); the "
-            "worker is reading them now, try again in a moment"
-        )
-    return {u.email.strip().lower(): u for u in users if u.is_active}
-
-
-def _require_timekeeper(conn: Connection, case: Case, users: dict[str, BooksUser]) -> str:
-    """The responsible attorney's books user must exist and record time (the fee is their
-    time entry), as the worker last read the books' users: the readiness report covers
-    attorneys of open cases only. A refusal asks for a fresh read (the fix may have been
-    made in the books since)."""
+def _timekeeper(case: Case, users: dict[str, BooksUser]) -> str | NotReady:
+    """The responsible attorney's books email, or why not: their books user must exist and
+    record time (the fee is their time entry), as the worker last read the books' users:
+    the readiness report covers attorneys of open cases only."""
     attorney = case.responsible_attorney
     if attorney is None:
-        raise NotReady(
+        return NotReady(
             "the case has no responsible attorney, whose time entry the fee would be; "
             "set one on the case first",
             checks=["attorney_emails"],
         )
     books_user = users.get(attorney.email.strip().lower())
-    if books_user is None or not books_user.records_time:
-        snapshot.refresh_request(conn)
     if books_user is None:
-        raise NotReady(
+        return NotReady(
             f"the responsible attorney {attorney.display_name} ({attorney.email}) has no books "
             "user with that email. In the books: Gear -> Users -> add the user with exactly "
             "this email (or correct the email on either side)",
             checks=["attorney_emails"],
         )
     if not books_user.records_time:
-        raise NotReady(
+        return NotReady(
             f"Records Time is off for {attorney.email} in the books, and the fee is their time "
             "entry. In the books: Gear -> Users -> pencil -> Accounting -> toggle on Records "
             "Time -> Save",
             checks=["records_time"],
         )
     return attorney.email.strip().lower()
+
+
+def _timekeepers(
+    conn: Connection, plans: Sequence[FeeInvoicePlan]
+) -> tuple[dict[int, str], dict[int, DomainError]]:
+    """Each planned case's attorney's books email (case id -> email), or why not (case id
+    -> refusal), from the books' active users as the worker last read them (never asked
+    here: ADR 0008). A refusal about the books' users asks the worker for a fresh read,
+    once (the fix may have been made in the books since)."""
+    emails: dict[int, str] = {}
+    refused: dict[int, DomainError] = {}
+    if not plans:
+        return emails, refused
+    users = snapshot.users(conn)
+    if users is None:
+        snapshot.refresh_request(conn)
+        for plan in plans:
+            attorney = plan.case.responsible_attorney
+            who = attorney.email if attorney else "the attorney"
+            refused[plan.case.pk] = NotReadYet(
+                f"the books' users have not been read yet (is {who} one, recording time?); "
+                "the worker is reading them now, try again in a moment"
+            )
+        return emails, refused
+    active = {u.email.strip().lower(): u for u in users if u.is_active}
+    ask_again = False
+    for plan in plans:
+        found = _timekeeper(plan.case, active)
+        if isinstance(found, NotReady):
+            refused[plan.case.pk] = found
+            ask_again = ask_again or plan.case.responsible_attorney is not None
+        else:
+            emails[plan.case.pk] = found
+    if ask_again:
+        snapshot.refresh_request(conn)
+    return emails, refused
 
 
 @dataclass(frozen=True)
@@ -406,48 +490,103 @@ class FeeInvoicePlan:
         return InvoiceRelease(self.conn.invoice_release).label
 
 
+def _plans(
+    firm: Firm, case_ids: Sequence[int], conn: Connection | None = None
+) -> tuple[dict[int, FeeInvoicePlan], dict[int, DomainError]]:
+    """Every case's fee invoice as it would be sent (case id -> plan), or why not (case id
+    -> refusal, in the order of the checks: the case not found, no connection (refuses
+    all, raised), an invoice already there, nothing to invoice, the costs' refusals). A
+    constant number of queries however many cases: the cases with their attorneys, their
+    invoices not voided, their payments waiting to be invoiced, and what the cost
+    reimbursements need, each read once for all."""
+    wanted = list(dict.fromkeys(case_ids))
+    found = {
+        case.pk: case
+        for case in Case.objects.filter(firm=firm, pk__in=wanted).select_related(
+            "responsible_attorney"
+        )
+    }
+    refused: dict[int, DomainError] = {
+        case_id: ValidationFailed("case not found in this firm", field="case")
+        for case_id in wanted
+        if case_id not in found
+    }
+    if not found:
+        return {}, refused
+    if conn is None:
+        conn = require_connection(firm)
+    existing = _live_invoices(list(found))
+    labels = _invoice_labels(list(existing.values()))
+    items_of: dict[int, list[TrustItem]] = {}
+    for item in TrustItem.objects.filter(
+        case_id__in=list(found), kind__in=INVOICED_KINDS, status=TrustItemStatus.TO_BE_DISBURSED
+    ).order_by("pk"):
+        items_of.setdefault(item.case_id, []).append(item)
+    going: list[int] = []
+    for case_id in wanted:
+        if case_id in refused:
+            continue
+        invoice = existing.get(case_id)
+        if invoice is not None:
+            refused[case_id] = Conflict(
+                f"this case already has a fee invoice ({labels[invoice.pk]}); it must be "
+                "voided in the books before another is created",
+                field="case",
+            )
+        elif not items_of.get(case_id):
+            refused[case_id] = ValidationFailed(
+                "nothing on this case is waiting to be invoiced: push the staged fee, charges "
+                "and cost reimbursement to disbursement first",
+                field="case",
+            )
+        else:
+            going.append(case_id)
+    if not going:
+        return {}, refused
+    if conn.copp_activity_code_id is None or conn.pd_activity_code_id is None:
+        snapshot.refresh_request(conn)  # the worker's readiness run finds the activity codes
+    facts = _reimbursable(
+        conn,
+        [
+            case_id
+            for case_id in going
+            if any(i.kind == TrustItemKind.COST_REIMBURSEMENT for i in items_of[case_id])
+        ],
+    )
+    plans: dict[int, FeeInvoicePlan] = {}
+    for case_id in going:
+        case, items = found[case_id], items_of[case_id]
+        try:
+            plans[case_id] = FeeInvoicePlan(case, conn, items, _lines(case, items, conn, facts))
+        except DomainError as exc:
+            refused[case_id] = exc
+    return plans, refused
+
+
 def fee_invoice_plan(*, firm: Firm, actor: User, case_id: int) -> FeeInvoicePlan:
     """The case's fee invoice as it would be sent, with every refusal that needs no
     question to the books (no connection, an invoice already there, nothing to invoice,
-    costs never sent)."""
+    costs never sent): the plan of many cases (:func:`fee_invoices_create`) for one."""
     require(actor, Permission.DEPOSIT_SETTLEMENT)
-    case = Case.objects.filter(firm=firm, pk=case_id).select_related("responsible_attorney").first()
-    if case is None:
-        raise ValidationFailed("case not found in this firm", field="case")
-    conn = require_connection(firm)
-    existing = FeeInvoice.objects.filter(case=case).exclude(stage=InvoiceStage.VOIDED).first()
-    if existing is not None:
-        raise Conflict(
-            f"this case already has a fee invoice ({_invoice_label(existing)}); it must be "
-            "voided in the books before another is created",
-            field="case",
-        )
-    items = list(
-        TrustItem.objects.filter(
-            case=case, kind__in=INVOICED_KINDS, status=TrustItemStatus.TO_BE_DISBURSED
-        ).order_by("pk")
-    )
-    if not items:
-        raise ValidationFailed(
-            "nothing on this case is waiting to be invoiced: push the staged fee, charges and "
-            "cost reimbursement to disbursement first",
-            field="case",
-        )
-    if conn.copp_activity_code_id is None or conn.pd_activity_code_id is None:
-        snapshot.refresh_request(conn)  # the worker's readiness run finds the activity codes
-    return FeeInvoicePlan(case, conn, items, _lines(case, items, conn))
+    plans, refused = _plans(firm, [case_id])
+    if case_id in refused:
+        raise refused[case_id]
+    return plans[case_id]
 
 
 def fee_invoice_create(*, firm: Firm, actor: User, case_id: int) -> FeeInvoice:
     """Create fee invoice (Client Trust Management -> To Be Disbursed): one invoice for the
     case's fee, charges and cost reimbursement, queued for the books. Refused, naming the
     failing prerequisite, when the attorney has no books user, Records Time is off, or the
-    release stage is needed and off; refused while the case has a fee invoice not voided."""
+    release stage is needed and off; refused while the case has a fee invoice not voided.
+    The batch of :func:`fee_invoices_create` for one case, its own refusals first."""
     plan = fee_invoice_plan(firm=firm, actor=actor, case_id=case_id)
     require_ready(conn=plan.conn, purpose=INVOICES, ignore=CASE_ATTORNEY_CHECKS)
     plan.conn.refresh_from_db()
-    email = _require_timekeeper(plan.conn, plan.case, _books_users(plan.conn, plan.case))
-    created, refused = _queue_invoices(firm, actor, plan.conn, [(plan.case, plan.items, email)])
+    emails, refused = _timekeepers(plan.conn, [plan])
+    if refused:
+        raise refused[plan.case.pk]
+    created, refused = _queue_invoices(firm, actor, plan.conn, [(plan, emails[plan.case.pk])])
     if refused:
         raise refused[plan.case.pk]
     return created[0]
@@ -462,31 +601,36 @@ class FeeInvoiceBatch:
 
 def fee_invoices_create(*, firm: Firm, actor: User, case_ids: Sequence[int]) -> FeeInvoiceBatch:
     """Create fee invoice for many cases at once: the readiness check and the books' users
-    are asked once; every case is planned, then all are queued together (a few statements
-    whatever their number), and a case refused (with its reason) does not hold back the
-    others. A failing firm-wide prerequisite refuses all."""
+    are asked once; every case is planned together (:func:`_plans`: a constant number of
+    queries whatever their number), then all are queued together, and a case refused (with
+    its reason) does not hold back the others. A failing firm-wide prerequisite refuses
+    all."""
     require(actor, Permission.DEPOSIT_SETTLEMENT)
     conn = require_connection(firm)
     require_ready(conn=conn, purpose=INVOICES, ignore=CASE_ATTORNEY_CHECKS)
     conn.refresh_from_db()
-    users: dict[str, BooksUser] | None = None
-    planned: list[tuple[Case, list[TrustItem], str]] = []
-    refused: dict[int, str] = {}
-    for case_id in dict.fromkeys(case_ids):
-        try:
-            plan = fee_invoice_plan(firm=firm, actor=actor, case_id=case_id)
-            if users is None:
-                users = _books_users(conn, plan.case)
-            email = _require_timekeeper(conn, plan.case, users)
-        except DomainError as exc:
-            refused[case_id] = exc.message
-            continue
-        planned.append((plan.case, plan.items, email))
-    created, queued_refused = _queue_invoices(firm, actor, conn, planned)
-    refused.update({case_id: exc.message for case_id, exc in queued_refused.items()})
-    return FeeInvoiceBatch(
-        created, {c: refused[c] for c in dict.fromkeys(case_ids) if c in refused}
+    wanted = list(dict.fromkeys(case_ids))
+    plans, refused = _plans(firm, wanted, conn)
+    ordered = [plans[case_id] for case_id in wanted if case_id in plans]
+    emails, not_timekeepers = _timekeepers(conn, ordered)
+    refused.update(not_timekeepers)
+    created, queued_refused = _queue_invoices(
+        firm, actor, conn, [(p, emails[p.case.pk]) for p in ordered if p.case.pk in emails]
     )
+    refused.update(queued_refused)
+    return FeeInvoiceBatch(created, {c: refused[c].message for c in wanted if c in refused})
+
+
+def _live_invoices(case_ids: Sequence[int]) -> dict[int, FeeInvoice]:
+    """Each case's fee invoice not voided (case id -> invoice)."""
+    live: dict[int, FeeInvoice] = {}
+    for invoice in (
+        FeeInvoice.objects.filter(case_id__in=list(case_ids))
+        .exclude(stage=InvoiceStage.VOIDED)
+        .order_by("pk")
+    ):
+        live.setdefault(invoice.case_id, invoice)
+    return live
 
 
 def _raced_invoice() -> Conflict:
@@ -499,17 +643,22 @@ def _queue_invoices(
     firm: Firm,
     actor: User,
     conn: Connection,
-    planned: Sequence[tuple[Case, list[TrustItem], str]],
+    planned: Sequence[tuple[FeeInvoicePlan, str]],
 ) -> tuple[list[FeeInvoice], dict[int, DomainError]]:
-    """Queue each planned case's fee invoice (its payments, its attorney's books email):
-    the payments locked, the invoices, their outbox items and audit events written
-    together in one transaction. Returns the invoices queued, in order, and why each case
-    not queued was refused (another user's invoice got there first, its payments changed,
-    an activity code missing); a refused case writes nothing."""
+    """Queue each planned case's fee invoice (its plan, its attorney's books email): the
+    payments locked, the invoices, their outbox items and audit events written together in
+    one transaction. Returns the invoices queued, in order, and why each case not queued
+    was refused (another user's invoice got there first, its payments changed, an activity
+    code missing); a refused case writes nothing. The charges' activity codes are the
+    connection's as last read."""
     refused: dict[int, DomainError] = {}
     ready: list[tuple[Case, list[TrustItem], str, list[_Line]]] = []
-    for case, items, email in planned:
-        lines = _lines(case, items, conn)
+    for plan, email in planned:
+        case, items = plan.case, plan.items
+        lines = [
+            replace(ln, activity_code_id=_charge_code(conn, ln.charge)) if ln.charge else ln
+            for ln in plan.lines
+        ]
         missing = next((ln for ln in lines if ln.kind == "cost" and not ln.activity_code_id), None)
         if missing is not None:
             refused[case.pk] = NotReady(
@@ -578,25 +727,34 @@ def _write_invoices(
             go.append((case, items, email, lines))
     if not go:
         return []
-    invoices = FeeInvoice.objects.bulk_create(
-        [_fee_invoice_row(firm, case, conn, lines, items, actor) for case, items, _, lines in go]
+    now = clock.now()
+    rows = [
+        _fee_invoice_row(firm, case, conn, lines, items, actor, now) for case, items, _, lines in go
+    ]
+    invoices = inserted_instances(
+        FeeInvoice,
+        _INVOICE_FIELDS,
+        rows,
+        insert_rows(FeeInvoice, _INVOICE_FIELDS, rows),
+        related={"firm": firm, "created_by": actor},
     )
     for invoice in invoices:
         invoice.external_ref = fee_invoice_external_ref(invoice.pk)
     update_rows(
         FeeInvoice, [("external_ref", "varchar")], [(i.pk, i.external_ref) for i in invoices]
     )
-    now = clock.now()
     release = InvoiceRelease(conn.invoice_release)
-    OutboxItem.objects.bulk_create(
+    insert_rows(
+        OutboxItem,
+        _OUTBOX_FIELDS,
         [
-            OutboxItem(
-                firm=firm,
-                case=case,
-                fee_invoice=invoice,
-                kind=OutboxKind.FEE_INVOICE,
-                key=new_key(),
-                payload={
+            (
+                firm.pk,
+                case.pk,
+                invoice.pk,
+                OutboxKind.FEE_INVOICE.value,
+                new_key(),
+                {
                     "external_ref": invoice.external_ref,
                     "attorney_email": email,
                     "trust_bank_account_id": conn.trust_account_id,
@@ -604,12 +762,13 @@ def _write_invoices(
                     "release": "auto" if release == InvoiceRelease.AUTOMATIC else "review",
                     "description": f"Settlement of {case.number} {case.name}"[:255],
                 },
-                next_attempt_at=now,
-                created_by=actor,
-                created_at=now,
+                now,
+                actor.pk,
+                now,
             )
             for invoice, (case, _, email, _) in zip(invoices, go, strict=True)
-        ]
+        ],
+        returning=False,
     )
     audit_record_many(
         [
@@ -630,6 +789,34 @@ def _write_invoices(
     return invoices
 
 
+#: The fields a fee invoice is written with (the rest take their defaults: no stage yet).
+_INVOICE_FIELDS = (
+    "firm",
+    "case",
+    "external_ref",
+    "release",
+    "total_cents",
+    "lines",
+    "trust_item_ids",
+    "created_by",
+    "created_at",
+)
+
+#: The fields a fee invoice's outbox item is written with (the rest take their defaults:
+#: queued, no attempt yet, the web request's id).
+_OUTBOX_FIELDS = (
+    "firm",
+    "case",
+    "fee_invoice",
+    "kind",
+    "key",
+    "payload",
+    "next_attempt_at",
+    "created_by",
+    "created_at",
+)
+
+
 def _fee_invoice_row(
     firm: Firm,
     case: Case,
@@ -637,14 +824,16 @@ def _fee_invoice_row(
     lines: list[_Line],
     items: list[TrustItem],
     actor: User,
-) -> FeeInvoice:
-    return FeeInvoice(
-        firm=firm,
-        case=case,
-        external_ref=f"pending-{new_key()}",
-        release=conn.invoice_release,
-        total_cents=sum(ln.amount_cents for ln in lines),
-        lines=[
+    now: dt.datetime,
+) -> tuple[object, ...]:
+    """A fee invoice's values, as :data:`_INVOICE_FIELDS` names them."""
+    return (
+        firm.pk,
+        case.pk,
+        f"pending-{new_key()}",
+        conn.invoice_release,
+        sum(ln.amount_cents for ln in lines),
+        [
             {
                 "kind": ln.kind,
                 "description": ln.description,
@@ -656,20 +845,34 @@ def _fee_invoice_row(
             }
             for ln in lines
         ],
-        trust_item_ids=[i.pk for i in items],
-        created_by=actor,
-        created_at=clock.now(),
+        [i.pk for i in items],
+        actor.pk,
+        now,
     )
 
 
-def _invoice_label(invoice: FeeInvoice) -> str:
-    if invoice.books_invoice_number:
-        stage = InvoiceStage(invoice.stage).label.lower()
-        return f"invoice {invoice.books_invoice_number}, {stage}"
-    failed = OutboxItem.objects.filter(fee_invoice=invoice, state=OutboxState.FAILED).first()
-    if failed is not None:
-        return (
-            f"refused by the books: {failed.error_message} Retry it from the sync queue once "
-            "that is put right, or withdraw it there"
-        )
-    return "on its way to the books"
+def _invoice_labels(invoices: Sequence[FeeInvoice]) -> dict[int, str]:
+    """How each invoice stands, in words (invoice id -> label): its number and stage, the
+    books' refusal, or on its way. One query for the refusals of them all."""
+    waiting = [i.pk for i in invoices if not i.books_invoice_number]
+    failed: dict[int, str] = {}
+    if waiting:
+        for invoice_id, message in (
+            OutboxItem.objects.filter(fee_invoice_id__in=waiting, state=OutboxState.FAILED)
+            .order_by("pk")
+            .values_list("fee_invoice_id", "error_message")
+        ):
+            failed.setdefault(invoice_id, message)
+    labels: dict[int, str] = {}
+    for invoice in invoices:
+        if invoice.books_invoice_number:
+            stage = InvoiceStage(invoice.stage).label.lower()
+            labels[invoice.pk] = f"invoice {invoice.books_invoice_number}, {stage}"
+        elif invoice.pk in failed:
+            labels[invoice.pk] = (
+                f"refused by the books: {failed[invoice.pk]} Retry it from the sync queue once "
+                "that is put right, or withdraw it there"
+            )
+        else:
+            labels[invoice.pk] = "on its way to the books"
+    return labels
