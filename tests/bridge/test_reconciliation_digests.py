@@ -7,13 +7,23 @@ every document found before (these assertions pass on the code before the digest
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from casebridge.books.models import Check, TrustReceipt
 from casebridge.books.services import checks as books_checks
 from casebridge.bridge import client as client_module
-from casebridge.bridge.models import InvoiceRelease, OutboxItem, ReconciliationRun
-from casebridge.bridge.services import outbox, reconciliation
+from casebridge.bridge.models import (
+    CaseLink,
+    Connection,
+    InvoiceRelease,
+    OutboxItem,
+    ReconciliationRun,
+)
+from casebridge.bridge.services import balances, outbox, reconciliation
 from casebridge.bridge.services import settlement as bridge_settlement
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases.models import Cost
@@ -191,3 +201,36 @@ def test_in_flight_and_failed_items_count_as_before(books, cases):
         "retry",
         OutboxItem.objects.get(cost=failed).pk,
     )
+
+
+def test_a_clean_firm_run_stamps_the_read_once_not_on_every_case_link(books, cases):
+    """The whole-firm run reads every file's trust balance; it keeps the time of that read
+    once, on the connection, and writes a case link only when its balance changed (at
+    100,000 cases, stamping every link was a 100,000-row UPDATE a run)."""
+    settled = _settled_and_final(books, cases)
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    CaseLink.objects.update(books_trust_read_at=long_ago)
+    with CaptureQueriesContext(connection) as queries:
+        _run(cases)
+    assert [q["sql"] for q in queries if 'UPDATE "bridge_caselink"' in q["sql"]] == []
+    link = CaseLink.objects.get(case=settled.case)
+    conn = Connection.objects.get(firm=cases.firm)
+    assert link.books_trust_read_at == long_ago
+    assert conn.trust_balances_read_at is not None and conn.trust_balances_read_at > long_ago
+    assert balances.balance_read_at(link, conn) == conn.trust_balances_read_at
+
+
+def test_a_link_made_after_the_firm_read_is_not_read_by_it(books, cases):
+    settled = _settled_and_final(books, cases)
+    conn = Connection.objects.get(firm=cases.firm)
+    link = CaseLink.objects.get(case=settled.case)
+    read = conn.trust_balances_read_at
+    assert read is not None
+    link.books_trust_read_at = None
+    link.linked_at = read + dt.timedelta(seconds=1)
+    assert balances.balance_read_at(link, conn) is None
+    link.books_trust_read_at = read + dt.timedelta(seconds=5)  # its own read, later
+    assert balances.balance_read_at(link, conn) == read + dt.timedelta(seconds=5)
+    link.linked_at = read - dt.timedelta(seconds=1)
+    link.books_trust_read_at = read - dt.timedelta(seconds=9)  # its own read, earlier
+    assert balances.balance_read_at(link, conn) == read

@@ -1024,6 +1024,7 @@ def _compare(
     waiting = _unfinished(firm, scope)
     matched_documents = 0
     whole_firm = scope is None
+    asked_at = clock.now()
     if scope is None:
         digests = client.external_digests(conn.trust_account_id, _PREFIX)
         balances = digests.balances
@@ -1042,7 +1043,7 @@ def _compare(
         balances = client.trust_balances(conn.trust_account_id, [f for f, _ in case_links.values()])
     # what the screens show beside each case (they never ask the books: ADR 0008)
     if whole_firm:
-        balances_keep_firm(firm.pk, balances)
+        balances_keep_firm(firm.pk, balances, asked_at=asked_at)
     else:
         balances_keep(
             firm.pk, balances, file_ids=[f for f, _ in case_links.values()], missing_is_zero=False
