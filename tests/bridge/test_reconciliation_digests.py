@@ -216,7 +216,8 @@ def test_a_clean_firm_run_stamps_the_read_once_not_on_every_case_link(books, cas
     link = CaseLink.objects.get(case=settled.case)
     conn = Connection.objects.get(firm=cases.firm)
     assert link.books_trust_read_at == long_ago
-    assert conn.trust_balances_read_at is not None and conn.trust_balances_read_at > long_ago
+    assert conn.trust_balances_read_at is not None
+    assert conn.trust_balances_read_at > long_ago
     assert balances.balance_read_at(link, conn) == conn.trust_balances_read_at
 
 

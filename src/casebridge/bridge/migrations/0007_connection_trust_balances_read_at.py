@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bridge', '0006_operations'),
+        ("bridge", "0006_operations"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connection',
-            name='trust_balances_read_at',
+            model_name="connection",
+            name="trust_balances_read_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

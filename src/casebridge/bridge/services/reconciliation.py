@@ -31,19 +31,23 @@ and only the worker asks the books for the three-way reconciliation (ADR 0008).
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from django.db.models import Sum
 
 from casebridge.bridge.client import (
     BooksAuthLapsed,
     BooksClient,
+    BooksDigests,
     BooksDocument,
     BooksError,
     ThreeWay,
@@ -817,6 +821,7 @@ class _Differing:
 
 def _differing(
     firm: Firm,
+    expected: dict[int, tuple[int, int, str]],
     case_links: dict[int, tuple[int, str]],
     books: dict[int | None, tuple[int, int, str]],
     waiting: _Unfinished,
@@ -846,6 +851,24 @@ def _differing(
         files.add(file_id)
     files.update(f for f in books if f is not None and f not in cases_of_file)
     return _Differing(detail, files, None in books, documents)
+
+
+def _both_digests(
+    firm: Firm, client: BooksClient, trust_account_id: int
+) -> tuple[dict[int, tuple[int, int, str]], BooksDigests]:
+    """This side's digests and the books', computed at the same time: the request waits in
+    a thread (it touches no database), this side's query runs on this one. Not with an
+    in-memory SQLite database: its one connection is shared with a books server in this
+    process (the test suite's live server), which must not use it while this query does."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if isinstance(db, SQLiteDatabaseWrapper) and db.is_in_memory_db():
+        return _expected_digests(firm), client.external_digests(trust_account_id, _PREFIX)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="books-digests") as pool:
+        asked = pool.submit(
+            contextvars.copy_context().run, client.external_digests, trust_account_id, _PREFIX
+        )
+        expected = _expected_digests(firm)
+        return expected, asked.result()
 
 
 def _read_books_of_files(
@@ -1026,9 +1049,9 @@ def _compare(
     whole_firm = scope is None
     asked_at = clock.now()
     if scope is None:
-        digests = client.external_digests(conn.trust_account_id, _PREFIX)
+        expected, digests = _both_digests(firm, client, conn.trust_account_id)
         balances = digests.balances
-        differing = _differing(firm, case_links, digests.documents, waiting)
+        differing = _differing(firm, expected, case_links, digests.documents, waiting)
         detail: set[int] = differing.cases
         matched_documents = differing.documents
         checks, receipts, invoices = _read_books_of_files(
