@@ -77,7 +77,6 @@ def test_a_name_huey_would_change_in_its_keys_is_refused(name):
     ) in done.stderr
 
 
-
 def test_no_task_result_is_kept():
     """No caller reads a task's return value (outcomes are in audit events and logs), so
     the queue keeps none: a kept result stays until read, which is never (issue 12)."""
