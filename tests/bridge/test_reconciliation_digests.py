@@ -8,6 +8,7 @@ every document found before (these assertions pass on the code before the digest
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import pytest
 from django.db import connection
@@ -235,3 +236,21 @@ def test_a_link_made_after_the_firm_read_is_not_read_by_it(books, cases):
     link.linked_at = read - dt.timedelta(seconds=1)
     link.books_trust_read_at = read - dt.timedelta(seconds=9)  # its own read, earlier
     assert balances.balance_read_at(link, conn) == read
+
+
+def test_more_cases_to_compare_in_detail_than_a_statement_takes_parameters(books, cases):
+    """When the books lost (or changed) every document, every case is compared in detail:
+    70,000 case ids are more than a stock SQLite (32,766; Debian builds it with 250,000)
+    or PostgreSQL's server-side binding (65,535) take in one statement, so the ids go to
+    the database as one parameter, not one each."""
+    settled = _settled_and_final(books, cases)
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+    waiting = reconciliation._unfinished(cases.firm, None)
+    detail = set(range(10_000_000, 10_070_000)) | {settled.case.pk}
+    found, known = reconciliation._compare_costs(cases.firm, detail, {}, waiting)
+    costs = Cost.objects.filter(case=settled.case)
+    assert known == {f"cases-cost-{c.pk}" for c in costs}
+    assert len(found.rows) == costs.count()  # each sent cost: the books have no check
+    assert reconciliation._unfinished(cases.firm, detail).cases == set()
