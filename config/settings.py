@@ -357,6 +357,9 @@ if not (_huey_name.isascii() and _huey_name.replace("_", "").isalnum()):
     )
 HUEY = {
     "name": _huey_name,
+    # No caller reads a task's return value (outcomes go to audit events and logs); a kept
+    # result would stay in the queue's store until read, that is for ever.
+    "results": False,
     "immediate": os.environ.get("CASEBRIDGE_HUEY_IMMEDIATE", "0") == "1",
     "consumer": {
         "workers": int(os.environ.get("CASEBRIDGE_WORKERS", "2")),

@@ -7,13 +7,24 @@ every document found before (these assertions pass on the code before the digest
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from casebridge.books.models import Check, TrustReceipt
 from casebridge.books.services import checks as books_checks
 from casebridge.bridge import client as client_module
-from casebridge.bridge.models import InvoiceRelease, OutboxItem, ReconciliationRun
-from casebridge.bridge.services import outbox, reconciliation
+from casebridge.bridge.models import (
+    CaseLink,
+    Connection,
+    InvoiceRelease,
+    OutboxItem,
+    ReconciliationRun,
+)
+from casebridge.bridge.services import balances, outbox, reconciliation
 from casebridge.bridge.services import settlement as bridge_settlement
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases.models import Cost
@@ -191,3 +202,55 @@ def test_in_flight_and_failed_items_count_as_before(books, cases):
         "retry",
         OutboxItem.objects.get(cost=failed).pk,
     )
+
+
+def test_a_clean_firm_run_stamps_the_read_once_not_on_every_case_link(books, cases):
+    """The whole-firm run reads every file's trust balance; it keeps the time of that read
+    once, on the connection, and writes a case link only when its balance changed (at
+    100,000 cases, stamping every link was a 100,000-row UPDATE a run)."""
+    settled = _settled_and_final(books, cases)
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    CaseLink.objects.update(books_trust_read_at=long_ago)
+    with CaptureQueriesContext(connection) as queries:
+        _run(cases)
+    assert [q["sql"] for q in queries if 'UPDATE "bridge_caselink"' in q["sql"]] == []
+    link = CaseLink.objects.get(case=settled.case)
+    conn = Connection.objects.get(firm=cases.firm)
+    assert link.books_trust_read_at == long_ago
+    assert conn.trust_balances_read_at is not None
+    assert conn.trust_balances_read_at > long_ago
+    assert balances.balance_read_at(link, conn) == conn.trust_balances_read_at
+
+
+def test_a_link_made_after_the_firm_read_is_not_read_by_it(books, cases):
+    settled = _settled_and_final(books, cases)
+    conn = Connection.objects.get(firm=cases.firm)
+    link = CaseLink.objects.get(case=settled.case)
+    read = conn.trust_balances_read_at
+    assert read is not None
+    link.books_trust_read_at = None
+    link.linked_at = read + dt.timedelta(seconds=1)
+    assert balances.balance_read_at(link, conn) is None
+    link.books_trust_read_at = read + dt.timedelta(seconds=5)  # its own read, later
+    assert balances.balance_read_at(link, conn) == read + dt.timedelta(seconds=5)
+    link.linked_at = read - dt.timedelta(seconds=1)
+    link.books_trust_read_at = read - dt.timedelta(seconds=9)  # its own read, earlier
+    assert balances.balance_read_at(link, conn) == read
+
+
+def test_more_cases_to_compare_in_detail_than_a_statement_takes_parameters(books, cases):
+    """When the books lost (or changed) every document, every case is compared in detail:
+    70,000 case ids are more than a stock SQLite (32,766; Debian builds it with 250,000)
+    or PostgreSQL's server-side binding (65,535) take in one statement, so the ids go to
+    the database as one parameter, not one each."""
+    settled = _settled_and_final(books, cases)
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        connection.connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+    waiting = reconciliation._unfinished(cases.firm, None)
+    detail = set(range(10_000_000, 10_070_000)) | {settled.case.pk}
+    found, known = reconciliation._compare_costs(cases.firm, detail, {}, waiting)
+    costs = Cost.objects.filter(case=settled.case)
+    assert known == {f"cases-cost-{c.pk}" for c in costs}
+    assert len(found.rows) == costs.count()  # each sent cost: the books have no check
+    assert reconciliation._unfinished(cases.firm, detail).cases == set()

@@ -75,3 +75,11 @@ def test_a_name_huey_would_change_in_its_keys_is_refused(name):
         f"ImproperlyConfigured: CASEBRIDGE_HUEY_NAME may hold only letters, digits and _ "
         f"(it is {name!r})"
     ) in done.stderr
+
+
+def test_no_task_result_is_kept():
+    """No caller reads a task's return value (outcomes are in audit events and logs), so
+    the queue keeps none: a kept result stays until read, which is never (issue 12)."""
+    from huey.contrib.djhuey import HUEY
+
+    assert HUEY.results is False

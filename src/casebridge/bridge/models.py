@@ -110,6 +110,10 @@ class Connection(models.Model):
     refresh_error = models.CharField(max_length=1000, blank=True)
     #: A refresh of the files' trust balances asked for and not yet done.
     trust_refresh_requested_at = models.DateTimeField(null=True, blank=True)
+    #: When the worker last read every linked file's trust balance at once (a whole-firm
+    #: reconciliation): a case link made before it was read then too, without its own
+    #: ``books_trust_read_at`` being written (``balances.balance_read_at``).
+    trust_balances_read_at = models.DateTimeField(null=True, blank=True)
     activated_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -158,7 +162,8 @@ class CaseLink(models.Model):
     books_file_number = models.CharField(max_length=40)
     books_client_id = models.BigIntegerField()
     linked_at = models.DateTimeField()
-    #: The file's trust balance as the worker last read it, and when.
+    #: The file's trust balance as the worker last read it, and when it read this file
+    #: alone (a whole-firm read is kept on the connection: ``balances.balance_read_at``).
     books_trust_cents = models.BigIntegerField(null=True, blank=True)
     books_trust_read_at = models.DateTimeField(null=True, blank=True)
 

@@ -13,9 +13,11 @@ import functools
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast
 
+from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from casebridge.core.periodic import once_per_period
+from casebridge.core.statistics import statistics_refresh
 
 P = ParamSpec("P")
 R = TypeVar("R", covariant=True)
@@ -46,3 +48,8 @@ def periodic_task(
         return cast(Task[P, R], task)
 
     return decorate
+
+
+@periodic_task(crontab(hour="3", minute="50"))
+def statistics_refresh_nightly() -> None:
+    statistics_refresh()

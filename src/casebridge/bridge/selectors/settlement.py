@@ -21,7 +21,7 @@ from casebridge.bridge.models import (
     OutboxState,
     TrustItemLink,
 )
-from casebridge.bridge.services.balances import balance_stale, balances_request
+from casebridge.bridge.services.balances import balance_read_at, balance_stale, balances_request
 from casebridge.bridge.services.connection import connection_of, connection_view
 from casebridge.bridge.services.delivery import TRUST_KINDS
 from casebridge.bridge.services.snapshot import age_label
@@ -161,7 +161,7 @@ def books_trust_rows(cases: list[Case], held_cents: dict[int, int]) -> dict[int,
     ask = False
     for case in linked:
         link = links[case.pk]
-        read_at = link.books_trust_read_at
+        read_at = balance_read_at(link, conn)
         ask = ask or balance_stale(read_at)
         if read_at is None:
             note = f"File {link.books_file_number}: not read from the books yet.{again}"

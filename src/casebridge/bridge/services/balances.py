@@ -49,19 +49,30 @@ def balances_keep(
         CaseLink.objects.filter(pk__in=pks[start : start + 1000]).update(books_trust_read_at=now)
 
 
-def balances_keep_firm(firm_id: int, balances: dict[int, int]) -> None:
+def balances_keep_firm(firm_id: int, balances: dict[int, int], *, asked_at: dt.datetime) -> None:
     """Keep what the books answered for every linked file of the firm (a file left out of
     the answer has no ledger: 0), without a list of ids: the balances that changed are
-    written, and the time of the read on every link in one UPDATE."""
-    now = clock.now()
-    links = CaseLink.objects.filter(firm_id=firm_id)
+    written, and the time of the read once, on the connection (stamping every link was an
+    UPDATE of every row of the firm's links a run: :func:`balance_read_at`). ``asked_at``:
+    when the books were asked; a link made since is not in their answer, and keeps none."""
+    links = CaseLink.objects.filter(firm_id=firm_id, linked_at__lte=asked_at)
     changed = [
         (pk, balances.get(file_id, 0))
         for pk, file_id, kept in links.values_list("pk", "books_file_id", "books_trust_cents")
         if kept != balances.get(file_id, 0)
     ]
     update_rows(CaseLink, [("books_trust_cents", "bigint")], changed)
-    links.update(books_trust_read_at=now)
+    Connection.objects.filter(firm_id=firm_id).update(trust_balances_read_at=asked_at)
+
+
+def balance_read_at(link: CaseLink, conn: Connection) -> dt.datetime | None:
+    """When the link's balance was last read: its own read, or the firm's last whole read
+    if the link was made by then, whichever is later."""
+    firm_read = conn.trust_balances_read_at
+    if firm_read is not None and link.linked_at > firm_read:
+        firm_read = None
+    reads = [r for r in (link.books_trust_read_at, firm_read) if r is not None]
+    return max(reads) if reads else None
 
 
 def balances_read(

@@ -31,19 +31,23 @@ and only the worker asks the books for the three-way reconciliation (ADR 0008).
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from django.db.models import Sum
 
 from casebridge.bridge.client import (
     BooksAuthLapsed,
     BooksClient,
+    BooksDigests,
     BooksDocument,
     BooksError,
     ThreeWay,
@@ -96,6 +100,7 @@ from casebridge.cases.models import (
 from casebridge.cases.permissions import require_settings_access
 from casebridge.core import clock
 from casebridge.core.audit import audit_record
+from casebridge.core.db import id_set
 from casebridge.core.digest import digest_aggregate, row_sql, select_sql
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
@@ -155,7 +160,7 @@ class _Unfinished:
 def _unfinished(firm: Firm, case_ids: set[int] | None) -> _Unfinished:
     qs = OutboxItem.objects.filter(firm=firm, state__in=UNFINISHED)
     if case_ids is not None:
-        qs = qs.filter(case_id__in=case_ids)
+        qs = qs.filter(case_id__in=id_set(case_ids))
     by_subject: dict[tuple[str, int], tuple[int, str, str]] = {}
     cases: set[int] = set()
     for pk, kind, case_id, cost_id, deposit_id, item_id, invoice_id, state, error in qs.order_by(
@@ -230,7 +235,7 @@ def _compare_costs(
     found, known = _Found(), set()
     links = CostLink.objects.filter(firm=firm)
     if case_ids is not None:
-        links = links.filter(cost__case_id__in=case_ids)
+        links = links.filter(cost__case_id__in=id_set(case_ids))
     for ref, cost_id, case_id, status, cents, reference, payee in links.values_list(
         "external_ref",
         "cost_id",
@@ -317,8 +322,8 @@ def _compare_deposits(
     deposit_links = DepositLink.objects.filter(firm=firm)
     deposits = Deposit.objects.filter(firm=firm)
     if case_ids is not None:
-        deposit_links = deposit_links.filter(deposit__case_id__in=case_ids)
-        deposits = deposits.filter(case_id__in=case_ids)
+        deposit_links = deposit_links.filter(deposit__case_id__in=id_set(case_ids))
+        deposits = deposits.filter(case_id__in=id_set(case_ids))
     refs = dict(deposit_links.values_list("deposit_id", "external_ref"))
     rows = list(deposits.values_list("pk", "case_id", "amount_cents", "check_number", "voided_on"))
     unsent_cases = {r[1] for r in rows if r[0] not in refs and r[4] is None}
@@ -388,7 +393,7 @@ def _compare_payments(
     conn_exists = Connection.objects.filter(firm=firm).exists()
     item_links = TrustItemLink.objects.filter(firm=firm)
     if case_ids is not None:
-        item_links = item_links.filter(trust_item__case_id__in=case_ids)
+        item_links = item_links.filter(trust_item__case_id__in=id_set(case_ids))
     links = {
         item_id: (ref, state)
         for item_id, ref, state in item_links.values_list(
@@ -402,7 +407,7 @@ def _compare_payments(
         status__in=(TrustItemStatus.TO_BE_DISBURSED, TrustItemStatus.DISBURSED),
     )
     if case_ids is not None:
-        items = items.filter(case_id__in=case_ids)
+        items = items.filter(case_id__in=id_set(case_ids))
     for item_id, case_id, cents, status, number, payee in items.values_list(
         "pk", "case_id", "amount_cents", "status", "check_number", "payee_name"
     ):
@@ -492,7 +497,7 @@ def _compare_invoices(
     found, known = _Found(), set()
     qs = FeeInvoice.objects.filter(firm=firm)
     if case_ids is not None:
-        qs = qs.filter(case_id__in=case_ids)
+        qs = qs.filter(case_id__in=id_set(case_ids))
     rows = list(qs.values_list("pk", "case_id", "external_ref", "total_cents", "stage", "lines"))
     repaid = {
         int(ln["cost_id"]): int(ln["amount_cents"])
@@ -502,7 +507,7 @@ def _compare_invoices(
         if ln.get("cost_id")
     }
     void_costs = set(
-        Cost.objects.filter(pk__in=list(repaid), status=CostStatus.VOID).values_list(
+        Cost.objects.filter(pk__in=id_set(repaid), status=CostStatus.VOID).values_list(
             "pk", flat=True
         )
     )
@@ -566,9 +571,9 @@ def _held_in_trust(firm: Firm, case_ids: Iterable[int] | None) -> dict[int, int]
     )
     if case_ids is not None:
         ids = list(case_ids)
-        deposits = deposits.filter(case_id__in=ids)
-        paid = paid.filter(case_id__in=ids)
-        queued = queued.filter(trust_item__case_id__in=ids)
+        deposits = deposits.filter(case_id__in=id_set(ids))
+        paid = paid.filter(case_id__in=id_set(ids))
+        queued = queued.filter(trust_item__case_id__in=id_set(ids))
     held: dict[int, int] = defaultdict(int)
     for case_id, cents in (
         deposits.values_list("case_id").annotate(s=Sum("amount_cents")).values_list("case_id", "s")
@@ -602,7 +607,7 @@ def _compare_balances(
         if case_id not in waiting.cases and held.get(case_id, 0) != balances.get(file_id, 0)
     ]
     numbers = dict(
-        Case.objects.filter(pk__in=[d[0] for d in differing]).values_list("pk", "number")
+        Case.objects.filter(pk__in=id_set(d[0] for d in differing)).values_list("pk", "number")
     )
     for case_id, file_number, mine, books in differing:
         side = "more" if books > mine else "less"
@@ -817,6 +822,7 @@ class _Differing:
 
 def _differing(
     firm: Firm,
+    expected: dict[int, tuple[int, int, str]],
     case_links: dict[int, tuple[int, str]],
     books: dict[int | None, tuple[int, int, str]],
     waiting: _Unfinished,
@@ -846,6 +852,24 @@ def _differing(
         files.add(file_id)
     files.update(f for f in books if f is not None and f not in cases_of_file)
     return _Differing(detail, files, None in books, documents)
+
+
+def _both_digests(
+    firm: Firm, client: BooksClient, trust_account_id: int
+) -> tuple[dict[int, tuple[int, int, str]], BooksDigests]:
+    """This side's digests and the books', computed at the same time: the request waits in
+    a thread (it touches no database), this side's query runs on this one. Not with an
+    in-memory SQLite database: its one connection is shared with a books server in this
+    process (the test suite's live server), which must not use it while this query does."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if isinstance(db, SQLiteDatabaseWrapper) and db.is_in_memory_db():
+        return _expected_digests(firm), client.external_digests(trust_account_id, _PREFIX)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="books-digests") as pool:
+        asked = pool.submit(
+            contextvars.copy_context().run, client.external_digests, trust_account_id, _PREFIX
+        )
+        expected = _expected_digests(firm)
+        return expected, asked.result()
 
 
 def _read_books_of_files(
@@ -1024,10 +1048,11 @@ def _compare(
     waiting = _unfinished(firm, scope)
     matched_documents = 0
     whole_firm = scope is None
+    asked_at = clock.now()
     if scope is None:
-        digests = client.external_digests(conn.trust_account_id, _PREFIX)
+        expected, digests = _both_digests(firm, client, conn.trust_account_id)
         balances = digests.balances
-        differing = _differing(firm, case_links, digests.documents, waiting)
+        differing = _differing(firm, expected, case_links, digests.documents, waiting)
         detail: set[int] = differing.cases
         matched_documents = differing.documents
         checks, receipts, invoices = _read_books_of_files(
@@ -1042,7 +1067,7 @@ def _compare(
         balances = client.trust_balances(conn.trust_account_id, [f for f, _ in case_links.values()])
     # what the screens show beside each case (they never ask the books: ADR 0008)
     if whole_firm:
-        balances_keep_firm(firm.pk, balances)
+        balances_keep_firm(firm.pk, balances, asked_at=asked_at)
     else:
         balances_keep(
             firm.pk, balances, file_ids=[f for f, _ in case_links.values()], missing_is_zero=False
@@ -1053,7 +1078,7 @@ def _compare(
     fee_invoices, invoice_refs = _compare_invoices(firm, detail, invoices, waiting)
     trust = _compare_balances(firm, case_links, balances, waiting, whole_firm=whole_firm)
     payment_refs = set(
-        TrustItemLink.objects.filter(firm=firm, trust_item_id__in=linked_items).values_list(
+        TrustItemLink.objects.filter(firm=firm, trust_item_id__in=id_set(linked_items)).values_list(
             "external_ref", flat=True
         )
     )
