@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -151,6 +152,8 @@ def _array_type(field: models.Field[Any, Any]) -> str:
 def _iso(value: Any) -> str:
     if isinstance(value, dt.date):  # and datetimes: PostgreSQL casts ISO text
         return value.isoformat()
+    if isinstance(value, Decimal):  # as SQLite's adapter writes it (str)
+        return str(value)
     raise TypeError(f"{type(value).__name__} is not a column value insert_rows takes")
 
 
@@ -206,6 +209,18 @@ def inserted_instances(
         values["_state"] = state
         out.append(obj)
     return out
+
+
+def prefetched(instance: models.Model, name: str, related: list[M]) -> None:
+    """Give ``instance`` its related objects ``name`` (a reverse foreign key) as
+    ``prefetch_related`` would: ``instance.<name>.all()`` then answers ``related`` without
+    a query. For rows a service has just inserted together with their parent."""
+    manager = getattr(instance, name)
+    queryset = manager.get_queryset()  # what a clone of it (.filter(), ...) will ask
+    queryset._result_cache = related
+    queryset._prefetch_done = True
+    cache_name = manager.field.remote_field.cache_name
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[cache_name] = queryset
 
 
 def _concrete(model: type[models.Model], name: str) -> Any:
