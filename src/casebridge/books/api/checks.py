@@ -32,8 +32,9 @@ from django.utils.cache import patch_cache_control
 from ninja import Query, Router, Status
 from pydantic import Field
 
+from casebridge.books.api.batches import batch_answer, documents_find_or_create
 from casebridge.books.api.idempotency import idempotent
-from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn, batch_answer, item_refusal
+from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn
 from casebridge.books.api.security import context
 from casebridge.books.errors import DomainError, ValidationFailed
 from casebridge.books.models import (
@@ -262,22 +263,17 @@ def _check_request(item: CheckIn) -> check_service.CheckRequest:
 def _request_checks(
     request: HttpRequest, items: list[CheckIn], *, located: bool
 ) -> list[tuple[Check, bool]]:
-    """The one path of both endpoints: every check found or created, all or nothing.
-    ``located``: a refusal names the item (``items[i]...``), as the batch's body has it."""
-    ctx = context(request)
-    prefix = "items[{}]." if located else ""
+    """Both endpoints' one path (a batch's items must not repeat an external_ref)."""
     if located:
         _refuse_repeated_refs(items)
-    require_in_firm(
-        ctx.firm,
-        [ref for i, item in enumerate(items) for ref in _check_references(item, prefix.format(i))],
+    return documents_find_or_create(
+        request,
+        items,
+        located=located,
+        references=_check_references,
+        service=check_service.check_requests_find_or_create,
+        service_request=_check_request,
     )
-    try:
-        return check_service.check_requests_find_or_create(
-            firm=ctx.firm, actor=ctx.user, requests=[_check_request(item) for item in items]
-        )
-    except DomainError as exc:
-        raise item_refusal(exc, located=located) from None
 
 
 @router.post("/checks", response={200: CheckOut, 201: CheckOut, **ERRORS})
@@ -636,24 +632,15 @@ def _receipt_request(item: ReceiptIn) -> check_service.ReceiptRequest:
 def _record_receipts(
     request: HttpRequest, items: list[ReceiptIn], *, located: bool
 ) -> list[tuple[TrustReceipt, bool]]:
-    """The one path of both endpoints: every deposit found or recorded, all or nothing.
-    ``located``: a refusal names the item (``items[i]...``), as the batch's body has it."""
-    ctx = context(request)
-    prefix = "items[{}]." if located else ""
-    require_in_firm(
-        ctx.firm,
-        [
-            ref
-            for i, item in enumerate(items)
-            for ref in _receipt_references(item, prefix.format(i))
-        ],
+    """Both endpoints' one path: every deposit found or recorded, all or nothing."""
+    return documents_find_or_create(
+        request,
+        items,
+        located=located,
+        references=_receipt_references,
+        service=check_service.trust_receipts_find_or_record,
+        service_request=_receipt_request,
     )
-    try:
-        return check_service.trust_receipts_find_or_record(
-            firm=ctx.firm, actor=ctx.user, requests=[_receipt_request(item) for item in items]
-        )
-    except DomainError as exc:
-        raise item_refusal(exc, located=located) from None
 
 
 @router.post("/trust-receipts", response={200: ReceiptOut, 201: ReceiptOut, **ERRORS})

@@ -17,10 +17,10 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import Field
 
+from casebridge.books.api.batches import batch_answer, documents_find_or_create
 from casebridge.books.api.idempotency import idempotent
-from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn, batch_answer, item_refusal
+from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn
 from casebridge.books.api.security import context
-from casebridge.books.errors import DomainError
 from casebridge.books.models import (
     ActivityCode,
     BankAccount,
@@ -33,7 +33,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services import invoices as invoice_service
-from casebridge.core.api.lookups import Reference, get_or_404, require_in_firm
+from casebridge.core.api.lookups import Reference, get_or_404
 from casebridge.core.api.schemas import (
     ERRORS,
     Clean,
@@ -241,27 +241,18 @@ def _invoice_request(item: InvoiceIn) -> invoice_service.InvoiceRequest:
 def _create_invoices(
     request: HttpRequest, items: list[InvoiceIn], *, located: bool
 ) -> list[tuple[Invoice, bool]]:
-    """The one path of both endpoints: every invoice found or created and taken to the
-    stage its ``release`` asks, all or nothing. ``located``: a refusal names the item
-    (``items[i]...``), as the batch's body has it. Each invoice comes back as the books
-    hold it now, its lines included (those created were just written with them, those
-    found again were read with them): shown without reading them again."""
-    ctx = context(request)
-    prefix = "items[{}]." if located else ""
-    require_in_firm(
-        ctx.firm,
-        [
-            ref
-            for i, item in enumerate(items)
-            for ref in _invoice_references(item, prefix.format(i))
-        ],
+    """Both endpoints' one path: every invoice found or created and taken to the stage its
+    ``release`` asks, all or nothing. Each comes back as the books hold it now, its lines
+    included (those created were just written with them, those found again were read
+    with them): shown without reading them again."""
+    return documents_find_or_create(
+        request,
+        items,
+        located=located,
+        references=_invoice_references,
+        service=invoice_service.invoices_create,
+        service_request=_invoice_request,
     )
-    try:
-        return invoice_service.invoices_create(
-            firm=ctx.firm, actor=ctx.user, requests=[_invoice_request(item) for item in items]
-        )
-    except DomainError as exc:
-        raise item_refusal(exc, located=located) from None
 
 
 @router.post("/invoices", response={200: InvoiceOut, 201: InvoiceOut, **ERRORS})

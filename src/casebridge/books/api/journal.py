@@ -27,8 +27,8 @@ from ninja import Query, Router, Status
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from casebridge.books.api.batches import batch_answer
 from casebridge.books.api.idempotency import idempotent
-from casebridge.books.api.schemas import batch_answer
 from casebridge.books.api.security import ApiContext, context
 from casebridge.books.errors import AdminRequired, NotFound
 from casebridge.books.models import File, Firm, GLAccount, JournalEntry, Posting
