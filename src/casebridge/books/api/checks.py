@@ -77,6 +77,7 @@ router = Router(tags=["checks and trust receipts"])
 Shown = TypeVar("Shown", bound=Out)
 
 MAX_BATCH = 1000
+_AMOUNT = {"amount"}
 
 
 def _checks_out(checks: Sequence[Check]) -> list[CheckOut]:
@@ -247,17 +248,8 @@ def check_get(request: HttpRequest, check_id: Id) -> CheckOut:
 
 
 def _check_request(item: CheckIn) -> check_service.CheckRequest:
-    return check_service.CheckRequest(
-        bank_account_id=item.bank_account_id,
-        payee=item.payee,
-        amount_cents=item.amount,
-        file_id=item.file_id,
-        activity_code_id=item.activity_code_id,
-        memo=item.memo,
-        posting_reference=item.posting_reference,
-        request_date=item.request_date,
-        external_ref=item.external_ref,
-    )
+    # the same names but the amount's (the service's in cents)
+    return check_service.CheckRequest(amount_cents=item.amount, **item.model_dump(exclude=_AMOUNT))
 
 
 def _request_checks(
@@ -618,14 +610,7 @@ def _receipt_references(item: ReceiptIn, prefix: str = "") -> list[Reference]:
 
 def _receipt_request(item: ReceiptIn) -> check_service.ReceiptRequest:
     return check_service.ReceiptRequest(
-        bank_account_id=item.bank_account_id,
-        file_id=item.file_id,
-        payer=item.payer,
-        amount_cents=item.amount,
-        received_on=item.received_on,
-        reference=item.reference,
-        memo=item.memo,
-        external_ref=item.external_ref,
+        amount_cents=item.amount, **item.model_dump(exclude=_AMOUNT)
     )
 
 
