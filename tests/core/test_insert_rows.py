@@ -1,12 +1,16 @@
 """casebridge.core.db.insert_rows: the set-based INSERT every bulk write of the services
-goes through (unnest on PostgreSQL, multi-row VALUES on SQLite)."""
+goes through (COPY on PostgreSQL, the ids taken from the sequence first; one JSON
+parameter on SQLite)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 
+from casebridge.books.models import InvoiceLine
 from casebridge.core import clock
 from casebridge.core.db import insert_rows, inserted_instances
 from casebridge.core.models import AuditEvent
@@ -72,3 +76,31 @@ def test_the_instances_are_the_rows_as_read():
         (r.pk, r.entity_id, r.at, r.summary, r.before) for r in read
     ]
     assert not made[0]._state.adding
+
+
+def test_a_decimal_goes_in_as_the_column_holds_it(firm, admin, attorney, client_file):
+    from casebridge.books.services.invoices import LineSpec, invoice_create
+
+    invoice = invoice_create(
+        firm=firm,
+        actor=admin,
+        file_id=client_file.pk,
+        lines=[
+            LineSpec(kind="fee", description="Time", amount_cents=100, timekeeper_id=attorney.pk)
+        ],
+    )
+    fields = ("invoice", "kind", "description", "amount_cents", "timekeeper", "hours", "line_date")
+    row = (invoice.pk, "fee", "More time", 250, attorney.pk, dt.date(2026, 3, 2))
+
+    ids = insert_rows(InvoiceLine, fields, [(*row[:5], Decimal("1.25"), row[5])])
+
+    assert InvoiceLine.objects.get(pk=ids[0]).hours == Decimal("1.25")
+
+
+def test_a_refused_row_is_djangos_integrity_error_and_writes_nothing():
+    bad = ("books", 7, "create", "check", "1", None, None)  # "at" is NOT NULL
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(AuditEvent, FIELDS, [*_rows(2, clock.now()), bad])
+
+    assert AuditEvent.objects.count() == 0

@@ -4,6 +4,8 @@ specifications: exact cents, the bank's own dates, and refusals that say where a
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,31 @@ def test_ofx_1_sgml_and_qfx_from_first_community(name):
     ]
     assert parsed.lines[0].description == "DEPOSIT - Acme Insurance settlement"
     assert [x.type for x in parsed.lines] == ["DEP", "CHECK", "SRVCHG"]
+
+
+def test_qfx_private_tags_warn_nothing_when_two_threads_parse_at_once():
+    """Intuit's private tags are taken out before ofxtools converts the tree, so nothing
+    warns; a filter swapped in and out around each parse (warnings.catch_warnings) let
+    the warning escape from one thread while the other restored the filters."""
+    data = read("first_community.qfx")
+    start = threading.Barrier(2)
+    parsed: list[int] = []
+
+    def parse_many() -> None:
+        start.wait()
+        for _ in range(25):
+            parsed.append(len(statements.parse(data, "ofx").lines))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", append=True)  # below the process's own filters
+        threads = [threading.Thread(target=parse_many) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert parsed == [3] * 50
+    assert [str(w.message) for w in caught] == []
 
 
 def test_ofx_2_xml_from_harbor_national_keeps_the_banks_dates():

@@ -22,7 +22,8 @@ finds the first).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Self, TypeVar
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +32,7 @@ from django.utils.cache import patch_cache_control
 from ninja import Query, Router, Status
 from pydantic import Field
 
+from casebridge.books.api.batches import batch_answer, documents_find_or_create
 from casebridge.books.api.idempotency import idempotent
 from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn
 from casebridge.books.api.security import context
@@ -72,7 +74,10 @@ from casebridge.core.api.schemas import (
 
 router = Router(tags=["checks and trust receipts"])
 
+Shown = TypeVar("Shown", bound=Out)
+
 MAX_BATCH = 1000
+_AMOUNT = {"amount"}
 
 
 def _checks_out(checks: Sequence[Check]) -> list[CheckOut]:
@@ -92,6 +97,22 @@ def _receipts_out(receipts: Sequence[TrustReceipt]) -> list[ReceiptOut]:
 
 def _receipt_out(receipt: TrustReceipt) -> ReceiptOut:
     return _receipts_out([receipt])[0]
+
+
+def _documents_out(
+    of: Callable[..., Shown],
+    results: Sequence[tuple[Check | TrustReceipt, bool]],
+    *,
+    created: bool = False,
+) -> list[Shown]:
+    """A batch's checks or receipts as the API shows them (``of``: the schema's ``of``),
+    with when the bank cleared each: only one found again can have been, so one query
+    at most, none when every one is new. ``created``: each with its ``created`` flag."""
+    cleared = cleared_dates([doc.entry_id for doc, new in results if not new])
+    return [
+        of(doc, cleared_on=cleared.get(doc.entry_id), **({"created": new} if created else {}))
+        for doc, new in results
+    ]
 
 
 class CheckOut(Out):
@@ -117,7 +138,7 @@ class CheckOut(Out):
     )
 
     @classmethod
-    def of(cls, check: Check, *, cleared_on: dt.date | None) -> CheckOut:
+    def of(cls, check: Check, *, cleared_on: dt.date | None, **extra: Any) -> Self:
         return cls(
             id=check.pk,
             bank_account_id=check.bank_account_id,
@@ -137,6 +158,7 @@ class CheckOut(Out):
             entry_id=check.entry_id,
             void_entry_id=check.void_entry_id,
             cleared_on=cleared_on,
+            **extra,
         )
 
 
@@ -187,23 +209,6 @@ def _check_references(item: CheckIn, prefix: str = "") -> list[Reference]:
     ]
 
 
-def _request_check(request: HttpRequest, item: CheckIn) -> tuple[Check, bool]:
-    ctx = context(request)
-    return check_service.check_request_find_or_create(
-        firm=ctx.firm,
-        actor=ctx.user,
-        bank_account_id=item.bank_account_id,
-        payee=item.payee,
-        amount_cents=item.amount,
-        file_id=item.file_id,
-        activity_code_id=item.activity_code_id,
-        memo=item.memo,
-        posting_reference=item.posting_reference,
-        request_date=item.request_date,
-        external_ref=item.external_ref,
-    )
-
-
 def parse_ids(text: str, field: str = "ids") -> list[int]:
     try:
         ids = [int(part) for part in text.split(",") if part.strip()]
@@ -242,6 +247,27 @@ def check_get(request: HttpRequest, check_id: Id) -> CheckOut:
     return _check_out(get_or_404(_checks(context(request).firm), check_id))
 
 
+def _check_request(item: CheckIn) -> check_service.CheckRequest:
+    # the same names but the amount's (the service's in cents)
+    return check_service.CheckRequest(amount_cents=item.amount, **item.model_dump(exclude=_AMOUNT))
+
+
+def _request_checks(
+    request: HttpRequest, items: list[CheckIn], *, located: bool
+) -> list[tuple[Check, bool]]:
+    """Both endpoints' one path (a batch's items must not repeat an external_ref)."""
+    if located:
+        _refuse_repeated_refs(items)
+    return documents_find_or_create(
+        request,
+        items,
+        located=located,
+        references=_check_references,
+        service=check_service.check_requests_find_or_create,
+        service_request=_check_request,
+    )
+
+
 @router.post("/checks", response={200: CheckOut, 201: CheckOut, **ERRORS})
 @idempotent
 def check_create(request: HttpRequest, payload: CheckIn) -> Status[CheckOut]:
@@ -255,10 +281,10 @@ def check_create(request: HttpRequest, payload: CheckIn) -> Status[CheckOut]:
     account, payee, amount, file, activity code) answers 200 with that check as it is now
     (even if printed or voided) and posts nothing; a different one is refused 409
     ``external_ref_conflict`` with ``details.check_id`` and ``details.differing`` (the
-    fields that differ)."""
-    require_in_firm(context(request).firm, _check_references(payload))
-    check, created = _request_check(request, payload)
-    return Status(201 if created else 200, _check_out(check))
+    fields that differ). A batch of one (``POST /checks/batch``)."""
+    results = _request_checks(request, [payload], located=False)
+    [answer] = _documents_out(CheckOut.of, results)
+    return Status(201 if results[0][1] else 200, answer)
 
 
 def _refuse_repeated_refs(items: list[CheckIn]) -> None:
@@ -289,50 +315,8 @@ def check_create_batch(request: HttpRequest, payload: CheckBatchIn) -> Status[Ch
     ``external_ref`` are refused 422 ``validation_error`` naming the later one
     (``items[i].external_ref``). Answers 201 if any check was created, 200 if every one
     was already in the books; ``created`` counts the new ones."""
-    ctx = context(request)
-    _refuse_repeated_refs(payload.items)
-    require_in_firm(
-        ctx.firm,
-        [
-            ref
-            for i, item in enumerate(payload.items)
-            for ref in _check_references(item, f"items[{i}].")
-        ],
-    )
-    try:
-        results = check_service.check_requests_find_or_create(
-            firm=ctx.firm,
-            actor=ctx.user,
-            requests=[
-                check_service.CheckRequest(
-                    bank_account_id=item.bank_account_id,
-                    payee=item.payee,
-                    amount_cents=item.amount,
-                    file_id=item.file_id,
-                    activity_code_id=item.activity_code_id,
-                    memo=item.memo,
-                    posting_reference=item.posting_reference,
-                    request_date=item.request_date,
-                    external_ref=item.external_ref,
-                )
-                for item in payload.items
-            ],
-        )
-    except DomainError as exc:
-        index = exc.details.get("index")
-        if not isinstance(index, int):
-            raise
-        raise at_index(exc, "items", index) from None
-    shown = _checks_out([check for check, _ in results])
-    items = [
-        CheckBatchItemOut(**out.model_dump(), created=created)
-        for out, (_, created) in zip(shown, results, strict=True)
-    ]
-    n_created = sum(1 for item in items if item.created)
-    return Status(
-        201 if n_created else 200,
-        CheckBatchOut(items=items, count=len(items), created=n_created),
-    )
+    results = _request_checks(request, payload.items, located=True)
+    return batch_answer(CheckBatchOut, _documents_out(CheckBatchItemOut.of, results, created=True))
 
 
 class PrintIn(In):
@@ -539,7 +523,7 @@ class ReceiptOut(Out):
     )
 
     @classmethod
-    def of(cls, receipt: TrustReceipt, *, cleared_on: dt.date | None) -> ReceiptOut:
+    def of(cls, receipt: TrustReceipt, *, cleared_on: dt.date | None, **extra: Any) -> Self:
         return cls(
             id=receipt.pk,
             bank_account_id=receipt.bank_account_id,
@@ -555,6 +539,7 @@ class ReceiptOut(Out):
             entry_id=receipt.entry_id,
             void_entry_id=receipt.void_entry_id,
             cleared_on=cleared_on,
+            **extra,
         )
 
 
@@ -625,43 +610,22 @@ def _receipt_references(item: ReceiptIn, prefix: str = "") -> list[Reference]:
 
 def _receipt_request(item: ReceiptIn) -> check_service.ReceiptRequest:
     return check_service.ReceiptRequest(
-        bank_account_id=item.bank_account_id,
-        file_id=item.file_id,
-        payer=item.payer,
-        amount_cents=item.amount,
-        received_on=item.received_on,
-        reference=item.reference,
-        memo=item.memo,
-        external_ref=item.external_ref,
+        amount_cents=item.amount, **item.model_dump(exclude=_AMOUNT)
     )
 
 
 def _record_receipts(
     request: HttpRequest, items: list[ReceiptIn], *, located: bool
-) -> list[tuple[ReceiptOut, bool]]:
-    """The one path of both endpoints: every deposit found or recorded, all or nothing.
-    ``located``: a refusal names the item (``items[i]...``), as the batch's body has it."""
-    ctx = context(request)
-    prefix = "items[{}]." if located else ""
-    require_in_firm(
-        ctx.firm,
-        [
-            ref
-            for i, item in enumerate(items)
-            for ref in _receipt_references(item, prefix.format(i))
-        ],
+) -> list[tuple[TrustReceipt, bool]]:
+    """Both endpoints' one path: every deposit found or recorded, all or nothing."""
+    return documents_find_or_create(
+        request,
+        items,
+        located=located,
+        references=_receipt_references,
+        service=check_service.trust_receipts_find_or_record,
+        service_request=_receipt_request,
     )
-    try:
-        results = check_service.trust_receipts_find_or_record(
-            firm=ctx.firm, actor=ctx.user, requests=[_receipt_request(item) for item in items]
-        )
-    except DomainError as exc:
-        index = exc.details.pop("index", None)
-        if not located or not isinstance(index, int):
-            raise
-        raise at_index(exc, "items", index) from None
-    shown = _receipts_out([receipt for receipt, _ in results])
-    return [(out, created) for out, (_, created) in zip(shown, results, strict=True)]
 
 
 @router.post("/trust-receipts", response={200: ReceiptOut, 201: ReceiptOut, **ERRORS})
@@ -673,8 +637,9 @@ def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status[ReceiptOu
     account, file, payer, amount) answers 200 with that receipt and posts nothing; a
     different one is refused 409 ``external_ref_conflict`` with ``details.receipt_id``.
     A batch of one (``POST /trust-receipts/batch``)."""
-    [(receipt, created)] = _record_receipts(request, [payload], located=False)
-    return Status(201 if created else 200, receipt)
+    results = _record_receipts(request, [payload], located=False)
+    [answer] = _documents_out(ReceiptOut.of, results)
+    return Status(201 if results[0][1] else 200, answer)
 
 
 @router.post(
@@ -693,11 +658,8 @@ def receipt_create_batch(request: HttpRequest, payload: ReceiptBatchIn) -> Statu
     ``external_ref`` are refused 422 ``validation_error`` naming the later one. Answers
     201 if any receipt was recorded, 200 if every one was already in the books."""
     results = _record_receipts(request, payload.items, located=True)
-    items = [ReceiptBatchItemOut(**out.model_dump(), created=created) for out, created in results]
-    n_created = sum(1 for item in items if item.created)
-    return Status(
-        201 if n_created else 200,
-        ReceiptBatchOut(items=items, count=len(items), created=n_created),
+    return batch_answer(
+        ReceiptBatchOut, _documents_out(ReceiptBatchItemOut.of, results, created=True)
     )
 
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, Self
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import Field
 
+from casebridge.books.api.batches import batch_answer, documents_find_or_create
 from casebridge.books.api.idempotency import idempotent
 from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn
 from casebridge.books.api.security import context
-from casebridge.books.errors import DomainError
 from casebridge.books.models import (
     ActivityCode,
     BankAccount,
@@ -33,8 +33,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services import invoices as invoice_service
-from casebridge.core.api.errors import at_index
-from casebridge.core.api.lookups import Reference, get_or_404, require_in_firm
+from casebridge.core.api.lookups import Reference, get_or_404
 from casebridge.core.api.schemas import (
     ERRORS,
     Clean,
@@ -98,7 +97,7 @@ class InvoiceOut(Out):
     lines: list[InvoiceLineOut]
 
     @classmethod
-    def of(cls, invoice: Invoice) -> InvoiceOut:
+    def of(cls, invoice: Invoice, **extra: Any) -> Self:
         return cls(
             id=invoice.pk,
             number=invoice.number,
@@ -115,6 +114,7 @@ class InvoiceOut(Out):
             void_entry_id=invoice.void_entry_id,
             finalised_on=invoice.finalised_on,
             lines=[InvoiceLineOut.of(ln) for ln in invoice.lines.all()],
+            **extra,
         )
 
 
@@ -240,31 +240,19 @@ def _invoice_request(item: InvoiceIn) -> invoice_service.InvoiceRequest:
 
 def _create_invoices(
     request: HttpRequest, items: list[InvoiceIn], *, located: bool
-) -> list[tuple[InvoiceOut, bool]]:
-    """The one path of both endpoints: every invoice found or created and taken to the
-    stage its ``release`` asks, all or nothing. ``located``: a refusal names the item
-    (``items[i]...``), as the batch's body has it."""
-    ctx = context(request)
-    prefix = "items[{}]." if located else ""
-    require_in_firm(
-        ctx.firm,
-        [
-            ref
-            for i, item in enumerate(items)
-            for ref in _invoice_references(item, prefix.format(i))
-        ],
+) -> list[tuple[Invoice, bool]]:
+    """Both endpoints' one path: every invoice found or created and taken to the stage its
+    ``release`` asks, all or nothing. Each comes back as the books hold it now, its lines
+    included (those created were just written with them, those found again were read
+    with them): shown without reading them again."""
+    return documents_find_or_create(
+        request,
+        items,
+        located=located,
+        references=_invoice_references,
+        service=invoice_service.invoices_create,
+        service_request=_invoice_request,
     )
-    try:
-        results = invoice_service.invoices_create(
-            firm=ctx.firm, actor=ctx.user, requests=[_invoice_request(item) for item in items]
-        )
-    except DomainError as exc:
-        index = exc.details.pop("index", None)
-        if not located or not isinstance(index, int):
-            raise
-        raise at_index(exc, "items", index) from None
-    fresh = _invoices(ctx.firm).in_bulk([invoice.pk for invoice, _ in results])
-    return [(InvoiceOut.of(fresh[invoice.pk]), created) for invoice, created in results]
 
 
 @router.post("/invoices", response={200: InvoiceOut, 201: InvoiceOut, **ERRORS})
@@ -280,7 +268,7 @@ def invoice_create(request: HttpRequest, payload: InvoiceIn) -> Status[InvoiceOu
     ``external_ref_conflict`` with ``details.invoice_id``. A batch of one
     (``POST /invoices/batch``)."""
     [(invoice, created)] = _create_invoices(request, [payload], located=False)
-    return Status(201 if created else 200, invoice)
+    return Status(201 if created else 200, InvoiceOut.of(invoice))
 
 
 @router.post("/invoices/batch", response={200: InvoiceBatchOut, 201: InvoiceBatchOut, **ERRORS})
@@ -297,11 +285,9 @@ def invoice_create_batch(request: HttpRequest, payload: InvoiceBatchIn) -> Statu
     it. Two items with the same ``external_ref`` are refused 422 naming the later one.
     Answers 201 if any invoice was created, 200 if every one was already in the books."""
     results = _create_invoices(request, payload.items, located=True)
-    items = [InvoiceBatchItemOut(**out.model_dump(), created=created) for out, created in results]
-    n_created = sum(1 for item in items if item.created)
-    return Status(
-        201 if n_created else 200,
-        InvoiceBatchOut(items=items, count=len(items), created=n_created),
+    return batch_answer(
+        InvoiceBatchOut,
+        [InvoiceBatchItemOut.of(invoice, created=created) for invoice, created in results],
     )
 
 

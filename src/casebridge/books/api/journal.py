@@ -27,6 +27,7 @@ from ninja import Query, Router, Status
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from casebridge.books.api.batches import batch_answer
 from casebridge.books.api.idempotency import idempotent
 from casebridge.books.api.security import ApiContext, context
 from casebridge.books.errors import AdminRequired, NotFound
@@ -314,14 +315,12 @@ def journal_entry_post_batch(
     results = journal_service.journal_entries_post_batch(
         firm=ctx.firm, entries=build_specs(ctx.firm, payload.entries), actor=ctx.user
     )
-    items = [
-        BatchItemOut(id=entry.pk, idempotency_key=entry.idempotency_key, created=created)
-        for entry, created in results
-    ]
-    n_created = sum(1 for item in items if item.created)
-    return Status(
-        201 if n_created else 200,
-        JournalBatchOut(items=items, count=len(items), created=n_created),
+    return batch_answer(
+        JournalBatchOut,
+        [
+            BatchItemOut(id=entry.pk, idempotency_key=entry.idempotency_key, created=created)
+            for entry, created in results
+        ],
     )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 
@@ -43,6 +43,7 @@ from casebridge.books.models import (
     File,
     Firm,
     GLAccount,
+    Invoice,
     ReceiptStatus,
     SpoiledCheckNumber,
     TrustReceipt,
@@ -172,6 +173,48 @@ def _raced(noun: str, external_ref: str) -> Conflict:
     )
 
 
+class ItemRefused(Exception):
+    """The refusal of one request of a batch, and its place in the batch."""
+
+    def __init__(self, index: int, error: DomainError) -> None:
+        super().__init__(error.message)
+        self.index = index
+        self.error = error
+
+
+M = TypeVar("M", Check, TrustReceipt, Invoice)
+
+
+def insert_documents(
+    model: type[M],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    firm: Firm,
+    actor: User | None,
+    refs: Sequence[tuple[int, str | None]],
+) -> list[M]:
+    """Insert a batch's new documents (checks, receipts, invoices) set-based
+    (:func:`casebridge.core.db.insert_rows`) and return them as instances. ``refs`` are
+    each row's request (its place in the batch) and external_ref: if a concurrent request
+    committed one of them first (the unique constraint), that request is refused
+    :func:`_raced` and nothing is written; any other integrity error is raised as it is."""
+    try:
+        with transaction.atomic():
+            ids = insert_rows(model, fields, rows)
+    except IntegrityError:
+        wanted = {ref for _, ref in refs if ref is not None}
+        raced = set(
+            model._default_manager.filter(firm=firm, external_ref__in=wanted).values_list(
+                "external_ref", flat=True
+            )
+        )
+        for i, ref in refs:
+            if ref is not None and ref in raced:
+                raise ItemRefused(i, _raced(str(model._meta.verbose_name), ref)) from None
+        raise
+    return inserted_instances(model, fields, rows, ids, related={"firm": firm, "created_by": actor})
+
+
 @dataclass(frozen=True)
 class CheckRequest:
     """One check request, as :func:`check_request_find_or_create` takes it."""
@@ -185,15 +228,6 @@ class CheckRequest:
     posting_reference: str = ""
     request_date: dt.date | None = None
     external_ref: str | None = None
-
-
-class _ItemRefused(Exception):
-    """The refusal of one request of a batch, and its place in the batch."""
-
-    def __init__(self, index: int, error: DomainError) -> None:
-        super().__init__(error.message)
-        self.index = index
-        self.error = error
 
 
 def _checks_by_ref(firm: Firm, refs: Iterable[str]) -> dict[str, Check]:
@@ -219,6 +253,22 @@ def _file_of(files: dict[int, File], file_id: int | None, *, required: bool) -> 
     return file
 
 
+#: the columns a trust receipt writes; the others take their defaults (status Posted)
+_RECEIPT_FIELDS = (
+    "firm",
+    "bank_account",
+    "file",
+    "payer",
+    "amount_cents",
+    "received_on",
+    "reference",
+    "memo",
+    "external_ref",
+    "entry",
+    "created_by",
+    "created_at",
+)
+
 #: the columns a check request writes; the others take their defaults (status Requested)
 _CHECK_FIELDS = (
     "firm",
@@ -241,7 +291,7 @@ def _checks_find_or_create(
     firm: Firm, actor: User | None, requests: Sequence[CheckRequest]
 ) -> list[tuple[Check, bool]]:
     """Find or create every request's check, all or nothing; a refusal is
-    :class:`_ItemRefused` naming the request. One query each for the checks known by
+    :class:`ItemRefused` naming the request. One query each for the checks known by
     external_ref, the bank accounts, the activity codes and the files; the rows posted to
     are locked up front in the global order; every entry is posted by one call into the
     journal's batch path and the checks are inserted together."""
@@ -251,7 +301,7 @@ def _checks_find_or_create(
         if ref is None:
             continue
         if ref in first:
-            raise _ItemRefused(
+            raise ItemRefused(
                 i,
                 ValidationFailed(
                     f"external_ref {ref!r} repeats that of request {first[ref]}; each check "
@@ -272,7 +322,7 @@ def _checks_find_or_create(
             try:
                 window.check(request.request_date, field="request_date")
             except DomainError as exc:
-                raise _ItemRefused(i, exc) from None
+                raise ItemRefused(i, exc) from None
     banks = (
         BankAccount.objects.select_related("gl_account", "trust_liability_account")
         .filter(firm=firm, is_active=True)
@@ -364,7 +414,7 @@ def _checks_find_or_create(
             journal_entry_validate(firm, spec)
             by_date.apply(spec.date, trust_moves(spec, bank_by_liability))
         except DomainError as exc:
-            raise _ItemRefused(i, exc) from None
+            raise ItemRefused(i, exc) from None
         new.append((i, request, payee, bank, file, activity))
         specs.append(spec)
 
@@ -393,24 +443,9 @@ def _checks_find_or_create(
                 new, specs, posted, strict=True
             )
         ]
-        try:
-            with transaction.atomic():
-                ids = insert_rows(Check, _CHECK_FIELDS, rows)
-            created = inserted_instances(
-                Check, _CHECK_FIELDS, rows, ids, related={"firm": firm, "created_by": actor}
-            )
-        except IntegrityError:
-            new_refs = {refs[i] for i, *_ in new} - {None}
-            raced = set(
-                Check.objects.filter(firm=firm, external_ref__in=new_refs).values_list(
-                    "external_ref", flat=True
-                )
-            )
-            for i, *_ in new:
-                ref = refs[i]
-                if ref is not None and ref in raced:
-                    raise _ItemRefused(i, _raced("check", ref)) from None
-            raise
+        created = insert_documents(
+            Check, _CHECK_FIELDS, rows, firm, actor, [(i, refs[i]) for i, *_ in new]
+        )
         books_audit_many(
             firm_id=firm.pk,
             actor=actor,
@@ -451,7 +486,7 @@ def check_requests_find_or_create(
     ``external_ref`` are refused (:class:`ValidationFailed`, the later one)."""
     try:
         return _checks_find_or_create(firm, actor, requests)
-    except _ItemRefused as refused:
+    except ItemRefused as refused:
         refused.error.details.setdefault("index", refused.index)
         raise refused.error from None
 
@@ -497,7 +532,7 @@ def check_request_find_or_create(
     )
     try:
         [result] = _checks_find_or_create(firm, actor, [request])
-    except _ItemRefused as refused:
+    except ItemRefused as refused:
         raise refused.error from None
     return result
 
@@ -913,7 +948,7 @@ def _refuse_repeats(refs: Sequence[str | None], noun: str) -> None:
         if ref is None:
             continue
         if ref in first:
-            raise _ItemRefused(
+            raise ItemRefused(
                 i,
                 ValidationFailed(
                     f"external_ref {ref!r} repeats that of request {first[ref]}; each {noun} "
@@ -932,13 +967,13 @@ def _period_refusal(firm: Firm, specs: Sequence[EntrySpec], at: Sequence[int]) -
         try:
             check_open(firm, [spec], [{ln.account.pk for ln in spec.lines}], [""])
         except PeriodClosed as exc:
-            raise _ItemRefused(at[n], exc) from None
+            raise ItemRefused(at[n], exc) from None
 
 
 def _receipts_find_or_record(
     firm: Firm, actor: User | None, requests: Sequence[ReceiptRequest]
 ) -> list[tuple[TrustReceipt, bool]]:
-    """Find or record every deposit, all or nothing; a refusal is :class:`_ItemRefused`
+    """Find or record every deposit, all or nothing; a refusal is :class:`ItemRefused`
     naming the request. One query each for the receipts known by external_ref, the bank
     accounts and the files; every entry is posted by one call into the journal's batch
     path, the receipts and their audit rows are inserted together."""
@@ -1008,7 +1043,7 @@ def _receipts_find_or_record(
             )
             journal_entry_validate(firm, spec)
         except DomainError as exc:
-            raise _ItemRefused(i, exc) from None
+            raise ItemRefused(i, exc) from None
         new.append((i, request, payer, bank, file))
         specs.append(spec)
 
@@ -1022,43 +1057,32 @@ def _receipts_find_or_record(
         except DomainError as exc:
             index = exc.details.pop("index", None)
             if isinstance(index, int):
-                raise _ItemRefused(new[index][0], exc) from None
+                raise ItemRefused(new[index][0], exc) from None
             raise
         now = clock.now()
+        actor_id = actor.pk if actor else None
         rows = [
-            TrustReceipt(
-                firm=firm,
-                bank_account=bank,
-                file=file,
-                payer=payer[:200],
-                amount_cents=request.amount_cents,
-                received_on=spec.date,
-                reference=request.reference.strip()[:60],
-                memo=request.memo.strip()[:255],
-                external_ref=refs[i],
-                entry=entry,
-                created_by=actor,
-                created_at=now,
+            (
+                firm.pk,
+                bank.pk,
+                file.pk,
+                payer[:200],
+                request.amount_cents,
+                spec.date,
+                request.reference.strip()[:60],
+                request.memo.strip()[:255],
+                refs[i],
+                entry.pk,
+                actor_id,
+                now,
             )
             for (i, request, payer, bank, file), spec, (entry, _) in zip(
                 new, specs, posted, strict=True
             )
         ]
-        try:
-            with transaction.atomic():
-                created = TrustReceipt.objects.bulk_create(rows)
-        except IntegrityError:
-            new_refs = {refs[i] for i, *_ in new} - {None}
-            raced = set(
-                TrustReceipt.objects.filter(firm=firm, external_ref__in=new_refs).values_list(
-                    "external_ref", flat=True
-                )
-            )
-            for i, *_ in new:
-                ref = refs[i]
-                if ref is not None and ref in raced:
-                    raise _ItemRefused(i, _raced("trust receipt", ref)) from None
-            raise
+        created = insert_documents(
+            TrustReceipt, _RECEIPT_FIELDS, rows, firm, actor, [(i, refs[i]) for i, *_ in new]
+        )
         books_audit_many(
             firm_id=firm.pk,
             actor=actor,
@@ -1095,7 +1119,7 @@ def trust_receipts_find_or_record(
     with the same ``external_ref`` are refused (:class:`ValidationFailed`, the later one)."""
     try:
         return _receipts_find_or_record(firm, actor, requests)
-    except _ItemRefused as refused:
+    except ItemRefused as refused:
         refused.error.details.setdefault("index", refused.index)
         raise refused.error from None
 
@@ -1131,7 +1155,7 @@ def trust_receipt_find_or_record(
     )
     try:
         [result] = _receipts_find_or_record(firm, actor, [request])
-    except _ItemRefused as refused:
+    except ItemRefused as refused:
         raise refused.error from None
     return result
 

@@ -14,10 +14,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from casebridge.books.audit import books_audit, books_audit_many
 from casebridge.books.errors import (
@@ -43,7 +43,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.roles import CORRECTIONS, require_role
-from casebridge.books.services.checks import role_account
+from casebridge.books.services.checks import ItemRefused, insert_documents, role_account
 from casebridge.books.services.dates import date_in_window, window_for
 from casebridge.books.services.journal import (
     EntrySpec,
@@ -58,6 +58,7 @@ from casebridge.books.services.journal import (
 )
 from casebridge.books.services.periods import check_open
 from casebridge.core import clock
+from casebridge.core.db import insert_rows, inserted_instances, prefetched
 from casebridge.core.money import format_cents
 
 
@@ -108,15 +109,6 @@ class InvoiceRequest:
     operating_bank_account_id: int | None = None
     external_ref: str | None = None
     release: str = "draft"
-
-
-class _ItemRefused(Exception):
-    """The refusal of one request of a batch, and its place in the batch."""
-
-    def __init__(self, index: int, error: DomainError) -> None:
-        super().__init__(error.message)
-        self.index = index
-        self.error = error
 
 
 def _bank_of_kind(
@@ -208,7 +200,7 @@ def _invoices_create(
     firm: Firm, actor: User | None, requests: Sequence[InvoiceRequest]
 ) -> list[tuple[Invoice, bool]]:
     """Find or create every request's invoice, all or nothing; a refusal is
-    :class:`_ItemRefused` naming the request. One query each for the invoices known by
+    :class:`ItemRefused` naming the request. One query each for the invoices known by
     external_ref, the files, bank accounts, timekeepers and activity codes; the firm's
     counter and then every row posted to are locked up front (ADR 0012); every entry is
     posted by one call into the journal's batch path; invoices, lines and audit rows are
@@ -219,7 +211,7 @@ def _invoices_create(
         if ref is None:
             continue
         if ref in first:
-            raise _ItemRefused(
+            raise ItemRefused(
                 i,
                 ValidationFailed(
                     f"external_ref {ref!r} repeats that of request {first[ref]}; each invoice "
@@ -316,7 +308,7 @@ def _invoices_create(
     # Each request in order, refused as it would be alone, its trust check seeing the
     # invoices before it.
     found: dict[int, Invoice] = {}
-    new: list[tuple[int, InvoiceRequest, File, list[InvoiceLine], dict[str, Any]]] = []
+    new: list[tuple[int, InvoiceRequest, File, list[_LineRow], dict[str, Any]]] = []
     specs: list[EntrySpec] = []
     posted_by: list[int] = []  # the place in ``new`` of each spec's invoice
     for i, (request, ref) in enumerate(zip(requests, refs, strict=True)):
@@ -346,7 +338,7 @@ def _invoices_create(
                     BankAccountKind.OPERATING,
                     "operating_bank_account",
                 )
-            built: list[InvoiceLine] = []
+            built: list[_LineRow] = []
             credits: dict[GLAccount, int] = defaultdict(int)
             for n, spec in enumerate(request.lines, start=1):
                 where = f"line {n}"
@@ -354,17 +346,12 @@ def _invoices_create(
                     raise ValidationFailed(
                         f"{where}: amount must be greater than zero", field="lines"
                     )
-                if not spec.description.strip():
+                description = spec.description.strip()
+                if not description:
                     raise ValidationFailed(f"{where}: a description is required", field="lines")
                 if window is not None and spec.line_date is not None:
                     window.check(spec.line_date, field="lines", label="line_date", where=where)
-                line = InvoiceLine(
-                    kind=spec.kind,
-                    description=spec.description.strip()[:255],
-                    amount_cents=spec.amount_cents,
-                    line_date=spec.line_date or date,
-                    external_ref=spec.external_ref[:120],
-                )
+                keeper_id = code_id = hours = None
                 if spec.kind == LineKind.FEE:
                     keeper = keepers.get(spec.timekeeper_id) if spec.timekeeper_id else None
                     if keeper is None:
@@ -379,7 +366,9 @@ def _invoices_create(
                         )
                     if spec.hours is not None and spec.hours < 0:
                         raise ValidationFailed(f"{where}: hours cannot be negative", field="lines")
-                    line.timekeeper, line.hours = keeper, spec.hours
+                    keeper_id = keeper.pk
+                    if spec.hours is not None:  # as the column holds it
+                        hours = spec.hours.quantize(_HUNDREDTHS, rounding=ROUND_HALF_UP)
                 elif spec.kind == LineKind.COST:
                     code = codes.get(spec.activity_code_id) if spec.activity_code_id else None
                     if code is None:
@@ -387,20 +376,31 @@ def _invoices_create(
                             f"{where}: a cost line needs an activity code in this firm",
                             field="lines",
                         )
-                    line.activity_code = code
+                    code_id = code.pk
                 else:
                     raise ValidationFailed(f"{where}: kind must be 'fee' or 'cost'", field="lines")
-                built.append(line)
+                built.append(
+                    (
+                        spec.kind,
+                        description[:255],
+                        spec.amount_cents,
+                        keeper_id,
+                        hours,
+                        code_id,
+                        spec.line_date or date,
+                        spec.external_ref[:120],
+                    )
+                )
             number = next_number + len(new)
             stages = _stages(request.release, release_stage)
             if stages and stages[-1] == InvoiceStage.FINAL:
-                for ln in built:
-                    if ln.kind == LineKind.FEE:
+                for kind, _, amount, _, _, code_id, _, _ in built:
+                    if kind == LineKind.FEE:
                         acct = role(AccountRole.FEE_INCOME)
                     else:
-                        assert ln.activity_code is not None  # a cost line (above)
-                        acct = ln.activity_code.gl_account
-                    credits[acct] += ln.amount_cents
+                        assert code_id is not None  # a cost line (above)
+                        acct = codes[code_id].gl_account
+                    credits[acct] += amount
                 entry = EntrySpec(
                     date=date,
                     lines=_posting_lines(
@@ -421,7 +421,7 @@ def _invoices_create(
                 specs.append(entry)
                 posted_by.append(len(new))
         except DomainError as exc:
-            raise _ItemRefused(i, exc) from None
+            raise ItemRefused(i, exc) from None
         new.append(
             (
                 i,
@@ -443,60 +443,46 @@ def _invoices_create(
         except DomainError as exc:
             index = exc.details.pop("index", None)
             if isinstance(index, int):
-                raise _ItemRefused(new[posted_by[index]][0], exc) from None
+                raise ItemRefused(new[posted_by[index]][0], exc) from None
             raise
     entry_of = {n: entry for n, (entry, _) in zip(posted_by, posted if specs else [], strict=True)}
     Firm.objects.filter(pk=firm.pk).update(next_invoice_number=next_number + len(new))
     now = clock.now()
+    actor_id = actor.pk if actor else None
     rows = [
-        Invoice(
-            firm=firm,
-            number=next_number + n,
-            file=file,
-            stage=extra["stages"][-1] if extra["stages"] else InvoiceStage.DRAFT,
-            invoice_date=extra["date"],
-            description=request.description.strip()[:255],
-            pay_from_trust=request.pay_from_trust,
-            trust_bank_account=extra["trust"],
-            operating_bank_account=extra["operating"],
-            total_cents=sum(ln.amount_cents for ln in built),
-            external_ref=refs[i],
-            entry=entry_of.get(n),
-            finalised_on=extra["date"] if n in entry_of else None,
-            created_by=actor,
-            created_at=now,
+        (
+            firm.pk,
+            next_number + n,
+            file.pk,
+            extra["stages"][-1] if extra["stages"] else InvoiceStage.DRAFT,
+            extra["date"],
+            request.description.strip()[:255],
+            request.pay_from_trust,
+            extra["trust"].pk if extra["trust"] else None,
+            extra["operating"].pk if extra["operating"] else None,
+            sum(line[2] for line in built),
+            refs[i],
+            entry_of[n].pk if n in entry_of else None,
+            extra["date"] if n in entry_of else None,
+            actor_id,
+            now,
         )
         for n, (i, request, file, built, extra) in enumerate(new)
     ]
-    try:
-        with transaction.atomic():
-            created = Invoice.objects.bulk_create(rows)
-    except IntegrityError:
-        new_refs = {refs[i] for i, *_ in new} - {None}
-        raced = set(
-            Invoice.objects.filter(firm=firm, external_ref__in=new_refs).values_list(
-                "external_ref", flat=True
-            )
-        )
-        for i, *_ in new:
-            ref = refs[i]
-            if ref is not None and ref in raced:
-                raise _ItemRefused(
-                    i,
-                    Conflict(
-                        f"another request created the invoice with external_ref {ref!r} at "
-                        "the same time; nothing was written",
-                        field="external_ref",
-                        retryable=True,
-                    ),
-                ) from None
-        raise
-    lines: list[InvoiceLine] = []
+    created = insert_documents(
+        Invoice, _INVOICE_FIELDS, rows, firm, actor, [(i, refs[i]) for i, *_ in new]
+    )
+    line_rows = [
+        (invoice.pk, *line)
+        for invoice, (_, _, _, built, _) in zip(created, new, strict=True)
+        for line in built
+    ]
+    line_ids = insert_rows(InvoiceLine, _LINE_FIELDS, line_rows)
+    made_lines = iter(inserted_instances(InvoiceLine, _LINE_FIELDS, line_rows, line_ids))
     events: list[dict[str, Any]] = []
     for invoice, (_, request, file, built, extra) in zip(created, new, strict=True):
-        for ln in built:
-            ln.invoice = invoice
-        lines += built
+        # the invoice's lines, as `invoice.lines.all()` gives them, without a query
+        prefetched(invoice, "lines", [next(made_lines) for _ in built])
         events.append(
             {
                 "action": "create",
@@ -526,10 +512,45 @@ def _invoices_create(
                 }
             )
             before = stage
-    InvoiceLine.objects.bulk_create(lines)
     books_audit_many(firm_id=firm.pk, actor=actor, events=events)
     made = iter(created)
     return [(found[i], False) if i in found else (next(made), True) for i in range(len(requests))]
+
+
+#: the columns an invoice writes; the others take their defaults
+_INVOICE_FIELDS = (
+    "firm",
+    "number",
+    "file",
+    "stage",
+    "invoice_date",
+    "description",
+    "pay_from_trust",
+    "trust_bank_account",
+    "operating_bank_account",
+    "total_cents",
+    "external_ref",
+    "entry",
+    "finalised_on",
+    "created_by",
+    "created_at",
+)
+
+#: an invoice line's columns; a line is built as the row after its invoice's id
+_LINE_FIELDS = (
+    "invoice",
+    "kind",
+    "description",
+    "amount_cents",
+    "timekeeper",
+    "hours",
+    "activity_code",
+    "line_date",
+    "external_ref",
+)
+#: kind, description, amount, timekeeper, hours, activity code, line date, external_ref
+_LineRow = tuple[str, str, int, int | None, Decimal | None, int | None, dt.date, str]
+_HUNDREDTHS = Decimal("0.01")
 
 
 def _period_refusal(firm: Firm, specs: Sequence[EntrySpec], at: Sequence[int]) -> None:
@@ -540,7 +561,7 @@ def _period_refusal(firm: Firm, specs: Sequence[EntrySpec], at: Sequence[int]) -
         try:
             check_open(firm, [spec], [{ln.account.pk for ln in spec.lines}], [""])
         except PeriodClosed as exc:
-            raise _ItemRefused(at[n], exc) from None
+            raise ItemRefused(at[n], exc) from None
 
 
 @transaction.atomic
@@ -559,7 +580,7 @@ def invoices_create(
     nothing is written."""
     try:
         return _invoices_create(firm, actor, requests)
-    except _ItemRefused as refused:
+    except ItemRefused as refused:
         refused.error.details.setdefault("index", refused.index)
         raise refused.error from None
 
@@ -594,7 +615,7 @@ def invoice_create(
     )
     try:
         [(invoice, _)] = _invoices_create(firm, actor, [request])
-    except _ItemRefused as refused:
+    except ItemRefused as refused:
         raise refused.error from None
     return invoice
 
