@@ -236,6 +236,31 @@ def test_a_link_made_after_the_firm_read_is_not_read_by_it(books, cases):
     link.linked_at = read - dt.timedelta(seconds=1)
     link.books_trust_read_at = read - dt.timedelta(seconds=9)  # its own read, earlier
     assert balances.balance_read_at(link, conn) == read
+    # made just before the read, committed after the firm's links were written: no balance
+    link.books_trust_read_at, link.books_trust_cents = None, None
+    assert balances.balance_read_at(link, conn) is None
+
+
+def test_a_firm_run_keeps_a_newer_read_of_one_file(books, cases):
+    """A balance read alone after the firm run asked the books is newer than the run's
+    answer: the run leaves it."""
+    settled = _settled_and_final(books, cases)
+    link = CaseLink.objects.get(case=settled.case)
+    later = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+    CaseLink.objects.filter(pk=link.pk).update(books_trust_cents=123, books_trust_read_at=later)
+    _run(cases)
+    link.refresh_from_db()
+    assert (link.books_trust_cents, link.books_trust_read_at) == (123, later)
+
+
+def test_the_firm_run_computes_this_sides_digests_once(books, cases):
+    _settled_and_final(books, cases)
+    with CaptureQueriesContext(connection) as queries:
+        _run(cases)
+    digests = [
+        q["sql"] for q in queries if "UNION ALL" in q["sql"] and "bridge_costlink" in q["sql"]
+    ]
+    assert len(digests) == 1
 
 
 def test_more_cases_to_compare_in_detail_than_a_statement_takes_parameters(books, cases):

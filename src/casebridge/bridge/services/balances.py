@@ -55,7 +55,9 @@ def balances_keep_firm(firm_id: int, balances: dict[int, int], *, asked_at: dt.d
     written, and the time of the read once, on the connection (stamping every link was an
     UPDATE of every row of the firm's links a run: :func:`balance_read_at`). ``asked_at``:
     when the books were asked; a link made since is not in their answer, and keeps none."""
-    links = CaseLink.objects.filter(firm_id=firm_id, linked_at__lte=asked_at)
+    links = CaseLink.objects.filter(firm_id=firm_id, linked_at__lte=asked_at).exclude(
+        books_trust_read_at__gt=asked_at  # read alone since: that read is newer
+    )
     changed = [
         (pk, balances.get(file_id, 0))
         for pk, file_id, kept in links.values_list("pk", "books_file_id", "books_trust_cents")
@@ -67,10 +69,12 @@ def balances_keep_firm(firm_id: int, balances: dict[int, int], *, asked_at: dt.d
 
 def balance_read_at(link: CaseLink, conn: Connection) -> dt.datetime | None:
     """When the link's balance was last read: its own read, or the firm's last whole read
-    if the link was made by then, whichever is later."""
+    if the link was made by then and that read kept a balance for it, whichever is later."""
     firm_read = conn.trust_balances_read_at
     if firm_read is not None and link.linked_at > firm_read:
         firm_read = None
+    if link.books_trust_cents is None and link.books_trust_read_at is None:
+        firm_read = None  # made as the firm was read, but not in the links it wrote
     reads = [r for r in (link.books_trust_read_at, firm_read) if r is not None]
     return max(reads) if reads else None
 

@@ -834,7 +834,6 @@ def _differing(
     A case left out has exactly the documents it expects in its file; each document's
     reference belongs to one subject, so any document of a case compared in detail is in a
     file read, and every document left unread is known."""
-    expected = _expected_digests(firm)
     detail = _compared_in_detail(firm, waiting) | (expected.keys() - case_links.keys())
     cases_of_file: dict[int, list[int]] = defaultdict(list)
     for case_id, (file_id, _) in case_links.items():
