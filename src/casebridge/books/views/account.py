@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from casebridge.books.auth import (
     SETUP_KEY,
     books_login_required,
+    books_user,
     current_user,
     pending_clear,
     pending_next,
@@ -24,6 +25,7 @@ from casebridge.books.services import auth as auth_services
 from casebridge.books.services import two_factor
 from casebridge.core import passwords, twofactor
 from casebridge.core.errors import DomainError
+from casebridge.core.throttle import client_address
 from casebridge.web.forms import (
     CodeForm,
     NewPasswordForm,
@@ -31,8 +33,7 @@ from casebridge.web.forms import (
     PasswordForgotForm,
     TemporaryPasswordForm,
 )
-
-from ._common import INVALID, apply_domain_error, books_user, client_ip, finish, render_modal
+from casebridge.web.popups import INVALID, apply_domain_error, finish, render_modal
 
 TIMED_OUT = "Your sign-in timed out or was not started; sign in again."
 FORGOT_SENT = (
@@ -67,7 +68,7 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             used = two_factor.totp_check(
-                user=user, code=form.cleaned_data["code"], ip_address=client_ip(request)
+                user=user, code=form.cleaned_data["code"], ip_address=client_address(request)
             )
         except DomainError as exc:
             apply_domain_error(form, exc, {"totp": "code"})
@@ -227,7 +228,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
                 user=me,
                 current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password"],
-                ip_address=client_ip(request),
+                ip_address=client_address(request),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)
@@ -254,7 +255,7 @@ def password_forgot_view(request: HttpRequest) -> HttpResponse:
                 firm_code=form.cleaned_data["firm"],
                 email=form.cleaned_data["email"],
                 link_base=link_base,
-                ip_address=client_ip(request),
+                ip_address=client_address(request),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)
@@ -281,7 +282,7 @@ def password_reset_view(request: HttpRequest, token: str) -> HttpResponse:
             auth_services.password_reset_by_link(
                 token=token,
                 new_password=form.cleaned_data["new_password"],
-                ip_address=client_ip(request),
+                ip_address=client_address(request),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)

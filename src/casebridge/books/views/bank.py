@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import DateInput
 from casebridge.books.models import (
     BankAccount,
@@ -41,16 +41,8 @@ from casebridge.books.services import matching
 from casebridge.core import clock
 from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.core.money import format_cents
-
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    books_user,
-    finish,
-    paginate,
-    render_modal,
-    safe_next,
-)
+from casebridge.web.paging import paginate
+from casebridge.web.popups import INVALID, apply_domain_error, finish, render_modal, safe_next
 
 #: The status filter's tabs, in the order a person works through them.
 STATUS_TABS = (

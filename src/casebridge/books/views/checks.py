@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import (
     LAYOUT_CHOICES,
     CheckBatchPrintForm,
@@ -38,8 +38,8 @@ from casebridge.books.selectors.positive_pay import (
 from casebridge.books.services import checks as check_services
 from casebridge.core import clock
 from casebridge.core.errors import DomainError
-
-from ._common import INVALID, apply_domain_error, books_user, finish, paginate, render_modal
+from casebridge.web.paging import paginate
+from casebridge.web.popups import INVALID, apply_domain_error, finish, render_modal
 
 TABS = [
     (CheckStatus.QUEUED.value, "Queued"),

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.errors import TrustOverdraw
 from casebridge.books.forms import (
     CheckRequestForm,
@@ -34,16 +34,8 @@ from casebridge.books.services import checks as check_services
 from casebridge.books.services import files as file_services
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
-
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    books_user,
-    finish,
-    is_htmx,
-    paginate,
-    render_modal,
-)
+from casebridge.web.paging import paginate
+from casebridge.web.popups import INVALID, apply_domain_error, finish, is_htmx, render_modal
 
 NAV = {"nav": "files"}
 

@@ -10,23 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import InvoiceAdvanceForm, VoidForm
 from casebridge.books.models import Firm, Invoice, InvoiceStage
 from casebridge.books.roles import CORRECTIONS
 from casebridge.books.services import invoices as invoice_services
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
-
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    books_user,
-    finish,
-    paginate,
-    render_modal,
-    safe_next,
-)
+from casebridge.web.paging import paginate
+from casebridge.web.popups import INVALID, apply_domain_error, finish, render_modal, safe_next
 
 #: The button that moves an invoice on from each stage.
 ACTIONS = {

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import MoneyField
 from casebridge.books.models import (
     BankAccount,
@@ -34,8 +34,8 @@ from casebridge.books.services import reconciliations as service
 from casebridge.core import clock
 from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.core.money import cents_to_decimal
-
-from ._common import INVALID, apply_domain_error, books_user, finish, paginate, render_modal
+from casebridge.web.paging import paginate
+from casebridge.web.popups import INVALID, apply_domain_error, finish, render_modal
 
 #: The lists a reconciliation's CSV downloads carry (``exports.reconciliation.render_csv``).
 CSV_LISTS = (

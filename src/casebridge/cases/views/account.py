@@ -14,6 +14,7 @@ from casebridge.cases.auth import (
     SETUP_KEY,
     cases_admin_required,
     cases_login_required,
+    cases_user,
     current_user,
     pending_clear,
     pending_next,
@@ -32,8 +33,7 @@ from casebridge.web.forms import (
     PasswordForgotForm,
     TemporaryPasswordForm,
 )
-
-from ._common import INVALID, apply_domain_error, cases_user, finish, render_modal
+from casebridge.web.popups import INVALID, apply_domain_error, finish, render_modal
 
 TIMED_OUT = "Your sign-in timed out or was not started; sign in again."
 FORGOT_SENT = (
