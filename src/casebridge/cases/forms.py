@@ -28,7 +28,7 @@ from casebridge.cases.models import (
 from casebridge.core import clock, timezones
 from casebridge.core.money import cents_to_decimal
 from casebridge.web.popups import ConfirmForm as ConfirmForm  # the bridge imports it here
-from casebridge.web.popups import MoneyField
+from casebridge.web.popups import MoneyField as MoneyField  # the bridge imports it here too
 
 DATE_WIDGET_FORMAT = "%Y-%m-%d"
 #: A percentage: up to three digits and two decimals, an optional "%".
