@@ -322,18 +322,19 @@ def line_match_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         show_all = (request.POST.get("all") or request.GET.get("all")) == "1"
 
+    chosen: list[int] = []
+
     def match(form: MatchForm) -> str:
+        chosen[:] = form.cleaned_data["postings"]  # kept ticked if the service refuses
         cleared = matching.line_match(
-            firm=user.firm, actor=user, line_id=line.pk, posting_ids=form.cleaned_data["postings"]
+            firm=user.firm, actor=user, line_id=line.pk, posting_ids=chosen
         )
         count = len(cleared)
         return f"The {_describe(line)} matched to {count} item{'s' if count != 1 else ''}."
 
     def draw(form: MatchForm) -> dict[str, Any]:
-        if form.is_bound:
-            chosen = form.cleaned_data.get("postings", [])  # none when they were refused
-        else:
-            chosen = _posted_ids(request.GET.getlist("postings"))
+        if not form.is_bound:
+            chosen[:] = _posted_ids(request.GET.getlist("postings"))
         chosen_set = set(chosen)
         items, more = _open_items(user.firm, line, show_all=show_all, chosen=chosen_set)
         return {

@@ -204,7 +204,9 @@ def cost_update_for_payee(
 
 @transaction.atomic
 def costs_void(*, firm: Firm, actor: User, cost_ids: Sequence[int], reason: str = "") -> None:
-    """Void several costs: all or nothing, one refusal writes nothing."""
+    """Void several costs (Costs Management's bulk void): all or nothing, one refusal
+    writes nothing."""
+    require(actor, Permission.COSTS_MANAGEMENT)
     for cost_id in cost_ids:
         cost_void(firm=firm, actor=actor, cost_id=cost_id, reason=reason)
 
