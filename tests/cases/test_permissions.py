@@ -184,6 +184,11 @@ GATED: dict[str, Gated] = {
         lambda d, u, cost: costs.cost_void(firm=d.firm, actor=u, cost_id=cost.pk),
         prepare=lambda d: add_cost(d.firm, d.admin, d.case, 5_000),
     ),
+    "costs.costs_void": Gated(
+        "perm_costs_management",
+        lambda d, u, cost: costs.costs_void(firm=d.firm, actor=u, cost_ids=[cost.pk]),
+        prepare=lambda d: add_cost(d.firm, d.admin, d.case, 5_000),
+    ),
     "costs.costs_mark_sent": Gated(
         "perm_costs_management",
         lambda d, u, cost: costs.costs_mark_sent(firm=d.firm, actor=u, cost_ids=[cost.pk]),
@@ -194,14 +199,18 @@ GATED: dict[str, Gated] = {
 #: Services any signed-in user may call: no money moves (each says why).
 OPEN_TO_ANY_USER: dict[str, str] = {
     "settlement.negotiation_record": "a demand or offer is recorded; no money",
+    "settlement.negotiation_record_for_party": "negotiation_record, the party named",
     "settlement.offer_accept": "an offer is accepted; deposits are gated",
     "settlement.negotiation_delete": "an offer not accepted is deleted",
     "settlement.settlement_terms_update": "a fee change needs an administrator (approval)",
     "settlement.lien_create": "a claim is recorded; its payment is staged (gated)",
+    "settlement.lien_create_for_holder": "lien_create, the holder named",
     "settlement.lien_update": "a claim not accepted is corrected",
     "settlement.lien_accept": "a final amount is agreed; its payment is staged (gated)",
     "costs.cost_create": "a cost is recorded; sending or paying it is gated",
     "costs.cost_update": "an unpaid, unsent cost is corrected (a sent one is locked)",
+    "costs.cost_create_for_payee": "cost_create, the payee named",
+    "costs.cost_update_for_payee": "cost_update, the payee named",
     "costs.cost_split": "an open, unsent cost is divided across linked cases",
     "costs.cost_split_proposal": "a read: the even split",
     "costs.costs_send_refusal": "a read: why a selection cannot be sent (the Send is gated)",

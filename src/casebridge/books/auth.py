@@ -18,6 +18,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -101,6 +102,14 @@ def session_logout(request: HttpRequest) -> None:
 
 def current_user(request: HttpRequest) -> User | None:
     user: User | None = getattr(request, "books_user", None)
+    return user
+
+
+def books_user(request: HttpRequest) -> User:
+    """The signed-in user of a view guarded by ``books_login_required``."""
+    user = current_user(request)
+    if user is None:  # pragma: no cover - the decorator redirects first
+        raise DjangoPermissionDenied
     return user
 
 

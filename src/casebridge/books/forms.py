@@ -1,11 +1,10 @@
 """Forms for the books' screens. They parse and validate what a person typed; the services
 remain the authority on every rule and their refusals are shown next to the right field
-(see :func:`casebridge.books.views._common.apply_domain_error`)."""
+(see :func:`casebridge.web.popups.apply_domain_error`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -27,15 +26,12 @@ from casebridge.books.models import (
 )
 from casebridge.books.services.setup import UTBMS_EXPENSE_CODES
 from casebridge.core import clock, timezones
-from casebridge.core.errors import ValidationFailed
-from casebridge.core.money import cents_to_decimal, parse_amount
+from casebridge.web.popups import MoneyField
 
 #: Postgres ``integer`` columns (check numbers) stop here.
 MAX_INT = 2_147_483_647
 
 DATE_WIDGET_FORMAT = "%Y-%m-%d"
-#: What a person types as money: an optional sign and "$", digits with commas, a point.
-AMOUNT_RE = re.compile(r"^[-+]?\$?[-+]?[\d,]*\.?\d*$")
 
 
 class DateInput(forms.DateInput):
@@ -43,45 +39,6 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs=attrs, format=DATE_WIDGET_FORMAT)
-
-
-class MoneyField(forms.Field):
-    """An amount typed as "1,234.56" (a "$" is allowed), cleaned to integer cents with
-    :func:`casebridge.core.money.parse_amount`."""
-
-    widget = forms.TextInput
-
-    def __init__(self, *, allow_negative: bool = False, **kwargs: Any) -> None:
-        self.allow_negative = allow_negative
-        super().__init__(**kwargs)
-
-    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
-        attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "decimal", "autocomplete": "off", "maxlength": "24"})
-        return attrs
-
-    def to_python(self, value: Any) -> int | None:
-        if value is None:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value  # already cents (an initial value)
-        text = str(value).strip()
-        if not text:
-            return None
-        if len(text) > 24 or not AMOUNT_RE.match(text):
-            raise forms.ValidationError("Enter an amount such as 1,234.56.")
-        try:
-            cents = parse_amount(text, field=str(self.label or "amount"))
-        except ValidationFailed as exc:
-            raise forms.ValidationError(exc.message[:1].upper() + exc.message[1:]) from None
-        if cents < 0 and not self.allow_negative:
-            raise forms.ValidationError("Enter a positive amount.")
-        return cents
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(cents_to_decimal(value))
-        return value
 
 
 def _text(label: str, max_length: int, *, required: bool = True, **attrs: str) -> forms.CharField:

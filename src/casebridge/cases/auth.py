@@ -26,6 +26,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -84,6 +85,14 @@ def current_user(request: HttpRequest) -> User | None:
     if isinstance(user_id, int):
         user = User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
     _remember(request, user)
+    return user
+
+
+def cases_user(request: HttpRequest) -> User:
+    """The signed-in user of a view guarded by one of the ``cases_*_required`` decorators."""
+    user = current_user(request)
+    if user is None:  # pragma: no cover - the decorator redirects first
+        raise DjangoPermissionDenied
     return user
 
 

@@ -1,7 +1,7 @@
 """Forms for the cases side's screens. They parse what a person typed (money with
 :func:`casebridge.core.money.parse_amount`, percentages to basis points without floats);
 the services remain the authority on every rule, and their refusals are shown next to the
-right field (see :func:`casebridge.cases.views._common.apply_domain_error`)."""
+right field (see :func:`casebridge.web.popups.apply_domain_error`)."""
 
 from __future__ import annotations
 
@@ -26,13 +26,11 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.core import clock, timezones
-from casebridge.core.errors import ValidationFailed
-from casebridge.core.money import cents_to_decimal, parse_amount
+from casebridge.core.money import cents_to_decimal
+from casebridge.web.popups import ConfirmForm as ConfirmForm  # the bridge imports it here
+from casebridge.web.popups import MoneyField as MoneyField  # the bridge imports it here too
 
 DATE_WIDGET_FORMAT = "%Y-%m-%d"
-#: What a person types as money: an optional sign and "$", digits with commas, a point.
-#: ASCII digits only (Python's ``\d`` would also take "١٢٣" as 123).
-AMOUNT_RE = re.compile(r"^[-+]?\$?[-+]?[0-9,]*\.?[0-9]*$")
 #: A percentage: up to three digits and two decimals, an optional "%".
 PERCENT_RE = re.compile(r"^([0-9]{1,3})(?:\.([0-9]{0,2}))?$")
 
@@ -55,49 +53,6 @@ def _text(label: str, max_length: int, *, required: bool = True, **attrs: str) -
         required=required,
         widget=forms.TextInput(attrs=attrs) if attrs else None,
     )
-
-
-class MoneyField(forms.Field):
-    """An amount typed as "1,234.56" (a "$" is allowed), cleaned to integer cents."""
-
-    widget = forms.TextInput
-
-    def __init__(self, *, allow_negative: bool = False, **kwargs: Any) -> None:
-        self.allow_negative = allow_negative
-        super().__init__(**kwargs)
-
-    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
-        attrs = super().widget_attrs(widget)
-        attrs.update({"inputmode": "decimal", "autocomplete": "off", "maxlength": "24"})
-        return attrs
-
-    def to_python(self, value: Any) -> int | None:
-        if value is None:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value  # already cents (an initial value)
-        text = str(value).strip()
-        if not text:
-            return None
-        return parse_money(text, label=str(self.label or "amount"), negative=self.allow_negative)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(cents_to_decimal(value))
-        return value
-
-
-def parse_money(text: str, *, label: str = "amount", negative: bool = False) -> int:
-    """Typed money to cents, or a form error saying what is wrong."""
-    if len(text) > 24 or not AMOUNT_RE.match(text):
-        raise forms.ValidationError("Enter an amount such as 1,234.56.")
-    try:
-        cents = parse_amount(text, field=label.lower())
-    except ValidationFailed as exc:
-        raise forms.ValidationError(exc.message[:1].upper() + exc.message[1:]) from None
-    if cents < 0 and not negative:
-        raise forms.ValidationError("Enter a positive amount.")
-    return cents
 
 
 def percent_to_bp(text: str) -> int:
@@ -500,10 +455,6 @@ class PushClientTrustForm(forms.Form):
         required=False,
     )
     note = _text("Note", 255, required=False)
-
-
-class ConfirmForm(forms.Form):
-    """A pop-up that only asks "are you sure?"."""
 
 
 class FeeDecisionForm(forms.Form):

@@ -163,6 +163,38 @@ def file_find_or_create(
 # --- many at once -------------------------------------------------------------------------
 
 
+@transaction.atomic
+def file_open(
+    *,
+    firm: Firm,
+    actor: User | None,
+    client_name: str,
+    client_email: str = "",
+    client_phone: str = "",
+    name: str,
+    number: str = "",
+    area_of_practice: AreaOfPractice | None = None,
+    responsible_attorney: User | None = None,
+    opened_on: dt.date | None = None,
+) -> File:
+    """The New file pop-up: the client (found again or added) and the file, both or
+    neither, so a refused file leaves no stray contact."""
+    client, _ = contact_find_or_create(
+        firm=firm, actor=actor, name=client_name, email=client_email, phone=client_phone
+    )
+    file, _ = file_find_or_create(
+        firm=firm,
+        actor=actor,
+        name=name,
+        client=client,
+        number=number,
+        area_of_practice=area_of_practice,
+        responsible_attorney=responsible_attorney,
+        opened_on=opened_on,
+    )
+    return file
+
+
 @dataclass(frozen=True)
 class ClientRequest:
     """A file's client, as :func:`contact_find_or_create` takes it."""

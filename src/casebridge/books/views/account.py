@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from casebridge.books.auth import (
     SETUP_KEY,
     books_login_required,
+    books_user,
     current_user,
     pending_clear,
     pending_next,
@@ -24,6 +25,7 @@ from casebridge.books.services import auth as auth_services
 from casebridge.books.services import two_factor
 from casebridge.core import passwords, twofactor
 from casebridge.core.errors import DomainError
+from casebridge.core.throttle import client_address
 from casebridge.web.forms import (
     CodeForm,
     NewPasswordForm,
@@ -31,8 +33,14 @@ from casebridge.web.forms import (
     PasswordForgotForm,
     TemporaryPasswordForm,
 )
-
-from ._common import INVALID, apply_domain_error, books_user, client_ip, finish, render_modal
+from casebridge.web.popups import (
+    INVALID,
+    apply_domain_error,
+    finish,
+    message_of,
+    popup_form,
+    render_modal,
+)
 
 TIMED_OUT = "Your sign-in timed out or was not started; sign in again."
 FORGOT_SENT = (
@@ -67,7 +75,7 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             used = two_factor.totp_check(
-                user=user, code=form.cleaned_data["code"], ip_address=client_ip(request)
+                user=user, code=form.cleaned_data["code"], ip_address=client_address(request)
             )
         except DomainError as exc:
             apply_domain_error(form, exc, {"totp": "code"})
@@ -177,7 +185,7 @@ def recovery_codes_view(request: HttpRequest) -> HttpResponse:
     try:
         codes = two_factor.recovery_codes_regenerate(user=me)
     except DomainError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:])
+        messages.error(request, message_of(exc))
         return redirect("books:account")
     return render(
         request,
@@ -219,25 +227,25 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
     me = current_user(request)
     if me is None:
         return redirect(f"{reverse('books:login')}?next={reverse('books:password_change')}")
-    status = 200
-    form = PasswordChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            auth_services.password_change(
-                user=me,
-                current_password=form.cleaned_data["current_password"],
-                new_password=form.cleaned_data["new_password"],
-                ip_address=client_ip(request),
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            messages.success(request, "Your password is changed.")
-            return redirect(_after_sign_in(request, me, reverse("books:dashboard")))
-    elif request.method == "POST":
-        status = INVALID
-    return render(request, "books/password_change.html", {"form": form, "who": me}, status=status)
+
+    def change(form: PasswordChangeForm) -> HttpResponse:
+        auth_services.password_change(
+            user=me,
+            current_password=form.cleaned_data["current_password"],
+            new_password=form.cleaned_data["new_password"],
+            ip_address=client_address(request),
+        )
+        messages.success(request, "Your password is changed.")
+        return redirect(_after_sign_in(request, me, reverse("books:dashboard")))
+
+    return popup_form(
+        request,
+        PasswordChangeForm,
+        on_valid=change,
+        template="books/password_change.html",
+        context={"who": me},
+        modal=False,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -245,26 +253,25 @@ def password_forgot_view(request: HttpRequest) -> HttpResponse:
     if not passwords.email_configured():
         messages.info(request, "Password reset by email is not set up here; ask an administrator.")
         return redirect("books:login")
-    status = 200
-    form = PasswordForgotForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+
+    def send(form: PasswordForgotForm) -> HttpResponse:
         link_base = request.build_absolute_uri(reverse("books:password_reset", args=["x"]))[:-2]
-        try:
-            auth_services.password_reset_link_send(
-                firm_code=form.cleaned_data["firm"],
-                email=form.cleaned_data["email"],
-                link_base=link_base,
-                ip_address=client_ip(request),
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            messages.info(request, FORGOT_SENT)
-            return redirect("books:login")
-    elif request.method == "POST":
-        status = INVALID
-    return render(request, "books/password_forgot.html", {"form": form}, status=status)
+        auth_services.password_reset_link_send(
+            firm_code=form.cleaned_data["firm"],
+            email=form.cleaned_data["email"],
+            link_base=link_base,
+            ip_address=client_address(request),
+        )
+        messages.info(request, FORGOT_SENT)
+        return redirect("books:login")
+
+    return popup_form(
+        request,
+        PasswordForgotForm,
+        on_valid=send,
+        template="books/password_forgot.html",
+        modal=False,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -272,26 +279,26 @@ def password_reset_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         who = auth_services.password_reset_link_user(token)
     except DomainError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:])
+        messages.error(request, message_of(exc))
         return redirect("books:password_forgot")
-    status = 200
-    form = NewPasswordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            auth_services.password_reset_by_link(
-                token=token,
-                new_password=form.cleaned_data["new_password"],
-                ip_address=client_ip(request),
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            messages.success(request, "Your password is reset; sign in with it.")
-            return redirect("books:login")
-    elif request.method == "POST":
-        status = INVALID
-    return render(request, "books/password_reset.html", {"form": form, "who": who}, status=status)
+
+    def reset(form: NewPasswordForm) -> HttpResponse:
+        auth_services.password_reset_by_link(
+            token=token,
+            new_password=form.cleaned_data["new_password"],
+            ip_address=client_address(request),
+        )
+        messages.success(request, "Your password is reset; sign in with it.")
+        return redirect("books:login")
+
+    return popup_form(
+        request,
+        NewPasswordForm,
+        on_valid=reset,
+        template="books/password_reset.html",
+        context={"who": who},
+        modal=False,
+    )
 
 
 @books_login_required(admin=True)
@@ -299,31 +306,21 @@ def password_reset_view(request: HttpRequest, token: str) -> HttpResponse:
 def user_password_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)
     target = get_object_or_404(User, firm=me.firm, pk=pk)
-    status = 200
-    form = TemporaryPasswordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            auth_services.password_reset_by_admin(
-                user=target, actor=me, temporary_password=form.cleaned_data["temporary_password"]
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return finish(
-                request,
-                reverse("books:users"),
-                f"Password of {target.email} reset; they choose a new one at their next sign-in.",
-            )
-    elif request.method == "POST":
-        status = INVALID
-    return render_modal(
+
+    def reset(form: TemporaryPasswordForm) -> str:
+        auth_services.password_reset_by_admin(
+            user=target, actor=me, temporary_password=form.cleaned_data["temporary_password"]
+        )
+        return f"Password of {target.email} reset; they choose a new one at their next sign-in."
+
+    return popup_form(
         request,
-        "books/users/_password_reset_form.html",
-        {"form": form, "target": target},
+        TemporaryPasswordForm,
+        on_valid=reset,
+        template="books/users/_password_reset_form.html",
         title=f"Reset the password of {target.display_name}",
-        status=status,
-        back_url=reverse("books:users"),
+        success=reverse("books:users"),
+        context={"target": target},
     )
 
 
@@ -337,7 +334,7 @@ def user_two_factor_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             two_factor.totp_reset(user=target, actor=me)
         except DomainError as exc:
-            error = exc.message[:1].upper() + exc.message[1:]
+            error = message_of(exc)
         else:
             return finish(
                 request,

@@ -8,11 +8,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import AuditFilterForm
 from casebridge.core.models import AuditEvent
-
-from ._common import books_user, paginate
+from casebridge.web.paging import paginate
 
 SYSTEM = "books"
 

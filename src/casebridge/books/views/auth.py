@@ -14,8 +14,8 @@ from casebridge.books.forms import STANDARD_QUESTIONS, EnrollForm, LoginForm
 from casebridge.books.services import auth as auth_services
 from casebridge.books.services import two_factor
 from casebridge.core.errors import DomainError
-
-from ._common import INVALID, apply_domain_error, client_ip, safe_next, throttled
+from casebridge.core.throttle import client_address
+from casebridge.web.popups import INVALID, apply_domain_error, safe_next, throttled
 
 #: Where the login service's refusals belong on the form.
 LOGIN_FIELDS = {"firm": "firm", "username": "email", "password": "password"}
@@ -39,7 +39,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                     firm_code=data["firm"],
                     email=data["email"],
                     password=data["password"],
-                    ip_address=client_ip(request),
+                    ip_address=client_address(request),
                 )
             except TooManyAttempts as exc:
                 apply_domain_error(form, exc, LOGIN_FIELDS)

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import DateInput
 from casebridge.books.models import (
     BankAccount,
@@ -41,16 +41,8 @@ from casebridge.books.services import matching
 from casebridge.core import clock
 from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.core.money import format_cents
-
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    books_user,
-    finish,
-    paginate,
-    render_modal,
-    safe_next,
-)
+from casebridge.web.paging import paginate
+from casebridge.web.popups import popup_form, safe_next
 
 #: The status filter's tabs, in the order a person works through them.
 STATUS_TABS = (
@@ -329,37 +321,23 @@ def line_match_view(request: HttpRequest, pk: int) -> HttpResponse:
         show_all = request.GET["show"] == "all"
     else:
         show_all = (request.POST.get("all") or request.GET.get("all")) == "1"
-    status = 200
+
     chosen: list[int] = []
-    if request.method == "POST":
-        form = MatchForm(request.POST)
-        if form.is_valid():
-            chosen = form.cleaned_data["postings"]
-            try:
-                cleared = matching.line_match(
-                    firm=user.firm, actor=user, line_id=line.pk, posting_ids=chosen
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"items": "postings", "line": "postings"})
-            else:
-                count = len(cleared)
-                return finish(
-                    request,
-                    back,
-                    f"The {_describe(line)} matched to {count} item{'s' if count != 1 else ''}.",
-                )
-        status = INVALID
-    else:
-        form = MatchForm()
-        chosen = _posted_ids(request.GET.getlist("postings"))
-    chosen_set = set(chosen)
-    items, more = _open_items(user.firm, line, show_all=show_all, chosen=chosen_set)
-    total = _chosen_total(user.firm, line, chosen)
-    return render_modal(
-        request,
-        "books/bank/_match_form.html",
-        {
-            "form": form,
+
+    def match(form: MatchForm) -> str:
+        chosen[:] = form.cleaned_data["postings"]  # kept ticked if the service refuses
+        cleared = matching.line_match(
+            firm=user.firm, actor=user, line_id=line.pk, posting_ids=chosen
+        )
+        count = len(cleared)
+        return f"The {_describe(line)} matched to {count} item{'s' if count != 1 else ''}."
+
+    def draw(form: MatchForm) -> dict[str, Any]:
+        if not form.is_bound:
+            chosen[:] = _posted_ids(request.GET.getlist("postings"))
+        chosen_set = set(chosen)
+        items, more = _open_items(user.firm, line, show_all=show_all, chosen=chosen_set)
+        return {
             "line": line,
             "bank": bank,
             "items": items,
@@ -367,12 +345,19 @@ def line_match_view(request: HttpRequest, pk: int) -> HttpResponse:
             "show_all": show_all,
             "chosen": chosen_set,
             "next": back,
-            "modal_wide": True,
-            **total,
-        },
+            **_chosen_total(user.firm, line, chosen),
+        }
+
+    return popup_form(
+        request,
+        MatchForm,
+        on_valid=match,
+        template="books/bank/_match_form.html",
         title=f"Match by hand · {_describe(line)}",
-        status=status,
-        back_url=back,
+        success=back,
+        context=draw,
+        field_map={"items": "postings", "line": "postings"},
+        wide=True,
     )
 
 
@@ -475,30 +460,30 @@ def _line_form_view(
     bank = line.bank_account
     back = _back(request, bank)
     kwargs: dict[str, Any] = {"bank": bank} if issubclass(form_class, RecordForm) else {}
-    status = 200
-    if request.method == "POST":
-        form = form_class(request.POST, **kwargs)
-        if form.is_valid():
-            try:
-                act(user, line, form)
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"line": "__all__"})
-            else:
-                message = done.format(line=_describe(line))
-                return finish(request, back, message[:1].upper() + message[1:])
-        status = INVALID
-    else:
-        form = form_class(**kwargs)
-    context = {"form": form, "line": line, "bank": bank, "next": back}
-    if extra is not None:
-        context.update(extra(user.firm, bank))
-    return render_modal(
+
+    def on_valid(form: forms.Form) -> str:
+        act(user, line, form)
+        message = done.format(line=_describe(line))
+        return message[:1].upper() + message[1:]
+
+    def draw(form: forms.Form) -> dict[str, Any]:
+        return {
+            "line": line,
+            "bank": bank,
+            "next": back,
+            **(extra(user.firm, bank) if extra else {}),
+        }
+
+    return popup_form(
         request,
-        template,
-        context,
+        form_class,
+        on_valid=on_valid,
+        template=template,
         title=f"{title} · {_describe(line)}",
-        status=status,
-        back_url=back,
+        success=back,
+        form_kwargs=kwargs,
+        context=draw,
+        field_map={"line": "__all__"},
     )
 
 

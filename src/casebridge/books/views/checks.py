@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import (
     LAYOUT_CHOICES,
     CheckBatchPrintForm,
@@ -38,8 +38,8 @@ from casebridge.books.selectors.positive_pay import (
 from casebridge.books.services import checks as check_services
 from casebridge.core import clock
 from casebridge.core.errors import DomainError
-
-from ._common import INVALID, apply_domain_error, books_user, finish, paginate, render_modal
+from casebridge.web.paging import paginate
+from casebridge.web.popups import INVALID, apply_domain_error, finish, popup_form, render_modal
 
 TABS = [
     (CheckStatus.QUEUED.value, "Queued"),
@@ -92,38 +92,29 @@ def check_print_view(request: HttpRequest, pk: int) -> HttpResponse:
     check = get_object_or_404(
         Check.objects.select_related("bank_account", "file"), firm=me.firm, pk=pk
     )
-    status = 200
-    if request.method == "POST":
-        form = CheckPrintForm(request.POST)
-        if form.is_valid():
-            try:
-                printed = check_services.check_print(
-                    firm=me.firm,
-                    actor=me,
-                    check_id=check.pk,
-                    check_number=form.cleaned_data["check_number"],
-                    printed_on=form.cleaned_data["printed_on"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    _queue_url(CheckStatus.QUEUED),
-                    f"Check {printed.check_number} to {printed.payee} printed.",
-                )
-        status = INVALID
-    else:
-        form = CheckPrintForm(
-            initial={"check_number": _next_free_number(check), "printed_on": clock.today()}
+
+    def print_check(form: CheckPrintForm) -> str:
+        printed = check_services.check_print(
+            firm=me.firm,
+            actor=me,
+            check_id=check.pk,
+            check_number=form.cleaned_data["check_number"],
+            printed_on=form.cleaned_data["printed_on"],
         )
-    return render_modal(
+        return f"Check {printed.check_number} to {printed.payee} printed."
+
+    return popup_form(
         request,
-        "books/checks/_print_form.html",
-        {"form": form, "check": check},
+        CheckPrintForm,
+        on_valid=print_check,
+        template="books/checks/_print_form.html",
         title=f"Print check to {check.payee}",
-        status=status,
+        success=_queue_url(CheckStatus.QUEUED),
         back_url=_queue_url(check.status),
+        initial=None
+        if request.method == "POST"
+        else {"check_number": _next_free_number(check), "printed_on": clock.today()},
+        context={"check": check},
     )
 
 
@@ -134,34 +125,28 @@ def check_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     check = get_object_or_404(
         Check.objects.select_related("bank_account", "file"), firm=me.firm, pk=pk
     )
-    status = 200
-    if request.method == "POST":
-        form = VoidForm(request.POST)
-        if form.is_valid():
-            before = check.status
-            try:
-                check_services.check_void(
-                    firm=me.firm,
-                    actor=me,
-                    check_id=check.pk,
-                    void_date=form.cleaned_data["void_date"],
-                    reason=form.cleaned_data["reason"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"date": "void_date"})
-            else:
-                label = f"Check {check.check_number}" if check.check_number else "Check request"
-                return finish(request, _queue_url(before), f"{label} to {check.payee} voided.")
-        status = INVALID
-    else:
-        form = VoidForm()
-    return render_modal(
+    before = check.status
+
+    def void(form: VoidForm) -> HttpResponse:
+        check_services.check_void(
+            firm=me.firm,
+            actor=me,
+            check_id=check.pk,
+            void_date=form.cleaned_data["void_date"],
+            reason=form.cleaned_data["reason"],
+        )
+        label = f"Check {check.check_number}" if check.check_number else "Check request"
+        return finish(request, _queue_url(before), f"{label} to {check.payee} voided.")
+
+    return popup_form(
         request,
-        "books/checks/_void_form.html",
-        {"form": form, "check": check},
+        VoidForm,
+        on_valid=void,
+        template="books/checks/_void_form.html",
         title=f"Void check to {check.payee}",
-        status=status,
         back_url=_queue_url(check.status),
+        context={"check": check},
+        field_map={"date": "void_date"},
     )
 
 
@@ -341,49 +326,41 @@ def check_reprint_view(request: HttpRequest, pk: int) -> HttpResponse:
     check = get_object_or_404(
         Check.objects.select_related("bank_account", "file"), firm=me.firm, pk=pk
     )
-    status = 200
-    if request.method == "POST":
-        form = CheckReprintForm(request.POST)
-        if form.is_valid():
-            spoiled = check.check_number
-            try:
-                again = check_services.check_reprint(
-                    firm=me.firm,
-                    actor=me,
-                    check_id=check.pk,
-                    reason=form.cleaned_data["reason"],
-                    printed_on=form.cleaned_data["printed_on"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return render_modal(
-                    request,
-                    "books/checks/_print_done.html",
-                    {
-                        "message": f"Check {spoiled} to {again.payee} is spoiled; the same "
-                        f"payment is now check {again.check_number}.",
-                        "bank": check.bank_account,
-                        "micr_missing": _micr_missing(check.bank_account),
-                        "layouts": _pdf_links([again.pk], form.cleaned_data["layout"]),
-                        "done_url": _queue_url(CheckStatus.PRINTED),
-                    },
-                    title="Check printed again",
-                )
-        status = INVALID
-    else:
-        form = CheckReprintForm()
-    return render_modal(
+
+    def reprint(form: CheckReprintForm) -> HttpResponse:
+        spoiled = check.check_number
+        again = check_services.check_reprint(
+            firm=me.firm,
+            actor=me,
+            check_id=check.pk,
+            reason=form.cleaned_data["reason"],
+            printed_on=form.cleaned_data["printed_on"],
+        )
+        return render_modal(
+            request,
+            "books/checks/_print_done.html",
+            {
+                "message": f"Check {spoiled} to {again.payee} is spoiled; the same "
+                f"payment is now check {again.check_number}.",
+                "bank": check.bank_account,
+                "micr_missing": _micr_missing(check.bank_account),
+                "layouts": _pdf_links([again.pk], form.cleaned_data["layout"]),
+                "done_url": _queue_url(CheckStatus.PRINTED),
+            },
+            title="Check printed again",
+        )
+
+    return popup_form(
         request,
-        "books/checks/_reprint_form.html",
-        {
-            "form": form,
+        CheckReprintForm,
+        on_valid=reprint,
+        template="books/checks/_reprint_form.html",
+        title=f"Reprint check {check.check_number or ''} to {check.payee}",
+        back_url=_queue_url(check.status),
+        context=lambda form: {
             "check": check,
             "next_number": next_free_check_numbers(check.bank_account, 1)[0],
         },
-        title=f"Reprint check {check.check_number or ''} to {check.payee}",
-        status=status,
-        back_url=_queue_url(check.status),
     )
 
 

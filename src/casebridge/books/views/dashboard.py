@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.models import (
     ActivityCode,
     AreaOfPractice,
@@ -28,8 +28,6 @@ from casebridge.books.models import (
 from casebridge.books.selectors.bank import month_bounds
 from casebridge.books.selectors.reports import client_trust_total_cents, gl_balances
 from casebridge.core import clock
-
-from ._common import books_user
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,13 @@ checks and deposits, where trust deposits are recorded and checks requested."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.errors import TrustOverdraw
 from casebridge.books.forms import (
     CheckRequestForm,
@@ -32,18 +31,9 @@ from casebridge.books.roles import CORRECTIONS
 from casebridge.books.selectors.reports import client_trust_ledger
 from casebridge.books.services import checks as check_services
 from casebridge.books.services import files as file_services
-from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
-
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    books_user,
-    finish,
-    is_htmx,
-    paginate,
-    render_modal,
-)
+from casebridge.web.paging import paginate
+from casebridge.web.popups import finish, is_htmx, message_of, popup_form
 
 NAV = {"nav": "files"}
 
@@ -72,48 +62,34 @@ def files_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def file_create_view(request: HttpRequest) -> HttpResponse:
     me = books_user(request)
-    status = 200
-    if request.method == "POST":
-        form = FileCreateForm(request.POST, firm=me.firm)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                with transaction.atomic():  # a refused file leaves no stray contact
-                    client, _ = file_services.contact_find_or_create(
-                        firm=me.firm,
-                        actor=me,
-                        name=data["client_name"],
-                        email=data["client_email"],
-                        phone=data["client_phone"],
-                    )
-                    file, _ = file_services.file_find_or_create(
-                        firm=me.firm,
-                        actor=me,
-                        name=data["name"],
-                        client=client,
-                        number=data["number"],
-                        area_of_practice=data["area_of_practice"],
-                        responsible_attorney=data["responsible_attorney"],
-                        opened_on=data["opened_on"],
-                    )
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"client": "client_name"})
-            else:
-                return finish(
-                    request,
-                    reverse("books:file_detail", args=[file.pk]),
-                    f"File {file.number} opened.",
-                )
-        status = INVALID
-    else:
-        form = FileCreateForm(firm=me.firm)
-    return render_modal(
+
+    def create(form: FileCreateForm) -> HttpResponse:
+        data = form.cleaned_data
+        file = file_services.file_open(
+            firm=me.firm,
+            actor=me,
+            client_name=data["client_name"],
+            client_email=data["client_email"],
+            client_phone=data["client_phone"],
+            name=data["name"],
+            number=data["number"],
+            area_of_practice=data["area_of_practice"],
+            responsible_attorney=data["responsible_attorney"],
+            opened_on=data["opened_on"],
+        )
+        return finish(
+            request, reverse("books:file_detail", args=[file.pk]), f"File {file.number} opened."
+        )
+
+    return popup_form(
         request,
-        "books/files/_create_form.html",
-        {"form": form},
+        FileCreateForm,
+        on_valid=create,
+        template="books/files/_create_form.html",
         title="New file",
-        status=status,
         back_url=reverse("books:files"),
+        form_kwargs={"firm": me.firm},
+        field_map={"client": "client_name"},
     )
 
 
@@ -169,43 +145,31 @@ def file_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def file_deposit_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)
     file = get_object_or_404(File, firm=me.firm, pk=pk)
-    back = reverse("books:file_detail", args=[file.pk])
-    status = 200
-    if request.method == "POST":
-        form = DepositForm(request.POST, firm=me.firm)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                receipt = check_services.trust_receipt_record(
-                    firm=me.firm,
-                    actor=me,
-                    bank_account_id=data["bank_account"].pk,
-                    file_id=file.pk,
-                    payer=data["payer"],
-                    amount_cents=data["amount"],
-                    received_on=data["received_on"],
-                    reference=data["reference"],
-                    memo=data["memo"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Deposit of {format_cents(receipt.amount_cents)} from {receipt.payer} "
-                    "recorded.",
-                )
-        status = INVALID
-    else:
-        form = DepositForm(firm=me.firm)
-    return render_modal(
+
+    def record(form: DepositForm) -> str:
+        data = form.cleaned_data
+        receipt = check_services.trust_receipt_record(
+            firm=me.firm,
+            actor=me,
+            bank_account_id=data["bank_account"].pk,
+            file_id=file.pk,
+            payer=data["payer"],
+            amount_cents=data["amount"],
+            received_on=data["received_on"],
+            reference=data["reference"],
+            memo=data["memo"],
+        )
+        return f"Deposit of {format_cents(receipt.amount_cents)} from {receipt.payer} recorded."
+
+    return popup_form(
         request,
-        "books/files/_deposit_form.html",
-        {"form": form, "file": file},
+        DepositForm,
+        on_valid=record,
+        template="books/files/_deposit_form.html",
         title=f"Record trust deposit · {file.number}",
-        status=status,
-        back_url=back,
+        success=reverse("books:file_detail", args=[file.pk]),
+        form_kwargs={"firm": me.firm},
+        context={"file": file},
     )
 
 
@@ -214,46 +178,36 @@ def file_deposit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def file_check_request_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)
     file = get_object_or_404(File, firm=me.firm, pk=pk)
-    back = reverse("books:file_detail", args=[file.pk])
-    status = 200
-    if request.method == "POST":
-        form = CheckRequestForm(request.POST, firm=me.firm)
-        if form.is_valid():
-            data = form.cleaned_data
-            code = data["activity_code"]
-            try:
-                check = check_services.check_request_create(
-                    firm=me.firm,
-                    actor=me,
-                    bank_account_id=data["bank_account"].pk,
-                    payee=data["payee"],
-                    amount_cents=data["amount"],
-                    file_id=file.pk,
-                    activity_code_id=code.pk if code is not None else None,
-                    memo=data["memo"],
-                    request_date=data["request_date"],
-                )
-            except TrustOverdraw as exc:  # names no field: it is about the amount
-                form.add_error("amount", exc.message[:1].upper() + exc.message[1:])
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Check to {check.payee} for {format_cents(check.amount_cents)} queued "
-                    "for printing.",
-                )
-        status = INVALID
-    else:
-        form = CheckRequestForm(firm=me.firm)
-    return render_modal(
+
+    def request_check(form: CheckRequestForm) -> str | None:
+        data = form.cleaned_data
+        code = data["activity_code"]
+        try:
+            check = check_services.check_request_create(
+                firm=me.firm,
+                actor=me,
+                bank_account_id=data["bank_account"].pk,
+                payee=data["payee"],
+                amount_cents=data["amount"],
+                file_id=file.pk,
+                activity_code_id=code.pk if code is not None else None,
+                memo=data["memo"],
+                request_date=data["request_date"],
+            )
+        except TrustOverdraw as exc:  # names no field: it is about the amount
+            form.add_error("amount", message_of(exc))
+            return None
+        return f"Check to {check.payee} for {format_cents(check.amount_cents)} queued for printing."
+
+    return popup_form(
         request,
-        "books/files/_check_form.html",
-        {"form": form, "file": file},
+        CheckRequestForm,
+        on_valid=request_check,
+        template="books/files/_check_form.html",
         title=f"Request check · {file.number}",
-        status=status,
-        back_url=back,
+        success=reverse("books:file_detail", args=[file.pk]),
+        form_kwargs={"firm": me.firm},
+        context={"file": file},
     )
 
 
@@ -262,31 +216,23 @@ def file_check_request_view(request: HttpRequest, pk: int) -> HttpResponse:
 def receipt_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)
     receipt = get_object_or_404(TrustReceipt.objects.select_related("file"), firm=me.firm, pk=pk)
-    back = reverse("books:file_detail", args=[receipt.file_id])
-    status = 200
-    if request.method == "POST":
-        form = VoidForm(request.POST)
-        if form.is_valid():
-            try:
-                check_services.trust_receipt_void(
-                    firm=me.firm,
-                    actor=me,
-                    receipt_id=receipt.pk,
-                    void_date=form.cleaned_data["void_date"],
-                    reason=form.cleaned_data["reason"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(request, back, f"Deposit from {receipt.payer} voided.")
-        status = INVALID
-    else:
-        form = VoidForm()
-    return render_modal(
+
+    def void(form: VoidForm) -> str:
+        check_services.trust_receipt_void(
+            firm=me.firm,
+            actor=me,
+            receipt_id=receipt.pk,
+            void_date=form.cleaned_data["void_date"],
+            reason=form.cleaned_data["reason"],
+        )
+        return f"Deposit from {receipt.payer} voided."
+
+    return popup_form(
         request,
-        "books/files/_receipt_void_form.html",
-        {"form": form, "receipt": receipt},
+        VoidForm,
+        on_valid=void,
+        template="books/files/_receipt_void_form.html",
         title=f"Void deposit from {receipt.payer}",
-        status=status,
-        back_url=back,
+        success=reverse("books:file_detail", args=[receipt.file_id]),
+        context={"receipt": receipt},
     )

@@ -10,23 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import InvoiceAdvanceForm, VoidForm
 from casebridge.books.models import Firm, Invoice, InvoiceStage
 from casebridge.books.roles import CORRECTIONS
 from casebridge.books.services import invoices as invoice_services
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
-
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    books_user,
-    finish,
-    paginate,
-    render_modal,
-    safe_next,
-)
+from casebridge.web.paging import paginate
+from casebridge.web.popups import message_of, popup_form, safe_next
 
 #: The button that moves an invoice on from each stage.
 ACTIONS = {
@@ -123,7 +115,7 @@ def invoice_advance_view(request: HttpRequest, pk: int) -> HttpResponse:
             expected_stage=form.cleaned_data["expected_stage"],
         )
     except DomainError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:])
+        messages.error(request, message_of(exc))
     else:
         done = (
             f"Invoice {moved.number} is final and posted ({format_cents(moved.total_cents)})."
@@ -139,31 +131,24 @@ def invoice_advance_view(request: HttpRequest, pk: int) -> HttpResponse:
 def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)
     invoice = get_object_or_404(Invoice.objects.select_related("file"), firm=me.firm, pk=pk)
-    back = _stage_url(invoice.stage)
-    status = 200
-    if request.method == "POST":
-        form = VoidForm(request.POST)
-        if form.is_valid():
-            try:
-                invoice_services.invoice_void(
-                    firm=me.firm,
-                    actor=me,
-                    invoice_id=invoice.pk,
-                    void_date=form.cleaned_data["void_date"],
-                    reason=form.cleaned_data["reason"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"date": "void_date"})
-            else:
-                return finish(request, back, f"Invoice {invoice.number} voided.")
-        status = INVALID
-    else:
-        form = VoidForm()
-    return render_modal(
+
+    def void(form: VoidForm) -> str:
+        invoice_services.invoice_void(
+            firm=me.firm,
+            actor=me,
+            invoice_id=invoice.pk,
+            void_date=form.cleaned_data["void_date"],
+            reason=form.cleaned_data["reason"],
+        )
+        return f"Invoice {invoice.number} voided."
+
+    return popup_form(
         request,
-        "books/invoices/_void_form.html",
-        {"form": form, "invoice": invoice},
+        VoidForm,
+        on_valid=void,
+        template="books/invoices/_void_form.html",
         title=f"Void invoice {invoice.number}",
-        status=status,
-        back_url=back,
+        success=_stage_url(invoice.stage),
+        context={"invoice": invoice},
+        field_map={"date": "void_date"},
     )

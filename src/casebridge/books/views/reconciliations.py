@@ -18,8 +18,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from casebridge.books.auth import books_login_required
-from casebridge.books.forms import MoneyField
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.models import (
     BankAccount,
     BankAccountKind,
@@ -34,8 +33,14 @@ from casebridge.books.services import reconciliations as service
 from casebridge.core import clock
 from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.core.money import cents_to_decimal
-
-from ._common import INVALID, apply_domain_error, books_user, finish, paginate, render_modal
+from casebridge.web.paging import paginate
+from casebridge.web.popups import (
+    INVALID,
+    MoneyField,
+    apply_domain_error,
+    finish,
+    popup_form,
+)
 
 #: The lists a reconciliation's CSV downloads carry (``exports.reconciliation.render_csv``).
 CSV_LISTS = (
@@ -356,41 +361,34 @@ def bank_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
     reconciliations from that month are superseded."""
     user = books_user(request)
     bank = _bank(user.firm, pk)
-    back = reverse("books:bank_reconciliation", args=[bank.pk])
-    status = 200
-    if request.method == "POST":
-        form = ReopenForm(request.POST)
-        if form.is_valid():
-            month_end = form.cleaned_data["month"]
-            try:
-                superseded = service.reconciliation_reopen(
-                    firm=user.firm,
-                    actor=user,
-                    bank_account_id=bank.pk,
-                    month=month_end,
-                    reason=form.cleaned_data["reason"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                count = len(superseded)
-                return finish(
-                    request,
-                    month_url(bank, month_end),
-                    f"{bank.name} reopened from {month_end:%B %Y}: {count} signed "
-                    f"reconciliation{'s' if count != 1 else ''} superseded.",
-                )
-        status = INVALID
-    else:
-        month = request.GET.get("month") or (
-            bank.closed_through.strftime("%Y-%m") if bank.closed_through else ""
+
+    def reopen(form: ReopenForm) -> HttpResponse:
+        month_end = form.cleaned_data["month"]
+        superseded = service.reconciliation_reopen(
+            firm=user.firm,
+            actor=user,
+            bank_account_id=bank.pk,
+            month=month_end,
+            reason=form.cleaned_data["reason"],
         )
-        form = ReopenForm(initial={"month": month[:7]})
-    return render_modal(
+        count = len(superseded)
+        return finish(
+            request,
+            month_url(bank, month_end),
+            f"{bank.name} reopened from {month_end:%B %Y}: {count} signed "
+            f"reconciliation{'s' if count != 1 else ''} superseded.",
+        )
+
+    month = request.GET.get("month") or (
+        bank.closed_through.strftime("%Y-%m") if bank.closed_through else ""
+    )
+    return popup_form(
         request,
-        "books/bank/_reopen_form.html",
-        {"form": form, "bank": bank},
+        ReopenForm,
+        on_valid=reopen,
+        template="books/bank/_reopen_form.html",
         title=f"Reopen {bank.name}",
-        status=status,
-        back_url=back,
+        back_url=reverse("books:bank_reconciliation", args=[bank.pk]),
+        initial={"month": month[:7]},
+        context={"bank": bank},
     )

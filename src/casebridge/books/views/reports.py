@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import (
     ClientLedgerForm,
     ReconciliationForm,
@@ -23,8 +23,8 @@ from casebridge.books.models import BankAccount, File, Firm, Posting
 from casebridge.books.selectors import reports
 from casebridge.core import clock
 from casebridge.core.errors import DomainError
-
-from ._common import INVALID, apply_domain_error, books_user, paginate
+from casebridge.web.paging import paginate
+from casebridge.web.popups import INVALID, apply_domain_error
 
 NAV = {"nav": "reports"}
 

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import (
     ActivityCodeForm,
     AreaForm,
@@ -45,8 +45,8 @@ from casebridge.books.services import bank_accounts, periods, setup
 from casebridge.books.services.dates import first_entry_date
 from casebridge.core.dates import max_days_ahead
 from casebridge.core.errors import DomainError
-
-from ._common import INVALID, apply_domain_error, books_user, finish, paginate, render_modal
+from casebridge.web.paging import paginate
+from casebridge.web.popups import INVALID, apply_domain_error, message_of, popup_form
 
 # --- Settings: General and Features ------------------------------------------------------
 
@@ -61,37 +61,32 @@ def settings_general_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _settings_tab(tab: str) -> dict[str, str]:
+    return {"nav": "settings", "section": "settings", "tab": tab}
+
+
 @books_login_required(admin=True)
 @require_http_methods(["GET", "POST"])
 def settings_features_view(request: HttpRequest) -> HttpResponse:
     me = books_user(request)
-    status = 200
-    if request.method == "POST":
-        form = FeaturesForm(request.POST)
-        if form.is_valid():
-            try:
-                setup.firm_features_update(
-                    firm=me.firm,
-                    actor=me,
-                    release_invoice_stage_enabled=form.cleaned_data[
-                        "release_invoice_stage_enabled"
-                    ],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                messages.success(request, "Features saved.")
-                return redirect("books:settings_features")
-        status = INVALID
-    else:
-        form = FeaturesForm(
-            initial={"release_invoice_stage_enabled": me.firm.release_invoice_stage_enabled}
+
+    def save(form: FeaturesForm) -> HttpResponse:
+        setup.firm_features_update(
+            firm=me.firm,
+            actor=me,
+            release_invoice_stage_enabled=form.cleaned_data["release_invoice_stage_enabled"],
         )
-    return render(
+        messages.success(request, "Features saved.")
+        return redirect("books:settings_features")
+
+    return popup_form(
         request,
-        "books/settings/features.html",
-        {"nav": "settings", "section": "settings", "tab": "features", "form": form},
-        status=status,
+        FeaturesForm,
+        on_valid=save,
+        template="books/settings/features.html",
+        initial={"release_invoice_stage_enabled": me.firm.release_invoice_stage_enabled},
+        context=_settings_tab("features"),
+        modal=False,
     )
 
 
@@ -100,34 +95,26 @@ def settings_features_view(request: HttpRequest) -> HttpResponse:
 def settings_time_zone_view(request: HttpRequest) -> HttpResponse:
     """Settings -> Time zone: what "today" is for the firm (core/timezones.py)."""
     me = books_user(request)
-    status = 200
-    if request.method == "POST":
-        form = TimeZoneForm(request.POST)
-        if form.is_valid():
-            try:
-                firm = setup.firm_time_zone_set(
-                    firm=me.firm, actor=me, time_zone=form.cleaned_data["time_zone"]
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                messages.success(request, f"Time zone saved: {firm.time_zone}.")
-                return redirect("books:settings_time_zone")
-        status = INVALID
-    else:
-        form = TimeZoneForm(initial={"time_zone": me.firm.time_zone or settings.TIME_ZONE})
-    return render(
+
+    def save(form: TimeZoneForm) -> HttpResponse:
+        firm = setup.firm_time_zone_set(
+            firm=me.firm, actor=me, time_zone=form.cleaned_data["time_zone"]
+        )
+        messages.success(request, f"Time zone saved: {firm.time_zone}.")
+        return redirect("books:settings_time_zone")
+
+    return popup_form(
         request,
-        "books/settings/time_zone.html",
-        {
-            "nav": "settings",
-            "section": "settings",
-            "tab": "time_zone",
-            "form": form,
+        TimeZoneForm,
+        on_valid=save,
+        template="books/settings/time_zone.html",
+        initial={"time_zone": me.firm.time_zone or settings.TIME_ZONE},
+        context={
+            **_settings_tab("time_zone"),
             "firm": me.firm,
             "server_zone": settings.TIME_ZONE,
         },
-        status=status,
+        modal=False,
     )
 
 
@@ -136,38 +123,30 @@ def settings_time_zone_view(request: HttpRequest) -> HttpResponse:
 def settings_opening_date_view(request: HttpRequest) -> HttpResponse:
     """Settings -> Opening date (ADR 0007): nothing in the books is dated before it."""
     me = books_user(request)
-    status = 200
-    if request.method == "POST":
-        form = OpeningDateForm(request.POST)
-        if form.is_valid():
-            opening_date = form.cleaned_data["opening_date"]
-            try:
-                setup.firm_opening_date_set(firm=me.firm, actor=me, opening_date=opening_date)
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                messages.success(
-                    request,
-                    f"Opening date saved: nothing can be dated before "
-                    f"{opening_date:%b} {opening_date.day}, {opening_date.year}.",
-                )
-                return redirect("books:settings_opening_date")
-        status = INVALID
-    else:
-        form = OpeningDateForm(initial={"opening_date": me.firm.opening_date})
-    return render(
+
+    def save(form: OpeningDateForm) -> HttpResponse:
+        opening_date = form.cleaned_data["opening_date"]
+        setup.firm_opening_date_set(firm=me.firm, actor=me, opening_date=opening_date)
+        messages.success(
+            request,
+            f"Opening date saved: nothing can be dated before "
+            f"{opening_date:%b} {opening_date.day}, {opening_date.year}.",
+        )
+        return redirect("books:settings_opening_date")
+
+    return popup_form(
         request,
-        "books/settings/opening_date.html",
-        {
-            "nav": "settings",
-            "section": "settings",
-            "tab": "opening_date",
-            "form": form,
+        OpeningDateForm,
+        on_valid=save,
+        template="books/settings/opening_date.html",
+        initial={"opening_date": me.firm.opening_date},
+        context=lambda form: {
+            **_settings_tab("opening_date"),
             "firm": me.firm,
             "first_entry": first_entry_date(me.firm),
             "days_ahead": max_days_ahead(),
         },
-        status=status,
+        modal=False,
     )
 
 
@@ -265,41 +244,31 @@ def area_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _area_form(request: HttpRequest, area: AreaOfPractice | None) -> HttpResponse:
     me = books_user(request)
-    status = 200
-    if request.method == "POST":
-        form = AreaForm(request.POST)
-        if form.is_valid():
-            name, description = form.cleaned_data["name"], form.cleaned_data["description"]
-            try:
-                if area is None:
-                    saved = setup.area_of_practice_create(
-                        firm=me.firm, actor=me, name=name, description=description
-                    )
-                    message = f"Area of practice {saved.name} added."
-                else:
-                    saved = setup.area_of_practice_update(
-                        area=area, actor=me, name=name, description=description
-                    )
-                    message = f"Area of practice {saved.name} saved."
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(request, reverse("books:areas"), message)
-        status = INVALID
-    elif area is None:
-        form = AreaForm()
-    else:
-        form = AreaForm(initial={"name": area.name, "description": area.description})
+
+    def save(form: AreaForm) -> str:
+        name, description = form.cleaned_data["name"], form.cleaned_data["description"]
+        if area is None:
+            saved = setup.area_of_practice_create(
+                firm=me.firm, actor=me, name=name, description=description
+            )
+            return f"Area of practice {saved.name} added."
+        saved = setup.area_of_practice_update(
+            area=area, actor=me, name=name, description=description
+        )
+        return f"Area of practice {saved.name} saved."
+
     action = (
         reverse("books:area_new") if area is None else reverse("books:area_edit", args=[area.pk])
     )
-    return render_modal(
+    return popup_form(
         request,
-        "books/settings/_area_form.html",
-        {"form": form, "action": action},
+        AreaForm,
+        on_valid=save,
+        template="books/settings/_area_form.html",
         title="Add area of practice" if area is None else f"Edit {area.name}",
-        status=status,
-        back_url=reverse("books:areas"),
+        success=reverse("books:areas"),
+        initial=None if area is None else {"name": area.name, "description": area.description},
+        context={"action": action},
     )
 
 
@@ -340,40 +309,29 @@ def timekeepers_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def activity_code_create_view(request: HttpRequest) -> HttpResponse:
     me = books_user(request)
-    status = 200
-    if request.method == "POST":
-        form = ActivityCodeForm(request.POST, firm=me.firm)
-        if form.is_valid():
-            data = form.cleaned_data
-            gl = data["gl_account"]
-            try:
-                code = setup.activity_code_create(
-                    firm=me.firm,
-                    actor=me,
-                    code=data["code"],
-                    name=data["name"],
-                    description=data["description"],
-                    gl_account_id=gl.pk if gl is not None else None,
-                    utbms_code=data["utbms_code"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    reverse("books:activity_codes"),
-                    f"Activity code {code.code} added (posts to {code.gl_account}).",
-                )
-        status = INVALID
-    else:
-        form = ActivityCodeForm(firm=me.firm)
-    return render_modal(
+
+    def create(form: ActivityCodeForm) -> str:
+        data = form.cleaned_data
+        gl = data["gl_account"]
+        code = setup.activity_code_create(
+            firm=me.firm,
+            actor=me,
+            code=data["code"],
+            name=data["name"],
+            description=data["description"],
+            gl_account_id=gl.pk if gl is not None else None,
+            utbms_code=data["utbms_code"],
+        )
+        return f"Activity code {code.code} added (posts to {code.gl_account})."
+
+    return popup_form(
         request,
-        "books/settings/_activity_code_form.html",
-        {"form": form},
+        ActivityCodeForm,
+        on_valid=create,
+        template="books/settings/_activity_code_form.html",
         title="Add activity code",
-        status=status,
-        back_url=reverse("books:activity_codes"),
+        success=reverse("books:activity_codes"),
+        form_kwargs={"firm": me.firm},
     )
 
 
@@ -384,7 +342,7 @@ def activity_codes_utbms_view(request: HttpRequest) -> HttpResponse:
     try:
         added = setup.activity_codes_add_utbms(firm=me.firm, actor=me)
     except DomainError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:])
+        messages.error(request, message_of(exc))
     else:
         if added:
             messages.success(request, f"Added {added} UTBMS expense codes.")
@@ -417,33 +375,21 @@ def accounts_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_create_view(request: HttpRequest) -> HttpResponse:
     me = books_user(request)
-    status = 200
-    if request.method == "POST":
-        form = GLAccountForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                acct = setup.gl_account_create(
-                    firm=me.firm,
-                    actor=me,
-                    number=data["number"],
-                    name=data["name"],
-                    type=data["type"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(request, reverse("books:accounts"), f"Account {acct} added.")
-        status = INVALID
-    else:
-        form = GLAccountForm()
-    return render_modal(
+
+    def create(form: GLAccountForm) -> str:
+        data = form.cleaned_data
+        acct = setup.gl_account_create(
+            firm=me.firm, actor=me, number=data["number"], name=data["name"], type=data["type"]
+        )
+        return f"Account {acct} added."
+
+    return popup_form(
         request,
-        "books/settings/_account_form.html",
-        {"form": form},
+        GLAccountForm,
+        on_valid=create,
+        template="books/settings/_account_form.html",
         title="Add account",
-        status=status,
-        back_url=reverse("books:accounts"),
+        success=reverse("books:accounts"),
     )
 
 
@@ -475,51 +421,37 @@ def bank_check_printing_view(request: HttpRequest, pk: int) -> HttpResponse:
     account numbers of the MICR line."""
     me = books_user(request)
     bank = get_object_or_404(BankAccount, firm=me.firm, pk=pk)
-    status = 200
-    if request.method == "POST":
-        form = CheckPrintingForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                saved = bank_accounts.bank_account_check_printing_set(
-                    firm=me.firm,
-                    actor=me,
-                    bank_account_id=bank.pk,
-                    bank_name=data["bank_name"],
-                    routing_number=data["routing_number"],
-                    account_number=data["account_number"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                ready = saved.routing_number and saved.account_number
-                return finish(
-                    request,
-                    reverse("books:bank_accounts"),
-                    f"Check printing details of {saved.name} saved"
-                    + (
-                        ": its checks carry a MICR line."
-                        if ready
-                        else ": without a routing and an account number its checks print "
-                        "with no MICR line."
-                    ),
-                )
-        status = INVALID
-    else:
-        form = CheckPrintingForm(
-            initial={
-                "bank_name": bank.bank_name,
-                "routing_number": bank.routing_number,
-                "account_number": bank.account_number,
-            }
+
+    def save(form: CheckPrintingForm) -> str:
+        data = form.cleaned_data
+        saved = bank_accounts.bank_account_check_printing_set(
+            firm=me.firm,
+            actor=me,
+            bank_account_id=bank.pk,
+            bank_name=data["bank_name"],
+            routing_number=data["routing_number"],
+            account_number=data["account_number"],
         )
-    return render_modal(
+        ready = saved.routing_number and saved.account_number
+        return f"Check printing details of {saved.name} saved" + (
+            ": its checks carry a MICR line."
+            if ready
+            else ": without a routing and an account number its checks print with no MICR line."
+        )
+
+    return popup_form(
         request,
-        "books/settings/_check_printing_form.html",
-        {"form": form, "bank": bank},
+        CheckPrintingForm,
+        on_valid=save,
+        template="books/settings/_check_printing_form.html",
         title=f"Check printing: {bank.name}",
-        status=status,
-        back_url=reverse("books:bank_accounts"),
+        success=reverse("books:bank_accounts"),
+        initial={
+            "bank_name": bank.bank_name,
+            "routing_number": bank.routing_number,
+            "account_number": bank.account_number,
+        },
+        context={"bank": bank},
     )
 
 
@@ -529,42 +461,33 @@ def bank_positive_pay_layout_view(request: HttpRequest, pk: int) -> HttpResponse
     """Settings -> Bank Accounts -> Positive pay: the layout of the bank's file."""
     me = books_user(request)
     bank = get_object_or_404(BankAccount, firm=me.firm, pk=pk)
-    status = 200
-    if request.method == "POST":
-        form = PositivePayLayoutForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            if data["preset"]:
-                fmt = PRESETS[data["preset"]][1]
-            else:
-                fmt = PositivePayFormat(
-                    columns=tuple(
-                        PositivePayColumn(data[name])
-                        for name in PositivePayLayoutForm.COLUMNS
-                        if data[name]
-                    ),
-                    date_format=PositivePayDateFormat(data["date_format"]),
-                    amount_format=PositivePayAmount(data["amount_format"]),
-                    issue_flag=data["issue_flag"],
-                    void_flag=data["void_flag"],
-                    header=data["header"],
-                )
-            try:
-                bank_accounts.positive_pay_layout_save(
-                    firm=me.firm, actor=me, bank_account_id=bank.pk, fmt=fmt
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"columns": "column_1"})
-            else:
-                return finish(
-                    request,
-                    reverse("books:bank_accounts"),
-                    f"Positive pay layout of {bank.name} saved.",
-                )
-        status = INVALID
-    else:
+
+    def save(form: PositivePayLayoutForm) -> str:
+        data = form.cleaned_data
+        if data["preset"]:
+            fmt = PRESETS[data["preset"]][1]
+        else:
+            fmt = PositivePayFormat(
+                columns=tuple(
+                    PositivePayColumn(data[name])
+                    for name in PositivePayLayoutForm.COLUMNS
+                    if data[name]
+                ),
+                date_format=PositivePayDateFormat(data["date_format"]),
+                amount_format=PositivePayAmount(data["amount_format"]),
+                issue_flag=data["issue_flag"],
+                void_flag=data["void_flag"],
+                header=data["header"],
+            )
+        bank_accounts.positive_pay_layout_save(
+            firm=me.firm, actor=me, bank_account_id=bank.pk, fmt=fmt
+        )
+        return f"Positive pay layout of {bank.name} saved."
+
+    initial: dict[str, object] = {}
+    if request.method != "POST":
         fmt, _ = positive_pay_format_of(bank)
-        initial: dict[str, object] = {
+        initial = {
             "date_format": fmt.date_format.value,
             "amount_format": fmt.amount_format.value,
             "issue_flag": fmt.issue_flag,
@@ -573,12 +496,14 @@ def bank_positive_pay_layout_view(request: HttpRequest, pk: int) -> HttpResponse
         }
         for name, column in zip(PositivePayLayoutForm.COLUMNS, fmt.columns, strict=False):
             initial[name] = column.value
-        form = PositivePayLayoutForm(initial=initial)
-    return render_modal(
+    return popup_form(
         request,
-        "books/settings/_positive_pay_layout_form.html",
-        {"form": form, "bank": bank, "presets": PRESETS.values()},
+        PositivePayLayoutForm,
+        on_valid=save,
+        template="books/settings/_positive_pay_layout_form.html",
         title=f"Positive pay layout: {bank.name}",
-        status=status,
-        back_url=reverse("books:bank_accounts"),
+        success=reverse("books:bank_accounts"),
+        initial=initial,
+        context={"bank": bank, "presets": PRESETS.values()},
+        field_map={"columns": "column_1"},
     )

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.models import (
     BankAccount,
     BankStatement,
@@ -25,8 +25,8 @@ from casebridge.books.services import statements as service
 from casebridge.books.statements import FORMATS, CsvLayout
 from casebridge.books.statements.csvfile import DATE_FORMATS
 from casebridge.core.errors import DomainError
-
-from ._common import INVALID, apply_domain_error, books_user, finish, paginate
+from casebridge.web.paging import paginate
+from casebridge.web.popups import INVALID, apply_domain_error, finish
 
 
 def _column(label: str) -> forms.IntegerField:

@@ -3,13 +3,15 @@ Accounting tabs (Records Time, GL account extension; seed S5)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from casebridge.books.auth import books_login_required
+from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import (
     USER_ACCOUNTING_FIELDS,
     USER_GENERAL_FIELDS,
@@ -18,18 +20,8 @@ from casebridge.books.forms import (
 )
 from casebridge.books.models import User
 from casebridge.books.services import auth as auth_services
-from casebridge.core.errors import DomainError
-
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    books_user,
-    close_modal_headers,
-    finish,
-    is_htmx,
-    paginate,
-    render_modal,
-)
+from casebridge.web.paging import paginate
+from casebridge.web.popups import close_modal_headers, is_htmx, popup_form
 
 SECTION = {"nav": "settings", "section": "users"}
 
@@ -47,43 +39,30 @@ def users_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def user_create_view(request: HttpRequest) -> HttpResponse:
     me = books_user(request)
-    status = 200
-    if request.method == "POST":
-        form = UserCreateForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                created = auth_services.user_create(
-                    firm=me.firm,
-                    actor=me,
-                    email=data["email"],
-                    password=data["password"],
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    initials=data["initials"],
-                    role=data["role"] or None,
-                    is_attorney=data["is_attorney"],
-                    records_time=data["records_time"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    reverse("books:users"),
-                    f"User {created.email} added. They enroll a security question at their "
-                    "first login.",
-                )
-        status = INVALID
-    else:
-        form = UserCreateForm()
-    return render_modal(
+
+    def create(form: UserCreateForm) -> str:
+        data = form.cleaned_data
+        created = auth_services.user_create(
+            firm=me.firm,
+            actor=me,
+            email=data["email"],
+            password=data["password"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            initials=data["initials"],
+            role=data["role"] or None,
+            is_attorney=data["is_attorney"],
+            records_time=data["records_time"],
+        )
+        return f"User {created.email} added. They enroll a security question at their first login."
+
+    return popup_form(
         request,
-        "books/users/_create_form.html",
-        {"form": form},
+        UserCreateForm,
+        on_valid=create,
+        template="books/users/_create_form.html",
         title="Add user",
-        status=status,
-        back_url=reverse("books:users"),
+        success=reverse("books:users"),
     )
 
 
@@ -101,40 +80,31 @@ def _active_tab(form: UserEditForm) -> str:
 def user_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)
     target = get_object_or_404(User, firm=me.firm, pk=pk)
-    status = 200
-    if request.method == "POST":
-        form = UserEditForm.for_user(target, request.POST)
-        if form.is_valid():
-            changes = {name: form.cleaned_data[name] for name in form.changed_data}
-            try:
-                if changes:
-                    target = auth_services.user_update(user=target, actor=me, **changes)
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                message = f"Saved {target.email}." if changes else "No changes to save."
-                if is_htmx(request):
-                    body = render_to_string(
-                        "books/users/_saved.html",
-                        {"u": target, "toast": message},
-                        request=request,
-                    )
-                    return close_modal_headers(HttpResponse(body))
-                return finish(request, reverse("books:users"), message)
-        status = INVALID
-    else:
-        form = UserEditForm.for_user(target)
-    return render_modal(
+
+    def save(form: UserEditForm) -> HttpResponse | str:
+        nonlocal target
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        if changes:
+            target = auth_services.user_update(user=target, actor=me, **changes)
+        message = f"Saved {target.email}." if changes else "No changes to save."
+        if not is_htmx(request):
+            return message
+        body = render_to_string(
+            "books/users/_saved.html", {"u": target, "toast": message}, request=request
+        )
+        return close_modal_headers(HttpResponse(body))
+
+    return popup_form(
         request,
-        "books/users/_edit_form.html",
-        {
-            "form": form,
+        partial(UserEditForm.for_user, target),
+        on_valid=save,
+        template="books/users/_edit_form.html",
+        title=f"Edit {target.display_name}",
+        success=reverse("books:users"),
+        context=lambda form: {
             "target": target,
             "tab": _active_tab(form),
             "general_fields": [form[f] for f in USER_GENERAL_FIELDS],
             "accounting_fields": [form[f] for f in USER_ACCOUNTING_FIELDS],
         },
-        title=f"Edit {target.display_name}",
-        status=status,
-        back_url=reverse("books:users"),
     )

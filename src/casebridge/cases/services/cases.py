@@ -9,8 +9,9 @@ from django.db import models, transaction
 from django.db.models import F
 
 from casebridge.cases.audit import cases_audit
-from casebridge.cases.errors import ValidationFailed
+from casebridge.cases.errors import DomainError, ValidationFailed
 from casebridge.cases.models import Case, CaseStatus, CaseType, Contact, Firm, Settlement, User
+from casebridge.cases.selectors.contacts import ROLE_LABELS, in_role
 from casebridge.core import clock
 from casebridge.core.text import plain_line, plain_text
 
@@ -51,6 +52,24 @@ def contact_create(
         summary=f"Contact {name} added",
     )
     return contact
+
+
+def contact_for_role(*, firm: Firm, actor: User | None, name: str, role: str) -> int:
+    """The id of the contact named ``name`` (case-insensitive; of namesakes, one who already
+    has ``role``: "payee", "party" or "holder"), or of a new contact of that name. Call it
+    inside the caller's transaction, so that a refused write leaves no stray contact. A
+    name that would read differently on a check is refused naming the part."""
+    plain_line(name, field=role, label=ROLE_LABELS[role])
+    existing = (
+        Contact.objects.filter(firm=firm, name__iexact=name.strip())
+        .annotate(in_role=in_role(role))
+        .order_by("-in_role", "pk")
+        .only("pk")
+        .first()
+    )
+    if existing is not None:
+        return existing.pk
+    return contact_create(firm=firm, actor=actor, name=name).pk
 
 
 M = TypeVar("M", bound=models.Model)
@@ -142,6 +161,51 @@ def case_create(
         after={"number": case.number, "client": case.client.name, "status": status},
     )
     return case
+
+
+@transaction.atomic
+def case_open(
+    *,
+    firm: Firm,
+    actor: User | None,
+    client_name: str,
+    client_address: str = "",
+    client_date_of_birth: dt.date | None = None,
+    client_phone: str = "",
+    client_email: str = "",
+    name: str,
+    responsible_attorney_id: int | None = None,
+    case_type_id: int | None = None,
+    incident_date: dt.date | None = None,
+    status: str = CaseStatus.INTAKE,
+) -> Case:
+    """A new client and their case (the New case pop-up): both or neither, so a refused
+    case leaves no stray client contact. A refusal of the client's details names the
+    ``client_`` field (``client_name``, ``client_date_of_birth``, ...)."""
+    try:
+        client = contact_create(
+            firm=firm,
+            actor=actor,
+            name=client_name,
+            address=client_address,
+            date_of_birth=client_date_of_birth,
+            phone=client_phone,
+            email=client_email,
+        )
+    except DomainError as exc:
+        if exc.field:
+            exc.field = f"client_{exc.field}"
+        raise
+    return case_create(
+        firm=firm,
+        actor=actor,
+        name=name,
+        client_id=client.pk,
+        responsible_attorney_id=responsible_attorney_id,
+        case_type_id=case_type_id,
+        incident_date=incident_date,
+        status=status,
+    )
 
 
 @transaction.atomic

@@ -34,6 +34,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require
+from casebridge.cases.services.cases import contact_for_role
 from casebridge.cases.services.dates import date_in_window
 from casebridge.core import clock
 from casebridge.core.audit import audit_record_many
@@ -154,6 +155,60 @@ def cost_create(
         after=_snapshot(cost),
     )
     return cost
+
+
+@transaction.atomic
+def cost_create_for_payee(
+    *,
+    firm: Firm,
+    actor: User | None,
+    case_id: int,
+    payee_name: str,
+    amount_cents: int,
+    cost_code_id: int,
+    cost_date: dt.date | None = None,
+    invoice_reference: str = "",
+    priority: str = CostPriority.NORMAL,
+    memo: str = "",
+) -> Cost:
+    """:func:`cost_create` to the payee named (found, else added: :func:`contact_for_role`);
+    a refused cost leaves no stray contact."""
+    return cost_create(
+        firm=firm,
+        actor=actor,
+        case_id=case_id,
+        payee_id=contact_for_role(firm=firm, actor=actor, name=payee_name, role="payee"),
+        amount_cents=amount_cents,
+        cost_code_id=cost_code_id,
+        cost_date=cost_date,
+        invoice_reference=invoice_reference,
+        priority=priority,
+        memo=memo,
+    )
+
+
+@transaction.atomic
+def cost_update_for_payee(
+    *, firm: Firm, actor: User, cost_id: int, payee_name: str | None = None, **changes: Any
+) -> dict[str, Any]:
+    """:func:`cost_update` with the payee given by name (a new name adds a contact; the
+    same contact is no change). Answers the changes made, which may be none."""
+    if payee_name is not None:
+        payee_id = contact_for_role(firm=firm, actor=actor, name=payee_name, role="payee")
+        current = Cost.objects.filter(firm=firm, pk=cost_id).values_list("payee_id", flat=True)
+        if payee_id != current.first():
+            changes["payee_id"] = payee_id
+    cost_update(firm=firm, actor=actor, cost_id=cost_id, **changes)
+    return changes
+
+
+@transaction.atomic
+def costs_void(*, firm: Firm, actor: User, cost_ids: Sequence[int], reason: str = "") -> None:
+    """Void several costs (Costs Management's bulk void): all or nothing, one refusal
+    writes nothing."""
+    require(actor, Permission.COSTS_MANAGEMENT)
+    for cost_id in cost_ids:
+        cost_void(firm=firm, actor=actor, cost_id=cost_id, reason=reason)
 
 
 def _locked_cost(firm: Firm, cost_id: int) -> Cost:

@@ -45,6 +45,7 @@ from casebridge.cases.models import (
 )
 from casebridge.cases.permissions import require, require_admin
 from casebridge.cases.selectors.settlement import SettlementFigures, settlement_figures
+from casebridge.cases.services.cases import contact_for_role
 from casebridge.cases.services.dates import date_in_window
 from casebridge.core import clock
 from casebridge.core.money import format_cents
@@ -161,6 +162,32 @@ def negotiation_record(
         after={"kind": kind, "amount_cents": amount_cents, "party": party.name},
     )
     return neg
+
+
+@transaction.atomic
+def negotiation_record_for_party(
+    *,
+    firm: Firm,
+    actor: User,
+    case_id: int,
+    kind: str,
+    party_name: str,
+    amount_cents: int,
+    made_on: dt.date | None = None,
+    note: str = "",
+) -> Negotiation:
+    """:func:`negotiation_record` with the insurer or defendant named (found, else added);
+    a refused demand or offer leaves no stray contact."""
+    return negotiation_record(
+        firm=firm,
+        actor=actor,
+        case_id=case_id,
+        kind=kind,
+        party_id=contact_for_role(firm=firm, actor=actor, name=party_name, role="party"),
+        amount_cents=amount_cents,
+        made_on=made_on,
+        note=note,
+    )
 
 
 @transaction.atomic
@@ -588,6 +615,32 @@ def lien_create(
         after={"kind": kind, "claimed_cents": claimed_cents, "paid_direct": paid_direct},
     )
     return lien
+
+
+@transaction.atomic
+def lien_create_for_holder(
+    *,
+    firm: Firm,
+    actor: User,
+    case_id: int,
+    kind: str,
+    holder_name: str,
+    claimed_cents: int,
+    paid_direct: bool = False,
+    note: str = "",
+) -> Lien:
+    """:func:`lien_create` with the lien holder named (found, else added); a refused lien
+    leaves no stray contact."""
+    return lien_create(
+        firm=firm,
+        actor=actor,
+        case_id=case_id,
+        kind=kind,
+        holder_id=contact_for_role(firm=firm, actor=actor, name=holder_name, role="holder"),
+        claimed_cents=claimed_cents,
+        paid_direct=paid_direct,
+        note=note,
+    )
 
 
 @transaction.atomic

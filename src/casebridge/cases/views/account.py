@@ -14,6 +14,7 @@ from casebridge.cases.auth import (
     SETUP_KEY,
     cases_admin_required,
     cases_login_required,
+    cases_user,
     current_user,
     pending_clear,
     pending_next,
@@ -32,8 +33,14 @@ from casebridge.web.forms import (
     PasswordForgotForm,
     TemporaryPasswordForm,
 )
-
-from ._common import INVALID, apply_domain_error, cases_user, finish, render_modal
+from casebridge.web.popups import (
+    INVALID,
+    apply_domain_error,
+    finish,
+    message_of,
+    popup_form,
+    render_modal,
+)
 
 TIMED_OUT = "Your sign-in timed out or was not started; sign in again."
 FORGOT_SENT = (
@@ -172,7 +179,7 @@ def recovery_codes_view(request: HttpRequest) -> HttpResponse:
     try:
         codes = two_factor.recovery_codes_regenerate(user=me)
     except DomainError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:])
+        messages.error(request, message_of(exc))
         return redirect("cases:account")
     return render(
         request,
@@ -214,24 +221,24 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
     me = current_user(request)
     if me is None:
         return redirect(f"{reverse('cases:login')}?next={reverse('cases:password_change')}")
-    status = 200
-    form = PasswordChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            auth_services.password_change(
-                user=me,
-                current_password=form.cleaned_data["current_password"],
-                new_password=form.cleaned_data["new_password"],
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            messages.success(request, "Your password is changed.")
-            return redirect(_after_sign_in(request, me, reverse("cases:case_list")))
-    elif request.method == "POST":
-        status = INVALID
-    return render(request, "cases/password_change.html", {"form": form, "who": me}, status=status)
+
+    def change(form: PasswordChangeForm) -> HttpResponse:
+        auth_services.password_change(
+            user=me,
+            current_password=form.cleaned_data["current_password"],
+            new_password=form.cleaned_data["new_password"],
+        )
+        messages.success(request, "Your password is changed.")
+        return redirect(_after_sign_in(request, me, reverse("cases:case_list")))
+
+    return popup_form(
+        request,
+        PasswordChangeForm,
+        on_valid=change,
+        template="cases/password_change.html",
+        context={"who": me},
+        modal=False,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -239,25 +246,24 @@ def password_forgot_view(request: HttpRequest) -> HttpResponse:
     if not passwords.email_configured():
         messages.info(request, "Password reset by email is not set up here; ask an administrator.")
         return redirect("cases:login")
-    status = 200
-    form = PasswordForgotForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+
+    def send(form: PasswordForgotForm) -> HttpResponse:
         link_base = request.build_absolute_uri(reverse("cases:password_reset", args=["x"]))[:-2]
-        try:
-            auth_services.password_reset_link_send(
-                firm_code=form.cleaned_data["firm"],
-                email=form.cleaned_data["email"],
-                link_base=link_base,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            messages.info(request, FORGOT_SENT)
-            return redirect("cases:login")
-    elif request.method == "POST":
-        status = INVALID
-    return render(request, "cases/password_forgot.html", {"form": form}, status=status)
+        auth_services.password_reset_link_send(
+            firm_code=form.cleaned_data["firm"],
+            email=form.cleaned_data["email"],
+            link_base=link_base,
+        )
+        messages.info(request, FORGOT_SENT)
+        return redirect("cases:login")
+
+    return popup_form(
+        request,
+        PasswordForgotForm,
+        on_valid=send,
+        template="cases/password_forgot.html",
+        modal=False,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -265,25 +271,25 @@ def password_reset_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         who = auth_services.password_reset_link_user(token)
     except DomainError as exc:
-        messages.error(request, exc.message[:1].upper() + exc.message[1:])
+        messages.error(request, message_of(exc))
         return redirect("cases:password_forgot")
-    status = 200
-    form = NewPasswordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            auth_services.password_reset_by_link(
-                token=token,
-                new_password=form.cleaned_data["new_password"],
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            messages.success(request, "Your password is reset; sign in with it.")
-            return redirect("cases:login")
-    elif request.method == "POST":
-        status = INVALID
-    return render(request, "cases/password_reset.html", {"form": form, "who": who}, status=status)
+
+    def reset(form: NewPasswordForm) -> HttpResponse:
+        auth_services.password_reset_by_link(
+            token=token,
+            new_password=form.cleaned_data["new_password"],
+        )
+        messages.success(request, "Your password is reset; sign in with it.")
+        return redirect("cases:login")
+
+    return popup_form(
+        request,
+        NewPasswordForm,
+        on_valid=reset,
+        template="cases/password_reset.html",
+        context={"who": who},
+        modal=False,
+    )
 
 
 @cases_admin_required("reset another user's sign-in")
@@ -291,31 +297,21 @@ def password_reset_view(request: HttpRequest, token: str) -> HttpResponse:
 def user_password_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     target = get_object_or_404(User, firm=me.firm, pk=pk)
-    status = 200
-    form = TemporaryPasswordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            auth_services.password_reset_by_admin(
-                user=target, actor=me, temporary_password=form.cleaned_data["temporary_password"]
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return finish(
-                request,
-                reverse("cases:settings_users"),
-                f"Password of {target.email} reset; they choose a new one at their next sign-in.",
-            )
-    elif request.method == "POST":
-        status = INVALID
-    return render_modal(
+
+    def reset(form: TemporaryPasswordForm) -> str:
+        auth_services.password_reset_by_admin(
+            user=target, actor=me, temporary_password=form.cleaned_data["temporary_password"]
+        )
+        return f"Password of {target.email} reset; they choose a new one at their next sign-in."
+
+    return popup_form(
         request,
-        "cases/settings/_password_reset_form.html",
-        {"form": form, "target": target},
+        TemporaryPasswordForm,
+        on_valid=reset,
+        template="cases/settings/_password_reset_form.html",
         title=f"Reset the password of {target.display_name}",
-        status=status,
-        back_url=reverse("cases:settings_users"),
+        success=reverse("cases:settings_users"),
+        context={"target": target},
     )
 
 
@@ -329,7 +325,7 @@ def user_two_factor_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             two_factor.totp_reset(user=target, actor=me)
         except DomainError as exc:
-            error = exc.message[:1].upper() + exc.message[1:]
+            error = message_of(exc)
         else:
             return finish(
                 request,

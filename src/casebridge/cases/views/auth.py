@@ -14,8 +14,7 @@ from casebridge.cases.services import firms as firm_services
 from casebridge.cases.services import two_factor
 from casebridge.core.errors import DomainError, TooManyAttempts
 from casebridge.core.throttle import client_address
-
-from ._common import INVALID, apply_domain_error, safe_next
+from casebridge.web.popups import INVALID, apply_domain_error, safe_next
 
 
 @require_http_methods(["GET", "POST"])

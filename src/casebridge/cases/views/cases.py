@@ -3,7 +3,6 @@ linked cases (link and unlink)."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -11,36 +10,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from casebridge.cases import extensions
-from casebridge.cases.auth import cases_login_required
+from casebridge.cases.auth import cases_login_required, cases_user
 from casebridge.cases.forms import (
     CaseCreateForm,
     CaseEditForm,
     CaseLinkForm,
     CaseSearchForm,
+    ConfirmForm,
 )
 from casebridge.cases.models import Case, CaseStatus, User
 from casebridge.cases.services import cases as case_services
-from casebridge.core.errors import DomainError
-
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    cases_user,
-    confirm_form,
-    finish,
-    is_htmx,
-    paginate,
-    render_modal,
-)
+from casebridge.web.paging import PER_PAGE_SHORT, paginate_numbered
+from casebridge.web.popups import finish, is_htmx, popup_form
 
 NAV = {"nav": "cases"}
-#: Where the case services' refusals belong on the New case form.
-CREATE_FIELDS = {
-    "client": "client_name",
-    "date_of_birth": "client_date_of_birth",
-    "phone": "client_phone",
-    "email": "client_email",
-}
 
 
 def case_of(request: HttpRequest, pk: int) -> Case:
@@ -75,7 +58,9 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
             cases = cases.filter(status=status)
     else:
         cases = cases.none()
-    items, pager = paginate(request, cases.order_by("-pk"), label="Case pages")
+    items, pager = paginate_numbered(
+        request, cases.order_by("-pk"), per_page=PER_PAGE_SHORT, label="Case pages"
+    )
     context = {
         **NAV,
         "form": form,
@@ -95,53 +80,39 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_create_view(request: HttpRequest) -> HttpResponse:
     me = cases_user(request)
-    status = 200
-    if request.method == "POST":
-        form = CaseCreateForm(request.POST, firm=me.firm)
-        if form.is_valid():
-            data = form.cleaned_data
-            attorney: User | None = data["responsible_attorney"]
-            fields = {**CREATE_FIELDS, "name": "client_name", "address": "client_address"}
-            try:
-                with transaction.atomic():  # a refused case leaves no stray client contact
-                    client = case_services.contact_create(
-                        firm=me.firm,
-                        actor=me,
-                        name=data["client_name"],
-                        address=data["client_address"],
-                        date_of_birth=data["client_date_of_birth"],
-                        phone=data["client_phone"],
-                        email=data["client_email"],
-                    )
-                    fields = CREATE_FIELDS  # the client is fine: "name" is the case's now
-                    case = case_services.case_create(
-                        firm=me.firm,
-                        actor=me,
-                        name=data["name"],
-                        client_id=client.pk,
-                        responsible_attorney_id=attorney.pk if attorney else None,
-                        case_type_id=data["case_type"].pk,
-                        incident_date=data["incident_date"],
-                        status=data["status"],
-                    )
-            except DomainError as exc:
-                apply_domain_error(form, exc, fields)
-            else:
-                return finish(
-                    request,
-                    reverse("cases:case_detail", args=[case.pk]),
-                    f"Case {case.number} {case.name} opened.",
-                )
-        status = INVALID
-    else:
-        form = CaseCreateForm(firm=me.firm)
-    return render_modal(
+
+    def create(form: CaseCreateForm) -> HttpResponse:
+        data = form.cleaned_data
+        attorney: User | None = data["responsible_attorney"]
+        case = case_services.case_open(
+            firm=me.firm,
+            actor=me,
+            client_name=data["client_name"],
+            client_address=data["client_address"],
+            client_date_of_birth=data["client_date_of_birth"],
+            client_phone=data["client_phone"],
+            client_email=data["client_email"],
+            name=data["name"],
+            responsible_attorney_id=attorney.pk if attorney else None,
+            case_type_id=data["case_type"].pk,
+            incident_date=data["incident_date"],
+            status=data["status"],
+        )
+        return finish(
+            request,
+            reverse("cases:case_detail", args=[case.pk]),
+            f"Case {case.number} {case.name} opened.",
+        )
+
+    return popup_form(
         request,
-        "cases/case/_create_form.html",
-        {"form": form},
+        CaseCreateForm,
+        on_valid=create,
+        template="cases/case/_create_form.html",
         title="New case",
-        status=status,
         back_url=reverse("cases:case_list"),
+        form_kwargs={"firm": me.firm},
+        field_map={"client": "client_name"},
         wide=True,
     )
 
@@ -160,36 +131,29 @@ def case_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def case_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     case = case_of(request, pk)
-    back = reverse("cases:case_detail", args=[case.pk])
-    status = 200
-    if request.method == "POST":
-        form = CaseEditForm(request.POST, case=case)
-        if form.is_valid():
-            data = form.cleaned_data
-            attorney: User | None = data["responsible_attorney"]
-            try:
-                case_services.case_update(
-                    case=case,
-                    actor=me,
-                    name=data["name"],
-                    status=data["status"],
-                    responsible_attorney_id=attorney.pk if attorney else None,
-                    incident_date=data["incident_date"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(request, back, f"Case {case.number} saved.")
-        status = INVALID
-    else:
-        form = CaseEditForm(case=case)
-    return render_modal(
+
+    def save(form: CaseEditForm) -> str:
+        data = form.cleaned_data
+        attorney: User | None = data["responsible_attorney"]
+        case_services.case_update(
+            case=case,
+            actor=me,
+            name=data["name"],
+            status=data["status"],
+            responsible_attorney_id=attorney.pk if attorney else None,
+            incident_date=data["incident_date"],
+        )
+        return f"Case {case.number} saved."
+
+    return popup_form(
         request,
-        "cases/case/_edit_form.html",
-        {"form": form, "case": case},
+        CaseEditForm,
+        on_valid=save,
+        template="cases/case/_edit_form.html",
         title=f"Edit case {case.number}",
-        status=status,
-        back_url=back,
+        success=reverse("cases:case_detail", args=[case.pk]),
+        form_kwargs={"case": case},
+        context={"case": case},
     )
 
 
@@ -198,25 +162,16 @@ def case_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def case_link_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     case = case_of(request, pk)
-    back = reverse("cases:case_detail", args=[case.pk])
-    status = 200
-    if request.method == "POST":
-        form = CaseLinkForm(request.POST)
-        if form.is_valid():
-            number = form.cleaned_data["number"].strip()
-            other = Case.objects.filter(firm=me.firm, number__iexact=number).first()
-            if other is None:
-                form.add_error("number", f"No case numbered {number} in this firm.")
-            else:
-                try:
-                    case_services.cases_link(case=case, other_case_id=other.pk, actor=me)
-                except DomainError as exc:
-                    apply_domain_error(form, exc, {"case": "number"})
-                else:
-                    return finish(request, back, f"Case {case.number} linked to {other.number}.")
-        status = INVALID
-    else:
-        form = CaseLinkForm()
+
+    def link(form: CaseLinkForm) -> str | None:
+        number = form.cleaned_data["number"].strip()
+        other = Case.objects.filter(firm=me.firm, number__iexact=number).first()
+        if other is None:
+            form.add_error("number", f"No case numbered {number} in this firm.")
+            return None
+        case_services.cases_link(case=case, other_case_id=other.pk, actor=me)
+        return f"Case {case.number} linked to {other.number}."
+
     suggestions = (
         Case.objects.filter(firm=me.firm)
         .exclude(pk=case.pk)
@@ -224,13 +179,15 @@ def case_link_view(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-pk")
         .values_list("number", "name")[:200]
     )
-    return render_modal(
+    return popup_form(
         request,
-        "cases/case/_link_form.html",
-        {"form": form, "case": case, "suggestions": suggestions},
+        CaseLinkForm,
+        on_valid=link,
+        template="cases/case/_link_form.html",
         title=f"Link a case to {case.number}",
-        status=status,
-        back_url=back,
+        success=reverse("cases:case_detail", args=[case.pk]),
+        context={"case": case, "suggestions": suggestions},
+        field_map={"case": "number"},
     )
 
 
@@ -240,22 +197,17 @@ def case_unlink_view(request: HttpRequest, pk: int, other_pk: int) -> HttpRespon
     me = cases_user(request)
     case = case_of(request, pk)
     other = get_object_or_404(case.linked_cases.all(), pk=other_pk)
-    back = reverse("cases:case_detail", args=[case.pk])
-    status = 200
-    form = confirm_form(request)
-    if request.method == "POST":
-        try:
-            case_services.cases_unlink(case=case, other_case_id=other.pk, actor=me)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return finish(request, back, f"Case {case.number} unlinked from {other.number}.")
-    return render_modal(
+
+    def unlink(form: ConfirmForm) -> str:
+        case_services.cases_unlink(case=case, other_case_id=other.pk, actor=me)
+        return f"Case {case.number} unlinked from {other.number}."
+
+    return popup_form(
         request,
-        "cases/case/_unlink_form.html",
-        {"form": form, "case": case, "other": other},
+        ConfirmForm,
+        on_valid=unlink,
+        template="cases/case/_unlink_form.html",
         title=f"Unlink {other.number}",
-        status=status,
-        back_url=back,
+        success=reverse("cases:case_detail", args=[case.pk]),
+        context={"case": case, "other": other},
     )

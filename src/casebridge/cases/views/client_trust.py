@@ -13,10 +13,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from casebridge.cases import extensions
-from casebridge.cases.auth import cases_login_required
+from casebridge.cases.auth import cases_login_required, cases_user
 from casebridge.cases.models import Case, Deposit, TrustItem, TrustItemStatus
-
-from ._common import cases_user, paginate
+from casebridge.web.paging import PER_PAGE_SHORT, paginate_numbered
 
 TABS = (
     (TrustItemStatus.STAGED, "Staged"),
@@ -41,7 +40,9 @@ def client_trust_view(request: HttpRequest) -> HttpResponse:
         .select_related("client", "responsible_attorney", "settlement")
         .order_by("-pk")
     )
-    page_cases, pager = paginate(request, cases, label="Case pages")
+    page_cases, pager = paginate_numbered(
+        request, cases, per_page=PER_PAGE_SHORT, label="Case pages"
+    )
     items_by_case: dict[int, list[TrustItem]] = defaultdict(list)
     for item in (
         TrustItem.objects.filter(firm=firm, case__in=[c.pk for c in page_cases], status=tab)

@@ -6,40 +6,30 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from casebridge.cases import extensions
-from casebridge.cases.auth import cases_login_required, cases_permission_required
+from casebridge.cases.auth import cases_login_required, cases_permission_required, cases_user
 from casebridge.cases.forms import (
     CostForm,
     CostPayForm,
     CostVoidForm,
     SplitForm,
-    parse_money,
 )
 from casebridge.cases.models import Case, Cost, CostStatus, Firm, Permission
+from casebridge.cases.selectors.contacts import contact_names
 from casebridge.cases.selectors.costs import case_costs
 from casebridge.cases.selectors.settlement import case_costs_total_cents
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
+from casebridge.web.paging import paginate_numbered
+from casebridge.web.popups import INVALID, message_of, parse_money, popup_form, render_modal
 
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    cases_user,
-    contact_id_of,
-    contact_names,
-    finish,
-    message_of,
-    paginate,
-    render_modal,
-)
 from .cases import case_context, case_of
 
 #: Where the cost services' refusals belong on the cost form.
@@ -61,7 +51,7 @@ def _costs_url(cost: Cost) -> str:
 @cases_login_required
 def case_costs_view(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_of(request, pk)
-    items, pager = paginate(request, case_costs(case=case), per_page=50, label="Cost pages")
+    items, pager = paginate_numbered(request, case_costs(case=case), label="Cost pages")
     extras = extensions.cost_extras(cases_user(request), items)
     return render(
         request,
@@ -81,49 +71,38 @@ def case_costs_view(request: HttpRequest, pk: int) -> HttpResponse:
 def cost_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     case = case_of(request, pk)
-    back = reverse("cases:case_costs", args=[case.pk])
-    status = 200
-    if request.method == "POST":
-        form = CostForm(request.POST, firm=me.firm)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                with transaction.atomic():
-                    cost = cost_services.cost_create(
-                        firm=me.firm,
-                        actor=me,
-                        case_id=case.pk,
-                        payee_id=contact_id_of(me.firm, me, data["payee"], "payee"),
-                        amount_cents=data["amount"],
-                        cost_code_id=data["cost_code"],
-                        cost_date=data["cost_date"],
-                        invoice_reference=data["invoice_reference"],
-                        priority=data["priority"],
-                        memo=data["memo"],
-                    )
-            except DomainError as exc:
-                apply_domain_error(form, exc, COST_FIELDS)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Cost of {format_cents(cost.amount_cents)} to {cost.payee.name} added.",
-                )
-        status = INVALID
-    else:
-        form = CostForm(firm=me.firm, initial={"cost_date": clock.today()})
-    return render_modal(
+
+    def create(form: CostForm) -> str:
+        data = form.cleaned_data
+        cost = cost_services.cost_create_for_payee(
+            firm=me.firm,
+            actor=me,
+            case_id=case.pk,
+            payee_name=data["payee"],
+            amount_cents=data["amount"],
+            cost_code_id=data["cost_code"],
+            cost_date=data["cost_date"],
+            invoice_reference=data["invoice_reference"],
+            priority=data["priority"],
+            memo=data["memo"],
+        )
+        return f"Cost of {format_cents(cost.amount_cents)} to {cost.payee.name} added."
+
+    return popup_form(
         request,
-        "cases/costs/_form.html",
-        {
-            "form": form,
+        CostForm,
+        on_valid=create,
+        template="cases/costs/_form.html",
+        title=f"Add cost · {case.number}",
+        success=reverse("cases:case_costs", args=[case.pk]),
+        initial={"cost_date": clock.today()},
+        form_kwargs={"firm": me.firm},
+        context=lambda form: {
             "case": case,
             "action": reverse("cases:cost_new", args=[case.pk]),
             "names": contact_names(me.firm, "payee"),
         },
-        title=f"Add cost · {case.number}",
-        status=status,
-        back_url=back,
+        field_map=COST_FIELDS,
     )
 
 
@@ -151,51 +130,41 @@ def cost_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     (the other fields are shown disabled); a void one not at all."""
     me = cases_user(request)
     cost = _cost_of(request, pk)
-    back = _costs_url(cost)
     paid = cost.status == CostStatus.PAID
-    status = 200
 
-    def make(data: Any = None) -> CostForm:
-        return CostForm(
-            data, firm=me.firm, paid=paid, code_id=cost.cost_code_id, initial=_cost_initial(cost)
+    def save(form: CostForm) -> str:
+        data = form.cleaned_data
+        changes = {EDIT_KEYWORDS.get(n, n): data[n] for n in form.changed_data if n != "payee"}
+        made = cost_services.cost_update_for_payee(
+            firm=me.firm,
+            actor=me,
+            cost_id=cost.pk,
+            payee_name=data["payee"] if "payee" in form.changed_data else None,
+            **changes,
         )
+        return "Cost saved." if made else "No changes to save."
 
-    if request.method == "POST":
-        form = make(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                with transaction.atomic():
-                    changes: dict[str, Any] = {}
-                    for name in form.changed_data:
-                        if name == "payee":
-                            payee_id = contact_id_of(me.firm, me, data["payee"], "payee")
-                            if payee_id != cost.payee_id:
-                                changes["payee_id"] = payee_id
-                        else:
-                            changes[EDIT_KEYWORDS.get(name, name)] = data[name]
-                    cost_services.cost_update(firm=me.firm, actor=me, cost_id=cost.pk, **changes)
-            except DomainError as exc:
-                apply_domain_error(form, exc, COST_FIELDS)
-            else:
-                return finish(request, back, "Cost saved." if changes else "No changes to save.")
-        status = INVALID
-    else:
-        form = make()
-    return render_modal(
+    return popup_form(
         request,
-        "cases/costs/_form.html",
-        {
-            "form": form,
+        CostForm,
+        on_valid=save,
+        template="cases/costs/_form.html",
+        title=f"Edit cost · {cost.case.number}",
+        success=_costs_url(cost),
+        form_kwargs={
+            "firm": me.firm,
+            "paid": paid,
+            "code_id": cost.cost_code_id,
+            "initial": _cost_initial(cost),
+        },
+        context=lambda form: {
             "case": cost.case,
             "cost": cost,
             "action": reverse("cases:cost_edit", args=[cost.pk]),
             "locked": cost.status == CostStatus.VOID,
             "names": [] if paid else contact_names(me.firm, "payee"),
         },
-        title=f"Edit cost · {cost.case.number}",
-        status=status,
-        back_url=back,
+        field_map=COST_FIELDS,
     )
 
 
@@ -204,33 +173,21 @@ def cost_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 def cost_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     cost = _cost_of(request, pk)
-    back = _costs_url(cost)
-    status = 200
-    if request.method == "POST":
-        form = CostVoidForm(request.POST)
-        if form.is_valid():
-            try:
-                cost_services.cost_void(
-                    firm=me.firm, actor=me, cost_id=cost.pk, reason=form.cleaned_data["reason"]
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Cost of {format_cents(cost.amount_cents)} to {cost.payee.name} voided.",
-                )
-        status = INVALID
-    else:
-        form = CostVoidForm()
-    return render_modal(
+
+    def void(form: CostVoidForm) -> str:
+        cost_services.cost_void(
+            firm=me.firm, actor=me, cost_id=cost.pk, reason=form.cleaned_data["reason"]
+        )
+        return f"Cost of {format_cents(cost.amount_cents)} to {cost.payee.name} voided."
+
+    return popup_form(
         request,
-        "cases/costs/_void_form.html",
-        {"form": form, "cost": cost},
+        CostVoidForm,
+        on_valid=void,
+        template="cases/costs/_void_form.html",
         title="Void cost",
-        status=status,
-        back_url=back,
+        success=_costs_url(cost),
+        context={"cost": cost},
     )
 
 
@@ -239,40 +196,30 @@ def cost_void_view(request: HttpRequest, pk: int) -> HttpResponse:
 def cost_pay_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     cost = _cost_of(request, pk)
-    back = _costs_url(cost)
-    status = 200
-    if request.method == "POST":
-        form = CostPayForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                cost_services.cost_pay(
-                    firm=me.firm,
-                    actor=me,
-                    cost_id=cost.pk,
-                    method=data["method"],
-                    reference=data["reference"],
-                    paid_date=data["paid_date"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Cost of {format_cents(cost.amount_cents)} to {cost.payee.name} paid by "
-                    f"{data['method']} {data['reference']}.",
-                )
-        status = INVALID
-    else:
-        form = CostPayForm()
-    return render_modal(
+
+    def pay(form: CostPayForm) -> str:
+        data = form.cleaned_data
+        cost_services.cost_pay(
+            firm=me.firm,
+            actor=me,
+            cost_id=cost.pk,
+            method=data["method"],
+            reference=data["reference"],
+            paid_date=data["paid_date"],
+        )
+        return (
+            f"Cost of {format_cents(cost.amount_cents)} to {cost.payee.name} paid by "
+            f"{data['method']} {data['reference']}."
+        )
+
+    return popup_form(
         request,
-        "cases/costs/_pay_form.html",
-        {"form": form, "cost": cost},
+        CostPayForm,
+        on_valid=pay,
+        template="cases/costs/_pay_form.html",
         title="Pay cost",
-        status=status,
-        back_url=back,
+        success=_costs_url(cost),
+        context={"cost": cost},
     )
 
 
@@ -310,49 +257,39 @@ def cost_split_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     cost = _cost_of(request, pk)
     back = _costs_url(cost)
-    status = 200
-    context: dict[str, Any] = {"cost": cost}
     try:
         cases, proposal = _split_setup(me.firm, cost)
     except DomainError as exc:
-        context["refusal"] = message_of(exc)
         return render_modal(
             request,
             "cases/costs/_split_form.html",
-            context,
+            {"cost": cost, "refusal": message_of(exc)},
             title="Split cost",
             status=INVALID if request.method == "POST" else 200,
             back_url=back,
         )
-    if request.method == "POST":
-        form = SplitForm(request.POST, cases=cases, proposal=proposal)
-        if form.is_valid():
-            parts = [cost_services.SplitPart(cid, cents) for cid, cents in form.parts()]
-            try:
-                result = cost_services.cost_split(
-                    firm=me.firm, actor=me, cost_id=cost.pk, parts=parts
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Cost of {format_cents(cost.amount_cents)} split across {len(result)} cases.",
-                )
-        status = INVALID
-        values = [str(request.POST.get(f"part_{c.pk}", "")) for c in cases]
-    else:
-        form = SplitForm(cases=cases, proposal=proposal)
-        values = [format_cents(proposal[c.pk], symbol="") for c in cases]
-    context.update(form=form, **split_sum(cost, values))
-    return render_modal(
+
+    def split(form: SplitForm) -> str:
+        parts = [cost_services.SplitPart(cid, cents) for cid, cents in form.parts()]
+        result = cost_services.cost_split(firm=me.firm, actor=me, cost_id=cost.pk, parts=parts)
+        return f"Cost of {format_cents(cost.amount_cents)} split across {len(result)} cases."
+
+    def draw(form: SplitForm) -> dict[str, Any]:
+        if form.is_bound:
+            values = [str(request.POST.get(f"part_{c.pk}", "")) for c in cases]
+        else:
+            values = [format_cents(proposal[c.pk], symbol="") for c in cases]
+        return {"cost": cost, **split_sum(cost, values)}
+
+    return popup_form(
         request,
-        "cases/costs/_split_form.html",
-        context,
+        SplitForm,
+        on_valid=split,
+        template="cases/costs/_split_form.html",
         title=f"Split cost of {format_cents(cost.amount_cents)}",
-        status=status,
-        back_url=back,
+        success=back,
+        form_kwargs={"cases": cases, "proposal": proposal},
+        context=draw,
         wide=True,
     )
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -26,7 +25,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from casebridge.cases import extensions
-from casebridge.cases.auth import cases_permission_required
+from casebridge.cases.auth import cases_permission_required, cases_user
 from casebridge.cases.forms import CostFilterForm, VoidSelectedForm
 from casebridge.cases.models import Case, Contact, Cost, CostStatus, Permission, User
 from casebridge.cases.selectors.costs import (
@@ -42,11 +41,9 @@ from casebridge.core import clock
 from casebridge.core.errors import DomainError
 from casebridge.core.money import cents_to_decimal, format_cents
 from casebridge.core.text import csv_cell
-
-from ._common import (
+from casebridge.web.popups import (
     INVALID,
     apply_domain_error,
-    cases_user,
     finish,
     is_htmx,
     render_modal,
@@ -105,9 +102,9 @@ def _void_selected(
     request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
 ) -> HttpResponse:
     reason = form.cleaned_data["reason"] if form is not None else ""
-    with transaction.atomic():  # all or nothing: one refusal writes nothing
-        for cost in costs:
-            cost_services.cost_void(firm=me.firm, actor=me, cost_id=cost.pk, reason=reason)
+    cost_services.costs_void(
+        firm=me.firm, actor=me, cost_ids=[cost.pk for cost in costs], reason=reason
+    )
     total = sum(c.amount_cents for c in costs)
     noun = "cost" if len(costs) == 1 else "costs"
     return finish(

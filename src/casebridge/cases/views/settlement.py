@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -19,10 +19,12 @@ from casebridge.cases.auth import (
     cases_admin_required,
     cases_login_required,
     cases_permission_required,
+    cases_user,
 )
 from casebridge.cases.errors import StagingExceedsTrust
 from casebridge.cases.forms import (
     AcceptOfferForm,
+    ConfirmForm,
     DepositForm,
     DepositVoidForm,
     FeeDecisionForm,
@@ -49,26 +51,16 @@ from casebridge.cases.models import (
     TrustItemKind,
     TrustItemStatus,
 )
+from casebridge.cases.selectors.contacts import contact_names
 from casebridge.cases.selectors.settlement import (
     SettlementFigures,
     excess_deposit_warning,
     settlement_figures,
 )
 from casebridge.cases.services import settlement as settlement_services
-from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
+from casebridge.web.popups import finish, message_of, popup_form
 
-from ._common import (
-    INVALID,
-    apply_domain_error,
-    cases_user,
-    confirm_form,
-    contact_id_of,
-    contact_names,
-    finish,
-    message_of,
-    render_modal,
-)
 from .cases import case_context, case_of
 
 #: The kinds staged from the Stage Payment buttons (liens have one button each).
@@ -229,43 +221,33 @@ def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
 def negotiation_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     case = case_of(request, pk)
-    back = _tab_url(case.pk)
-    status = 200
-    if request.method == "POST":
-        form = NegotiationForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                with transaction.atomic():
-                    neg = settlement_services.negotiation_record(
-                        firm=me.firm,
-                        actor=me,
-                        case_id=case.pk,
-                        kind=data["kind"],
-                        party_id=contact_id_of(me.firm, me, data["party"], "party"),
-                        amount_cents=data["amount"],
-                        made_on=data["made_on"],
-                        note=data["note"],
-                    )
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"name": "party"})
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"{neg.get_kind_display()} of {format_cents(neg.amount_cents)} "
-                    f"({neg.party.name}) recorded.",
-                )
-        status = INVALID
-    else:
-        form = NegotiationForm()
-    return render_modal(
+
+    def record(form: NegotiationForm) -> str:
+        data = form.cleaned_data
+        neg = settlement_services.negotiation_record_for_party(
+            firm=me.firm,
+            actor=me,
+            case_id=case.pk,
+            kind=data["kind"],
+            party_name=data["party"],
+            amount_cents=data["amount"],
+            made_on=data["made_on"],
+            note=data["note"],
+        )
+        return (
+            f"{neg.get_kind_display()} of {format_cents(neg.amount_cents)} "
+            f"({neg.party.name}) recorded."
+        )
+
+    return popup_form(
         request,
-        "cases/settlement/_negotiation_form.html",
-        {"form": form, "case": case, "names": contact_names(me.firm, "party")},
+        NegotiationForm,
+        on_valid=record,
+        template="cases/settlement/_negotiation_form.html",
         title="Add demand or offer",
-        status=status,
-        back_url=back,
+        success=_tab_url(case.pk),
+        context=lambda form: {"case": case, "names": contact_names(me.firm, "party")},
+        field_map={"name": "party"},
     )
 
 
@@ -276,37 +258,24 @@ def offer_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     offer = get_object_or_404(
         Negotiation.objects.select_related("party", "case"), firm=me.firm, pk=pk
     )
-    back = _tab_url(offer.case_id)
-    status = 200
-    if request.method == "POST":
-        form = AcceptOfferForm(request.POST)
-        if form.is_valid():
-            try:
-                settlement_services.offer_accept(
-                    firm=me.firm,
-                    actor=me,
-                    negotiation_id=offer.pk,
-                    on=form.cleaned_data["accepted_on"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Offer of {format_cents(offer.amount_cents)} from {offer.party.name} "
-                    "accepted and locked.",
-                )
-        status = INVALID
-    else:
-        form = AcceptOfferForm()
-    return render_modal(
+
+    def accept(form: AcceptOfferForm) -> str:
+        settlement_services.offer_accept(
+            firm=me.firm, actor=me, negotiation_id=offer.pk, on=form.cleaned_data["accepted_on"]
+        )
+        return (
+            f"Offer of {format_cents(offer.amount_cents)} from {offer.party.name} "
+            "accepted and locked."
+        )
+
+    return popup_form(
         request,
-        "cases/settlement/_accept_form.html",
-        {"form": form, "offer": offer, "is_offer": offer.kind == NegotiationKind.OFFER},
+        AcceptOfferForm,
+        on_valid=accept,
+        template="cases/settlement/_accept_form.html",
         title="Accept offer",
-        status=status,
-        back_url=back,
+        success=_tab_url(offer.case_id),
+        context={"offer": offer, "is_offer": offer.kind == NegotiationKind.OFFER},
     )
 
 
@@ -318,42 +287,32 @@ def offer_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
 def deposit_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     case = case_of(request, pk)
-    back = _tab_url(case.pk)
-    status = 200
-    if request.method == "POST":
-        form = DepositForm(request.POST, case=case)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                deposit = settlement_services.deposit_record(
-                    firm=me.firm,
-                    actor=me,
-                    case_id=case.pk,
-                    offer_id=data["offer"].pk,
-                    amount_cents=data["amount"],
-                    check_number=data["check_number"],
-                    deposited_on=data["deposited_on"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Settlement check {deposit.check_number} for "
-                    f"{format_cents(deposit.amount_cents)} deposited.",
-                )
-        status = INVALID
-    else:
-        form = DepositForm(case=case)
-    figures = settlement_figures(case=case)
-    return render_modal(
+
+    def record(form: DepositForm) -> str:
+        data = form.cleaned_data
+        deposit = settlement_services.deposit_record(
+            firm=me.firm,
+            actor=me,
+            case_id=case.pk,
+            offer_id=data["offer"].pk,
+            amount_cents=data["amount"],
+            check_number=data["check_number"],
+            deposited_on=data["deposited_on"],
+        )
+        return (
+            f"Settlement check {deposit.check_number} for "
+            f"{format_cents(deposit.amount_cents)} deposited."
+        )
+
+    return popup_form(
         request,
-        "cases/settlement/_deposit_form.html",
-        {"form": form, "case": case, "figures": figures},
+        DepositForm,
+        on_valid=record,
+        template="cases/settlement/_deposit_form.html",
         title="Deposit settlement check",
-        status=status,
-        back_url=back,
+        success=_tab_url(case.pk),
+        form_kwargs={"case": case},
+        context=lambda form: {"case": case, "figures": settlement_figures(case=case)},
     )
 
 
@@ -366,43 +325,32 @@ def deposit_void_view(request: HttpRequest, pk: int) -> HttpResponse:
     deposit = get_object_or_404(
         Deposit.objects.select_related("case", "offer__party"), firm=me.firm, pk=pk
     )
-    back = _tab_url(deposit.case_id)
-    status = 200
-    if request.method == "POST":
-        form = DepositVoidForm(request.POST)
-        if form.is_valid():
-            try:
-                settlement_services.deposit_void(
-                    firm=me.firm,
-                    actor=me,
-                    deposit_id=deposit.pk,
-                    reason=form.cleaned_data["reason"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Deposit of check {deposit.check_number} "
-                    f"({format_cents(deposit.amount_cents)}) voided.",
-                )
-        status = INVALID
-    else:
-        form = DepositVoidForm()
-    figures = settlement_figures(case=deposit.case)
-    return render_modal(
-        request,
-        "cases/settlement/_deposit_void_form.html",
-        {
-            "form": form,
+
+    def void(form: DepositVoidForm) -> str:
+        settlement_services.deposit_void(
+            firm=me.firm, actor=me, deposit_id=deposit.pk, reason=form.cleaned_data["reason"]
+        )
+        return (
+            f"Deposit of check {deposit.check_number} "
+            f"({format_cents(deposit.amount_cents)}) voided."
+        )
+
+    def draw(form: DepositVoidForm) -> dict[str, Any]:
+        figures = settlement_figures(case=deposit.case)
+        return {
             "deposit": deposit,
             "figures": figures,
             "excess_warning": excess_deposit_warning(figures),
-        },
+        }
+
+    return popup_form(
+        request,
+        DepositVoidForm,
+        on_valid=void,
+        template="cases/settlement/_deposit_void_form.html",
         title="Void deposit",
-        status=status,
-        back_url=back,
+        success=_tab_url(deposit.case_id),
+        context=draw,
     )
 
 
@@ -415,7 +363,6 @@ def settlement_terms_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     case = case_of(request, pk)
     settlement = Settlement.objects.get(case=case)
-    back = _tab_url(case.pk)
     needs_approval = me.firm.fee_changes_need_approval and not me.is_firm_admin
     initial = {
         "fee_mode": settlement.fee_mode,
@@ -425,48 +372,43 @@ def settlement_terms_view(request: HttpRequest, pk: int) -> HttpResponse:
         "copp": settlement.copp_cents,
         "property_damage_fee": settlement.property_damage_fee_cents,
     }
-    status = 200
-    if request.method == "POST":
-        form = SettlementTermsForm(request.POST, initial=initial)
-        if form.is_valid():
-            data = form.cleaned_data
-            percent = data["fee_mode"] == "percent"
-            try:
-                _, fee_request = settlement_services.settlement_terms_update(
-                    firm=me.firm,
-                    actor=me,
-                    case_id=case.pk,
-                    fee_mode=data["fee_mode"],
-                    fee_rate_bp=data["fee_rate"] if percent else settlement.fee_rate_bp,
-                    fee_fixed_cents=settlement.fee_fixed_cents if percent else data["fee_fixed"],
-                    fee_on_net_of_costs=(
-                        data["fee_base"] == "net" if percent else settlement.fee_on_net_of_costs
-                    ),
-                    copp_cents=data["copp"] or 0,
-                    property_damage_fee_cents=data["property_damage_fee"] or 0,
-                    reason=data["reason"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"fee_on_net_of_costs": "fee_base"})
-            else:
-                message = (
-                    "Fee change sent to an administrator: waiting for administrator approval."
-                    if fee_request is not None
-                    else "Fee and charges saved."
-                )
-                return finish(request, back, message)
-        status = INVALID
-    else:
-        form = SettlementTermsForm(initial=initial)
-    if not needs_approval:
-        del form.fields["reason"]
-    return render_modal(
+
+    def save(form: SettlementTermsForm) -> str:
+        data = form.cleaned_data
+        percent = data["fee_mode"] == "percent"
+        _, fee_request = settlement_services.settlement_terms_update(
+            firm=me.firm,
+            actor=me,
+            case_id=case.pk,
+            fee_mode=data["fee_mode"],
+            fee_rate_bp=data["fee_rate"] if percent else settlement.fee_rate_bp,
+            fee_fixed_cents=settlement.fee_fixed_cents if percent else data["fee_fixed"],
+            fee_on_net_of_costs=(
+                data["fee_base"] == "net" if percent else settlement.fee_on_net_of_costs
+            ),
+            copp_cents=data["copp"] or 0,
+            property_damage_fee_cents=data["property_damage_fee"] or 0,
+            reason=data["reason"],
+        )
+        if fee_request is not None:
+            return "Fee change sent to an administrator: waiting for administrator approval."
+        return "Fee and charges saved."
+
+    def draw(form: SettlementTermsForm) -> dict[str, Any]:
+        if not needs_approval:
+            del form.fields["reason"]
+        return {"case": case, "needs_approval": needs_approval}
+
+    return popup_form(
         request,
-        "cases/settlement/_terms_form.html",
-        {"form": form, "case": case, "needs_approval": needs_approval},
+        SettlementTermsForm,
+        on_valid=save,
+        template="cases/settlement/_terms_form.html",
         title="Fee and charges",
-        status=status,
-        back_url=back,
+        success=_tab_url(case.pk),
+        form_kwargs={"initial": initial},
+        context=draw,
+        field_map={"fee_on_net_of_costs": "fee_base"},
     )
 
 
@@ -477,30 +419,23 @@ def fee_change_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_object_or_404(
         FeeChangeRequest.objects.select_related("case", "requested_by"), firm=me.firm, pk=pk
     )
-    back = _tab_url(req.case_id)
     settlement = Settlement.objects.get(case_id=req.case_id)
-    status = 200
-    if request.method == "POST":
-        form = FeeDecisionForm(request.POST)
-        if form.is_valid():
-            approve = form.cleaned_data["decision"] == "approve"
-            try:
-                settlement_services.fee_change_request_decide(
-                    firm=me.firm, actor=me, request_id=req.pk, approve=approve
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                verdict = "approved" if approve else "rejected"
-                return finish(request, back, f"Fee change {verdict}.")
-        status = INVALID
-    else:
-        form = FeeDecisionForm()
-    return render_modal(
+
+    def decide(form: FeeDecisionForm) -> str:
+        approve = form.cleaned_data["decision"] == "approve"
+        settlement_services.fee_change_request_decide(
+            firm=me.firm, actor=me, request_id=req.pk, approve=approve
+        )
+        return f"Fee change {'approved' if approve else 'rejected'}."
+
+    return popup_form(
         request,
-        "cases/settlement/_fee_decision_form.html",
-        {
-            "form": form,
+        FeeDecisionForm,
+        on_valid=decide,
+        template="cases/settlement/_fee_decision_form.html",
+        title="Fee change request",
+        success=_tab_url(req.case_id),
+        context={
             "req": req,
             "current": fee_description(
                 settlement.fee_mode,
@@ -512,9 +447,6 @@ def fee_change_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
                 req.fee_mode, req.fee_rate_bp, req.fee_fixed_cents, settlement.fee_on_net_of_costs
             ),
         },
-        title="Fee change request",
-        status=status,
-        back_url=back,
     )
 
 
@@ -536,46 +468,34 @@ def lien_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     case = case_of(request, pk)
     back = _tab_url(case.pk)
-    status = 200
-    if request.method == "POST":
-        form = LienForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                with transaction.atomic():
-                    lien = settlement_services.lien_create(
-                        firm=me.firm,
-                        actor=me,
-                        case_id=case.pk,
-                        kind=data["kind"],
-                        holder_id=contact_id_of(me.firm, me, data["holder"], "holder"),
-                        claimed_cents=data["claimed"],
-                        paid_direct=data["paid_direct"],
-                        note=data["note"],
-                    )
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"name": "holder"})
-            else:
-                return _warn_if_excess(
-                    request,
-                    case,
-                    finish(
-                        request,
-                        back,
-                        f"{lien.get_kind_display()} of {lien.holder.name} "
-                        f"({format_cents(lien.claimed_cents)} claimed) added.",
-                    ),
-                )
-        status = INVALID
-    else:
-        form = LienForm()
-    return render_modal(
+
+    def create(form: LienForm) -> HttpResponse:
+        data = form.cleaned_data
+        lien = settlement_services.lien_create_for_holder(
+            firm=me.firm,
+            actor=me,
+            case_id=case.pk,
+            kind=data["kind"],
+            holder_name=data["holder"],
+            claimed_cents=data["claimed"],
+            paid_direct=data["paid_direct"],
+            note=data["note"],
+        )
+        message = (
+            f"{lien.get_kind_display()} of {lien.holder.name} "
+            f"({format_cents(lien.claimed_cents)} claimed) added."
+        )
+        return _warn_if_excess(request, case, finish(request, back, message))
+
+    return popup_form(
         request,
-        "cases/settlement/_lien_form.html",
-        {"form": form, "case": case, "names": contact_names(me.firm, "holder")},
+        LienForm,
+        on_valid=create,
+        template="cases/settlement/_lien_form.html",
         title="Add lien or third-party payment",
-        status=status,
-        back_url=back,
+        success=back,
+        context=lambda form: {"case": case, "names": contact_names(me.firm, "holder")},
+        field_map={"name": "holder"},
     )
 
 
@@ -597,37 +517,31 @@ def lien_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         "paid_direct": lien.paid_direct,
         "note": lien.note,
     }
-    status = 200
-    if request.method == "POST":
-        form = LienEditForm(request.POST, initial=initial)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                settlement_services.lien_update(
-                    firm=me.firm,
-                    actor=me,
-                    lien_id=lien.pk,
-                    claimed_cents=data["claimed"],
-                    final_cents=data["final"],
-                    paid_direct=data["paid_direct"],
-                    note=data["note"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return _warn_if_excess(
-                    request, lien.case, finish(request, back, f"Lien of {lien.holder.name} saved.")
-                )
-        status = INVALID
-    else:
-        form = LienEditForm(initial=initial)
-    return render_modal(
+
+    def save(form: LienEditForm) -> HttpResponse:
+        data = form.cleaned_data
+        settlement_services.lien_update(
+            firm=me.firm,
+            actor=me,
+            lien_id=lien.pk,
+            claimed_cents=data["claimed"],
+            final_cents=data["final"],
+            paid_direct=data["paid_direct"],
+            note=data["note"],
+        )
+        return _warn_if_excess(
+            request, lien.case, finish(request, back, f"Lien of {lien.holder.name} saved.")
+        )
+
+    return popup_form(
         request,
-        "cases/settlement/_lien_edit_form.html",
-        {"form": form, "lien": lien, "locked": lien.accepted_on is not None},
+        LienEditForm,
+        on_valid=save,
+        template="cases/settlement/_lien_edit_form.html",
         title=f"Edit lien · {lien.holder.name}",
-        status=status,
-        back_url=back,
+        success=back,
+        form_kwargs={"initial": initial},
+        context={"lien": lien, "locked": lien.accepted_on is not None},
     )
 
 
@@ -637,42 +551,31 @@ def lien_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     lien = _lien_of(request, pk)
     back = _tab_url(lien.case_id)
-    status = 200
-    if request.method == "POST":
-        form = LienAcceptForm(request.POST)
-        if form.is_valid():
-            try:
-                accepted = settlement_services.lien_accept(
-                    firm=me.firm,
-                    actor=me,
-                    lien_id=lien.pk,
-                    final_cents=form.cleaned_data["final"],
-                    on=form.cleaned_data["accepted_on"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return _warn_if_excess(
-                    request,
-                    lien.case,
-                    finish(
-                        request,
-                        back,
-                        f"Lien of {lien.holder.name} accepted at "
-                        f"{format_cents(accepted.final_cents or 0)} and locked.",
-                    ),
-                )
-        status = INVALID
-    else:
-        final = lien.final_cents if lien.final_cents is not None else lien.claimed_cents
-        form = LienAcceptForm(initial={"final": final})
-    return render_modal(
+
+    def accept(form: LienAcceptForm) -> HttpResponse:
+        accepted = settlement_services.lien_accept(
+            firm=me.firm,
+            actor=me,
+            lien_id=lien.pk,
+            final_cents=form.cleaned_data["final"],
+            on=form.cleaned_data["accepted_on"],
+        )
+        message = (
+            f"Lien of {lien.holder.name} accepted at "
+            f"{format_cents(accepted.final_cents or 0)} and locked."
+        )
+        return _warn_if_excess(request, lien.case, finish(request, back, message))
+
+    final = lien.final_cents if lien.final_cents is not None else lien.claimed_cents
+    return popup_form(
         request,
-        "cases/settlement/_lien_accept_form.html",
-        {"form": form, "lien": lien},
+        LienAcceptForm,
+        on_valid=accept,
+        template="cases/settlement/_lien_accept_form.html",
         title=f"Accept lien · {lien.holder.name}",
-        status=status,
-        back_url=back,
+        success=back,
+        initial={"final": final},
+        context={"lien": lien},
     )
 
 
@@ -683,39 +586,24 @@ def lien_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
     staged payment and the client's check are taken back; the reason is audited."""
     me = cases_user(request)
     lien = _lien_of(request, pk)
-    back = _tab_url(lien.case_id)
     item = TrustItem.objects.filter(lien=lien).first()
-    status = 200
-    if request.method == "POST":
-        form = LienReopenForm(request.POST)
-        if form.is_valid():
-            try:
-                settlement_services.lien_reopen(
-                    firm=me.firm, actor=me, lien_id=lien.pk, reason=form.cleaned_data["reason"]
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"Lien of {lien.holder.name} reopened: it can be edited and accepted again"
-                    + (
-                        f"; its payment of {format_cents(item.amount_cents)} was unstaged."
-                        if item
-                        else "."
-                    ),
-                )
-        status = INVALID
-    else:
-        form = LienReopenForm()
-    return render_modal(
+
+    def reopen(form: LienReopenForm) -> str:
+        settlement_services.lien_reopen(
+            firm=me.firm, actor=me, lien_id=lien.pk, reason=form.cleaned_data["reason"]
+        )
+        return f"Lien of {lien.holder.name} reopened: it can be edited and accepted again" + (
+            f"; its payment of {format_cents(item.amount_cents)} was unstaged." if item else "."
+        )
+
+    return popup_form(
         request,
-        "cases/settlement/_lien_reopen_form.html",
-        {"form": form, "lien": lien, "item": item},
+        LienReopenForm,
+        on_valid=reopen,
+        template="cases/settlement/_lien_reopen_form.html",
         title=f"Reopen lien · {lien.holder.name}",
-        status=status,
-        back_url=back,
+        success=_tab_url(lien.case_id),
+        context={"lien": lien, "item": item},
     )
 
 
@@ -730,7 +618,6 @@ def stage_view(
     """Stage Payment: the amount defaults to what is due and may be lowered."""
     me = cases_user(request)
     case = case_of(request, pk)
-    back = _tab_url(case.pk)
     lien = None
     if lien_pk is not None:
         lien = get_object_or_404(Lien.objects.select_related("holder"), case=case, pk=lien_pk)
@@ -746,39 +633,34 @@ def stage_view(
         due = _due(figures, kind)
         label = TrustItemKind(kind).label
         payee = case.firm.name
-    status = 200
-    if request.method == "POST":
-        form = StageForm(request.POST)
-        if form.is_valid():
-            try:
-                item = settlement_services.trust_item_stage(
-                    firm=me.firm,
-                    actor=me,
-                    case_id=case.pk,
-                    kind=kind,
-                    amount_cents=form.cleaned_data["amount"],
-                    lien_id=lien.pk if lien is not None else None,
-                    note=form.cleaned_data["note"],
-                )
-            except StagingExceedsTrust as exc:  # names no field: it is about the amount
-                form.add_error("amount", message_of(exc))
-            except DomainError as exc:
-                apply_domain_error(form, exc, {"kind": "__all__", "lien": "__all__"})
-            else:
-                return finish(
-                    request,
-                    back,
-                    f"{item.get_kind_display()} of {format_cents(item.amount_cents)} staged"
-                    + (" (paid direct)." if item.paid_direct else "."),
-                )
-        status = INVALID
-    else:
-        form = StageForm(initial={"amount": due})
-    return render_modal(
+
+    def stage(form: StageForm) -> str | None:
+        try:
+            item = settlement_services.trust_item_stage(
+                firm=me.firm,
+                actor=me,
+                case_id=case.pk,
+                kind=kind,
+                amount_cents=form.cleaned_data["amount"],
+                lien_id=lien.pk if lien is not None else None,
+                note=form.cleaned_data["note"],
+            )
+        except StagingExceedsTrust as exc:  # names no field: it is about the amount
+            form.add_error("amount", message_of(exc))
+            return None
+        return f"{item.get_kind_display()} of {format_cents(item.amount_cents)} staged" + (
+            " (paid direct)." if item.paid_direct else "."
+        )
+
+    return popup_form(
         request,
-        "cases/settlement/_stage_form.html",
-        {
-            "form": form,
+        StageForm,
+        on_valid=stage,
+        template="cases/settlement/_stage_form.html",
+        title=f"Stage payment · {label}",
+        success=_tab_url(case.pk),
+        initial={"amount": due},
+        context={
             "case": case,
             "label": label,
             "payee": payee,
@@ -790,9 +672,7 @@ def stage_view(
             if lien is not None
             else reverse("cases:stage", args=[case.pk, kind]),
         },
-        title=f"Stage payment · {label}",
-        status=status,
-        back_url=back,
+        field_map={"kind": "__all__", "lien": "__all__"},
     )
 
 
@@ -801,28 +681,19 @@ def stage_view(
 def unstage_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     item = get_object_or_404(TrustItem.objects.select_related("case"), firm=me.firm, pk=pk)
-    back = _tab_url(item.case_id)
-    form = confirm_form(request)
-    status = 200
-    if request.method == "POST":
-        try:
-            settlement_services.trust_item_unstage(firm=me.firm, actor=me, item_id=item.pk)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return finish(
-                request,
-                back,
-                f"{item.get_kind_display()} of {format_cents(item.amount_cents)} unstaged.",
-            )
-    return render_modal(
+
+    def unstage(form: ConfirmForm) -> str:
+        settlement_services.trust_item_unstage(firm=me.firm, actor=me, item_id=item.pk)
+        return f"{item.get_kind_display()} of {format_cents(item.amount_cents)} unstaged."
+
+    return popup_form(
         request,
-        "cases/settlement/_unstage_form.html",
-        {"form": form, "item": item},
+        ConfirmForm,
+        on_valid=unstage,
+        template="cases/settlement/_unstage_form.html",
         title="Unstage payment",
-        status=status,
-        back_url=back,
+        success=_tab_url(item.case_id),
+        context={"item": item},
     )
 
 
@@ -833,45 +704,36 @@ def push_client_trust_view(request: HttpRequest, pk: int) -> HttpResponse:
     trust comes to $0.00. Another payee (a guardian, a conservator) may be named."""
     me = cases_user(request)
     case = case_of(request, pk)
-    back = _tab_url(case.pk)
-    status = 200
-    if request.method == "POST":
-        form = PushClientTrustForm(request.POST)
-        if form.is_valid():
-            try:
-                item = settlement_services.push_to_client_trust(
-                    firm=me.firm,
-                    actor=me,
-                    case_id=case.pk,
-                    payee_name=form.cleaned_data["payee_name"],
-                    note=form.cleaned_data["note"],
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                if item is None:
-                    message = (
-                        "Pushed to client trust: nothing is left for the client; $0.00 remaining."
-                    )
-                else:
-                    message = (
-                        f"Client's final check of {format_cents(item.amount_cents)} to "
-                        f"{item.payee_name} staged; $0.00 remaining in trust."
-                    )
-                return finish(request, back, message)
-        status = INVALID
-    else:
-        form = PushClientTrustForm()
-    figures = settlement_figures(case=case)
-    current = TrustItem.objects.filter(case=case, kind=TrustItemKind.CLIENT).first()
-    remainder = figures.trust_remaining_cents + (current.amount_cents if current else 0)
-    return render_modal(
+
+    def push(form: PushClientTrustForm) -> str:
+        item = settlement_services.push_to_client_trust(
+            firm=me.firm,
+            actor=me,
+            case_id=case.pk,
+            payee_name=form.cleaned_data["payee_name"],
+            note=form.cleaned_data["note"],
+        )
+        if item is None:
+            return "Pushed to client trust: nothing is left for the client; $0.00 remaining."
+        return (
+            f"Client's final check of {format_cents(item.amount_cents)} to "
+            f"{item.payee_name} staged; $0.00 remaining in trust."
+        )
+
+    def draw(form: PushClientTrustForm) -> dict[str, Any]:
+        figures = settlement_figures(case=case)
+        current = TrustItem.objects.filter(case=case, kind=TrustItemKind.CLIENT).first()
+        remainder = figures.trust_remaining_cents + (current.amount_cents if current else 0)
+        return {"case": case, "figures": figures, "remainder_cents": remainder}
+
+    return popup_form(
         request,
-        "cases/settlement/_push_client_form.html",
-        {"form": form, "case": case, "figures": figures, "remainder_cents": remainder},
+        PushClientTrustForm,
+        on_valid=push,
+        template="cases/settlement/_push_client_form.html",
         title="Push to Client Trust",
-        status=status,
-        back_url=back,
+        success=_tab_url(case.pk),
+        context=draw,
     )
 
 
@@ -880,30 +742,23 @@ def push_client_trust_view(request: HttpRequest, pk: int) -> HttpResponse:
 def push_disbursement_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     case = case_of(request, pk)
-    back = _tab_url(case.pk)
-    form = confirm_form(request)
-    status = 200
-    if request.method == "POST":
-        try:
-            moved = settlement_services.push_to_disbursement(
-                firm=me.firm, actor=me, case_id=case.pk
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return finish(
-                request,
-                back,
-                f"{moved} payment{'s' if moved != 1 else ''} pushed to disbursement "
-                "(Client Trust Management → To Be Disbursed).",
-            )
-    items = TrustItem.objects.filter(case=case, status=TrustItemStatus.STAGED)
-    return render_modal(
+
+    def push(form: ConfirmForm) -> str:
+        moved = settlement_services.push_to_disbursement(firm=me.firm, actor=me, case_id=case.pk)
+        return (
+            f"{moved} payment{'s' if moved != 1 else ''} pushed to disbursement "
+            "(Client Trust Management → To Be Disbursed)."
+        )
+
+    return popup_form(
         request,
-        "cases/settlement/_push_disbursement_form.html",
-        {"form": form, "case": case, "items": items},
+        ConfirmForm,
+        on_valid=push,
+        template="cases/settlement/_push_disbursement_form.html",
         title="Push to Disbursement",
-        status=status,
-        back_url=back,
+        success=_tab_url(case.pk),
+        context=lambda form: {
+            "case": case,
+            "items": TrustItem.objects.filter(case=case, status=TrustItemStatus.STAGED),
+        },
     )
