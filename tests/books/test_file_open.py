@@ -52,3 +52,21 @@ def test_a_refused_file_leaves_no_stray_client(firm, other_firm, admin):
     assert info.value.field == "responsible_attorney"
     assert not Contact.objects.filter(firm=firm, name="Ana Ruiz").exists()
     assert not File.objects.filter(firm=firm).exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"client_name": "Acme\u202eCorp"}, "client_name"),
+        ({"client_phone": "555\u202e0199"}, "client_phone"),
+    ],
+)
+def test_a_refusal_of_the_clients_details_names_the_clients_field(firm, admin, given, field):
+    """The client's name, email and phone are the pop-up's client_* fields; a refusal of
+    them must not land on the file's own Name."""
+    kwargs = {"client_name": "Ana Ruiz", **given}
+    with pytest.raises(DomainError) as info:
+        files.file_open(firm=firm, actor=admin, name="Ruiz v. Acme", **kwargs)
+    assert info.value.field == field
+    assert not Contact.objects.filter(firm=firm).exists()
+    assert not File.objects.filter(firm=firm).exists()

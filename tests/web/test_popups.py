@@ -278,6 +278,13 @@ def test_on_valid_may_answer_itself_or_add_its_own_error():
     assert saved.drawn[-1].errors == {"amount": ["Too much for this account."]}
 
 
+def test_nothing_answered_and_no_error_added_is_a_mistake_not_a_silent_422():
+    """An ``on_valid`` that returns None must have said why on the form: a 422 with no
+    message would leave the user guessing (a programming mistake, refused loudly)."""
+    with pytest.raises(ValueError, match="neither answered nor added an error"):
+        run(make_request("post", {"amount": "5"}), Saved(), on_valid=lambda form: None)
+
+
 def test_a_message_needs_somewhere_to_go():
     with pytest.raises(ValueError, match="no success"):
         run(make_request("post", {"amount": "5"}), Saved(), success="")
@@ -316,3 +323,13 @@ def test_both_ways_of_paging_show_fifty_rows_unless_a_list_says_otherwise():
     items, pager = paginate_numbered(request, list(range(120)), per_page=PER_PAGE_SHORT)
     assert items == list(range(25, 50))
     assert pager.pages == 5
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [("0", 1), ("-1", 1), ("abc", 1), ("", 1), ("1.5", 1), ("3", 3), ("4", 3), ("12345678", 3)],
+)
+def test_both_pagers_read_a_page_number_as_the_nearest_real_page(asked, shown):
+    request = RequestFactory().get("/", {"page": asked})
+    assert paginate(request, list(range(120))).number == shown
+    assert paginate_numbered(request, list(range(120)))[1].number == shown

@@ -73,9 +73,8 @@ class LinkedPaginator(_Paginator):
 def paginate(request: HttpRequest, object_list: Any, *, param: str = "page") -> LinkedPage:
     """A page of :data:`PER_PAGE`; a missing, junk or out-of-range page number gives the
     nearest page."""
-    page = LinkedPaginator(object_list, request=request, param=param).get_page(
-        request.GET.get(param)
-    )
+    paginator = LinkedPaginator(object_list, request=request, param=param)
+    page = paginator.page(min(page_number(request, param), paginator.num_pages))
     assert isinstance(page, LinkedPage)
     return page
 
@@ -107,8 +106,9 @@ class Pager:
 def page_number(request: HttpRequest, param: str = "page") -> int:
     """The requested page: junk or out-of-range numbers give the nearest real page."""
     raw = request.GET.get(param, "")
-    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 8 else 1
-    return max(1, min(number, MAX_PAGE))
+    if not (raw.isascii() and raw.isdigit()):
+        return 1  # missing, junk or negative: the first page
+    return max(1, min(int(raw) if len(raw) < 8 else MAX_PAGE, MAX_PAGE))
 
 
 def pager(

@@ -269,6 +269,10 @@ def popup_form(
                     if not success:
                         raise ValueError("popup_form: on_valid gave a message but no success")
                     return finish(request, success, outcome)
+                if not form.errors:
+                    raise ValueError(
+                        "popup_form: on_valid neither answered nor added an error to the form"
+                    )
         status = INVALID
     else:
         if initial is not None:

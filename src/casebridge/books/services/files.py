@@ -179,9 +179,14 @@ def file_open(
 ) -> File:
     """The New file pop-up: the client (found again or added) and the file, both or
     neither, so a refused file leaves no stray contact."""
-    client, _ = contact_find_or_create(
-        firm=firm, actor=actor, name=client_name, email=client_email, phone=client_phone
-    )
+    try:
+        client, _ = contact_find_or_create(
+            firm=firm, actor=actor, name=client_name, email=client_email, phone=client_phone
+        )
+    except DomainError as exc:  # the client's details are the pop-up's client_* fields
+        if exc.field in ("name", "email", "phone"):
+            exc.field = f"client_{exc.field}"
+        raise
     file, _ = file_find_or_create(
         firm=firm,
         actor=actor,
