@@ -178,7 +178,7 @@ def test_a_negotiation_and_a_lien_name_their_contact(cfirm, cadmin, case):
 
 
 def test_a_refused_negotiation_or_lien_leaves_no_stray_contact(cfirm, cadmin, case):
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as refused_offer:
         settlement_services.negotiation_record_for_party(
             firm=cfirm,
             actor=cadmin,
@@ -187,7 +187,8 @@ def test_a_refused_negotiation_or_lien_leaves_no_stray_contact(cfirm, cadmin, ca
             party_name="Acme",
             amount_cents=0,
         )
-    with pytest.raises(DomainError):
+    assert refused_offer.value.field == "amount"
+    with pytest.raises(DomainError) as refused_kind:
         settlement_services.lien_create_for_holder(
             firm=cfirm,
             actor=cadmin,
@@ -196,6 +197,7 @@ def test_a_refused_negotiation_or_lien_leaves_no_stray_contact(cfirm, cadmin, ca
             holder_name="City Hospital",
             claimed_cents=100,
         )
+    assert refused_kind.value.field == "kind"
     with pytest.raises(DomainError) as info:
         settlement_services.lien_create_for_holder(
             firm=cfirm,
