@@ -138,6 +138,21 @@ def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
     assert not problems, problems
 
 
+#: Ids used more than once on the page (a label's ``for`` then names the wrong control).
+DUPLICATE_IDS = """() => {
+  const seen = new Map();
+  for (const el of document.querySelectorAll("[id]")) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+}"""
+#: Pop-ups opened over a list, whose forms must not repeat an id of the page: (the
+#: screen, its button, the dialog's name).
+POPUPS = {
+    "cases-list": ("New case", "New case"),
+    "cases-costs": ("Add cost", "Add cost"),
+    "books-files": ("New file", "New file"),
+}
+
+
 def check_screen(page: Page, base: str, name: str, path: str, size: str) -> list[str]:
     """Visit ``path`` at ``size``; return what is wrong with it (nothing when it fits)."""
     width, height = SIZES[size]
@@ -145,10 +160,21 @@ def check_screen(page: Page, base: str, name: str, path: str, size: str) -> list
     response = page.goto(f"{base}{path}")
     assert response is not None and response.status == 200, (name, path, response)
     expect(page.locator("main")).to_be_visible()
+    wrong = check_page(page, name, size)
+    if name in POPUPS:
+        button, title = POPUPS[name]
+        page.get_by_role("link", name=button, exact=True).first.click()
+        expect(page.get_by_role("dialog", name=title)).to_be_visible()
+        wrong += check_page(page, f"{name}-popup", size)
+    return wrong
+
+
+def check_page(page: Page, name: str, size: str) -> list[str]:
+    width = SIZES[size][0]
     target = screenshots_dir() / size / f"{name}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), full_page=True)
-    wrong = []
+    wrong = [f"{size} {name}: id {i} used twice" for i in page.evaluate(DUPLICATE_IDS)]
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     if scroll_width > width:
         wrong.append(
@@ -189,5 +215,6 @@ def test_every_main_screen_fits_a_phone_and_a_desktop_and_passes_axe(
             wrong += check_screen(cases_page, base, name, path, size)
     assert wrong == [], "\n".join(wrong)
     shots = sorted(p.relative_to(screenshots_dir()).as_posix() for p in screenshots_dir().rglob("*.png"))
-    assert len(shots) == 2 * (len(books_screens(books)) + len(cases_screens(settled.case)))
+    screens = len(books_screens(books)) + len(cases_screens(settled.case)) + len(POPUPS)
+    assert len(shots) == 2 * screens
     assert all(re.fullmatch(r"(phone|desktop)/[a-z-]+\.png", s) for s in shots), shots
