@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 
 from casebridge.books.models import Check
 from casebridge.books.services import checks as check_services
-from casebridge.cases.models import Case
+from casebridge.cases.models import Case, Cost
 from tests.bridge.conftest import Books
 from tests.browser import test_settlement_bridge as settlement_browser
 from tests.browser.conftest import PATIENCE_MS
@@ -138,6 +138,11 @@ def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
     assert not problems, problems
 
 
+#: Cards whose content is wider than they are (named by their heading).
+WIDE_CARDS = """() => [...document.querySelectorAll("main .card")]
+  .filter((card) => card.scrollWidth > card.clientWidth + 1)
+  .map((card) => `${(card.querySelector("h2, h3") || card).textContent.trim().slice(0, 40)}`
+    + ` (${card.scrollWidth} px in ${card.clientWidth} px)`)"""
 #: Ids used more than once on the page (a label's ``for`` then names the wrong control).
 DUPLICATE_IDS = """() => {
   const seen = new Map();
@@ -158,7 +163,8 @@ def check_screen(page: Page, base: str, name: str, path: str, size: str) -> list
     width, height = SIZES[size]
     page.set_viewport_size({"width": width, "height": height})
     response = page.goto(f"{base}{path}")
-    assert response is not None and response.status == 200, (name, path, response)
+    assert response is not None, (name, path)
+    assert response.status == 200, (name, path, response.status)
     expect(page.locator("main")).to_be_visible()
     wrong = check_page(page, name, size)
     if name in POPUPS:
@@ -181,6 +187,10 @@ def check_page(page: Page, name: str, size: str) -> list[str]:
             f"{size} {name}: the page is {scroll_width} px wide in a {width} px window; "
             f"sticking out: {page.evaluate(STICKING_OUT, width)}"
         )
+    if size == "phone":
+        # Rows stack as cards: on a phone no card needs to scroll sideways either.
+        for card in page.evaluate(WIDE_CARDS):
+            wrong.append(f"{size} {name}: {card} scrolls sideways inside its card")
     results = AXE.run(page)
     for violation in results.response["violations"]:
         if violation["impact"] in REFUSED_IMPACTS:
@@ -214,7 +224,52 @@ def test_every_main_screen_fits_a_phone_and_a_desktop_and_passes_axe(
         for name, path in cases_screens(settled.case):
             wrong += check_screen(cases_page, base, name, path, size)
     assert wrong == [], "\n".join(wrong)
-    shots = sorted(p.relative_to(screenshots_dir()).as_posix() for p in screenshots_dir().rglob("*.png"))
+    keyboard(cases_page, base, settled.case)
+    kept = screenshots_dir()
+    shots = sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*.png"))
     screens = len(books_screens(books)) + len(cases_screens(settled.case)) + len(POPUPS)
     assert len(shots) == 2 * screens
     assert all(re.fullmatch(r"(phone|desktop)/[a-z-]+\.png", s) for s in shots), shots
+
+
+def ring(page: Page) -> dict[str, str]:
+    return page.evaluate(
+        """() => { const s = getComputedStyle(document.activeElement);
+          return {style: s.outlineStyle, width: s.outlineWidth, color: s.outlineColor,
+                  offset: s.outlineOffset, label: document.activeElement.textContent.trim()}; }"""
+    )
+
+
+def keyboard(page: Page, base: str, case: Case) -> None:
+    """By keyboard at desktop size: a dark button shows a 3 px focus ring 2 px off it; a row's
+    overflow menu opens with Enter, its actions are reachable with Tab, Escape closes it and
+    gives the focus back to its button."""
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{base}/cases/")
+    new_case = page.get_by_role("link", name="New case", exact=True)
+    new_case.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    expect(new_case).to_be_focused()
+    assert ring(page) == {
+        "style": "solid",
+        "width": "3px",
+        "color": "rgb(26, 95, 208)",
+        "offset": "2px",
+        "label": "New case",
+    }
+
+    page.goto(f"{base}/cases/{case.pk}/costs/")
+    costs = sorted(Cost.objects.filter(case=case).values_list("pk", "payee__name"))
+    assert [name for _, name in costs] == ["Records Inc", "Dr. Wu"]
+    menu = page.locator(f"#cost-{costs[1][0]} details.row-menu")
+    summary = menu.locator("summary")
+    expect(summary).to_have_attribute("aria-label", f"Actions: cost {costs[1][0]} to Dr. Wu")
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("open", "")
+    page.keyboard.press("Tab")
+    expect(menu.locator(".row-menu-list > :first-child")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu).not_to_have_attribute("open", "")
+    expect(summary).to_be_focused()
