@@ -102,6 +102,7 @@ def cases_screens(case: Case) -> list[tuple[str, str]]:
         ("cases-costs", f"/cases/{case.pk}/costs/"),
         ("cases-settlement", f"/cases/{case.pk}/settlement/"),
         ("cases-costs-management", "/cases/costs-management/"),
+        ("cases-costs-management-pending", "/cases/costs-management/?status=pending"),
         ("cases-client-trust", "/cases/client-trust/"),
         ("cases-settings-users", "/cases/settings/users/"),
         ("bridge-integration", "/cases/settings/integrations/"),
