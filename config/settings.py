@@ -162,7 +162,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "casebridge.cases.context_processors.integration_banners",
             ],
-            "builtins": ["casebridge.web.templatetags.money"],
+            "builtins": [
+                "casebridge.web.templatetags.money",
+                "casebridge.web.templatetags.row_actions",
+            ],
         },
     },
 ]

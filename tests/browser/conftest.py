@@ -12,7 +12,7 @@ import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
 #: How long a step may wait for its condition (a page, an element, a text) before the test
 #: calls it broken. Every wait ends as soon as its condition holds, so this only bounds a
@@ -81,3 +81,17 @@ def second_factor(page: Page, base: str, side: str, firm_code: str, email: str) 
     expect(page).to_have_url(f"{base}/{side}/login/code/")
     page.get_by_label("Code", exact=True).fill(fresh_code(user))
     page.get_by_role("button", name="Verify and sign in").click()
+
+
+def row_action(scope: Page | Locator, role: str, name: str) -> Locator:
+    """A row's action ``name``: when the row has more than two, it is in the row's overflow
+    menu ({% row_actions %}), which is opened first, as a person would."""
+    page = scope if isinstance(scope, Page) else scope.page
+    closed = scope.locator("details.row-menu:not([open])").filter(
+        has=page.locator(f'[aria-label="{name}"]')
+    )
+    if closed.count():
+        closed.first.locator("summary").click()
+    action = scope.get_by_role(role, name=name, exact=True)  # type: ignore[arg-type]
+    expect(action).to_be_visible()
+    return action

@@ -16,6 +16,7 @@ from casebridge.books.models import Reconciliation, TrustReceipt
 from casebridge.books.services import auth, checks
 from tests.books.bank.statement_files import Row, camt053
 from tests.books.ledger_helpers import books_open, deposit, trust_check
+from tests.browser.conftest import row_action
 from tests.browser.test_seed_books_setup import sign_in
 from tests.conftest import PASSWORD
 from tests.twofactor import enrol
@@ -108,7 +109,7 @@ def test_statement_to_signed_month_to_a_refused_back_dated_deposit(
     )
 
     # resolve the fee: set aside, first without a note (refused in the pop-up)
-    fee_row.get_by_role("link", name="Set aside the line of 2026-03-31 for -$12.50").click()
+    row_action(fee_row, "link", "Set aside the line of 2026-03-31 for -$12.50").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Set aside").click()
@@ -139,7 +140,7 @@ def test_statement_to_signed_month_to_a_refused_back_dated_deposit(
     dialog.get_by_role("button", name="Unmatch").click()
     expect(page.locator("#messages")).to_contain_text("is unmatched")
     fee_row = page.locator("#lines tbody tr").filter(has_text="MONTHLY SERVICE FEE")
-    fee_row.get_by_role("link", name="Record the line of 2026-03-31 for -$12.50").click()
+    row_action(fee_row, "link", "Record the line of 2026-03-31 for -$12.50").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.locator("#iolta-rule")).to_contain_text("bar foundation")
     dialog.get_by_label("File number").fill(client_file.number)

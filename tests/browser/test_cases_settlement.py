@@ -33,7 +33,7 @@ from casebridge.cases.models import (
 from casebridge.cases.selectors.settlement import settlement_figures
 from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import firms, settlement
-from tests.browser.conftest import second_factor
+from tests.browser.conftest import row_action, second_factor
 from tests.twofactor import enrol
 
 pytestmark = pytest.mark.browser
@@ -201,7 +201,7 @@ def test_an_attorney_takes_a_case_from_costs_to_client_trust(live_server, page: 
     assert Cost.objects.get(amount_cents=43_500).payee_id == first.payee_id
 
     # --- Split the first cost across the linked case -------------------------------------
-    page.get_by_role("link", name=f"Split cost {first.pk} to Valley Records").click()
+    row_action(page, "link", f"Split cost {first.pk} to Valley Records").click()
     box = dialog(page, "Split cost of $1,000.01")
     parts = box.locator("input[data-split-part]")
     expect(parts).to_have_count(2)

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from casebridge.books.models import ActivityCode, AreaOfPractice, Firm, User
 from casebridge.books.services import auth
-from tests.browser.conftest import second_factor
+from tests.browser.conftest import row_action, second_factor
 from tests.conftest import PASSWORD
 from tests.twofactor import enrol
 
@@ -106,7 +106,7 @@ def test_the_seed_set_up_in_the_books(
     # --- S5: Users -> pencil -> Accounting -> Records Time -> Save ---------------------
     gear(page, "Users")
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
-    page.get_by_role("link", name="Edit sam.smith@smith.test").click()
+    row_action(page, "link", "Edit sam.smith@smith.test").click()
     dialog = page.get_by_role("dialog", name="Edit Sam Smith")
     expect(dialog).to_be_visible()
     dialog.get_by_role("tab", name="Accounting").click()

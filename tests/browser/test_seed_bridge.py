@@ -42,7 +42,7 @@ from casebridge.cases.models import User as CasesUser
 from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.services import firms
-from tests.browser.conftest import second_factor
+from tests.browser.conftest import row_action, second_factor
 from tests.twofactor import enrol
 
 pytestmark = pytest.mark.browser
@@ -307,7 +307,7 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     # Gear -> Users -> pencil -> Accounting -> Records Time -> Save
     gear(page, "Users")
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
-    page.get_by_role("link", name=f"Edit {ATTORNEY_EMAIL}").click()
+    row_action(page, "link", f"Edit {ATTORNEY_EMAIL}").click()
     box = dialog(page, "Edit Sam Smith")
     box.get_by_role("tab", name="Accounting").click()
     expect(box.get_by_role("tab", name="Accounting")).to_have_attribute("aria-selected", "true")

@@ -197,9 +197,59 @@
       update();
     });
   }
+
+  /* Lists on a phone (issue 14): each cell of a table with a head gets its column's name
+     (data-label) and the table .table-stack, so at 640 px and below the stylesheet stacks
+     its rows as cards, each value beside its column's name. A figures table (a head per
+     row) keeps its rows. */
+  function cellsOf(row) { return Array.prototype.slice.call(row.cells); }
+  function labelTable(table) {
+    if (!table.tHead || !table.tHead.rows.length || table.classList.contains("figures")) { return; }
+    var names = [];
+    cellsOf(table.tHead.rows[table.tHead.rows.length - 1]).forEach(function (cell) {
+      var text = (cell.getAttribute("aria-label") || cell.textContent || "").replace(/\s+/g, " ").trim();
+      for (var i = 0; i < (cell.colSpan || 1); i++) { names.push(text); }
+    });
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        var column = 0;
+        cellsOf(row).forEach(function (cell) {
+          var span = cell.colSpan || 1;
+          if (span === 1 && names[column] !== undefined) { cell.setAttribute("data-label", names[column]); }
+          column += span;
+        });
+      });
+    });
+    table.classList.add("table-stack");
+  }
+  function labelTables(root) {
+    var inside = root && root.closest && root.closest("table.table");
+    if (inside) { labelTable(inside); }
+    each(root, "table.table", labelTable);
+  }
+
+  /* A row's overflow menu ({% row_actions %}: <details class="row-menu">): Escape closes it
+     and gives the focus back to its button; opening one or clicking elsewhere closes the
+     others. */
+  doc.addEventListener("keydown", function (event) {
+    var menu = event.key === "Escape" && event.target.closest && event.target.closest("details.row-menu[open]");
+    if (menu) {
+      event.preventDefault();
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+  doc.addEventListener("click", function (event) {
+    each(doc, "details.row-menu[open]", function (menu) {
+      if (!menu.contains(event.target)) { menu.open = false; }
+    });
+  });
+
+  doc.addEventListener("htmx:load", function (event) { labelTables(event.detail.elt); });
+  function ready() { initReveal(doc); labelTables(doc); }
   if (doc.readyState === "loading") {
-    doc.addEventListener("DOMContentLoaded", function () { initReveal(doc); });
+    doc.addEventListener("DOMContentLoaded", ready);
   } else {
-    initReveal(doc);
+    ready();
   }
 }());

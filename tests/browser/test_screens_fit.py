@@ -1,0 +1,276 @@
+"""Every main screen on a phone (390 x 844) and on a desktop (1366 x 900), in real Chromium.
+
+Both sides on pytest-django's live server, after the seed and a settlement (the fixture of
+tests/browser/test_settlement_bridge.py: the integration activated, two costs sent to the
+books as checks, a settlement accepted and deposited, two liens accepted), one of the
+checks printed. On each screen at each size:
+
+* the page never scrolls sideways: ``document.documentElement.scrollWidth`` is at most the
+  viewport's width (wide tables scroll inside their card, rows stack as cards on a phone);
+* axe-core (vendored by the pinned ``axe-playwright-python``, see requirements/dev.txt)
+  finds no violation of impact serious or critical;
+* a full-page screenshot is kept as a test artifact under
+  ``$CASEBRIDGE_VAR_DIR/screenshots/<size>/<screen>.png``.
+
+All failures of a walk are gathered and reported together, so one run names every screen
+that does not fit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+
+from casebridge.books.models import Check
+from casebridge.books.services import checks as check_services
+from casebridge.cases.models import Case, Cost
+from tests.bridge.conftest import Books
+from tests.browser import test_settlement_bridge as settlement_browser
+from tests.browser.conftest import PATIENCE_MS
+from tests.browser.test_seed_bridge import books_sign_in, cases_sign_in
+from tests.twofactor import enrol
+
+pytestmark = pytest.mark.browser
+
+books = settlement_browser.books
+cases = settlement_browser.cases
+huey_immediate = settlement_browser.huey_immediate
+settled = settlement_browser.settled
+
+SIZES = {"phone": (390, 844), "desktop": (1366, 900)}
+#: The impacts the check refuses (axe's four are minor, moderate, serious, critical).
+REFUSED_IMPACTS = {"serious", "critical"}
+AXE = Axe()
+#: The outermost elements past the window's right edge (not inside a scrolling box), to
+#: name what makes a page too wide.
+STICKING_OUT = """(width) => {
+  const out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.right <= width + 0.5 || box.width === 0) continue;
+    let clipped = false;
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== "visible") { clipped = true; break; }
+    }
+    const parent = el.parentElement.getBoundingClientRect();
+    if (!clipped && parent.right <= width + 0.5) {
+      out.push(`${el.tagName.toLowerCase()}.${el.className} (${Math.round(box.right)} px)`);
+    }
+  }
+  return out.slice(0, 6);
+}"""
+
+
+def screenshots_dir() -> Path:
+    var_dir = Path(os.environ.get("CASEBRIDGE_VAR_DIR") or settings.BASE_DIR / "var")
+    return var_dir / "screenshots"
+
+
+def books_screens(books: Books) -> list[tuple[str, str]]:
+    trust, operating = books.trust.pk, books.operating.pk
+    file_pk = Check.objects.filter(firm=books.firm).exclude(file=None).first().file_id  # type: ignore[union-attr]
+    return [
+        ("books-dashboard", "/books/"),
+        ("books-checks-queued", "/books/checks/?status=queued"),
+        ("books-checks-printed", "/books/checks/?status=printed"),
+        ("books-invoices", "/books/invoices/"),
+        ("books-trust-journal", "/books/reports/trust-journal/"),
+        ("books-trial-balance", "/books/reports/trial-balance/"),
+        ("books-files", "/books/files/"),
+        ("books-file", f"/books/files/{file_pk}/"),
+        ("books-reconcile", f"/books/bank-accounts/{operating}/reconcile/"),
+        ("books-reconciliation", f"/books/bank-accounts/{trust}/reconciliation/"),
+        ("books-statements", f"/books/bank-accounts/{trust}/statements/"),
+        ("books-settings-features", "/books/settings/features/"),
+        ("books-settings-bank-accounts", "/books/settings/bank-accounts/"),
+        ("books-settings-users", "/books/settings/users/"),
+        ("books-settings-closed-periods", "/books/settings/closed-periods/"),
+    ]
+
+
+def cases_screens(case: Case) -> list[tuple[str, str]]:
+    return [
+        ("cases-list", "/cases/"),
+        ("cases-case", f"/cases/{case.pk}/"),
+        ("cases-costs", f"/cases/{case.pk}/costs/"),
+        ("cases-settlement", f"/cases/{case.pk}/settlement/"),
+        ("cases-costs-management", "/cases/costs-management/"),
+        ("cases-costs-management-pending", "/cases/costs-management/?status=pending"),
+        ("cases-client-trust", "/cases/client-trust/"),
+        ("cases-settings-users", "/cases/settings/users/"),
+        ("bridge-integration", "/cases/settings/integrations/"),
+        ("bridge-readiness", "/cases/integrations/books/readiness/"),
+        ("bridge-queue", "/cases/integrations/books/queue/"),
+        ("bridge-mappings", "/cases/integrations/books/mappings/"),
+        ("bridge-reconciliation", "/cases/integrations/books/reconciliation/"),
+    ]
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
+    """Two contexts (one signed in to each side); a script error, a console error or a
+    failed resource fails the test, as the ``page`` fixture does."""
+    made: list[BrowserContext] = []
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"console: {message.text}")
+
+    def new() -> BrowserContext:
+        context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+        context.set_default_timeout(PATIENCE_MS)
+        context.set_default_navigation_timeout(PATIENCE_MS)
+        context.on("console", on_console)
+        context.on("weberror", lambda error: problems.append(f"page error: {error.error}"))
+        made.append(context)
+        return context
+
+    yield [new(), new()]
+    for context in made:
+        context.close()
+    assert not problems, problems
+
+
+#: Cards whose content is wider than they are (named by their heading).
+WIDE_CARDS = """() => [...document.querySelectorAll("main .card")]
+  .filter((card) => card.scrollWidth > card.clientWidth + 1)
+  .map((card) => `${(card.querySelector("h2, h3") || card).textContent.trim().slice(0, 40)}`
+    + ` (${card.scrollWidth} px in ${card.clientWidth} px)`)"""
+#: Ids used more than once on the page (a label's ``for`` then names the wrong control).
+DUPLICATE_IDS = """() => {
+  const seen = new Map();
+  for (const el of document.querySelectorAll("[id]")) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+}"""
+#: Pop-ups opened over a list, whose forms must not repeat an id of the page: (the
+#: screen, its button, the dialog's name).
+POPUPS = {
+    "cases-list": ("New case", "New case"),
+    "cases-costs": ("Add cost", "Add cost"),
+    "books-files": ("New file", "New file"),
+}
+
+
+def check_screen(page: Page, base: str, name: str, path: str, size: str) -> list[str]:
+    """Visit ``path`` at ``size``; return what is wrong with it (nothing when it fits)."""
+    width, height = SIZES[size]
+    page.set_viewport_size({"width": width, "height": height})
+    response = page.goto(f"{base}{path}")
+    assert response is not None, (name, path)
+    assert response.status == 200, (name, path, response.status)
+    expect(page.locator("main")).to_be_visible()
+    wrong = check_page(page, name, size)
+    if name in POPUPS:
+        button, title = POPUPS[name]
+        page.get_by_role("link", name=button, exact=True).first.click()
+        expect(page.get_by_role("dialog", name=title)).to_be_visible()
+        wrong += check_page(page, f"{name}-popup", size)
+    return wrong
+
+
+def check_page(page: Page, name: str, size: str) -> list[str]:
+    width = SIZES[size][0]
+    target = screenshots_dir() / size / f"{name}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target), full_page=True)
+    wrong = [f"{size} {name}: id {i} used twice" for i in page.evaluate(DUPLICATE_IDS)]
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width > width:
+        wrong.append(
+            f"{size} {name}: the page is {scroll_width} px wide in a {width} px window; "
+            f"sticking out: {page.evaluate(STICKING_OUT, width)}"
+        )
+    if size == "phone":
+        # Rows stack as cards: on a phone no card needs to scroll sideways either.
+        for card in page.evaluate(WIDE_CARDS):
+            wrong.append(f"{size} {name}: {card} scrolls sideways inside its card")
+    results = AXE.run(page)
+    for violation in results.response["violations"]:
+        if violation["impact"] in REFUSED_IMPACTS:
+            targets = [", ".join(node["target"]) for node in violation["nodes"]][:5]
+            wrong.append(
+                f"{size} {name}: axe {violation['id']} ({violation['impact']}): "
+                f"{violation['help']} at {targets}"
+            )
+    return wrong
+
+
+def test_every_main_screen_fits_a_phone_and_a_desktop_and_passes_axe(
+    live_server, contexts: list[BrowserContext], books: Books, settled
+):
+    """The seed and a settlement, walked at 390 px and at 1366 px."""
+    base = live_server.url
+    queued = Check.objects.filter(firm=books.firm, bank_account=books.operating).order_by("pk")
+    check_services.check_print(firm=books.firm, actor=books.admin, check_id=queued[0].pk)
+
+    enrol(books.admin)  # an administrator signs in with the second factor
+    books_page = contexts[0].new_page()
+    books_sign_in(books_page, base, books.admin.email, settlement_browser.PASSWORD)
+    expect(books_page).to_have_url(f"{base}/books/")
+    cases_page = contexts[1].new_page()
+    cases_sign_in(cases_page, base, settled.admin.email)
+
+    wrong: list[str] = []
+    for size in SIZES:
+        for name, path in books_screens(books):
+            wrong += check_screen(books_page, base, name, path, size)
+        for name, path in cases_screens(settled.case):
+            wrong += check_screen(cases_page, base, name, path, size)
+    assert wrong == [], "\n".join(wrong)
+    keyboard(cases_page, base, settled.case)
+    kept = screenshots_dir()
+    shots = sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*.png"))
+    screens = len(books_screens(books)) + len(cases_screens(settled.case)) + len(POPUPS)
+    assert len(shots) == 2 * screens
+    assert all(re.fullmatch(r"(phone|desktop)/[a-z-]+\.png", s) for s in shots), shots
+
+
+def ring(page: Page) -> dict[str, str]:
+    return page.evaluate(
+        """() => { const s = getComputedStyle(document.activeElement);
+          return {style: s.outlineStyle, width: s.outlineWidth, color: s.outlineColor,
+                  offset: s.outlineOffset, label: document.activeElement.textContent.trim()}; }"""
+    )
+
+
+def keyboard(page: Page, base: str, case: Case) -> None:
+    """By keyboard at desktop size: a dark button shows a 3 px focus ring 2 px off it; a row's
+    overflow menu opens with Enter, its actions are reachable with Tab, Escape closes it and
+    gives the focus back to its button."""
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{base}/cases/")
+    new_case = page.get_by_role("link", name="New case", exact=True)
+    new_case.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    expect(new_case).to_be_focused()
+    assert ring(page) == {
+        "style": "solid",
+        "width": "3px",
+        "color": "rgb(26, 95, 208)",
+        "offset": "2px",
+        "label": "New case",
+    }
+
+    page.goto(f"{base}/cases/{case.pk}/costs/")
+    costs = sorted(Cost.objects.filter(case=case).values_list("pk", "payee__name"))
+    assert [name for _, name in costs] == ["Records Inc", "Dr. Wu"]
+    menu = page.locator(f"#cost-{costs[1][0]} details.row-menu")
+    summary = menu.locator("summary")
+    expect(summary).to_have_attribute("aria-label", f"Actions: cost {costs[1][0]} to Dr. Wu")
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("open", "")
+    page.keyboard.press("Tab")
+    expect(menu.locator(".row-menu-list > :first-child")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu).not_to_have_attribute("open", "")
+    expect(summary).to_be_focused()
