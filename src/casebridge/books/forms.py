@@ -320,6 +320,33 @@ class GLAccountForm(forms.Form):
     type = forms.ChoiceField(label="Type", choices=[("", "Choose…"), *AccountType.choices])
 
 
+class ActivityCodeEditForm(ActivityCodeForm):
+    """The pencil on an activity code: all but the code itself (its key), and Active (a
+    code is deactivated, never deleted)."""
+
+    is_active = forms.BooleanField(
+        label="Active",
+        required=False,
+        help_text="An inactive code cannot be chosen for new costs or invoice lines.",
+    )
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, firm=firm, **kwargs)
+        del self.fields["code"]
+
+
+class GLAccountEditForm(forms.Form):
+    """The pencil on a GL account: its name, and Active (never deleted)."""
+
+    name = _text("Name", 120)
+    is_active = forms.BooleanField(
+        label="Active",
+        required=False,
+        help_text="Inactive accounts take no new postings. An account with a balance, a "
+        "bank's, one the books run on or one an active activity code posts to stays active.",
+    )
+
+
 # --- Files, deposits and checks ----------------------------------------------------------
 
 

@@ -156,6 +156,11 @@ urlpatterns = [
         name="activity_code_new",
     ),
     path(
+        "settings/rates-codes/activity-codes/<int:pk>/edit/",
+        settings.activity_code_edit_view,
+        name="activity_code_edit",
+    ),
+    path(
         "settings/rates-codes/activity-codes/utbms/",
         settings.activity_codes_utbms_view,
         name="activity_codes_utbms",
@@ -163,6 +168,7 @@ urlpatterns = [
     path("settings/rates-codes/timekeepers/", settings.timekeepers_view, name="timekeepers"),
     path("settings/accounts/", settings.accounts_view, name="accounts"),
     path("settings/accounts/new/", settings.account_create_view, name="account_new"),
+    path("settings/accounts/<int:pk>/edit/", settings.account_edit_view, name="account_edit"),
     path("settings/bank-accounts/", settings.bank_accounts_view, name="bank_accounts"),
     path(
         "settings/bank-accounts/<int:pk>/check-printing/",
