@@ -13,6 +13,7 @@ from casebridge.books.views import (
     dashboard,
     files,
     invoices,
+    journal,
     reconciliations,
     reports,
     settings,
@@ -114,6 +115,14 @@ urlpatterns = [
     path("reports/trial-balance/", reports.trial_balance_view, name="trial_balance"),
     path("reports/client-ledger/", reports.client_ledger_view, name="client_ledger"),
     path("reports/trust-journal/", reports.trust_journal_view, name="trust_journal"),
+    path("journal/", journal.journal_view, name="journal"),
+    path("journal/new/", journal.journal_entry_new_view, name="journal_entry_new"),
+    path("journal/<int:pk>/", journal.journal_entry_view, name="journal_entry"),
+    path(
+        "journal/<int:pk>/reverse/",
+        journal.journal_entry_reverse_view,
+        name="journal_entry_reverse",
+    ),
     path("reports/reconciliation/", reports.reconciliation_view, name="reconciliation"),
     # The gear menu (firm administrators)
     path("settings/users/", users.users_view, name="users"),

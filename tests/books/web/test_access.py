@@ -28,8 +28,10 @@ EVERYONE = [
     "books:client_ledger",
     "books:trust_journal",
     "books:reconciliation",
+    "books:journal",
 ]
 ADMIN_ONLY = [
+    "books:journal_entry_new",
     "books:users",
     "books:user_new",
     "books:settings_general",

@@ -341,9 +341,7 @@ def activity_code_create_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def activity_code_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)
-    code = get_object_or_404(
-        ActivityCode.objects.select_related("gl_account"), firm=me.firm, pk=pk
-    )
+    code = get_object_or_404(ActivityCode.objects.select_related("gl_account"), firm=me.firm, pk=pk)
 
     def save(form: ActivityCodeEditForm) -> str:
         data = form.cleaned_data
