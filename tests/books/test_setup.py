@@ -209,7 +209,7 @@ def test_an_activity_code_cannot_post_to_another_firms_account(firm, other_firm)
     theirs = GLAccount.objects.get(firm=other_firm, number="1300")
     with refused(ValidationFailed, code="validation_error") as info:
         setup.activity_code_create(**code_args(firm, gl_account_id=theirs.pk))
-    assert info.value.message == "that General Ledger account is not in this firm"
+    assert info.value.message == "that General Ledger account is not an active account of this firm"
 
 
 def test_an_activity_code_refuses_unknown_utbms_codes(firm):

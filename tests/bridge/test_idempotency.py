@@ -44,7 +44,7 @@ def test_every_bridge_post_lists_the_idempotency_key_in_openapi(cases):
         for path, ops in schema["paths"].items()
         if "post" in ops
     }
-    assert len(posts) == 10
+    assert len(posts) == 12  # with the reconciliation run and its fix (issue 14)
     assert {
         path: headers for path, headers in posts.items() if headers != ["Idempotency-Key"]
     } == {}

@@ -28,6 +28,7 @@ __all__ = [
     "ReauthenticationRequired",
     "RecordsTimeOff",
     "RoleRequired",
+    "SecurityQuestionAlreadyEnrolled",
     "SecurityQuestionNotEnrolled",
     "SignInRefused",
     "TooManyAttempts",
@@ -105,6 +106,12 @@ class AuthenticationFailed(DomainError):
 class SecurityQuestionNotEnrolled(DomainError):
     code = "security_question_not_enrolled"
     http_status = 403
+
+
+class SecurityQuestionAlreadyEnrolled(Conflict):
+    """A question is changed on the screens, signed in (the API only enrolls the first)."""
+
+    code = "security_question_already_enrolled"
 
 
 class ReauthenticationRequired(DomainError):

@@ -320,6 +320,33 @@ class GLAccountForm(forms.Form):
     type = forms.ChoiceField(label="Type", choices=[("", "Choose…"), *AccountType.choices])
 
 
+class ActivityCodeEditForm(ActivityCodeForm):
+    """The pencil on an activity code: all but the code itself (its key), and Active (a
+    code is deactivated, never deleted)."""
+
+    is_active = forms.BooleanField(
+        label="Active",
+        required=False,
+        help_text="An inactive code cannot be chosen for new costs or invoice lines.",
+    )
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, firm=firm, **kwargs)
+        del self.fields["code"]
+
+
+class GLAccountEditForm(forms.Form):
+    """The pencil on a GL account: its name, and Active (never deleted)."""
+
+    name = _text("Name", 120)
+    is_active = forms.BooleanField(
+        label="Active",
+        required=False,
+        help_text="Inactive accounts take no new postings. An account with a balance, a "
+        "bank's, one the books run on or one an active activity code posts to stays active.",
+    )
+
+
 # --- Files, deposits and checks ----------------------------------------------------------
 
 
@@ -437,6 +464,69 @@ class VoidForm(forms.Form):
 
 class InvoiceAdvanceForm(forms.Form):
     expected_stage = forms.CharField(max_length=10)
+
+
+# --- Manual journal entries --------------------------------------------------------------
+
+#: Rows of a manual journal entry's form; a blank row is left out.
+JOURNAL_ROWS = 6
+
+
+class JournalEntryForm(forms.Form):
+    """A manual journal entry: its date and memo and up to :data:`JOURNAL_ROWS` lines, each
+    an account, a debit or a credit, the file (by number) a client trust line belongs to,
+    and a memo. The journal service checks the rest (two lines or more, balanced, one side
+    a line, active accounts, a file on every client trust line)."""
+
+    date = forms.DateField(label="Date", widget=DateInput)
+    memo = _text("Memo", 500, required=False)
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"date": clock.today()})
+        super().__init__(*args, **kwargs)
+        accounts = GLAccount.objects.filter(firm=firm, is_active=True).order_by("number")
+        for n in range(1, JOURNAL_ROWS + 1):
+            self.fields[f"account_{n}"] = forms.ModelChoiceField(
+                label=f"Line {n} account",
+                queryset=accounts,
+                required=False,
+                empty_label="—",
+            )
+            self.fields[f"debit_{n}"] = MoneyField(label=f"Line {n} debit", required=False)
+            self.fields[f"credit_{n}"] = MoneyField(label=f"Line {n} credit", required=False)
+            self.fields[f"file_{n}"] = _text(
+                f"Line {n} file", 40, required=False, list="file-numbers"
+            )
+            self.fields[f"line_memo_{n}"] = _text(f"Line {n} memo", 255, required=False)
+
+    def rows(self) -> list[dict[str, forms.BoundField]]:
+        """The line fields, row by row, for the template."""
+        return [
+            {key: self[f"{key}_{n}"] for key in ("account", "debit", "credit", "file", "line_memo")}
+            for n in range(1, JOURNAL_ROWS + 1)
+        ]
+
+    def filled_rows(self) -> list[tuple[int, dict[str, Any]]]:
+        """The rows with anything in them, by number (after ``is_valid``)."""
+        data = self.cleaned_data
+        out = []
+        for n in range(1, JOURNAL_ROWS + 1):
+            row = {
+                key: data.get(f"{key}_{n}")
+                for key in ("account", "debit", "credit", "file", "line_memo")
+            }
+            if any(row.values()):
+                out.append((n, row))
+        return out
+
+
+class JournalReverseForm(forms.Form):
+    date = forms.DateField(label="Reversal date", widget=DateInput)
+    memo = _text("Memo", 500, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"date": clock.today()})
+        super().__init__(*args, **kwargs)
 
 
 # --- Reports -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from casebridge.books.views import (
     dashboard,
     files,
     invoices,
+    journal,
     reconciliations,
     reports,
     settings,
@@ -114,6 +115,14 @@ urlpatterns = [
     path("reports/trial-balance/", reports.trial_balance_view, name="trial_balance"),
     path("reports/client-ledger/", reports.client_ledger_view, name="client_ledger"),
     path("reports/trust-journal/", reports.trust_journal_view, name="trust_journal"),
+    path("journal/", journal.journal_view, name="journal"),
+    path("journal/new/", journal.journal_entry_new_view, name="journal_entry_new"),
+    path("journal/<int:pk>/", journal.journal_entry_view, name="journal_entry"),
+    path(
+        "journal/<int:pk>/reverse/",
+        journal.journal_entry_reverse_view,
+        name="journal_entry_reverse",
+    ),
     path("reports/reconciliation/", reports.reconciliation_view, name="reconciliation"),
     # The gear menu (firm administrators)
     path("settings/users/", users.users_view, name="users"),
@@ -156,6 +165,11 @@ urlpatterns = [
         name="activity_code_new",
     ),
     path(
+        "settings/rates-codes/activity-codes/<int:pk>/edit/",
+        settings.activity_code_edit_view,
+        name="activity_code_edit",
+    ),
+    path(
         "settings/rates-codes/activity-codes/utbms/",
         settings.activity_codes_utbms_view,
         name="activity_codes_utbms",
@@ -163,6 +177,7 @@ urlpatterns = [
     path("settings/rates-codes/timekeepers/", settings.timekeepers_view, name="timekeepers"),
     path("settings/accounts/", settings.accounts_view, name="accounts"),
     path("settings/accounts/new/", settings.account_create_view, name="account_new"),
+    path("settings/accounts/<int:pk>/edit/", settings.account_edit_view, name="account_edit"),
     path("settings/bank-accounts/", settings.bank_accounts_view, name="bank_accounts"),
     path(
         "settings/bank-accounts/<int:pk>/check-printing/",

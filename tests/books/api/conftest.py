@@ -94,6 +94,21 @@ class ApiClient:
     def delete(self, path: str) -> Reply:
         return self._reply(self.client.delete(BASE + path, headers=self._headers(None, None)))
 
+    def patch(self, path: str, body: Any) -> Reply:
+        return self._send(self.client.patch, path, body)
+
+    def put(self, path: str, body: Any) -> Reply:
+        return self._send(self.client.put, path, body)
+
+    def _send(self, method: Any, path: str, body: Any) -> Reply:
+        response = method(
+            BASE + path,
+            data=json.dumps(body),
+            content_type="application/json",
+            headers=self._headers(None, None),
+        )
+        return self._reply(response)
+
 
 class LiveClient:
     """The same over real HTTP (urllib) against pytest-django's live server."""

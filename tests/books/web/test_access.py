@@ -28,8 +28,10 @@ EVERYONE = [
     "books:client_ledger",
     "books:trust_journal",
     "books:reconciliation",
+    "books:journal",
 ]
 ADMIN_ONLY = [
+    "books:journal_entry_new",
     "books:users",
     "books:user_new",
     "books:settings_general",
@@ -92,12 +94,16 @@ def objects(firm, admin, attorney, operating, funded_file):
         "books:invoice_void": invoice.pk,
         "books:user_edit": attorney.pk,
         "books:area_edit": area.pk,
+        "books:activity_code_edit": code.pk,
+        "books:account_edit": account(firm, AccountRole.ADVANCED_COSTS).pk,
     }
 
 
 OBJECT_ADMIN_ONLY = {
     "books:user_edit",
     "books:area_edit",
+    "books:activity_code_edit",
+    "books:account_edit",
     "books:bank_check_printing",
     "books:bank_positive_pay_layout",
 }

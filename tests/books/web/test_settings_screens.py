@@ -446,3 +446,86 @@ def test_the_audit_trail_filter_refuses_unknown_values(admin_client, admin):
 def test_the_audit_trail_only_shows_the_firms_own_events(admin_client, other_admin):
     html = text(admin_client.get(reverse("books:audit")))
     assert "boss@jones.test" not in html
+
+
+# --- Editing and deactivating an activity code or a GL account (issue 14) ---------------------
+
+
+def test_an_activity_code_is_edited_and_deactivated_with_the_pencil(admin_client, firm):
+    code = ActivityCode.objects.get(firm=firm, code="E101")
+    income = GLAccount.objects.get(firm=firm, number="4100")
+    html = text(admin_client.get(reverse("books:activity_codes")))
+    assert reverse("books:activity_code_edit", args=[code.pk]) in html
+    form = text(admin_client.get(reverse("books:activity_code_edit", args=[code.pk]), **HX))
+    assert "Code <strong>E101</strong> stays as it is" in form
+    response = admin_client.post(
+        reverse("books:activity_code_edit", args=[code.pk]),
+        {
+            "name": "Copying (in house)",
+            "description": "",
+            "gl_account": income.pk,
+            "utbms_code": "E101",
+            "is_active": "",
+        },
+        **HX,
+    )
+    assert response["HX-Redirect"] == reverse("books:activity_codes")
+    code.refresh_from_db()
+    assert (code.name, code.gl_account_id, code.is_active) == (
+        "Copying (in house)",
+        income.pk,
+        False,
+    )
+    html = text(admin_client.get(reverse("books:activity_codes")))
+    assert (
+        "Activity code E101 saved (posts to 4100 COPP Charges Income). It is inactive now." in html
+    )
+    assert AuditEvent.objects.filter(entity_type="activity_code", action="change").count() == 1
+
+
+def test_an_activity_code_cannot_be_moved_to_no_account(admin_client, firm):
+    code = ActivityCode.objects.get(firm=firm, code="E101")
+    before = (code.name, code.gl_account_id)
+    response = admin_client.post(
+        reverse("books:activity_code_edit", args=[code.pk]),
+        {"name": "Renamed", "gl_account": "", "is_active": "on"},
+        **HX,
+    )
+    assert response.status_code == 422
+    assert "Choose the General Ledger account this code posts to" in field_error(
+        text(response), "gl_account"
+    )
+    code.refresh_from_db()
+    assert (code.name, code.gl_account_id) == before
+
+
+def test_a_gl_account_is_renamed_and_an_unused_one_deactivated(admin_client, firm):
+    rent = setup.gl_account_create(
+        firm=firm, actor=None, number="5300", name="Rent", type="expense"
+    )
+    html = text(admin_client.get(reverse("books:accounts")))
+    assert reverse("books:account_edit", args=[rent.pk]) in html
+    response = admin_client.post(
+        reverse("books:account_edit", args=[rent.pk]), {"name": "Office rent"}, **HX
+    )
+    assert response["HX-Redirect"] == reverse("books:accounts")
+    rent.refresh_from_db()
+    assert (rent.name, rent.is_active) == ("Office rent", False)
+    assert "Account 5300 Office rent saved. It is inactive now." in text(
+        admin_client.get(reverse("books:accounts"))
+    )
+
+
+def test_the_client_trust_liability_stays_active(admin_client, firm):
+    liability = GLAccount.objects.get(firm=firm, is_client_trust=True)
+    response = admin_client.post(
+        reverse("books:account_edit", args=[liability.pk]),
+        {"name": liability.name},  # Active unticked
+        **HX,
+    )
+    assert response.status_code == 422
+    assert (
+        f"{liability.number} {liability.name} is one of the accounts the books run on and "
+        "cannot be deactivated"
+    ) in field_error(text(response), "is_active")
+    assert GLAccount.objects.get(pk=liability.pk).is_active is True

@@ -1,6 +1,6 @@
-"""The firm's set-up, read-only: users, features, areas of practice, activity codes, the
-chart of accounts and the bank accounts. The bridge reads these to check the seed's
-set-up (S1-S8) and to offer mappings.
+"""The firm's set-up, read: users, features, areas of practice, activity codes, the chart
+of accounts and the bank accounts (:mod:`.setup` writes them). The bridge reads these to
+check the seed's set-up (S1-S8) and to offer mappings.
 
 The balances shown are as of today: an entry dated later is not in them (see
 ``selectors.reports.report_day``)."""
@@ -25,6 +25,7 @@ from casebridge.books.models import (
     AreaOfPractice,
     BankAccount,
     BankAccountKind,
+    Firm,
     GLAccount,
     User,
 )
@@ -62,7 +63,10 @@ class FeaturesOut(Out):
 
 @router.get("/features", response={200: FeaturesOut, **ERRORS})
 def features_get(request: HttpRequest) -> FeaturesOut:
-    firm = context(request).firm
+    return features_out(context(request).firm)
+
+
+def features_out(firm: Firm) -> FeaturesOut:
     return FeaturesOut(release_invoice_stage_enabled=firm.release_invoice_stage_enabled)
 
 
@@ -76,10 +80,11 @@ class AreaOut(Out):
 def area_list(request: HttpRequest, page: Query[PageIn]) -> Page[AreaOut]:
     qs = AreaOfPractice.objects.filter(firm=context(request).firm).order_by("name", "pk")
     rows, count = page_of(qs, page)
-    return Page[AreaOut](
-        items=[AreaOut(id=a.pk, name=a.name, description=a.description) for a in rows],
-        count=count,
-    )
+    return Page[AreaOut](items=[area_out(a) for a in rows], count=count)
+
+
+def area_out(area: AreaOfPractice) -> AreaOut:
+    return AreaOut(id=area.pk, name=area.name, description=area.description)
 
 
 def account_ref(account: GLAccount) -> AccountRef:

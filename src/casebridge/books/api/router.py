@@ -13,8 +13,6 @@ template is the same in the code, the OpenAPI schema and an idempotency record's
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-
 from casebridge.books.api import (
     banking,
     checks,
@@ -25,13 +23,16 @@ from casebridge.books.api import (
     reference,
     reports,
     session,
+    setup,
     statements,
 )
 from casebridge.books.api.security import BearerToken, rate_limit_client
 from casebridge.core.api import ratelimit
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
+from casebridge.core.api.naming import NamedOperationsAPI
 
-api = NinjaAPI(
+api = NamedOperationsAPI(
+    operation_prefix="books",
     title="Casebridge Books API",
     version="1",
     description=(
@@ -57,19 +58,24 @@ install_error_handlers(
     api, logger_name="casebridge.books.api", cents_detail_keys={"debits", "credits"}
 )
 
-for module in (
-    session,
-    reference,
-    files,
-    checks,
-    invoices,
-    journal,
-    reports,
-    statements,
-    reconciliations,
-    banking,
+#: Each router once: :mod:`.setup` writes on :mod:`.reference`'s router.
+for router in dict.fromkeys(
+    module.router
+    for module in (
+        session,
+        reference,
+        setup,
+        files,
+        checks,
+        invoices,
+        journal,
+        reports,
+        statements,
+        reconciliations,
+        banking,
+    )
 ):
-    api.add_router("", module.router)
+    api.add_router("", router)
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.
 add_unmatched_fallback(api, "the books API v1")

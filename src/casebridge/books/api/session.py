@@ -158,6 +158,58 @@ def session_create(request: HttpRequest, payload: SessionIn) -> Status[SessionCr
     )
 
 
+class EnrollIn(In):
+    model_config = ConfigDict(str_strip_whitespace=False)  # a password is taken as typed
+
+    firm: str = Field(min_length=1, max_length=40, description="The firm ID typed at login.")
+    username: str = Field(min_length=1, max_length=254, description="The user's email.")
+    password: str = Field(min_length=1, max_length=1024)
+    totp: str = Field(
+        default="",
+        max_length=40,
+        description="The authenticator app's code, for a user with two-factor sign-in.",
+    )
+    question: str = Field(min_length=1, max_length=200)
+    answer: str = Field(
+        min_length=1,
+        max_length=200,
+        description="At least 3 characters, not in the question; compared ignoring case, "
+        "spaces and punctuation.",
+    )
+
+
+@router.post(
+    "/auth/security-question",
+    auth=None,
+    response={
+        200: UserOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+    },
+    summary="Enroll a security question (before the first session)",
+)
+def security_question_enroll(request: HttpRequest, payload: EnrollIn) -> UserOut:
+    """The twin of the enrolment screen at a user's first sign-in: a user must enroll a
+    question before ``POST /auth/session`` issues a token (403
+    ``security_question_not_enrolled``). The same refusals as a sign-in (401
+    ``invalid_credentials`` without saying which part was wrong, 429 ``too_many_attempts``,
+    the second factor's); 422 ``validation_error`` naming ``question`` or ``answer``; 409
+    ``security_question_already_enrolled`` (change it signed in, on the screens)."""
+    user = auth_service.security_question_enroll_signing_in(
+        firm_code=payload.firm,
+        email=payload.username,
+        password=payload.password,
+        totp=payload.totp,
+        question=payload.question,
+        answer=payload.answer,
+        ip_address=client_ip(request),
+    )
+    return UserOut.of(user)
+
+
 @router.get("/auth/session", response={200: SessionOut, 401: ErrorOut}, summary="This session")
 def session_get(request: HttpRequest) -> SessionOut:
     ctx = context(request)

@@ -30,6 +30,7 @@ from casebridge.books.errors import (
     AuthenticationFailed,
     InvalidToken,
     ReauthenticationRequired,
+    SecurityQuestionAlreadyEnrolled,
     SecurityQuestionNotEnrolled,
     SignInRefused,
     ValidationFailed,
@@ -107,7 +108,11 @@ def user_create(
 ) -> User:
     """A new user. ``role`` defaults to administrator for ``is_admin``, else accountant
     (as the migration that introduced roles made everyone who was not an administrator);
-    given, it decides ``is_admin``."""
+    given, it decides ``is_admin``. ``actor`` None is the system (the seed, a command)."""
+    if actor is not None and (
+        not actor.is_admin or not actor.is_active or actor.firm_id != firm.pk
+    ):
+        raise AdminRequired("only a books administrator can add a user")
     role = _role_of(role, field="role") if role is not None else None
     if role is None:
         role = Role.ADMINISTRATOR if is_admin else Role.ACCOUNTANT
@@ -205,6 +210,8 @@ def user_update(*, user: User, actor: User, **changes: object) -> User:
     """Change a user's profile or accounting settings (Users -> pencil). ``role`` sets
     ``is_admin`` with it; ``is_admin`` alone makes an administrator, or takes it away
     (the user becomes an accountant). Role changes are audited like every change."""
+    if not actor.is_admin or not actor.is_active or actor.firm_id != user.firm_id:
+        raise AdminRequired("only a books administrator can change a user")
     unknown = set(changes) - set(USER_EDITABLE)
     if unknown:
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}")
@@ -414,6 +421,36 @@ def security_question_enroll(*, user: User, question: str, answer: str) -> User:
         after={"question": question},
     )
     return user
+
+
+def security_question_enroll_signing_in(
+    *,
+    firm_code: str,
+    email: str,
+    password: str,
+    question: str,
+    answer: str,
+    totp: str = "",
+    ip_address: str = "",
+) -> User:
+    """The API twin of the first sign-in's enrolment screen: the password (throttled and
+    non-enumerating like every sign-in), the second factor of a person who has one, then
+    the question. Only the first enrolment: a question is changed signed in, on the
+    screens (409 ``security_question_already_enrolled``). Not atomic on purpose, like
+    :func:`integration_session_create`: a failed attempt stays recorded."""
+    from casebridge.books.services import two_factor  # the two modules call each other
+
+    user = user_authenticate(
+        firm_code=firm_code, email=email, password=password, ip_address=ip_address
+    )
+    if two_factor.totp_applies(user):
+        two_factor.totp_check(user=user, code=totp, ip_address=ip_address)
+    if user.is_enrolled:
+        raise SecurityQuestionAlreadyEnrolled(
+            f"{user.email} has enrolled a security question already: change it signed in, "
+            "under My account"
+        )
+    return security_question_enroll(user=user, question=question, answer=answer)
 
 
 def security_answer_matches(*, user: User, answer: str) -> bool:

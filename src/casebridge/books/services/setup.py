@@ -25,6 +25,7 @@ from casebridge.books.models import (
 from casebridge.books.services.dates import first_entry_date
 from casebridge.core import timezones
 from casebridge.core.dates import opening_date_refusal
+from casebridge.core.money import format_cents
 from casebridge.core.text import plain_line
 
 #: UTBMS expense codes (ABA litigation code set), offered as optional activity codes.
@@ -113,6 +114,15 @@ def _audit(
     )
 
 
+def _admin_only(firm: Firm, actor: User | None, doing: str) -> None:
+    """The firm's set-up is the administrators' (the screens are ``admin=True``; the API
+    asks here). ``actor`` None is the system (the seed, a management command)."""
+    if actor is not None and (
+        not actor.is_admin or not actor.is_active or actor.firm_id != firm.pk
+    ):
+        raise AdminRequired(f"only a books administrator can {doing}")
+
+
 @transaction.atomic
 def firm_create(*, code: str, name: str, with_utbms_codes: bool = True) -> Firm:
     """A new firm with the PI chart of accounts, an operating and a client trust bank
@@ -182,6 +192,7 @@ def activity_codes_add_utbms(*, firm: Firm, actor: User | None) -> int:
 @transaction.atomic
 def firm_features_update(*, firm: Firm, actor: User, release_invoice_stage_enabled: bool) -> Firm:
     """Settings -> Features."""
+    _admin_only(firm, actor, "change the firm's features")
     firm = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)  # ADR 0012
     before = firm.release_invoice_stage_enabled
     firm.release_invoice_stage_enabled = release_invoice_stage_enabled
@@ -268,6 +279,7 @@ def _required(value: str, field: str, label: str, max_length: int) -> str:
 def area_of_practice_create(
     *, firm: Firm, actor: User | None, name: str, description: str = ""
 ) -> AreaOfPractice:
+    _admin_only(firm, actor, "add an area of practice")
     name = _required(name, "name", "Name", 100)
     description = description.strip()[:255]
     if AreaOfPractice.objects.filter(firm=firm, name__iexact=name).exists():
@@ -289,6 +301,7 @@ def area_of_practice_create(
 def area_of_practice_update(
     *, area: AreaOfPractice, actor: User, name: str, description: str
 ) -> AreaOfPractice:
+    _admin_only(area.firm, actor, "change an area of practice")
     name = _required(name, "name", "Name", 100)
     if (
         AreaOfPractice.objects.filter(firm_id=area.firm_id, name__iexact=name)
@@ -312,6 +325,35 @@ def area_of_practice_update(
     return area
 
 
+def _postable_account(firm: Firm, gl_account_id: int) -> GLAccount:
+    """An active income, expense or cost account of ``firm`` an activity code may post to."""
+    gl = GLAccount.objects.filter(firm=firm, pk=gl_account_id, is_active=True).first()
+    if gl is None:
+        raise ValidationFailed(
+            "that General Ledger account is not an active account of this firm",
+            field="gl_account",
+        )
+    if (
+        gl.is_client_trust
+        or gl.role in (AccountRole.OPERATING_BANK, AccountRole.TRUST_BANK)
+        or BankAccount.objects.filter(gl_account=gl).exists()  # a bank whatever its role
+    ):
+        raise ValidationFailed(
+            f"{gl} is a bank or client trust account; choose an income, expense or cost account",
+            field="gl_account",
+        )
+    return gl
+
+
+def _utbms(utbms_code: str) -> str:
+    utbms_code = utbms_code.strip().upper()
+    if utbms_code and utbms_code not in {c for c, _ in UTBMS_EXPENSE_CODES}:
+        raise ValidationFailed(
+            f"{utbms_code} is not a UTBMS expense code (E101-E124)", field="utbms_code"
+        )
+    return utbms_code
+
+
 @transaction.atomic
 def activity_code_create(
     *,
@@ -323,31 +365,15 @@ def activity_code_create(
     description: str = "",
     utbms_code: str = "",
 ) -> ActivityCode:
+    _admin_only(firm, actor, "add an activity code")
     code = _required(code, "code", "Code", 40)
     name = _required(name, "name", "Name", 120)
     if gl_account_id is None:
         raise ValidationFailed(
             "choose the General Ledger account this code posts to", field="gl_account"
         )
-    gl = GLAccount.objects.filter(firm=firm, pk=gl_account_id, is_active=True).first()
-    if gl is None:
-        raise ValidationFailed(
-            "that General Ledger account is not in this firm", field="gl_account"
-        )
-    if (
-        gl.is_client_trust
-        or gl.role in (AccountRole.OPERATING_BANK, AccountRole.TRUST_BANK)
-        or BankAccount.objects.filter(gl_account=gl).exists()  # a bank whatever its role
-    ):
-        raise ValidationFailed(
-            f"{gl} is a bank or client trust account; choose an income, expense or cost account",
-            field="gl_account",
-        )
-    utbms_code = utbms_code.strip().upper()
-    if utbms_code and utbms_code not in {c for c, _ in UTBMS_EXPENSE_CODES}:
-        raise ValidationFailed(
-            f"{utbms_code} is not a UTBMS expense code (E101-E124)", field="utbms_code"
-        )
+    gl = _postable_account(firm, gl_account_id)
+    utbms_code = _utbms(utbms_code)
     if ActivityCode.objects.filter(firm=firm, code__iexact=code).exists():
         raise ValidationFailed(f"activity code {code} already exists", field="code")
     ac = ActivityCode.objects.create(
@@ -371,7 +397,137 @@ def activity_code_create(
 
 
 @transaction.atomic
+def activity_code_update(
+    *,
+    code: ActivityCode,
+    actor: User | None,
+    name: str | None = None,
+    description: str | None = None,
+    gl_account_id: int | None = None,
+    utbms_code: str | None = None,
+    is_active: bool | None = None,
+) -> ActivityCode:
+    """Settings -> Activity codes -> edit: the name, description, GL account and UTBMS code,
+    or deactivate it (a code is never deleted: invoices and costs name it). The code itself
+    is its key and does not change. Only what is given changes; audited."""
+    firm = code.firm
+    _admin_only(firm, actor, "change an activity code")
+    code = ActivityCode.objects.select_for_update().select_related("gl_account").get(pk=code.pk)
+    before = _activity_code_fields(code)
+    if name is not None:
+        code.name = _required(name, "name", "Name", 120)
+    if description is not None:
+        code.description = description.strip()[:255]
+    if gl_account_id is not None and gl_account_id != code.gl_account_id:
+        code.gl_account = _postable_account(firm, gl_account_id)
+    if utbms_code is not None:
+        code.utbms_code = _utbms(utbms_code)
+    if is_active is not None:
+        code.is_active = is_active
+    after = _activity_code_fields(code)
+    if after != before:
+        code.save(update_fields=["name", "description", "gl_account", "utbms_code", "is_active"])
+        changed = sorted(k for k in after if after[k] != before[k])
+        _audit(
+            firm,
+            actor,
+            "deactivate" if changed == ["is_active"] and not code.is_active else "change",
+            "activity_code",
+            code.pk,
+            f"Activity code {code.code} "
+            + ("deactivated" if changed == ["is_active"] and not code.is_active else "changed"),
+            {k: before[k] for k in changed},
+            {k: after[k] for k in changed},
+        )
+    return code
+
+
+def _activity_code_fields(code: ActivityCode) -> dict[str, Any]:
+    return {
+        "name": code.name,
+        "description": code.description,
+        "gl_account": code.gl_account.number,
+        "utbms_code": code.utbms_code,
+        "is_active": code.is_active,
+    }
+
+
+@transaction.atomic
+def gl_account_update(
+    *,
+    account: GLAccount,
+    actor: User | None,
+    name: str | None = None,
+    is_active: bool | None = None,
+) -> GLAccount:
+    """Settings -> Chart of accounts -> edit: rename an account, or deactivate one that is
+    no longer used (never deleted: its postings stay). Refused for the accounts the books
+    run on (a role such as Client Trust Liability or COPP, a bank's account), for one that
+    still holds a balance, and for one an active activity code posts to. Reactivating is
+    always allowed. Audited."""
+    firm = account.firm
+    _admin_only(firm, actor, "change a GL account")
+    account = GLAccount.objects.select_for_update().get(pk=account.pk)
+    before = {"name": account.name, "is_active": account.is_active}
+    if name is not None:
+        account.name = _required(name, "name", "Name", 120)
+    if is_active is False and account.is_active:
+        _refuse_deactivation(account)
+    if is_active is not None:
+        account.is_active = is_active
+    after = {"name": account.name, "is_active": account.is_active}
+    if after != before:
+        account.save(update_fields=["name", "is_active"])
+        changed = sorted(k for k in after if after[k] != before[k])
+        deactivated = changed == ["is_active"] and not account.is_active
+        _audit(
+            firm,
+            actor,
+            "deactivate" if deactivated else "change",
+            "gl_account",
+            account.pk,
+            f"GL account {account.number} " + ("deactivated" if deactivated else "changed"),
+            {k: before[k] for k in changed},
+            {k: after[k] for k in changed},
+        )
+    return account
+
+
+def _refuse_deactivation(account: GLAccount) -> None:
+    label = f"{account.number} {account.name}"
+    if account.role or account.is_client_trust:
+        raise ValidationFailed(
+            f"{label} is one of the accounts the books run on and cannot be deactivated",
+            field="is_active",
+        )
+    if (
+        BankAccount.objects.filter(gl_account=account).exists()
+        or BankAccount.objects.filter(trust_liability_account=account).exists()
+    ):
+        raise ValidationFailed(
+            f"{label} belongs to a bank account and cannot be deactivated", field="is_active"
+        )
+    if account.balance_cents:
+        raise ValidationFailed(
+            f"{label} still holds a balance of {format_cents(abs(account.balance_cents))}: "
+            "move it with a journal entry first",
+            field="is_active",
+        )
+    codes = list(
+        ActivityCode.objects.filter(gl_account=account, is_active=True)
+        .order_by("code")
+        .values_list("code", flat=True)[:3]
+    )
+    if codes:
+        raise ValidationFailed(
+            f"activity code {', '.join(codes)} posts to {label}: move or deactivate it first",
+            field="is_active",
+        )
+
+
+@transaction.atomic
 def gl_account_create(*, firm: Firm, actor: User, number: str, name: str, type: str) -> GLAccount:
+    _admin_only(firm, actor, "add a GL account")
     number = _required(number, "number", "Number", 20)
     name = _required(name, "name", "Name", 120)
     if type not in AccountType.values:

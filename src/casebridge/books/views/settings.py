@@ -13,10 +13,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import (
+    ActivityCodeEditForm,
     ActivityCodeForm,
     AreaForm,
     CheckPrintingForm,
     FeaturesForm,
+    GLAccountEditForm,
     GLAccountForm,
     OpeningDateForm,
     PeriodCloseForm,
@@ -44,7 +46,7 @@ from casebridge.books.selectors.reports import gl_balances
 from casebridge.books.services import bank_accounts, periods, setup
 from casebridge.books.services.dates import first_entry_date
 from casebridge.core.dates import max_days_ahead
-from casebridge.core.errors import DomainError
+from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.web.paging import paginate
 from casebridge.web.popups import INVALID, apply_domain_error, message_of, popup_form
 
@@ -336,6 +338,50 @@ def activity_code_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def activity_code_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = books_user(request)
+    code = get_object_or_404(ActivityCode.objects.select_related("gl_account"), firm=me.firm, pk=pk)
+
+    def save(form: ActivityCodeEditForm) -> str:
+        data = form.cleaned_data
+        gl = data["gl_account"]
+        if gl is None:
+            raise ValidationFailed(
+                "choose the General Ledger account this code posts to", field="gl_account"
+            )
+        saved = setup.activity_code_update(
+            code=code,
+            actor=me,
+            name=data["name"],
+            description=data["description"],
+            gl_account_id=gl.pk,
+            utbms_code=data["utbms_code"],
+            is_active=data["is_active"],
+        )
+        state = "" if saved.is_active else " It is inactive now."
+        return f"Activity code {saved.code} saved (posts to {saved.gl_account}).{state}"
+
+    return popup_form(
+        request,
+        ActivityCodeEditForm,
+        on_valid=save,
+        template="books/settings/_activity_code_edit_form.html",
+        title=f"Edit activity code {code.code}",
+        success=reverse("books:activity_codes"),
+        form_kwargs={"firm": me.firm},
+        initial={
+            "name": code.name,
+            "description": code.description,
+            "gl_account": code.gl_account_id,
+            "utbms_code": code.utbms_code,
+            "is_active": code.is_active,
+        },
+        context={"code": code},
+    )
+
+
+@books_login_required(admin=True)
 @require_POST
 def activity_codes_utbms_view(request: HttpRequest) -> HttpResponse:
     me = books_user(request)
@@ -390,6 +436,31 @@ def account_create_view(request: HttpRequest) -> HttpResponse:
         template="books/settings/_account_form.html",
         title="Add account",
         success=reverse("books:accounts"),
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def account_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    me = books_user(request)
+    account = get_object_or_404(GLAccount, firm=me.firm, pk=pk)
+
+    def save(form: GLAccountEditForm) -> str:
+        data = form.cleaned_data
+        saved = setup.gl_account_update(
+            account=account, actor=me, name=data["name"], is_active=data["is_active"]
+        )
+        return f"Account {saved} saved." + ("" if saved.is_active else " It is inactive now.")
+
+    return popup_form(
+        request,
+        GLAccountEditForm,
+        on_valid=save,
+        template="books/settings/_account_edit_form.html",
+        title=f"Edit account {account.number}",
+        success=reverse("books:accounts"),
+        initial={"name": account.name, "is_active": account.is_active},
+        context={"account": account},
     )
 
 

@@ -16,31 +16,28 @@ scoped ``bridge POST <route>``; the sign-in pop-ups' password is left out of the
 (:mod:`.idempotency`).
 
 One router per resource, mounted without a prefix (each endpoint spells its whole path) in
-the order the endpoints had when the API was one module, so the schema lists them as it did.
+the order the endpoints had when the API was one module, so the schema lists them as it did;
+the reconciliation and the cost code mapping (the screens' twins, issue 14) come last.
 """
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-from ninja.operation import Operation
-
-from casebridge.bridge.api import check_status, connection, costs, queue, readiness, settlement
+from casebridge.bridge.api import (
+    check_status,
+    connection,
+    costs,
+    queue,
+    readiness,
+    reconciliation,
+    settlement,
+)
 from casebridge.cases.api.security import BearerToken, rate_limit_client
 from casebridge.core.api import ratelimit
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
+from casebridge.core.api.naming import NamedOperationsAPI
 
-
-class BridgeAPI(NinjaAPI):
-    """Keeps the OpenAPI operation ids the API had as the one module
-    ``casebridge.bridge.api`` (``casebridge_bridge_api_<function>``), so a client generated
-    from the schema keeps its method names; ninja would otherwise name each after its new
-    module."""
-
-    def get_openapi_operation_id(self, operation: Operation) -> str:
-        return f"casebridge_bridge_api_{operation.view_func.__name__}"
-
-
-api = BridgeAPI(
+api = NamedOperationsAPI(
+    operation_prefix="bridge",
     title="Casebridge Books Integration API",
     version="1",
     description="The bridge from case management to the books: activation, readiness, "
@@ -51,7 +48,7 @@ api = BridgeAPI(
     auth=BearerToken(),
 )
 install_error_handlers(api, logger_name="casebridge.bridge.api")
-for module in (connection, readiness, costs, queue, check_status, settlement):
+for module in (connection, readiness, costs, queue, check_status, settlement, reconciliation):
     api.add_router("", module.router)
 add_unmatched_fallback(api, "the books integration API v1")
 #: A cases token counts here apart from the cases API (:mod:`casebridge.core.api.ratelimit`).

@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from casebridge.cases.api.idempotency import idempotent
 from casebridge.cases.api.schemas import ERRORS, NAME_LENGTH, CaseRef, ContactRef, UserRef
@@ -26,6 +26,7 @@ from casebridge.core.api.schemas import (
     Out,
     Page,
     PageIn,
+    PatchIn,
     Ref,
     money,
     page_of,
@@ -176,20 +177,13 @@ def case_get(request: HttpRequest, case_id: Id) -> CaseDetailOut:
     return case_detail(get_or_404(_cases(context(request).firm), case_id))
 
 
-class CaseUpdateIn(In):
+class CaseUpdateIn(PatchIn):
     """Only the fields sent change."""
 
     name: str | None = Field(default=None, min_length=1, max_length=NAME_LENGTH)
     status: CaseStatus | None = None
     responsible_attorney_id: Id | None = None
     incident_date: dt.date | None = None
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("cannot be null; leave the field out to keep it")
-        return value
 
 
 @router.patch("/cases/{int:case_id}", response={200: CaseDetailOut, **ERRORS})

@@ -15,14 +15,14 @@ the same in the code, the OpenAPI schema and an idempotency record's scope.
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-
 from casebridge.cases.api import cases, contacts, costs, session, settlement
 from casebridge.cases.api.security import BearerToken, rate_limit_client
 from casebridge.core.api import ratelimit
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
+from casebridge.core.api.naming import NamedOperationsAPI
 
-api = NinjaAPI(
+api = NamedOperationsAPI(
+    operation_prefix="cases",
     title="Casebridge Cases API",
     version="1",
     description=(

@@ -140,6 +140,22 @@ class In(Clean):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class PatchIn(In):
+    """Base of a PATCH body: only the fields sent change, so every field is optional and a
+    ``null`` is refused (leave the field out to keep it)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep it")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """The fields sent, by name."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
 class PageIn(Clean):
     """``?limit=`` (default 100, at most 1000) and ``?offset=``."""
 
