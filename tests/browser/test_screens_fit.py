@@ -28,7 +28,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
-from casebridge.books.models import Check
+from casebridge.books.models import Check, JournalEntry
 from casebridge.books.services import checks as check_services
 from casebridge.cases.models import Case, Cost
 from tests.bridge.conftest import Books
@@ -76,6 +76,7 @@ def screenshots_dir() -> Path:
 def books_screens(books: Books) -> list[tuple[str, str]]:
     trust, operating = books.trust.pk, books.operating.pk
     file_pk = Check.objects.filter(firm=books.firm).exclude(file=None).first().file_id  # type: ignore[union-attr]
+    entry_pk = JournalEntry.objects.filter(firm=books.firm).order_by("pk").first().pk  # type: ignore[union-attr]
     return [
         ("books-dashboard", "/books/"),
         ("books-checks-queued", "/books/checks/?status=queued"),
@@ -92,6 +93,12 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
         ("books-settings-bank-accounts", "/books/settings/bank-accounts/"),
         ("books-settings-users", "/books/settings/users/"),
         ("books-settings-closed-periods", "/books/settings/closed-periods/"),
+        ("books-settings-activity-codes", "/books/settings/rates-codes/activity-codes/"),
+        ("books-settings-accounts", "/books/settings/accounts/"),
+        ("books-reports", "/books/reports/"),
+        ("books-journal", "/books/journal/"),
+        ("books-journal-entry", f"/books/journal/{entry_pk}/"),
+        ("books-journal-new", "/books/journal/new/"),
     ]
 
 
