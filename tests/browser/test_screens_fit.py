@@ -99,6 +99,7 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
         ("books-journal", "/books/journal/"),
         ("books-journal-entry", f"/books/journal/{entry_pk}/"),
         ("books-journal-new", "/books/journal/new/"),
+        ("books-invoice-new", "/books/invoices/new/"),
     ]
 
 

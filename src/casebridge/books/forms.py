@@ -468,15 +468,47 @@ class InvoiceAdvanceForm(forms.Form):
 
 # --- Manual journal entries --------------------------------------------------------------
 
-#: Rows of a manual journal entry's form; a blank row is left out.
-JOURNAL_ROWS = 6
+
+class LineRowsForm(forms.Form):
+    """A form with up to :attr:`ROWS` rows of line fields named ``<key>_<n>`` (``n`` from
+    1), built by :meth:`row_fields`; a row left blank is left out."""
+
+    ROWS = 6
+    ROW_KEYS: tuple[str, ...] = ()
+    #: The column headings, in the order of ROW_KEYS (``web/_line_rows.html``).
+    ROW_HEADINGS: tuple[str, ...] = ()
+
+    def row_fields(self, n: int) -> dict[str, forms.Field]:
+        raise NotImplementedError
+
+    def add_rows(self) -> None:
+        for n in range(1, self.ROWS + 1):
+            for key, field in self.row_fields(n).items():
+                self.fields[f"{key}_{n}"] = field
+
+    def rows(self) -> list[dict[str, forms.BoundField]]:
+        """The line fields, row by row, for the template."""
+        return [{key: self[f"{key}_{n}"] for key in self.ROW_KEYS} for n in range(1, self.ROWS + 1)]
+
+    def filled_rows(self) -> list[tuple[int, dict[str, Any]]]:
+        """The rows with anything in them, by number (after ``is_valid``)."""
+        data = self.cleaned_data
+        out = []
+        for n in range(1, self.ROWS + 1):
+            row = {key: data.get(f"{key}_{n}") for key in self.ROW_KEYS}
+            if any(v not in (None, "") for v in row.values()):
+                out.append((n, row))
+        return out
 
 
-class JournalEntryForm(forms.Form):
-    """A manual journal entry: its date and memo and up to :data:`JOURNAL_ROWS` lines, each
-    an account, a debit or a credit, the file (by number) a client trust line belongs to,
-    and a memo. The journal service checks the rest (two lines or more, balanced, one side
-    a line, active accounts, a file on every client trust line)."""
+class JournalEntryForm(LineRowsForm):
+    """A manual journal entry: its date and memo and up to six lines, each an account, a
+    debit or a credit, the file (by number) a client trust line belongs to, and a memo.
+    The journal service checks the rest (two lines or more, balanced, one side a line,
+    active accounts, a file on every client trust line)."""
+
+    ROW_KEYS = ("account", "debit", "credit", "file", "line_memo")
+    ROW_HEADINGS = ("Account", "Debit", "Credit", "File", "Memo")
 
     date = forms.DateField(label="Date", widget=DateInput)
     memo = _text("Memo", 500, required=False)
@@ -484,40 +516,78 @@ class JournalEntryForm(forms.Form):
     def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"date": clock.today()})
         super().__init__(*args, **kwargs)
-        accounts = GLAccount.objects.filter(firm=firm, is_active=True).order_by("number")
-        for n in range(1, JOURNAL_ROWS + 1):
-            self.fields[f"account_{n}"] = forms.ModelChoiceField(
-                label=f"Line {n} account",
-                queryset=accounts,
+        self.accounts = GLAccount.objects.filter(firm=firm, is_active=True).order_by("number")
+        self.add_rows()
+
+    def row_fields(self, n: int) -> dict[str, forms.Field]:
+        return {
+            "account": forms.ModelChoiceField(
+                label=f"Line {n} account", queryset=self.accounts, required=False, empty_label="—"
+            ),
+            "debit": MoneyField(label=f"Line {n} debit", required=False),
+            "credit": MoneyField(label=f"Line {n} credit", required=False),
+            "file": _text(f"Line {n} file", 40, required=False, list="file-numbers"),
+            "line_memo": _text(f"Line {n} memo", 255, required=False),
+        }
+
+
+class InvoiceCreateForm(LineRowsForm):
+    """A draft invoice typed by hand (the bridge creates the settlement's): the file (by
+    number), its date and description, whether it is paid from the client's trust, and up
+    to six lines: a fee (with its timekeeper, who must record time) or a cost (with its
+    activity code)."""
+
+    ROW_KEYS = ("kind", "description", "amount", "timekeeper", "activity_code", "hours")
+    ROW_HEADINGS = ("Kind", "Description", "Amount", "Timekeeper", "Activity code", "Hours")
+
+    file = _text("File number", 40, list="file-numbers", placeholder="e.g. 2026-00001")
+    invoice_date = forms.DateField(label="Invoice date", widget=DateInput)
+    description = _text("Description", 255, required=False)
+    pay_from_trust = forms.BooleanField(
+        label="Paid from the client's trust",
+        required=False,
+        help_text="When final, the total moves from client trust to the operating account "
+        "(refused if the client's trust would go below zero on the invoice date).",
+    )
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"invoice_date": clock.today()})
+        super().__init__(*args, **kwargs)
+        self.keepers = User.objects.filter(firm=firm, is_active=True, records_time=True).order_by(
+            "last_name", "first_name", "email"
+        )
+        self.codes = ActivityCode.objects.filter(firm=firm, is_active=True).order_by("code")
+        self.add_rows()
+
+    def row_fields(self, n: int) -> dict[str, forms.Field]:
+        return {
+            "kind": forms.ChoiceField(
+                label=f"Line {n} kind",
+                required=False,
+                choices=[("", "—"), ("fee", "Fee"), ("cost", "Cost")],
+            ),
+            "description": _text(f"Line {n} description", 255, required=False),
+            "amount": MoneyField(label=f"Line {n} amount", required=False),
+            "timekeeper": UserChoiceField(
+                label=f"Line {n} timekeeper",
+                queryset=self.keepers,
                 required=False,
                 empty_label="—",
-            )
-            self.fields[f"debit_{n}"] = MoneyField(label=f"Line {n} debit", required=False)
-            self.fields[f"credit_{n}"] = MoneyField(label=f"Line {n} credit", required=False)
-            self.fields[f"file_{n}"] = _text(
-                f"Line {n} file", 40, required=False, list="file-numbers"
-            )
-            self.fields[f"line_memo_{n}"] = _text(f"Line {n} memo", 255, required=False)
-
-    def rows(self) -> list[dict[str, forms.BoundField]]:
-        """The line fields, row by row, for the template."""
-        return [
-            {key: self[f"{key}_{n}"] for key in ("account", "debit", "credit", "file", "line_memo")}
-            for n in range(1, JOURNAL_ROWS + 1)
-        ]
-
-    def filled_rows(self) -> list[tuple[int, dict[str, Any]]]:
-        """The rows with anything in them, by number (after ``is_valid``)."""
-        data = self.cleaned_data
-        out = []
-        for n in range(1, JOURNAL_ROWS + 1):
-            row = {
-                key: data.get(f"{key}_{n}")
-                for key in ("account", "debit", "credit", "file", "line_memo")
-            }
-            if any(row.values()):
-                out.append((n, row))
-        return out
+            ),
+            "activity_code": forms.ModelChoiceField(
+                label=f"Line {n} activity code",
+                queryset=self.codes,
+                required=False,
+                empty_label="—",
+            ),
+            "hours": forms.DecimalField(
+                label=f"Line {n} hours",
+                required=False,
+                min_value=0,
+                max_digits=7,
+                decimal_places=2,
+            ),
+        }
 
 
 class JournalReverseForm(forms.Form):

@@ -63,6 +63,7 @@ urlpatterns = [
     path("checks/<int:pk>/print/", checks.check_print_view, name="check_print"),
     path("checks/<int:pk>/void/", checks.check_void_view, name="check_void"),
     path("invoices/", invoices.invoices_view, name="invoices"),
+    path("invoices/new/", invoices.invoice_new_view, name="invoice_new"),
     path("invoices/<int:pk>/", invoices.invoice_detail_view, name="invoice_detail"),
     path("invoices/<int:pk>/advance/", invoices.invoice_advance_view, name="invoice_advance"),
     path("invoices/<int:pk>/void/", invoices.invoice_void_view, name="invoice_void"),

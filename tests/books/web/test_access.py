@@ -23,6 +23,7 @@ EVERYONE = [
     "books:checks_print_batch",
     "books:positive_pay",
     "books:invoices",
+    "books:invoice_new",
     "books:reports",
     "books:trial_balance",
     "books:client_ledger",

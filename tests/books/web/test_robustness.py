@@ -40,6 +40,7 @@ POST_FORMS = [
     ("books:activity_code_new", ["code", "name", "gl_account", "utbms_code"]),
     ("books:account_new", ["number", "name", "type"]),
     ("books:journal_entry_new", ["date", "memo", "account_1", "debit_1", "credit_1", "file_1"]),
+    ("books:invoice_new", ["file", "invoice_date", "kind_1", "amount_1", "hours_1"]),
     (
         "books:file_new",
         ["client_name", "client_email", "client_phone", "name", "number", "opened_on"],

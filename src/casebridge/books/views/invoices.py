@@ -11,14 +11,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from casebridge.books.auth import books_login_required, books_user
-from casebridge.books.forms import InvoiceAdvanceForm, VoidForm
-from casebridge.books.models import Firm, Invoice, InvoiceStage
+from casebridge.books.forms import InvoiceAdvanceForm, InvoiceCreateForm, VoidForm
+from casebridge.books.models import File, Firm, Invoice, InvoiceStage
 from casebridge.books.roles import CORRECTIONS
 from casebridge.books.services import invoices as invoice_services
-from casebridge.core.errors import DomainError
+from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.core.money import format_cents
 from casebridge.web.paging import paginate
-from casebridge.web.popups import message_of, popup_form, safe_next
+from casebridge.web.popups import finish, message_of, popup_form, safe_next
 
 #: The button that moves an invoice on from each stage.
 ACTIONS = {
@@ -151,4 +151,60 @@ def invoice_void_view(request: HttpRequest, pk: int) -> HttpResponse:
         success=_stage_url(invoice.stage),
         context={"invoice": invoice},
         field_map={"date": "void_date"},
+    )
+
+
+@books_login_required()
+@require_http_methods(["GET", "POST"])
+def invoice_new_view(request: HttpRequest) -> HttpResponse:
+    """New invoice (issue 14, the twin of ``POST /invoices``): a draft with up to six
+    lines, through the same service; a refusal names its line and writes nothing."""
+    me = books_user(request)
+
+    def create(form: InvoiceCreateForm) -> HttpResponse:
+        data = form.cleaned_data
+        file = File.objects.filter(firm=me.firm, number=data["file"]).first()
+        if file is None:
+            raise ValidationFailed(f"no file numbered {data['file']}", field="file")
+        lines = [
+            invoice_services.LineSpec(
+                kind=row["kind"] or "",
+                description=row["description"] or "",
+                amount_cents=row["amount"] or 0,
+                timekeeper_id=row["timekeeper"].pk if row["timekeeper"] else None,
+                activity_code_id=row["activity_code"].pk if row["activity_code"] else None,
+                hours=row["hours"],
+            )
+            for _, row in form.filled_rows()
+        ]
+        invoice = invoice_services.invoice_create(
+            firm=me.firm,
+            actor=me,
+            file_id=file.pk,
+            lines=lines,
+            invoice_date=data["invoice_date"],
+            description=data["description"],
+            pay_from_trust=data["pay_from_trust"],
+        )
+        return finish(
+            request,
+            reverse("books:invoice_detail", args=[invoice.pk]),
+            f"Invoice {invoice.number} created in Draft for {format_cents(invoice.total_cents)}.",
+        )
+
+    return popup_form(
+        request,
+        InvoiceCreateForm,
+        on_valid=create,
+        template="books/invoices/_new_form.html",
+        title="New invoice",
+        success=_stage_url(InvoiceStage.DRAFT.value),
+        form_kwargs={"firm": me.firm},
+        context=lambda form: {
+            "rows": form.rows(),
+            "file_numbers": File.objects.filter(firm=me.firm)
+            .order_by("-pk")
+            .values_list("number", flat=True)[:200],
+        },
+        wide=True,
     )
