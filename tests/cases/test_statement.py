@@ -25,7 +25,9 @@ from casebridge.cases.models import Case, Firm, User
 from casebridge.cases.selectors.statement import settlement_statement
 from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import costs, firms, settlement, two_factor
-from casebridge.cases.views.statement import pdf_text, statement_html, statement_pdf
+from casebridge.cases.views.statement import statement_html, statement_pdf
+from casebridge.core.pdf import unicode_text
+from casebridge.core.text import pdf_text
 from tests.cases.conftest import PASSWORD, cost_code
 from tests.twofactor import enrol
 
@@ -440,6 +442,41 @@ def test_a_draft_statement_with_non_latin_names_renders_a_pdf(cfirm, cadmin, cat
     html = signed_in(cadmin).get(f"/cases/{case.pk}/statement/").content.decode()
     assert "Zoë Łukasiewicz \u2013 李" in html
     assert "no offer has been accepted yet" in html
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None,
+    reason="pdftotext (Debian package poppler-utils) is not installed: the PDF's text "
+    "cannot be read back",
+)
+def test_names_print_in_the_pdf_as_written_not_transliterated(cfirm, cadmin, cattorney, tmp_path):
+    client = case_services.contact_create(
+        firm=cfirm, actor=cadmin, name="Łukasz Żółć-Дмитриев", address="Ul. Długa 5\nGdańsk"
+    )
+    case = case_services.case_create(
+        firm=cfirm,
+        actor=cadmin,
+        name="Żółć v. Ünited Carriers",
+        client_id=client.pk,
+        responsible_attorney_id=cattorney.pk,
+    )
+    pdf = tmp_path / "statement.pdf"
+    pdf.write_bytes(signed_in(cadmin).get(f"/cases/{case.pk}/statement.pdf").content)
+    text = subprocess.run(  # noqa: S603 - a fixed command on a file the test wrote
+        ["pdftotext", "-layout", str(pdf), "-"],  # noqa: S607 - the test is skipped without it
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Łukasz Żółć-Дмитриев" in text
+    assert "Żółć v. Ünited Carriers" in text
+    assert "Ul. Długa 5 Gdańsk" in text
+
+
+def test_unicode_text_keeps_what_the_font_draws():
+    assert unicode_text("李 Wei\u200b\x07") == "? Wei"
+    written = "José Żółć \u2013 \u201c\u0414\u043c\u0438\u0442\u0440\u0438\u0439\u201d \u2026"
+    assert unicode_text(written) == written
 
 
 def test_pdf_text_keeps_latin_1_and_transliterates_the_rest():

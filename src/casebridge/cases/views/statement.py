@@ -2,8 +2,8 @@
 download, both rendered from one :class:`SettlementStatement`, so they show the same
 figures as each other and as the Settlement tab.
 
-The PDF is drawn with fpdf2 in a core font (Helvetica), so nothing is downloaded or
-installed for it; text outside Latin-1 is transliterated (a core font cannot show it).
+The PDF is drawn with fpdf2 in DejaVu Sans, vendored and embedded (core/pdf.py), so a
+client's name prints as written ("Łukasz Żółć", "Дмитрий") and nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from fpdf.util import Padding
 from casebridge.cases.auth import cases_login_required, current_user
 from casebridge.cases.errors import NotFound
 from casebridge.cases.selectors.statement import SettlementStatement, settlement_statement
+from casebridge.core import pdf as pdf_fonts
 from casebridge.core.money import format_cents
-from casebridge.core.text import pdf_text
+from casebridge.core.pdf import add_unicode_fonts, unicode_text
 
 # --- who is asking ---------------------------------------------------------------------
 
@@ -134,6 +135,7 @@ def statement_pdf(request: HttpRequest, case_id: int) -> HttpResponse:
 
 # --- the PDF ---------------------------------------------------------------------------
 
+FONT = pdf_fonts.FAMILY
 INK = (27, 36, 51)
 MUTED = (107, 118, 136)
 BRAND = (31, 78, 140)
@@ -146,11 +148,12 @@ class _StatementPdf(FPDF):
     def __init__(self, st: SettlementStatement) -> None:
         super().__init__(orientation="portrait", unit="mm", format="letter")
         self.st = st
+        add_unicode_fonts(self)
         self.set_margins(left=19, top=16, right=19)
         self.set_auto_page_break(auto=True, margin=20)
-        self.set_title(pdf_text(f"Settlement statement {st.case_number}"))
-        self.set_author(pdf_text(st.firm_name))
-        self.set_subject(pdf_text(st.caption))
+        self.set_title(unicode_text(f"Settlement statement {st.case_number}"))
+        self.set_author(unicode_text(st.firm_name))
+        self.set_subject(unicode_text(st.caption))
         self.set_creator("Casebridge")
         self.alias_nb_pages()
 
@@ -158,12 +161,12 @@ class _StatementPdf(FPDF):
     def header(self) -> None:
         if self.page_no() == 1:
             return
-        self.set_font("Helvetica", "", 8)
+        self.set_font(FONT, "", 8)
         self.set_text_color(*MUTED)
         self.cell(
             0,
             5,
-            pdf_text(
+            unicode_text(
                 f"{self.st.firm_name}  |  Settlement statement  |  "
                 f"{self.st.case_number} {self.st.caption}"
             ),
@@ -177,12 +180,12 @@ class _StatementPdf(FPDF):
         self.set_y(-13)
         self.set_draw_color(*RULE)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.set_font("Helvetica", "", 8)
+        self.set_font(FONT, "", 8)
         self.set_text_color(*MUTED)
         self.cell(
             self.epw / 2,
             6,
-            pdf_text(f"Settlement statement {self.st.case_number}"),
+            unicode_text(f"Settlement statement {self.st.case_number}"),
         )
         self.cell(
             self.epw / 2,
@@ -196,9 +199,9 @@ class _StatementPdf(FPDF):
         if self.will_page_break(36):
             self.add_page()
         self.ln(4)
-        self.set_font("Helvetica", "B", 10.5)
+        self.set_font(FONT, "B", 10.5)
         self.set_text_color(*BRAND)
-        self.cell(0, 6, pdf_text(title.upper()), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 6, unicode_text(title.upper()), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_draw_color(*BRAND)
         self.set_line_width(0.4)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
@@ -206,9 +209,9 @@ class _StatementPdf(FPDF):
         self.ln(1.5)
         self.set_text_color(*INK)
         if note:
-            self.set_font("Helvetica", "", 8.5)
+            self.set_font(FONT, "", 8.5)
             self.set_text_color(*MUTED)
-            self.multi_cell(0, 4.2, pdf_text(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(0, 4.2, unicode_text(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.set_text_color(*INK)
             self.ln(1)
 
@@ -221,7 +224,7 @@ class _StatementPdf(FPDF):
         total: Sequence[str] | None = None,
     ) -> None:
         """A table: headings repeated on a new page, amounts right-aligned, a total row."""
-        self.set_font("Helvetica", "", 9)
+        self.set_font(FONT, "", 9)
         self.set_draw_color(*RULE)
         self.set_fill_color(255, 255, 255)
         heading_style = FontFace(emphasis="BOLD", color=MUTED, fill_color=SHADE, size_pt=8)
@@ -236,12 +239,12 @@ class _StatementPdf(FPDF):
             align="LEFT",
             cell_fill_mode="NONE",
         ) as table:
-            table.row([pdf_text(h.upper()) for h in headings])
+            table.row([unicode_text(h.upper()) for h in headings])
             for values in rows:
-                table.row([pdf_text(v) for v in values])
+                table.row([unicode_text(v) for v in values])
             if total is not None:
                 table.row(
-                    [pdf_text(v) for v in total],
+                    [unicode_text(v) for v in total],
                     style=FontFace(emphasis="BOLD", fill_color=SHADE),
                 )
         self.ln(1)
@@ -256,13 +259,13 @@ class _StatementPdf(FPDF):
             for j, (label, value) in enumerate(pairs[i : i + 2]):
                 x = self.l_margin + j * col
                 self.set_xy(x, y)
-                self.set_font("Helvetica", "", 8)
+                self.set_font(FONT, "", 8)
                 self.set_text_color(*MUTED)
-                self.cell(label_w, 5.2, pdf_text(label.upper()))
-                self.set_font("Helvetica", "", 9.5)
+                self.cell(label_w, 5.2, unicode_text(label.upper()))
+                self.set_font(FONT, "", 9.5)
                 self.set_text_color(*INK)
                 self.multi_cell(
-                    col - label_w - 3, 5.2, pdf_text(value or "-"), align="L", new_x=XPos.LEFT
+                    col - label_w - 3, 5.2, unicode_text(value or "-"), align="L", new_x=XPos.LEFT
                 )
                 heights.append(self.get_y() - y)
             self.set_xy(self.l_margin, y + max(heights))
@@ -274,18 +277,18 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
     money = format_cents
 
     # Title block
-    pdf.set_font("Helvetica", "B", 15)
+    pdf.set_font(FONT, "B", 15)
     pdf.set_text_color(*INK)
     top = pdf.get_y()
-    pdf.cell(pdf.epw * 0.6, 8, pdf_text(st.firm_name))
-    pdf.set_font("Helvetica", "B", 13)
+    pdf.cell(pdf.epw * 0.6, 8, unicode_text(st.firm_name))
+    pdf.set_font(FONT, "B", 13)
     pdf.set_text_color(*BRAND)
     pdf.cell(pdf.epw * 0.4, 8, "SETTLEMENT STATEMENT", align="R", new_x=XPos.LMARGIN)
     pdf.set_xy(pdf.l_margin, top + 8)
-    pdf.set_font("Helvetica", "", 9)
+    pdf.set_font(FONT, "", 9)
     pdf.set_text_color(*MUTED)
     pdf.cell(pdf.epw * 0.6, 5, "Closing statement and distribution of settlement proceeds")
-    pdf.cell(pdf.epw * 0.4, 5, pdf_text(_long_date(st.statement_date)), align="R")
+    pdf.cell(pdf.epw * 0.4, 5, unicode_text(_long_date(st.statement_date)), align="R")
     pdf.ln(7)
     pdf.set_draw_color(*INK)
     pdf.set_line_width(0.6)
@@ -310,11 +313,11 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
         pdf.ln(2)
         pdf.set_fill_color(253, 241, 220)
         pdf.set_text_color(154, 98, 0)
-        pdf.set_font("Helvetica", "B", 9)
+        pdf.set_font(FONT, "B", 9)
         pdf.multi_cell(
             0,
             5,
-            pdf_text("DRAFT - figures may change: " + "; ".join(st.open_points) + "."),
+            unicode_text("DRAFT - figures may change: " + "; ".join(st.open_points) + "."),
             fill=True,
             padding=Padding(top=1.5, right=2.5, bottom=1.5, left=2.5),
             new_x=XPos.LMARGIN,
@@ -336,7 +339,7 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
             pdf.line(pdf.l_margin, y, pdf.w - pdf.r_margin, y)
             pdf.set_line_width(0.2)
             pdf.set_fill_color(*NET_SHADE)
-        pdf.set_font("Helvetica", "B" if (net or gross) else "", 12 if net else 10)
+        pdf.set_font(FONT, "B" if (net or gross) else "", 12 if net else 10)
         h = 9 if net else 6.5
         label = row.label
         shown = money(row.cents)
@@ -344,7 +347,7 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
             shown = f"- {shown}"
         elif row.style == "plus":
             shown = f"+ {shown}"
-        pdf.cell(pdf.epw - amount_w, h, pdf_text(label.upper() if net else label), fill=net)
+        pdf.cell(pdf.epw - amount_w, h, unicode_text(label.upper() if net else label), fill=net)
         pdf.cell(amount_w, h, shown, align="R", fill=net, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         if not net:
             pdf.set_draw_color(225, 229, 235)
@@ -355,7 +358,7 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
     pdf.set_line_width(0.2)
     if st.client_check is not None:
         pdf.ln(2)
-        pdf.set_font("Helvetica", "", 9)
+        pdf.set_font(FONT, "", 9)
         pdf.set_text_color(*MUTED)
         note = (
             f"Client's check: {money(st.client_check.amount_cents)} payable to "
@@ -365,7 +368,7 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
         )
         if st.net_differs_from_client_check:
             note += " It differs from the net to client: see the trust disbursements below."
-        pdf.multi_cell(0, 4.5, pdf_text(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 4.5, unicode_text(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_text_color(*INK)
 
     # Gross recovery by source
@@ -382,14 +385,14 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
         ["Gross recovery", "", money(st.deposited_cents), money(st.gross_cents)],
     )
     if st.deposits:
-        pdf.set_font("Helvetica", "", 8.5)
+        pdf.set_font(FONT, "", 8.5)
         pdf.set_text_color(*MUTED)
         text = "Settlement checks deposited to client trust: " + "; ".join(
             f"check {d.check_number} from {d.payer}, {_date(d.deposited_on)}, "
             f"{money(d.amount_cents)}"
             for d in st.deposits
         )
-        pdf.multi_cell(0, 4.2, pdf_text(text + "."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 4.2, unicode_text(text + "."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_text_color(*INK)
 
     # Fee
@@ -488,12 +491,12 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
             ("LEFT", "LEFT", "LEFT", "RIGHT"),
             ["Total from trust", "", "", money(from_trust)],
         )
-        pdf.set_font("Helvetica", "", 8.5)
+        pdf.set_font(FONT, "", 8.5)
         pdf.set_text_color(*MUTED)
         pdf.cell(
             0,
             4.5,
-            pdf_text(
+            unicode_text(
                 f"Deposited {money(st.deposited_cents)}; payments from trust {money(from_trust)}; "
                 f"remaining in trust {money(st.trust_remaining_cents)}."
             ),
@@ -506,11 +509,11 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
     if pdf.will_page_break(72):
         pdf.add_page()
     pdf.section("Approval")
-    pdf.set_font("Helvetica", "", 9.5)
+    pdf.set_font(FONT, "", 9.5)
     pdf.multi_cell(
         0,
         5,
-        pdf_text(
+        unicode_text(
             f"I have read this settlement statement. I approve the settlement of "
             f"{st.caption} for {money(st.gross_cents)} and the distribution of the proceeds "
             f"as shown above, and I agree that I will receive {money(st.net_to_client_cents)} "
@@ -526,14 +529,14 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
         pdf.set_draw_color(*INK)
         pdf.line(pdf.l_margin, y, pdf.l_margin + col + 20, y)
         pdf.line(pdf.l_margin + col + 30, y, pdf.w - pdf.r_margin, y)
-        pdf.set_font("Helvetica", "", 8)
+        pdf.set_font(FONT, "", 8)
         pdf.set_text_color(*MUTED)
         pdf.set_xy(pdf.l_margin, y + 1)
-        pdf.cell(col + 20, 4, pdf_text(f"{who} signature"))
+        pdf.cell(col + 20, 4, unicode_text(f"{who} signature"))
         pdf.set_x(pdf.l_margin + col + 30)
         pdf.cell(0, 4, "Date", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font("Helvetica", "", 9.5)
+        pdf.set_font(FONT, "", 9.5)
         pdf.set_text_color(*INK)
-        pdf.cell(0, 5, pdf_text(name or " "), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 5, unicode_text(name or " "), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(13)
     return bytes(pdf.output())
