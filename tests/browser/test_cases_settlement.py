@@ -228,7 +228,11 @@ def test_an_attorney_takes_a_case_from_costs_to_client_trust(live_server, page: 
 
     # --- Settlement: an offer, accepted with a confirmation ------------------------------
     page.get_by_role("link", name="Settlement").click()
-    expect(page.get_by_role("link", name="Deposit settlement check")).to_be_visible()
+    # no offer accepted yet: the deposit button is disabled, with its reason
+    expect(page.get_by_role("button", name="Deposit settlement check")).to_be_disabled()
+    expect(page.locator("#deposit-reason")).to_have_text(
+        "A settlement check can be deposited once an offer is accepted."
+    )
     page.get_by_role("link", name="Add demand or offer").click()
     box = dialog(page, "Add demand or offer")
     box.get_by_label("Kind").select_option(label="Offer")
@@ -449,15 +453,12 @@ def test_the_paid_direct_dead_end_is_left_by_voiding_the_deposit(live_server, pa
     toast(page, "Lien of CMS Medicare accepted at $12,000.00 and locked.")
     expect(page.locator("#excess-deposit")).to_contain_text("$12,000.00 too much is in trust")
 
-    # --- Push to Client Trust refuses, saying what to do ---------------------------------
-    page.get_by_role("link", name="Push to Client Trust").click()
-    box = dialog(page, "Push to Client Trust")
-    with swapped_and_settled(page):
-        box.get_by_role("button", name="Push to Client Trust").click()
-    expect(box.get_by_role("alert")).to_contain_text("void the excess deposit or correct the liens")
+    # --- Push to Client Trust is disabled, saying what to do -----------------------------
+    expect(page.get_by_role("button", name="Push to Client Trust")).to_be_disabled()
+    expect(page.locator("#push-client-reason")).to_contain_text(
+        "void the excess deposit or correct the liens"
+    )
     assert not TrustItem.objects.filter(case=case).exists()
-    box.get_by_role("button", name="Cancel").click()
-    expect(box).to_be_hidden()
 
     # --- Void the deposit, with a reason ------------------------------------------------------
     page.get_by_role("link", name="Void the deposit of check 88123").click()
