@@ -106,8 +106,8 @@ def test_stage_payment_and_push_are_disabled_with_nothing_in_trust(
         )
         pushed = attorney_client.post(reverse("cases:push_client_trust", args=[case.pk]), {}, **HX)
     assert staged.status_code == 422
-    assert (
-        "Only $0.00 of deposited money is not yet staged; $300.01 cannot be staged" in text(staged)
+    assert "Only $0.00 of deposited money is not yet staged; $300.01 cannot be staged" in text(
+        staged
     )
     assert pushed.status_code == 422
     assert "$100,000.00 of the accepted settlement has not been deposited yet" in text(pushed)
@@ -207,13 +207,9 @@ def test_stage_all_due_refuses_all_of_it_when_trust_is_short(
         '<button type="button" class="btn btn-sm" disabled aria-describedby="stage-all-reason">'
         "Stage all due</button>" in page
     )
-    assert (
-        "The payments due take $33,630.01 from trust; only $30,000.00 is not yet staged." in page
-    )
+    assert "The payments due take $33,630.01 from trust; only $30,000.00 is not yet staged." in page
     with nothing_written():  # posted anyway: refused, and not one payment staged
-        response = attorney_client.post(
-            reverse("cases:stage_all_due", args=[case.pk]), {}, **HX
-        )
+        response = attorney_client.post(reverse("cases:stage_all_due", args=[case.pk]), {}, **HX)
     assert response.status_code == 422
     assert (
         "The 2 payments due take $33,630.01 from trust but only $30,000.00 of deposited money is "
@@ -224,9 +220,7 @@ def test_stage_all_due_refuses_all_of_it_when_trust_is_short(
 
 def test_stage_all_due_with_nothing_due_is_refused(attorney_client, case, offer):
     with nothing_written():
-        response = attorney_client.post(
-            reverse("cases:stage_all_due", args=[case.pk]), {}, **HX
-        )
+        response = attorney_client.post(reverse("cases:stage_all_due", args=[case.pk]), {}, **HX)
     assert response.status_code == 422
     assert "Nothing is due to stage on this case" in text(response)
 

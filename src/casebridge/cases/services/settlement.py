@@ -945,9 +945,7 @@ def trust_items_stage_due(*, firm: Firm, actor: User, case_id: int) -> list[Trus
             available_cents=max(available, 0),
         )
     return [
-        trust_item_stage(
-            firm=firm, actor=actor, case_id=case.pk, kind=p.kind, lien_id=p.lien_id
-        )
+        trust_item_stage(firm=firm, actor=actor, case_id=case.pk, kind=p.kind, lien_id=p.lien_id)
         for p in due
     ]
 

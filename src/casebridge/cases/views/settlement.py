@@ -188,9 +188,7 @@ def _push_disbursement_refusal(figures: SettlementFigures, push_blocked: str) ->
     return reason[:1].upper() + reason[1:]
 
 
-def _stage_all_refusal(
-    figures: SettlementFigures, due: list[DuePayment], disbursing: bool
-) -> str:
+def _stage_all_refusal(figures: SettlementFigures, due: list[DuePayment], disbursing: bool) -> str:
     """Why Stage all due is disabled ("" when it is not), as the service would refuse."""
     if disbursing:
         return ""
@@ -755,8 +753,8 @@ def stage_all_due_view(request: HttpRequest, pk: int) -> HttpResponse:
 
     def stage_all(form: ConfirmForm) -> str:
         items = settlement_services.trust_items_stage_due(firm=me.firm, actor=me, case_id=case.pk)
-        total = sum(i.amount_cents for i in items)
-        return f"{len(items)} payment{'s' if len(items) != 1 else ''} ({format_cents(total)}) staged."
+        total = format_cents(sum(i.amount_cents for i in items))
+        return f"{len(items)} payment{'s' if len(items) != 1 else ''} ({total}) staged."
 
     def draw(form: ConfirmForm) -> dict[str, Any]:
         figures = settlement_figures(case=case)
