@@ -374,8 +374,8 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
     matching = request.POST.get("scope") == "matching"
     query = str(request.POST.get("query", ""))
     if matching:  # every cost the tab's filters match, found again here from the filters
-        costs, status = _matching(me, query)
-        if status not in action.statuses:
+        costs, tab = _matching(me, query)
+        if tab not in action.statuses:
             raise Http404("This action is not offered on this tab.")
     else:
         raw_ids = request.POST.getlist("cost")[: MAX_PAGE_SIZE + 1]
