@@ -18,18 +18,18 @@
   function refresh(group) {
     var list = items(group);
     var checked = list.filter(function (box) { return box.checked; }).length;
-    var every = matching(group);
-    if (every && every.checked) {
-      if (checked < list.length) {
-        every.checked = false;  /* a row unticked: back to the rows ticked */
-      } else {
-        checked = parseInt(every.getAttribute("data-matching-count"), 10) || checked;
-      }
-    }
     all("input[data-select-all='" + group + "']").forEach(function (box) {
       box.checked = list.length > 0 && checked === list.length;
       box.indeterminate = checked > 0 && checked < list.length;
     });
+    var every = matching(group);
+    if (every && every.checked) {
+      if (checked < list.length) {
+        every.checked = false;  /* a row unticked: back to the rows ticked */
+      } else {  /* every match, on every page */
+        checked = parseInt(every.getAttribute("data-matching-count"), 10) || checked;
+      }
+    }
     all("[data-selected-count='" + group + "']").forEach(function (el) {
       el.textContent = checked === 1 ? "1 selected" : checked.toLocaleString("en-US") + " selected";
     });
