@@ -32,7 +32,7 @@ from casebridge.cases.models import (
 )
 from casebridge.cases.selectors.settlement import settlement_figures
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import firms, settlement
+from casebridge.cases.services import costs, firms, settlement
 from tests.browser.conftest import row_action, second_factor
 from tests.twofactor import enrol
 
@@ -228,7 +228,11 @@ def test_an_attorney_takes_a_case_from_costs_to_client_trust(live_server, page: 
 
     # --- Settlement: an offer, accepted with a confirmation ------------------------------
     page.get_by_role("link", name="Settlement").click()
-    expect(page.get_by_role("link", name="Deposit settlement check")).to_be_visible()
+    # no offer accepted yet: the deposit button is disabled, with its reason
+    expect(page.get_by_role("button", name="Deposit settlement check")).to_be_disabled()
+    expect(page.locator("#deposit-reason")).to_have_text(
+        "A settlement check can be deposited once an offer is accepted."
+    )
     page.get_by_role("link", name="Add demand or offer").click()
     box = dialog(page, "Add demand or offer")
     box.get_by_label("Kind").select_option(label="Offer")
@@ -449,15 +453,12 @@ def test_the_paid_direct_dead_end_is_left_by_voiding_the_deposit(live_server, pa
     toast(page, "Lien of CMS Medicare accepted at $12,000.00 and locked.")
     expect(page.locator("#excess-deposit")).to_contain_text("$12,000.00 too much is in trust")
 
-    # --- Push to Client Trust refuses, saying what to do ---------------------------------
-    page.get_by_role("link", name="Push to Client Trust").click()
-    box = dialog(page, "Push to Client Trust")
-    with swapped_and_settled(page):
-        box.get_by_role("button", name="Push to Client Trust").click()
-    expect(box.get_by_role("alert")).to_contain_text("void the excess deposit or correct the liens")
+    # --- Push to Client Trust is disabled, saying what to do -----------------------------
+    expect(page.get_by_role("button", name="Push to Client Trust")).to_be_disabled()
+    expect(page.locator("#push-client-reason")).to_contain_text(
+        "void the excess deposit or correct the liens"
+    )
     assert not TrustItem.objects.filter(case=case).exists()
-    box.get_by_role("button", name="Cancel").click()
-    expect(box).to_be_hidden()
 
     # --- Void the deposit, with a reason ------------------------------------------------------
     page.get_by_role("link", name="Void the deposit of check 88123").click()
@@ -501,3 +502,39 @@ def test_the_paid_direct_dead_end_is_left_by_voiding_the_deposit(live_server, pa
     assert client_item.amount_cents == 5_467_000
     figures = settlement_figures(case=case)
     assert (figures.deposited_cents, figures.trust_remaining_cents) == (8_800_000, 0)
+
+
+def test_select_all_matching_voids_every_page(live_server, page: Page, lopez):
+    """Issue 14: the header box ticks the 50 rows of the page; "Select all 55 matching"
+    takes every cost the filters match, and the pop-up confirms the 55 before voiding."""
+    from tests.cases.conftest import cost_code
+
+    case: Case = lopez["case"]
+    attorney: User = lopez["attorney"]
+    payee = case_services.contact_create(firm=case.firm, actor=attorney, name="Records Inc")
+    code = cost_code(case.firm, "E101").pk
+    for _ in range(55):
+        costs.cost_create(
+            firm=case.firm,
+            actor=attorney,
+            case_id=case.pk,
+            payee_id=payee.pk,
+            amount_cents=100,
+            cost_code_id=code,
+        )
+    sign_in(page, live_server.url, "sam.smith@lopez.test")
+    page.get_by_role("link", name="Costs Management").click()
+    page.get_by_label("Select all costs on this page").check()
+    expect(page.get_by_text("50 selected")).to_be_visible()
+    page.get_by_label("Select all 55 matching").check()
+    expect(page.get_by_text("55 selected")).to_be_visible()
+    expect(page.get_by_label("Select all costs on this page")).to_be_checked()
+    page.get_by_role("button", name="Bulk actions").click()
+    page.get_by_role("menuitem", name="Void selected").click()
+    box = dialog(page, "Void selected · 55 costs")
+    expect(box).to_contain_text(
+        "Void selected: all 55 costs matching the filters, on every page, totalling $55.00."
+    )
+    box.get_by_role("button", name="Void costs").click()
+    toast(page, "55 costs ($55.00) voided.")
+    assert Cost.objects.filter(case=case, status=CostStatus.VOID).count() == 55

@@ -441,7 +441,7 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     box.get_by_role("button", name="Send", exact=True).click()
     toast(
         page,
-        "3 costs ($650.49) sent to the books; they are Pending until their checks are printed.",
+        "3 costs ($650.49) queued for the books; they are Pending until their checks are printed.",
     )
     expect(page.locator("[data-count=open]")).to_have_text("0")
     expect(page.locator("[data-count=pending]")).to_have_text("3")

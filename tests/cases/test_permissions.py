@@ -142,6 +142,10 @@ GATED: dict[str, Gated] = {
             firm=d.firm, actor=u, case_id=d.case.pk, kind="fee"
         ),
     ),
+    "settlement.trust_items_stage_due": Gated(
+        "perm_deposit_settlement",
+        lambda d, u, _: settlement.trust_items_stage_due(firm=d.firm, actor=u, case_id=d.case.pk),
+    ),
     "settlement.trust_item_unstage": Gated(
         "perm_deposit_settlement",
         lambda d, u, item: settlement.trust_item_unstage(firm=d.firm, actor=u, item_id=item.pk),

@@ -14,7 +14,12 @@ from django.urls import reverse
 
 from casebridge.bridge.models import CheckState, OutboxState
 from casebridge.bridge.selectors.connection import has_connection, is_connected, panel_context
-from casebridge.bridge.selectors.queue import cases_with_links, cost_sync_info, sync_run_summary
+from casebridge.bridge.selectors.queue import (
+    cases_with_links,
+    cost_sync_info,
+    send_progress,
+    sync_run_summary,
+)
 from casebridge.bridge.selectors.reconciliation import last_reconciliation, reconciliation_summary
 from casebridge.bridge.selectors.settlement import (
     books_trust_row,
@@ -177,6 +182,21 @@ class BooksIntegration:
             ]
         return links
 
+    def nav_links(self, user: User) -> list[RowAction]:
+        if not user.has_permission(Permission.COSTS_MANAGEMENT) or not has_connection(user.firm):
+            return []
+        return [RowAction("Sync queue", reverse("bridge:queue"), popup=False)]
+
+    def costs_progress_html(self, request: HttpRequest, user: User) -> str:
+        if not user.has_permission(Permission.COSTS_MANAGEMENT) or not has_connection(user.firm):
+            return ""
+        progress = send_progress(user.firm)
+        if not progress.in_flight:
+            return ""
+        return render_to_string(
+            "bridge/_send_progress.html", {"progress": progress}, request=request
+        )
+
     def panel_html(self, request: HttpRequest, user: User) -> str:
         return render_to_string("bridge/_panel.html", panel_context(user), request=request)
 
@@ -241,7 +261,9 @@ class BooksIntegration:
                     note = "Waiting for re-authentication"
                 elif row.held_behind:
                     note, problem = f"Held back behind an earlier {row.held_behind}", True
-                elif row.item_state in (OutboxState.QUEUED, OutboxState.SENDING):
+                elif row.item_state == OutboxState.QUEUED:
+                    note = "Queued for the books"
+                elif row.item_state == OutboxState.SENDING:
                     note = "Sending to the books"
                 elif row.check_state == CheckState.MISSING:
                     note, problem = row.problem, True
@@ -303,7 +325,7 @@ def _bulk_send(
     return finish(
         request,
         back_to_costs_management(request),
-        f"{result.count} {noun} ({format_cents(result.total_cents)}) sent to the books; "
+        f"{result.count} {noun} ({format_cents(result.total_cents)}) queued for the books; "
         "they are Pending until their checks are printed."
         + (f" {result.problem}" if result.not_sent else ""),
     )
@@ -343,6 +365,7 @@ def install() -> None:
                 statuses=(CostStatus.OPEN,),
                 confirm_form=SendForm,
                 confirm_label="Send",
+                order=0,  # first in the menu
             )
         )
     if "sync_status" not in costs_management.BULK_ACTIONS:
@@ -352,5 +375,6 @@ def install() -> None:
                 label="Sync check status",
                 handler=_bulk_sync,
                 statuses=(CostStatus.PENDING,),
+                order=10,
             )
         )

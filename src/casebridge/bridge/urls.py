@@ -27,6 +27,7 @@ urlpatterns = [
     path("readiness/", readiness.readiness_view, name="readiness"),
     path("queue/", queue.queue_view, name="queue"),
     path("queue/retry/", queue.queue_retry_view, name="queue_retry"),
+    path("queue/progress/", queue.send_progress_view, name="send_progress"),
     path("queue/<int:pk>/withdraw/", queue.item_withdraw_view, name="item_withdraw"),
     path("mappings/", mappings.mappings_view, name="mappings"),
     path("mappings/<int:pk>/", mappings.mapping_edit_view, name="mapping_edit"),

@@ -20,7 +20,9 @@ it, explicitly and in the open, at the few places where an integration has a say
   warning banner, a cost row's state and buttons, the books' trust balance beside the
   case's own, and a case's state and buttons on Client Trust Management);
 - :meth:`Integration.home_notices`, :meth:`Integration.trust_page_links`: a line of status
-  on the home page (the case list), links at the top of Client Trust Management.
+  on the home page (the case list), links at the top of Client Trust Management;
+- :meth:`Integration.nav_links`, :meth:`Integration.costs_progress_html`: links in the main
+  navigation, and a live count above the costs lists while work on them is under way.
 
 With nothing registered every call is a no-op, which is how the cases side runs alone.
 """
@@ -118,6 +120,10 @@ class Integration(Protocol):
 
     def trust_page_links(self, user: User) -> list[RowAction]: ...
 
+    def nav_links(self, user: User) -> list[RowAction]: ...
+
+    def costs_progress_html(self, request: HttpRequest, user: User) -> str: ...
+
 
 _registered: dict[str, Integration] = {}
 
@@ -176,6 +182,17 @@ def home_notices(request: HttpRequest, user: User) -> list[Banner]:
 def trust_page_links(user: User) -> list[RowAction]:
     """Links at the top of Client Trust Management (e.g. the books' reconciliations)."""
     return [a for i in integrations() for a in i.trust_page_links(user)]
+
+
+def nav_links(user: User) -> list[RowAction]:
+    """Links integrations add to the main navigation (e.g. the books' sync queue)."""
+    return [a for i in integrations() for a in i.nav_links(user)]
+
+
+def costs_progress_html(request: HttpRequest, user: User) -> list[str]:
+    """What integrations show above a list of costs while work on them is under way (e.g.
+    the live count of costs queued for the books); empty strings are left out."""
+    return [html for i in integrations() if (html := i.costs_progress_html(request, user))]
 
 
 def trust_figures(user: User, case: Case, held_cents: int) -> list[FigureRow]:

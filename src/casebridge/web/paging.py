@@ -11,7 +11,7 @@ a missing, junk or out-of-range page number as the nearest real page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -167,3 +167,10 @@ def paginate_numbered(
         param=param,
         label=label,
     )
+
+
+def first_tab_with_work(counts: Mapping[str, int], work: Sequence[str], default: str) -> str:
+    """The tab a list of tabs opens on when none is asked for: the first of the ``work``
+    tabs (those with something to do, in their order) that has anything in it, else
+    ``default``. (An invoice waiting in Review is not hidden behind an empty Draft tab.)"""
+    return next((tab for tab in work if counts.get(tab, 0) > 0), default)

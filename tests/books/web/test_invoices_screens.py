@@ -141,3 +141,20 @@ def test_a_voided_invoice_cannot_be_voided_again(admin_client, invoice):
     response = admin_client.post(url, {"void_date": "2026-02-20", "reason": "y"}, **HX)
     assert response.status_code == 422
     assert "is already void" in text(response)
+
+
+def test_the_list_opens_on_the_first_stage_with_work(admin_client, invoice):
+    """Issue 14: an empty Draft tab does not hide an invoice waiting in Review."""
+    draft = text(admin_client.get(reverse("books:invoices")))
+    assert '<a href="?stage=draft" aria-current="page">Draft <span class="count">1</span>' in draft
+    advance(admin_client, invoice, "draft")
+    html = text(admin_client.get(reverse("books:invoices")))
+    assert '<a href="?stage=review" aria-current="page">Review <span class="count">1</span>' in html
+    assert f"<strong>{invoice.number}</strong>" in html
+    assert "Approve" in html
+    asked = text(admin_client.get(reverse("books:invoices"), {"stage": "draft"}))
+    assert '<a href="?stage=draft" aria-current="page">' in asked
+    assert f"<strong>{invoice.number}</strong>" not in asked
+    advance(admin_client, invoice, "review")  # final: nothing left to do opens on Draft
+    done = text(admin_client.get(reverse("books:invoices")))
+    assert '<a href="?stage=draft" aria-current="page">' in done

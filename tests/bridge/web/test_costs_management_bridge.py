@@ -30,7 +30,7 @@ def test_bulk_send_then_rows_say_sending_then_sync_makes_them_paid(
     assert response.status_code == 302
     assert list(OutboxItem.objects.values_list("state", flat=True)) == [OutboxState.QUEUED] * 2
     pending = text(paralegal_client.get(reverse("cases:costs_management") + "?status=pending"))
-    assert pending.count("Sending to the books") == 2
+    assert pending.count("Queued for the books") == 2
     assert ">Sync check status</button>" in pending
 
     outbox_deliver(firm_id=cases.firm.pk)

@@ -185,7 +185,7 @@ def test_send_one_cost_from_its_row_makes_it_pending(books, cases, connected, pa
     )
     page = text(paralegal_client.get(reverse("cases:case_costs", args=[cases.case.pk])))
     assert (
-        "Cost of $123.45 to Records Inc sent to the books; it is Pending until its check is "
+        "Cost of $123.45 to Records Inc queued for the books; it is Pending until its check is "
         "printed." in page
     )
     # sending it again is refused in the pop-up

@@ -73,7 +73,9 @@ def test_pushed_cases_move_to_the_to_be_disbursed_tab(admin_client, cfirm, cadmi
     # the rest of the money deposited: 90,000.00 - 33,330.00 fee - 300.01 costs (the
     # paid-direct lien is recorded, not paid from trust)
     assert "$56,369.99" in page
-    assert "No case has payments staged." in text(admin_client.get(reverse("cases:client_trust")))
+    assert "No case has payments staged." in text(
+        admin_client.get(reverse("cases:client_trust"), {"tab": "staged"})
+    )
 
 
 def test_another_firms_staged_money_is_not_listed(admin_client, other_firm_objects):
@@ -84,3 +86,23 @@ def test_another_firms_staged_money_is_not_listed(admin_client, other_firm_objec
 
 def test_junk_tab_falls_back_to_staged(admin_client, staged):
     assert "Attorney fee" in text(admin_client.get(reverse("cases:client_trust"), {"tab": "x"}))
+
+
+def test_it_opens_on_the_first_tab_with_work(admin_client, cfirm, cadmin, staged):
+    """Issue 14: nothing staged but a case to disburse: it opens on To Be Disbursed."""
+    page = text(admin_client.get(reverse("cases:client_trust")))
+    assert '<a href="?tab=staged" aria-current="page">Staged <span class="count">1</span>' in page
+    TrustItem.objects.filter(case=staged).update(status="to_be_disbursed")
+    page = text(admin_client.get(reverse("cases:client_trust")))
+    assert (
+        '<a href="?tab=to_be_disbursed" aria-current="page">To Be Disbursed '
+        '<span class="count">1</span>' in page
+    )
+    assert "Attorney fee" in page
+    # asked for, the empty tab still opens
+    asked = text(admin_client.get(reverse("cases:client_trust"), {"tab": "staged"}))
+    assert "No case has payments staged." in asked
+    # nothing to do anywhere (all disbursed): Staged, not Disbursed
+    TrustItem.objects.filter(case=staged).update(status="disbursed")
+    page = text(admin_client.get(reverse("cases:client_trust")))
+    assert '<a href="?tab=staged" aria-current="page">' in page

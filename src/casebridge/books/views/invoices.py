@@ -17,7 +17,7 @@ from casebridge.books.roles import CORRECTIONS
 from casebridge.books.services import invoices as invoice_services
 from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.core.money import format_cents
-from casebridge.web.paging import paginate
+from casebridge.web.paging import first_tab_with_work, paginate
 from casebridge.web.popups import finish, message_of, popup_form, safe_next
 
 #: The button that moves an invoice on from each stage.
@@ -26,6 +26,8 @@ ACTIONS = {
     InvoiceStage.REVIEW.value: "Approve",
     InvoiceStage.RELEASE.value: "Release",
 }
+#: The stages with something still to do, in order.
+WORK_STAGES = tuple(ACTIONS)
 
 
 def _stage_url(stage: str) -> str:
@@ -48,7 +50,10 @@ def _tabs(firm: Firm) -> list[tuple[str, str, int]]:
 def invoices_view(request: HttpRequest) -> HttpResponse:
     firm = books_user(request).firm
     tabs = _tabs(firm)
-    stage = request.GET.get("stage", InvoiceStage.DRAFT)
+    # without a stage asked for: the first with work (Final and Voided are done)
+    stage = request.GET.get("stage") or first_tab_with_work(
+        {value: count for value, _, count in tabs}, WORK_STAGES, default=InvoiceStage.DRAFT
+    )
     if stage not in {value for value, _, _ in tabs}:
         stage = InvoiceStage.DRAFT
     invoices = (

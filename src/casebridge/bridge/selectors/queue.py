@@ -89,6 +89,48 @@ def queue_counts(firm: Firm) -> dict[str, int]:
     return {state: counts.get(state, 0) for state in OutboxState.values}
 
 
+@dataclass(frozen=True)
+class SendProgress:
+    """The firm's costs on their way to the books: queued, being sent now, waiting for
+    re-authentication, failed. ``in_flight`` (queued or sending) is what the live count
+    shows; at 0 it stops polling."""
+
+    queued: int
+    sending: int
+    waiting: int
+    failed: int
+
+    @property
+    def in_flight(self) -> int:
+        return self.queued + self.sending
+
+
+def send_progress(firm: Firm) -> SendProgress:
+    """One indexed count per state (firm, state) of the firm's cost sends not yet delivered."""
+    counts = dict(
+        OutboxItem.objects.filter(
+            firm=firm,
+            kind=OutboxKind.COST_SEND,
+            state__in=(
+                OutboxState.QUEUED,
+                OutboxState.SENDING,
+                OutboxState.WAITING,
+                OutboxState.FAILED,
+            ),
+        )
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("state", "n")
+    )
+    return SendProgress(
+        queued=counts.get(OutboxState.QUEUED, 0),
+        sending=counts.get(OutboxState.SENDING, 0),
+        waiting=counts.get(OutboxState.WAITING, 0),
+        failed=counts.get(OutboxState.FAILED, 0),
+    )
+
+
 def queue_items(
     firm: Firm, *, state: str = "", kind: str = "", case_number: str = ""
 ) -> QuerySet[OutboxItem]:

@@ -98,8 +98,8 @@ def cost_send_view(request: HttpRequest, pk: int) -> HttpResponse:
                 return finish(
                     request,
                     back,
-                    f"Cost of {format_cents(cost.amount_cents)} to {cost.payee.name} sent to the "
-                    "books; it is Pending until its check is printed.",
+                    f"Cost of {format_cents(cost.amount_cents)} to {cost.payee.name} queued for "
+                    "the books; it is Pending until its check is printed.",
                 )
         status = INVALID
     else:
@@ -166,8 +166,8 @@ def cost_split_send_view(request: HttpRequest, pk: int) -> HttpResponse:
                     request,
                     back,
                     f"Cost of {format_cents(cost.amount_cents)} split across "
-                    f"{counted(len(result), 'case')}; {counted(sent.count, 'part')} sent to the "
-                    "books, Pending until their checks are printed.",
+                    f"{counted(len(result), 'case')}; {counted(sent.count, 'part')} queued for "
+                    "the books, Pending until their checks are printed.",
                 )
         status = INVALID
         values = [str(request.POST.get(f"part_{c.pk}", "")) for c in cases]

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from casebridge.bridge.forms import QueueFilterForm
 from casebridge.bridge.models import PENDING, BooksJob, JobKind, OutboxItem, OutboxState, RunState
-from casebridge.bridge.selectors.queue import queue_counts, queue_items
+from casebridge.bridge.selectors.queue import queue_counts, queue_items, send_progress
 from casebridge.bridge.services import outbox
-from casebridge.bridge.views._common import SETTINGS_NAV, counted, job_refusal, parse_item_id
+from casebridge.bridge.views._common import counted, job_refusal, parse_item_id
 from casebridge.cases.auth import cases_permission_required
 from casebridge.cases.forms import ConfirmForm
 from casebridge.cases.models import Permission, User
@@ -70,7 +70,9 @@ def _queue_page(
         request,
         "bridge/queue.html",
         {
-            **SETTINGS_NAV,
+            # in the main navigation of everyone with Costs management (not Account Settings,
+            # which most of them cannot open)
+            "nav": "queue",
             "form": form,
             "items": items,
             "pager": pager,
@@ -90,6 +92,19 @@ def _queue_page(
 @require_http_methods(["GET"])
 def queue_view(request: HttpRequest) -> HttpResponse:
     return _queue_page(request, cases_user(request))
+
+
+@cases_permission_required(Permission.COSTS_MANAGEMENT)
+@require_http_methods(["GET"])
+def send_progress_view(request: HttpRequest) -> HttpResponse:
+    """The live count of costs on their way to the books, polled by itself every 3 s while
+    any is queued or sending; the answer once none is stops the polling."""
+    me = cases_user(request)
+    return render(
+        request,
+        "bridge/_send_progress.html",
+        {"progress": send_progress(me.firm), "done": True},
+    )
 
 
 @cases_permission_required(Permission.COSTS_MANAGEMENT)

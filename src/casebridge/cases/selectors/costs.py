@@ -200,6 +200,17 @@ def _ordering(sort: Sort, *, backwards: bool) -> tuple[str, str]:
     return (f"{'-' if key_down else ''}{sort.key}", f"{'-' if id_down else ''}pk")
 
 
+def costs_matching(*, firm: Firm, status: str, filters: CostFilters) -> list[int]:
+    """The ids of every cost of a Costs Management tab that ``filters`` match (what "select
+    all N matching" acts on), newest first."""
+    return list(
+        _filtered(firm, filters)
+        .filter(status=status)
+        .order_by("-cost_date", "-pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def costs_management_page(
     *,
     firm: Firm,

@@ -143,6 +143,110 @@ def excess_deposit_warning(figures: SettlementFigures) -> str:
     )
 
 
+def push_refusal(figures: SettlementFigures, case: Case) -> str:
+    """Why Push to Client Trust (and, again, Push to Disbursement) is refused now ("" when
+    it is not): it waits for an accepted offer, all of its money deposited (and no more),
+    every lien decided and, if anything is owed on it, staged, and the fee and charges that
+    are due staged. Otherwise the client's check, being the remainder, would carry money
+    that belongs to someone else. The services raise it; the Settlement tab shows it beside
+    the disabled button."""
+    if figures.gross_cents == 0:
+        return "no offer is accepted on this case yet; accept an offer first"
+    if figures.not_yet_deposited_cents:
+        return (
+            f"{format_cents(figures.not_yet_deposited_cents)} of the accepted settlement has not "
+            "been deposited yet; deposit every settlement check first"
+        )
+    if figures.deposited_cents > figures.expected_in_trust_cents:
+        return (
+            f"{format_cents(figures.deposited_cents)} was deposited but only "
+            f"{format_cents(figures.expected_in_trust_cents)} is expected in trust (the "
+            "settlement less liens paid direct); void the excess deposit or correct the liens"
+        )
+    for lien in figures.liens:
+        if not lien.accepted:
+            return (
+                f"the {lien.kind.lower()} of {lien.holder} has no accepted final "
+                "amount yet; accept it (or set it to $0.00) first"
+            )
+        if lien.final_cents and not lien.staged_cents:
+            return (
+                f"the {lien.kind.lower()} of {lien.holder} "
+                f"({format_cents(lien.final_cents)}) is not staged yet; stage its payment first"
+            )
+    staged = set(TrustItem.objects.filter(case=case).values_list("kind", flat=True))
+    due = [
+        (TrustItemKind.FEE, figures.fee_cents),
+        (TrustItemKind.COST_REIMBURSEMENT, figures.cost_reimbursement_due_cents),
+        (TrustItemKind.COPP, figures.copp_cents),
+        (TrustItemKind.PROPERTY_DAMAGE_FEE, max(figures.property_damage_fee_cents, 0)),
+    ]
+    for kind, cents in due:
+        if cents > 0 and kind not in staged:
+            return (
+                f"nothing is staged for the {kind.label.lower()} ({format_cents(cents)}); stage "
+                "it, or set it to $0.00 if the firm waives it"
+            )
+    return ""
+
+
+@dataclass(frozen=True)
+class DuePayment:
+    """A payment Stage all due would stage: its kind (and lien), what is due, and whether it
+    is paid direct (recorded, not taken from trust)."""
+
+    kind: str
+    label: str
+    cents: int
+    lien_id: int | None = None
+    paid_direct: bool = False
+
+
+def payments_due(figures: SettlementFigures, case: Case) -> list[DuePayment]:
+    """Every payment due and not staged yet, at what is due: the fee (once money is
+    deposited), the cost reimbursement, COPP, a Property Damage Fee that is not a waiver,
+    and each accepted lien with a final amount. Stage all due stages exactly these."""
+    items = list(TrustItem.objects.filter(case=case).values_list("kind", "lien_id"))
+    staged_kinds = {kind for kind, lien_id in items if lien_id is None}
+    staged_liens = {lien_id for _, lien_id in items if lien_id is not None}
+    due: list[DuePayment] = []
+    for kind, cents in (
+        (TrustItemKind.FEE, figures.fee_cents if figures.deposited_cents else 0),
+        (TrustItemKind.COST_REIMBURSEMENT, figures.cost_reimbursement_due_cents),
+        (TrustItemKind.COPP, figures.copp_cents),
+        (TrustItemKind.PROPERTY_DAMAGE_FEE, max(figures.property_damage_fee_cents, 0)),
+    ):
+        if cents > 0 and kind not in staged_kinds:
+            due.append(DuePayment(kind, TrustItemKind(kind).label, cents))
+    for lien in figures.liens:
+        if lien.accepted and lien.final_cents and lien.lien_id not in staged_liens:
+            due.append(
+                DuePayment(
+                    TrustItemKind.LIEN,
+                    f"{lien.kind}: {lien.holder}",
+                    lien.final_cents,
+                    lien_id=lien.lien_id,
+                    paid_direct=lien.paid_direct,
+                )
+            )
+    return due
+
+
+def negative_net_warning(figures: SettlementFigures) -> str:
+    """What to tell the user when the fee, costs, liens and charges come to more than the
+    gross recovery ("" when they do not): the client would get nothing, and by how much
+    the payments are short."""
+    net = figures.net_to_client_cents
+    if net >= 0 or figures.gross_cents == 0:
+        return ""
+    return (
+        f"The net to the client is negative ({format_cents(net)}): the fee, costs, liens and "
+        f"charges come to {format_cents(-net)} more than the gross recovery of "
+        f"{format_cents(figures.gross_cents)}. Reduce the fee, a lien or the charges before "
+        "staging, or the payments cannot all be made from trust."
+    )
+
+
 def case_costs_total_cents(case_id: int) -> int:
     """A case's costs, void ones excluded (a void cost counts as $0.00)."""
     total = (

@@ -44,7 +44,12 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require, require_admin
-from casebridge.cases.selectors.settlement import SettlementFigures, settlement_figures
+from casebridge.cases.selectors.settlement import (
+    SettlementFigures,
+    payments_due,
+    push_refusal,
+    settlement_figures,
+)
 from casebridge.cases.services.cases import contact_for_role
 from casebridge.cases.services.dates import date_in_window
 from casebridge.core import clock
@@ -915,6 +920,37 @@ def trust_item_stage(
 
 
 @transaction.atomic
+def trust_items_stage_due(*, firm: Firm, actor: User, case_id: int) -> list[TrustItem]:
+    """Stage all due: every payment due and not staged yet
+    (:func:`~casebridge.cases.selectors.settlement.payments_due`), each at what is due and
+    audited as its own Stage Payment, in one transaction: all of them or none. Refused,
+    writing nothing, when nothing is due or when what they take from trust is more than
+    the deposited money not yet staged."""
+    require(actor, Permission.DEPOSIT_SETTLEMENT)
+    case = _case(firm, case_id)
+    _lock(case)
+    _refuse_if_disbursing(case)
+    figures = settlement_figures(case=case)
+    due = payments_due(figures, case)
+    if not due:
+        raise ValidationFailed("nothing is due to stage on this case")
+    from_trust = sum(p.cents for p in due if not p.paid_direct)
+    # the client's check (if pushed) is taken back out by the staging, so it is available
+    available = figures.trust_remaining_cents + figures.client_item_cents
+    if from_trust > available:
+        raise StagingExceedsTrust(
+            f"the {len(due)} payments due take {format_cents(from_trust)} from trust but only "
+            f"{format_cents(max(available, 0))} of deposited money is not yet staged; nothing "
+            "was staged (deposit the rest of the settlement, or stage payments one by one)",
+            available_cents=max(available, 0),
+        )
+    return [
+        trust_item_stage(firm=firm, actor=actor, case_id=case.pk, kind=p.kind, lien_id=p.lien_id)
+        for p in due
+    ]
+
+
+@transaction.atomic
 def trust_item_unstage(*, firm: Firm, actor: User, item_id: int) -> None:
     require(actor, Permission.DEPOSIT_SETTLEMENT)
     item = TrustItem.objects.filter(firm=firm, pk=item_id).select_related("case").first()
@@ -936,47 +972,12 @@ def trust_item_unstage(*, firm: Firm, actor: User, item_id: int) -> None:
 
 
 def _refuse_unless_settled(figures: SettlementFigures, case: Case) -> None:
-    """What Push to Client Trust (and, again, Push to Disbursement) waits for: an accepted
-    offer, all of its money deposited (and no more), every lien decided and, if anything
-    is owed on it, staged, and the fee and charges that are due staged. Otherwise the
-    client's check, being the remainder, would carry money that belongs to someone else."""
-    if figures.gross_cents == 0:
-        raise ValidationFailed("no offer is accepted on this case yet; accept an offer first")
-    if figures.not_yet_deposited_cents:
-        raise ValidationFailed(
-            f"{format_cents(figures.not_yet_deposited_cents)} of the accepted settlement has not "
-            "been deposited yet; deposit every settlement check first"
-        )
-    if figures.deposited_cents > figures.expected_in_trust_cents:
-        raise ValidationFailed(
-            f"{format_cents(figures.deposited_cents)} was deposited but only "
-            f"{format_cents(figures.expected_in_trust_cents)} is expected in trust (the "
-            "settlement less liens paid direct); void the excess deposit or correct the liens"
-        )
-    for lien in figures.liens:
-        if not lien.accepted:
-            raise ValidationFailed(
-                f"the {lien.kind.lower()} of {lien.holder} has no accepted final "
-                "amount yet; accept it (or set it to $0.00) first"
-            )
-        if lien.final_cents and not lien.staged_cents:
-            raise ValidationFailed(
-                f"the {lien.kind.lower()} of {lien.holder} "
-                f"({format_cents(lien.final_cents)}) is not staged yet; stage its payment first"
-            )
-    staged = set(TrustItem.objects.filter(case=case).values_list("kind", flat=True))
-    due = [
-        (TrustItemKind.FEE, figures.fee_cents),
-        (TrustItemKind.COST_REIMBURSEMENT, figures.cost_reimbursement_due_cents),
-        (TrustItemKind.COPP, figures.copp_cents),
-        (TrustItemKind.PROPERTY_DAMAGE_FEE, max(figures.property_damage_fee_cents, 0)),
-    ]
-    for kind, cents in due:
-        if cents > 0 and kind not in staged:
-            raise ValidationFailed(
-                f"nothing is staged for the {kind.label.lower()} ({format_cents(cents)}); stage "
-                "it, or set it to $0.00 if the firm waives it"
-            )
+    """What Push to Client Trust (and, again, Push to Disbursement) waits for
+    (:func:`~casebridge.cases.selectors.settlement.push_refusal`, which the Settlement tab
+    shows beside the disabled button)."""
+    reason = push_refusal(figures, case)
+    if reason:
+        raise ValidationFailed(reason)
 
 
 @transaction.atomic

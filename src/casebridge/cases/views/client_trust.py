@@ -15,25 +15,30 @@ from django.views.decorators.http import require_GET
 from casebridge.cases import extensions
 from casebridge.cases.auth import cases_login_required, cases_user
 from casebridge.cases.models import Case, Deposit, TrustItem, TrustItemStatus
-from casebridge.web.paging import PER_PAGE_SHORT, paginate_numbered
+from casebridge.web.paging import PER_PAGE_SHORT, first_tab_with_work, paginate_numbered
 
 TABS = (
     (TrustItemStatus.STAGED, "Staged"),
     (TrustItemStatus.TO_BE_DISBURSED, "To Be Disbursed"),
     (TrustItemStatus.DISBURSED, "Disbursed"),
 )
+#: The tabs with something still to do, in order.
+WORK_TABS = (TrustItemStatus.STAGED, TrustItemStatus.TO_BE_DISBURSED)
 
 
 @cases_login_required
 @require_GET
 def client_trust_view(request: HttpRequest) -> HttpResponse:
     firm = cases_user(request).firm
-    tab = request.GET.get("tab", TrustItemStatus.STAGED)
-    if tab not in dict(TABS):
-        tab = TrustItemStatus.STAGED
     counts = TrustItem.objects.filter(firm=firm).aggregate(
         **{status: Count("case", distinct=True, filter=Q(status=status)) for status, _ in TABS}
     )
+    # without a tab asked for: the first with work (Disbursed is done, so never opened on)
+    tab = request.GET.get("tab") or first_tab_with_work(
+        counts, WORK_TABS, default=TrustItemStatus.STAGED
+    )
+    if tab not in dict(TABS):
+        tab = TrustItemStatus.STAGED
     cases = (
         Case.objects.filter(firm=firm, trust_items__status=tab)
         .distinct()

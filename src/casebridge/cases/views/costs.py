@@ -59,6 +59,7 @@ def case_costs_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             **case_context(case, "costs"),
             "costs": [(cost, extras.get(cost.pk)) for cost in items],
+            "progress": extensions.costs_progress_html(request, cases_user(request)),
             "pager": pager,
             "total_cents": case_costs_total_cents(case.pk),
             "has_linked": case.linked_cases.exists(),

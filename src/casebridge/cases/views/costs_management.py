@@ -12,14 +12,14 @@ to confirm it, and a handler. The bridge adds "Send" with :func:`register_bulk_a
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -35,6 +35,7 @@ from casebridge.cases.selectors.costs import (
     CostPage,
     InvalidCursor,
     costs_management_page,
+    costs_matching,
 )
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
@@ -80,7 +81,10 @@ class BulkAction:
     #: A form shown in a pop-up to confirm the action; None acts at once (e.g. a download).
     confirm_form: type[forms.Form] | None = None
     confirm_label: str = "Confirm"
+    #: Destructive: offered last in the menu, below a separator.
     danger: bool = False
+    #: Place in the menu among the actions that are not destructive (lowest first).
+    order: int = 50
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -172,7 +176,7 @@ register_bulk_action(
         danger=True,
     )
 )
-register_bulk_action(BulkAction(key="export", label="Export CSV", handler=_export_csv))
+register_bulk_action(BulkAction(key="export", label="Export CSV", handler=_export_csv, order=90))
 
 
 # --- The screen ---------------------------------------------------------------------------
@@ -265,6 +269,46 @@ def _pager(request: HttpRequest, page: CostPage) -> dict[str, object]:
     }
 
 
+def menu_actions(status: str) -> list[BulkAction]:
+    """The bulk actions offered on a tab, in menu order: the others by ``order`` (Send
+    first), destructive ones last."""
+    offered = [a for a in BULK_ACTIONS.values() if status in a.statuses]
+    return sorted(offered, key=lambda a: (a.danger, a.order))
+
+
+def _tab_query(request: HttpRequest, status: str) -> str:
+    """The tab and its filters as a query string (no sort or cursor): what "all matching"
+    means when a bulk action is sent with it."""
+    query = request.GET.copy()
+    for name in ("sort", "cursor", "page"):
+        query.pop(name, None)
+    query["status"] = status
+    return query.urlencode()
+
+
+def _matching(me: User, raw_query: str) -> tuple[list[Cost], str]:
+    """Every cost of the tab that the filters in ``raw_query`` match (the same filters the
+    list applies), and the tab. An invalid filter is an error, not "everything"."""
+    query = QueryDict(raw_query[:2000])
+    status = query.get("status", "")
+    if status not in dict(TABS):
+        raise Http404("No such tab.")
+    form = CostFilterForm(query, firm=me.firm)
+    filters = _filters(me, form)
+    if form.errors:
+        raise Http404("The filters are not valid.")
+    ids = costs_matching(firm=me.firm, status=status, filters=filters)
+    return _costs(me, ids), status
+
+
+def _costs(me: User, ids: Iterable[int]) -> list[Cost]:
+    return list(
+        Cost.objects.filter(firm=me.firm, pk__in=list(ids))
+        .select_related("case", "case__responsible_attorney", "payee", "cost_code")
+        .order_by("-cost_date", "-pk")
+    )
+
+
 @cases_permission_required(Permission.COSTS_MANAGEMENT)
 @require_GET
 def costs_management_view(request: HttpRequest) -> HttpResponse:
@@ -291,7 +335,8 @@ def costs_management_view(request: HttpRequest) -> HttpResponse:
         }
         for value, label in TABS
     ]
-    actions = [a for a in BULK_ACTIONS.values() if page.status in a.statuses]
+    actions = menu_actions(page.status)
+    first_danger = next((a.key for a in actions if a.danger), "")
     extras = extensions.cost_extras(me, page.items)
     return render(
         request,
@@ -301,12 +346,17 @@ def costs_management_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "rows": [(cost, extras.get(cost.pk)) for cost in page.items],
+            "progress": extensions.costs_progress_html(request, me),
             "status": page.status,
             "tabs": tab_links,
             "pager": _pager(request, page),
             "sort": page.sort,
             "sort_links": _sort_links(request, page.sort),
             "actions": actions,
+            "separator_before": first_danger if actions and actions[0].danger is False else "",
+            # more match than the page shows: offer to act on all of them (server-side)
+            "matching_count": page.count if page.count > len(page.items) else 0,
+            "query": _tab_query(request, page.status),
             "filtered": filters.any,
             "here": request.get_full_path(),
         },
@@ -321,19 +371,23 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
     action = BULK_ACTIONS.get(str(request.POST.get("action", "")))
     if action is None:
         raise Http404("No such bulk action.")
-    raw_ids = request.POST.getlist("cost")[: MAX_PAGE_SIZE + 1]
-    if len(raw_ids) > MAX_PAGE_SIZE:
-        raise Http404("Too many costs selected.")
-    ids = {int(v) for v in raw_ids if v.isascii() and v.isdigit() and len(v) < 19}
-    if len(ids) != len(set(raw_ids)):
-        raise Http404("A selected cost was not found.")
-    costs = list(
-        Cost.objects.filter(firm=me.firm, pk__in=ids)
-        .select_related("case", "case__responsible_attorney", "payee", "cost_code")
-        .order_by("-cost_date", "-pk")
-    )
-    if len(costs) != len(ids):
-        raise Http404("A selected cost was not found in this firm.")
+    matching = request.POST.get("scope") == "matching"
+    query = str(request.POST.get("query", ""))
+    if matching:  # every cost the tab's filters match, found again here from the filters
+        costs, tab = _matching(me, query)
+        if tab not in action.statuses:
+            raise Http404("This action is not offered on this tab.")
+    else:
+        raw_ids = request.POST.getlist("cost")[: MAX_PAGE_SIZE + 1]
+        if len(raw_ids) > MAX_PAGE_SIZE:
+            raise Http404("Too many costs selected.")
+        ids = {int(v) for v in raw_ids if v.isascii() and v.isdigit() and len(v) < 19}
+        if len(ids) != len(set(raw_ids)):
+            raise Http404("A selected cost was not found.")
+        costs = _costs(me, ids)
+        if len(costs) != len(ids):
+            raise Http404("A selected cost was not found in this firm.")
+    total_cents = sum(c.amount_cents for c in costs)
     if not action.confirms:
         if not costs:
             messages.error(request, "Select at least one cost first.")
@@ -346,6 +400,14 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
         if not costs:
             form.is_valid()
             form.add_error(None, "Select at least one cost first.")
+            status = INVALID
+        elif matching and not _as_confirmed(request, len(costs), total_cents):
+            form.is_valid()
+            form.add_error(
+                None,
+                f"The matching costs changed since this was opened: {_counted(len(costs))} "
+                f"totalling {format_cents(total_cents)} match now. Check and confirm again.",
+            )
             status = INVALID
         elif form.is_valid():
             try:
@@ -369,11 +431,23 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "action": action,
             "costs": costs,
-            "total_cents": sum(c.amount_cents for c in costs),
+            "total_cents": total_cents,
+            "matching": matching,
+            "query": query,
             "next": back_to_costs_management(request),
         },
-        title=f"{action.label} · {len(costs)} cost{'s' if len(costs) != 1 else ''}",
+        title=f"{action.label} · {_counted(len(costs))}",
         status=status,
         back_url=back_to_costs_management(request),
         opening=request.POST.get("confirmed") != "1",
     )
+
+
+def _counted(n: int) -> str:
+    return f"{n:,} cost{'s' if n != 1 else ''}"
+
+
+def _as_confirmed(request: HttpRequest, count: int, total_cents: int) -> bool:
+    """Whether all matching still comes to what the pop-up showed (its count and total),
+    so a confirmation never acts on costs the person did not see counted."""
+    return request.POST.get("expected") == f"{count}:{total_cents}"

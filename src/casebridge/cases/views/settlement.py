@@ -53,8 +53,12 @@ from casebridge.cases.models import (
 )
 from casebridge.cases.selectors.contacts import contact_names
 from casebridge.cases.selectors.settlement import (
+    DuePayment,
     SettlementFigures,
     excess_deposit_warning,
+    negative_net_warning,
+    payments_due,
+    push_refusal,
     settlement_figures,
 )
 from casebridge.cases.services import settlement as settlement_services
@@ -94,6 +98,8 @@ class StageLine:
     url: str
     item: TrustItem | None
     note: str = ""
+    #: Why Stage Payment is disabled although the payment is due (nothing left in trust).
+    blocked: str = ""
 
     @property
     def can_stage(self) -> bool:
@@ -115,6 +121,9 @@ def _stage_lines(
 ) -> list[StageLine]:
     by_kind = {i.kind: i for i in items if i.lien_id is None}
     by_lien = {i.lien_id: i for i in items if i.lien_id is not None}
+    # what staging may still take from trust (a pushed client's check is taken back out)
+    available = figures.trust_remaining_cents + figures.client_item_cents
+    empty = _no_trust_reason(figures) if available <= 0 else ""
     lines = []
     for kind in STAGEABLE:
         note = ""
@@ -130,6 +139,7 @@ def _stage_lines(
                 url=reverse("cases:stage", args=[case.pk, kind]),
                 item=by_kind.get(kind),
                 note=note,
+                blocked=empty,
             )
         )
     for lien in liens:
@@ -142,9 +152,56 @@ def _stage_lines(
                 url=reverse("cases:stage_lien", args=[case.pk, lien.pk]),
                 item=by_lien.get(lien.pk),
                 note=note,
+                blocked="" if lien.paid_direct else empty,
             )
         )
     return lines
+
+
+def _no_trust_reason(figures: SettlementFigures) -> str:
+    """Why nothing can be staged from trust: nothing deposited, or all of it staged."""
+    if figures.deposited_cents == 0:
+        return "$0.00 in trust: deposit a settlement check first"
+    return "$0.00 left in trust: all deposited money is staged"
+
+
+def _accept_refusals(negotiations: list[Negotiation]) -> dict[int, str]:
+    """Why an offer's Accept is disabled: another offer of its party is accepted (the
+    service refuses the same)."""
+    accepted = {n.party_id: n for n in negotiations if n.accepted_on is not None}
+    return {
+        n.pk: f"An offer from {n.party.name} of {format_cents(accepted[n.party_id].amount_cents)}"
+        " is already accepted"
+        for n in negotiations
+        if n.kind == NegotiationKind.OFFER and n.accepted_on is None and n.party_id in accepted
+    }
+
+
+def _push_disbursement_refusal(figures: SettlementFigures, push_blocked: str) -> str:
+    """Why Push to Disbursement is disabled ("" when it is not), as the service refuses."""
+    reason = push_blocked
+    if not reason and figures.trust_remaining_cents != 0:
+        reason = (
+            f"{format_cents(figures.trust_remaining_cents)} is left in trust; "
+            "push to client trust again"
+        )
+    return reason[:1].upper() + reason[1:]
+
+
+def _stage_all_refusal(figures: SettlementFigures, due: list[DuePayment], disbursing: bool) -> str:
+    """Why Stage all due is disabled ("" when it is not), as the service would refuse."""
+    if disbursing:
+        return ""
+    if not due:
+        return "Nothing is due to stage"
+    from_trust = sum(p.cents for p in due if not p.paid_direct)
+    available = figures.trust_remaining_cents + figures.client_item_cents
+    if from_trust > available:
+        return (
+            f"The payments due take {format_cents(from_trust)} from trust; only "
+            f"{format_cents(max(available, 0))} is not yet staged"
+        )
+    return ""
 
 
 @cases_login_required
@@ -163,7 +220,9 @@ def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("requested_by")
         .first()
     )
-    negotiations = Negotiation.objects.filter(case=case).select_related("party", "accepted_by")
+    negotiations = list(
+        Negotiation.objects.filter(case=case).select_related("party", "accepted_by")
+    )
     deposits = (
         Deposit.objects.filter(case=case)
         .select_related("offer__party")
@@ -174,6 +233,9 @@ def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
         i.amount_cents for i in items if i.status == TrustItemStatus.DISBURSED and not i.paid_direct
     )
     trust_rows = extensions.trust_figures(me, case, figures.deposited_cents - paid_out)
+    due = payments_due(figures, case)
+    push_blocked = push_refusal(figures, case)
+    refusals = _accept_refusals(negotiations)
     return render(
         request,
         "cases/settlement/tab.html",
@@ -182,7 +244,8 @@ def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
             "settlement": settlement,
             "figures": figures,
             "trust_rows": trust_rows,
-            "negotiations": negotiations,
+            # each with why its Accept is disabled ("" when it is not)
+            "negotiations": [(n, refusals.get(n.pk, "")) for n in negotiations],
             "has_accepted_offer": figures.gross_cents > 0,
             "deposits": deposits,
             "liens": [(lien, staged_by_lien.get(lien.pk)) for lien in liens],
@@ -209,6 +272,11 @@ def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
             "paid_direct_note": settlement_services.PAID_DIRECT_NOTE,
             "pd_waiver_cents": max(-figures.property_damage_fee_cents, 0),
             "excess_warning": "" if disbursing else excess_deposit_warning(figures),
+            "negative_net_warning": negative_net_warning(figures),
+            "due": due,
+            "stage_all_refusal": _stage_all_refusal(figures, due, disbursing),
+            "push_client_refusal": push_blocked[:1].upper() + push_blocked[1:],
+            "push_disbursement_refusal": _push_disbursement_refusal(figures, push_blocked),
         },
     )
 
@@ -673,6 +741,39 @@ def stage_view(
             else reverse("cases:stage", args=[case.pk, kind]),
         },
         field_map={"kind": "__all__", "lien": "__all__"},
+    )
+
+
+@cases_permission_required(Permission.DEPOSIT_SETTLEMENT)
+@require_http_methods(["GET", "POST"])
+def stage_all_due_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stage all due: every payment due, at what is due, in one service call (all or none)."""
+    me = cases_user(request)
+    case = case_of(request, pk)
+
+    def stage_all(form: ConfirmForm) -> str:
+        items = settlement_services.trust_items_stage_due(firm=me.firm, actor=me, case_id=case.pk)
+        total = format_cents(sum(i.amount_cents for i in items))
+        return f"{len(items)} payment{'s' if len(items) != 1 else ''} ({total}) staged."
+
+    def draw(form: ConfirmForm) -> dict[str, Any]:
+        figures = settlement_figures(case=case)
+        due = payments_due(figures, case)
+        return {
+            "case": case,
+            "due": due,
+            "from_trust_cents": sum(p.cents for p in due if not p.paid_direct),
+            "figures": figures,
+        }
+
+    return popup_form(
+        request,
+        ConfirmForm,
+        on_valid=stage_all,
+        template="cases/settlement/_stage_all_form.html",
+        title="Stage all due",
+        success=_tab_url(case.pk),
+        context=draw,
     )
 
 

@@ -63,6 +63,7 @@ urlpatterns: list[URLPattern] = [
         name="stage_lien",
     ),
     path("<int:pk>/settlement/stage/<slug:kind>/", settlement.stage_view, name="stage"),
+    path("<int:pk>/settlement/stage-all-due/", settlement.stage_all_due_view, name="stage_all_due"),
     path(
         "<int:pk>/settlement/push-client-trust/",
         settlement.push_client_trust_view,
