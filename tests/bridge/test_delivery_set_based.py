@@ -90,9 +90,7 @@ def test_a_pass_of_receipts_costs_the_same_queries_for_3_as_for_30(
     }
 
 
-def test_a_pass_whose_files_are_known_renews_its_items_once(
-    books, cases, connected, stopped_clock
-):
+def test_a_pass_whose_files_are_known_renews_its_items_once(books, cases, connected, stopped_clock):
     stopped_clock()
     made = _deposits(cases, 4, offered=5_000)
     _pass(cases, connected, 4)  # the cases' files opened in the books
