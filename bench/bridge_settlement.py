@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", action="store_true", help="cProfile the last reconciliation (books in-process)"
     )
     ap.add_argument(
+        "--profile-drains",
+        action="store_true",
+        help="cProfile the delivery worker of the timed drains (1-3; its figures then include "
+        "the profiler's cost)",
+    )
+    ap.add_argument(
         "--wait-for-quiet",
         type=float,
         default=0.0,
@@ -152,6 +158,7 @@ def main() -> None:
             if args.bridge_batch:
                 cmd += ["--bridge-batch", str(args.bridge_batch)]
             cmd += ["--profile"] if args.profile else []
+            cmd += ["--profile-drains"] if args.profile_drains else []
             cmd += ["--wait-for-quiet", str(args.wait_for_quiet)]
             cmd += common.common_argv(args)
             subprocess.run(cmd, check=True)
@@ -166,13 +173,30 @@ def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:,.0f}/s" if seconds > 0 else "-"
 
 
-def drain(env: dict[str, str], firm_id: int, tag: str, label: str, expected: int) -> float:
+def drain(
+    env: dict[str, str],
+    firm_id: int,
+    tag: str,
+    label: str,
+    expected: int,
+    *,
+    profile: bool = False,
+) -> float:
     """One delivery run in its own process (bridge_costs' WORKER); prints its figures and
-    returns its time (the run itself, without the process's Django start-up)."""
+    returns its time (the run itself, without the process's Django start-up). ``profile``:
+    under cProfile, whose statistics are printed after the figures."""
     written = common.RowsWritten()
     t = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", WORKER, str(ROOT), str(firm_id), "0", str(expected)],
+        [
+            sys.executable,
+            "-c",
+            WORKER,
+            str(ROOT),
+            str(firm_id),
+            "1" if profile else "0",
+            str(expected),
+        ],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -203,6 +227,8 @@ def drain(env: dict[str, str], firm_id: int, tag: str, label: str, expected: int
     assert report["sent"] == expected, f"expected {expected} items sent, got {report['sent']}"
     assert report["failed"] == report["retrying"] == report["waiting"] == 0
     print(f"{tag}     {written.baseline().describe(seconds)}")
+    if profile:
+        print(proc.stderr)
     return seconds
 
 
@@ -408,7 +434,14 @@ def settle_and_measure(
         f"services in {time.perf_counter() - t:.1f} s ({sum(p.gross for p in plans):,} cents)"
     )
     # (1) the trust receipts
-    drain_receipts = drain(env, firm.pk, tag, "(1) drain of the deposits' trust receipts", n)
+    drain_receipts = drain(
+        env,
+        firm.pk,
+        tag,
+        "(1) drain of the deposits' trust receipts",
+        n,
+        profile=args.profile_drains,
+    )
 
     # --- set-up: liens, fee and costs staged, Push to Client Trust, Push to Disbursement ----
     t = time.perf_counter()
@@ -418,7 +451,14 @@ def settle_and_measure(
         f"Push to Disbursement through the services in {time.perf_counter() - t:.1f} s"
     )
     # (2) the trust checks
-    drain_checks = drain(env, firm.pk, tag, "(2) drain of the trust check requests", 3 * n)
+    drain_checks = drain(
+        env,
+        firm.pk,
+        tag,
+        "(2) drain of the trust check requests",
+        3 * n,
+        profile=args.profile_drains,
+    )
 
     # (3) Create fee invoice for every case, and the drain
     t = time.perf_counter()
@@ -430,7 +470,14 @@ def settle_and_measure(
         f"{tag} (3) fee_invoices_create for {n:,} cases (the click): {click:.2f} s, "
         f"{rate(n, click)}"
     )
-    drain_invoices = drain(env, firm.pk, tag, "(3) drain of the fee invoices", n)
+    drain_invoices = drain(
+        env,
+        firm.pk,
+        tag,
+        "(3) drain of the fee invoices",
+        n,
+        profile=args.profile_drains,
+    )
     print(
         f"{tag} (3) click + drain: {click + drain_invoices:.2f} s, "
         f"{rate(n, click + drain_invoices)} invoices"

@@ -436,7 +436,9 @@ def _invoices_create(
         return [(found[i], False) for i in range(len(requests))]
     if specs:
         try:
-            posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor)
+            posted = journal_entries_post_batch(
+                firm=firm, entries=specs, actor=actor, ledgers=ledgers
+            )
         except PeriodClosed:
             _period_refusal(firm, specs, [new[n][0] for n in posted_by])
             raise
