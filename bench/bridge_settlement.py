@@ -141,6 +141,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="before the timed reconciliations, wait until the 1-minute load average is below "
         "LOAD (the bulk load can run on a busy machine, the timing on a quiet one)",
     )
+    ap.add_argument(
+        "--dump-to",
+        metavar="PATH",
+        help="PostgreSQL: after the bulk load, keep the firm in a pg_dump at PATH (and its "
+        "keys at PATH.env) for --from-dump",
+    )
+    ap.add_argument(
+        "--from-dump",
+        metavar="PATH",
+        help="PostgreSQL: time only the reconciliation of a firm kept by --dump-to (restored, "
+        "migrated to this tree, its connection pointed at this run's books): the bulk load "
+        "of 100,000 cases takes half an hour, a restore minutes",
+    )
     common.add_common_arguments(ap, server=True)
     return ap
 
@@ -160,6 +173,8 @@ def main() -> None:
             cmd += ["--profile"] if args.profile else []
             cmd += ["--profile-drains"] if args.profile_drains else []
             cmd += ["--wait-for-quiet", str(args.wait_for_quiet)]
+            cmd += ["--dump-to", args.dump_to] if args.dump_to else []
+            cmd += ["--from-dump", args.from_dump] if args.from_dump else []
             cmd += common.common_argv(args)
             subprocess.run(cmd, check=True)
         else:
@@ -297,9 +312,20 @@ def timed_books_client() -> Iterator[dict[str, list[float]]]:
 
 
 def run(backend: str, args: argparse.Namespace) -> None:
+    if (args.dump_to or args.from_dump) and backend != "postgres":
+        raise SystemExit("--dump-to and --from-dump are for PostgreSQL (--backend postgres)")
     var_dir = tempfile.mkdtemp(prefix=f"cb-bench-settlement-{backend}-")
     db_name = f"{args.db_prefix}_settlement"
     server = None
+    if args.from_dump:
+        try:
+            server = reconcile_from_dump(args, var_dir, db_name)
+        finally:
+            common.stop(server)
+            common.close_connections()
+            common.database_drop(backend, db_name)
+            shutil.rmtree(var_dir, ignore_errors=True)
+        return
     try:
         env = prepare_database(backend, var_dir, args.bridge_batch, db_name)
         common.setup_django(env)
@@ -532,8 +558,64 @@ def settle_and_measure(
         )
         verify(tag, firm, books, target, None)
         copies_agree(tag, firm, admin, n)
+    if args.dump_to:
+        dump_kept(tag, env, args.dump_to)
     wait_for_quiet(tag, args.wait_for_quiet)
     reconcile_timed(tag, firm, admin, max(target, n), args.reconcile_runs, args.profile)
+
+
+# --- A firm kept for the next run (--dump-to, --from-dump) ----------------------------------
+
+#: What a kept firm needs besides its rows: the keys its secrets were sealed with.
+KEPT_KEYS = ("CASEBRIDGE_SECRET_KEY", "CASEBRIDGE_BRIDGE_KEYS")
+
+
+def dump_kept(tag: str, env: dict[str, str], path: str) -> None:
+    """The whole database in a pg_dump (custom format, light compression) and the run's keys
+    beside it, so another tree's --from-dump can time the reconciliation of the same firm."""
+    t = time.perf_counter()
+    subprocess.run(
+        ["pg_dump", "-Fc", "-Z1", "-f", path, env["DATABASE_URL"]],
+        check=True,
+    )
+    Path(f"{path}.env").write_text("".join(f"{k}={env[k]}\n" for k in KEPT_KEYS))
+    print(f"{tag} kept the firm in {path} (+ .env) in {time.perf_counter() - t:.1f} s")
+
+
+def reconcile_from_dump(
+    args: argparse.Namespace, var_dir: str, db_name: str
+) -> subprocess.Popen[bytes]:
+    """Restore a kept firm, migrate it to this tree, point its connection at this run's
+    books, then the timed reconciliations as after a bulk load."""
+    tag = "[postgres]"
+    keys = dict(
+        line.split("=", 1) for line in Path(f"{args.from_dump}.env").read_text().splitlines()
+    )
+    env = common.bench_env(var_dir, **{k: keys[k] for k in KEPT_KEYS})
+    env["CASEBRIDGE_BRIDGE_TIMEOUT"] = "30"
+    env["DATABASE_URL"] = common.database_create("postgres", var_dir, db_name)
+    t = time.perf_counter()
+    subprocess.run(
+        ["pg_restore", "-j", "2", "--no-owner", "-d", env["DATABASE_URL"], args.from_dump],
+        check=True,
+    )
+    common.manage(env, "migrate")
+    print(f"{tag} restored {args.from_dump} and migrated it in {time.perf_counter() - t:.1f} s")
+    common.setup_django(env)
+    from casebridge.bridge.models import Connection
+    from casebridge.cases.models import Case, User
+    from casebridge.cases.models import Firm as CasesFirm
+
+    vacuum_analyze()
+    server, port = start_books(env, None, args.port)
+    firm = CasesFirm.objects.get(code="lopez-pi")
+    admin = User.objects.get(firm=firm, email="admin@lopez.test")
+    Connection.objects.filter(firm=firm).update(books_url=f"http://127.0.0.1:{port}/books/api/v1")
+    n_cases = Case.objects.filter(firm=firm).count()
+    print(f"{tag} load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    wait_for_quiet(tag, args.wait_for_quiet)
+    reconcile_timed(tag, firm, admin, n_cases, args.reconcile_runs, args.profile)
+    return server
 
 
 # --- Settling through the services ----------------------------------------------------------
