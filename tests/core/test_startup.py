@@ -55,3 +55,17 @@ def test_the_worker_freezes_its_start_up_objects_by_its_start_up_hook():
 
     assert found["before"] == 0
     assert found["frozen"] > 50_000
+
+
+def test_a_second_worker_thread_freezes_nothing_more():
+    found = _fresh(
+        "import gc, json\n"
+        "from casebridge.core.startup import start_up_objects_frozen\n"
+        "start_up_objects_frozen()\n"
+        "first = gc.get_freeze_count()\n"
+        "task_objects = [[n] for n in range(5000)]  # a task running in the first thread\n"
+        "start_up_objects_frozen()  # the second thread's start-up hook\n"
+        "print(json.dumps({'first': first, 'second': gc.get_freeze_count()}))\n"
+    )
+
+    assert found["second"] == found["first"] > 0

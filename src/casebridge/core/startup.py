@@ -12,9 +12,20 @@ collection walks only what requests made since."""
 from __future__ import annotations
 
 import gc
+import threading
+
+_frozen = False
+_lock = threading.Lock()
 
 
 def start_up_objects_frozen() -> None:
-    """Collect once, then freeze every object left: call when start-up is over."""
-    gc.collect()
-    gc.freeze()
+    """Collect once, then freeze every object left: call when start-up is over. Once a
+    process: Huey runs its start-up hook in each worker thread, and a second thread's
+    freeze would keep for ever the objects of a task the first was already running."""
+    global _frozen
+    with _lock:
+        if _frozen:
+            return
+        _frozen = True
+        gc.collect()
+        gc.freeze()
