@@ -60,7 +60,8 @@ books' HTTP reads (the client's calls, of which the HTTP round trips) and the co
 on the cases side (its queries shown apart), beside the raw SQL limit of a digest
 comparison: the books' maintained per-file digests and this side's per-case ones, read
 directly (issue 12, ADR 0030), and both recomputed from every document (the check that
-the maintained digests equal the documents; it fails the bench if they do not). ``--profile`` runs it once more under cProfile with the books served
+the maintained digests equal the documents; it fails the bench if they do not).
+``--profile`` runs it once more under cProfile with the books served
 in-process (httpx's WSGI transport), so the profile shows both sides. Aim: the
 reconciliation of 100,000 cases (``--reconcile-cases 100000``) in under 5 seconds.
 

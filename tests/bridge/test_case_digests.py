@@ -3,7 +3,8 @@ case, ``books_filedigest`` per file) equal a full recomputation from the documen
 a realistic mixed workload through the services (costs sent, paid and voided, deposits
 received and voided, payments disbursed and printed, a fee invoice finalised) and the
 bulk and raw writes no service path makes (a document moved to another case or file, a
-cost's and a payment's links deleted, a deposit voided in bulk), on both databases. Each check is shown able to fail."""
+cost's and a payment's links deleted, a deposit voided in bulk), on both databases. Each
+check is shown able to fail."""
 
 from __future__ import annotations
 
@@ -29,9 +30,7 @@ from .test_reconciliation_digests import _run, _settled_and_final
 def _triggers(prefix: str) -> int:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s", [prefix + "%"]
-            )
+            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE %s", [prefix + "%"])
         else:
             cursor.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
@@ -108,9 +107,10 @@ def test_maintained_digests_equal_a_full_recomputation_after_a_mixed_workload(bo
     TrustItemLink.objects.filter(pk=item_link.pk).delete()
 
     assert _drift(books, cases) == ([], [])
-    assert FileDigest.objects.get(
-        firm=books.firm, namespace="cases-", file_key=new_file.pk
-    ).documents == 1
+    assert (
+        FileDigest.objects.get(firm=books.firm, namespace="cases-", file_key=new_file.pk).documents
+        == 1
+    )
     assert FileDigest.objects.get(firm=books.firm, namespace="cases-", file_key=0).documents == 1
     # the run compares these digests: the changed cases differ and are read in detail
     run = _run(cases)
@@ -130,4 +130,6 @@ def test_a_digest_that_drifted_is_found(books, cases):
     assert [(key, m[0] if m else None, r[0] if r else None) for key, m, r in drifted] == [
         ((cases.firm.pk, settled.case.pk), 6, 7)
     ]
-    assert [key for key, *_ in file_digests_drift(firm=books.firm)] == [(books.firm.pk, "cases-", row.file_key)]
+    assert [key for key, *_ in file_digests_drift(firm=books.firm)] == [
+        (books.firm.pk, "cases-", row.file_key)
+    ]

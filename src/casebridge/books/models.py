@@ -703,6 +703,9 @@ class FileDigest(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"digest of {self.documents} documents"
+
 
 class LineKind(models.TextChoices):
     FEE = "fee", "Fee (time entry)"

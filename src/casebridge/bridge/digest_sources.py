@@ -17,8 +17,14 @@ checks them (:func:`casebridge.core.digest.drift`) are both made from :data:`CAS
 
 from __future__ import annotations
 
-from casebridge.bridge.models import CaseDigest, CostLink, DepositLink, FeeInvoice, InvoiceStage
-from casebridge.bridge.models import TrustItemLink
+from casebridge.bridge.models import (
+    CaseDigest,
+    CostLink,
+    DepositLink,
+    FeeInvoice,
+    InvoiceStage,
+    TrustItemLink,
+)
 from casebridge.bridge.services.settlement import CHECK_KINDS
 from casebridge.cases.models import Cost, CostStatus, Deposit, TrustItem, TrustItemStatus
 from casebridge.core.digest import Source, Table, Target, row_sql
@@ -105,7 +111,9 @@ def _target() -> Target:
         f"AND NOT t.paid_direct AND t.status IN ({disbursed}, {to_be_disbursed})",
     )
     invoice = Source(
-        tables=(_table(FeeInvoice, "f", "firm_id", "case_id", "external_ref", "total_cents", "stage"),),
+        tables=(
+            _table(FeeInvoice, "f", "firm_id", "case_id", "external_ref", "total_cents", "stage"),
+        ),
         keys=("f.firm_id", "f.case_id"),
         cents="f.total_cents",
         row=row_sql("I", "f.external_ref", "f.total_cents", "f.stage", "''"),

@@ -467,6 +467,9 @@ class CaseDigest(models.Model):
             models.UniqueConstraint(fields=["firm", "case"], name="bridge_casedigest_key")
         ]
 
+    def __str__(self) -> str:
+        return f"digest of {self.documents} documents"
+
 
 class ReconciliationRun(models.Model):
     """One comparison of both sides (the whole firm, or one case): costs sent vs checks,

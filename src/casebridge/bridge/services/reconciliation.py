@@ -19,7 +19,8 @@ the sum of cents and a hash of the documents sent (references with their amounts
 and printed check numbers) and the file's trust balance, in compact arrays
 (``/reports/external-digests``); this side reads the digest of what each case expects
 the books to hold. Both sides' digests are maintained by triggers as the documents change
-(ADR 0030), so a run reads one small row per file and per case. Only the cases whose digests differ (and those
+(ADR 0030), so a run reads one small row per file and per case. Only the cases whose
+digests differ (and those
 with something a digest cannot show: an item on its way or failed, a deposit or payment
 never sent, a final fee invoice beside a void cost) are compared document by document,
 their files' documents read by file (``/reports/external-documents?file_ids=``). Nothing
@@ -41,7 +42,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from django.db.models import Sum
 
