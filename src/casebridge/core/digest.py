@@ -325,16 +325,19 @@ def drift(target: Target, firm_id: int) -> Drift:
     recomputed) for each group that differs (a group with no documents is as good as
     none). The firm is the target's first key."""
     n = len(target.keys)
+    firm = int(firm_id)  # written into the SQL: its '%' operators take no parameters
     maintained_sql = select_sql(
         [*target.keys, "documents", "cents", "hash"],
         target.table,
-        f"{target.keys[0]} = %s AND (documents <> 0 OR cents <> 0 OR hash <> 0)",
+        f"{target.keys[0]} = {firm} AND (documents <> 0 OR cents <> 0 OR hash <> 0)",
     )
-    recomputed_sql = select_sql(["*"], f"({recompute_sql(target, connection.vendor)}) r", "k0 = %s")
+    recomputed_sql = select_sql(
+        ["*"], f"({recompute_sql(target, connection.vendor)}) r", f"k0 = {firm}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(maintained_sql, [firm_id])
+        cursor.execute(maintained_sql)
         maintained = {tuple(r[:n]): (int(r[n]), int(r[n + 1]), int(r[n + 2])) for r in cursor}
-        cursor.execute(recomputed_sql, [firm_id])
+        cursor.execute(recomputed_sql)
         recomputed = {tuple(r[:n]): (int(r[n]), int(r[n + 1]), int(r[n + 2])) for r in cursor}
     return [
         (key, maintained.get(key), recomputed.get(key))
