@@ -1,5 +1,5 @@
 """Maintained digests of the documents an integration sent (issue 12: the bridge's
-reconciliation compares digests, and reads documents only where they differ; ADR 0025).
+reconciliation compares digests, and reads documents only where they differ; ADR 0030).
 
 A digest is (count, sum of cents, hash) over a group's rows, one row per document::
 
