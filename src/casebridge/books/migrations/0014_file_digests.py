@@ -6,7 +6,7 @@ documents already there are summed into it here. On SQLite the triggers call the
 registered on each connection (``casebridge.core.sqlite_backend``).
 
 On SQLite a later migration that rebuilds one of the three tables drops these triggers
-with it: it must install them again (tests/books/test_file_digests.py fails if missing).
+with it: it must install them again (tests/bridge/test_case_digests.py fails if missing).
 """
 
 import django.db.models.deletion
