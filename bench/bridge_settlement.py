@@ -58,8 +58,10 @@ After the same verification, ``reconciliation_run`` of the whole firm is timed
 (``--reconcile-runs`` times, 3 by default, and the median), each run split into the
 books' HTTP reads (the client's calls, of which the HTTP round trips) and the comparison
 on the cases side (its queries shown apart), beside the raw SQL limit of a digest
-comparison: the books' per-file digest query and this side's per-case one, run directly
-(issue 12). ``--profile`` runs it once more under cProfile with the books served
+comparison: the books' maintained per-file digests and this side's per-case ones, read
+directly (issue 12, ADR 0030), and both recomputed from every document (the check that
+the maintained digests equal the documents; it fails the bench if they do not).
+``--profile`` runs it once more under cProfile with the books served
 in-process (httpx's WSGI transport), so the profile shows both sides. Aim: the
 reconciliation of 100,000 cases (``--reconcile-cases 100000``) in under 5 seconds.
 
@@ -879,28 +881,55 @@ def reconcile_timed(
     )
     limit = digests_raw(firm)
     print(
-        f"{tag}     raw SQL limit: both sides' digest queries run directly (no HTTP, no "
-        f"comparison): {limit:.2f} s; the path took {median / limit:.1f}x that "
+        f"{tag}     raw SQL limit: both sides' maintained digest reads run directly (no HTTP, "
+        f"no comparison): {limit:.2f} s; the path took {median / limit:.1f}x that "
         f"(ratio {limit / median:.2f})"
     )
+    seconds, drifted = digests_recomputed(firm)
+    print(
+        f"{tag}     both sides' digests recomputed from every document (the check of the "
+        f"maintained ones, what a run computed before ADR 0030): {seconds:.2f} s, "
+        f"{drifted} groups differ from the maintained digests"
+    )
+    assert drifted == 0, "the maintained digests drifted from the documents"
     if profile:
         profiled(tag, firm, admin)
 
 
-def digests_raw(firm: Any) -> float:
-    """Seconds of the two grouped queries the reconciliation rests on, run directly: the
-    books' per-file digests of every document (with the trust balances) and this side's
-    per-case digests of what it sent (the limit of a digest comparison: what is left is
-    HTTP, JSON and the comparison of 2 x n tuples)."""
+def _books_firm(firm: Any) -> Any:
     from casebridge.books.models import BankAccount, BankAccountKind
     from casebridge.books.models import Firm as BooksFirm
+    from casebridge.bridge.models import Connection
+
+    conn = Connection.objects.get(firm=firm)
+    bank = BankAccount.objects.get(pk=conn.trust_account_id, kind=BankAccountKind.TRUST)
+    return BooksFirm.objects.get(pk=bank.firm_id)
+
+
+def digests_recomputed(firm: Any) -> tuple[float, int]:
+    """Seconds of both sides' digests recomputed from every document and compared with the
+    maintained ones (the integrity check), and how many groups differ."""
+    from casebridge.books.selectors.digests import file_digests_drift
+    from casebridge.bridge.services.reconciliation import case_digests_drift
+
+    books_firm = _books_firm(firm)
+    t = time.perf_counter()
+    drifted = len(file_digests_drift(firm=books_firm)) + len(case_digests_drift(firm=firm))
+    return time.perf_counter() - t, drifted
+
+
+def digests_raw(firm: Any) -> float:
+    """Seconds of the two reads the reconciliation rests on, run directly: the books'
+    maintained per-file digests (with the trust balances) and this side's maintained
+    per-case digests (the limit of a digest comparison: what is left is HTTP, JSON and the
+    comparison of 2 x n tuples)."""
+    from casebridge.books.models import BankAccount
     from casebridge.books.selectors.digests import external_digests_page
     from casebridge.bridge.models import Connection
     from casebridge.bridge.services.reconciliation import _expected_digests
 
-    conn = Connection.objects.get(firm=firm)
-    bank = BankAccount.objects.get(pk=conn.trust_account_id, kind=BankAccountKind.TRUST)
-    books_firm = BooksFirm.objects.get(pk=bank.firm_id)
+    bank = BankAccount.objects.get(pk=Connection.objects.get(firm=firm).trust_account_id)
+    books_firm = _books_firm(firm)
     t = time.perf_counter()
     after: int | None = 0
     while after is not None:
