@@ -84,12 +84,16 @@ def trust_items_record_checks_printed(
                 {"status": TrustItemStatus.DISBURSED, "check_number": number, "on": on.isoformat()},
             )
         )
-        item.status, item.check_number, item.disbursed_on = (
-            TrustItemStatus.DISBURSED,
-            number[:40],
-            on,
-        )
-    TrustItem.objects.bulk_update(items, ["status", "check_number", "disbursed_on"])
+    # one UPDATE ... FROM VALUES a 500 rows: bulk_update's CASE per field per row grew as
+    # the square of the payments (45 s for 6,000 on the 2-core machine)
+    update_rows(
+        TrustItem,
+        [("status", "varchar"), ("check_number", "varchar"), ("disbursed_on", "date")],
+        [
+            (item.pk, TrustItemStatus.DISBURSED.value, wanted[item.pk][0][:40], wanted[item.pk][1])
+            for item in items
+        ],
+    )
     audit_record_many(events)
     return len(items)
 
@@ -164,11 +168,15 @@ def trust_items_reopen(
         )
         for item in items
     ]
-    for item in items:
-        item.status = TrustItemStatus.TO_BE_DISBURSED
-        item.check_number, item.invoice_reference, item.disbursed_on = "", "", None
-    TrustItem.objects.bulk_update(
-        items, ["status", "check_number", "invoice_reference", "disbursed_on"]
+    update_rows(
+        TrustItem,
+        [
+            ("status", "varchar"),
+            ("check_number", "varchar"),
+            ("invoice_reference", "varchar"),
+            ("disbursed_on", "date"),
+        ],
+        [(item.pk, TrustItemStatus.TO_BE_DISBURSED.value, "", "", None) for item in items],
     )
     audit_record_many(events)
     return len(items)
