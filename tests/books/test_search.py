@@ -21,7 +21,9 @@ def found(firm, query: str) -> dict[str, list[str]]:
 @pytest.fixture
 def mixed(firm, other_firm, admin, operating, client_file):
     code = ActivityCode.objects.get(firm=firm, code="E112")
-    court = operating_check(firm, admin, operating, client_file, 43_500, code, payee="Superior Court")
+    court = operating_check(
+        firm, admin, operating, client_file, 43_500, code, payee="Superior Court"
+    )
     checks.check_print(firm=firm, actor=admin, check_id=court.pk, check_number=10_421, printed_on=D)
     spoiled = operating_check(firm, admin, operating, None, 2_999, code, payee="Lopez Couriers")
     checks.check_void(firm=firm, actor=admin, check_id=spoiled.pk, void_date=D, reason="wrong")

@@ -149,7 +149,10 @@ def test_the_indexes_exist(db):
             cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE '%_search%'")
             names = {row[0] for row in cursor.fetchall()}
             for index in INDEXES:
-                assert {index.name, *(f"{index.name}_{e}" for e in ("insert", "delete", "update"))} <= names
+                assert {
+                    index.name,
+                    *(f"{index.name}_{e}" for e in ("insert", "delete", "update")),
+                } <= names
 
 
 def test_words_are_letters_and_digits():

@@ -83,7 +83,9 @@ def _payees(firm_id: int, words: list[str]) -> list[search.Hit]:
         search.Hit(
             c.name,
             "Payee of costs",
-            reverse("cases:costs_management") + "?" + urlencode({"status": "open", "payee": c.name}),
+            reverse("cases:costs_management")
+            + "?"
+            + urlencode({"status": "open", "payee": c.name}),
         )
         for c in rows
     ]
@@ -95,9 +97,9 @@ def _costs(firm_id: int, words: list[str]) -> list[search.Hit]:
     # merged newest first: one OR across two tables would scan.
     by_text = list(live.filter(search.matches(COSTS, words)).order_by("-pk")[:N])
     by_payee = list(
-        live.filter(payee_id__in=_matching_contacts(firm_id, words).values("pk")).order_by(
-            "-pk"
-        )[:N]
+        live.filter(payee_id__in=_matching_contacts(firm_id, words).values("pk")).order_by("-pk")[
+            :N
+        ]
     )
     ids = sorted({c.pk for c in by_text + by_payee}, reverse=True)[:N]
     rows = Cost.objects.filter(pk__in=ids).select_related("case", "payee").order_by("-pk")
