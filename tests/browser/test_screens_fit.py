@@ -79,6 +79,7 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
     entry_pk = JournalEntry.objects.filter(firm=books.firm).order_by("pk").first().pk  # type: ignore[union-attr]
     return [
         ("books-dashboard", "/books/"),
+        ("books-search", "/books/search/?q=lop"),
         ("books-checks-queued", "/books/checks/?status=queued"),
         ("books-checks-printed", "/books/checks/?status=printed"),
         ("books-invoices", "/books/invoices/"),
@@ -104,6 +105,8 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
 
 def cases_screens(case: Case) -> list[tuple[str, str]]:
     return [
+        ("cases-home", "/cases/home/"),
+        ("cases-search", "/cases/search/?q=lop"),
         ("cases-list", "/cases/"),
         ("cases-case", f"/cases/{case.pk}/"),
         ("cases-costs", f"/cases/{case.pk}/costs/"),
