@@ -178,4 +178,6 @@ def test_payees_only_for_costs_management(world, admin_client, paralegal_client)
 
 def test_every_cases_page_has_the_search_box(admin_client):
     html = text(admin_client.get(reverse("cases:case_list")))
-    assert 'action="/cases/search/" class="topsearch" role="search" aria-label="Search cases"' in html
+    assert (
+        'action="/cases/search/" class="topsearch" role="search" aria-label="Search cases"' in html
+    )
