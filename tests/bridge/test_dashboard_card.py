@@ -32,7 +32,7 @@ def test_the_last_runs_differences_with_a_link(books, cases, connected):
         "Not run yet",
         True,
     )
-    assert '<span class="stat-value">–</span>' in card_of(admin)
+    assert '<span class="stat-value">&ndash;</span>' in card_of(admin)
     cost = add_cost(cases, 12_500)
     outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[cost.pk])
     outbox_deliver(firm_id=cases.firm.pk)
