@@ -29,6 +29,8 @@ MAX_WORDS = 6
 #: At most this many characters of each word.
 MAX_WORD_CHARS = 40
 _WORD = re.compile(r"[^\W_]+")
+#: SQLite: at most this many matches of a kind (the firm's newest) are ordered.
+SQLITE_CANDIDATES = 1000
 #: At most this many results of each kind.
 PER_KIND = 10
 
@@ -100,22 +102,33 @@ class _WordStart(Func):
     output_field = BooleanField()
 
 
-def matches(index: TextIndex, query_words: list[str]) -> Q:
-    """A condition for ``QuerySet.filter`` on ``index.table``'s model: every word of
-    ``query_words`` (from :func:`words`; not empty) begins a word of the row's columns.
-    (Column expressions, not SQL text, so that it holds in a subquery's alias too.)"""
+def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
+    """A condition for ``QuerySet.filter`` on ``index.table``'s model: the firm's rows
+    where every word of ``query_words`` (from :func:`words`; not empty) begins a word of
+    the row's columns. (Column expressions, not SQL text, so that it holds in a subquery's
+    alias too.)
+
+    On SQLite the firm is a column of the FTS5 table, so the index answers for the firm
+    alone, newest rows first, and stops at :data:`SQLITE_CANDIDATES`: a word that matches
+    half the table costs what a rare one does, and the kinds' orders sort at most that
+    many."""
     if not query_words:
         raise ValueError("a search needs at least one word")
     if connection.vendor == "postgresql":
         text = _Joined(*(_Text(F(c)) for c in index.columns))
-        condition = Q()
+        condition = Q(firm_id=firm_id)
         for w in query_words:
             condition &= Q(_WordStart(text, Value(r"\m" + w)))
         return condition
-    # The table's name is a constant of the code; the words (no quote: [^\W_]+) a parameter.
-    fts = " ".join(f'"{w}"*' for w in query_words)
-    sql = f"SELECT rowid FROM {index.name} WHERE {index.name} MATCH %s"  # noqa: S608
-    return Q(pk__in=RawSQL(sql, [fts]))  # noqa: S611
+    # Names are constants of the code; the words (no quote: [^\W_]+) and the firm's id
+    # (an int) go in one parameter.
+    phrase = " AND ".join(f'"{w}"*' for w in query_words)
+    fts = f"firm_id : {int(firm_id)} AND {{{' '.join(index.columns)}}} : ({phrase})"
+    sql = (
+        f"SELECT rowid FROM {index.name} WHERE {index.name} MATCH %s "  # noqa: S608
+        f"ORDER BY rowid DESC LIMIT {SQLITE_CANDIDATES}"
+    )
+    return Q(firm_id=firm_id, pk__in=RawSQL(sql, [fts]))  # noqa: S611
 
 
 def index_sql(index: TextIndex, vendor: str) -> list[str]:
@@ -126,16 +139,17 @@ def index_sql(index: TextIndex, vendor: str) -> list[str]:
             f"CREATE INDEX IF NOT EXISTS {index.name} ON {index.table} "
             f"USING gin (({index.expression()}) gin_trgm_ops)"
         ]
-    cols = ", ".join(index.columns)
-    new = ", ".join(f"new.{c}" for c in index.columns)
-    old = ", ".join(f"old.{c}" for c in index.columns)
+    columns = ("firm_id", *index.columns)  # the firm too: the index answers per firm
+    cols = ", ".join(columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    old = ", ".join(f"old.{c}" for c in columns)
     name, table = index.name, index.table
     # Names of tables and columns, constants of the code (no input reaches them).
     delete = f"INSERT INTO {name}({name}, rowid, {cols}) VALUES ('delete', old.id, {old});"  # noqa: S608
     insert = f"INSERT INTO {name}(rowid, {cols}) VALUES (new.id, {new});"  # noqa: S608
     return [
         f"CREATE VIRTUAL TABLE {name} USING fts5({cols}, content='{table}', "
-        "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+        "content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='2 3')",
         f"INSERT INTO {name}({name}) VALUES ('rebuild')",  # noqa: S608
         f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} BEGIN {insert} END",
         f"CREATE TRIGGER {name}_delete AFTER DELETE ON {table} BEGIN {delete} END",

@@ -50,7 +50,7 @@ def search_books(firm: Firm, query: str) -> search.Results:
 
 def _files(firm_id: int, words: list[str]) -> list[search.Hit]:
     rows = (
-        File.objects.filter(search.matches(FILES, words), firm_id=firm_id)
+        File.objects.filter(search.matches(FILES, words, firm_id))
         .select_related("client")
         .order_by("-opened_on", "-pk")[:N]
     )
@@ -65,7 +65,7 @@ def _files(firm_id: int, words: list[str]) -> list[search.Hit]:
 
 
 def _contacts(firm_id: int, words: list[str]) -> list[search.Hit]:
-    rows = Contact.objects.filter(search.matches(CONTACTS, words), firm_id=firm_id).order_by(
+    rows = Contact.objects.filter(search.matches(CONTACTS, words, firm_id)).order_by(
         Lower("name"), "pk"
     )[:N]
     return [
@@ -80,7 +80,7 @@ def _contacts(firm_id: int, words: list[str]) -> list[search.Hit]:
 
 def _checks(firm_id: int, words: list[str]) -> list[search.Hit]:
     rows = (
-        Check.objects.filter(search.matches(CHECKS, words), firm_id=firm_id)
+        Check.objects.filter(search.matches(CHECKS, words, firm_id))
         .select_related("bank_account", "file")
         .order_by("-request_date", "-pk")[:N]
     )
@@ -109,7 +109,7 @@ def _checks(firm_id: int, words: list[str]) -> list[search.Hit]:
 
 def _invoices(firm_id: int, words: list[str]) -> list[search.Hit]:
     rows = (
-        Invoice.objects.filter(search.matches(INVOICES, words), firm_id=firm_id)
+        Invoice.objects.filter(search.matches(INVOICES, words, firm_id))
         .select_related("file")
         .order_by("-invoice_date", "-pk")[:N]
     )

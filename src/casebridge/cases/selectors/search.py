@@ -51,7 +51,7 @@ def search_cases_side(user: User, query: str) -> search.Results:
 
 def _cases(firm_id: int, words: list[str]) -> list[search.Hit]:
     rows = (
-        Case.objects.filter(search.matches(CASES, words), firm_id=firm_id)
+        Case.objects.filter(search.matches(CASES, words, firm_id))
         .select_related("client")
         .order_by("-opened_on", "-pk")[:N]
     )
@@ -66,7 +66,7 @@ def _cases(firm_id: int, words: list[str]) -> list[search.Hit]:
 
 
 def _matching_contacts(firm_id: int, words: list[str]):  # type: ignore[no-untyped-def]
-    return Contact.objects.filter(search.matches(CONTACTS, words), firm_id=firm_id)
+    return Contact.objects.filter(search.matches(CONTACTS, words, firm_id))
 
 
 def _contacts(firm_id: int, words: list[str]) -> list[search.Hit]:
@@ -97,17 +97,18 @@ def _payees(firm_id: int, words: list[str]) -> list[search.Hit]:
 
 
 def _costs(firm_id: int, words: list[str]) -> list[search.Hit]:
-    live = Cost.objects.filter(firm_id=firm_id).exclude(status=CostStatus.VOID)
+    live = Cost.objects.exclude(status=CostStatus.VOID)
     # Two indexed reads of at most N each (by the cost's own text; by its payee's name),
     # merged newest first: one OR across two tables would scan.
-    by_text = list(live.filter(search.matches(COSTS, words)).order_by("-pk")[:N])
-    by_payee = list(
-        live.filter(payee_id__in=_matching_contacts(firm_id, words).values("pk")).order_by("-pk")[
-            :N
-        ]
+    by_text = live.filter(search.matches(COSTS, words, firm_id)).order_by(*NEWEST_COST)
+    payees = _matching_contacts(firm_id, words).values("pk")
+    by_payee = live.filter(firm_id=firm_id, payee_id__in=payees).order_by(*NEWEST_COST)
+    newest = sorted(
+        {*by_text.values_list("cost_date", "pk")[:N], *by_payee.values_list("cost_date", "pk")[:N]},
+        reverse=True,
     )
-    ids = sorted({c.pk for c in by_text + by_payee}, reverse=True)[:N]
-    rows = Cost.objects.filter(pk__in=ids).select_related("case", "payee").order_by("-pk")
+    ids = [pk for _, pk in newest[:N]]
+    rows = Cost.objects.filter(pk__in=ids).select_related("case", "payee").order_by(*NEWEST_COST)
     return [
         search.Hit(
             f"{format_cents(c.amount_cents)} to {c.payee.name}",
