@@ -11,7 +11,7 @@ at most ten of each kind, from the text indexes of migration 0009_search (ADR 00
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -65,7 +65,7 @@ def _cases(firm_id: int, words: list[str]) -> list[search.Hit]:
     ]
 
 
-def _matching_contacts(firm_id: int, words: list[str]):  # type: ignore[no-untyped-def]
+def _matching_contacts(firm_id: int, words: list[str]) -> QuerySet[Contact]:
     return Contact.objects.filter(search.matches(CONTACTS, words, firm_id))
 
 
@@ -81,9 +81,13 @@ def _contacts(firm_id: int, words: list[str]) -> list[search.Hit]:
     ]
 
 
-def _payees(firm_id: int, words: list[str]) -> list[search.Hit]:
+def _payee_rows(firm_id: int, words: list[str]) -> QuerySet[Contact]:
+    """Matching contacts who are the payee of a live cost, by name: at most N."""
     live = Cost.objects.filter(payee=OuterRef("pk")).exclude(status=CostStatus.VOID)
-    rows = _matching_contacts(firm_id, words).filter(Exists(live)).order_by(*BY_NAME)[:N]
+    return _matching_contacts(firm_id, words).filter(Exists(live)).order_by(*BY_NAME)[:N]
+
+
+def _payees(firm_id: int, words: list[str]) -> list[search.Hit]:
     return [
         search.Hit(
             c.name,
@@ -92,16 +96,18 @@ def _payees(firm_id: int, words: list[str]) -> list[search.Hit]:
             + "?"
             + urlencode({"status": "open", "payee": c.name}),
         )
-        for c in rows
+        for c in _payee_rows(firm_id, words)
     ]
 
 
 def _costs(firm_id: int, words: list[str]) -> list[search.Hit]:
     live = Cost.objects.exclude(status=CostStatus.VOID)
     # Two indexed reads of at most N each (by the cost's own text; by its payee's name),
-    # merged newest first: one OR across two tables would scan.
+    # merged newest cost date first: one OR across two tables would scan.
     by_text = live.filter(search.matches(COSTS, words, firm_id)).order_by(*NEWEST_COST)
-    payees = _matching_contacts(firm_id, words).values("pk")
+    # The costs of the payees found (at most N, as ids: a subquery of every matching
+    # contact lets the planner guess thousands of costs and scan the table for them).
+    payees = list(_payee_rows(firm_id, words).values_list("pk", flat=True))
     by_payee = live.filter(firm_id=firm_id, payee_id__in=payees).order_by(*NEWEST_COST)
     newest = sorted(
         {*by_text.values_list("cost_date", "pk")[:N], *by_payee.values_list("cost_date", "pk")[:N]},
