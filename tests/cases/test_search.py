@@ -157,3 +157,25 @@ def test_the_indexes_exist(db):
 
 def test_words_are_letters_and_digits():
     assert search.words("  Lopez-GARCÍA, 2024_07 ") == ["lopez", "garcía", "2024", "07"]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the candidate cap is SQLite's")
+def test_sqlite_reads_the_firms_newest_candidates_only(cfirm, cadmin, client_contact, monkeypatch):
+    """Another firm's newer matches never crowd the firm's own out of the capped read."""
+    monkeypatch.setattr(search, "SQLITE_CANDIDATES", 2)
+    ours = [
+        case_services.case_create(
+            firm=cfirm, actor=cadmin, name=f"Garcia v. Road {n}", client_id=client_contact.pk
+        )
+        for n in range(3)
+    ]
+    other = firms.firm_create(code="other-pi", name="Other PI")
+    boss = firms.user_create(
+        firm=other, actor=None, email="boss@other.test", password=PASSWORD, is_firm_admin=True
+    )
+    theirs = case_services.contact_create(firm=other, actor=boss, name="Garcia Other")
+    for n in range(3):
+        case_services.case_create(
+            firm=other, actor=boss, name=f"Garcia v. Elsewhere {n}", client_id=theirs.pk
+        )
+    assert found(cadmin, "garcia")["cases"] == [f"{c.number} {c.name}" for c in ours[:0:-1]]
