@@ -128,7 +128,10 @@ def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
         f"SELECT rowid FROM {index.name} WHERE {index.name} MATCH %s "  # noqa: S608
         f"ORDER BY rowid DESC LIMIT {SQLITE_CANDIDATES}"
     )
-    return Q(firm_id=firm_id, pk__in=RawSQL(sql, [fts]))  # noqa: S611
+    # The firm is in the index's answer: no firm_id test here, which would let SQLite walk
+    # a (firm, ...) index in the kind's order probing the candidates, instead of reading
+    # the candidates and sorting them.
+    return Q(pk__in=RawSQL(sql, [fts]))  # noqa: S611
 
 
 def index_sql(index: TextIndex, vendor: str) -> list[str]:

@@ -39,13 +39,14 @@ def search_cases_side(user: User, query: str) -> search.Results:
     if not words:
         return search.Results(query=query, groups=[])
     firm = user.firm
+    payees = list(_payee_rows(firm.pk, words))
     groups = [
         search.Group("cases", "Cases", _cases(firm.pk, words)),
         search.Group("contacts", "Contacts", _contacts(firm.pk, words)),
     ]
     if user.has_permission(Permission.COSTS_MANAGEMENT):
-        groups.append(search.Group("payees", "Payees", _payees(firm.pk, words)))
-    groups.append(search.Group("costs", "Costs", _costs(firm.pk, words)))
+        groups.append(search.Group("payees", "Payees", _payees(payees)))
+    groups.append(search.Group("costs", "Costs", _costs(firm.pk, words, payees)))
     return search.Results(query=query, groups=groups)
 
 
@@ -87,7 +88,7 @@ def _payee_rows(firm_id: int, words: list[str]) -> QuerySet[Contact]:
     return _matching_contacts(firm_id, words).filter(Exists(live)).order_by(*BY_NAME)[:N]
 
 
-def _payees(firm_id: int, words: list[str]) -> list[search.Hit]:
+def _payees(payees: list[Contact]) -> list[search.Hit]:
     return [
         search.Hit(
             c.name,
@@ -96,19 +97,20 @@ def _payees(firm_id: int, words: list[str]) -> list[search.Hit]:
             + "?"
             + urlencode({"status": "open", "payee": c.name}),
         )
-        for c in _payee_rows(firm_id, words)
+        for c in payees
     ]
 
 
-def _costs(firm_id: int, words: list[str]) -> list[search.Hit]:
+def _costs(firm_id: int, words: list[str], payees: list[Contact]) -> list[search.Hit]:
     live = Cost.objects.exclude(status=CostStatus.VOID)
     # Two indexed reads of at most N each (by the cost's own text; by its payee's name),
     # merged newest cost date first: one OR across two tables would scan.
     by_text = live.filter(search.matches(COSTS, words, firm_id)).order_by(*NEWEST_COST)
     # The costs of the payees found (at most N, as ids: a subquery of every matching
     # contact lets the planner guess thousands of costs and scan the table for them).
-    payees = list(_payee_rows(firm_id, words).values_list("pk", flat=True))
-    by_payee = live.filter(firm_id=firm_id, payee_id__in=payees).order_by(*NEWEST_COST)
+    by_payee = live.filter(firm_id=firm_id, payee_id__in=[p.pk for p in payees]).order_by(
+        *NEWEST_COST
+    )
     newest = sorted(
         {*by_text.values_list("cost_date", "pk")[:N], *by_payee.values_list("cost_date", "pk")[:N]},
         reverse=True,
