@@ -79,6 +79,7 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
     entry_pk = JournalEntry.objects.filter(firm=books.firm).order_by("pk").first().pk  # type: ignore[union-attr]
     return [
         ("books-dashboard", "/books/"),
+        ("books-search", "/books/search/?q=lop"),
         ("books-checks-queued", "/books/checks/?status=queued"),
         ("books-checks-printed", "/books/checks/?status=printed"),
         ("books-invoices", "/books/invoices/"),
@@ -105,6 +106,8 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
 
 def cases_screens(case: Case) -> list[tuple[str, str]]:
     return [
+        ("cases-home", "/cases/home/"),
+        ("cases-search", "/cases/search/?q=lop"),
         ("cases-list", "/cases/"),
         ("cases-case", f"/cases/{case.pk}/"),
         ("cases-costs", f"/cases/{case.pk}/costs/"),
@@ -234,11 +237,32 @@ def test_every_main_screen_fits_a_phone_and_a_desktop_and_passes_axe(
             wrong += check_screen(cases_page, base, name, path, size)
     assert wrong == [], "\n".join(wrong)
     keyboard(cases_page, base, settled.case)
+    search_by_keyboard(cases_page, base, settled.case)
     kept = screenshots_dir()
     shots = sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*.png"))
     screens = len(books_screens(books)) + len(cases_screens(settled.case)) + len(POPUPS)
     assert len(shots) == 2 * screens
     assert all(re.fullmatch(r"(phone|desktop)/[a-z-]+\.png", s) for s in shots), shots
+
+
+def search_by_keyboard(page: Page, base: str, case: Case) -> None:
+    """The top bar's search box: results under it as you type, Down into them, Escape
+    closes them and gives the focus back, Enter opens the results page."""
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{base}/cases/home/")
+    box = page.locator("#top-search-q")
+    word = case.name.split()[0][:3].lower()
+    box.fill(word)
+    hit = page.locator(f'#search-live a[href="/cases/{case.pk}/"]')
+    expect(hit).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#search-live a").first).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(box).to_be_focused()
+    expect(page.locator("#search-live a")).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/cases/search/?q={word}")
+    expect(page.locator(f'main a[href="/cases/{case.pk}/"]')).to_be_visible()
 
 
 def ring(page: Page) -> dict[str, str]:

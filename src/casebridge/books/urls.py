@@ -16,6 +16,7 @@ from casebridge.books.views import (
     journal,
     reconciliations,
     reports,
+    search,
     settings,
     statements,
     users,
@@ -49,6 +50,7 @@ urlpatterns = [
     ),
     # Main navigation
     path("", dashboard.dashboard_view, name="dashboard"),
+    path("search/", search.search_view, name="search"),
     path("files/", files.files_view, name="files"),
     path("files/new/", files.file_create_view, name="file_new"),
     path("files/<int:pk>/", files.file_detail_view, name="file_detail"),

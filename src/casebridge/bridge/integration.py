@@ -35,6 +35,7 @@ from casebridge.cases import extensions
 from casebridge.cases.extensions import (
     Banner,
     CostExtras,
+    DashboardCard,
     FigureRow,
     RowAction,
     TrustCaseExtras,
@@ -168,6 +169,20 @@ class BooksIntegration:
                 "See the differences",
             )
         ]
+
+    def dashboard_cards(self, user: User) -> list[DashboardCard]:
+        """The last reconciliation's differences, for those who may open it."""
+        if not user.has_permission(Permission.ADMIN_SETTINGS) or not has_connection(user.firm):
+            return []
+        run = last_reconciliation(user.firm)
+        url = reverse("bridge:reconciliation")
+        label = "Reconciliation differences"
+        if run is None:
+            return [DashboardCard(label, None, "Not run yet", url, problem=True)]
+        note = f"Last run {run.started_at:%Y-%m-%d %H:%M}"
+        if run.error:
+            return [DashboardCard(label, None, f"{note}: it failed", url, problem=True)]
+        return [DashboardCard(label, run.differences, note, url, problem=run.differences > 0)]
 
     def trust_page_links(self, user: User) -> list[RowAction]:
         if not is_connected(user.firm):

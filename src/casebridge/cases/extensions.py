@@ -22,7 +22,9 @@ it, explicitly and in the open, at the few places where an integration has a say
 - :meth:`Integration.home_notices`, :meth:`Integration.trust_page_links`: a line of status
   on the home page (the case list), links at the top of Client Trust Management;
 - :meth:`Integration.nav_links`, :meth:`Integration.costs_progress_html`: links in the main
-  navigation, and a live count above the costs lists while work on them is under way.
+  navigation, and a live count above the costs lists while work on them is under way;
+- :meth:`Integration.dashboard_cards`: figures on the dashboard (e.g. the differences the
+  last reconciliation with the books found).
 
 With nothing registered every call is a no-op, which is how the cases side runs alone.
 """
@@ -89,6 +91,17 @@ class TrustCaseExtras:
     actions: tuple[RowAction, ...] = ()
 
 
+@dataclass(frozen=True)
+class DashboardCard:
+    """A figure on the dashboard: how many of something need a look, and where to look."""
+
+    label: str
+    count: int | None  # None: not known yet; ``note`` says why
+    note: str
+    url: str
+    problem: bool = False
+
+
 class Integration(Protocol):
     key: str
 
@@ -123,6 +136,8 @@ class Integration(Protocol):
     def nav_links(self, user: User) -> list[RowAction]: ...
 
     def costs_progress_html(self, request: HttpRequest, user: User) -> str: ...
+
+    def dashboard_cards(self, user: User) -> list[DashboardCard]: ...
 
 
 _registered: dict[str, Integration] = {}
@@ -177,6 +192,11 @@ def banners(request: HttpRequest, user: User) -> list[Banner]:
 def home_notices(request: HttpRequest, user: User) -> list[Banner]:
     """Status lines for the home page (the case list), e.g. the last reconciliation."""
     return [n for i in integrations() for n in i.home_notices(request, user)]
+
+
+def dashboard_cards(user: User) -> list[DashboardCard]:
+    """Figures integrations add to the dashboard for ``user``."""
+    return [c for i in integrations() for c in i.dashboard_cards(user)]
 
 
 def trust_page_links(user: User) -> list[RowAction]:

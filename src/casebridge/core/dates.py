@@ -142,3 +142,14 @@ def opening_date_refusal(
             first_recorded=first_recorded.isoformat(),
         )
     return None
+
+
+def month_ends(today: dt.date, months: int = 12) -> list[dt.date]:
+    """The last ``months`` month ends, oldest first, the current month's as of ``today``
+    (the dashboards' charts of money held)."""
+    ends = [today]
+    first = today.replace(day=1)
+    for _ in range(months - 1):
+        ends.append(first - dt.timedelta(days=1))
+        first = ends[-1].replace(day=1)
+    return list(reversed(ends))

@@ -46,6 +46,7 @@ EXPECTED_PATHS = {
     "/books/api/v1/periods/close": {"post"},
     "/books/api/v1/periods/reopen": {"post"},
     "/books/api/v1/contacts": {"get", "post"},
+    "/books/api/v1/search": {"get"},
     "/books/api/v1/contacts/{contact_id}": {"get"},
     "/books/api/v1/files": {"get", "post"},
     "/books/api/v1/files/batch": {"post"},

@@ -9,6 +9,7 @@ EXPECTED_PATHS = {
     f"{P}/users/{{user_id}}/password-reset": {"post"},
     f"{P}/users/{{user_id}}/two-factor-reset": {"post"},
     f"{P}/contacts": {"get", "post"},
+    f"{P}/search": {"get"},
     f"{P}/contacts/{{contact_id}}": {"get"},
     f"{P}/users": {"get"},
     f"{P}/case-types": {"get"},

@@ -22,6 +22,7 @@ from casebridge.books.api import (
     reconciliations,
     reference,
     reports,
+    search,
     session,
     setup,
     statements,
@@ -73,6 +74,7 @@ for router in dict.fromkeys(
         statements,
         reconciliations,
         banking,
+        search,
     )
 ):
     api.add_router("", router)

@@ -23,11 +23,15 @@ from casebridge.books.models import (
     InvoiceStage,
     Reconciliation,
     ReconciliationStatus,
+    Role,
     User,
 )
+from casebridge.books.roles import has_role
+from casebridge.books.selectors import dashboard as figures
 from casebridge.books.selectors.bank import month_bounds
 from casebridge.books.selectors.reports import client_trust_total_cents, gl_balances
 from casebridge.core import clock
+from casebridge.web.charts import bar_chart
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,10 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         .order_by()
     )
     checklist = setup_checklist(firm)
+    today = clock.today()
+    reconciles = has_role(user, Role.ACCOUNTANT)  # matching and reconciling: accountants up
+    unreconciled = figures.unreconciled_lines(firm, banks) if reconciles else {}
+    reconciliations = reconciliations_due(firm, banks)
     return render(
         request,
         "books/dashboard.html",
@@ -178,7 +186,19 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "review_count": stages.get(InvoiceStage.REVIEW, 0),
             "release_count": stages.get(InvoiceStage.RELEASE, 0),
             "checklist": checklist,
-            "reconciliations": reconciliations_due(firm, banks),
+            "reconciliations": [(r, unreconciled.get(r.bank.pk)) for r in reconciliations],
+            "reconciles": reconciles,
+            "unreconciled_count": sum(unreconciled.values()),
+            "months_due": sum(1 for r in reconciliations if r.due),
             "checklist_done": all(item.done for item in checklist),
+            "trust_chart": bar_chart(
+                "trust",
+                "Client money held in trust at each month's end",
+                "The sum of every client trust ledger at the end of each of the last twelve "
+                f"months (this month as of {today:%b %-d, %Y}).",
+                [(f"{end:%b %y}", c) for end, c in figures.trust_held_by_month(firm, today)],
+                label_heading="Month end",
+                value_heading="Held in trust",
+            ),
         },
     )

@@ -11,6 +11,8 @@ from casebridge.cases.views import (
     client_trust,
     costs,
     costs_management,
+    dashboard,
+    search,
     settings,
     settlement,
     statement,
@@ -38,6 +40,9 @@ urlpatterns: list[URLPattern] = [
         account.user_two_factor_reset_view,
         name="user_two_factor_reset",
     ),
+    # The home page (what needs someone today) and the global search
+    path("home/", dashboard.dashboard_view, name="dashboard"),
+    path("search/", search.search_view, name="search"),
     # Cases and a case's tabs
     path("", cases.case_list_view, name="case_list"),
     path("new/", cases.case_create_view, name="case_new"),

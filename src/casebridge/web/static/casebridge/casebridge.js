@@ -245,6 +245,32 @@
     });
   });
 
+  /* The top bar's search box (web/_search_box.html): Down from the box goes to the first
+     live result, Up and Down move among them, Escape closes them and goes back to the box. */
+  doc.addEventListener("keydown", function (event) {
+    var box = event.target.closest && event.target.closest("[data-search-box]");
+    if (!box) { return; }
+    var input = box.querySelector("input[type='search']");
+    var hits = Array.prototype.slice.call(box.querySelectorAll("#search-live a"));
+    var at = hits.indexOf(event.target);
+    if (event.key === "Escape") {
+      box.querySelector("#search-live").innerHTML = "";
+      input.focus();
+      event.preventDefault();
+    } else if (event.key === "ArrowDown" && hits.length) {
+      hits[Math.min(at + 1, hits.length - 1)].focus();
+      event.preventDefault();
+    } else if (event.key === "ArrowUp" && at >= 0) {
+      (at === 0 ? input : hits[at - 1]).focus();
+      event.preventDefault();
+    }
+  });
+  doc.addEventListener("click", function (event) {
+    each(doc, "[data-search-box]", function (box) {
+      if (!box.contains(event.target)) { box.querySelector("#search-live").innerHTML = ""; }
+    });
+  });
+
   doc.addEventListener("htmx:load", function (event) { labelTables(event.detail.elt); });
   function ready() { initReveal(doc); labelTables(doc); }
   if (doc.readyState === "loading") {

@@ -1,0 +1,197 @@
+"""Word-prefix text search that both databases answer from an index (ADR 0031).
+
+A query is cut into words (letters and digits; case and, on SQLite, accents folded); a row
+matches when every word begins a word of its searchable columns: "lop" finds "Lopez v.
+Acme", "2024 00" finds "CB-2024-0017". The same rule on both databases:
+
+- PostgreSQL: one ``pg_trgm`` GIN index per table over its searchable columns joined by a
+  space, and per word a case-insensitive regular expression ``\\m<word>`` (``\\m``: the
+  start of a word) on that same expression, which the trigram index answers;
+- SQLite: an FTS5 table per source table (external content, ``unicode61`` with
+  diacritics removed) kept by triggers, and ``"<word>"*`` prefix queries.
+
+The indexes are created by each side's search migration from :func:`index_sql`; a
+PostgreSQL role that may not create ``pg_trgm`` gets no index and the same answers from a
+sequential scan (correct, slower). Callers put :func:`matches` in an ORM ``filter``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import BooleanField, F, Func, Q, Value
+from django.db.models.expressions import RawSQL
+
+#: At most this many words of a query are used (the rest are ignored).
+MAX_WORDS = 6
+#: At most this many characters of each word.
+MAX_WORD_CHARS = 40
+_WORD = re.compile(r"[^\W_]+")
+#: SQLite: at most this many matches of a kind (the firm's newest) are ordered.
+SQLITE_CANDIDATES = 1000
+#: At most this many results of each kind.
+PER_KIND = 10
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: what it is, a line of detail, and where it opens."""
+
+    label: str
+    detail: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """The results of one kind (e.g. "Cases"), at most :data:`PER_KIND`."""
+
+    kind: str
+    title: str
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class Results:
+    query: str
+    groups: list[Group]
+
+    @property
+    def count(self) -> int:
+        return sum(len(g.hits) for g in self.groups)
+
+
+@dataclass(frozen=True)
+class TextIndex:
+    """A table's searchable columns (the rows' primary key is ``id``)."""
+
+    table: str
+    columns: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}_search"
+
+    def expression(self) -> str:
+        """The text the PostgreSQL index holds: the columns joined by spaces (the
+        expression :func:`matches` builds, so that the planner uses the index)."""
+        return " || ' ' || ".join(f"coalesce({c}::text, '')" for c in self.columns)
+
+
+def words(query: str) -> list[str]:
+    """The words of ``query``, lower-cased: letters and digits, at most :data:`MAX_WORDS`."""
+    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(query.casefold())][:MAX_WORDS]
+
+
+class _Text(Func):
+    template = "coalesce(%(expressions)s::text, '')"
+
+
+class _Joined(Func):
+    arg_joiner = " || ' ' || "
+    template = "%(expressions)s"
+
+
+class _WordStart(Func):
+    """``(text) ~* pattern``: PostgreSQL's case-insensitive regular expression."""
+
+    arg_joiner = " ~* "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
+    """A condition for ``QuerySet.filter`` on ``index.table``'s model: the firm's rows
+    where every word of ``query_words`` (from :func:`words`; not empty) begins a word of
+    the row's columns. (Column expressions, not SQL text, so that it holds in a subquery's
+    alias too.)
+
+    On SQLite the firm is a column of the FTS5 table, so the index answers for the firm
+    alone, newest rows first, and stops at :data:`SQLITE_CANDIDATES`: a word that matches
+    half the table costs what a rare one does, and the kinds' orders sort at most that
+    many."""
+    if not query_words:
+        raise ValueError("a search needs at least one word")
+    if connection.vendor == "postgresql":
+        text = _Joined(*(_Text(F(c)) for c in index.columns))
+        condition = Q(firm_id=firm_id)
+        for w in query_words:
+            condition &= Q(_WordStart(text, Value(r"\m" + w)))
+        return condition
+    # Names are constants of the code; the words (no quote: [^\W_]+) and the firm's id
+    # (an int) go in one parameter.
+    phrase = " AND ".join(f'"{w}"*' for w in query_words)
+    fts = f"firm_id : {int(firm_id)} AND {{{' '.join(index.columns)}}} : ({phrase})"
+    sql = (
+        f"SELECT rowid FROM {index.name} WHERE {index.name} MATCH %s "  # noqa: S608
+        f"ORDER BY rowid DESC LIMIT {SQLITE_CANDIDATES}"
+    )
+    # The firm is in the index's answer: no firm_id test here, which would let SQLite walk
+    # a (firm, ...) index in the kind's order probing the candidates, instead of reading
+    # the candidates and sorting them.
+    return Q(pk__in=RawSQL(sql, [fts]))  # noqa: S611
+
+
+def index_sql(index: TextIndex, vendor: str) -> list[str]:
+    """The statements that create ``index`` (one per call; SQLite's FTS5 table is filled
+    from the rows already there)."""
+    if vendor == "postgresql":
+        return [
+            f"CREATE INDEX IF NOT EXISTS {index.name} ON {index.table} "
+            f"USING gin (({index.expression()}) gin_trgm_ops)"
+        ]
+    columns = ("firm_id", *index.columns)  # the firm too: the index answers per firm
+    cols = ", ".join(columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    old = ", ".join(f"old.{c}" for c in columns)
+    name, table = index.name, index.table
+    # Names of tables and columns, constants of the code (no input reaches them).
+    delete = f"INSERT INTO {name}({name}, rowid, {cols}) VALUES ('delete', old.id, {old});"  # noqa: S608
+    insert = f"INSERT INTO {name}(rowid, {cols}) VALUES (new.id, {new});"  # noqa: S608
+    return [
+        f"CREATE VIRTUAL TABLE {name} USING fts5({cols}, content='{table}', "
+        "content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='2 3')",
+        f"INSERT INTO {name}({name}) VALUES ('rebuild')",  # noqa: S608
+        f"CREATE TRIGGER {name}_insert AFTER INSERT ON {table} BEGIN {insert} END",
+        f"CREATE TRIGGER {name}_delete AFTER DELETE ON {table} BEGIN {delete} END",
+        f"CREATE TRIGGER {name}_update AFTER UPDATE OF {cols} ON {table} "
+        f"BEGIN {delete} {insert} END",
+    ]
+
+
+def drop_sql(index: TextIndex, vendor: str) -> list[str]:
+    if vendor == "postgresql":
+        return [f"DROP INDEX IF EXISTS {index.name}"]
+    return [
+        *(
+            f"DROP TRIGGER IF EXISTS {index.name}_{event}"
+            for event in ("insert", "delete", "update")
+        ),
+        f"DROP TABLE IF EXISTS {index.name}",
+    ]
+
+
+def create_indexes(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type: ignore[no-untyped-def]
+    """A migration's forward step: ``pg_trgm`` (if the role may create it; else no index,
+    the same answers by scanning) and each index."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        from django.db import DatabaseError, transaction
+
+        try:
+            with transaction.atomic(using=schema_editor.connection.alias):
+                schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except DatabaseError:
+            return
+    for index in indexes:
+        for statement in index_sql(index, vendor):
+            schema_editor.execute(statement)
+
+
+def drop_indexes(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type: ignore[no-untyped-def]
+    vendor = schema_editor.connection.vendor
+    for index in indexes:
+        for statement in drop_sql(index, vendor):
+            schema_editor.execute(statement)
