@@ -55,13 +55,13 @@ def _expected_lines(case: Case) -> list[dict[str, str]]:
         },
         {
             "kind": "cost",
-            "description": "Reimbursed cost: Records Inc, E112 11/02/2026",
+            "description": "Reimbursed cost: Records Inc, E112 2026-11-02",
             "amount": "5000.00",
             "source": f"cases-cost-{records.pk}",
         },
         {
             "kind": "cost",
-            "description": "Reimbursed cost: Dr. Wu, E112 11/02/2026",
+            "description": "Reimbursed cost: Dr. Wu, E112 2026-11-02",
             "amount": "3500.00",
             "source": f"cases-cost-{wu.pk}",
         },

@@ -112,6 +112,12 @@ def format_moment(value: dt.datetime | None) -> str:
     return local_moment(value).strftime(DATETIME_STRFTIME)
 
 
+def arrows(text: str) -> str:
+    """Stored text as a screen shows it: its "->" as "→" (a label kept as the API gives it,
+    such as a connection's cost posting reference "E124 Other -> GL 1300 ...")."""
+    return text.replace("->", ARROW)
+
+
 def menu_path(*steps: str) -> str:
     """Steps through menus joined by the arrow: "Account Settings → Integrations"."""
     return f" {ARROW} ".join(steps)

@@ -4,6 +4,7 @@
   for a plural the rules do not know; ``{{ count|plural_noun:"difference" }}`` the noun alone;
 - ``{{ cents|signed_money }}`` "+$74.75" / "-$74.75"; ``{{ cents|difference }}`` "$74.75 over"
   / "$74.75 short" (``{{ cents|difference:"over,short" }}`` for other words);
+- ``{{ label|arrows }}`` a stored label's "->" as "→";
 - ``{{ value|day }}`` "2026-12-07"; ``{{ moment|moment }}`` "2026-12-07 09:30" on the firm's
   clock.
 """
@@ -46,6 +47,11 @@ def signed_money(cents: int | None) -> str:
 def difference(cents: int | None, arg: str = "over,short") -> str:
     over, _, short = arg.partition(",")
     return "" if cents is None else words.difference(int(cents), over=over, short=short)
+
+
+@register.filter
+def arrows(text: str | None) -> str:
+    return words.arrows(str(text or ""))
 
 
 @register.filter
