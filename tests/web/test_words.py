@@ -72,6 +72,17 @@ def test_signed_money_and_difference(cents, signed, diff):
     assert render("{{ c|signed_money }}|{{ c|difference }}", c=cents) == f"{signed}|{diff}"
 
 
+def test_a_deduction_has_the_one_minus_sign():
+    assert render("{{ c|deduction }}", c=833_250) == "-$8,332.50"
+    assert render("{{ c|deduction }}", c=0) == "$0.00"
+    assert render("{{ c|deduction }}", c=-500) == "+$5.00"  # a waiver adds back
+
+
+def test_stored_arrows_read_as_arrows():
+    assert words.arrows("E124 Other -> GL 1300") == "E124 Other → GL 1300"
+    assert render("{{ t|arrows }}", t="A -> B") == "A → B"
+
+
 def test_a_difference_in_other_words_and_one_minus_sign():
     assert words.difference(-500, over="ahead", short="behind") == "$5.00 behind"
     assert render('{{ c|difference:"ahead,behind" }}', c=500) == "$5.00 ahead"

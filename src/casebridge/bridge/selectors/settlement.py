@@ -260,8 +260,9 @@ def payment_states(case_ids: list[int]) -> dict[int, PaymentState]:
         elif link.check_state == CheckState.MISSING:
             out[link.trust_item_id] = PaymentState(link.problem, problem=True)
         elif link.books_check_id:
+            # not its id in the books: it has no number a person knows until it is printed
             out[link.trust_item_id] = PaymentState(
-                f"Trust check request {link.books_check_id}, queued for printing in the books"
+                "Trust check requested, queued for printing in the books"
             )
     return out
 

@@ -2,7 +2,8 @@
 
 - ``{{ count|plural:"case" }}`` "1 case" / "2 cases"; ``{{ count|plural:"child,children" }}``
   for a plural the rules do not know; ``{{ count|plural_noun:"difference" }}`` the noun alone;
-- ``{{ cents|signed_money }}`` "+$74.75" / "-$74.75"; ``{{ cents|difference }}`` "$74.75 over"
+- ``{{ cents|signed_money }}`` "+$74.75" / "-$74.75"; ``{{ cents|deduction }}`` "-$74.75" for an
+  amount taken off a total; ``{{ cents|difference }}`` "$74.75 over"
   / "$74.75 short" (``{{ cents|difference:"over,short" }}`` for other words);
 - ``{{ label|arrows }}`` a stored label's "->" as "→";
 - ``{{ value|day }}`` "2026-12-07"; ``{{ moment|moment }}`` "2026-12-07 09:30" on the firm's
@@ -41,6 +42,12 @@ def plural_noun(count: int | None, arg: str) -> str:
 @register.filter
 def signed_money(cents: int | None) -> str:
     return "" if cents is None else words.signed_money(int(cents))
+
+
+@register.filter
+def deduction(cents: int | None) -> str:
+    """An amount taken off a total: "-$74.75" (nothing taken off: "$0.00")."""
+    return "" if cents is None else words.signed_money(-int(cents))
 
 
 @register.filter
