@@ -108,3 +108,8 @@ def test_menu_path_uses_the_arrow():
     assert words.menu_path("Account Settings", "Integrations", "Books") == (
         "Account Settings → Integrations → Books"
     )
+
+
+def test_the_date_filters_leave_what_is_not_a_date_blank_as_date_does():
+    assert render("{{ d|day }}|{{ d|moment }}", d="2026-12-07") == "|"
+    assert render("{{ d|moment }}", d=dt.date(2026, 12, 7)) == ""

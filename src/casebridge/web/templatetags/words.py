@@ -62,10 +62,11 @@ def arrows(text: str | None) -> str:
 
 
 @register.filter
-def day(value: dt.date | None) -> str:
-    return words.format_day(value) if value else ""
+def day(value: object) -> str:
+    """A date (a moment: its date on the firm's clock); anything else: "" (as ``date``)."""
+    return words.format_day(value) if isinstance(value, dt.date) else ""
 
 
 @register.filter
-def moment(value: dt.datetime | None) -> str:
-    return words.format_moment(value) if value else ""
+def moment(value: object) -> str:
+    return words.format_moment(value) if isinstance(value, dt.datetime) else ""
