@@ -58,8 +58,10 @@ After the same verification, ``reconciliation_run`` of the whole firm is timed
 (``--reconcile-runs`` times, 3 by default, and the median), each run split into the
 books' HTTP reads (the client's calls, of which the HTTP round trips) and the comparison
 on the cases side (its queries shown apart), beside the raw SQL limit of a digest
-comparison: the books' per-file digest query and this side's per-case one, run directly
-(issue 12). ``--profile`` runs it once more under cProfile with the books served
+comparison: the books' maintained per-file digests and this side's per-case ones, read
+directly (issue 12, ADR 0030), and both recomputed from every document (the check that
+the maintained digests equal the documents; it fails the bench if they do not).
+``--profile`` runs it once more under cProfile with the books served
 in-process (httpx's WSGI transport), so the profile shows both sides. Aim: the
 reconciliation of 100,000 cases (``--reconcile-cases 100000``) in under 5 seconds.
 
@@ -128,12 +130,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", action="store_true", help="cProfile the last reconciliation (books in-process)"
     )
     ap.add_argument(
+        "--profile-drains",
+        action="store_true",
+        help="cProfile the delivery worker of the timed drains (1-3; its figures then include "
+        "the profiler's cost)",
+    )
+    ap.add_argument(
         "--wait-for-quiet",
         type=float,
         default=0.0,
         metavar="LOAD",
         help="before the timed reconciliations, wait until the 1-minute load average is below "
         "LOAD (the bulk load can run on a busy machine, the timing on a quiet one)",
+    )
+    ap.add_argument(
+        "--dump-to",
+        metavar="PATH",
+        help="PostgreSQL: after the bulk load, keep the firm in a pg_dump at PATH (and its "
+        "keys at PATH.env) for --from-dump",
+    )
+    ap.add_argument(
+        "--from-dump",
+        metavar="PATH",
+        help="PostgreSQL: time only the reconciliation of a firm kept by --dump-to (restored, "
+        "migrated to this tree, its connection pointed at this run's books): the bulk load "
+        "of 100,000 cases takes half an hour, a restore minutes",
     )
     common.add_common_arguments(ap, server=True)
     return ap
@@ -152,7 +173,10 @@ def main() -> None:
             if args.bridge_batch:
                 cmd += ["--bridge-batch", str(args.bridge_batch)]
             cmd += ["--profile"] if args.profile else []
+            cmd += ["--profile-drains"] if args.profile_drains else []
             cmd += ["--wait-for-quiet", str(args.wait_for_quiet)]
+            cmd += ["--dump-to", args.dump_to] if args.dump_to else []
+            cmd += ["--from-dump", args.from_dump] if args.from_dump else []
             cmd += common.common_argv(args)
             subprocess.run(cmd, check=True)
         else:
@@ -166,13 +190,30 @@ def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:,.0f}/s" if seconds > 0 else "-"
 
 
-def drain(env: dict[str, str], firm_id: int, tag: str, label: str, expected: int) -> float:
+def drain(
+    env: dict[str, str],
+    firm_id: int,
+    tag: str,
+    label: str,
+    expected: int,
+    *,
+    profile: bool = False,
+) -> float:
     """One delivery run in its own process (bridge_costs' WORKER); prints its figures and
-    returns its time (the run itself, without the process's Django start-up)."""
+    returns its time (the run itself, without the process's Django start-up). ``profile``:
+    under cProfile, whose statistics are printed after the figures."""
     written = common.RowsWritten()
     t = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", WORKER, str(ROOT), str(firm_id), "0", str(expected)],
+        [
+            sys.executable,
+            "-c",
+            WORKER,
+            str(ROOT),
+            str(firm_id),
+            "1" if profile else "0",
+            str(expected),
+        ],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -203,6 +244,8 @@ def drain(env: dict[str, str], firm_id: int, tag: str, label: str, expected: int
     assert report["sent"] == expected, f"expected {expected} items sent, got {report['sent']}"
     assert report["failed"] == report["retrying"] == report["waiting"] == 0
     print(f"{tag}     {written.baseline().describe(seconds)}")
+    if profile:
+        print(proc.stderr)
     return seconds
 
 
@@ -271,9 +314,20 @@ def timed_books_client() -> Iterator[dict[str, list[float]]]:
 
 
 def run(backend: str, args: argparse.Namespace) -> None:
+    if (args.dump_to or args.from_dump) and backend != "postgres":
+        raise SystemExit("--dump-to and --from-dump are for PostgreSQL (--backend postgres)")
     var_dir = tempfile.mkdtemp(prefix=f"cb-bench-settlement-{backend}-")
     db_name = f"{args.db_prefix}_settlement"
     server = None
+    if args.from_dump:
+        try:
+            server = reconcile_from_dump(args, var_dir, db_name)
+        finally:
+            common.stop(server)
+            common.close_connections()
+            common.database_drop(backend, db_name)
+            shutil.rmtree(var_dir, ignore_errors=True)
+        return
     try:
         env = prepare_database(backend, var_dir, args.bridge_batch, db_name)
         common.setup_django(env)
@@ -408,7 +462,14 @@ def settle_and_measure(
         f"services in {time.perf_counter() - t:.1f} s ({sum(p.gross for p in plans):,} cents)"
     )
     # (1) the trust receipts
-    drain_receipts = drain(env, firm.pk, tag, "(1) drain of the deposits' trust receipts", n)
+    drain_receipts = drain(
+        env,
+        firm.pk,
+        tag,
+        "(1) drain of the deposits' trust receipts",
+        n,
+        profile=args.profile_drains,
+    )
 
     # --- set-up: liens, fee and costs staged, Push to Client Trust, Push to Disbursement ----
     t = time.perf_counter()
@@ -418,7 +479,14 @@ def settle_and_measure(
         f"Push to Disbursement through the services in {time.perf_counter() - t:.1f} s"
     )
     # (2) the trust checks
-    drain_checks = drain(env, firm.pk, tag, "(2) drain of the trust check requests", 3 * n)
+    drain_checks = drain(
+        env,
+        firm.pk,
+        tag,
+        "(2) drain of the trust check requests",
+        3 * n,
+        profile=args.profile_drains,
+    )
 
     # (3) Create fee invoice for every case, and the drain
     t = time.perf_counter()
@@ -430,7 +498,14 @@ def settle_and_measure(
         f"{tag} (3) fee_invoices_create for {n:,} cases (the click): {click:.2f} s, "
         f"{rate(n, click)}"
     )
-    drain_invoices = drain(env, firm.pk, tag, "(3) drain of the fee invoices", n)
+    drain_invoices = drain(
+        env,
+        firm.pk,
+        tag,
+        "(3) drain of the fee invoices",
+        n,
+        profile=args.profile_drains,
+    )
     print(
         f"{tag} (3) click + drain: {click + drain_invoices:.2f} s, "
         f"{rate(n, click + drain_invoices)} invoices"
@@ -485,8 +560,64 @@ def settle_and_measure(
         )
         verify(tag, firm, books, target, None)
         copies_agree(tag, firm, admin, n)
+    if args.dump_to:
+        dump_kept(tag, env, args.dump_to)
     wait_for_quiet(tag, args.wait_for_quiet)
     reconcile_timed(tag, firm, admin, max(target, n), args.reconcile_runs, args.profile)
+
+
+# --- A firm kept for the next run (--dump-to, --from-dump) ----------------------------------
+
+#: What a kept firm needs besides its rows: the keys its secrets were sealed with.
+KEPT_KEYS = ("CASEBRIDGE_SECRET_KEY", "CASEBRIDGE_BRIDGE_KEYS")
+
+
+def dump_kept(tag: str, env: dict[str, str], path: str) -> None:
+    """The whole database in a pg_dump (custom format, light compression) and the run's keys
+    beside it, so another tree's --from-dump can time the reconciliation of the same firm."""
+    t = time.perf_counter()
+    subprocess.run(
+        ["pg_dump", "-Fc", "-Z1", "-f", path, env["DATABASE_URL"]],
+        check=True,
+    )
+    Path(f"{path}.env").write_text("".join(f"{k}={env[k]}\n" for k in KEPT_KEYS))
+    print(f"{tag} kept the firm in {path} (+ .env) in {time.perf_counter() - t:.1f} s")
+
+
+def reconcile_from_dump(
+    args: argparse.Namespace, var_dir: str, db_name: str
+) -> subprocess.Popen[bytes]:
+    """Restore a kept firm, migrate it to this tree, point its connection at this run's
+    books, then the timed reconciliations as after a bulk load."""
+    tag = "[postgres]"
+    keys = dict(
+        line.split("=", 1) for line in Path(f"{args.from_dump}.env").read_text().splitlines()
+    )
+    env = common.bench_env(var_dir, **{k: keys[k] for k in KEPT_KEYS})
+    env["CASEBRIDGE_BRIDGE_TIMEOUT"] = "30"
+    env["DATABASE_URL"] = common.database_create("postgres", var_dir, db_name)
+    t = time.perf_counter()
+    subprocess.run(
+        ["pg_restore", "-j", "2", "--no-owner", "-d", env["DATABASE_URL"], args.from_dump],
+        check=True,
+    )
+    common.manage(env, "migrate")
+    print(f"{tag} restored {args.from_dump} and migrated it in {time.perf_counter() - t:.1f} s")
+    common.setup_django(env)
+    from casebridge.bridge.models import Connection
+    from casebridge.cases.models import Case, User
+    from casebridge.cases.models import Firm as CasesFirm
+
+    vacuum_analyze()
+    server, port = start_books(env, None, args.port)
+    firm = CasesFirm.objects.get(code="lopez-pi")
+    admin = User.objects.get(firm=firm, email="admin@lopez.test")
+    Connection.objects.filter(firm=firm).update(books_url=f"http://127.0.0.1:{port}/books/api/v1")
+    n_cases = Case.objects.filter(firm=firm).count()
+    print(f"{tag} load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    wait_for_quiet(tag, args.wait_for_quiet)
+    reconcile_timed(tag, firm, admin, n_cases, args.reconcile_runs, args.profile)
+    return server
 
 
 # --- Settling through the services ----------------------------------------------------------
@@ -750,28 +881,55 @@ def reconcile_timed(
     )
     limit = digests_raw(firm)
     print(
-        f"{tag}     raw SQL limit: both sides' digest queries run directly (no HTTP, no "
-        f"comparison): {limit:.2f} s; the path took {median / limit:.1f}x that "
+        f"{tag}     raw SQL limit: both sides' maintained digest reads run directly (no HTTP, "
+        f"no comparison): {limit:.2f} s; the path took {median / limit:.1f}x that "
         f"(ratio {limit / median:.2f})"
     )
+    seconds, drifted = digests_recomputed(firm)
+    print(
+        f"{tag}     both sides' digests recomputed from every document (the check of the "
+        f"maintained ones, what a run computed before ADR 0030): {seconds:.2f} s, "
+        f"{drifted} groups differ from the maintained digests"
+    )
+    assert drifted == 0, "the maintained digests drifted from the documents"
     if profile:
         profiled(tag, firm, admin)
 
 
-def digests_raw(firm: Any) -> float:
-    """Seconds of the two grouped queries the reconciliation rests on, run directly: the
-    books' per-file digests of every document (with the trust balances) and this side's
-    per-case digests of what it sent (the limit of a digest comparison: what is left is
-    HTTP, JSON and the comparison of 2 x n tuples)."""
+def _books_firm(firm: Any) -> Any:
     from casebridge.books.models import BankAccount, BankAccountKind
     from casebridge.books.models import Firm as BooksFirm
+    from casebridge.bridge.models import Connection
+
+    conn = Connection.objects.get(firm=firm)
+    bank = BankAccount.objects.get(pk=conn.trust_account_id, kind=BankAccountKind.TRUST)
+    return BooksFirm.objects.get(pk=bank.firm_id)
+
+
+def digests_recomputed(firm: Any) -> tuple[float, int]:
+    """Seconds of both sides' digests recomputed from every document and compared with the
+    maintained ones (the integrity check), and how many groups differ."""
+    from casebridge.books.selectors.digests import file_digests_drift
+    from casebridge.bridge.services.reconciliation import case_digests_drift
+
+    books_firm = _books_firm(firm)
+    t = time.perf_counter()
+    drifted = len(file_digests_drift(firm=books_firm)) + len(case_digests_drift(firm=firm))
+    return time.perf_counter() - t, drifted
+
+
+def digests_raw(firm: Any) -> float:
+    """Seconds of the two reads the reconciliation rests on, run directly: the books'
+    maintained per-file digests (with the trust balances) and this side's maintained
+    per-case digests (the limit of a digest comparison: what is left is HTTP, JSON and the
+    comparison of 2 x n tuples)."""
+    from casebridge.books.models import BankAccount
     from casebridge.books.selectors.digests import external_digests_page
     from casebridge.bridge.models import Connection
     from casebridge.bridge.services.reconciliation import _expected_digests
 
-    conn = Connection.objects.get(firm=firm)
-    bank = BankAccount.objects.get(pk=conn.trust_account_id, kind=BankAccountKind.TRUST)
-    books_firm = BooksFirm.objects.get(pk=bank.firm_id)
+    bank = BankAccount.objects.get(pk=Connection.objects.get(firm=firm).trust_account_id)
+    books_firm = _books_firm(firm)
     t = time.perf_counter()
     after: int | None = 0
     while after is not None:

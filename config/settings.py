@@ -178,6 +178,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend with the functions the triggers call (the digests' row hash)
+    DATABASES["default"]["ENGINE"] = "casebridge.core.sqlite_backend"
     # WAL lets the web server and the worker read while one of them writes; IMMEDIATE
     # transactions take the write lock up front so two writers queue instead of deadlocking.
     DATABASES["default"]["OPTIONS"] = {
@@ -189,7 +191,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # or a developer's run beside CI) never share one. The live-server thread of a run shares
 # its process, hence its database.
 _test_suffix = os.environ.get("CASEBRIDGE_TEST_DB_SUFFIX", str(os.getpid()))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "casebridge.core.sqlite_backend":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{_test_suffix}.sqlite3")}
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_test_suffix}"}

@@ -838,3 +838,31 @@ def test_https_goes_to_the_checked_address_and_checks_the_certificate_against_th
     assert names == ["books.lopez.test", "impostor.lopez.test"]
     # the certificate is not the impostor's: refused in the one message
     assert (impostor.value.code, impostor.value.message) == ("books_unreachable", GENERIC)
+
+
+def test_clients_share_one_trust_store_per_process_and_a_new_one_is_read_when_it_changes(
+    monkeypatch, tmp_path
+):
+    """A delivery run opens a client for itself and one for each lane: the trust store is
+    read once, not once a client (70-230 ms each on the 2-core machine: issue 12); a trust
+    store named anew (SSL_CERT_FILE) is read anew."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    first = HttpBooksClient("http://127.0.0.1:9/books/api/v1")
+    loads: list[bool] = []
+    load = outbound.httpx.create_ssl_context
+    monkeypatch.setattr(
+        outbound.httpx, "create_ssl_context", lambda **kw: loads.append(True) or load(**kw)
+    )
+    second = HttpBooksClient("http://127.0.0.1:9/books/api/v1")
+    try:
+        assert loads == []  # the second client's store is the first's
+        assert outbound.ssl_context() is outbound.ssl_context()
+        cert_file, _ = _self_signed(tmp_path, "books.lopez.test")
+        monkeypatch.setenv("SSL_CERT_FILE", cert_file)
+        assert outbound.ssl_context() is not outbound._ssl_context(None, None)
+        assert outbound.ssl_context() is outbound.ssl_context()
+        assert loads == [True]
+    finally:
+        first.close()
+        second.close()

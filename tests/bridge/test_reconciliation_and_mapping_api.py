@@ -136,3 +136,13 @@ def test_the_cost_code_mapping_is_read_and_changed(books, cases, connected):
     status, back = _put(api, f"/cost-code-mapping/{code.pk}", {"activity_code_id": None})
     assert (status, back["mapped_to"]) == (200, None)
     assert CostCodeMapping.objects.count() == 0
+
+
+def test_an_inactive_cost_code_is_not_found_and_nothing_is_written(books, cases, connected):
+    api = Api(cases.admin.email)
+    expert = ActivityCode.objects.get(firm=books.firm, code="E119")
+    code = CostCode.objects.get(firm=cases.firm, code="MEDREC")
+    CostCode.objects.filter(pk=code.pk).update(is_active=False)
+    status, body = _put(api, f"/cost-code-mapping/{code.pk}", {"activity_code_id": expert.pk})
+    assert (status, body["error"]["field"]) == (404, "cost_code_id")
+    assert CostCodeMapping.objects.count() == 0

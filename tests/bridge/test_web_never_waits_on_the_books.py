@@ -40,7 +40,7 @@ SAFETY_NET_SECONDS = 240.0
 def _database_url() -> str:
     """The test database, as the gunicorn process must reach it."""
     s = db_connection.settings_dict
-    if s["ENGINE"] == "django.db.backends.sqlite3":
+    if db_connection.vendor == "sqlite":
         return f"sqlite:///{s['NAME']}"
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"

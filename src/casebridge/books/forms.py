@@ -5,6 +5,7 @@ remain the authority on every rule and their refusals are shown next to the righ
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -26,6 +27,7 @@ from casebridge.books.models import (
 )
 from casebridge.books.services.setup import UTBMS_EXPENSE_CODES
 from casebridge.core import clock, timezones
+from casebridge.core.errors import DomainError
 from casebridge.web.popups import MoneyField
 
 #: Postgres ``integer`` columns (check numbers) stop here.
@@ -469,6 +471,10 @@ class InvoiceAdvanceForm(forms.Form):
 # --- Manual journal entries --------------------------------------------------------------
 
 
+#: How the journal and invoice services name a line in a refusal: "line 3: ...".
+_LINE = re.compile(r"^line (\d+): ")
+
+
 class LineRowsForm(forms.Form):
     """A form with up to :attr:`ROWS` rows of line fields named ``<key>_<n>`` (``n`` from
     1), built by :meth:`row_fields`; a row left blank is left out."""
@@ -489,6 +495,18 @@ class LineRowsForm(forms.Form):
     def rows(self) -> list[dict[str, forms.BoundField]]:
         """The line fields, row by row, for the template."""
         return [{key: self[f"{key}_{n}"] for key in self.ROW_KEYS} for n in range(1, self.ROWS + 1)]
+
+    def add_line_error(self, exc: DomainError) -> bool:
+        """Show a service's refusal of its line ``k`` ("line k: ...", counting the rows
+        filled in) beside the row the person typed it in, numbered as the screen numbers
+        it. False when the refusal names no line."""
+        found = _LINE.match(exc.message)
+        rows = self.filled_rows()
+        if found is None or not 1 <= int(found[1]) <= len(rows):
+            return False
+        n = rows[int(found[1]) - 1][0]
+        self.add_error(f"{self.ROW_KEYS[0]}_{n}", f"Line {n}: {exc.message[found.end() :]}")
+        return True
 
     def filled_rows(self) -> list[tuple[int, dict[str, Any]]]:
         """The rows with anything in them, by number (after ``is_valid``)."""

@@ -678,6 +678,35 @@ class Invoice(models.Model):
         return f"Invoice {self.number}"
 
 
+class FileDigest(models.Model):
+    """The digest (:mod:`casebridge.core.digest`) of a file's checks, trust receipts and
+    invoices under one reference namespace (what an ``external_ref`` holds up to its first
+    ``-``, e.g. ``cases-``): kept by triggers on the three tables (ADR 0030), read by
+    ``/reports/external-digests``. ``file_key`` is the file's id, 0 for the documents
+    without a file; a group emptied stays as zeros. No foreign key: the triggers write it
+    whatever is deleted around it."""
+
+    firm = models.ForeignKey(
+        Firm, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    namespace = models.CharField(max_length=120)
+    file_key = models.BigIntegerField()
+    documents = models.BigIntegerField(default=0)
+    cents = models.BigIntegerField(default=0)
+    #: the sum of the rows' 60-bit hashes modulo 2**60
+    hash = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["firm", "namespace", "file_key"], name="books_filedigest_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"digest of {self.documents} documents"
+
+
 class LineKind(models.TextChoices):
     FEE = "fee", "Fee (time entry)"
     COST = "cost", "Cost"

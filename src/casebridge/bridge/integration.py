@@ -321,9 +321,9 @@ class SendForm(forms.Form):
 def _bulk_send(
     request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
 ) -> HttpResponse:
-    from casebridge.cases.views._common import finish
     from casebridge.cases.views.costs_management import back_to_costs_management
     from casebridge.core.money import format_cents
+    from casebridge.web.popups import finish
 
     result = outbox.costs_send(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])
     noun = "cost" if result.count == 1 else "costs"
@@ -340,8 +340,8 @@ def _bulk_sync(
     request: HttpRequest, me: User, costs: list[Cost], form: forms.Form | None
 ) -> HttpResponse:
     from casebridge.bridge.services.status_sync import sync_request
-    from casebridge.cases.views._common import finish
     from casebridge.cases.views.costs_management import back_to_costs_management
+    from casebridge.web.popups import finish
 
     try:  # queued for the worker (ADR 0008): its result, if it answered already, or "started"
         run = sync_request(firm=me.firm, actor=me, cost_ids=[c.pk for c in costs])

@@ -444,6 +444,33 @@ class SyncRun(models.Model):
         return f"Check sync {self.pk} of firm {self.firm_id}"
 
 
+class CaseDigest(models.Model):
+    """The digest (:mod:`casebridge.core.digest`) of the documents the books must hold for
+    a case (``casebridge.bridge.digest_sources`` says which): kept by triggers on the cost,
+    deposit, trust item, link and fee invoice tables (ADR 0030), read by the whole-firm
+    reconciliation. A group emptied stays as zeros. No foreign keys: the triggers write it
+    whatever is deleted around it."""
+
+    firm = models.ForeignKey(
+        Firm, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    case = models.ForeignKey(
+        Case, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    documents = models.BigIntegerField(default=0)
+    cents = models.BigIntegerField(default=0)
+    #: the sum of the rows' 60-bit hashes modulo 2**60
+    hash = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["firm", "case"], name="bridge_casedigest_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"digest of {self.documents} documents"
+
+
 class ReconciliationRun(models.Model):
     """One comparison of both sides (the whole firm, or one case): costs sent vs checks,
     deposits vs trust receipts, payments vs trust checks, fee invoices, and each file's

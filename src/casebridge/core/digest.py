@@ -1,6 +1,5 @@
-"""The per-file digest of the documents an integration sent, as both sides compute it in
-SQL (issue 12: the bridge's reconciliation compares digests, and reads documents only
-where they differ).
+"""Maintained digests of the documents an integration sent (issue 12: the bridge's
+reconciliation compares digests, and reads documents only where they differ; ADR 0030).
 
 A digest is (count, sum of cents, hash) over a group's rows, one row per document::
 
@@ -8,35 +7,69 @@ A digest is (count, sum of cents, hash) over a group's rows, one row per documen
 
 ``kind`` is ``C`` (a check), ``R`` (a trust receipt) or ``I`` (an invoice); ``number`` is a
 printed check's number, else empty. The free-text fields carry their length, so one text
-can be read back into its rows only one way. The hash is the MD5 (hex) of the rows sorted
-by code point and joined by newlines: ``md5(string_agg(row, chr(10) ORDER BY row COLLATE
-"C"))`` on PostgreSQL (bytewise UTF-8 order is code point order), and on SQLite, which has
-neither MD5 nor an ordered ``group_concat`` before 3.44, an aggregate registered on the
-connection (:func:`digest_aggregate`) that sorts and hashes the same way
-(:func:`digest_of`), deterministic on both.
+can be read back into its rows only one way. The hash is order-independent: the sum modulo
+2**60 of each row's 60-bit hash (the first 15 hex digits of the MD5 of the row, UTF-8),
+:func:`digest_of`, written as 15 hex digits ("" for no rows). A sum, not an XOR: a row
+counted twice moves it.
+
+Each side keeps its digests in a table (the books per firm, reference namespace and file;
+the cases side per firm and case) that triggers keep exact as the documents change: a
+:class:`Source` says, in SQL over its tables, which rows a group holds; from it come the
+full recomputation (:func:`recompute_sql`, the backfill and the check) and the triggers
+(:func:`pg_triggers`, :func:`sqlite_triggers`) that add each inserted row's contribution
+and take each deleted row's away (an update: both), joined with the source's other tables
+as they are at that moment. PostgreSQL runs one statement-level trigger per statement over
+its transition tables; SQLite one per row.
+
+PostgreSQL hashes with its ``MD5``; SQLite, which has no hash function in core, with
+:func:`row_hash` registered on every connection Casebridge opens
+(``casebridge.core.sqlite_backend``). A writer that opens the SQLite file any other way
+cannot write the documents: its triggers name a function it lacks, and the write fails.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.db import connection
 
-#: Name of the aggregate registered on SQLite connections.
-_SQLITE_AGGREGATE = "casebridge_digest"
+#: The hashes are summed modulo this.
+MODULUS = 1 << 60
+#: Name of the row hash registered on SQLite connections.
+SQLITE_HASH = "casebridge_row_hash"
+_HALF = 1 << 30
+
+
+def row_hash(row: str) -> int:
+    """A row's 60-bit hash (the reference both databases agree with)."""
+    return int(hashlib.md5(row.encode("utf-8"), usedforsecurity=False).hexdigest()[:15], 16)
+
+
+def hash_text(value: int) -> str:
+    return format(value % MODULUS, "015x")
 
 
 def digest_of(rows: Iterable[str]) -> str:
-    """The hash of a group's rows (the reference both databases agree with)."""
-    return hashlib.md5("\n".join(sorted(rows)).encode("utf-8"), usedforsecurity=False).hexdigest()
+    """The hash of a group's rows, whatever their order ("" for none)."""
+    hashes = [row_hash(r) for r in rows]
+    return hash_text(sum(hashes)) if hashes else ""
 
 
 def digest_row(kind: str, ref: str, cents: int, status: str, number: str = "") -> str:
     """One document's row (as :func:`row_sql` builds it in SQL)."""
     return f"{kind}:{len(ref)}:{ref}:{cents}:{status}:{len(number)}:{number}"
+
+
+def register_sqlite_functions(raw: sqlite3.Connection) -> None:
+    """What the triggers need on an SQLite connection (every connection Django opens)."""
+
+    def hashed(row: str | None) -> int | None:
+        return None if row is None else row_hash(row)
+
+    raw.create_function(SQLITE_HASH, 1, hashed, deterministic=True)
 
 
 def row_sql(kind: str, ref: str, cents: str, status: str, number: str) -> str:
@@ -61,40 +94,253 @@ def row_sql(kind: str, ref: str, cents: str, status: str, number: str) -> str:
     return "(" + " || ".join(parts) + ")"
 
 
-class _Digest:
-    """SQLite aggregate: the rows of a group, sorted and hashed as :func:`digest_of`."""
-
-    def __init__(self) -> None:
-        self.rows: list[str] = []
-
-    def step(self, row: str | None) -> None:
-        if row is not None:
-            self.rows.append(row)
-
-    def finalize(self) -> str | None:
-        return digest_of(self.rows) if self.rows else None
+def hash_sql(row: str, vendor: str) -> str:
+    """SQL for a row's 60-bit hash (:func:`row_hash`)."""
+    if vendor == "postgresql":
+        return f"(('x' || SUBSTR(MD5({row}), 1, 15))::bit(60)::bigint)"
+    return f"{SQLITE_HASH}({row})"
 
 
-def digest_aggregate(row: str) -> str:
-    """SQL aggregating ``row`` (an SQL expression) into the group's hash, for the database
-    in use; on SQLite the aggregate is registered on the connection first."""
-    if connection.vendor == "postgresql":
-        return f'MD5(STRING_AGG({row}, CHR(10) ORDER BY {row} COLLATE "C"))'
-    connection.ensure_connection()
-    raw = cast(sqlite3.Connection, connection.connection)
-    # (typeshed's protocol says an aggregate finalizes to an int; SQLite takes text too)
-    factory: Callable[[], Any] = _Digest
-    raw.create_aggregate(_SQLITE_AGGREGATE, 1, factory)
-    return f"{_SQLITE_AGGREGATE}({row})"
+def hash_sum_sql(hashes: str) -> str:
+    """SQL summing non-negative hashes modulo 2**60 without overflowing a 64-bit integer
+    (SQLite's ``SUM`` refuses to): the high and low 30 bits summed apart."""
+    return (
+        f"(((SUM({hashes} / {_HALF}) % {_HALF}) * {_HALF} + SUM({hashes} % {_HALF})) % {MODULUS})"
+    )
 
 
 def select_sql(columns: Sequence[str], source: str, where: str = "", group_by: str = "") -> str:
     """``SELECT columns FROM source [WHERE where] [GROUP BY group_by]``. The digest queries
     are built from their parts: table names from the models' metadata, literals from the
-    code's own choices, every value a bound parameter."""
+    code's own choices, never a value from outside."""
     parts = ["SELECT", ", ".join(columns), "FROM", source]
     if where:
         parts += ["WHERE", where]
     if group_by:
         parts += ["GROUP BY", group_by]
     return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of a source: its name, its alias in the source's SQL, and the columns the
+    source reads of it (a row trigger copies these from ``NEW``/``OLD``)."""
+
+    name: str
+    alias: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One kind of document of a digest: ``SELECT keys, cents, row FROM tables WHERE
+    where`` (the tables joined by ``where``), every expression over the aliases."""
+
+    tables: tuple[Table, ...]
+    keys: tuple[str, ...]
+    cents: str
+    row: str
+    where: str
+
+    def select(self, vendor: str, sign: int = 1, replace: dict[str, str] | None = None) -> str:
+        """``keys..., n, cents, hash`` for each row; ``sign`` -1 for a row taken away (its
+        hash as ``2**60 - hash``, so sums stay non-negative); ``replace`` puts another
+        relation (a transition table, ``NEW``'s values) in the place of an alias."""
+        replace = replace or {}
+        h = hash_sql(self.row, vendor)
+        columns = [
+            *(f"{k} AS k{i}" for i, k in enumerate(self.keys)),
+            f"{sign} AS n",
+            f"{'-' if sign < 0 else ''}{self.cents} AS cents",
+            f"({MODULUS} - {h}) AS h" if sign < 0 else f"{h} AS h",
+        ]
+        source = ", ".join(f"{replace.get(t.alias, t.name)} {t.alias}" for t in self.tables)
+        return select_sql(columns, source, self.where)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A maintained digest table: its name and key columns (then ``documents``, ``cents``,
+    ``hash``), and its sources."""
+
+    table: str
+    keys: tuple[str, ...]
+    sources: tuple[Source, ...]
+
+    def tables(self) -> list[str]:
+        names: list[str] = []
+        for source in self.sources:
+            names += [t.name for t in source.tables if t.name not in names]
+        return names
+
+
+def recompute_sql(target: Target, vendor: str) -> str:
+    """Every group's digest from the documents themselves: ``keys..., documents, cents,
+    hash`` (the hash an integer)."""
+    keys = [f"k{i}" for i in range(len(target.keys))]
+    union = " UNION ALL ".join(s.select(vendor) for s in target.sources)
+    return select_sql(
+        [*keys, "SUM(n)", "SUM(cents)", hash_sum_sql("h")],
+        f"({union}) d",
+        group_by=", ".join(keys),
+    )
+
+
+def backfill_sql(target: Target, vendor: str) -> str:
+    cols = ", ".join([*target.keys, "documents", "cents", "hash"])
+    return " ".join([f"INSERT INTO {target.table} ({cols})", recompute_sql(target, vendor)])
+
+
+def _name(target: Target, table: str, event: str) -> str:
+    return f"{target.table}_{table}_{event}"[:63]
+
+
+_EVENTS = ("insert", "update", "delete")
+
+
+def pg_triggers(target: Target) -> tuple[str, str]:
+    """(create, drop) SQL: per table and event, a statement-level trigger folding the rows'
+    contributions into the digests, grouped, in key order."""
+    keys = [f"k{i}" for i in range(len(target.keys))]
+    key_list = ", ".join(keys)
+    set_keys = ", ".join(target.keys)
+    create, drop = [], []
+    for table in target.tables():
+        for event in _EVENTS:
+            parts = []
+            for source in target.sources:
+                for t in source.tables:
+                    if t.name != table:
+                        continue
+                    if event != "insert":
+                        parts.append(source.select("postgresql", -1, {t.alias: "old_rows"}))
+                    if event != "delete":
+                        parts.append(source.select("postgresql", 1, {t.alias: "new_rows"}))
+            name = _name(target, table, event)
+            referencing = {
+                "insert": "NEW TABLE AS new_rows",
+                "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                "delete": "OLD TABLE AS old_rows",
+            }[event]
+            # (the SQL's parts kept apart: every name is the code's own, none from outside)
+            lines = [
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$",
+                "BEGIN",
+                f"  INSERT INTO {target.table} AS t ({set_keys}, documents, cents, hash)",
+                f"  SELECT {key_list}, SUM(n), SUM(cents), {hash_sum_sql('h')}",
+                f"  FROM ({' UNION ALL '.join(parts)}) d",
+                f"  GROUP BY {key_list}",
+                f"  HAVING SUM(n) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('h')} <> 0",
+                f"  ORDER BY {key_list}",
+                f"  ON CONFLICT ({set_keys}) DO UPDATE",
+                "    SET documents = t.documents + EXCLUDED.documents,",
+                "    cents = t.cents + EXCLUDED.cents,",
+                f"    hash = (t.hash + EXCLUDED.hash) % {MODULUS};",
+                "  RETURN NULL;",
+                "END $$ LANGUAGE plpgsql;",
+                f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table}",
+                f"  REFERENCING {referencing}",
+                f"  FOR EACH STATEMENT EXECUTE FUNCTION {name}();",
+            ]
+            create.append("\n".join(lines) + "\n")
+            drop.append(
+                f"DROP TRIGGER IF EXISTS {name} ON {table};\nDROP FUNCTION IF EXISTS {name}();\n"
+            )
+    return "\n".join(create), "\n".join(drop)
+
+
+def sqlite_triggers(target: Target) -> tuple[list[str], list[str]]:
+    """(create, drop) statements: per table and event, a row trigger adding ``NEW``'s
+    contribution and taking ``OLD``'s away, one upsert each."""
+    set_keys = ", ".join(target.keys)
+    create, drop = [], []
+
+    def upsert(select: str) -> str:
+        parts = [
+            f"INSERT INTO {target.table} ({set_keys}, documents, cents, hash)",
+            select,
+            f"ON CONFLICT ({set_keys}) DO UPDATE",
+            "SET documents = documents + excluded.documents,",
+            "cents = cents + excluded.cents,",
+            f"hash = (hash + excluded.hash) % {MODULUS};",
+        ]
+        return " ".join(parts)
+
+    for table in target.tables():
+        for event in _EVENTS:
+            body, columns = [], []
+            for source in target.sources:
+                for t in source.tables:
+                    if t.name != table:
+                        continue
+                    columns += [c for c in t.columns if c not in columns]
+
+                    def values(of: str, t: Table = t) -> str:
+                        return "(SELECT " + ", ".join(f"{of}.{c} AS {c}" for c in t.columns) + ")"
+
+                    if event != "insert":
+                        body.append(upsert(source.select("sqlite", -1, {t.alias: values("OLD")})))
+                    if event != "delete":
+                        body.append(upsert(source.select("sqlite", 1, {t.alias: values("NEW")})))
+            name = _name(target, table, event)
+            on = f"UPDATE OF {', '.join(columns)}" if event == "update" else event.upper()
+            create.append(
+                " ".join([f"CREATE TRIGGER {name} AFTER {on} ON {table}", "BEGIN", *body, "END;"])
+            )
+            drop.append(f"DROP TRIGGER IF EXISTS {name};")
+    return create, drop
+
+
+def install(target: Target, schema_editor) -> None:  # type: ignore[no-untyped-def]
+    """A migration's forwards: the triggers first, then the digests of the rows already
+    there (on PostgreSQL creating a trigger locks out writes to its table until the
+    migration commits)."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        with schema_editor.connection.cursor() as cursor:  # no params: '%' stays literal
+            cursor.execute(pg_triggers(target)[0])
+    else:
+        for statement in sqlite_triggers(target)[0]:
+            schema_editor.execute(statement, params=None)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(" ".join(["DELETE", "FROM", target.table]))
+        cursor.execute(backfill_sql(target, vendor))
+
+
+def uninstall(target: Target, schema_editor) -> None:  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(pg_triggers(target)[1])
+    else:
+        for statement in sqlite_triggers(target)[1]:
+            schema_editor.execute(statement, params=None)
+
+
+#: (keys..., documents, cents, hash) -> differences
+Drift = list[tuple[tuple[object, ...], tuple[int, int, int] | None, tuple[int, int, int] | None]]
+
+
+def drift(target: Target, firm_id: int) -> Drift:
+    """Where a firm's maintained digests differ from a full recomputation: (key, maintained,
+    recomputed) for each group that differs (a group with no documents is as good as
+    none). The firm is the target's first key."""
+    n = len(target.keys)
+    firm = int(firm_id)  # written into the SQL: its '%' operators take no parameters
+    maintained_sql = select_sql(
+        [*target.keys, "documents", "cents", "hash"],
+        target.table,
+        f"{target.keys[0]} = {firm} AND (documents <> 0 OR cents <> 0 OR hash <> 0)",
+    )
+    recomputed_sql = select_sql(
+        ["*"], f"({recompute_sql(target, connection.vendor)}) r", f"k0 = {firm}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(maintained_sql)
+        maintained = {tuple(r[:n]): (int(r[n]), int(r[n + 1]), int(r[n + 2])) for r in cursor}
+        cursor.execute(recomputed_sql)
+        recomputed = {tuple(r[:n]): (int(r[n]), int(r[n + 1]), int(r[n + 2])) for r in cursor}
+    return [
+        (key, maintained.get(key), recomputed.get(key))
+        for key in sorted(maintained.keys() | recomputed.keys(), key=repr)
+        if maintained.get(key) != recomputed.get(key)
+    ]

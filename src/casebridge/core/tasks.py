@@ -17,6 +17,7 @@ from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from casebridge.core.periodic import once_per_period
+from casebridge.core.startup import start_up_objects_frozen
 from casebridge.core.statistics import statistics_refresh
 
 P = ParamSpec("P")
@@ -48,6 +49,11 @@ def periodic_task(
         return cast(Task[P, R], task)
 
     return decorate
+
+
+# Each worker sets its start-up objects aside from the garbage collector once started
+# (casebridge.core.startup): a delivery pass of hundreds of items no longer walks them.
+HUEY.on_startup("start_up_objects_frozen")(start_up_objects_frozen)
 
 
 @periodic_task(crontab(hour="3", minute="50"))

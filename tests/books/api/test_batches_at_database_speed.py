@@ -174,6 +174,75 @@ def test_an_invoice_batch_costs_the_same_queries_for_3_invoices_as_for_30(
     assert shown[0]["lines"][0]["hours"] == "1.50"
 
 
+def _ledger_reads(api, path: str, body: dict[str, object]) -> int:
+    """The statements of a batch that read the trust ledgers (the lock among them)."""
+    with CaptureQueriesContext(connection) as ctx:
+        reply = api.post(path, body)
+    assert reply.status == 201, reply.body
+    return sum(
+        1
+        for q in ctx.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "books_trustledger"' in q["sql"]
+    )
+
+
+def test_a_batch_that_locks_its_ledgers_up_front_reads_them_once(
+    api, firm, attorney, trust, operating, many_files
+):
+    """Trust checks and invoices paid from trust lock their ledgers before they validate
+    (ledger_rows_lock); the journal posts them under that lock without reading and
+    locking them a second time: one read of which ledgers exist, one lock."""
+    assert api.post("/trust-receipts/batch", _receipts(trust, many_files, 0, 34)).status == 201
+    checks = {
+        "items": [
+            {
+                "bank_account_id": trust.pk,
+                "file_id": many_files[n].pk,
+                "payee": f"Provider {n}",
+                "amount": "25.00",
+                "request_date": DAY,
+                "external_ref": f"check-{n}",
+            }
+            for n in range(30)
+        ]
+    }
+    invoices = {
+        "items": [
+            {
+                "file_id": many_files[n].pk,
+                "invoice_date": DAY,
+                "pay_from_trust": True,
+                "trust_bank_account_id": trust.pk,
+                "operating_bank_account_id": operating.pk,
+                "external_ref": f"fee-invoice-{n}",
+                "release": "auto",
+                "lines": [
+                    {
+                        "kind": "fee",
+                        "description": "Contingency fee",
+                        "amount": "30.00",
+                        "timekeeper_id": attorney.pk,
+                        "external_ref": f"fee-{n}",
+                    }
+                ],
+            }
+            for n in range(30)
+        ]
+    }
+
+    assert _ledger_reads(api, "/checks/batch", checks) == 2
+    assert _ledger_reads(api, "/invoices/batch", invoices) == 2
+    # and the money moved as posted: 100.00 in, 25.00 and 30.00 out
+    balances = {
+        row["file_id"]: row["balance"]
+        for row in api.get(
+            "/reports/trust-balances",
+            {"bank_account_id": trust.pk, "file_ids": ",".join(str(f.pk) for f in many_files)},
+        ).body["items"]
+    }
+    assert [balances[f.pk] for f in many_files[:31]] == ["45.00"] * 30 + ["100.00"]
+
+
 def test_a_journal_batch_lists_every_entry_and_line_in_its_one_audit_event(
     api, firm, admin, many_files
 ):

@@ -5,6 +5,8 @@ written; a security question is enrolled before the first session."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from casebridge.books.models import (
@@ -322,3 +324,70 @@ def test_enrolling_with_a_wrong_password_does_not_say_which_part_was_wrong(anony
     assert (known.status, known.body) == (unknown.status, unknown.body)
     assert known.status == 401
     assert User.objects.get(email="int@smith.test").is_enrolled is False
+
+
+def test_an_account_with_a_posting_dated_ahead_stays_active(api, firm, admin):
+    from casebridge.books.services import journal
+    from casebridge.core import clock
+
+    books_open(firm, admin)
+    rent = GLAccount.objects.create(firm=firm, number="5300", name="Rent", type="expense")
+    bank_charges = GLAccount.objects.get(firm=firm, number="5000")
+    today, ahead = clock.today(), clock.today() + dt.timedelta(days=5)
+    for day, (debit, credit) in ((today, (rent, bank_charges)), (ahead, (bank_charges, rent))):
+        journal.journal_entry_post(
+            firm=firm,
+            date=day,
+            lines=[
+                journal.Line(account=debit, debit_cents=500),
+                journal.Line(account=credit, credit_cents=500),
+            ],
+            actor=admin,
+        )
+    reply = api.patch(f"/gl-accounts/{rent.pk}", {"is_active": False})
+    assert (reply.status, reply.error["field"]) == (422, "is_active")
+    assert reply.error["message"] == (
+        f"5300 Rent has postings dated ahead, from {ahead:%Y-%m-%d}: it stays active until "
+        "they are reversed or their day has passed"
+    )
+    assert GLAccount.objects.get(pk=rent.pk).is_active is True
+
+
+def test_a_code_comes_back_only_to_an_active_account_and_an_open_invoice_keeps_it(
+    api, firm, admin, client_file
+):
+    from casebridge.books.services import invoices
+
+    rent = GLAccount.objects.create(firm=firm, number="5300", name="Rent", type="expense")
+    code = ActivityCode.objects.create(firm=firm, code="RENT", name="Rent", gl_account=rent)
+    draft = invoices.invoice_create(
+        firm=firm,
+        actor=admin,
+        file_id=client_file.pk,
+        lines=[
+            invoices.LineSpec(
+                kind="cost", description="Rent", amount_cents=100, activity_code_id=code.pk
+            )
+        ],
+    )
+    held = api.patch(f"/activity-codes/{code.pk}", {"is_active": False})
+    assert held.error["message"] == (
+        f"invoice {draft.number} is not final yet and posts to activity code RENT when it is: "
+        "finalise or void it first"
+    )
+    held = api.patch(f"/gl-accounts/{rent.pk}", {"is_active": False})
+    assert held.error["message"] == (
+        "activity code RENT posts to 5300 Rent: move or deactivate it first"
+    )
+    invoices.invoice_void(firm=firm, actor=admin, invoice_id=draft.pk, void_date=None, reason="x")
+    assert api.patch(f"/activity-codes/{code.pk}", {"is_active": False}).status == 200
+    assert api.patch(f"/gl-accounts/{rent.pk}", {"is_active": False}).status == 200
+    back = api.patch(f"/activity-codes/{code.pk}", {"is_active": True})
+    assert (back.status, back.error["field"]) == (422, "gl_account")
+    assert ActivityCode.objects.get(pk=code.pk).is_active is False
+
+
+def test_an_unchanged_area_writes_no_audit_event(api, firm):
+    area = AreaOfPractice.objects.create(firm=firm, name="Auto")
+    assert api.patch(f"/areas-of-practice/{area.pk}", {"name": "Auto"}).status == 200
+    assert _audits("area_of_practice") == []

@@ -97,3 +97,26 @@ def test_the_invoices_page_offers_new_invoice(admin_client, funded_file):
     form = text(admin_client.get(reverse("books:invoice_new"), **HX))
     assert f'<option value="{funded_file.number}">' in form
     assert 'for="id_timekeeper_1"' in form
+
+
+def test_a_refused_line_is_named_by_the_row_it_was_typed_in(admin_client, firm, funded_file):
+    code = ActivityCode.objects.get(firm=firm, code="E101")
+    response = admin_client.post(
+        reverse("books:invoice_new"),
+        _form(
+            funded_file,
+            row1={
+                "kind": "cost",
+                "description": "Copies",
+                "amount": "1.00",
+                "activity_code": str(code.pk),
+            },
+            row3={"kind": "fee", "description": "Fee", "amount": "100.00"},
+        ),
+        **HX,
+    )
+    assert response.status_code == 422
+    assert "Line 3: a fee line needs a timekeeper in this firm" in field_error(
+        text(response), "kind_3"
+    )
+    assert Invoice.objects.count() == 0

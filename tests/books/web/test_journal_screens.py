@@ -165,3 +165,21 @@ def test_a_deposits_entry_is_reversed_by_voiding_the_receipt(admin_client, funde
     assert "The trust receipt" in detail
     assert "void it to reverse this entry" in detail
     assert "Reverse</a>" not in detail
+
+
+def test_a_refused_line_is_named_by_the_row_it_was_typed_in(admin_client, firm, funded_file):
+    liability = GLAccount.objects.get(firm=firm, is_client_trust=True)
+    office, _ = _accounts(firm)
+    response = admin_client.post(
+        reverse("books:journal_entry_new"),
+        _entry_form(
+            row2={"account": str(office.pk), "credit": "10.00"},
+            row4={"account": str(liability.pk), "debit": "10.00"},
+        ),
+        **HX,
+    )
+    assert response.status_code == 422
+    assert "Line 4: a client trust posting must name a file" in field_error(
+        text(response), "account_4"
+    )
+    assert not JournalEntry.objects.filter(source="manual").exists()

@@ -38,6 +38,7 @@ EXPECTED_PATHS = {
     f"{P}/liens/{{lien_id}}/accept": {"post"},
     f"{P}/liens/{{lien_id}}/reopen": {"post"},
     f"{P}/cases/{{case_id}}/trust-items": {"post"},
+    f"{P}/cases/{{case_id}}/trust-items/stage-due": {"post"},
     f"{P}/trust-items/{{item_id}}": {"delete"},
     f"{P}/cases/{{case_id}}/push-to-client-trust": {"post"},
     f"{P}/cases/{{case_id}}/push-to-disbursement": {"post"},
@@ -67,7 +68,7 @@ def test_every_post_but_login_takes_an_idempotency_key(anonymous):
         headers = [p["name"] for p in ops["post"].get("parameters", []) if p["in"] == "header"]
         expected = [] if path.endswith("/auth/session") else ["Idempotency-Key"]
         assert headers == expected, path
-    assert posts == 23
+    assert posts == 24
 
 
 def test_every_authenticated_endpoint_documents_the_error_shape(anonymous):

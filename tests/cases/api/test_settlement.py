@@ -548,3 +548,22 @@ def test_settlement_service_figures_match_the_api(api, cfirm, cadmin, case, insu
     tab = api.get(f"/cases/{case.pk}/settlement").body
     assert tab["negotiations"][0]["amount"] == "123.45"
     assert tab["figures"]["gross"] == "0.00"  # not accepted yet
+
+
+def test_stage_all_due_through_the_api_stages_every_payment_or_none(
+    api, cfirm, cadmin, case, insurer
+):
+    accepted = offer(api, case, insurer, "250000.00")
+    assert deposit(api, case, accepted["id"], "1000.00").status == 201
+    before = db_state()
+    short = api.post(f"/cases/{case.pk}/trust-items/stage-due")
+    assert (short.status, short.error["code"]) == (409, "staging_exceeds_trust")
+    assert short.error["details"]["available"] == "1000.00"
+    assert db_state() == before
+
+    assert deposit(api, case, accepted["id"], "249000.00", check="88124").status == 201
+    staged = api.post(f"/cases/{case.pk}/trust-items/stage-due")
+    assert staged.status == 201, staged.body
+    assert [(i["kind"], i["amount"]) for i in staged.body["items"]] == [("fee", "83325.00")]
+    again = api.post(f"/cases/{case.pk}/trust-items/stage-due")
+    assert (again.status, again.error["message"]) == (422, "nothing is due to stage on this case")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 
 import pytest
@@ -21,6 +22,16 @@ from .conftest import HX, nothing_written, text
 URL = "cases:costs_management"
 BULK = "cases:costs_bulk"
 QUERY = "payee=Records+Inc&status=open"
+
+
+def expected_of(cost_ids, total_cents: int) -> str:
+    """The pop-up's check of what it counted: count, total and a digest of the ids."""
+    ids = ",".join(str(pk) for pk in sorted(cost_ids))
+    return f"{len(cost_ids)}:{total_cents}:{hashlib.sha256(ids.encode()).hexdigest()[:16]}"
+
+
+def records_inc(many, *, but=()):
+    return [c.pk for c in many[:60] if c.pk not in but]
 
 
 @pytest.fixture
@@ -68,7 +79,8 @@ def test_void_all_matching_asks_with_the_count_then_voids_exactly_them(admin_cli
         "Void selected: all <strong data-matching-count>60</strong> costs matching the filters, "
         "on every page, totalling <strong>$77.70</strong>." in body
     )
-    assert '<input type="hidden" name="expected" value="60:7770">' in body
+    expected = expected_of(records_inc(many), 7770)
+    assert f'<input type="hidden" name="expected" value="{expected}">' in body
     assert 'name="cost"' not in body  # the filters travel, not the ids
     assert "Void selected · 60 costs" in body
     response = admin_client.post(
@@ -77,7 +89,7 @@ def test_void_all_matching_asks_with_the_count_then_voids_exactly_them(admin_cli
             "action": "void",
             "scope": "matching",
             "query": QUERY,
-            "expected": "60:7770",
+            "expected": expected,
             "confirmed": "1",
             "reason": "Billed twice",
         },
@@ -99,7 +111,7 @@ def test_a_changed_match_is_refused_and_counted_again(admin_client, cfirm, cadmi
                 "action": "void",
                 "scope": "matching",
                 "query": QUERY,
-                "expected": "60:7770",
+                "expected": expected_of(records_inc(many), 7770),
                 "confirmed": "1",
             },
             **HX,
@@ -110,7 +122,8 @@ def test_a_changed_match_is_refused_and_counted_again(admin_client, cfirm, cadmi
         "The matching costs changed since this was opened: 59 costs totalling $76.70 match "
         "now. Check and confirm again." in body
     )
-    assert '<input type="hidden" name="expected" value="59:7670">' in body
+    now = expected_of(records_inc(many, but=[many[0].pk]), 7670)
+    assert f'<input type="hidden" name="expected" value="{now}">' in body
 
 
 def test_export_all_matching(admin_client, many):
@@ -128,7 +141,6 @@ def test_export_all_matching(admin_client, many):
     [
         "payee=Records+Inc",  # no tab
         "status=junk",
-        "status=open&amount_min=abc",  # an invalid filter is not "everything"
         "status=paid",  # Void is not offered on Paid
     ],
 )
@@ -140,3 +152,77 @@ def test_a_bad_matching_request_is_not_found(admin_client, many, query):
             **HX,
         )
     assert response.status_code == 404
+
+
+def test_a_swapped_cost_of_the_same_amount_is_refused(admin_client, cfirm, cadmin, case, many):
+    """One matching cost goes and another of the same amount comes: the count and total are
+    as the pop-up showed, but not the costs."""
+    shown = expected_of(records_inc(many), 7770)
+    costs.cost_void(firm=cfirm, actor=cadmin, cost_id=many[5].pk)  # $1.05 goes
+    costs.cost_create(
+        firm=cfirm,
+        actor=cadmin,
+        case_id=case.pk,
+        payee_id=many[0].payee_id,
+        amount_cents=105,  # and $1.05 comes
+        cost_code_id=many[0].cost_code_id,
+        cost_date=dt.date(2026, 1, 1),
+    )
+    with nothing_written():
+        response = admin_client.post(
+            reverse(BULK),
+            {
+                "action": "void",
+                "scope": "matching",
+                "query": QUERY,
+                "expected": shown,
+                "confirmed": "1",
+                "reason": "Billed twice",
+            },
+            **HX,
+        )
+    assert response.status_code == 422
+    assert "The matching costs changed since this was opened: 60 costs totalling $77.70" in text(
+        response
+    )
+
+
+def test_invalid_filters_offer_nothing_and_are_refused_with_a_reason(admin_client, many):
+    page = text(admin_client.get(reverse(URL), {"amount_min": "abc"}))
+    assert "data-select-matching" not in page
+    with nothing_written():
+        response = admin_client.post(
+            reverse(BULK),
+            {
+                "action": "void",
+                "scope": "matching",
+                "query": "status=open&amount_min=abc",
+                "confirmed": "1",
+            },
+            **HX,
+        )
+    assert response["HX-Redirect"] == reverse(URL)
+    page = text(admin_client.get(reverse(URL)))
+    assert "The filters are not valid, so there is nothing to act on: correct them first" in page
+
+
+def test_too_many_matching_or_an_over_long_query_is_refused(admin_client, many, monkeypatch):
+    from casebridge.cases.views import costs_management
+
+    monkeypatch.setattr(costs_management, "MATCHING_MAX", 50)
+    with nothing_written():
+        response = admin_client.post(
+            reverse(BULK), {"action": "void", "scope": "matching", "query": QUERY}, **HX
+        )
+    assert response["HX-Redirect"] == reverse(URL)
+    assert "60 costs match; act on at most 50 at a time: narrow the filters" in text(
+        admin_client.get(reverse(URL))
+    )
+    long_query = QUERY + "&q=" + "x" * 2_000
+    with nothing_written():
+        admin_client.post(
+            reverse(BULK), {"action": "void", "scope": "matching", "query": long_query}, **HX
+        )
+    assert "The filters are too long to act on; narrow them and try again" in text(
+        admin_client.get(reverse(URL))
+    )

@@ -390,7 +390,11 @@ class ExternalDigestsIn(Clean):
     prefix: str = Field(
         min_length=1,
         max_length=60,
-        description="The external_ref's beginning, e.g. cases- (case-sensitive).",
+        pattern=r"^[^-]+-$",
+        description=(
+            "The external_ref's namespace: its text up to and including its first '-', "
+            "e.g. cases- (case-sensitive)."
+        ),
     )
     bank_account_id: Id = Field(description="The client trust bank account of trust_cents.")
     after_file_id: int = Field(
@@ -409,10 +413,11 @@ class ExternalDigestsOut(Out):
         description=(
             "One array a file, in file id order: its id (null, first, for the documents "
             "without a file), how many documents it holds under the prefix, the sum of their "
-            "cents, the MD5 (hex, empty without documents) of their rows "
+            "cents, the sum modulo 2**60 (15 hex digits, empty without documents) of the "
+            "first 15 hex digits of the MD5 of each of their rows "
             "'<C|R|I>:<len(ref)>:<ref>:<cents>:<status>:<len(number)>:<number>' (C a check, "
             "R a trust receipt, I an invoice with its stage as status; number a printed "
-            "check's number, else empty) sorted by code point and joined by newlines, and "
+            "check's number, else empty), UTF-8, whatever their order, and "
             "the file's trust balance in the bank account in cents. Files with neither a "
             "document nor a trust ledger there are left out."
         )
@@ -424,8 +429,8 @@ class ExternalDigestsOut(Out):
 
 @router.get("/reports/external-digests", response={200: ExternalDigestsOut, **ERRORS})
 def external_digests(request: HttpRequest, params: Query[ExternalDigestsIn]) -> ExternalDigestsOut:
-    """Per file, a digest of the checks, trust receipts and invoices whose
-    ``external_ref`` starts with ``prefix`` (count, cents, hash) and the file's trust
+    """Per file, the maintained digest of the checks, trust receipts and invoices whose
+    ``external_ref`` is in the namespace ``prefix`` (count, cents, hash) and the file's trust
     balance: compact arrays, keyset-paged by file id (``after_file_id``, ``limit``, default
     and at most 50,000 files). An integration compares them with what it sent and reads
     ``/reports/external-documents`` only for the files that differ. An unknown bank

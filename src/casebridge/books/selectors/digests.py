@@ -1,13 +1,13 @@
 """Per-file digests of the documents an integration sent (issue 12), for its
 reconciliation: per file, the count, the sum of cents and the hash
 (:mod:`casebridge.core.digest`) of its checks, trust receipts and invoices whose
-``external_ref`` starts with a prefix, with the file's trust balance in one bank account.
-An integration compares these with what it expects and reads documents only for the
-files that differ.
+``external_ref`` is in a namespace (``cases-``), with the file's trust balance in one bank
+account. An integration compares these with what it expects and reads documents only for
+the files that differ.
 
-Each page is three queries: the page's upper file id, one grouped query over the three
-document tables in that file id range (the hash computed by the database), and the
-range's trust ledgers.
+The digests are maintained (``books_filedigest``, kept by triggers: ADR 0030), so a page is
+three small reads: the page's upper file id, the range's digest rows, and the range's
+trust ledgers. :func:`file_digests_drift` compares them with a full recomputation.
 """
 
 from __future__ import annotations
@@ -16,40 +16,20 @@ from django.db import connection
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
-from casebridge.books.models import Check, File, Firm, Invoice, TrustLedger, TrustReceipt
+from casebridge.books.digest_sources import file_digests
+from casebridge.books.models import File, FileDigest, Firm, TrustLedger
 from casebridge.books.selectors.reports import report_day
-from casebridge.core.digest import digest_aggregate, row_sql, select_sql
+from casebridge.core.digest import Drift, drift, hash_text
 
 #: (file id or None for documents without a file, documents, cents, hash or "", trust
 #: balance in cents)
 DigestRow = tuple[int | None, int, int, str, int]
 
 
-def _documents_sql(range_sql: str) -> str:
-    q = connection.ops.quote_name
-    head = "SUBSTR(external_ref, 1, %s) = %s"
-    checks = row_sql(
-        "C",
-        "external_ref",
-        "amount_cents",
-        "status",
-        "CASE WHEN status = 'printed' THEN CAST(check_number AS TEXT) ELSE '' END",
-    )
-    receipts = row_sql("R", "external_ref", "amount_cents", "status", "''")
-    invoices = row_sql("I", "external_ref", "total_cents", "stage", "''")
-    where = f"firm_id = %s AND {head} AND {range_sql}"
-    parts = [
-        select_sql(
-            ["file_id", "amount_cents AS cents", f"{checks} AS r"], q(Check._meta.db_table), where
-        ),
-        select_sql(["file_id", "amount_cents", receipts], q(TrustReceipt._meta.db_table), where),
-        select_sql(["file_id", "total_cents", invoices], q(Invoice._meta.db_table), where),
-    ]
-    return select_sql(
-        ["d.file_id", "COUNT(*)", "SUM(d.cents)", digest_aggregate("d.r")],
-        "(" + " UNION ALL ".join(parts) + ") d",
-        group_by="d.file_id",
-    )
+def file_digests_drift(*, firm: Firm) -> Drift:
+    """Every (firm, namespace, file key) of ``firm`` whose maintained digest differs from
+    its documents (empty when the triggers kept them exact)."""
+    return drift(file_digests(connection.vendor), firm.pk)
 
 
 def external_digests_page(
@@ -67,20 +47,17 @@ def external_digests_page(
         .values_list("pk", flat=True)[limit - 1 : limit]
         .first()
     )
-    if upper is None:
-        range_sql, bounds = "(file_id > %s OR (%s AND file_id IS NULL))", [after_file_id]
-    else:
-        range_sql = "((file_id > %s AND file_id <= %s) OR (%s AND file_id IS NULL))"
-        bounds = [after_file_id, upper]
-    bounds.append(after_file_id == 0)
-    params: list[int | str | bool] = []
-    for _ in range(3):
-        params += [firm.pk, len(prefix), prefix, *bounds]
-    with connection.cursor() as cursor:
-        cursor.execute(_documents_sql(range_sql), params)
-        documents = {
-            file_id: (int(n), int(cents), str(digest)) for file_id, n, cents, digest in cursor
-        }
+    # the documents without a file (key 0) come with the first page
+    lower = after_file_id + 1 if after_file_id else 0
+    digests = FileDigest.objects.filter(
+        firm=firm, namespace=prefix, documents__gt=0, file_key__gte=lower
+    )
+    if upper is not None:
+        digests = digests.filter(file_key__lte=upper)
+    documents: dict[int, tuple[int, int, str]] = {
+        file_key: (n, cents, hash_text(h))
+        for file_key, n, cents, h in digests.values_list("file_key", "documents", "cents", "hash")
+    }
     ledgers = TrustLedger.objects.filter(
         firm=firm, bank_account_id=bank_account_id, file_id__gt=after_file_id
     )
@@ -100,8 +77,8 @@ def external_digests_page(
             ).values_list("file_id", "c", "d")
         }
     rows: list[DigestRow] = []
-    if None in documents:
-        rows.append((None, *documents.pop(None), 0))
+    if 0 in documents:
+        rows.append((None, *documents.pop(0), 0))
     for file_id in sorted(documents.keys() | balances.keys()):
         n, cents, digest = documents.get(file_id, (0, 0, ""))
         rows.append((file_id, n, cents, digest, balances.get(file_id, 0)))

@@ -420,7 +420,7 @@ def _checks_find_or_create(
 
     created: list[Check] = []
     if specs:
-        posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor)
+        posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor, ledgers=ledgers)
         now = clock.now()
         actor_id = actor.pk if actor else None
         rows = [

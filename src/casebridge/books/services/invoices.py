@@ -277,14 +277,29 @@ def _invoices_create(
         release_stage = locked.release_invoice_stage_enabled
         next_number = locked.next_invoice_number
         accounts: set[int] = set()
+        lock_roles: set[str] = set()  # Fee Income, Accounts Receivable: found by role below
         for r in to_create:
             if r.release != "auto" or r.file_id not in files:
                 continue
             accounts |= {
                 c.gl_account_id for ln in r.lines if (c := codes.get(ln.activity_code_id or 0))
             }
+            if any(ln.kind == "fee" for ln in r.lines):
+                lock_roles.add(AccountRole.FEE_INCOME)
             if not r.pay_from_trust:
+                lock_roles.add(AccountRole.ACCOUNTS_RECEIVABLE)
                 continue
+            operating = next(
+                (
+                    b
+                    for b in banks
+                    if b.kind == BankAccountKind.OPERATING
+                    and (r.operating_bank_account_id in (None, b.pk))
+                ),
+                None,
+            )
+            if operating is not None:  # the fee and costs move to it from trust
+                accounts.add(operating.gl_account_id)
             trust_bank = next(
                 (
                     b
@@ -299,6 +314,12 @@ def _invoices_create(
             accounts |= {trust_bank.gl_account_id, trust_bank.trust_liability_account_id}
             key, on = (r.file_id, trust_bank.pk), r.invoice_date or today
             draws[key] = min(on, draws.get(key, on))
+        if lock_roles:  # every account the entries post to is locked here, in the one order
+            accounts |= set(
+                GLAccount.objects.filter(firm=firm, role__in=lock_roles).values_list(
+                    "pk", flat=True
+                )
+            )
         ledgers = ledger_rows_lock(firm=firm, account_ids=accounts, trust_pairs=set(draws))
     by_date = TrustByDate(ledgers, draws)
     bank_by_liability = {
@@ -436,7 +457,9 @@ def _invoices_create(
         return [(found[i], False) for i in range(len(requests))]
     if specs:
         try:
-            posted = journal_entries_post_batch(firm=firm, entries=specs, actor=actor)
+            posted = journal_entries_post_batch(
+                firm=firm, entries=specs, actor=actor, ledgers=ledgers
+            )
         except PeriodClosed:
             _period_refusal(firm, specs, [new[n][0] for n in posted_by])
             raise

@@ -607,9 +607,12 @@ def _post_many(
     specs: Sequence[EntrySpec],
     actor: User | None,
     labels: Sequence[str] | None = None,
+    held: dict[LedgerKey, TrustLedger] | None = None,
 ) -> list[JournalEntry]:
     """Validate, lock, check trust, insert and move balances for many entries at once.
-    ``labels`` name each spec in refusals (default: "entry N" when there are several)."""
+    ``labels`` name each spec in refusals (default: "entry N" when there are several);
+    ``held``: the trust ledgers the caller locked with :func:`ledger_rows_lock` (not read
+    and locked again when they are every ledger the entries post to)."""
     if labels is None:
         labels = [f"entry {i + 1}" if len(specs) > 1 else "" for i in range(len(specs))]
     for spec, label in zip(specs, labels, strict=True):
@@ -632,7 +635,10 @@ def _post_many(
         for line in spec.lines
         if line.account.is_client_trust and line.file is not None
     }
-    ledgers = _trust_ledgers_for(firm, pairs)
+    if held is not None and pairs <= held.keys():
+        ledgers = {pair: held[pair] for pair in pairs}
+    else:
+        ledgers = _trust_ledgers_for(firm, pairs)
 
     # Check every trust ledger entry by entry, in order (a batch may deposit then disburse),
     # on the entry's date and every later one.
@@ -733,10 +739,17 @@ def journal_entry_post(
 
 @transaction.atomic
 def journal_entries_post_batch(
-    *, firm: Firm, entries: Sequence[EntrySpec], actor: User | None = None, _retry: bool = True
+    *,
+    firm: Firm,
+    entries: Sequence[EntrySpec],
+    actor: User | None = None,
+    ledgers: dict[LedgerKey, TrustLedger] | None = None,
+    _retry: bool = True,
 ) -> list[tuple[JournalEntry, bool]]:
     """Post many entries all-or-nothing. Returns ``(entry, created)`` per spec; an entry
-    whose (source, idempotency key) is already in the books is returned, not posted again."""
+    whose (source, idempotency key) is already in the books is returned, not posted again.
+    ``ledgers``: what :func:`ledger_rows_lock` returned to a caller that locked up front
+    (the entries' trust ledgers are then not read and locked a second time)."""
     keyed = [(s.source, s.idempotency_key) for s in entries if s.idempotency_key is not None]
     seen: set[tuple[str, str | None]] = set()
     for k in keyed:
@@ -766,12 +779,16 @@ def journal_entries_post_batch(
                 raise
     try:
         with transaction.atomic():
-            posted = iter(_post_many(firm, to_post, actor, labels)) if to_post else iter(())
+            posted = (
+                iter(_post_many(firm, to_post, actor, labels, ledgers)) if to_post else iter(())
+            )
     except IntegrityError:
         # A concurrent batch committed some of the same keys first. Go again: the lookup
         # above now finds them, so they are replayed and only the rest is posted.
         if _retry:
-            return journal_entries_post_batch(firm=firm, entries=entries, actor=actor, _retry=False)
+            return journal_entries_post_batch(
+                firm=firm, entries=entries, actor=actor, ledgers=ledgers, _retry=False
+            )
         raise
     result: list[tuple[JournalEntry, bool]] = []
     for s in entries:

@@ -20,8 +20,10 @@ from casebridge.books.models import (
     ReconciliationStatus,
     TrustLedger,
 )
+from casebridge.books.selectors.digests import file_digests_drift
 from casebridge.core import clock
 from casebridge.core.audit import audit_record
+from casebridge.core.digest import hash_text
 from casebridge.core.money import format_cents
 
 LOGIN_ATTEMPT_RETENTION = dt.timedelta(days=90)
@@ -36,6 +38,11 @@ class IntegrityReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def _digest(value: tuple[int, int, int] | None) -> str:
+    n, cents, h = value or (0, 0, 0)
+    return f"{n} documents, {format_cents(cents)}, hash {hash_text(h)}"
 
 
 def ledger_integrity_check(*, firm: Firm) -> IntegrityReport:
@@ -81,6 +88,13 @@ def ledger_integrity_check(*, firm: Firm) -> IntegrityReport:
             )
         if tl.balance_cents < 0:
             report.problems.append(f"trust ledger of file {tl.file.number} is negative")
+    # the reconciliation's digests, kept by triggers (ADR 0030)
+    for (_, namespace, file_key), kept, documents in file_digests_drift(firm=firm):
+        where = f"file id {file_key}" if file_key else "no file"
+        report.problems.append(
+            f"the digest of {namespace} documents of {where} is kept as {_digest(kept)}; "
+            f"its documents give {_digest(documents)}"
+        )
     for bank in BankAccount.objects.filter(firm=firm, closed_through__isnull=False):
         signed = (
             Reconciliation.objects.filter(bank_account=bank, status=ReconciliationStatus.SIGNED)

@@ -20,10 +20,13 @@ from casebridge.books.models import (
     BankAccountKind,
     Firm,
     GLAccount,
+    InvoiceLine,
+    InvoiceStage,
+    Posting,
     User,
 )
 from casebridge.books.services.dates import first_entry_date
-from casebridge.core import timezones
+from casebridge.core import clock, timezones
 from casebridge.core.dates import opening_date_refusal
 from casebridge.core.money import format_cents
 from casebridge.core.text import plain_line
@@ -311,6 +314,8 @@ def area_of_practice_update(
         raise ValidationFailed(f"an area of practice named {name} already exists", field="name")
     before = {"name": area.name, "description": area.description}
     area.name, area.description = name, description.strip()[:255]
+    if {"name": area.name, "description": area.description} == before:
+        return area  # nothing changed: nothing written, nothing audited
     area.save(update_fields=["name", "description"])
     _audit(
         area.firm,
@@ -422,6 +427,10 @@ def activity_code_update(
         code.gl_account = _postable_account(firm, gl_account_id)
     if utbms_code is not None:
         code.utbms_code = _utbms(utbms_code)
+    if is_active is True and not code.is_active:
+        code.gl_account = _postable_account(firm, code.gl_account_id)  # still postable?
+    if is_active is False and code.is_active:
+        _refuse_if_invoices_use(code=code)
     if is_active is not None:
         code.is_active = is_active
     after = _activity_code_fields(code)
@@ -507,10 +516,22 @@ def _refuse_deactivation(account: GLAccount) -> None:
         raise ValidationFailed(
             f"{label} belongs to a bank account and cannot be deactivated", field="is_active"
         )
-    if account.balance_cents:
+    if account.balance_cents:  # every posting, dated later than today too
         raise ValidationFailed(
             f"{label} still holds a balance of {format_cents(abs(account.balance_cents))}: "
             "move it with a journal entry first",
+            field="is_active",
+        )
+    later = (
+        Posting.objects.filter(account=account, entry__date__gt=clock.today())
+        .order_by("entry__date")
+        .values_list("entry__date", flat=True)
+        .first()
+    )
+    if later is not None:
+        raise ValidationFailed(
+            f"{label} has postings dated ahead, from {later:%Y-%m-%d}: it stays active until "
+            "they are reversed or their day has passed",
             field="is_active",
         )
     codes = list(
@@ -521,6 +542,29 @@ def _refuse_deactivation(account: GLAccount) -> None:
     if codes:
         raise ValidationFailed(
             f"activity code {', '.join(codes)} posts to {label}: move or deactivate it first",
+            field="is_active",
+        )
+    _refuse_if_invoices_use(account=account)
+
+
+def _refuse_if_invoices_use(
+    *, code: ActivityCode | None = None, account: GLAccount | None = None
+) -> None:
+    """An invoice not final yet posts each line to its code's account when it becomes
+    final: the code and the account stay active until it is final or void."""
+    open_stages = (InvoiceStage.DRAFT, InvoiceStage.REVIEW, InvoiceStage.RELEASE)
+    lines = InvoiceLine.objects.filter(invoice__stage__in=open_stages)
+    if code is not None:
+        lines, what = lines.filter(activity_code=code), f"activity code {code.code}"
+    else:
+        assert account is not None
+        lines = lines.filter(activity_code__gl_account=account)
+        what = f"{account.number} {account.name}"
+    number = lines.order_by("invoice__number").values_list("invoice__number", flat=True).first()
+    if number is not None:
+        raise ValidationFailed(
+            f"invoice {number} is not final yet and posts to {what} when it is: finalise or "
+            "void it first",
             field="is_active",
         )
 

@@ -166,7 +166,7 @@ def invoice_new_view(request: HttpRequest) -> HttpResponse:
     lines, through the same service; a refusal names its line and writes nothing."""
     me = books_user(request)
 
-    def create(form: InvoiceCreateForm) -> HttpResponse:
+    def create(form: InvoiceCreateForm) -> HttpResponse | None:
         data = form.cleaned_data
         file = File.objects.filter(firm=me.firm, number=data["file"]).first()
         if file is None:
@@ -182,15 +182,20 @@ def invoice_new_view(request: HttpRequest) -> HttpResponse:
             )
             for _, row in form.filled_rows()
         ]
-        invoice = invoice_services.invoice_create(
-            firm=me.firm,
-            actor=me,
-            file_id=file.pk,
-            lines=lines,
-            invoice_date=data["invoice_date"],
-            description=data["description"],
-            pay_from_trust=data["pay_from_trust"],
-        )
+        try:
+            invoice = invoice_services.invoice_create(
+                firm=me.firm,
+                actor=me,
+                file_id=file.pk,
+                lines=lines,
+                invoice_date=data["invoice_date"],
+                description=data["description"],
+                pay_from_trust=data["pay_from_trust"],
+            )
+        except DomainError as exc:
+            if not form.add_line_error(exc):
+                raise
+            return None
         return finish(
             request,
             reverse("books:invoice_detail", args=[invoice.pk]),

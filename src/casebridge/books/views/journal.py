@@ -17,7 +17,7 @@ from casebridge.books.forms import JournalEntryForm, JournalReverseForm
 from casebridge.books.models import Check, File, Firm, Invoice, JournalEntry, Posting, TrustReceipt
 from casebridge.books.roles import CORRECTIONS, has_role
 from casebridge.books.services import journal as journal_service
-from casebridge.core.errors import ValidationFailed
+from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.web.paging import paginate
 from casebridge.web.popups import popup_form
 
@@ -103,7 +103,7 @@ def journal_entry_new_view(request: HttpRequest) -> HttpResponse:
     or breaks a rule, and writes nothing then."""
     me = books_user(request)
 
-    def post(form: JournalEntryForm) -> str:
+    def post(form: JournalEntryForm) -> str | None:
         numbers = {row["file"] for _, row in form.filled_rows() if row["file"]}
         files = {f.number: f for f in File.objects.filter(firm=me.firm, number__in=numbers)}
         lines = []
@@ -122,14 +122,19 @@ def journal_entry_new_view(request: HttpRequest) -> HttpResponse:
                     memo=row["line_memo"] or "",
                 )
             )
-        entry = journal_service.journal_entry_post(
-            firm=me.firm,
-            date=form.cleaned_data["date"],
-            lines=lines,
-            memo=form.cleaned_data["memo"],
-            source="manual",
-            actor=me,
-        )
+        try:
+            entry = journal_service.journal_entry_post(
+                firm=me.firm,
+                date=form.cleaned_data["date"],
+                lines=lines,
+                memo=form.cleaned_data["memo"],
+                source="manual",
+                actor=me,
+            )
+        except DomainError as exc:
+            if not form.add_line_error(exc):
+                raise
+            return None
         return f"Journal entry JE{entry.pk} posted."
 
     def context(form: JournalEntryForm) -> dict[str, Any]:

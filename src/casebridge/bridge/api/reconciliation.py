@@ -274,7 +274,10 @@ def cost_code_mapping_update(
     an inactive one, or one that does not post to Advanced client costs."""
     ctx = context(request)
     require_settings_access(ctx.user)
-    code = get_or_404(CostCode.objects.filter(firm=ctx.firm), cost_code_id, field="cost_code_id")
+    # the active codes, as GET lists them (an inactive one is neither shown nor mapped)
+    code = get_or_404(
+        CostCode.objects.filter(firm=ctx.firm, is_active=True), cost_code_id, field="cost_code_id"
+    )
     mapping_services.cost_code_mapping_save(
         firm=ctx.firm,
         actor=ctx.user,
@@ -282,7 +285,5 @@ def cost_code_mapping_update(
         activity_code_id=payload.activity_code_id,
     )
     conn = conn_services.connection_of(ctx.firm)
-    row = next(
-        r for r in mapping_services.mapping_rows(ctx.firm, conn) if r.cost_code.pk == code.pk
-    )
+    [row] = [r for r in mapping_services.mapping_rows(ctx.firm, conn) if r.cost_code.pk == code.pk]
     return _mapping_out(row)

@@ -381,6 +381,9 @@ class _Context:
     attorneys: dict[str, int] | None = None
     #: Until when this run's lease on the firm is known to hold (shared by the run's lanes).
     run_lease: _RunLease | None = None
+    #: How many times this lane asked the books for files (so a caller knows whether a
+    #: request to the books came between two renewals).
+    files_asked: int = 0
 
     def renew(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
         """Just before a request to the books: make sure this run's lease and the items'
@@ -449,6 +452,28 @@ def _handle_error(ctx: _Context, items: Sequence[OutboxItem], exc: BooksError) -
     ctx.report.failed += len(items)
 
 
+def _with_files(
+    ctx: _Context, items: list[OutboxItem]
+) -> tuple[list[OutboxItem], dict[int, int]] | None:
+    """The items still held and each case's books file id (found or created first); None
+    when nothing is left to send (the items were dealt with). Renewed before the files
+    request, and again after it only if one was made: without a request in between, the
+    first renewal still covers the next one (``lease_margin``), and which items are held
+    cannot have changed."""
+    live = ctx.renew(items)
+    if not live:
+        return None
+    asked = ctx.files_asked
+    files = _ensure_files(ctx, live)
+    if files is None:
+        return None
+    if ctx.files_asked > asked:
+        live = ctx.renew(live)
+        if not live:
+            return None
+    return live, files
+
+
 def _ensure_files(ctx: _Context, items: Sequence[OutboxItem]) -> dict[int, int] | None:
     """Each case's books file id, found or created on the case's first sync. None when the
     request failed (the items were dealt with)."""
@@ -463,6 +488,7 @@ def _ensure_files(ctx: _Context, items: Sequence[OutboxItem]) -> dict[int, int] 
             .select_related("client", "responsible_attorney")
             .order_by("pk")
         )
+        ctx.files_asked += 1
         try:
             attorneys = ctx.attorney_ids()
         except BooksError as exc:
@@ -564,15 +590,10 @@ def _request_checks(
     """One ``POST /checks/batch`` for the items still held, their cases' files found or
     created first; the items sent and the checks by external_ref, or None when the request
     failed (the items were dealt with). Costs and trust payments alike."""
-    live = ctx.renew(items)
-    if not live:
+    held = _with_files(ctx, items)
+    if held is None:
         return None
-    files = _ensure_files(ctx, live)
-    if files is None:
-        return None
-    live = ctx.renew(live)
-    if not live:
-        return None
+    live, files = held
     requests = [
         CheckRequest(
             external_ref=str(p["external_ref"]),
@@ -753,15 +774,10 @@ def _record_receipts(ctx: _Context, items: list[OutboxItem]) -> None:
     """Deposits -> trust receipts in the books for the cases' files, one
     ``POST /trust-receipts/batch`` (each found again by external_ref, so a resend after a
     lost answer records nothing twice). Settled in a few statements whatever the number."""
-    live = ctx.renew(items)
-    if not live:
+    held_files = _with_files(ctx, items)
+    if held_files is None:
         return
-    files = _ensure_files(ctx, live)
-    if files is None:
-        return
-    live = ctx.renew(live)
-    if not live:
-        return
+    live, files = held_files
     requests = [
         ReceiptRequest(
             external_ref=str(p["external_ref"]),
@@ -974,12 +990,11 @@ def _send_fee_invoices(ctx: _Context, items: list[OutboxItem]) -> None:
     the responsible attorney's time entry. Found again by external_ref after a lost
     answer; the books refuse one that would overdraw the file, and that item fails with
     their reason while the rest go again. Settled in a few statements."""
-    live = ctx.renew(items)
-    if not live:
+    held_files = _with_files(ctx, items)
+    if held_files is None:
         return
-    files = _ensure_files(ctx, live)
-    if files is None:
-        return
+    live, files = held_files
+    asked = ctx.attorneys is None  # the books' users are read now
     try:
         attorneys = ctx.attorney_ids()
     except BooksError as exc:
@@ -998,7 +1013,8 @@ def _send_fee_invoices(ctx: _Context, items: list[OutboxItem]) -> None:
             ctx.report.failed += 1
         else:
             sendable.append(item)
-    live = ctx.renew(sendable) if sendable else []
+    # renewed again only after a request to the books (the users)
+    live = ctx.renew(sendable) if asked and sendable else sendable
     if not live:
         return
     fee_invoices = FeeInvoice.objects.select_related("firm").in_bulk(
@@ -1165,10 +1181,16 @@ def _process(ctx: _Context, items: list[OutboxItem]) -> None:
                         one_by_one(ctx, item)
                     _log_settled([item], books_request_id)
             index += len(run)
-            held = set(
-                OutboxItem.objects.filter(
-                    pk__in=[i.pk for i in run], state__in=(OutboxState.FAILED, OutboxState.QUEUED)
-                ).values_list("case_id", flat=True)
+            # what did not go holds back its cases' later items (only if any follow)
+            held = (
+                set(
+                    OutboxItem.objects.filter(
+                        pk__in=[i.pk for i in run],
+                        state__in=(OutboxState.FAILED, OutboxState.QUEUED),
+                    ).values_list("case_id", flat=True)
+                )
+                if index < len(items)
+                else set()
             )
             if held:
                 later = [i for i in items[index:] if i.case_id in held]

@@ -17,8 +17,10 @@ fix the screen offers (send, retry, sync, send again).
 The whole firm is compared by digests (issue 12): the books answer, per file, the count,
 the sum of cents and a hash of the documents sent (references with their amounts, states
 and printed check numbers) and the file's trust balance, in compact arrays
-(``/reports/external-digests``); this side computes, in one grouped query, the digest of
-what each case expects the books to hold. Only the cases whose digests differ (and those
+(``/reports/external-digests``); this side reads the digest of what each case expects
+the books to hold. Both sides' digests are maintained by triggers as the documents change
+(ADR 0030), so a run reads one small row per file and per case. Only the cases whose
+digests differ (and those
 with something a digest cannot show: an item on its way or failed, a deposit or payment
 never sent, a final fee invoice beside a void cost) are compared document by document,
 their files' documents read by file (``/reports/external-documents?file_ids=``). Nothing
@@ -40,7 +42,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from django.db.models import Sum
 
@@ -52,11 +54,13 @@ from casebridge.bridge.client import (
     BooksError,
     ThreeWay,
 )
+from casebridge.bridge.digest_sources import CASE_DIGESTS, PREFIX
 from casebridge.bridge.errors import Conflict, ValidationFailed
 from casebridge.bridge.models import (
     PENDING,
     UNFINISHED,
     BooksJob,
+    CaseDigest,
     CaseLink,
     CheckState,
     Connection,
@@ -101,13 +105,13 @@ from casebridge.cases.permissions import require_settings_access
 from casebridge.core import clock
 from casebridge.core.audit import audit_record
 from casebridge.core.db import id_set
-from casebridge.core.digest import digest_aggregate, row_sql, select_sql
+from casebridge.core.digest import Drift, drift, hash_text
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 
 _TRUST_ITEM_REF = re.compile(r"^cases-trust-item-(\d+)(?:-(\d+))?$")
 #: What begins the books' external_ref of everything this side sends.
-_PREFIX = "cases-"
+_PREFIX = PREFIX
 #: References or ids a query names at most.
 _IDS_PER_QUERY = 500
 
@@ -694,89 +698,22 @@ def _known_in_firm(
 # --- The digests: what the books should hold for each case, compared in SQL ----------------
 
 
-def _literal(value: str) -> str:
-    """A choice value of this side's models as an SQL literal (never user input)."""
-    assert value.replace("_", "").isalpha(), value
-    return f"'{value}'"
-
-
 def _expected_digests(firm: Firm) -> dict[int, tuple[int, int, str]]:
-    """Per case: the digest (:mod:`casebridge.core.digest`) of the documents the books must
-    hold under ``cases-`` for a whole-firm comparison to find nothing to report about them,
-    one grouped query. A subject whose documents could agree more than one way is put one
-    way (a void cost: its check voided); the other ways differ and are compared in detail.
+    """Per case: the maintained digest (:mod:`casebridge.bridge.digest_sources` says what
+    it holds) of the documents the books must hold under ``cases-`` for a whole-firm
+    comparison to find nothing to report about them; one read of small rows."""
+    return {
+        case_id: (n, cents, hash_text(h))
+        for case_id, n, cents, h in CaseDigest.objects.filter(
+            firm=firm, documents__gt=0
+        ).values_list("case_id", "documents", "cents", "hash")
+    }
 
-    - a cost sent: its check for the amount, printed with the cost's payment reference as
-      its number when Paid, queued when Pending, voided when Void (none when Open);
-    - a deposit sent: its trust receipt for the amount, posted (voided if voided here);
-    - a payment sent (the payments the comparison reads): its trust check, printed with the
-      payment's check number when Disbursed, queued when To Be Disbursed;
-    - a fee invoice: the invoice for its total at its stage (none when withdrawn before it
-      had a ``cases-`` reference)."""
-    q = connection.ops.quote_name
-    lit = _literal
-    paid, pending, void = lit(CostStatus.PAID), lit(CostStatus.PENDING), lit(CostStatus.VOID)
-    disbursed = lit(TrustItemStatus.DISBURSED)
-    to_be_disbursed = lit(TrustItemStatus.TO_BE_DISBURSED)
-    kinds = ", ".join(lit(k) for k in settlement_services.CHECK_KINDS)
-    cost = row_sql(
-        "C",
-        "l.external_ref",
-        "c.amount_cents",
-        f"CASE c.status WHEN {paid} THEN 'printed' WHEN {pending} THEN 'queued' ELSE 'voided' END",
-        f"CASE WHEN c.status = {paid} THEN c.payment_reference ELSE '' END",
-    )
-    deposit = row_sql(
-        "R",
-        "l.external_ref",
-        "d.amount_cents",
-        "CASE WHEN d.voided_on IS NULL THEN 'posted' ELSE 'voided' END",
-        "''",
-    )
-    payment = row_sql(
-        "C",
-        "l.external_ref",
-        "t.amount_cents",
-        f"CASE WHEN t.status = {disbursed} THEN 'printed' ELSE 'queued' END",
-        f"CASE WHEN t.status = {disbursed} THEN t.check_number ELSE '' END",
-    )
-    invoice = row_sql("I", "f.external_ref", "f.total_cents", "f.stage", "''")
-    parts = [
-        select_sql(
-            ["c.case_id", "c.amount_cents AS cents", f"{cost} AS r"],
-            f"{q(CostLink._meta.db_table)} l JOIN {q(Cost._meta.db_table)} c ON c.id = l.cost_id",
-            f"l.firm_id = %s AND c.status IN ({paid}, {pending}, {void})",
-        ),
-        select_sql(
-            ["d.case_id", "d.amount_cents", deposit],
-            f"{q(DepositLink._meta.db_table)} l JOIN {q(Deposit._meta.db_table)} d "
-            "ON d.id = l.deposit_id",
-            "l.firm_id = %s AND d.firm_id = %s",
-        ),
-        select_sql(
-            ["t.case_id", "t.amount_cents", payment],
-            f"{q(TrustItemLink._meta.db_table)} l JOIN {q(TrustItem._meta.db_table)} t "
-            "ON t.id = l.trust_item_id",
-            f"l.firm_id = %s AND t.firm_id = %s AND t.kind IN ({kinds}) AND t.paid_direct = %s "
-            f"AND t.status IN ({disbursed}, {to_be_disbursed})",
-        ),
-        select_sql(
-            ["f.case_id", "f.total_cents", invoice],
-            q(FeeInvoice._meta.db_table) + " f",
-            f"f.firm_id = %s AND NOT (f.stage = {lit(InvoiceStage.VOIDED)} "
-            "AND SUBSTR(f.external_ref, 1, %s) <> %s)",
-        ),
-    ]
-    params: list[int | str | bool] = [firm.pk, firm.pk, firm.pk, firm.pk, firm.pk, False, firm.pk]
-    params += [len(_PREFIX), _PREFIX]
-    sql = select_sql(
-        ["x.case_id", "COUNT(*)", "SUM(x.cents)", digest_aggregate("x.r")],
-        "(" + " UNION ALL ".join(parts) + ") x",
-        group_by="x.case_id",
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {case_id: (int(n), int(cents), str(digest)) for case_id, n, cents, digest in cursor}
+
+def case_digests_drift(*, firm: Firm) -> Drift:
+    """Every (firm, case) of ``firm`` whose maintained digest differs from a full
+    recomputation (empty when the triggers kept them exact)."""
+    return drift(CASE_DIGESTS, firm.pk)
 
 
 def _compared_in_detail(firm: Firm, waiting: _Unfinished) -> set[int]:

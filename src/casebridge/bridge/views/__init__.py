@@ -1,5 +1,5 @@
 """The bridge's screens under /cases/integrations/books/, in the cases side's look and with
-its pop-ups (``casebridge.cases.views._common``), one module per area: activation, defaults,
+its pop-ups (the kit in ``casebridge.web.popups``), one module per area: activation, defaults,
 deactivation and re-authentication (:mod:`.connection`), the allowed books addresses
 (:mod:`.addresses`), the readiness check (:mod:`.readiness`), the sync queue (:mod:`.queue`),
 cost code mapping (:mod:`.mappings`), a cost's row: Send, Split and send, Sync check status

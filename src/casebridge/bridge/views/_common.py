@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from casebridge.bridge.models import BooksJob, SyncRun
 from casebridge.bridge.selectors.queue import sync_run_summary
-from casebridge.cases.views._common import INVALID, finish
 from casebridge.core.errors import DomainError
+from casebridge.web.popups import INVALID, finish
 
 #: The settings-area pages: Account Settings' sub-navigation shows "Integrations".
 SETTINGS_NAV = {"nav": "settings", "section": "integrations"}

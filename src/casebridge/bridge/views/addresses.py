@@ -9,16 +9,8 @@ from django.views.decorators.http import require_http_methods
 from casebridge.bridge.forms import AddressForm
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.views._common import integrations_url
-from casebridge.cases.auth import cases_settings_required
-from casebridge.cases.views._common import (
-    INVALID,
-    apply_domain_error,
-    cases_user,
-    confirm_form,
-    finish,
-    render_modal,
-)
-from casebridge.core.errors import DomainError
+from casebridge.cases.auth import cases_settings_required, cases_user
+from casebridge.web.popups import ConfirmForm, popup_form
 
 
 @cases_settings_required
@@ -27,32 +19,21 @@ def address_confirm_view(request: HttpRequest) -> HttpResponse:
     """A firm administrator confirms a books host and port the bridge may reach (the
     service refuses anyone else, and metadata and loopback addresses)."""
     me = cases_user(request)
-    status = 200
-    if request.method == "POST":
-        form = AddressForm(request.POST)
-        if form.is_valid():
-            try:
-                confirmation = conn_services.books_address_confirm(
-                    firm=me.firm, actor=me, address=form.cleaned_data["address"]
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                return finish(
-                    request,
-                    integrations_url(),
-                    f"{confirmation} is confirmed: the bridge may reach it.",
-                )
-        status = INVALID
-    else:
-        form = AddressForm()
-    return render_modal(
+
+    def confirm(form: AddressForm) -> str:
+        confirmation = conn_services.books_address_confirm(
+            firm=me.firm, actor=me, address=form.cleaned_data["address"]
+        )
+        return f"{confirmation} is confirmed: the bridge may reach it."
+
+    return popup_form(
         request,
-        "bridge/_address_form.html",
-        {"form": form, "is_admin": me.is_firm_admin},
+        AddressForm,
+        on_valid=confirm,
+        template="bridge/_address_form.html",
         title="Confirm a books address",
-        status=status,
-        back_url=integrations_url(),
+        success=integrations_url(),
+        context={"is_admin": me.is_firm_admin},
     )
 
 
@@ -61,25 +42,17 @@ def address_confirm_view(request: HttpRequest) -> HttpResponse:
 def address_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     confirmation = get_object_or_404(conn_services.books_addresses_of(me.firm), pk=pk)
-    form = confirm_form(request)
-    status = 200
-    if request.method == "POST":
-        try:
-            conn_services.books_address_remove(firm=me.firm, actor=me, confirmation_id=pk)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return finish(
-                request,
-                integrations_url(),
-                f"{confirmation} is no longer confirmed: the bridge does not reach it.",
-            )
-    return render_modal(
+
+    def remove(form: ConfirmForm) -> str:
+        conn_services.books_address_remove(firm=me.firm, actor=me, confirmation_id=pk)
+        return f"{confirmation} is no longer confirmed: the bridge does not reach it."
+
+    return popup_form(
         request,
-        "bridge/_address_remove_form.html",
-        {"form": form, "confirmation": confirmation},
+        ConfirmForm,
+        on_valid=remove,
+        template="bridge/_address_remove_form.html",
         title="Remove a confirmed books address",
-        status=status,
-        back_url=integrations_url(),
+        success=integrations_url(),
+        context={"confirmation": confirmation},
     )

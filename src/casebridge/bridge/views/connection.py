@@ -22,19 +22,19 @@ from casebridge.bridge.views._common import (
     job_refusal,
     refusal_status,
 )
-from casebridge.cases.auth import cases_settings_required
+from casebridge.cases.auth import cases_settings_required, cases_user
 from casebridge.cases.models import User
-from casebridge.cases.views._common import (
+from casebridge.core.errors import DomainError
+from casebridge.web.popups import (
     INVALID,
+    ConfirmForm,
     apply_domain_error,
-    cases_user,
-    confirm_form,
     finish,
     is_htmx,
     message_of,
+    popup_form,
     render_modal,
 )
-from casebridge.core.errors import DomainError
 
 
 @sensitive_post_parameters("password", "security_answer")
@@ -329,28 +329,22 @@ def defaults_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def deactivate_view(request: HttpRequest) -> HttpResponse:
     me = cases_user(request)
-    form = confirm_form(request)
-    status = 200
-    if request.method == "POST":
-        try:
-            conn_services.connection_deactivate(firm=me.firm, actor=me)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return finish(
-                request,
-                integrations_url(),
-                "The books integration is deactivated. Nothing queued is lost: it goes to the "
-                "books once the integration is activated again.",
-            )
-    return render_modal(
+
+    def deactivate(form: ConfirmForm) -> str:
+        conn_services.connection_deactivate(firm=me.firm, actor=me)
+        return (
+            "The books integration is deactivated. Nothing queued is lost: it goes to the "
+            "books once the integration is activated again."
+        )
+
+    return popup_form(
         request,
-        "bridge/_deactivate_form.html",
-        {"form": form, "counts": queue_counts(me.firm)},
+        ConfirmForm,
+        on_valid=deactivate,
+        template="bridge/_deactivate_form.html",
         title="Deactivate the books integration",
-        status=status,
-        back_url=integrations_url(),
+        success=integrations_url(),
+        context={"counts": queue_counts(me.firm)},
     )
 
 

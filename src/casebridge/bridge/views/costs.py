@@ -23,22 +23,22 @@ from casebridge.bridge.views._common import (
     integrations_url,
     refusal_status,
 )
-from casebridge.cases.auth import cases_permission_required
+from casebridge.cases.auth import cases_permission_required, cases_user
 from casebridge.cases.models import Case, Cost, Permission, User
 from casebridge.cases.services import costs as cost_services
-from casebridge.cases.views._common import (
-    INVALID,
-    apply_domain_error,
-    cases_user,
-    confirm_form,
-    finish,
-    message_of,
-    render_modal,
-    safe_next,
-)
 from casebridge.cases.views.costs import split_sum
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
+from casebridge.web.popups import (
+    INVALID,
+    ConfirmForm,
+    apply_domain_error,
+    finish,
+    message_of,
+    popup_form,
+    render_modal,
+    safe_next,
+)
 
 
 def _cost_of(request: HttpRequest, pk: int) -> Cost:
@@ -210,23 +210,18 @@ def cost_sync_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = cases_user(request)
     cost = _cost_of(request, pk)
     back = _costs_url(cost)
-    form = confirm_form(request)
-    status = 200
-    if request.method == "POST":
-        try:
-            run = sync_request(firm=me.firm, actor=me, cost_ids=[cost.pk])
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return finish_sync(request, back, run)
-    return render_modal(
+
+    def sync(form: ConfirmForm) -> HttpResponse:
+        return finish_sync(request, back, sync_request(firm=me.firm, actor=me, cost_ids=[cost.pk]))
+
+    return popup_form(
         request,
-        "bridge/_cost_sync_form.html",
-        {"form": form, "cost": cost},
+        ConfirmForm,
+        on_valid=sync,
+        template="bridge/_cost_sync_form.html",
         title="Sync check status",
-        status=status,
-        back_url=back,
+        success=back,
+        context={"cost": cost},
     )
 
 

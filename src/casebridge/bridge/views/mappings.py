@@ -13,17 +13,10 @@ from casebridge.bridge.forms import MAPPING_DEFAULT, MappingForm
 from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import mappings as mapping_services
 from casebridge.bridge.views._common import SETTINGS_NAV, refusal_status
-from casebridge.cases.auth import cases_settings_required
+from casebridge.cases.auth import cases_settings_required, cases_user
 from casebridge.cases.models import CostCode
-from casebridge.cases.views._common import (
-    INVALID,
-    apply_domain_error,
-    cases_user,
-    finish,
-    message_of,
-    render_modal,
-)
 from casebridge.core.errors import DomainError
+from casebridge.web.popups import message_of, popup_form, render_modal
 
 
 @cases_settings_required
@@ -67,33 +60,24 @@ def mapping_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     codes = mapping_services.advance_codes(conn)
     labels = {c.id: mapping_services.activity_code_label(c) for c in codes}
-    choices = list(labels.items())
-    status = 200
-    if request.method == "POST":
-        form = MappingForm(request.POST, codes=choices)
-        if form.is_valid():
-            raw = form.cleaned_data["activity_code"]
-            code_id = None if raw == MAPPING_DEFAULT else int(raw)
-            try:
-                mapping_services.cost_code_mapping_save(
-                    firm=me.firm, actor=me, cost_code_id=code.pk, activity_code_id=code_id
-                )
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                target = labels[code_id] if code_id is not None else "the default"
-                return finish(
-                    request, back, f"Cost code {code.code} goes to the books as {target}."
-                )
-        status = INVALID
-    else:
-        form = MappingForm(
-            codes=choices,
-            initial={
-                "activity_code": str(mapping.activity_code_id) if mapping else MAPPING_DEFAULT
-            },
+
+    def save(form: MappingForm) -> str:
+        raw = form.cleaned_data["activity_code"]
+        code_id = None if raw == MAPPING_DEFAULT else int(raw)
+        mapping_services.cost_code_mapping_save(
+            firm=me.firm, actor=me, cost_code_id=code.pk, activity_code_id=code_id
         )
-    context["form"] = form
-    return render_modal(
-        request, "bridge/_mapping_form.html", context, title=title, status=status, back_url=back
+        target = labels[code_id] if code_id is not None else "the default"
+        return f"Cost code {code.code} goes to the books as {target}."
+
+    return popup_form(
+        request,
+        MappingForm,
+        on_valid=save,
+        template="bridge/_mapping_form.html",
+        title=title,
+        success=back,
+        form_kwargs={"codes": list(labels.items())},
+        initial={"activity_code": str(mapping.activity_code_id) if mapping else MAPPING_DEFAULT},
+        context=context,
     )

@@ -15,24 +15,25 @@ from casebridge.bridge.models import PENDING, BooksJob, JobKind, OutboxItem, Out
 from casebridge.bridge.selectors.queue import queue_counts, queue_items, send_progress
 from casebridge.bridge.services import outbox
 from casebridge.bridge.views._common import counted, job_refusal, parse_item_id
-from casebridge.cases.auth import cases_permission_required
-from casebridge.cases.forms import ConfirmForm
+from casebridge.cases.auth import cases_permission_required, cases_user
 from casebridge.cases.models import Permission, User
-from casebridge.cases.views._common import (
+from casebridge.core.errors import DomainError
+from casebridge.web.paging import paginate_numbered as paginate
+from casebridge.web.popups import (
     INVALID,
+    ConfirmForm,
     apply_domain_error,
-    cases_user,
-    confirm_form,
     finish,
     is_htmx,
     message_of,
-    paginate,
+    popup_form,
     render_modal,
     safe_next,
 )
-from casebridge.core.errors import DomainError
 
 QUEUE_PER_PAGE = 50
+WITHDRAW_FORM = "bridge/_withdraw_form.html"
+WITHDRAW_TITLE = "Withdraw a failed send"
 
 
 def _queue_page(
@@ -138,17 +139,20 @@ def item_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
     back = safe_next(request, request.POST.get("next") or request.GET.get("next"), "")
     back = back or reverse("bridge:queue")
-    form = confirm_form(request)
-    status = 200
-    if request.method == "POST":
-        try:
-            job = outbox.item_withdraw(firm=me.firm, actor=me, item_id=item.pk)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return _withdraw_answer(request, job, item, back)
-    return _withdraw_modal(request, form, item, back, status)
+
+    def withdraw(form: ConfirmForm) -> HttpResponse:
+        job = outbox.item_withdraw(firm=me.firm, actor=me, item_id=item.pk)
+        return _withdraw_answer(request, job, item, back)
+
+    return popup_form(
+        request,
+        ConfirmForm,
+        on_valid=withdraw,
+        template=WITHDRAW_FORM,
+        title=WITHDRAW_TITLE,
+        success=back,
+        context={"item": item, "next": back},
+    )
 
 
 def _withdraw_modal(
@@ -162,9 +166,9 @@ def _withdraw_modal(
 ) -> HttpResponse:
     return render_modal(
         request,
-        "bridge/_withdraw_form.html",
+        WITHDRAW_FORM,
         {"form": form, "item": item, "next": back},
-        title="Withdraw a failed send",
+        title=WITHDRAW_TITLE,
         status=status,
         back_url=back,
         opening=opening,
@@ -186,7 +190,7 @@ def _withdraw_answer(
                 "poll_url": poll,
                 "pending_message": "Asking the books whether they hold it after all…",
             },
-            title="Withdraw a failed send",
+            title=WITHDRAW_TITLE,
             back_url=back,
             opening=opening,
         )

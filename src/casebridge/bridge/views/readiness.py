@@ -12,8 +12,7 @@ from casebridge.bridge.services import connection as conn_services
 from casebridge.bridge.services import snapshot
 from casebridge.bridge.services.readiness import Check, Readiness, readiness_last
 from casebridge.bridge.views._common import SETTINGS_NAV
-from casebridge.cases.auth import cases_settings_required
-from casebridge.cases.views._common import cases_user
+from casebridge.cases.auth import cases_settings_required, cases_user
 
 
 def verdict(check: Check) -> str:

@@ -14,21 +14,12 @@ from casebridge.bridge.models import PENDING, BooksJob, JobKind, ReconciliationD
 from casebridge.bridge.selectors.reconciliation import reconciliation_summary
 from casebridge.bridge.services import reconciliation
 from casebridge.bridge.views._common import SETTINGS_NAV, parse_item_id
-from casebridge.cases.auth import cases_settings_required
+from casebridge.cases.auth import cases_settings_required, cases_user
 from casebridge.cases.models import Case, User
-from casebridge.cases.views._common import (
-    INVALID,
-    apply_domain_error,
-    cases_user,
-    confirm_form,
-    finish,
-    message_of,
-    paginate,
-    render_modal,
-    safe_next,
-)
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
+from casebridge.web.paging import paginate_numbered as paginate
+from casebridge.web.popups import INVALID, ConfirmForm, finish, message_of, popup_form, safe_next
 
 DIFFERENCES_PER_PAGE = 50
 
@@ -131,28 +122,22 @@ def reconciliation_fix_view(request: HttpRequest, pk: int) -> HttpResponse:
         ReconciliationDifference.objects.select_related("run"), run__firm=me.firm, pk=pk
     )
     back = safe_next(request, request.POST.get("next"), reverse("bridge:reconciliation"))
-    form = confirm_form(request)
-    status = 200
-    if request.method == "POST":
-        try:
-            reconciliation.difference_fix(firm=me.firm, actor=me, difference_id=diff.pk)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-            status = INVALID
-        else:
-            return finish(
-                request,
-                back,
-                f"{diff.get_fix_display()}: done for {diff.subject}. Run the reconciliation "
-                "again once the books have answered.",
-            )
-    return render_modal(
+
+    def fix(form: ConfirmForm) -> str:
+        reconciliation.difference_fix(firm=me.firm, actor=me, difference_id=diff.pk)
+        return (
+            f"{diff.get_fix_display()}: done for {diff.subject}. Run the reconciliation "
+            "again once the books have answered."
+        )
+
+    return popup_form(
         request,
-        "bridge/_fix_form.html",
-        {"form": form, "diff": diff, "next": back},
+        ConfirmForm,
+        on_valid=fix,
+        template="bridge/_fix_form.html",
         title=diff.get_fix_display() or "Fix",
-        status=status,
-        back_url=back,
+        success=back,
+        context={"diff": diff, "next": back},
     )
 
 

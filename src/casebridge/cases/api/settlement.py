@@ -730,6 +730,27 @@ def trust_item_stage(request: HttpRequest, case_id: Id, payload: StageIn) -> Sta
     return Status(201, TrustItemOut.of(item))
 
 
+class StagedOut(Out):
+    items: list[TrustItemOut]
+
+
+@router.post(
+    "/cases/{int:case_id}/trust-items/stage-due",
+    response={201: StagedOut, **ERRORS},
+    summary="Stage all due",
+)
+@idempotent
+def trust_items_stage_due(request: HttpRequest, case_id: Id) -> Status[StagedOut]:
+    """Stage every payment due and not staged yet, each at what is due, all or none (the
+    Settlement tab's Stage all due). 422 when nothing is due; 409 ``staging_exceeds_trust``
+    (``details.available``) when they take more than the deposited money not yet staged,
+    and nothing is staged."""
+    ctx = context(request)
+    case = _case(ctx.firm, case_id)
+    items = settlement_service.trust_items_stage_due(firm=ctx.firm, actor=ctx.user, case_id=case.pk)
+    return Status(201, StagedOut(items=[TrustItemOut.of(i) for i in items]))
+
+
 @router.delete("/trust-items/{int:item_id}", response={204: None, **ERRORS})
 def trust_item_unstage(request: HttpRequest, item_id: Id) -> Status[None]:
     ctx = context(request)

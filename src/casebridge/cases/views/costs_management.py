@@ -12,6 +12,7 @@ to confirm it, and a handler. The bridge adds "Send" with :func:`register_bulk_a
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,7 @@ from casebridge.cases.selectors.costs import (
 )
 from casebridge.cases.services import costs as cost_services
 from casebridge.core import clock
-from casebridge.core.errors import DomainError
+from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.core.money import cents_to_decimal, format_cents
 from casebridge.core.text import csv_cell
 from casebridge.web.popups import (
@@ -47,11 +48,17 @@ from casebridge.web.popups import (
     apply_domain_error,
     finish,
     is_htmx,
+    message_of,
     render_modal,
     safe_next,
 )
 
 NAV = {"nav": "costs"}
+#: The most costs one "select all matching" acts on: beyond it, narrow the filters (a bulk
+#: Send of more goes through the API). Keeps one request's work and memory bounded.
+MATCHING_MAX = 5_000
+#: The longest tab-and-filters query a bulk form may carry (longer: refused, never cut).
+QUERY_MAX = 2_000
 TABS = (
     (CostStatus.OPEN, "Open"),
     (CostStatus.PENDING, "Pending"),
@@ -288,17 +295,35 @@ def _tab_query(request: HttpRequest, status: str) -> str:
 
 def _matching(me: User, raw_query: str) -> tuple[list[Cost], str]:
     """Every cost of the tab that the filters in ``raw_query`` match (the same filters the
-    list applies), and the tab. An invalid filter is an error, not "everything"."""
-    query = QueryDict(raw_query[:2000])
+    list applies), and the tab. An invalid filter, an over-long query or more than
+    :data:`MATCHING_MAX` costs is refused (``ValidationFailed``), never "everything"."""
+    if len(raw_query) > QUERY_MAX:
+        raise ValidationFailed("the filters are too long to act on; narrow them and try again")
+    query = QueryDict(raw_query)
     status = query.get("status", "")
     if status not in dict(TABS):
         raise Http404("No such tab.")
     form = CostFilterForm(query, firm=me.firm)
     filters = _filters(me, form)
     if form.errors:
-        raise Http404("The filters are not valid.")
+        raise ValidationFailed(
+            "the filters are not valid, so there is nothing to act on: correct them first"
+        )
     ids = costs_matching(firm=me.firm, status=status, filters=filters)
+    if len(ids) > MATCHING_MAX:
+        raise ValidationFailed(
+            f"{len(ids):,} costs match; act on at most {MATCHING_MAX:,} at a time: narrow the "
+            "filters (a date range, a payee, a case)"
+        )
     return _costs(me, ids), status
+
+
+def _expected(costs: list[Cost]) -> str:
+    """What the confirmation of "all matching" must still find: the costs themselves (a
+    digest of their ids), their count and total, so it never acts on a cost the person
+    did not see counted, even when one went and another came with the same amount."""
+    digest = hashlib.sha256(",".join(str(c.pk) for c in sorted(costs, key=lambda c: c.pk)).encode())
+    return f"{len(costs)}:{sum(c.amount_cents for c in costs)}:{digest.hexdigest()[:16]}"
 
 
 def _costs(me: User, ids: Iterable[int]) -> list[Cost]:
@@ -355,7 +380,10 @@ def costs_management_view(request: HttpRequest) -> HttpResponse:
             "actions": actions,
             "separator_before": first_danger if actions and actions[0].danger is False else "",
             # more match than the page shows: offer to act on all of them (server-side)
-            "matching_count": page.count if page.count > len(page.items) else 0,
+            # (never with a filter the form refused: the list then shows everything)
+            "matching_count": (
+                page.count if page.count > len(page.items) and not form.errors else 0
+            ),
             "query": _tab_query(request, page.status),
             "filtered": filters.any,
             "here": request.get_full_path(),
@@ -374,7 +402,11 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
     matching = request.POST.get("scope") == "matching"
     query = str(request.POST.get("query", ""))
     if matching:  # every cost the tab's filters match, found again here from the filters
-        costs, tab = _matching(me, query)
+        try:
+            costs, tab = _matching(me, query)
+        except ValidationFailed as exc:
+            messages.error(request, message_of(exc))
+            return finish(request, back_to_costs_management(request))
         if tab not in action.statuses:
             raise Http404("This action is not offered on this tab.")
     else:
@@ -401,7 +433,7 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
             form.is_valid()
             form.add_error(None, "Select at least one cost first.")
             status = INVALID
-        elif matching and not _as_confirmed(request, len(costs), total_cents):
+        elif matching and request.POST.get("expected") != _expected(costs):
             form.is_valid()
             form.add_error(
                 None,
@@ -434,6 +466,7 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
             "total_cents": total_cents,
             "matching": matching,
             "query": query,
+            "expected": _expected(costs) if matching else "",
             "next": back_to_costs_management(request),
         },
         title=f"{action.label} · {_counted(len(costs))}",
@@ -445,9 +478,3 @@ def costs_bulk_view(request: HttpRequest) -> HttpResponse:
 
 def _counted(n: int) -> str:
     return f"{n:,} cost{'s' if n != 1 else ''}"
-
-
-def _as_confirmed(request: HttpRequest, count: int, total_cents: int) -> bool:
-    """Whether all matching still comes to what the pop-up showed (its count and total),
-    so a confirmation never acts on costs the person did not see counted."""
-    return request.POST.get("expected") == f"{count}:{total_cents}"

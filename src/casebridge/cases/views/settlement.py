@@ -763,6 +763,8 @@ def stage_all_due_view(request: HttpRequest, pk: int) -> HttpResponse:
             "case": case,
             "due": due,
             "from_trust_cents": sum(p.cents for p in due if not p.paid_direct),
+            # what the service counts as available: the client's check is taken back out
+            "available_cents": max(figures.trust_remaining_cents + figures.client_item_cents, 0),
             "figures": figures,
         }
 
