@@ -165,6 +165,7 @@ TEMPLATES = [
             "builtins": [
                 "casebridge.web.templatetags.money",
                 "casebridge.web.templatetags.row_actions",
+                "casebridge.web.templatetags.words",
             ],
         },
     },

@@ -65,7 +65,7 @@ def test_a_fee_line_needs_a_timekeeper_who_records_time(firm, admin, client_file
         bill(firm, admin, client_file, [cost(copying.pk), fee(admin)])
     assert info.value.message == (
         "line 2: admin@smith.test does not have Records Time turned on "
-        "(Users -> pencil -> Accounting -> Records Time)"
+        "(Users → pencil → Accounting → Records Time)"
     )
     assert info.value.field == "lines"
     assert info.value.http_status == 422

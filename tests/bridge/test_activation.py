@@ -227,7 +227,7 @@ def test_a_person_with_two_factor_sign_in_is_refused_naming_the_integration_user
     )
     assert job.error_message == (
         "The books ask books.admin@lopez.test for a two-factor code: it is not marked as the "
-        "integration user there. In the books, Users -> edit this user -> turn on "
+        "integration user there. In the books, Users → edit this user → turn on "
         "Integration user (it then signs in with its security question), then save again."
     )
     assert not Connection.objects.exists()

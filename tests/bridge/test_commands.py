@@ -52,7 +52,7 @@ def test_reconcile_prints_a_clean_run_and_exits_0(books, cases, connected):
     outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[c.pk for c in costs])
     outbox_deliver(firm_id=cases.firm.pk)
     assert _call("reconcile", "--firm", "lopez-pi") == (
-        "lopez-pi: Reconciliation clean: 1 cases, 2 documents compared, no difference.\n"
+        "lopez-pi: Reconciliation clean: 1 case, 2 documents compared, no difference.\n"
     )
 
 
@@ -70,7 +70,7 @@ def test_reconcile_prints_each_difference_and_exits_1(books, cases, connected):
     assert str(error) == f"reconciliation {run.pk} is not clean"
     lines = out.splitlines()
     assert lines[0] == (
-        "lopez-pi: Reconciliation found 1 difference (1 cases, 1 documents compared)."
+        "lopez-pi: Reconciliation found 1 difference (1 case, 1 document compared)."
     )
     assert lines[1:] == [
         f"  cost: case {cases.case.number}: Cost {cost.pk}: Records Inc, $125.00: The books "
@@ -136,7 +136,7 @@ def test_outbox_retry_queues_failed_items_again_as_the_user_named(cases, items):
     _, failed, _ = items
     audits = AuditEvent.objects.count()
     assert _call("outbox", "retry", "--firm", "lopez-pi", "--as", "PAT@lopez.test") == (
-        "1 failed item(s) queued again.\n"
+        "1 failed item queued again.\n"
     )
     failed.refresh_from_db()
     assert (failed.state, failed.attempts, failed.error_code) == (OutboxState.QUEUED, 0, "")

@@ -152,7 +152,7 @@ def test_switching_to_another_books_is_refused_while_cases_are_linked(books, cas
             username="integration@lopez.test",
             password="x",
         )
-    assert "linked to 1 file(s)" in refused.value.message
+    assert "linked to 1 file in the books" in refused.value.message
     assert Connection.objects.get().books_firm_code == "lopez-pi"
 
 

@@ -151,7 +151,7 @@ def _expected_invoice(books, cases, conn, case: Case) -> dict[str, object]:
     def cost_line(cost: Cost, cents: int, tail: str) -> dict[str, object]:
         return {
             "kind": "cost",
-            "description": f"Reimbursed cost: {cost.payee.name}, E112 11/02/2026{tail}",
+            "description": f"Reimbursed cost: {cost.payee.name}, E112 2026-11-02{tail}",
             "amount_cents": cents,
             "source": f"cases-cost-{cost.pk}",
             "trust_item_id": reimbursement.pk,
@@ -214,7 +214,7 @@ def _refusals(group: Group) -> dict[int, str]:
         group.nothing.pk: "nothing on this case is waiting to be invoiced: push the staged fee, "
         "charges and cost reimbursement to disbursement first",
         group.no_books_user.pk: "the responsible attorney Bob Lee (bob@elsewhere.test) has no "
-        "books user with that email. In the books: Gear -> Users -> add the user with exactly "
+        "books user with that email. In the books: Gear → Users → add the user with exactly "
         "this email (or correct the email on either side)",
         group.never_sent.pk: "1 of this case's costs ($120.00) were never sent to the books, so "
         "the books hold no advance to reimburse; send or void them first (Costs tab)",

@@ -32,7 +32,7 @@ from casebridge.core.models import AuditEvent
 from tests.bridge.conftest import INTEGRATION_EMAIL, PASSWORD, work
 
 GENERIC = "the books did not answer as a Casebridge books API"
-SCREEN = "Account Settings -> Integrations -> Books -> Allowed books addresses"
+SCREEN = "Account Settings → Integrations → Books → Allowed books addresses"
 ODD = (
     "Write the books host as a name or a plain IP address (such as books.example.com, "
     "203.0.113.7 or [2001:db8::7]); forms such as 0x7f000001, 2130706433, 0177.0.0.1, "

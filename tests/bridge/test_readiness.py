@@ -118,7 +118,7 @@ def test_the_cost_posting_reference_must_post_to_advanced_client_costs(books, ca
         )
     assert refused.value.field == "cost_posting_code"
     assert refused.value.message == (
-        "COPP -> GL 4100 COPP Charges Income is not an Advanced client costs asset account: "
+        "COPP → GL 4100 COPP Charges Income is not an Advanced client costs asset account: "
         "a cost advance is Dr Advanced client costs / Cr Operating bank. Choose a code that "
         "posts to Advanced client costs"
     )
@@ -133,12 +133,12 @@ def test_the_cost_posting_reference_must_post_to_advanced_client_costs(books, ca
     check = _check(conn, "cost_posting")
     assert (check.ok, check.detail) == (
         False,
-        "E124 Other -> GL 4100 COPP Charges Income. That is an income account, so every cost "
+        "E124 Other → GL 4100 COPP Charges Income. That is an income account, so every cost "
         "advance would post there instead of to Advanced client costs.",
     )
     assert check.fix == (
-        "In the books: Gear -> Rates/Codes -> Activity Code -> pencil on E124 -> GL account "
-        "Advanced Client Costs -> Save; or account Settings -> Integrations -> Books -> "
+        "In the books: Gear → Rates/Codes → Activity Code → pencil on E124 → GL account "
+        "Advanced Client Costs → Save; or account Settings → Integrations → Books → "
         "Defaults: choose a cost posting reference that posts to Advanced client costs."
     )
     cost = add_cost(cases, 5_000, code="FILING")
@@ -160,11 +160,11 @@ def test_copp_must_post_to_income_since_the_fee_invoice_charges_it(books, cases)
     report = readiness_run(conn=conn)
     [copp] = [c for c in report.checks if c.key == "copp_code"]
     assert (copp.ok, copp.needed_for) == (False, ("invoices",))
-    assert copp.detail == "Found: COPP COPP -> GL 1300 Advanced Client Costs."
+    assert copp.detail == "Found: COPP COPP → GL 1300 Advanced Client Costs."
     assert copp.fix == (
         "It is a charge billed on the fee invoice, so it must post to an income account, not "
-        "to an asset account. In the books: Gear -> Rates/Codes -> Activity Code -> pencil on "
-        "COPP -> GL account: an income account such as COPP Charges Income -> Save."
+        "to an asset account. In the books: Gear → Rates/Codes → Activity Code → pencil on "
+        "COPP → GL account: an income account such as COPP Charges Income → Save."
     )
     assert [c.key for c in report.failing("costs")] == []
 

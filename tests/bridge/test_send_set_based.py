@@ -107,14 +107,14 @@ def test_the_payload_link_and_audit_are_the_ones_the_send_always_wrote(books, ca
         [
             (
                 str(plain.pk),
-                f"Cost {plain.pk} ($1,234,567.89) sent to the books",
+                f"Cost to {plain.payee.name} for $1,234,567.89 sent to the books",
                 {"status": "pending", "amount_cents": 123_456_789},
                 cases.admin.pk,
                 cases.admin.email,
             ),
             (
                 str(invoiced.pk),
-                f"Cost {invoiced.pk} ($0.05) sent to the books",
+                f"Cost to {invoiced.payee.name} for $0.05 sent to the books",
                 {"status": "pending", "amount_cents": 5},
                 cases.admin.pk,
                 cases.admin.email,
@@ -139,7 +139,9 @@ def test_a_refused_cost_anywhere_in_the_selection_writes_nothing(
     _send(cases, [costs[3]])  # Pending now: the fourth of the next selection
     before = AuditEvent.objects.count()
 
-    with pytest.raises(Locked, match=f"cost {costs[3].pk} .* is Pending and was already sent"):
+    with pytest.raises(
+        Locked, match=r"the cost to Records Inc for \$10\.03 is Pending and was already sent"
+    ):
         _send(cases, costs)
 
     assert _statuses(costs) == [CostStatus.OPEN] * 3 + [CostStatus.PENDING, CostStatus.OPEN]
@@ -174,8 +176,8 @@ def test_chunks_commit_one_by_one_and_a_failure_midway_is_reported(
     result = _send(cases, costs)
 
     assert (result.count, result.total_cents, result.not_sent) == (2, 3_000, 3)
-    assert result.problem.startswith("3 cost(s) were not sent and are still Open: ")
-    assert f"cost {costs[3].pk} " in result.problem
+    assert result.problem.startswith("3 costs not sent, still Open: ")
+    assert "the cost to Records Inc for $40.00 is Void" in result.problem
     assert result.problem.endswith("The 2 sent before are queued.")
     assert _statuses(costs) == [
         CostStatus.PENDING,

@@ -213,7 +213,7 @@ def test_an_attorney_takes_a_case_from_costs_to_client_trust(live_server, page: 
     expect(box.locator("#split-sum")).to_contain_text("$100.00 over the cost's $1,000.01")
     with swapped_and_settled(page):
         box.get_by_role("button", name="Split cost").click()  # refused: they do not add up
-    expect(box.get_by_role("alert")).to_contain_text("difference -$100.00")
+    expect(box.get_by_role("alert")).to_contain_text("not the cost's $1,000.01 ($100.00 over)")
     assert Cost.objects.count() == 2
     box.locator("input[data-split-part]").nth(1).fill("400.00")
     expect(box.locator("#split-sum")).to_contain_text("$1,000.01 · adds up to the cost")

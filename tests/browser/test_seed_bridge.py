@@ -393,7 +393,7 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     # the cost posting reference: what advances post to; only Advanced client costs codes
     posting = box.get_by_label("Default cost posting reference")
     expect(posting.locator("option:checked")).to_have_text(
-        "E124 Other -> GL 1300 Advanced Client Costs"
+        "E124 Other → GL 1300 Advanced Client Costs"
     )
     expect(posting.locator("option", has_text="COPP")).to_have_count(0)
     box.get_by_label("Default operating account").select_option(label=seed.operating.name)

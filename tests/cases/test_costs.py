@@ -317,7 +317,7 @@ def test_a_void_cost_shows_zero_and_leaves_the_total(cfirm, cadmin, case, cost, 
     [event] = audits("cost", cost.pk, "void")
     assert (event.before["status"], event.after["status"]) == ("open", "void")
     assert event.after["void_reason"] == "duplicate"
-    assert event.summary == f"Cost {cost.pk} ($123.45) voided"
+    assert event.summary == f"Cost to {cost.payee.name} for $123.45 voided"
 
 
 def test_a_pending_cost_can_be_voided(cfirm, cadmin, cost):

@@ -63,7 +63,7 @@ def test_splitting_evenly_keeps_the_first_part_on_the_original_cost(cfirm, cadmi
     ]
     assert result[0].pk == tow.pk
     assert sum(c.amount_cents for c in result) == 10_000
-    memo = f"Tow of the car [Split from $100.00 (cost {tow.pk}) across 3 cases]"
+    memo = f"Tow of the car [Split from $100.00 on case {tow.case.number} across 3 cases]"
     for cost in Cost.objects.filter(pk__in=[c.pk for c in result]):
         assert cost.memo == memo
         assert "Split from $100.00" in cost.memo
@@ -90,7 +90,7 @@ def test_a_split_is_audited_with_the_original_and_every_part(cfirm, cadmin, tow,
     assert event.after == {
         "parts": [{"cost": c.pk, "case": c.case_id, "amount_cents": c.amount_cents} for c in result]
     }
-    assert event.summary == f"Split from $100.00 (cost {tow.pk}) across 3 cases"
+    assert event.summary == f"Split from $100.00 on case {tow.case.number} across 3 cases"
 
 
 def test_edited_parts_that_add_up_are_taken_as_given(cfirm, cadmin, tow, passengers):
@@ -111,7 +111,7 @@ def test_an_empty_memo_still_records_the_original_amount(cfirm, cadmin, case, pa
     cost = add_cost(cfirm, cadmin, case, 1_001)
     result = split(cfirm, cadmin, cost)
     assert [c.amount_cents for c in result] == [334, 334, 333]
-    assert result[1].memo == f"[Split from $10.01 (cost {cost.pk}) across 3 cases]"
+    assert result[1].memo == f"[Split from $10.01 on case {case.number} across 3 cases]"
 
 
 @pytest.mark.parametrize(
@@ -119,11 +119,11 @@ def test_an_empty_memo_still_records_the_original_amount(cfirm, cadmin, case, pa
     [
         (
             (4_000, 3_000, 2_000),
-            "the parts add up to $90.00, not the cost's $100.00 (difference $10.00)",
+            "the parts add up to $90.00, not the cost's $100.00 ($10.00 short)",
         ),
         (
             (4_000, 3_000, 3_001),
-            "the parts add up to $100.01, not the cost's $100.00 (difference -$0.01)",
+            "the parts add up to $100.01, not the cost's $100.00 ($0.01 over)",
         ),
     ],
 )
@@ -143,7 +143,7 @@ def test_a_case_that_is_not_linked_is_refused(cfirm, cadmin, tow, passengers):
             cfirm, cadmin, tow, [SplitPart(passengers[0].pk, 5_000), SplitPart(stranger.pk, 5_000)]
         )
     assert info.value.message == (
-        f"case {stranger.pk} is not linked to this cost's case; link the cases first"
+        f"case {stranger.number} is not linked to this cost's case; link the cases first"
     )
 
 
@@ -151,7 +151,7 @@ def test_a_case_named_twice_is_refused(cfirm, cadmin, tow, passengers):
     with refused(ValidationFailed, code="validation_error") as info:
         split(cfirm, cadmin, tow, parts(passengers[:2] + passengers[1:2], 5_000, 2_500, 2_500))
     assert info.value.message == (
-        f"case {passengers[1].pk} appears twice; give each case a single part"
+        f"case {passengers[1].number} appears twice; give each case a single part"
     )
 
 

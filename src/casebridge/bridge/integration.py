@@ -51,6 +51,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.services.disbursement import INVOICED_KINDS
+from casebridge.core import words
 from casebridge.core.errors import DomainError
 
 KEY = "books"
@@ -150,13 +151,14 @@ class BooksIntegration:
         url = reverse("bridge:reconciliation")
         if run is None:
             return [Banner("warning", "Books reconciliation: not run yet.", url, "Run it now")]
-        when = f"{run.started_at:%Y-%m-%d %H:%M}"
+        when = words.format_moment(run.started_at)
         if run.is_clean:
             return [
                 Banner(
                     "ok",
-                    f"Books reconciliation clean ({when}): {run.cases_compared} cases, "
-                    f"{run.documents_compared} documents, no difference.",
+                    f"Books reconciliation clean ({when}): "
+                    f"{words.plural(run.cases_compared, 'case')}, "
+                    f"{words.plural(run.documents_compared, 'document')}, no difference.",
                     url,
                     "Open",
                 )
@@ -283,8 +285,11 @@ class BooksIntegration:
                 elif row.check_state == CheckState.MISSING:
                     note, problem = row.problem, True
                 elif row.check_id:
-                    note = f"Books check request {row.check_id}" + (
-                        f", check #{row.check_number}" if row.check_number else ""
+                    # the check's number once printed; its id in the books is no one's
+                    note = (
+                        f"Check {row.check_number} in the books"
+                        if row.check_number
+                        else "Check requested in the books, not printed yet"
                     )
                 if cost.status == CostStatus.PENDING and row.check_id and can_send:
                     actions.append(

@@ -74,7 +74,7 @@ UNRESOLVABLE = "books_address_unresolvable"
 HTTPS_REQUIRED = "books_address_https_required"
 PINNED = "books_address_pinned"
 
-ADMIN_SCREEN = "Account Settings -> Integrations -> Books -> Allowed books addresses"
+ADMIN_SCREEN = "Account Settings → Integrations → Books → Allowed books addresses"
 
 
 class AddressRefused(Exception):

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from casebridge.core import clock
 from casebridge.core.errors import ValidationFailed
+from casebridge.core.words import plural
 
 #: How far back a firm with no opening date and nothing recorded may date its first record.
 YEARS_BACK_WITHOUT_OPENING_DATE = 10
@@ -59,7 +60,8 @@ class DateWindow:
         if value > self.latest:
             if self.days_ahead:
                 problem = (
-                    f"is after {self.latest}, {self.days_ahead} days after today ({self.today})"
+                    f"is after {self.latest}, {plural(self.days_ahead, 'day')} after today "
+                    f"({self.today})"
                 )
             else:
                 problem = f"is after today ({self.today})"

@@ -94,7 +94,7 @@ def test_an_unresolved_line_is_a_difference_named_with_its_total(
 
     assert rec.differences == [
         "adjusted bank balance $87.50 differs from the journal balance $100.00 by -$12.50",
-        "1 statement line(s) totalling -$12.50 neither matched nor set aside as reconciling items",
+        "1 statement line totalling -$12.50 neither matched nor set aside as reconciling items",
     ]
 
 
@@ -381,7 +381,7 @@ def test_on_a_trust_account_a_line_set_aside_is_a_difference_that_stops_signing(
     rec = bank_reconciliation(firm=firm, bank_account_id=trust.pk, period_end=END)
 
     assert rec.differences == [
-        "1 statement line(s) totalling -$500.00 set aside on a client trust account: record "
+        "1 statement line totalling -$500.00 set aside on a client trust account: record "
         "each to a client ledger (or have the bank correct it) before the month can be signed"
     ]
     saved = reconciliations.reconciliation_prepare(

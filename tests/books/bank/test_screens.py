@@ -494,7 +494,7 @@ def test_differences_are_shown_never_hidden(admin_client, trust, march):
         "-$12.50</li>"
     ) in html
     assert (
-        "<li>1 statement line(s) totalling -$12.50 neither matched nor set aside as "
+        "<li>1 statement line totalling -$12.50 neither matched nor set aside as "
         "reconciling items</li>"
     ) in html
     assert "MONTHLY SERVICE FEE" in html[html.index('id="rec-unresolved"') :]

@@ -119,7 +119,7 @@ def test_the_two_pop_ups_connect_and_the_card_shows_connected(books, cases, admi
     posting = _select(popup2, "cost_posting_code")
     e124 = ActivityCode.objects.get(firm=books.firm, code="E124")
     copp = ActivityCode.objects.get(firm=books.firm, code="COPP")
-    assert f'<option value="{e124.pk}" selected>E124 Other -&gt; GL 1300 Advanced' in posting
+    assert f'<option value="{e124.pk}" selected>E124 Other → GL 1300 Advanced' in posting
     assert f'value="{copp.pk}"' not in posting
     assert "Released automatically" in popup2
     assert "Reviewed in the books" in popup2

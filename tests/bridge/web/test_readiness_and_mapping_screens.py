@@ -76,8 +76,8 @@ def test_readiness_passes_every_seeded_check_and_names_a_failure_with_its_fix(
     assert "Personal Injury is an area of practice" in row.group(0)
     assert "Not found." in row.group(0)
     assert (
-        "In the books: Gear -&gt; Areas of Practice -&gt; Add -&gt; Name PI, Description "
-        "Personal Injury -&gt; Save."
+        "In the books: Gear → Areas of Practice → Add → Name PI, Description "
+        "Personal Injury → Save."
     ) in row.group(0)
     assert "1 failing" in page
     # the last report is what a later visit shows
@@ -116,7 +116,7 @@ def test_a_cost_code_is_mapped_to_a_books_advance_code_and_back_to_the_default(
         r'data-mapped="E112">E112 Court fees <span class="muted">\(same UTBMS code\)</span>',
         page,
     )
-    assert "(E124 Other -&gt; GL 1300 Advanced Client Costs)" in page
+    assert "(E124 Other → GL 1300 Advanced Client Costs)" in page
 
     experts = ActivityCode.objects.get(firm=books.firm, code="E119")
     damage = ActivityCode.objects.get(firm=books.firm, code="PD")

@@ -211,7 +211,7 @@ def test_the_split_proposal_and_an_even_split(api, open_cost, case, linked):
     ]
     assert parts[0]["id"] == open_cost.pk
     assert parts[1]["split_from_id"] == open_cost.pk
-    assert f"[Split from $100.00 (cost {open_cost.pk}) across 3 cases]" in parts[2]["memo"]
+    assert f"[Split from $100.00 on case {case.number} across 3 cases]" in parts[2]["memo"]
 
 
 def test_split_parts_that_do_not_add_up_are_refused(api, open_cost, case, linked):
@@ -231,7 +231,7 @@ def test_split_parts_that_do_not_add_up_are_refused(api, open_cost, case, linked
         reply,
         422,
         "validation_error",
-        "the parts add up to $99.99, not the cost's $100.00 (difference $0.01)",
+        "the parts add up to $99.99, not the cost's $100.00 ($0.01 short)",
         field="parts",
     )
     assert db_state() == before
@@ -305,13 +305,13 @@ def test_a_split_needs_linked_cases(api, cfirm, cadmin, open_cost, client_contac
         reply,
         422,
         "validation_error",
-        f"case {stranger.pk} is not linked to this cost's case",
+        f"case {stranger.number} is not linked to this cost's case",
         field="parts",
     )
     for parts, problem in [
         ([("own", "100.00")], "a split needs at least two cases"),
         ([("own", "100.00"), ("partner", "0.00")], "every part must be greater than $0.00"),
-        ([("partner", "100.00"), ("partner", "0")], f"case {partner.pk} appears twice"),
+        ([("partner", "100.00"), ("partner", "0")], f"case {partner.number} appears twice"),
     ]:
         ids = {"own": open_cost.case_id, "partner": partner.pk}
         body = {"parts": [{"case_id": ids[c], "amount": a} for c, a in parts]}

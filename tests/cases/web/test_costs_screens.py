@@ -355,7 +355,7 @@ def test_split_parts_that_do_not_add_up_are_refused_with_the_difference(
         )
     assert response.status_code == 422
     body = text(response)
-    assert "The parts add up to $300.00, not the cost&#x27;s $300.01 (difference $0.01)" in body
+    assert "The parts add up to $300.00, not the cost&#x27;s $300.01 ($0.01 short)" in body
     assert "$0.01 short of" in body  # the live line agrees
 
 

@@ -82,7 +82,7 @@ def test_an_administrator_sets_the_opening_date(admin_client, cfirm, cadmin):
     response = admin_client.post(url, {"opening_date": "2025-01-01"})
     assert response.status_code == 302
     assert Firm.objects.get(pk=cfirm.pk).opening_date == dt.date(2025, 1, 1)
-    assert "Opening date saved: nothing can be dated before Jan 1, 2025." in text(
+    assert "Opening date saved: nothing can be dated before 2025-01-01." in text(
         admin_client.get(url)
     )
     assert AuditEvent.objects.filter(system="cases", entity_type="firm", action="change").exists()

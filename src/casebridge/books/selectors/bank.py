@@ -42,7 +42,7 @@ from casebridge.books.models import (
     StatementLine,
     StatementLineStatus,
 )
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.money import format_cents as f
 
 #: Aging buckets of outstanding items, by days since the item's date (upper bounds).
@@ -474,7 +474,8 @@ def _differences(rec: BankReconciliation) -> list[str]:
     if rec.unresolved_lines:
         total = sum(line.amount_cents for line in rec.unresolved_lines)
         out.append(
-            f"{len(rec.unresolved_lines)} statement line(s) totalling {f(total)} neither "
+            f"{words.plural(len(rec.unresolved_lines), 'statement line')} totalling {f(total)} "
+            "neither "
             "matched nor set aside as reconciling items"
         )
     if rec.client_ledgers_total_cents is not None:
@@ -482,7 +483,7 @@ def _differences(rec: BankReconciliation) -> list[str]:
             # in a client trust account a bank line the books lack is clients' money
             # missing (or unexplained): it is recorded to a client ledger, never set aside
             out.append(
-                f"{len(rec.reconciling_items)} statement line(s) totalling "
+                f"{words.plural(len(rec.reconciling_items), 'statement line')} totalling "
                 f"{f(rec.reconciling_items_cents)} set aside on a client trust account: "
                 "record each to a client ledger (or have the bank correct it) before the "
                 "month can be signed"
@@ -534,7 +535,7 @@ def _notes(rec: BankReconciliation, firm: Firm) -> list[str]:
     stale = [i for i in rec.outstanding_checks if i.is_stale]
     if stale:
         notes.append(
-            f"{len(stale)} outstanding check(s) older than {STALE_AFTER_DAYS} days "
+            f"{words.plural(len(stale), 'outstanding check')} older than {STALE_AFTER_DAYS} days "
             f"totalling {f(-sum(i.amount_cents for i in stale))}"
         )
     return notes

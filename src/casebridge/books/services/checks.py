@@ -891,7 +891,9 @@ def check_void(
         "void",
         "check",
         check.pk,
-        f"Check {check.check_number or check.pk} voided",
+        f"Check {check.check_number} voided"
+        if check.check_number
+        else f"Check to {check.payee} for {format_cents(check.amount_cents)} voided",
         {"status": before},
         {"status": "voided", "void_date": date, "reason": reason},
     )
@@ -1239,7 +1241,7 @@ def trust_receipt_void(
         "void",
         "trust_receipt",
         receipt.pk,
-        f"Trust deposit {receipt.pk} voided",
+        f"Trust deposit {format_cents(receipt.amount_cents)} from {receipt.payer} voided",
         {"status": "posted"},
         {"status": "voided", "void_date": date, "reason": reason},
     )

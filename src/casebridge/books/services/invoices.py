@@ -382,7 +382,7 @@ def _invoices_create(
                     if not keeper.records_time:
                         raise RecordsTimeOff(
                             f"{where}: {keeper.email} does not have Records Time turned on "
-                            "(Users -> pencil -> Accounting -> Records Time)",
+                            "(Users → pencil → Accounting → Records Time)",
                             field="lines",
                         )
                     if spec.hours is not None and spec.hours < 0:

@@ -60,7 +60,7 @@ from casebridge.books.models import (
 from casebridge.books.roles import CORRECTIONS, require_role
 from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
 from casebridge.books.services.statements import insert_rows
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.db import update_rows
 from casebridge.core.money import format_cents
 
@@ -398,8 +398,9 @@ def statement_auto_match(
         entity_type="bank_account",
         entity_id=bank.pk,
         summary=(
-            f"Auto-match of {bank.name}: {result.lines_matched} lines matched "
-            f"({result.items_cleared} items cleared), {result.lines_proposed} proposed, "
+            f"Auto-match of {bank.name}: {words.plural(result.lines_matched, 'line')} matched "
+            f"({words.plural(result.items_cleared, 'item')} cleared), "
+            f"{result.lines_proposed} proposed, "
             f"{result.lines_left} left unmatched"
         ),
         after={
@@ -810,7 +811,8 @@ def items_clear_opening(
         entity_type="bank_account",
         entity_id=bank.pk,
         summary=(
-            f"{len(rows)} items of {bank.name} marked cleared before the first statement, "
+            f"{words.plural(len(rows), 'item')} of {bank.name} marked cleared before the first "
+            "statement, "
             f"on {cleared_on.isoformat()}"
         ),
         after={"postings": ids, "cleared_on": cleared_on.isoformat()},

@@ -35,7 +35,7 @@ from casebridge.books.models import (
 from casebridge.books.selectors.bank import BankReconciliation, bank_reconciliation, month_bounds
 from casebridge.books.services.matching import bank_for_update
 from casebridge.books.services.periods import clean_reason
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.money import MAX_CENTS
 from casebridge.core.money import format_cents as f
 
@@ -126,7 +126,11 @@ def reconciliation_prepare(
         entity_id=saved.pk,
         summary=(
             f"Reconciliation of {bank.name} for {end:%B %Y} prepared: "
-            + ("reconciled" if rec.is_reconciled else f"{len(rec.differences)} difference(s)")
+            + (
+                "reconciled"
+                if rec.is_reconciled
+                else words.plural(len(rec.differences), "difference")
+            )
         ),
         after={"bank_account_id": bank.pk, "period_end": end.isoformat(), **_figures(rec)},
     )

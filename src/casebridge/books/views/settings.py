@@ -45,6 +45,7 @@ from casebridge.books.selectors.positive_pay import (
 from casebridge.books.selectors.reports import gl_balances
 from casebridge.books.services import bank_accounts, periods, setup
 from casebridge.books.services.dates import first_entry_date
+from casebridge.core import words
 from casebridge.core.dates import max_days_ahead
 from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.web.paging import paginate
@@ -131,8 +132,7 @@ def settings_opening_date_view(request: HttpRequest) -> HttpResponse:
         setup.firm_opening_date_set(firm=me.firm, actor=me, opening_date=opening_date)
         messages.success(
             request,
-            f"Opening date saved: nothing can be dated before "
-            f"{opening_date:%b} {opening_date.day}, {opening_date.year}.",
+            f"Opening date saved: nothing can be dated before {words.format_day(opening_date)}.",
         )
         return redirect("books:settings_opening_date")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from casebridge.bridge.models import ReconciliationRun
 from casebridge.cases.models import Firm
+from casebridge.core import words
 
 
 def last_reconciliation(firm: Firm) -> ReconciliationRun | None:
@@ -20,14 +21,12 @@ def reconciliation_summary(run: ReconciliationRun) -> str:
     """What a reconciliation found, as a sentence."""
     if run.error:
         return f"Reconciliation failed: {run.error}"
-    scope = f"case {run.case.number}" if run.case else f"{run.cases_compared} cases"
-    flight = f"; {run.in_flight} item(s) still on their way" if run.in_flight else ""
+    scope = f"case {run.case.number}" if run.case else words.plural(run.cases_compared, "case")
+    flight = f"; {words.plural(run.in_flight, 'item')} still on the way" if run.in_flight else ""
+    documents = words.plural(run.documents_compared, "document")
     if run.differences == 0:
-        return (
-            f"Reconciliation clean: {scope}, {run.documents_compared} documents compared, "
-            f"no difference{flight}."
-        )
+        return f"Reconciliation clean: {scope}, {documents} compared, no difference{flight}."
     return (
-        f"Reconciliation found {run.differences} difference{'s' if run.differences != 1 else ''}"
-        f" ({scope}, {run.documents_compared} documents compared{flight})."
+        f"Reconciliation found {words.plural(run.differences, 'difference')}"
+        f" ({scope}, {documents} compared{flight})."
     )

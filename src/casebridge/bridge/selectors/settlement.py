@@ -27,6 +27,7 @@ from casebridge.bridge.services.delivery import TRUST_KINDS
 from casebridge.bridge.services.snapshot import age_label
 from casebridge.cases.extensions import FigureRow
 from casebridge.cases.models import Case, TrustItemStatus
+from casebridge.core import words
 from casebridge.core.money import format_cents
 
 
@@ -87,13 +88,14 @@ def trust_comparison(
         return FigureRow(label, books_cents, f"File {file_number}: matches{pending}.")
     if refused:
         note = (
-            f"File {file_number}: {refused} trust change(s) refused by the books (see the "
+            f"File {file_number}: {words.plural(refused, 'trust change')} refused by the books "
+            "(see the "
             f"payments and the sync queue); the books hold {format_cents(books_cents)}, this "
             f"case counts {format_cents(expected)}."
         )
         return FigureRow(label, books_cents, note, problem=True)
     if on_the_way:
-        note = f"File {file_number}: {on_the_way} trust change(s) still on their way."
+        note = f"File {file_number}: {words.plural(on_the_way, 'trust change')} still on the way."
         return FigureRow(label, books_cents, note)
     difference = format_cents(abs(books_cents - expected))
     side = "more" if books_cents > expected else "less"
@@ -258,8 +260,9 @@ def payment_states(case_ids: list[int]) -> dict[int, PaymentState]:
         elif link.check_state == CheckState.MISSING:
             out[link.trust_item_id] = PaymentState(link.problem, problem=True)
         elif link.books_check_id:
+            # not its id in the books: it has no number a person knows until it is printed
             out[link.trust_item_id] = PaymentState(
-                f"Trust check request {link.books_check_id}, queued for printing in the books"
+                "Trust check requested, queued for printing in the books"
             )
     return out
 

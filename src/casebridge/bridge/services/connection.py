@@ -68,7 +68,7 @@ from casebridge.bridge.services.mappings import known_activity_codes
 from casebridge.bridge.services.worker import ask, take
 from casebridge.cases.models import Firm, User
 from casebridge.cases.permissions import require_admin, require_settings_access
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.audit import audit_record
 from casebridge.core.errors import DomainError
 
@@ -163,7 +163,7 @@ def require_connection(firm: Firm) -> Connection:
     if conn is None or conn.status != ConnectionStatus.CONNECTED:
         raise NotConnected(
             "the books integration is not connected; a firm administrator activates it in "
-            "Account Settings -> Integrations"
+            "Account Settings → Integrations"
         )
     return conn
 
@@ -214,7 +214,7 @@ def explain_login_failure(
         return BooksRefused(
             code,
             f"The books ask {username} for a two-factor code: it is not marked as the "
-            "integration user there. In the books, Users -> edit this user -> turn on "
+            "integration user there. In the books, Users → edit this user → turn on "
             "Integration user (it then signs in with its security question), then save again.",
             field="username",
         )
@@ -520,8 +520,9 @@ def _refuse_switching_books(conn: Connection, books_url: str, firm_code: str) ->
     unfinished = OutboxItem.objects.filter(firm_id=conn.firm_id, state__in=UNFINISHED).count()
     if linked or unfinished:
         raise ValidationFailed(
-            f"this firm's cases are linked to {linked} file(s) in the books at "
-            f"{conn.books_url} (firm {conn.books_firm_code}) and {unfinished} item(s) are still "
+            f"this firm's cases are linked to {words.plural(linked, 'file')} in the books at "
+            f"{conn.books_url} (firm {conn.books_firm_code}) and "
+            f"{words.plural(unfinished, 'item')} {words.plural_noun('is', unfinished)} still "
             f"to be sent there; connecting to {books_url} (firm {firm_code}) would send them to "
             "the wrong books. Sign in to the same books, or ask support to move the firm",
             field="books_url",
@@ -563,6 +564,7 @@ class DefaultChoices:
 
 def cost_posting_label(code: BooksActivityCode) -> str:
     name = f"{code.code} {code.name}".strip() if code.name != code.code else code.code
+    # stored, and given as is by the API; the screens show it through the ``arrows`` filter
     return f"{name} -> GL {code.gl_account_label}"[:200]
 
 
@@ -585,7 +587,7 @@ def default_choices(conn: Connection) -> DefaultChoices:
         ],
         trust=[AccountChoice(b.id, b.name) for b in banks if b.kind == "trust" and b.is_active],
         cost_posting=[
-            AccountChoice(c.id, cost_posting_label(c))
+            AccountChoice(c.id, words.arrows(cost_posting_label(c)))
             for c in sorted(codes, key=lambda c: (c.code.lower(), c.id))
             if c.is_active and c.posts_to_advanced_costs
         ],
@@ -629,15 +631,15 @@ def connection_defaults_save(
             + (
                 ""
                 if choices.cost_posting
-                else " (the books have none: in the books, Gear -> Rates/Codes -> Activity "
-                "Code -> Add, with GL account Advanced Client Costs)"
+                else " (the books have none: in the books, Gear → Rates/Codes → Activity "
+                "Code → Add, with GL account Advanced Client Costs)"
             ),
             field="cost_posting_code",
         )
     if not cost_posting.posts_to_advanced_costs:
         raise ValidationFailed(
-            f"{cost_posting_label(cost_posting)} is not an Advanced client costs asset "
-            "account: a cost advance is Dr Advanced client costs / Cr Operating bank. Choose "
+            f"{words.arrows(cost_posting_label(cost_posting))} is not an Advanced client costs "
+            "asset account: a cost advance is Dr Advanced client costs / Cr Operating bank. Choose "
             "a code that posts to Advanced client costs",
             field="cost_posting_code",
         )

@@ -1008,7 +1008,7 @@ def _send_fee_invoices(ctx: _Context, items: list[OutboxItem]) -> None:
                 item,
                 "attorney_not_in_books",
                 f"The books have no active user with the email {email}, whose time entry the "
-                "fee is. Add the user in the books (Gear -> Users), then retry.",
+                "fee is. Add the user in the books (Gear → Users), then retry.",
             )
             ctx.report.failed += 1
         else:

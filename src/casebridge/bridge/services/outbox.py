@@ -51,7 +51,7 @@ from casebridge.cases.models import (
 )
 from casebridge.cases.permissions import require, require_settings_access
 from casebridge.cases.services import costs as cost_services
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.api.lookups import require_in_firm
 from casebridge.core.audit import audit_record
 from casebridge.core.db import (
@@ -149,7 +149,7 @@ def costs_send(
         require_ready(conn=conn, purpose=COSTS)
     if conn.cost_posting_code_id is None:
         raise NotReady(
-            "choose the cost posting reference (Account Settings -> Integrations -> Books -> "
+            "choose the cost posting reference (Account Settings → Integrations → Books → "
             "Defaults): the books activity code cost advances post to"
         )
     wanted = sorted(set(cost_ids))
@@ -189,7 +189,7 @@ def costs_send(
                 count=sent,
                 total_cents=total,
                 not_sent=len(wanted) - sent,
-                problem=f"{len(wanted) - sent} cost(s) were not sent and are still Open: "
+                problem=f"{words.plural(len(wanted) - sent, 'cost')} not sent, still Open: "
                 f"{problem}. The {sent} sent before are queued.",
             )
         sent += len(costs)
@@ -489,7 +489,7 @@ def items_retry(*, firm: Firm, actor: User, item_ids: list[int] | None = None) -
         if item_ids is not None and count != len(set(item_ids)):
             raise Conflict("only failed items can be retried; reload the queue", field="item")
         if count:
-            _audit(firm, actor, "retry", f"{count} failed item(s) queued again")
+            _audit(firm, actor, "retry", f"{words.plural(count, 'failed item')} queued again")
             schedule_delivery(firm.pk)
     return count
 

@@ -36,7 +36,7 @@ from casebridge.bridge.services.connection import (
 )
 from casebridge.bridge.services.mappings import activity_codes_snapshot, misdirected_mappings
 from casebridge.cases.models import Case, CaseStatus, User
-from casebridge.core import clock
+from casebridge.core import clock, words
 
 COSTS = "costs"
 INVOICES = "invoices"
@@ -123,8 +123,8 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
             + ("." if flagged else ", who is not marked as the designated integration user."),
             fix=""
             if flagged
-            else "In the books: Gear -> Users -> pencil on this user -> Designated integration "
-            "user -> Save, so that nobody mistakes it for a person's login.",
+            else "In the books: Gear → Users → pencil on this user → Designated integration "
+            "user → Save, so that nobody mistakes it for a person's login.",
             warning=not flagged,
         )
     )
@@ -134,8 +134,8 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
             "token",
             "Authentication valid",
             True,
-            f"Lapses in {session.days_left} day{'s' if session.days_left != 1 else ''} "
-            f"({session.expires_at:%Y-%m-%d %H:%M} UTC).",
+            f"Lapses in {words.plural(session.days_left, 'day')} "
+            f"({words.format_moment(session.expires_at)}).",
             fix="Re-authenticate now so that sending does not pause."
             if session.days_left <= warn_days
             else "",
@@ -160,7 +160,7 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
             "All attorneys found." if not missing else "No books user for: " + "; ".join(missing),
             fix=""
             if not missing
-            else "In the books: Gear -> Users -> add the user with exactly "
+            else "In the books: Gear → Users → add the user with exactly "
             "this email (or correct the email on either side).",
         )
     )
@@ -174,8 +174,8 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
             else "Records Time is off for: " + "; ".join(no_time),
             fix=""
             if not no_time
-            else "In the books: Gear -> Users -> pencil -> Accounting -> "
-            "toggle on Records Time -> Save.",
+            else "In the books: Gear → Users → pencil → Accounting → "
+            "toggle on Records Time → Save.",
             needed_for=(INVOICES,),
         )
     )
@@ -197,8 +197,8 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
             fix=""
             if features.release_invoice_stage or not needs_release
             else (
-                "In the books: Gear -> Settings -> Features -> toggle on Enable release invoice "
-                "stage in billing -> Save."
+                "In the books: Gear → Settings → Features → toggle on Enable release invoice "
+                "stage in billing → Save."
             ),
             needed_for=(INVOICES,),
         )
@@ -221,8 +221,8 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
             f"Found: {pi.name} ({pi.description})." if pi else "Not found.",
             fix=""
             if pi
-            else "In the books: Gear -> Areas of Practice -> Add -> Name PI, "
-            "Description Personal Injury -> Save.",
+            else "In the books: Gear → Areas of Practice → Add → Name PI, "
+            "Description Personal Injury → Save.",
         )
     )
 
@@ -244,19 +244,19 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
         if code is None:
             detail = "Not found."
             fix = (
-                "In the books: Gear -> Rates/Codes -> Activity Code -> Add -> name, "
-                "description and an income GL account -> Save."
+                "In the books: Gear → Rates/Codes → Activity Code → Add → name, "
+                "description and an income GL account → Save."
             )
         else:
-            detail = f"Found: {code.code} {code.name} -> GL {code.gl_account_label}."
+            detail = f"Found: {code.code} {code.name} → GL {code.gl_account_label}."
             fix = (
                 ""
                 if ok
                 else f"It is a charge billed on the fee invoice, so it must post to an income "
                 f"account, not to {_a(code.gl_account_type or 'unknown')} account. In the "
-                "books: Gear -> Rates/Codes -> Activity Code -> pencil on "
-                f"{code.code} -> GL account: an income account such as "
-                "COPP Charges Income -> Save."
+                "books: Gear → Rates/Codes → Activity Code → pencil on "
+                f"{code.code} → GL account: an income account such as "
+                "COPP Charges Income → Save."
             )
         checks.append(Check(key, label, ok, detail, fix=fix, needed_for=(INVOICES,)))
     checks.append(_cost_posting_check(conn, codes))
@@ -288,7 +288,7 @@ def _run(conn: Connection, client: BooksClient) -> Readiness:
                 detail,
                 fix=""
                 if ok
-                else "Account Settings -> Integrations -> Books -> Defaults: choose "
+                else "Account Settings → Integrations → Books → Defaults: choose "
                 f"an active {kind} account.",
             )
         )
@@ -304,7 +304,7 @@ def _cost_posting_check(conn: Connection, codes: list[BooksActivityCode]) -> Che
     code is mapped. Dr Advanced client costs / Cr Operating bank (domain.md section 4)."""
     label = "Cost posting reference posts to Advanced client costs"
     fix_choose = (
-        "Account Settings -> Integrations -> Books -> Defaults: choose a cost posting "
+        "Account Settings → Integrations → Books → Defaults: choose a cost posting "
         "reference that posts to Advanced client costs."
     )
     if conn.cost_posting_code_id is None:
@@ -312,12 +312,12 @@ def _cost_posting_check(conn: Connection, codes: list[BooksActivityCode]) -> Che
     code = {c.id: c for c in codes}.get(conn.cost_posting_code_id)
     if code is None or not code.is_active:
         detail = (
-            f"The books no longer have {conn.cost_posting_code_label}."
+            f"The books no longer have {words.arrows(conn.cost_posting_code_label)}."
             if code is None
             else f"{code.code} {code.name} is inactive in the books."
         )
         return Check("cost_posting", label, False, detail, fix=fix_choose)
-    detail = f"{code.code} {code.name} -> GL {code.gl_account_label}."
+    detail = f"{code.code} {code.name} → GL {code.gl_account_label}."
     if code.posts_to_advanced_costs:
         return Check("cost_posting", label, True, detail)
     return Check(
@@ -326,8 +326,8 @@ def _cost_posting_check(conn: Connection, codes: list[BooksActivityCode]) -> Che
         False,
         detail + f" That is {_a(code.gl_account_type or 'unknown')} account, so every cost "
         "advance would post there instead of to Advanced client costs.",
-        fix=f"In the books: Gear -> Rates/Codes -> Activity Code -> pencil on {code.code} -> "
-        "GL account Advanced Client Costs -> Save; or " + fix_choose[0].lower() + fix_choose[1:],
+        fix=f"In the books: Gear → Rates/Codes → Activity Code → pencil on {code.code} → "
+        "GL account Advanced Client Costs → Save; or " + fix_choose[0].lower() + fix_choose[1:],
     )
 
 
@@ -342,7 +342,7 @@ def _mappings_check(conn: Connection, codes: list[BooksActivityCode]) -> Check:
         else "; ".join(f"{m.cost_code.code}: {why}" for m, why in wrong) + ".",
         fix=""
         if not wrong
-        else "Account Settings -> Integrations -> Books -> Cost code mapping: map these to a "
+        else "Account Settings → Integrations → Books → Cost code mapping: map these to a "
         "code that posts to Advanced client costs, or back to the default.",
         needed_for=(COSTS,),
     )
@@ -353,7 +353,7 @@ LAPSED = Check(
     "Authentication valid",
     False,
     "The books token has lapsed (the monthly re-authentication).",
-    fix="Account Settings -> Integrations -> Books -> Re-authenticate: enter the integration "
+    fix="Account Settings → Integrations → Books → Re-authenticate: enter the integration "
     "user's password. Everything sent meanwhile waits in the queue.",
 )
 

@@ -61,7 +61,7 @@ from casebridge.cases.models import (
 )
 from casebridge.cases.permissions import require
 from casebridge.cases.services.disbursement import INVOICED_KINDS
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.audit import audit_record, audit_record_many
 from casebridge.core.db import insert_rows, inserted_instances, update_rows
 from casebridge.core.errors import DomainError
@@ -338,7 +338,8 @@ def _reimbursement_lines(case: Case, item: TrustItem, facts: _Reimbursable) -> l
         code = facts.mapped.get(cost.cost_code_id) if outside else facts.codes.get(cost.pk)
         if code is None:
             raise ValidationFailed(
-                f"cost {cost.pk} ({cost.payee}) has no activity code to repay it with; "
+                f"the cost to {cost.payee} for {format_cents(cost.amount_cents)} has no activity "
+                "code to repay it with; "
                 "run the readiness check",
                 field="case",
             )
@@ -348,7 +349,7 @@ def _reimbursement_lines(case: Case, item: TrustItem, facts: _Reimbursable) -> l
             _Line(
                 kind="cost",
                 description=f"Reimbursed cost: {cost.payee[:120]}, {cost.code} "
-                f"{cost.cost_date:%m/%d/%Y}{reduced}{how}"[:255],
+                f"{words.format_day(cost.cost_date)}{reduced}{how}"[:255],
                 amount_cents=cents,
                 source=f"cases-cost-{cost.pk}",
                 trust_item_id=item.pk,
@@ -422,15 +423,15 @@ def _timekeeper(case: Case, users: dict[str, BooksUser]) -> str | NotReady:
     if books_user is None:
         return NotReady(
             f"the responsible attorney {attorney.display_name} ({attorney.email}) has no books "
-            "user with that email. In the books: Gear -> Users -> add the user with exactly "
+            "user with that email. In the books: Gear → Users → add the user with exactly "
             "this email (or correct the email on either side)",
             checks=["attorney_emails"],
         )
     if not books_user.records_time:
         return NotReady(
             f"Records Time is off for {attorney.email} in the books, and the fee is their time "
-            "entry. In the books: Gear -> Users -> pencil -> Accounting -> toggle on Records "
-            "Time -> Save",
+            "entry. In the books: Gear → Users → pencil → Accounting → toggle on Records "
+            "Time → Save",
             checks=["records_time"],
         )
     return attorney.email.strip().lower()
@@ -663,7 +664,7 @@ def _queue_invoices(
         if missing is not None:
             refused[case.pk] = NotReady(
                 f"no activity code in the books for {missing.description}; run the readiness "
-                "check (Account Settings -> Integrations -> Books)",
+                "check (Account Settings → Integrations → Books)",
                 checks=["copp_code", "property_damage_code"],
             )
             continue
@@ -780,7 +781,7 @@ def _write_invoices(
                 "action": "fee_invoice",
                 "entity_type": "settlement",
                 "summary": f"Fee invoice for case {case.number} "
-                f"({format_cents(invoice.total_cents)}, {len(lines)} lines, "
+                f"({format_cents(invoice.total_cents)}, {words.plural(len(lines), 'line')}, "
                 f"{release.label.lower()}) queued for the books",
             }
             for invoice, (case, _, _, lines) in zip(invoices, go, strict=True)

@@ -231,8 +231,8 @@ def _defaults_modal(
     context: dict[str, Any] = {"conn": conn}
     if conn is None or not conn.token_ciphertext:
         context["refusal"] = (
-            "Sign in with the integration user first: Account Settings -> Integrations -> "
-            "Books -> Activate."
+            "Sign in with the integration user first: Account Settings → Integrations → "
+            "Books → Activate."
         )
     elif form is None:
         try:

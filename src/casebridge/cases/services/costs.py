@@ -36,7 +36,7 @@ from casebridge.cases.models import (
 from casebridge.cases.permissions import require
 from casebridge.cases.services.cases import contact_for_role
 from casebridge.cases.services.dates import date_in_window
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.audit import audit_record_many
 from casebridge.core.db import (
     sql_json_object,
@@ -76,6 +76,18 @@ def _snapshot(cost: Cost) -> dict[str, Any]:
         "status": cost.status,
         "paid_date": cost.paid_date,
     }
+
+
+def cost_label(cost: Cost) -> str:
+    """A cost as a person knows it, in audit summaries and refusals: "Cost to City Towing
+    for $100.00" (its id is no one's business)."""
+    return f"Cost to {cost.payee.name} for {format_cents(cost.amount_cents)}"
+
+
+def _case_name(firm: Firm, case_id: int) -> str:
+    """A case of the firm by its number ("case 2026-0001"), else "a case"."""
+    number = Case.objects.filter(firm=firm, pk=case_id).values_list("number", flat=True).first()
+    return f"case {number}" if number else "a case"
 
 
 def _check_fields(firm: Firm, values: dict[str, Any], cost: Cost | None = None) -> None:
@@ -255,7 +267,7 @@ def cost_update(*, firm: Firm, actor: User, cost_id: int, **changes: Any) -> Cos
             action="change",
             entity_type="cost",
             entity_id=cost.pk,
-            summary=f"Cost {cost.pk} changed",
+            summary=f"{cost_label(cost)} changed",
             before=before,
             after=after,
         )
@@ -295,7 +307,7 @@ def cost_void(*, firm: Firm, actor: User, cost_id: int, reason: str = "") -> Cos
         action="void",
         entity_type="cost",
         entity_id=cost.pk,
-        summary=f"Cost {cost.pk} ({format_cents(cost.amount_cents)}) voided",
+        summary=f"{cost_label(cost)} voided",
         before=before,
         after={**_snapshot(cost), "void_reason": cost.void_reason},
     )
@@ -338,7 +350,7 @@ def cost_pay(
         action="pay",
         entity_type="cost",
         entity_id=cost.pk,
-        summary=f"Cost {cost.pk} paid by {method} {reference}",
+        summary=f"{cost_label(cost)} paid by {method} {reference}",
         before=before,
         after={**_snapshot(cost), "method": method, "reference": reference},
     )
@@ -383,12 +395,14 @@ def cost_split(
     for part in parts:
         if part.case_id not in allowed:
             raise ValidationFailed(
-                f"case {part.case_id} is not linked to this cost's case; link the cases first",
+                f"{_case_name(firm, part.case_id)} is not linked to this cost's case; "
+                "link the cases first",
                 field="parts",
             )
         if part.case_id in seen:
             raise ValidationFailed(
-                f"case {part.case_id} appears twice; give each case a single part", field="parts"
+                f"{_case_name(firm, part.case_id)} appears twice; give each case a single part",
+                field="parts",
             )
         seen.add(part.case_id)
         if part.amount_cents <= 0:
@@ -405,7 +419,7 @@ def cost_split(
         raise ValidationFailed(
             f"the parts add up to {format_cents(total)}, not the cost's "
             f"{format_cents(cost.amount_cents)} "
-            f"(difference {format_cents(cost.amount_cents - total)})",
+            f"({words.difference(total - cost.amount_cents)})",
             field="parts",
         )
     closed = (
@@ -416,7 +430,12 @@ def cost_split(
     if closed is not None:
         raise Locked(f"case {closed.number} is closed; reopen it or leave it out of the split")
     original = cost.amount_cents
-    note = f"Split from {format_cents(original)} (cost {cost.pk}) across {len(parts)} cases"
+    # what a person knows the original by, its amount and case, never its id (the payee and
+    # the date are every part's own); short, for the books' memo is cut at 255 characters
+    note = (
+        f"Split from {format_cents(original)} on case {cost.case.number} "
+        f"across {words.plural(len(parts), 'case')}"
+    )
     memo = f"{cost.memo} [{note}]".strip()[:500]
     before = _snapshot(cost)
     result = [cost]
@@ -480,7 +499,7 @@ def costs_send_refusal(*, firm: Firm, cost_ids: Iterable[int]) -> DomainError | 
     if cost is None:
         return None
     return Locked(
-        f"cost {cost.pk} ({cost.payee.name}, {format_cents(cost.amount_cents)}) is "
+        f"the cost to {cost.payee.name} for {format_cents(cost.amount_cents)} is "
         f"{cost.get_status_display()}"
         + (" and was already sent" if cost.sent_at is not None else "")
         + "; only Open costs can be sent",
@@ -501,8 +520,8 @@ def costs_mark_sent(
 ) -> list[SentCost]:
     """Open -> Pending for costs handed to the books, all or nothing, set-based: one
     ``UPDATE ... RETURNING`` of the costs (locked in id order first, on PostgreSQL) and
-    one ``INSERT ... SELECT`` of their audit events (action ``send``, as before: "Cost N
-    ($X) sent to the books", after: status and amount). The user sending them needs the
+    one ``INSERT ... SELECT`` of their audit events (action ``send``: "Cost to <payee>
+    for $X sent to the books", after: status and amount). The user sending them needs the
     Costs management permission. Refuses (naming the cost, :func:`costs_send_refusal`)
     any cost that is not Open or was sent before. Returns the costs sent, in id order;
     they stay locked for the rest of the caller's transaction. The UPDATE goes through
@@ -536,6 +555,7 @@ def costs_mark_sent(
             refusal = costs_send_refusal(firm=firm, cost_ids=missed)
             raise refusal or Locked("a selected cost changed meanwhile; reload", field="cost")
         events = connection.ops.quote_name(AuditEvent._meta.db_table)
+        contacts = connection.ops.quote_name(Contact._meta.db_table)
         after = f"{sql_json_object()}('status', CAST(%s AS text), 'amount_cents', amount_cents)"
         cursor.execute(
             statement(
@@ -545,10 +565,12 @@ def costs_mark_sent(
                 "summary, before, after, ip_address, at)",
                 "SELECT 'cases', firm_id, %s, %s, 'send', 'cost',",
                 sql_text("id") + ",",
-                f"'Cost ' || {sql_text('id')} || ' (' || {sql_money('amount_cents')}",
-                "|| ') sent to the books',",
+                "'Cost to ' || (SELECT p.name FROM",
+                contacts,
+                "p WHERE p.id = c.payee_id)",
+                f"|| ' for ' || {sql_money('amount_cents')} || ' sent to the books',",
                 f"NULL, {after}, '', %s",
-                f"FROM {table} WHERE id IN ({ids}) ORDER BY id",
+                f"FROM {table} c WHERE id IN ({ids}) ORDER BY id",
             ),
             [actor.pk, actor.email, CostStatus.PENDING, at, *wanted],
         )
@@ -573,7 +595,7 @@ def cost_return_to_open(*, firm: Firm, actor: User | None, cost_id: int, reason:
         action="unsend",
         entity_type="cost",
         entity_id=cost.pk,
-        summary=f"Cost {cost.pk} back to Open: {reason}"[:500],
+        summary=f"{cost_label(cost)} back to Open: {reason}"[:500],
         before=before,
         after=_snapshot(cost),
     )
@@ -590,7 +612,10 @@ def cost_void_by_check(
     if cost.status == CostStatus.VOID:
         return cost
     if cost.status == CostStatus.OPEN:
-        raise Locked(f"cost {cost.pk} is Open: it has no check to have been voided")
+        raise Locked(
+            f"the cost to {cost.payee.name} for {format_cents(cost.amount_cents)} is Open: "
+            "it has no check to have been voided"
+        )
     before = _snapshot(cost)
     cost.status = CostStatus.VOID
     cost.voided_on = voided_on
@@ -602,7 +627,7 @@ def cost_void_by_check(
         action="void",
         entity_type="cost",
         entity_id=cost.pk,
-        summary=f"Cost {cost.pk} voided: its check was voided in the books",
+        summary=f"{cost_label(cost)} voided: its check was voided in the books",
         before=before,
         after={**_snapshot(cost), "void_reason": cost.void_reason},
     )
@@ -618,8 +643,9 @@ def costs_record_checks_printed(
     Returns how many became Paid."""
     wanted = {cost_id: (number, on) for cost_id, number, on in printed}
     costs = list(
-        Cost.objects.select_for_update()
+        Cost.objects.select_for_update(of=("self",))  # not the payees: named in the audit
         .filter(firm=firm, pk__in=list(wanted), status=CostStatus.PENDING)
+        .select_related("payee")
         .order_by("pk")
     )
     events = []
@@ -638,7 +664,7 @@ def costs_record_checks_printed(
                 "action": "pay",
                 "entity_type": "cost",
                 "entity_id": cost.pk,
-                "summary": f"Cost {cost.pk} paid by check {number} (printed in the books)",
+                "summary": f"{cost_label(cost)} paid by check {number} (printed in the books)",
                 "before": {"status": CostStatus.PENDING},
                 "after": {
                     "status": CostStatus.PAID,

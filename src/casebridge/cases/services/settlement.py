@@ -52,7 +52,7 @@ from casebridge.cases.selectors.settlement import (
 )
 from casebridge.cases.services.cases import contact_for_role
 from casebridge.cases.services.dates import date_in_window
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.money import format_cents
 from casebridge.core.text import plain_line
 
@@ -939,9 +939,11 @@ def trust_items_stage_due(*, firm: Firm, actor: User, case_id: int) -> list[Trus
     available = figures.trust_remaining_cents + figures.client_item_cents
     if from_trust > available:
         raise StagingExceedsTrust(
-            f"the {len(due)} payments due take {format_cents(from_trust)} from trust but only "
-            f"{format_cents(max(available, 0))} of deposited money is not yet staged; nothing "
-            "was staged (deposit the rest of the settlement, or stage payments one by one)",
+            f"the {words.plural(len(due), 'payment')} due "
+            f"{'takes' if len(due) == 1 else 'take'} {format_cents(from_trust)} from trust "
+            f"but only {format_cents(max(available, 0))} of deposited money is not yet "
+            "staged; nothing was staged (deposit the rest of the settlement, or stage payments "
+            "one by one)",
             available_cents=max(available, 0),
         )
     return [
@@ -1060,7 +1062,7 @@ def push_to_disbursement(*, firm: Firm, actor: User, case_id: int) -> int:
         "push_to_disbursement",
         "settlement",
         settlement.pk,
-        f"{moved} payments pushed to disbursement",
+        f"{words.plural(moved, 'payment')} pushed to disbursement",
         after={"moved": moved, "total_cents": total},
     )
     # an integration queues the payments to be made by check, with the push or not at all

@@ -27,6 +27,7 @@ from casebridge.cases.forms import (
 from casebridge.cases.models import CostCode, User
 from casebridge.cases.services import firms as firm_services
 from casebridge.cases.services.dates import first_record_date
+from casebridge.core import words
 from casebridge.core.dates import max_days_ahead
 from casebridge.web.paging import PER_PAGE_SHORT, paginate_numbered
 from casebridge.web.popups import popup_form
@@ -107,8 +108,7 @@ def settings_opening_date_view(request: HttpRequest) -> HttpResponse:
         firm_services.firm_opening_date_set(firm=firm, actor=me, opening_date=opening_date)
         messages.success(
             request,
-            f"Opening date saved: nothing can be dated before "
-            f"{opening_date:%b} {opening_date.day}, {opening_date.year}.",
+            f"Opening date saved: nothing can be dated before {words.format_day(opening_date)}.",
         )
         return redirect("cases:settings_opening_date")
 

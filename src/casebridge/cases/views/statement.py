@@ -26,6 +26,7 @@ from casebridge.cases.auth import cases_login_required, current_user
 from casebridge.cases.errors import NotFound
 from casebridge.cases.selectors.statement import SettlementStatement, settlement_statement
 from casebridge.core import pdf as pdf_fonts
+from casebridge.core import words
 from casebridge.core.money import format_cents
 from casebridge.core.pdf import add_unicode_fonts, unicode_text
 
@@ -90,7 +91,7 @@ def summary_rows(st: SettlementStatement) -> list[SummaryRow]:
 
 
 def _date(value: dt.date | None) -> str:
-    return value.strftime("%m/%d/%Y") if value else ""
+    return words.format_day(value)
 
 
 def _long_date(value: dt.date) -> str:

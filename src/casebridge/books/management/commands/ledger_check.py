@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from casebridge.books.models import Firm
 from casebridge.books.selectors.reports import trial_balance
 from casebridge.books.services.maintenance import ledger_integrity_check
+from casebridge.core import words
 from casebridge.core.money import format_cents
 
 
@@ -42,7 +43,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{firm.code}: OK")
             else:
                 failed.append(firm.code)
-                self.stdout.write(f"{firm.code}: {len(report.problems)} problem(s)")
+                self.stdout.write(f"{firm.code}: {words.plural(len(report.problems), 'problem')}")
                 for problem in report.problems:
                     self.stdout.write(f"  {problem}")
             if options["trial_balance"]:

@@ -20,6 +20,7 @@ from casebridge.bridge.models import OutboxKind, OutboxState
 from casebridge.bridge.selectors.queue import queue_counts, queue_items
 from casebridge.bridge.services.outbox import items_retry
 from casebridge.cases.models import Firm, User
+from casebridge.core import words
 from casebridge.core.errors import DomainError
 
 
@@ -91,4 +92,4 @@ class Command(BaseCommand):
             count = items_retry(firm=firm, actor=actor, item_ids=ids)
         except DomainError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(f"{count} failed item(s) queued again.")
+        self.stdout.write(f"{words.plural(count, 'failed item')} queued again.")
