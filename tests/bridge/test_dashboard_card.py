@@ -10,6 +10,7 @@ from casebridge.books.models import Check
 from casebridge.bridge.services import outbox, reconciliation
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.cases import extensions
+from casebridge.core import words
 
 from .conftest import add_cost
 from .web.conftest import sign_in
@@ -40,7 +41,7 @@ def test_the_last_runs_differences_with_a_link(books, cases, connected):
     run = reconciliation.reconciliation_run(firm=cases.firm, actor=cases.admin)
     [card] = extensions.dashboard_cards(cases.admin)
     assert (card.count, card.problem, card.url) == (1, True, reverse("bridge:reconciliation"))
-    assert card.note == f"Last run {run.started_at:%Y-%m-%d %H:%M}"
+    assert card.note == f"Last run {words.format_moment(run.started_at)}"  # the firm's time
     assert '<span class="stat-value">1</span>' in card_of(admin)
 
 

@@ -181,7 +181,7 @@ class BooksIntegration:
         label = "Reconciliation differences"
         if run is None:
             return [DashboardCard(label, None, "Not run yet", url, problem=True)]
-        note = f"Last run {run.started_at:%Y-%m-%d %H:%M}"
+        note = f"Last run {words.format_moment(run.started_at)}"  # the firm's time
         if run.error:
             return [DashboardCard(label, None, f"{note}: it failed", url, problem=True)]
         return [DashboardCard(label, run.differences, note, url, problem=run.differences > 0)]

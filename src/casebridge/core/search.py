@@ -17,6 +17,7 @@ sequential scan (correct, slower). Callers put :func:`matches` in an ORM ``filte
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -183,7 +184,13 @@ def create_indexes(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # ty
         try:
             with transaction.atomic(using=schema_editor.connection.alias):
                 schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except DatabaseError:
+        except DatabaseError as exc:
+            logging.getLogger(__name__).warning(
+                "pg_trgm could not be created (%s): the global search answers without its "
+                "trigram indexes, by scanning. Create the extension as a superuser before "
+                "migrating (scripts/db/roles.sql does)",
+                str(exc).splitlines()[0],
+            )
             return
     for index in indexes:
         for statement in index_sql(index, vendor):

@@ -31,6 +31,7 @@ from casebridge.books.selectors import dashboard as figures
 from casebridge.books.selectors.bank import month_bounds
 from casebridge.books.selectors.reports import client_trust_total_cents, gl_balances
 from casebridge.core import clock
+from casebridge.core.words import format_day
 from casebridge.web.charts import bar_chart
 
 
@@ -195,7 +196,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
                 "trust",
                 "Client money held in trust at each month's end",
                 "The sum of every client trust ledger at the end of each of the last twelve "
-                f"months (this month as of {today:%b %-d, %Y}).",
+                f"months (this month as of {format_day(today)}).",
                 [(f"{end:%b %y}", c) for end, c in figures.trust_held_by_month(firm, today)],
                 label_heading="Month end",
                 value_heading="Held in trust",

@@ -15,6 +15,7 @@ from casebridge.cases.auth import cases_login_required, cases_user
 from casebridge.cases.models import CostStatus, Permission, TrustItemStatus
 from casebridge.cases.selectors import dashboard
 from casebridge.core import clock
+from casebridge.core.words import format_day
 from casebridge.web.charts import bar_chart
 
 
@@ -43,7 +44,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "trust",
             "Money held in trust at each month's end",
             "Deposits less payments made from trust, at the end of each of the last twelve "
-            f"months (this month as of {today:%b %-d, %Y}).",
+            f"months (this month as of {format_day(today)}).",
             [(f"{end:%b %y}", cents) for end, cents in dashboard.trust_held_by_month(firm, today)],
             label_heading="Month end",
             value_heading="Held in trust",
