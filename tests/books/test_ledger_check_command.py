@@ -72,7 +72,7 @@ def test_a_drifted_balance_is_named_and_exits_1(ledger):
     assert raised.value.returncode == 1
     assert str(raised.value) == "ledger problems in smith-pi"
     assert out.getvalue() == (
-        "smith-pi: 1 problem(s)\n  GL 5200 maintained balance $125.00 != postings $125.50\n"
+        "smith-pi: 1 problem\n  GL 5200 maintained balance $125.00 != postings $125.50\n"
     )
 
 

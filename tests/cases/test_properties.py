@@ -117,7 +117,8 @@ def test_random_splits_always_add_back_to_the_original(cfirm, cadmin, cents, n, 
         if wrong[i].amount_cents > 0:
             with refused(ValidationFailed, code="validation_error") as info:
                 costs.cost_split(firm=cfirm, actor=cadmin, cost_id=edited.pk, parts=wrong)
-            assert "difference" in info.value.message
+            side = "over" if off > 0 else "short"
+            assert info.value.message.endswith(f"({format_cents(abs(off))} {side})")
 
         result = costs.cost_split(firm=cfirm, actor=cadmin, cost_id=edited.pk, parts=wanted)
         assert result[0].pk == edited.pk

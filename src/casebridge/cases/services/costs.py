@@ -78,7 +78,7 @@ def _snapshot(cost: Cost) -> dict[str, Any]:
     }
 
 
-def cost_label(cost: Cost) -> str:
+def _cost_label(cost: Cost) -> str:
     """A cost as a person knows it, in audit summaries and refusals: "Cost to City Towing
     for $100.00" (its id is no one's business)."""
     return f"Cost to {cost.payee.name} for {format_cents(cost.amount_cents)}"
@@ -267,7 +267,7 @@ def cost_update(*, firm: Firm, actor: User, cost_id: int, **changes: Any) -> Cos
             action="change",
             entity_type="cost",
             entity_id=cost.pk,
-            summary=f"{cost_label(cost)} changed",
+            summary=f"{_cost_label(cost)} changed",
             before=before,
             after=after,
         )
@@ -307,7 +307,7 @@ def cost_void(*, firm: Firm, actor: User, cost_id: int, reason: str = "") -> Cos
         action="void",
         entity_type="cost",
         entity_id=cost.pk,
-        summary=f"{cost_label(cost)} voided",
+        summary=f"{_cost_label(cost)} voided",
         before=before,
         after={**_snapshot(cost), "void_reason": cost.void_reason},
     )
@@ -350,7 +350,7 @@ def cost_pay(
         action="pay",
         entity_type="cost",
         entity_id=cost.pk,
-        summary=f"{cost_label(cost)} paid by {method} {reference}",
+        summary=f"{_cost_label(cost)} paid by {method} {reference}",
         before=before,
         after={**_snapshot(cost), "method": method, "reference": reference},
     )
@@ -595,7 +595,7 @@ def cost_return_to_open(*, firm: Firm, actor: User | None, cost_id: int, reason:
         action="unsend",
         entity_type="cost",
         entity_id=cost.pk,
-        summary=f"{cost_label(cost)} back to Open: {reason}"[:500],
+        summary=f"{_cost_label(cost)} back to Open: {reason}"[:500],
         before=before,
         after=_snapshot(cost),
     )
@@ -627,7 +627,7 @@ def cost_void_by_check(
         action="void",
         entity_type="cost",
         entity_id=cost.pk,
-        summary=f"{cost_label(cost)} voided: its check was voided in the books",
+        summary=f"{_cost_label(cost)} voided: its check was voided in the books",
         before=before,
         after={**_snapshot(cost), "void_reason": cost.void_reason},
     )
@@ -664,7 +664,7 @@ def costs_record_checks_printed(
                 "action": "pay",
                 "entity_type": "cost",
                 "entity_id": cost.pk,
-                "summary": f"{cost_label(cost)} paid by check {number} (printed in the books)",
+                "summary": f"{_cost_label(cost)} paid by check {number} (printed in the books)",
                 "before": {"status": CostStatus.PENDING},
                 "after": {
                     "status": CostStatus.PAID,
