@@ -387,20 +387,28 @@ def test_the_pdf_is_a_download_named_after_the_case(cattorney, worked):
     assert b"/Title (Settlement statement " + worked.number.encode() + b")" in body
 
 
-@pytest.mark.skipif(
+needs_pdftotext = pytest.mark.skipif(
     shutil.which("pdftotext") is None,
     reason="pdftotext (Debian package poppler-utils) is not installed: the PDF's text "
     "cannot be read back",
 )
-def test_the_pdf_shows_the_same_figures_as_the_page(cattorney, worked, tmp_path):
+
+
+def pdf_text_of(client: Client, case: Case, tmp_path: Path) -> str:
+    """The statement PDF's text as pdftotext reads it (layout kept)."""
     pdf = tmp_path / "statement.pdf"
-    pdf.write_bytes(signed_in(cattorney).get(f"/cases/{worked.pk}/statement.pdf").content)
-    text = subprocess.run(  # noqa: S603 - a fixed command on a file the test wrote
+    pdf.write_bytes(client.get(f"/cases/{case.pk}/statement.pdf").content)
+    return subprocess.run(  # noqa: S603 - a fixed command on a file the test wrote
         ["pdftotext", "-layout", str(pdf), "-"],  # noqa: S607 - the test is skipped without it
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+@needs_pdftotext
+def test_the_pdf_shows_the_same_figures_as_the_page(cattorney, worked, tmp_path):
+    text = pdf_text_of(signed_in(cattorney), worked, tmp_path)
     for figure in [
         "$250,000.00",
         "33.33%",
@@ -444,11 +452,7 @@ def test_a_draft_statement_with_non_latin_names_renders_a_pdf(cfirm, cadmin, cat
     assert "no offer has been accepted yet" in html
 
 
-@pytest.mark.skipif(
-    shutil.which("pdftotext") is None,
-    reason="pdftotext (Debian package poppler-utils) is not installed: the PDF's text "
-    "cannot be read back",
-)
+@needs_pdftotext
 def test_names_print_in_the_pdf_as_written_not_transliterated(cfirm, cadmin, cattorney, tmp_path):
     client = case_services.contact_create(
         firm=cfirm, actor=cadmin, name="Łukasz Żółć-Дмитриев", address="Ul. Długa 5\nGdańsk"
@@ -460,14 +464,7 @@ def test_names_print_in_the_pdf_as_written_not_transliterated(cfirm, cadmin, cat
         client_id=client.pk,
         responsible_attorney_id=cattorney.pk,
     )
-    pdf = tmp_path / "statement.pdf"
-    pdf.write_bytes(signed_in(cadmin).get(f"/cases/{case.pk}/statement.pdf").content)
-    text = subprocess.run(  # noqa: S603 - a fixed command on a file the test wrote
-        ["pdftotext", "-layout", str(pdf), "-"],  # noqa: S607 - the test is skipped without it
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    text = pdf_text_of(signed_in(cadmin), case, tmp_path)
     assert "Łukasz Żółć-Дмитриев" in text
     assert "Żółć v. Ünited Carriers" in text
     assert "Ul. Długa 5 Gdańsk" in text

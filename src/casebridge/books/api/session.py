@@ -68,12 +68,17 @@ def firm_out(firm: Firm) -> FirmOut:
     return FirmOut(id=firm.pk, code=firm.code, name=firm.name)
 
 
-class SessionIn(In):
+class SignInIn(In):
+    """What every sign-in sends: the firm, the user's email and the password."""
+
     model_config = ConfigDict(str_strip_whitespace=False)  # a password is taken as typed
 
     firm: str = Field(min_length=1, max_length=40, description="The firm ID typed at login.")
     username: str = Field(min_length=1, max_length=254, description="The user's email.")
     password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionIn(SignInIn):
     totp: str = Field(
         default="",
         max_length=40,
@@ -158,12 +163,7 @@ def session_create(request: HttpRequest, payload: SessionIn) -> Status[SessionCr
     )
 
 
-class EnrollIn(In):
-    model_config = ConfigDict(str_strip_whitespace=False)  # a password is taken as typed
-
-    firm: str = Field(min_length=1, max_length=40, description="The firm ID typed at login.")
-    username: str = Field(min_length=1, max_length=254, description="The user's email.")
-    password: str = Field(min_length=1, max_length=1024)
+class EnrollIn(SignInIn):
     totp: str = Field(
         default="",
         max_length=40,
