@@ -179,3 +179,11 @@ def test_sqlite_reads_the_firms_newest_candidates_only(cfirm, cadmin, client_con
             firm=other, actor=boss, name=f"Garcia v. Elsewhere {n}", client_id=theirs.pk
         )
     assert found(cadmin, "garcia")["cases"] == [f"{c.number} {c.name}" for c in ours[:0:-1]]
+
+
+def test_a_name_with_a_sharp_s_is_found_as_typed(cfirm, cadmin):
+    """Words are lower-cased, not case-folded: casefold turned "Straße" into "strasse",
+    which begins no word of the stored name on either database."""
+    assert search.words("STRAßE Bau") == ["straße", "bau"]
+    case_services.contact_create(firm=cfirm, actor=cadmin, name="Straße Bau GmbH")
+    assert "Straße Bau GmbH" in found(cadmin, "straße").get("contacts", [])

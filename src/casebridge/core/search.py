@@ -83,7 +83,8 @@ class TextIndex:
 
 def words(query: str) -> list[str]:
     """The words of ``query``, lower-cased: letters and digits, at most :data:`MAX_WORDS`."""
-    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(query.casefold())][:MAX_WORDS]
+    # lower(), not casefold(): casefold makes "Straße" "strasse", which begins no stored word
+    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(query.lower())][:MAX_WORDS]
 
 
 class _Text(Func):
