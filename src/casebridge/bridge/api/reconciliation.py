@@ -285,5 +285,4 @@ def cost_code_mapping_update(
         activity_code_id=payload.activity_code_id,
     )
     conn = conn_services.connection_of(ctx.firm)
-    [row] = [r for r in mapping_services.mapping_rows(ctx.firm, conn) if r.cost_code.pk == code.pk]
-    return _mapping_out(row)
+    return _mapping_out(mapping_services.mapping_row(ctx.firm, code, conn))

@@ -88,6 +88,12 @@ def mapping_rows(firm: Firm, conn: Connection | None = None) -> list[MappingRow]
     ]
 
 
+def mapping_row(firm: Firm, code: CostCode, conn: Connection | None) -> MappingRow:
+    """One cost code's row of :func:`mapping_rows` (its mapping, else what it goes with)."""
+    automatic = _automatic(conn) if conn is not None else {}
+    return MappingRow(code, mapping_of(firm, code), automatic.get(code.code.strip().upper()))
+
+
 def mapping_of(firm: Firm, code: CostCode) -> CostCodeMapping | None:
     return CostCodeMapping.objects.filter(firm=firm, cost_code=code).first()
 
