@@ -224,7 +224,9 @@ def keyboard(page: Page, base: str, case: Case) -> None:
     assert [name for _, name in costs] == ["Records Inc", "Dr. Wu"]
     menu = page.locator(f"#cost-{costs[1][0]} details.row-menu")
     summary = menu.locator("summary")
-    expect(summary).to_have_attribute("aria-label", f"Actions: cost {costs[1][0]} to Dr. Wu")
+    expect(summary).to_have_attribute(
+        "aria-label", "Actions: cost of 2026-11-02 to Dr. Wu for $3,500.00"
+    )
     summary.focus()
     page.keyboard.press("Enter")
     expect(menu).to_have_attribute("open", "")

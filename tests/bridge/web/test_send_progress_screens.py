@@ -24,7 +24,7 @@ NAV_LINK = '<a href="/cases/integrations/books/queue/">Sync queue</a>'
 def test_the_queue_is_in_the_navigation_of_everyone_with_costs_management(
     cases, connected, paralegal_client, admin_client
 ):
-    failed = _item(cases, add_cost(cases, 100), OutboxState.FAILED, error="books said no")
+    _item(cases, add_cost(cases, 100), OutboxState.FAILED, error="books said no")
     home = text(paralegal_client.get(reverse("cases:case_list")))
     assert NAV_LINK in home
     page = paralegal_client.get(reverse("bridge:queue"))
@@ -37,14 +37,16 @@ def test_the_queue_is_in_the_navigation_of_everyone_with_costs_management(
     assert reverse("cases:settings_integrations") not in body
     assert paralegal_client.get(reverse("cases:settings_integrations")).status_code == 403
     # Retry is theirs; Withdraw stays with Account Settings (the service refuses it too)
-    assert f'aria-label="Retry item {failed.pk}">Retry</button>' in body
-    assert f'aria-label="Withdraw item {failed.pk}"' not in body
+    what = f"Send cost: Records Inc $1.00, case {cases.case.number}"
+    assert f'aria-label="Retry {what}">Retry</button>' in body
+    assert f'aria-label="Withdraw {what}"' not in body
 
     assert NAV_LINK in text(admin_client.get(reverse("cases:case_list")))
     admin_queue = text(admin_client.get(reverse("bridge:queue")))
     integrations = reverse("cases:settings_integrations")
     assert f'<a href="{integrations}">&larr; Integrations</a>' in admin_queue
-    assert f'aria-label="Withdraw item {failed.pk}">Withdraw</a>' in admin_queue
+    assert f'aria-label="Withdraw {what}">Withdraw</a>' in admin_queue
+    assert not re.search(r"(item|cost) \d", admin_queue)  # no internal id in any label
 
     attorney = sign_in(Client(), cases.attorney)  # no Costs management
     assert NAV_LINK not in text(attorney.get(reverse("cases:case_list")))
