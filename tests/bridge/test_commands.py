@@ -73,8 +73,9 @@ def test_reconcile_prints_each_difference_and_exits_1(books, cases, connected):
         "lopez-pi: Reconciliation found 1 difference (1 case, 1 document compared)."
     )
     assert lines[1:] == [
-        f"  cost: case {cases.case.number}: Cost {cost.pk}: Records Inc, $125.00: The books "
-        f"voided check {check.check_number or check.pk}; this side has not synced yet. [fix: sync]"
+        f"  cost: case {cases.case.number}: Cost of 2026-11-02 to Records Inc for $125.00: "
+        f"The books voided check {check.check_number or check.pk}; this side has not synced "
+        "yet. [fix: sync]"
     ]
 
 

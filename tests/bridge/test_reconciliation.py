@@ -3,6 +3,8 @@ every difference listed with its cause and a fix, clean once both sides agree.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -92,7 +94,7 @@ def test_each_difference_is_listed_with_its_cause_and_fixed(books, cases):
     rows = {d.kind: d for d in run.found.all()}
     file_number = CaseLink.objects.get(case=case).books_file_number
     assert _found(run) == [
-        ("cost", f"Cost {cost.pk}: Records Inc, $125.00", DifferenceFix.SYNC),
+        ("cost", "Cost of 2026-11-02 to Records Inc for $125.00", DifferenceFix.SYNC),
         ("deposit", "Deposit of check 501, $6,000.00", DifferenceFix.SEND),
         ("trust_balance", f"Trust of {case.number} (file {file_number})", ""),
         ("unknown", rows["unknown"].subject, ""),
@@ -345,8 +347,12 @@ def test_a_repaid_cost_whose_check_the_books_void_later_is_a_difference(books, c
     diff = run.found.get()
     assert (diff.kind, diff.subject, diff.cases_cents, diff.books_cents) == (
         "invoice",
-        f"Fee invoice line repaying cost {cost.pk}",
+        "Fee invoice line repaying the cost of 2026-11-02 to Records Inc for $5,000.00",
         0,
         cost.amount_cents,
     )
-    assert "has since been voided" in diff.cause
+    assert diff.cause.startswith(
+        "The fee invoice repaid $5,000.00 from the client's trust for that cost, which has "
+        "since been voided"
+    )
+    assert not re.search(r"cost \d", diff.subject + diff.cause)  # no internal id

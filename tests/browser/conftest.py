@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
+
+from tests.browser.screens import SIZES, Walk
 
 #: How long a step may wait for its condition (a page, an element, a text) before the test
 #: calls it broken. Every wait ends as soon as its condition holds, so this only bounds a
@@ -45,11 +49,11 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context per test; fails the test on a script error, a console error
+@contextmanager
+def _watched_page(browser: Browser, **options: Any) -> Iterator[Page]:
+    """A page in a fresh browser context; fails the test on a script error, a console error
     or a failed resource (other than a form refused with 422)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="en-US")
+    context = browser.new_context(locale="en-US", **options)
     context.set_default_timeout(PATIENCE_MS)
     context.set_default_navigation_timeout(PATIENCE_MS)
     tab = context.new_page()
@@ -67,9 +71,33 @@ def page(browser: Browser) -> Iterator[Page]:
     assert not problems, problems
 
 
-def second_factor(page: Page, base: str, side: str, firm_code: str, email: str) -> None:
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context per test (1280 x 820); fails the test on a script error, a
+    console error or a failed resource (other than a form refused with 422)."""
+    with _watched_page(browser, viewport={"width": 1280, "height": 820}) as tab:
+        yield tab
+
+
+@pytest.fixture(params=list(SIZES))
+def walk(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Walk]:
+    """The test's walk at each size: a phone (390 x 844, a touch screen) and a desktop
+    (1366 x 900), in a fresh context watched as the ``page`` fixture's is. The walk is named
+    for the test's module (``test_seed_bridge`` walks ``seed``)."""
+    size = request.param
+    width, height = SIZES[size]
+    phone = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").split("_")[0]
+    with _watched_page(browser, viewport={"width": width, "height": height}, **phone) as tab:
+        yield Walk(tab, size, name)
+
+
+def second_factor(
+    page: Page, base: str, side: str, firm_code: str, email: str, walk: Walk | None = None
+) -> None:
     """After "Sign in": a user with two-factor sign-in types the code of the fixed secret
-    (tests.twofactor) on the second step; anyone else is already past it."""
+    (tests.twofactor) on the second step; anyone else is already past it. On a ``walk``,
+    the second step is one of its steps."""
     from casebridge.books.models import User as BooksUser
     from casebridge.cases.models import User as CasesUser
     from tests.twofactor import fresh_code
@@ -79,6 +107,8 @@ def second_factor(page: Page, base: str, side: str, firm_code: str, email: str) 
     if user is None or not user.has_totp:
         return
     expect(page).to_have_url(f"{base}/{side}/login/code/")
+    if walk is not None:
+        walk.step(f"{side}-sign-in-code")
     page.get_by_label("Code", exact=True).fill(fresh_code(user))
     page.get_by_role("button", name="Verify and sign in").click()
 

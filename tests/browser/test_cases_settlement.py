@@ -201,7 +201,8 @@ def test_an_attorney_takes_a_case_from_costs_to_client_trust(live_server, page: 
     assert Cost.objects.get(amount_cents=43_500).payee_id == first.payee_id
 
     # --- Split the first cost across the linked case -------------------------------------
-    row_action(page, "link", f"Split cost {first.pk} to Valley Records").click()
+    what = f"cost of {first.cost_date.isoformat()} to Valley Records for $1,000.01"
+    row_action(page, "link", f"Split {what}").click()
     box = dialog(page, "Split cost of $1,000.01")
     parts = box.locator("input[data-split-part]")
     expect(parts).to_have_count(2)

@@ -3,14 +3,10 @@
 Both sides on pytest-django's live server, after the seed and a settlement (the fixture of
 tests/browser/test_settlement_bridge.py: the integration activated, two costs sent to the
 books as checks, a settlement accepted and deposited, two liens accepted), one of the
-checks printed. On each screen at each size:
-
-* the page never scrolls sideways: ``document.documentElement.scrollWidth`` is at most the
-  viewport's width (wide tables scroll inside their card, rows stack as cards on a phone);
-* axe-core (vendored by the pinned ``axe-playwright-python``, see requirements/dev.txt)
-  finds no violation of impact serious or critical;
-* a full-page screenshot is kept as a test artifact under
-  ``$CASEBRIDGE_VAR_DIR/screenshots/<size>/<screen>.png``.
+checks printed. On each screen at each size, the checks of tests/browser/screens.py (no
+sideways scroll, no id twice, a pop-up within reach, no axe violation serious or critical),
+and a full-page screenshot kept as a test artifact under
+``$CASEBRIDGE_VAR_DIR/screenshots/<size>/<screen>.png``.
 
 All failures of a walk are gathered and reported together, so one run names every screen
 that does not fit.
@@ -18,14 +14,10 @@ that does not fit.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
 from casebridge.books.models import Check, JournalEntry
@@ -34,6 +26,7 @@ from casebridge.cases.models import Case, Cost
 from tests.bridge.conftest import Books
 from tests.browser import test_settlement_bridge as settlement_browser
 from tests.browser.conftest import PATIENCE_MS
+from tests.browser.screens import SIZES, check_page, screenshots_dir
 from tests.browser.test_seed_bridge import books_sign_in, cases_sign_in
 from tests.twofactor import enrol
 
@@ -43,34 +36,6 @@ books = settlement_browser.books
 cases = settlement_browser.cases
 huey_immediate = settlement_browser.huey_immediate
 settled = settlement_browser.settled
-
-SIZES = {"phone": (390, 844), "desktop": (1366, 900)}
-#: The impacts the check refuses (axe's four are minor, moderate, serious, critical).
-REFUSED_IMPACTS = {"serious", "critical"}
-AXE = Axe()
-#: The outermost elements past the window's right edge (not inside a scrolling box), to
-#: name what makes a page too wide.
-STICKING_OUT = """(width) => {
-  const out = [];
-  for (const el of document.body.querySelectorAll("*")) {
-    const box = el.getBoundingClientRect();
-    if (box.right <= width + 0.5 || box.width === 0) continue;
-    let clipped = false;
-    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-      if (getComputedStyle(up).overflowX !== "visible") { clipped = true; break; }
-    }
-    const parent = el.parentElement.getBoundingClientRect();
-    if (!clipped && parent.right <= width + 0.5) {
-      out.push(`${el.tagName.toLowerCase()}.${el.className} (${Math.round(box.right)} px)`);
-    }
-  }
-  return out.slice(0, 6);
-}"""
-
-
-def screenshots_dir() -> Path:
-    var_dir = Path(os.environ.get("CASEBRIDGE_VAR_DIR") or settings.BASE_DIR / "var")
-    return var_dir / "screenshots"
 
 
 def books_screens(books: Books) -> list[tuple[str, str]]:
@@ -150,17 +115,6 @@ def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
     assert not problems, problems
 
 
-#: Cards whose content is wider than they are (named by their heading).
-WIDE_CARDS = """() => [...document.querySelectorAll("main .card")]
-  .filter((card) => card.scrollWidth > card.clientWidth + 1)
-  .map((card) => `${(card.querySelector("h2, h3") || card).textContent.trim().slice(0, 40)}`
-    + ` (${card.scrollWidth} px in ${card.clientWidth} px)`)"""
-#: Ids used more than once on the page (a label's ``for`` then names the wrong control).
-DUPLICATE_IDS = """() => {
-  const seen = new Map();
-  for (const el of document.querySelectorAll("[id]")) seen.set(el.id, (seen.get(el.id) || 0) + 1);
-  return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
-}"""
 #: Pop-ups opened over a list, whose forms must not repeat an id of the page: (the
 #: screen, its button, the dialog's name).
 POPUPS = {
@@ -184,33 +138,6 @@ def check_screen(page: Page, base: str, name: str, path: str, size: str) -> list
         page.get_by_role("link", name=button, exact=True).first.click()
         expect(page.get_by_role("dialog", name=title)).to_be_visible()
         wrong += check_page(page, f"{name}-popup", size)
-    return wrong
-
-
-def check_page(page: Page, name: str, size: str) -> list[str]:
-    width = SIZES[size][0]
-    target = screenshots_dir() / size / f"{name}.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(target), full_page=True)
-    wrong = [f"{size} {name}: id {i} used twice" for i in page.evaluate(DUPLICATE_IDS)]
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    if scroll_width > width:
-        wrong.append(
-            f"{size} {name}: the page is {scroll_width} px wide in a {width} px window; "
-            f"sticking out: {page.evaluate(STICKING_OUT, width)}"
-        )
-    if size == "phone":
-        # Rows stack as cards: on a phone no card needs to scroll sideways either.
-        for card in page.evaluate(WIDE_CARDS):
-            wrong.append(f"{size} {name}: {card} scrolls sideways inside its card")
-    results = AXE.run(page)
-    for violation in results.response["violations"]:
-        if violation["impact"] in REFUSED_IMPACTS:
-            targets = [", ".join(node["target"]) for node in violation["nodes"]][:5]
-            wrong.append(
-                f"{size} {name}: axe {violation['id']} ({violation['impact']}): "
-                f"{violation['help']} at {targets}"
-            )
     return wrong
 
 
@@ -239,7 +166,7 @@ def test_every_main_screen_fits_a_phone_and_a_desktop_and_passes_axe(
     keyboard(cases_page, base, settled.case)
     search_by_keyboard(cases_page, base, settled.case)
     kept = screenshots_dir()
-    shots = sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*.png"))
+    shots = sorted(p.relative_to(kept).as_posix() for s in SIZES for p in kept.glob(f"{s}/*.png"))
     screens = len(books_screens(books)) + len(cases_screens(settled.case)) + len(POPUPS)
     assert len(shots) == 2 * screens
     assert all(re.fullmatch(r"(phone|desktop)/[a-z-]+\.png", s) for s in shots), shots
@@ -297,7 +224,9 @@ def keyboard(page: Page, base: str, case: Case) -> None:
     assert [name for _, name in costs] == ["Records Inc", "Dr. Wu"]
     menu = page.locator(f"#cost-{costs[1][0]} details.row-menu")
     summary = menu.locator("summary")
-    expect(summary).to_have_attribute("aria-label", f"Actions: cost {costs[1][0]} to Dr. Wu")
+    expect(summary).to_have_attribute(
+        "aria-label", "Actions: cost of 2026-11-02 to Dr. Wu for $3,500.00"
+    )
     summary.focus()
     page.keyboard.press("Enter")
     expect(menu).to_have_attribute("open", "")

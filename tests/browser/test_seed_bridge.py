@@ -43,6 +43,7 @@ from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.services import firms
 from tests.browser.conftest import row_action, second_factor
+from tests.browser.screens import Walk
 from tests.twofactor import enrol
 
 pytestmark = pytest.mark.browser
@@ -198,13 +199,17 @@ def huey_immediate() -> Iterator[None]:
 # --- Helpers -------------------------------------------------------------------------------
 
 
-def books_sign_in(page: Page, base: str, email: str, password: str) -> None:
+def books_sign_in(
+    page: Page, base: str, email: str, password: str, walk: Walk | None = None
+) -> None:
     page.goto(f"{base}/books/login/")
     page.get_by_label("Firm ID").fill(FIRM_CODE)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
+    if walk is not None:
+        walk.step("books-sign-in")
     page.get_by_role("button", name="Sign in").click()
-    second_factor(page, base, "books", FIRM_CODE, email)
+    second_factor(page, base, "books", FIRM_CODE, email, walk)
 
 
 def books_sign_out(page: Page, base: str) -> None:
@@ -212,22 +217,28 @@ def books_sign_out(page: Page, base: str) -> None:
     expect(page).to_have_url(f"{base}/books/login/")
 
 
-def gear(page: Page, item: str) -> None:
+def gear(page: Page, item: str, walk: Walk | None = None) -> None:
     """The books' Gear icon (upper right) -> a menu item."""
     button = page.get_by_role("button", name="Settings")
     button.click()
     expect(button).to_have_attribute("aria-expanded", "true")
+    if walk is not None:
+        walk.step("books-gear")
     page.get_by_role("menuitem", name=item, exact=True).click()
 
 
-def cases_sign_in(page: Page, base: str, email: str) -> None:
+def cases_sign_in(page: Page, base: str, email: str, walk: Walk | None = None) -> None:
     page.goto(f"{base}/cases/login/")
     page.get_by_label("Firm ID").fill(FIRM_CODE)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
+    if walk is not None:
+        walk.step("cases-sign-in")
     page.get_by_role("button", name="Sign in").click()
-    second_factor(page, base, "cases", FIRM_CODE, email)
+    second_factor(page, base, "cases", FIRM_CODE, email, walk)
     expect(page).to_have_url(f"{base}/cases/")
+    if walk is not None:
+        walk.step("cases-list")
 
 
 def user_menu(page: Page) -> Locator:
@@ -255,9 +266,12 @@ def toast(page: Page, text: str) -> None:
     expect(page.locator("#messages").get_by_text(text)).to_be_visible()
 
 
-def open_integrations(page: Page) -> Locator:
+def open_integrations(page: Page, walk: Walk | None = None) -> Locator:
     """User menu -> Account Settings -> Integrations; the books' card."""
-    user_menu(page).get_by_role("menuitem", name="Account Settings").click()
+    menu = user_menu(page)
+    if walk is not None:
+        walk.step("cases-user-menu")
+    menu.get_by_role("menuitem", name="Account Settings").click()
     page.get_by_role("navigation", name="Account Settings").get_by_role(
         "link", name="Integrations"
     ).click()
@@ -280,14 +294,19 @@ def costs_tab(page: Page, label: str) -> None:
 
 
 def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
-    live_server, page: Page, seed: Seed, huey_immediate
+    live_server, walk: Walk, seed: Seed, huey_immediate
 ):
+    """Walked on a phone (390 x 844) and on a desktop (1366 x 900): a screenshot of each
+    step under ``$CASEBRIDGE_VAR_DIR/screenshots/walk-<size>/``, each page fits its window
+    and passes axe (tests/browser/screens.py)."""
     base = live_server.url
+    page = walk.page
 
     # --- 1. The integration user signs in to the books and enrolls a security question --
-    books_sign_in(page, base, INTEGRATION_EMAIL, INTEGRATION_PASSWORD)
+    books_sign_in(page, base, INTEGRATION_EMAIL, INTEGRATION_PASSWORD, walk)
     expect(page).to_have_url(f"{base}/books/enroll/")
     expect(page.get_by_role("heading", name="Set your security question")).to_be_visible()
+    walk.step("books-enroll")
     page.get_by_label("Security question").select_option(
         label="What was the name of your first pet?"
     )
@@ -296,27 +315,33 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     page.get_by_role("button", name="Save and continue").click()
     expect(page).to_have_url(f"{base}/books/")
     expect(page.get_by_text("Your account is now authenticated for integrations.")).to_be_visible()
+    walk.step("books-enrolled")
     seed.integration.refresh_from_db()
     assert seed.integration.is_enrolled
     books_sign_out(page, base)
 
     # --- 2. A books administrator sets the books up ------------------------------------
-    books_sign_in(page, base, "books.admin@lopez.test", PASSWORD)
+    books_sign_in(page, base, "books.admin@lopez.test", PASSWORD, walk)
     expect(page).to_have_url(f"{base}/books/")
+    walk.step("books-dashboard")
 
     # Gear -> Users -> pencil -> Accounting -> Records Time -> Save
-    gear(page, "Users")
+    gear(page, "Users", walk)
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    walk.step("books-users")
     row_action(page, "link", f"Edit {ATTORNEY_EMAIL}").click()
     box = dialog(page, "Edit Sam Smith")
+    walk.step("books-user-edit")
     box.get_by_role("tab", name="Accounting").click()
     expect(box.get_by_role("tab", name="Accounting")).to_have_attribute("aria-selected", "true")
     records_time = box.get_by_label("Records Time")
     expect(records_time).not_to_be_checked()
     records_time.check()
+    walk.step("books-user-accounting")
     box.get_by_role("button", name="Save").click()
     expect(box).to_have_count(0)
     expect(page.get_by_text(f"Saved {ATTORNEY_EMAIL}.")).to_be_visible()
+    walk.step("books-user-saved")
     expect(
         page.locator(f"#user-row-{seed.books_attorney.pk}").locator("[data-col=records-time]")
     ).to_have_text("On")
@@ -324,32 +349,38 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     assert seed.books_attorney.records_time is True
 
     # Gear -> Settings -> Features -> Enable release invoice stage in billing -> Save
-    gear(page, "Settings")
+    gear(page, "Settings", walk)
     page.get_by_role("link", name="Features", exact=True).click()
     toggle = page.get_by_label("Enable release invoice stage in billing")
     expect(toggle).not_to_be_checked()
+    walk.step("books-features")
     toggle.check()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Features saved.")).to_be_visible()
+    walk.step("books-features-saved")
     expect(page.get_by_label("Enable release invoice stage in billing")).to_be_checked()
     seed.books_firm.refresh_from_db()
     assert seed.books_firm.release_invoice_stage_enabled is True
 
     # Gear -> Areas of Practice -> Add -> PI / Personal Injury -> Save
-    gear(page, "Areas of Practice")
+    gear(page, "Areas of Practice", walk)
+    walk.step("books-areas")
     page.get_by_role("link", name="Add", exact=True).click()
     box = dialog(page, "Add area of practice")
     box.get_by_label("Name", exact=True).fill("PI")
     box.get_by_label("Description").fill("Personal Injury")
+    walk.step("books-area-add")
     box.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Area of practice PI added.")).to_be_visible()
     expect(page.get_by_role("cell", name="Personal Injury")).to_be_visible()
+    walk.step("books-area-added")
     area = AreaOfPractice.objects.get(firm=seed.books_firm)
     assert (area.name, area.description) == ("PI", "Personal Injury")
 
     # Gear -> Rates/Codes -> Activity Code -> Add COPP and Property Damage -> Save
-    gear(page, "Rates/Codes")
+    gear(page, "Rates/Codes", walk)
     page.get_by_role("link", name="Activity Code", exact=True).click()
+    walk.step("books-activity-codes")
     for code, description, account in (
         ("COPP", "Costs of preparing the case", "4100 COPP Charges Income"),
         ("Property Damage", "Property damage fee", "4200 Property Damage Fee Income"),
@@ -360,10 +391,12 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
         box.get_by_label("Name", exact=True).fill(code)
         box.get_by_label("Description").fill(description)
         box.get_by_label("General Ledger Account").select_option(label=account)
+        walk.step("books-activity-code-add")
         box.get_by_role("button", name="Save").click()
         expect(
             page.get_by_text(f"Activity code {code} added (posts to {account}).")
         ).to_be_visible()
+        walk.step("books-activity-code-added")
     codes = {
         c.code: c.gl_account.number
         for c in ActivityCode.objects.filter(firm=seed.books_firm, utbms_code="")
@@ -372,16 +405,18 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     books_sign_out(page, base)
 
     # --- 3. A firm administrator activates the integration (both pop-ups) -----------------
-    cases_sign_in(page, base, "admin@lopez.test")
-    card = open_integrations(page)
+    cases_sign_in(page, base, "admin@lopez.test", walk)
+    card = open_integrations(page, walk)
     status = card.locator("[data-integration-status=books]")
     expect(status).to_have_text("Not connected")
+    walk.step("cases-integrations")
     card.get_by_role("link", name="Activate the books integration", exact=True).click()
     box = dialog(page, "Activate the books integration")
     box.get_by_label("Books address").fill(f"{base}/books/api/v1")
     box.get_by_label("Books firm ID").fill(FIRM_CODE)
     box.get_by_label("Username").fill(INTEGRATION_EMAIL)
     box.get_by_label("Password", exact=True).fill(INTEGRATION_PASSWORD)
+    walk.step("cases-activate")
     box.get_by_role("button", name="Save").click()
     box = dialog(page, "Books integration defaults")  # pop-up 2 opens in place of pop-up 1
     expect(
@@ -399,9 +434,11 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     box.get_by_label("Default operating account").select_option(label=seed.operating.name)
     box.get_by_label("Default client trust account").select_option(label=seed.trust.name)
     box.get_by_label("Reviewed in the books").check()
+    walk.step("cases-activate-defaults")
     box.get_by_role("button", name="Save").click()
     toast(page, "The books are connected.")
     expect(page.get_by_role("dialog")).to_have_count(0)
+    walk.step("cases-connected")
     card = page.locator("#books-integration-card")
     expect(card.locator("[data-integration-status=books]")).to_have_text("Connected")
     expect(card.locator("[data-field=username]")).to_have_text(INTEGRATION_EMAIL)
@@ -427,6 +464,7 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Costs Management").click()
     expect(page.get_by_role("heading", name="Costs Management")).to_be_visible()
     expect(page.locator("[data-count=open]")).to_have_text("3")
+    walk.step("cases-costs-management")
     for payee, _cents, shown in COSTS:
         page.get_by_label(
             f"Select the cost of {shown} to {payee} on {seed.case.number}", exact=True
@@ -435,9 +473,11 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     bulk = page.get_by_role("button", name="Bulk actions")
     expect(bulk).to_be_enabled()
     bulk.click()
+    walk.step("cases-bulk-actions")
     page.get_by_role("menuitem", name="Send to the books").click()
     box = dialog(page, "Send to the books · 3 costs")
     expect(box).to_contain_text("Send to the books: 3 costs totalling $650.49.")
+    walk.step("cases-send")
     box.get_by_role("button", name="Send", exact=True).click()
     toast(
         page,
@@ -445,11 +485,13 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     )
     expect(page.locator("[data-count=open]")).to_have_text("0")
     expect(page.locator("[data-count=pending]")).to_have_text("3")
+    walk.step("cases-sent")
     costs_tab(page, "Pending")
     table = page.locator("#costs-management")
     for payee, _cents, shown in COSTS:
         row = table.get_by_role("row").filter(has_text=payee)
         expect(row).to_contain_text(shown)
+    walk.step("cases-costs-pending")
     for cost in seed.costs:
         cost.refresh_from_db()
         assert cost.status == CostStatus.PENDING
@@ -472,10 +514,11 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     cases_sign_out(page, base)
 
     # --- 5. In the books, the three checks are printed ------------------------------------
-    books_sign_in(page, base, "books.admin@lopez.test", PASSWORD)
+    books_sign_in(page, base, "books.admin@lopez.test", PASSWORD, walk)
     expect(page).to_have_url(f"{base}/books/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Checks").click()
     expect(page.get_by_role("heading", name="Checks")).to_be_visible()
+    walk.step("books-checks")
     numbers: dict[str, str] = {}
     for payee, _cents, shown in COSTS:
         page.get_by_role("link", name=f"Print check to {payee} for {shown}").click()
@@ -484,8 +527,10 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
         expect(number).not_to_have_value("")
         numbers[payee] = number.input_value()
         expect(box.get_by_label("Printed on")).not_to_have_value("")
+        walk.step("books-check-print")
         box.get_by_role("button", name="Mark printed").click()
         toast(page, f"Check {numbers[payee]} to {payee} printed.")
+        walk.step("books-check-printed")
     assert len(set(numbers.values())) == 3
     expect(page.get_by_text("No queued checks.")).to_be_visible()
     printed = {c.payee: str(c.check_number) for c in Check.objects.filter(firm=seed.books_firm)}
@@ -496,13 +541,14 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     books_sign_out(page, base)
 
     # --- 6. Sync check status; the Paid tab shows the costs with their check numbers ------
-    cases_sign_in(page, base, "admin@lopez.test")
-    card = open_integrations(page)
+    cases_sign_in(page, base, "admin@lopez.test", walk)
+    card = open_integrations(page, walk)
     card.get_by_role("button", name="Sync check status").click()
     toast(page, "Check status synced: 3 paid, 0 voided, 0 problems.")
     expect(page.locator("#books-integration-card [data-field=last-sync]")).to_contain_text(
         "3 paid, 0 voided, 0 problems"
     )
+    walk.step("cases-synced")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Costs Management").click()
     expect(page.locator("[data-count=pending]")).to_have_text("0")
     expect(page.locator("[data-count=paid]")).to_have_text("3")
@@ -512,6 +558,7 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
         row = table.get_by_role("row").filter(has_text=payee)
         expect(row).to_contain_text(shown)
         expect(row).to_contain_text(re.compile(rf"Check {re.escape(numbers[payee])}\b"))
+    walk.step("cases-costs-paid")
     for cost in seed.costs:
         cost.refresh_from_db()
         assert cost.status == CostStatus.PAID
@@ -521,11 +568,12 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
 
     # --- 7. Without settings access: no Account Settings, and the page is refused --------
     assert seed.paralegal.has_permission(Permission.COSTS_MANAGEMENT)
-    cases_sign_in(page, base, "pat@lopez.test")
+    cases_sign_in(page, base, "pat@lopez.test", walk)
     expect(page.get_by_role("link", name="Costs Management")).to_be_visible()
     menu = user_menu(page)
     expect(menu.get_by_role("menuitem", name="Sign out")).to_be_visible()
     expect(menu.get_by_role("menuitem", name="Account Settings")).to_have_count(0)
+    walk.step("cases-user-menu")
     page.keyboard.press("Escape")
     # The address typed in: the 403 page, without the Activate button (fetched with the
     # page's cookies, as a 403 navigation would be logged as a console error).
@@ -539,3 +587,4 @@ def test_the_seed_end_to_end_books_set_up_activation_send_print_and_sync(
     response = page.request.get(f"{base}{reverse('bridge:activate')}")
     assert response.status == 403
     assert Connection.objects.get(firm=seed.firm).status == "connected"
+    walk.done()

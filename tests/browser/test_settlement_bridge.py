@@ -40,6 +40,7 @@ from casebridge.cases.models import Cost, TrustItem, TrustItemKind, TrustItemSta
 from tests.bridge import conftest as bridge_setup
 from tests.bridge.conftest import Books, Cases, activate, add_cost
 from tests.browser import test_seed_bridge as seed_browser
+from tests.browser.screens import Walk
 from tests.browser.test_cases_settlement import figure
 from tests.browser.test_seed_bridge import (
     PASSWORD,
@@ -93,12 +94,15 @@ def _case_card(page: Page, heading: str) -> Locator:
     return card
 
 
-def _stage(page: Page, label: str, shown: str, toast_text: str) -> None:
+def _stage(walk: Walk, label: str, shown: str, toast_text: str) -> None:
+    page = walk.page
     page.get_by_role("link", name=f"Stage payment: {label}", exact=True).click()
     box = dialog(page, f"Stage payment · {label}")
     expect(box.get_by_label("Amount")).to_have_value(shown)
+    walk.step("cases-stage-payment")
     box.get_by_role("button", name="Stage payment").click()
     toast(page, toast_text)
+    walk.step("cases-staged")
 
 
 @pytest.fixture
@@ -125,49 +129,59 @@ def settled(books: Books, cases: Cases, huey_immediate) -> Cases:
 
 
 def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_released(
-    live_server, page: Page, books: Books, settled: Cases
+    live_server, walk: Walk, books: Books, settled: Cases
 ):
+    """Walked on a phone (390 x 844) and on a desktop (1366 x 900): a screenshot of each
+    step under ``$CASEBRIDGE_VAR_DIR/screenshots/walk-<size>/``, each page fits its window
+    and passes axe (tests/browser/screens.py)."""
     base = live_server.url
+    page = walk.page
     case = settled.case
     file_number = CaseLink.objects.get(case=case).books_file_number
     heading = f"{case.number} Lopez v. Acme Trucking"
 
     # --- 1. The Settlement tab: stage, Push to Client Trust, Push to Disbursement ----------
-    cases_sign_in(page, base, CASES_ADMIN)
+    cases_sign_in(page, base, CASES_ADMIN, walk)
     page.get_by_role("link", name="Lopez v. Acme Trucking", exact=True).click()
+    walk.step("cases-case")
     page.get_by_role("navigation", name="Case").get_by_role("link", name="Settlement").click()
     expect(figure(page, "gross")).to_have_text("$250,000.00")
     expect(figure(page, "deposited")).to_have_text("$250,000.00")
-    _stage(page, "Attorney fee", "83325.00", "Attorney fee of $83,325.00 staged.")
+    walk.step("cases-settlement")
+    _stage(walk, "Attorney fee", "83325.00", "Attorney fee of $83,325.00 staged.")
     _stage(
-        page,
+        walk,
         "Medical bill: Valley Medical",
         "30000.00",
         "Lien / third-party payment of $30,000.00 staged.",
     )
     _stage(
-        page,
+        walk,
         "Medical bill: Blue Shield",
         "15000.00",
         "Lien / third-party payment of $15,000.00 staged.",
     )
-    _stage(page, "Cost reimbursement", "8500.00", "Cost reimbursement of $8,500.00 staged.")
+    _stage(walk, "Cost reimbursement", "8500.00", "Cost reimbursement of $8,500.00 staged.")
     expect(figure(page, "staged")).to_have_text("$136,825.00")
     expect(figure(page, "remaining")).to_have_text("$113,175.00")
 
     page.get_by_role("link", name="Push to Client Trust").click()
     box = dialog(page, "Push to Client Trust")
     expect(box.locator("[data-figure=client-check]")).to_have_text("$113,175.00")
+    walk.step("cases-push-to-client-trust")
     box.get_by_role("button", name="Push to Client Trust").click()
     toast(page, "Client's final check of $113,175.00 to Maria Lopez staged; $0.00 remaining")
     expect(figure(page, "remaining")).to_have_text("$0.00")
+    walk.step("cases-pushed-to-client-trust")
 
     page.get_by_role("link", name="Push to Disbursement").click()
     box = dialog(page, "Push to Disbursement")
     expect(box.get_by_role("listitem")).to_have_count(5)
+    walk.step("cases-push-to-disbursement")
     box.get_by_role("button", name="Push to Disbursement").click()
     toast(page, "5 payments pushed to disbursement")
     expect(page.get_by_role("link", name="Push to Disbursement")).to_have_count(0)
+    walk.step("cases-pushed-to-disbursement")
 
     items = {(i.kind, i.payee_name): i for i in TrustItem.objects.filter(case=case).order_by("pk")}
     assert len(items) == TrustItem.objects.filter(case=case).count() == 5
@@ -211,6 +225,7 @@ def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_rele
     page.get_by_role("navigation", name="Main").get_by_role(
         "link", name="Client Trust Management"
     ).click()
+    walk.step("cases-client-trust")
     _trust_tab(page, "To Be Disbursed")
     card = _case_card(page, heading)
     expect(card.locator("[data-trust-item]")).to_have_count(5)
@@ -232,6 +247,7 @@ def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_rele
             card.locator(f"[data-trust-item='{item.pk}'] [data-integration-note]")
         ).to_have_count(0)
     expect(card.locator("div[data-integration-note]")).to_have_count(0)  # no invoice yet
+    walk.step("cases-to-be-disbursed")
 
     card.get_by_role("link", name=f"Create the fee invoice of case {case.number}").click()
     box = dialog(page, f"Create fee invoice · {case.number}")
@@ -250,6 +266,7 @@ def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_rele
     for n, cells in enumerate(expected_lines):
         expect(lines.nth(n).get_by_role("cell")).to_have_text(list(cells))
     expect(box.locator("[data-figure=invoice-total]")).to_have_text("$91,825.00")
+    walk.step("cases-create-fee-invoice")
     box.get_by_role("button", name="Create fee invoice").click()
     toast(
         page,
@@ -263,6 +280,7 @@ def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_rele
         "(waiting for the accountant to release it in the books)"
     )
     expect(card.get_by_role("link", name=re.compile("^Create the fee invoice"))).to_have_count(0)
+    walk.step("cases-fee-invoice-created")
 
     fee_invoice = FeeInvoice.objects.get(case=case)
     assert (fee_invoice.stage, fee_invoice.total_cents, fee_invoice.release) == (
@@ -297,26 +315,31 @@ def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_rele
 
     # --- 3. The books: Invoices -> Review -> the invoice -> Approve -> Release -------------
     enrol(books.admin)  # two-factor sign-in, the fixed secret
-    books_sign_in(page, base, BOOKS_ADMIN, PASSWORD)
+    books_sign_in(page, base, BOOKS_ADMIN, PASSWORD, walk)
     expect(page).to_have_url(f"{base}/books/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Invoices").click()
+    walk.step("books-invoices")
     stages = page.get_by_role("navigation", name="Invoice stage")
     stages.get_by_role("link", name=re.compile(r"^Review\b")).click()
     expect(stages.locator("[aria-current=page]")).to_contain_text("Review")
     row = page.locator(f"#invoice-{invoice.pk}")
     expect(row).to_contain_text(f"Settlement of {case.number} Lopez v. Acme Trucking")
     expect(row).to_contain_text("$91,825.00")
+    walk.step("books-invoices-review")
     row.get_by_role("link", name=str(invoice.number), exact=True).click()
     title = page.get_by_role("heading", name=re.compile(rf"^Invoice {invoice.number}\b"))
     expect(title).to_have_text(f"Invoice {invoice.number} Review")
+    walk.step("books-invoice")
     page.get_by_role("button", name=f"Approve invoice {invoice.number}").click()
     toast(page, f"Invoice {invoice.number} moved to Release.")
     expect(title).to_have_text(f"Invoice {invoice.number} Release")
+    walk.step("books-invoice-approved")
     invoice.refresh_from_db()
     assert invoice.stage == "release"
     page.get_by_role("button", name=f"Release invoice {invoice.number}").click()
     toast(page, f"Invoice {invoice.number} is final and posted ($91,825.00).")
     expect(title).to_have_text(f"Invoice {invoice.number} Final")
+    walk.step("books-invoice-released")
     expect(
         page.get_by_role("button", name=re.compile(r"^(Submit for review|Approve|Release) "))
     ).to_have_count(0)
@@ -328,14 +351,16 @@ def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_rele
     books_sign_out(page, base)
 
     # --- 4. Cases: sync check status; the fee invoice is final, its payments disbursed ----
-    cases_sign_in(page, base, CASES_ADMIN)
-    card = open_integrations(page)
+    cases_sign_in(page, base, CASES_ADMIN, walk)
+    card = open_integrations(page, walk)
+    walk.step("cases-integrations")
     card.get_by_role("button", name="Sync check status").click()
     toast(
         page,
         "Check status synced: 0 paid, 0 voided, 0 problems. 0 trust payments disbursed, "
         "1 fee invoice final.",
     )
+    walk.step("cases-synced")
     fee_invoice.refresh_from_db()
     assert (fee_invoice.stage, fee_invoice.books_invoice_number) == ("final", invoice.number)
     assert fee_invoice.finalised_on == invoice.finalised_on
@@ -362,6 +387,7 @@ def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_rele
     expect(card.get_by_role("link", name=re.compile("^Create the fee invoice"))).to_have_count(0)
     for item in by_check.values():
         expect(card.locator(f"[data-trust-item='{item.pk}']")).to_be_visible()
+    walk.step("cases-to-be-disbursed-final")
 
     _trust_tab(page, "Disbursed")
     card = _case_card(page, heading)
@@ -379,3 +405,5 @@ def test_a_settlement_goes_to_the_books_and_its_fee_invoice_is_reviewed_and_rele
         f"$0.00 File {file_number}: matches "
         "($158,175.00 in trust checks requested, not yet printed). Read from the books "
     )
+    walk.step("cases-disbursed")
+    walk.done()

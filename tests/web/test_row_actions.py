@@ -53,3 +53,13 @@ def test_no_action_renders_nothing():
 def test_the_tag_must_be_closed():
     with pytest.raises(TemplateSyntaxError):
         Template('{% row_actions "check" %}<a href="/">x</a>')
+
+
+def test_an_empty_part_of_the_name_leaves_no_double_space():
+    actions = ACTION.format("PDF") + ACTION.format("Reprint") + ACTION.format("Void")
+    html = render(
+        '{% row_actions "check" number "to" payee %}' + actions + "{% endrow_actions %}",
+        number="",  # a queued check has no number yet
+        payee="Valley Records",
+    )
+    assert 'aria-label="Actions: check to Valley Records">' in html

@@ -296,7 +296,7 @@ class BooksIntegration:
                         RowAction(
                             "Sync check status",
                             reverse("bridge:cost_sync", args=[cost.pk]),
-                            aria_label=f"Sync check status of cost {cost.pk}",
+                            aria_label=f"Sync check status of the {cost.described}",
                         )
                     )
             if can_send and cost.status == CostStatus.OPEN and cost.sent_at is None:
@@ -304,7 +304,7 @@ class BooksIntegration:
                     RowAction(
                         "Send",
                         reverse("bridge:cost_send", args=[cost.pk]),
-                        aria_label=f"Send cost {cost.pk} to the books",
+                        aria_label=f"Send {cost.described} to the books",
                     )
                 )
                 if cost.case_id in linked:
@@ -312,7 +312,7 @@ class BooksIntegration:
                         RowAction(
                             "Split and send",
                             reverse("bridge:cost_split_send", args=[cost.pk]),
-                            aria_label=f"Split and send cost {cost.pk} to the books",
+                            aria_label=f"Split and send {cost.described} to the books",
                         )
                     )
             if note or actions:

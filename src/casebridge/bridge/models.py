@@ -29,6 +29,7 @@ from django.db.models import Q
 
 from casebridge.cases.models import Case, Cost, CostCode, Deposit, Firm, TrustItem, User
 from casebridge.core.logs import current_request_id
+from casebridge.core.money import format_cents
 
 
 class ConnectionStatus(models.TextChoices):
@@ -382,6 +383,27 @@ class OutboxItem(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.state})"
 
+    @property
+    def described(self) -> str:
+        """The item as its row in the sync queue shows it, by its kind, subject and case (its
+        id is no one's business): "Send cost: Records Inc $125.00, case PI-000001". Names
+        the row's actions for a screen reader ("Retry Send cost: ...")."""
+        if self.cost is not None:
+            subject = f"{self.cost.payee.name} {format_cents(self.cost.amount_cents)}"
+        elif self.deposit is not None:
+            subject = (
+                f"Settlement check {self.deposit.check_number} "
+                f"{format_cents(self.deposit.amount_cents)}"
+            )
+        elif self.trust_item is not None:
+            subject = f"{self.trust_item.payee_name} {format_cents(self.trust_item.amount_cents)}"
+        elif self.fee_invoice is not None:
+            subject = f"Fee invoice {format_cents(self.fee_invoice.total_cents)}"
+        else:
+            subject = ""
+        what = f"{self.get_kind_display()}: {subject}" if subject else self.get_kind_display()
+        return f"{what}, case {self.case.number}"
+
 
 #: Upper bounds (seconds) of the delivery latency histogram's buckets; past the last: +Inf.
 DELIVERY_LATENCY_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600)
@@ -531,7 +553,7 @@ class ReconciliationDifference(models.Model):
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="found")
     case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True)
     kind = models.CharField(max_length=20, choices=DifferenceKind.choices)
-    #: What is compared, as the user knows it ("Cost 12: Records Inc $125.00").
+    #: What is compared, as the user knows it ("Cost of 2026-11-02 to Records Inc for $125.00").
     subject = models.CharField(max_length=300)
     cause = models.CharField(max_length=1000)
     cases_cents = models.BigIntegerField(null=True, blank=True)

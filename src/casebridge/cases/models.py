@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from casebridge.core import words
 from casebridge.core.models import IdempotencyRecordBase
 
 
@@ -302,6 +303,12 @@ class Cost(models.Model):
     def shown_amount_cents(self) -> int:
         """What the case shows: a void cost counts as $0.00."""
         return 0 if self.status == CostStatus.VOID else self.amount_cents
+
+    @property
+    def described(self) -> str:
+        """The cost as its row shows it: "cost of 2026-11-02 to Records Inc for $125.00"
+        (the labels of its row's actions; :func:`casebridge.core.words.cost_words`)."""
+        return words.cost_words(self.cost_date, self.payee.name, self.amount_cents)
 
 
 class CostTabTotal(models.Model):

@@ -11,7 +11,8 @@ messages, refusals, audit summaries, memos), so they read alike everywhere:
 - one date format on the screens, ISO ("2026-12-07"), which is also the CSV's and the API's;
 - a time on the firm's wall clock ("2026-12-07 09:30", in the zone activated for the
   request, ``core/timezones.py``), never UTC;
-- "→" for "then" in a path through menus ("Account Settings → Integrations").
+- "→" for "then" in a path through menus ("Account Settings → Integrations");
+- a cost by what its row shows, never its id: "cost of 2026-11-02 to Records Inc for $125.00".
 
 Machine formats (API JSON, CSV, the keys exchanged with the books) do not go through here.
 """
@@ -121,3 +122,10 @@ def arrows(text: str) -> str:
 def menu_path(*steps: str) -> str:
     """Steps through menus joined by the arrow: "Account Settings → Integrations"."""
     return f" {ARROW} ".join(steps)
+
+
+def cost_words(cost_date: dt.date | None, payee: str, amount_cents: int) -> str:
+    """A cost as a person finds it in a list, by its date, payee and amount (its id is no
+    one's business): "cost of 2026-11-02 to Records Inc for $125.00". Names a row's actions
+    for a screen reader ("Edit cost of ...") and a reconciliation's difference."""
+    return f"cost of {format_day(cost_date)} to {payee} for {format_cents(amount_cents)}"

@@ -157,3 +157,16 @@ def test_the_queue_is_paginated(admin_client, firm, admin, trust, funded_file):
     assert "Payee 50" not in html
     html = text(admin_client.get(reverse("books:checks"), {"status": "queued", "page": "2"}))
     assert "Payee 50" in html
+
+
+def test_a_printed_checks_actions_menu_is_named_by_its_number_payee_and_amount(
+    admin_client, firm, admin, queued
+):
+    checks.check_print(firm=firm, actor=admin, check_id=queued[0].pk, check_number=5001)
+    printed = text(admin_client.get(reverse("books:checks"), {"status": "printed"}))
+    # PDF, Reprint and Void: three actions, in the row's overflow menu
+    assert (
+        '<summary class="btn btn-sm" aria-label="Actions: check 5001 to Medical Lien Co for '
+        '$100.00">' in printed
+    )
+    assert f"check {queued[0].pk} " not in printed

@@ -5,7 +5,9 @@ navigation of everyone with Costs management, who can open it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 from django.test import Client
 from django.urls import reverse
@@ -13,6 +15,7 @@ from django.urls import reverse
 from casebridge.bridge.models import OutboxItem, OutboxState
 from casebridge.bridge.services.delivery import outbox_deliver
 from tests.bridge.conftest import add_cost
+from tests.clockwork import time_stands_still
 
 from .conftest import HX, sign_in, text
 from .test_queue_and_cost_screens import _item
@@ -24,7 +27,7 @@ NAV_LINK = '<a href="/cases/integrations/books/queue/">Sync queue</a>'
 def test_the_queue_is_in_the_navigation_of_everyone_with_costs_management(
     cases, connected, paralegal_client, admin_client
 ):
-    failed = _item(cases, add_cost(cases, 100), OutboxState.FAILED, error="books said no")
+    _item(cases, add_cost(cases, 100), OutboxState.FAILED, error="books said no")
     home = text(paralegal_client.get(reverse("cases:case_list")))
     assert NAV_LINK in home
     page = paralegal_client.get(reverse("bridge:queue"))
@@ -37,14 +40,16 @@ def test_the_queue_is_in_the_navigation_of_everyone_with_costs_management(
     assert reverse("cases:settings_integrations") not in body
     assert paralegal_client.get(reverse("cases:settings_integrations")).status_code == 403
     # Retry is theirs; Withdraw stays with Account Settings (the service refuses it too)
-    assert f'aria-label="Retry item {failed.pk}">Retry</button>' in body
-    assert f'aria-label="Withdraw item {failed.pk}"' not in body
+    what = f"Send cost: Records Inc $1.00, case {cases.case.number}"
+    assert f'aria-label="Retry {what}">Retry</button>' in body
+    assert f'aria-label="Withdraw {what}"' not in body
 
     assert NAV_LINK in text(admin_client.get(reverse("cases:case_list")))
     admin_queue = text(admin_client.get(reverse("bridge:queue")))
     integrations = reverse("cases:settings_integrations")
     assert f'<a href="{integrations}">&larr; Integrations</a>' in admin_queue
-    assert f'aria-label="Withdraw item {failed.pk}">Withdraw</a>' in admin_queue
+    assert f'aria-label="Withdraw {what}">Withdraw</a>' in admin_queue
+    assert not re.search(r"(item|cost) \d", admin_queue)  # no internal id in any label
 
     attorney = sign_in(Client(), cases.attorney)  # no Costs management
     assert NAV_LINK not in text(attorney.get(reverse("cases:case_list")))
@@ -151,3 +156,63 @@ def test_the_bulk_menu_puts_send_first_and_void_last_below_a_line(
     labels = re.findall(r'role="(?:menuitem|separator)"[^>]*>([^<]*)<', menu)
     assert labels == ["Send to the books", "Export CSV", "", "Void selected"]
     assert '<li role="separator" class="menu-separator"></li>' in menu
+
+
+def test_while_every_queued_cost_waits_for_a_retry_the_count_says_when_and_polls_then(
+    cases, connected, paralegal_client
+):
+    """Delivery backing off (the books unreachable): the count says when it retries, on the
+    firm's clock, and asks again only then (a little after), not every 3 s; never sooner
+    than every 3 s nor later than every 5 minutes."""
+    cases.firm.time_zone = "America/Chicago"
+    cases.firm.save(update_fields=["time_zone"])
+    a, b = add_cost(cases, 1_000), add_cost(cases, 2_000)
+    items = [_item(cases, a, OutboxState.QUEUED), _item(cases, b, OutboxState.QUEUED)]
+    with time_stands_still() as now:
+        first = now + dt.timedelta(seconds=95)
+        OutboxItem.objects.filter(pk=items[0].pk).update(next_attempt_at=first, attempts=2)
+        OutboxItem.objects.filter(pk=items[1].pk).update(
+            next_attempt_at=now + dt.timedelta(seconds=400), attempts=1
+        )
+        at = first.astimezone(ZoneInfo("America/Chicago")).strftime("%H:%M")
+        for url in (reverse("bridge:send_progress"), reverse("cases:costs_management")):
+            page = text(paralegal_client.get(url, **HX))
+            assert (
+                '<div id="send-progress" class="alert alert-info" role="status" '
+                'aria-live="polite" data-send-progress="2" '
+                'hx-get="/cases/integrations/books/queue/progress/" hx-trigger="every 97s" '
+                'hx-swap="outerHTML">' in page
+            ), url
+            assert (
+                "<p><strong data-queued-count>2 costs queued</strong> for the books. "
+                f"<span data-retry-at>Waiting to retry at {at}.</span> They are Pending" in page
+            ), url
+
+        # one of them due again: the count polls every 3 s and names no retry time
+        OutboxItem.objects.filter(pk=items[1].pk).update(next_attempt_at=now)
+        page = text(paralegal_client.get(reverse("bridge:send_progress"), **HX))
+        assert 'hx-trigger="every 3s"' in page
+        assert "Waiting to retry" not in page
+
+        # a retry far off: polled every 5 minutes at the most
+        OutboxItem.objects.filter(pk=items[1].pk).update(
+            next_attempt_at=now + dt.timedelta(hours=1)
+        )
+        OutboxItem.objects.filter(pk=items[0].pk).update(
+            next_attempt_at=now + dt.timedelta(minutes=30)
+        )
+        page = text(paralegal_client.get(reverse("bridge:send_progress"), **HX))
+        assert 'hx-trigger="every 300s"' in page
+        # a retry a second away: never sooner than the usual 3 s
+        OutboxItem.objects.filter(pk=items[0].pk).update(
+            next_attempt_at=now + dt.timedelta(seconds=0.5)
+        )
+        page = text(paralegal_client.get(reverse("bridge:send_progress"), **HX))
+        assert 'hx-trigger="every 3s"' in page
+        assert "Waiting to retry at" in page
+
+        # one being sent now: not waiting
+        OutboxItem.objects.filter(pk=items[1].pk).update(state=OutboxState.SENDING)
+        page = text(paralegal_client.get(reverse("bridge:send_progress"), **HX))
+        assert 'hx-trigger="every 3s"' in page
+        assert "Waiting to retry" not in page

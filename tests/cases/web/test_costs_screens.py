@@ -396,4 +396,4 @@ def test_a_paid_cost_cannot_be_split(admin_client, cfirm, cadmin, case, linked_c
 def test_the_costs_tab_offers_actions_by_status(admin_client, case, linked_case, cost):
     page = text(admin_client.get(reverse("cases:case_costs", args=[case.pk])))
     for action in ("Edit", "Pay", "Split", "Void"):
-        assert f'aria-label="{action} cost {cost.pk} to Records Inc"' in page
+        assert f'aria-label="{action} cost of 2026-03-02 to Records Inc for $300.01"' in page

@@ -3,12 +3,15 @@ as a sentence."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from casebridge.bridge.models import PENDING, CostLink, OutboxItem, OutboxKind, OutboxState, SyncRun
 from casebridge.cases.models import Case, Firm
+from casebridge.core import clock
 
 
 @dataclass(frozen=True)
@@ -89,16 +92,28 @@ def queue_counts(firm: Firm) -> dict[str, int]:
     return {state: counts.get(state, 0) for state in OutboxState.values}
 
 
+#: How often the live count of costs on their way asks again (seconds), and the longest it
+#: waits for a retry the delivery backs off to (the books unreachable for long).
+POLL_SECONDS = 3
+RETRY_POLL_MOST_SECONDS = 300
+#: How long after a retry's time the count asks again (the worker's pass takes a moment).
+RETRY_POLL_LATER_SECONDS = 2
+
+
 @dataclass(frozen=True)
 class SendProgress:
     """The firm's costs on their way to the books: queued, being sent now, waiting for
     re-authentication, failed. ``in_flight`` (queued or sending) is what the live count
-    shows; at 0 it stops polling."""
+    shows; at 0 it stops polling. ``retry_at``: when none is being sent and every queued one
+    waits for a retry (its next attempt still to come), the first retry; the count then asks
+    again only then, ``poll_seconds`` from now, instead of every 3 s."""
 
     queued: int
     sending: int
     waiting: int
     failed: int
+    retry_at: dt.datetime | None = None
+    poll_seconds: int = POLL_SECONDS
 
     @property
     def in_flight(self) -> int:
@@ -106,8 +121,9 @@ class SendProgress:
 
 
 def send_progress(firm: Firm) -> SendProgress:
-    """One indexed count per state (firm, state) of the firm's cost sends not yet delivered."""
-    counts = dict(
+    """One indexed count per state (firm, state) of the firm's cost sends not yet delivered,
+    with the earliest next attempt of the queued ones."""
+    rows = list(
         OutboxItem.objects.filter(
             firm=firm,
             kind=OutboxKind.COST_SEND,
@@ -119,15 +135,25 @@ def send_progress(firm: Firm) -> SendProgress:
             ),
         )
         .values_list("state")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("pk"), first=Min("next_attempt_at"))
         .order_by()
-        .values_list("state", "n")
+        .values_list("state", "n", "first")
     )
+    counts = {state: n for state, n, _ in rows}
+    first_queued = next((first for state, _, first in rows if state == OutboxState.QUEUED), None)
+    retry_at, poll = None, POLL_SECONDS
+    now = clock.now()
+    if not counts.get(OutboxState.SENDING) and first_queued is not None and first_queued > now:
+        retry_at = first_queued
+        wait = math.ceil((first_queued - now).total_seconds()) + RETRY_POLL_LATER_SECONDS
+        poll = min(RETRY_POLL_MOST_SECONDS, max(POLL_SECONDS, wait))
     return SendProgress(
         queued=counts.get(OutboxState.QUEUED, 0),
         sending=counts.get(OutboxState.SENDING, 0),
         waiting=counts.get(OutboxState.WAITING, 0),
         failed=counts.get(OutboxState.FAILED, 0),
+        retry_at=retry_at,
+        poll_seconds=poll,
     )
 
 

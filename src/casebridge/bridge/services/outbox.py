@@ -599,9 +599,7 @@ def _withdraw(firm: Firm, actor: User, item_id: int) -> str:
                 f"Send of {format_cents(item.cost.amount_cents)} to {item.cost.payee.name} "
                 "withdrawn; the cost is Open again."
             )
-            audit = (
-                f"Send of cost {item.cost.pk} ({format_cents(item.cost.amount_cents)}) withdrawn"
-            )
+            audit = f"Send of the {item.cost.described} withdrawn"
         else:
             assert item.fee_invoice is not None
             FeeInvoice.objects.filter(pk=item.fee_invoice.pk).update(

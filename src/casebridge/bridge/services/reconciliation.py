@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from django.db.models import Sum
+from django.utils.text import capfirst
 
 from casebridge.bridge.client import (
     BooksAuthLapsed,
@@ -108,6 +109,7 @@ from casebridge.core.db import id_set
 from casebridge.core.digest import Drift, drift, hash_text
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
+from casebridge.core.words import cost_words
 
 _TRUST_ITEM_REF = re.compile(r"^cases-trust-item-(\d+)(?:-(\d+))?$")
 #: What begins the books' external_ref of everything this side sends.
@@ -240,7 +242,7 @@ def _compare_costs(
     links = CostLink.objects.filter(firm=firm)
     if case_ids is not None:
         links = links.filter(cost__case_id__in=id_set(case_ids))
-    for ref, cost_id, case_id, status, cents, reference, payee in links.values_list(
+    for ref, cost_id, case_id, status, cents, reference, payee, day in links.values_list(
         "external_ref",
         "cost_id",
         "cost__case_id",
@@ -248,9 +250,11 @@ def _compare_costs(
         "cost__amount_cents",
         "cost__payment_reference",
         "cost__payee__name",
+        "cost__cost_date",
     ):
         known.add(ref)
-        subject = f"Cost {cost_id}: {payee}, {format_cents(cents)}"
+        # as the case's Costs tab shows it (the difference names its case apart)
+        subject = capfirst(cost_words(day, payee, cents))
         if _in_flight_or_failed(found, waiting.of("cost", cost_id), case_id, subject, "cost"):
             continue
         doc = checks.get(ref)
@@ -510,11 +514,12 @@ def _compare_invoices(
         for ln in lines
         if ln.get("cost_id")
     }
-    void_costs = set(
-        Cost.objects.filter(pk__in=id_set(repaid), status=CostStatus.VOID).values_list(
-            "pk", flat=True
-        )
-    )
+    void_costs = {
+        pk: cost_words(day, payee, cents)
+        for pk, day, payee, cents in Cost.objects.filter(
+            pk__in=id_set(repaid), status=CostStatus.VOID
+        ).values_list("pk", "cost_date", "payee__name", "amount_cents")
+    }
     for invoice_id, case_id, ref, cents, stage, lines in rows:
         known.add(ref)
         if stage == InvoiceStage.FINAL:
@@ -523,9 +528,9 @@ def _compare_invoices(
                     found.add(
                         case_id,
                         DifferenceKind.INVOICE,
-                        f"Fee invoice line repaying cost {cost_id}",
+                        f"Fee invoice line repaying the {void_costs[cost_id]}",
                         f"The fee invoice repaid {format_cents(repaid[cost_id])} from the "
-                        f"client's trust for cost {cost_id}, which has since been voided (its "
+                        "client's trust for that cost, which has since been voided (its "
                         "check voided in the books): the firm holds client money for an advance "
                         "that no longer exists. Refund the client or correct it in the books.",
                         cases_cents=0,

@@ -99,7 +99,8 @@ def queue_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def send_progress_view(request: HttpRequest) -> HttpResponse:
     """The live count of costs on their way to the books, polled by itself every 3 s while
-    any is queued or sending; the answer once none is stops the polling."""
+    any is queued or sending (while all wait for a retry: at the retry's time); the answer
+    once none is stops the polling."""
     me = cases_user(request)
     return render(
         request,

@@ -119,14 +119,16 @@ def reconciliation_fix_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Apply a difference's fix (send, retry, sync, send again) after a confirmation."""
     me = cases_user(request)
     diff = get_object_or_404(
-        ReconciliationDifference.objects.select_related("run"), run__firm=me.firm, pk=pk
+        ReconciliationDifference.objects.select_related("run", "case"), run__firm=me.firm, pk=pk
     )
+    # the subject names what differs; its case is named apart (a column of the list)
+    what = f"{diff.subject} (case {diff.case.number})" if diff.case else diff.subject
     back = safe_next(request, request.POST.get("next"), reverse("bridge:reconciliation"))
 
     def fix(form: ConfirmForm) -> str:
         reconciliation.difference_fix(firm=me.firm, actor=me, difference_id=diff.pk)
         return (
-            f"{diff.get_fix_display()}: done for {diff.subject}. Run the reconciliation "
+            f"{diff.get_fix_display()}: done for {what}. Run the reconciliation "
             "again once the books have answered."
         )
 
@@ -137,7 +139,7 @@ def reconciliation_fix_view(request: HttpRequest, pk: int) -> HttpResponse:
         template="bridge/_fix_form.html",
         title=diff.get_fix_display() or "Fix",
         success=back,
-        context={"diff": diff, "next": back},
+        context={"diff": diff, "what": what, "next": back},
     )
 
 

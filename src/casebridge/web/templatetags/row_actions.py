@@ -1,8 +1,9 @@
 """A table row's actions, in every list:
 ``{% row_actions "check" check.number "to" check.payee %} ... {% endrow_actions %}``.
 
-The arguments, joined by spaces, name the row for a screen reader ("Actions: check 1001 to
-Valley Records").
+The arguments, joined by spaces (an empty one left out), name the row for a screen reader by
+what the row shows, never an internal id ("Actions: check 1001 to Valley Records for
+$125.00").
 
 Two actions or fewer stay in the row as buttons; more go to an overflow menu (a native
 ``<details>``/``<summary>``: reachable and opened with the keyboard, no script needed;
@@ -38,7 +39,8 @@ class RowActionsNode(template.Node):
 
     def render(self, context: Any) -> str:
         inner = self.nodelist.render(context).strip()
-        label = " ".join(str(part.resolve(context)) for part in self.label)
+        # an empty part (a queued check has no number yet) leaves no double space
+        label = " ".join(p for p in (str(part.resolve(context)) for part in self.label) if p)
         return render_to_string(
             "web/_row_actions.html",
             {"actions": inner, "label": label, "menu": action_count(inner) > INLINE_MOST},
