@@ -255,6 +255,7 @@ def popup_form(
     """
     kwargs = dict(form_kwargs or {})
     status = 200
+    refused: int | None = None  # a throttle's refusal keeps its 429
     if request.method == "POST":
         form = form_class(request.POST, **kwargs)
         if form.is_valid():
@@ -262,6 +263,7 @@ def popup_form(
                 outcome = on_valid(form)
             except DomainError as exc:
                 apply_domain_error(form, exc, field_map)
+                refused = exc.http_status if exc.http_status == 429 else None
             else:
                 if isinstance(outcome, HttpResponse):
                     return outcome
@@ -273,7 +275,7 @@ def popup_form(
                     raise ValueError(
                         "popup_form: on_valid neither answered nor added an error to the form"
                     )
-        status = INVALID
+        status = refused or INVALID
     else:
         if initial is not None:
             kwargs.setdefault("initial", initial)

@@ -281,14 +281,27 @@ def user_set_password(*, user: User, password: str, actor: User) -> None:
     _audit_user(user, "password_change", actor, summary=f"Password of {user.email} changed")
 
 
-@transaction.atomic
 def password_change(
     *, user: User, current_password: str, new_password: str, ip_address: str = ""
 ) -> User:
     """The user changes their own password (My account, or the sign-in after an
-    administrator's reset)."""
+    administrator's reset). A wrong current password is a guess at the password: it counts
+    as a failed sign-in of the account (:mod:`casebridge.core.throttle`), and while the
+    account backs off the change is refused (429) before the password is looked at, so a
+    session left open is no way round the sign-in's throttle. Every other session of the
+    user ends (:mod:`casebridge.web.sessions`)."""
+    attempt = throttle.SignInAttempt(
+        scope="books", firm_code=user.firm.code, username=user.email, address=ip_address
+    )
+    attempt.check()
     if not check_password(current_password, user.password):
+        attempt.failed()  # outside any transaction: the count must outlive the refusal
         raise AuthenticationFailed("the current password is not right", field="current_password")
+    return _password_change(user=user, new_password=new_password, ip_address=ip_address)
+
+
+@transaction.atomic
+def _password_change(*, user: User, new_password: str, ip_address: str) -> User:
     validate_password(new_password, field="new_password")
     if check_password(new_password, user.password):
         raise ValidationFailed("choose a new password, not the current one", field="new_password")
