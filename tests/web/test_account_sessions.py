@@ -19,7 +19,7 @@ from casebridge.cases.models import User as CasesUser
 from casebridge.cases.services import firms as cases_services
 from casebridge.core.models import AuditEvent
 from tests.conftest import PASSWORD
-from tests.twofactor import enrol
+from tests.twofactor import enrol, fresh_code
 
 NEW = "a brand new password"
 OTHER = "another new password"
@@ -186,3 +186,43 @@ def test_the_change_is_audited_with_the_address_it_came_from(side, person):
     # and a second change from this very session works: it was carried over
     assert side.change(client, NEW, OTHER).status_code == 302
     assert AuditEvent.objects.filter(action="password_change").count() == 2
+
+
+def api_token(side: Side, person: Any) -> str:
+    body = {"firm": person.firm.code, "username": person.email, "password": PASSWORD}
+    if person.has_totp:
+        body["totp"] = fresh_code(person)
+    response = Client(REMOTE_ADDR=ADDRESS).post(
+        f"/{side.name}/api/v1/auth/session", body, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    return str(response.json()["token"])
+
+
+@override_settings(SIGNIN_ACCOUNT_FREE_FAILURES=3)
+def test_the_apis_password_change_counts_wrong_current_passwords_too(side, person):
+    """The API's password change runs in a transaction (Idempotency-Key) that a refusal
+    rolls back; the failure is counted all the same (DomainError.outlive)."""
+    headers = {"Authorization": f"Bearer {api_token(side, person)}"}
+    client = Client(REMOTE_ADDR=ADDRESS)
+
+    def change(current: str) -> Any:
+        return client.post(
+            f"/{side.name}/api/v1/auth/password",
+            {"current_password": current, "new_password": NEW},
+            content_type="application/json",
+            headers=headers,
+        )
+
+    wrong = 401 if side is BOOKS else 422
+    for _ in range(3):
+        response = change("not it at all")
+        assert (response.status_code, response.json()["error"]["field"]) == (
+            wrong,
+            "current_password",
+        )
+    response = change(PASSWORD)
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "too_many_attempts"
+    assert response["Retry-After"] == "30"
+    assert check_password(PASSWORD, side.user_model.objects.get(pk=person.pk).password)

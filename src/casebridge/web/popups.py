@@ -119,7 +119,9 @@ def apply_domain_error(
 ) -> None:
     """Show a service's refusal next to the field it names (through ``field_map`` where the
     form calls it otherwise), else above the form: also when the field is disabled, since
-    a person cannot change what it shows."""
+    a person cannot change what it shows. Runs what the refusal must record outside its
+    transaction (``DomainError.outlive``)."""
+    exc.record_outliving()
     name = exc.field
     if name is not None and field_map is not None:
         name = field_map.get(name, name)

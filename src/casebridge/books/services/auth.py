@@ -295,8 +295,10 @@ def password_change(
     )
     attempt.check()
     if not check_password(current_password, user.password):
-        attempt.failed()  # outside any transaction: the count must outlive the refusal
-        raise AuthenticationFailed("the current password is not right", field="current_password")
+        refusal = AuthenticationFailed(
+            "the current password is not right", field="current_password"
+        )
+        raise attempt.failed_with(refusal)
     return _password_change(user=user, new_password=new_password, ip_address=ip_address)
 
 

@@ -321,8 +321,8 @@ def password_change(
     )
     attempt.check()
     if not check_password(current_password, user.password):
-        attempt.failed()  # outside any transaction: the count must outlive the refusal
-        raise ValidationFailed("the current password is not right", field="current_password")
+        refusal = ValidationFailed("the current password is not right", field="current_password")
+        raise attempt.failed_with(refusal)
     return _password_change(user=user, new_password=new_password, ip_address=ip_address)
 
 
