@@ -30,8 +30,23 @@ MAX_WORDS = 6
 #: At most this many characters of each word.
 MAX_WORD_CHARS = 40
 _WORD = re.compile(r"[^\W_]+")
-#: SQLite: at most this many matches of a kind (the firm's newest) are ordered.
+#: At most this many matches of a kind (the firm's newest) are ordered: always on SQLite,
+#: and on PostgreSQL for a query whose words are all shorter than :data:`TRIGRAM`.
 SQLITE_CANDIDATES = 1000
+#: PostgreSQL: a word this long or longer is found through the trigram index; a shorter
+#: one (initials, "PI", a check number under 100) through the word-starts index.
+TRIGRAM = 3
+#: PostgreSQL: the first one and two letters of each word of a text, lower-cased (what a
+#: word shorter than :data:`TRIGRAM` is looked up in). Immutable, so that an index can hold it.
+WORD_STARTS_FUNCTION = """
+CREATE OR REPLACE FUNCTION casebridge_word_starts(t text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+  SELECT coalesce(array_agg(DISTINCT s), '{}') FROM (
+    SELECT left(w, n) AS s
+    FROM regexp_split_to_table(lower(t), '[^[:alnum:]]+') AS w, (VALUES (1), (2)) AS k(n)
+    WHERE length(w) >= n
+  ) AS starts
+$$"""
 #: At most this many results of each kind.
 PER_KIND = 10
 
@@ -75,6 +90,10 @@ class TextIndex:
     def name(self) -> str:
         return f"{self.table}_search"
 
+    @property
+    def starts_name(self) -> str:
+        return f"{self.table}_search_starts"
+
     def expression(self) -> str:
         """The text the PostgreSQL index holds: the columns joined by spaces (the
         expression :func:`matches` builds, so that the planner uses the index)."""
@@ -83,8 +102,11 @@ class TextIndex:
 
 def words(query: str) -> list[str]:
     """The words of ``query``, lower-cased: letters and digits, at most :data:`MAX_WORDS`."""
-    # lower(), not casefold(): casefold makes "Straße" "strasse", which begins no stored word
-    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(query.lower())][:MAX_WORDS]
+    # lower(), not casefold(): casefold makes "Straße" "strasse", which begins no stored word.
+    # "İ".lower() is "i" and a combining dot above, which is no letter: it split "İzmir" in
+    # two. The dot goes (both databases fold "İ" to "i" when they compare).
+    lowered = query.lower().replace("i\u0307", "i")
+    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(lowered)][:MAX_WORDS]
 
 
 class _Text(Func):
@@ -117,10 +139,14 @@ def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
     if not query_words:
         raise ValueError("a search needs at least one word")
     if connection.vendor == "postgresql":
+        if all(len(w) < TRIGRAM for w in query_words):
+            return _short_words_postgresql(index, query_words, firm_id)
         text = _Joined(*(_Text(F(c)) for c in index.columns))
         condition = Q(firm_id=firm_id)
         for w in query_words:
-            condition &= Q(_WordStart(text, Value(r"\m" + w)))
+            # ~* does not take "İ" for "i" (lower() does): the stored text may have either
+            pattern = r"\m" + w.replace("i", "[iİ]")
+            condition &= Q(_WordStart(text, Value(pattern)))
         return condition
     # Names are constants of the code; the words (no quote: [^\W_]+) and the firm's id
     # (an int) go in one parameter.
@@ -134,6 +160,20 @@ def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
     # a (firm, ...) index in the kind's order probing the candidates, instead of reading
     # the candidates and sorting them.
     return Q(pk__in=RawSQL(sql, [fts]))  # noqa: S611
+
+
+def _short_words_postgresql(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
+    """Words all shorter than :data:`TRIGRAM` give the trigram index nothing to narrow
+    with (a rare two-letter word scanned the whole table: 200 ms at 200,000 rows). They
+    are looked up in the word-starts index instead, and, as on SQLite, only the firm's
+    newest :data:`SQLITE_CANDIDATES` matches are ordered, so that a word as common as
+    "a" costs what a rare one does."""
+    starts = f"casebridge_word_starts({index.expression()})"
+    sql = (
+        f"SELECT id FROM {index.table} WHERE firm_id = %s AND {starts} @> %s "  # noqa: S608
+        f"ORDER BY id DESC LIMIT {SQLITE_CANDIDATES}"
+    )
+    return Q(pk__in=RawSQL(sql, [firm_id, list(query_words)]))  # noqa: S611
 
 
 def index_sql(index: TextIndex, vendor: str) -> list[str]:
@@ -161,6 +201,27 @@ def index_sql(index: TextIndex, vendor: str) -> list[str]:
         f"CREATE TRIGGER {name}_update AFTER UPDATE OF {cols} ON {table} "
         f"BEGIN {delete} {insert} END",
     ]
+
+
+def create_starts_indexes(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type: ignore[no-untyped-def]
+    """A migration's forward step, PostgreSQL only (SQLite's FTS5 tables answer short
+    prefixes themselves): the word-starts function and, per table, a GIN index of the
+    first one and two letters of its words (no extension needed)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(WORD_STARTS_FUNCTION)
+    for index in indexes:
+        schema_editor.execute(
+            f"CREATE INDEX IF NOT EXISTS {index.starts_name} ON {index.table} "
+            f"USING gin (casebridge_word_starts({index.expression()}))"
+        )
+
+
+def drop_starts_indexes(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for index in indexes:  # the function stays: the other side's indexes may use it
+        schema_editor.execute(f"DROP INDEX IF EXISTS {index.starts_name}")
 
 
 def drop_sql(index: TextIndex, vendor: str) -> list[str]:

@@ -105,6 +105,7 @@ def user_create(
     is_attorney: bool = False,
     role: Role | str | None = None,
     actor: User | None = None,
+    must_change_password: bool = False,
 ) -> User:
     """A new user. ``role`` defaults to administrator for ``is_admin``, else accountant
     (as the migration that introduced roles made everyone who was not an administrator);
@@ -140,6 +141,7 @@ def user_create(
         gl_account_extension=gl_account_extension.strip(),
         is_integration_user=is_integration_user,
         password=make_password(password),
+        must_change_password=must_change_password,
     )
     after: dict[str, Any] = {
         "email": email,
@@ -151,6 +153,8 @@ def user_create(
         after["is_attorney"] = True
     if is_integration_user:
         after["is_integration_user"] = True
+    if must_change_password:
+        after["must_change_password"] = True
     _audit_user(user, "create", actor, summary=f"User {email} created", after=after)
     return user
 

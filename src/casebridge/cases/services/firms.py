@@ -126,10 +126,13 @@ def user_create(
     password: str,
     first_name: str = "",
     last_name: str = "",
+    must_change_password: bool = False,
     **flags: bool,
 ) -> User:
     """Add a user. ``actor=None`` is the system (firm set-up); otherwise the actor needs
-    Account Settings access."""
+    Account Settings access. ``must_change_password``: the password is a temporary one
+    the actor chose (the screens and the API), replaced by the user at their first
+    sign-in."""
     if actor is not None:
         require_settings_access(actor)
     unknown = set(flags) - set(PERMISSION_FIELDS)
@@ -153,8 +156,12 @@ def user_create(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         password=make_password(password),
+        must_change_password=must_change_password,
         **flags,
     )
+    after: dict[str, Any] = {"email": email, **flags}
+    if must_change_password:
+        after["must_change_password"] = True
     cases_audit(
         firm_id=firm.pk,
         actor=actor,
@@ -162,7 +169,7 @@ def user_create(
         entity_type="user",
         entity_id=user.pk,
         summary=f"User {email} added",
-        after={"email": email, **flags},
+        after=after,
     )
     return user
 
