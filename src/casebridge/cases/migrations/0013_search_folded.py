@@ -1,12 +1,13 @@
-"""The global search's short words on PostgreSQL (issue 14, ADR 0031's follow-up): a word
-of one or two letters gives the trigram index nothing to narrow with, so each searched
-table gets a GIN index of the first one and two letters of its words
-(``casebridge_word_starts``). Nothing on SQLite, whose FTS5 tables answer short prefixes.
+"""The global search on PostgreSQL folds accents and finds short words (issue 14, ADR
+0031's follow-up): ``unaccent`` and ``casebridge_unaccent``; the trigram indexes made again
+over the text without accents; and, since a word of one or two letters gives a trigram
+index nothing to narrow with, per table a GIN index of the first one and two letters of
+its words (``casebridge_word_starts``). Nothing on SQLite, whose FTS5 tables do both.
 """
 
 from django.db import migrations
 
-from casebridge.core.search import TextIndex, create_starts_indexes, drop_starts_indexes
+from casebridge.core.search import TextIndex, fold_accents, unfold_accents
 
 # Spelled out here (not imported from the selector) so that this migration keeps meaning
 # what it meant when it ran.
@@ -18,11 +19,11 @@ INDEXES = (
 
 
 def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
-    create_starts_indexes(schema_editor, INDEXES)
+    fold_accents(schema_editor, INDEXES)
 
 
 def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
-    drop_starts_indexes(schema_editor, INDEXES)
+    unfold_accents(schema_editor, INDEXES)
 
 
 class Migration(migrations.Migration):
