@@ -362,7 +362,10 @@ def measure(backend: str, args: argparse.Namespace) -> None:
     else:
         client = Client()
         session = client.session
-        session["cases_user_id"] = manager_id
+        from casebridge.cases.auth import SESSIONS
+        from casebridge.cases.models import User
+
+        session.update(SESSIONS.values(User.objects.get(pk=manager_id)))
         session.save()
         pages = [
             ("first page", {}),

@@ -164,6 +164,10 @@ QUERIES = (
     ("a check number", "54321"),
     ("a memo word", "expert"),
     ("nothing matches", "zyxw"),
+    ("one letter", "m"),
+    ("two letters, common", "lo"),
+    ("two letters, rare", "zq"),
+    ("two short words", "pi 00"),
 )
 
 

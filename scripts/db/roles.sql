@@ -70,9 +70,11 @@ REASSIGN OWNED BY :"app" TO :"owner";
 -- The database and the schema: the app connects, may use temporary tables (statement
 -- imports stage their lines in one), and may create nothing in the schema.
 GRANT CONNECT, TEMPORARY ON DATABASE :"DBNAME" TO :"app";
--- The global search's trigram indexes (ADR 0031) need pg_trgm, which only a superuser (or
--- the database's owner) may create: made here, so the owner's migrations find it.
+-- The global search's trigram indexes (ADR 0031) need pg_trgm, and its accent folding
+-- unaccent, which only a superuser (or the database's owner) may create: made here, so the
+-- owner's migrations find them.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS unaccent;
 GRANT USAGE, CREATE ON SCHEMA public TO :"owner";
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 REVOKE ALL ON SCHEMA public FROM :"app";

@@ -123,9 +123,12 @@ def test_at_most_ten_of_a_kind_newest_case_first(cfirm, cadmin, client_contact):
     assert hits == [f"{c.number} {c.name}" for c in reversed(made)][:10]
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="accents fold in SQLite's FTS5")
-def test_accents_fold_on_sqlite(mixed, cadmin):
+def test_accents_fold_on_both_databases(mixed, cadmin):
+    """SQLite's FTS5 folds them; PostgreSQL's indexes hold the text through unaccent."""
     assert found(cadmin, "munoz")["contacts"] == ["José Muñoz"]
+    assert found(cadmin, "Muñoz")["contacts"] == ["José Muñoz"]
+    assert found(cadmin, "jose mu")["contacts"] == ["José Muñoz"]
+    assert found(cadmin, "mu")["contacts"] == ["José Muñoz"]
 
 
 def test_renames_and_deletions_reach_the_index(mixed, cfirm, cadmin):
@@ -187,3 +190,44 @@ def test_a_name_with_a_sharp_s_is_found_as_typed(cfirm, cadmin):
     assert search.words("STRAßE Bau") == ["straße", "bau"]
     case_services.contact_create(firm=cfirm, actor=cadmin, name="Straße Bau GmbH")
     assert "Straße Bau GmbH" in found(cadmin, "straße").get("contacts", [])
+
+
+def test_words_of_one_or_two_letters_find_on_both_databases(mixed, cadmin):
+    """On PostgreSQL they are looked up in the word-starts index (too short for trigrams)."""
+    number = mixed["case"].number
+    assert found(cadmin, "ac")["cases"] == [f"{number} Lopez v. Acme Trucking"]
+    assert found(cadmin, "v ac")["cases"] == [f"{number} Lopez v. Acme Trucking"]
+    assert found(cadmin, "mu")["contacts"] == ["José Muñoz"]
+    assert all(hits == [] for hits in found(cadmin, "zz").values())
+    # every word must begin a word, short ones too
+    assert all(hits == [] for hits in found(cadmin, "ac zz").values())
+
+
+def test_a_dotted_capital_i_does_not_split_a_word(cfirm, cadmin):
+    """ "İ".lower() is "i" and a combining dot, which is no letter: "İzmir" became "i" and
+    "zmir", and "zmir" begins no word."""
+    assert search.words("İzmir Klinik") == ["izmir", "klinik"]
+    case_services.contact_create(firm=cfirm, actor=cadmin, name="İzmir Klinik")
+    assert found(cadmin, "İzmir")["contacts"] == ["İzmir Klinik"]
+    assert found(cadmin, "izm")["contacts"] == ["İzmir Klinik"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's word-starts index")
+def test_the_word_starts_of_a_text(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT casebridge_word_starts(casebridge_unaccent(%s))",
+            ["CB-2024-0017 Lopez v. O'Brien Éa"],
+        )
+        assert sorted(cursor.fetchone()[0]) == sorted(
+            ["c", "cb", "2", "20", "0", "00", "l", "lo", "v", "o", "b", "br", "e", "ea"]
+        )
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_search_starts'")
+        assert {row[0] for row in cursor.fetchall()} >= {i.starts_name for i in INDEXES}
+
+
+def test_a_word_that_folds_to_more_than_letters_is_taken_literally(cfirm, cadmin):
+    """PostgreSQL's unaccent makes "½" "1/2": a character a pattern must not read as its own."""
+    case_services.contact_create(firm=cfirm, actor=cadmin, name="Half ½ Clinic")
+    assert found(cadmin, "½ cli")["contacts"] == ["Half ½ Clinic"]
+    assert all(hits == [] for hits in found(cadmin, "½x").values())

@@ -20,6 +20,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
 
+from casebridge.cases.auth import SESSIONS
 from casebridge.cases.errors import NotFound
 from casebridge.cases.models import Case, Firm, User
 from casebridge.cases.selectors.statement import settlement_statement
@@ -136,7 +137,7 @@ def signed_in(user: User) -> Client:
         enrol(user)
     client = Client()
     session = client.session
-    session["cases_user_id"] = user.pk
+    session.update(SESSIONS.values(user))
     session.save()
     return client
 

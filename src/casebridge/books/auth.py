@@ -9,7 +9,8 @@ next) for :data:`~casebridge.core.twofactor.PENDING_SECONDS`, not ``books_user_i
 the code (or, for a user who must have one and has none, enrolment) starts the session.
 A signed-in user who must have a second factor and has none (an administrator reset it)
 is sent to set it up, and one whose password was reset to choose a new one, before any
-page."""
+page. The session keys and the end of other sessions at a password change are
+:mod:`casebridge.web.sessions`'s, shared with the cases side."""
 
 from __future__ import annotations
 
@@ -26,12 +27,24 @@ from django.urls import reverse
 from casebridge.books.models import Role, User
 from casebridge.books.roles import has_role, refusal
 from casebridge.books.services import two_factor
-from casebridge.core import clock, timezones, twofactor
+from casebridge.core import timezones
+from casebridge.web.sessions import SideSessions
 
-SESSION_KEY = "books_user_id"
-PENDING_KEY = "books_pending_signin"
-#: The secret being set up (encrypted), until a code confirms it.
-SETUP_KEY = "books_totp_setup"
+
+def _load(user_id: int) -> User | None:
+    return User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
+
+
+def _remember(request: HttpRequest, user: User | None) -> None:
+    request.books_user = user  # type: ignore[attr-defined]
+
+
+SESSIONS: SideSessions[User] = SideSessions(
+    "books", _load, flush_on_logout=True, remember=_remember
+)
+SESSION_KEY = SESSIONS.user_key
+PENDING_KEY = SESSIONS.pending_key
+SETUP_KEY = SESSIONS.setup_key
 #: The books' screens (the API activates its token's firm's zone itself).
 SCREENS_PREFIX = "/books/"
 
@@ -43,61 +56,20 @@ class BooksUserMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user_id = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-        user = None
-        if user_id is not None:
-            user = User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
-        request.books_user = user  # type: ignore[attr-defined]
+        user = SESSIONS.user(request)
+        _remember(request, user)
         if user is not None and request.path.startswith(SCREENS_PREFIX):
             timezones.activate(user.firm.time_zone)  # "today" is the firm's on its screens
         return self.get_response(request)
 
 
-def session_login(request: HttpRequest, user: User) -> None:
-    request.session.cycle_key()
-    request.session.pop(PENDING_KEY, None)
-    request.session.pop(SETUP_KEY, None)
-    request.session[SESSION_KEY] = user.pk
-
-
-def pending_start(request: HttpRequest, user: User, next_url: str) -> None:
-    """The password was right; the code is still to come. Not signed in."""
-    request.session.cycle_key()
-    request.session.pop(SESSION_KEY, None)
-    request.session[PENDING_KEY] = {
-        "user_id": user.pk,
-        "at": clock.now().timestamp(),
-        "next": next_url,
-    }
-
-
-def pending_user(request: HttpRequest) -> User | None:
-    """The user of a pending sign-in still within its time, else None (and forgotten)."""
-    pending = request.session.get(PENDING_KEY)
-    if not isinstance(pending, dict):
-        return None
-    age = clock.now().timestamp() - float(pending.get("at", 0))
-    user = None
-    user_id = pending.get("user_id")
-    if 0 <= age <= twofactor.PENDING_SECONDS and isinstance(user_id, int):
-        user = User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
-    if user is None:
-        pending_clear(request)
-    return user
-
-
-def pending_next(request: HttpRequest) -> str:
-    pending = request.session.get(PENDING_KEY)
-    return str(pending.get("next", "")) if isinstance(pending, dict) else ""
-
-
-def pending_clear(request: HttpRequest) -> None:
-    request.session.pop(PENDING_KEY, None)
-    request.session.pop(SETUP_KEY, None)
-
-
-def session_logout(request: HttpRequest) -> None:
-    request.session.flush()
+session_login = SESSIONS.login
+session_renew = SESSIONS.renew
+session_logout = SESSIONS.logout
+pending_start = SESSIONS.pending_start
+pending_user = SESSIONS.pending_user
+pending_next = SESSIONS.pending_next
+pending_clear = SESSIONS.pending_clear
 
 
 def current_user(request: HttpRequest) -> User | None:

@@ -15,7 +15,9 @@ next) for :data:`~casebridge.core.twofactor.PENDING_SECONDS`, not ``cases_user_i
 the code (or, for a user who must have one and has none, enrolment) starts the session.
 Every guard sends a signed-in user who must have a second factor and has none (an
 administrator reset it, or a permission was granted since) to set it up, and one whose
-password was reset to choose a new one, before any page.
+password was reset to choose a new one, before any page. The session keys and the end of
+other sessions at a password change are :mod:`casebridge.web.sessions`'s, shared with the
+books.
 """
 
 from __future__ import annotations
@@ -35,12 +37,9 @@ from casebridge.cases.errors import PermissionDenied
 from casebridge.cases.models import Permission, User
 from casebridge.cases.permissions import require, require_admin, require_settings_access
 from casebridge.cases.services import two_factor
-from casebridge.core import clock, timezones, twofactor
+from casebridge.core import timezones
+from casebridge.web.sessions import SideSessions
 
-SESSION_KEY = "cases_user_id"
-PENDING_KEY = "cases_pending_signin"
-#: The secret being set up (encrypted), until a code confirms it.
-SETUP_KEY = "cases_totp_setup"
 SCREENS_PREFIX = "/cases/"
 API_PREFIX = "/cases/api/"
 #: Where the user is cached on the request (templates read ``request.cases_user``).
@@ -79,11 +78,7 @@ def current_user(request: HttpRequest) -> User | None:
     if hasattr(request, REQUEST_ATTR):
         cached: User | None = getattr(request, REQUEST_ATTR)
         return cached
-    user = None
-    session = getattr(request, "session", None)
-    user_id = session.get(SESSION_KEY) if session is not None else None
-    if isinstance(user_id, int):
-        user = User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
+    user = SESSIONS.user(request)
     _remember(request, user)
     return user
 
@@ -116,62 +111,30 @@ def _remember(request: HttpRequest, user: User | None) -> None:
     setattr(request, CAN_ATTR, Capabilities.of(user))
 
 
+def _load(user_id: int) -> User | None:
+    return User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
+
+
+SESSIONS: SideSessions[User] = SideSessions("cases", _load, remember=_remember)
+SESSION_KEY = SESSIONS.user_key
+PENDING_KEY = SESSIONS.pending_key
+SETUP_KEY = SESSIONS.setup_key
+
+
 def capabilities(request: HttpRequest) -> Capabilities:
     current_user(request)
     can: Capabilities = getattr(request, CAN_ATTR)
     return can
 
 
-def session_login(request: HttpRequest, user: User) -> None:
-    request.session.cycle_key()
-    request.session.pop(PENDING_KEY, None)
-    request.session.pop(SETUP_KEY, None)
-    request.session[SESSION_KEY] = user.pk
-    _remember(request, user)
-
-
-def pending_start(request: HttpRequest, user: User, next_url: str) -> None:
-    """The password was right; the code is still to come. Not signed in."""
-    request.session.cycle_key()
-    request.session.pop(SESSION_KEY, None)
-    request.session[PENDING_KEY] = {
-        "user_id": user.pk,
-        "at": clock.now().timestamp(),
-        "next": next_url,
-    }
-    _remember(request, None)
-
-
-def pending_user(request: HttpRequest) -> User | None:
-    """The user of a pending sign-in still within its time, else None (and forgotten)."""
-    pending = request.session.get(PENDING_KEY)
-    if not isinstance(pending, dict):
-        return None
-    age = clock.now().timestamp() - float(pending.get("at", 0))
-    user_id = pending.get("user_id")
-    user = None
-    if 0 <= age <= twofactor.PENDING_SECONDS and isinstance(user_id, int):
-        user = User.objects.select_related("firm").filter(pk=user_id, is_active=True).first()
-    if user is None:
-        pending_clear(request)
-    return user
-
-
-def pending_next(request: HttpRequest) -> str:
-    pending = request.session.get(PENDING_KEY)
-    return str(pending.get("next", "")) if isinstance(pending, dict) else ""
-
-
-def pending_clear(request: HttpRequest) -> None:
-    request.session.pop(PENDING_KEY, None)
-    request.session.pop(SETUP_KEY, None)
-
-
-def session_logout(request: HttpRequest) -> None:
-    """Sign out of the cases side only (a books session in the same browser stays)."""
-    request.session.pop(SESSION_KEY, None)
-    request.session.cycle_key()
-    _remember(request, None)
+session_login = SESSIONS.login
+session_renew = SESSIONS.renew
+#: Sign out of the cases side only (a books session in the same browser stays).
+session_logout = SESSIONS.logout
+pending_start = SESSIONS.pending_start
+pending_user = SESSIONS.pending_user
+pending_next = SESSIONS.pending_next
+pending_clear = SESSIONS.pending_clear
 
 
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:

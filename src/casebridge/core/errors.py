@@ -7,11 +7,18 @@ its ``http_status``. A new failure mode gets a new subclass with a stable ``code
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
 class DomainError(Exception):
-    """A refusal the user can act on. Never a bug: bugs are plain exceptions (and 500s)."""
+    """A refusal the user can act on. Never a bug: bugs are plain exceptions (and 500s).
+
+    ``outlive`` holds what the refusal must record although the transaction it was raised
+    in rolls back (a failed guess at a password, counted by the sign-in throttle in a
+    database cache): whoever answers the refusal, outside that transaction (the APIs'
+    error handler, the screens' :func:`~casebridge.web.popups.apply_domain_error`), runs
+    :meth:`record_outliving` once."""
 
     code = "domain_error"
     http_status = 400
@@ -21,6 +28,13 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.details = details
+        self.outlive: list[Callable[[], None]] = []
+
+    def record_outliving(self) -> None:
+        """Run what must outlive the rolled-back transaction (once)."""
+        pending, self.outlive = self.outlive, []
+        for record in pending:
+            record()
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}

@@ -30,8 +30,23 @@ MAX_WORDS = 6
 #: At most this many characters of each word.
 MAX_WORD_CHARS = 40
 _WORD = re.compile(r"[^\W_]+")
-#: SQLite: at most this many matches of a kind (the firm's newest) are ordered.
+#: At most this many matches of a kind (the firm's newest) are ordered: always on SQLite,
+#: and on PostgreSQL for a query whose words are all shorter than :data:`TRIGRAM`.
 SQLITE_CANDIDATES = 1000
+#: PostgreSQL: a word this long or longer is found through the trigram index; a shorter
+#: one (initials, "PI", a check number under 100) through the word-starts index.
+TRIGRAM = 3
+#: PostgreSQL: the first one and two letters of each word of a text, lower-cased (what a
+#: word shorter than :data:`TRIGRAM` is looked up in). Immutable, so that an index can hold it.
+WORD_STARTS_FUNCTION = """
+CREATE OR REPLACE FUNCTION casebridge_word_starts(t text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+  SELECT coalesce(array_agg(DISTINCT s), '{}') FROM (
+    SELECT left(w, n) AS s
+    FROM regexp_split_to_table(lower(t), '[^[:alnum:]]+') AS w, (VALUES (1), (2)) AS k(n)
+    WHERE length(w) >= n
+  ) AS starts
+$$"""
 #: At most this many results of each kind.
 PER_KIND = 10
 
@@ -75,16 +90,39 @@ class TextIndex:
     def name(self) -> str:
         return f"{self.table}_search"
 
+    @property
+    def starts_name(self) -> str:
+        return f"{self.table}_search_starts"
+
     def expression(self) -> str:
-        """The text the PostgreSQL index holds: the columns joined by spaces (the
-        expression :func:`matches` builds, so that the planner uses the index)."""
+        """The columns joined by spaces (what the first PostgreSQL index held)."""
         return " || ' ' || ".join(f"coalesce({c}::text, '')" for c in self.columns)
+
+    def folded_expression(self) -> str:
+        """The text the PostgreSQL indexes hold: :meth:`expression` without accents (the
+        expression :func:`matches` builds, so that the planner uses the index)."""
+        return f"casebridge_unaccent({self.expression()})"
+
+
+def _folded_postgresql(query_words: list[str]) -> list[str]:
+    """The words as ``casebridge_unaccent`` folds the stored text ("muñoz" -> "munoz",
+    "straße" -> "strasse"): asked of the database, so that both sides fold alike."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array(SELECT casebridge_unaccent(w) FROM unnest(%s::text[]) AS w)",
+            [list(query_words)],
+        )
+        row = cursor.fetchone()
+    return [str(w) for w in row[0]] if row else list(query_words)
 
 
 def words(query: str) -> list[str]:
     """The words of ``query``, lower-cased: letters and digits, at most :data:`MAX_WORDS`."""
-    # lower(), not casefold(): casefold makes "Straße" "strasse", which begins no stored word
-    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(query.lower())][:MAX_WORDS]
+    # lower(), not casefold(): casefold makes "Straße" "strasse", which begins no stored word.
+    # "İ".lower() is "i" and a combining dot above, which is no letter: it split "İzmir" in
+    # two. The dot goes (both databases fold "İ" to "i" when they compare).
+    lowered = query.lower().replace("i\u0307", "i")
+    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(lowered)][:MAX_WORDS]
 
 
 class _Text(Func):
@@ -94,6 +132,10 @@ class _Text(Func):
 class _Joined(Func):
     arg_joiner = " || ' ' || "
     template = "%(expressions)s"
+
+
+class _Unaccent(Func):
+    function = "casebridge_unaccent"
 
 
 class _WordStart(Func):
@@ -117,10 +159,13 @@ def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
     if not query_words:
         raise ValueError("a search needs at least one word")
     if connection.vendor == "postgresql":
-        text = _Joined(*(_Text(F(c)) for c in index.columns))
+        query_words = _folded_postgresql(query_words)
+        if all(len(w) < TRIGRAM for w in query_words):
+            return _short_words_postgresql(index, query_words, firm_id)
+        text = _Unaccent(_Joined(*(_Text(F(c)) for c in index.columns)))
         condition = Q(firm_id=firm_id)
         for w in query_words:
-            condition &= Q(_WordStart(text, Value(r"\m" + w)))
+            condition &= Q(_WordStart(text, Value(_word_start(w))))
         return condition
     # Names are constants of the code; the words (no quote: [^\W_]+) and the firm's id
     # (an int) go in one parameter.
@@ -134,6 +179,33 @@ def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
     # a (firm, ...) index in the kind's order probing the candidates, instead of reading
     # the candidates and sorting them.
     return Q(pk__in=RawSQL(sql, [fts]))  # noqa: S611
+
+
+def _word_start(word: str) -> str:
+    """PostgreSQL's regular expression for a word that begins a word of the text."""
+    # folding can bring a non-letter in ("½" is "1/2"): escaped, it is literal; and ~* does
+    # not take "İ" for "i" (lower() does), for a database without unaccent
+    literal = "".join(c if c.isalnum() else "\\" + c for c in word)
+    return r"\m" + literal.replace("i", "[iİ]")
+
+
+def _short_words_postgresql(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
+    """Words all shorter than :data:`TRIGRAM` give the trigram index nothing to narrow
+    with (a rare two-letter word scanned the whole table: 200 ms at 200,000 rows). They
+    are looked up in the word-starts index instead, and, as on SQLite, only the firm's
+    newest :data:`SQLITE_CANDIDATES` matches are ordered, so that a word as common as
+    "a" costs what a rare one does (a rare one is read from the index, a common one by
+    reading the newest rows until a thousand match)."""
+    text = index.folded_expression()
+    # The regular expressions first (cheap): the word-starts function, when the planner
+    # reads the newest rows in order rather than the index, runs only on their matches.
+    regexes = " AND ".join(f"({text}) ~* %s" for _ in query_words)
+    sql = (
+        f"SELECT id FROM {index.table} WHERE firm_id = %s AND {regexes} "  # noqa: S608
+        f"AND casebridge_word_starts({text}) @> %s ORDER BY id DESC LIMIT {SQLITE_CANDIDATES}"
+    )
+    params = [firm_id, *(_word_start(w) for w in query_words), list(query_words)]
+    return Q(pk__in=RawSQL(sql, params))  # noqa: S611
 
 
 def index_sql(index: TextIndex, vendor: str) -> list[str]:
@@ -161,6 +233,75 @@ def index_sql(index: TextIndex, vendor: str) -> list[str]:
         f"CREATE TRIGGER {name}_update AFTER UPDATE OF {cols} ON {table} "
         f"BEGIN {delete} {insert} END",
     ]
+
+
+#: PostgreSQL: the stored text without accents, for the indexes (``unaccent`` itself is
+#: not immutable: its dictionary could change; the wrapper names it, as its documentation
+#: suggests). Without the ``unaccent`` extension, the text as it is.
+UNACCENT_FUNCTION = """
+CREATE OR REPLACE FUNCTION casebridge_unaccent(t text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, t) $$"""
+UNACCENT_MISSING_FUNCTION = """
+CREATE OR REPLACE FUNCTION casebridge_unaccent(t text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT t $$"""
+
+
+def fold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type: ignore[no-untyped-def]
+    """A migration's forward step, PostgreSQL only (SQLite's FTS5 tables fold accents and
+    answer short prefixes themselves): ``unaccent`` (if the role may create it; else
+    accents stay as typed, as before), ``casebridge_unaccent``,
+    ``casebridge_word_starts``, and per table the trigram index made again over the
+    folded text (where ``pg_trgm`` exists) and the word-starts index."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    from django.db import DatabaseError, transaction
+
+    schema_editor.execute(WORD_STARTS_FUNCTION)
+    alias = schema_editor.connection.alias
+    try:
+        with transaction.atomic(using=alias):
+            schema_editor.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+        schema_editor.execute(UNACCENT_FUNCTION)
+    except DatabaseError as exc:
+        logging.getLogger(__name__).warning(
+            "unaccent could not be created (%s): the global search on PostgreSQL does not "
+            "fold accents. Create the extension as a superuser before migrating "
+            "(scripts/db/roles.sql does)",
+            str(exc).splitlines()[0],
+        )
+        schema_editor.execute(UNACCENT_MISSING_FUNCTION)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        trigrams = cursor.fetchone() is not None
+    for index in indexes:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {index.name}")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {index.starts_name}")
+        if trigrams:
+            schema_editor.execute(
+                f"CREATE INDEX {index.name} ON {index.table} "
+                f"USING gin (({index.folded_expression()}) gin_trgm_ops)"
+            )
+        schema_editor.execute(
+            f"CREATE INDEX {index.starts_name} ON {index.table} "
+            f"USING gin (casebridge_word_starts({index.folded_expression()}))"
+        )
+
+
+def unfold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Back to the trigram indexes over the text as it is, without word-starts indexes
+    (the functions stay: the other side's indexes may use them)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        trigrams = cursor.fetchone() is not None
+    for index in indexes:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {index.name}")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {index.starts_name}")
+        if trigrams:
+            for statement in index_sql(index, "postgresql"):
+                schema_editor.execute(statement)
 
 
 def drop_sql(index: TextIndex, vendor: str) -> list[str]:

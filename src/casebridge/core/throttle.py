@@ -46,10 +46,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest
 
 from casebridge.core import clock
-from casebridge.core.errors import TooManyAttempts
+from casebridge.core.errors import DomainError, TooManyAttempts
 
 log = logging.getLogger("casebridge.signin")
 
@@ -279,6 +280,17 @@ class SignInAttempt:
                 on_address,
                 address_key(self.address) or "an unknown address",
             )
+
+    def failed_with(self, refusal: DomainError, now: dt.datetime | None = None) -> DomainError:
+        """Count this failure and return ``refusal`` to raise. Inside a transaction (an API
+        view's) the count is left on ``refusal.outlive``, for whoever answers the refusal
+        once the transaction has rolled back: on the database cache a count written inside
+        it would roll back with it."""
+        if transaction.get_connection().in_atomic_block:
+            refusal.outlive.append(lambda: self.failed(now))
+        else:
+            self.failed(now)
+        return refusal
 
     def succeeded(self, now: dt.datetime | None = None) -> None:
         """Mark the (account, address) pair known and clear its counter."""

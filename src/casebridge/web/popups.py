@@ -119,7 +119,9 @@ def apply_domain_error(
 ) -> None:
     """Show a service's refusal next to the field it names (through ``field_map`` where the
     form calls it otherwise), else above the form: also when the field is disabled, since
-    a person cannot change what it shows."""
+    a person cannot change what it shows. Runs what the refusal must record outside its
+    transaction (``DomainError.outlive``)."""
+    exc.record_outliving()
     name = exc.field
     if name is not None and field_map is not None:
         name = field_map.get(name, name)
@@ -255,6 +257,7 @@ def popup_form(
     """
     kwargs = dict(form_kwargs or {})
     status = 200
+    refused: int | None = None  # a throttle's refusal keeps its 429
     if request.method == "POST":
         form = form_class(request.POST, **kwargs)
         if form.is_valid():
@@ -262,6 +265,7 @@ def popup_form(
                 outcome = on_valid(form)
             except DomainError as exc:
                 apply_domain_error(form, exc, field_map)
+                refused = exc.http_status if exc.http_status == 429 else None
             else:
                 if isinstance(outcome, HttpResponse):
                     return outcome
@@ -273,7 +277,7 @@ def popup_form(
                     raise ValueError(
                         "popup_form: on_valid neither answered nor added an error to the form"
                     )
-        status = INVALID
+        status = refused or INVALID
     else:
         if initial is not None:
             kwargs.setdefault("initial", initial)

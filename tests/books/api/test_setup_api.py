@@ -84,6 +84,8 @@ def test_an_administrator_adds_a_user_and_turns_records_time_on(api, firm):
     user = User.objects.get(pk=user_id)
     assert (user.records_time, user.initials, user.role) == (True, "NIN", Role.STAFF)
     assert [a for a, _ in _audits("user")][-1] == "change"
+    # the temporary password is replaced at the first sign-in
+    assert user.must_change_password
 
 
 def test_a_user_is_deactivated_not_deleted_and_the_refusals_name_the_field(api, admin, firm):

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from casebridge.books.auth import SESSION_KEY
+from casebridge.books.auth import SESSIONS
 from casebridge.books.models import User
 from casebridge.books.services import auth, checks, two_factor
 from tests.conftest import PASSWORD
@@ -22,7 +22,7 @@ def sign_in(client: Client, user: User) -> Client:
     if two_factor.totp_required(user):
         enrol(user)
     session = client.session
-    session[SESSION_KEY] = user.pk
+    session.update(SESSIONS.values(user))
     session.save()
     return client
 

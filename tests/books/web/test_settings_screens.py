@@ -190,8 +190,12 @@ def test_adding_a_user(admin_client, firm):
     user = User.objects.get(email="paula@smith.test")
     assert (user.firm, user.initials, user.is_admin, user.records_time) == (firm, "PP", False, True)
     assert not user.is_enrolled
+    assert user.must_change_password  # the temporary password is replaced first
     page = text(admin_client.get(reverse("books:users")))
-    assert "User paula@smith.test added." in page
+    assert (
+        "User paula@smith.test added. At their first sign-in they choose their own password "
+        "and enroll a security question." in page
+    )
     assert "Not enrolled" in page
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from casebridge.cases.auth import SESSION_KEY
+from casebridge.cases.auth import SESSIONS
 from casebridge.cases.models import User
 from casebridge.cases.services import two_factor
 from tests.twofactor import enrol
@@ -20,7 +20,7 @@ def sign_in(client: Client, user: User) -> Client:
     if two_factor.totp_required(user):
         enrol(user)
     session = client.session
-    session[SESSION_KEY] = user.pk
+    session.update(SESSIONS.values(user))
     session.save()
     return client
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from casebridge.books.models import ActivityCode
 from casebridge.bridge.integration import BooksIntegration
 from casebridge.bridge.models import Connection, ConnectionStatus, InvoiceRelease
-from casebridge.cases.auth import SESSION_KEY
+from casebridge.cases.auth import SESSIONS
 from tests.bridge.conftest import INTEGRATION_EMAIL, PASSWORD, activate, work
 
 from .conftest import HX, sign_in, text
@@ -62,7 +62,7 @@ def test_a_user_without_settings_access_sees_no_activate_button_and_is_refused(c
     assert not Connection.objects.exists()
     # the card itself, drawn for such a user, has no buttons at all
     request = RequestFactory().get(INTEGRATIONS)
-    request.session = {SESSION_KEY: cases.paralegal.pk}  # type: ignore[attr-defined]
+    request.session = SESSIONS.values(cases.paralegal)  # type: ignore[attr-defined]
     card = BooksIntegration().panel_html(request, cases.paralegal)
     assert _status(card) == "Not connected"
     assert ">Activate<" not in card

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from casebridge.cases.auth import SESSION_KEY
+from casebridge.cases.auth import SESSIONS
 from casebridge.cases.models import (
     Case,
     Contact,
@@ -72,7 +72,7 @@ def sign_in(client: Client, user: User) -> Client:
     if two_factor.totp_required(user):
         enrol(user)
     session = client.session
-    session[SESSION_KEY] = user.pk
+    session.update(SESSIONS.values(user))
     session.save()
     return client
 

@@ -92,6 +92,8 @@ def test_adding_a_user_with_permissions(admin_client, cfirm):
         user.perm_admin_settings,
         user.is_firm_admin,
     ) == (cfirm.pk, "Nia", True, True, True, False, False)
+    # the password the administrator typed is a temporary one: the user replaces it first
+    assert user.must_change_password
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from casebridge.books.models import Firm, Role, User
 from casebridge.books.services import auth as auth_service
 from casebridge.books.services import two_factor
 from casebridge.core import clock
+from casebridge.core.api.account import PasswordChangeIn, PasswordResetIn, UserSecurityOut
 from casebridge.core.api.schemas import ERRORS, ErrorOut, FirmOut, In, Out
 from casebridge.core.api.security import client_ip
 
@@ -237,33 +238,6 @@ def session_delete(request: HttpRequest) -> Status[None]:
     return Status(204, None)
 
 
-class UserSecurityOut(Out):
-    """Where a user's sign-in stands after a password or two-factor change."""
-
-    id: int
-    email: str
-    totp_enabled: bool = Field(description="Signs in with a TOTP code (two-factor).")
-    must_change_password: bool = Field(
-        description="An administrator reset the password: a new one is chosen at sign-in."
-    )
-
-    @classmethod
-    def of(cls, user: User) -> UserSecurityOut:
-        return cls(
-            id=user.pk,
-            email=user.email,
-            totp_enabled=user.has_totp,
-            must_change_password=user.must_change_password,
-        )
-
-
-class PasswordChangeIn(In):
-    model_config = ConfigDict(str_strip_whitespace=False)
-
-    current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
-
-
 @router.post(
     "/auth/password",
     response={200: UserSecurityOut, **ERRORS},
@@ -272,7 +246,9 @@ class PasswordChangeIn(In):
 @idempotent_secret
 def password_change(request: HttpRequest, payload: PasswordChangeIn) -> UserSecurityOut:
     """401 ``invalid_credentials`` (field ``current_password``); 422 ``validation_error``
-    for a new password that breaks the rules (field ``new_password``)."""
+    for a new password that breaks the rules (field ``new_password``); 429
+    ``too_many_attempts`` while the account backs off after failed sign-ins (wrong current
+    passwords count)."""
     ctx = context(request)
     user = auth_service.password_change(
         user=ctx.user,
@@ -281,12 +257,6 @@ def password_change(request: HttpRequest, payload: PasswordChangeIn) -> UserSecu
         ip_address=client_ip(request),
     )
     return UserSecurityOut.of(user)
-
-
-class PasswordResetIn(In):
-    model_config = ConfigDict(str_strip_whitespace=False)
-
-    temporary_password: str = Field(min_length=1, max_length=1024)
 
 
 def _firm_user(request: HttpRequest, user_id: int) -> User:

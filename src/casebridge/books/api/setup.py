@@ -72,8 +72,9 @@ class UserCreateIn(In):
 @router.post("/users", response={201: UserOut, **ERRORS}, summary="Add a user")
 @idempotent_secret
 def user_create(request: HttpRequest, payload: UserCreateIn) -> Status[UserOut]:
-    """422 ``validation_error`` naming the field (an email already in the firm, a password
-    that breaks the rules)."""
+    """The password is temporary: the user chooses their own at their first sign-in (the
+    screens, or ``new_password`` at ``POST /auth/session``). 422 ``validation_error``
+    naming the field (an email already in the firm, a password that breaks the rules)."""
     ctx = context(request)
     user = auth_service.user_create(
         firm=ctx.firm,
@@ -86,6 +87,7 @@ def user_create(request: HttpRequest, payload: UserCreateIn) -> Status[UserOut]:
         role=payload.role,
         is_attorney=payload.is_attorney,
         records_time=payload.records_time,
+        must_change_password=True,
     )
     return Status(201, UserOut.of(user))
 

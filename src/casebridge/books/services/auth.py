@@ -105,6 +105,7 @@ def user_create(
     is_attorney: bool = False,
     role: Role | str | None = None,
     actor: User | None = None,
+    must_change_password: bool = False,
 ) -> User:
     """A new user. ``role`` defaults to administrator for ``is_admin``, else accountant
     (as the migration that introduced roles made everyone who was not an administrator);
@@ -140,6 +141,7 @@ def user_create(
         gl_account_extension=gl_account_extension.strip(),
         is_integration_user=is_integration_user,
         password=make_password(password),
+        must_change_password=must_change_password,
     )
     after: dict[str, Any] = {
         "email": email,
@@ -151,6 +153,8 @@ def user_create(
         after["is_attorney"] = True
     if is_integration_user:
         after["is_integration_user"] = True
+    if must_change_password:
+        after["must_change_password"] = True
     _audit_user(user, "create", actor, summary=f"User {email} created", after=after)
     return user
 
@@ -281,14 +285,29 @@ def user_set_password(*, user: User, password: str, actor: User) -> None:
     _audit_user(user, "password_change", actor, summary=f"Password of {user.email} changed")
 
 
-@transaction.atomic
 def password_change(
     *, user: User, current_password: str, new_password: str, ip_address: str = ""
 ) -> User:
     """The user changes their own password (My account, or the sign-in after an
-    administrator's reset)."""
+    administrator's reset). A wrong current password is a guess at the password: it counts
+    as a failed sign-in of the account (:mod:`casebridge.core.throttle`), and while the
+    account backs off the change is refused (429) before the password is looked at, so a
+    session left open is no way round the sign-in's throttle. Every other session of the
+    user ends (:mod:`casebridge.web.sessions`)."""
+    attempt = throttle.SignInAttempt(
+        scope="books", firm_code=user.firm.code, username=user.email, address=ip_address
+    )
+    attempt.check()
     if not check_password(current_password, user.password):
-        raise AuthenticationFailed("the current password is not right", field="current_password")
+        refusal = AuthenticationFailed(
+            "the current password is not right", field="current_password"
+        )
+        raise attempt.failed_with(refusal)
+    return _password_change(user=user, new_password=new_password, ip_address=ip_address)
+
+
+@transaction.atomic
+def _password_change(*, user: User, new_password: str, ip_address: str) -> User:
     validate_password(new_password, field="new_password")
     if check_password(new_password, user.password):
         raise ValidationFailed("choose a new password, not the current one", field="new_password")

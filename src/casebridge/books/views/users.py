@@ -53,8 +53,12 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
             role=data["role"] or None,
             is_attorney=data["is_attorney"],
             records_time=data["records_time"],
+            must_change_password=True,
         )
-        return f"User {created.email} added. They enroll a security question at their first login."
+        return (
+            f"User {created.email} added. At their first sign-in they choose their own "
+            "password and enroll a security question."
+        )
 
     return popup_form(
         request,

@@ -126,10 +126,13 @@ def user_create(
     password: str,
     first_name: str = "",
     last_name: str = "",
+    must_change_password: bool = False,
     **flags: bool,
 ) -> User:
     """Add a user. ``actor=None`` is the system (firm set-up); otherwise the actor needs
-    Account Settings access."""
+    Account Settings access. ``must_change_password``: the password is a temporary one
+    the actor chose (the screens and the API), replaced by the user at their first
+    sign-in."""
     if actor is not None:
         require_settings_access(actor)
     unknown = set(flags) - set(PERMISSION_FIELDS)
@@ -153,8 +156,12 @@ def user_create(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         password=make_password(password),
+        must_change_password=must_change_password,
         **flags,
     )
+    after: dict[str, Any] = {"email": email, **flags}
+    if must_change_password:
+        after["must_change_password"] = True
     cases_audit(
         firm_id=firm.pk,
         actor=actor,
@@ -162,7 +169,7 @@ def user_create(
         entity_type="user",
         entity_id=user.pk,
         summary=f"User {email} added",
-        after={"email": email, **flags},
+        after=after,
     )
     return user
 
@@ -293,7 +300,9 @@ def _audit_login_failed(
     )
 
 
-def _user_audit(user: User, action: str, summary: str, actor: User | None = None) -> None:
+def _user_audit(
+    user: User, action: str, summary: str, actor: User | None = None, ip_address: str = ""
+) -> None:
     cases_audit(
         firm_id=user.firm_id,
         actor=actor or user,
@@ -301,22 +310,40 @@ def _user_audit(user: User, action: str, summary: str, actor: User | None = None
         entity_type="user",
         entity_id=user.pk,
         summary=summary,
+        ip_address=ip_address,
     )
 
 
-@transaction.atomic
-def password_change(*, user: User, current_password: str, new_password: str) -> User:
+def password_change(
+    *, user: User, current_password: str, new_password: str, ip_address: str = ""
+) -> User:
     """The user changes their own password (My account, or the sign-in after an
-    administrator's reset)."""
+    administrator's reset). A wrong current password is a guess at the password: it counts
+    as a failed sign-in of the account (:mod:`casebridge.core.throttle`), and while the
+    account backs off the change is refused (429) before the password is looked at, so a
+    session left open is no way round the sign-in's throttle. Every other session of the
+    user ends (:mod:`casebridge.web.sessions`)."""
+    attempt = throttle.SignInAttempt(
+        scope="cases", firm_code=user.firm.code, username=user.email, address=ip_address
+    )
+    attempt.check()
     if not check_password(current_password, user.password):
-        raise ValidationFailed("the current password is not right", field="current_password")
+        refusal = ValidationFailed("the current password is not right", field="current_password")
+        raise attempt.failed_with(refusal)
+    return _password_change(user=user, new_password=new_password, ip_address=ip_address)
+
+
+@transaction.atomic
+def _password_change(*, user: User, new_password: str, ip_address: str) -> User:
     validate_password(new_password, field="new_password")
     if check_password(new_password, user.password):
         raise ValidationFailed("choose a new password, not the current one", field="new_password")
     user.password = make_password(new_password)
     user.must_change_password = False
     user.save(update_fields=["password", "must_change_password"])
-    _user_audit(user, "password_change", f"{user.email} changed their password")
+    _user_audit(
+        user, "password_change", f"{user.email} changed their password", ip_address=ip_address
+    )
     return user
 
 
@@ -350,7 +377,9 @@ RESET_SUBJECT = "Reset your Casebridge case management password"
 RESET_LINK_REFUSED = "this reset link has expired or was already used; ask for a new one"
 
 
-def password_reset_link_send(*, firm_code: str, email: str, link_base: str) -> None:
+def password_reset_link_send(
+    *, firm_code: str, email: str, link_base: str, ip_address: str = ""
+) -> None:
     """Mail a reset link (signed, good for an hour, once) to an active user of the firm.
     Says nothing about whether the user exists: the caller answers the same either way."""
     if not passwords.email_configured():
@@ -371,7 +400,12 @@ def password_reset_link_send(*, firm_code: str, email: str, link_base: str) -> N
         None,
         [user.email],
     )
-    _user_audit(user, "password_reset_link_sent", f"Reset link mailed to {user.email}")
+    _user_audit(
+        user,
+        "password_reset_link_sent",
+        f"Reset link mailed to {user.email}",
+        ip_address=ip_address,
+    )
 
 
 def password_reset_link_user(token: str) -> User:
@@ -384,7 +418,7 @@ def password_reset_link_user(token: str) -> User:
 
 
 @transaction.atomic
-def password_reset_by_link(*, token: str, new_password: str) -> User:
+def password_reset_by_link(*, token: str, new_password: str, ip_address: str = "") -> User:
     user = password_reset_link_user(token)
     user = User.objects.select_for_update().get(pk=user.pk)
     password_reset_link_user(token)  # again under the lock: a link works once
@@ -394,7 +428,12 @@ def password_reset_by_link(*, token: str, new_password: str) -> User:
     user.save(update_fields=["password", "must_change_password"])
     # a reset is what someone does who fears their password is known: its tokens go too
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=clock.now())
-    _user_audit(user, "password_reset_by_link", f"{user.email} reset their password by email")
+    _user_audit(
+        user,
+        "password_reset_by_link",
+        f"{user.email} reset their password by email",
+        ip_address=ip_address,
+    )
     return user
 
 

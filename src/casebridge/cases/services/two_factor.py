@@ -23,6 +23,7 @@ def _audit(
     actor: User | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    ip_address: str = "",
 ) -> None:
     cases_audit(
         firm_id=user.firm_id,
@@ -33,6 +34,7 @@ def _audit(
         summary=summary,
         before=before,
         after=after,
+        ip_address=ip_address,
     )
 
 
@@ -72,7 +74,9 @@ def totp_set_known_secret(*, user: User, secret: str) -> list[str]:
     return codes
 
 
-def totp_check(*, user: User, code: str, now: dt.datetime | None = None) -> str:
+def totp_check(
+    *, user: User, code: str, ip_address: str = "", now: dt.datetime | None = None
+) -> str:
     """A sign-in's second step: a TOTP code or a recovery code (see
     :func:`casebridge.core.twofactor.verify` for the refusals). Returns which was used."""
     if not user.has_totp:
@@ -84,12 +88,15 @@ def totp_check(*, user: User, code: str, now: dt.datetime | None = None) -> str:
     try:
         used = twofactor.verify(user, code, recovery_model=RecoveryCode, now=now or clock.now())
     except (twofactor.CodeInvalid, twofactor.CodeReused, twofactor.TooManyCodes) as exc:
-        _audit(user, "totp_failed", exc.message)
+        _audit(user, "totp_failed", exc.message, ip_address=ip_address)
         raise
     if used == "recovery":
         left = recovery_codes_left(user)
         _audit(
-            user, "recovery_code_use", f"{user.email} signed in with a recovery code ({left} left)"
+            user,
+            "recovery_code_use",
+            f"{user.email} signed in with a recovery code ({left} left)",
+            ip_address=ip_address,
         )
     return used
 

@@ -160,9 +160,10 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
             password=data["password"],
             first_name=data["first_name"],
             last_name=data["last_name"],
+            must_change_password=True,
             **{name: bool(data[name]) for name in USER_PERMISSION_FIELDS},
         )
-        return f"User {created.email} added."
+        return f"User {created.email} added. They choose their own password at their first sign-in."
 
     return popup_form(
         request,

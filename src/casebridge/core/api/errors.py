@@ -178,6 +178,7 @@ def install_error_handlers(
     cents_keys = frozenset(cents_detail_keys)
 
     def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        exc.record_outliving()  # the view's transaction is over by now
         headers: dict[str, str] = {}
         if exc.http_status == 429 and "retry_after" in exc.details:
             headers["Retry-After"] = str(int(exc.details["retry_after"]))
