@@ -162,8 +162,7 @@ def test_words_are_letters_and_digits():
     assert search.words("  Lopez-GARCÍA, 2024_07 ") == ["lopez", "garcía", "2024", "07"]
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="the candidate cap is SQLite's")
-def test_sqlite_reads_the_firms_newest_candidates_only(cfirm, cadmin, client_contact, monkeypatch):
+def test_only_the_firms_newest_candidates_are_read(cfirm, cadmin, client_contact, monkeypatch):
     """Another firm's newer matches never crowd the firm's own out of the capped read."""
     monkeypatch.setattr(search, "SQLITE_CANDIDATES", 2)
     ours = [
