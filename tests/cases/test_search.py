@@ -230,3 +230,17 @@ def test_a_word_that_folds_to_more_than_letters_is_taken_literally(cfirm, cadmin
     case_services.contact_create(firm=cfirm, actor=cadmin, name="Half ½ Clinic")
     assert found(cadmin, "½ cli")["contacts"] == ["Half ½ Clinic"]
     assert all(hits == [] for hits in found(cadmin, "½x").values())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's unaccent")
+def test_unaccent_in_a_schema_of_its_own(db):
+    """A managed database may keep extensions in a schema of their own: the folding
+    function names the schema the extension is in (the test's DDL rolls back with it)."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA cb_extensions")
+        cursor.execute("ALTER EXTENSION unaccent SET SCHEMA cb_extensions")
+    with connection.schema_editor() as editor:
+        search.fold_accents(editor, INDEXES)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT casebridge_unaccent('José Muñoz')")
+        assert cursor.fetchone()[0] == "Jose Munoz"

@@ -213,14 +213,25 @@ def index_sql(index: TextIndex, vendor: str) -> list[str]:
 
 #: PostgreSQL: the stored text without accents, for the indexes (``unaccent`` itself is
 #: not immutable: its dictionary could change; the wrapper names it, as its documentation
-#: suggests). Without the ``unaccent`` extension, the text as it is.
+#: suggests), in the schema the extension is in. Without the extension, the text as it is.
 UNACCENT_FUNCTION = """
 CREATE OR REPLACE FUNCTION casebridge_unaccent(t text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, t) $$"""
+AS $$ SELECT {schema}.unaccent('{schema}.unaccent'::regdictionary, t) $$"""
 UNACCENT_MISSING_FUNCTION = """
 CREATE OR REPLACE FUNCTION casebridge_unaccent(t text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT t $$"""
+
+
+def _unaccent_schema(schema_editor) -> str | None:  # type: ignore[no-untyped-def]
+    """The (quoted) schema the ``unaccent`` extension is in, or None without it."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT quote_ident(n.nspname) FROM pg_extension e "
+            "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'unaccent'"
+        )
+        row = cursor.fetchone()
+    return str(row[0]) if row else None
 
 
 def fold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type: ignore[no-untyped-def]
@@ -238,7 +249,11 @@ def fold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type
     try:
         with transaction.atomic(using=alias):
             schema_editor.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
-        schema_editor.execute(UNACCENT_FUNCTION)
+            # where it is (a managed database may keep extensions in a schema of their own)
+            schema = _unaccent_schema(schema_editor)
+            if schema is None:  # pragma: no cover - CREATE EXTENSION made it
+                raise DatabaseError("unaccent is not installed")
+            schema_editor.execute(UNACCENT_FUNCTION.format(schema=schema))
     except DatabaseError as exc:
         logging.getLogger(__name__).warning(
             "unaccent could not be created (%s): the global search on PostgreSQL does not "
