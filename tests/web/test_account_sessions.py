@@ -226,3 +226,74 @@ def test_the_apis_password_change_counts_wrong_current_passwords_too(side, perso
     assert response.json()["error"]["code"] == "too_many_attempts"
     assert response["Retry-After"] == "30"
     assert check_password(PASSWORD, side.user_model.objects.get(pk=person.pk).password)
+
+
+def test_a_sign_in_waiting_for_its_code_ends_when_the_password_changes(side, person):
+    """Someone who had the old password and got as far as the code step cannot finish."""
+    client = Client()
+    session = client.session
+    session.save()
+    request = type("R", (), {"session": client.session})()
+    side.auth.SESSIONS.pending_start(request, person, "")
+    request.session.save()
+    assert side.auth.SESSIONS.pending_user(request) == person
+    stored = side.user_model.objects.get(pk=person.pk)
+    side.services.password_change(user=stored, current_password=PASSWORD, new_password=NEW)
+    assert side.auth.SESSIONS.pending_user(request) is None
+    assert side.auth.SESSIONS.pending_key not in request.session
+
+
+def test_a_temporary_password_is_replaced_before_anything_else(side, person, side_admin):
+    """A user an administrator added (no second factor) chooses a password first: on the
+    books before enrolling the security question."""
+    if side is BOOKS:
+        added = books_services.user_create(
+            firm=person.firm,
+            actor=person,
+            email="new@smith.test",
+            password="temporary-123",
+            role="staff",
+            must_change_password=True,
+        )
+    else:
+        added = cases_services.user_create(
+            firm=person.firm,
+            actor=side_admin,
+            email="new@lopez.test",
+            password="temporary-123",
+            must_change_password=True,
+        )
+    password_page = f"/{side.name}/account/password/"
+    if side is BOOKS:  # every person there signs in with a second factor, which comes first
+        from casebridge.books.views.account import SCREENS
+
+        assert not added.is_enrolled
+        assert SCREENS.after_sign_in(added, "/books/files/") == password_page
+        return
+    client = Client(REMOTE_ADDR=ADDRESS)
+    response = client.post(
+        f"/{side.name}/login/",
+        {"firm": added.firm.code, "email": added.email, "password": "temporary-123"},
+    )
+    assert client.get(response["Location"])["Location"] == password_page
+
+
+def test_the_cases_apis_sign_in_with_a_new_password_records_the_address(side, person, side_admin):
+    if side is BOOKS:
+        pytest.skip("the books' API sign-in is tested in tests/books/api")
+    cases_services.password_reset_by_admin(
+        user=person, actor=side_admin, temporary_password="temporary-123"
+    )
+    response = Client(REMOTE_ADDR=ADDRESS).post(
+        "/cases/api/v1/auth/session",
+        {
+            "firm": person.firm.code,
+            "username": person.email,
+            "password": "temporary-123",
+            "new_password": NEW,
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    event = AuditEvent.objects.get(action="password_change")
+    assert (event.entity_id, event.ip_address) == (str(person.pk), ADDRESS)

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import BooleanField, F, Func, Q, Value
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 #: At most this many words of a query are used (the rest are ignored).
@@ -30,8 +30,7 @@ MAX_WORDS = 6
 #: At most this many characters of each word.
 MAX_WORD_CHARS = 40
 _WORD = re.compile(r"[^\W_]+")
-#: At most this many matches of a kind (the firm's newest) are ordered: always on SQLite,
-#: and on PostgreSQL for a query whose words are all shorter than :data:`TRIGRAM`.
+#: At most this many matches of a kind (the firm's newest) are ordered, on both databases.
 SQLITE_CANDIDATES = 1000
 #: PostgreSQL: a word this long or longer is found through the trigram index; a shorter
 #: one (initials, "PI", a check number under 100) through the word-starts index.
@@ -125,48 +124,20 @@ def words(query: str) -> list[str]:
     return [w[:MAX_WORD_CHARS] for w in _WORD.findall(lowered)][:MAX_WORDS]
 
 
-class _Text(Func):
-    template = "coalesce(%(expressions)s::text, '')"
-
-
-class _Joined(Func):
-    arg_joiner = " || ' ' || "
-    template = "%(expressions)s"
-
-
-class _Unaccent(Func):
-    function = "casebridge_unaccent"
-
-
-class _WordStart(Func):
-    """``(text) ~* pattern``: PostgreSQL's case-insensitive regular expression."""
-
-    arg_joiner = " ~* "
-    template = "(%(expressions)s)"
-    output_field = BooleanField()
-
-
 def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
     """A condition for ``QuerySet.filter`` on ``index.table``'s model: the firm's rows
     where every word of ``query_words`` (from :func:`words`; not empty) begins a word of
     the row's columns. (Column expressions, not SQL text, so that it holds in a subquery's
     alias too.)
 
-    On SQLite the firm is a column of the FTS5 table, so the index answers for the firm
-    alone, newest rows first, and stops at :data:`SQLITE_CANDIDATES`: a word that matches
-    half the table costs what a rare one does, and the kinds' orders sort at most that
-    many."""
+    On both databases the index answers for the firm alone, newest rows first, and stops
+    at :data:`SQLITE_CANDIDATES`: a word that matches half the table costs what a rare
+    one does, and the kinds' orders sort at most that many. On SQLite the firm is a column
+    of the FTS5 table; on PostgreSQL see :func:`_matches_postgresql`."""
     if not query_words:
         raise ValueError("a search needs at least one word")
     if connection.vendor == "postgresql":
-        query_words = _folded_postgresql(query_words)
-        if all(len(w) < TRIGRAM for w in query_words):
-            return _short_words_postgresql(index, query_words, firm_id)
-        text = _Unaccent(_Joined(*(_Text(F(c)) for c in index.columns)))
-        condition = Q(firm_id=firm_id)
-        for w in query_words:
-            condition &= Q(_WordStart(text, Value(_word_start(w))))
-        return condition
+        return _matches_postgresql(index, _folded_postgresql(query_words), firm_id)
     # Names are constants of the code; the words (no quote: [^\W_]+) and the firm's id
     # (an int) go in one parameter.
     phrase = " AND ".join(f'"{w}"*' for w in query_words)
@@ -189,22 +160,27 @@ def _word_start(word: str) -> str:
     return r"\m" + literal.replace("i", "[iİ]")
 
 
-def _short_words_postgresql(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
-    """Words all shorter than :data:`TRIGRAM` give the trigram index nothing to narrow
-    with (a rare two-letter word scanned the whole table: 200 ms at 200,000 rows). They
-    are looked up in the word-starts index instead, and, as on SQLite, only the firm's
-    newest :data:`SQLITE_CANDIDATES` matches are ordered, so that a word as common as
-    "a" costs what a rare one does (a rare one is read from the index, a common one by
-    reading the newest rows until a thousand match)."""
+def _matches_postgresql(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
+    """The firm's newest :data:`SQLITE_CANDIDATES` rows whose folded text has every word
+    at the start of one of its words, as on SQLite: a word in a quarter of the table
+    ("expert" in 50,000 costs) no longer has every match read and sorted (the newest rows
+    are read in order until a thousand match), a rare one is read from the index.
+
+    A word of :data:`TRIGRAM` letters or more is found through the trigram index. Shorter
+    words give trigrams nothing to narrow with (a rare two-letter word scanned the whole
+    table): a query of such words only is also looked up in the word-starts index. The
+    regular expressions come first, so that the word-starts function, when the planner
+    reads the newest rows in order, runs only on their matches."""
     text = index.folded_expression()
-    # The regular expressions first (cheap): the word-starts function, when the planner
-    # reads the newest rows in order rather than the index, runs only on their matches.
-    regexes = " AND ".join(f"({text}) ~* %s" for _ in query_words)
+    conditions = [f"({text}) ~* %s" for _ in query_words]
+    params: list[object] = [firm_id, *(_word_start(w) for w in query_words)]
+    if all(len(w) < TRIGRAM for w in query_words):
+        conditions.append(f"casebridge_word_starts({text}) @> %s")
+        params.append(list(query_words))
     sql = (
-        f"SELECT id FROM {index.table} WHERE firm_id = %s AND {regexes} "  # noqa: S608
-        f"AND casebridge_word_starts({text}) @> %s ORDER BY id DESC LIMIT {SQLITE_CANDIDATES}"
+        f"SELECT id FROM {index.table} WHERE firm_id = %s AND "  # noqa: S608
+        f"{' AND '.join(conditions)} ORDER BY id DESC LIMIT {SQLITE_CANDIDATES}"
     )
-    params = [firm_id, *(_word_start(w) for w in query_words), list(query_words)]
     return Q(pk__in=RawSQL(sql, params))  # noqa: S611
 
 
@@ -237,14 +213,25 @@ def index_sql(index: TextIndex, vendor: str) -> list[str]:
 
 #: PostgreSQL: the stored text without accents, for the indexes (``unaccent`` itself is
 #: not immutable: its dictionary could change; the wrapper names it, as its documentation
-#: suggests). Without the ``unaccent`` extension, the text as it is.
+#: suggests), in the schema the extension is in. Without the extension, the text as it is.
 UNACCENT_FUNCTION = """
 CREATE OR REPLACE FUNCTION casebridge_unaccent(t text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, t) $$"""
+AS $$ SELECT {schema}.unaccent('{schema}.unaccent'::regdictionary, t) $$"""
 UNACCENT_MISSING_FUNCTION = """
 CREATE OR REPLACE FUNCTION casebridge_unaccent(t text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT t $$"""
+
+
+def _unaccent_schema(schema_editor) -> str | None:  # type: ignore[no-untyped-def]
+    """The (quoted) schema the ``unaccent`` extension is in, or None without it."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT quote_ident(n.nspname) FROM pg_extension e "
+            "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'unaccent'"
+        )
+        row = cursor.fetchone()
+    return str(row[0]) if row else None
 
 
 def fold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type: ignore[no-untyped-def]
@@ -262,7 +249,11 @@ def fold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type
     try:
         with transaction.atomic(using=alias):
             schema_editor.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
-        schema_editor.execute(UNACCENT_FUNCTION)
+            # where it is (a managed database may keep extensions in a schema of their own)
+            schema = _unaccent_schema(schema_editor)
+            if schema is None:  # pragma: no cover - CREATE EXTENSION made it
+                raise DatabaseError("unaccent is not installed")
+            schema_editor.execute(UNACCENT_FUNCTION.format(schema=schema))
     except DatabaseError as exc:
         logging.getLogger(__name__).warning(
             "unaccent could not be created (%s): the global search on PostgreSQL does not "

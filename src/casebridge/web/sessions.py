@@ -13,7 +13,8 @@ keep the rules of who may see which page.
   reset link), is signed out at its next request: a password change ends every other
   session of the user. The session that changed it is carried over (:meth:`renew`). A
   session without the hash (one started before this rule) is signed out too: fail closed.
-- ``<side>_pending_signin``: the user's id, since when and where to go next, for
+- ``<side>_pending_signin``: the user's id, since when, where to go next and the same hash
+  (a password change meanwhile ends it too), for
   :data:`~casebridge.core.twofactor.PENDING_SECONDS`, between a right password and the code.
 - ``<side>_totp_setup``: the secret being set up (encrypted), until a code confirms it.
 """
@@ -139,6 +140,8 @@ class SideSessions(Generic[U]):
             "user_id": user.pk,
             "at": clock.now().timestamp(),
             "next": next_url,
+            # a password change before the code comes ends the pending sign-in too
+            "auth": self.auth_hash(user),
         }
         self._remember(request, None)
 
@@ -152,6 +155,11 @@ class SideSessions(Generic[U]):
         user = None
         if 0 <= age <= twofactor.PENDING_SECONDS and isinstance(user_id, int):
             user = self.load(user_id)
+        stored = pending.get("auth")
+        if user is not None and (
+            not isinstance(stored, str) or not hmac.compare_digest(stored, self.auth_hash(user))
+        ):
+            user = None
         if user is None:
             self.pending_clear(request)
         return user

@@ -578,8 +578,8 @@ def integration_session_create(
     if user.must_change_password:
         if not new_password:
             raise twofactor.PasswordChangeRequired(
-                f"an administrator reset the password of {user.email}: send new_password "
-                "to choose a new one",
+                f"the password of {user.email} is a temporary one an administrator set: send "
+                "new_password to choose a new one",
                 field="new_password",
             )
         user = password_change(

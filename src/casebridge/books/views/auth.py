@@ -13,6 +13,7 @@ from casebridge.books.errors import TooManyAttempts
 from casebridge.books.forms import STANDARD_QUESTIONS, EnrollForm, LoginForm
 from casebridge.books.services import auth as auth_services
 from casebridge.books.services import two_factor
+from casebridge.books.views.account import SCREENS
 from casebridge.core.errors import DomainError
 from casebridge.core.throttle import client_address
 from casebridge.web.popups import INVALID, apply_domain_error, safe_next, throttled
@@ -55,9 +56,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                         "books:login_code" if user.has_totp else "books:two_factor_setup"
                     )
                 session_login(request, user)
-                if not user.is_enrolled:
-                    return redirect("books:enroll")
-                return redirect(next_url)
+                return redirect(SCREENS.after_sign_in(user, next_url))
         else:
             status = INVALID
     else:

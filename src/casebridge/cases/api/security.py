@@ -71,16 +71,16 @@ def token_issue(
         firm_code=firm_code, email=email, password=password, ip_address=ip_address
     )
     if two_factor.totp_applies(user):
-        two_factor.totp_check(user=user, code=totp)
+        two_factor.totp_check(user=user, code=totp, ip_address=ip_address)
     if user.must_change_password:
         if not new_password:
             raise twofactor.PasswordChangeRequired(
-                f"an administrator reset the password of {user.email}: send new_password "
-                "to choose a new one",
+                f"the password of {user.email} is a temporary one an administrator set: send "
+                "new_password to choose a new one",
                 field="new_password",
             )
         user = firm_service.password_change(
-            user=user, current_password=password, new_password=new_password
+            user=user, current_password=password, new_password=new_password, ip_address=ip_address
         )
     now = clock.now()
     token = new_bearer_token(BEARER_PREFIX)
