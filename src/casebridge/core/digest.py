@@ -390,22 +390,24 @@ Drift = list[tuple[tuple[object, ...], tuple[int, int, int] | None, tuple[int, i
 def drift(target: Target, firm_id: int) -> Drift:
     """Where a firm's maintained digests differ from a full recomputation: (key, maintained,
     recomputed) for each group that differs (a group with no documents is as good as
-    none). The firm is the target's first key."""
+    none). The firm is the target's first key. Both are read by one statement, so in one
+    snapshot: a write committed meanwhile is in both or in neither."""
     n = len(target.keys)
     firm = int(firm_id)  # written into the SQL: its '%' operators take no parameters
     maintained_sql = select_sql(
-        [*target.keys, "documents", "cents", "hash"],
+        ["'m'", *target.keys, "documents", "cents", "hash"],
         target.table,
         f"{target.keys[0]} = {firm} AND (documents <> 0 OR cents <> 0 OR hash <> 0)",
     )
     recomputed_sql = select_sql(
-        ["*"], f"({recompute_sql(target, connection.vendor)}) r", f"k0 = {firm}"
+        ["'r'", "*"], f"({recompute_sql(target, connection.vendor)}) r", f"k0 = {firm}"
     )
+    found: dict[str, dict[tuple[object, ...], tuple[int, int, int]]] = {"m": {}, "r": {}}
     with connection.cursor() as cursor:
-        cursor.execute(maintained_sql)
-        maintained = {tuple(r[:n]): (int(r[n]), int(r[n + 1]), int(r[n + 2])) for r in cursor}
-        cursor.execute(recomputed_sql)
-        recomputed = {tuple(r[:n]): (int(r[n]), int(r[n + 1]), int(r[n + 2])) for r in cursor}
+        cursor.execute(" UNION ALL ".join([maintained_sql, recomputed_sql]))
+        for which, *r in cursor:
+            found[which][tuple(r[:n])] = (int(r[n]), int(r[n + 1]), int(r[n + 2]))
+    maintained, recomputed = found["m"], found["r"]
     return [
         (key, maintained.get(key), recomputed.get(key))
         for key in sorted(maintained.keys() | recomputed.keys(), key=repr)
