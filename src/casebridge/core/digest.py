@@ -19,7 +19,9 @@ full recomputation (:func:`recompute_sql`, the backfill and the check) and the t
 (:func:`pg_triggers`, :func:`sqlite_triggers`) that add each inserted row's contribution
 and take each deleted row's away (an update: both), joined with the source's other tables
 as they are at that moment. PostgreSQL runs one statement-level trigger per statement over
-its transition tables; SQLite one per row.
+its transition tables, which takes an advisory lock per firm (in firm order) before it
+writes a digest row, so transactions writing one firm's digests take turns instead of
+deadlocking on its rows, and a TRUNCATE trigger per table (ADR 0032); SQLite one per row.
 
 PostgreSQL hashes with its ``MD5``; SQLite, which has no hash function in core, with
 :func:`row_hash` registered on every connection Casebridge opens
