@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.db import connection
 
 from casebridge.books.models import Check, File, FileDigest
@@ -46,11 +47,13 @@ def _drift(books, cases) -> tuple[list, list]:
     )
 
 
-def test_every_table_a_digest_reads_has_its_three_triggers(transactional_db):
+def test_every_table_a_digest_reads_has_its_triggers(transactional_db):
+    # insert, update, delete; and on PostgreSQL truncate (ADR 0032)
+    events = 4 if connection.vendor == "postgresql" else 3
     # costs, cost links, deposits, deposit links, trust items, their links, fee invoices
-    assert _triggers("bridge_casedigest_") == 7 * 3
+    assert _triggers("bridge_casedigest_") == 7 * events
     # checks, trust receipts, invoices
-    assert _triggers("books_filedigest_") == 3 * 3
+    assert _triggers("books_filedigest_") == 3 * events
 
 
 def test_maintained_digests_equal_a_full_recomputation_after_a_mixed_workload(books, cases):
@@ -133,3 +136,39 @@ def test_a_digest_that_drifted_is_found(books, cases):
     assert [key for key, *_ in file_digests_drift(firm=books.firm)] == [
         (books.firm.pk, "cases-", row.file_key)
     ]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="TRUNCATE triggers: PostgreSQL (ADR 0032)"
+)
+def test_a_truncated_source_table_leaves_every_digest_its_recomputation(books, cases):
+    settled = _settled_and_final(books, cases)
+    case = settled.case
+    kept = CaseDigest.objects.get(firm=cases.firm, case=case)
+    assert kept.documents == 7
+    sent_costs = CostLink.objects.filter(cost__case=case).count()
+    receipts = list(
+        FileDigest.objects.filter(firm=books.firm, namespace="cases-", documents__gt=0)
+        .order_by("file_key")
+        .values_list("file_key", "documents")
+    )
+    assert sent_costs > 0
+    assert receipts
+
+    with connection.cursor() as cursor:  # no trigger sees a row TRUNCATE removes
+        cursor.execute("TRUNCATE bridge_costlink")
+        cursor.execute("SELECT count(*) FROM books_trustreceipt WHERE external_ref LIKE 'cases-%%'")
+        (books_receipts,) = cursor.fetchone()
+        cursor.execute("TRUNCATE books_trustreceipt")
+
+    assert books_receipts > 0
+    assert _drift(books, cases) == ([], [])
+    assert CaseDigest.objects.get(firm=cases.firm, case=case).documents == 7 - sent_costs
+    assert (
+        sum(
+            FileDigest.objects.filter(firm=books.firm, namespace="cases-").values_list(
+                "documents", flat=True
+            )
+        )
+        == sum(n for _, n in receipts) - books_receipts
+    )

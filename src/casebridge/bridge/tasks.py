@@ -19,6 +19,9 @@ Huey's immediate mode runs it inside a web request.
 - :func:`check_status_sync_hourly`: each hour, the check-status sync of the firms whose
   configured hour it is (nightly at 02:00 by default), followed by the firm's
   reconciliation, so that it compares fresh statuses.
+- :func:`case_digests_check_nightly`: each night, every firm's case digests against a full
+  recomputation (the books' ledger integrity check does the same for the file digests); a
+  drift is recorded as a failed reconciliation run and logged (ADR 0032).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from casebridge.bridge.services.delivery import (
     set_enqueuer,
     set_watcher,
 )
-from casebridge.bridge.services.reconciliation import reconciliation_run
+from casebridge.bridge.services.reconciliation import case_digests_check, reconciliation_run
 from casebridge.bridge.services.status_sync import check_status_sync, scheduled_syncs_due
 from casebridge.bridge.services.worker import Work
 from casebridge.cases.models import Firm
@@ -171,3 +174,16 @@ def _sync_and_reconcile(firm_id: int) -> None:
 def check_status_sync_hourly() -> None:
     for firm_id in scheduled_syncs_due(now=clock.now()):
         check_status_sync_task(firm_id)
+
+
+@background_task()
+def case_digests_check_firm(firm_id: int) -> bool:
+    """One firm's case digests checked (True when clean)."""
+    firm = Firm.objects.get(pk=firm_id)
+    return case_digests_check(firm=firm) is None
+
+
+@periodic_task(crontab(hour="2", minute="35"))
+def case_digests_check_nightly() -> None:
+    for firm_id in Firm.objects.order_by("pk").values_list("pk", flat=True):
+        case_digests_check_firm(firm_id)

@@ -19,7 +19,9 @@ full recomputation (:func:`recompute_sql`, the backfill and the check) and the t
 (:func:`pg_triggers`, :func:`sqlite_triggers`) that add each inserted row's contribution
 and take each deleted row's away (an update: both), joined with the source's other tables
 as they are at that moment. PostgreSQL runs one statement-level trigger per statement over
-its transition tables; SQLite one per row.
+its transition tables, which takes an advisory lock per firm (in firm order) before it
+writes a digest row, so transactions writing one firm's digests take turns instead of
+deadlocking on its rows, and a TRUNCATE trigger per table (ADR 0032); SQLite one per row.
 
 PostgreSQL hashes with its ``MD5``; SQLite, which has no hash function in core, with
 :func:`row_hash` registered on every connection Casebridge opens
@@ -41,6 +43,8 @@ MODULUS = 1 << 60
 #: Name of the row hash registered on SQLite connections.
 SQLITE_HASH = "casebridge_row_hash"
 _HALF = 1 << 30
+#: Firm ids are folded into the advisory lock's second (32-bit) key modulo this.
+_INT4 = 1 << 31
 
 
 def row_hash(row: str) -> int:
@@ -166,6 +170,9 @@ class Target:
     table: str
     keys: tuple[str, ...]
     sources: tuple[Source, ...]
+    #: The first key of the PostgreSQL advisory lock taken per firm before its digests are
+    #: written (the second is the firm id; ADR 0032): one per digest table.
+    lock_class: int
 
     def tables(self) -> list[str]:
         names: list[str] = []
@@ -197,14 +204,67 @@ def _name(target: Target, table: str, event: str) -> str:
 
 _EVENTS = ("insert", "update", "delete")
 
+#: The advisory lock classes of the digest tables (:attr:`Target.lock_class`): no other
+#: advisory lock in Casebridge uses these.
+FILE_DIGESTS_LOCK = 30_001
+CASE_DIGESTS_LOCK = 30_002
 
-def pg_triggers(target: Target) -> tuple[str, str]:
-    """(create, drop) SQL: per table and event, a statement-level trigger folding the rows'
-    contributions into the digests, grouped, in key order."""
+
+def pg_lock_sql(lock_class: int, firm: str) -> str:
+    """SQL taking the transaction-level advisory lock of a firm's digests (ADR 0032)."""
+    return f"pg_advisory_xact_lock({int(lock_class)}, CAST({firm} % {_INT4} AS integer))"
+
+
+def _pg_fold(target: Target, rows: str) -> str:
+    """One statement folding ``rows`` (``k0..., n, cents, h`` each) into the digests: the
+    rows grouped by key, then the advisory lock of each firm they move taken in firm order,
+    then one upsert in key order. Every digest write of a firm is made holding its lock,
+    so two transactions never wait for each other's digest rows (ADR 0032)."""
     keys = [f"k{i}" for i in range(len(target.keys))]
     key_list = ", ".join(keys)
     set_keys = ", ".join(target.keys)
+    lock = pg_lock_sql(target.lock_class, "f")
+    return "\n".join(
+        [
+            "  WITH d AS MATERIALIZED (",
+            f"    SELECT {key_list}, SUM(n) AS n, SUM(cents) AS cents, {hash_sum_sql('h')} AS h",
+            f"    FROM ({rows}) u",
+            f"    GROUP BY {key_list}",
+            f"    HAVING SUM(n) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('h')} <> 0",
+            "  ), locked AS MATERIALIZED (",
+            f"    SELECT COUNT({lock}) AS firms",
+            "    FROM (SELECT DISTINCT k0 AS f FROM d ORDER BY 1) o",
+            "  )",
+            f"  INSERT INTO {target.table} AS t ({set_keys}, documents, cents, hash)",
+            f"  SELECT {key_list}, n, cents, h",
+            "  FROM d, locked",
+            f"  ORDER BY {key_list}",
+            f"  ON CONFLICT ({set_keys}) DO UPDATE",
+            "    SET documents = t.documents + EXCLUDED.documents,",
+            "    cents = t.cents + EXCLUDED.cents,",
+            f"    hash = (t.hash + EXCLUDED.hash) % {MODULUS};",
+        ]
+    )
+
+
+def pg_triggers(target: Target) -> tuple[str, str]:
+    """(create, drop) SQL: per table and event, a statement-level trigger folding the rows'
+    contributions into the digests (:func:`_pg_fold`); per table, a TRUNCATE trigger
+    folding in the difference between a full recomputation and the digests kept."""
     create, drop = [], []
+
+    def function(name: str, body: str) -> str:
+        # (the SQL's parts kept apart: every name is the code's own, none from outside)
+        return "\n".join(
+            [
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$",
+                "BEGIN",
+                body,
+                "  RETURN NULL;",
+                "END $$ LANGUAGE plpgsql;",
+            ]
+        )
+
     for table in target.tables():
         for event in _EVENTS:
             parts = []
@@ -222,22 +282,8 @@ def pg_triggers(target: Target) -> tuple[str, str]:
                 "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
                 "delete": "OLD TABLE AS old_rows",
             }[event]
-            # (the SQL's parts kept apart: every name is the code's own, none from outside)
             lines = [
-                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$",
-                "BEGIN",
-                f"  INSERT INTO {target.table} AS t ({set_keys}, documents, cents, hash)",
-                f"  SELECT {key_list}, SUM(n), SUM(cents), {hash_sum_sql('h')}",
-                f"  FROM ({' UNION ALL '.join(parts)}) d",
-                f"  GROUP BY {key_list}",
-                f"  HAVING SUM(n) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('h')} <> 0",
-                f"  ORDER BY {key_list}",
-                f"  ON CONFLICT ({set_keys}) DO UPDATE",
-                "    SET documents = t.documents + EXCLUDED.documents,",
-                "    cents = t.cents + EXCLUDED.cents,",
-                f"    hash = (t.hash + EXCLUDED.hash) % {MODULUS};",
-                "  RETURN NULL;",
-                "END $$ LANGUAGE plpgsql;",
+                function(name, _pg_fold(target, " UNION ALL ".join(parts))),
                 f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table}",
                 f"  REFERENCING {referencing}",
                 f"  FOR EACH STATEMENT EXECUTE FUNCTION {name}();",
@@ -246,7 +292,30 @@ def pg_triggers(target: Target) -> tuple[str, str]:
             drop.append(
                 f"DROP TRIGGER IF EXISTS {name} ON {table};\nDROP FUNCTION IF EXISTS {name}();\n"
             )
+        name = _name(target, table, "truncate")
+        lines = [
+            function(name, _pg_fold(target, truncate_rows_sql(target))),
+            f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table}",
+            f"  FOR EACH STATEMENT EXECUTE FUNCTION {name}();",
+        ]
+        create.append("\n".join(lines) + "\n")
+        drop.append(
+            f"DROP TRIGGER IF EXISTS {name} ON {table};\nDROP FUNCTION IF EXISTS {name}();\n"
+        )
     return "\n".join(create), "\n".join(drop)
+
+
+def truncate_rows_sql(target: Target) -> str:
+    """``k0..., n, cents, h``: every group's recomputed digest less the one kept, read in
+    one snapshot. Folded in after a ``TRUNCATE`` of a source table (which says nothing of
+    the rows it removed) it makes every digest its recomputation; a writer of another
+    source table committing meanwhile adds its own rows' contributions on top, as it
+    would to any digest."""
+    keys = [f"{k} AS k{i}" for i, k in enumerate(target.keys)]
+    kept = select_sql(
+        [*keys, "-documents AS n", "-cents AS cents", f"({MODULUS} - hash) AS h"], target.table
+    )
+    return " UNION ALL ".join([*(s.select("postgresql") for s in target.sources), kept])
 
 
 def sqlite_triggers(target: Target) -> tuple[list[str], list[str]]:
@@ -323,22 +392,24 @@ Drift = list[tuple[tuple[object, ...], tuple[int, int, int] | None, tuple[int, i
 def drift(target: Target, firm_id: int) -> Drift:
     """Where a firm's maintained digests differ from a full recomputation: (key, maintained,
     recomputed) for each group that differs (a group with no documents is as good as
-    none). The firm is the target's first key."""
+    none). The firm is the target's first key. Both are read by one statement, so in one
+    snapshot: a write committed meanwhile is in both or in neither."""
     n = len(target.keys)
     firm = int(firm_id)  # written into the SQL: its '%' operators take no parameters
     maintained_sql = select_sql(
-        [*target.keys, "documents", "cents", "hash"],
+        ["'m'", *target.keys, "documents", "cents", "hash"],
         target.table,
         f"{target.keys[0]} = {firm} AND (documents <> 0 OR cents <> 0 OR hash <> 0)",
     )
     recomputed_sql = select_sql(
-        ["*"], f"({recompute_sql(target, connection.vendor)}) r", f"k0 = {firm}"
+        ["'r'", "*"], f"({recompute_sql(target, connection.vendor)}) r", f"k0 = {firm}"
     )
+    found: dict[str, dict[tuple[object, ...], tuple[int, int, int]]] = {"m": {}, "r": {}}
     with connection.cursor() as cursor:
-        cursor.execute(maintained_sql)
-        maintained = {tuple(r[:n]): (int(r[n]), int(r[n + 1]), int(r[n + 2])) for r in cursor}
-        cursor.execute(recomputed_sql)
-        recomputed = {tuple(r[:n]): (int(r[n]), int(r[n + 1]), int(r[n + 2])) for r in cursor}
+        cursor.execute(" UNION ALL ".join([maintained_sql, recomputed_sql]))
+        for which, *r in cursor:
+            found[which][tuple(r[:n])] = (int(r[n]), int(r[n + 1]), int(r[n + 2]))
+    maintained, recomputed = found["m"], found["r"]
     return [
         (key, maintained.get(key), recomputed.get(key))
         for key in sorted(maintained.keys() | recomputed.keys(), key=repr)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import datetime as dt
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -103,13 +104,15 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require_settings_access
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.audit import audit_record
 from casebridge.core.db import id_set
 from casebridge.core.digest import Drift, drift, hash_text
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 from casebridge.core.words import cost_words
+
+log = logging.getLogger(__name__)
 
 _TRUST_ITEM_REF = re.compile(r"^cases-trust-item-(\d+)(?:-(\d+))?$")
 #: What begins the books' external_ref of everything this side sends.
@@ -719,6 +722,60 @@ def case_digests_drift(*, firm: Firm) -> Drift:
     """Every (firm, case) of ``firm`` whose maintained digest differs from a full
     recomputation (empty when the triggers kept them exact)."""
     return drift(CASE_DIGESTS, firm.pk)
+
+
+#: Cases a drift's reason names at most.
+_DRIFT_NAMED = 10
+
+
+def _digest_text(value: tuple[int, int, int] | None) -> str:
+    n, cents, h = value or (0, 0, 0)
+    return f"{words.plural(n, 'document')}, {format_cents(cents)}, hash {hash_text(h)}"
+
+
+def case_digests_check(*, firm: Firm) -> ReconciliationRun | None:
+    """The nightly check of the firm's case digests against a full recomputation (the
+    cases side's counterpart of the books' ledger integrity check; ADR 0032). Clean: None,
+    nothing written. Drifted: a whole-firm reconciliation run recorded as failed, its error
+    naming the cases (where an administrator sees the reconciliation: the page, the API,
+    ``/metrics``), and the drift logged. The digests are left as they are: the run is the
+    evidence, and a case whose digest drifted is compared in detail by the next run (its
+    digest differs from its file's in the books)."""
+    drifted = case_digests_drift(firm=firm)
+    if not drifted:
+        return None
+    case_ids = [int(str(key[1])) for key, _, _ in drifted]
+    numbers = dict(Case.objects.filter(firm=firm, pk__in=case_ids).values_list("pk", "number"))
+    named = [
+        f"case {numbers.get(case_id, f'id {case_id}')}: kept {_digest_text(kept)}, "
+        f"its documents give {_digest_text(recomputed)}"
+        for case_id, (_, kept, recomputed) in zip(case_ids, drifted, strict=True)
+    ]
+    more = len(named) - _DRIFT_NAMED
+    agrees = "no longer matches its" if len(named) == 1 else "no longer match their"
+    listed = "; ".join(named[:_DRIFT_NAMED]) + (f"; and {more} more" if more > 0 else "")
+    error = (
+        f"Integrity check: the reconciliation digest of {words.plural(len(named), 'case')} "
+        f"{agrees} documents ({listed}). A whole-firm reconciliation may miss a difference "
+        "there: report this to your Casebridge administrator."
+    )
+    now = clock.now()
+    run = ReconciliationRun.objects.create(
+        firm=firm,
+        case=None,
+        trigger=SyncTrigger.SCHEDULED,
+        state=RunState.FAILED,
+        started_at=now,
+        finished_at=now,
+        error=error[:1000],
+    )
+    log.error(
+        "case digest drift in firm %s: %s",
+        firm.code,
+        "; ".join(named),
+        extra={"firm_id": firm.pk, "reconciliation_run_id": run.pk, "drifted_cases": case_ids},
+    )
+    return run
 
 
 def _compared_in_detail(firm: Firm, waiting: _Unfinished) -> set[int]:

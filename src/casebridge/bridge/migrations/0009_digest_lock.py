@@ -1,0 +1,28 @@
+"""ADR 0032: the case digests' PostgreSQL triggers take a lock per firm (in firm order)
+before they write, so two transactions writing disjoint documents of one firm never
+deadlock on the digest rows; and a TRUNCATE of one of their source tables makes every
+digest its recomputation. The triggers are installed again (the digests with them: the
+hash is unchanged). SQLite's row triggers are unchanged (installed again all the same).
+
+Backwards leaves the new triggers (they keep the same digests)."""
+
+from django.db import migrations
+
+from casebridge.bridge.digest_sources import CASE_DIGESTS
+from casebridge.core.digest import install, uninstall
+
+
+def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
+    uninstall(CASE_DIGESTS, schema_editor)
+    install(CASE_DIGESTS, schema_editor)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("bridge", "0008_case_digests"),
+        ("cases", "0009_search"),
+    ]
+
+    operations = [
+        migrations.RunPython(forwards, migrations.RunPython.noop),
+    ]

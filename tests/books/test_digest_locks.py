@@ -1,0 +1,145 @@
+"""Two transactions writing disjoint documents of one firm never deadlock on the digests
+(ADR 0032), on PostgreSQL.
+
+A statement's digest upsert locks the digest rows it moves (one per file) in key order, but
+a transaction of several statements (a print run in chunks, a delivery batch, the status
+sync) holds the rows of its earlier statements while it writes the next: one transaction
+writing a check of file X then one of file Y, another one of Y then one of X, deadlocked
+on the digest rows though they share no document. The digest triggers now first take a
+lock per firm (in firm order): the second transaction waits for the first at its first
+digest write, and both go through.
+
+SQLite serialises its writers: there is nothing to race there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, transaction
+
+from casebridge.books.models import Check, File
+from casebridge.books.selectors.digests import file_digests_drift
+from casebridge.books.services import files
+from tests.books.ledger_helpers import deposit, trust_check
+from tests.clockwork import PATIENCE
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL: SQLite serialises every writer, so there is no race to test",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def _file(firm, admin, attorney, n: int) -> File:
+    client, _ = files.contact_find_or_create(
+        firm=firm, actor=admin, name=f"Client {n}", external_ref=f"case-client-{n}"
+    )
+    file, _ = files.file_find_or_create(
+        firm=firm,
+        actor=admin,
+        name=f"Client {n} v. Acme",
+        client=client,
+        external_ref=f"case-{n}",
+        responsible_attorney=attorney,
+        opened_on=dt.date(2026, 1, 5),
+    )
+    return file
+
+
+def _sent_checks(firm, admin, trust, file: File, refs: list[str]) -> list[int]:
+    """Trust checks of ``file`` as the bridge sends them (``cases-`` references)."""
+    deposit(firm, admin, trust, file, 100_000)
+    ids = []
+    for ref in refs:
+        check = trust_check(firm, admin, trust, file, 1_000)
+        Check.objects.filter(pk=check.pk).update(external_ref=ref)
+        ids.append(check.pk)
+    return ids
+
+
+def _bump(check_id: int) -> None:
+    """One statement moving one check's digest (its amount)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE books_check SET amount_cents = amount_cents + 1 WHERE id = %s", [check_id]
+        )
+
+
+def _waiting_on_a_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted", [pid])
+        return bool(cursor.fetchone()[0])
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    """Wait for another thread's condition (ended as soon as it holds)."""
+    stop = threading.Event()
+    for _ in range(int(PATIENCE * 100)):
+        if condition():
+            return
+        stop.wait(0.01)
+    raise AssertionError("the other transaction never got there")
+
+
+def test_two_transactions_writing_files_in_opposite_orders_both_commit(
+    firm, admin, attorney, trust
+):
+    x, y = _file(firm, admin, attorney, 1), _file(firm, admin, attorney, 2)
+    x1, x2 = _sent_checks(firm, admin, trust, x, ["cases-cost-1", "cases-cost-2"])
+    y1, y2 = _sent_checks(firm, admin, trust, y, ["cases-cost-3", "cases-cost-4"])
+    assert file_digests_drift(firm=firm) == []
+
+    first_done, second_started, second_first_done = (threading.Event() for _ in "abc")
+    second_pid: list[int] = []
+    errors: list[BaseException] = []
+
+    def first() -> None:  # file X, then file Y
+        try:
+            with transaction.atomic():
+                _bump(x1)
+                first_done.set()
+                assert second_started.wait(PATIENCE)
+                # the other has written its check of Y, or waits for this one to commit
+                _until(lambda: second_first_done.is_set() or _waiting_on_a_lock(second_pid[0]))
+                _bump(y1)
+        except BaseException as exc:  # reported to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def second() -> None:  # file Y, then file X
+        try:
+            assert first_done.wait(PATIENCE)
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    second_pid.append(cursor.fetchone()[0])
+                second_started.set()
+                _bump(y2)
+                second_first_done.set()
+                _bump(x2)
+        except BaseException as exc:  # reported to the test
+            errors.append(exc)
+            second_started.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(PATIENCE)
+    assert not any(t.is_alive() for t in threads), "a transaction hung"
+
+    assert errors == []
+    assert (
+        sorted(Check.objects.filter(firm=firm).values_list("amount_cents", flat=True))
+        == [1_001] * 4
+    )
+    assert file_digests_drift(firm=firm) == []
