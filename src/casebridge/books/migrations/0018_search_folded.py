@@ -29,7 +29,7 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("books", "0015_search"),
+        ("books", "0016_digest_lock"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]
