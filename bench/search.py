@@ -164,7 +164,7 @@ QUERIES = (
     ("a check number", "54321"),
     ("a memo word", "expert"),
     ("nothing matches", "zyxw"),
-    ("one letter", "m"),
+    ("one letter (left out: the answer asks for more)", "m"),
     ("two letters, common", "lo"),
     ("two letters, rare", "zq"),
     ("two short words", "pi 00"),

@@ -160,6 +160,7 @@ def test_the_indexes_exist(db):
 
 def test_words_are_letters_and_digits():
     assert search.words("  Lopez-GARCÍA, 2024_07 ") == ["lopez", "garcía", "2024", "07"]
+    assert search.words("J. Smith v 7") == ["smith"]  # single characters narrow nothing
 
 
 def test_only_the_firms_newest_candidates_are_read(cfirm, cadmin, client_contact, monkeypatch):

@@ -171,6 +171,18 @@ def test_the_live_fragment_answers_the_search_box(world, admin_client, case):
     assert "Nothing found for “zzzz”." in empty
 
 
+def test_single_letters_are_left_out_and_a_query_of_nothing_else_asks_for_more(
+    world, admin_client, case
+):
+    short = text(admin_client.get(SEARCH, {"q": "l m"}, HTTP_HX_TARGET="search-live", **HX))
+    assert "Type at least two letters or digits of a word." in short
+    assert "Nothing found" not in short
+    page = text(admin_client.get(SEARCH, {"q": "m"}))
+    assert "Type at least two letters or digits of a word." in page
+    # beside a longer word, a single letter narrows nothing and is left out
+    assert f'href="/cases/{case.pk}/"' in text(admin_client.get(SEARCH, {"q": "lopez q"}))
+
+
 def test_payees_only_for_costs_management(world, admin_client, paralegal_client):
     assert "search-payees" in text(admin_client.get(SEARCH, {"q": "records"}))
     assert "search-payees" not in text(paralegal_client.get(SEARCH, {"q": "records"}))
