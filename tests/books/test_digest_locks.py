@@ -1,13 +1,14 @@
-"""Two transactions writing disjoint documents of one firm never deadlock on the digests
-(ADR 0032), on PostgreSQL.
+"""The digests' locks on PostgreSQL (ADR 0032).
 
 A statement's digest upsert locks the digest rows it moves (one per file) in key order, but
 a transaction of several statements (a print run in chunks, a delivery batch, the status
 sync) holds the rows of its earlier statements while it writes the next: one transaction
-writing a check of file X then one of file Y, another one of Y then one of X, deadlocked
-on the digest rows though they share no document. The digest triggers now first take a
-lock per firm (in firm order): the second transaction waits for the first at its first
-digest write, and both go through.
+writing a check of file X then one of file Y, another one of Y then one of X, deadlock on
+the digest rows though they share no document. That is known and not yet fixed (the test
+says so, strictly: it fails the day it passes). A per-firm advisory lock in the triggers
+fixed it but made a worse one: a transaction that writes a document and then locks another
+row against one that locks that row and then writes it (the status sync, an invoice's
+release against a void); the second test keeps that from coming back.
 
 SQLite serialises its writers: there is nothing to race there."""
 
@@ -87,6 +88,11 @@ def _until(condition: Callable[[], bool]) -> None:
     raise AssertionError("the other transaction never got there")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known (ADR 0032): digest rows of two files written in opposite orders by two "
+    "multi-statement transactions deadlock; PostgreSQL aborts one, whose caller retries",
+)
 def test_two_transactions_writing_files_in_opposite_orders_both_commit(
     firm, admin, attorney, trust
 ):
@@ -142,4 +148,57 @@ def test_two_transactions_writing_files_in_opposite_orders_both_commit(
         sorted(Check.objects.filter(firm=firm).values_list("amount_cents", flat=True))
         == [1_001] * 4
     )
+    assert file_digests_drift(firm=firm) == []
+
+
+def test_writing_a_document_then_locking_another_does_not_deadlock_with_the_reverse(
+    firm, admin, attorney, trust
+):
+    """One transaction writes a check of file X (moving X's digest), then locks a check of
+    file Y; another has locked that check and then writes it (moving Y's digest). With a
+    per-firm lock taken by the triggers the second waited for the first's lock while the
+    first waited for its row: a deadlock. The digest rows alone (two files) share nothing."""
+    x, y = _file(firm, admin, attorney, 1), _file(firm, admin, attorney, 2)
+    [x1] = _sent_checks(firm, admin, trust, x, ["cases-cost-1"])
+    [y1] = _sent_checks(firm, admin, trust, y, ["cases-cost-3"])
+    second_locked, first_bumped = threading.Event(), threading.Event()
+    pids: dict[int, int] = {}
+    errors: list[BaseException] = []
+
+    def first() -> None:  # the status sync, an invoice's release: write, then lock
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    pids[1] = cursor.fetchone()[0]
+                assert second_locked.wait(PATIENCE)
+                _bump(x1)
+                first_bumped.set()
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT id FROM books_check WHERE id = %s FOR UPDATE", [y1])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def second() -> None:  # a void: lock the check, then write it
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT id FROM books_check WHERE id = %s FOR UPDATE", [y1])
+                second_locked.set()
+                assert first_bumped.wait(PATIENCE)
+                _until(lambda: _waiting_on_a_lock(pids[1]))
+                _bump(y1)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(PATIENCE * 3)
+    assert errors == []
     assert file_digests_drift(firm=firm) == []

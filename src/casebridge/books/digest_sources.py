@@ -7,7 +7,7 @@ and file, every check, trust receipt and invoice whose ``external_ref`` has a na
 from __future__ import annotations
 
 from casebridge.books.models import Check, FileDigest, Invoice, TrustReceipt
-from casebridge.core.digest import FILE_DIGESTS_LOCK, Source, Table, Target, row_sql
+from casebridge.core.digest import Source, Table, Target, row_sql
 
 
 def _source(model: type, kind: str, cents: str, status: str, number: str, vendor: str) -> Source:
@@ -34,7 +34,6 @@ def file_digests(vendor: str) -> Target:
     return Target(
         table=FileDigest._meta.db_table,
         keys=("firm_id", "namespace", "file_key"),
-        lock_class=FILE_DIGESTS_LOCK,
         sources=(
             _source(Check, "C", "amount_cents", "status", printed, vendor),
             _source(TrustReceipt, "R", "amount_cents", "status", "''", vendor),

@@ -27,7 +27,7 @@ from casebridge.bridge.models import (
 )
 from casebridge.bridge.services.settlement import CHECK_KINDS
 from casebridge.cases.models import Cost, CostStatus, Deposit, TrustItem, TrustItemStatus
-from casebridge.core.digest import CASE_DIGESTS_LOCK, Source, Table, Target, row_sql
+from casebridge.core.digest import Source, Table, Target, row_sql
 
 #: What begins the books' external_ref of everything this side sends.
 PREFIX = "cases-"
@@ -123,7 +123,6 @@ def _target() -> Target:
     return Target(
         table=CaseDigest._meta.db_table,
         keys=("firm_id", "case_id"),
-        lock_class=CASE_DIGESTS_LOCK,
         sources=(cost, deposit, payment, invoice),
     )
 

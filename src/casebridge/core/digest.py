@@ -19,9 +19,7 @@ full recomputation (:func:`recompute_sql`, the backfill and the check) and the t
 (:func:`pg_triggers`, :func:`sqlite_triggers`) that add each inserted row's contribution
 and take each deleted row's away (an update: both), joined with the source's other tables
 as they are at that moment. PostgreSQL runs one statement-level trigger per statement over
-its transition tables, which takes an advisory lock per firm (in firm order) before it
-writes a digest row, so transactions writing one firm's digests take turns instead of
-deadlocking on its rows, and a TRUNCATE trigger per table (ADR 0032); SQLite one per row.
+its transition tables, and a TRUNCATE trigger per table (ADR 0032); SQLite one per row.
 
 PostgreSQL hashes with its ``MD5``; SQLite, which has no hash function in core, with
 :func:`row_hash` registered on every connection Casebridge opens
@@ -43,8 +41,6 @@ MODULUS = 1 << 60
 #: Name of the row hash registered on SQLite connections.
 SQLITE_HASH = "casebridge_row_hash"
 _HALF = 1 << 30
-#: Firm ids are folded into the advisory lock's second (32-bit) key modulo this.
-_INT4 = 1 << 31
 
 
 def row_hash(row: str) -> int:
@@ -170,9 +166,6 @@ class Target:
     table: str
     keys: tuple[str, ...]
     sources: tuple[Source, ...]
-    #: The first key of the PostgreSQL advisory lock taken per firm before its digests are
-    #: written (the second is the firm id; ADR 0032): one per digest table.
-    lock_class: int
 
     def tables(self) -> list[str]:
         names: list[str] = []
@@ -204,40 +197,23 @@ def _name(target: Target, table: str, event: str) -> str:
 
 _EVENTS = ("insert", "update", "delete")
 
-#: The advisory lock classes of the digest tables (:attr:`Target.lock_class`): no other
-#: advisory lock in Casebridge uses these.
-FILE_DIGESTS_LOCK = 30_001
-CASE_DIGESTS_LOCK = 30_002
-
-
-def pg_lock_sql(lock_class: int, firm: str) -> str:
-    """SQL taking the transaction-level advisory lock of a firm's digests (ADR 0032)."""
-    return f"pg_advisory_xact_lock({int(lock_class)}, CAST({firm} % {_INT4} AS integer))"
-
 
 def _pg_fold(target: Target, rows: str) -> str:
     """One statement folding ``rows`` (``k0..., n, cents, h`` each) into the digests: the
-    rows grouped by key, then the advisory lock of each firm they move taken in firm order,
-    then one upsert in key order. Every digest write of a firm is made holding its lock,
-    so two transactions never wait for each other's digest rows (ADR 0032)."""
+    rows grouped by key, then one upsert in key order (so one statement never deadlocks
+    with another). No lock besides the rows': a per-firm advisory lock taken here was tried
+    and withdrawn (ADR 0032): taken by the trigger, after the statement's own row locks, it
+    inverted the order of every path that writes a document and then locks other rows."""
     keys = [f"k{i}" for i in range(len(target.keys))]
     key_list = ", ".join(keys)
     set_keys = ", ".join(target.keys)
-    lock = pg_lock_sql(target.lock_class, "f")
     return "\n".join(
         [
-            "  WITH d AS MATERIALIZED (",
-            f"    SELECT {key_list}, SUM(n) AS n, SUM(cents) AS cents, {hash_sum_sql('h')} AS h",
-            f"    FROM ({rows}) u",
-            f"    GROUP BY {key_list}",
-            f"    HAVING SUM(n) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('h')} <> 0",
-            "  ), locked AS MATERIALIZED (",
-            f"    SELECT COUNT({lock}) AS firms",
-            "    FROM (SELECT DISTINCT k0 AS f FROM d ORDER BY 1) o",
-            "  )",
             f"  INSERT INTO {target.table} AS t ({set_keys}, documents, cents, hash)",
-            f"  SELECT {key_list}, n, cents, h",
-            "  FROM d, locked",
+            f"  SELECT {key_list}, SUM(n), SUM(cents), {hash_sum_sql('h')}",
+            f"  FROM ({rows}) u",
+            f"  GROUP BY {key_list}",
+            f"  HAVING SUM(n) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('h')} <> 0",
             f"  ORDER BY {key_list}",
             f"  ON CONFLICT ({set_keys}) DO UPDATE",
             "    SET documents = t.documents + EXCLUDED.documents,",

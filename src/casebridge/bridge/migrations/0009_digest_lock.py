@@ -1,8 +1,7 @@
-"""ADR 0032: the case digests' PostgreSQL triggers take a lock per firm (in firm order)
-before they write, so two transactions writing disjoint documents of one firm never
-deadlock on the digest rows; and a TRUNCATE of one of their source tables makes every
-digest its recomputation. The triggers are installed again (the digests with them: the
-hash is unchanged). SQLite's row triggers are unchanged (installed again all the same).
+"""ADR 0032: a TRUNCATE of one of the case digests' source tables makes every digest its
+recomputation. The triggers are installed again (the digests with them: the hash is
+unchanged); the per-firm lock this migration first installed was withdrawn, and the
+triggers are whatever ``install`` makes. SQLite's row triggers are unchanged.
 
 Backwards leaves the new triggers (they keep the same digests)."""
 
