@@ -34,7 +34,7 @@ def test_a_reconciliation_is_queued_then_read_with_its_differences(books, cases,
 
     status, before = api.get("/reconciliation")
     assert (status, before["run"], before["pending"]) == (200, None, None)
-    assert before["differences"] == {"items": [], "count": 0}
+    assert before["differences"] == {"items": [], "next": None}
 
     status, queued = api.post("/reconciliation/runs", {})
     assert status == 202, queued
@@ -55,7 +55,7 @@ def test_a_reconciliation_is_queued_then_read_with_its_differences(books, cases,
         "120.00",
         None,
     )
-    assert api.get("/reconciliation?kind=deposit")[1]["differences"] == {"items": [], "count": 0}
+    assert api.get("/reconciliation?kind=deposit")[1]["differences"] == {"items": [], "next": None}
 
 
 def test_a_difference_is_fixed_through_the_api(books, cases, connected):

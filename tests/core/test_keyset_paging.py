@@ -220,3 +220,12 @@ def test_only_orderings_by_field_names_page():
         keyset_page(Contact.objects.order_by(), PageIn())
     with pytest.raises(TypeError, match="field names"):
         keyset_page(Contact.objects.order_by("?"), PageIn())
+    with pytest.raises(TypeError, match=r"client_id"):
+        keyset_page(File.objects.order_by("client"), PageIn())
+
+
+def test_a_relations_column_pages_by_its_id(firm, client, files):
+    other = Contact.objects.create(firm=firm, name="Aaron Abel")
+    _file(firm, other, "F-7", "Delta", 1)
+    qs = File.objects.filter(firm=firm).order_by("-client_id")
+    assert _walk(qs, limit=4) == [["F-7", "F-1", "F-2", "F-3"], ["F-4", "F-5", "F-6"]]

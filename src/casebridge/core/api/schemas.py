@@ -332,6 +332,9 @@ def _field_kind(model: type[Model], path: str) -> tuple[type, bool]:
             if related is None or isinstance(related, str):
                 raise TypeError(f"keyset paging cannot follow {path}")
             model = related
+    if field.is_relation and name != getattr(field, "attname", None):
+        # order_by("case") sorts by the case's own ordering, not by the column
+        raise TypeError(f"keyset paging orders by a relation's column ({path}_id), not {path}")
     kind = _CURSOR_TYPES.get(field.get_internal_type())  # type: ignore[union-attr]
     if kind is None:
         raise TypeError(f"keyset paging cannot order by {path} ({field.get_internal_type()})")  # type: ignore[union-attr]
