@@ -410,8 +410,7 @@ def keyset_page(queryset: QuerySet[M], page: PageIn) -> tuple[list[M], str | Non
     422 naming ``cursor``."""
     keys = _keys(queryset)
     tag = _tag(queryset, keys)
-    if any(k.nullable for k in keys):
-        queryset = queryset.order_by(*(k.ordering() for k in keys))
+    queryset = queryset.order_by(*(k.ordering() for k in keys))  # with the id, nulls last
     if page.cursor:
         kinds, nullable = [k.kind for k in keys], [k.nullable for k in keys]
         queryset = queryset.filter(_past(keys, decode_cursor(page.cursor, tag, kinds, nullable)))
