@@ -11,9 +11,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from casebridge.books.api.reports import EXTERNAL_DOCUMENTS, TRUST_BALANCES
 from casebridge.books.models import ActivityCode, BankAccount, BankAccountKind, File
 from casebridge.books.services import checks, files, invoices
 from casebridge.books.services.invoices import LineSpec
+from casebridge.core.api.schemas import encode_cursor
 from tests.books.api.conftest import ApiClient, issue_token
 from tests.books.ledger_helpers import D, books_open, deposit, trust_check
 
@@ -85,7 +87,7 @@ def test_every_file_with_a_ledger_shows_its_balance_after_receipts_and_checks(
         "bank_account_id": trust.pk,
         "as_of": today.isoformat(),
         "items": [balance_item(client_file, "850.25"), balance_item(second, "0.00")],
-        "next_after_file_id": None,
+        "next": None,
     }
     assert no_ledger.pk not in [item["file_id"] for item in reply.body["items"]]
 
@@ -105,13 +107,13 @@ def test_asked_by_id_a_file_without_a_ledger_shows_zero_and_other_firms_files_ar
         "bank_account_id": trust.pk,
         "as_of": today.isoformat(),
         "items": [balance_item(client_file, "123.45"), balance_item(no_ledger, "0.00")],
-        "next_after_file_id": None,
+        "next": None,
     }
     nothing = {
         "bank_account_id": trust.pk,
         "as_of": today.isoformat(),
         "items": [],
-        "next_after_file_id": None,
+        "next": None,
     }
     for none_of_ours in (str(their_file.pk), "", ","):  # never "every file"
         reply = api.get(BALANCES, {"bank_account_id": trust.pk, "file_ids": none_of_ours})
@@ -125,14 +127,14 @@ def test_balances_are_keyset_paged_by_file_id(api, firm, admin, trust, today):
     open_file(firm, admin, 6)  # no ledger: not listed
 
     pages = []
-    after = 0
+    query = {"bank_account_id": trust.pk, "limit": 2}
     while True:
-        reply = api.get(BALANCES, {"bank_account_id": trust.pk, "limit": 2, "after_file_id": after})
+        reply = api.get(BALANCES, query)
         assert reply.status == 200
         pages.append(reply.body)
-        after = reply.body["next_after_file_id"]
-        if after is None:
+        if reply.body["next"] is None:
             break
+        query["cursor"] = reply.body["next"]
 
     expected = [balance_item(f, f"{n}.00") for n, f in enumerate(opened, start=1)]
     day = today.isoformat()
@@ -141,33 +143,31 @@ def test_balances_are_keyset_paged_by_file_id(api, firm, admin, trust, today):
             "bank_account_id": trust.pk,
             "as_of": day,
             "items": expected[0:2],
-            "next_after_file_id": opened[1].pk,
+            "next": encode_cursor(TRUST_BALANCES, [opened[1].pk]),
         },
         {
             "bank_account_id": trust.pk,
             "as_of": day,
             "items": expected[2:4],
-            "next_after_file_id": opened[3].pk,
+            "next": encode_cursor(TRUST_BALANCES, [opened[3].pk]),
         },
         {
             "bank_account_id": trust.pk,
             "as_of": day,
             "items": expected[4:5],
-            "next_after_file_id": None,
+            "next": None,
         },
     ]
     # a full last page points past itself; the page after it is empty
-    full = api.get(
-        BALANCES, {"bank_account_id": trust.pk, "limit": 3, "after_file_id": opened[1].pk}
-    )
-    assert full.body["next_after_file_id"] == opened[4].pk
+    full = api.get(BALANCES, {"bank_account_id": trust.pk, "limit": 3, "cursor": pages[0]["next"]})
+    assert full.body["next"] == encode_cursor(TRUST_BALANCES, [opened[4].pk])
     assert [item["file_id"] for item in full.body["items"]] == [f.pk for f in opened[2:]]
-    after_last = api.get(BALANCES, {"bank_account_id": trust.pk, "after_file_id": opened[4].pk})
+    after_last = api.get(BALANCES, {"bank_account_id": trust.pk, "cursor": full.body["next"]})
     assert after_last.body == {
         "bank_account_id": trust.pk,
         "as_of": day,
         "items": [],
-        "next_after_file_id": None,
+        "next": None,
     }
 
 
@@ -199,7 +199,11 @@ def test_only_a_trust_bank_account_of_the_firm_is_accepted(
         ({"file_ids": str(2**63)}, "file_ids"),
         ({"limit": 10_001}, "limit"),
         ({"limit": 0}, "limit"),
-        ({"after_file_id": -1}, "after_file_id"),
+        ({"cursor": "-1"}, "cursor"),
+        ({"cursor": "x" * 1001}, "cursor"),
+        ({"cursor": encode_cursor(TRUST_BALANCES, [0])}, "cursor"),
+        ({"cursor": encode_cursor(TRUST_BALANCES, ["3"])}, "cursor"),
+        ({"cursor": encode_cursor(EXTERNAL_DOCUMENTS, [3])}, "cursor"),
     ],
 )
 def test_bad_paging_or_file_ids_are_refused_naming_the_field(api, trust, params, field):
@@ -278,7 +282,7 @@ def test_checks_sent_under_a_prefix_with_their_status_number_and_void(
             check_item(printed, "25.50", "printed", 5001, None),
             check_item(voided, "300.00", "voided", 1001, "2026-03-09"),
         ],
-        "next_after_id": None,
+        "next": None,
     }
     assert [item["bank_account_id"] for item in reply.body["items"]] == [
         trust.pk,
@@ -344,7 +348,7 @@ def test_trust_receipts_sent_under_a_prefix(api, firm, admin, trust, client_file
                 "void_date": "2026-03-06",
             },
         ],
-        "next_after_id": None,
+        "next": None,
     }
 
 
@@ -412,7 +416,7 @@ def test_invoices_sent_under_a_prefix_with_their_stage_number_and_void(
             item(voided, 1003, "voided", trust.pk, "2026-03-12"),
             item(unposted_void, 1004, "voided", None, None),
         ],
-        "next_after_id": None,
+        "next": None,
     }
 
 
@@ -423,19 +427,21 @@ def test_documents_are_keyset_paged_by_id(api, firm, admin, trust, client_file):
     ]
 
     pages = []
-    after = 0
+    query = {"kind": "check", "prefix": "cases-", "limit": 2}
     while True:
-        reply = api.get(
-            DOCUMENTS, {"kind": "check", "prefix": "cases-", "limit": 2, "after_id": after}
-        )
+        reply = api.get(DOCUMENTS, query)
         assert reply.status == 200
-        pages.append(([item["id"] for item in reply.body["items"]], reply.body["next_after_id"]))
-        after = reply.body["next_after_id"]
-        if after is None:
+        pages.append(([item["id"] for item in reply.body["items"]], reply.body["next"]))
+        if reply.body["next"] is None:
             break
+        query["cursor"] = reply.body["next"]
 
     ids = [c.pk for c in sent]
-    assert pages == [(ids[0:2], ids[1]), (ids[2:4], ids[3]), (ids[4:], None)]
+    assert pages == [
+        (ids[0:2], encode_cursor(EXTERNAL_DOCUMENTS, [ids[1]])),
+        (ids[2:4], encode_cursor(EXTERNAL_DOCUMENTS, [ids[3]])),
+        (ids[4:], None),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -447,7 +453,11 @@ def test_documents_are_keyset_paged_by_id(api, firm, admin, trust, client_file):
         ({"kind": "check", "prefix": ""}, "prefix"),
         ({"kind": "check", "prefix": "x" * 61}, "prefix"),
         ({"kind": "check", "prefix": "cases-", "limit": 10_001}, "limit"),
-        ({"kind": "check", "prefix": "cases-", "after_id": -1}, "after_id"),
+        ({"kind": "check", "prefix": "cases-", "cursor": "?"}, "cursor"),
+        (
+            {"kind": "check", "prefix": "cases-", "cursor": encode_cursor(TRUST_BALANCES, [3])},
+            "cursor",
+        ),
     ],
 )
 def test_bad_document_queries_are_refused_naming_the_field(api, params, field):
@@ -584,7 +594,7 @@ def test_both_reads_are_in_the_schema_with_typed_answers(anonymous_client):
     assert params == {
         "bank_account_id": True,
         "file_ids": False,
-        "after_file_id": False,
+        "cursor": False,
         "limit": False,
         "as_of": False,
     }

@@ -104,7 +104,7 @@ def test_each_file_has_its_documents_digest_and_trust_balance(api, trust, client
         "bank_account_id": trust.pk,
         "as_of": today.isoformat(),
         "columns": COLUMNS,
-        "rows": [
+        "items": [
             [None, 1, 700, digest_of([digest_row("C", "cases-cost-9", 700, "queued")]), 0],
             [
                 client_file.pk,
@@ -115,7 +115,7 @@ def test_each_file_has_its_documents_digest_and_trust_balance(api, trust, client
             ],
             [sent["ledger_only"].pk, 0, 0, "", 4_200],
         ],
-        "next_after_file_id": None,
+        "next": None,
     }
     # the order of the rows does not matter to the hash
     assert digest_of(reversed(rows)) == digest_of(rows)
@@ -125,15 +125,15 @@ def test_each_file_has_its_documents_digest_and_trust_balance(api, trust, client
 
 
 def test_digests_are_keyset_paged_by_file_id(api, trust, client_file, sent):
-    pages, after = [], 0
-    while after is not None:
-        reply = api.get(
-            DIGESTS,
-            {"bank_account_id": trust.pk, "prefix": "cases-", "limit": 1, "after_file_id": after},
-        )
+    pages: list[list[int | None]] = []
+    query = {"bank_account_id": trust.pk, "prefix": "cases-", "limit": 1}
+    while True:
+        reply = api.get(DIGESTS, query)
         assert reply.status == 200
-        pages.append([row[0] for row in reply.body["rows"]])
-        after = reply.body["next_after_file_id"]
+        pages.append([row[0] for row in reply.body["items"]])
+        if reply.body["next"] is None:
+            break
+        query["cursor"] = reply.body["next"]
     # the documents without a file come with the first page; a file with nothing is left
     # out but still ends its page
     assert pages == [[None, client_file.pk], [sent["ledger_only"].pk], [], []]

@@ -48,6 +48,8 @@ PAGE_SIZE = 1000
 IDS_PER_GET = 250
 #: Rows per page of the books' keyset-paged reports (their maximum).
 BULK_PAGE_SIZE = 10_000
+#: Files per page of ``GET /reports/external-digests`` (its maximum).
+DIGEST_PAGE_SIZE = 50_000
 
 #: Books error codes that mean "log in again", not "the request is wrong".
 AUTH_LAPSED_CODES = frozenset({"reauthentication_required", "invalid_token", "not_authenticated"})
@@ -677,27 +679,18 @@ class HttpBooksClient:
             raise BooksUnreachable(code, message, **kwargs)
         raise BooksRejected(code, message, **kwargs)
 
-    def _keyset(
-        self, path: str, params: dict[str, Any], after: str, next_after: str
-    ) -> Iterator[dict[str, Any]]:
-        """Every row of a keyset-paged report (``after`` / ``next_after`` name the cursor)."""
-        cursor: int | None = 0
-        while cursor is not None:
-            body = self._request("GET", path, params={**params, after: cursor})
-            yield from body["items"]
-            cursor = body.get(next_after)
-
-    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        offset = 0
+    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Every item of a paged list, page by page: each page's ``next`` goes back as
+        ``cursor`` until it is null (the one paging shape of the books' API). ``params``
+        may set ``limit``; the default is :data:`PAGE_SIZE`."""
+        query: dict[str, Any] = {"limit": PAGE_SIZE, **(params or {})}
         while True:
-            body = self._request(
-                "GET", path, params={**(params or {}), "limit": PAGE_SIZE, "offset": offset}
-            )
-            items = body.get("items", [])
-            yield from items
-            offset += len(items)
-            if not items or offset >= int(body.get("count", 0)):
+            body = self._request("GET", path, params=query)
+            yield from body["items"]
+            cursor = body.get("next")
+            if not cursor:
                 return
+            query = {**query, "cursor": cursor}
 
     # -- the session ----------------------------------------------------------------------
 
@@ -985,11 +978,8 @@ class HttpBooksClient:
     @_answers
     def all_trust_balances(self, bank_account_id: int) -> dict[int, int]:
         """Every file's client trust balance in that account (cents), page by page."""
-        rows = self._keyset(
-            "reports/trust-balances",
-            {"bank_account_id": bank_account_id, "limit": BULK_PAGE_SIZE},
-            "after_file_id",
-            "next_after_file_id",
+        rows = self._pages(
+            "reports/trust-balances", {"bank_account_id": bank_account_id, "limit": BULK_PAGE_SIZE}
         )
         return {int(r["file_id"]): _cents(r["balance"]) for r in rows}
 
@@ -1014,7 +1004,7 @@ class HttpBooksClient:
                 date=_date(r.get("date")),
                 void_date=_date(r.get("void_date")),
             )
-            for r in self._keyset("reports/external-documents", params, "after_id", "next_after_id")
+            for r in self._pages("reports/external-documents", params)
         ]
 
     @_answers
@@ -1023,23 +1013,15 @@ class HttpBooksClient:
         that account, page by page (compact arrays, 50,000 files a page)."""
         documents: dict[int | None, tuple[int, int, str]] = {}
         balances: dict[int, int] = {}
-        cursor: int | None = 0
-        while cursor is not None:
-            body = self._request(
-                "GET",
-                "reports/external-digests",
-                params={
-                    "bank_account_id": bank_account_id,
-                    "prefix": prefix,
-                    "after_file_id": cursor,
-                },
-            )
-            for file_id, n, cents, digest, trust in body["rows"]:
-                if n:
-                    documents[file_id] = (int(n), int(cents), str(digest))
-                if file_id is not None:
-                    balances[int(file_id)] = int(trust)
-            cursor = body.get("next_after_file_id")
+        rows = self._pages(
+            "reports/external-digests",
+            {"bank_account_id": bank_account_id, "prefix": prefix, "limit": DIGEST_PAGE_SIZE},
+        )
+        for file_id, n, cents, digest, trust in rows:
+            if n:
+                documents[file_id] = (int(n), int(cents), str(digest))
+            if file_id is not None:
+                balances[int(file_id)] = int(trust)
         return BooksDigests(documents=documents, balances=balances)
 
     @_answers
@@ -1059,7 +1041,7 @@ class HttpBooksClient:
         out: list[BooksDocument] = []
         for chunk in chunks:
             params = {"kind": kind, "prefix": prefix, "limit": BULK_PAGE_SIZE, **chunk}
-            rows = self._keyset("reports/external-documents", params, "after_id", "next_after_id")
+            rows = self._pages("reports/external-documents", params)
             out.extend(_document(r) for r in rows)
         return sorted(out, key=lambda d: d.id)
 

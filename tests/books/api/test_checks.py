@@ -305,15 +305,21 @@ def test_list_checks_with_filters(api, cost):
     assert api.post(f"/checks/{ids[1]}/void").body["status"] == "voided"
 
     everything = api.get("/checks")
-    assert (everything.body["count"], [c["id"] for c in everything.body["items"]]) == (3, ids)
+    assert ([c["id"] for c in everything.body["items"]], everything.body["next"]) == (ids, None)
     assert [c["id"] for c in api.get("/checks", {"status": "voided"}).body["items"]] == [ids[1]]
     assert [c["id"] for c in api.get("/checks", {"external_ref": "cost-2"}).body["items"]] == [
         ids[2]
     ]
     by_ids = api.get("/checks", {"ids": f"{ids[0]},{ids[2]},999"})
     assert [c["id"] for c in by_ids.body["items"]] == [ids[0], ids[2]]
-    page = api.get("/checks", {"limit": 1, "offset": 1})
-    assert (page.body["count"], [c["id"] for c in page.body["items"]]) == (3, [ids[1]])
+    first = api.get("/checks", {"limit": 1})
+    page = api.get("/checks", {"limit": 1, "cursor": first.body["next"]})
+    assert [c["id"] for c in first.body["items"] + page.body["items"]] == ids[:2]
+    last = api.get("/checks", {"limit": 1, "cursor": page.body["next"]})
+    assert ([c["id"] for c in last.body["items"]], last.body["next"]) == ([ids[2]], None)
+    bad_cursor = api.get("/checks", {"cursor": "not-a-cursor"})
+    assert (bad_cursor.status, bad_cursor.error["field"]) == (422, "cursor")
+    assert bad_cursor.error["message"].startswith("cursor: not a cursor of this list")
     bad = api.get("/checks", {"ids": "1,two"})
     assert (bad.status, bad.error["field"]) == (422, "ids")
     bad_status = api.get("/checks", {"status": "lost"})

@@ -28,6 +28,7 @@ def test_users_are_listed_and_found_by_email_ignoring_case(api, admin, attorney)
                 "is_integration_user": False,
             }
         ],
+        "next": None,
         "count": 1,
     }
     assert api.get(f"/users/{attorney.pk}").body == sam.body["items"][0]

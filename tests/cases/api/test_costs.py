@@ -3,6 +3,8 @@ split, and each refusal with the problem named and nothing written."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from casebridge.cases.models import Cost, CostStatus
@@ -71,7 +73,7 @@ def test_add_a_cost_and_read_it_back(api, cfirm, case, payee, cost_body):
     assert Cost.objects.get().amount_cents == 12_550
     assert api.get(f"/costs/{cost_id}").body == reply.body
     tab = api.get(f"/cases/{case.pk}/costs")
-    assert (tab.body["count"], tab.body["items"][0]["id"]) == (1, cost_id)
+    assert (tab.body["count"], tab.body["items"][0]["id"], tab.body["next"]) == (1, cost_id, None)
 
 
 @pytest.mark.parametrize("amount", ["0", "0.00", "-5.00", "-0.01"])
@@ -319,6 +321,33 @@ def test_a_split_needs_linked_cases(api, cfirm, cadmin, open_cost, client_contac
     assert db_state() == before
 
 
+def test_a_cases_costs_tab_pages_by_cursor_newest_first(api, cfirm, cadmin, case, payee):
+    made = [
+        costs.cost_create(
+            firm=cfirm,
+            actor=cadmin,
+            case_id=case.pk,
+            payee_id=payee.pk,
+            amount_cents=100 * n,
+            cost_code_id=cost_code(cfirm, "E101").pk,
+            cost_date=D - dt.timedelta(days=day),
+        ).pk
+        for n, day in enumerate((3, 0, 3, 0, 1), start=1)
+    ]
+    pages, query = [], {"limit": 2}
+    while True:
+        reply = api.get(f"/cases/{case.pk}/costs", query)
+        assert reply.status == 200
+        pages.append(([c["id"] for c in reply.body["items"]], reply.body["count"]))
+        if reply.body["next"] is None:
+            break
+        query["cursor"] = reply.body["next"]
+    # newest first, ties by the larger id first
+    assert pages == [([made[3], made[1]], 5), ([made[4], made[2]], 5), ([made[0]], 5)]
+    bad = api.get(f"/cases/{case.pk}/costs", {"cursor": "junk"})
+    assert (bad.status, bad.error["field"]) == (422, "cursor")
+
+
 def test_costs_management_tabs_filters_and_sort(api, cfirm, cadmin, case, payee, cattorney):
     for cents in (500, 300, 900):
         costs.cost_create(
@@ -338,30 +367,31 @@ def test_costs_management_tabs_filters_and_sort(api, cfirm, cadmin, case, payee,
     assert open_tab.status == 200
     body = open_tab.body
     assert [c["amount"] for c in body["items"]] == ["9.00", "3.00"]
-    assert (body["count"], body["total"], body["status"], body["next"], body["previous"]) == (
-        2,
-        "12.00",
-        "open",
-        None,
-        None,
-    )
+    assert (
+        body["count"],
+        body["total"],
+        body["status"],
+        body["limit"],
+        body["next"],
+        body["previous"],
+    ) == (2, "12.00", "open", 50, None, None)
     paid_tab = api.get("/costs", {"status": "paid"})
     assert [c["id"] for c in paid_tab.body["items"]] == [paid.pk]
     filtered = api.get(
         "/costs", {"attorney_id": cattorney.pk, "amount_min": "4.00", "payee_id": payee.pk}
     )
     assert [c["amount"] for c in filtered.body["items"]] == ["9.00"]
-    first = api.get("/costs", {"sort": "-amount", "page_size": 1})
+    first = api.get("/costs", {"sort": "-amount", "limit": 1})
     assert (first.body["items"][0]["amount"], first.body["previous"]) == ("3.00", None)
-    paged = api.get("/costs", {"sort": "-amount", "page_size": 1, "cursor": first.body["next"]})
+    paged = api.get("/costs", {"sort": "-amount", "limit": 1, "cursor": first.body["next"]})
     assert (paged.body["items"][0]["amount"], paged.body["next"], paged.body["count"]) == (
         "9.00",
         None,
         2,
     )
-    back = api.get("/costs", {"sort": "-amount", "page_size": 1, "cursor": paged.body["previous"]})
+    back = api.get("/costs", {"sort": "-amount", "limit": 1, "cursor": paged.body["previous"]})
     assert [c["amount"] for c in back.body["items"]] == ["3.00"]
-    last = api.get("/costs", {"sort": "-amount", "page_size": 1, "cursor": "last"})
+    last = api.get("/costs", {"sort": "-amount", "limit": 1, "cursor": "last"})
     assert [c["amount"] for c in last.body["items"]] == ["9.00"]
     bad = api.get("/costs", {"status": "void"})
     assert (bad.status, bad.error["field"]) == (422, "status")

@@ -68,8 +68,12 @@ HOSTILE_QUERIES: list[dict[str, str]] = [
     {"status": "nope", "sort": "nope", "is_attorney": "maybe"},
     {"case_id": "9" * 30, "attorney_id": "-1", "payee_id": "x", "client_id": "0"},
     {"date_from": "2026-02-30", "date_to": "yesterday"},
-    {"amount_min": "1.001", "amount_max": "1e9", "page": "0", "page_size": "100000"},
-    {"page": "99999999999", "page_size": "500", "amount_min": "-99999999999.99"},
+    {"amount_min": "1.001", "amount_max": "1e9", "page": "0", "limit": "100000"},
+    {"page": "99999999999", "limit": "500", "amount_min": "-99999999999.99"},
+    {"cursor": "\x00"},
+    {"cursor": "eyJhIjoxfQ", "limit": "1"},
+    {"cursor": "WyJ4IiwgIlx1ZDgwMCIsIDFd", "sort": "amount"},
+    {"cursor": "x" * 5000},
 ]
 
 

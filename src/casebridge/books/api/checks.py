@@ -68,8 +68,8 @@ from casebridge.core.api.schemas import (
     Page,
     PageIn,
     PositiveCents,
+    keyset_page,
     money,
-    page_of,
 )
 
 router = Router(tags=["checks and trust receipts"])
@@ -238,8 +238,8 @@ def check_list(
         qs = qs.filter(external_ref=filters.external_ref)
     if filters.ids is not None:
         qs = qs.filter(pk__in=parse_ids(filters.ids))
-    rows, count = page_of(qs, page)
-    return Page[CheckOut](items=_checks_out(rows), count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return Page[CheckOut](items=_checks_out(rows), next=next_cursor)
 
 
 @router.get("/checks/{int:check_id}", response={200: CheckOut, **ERRORS})
@@ -575,8 +575,8 @@ def receipt_list(
         qs = qs.filter(file_id=filters.file_id)
     if filters.external_ref:
         qs = qs.filter(external_ref=filters.external_ref)
-    rows, count = page_of(qs, page)
-    return Page[ReceiptOut](items=_receipts_out(rows), count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return Page[ReceiptOut](items=_receipts_out(rows), next=next_cursor)
 
 
 @router.get("/trust-receipts/{int:receipt_id}", response={200: ReceiptOut, **ERRORS})

@@ -43,8 +43,8 @@ from casebridge.core.api.schemas import (
     Out,
     Page,
     PageIn,
+    keyset_page,
     money,
-    page_of,
 )
 
 router = Router(tags=["contacts and files"])
@@ -93,8 +93,8 @@ def contact_list(
     qs = Contact.objects.filter(firm=context(request).firm).order_by("pk")
     if filters.external_ref:
         qs = qs.filter(external_ref=filters.external_ref)
-    rows, count = page_of(qs, page)
-    return Page[ContactOut](items=[ContactOut.of(c) for c in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return Page[ContactOut](items=[ContactOut.of(c) for c in rows], next=next_cursor)
 
 
 @router.get("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS})
@@ -235,8 +235,8 @@ def file_list(
         qs = qs.filter(number=filters.number)
     if filters.client_id:
         qs = qs.filter(client_id=filters.client_id)
-    rows, count = page_of(qs, page)
-    return Page[FileOut](items=_file_items(firm, rows), count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return Page[FileOut](items=_file_items(firm, rows), next=next_cursor)
 
 
 @router.get("/files/{int:file_id}", response={200: FileOut, **ERRORS})

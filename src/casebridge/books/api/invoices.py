@@ -44,8 +44,8 @@ from casebridge.core.api.schemas import (
     Page,
     PageIn,
     PositiveCents,
+    keyset_page,
     money,
-    page_of,
 )
 
 router = Router(tags=["invoices"])
@@ -170,8 +170,8 @@ def invoice_list(
         qs = qs.filter(file_id=filters.file_id)
     if filters.external_ref:
         qs = qs.filter(external_ref=filters.external_ref)
-    rows, count = page_of(qs, page)
-    return Page[InvoiceOut](items=[InvoiceOut.of(i) for i in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return Page[InvoiceOut](items=[InvoiceOut.of(i) for i in rows], next=next_cursor)
 
 
 @router.get("/invoices/{int:invoice_id}", response={200: InvoiceOut, **ERRORS})

@@ -45,8 +45,8 @@ from casebridge.core.api.schemas import (
     Out,
     Page,
     PageIn,
+    keyset_page,
     money,
-    page_of,
 )
 
 router = Router(tags=["journal"])
@@ -265,8 +265,8 @@ def journal_entry_list(
         qs = qs.filter(date__gte=filters.date_from)
     if filters.date_to:
         qs = qs.filter(date__lte=filters.date_to)
-    rows, count = page_of(qs, page)
-    return Page[JournalEntryOut](items=[JournalEntryOut.of(e) for e in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return Page[JournalEntryOut](items=[JournalEntryOut.of(e) for e in rows], next=next_cursor)
 
 
 @router.get("/journal-entries/{int:entry_id}", response={200: JournalEntryOut, **ERRORS})

@@ -52,14 +52,15 @@ from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import (
     ERRORS,
     Cents,
+    CountedPage,
     Id,
     In,
     Money,
     Out,
     Page,
     PageIn,
+    keyset_page,
     money,
-    page_of,
 )
 
 router = Router(tags=["bank reconciliation"])
@@ -149,12 +150,12 @@ def line_list(
     qs = StatementLine.objects.filter(bank_account=bank).order_by("posted_on", "pk")
     if filters.status:
         qs = qs.filter(status=filters.status)
-    rows, count = page_of(qs, filters)
+    rows, next_cursor = keyset_page(qs, filters)
     cleared: dict[int, list[ClearedItem]] = {}
     for item in ClearedItem.objects.filter(line__in=rows).order_by("pk"):
         cleared.setdefault(item.line_id or 0, []).append(item)
     return Page[MatchLineOut](
-        items=[MatchLineOut.of(r, cleared.get(r.pk, [])) for r in rows], count=count
+        items=[MatchLineOut.of(r, cleared.get(r.pk, [])) for r in rows], next=next_cursor
     )
 
 
@@ -545,17 +546,19 @@ def _detail(saved: Reconciliation) -> ReconciliationDetailOut:
 
 @router.get(
     "/bank-accounts/{int:bank_account_id}/reconciliations",
-    response={200: Page[ReconciliationOut], **ERRORS},
+    response={200: CountedPage[ReconciliationOut], **ERRORS},
 )
 def reconciliation_history(
     request: HttpRequest, bank_account_id: Id, page: Query[PageIn]
-) -> Page[ReconciliationOut]:
+) -> CountedPage[ReconciliationOut]:
     """Every saved reconciliation of the account, latest month first."""
     ctx = context(request)
     bank = get_or_404(_banks(ctx.firm), bank_account_id)
     qs = _recs(ctx.firm).filter(bank_account=bank).order_by("-period_end", "-pk")
-    rows, count = page_of(qs, page)
-    return Page[ReconciliationOut](items=[ReconciliationOut.of(r) for r in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[ReconciliationOut](
+        items=[ReconciliationOut.of(r) for r in rows], next=next_cursor, count=qs.count()
+    )
 
 
 @router.get(

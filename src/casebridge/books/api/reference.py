@@ -32,7 +32,17 @@ from casebridge.books.models import (
 from casebridge.books.selectors.reports import account_balance_cents, gl_balances
 from casebridge.core import clock
 from casebridge.core.api.lookups import get_or_404
-from casebridge.core.api.schemas import ERRORS, Clean, Id, Money, Out, Page, PageIn, money, page_of
+from casebridge.core.api.schemas import (
+    ERRORS,
+    Clean,
+    CountedPage,
+    Id,
+    Money,
+    Out,
+    PageIn,
+    keyset_page,
+    money,
+)
 
 router = Router(tags=["set-up"])
 
@@ -41,15 +51,17 @@ class UserFilter(Clean):
     email: str | None = Field(None, max_length=254, description="Exact, case-insensitive.")
 
 
-@router.get("/users", response={200: Page[UserOut], **ERRORS})
+@router.get("/users", response={200: CountedPage[UserOut], **ERRORS})
 def user_list(
     request: HttpRequest, page: Query[PageIn], filters: Query[UserFilter]
-) -> Page[UserOut]:
+) -> CountedPage[UserOut]:
     qs = User.objects.filter(firm=context(request).firm).order_by("pk")
     if filters.email:
         qs = qs.filter(email__iexact=filters.email.strip())
-    rows, count = page_of(qs, page)
-    return Page[UserOut](items=[UserOut.of(u) for u in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[UserOut](
+        items=[UserOut.of(u) for u in rows], next=next_cursor, count=qs.count()
+    )
 
 
 @router.get("/users/{int:user_id}", response={200: UserOut, **ERRORS})
@@ -76,11 +88,13 @@ class AreaOut(Out):
     description: str
 
 
-@router.get("/areas-of-practice", response={200: Page[AreaOut], **ERRORS})
-def area_list(request: HttpRequest, page: Query[PageIn]) -> Page[AreaOut]:
+@router.get("/areas-of-practice", response={200: CountedPage[AreaOut], **ERRORS})
+def area_list(request: HttpRequest, page: Query[PageIn]) -> CountedPage[AreaOut]:
     qs = AreaOfPractice.objects.filter(firm=context(request).firm).order_by("name", "pk")
-    rows, count = page_of(qs, page)
-    return Page[AreaOut](items=[area_out(a) for a in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[AreaOut](
+        items=[area_out(a) for a in rows], next=next_cursor, count=qs.count()
+    )
 
 
 def area_out(area: AreaOfPractice) -> AreaOut:
@@ -123,10 +137,10 @@ class ActivityCodeFilter(Clean):
     code: str | None = Field(None, max_length=40, description="Exact, case-insensitive.")
 
 
-@router.get("/activity-codes", response={200: Page[ActivityCodeOut], **ERRORS})
+@router.get("/activity-codes", response={200: CountedPage[ActivityCodeOut], **ERRORS})
 def activity_code_list(
     request: HttpRequest, page: Query[PageIn], filters: Query[ActivityCodeFilter]
-) -> Page[ActivityCodeOut]:
+) -> CountedPage[ActivityCodeOut]:
     qs = (
         ActivityCode.objects.filter(firm=context(request).firm)
         .select_related("gl_account")
@@ -134,8 +148,10 @@ def activity_code_list(
     )
     if filters.code:
         qs = qs.filter(code__iexact=filters.code.strip())
-    rows, count = page_of(qs, page)
-    return Page[ActivityCodeOut](items=[ActivityCodeOut.of(c) for c in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[ActivityCodeOut](
+        items=[ActivityCodeOut.of(c) for c in rows], next=next_cursor, count=qs.count()
+    )
 
 
 class GLAccountOut(Out):
@@ -175,18 +191,20 @@ class GLAccountFilter(Clean):
     role: AccountRole | None = None
 
 
-@router.get("/gl-accounts", response={200: Page[GLAccountOut], **ERRORS})
+@router.get("/gl-accounts", response={200: CountedPage[GLAccountOut], **ERRORS})
 def gl_account_list(
     request: HttpRequest, page: Query[PageIn], filters: Query[GLAccountFilter]
-) -> Page[GLAccountOut]:
+) -> CountedPage[GLAccountOut]:
     qs = GLAccount.objects.filter(firm=context(request).firm).order_by("number", "pk")
     if filters.type:
         qs = qs.filter(type=filters.type)
     if filters.role:
         qs = qs.filter(role=filters.role)
-    rows, count = page_of(qs, page)
+    rows, next_cursor = keyset_page(qs, page)
     balances = gl_balances(firm=context(request).firm, accounts=rows)
-    return Page[GLAccountOut](items=[GLAccountOut.of(a, balances[a.pk]) for a in rows], count=count)
+    return CountedPage[GLAccountOut](
+        items=[GLAccountOut.of(a, balances[a.pk]) for a in rows], next=next_cursor, count=qs.count()
+    )
 
 
 @router.get("/gl-accounts/{int:account_id}", response={200: GLAccountOut, **ERRORS})
@@ -273,15 +291,17 @@ def _banks(request: HttpRequest) -> QuerySet[BankAccount]:
     )
 
 
-@router.get("/bank-accounts", response={200: Page[BankAccountOut], **ERRORS})
+@router.get("/bank-accounts", response={200: CountedPage[BankAccountOut], **ERRORS})
 def bank_account_list(
     request: HttpRequest, page: Query[PageIn], filters: Query[BankAccountFilter]
-) -> Page[BankAccountOut]:
+) -> CountedPage[BankAccountOut]:
     qs = _banks(request).order_by("name", "pk")
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
-    rows, count = page_of(qs, page)
-    return Page[BankAccountOut](items=_bank_items(request, rows), count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[BankAccountOut](
+        items=_bank_items(request, rows), next=next_cursor, count=qs.count()
+    )
 
 
 @router.get("/bank-accounts/{int:bank_account_id}", response={200: BankAccountOut, **ERRORS})

@@ -11,8 +11,8 @@ the ``as_of`` it was computed for.
 
 The bulk reads (``/reports/trust-balances``, ``/reports/external-documents``) let the
 bridge read thousands of files' trust balances and every document it sent in a few
-requests: keyset-paged by id (``after_...`` is the last id of the previous page, and
-``next_after_...`` is null on the last page), one query a page, rows read as plain values.
+requests: keyset-paged by id as every list (``cursor`` is the previous page's ``next``,
+which is null on the last page), one query a page, rows read as plain values.
 ``/reports/external-digests`` answers per file a digest of those documents and the trust
 balance in compact arrays, so the bridge reads documents only for the files that differ.
 """
@@ -33,14 +33,19 @@ from casebridge.books.selectors.reports import DocumentKind
 from casebridge.core import clock
 from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import (
+    CURSOR_HELP,
     ERRORS,
+    MAX_CURSOR_LENGTH,
     MAX_ID,
+    NEXT_HELP,
     Cents,
     Clean,
     Id,
     Money,
     NonNegativeCents,
     Out,
+    decode_cursor,
+    encode_cursor,
     money,
 )
 
@@ -178,6 +183,24 @@ def three_way_reconciliation(
     )
 
 
+#: Each bulk read's cursor tag: a cursor of one is refused by the others.
+TRUST_BALANCES = "trust-balances"
+EXTERNAL_DOCUMENTS = "external-documents"
+EXTERNAL_DIGESTS = "external-digests"
+
+
+def _after_id(cursor: str | None, tag: str) -> int:
+    """The id a bulk read's ``cursor`` follows (0: none, the first page); a bad cursor 422."""
+    if not cursor:
+        return 0
+    (after,) = decode_cursor(cursor, tag, [int])
+    if not 0 < after <= MAX_ID:
+        raise ValidationFailed(
+            "cursor: not a cursor of this list; pass a page's `next` unchanged", field="cursor"
+        )
+    return int(after)
+
+
 #: Most files ``GET /reports/trust-balances?file_ids=`` answers for at once.
 MAX_FILE_IDS = 250
 #: Largest page of the bulk reads.
@@ -193,12 +216,10 @@ class TrustBalancesIn(Clean):
             f"Comma-separated file ids (at most {MAX_FILE_IDS}), e.g. file_ids=3,4,9: exactly "
             "those files of the firm (unknown ids and other firms' files are left out, a "
             "file without a ledger in the account shows 0.00), in one answer; "
-            "after_file_id and limit do not apply."
+            "cursor and limit do not apply."
         ),
     )
-    after_file_id: int = Field(
-        0, ge=0, le=MAX_ID, description="Keyset paging: the previous page's next_after_file_id."
-    )
+    cursor: str | None = Field(None, max_length=MAX_CURSOR_LENGTH, description=CURSOR_HELP)
     limit: int = Field(1000, ge=1, le=MAX_BULK_LIMIT)
     as_of: dt.date | None = Field(None, description=AS_OF)
 
@@ -213,9 +234,9 @@ class TrustBalancesOut(Out):
     bank_account_id: int
     as_of: dt.date = Field(description="The day the balances are for.")
     items: list[FileTrustBalanceOut] = Field(description="In file id order.")
-    next_after_file_id: int | None = Field(
-        description="Pass as after_file_id for the next page; null on the last page (and "
-        "always with file_ids)."
+    next: str | None = Field(
+        description="Pass as cursor for the next page; null on the last page (and always "
+        "with file_ids)."
     )
 
 
@@ -240,9 +261,9 @@ def trust_balances(request: HttpRequest, params: Query[TrustBalancesIn]) -> Trus
     ``as_of`` (default today).
 
     With ``file_ids``: those files of the firm, in file id order. Without: every file with
-    a ledger in the account, keyset-paged by file id (``after_file_id``, ``limit``,
-    default 1,000, at most 10,000); ``next_after_file_id`` is the page's last file id when
-    the page is full, else null. An unknown bank account is 404, one that is not a client
+    a ledger in the account, keyset-paged by file id (``cursor``, ``limit``, default 1,000,
+    at most 10,000); ``next`` is the cursor after the page's last file when the page is
+    full, else null. An unknown bank account is 404, one that is not a client
     trust account 422, both naming ``bank_account_id``."""
     firm = context(request).firm
     bank = get_or_404(
@@ -253,7 +274,7 @@ def trust_balances(request: HttpRequest, params: Query[TrustBalancesIn]) -> Trus
             f"bank_account_id: {bank.name} is not a client trust bank account",
             field="bank_account_id",
         )
-    next_after: int | None = None
+    next_cursor: str | None = None
     as_of = params.as_of or clock.today()
     if params.file_ids is not None:
         rows = reports.trust_balances_of_files(
@@ -266,12 +287,12 @@ def trust_balances(request: HttpRequest, params: Query[TrustBalancesIn]) -> Trus
         rows = reports.trust_balances_page(
             firm=firm,
             bank_account_id=bank.pk,
-            after_file_id=params.after_file_id,
+            after_file_id=_after_id(params.cursor, TRUST_BALANCES),
             limit=params.limit,
             as_of=as_of,
         )
         if len(rows) == params.limit:
-            next_after = rows[-1][0]
+            next_cursor = encode_cursor(TRUST_BALANCES, [rows[-1][0]])
     return TrustBalancesOut(
         bank_account_id=bank.pk,
         as_of=as_of,
@@ -279,7 +300,7 @@ def trust_balances(request: HttpRequest, params: Query[TrustBalancesIn]) -> Trus
             FileTrustBalanceOut(file_id=file_id, file_number=number, balance=money(cents))
             for file_id, number, cents in rows
         ],
-        next_after_file_id=next_after,
+        next=next_cursor,
     )
 
 
@@ -290,9 +311,7 @@ class ExternalDocumentsIn(Clean):
         max_length=60,
         description="The external_ref's beginning, e.g. cases- (case-sensitive).",
     )
-    after_id: int = Field(
-        0, ge=0, le=MAX_ID, description="Keyset paging: the previous page's next_after_id."
-    )
+    cursor: str | None = Field(None, max_length=MAX_CURSOR_LENGTH, description=CURSOR_HELP)
     limit: int = Field(2000, ge=1, le=MAX_BULK_LIMIT)
     file_id: Id | None = Field(None, description="Only this file's documents.")
     file_ids: str | None = Field(
@@ -333,9 +352,7 @@ class ExternalDocumentOut(Out):
 class ExternalDocumentsOut(Out):
     kind: DocumentKind
     items: list[ExternalDocumentOut] = Field(description="In id order.")
-    next_after_id: int | None = Field(
-        description="Pass as after_id for the next page; null on the last page."
-    )
+    next: str | None = Field(description=NEXT_HELP)
 
 
 @router.get("/reports/external-documents", response={200: ExternalDocumentsOut, **ERRORS})
@@ -343,8 +360,8 @@ def external_documents(
     request: HttpRequest, params: Query[ExternalDocumentsIn]
 ) -> ExternalDocumentsOut:
     """The firm's checks, trust receipts or invoices whose ``external_ref`` starts with
-    ``prefix``, keyset-paged by id (``after_id``, ``limit``, default 2,000, at most
-    10,000); ``next_after_id`` is the page's last id when the page is full, else null.
+    ``prefix``, keyset-paged by id (``cursor``, ``limit``, default 2,000, at most 10,000);
+    ``next`` is the cursor after the page's last document when the page is full, else null.
     ``file_id``, or ``file_ids`` and ``no_file``, keep only those files' documents (an
     integration reads the files whose ``/reports/external-digests`` differ)."""
     if params.file_id is not None and (params.file_ids is not None or params.no_file):
@@ -355,7 +372,7 @@ def external_documents(
         firm=context(request).firm,
         kind=params.kind,
         prefix=params.prefix,
-        after_id=params.after_id,
+        after_id=_after_id(params.cursor, EXTERNAL_DOCUMENTS),
         limit=params.limit,
         file_id=params.file_id,
         file_ids=_parse_file_ids(params.file_ids) if params.file_ids is not None else None,
@@ -377,7 +394,9 @@ def external_documents(
             )
             for pk, ref, file_id, bank_id, cents, status, number, date, void_date in rows
         ],
-        next_after_id=rows[-1][0] if len(rows) == params.limit else None,
+        next=(
+            encode_cursor(EXTERNAL_DOCUMENTS, [rows[-1][0]]) if len(rows) == params.limit else None
+        ),
     )
 
 
@@ -397,9 +416,7 @@ class ExternalDigestsIn(Clean):
         ),
     )
     bank_account_id: Id = Field(description="The client trust bank account of trust_cents.")
-    after_file_id: int = Field(
-        0, ge=0, le=MAX_ID, description="Keyset paging: the previous page's next_after_file_id."
-    )
+    cursor: str | None = Field(None, max_length=MAX_CURSOR_LENGTH, description=CURSOR_HELP)
     limit: int = Field(MAX_DIGEST_LIMIT, ge=1, le=MAX_DIGEST_LIMIT)
 
 
@@ -409,7 +426,7 @@ class ExternalDigestsOut(Out):
     columns: list[str] = Field(
         description="The names of each row's values: " + ", ".join(DIGEST_COLUMNS) + "."
     )
-    rows: list[tuple[int | None, int, int, str, int]] = Field(
+    items: list[tuple[int | None, int, int, str, int]] = Field(
         description=(
             "One array a file, in file id order: its id (null, first, for the documents "
             "without a file), how many documents it holds under the prefix, the sum of their "
@@ -422,17 +439,15 @@ class ExternalDigestsOut(Out):
             "document nor a trust ledger there are left out."
         )
     )
-    next_after_file_id: int | None = Field(
-        description="Pass as after_file_id for the next page; null on the last page."
-    )
+    next: str | None = Field(description=NEXT_HELP)
 
 
 @router.get("/reports/external-digests", response={200: ExternalDigestsOut, **ERRORS})
 def external_digests(request: HttpRequest, params: Query[ExternalDigestsIn]) -> ExternalDigestsOut:
     """Per file, the maintained digest of the checks, trust receipts and invoices whose
     ``external_ref`` is in the namespace ``prefix`` (count, cents, hash) and the file's trust
-    balance: compact arrays, keyset-paged by file id (``after_file_id``, ``limit``, default
-    and at most 50,000 files). An integration compares them with what it sent and reads
+    balance: compact arrays, keyset-paged by file id (``cursor``, ``limit``, default and at
+    most 50,000 files). An integration compares them with what it sent and reads
     ``/reports/external-documents`` only for the files that differ. An unknown bank
     account is 404, one that is not a client trust account 422."""
     firm = context(request).firm
@@ -448,13 +463,13 @@ def external_digests(request: HttpRequest, params: Query[ExternalDigestsIn]) -> 
         firm=firm,
         prefix=params.prefix,
         bank_account_id=bank.pk,
-        after_file_id=params.after_file_id,
+        after_file_id=_after_id(params.cursor, EXTERNAL_DIGESTS),
         limit=params.limit,
     )
     return ExternalDigestsOut(
         bank_account_id=bank.pk,
         as_of=clock.today(),
         columns=DIGEST_COLUMNS,
-        rows=rows,
-        next_after_file_id=next_after,
+        items=rows,
+        next=None if next_after is None else encode_cursor(EXTERNAL_DIGESTS, [next_after]),
     )

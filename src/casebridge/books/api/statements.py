@@ -39,16 +39,16 @@ from casebridge.books.statements import CsvLayout
 from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import (
     ERRORS,
+    CountedPage,
     ErrorBody,
     ErrorOut,
     Id,
     In,
     Money,
     Out,
-    Page,
     PageIn,
+    keyset_page,
     money,
-    page_of,
 )
 
 router = Router(tags=["bank statements"])
@@ -126,7 +126,7 @@ class LineOut(Out):
 
 
 class StatementDetailOut(StatementOut):
-    lines: Page[LineOut] = Field(description="The lines this statement brought in, paged.")
+    lines: CountedPage[LineOut] = Field(description="The lines this statement brought in, paged.")
 
 
 class ImportOut(Out):
@@ -235,40 +235,50 @@ def statement_upload(
 
 @router.get(
     "/bank-accounts/{int:bank_account_id}/statements",
-    response={200: Page[StatementOut], **ERRORS},
+    response={200: CountedPage[StatementOut], **ERRORS},
 )
 def statement_list(
     request: HttpRequest, bank_account_id: Id, page: Query[PageIn]
-) -> Page[StatementOut]:
+) -> CountedPage[StatementOut]:
     bank = get_or_404(_banks(context(request).firm), bank_account_id)
     qs = BankStatement.objects.filter(bank_account=bank).order_by("-period_end", "-pk")
-    rows, count = page_of(qs, page)
-    return Page[StatementOut](items=[StatementOut.of(s) for s in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[StatementOut](
+        items=[StatementOut.of(s) for s in rows], next=next_cursor, count=qs.count()
+    )
 
 
 @router.get("/statements/{int:statement_id}", response={200: StatementDetailOut, **ERRORS})
 def statement_get(
     request: HttpRequest, statement_id: Id, page: Query[PageIn]
 ) -> StatementDetailOut:
-    """A statement and its lines (``limit``/``offset`` page the lines)."""
+    """A statement and its lines (``limit`` and ``cursor`` page the lines; the page's
+    ``lines.next`` is the cursor of the next)."""
     statement = get_or_404(BankStatement.objects.filter(firm=context(request).firm), statement_id)
-    rows, count = page_of(statement.lines.order_by("position", "pk"), page)
+    qs = statement.lines.order_by("position", "pk")
+    rows, next_cursor = keyset_page(qs, page)
     return StatementDetailOut(
         **StatementOut.of(statement).model_dump(),
-        lines=Page[LineOut](items=[LineOut.of(x) for x in rows], count=count),
+        lines=CountedPage[LineOut](
+            items=[LineOut.of(x) for x in rows], next=next_cursor, count=qs.count()
+        ),
     )
 
 
 @router.get(
     "/bank-accounts/{int:bank_account_id}/statement-imports",
-    response={200: Page[ImportOut], **ERRORS},
+    response={200: CountedPage[ImportOut], **ERRORS},
 )
-def import_list(request: HttpRequest, bank_account_id: Id, page: Query[PageIn]) -> Page[ImportOut]:
+def import_list(
+    request: HttpRequest, bank_account_id: Id, page: Query[PageIn]
+) -> CountedPage[ImportOut]:
     """Every upload, newest first: imported (new and known counts) or refused (why)."""
     bank = get_or_404(_banks(context(request).firm), bank_account_id)
     qs = StatementImport.objects.filter(bank_account=bank).order_by("-pk")
-    rows, count = page_of(qs, page)
-    return Page[ImportOut](items=[ImportOut.of(r) for r in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[ImportOut](
+        items=[ImportOut.of(r) for r in rows], next=next_cursor, count=qs.count()
+    )
 
 
 def _mapping_out(bank: BankAccount) -> CsvMappingOut:

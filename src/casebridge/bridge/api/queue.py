@@ -15,7 +15,7 @@ from casebridge.bridge.services import outbox
 from casebridge.cases.api.security import context
 from casebridge.cases.models import Permission
 from casebridge.cases.permissions import require
-from casebridge.core.api.schemas import ERRORS, Clean, Id, In, Out, Page, PageIn, page_of
+from casebridge.core.api.schemas import ERRORS, Clean, Id, In, Out, Page, PageIn, keyset_page
 
 router = Router(tags=["books integration"])
 
@@ -64,8 +64,10 @@ def queue(request: HttpRequest, page: Query[PageIn], filters: Query[QueueFilter]
     ctx = context(request)
     require(ctx.user, Permission.COSTS_MANAGEMENT)
     qs = queue_items(ctx.firm, state=filters.state or "", kind=filters.kind or "")
-    rows, count = page_of(qs, page)
-    return QueueOut(items=[ItemOut.of(i) for i in rows], count=count, counts=queue_counts(ctx.firm))
+    rows, next_cursor = keyset_page(qs, page)
+    return QueueOut(
+        items=[ItemOut.of(i) for i in rows], next=next_cursor, counts=queue_counts(ctx.firm)
+    )
 
 
 class RetryIn(In):

@@ -27,7 +27,7 @@ from casebridge.cases.api.security import context
 from casebridge.cases.models import Case, CostCode
 from casebridge.cases.permissions import require_settings_access
 from casebridge.core.api.lookups import get_or_404
-from casebridge.core.api.schemas import ERRORS, Clean, Id, In, Out, Page, PageIn, money, page_of
+from casebridge.core.api.schemas import ERRORS, Clean, Id, In, Out, Page, PageIn, keyset_page, money
 
 router = Router(tags=["books integration"])
 
@@ -161,16 +161,16 @@ def reconciliation_get(
     run = reconciliation.last_run(ctx.firm, case)
     pending = reconciliation.pending_run(ctx.firm, case)
     rows: list[ReconciliationDifference] = []
-    count = 0
+    next_cursor: str | None = None
     if run is not None:
         found = run.found.order_by("pk")
         if params.kind:
             found = found.filter(kind=params.kind)
-        rows, count = page_of(found, page)
+        rows, next_cursor = keyset_page(found, page)
     return LastRunOut(
         run=_run_out(run) if run else None,
         pending=_run_out(pending) if pending else None,
-        differences=Page[DifferenceOut](items=[_difference_out(d) for d in rows], count=count),
+        differences=Page[DifferenceOut](items=[_difference_out(d) for d in rows], next=next_cursor),
     )
 
 

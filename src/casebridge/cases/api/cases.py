@@ -28,8 +28,8 @@ from casebridge.core.api.schemas import (
     PageIn,
     PatchIn,
     Ref,
+    keyset_page,
     money,
-    page_of,
 )
 
 router = Router(tags=["cases"])
@@ -129,8 +129,8 @@ def case_list(
         qs = qs.filter(client_id=filters.client_id)
     if filters.q:
         qs = qs.filter(Q(name__icontains=filters.q) | Q(number__icontains=filters.q))
-    rows, count = page_of(qs, page)
-    return Page[CaseOut](items=[CaseOut.of(c) for c in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return Page[CaseOut](items=[CaseOut.of(c) for c in rows], next=next_cursor)
 
 
 class CaseIn(In):

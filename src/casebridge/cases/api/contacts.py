@@ -16,7 +16,7 @@ from casebridge.cases.api.session import UserOut
 from casebridge.cases.models import CaseType, Contact, User
 from casebridge.cases.services import cases as case_service
 from casebridge.core.api.lookups import get_or_404
-from casebridge.core.api.schemas import Clean, Id, In, Out, Page, PageIn, page_of
+from casebridge.core.api.schemas import Clean, CountedPage, Id, In, Out, Page, PageIn, keyset_page
 
 router = Router(tags=["contacts and users"])
 
@@ -67,8 +67,8 @@ def contact_list(
             | Q(email__icontains=filters.q)
             | Q(phone__icontains=filters.q)
         )
-    rows, count = page_of(qs, page)
-    return Page[ContactOut](items=[ContactOut.of(c) for c in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return Page[ContactOut](items=[ContactOut.of(c) for c in rows], next=next_cursor)
 
 
 @router.get("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS})
@@ -97,10 +97,10 @@ class UserFilter(Clean):
     include_inactive: bool = False
 
 
-@router.get("/users", response={200: Page[UserOut], **ERRORS})
+@router.get("/users", response={200: CountedPage[UserOut], **ERRORS})
 def user_list(
     request: HttpRequest, page: Query[PageIn], filters: Query[UserFilter]
-) -> Page[UserOut]:
+) -> CountedPage[UserOut]:
     """The firm's users, e.g. the attorneys a case can be assigned to."""
     qs = User.objects.filter(firm=context(request).firm).order_by(
         "last_name", "first_name", "email", "pk"
@@ -109,8 +109,10 @@ def user_list(
         qs = qs.filter(is_attorney=filters.is_attorney)
     if not filters.include_inactive:
         qs = qs.filter(is_active=True)
-    rows, count = page_of(qs, page)
-    return Page[UserOut](items=[UserOut.of(u) for u in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[UserOut](
+        items=[UserOut.of(u) for u in rows], next=next_cursor, count=qs.count()
+    )
 
 
 class CaseTypeOut(Out):
@@ -119,11 +121,12 @@ class CaseTypeOut(Out):
     is_default: bool
 
 
-@router.get("/case-types", response={200: Page[CaseTypeOut], **ERRORS})
-def case_type_list(request: HttpRequest, page: Query[PageIn]) -> Page[CaseTypeOut]:
+@router.get("/case-types", response={200: CountedPage[CaseTypeOut], **ERRORS})
+def case_type_list(request: HttpRequest, page: Query[PageIn]) -> CountedPage[CaseTypeOut]:
     qs = CaseType.objects.filter(firm=context(request).firm).order_by("name", "pk")
-    rows, count = page_of(qs, page)
-    return Page[CaseTypeOut](
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[CaseTypeOut](
         items=[CaseTypeOut(id=t.pk, name=t.name, is_default=t.is_default) for t in rows],
-        count=count,
+        next=next_cursor,
+        count=qs.count(),
     )

@@ -30,16 +30,17 @@ from casebridge.cases.selectors import costs as cost_selectors
 from casebridge.cases.services import costs as cost_service
 from casebridge.core.api.lookups import get_or_404, require_in_firm
 from casebridge.core.api.schemas import (
+    NEXT_HELP,
     Cents,
     Clean,
+    CountedPage,
     Id,
     In,
     Money,
     Out,
-    Page,
     PageIn,
+    keyset_page,
     money,
-    page_of,
 )
 
 router = Router(tags=["costs"])
@@ -57,23 +58,24 @@ class CostCodeFilter(Clean):
     include_inactive: bool = False
 
 
-@router.get("/cost-codes", response={200: Page[CostCodeOut], **ERRORS})
+@router.get("/cost-codes", response={200: CountedPage[CostCodeOut], **ERRORS})
 def cost_code_list(
     request: HttpRequest, page: Query[PageIn], filters: Query[CostCodeFilter]
-) -> Page[CostCodeOut]:
+) -> CountedPage[CostCodeOut]:
     """The UTBMS expense codes (E101-E124) and the firm's own."""
     qs = CostCode.objects.filter(firm=context(request).firm).order_by("code", "pk")
     if not filters.include_inactive:
         qs = qs.filter(is_active=True)
-    rows, count = page_of(qs, page)
-    return Page[CostCodeOut](
+    rows, next_cursor = keyset_page(qs, page)
+    return CountedPage[CostCodeOut](
         items=[
             CostCodeOut(
                 id=c.pk, code=c.code, name=c.name, is_utbms=c.is_utbms, is_active=c.is_active
             )
             for c in rows
         ],
-        count=count,
+        next=next_cursor,
+        count=qs.count(),
     )
 
 
@@ -136,16 +138,16 @@ def _cost_out(firm: Firm, cost_id: int) -> CostOut:
     return CostOut.of(get_or_404(_costs(firm), cost_id))
 
 
-@router.get("/cases/{int:case_id}/costs", response={200: Page[CostOut], **ERRORS})
-def case_cost_list(request: HttpRequest, case_id: Id, page: Query[PageIn]) -> Page[CostOut]:
+@router.get("/cases/{int:case_id}/costs", response={200: CountedPage[CostOut], **ERRORS})
+def case_cost_list(request: HttpRequest, case_id: Id, page: Query[PageIn]) -> CountedPage[CostOut]:
     """A case's Costs tab, newest first; void costs included (shown as 0.00)."""
     case = get_or_404(Case.objects.filter(firm=context(request).firm), case_id)
-    rows = cost_selectors.case_costs(case=case)
+    qs = cost_selectors.case_costs_queryset(case=case)
+    rows, next_cursor = keyset_page(qs, page)
     for cost in rows:
         cost.case = case
-    return Page[CostOut](
-        items=[CostOut.of(c) for c in rows[page.offset : page.offset + page.limit]],
-        count=len(rows),
+    return CountedPage[CostOut](
+        items=[CostOut.of(c) for c in rows], next=next_cursor, count=qs.count()
     )
 
 
@@ -171,7 +173,12 @@ class CostsManagementQuery(Clean):
         description="A page's `next` or `previous` (with the same sort), or `last` for the "
         "last page; none for the first page.",
     )
-    page_size: int = Field(default=cost_selectors.PAGE_SIZE, ge=1, le=cost_selectors.MAX_PAGE_SIZE)
+    limit: int = Field(
+        default=cost_selectors.PAGE_SIZE,
+        ge=1,
+        le=cost_selectors.MAX_PAGE_SIZE,
+        description="Rows on the page.",
+    )
 
     @field_validator("cursor")
     @classmethod
@@ -190,8 +197,8 @@ class CostsManagementOut(Out):
     total: Money = Field(description="The sum of every cost the filters match.")
     status: Tab
     sort: Sort
-    page_size: int
-    next: str | None = Field(description="The cursor of the next page; null on the last.")
+    limit: int
+    next: str | None = Field(description=NEXT_HELP)
     previous: str | None = Field(description="The cursor of the previous page; null on the first.")
 
 
@@ -218,7 +225,7 @@ def costs_management(
         ),
         sort=query.sort,
         cursor=query.cursor,
-        page_size=query.page_size,
+        page_size=query.limit,
     )
     return CostsManagementOut(
         items=[CostOut.of(c) for c in result.items],
@@ -226,7 +233,7 @@ def costs_management(
         total=money(result.total_cents),
         status=query.status,
         sort=query.sort,
-        page_size=result.page_size,
+        limit=result.page_size,
         next=result.next_cursor,
         previous=result.prev_cursor,
     )

@@ -58,8 +58,8 @@ from casebridge.core.api.schemas import (
     PageIn,
     Percent,
     PercentOut,
+    keyset_page,
     money,
-    page_of,
     percent,
 )
 
@@ -558,8 +558,8 @@ def fee_change_list(
         qs = qs.filter(status=filters.status)
     if filters.case_id:
         qs = qs.filter(case_id=filters.case_id)
-    rows, count = page_of(qs, page)
-    return Page[FeeChangeOut](items=[FeeChangeOut.of(r) for r in rows], count=count)
+    rows, next_cursor = keyset_page(qs, page)
+    return Page[FeeChangeOut](items=[FeeChangeOut.of(r) for r in rows], next=next_cursor)
 
 
 def _decide(request: HttpRequest, request_id: int, *, approve: bool) -> FeeChangeOut:
@@ -835,7 +835,7 @@ def to_be_disbursed(request: HttpRequest, page: Query[PageIn]) -> Page[Disbursem
         .distinct()
         .order_by("pk")
     )
-    cases, count = page_of(qs, page)
+    cases, next_cursor = keyset_page(qs, page)
     items: dict[int, list[TrustItem]] = {c.pk: [] for c in cases}
     for item in TrustItem.objects.filter(
         case__in=cases, status=TrustItemStatus.TO_BE_DISBURSED
@@ -851,5 +851,5 @@ def to_be_disbursed(request: HttpRequest, page: Query[PageIn]) -> Page[Disbursem
             )
             for c in cases
         ],
-        count=count,
+        next=next_cursor,
     )

@@ -292,7 +292,12 @@ def costs_management_page(
 
 def case_costs(*, case: Case) -> list[Cost]:
     """A case's Costs tab: every cost, void ones included (shown as $0.00 void)."""
-    return list(
+    return list(case_costs_queryset(case=case))
+
+
+def case_costs_queryset(*, case: Case) -> QuerySet[Cost]:
+    """:func:`case_costs` unread, newest first, for the API to page by keyset."""
+    return (
         Cost.objects.filter(case=case)
         .select_related("payee", "cost_code")
         .order_by("-cost_date", "-id")
