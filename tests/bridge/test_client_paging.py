@@ -88,3 +88,22 @@ def test_the_bulk_reports_page_the_same_way(
         queries = [query for p, query in requests if p == path]
         assert len(queries) == 3, path  # 2 + 2 + 1 files
         assert ["cursor" in q for q in queries] == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [{"items": [1], "next": "same"}, {"items": [2], "next": "same"}],
+        [{"items": [1], "next": "a"}, {"items": [], "next": "b"}],
+    ],
+    ids=["a repeated cursor", "an empty page with a next one"],
+)
+def test_a_page_that_leads_nowhere_new_is_refused_not_followed_forever(monkeypatch, pages):
+    answers = iter(pages)
+    monkeypatch.setattr(HttpBooksClient, "_request", lambda self, *a, **k: next(answers))
+    client = HttpBooksClient.__new__(HttpBooksClient)
+    read: list[Any] = []
+    with pytest.raises(books_client.BooksRejected) as refused:
+        read.extend(client._pages("/activity-codes"))
+    assert refused.value.code == "paging_loop"
+    assert read == [item for page in pages for item in page["items"]]

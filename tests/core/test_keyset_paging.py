@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -229,3 +230,23 @@ def test_a_relations_column_pages_by_its_id(firm, client, files):
     _file(firm, other, "F-7", "Delta", 1)
     qs = File.objects.filter(firm=firm).order_by("-client_id")
     assert _walk(qs, limit=4) == [["F-7", "F-1", "F-2", "F-3"], ["F-4", "F-5", "F-6"]]
+
+
+def test_a_path_through_a_relation_a_row_lacks_pages(firm, files):
+    """Sorting through a nullable relation: a last row without it gave a 500 building
+    its cursor (``getattr(None, "name")``)."""
+    qs = File.objects.filter(firm=firm).order_by("area_of_practice__name")
+    pages = _walk(qs, 4)
+    assert sorted(n for page in pages for n in page) == [f"F-{n}" for n in range(1, 7)]
+    assert [len(page) for page in pages] == [4, 2]
+
+
+def test_a_decimal_and_an_extreme_moment_in_a_cursor():
+    """A decimal's own cursor reads back (``str`` wrote "0E-7", which the reader refused);
+    a moment past what the database takes is a refusal, not a 500 (it overflowed in UTC)."""
+    for value in (Decimal("0E-7"), Decimal("1E+2"), Decimal("-12.50")):
+        assert decode_cursor(encode_cursor("t", [value]), "t", [Decimal]) == [value]
+    far = base64.urlsafe_b64encode(json.dumps(["t", "9999-12-31T23:59:59-14:00"]).encode())
+    with pytest.raises(ValidationFailed) as refused:
+        decode_cursor(far.decode().rstrip("="), "t", [dt.datetime])
+    assert refused.value.field == "cursor"

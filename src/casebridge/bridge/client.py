@@ -684,12 +684,21 @@ class HttpBooksClient:
         ``cursor`` until it is null (the one paging shape of the books' API). ``params``
         may set ``limit``; the default is :data:`PAGE_SIZE`."""
         query: dict[str, Any] = {"limit": PAGE_SIZE, **(params or {})}
+        seen: set[str] = set()
         while True:
             body = self._request("GET", path, params=query)
-            yield from body["items"]
+            items = body["items"]
+            yield from items
             cursor = body.get("next")
             if not cursor:
                 return
+            if cursor in seen or not items:  # a books' bug must not loop the worker forever
+                raise BooksRejected(
+                    "paging_loop",
+                    f"the books answered {path} with a page that leads nowhere new "
+                    "(a repeated cursor, or an empty page with a next one)",
+                )
+            seen.add(str(cursor))
             query = {**query, "cursor": cursor}
 
     # -- the session ----------------------------------------------------------------------

@@ -242,7 +242,7 @@ def _cursor_value(value: object) -> object:
     if isinstance(value, dt.date):  # a datetime too
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # never "0E-7" or "1E+2", which the reader refuses
     if value is None or isinstance(value, bool | int | str):
         return value
     raise TypeError(f"a cursor cannot hold {type(value).__name__}")
@@ -265,7 +265,9 @@ def _read_value(raw: object, kind: type) -> object:
         if kind is dt.datetime and type(raw) is str and len(raw) <= 40:
             moment = dt.datetime.fromisoformat(raw)
             if moment.tzinfo is not None:
-                return moment
+                # in UTC here, where an overflow is a refusal (Django's make_naive would
+                # raise it while building the query: a 500)
+                return moment.astimezone(dt.UTC)
         if kind is Decimal and type(raw) is str and _DECIMAL.fullmatch(raw):
             return Decimal(raw)
     except (ValueError, ArithmeticError, UnicodeEncodeError):
@@ -388,6 +390,8 @@ def _past(keys: Sequence[_Key], values: Sequence[Any]) -> Q:
 def _value_at(row: Model, path: str) -> object:
     value: object = row
     for name in path.split("__"):
+        if value is None:  # a nullable relation the row does not have
+            return None
         value = getattr(value, name)
     return value
 
