@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -458,3 +458,20 @@ class AccountScreens:
             "user_password_reset": admin(get_post(self.user_password_reset_view)),
             "user_two_factor_reset": admin(get_post(self.user_two_factor_reset_view)),
         }
+
+    def urlpatterns(self) -> list[URLPattern]:
+        """The account screens' routes, the same under both sides' prefixes."""
+        views = self.views()
+        routes = {
+            "login_code": "login/code/",
+            "two_factor_setup": "two-factor/setup/",
+            "account": "account/",
+            "recovery_codes": "account/recovery-codes/",
+            "two_factor_disable": "account/two-factor/off/",
+            "password_change": "account/password/",
+            "password_forgot": "password/forgot/",
+            "password_reset": "password/reset/<str:token>/",
+            "user_password_reset": "settings/users/<int:pk>/password-reset/",
+            "user_two_factor_reset": "settings/users/<int:pk>/two-factor-reset/",
+        }
+        return [path(route, views[name], name=name) for name, route in routes.items()]

@@ -32,4 +32,3 @@ SCREENS = AccountScreens(
     owes=_owes,
     screenless=lambda user: bool(user.is_integration_user),
 )
-VIEWS = SCREENS.views()

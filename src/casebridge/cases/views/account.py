@@ -29,4 +29,3 @@ SCREENS = AccountScreens(
     home="case_list",
     users="settings_users",
 )
-VIEWS = SCREENS.views()

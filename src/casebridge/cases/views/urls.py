@@ -22,24 +22,7 @@ urlpatterns: list[URLPattern] = [
     # Sign-in
     path("login/", auth.login_view, name="login"),
     path("logout/", auth.logout_view, name="logout"),
-    path("login/code/", account.VIEWS["login_code"], name="login_code"),
-    path("two-factor/setup/", account.VIEWS["two_factor_setup"], name="two_factor_setup"),
-    path("account/", account.VIEWS["account"], name="account"),
-    path("account/recovery-codes/", account.VIEWS["recovery_codes"], name="recovery_codes"),
-    path("account/two-factor/off/", account.VIEWS["two_factor_disable"], name="two_factor_disable"),
-    path("account/password/", account.VIEWS["password_change"], name="password_change"),
-    path("password/forgot/", account.VIEWS["password_forgot"], name="password_forgot"),
-    path("password/reset/<str:token>/", account.VIEWS["password_reset"], name="password_reset"),
-    path(
-        "settings/users/<int:pk>/password-reset/",
-        account.VIEWS["user_password_reset"],
-        name="user_password_reset",
-    ),
-    path(
-        "settings/users/<int:pk>/two-factor-reset/",
-        account.VIEWS["user_two_factor_reset"],
-        name="user_two_factor_reset",
-    ),
+    *account.SCREENS.urlpatterns(),
     # The home page (what needs someone today) and the global search
     path("home/", dashboard.dashboard_view, name="dashboard"),
     path("search/", search.search_view, name="search"),
