@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--sqlite-analyze", action="store_true", help="ANALYZE SQLite after the load")
     ap.add_argument("--explain", action="store_true", help="print each page's query plans")
     ap.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="keep the database afterwards (to explain or profile by hand; drop it yourself)",
+    )
+    ap.add_argument(
         "--no-load-baseline",
         action="store_true",
         help="skip the raw insert of the loaded rows (minutes at 1,000,000 costs)",
@@ -103,6 +108,8 @@ def main() -> None:
                 cmd.append("--explain")
             if args.no_load_baseline:
                 cmd.append("--no-load-baseline")
+            if args.keep_db:
+                cmd.append("--keep-db")
             subprocess.run(cmd, check=True)
         else:
             run(backend, args)
@@ -329,8 +336,11 @@ def run(backend: str, args: argparse.Namespace) -> None:
         measure(backend, args)
     finally:
         common.close_connections()
-        common.database_drop(backend, db_name)
-        shutil.rmtree(var_dir, ignore_errors=True)
+        if args.keep_db:
+            print(f"[{backend}] kept: DATABASE_URL={env['DATABASE_URL']} (var dir {var_dir})")
+        else:
+            common.database_drop(backend, db_name)
+            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def raw_page_rows(ids: list[int]) -> Callable[[], object]:
