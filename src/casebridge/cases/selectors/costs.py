@@ -399,12 +399,12 @@ def _walk(
 
     A cost moved to another tab between the two reads leaves a shorter step: the walk goes
     on from the last row read until it has ``need`` costs or the other table ends."""
-    outer = through.model.objects.filter(firm=firm)
+    outer: QuerySet[Case] | QuerySet[Contact] = through.model.objects.filter(firm=firm)
     if through.link == "case_id":
         if f.case_id is not None:
             outer = outer.filter(pk=f.case_id)
         if f.attorney_id is not None:
-            outer = outer.filter(responsible_attorney_id=f.attorney_id)
+            outer = outer.filter(**{"responsible_attorney_id": f.attorney_id})
         f = replace(f, case_id=None, attorney_id=None)
     elif f.payee_id is not None:
         outer = outer.filter(pk=f.payee_id)
