@@ -14,6 +14,7 @@ import pytest
 from django.db.models import Q
 
 from casebridge.cases.models import Cost, CostCode, CostStatus, Firm
+from casebridge.cases.selectors import costs as costs_selectors
 from casebridge.cases.selectors.costs import (
     LAST,
     ORDER,
@@ -115,14 +116,17 @@ def move_some(firm: Firm, rnd: random.Random, also: list[int]) -> None:
     Cost.objects.filter(pk__in=coming).update(status=CostStatus.OPEN)
 
 
-@pytest.mark.parametrize("size", [1, 4, 9])
+@pytest.mark.parametrize("chunks", [None, (1, 2)])
+@pytest.mark.parametrize("size", [1, 9])
 @pytest.mark.parametrize("sort", ["case", "payee"])
 @pytest.mark.parametrize("backwards", [False, True])
 @pytest.mark.parametrize("moving", [False, True])
 @pytest.mark.parametrize("filtered", [False, True])
 def test_every_page_of_a_walk_is_the_plain_order_by_page(
-    cfirm, messy, sort, backwards, size, moving, filtered
+    cfirm, messy, sort, backwards, size, moving, filtered, chunks, monkeypatch
 ):
+    if chunks:  # each case's or payee's costs in a statement of its own, then two
+        monkeypatch.setattr(costs_selectors, "WALK_TERMS", chunks)
     rnd = random.Random(f"{sort}{backwards}{size}")
     filters = (
         CostFilters(attorney_id=messy["attorney"].pk, date_from=START + dt.timedelta(days=1))

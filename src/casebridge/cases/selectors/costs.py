@@ -370,9 +370,10 @@ def costs_management_page(
     )
 
 
-#: The most costs of one case or payee a walk asks for in one statement (SQLite allows 500
-#: terms in a compound SELECT).
-WALK_TERMS = 100
+#: How many cases or payees a walk reads the costs of in its first statement, and the most
+#: in one (SQLite allows 500 terms in a compound SELECT): the first few usually fill a page
+#: (PostgreSQL plans every term, so 50 at once cost several times 16).
+WALK_TERMS = (16, 128)
 
 
 def _walk(
@@ -427,8 +428,9 @@ def _walk(
         asked = need - len(found) + 1
         candidates = list(rows.order_by(*outer_order).values_list("pk", *through.keys)[:asked])
         resume: tuple[tuple[Any, ...], int] | None = None
-        for at in range(0, len(candidates), WALK_TERMS):
-            chunk = candidates[at : at + WALK_TERMS]
+        at, size = 0, WALK_TERMS[0]
+        while at < len(candidates):
+            chunk = candidates[at : at + size]
             wanted = need - len(found)
             terms, limits = [], []
             for n, (pk, *okey) in enumerate(chunk):
@@ -460,6 +462,7 @@ def _walk(
                     break
             if resume is not None or len(found) >= need:
                 break
+            at, size = at + len(chunk), min(size * 4, WALK_TERMS[1])
         if len(found) >= need:
             break
         if resume is not None:  # on from that cost, in its case or payee
