@@ -9,11 +9,14 @@ costs three queries whatever its depth:
   which triggers on the costs table keep exact (migration 0008); with filters one grouped
   aggregate over the three tabs, read from the filter's index (each ends with the amount);
 - the page's ids, read by keyset from the tab's index: the rows after (or before) the
-  cursor's sort key and id, never an OFFSET over the rows skipped;
+  cursor's sort key and id, never an OFFSET over the rows skipped; sorted by case or by
+  payee (a joined column no costs index is in order of), two queries that walk the other
+  table instead (:func:`_walk`), each about a page's work;
 - the page's rows by id with their case, attorney, payee and cost code.
 
 A cursor is an opaque token naming its sort, the sort key and id of the row it follows
-(or precedes), and the direction; :data:`LAST` asks for the last page.
+(or precedes), and the direction; :data:`LAST` asks for the last page. A walked sort's
+key is its case number or payee name and id, and the cost's date.
 """
 
 from __future__ import annotations
