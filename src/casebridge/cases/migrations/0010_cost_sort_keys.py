@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0009_search"),
+        ("cases", "0013_search_folded"),
     ]
 
     operations = [
