@@ -1,6 +1,7 @@
 """The Costs Management selector: tabs, filters, sorts and keyset pages (forwards and
 backwards, stable under ties, filters kept) agree with a plain reading of the rows, at any
-page depth, in three queries."""
+page depth, in three queries (four for the sorts by case and by payee, which walk the
+other table: tests/cases/test_costs_management_walk.py)."""
 
 from __future__ import annotations
 
@@ -128,8 +129,8 @@ def test_each_tab_lists_its_costs_newest_first_with_count_and_total(cfirm, book,
         ("-date", lambda c: (c.cost_date, c.pk), False),
         ("amount", lambda c: (c.amount_cents, c.pk), True),
         ("-amount", lambda c: (c.amount_cents, c.pk), False),
-        ("case", lambda c: (c.case.number, -c.pk), False),
-        ("payee", lambda c: (c.payee.name, -c.pk), False),
+        ("case", lambda c: (c.case.number, -c.cost_date.toordinal(), -c.pk), False),
+        ("payee", lambda c: (c.payee.name, c.payee_id, -c.cost_date.toordinal(), -c.pk), False),
     ],
 )
 def test_every_sort_pages_through_every_row_once_in_order(cfirm, book, sort, key, reverse):

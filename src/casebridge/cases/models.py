@@ -284,12 +284,14 @@ class Cost(models.Model):
             models.Index(
                 fields=["firm", "status", "-amount_cents", "-id"], name="cases_cost_tab_amount"
             ),
-            # A case's costs; an attorney's costs through their cases (with a date range).
+            # A case's costs; an attorney's costs through their cases (with a date range);
+            # the tab sorted by case (each case's costs newest first, walked case by case).
             models.Index(
-                fields=["case", "status", "cost_date", "amount_cents"],
+                fields=["case", "status", "-cost_date", "-id", "amount_cents"],
                 name="cases_cost_case_date_amount",
             ),
-            # A payee's costs, newest first, with or without a date range.
+            # A payee's costs, newest first, with or without a date range; the tab sorted
+            # by payee (walked payee by payee).
             models.Index(
                 fields=["payee", "status", "-cost_date", "-id", "amount_cents"],
                 name="cases_cost_payee_date_amount",

@@ -9,11 +9,14 @@ costs three queries whatever its depth:
   which triggers on the costs table keep exact (migration 0008); with filters one grouped
   aggregate over the three tabs, read from the filter's index (each ends with the amount);
 - the page's ids, read by keyset from the tab's index: the rows after (or before) the
-  cursor's sort key and id, never an OFFSET over the rows skipped;
+  cursor's sort key and id, never an OFFSET over the rows skipped; sorted by case or by
+  payee (a joined column no costs index is in order of), two queries that walk the other
+  table instead (:func:`_walk`), each about a page's work;
 - the page's rows by id with their case, attorney, payee and cost code.
 
 A cursor is an opaque token naming its sort, the sort key and id of the row it follows
-(or precedes), and the direction; :data:`LAST` asks for the last page.
+(or precedes), and the direction; :data:`LAST` asks for the last page. A walked sort's
+key is its case number or payee name and id, and the cost's date.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ import base64
 import binascii
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 
-from casebridge.cases.models import Case, Cost, CostStatus, CostTabTotal, Firm
+from casebridge.cases.models import Case, Contact, Cost, CostStatus, CostTabTotal, Firm
 
 
 @dataclass(frozen=True)
@@ -39,14 +43,42 @@ class Sort:
     id_descending: bool
 
 
+@dataclass(frozen=True)
+class Through:
+    """A sort on another table's column: the costs of each row of ``model`` in the order of
+    ``keys`` (ascending; unique together within a firm), and each row's costs newest first
+    (``-cost_date``, ``-id``). Walked from that table (see :func:`_walk`): its rows in
+    order through its (firm, key) index, each probing the costs' (``link``, status,
+    -cost_date, -id) index, so a page reads about a page of each, never the whole tab."""
+
+    model: type[Case] | type[Contact]
+    link: str
+    keys: tuple[str, ...]
+
+
 SORTS = {
     "date": Sort("cost_date", True, True),
     "-date": Sort("cost_date", False, False),
     "amount": Sort("amount_cents", True, True),
     "-amount": Sort("amount_cents", False, False),
-    "case": Sort("case__number", False, True),
-    "payee": Sort("payee__name", False, True),
 }
+#: Case number, then newest first; payee name, then the payee (names repeat), then newest
+#: first. The whole order is what ``order_by(*ORDER[sort])`` gives on the tab.
+THROUGH = {
+    "case": Through(Case, "case_id", ("number",)),
+    "payee": Through(Contact, "payee_id", ("name", "pk")),
+}
+ORDER = {
+    **{
+        name: (s.key if not s.key_descending else f"-{s.key}", "-pk" if s.id_descending else "pk")
+        for name, s in SORTS.items()
+    },
+    "case": ("case__number", "-cost_date", "-pk"),
+    "payee": ("payee__name", "payee_id", "-cost_date", "-pk"),
+}
+SORT_NAMES = (*SORTS, *THROUGH)
+#: Newest first (a walk's order within one case or payee).
+NEWEST = Sort("cost_date", True, True)
 TABS = (CostStatus.OPEN, CostStatus.PENDING, CostStatus.PAID)
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -98,8 +130,21 @@ class CostPage:
         return self.next_cursor is None
 
 
-def _filtered(firm: Firm, f: CostFilters) -> QuerySet[Cost]:
-    qs = Cost.objects.filter(firm=firm)
+def _filtered(firm: Firm, f: CostFilters, *, by_firm: bool = True) -> QuerySet[Cost]:
+    """The firm's costs that ``f`` matches; with ``by_firm=False`` any firm's (for a walk
+    that reads the costs of one of the firm's cases or payees at a time and checks each
+    row's firm itself: a ``firm_id = ?`` there would let a planner, SQLite's without
+    statistics, take the tab's (firm, status, ...) index instead of the case's or the
+    payee's).
+
+    An attorney's costs over a date range are read through the attorney's cases alone (they
+    are the firm's): each case probes its (case, status, -cost_date, ...) index over the
+    range. With ``firm_id = ?`` too, SQLite without statistics walked the tab's whole date
+    range through (firm, status, -cost_date, ...) and looked up each row's case instead
+    (33,000 rows for 1,676 at 1,000,000 costs). Without a date range the tab's date index
+    stays the better way (a page is found after about a page per attorney's share)."""
+    through_cases = f.attorney_id is not None and (f.date_from is not None or f.date_to is not None)
+    qs = Cost.objects.filter(firm=firm) if by_firm and not through_cases else Cost.objects.all()
     if f.case_id is not None:
         qs = qs.filter(case_id=f.case_id)
     if f.attorney_id is not None:
@@ -151,7 +196,10 @@ def _key_text(value: Any) -> Any:
 
 
 def encode_cursor(sort: str, key: Any, pk: int, *, before: bool) -> str:
-    raw = json.dumps([sort, _key_text(key), pk, "b" if before else "a"], separators=(",", ":"))
+    """The token of the row (``key``, ``pk``) of ``sort``; a walked sort's key is the
+    tuple of its other table's keys and the cost's date."""
+    key = [_key_text(v) for v in key] if isinstance(key, tuple | list) else _key_text(key)
+    raw = json.dumps([sort, key, pk, "b" if before else "a"], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -167,6 +215,8 @@ def decode_cursor(token: str, sort: str) -> tuple[Any, int, bool] | None:
         raise InvalidCursor("not a cursor of this list") from None
     if name != sort or way not in ("a", "b") or type(pk) is not int or not 0 < pk < 2**63:
         raise InvalidCursor("not a cursor of this list (or of another sort)")
+    if sort in THROUGH:
+        return _through_key(THROUGH[sort], key), pk, way == "b"
     expected: type = str
     if SORTS[sort].key == "cost_date":
         try:
@@ -179,6 +229,25 @@ def decode_cursor(token: str, sort: str) -> tuple[Any, int, bool] | None:
     if type(key) is not expected or (isinstance(key, int) and not -(2**63) < key < 2**63):
         raise InvalidCursor("not a cursor of this list")
     return key, pk, way == "b"
+
+
+def _through_key(through: Through, key: Any) -> tuple[Any, ...]:
+    """A walk's cursor key: the other table's keys, then the cost's date."""
+    shape = [str if k != "pk" else int for k in through.keys]
+    if not isinstance(key, list) or len(key) != len(shape) + 1:
+        raise InvalidCursor("not a cursor of this list")
+    *outer, day = key
+    if any(type(v) is not t for v, t in zip(outer, shape, strict=True)) or any(
+        type(v) is int and not 0 < v < 2**63 for v in outer
+    ):
+        raise InvalidCursor("not a cursor of this list")
+    try:
+        date = dt.date.fromisoformat(day) if isinstance(day, str) else None
+    except ValueError:
+        date = None
+    if date is None:
+        raise InvalidCursor("not a cursor of this list")
+    return (*outer, date)
 
 
 def _after(sort: Sort, key: Any, pk: int, *, backwards: bool) -> Q:
@@ -228,7 +297,7 @@ def costs_management_page(
     filters = filters or CostFilters()
     if status not in TABS:
         status = CostStatus.OPEN
-    sort = sort if sort in SORTS else "date"
+    sort = sort if sort in SORT_NAMES else "date"
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     anchor = decode_cursor(cursor, sort) if cursor else None
     figures = _tab_figures(firm, filters)
@@ -245,14 +314,28 @@ def costs_management_page(
     )
     if not count:
         return page
-    s = SORTS[sort]
     backwards = cursor == LAST or (anchor is not None and anchor[2])
-    qs = _filtered(firm, filters).filter(status=status)
-    if anchor is not None:
-        qs = qs.filter(_after(s, anchor[0], anchor[1], backwards=backwards))
-    keys = list(
-        qs.order_by(*_ordering(s, backwards=backwards)).values_list("pk", s.key)[: page_size + 1]
-    )
+    keys: list[tuple[int, Any]]
+    if sort in THROUGH:
+        keys = _walk(
+            firm,
+            filters,
+            status,
+            THROUGH[sort],
+            None if anchor is None else (anchor[0], anchor[1]),
+            backwards=backwards,
+            need=page_size + 1,
+        )
+    else:
+        s = SORTS[sort]
+        qs = _filtered(firm, filters).filter(status=status)
+        if anchor is not None:
+            qs = qs.filter(_after(s, anchor[0], anchor[1], backwards=backwards))
+        keys = list(
+            qs.order_by(*_ordering(s, backwards=backwards)).values_list("pk", s.key)[
+                : page_size + 1
+            ]
+        )
     more = len(keys) > page_size
     keys = keys[:page_size]
     if backwards:
@@ -288,6 +371,138 @@ def costs_management_page(
         prev_cursor=encode_cursor(sort, first[1], first[0], before=True) if has_prev else None,
         filters=filters,
     )
+
+
+#: How many cases or payees a walk reads the costs of in its first statement, and the most
+#: in one (SQLite allows 500 terms in a compound SELECT): the first few usually fill a page
+#: (PostgreSQL plans every term, so 50 at once cost several times 16).
+WALK_TERMS = (16, 128)
+
+
+def _walk(
+    firm: Firm,
+    f: CostFilters,
+    status: str,
+    through: Through,
+    anchor: tuple[tuple[Any, ...], int] | None,
+    *,
+    backwards: bool,
+    need: int,
+) -> list[tuple[int, tuple[Any, ...]]]:
+    """The first ``need`` costs (id, cursor key) of the tab in ``through``'s order after
+    ``anchor`` (its key and id), or before it when ``backwards`` (then in reverse order):
+    exactly the rows, in the order, that ``order_by(*ORDER[sort])`` with the same keyset
+    condition gives, read in two statements of about a page each:
+
+    1. the other table's next rows (cases by number, payees by name and id) from the
+       anchor's on, that have a cost the filters match in the tab (one probe of the costs'
+       (case or payee, status, ...) index each), at most ``need + 1`` of them: each gives
+       at least one cost, the anchor's own row perhaps none;
+    2. each such row's costs, newest first (after the anchor on its own row), at most the
+       ``need`` still wanted each, one ``UNION ALL`` of an indexed ``LIMIT`` per row.
+
+    A cost moved to another tab between the two reads leaves a shorter step: the walk goes
+    on from the last row read until it has ``need`` costs or the other table ends."""
+    outer: QuerySet[Case] | QuerySet[Contact] = through.model.objects.filter(firm=firm)
+    if through.link == "case_id":
+        if f.case_id is not None:
+            outer = outer.filter(pk=f.case_id)
+        if f.attorney_id is not None:
+            outer = outer.filter(**{"responsible_attorney_id": f.attorney_id})
+        f = replace(f, case_id=None, attorney_id=None)
+    elif f.payee_id is not None:
+        outer = outer.filter(pk=f.payee_id)
+        f = replace(f, payee_id=None)
+    costs = _filtered(firm, f, by_firm=False).filter(status=status)
+    probe = costs.filter(**{through.link: OuterRef("pk")}).order_by().values("pk")[:1]
+    outer = outer.alias(has_cost=Subquery(probe)).filter(has_cost__isnull=False)
+    up = not backwards
+    outer_order = [k if up else f"-{k}" for k in through.keys]
+    inner_order = ("-cost_date", "-pk") if up else ("cost_date", "pk")
+    start: tuple[Any, ...] | None = None
+    inclusive = False
+    if anchor is not None:
+        start, inclusive = anchor[0][:-1], True
+    found: list[tuple[int, tuple[Any, ...]]] = []
+    while len(found) < need:
+        rows = outer
+        if start is not None:
+            rows = rows.filter(_outer_after(through.keys, start, up=up, inclusive=inclusive))
+        asked = need - len(found) + 1
+        candidates = list(rows.order_by(*outer_order).values_list("pk", *through.keys)[:asked])
+        resume: tuple[tuple[Any, ...], int] | None = None
+        at, size = 0, WALK_TERMS[0]
+        while at < len(candidates):
+            chunk = candidates[at : at + size]
+            wanted = need - len(found)
+            terms, limits = [], []
+            for n, (pk, *okey) in enumerate(chunk):
+                term = costs.filter(**{through.link: pk})
+                if anchor is not None and tuple(okey) == anchor[0][:-1]:
+                    # the anchor's own case or payee: its costs past the anchor
+                    term = term.filter(
+                        _after(NEWEST, anchor[0][-1], anchor[1], backwards=backwards)
+                    )
+                # each row before this one gives a cost (but the anchor's own perhaps none)
+                limits.append(max(1, wanted - n + 1))
+                terms.append(
+                    term.order_by(*inner_order).values_list(
+                        "pk", "cost_date", through.link, "firm_id"
+                    )[: limits[-1]]
+                )
+            by_link: dict[int, list[tuple[int, dt.date]]] = {}
+            for pk, day, link, firm_id in _union_all(terms):
+                if firm_id == firm.pk:  # (always so: a case's costs are its firm's)
+                    by_link.setdefault(link, []).append((pk, _day(day)))
+            for (pk, *okey), limit in zip(chunk, limits, strict=True):
+                # in the walk's order; each one's costs newest first (oldest, backwards)
+                mine = sorted(by_link.get(pk, []), key=lambda r: (r[1], r[0]), reverse=up)
+                found += [(cost_pk, (*okey, day)) for cost_pk, day in mine]
+                if len(found) >= need:
+                    break
+                if len(mine) == limit:  # cut short (a cost before it left the tab meanwhile)
+                    resume = ((*okey, mine[-1][1]), mine[-1][0])
+                    break
+            if resume is not None or len(found) >= need:
+                break
+            at, size = at + len(chunk), min(size * 4, WALK_TERMS[1])
+        if len(found) >= need:
+            break
+        if resume is not None:  # on from that cost, in its case or payee
+            anchor, start, inclusive = resume, resume[0][:-1], True
+        elif len(candidates) < asked:
+            break  # the other table's rows are all read
+        else:  # on from the last row read (rows left the tab meanwhile)
+            start, inclusive, anchor = tuple(candidates[-1][1:]), False, None
+    return found[:need]
+
+
+def _day(value: Any) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _outer_after(keys: tuple[str, ...], start: tuple[Any, ...], *, up: bool, inclusive: bool) -> Q:
+    """The other table's rows at or past ``start`` (its keys) in the walk's direction."""
+    op, strict = ("gte", "gt") if up else ("lte", "lt")
+    if len(keys) == 1:
+        return Q(**{f"{keys[0]}__{op if inclusive else strict}": start[0]})
+    (k1, k2), (v1, v2) = keys, start
+    return Q(**{f"{k1}__{op}": v1}) & (
+        Q(**{f"{k1}__{strict}": v1}) | Q(**{f"{k2}__{op if inclusive else strict}": v2})
+    )
+
+
+def _union_all(terms: list[QuerySet[Cost]]) -> list[tuple[Any, ...]]:
+    """Every term's rows in one statement: ``SELECT * FROM (term) UNION ALL ...`` (the ORM
+    composes no sliced terms on SQLite)."""
+    sql, params = [], []
+    for n, term in enumerate(terms):
+        term_sql, term_params = term.query.sql_with_params()
+        sql.append(f"SELECT * FROM ({term_sql}) AS walk{n}")  # noqa: S608
+        params += list(term_params)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(sql), params)
+        return list(cursor.fetchall())
 
 
 def case_costs(*, case: Case) -> list[Cost]:

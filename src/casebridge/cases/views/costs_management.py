@@ -363,6 +363,8 @@ def costs_management_view(request: HttpRequest) -> HttpResponse:
     actions = menu_actions(page.status)
     first_danger = next((a.key for a in actions if a.danger), "")
     extras = extensions.cost_extras(me, page.items)
+    # One reverse() for the page, not one per row (a tenth of the template's time).
+    head, _, tail = reverse("cases:case_costs", args=[0]).rpartition("/0/")
     return render(
         request,
         "cases/costs_management/list.html",
@@ -370,7 +372,9 @@ def costs_management_view(request: HttpRequest) -> HttpResponse:
             **NAV,
             "form": form,
             "page": page,
-            "rows": [(cost, extras.get(cost.pk)) for cost in page.items],
+            "rows": [
+                (cost, extras.get(cost.pk), f"{head}/{cost.case_id}/{tail}") for cost in page.items
+            ],
             "progress": extensions.costs_progress_html(request, me),
             "status": page.status,
             "tabs": tab_links,
