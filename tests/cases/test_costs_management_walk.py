@@ -175,3 +175,74 @@ def test_a_walked_page_costs_four_queries(cfirm, messy, django_assert_num_querie
             with django_assert_num_queries(4):
                 page = costs_management_page(firm=cfirm, sort=sort, cursor=cursor, page_size=5)
             cursor = page.next_cursor
+
+
+def _hand_made(data) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["case", ["\ud800", "2025-03-01"], 1, "a"],
+        ["case", ["PI\x00", "2025-03-01"], 1, "a"],
+        ["payee", ["A\x00", 1, "2025-03-01"], 1, "a"],
+        ["payee", ["x" * 301, 1, "2025-03-01"], 1, "a"],
+    ],
+    ids=["a lone surrogate", "a NUL in a number", "a NUL in a name", "a name too long"],
+)
+def test_a_hand_made_cursor_no_column_could_hold_is_refused(cfirm, messy, data):
+    """It reached the query: a UnicodeEncodeError, or PostgreSQL's DataError, was a 500."""
+    with pytest.raises(costs_selectors.InvalidCursor):
+        costs_management_page(firm=cfirm, sort=data[0], cursor=_hand_made(data), page_size=3)
+
+
+def test_another_firms_costs_on_a_payee_neither_show_nor_cut_the_walk_short(
+    cfirm, cadmin, client_contact, other_firm_costs
+):
+    """A load that went round the services gave firm B's costs firm A's payee: dropped
+    from the page, they made the payee's read look finished, and its own costs after them
+    were never reached."""
+    _payee, mine = other_firm_costs
+    shown: list[int] = []
+    cursor = None
+    for _ in range(5):
+        page = costs_management_page(firm=cfirm, sort="payee", cursor=cursor, page_size=3)
+        shown += [c.pk for c in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert shown == [c.pk for c in sorted(mine, key=lambda c: (c.cost_date, c.pk), reverse=True)]
+
+
+@pytest.fixture
+def other_firm_costs(cfirm, cadmin, client_contact):
+    from casebridge.cases.services import firms
+
+    case = case_services.case_create(
+        firm=cfirm, actor=cadmin, name="Case A", client_id=client_contact.pk, status="open"
+    )
+    payee = case_services.contact_create(firm=cfirm, actor=cadmin, name="Shared Payee")
+    code = CostCode.objects.filter(firm=cfirm).first()
+    other = firms.firm_create(code="other-pi", name="Other PI")
+    other_code = CostCode.objects.filter(firm=other).first()
+
+    def cost(firm, day: int, cost_code) -> Cost:
+        return Cost(
+            firm=firm,
+            case=case,
+            payee=payee,
+            amount_cents=1_000,
+            cost_code=cost_code,
+            cost_date=START + dt.timedelta(days=day),
+            status=CostStatus.OPEN,
+            created_at=clock.now(),
+        )
+
+    mine = Cost.objects.bulk_create([cost(cfirm, day, code) for day in range(5)])
+    # firm B's, newer than all of firm A's, pointing at firm A's case and payee
+    Cost.objects.bulk_create([cost(other, 10 + day, other_code) for day in range(3)])
+    return payee, mine

@@ -165,7 +165,10 @@ class CostsManagementQuery(Clean):
     amount_min: Cents | None = None
     amount_max: Cents | None = None
     sort: Sort = Field(
-        "date", description="date / amount: newest / largest first; -date / -amount reverse."
+        "date",
+        description="date / amount: newest / largest first; -date / -amount reverse; case: "
+        "by case number, each case's costs newest first; payee: by payee name (then payee), "
+        "newest first.",
     )
     cursor: str | None = Field(
         default=None,

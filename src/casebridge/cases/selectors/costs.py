@@ -241,6 +241,14 @@ def _through_key(through: Through, key: Any) -> tuple[Any, ...]:
         type(v) is int and not 0 < v < 2**63 for v in outer
     ):
         raise InvalidCursor("not a cursor of this list")
+    for value in outer:  # a case number or a payee's name no database column stores
+        if isinstance(value, str) and (len(value) > 300 or "\x00" in value):
+            raise InvalidCursor("not a cursor of this list")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidCursor("not a cursor of this list") from None
     try:
         date = dt.date.fromisoformat(day) if isinstance(day, str) else None
     except ValueError:
@@ -374,9 +382,10 @@ def costs_management_page(
 
 
 #: How many cases or payees a walk reads the costs of in its first statement, and the most
-#: in one (SQLite allows 500 terms in a compound SELECT): the first few usually fill a page
-#: (PostgreSQL plans every term, so 50 at once cost several times 16).
-WALK_TERMS = (16, 128)
+#: in one (SQLite allows 500 terms in a compound SELECT, and before 3.32 999 parameters: a
+#: term with every filter has 8): the first few usually fill a page (PostgreSQL plans every
+#: term, so 50 at once cost several times 16).
+WALK_TERMS = (16, 120)
 
 
 def _walk(
@@ -450,18 +459,19 @@ def _walk(
                         "pk", "cost_date", through.link, "firm_id"
                     )[: limits[-1]]
                 )
-            by_link: dict[int, list[tuple[int, dt.date]]] = {}
+            by_link: dict[int, list[tuple[int, dt.date, bool]]] = {}
             for pk, day, link, firm_id in _union_all(terms):
-                if firm_id == firm.pk:  # (always so: a case's costs are its firm's)
-                    by_link.setdefault(link, []).append((pk, _day(day)))
+                # another firm's cost is never shown (a case's or payee's costs are its
+                # firm's unless a load went round the services), but it counts as read
+                by_link.setdefault(link, []).append((pk, _day(day), firm_id == firm.pk))
             for (pk, *okey), limit in zip(chunk, limits, strict=True):
                 # in the walk's order; each one's costs newest first (oldest, backwards)
-                mine = sorted(by_link.get(pk, []), key=lambda r: (r[1], r[0]), reverse=up)
-                found += [(cost_pk, (*okey, day)) for cost_pk, day in mine]
+                read = sorted(by_link.get(pk, []), key=lambda r: (r[1], r[0]), reverse=up)
+                found += [(cost_pk, (*okey, day)) for cost_pk, day, ours in read if ours]
                 if len(found) >= need:
                     break
-                if len(mine) == limit:  # cut short (a cost before it left the tab meanwhile)
-                    resume = ((*okey, mine[-1][1]), mine[-1][0])
+                if len(read) == limit:  # cut short: on from the last cost read
+                    resume = ((*okey, read[-1][1]), read[-1][0])
                     break
             if resume is not None or len(found) >= need:
                 break
