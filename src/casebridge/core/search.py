@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import BooleanField, F, Func, Q
 from django.db.models.expressions import RawSQL
 
 #: At most this many words of a query are used (the rest are ignored).
@@ -193,7 +193,18 @@ def _matches_postgresql(index: TextIndex, query_words: list[str], firm_id: int) 
         f"SELECT id FROM {index.table} WHERE firm_id = %s AND "  # noqa: S608
         f"{' AND '.join(conditions)} ORDER BY id DESC LIMIT {SQLITE_CANDIDATES}"
     )
-    return Q(pk__in=RawSQL(sql, params))  # noqa: S611
+    # id = ANY(ARRAY(...)), not id IN (...): the array is read first and its ids looked up
+    # by the primary key. IN let the planner hash the thousand ids and scan the whole
+    # table for them (a 100,000-row scan per kind: 'lop' 86 ms, now a few).
+    return Q(_AnyOf(F("pk"), RawSQL(sql, params)))  # noqa: S611
+
+
+class _AnyOf(Func):
+    """``(column = ANY(ARRAY(subquery)))`` on PostgreSQL."""
+
+    arg_joiner = " = ANY(ARRAY("
+    template = "(%(expressions)s)))"
+    output_field = BooleanField()
 
 
 def index_sql(index: TextIndex, vendor: str) -> list[str]:
