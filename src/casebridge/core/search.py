@@ -17,6 +17,7 @@ sequential scan (correct, slower). Callers put :func:`matches` in an ORM ``filte
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -110,16 +111,18 @@ class TextIndex:
         return f"casebridge_unaccent({self.expression()})"
 
 
-def _folded_postgresql(query_words: list[str]) -> list[str]:
+@functools.lru_cache(maxsize=512)
+def _folded_postgresql(query_words: tuple[str, ...]) -> tuple[str, ...]:
     """The words as ``casebridge_unaccent`` folds the stored text ("muñoz" -> "munoz",
-    "straße" -> "strasse"): asked of the database, so that both sides fold alike."""
+    "straße" -> "strasse"): asked of the database, so that both sides fold alike; once per
+    process for a query (a search asks it for each kind)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT array(SELECT casebridge_unaccent(w) FROM unnest(%s::text[]) AS w)",
             [list(query_words)],
         )
         row = cursor.fetchone()
-    return [str(w) for w in row[0]] if row else list(query_words)
+    return tuple(str(w) for w in row[0]) if row else query_words
 
 
 def words(query: str) -> list[str]:
@@ -139,8 +142,8 @@ def words(query: str) -> list[str]:
 def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
     """A condition for ``QuerySet.filter`` on ``index.table``'s model: the firm's rows
     where every word of ``query_words`` (from :func:`words`; not empty) begins a word of
-    the row's columns. (Column expressions, not SQL text, so that it holds in a subquery's
-    alias too.)
+    the row's columns: ``pk`` among the ids a self-contained subquery of the table reads
+    (so that it holds whatever alias the outer query gives the table).
 
     On both databases the index answers for the firm alone, newest rows first, and stops
     at :data:`SQLITE_CANDIDATES`: a word that matches half the table costs what a rare
@@ -149,7 +152,7 @@ def matches(index: TextIndex, query_words: list[str], firm_id: int) -> Q:
     if not query_words:
         raise ValueError("a search needs at least one word")
     if connection.vendor == "postgresql":
-        return _matches_postgresql(index, _folded_postgresql(query_words), firm_id)
+        return _matches_postgresql(index, list(_folded_postgresql(tuple(query_words))), firm_id)
     # Names are constants of the code; the words (no quote: [^\W_]+) and the firm's id
     # (an int) go in one parameter.
     phrase = " AND ".join(f'"{w}"*' for w in query_words)
