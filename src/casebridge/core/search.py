@@ -249,15 +249,21 @@ CREATE OR REPLACE FUNCTION casebridge_unaccent(t text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$ SELECT t $$"""
 
 
-def _unaccent_schema(schema_editor) -> str | None:  # type: ignore[no-untyped-def]
-    """The (quoted) schema the ``unaccent`` extension is in, or None without it."""
+def _extension_schema(schema_editor, name: str) -> str | None:  # type: ignore[no-untyped-def]
+    """The (quoted) schema PostgreSQL's extension ``name`` is in, or None without it."""
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             "SELECT quote_ident(n.nspname) FROM pg_extension e "
-            "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'unaccent'"
+            "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = %s",
+            [name],
         )
         row = cursor.fetchone()
     return str(row[0]) if row else None
+
+
+def _drop_search_indexes(schema_editor, index: TextIndex) -> None:  # type: ignore[no-untyped-def]
+    schema_editor.execute(f"DROP INDEX IF EXISTS {index.name}")
+    schema_editor.execute(f"DROP INDEX IF EXISTS {index.starts_name}")
 
 
 def fold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type: ignore[no-untyped-def]
@@ -276,7 +282,7 @@ def fold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type
         with transaction.atomic(using=alias):
             schema_editor.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
             # where it is (a managed database may keep extensions in a schema of their own)
-            schema = _unaccent_schema(schema_editor)
+            schema = _extension_schema(schema_editor, "unaccent")
             if schema is None:  # pragma: no cover - CREATE EXTENSION made it
                 raise DatabaseError("unaccent is not installed")
             schema_editor.execute(UNACCENT_FUNCTION.format(schema=schema))
@@ -288,12 +294,9 @@ def fold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # type
             str(exc).splitlines()[0],
         )
         schema_editor.execute(UNACCENT_MISSING_FUNCTION)
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
-        trigrams = cursor.fetchone() is not None
+    trigrams = _extension_schema(schema_editor, "pg_trgm") is not None
     for index in indexes:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {index.name}")
-        schema_editor.execute(f"DROP INDEX IF EXISTS {index.starts_name}")
+        _drop_search_indexes(schema_editor, index)
         if trigrams:
             schema_editor.execute(
                 f"CREATE INDEX {index.name} ON {index.table} "
@@ -310,12 +313,9 @@ def unfold_accents(schema_editor, indexes: tuple[TextIndex, ...]) -> None:  # ty
     (the functions stay: the other side's indexes may use them)."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
-        trigrams = cursor.fetchone() is not None
+    trigrams = _extension_schema(schema_editor, "pg_trgm") is not None
     for index in indexes:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {index.name}")
-        schema_editor.execute(f"DROP INDEX IF EXISTS {index.starts_name}")
+        _drop_search_indexes(schema_editor, index)
         if trigrams:
             for statement in index_sql(index, "postgresql"):
                 schema_editor.execute(statement)
