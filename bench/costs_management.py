@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the database afterwards (to explain or profile by hand; drop it yourself)",
     )
     ap.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="PostgreSQL: measure the database a --keep-db run left (migrated forward first, "
+        "not loaded again) and keep it",
+    )
+    ap.add_argument(
         "--no-load-baseline",
         action="store_true",
         help="skip the raw insert of the loaded rows (minutes at 1,000,000 costs)",
@@ -110,6 +116,8 @@ def main() -> None:
                 cmd.append("--no-load-baseline")
             if args.keep_db:
                 cmd.append("--keep-db")
+            if args.reuse_db:
+                cmd.append("--reuse-db")
             subprocess.run(cmd, check=True)
         else:
             run(backend, args)
@@ -198,7 +206,10 @@ def generate(n_cases: int, n_costs: int, n_payees: int, n_attorneys: int) -> tup
             batch_size=batch,
         )
         Firm.objects.filter(pk=firm.pk).update(next_case_number=n_cases + 1)
-        case_ids = list(Case.objects.filter(firm=firm).values_list("pk", flat=True))
+        case_attorneys = dict(
+            Case.objects.filter(firm=firm).values_list("pk", "responsible_attorney_id")
+        )
+        case_ids = list(case_attorneys)
         Settlement.objects.bulk_create(
             [Settlement(firm=firm, case_id=c, fee_rate_bp=3333) for c in case_ids],
             batch_size=batch,
@@ -211,10 +222,12 @@ def generate(n_cases: int, n_costs: int, n_payees: int, n_attorneys: int) -> tup
             status = rnd.choices(status_choices, weights=[40, 20, 36, 4])[0]
             cost_date = TODAY - dt.timedelta(days=rnd.randrange(3 * 365))
             paid = status == CostStatus.PAID
+            case_id = rnd.choice(case_ids)
             rows.append(
                 (
                     firm.pk,
-                    rnd.choice(case_ids),
+                    case_id,
+                    case_attorneys[case_id],
                     payees[min(int(rnd.paretovariate(1.2)) - 1, n_payees - 1)]
                     if rnd.random() < 0.5
                     else rnd.choice(payees),
@@ -243,6 +256,7 @@ def generate(n_cases: int, n_costs: int, n_payees: int, n_attorneys: int) -> tup
 COST_COLUMNS = (
     "firm_id",
     "case_id",
+    "attorney_id",  # what the triggers (off during the load) keep: migration 0016
     "payee_id",
     "amount_cents",
     "invoice_reference",
@@ -265,7 +279,8 @@ def bulk_load_costs(rows: list[tuple[object, ...]]) -> None:
     """The costs in one pass: COPY on PostgreSQL, ``executemany`` on SQLite, with the
     table's secondary indexes dropped during the load and built once after it, and the
     tab-total triggers (migration 0008) off: ``cases_costtabtotal`` is then summed once
-    from the loaded rows, which is what the triggers would have left. The bench measures
+    from the loaded rows, and the payees marked (migration 0016; each cost carries its
+    case's attorney from the rows), which is what the triggers would have left. The bench measures
     reads, not this load (the services' writes keep the totals through the triggers)."""
     import importlib
 
@@ -309,6 +324,8 @@ def bulk_load_costs(rows: list[tuple[object, ...]]) -> None:
             cursor.execute(sql)
         cursor.execute("DELETE FROM cases_costtabtotal")
         cursor.execute(totals.BACKFILL)
+        payees = importlib.import_module("casebridge.cases.migrations.0016_cost_attorney_payees")
+        cursor.execute(payees.BACKFILL[connection.vendor][1])
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -330,13 +347,20 @@ def timed(runs: int, fn: Callable[[], object]) -> tuple[float, float]:
 def run(backend: str, args: argparse.Namespace) -> None:
     var_dir = tempfile.mkdtemp(prefix=f"cb-bench-costs-{backend}-")
     db_name = f"{args.db_prefix}_costs"
+    reuse = args.reuse_db and backend == "postgres"
     try:
-        env = prepare_database(backend, var_dir, db_name)
+        if reuse:
+            env = common.bench_env(var_dir)
+            env["DATABASE_URL"] = f"{common.postgres_base()}/{db_name}"
+            common.manage(env, "migrate")
+            common.manage(env, "collectstatic", "--noinput")
+        else:
+            env = prepare_database(backend, var_dir, db_name)
         common.setup_django(env)
-        measure(backend, args)
+        measure(backend, args, reuse=reuse)
     finally:
         common.close_connections()
-        if args.keep_db:
+        if args.keep_db or reuse:
             print(f"[{backend}] kept: DATABASE_URL={env['DATABASE_URL']} (var dir {var_dir})")
         else:
             common.database_drop(backend, db_name)
@@ -370,7 +394,7 @@ def raw_page_rows(ids: list[int]) -> Callable[[], object]:
     return read
 
 
-def measure(backend: str, args: argparse.Namespace) -> None:
+def measure(backend: str, args: argparse.Namespace, *, reuse: bool = False) -> None:
     from django.db import connection
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
@@ -383,11 +407,17 @@ def measure(backend: str, args: argparse.Namespace) -> None:
         encode_cursor,
     )
 
-    written = common.RowsWritten()
+    load_baseline = None
     t0 = time.perf_counter()
-    firm_id, manager_id = generate(args.cases, args.costs, args.payees, args.attorneys)
+    if reuse:  # the firm a --keep-db run loaded
+        firm_id = Firm.objects.get(code="bench").pk
+        manager_id = User.objects.get(firm_id=firm_id, email="costs@bench.test").pk
+    else:
+        written = common.RowsWritten()
+        firm_id, manager_id = generate(args.cases, args.costs, args.payees, args.attorneys)
+        if not args.no_load_baseline:
+            load_baseline = written.baseline()
     load = time.perf_counter() - t0
-    load_baseline = None if args.no_load_baseline else written.baseline()
     if backend == "postgres" or args.sqlite_analyze:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE" if backend == "postgres" else "ANALYZE")
@@ -395,8 +425,8 @@ def measure(backend: str, args: argparse.Namespace) -> None:
     rss_before_reads = rss_mb()
     open_count = Cost.objects.filter(firm=firm, status=CostStatus.OPEN).count()
     print(
-        f"[{backend}] {args.cases:,} cases and {args.costs:,} costs ({open_count:,} open) "
-        f"loaded with bulk inserts in {load:.1f} s"
+        f"[{backend}] {Cost.objects.filter(firm=firm).count():,} costs ({open_count:,} open) "
+        + ("reused" if reuse else f"loaded with bulk inserts in {load:.1f} s")
     )
     if load_baseline is not None:
         print(f"[{backend}] load: {load_baseline.describe(load)}")

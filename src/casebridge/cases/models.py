@@ -137,10 +137,19 @@ class Contact(models.Model):
     date_of_birth = models.DateField(null=True, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
+    #: True once any cost names the contact as its payee (set by a trigger on the costs,
+    #: whoever writes them; never cleared): Costs Management sorted by payee walks these
+    #: contacts alone, not every client (migration 0016). NULL, not False, for the others,
+    #: so that SQLite adds the column without rebuilding the table (and its triggers).
+    is_payee = models.BooleanField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["firm", "name"], name="cases_contact_name")]
+        indexes = [
+            models.Index(fields=["firm", "name"], name="cases_contact_name"),
+            # The payees by name (Costs Management sorted by payee).
+            models.Index(fields=["firm", "is_payee", "name", "id"], name="cases_contact_payees"),
+        ]
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -261,6 +270,19 @@ class Cost(models.Model):
     created_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    #: The case's responsible attorney, kept by triggers (migration 0016): set from the case
+    #: on every insert and change of case, and moved with the case's attorney; so that an
+    #: attorney's costs are an index range (Costs Management's attorney filter) instead of
+    #: a probe per case of theirs. Never written by the application.
+    attorney = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        related_name="+",
+    )
     created_at = models.DateTimeField()
 
     class Meta:
@@ -284,8 +306,14 @@ class Cost(models.Model):
             models.Index(
                 fields=["firm", "status", "-amount_cents", "-id"], name="cases_cost_tab_amount"
             ),
-            # A case's costs; an attorney's costs through their cases (with a date range);
-            # the tab sorted by case (each case's costs newest first, walked case by case).
+            # An attorney's costs (their cases' costs, ``attorney`` kept by triggers), by date,
+            # with or without a date range; their count and total from the index alone.
+            models.Index(
+                fields=["firm", "attorney", "status", "-cost_date", "-id", "amount_cents"],
+                name="cases_cost_attorney_date",
+            ),
+            # A case's costs; the tab sorted by case (each case's costs newest first, walked
+            # case by case).
             models.Index(
                 fields=["case", "status", "-cost_date", "-id", "amount_cents"],
                 name="cases_cost_case_date_amount",

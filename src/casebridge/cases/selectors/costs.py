@@ -54,6 +54,8 @@ class Through:
     model: type[Case] | type[Contact]
     link: str
     keys: tuple[str, ...]
+    #: Which of the firm's rows can have costs at all (the walk reads no others).
+    only: dict[str, Any] = field(default_factory=dict)
 
 
 SORTS = {
@@ -66,7 +68,9 @@ SORTS = {
 #: first. The whole order is what ``order_by(*ORDER[sort])`` gives on the tab.
 THROUGH = {
     "case": Through(Case, "case_id", ("number",)),
-    "payee": Through(Contact, "payee_id", ("name", "pk")),
+    # Only contacts a cost has named as its payee (``Contact.is_payee``, kept by a trigger:
+    # migration 0016), through (firm, is_payee, name, id): not every client.
+    "payee": Through(Contact, "payee_id", ("name", "pk"), {"is_payee": True}),
 }
 ORDER = {
     **{
@@ -137,23 +141,15 @@ def _filtered(firm: Firm, f: CostFilters, *, by_firm: bool = True) -> QuerySet[C
     statistics, take the tab's (firm, status, ...) index instead of the case's or the
     payee's).
 
-    An attorney's costs over a date range are read through the attorney's cases alone (they
-    are the firm's): each case probes its (case, status, -cost_date, ...) index over the
-    range. With ``firm_id = ?`` too, SQLite without statistics walked the tab's whole date
-    range through (firm, status, -cost_date, ...) and looked up each row's case instead
-    (33,000 rows for 1,676 at 1,000,000 costs). Without a date range the tab's date index
-    stays the better way (a page is found after about a page per attorney's share)."""
-    through_cases = f.attorney_id is not None and (f.date_from is not None or f.date_to is not None)
-    qs = Cost.objects.filter(firm=firm) if by_firm and not through_cases else Cost.objects.all()
+    An attorney's costs are an index range: each cost carries its case's responsible
+    attorney (``Cost.attorney``, kept by triggers: migration 0016), and
+    ``cases_cost_attorney_date`` (firm, attorney, status, -cost_date, -id, amount_cents)
+    serves the page by date and the count and total over any date range."""
+    qs = Cost.objects.filter(firm=firm) if by_firm else Cost.objects.all()
     if f.case_id is not None:
         qs = qs.filter(case_id=f.case_id)
     if f.attorney_id is not None:
-        # Through the attorney's cases (a subquery): each probes (case, status, date, amount).
-        qs = qs.filter(
-            case_id__in=Case.objects.filter(
-                firm=firm, responsible_attorney_id=f.attorney_id
-            ).values("pk")
-        )
+        qs = qs.filter(attorney_id=f.attorney_id)
     if f.payee_id is not None:
         qs = qs.filter(payee_id=f.payee_id)
     if f.date_from is not None:
@@ -412,7 +408,9 @@ def _walk(
 
     A cost moved to another tab between the two reads leaves a shorter step: the walk goes
     on from the last row read until it has ``need`` costs or the other table ends."""
-    outer: QuerySet[Case] | QuerySet[Contact] = through.model.objects.filter(firm=firm)
+    outer: QuerySet[Case] | QuerySet[Contact] = through.model.objects.filter(
+        firm=firm, **through.only
+    )
     if through.link == "case_id":
         if f.case_id is not None:
             outer = outer.filter(pk=f.case_id)

@@ -155,7 +155,12 @@ def cost_create(
     }
     _check_fields(firm, values)
     cost = Cost.objects.create(
-        firm=firm, case=case, created_by=actor, created_at=clock.now(), **values
+        firm=firm,
+        case=case,
+        attorney_id=case.responsible_attorney_id,  # what the triggers keep (migration 0016)
+        created_by=actor,
+        created_at=clock.now(),
+        **values,
     )
     cases_audit(
         firm_id=firm.pk,
