@@ -58,6 +58,21 @@ def test_a_request_then_an_agreement_through_the_pop_up(admin_client, worked):
     assert "Record step" not in page
 
 
+def test_a_withdrawal_ignores_the_amount_the_form_kept(admin_client, worked):
+    url = reverse("cases:lien_reductions", args=[worked[0].pk])
+    admin_client.post(
+        url, {"step": "requested", "amount": "12,000.00", "made_on": "2026-03-02"}, **HX
+    )
+    response = admin_client.post(
+        url, {"step": "withdrawn", "amount": "12,000.00", "made_on": "2026-03-03"}, **HX
+    )
+    assert response.status_code == 200
+    assert list(LienReduction.objects.values_list("step", "amount_cents")) == [
+        ("requested", 1_200_000),
+        ("withdrawn", None),
+    ]
+
+
 def test_an_amount_above_the_claim_is_422_beside_the_amount(admin_client, worked):
     url = reverse("cases:lien_reductions", args=[worked[0].pk])
     with nothing_written():

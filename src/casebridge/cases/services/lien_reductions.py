@@ -77,10 +77,7 @@ def _open_request(lien: Lien) -> bool:
 def _check_amount(lien: Lien, step: str, amount_cents: int | None) -> int | None:
     if step not in REDUCTION_STEPS_WITH_AMOUNT:
         if amount_cents is not None:
-            raise ValidationFailed(
-                f"a {LienReductionStep(step).label.lower()} step carries no amount",
-                field="amount",
-            )
+            raise ValidationFailed(f"a {step} step carries no amount", field="amount")
         return None
     if amount_cents is None:
         raise ValidationFailed("enter the amount", field="amount")

@@ -135,12 +135,14 @@ def lien_reductions_view(request: HttpRequest, pk: int) -> HttpResponse:
 
     def record(form: ReductionStepForm) -> str:
         data = form.cleaned_data
+        # the amount field keeps the last amount typed; a withdrawal or refusal has none
+        closing = data["step"] in service.CLOSING_STEPS
         row = service.lien_reduction_record(
             firm=me.firm,
             actor=me,
             lien_id=lien.pk,
             step=data["step"],
-            amount_cents=data["amount"],
+            amount_cents=None if closing else data["amount"],
             made_on=data["made_on"],
             note=data["note"],
         )
