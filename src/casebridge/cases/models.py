@@ -646,3 +646,69 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}... ({self.user_id}, expires {self.expires_at:%Y-%m-%d})"
+
+
+# --- Lien reductions (issue 16) ---
+
+
+class LienReductionStep(models.TextChoices):
+    REQUESTED = "requested", "Reduction requested"
+    COUNTERED = "countered", "Holder countered"
+    ACCEPTED = "accepted", "Accepted"
+    WITHDRAWN = "withdrawn", "Request withdrawn"
+    REFUSED = "refused", "Holder refused"
+
+
+#: The steps that carry an amount; withdrawn and refused carry none.
+REDUCTION_STEPS_WITH_AMOUNT = (
+    LienReductionStep.REQUESTED,
+    LienReductionStep.COUNTERED,
+    LienReductionStep.ACCEPTED,
+)
+
+
+class LienReduction(models.Model):
+    """One step of the negotiation of a lien's reduction: the firm's request, the holder's
+    counter, the agreement (which accepts and locks the lien through ``lien_accept``), or a
+    request withdrawn or refused. Append-only: a step is never changed or deleted (a
+    trigger refuses it), so the rows are the history."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    lien = models.ForeignKey(Lien, on_delete=models.PROTECT, related_name="reductions")
+    step = models.CharField(max_length=20, choices=LienReductionStep.choices)
+    amount_cents = models.BigIntegerField(null=True, blank=True)
+    #: The day the step happened (the letter's date), within the firm's date window.
+    made_on = models.DateField()
+    note = models.CharField(max_length=255, blank=True)
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(step__in=[s.value for s in LienReductionStep]),
+                name="cases_lienreduction_step_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_cents__isnull=True) | Q(amount_cents__gte=0),
+                name="cases_lienreduction_amount_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(step__in=[s.value for s in REDUCTION_STEPS_WITH_AMOUNT])
+                    & Q(amount_cents__isnull=False)
+                )
+                | (
+                    Q(step__in=[LienReductionStep.WITHDRAWN, LienReductionStep.REFUSED])
+                    & Q(amount_cents__isnull=True)
+                ),
+                name="cases_lienreduction_amount_per_step",
+            ),
+        ]
+        indexes = [models.Index(fields=["lien", "id"], name="cases_lienreduction_lien")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_step_display()} {self.lien_id}"

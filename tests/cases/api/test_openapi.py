@@ -38,6 +38,9 @@ EXPECTED_PATHS = {
     f"{P}/liens/{{lien_id}}": {"put"},
     f"{P}/liens/{{lien_id}}/accept": {"post"},
     f"{P}/liens/{{lien_id}}/reopen": {"post"},
+    f"{P}/liens/{{lien_id}}/reductions": {"get", "post"},
+    f"{P}/cases/{{case_id}}/lien-calculator": {"get"},
+    f"{P}/cases/{{case_id}}/lien-reductions/apply": {"post"},
     f"{P}/cases/{{case_id}}/trust-items": {"post"},
     f"{P}/cases/{{case_id}}/trust-items/stage-due": {"post"},
     f"{P}/trust-items/{{item_id}}": {"delete"},
@@ -69,7 +72,7 @@ def test_every_post_but_login_takes_an_idempotency_key(anonymous):
         headers = [p["name"] for p in ops["post"].get("parameters", []) if p["in"] == "header"]
         expected = [] if path.endswith("/auth/session") else ["Idempotency-Key"]
         assert headers == expected, path
-    assert posts == 24
+    assert posts == 26
 
 
 def test_every_authenticated_endpoint_documents_the_error_shape(anonymous):

@@ -63,6 +63,8 @@ def bodies(mine: dict[str, int]) -> dict[tuple[str, str], object]:
         ("put", "/liens/{lien_id}"): {"claimed": "1.00", "final": None, "paid_direct": False},
         ("post", "/liens/{lien_id}/accept"): {"final": "1.00"},
         ("post", "/liens/{lien_id}/reopen"): {"reason": "R"},
+        ("post", "/liens/{lien_id}/reductions"): {"step": "requested", "amount": "1.00"},
+        ("post", "/cases/{case_id}/lien-reductions/apply"): {"scenario": "procurement"},
         ("post", "/cases/{case_id}/trust-items"): {"kind": "fee"},
         ("post", "/cases/{case_id}/push-to-client-trust"): {},
         ("post", "/users/{user_id}/password-reset"): {"temporary_password": "temporary-123"},

@@ -12,6 +12,7 @@ from casebridge.cases.views import (
     costs,
     costs_management,
     dashboard,
+    lien_reductions,
     search,
     settings,
     settlement,
@@ -105,4 +106,18 @@ urlpatterns: list[URLPattern] = [
     # The settlement statement (closing statement): printable HTML and a PDF
     path("<int:case_id>/statement/", statement.statement_html, name="statement"),
     path("<int:case_id>/statement.pdf", statement.statement_pdf, name="statement_pdf"),
+    # Lien reductions (issue 16): a lien's steps, the calculator, a scenario requested
+    path(
+        "liens/<int:pk>/reductions/", lien_reductions.lien_reductions_view, name="lien_reductions"
+    ),
+    path(
+        "<int:pk>/settlement/lien-calculator/",
+        lien_reductions.lien_calculator_view,
+        name="lien_calculator",
+    ),
+    path(
+        "<int:pk>/settlement/lien-calculator/request/",
+        lien_reductions.lien_calculator_request_view,
+        name="lien_calculator_request",
+    ),
 ]

@@ -1,0 +1,174 @@
+"""The Settlement tab's lien reductions: the Reductions pop-up (history and the next step),
+the Reduction calculator (scenarios side by side, inputs through htmx) and "Request these
+amounts". A refusal is a 422 with the message beside its field and writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from casebridge.cases.models import Lien, LienReduction
+from casebridge.cases.services import firms
+from tests.cases.helpers import add_cost, lien, new_case, offer
+
+from .conftest import HX, nothing_written, text
+
+
+@pytest.fixture
+def worked(cfirm, cadmin, case):
+    """gross 250,000.00, fee 33.33%, costs 8,500.00, liens 20,000 + 15,000 + 10,000."""
+    add_cost(cfirm, cadmin, case, 500_000, cost_code="E119")
+    add_cost(cfirm, cadmin, case, 350_000, cost_code="MEDREC")
+    offer(cfirm, cadmin, case, 25_000_000)
+    return [
+        lien(cfirm, cadmin, case, cents, holder=holder)
+        for holder, cents in [
+            ("Valley Medical", 2_000_000),
+            ("Ortho Partners", 1_500_000),
+            ("City Imaging", 1_000_000),
+        ]
+    ]
+
+
+def test_the_settlement_tab_links_the_reductions_and_the_calculator(admin_client, case, worked):
+    page = text(admin_client.get(reverse("cases:case_settlement", args=[case.pk])))
+    assert "Reduction calculator" in page
+    assert "Reductions of the lien of Valley Medical" in page
+
+
+def test_a_request_then_an_agreement_through_the_pop_up(admin_client, worked):
+    url = reverse("cases:lien_reductions", args=[worked[0].pk])
+    form = text(admin_client.get(url, **HX))
+    assert "No reduction asked for yet." in form
+    response = admin_client.post(
+        url, {"step": "requested", "amount": "12,000.00", "made_on": "2026-03-02"}, **HX
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"].endswith("/settlement/")
+    response = admin_client.post(
+        url, {"step": "accepted", "amount": "14,500.00", "made_on": "2026-03-03"}, **HX
+    )
+    assert response.status_code == 200
+    fresh = Lien.objects.get(pk=worked[0].pk)
+    assert (fresh.final_cents, str(fresh.accepted_on)) == (1_450_000, "2026-03-03")
+    page = text(admin_client.get(url, **HX))
+    assert "Reduction requested" in page
+    assert "$14,500.00" in page
+    assert "Accepted at $14,500.00 and locked" in page
+    assert "Record step" not in page
+
+
+def test_a_withdrawal_ignores_the_amount_the_form_kept(admin_client, worked):
+    url = reverse("cases:lien_reductions", args=[worked[0].pk])
+    admin_client.post(
+        url, {"step": "requested", "amount": "12,000.00", "made_on": "2026-03-02"}, **HX
+    )
+    response = admin_client.post(
+        url, {"step": "withdrawn", "amount": "12,000.00", "made_on": "2026-03-03"}, **HX
+    )
+    assert response.status_code == 200
+    assert list(LienReduction.objects.values_list("step", "amount_cents")) == [
+        ("requested", 1_200_000),
+        ("withdrawn", None),
+    ]
+
+
+def test_an_amount_above_the_claim_is_422_beside_the_amount(admin_client, worked):
+    url = reverse("cases:lien_reductions", args=[worked[0].pk])
+    with nothing_written():
+        response = admin_client.post(
+            url, {"step": "requested", "amount": "20,000.01", "made_on": "2026-03-02"}, **HX
+        )
+    assert response.status_code == 422
+    assert "The amount $20,000.01 is more than the claim $20,000.00" in text(response)
+    assert LienReduction.objects.count() == 0
+
+
+def test_another_firms_lien_is_not_found(admin_client, cfirm):
+    other = firms.firm_create(code="other-pi", name="Other PI")
+    theirs = lien(other, None, new_case(other, None), 100_000)  # type: ignore[arg-type]
+    url = reverse("cases:lien_reductions", args=[theirs.pk])
+    assert admin_client.get(url).status_code == 404
+    with nothing_written():
+        response = admin_client.post(url, {"step": "requested", "amount": "1.00"}, **HX)
+    assert response.status_code == 404
+
+
+def test_the_calculator_shows_the_scenarios_side_by_side(admin_client, case, worked):
+    url = reverse("cases:lien_calculator", args=[case.pk])
+    page = text(admin_client.get(url, **HX))
+    assert "Current figures" in page
+    assert "$113,175.00" in page  # net now
+    assert "$129,703.50" in page  # procurement cost
+    response = admin_client.get(
+        url,
+        {
+            "run": "1",
+            "target_net": "120,000.00",
+            "cap_fraction": "0.15",
+            "liens": [str(ln.pk) for ln in worked],
+        },
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="lien-calculator",
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert page.lstrip().startswith('<div id="lien-calculator"')
+    for figure in ("$120,000.00", "$120,675.00", "$16,966.67", "$16,666.67", "$28,471.50"):
+        assert figure in page
+    assert LienReduction.objects.count() == 0
+
+
+def test_an_impossible_target_is_422_beside_the_field(admin_client, case, worked):
+    url = reverse("cases:lien_calculator", args=[case.pk])
+    with nothing_written():
+        response = admin_client.get(
+            url,
+            {"run": "1", "target_net": "158,175.01", "liens": [str(worked[0].pk)]},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="lien-calculator",
+        )
+    assert response.status_code == 422
+    assert "The client cannot net $158,175.01" in text(response)
+    response = admin_client.get(
+        url, {"run": "1", "cap_fraction": "2", "liens": [str(worked[0].pk)]}, **HX
+    )
+    assert response.status_code == 422
+    assert "The cap fraction must be from 0 to 1" in text(response)
+
+
+def test_request_these_amounts_writes_one_request_per_lien(admin_client, case, worked):
+    url = reverse("cases:lien_calculator_request", args=[case.pk])
+    ids = ",".join(str(ln.pk) for ln in worked)
+    query = {"scenario": "procurement", "liens": ids}
+    confirm = text(admin_client.get(url, query, **HX))
+    assert "$12,654.00" in confirm
+    assert "$9,490.50" in confirm
+    response = admin_client.post(url, {**query, "made_on": "2026-03-02", "note": ""}, **HX)
+    assert response.status_code == 200
+    assert list(
+        LienReduction.objects.order_by("pk").values_list("lien_id", "step", "amount_cents")
+    ) == [
+        (worked[0].pk, "requested", 1_265_400),
+        (worked[1].pk, "requested", 949_050),
+        (worked[2].pk, "requested", 632_700),
+    ]
+    assert not Lien.objects.filter(accepted_on__isnull=False).exists()
+
+
+def test_request_these_amounts_refused_writes_nothing(admin_client, case, worked):
+    url = reverse("cases:lien_calculator_request", args=[case.pk])
+    with nothing_written():
+        response = admin_client.post(
+            url, {"scenario": "cap", "cap_fraction": "0.9", "made_on": "2026-03-02"}, **HX
+        )
+    assert response.status_code == 422, text(response)
+    assert "reduces no selected lien" in text(response), text(response)
+    assert LienReduction.objects.count() == 0
+
+
+def test_the_pop_ups_work_as_plain_pages(admin_client, case, worked):
+    assert admin_client.get(reverse("cases:lien_calculator", args=[case.pk])).status_code == 200
+    assert (
+        admin_client.get(reverse("cases:lien_reductions", args=[worked[0].pk])).status_code == 200
+    )
