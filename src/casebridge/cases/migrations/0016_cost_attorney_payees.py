@@ -140,7 +140,7 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0010_cost_sort_keys"),
+        ("cases", "0012_lien_reductions"),
     ]
 
     operations = [
