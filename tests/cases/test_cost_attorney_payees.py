@@ -5,9 +5,11 @@ it, both kept by triggers whoever writes (a service, raw SQL, a stale ``save()``
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from casebridge.cases.models import Contact, Cost, CostStatus
@@ -16,6 +18,7 @@ from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import costs as cost_services
 from casebridge.cases.services import firms
 from tests.cases.conftest import PASSWORD, cost_code
+from tests.clockwork import PATIENCE
 
 
 @pytest.fixture
@@ -178,7 +181,8 @@ def test_the_triggers_are_in_place(db):
     if connection.vendor == "postgresql":
         sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
         expected = {
-            "cases_cost_attorney",
+            "cases_cost_attorney_insert",
+            "cases_cost_attorney_update",
             "cases_case_attorney",
             "cases_cost_payee",
             "cases_contact_payee_kept",
@@ -196,3 +200,71 @@ def test_the_triggers_are_in_place(db):
     with connection.cursor() as cursor:
         cursor.execute(sql)
         assert expected <= {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has one writer: nothing to race"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_cost_written_while_its_case_changes_attorney_gets_the_new_one(
+    cfirm, cadmin, case, cattorney, other_attorney, payee
+):
+    """The case's attorney changes in one transaction while another writes a cost of the
+    case: the cost waits for the change and carries the new attorney (without the lock the
+    cost read the old one and the change's update never saw the uncommitted cost)."""
+    changed, written = threading.Event(), threading.Event()
+    pids: dict[str, int] = {}
+    errors: list[BaseException] = []
+    made: list[int] = []
+
+    def pid() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    def waiting(name: str) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted", [pids[name]]
+            )
+            return bool(cursor.fetchone()[0])
+
+    def change() -> None:
+        try:
+            with transaction.atomic():
+                case_services.case_update(
+                    case=case, actor=cadmin, responsible_attorney_id=other_attorney.pk
+                )
+                changed.set()
+                for _ in range(int(PATIENCE * 100)):  # the writer waits on us, or is done
+                    if written.is_set() or ("write" in pids and waiting("write")):
+                        break
+                    time.sleep(0.01)
+        except BaseException as exc:  # reported to the test
+            errors.append(exc)
+        finally:
+            changed.set()
+            connection.close()
+
+    def write() -> None:
+        try:
+            assert changed.wait(PATIENCE)
+            with transaction.atomic():
+                pids["write"] = pid()
+                made.append(add(cfirm, cadmin, case, payee, 4_200).pk)
+                written.set()
+        except BaseException as exc:  # reported to the test
+            errors.append(exc)
+        finally:
+            written.set()
+            connection.close()
+
+    threads = [threading.Thread(target=change), threading.Thread(target=write)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(PATIENCE)
+    assert not any(t.is_alive() for t in threads), "a transaction hung"
+    assert errors == []
+    assert attorneys(Cost(pk=made[0])) == [other_attorney.pk]

@@ -280,6 +280,7 @@ class Cost(models.Model):
         null=True,
         blank=True,
         editable=False,
+        db_constraint=False,  # a copy of the case's (constrained); SQLite drops it in place
         db_index=False,
         related_name="+",
     )

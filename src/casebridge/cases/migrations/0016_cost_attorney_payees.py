@@ -12,13 +12,19 @@
   contact as its payee and never cleared (a stale ``save()`` writing NULL back is put
   right), and the walk reads ``cases_contact_payees`` (firm, is_payee, name, id).
 
-Both columns are nullable without a default so that SQLite adds them with ``ALTER TABLE
-ADD COLUMN``: a rebuilt table would lose its other triggers (the tab totals, the search,
-the bridge's digests). The triggers go in before the backfill; the indexes after it.
+Both columns are nullable without a default, and the attorney has no foreign-key
+constraint (the case's has; the triggers copy it), so that SQLite adds and drops them with
+``ALTER TABLE ADD/DROP COLUMN``: a rebuilt table would lose its other triggers (the tab
+totals, the search, the bridge's digests). The backfill goes in before the triggers, the
+indexes after both.
 
+On PostgreSQL a cost's trigger reads its case ``FOR SHARE`` (a change of the case's
+attorney and a cost written meanwhile are serialised: neither keeps the old attorney), and
+a change of the case's attorney locks the case's costs in id order, the Send's order.
 A brand-new payee's mark locks its contact row in the transaction that writes its first
-cost; two transactions each writing the first costs of the same two new payees in opposite
-orders can wait on each other once (PostgreSQL aborts one; the services' callers retry).
+cost: two transactions each writing the first costs of the same two new payees in
+opposite orders can deadlock once (PostgreSQL aborts one, whose request fails and can be
+repeated).
 """
 
 from django.db import migrations, models
@@ -27,14 +33,25 @@ from django.db.models import deletion
 PG = """
 CREATE OR REPLACE FUNCTION cases_cost_attorney() RETURNS trigger AS $$
 BEGIN
-  NEW.attorney_id := (SELECT responsible_attorney_id FROM cases_case WHERE id = NEW.case_id);
+  -- FOR SHARE: a change of the case's attorney in flight is waited for (and read after it
+  -- commits), and a change starting now waits for this cost, which its UPDATE then sees.
+  NEW.attorney_id := (
+    SELECT responsible_attorney_id FROM cases_case WHERE id = NEW.case_id FOR SHARE
+  );
   RETURN NEW;
 END $$ LANGUAGE plpgsql;
-CREATE TRIGGER cases_cost_attorney BEFORE INSERT OR UPDATE OF case_id, attorney_id
-  ON cases_cost FOR EACH ROW EXECUTE FUNCTION cases_cost_attorney();
+CREATE TRIGGER cases_cost_attorney_insert BEFORE INSERT ON cases_cost
+  FOR EACH ROW EXECUTE FUNCTION cases_cost_attorney();
+CREATE TRIGGER cases_cost_attorney_update BEFORE UPDATE OF case_id, attorney_id ON cases_cost
+  FOR EACH ROW
+  WHEN (OLD.case_id IS DISTINCT FROM NEW.case_id
+        OR OLD.attorney_id IS DISTINCT FROM NEW.attorney_id)
+  EXECUTE FUNCTION cases_cost_attorney();
 
 CREATE OR REPLACE FUNCTION cases_case_attorney() RETURNS trigger AS $$
 BEGIN
+  -- the case's costs locked in id order first, the order the Send and the syncs lock in
+  PERFORM 1 FROM cases_cost WHERE case_id = NEW.id ORDER BY id FOR UPDATE;
   UPDATE cases_cost SET attorney_id = NEW.responsible_attorney_id
    WHERE case_id = NEW.id AND attorney_id IS DISTINCT FROM NEW.responsible_attorney_id;
   RETURN NULL;
@@ -64,7 +81,8 @@ PG_DOWN = """
 DROP TRIGGER IF EXISTS cases_contact_payee_kept ON cases_contact;
 DROP TRIGGER IF EXISTS cases_cost_payee ON cases_cost;
 DROP TRIGGER IF EXISTS cases_case_attorney ON cases_case;
-DROP TRIGGER IF EXISTS cases_cost_attorney ON cases_cost;
+DROP TRIGGER IF EXISTS cases_cost_attorney_update ON cases_cost;
+DROP TRIGGER IF EXISTS cases_cost_attorney_insert ON cases_cost;
 DROP FUNCTION IF EXISTS cases_contact_payee_kept();
 DROP FUNCTION IF EXISTS cases_cost_payee();
 DROP FUNCTION IF EXISTS cases_case_attorney();
@@ -118,15 +136,18 @@ BACKFILL = {
 
 
 def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
+    # The backfill first (AddField holds the table's exclusive lock until the migration
+    # commits on PostgreSQL, and SQLite has one writer: nothing writes in between), so
+    # that its rows do not each run the triggers.
     vendor = schema_editor.connection.vendor
+    for statement in BACKFILL[vendor]:
+        schema_editor.execute(statement)
     if vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:  # no params: '%' stays literal
             cursor.execute(PG)
     else:
         for statement in SQLITE:
             schema_editor.execute(statement)
-    for statement in BACKFILL[vendor]:
-        schema_editor.execute(statement)
 
 
 def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
@@ -154,6 +175,7 @@ class Migration(migrations.Migration):
             name="attorney",
             field=models.ForeignKey(
                 blank=True,
+                db_constraint=False,
                 db_index=False,
                 editable=False,
                 null=True,

@@ -19,7 +19,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import F
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -214,7 +214,8 @@ def _filters(me: User, form: CostFilterForm) -> CostFilters:
         # The payee typed by name (case-insensitive); of namesakes, one who is a payee.
         payee = (
             Contact.objects.filter(firm=me.firm, name__iexact=name)
-            .order_by(F("is_payee").desc(nulls_last=True), "pk")
+            .alias(has_costs=Exists(Cost.objects.filter(payee=OuterRef("pk"))))
+            .order_by("-has_costs", "pk")
             .only("pk")
             .first()
         )
