@@ -24,7 +24,8 @@ def provider(cfirm, cadmin):
 
 def test_treatment_bills_totals_and_a_lien_over_the_api(papi, case, provider):
     reply = papi.put(f"/contacts/{provider.pk}/medical-provider", {"is_medical_provider": True})
-    assert reply.status == 200 and reply.body["is_medical_provider"] is True
+    assert reply.status == 200
+    assert reply.body["is_medical_provider"] is True
     reply = papi.get("/medical-providers")
     assert [p["name"] for p in reply.body["items"]] == ["Valley Medical"]
 
@@ -87,7 +88,8 @@ def test_treatment_bills_totals_and_a_lien_over_the_api(papi, case, provider):
     assert db_state() == before
 
     page = papi.get(f"/cases/{case.pk}/bills", {"limit": 1}).body
-    assert page["count"] == 1 and page["next"] is None
+    assert page["count"] == 1
+    assert page["next"] is None
     assert page["items"][0]["lien_id"] == lien.pk
 
     reply = papi.post(
@@ -104,7 +106,8 @@ def test_treatment_bills_totals_and_a_lien_over_the_api(papi, case, provider):
         f"/medical-requests/{reply.body['id']}",
         {"records_requested_on": "2026-01-06", "records_received_on": "2026-01-25"},
     )
-    assert reply.status == 200 and reply.body["status_label"] == "Received"
+    assert reply.status == 200
+    assert reply.body["status_label"] == "Received"
 
 
 @pytest.mark.parametrize(

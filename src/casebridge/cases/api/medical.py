@@ -135,9 +135,7 @@ def _treatments(firm: Firm) -> QuerySet[Treatment]:
     return Treatment.objects.filter(firm=firm).select_related("case", "provider")
 
 
-@router.get(
-    "/cases/{int:case_id}/treatments", response={200: CountedPage[TreatmentOut], **ERRORS}
-)
+@router.get("/cases/{int:case_id}/treatments", response={200: CountedPage[TreatmentOut], **ERRORS})
 def treatment_list(
     request: HttpRequest, case_id: Id, page: Query[PageIn]
 ) -> CountedPage[TreatmentOut]:
@@ -439,9 +437,7 @@ def medical_request_list(
     )
 
 
-@router.post(
-    "/cases/{int:case_id}/medical-requests", response={201: MedicalRequestOut, **ERRORS}
-)
+@router.post("/cases/{int:case_id}/medical-requests", response={201: MedicalRequestOut, **ERRORS})
 @idempotent
 def medical_request_create(
     request: HttpRequest, case_id: Id, payload: MedicalRequestCreateIn

@@ -211,10 +211,12 @@ def provider_set(*, firm: Firm, actor: User, contact_id: int, is_provider: bool 
 
 
 @transaction.atomic
-def provider_for_name(*, firm: Firm, actor: User, name: str) -> Contact:
+def provider_for_name(
+    *, firm: Firm, actor: User, name: str, phone: str = "", email: str = ""
+) -> Contact:
     """The contact named ``name`` (case-insensitive; a provider first), else a new contact
-    of that name, marked a medical provider. Call it inside the caller's transaction, so a
-    refused write leaves no stray contact."""
+    of that name (with ``phone`` and ``email``), marked a medical provider. Call it inside
+    the caller's transaction, so a refused write leaves no stray contact."""
     _active(firm, actor)
     name = plain_line(name.strip(), field="provider", label="provider")
     if not name:
@@ -225,7 +227,9 @@ def provider_for_name(*, firm: Firm, actor: User, name: str) -> Contact:
         .first()
     )
     if contact is None:
-        contact = contact_create(firm=firm, actor=actor, name=name, is_medical_provider=True)
+        contact = contact_create(
+            firm=firm, actor=actor, name=name, phone=phone, email=email, is_medical_provider=True
+        )
     elif not contact.is_medical_provider:
         _mark_provider(firm, actor, contact, True)
     return contact

@@ -12,6 +12,7 @@ from casebridge.cases.views import (
     costs,
     costs_management,
     dashboard,
+    medical,
     search,
     settings,
     settlement,
@@ -105,4 +106,23 @@ urlpatterns: list[URLPattern] = [
     # The settlement statement (closing statement): printable HTML and a PDF
     path("<int:case_id>/statement/", statement.statement_html, name="statement"),
     path("<int:case_id>/statement.pdf", statement.statement_pdf, name="statement_pdf"),
+    # Medical treatment and bills (issue 16): a case's Treatment tab and its pop-ups
+    path("<int:pk>/treatment/", medical.case_treatment_view, name="case_treatment"),
+    path("<int:pk>/treatment/providers/new/", medical.provider_create_view, name="provider_new"),
+    path("<int:pk>/treatment/new/", medical.treatment_create_view, name="treatment_new"),
+    path("<int:pk>/treatment/bills/new/", medical.bill_create_view, name="bill_new"),
+    path(
+        "<int:pk>/treatment/requests/new/",
+        medical.medical_request_create_view,
+        name="medical_request_new",
+    ),
+    path("treatments/<int:pk>/edit/", medical.treatment_edit_view, name="treatment_edit"),
+    path("bills/<int:pk>/edit/", medical.bill_edit_view, name="bill_edit"),
+    path("bills/<int:pk>/void/", medical.bill_void_view, name="bill_void"),
+    path("bills/<int:pk>/lien/", medical.bill_lien_view, name="bill_lien"),
+    path(
+        "medical-requests/<int:pk>/edit/",
+        medical.medical_request_edit_view,
+        name="medical_request_edit",
+    ),
 ]
