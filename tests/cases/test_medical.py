@@ -297,3 +297,13 @@ def test_request_status_follows_the_dates(cfirm, paralegal, case, provider):
         )
     assert refusal.value.field == "provider"
     assert medical_snapshot() == before
+
+
+def test_a_provider_is_found_by_the_global_search(cfirm, cadmin, paralegal):
+    """Migration 0011 adds a column to cases_contact (SQLite remakes the table): the
+    search's triggers on it are made again, so a contact added since is found."""
+    from casebridge.cases.selectors.search import search_cases_side
+
+    med.provider_for_name(firm=cfirm, actor=paralegal, name="Ortega Physical Therapy")
+    groups = {g.kind: [h.label for h in g.hits] for g in search_cases_side(cadmin, "ortega").groups}
+    assert any("Ortega Physical Therapy" in label for labels in groups.values() for label in labels)

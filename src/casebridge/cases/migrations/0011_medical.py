@@ -1,10 +1,30 @@
 """Medical treatment and bills (issue 16): a contact may be a medical provider; a case's
 treatments, bills (outstanding never negative, held by a CHECK) and records and bills
-requests. A bill's balance becomes a lien through ``Bill.lien``."""
+requests. A bill's balance becomes a lien through ``Bill.lien``.
+
+On SQLite, adding a NOT NULL column remakes ``cases_contact`` (Django copies it into a new
+table), which drops the global search's triggers on it (migration 0009): the contact's
+FTS5 index is made again after the column is added, and again after it is removed when
+migrating back.
+"""
 
 import django.db.models.deletion
 import django.db.models.expressions
 from django.db import migrations, models
+
+from casebridge.core.search import TextIndex, drop_sql, index_sql
+
+# Spelled out here (not imported from the selector) so that this migration keeps meaning
+# what it meant when it ran.
+CONTACT_INDEX = TextIndex("cases_contact", ("name", "email", "phone"))
+
+
+def contact_search_again(apps, schema_editor):  # type: ignore[no-untyped-def]
+    """SQLite only: the contact's FTS5 table and triggers made again (filled from the rows)."""
+    if schema_editor.connection.vendor != "sqlite":
+        return
+    for statement in drop_sql(CONTACT_INDEX, "sqlite") + index_sql(CONTACT_INDEX, "sqlite"):
+        schema_editor.execute(statement)
 
 
 class Migration(migrations.Migration):
@@ -13,11 +33,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # backwards: after the column is removed (the operations run in reverse)
+        migrations.RunPython(migrations.RunPython.noop, contact_search_again),
         migrations.AddField(
             model_name="contact",
             name="is_medical_provider",
             field=models.BooleanField(default=False),
         ),
+        migrations.RunPython(contact_search_again, migrations.RunPython.noop),
         migrations.CreateModel(
             name="Treatment",
             fields=[
