@@ -142,6 +142,9 @@ class Contact(models.Model):
     #: contacts alone, not every client (migration 0016). NULL, not False, for the others,
     #: so that SQLite adds the column without rebuilding the table (and its triggers).
     is_payee = models.BooleanField(null=True, editable=False)
+    #: A doctor, clinic, hospital or therapist who treats clients (the Treatment tab,
+    #: issue 16): offered as a provider and the holder of the lien a bill becomes.
+    is_medical_provider = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -713,3 +716,180 @@ class LienReduction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_step_display()} {self.lien_id}"
+
+
+# --- Medical treatment and bills (issue 16) ---
+
+
+class TreatmentStatus(models.TextChoices):
+    TREATING = "treating", "Treating"
+    FINISHED = "finished", "Finished"
+    REFERRED = "referred", "Referred"
+    STOPPED = "stopped", "Stopped"
+
+
+class Treatment(models.Model):
+    """A client's treatment by one provider on a case: first and last visit and where it
+    stands. The last visit is never before the first (the database checks it too)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="treatments")
+    provider = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="treatments")
+    first_visit = models.DateField(null=True, blank=True)
+    last_visit = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=TreatmentStatus.choices, default=TreatmentStatus.TREATING
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_visit__isnull=True)
+                | Q(last_visit__isnull=True)
+                | Q(last_visit__gte=models.F("first_visit")),
+                name="cases_treatment_last_after_first",
+            ),
+        ]
+        indexes = [models.Index(fields=["case", "id"], name="cases_treatment_case")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Treatment {self.pk} of case {self.case_id}"
+
+
+#: The four payers of a bill besides the settlement, as (field, label).
+BILL_PAYERS = (
+    ("paid_health_insurance_cents", "Paid by health insurance"),
+    ("paid_medpay_cents", "Paid by MedPay"),
+    ("paid_pip_cents", "Paid by PIP"),
+    ("paid_client_cents", "Paid by the client"),
+)
+
+
+class Bill(models.Model):
+    """A provider's bill on a case: billed, written off (adjustments), paid by health
+    insurance, MedPay, PIP and the client; the outstanding balance is what is left and is
+    never negative (a CHECK holds it). Corrected by an edit (audited before/after) or
+    voided, never deleted; once its balance became a lien (``lien``) it is locked."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="bills")
+    treatment = models.ForeignKey(
+        Treatment, on_delete=models.PROTECT, null=True, blank=True, related_name="bills"
+    )
+    provider = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="bills")
+    service_from = models.DateField(null=True, blank=True)
+    service_to = models.DateField(null=True, blank=True)
+    bill_date = models.DateField(null=True, blank=True)
+    billed_cents = models.BigIntegerField()
+    adjustments_cents = models.BigIntegerField(default=0)
+    paid_health_insurance_cents = models.BigIntegerField(default=0)
+    paid_medpay_cents = models.BigIntegerField(default=0)
+    paid_pip_cents = models.BigIntegerField(default=0)
+    paid_client_cents = models.BigIntegerField(default=0)
+    reference = models.CharField(max_length=60, blank=True)
+    lien = models.OneToOneField(
+        Lien, on_delete=models.PROTECT, null=True, blank=True, related_name="bill"
+    )
+    voided_on = models.DateField(null=True, blank=True)
+    void_reason = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(billed_cents__gte=0)
+                & Q(adjustments_cents__gte=0)
+                & Q(paid_health_insurance_cents__gte=0)
+                & Q(paid_medpay_cents__gte=0)
+                & Q(paid_pip_cents__gte=0)
+                & Q(paid_client_cents__gte=0),
+                name="cases_bill_amounts_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    billed_cents__gte=models.F("adjustments_cents")
+                    + models.F("paid_health_insurance_cents")
+                    + models.F("paid_medpay_cents")
+                    + models.F("paid_pip_cents")
+                    + models.F("paid_client_cents")
+                ),
+                name="cases_bill_outstanding_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(service_from__isnull=True)
+                | Q(service_to__isnull=True)
+                | Q(service_to__gte=models.F("service_from")),
+                name="cases_bill_service_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(voided_on__isnull=True) | Q(lien__isnull=True),
+                name="cases_bill_void_has_no_lien",
+            ),
+        ]
+        indexes = [models.Index(fields=["case", "id"], name="cases_bill_case")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Bill {self.pk} of case {self.case_id}"
+
+    @property
+    def paid_cents(self) -> int:
+        return sum(getattr(self, name) for name, _ in BILL_PAYERS)
+
+    @property
+    def outstanding_cents(self) -> int:
+        """Billed less adjustments and every payment: what the provider is still owed."""
+        return self.billed_cents - self.adjustments_cents - self.paid_cents
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_on is not None
+
+
+class MedicalRequest(models.Model):
+    """The firm's requests to one provider on a case for the client's records and bills:
+    when each was asked for and received, and when to follow up. One per provider and
+    case; a receipt is never before its request."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="medical_requests")
+    provider = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="+")
+    records_requested_on = models.DateField(null=True, blank=True)
+    records_received_on = models.DateField(null=True, blank=True)
+    bills_requested_on = models.DateField(null=True, blank=True)
+    bills_received_on = models.DateField(null=True, blank=True)
+    follow_up_on = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "provider"], name="cases_medical_request_one_per_provider"
+            ),
+            models.CheckConstraint(
+                condition=Q(records_received_on__isnull=True)
+                | Q(records_requested_on__isnull=True)
+                | Q(records_received_on__gte=models.F("records_requested_on")),
+                name="cases_medical_request_records_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(bills_received_on__isnull=True)
+                | Q(bills_requested_on__isnull=True)
+                | Q(bills_received_on__gte=models.F("bills_requested_on")),
+                name="cases_medical_request_bills_order",
+            ),
+        ]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Records and bills request {self.pk} of case {self.case_id}"

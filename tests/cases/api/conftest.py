@@ -36,6 +36,7 @@ from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import costs, firms, settlement, two_factor
 from casebridge.core.models import AuditEvent
 from tests.cases.conftest import PASSWORD, cost_code
+from tests.cases.medical_helpers import medical_ids
 from tests.twofactor import enrol, fresh_code
 
 BASE = "/cases/api/v1"
@@ -264,6 +265,7 @@ def other_world(db) -> dict[str, int]:
         "user_id": admin.pk,
         "cost_code_id": cost_code(firm, "E101").pk,
         "case_type_id": CaseType.objects.get(firm=firm).pk,
+        **medical_ids(firm, admin, case),
     }
 
 

@@ -28,6 +28,7 @@ def test_contacts_create_get_and_search(api, cfirm):
         "date_of_birth": "1985-04-12",
         "phone": "555-0100",
         "email": "maria@example.test",
+        "is_medical_provider": False,
     }
     assert api.get(f"/contacts/{made.body['id']}").body == made.body
     api.post("/contacts", {"name": "Acme Insurance"})

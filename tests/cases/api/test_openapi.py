@@ -47,6 +47,18 @@ EXPECTED_PATHS = {
     f"{P}/cases/{{case_id}}/push-to-client-trust": {"post"},
     f"{P}/cases/{{case_id}}/push-to-disbursement": {"post"},
     f"{P}/trust/to-be-disbursed": {"get"},
+    # Medical treatment and bills (issue 16)
+    f"{P}/medical-providers": {"get"},
+    f"{P}/contacts/{{contact_id}}/medical-provider": {"put"},
+    f"{P}/cases/{{case_id}}/treatments": {"get", "post"},
+    f"{P}/treatments/{{treatment_id}}": {"put"},
+    f"{P}/cases/{{case_id}}/bills": {"get", "post"},
+    f"{P}/bills/{{bill_id}}": {"get", "put"},
+    f"{P}/bills/{{bill_id}}/void": {"post"},
+    f"{P}/bills/{{bill_id}}/lien": {"post"},
+    f"{P}/cases/{{case_id}}/medical-requests": {"get", "post"},
+    f"{P}/medical-requests/{{medical_request_id}}": {"put"},
+    f"{P}/cases/{{case_id}}/medical-totals": {"get"},
 }
 
 
@@ -72,7 +84,7 @@ def test_every_post_but_login_takes_an_idempotency_key(anonymous):
         headers = [p["name"] for p in ops["post"].get("parameters", []) if p["in"] == "header"]
         expected = [] if path.endswith("/auth/session") else ["Idempotency-Key"]
         assert headers == expected, path
-    assert posts == 26
+    assert posts == 31
 
 
 def test_every_authenticated_endpoint_documents_the_error_shape(anonymous):

@@ -14,6 +14,7 @@ from casebridge.cases.services import cases as case_services
 from casebridge.cases.services import settlement
 from tests.cases.api.conftest import BASE, contact
 from tests.cases.conftest import cost_code
+from tests.cases.medical_helpers import MEDICAL_ID_NAMES, medical_bodies, medical_ids
 
 HOSTILE_BODIES: list[str] = [
     "",
@@ -91,6 +92,7 @@ ID_NAMES = (
     "request_id",
     "user_id",
     "cost_code_id",
+    *MEDICAL_ID_NAMES,
 )
 
 
@@ -161,6 +163,7 @@ def ids(cfirm, cadmin, cattorney, case, client_contact, open_cost, insurer) -> d
         "request_id": request.pk,
         "user_id": cattorney.pk,
         "cost_code_id": cost_code(cfirm, "E101").pk,
+        **medical_ids(cfirm, cadmin, case),
     }
 
 
@@ -268,6 +271,7 @@ def valid_bodies(ids: dict[str, int]) -> dict[tuple[str, str], dict[str, object]
         },
         ("post", "/cases/{case_id}/push-to-client-trust"): {"payee_name": "P", "note": "N"},
         ("post", "/auth/session"): {"firm": "lopez-pi", "username": "a@b.co", "password": "p"},
+        **medical_bodies(ids),
     }
 
 

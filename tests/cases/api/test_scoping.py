@@ -10,6 +10,7 @@ import pytest
 from casebridge.cases.models import Case, FeeChangeRequest, TrustItem
 from tests.cases.api.conftest import BASE, db_state, refused
 from tests.cases.conftest import cost_code
+from tests.cases.medical_helpers import medical_bodies
 
 TERMS = {
     "fee_mode": "percent",
@@ -68,6 +69,7 @@ def bodies(mine: dict[str, int]) -> dict[tuple[str, str], object]:
         ("post", "/cases/{case_id}/trust-items"): {"kind": "fee"},
         ("post", "/cases/{case_id}/push-to-client-trust"): {},
         ("post", "/users/{user_id}/password-reset"): {"temporary_password": "temporary-123"},
+        **medical_bodies(mine),
     }
 
 

@@ -28,6 +28,7 @@ class ContactOut(Out):
     date_of_birth: dt.date | None
     phone: str
     email: str
+    is_medical_provider: bool
 
     @classmethod
     def of(cls, contact: Contact) -> ContactOut:
@@ -38,6 +39,7 @@ class ContactOut(Out):
             date_of_birth=contact.date_of_birth,
             phone=contact.phone,
             email=contact.email,
+            is_medical_provider=contact.is_medical_provider,
         )
 
 
@@ -47,6 +49,7 @@ class ContactIn(In):
     date_of_birth: dt.date | None = None
     phone: str = Field(default="", max_length=40)
     email: str = Field(default="", max_length=254, pattern=EMAIL_PATTERN)
+    is_medical_provider: bool = False
 
 
 class ContactFilter(Clean):
@@ -88,6 +91,7 @@ def contact_create(request: HttpRequest, payload: ContactIn) -> Status[ContactOu
         date_of_birth=payload.date_of_birth,
         phone=payload.phone,
         email=payload.email,
+        is_medical_provider=payload.is_medical_provider,
     )
     return Status(201, ContactOut.of(contact))
 

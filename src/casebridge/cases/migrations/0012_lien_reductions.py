@@ -28,7 +28,7 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0010_cost_sort_keys"),
+        ("cases", "0011_medical"),
         ("core", "0002_audit_append_only"),
     ]
 

@@ -25,6 +25,7 @@ from casebridge.cases.models import (
     TrustItemKind,
     TrustItemStatus,
 )
+from casebridge.cases.selectors.medical import bills_by_lien
 from casebridge.cases.selectors.settlement import SettlementFigures, settlement_figures
 from casebridge.core import clock
 
@@ -100,6 +101,24 @@ class LienStatementLine:
 
 
 @dataclass(frozen=True)
+class MedicalBillLine:
+    """A provider's bill whose balance became a medical lien (issue 16): what was billed,
+    the reduction from the billed amount to what the settlement pays (write-offs, the
+    payments of health insurance, MedPay, PIP and the client, and the lien's own
+    reduction, together), and what the settlement pays: the lien's final amount (its claim
+    while no final amount is saved). Billed - reduction = paid, to the cent."""
+
+    provider: str
+    billed_cents: int
+    paid_cents: int
+    accepted: bool
+
+    @property
+    def reduction_cents(self) -> int:
+        return self.billed_cents - self.paid_cents
+
+
+@dataclass(frozen=True)
 class TrustPaymentLine:
     """A payment staged from the client's trust money (or recorded as paid direct)."""
 
@@ -135,6 +154,8 @@ class SettlementStatement:
     liens: list[LienStatementLine] = field(default_factory=list)
     trust_payments: list[TrustPaymentLine] = field(default_factory=list)
     client_check: TrustPaymentLine | None = None
+    #: The medical liens that were bills, in the liens' order (issue 16).
+    medical_bills: list[MedicalBillLine] = field(default_factory=list)
 
     # --- the figures, named as the statement shows them ------------------------------------
 
@@ -186,6 +207,18 @@ class SettlementStatement:
     @property
     def liens_accepted_cents(self) -> int:
         return sum(ln.final_cents or 0 for ln in self.liens if ln.accepted)
+
+    @property
+    def medical_billed_cents(self) -> int:
+        return sum(b.billed_cents for b in self.medical_bills)
+
+    @property
+    def medical_reduction_cents(self) -> int:
+        return sum(b.reduction_cents for b in self.medical_bills)
+
+    @property
+    def medical_paid_cents(self) -> int:
+        return sum(b.paid_cents for b in self.medical_bills)
 
     @property
     def copp_cents(self) -> int:
@@ -321,8 +354,21 @@ def settlement_statement(
     items = list(TrustItem.objects.filter(case=case).order_by("pk"))
     lien_rows = {lien.pk: lien for lien in Lien.objects.filter(case=case).select_related("holder")}
     liens = []
+    bills = bills_by_lien(case_id=case.pk)
+    medical_bills = []
     for line in figures.liens:
         row = lien_rows[line.lien_id]
+        bill = bills.get(line.lien_id)
+        if bill is not None:
+            counted = line.final_cents if line.final_cents is not None else line.claimed_cents
+            medical_bills.append(
+                MedicalBillLine(
+                    provider=line.holder,
+                    billed_cents=bill.billed_cents,
+                    paid_cents=counted,
+                    accepted=row.accepted_on is not None,
+                )
+            )
         liens.append(
             LienStatementLine(
                 holder=line.holder,
@@ -373,4 +419,5 @@ def settlement_statement(
         liens=liens,
         trust_payments=[p for p in payments if p.kind != TrustItemKind.CLIENT],
         client_check=client_check,
+        medical_bills=medical_bills,
     )

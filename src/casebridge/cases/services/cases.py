@@ -26,6 +26,7 @@ def contact_create(
     date_of_birth: dt.date | None = None,
     phone: str = "",
     email: str = "",
+    is_medical_provider: bool = False,
 ) -> Contact:
     name = plain_line(name.strip(), field="name")
     if not name:
@@ -42,6 +43,7 @@ def contact_create(
         date_of_birth=date_of_birth,
         phone=phone.strip()[:40],
         email=email.strip(),
+        is_medical_provider=is_medical_provider,
     )
     cases_audit(
         firm_id=firm.pk,

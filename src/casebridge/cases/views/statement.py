@@ -466,6 +466,35 @@ def render_statement_pdf(st: SettlementStatement) -> bytes:
         ],
     )
 
+    # Medical bills that became liens (issue 16)
+    if st.medical_bills:
+        pdf.section(
+            "Medical bills",
+            "The providers' bills that became liens. The reduction is everything between the "
+            "bill and what the settlement pays: write-offs, payments by health insurance, "
+            "MedPay, PIP or the client, and the lien's negotiated reduction.",
+        )
+        pdf.grid(
+            ["Provider", "Billed", "Reduction", "Paid"],
+            [
+                [
+                    b.provider,
+                    money(b.billed_cents),
+                    money(b.reduction_cents),
+                    money(b.paid_cents) + ("" if b.accepted else " (pending)"),
+                ]
+                for b in st.medical_bills
+            ],
+            (78, 34, 34, 34),
+            ("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+            [
+                "Total medical bills",
+                money(st.medical_billed_cents),
+                money(st.medical_reduction_cents),
+                money(st.medical_paid_cents),
+            ],
+        )
+
     # Trust disbursements
     if st.trust_payments or st.client_check is not None:
         pdf.section(

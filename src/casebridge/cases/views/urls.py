@@ -13,6 +13,7 @@ from casebridge.cases.views import (
     costs_management,
     dashboard,
     lien_reductions,
+    medical,
     search,
     settings,
     settlement,
@@ -119,5 +120,24 @@ urlpatterns: list[URLPattern] = [
         "<int:pk>/settlement/lien-calculator/request/",
         lien_reductions.lien_calculator_request_view,
         name="lien_calculator_request",
+    ),
+    # Medical treatment and bills (issue 16): a case's Treatment tab and its pop-ups
+    path("<int:pk>/treatment/", medical.case_treatment_view, name="case_treatment"),
+    path("<int:pk>/treatment/providers/new/", medical.provider_create_view, name="provider_new"),
+    path("<int:pk>/treatment/new/", medical.treatment_create_view, name="treatment_new"),
+    path("<int:pk>/treatment/bills/new/", medical.bill_create_view, name="bill_new"),
+    path(
+        "<int:pk>/treatment/requests/new/",
+        medical.medical_request_create_view,
+        name="medical_request_new",
+    ),
+    path("treatments/<int:pk>/edit/", medical.treatment_edit_view, name="treatment_edit"),
+    path("bills/<int:pk>/edit/", medical.bill_edit_view, name="bill_edit"),
+    path("bills/<int:pk>/void/", medical.bill_void_view, name="bill_void"),
+    path("bills/<int:pk>/lien/", medical.bill_lien_view, name="bill_lien"),
+    path(
+        "medical-requests/<int:pk>/edit/",
+        medical.medical_request_edit_view,
+        name="medical_request_edit",
     ),
 ]
