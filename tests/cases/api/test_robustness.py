@@ -263,6 +263,8 @@ def valid_bodies(ids: dict[str, int]) -> dict[tuple[str, str], dict[str, object]
         },
         ("post", "/liens/{lien_id}/accept"): {"final": "1.00", "accepted_on": "2026-01-01"},
         ("post", "/liens/{lien_id}/reopen"): {"reason": "R"},
+        ("post", "/liens/{lien_id}/reductions"): {"step": "requested", "amount": "1.00"},
+        ("post", "/cases/{case_id}/lien-reductions/apply"): {"scenario": "procurement"},
         ("post", "/cases/{case_id}/trust-items"): {
             "kind": "lien",
             "amount": "1.00",
