@@ -6,12 +6,14 @@ from django.urls import URLPattern, path
 
 from casebridge.cases.views import (
     account,
+    audit_trail,
     auth,
     cases,
     client_trust,
     costs,
     costs_management,
     dashboard,
+    medicare,
     search,
     settings,
     settlement,
@@ -105,4 +107,17 @@ urlpatterns: list[URLPattern] = [
     # The settlement statement (closing statement): printable HTML and a PDF
     path("<int:case_id>/statement/", statement.statement_html, name="statement"),
     path("<int:case_id>/statement.pdf", statement.statement_pdf, name="statement_pdf"),
+    # Medicare on the Settlement tab and the audit trail (issue 16)
+    path("<int:pk>/medicare/beneficiary/", medicare.beneficiary_view, name="medicare_beneficiary"),
+    path("<int:pk>/medicare/steps/new/", medicare.step_view, name="medicare_step"),
+    path("<int:pk>/medicare/override/", medicare.override_view, name="medicare_override"),
+    path(
+        "<int:pk>/medicare/override/revoke/",
+        medicare.revoke_view,
+        name="medicare_override_revoke",
+    ),
+    path("<int:pk>/audit/", audit_trail.case_audit_view, name="case_audit"),
+    path("<int:pk>/audit/export.csv", audit_trail.case_audit_export, name="case_audit_export"),
+    path("audit/", audit_trail.firm_audit_view, name="audit"),
+    path("audit/export.csv", audit_trail.firm_audit_export, name="audit_export"),
 ]
