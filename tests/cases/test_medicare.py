@@ -84,18 +84,22 @@ def test_push_is_refused_while_medicare_has_no_final_demand_and_nothing_moves(
 def test_a_conditional_payment_letter_alone_does_not_release_the_hold(cfirm, cadmin, settled):
     for kind, cents in [("notice_sent", None), ("conditional_payment_letter", 1_650_000)]:
         medicare.medicare_step_record(
-            firm=cfirm, actor=cadmin, case_id=settled.pk, kind=kind, on=DEMAND_ON, amount_cents=cents
+            firm=cfirm,
+            actor=cadmin,
+            case_id=settled.pk,
+            kind=kind,
+            on=DEMAND_ON,
+            amount_cents=cents,
         )
     with pytest.raises(MedicareHold):
         push(cfirm, cadmin, settled)
 
 
-def test_the_final_demand_releases_the_check_and_sets_the_60_day_deadline(
-    cfirm, cadmin, settled
-):
+def test_the_final_demand_releases_the_check_and_sets_the_60_day_deadline(cfirm, cadmin, settled):
     step = final_demand(cfirm, cadmin, settled)
     claim = MedicareClaim.objects.get(case=settled)
-    assert claim.lien is not None and claim.lien.kind == "medicare"
+    assert claim.lien is not None
+    assert claim.lien.kind == "medicare"
     assert step.amount_cents == 1_500_000
     picture = medicare_picture(case=settled)
     assert picture.final_demand_on == DEMAND_ON
@@ -156,9 +160,7 @@ def test_an_amount_step_without_its_amount_is_refused_and_writes_nothing(cfirm, 
     assert medicare_state() == before
 
 
-def test_an_override_by_someone_not_an_administrator_is_refused(
-    cfirm, cadmin, settled, cattorney
-):
+def test_an_override_by_someone_not_an_administrator_is_refused(cfirm, cadmin, settled, cattorney):
     before = medicare_state()
     with pytest.raises(PermissionDenied) as info:
         medicare.medicare_hold_override(
@@ -202,7 +204,8 @@ def test_an_override_with_a_reason_releases_the_check_is_audited_and_revoking_ho
         firm=cfirm, actor=cadmin, case_id=settled.pk, reason="the letter says otherwise"
     )
     row = MedicareHoldOverride.objects.get()
-    assert row.revoked_by == cadmin and row.revoke_reason == "the letter says otherwise"
+    assert row.revoked_by == cadmin
+    assert row.revoke_reason == "the letter says otherwise"
     assert AuditEvent.objects.filter(entity_type="medicare_hold", action="revoke").count() == 1
     before = medicare_state()
     with pytest.raises(MedicareHold):

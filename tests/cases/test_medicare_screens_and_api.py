@@ -48,9 +48,7 @@ def test_a_step_recorded_in_the_pop_up_shows_the_deadline_and_enables_the_push(c
     assert f'href="/cases/{settled.pk}/settlement/push-disbursement/"' in page
 
 
-def test_the_override_pop_up_is_for_administrators_and_needs_a_reason(
-    cadmin, cattorney, settled
-):
+def test_the_override_pop_up_is_for_administrators_and_needs_a_reason(cadmin, cattorney, settled):
     url = f"/cases/{settled.pk}/medicare/override/"
     before = medicare_state()
     assert sign_in(Client(), cattorney).post(url, {"reason": "please"}, **HX).status_code == 403
