@@ -110,7 +110,7 @@ def audit_events(
     if case is None and filters.case_number:
         case = Case.objects.filter(firm=firm, number=filters.case_number).first()
         if case is None:
-            return qs.none()
+            return qs.none().order_by("-at", "-pk")
     if case is not None:
         qs = qs.filter(case_events_q(case))
     if filters.user_id is not None:
