@@ -189,7 +189,7 @@ def test_the_csv_export_is_exact_streamed_and_formulas_neutralised(la_firm, cadm
             "Create",
             "Lien",
             f"Case {case.number}: Medicare of CMS Medicare Recovery claimed $15,000.00",
-            "Kind: medicare; Claimed: $15,000.00; Paid direct: No; Holder: CMS Medicare Recovery",
+            "Claimed: $15,000.00; Holder: CMS Medicare Recovery; Kind: medicare; Paid direct: No",
         ],
     ]
 

@@ -284,7 +284,8 @@ def _value(key: str, value: object, names: _Names) -> str:
 def _changes(event: AuditEvent, names: _Names) -> list[Change]:
     before = event.before if isinstance(event.before, dict) else {}
     after = event.after if isinstance(event.after, dict) else {}
-    keys = list(dict.fromkeys([*before, *after]))
+    # by name: PostgreSQL's jsonb keeps its own key order, so both databases read alike
+    keys = sorted({*before, *after})
     out = []
     for key in keys:
         if key in _HIDDEN or (key.endswith("_id") and _reference(key, 0, names) is None):
