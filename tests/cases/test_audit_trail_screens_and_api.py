@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from casebridge.cases.audit import cases_audit
+from casebridge.cases.selectors.audit_trail import Change, audit_rows
 from casebridge.cases.services import firms
 from casebridge.core.audit import audit_record, audit_record_many
 from casebridge.core.models import AuditEvent
@@ -222,3 +223,46 @@ def test_the_api_pages_the_firms_and_a_cases_events(cfirm, cadmin, paralegal, ca
     mere = ApiClient(Client(), issue(cfirm, paralegal))
     assert mere.get("/audit-events").status == 403
     assert mere.get(f"/cases/{case.pk}/audit-events").status == 200
+
+
+def test_before_and_after_read_as_words_never_as_ids(cfirm, cadmin, case):
+    cost = add_cost(cfirm, cadmin, case, 12_500, payee="Records Inc")
+    common = {"system": "cases", "firm_id": cfirm.pk, "entity_id": 1}
+    audit_record(
+        **common,
+        action="change",
+        entity_type="settlement",
+        summary=f"Case {case.number}: settlement terms changed",
+        before={"fee": ("percent", 3333, 0, False), "charges": (0, 0)},
+        after={"fee": ("fixed", 0, 500_000, False), "charges": (25_000, -10_000)},
+    )
+    audit_record(
+        **common,
+        action="split",
+        entity_type="cost",
+        summary="Cost split",
+        before={"payee_id": cost.payee_id, "id": cost.pk, "mystery_id": 9},
+        after={"parts": [{"cost": cost.pk, "case": case.pk, "amount_cents": 5_000}]},
+    )
+    terms, split = audit_rows(
+        firm=cfirm,
+        events=list(AuditEvent.objects.filter(action__in=["change", "split"]).order_by("pk")),
+    )
+    assert terms.changes == [
+        Change(
+            "Charges",
+            "COPP $0.00, Property Damage Fee $0.00",
+            "COPP $250.00, Property Damage Fee -$100.00",
+        ),
+        Change("Fee", "33.33% of the gross", "fixed $5,000.00"),
+    ]
+    assert split.changes == [
+        Change(
+            "Parts",
+            "",
+            f"Amount $50.00, Case case {case.number}, "
+            "Cost cost of 2026-03-02 to Records Inc for $125.00",
+        ),
+        Change("Payee", "Records Inc", ""),
+    ]
+    assert (split.who, split.action_label, split.entity_label) == ("system", "Split", "Cost")

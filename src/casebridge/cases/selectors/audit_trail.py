@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
@@ -180,14 +181,25 @@ class _Names:
 
 
 def _ids(events: Iterable[AuditEvent], keys: Iterable[str]) -> set[int]:
+    """The ids under ``keys`` (or ``<key>_id``) in the events' before and after, also in
+    lists of records (a split's parts)."""
     wanted = set(keys) | {f"{k}_id" for k in keys}
     found: set[int] = set()
+
+    def walk(data: object) -> None:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key in wanted and type(value) is int:
+                    found.add(value)
+                elif isinstance(value, list | dict):
+                    walk(value)
+        elif isinstance(data, list):
+            for item in data:
+                walk(item)
+
     for event in events:
-        for data in (event.before, event.after):
-            if isinstance(data, dict):
-                for key, value in data.items():
-                    if key in wanted and type(value) is int:
-                        found.add(value)
+        walk(event.before)
+        walk(event.after)
     return found
 
 
@@ -262,6 +274,15 @@ def _label(key: str) -> str:
     return base.replace("_", " ").capitalize()
 
 
+def _fee_words(value: list[Any]) -> str:
+    """A settlement's fee as recorded (mode, rate in basis points, fixed cents, on net)."""
+    mode, rate_bp, fixed_cents, on_net = value
+    if mode == "fixed":
+        return f"fixed {format_cents(int(fixed_cents))}"
+    base = "gross less costs" if on_net else "gross"
+    return f"{int(rate_bp) / 100:.2f}% of the {base}"
+
+
 def _value(key: str, value: object, names: _Names) -> str:
     ref = _reference(key, value, names)
     if ref is not None:
@@ -274,10 +295,19 @@ def _value(key: str, value: object, names: _Names) -> str:
         return format_cents(value)
     if key.endswith("_bp") and type(value) is int:
         return f"{value / 100:.2f}%"
+    if key == "fee" and isinstance(value, list) and len(value) == 4:
+        return _fee_words(value)
+    if key == "charges" and isinstance(value, list) and len(value) == 2:
+        copp, pd_fee = value
+        return f"COPP {format_cents(int(copp))}, Property Damage Fee {format_cents(int(pd_fee))}"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return "; ".join(_value(key, v, names) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{_label(k)} {v}" for k, v in value.items() if k not in _HIDDEN)
+        return ", ".join(
+            f"{_label(k)} {_value(k, v, names)}"
+            for k, v in sorted(value.items())
+            if k not in _HIDDEN and not (k.endswith("_id") and _reference(k, 0, names) is None)
+        )
     return str(value)
 
 
