@@ -16,6 +16,7 @@ __all__ = [
     "Conflict",
     "DomainError",
     "Locked",
+    "MedicareHold",
     "NotFound",
     "PermissionDenied",
     "SignInRefused",
@@ -36,3 +37,12 @@ class StagingExceedsTrust(DomainError):
 
     code = "staging_exceeds_trust"
     http_status = 409
+
+
+class MedicareHold(Conflict):
+    """The client's check waits for Medicare's final demand (issue 16): the client is a
+    Medicare beneficiary or the case has a Medicare lien, and nothing settles what Medicare
+    is owed yet (a final demand, the portal's final amount, a fixed-percentage election)
+    nor does an administrator's override."""
+
+    code = "medicare_hold"

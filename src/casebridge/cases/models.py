@@ -893,3 +893,141 @@ class MedicalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Records and bills request {self.pk} of case {self.case_id}"
+
+
+# --- Medicare (issue 16) ---
+
+
+class ClientMedicareStatus(models.Model):
+    """Whether a client (a contact) is a Medicare beneficiary: a fact about the person, so
+    it holds on every case of theirs (ADR 0039). Kept beside the contact rather than on it,
+    so the Medicare Secondary Payer rules stay in one place. No row: not known to be one."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    contact = models.OneToOneField(
+        Contact, on_delete=models.PROTECT, related_name="medicare_status"
+    )
+    is_beneficiary = models.BooleanField(default=False)
+    changed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Medicare beneficiary: {self.is_beneficiary}"
+
+
+class MedicareClaim(models.Model):
+    """A case's Medicare conditional payment case (Medicare Secondary Payer recovery): its
+    steps are :class:`MedicareStep` rows, newest of a kind counting. One per case; linked to
+    the case's Medicare lien when it has one."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="medicare_claim")
+    lien = models.OneToOneField(
+        Lien, on_delete=models.PROTECT, null=True, blank=True, related_name="medicare_claim"
+    )
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Medicare claim of case {self.case_id}"
+
+
+class MedicareStepKind(models.TextChoices):
+    NOTICE_SENT = "notice_sent", "Notice of settlement sent"
+    CONDITIONAL_PAYMENT_LETTER = "conditional_payment_letter", "Conditional payment letter"
+    DISPUTE_FILED = "dispute_filed", "Dispute filed"
+    DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
+    FINAL_DEMAND = "final_demand", "Final demand received"
+    PORTAL_FINAL = "portal_final", "Final conditional payment amount (recovery portal)"
+    FIXED_PERCENTAGE = "fixed_percentage", "Fixed-percentage option elected"
+    PAYMENT = "payment", "Payment made"
+
+
+#: The steps that carry an amount (and must).
+MEDICARE_AMOUNT_STEPS = (
+    MedicareStepKind.CONDITIONAL_PAYMENT_LETTER,
+    MedicareStepKind.FINAL_DEMAND,
+    MedicareStepKind.PORTAL_FINAL,
+    MedicareStepKind.PAYMENT,
+)
+#: The steps that settle what Medicare is owed, so the client's check may go out.
+MEDICARE_RELEASING_STEPS = (
+    MedicareStepKind.FINAL_DEMAND,
+    MedicareStepKind.PORTAL_FINAL,
+    MedicareStepKind.FIXED_PERCENTAGE,
+)
+
+
+class MedicareStep(models.Model):
+    """One dated step of a Medicare claim. Rows are only added: a corrected letter is a new
+    step of the same kind, and the newest of a kind counts."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    claim = models.ForeignKey(MedicareClaim, on_delete=models.PROTECT, related_name="steps")
+    kind = models.CharField(max_length=30, choices=MedicareStepKind.choices)
+    on = models.DateField()
+    amount_cents = models.BigIntegerField(null=True, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=MedicareStepKind.values), name="cases_medicare_step_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_cents__isnull=True) | Q(amount_cents__gte=0),
+                name="cases_medicare_step_amount_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=[k.value for k in MEDICARE_AMOUNT_STEPS])
+                | Q(amount_cents__isnull=False),
+                name="cases_medicare_step_amount_required",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["claim", "kind", "-on", "-id"], name="cases_medicare_step_kind_on")
+        ]
+        ordering = ["on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.on}"
+
+
+class MedicareHoldOverride(models.Model):
+    """A firm administrator lets a case's client check go out although the Medicare hold
+    applies, with a reason. In effect until revoked (the row stays, with who revoked it)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="medicare_overrides")
+    reason = models.CharField(max_length=500)
+    granted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="cases_medicare_override_has_reason"
+            ),
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(revoked_at__isnull=True),
+                name="cases_one_medicare_override_in_effect",
+            ),
+        ]
+        ordering = ["-granted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Medicare hold override of case {self.case_id}"

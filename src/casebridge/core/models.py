@@ -31,6 +31,14 @@ class AuditEvent(models.Model):
             models.Index(
                 fields=["system", "firm_id", "entity_type", "entity_id"], name="audit_entity"
             ),
+            # A case's events by their summary's "Case <number>: " prefix (the cases side's
+            # Activity tab, ADR 0039): on PostgreSQL the pattern opclass lets LIKE 'prefix%'
+            # read a range of it (Django's startswith); elsewhere a plain index.
+            models.Index(
+                fields=["system", "firm_id", "summary"],
+                name="audit_summary_prefix",
+                opclasses=["", "", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -59,6 +59,14 @@ EXPECTED_PATHS = {
     f"{P}/cases/{{case_id}}/medical-requests": {"get", "post"},
     f"{P}/medical-requests/{{medical_request_id}}": {"put"},
     f"{P}/cases/{{case_id}}/medical-totals": {"get"},
+    # Medicare and the audit trail (issue 16)
+    f"{P}/cases/{{case_id}}/medicare": {"get"},
+    f"{P}/cases/{{case_id}}/medicare/beneficiary": {"put"},
+    f"{P}/cases/{{case_id}}/medicare/steps": {"post"},
+    f"{P}/cases/{{case_id}}/medicare/hold-override": {"post"},
+    f"{P}/cases/{{case_id}}/medicare/hold-override/revoke": {"post"},
+    f"{P}/audit-events": {"get"},
+    f"{P}/cases/{{case_id}}/audit-events": {"get"},
 }
 
 
@@ -84,7 +92,7 @@ def test_every_post_but_login_takes_an_idempotency_key(anonymous):
         headers = [p["name"] for p in ops["post"].get("parameters", []) if p["in"] == "header"]
         expected = [] if path.endswith("/auth/session") else ["Idempotency-Key"]
         assert headers == expected, path
-    assert posts == 31
+    assert posts == 34  # 24 before issue 16
 
 
 def test_every_authenticated_endpoint_documents_the_error_shape(anonymous):

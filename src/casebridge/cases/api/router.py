@@ -15,7 +15,17 @@ the same in the code, the OpenAPI schema and an idempotency record's scope.
 
 from __future__ import annotations
 
-from casebridge.cases.api import cases, contacts, costs, medical, search, session, settlement
+from casebridge.cases.api import (
+    audit_trail,
+    cases,
+    contacts,
+    costs,
+    medical,
+    medicare,
+    search,
+    session,
+    settlement,
+)
 from casebridge.cases.api import lien_reductions as lien_reductions_api
 from casebridge.cases.api.security import BearerToken, rate_limit_client
 from casebridge.core.api import ratelimit
@@ -43,7 +53,18 @@ api = NamedOperationsAPI(
 )
 install_error_handlers(api, logger_name="casebridge.cases.api")
 
-for module in (session, contacts, cases, costs, settlement, search, lien_reductions_api, medical):
+for module in (
+    session,
+    contacts,
+    cases,
+    costs,
+    settlement,
+    search,
+    lien_reductions_api,
+    medical,
+    medicare,
+    audit_trail,
+):
     api.add_router("", module.router)
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.

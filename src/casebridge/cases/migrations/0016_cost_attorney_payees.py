@@ -161,7 +161,7 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0012_lien_reductions"),
+        ("cases", "0015_medicare"),
     ]
 
     operations = [

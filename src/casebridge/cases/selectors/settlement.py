@@ -27,6 +27,7 @@ from casebridge.cases.models import (
     TrustItem,
     TrustItemKind,
 )
+from casebridge.cases.selectors.medicare import medicare_hold_reason
 from casebridge.core.money import format_cents, percent_of
 
 
@@ -143,13 +144,14 @@ def excess_deposit_warning(figures: SettlementFigures) -> str:
     )
 
 
-def push_refusal(figures: SettlementFigures, case: Case) -> str:
+def push_refusal(figures: SettlementFigures, case: Case, *, to_disbursement: bool = False) -> str:
     """Why Push to Client Trust (and, again, Push to Disbursement) is refused now ("" when
     it is not): it waits for an accepted offer, all of its money deposited (and no more),
     every lien decided and, if anything is owed on it, staged, and the fee and charges that
     are due staged. Otherwise the client's check, being the remainder, would carry money
     that belongs to someone else. The services raise it; the Settlement tab shows it beside
-    the disabled button."""
+    the disabled button. ``to_disbursement``: Push to Disbursement also waits for the
+    Medicare hold on the client's check (:func:`medicare_hold_reason`, ADR 0039)."""
     if figures.gross_cents == 0:
         return "no offer is accepted on this case yet; accept an offer first"
     if figures.not_yet_deposited_cents:
@@ -187,6 +189,8 @@ def push_refusal(figures: SettlementFigures, case: Case) -> str:
                 f"nothing is staged for the {kind.label.lower()} ({format_cents(cents)}); stage "
                 "it, or set it to $0.00 if the firm waives it"
             )
+    if to_disbursement:
+        return medicare_hold_reason(case)
     return ""
 
 

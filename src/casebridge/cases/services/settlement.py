@@ -24,7 +24,7 @@ from django.db.models import Sum
 
 from casebridge.cases import extensions
 from casebridge.cases.audit import cases_audit
-from casebridge.cases.errors import Locked, StagingExceedsTrust, ValidationFailed
+from casebridge.cases.errors import Locked, MedicareHold, StagingExceedsTrust, ValidationFailed
 from casebridge.cases.models import (
     Case,
     Contact,
@@ -44,6 +44,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require, require_admin
+from casebridge.cases.selectors.medicare import medicare_hold_reason
 from casebridge.cases.selectors.settlement import (
     SettlementFigures,
     payments_due,
@@ -1046,6 +1047,10 @@ def push_to_disbursement(*, firm: Firm, actor: User, case_id: int) -> int:
     figures = settlement_figures(case=case)
     # an offer accepted or a lien claimed since the push would otherwise be disbursed past
     _refuse_unless_settled(figures, case)
+    # the client's check waits for Medicare's final demand (ADR 0039)
+    hold = medicare_hold_reason(case)
+    if hold:
+        raise MedicareHold(hold)
     if figures.trust_remaining_cents != 0:
         raise ValidationFailed(
             f"{format_cents(figures.trust_remaining_cents)} is left in trust; "

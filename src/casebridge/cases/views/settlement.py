@@ -52,6 +52,7 @@ from casebridge.cases.models import (
     TrustItemStatus,
 )
 from casebridge.cases.selectors.contacts import contact_names
+from casebridge.cases.selectors.medicare import medicare_picture
 from casebridge.cases.selectors.settlement import (
     DuePayment,
     SettlementFigures,
@@ -276,7 +277,10 @@ def settlement_tab_view(request: HttpRequest, pk: int) -> HttpResponse:
             "due": due,
             "stage_all_refusal": _stage_all_refusal(figures, due, disbursing),
             "push_client_refusal": push_blocked[:1].upper() + push_blocked[1:],
-            "push_disbursement_refusal": _push_disbursement_refusal(figures, push_blocked),
+            "push_disbursement_refusal": _push_disbursement_refusal(
+                figures, push_refusal(figures, case, to_disbursement=True)
+            ),
+            "medicare": medicare_picture(case=case),
         },
     )
 

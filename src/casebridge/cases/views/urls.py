@@ -6,6 +6,7 @@ from django.urls import URLPattern, path
 
 from casebridge.cases.views import (
     account,
+    audit_trail,
     auth,
     cases,
     client_trust,
@@ -14,6 +15,7 @@ from casebridge.cases.views import (
     dashboard,
     lien_reductions,
     medical,
+    medicare,
     search,
     settings,
     settlement,
@@ -140,4 +142,17 @@ urlpatterns: list[URLPattern] = [
         medical.medical_request_edit_view,
         name="medical_request_edit",
     ),
+    # Medicare on the Settlement tab and the audit trail (issue 16)
+    path("<int:pk>/medicare/beneficiary/", medicare.beneficiary_view, name="medicare_beneficiary"),
+    path("<int:pk>/medicare/steps/new/", medicare.step_view, name="medicare_step"),
+    path("<int:pk>/medicare/override/", medicare.override_view, name="medicare_override"),
+    path(
+        "<int:pk>/medicare/override/revoke/",
+        medicare.revoke_view,
+        name="medicare_override_revoke",
+    ),
+    path("<int:pk>/audit/", audit_trail.case_audit_view, name="case_audit"),
+    path("<int:pk>/audit/export.csv", audit_trail.case_audit_export, name="case_audit_export"),
+    path("audit/", audit_trail.firm_audit_view, name="audit"),
+    path("audit/export.csv", audit_trail.firm_audit_export, name="audit_export"),
 ]

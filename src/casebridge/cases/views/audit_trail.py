@@ -1,0 +1,182 @@
+"""The audit trail on screen (issue 16): a case's Activity tab and the firm-wide list at
+``/cases/audit/`` (firm administrators and the administration settings permission),
+newest first, filtered by user, kind of record, action, dates on the firm's clock, case
+and words of the summary; walked by keyset (Newest / Next), and exported as CSV, streamed
+so memory stays flat however long the list."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any, cast
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from casebridge.cases.auth import (
+    View,
+    cases_login_required,
+    cases_settings_required,
+    cases_user,
+)
+from casebridge.cases.forms import DateInput
+from casebridge.cases.models import Case, Firm
+from casebridge.cases.selectors.audit_trail import (
+    AuditFilters,
+    audit_events,
+    audit_rows,
+    entity_choices,
+    firm_users,
+    iter_audit_rows,
+)
+from casebridge.core import clock, timezones
+from casebridge.core.api.schemas import PageIn, keyset_page
+from casebridge.core.errors import ValidationFailed
+from casebridge.core.text import csv_cell
+
+from .cases import case_context, case_of
+
+PER_PAGE = 50
+CSV_HEADER = ["When", "Who", "Action", "Record", "Summary", "Before and after"]
+
+
+class AuditFilterForm(forms.Form):
+    user = forms.TypedChoiceField(label="User", required=False, coerce=int, empty_value=None)
+    entity = forms.ChoiceField(label="Record", required=False)
+    action = forms.CharField(label="Action", max_length=64, required=False)
+    since = forms.DateField(label="From", required=False, widget=DateInput)
+    until = forms.DateField(label="To", required=False, widget=DateInput)
+    case = forms.CharField(label="Case number", max_length=40, required=False)
+    q = forms.CharField(label="Summary contains", max_length=100, required=False)
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        user_field = self.fields["user"]
+        assert isinstance(user_field, forms.TypedChoiceField)
+        user_field.choices = [("", "Anyone"), *firm_users(firm)]
+        entity_field = self.fields["entity"]
+        assert isinstance(entity_field, forms.ChoiceField)
+        entity_field.choices = [("", "Any record"), *entity_choices()]
+
+    def filters(self) -> AuditFilters:
+        if not self.is_valid():
+            return AuditFilters()
+        data = self.cleaned_data
+        return AuditFilters(
+            user_id=data["user"],
+            entity=data["entity"],
+            action=data["action"].strip().lower().replace(" ", "_"),
+            since=data["since"],
+            until=data["until"],
+            case_number=data["case"].strip(),
+            text=data["q"].strip(),
+        )
+
+
+def _query_url(request: HttpRequest, **changes: str | None) -> str:
+    query = request.GET.copy()
+    for name, value in changes.items():
+        if value is None:
+            query.pop(name, None)
+        else:
+            query[name] = value
+    return f"?{query.urlencode()}"
+
+
+def _page(request: HttpRequest, firm: Firm, case: Case | None) -> dict[str, Any]:
+    form = AuditFilterForm(request.GET or None, firm=firm)
+    filters = form.filters()
+    qs = audit_events(firm=firm, filters=filters, case=case)
+    cursor = request.GET.get("cursor") or None
+    error = ""
+    try:
+        events, next_cursor = keyset_page(qs, PageIn(limit=PER_PAGE, cursor=cursor))
+    except ValidationFailed:
+        error = "That page link is out of date; showing the newest events."
+        events, next_cursor = keyset_page(qs, PageIn(limit=PER_PAGE, cursor=None))
+        cursor = None
+    return {
+        "form": form,
+        "rows": audit_rows(firm=firm, events=events),
+        "next_url": _query_url(request, cursor=next_cursor) if next_cursor else "",
+        "newest_url": _query_url(request, cursor=None) if cursor else "",
+        "export_query": _query_url(request, cursor=None),
+        "page_error": error,
+    }
+
+
+@cases_login_required
+def case_audit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A case's Activity tab: every audit event of the case, newest first."""
+    me = cases_user(request)
+    case = case_of(request, pk)
+    return render(
+        request,
+        "cases/audit/case.html",
+        {**case_context(case, "audit"), **_page(request, me.firm, case)},
+    )
+
+
+@cases_settings_required
+def firm_audit_view(request: HttpRequest) -> HttpResponse:
+    """The firm's audit trail: firm administrators and the settings permission holders."""
+    me = cases_user(request)
+    return render(
+        request,
+        "cases/audit/list.html",
+        {"nav": "settings", **_page(request, me.firm, None)},
+    )
+
+
+class _Echo:
+    """A file whose write hands the line back, so csv.writer yields lines to stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(
+    request: HttpRequest, firm: Firm, case: Case | None, name: str
+) -> StreamingHttpResponse:
+    filters = AuditFilterForm(request.GET or None, firm=firm).filters()
+    qs = audit_events(firm=firm, filters=filters, case=case)
+    zone = firm.time_zone
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        # streamed after the view returns: the firm's clock is set again for the rows
+        with timezones.firm_zone(zone):
+            yield writer.writerow(CSV_HEADER)
+            for row in iter_audit_rows(firm=firm, queryset=qs):
+                yield writer.writerow(
+                    [
+                        csv_cell(row.when),
+                        csv_cell(row.who),
+                        csv_cell(row.action_label),
+                        csv_cell(row.entity_label),
+                        csv_cell(row.summary),
+                        csv_cell(row.changes_text),
+                    ]
+                )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{clock.today():%Y-%m-%d}.csv"'
+    return response
+
+
+def _case_audit_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    me = cases_user(request)
+    case = case_of(request, pk)
+    return _csv_response(request, me.firm, case, f"audit-trail-case-{case.number}")
+
+
+def _firm_audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    me = cases_user(request)
+    return _csv_response(request, me.firm, None, "audit-trail")
+
+
+# The guards are typed for HttpResponse views; they hand back whatever the view answers,
+# here a streamed one.
+case_audit_export = cases_login_required(cast("View", _case_audit_export))
+firm_audit_export = cases_settings_required(cast("View", _firm_audit_export))
