@@ -169,6 +169,14 @@ def beancount_export(
     return _in_one_snapshot(firm, start, end)
 
 
+def download_name(firm: Firm, start: dt.date | None, end: dt.date | None) -> str:
+    """``books-smith-pi-20260101-20260331.beancount`` (``start`` / ``end`` when open)."""
+    stem = component(firm.code).lower()
+    first = f"{start:%Y%m%d}" if start else "start"
+    last = f"{end:%Y%m%d}" if end else "end"
+    return f"books-{stem}-{first}-{last}.beancount"
+
+
 def chunked(lines: Iterable[str], size: int = 64 * 1024) -> Iterator[bytes]:
     """Lines joined into UTF-8 chunks of about ``size`` bytes, for a streamed response."""
     buffer: list[str] = []
