@@ -150,3 +150,22 @@ def test_the_command_writes_the_same_file(firm, admin, books, tmp_path):
     assert '2026-02-01 * "Opening balances"' in out.read_text(encoding="utf-8")
     with pytest.raises(CommandError, match="no firm"):
         call_command("books_export_beancount", "--firm", "nobody")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_any_transaction_the_export_reads_one_snapshot(
+    firm, admin, trust, client_file, tmp_path
+):
+    """No test transaction around it: the export opens its own (REPEATABLE READ READ ONLY
+    on PostgreSQL, with the postings read through a server-side cursor) and Beancount
+    checks what it wrote."""
+    books_open(firm, admin)
+    deposit(firm, admin, trust, client_file, 70_000, on=dt.date(2026, 1, 12))
+    trust_check(firm, admin, trust, client_file, 20_000, on=dt.date(2026, 3, 4))
+    out = tmp_path / "snap.beancount"
+    call_command("books_export_beancount", "--firm", firm.code, "--output", str(out))
+    text = out.read_text(encoding="utf-8")
+    _, errors, _ = loader.load_string(text)
+    assert errors == []
+    sub = f"Liabilities:2100-Client-Trust-Liability:F-{client_file.number}"
+    assert f"2026-04-01 balance {sub} -500.00 USD\n" in text
