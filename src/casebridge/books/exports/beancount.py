@@ -137,7 +137,9 @@ def file_component(number: str) -> str:
 def quoted(text: str) -> str:
     """``text`` as a Beancount string: backslashes and double quotes escaped, line breaks
     and other control characters made spaces (a narration is one line)."""
-    flat = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    flat = text
+    if not text.isprintable():  # rare: look at each character only then
+        flat = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
     return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
