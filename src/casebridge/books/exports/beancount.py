@@ -235,8 +235,8 @@ class _Export:
     opened: list[GLAccount] = field(default_factory=list)
     #: (trust bank account id, file id) -> sub-account name, for every client ledger used
     ledger_names: dict[tuple[int, int], str] = field(default_factory=dict)
-    #: trust ledger id -> sub-account name
-    ledger_by_id: dict[int, str] = field(default_factory=dict)
+    #: trust ledger id -> (its trust liability account's id, its sub-account name)
+    ledger_by_id: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     def lines(self) -> Iterator[str]:
         firm = self.firm
@@ -298,7 +298,7 @@ class _Export:
             sub = names.setdefault(bank_id, Names()).claim(file_component(number), number)
             name = f"{parent}:{sub}"
             self.ledger_names[(bank_id, file_id)] = name
-            self.ledger_by_id[ledger_id] = name
+            self.ledger_by_id[ledger_id] = (liability_id, name)
 
     def _opens(self, day: dt.date) -> Iterator[str]:
         for account in self.opened:
@@ -435,7 +435,9 @@ class _Export:
                     yield current
                 current = _Entry(entry_id, *row[1:8])
             account_id, ledger_id, number, debit, credit, memo = row[8:]
-            name = self.ledger_by_id.get(ledger_id) if ledger_id else None
+            # a client's sub-account for the postings to its trust liability account only
+            parent_id, sub = self.ledger_by_id.get(ledger_id, (None, None))
+            name = sub if account_id == parent_id else None
             current.postings.append(
                 (name or self.gl_names[account_id], debit - credit, number, memo)
             )
