@@ -307,6 +307,16 @@ def test_a_range_ending_mid_month_asserts_its_last_day(firm, admin, quarter):
     assert max(t.date for t in txns) == MAR(5)
 
 
+def test_a_range_after_the_last_entry_holds_the_closing_balances(firm, admin, quarter):
+    entries, _ = load(export(firm, admin, start=dt.date(2026, 6, 10)))
+    [opening] = [e for e in entries if isinstance(e, data.Transaction)]
+    assert opening.narration == "Opening balances"
+    balances = [e for e in entries if isinstance(e, data.Balance)]
+    assert {b.date for b in balances} == {dt.date(2026, 6, 11)}
+    fees = next(b for b in balances if b.account == "Income:4000-Attorney-Fee-Income")
+    assert fees.amount.number == Decimal("-83325.00")
+
+
 def test_an_empty_ledger_exports_only_its_options(firm, admin):
     text = export(firm, admin)
     entries, options = load(text)

@@ -251,7 +251,8 @@ class _Export:
             return  # nothing posted up to the end: nothing to open
         first_day = self.start or span["first"]
         # the whole ledger closes with its last month; a range on its last day
-        last_day = self.end or _month_end(span["last"])
+        # (a range starting after the last entry holds its opening balances only)
+        last_day = max(self.end or _month_end(span["last"]), first_day)
         self._name_accounts()
         yield from self._opens(first_day)
         if self.start is not None:
