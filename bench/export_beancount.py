@@ -54,7 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This program's peak RSS: VmHWM of its own memory map. (``ru_maxrss`` keeps the
+    forking parent's peak across exec on Linux, so a phase would report the bench's.)"""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # an upper bound
 
 
 # --- the phases, each in its own process --------------------------------------------------
