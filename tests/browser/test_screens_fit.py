@@ -62,6 +62,7 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
         ("books-settings-activity-codes", "/books/settings/rates-codes/activity-codes/"),
         ("books-settings-accounts", "/books/settings/accounts/"),
         ("books-reports", "/books/reports/"),
+        ("books-beancount-export", "/books/reports/beancount/"),
         ("books-journal", "/books/journal/"),
         ("books-journal-entry", f"/books/journal/{entry_pk}/"),
         ("books-journal-new", "/books/journal/new/"),

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -49,6 +50,8 @@ SETUP_KEY = SESSIONS.setup_key
 SCREENS_PREFIX = "/books/"
 
 View = Callable[..., HttpResponse]
+#: A view the decorators keep as it is typed: a page, or a streamed download.
+AnyView = TypeVar("AnyView", bound=Callable[..., HttpResponseBase])
 
 
 class BooksUserMiddleware:
@@ -99,15 +102,15 @@ def books_login_required(
     role: Role | None = None,
     doing: str = "This",
     integration_home: bool = False,
-) -> Callable[[View], View]:
+) -> Callable[[AnyView], AnyView]:
     """Signed in and enrolled; ``admin``: an administrator; ``role``: that role or above
     (a correction's pop-up, GET and POST), else 403 naming the role needed, nothing
     written. The role is read from the user at each request. The integration user (no
     second factor) reaches only the page marked ``integration_home``: 403 elsewhere."""
 
-    def decorate(view: View) -> View:
+    def decorate(view: AnyView) -> AnyView:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = current_user(request)
             if user is None:
                 query = urlencode({"next": request.get_full_path()})
@@ -141,6 +144,7 @@ def books_login_required(
                 )
             return view(request, *args, **kwargs)
 
-        return wrapper
+        # typed as the view it wraps: it answers that view's answer, a redirect or a 403 page
+        return cast(AnyView, wrapper)
 
     return decorate

@@ -75,6 +75,7 @@ EXPECTED_PATHS = {
     "/books/api/v1/journal-entries/{entry_id}": {"get"},
     "/books/api/v1/journal-entries/{entry_id}/reverse": {"post"},
     "/books/api/v1/reports/trial-balance": {"get"},
+    "/books/api/v1/exports/beancount": {"get"},
     "/books/api/v1/reports/three-way-reconciliation": {"get"},
     "/books/api/v1/reports/trust-balances": {"get"},
     "/books/api/v1/reports/external-documents": {"get"},

@@ -16,6 +16,7 @@ from __future__ import annotations
 from casebridge.books.api import (
     banking,
     checks,
+    exports,
     files,
     invoices,
     journal,
@@ -71,6 +72,7 @@ for router in dict.fromkeys(
         invoices,
         journal,
         reports,
+        exports,
         statements,
         reconciliations,
         banking,
