@@ -21,6 +21,13 @@ and take each deleted row's away (an update: both), joined with the source's oth
 as they are at that moment. PostgreSQL runs one statement-level trigger per statement over
 its transition tables, and a TRUNCATE trigger per table (ADR 0032); SQLite one per row.
 
+On PostgreSQL the triggers only append to a delta table (one row per group a statement
+moved; ADR 0035), so no writer waits for another over a digest row; a digest is its kept
+row plus its deltas (:func:`current_sql`, every read), and :func:`compact` folds the
+deltas into the kept rows (a periodic task on each side). SQLite, which serialises its
+writers, keeps upserting the kept rows; its reads are the same statement. :func:`rebuild`
+makes one firm's digests their recomputation again.
+
 PostgreSQL hashes with its ``MD5``; SQLite, which has no hash function in core, with
 :func:`row_hash` registered on every connection Casebridge opens
 (``casebridge.core.sqlite_backend``). A writer that opens the SQLite file any other way
