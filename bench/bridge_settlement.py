@@ -926,7 +926,7 @@ def digests_raw(firm: Any) -> float:
     from casebridge.books.models import BankAccount
     from casebridge.books.selectors.digests import external_digests_page
     from casebridge.bridge.models import Connection
-    from casebridge.bridge.services.reconciliation import _expected_digests
+    from casebridge.bridge.services.reconciliation import expected_digests
 
     bank = BankAccount.objects.get(pk=Connection.objects.get(firm=firm).trust_account_id)
     books_firm = _books_firm(firm)
@@ -940,7 +940,7 @@ def digests_raw(firm: Any) -> float:
             after_file_id=after,
             limit=50_000,
         )
-    _expected_digests(firm)
+    expected_digests(firm)
     return time.perf_counter() - t
 
 

@@ -1,11 +1,12 @@
-"""The digests' locks on PostgreSQL (ADR 0032).
+"""The digests' locks on PostgreSQL (ADR 0032, ADR 0035).
 
-A statement's digest upsert locks the digest rows it moves (one per file) in key order, but
+A statement's digest upsert locked the digest rows it moved (one per file) in key order, but
 a transaction of several statements (a print run in chunks, a delivery batch, the status
-sync) holds the rows of its earlier statements while it writes the next: one transaction
-writing a check of file X then one of file Y, another one of Y then one of X, deadlock on
-the digest rows though they share no document. That is known and not yet fixed (the test
-says so, strictly: it fails the day it passes). A per-firm advisory lock in the triggers
+sync) held the rows of its earlier statements while it wrote the next: one transaction
+writing a check of file X then one of file Y, another one of Y then one of X, deadlocked
+on the digest rows though they share no document. The triggers now only append deltas
+(ADR 0035), which nobody waits for: the first test shows both commit, and a compaction
+folding the deltas beside writers loses nothing. A per-firm advisory lock in the triggers
 fixed it but made a worse one: a transaction that writes a document and then locks another
 row against one that locks that row and then writes it (the status sync, an invoice's
 release against a void); the second test keeps that from coming back.
@@ -21,9 +22,10 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, transaction
 
-from casebridge.books.models import Check, File
+from casebridge.books.models import Check, File, FileDigestDelta
 from casebridge.books.selectors.digests import file_digests_drift
 from casebridge.books.services import files
+from casebridge.books.services.maintenance import file_digests_compact
 from tests.books.ledger_helpers import deposit, trust_check
 from tests.clockwork import PATIENCE
 
@@ -88,11 +90,6 @@ def _until(condition: Callable[[], bool]) -> None:
     raise AssertionError("the other transaction never got there")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known (ADR 0032): digest rows of two files written in opposite orders by two "
-    "multi-statement transactions deadlock; PostgreSQL aborts one, whose caller retries",
-)
 def test_two_transactions_writing_files_in_opposite_orders_both_commit(
     firm, admin, attorney, trust
 ):
@@ -202,3 +199,77 @@ def test_writing_a_document_then_locking_another_does_not_deadlock_with_the_reve
         thread.join(PATIENCE * 3)
     assert errors == []
     assert file_digests_drift(firm=firm) == []
+
+
+def _deltas() -> int:
+    return FileDigestDelta.objects.count()
+
+
+def test_compaction_beside_writers_loses_nothing_and_waits_for_none(firm, admin, attorney, trust):
+    """The compaction folds what is committed while a writer's transaction is half done
+    (its first delta not yet committed, so left for later), a writer writes and commits
+    while a compaction's transaction is open (it waits for nothing), and a second
+    compaction started meanwhile steps aside: nothing lost, nothing counted twice."""
+    x, y = _file(firm, admin, attorney, 1), _file(firm, admin, attorney, 2)
+    x1, x2 = _sent_checks(firm, admin, trust, x, ["cases-cost-1", "cases-cost-2"])
+    [y1] = _sent_checks(firm, admin, trust, y, ["cases-cost-3"])
+    assert file_digests_compact() is not None
+    assert _deltas() == 0
+    wrote_x, compacted = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:  # file X, a compaction in between, then file Y
+        try:
+            with transaction.atomic():
+                _bump(x1)
+                wrote_x.set()
+                assert compacted.wait(PATIENCE)
+                _bump(y1)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert wrote_x.wait(PATIENCE)
+    _bump(x2)  # committed at once: folded by the compaction
+    assert file_digests_compact() == 1  # the writer's uncommitted delta is not seen
+    compacted.set()
+    thread.join(PATIENCE)
+    assert not thread.is_alive()
+    assert errors == []
+    assert _deltas() == 2
+    assert file_digests_drift(firm=firm) == []
+
+    # a compaction's transaction open: a writer commits beside it, a second compactor
+    # steps aside
+    done: list[object] = []
+
+    def beside() -> None:
+        try:
+            _bump(y1)
+            done.append(file_digests_compact())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        assert file_digests_compact() == 2
+        other = threading.Thread(target=beside)
+        other.start()
+        other.join(PATIENCE)
+        assert not other.is_alive(), "a writer waited for the compaction"
+    assert errors == []
+    assert done == [None]
+    assert _deltas() == 1
+    assert file_digests_drift(firm=firm) == []
+    assert file_digests_compact() == 1
+    assert _deltas() == 0
+    assert file_digests_drift(firm=firm) == []
+    assert sorted(Check.objects.filter(firm=firm).values_list("amount_cents", flat=True)) == [
+        1_001,
+        1_001,
+        1_002,
+    ]

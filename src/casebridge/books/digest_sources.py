@@ -6,7 +6,7 @@ and file, every check, trust receipt and invoice whose ``external_ref`` has a na
 
 from __future__ import annotations
 
-from casebridge.books.models import Check, FileDigest, Invoice, TrustReceipt
+from casebridge.books.models import Check, FileDigest, FileDigestDelta, Invoice, TrustReceipt
 from casebridge.core.digest import Source, Table, Target, row_sql
 
 
@@ -39,4 +39,5 @@ def file_digests(vendor: str) -> Target:
             _source(TrustReceipt, "R", "amount_cents", "status", "''", vendor),
             _source(Invoice, "I", "total_cents", "stage", "''", vendor),
         ),
+        deltas=FileDigestDelta._meta.db_table,
     )

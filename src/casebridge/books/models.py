@@ -707,6 +707,33 @@ class FileDigest(models.Model):
         return f"digest of {self.documents} documents"
 
 
+class FileDigestDelta(models.Model):
+    """What one statement moved a file digest by (ADR 0035): on PostgreSQL the triggers
+    only ever INSERT these (one row per group a statement moved), so writers never wait
+    on each other for a shared digest row; a read sums the kept :class:`FileDigest` and
+    its deltas, and the compaction (``file_digests_compact``) folds them into it. SQLite's
+    row triggers keep updating :class:`FileDigest` directly (it serialises writers): there
+    this table holds only a rebuild's correction, for the moment before it is folded."""
+
+    firm = models.ForeignKey(
+        Firm, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    namespace = models.CharField(max_length=120)
+    file_key = models.BigIntegerField()
+    documents = models.BigIntegerField()
+    cents = models.BigIntegerField()
+    #: the moved rows' hashes summed modulo 2**60
+    hash = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["firm", "namespace", "file_key"], name="books_filedigestdelta_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"digest moved by {self.documents} documents"
+
+
 class LineKind(models.TextChoices):
     FEE = "fee", "Fee (time entry)"
     COST = "cost", "Cost"

@@ -1,5 +1,6 @@
-"""The books' background work on Huey (ADR 0002): nightly ledger integrity checks and a
-retention purge. Run by `manage.py run_huey` (started by `make run`)."""
+"""The books' background work on Huey (ADR 0002): nightly ledger integrity checks, a
+retention purge, and every five minutes the compaction of the file digests' deltas (ADR
+0035). Run by `manage.py run_huey` (started by `make run`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import logging
 from huey import crontab
 
 from casebridge.books.models import Firm
-from casebridge.books.services.maintenance import ledger_integrity_check, retention_purge
+from casebridge.books.services.maintenance import (
+    file_digests_compact,
+    ledger_integrity_check,
+    retention_purge,
+)
 from casebridge.core.tasks import background_task, periodic_task
 
 log = logging.getLogger(__name__)
@@ -33,3 +38,9 @@ def ledger_integrity_check_nightly() -> None:
 def retention_purge_nightly() -> None:
     attempts, records = retention_purge()
     log.info("purged %s login attempts and %s idempotency records", attempts, records)
+
+
+@periodic_task(crontab(minute="*/5"))
+def file_digests_compact_periodic() -> None:
+    folded = file_digests_compact()
+    log.info("file digests compacted: %s deltas folded", "-" if folded is None else folded)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from casebridge.bridge.models import (
     CaseDigest,
+    CaseDigestDelta,
     CostLink,
     DepositLink,
     FeeInvoice,
@@ -124,6 +125,7 @@ def _target() -> Target:
         table=CaseDigest._meta.db_table,
         keys=("firm_id", "case_id"),
         sources=(cost, deposit, payment, invoice),
+        deltas=CaseDigestDelta._meta.db_table,
     )
 
 

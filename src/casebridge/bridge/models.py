@@ -493,6 +493,32 @@ class CaseDigest(models.Model):
         return f"digest of {self.documents} documents"
 
 
+class CaseDigestDelta(models.Model):
+    """What one statement moved a case digest by (ADR 0035): on PostgreSQL the triggers
+    only ever INSERT these (one row per case a statement moved), so writers never wait on
+    each other for a shared digest row; a read sums the kept :class:`CaseDigest` and its
+    deltas, and the compaction (``case_digests_compact``) folds them into it. SQLite's row
+    triggers keep updating :class:`CaseDigest` directly (it serialises writers): there
+    this table holds only a rebuild's correction, for the moment before it is folded."""
+
+    firm = models.ForeignKey(
+        Firm, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    case = models.ForeignKey(
+        Case, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    documents = models.BigIntegerField()
+    cents = models.BigIntegerField()
+    #: the moved rows' hashes summed modulo 2**60
+    hash = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["firm", "case"], name="bridge_casedigestdelta_key")]
+
+    def __str__(self) -> str:
+        return f"digest moved by {self.documents} documents"
+
+
 class ReconciliationRun(models.Model):
     """One comparison of both sides (the whole firm, or one case): costs sent vs checks,
     deposits vs trust receipts, payments vs trust checks, fee invoices, and each file's

@@ -22,6 +22,8 @@ Huey's immediate mode runs it inside a web request.
 - :func:`case_digests_check_nightly`: each night, every firm's case digests against a full
   recomputation (the books' ledger integrity check does the same for the file digests); a
   drift is recorded as a failed reconciliation run and logged (ADR 0032).
+- :func:`case_digests_compact_periodic`: every five minutes, the case digests' deltas
+  folded into the kept rows (ADR 0035).
 """
 
 from __future__ import annotations
@@ -47,7 +49,11 @@ from casebridge.bridge.services.delivery import (
     set_enqueuer,
     set_watcher,
 )
-from casebridge.bridge.services.reconciliation import case_digests_check, reconciliation_run
+from casebridge.bridge.services.reconciliation import (
+    case_digests_check,
+    case_digests_compact,
+    reconciliation_run,
+)
 from casebridge.bridge.services.status_sync import check_status_sync, scheduled_syncs_due
 from casebridge.bridge.services.worker import Work
 from casebridge.cases.models import Firm
@@ -187,3 +193,9 @@ def case_digests_check_firm(firm_id: int) -> bool:
 def case_digests_check_nightly() -> None:
     for firm_id in Firm.objects.order_by("pk").values_list("pk", flat=True):
         case_digests_check_firm(firm_id)
+
+
+@periodic_task(crontab(minute="*/5"))
+def case_digests_compact_periodic() -> None:
+    folded = case_digests_compact()
+    log.info("case digests compacted: %s deltas folded", "-" if folded is None else folded)

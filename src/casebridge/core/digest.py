@@ -21,6 +21,13 @@ and take each deleted row's away (an update: both), joined with the source's oth
 as they are at that moment. PostgreSQL runs one statement-level trigger per statement over
 its transition tables, and a TRUNCATE trigger per table (ADR 0032); SQLite one per row.
 
+On PostgreSQL the triggers only append to a delta table (one row per group a statement
+moved; ADR 0035), so no writer waits for another over a digest row; a digest is its kept
+row plus its deltas (:func:`current_sql`, every read), and :func:`compact` folds the
+deltas into the kept rows (a periodic task on each side). SQLite, which serialises its
+writers, keeps upserting the kept rows; its reads are the same statement. :func:`rebuild`
+makes one firm's digests their recomputation again.
+
 PostgreSQL hashes with its ``MD5``; SQLite, which has no hash function in core, with
 :func:`row_hash` registered on every connection Casebridge opens
 (``casebridge.core.sqlite_backend``). A writer that opens the SQLite file any other way
@@ -33,6 +40,7 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -161,11 +169,13 @@ class Source:
 @dataclass(frozen=True)
 class Target:
     """A maintained digest table: its name and key columns (then ``documents``, ``cents``,
-    ``hash``), and its sources."""
+    ``hash``), its sources, and its delta table (``id``, the same keys and columns: what
+    each statement moved, not yet folded into the kept rows; ADR 0035)."""
 
     table: str
     keys: tuple[str, ...]
     sources: tuple[Source, ...]
+    deltas: str
 
     def tables(self) -> list[str]:
         names: list[str] = []
@@ -198,35 +208,32 @@ def _name(target: Target, table: str, event: str) -> str:
 _EVENTS = ("insert", "update", "delete")
 
 
-def _pg_fold(target: Target, rows: str) -> str:
-    """One statement folding ``rows`` (``k0..., n, cents, h`` each) into the digests: the
-    rows grouped by key, then one upsert in key order (so one statement never deadlocks
-    with another). No lock besides the rows': a per-firm advisory lock taken here was tried
-    and withdrawn (ADR 0032): taken by the trigger, after the statement's own row locks, it
-    inverted the order of every path that writes a document and then locks other rows."""
+def _fold_sql(target: Target, rows: str) -> str:
+    """One statement appending ``rows`` (``k0..., n, cents, h`` each) to the delta table,
+    one row per group they move (ADR 0035). It only inserts: it never waits for another
+    writer (no shared row is updated), so no transaction of several statements deadlocks
+    with another over the digests. (A per-firm advisory lock was tried first and withdrawn,
+    ADR 0032: taken after the statement's own row locks, it inverted the order of every
+    path that writes a document and then locks other rows.)"""
     keys = [f"k{i}" for i in range(len(target.keys))]
     key_list = ", ".join(keys)
     set_keys = ", ".join(target.keys)
     return "\n".join(
         [
-            f"  INSERT INTO {target.table} AS t ({set_keys}, documents, cents, hash)",
+            f"  INSERT INTO {target.deltas} ({set_keys}, documents, cents, hash)",
             f"  SELECT {key_list}, SUM(n), SUM(cents), {hash_sum_sql('h')}",
             f"  FROM ({rows}) u",
             f"  GROUP BY {key_list}",
-            f"  HAVING SUM(n) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('h')} <> 0",
-            f"  ORDER BY {key_list}",
-            f"  ON CONFLICT ({set_keys}) DO UPDATE",
-            "    SET documents = t.documents + EXCLUDED.documents,",
-            "    cents = t.cents + EXCLUDED.cents,",
-            f"    hash = (t.hash + EXCLUDED.hash) % {MODULUS};",
+            f"  HAVING SUM(n) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('h')} <> 0;",
         ]
     )
 
 
 def pg_triggers(target: Target) -> tuple[str, str]:
-    """(create, drop) SQL: per table and event, a statement-level trigger folding the rows'
-    contributions into the digests (:func:`_pg_fold`); per table, a TRUNCATE trigger
-    folding in the difference between a full recomputation and the digests kept."""
+    """(create, drop) SQL: per table and event, a statement-level trigger appending the
+    rows' contributions to the deltas (:func:`_fold_sql`); per table, a TRUNCATE trigger
+    appending the difference between a full recomputation and the digests (kept rows and
+    deltas)."""
     create, drop = [], []
 
     def function(name: str, body: str) -> str:
@@ -259,7 +266,7 @@ def pg_triggers(target: Target) -> tuple[str, str]:
                 "delete": "OLD TABLE AS old_rows",
             }[event]
             lines = [
-                function(name, _pg_fold(target, " UNION ALL ".join(parts))),
+                function(name, _fold_sql(target, " UNION ALL ".join(parts))),
                 f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table}",
                 f"  REFERENCING {referencing}",
                 f"  FOR EACH STATEMENT EXECUTE FUNCTION {name}();",
@@ -270,7 +277,7 @@ def pg_triggers(target: Target) -> tuple[str, str]:
             )
         name = _name(target, table, "truncate")
         lines = [
-            function(name, _pg_fold(target, truncate_rows_sql(target))),
+            function(name, _fold_sql(target, truncate_rows_sql(target))),
             f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table}",
             f"  FOR EACH STATEMENT EXECUTE FUNCTION {name}();",
         ]
@@ -281,17 +288,24 @@ def pg_triggers(target: Target) -> tuple[str, str]:
     return "\n".join(create), "\n".join(drop)
 
 
-def truncate_rows_sql(target: Target) -> str:
-    """``k0..., n, cents, h``: every group's recomputed digest less the one kept, read in
-    one snapshot. Folded in after a ``TRUNCATE`` of a source table (which says nothing of
-    the rows it removed) it makes every digest its recomputation; a writer of another
-    source table committing meanwhile adds its own rows' contributions on top, as it
-    would to any digest."""
+def truncate_rows_sql(target: Target, vendor: str = "postgresql", where: str = "") -> str:
+    """``k0..., n, cents, h``: every group's recomputed digest less the one it has (its
+    kept row and its deltas), read in one snapshot; ``where`` (over ``k0...``) narrows the
+    groups. Appended after a ``TRUNCATE`` of a source table (which says nothing of the
+    rows it removed) it makes every digest its recomputation (a rebuild, :func:`rebuild`,
+    does the same for one firm); a writer of another source table committing meanwhile
+    adds its own rows' contributions on top, as it would to any digest."""
     keys = [f"{k} AS k{i}" for i, k in enumerate(target.keys)]
-    kept = select_sql(
-        [*keys, "-documents AS n", "-cents AS cents", f"({MODULUS} - hash) AS h"], target.table
-    )
-    return " UNION ALL ".join([*(s.select("postgresql") for s in target.sources), kept])
+    taken_away = [*keys, "-documents AS n", "-cents AS cents", f"({MODULUS} - hash) AS h"]
+    parts = [
+        *(s.select(vendor) for s in target.sources),
+        select_sql(taken_away, target.table),
+        select_sql(taken_away, target.deltas),
+    ]
+    union = " UNION ALL ".join(parts)
+    if not where:
+        return union
+    return select_sql(["*"], f"({union}) g", where)
 
 
 def sqlite_triggers(target: Target) -> tuple[list[str], list[str]]:
@@ -338,8 +352,8 @@ def sqlite_triggers(target: Target) -> tuple[list[str], list[str]]:
 
 def install(target: Target, schema_editor) -> None:  # type: ignore[no-untyped-def]
     """A migration's forwards: the triggers first, then the digests of the rows already
-    there (on PostgreSQL creating a trigger locks out writes to its table until the
-    migration commits)."""
+    there, the deltas gone (on PostgreSQL creating a trigger locks out writes to its table
+    until the migration commits)."""
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:  # no params: '%' stays literal
@@ -348,6 +362,10 @@ def install(target: Target, schema_editor) -> None:  # type: ignore[no-untyped-d
         for statement in sqlite_triggers(target)[0]:
             schema_editor.execute(statement, params=None)
     with schema_editor.connection.cursor() as cursor:
+        # (an earlier migration installs today's triggers before the delta table exists;
+        # on PostgreSQL they name it only when they fire, and nothing writes in between)
+        if target.deltas in schema_editor.connection.introspection.table_names(cursor):
+            cursor.execute(" ".join(["DELETE", "FROM", target.deltas]))
         cursor.execute(" ".join(["DELETE", "FROM", target.table]))
         cursor.execute(backfill_sql(target, vendor))
 
@@ -361,21 +379,132 @@ def uninstall(target: Target, schema_editor) -> None:  # type: ignore[no-untyped
             schema_editor.execute(statement, params=None)
 
 
+def current_sql(target: Target, where: str, having: str) -> str:
+    """``keys..., documents, cents, hash`` of each group whose keys satisfy ``where`` (over
+    the key columns) and whose sums satisfy ``having``: its kept row plus its deltas, in
+    one grouped statement (ADR 0035; the hash the sum modulo 2**60)."""
+    keys = ", ".join(target.keys)
+    columns = [f"{keys}, documents, cents, hash"]
+    union = " UNION ALL ".join(
+        [select_sql(columns, target.table, where), select_sql(columns, target.deltas, where)]
+    )
+    sums = ["SUM(documents) AS documents", "SUM(cents) AS cents", f"{hash_sum_sql('hash')} AS hash"]
+    grouped = select_sql([*target.keys, *sums], f"({union}) d", group_by=keys)
+    return " ".join([grouped, "HAVING", having])
+
+
+def current(target: Target, where: str, params: Sequence[int | str]) -> list[tuple[Any, ...]]:
+    """The digests (``keys..., documents, cents, hash``) of the groups whose keys satisfy
+    ``where`` (``%s`` placeholders for ``params``) and that hold a document: each kept row
+    plus its deltas, one read."""
+    # the SQL's own '%' operators escaped; the placeholders put back
+    sql = current_sql(target, "\0", "SUM(documents) > 0").replace("%", "%%")
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("\0", where), [*params, *params])
+        return [tuple(r) for r in cursor.fetchall()]
+
+
+#: The class of the advisory lock a compaction or a rebuild takes on PostgreSQL (its
+#: other half the digest table's ``hashtext``): two of them never run at once.
+LOCK_CLASS = 0x64696700
+
+
+def _lock(target: Target, *, wait: bool) -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite serialises writers
+    take = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            " ".join(["SELECT", f"{take}({LOCK_CLASS}, hashtext(%s))::text"]), [target.table]
+        )
+        return wait or cursor.fetchone()[0] == "true"
+
+
+def _compact_sql(target: Target, deltas: str) -> str:
+    """Upsert ``deltas`` (a relation of delta rows) into the kept rows, grouped, in key
+    order."""
+    keys = ", ".join(target.keys)
+    sums = ["SUM(documents)", "SUM(cents)", hash_sum_sql("hash")]
+    return " ".join(
+        [
+            f"INSERT INTO {target.table} AS t ({keys}, documents, cents, hash)",
+            select_sql([keys, *sums], deltas, "TRUE", keys),
+            f"ORDER BY {keys}",
+            f"ON CONFLICT ({keys}) DO UPDATE",
+            "SET documents = t.documents + excluded.documents,",
+            "cents = t.cents + excluded.cents,",
+            f"hash = (t.hash + excluded.hash) % {MODULUS}",
+        ]
+    )
+
+
+def compact(target: Target, *, wait: bool = False) -> int | None:
+    """Fold the deltas into the kept rows (ADR 0035), in the caller's transaction: the
+    deltas read are deleted and added to their kept rows in key order, in one statement on
+    PostgreSQL (``DELETE ... RETURNING``: a delta committed meanwhile stays for the next
+    compaction); on SQLite by id up to the largest read. How many deltas were folded; None
+    when another compaction or rebuild holds the lock and ``wait`` is False. Writers only
+    insert deltas, so a compaction never waits for them, nor they for it."""
+    if not _lock(target, wait=wait):
+        return None
+    keys = ", ".join(target.keys)
+    with connection.cursor() as cursor:  # no params: '%' stays literal
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                " ".join(
+                    [
+                        "WITH d AS (DELETE",
+                        f"FROM {target.deltas}",
+                        f"RETURNING {keys}, documents, cents, hash),",
+                        # (run to completion though nothing reads it)
+                        f"f AS ({_compact_sql(target, 'd')})",
+                        select_sql(["COUNT(*)"], "d"),
+                    ]
+                )
+            )
+            return int(cursor.fetchone()[0])
+        cursor.execute(select_sql(["MAX(id)", "COUNT(*)"], target.deltas))
+        top, count = cursor.fetchone()
+        if top is None:
+            return 0
+        upto = select_sql(["*"], target.deltas, f"id <= {int(top)}")
+        cursor.execute(_compact_sql(target, f"({upto}) d"))
+        cursor.execute(" ".join(["DELETE FROM", target.deltas, "WHERE", f"id <= {int(top)}"]))
+        return int(count)
+
+
+def rebuild(target: Target, firm_id: int) -> int:
+    """A firm's digests made their recomputation from the documents, in the caller's
+    transaction (the repair of a drift): one statement appends, per group of the firm,
+    its recomputation less what it has (kept row and deltas, one snapshot: a writer
+    committing meanwhile adds its own delta on top), then the deltas are folded. Waits
+    for a compaction running. How many groups were corrected."""
+    firm = int(firm_id)  # written into the SQL: its '%' operators take no parameters
+    _lock(target, wait=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _fold_sql(target, truncate_rows_sql(target, connection.vendor, f"k0 = {firm}"))
+        )
+        corrected = max(int(cursor.rowcount), 0)
+    compact(target, wait=True)
+    return corrected
+
+
 #: (keys..., documents, cents, hash) -> differences
 Drift = list[tuple[tuple[object, ...], tuple[int, int, int] | None, tuple[int, int, int] | None]]
 
 
 def drift(target: Target, firm_id: int) -> Drift:
-    """Where a firm's maintained digests differ from a full recomputation: (key, maintained,
-    recomputed) for each group that differs (a group with no documents is as good as
-    none). The firm is the target's first key. Both are read by one statement, so in one
-    snapshot: a write committed meanwhile is in both or in neither."""
+    """Where a firm's maintained digests (kept rows plus deltas) differ from a full
+    recomputation: (key, maintained, recomputed) for each group that differs (a group with
+    no documents is as good as none). The firm is the target's first key. Both are read
+    by one statement, so in one snapshot: a write committed meanwhile is in both or in
+    neither."""
     n = len(target.keys)
     firm = int(firm_id)  # written into the SQL: its '%' operators take no parameters
+    nonzero = f"SUM(documents) <> 0 OR SUM(cents) <> 0 OR {hash_sum_sql('hash')} <> 0"
     maintained_sql = select_sql(
-        ["'m'", *target.keys, "documents", "cents", "hash"],
-        target.table,
-        f"{target.keys[0]} = {firm} AND (documents <> 0 OR cents <> 0 OR hash <> 0)",
+        ["'m'", "*"], f"({current_sql(target, f'{target.keys[0]} = {firm}', nonzero)}) m"
     )
     recomputed_sql = select_sql(
         ["'r'", "*"], f"({recompute_sql(target, connection.vendor)}) r", f"k0 = {firm}"

@@ -5,9 +5,10 @@ reconciliation: per file, the count, the sum of cents and the hash
 account. An integration compares these with what it expects and reads documents only for
 the files that differ.
 
-The digests are maintained (``books_filedigest``, kept by triggers: ADR 0030), so a page is
-three small reads: the page's upper file id, the range's digest rows, and the range's
-trust ledgers. :func:`file_digests_drift` compares them with a full recomputation.
+The digests are maintained (``books_filedigest``, kept by triggers: ADR 0030, plus the
+deltas not yet folded into it: ADR 0035), so a page is three small reads: the page's upper
+file id, the range's digests (kept rows and deltas summed), and the range's trust
+ledgers. :func:`file_digests_drift` compares them with a full recomputation.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from casebridge.books.digest_sources import file_digests
-from casebridge.books.models import File, FileDigest, Firm, TrustLedger
+from casebridge.books.models import File, Firm, TrustLedger
 from casebridge.books.selectors.reports import report_day
-from casebridge.core.digest import Drift, drift, hash_text
+from casebridge.core.digest import Drift, current, drift, hash_text
 
 #: (file id or None for documents without a file, documents, cents, hash or "", trust
 #: balance in cents)
@@ -49,14 +50,13 @@ def external_digests_page(
     )
     # the documents without a file (key 0) come with the first page
     lower = after_file_id + 1 if after_file_id else 0
-    digests = FileDigest.objects.filter(
-        firm=firm, namespace=prefix, documents__gt=0, file_key__gte=lower
-    )
+    where = "firm_id = %s AND namespace = %s AND file_key >= %s"
+    params: list[int | str] = [firm.pk, prefix, lower]
     if upper is not None:
-        digests = digests.filter(file_key__lte=upper)
+        where, params = f"{where} AND file_key <= %s", [*params, upper]
     documents: dict[int, tuple[int, int, str]] = {
-        file_key: (n, cents, hash_text(h))
-        for file_key, n, cents, h in digests.values_list("file_key", "documents", "cents", "hash")
+        int(file_key): (int(n), int(cents), hash_text(int(h)))
+        for _, _, file_key, n, cents, h in current(file_digests(connection.vendor), where, params)
     }
     ledgers = TrustLedger.objects.filter(
         firm=firm, bank_account_id=bank_account_id, file_id__gt=after_file_id

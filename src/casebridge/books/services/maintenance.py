@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Sum
 
+from casebridge.books.digest_sources import file_digests
 from casebridge.books.models import (
     BankAccount,
     Firm,
@@ -21,9 +22,9 @@ from casebridge.books.models import (
     TrustLedger,
 )
 from casebridge.books.selectors.digests import file_digests_drift
-from casebridge.core import clock
+from casebridge.core import clock, words
 from casebridge.core.audit import audit_record
-from casebridge.core.digest import hash_text
+from casebridge.core.digest import compact, hash_text, rebuild
 from casebridge.core.money import format_cents
 
 LOGIN_ATTEMPT_RETENTION = dt.timedelta(days=90)
@@ -43,6 +44,39 @@ class IntegrityReport:
 def _digest(value: tuple[int, int, int] | None) -> str:
     n, cents, h = value or (0, 0, 0)
     return f"{n} documents, {format_cents(cents)}, hash {hash_text(h)}"
+
+
+@transaction.atomic
+def file_digests_compact() -> int | None:
+    """Fold every firm's file digest deltas into the kept rows (ADR 0035; the periodic
+    task runs it): how many deltas were folded, None when another compaction or a rebuild
+    runs (it folds them)."""
+    return compact(file_digests(connection.vendor))
+
+
+@transaction.atomic
+def file_digests_rebuild(*, firm: Firm) -> int:
+    """The firm's file digests recomputed from their documents in one transaction (the
+    repair of a drift the integrity check reported; ``manage.py digests_rebuild``), the
+    drift found recorded in the audit log: how many (namespace, file) groups were
+    corrected."""
+    drifted = file_digests_drift(firm=firm)
+    corrected = rebuild(file_digests(connection.vendor), firm.pk)
+    audit_record(
+        system="books",
+        firm_id=firm.pk,
+        action="digests_rebuild",
+        entity_type="file_digests",
+        actor_label="system",
+        summary=f"File digests rebuilt: {words.plural(corrected, 'file digest')} corrected",
+        after={
+            "corrected": [
+                {"namespace": key[1], "file_key": key[2], "kept": kept, "recomputed": recomputed}
+                for key, kept, recomputed in drifted[:100]
+            ]
+        },
+    )
+    return corrected
 
 
 def ledger_integrity_check(*, firm: Firm) -> IntegrityReport:

@@ -62,7 +62,6 @@ from casebridge.bridge.models import (
     PENDING,
     UNFINISHED,
     BooksJob,
-    CaseDigest,
     CaseLink,
     CheckState,
     Connection,
@@ -107,7 +106,7 @@ from casebridge.cases.permissions import require_settings_access
 from casebridge.core import clock, words
 from casebridge.core.audit import audit_record
 from casebridge.core.db import id_set
-from casebridge.core.digest import Drift, drift, hash_text
+from casebridge.core.digest import Drift, compact, current, drift, hash_text, rebuild
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 from casebridge.core.words import cost_words
@@ -706,15 +705,14 @@ def _known_in_firm(
 # --- The digests: what the books should hold for each case, compared in SQL ----------------
 
 
-def _expected_digests(firm: Firm) -> dict[int, tuple[int, int, str]]:
+def expected_digests(firm: Firm) -> dict[int, tuple[int, int, str]]:
     """Per case: the maintained digest (:mod:`casebridge.bridge.digest_sources` says what
     it holds) of the documents the books must hold under ``cases-`` for a whole-firm
-    comparison to find nothing to report about them; one read of small rows."""
+    comparison to find nothing to report about them; one read of small rows (the kept
+    rows and their deltas summed, ADR 0035)."""
     return {
-        case_id: (n, cents, hash_text(h))
-        for case_id, n, cents, h in CaseDigest.objects.filter(
-            firm=firm, documents__gt=0
-        ).values_list("case_id", "documents", "cents", "hash")
+        int(case_id): (int(n), int(cents), hash_text(int(h)))
+        for _, case_id, n, cents, h in current(CASE_DIGESTS, "firm_id = %s", [firm.pk])
     }
 
 
@@ -722,6 +720,44 @@ def case_digests_drift(*, firm: Firm) -> Drift:
     """Every (firm, case) of ``firm`` whose maintained digest differs from a full
     recomputation (empty when the triggers kept them exact)."""
     return drift(CASE_DIGESTS, firm.pk)
+
+
+@transaction.atomic
+def case_digests_compact() -> int | None:
+    """Fold every firm's case digest deltas into the kept rows (ADR 0035; the periodic
+    task runs it): how many deltas were folded, None when another compaction or a rebuild
+    runs (it folds them)."""
+    return compact(CASE_DIGESTS)
+
+
+@transaction.atomic
+def case_digests_rebuild(*, firm: Firm) -> int:
+    """The firm's case digests recomputed from their documents in one transaction (the
+    repair of a drift the nightly check reported; ``manage.py digests_rebuild``), the
+    drift found recorded in the audit log: how many cases were corrected."""
+    drifted = case_digests_drift(firm=firm)
+    corrected = rebuild(CASE_DIGESTS, firm.pk)
+    audit_record(
+        system="bridge",
+        firm_id=firm.pk,
+        actor_label="system",
+        action="digests_rebuild",
+        entity_type="case_digests",
+        summary=f"Case digests rebuilt: {words.plural(corrected, 'case')} corrected",
+        after={
+            "corrected": [
+                {"case_id": key[1], "kept": kept, "recomputed": recomputed}
+                for key, kept, recomputed in drifted[:100]
+            ]
+        },
+    )
+    log.warning(
+        "case digests of firm %s rebuilt: %s corrected",
+        firm.code,
+        corrected,
+        extra={"firm_id": firm.pk},
+    )
+    return corrected
 
 
 #: Cases a drift's reason names at most (each ~125 characters: the reason fits its 1,000).
@@ -861,12 +897,12 @@ def _both_digests(
     process (the test suite's live server), which must not use it while this query does."""
     db = connections[DEFAULT_DB_ALIAS]
     if isinstance(db, SQLiteDatabaseWrapper) and db.is_in_memory_db():
-        return _expected_digests(firm), client.external_digests(trust_account_id, _PREFIX)
+        return expected_digests(firm), client.external_digests(trust_account_id, _PREFIX)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="books-digests") as pool:
         asked = pool.submit(
             contextvars.copy_context().run, client.external_digests, trust_account_id, _PREFIX
         )
-        expected = _expected_digests(firm)
+        expected = expected_digests(firm)
         return expected, asked.result()
 
 
