@@ -72,7 +72,8 @@ def test_florida_negligence_on_the_act_s_effective_date_keeps_four_years(
     statute = statute_of(case)
     assert statute.due_date == dt.date(2027, 3, 24)
     assert statute.computed_due_date == dt.date(2027, 3, 24)
-    assert statute.rule is not None and statute.rule.period_count == 4
+    assert statute.rule is not None
+    assert statute.rule.period_count == 4
     assert statute.verify_with_counsel is True
 
 
@@ -80,7 +81,8 @@ def test_florida_negligence_the_day_after_has_two_years(cfirm, cadmin, client_co
     case = open_case(cfirm, cadmin, client_contact, incident=dt.date(2023, 3, 25))
     statute = statute_of(case)
     assert statute.due_date == dt.date(2025, 3, 25)
-    assert statute.rule is not None and statute.rule.period_count == 2
+    assert statute.rule is not None
+    assert statute.rule.period_count == 2
     assert statute.title == "Statute of limitations: FL negligence, 2 years"
 
 
@@ -227,9 +229,8 @@ def test_a_satisfied_deadline_cannot_change_or_be_satisfied_again(cfirm, cadmin,
 def test_the_database_refuses_to_delete_a_deadline(cfirm, cadmin, client_contact):
     case = open_case(cfirm, cadmin, client_contact, incident=dt.date(2024, 6, 1))
     pk = statute_of(case).pk
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM cases_deadline WHERE id = %s", [pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_deadline WHERE id = %s", [pk])
     assert Deadline.objects.filter(pk=pk).exists()
 
 
