@@ -49,6 +49,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require_settings_access
+from casebridge.cases.selectors.deadlines import rule_in_effect
 from casebridge.core import clock, timezones
 from casebridge.core.text import plain_line, plain_text
 from casebridge.core.words import format_day
@@ -352,23 +353,6 @@ def _recompute_cases_of(
         ).order_by("pk")
         for case in cases.iterator(chunk_size=500):
             case_deadlines_recompute(case=case, actor=actor, why="limitation rule changed")
-
-
-def rule_in_effect(
-    *, firm_id: int, state: str, claim_type: str, rule_type: str, on: dt.date
-) -> LimitationRule | None:
-    """The active rule covering an incident on ``on`` (the latest starting, should two)."""
-    if not state or not claim_type:
-        return None
-    return (
-        LimitationRule.objects.filter(
-            firm_id=firm_id, state=state, claim_type=claim_type, rule_type=rule_type, is_active=True
-        )
-        .filter(Q(effective_from__isnull=True) | Q(effective_from__lte=on))
-        .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=on))
-        .order_by("-effective_from", "-pk")
-        .first()
-    )
 
 
 # --- Computed deadlines --------------------------------------------------------------------
