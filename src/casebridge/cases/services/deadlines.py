@@ -134,10 +134,10 @@ def firm_today(firm: Firm) -> dt.date:
 # --- Rules ---------------------------------------------------------------------------------
 
 
-def _clean_state(state: str) -> str:
+def _clean_state(state: str, field: str = "state") -> str:
     state = (state or "").strip().upper()
     if len(state) != 2 or not state.isascii() or not state.isalpha():
-        raise ValidationFailed("state must be a two-letter code such as FL", field="state")
+        raise ValidationFailed("state must be a two-letter code such as FL", field=field)
     return state
 
 
@@ -360,7 +360,7 @@ def _recompute_cases_of(
 
 def case_jurisdiction_clean(*, state: str, claim_type: str) -> tuple[str, str]:
     """A case's state and claim type as stored ('' for not known yet)."""
-    state = _clean_state(state) if (state or "").strip() else ""
+    state = _clean_state(state, "jurisdiction_state") if (state or "").strip() else ""
     claim_type = (claim_type or "").strip()
     if claim_type:
         _clean_choice(claim_type, ClaimType, "claim_type")

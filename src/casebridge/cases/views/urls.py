@@ -12,6 +12,7 @@ from casebridge.cases.views import (
     costs,
     costs_management,
     dashboard,
+    deadlines,
     search,
     settings,
     settlement,
@@ -105,4 +106,18 @@ urlpatterns: list[URLPattern] = [
     # The settlement statement (closing statement): printable HTML and a PDF
     path("<int:case_id>/statement/", statement.statement_html, name="statement"),
     path("<int:case_id>/statement.pdf", statement.statement_pdf, name="statement_pdf"),
+    # Statutes of limitations and deadlines (issue 16)
+    path("deadlines/", deadlines.deadlines_view, name="deadlines"),
+    path("deadlines/<int:pk>/satisfy/", deadlines.deadline_satisfy_view, name="deadline_satisfy"),
+    path("deadlines/<int:pk>/change/", deadlines.deadline_change_view, name="deadline_change"),
+    path("deadlines/reminders/read/", deadlines.reminders_read_view, name="reminders_read"),
+    path("<int:pk>/deadlines/", deadlines.case_deadlines_view, name="case_deadlines"),
+    path("<int:pk>/deadlines/new/", deadlines.deadline_create_view, name="deadline_new"),
+    path("settings/limitation-rules/", deadlines.rules_view, name="limitation_rules"),
+    path("settings/limitation-rules/new/", deadlines.rule_create_view, name="limitation_rule_new"),
+    path(
+        "settings/limitation-rules/<int:pk>/edit/",
+        deadlines.rule_edit_view,
+        name="limitation_rule_edit",
+    ),
 ]
