@@ -15,7 +15,7 @@ the same in the code, the OpenAPI schema and an idempotency record's scope.
 
 from __future__ import annotations
 
-from casebridge.cases.api import cases, contacts, costs, search, session, settlement
+from casebridge.cases.api import cases, contacts, costs, deadlines, search, session, settlement
 from casebridge.cases.api.security import BearerToken, rate_limit_client
 from casebridge.core.api import ratelimit
 from casebridge.core.api.errors import add_unmatched_fallback, install_error_handlers
@@ -42,7 +42,7 @@ api = NamedOperationsAPI(
 )
 install_error_handlers(api, logger_name="casebridge.cases.api")
 
-for module in (session, contacts, cases, costs, settlement, search):
+for module in (session, contacts, cases, costs, settlement, search, deadlines):
     api.add_router("", module.router)
 
 #: Last, so it only sees what no endpoint matched: a JSON 404 instead of an HTML page.
