@@ -44,6 +44,13 @@ EXPECTED_PATHS = {
     f"{P}/cases/{{case_id}}/push-to-client-trust": {"post"},
     f"{P}/cases/{{case_id}}/push-to-disbursement": {"post"},
     f"{P}/trust/to-be-disbursed": {"get"},
+    # statutes of limitations and deadlines (issue 16)
+    f"{P}/limitation-rules": {"get", "post"},
+    f"{P}/limitation-rules/{{rule_id}}": {"patch"},
+    f"{P}/deadlines": {"get"},
+    f"{P}/cases/{{case_id}}/deadlines": {"get", "post"},
+    f"{P}/deadlines/{{deadline_id}}/satisfy": {"post"},
+    f"{P}/deadlines/{{deadline_id}}/change": {"post"},
 }
 
 
@@ -69,7 +76,7 @@ def test_every_post_but_login_takes_an_idempotency_key(anonymous):
         headers = [p["name"] for p in ops["post"].get("parameters", []) if p["in"] == "header"]
         expected = [] if path.endswith("/auth/session") else ["Idempotency-Key"]
         assert headers == expected, path
-    assert posts == 24
+    assert posts == 28
 
 
 def test_every_authenticated_endpoint_documents_the_error_shape(anonymous):

@@ -45,6 +45,28 @@ SEED_RULES = (
 )
 
 
+#: (column, SQL type) of the case's new columns, each NOT NULL and '' by default.
+CASE_COLUMNS = (
+    ("claim_type", "varchar(30)"),
+    ("jurisdiction_state", "varchar(2)"),
+    ("tolling_notes", "text"),
+)
+
+
+def case_columns(apps, schema_editor):  # type: ignore[no-untyped-def]
+    for column, kind in CASE_COLUMNS:
+        schema_editor.execute(
+            f'ALTER TABLE "cases_case" ADD COLUMN "{column}" {kind} NOT NULL DEFAULT \'\''
+        )
+        if schema_editor.connection.vendor == "postgresql":  # as Django leaves its columns
+            schema_editor.execute(f'ALTER TABLE "cases_case" ALTER COLUMN "{column}" DROP DEFAULT')
+
+
+def case_columns_down(apps, schema_editor):  # type: ignore[no-untyped-def]
+    for column, _ in CASE_COLUMNS:
+        schema_editor.execute(f'ALTER TABLE "cases_case" DROP COLUMN "{column}"')
+
+
 def seed_rules(apps, schema_editor):  # type: ignore[no-untyped-def]
     Firm = apps.get_model("cases", "Firm")
     LimitationRule = apps.get_model("cases", "LimitationRule")
@@ -123,20 +145,28 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="case",
-            name="claim_type",
-            field=models.CharField(blank=True, max_length=30),
-        ),
-        migrations.AddField(
-            model_name="case",
-            name="jurisdiction_state",
-            field=models.CharField(blank=True, max_length=2),
-        ),
-        migrations.AddField(
-            model_name="case",
-            name="tolling_notes",
-            field=models.TextField(blank=True),
+        # The case's three new columns by ALTER TABLE ADD COLUMN on both databases: Django
+        # rebuilds an SQLite table to add a NOT NULL column, and a rebuilt cases_case would
+        # lose its search triggers (migrations 0009/0013).
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunPython(case_columns, case_columns_down)],
+            state_operations=[
+                migrations.AddField(
+                    model_name="case",
+                    name="claim_type",
+                    field=models.CharField(blank=True, max_length=30),
+                ),
+                migrations.AddField(
+                    model_name="case",
+                    name="jurisdiction_state",
+                    field=models.CharField(blank=True, max_length=2),
+                ),
+                migrations.AddField(
+                    model_name="case",
+                    name="tolling_notes",
+                    field=models.TextField(blank=True),
+                ),
+            ],
         ),
         migrations.CreateModel(
             name="LimitationRule",
