@@ -285,3 +285,15 @@ def test_a_government_notice_rule_adds_a_notice_deadline(cfirm, cadmin, client_c
     notice = Deadline.objects.get(case=case, kind=DeadlineKind.NOTICE)
     assert notice.due_date == dt.date(2026, 2, 28)
     assert not Deadline.objects.filter(case=case, kind=DeadlineKind.STATUTE).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_test_flush_still_empties_the_deadlines(client_contact, cadmin, cfirm):
+    """Django's flush between transactional tests (TRUNCATE on PostgreSQL, DELETE on SQLite
+    while ``casebridge_flushing()`` says so) gets past the trigger; nothing else does."""
+    case = open_case(cfirm, cadmin, client_contact, incident=dt.date(2024, 6, 1))
+    pk = statute_of(case).pk
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Deadline.objects.filter(pk=pk).delete()
+    assert Deadline.objects.filter(pk=pk).exists()
+    # the flush after this test must succeed, or the next transactional test would fail
