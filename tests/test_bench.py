@@ -12,7 +12,7 @@ import sys
 import pytest
 from bench import common
 
-BENCHES = ["ledger", "costs_management", "bridge_costs", "bridge_settlement", "search"]
+BENCHES = ["ledger", "costs_management", "bridge_costs", "bridge_settlement", "search", "deadlines"]
 
 
 @pytest.mark.parametrize("name", BENCHES)

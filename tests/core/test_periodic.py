@@ -190,8 +190,8 @@ def test_old_rows_go_and_a_run_that_never_finished_is_reported_once(runs, at, ca
 
 
 def test_every_periodic_job_of_the_project_runs_once_per_period(at):
-    """The ten jobs (sweeps, sync, integrity checks, purges, statistics, the digests'
-    compactions) all go through the lease."""
+    """The eleven jobs (sweeps, sync, integrity checks, purges, statistics, the digests'
+    compactions, deadline reminders) all go through the lease."""
     at(T0)
     for side in ("books", "bridge", "cases"):  # registered, as the worker finds them
         importlib.import_module(f"casebridge.{side}.tasks")
@@ -207,6 +207,7 @@ def test_every_periodic_job_of_the_project_runs_once_per_period(at):
         "casebridge.books.tasks.ledger_integrity_check_nightly",
         "casebridge.books.tasks.retention_purge_nightly",
         "casebridge.cases.tasks.retention_purge_nightly",
+        "casebridge.cases.tasks.deadline_reminders_hourly",
         "casebridge.core.tasks.statistics_refresh_nightly",
     }
     for _ in range(2):  # two workers' schedulers, the same minute

@@ -17,6 +17,7 @@ from casebridge.cases.models import (
     Case,
     CaseStatus,
     CaseType,
+    ClaimType,
     CostCode,
     CostPriority,
     Firm,
@@ -179,6 +180,10 @@ class CaseSearchForm(forms.Form):
     )
 
 
+#: A case's claim type (statutes of limitations, issue 16); blank: not known yet.
+CLAIM_CHOICES = [("", "Not known yet"), *ClaimType.choices]
+
+
 class CaseCreateForm(forms.Form):
     client_name = _text("Client name", 200)
     client_address = forms.CharField(
@@ -201,6 +206,8 @@ class CaseCreateForm(forms.Form):
         empty_label="None yet",
     )
     incident_date = _date("Incident date", required=False)
+    jurisdiction_state = _text("State", 2, required=False, placeholder="e.g. FL")
+    claim_type = forms.ChoiceField(label="Claim type", required=False, choices=CLAIM_CHOICES)
     status = forms.ChoiceField(label="Status", choices=CaseStatus.choices)
 
     def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
@@ -221,6 +228,14 @@ class CaseEditForm(forms.Form):
         label="Responsible attorney", queryset=User.objects.none(), required=False
     )
     incident_date = _date("Incident date", required=False)
+    jurisdiction_state = _text("State", 2, required=False, placeholder="e.g. FL")
+    claim_type = forms.ChoiceField(label="Claim type", required=False, choices=CLAIM_CHOICES)
+    tolling_notes = forms.CharField(
+        label="Tolling notes",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -230,6 +245,9 @@ class CaseEditForm(forms.Form):
                 "status": case.status,
                 "responsible_attorney": case.responsible_attorney_id,
                 "incident_date": case.incident_date,
+                "jurisdiction_state": case.jurisdiction_state,
+                "claim_type": case.claim_type,
+                "tolling_notes": case.tolling_notes,
             },
         )
         super().__init__(*args, **kwargs)

@@ -194,6 +194,11 @@ class Case(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
     )
     incident_date = models.DateField(null=True, blank=True)
+    #: Where the claim lies and what it is: with the incident date they pick the statute of
+    #: limitations rule (issue 16). Blank: not known yet.
+    jurisdiction_state = models.CharField(max_length=2, blank=True)
+    claim_type = models.CharField(max_length=30, blank=True)
+    tolling_notes = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.INTAKE)
     linked_cases = models.ManyToManyField("self", blank=True, symmetrical=True)
     opened_on = models.DateField()
@@ -1031,3 +1036,172 @@ class MedicareHoldOverride(models.Model):
 
     def __str__(self) -> str:
         return f"Medicare hold override of case {self.case_id}"
+
+
+# --- Statutes of limitations and deadlines (issue 16) ---
+
+
+class ClaimType(models.TextChoices):
+    NEGLIGENCE = "negligence", "Negligence"
+    MEDICAL_MALPRACTICE = "medical_malpractice", "Medical malpractice"
+    WRONGFUL_DEATH = "wrongful_death", "Wrongful death"
+    PROPERTY_DAMAGE = "property_damage", "Property damage"
+
+
+class RuleType(models.TextChoices):
+    STATUTE = "statute", "Statute of limitations"
+    GOVERNMENT_NOTICE = "government_notice", "Notice of claim against a government entity"
+    MINOR_TOLLING = "minor_tolling", "Tolling for minors"
+
+
+class PeriodUnit(models.TextChoices):
+    YEARS = "years", "years"
+    MONTHS = "months", "months"
+    DAYS = "days", "days"
+
+
+class LimitationRule(models.Model):
+    """A jurisdiction's limitation period for a claim type, as the firm records it: the
+    period runs from the incident (accrual) date, for incidents from ``effective_from``
+    (blank: any earlier date) to ``effective_until`` (blank: still in force), both
+    inclusive. Never deleted (a trigger refuses it): deactivated."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="limitation_rules")
+    state = models.CharField(max_length=2, help_text="Two-letter state code, e.g. FL.")
+    claim_type = models.CharField(max_length=30, choices=ClaimType.choices)
+    rule_type = models.CharField(max_length=30, choices=RuleType.choices)
+    period_count = models.PositiveSmallIntegerField()
+    period_unit = models.CharField(max_length=10, choices=PeriodUnit.choices)
+    effective_from = models.DateField(null=True, blank=True)
+    effective_until = models.DateField(null=True, blank=True)
+    citation = models.CharField(max_length=200)
+    verify_with_counsel = models.BooleanField(default=True)
+    note = models.CharField(max_length=500, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_count__gt=0), name="cases_limitation_rule_period_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_from__isnull=True)
+                | Q(effective_until__isnull=True)
+                | Q(effective_until__gte=models.F("effective_from")),
+                name="cases_limitation_rule_dates_in_order",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["firm", "state", "claim_type", "rule_type"],
+                name="cases_limitation_rule_lookup",
+            )
+        ]
+        ordering = ["state", "claim_type", "rule_type", "effective_from", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.state} {self.get_claim_type_display()} {self.period_words}"
+
+    @property
+    def period_words(self) -> str:
+        unit = self.period_unit if self.period_count != 1 else self.period_unit[:-1]
+        return f"{self.period_count} {unit}"
+
+
+class DeadlineKind(models.TextChoices):
+    STATUTE = "statute", "Statute of limitations (computed)"
+    NOTICE = "notice", "Notice deadline (computed)"
+    MANUAL = "manual", "Critical deadline"
+
+
+class DeadlineStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SATISFIED = "satisfied", "Satisfied"
+
+
+class Deadline(models.Model):
+    """A date a case must not miss. Never deleted (a trigger refuses it): satisfied, or its
+    due date changed with a reason (audited). A computed one follows the case's incident
+    date, state and claim type (``computed_due_date``) until someone sets it by hand."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="deadlines")
+    kind = models.CharField(max_length=10, choices=DeadlineKind.choices)
+    title = models.CharField(max_length=200)
+    due_date = models.DateField()
+    computed_due_date = models.DateField(null=True, blank=True)
+    rule = models.ForeignKey(
+        LimitationRule, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    set_by_hand = models.BooleanField(default=False)
+    verify_with_counsel = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=10, choices=DeadlineStatus.choices, default=DeadlineStatus.OPEN
+    )
+    satisfied_on = models.DateField(null=True, blank=True)
+    satisfied_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    satisfied_note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", satisfied_on__isnull=True)
+                | Q(status="satisfied", satisfied_on__isnull=False),
+                name="cases_deadline_satisfied_has_date",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "kind"],
+                condition=Q(kind__in=["statute", "notice"]),
+                name="cases_one_computed_deadline_per_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["firm", "status", "due_date", "id"], name="cases_deadline_due"),
+            models.Index(fields=["case", "status", "due_date"], name="cases_deadline_case"),
+        ]
+        ordering = ["due_date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.title} due {self.due_date:%Y-%m-%d}"
+
+
+class DeadlineReminder(models.Model):
+    """An in-app notice (and an email where mail is configured) that a deadline is near:
+    one per deadline, due date and threshold (90/60/30/7 days), so exactly once."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    deadline = models.ForeignKey(Deadline, on_delete=models.PROTECT, related_name="reminders")
+    due_date = models.DateField()
+    threshold_days = models.PositiveSmallIntegerField()
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="deadline_reminders"
+    )
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    #: "sent", "no_mail_configured", "no_recipient" or "failed: ..."
+    email_status = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deadline", "due_date", "threshold_days"],
+                name="cases_deadline_reminder_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold_days__in=[90, 60, 30, 7]),
+                name="cases_deadline_reminder_threshold",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="cases_reminder_unread")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.threshold_days}-day reminder of deadline {self.deadline_id}"

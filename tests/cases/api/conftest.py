@@ -22,18 +22,21 @@ from casebridge.cases.models import (
     Contact,
     Cost,
     CostCode,
+    Deadline,
+    DeadlineReminder,
     Deposit,
     FeeChangeRequest,
     Firm,
     IdempotencyRecord,
     Lien,
+    LimitationRule,
     Negotiation,
     Settlement,
     TrustItem,
     User,
 )
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import costs, firms, settlement, two_factor
+from casebridge.cases.services import costs, deadlines, firms, settlement, two_factor
 from casebridge.core.models import AuditEvent
 from tests.cases.conftest import PASSWORD, cost_code
 from tests.cases.medical_helpers import medical_ids
@@ -266,6 +269,12 @@ def other_world(db) -> dict[str, int]:
         "cost_code_id": cost_code(firm, "E101").pk,
         "case_type_id": CaseType.objects.get(firm=firm).pk,
         **medical_ids(firm, admin, case),
+        "rule_id": LimitationRule.objects.filter(firm=firm)
+        .order_by("pk")
+        .values_list("pk", flat=True)[0],
+        "deadline_id": deadlines.deadline_create(
+            firm=firm, actor=admin, case_id=case.pk, title="Answer", due_date=dt.date(2027, 1, 1)
+        ).pk,
     }
 
 
@@ -286,6 +295,9 @@ WRITTEN = (
     FeeChangeRequest,
     IdempotencyRecord,
     AuditEvent,
+    LimitationRule,
+    Deadline,
+    DeadlineReminder,
 )
 
 

@@ -67,6 +67,13 @@ EXPECTED_PATHS = {
     f"{P}/cases/{{case_id}}/medicare/hold-override/revoke": {"post"},
     f"{P}/audit-events": {"get"},
     f"{P}/cases/{{case_id}}/audit-events": {"get"},
+    # statutes of limitations and deadlines (issue 16)
+    f"{P}/limitation-rules": {"get", "post"},
+    f"{P}/limitation-rules/{{rule_id}}": {"patch"},
+    f"{P}/deadlines": {"get"},
+    f"{P}/cases/{{case_id}}/deadlines": {"get", "post"},
+    f"{P}/deadlines/{{deadline_id}}/satisfy": {"post"},
+    f"{P}/deadlines/{{deadline_id}}/change": {"post"},
 }
 
 
@@ -92,7 +99,7 @@ def test_every_post_but_login_takes_an_idempotency_key(anonymous):
         headers = [p["name"] for p in ops["post"].get("parameters", []) if p["in"] == "header"]
         expected = [] if path.endswith("/auth/session") else ["Idempotency-Key"]
         assert headers == expected, path
-    assert posts == 34  # 24 before issue 16
+    assert posts == 38  # 24 before issue 16
 
 
 def test_every_authenticated_endpoint_documents_the_error_shape(anonymous):

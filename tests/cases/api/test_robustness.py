@@ -4,14 +4,16 @@ refused with a JSON error (or accepted), never a crash."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
 
 import pytest
 
+from casebridge.cases.models import LimitationRule
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import settlement
+from casebridge.cases.services import deadlines, settlement
 from tests.cases.api.conftest import BASE, contact
 from tests.cases.conftest import cost_code
 from tests.cases.medical_helpers import MEDICAL_ID_NAMES, medical_bodies, medical_ids
@@ -93,6 +95,8 @@ ID_NAMES = (
     "user_id",
     "cost_code_id",
     *MEDICAL_ID_NAMES,
+    "rule_id",
+    "deadline_id",
 )
 
 
@@ -164,6 +168,10 @@ def ids(cfirm, cadmin, cattorney, case, client_contact, open_cost, insurer) -> d
         "user_id": cattorney.pk,
         "cost_code_id": cost_code(cfirm, "E101").pk,
         **medical_ids(cfirm, cadmin, case),
+        "rule_id": LimitationRule.objects.filter(firm=cfirm).order_by("pk").first().pk,
+        "deadline_id": deadlines.deadline_create(
+            firm=cfirm, actor=cadmin, case_id=case.pk, title="T", due_date=dt.date(2027, 1, 1)
+        ).pk,
     }
 
 
@@ -274,6 +282,31 @@ def valid_bodies(ids: dict[str, int]) -> dict[tuple[str, str], dict[str, object]
         ("post", "/cases/{case_id}/push-to-client-trust"): {"payee_name": "P", "note": "N"},
         ("post", "/auth/session"): {"firm": "lopez-pi", "username": "a@b.co", "password": "p"},
         **medical_bodies(ids),
+        ("post", "/limitation-rules"): {
+            "state": "NY",
+            "claim_type": "negligence",
+            "rule_type": "statute",
+            "period_count": 3,
+            "period_unit": "years",
+            "effective_from": "2020-01-01",
+            "effective_until": None,
+            "citation": "C",
+            "verify_with_counsel": True,
+            "note": "N",
+        },
+        ("patch", "/limitation-rules/{rule_id}"): {
+            "period_count": 5,
+            "effective_until": "2030-01-01",
+            "note": "N",
+            "is_active": True,
+        },
+        ("post", "/cases/{case_id}/deadlines"): {
+            "title": "T",
+            "due_date": "2027-01-01",
+            "note": "N",
+        },
+        ("post", "/deadlines/{deadline_id}/change"): {"due_date": "2027-02-01", "reason": "R"},
+        ("post", "/deadlines/{deadline_id}/satisfy"): {"satisfied_on": None, "note": "N"},
     }
 
 

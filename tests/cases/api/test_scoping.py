@@ -70,6 +70,10 @@ def bodies(mine: dict[str, int]) -> dict[tuple[str, str], object]:
         ("post", "/cases/{case_id}/push-to-client-trust"): {},
         ("post", "/users/{user_id}/password-reset"): {"temporary_password": "temporary-123"},
         **medical_bodies(mine),
+        ("patch", "/limitation-rules/{rule_id}"): {"is_active": False},
+        ("post", "/cases/{case_id}/deadlines"): {"title": "T", "due_date": "2027-01-01"},
+        ("post", "/deadlines/{deadline_id}/satisfy"): {},
+        ("post", "/deadlines/{deadline_id}/change"): {"due_date": "2027-02-01", "reason": "R"},
     }
 
 
@@ -187,6 +191,8 @@ def test_another_firms_ids_in_a_body_are_404_naming_the_field(
 
 def test_lists_and_filters_show_only_the_firms_own_rows(api, mine, other_world):
     assert {c["id"] for c in api.get("/cases").body["items"]} == {mine["case_id"]}
+    assert api.get("/deadlines").body["items"] == []  # the other firm's is not listed
+    assert api.get("/limitation-rules").body["count"] == 3  # its own seeded rules only
     empty = {"items": [], "next": None}
     assert api.get("/cases", {"client_id": other_world["contact_id"]}).body == empty
     assert api.get("/cases", {"attorney_id": other_world["user_id"]}).body == empty

@@ -4,6 +4,7 @@ attorney, and link cases (so costs can be split across them)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -14,7 +15,7 @@ from casebridge.cases.api.idempotency import idempotent
 from casebridge.cases.api.schemas import ERRORS, NAME_LENGTH, CaseRef, ContactRef, UserRef
 from casebridge.cases.api.security import context
 from casebridge.cases.errors import NotFound
-from casebridge.cases.models import Case, CaseStatus, CaseType, Contact, Firm, User
+from casebridge.cases.models import Case, CaseStatus, CaseType, ClaimType, Contact, Firm, User
 from casebridge.cases.selectors.settlement import settlement_figures
 from casebridge.cases.services import cases as case_service
 from casebridge.core.api.lookups import get_or_404, require_in_firm
@@ -43,6 +44,9 @@ class CaseOut(Out):
     case_type: Ref
     responsible_attorney: UserRef | None
     incident_date: dt.date | None
+    jurisdiction_state: str = Field(description="Two-letter state code; empty: not known yet.")
+    claim_type: str = Field(description="e.g. negligence; empty: not known yet.")
+    tolling_notes: str
     status: CaseStatus
     opened_on: dt.date
     linked_cases: list[CaseRef]
@@ -58,6 +62,9 @@ class CaseOut(Out):
             case_type=Ref(id=case.case_type.pk, name=case.case_type.name),
             responsible_attorney=UserRef.of(attorney) if attorney else None,
             incident_date=case.incident_date,
+            jurisdiction_state=case.jurisdiction_state,
+            claim_type=case.claim_type,
+            tolling_notes=case.tolling_notes,
             status=CaseStatus(case.status),
             opened_on=case.opened_on,
             linked_cases=[
@@ -141,6 +148,10 @@ class CaseIn(In):
         default=None, description="Default: the firm's (Personal Injury)."
     )
     incident_date: dt.date | None = None
+    jurisdiction_state: str = Field(
+        default="", max_length=2, description="Two-letter state code (statute of limitations)."
+    )
+    claim_type: ClaimType | Literal[""] = ""
     status: CaseStatus = CaseStatus.INTAKE
     opened_on: dt.date | None = Field(default=None, description="Default: today.")
 
@@ -168,6 +179,8 @@ def case_create(request: HttpRequest, payload: CaseIn) -> Status[CaseDetailOut]:
         incident_date=payload.incident_date,
         status=payload.status,
         opened_on=payload.opened_on,
+        jurisdiction_state=payload.jurisdiction_state,
+        claim_type=payload.claim_type,
     )
     return Status(201, case_detail(get_or_404(_cases(ctx.firm), case.pk)))
 
@@ -184,11 +197,16 @@ class CaseUpdateIn(PatchIn):
     status: CaseStatus | None = None
     responsible_attorney_id: Id | None = None
     incident_date: dt.date | None = None
+    jurisdiction_state: str | None = Field(default=None, max_length=2)
+    claim_type: ClaimType | Literal[""] | None = None
+    tolling_notes: str | None = Field(default=None, max_length=2000)
 
 
 @router.patch("/cases/{int:case_id}", response={200: CaseDetailOut, **ERRORS})
 def case_update(request: HttpRequest, case_id: Id, payload: CaseUpdateIn) -> CaseDetailOut:
-    """Change the name, status, responsible attorney or incident date."""
+    """Change the name, status, responsible attorney, incident date, state, claim type or
+    tolling notes; a change of the incident date, state or claim type computes the case's
+    statute of limitations again (``GET /cases/{id}/deadlines``)."""
     ctx = context(request)
     case = get_or_404(_cases(ctx.firm), case_id)
     require_in_firm(ctx.firm, [(User, payload.responsible_attorney_id, "responsible_attorney_id")])
@@ -199,6 +217,9 @@ def case_update(request: HttpRequest, case_id: Id, payload: CaseUpdateIn) -> Cas
         status=payload.status,
         responsible_attorney_id=payload.responsible_attorney_id,
         incident_date=payload.incident_date,
+        jurisdiction_state=payload.jurisdiction_state,
+        claim_type=payload.claim_type,
+        tolling_notes=payload.tolling_notes,
     )
     return case_detail(get_or_404(_cases(ctx.firm), case_id))
 

@@ -20,6 +20,7 @@ from casebridge.cases.api import (
     cases,
     contacts,
     costs,
+    deadlines,
     medical,
     medicare,
     search,
@@ -64,6 +65,7 @@ for module in (
     medical,
     medicare,
     audit_trail,
+    deadlines,
 ):
     api.add_router("", module.router)
 

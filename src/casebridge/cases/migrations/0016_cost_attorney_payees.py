@@ -161,7 +161,7 @@ def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0015_medicare"),
+        ("cases", "0014_deadlines"),
     ]
 
     operations = [

@@ -12,6 +12,7 @@ from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import DomainError, ValidationFailed
 from casebridge.cases.models import Case, CaseStatus, CaseType, Contact, Firm, Settlement, User
 from casebridge.cases.selectors.contacts import ROLE_LABELS, in_role
+from casebridge.cases.services import deadlines
 from casebridge.core import clock
 from casebridge.core.text import plain_line, plain_text
 
@@ -98,6 +99,8 @@ def case_create(
     incident_date: dt.date | None = None,
     status: str = CaseStatus.INTAKE,
     opened_on: dt.date | None = None,
+    jurisdiction_state: str = "",
+    claim_type: str = "",
 ) -> Case:
     """Open a case (Personal Injury unless another case type is chosen) with its
     settlement terms taken from the firm's defaults."""
@@ -126,6 +129,9 @@ def case_create(
         )
     if incident_date is not None and incident_date > clock.today():
         raise ValidationFailed("the incident date is in the future", field="incident_date")
+    jurisdiction_state, claim_type = deadlines.case_jurisdiction_clean(
+        state=jurisdiction_state, claim_type=claim_type
+    )
     Firm.objects.filter(pk=firm.pk).update(next_case_number=F("next_case_number") + 1)
     # the firm's current defaults, not those of the (possibly older) ``firm`` passed in
     seq, fee_rate_bp, copp_cents, property_damage_fee_cents = Firm.objects.values_list(
@@ -143,6 +149,8 @@ def case_create(
         case_type=case_type,
         responsible_attorney=attorney,
         incident_date=incident_date,
+        jurisdiction_state=jurisdiction_state,
+        claim_type=claim_type,
         status=status,
         opened_on=opened_on or clock.today(),
     )
@@ -162,6 +170,7 @@ def case_create(
         summary=f"Case {case.number} {name} opened",
         after={"number": case.number, "client": case.client.name, "status": status},
     )
+    deadlines.case_deadlines_recompute(case=case, actor=actor, why="case opened")
     return case
 
 
@@ -180,6 +189,8 @@ def case_open(
     case_type_id: int | None = None,
     incident_date: dt.date | None = None,
     status: str = CaseStatus.INTAKE,
+    jurisdiction_state: str = "",
+    claim_type: str = "",
 ) -> Case:
     """A new client and their case (the New case pop-up): both or neither, so a refused
     case leaves no stray client contact. A refusal of the client's details names the
@@ -207,6 +218,8 @@ def case_open(
         case_type_id=case_type_id,
         incident_date=incident_date,
         status=status,
+        jurisdiction_state=jurisdiction_state,
+        claim_type=claim_type,
     )
 
 
@@ -219,14 +232,14 @@ def case_update(
     status: str | None = None,
     responsible_attorney_id: int | None = None,
     incident_date: dt.date | None = None,
+    jurisdiction_state: str | None = None,
+    claim_type: str | None = None,
+    tolling_notes: str | None = None,
 ) -> Case:
+    """Change a case (None: keep a field). A change of the incident date, the state or the
+    claim type computes the case's statute deadlines again (services/deadlines.py)."""
     case = Case.objects.select_for_update().get(pk=case.pk)
-    before = {
-        "name": case.name,
-        "status": case.status,
-        "responsible_attorney": case.responsible_attorney_id,
-        "incident_date": case.incident_date,
-    }
+    before = _case_values(case)
     if name is not None:
         if not plain_line(name.strip(), field="name", label="case name"):
             raise ValidationFailed("a case name is required", field="name")
@@ -249,13 +262,15 @@ def case_update(
         if incident_date > clock.today():
             raise ValidationFailed("the incident date is in the future", field="incident_date")
         case.incident_date = incident_date
+    if jurisdiction_state is not None or claim_type is not None:
+        case.jurisdiction_state, case.claim_type = deadlines.case_jurisdiction_clean(
+            state=case.jurisdiction_state if jurisdiction_state is None else jurisdiction_state,
+            claim_type=case.claim_type if claim_type is None else claim_type,
+        )
+    if tolling_notes is not None:
+        case.tolling_notes = plain_text(tolling_notes.strip(), field="tolling_notes")
     case.save()
-    after = {
-        "name": case.name,
-        "status": case.status,
-        "responsible_attorney": case.responsible_attorney_id,
-        "incident_date": case.incident_date,
-    }
+    after = _case_values(case)
     if before != after:
         cases_audit(
             firm_id=case.firm_id,
@@ -267,7 +282,24 @@ def case_update(
             before=before,
             after=after,
         )
+    facts = ("incident_date", "jurisdiction_state", "claim_type")
+    if any(before[k] != after[k] for k in facts):
+        deadlines.case_deadlines_recompute(
+            case=case, actor=actor, why="the case's incident date, state or claim type changed"
+        )
     return case
+
+
+def _case_values(case: Case) -> dict[str, object]:
+    return {
+        "name": case.name,
+        "status": case.status,
+        "responsible_attorney": case.responsible_attorney_id,
+        "incident_date": case.incident_date,
+        "jurisdiction_state": case.jurisdiction_state,
+        "claim_type": case.claim_type,
+        "tolling_notes": case.tolling_notes,
+    }
 
 
 @transaction.atomic

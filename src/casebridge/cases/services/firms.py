@@ -16,6 +16,7 @@ from casebridge.cases.errors import PermissionDenied, SignInRefused, ValidationF
 from casebridge.cases.models import ApiToken, CaseType, CostCode, Firm, User
 from casebridge.cases.permissions import require_admin, require_settings_access
 from casebridge.cases.services.dates import first_record_date
+from casebridge.cases.services.deadlines import limitation_rules_seed
 from casebridge.core import clock, passwords, throttle, timezones
 from casebridge.core.audit import audit_record
 from casebridge.core.dates import opening_date_refusal
@@ -89,6 +90,7 @@ def firm_create(*, code: str, name: str) -> Firm:
         [CostCode(firm=firm, code=c, name=n, is_utbms=True) for c, n in UTBMS_EXPENSE_CODES]
         + [CostCode(firm=firm, code=c, name=n) for c, n in FIRM_COST_CODES]
     )
+    limitation_rules_seed(firm=firm)
     cases_audit(
         firm_id=firm.pk,
         actor=None,

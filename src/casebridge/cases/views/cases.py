@@ -97,6 +97,8 @@ def case_create_view(request: HttpRequest) -> HttpResponse:
             case_type_id=data["case_type"].pk,
             incident_date=data["incident_date"],
             status=data["status"],
+            jurisdiction_state=data["jurisdiction_state"],
+            claim_type=data["claim_type"],
         )
         return finish(
             request,
@@ -142,6 +144,9 @@ def case_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
             status=data["status"],
             responsible_attorney_id=attorney.pk if attorney else None,
             incident_date=data["incident_date"],
+            jurisdiction_state=data["jurisdiction_state"],
+            claim_type=data["claim_type"],
+            tolling_notes=data["tolling_notes"],
         )
         return f"Case {case.number} saved."
 

@@ -14,6 +14,7 @@ from casebridge.cases import extensions
 from casebridge.cases.auth import cases_login_required, cases_user
 from casebridge.cases.models import CostStatus, Permission, TrustItemStatus
 from casebridge.cases.selectors import dashboard
+from casebridge.cases.selectors import deadlines as deadline_selectors
 from casebridge.core import clock
 from casebridge.core.words import format_day
 from casebridge.web.charts import bar_chart
@@ -29,6 +30,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     can_costs = user.has_permission(Permission.COSTS_MANAGEMENT)
     items = dashboard.trust_items(firm)
     to_stage, to_stage_cases = dashboard.settlements_to_stage(firm)
+    due_soon, overdue = deadline_selectors.due_within(firm, today)
+    unread, reminders = deadline_selectors.unread_reminders(user)
     context: dict[str, object] = {
         "nav": "home",
         "can_costs": can_costs,
@@ -38,6 +41,11 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "to_be_disbursed": items[TrustItemStatus.TO_BE_DISBURSED],
         "staged_url": f"{trust_url}?tab={TrustItemStatus.STAGED}",
         "to_be_disbursed_url": f"{trust_url}?tab={TrustItemStatus.TO_BE_DISBURSED}",
+        "deadlines_due": due_soon,
+        "deadlines_overdue": overdue,
+        "deadlines_url": f"{reverse('cases:deadlines')}?within={deadline_selectors.HORIZON_DAYS}",
+        "unread_reminders": unread,
+        "reminders": reminders,
         "cards": extensions.dashboard_cards(user),
         "notices": extensions.home_notices(request, user),
         "trust_chart": bar_chart(

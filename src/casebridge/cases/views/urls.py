@@ -13,6 +13,7 @@ from casebridge.cases.views import (
     costs,
     costs_management,
     dashboard,
+    deadlines,
     lien_reductions,
     medical,
     medicare,
@@ -155,4 +156,18 @@ urlpatterns: list[URLPattern] = [
     path("<int:pk>/audit/export.csv", audit_trail.case_audit_export, name="case_audit_export"),
     path("audit/", audit_trail.firm_audit_view, name="audit"),
     path("audit/export.csv", audit_trail.firm_audit_export, name="audit_export"),
+    # Statutes of limitations and deadlines (issue 16)
+    path("deadlines/", deadlines.deadlines_view, name="deadlines"),
+    path("deadlines/<int:pk>/satisfy/", deadlines.deadline_satisfy_view, name="deadline_satisfy"),
+    path("deadlines/<int:pk>/change/", deadlines.deadline_change_view, name="deadline_change"),
+    path("deadlines/reminders/read/", deadlines.reminders_read_view, name="reminders_read"),
+    path("<int:pk>/deadlines/", deadlines.case_deadlines_view, name="case_deadlines"),
+    path("<int:pk>/deadlines/new/", deadlines.deadline_create_view, name="deadline_new"),
+    path("settings/limitation-rules/", deadlines.rules_view, name="limitation_rules"),
+    path("settings/limitation-rules/new/", deadlines.rule_create_view, name="limitation_rule_new"),
+    path(
+        "settings/limitation-rules/<int:pk>/edit/",
+        deadlines.rule_edit_view,
+        name="limitation_rule_edit",
+    ),
 ]
