@@ -307,3 +307,64 @@ def test_a_provider_is_found_by_the_global_search(cfirm, cadmin, paralegal):
     med.provider_for_name(firm=cfirm, actor=paralegal, name="Ortega Physical Therapy")
     groups = {g.kind: [h.label for h in g.hits] for g in search_cases_side(cadmin, "ortega").groups}
     assert any("Ortega Physical Therapy" in label for labels in groups.values() for label in labels)
+
+
+def test_a_lien_from_a_bill_never_claims_more_than_the_bill_billed(
+    cfirm, cadmin, paralegal, case, provider
+):
+    """The statement shows billed, the reduction and what is paid: a claim raised above the
+    bill would show a negative reduction."""
+    from casebridge.cases.services import settlement as settlement_services
+
+    bill = add_bill(cfirm, paralegal, case, provider, billed=5_000, paid_pip=1_000)
+    lien = med.bill_to_lien(firm=cfirm, actor=paralegal, bill_id=bill.pk)
+    before = medical_snapshot()
+    for claimed, final, field in ((900_000, None, "claimed"), (4_000, 5_001, "final")):
+        with pytest.raises(ValidationFailed) as refusal:
+            settlement_services.lien_update(
+                firm=cfirm,
+                actor=cadmin,
+                lien_id=lien.pk,
+                claimed_cents=claimed,
+                final_cents=final,
+                paid_direct=False,
+            )
+        assert refusal.value.field == field
+        assert "$50.00" in str(refusal.value)
+    assert medical_snapshot() == before
+    settlement_services.lien_update(
+        firm=cfirm,
+        actor=cadmin,
+        lien_id=lien.pk,
+        claimed_cents=5_000,
+        final_cents=3_000,
+        paid_direct=False,
+    )
+    lien.refresh_from_db()
+    assert (lien.claimed_cents, lien.final_cents) == (5_000, 3_000)
+
+
+def test_a_treatment_with_bills_keeps_its_provider(cfirm, paralegal, case, provider, treatment):
+    other = case_services.contact_create(firm=cfirm, actor=paralegal, name="Bay Imaging")
+    med.bill_create(
+        firm=cfirm,
+        actor=paralegal,
+        case_id=case.pk,
+        provider_id=provider.pk,
+        treatment_id=treatment.pk,
+        bill_date=D,
+        amounts=BillAmounts(billed=10_000),
+    )
+    before = medical_snapshot()
+    with pytest.raises(ValidationFailed) as refusal:
+        med.treatment_update(
+            firm=cfirm,
+            actor=paralegal,
+            treatment_id=treatment.pk,
+            provider_id=other.pk,
+            first_visit=D,
+            last_visit=None,
+            status="finished",
+        )
+    assert refusal.value.field == "provider"
+    assert medical_snapshot() == before  # Bay Imaging not even marked a provider

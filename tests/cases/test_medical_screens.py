@@ -187,3 +187,11 @@ def test_another_firms_bill_is_not_found(pclient, cfirm, case):
     assert pclient.get(reverse("cases:bill_edit", args=[theirs.pk]), **HX).status_code == 404
     assert pclient.post(reverse("cases:bill_lien", args=[theirs.pk]), {}, **HX).status_code == 404
     assert pclient.get(reverse("cases:case_treatment", args=[their_case.pk])).status_code == 404
+
+
+def test_each_card_header_holds_its_title_and_buttons_not_the_table(pclient, case, bill):
+    html = pclient.get(reverse("cases:case_treatment", args=[case.pk])).content.decode()
+    headers = html.split('<div class="card-header">')[1:]
+    assert len(headers) == 3
+    for header in headers:
+        assert "<table" not in header.split("</div>", 1)[0]

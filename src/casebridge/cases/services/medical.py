@@ -323,7 +323,7 @@ def treatment_update(
     """Correct a treatment: every field as given; audited with before and after."""
     _active(firm, actor)
     treatment = (
-        Treatment.objects.select_for_update()
+        Treatment.objects.select_for_update(of=("self",))  # not the case's nor the provider's row
         .select_related("case", "provider")
         .filter(firm=firm, pk=treatment_id)
         .first()
@@ -334,6 +334,12 @@ def treatment_update(
         firm, first_visit=first_visit, last_visit=last_visit, status=status, note=note
     )
     before = _treatment_state(treatment)
+    if provider_id != treatment.provider_id and Bill.objects.filter(treatment=treatment).exists():
+        raise ValidationFailed(
+            f"the treatment has bills of {treatment.provider.name}: it keeps its provider "
+            "(add a treatment by the other provider instead)",
+            field="provider",
+        )
     treatment.provider = _provider(firm, actor, provider_id)
     for name, value in values.items():
         setattr(treatment, name, value)
@@ -422,7 +428,7 @@ def _bill_words(bill: Bill) -> str:
 
 def _locked_bill(firm: Firm, bill_id: int) -> Bill:
     bill = (
-        Bill.objects.select_for_update()
+        Bill.objects.select_for_update(of=("self",))  # not the case's nor the provider's row
         .select_related("case", "provider")
         .filter(firm=firm, pk=bill_id)
         .first()
@@ -696,7 +702,7 @@ def medical_request_update(
 ) -> MedicalRequest:
     _active(firm, actor)
     request = (
-        MedicalRequest.objects.select_for_update()
+        MedicalRequest.objects.select_for_update(of=("self",))  # not the case's nor the provider's row
         .select_related("case", "provider")
         .filter(firm=firm, pk=request_id)
         .first()

@@ -26,6 +26,7 @@ from casebridge.cases import extensions
 from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import Locked, MedicareHold, StagingExceedsTrust, ValidationFailed
 from casebridge.cases.models import (
+    Bill,
     Case,
     Contact,
     Deposit,
@@ -669,6 +670,17 @@ def lien_update(
         raise ValidationFailed("the claimed amount cannot be negative", field="claimed")
     if final_cents is not None and final_cents < 0:
         raise ValidationFailed("the final amount cannot be negative", field="final")
+    # A lien a medical bill became (issue 16) never claims more than the bill billed: the
+    # statement shows billed, the reduction and what is paid.
+    billed = Bill.objects.filter(lien=lien).values_list("billed_cents", flat=True).first()
+    if billed is not None:
+        for field, cents in (("claimed", claimed_cents), ("final", final_cents)):
+            if cents is not None and cents > billed:
+                raise ValidationFailed(
+                    f"the {field} amount {format_cents(cents)} is more than the bill it came "
+                    f"from billed ({format_cents(billed)})",
+                    field=field,
+                )
     before = {
         "claimed_cents": lien.claimed_cents,
         "final_cents": lien.final_cents,
