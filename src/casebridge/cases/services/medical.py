@@ -702,7 +702,9 @@ def medical_request_update(
 ) -> MedicalRequest:
     _active(firm, actor)
     request = (
-        MedicalRequest.objects.select_for_update(of=("self",))  # not the case's nor the provider's row
+        MedicalRequest.objects.select_for_update(
+            of=("self",)
+        )  # not the case's nor the provider's row
         .select_related("case", "provider")
         .filter(firm=firm, pk=request_id)
         .first()
