@@ -99,6 +99,8 @@ def test_staff_are_refused_through_the_api(client, staff, books):
         ({"from": "2026-13-01"}, "from"),
         ({"to": "yesterday"}, "to"),
         ({"from": "2026-03-01", "to": "2026-02-01"}, "to"),
+        ({"from": "0001-01-01"}, "from"),  # the day before it is no date
+        ({"to": "9999-12-31"}, "to"),  # nor the month after it
     ],
 )
 def test_a_bad_date_is_refused_naming_its_field(client, accountant, books, params, field):

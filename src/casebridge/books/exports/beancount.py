@@ -151,6 +151,11 @@ def amount(cents: int) -> str:
 # --- the export --------------------------------------------------------------------------
 
 
+#: The dates an export may name: the month arithmetic (the day before the start, the
+#: first of the month after the end) stays within Python's dates.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
 def beancount_export(
     *,
     firm: Firm,
@@ -163,6 +168,13 @@ def beancount_export(
     above (403 ``role_required``); ``start`` after ``end`` is refused (422 on ``to``).
     Both are checked here, before the first line is asked for."""
     require_role(actor, Role.ACCOUNTANT, doing="Exporting the books")
+    for field, day in (("from", start), ("to", end)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise ValidationFailed(
+                f"the {'start' if field == 'from' else 'end'} ({day.isoformat()}) is outside "
+                f"{EARLIEST.isoformat()} to {LATEST.isoformat()}",
+                field=field,
+            )
     if start is not None and end is not None and start > end:
         raise ValidationFailed(
             f"the end ({end.isoformat()}) is before the start ({start.isoformat()})",
@@ -195,6 +207,19 @@ def chunked(lines: Iterable[str], size: int = 64 * 1024) -> Iterator[bytes]:
 
 def _in_one_snapshot(firm: Firm, start: dt.date | None, end: dt.date | None) -> Iterator[str]:
     outermost = not connection.in_atomic_block
+    if outermost and connection.vendor == "sqlite":
+        # A read transaction (WAL: a snapshot from the first read), not Django's atomic():
+        # this project's SQLite transactions begin IMMEDIATE, which would hold the write
+        # lock for the whole download and make every writer wait.
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            yield from _Export(firm, start, end).lines()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("ROLLBACK")  # nothing was written
+        return
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:

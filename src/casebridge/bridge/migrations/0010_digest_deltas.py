@@ -4,7 +4,9 @@ never deadlock over the digests; reads sum the kept row and its deltas; a period
 compaction folds them. The triggers are installed again (drop, create, recompute; the
 deltas start empty). SQLite's row triggers are unchanged (reinstalled all the same).
 
-Backwards leaves the new triggers (they keep the same digests)."""
+Forward only (irreversible): the triggers it installs write into the delta table, and
+going back would drop the table under them (every write of a source table would fail) and
+lose the deltas not yet compacted; a rollback is a restore (docs/operations.md), ADR 0035."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -64,5 +66,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RunPython(forwards),  # forward only: see the docstring
     ]
