@@ -18,6 +18,7 @@ from casebridge.cases.selectors.lien_calculator import (
     lien_scenarios,
     parse_fraction,
 )
+from casebridge.cases.services import settlement
 from tests.cases.helpers import add_cost, lien, new_case, offer, writes_nothing
 
 
@@ -214,3 +215,97 @@ def test_parse_fraction_takes_plain_decimals_only():
     assert parse_fraction("1") == Decimal(1)
     with pytest.raises(ValidationFailed):
         parse_fraction(0.25)
+
+
+@pytest.fixture
+def valley_final_saved(cfirm, cadmin, worked):
+    """Valley claimed 20,000.00 with a final of 5,000.00 saved, not accepted."""
+    case, liens = worked
+    settlement.lien_update(
+        firm=cfirm,
+        actor=cadmin,
+        lien_id=liens[0].pk,
+        claimed_cents=2_000_000,
+        final_cents=500_000,
+        paid_direct=False,
+    )
+    return case, liens
+
+
+def test_procurement_works_from_a_saved_final_not_the_claim(valley_final_saved):
+    case, _ = valley_final_saved
+    calc = lien_scenarios(case=case)
+    # the liens count for 5,000.00 + 15,000.00 + 10,000.00 = 30,000.00 now
+    # Valley    5,000.00 x 0.3673 = 1,836.50 -> 3,163.50 (not 12,654.00 off the claim)
+    # liens 3,163.50 + 9,490.50 + 6,327.00 = 18,981.00; net 250,000 - 91,825 - 18,981 = 139,194
+    assert rows(calc.scenario(PROCUREMENT)) == (
+        [
+            ("Valley Medical", 316_350, 183_650),
+            ("Ortho Partners", 949_050, 550_950),
+            ("City Imaging", 632_700, 367_300),
+        ],
+        (25_000_000, 8_332_500, 850_000, 1_898_100, 13_919_400),
+    )
+    assert calc.scenario(CURRENT).reduced == ()
+
+
+def test_a_target_the_current_amounts_already_meet_proposes_no_increase(valley_final_saved):
+    case, _ = valley_final_saved
+    # the liens may take 250,000 - 91,825 - 125,000 = 33,175.00, more than the 30,000.00
+    # they count for: each stays as it counts now (Valley 5,000.00, not 14,744.44);
+    # net 250,000 - 91,825 - 30,000 = 128,175.00
+    target = lien_scenarios(case=case, target_net_cents=12_500_000).scenario(TARGET_NET)
+    assert rows(target) == (
+        [
+            ("Valley Medical", 500_000, 0),
+            ("Ortho Partners", 1_500_000, 0),
+            ("City Imaging", 1_000_000, 0),
+        ],
+        (25_000_000, 8_332_500, 850_000, 3_000_000, 12_817_500),
+    )
+    assert target.reduced == ()
+
+
+def test_a_target_shares_the_allowance_pro_rata_to_the_current_amounts(valley_final_saved):
+    case, _ = valley_final_saved
+    # allowance 250,000 - 91,825 - 130,000 = 28,175.00 over 5,000 : 15,000 : 10,000
+    # Valley 4,695.833.. Ortho 14,087.50 Imaging 9,391.666.. -> the cent to Imaging
+    target = lien_scenarios(case=case, target_net_cents=13_000_000).scenario(TARGET_NET)
+    assert rows(target) == (
+        [
+            ("Valley Medical", 469_583, 30_417),
+            ("Ortho Partners", 1_408_750, 91_250),
+            ("City Imaging", 939_167, 60_833),
+        ],
+        (25_000_000, 8_332_500, 850_000, 2_817_500, 13_000_000),
+    )
+    assert [ln.holder for ln in target.reduced] == [
+        "Valley Medical",
+        "Ortho Partners",
+        "City Imaging",
+    ]
+
+
+def test_a_cap_above_the_current_amounts_proposes_no_increase(valley_final_saved):
+    case, _ = valley_final_saved
+    # cap 0.15 x 250,000 = 37,500.00, more than the 30,000.00 the liens count for
+    cap = lien_scenarios(case=case, cap_fraction="0.15").scenario(CAP)
+    assert [ln.proposed_cents for ln in cap.liens] == [500_000, 1_500_000, 1_000_000]
+    assert cap.reduced == ()
+
+
+def test_a_scenario_not_computed_names_its_input(worked):
+    case, _ = worked
+    calc = lien_scenarios(case=case)
+    with pytest.raises(ValidationFailed) as cap:
+        calc.scenario(CAP)
+    assert (cap.value.field, cap.value.message) == (
+        "cap_fraction",
+        "give the cap fraction for the liens capped scenario",
+    )
+    with pytest.raises(ValidationFailed) as target:
+        calc.scenario(TARGET_NET)
+    assert (target.value.field, target.value.message) == (
+        "target_net",
+        "give the target net to the client for the target net to client scenario",
+    )

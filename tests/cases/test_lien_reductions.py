@@ -213,3 +213,48 @@ def test_a_scenario_with_a_refused_lien_writes_no_request(cfirm, cadmin, worked)
             firm=cfirm, actor=cadmin, case_id=case.pk, scenario="cap", cap_fraction="0.9"
         )
     assert info.value.field == "scenario"
+
+
+def test_a_scenario_asks_no_more_than_a_saved_final(cfirm, cadmin, worked):
+    case, _, (valley, ortho, imaging) = worked
+    settlement.lien_update(
+        firm=cfirm,
+        actor=cadmin,
+        lien_id=valley.pk,
+        claimed_cents=2_000_000,
+        final_cents=500_000,
+        paid_direct=False,
+    )
+    made = lien_reductions_request(
+        firm=cfirm, actor=cadmin, case_id=case.pk, scenario="procurement", made_on=D
+    )
+    # Valley counts for its saved final 5,000.00: 5,000.00 - 5,000.00 x 0.3673 = 3,163.50
+    assert [(r.lien_id, r.step, r.amount_cents) for r in made] == [
+        (valley.pk, "requested", 316_350),
+        (ortho.pk, "requested", 949_050),
+        (imaging.pk, "requested", 632_700),
+    ]
+
+
+def test_a_scenario_that_would_only_raise_a_saved_final_requests_nothing(cfirm, cadmin, worked):
+    case, _, (valley, ortho, imaging) = worked
+    for each, final in ((valley, 500_000), (ortho, 400_000), (imaging, 300_000)):
+        settlement.lien_update(
+            firm=cfirm,
+            actor=cadmin,
+            lien_id=each.pk,
+            claimed_cents=each.claimed_cents,
+            final_cents=final,
+            paid_direct=False,
+        )
+    # the liens may take 250,000 - 91,825 - 120,000 = 38,175.00; they count for 12,000.00
+    with no_step_written(), refused(ValidationFailed, code="validation_error") as info:
+        lien_reductions_request(
+            firm=cfirm,
+            actor=cadmin,
+            case_id=case.pk,
+            scenario="target_net",
+            target_net_cents=12_000_000,
+            made_on=D,
+        )
+    assert info.value.field == "scenario"

@@ -8,7 +8,7 @@ import pytest
 
 from casebridge.cases.models import Lien, LienReduction
 from tests.cases.api.conftest import db_state, refused
-from tests.cases.helpers import add_cost, lien, offer
+from tests.cases.helpers import add_cost, lien, new_case, offer
 
 
 @pytest.fixture
@@ -161,8 +161,70 @@ def test_a_scenario_refused_writes_nothing(api, case, worked):
         reply,
         422,
         "validation_error",
-        "the scenario 'target_net' was not computed",
-        field="scenario",
+        "give the target net to the client for the target net to client scenario",
+        field="target_net",
     )
     assert db_state() == before
     assert LienReduction.objects.count() == 0
+
+
+def test_apply_a_cap_without_a_fraction_names_cap_fraction(api, case, worked):
+    before = db_state()
+    reply = api.post(f"/cases/{case.pk}/lien-reductions/apply", {"scenario": "cap"})
+    refused(
+        reply,
+        422,
+        "validation_error",
+        "give the cap fraction for the liens capped scenario",
+        field="cap_fraction",
+    )
+    assert db_state() == before
+
+
+def test_a_foreign_or_accepted_lien_is_refused_naming_lien_ids(api, cfirm, cadmin, case, worked):
+    other = lien(cfirm, cadmin, new_case(cfirm, cadmin), 100_000, holder="Elsewhere Clinic")
+    reply = api.get(f"/cases/{case.pk}/lien-calculator?lien_ids={other.pk}")
+    refused(reply, 422, "validation_error", "a selected lien is not one of", field="lien_ids")
+    before = db_state()
+    reply = api.post(
+        f"/cases/{case.pk}/lien-reductions/apply",
+        {"scenario": "procurement", "lien_ids": [other.pk]},
+    )
+    refused(reply, 422, "validation_error", "a selected lien is not one of", field="lien_ids")
+    assert db_state() == before
+    api.post(f"/liens/{worked[2].pk}/reductions", {"step": "accepted", "amount": "8000.00"})
+    before = db_state()
+    reply = api.post(
+        f"/cases/{case.pk}/lien-reductions/apply",
+        {"scenario": "procurement", "lien_ids": [worked[2].pk]},
+    )
+    refused(
+        reply, 422, "validation_error", "the lien of City Imaging is accepted", field="lien_ids"
+    )
+    assert db_state() == before
+    reply = api.get(f"/cases/{case.pk}/lien-calculator?lien_ids={worked[2].pk}")
+    refused(
+        reply, 422, "validation_error", "the lien of City Imaging is accepted", field="lien_ids"
+    )
+
+
+@pytest.mark.parametrize("bad", ["\u00b2", "9" * 5000, "1e3", "NaN", "0.5.0"])
+@pytest.mark.parametrize("field", ["target_net", "cap_fraction"])
+def test_malformed_calculator_inputs_are_422_naming_the_field(api, case, worked, bad, field):
+    reply = api.get(f"/cases/{case.pk}/lien-calculator", {field: bad})
+    assert (reply.status, reply.error["code"], reply.error["field"]) == (
+        422,
+        "validation_error",
+        field,
+    )
+    before = db_state()
+    reply = api.post(
+        f"/cases/{case.pk}/lien-reductions/apply",
+        {"scenario": field.replace("_fraction", ""), field: bad},
+    )
+    assert (reply.status, reply.error["code"], reply.error["field"]) == (
+        422,
+        "validation_error",
+        field,
+    )
+    assert db_state() == before

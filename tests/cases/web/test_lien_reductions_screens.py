@@ -172,3 +172,85 @@ def test_the_pop_ups_work_as_plain_pages(admin_client, case, worked):
     assert (
         admin_client.get(reverse("cases:lien_reductions", args=[worked[0].pk])).status_code == 200
     )
+
+
+MALFORMED = ["²", "9" * 5000, "1e3", "NaN", "-"]
+
+
+@pytest.mark.parametrize("bad", MALFORMED)
+@pytest.mark.parametrize("field", ["target_net", "cap_fraction"])
+def test_request_these_amounts_refuses_malformed_input_beside_its_field(
+    admin_client, case, worked, field, bad
+):
+    url = reverse("cases:lien_calculator_request", args=[case.pk])
+    scenario = {"target_net": "target_net", "cap_fraction": "cap"}[field]
+    query = {"scenario": scenario, field: bad}
+    response = admin_client.get(url, query, **HX)
+    assert response.status_code == 422
+    assert f'id="id_{field}_error"' in text(response)
+    with nothing_written():
+        response = admin_client.post(url, {**query, "made_on": "2026-03-02"}, **HX)
+    assert response.status_code == 422
+    assert f'id="id_{field}_error"' in text(response)
+    assert LienReduction.objects.count() == 0
+
+
+@pytest.mark.parametrize("bad", ["²", "9" * 5000, "1;2", "x"])
+def test_request_these_amounts_refuses_malformed_lien_ids(admin_client, case, worked, bad):
+    url = reverse("cases:lien_calculator_request", args=[case.pk])
+    response = admin_client.get(url, {"scenario": "procurement", "liens": bad}, **HX)
+    assert response.status_code == 422
+    assert "Select the liens again in the calculator." in text(response)
+    with nothing_written():
+        response = admin_client.post(
+            url, {"scenario": "procurement", "liens": bad, "made_on": "2026-03-02"}, **HX
+        )
+    assert response.status_code == 422
+    assert LienReduction.objects.count() == 0
+
+
+def test_an_impossible_target_in_request_these_amounts_is_beside_the_field(
+    admin_client, case, worked
+):
+    url = reverse("cases:lien_calculator_request", args=[case.pk])
+    response = admin_client.get(url, {"scenario": "target_net", "target_net": "158,175.01"}, **HX)
+    assert response.status_code == 422
+    page = text(response)
+    assert 'id="id_target_net_error"' in page
+    assert "The client cannot net $158,175.01" in page
+
+
+@pytest.mark.parametrize("bad", MALFORMED)
+@pytest.mark.parametrize("field", ["target_net", "cap_fraction"])
+def test_the_calculator_refuses_malformed_input_beside_its_field(
+    admin_client, case, worked, field, bad
+):
+    url = reverse("cases:lien_calculator", args=[case.pk])
+    response = admin_client.get(
+        url, {"run": "1", field: bad}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="lien-calculator"
+    )
+    assert response.status_code == 422
+    assert f'id="id_{field}_error"' in text(response)
+
+
+def test_the_calculator_hands_the_target_to_request_these_amounts_as_money(
+    admin_client, case, worked
+):
+    response = admin_client.get(
+        reverse("cases:lien_calculator", args=[case.pk]),
+        {"run": "1", "target_net": "120,000.00", "liens": [str(ln.pk) for ln in worked]},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="lien-calculator",
+    )
+    assert "target_net=120000.00&amp;" in response.content.decode()
+    url = reverse("cases:lien_calculator_request", args=[case.pk])
+    ids = ",".join(str(ln.pk) for ln in worked)
+    query = {"scenario": "target_net", "liens": ids, "target_net": "120000.00"}
+    assert "$16,966.67" in text(admin_client.get(url, query, **HX))
+    response = admin_client.post(url, {**query, "made_on": "2026-03-02"}, **HX)
+    assert response.status_code == 200
+    assert list(LienReduction.objects.order_by("pk").values_list("amount_cents", flat=True)) == [
+        1_696_667,
+        1_272_500,
+        848_333,
+    ]

@@ -8,6 +8,8 @@ call; a refusal is the shared JSON error naming its field."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 from django.http import HttpRequest
@@ -17,6 +19,7 @@ from pydantic import Field
 from casebridge.cases.api.idempotency import idempotent
 from casebridge.cases.api.schemas import ERRORS, NOTE_LENGTH, UserRef
 from casebridge.cases.api.security import context
+from casebridge.cases.errors import DomainError
 from casebridge.cases.models import Case, Lien, LienReduction, LienReductionStep
 from casebridge.cases.selectors.lien_calculator import (
     Calculation,
@@ -40,6 +43,21 @@ from casebridge.core.api.schemas import (
 )
 
 router = Router(tags=["lien reductions"])
+
+#: The calculator's and the services' names of an input, as this API names it.
+API_FIELDS = {"liens": "lien_ids"}
+
+
+@contextmanager
+def _api_field_names() -> Iterator[None]:
+    """A refusal names the field as the client sent it (``lien_ids``, not ``liens``)."""
+    try:
+        yield
+    except DomainError as exc:
+        if exc.field in API_FIELDS:
+            exc.field = API_FIELDS[exc.field]
+        raise
+
 
 ScenarioKey = Literal["target_net", "cap", "procurement"]
 FRACTION_HELP = 'The liens\' cap as a fraction of the gross, from 0 to 1 ("0.25").'
@@ -123,7 +141,10 @@ class LienProposalOut(Out):
     claimed: Money
     current: Money = Field(description="What the lien counts for now: final, else claimed.")
     proposed: Money
-    reduction: Money = Field(description="claimed - proposed.")
+    reduction: Money = Field(
+        description="current - proposed: never negative, no scenario asks for more than the "
+        "lien counts for now."
+    )
     selected: bool
     accepted: bool
 
@@ -202,17 +223,18 @@ def lien_calculator(
 ) -> CalculationOut:
     """The reduction scenarios side by side (gross, fee, costs, each lien's proposed amount
     and reduction, liens, net to client). Writes nothing. 422 naming ``target_net`` (more
-    than the client can net), ``cap_fraction`` (outside 0..1) or ``liens``."""
+    than the client can net), ``cap_fraction`` (outside 0..1) or ``lien_ids`` (a lien not of
+    this case, or accepted)."""
     ctx = context(request)
     case = get_or_404(Case.objects.filter(firm=ctx.firm), case_id)
-    return CalculationOut.of(
-        lien_scenarios(
+    with _api_field_names():
+        calculation = lien_scenarios(
             case=case,
             lien_ids=query.lien_ids,
             target_net_cents=query.target_net,
             cap_fraction=query.cap_fraction,
         )
-    )
+    return CalculationOut.of(calculation)
 
 
 class ApplyIn(In):
@@ -234,19 +256,22 @@ def lien_reductions_apply(
     request: HttpRequest, case_id: Id, payload: ApplyIn
 ) -> Status[AppliedOut]:
     """A scenario applied as requested reductions: one ``requested`` step per selected lien
-    it reduces, all or none. Nothing is accepted."""
+    it reduces, all or none. Nothing is accepted. 422 naming ``target_net`` or
+    ``cap_fraction`` when the scenario's input is missing or impossible, ``lien_ids``, or
+    ``scenario`` when it reduces no selected lien."""
     ctx = context(request)
     case = get_or_404(Case.objects.filter(firm=ctx.firm), case_id)
-    rows = service.lien_reductions_request(
-        firm=ctx.firm,
-        actor=ctx.user,
-        case_id=case.pk,
-        scenario=payload.scenario,
-        lien_ids=payload.lien_ids,
-        target_net_cents=payload.target_net,
-        cap_fraction=payload.cap_fraction,
-        made_on=payload.made_on,
-        note=payload.note,
-    )
+    with _api_field_names():
+        rows = service.lien_reductions_request(
+            firm=ctx.firm,
+            actor=ctx.user,
+            case_id=case.pk,
+            scenario=payload.scenario,
+            lien_ids=payload.lien_ids,
+            target_net_cents=payload.target_net,
+            cap_fraction=payload.cap_fraction,
+            made_on=payload.made_on,
+            note=payload.note,
+        )
     fresh = LienReduction.objects.filter(pk__in=[r.pk for r in rows]).select_related("recorded_by")
     return Status(201, AppliedOut(items=[LienReductionOut.of(r) for r in fresh.order_by("pk")]))

@@ -4,18 +4,21 @@ side by side, before anything is asked of a lien holder. Nothing here writes.
 Every scenario starts from :func:`~casebridge.cases.selectors.settlement.settlement_figures`
 (the one computation of gross, fee, costs and charges) and changes only the selected liens
 (by default the medical liens not yet accepted; an accepted lien is locked and cannot be
-selected). A lien not selected counts as it does on the Settlement tab (its final amount,
-else its claim). The scenarios:
+selected). Every lien counts as it does on the Settlement tab, for its *current amount*:
+its final amount when one is saved (accepted or not), else its claim. A scenario works from
+the current amounts, never the claims, and never proposes more than a lien's current
+amount (a lien with a final of 5,000.00 saved on a claim of 20,000.00 is not asked for
+12,654.00). The scenarios:
 
 - ``current``: the figures as they are, no reduction, for comparison;
-- ``target_net``: every selected lien reduced by the same share of its claim so that the
-  client nets ``target_net``: the selected liens may take
+- ``target_net``: every selected lien reduced by the same share of its current amount so
+  that the client nets ``target_net``: the selected liens may take
   gross - fee - costs - charges - liens not selected - target;
 - ``cap``: the liens in total limited to ``fraction`` x gross, the selected liens sharing
-  what the liens not selected leave, pro rata to their claims;
+  what the liens not selected leave, pro rata to their current amounts;
 - ``procurement``: each selected lien reduced by the share of the attorney fee and costs
   it benefited from (the common-fund / procurement-cost doctrine): reduction =
-  claim x (fee + costs) / gross.
+  current amount x (fee + costs) / gross.
 
 Amounts are integer cents, the arithmetic ``Decimal``; a total is rounded once, half up,
 and split over the liens with :func:`casebridge.core.money.allocate` (largest remainder),
@@ -64,8 +67,9 @@ class LienProposal:
 
     @property
     def reduction_cents(self) -> int:
-        """How much less than the claim the lien would take."""
-        return self.claimed_cents - self.proposed_cents
+        """How much less than its current amount the lien would take (never negative: no
+        scenario proposes more than the current amount)."""
+        return self.current_cents - self.proposed_cents
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ class Scenario:
 
     @property
     def reduced(self) -> tuple[LienProposal, ...]:
-        """The selected liens this scenario asks to reduce below their claim."""
+        """The selected liens this scenario asks to reduce below their current amount."""
         return tuple(ln for ln in self.liens if ln.selected and ln.reduction_cents > 0)
 
 
@@ -113,11 +117,16 @@ class Calculation:
         for scenario in self.scenarios:
             if scenario.key == key:
                 return scenario
-        raise ValidationFailed(
-            f"the scenario {key!r} was not computed: give its input "
-            f"({'target net' if key == TARGET_NET else 'cap fraction'})",
-            field="scenario",
-        )
+        if key == TARGET_NET:
+            raise ValidationFailed(
+                "give the target net to the client for the target net to client scenario",
+                field="target_net",
+            )
+        if key == CAP:
+            raise ValidationFailed(
+                "give the cap fraction for the liens capped scenario", field="cap_fraction"
+            )
+        raise ValidationFailed("no such scenario", field="scenario")
 
 
 def parse_fraction(value: object, *, field: str = "cap_fraction") -> Decimal:
@@ -169,6 +178,11 @@ def lien_scenarios(
     naming the field) no accepted offer, a selection that is empty, foreign or accepted,
     a target the client cannot net even with the selected liens at $0.00, and a fraction
     outside 0..1."""
+    fraction = parse_fraction(cap_fraction) if cap_fraction is not None else None
+    if target_net_cents is not None and target_net_cents < 0:
+        raise ValidationFailed(
+            "the target net to the client cannot be negative", field="target_net"
+        )
     figures = settlement_figures(case=case)
     if figures.gross_cents <= 0:
         raise ValidationFailed(
@@ -192,11 +206,11 @@ def lien_scenarios(
     if not chosen:
         raise ValidationFailed("select at least one lien not yet accepted", field="liens")
     selected = [by_id[i] for i in sorted(chosen)]
-    claims = [ln.claimed_cents for ln in selected]
-    if sum(claims) <= 0:
-        raise ValidationFailed("the selected liens claim $0.00: nothing to reduce", field="liens")
+    if sum(_counted(ln) for ln in selected) <= 0:
+        raise ValidationFailed(
+            "the selected liens count for $0.00: nothing to reduce", field="liens"
+        )
 
-    fraction = parse_fraction(cap_fraction) if cap_fraction is not None else None
     scenarios = [_current(figures, liens, set(chosen))]
     if target_net_cents is not None:
         scenarios.append(_target_net(figures, liens, selected, target_net_cents))
@@ -216,6 +230,7 @@ def lien_scenarios(
 
 
 def _counted(lien: Lien) -> int:
+    """What the lien counts for now (its current amount): its final, else its claim."""
     return lien.final_cents if lien.final_cents is not None else lien.claimed_cents
 
 
@@ -267,20 +282,17 @@ def _not_selected_cents(liens: Sequence[Lien], selected: Sequence[Lien]) -> int:
 
 
 def _share_out(total: int, selected: Sequence[Lien]) -> dict[int, int]:
-    """``total`` split over the selected liens pro rata to their claims (adds back exactly);
-    each at its claim when ``total`` covers them all."""
-    claims = [ln.claimed_cents for ln in selected]
-    parts = claims if total >= sum(claims) else allocate(total, claims)
+    """``total`` split over the selected liens pro rata to their current amounts (adds back
+    exactly); each at its current amount when ``total`` covers them all, so no part is ever
+    more than the lien counts for now."""
+    currents = [_counted(ln) for ln in selected]
+    parts = currents if total >= sum(currents) else allocate(total, currents)
     return {ln.pk: part for ln, part in zip(selected, parts, strict=True)}
 
 
 def _target_net(
     figures: SettlementFigures, liens: Sequence[Lien], selected: Sequence[Lien], target: int
 ) -> Scenario:
-    if target < 0:
-        raise ValidationFailed(
-            "the target net to the client cannot be negative", field="target_net"
-        )
     most = (
         figures.gross_cents
         - figures.fee_cents
@@ -296,10 +308,10 @@ def _target_net(
         )
     allowed = most - target
     basis = (
-        f"The selected liens share {format_cents(allowed)} pro rata to their claims, so the "
-        f"client nets {format_cents(target)}."
+        f"The selected liens share {format_cents(allowed)} pro rata to their current amounts, "
+        f"so the client nets {format_cents(target)}."
     )
-    if allowed >= sum(ln.claimed_cents for ln in selected):
+    if allowed >= sum(_counted(ln) for ln in selected):
         basis = f"The client nets at least {format_cents(target)} with no reduction."
     return _scenario(TARGET_NET, basis, figures, liens, _share_out(allowed, selected))
 
@@ -317,7 +329,7 @@ def _cap(
         )
     basis = (
         f"Liens limited to {fraction.normalize():f} of the gross ({format_cents(cap)}), each "
-        "reduced pro rata to its claim."
+        "reduced pro rata to its current amount."
     )
     return _scenario(CAP, basis, figures, liens, _share_out(cap - others, selected))
 
@@ -326,13 +338,16 @@ def _procurement(
     figures: SettlementFigures, liens: Sequence[Lien], selected: Sequence[Lien]
 ) -> Scenario:
     burden = figures.fee_cents + figures.cost_reimbursement_due_cents
-    claims = [ln.claimed_cents for ln in selected]
-    total = min(_round_cents(Decimal(sum(claims)) * burden / figures.gross_cents), sum(claims))
-    reductions = allocate(total, claims) if total else [0] * len(claims)
-    proposed = {ln.pk: ln.claimed_cents - cut for ln, cut in zip(selected, reductions, strict=True)}
+    currents = [_counted(ln) for ln in selected]
+    whole = sum(currents)
+    total = min(_round_cents(Decimal(whole) * burden / figures.gross_cents), whole)
+    reductions = allocate(total, currents) if total else [0] * len(currents)
+    proposed = {
+        ln.pk: now - cut for ln, now, cut in zip(selected, currents, reductions, strict=True)
+    }
     basis = (
         f"Each lien reduced by its share of the fee and costs ({format_cents(burden)} of "
-        f"{format_cents(figures.gross_cents)}): claim x {format_cents(burden)} / "
+        f"{format_cents(figures.gross_cents)}): current amount x {format_cents(burden)} / "
         f"{format_cents(figures.gross_cents)}."
     )
     return _scenario(PROCUREMENT, basis, figures, liens, proposed)

@@ -44,8 +44,11 @@ def _active(actor: User) -> None:
 
 
 def _lien_locked(firm: Firm, lien_id: int) -> Lien:
+    # of=("self",): lock the lien row only, not the holder contact and the case joined
+    # in (on PostgreSQL a bare FOR UPDATE would lock them too, and a step on another
+    # case's lien from the same holder would wait for this one)
     lien = (
-        Lien.objects.select_for_update()
+        Lien.objects.select_for_update(of=("self",))
         .select_related("holder", "case")
         .filter(firm=firm, pk=lien_id)
         .first()
@@ -194,7 +197,7 @@ def lien_reductions_request(
         keys = ", ".join(k for k in SCENARIO_TITLES if k != CURRENT)
         raise ValidationFailed(f"scenario must be one of {keys}", field="scenario")
     liens = list(
-        Lien.objects.select_for_update()
+        Lien.objects.select_for_update(of=("self",))  # the liens only, not holders or case
         .filter(firm=firm, case_id=case_id)
         .select_related("holder", "case")
         .order_by("pk")

@@ -6,7 +6,9 @@ calculator's."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from casebridge.cases.auth import cases_login_required, cases_user
-from casebridge.cases.errors import DomainError
+from casebridge.cases.errors import DomainError, ValidationFailed
 from casebridge.cases.forms import DateInput
 from casebridge.cases.models import Case, Lien, LienReduction, LienReductionStep
 from casebridge.cases.selectors.lien_calculator import (
@@ -25,12 +27,14 @@ from casebridge.cases.selectors.lien_calculator import (
     SCENARIO_TITLES,
     Calculation,
     LienProposal,
+    Scenario,
     default_selection,
     lien_scenarios,
+    parse_fraction,
 )
 from casebridge.cases.services import lien_reductions as service
 from casebridge.core import clock
-from casebridge.core.money import format_cents
+from casebridge.core.money import cents_to_decimal, format_cents
 from casebridge.web.popups import (
     INVALID,
     MoneyField,
@@ -96,14 +100,70 @@ class CalculatorForm(forms.Form):
         ]
 
 
-class RequestScenarioForm(forms.Form):
+#: Lien ids as the calculator hands them over: "12,15,31".
+_LIEN_IDS = re.compile(r"[0-9]{1,18}(?:,[0-9]{1,18})*")
+#: The calculator's inputs a person can correct, shown (with the refusal beside) when
+#: refused; the others are refused above the form.
+_TYPED_INPUTS = ("target_net", "cap_fraction")
+
+
+class ScenarioInputsForm(forms.Form):
+    """The calculator's inputs as "Request these amounts" receives them (hidden), parsed as
+    strictly as the calculator's own form: money by ``parse_amount``, the fraction by
+    ``parse_fraction``, the lien ids as plain digits."""
+
     scenario = forms.ChoiceField(
         choices=[(k, v) for k, v in SCENARIO_TITLES.items() if k != CURRENT],
         widget=forms.HiddenInput,
     )
-    liens = forms.CharField(required=False, widget=forms.HiddenInput)
-    target_net = forms.CharField(required=False, widget=forms.HiddenInput)
-    cap_fraction = forms.CharField(required=False, widget=forms.HiddenInput)
+    liens = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.HiddenInput,
+        error_messages={"max_length": "Select the liens again in the calculator."},
+    )
+    target_net = MoneyField(label="Target net to client", required=False, widget=forms.HiddenInput)
+    cap_fraction = forms.CharField(
+        label="Cap liens at (fraction of gross)",
+        max_length=20,
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def clean_liens(self) -> list[int] | None:
+        text = self.cleaned_data["liens"].replace(" ", "")
+        if not text:
+            return None
+        if not _LIEN_IDS.fullmatch(text):
+            raise forms.ValidationError("Select the liens again in the calculator.")
+        return [int(part) for part in text.split(",")]
+
+    def clean_cap_fraction(self) -> Decimal | None:
+        text = self.cleaned_data["cap_fraction"].strip()
+        if not text:
+            return None
+        try:
+            return parse_fraction(text)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(message_of(exc)) from None
+
+    def show_refused(self) -> None:
+        """A refused input a person can type is shown with its refusal beside it; the
+        refusal of one they cannot (the scenario, the liens) goes above the form."""
+        for name in _TYPED_INPUTS:
+            if self.has_error(name):
+                self.fields[name].widget = forms.TextInput(
+                    attrs={"inputmode": "decimal", "autocomplete": "off"}
+                )
+        for name in ("scenario", "liens"):
+            for message in self.errors.pop(name, []):
+                self.add_error(None, message)
+
+    def typed_inputs(self) -> list[forms.BoundField]:
+        return [self[name] for name in _TYPED_INPUTS if self.has_error(name)]
+
+
+class RequestScenarioForm(ScenarioInputsForm):
     made_on = forms.DateField(label="Requested on", widget=DateInput)
     note = forms.CharField(
         label="Note",
@@ -251,60 +311,72 @@ def _request_query(form: CalculatorForm) -> str:
     return urlencode(
         {
             "liens": ",".join(str(i) for i in liens or []),
-            "target_net": "" if target is None else str(target),
+            "target_net": "" if target is None else str(cents_to_decimal(target)),
             "cap_fraction": data.get("cap_fraction") or "",
         }
     )
 
 
-def _ids(text: str) -> list[int] | None:
-    parts = [p for p in text.split(",") if p.strip()]
-    if not parts:
+def _preview(case: Case, inputs: ScenarioInputsForm) -> Scenario | None:
+    """The scenario the inputs ask for, or None with the refusal on ``inputs``."""
+    if not inputs.is_valid():
         return None
+    data = inputs.cleaned_data
     try:
-        return [int(p) for p in parts]
-    except ValueError:
-        return []
+        scenario = lien_scenarios(
+            case=case,
+            lien_ids=data["liens"],
+            target_net_cents=data["target_net"],
+            cap_fraction=data["cap_fraction"],
+        ).scenario(data["scenario"])
+    except DomainError as exc:
+        apply_domain_error(inputs, exc)
+        return None
+    if not scenario.reduced:
+        inputs.add_error(
+            None,
+            f"The {scenario.title.lower()} scenario reduces no selected lien: nothing to request.",
+        )
+        return None
+    return scenario
 
 
 @cases_login_required
 @require_http_methods(["GET", "POST"])
 def lien_calculator_request_view(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Request these amounts": a scenario, confirmed, applied as one requested step per
-    lien it reduces (nothing accepted)."""
+    lien it reduces (nothing accepted). Inputs refused (malformed, or a scenario the
+    calculator refuses or that reduces nothing) answer 422 with the refusal beside the
+    input it names, writing nothing."""
     me = cases_user(request)
     case = case_of(request, pk)
-    source = request.POST if request.method == "POST" else request.GET
-    scenario_key = source.get("scenario", "")
-    liens_text = source.get("liens", "")
-    target_text = source.get("target_net", "")
-    fraction = source.get("cap_fraction", "") or None
-    target = int(target_text) if target_text.strip().lstrip("-").isdigit() else None
-    preview = None
-    error = ""
-    try:
-        preview = lien_scenarios(
-            case=case, lien_ids=_ids(liens_text), target_net_cents=target, cap_fraction=fraction
-        ).scenario(scenario_key)
-    except DomainError as exc:
-        error = message_of(exc)
-    if preview is not None and not preview.reduced:
-        error = (
-            f"The {preview.title.lower()} scenario reduces no selected lien: nothing to request."
+    back = _tab_url(case.pk)
+    inputs = ScenarioInputsForm(request.POST if request.method == "POST" else request.GET)
+    preview = _preview(case, inputs)
+    if preview is None:
+        inputs.show_refused()
+        return render_modal(
+            request,
+            TEMPLATES + "_request_form.html",
+            {"case": case, "form": inputs, "preview": None},
+            title="Request these amounts",
+            status=INVALID,
+            back_url=back,
         )
-        preview = None
+    data = inputs.cleaned_data
 
     def apply(form: RequestScenarioForm) -> str:
+        given = form.cleaned_data
         rows = service.lien_reductions_request(
             firm=me.firm,
             actor=me,
             case_id=case.pk,
-            scenario=form.cleaned_data["scenario"],
-            lien_ids=_ids(form.cleaned_data["liens"]),
-            target_net_cents=target,
-            cap_fraction=fraction,
-            made_on=form.cleaned_data["made_on"],
-            note=form.cleaned_data["note"],
+            scenario=given["scenario"],
+            lien_ids=given["liens"],
+            target_net_cents=given["target_net"],
+            cap_fraction=given["cap_fraction"],
+            made_on=given["made_on"],
+            note=given["note"],
         )
         total = sum(r.amount_cents or 0 for r in rows)
         return (
@@ -312,22 +384,24 @@ def lien_calculator_request_view(request: HttpRequest, pk: int) -> HttpResponse:
             f"{'' if len(rows) == 1 else 's'}: {format_cents(total)} in all."
         )
 
+    def drawn(form: RequestScenarioForm) -> dict[str, Any]:
+        form.show_refused()
+        return {"case": case, "preview": preview}
+
     return popup_form(
         request,
         RequestScenarioForm,
         on_valid=apply,
         template=TEMPLATES + "_request_form.html",
         title="Request these amounts",
-        success=_tab_url(case.pk),
-        back_url=_tab_url(case.pk),
+        success=back,
+        back_url=back,
         initial={
-            "scenario": scenario_key,
-            "liens": liens_text,
-            "target_net": target_text,
-            "cap_fraction": fraction or "",
+            "scenario": data["scenario"],
+            "liens": ",".join(str(i) for i in data["liens"] or []),
+            "target_net": data["target_net"],
+            "cap_fraction": "" if data["cap_fraction"] is None else str(data["cap_fraction"]),
             "made_on": clock.today(),
         },
-        context={"case": case, "preview": preview, "preview_error": error},
-        # the inputs are hidden here: their refusals go above the form
-        field_map={k: "__all__" for k in ("scenario", "liens", "target_net", "cap_fraction")},
+        context=drawn,
     )
