@@ -272,6 +272,15 @@ def valid_bodies(ids: dict[str, int]) -> dict[tuple[str, str], dict[str, object]
         ("post", "/liens/{lien_id}/accept"): {"final": "1.00", "accepted_on": "2026-01-01"},
         ("post", "/liens/{lien_id}/reopen"): {"reason": "R"},
         ("post", "/liens/{lien_id}/reductions"): {"step": "requested", "amount": "1.00"},
+        ("put", "/cases/{case_id}/medicare/beneficiary"): {"is_beneficiary": True},
+        ("post", "/cases/{case_id}/medicare/steps"): {
+            "kind": "final_demand",
+            "on": "2026-01-02",
+            "amount": "1.00",
+            "note": "N",
+        },
+        ("post", "/cases/{case_id}/medicare/hold-override"): {"reason": "R"},
+        ("post", "/cases/{case_id}/medicare/hold-override/revoke"): {"reason": "R"},
         ("post", "/cases/{case_id}/lien-reductions/apply"): {"scenario": "procurement"},
         ("post", "/cases/{case_id}/trust-items"): {
             "kind": "lien",
