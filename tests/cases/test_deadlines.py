@@ -297,3 +297,20 @@ def test_the_test_flush_still_empties_the_deadlines(client_contact, cadmin, cfir
         Deadline.objects.filter(pk=pk).delete()
     assert Deadline.objects.filter(pk=pk).exists()
     # the flush after this test must succeed, or the next transactional test would fail
+
+
+def test_a_rule_that_applies_again_moves_a_date_no_person_changed(cfirm, cadmin, client_contact):
+    """The case loses its rule (no state), then gets another: the statute moves to the new
+    rule's date (here an earlier one, already past), not kept at the old rule's."""
+    case = open_case(cfirm, cadmin, client_contact, incident=dt.date(2023, 3, 20))
+    assert statute_of(case).due_date == dt.date(2027, 3, 20)
+    case_services.case_update(case=case, actor=cadmin, jurisdiction_state="")
+    kept = statute_of(case)
+    assert (kept.due_date, kept.rule_id, kept.set_by_hand) == (dt.date(2027, 3, 20), None, False)
+    case_services.case_update(case=case, actor=cadmin, jurisdiction_state="CA")
+    statute = statute_of(case)
+    assert (statute.due_date, statute.computed_due_date) == (
+        dt.date(2025, 3, 20),
+        dt.date(2025, 3, 20),
+    )
+    assert statute.title == "Statute of limitations: CA negligence, 2 years"

@@ -405,12 +405,13 @@ def case_deadlines_recompute(*, case: Case, actor: User | None, why: str) -> lis
         if rule is None:
             if existing is None or existing.rule_id is None:
                 continue
-            # no rule now: the deadline stays (never deleted) with the date it has
+            # no rule now: the deadline stays (never deleted) with the date it has; it is not
+            # a person's date for that (set_by_hand is deadline_change's alone), so a rule
+            # that applies again moves it to the date the rule gives
             before = _deadline_values(existing)
             existing.rule = None
             existing.computed_due_date = None
-            existing.set_by_hand = True
-            existing.save(update_fields=["rule", "computed_due_date", "set_by_hand"])
+            existing.save(update_fields=["rule", "computed_due_date"])
             _audit_change(existing, actor, before, reason=f"{why}: no rule applies any more")
             touched.append(existing)
             continue
