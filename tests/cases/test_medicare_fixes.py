@@ -7,6 +7,7 @@ is not revoked once the client's check has gone to disbursement."""
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from casebridge.cases.errors import Conflict, MedicareHold, PermissionDenied, ValidationFailed
 from casebridge.cases.models import (
@@ -20,8 +21,10 @@ from casebridge.cases.models import (
 from casebridge.cases.selectors.medicare import medicare_picture
 from casebridge.cases.services import firms, medicare, settlement
 from casebridge.core.models import AuditEvent
+from tests.cases.api.conftest import ApiClient, issue
 from tests.cases.conftest import PASSWORD
 from tests.cases.medicare_world import DEMAND_ON, medicare_state, worked_settlement
+from tests.cases.web.conftest import HX, sign_in, text
 
 AFTER = (
     "so the client's check waits; accept the Medicare lien at that amount and stage its "
@@ -210,3 +213,41 @@ def test_an_override_is_not_revoked_once_the_client_check_is_pushed(cfirm, cadmi
     )
     assert medicare_state() == before
     assert MedicareHoldOverride.objects.get().revoked_at is None
+
+
+def test_a_step_is_voided_in_a_pop_up_and_over_the_api(cfirm, cadmin, settled):
+    client = sign_in(Client(), cadmin)
+    demand = step(cfirm, cadmin, settled)
+    page = text(client.get(f"/cases/{settled.pk}/settlement/"))
+    url = f"/cases/{settled.pk}/medicare/steps/{demand.pk}/void/"
+    assert f'href="{url}"' in page
+    before = medicare_state()
+    refused = client.post(url, {"reason": ""}, **HX)
+    assert refused.status_code == 422
+    assert medicare_state() == before
+    assert client.post(url, {"reason": "wrong claim"}, **HX).status_code < 300
+    page = text(client.get(f"/cases/{settled.pk}/settlement/"))
+    assert "Voided: wrong claim" in page
+    assert "Medicare hold: the case has a Medicare lien and no final demand is recorded" in page
+
+    api = ApiClient(Client(), issue(cfirm, cadmin))
+    portal = step(cfirm, cadmin, settled, kind="portal_final", cents=1_500_000)
+    assert api.get(f"/cases/{settled.pk}/medicare").body["hold"] == ""
+    before = medicare_state()
+    bad = api.post(f"/cases/{settled.pk}/medicare/steps/{portal.pk}/void", {"reason": ""})
+    assert (bad.status, bad.error["field"]) == (422, "reason")
+    assert medicare_state() == before
+    voided = api.post(
+        f"/cases/{settled.pk}/medicare/steps/{portal.pk}/void", {"reason": "not final"}
+    )
+    assert voided.status == 200
+    assert [(s["kind"], s["void_reason"]) for s in voided.body["steps"]] == [
+        ("final_demand", "wrong claim"),
+        ("portal_final", "not final"),
+    ]
+    assert voided.body["portal_final"] is None
+    assert voided.body["hold"].startswith("Medicare hold: the case has a Medicare lien and no")
+    again = api.post(
+        f"/cases/{settled.pk}/medicare/steps/{portal.pk}/void", {"reason": "again"}
+    )
+    assert again.status == 409
