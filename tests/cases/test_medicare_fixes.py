@@ -138,9 +138,7 @@ def test_steps_need_the_deposit_settlement_permission(cfirm, paralegal, bookkeep
 
 
 def test_only_an_administrator_unticks_the_beneficiary_flag(cfirm, cadmin, bookkeeper, case):
-    medicare.client_medicare_set(
-        firm=cfirm, actor=bookkeeper, case_id=case.pk, is_beneficiary=True
-    )
+    medicare.client_medicare_set(firm=cfirm, actor=bookkeeper, case_id=case.pk, is_beneficiary=True)
     before = medicare_state()
     with pytest.raises(PermissionDenied) as info:
         medicare.client_medicare_set(
@@ -247,7 +245,5 @@ def test_a_step_is_voided_in_a_pop_up_and_over_the_api(cfirm, cadmin, settled):
     ]
     assert voided.body["portal_final"] is None
     assert voided.body["hold"].startswith("Medicare hold: the case has a Medicare lien and no")
-    again = api.post(
-        f"/cases/{settled.pk}/medicare/steps/{portal.pk}/void", {"reason": "again"}
-    )
+    again = api.post(f"/cases/{settled.pk}/medicare/steps/{portal.pk}/void", {"reason": "again"})
     assert again.status == 409

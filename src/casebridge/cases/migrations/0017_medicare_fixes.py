@@ -18,38 +18,70 @@ def void_fixed_percentage_without_amount(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0016_cost_attorney_payees'),
+        ("cases", "0016_cost_attorney_payees"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='medicarestep',
-            name='cases_medicare_step_amount_required',
+            model_name="medicarestep",
+            name="cases_medicare_step_amount_required",
         ),
         migrations.AddField(
-            model_name='medicarestep',
-            name='void_reason',
+            model_name="medicarestep",
+            name="void_reason",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='medicarestep',
-            name='voided_at',
+            model_name="medicarestep",
+            name="voided_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='medicarestep',
-            name='voided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.user'),
+            model_name="medicarestep",
+            name="voided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="cases.user",
+            ),
         ),
         migrations.RunPython(void_fixed_percentage_without_amount, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='medicarestep',
-            constraint=models.CheckConstraint(condition=models.Q(('voided_at__isnull', True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='cases_medicare_step_void_has_reason'),
+            model_name="medicarestep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("voided_at__isnull", True),
+                    models.Q(("void_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="cases_medicare_step_void_has_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='medicarestep',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['conditional_payment_letter', 'final_demand', 'portal_final', 'fixed_percentage', 'payment']), _negated=True), ('amount_cents__isnull', False), ('voided_at__isnull', False), _connector='OR'), name='cases_medicare_step_amount_required'),
+            model_name="medicarestep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        (
+                            "kind__in",
+                            [
+                                "conditional_payment_letter",
+                                "final_demand",
+                                "portal_final",
+                                "fixed_percentage",
+                                "payment",
+                            ],
+                        ),
+                        _negated=True,
+                    ),
+                    ("amount_cents__isnull", False),
+                    ("voided_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="cases_medicare_step_amount_required",
+            ),
         ),
     ]

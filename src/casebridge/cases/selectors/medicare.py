@@ -146,9 +146,7 @@ _RELEASE_WORDS = {
 def releasing_step(steps: list[MedicareStep]) -> MedicareStep | None:
     """The newest (by date, then as recorded) final demand, portal final amount or
     fixed-percentage election that is not voided: the amount Medicare is owed."""
-    found = [
-        s for s in steps if s.kind in MEDICARE_RELEASING_STEPS and s.voided_at is None
-    ]
+    found = [s for s in steps if s.kind in MEDICARE_RELEASING_STEPS and s.voided_at is None]
     return max(found, key=lambda s: (s.on, s.pk)) if found else None
 
 

@@ -113,9 +113,7 @@ def client_medicare_set(
                     changed_at=clock.now(),
                 )
         except IntegrityError:  # set at the same moment by someone else (another case)
-            status = ClientMedicareStatus.objects.select_for_update().get(
-                contact_id=case.client_id
-            )
+            status = ClientMedicareStatus.objects.select_for_update().get(contact_id=case.client_id)
             was = status.is_beneficiary
             if was and not is_beneficiary:
                 require_admin(actor, "record that a client is no longer a Medicare beneficiary")
