@@ -157,8 +157,9 @@ def _csv_response(
     if filters is None:
         # one bad filter would otherwise export every event of the firm
         reasons = "; ".join(
-            f"{form.fields[field].label if field in form.fields else field}: {' '.join(str(e) for e in errors)}"
-            for field, errors in form.errors.items()
+            f"{form.fields[name].label if name in form.fields else name}: "
+            + " ".join(str(e) for e in errors)
+            for name, errors in form.errors.items()
         )
         return HttpResponse(
             f"The filters are not valid, so nothing was exported. {reasons}\n",
