@@ -16,7 +16,7 @@ from pydantic import Field
 from casebridge.cases.api.idempotency import idempotent
 from casebridge.cases.api.schemas import ERRORS, NOTE_LENGTH
 from casebridge.cases.api.security import context
-from casebridge.cases.models import Case, Firm, MedicareStepKind
+from casebridge.cases.models import Case, Firm, MedicareStep, MedicareStepKind
 from casebridge.cases.selectors.medicare import MedicarePicture, medicare_picture
 from casebridge.cases.services import medicare as medicare_service
 from casebridge.core.api.lookups import get_or_404
@@ -175,12 +175,13 @@ def medicare_step_void(
     request: HttpRequest, case_id: Id, step_id: Id, payload: VoidIn
 ) -> MedicareOut:
     """Void a step recorded in error, with a reason: it stays on record and no longer
-    counts (voiding the final demand can bring the hold back). 422 without a reason; 409
-    if it is voided already."""
+    counts (voiding the final demand can bring the hold back). 404 for a step not of the
+    case; 422 without a reason; 409 if it is voided already."""
     ctx = context(request)
     case = _case(ctx.firm, case_id)
+    step = get_or_404(MedicareStep.objects.filter(firm=ctx.firm, claim__case=case), step_id)
     medicare_service.medicare_step_void(
-        firm=ctx.firm, actor=ctx.user, case_id=case.pk, step_id=step_id, reason=payload.reason
+        firm=ctx.firm, actor=ctx.user, case_id=case.pk, step_id=step.pk, reason=payload.reason
     )
     return _out(case)
 

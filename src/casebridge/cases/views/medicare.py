@@ -38,7 +38,7 @@ class StepForm(forms.Form):
     amount = MoneyField(
         label="Amount",
         required=False,
-        help_text="The letter's, demand's, portal's or payment's amount.",
+        help_text="The letter's, demand's, portal's, fixed-percentage or payment's amount.",
     )
     note = forms.CharField(label="Note", max_length=255, required=False)
 
