@@ -193,7 +193,9 @@ def test_linking_is_both_ways_and_audited(cfirm, cadmin, case):
     assert list(other.linked_cases.all()) == [case]
     assert list(case.linked_cases.all()) == [other]
     [event] = audits("case", case.pk, "link")
-    assert event.summary == "Case PI-000001 linked to PI-000002"
+    assert event.summary == "Case PI-000001: linked to case PI-000002"
+    [back] = audits("case", other.pk, "link")
+    assert back.summary == "Case PI-000002: linked to case PI-000001"
     case_services.cases_unlink(case=other, other_case_id=case.pk, actor=cadmin)
     assert not case.linked_cases.exists()
 

@@ -119,7 +119,7 @@ def test_the_final_demand_releases_the_check_and_sets_the_60_day_deadline(cfirm,
 
 
 @pytest.mark.parametrize(
-    ("kind", "cents"), [("portal_final", 1_480_000), ("fixed_percentage", None)]
+    ("kind", "cents"), [("portal_final", 1_500_000), ("fixed_percentage", 1_500_000)]
 )
 def test_a_portal_final_amount_or_a_fixed_percentage_election_releases_it_too(
     cfirm, cadmin, settled, kind, cents

@@ -952,11 +952,12 @@ class MedicareStepKind(models.TextChoices):
     PAYMENT = "payment", "Payment made"
 
 
-#: The steps that carry an amount (and must).
+#: The steps that carry an amount (and must; a voided step is kept as it was recorded).
 MEDICARE_AMOUNT_STEPS = (
     MedicareStepKind.CONDITIONAL_PAYMENT_LETTER,
     MedicareStepKind.FINAL_DEMAND,
     MedicareStepKind.PORTAL_FINAL,
+    MedicareStepKind.FIXED_PERCENTAGE,
     MedicareStepKind.PAYMENT,
 )
 #: The steps that settle what Medicare is owed, so the client's check may go out.
@@ -969,7 +970,8 @@ MEDICARE_RELEASING_STEPS = (
 
 class MedicareStep(models.Model):
     """One dated step of a Medicare claim. Rows are only added: a corrected letter is a new
-    step of the same kind, and the newest of a kind counts."""
+    step of the same kind, and the newest of a kind counts. A step recorded in error is
+    voided with a reason (the row stays; a voided step no longer counts)."""
 
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
     claim = models.ForeignKey(MedicareClaim, on_delete=models.PROTECT, related_name="steps")
@@ -981,6 +983,11 @@ class MedicareStep(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     recorded_at = models.DateTimeField()
+    voided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [
@@ -988,12 +995,17 @@ class MedicareStep(models.Model):
                 condition=Q(kind__in=MedicareStepKind.values), name="cases_medicare_step_kind"
             ),
             models.CheckConstraint(
+                condition=Q(voided_at__isnull=True) | ~Q(void_reason=""),
+                name="cases_medicare_step_void_has_reason",
+            ),
+            models.CheckConstraint(
                 condition=Q(amount_cents__isnull=True) | Q(amount_cents__gte=0),
                 name="cases_medicare_step_amount_gte_0",
             ),
             models.CheckConstraint(
                 condition=~Q(kind__in=[k.value for k in MEDICARE_AMOUNT_STEPS])
-                | Q(amount_cents__isnull=False),
+                | Q(amount_cents__isnull=False)
+                | Q(voided_at__isnull=False),
                 name="cases_medicare_step_amount_required",
             ),
         ]

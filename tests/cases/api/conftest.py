@@ -19,6 +19,7 @@ from casebridge.cases.models import (
     ApiToken,
     Case,
     CaseType,
+    ClientMedicareStatus,
     Contact,
     Cost,
     CostCode,
@@ -30,13 +31,17 @@ from casebridge.cases.models import (
     IdempotencyRecord,
     Lien,
     LimitationRule,
+    MedicareClaim,
+    MedicareHoldOverride,
+    MedicareStep,
     Negotiation,
     Settlement,
     TrustItem,
     User,
 )
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import costs, deadlines, firms, settlement, two_factor
+from casebridge.cases.services import costs, deadlines, firms, medicare, settlement, two_factor
+from casebridge.core import clock
 from casebridge.core.models import AuditEvent
 from tests.cases.conftest import PASSWORD, cost_code
 from tests.cases.medical_helpers import medical_ids
@@ -275,6 +280,9 @@ def other_world(db) -> dict[str, int]:
         "deadline_id": deadlines.deadline_create(
             firm=firm, actor=admin, case_id=case.pk, title="Answer", due_date=dt.date(2027, 1, 1)
         ).pk,
+        "step_id": medicare.medicare_step_record(
+            firm=firm, actor=admin, case_id=case.pk, kind="notice_sent", on=clock.today()
+        ).pk,
     }
 
 
@@ -298,6 +306,10 @@ WRITTEN = (
     LimitationRule,
     Deadline,
     DeadlineReminder,
+    ClientMedicareStatus,
+    MedicareClaim,
+    MedicareStep,
+    MedicareHoldOverride,
 )
 
 

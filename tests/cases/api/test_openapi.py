@@ -63,6 +63,7 @@ EXPECTED_PATHS = {
     f"{P}/cases/{{case_id}}/medicare": {"get"},
     f"{P}/cases/{{case_id}}/medicare/beneficiary": {"put"},
     f"{P}/cases/{{case_id}}/medicare/steps": {"post"},
+    f"{P}/cases/{{case_id}}/medicare/steps/{{step_id}}/void": {"post"},
     f"{P}/cases/{{case_id}}/medicare/hold-override": {"post"},
     f"{P}/cases/{{case_id}}/medicare/hold-override/revoke": {"post"},
     f"{P}/audit-events": {"get"},
@@ -99,7 +100,7 @@ def test_every_post_but_login_takes_an_idempotency_key(anonymous):
         headers = [p["name"] for p in ops["post"].get("parameters", []) if p["in"] == "header"]
         expected = [] if path.endswith("/auth/session") else ["Idempotency-Key"]
         assert headers == expected, path
-    assert posts == 38  # 24 before issue 16
+    assert posts == 39  # 24 before issue 16
 
 
 def test_every_authenticated_endpoint_documents_the_error_shape(anonymous):

@@ -13,7 +13,8 @@ import pytest
 
 from casebridge.cases.models import LimitationRule
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import deadlines, settlement
+from casebridge.cases.services import deadlines, medicare, settlement
+from casebridge.core import clock
 from tests.cases.api.conftest import BASE, contact
 from tests.cases.conftest import cost_code
 from tests.cases.medical_helpers import MEDICAL_ID_NAMES, medical_bodies, medical_ids
@@ -97,6 +98,7 @@ ID_NAMES = (
     *MEDICAL_ID_NAMES,
     "rule_id",
     "deadline_id",
+    "step_id",
 )
 
 
@@ -171,6 +173,9 @@ def ids(cfirm, cadmin, cattorney, case, client_contact, open_cost, insurer) -> d
         "rule_id": LimitationRule.objects.filter(firm=cfirm).order_by("pk").first().pk,
         "deadline_id": deadlines.deadline_create(
             firm=cfirm, actor=cadmin, case_id=case.pk, title="T", due_date=dt.date(2027, 1, 1)
+        ).pk,
+        "step_id": medicare.medicare_step_record(
+            firm=cfirm, actor=cadmin, case_id=case.pk, kind="notice_sent", on=clock.today()
         ).pk,
     }
 
@@ -272,16 +277,17 @@ def valid_bodies(ids: dict[str, int]) -> dict[tuple[str, str], dict[str, object]
         ("post", "/liens/{lien_id}/accept"): {"final": "1.00", "accepted_on": "2026-01-01"},
         ("post", "/liens/{lien_id}/reopen"): {"reason": "R"},
         ("post", "/liens/{lien_id}/reductions"): {"step": "requested", "amount": "1.00"},
+        ("post", "/cases/{case_id}/lien-reductions/apply"): {"scenario": "procurement"},
         ("put", "/cases/{case_id}/medicare/beneficiary"): {"is_beneficiary": True},
         ("post", "/cases/{case_id}/medicare/steps"): {
             "kind": "final_demand",
-            "on": "2026-01-02",
+            "on": "2026-01-01",
             "amount": "1.00",
             "note": "N",
         },
+        ("post", "/cases/{case_id}/medicare/steps/{step_id}/void"): {"reason": "R"},
         ("post", "/cases/{case_id}/medicare/hold-override"): {"reason": "R"},
         ("post", "/cases/{case_id}/medicare/hold-override/revoke"): {"reason": "R"},
-        ("post", "/cases/{case_id}/lien-reductions/apply"): {"scenario": "procurement"},
         ("post", "/cases/{case_id}/trust-items"): {
             "kind": "lien",
             "amount": "1.00",

@@ -168,12 +168,12 @@ def beancount_export(
     above (403 ``role_required``); ``start`` after ``end`` is refused (422 on ``to``).
     Both are checked here, before the first line is asked for."""
     require_role(actor, Role.ACCOUNTANT, doing="Exporting the books")
-    for field, day in (("from", start), ("to", end)):
+    for name, day in (("from", start), ("to", end)):
         if day is not None and not EARLIEST <= day <= LATEST:
             raise ValidationFailed(
-                f"the {'start' if field == 'from' else 'end'} ({day.isoformat()}) is outside "
+                f"the {'start' if name == 'from' else 'end'} ({day.isoformat()}) is outside "
                 f"{EARLIEST.isoformat()} to {LATEST.isoformat()}",
-                field=field,
+                field=name,
             )
     if start is not None and end is not None and start > end:
         raise ValidationFailed(

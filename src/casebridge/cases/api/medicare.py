@@ -16,7 +16,7 @@ from pydantic import Field
 from casebridge.cases.api.idempotency import idempotent
 from casebridge.cases.api.schemas import ERRORS, NOTE_LENGTH
 from casebridge.cases.api.security import context
-from casebridge.cases.models import Case, Firm, MedicareStepKind
+from casebridge.cases.models import Case, Firm, MedicareStep, MedicareStepKind
 from casebridge.cases.selectors.medicare import MedicarePicture, medicare_picture
 from casebridge.cases.services import medicare as medicare_service
 from casebridge.core.api.lookups import get_or_404
@@ -28,12 +28,16 @@ REASON_LENGTH = 500
 
 
 class MedicareStepOut(Out):
+    id: int
     kind: MedicareStepKind
     label: str
     on: dt.date
     amount: Money | None
     note: str
     recorded_by: str
+    void_reason: str = Field(
+        description="Why the step was voided (empty while it counts; a voided step does not)."
+    )
 
 
 class MedicareOverrideOut(Out):
@@ -69,12 +73,14 @@ class MedicareOut(Out):
             medicare_liens=pic.liens,
             steps=[
                 MedicareStepOut(
+                    id=s.step_id,
                     kind=MedicareStepKind(s.kind),
                     label=s.label,
                     on=s.on,
                     amount=None if s.amount_cents is None else money(s.amount_cents),
                     note=s.note,
                     recorded_by=s.recorded_by,
+                    void_reason=s.void_reason,
                 )
                 for s in pic.steps
             ],
@@ -131,7 +137,9 @@ class StepIn(In):
     kind: MedicareStepKind
     on: dt.date
     amount: NonNegativeCents | None = Field(
-        default=None, description="Required for a letter, final demand, portal amount, payment."
+        default=None,
+        description="Required for a letter, final demand, portal amount, fixed-percentage "
+        "election and payment.",
     )
     note: str = Field(default="", max_length=NOTE_LENGTH)
 
@@ -152,6 +160,30 @@ def medicare_step_record(request: HttpRequest, case_id: Id, payload: StepIn) -> 
         note=payload.note,
     )
     return Status(201, _out(case))
+
+
+class VoidIn(In):
+    reason: str = Field(max_length=REASON_LENGTH)
+
+
+@router.post(
+    "/cases/{int:case_id}/medicare/steps/{int:step_id}/void",
+    response={200: MedicareOut, **ERRORS},
+)
+@idempotent
+def medicare_step_void(
+    request: HttpRequest, case_id: Id, step_id: Id, payload: VoidIn
+) -> MedicareOut:
+    """Void a step recorded in error, with a reason: it stays on record and no longer
+    counts (voiding the final demand can bring the hold back). 404 for a step not of the
+    case; 422 without a reason; 409 if it is voided already."""
+    ctx = context(request)
+    case = _case(ctx.firm, case_id)
+    step = get_or_404(MedicareStep.objects.filter(firm=ctx.firm, claim__case=case), step_id)
+    medicare_service.medicare_step_void(
+        firm=ctx.firm, actor=ctx.user, case_id=case.pk, step_id=step.pk, reason=payload.reason
+    )
+    return _out(case)
 
 
 class OverrideIn(In):

@@ -12,7 +12,8 @@ millisecond among a million events.
 
 Reading the rows. Who is the user's name (their email if they are gone); before and after
 are shown field by field, amounts as money, references by what they are called (a contact's
-name, a case's number, a cost code), and no database id is ever shown.
+name, a case's number, a cost code, a treatment's provider and first visit), and no
+database id is ever shown.
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from casebridge.cases.models import (
     Firm,
     Lien,
     Negotiation,
+    Treatment,
     User,
 )
-from casebridge.core import timezones, words
+from casebridge.core import clock, timezones, words
+from casebridge.core.dates import max_days_ahead
 from casebridge.core.models import AuditEvent
 from casebridge.core.money import format_cents
 
@@ -58,6 +61,12 @@ ENTITY_LABELS = {
     "client_medicare": "Medicare beneficiary",
     "medicare_step": "Medicare step",
     "medicare_hold": "Medicare hold",
+    "treatment": "Treatment",
+    "medical_bill": "Medical bill",
+    "medical_request": "Records and bills request",
+    "lien_reduction": "Lien reduction",
+    "deadline": "Deadline",
+    "limitation_rule": "Limitation rule",
 }
 
 #: Keys of before/after that refer to another row, and what kind of row.
@@ -105,6 +114,22 @@ def _start_of(day: dt.date, zone_name: str | None) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=timezones.zone(zone_name))
 
 
+#: No event is older: a "from" day before it does not narrow the list (and a day near the
+#: first representable one would overflow on the way to UTC).
+EARLIEST_DAY = dt.date(1900, 1, 1)
+
+
+def _day_bounds(filters: AuditFilters) -> tuple[dt.date | None, dt.date | None]:
+    """``since`` and ``until`` as they narrow the list: a "to" day past the last day a
+    record may carry (today plus the days ahead the firm's window allows) and a "from" day
+    before :data:`EARLIEST_DAY` do not narrow it, so any valid date (9999-12-31) is read
+    rather than overflowing."""
+    latest = clock.today() + dt.timedelta(days=max_days_ahead())
+    since = filters.since if filters.since is not None and filters.since > EARLIEST_DAY else None
+    until = filters.until if filters.until is not None and filters.until < latest else None
+    return since, until
+
+
 def audit_events(
     *, firm: Firm, filters: AuditFilters, case: Case | None = None
 ) -> QuerySet[AuditEvent]:
@@ -123,10 +148,11 @@ def audit_events(
         qs = qs.filter(entity_type=filters.entity)
     if filters.action:
         qs = qs.filter(action=filters.action)
-    if filters.since is not None:
-        qs = qs.filter(at__gte=_start_of(filters.since, firm.time_zone))
-    if filters.until is not None:
-        qs = qs.filter(at__lt=_start_of(filters.until + dt.timedelta(days=1), firm.time_zone))
+    since, until = _day_bounds(filters)
+    if since is not None:
+        qs = qs.filter(at__gte=_start_of(since, firm.time_zone))
+    if until is not None:
+        qs = qs.filter(at__lt=_start_of(until + dt.timedelta(days=1), firm.time_zone))
     if filters.text:
         qs = qs.filter(summary__icontains=filters.text)
     return qs.order_by("-at", "-pk")
@@ -181,6 +207,7 @@ class _Names:
     costs: dict[int, str]
     offers: dict[int, str]
     liens: dict[int, str]
+    treatments: dict[int, str]
 
 
 def _ids(events: Iterable[AuditEvent], keys: Iterable[str]) -> set[int]:
@@ -244,7 +271,14 @@ def _names(firm: Firm, events: list[AuditEvent]) -> _Names:
             "holder"
         )
     }
-    return _Names(users, contacts, cases, codes, costs, offers, liens)
+    treatments = {
+        t.pk: f"{t.provider.name}, "
+        + (f"first visit {words.format_day(t.first_visit)}" if t.first_visit else "no visit yet")
+        for t in Treatment.objects.filter(
+            firm=firm, pk__in=_ids(events, ["treatment"])
+        ).select_related("provider")
+    }
+    return _Names(users, contacts, cases, codes, costs, offers, liens, treatments)
 
 
 def _reference(key: str, value: object, names: _Names) -> str | None:
@@ -265,6 +299,8 @@ def _reference(key: str, value: object, names: _Names) -> str | None:
         table = names.offers
     elif base == "lien":
         table = names.liens
+    elif base == "treatment":
+        table = names.treatments
     if table is None:
         return None
     if value is None:

@@ -3,9 +3,11 @@ beneficiary, the case's Medicare liens, the steps of its conditional payment cas
 60-day payment deadline after the final demand, and the hold on the client's check.
 
 The hold (ADR 0039): while the client is a Medicare beneficiary or the case has a Medicare
-lien, the client's final check is not pushed to disbursement until what Medicare is owed
-is settled by a final demand, the recovery portal's final conditional payment amount or a
-fixed-percentage election, or a firm administrator overrides the hold with a reason.
+lien, the client's final check is not pushed to disbursement until Medicare's newest final
+amount (final demand, the recovery portal's final conditional payment amount or a
+fixed-percentage election, none voided) equals the accepted final amount of a Medicare lien
+of the case whose payment is staged or paid direct (a $0.00 final amount needs no lien),
+or a firm administrator overrides the hold with a reason.
 :func:`medicare_hold_reason` is the one sentence the service raises and the Settlement tab
 shows beside the disabled button.
 """
@@ -44,12 +46,15 @@ def payment_deadline(final_demand_on: dt.date) -> dt.date:
 
 @dataclass(frozen=True)
 class StepLine:
+    step_id: int
     kind: str
     label: str
     on: dt.date
     amount_cents: int | None
     note: str
     recorded_by: str
+    #: Why the step was voided ("" while it counts).
+    void_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,17 +128,71 @@ def override_in_effect(case: Case) -> MedicareHoldOverride | None:
     )
 
 
-def _released(case: Case) -> bool:
-    return MedicareStep.objects.filter(
-        claim__case=case, kind__in=[k.value for k in MEDICARE_RELEASING_STEPS]
-    ).exists()
+def _live_steps(case: Case) -> list[MedicareStep]:
+    """The case's Medicare steps that count (a voided step does not)."""
+    return list(MedicareStep.objects.filter(claim__case=case, voided_at__isnull=True))
+
+
+NO_FINAL_DEMAND = "no final demand is recorded"
+
+#: How the hold sentence names each releasing step's amount.
+_RELEASE_WORDS = {
+    MedicareStepKind.FINAL_DEMAND: "Medicare's final demand",
+    MedicareStepKind.PORTAL_FINAL: "the recovery portal's final conditional payment amount",
+    MedicareStepKind.FIXED_PERCENTAGE: "the fixed-percentage amount",
+}
+
+
+def releasing_step(steps: list[MedicareStep]) -> MedicareStep | None:
+    """The newest (by date, then as recorded) final demand, portal final amount or
+    fixed-percentage election that is not voided: the amount Medicare is owed."""
+    found = [s for s in steps if s.kind in MEDICARE_RELEASING_STEPS and s.voided_at is None]
+    return max(found, key=lambda s: (s.on, s.pk)) if found else None
+
+
+def _unsettled(case: Case) -> str:
+    """Why what Medicare is owed is not yet provided for ("" when it is): the newest final
+    amount (final demand, portal final or fixed percentage) must equal the accepted final
+    amount of a Medicare lien of the case whose payment is staged (or paid direct). A final
+    amount of $0.00 needs no lien."""
+    step = releasing_step(_live_steps(case))
+    if step is None:
+        return NO_FINAL_DEMAND
+    cents = int(step.amount_cents or 0)
+    said = f"{_RELEASE_WORDS[MedicareStepKind(step.kind)]} is {format_cents(cents)}"
+    if cents == 0:
+        return ""
+    liens = list(Lien.objects.filter(case=case, kind=LienKind.MEDICARE).order_by("pk"))
+    if not liens:
+        return f"{said}; the case has no Medicare lien to pay it"
+    staged = {
+        item.lien_id: item.amount_cents
+        for item in TrustItem.objects.filter(case=case, lien__in=liens)
+    }
+    for lien in liens:
+        if (
+            lien.accepted_on is not None
+            and lien.final_cents == cents
+            and (lien.paid_direct or staged.get(lien.pk) == cents)
+        ):
+            return ""
+    lien = next((each for each in liens if each.pk in staged), liens[0])
+    if lien.pk in staged:
+        return f"{said}; the Medicare lien is staged at {format_cents(staged[lien.pk])}"
+    if lien.accepted_on is None or lien.final_cents is None:
+        return f"{said}; the Medicare lien's final amount is not accepted"
+    return (
+        f"{said}; the Medicare lien is accepted at {format_cents(lien.final_cents)} "
+        "and its payment is not staged"
+    )
 
 
 def medicare_hold_reason(case: Case, *, staged_only: bool = True) -> str:
     """Why the client's final check may not go to disbursement for Medicare's sake ("" when
     it may): there is a client check staged (``staged_only=False``: whether or not one is
     yet, as the Medicare section warns ahead), Medicare's rules apply (beneficiary or
-    Medicare lien), nothing settles what Medicare is owed, and no override is in effect."""
+    Medicare lien), Medicare's final amount is not matched by an accepted and staged
+    Medicare lien (:func:`_unsettled`), and no override is in effect."""
     if (
         staged_only
         and not TrustItem.objects.filter(
@@ -145,23 +204,32 @@ def medicare_hold_reason(case: Case, *, staged_only: bool = True) -> str:
     medicare_lien = Lien.objects.filter(case=case, kind=LienKind.MEDICARE).exists()
     if not (beneficiary or medicare_lien):
         return ""
-    if _released(case) or override_in_effect(case) is not None:
+    if override_in_effect(case) is not None:
+        return ""
+    unsettled = _unsettled(case)
+    if not unsettled:
         return ""
     why = (
         f"{case.client.name} is a Medicare beneficiary"
         if beneficiary
         else "the case has a Medicare lien"
     )
+    if unsettled == NO_FINAL_DEMAND:
+        return (
+            f"Medicare hold: {why} and no final demand is recorded, so the client's check "
+            "waits; record Medicare's final demand (or the recovery portal's final "
+            "conditional payment amount, or a fixed-percentage election), or a firm "
+            "administrator can override the hold with a reason"
+        )
     return (
-        f"Medicare hold: {why} and no final demand is recorded, so the client's check waits; "
-        "record Medicare's final demand (or the recovery portal's final conditional payment "
-        "amount, or a fixed-percentage election), or a firm administrator can override the "
-        "hold with a reason"
+        f"Medicare hold: {why} and {unsettled}, so the client's check waits; accept the "
+        "Medicare lien at that amount and stage its payment, or a firm administrator can "
+        "override the hold with a reason"
     )
 
 
 def _latest(steps: list[MedicareStep], kind: str) -> MedicareStep | None:
-    found = [s for s in steps if s.kind == kind]
+    found = [s for s in steps if s.kind == kind and s.voided_at is None]
     return max(found, key=lambda s: (s.on, s.pk)) if found else None
 
 
@@ -190,12 +258,14 @@ def medicare_picture(*, case: Case) -> MedicarePicture:
         liens=liens,
         steps=[
             StepLine(
+                s.pk,
                 s.kind,
                 s.get_kind_display(),
                 s.on,
                 s.amount_cents,
                 s.note,
                 s.recorded_by.display_name if s.recorded_by else "",
+                s.void_reason if s.voided_at is not None else "",
             )
             for s in steps
         ],

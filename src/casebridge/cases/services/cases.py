@@ -311,24 +311,30 @@ def cases_link(*, case: Case, other_case_id: int, actor: User) -> None:
     if other.pk == case.pk:
         raise ValidationFailed("a case cannot be linked to itself", field="case")
     case.linked_cases.add(other)
-    cases_audit(
-        firm_id=case.firm_id,
-        actor=actor,
-        action="link",
-        entity_type="case",
-        entity_id=case.pk,
-        summary=f"Case {case.number} linked to {other.number}",
-    )
+    # one event for each case, under "Case <number>: ", so both cases' audit trails show it
+    for this, that in ((case, other), (other, case)):
+        cases_audit(
+            firm_id=case.firm_id,
+            actor=actor,
+            action="link",
+            entity_type="case",
+            entity_id=this.pk,
+            summary=f"Case {this.number}: linked to case {that.number}",
+        )
 
 
 @transaction.atomic
 def cases_unlink(*, case: Case, other_case_id: int, actor: User) -> None:
-    case.linked_cases.remove(other_case_id)
-    cases_audit(
-        firm_id=case.firm_id,
-        actor=actor,
-        action="unlink",
-        entity_type="case",
-        entity_id=case.pk,
-        summary=f"Case {case.number} unlinked from case {other_case_id}",
-    )
+    other = Case.objects.filter(firm_id=case.firm_id, pk=other_case_id).first()
+    if other is None:
+        raise ValidationFailed("the case to unlink was not found in this firm", field="case")
+    case.linked_cases.remove(other)
+    for this, that in ((case, other), (other, case)):
+        cases_audit(
+            firm_id=case.firm_id,
+            actor=actor,
+            action="unlink",
+            entity_type="case",
+            entity_id=this.pk,
+            summary=f"Case {this.number}: unlinked from case {that.number}",
+        )

@@ -436,7 +436,7 @@ def case_deadlines_recompute(*, case: Case, actor: User | None, why: str) -> lis
                 action="create",
                 entity_type="deadline",
                 entity_id=deadline.pk,
-                summary=f"{deadline.title} computed for case {case.number}: due "
+                summary=f"Case {case.number}: {deadline.title} computed: due "
                 f"{format_day(computed)}",
                 after={**_deadline_values(deadline), "case": case.number},
             )
@@ -466,7 +466,7 @@ def _audit_change(
         action="change",
         entity_type="deadline",
         entity_id=deadline.pk,
-        summary=f"Deadline {deadline.title} changed: {reason}",
+        summary=f"Case {deadline.case.number}: deadline {deadline.title} changed: {reason}",
         before={k: v for k, v in before.items() if after[k] != v},
         after={**{k: v for k, v in after.items() if before[k] != v}, "reason": reason},
     )
@@ -525,7 +525,7 @@ def deadline_create(
         action="create",
         entity_type="deadline",
         entity_id=deadline.pk,
-        summary=f"Deadline {title} for case {case.number}: due {format_day(due_date)}",
+        summary=f"Case {case.number}: deadline {title}: due {format_day(due_date)}",
         after={**_deadline_values(deadline), "case": case.number, "note": note.strip()},
     )
     return deadline
@@ -589,7 +589,7 @@ def deadline_satisfy(
         action="satisfy",
         entity_type="deadline",
         entity_id=deadline.pk,
-        summary=f"Deadline {deadline.title} of case {deadline.case.number} satisfied",
+        summary=f"Case {deadline.case.number}: deadline {deadline.title} satisfied",
         before={"status": DeadlineStatus.OPEN},
         after={"status": DeadlineStatus.SATISFIED, "satisfied_on": satisfied_on, "note": note},
     )

@@ -44,8 +44,9 @@ def _event(
         "action": action,
         "entity_type": "trust_item",
         "entity_id": item.pk,
-        "summary": f"{item.get_kind_display()} of {format_cents(item.amount_cents)} to "
-        f"{item.payee_name}: {summary}",
+        # under "Case <number>: ", so the case's audit trail shows it
+        "summary": f"Case {item.case.number}: {item.get_kind_display()} of "
+        f"{format_cents(item.amount_cents)} to {item.payee_name}: {summary}",
         "before": {
             "status": item.status,
             "check_number": item.check_number,
@@ -57,7 +58,8 @@ def _event(
 
 def _to_disburse(firm: Firm, ids: Sequence[int]) -> list[TrustItem]:
     return list(
-        TrustItem.objects.select_for_update()
+        TrustItem.objects.select_for_update(of=("self",))
+        .select_related("case")
         .filter(firm=firm, pk__in=list(ids), status=TrustItemStatus.TO_BE_DISBURSED)
         .order_by("pk")
     )
@@ -153,7 +155,8 @@ def trust_items_reopen(
     """The check or invoice that paid these payments was voided (the money is back in
     trust): they are To Be Disbursed again, their check number or invoice cleared."""
     items = list(
-        TrustItem.objects.select_for_update()
+        TrustItem.objects.select_for_update(of=("self",))
+        .select_related("case")
         .filter(firm=firm, pk__in=list(item_ids), status=TrustItemStatus.DISBURSED)
         .order_by("pk")
     )

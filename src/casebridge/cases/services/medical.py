@@ -147,17 +147,20 @@ def _note(text: str, field: str = "note", length: int = 500) -> str:
     return text
 
 
-def _provider(firm: Firm, actor: User, provider_id: int) -> Contact:
-    """The firm's contact ``provider_id``, marked a medical provider if it was not yet."""
+def _provider(firm: Firm, actor: User, provider_id: int, *, case: Case) -> Contact:
+    """The firm's contact ``provider_id``, marked a medical provider if it was not yet (the
+    event under "Case <number>: ", so the case's audit trail shows it)."""
     contact = Contact.objects.filter(firm=firm, pk=provider_id).first()
     if contact is None:
         raise ValidationFailed("provider not found in this firm", field="provider")
     if not contact.is_medical_provider:
-        _mark_provider(firm, actor, contact, True)
+        _mark_provider(firm, actor, contact, True, case=case)
     return contact
 
 
-def _mark_provider(firm: Firm, actor: User | None, contact: Contact, value: bool) -> None:
+def _mark_provider(
+    firm: Firm, actor: User | None, contact: Contact, value: bool, *, case: Case | None = None
+) -> None:
     Contact.objects.filter(pk=contact.pk).update(is_medical_provider=value)
     contact.is_medical_provider = value
     cases_audit(
@@ -166,7 +169,8 @@ def _mark_provider(firm: Firm, actor: User | None, contact: Contact, value: bool
         action="change",
         entity_type="contact",
         entity_id=contact.pk,
-        summary=f"{contact.name} {'is' if value else 'is no longer'} a medical provider",
+        summary=(f"Case {case.number}: " if case is not None else "")
+        + f"{contact.name} {'is' if value else 'is no longer'} a medical provider",
         before={"is_medical_provider": not value},
         after={"is_medical_provider": value},
     )
@@ -287,7 +291,7 @@ def treatment_create(
     values = _treatment_values(
         firm, first_visit=first_visit, last_visit=last_visit, status=status, note=note
     )
-    provider = _provider(firm, actor, provider_id)
+    provider = _provider(firm, actor, provider_id, case=case)
     treatment = Treatment.objects.create(
         firm=firm,
         case=case,
@@ -340,7 +344,7 @@ def treatment_update(
             "(add a treatment by the other provider instead)",
             field="provider",
         )
-    treatment.provider = _provider(firm, actor, provider_id)
+    treatment.provider = _provider(firm, actor, provider_id, case=treatment.case)
     for name, value in values.items():
         setattr(treatment, name, value)
     after = _treatment_state(treatment)
@@ -470,7 +474,7 @@ def bill_create(
         bill_date=bill_date,
         reference=reference,
     )
-    provider = _provider(firm, actor, provider_id)
+    provider = _provider(firm, actor, provider_id, case=case)
     bill = Bill.objects.create(
         firm=firm,
         case=case,
@@ -521,7 +525,7 @@ def bill_update(
         reference=reference,
     )
     before = _bill_state(bill)
-    bill.provider = _provider(firm, actor, provider_id)
+    bill.provider = _provider(firm, actor, provider_id, case=bill.case)
     bill.treatment = treatment
     for name, value in values.items():
         setattr(bill, name, value)
@@ -674,7 +678,7 @@ def medical_request_create(
     _active(firm, actor)
     case = _case(firm, case_id)
     values = _request_values(firm, dates, note)
-    provider = _provider(firm, actor, provider_id)
+    provider = _provider(firm, actor, provider_id, case=case)
     if MedicalRequest.objects.filter(case=case, provider=provider).exists():
         raise Conflict(
             f"{provider.name} already has a records and bills request on this case; "

@@ -26,9 +26,14 @@ from casebridge.cases.models import (
     MedicareHoldOverride,
     MedicareStep,
     MedicareStepKind,
+    Permission,
+    Settlement,
+    TrustItem,
+    TrustItemKind,
+    TrustItemStatus,
     User,
 )
-from casebridge.cases.permissions import require_admin
+from casebridge.cases.permissions import require, require_admin
 from casebridge.cases.services.dates import date_in_window
 from casebridge.core import clock
 from casebridge.core.money import format_cents
@@ -42,6 +47,13 @@ def _case(firm: Firm, case_id: int) -> Case:
     if case is None:
         raise ValidationFailed("case not found in this firm", field="case")
     return case
+
+
+def _lock(case: Case) -> None:
+    """Lock the case's settlement row, the lock Push to Disbursement checks the hold under
+    (services/settlement.py): a Medicare write waits for a push in progress, and a push
+    waits for it, so the hold a push saw is the hold that is in force."""
+    Settlement.objects.select_for_update().filter(case=case).first()
 
 
 def _audit(
@@ -82,16 +94,34 @@ def client_medicare_set(
     """Mark the case's client as a Medicare beneficiary, or not. The flag belongs to the
     person, so it holds on all of their cases."""
     case = _case(firm, case_id)
+    _lock(case)
     status = (
         ClientMedicareStatus.objects.select_for_update().filter(contact_id=case.client_id).first()
     )
     was = status.is_beneficiary if status is not None else False
+    if was and not is_beneficiary:
+        # unticking the flag lifts the hold on every case of the person
+        require_admin(actor, "record that a client is no longer a Medicare beneficiary")
     if status is None:
-        status = ClientMedicareStatus(firm=firm, contact_id=case.client_id)
-    status.is_beneficiary = is_beneficiary
-    status.changed_by = actor
-    status.changed_at = clock.now()
-    status.save()
+        try:
+            with transaction.atomic():
+                status = ClientMedicareStatus.objects.create(
+                    firm=firm,
+                    contact_id=case.client_id,
+                    is_beneficiary=is_beneficiary,
+                    changed_by=actor,
+                    changed_at=clock.now(),
+                )
+        except IntegrityError:  # set at the same moment by someone else (another case)
+            status = ClientMedicareStatus.objects.select_for_update().get(contact_id=case.client_id)
+            was = status.is_beneficiary
+            if was and not is_beneficiary:
+                require_admin(actor, "record that a client is no longer a Medicare beneficiary")
+    if status.is_beneficiary != is_beneficiary or status.changed_by_id is None:
+        status.is_beneficiary = is_beneficiary
+        status.changed_by = actor
+        status.changed_at = clock.now()
+        status.save(update_fields=["is_beneficiary", "changed_by", "changed_at"])
     if was != is_beneficiary:
         _audit(
             case,
@@ -142,8 +172,13 @@ def medicare_step_record(
     note: str = "",
 ) -> MedicareStep:
     """Record a dated step of the case's Medicare conditional payment case (its claim is
-    opened with the first step). A letter, final demand, portal amount or payment carries
-    its amount; a corrected one is recorded again and the newest counts."""
+    opened with the first step). A letter, final demand, portal amount, fixed-percentage
+    election or payment carries its amount; a corrected one is recorded again and the
+    newest counts. Needs the Deposit Settlement permission (a fixed-percentage election: a
+    firm administrator), as a releasing step lets the client's check go out."""
+    require(actor, Permission.DEPOSIT_SETTLEMENT)
+    if kind == MedicareStepKind.FIXED_PERCENTAGE:
+        require_admin(actor, "elect Medicare's fixed-percentage option")
     case = _case(firm, case_id)
     if kind not in MedicareStepKind.values:
         raise ValidationFailed(
@@ -158,6 +193,7 @@ def medicare_step_record(
     note = plain_line(note, field="note").strip()
     if len(note) > 255:
         raise ValidationFailed("the note is longer than 255 characters", field="note")
+    _lock(case)
     claim = _claim_for(case, actor)
     step = MedicareStep.objects.create(
         firm=firm,
@@ -183,6 +219,47 @@ def medicare_step_record(
 
 
 @transaction.atomic
+def medicare_step_void(
+    *, firm: Firm, actor: User, case_id: int, step_id: int, reason: str
+) -> MedicareStep:
+    """Void a step recorded in error, with a reason: the row stays (who voided it, when,
+    why) and no longer counts, so voiding a final demand can bring the hold back. Needs
+    the Deposit Settlement permission (a fixed-percentage election: a firm administrator)."""
+    require(actor, Permission.DEPOSIT_SETTLEMENT)
+    case = _case(firm, case_id)
+    text = _reason(reason)
+    _lock(case)
+    step = (
+        MedicareStep.objects.select_for_update()
+        .filter(firm=firm, claim__case=case, pk=step_id)
+        .first()
+    )
+    if step is None:
+        raise ValidationFailed("no such Medicare step on this case", field="step")
+    if step.kind == MedicareStepKind.FIXED_PERCENTAGE:
+        require_admin(actor, "void a fixed-percentage election")
+    if step.voided_at is not None:
+        raise Conflict("this Medicare step is voided already")
+    step.voided_by = actor
+    step.voided_at = clock.now()
+    step.void_reason = text
+    step.save(update_fields=["voided_by", "voided_at", "void_reason"])
+    amount = f" {format_cents(step.amount_cents)}" if step.amount_cents is not None else ""
+    _audit(
+        case,
+        actor,
+        "void",
+        "medicare_step",
+        step.pk,
+        f"Medicare: {step.get_kind_display().lower()}{amount} on {step.on.isoformat()} "
+        f"voided: {text}",
+        before={"voided": False},
+        after={"voided": True, "reason": text},
+    )
+    return step
+
+
+@transaction.atomic
 def medicare_hold_override(
     *, firm: Firm, actor: User, case_id: int, reason: str
 ) -> MedicareHoldOverride:
@@ -191,6 +268,7 @@ def medicare_hold_override(
     require_admin(actor, "override the Medicare hold")
     case = _case(firm, case_id)
     text = _reason(reason)
+    _lock(case)
     if MedicareHoldOverride.objects.filter(case=case, revoked_at__isnull=True).exists():
         raise Conflict("an override of the Medicare hold is already in effect on this case")
     try:
@@ -223,6 +301,7 @@ def medicare_hold_override_revoke(
     require_admin(actor, "revoke an override of the Medicare hold")
     case = _case(firm, case_id)
     note = plain_line(reason, field="reason").strip()[:REASON_LENGTH]
+    _lock(case)
     override = (
         MedicareHoldOverride.objects.select_for_update()
         .filter(case=case, revoked_at__isnull=True)
@@ -230,6 +309,15 @@ def medicare_hold_override_revoke(
     )
     if override is None:
         raise ValidationFailed("no override of the Medicare hold is in effect on this case")
+    if (
+        TrustItem.objects.filter(case=case, kind=TrustItemKind.CLIENT)
+        .exclude(status=TrustItemStatus.STAGED)
+        .exists()
+    ):
+        raise Conflict(
+            "the client's check has already been pushed to disbursement under this override, "
+            "so revoking it would not hold the check; the override stays on record"
+        )
     override.revoked_by = actor
     override.revoked_at = clock.now()
     override.revoke_reason = note

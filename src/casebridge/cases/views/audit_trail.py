@@ -59,9 +59,13 @@ class AuditFilterForm(forms.Form):
         assert isinstance(entity_field, forms.ChoiceField)
         entity_field.choices = [("", "Any record"), *entity_choices()]
 
-    def filters(self) -> AuditFilters:
-        if not self.is_valid():
+    def filters(self) -> AuditFilters | None:
+        """The filters asked for; None when one is not valid (its error is on the form):
+        the list then shows nothing rather than quietly dropping every filter."""
+        if not self.is_bound:
             return AuditFilters()
+        if not self.is_valid():
+            return None
         data = self.cleaned_data
         return AuditFilters(
             user_id=data["user"],
@@ -87,6 +91,15 @@ def _query_url(request: HttpRequest, **changes: str | None) -> str:
 def _page(request: HttpRequest, firm: Firm, case: Case | None) -> dict[str, Any]:
     form = AuditFilterForm(request.GET or None, firm=firm)
     filters = form.filters()
+    if filters is None:
+        return {
+            "form": form,
+            "rows": [],
+            "next_url": "",
+            "newest_url": "",
+            "export_query": _query_url(request, cursor=None),
+            "page_error": "Correct the filters to see the events.",
+        }
     qs = audit_events(firm=firm, filters=filters, case=case)
     cursor = request.GET.get("cursor") or None
     error = ""
@@ -138,8 +151,21 @@ class _Echo:
 
 def _csv_response(
     request: HttpRequest, firm: Firm, case: Case | None, name: str
-) -> StreamingHttpResponse:
-    filters = AuditFilterForm(request.GET or None, firm=firm).filters()
+) -> HttpResponse | StreamingHttpResponse:
+    form = AuditFilterForm(request.GET or None, firm=firm)
+    filters = form.filters()
+    if filters is None:
+        # one bad filter would otherwise export every event of the firm
+        reasons = "; ".join(
+            f"{form.fields[name].label if name in form.fields else name}: "
+            + " ".join(str(e) for e in errors)
+            for name, errors in form.errors.items()
+        )
+        return HttpResponse(
+            f"The filters are not valid, so nothing was exported. {reasons}\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     qs = audit_events(firm=firm, filters=filters, case=case)
     zone = firm.time_zone
     writer = csv.writer(_Echo())
@@ -165,13 +191,13 @@ def _csv_response(
     return response
 
 
-def _case_audit_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def _case_audit_export(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     me = cases_user(request)
     case = case_of(request, pk)
     return _csv_response(request, me.firm, case, f"audit-trail-case-{case.number}")
 
 
-def _firm_audit_export(request: HttpRequest) -> StreamingHttpResponse:
+def _firm_audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     me = cases_user(request)
     return _csv_response(request, me.firm, None, "audit-trail")
 

@@ -9,12 +9,13 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from casebridge.cases.auth import cases_admin_required, cases_login_required, cases_user
 from casebridge.cases.forms import DateInput
-from casebridge.cases.models import MedicareStepKind
+from casebridge.cases.models import MedicareStep, MedicareStepKind
 from casebridge.cases.selectors.medicare import medicare_picture, override_in_effect
 from casebridge.cases.services import medicare as medicare_services
 from casebridge.core.money import format_cents
@@ -37,9 +38,19 @@ class StepForm(forms.Form):
     amount = MoneyField(
         label="Amount",
         required=False,
-        help_text="The letter's, demand's, portal's or payment's amount.",
+        help_text="The letter's, demand's, portal's, fixed-percentage or payment's amount.",
     )
     note = forms.CharField(label="Note", max_length=255, required=False)
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the step was recorded in error; kept in the audit trail. A voided "
+        "step no longer counts.",
+    )
 
 
 class OverrideForm(forms.Form):
@@ -117,6 +128,36 @@ def step_view(request: HttpRequest, pk: int) -> HttpResponse:
         initial={"kind": request.GET.get("kind", MedicareStepKind.NOTICE_SENT)},
         context={"case": case},
         field_map={"amount_cents": "amount"},
+    )
+
+
+@cases_login_required
+@require_http_methods(["GET", "POST"])
+def step_void_view(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
+    me = cases_user(request)
+    case = case_of(request, pk)
+    step = get_object_or_404(
+        MedicareStep, firm=me.firm, claim__case=case, pk=step_id, voided_at__isnull=True
+    )
+
+    def void(form: VoidForm) -> str:
+        medicare_services.medicare_step_void(
+            firm=me.firm,
+            actor=me,
+            case_id=case.pk,
+            step_id=step.pk,
+            reason=form.cleaned_data["reason"],
+        )
+        return f"Medicare: {step.get_kind_display().lower()} of {step.on.isoformat()} voided."
+
+    return popup_form(
+        request,
+        VoidForm,
+        on_valid=void,
+        template="cases/medicare/_void_form.html",
+        title=f"Void the step · {step.get_kind_display()} of {step.on.isoformat()}",
+        success=_tab_url(case.pk),
+        context={"case": case, "step": step},
     )
 
 

@@ -146,6 +146,11 @@ urlpatterns: list[URLPattern] = [
     # Medicare on the Settlement tab and the audit trail (issue 16)
     path("<int:pk>/medicare/beneficiary/", medicare.beneficiary_view, name="medicare_beneficiary"),
     path("<int:pk>/medicare/steps/new/", medicare.step_view, name="medicare_step"),
+    path(
+        "<int:pk>/medicare/steps/<int:step_id>/void/",
+        medicare.step_void_view,
+        name="medicare_step_void",
+    ),
     path("<int:pk>/medicare/override/", medicare.override_view, name="medicare_override"),
     path(
         "<int:pk>/medicare/override/revoke/",
