@@ -15,6 +15,7 @@ from casebridge.cases.errors import Locked, PermissionDenied, ValidationFailed
 from casebridge.cases.models import Lien, Settlement, TrustItem
 from casebridge.cases.selectors.settlement import excess_deposit_warning
 from casebridge.cases.services import firms, settlement
+from casebridge.cases.services import medicare as medicare_service
 from tests.cases.helpers import (
     D,
     audits,
@@ -172,6 +173,10 @@ def test_reopening_is_refused_after_push_to_disbursement(cfirm, cadmin, case, fu
     stage(cfirm, cadmin, case, "lien", of=full["medicare"])
     stage(cfirm, cadmin, case, "fee")
     settlement.push_to_client_trust(firm=cfirm, actor=cadmin, case_id=case.pk)
+    # Medicare's final demand, paid direct at that amount: the hold releases (ADR 0039)
+    medicare_service.medicare_step_record(
+        firm=cfirm, actor=cadmin, case_id=case.pk, kind="final_demand", on=D, amount_cents=MEDICARE
+    )
     settlement.push_to_disbursement(firm=cfirm, actor=cadmin, case_id=case.pk)
     with refused(Locked, code="locked") as info:
         reopen(cfirm, cadmin, full["medicare"])

@@ -10,6 +10,7 @@ import pytest
 from casebridge.cases.errors import Locked, StagingExceedsTrust, ValidationFailed
 from casebridge.cases.models import Settlement, TrustItem, TrustItemKind, TrustItemStatus
 from casebridge.cases.services import firms, settlement
+from casebridge.cases.services import medicare as medicare_service
 from tests.cases.helpers import (
     add_cost,
     audits,
@@ -512,6 +513,15 @@ def test_after_push_to_disbursement_a_late_deposit_is_refused(cfirm, cadmin, cas
     stage(cfirm, cadmin, case, "lien", of=medicare)
     stage(cfirm, cadmin, case, "fee")
     push(cfirm, cadmin, case)
+    # Medicare's final demand, paid direct at that amount: the hold releases (ADR 0039)
+    medicare_service.medicare_step_record(
+        firm=cfirm,
+        actor=cadmin,
+        case_id=case.pk,
+        kind="final_demand",
+        on=medicare.accepted_on,
+        amount_cents=200_000,
+    )
     disburse(cfirm, cadmin, case)
     with refused(Locked, code="locked") as info:
         deposit(cfirm, cadmin, case, accepted, 200_000, check="2")

@@ -136,6 +136,13 @@ def test_reopening_after_push_to_disbursement_is_409(api, case, insurer, medicar
     stage(api, case, "lien", lien_id=lien_id)
     stage(api, case, "fee")
     assert api.post(f"/cases/{case.pk}/push-to-client-trust").status == 200
+    # Medicare's final demand, paid direct at that amount: the hold releases (ADR 0039)
+    step = {
+        "kind": "final_demand",
+        "on": made["lien"]["accepted_on"],
+        "amount": made["lien"]["final"],
+    }
+    assert api.post(f"/cases/{case.pk}/medicare/steps", step).status == 201
     assert api.post(f"/cases/{case.pk}/push-to-disbursement").status == 200
     before = db_state()
     refused(
