@@ -352,7 +352,7 @@ class Settling(RuleBasedStateMachine):
             firm=self.firm,
             actor=self.admin,
             case_id=self.case.pk,
-            kind="medicare" if paid_direct else "medical",
+            kind="health_insurance" if paid_direct else "medical",  # Medicare: its own tests
             holder_id=contact(self.firm, f"Holder {len(self.liens)}").pk,
             claimed_cents=claimed,
             paid_direct=paid_direct,

@@ -12,9 +12,14 @@ from playwright.sync_api import Browser, expect
 from casebridge.cases.services import medical
 from casebridge.core import clock
 from tests.browser.conftest import _watched_page, row_action
-from tests.browser.conftest import browser as browser  # the fixture, for this module
 from tests.browser.screens import SIZES, check_page
 from tests.cases.conftest import PASSWORD
+from tests.cases.conftest import cadmin as cadmin
+from tests.cases.conftest import case as case  # the cases side's fixtures, for this module
+from tests.cases.conftest import cattorney as cattorney
+from tests.cases.conftest import cfirm as cfirm
+from tests.cases.conftest import client_contact as client_contact
+from tests.cases.conftest import paralegal as paralegal
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
