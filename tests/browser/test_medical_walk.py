@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 from casebridge.cases.services import medical
 from casebridge.core import clock
 from tests.browser.conftest import _watched_page, row_action
-from tests.browser.screens import SIZES, check_page
+from tests.browser.screens import SIZES, axe_problems, fit_problems, shoot
 from tests.cases.conftest import PASSWORD
 from tests.cases.conftest import cadmin as cadmin
 from tests.cases.conftest import case as case  # the cases side's fixtures, for this module
@@ -22,6 +22,13 @@ from tests.cases.conftest import client_contact as client_contact
 from tests.cases.conftest import paralegal as paralegal
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
+
+
+def checked(page, name: str, size: str) -> list[str]:
+    """What is wrong with the page; its screenshot kept with the walks
+    (``walk-<size>/``), not among the main screens test_screens_fit counts."""
+    shoot(page, f"walk-{size}/{name}.png")
+    return fit_problems(page, name, size) + axe_problems(page, name, size)
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -51,7 +58,7 @@ def test_the_treatment_tab_in_a_browser(live_server, request, cfirm, paralegal, 
 
         page.goto(f"{base}/cases/{case.pk}/treatment/")
         expect(page.get_by_role("heading", name="Bills", exact=True)).to_be_visible()
-        assert check_page(page, "cases-treatment", size) == []
+        assert checked(page, "treatment-tab", size) == []
 
         page.get_by_role("link", name="Add bill", exact=True).click()
         dialog = page.get_by_role("dialog", name=f"Add bill · {case.number}")
@@ -67,7 +74,7 @@ def test_the_treatment_tab_in_a_browser(live_server, request, cfirm, paralegal, 
         )
         # axe after the refusal: it leaves empty style attributes, which htmx's settling
         # would copy onto a swapped form (refused by the CSP)
-        assert check_page(page, "cases-treatment-bill-popup", size) == []
+        assert checked(page, "treatment-bill-popup", size) == []
         dialog.get_by_label("Paid by health insurance").fill("250.00")
         dialog.get_by_role("button", name="Add bill").click()
         expect(page.locator('[data-figure="outstanding"]')).to_have_text("$350.00")
