@@ -569,7 +569,7 @@ def settle_and_measure(
 # --- A firm kept for the next run (--dump-to, --from-dump) ----------------------------------
 
 #: What a kept firm needs besides its rows: the keys its secrets were sealed with.
-KEPT_KEYS = ("CASEBRIDGE_SECRET_KEY", "CASEBRIDGE_BRIDGE_KEYS")
+KEPT_KEYS = ("CASEBRIDGE_SECRET_KEY", "CASEBRIDGE_BRIDGE_KEYS", "CASEBRIDGE_DATA_KEYS")
 
 
 def dump_kept(tag: str, env: dict[str, str], path: str) -> None:

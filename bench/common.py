@@ -108,6 +108,7 @@ def bench_env(var_dir: str, **extra: str) -> dict[str, str]:
         "CASEBRIDGE_FAST_HASHER": "1",
         "CASEBRIDGE_SECRET_KEY": f"bench-only-{os.urandom(24).hex()}",
         "CASEBRIDGE_BRIDGE_KEYS": Fernet.generate_key().decode(),
+        "CASEBRIDGE_DATA_KEYS": Fernet.generate_key().decode(),
         "CASEBRIDGE_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
         # the books on a loopback port of this machine (issue 13: refused unless allowed)
         "CASEBRIDGE_ALLOW_LOOPBACK_BOOKS": "1",

@@ -9,8 +9,8 @@ production", and the ADR "Settings fail closed").
 - ``CASEBRIDGE_ENV``: ``production`` (the default, also when unset or empty) or
   ``development`` (local runs only: DEBUG on unless ``CASEBRIDGE_DEBUG=0``, a built-in
   secret key, plain-HTTP cookies).
-- ``CASEBRIDGE_SECRET_KEY``, ``CASEBRIDGE_BRIDGE_KEYS``, ``CASEBRIDGE_ALLOWED_HOSTS``:
-  required in production.
+- ``CASEBRIDGE_SECRET_KEY``, ``CASEBRIDGE_BRIDGE_KEYS``, ``CASEBRIDGE_DATA_KEYS``,
+  ``CASEBRIDGE_ALLOWED_HOSTS``: required in production.
 - ``CASEBRIDGE_BEHIND_TLS_PROXY=1``: a proxy terminates TLS and sets ``X-Forwarded-Proto``;
   ``CASEBRIDGE_CSRF_TRUSTED_ORIGINS``: origins (``https://host``) whose forms are accepted
   when the proxy does not pass the browser's host through.
@@ -478,6 +478,22 @@ for _position, _key in enumerate(BRIDGE_TOKEN_KEYS, start=1):
     except ValueError:
         raise ImproperlyConfigured(
             f"CASEBRIDGE_BRIDGE_KEYS: key {_position} is not a Fernet key (32 url-safe "
+            f"base64-encoded bytes); make one with {_HOW_TO_MAKE_A_FERNET_KEY}"
+        ) from None
+#: Fernet keys for what the books keep encrypted at rest (payee TINs and bank account
+#: numbers, ``casebridge.books.crypto``), comma-separated; the first encrypts.
+BOOKS_DATA_KEYS = _env_list("CASEBRIDGE_DATA_KEYS")
+if PRODUCTION and not BOOKS_DATA_KEYS:
+    raise ImproperlyConfigured(
+        "set CASEBRIDGE_DATA_KEYS to a Fernet key, which encrypts payee TINs and bank account "
+        f"numbers at rest: {_HOW_TO_MAKE_A_FERNET_KEY} {_HOW_TO_DEVELOP}"
+    )
+for _position, _key in enumerate(BOOKS_DATA_KEYS, start=1):
+    try:
+        Fernet(_key.strip().encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"CASEBRIDGE_DATA_KEYS: key {_position} is not a Fernet key (32 url-safe "
             f"base64-encoded bytes); make one with {_HOW_TO_MAKE_A_FERNET_KEY}"
         ) from None
 #: Delivery: attempts before an item is parked as failed, and the backoff's base and cap.

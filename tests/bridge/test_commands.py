@@ -163,6 +163,7 @@ def test_outbox_retry_refusals_write_nothing(cases, items):
 
 
 OLD, NEW, LOST = (Fernet.generate_key().decode() for _ in range(3))
+NO_DATA = "Re-encrypted 0 encrypted books value(s) with the first data key; 0 already used it.\n"
 
 
 @pytest.fixture
@@ -184,7 +185,7 @@ def test_rotate_keys_reencrypts_tokens_and_queued_passwords_with_the_first_key(s
     settings.BRIDGE_TOKEN_KEYS = [NEW, OLD]
     assert _call("rotate_keys") == (
         "Re-encrypted 1 books token(s) and 1 queued sign-in password(s) with the first key; "
-        "0 already used it.\n"
+        "0 already used it.\n" + NO_DATA
     )
     settings.BRIDGE_TOKEN_KEYS = [NEW]  # the old key dropped
     conn.refresh_from_db()
@@ -194,7 +195,7 @@ def test_rotate_keys_reencrypts_tokens_and_queued_passwords_with_the_first_key(s
     settings.BRIDGE_TOKEN_KEYS = [NEW, OLD]
     assert _call("rotate_keys") == (
         "Re-encrypted 0 books token(s) and 0 queued sign-in password(s) with the first key; "
-        "2 already used it.\n"
+        "2 already used it.\n" + NO_DATA
     )
 
 
@@ -204,6 +205,7 @@ def test_rotate_keys_dry_run_writes_nothing(secrets, settings):
     assert _call("rotate_keys", "--dry-run") == (
         "Would re-encrypt 1 books token(s) and 1 queued sign-in password(s) with the first "
         "key; 0 already used it.\n"
+        "Would re-encrypt 0 encrypted books value(s) with the first data key; 0 already used it.\n"
     )
     assert Connection.objects.get(pk=conn.pk).token_ciphertext == conn.token_ciphertext
     assert BooksJob.objects.get(pk=job.pk).secret_ciphertext == job.secret_ciphertext
@@ -219,6 +221,6 @@ def test_rotate_keys_names_a_firm_whose_token_no_key_reads_and_exits_1(secrets, 
     )
     assert out == (
         "Re-encrypted 0 books token(s) and 0 queued sign-in password(s) with the first key; "
-        "0 already used it.\n"
+        "0 already used it.\n" + NO_DATA
     )
     assert Connection.objects.get(pk=conn.pk).token_ciphertext == conn.token_ciphertext

@@ -30,6 +30,12 @@ BRIDGE_KEYS_MISSING = (
     "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
     + HOW_TO_DEVELOP
 )
+DATA_KEYS_MISSING = (
+    "set CASEBRIDGE_DATA_KEYS to a Fernet key, which encrypts payee TINs and bank account "
+    "numbers at rest: "
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
+    + HOW_TO_DEVELOP
+)
 ALLOWED_HOSTS_MISSING = (
     "set CASEBRIDGE_ALLOWED_HOSTS to the host names the site is served under, "
     "comma-separated (e.g. casebridge.example-firm.com) " + HOW_TO_DEVELOP
@@ -53,6 +59,7 @@ def production_env(var_dir: Path, **changes: str | None) -> dict[str, str]:
         "DATABASE_URL": "postgres://casebridge_app:secret@db.internal:5432/casebridge",
         "CASEBRIDGE_SECRET_KEY": "k" + os.urandom(40).hex(),
         "CASEBRIDGE_BRIDGE_KEYS": Fernet.generate_key().decode(),
+        "CASEBRIDGE_DATA_KEYS": Fernet.generate_key().decode(),
         "CASEBRIDGE_ALLOWED_HOSTS": "casebridge.example-firm.com",
         "CASEBRIDGE_BEHIND_TLS_PROXY": "1",
         "CASEBRIDGE_CSRF_TRUSTED_ORIGINS": "https://casebridge.example-firm.com",
@@ -92,6 +99,7 @@ def test_check_deploy_passes_with_the_documented_production_environment(tmp_path
     [
         ("CASEBRIDGE_SECRET_KEY", SECRET_KEY_MISSING),
         ("CASEBRIDGE_BRIDGE_KEYS", BRIDGE_KEYS_MISSING),
+        ("CASEBRIDGE_DATA_KEYS", DATA_KEYS_MISSING),
         ("CASEBRIDGE_ALLOWED_HOSTS", ALLOWED_HOSTS_MISSING),
     ],
 )
@@ -113,6 +121,7 @@ def test_development_starts_without_secrets_with_debug_on(tmp_path):
         CASEBRIDGE_ENV="development",
         CASEBRIDGE_SECRET_KEY=None,
         CASEBRIDGE_BRIDGE_KEYS=None,
+        CASEBRIDGE_DATA_KEYS=None,
         CASEBRIDGE_ALLOWED_HOSTS=None,
         CASEBRIDGE_BEHIND_TLS_PROXY=None,
     )
@@ -179,6 +188,12 @@ def test_the_forwarded_protocol_is_trusted_only_when_behind_a_tls_proxy(tmp_path
             "print(Fernet.generate_key().decode())'",
         ),
         (
+            {"CASEBRIDGE_DATA_KEYS": "not-a-fernet-key"},
+            "CASEBRIDGE_DATA_KEYS: key 1 is not a Fernet key (32 url-safe base64-encoded "
+            "bytes); make one with python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'",
+        ),
+        (
             {"CASEBRIDGE_BEHIND_TLS_PROXY": "yes"},
             "CASEBRIDGE_BEHIND_TLS_PROXY must be 0 or 1 (it is 'yes')",
         ),
@@ -192,7 +207,17 @@ def test_the_forwarded_protocol_is_trusted_only_when_behind_a_tls_proxy(tmp_path
             "CASEBRIDGE_SESSION_IDLE_MINUTES must be a whole number from 1 to 1440 (it is '0')",
         ),
     ],
-    ids=["debug", "env", "dev-key", "short-key", "bad-fernet", "proxy-flag", "origin", "idle"],
+    ids=[
+        "debug",
+        "env",
+        "dev-key",
+        "short-key",
+        "bad-fernet",
+        "bad-data-key",
+        "proxy-flag",
+        "origin",
+        "idle",
+    ],
 )
 def test_production_refuses_a_wrong_value_naming_it(tmp_path, changes, message):
     assert refusal(run(production_env(tmp_path, **changes), "-c", SETUP)) == message
