@@ -210,3 +210,35 @@ def test_each_request_is_observed_by_view_method_and_status(scrape, client, db):
         'casebridge_http_request_duration_seconds_bucket{le="0.01",method="GET",status="404"'
         in (scrape())
     )
+
+
+def test_digest_compaction_shows_its_pending_deltas_and_last_clean_run(scrape, case, at_t0):
+    """A compaction that stopped shows: deltas pile up and its timestamp grows old."""
+    from casebridge.bridge.models import CaseDigestDelta
+    from casebridge.core.models import PeriodicLease
+
+    CaseDigestDelta.objects.filter(firm=case.firm).delete()  # SQLite writes none; PG some
+    CaseDigestDelta.objects.bulk_create(
+        CaseDigestDelta(firm=case.firm, case=case, documents=1, cents=100, hash=7) for _ in range(3)
+    )
+    task = "casebridge.bridge.tasks.case_digests_compact_periodic"
+    for minutes, error in ((10, ""), (5, "OperationalError: deadlock"), (15, "")):
+        at = T0 - dt.timedelta(minutes=minutes)
+        PeriodicLease.objects.create(
+            task=task,
+            period=at,
+            worker="w",
+            token=f"t{minutes}",
+            started_at=at,
+            finished_at=at,
+            error=error,
+        )
+    text = scrape()
+    assert _lines(text, 'casebridge_digest_deltas_pending{side="cases"}') == [
+        'casebridge_digest_deltas_pending{side="cases"} 3.0'
+    ]
+    # the newest run failed: the last clean one is 10 minutes ago
+    assert _lines(text, "casebridge_digest_compacted_timestamp_seconds{") == [
+        'casebridge_digest_compacted_timestamp_seconds{side="cases"} '
+        + floatToGoString((T0 - dt.timedelta(minutes=10)).timestamp())
+    ]

@@ -15,7 +15,12 @@ queries; the same figures whichever web process is scraped):
   ``..._reconciliation_failed{firm}`` and ``..._reconciliation_finished_timestamp_seconds
   {firm}``: each connected firm's last whole-firm reconciliation;
 - ``casebridge_bridge_books_token_days_left{firm}`` (negative once lapsed) and
-  ``casebridge_bridge_books_read_age_seconds{firm}``: the worker's last read of the books.
+  ``casebridge_bridge_books_read_age_seconds{firm}``: the worker's last read of the books;
+- ``casebridge_digest_deltas_pending{side}`` (counted up to :data:`DELTAS_COUNTED`) and
+  ``casebridge_digest_compacted_timestamp_seconds{side}``: the reconciliation digests'
+  deltas not yet folded in, and the last compaction that finished without an error (ADR
+  0035; :class:`DigestCollector`): a compaction that stopped shows as a growing count and
+  an old timestamp.
 
 Observed in the web process (:class:`RequestMetricsMiddleware`):
 ``casebridge_http_request_duration_seconds{method,view,status}``. Per process: with
@@ -51,7 +56,10 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from casebridge.books.models import FileDigestDelta
 from casebridge.bridge import operations
+from casebridge.bridge.models import CaseDigestDelta
+from casebridge.core.models import PeriodicLease
 from casebridge.bridge.models import DELIVERY_LATENCY_BUCKETS
 from casebridge.core import clock
 
@@ -167,6 +175,59 @@ class BridgeCollector(Collector):
 _bridge_collector = BridgeCollector()
 REGISTRY.register(_bridge_collector)
 
+#: Pending deltas are counted up to this many (a bounded read however far behind).
+DELTAS_COUNTED = 1_000_000
+
+#: Each side's delta table and the periodic job that folds it in (ADR 0035).
+_DIGEST_SIDES = (
+    ("books", FileDigestDelta, "casebridge.books.tasks.file_digests_compact_periodic"),
+    ("cases", CaseDigestDelta, "casebridge.bridge.tasks.case_digests_compact_periodic"),
+)
+
+
+class DigestCollector(Collector):
+    """The digests' compaction, read at each scrape: pending deltas per side (one bounded
+    count) and when the compaction last finished cleanly (its periodic lease rows, kept a
+    week). On SQLite the triggers update the kept rows and no delta is ever written."""
+
+    FAMILIES = (
+        ("casebridge_digest_deltas_pending", "gauge"),
+        ("casebridge_digest_compacted_timestamp_seconds", "gauge"),
+    )
+
+    def describe(self) -> Iterator[Metric]:
+        for name, kind in self.FAMILIES:
+            yield Metric(name, "", kind)
+
+    def collect(self) -> Iterator[Metric]:
+        pending = GaugeMetricFamily(
+            "casebridge_digest_deltas_pending",
+            f"Digest deltas not yet folded into the kept rows (counted up to {DELTAS_COUNTED})",
+            labels=["side"],
+        )
+        compacted = GaugeMetricFamily(
+            "casebridge_digest_compacted_timestamp_seconds",
+            "When the digests' compaction last finished without an error (Unix time)",
+            labels=["side"],
+        )
+        for side, model, task in _DIGEST_SIDES:
+            # a sliced count: SELECT COUNT(*) FROM (... LIMIT n)
+            pending.add_metric([side], model._default_manager.all()[:DELTAS_COUNTED].count())
+            last = (
+                PeriodicLease.objects.filter(task=task, finished_at__isnull=False, error="")
+                .order_by("-finished_at")
+                .values_list("finished_at", flat=True)
+                .first()
+            )
+            if last is not None:
+                compacted.add_metric([side], last.timestamp())
+        yield pending
+        yield compacted
+
+
+_digest_collector = DigestCollector()
+REGISTRY.register(_digest_collector)
+
 
 def registry() -> CollectorRegistry:
     """The default registry, or in multiprocess mode one joining every process's files
@@ -176,6 +237,7 @@ def registry() -> CollectorRegistry:
     joined = CollectorRegistry()
     multiprocess.MultiProcessCollector(joined)  # type: ignore[no-untyped-call]
     joined.register(_bridge_collector)
+    joined.register(_digest_collector)
     return joined
 
 
