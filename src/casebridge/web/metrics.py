@@ -58,10 +58,9 @@ from prometheus_client.registry import Collector
 
 from casebridge.books.models import FileDigestDelta
 from casebridge.bridge import operations
-from casebridge.bridge.models import CaseDigestDelta
-from casebridge.core.models import PeriodicLease
-from casebridge.bridge.models import DELIVERY_LATENCY_BUCKETS
+from casebridge.bridge.models import DELIVERY_LATENCY_BUCKETS, CaseDigestDelta
 from casebridge.core import clock
+from casebridge.core.models import PeriodicLease
 
 REQUEST_DURATION = Histogram(
     "casebridge_http_request_duration_seconds",
