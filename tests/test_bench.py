@@ -12,7 +12,15 @@ import sys
 import pytest
 from bench import common
 
-BENCHES = ["ledger", "costs_management", "bridge_costs", "bridge_settlement", "search", "deadlines"]
+BENCHES = [
+    "ledger",
+    "costs_management",
+    "bridge_costs",
+    "bridge_settlement",
+    "search",
+    "deadlines",
+    "pi_depth",
+]
 
 
 @pytest.mark.parametrize("name", BENCHES)
@@ -47,3 +55,36 @@ def test_a_bench_environment_starts_with_debug_off_and_nothing_inherited(tmp_pat
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["development", "False", str(tmp_path), "t"]
     assert common.bench_env("a")["CASEBRIDGE_BRIDGE_KEYS"] != env["CASEBRIDGE_BRIDGE_KEYS"]
+
+
+def test_the_pi_depth_bench_loads_and_reads_a_small_firm_on_sqlite(tmp_path):
+    """bench/pi_depth.py end to end at a toy size (SQLite, one run each): the load, then
+    every read and page it measures answers; the figures are printed, not checked."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEBRIDGE_", "DATABASE_URL"))}
+    proc = subprocess.run(  # noqa: S603 - this interpreter, the bench
+        [
+            sys.executable,
+            str(common.ROOT / "bench" / "pi_depth.py"),
+            "--backend",
+            "sqlite",
+            "--cases",
+            "40",
+            "--bills",
+            "400",
+            "--big-case-bills",
+            "120",
+            "--runs",
+            "1",
+        ],
+        env=env,
+        cwd=common.ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("[sqlite] 40 cases, 138 treatments, 400 bills, 44 deadlines; loaded")
+    measured = [line for line in lines if " median " in line]
+    assert len(measured) == 16  # 5 deadlines pages and 3 Treatment tabs, selector and HTML
+    assert all("raw SQL of the same rows median" in line for line in measured)
+    assert lines[-1].startswith("[sqlite] worst p95: ")

@@ -1178,6 +1178,12 @@ class Deadline(models.Model):
         indexes = [
             models.Index(fields=["firm", "status", "due_date", "id"], name="cases_deadline_due"),
             models.Index(fields=["case", "status", "due_date"], name="cases_deadline_case"),
+            # The deadlines screen filtered by kind (e.g. the critical ones set by hand), read
+            # in due-date order from the index rather than past every other kind's row
+            # (bench/pi_depth.py; migration 0019).
+            models.Index(
+                fields=["firm", "status", "kind", "due_date", "id"], name="cases_deadline_kind_due"
+            ),
         ]
         ordering = ["due_date", "id"]
 

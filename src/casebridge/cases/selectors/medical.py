@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from casebridge.cases.models import Bill, Case, Contact, Firm, MedicalRequest, Treatment
 from casebridge.core import clock
+from casebridge.core.api.schemas import PageIn, keyset_page
 
 #: Suggestions beyond this many are left out of the provider datalist.
 MAX_SUGGESTIONS = 5000
@@ -119,6 +120,37 @@ def case_bills(*, case: Case) -> QuerySet[Bill]:
         .annotate(outstanding=_OUTSTANDING)
         .order_by("id")
     )
+
+
+#: Rows on a page of the Treatment tab's treatments and bills (each its own keyset pager).
+TREATMENTS_PAGE_SIZE = 25
+BILLS_PAGE_SIZE = 50
+
+
+def case_treatments_page(
+    *, case: Case, cursor: str | None = None, limit: int = TREATMENTS_PAGE_SIZE
+) -> tuple[list[Treatment], str | None]:
+    """One page of the case's treatments from ``cursor`` (in the order entered, walked by
+    keyset on the ``cases_treatment_case`` index) and the next page's cursor (None on the
+    last). A cursor of another list or tampered with is refused (ValidationFailed)."""
+    return keyset_page(case_treatments(case=case), PageIn(limit=limit, cursor=cursor))
+
+
+def case_bills_page(
+    *, case: Case, cursor: str | None = None, limit: int = BILLS_PAGE_SIZE
+) -> tuple[list[Bill], str | None]:
+    """One page of :func:`case_bills` from ``cursor`` (keyset on ``cases_bill_case``) and
+    the next page's cursor (None on the last)."""
+    return keyset_page(case_bills(case=case), PageIn(limit=limit, cursor=cursor))
+
+
+def case_treatment_count(*, case: Case) -> int:
+    return Treatment.objects.filter(case=case).count()
+
+
+def case_bill_count(*, case: Case) -> int:
+    """The case's bills, void ones included (as the list shows them)."""
+    return Bill.objects.filter(case=case).count()
 
 
 def case_medical_requests(*, case: Case) -> QuerySet[MedicalRequest]:

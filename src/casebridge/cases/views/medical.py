@@ -5,6 +5,8 @@ a bill's balance a lien on the settlement."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -12,7 +14,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from casebridge.cases.auth import cases_login_required, cases_user
 from casebridge.cases.forms import DateInput, MoneyField, contact_field
@@ -27,6 +29,7 @@ from casebridge.cases.models import (
 from casebridge.cases.selectors import medical as selectors
 from casebridge.cases.services import medical as service
 from casebridge.core import words
+from casebridge.core.errors import ValidationFailed
 from casebridge.core.money import format_cents
 from casebridge.web.popups import ConfirmForm, popup_form
 
@@ -139,19 +142,70 @@ def _names(me: User) -> dict[str, Any]:
 # --- The tab ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Pager:
+    """One list's page on the tab: its rows and the links to the next and the first page
+    (each list keeps its own cursor in the query string, ``?treatments=`` / ``?bills=``,
+    and its links keep the other's)."""
+
+    rows: list[Any]
+    next_url: str
+    first_url: str
+
+
+def _pager(
+    request: HttpRequest, name: str, read: Callable[[str | None], tuple[list[Any], str | None]]
+) -> _Pager:
+    cursor = request.GET.get(name) or None
+    try:
+        rows, next_cursor = read(cursor)
+    except ValidationFailed:  # a stale or edited cursor: the first page
+        cursor = None
+        rows, next_cursor = read(None)
+    query = request.GET.copy()
+    query.pop(name, None)
+    anchor = f"#{name}-title"
+    first_url = f"?{query.urlencode()}{anchor}" if cursor else ""
+    next_url = ""
+    if next_cursor:
+        query[name] = next_cursor
+        next_url = f"?{query.urlencode()}{anchor}"
+    return _Pager(rows, next_url, first_url)
+
+
 @cases_login_required
+@require_GET
 def case_treatment_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The tab: the case's totals over every bill, and a page of its treatments and a page
+    of its bills, each walked by keyset (Next page / First page), so that a case with
+    thousands of bills reads and renders one page (bench/pi_depth.py)."""
     case = case_of(request, pk)
     requests = [
         (r, selectors.request_status(r)) for r in selectors.case_medical_requests(case=case)
     ]
+    treatments = _pager(
+        request, "treatments", lambda c: selectors.case_treatments_page(case=case, cursor=c)
+    )
+    bills = _pager(request, "bills", lambda c: selectors.case_bills_page(case=case, cursor=c))
     return render(
         request,
         "cases/medical/tab.html",
         {
             **case_context(case, "treatment"),
-            "treatments": selectors.case_treatments(case=case),
-            "bills": selectors.case_bills(case=case),
+            "treatments": treatments.rows,
+            "treatments_pager": treatments,
+            "treatment_count": (
+                len(treatments.rows)
+                if not treatments.next_url and not treatments.first_url
+                else selectors.case_treatment_count(case=case)
+            ),
+            "bills": bills.rows,
+            "bills_pager": bills,
+            "bill_count": (
+                len(bills.rows)
+                if not bills.next_url and not bills.first_url
+                else selectors.case_bill_count(case=case)
+            ),
             "requests": [(r, s, selectors.RequestStatus.LABELS[s]) for r, s in requests],
             "totals": selectors.medical_totals(case=case),
         },

@@ -1,0 +1,191 @@
+"""The Treatment tab's pager (issue 16, in depth): a case with many bills and treatments
+shows one page of each, walked by keyset (Next / First), while its totals still cover
+every bill; each list keeps its own cursor and a stale or edited cursor shows the first
+page. The selectors walk every row exactly once, and the API twin pages the same way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from casebridge.cases.models import Bill, Treatment
+from casebridge.cases.selectors import medical as selectors
+from casebridge.cases.services import cases as case_services
+from casebridge.cases.services import medical
+from casebridge.cases.services.medical import BillAmounts
+from tests.cases.api.conftest import ApiClient, issue
+from tests.cases.web.conftest import sign_in, text
+
+D = dt.date(2026, 3, 2)
+
+
+@pytest.fixture
+def pclient(client, paralegal):
+    return sign_in(client, paralegal)
+
+
+@pytest.fixture
+def provider(cfirm, paralegal):
+    return medical.provider_for_name(firm=cfirm, actor=paralegal, name="Valley Medical")
+
+
+def add_bills(cfirm, actor, case, provider, n: int) -> list[Bill]:
+    """``n`` bills of $100.00 + $1.00 a bill (bill k: 10,000 + 100 k cents), $10.00 written
+    off each."""
+    return [
+        medical.bill_create(
+            firm=cfirm,
+            actor=actor,
+            case_id=case.pk,
+            provider_id=provider.pk,
+            bill_date=D,
+            reference=f"ACCT-{k:03d}",
+            amounts=BillAmounts(billed=10_000 + 100 * k, adjustments=1_000),
+        )
+        for k in range(n)
+    ]
+
+
+def add_treatments(cfirm, actor, case, provider, n: int) -> list[Treatment]:
+    return [
+        medical.treatment_create(
+            firm=cfirm,
+            actor=actor,
+            case_id=case.pk,
+            provider_id=provider.pk,
+            first_visit=D - dt.timedelta(days=k),
+            note=f"visit series {k:02d}",
+        )
+        for k in range(n)
+    ]
+
+
+def row_ids(page: str, prefix: str) -> list[int]:
+    return [int(i) for i in re.findall(rf'<tr id="{prefix}-(\d+)"', page)]
+
+
+def link(page: str, pager: str, which: str) -> str:
+    """The href of the ``which`` (next/first) link of the ``pager`` nav."""
+    nav = re.search(rf'<nav class="pager"[^>]*id="{pager}-pager">(.*?)</nav>', page, re.S)
+    assert nav is not None, f"no {pager} pager"
+    found = re.search(rf'href="([^"]+)"[^>]*data-page="{which}"', nav.group(1))
+    assert found is not None, f"no {which} link in the {pager} pager"
+    return html.unescape(found.group(1))
+
+
+def test_a_case_with_55_bills_shows_50_then_5_with_totals_over_all(
+    pclient, cfirm, paralegal, case, provider
+):
+    bills = add_bills(cfirm, paralegal, case, provider, 55)
+    url = reverse("cases:case_treatment", args=[case.pk])
+    first = text(pclient.get(url))
+    assert row_ids(first, "bill") == [b.pk for b in bills[:50]]
+    assert "50 on this page, 55 in all" in first
+    assert 'data-page="first"' not in first.split('id="bills-pager"')[1].split("</nav>")[0]
+    # every bill counted: billed 55 x $100.00 + $1.00 x (0 + 1 + ... + 54) = $5,500.00 + $1,485.00
+    assert 'data-figure="specials">$6,985.00<' in first
+    assert 'data-figure="adjustments">$550.00<' in first
+    assert 'data-figure="outstanding">$6,435.00<' in first
+    assert 'id="treatments-pager"' not in first  # nothing to page
+
+    next_url = link(first, "bills", "next")
+    assert next_url.startswith("?bills=")
+    assert next_url.endswith("#bills-title")
+    second = text(pclient.get(url + next_url.split("#")[0]))
+    assert row_ids(second, "bill") == [b.pk for b in bills[50:]]
+    assert "5 on this page, 55 in all" in second
+    assert 'data-figure="specials">$6,985.00<' in second
+    assert 'aria-disabled="true">Next &rarr;' in second
+    assert link(second, "bills", "first") == "?#bills-title"
+
+
+def test_each_list_keeps_its_own_cursor(pclient, cfirm, paralegal, case, provider):
+    bills = add_bills(cfirm, paralegal, case, provider, 51)
+    treatments = add_treatments(cfirm, paralegal, case, provider, 26)
+    url = reverse("cases:case_treatment", args=[case.pk])
+    first = text(pclient.get(url))
+    assert row_ids(first, "treatment") == [t.pk for t in treatments[:25]]
+    assert "25 on this page, 26 in all" in first
+    bills_next = link(first, "bills", "next").split("#")[0]
+    on_bills_2 = text(pclient.get(url + bills_next))
+    treatments_next = link(on_bills_2, "treatments", "next").split("#")[0]
+    # the treatments' Next keeps the bills' page
+    assert treatments_next.startswith(bills_next + "&treatments=")
+    both = text(pclient.get(url + treatments_next))
+    assert row_ids(both, "bill") == [bills[50].pk]
+    assert row_ids(both, "treatment") == [treatments[25].pk]
+    # the treatments' First keeps the bills' page too
+    assert link(both, "treatments", "first") == bills_next + "#treatments-title"
+
+
+def test_a_stale_or_edited_cursor_shows_the_first_page(pclient, cfirm, paralegal, case, provider):
+    bills = add_bills(cfirm, paralegal, case, provider, 51)
+    url = reverse("cases:case_treatment", args=[case.pk])
+    treatments_cursor = selectors.case_treatments_page(case=case, limit=1)[1]
+    for cursor in ("not-a-cursor", "eyJ4IjoxfQ", treatments_cursor or "x"):
+        response = pclient.get(url, {"bills": cursor})
+        assert response.status_code == 200
+        assert row_ids(text(response), "bill") == [b.pk for b in bills[:50]]
+
+
+def test_a_short_case_has_no_pager(pclient, cfirm, paralegal, case, provider):
+    add_bills(cfirm, paralegal, case, provider, 2)
+    add_treatments(cfirm, paralegal, case, provider, 1)
+    page = text(pclient.get(reverse("cases:case_treatment", args=[case.pk])))
+    assert 'class="pager"' not in page
+    assert len(row_ids(page, "bill")) == 2
+
+
+def test_the_selectors_walk_every_row_once_and_only_the_cases(
+    cfirm, cadmin, paralegal, case, provider, client_contact
+):
+    other = case_services.case_create(
+        firm=cfirm,
+        actor=cadmin,
+        name="Lopez v. Beta Freight",
+        client_id=client_contact.pk,
+        status="open",
+    )
+    mine = add_bills(cfirm, paralegal, case, provider, 7)
+    add_bills(cfirm, paralegal, other, provider, 3)
+    medical.bill_void(firm=cfirm, actor=paralegal, bill_id=mine[3].pk, reason="Entered twice")
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        rows, cursor = selectors.case_bills_page(case=case, cursor=cursor, limit=3)
+        seen += [b.pk for b in rows]
+        pages += 1
+        if cursor is None:
+            break
+    assert seen == [b.pk for b in mine]  # void one included, in the order entered
+    assert pages == 3
+    assert selectors.case_bill_count(case=case) == 7
+    rows, _ = selectors.case_bills_page(case=case, limit=7)
+    assert [b.outstanding for b in rows][:2] == [9_000, 9_100]  # the annotation is kept
+
+
+def test_the_api_twin_pages_the_bills_and_treatments(cfirm, paralegal, case, provider):
+    bills = add_bills(cfirm, paralegal, case, provider, 5)
+    treatments = add_treatments(cfirm, paralegal, case, provider, 3)
+    api = ApiClient(Client(), issue(cfirm, paralegal))
+    for path, rows, limit in (("bills", bills, 2), ("treatments", treatments, 2)):
+        seen: list[int] = []
+        query: dict[str, object] = {"limit": limit}
+        while True:
+            page = api.get(f"/cases/{case.pk}/{path}", query).body
+            assert page["count"] == len(rows)
+            assert len(page["items"]) <= limit
+            seen += [item["id"] for item in page["items"]]
+            if page["next"] is None:
+                break
+            query = {"limit": limit, "cursor": page["next"]}
+        assert seen == [r.pk for r in rows]
+    reply = api.get(f"/cases/{case.pk}/bills", {"cursor": "not-a-cursor"})
+    assert reply.status == 422
+    assert reply.error["field"] == "cursor"
