@@ -62,6 +62,8 @@ from casebridge.core.text import plain_line
 #: The most payments one NACHA file takes.
 MAX_PAYMENTS_PER_FILE = 1000
 ACCOUNT_NUMBER_MAX = 17
+#: How far ahead an effective entry date may be (banks warehouse a file some days at most).
+MAX_DAYS_TO_EFFECTIVE = 30
 
 
 def _admin_of(firm: Firm, actor: User | None, what: str) -> None:
@@ -469,10 +471,10 @@ def ach_batch_create(
     if len(set(ids)) != len(ids):
         raise ValidationFailed("a payment is named twice", field="payment_ids")
     today = clock.today()
-    date_in_window(firm, effective_date, field="effective_date")
-    if effective_date < today:
+    if not today <= effective_date <= today + dt.timedelta(days=MAX_DAYS_TO_EFFECTIVE):
         raise ValidationFailed(
-            f"the effective entry date {effective_date} is before today ({today})",
+            f"the effective entry date {effective_date.isoformat()} must be from today "
+            f"({today.isoformat()}) to {MAX_DAYS_TO_EFFECTIVE} days ahead",
             field="effective_date",
         )
     bank = BankAccount.objects.filter(firm=firm, pk=bank_account_id).first()
