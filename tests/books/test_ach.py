@@ -340,7 +340,8 @@ def test_a_batch_is_made_once_and_downloads_the_same_bytes(
     assert batch.entry_hash == 2 * 2_600_959
     assert batch.file_id_modifier == "A"
     lines = batch.file_text.splitlines()
-    assert len(lines) == 10 and all(len(line) == 94 for line in lines)
+    assert len(lines) == 10
+    assert all(len(line) == 94 for line in lines)
     assert lines[1][69:75] == effective.strftime("%y%m%d")
     assert lines[5][43:55] == "000000150050"
     one.refresh_from_db()
@@ -402,7 +403,8 @@ def test_a_balanced_file_and_a_prenote(
         "6330",  # the clinic's savings prenote
         "8200",
     ]
-    assert lines[6][29:39] == "0000000000" and lines[5][50:53] == "CCD"
+    assert lines[6][29:39] == "0000000000"
+    assert lines[5][50:53] == "CCD"
     assert (batch.total_debit_cents, batch.total_credit_cents, batch.prenote_count) == (
         10_000,
         10_000,
@@ -453,7 +455,8 @@ def test_a_return_voids_with_a_reversal_and_is_audited(
         "R03 no account",
     )
     assert (check.status, check.voided_on) == (CheckStatus.VOIDED, today)
-    assert check.void_entry is not None and check.void_entry.date == today
+    assert check.void_entry is not None
+    assert check.void_entry.date == today
     assert trust_balance(client_file) == 500_000
     event = AuditEvent.objects.get(entity_type="ach_payment", action="return")
     assert event.after == {

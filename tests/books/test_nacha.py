@@ -18,7 +18,7 @@ ORIGIN = nacha.Origin(
     company_id="1234567890",
     originating_dfi="02100002",
 )
-MADE = dt.datetime(2026, 3, 2, 9, 5)
+MADE = dt.datetime(2026, 3, 2, 9, 5, tzinfo=dt.UTC)
 EFFECTIVE = dt.date(2026, 3, 4)
 
 MARIA = nacha.Entry(
@@ -215,7 +215,8 @@ def test_a_balanced_file_offsets_each_batch_with_a_debit_to_the_firms_account():
     assert [line[0] for line in lines] == ["1", "5", "6", "6", "6", "8", "5", "6", "6", "8"] + [
         "9"
     ] + ["9"] * 9
-    assert len(lines) == 20 and made.block_count == 2
+    assert len(lines) == 20
+    assert made.block_count == 2
     offset = lines[4]
     assert (offset[1:3], offset[3:12], offset[12:29].rstrip(), offset[29:39]) == (
         "27",
@@ -224,12 +225,14 @@ def test_a_balanced_file_offsets_each_batch_with_a_debit_to_the_firms_account():
         "0000150000",
     )
     assert offset[54:76] == "SMITH PI LLP          "
-    assert lines[1][1:4] == "200" and lines[5][1:4] == "200"
+    assert lines[1][1:4] == "200"
+    assert lines[5][1:4] == "200"
     assert lines[5][4:10] == "000003"
     assert lines[5][10:20] == str(1_100_001 + 2_600_959 + 2_100_002).zfill(10)
     assert (lines[5][20:32], lines[5][32:44]) == ("000000150000", "000000150000")
     control = lines[10]
-    assert control[1:7] == "000002" and control[7:13] == "000002"
+    assert control[1:7] == "000002"
+    assert control[7:13] == "000002"
     assert control[13:21] == "00000005"
     assert (control[31:43], control[43:55]) == ("000000175075", "000000175075")
     assert made.total_debit_cents == made.total_credit_cents == 175_075
