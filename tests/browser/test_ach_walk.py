@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from casebridge.books.models import AchBatch, AchStatus, Contact
 from casebridge.books.services import ach, checks
 from casebridge.books.services.checks import CheckRequest
+from tests.browser.screens import Walk
 from tests.browser.test_seed_books_setup import sign_in
 from tests.conftest import PASSWORD
 
@@ -101,8 +102,18 @@ def test_download_a_nacha_file_and_check_its_control_totals(
     queued_payment.refresh_from_db()
     assert queued_payment.status == AchStatus.BATCHED
 
+    # On a phone: the screens fit and pass axe (screenshots in walk-phone/).
     page.set_viewport_size({"width": 390, "height": 844})
+    walk = Walk(page, "phone", "ach")
     page.goto(f"{live_server.url}/books/ach/?status=batched")
     expect(page.locator(f"#ach-{queued_payment.pk}")).to_contain_text("021000020000001")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, width
+    walk.step("batched")
+    page.get_by_role("link", name="Change the bank details of Maria Lopez").click()
+    expect(page.get_by_role("dialog")).to_contain_text("account •••••6789 (PPD)")
+    walk.step("bank-details")
+    page.goto(f"{live_server.url}/books/files/{queued_payment.disbursement.file_id}/")
+    walk.step("file")
+    page.get_by_role("link", name="Pay by ACH").click()
+    expect(page.get_by_role("dialog")).to_contain_text("Paid by ACH credit")
+    walk.step("pay-by-ach")
+    walk.done()

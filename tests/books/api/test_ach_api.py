@@ -101,8 +101,8 @@ def test_the_bridge_requests_an_ach_payment_and_a_file_is_made_once(
     assert first.content == second.content
     lines = first.content.decode("ascii").splitlines()
     assert [len(line) for line in lines] == [94] * 10
-    assert lines[5][31:43] == "000000000000"  # file control: no debits
-    assert lines[5][43:55] == "000000025000"  # file control: the credit
+    assert lines[4][31:43] == "000000000000"  # file control: no debits
+    assert lines[4][43:55] == "000000025000"  # file control: the credit
 
     sent = api.post(f"/ach-batches/{batch.body['id']}/sent")
     assert (sent.status, sent.body["sent_on"]) == (200, today.isoformat())
