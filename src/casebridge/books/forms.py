@@ -17,6 +17,7 @@ from casebridge.books.models import (
     AreaOfPractice,
     BankAccount,
     BankAccountKind,
+    Contact,
     Firm,
     GLAccount,
     PositivePayAmount,
@@ -814,3 +815,100 @@ class TimeZoneForm(forms.Form):
         help_text='What "today" is for the firm\'s people, its API clients and its nightly '
         "jobs; daylight saving is followed.",
     )
+
+
+# --- ACH payments (issue 15, ADR 0046) ---
+
+
+class PayeeBankForm(forms.Form):
+    routing_number = _text("Routing number", 20, inputmode="numeric", autocomplete="off")
+    account_number = _text("Account number", 40, autocomplete="off")
+    account_type = forms.ChoiceField(
+        label="Account type", choices=[("checking", "Checking"), ("savings", "Savings")]
+    )
+    holder_kind = forms.ChoiceField(
+        label="Held by",
+        choices=[("person", "A person (PPD)"), ("business", "A business (CCD)")],
+    )
+    prenote = forms.BooleanField(
+        label="Send a zero-dollar prenote in the next ACH file", required=False
+    )
+
+
+class PayeeBankNewForm(PayeeBankForm):
+    contact = forms.ModelChoiceField(
+        label="Payee", queryset=Contact.objects.none(), empty_label="Choose…"
+    )
+    field_order = ["contact"]
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        contact = self.fields["contact"]
+        assert isinstance(contact, forms.ModelChoiceField)
+        contact.queryset = Contact.objects.filter(firm=firm).order_by("name")
+
+
+class AchSettingsForm(forms.Form):
+    immediate_destination = _text(
+        "Immediate destination (your bank's routing number)", 20, inputmode="numeric"
+    )
+    immediate_destination_name = _text("Immediate destination name", 23)
+    immediate_origin = _text("Immediate origin", 10)
+    immediate_origin_name = _text("Immediate origin name", 23)
+    company_name = _text("Company name", 16)
+    company_id = _text("Company ID", 10)
+    balanced = forms.BooleanField(
+        label="Balanced file (offset each batch with a debit to this account)", required=False
+    )
+
+
+class AchPaymentRequestForm(CheckRequestForm):
+    """A disbursement paid by ACH: a check request and the payee with bank details."""
+
+    payee_contact = forms.ModelChoiceField(
+        label="Pay to (bank details on file)",
+        queryset=Contact.objects.none(),
+        empty_label="Choose…",
+    )
+    field_order = ["bank_account", "payee_contact", "amount", "request_date"]
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, firm=firm, **kwargs)
+        del self.fields["payee"]
+        contact = self.fields["payee_contact"]
+        assert isinstance(contact, forms.ModelChoiceField)
+        contact.queryset = Contact.objects.filter(
+            firm=firm, payee_bank_accounts__is_active=True
+        ).order_by("name")
+
+
+class AchBatchForm(forms.Form):
+    effective_date = forms.DateField(label="Effective entry date", widget=DateInput)
+    include_prenotes = forms.BooleanField(
+        label="Include the prenotes waiting to be sent", required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"effective_date": clock.today() + dt.timedelta(days=1)})
+        super().__init__(*args, **kwargs)
+
+
+class AchReturnForm(forms.Form):
+    returned_on = forms.DateField(label="Returned on", widget=DateInput)
+    reason = _text("Return code and reason (e.g. R01 insufficient funds)", 255)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"returned_on": clock.today()})
+        super().__init__(*args, **kwargs)
+
+
+class AchCancelForm(forms.Form):
+    reason = _text("Reason", 255, required=False)
+
+
+class AchSentForm(forms.Form):
+    sent_on = forms.DateField(label="Sent on", widget=DateInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"sent_on": clock.today()})
+        super().__init__(*args, **kwargs)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Length, Lower
+from django.db.models.lookups import Exact
 
 from casebridge.core.models import IdempotencyRecordBase
 
@@ -1148,3 +1149,210 @@ class PositivePayLayout(models.Model):
 
     def __str__(self) -> str:
         return f"Positive pay layout of bank {self.bank_account_id}"
+
+
+# --- ACH payments (issue 15, ADR 0046) ---
+
+
+class AchAccountType(models.TextChoices):
+    CHECKING = "checking", "Checking"
+    SAVINGS = "savings", "Savings"
+
+
+class AchHolderKind(models.TextChoices):
+    """Who holds the payee's account, which decides the entry's SEC code."""
+
+    PERSON = "person", "A person (PPD)"
+    BUSINESS = "business", "A business (CCD)"
+
+
+class PrenoteStatus(models.TextChoices):
+    NONE = "none", "No prenote"
+    PENDING = "pending", "Prenote to send"
+    SENT = "sent", "Prenote sent"
+
+
+class PayeeBankAccount(models.Model):
+    """A payee's bank account for ACH credits: the ABA routing number (checksum valid) and
+    the account number encrypted with the books' data key (``account_number_ciphertext``,
+    :mod:`casebridge.books.crypto`; shown masked). A contact has at most one active one;
+    a change deactivates it and adds a new row, so a payment keeps the account it went to."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, related_name="payee_bank_accounts"
+    )
+    routing_number = models.CharField(max_length=9)
+    account_number_ciphertext = models.TextField()
+    account_type = models.CharField(max_length=10, choices=AchAccountType.choices)
+    holder_kind = models.CharField(max_length=10, choices=AchHolderKind.choices)
+    prenote_status = models.CharField(
+        max_length=10, choices=PrenoteStatus.choices, default=PrenoteStatus.NONE
+    )
+    prenote_sent_on = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact"],
+                condition=Q(is_active=True),
+                name="books_payee_bank_one_active_per_contact",
+            ),
+            models.CheckConstraint(
+                condition=Exact(Length("routing_number"), 9),
+                name="books_payee_bank_routing_nine_digits",
+            ),
+            models.CheckConstraint(
+                condition=~Q(account_number_ciphertext=""),
+                name="books_payee_bank_account_number_present",
+            ),
+            models.CheckConstraint(
+                condition=Q(account_type__in=["checking", "savings"]),
+                name="books_payee_bank_account_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(holder_kind__in=["person", "business"]),
+                name="books_payee_bank_holder_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(prenote_status="sent", prenote_sent_on__isnull=False)
+                | (Q(prenote_status__in=["none", "pending"]) & Q(prenote_sent_on__isnull=True)),
+                name="books_payee_bank_prenote_dated_when_sent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bank account of contact {self.contact_id} ({self.routing_number})"
+
+    @property
+    def sec_code(self) -> str:
+        return "CCD" if self.holder_kind == AchHolderKind.BUSINESS else "PPD"
+
+
+class AchSettings(models.Model):
+    """A bank account's ACH origination settings, as its bank assigns them: the file
+    header's immediate destination (the bank's routing number) and origin, their names,
+    the company name and ID of every batch, and whether the bank wants a balanced file
+    (an offsetting debit to the firm's own account in each batch)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.OneToOneField(
+        BankAccount, on_delete=models.PROTECT, related_name="ach_settings"
+    )
+    immediate_destination = models.CharField(max_length=9)
+    immediate_destination_name = models.CharField(max_length=23)
+    immediate_origin = models.CharField(max_length=10)
+    immediate_origin_name = models.CharField(max_length=23)
+    company_name = models.CharField(max_length=16)
+    company_id = models.CharField(max_length=10)
+    balanced = models.BooleanField(default=False)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Exact(Length("immediate_destination"), 9),
+                name="books_ach_settings_destination_nine_digits",
+            ),
+            models.CheckConstraint(
+                condition=~Q(company_id="") & ~Q(company_name="") & ~Q(immediate_origin=""),
+                name="books_ach_settings_company_present",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ACH settings of bank {self.bank_account_id}"
+
+
+class AchBatch(models.Model):
+    """One NACHA file made of a bank account's queued ACH payments. Made once: its text is
+    kept (``file_text``), so a download later gives the same bytes, and each payment is in
+    one batch only (``AchPayment.batch``)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="ach_batches"
+    )
+    effective_date = models.DateField()
+    file_id_modifier = models.CharField(max_length=1)
+    created_on = models.DateField()
+    file_text = models.TextField()
+    entry_count = models.PositiveIntegerField()
+    prenote_count = models.PositiveIntegerField(default=0)
+    total_credit_cents = models.BigIntegerField()
+    total_debit_cents = models.BigIntegerField()
+    entry_hash = models.BigIntegerField()
+    sent_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bank_account", "created_on", "file_id_modifier"],
+                name="books_ach_batch_file_id_once_a_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_credit_cents__gte=0) & Q(total_debit_cents__gte=0),
+                name="books_ach_batch_totals_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ACH batch {self.pk} of bank {self.bank_account_id}"
+
+
+class AchStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    BATCHED = "batched", "In a file"
+    SENT = "sent", "Sent"
+    RETURNED = "returned", "Returned"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class AchPayment(models.Model):
+    """Marks a :class:`Check` (the money: posted when requested, reversed when voided) as
+    paid by ACH to ``payee_account`` instead of printed: it never gets a check number.
+    Queued, then in one NACHA batch (its trace number), sent, or returned by the bank (the
+    check voided with a reversal); a queued one can be cancelled (voided)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    #: the check document that carries the money (``check`` would shadow Model.check())
+    disbursement = models.OneToOneField(Check, on_delete=models.PROTECT, related_name="ach_payment")
+    payee_account = models.ForeignKey(
+        PayeeBankAccount, on_delete=models.PROTECT, related_name="payments"
+    )
+    status = models.CharField(max_length=10, choices=AchStatus.choices, default=AchStatus.QUEUED)
+    batch = models.ForeignKey(
+        AchBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    trace_number = models.CharField(max_length=15, blank=True, default="")
+    sent_on = models.DateField(null=True, blank=True)
+    returned_on = models.DateField(null=True, blank=True)
+    return_reason = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status__in=["queued", "cancelled"]) & Q(batch__isnull=True))
+                | (Q(status__in=["batched", "sent", "returned"]) & Q(batch__isnull=False)),
+                name="books_ach_payment_batched_has_batch",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="returned") | Q(returned_on__isnull=False),
+                name="books_ach_payment_returned_dated",
+            ),
+            models.UniqueConstraint(
+                fields=["batch", "trace_number"],
+                condition=Q(batch__isnull=False),
+                name="books_ach_payment_trace_once_per_batch",
+            ),
+        ]
+        indexes = [models.Index(fields=["firm", "status", "id"], name="books_ach_queue")]
+
+    def __str__(self) -> str:
+        return f"ACH payment of check {self.disbursement_id} ({self.status})"

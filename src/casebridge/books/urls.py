@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from casebridge.books.api.router import api
 from casebridge.books.views import (
     account,
+    ach,
     audit,
     auth,
     bank,
@@ -178,4 +179,21 @@ urlpatterns = [
         name="bank_positive_pay_layout",
     ),
     path("settings/audit/", audit.audit_view, name="audit"),
+    # --- ACH payments (issue 15, ADR 0046) ---
+    path("ach/", ach.ach_view, name="ach"),
+    path("ach/file/", ach.ach_batch_create_view, name="ach_batch_new"),
+    path("ach/files/<int:pk>/nacha/", ach.ach_batch_file_view, name="ach_batch_file"),
+    path("ach/files/<int:pk>/sent/", ach.ach_batch_sent_view, name="ach_batch_sent"),
+    path("ach/<int:pk>/return/", ach.ach_return_view, name="ach_return"),
+    path("ach/<int:pk>/cancel/", ach.ach_cancel_view, name="ach_cancel"),
+    path("ach/payees/new/", ach.payee_bank_new_view, name="payee_bank_new"),
+    path(
+        "contacts/<int:pk>/bank-details/",
+        ach.contact_bank_details_view,
+        name="contact_bank_details",
+    ),
+    path(
+        "settings/bank-accounts/<int:pk>/ach/", ach.bank_ach_settings_view, name="bank_ach_settings"
+    ),
+    path("files/<int:pk>/ach/", ach.file_ach_payment_view, name="file_ach"),
 ]

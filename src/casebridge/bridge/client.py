@@ -234,6 +234,10 @@ class CheckRequest:
     memo: str = ""
     posting_reference: str = ""
     request_date: dt.date | None = None
+    #: "ach": paid by ACH to the bank details of the books contact ``payee_contact_id``
+    #: (the books refuse 422 on payee_contact when it has none; ADR 0046).
+    method: str = "check"
+    payee_contact_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -849,6 +853,11 @@ class HttpBooksClient:
                         "memo": c.memo,
                         "posting_reference": c.posting_reference,
                         "request_date": c.request_date.isoformat() if c.request_date else None,
+                        **(
+                            {"method": "ach", "payee_contact_id": c.payee_contact_id}
+                            if c.method == "ach"
+                            else {}
+                        ),
                     }
                     for c in items
                 ]

@@ -80,6 +80,15 @@ EXPECTED_PATHS = {
     "/books/api/v1/reports/trust-balances": {"get"},
     "/books/api/v1/reports/external-documents": {"get"},
     "/books/api/v1/reports/external-digests": {"get"},
+    "/books/api/v1/contacts/{contact_id}/bank-details": {"get", "put"},
+    "/books/api/v1/bank-accounts/{bank_account_id}/ach-settings": {"get", "put"},
+    "/books/api/v1/ach-payments": {"get"},
+    "/books/api/v1/ach-payments/{payment_id}/return": {"post"},
+    "/books/api/v1/ach-payments/{payment_id}/cancel": {"post"},
+    "/books/api/v1/ach-batches": {"get", "post"},
+    "/books/api/v1/ach-batches/{batch_id}": {"get"},
+    "/books/api/v1/ach-batches/{batch_id}/file": {"get"},
+    "/books/api/v1/ach-batches/{batch_id}/sent": {"post"},
 }
 
 

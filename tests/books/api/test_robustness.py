@@ -107,6 +107,9 @@ def ids(firm, admin, attorney, trust, operating, funded_file) -> dict[str, objec
         "receipt_id": receipt.pk,
         "invoice_id": invoice.pk,
         "entry_id": entry.pk,
+        # ACH (ADR 0046): ids no record has, so each endpoint answers its 404
+        "payment_id": 999_999,
+        "batch_id": 999_999,
     }
 
 

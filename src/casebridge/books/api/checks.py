@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -42,6 +42,7 @@ from casebridge.books.models import (
     BankAccount,
     Check,
     CheckStatus,
+    Contact,
     File,
     Firm,
     ReceiptStatus,
@@ -54,6 +55,7 @@ from casebridge.books.selectors.checks import (
     MAX_CHECKS_PER_PDF,
     printed_checks_for_pdf,
 )
+from casebridge.books.services import ach as ach_service
 from casebridge.books.services import checks as check_service
 from casebridge.books.services.matching import cleared_dates
 from casebridge.core.api.errors import at_index
@@ -78,6 +80,7 @@ Shown = TypeVar("Shown", bound=Out)
 
 MAX_BATCH = 1000
 _AMOUNT = {"amount"}
+_NOT_ASKED = {"amount", "method", "payee_contact_id"}
 
 
 def _checks_out(checks: Sequence[Check]) -> list[CheckOut]:
@@ -172,6 +175,12 @@ class CheckIn(In):
     posting_reference: str = Field("", max_length=60)
     request_date: dt.date | None = Field(None, description="Default: today.")
     external_ref: str | None = Field(None, max_length=120)
+    method: Literal["check", "ach"] = Field(
+        "check",
+        description="How it is paid: a printed check, or an ACH credit to the bank details "
+        "of payee_contact_id (422 on payee_contact when the payee has none; ADR 0046).",
+    )
+    payee_contact_id: Id | None = Field(None, description="The payee's contact; for ach.")
 
 
 class CheckBatchIn(In):
@@ -206,6 +215,7 @@ def _check_references(item: CheckIn, prefix: str = "") -> list[Reference]:
         (BankAccount, item.bank_account_id, f"{prefix}bank_account_id"),
         (File, item.file_id, f"{prefix}file_id"),
         (ActivityCode, item.activity_code_id, f"{prefix}activity_code_id"),
+        (Contact, item.payee_contact_id, f"{prefix}payee_contact_id"),
     ]
 
 
@@ -247,9 +257,13 @@ def check_get(request: HttpRequest, check_id: Id) -> CheckOut:
     return _check_out(get_or_404(_checks(context(request).firm), check_id))
 
 
-def _check_request(item: CheckIn) -> check_service.CheckRequest:
-    # the same names but the amount's (the service's in cents)
-    return check_service.CheckRequest(amount_cents=item.amount, **item.model_dump(exclude=_AMOUNT))
+def _check_request(item: CheckIn) -> ach_service.Disbursement:
+    # the same names but the amount's (the service's in cents) and how it is paid
+    return ach_service.Disbursement(
+        check_service.CheckRequest(amount_cents=item.amount, **item.model_dump(exclude=_NOT_ASKED)),
+        method=item.method,
+        payee_contact_id=item.payee_contact_id,
+    )
 
 
 def _request_checks(
@@ -263,7 +277,7 @@ def _request_checks(
         items,
         located=located,
         references=_check_references,
-        service=check_service.check_requests_find_or_create,
+        service=ach_service.disbursements_find_or_create,
         service_request=_check_request,
     )
 

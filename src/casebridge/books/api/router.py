@@ -14,6 +14,7 @@ template is the same in the code, the OpenAPI schema and an idempotency record's
 from __future__ import annotations
 
 from casebridge.books.api import (
+    ach,
     banking,
     checks,
     exports,
@@ -77,6 +78,7 @@ for router in dict.fromkeys(
         reconciliations,
         banking,
         search,
+        ach,
     )
 ):
     api.add_router("", router)

@@ -34,6 +34,7 @@ from casebridge.books.errors import (
 )
 from casebridge.books.models import (
     AccountRole,
+    AchPayment,
     ActivityCode,
     BankAccount,
     BankAccountKind,
@@ -569,8 +570,19 @@ def check_request_create(
     return check
 
 
-def _print_refusal(check: Check, day: dt.date) -> DomainError | None:
-    """Why ``check`` cannot be printed on ``day``, or None."""
+def _paid_by_ach(check_ids: Iterable[int]) -> set[int]:
+    """Which of these checks are paid by ACH (never printed: ADR 0046)."""
+    return set(
+        AchPayment.objects.filter(disbursement_id__in=list(check_ids)).values_list(
+            "disbursement_id", flat=True
+        )
+    )
+
+
+def _print_refusal(check: Check, day: dt.date, *, ach: bool = False) -> DomainError | None:
+    """Why ``check`` cannot be printed on ``day``, or None (``ach``: paid by ACH)."""
+    if ach:
+        return Conflict(f"check {check.pk} is paid by ACH: it is never printed")
     if check.status != CheckStatus.QUEUED:
         return Conflict(f"check {check.pk} is {check.status}, not queued for printing")
     if day < check.request_date:
@@ -671,6 +683,7 @@ def checks_print_batch(
         c.pk: c
         for c in Check.objects.select_for_update().filter(firm=firm, pk__in=ids).order_by("pk")
     }
+    ach = _paid_by_ach(locked)
     batch: list[Check] = []
     for i, pk in enumerate(ids):
         check = locked.get(pk)
@@ -684,7 +697,7 @@ def checks_print_batch(
                 field="check_ids",
                 index=i,
             )
-        refusal = _print_refusal(check, day)
+        refusal = _print_refusal(check, day, ach=pk in ach)
         if refusal is not None:
             if refusal.field is None:
                 refusal.field = "check_ids"
@@ -717,7 +730,7 @@ def check_print(
     check = Check.objects.select_for_update().filter(firm=firm, pk=check_id).first()
     if check is None:
         raise ValidationFailed("check not found in this firm", field="check")
-    refusal = _print_refusal(check, printed_on or clock.today())
+    refusal = _print_refusal(check, printed_on or clock.today(), ach=bool(_paid_by_ach([check.pk])))
     if refusal is not None:
         raise refusal
     if check_number is None:
@@ -862,6 +875,23 @@ def check_void(
     )
     if check is None:
         raise ValidationFailed("check not found in this firm", field="check")
+    if AchPayment.objects.filter(disbursement_id=check.pk).exists():
+        raise Conflict(
+            f"check {check.pk} is paid by ACH: cancel it (queued) or record its return on "
+            "ACH payments",
+            field="check",
+        )
+    return check_void_locked(
+        firm=firm, actor=actor, check=check, void_date=void_date, reason=reason
+    )
+
+
+def check_void_locked(
+    *, firm: Firm, actor: User | None, check: Check, void_date: dt.date | None, reason: str
+) -> Check:
+    """Void ``check``, whose row the caller holds (FOR UPDATE, with its entry selected):
+    the reversal, the status and the audit of :func:`check_void`, without its role check
+    and lookup. Also the ACH payments' cancel and return (services/ach.py)."""
     if check.status == CheckStatus.VOIDED:
         raise Conflict(f"check {check.pk} is already void")
     _refuse_if_cleared(check, "voided")

@@ -58,12 +58,14 @@ def checks_view(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", CheckStatus.QUEUED)
     if status not in CheckStatus.values:
         status = CheckStatus.QUEUED
-    counts = dict(
-        Check.objects.filter(firm=firm).values_list("status").annotate(n=Count("id")).order_by()
+    # A check paid by ACH is never printed: its queue is ACH payments (ADR 0046).
+    printable = Check.objects.filter(firm=firm).exclude(
+        status=CheckStatus.QUEUED, ach_payment__isnull=False
     )
+    counts = dict(printable.values_list("status").annotate(n=Count("id")).order_by())
     order = ("request_date", "pk") if status == CheckStatus.QUEUED else ("-request_date", "-pk")
     checks = (
-        Check.objects.filter(firm=firm, status=status)
+        printable.filter(status=status)
         .select_related("bank_account", "file", "activity_code")
         .order_by(*order)
     )

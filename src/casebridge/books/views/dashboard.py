@@ -160,9 +160,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         .order_by("kind", "name")
     )
     balances = gl_balances(firm=firm, accounts=[bank.gl_account for bank in banks])
-    queued = Check.objects.filter(firm=firm, status=CheckStatus.QUEUED).aggregate(
-        n=Count("id"), s=Sum("amount_cents")
-    )
+    queued = Check.objects.filter(
+        firm=firm, status=CheckStatus.QUEUED, ach_payment__isnull=True
+    ).aggregate(n=Count("id"), s=Sum("amount_cents"))
     stages = dict(
         Invoice.objects.filter(firm=firm, stage__in=[InvoiceStage.REVIEW, InvoiceStage.RELEASE])
         .values_list("stage")

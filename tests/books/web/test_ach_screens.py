@@ -1,0 +1,112 @@
+"""The ACH screens (ADR 0046): Pay by ACH from a file, Make ACH file from the queue and its
+download, the checks queue without ACH payments, who may open what."""
+
+from __future__ import annotations
+
+from django.test import Client
+from django.urls import reverse
+
+from casebridge.books.models import AchBatch, AchPayment, AchStatus, Contact, Role
+from casebridge.books.services import ach, auth
+from tests.conftest import PASSWORD
+
+from .conftest import HX, sign_in, text
+
+SETTINGS = {
+    "immediate_destination": "021000021",
+    "immediate_destination_name": "JPMorgan Chase",
+    "immediate_origin": "1234567890",
+    "immediate_origin_name": "Smith Personal Injury",
+    "company_name": "Smith PI LLP",
+    "company_id": "1234567890",
+}
+
+
+def _ready(firm, admin, trust) -> Contact:
+    maria = Contact.objects.get(firm=firm, name="Maria Lopez")
+    ach.payee_bank_account_set(
+        firm=firm,
+        actor=admin,
+        contact_id=maria.pk,
+        routing_number="026009593",
+        account_number="123456789",
+        account_type="checking",
+        holder_kind="person",
+    )
+    return maria
+
+
+def test_pay_by_ach_then_make_and_download_the_file(
+    admin_client, firm, admin, trust, funded_file, today
+):
+    maria = _ready(firm, admin, trust)
+    settings_url = reverse("books:bank_ach_settings", args=[trust.pk])
+    refused = admin_client.post(
+        settings_url, {**SETTINGS, "immediate_destination": "021000022"}, **HX
+    )
+    assert refused.status_code == 422
+    assert "fails the ABA checksum" in text(refused)
+    assert admin_client.post(settings_url, SETTINGS, **HX).status_code == 200
+
+    response = admin_client.post(
+        reverse("books:file_ach", args=[funded_file.pk]),
+        {
+            "bank_account": trust.pk,
+            "payee_contact": maria.pk,
+            "amount": "400.00",
+            "request_date": "2026-03-02",
+        },
+        **HX,
+    )
+    assert response.status_code == 200, text(response)
+    payment = AchPayment.objects.get()
+    assert (payment.status, payment.disbursement.amount_cents) == (AchStatus.QUEUED, 40_000)
+    assert f'value="{payment.disbursement_id}"' not in text(
+        admin_client.get(reverse("books:checks"))
+    )
+
+    form = admin_client.get(reverse("books:ach_batch_new"), {"ids": payment.pk}, **HX)
+    assert "1 payment from Client Trust (IOLTA) for $400.00" in text(form)
+    made = admin_client.post(
+        reverse("books:ach_batch_new"),
+        {"ids": payment.pk, "effective_date": today.isoformat()},
+        **HX,
+    )
+    assert "ACH file A made: 1 entry, credits $400.00" in text(made)
+    batch = AchBatch.objects.get()
+    download = admin_client.get(reverse("books:ach_batch_file", args=[batch.pk]))
+    assert download.content == batch.file_text.encode("ascii")
+    assert download["Content-Disposition"].startswith('attachment; filename="ach-')
+    again = admin_client.post(
+        reverse("books:ach_batch_new"),
+        {"ids": payment.pk, "effective_date": today.isoformat()},
+        **HX,
+    )
+    assert again.status_code == 422
+    assert "no longer queued" in text(again)
+    assert AchBatch.objects.count() == 1
+
+
+def test_staff_may_not_change_bank_details_and_another_firm_sees_nothing(
+    firm, admin, trust, funded_file, other_client
+):
+    maria = _ready(firm, admin, trust)
+    staff = auth.user_create(
+        firm=firm,
+        email="staff@smith.test",
+        password=PASSWORD,
+        first_name="Stu",
+        last_name="Staff",
+        role=Role.STAFF,
+    )
+    staff = auth.security_question_enroll(user=staff, question="First pet?", answer="Rex")
+    staff_client = sign_in(Client(), staff)
+    assert (
+        staff_client.get(reverse("books:contact_bank_details", args=[maria.pk])).status_code == 403
+    )
+    assert (
+        other_client.get(reverse("books:contact_bank_details", args=[maria.pk])).status_code == 404
+    )
+    theirs = other_client.get(reverse("books:ach"))
+    assert theirs.status_code == 200
+    assert "Maria Lopez" not in text(theirs)
