@@ -19,6 +19,7 @@ from casebridge.books.models import (
     BankAccountKind,
     Firm,
     GLAccount,
+    LedesClassification,
     PositivePayAmount,
     PositivePayColumn,
     PositivePayDateFormat,
@@ -813,4 +814,27 @@ class TimeZoneForm(forms.Form):
         choices=[(name, name) for name in timezones.zone_names()],
         help_text='What "today" is for the firm\'s people, its API clients and its nightly '
         "jobs; daylight saving is followed.",
+    )
+
+
+# --- LEDES e-billing (issue 15, ADR 0044) ---
+
+
+class LedesSettingsForm(forms.Form):
+    law_firm_id = _text("Law firm ID (federal tax ID)", 20, autocomplete="off")
+    fee_task_code = _text("UTBMS task code of fee lines", 4, autocomplete="off")
+    fee_activity_code = _text("UTBMS activity code of fee lines", 4, autocomplete="off")
+
+
+class LedesMatterForm(forms.Form):
+    client_id = _text("Client ID", 20, required=False, autocomplete="off")
+    client_matter_id = _text(
+        "Client matter ID (e.g. claim number)", 20, required=False, autocomplete="off"
+    )
+
+
+class LedesTimekeeperForm(forms.Form):
+    timekeeper_id = _text("Timekeeper ID", 20, required=False, autocomplete="off")
+    classification = forms.ChoiceField(
+        label="Classification", choices=[("", "Choose…"), *LedesClassification.choices]
     )

@@ -15,6 +15,7 @@ from casebridge.books.views import (
     files,
     invoices,
     journal,
+    ledes,
     reconciliations,
     reports,
     search,
@@ -178,4 +179,14 @@ urlpatterns = [
         name="bank_positive_pay_layout",
     ),
     path("settings/audit/", audit.audit_view, name="audit"),
+    # LEDES e-billing (issue 15, ADR 0044)
+    path("invoices/<int:pk>/ledes/", ledes.invoice_ledes_view, name="invoice_ledes"),
+    path("invoices/ledes/", ledes.invoices_ledes_view, name="invoices_ledes"),
+    path("settings/ledes/", ledes.ledes_settings_view, name="ledes_settings"),
+    path("files/<int:pk>/ledes/", ledes.file_ledes_view, name="file_ledes"),
+    path(
+        "settings/rates-codes/timekeepers/<int:pk>/ledes/",
+        ledes.timekeeper_ledes_view,
+        name="timekeeper_ledes",
+    ),
 ]
