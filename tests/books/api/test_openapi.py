@@ -70,6 +70,8 @@ EXPECTED_PATHS = {
     "/books/api/v1/invoices/{invoice_id}/advance": {"post"},
     "/books/api/v1/invoices/{invoice_id}/release": {"post"},
     "/books/api/v1/invoices/{invoice_id}/void": {"post"},
+    "/books/api/v1/invoices/{invoice_id}/ledes": {"get"},
+    "/books/api/v1/invoices/ledes": {"get"},
     "/books/api/v1/journal-entries": {"get", "post"},
     "/books/api/v1/journal-entries/batch": {"post"},
     "/books/api/v1/journal-entries/{entry_id}": {"get"},
