@@ -13,7 +13,7 @@ from casebridge.core.models import AuditEvent
 from tests.books.ledger_helpers import writes_nothing
 from tests.books.test_ledes import worked_invoice
 
-from .conftest import BASE
+from .conftest import BASE, ApiClient, issue_token
 
 
 @pytest.fixture
@@ -118,3 +118,90 @@ def test_unknown_invoices_and_bad_ids(api, ledes_ready, firm, admin, attorney, c
     )
     assert api.get("/invoices/ledes").status == 422
     assert api.get("/invoices/ledes?id=abc").status == 422
+
+
+# --- the identifiers ----------------------------------------------------------------------
+
+
+def test_the_firms_ledes_settings(api, firm, attorney):
+    assert api.get("/ledes/settings").body == {
+        "saved": False,
+        "law_firm_id": "",
+        "fee_task_code": "",
+        "fee_activity_code": "",
+    }
+    with writes_nothing():
+        bad = api.put(
+            "/ledes/settings",
+            {"law_firm_id": "12-3456789", "fee_task_code": "L120", "fee_activity_code": "E101"},
+        )
+    assert (bad.status, bad.error["field"], bad.error["message"]) == (
+        422,
+        "fee_activity_code",
+        "The fee activity code must be a UTBMS code such as A101",
+    )
+    good = api.put(
+        "/ledes/settings",
+        {"law_firm_id": "12-3456789", "fee_task_code": "l120", "fee_activity_code": "A103"},
+    )
+    assert good.body == {
+        "saved": True,
+        "law_firm_id": "12-3456789",
+        "fee_task_code": "L120",
+        "fee_activity_code": "A103",
+    }
+
+
+def test_only_an_administrator_sets_the_firms_ledes_settings(client, firm, attorney):
+    theirs = ApiClient(client, issue_token("smith-pi", attorney.email))
+    with writes_nothing():
+        reply = theirs.put(
+            "/ledes/settings",
+            {"law_firm_id": "12-3456789", "fee_task_code": "L120", "fee_activity_code": "A103"},
+        )
+    assert (reply.status, reply.error["code"]) == (403, "admin_required")
+
+
+def test_a_files_ledes_ids(api, client_file, other_file):
+    assert api.get(f"/files/{client_file.pk}/ledes").body == {
+        "file_id": client_file.pk,
+        "client_id": "",
+        "client_matter_id": "",
+        "sent_client_id": str(client_file.client_id),
+    }
+    with writes_nothing():
+        bad = api.put(f"/files/{client_file.pk}/ledes", {"client_matter_id": "CLM[]7788"})
+    assert (bad.status, bad.error["field"]) == (422, "client_matter_id")
+    reply = api.put(
+        f"/files/{client_file.pk}/ledes", {"client_id": "ACME-INS", "client_matter_id": "CLM-7788"}
+    )
+    assert reply.body == {
+        "file_id": client_file.pk,
+        "client_id": "ACME-INS",
+        "client_matter_id": "CLM-7788",
+        "sent_client_id": "ACME-INS",
+    }
+    with writes_nothing():
+        theirs = api.put(f"/files/{other_file.pk}/ledes", {"client_id": "X"})
+    assert (theirs.status, theirs.error["code"]) == (404, "not_found")
+
+
+def test_a_timekeepers_ledes_identity(api, attorney):
+    assert api.get(f"/users/{attorney.pk}/ledes").body == {
+        "user_id": attorney.pk,
+        "saved": False,
+        "timekeeper_id": "",
+        "classification": None,
+        "sent_timekeeper_id": str(attorney.pk),
+    }
+    with writes_nothing():
+        bad = api.put(f"/users/{attorney.pk}/ledes", {"classification": "XX"})
+    assert (bad.status, bad.error["code"]) == (422, "validation_error")
+    reply = api.put(f"/users/{attorney.pk}/ledes", {"classification": "AS", "timekeeper_id": "SS"})
+    assert reply.body == {
+        "user_id": attorney.pk,
+        "saved": True,
+        "timekeeper_id": "SS",
+        "classification": "AS",
+        "sent_timekeeper_id": "SS",
+    }
