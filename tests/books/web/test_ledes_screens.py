@@ -17,6 +17,7 @@ from tests.books.test_ledes import worked_invoice
 
 from .conftest import HX, text
 from .test_auth_screens import field_error
+from .test_robustness import JUNK
 
 
 @pytest.fixture
@@ -153,3 +154,26 @@ def test_a_timekeepers_ledes_classification(admin_client, attorney):
     assert good.status_code == 200
     assert LedesTimekeeper.objects.get(user=attorney).classification == "PT"
     assert "Partner" in text(admin_client.get(reverse("books:timekeepers")))
+
+
+def test_junk_in_the_list_export_never_breaks_it(admin_client, ledes_ready):
+    url = reverse("books:invoices_ledes")
+    for junk in JUNK:
+        with writes_nothing():
+            response = admin_client.get(url, {"stage": junk, "id": junk, "all": junk, "next": junk})
+        assert response.status_code == 302, junk
+        assert response["Location"].startswith(reverse("books:invoices")), junk
+
+
+def test_another_firms_invoice_file_and_timekeeper_are_not_found(
+    other_client, firm, admin, attorney, client_file
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    for url in (
+        reverse("books:invoice_ledes", args=[invoice.pk]),
+        reverse("books:file_ledes", args=[client_file.pk]),
+        reverse("books:timekeeper_ledes", args=[attorney.pk]),
+    ):
+        assert other_client.get(url).status_code == 404, url
+    theirs = other_client.get(reverse("books:invoices_ledes"), {"id": [invoice.pk]}, follow=True)
+    assert messages_of(theirs) == [f"No invoice {invoice.pk} in this firm"]

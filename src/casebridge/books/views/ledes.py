@@ -30,7 +30,7 @@ from casebridge.books.models import (
 from casebridge.books.services import ledes as ledes_service
 from casebridge.core.errors import DomainError
 from casebridge.core.throttle import client_address
-from casebridge.web.popups import message_of, popup_form, safe_next
+from casebridge.web.popups import message_of, popup_form
 
 
 def _download(exported: ledes_service.LedesFile) -> HttpResponse:
@@ -63,12 +63,15 @@ def invoice_ledes_view(request: HttpRequest, pk: int) -> HttpResponse:
 @books_login_required()
 @require_GET
 def invoices_ledes_view(request: HttpRequest) -> HttpResponse:
-    """Invoices -> Export LEDES: the ticked invoices (``?id=``, repeated), else every
-    invoice of the tab (``?stage=``), in one file."""
+    """Invoices -> Export LEDES: the ticked invoices (``?id=``, repeated), else with
+    ``all=1`` every invoice of the tab (``?stage=``), in one file."""
     firm = books_user(request).firm
     stage = request.GET.get("stage", "")
-    back = safe_next(request, request.GET.get("next"), f"{reverse('books:invoices')}?stage={stage}")
-    picked = [int(v) for v in request.GET.getlist("id") if v.isdigit() and len(v) < 19]
+    # back to the tab the export was asked from (a known stage only: never a typed address)
+    back = reverse("books:invoices") + (f"?stage={stage}" if stage in InvoiceStage.values else "")
+    picked = [
+        int(v) for v in request.GET.getlist("id") if v.isascii() and v.isdigit() and len(v) < 19
+    ]
     if not picked and request.GET.get("all") == "1" and stage in InvoiceStage.values:
         picked = list(
             Invoice.objects.filter(firm=firm, stage=stage)
