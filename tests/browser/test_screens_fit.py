@@ -61,6 +61,7 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
         ("books-settings-closed-periods", "/books/settings/closed-periods/"),
         ("books-settings-activity-codes", "/books/settings/rates-codes/activity-codes/"),
         ("books-settings-accounts", "/books/settings/accounts/"),
+        ("books-settings-ledes", "/books/settings/ledes/"),
         ("books-reports", "/books/reports/"),
         ("books-beancount-export", "/books/reports/beancount/"),
         ("books-journal", "/books/journal/"),

@@ -20,6 +20,7 @@ from casebridge.books.models import (
     Contact,
     Firm,
     GLAccount,
+    LedesClassification,
     PositivePayAmount,
     PositivePayColumn,
     PositivePayDateFormat,
@@ -912,3 +913,26 @@ class AchSentForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"sent_on": clock.today()})
         super().__init__(*args, **kwargs)
+
+
+# --- LEDES e-billing (issue 15, ADR 0044) ---
+
+
+class LedesSettingsForm(forms.Form):
+    law_firm_id = _text("Law firm ID (federal tax ID)", 20, autocomplete="off")
+    fee_task_code = _text("UTBMS task code of fee lines", 4, autocomplete="off")
+    fee_activity_code = _text("UTBMS activity code of fee lines", 4, autocomplete="off")
+
+
+class LedesMatterForm(forms.Form):
+    client_id = _text("Client ID", 20, required=False, autocomplete="off")
+    client_matter_id = _text(
+        "Client matter ID (e.g. claim number)", 20, required=False, autocomplete="off"
+    )
+
+
+class LedesTimekeeperForm(forms.Form):
+    timekeeper_id = _text("Timekeeper ID", 20, required=False, autocomplete="off")
+    classification = forms.ChoiceField(
+        label="Classification", choices=[("", "Choose…"), *LedesClassification.choices]
+    )

@@ -1356,3 +1356,81 @@ class AchPayment(models.Model):
 
     def __str__(self) -> str:
         return f"ACH payment of check {self.disbursement_id} ({self.status})"
+
+
+# --- LEDES e-billing (issue 15, ADR 0044) ---
+
+
+class LedesClassification(models.TextChoices):
+    """The timekeeper classifications of LEDES 1998B."""
+
+    PARTNER = "PT", "Partner"
+    ASSOCIATE = "AS", "Associate"
+    OF_COUNSEL = "OC", "Of counsel"
+    LEGAL_ASSISTANT = "LA", "Legal assistant (paralegal)"
+    OTHER = "OT", "Other timekeeper"
+
+
+class LedesSettings(models.Model):
+    """What a firm's LEDES 1998B files say of the firm (Settings -> LEDES e-billing):
+    ``law_firm_id`` (LAW_FIRM_ID: the firm's federal tax ID, as the specification asks)
+    and the UTBMS task and activity codes a fee line is billed under (the books hold no
+    task code per fee line; a PI firm's fee is usually one contingency fee)."""
+
+    firm = models.OneToOneField(Firm, on_delete=models.PROTECT, related_name="ledes_settings")
+    law_firm_id = models.CharField(max_length=20)
+    fee_task_code = models.CharField(max_length=4)
+    fee_activity_code = models.CharField(max_length=4)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(law_firm_id=""), name="books_ledes_law_firm_id_set"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"LEDES settings of firm {self.firm_id}"
+
+
+class LedesMatter(models.Model):
+    """A file's identifiers in its LEDES files (File -> LEDES IDs): ``client_id``
+    (CLIENT_ID; blank: the client contact's number in the books) and ``client_matter_id``
+    (CLIENT_MATTER_ID: the client's own reference, e.g. the insurer's claim number)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    file = models.OneToOneField(File, on_delete=models.PROTECT, related_name="ledes")
+    client_id = models.CharField(max_length=20, blank=True)
+    client_matter_id = models.CharField(max_length=20, blank=True)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"LEDES IDs of file {self.file_id}"
+
+
+class LedesTimekeeper(models.Model):
+    """A timekeeper's LEDES identity (Rates/Codes -> Timekeepers -> LEDES): TIMEKEEPER_ID
+    (``timekeeper_id``; blank: the user's number in the books) and the classification."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="ledes")
+    timekeeper_id = models.CharField(max_length=20, blank=True)
+    classification = models.CharField(max_length=2, choices=LedesClassification.choices)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(classification__in=LedesClassification.values),
+                name="books_ledes_classification_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"LEDES timekeeper {self.user_id}"

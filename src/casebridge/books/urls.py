@@ -16,6 +16,7 @@ from casebridge.books.views import (
     files,
     invoices,
     journal,
+    ledes,
     reconciliations,
     reports,
     search,
@@ -196,4 +197,14 @@ urlpatterns = [
         "settings/bank-accounts/<int:pk>/ach/", ach.bank_ach_settings_view, name="bank_ach_settings"
     ),
     path("files/<int:pk>/ach/", ach.file_ach_payment_view, name="file_ach"),
+    # LEDES e-billing (issue 15, ADR 0044)
+    path("invoices/<int:pk>/ledes/", ledes.invoice_ledes_view, name="invoice_ledes"),
+    path("invoices/ledes/", ledes.invoices_ledes_view, name="invoices_ledes"),
+    path("settings/ledes/", ledes.ledes_settings_view, name="ledes_settings"),
+    path("files/<int:pk>/ledes/", ledes.file_ledes_view, name="file_ledes"),
+    path(
+        "settings/rates-codes/timekeepers/<int:pk>/ledes/",
+        ledes.timekeeper_ledes_view,
+        name="timekeeper_ledes",
+    ),
 ]

@@ -76,6 +76,7 @@ def test_reading_another_firms_records_is_404(api, theirs):
         f"/checks/{theirs['check'].pk}",
         f"/trust-receipts/{theirs['receipt'].pk}",
         f"/invoices/{theirs['invoice'].pk}",
+        f"/invoices/{theirs['invoice'].pk}/ledes",
         f"/journal-entries/{theirs['entry'].pk}",
     ]
     for path in paths:

@@ -40,6 +40,7 @@ ADMIN_ONLY = [
     "books:settings_opening_date",
     "books:settings_time_zone",
     "books:settings_closed_periods",
+    "books:ledes_settings",
     "books:areas",
     "books:area_new",
     "books:activity_codes",

@@ -46,6 +46,7 @@ POST_FORMS = [
         ["client_name", "client_email", "client_phone", "name", "number", "opened_on"],
     ),
     ("books:settings_features", ["release_invoice_stage_enabled"]),
+    ("books:ledes_settings", ["law_firm_id", "fee_task_code", "fee_activity_code"]),
 ]
 
 GET_PAGES = [

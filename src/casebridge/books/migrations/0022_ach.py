@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("books", "0019_digest_deltas"),
+        ("books", "0020_ledes"),
     ]
 
     operations = [

@@ -297,8 +297,10 @@ def activity_codes_view(request: HttpRequest) -> HttpResponse:
 @books_login_required(admin=True)
 def timekeepers_view(request: HttpRequest) -> HttpResponse:
     firm = books_user(request).firm
-    users = User.objects.filter(firm=firm, is_active=True).order_by(
-        "-records_time", "last_name", "first_name", "email"
+    users = (
+        User.objects.filter(firm=firm, is_active=True)
+        .select_related("ledes")
+        .order_by("-records_time", "last_name", "first_name", "email")
     )
     return render(
         request,

@@ -1,0 +1,193 @@
+"""LEDES 1998B e-billing screens (issue 15, ADR 0044): the export of one invoice (its
+screen's "LEDES" button), of the invoices ticked on a list tab or of the whole tab (one
+file), and where the LEDES identifiers are kept: Settings -> LEDES e-billing (the firm's
+law firm ID and fee codes), File -> LEDES IDs (client id, client matter id), Rates/Codes
+-> Timekeepers -> LEDES (timekeeper id, classification). Viewing invoices is enough to
+export them, as ``GET /invoices/{id}/ledes``; a refusal comes back as a message on the
+screen the export was asked from, and nothing is written."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_http_methods
+
+from casebridge.books.auth import books_login_required, books_user
+from casebridge.books.forms import LedesMatterForm, LedesSettingsForm, LedesTimekeeperForm
+from casebridge.books.models import (
+    File,
+    Invoice,
+    InvoiceStage,
+    LedesClassification,
+    LedesMatter,
+    LedesSettings,
+    LedesTimekeeper,
+    User,
+)
+from casebridge.books.services import ledes as ledes_service
+from casebridge.core.errors import DomainError
+from casebridge.core.throttle import client_address
+from casebridge.web.popups import message_of, popup_form
+
+
+def _download(exported: ledes_service.LedesFile) -> HttpResponse:
+    response = HttpResponse(exported.text, content_type="text/plain; charset=us-ascii")
+    response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def _export(request: HttpRequest, ids: list[int], back: str) -> HttpResponse:
+    me = books_user(request)
+    try:
+        exported = ledes_service.invoices_ledes_export(
+            firm=me.firm, actor=me, invoice_ids=ids, ip_address=client_address(request)
+        )
+    except DomainError as exc:
+        messages.error(request, message_of(exc))
+        return redirect(back)
+    return _download(exported)
+
+
+@books_login_required()
+@require_GET
+def invoice_ledes_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invoice -> LEDES: the invoice as a LEDES 1998B file."""
+    invoice = get_object_or_404(Invoice, firm=books_user(request).firm, pk=pk)
+    return _export(request, [invoice.pk], reverse("books:invoice_detail", args=[invoice.pk]))
+
+
+@books_login_required()
+@require_GET
+def invoices_ledes_view(request: HttpRequest) -> HttpResponse:
+    """Invoices -> Export LEDES: the ticked invoices (``?id=``, repeated), else with
+    ``all=1`` every invoice of the tab (``?stage=``), in one file."""
+    firm = books_user(request).firm
+    stage = request.GET.get("stage", "")
+    # back to the tab the export was asked from (a known stage only: never a typed address)
+    back = reverse("books:invoices") + (f"?stage={stage}" if stage in InvoiceStage.values else "")
+    picked = [
+        int(v) for v in request.GET.getlist("id") if v.isascii() and v.isdigit() and len(v) < 19
+    ]
+    if not picked and request.GET.get("all") == "1" and stage in InvoiceStage.values:
+        picked = list(
+            Invoice.objects.filter(firm=firm, stage=stage)
+            .order_by("number")
+            .values_list("pk", flat=True)[: ledes_service.MAX_INVOICES + 1]
+        )
+    return _export(request, picked, back)
+
+
+# --- where the identifiers are kept -----------------------------------------------------------
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def ledes_settings_view(request: HttpRequest) -> HttpResponse:
+    """Settings -> LEDES e-billing: the firm's law firm ID and its fee lines' codes."""
+    me = books_user(request)
+    current = LedesSettings.objects.filter(firm=me.firm).first()
+
+    def save(form: LedesSettingsForm) -> HttpResponse:
+        data = form.cleaned_data
+        saved = ledes_service.ledes_settings_save(
+            firm=me.firm,
+            actor=me,
+            law_firm_id=data["law_firm_id"],
+            fee_task_code=data["fee_task_code"],
+            fee_activity_code=data["fee_activity_code"],
+        )
+        messages.success(
+            request,
+            f"LEDES settings saved: law firm ID {saved.law_firm_id}, fee lines billed under "
+            f"{saved.fee_task_code} and {saved.fee_activity_code}.",
+        )
+        return redirect("books:ledes_settings")
+
+    return popup_form(
+        request,
+        LedesSettingsForm,
+        on_valid=save,
+        template="books/settings/ledes.html",
+        initial={
+            "law_firm_id": current.law_firm_id if current else "",
+            "fee_task_code": current.fee_task_code if current else "",
+            "fee_activity_code": current.fee_activity_code if current else "",
+        },
+        context={"nav": "settings", "section": "settings", "tab": "ledes"},
+        modal=False,
+    )
+
+
+@books_login_required()
+@require_http_methods(["GET", "POST"])
+def file_ledes_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """File -> LEDES IDs: the client id and the client's matter id in LEDES files."""
+    me = books_user(request)
+    file = get_object_or_404(File.objects.select_related("client"), firm=me.firm, pk=pk)
+    current = LedesMatter.objects.filter(file=file).first()
+
+    def save(form: LedesMatterForm) -> str:
+        data = form.cleaned_data
+        ledes_service.file_ledes_ids_save(
+            firm=me.firm,
+            actor=me,
+            file_id=file.pk,
+            client_id=data["client_id"],
+            client_matter_id=data["client_matter_id"],
+        )
+        return f"LEDES IDs of file {file.number} saved."
+
+    action = reverse("books:file_ledes", args=[file.pk])
+    return popup_form(
+        request,
+        LedesMatterForm,
+        on_valid=save,
+        template="books/files/_ledes_form.html",
+        title=f"LEDES IDs of file {file.number}",
+        success=reverse("books:file_detail", args=[file.pk]),
+        initial={
+            "client_id": current.client_id if current else "",
+            "client_matter_id": current.client_matter_id if current else "",
+        },
+        context={"action": action, "file": file},
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def timekeeper_ledes_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rates/Codes -> Timekeepers -> LEDES: a timekeeper's LEDES id and classification."""
+    me = books_user(request)
+    user = get_object_or_404(User, firm=me.firm, pk=pk)
+    current = LedesTimekeeper.objects.filter(user=user).first()
+
+    def save(form: LedesTimekeeperForm) -> str:
+        data = form.cleaned_data
+        saved = ledes_service.timekeeper_ledes_save(
+            firm=me.firm,
+            actor=me,
+            user_id=user.pk,
+            timekeeper_id=data["timekeeper_id"],
+            classification=data["classification"],
+        )
+        label = LedesClassification(saved.classification).label
+        return f"{user.display_name} is billed in LEDES files as {label}."
+
+    action = reverse("books:timekeeper_ledes", args=[user.pk])
+    return popup_form(
+        request,
+        LedesTimekeeperForm,
+        on_valid=save,
+        template="books/settings/_timekeeper_ledes_form.html",
+        title=f"LEDES: {user.display_name}",
+        success=reverse("books:timekeepers"),
+        initial={
+            "timekeeper_id": current.timekeeper_id if current else "",
+            "classification": current.classification if current else "",
+        },
+        context={"action": action, "keeper": user},
+    )

@@ -1,0 +1,179 @@
+"""The LEDES screens (ADR 0044): the invoice's LEDES button, the list's ticked and
+whole-tab exports, and where the identifiers are kept (Settings -> LEDES e-billing, File
+-> LEDES IDs, Rates/Codes -> Timekeepers -> LEDES)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from casebridge.books.exports import ledes
+from casebridge.books.models import LedesMatter, LedesSettings, LedesTimekeeper
+from casebridge.books.services import invoices
+from casebridge.books.services import ledes as ledes_service
+from casebridge.core.models import AuditEvent
+from tests.books.ledger_helpers import writes_nothing
+from tests.books.test_ledes import worked_invoice
+
+from .conftest import HX, text
+from .test_auth_screens import field_error
+from .test_robustness import JUNK
+
+
+@pytest.fixture
+def ledes_ready(firm, admin, attorney):
+    ledes_service.ledes_settings_save(
+        firm=firm,
+        actor=admin,
+        law_firm_id="12-3456789",
+        fee_task_code="L120",
+        fee_activity_code="A103",
+    )
+    ledes_service.timekeeper_ledes_save(
+        firm=firm, actor=admin, user_id=attorney.pk, timekeeper_id="SS", classification="PT"
+    )
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def test_the_invoice_screen_exports_its_invoice(
+    clerk_client, ledes_ready, firm, admin, attorney, client_file
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    page = text(clerk_client.get(reverse("books:invoice_detail", args=[invoice.pk])))
+    url = reverse("books:invoice_ledes", args=[invoice.pk])
+    assert f'href="{url}"' in page
+    response = clerk_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="LEDES1998B-invoice-1001.txt"'
+    assert len(ledes.parse(response.content.decode("ascii"))) == 3
+    event = AuditEvent.objects.get(action="export")
+    assert event.actor_label == "clerk@smith.test"
+
+
+def test_a_refused_export_says_why_on_the_invoice_screen(
+    admin_client, firm, admin, attorney, client_file
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    with writes_nothing():
+        response = admin_client.get(reverse("books:invoice_ledes", args=[invoice.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("books:invoice_detail", args=[invoice.pk]), 302)]
+    assert messages_of(response) == [
+        "The firm has no LEDES law firm ID (its federal tax ID) nor fee task and activity "
+        "codes yet (Settings → LEDES e-billing)"
+    ]
+
+
+def test_the_list_exports_the_ticked_invoices_or_the_whole_tab(
+    admin_client, ledes_ready, firm, admin, attorney, client_file
+):
+    first = worked_invoice(firm, admin, attorney, client_file)
+    second = worked_invoice(firm, admin, attorney, client_file)
+    page = text(admin_client.get(reverse("books:invoices") + "?stage=draft"))
+    assert 'form="ledes-export"' in page
+    assert "Export all 2 as LEDES" in page
+    url = reverse("books:invoices_ledes")
+    ticked = admin_client.get(url, {"stage": "draft", "id": [second.pk]})
+    assert [r["INVOICE_NUMBER"] for r in ledes.parse(ticked.content.decode())] == ["1002"] * 3
+    whole = admin_client.get(url, {"stage": "draft", "all": "1"})
+    assert [r["INVOICE_NUMBER"] for r in ledes.parse(whole.content.decode())] == (
+        ["1001"] * 3 + ["1002"] * 3
+    )
+    assert first.pk != second.pk
+    nothing = admin_client.get(url, {"stage": "draft"}, follow=True)
+    assert messages_of(nothing) == ["Choose at least one invoice"]
+
+
+def test_the_voided_tab_has_no_export_and_a_voided_invoice_is_refused(
+    admin_client, ledes_ready, firm, admin, attorney, client_file
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    invoices.invoice_void(firm=firm, actor=admin, invoice_id=invoice.pk, reason="Wrong file")
+    page = text(admin_client.get(reverse("books:invoices") + "?stage=voided"))
+    assert "ledes-export" not in page
+    with writes_nothing():
+        response = admin_client.get(
+            reverse("books:invoices_ledes"), {"id": [invoice.pk]}, follow=True
+        )
+    assert messages_of(response) == ["Invoice 1001 is voided: a voided invoice is not billed"]
+
+
+def test_settings_ledes_saves_and_refuses_a_bad_code(admin_client, firm):
+    url = reverse("books:ledes_settings")
+    assert "LEDES e-billing" in text(admin_client.get(url))
+    bad = admin_client.post(
+        url, {"law_firm_id": "12-3456789", "fee_task_code": "A101", "fee_activity_code": "A101"}
+    )
+    assert bad.status_code == 422
+    assert "The fee task code must be a UTBMS code such as L110" in field_error(
+        text(bad), "fee_task_code"
+    )
+    assert not LedesSettings.objects.exists()
+    good = admin_client.post(
+        url,
+        {"law_firm_id": "12-3456789", "fee_task_code": "l120", "fee_activity_code": "A103"},
+        follow=True,
+    )
+    assert messages_of(good) == [
+        "LEDES settings saved: law firm ID 12-3456789, fee lines billed under L120 and A103."
+    ]
+    assert LedesSettings.objects.get(firm=firm).fee_task_code == "L120"
+
+
+def test_settings_ledes_is_for_administrators(clerk_client):
+    assert clerk_client.get(reverse("books:ledes_settings")).status_code == 403
+
+
+def test_a_files_ledes_ids(admin_client, client_file):
+    url = reverse("books:file_ledes", args=[client_file.pk])
+    assert "LEDES IDs" in text(
+        admin_client.get(reverse("books:file_detail", args=[client_file.pk]))
+    )
+    assert admin_client.get(url, **HX).status_code == 200
+    bad = admin_client.post(url, {"client_id": "ACME|INS", "client_matter_id": ""}, **HX)
+    assert bad.status_code == 422
+    assert "may hold only printable ASCII without |, [ or ]" in field_error(text(bad), "client_id")
+    assert not LedesMatter.objects.exists()
+    good = admin_client.post(url, {"client_id": "ACME-INS", "client_matter_id": "CLM-7788"}, **HX)
+    assert good.status_code == 200
+    assert good["HX-Redirect"] == reverse("books:file_detail", args=[client_file.pk])
+    saved = LedesMatter.objects.get(file=client_file)
+    assert (saved.client_id, saved.client_matter_id) == ("ACME-INS", "CLM-7788")
+
+
+def test_a_timekeepers_ledes_classification(admin_client, attorney):
+    page = text(admin_client.get(reverse("books:timekeepers")))
+    url = reverse("books:timekeeper_ledes", args=[attorney.pk])
+    assert url in page
+    bad = admin_client.post(url, {"timekeeper_id": "", "classification": "XX"}, **HX)
+    assert bad.status_code == 422
+    assert not LedesTimekeeper.objects.exists()
+    good = admin_client.post(url, {"timekeeper_id": "SS", "classification": "PT"}, **HX)
+    assert good.status_code == 200
+    assert LedesTimekeeper.objects.get(user=attorney).classification == "PT"
+    assert "Partner" in text(admin_client.get(reverse("books:timekeepers")))
+
+
+def test_junk_in_the_list_export_never_breaks_it(admin_client, ledes_ready):
+    url = reverse("books:invoices_ledes")
+    for junk in JUNK:
+        with writes_nothing():
+            response = admin_client.get(url, {"stage": junk, "id": junk, "all": junk, "next": junk})
+        assert response.status_code == 302, junk
+        assert response["Location"].startswith(reverse("books:invoices")), junk
+
+
+def test_another_firms_invoice_file_and_timekeeper_are_not_found(
+    other_client, firm, admin, attorney, client_file
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    for url in (
+        reverse("books:invoice_ledes", args=[invoice.pk]),
+        reverse("books:file_ledes", args=[client_file.pk]),
+        reverse("books:timekeeper_ledes", args=[attorney.pk]),
+    ):
+        assert other_client.get(url).status_code == 404, url
+    theirs = other_client.get(reverse("books:invoices_ledes"), {"id": [invoice.pk]}, follow=True)
+    assert messages_of(theirs) == [f"No invoice {invoice.pk} in this firm"]
