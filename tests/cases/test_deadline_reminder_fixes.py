@@ -6,6 +6,7 @@ the administrators (and shown to them), not to nobody."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
@@ -178,3 +179,34 @@ def test_a_case_without_an_attorney_reminds_the_administrators(
     assert deadline_selectors.unread_reminders(cattorney) == (0, [])
     assert deadlines.reminders_mark_read(user=second_admin) == 1
     assert deadline_selectors.unread_reminders(cadmin) == (0, [])
+
+
+def test_the_deadlines_screen_shows_the_administrators_what_did_not_go_and_who_has_no_attorney(
+    mail_down, cfirm, cadmin, cattorney, client_contact, answer_due, today
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.cases.web.conftest import sign_in, text
+
+    orphan = case_services.case_create(
+        firm=cfirm, actor=cadmin, name="Doe v. Roe", client_id=client_contact.pk
+    )
+    deadlines.deadline_create(
+        firm=cfirm,
+        actor=cadmin,
+        case_id=orphan.pk,
+        title="Reply due",
+        due_date=today + dt.timedelta(days=40),
+    )
+    deadlines.deadline_reminders_send(today=today)
+    page = re.sub(r"<[^>]+>", " ", text(sign_in(Client(), cadmin).get(reverse("cases:deadlines"))))
+    page = " ".join(page.split())
+    assert "Reminder emails not delivered (2)" in page
+    assert "Failed after 1 attempt;" in page
+    assert "mail.lopez.test:587 refused the connection" in page
+    assert "No attorney reminders go to the administrators" in page
+    # the attorney sees the deadlines, not the firm's delivery problems
+    theirs = text(sign_in(Client(), cattorney).get(reverse("cases:deadlines")))
+    assert "Reply due" in theirs
+    assert "Reminder emails not delivered" not in theirs
