@@ -32,7 +32,9 @@ def test_a_new_case_with_an_unknown_claim_type_names_claim_type(api, client_cont
     assert Case.objects.count() == cases
 
 
-def test_a_case_changed_to_an_unknown_claim_type_names_claim_type(api, cfirm, cadmin, client_contact):
+def test_a_case_changed_to_an_unknown_claim_type_names_claim_type(
+    api, cfirm, cadmin, client_contact
+):
     from casebridge.cases.services import cases as case_services
 
     case = case_services.case_create(
@@ -49,7 +51,10 @@ def test_a_case_changed_to_an_unknown_claim_type_names_claim_type(api, cfirm, ca
 @pytest.mark.parametrize(
     ("field", "allowed"),
     [
-        ("claim_type", "'negligence', 'medical_malpractice', 'wrongful_death' or 'property_damage'"),
+        (
+            "claim_type",
+            "'negligence', 'medical_malpractice', 'wrongful_death' or 'property_damage'",
+        ),
         ("rule_type", "'statute', 'government_notice' or 'minor_tolling'"),
         ("period_unit", "'years', 'months' or 'days'"),
     ],

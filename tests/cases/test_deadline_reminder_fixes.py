@@ -16,8 +16,7 @@ from django.test import override_settings
 from casebridge.cases.models import DeadlineReminder
 from casebridge.cases.selectors import deadlines as deadline_selectors
 from casebridge.cases.services import cases as case_services
-from casebridge.cases.services import deadlines
-from casebridge.cases.services import firms
+from casebridge.cases.services import deadlines, firms
 
 NOW = dt.datetime(2026, 3, 2, 14, 5, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
@@ -91,9 +90,7 @@ def test_a_failed_email_is_tried_again_with_backoff_until_it_goes_once(
     assert len(mail.outbox) == 1
 
 
-def test_an_email_that_keeps_failing_is_given_up_after_six_attempts(
-    mail_down, answer_due, today
-):
+def test_an_email_that_keeps_failing_is_given_up_after_six_attempts(mail_down, answer_due, today):
     deadlines.deadline_reminders_send(today=today, now=NOW)
     reminder = DeadlineReminder.objects.get()
     waits = []

@@ -107,9 +107,7 @@ def test_a_longer_period_moves_open_dates_keeps_hand_dates_and_satisfied_ones(
     assert statute(done)[4] == "satisfied"
     assert statute(older) == older_before
     assert not Deadline.objects.filter(case=texas).exists()
-    assert recompute_events() == [
-        {"moved": 2, "kept_by_hand": 1, "created": 0, "without_rule": 0}
-    ]
+    assert recompute_events() == [{"moved": 2, "kept_by_hand": 1, "created": 0, "without_rule": 0}]
     event = AuditEvent.objects.get(action="recompute")
     assert event.summary == (
         "Limitation rule FL Negligence 3 years (§ 95.11(4)(a), Fla. Stat., as amended by "
@@ -185,9 +183,7 @@ def test_a_rule_moved_to_another_state_follows_the_cases_of_both(cfirm, cadmin, 
     )
     created = Deadline.objects.get(case=georgia)
     assert (created.verify_with_counsel, created.created_by_id) == (True, cadmin.pk)
-    assert recompute_events() == [
-        {"moved": 0, "kept_by_hand": 0, "created": 1, "without_rule": 1}
-    ]
+    assert recompute_events() == [{"moved": 0, "kept_by_hand": 0, "created": 1, "without_rule": 1}]
 
 
 def test_a_new_notice_rule_computes_the_notice_deadline_of_the_cases_it_covers(
@@ -227,8 +223,7 @@ def _raw_rule_insert(firm, *, state="FL", effective_from, effective_until, activ
             "verify_with_counsel, note, is_active, created_at, updated_at) "
             "VALUES (%s, %s, 'negligence', 'statute', 3, 'years', %s, %s, 'Raw § 1', "
             "%s, '', %s, %s, %s)",
-            [firm.pk, state, effective_from, effective_until, True, active]
-            + [timezone.now()] * 2,
+            [firm.pk, state, effective_from, effective_until, True, active] + [timezone.now()] * 2,
         )
 
 
@@ -238,7 +233,11 @@ def test_the_database_refuses_a_raw_rule_that_overlaps_an_active_one(cfirm):
     from django.db import IntegrityError, transaction
 
     rules = LimitationRule.objects.count()
-    for start, end in [(D(2024, 1, 1), None), (None, D(2023, 3, 25)), (D(2023, 3, 24), D(2023, 3, 24))]:
+    for start, end in [
+        (D(2024, 1, 1), None),
+        (None, D(2023, 3, 25)),
+        (D(2023, 3, 24), D(2023, 3, 24)),
+    ]:
         try:
             with transaction.atomic():
                 _raw_rule_insert(cfirm, effective_from=start, effective_until=end)

@@ -48,6 +48,7 @@ from casebridge.bridge.services.delivery import schedule_delivery
 from casebridge.bridge.services.mappings import cost_activity_codes
 from casebridge.bridge.services.outbox import new_key
 from casebridge.bridge.services.readiness import INVOICES, require_ready
+from casebridge.cases.errors import MedicareHold
 from casebridge.cases.models import (
     Case,
     Cost,
@@ -60,7 +61,6 @@ from casebridge.cases.models import (
     TrustItemStatus,
     User,
 )
-from casebridge.cases.errors import MedicareHold
 from casebridge.cases.permissions import require
 from casebridge.cases.selectors.medicare import medicare_hold_reason
 from casebridge.cases.services.disbursement import INVOICED_KINDS

@@ -3,8 +3,6 @@
 from django.db import migrations, models
 from django.utils import timezone
 
-
-
 #: Two active rules of the same firm, state, claim type and rule type may not cover the same
 #: incident date (ADR 0038; the service refuses it first and names the field, the database
 #: refuses a raw write too). PostgreSQL: a trigger comparing date ranges (inclusive, NULL
@@ -99,35 +97,36 @@ def failed_reminders(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0017_medicare_fixes'),
+        ("cases", "0017_medicare_fixes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deadlinereminder',
-            name='email_attempts',
+            model_name="deadlinereminder",
+            name="email_attempts",
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='deadlinereminder',
-            name='email_last_error',
+            model_name="deadlinereminder",
+            name="email_last_error",
             field=models.CharField(blank=True, max_length=500, null=True),
         ),
         migrations.AddField(
-            model_name='deadlinereminder',
-            name='email_next_attempt_at',
+            model_name="deadlinereminder",
+            name="email_next_attempt_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='deadlinereminder',
-            name='email_to',
+            model_name="deadlinereminder",
+            name="email_to",
             field=models.CharField(blank=True, max_length=1000, null=True),
         ),
         migrations.AddIndex(
-            model_name='deadlinereminder',
-            index=models.Index(fields=['email_status', 'email_next_attempt_at'], name='cases_reminder_retry'),
+            model_name="deadlinereminder",
+            index=models.Index(
+                fields=["email_status", "email_next_attempt_at"], name="cases_reminder_retry"
+            ),
         ),
         migrations.RunPython(triggers, triggers_down),
         migrations.RunPython(failed_reminders, migrations.RunPython.noop),

@@ -31,6 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Case as DbCase
 from django.db.models import (
     DateField,
     DateTimeField,
@@ -43,7 +44,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models import Case as DbCase
 from django.db.models.functions import Cast
 
 from casebridge.cases.audit import cases_audit
@@ -367,11 +367,13 @@ class AddPeriod(Func):
         super().__init__(date)
         self.count, self.unit = count, unit
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+    # PostgreSQL and SQLite only, the two databases Casebridge runs on
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"CAST(({sql}) + make_interval({self.unit} => %s) AS date)", [*params, self.count]
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
         sql, params = compiler.compile(self.source_expressions[0])
         if self.unit == PeriodUnit.DAYS:
             return f"date(({sql}), %s)", [*params, f"+{self.count} days"]
@@ -382,9 +384,6 @@ class AddPeriod(Func):
             f"' days'), date({first}, '+1 month', '-1 day'))",
             [*params, f"+{months} months", *params, *params, f"+{months} months"],
         )
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
-        raise NotImplementedError(f"AddPeriod on {connection.vendor}")
 
 
 @dataclass(frozen=True)
@@ -438,7 +437,9 @@ def _recompute_cases_of(
             incident_date__isnull=False,
         )
         for kind, rule_type in COMPUTED:
-            counts += _recompute_kind(rule.firm_id, cases, kind, rule_type, state, claim_type, actor)
+            counts += _recompute_kind(
+                rule.firm_id, cases, kind, rule_type, state, claim_type, actor
+            )
     if counts.touched:
         cases_audit(
             firm_id=rule.firm_id,
@@ -564,7 +565,7 @@ def _deadlines_insert(
     sql, params = select.values_list(*names).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {Deadline._meta.db_table} ({columns}) {sql}", params)
-        return max(cursor.rowcount, 0)
+        return max(int(cursor.rowcount), 0)
 
 
 # --- Computed deadlines --------------------------------------------------------------------
@@ -973,7 +974,9 @@ def _reminder_email(
     try:
         send_mail(f"Deadline in {days} days: case {case.number}", body, None, to)
     except Exception as exc:  # a mail server's refusal must not stop the run
-        log.warning("deadline reminder %s: mail failed (attempt %s): %s", reminder.pk, attempts, exc)
+        log.warning(
+            "deadline reminder %s: mail failed (attempt %s): %s", reminder.pk, attempts, exc
+        )
         gave_up = attempts >= MAX_EMAIL_ATTEMPTS
         rows.update(
             email_status="gave_up" if gave_up else "failed",

@@ -398,8 +398,9 @@ def lien_calculator_request_view(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_bound:
             # drawn again (refused): the amounts shown are today's, and so is what a
             # second confirmation carries
-            form.data = form.data.copy()
-            form.data["fingerprint"] = inputs.figures_fingerprint
+            data = request.POST.copy()
+            data["fingerprint"] = inputs.figures_fingerprint
+            form.data = data
         return {"case": case, "preview": preview}
 
     return popup_form(
