@@ -262,3 +262,22 @@ def test_the_database_refuses_a_raw_rule_that_overlaps_an_active_one(cfirm):
         raise AssertionError("a raw update made two active rules overlap")
     inactive.refresh_from_db()
     assert inactive.is_active is False
+
+
+def test_a_rule_for_every_incident_date_keeps_its_deadlines_when_it_changes(
+    cfirm, cadmin, client_contact
+):
+    rule = deadlines.limitation_rule_create(
+        firm=cfirm,
+        actor=cadmin,
+        state="ZZ",
+        claim_type="negligence",
+        rule_type="statute",
+        period_count=2,
+        period_unit="years",
+        citation="Test code § 2",
+    )
+    case = open_case(cfirm, cadmin, client_contact, D(2024, 6, 1), state="ZZ")
+    deadlines.limitation_rule_update(firm=cfirm, actor=cadmin, rule_id=rule.pk, period_count=3)
+    assert statute(case)[:4] == (D(2027, 6, 1), D(2027, 6, 1), rule.pk, False)
+    assert recompute_events() == [{"moved": 1, "kept_by_hand": 0, "created": 0, "without_rule": 0}]

@@ -409,8 +409,9 @@ class RecomputeCounts:
 
 
 def _covers(rule: LimitationRule) -> Q:
-    """The cases (by incident date) a rule covers."""
-    q = Q()
+    """The cases (by incident date) a rule covers (never an empty Q: ``Q(x) | Q()`` is
+    ``Q(x)``, which would drop a rule covering every date from what is covered)."""
+    q = Q(incident_date__isnull=False)
     if rule.effective_from is not None:
         q &= Q(incident_date__gte=rule.effective_from)
     if rule.effective_until is not None:
