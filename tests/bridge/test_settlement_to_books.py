@@ -556,3 +556,52 @@ def test_a_stale_sync_never_turns_a_reissued_check_back_into_a_void_one(books, c
         status=CheckStatus.VOIDED
     )
     assert live.count() == 1
+
+
+def test_sending_a_voided_client_check_again_checks_the_medicare_hold_again(books, cases):
+    """The client's check went out, the books voided it, and meanwhile the firm learnt the
+    client is a Medicare beneficiary with no final demand recorded: a new check is refused
+    with the hold's reason, as Push to Disbursement would refuse it, and nothing is written;
+    an administrator's override lets it go (ADR 0039)."""
+    from django.db.models import Max
+
+    from casebridge.cases.errors import MedicareHold
+    from casebridge.cases.services import medicare
+    from casebridge.core.models import AuditEvent
+
+    firm, admin = cases.firm, cases.admin
+    activate(books, cases, release=InvoiceRelease.AUTOMATIC)
+    settled = _settle_to_disbursement(books, cases)
+    client_check = settled.trust_checks[2]
+    books_checks.check_void(firm=books.firm, actor=books.admin, check_id=client_check.pk)
+    check_status_sync(firm=firm, actor=admin)
+    link = TrustItemLink.objects.get(books_check_id=client_check.pk)
+    assert link.check_state == "void"
+    medicare.client_medicare_set(firm=firm, actor=admin, case_id=cases.case.pk, is_beneficiary=True)
+    before = (
+        OutboxItem.objects.count(),
+        AuditEvent.objects.aggregate(m=Max("pk"))["m"],
+        list(TrustItemLink.objects.order_by("pk").values_list()),
+    )
+    with pytest.raises(MedicareHold) as held:
+        bridge_settlement.trust_check_send_again(
+            firm=firm, actor=admin, trust_item_id=link.trust_item_id
+        )
+    assert str(held.value) == (
+        "Medicare hold: Maria Lopez is a Medicare beneficiary and no final demand is "
+        "recorded, so the client's check waits; record Medicare's final demand (or the "
+        "recovery portal's final conditional payment amount, or a fixed-percentage "
+        "election), or a firm administrator can override the hold with a reason"
+    )
+    assert (
+        OutboxItem.objects.count(),
+        AuditEvent.objects.aggregate(m=Max("pk"))["m"],
+        list(TrustItemLink.objects.order_by("pk").values_list()),
+    ) == before
+    medicare.medicare_hold_override(
+        firm=firm, actor=admin, case_id=cases.case.pk, reason="Medicare confirmed no claim"
+    )
+    again = bridge_settlement.trust_check_send_again(
+        firm=firm, actor=admin, trust_item_id=link.trust_item_id
+    )
+    assert (again.generation, again.check_state) == (2, "")

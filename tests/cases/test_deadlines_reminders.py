@@ -114,7 +114,9 @@ def test_without_mail_the_reminders_are_in_app_only(case_with_deadlines, today):
     }
 
 
-def test_a_case_without_an_attorney_records_no_recipient(cfirm, cadmin, client_contact, today):
+def test_a_case_without_an_attorney_reminds_the_firm_administrator(
+    cfirm, cadmin, client_contact, today
+):
     case = case_services.case_create(
         firm=cfirm, actor=cadmin, name="Doe v. Roe", client_id=client_contact.pk
     )
@@ -127,8 +129,8 @@ def test_a_case_without_an_attorney_records_no_recipient(cfirm, cadmin, client_c
     )
     deadlines.deadline_reminders_send(today=today)
     reminder = DeadlineReminder.objects.get()
-    assert (reminder.user, reminder.email_status) == (None, "no_recipient")
-    assert mail.outbox == []
+    assert (reminder.user, reminder.email_status) == (None, "sent")
+    assert [m.to for m in mail.outbox] == [["admin@lopez.test"]]
 
 
 def test_the_attorney_sees_unread_reminders_until_read(cattorney, case_with_deadlines, today):

@@ -15,6 +15,7 @@ from casebridge.core.errors import (
 __all__ = [
     "Conflict",
     "DomainError",
+    "FiguresChanged",
     "Locked",
     "MedicareHold",
     "NotFound",
@@ -46,3 +47,10 @@ class MedicareHold(Conflict):
     nor does an administrator's override."""
 
     code = "medicare_hold"
+
+
+class FiguresChanged(Conflict):
+    """A lien reduction scenario confirmed after the figures it was computed from changed
+    (review of issue 16): it is computed again and shown before anything is requested."""
+
+    code = "figures_changed"

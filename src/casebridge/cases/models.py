@@ -1204,8 +1204,16 @@ class DeadlineReminder(models.Model):
     )
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
-    #: "sent", "no_mail_configured", "no_recipient" or "failed: ..."
+    #: "sending", "sent", "failed" (tried again later), "gave_up" (after
+    #: ``MAX_EMAIL_ATTEMPTS``), "no_mail_configured" or "no_recipient"
     email_status = models.CharField(max_length=200, blank=True)
+    #: Review of issue 16 (nullable: added to a table with triggers, ADR 0038): how many
+    #: times the email was tried, when a failed one is tried again, the last failure, and
+    #: whom it went to (the attorney, or the firm's administrators when the case has none).
+    email_attempts = models.PositiveSmallIntegerField(null=True, blank=True)
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    email_last_error = models.CharField(max_length=500, null=True, blank=True)
+    email_to = models.CharField(max_length=1000, null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -1218,7 +1226,12 @@ class DeadlineReminder(models.Model):
                 name="cases_deadline_reminder_threshold",
             ),
         ]
-        indexes = [models.Index(fields=["user", "read_at"], name="cases_reminder_unread")]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="cases_reminder_unread"),
+            models.Index(
+                fields=["email_status", "email_next_attempt_at"], name="cases_reminder_retry"
+            ),
+        ]
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -25,6 +25,12 @@ def retention_purge_nightly() -> None:
 def deadline_reminders_hourly() -> None:
     """The deadline reminders due (90/60/30/7 days before): hourly, so each firm's day is
     seen soon after it starts in its own time zone; a reminder is made once however often
-    this runs (services/deadlines.py)."""
+    this runs, and a failed email is tried again with backoff (services/deadlines.py)."""
     run = deadline_reminders_send()
-    log.info("deadline reminders: %s made, %s emailed", run.made, run.emailed)
+    log.info(
+        "deadline reminders: %s made, %s emailed; %s failed emails tried again, %s sent",
+        run.made,
+        run.emailed,
+        run.retried,
+        run.resent,
+    )

@@ -4,6 +4,8 @@ amounts". A refusal is a 422 with the message beside its field and writes nothin
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -28,6 +30,37 @@ def worked(cfirm, cadmin, case):
             ("City Imaging", 1_000_000),
         ]
     ]
+
+
+def fingerprint_in(response) -> str:
+    """The fingerprint of the figures the "Request these amounts" pop-up was drawn from."""
+    found = re.search(r'name="fingerprint" value="([0-9a-f]+)"', response.content.decode())
+    assert found is not None
+    return found.group(1)
+
+
+def test_request_these_amounts_after_the_figures_changed_is_refused_and_shows_them_again(
+    admin_client, case, worked
+):
+    url = reverse("cases:lien_calculator_request", args=[case.pk])
+    query = {"scenario": "procurement", "liens": ",".join(str(ln.pk) for ln in worked)}
+    seen = fingerprint_in(admin_client.get(url, query, **HX))
+    Lien.objects.filter(pk=worked[0].pk).update(final_cents=1_800_000)  # Edit lien, meanwhile
+    with nothing_written():
+        response = admin_client.post(
+            url, {**query, "made_on": "2026-03-02", "fingerprint": seen}, **HX
+        )
+    assert response.status_code == 422  # a pop-up's refusal, as every other one
+    page = text(response)
+    assert "The figures changed since this scenario was computed; review it again" in page
+    assert "$11,388.60" in page  # Valley Medical's procurement amount from 18,000.00 now
+    again = fingerprint_in(response)
+    assert again != seen
+    response = admin_client.post(
+        url, {**query, "made_on": "2026-03-02", "fingerprint": again}, **HX
+    )
+    assert response.status_code == 200
+    assert LienReduction.objects.filter(lien=worked[0]).get().amount_cents == 1_138_860
 
 
 def test_the_settlement_tab_links_the_reductions_and_the_calculator(admin_client, case, worked):
@@ -141,10 +174,14 @@ def test_request_these_amounts_writes_one_request_per_lien(admin_client, case, w
     url = reverse("cases:lien_calculator_request", args=[case.pk])
     ids = ",".join(str(ln.pk) for ln in worked)
     query = {"scenario": "procurement", "liens": ids}
-    confirm = text(admin_client.get(url, query, **HX))
+    shown = admin_client.get(url, query, **HX)
+    confirm = text(shown)
     assert "$12,654.00" in confirm
     assert "$9,490.50" in confirm
-    response = admin_client.post(url, {**query, "made_on": "2026-03-02", "note": ""}, **HX)
+    seen = fingerprint_in(shown)
+    response = admin_client.post(
+        url, {**query, "made_on": "2026-03-02", "note": "", "fingerprint": seen}, **HX
+    )
     assert response.status_code == 200
     assert list(
         LienReduction.objects.order_by("pk").values_list("lien_id", "step", "amount_cents")
@@ -246,8 +283,11 @@ def test_the_calculator_hands_the_target_to_request_these_amounts_as_money(
     url = reverse("cases:lien_calculator_request", args=[case.pk])
     ids = ",".join(str(ln.pk) for ln in worked)
     query = {"scenario": "target_net", "liens": ids, "target_net": "120000.00"}
-    assert "$16,966.67" in text(admin_client.get(url, query, **HX))
-    response = admin_client.post(url, {**query, "made_on": "2026-03-02"}, **HX)
+    shown = admin_client.get(url, query, **HX)
+    assert "$16,966.67" in text(shown)
+    response = admin_client.post(
+        url, {**query, "made_on": "2026-03-02", "fingerprint": fingerprint_in(shown)}, **HX
+    )
     assert response.status_code == 200
     assert list(LienReduction.objects.order_by("pk").values_list("amount_cents", flat=True)) == [
         1_696_667,

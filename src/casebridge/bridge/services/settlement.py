@@ -48,18 +48,21 @@ from casebridge.bridge.services.delivery import schedule_delivery
 from casebridge.bridge.services.mappings import cost_activity_codes
 from casebridge.bridge.services.outbox import new_key
 from casebridge.bridge.services.readiness import INVOICES, require_ready
+from casebridge.cases.errors import MedicareHold
 from casebridge.cases.models import (
     Case,
     Cost,
     CostStatus,
     Firm,
     Permission,
+    Settlement,
     TrustItem,
     TrustItemKind,
     TrustItemStatus,
     User,
 )
 from casebridge.cases.permissions import require
+from casebridge.cases.selectors.medicare import medicare_hold_reason
 from casebridge.cases.services.disbursement import INVOICED_KINDS
 from casebridge.core import clock, words
 from casebridge.core.audit import audit_record, audit_record_many
@@ -153,10 +156,19 @@ def trust_check_send_again(*, firm: Firm, actor: User, trust_item_id: int) -> Tr
     require(actor, Permission.DEPOSIT_SETTLEMENT)
     conn = require_connection(firm)
     with transaction.atomic():
+        case_id = (
+            TrustItem.objects.filter(firm=firm, pk=trust_item_id)
+            .values_list("case_id", flat=True)
+            .first()
+        )
+        if case_id is not None:
+            # the Settlement row first: the lock Push to Disbursement checks the Medicare
+            # hold under and every Medicare write takes (ADR 0039)
+            Settlement.objects.select_for_update().filter(case_id=case_id).first()
         link = (
             TrustItemLink.objects.select_for_update()
             .filter(firm=firm, trust_item_id=trust_item_id)
-            .select_related("trust_item")
+            .select_related("trust_item", "trust_item__case", "trust_item__case__client")
             .first()
         )
         if link is None:
@@ -166,6 +178,12 @@ def trust_check_send_again(*, firm: Firm, actor: User, trust_item_id: int) -> Tr
                 "only a payment whose check was voided in the books can be sent again",
                 field="item",
             )
+        if link.trust_item.kind == TrustItemKind.CLIENT:
+            # the client's check is held for Medicare as the first send was (the push);
+            # it is no longer staged, so the hold is asked whatever the check's status
+            hold = medicare_hold_reason(link.trust_item.case, staged_only=False)
+            if hold:
+                raise MedicareHold(hold)
         _queue_check(conn, link.trust_item, actor, link.generation + 1)
         _audit(
             firm,

@@ -200,12 +200,18 @@ class CalculationOut(Out):
         description="current and procurement always; target_net and cap when asked for."
     )
 
+    fingerprint: str = Field(
+        description="Of the figures the scenarios were computed from: send it with "
+        "lien-reductions/apply, which answers 409 figures_changed when they changed since."
+    )
+
     @classmethod
     def of(cls, calc: Calculation) -> CalculationOut:
         return cls(
             case_id=calc.case_id,
             selected_lien_ids=list(calc.selected_ids),
             scenarios=[ScenarioOut.of(s) for s in calc.scenarios],
+            fingerprint=calc.fingerprint,
         )
 
 
@@ -244,6 +250,12 @@ class ApplyIn(In):
     cap_fraction: str | None = Field(default=None, max_length=20, description=FRACTION_HELP)
     made_on: dt.date | None = Field(default=None, description="Default: today.")
     note: str = Field(default="", max_length=NOTE_LENGTH)
+    fingerprint: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The calculator's fingerprint of the scenario shown: 409 figures_changed "
+        "(nothing written) when the liens or the settlement changed since.",
+    )
 
 
 class AppliedOut(Out):
@@ -272,6 +284,7 @@ def lien_reductions_apply(
             cap_fraction=payload.cap_fraction,
             made_on=payload.made_on,
             note=payload.note,
+            fingerprint=payload.fingerprint,
         )
     fresh = LienReduction.objects.filter(pk__in=[r.pk for r in rows]).select_related("recorded_by")
     return Status(201, AppliedOut(items=[LienReductionOut.of(r) for r in fresh.order_by("pk")]))

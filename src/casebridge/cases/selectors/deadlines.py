@@ -167,10 +167,51 @@ def due_within(firm: Firm, today: dt.date, days: int = HORIZON_DAYS) -> tuple[in
     return upcoming.count(), qs.filter(due_date__lt=today).count()
 
 
+def reminders_of(user: User) -> Q:
+    """The reminders a user sees: their own, and for a firm administrator also the firm's
+    reminders that are nobody's (a case without a responsible attorney)."""
+    mine = Q(user=user)
+    if user.is_firm_admin:
+        mine |= Q(user__isnull=True, firm_id=user.firm_id)
+    return mine
+
+
 def unread_reminders(user: User, limit: int = 10) -> tuple[int, list[DeadlineReminder]]:
-    """The user's unread deadline reminders: how many, and the newest ``limit``."""
-    qs = DeadlineReminder.objects.filter(user=user, read_at__isnull=True)
+    """The user's unread deadline reminders (:func:`reminders_of`): how many, and the
+    newest ``limit``."""
+    qs = DeadlineReminder.objects.filter(reminders_of(user), read_at__isnull=True)
     rows = list(
         qs.select_related("deadline", "deadline__case").order_by("-created_at", "-pk")[:limit]
+    )
+    return (qs.count() if len(rows) == limit else len(rows)), rows
+
+
+# --- Reminder emails that did not go (review of issue 16) --------------------------------
+
+#: A reminder "sending" longer than this was cut off mid-send: it may or may not have gone,
+#: so it is never sent again by itself; the administrators see it.
+SENDING_STUCK_AFTER = dt.timedelta(hours=1)
+
+
+def reminder_email_problems(
+    firm: Firm, now: dt.datetime, limit: int = 50
+) -> tuple[int, list[DeadlineReminder]]:
+    """The firm's reminder emails that did not go, for deadlines still open: failed (tried
+    again later), given up, or cut off mid-send; how many, and the newest ``limit``."""
+    qs = DeadlineReminder.objects.filter(
+        Q(email_status__in=["failed", "gave_up"])
+        | Q(email_status="sending", email_next_attempt_at__lt=now - SENDING_STUCK_AFTER)
+        | Q(
+            email_status="sending",
+            email_next_attempt_at__isnull=True,
+            created_at__lt=now - SENDING_STUCK_AFTER,
+        ),
+        firm=firm,
+        deadline__status=DeadlineStatus.OPEN,
+    )
+    rows = list(
+        qs.select_related("deadline", "deadline__case", "user").order_by("-created_at", "-pk")[
+            :limit
+        ]
     )
     return (qs.count() if len(rows) == limit else len(rows)), rows

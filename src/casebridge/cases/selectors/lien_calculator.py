@@ -28,6 +28,8 @@ charges (COPP and a Property Damage Fee that is not a waiver), as on the Settlem
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -112,6 +114,9 @@ class Calculation:
     target_net_cents: int | None
     cap_fraction: Decimal | None
     scenarios: tuple[Scenario, ...]
+    #: :func:`figures_fingerprint` of what the scenarios were computed from: a confirmation
+    #: carries it back, and is refused when the figures changed since (review of issue 16)
+    fingerprint: str = ""
 
     def scenario(self, key: str) -> Scenario:
         for scenario in self.scenarios:
@@ -223,7 +228,32 @@ def lien_scenarios(
         target_net_cents=target_net_cents,
         cap_fraction=fraction,
         scenarios=tuple(scenarios),
+        fingerprint=figures_fingerprint(figures, liens),
     )
+
+
+def figures_fingerprint(figures: SettlementFigures, liens: Sequence[Lien]) -> str:
+    """A digest of every figure a scenario is computed from: the gross, fee, costs due and
+    charges, and each lien's kind, claim, final amount and acceptance. The inputs (the
+    selection, target, fraction) are not in it: a confirmation sends them again."""
+    facts = [
+        figures.gross_cents,
+        figures.fee_cents,
+        figures.cost_reimbursement_due_cents,
+        _charges(figures),
+        [
+            [
+                ln.pk,
+                ln.kind,
+                ln.claimed_cents,
+                ln.final_cents,
+                ln.accepted_on.isoformat() if ln.accepted_on else None,
+            ]
+            for ln in liens
+        ],
+    ]
+    text = json.dumps(facts, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 # --- the scenarios ----------------------------------------------------------------------

@@ -30,8 +30,21 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case as DbCase
+from django.db.models import (
+    DateField,
+    DateTimeField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
 
 from casebridge.cases.audit import cases_audit
 from casebridge.cases.errors import Conflict, NotFound, ValidationFailed
@@ -49,7 +62,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require_settings_access
-from casebridge.cases.selectors.deadlines import rule_in_effect
+from casebridge.cases.selectors.deadlines import reminders_of, rule_in_effect
 from casebridge.core import clock, timezones
 from casebridge.core.text import plain_line, plain_text
 from casebridge.core.words import format_day
@@ -340,19 +353,220 @@ def limitation_rule_update(
     return rule
 
 
+class AddPeriod(Func):
+    """``date`` plus ``count`` years, months or days in SQL, as :func:`add_period` does in
+    Python: a day the target month lacks becomes its last day (PostgreSQL's date +
+    interval does so; SQLite's ``date()`` would run into the next month, so the day is
+    capped at the month's last)."""
+
+    output_field = DateField()
+
+    def __init__(self, date: Any, count: int, unit: str) -> None:
+        if unit not in PeriodUnit.values or not isinstance(count, int):
+            raise ValueError(f"unknown period {count!r} {unit!r}")
+        super().__init__(date)
+        self.count, self.unit = count, unit
+
+    # PostgreSQL and SQLite only, the two databases Casebridge runs on
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CAST(({sql}) + make_interval({self.unit} => %s) AS date)", [*params, self.count]
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.source_expressions[0])
+        if self.unit == PeriodUnit.DAYS:
+            return f"date(({sql}), %s)", [*params, f"+{self.count} days"]
+        months = self.count * 12 if self.unit == PeriodUnit.YEARS else self.count
+        first = f"date(({sql}), 'start of month', %s)"
+        return (
+            f"min(date({first}, '+' || (CAST(strftime('%%d', ({sql})) AS INTEGER) - 1) || "
+            f"' days'), date({first}, '+1 month', '-1 day'))",
+            [*params, f"+{months} months", *params, *params, f"+{months} months"],
+        )
+
+
+@dataclass(frozen=True)
+class RecomputeCounts:
+    """What a rule change did to the computed deadlines of the cases it concerns."""
+
+    moved: int = 0
+    kept_by_hand: int = 0
+    created: int = 0
+    without_rule: int = 0
+
+    def __add__(self, other: RecomputeCounts) -> RecomputeCounts:
+        return RecomputeCounts(
+            self.moved + other.moved,
+            self.kept_by_hand + other.kept_by_hand,
+            self.created + other.created,
+            self.without_rule + other.without_rule,
+        )
+
+    @property
+    def touched(self) -> int:
+        return self.moved + self.kept_by_hand + self.created + self.without_rule
+
+
+def _covers(rule: LimitationRule) -> Q:
+    """The cases (by incident date) a rule covers (never an empty Q: ``Q(x) | Q()`` is
+    ``Q(x)``, which would drop a rule covering every date from what is covered)."""
+    q = Q(incident_date__isnull=False)
+    if rule.effective_from is not None:
+        q &= Q(incident_date__gte=rule.effective_from)
+    if rule.effective_until is not None:
+        q &= Q(incident_date__lte=rule.effective_until)
+    return q
+
+
 def _recompute_cases_of(
     rule: LimitationRule, actor: User | None, also: tuple[str, str] | None = None
-) -> None:
-    keys = {(rule.state, rule.claim_type), *([also] if also else [])}
+) -> RecomputeCounts:
+    """After a rule changes, the computed deadlines of every case of its state and claim
+    type (and of the ones it had before) follow the rules as :func:`case_deadlines_recompute`
+    would make them one case at a time, in a few statements per rule whatever the number
+    of cases (review of issue 16: a case at a time took minutes at 100,000 cases inside the
+    request). Satisfied deadlines are left alone; a date set by hand keeps its date (its
+    computed date moves). One audit event sums it up with counts."""
+    keys = sorted({(rule.state, rule.claim_type), *([also] if also else [])})
+    counts = RecomputeCounts()
     for state, claim_type in keys:
         cases = Case.objects.filter(
             firm_id=rule.firm_id,
             jurisdiction_state=state,
             claim_type=claim_type,
             incident_date__isnull=False,
-        ).order_by("pk")
-        for case in cases.iterator(chunk_size=500):
-            case_deadlines_recompute(case=case, actor=actor, why="limitation rule changed")
+        )
+        for kind, rule_type in COMPUTED:
+            counts += _recompute_kind(
+                rule.firm_id, cases, kind, rule_type, state, claim_type, actor
+            )
+    if counts.touched:
+        cases_audit(
+            firm_id=rule.firm_id,
+            actor=actor,
+            action="recompute",
+            entity_type="limitation_rule",
+            entity_id=rule.pk,
+            summary=f"Limitation rule {rule} ({rule.citation}) changed: "
+            f"{counts.moved} deadlines moved, {counts.kept_by_hand} set by hand kept their "
+            f"date, {counts.created} computed, {counts.without_rule} without a rule now",
+            after={
+                "moved": counts.moved,
+                "kept_by_hand": counts.kept_by_hand,
+                "created": counts.created,
+                "without_rule": counts.without_rule,
+            },
+        )
+    return counts
+
+
+def _recompute_kind(
+    firm_id: int,
+    cases: Any,
+    kind: str,
+    rule_type: str,
+    state: str,
+    claim_type: str,
+    actor: User | None,
+) -> RecomputeCounts:
+    rules = sorted(
+        LimitationRule.objects.filter(
+            firm_id=firm_id,
+            state=state,
+            claim_type=claim_type,
+            rule_type=rule_type,
+            is_active=True,
+        ),
+        # as rule_in_effect: the latest starting first, should two cover a date
+        key=lambda r: (r.effective_from or dt.date.min, r.pk),
+        reverse=True,
+    )
+    open_of_kind = Deadline.objects.filter(firm_id=firm_id, kind=kind, status=DeadlineStatus.OPEN)
+    incident = Subquery(Case.objects.filter(pk=OuterRef("case_id")).values("incident_date")[:1])
+    counts = RecomputeCounts()
+    covered = Q(pk__in=[])
+    now = clock.now()
+    for each in rules:
+        targets = cases.filter(_covers(each)).exclude(covered)
+        covered |= _covers(each)
+        title = _computed_title(kind, each)
+        computed = AddPeriod(incident, each.period_count, each.period_unit)
+        changing = (
+            open_of_kind.filter(case__in=targets)
+            .annotate(new_computed=computed)
+            .filter(
+                ~Q(rule_id=each.pk)
+                | Q(computed_due_date__isnull=True)
+                | ~Q(computed_due_date=F("new_computed"))
+                | ~Q(title=title)
+                | ~Q(verify_with_counsel=each.verify_with_counsel)
+                | Q(set_by_hand=False) & ~Q(due_date=F("new_computed"))
+            )
+        )
+        by_hand = changing.filter(set_by_hand=True).count()
+        changed = changing.update(
+            rule_id=each.pk,
+            title=title,
+            computed_due_date=computed,
+            verify_with_counsel=each.verify_with_counsel,
+            due_date=DbCase(When(set_by_hand=True, then=F("due_date")), default=computed),
+        )
+        created = _deadlines_insert(
+            targets.exclude(deadlines__kind=kind), kind, each, title, actor, now
+        )
+        counts += RecomputeCounts(changed - by_hand, by_hand, created, 0)
+    # no rule covers them now: the deadline stays with the date it has, without a rule (a
+    # rule that applies again moves a date no person changed)
+    lost = open_of_kind.filter(rule__isnull=False, case__in=cases.exclude(covered)).update(
+        rule=None, computed_due_date=None
+    )
+    return counts + RecomputeCounts(without_rule=lost)
+
+
+def _deadlines_insert(
+    cases: Any, kind: str, rule: LimitationRule, title: str, actor: User | None, now: Any
+) -> int:
+    """INSERT ... SELECT the computed deadline of each of ``cases`` (none has one yet)."""
+    computed = AddPeriod(F("incident_date"), rule.period_count, rule.period_unit)
+    select = cases.order_by().annotate(
+        d_firm=F("firm_id"),
+        d_case=F("pk"),
+        d_kind=Value(kind),
+        d_title=Value(title),
+        d_due=computed,
+        d_computed=computed,
+        d_rule=Value(rule.pk),
+        d_by_hand=Value(False),
+        d_verify=Value(rule.verify_with_counsel),
+        d_status=Value(DeadlineStatus.OPEN),
+        d_note=Value(""),
+        d_created_by=Cast(Value(actor.pk if actor else None), IntegerField()),
+        d_created_at=Value(now, output_field=DateTimeField()),
+    )
+    columns = (
+        "firm_id, case_id, kind, title, due_date, computed_due_date, rule_id, set_by_hand, "
+        "verify_with_counsel, status, satisfied_note, created_by_id, created_at"
+    )
+    names = [
+        "d_firm",
+        "d_case",
+        "d_kind",
+        "d_title",
+        "d_due",
+        "d_computed",
+        "d_rule",
+        "d_by_hand",
+        "d_verify",
+        "d_status",
+        "d_note",
+        "d_created_by",
+        "d_created_at",
+    ]
+    sql, params = select.values_list(*names).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {Deadline._meta.db_table} ({columns}) {sql}", params)
+        return max(int(cursor.rowcount), 0)
 
 
 # --- Computed deadlines --------------------------------------------------------------------
@@ -603,6 +817,15 @@ def deadline_satisfy(
 class ReminderRun:
     made: int
     emailed: int
+    #: failed emails tried again this run, and how many of them went
+    retried: int = 0
+    resent: int = 0
+
+
+#: A failed email is tried again by the hourly task after 1, 2, 4, 8 and 16 hours, then
+#: given up (shown to the firm's administrators on the deadlines screen all along).
+MAX_EMAIL_ATTEMPTS = 6
+RETRY_AFTER = dt.timedelta(hours=1)
 
 
 def threshold_for(days_left: int) -> int | None:
@@ -618,11 +841,16 @@ def mail_configured() -> bool:
     return bool(settings.EMAIL_BACKEND) and settings.EMAIL_BACKEND != NO_MAIL
 
 
-def deadline_reminders_send(*, today: dt.date | None = None) -> ReminderRun:
+def deadline_reminders_send(
+    *, today: dt.date | None = None, now: dt.datetime | None = None
+) -> ReminderRun:
     """Make the reminders that are due, each firm on its own calendar: one per open
     deadline, due date and threshold reached, for the case's responsible attorney (the
     unique constraint makes a second run, or a racing one, make none), emailed where mail
-    is configured. A deadline first seen inside 30 days gets its 30-day reminder only."""
+    is configured; then try again the emails that failed and are due another attempt
+    (:func:`deadline_reminders_retry`). A deadline first seen inside 30 days gets its
+    30-day reminder only. A case without an attorney has its reminders emailed to the
+    firm's administrators (and shown to them in the app)."""
     made = emailed = 0
     for firm in Firm.objects.order_by("pk"):
         day = today or firm_today(firm)
@@ -644,11 +872,42 @@ def deadline_reminders_send(*, today: dt.date | None = None) -> ReminderRun:
             if reminder is None:
                 continue
             made += 1
-            emailed += _reminder_email(reminder, deadline, day)
-    return ReminderRun(made=made, emailed=emailed)
+            emailed += _reminder_email(reminder, deadline, day, now or clock.now())
+    retried, resent = deadline_reminders_retry(today=today, now=now)
+    return ReminderRun(made=made, emailed=emailed, retried=retried, resent=resent)
+
+
+def deadline_reminders_retry(
+    *, today: dt.date | None = None, now: dt.datetime | None = None
+) -> tuple[int, int]:
+    """Try again the reminder emails that failed and whose next attempt is due, for
+    deadlines still open at the same due date. Each is claimed by a conditional UPDATE
+    (failed -> sending) before it is sent, so a racing run never sends it twice, and one
+    that was sent is never sent again. Returns (tried, sent)."""
+    now = now or clock.now()
+    tried = sent = 0
+    for firm in Firm.objects.order_by("pk"):
+        day = today or firm_today(firm)
+        due = (
+            DeadlineReminder.objects.filter(
+                firm=firm,
+                email_status="failed",
+                email_next_attempt_at__lte=now,
+                deadline__status=DeadlineStatus.OPEN,
+                deadline__due_date=F("due_date"),
+                due_date__gte=day,
+            )
+            .select_related("deadline", "deadline__case", "user")
+            .order_by("email_next_attempt_at", "pk")
+        )
+        for reminder in due.iterator(chunk_size=200):
+            tried += 1
+            sent += _reminder_email(reminder, reminder.deadline, day, now, retry=True)
+    return tried, sent
 
 
 def _reminder_make(deadline: Deadline, threshold: int) -> DeadlineReminder | None:
+    attorney = deadline.case.responsible_attorney
     try:
         with transaction.atomic():
             return DeadlineReminder.objects.create(
@@ -656,48 +915,84 @@ def _reminder_make(deadline: Deadline, threshold: int) -> DeadlineReminder | Non
                 deadline=deadline,
                 due_date=deadline.due_date,
                 threshold_days=threshold,
-                user=deadline.case.responsible_attorney,
+                # no attorney (or one who left): nobody's, so the administrators see it
+                user=attorney if attorney is not None and attorney.is_active else None,
                 created_at=clock.now(),
             )
     except IntegrityError:
         return None  # made already (this run's twin, or an earlier run)
 
 
-def _reminder_email(reminder: DeadlineReminder, deadline: Deadline, today: dt.date) -> int:
-    user = reminder.user
+def reminder_recipients(deadline: Deadline) -> list[str]:
+    """Whom a reminder is emailed to: the case's responsible attorney; when the case has
+    none (or the attorney cannot receive it), the firm's active administrators."""
+    attorney = deadline.case.responsible_attorney
+    if attorney is not None and attorney.is_active and attorney.email:
+        return [attorney.email]
+    return list(
+        User.objects.filter(firm_id=deadline.firm_id, is_firm_admin=True, is_active=True)
+        .exclude(email="")
+        .order_by("email")
+        .values_list("email", flat=True)
+    )
+
+
+def _reminder_email(
+    reminder: DeadlineReminder,
+    deadline: Deadline,
+    today: dt.date,
+    now: dt.datetime,
+    *,
+    retry: bool = False,
+) -> int:
+    rows = DeadlineReminder.objects.filter(pk=reminder.pk)
     if not mail_configured():
-        status = "no_mail_configured"
-    elif user is None or not user.email or not user.is_active:
-        status = "no_recipient"
-    else:
-        case = deadline.case
-        days = (deadline.due_date - today).days
-        body = (
-            f"{deadline.title}\nCase {case.number} {case.name}\n"
-            f"Due {format_day(deadline.due_date)} ({days} days from {format_day(today)}).\n"
+        rows.update(email_status="no_mail_configured")
+        return 0
+    to = reminder_recipients(deadline)
+    if not to:
+        rows.update(email_status="no_recipient")
+        return 0
+    attempts = (reminder.email_attempts or 0) + 1
+    # claim it: only the run that moves it to "sending" sends it (exactly once)
+    claimed = (
+        rows.filter(email_status="failed", email_next_attempt_at__lte=now)
+        if retry
+        else rows.filter(email_status="")
+    ).update(email_status="sending", email_attempts=attempts, email_to=", ".join(to)[:1000])
+    if not claimed:
+        return 0
+    case = deadline.case
+    days = (deadline.due_date - today).days
+    body = (
+        f"{deadline.title}\nCase {case.number} {case.name}\n"
+        f"Due {format_day(deadline.due_date)} ({days} days from {format_day(today)}).\n"
+    )
+    if case.responsible_attorney_id is None:
+        body += "The case has no responsible attorney: assign one.\n"
+    if deadline.verify_with_counsel:
+        body += "The date was computed from the firm's rules: verify it with counsel.\n"
+    try:
+        send_mail(f"Deadline in {days} days: case {case.number}", body, None, to)
+    except Exception as exc:  # a mail server's refusal must not stop the run
+        log.warning(
+            "deadline reminder %s: mail failed (attempt %s): %s", reminder.pk, attempts, exc
         )
-        if deadline.verify_with_counsel:
-            body += "The date was computed from the firm's rules: verify it with counsel.\n"
-        try:
-            send_mail(
-                f"Deadline in {days} days: case {case.number}",
-                body,
-                None,
-                [user.email],
-                fail_silently=False,
-            )
-            status = "sent"
-        except Exception as exc:  # a mail server's refusal must not stop the run
-            log.warning("deadline reminder %s: mail failed: %s", reminder.pk, exc)
-            status = f"failed: {exc}"[:200]
-    DeadlineReminder.objects.filter(pk=reminder.pk).update(email_status=status)
-    return 1 if status == "sent" else 0
+        gave_up = attempts >= MAX_EMAIL_ATTEMPTS
+        rows.update(
+            email_status="gave_up" if gave_up else "failed",
+            email_last_error=str(exc)[:500] or type(exc).__name__,
+            email_next_attempt_at=None if gave_up else now + RETRY_AFTER * 2 ** (attempts - 1),
+        )
+        return 0
+    rows.update(email_status="sent", email_next_attempt_at=None)
+    return 1
 
 
 @transaction.atomic
 def reminders_mark_read(*, user: User, reminder_ids: list[int] | None = None) -> int:
     """Mark the user's reminders read (all unread ones when no ids are given)."""
-    rows = DeadlineReminder.objects.filter(user=user, read_at__isnull=True)
+    rows = DeadlineReminder.objects.filter(reminders_of(user), read_at__isnull=True)
     if reminder_ids is not None:
         rows = rows.filter(pk__in=reminder_ids)
     return rows.update(read_at=clock.now())

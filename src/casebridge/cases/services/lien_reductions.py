@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from casebridge.cases.audit import cases_audit
-from casebridge.cases.errors import Locked, PermissionDenied, ValidationFailed
+from casebridge.cases.errors import FiguresChanged, Locked, PermissionDenied, ValidationFailed
 from casebridge.cases.models import (
     REDUCTION_STEPS_WITH_AMOUNT,
     Firm,
@@ -186,11 +186,14 @@ def lien_reductions_request(
     cap_fraction: Decimal | str | None = None,
     made_on: dt.date | None = None,
     note: str = "",
+    fingerprint: str | None = None,
 ) -> list[LienReduction]:
     """Apply a calculator scenario as requested reductions: one ``requested`` step per
     selected lien the scenario reduces, all in one transaction (none when one is refused).
     The scenario is computed again here, under a lock on the case's liens, from the same
-    inputs, so what is requested is what the calculator shows now. Nothing is accepted:
+    inputs, so what is requested is what the calculator shows now; with the ``fingerprint``
+    the calculator gave (:func:`figures_fingerprint`), a scenario whose figures changed
+    since is refused (``FiguresChanged``, 409) and nothing is written. Nothing is accepted:
     acceptance stays per lien."""
     _active(actor)
     if scenario not in SCENARIO_TITLES or scenario == CURRENT:
@@ -209,6 +212,12 @@ def lien_reductions_request(
     calculation = lien_scenarios(
         case=case, lien_ids=lien_ids, target_net_cents=target_net_cents, cap_fraction=cap_fraction
     )
+    if fingerprint is not None and fingerprint != calculation.fingerprint:
+        # the liens or the settlement changed since the person saw the scenario
+        raise FiguresChanged(
+            "the figures changed since this scenario was computed; review it again",
+            field="fingerprint",
+        )
     chosen = calculation.scenario(scenario)
     reduced = chosen.reduced
     if not reduced:

@@ -35,6 +35,7 @@ from casebridge.cases.models import (
 from casebridge.cases.selectors import deadlines as selectors
 from casebridge.cases.services import deadlines as services
 from casebridge.cases.views.cases import case_of
+from casebridge.core import clock
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.words import format_day
 from casebridge.web.popups import popup_form, safe_next
@@ -163,6 +164,12 @@ def deadlines_view(request: HttpRequest) -> HttpResponse:
             "first_url": f"?{query.urlencode()}" if cursor else "",
             "filtered": any(request.GET.get(k) for k in ("attorney", "kind", "within", "overdue")),
             "here": request.get_full_path(),
+            # the reminder emails that did not go: the administrators' to follow up
+            "undelivered": (
+                selectors.reminder_email_problems(me.firm, clock.now())
+                if me.is_firm_admin
+                else (0, [])
+            ),
         },
     )
 

@@ -116,6 +116,8 @@ class ScenarioInputsForm(forms.Form):
         choices=[(k, v) for k, v in SCENARIO_TITLES.items() if k != CURRENT],
         widget=forms.HiddenInput,
     )
+    #: set by _preview: the fingerprint of the figures the preview was computed from
+    figures_fingerprint: str = ""
     liens = forms.CharField(
         required=False,
         max_length=2000,
@@ -155,7 +157,7 @@ class ScenarioInputsForm(forms.Form):
                 self.fields[name].widget = forms.TextInput(
                     attrs={"inputmode": "decimal", "autocomplete": "off"}
                 )
-        for name in ("scenario", "liens"):
+        for name in ("scenario", "liens", "fingerprint"):
             for message in self.errors.pop(name, []):
                 self.add_error(None, message)
 
@@ -164,6 +166,9 @@ class ScenarioInputsForm(forms.Form):
 
 
 class RequestScenarioForm(ScenarioInputsForm):
+    #: the figures the amounts shown were computed from (review of issue 16): confirmed
+    #: after they changed, the request is refused and the pop-up shows the new amounts
+    fingerprint = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
     made_on = forms.DateField(label="Requested on", widget=DateInput)
     note = forms.CharField(
         label="Note",
@@ -318,17 +323,20 @@ def _request_query(form: CalculatorForm) -> str:
 
 
 def _preview(case: Case, inputs: ScenarioInputsForm) -> Scenario | None:
-    """The scenario the inputs ask for, or None with the refusal on ``inputs``."""
+    """The scenario the inputs ask for, or None with the refusal on ``inputs``; the
+    fingerprint of its figures is set on ``inputs.figures_fingerprint``."""
     if not inputs.is_valid():
         return None
     data = inputs.cleaned_data
     try:
-        scenario = lien_scenarios(
+        calculation = lien_scenarios(
             case=case,
             lien_ids=data["liens"],
             target_net_cents=data["target_net"],
             cap_fraction=data["cap_fraction"],
-        ).scenario(data["scenario"])
+        )
+        inputs.figures_fingerprint = calculation.fingerprint
+        scenario = calculation.scenario(data["scenario"])
     except DomainError as exc:
         apply_domain_error(inputs, exc)
         return None
@@ -377,6 +385,7 @@ def lien_calculator_request_view(request: HttpRequest, pk: int) -> HttpResponse:
             cap_fraction=given["cap_fraction"],
             made_on=given["made_on"],
             note=given["note"],
+            fingerprint=given["fingerprint"],
         )
         total = sum(r.amount_cents or 0 for r in rows)
         return (
@@ -386,6 +395,12 @@ def lien_calculator_request_view(request: HttpRequest, pk: int) -> HttpResponse:
 
     def drawn(form: RequestScenarioForm) -> dict[str, Any]:
         form.show_refused()
+        if form.is_bound:
+            # drawn again (refused): the amounts shown are today's, and so is what a
+            # second confirmation carries
+            data = request.POST.copy()
+            data["fingerprint"] = inputs.figures_fingerprint
+            form.data = data
         return {"case": case, "preview": preview}
 
     return popup_form(
@@ -402,6 +417,7 @@ def lien_calculator_request_view(request: HttpRequest, pk: int) -> HttpResponse:
             "target_net": data["target_net"],
             "cap_fraction": "" if data["cap_fraction"] is None else str(data["cap_fraction"]),
             "made_on": clock.today(),
+            "fingerprint": inputs.figures_fingerprint,
         },
         context=drawn,
     )

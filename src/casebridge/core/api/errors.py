@@ -85,12 +85,19 @@ def api_details(
     return out
 
 
+def _union_branch(part: int | str) -> bool:
+    """A step of an error's location that names a branch of a union pydantic tried
+    (``str-enum[ClaimType]``, ``literal['']``), not a field the client sent."""
+    return isinstance(part, str) and not part.isidentifier()
+
+
 def field_path(loc: Sequence[int | str]) -> str:
     """``("body", "payload", "lines", 0, "amount")`` -> ``"lines[0].amount"``.
 
     The first element is where the value came from (body, query, path, header); a body's
-    second is the name of the view's parameter, which the client never sees."""
-    parts = list(loc[1:])
+    second is the name of the view's parameter, which the client never sees. The branches
+    of a union (``claim_type: ClaimType | Literal[""]``) are not part of the field's name."""
+    parts = [part for part in loc[1:] if not _union_branch(part)]
     if loc and loc[0] == "body":
         parts = parts[1:]
     if not parts:
@@ -113,15 +120,43 @@ def at_index(exc: DomainError, collection: str, index: int) -> DomainError:
     return located
 
 
+#: Errors of a value outside a list of choices; their ``ctx["expected"]`` lists them.
+CHOICE_ERRORS = frozenset({"enum", "literal_error"})
+
+
+def _choices(expected: str) -> list[str]:
+    """``"'a', 'b' or 'c'"`` (pydantic's list of allowed values) -> ``["'a'", "'b'", "'c'"]``."""
+    head, _, last = expected.rpartition(" or ")
+    return [*(c.strip() for c in head.split(", ") if c.strip()), last.strip()]
+
+
+def _problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """One problem per field: the branches of a union that all refused a value outside
+    their choices (an enum or the empty string) become one list of the values allowed."""
+    problems: list[dict[str, str]] = []
+    choices: dict[str, list[str]] = {}
+    for err in errors:
+        field = field_path(err.get("loc", ()))
+        kind = str(err.get("type", ""))
+        expected = (err.get("ctx") or {}).get("expected")
+        if kind in CHOICE_ERRORS and isinstance(expected, str):
+            if field in choices:
+                choices[field] += [c for c in _choices(expected) if c not in choices[field]]
+                allowed = choices[field]
+                listed = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+                for problem in problems:
+                    if problem["field"] == field:
+                        problem.update(message=f"Input should be {listed}", type="enum")
+                continue
+            choices[field] = _choices(expected)
+        problems.append(
+            {"field": field, "message": str(err.get("msg", "is invalid")), "type": kind}
+        )
+    return problems
+
+
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    problems = [
-        {
-            "field": field_path(err.get("loc", ())),
-            "message": str(err.get("msg", "is invalid")),
-            "type": str(err.get("type", "")),
-        }
-        for err in exc.errors
-    ]
+    problems = _problems(exc.errors)
     message = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid request"
     return error_response(
         422,
