@@ -17,7 +17,9 @@ DATA_KEYS = Keyring(
 
 #: (app label, model name, ciphertext field) of every column encrypted with the data key.
 #: Each ciphertext field is a text column, "" when empty.
-ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = []
+ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
+    ("books", "TaxPayee", "tin_ciphertext"),  # a 1099 payee's TIN (ADR 0045)
+]
 
 
 def encrypt(plain: str) -> str:
