@@ -23,9 +23,10 @@ from casebridge.books.models import (
     TaxThreshold,
     User,
 )
-from casebridge.books.selectors.tax1099 import payee_report, tax1099_csv, thresholds_for
+from casebridge.books.selectors.tax1099 import payee_report, thresholds_for, tin_display
 from casebridge.books.services import auth, checks, setup
 from casebridge.books.services import tax1099 as service
+from casebridge.books.services.tax1099 import tax1099_csv
 from casebridge.core.models import AuditEvent
 from tests.conftest import PASSWORD
 
@@ -119,7 +120,7 @@ def test_the_tin_is_encrypted_at_rest_and_audited_only_masked(firm, admin):
     assert "6789" not in ciphertext
     assert last4 == "6789"
     assert crypto.decrypt(ciphertext) == "123456789"
-    assert service.tin_display(saved) == "•••••6789"
+    assert tin_display(saved) == "•••••6789"
     event = AuditEvent.objects.get(entity_type="tax_payee", entity_id=str(saved.contact_id))
     assert event.summary == (
         "1099 payee Dr. Rivera: 1099-NEC box 1: nonemployee compensation, TIN •••••6789"

@@ -80,6 +80,11 @@ EXPECTED_PATHS = {
     "/books/api/v1/reports/trust-balances": {"get"},
     "/books/api/v1/reports/external-documents": {"get"},
     "/books/api/v1/reports/external-digests": {"get"},
+    "/books/api/v1/reports/1099": {"get"},
+    "/books/api/v1/reports/1099.csv": {"get"},
+    "/books/api/v1/tax-payees": {"get"},
+    "/books/api/v1/contacts/{contact_id}/tax-payee": {"put"},
+    "/books/api/v1/checks/{check_id}/tax-report": {"put"},
 }
 
 

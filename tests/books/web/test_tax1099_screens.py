@@ -62,7 +62,9 @@ def test_a_year_out_of_range_is_refused_naming_the_field(admin_client):
 
 
 def test_the_csv_is_an_administrators_and_audited(
-    admin_client, accountant_client, year_of_payments  # noqa: F811
+    admin_client,
+    accountant_client,
+    year_of_payments,  # noqa: F811
 ):
     url = reverse("books:tax1099_csv")
     events = AuditEvent.objects.count()
@@ -80,9 +82,7 @@ def test_the_csv_is_an_administrators_and_audited(
     assert admin_client.get(url, {"year": "2026", "form": "W-2"}).status_code == 422
 
 
-def test_an_accountant_marks_a_contact_as_a_payee_from_its_pop_up(
-    accountant_client, client_file
-):
+def test_an_accountant_marks_a_contact_as_a_payee_from_its_pop_up(accountant_client, client_file):
     client = client_file.client
     url = reverse("books:tax_payee_edit", args=[client.pk])
     assert accountant_client.get(url, **HX).status_code == 200
@@ -137,8 +137,13 @@ def test_staff_may_not_open_or_post_the_payee_pop_up(staff_client, client_file):
 def test_a_new_payee_is_added_with_its_contact(accountant_client):
     response = accountant_client.post(
         reverse("books:tax_payee_new"),
-        {"name": "Hale Investigations", "is_1099": "on", "tin_type": "EIN",
-         "tin": "12-3456789", "default_box": "NEC-1"},
+        {
+            "name": "Hale Investigations",
+            "is_1099": "on",
+            "tin_type": "EIN",
+            "tin": "12-3456789",
+            "default_box": "NEC-1",
+        },
         **HX,
     )
     assert response.status_code == 200
@@ -149,7 +154,9 @@ def test_a_new_payee_is_added_with_its_contact(accountant_client):
 
 
 def test_a_check_is_reported_from_its_pop_up_and_staff_are_refused(
-    accountant_client, staff_client, year_of_payments  # noqa: F811
+    accountant_client,
+    staff_client,
+    year_of_payments,  # noqa: F811
 ):
     queued = year_of_payments["checks"][4]
     hale = year_of_payments["hale"]
@@ -165,7 +172,9 @@ def test_a_check_is_reported_from_its_pop_up_and_staff_are_refused(
 
 
 def test_an_administrator_reveals_a_tin_after_a_post_audited(
-    admin_client, accountant_client, year_of_payments  # noqa: F811
+    admin_client,
+    accountant_client,
+    year_of_payments,  # noqa: F811
 ):
     url = reverse("books:tax_payee_reveal", args=[year_of_payments["rivera"].contact_id])
     assert accountant_client.post(url, **HX).status_code == 403

@@ -27,6 +27,7 @@ from casebridge.books.api import (
     session,
     setup,
     statements,
+    tax1099,
 )
 from casebridge.books.api.security import BearerToken, rate_limit_client
 from casebridge.core.api import ratelimit
@@ -77,6 +78,7 @@ for router in dict.fromkeys(
         reconciliations,
         banking,
         search,
+        tax1099,
     )
 ):
     api.add_router("", router)

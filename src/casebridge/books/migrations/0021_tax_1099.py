@@ -6,7 +6,6 @@ tax years 2025 and 2026 (sources in ``THRESHOLDS``; verify with your tax adviser
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 #: (year, box, cents, source). Through 2025: $600 (Instructions for Forms 1099-MISC and
 #: 1099-NEC: "at least $600" in rents, other income, medical and health care payments and
 #: payments to an attorney; $600 of nonemployee compensation). From payments made after

@@ -9,21 +9,18 @@ year: it is taken off the year it was printed in). Operating and trust checks co
 Per payee and form/box the year's total is reportable when it is at or above that year's
 threshold (:class:`TaxThreshold`; a year without rows uses the latest earlier year's,
 and the report says so). The TIN is only ever shown masked, except in the CSV
-(:func:`tax1099_csv`), an administrator's download, audited.
+(``services.tax1099.tax1099_csv``), an administrator's download, audited.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Sum
 
 from casebridge.books import crypto
-from casebridge.books.audit import books_audit
 from casebridge.books.models import (
     CheckStatus,
     Firm,
@@ -32,9 +29,7 @@ from casebridge.books.models import (
     TaxPayee,
     TaxThreshold,
     TinType,
-    User,
 )
-from casebridge.books.services.tax1099 import require_admin, tin_display
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.money import cents_to_decimal
 from casebridge.core.text import csv_cell
@@ -68,6 +63,13 @@ RECIPIENT_COLUMNS = (
     "ZIP",
 )
 FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+def tin_display(payee: TaxPayee | None) -> str:
+    """The TIN as every screen and API shows it: masked to its last four, "" without one."""
+    if payee is None or not payee.tin_last4:
+        return ""
+    return crypto.masked("0" * 5 + payee.tin_last4)
 
 
 def form_of(box: str) -> str:
@@ -246,29 +248,6 @@ def tax1099_rows(*, firm: Firm, year: int, form: str) -> Iterable[list[str]]:
             payee.zip_code,
             *(f"{cents_to_decimal(amounts[b]):.2f}" if b.value in amounts else "" for b in boxes),
         ]
-
-
-def tax1099_csv(*, firm: Firm, actor: User | None, year: int, form: str) -> str:
-    """The filing-service CSV of ``form`` for ``year``: the one place the whole TIN
-    leaves the books. An administrator's (403 ``admin_required``), audited (the event
-    names the form, the year and how many recipients; never a TIN)."""
-    require_admin(firm, actor, "export 1099 recipients with their TINs")
-    check_year(year)
-    if form not in FORMS:
-        raise ValidationFailed("form is 1099-NEC or 1099-MISC", field="form")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    rows = list(tax1099_rows(firm=firm, year=year, form=form))
-    writer.writerows(rows)
-    books_audit(
-        firm_id=firm.pk,
-        actor=actor,
-        action="export",
-        entity_type="tax1099_csv",
-        entity_id=f"{form}-{year}",
-        summary=f"{form} CSV for {year} exported with full TINs: {len(rows) - 1} recipient(s)",
-    )
-    return buffer.getvalue()
 
 
 def download_name(firm: Firm, year: int, form: str) -> str:

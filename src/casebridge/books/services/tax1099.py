@@ -13,6 +13,8 @@ mailing address, and a check reported in a 1099 form/box.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from typing import Any
 
@@ -34,6 +36,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.roles import require_role
+from casebridge.books.selectors.tax1099 import FORMS, check_year, tax1099_rows, tin_display
 from casebridge.books.services.files import contact_find_or_create
 from casebridge.core import clock
 from casebridge.core.errors import NotFound
@@ -103,13 +106,6 @@ def tin_normalise(tin_type: str, tin: str) -> str:
             )
         return prefix + rest
     raise ValidationFailed("choose SSN or EIN", field="tin_type")
-
-
-def tin_display(payee: TaxPayee | None) -> str:
-    """The TIN as every screen and API shows it: masked to its last four, "" without one."""
-    if payee is None or not payee.tin_last4:
-        return ""
-    return crypto.masked("0" * 5 + payee.tin_last4)
 
 
 def _line(value: str, field: str, limit: int) -> str:
@@ -297,3 +293,27 @@ def payment_tax_report_set(
         after={"contact_id": payee.contact_id, "box": box},
     )
     return report
+
+
+def tax1099_csv(*, firm: Firm, actor: User | None, year: int, form: str) -> str:
+    """The filing-service CSV of ``form`` for ``year`` (rows:
+    :func:`casebridge.books.selectors.tax1099.tax1099_rows`): the one place the whole TIN
+    leaves the books. An administrator's (403 ``admin_required``), audited (the event
+    names the form, the year and how many recipients; never a TIN)."""
+    require_admin(firm, actor, "export 1099 recipients with their TINs")
+    check_year(year)
+    if form not in FORMS:
+        raise ValidationFailed("form is 1099-NEC or 1099-MISC", field="form")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    rows = list(tax1099_rows(firm=firm, year=year, form=form))
+    writer.writerows(rows)
+    books_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="export",
+        entity_type="tax1099_csv",
+        entity_id=f"{form}-{year}",
+        summary=f"{form} CSV for {year} exported with full TINs: {len(rows) - 1} recipient(s)",
+    )
+    return buffer.getvalue()

@@ -75,8 +75,10 @@ class TaxPayeeForm(forms.Form):
         if not new:
             del self.fields["name"]
         if payee is not None and payee.tin_last4:
-            self.fields["tin"].help_text = (
-                f"Kept: {service.tin_display(payee)}. Leave blank to keep it, or type it again."
+            self.fields[
+                "tin"
+            ].help_text = (
+                f"Kept: {selector.tin_display(payee)}. Leave blank to keep it, or type it again."
             )
         else:
             self.fields["tin"].help_text = "SSN 123-45-6789 or EIN 12-3456789 (from the W-9)."
@@ -105,11 +107,15 @@ class PaymentTaxForm(forms.Form):
 
     def __init__(self, *args: Any, payees: list[TaxPayee], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact"].choices = [
+        contact_field = self.fields["contact"]
+        box_field = self.fields["box"]
+        assert isinstance(contact_field, forms.ChoiceField)
+        assert isinstance(box_field, forms.ChoiceField)
+        contact_field.choices = [
             ("", "Not reported on a 1099"),
             *((str(p.contact_id), p.contact.name) for p in payees),
         ]
-        self.fields["box"].choices = [("", "The payee's usual form and box"), *TaxBox.choices]
+        box_field.choices = [("", "The payee's usual form and box"), *TaxBox.choices]
 
 
 def _year(request: HttpRequest) -> tuple[YearForm, int | None]:
@@ -133,7 +139,7 @@ def tax1099_report_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "report": report,
             "payees": [
-                {"payee": p, "tin": service.tin_display(p), "box": TaxBox(p.default_box).label}
+                {"payee": p, "tin": selector.tin_display(p), "box": TaxBox(p.default_box).label}
                 for p in sorted(payees, key=lambda p: p.contact.name.casefold())
             ],
             "can_edit": has_role(user, service.TAX_ROLE),
@@ -147,7 +153,7 @@ def tax1099_report_view(request: HttpRequest) -> HttpResponse:
 @books_login_required(admin=True)
 def tax1099_csv_view(request: HttpRequest) -> HttpResponse:
     user = books_user(request)
-    form, year = _year(request)
+    _form, year = _year(request)
     which = request.GET.get("form", "")
     if year is None or which not in selector.FORMS:
         return HttpResponse(
@@ -155,7 +161,7 @@ def tax1099_csv_view(request: HttpRequest) -> HttpResponse:
             status=INVALID,
             content_type="text/plain; charset=utf-8",
         )
-    text = selector.tax1099_csv(firm=user.firm, actor=user, year=year, form=which)
+    text = service.tax1099_csv(firm=user.firm, actor=user, year=year, form=which)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     name = selector.download_name(user.firm, year, which)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -243,7 +249,7 @@ def tax_payee_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
         "books/reports/_tin_reveal.html",
         {
             "payee": payee,
-            "masked": service.tin_display(payee),
+            "masked": selector.tin_display(payee),
             "plain": plain,
             "error": error,
             "action": reverse("books:tax_payee_reveal", args=[pk]),
@@ -289,11 +295,8 @@ def check_tax1099_view(request: HttpRequest, pk: int) -> HttpResponse:
         template="books/checks/_tax1099_form.html",
         title=f"1099 of the check to {check.payee}",
         success=f"{reverse('books:checks')}?status={status or CheckStatus.VOIDED}",
-        initial=(
-            {"contact": str(current.contact_id), "box": current.box} if current else {}
-        ),
+        initial=({"contact": str(current.contact_id), "box": current.box} if current else {}),
         form_kwargs={"payees": payees},
         field_map={"contact_id": "contact", "check_id": "contact"},
         context={"action": reverse("books:check_tax1099", args=[check.pk]), "check": check},
     )
-
