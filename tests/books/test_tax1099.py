@@ -84,17 +84,17 @@ def test_a_tin_is_nine_digits_in_the_shape_of_its_type(tin_type, typed, digits):
 @pytest.mark.parametrize(
     ("tin_type", "typed", "message"),
     [
-        ("SSN", "12-3456789", "an SSN is nine digits, as 123-45-6789"),
-        ("SSN", "123-45-678", "an SSN is nine digits, as 123-45-6789"),
+        ("SSN", "12-3456789", "an SSN is nine digits, 3-2-4 as on the W-9"),
+        ("SSN", "123-45-678", "an SSN is nine digits, 3-2-4 as on the W-9"),
         ("SSN", "000-12-3456", "that is not a valid SSN (area, group or serial)"),
         ("SSN", "666-12-3456", "that is not a valid SSN (area, group or serial)"),
         ("SSN", "912-34-5678", "that is not a valid SSN (area, group or serial)"),
         ("SSN", "123-00-4567", "that is not a valid SSN (area, group or serial)"),
         ("SSN", "123-45-0000", "that is not a valid SSN (area, group or serial)"),
-        ("SSN", "١٢٣-٤٥-٦٧٨٩", "an SSN is nine digits, as 123-45-6789"),
-        ("EIN", "123-45-6789", "an EIN is nine digits, as 12-3456789"),
+        ("SSN", "١٢٣-٤٥-٦٧٨٩", "an SSN is nine digits, 3-2-4 as on the W-9"),
+        ("EIN", "123-45-6789", "an EIN is nine digits, 2-7 as on the W-9"),
         ("EIN", "07-1234567", "an EIN never starts with 07: check the number"),
-        ("EIN", "12-345678a", "an EIN is nine digits, as 12-3456789"),
+        ("EIN", "12-345678a", "an EIN is nine digits, 2-7 as on the W-9"),
     ],
 )
 def test_a_malformed_tin_is_refused_naming_the_field(tin_type, typed, message):
@@ -203,7 +203,18 @@ def test_the_seeded_thresholds_are_600_through_2025_and_2000_after(db):
         {"NEC-1": 200000, "MISC-1": 200000, "MISC-3": 200000, "MISC-6": 200000, "MISC-10": 60000},
     )
     assert thresholds_for(2027)[0] == 2026  # no 2027 figures yet: 2026's, said so
+    assert thresholds_for(2020)[0] == 2025  # before any: the earliest set
     assert "verify with your tax adviser" in TaxThreshold.objects.get(year=2026, box="NEC-1").source
+
+
+def test_a_threshold_row_missing_falls_back_to_the_built_in_figure(db):
+    TaxThreshold.objects.filter(year=2026, box="MISC-6").delete()
+    assert thresholds_for(2026)[1]["MISC-6"] == 200000
+    TaxThreshold.objects.all().delete()
+    assert thresholds_for(2026) == (
+        2026,
+        {"NEC-1": 200000, "MISC-1": 200000, "MISC-3": 200000, "MISC-6": 200000, "MISC-10": 60000},
+    )
 
 
 def _check(firm, admin, bank, file, payee_name, cents, requested, printed=None):

@@ -90,7 +90,7 @@ def tin_normalise(tin_type: str, tin: str) -> str:
     if tin_type == TinType.SSN:
         match = _SSN.match(text)
         if match is None:
-            raise ValidationFailed("an SSN is nine digits, as 123-45-6789", field="tin")
+            raise ValidationFailed("an SSN is nine digits, 3-2-4 as on the W-9", field="tin")
         area, group, serial = match.groups()
         if area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000":
             raise ValidationFailed("that is not a valid SSN (area, group or serial)", field="tin")
@@ -98,7 +98,7 @@ def tin_normalise(tin_type: str, tin: str) -> str:
     if tin_type == TinType.EIN:
         match = _EIN.match(text)
         if match is None:
-            raise ValidationFailed("an EIN is nine digits, as 12-3456789", field="tin")
+            raise ValidationFailed("an EIN is nine digits, 2-7 as on the W-9", field="tin")
         prefix, rest = match.groups()
         if prefix in _EIN_UNUSED_PREFIXES:
             raise ValidationFailed(

@@ -81,7 +81,9 @@ class TaxPayeeForm(forms.Form):
                 f"Kept: {selector.tin_display(payee)}. Leave blank to keep it, or type it again."
             )
         else:
-            self.fields["tin"].help_text = "SSN 123-45-6789 or EIN 12-3456789 (from the W-9)."
+            self.fields[
+                "tin"
+            ].help_text = "From the W-9: an SSN (3-2-4 digits) or an EIN (2-7 digits)."
             del self.fields["remove_tin"]
 
     def details(self) -> dict[str, Any]:
