@@ -19,6 +19,7 @@ DATA_KEYS = Keyring(
 #: Each ciphertext field is a text column, "" when empty.
 ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
     ("books", "PayeeBankAccount", "account_number_ciphertext"),
+    ("books", "TaxPayee", "tin_ciphertext"),  # a 1099 payee's TIN (ADR 0045)
 ]
 
 

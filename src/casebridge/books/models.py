@@ -1434,3 +1434,111 @@ class LedesTimekeeper(models.Model):
 
     def __str__(self) -> str:
         return f"LEDES timekeeper {self.user_id}"
+
+
+# --- 1099 payees (issue 15, ADR 0045) ---
+
+
+class TaxBox(models.TextChoices):
+    """A 1099 form and box a payment is reported in (the form first: ``NEC-1``)."""
+
+    NEC_1 = "NEC-1", "1099-NEC box 1: nonemployee compensation"
+    MISC_1 = "MISC-1", "1099-MISC box 1: rents"
+    MISC_3 = "MISC-3", "1099-MISC box 3: other income"
+    MISC_6 = "MISC-6", "1099-MISC box 6: medical and health care payments"
+    MISC_10 = "MISC-10", "1099-MISC box 10: gross proceeds paid to an attorney"
+
+
+class TinType(models.TextChoices):
+    SSN = "SSN", "SSN (individual)"
+    EIN = "EIN", "EIN (business)"
+
+
+_TAX_BOXES = [b.value for b in TaxBox]
+
+
+class TaxPayee(models.Model):
+    """A contact marked 1099-eligible: its TIN (encrypted with the books' data key,
+    ``tin_ciphertext``; only its last four digits kept plain, for the masked display),
+    its mailing address as the forms print it, and the form/box its payments default to.
+    A contact that is no longer 1099-eligible keeps its row with ``is_1099`` false."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    contact = models.OneToOneField(Contact, on_delete=models.PROTECT, related_name="tax_payee")
+    is_1099 = models.BooleanField(default=True)
+    tin_type = models.CharField(max_length=3, choices=TinType.choices, blank=True)
+    tin_ciphertext = models.TextField(blank=True, default="")
+    tin_last4 = models.CharField(max_length=4, blank=True)
+    default_box = models.CharField(max_length=8, choices=TaxBox.choices, default=TaxBox.NEC_1)
+    address_line1 = models.CharField(max_length=120, blank=True)
+    address_line2 = models.CharField(max_length=120, blank=True)
+    city = models.CharField(max_length=60, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    zip_code = models.CharField(max_length=10, blank=True)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_box__in=_TAX_BOXES), name="books_taxpayee_box_known"
+            ),
+            models.CheckConstraint(
+                condition=(Q(tin_type="") & Q(tin_ciphertext="") & Q(tin_last4=""))
+                | (Q(tin_type__in=["SSN", "EIN"]) & ~Q(tin_ciphertext="") & ~Q(tin_last4="")),
+                name="books_taxpayee_tin_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"1099 payee {self.contact_id}"
+
+
+class PaymentTaxReport(models.Model):
+    """A check reported on a 1099: the payee contact it was paid to and the form/box. A
+    table beside :class:`Check` (no column of its own), written when a check is marked
+    as a 1099 payment; a voided check keeps its row but never counts."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
+    #: The check (``payment``: a model field cannot be called ``check``).
+    payment = models.OneToOneField(Check, on_delete=models.PROTECT, related_name="tax_report")
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tax_reports")
+    box = models.CharField(max_length=8, choices=TaxBox.choices)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(box__in=_TAX_BOXES), name="books_paymenttax_box_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["firm", "contact"], name="books_paymenttax_contact")]
+
+    def __str__(self) -> str:
+        return f"Check {self.payment_id} on {self.box}"
+
+
+class TaxThreshold(models.Model):
+    """The least a payee's yearly total in one form/box must reach to be reported (at or
+    above), per tax year; seeded by migration 0021 (ADR 0045) and kept by hand as the law
+    changes. A year without rows uses the latest earlier year's."""
+
+    year = models.PositiveSmallIntegerField()
+    box = models.CharField(max_length=8, choices=TaxBox.choices)
+    threshold_cents = models.BigIntegerField()
+    source = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["year", "box"], name="books_taxthreshold_unique"),
+            models.CheckConstraint(
+                condition=Q(box__in=_TAX_BOXES), name="books_taxthreshold_box_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold_cents__gte=0), name="books_taxthreshold_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.box}: {self.threshold_cents}"

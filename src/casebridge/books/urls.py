@@ -22,6 +22,7 @@ from casebridge.books.views import (
     search,
     settings,
     statements,
+    tax1099,
     users,
 )
 
@@ -207,4 +208,11 @@ urlpatterns = [
         ledes.timekeeper_ledes_view,
         name="timekeeper_ledes",
     ),
+    # 1099 payees (issue 15, ADR 0045)
+    path("reports/1099/", tax1099.tax1099_report_view, name="tax1099"),
+    path("reports/1099/csv/", tax1099.tax1099_csv_view, name="tax1099_csv"),
+    path("reports/1099/payees/new/", tax1099.tax_payee_new_view, name="tax_payee_new"),
+    path("contacts/<int:pk>/1099/", tax1099.tax_payee_edit_view, name="tax_payee_edit"),
+    path("contacts/<int:pk>/1099/tin/", tax1099.tax_payee_reveal_view, name="tax_payee_reveal"),
+    path("checks/<int:pk>/1099/", tax1099.check_tax1099_view, name="check_tax1099"),
 ]

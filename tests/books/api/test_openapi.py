@@ -94,6 +94,11 @@ EXPECTED_PATHS = {
     "/books/api/v1/ach-batches/{batch_id}": {"get"},
     "/books/api/v1/ach-batches/{batch_id}/file": {"get"},
     "/books/api/v1/ach-batches/{batch_id}/sent": {"post"},
+    "/books/api/v1/reports/1099": {"get"},
+    "/books/api/v1/reports/1099.csv": {"get"},
+    "/books/api/v1/tax-payees": {"get"},
+    "/books/api/v1/contacts/{contact_id}/tax-payee": {"put"},
+    "/books/api/v1/checks/{check_id}/tax-report": {"put"},
 }
 
 

@@ -29,6 +29,7 @@ from casebridge.books.api import (
     session,
     setup,
     statements,
+    tax1099,
 )
 from casebridge.books.api.security import BearerToken, rate_limit_client
 from casebridge.core.api import ratelimit
@@ -81,6 +82,7 @@ for router in dict.fromkeys(
         banking,
         search,
         ach,
+        tax1099,
     )
 ):
     api.add_router("", router)

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("books", "0020_ledes"),
+        ("books", "0021_tax_1099"),
     ]
 
     operations = [

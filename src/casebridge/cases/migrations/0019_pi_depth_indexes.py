@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0017_medicare_fixes"),
+        ("cases", "0018_deadline_fixes"),
     ]
 
     operations = [
