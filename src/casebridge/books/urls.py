@@ -178,4 +178,13 @@ urlpatterns = [
         name="bank_positive_pay_layout",
     ),
     path("settings/audit/", audit.audit_view, name="audit"),
+    # Exports of every report and list, and the background export jobs (issue 15, ADR 0043)
+    path("exports/", exports.export_jobs_view, name="export_jobs"),
+    path(
+        "exports/jobs/<int:pk>/download/",
+        exports.export_job_download_view,
+        name="export_job_download",
+    ),
+    path("exports/jobs/<int:pk>/retry/", exports.export_job_retry_view, name="export_job_retry"),
+    path("exports/<slug:report>/", exports.report_export_view, name="report_export"),
 ]
