@@ -47,3 +47,10 @@ def test_a_bench_environment_starts_with_debug_off_and_nothing_inherited(tmp_pat
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["development", "False", str(tmp_path), "t"]
     assert common.bench_env("a")["CASEBRIDGE_BRIDGE_KEYS"] != env["CASEBRIDGE_BRIDGE_KEYS"]
+
+
+def test_the_exports_bench_takes_its_database_prefix_and_size():
+    parser = importlib.import_module("bench.exports").build_parser()
+    args = parser.parse_args(["--db-prefix", "alice_2", "--postings", "5000", "--no-xlsx"])
+    assert (args.db_prefix, args.postings, args.xlsx) == ("alice_2", 5000, False)
+    assert parser.parse_args([]).postings == 1_000_000

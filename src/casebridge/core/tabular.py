@@ -133,7 +133,7 @@ def csv_chunks(
         buffer.write(BOM)
     writer.writerow([csv_cell(c.title) for c in columns])
     done = 0
-    for row in rows:
+    for row in rows_checked(columns, rows):
         writer.writerow([_csv_value(c, v) for c, v in zip(columns, row, strict=True)])
         done += 1
         if buffer.size >= chunk:

@@ -107,6 +107,8 @@ def ids(firm, admin, attorney, trust, operating, funded_file) -> dict[str, objec
         "receipt_id": receipt.pk,
         "invoice_id": invoice.pk,
         "entry_id": entry.pk,
+        "job_id": 1,  # an export job (issue 15): none yet, so 404
+        "report": "trial-balance",
     }
 
 
