@@ -83,7 +83,7 @@ def phase_copy() -> dict[str, float]:
 
 
 def run_phase(env: dict[str, str], phase: str, path: str) -> dict[str, float]:
-    proc = subprocess.run(  # noqa: S603 - this script, with fixed arguments
+    proc = subprocess.run(
         [sys.executable, __file__, "--phase", phase, "--file", path],
         env=common.child_env(env),
         capture_output=True,
@@ -143,7 +143,7 @@ def main() -> None:
         env = common.bench_env(var_dir)
         env["DATABASE_URL"] = common.database_create("postgres", var_dir, db_name)
         common.manage(env, "migrate")
-        proc = subprocess.run(  # noqa: S603 - this interpreter and this script
+        proc = subprocess.run(
             [
                 sys.executable,
                 "-c",
