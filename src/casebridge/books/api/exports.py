@@ -14,7 +14,7 @@ from typing import Literal
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_cache_control
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from casebridge.books.api.security import context
@@ -105,7 +105,7 @@ _BEANCOUNT_RESPONSE = {
 )
 def beancount_get(
     request: HttpRequest, params: Query[BeancountIn]
-) -> StreamingHttpResponse | tuple[int, ExportJobOut]:
+) -> StreamingHttpResponse | Status[ExportJobOut]:
     """The books as a Beancount ledger: accounts opened with their types, client trust
     sub-ledgers by file number, one transaction per journal entry with its entry id, file
     and external_ref, and balance assertions on the first day of each month. A range of
@@ -120,7 +120,7 @@ def beancount_get(
             fmt="",
             params=jobs.beancount_params(params.start, params.end),
         )
-        return 202, _job_out(job)
+        return Status(202, _job_out(job))
     lines = beancount_export(firm=ctx.firm, actor=ctx.user, start=params.start, end=params.end)
     response = StreamingHttpResponse(chunked(lines), content_type="text/plain; charset=utf-8")
     name = download_name(ctx.firm, params.start, params.end)
@@ -183,7 +183,7 @@ def export_job_file(request: HttpRequest, job_id: int) -> FileResponse:
 )
 def report_export(
     request: HttpRequest, report: str, params: Query[ExportIn]
-) -> HttpResponse | StreamingHttpResponse | FileResponse | tuple[int, ExportJobOut]:
+) -> HttpResponse | StreamingHttpResponse | FileResponse | Status[ExportJobOut]:
     """A report or list as a file, with the same filters as its screen (trial-balance:
     as_of; client-ledger: file, as_of; trust-journal: bank_account, start, end;
     reconciliation: bank_account, statement_balance, deposits_in_transit,
@@ -202,5 +202,5 @@ def report_export(
         job = jobs.export_job_create(
             firm=ctx.firm, actor=ctx.user, report=entry.key, fmt=fmt.value, params=query
         )
-        return 202, _job_out(job)
+        return Status(202, _job_out(job))
     return export_response(table, fmt, bom=params.bom)
