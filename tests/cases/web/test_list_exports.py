@@ -35,6 +35,8 @@ def test_the_cases_list_as_csv_with_its_search(admin_client, case):
     )
     assert row[4] == case.responsible_attorney.display_name
     assert lines[2:] == [""]
+    bom = admin_client.get("/cases/export/cases/", {"format": "csv", "bom": "1", "q": "Lopez"})
+    assert content(bom).startswith(b"\xef\xbb\xbfNumber,Name,")
     none = admin_client.get("/cases/export/cases/", {"format": "csv", "q": "Nobody"})
     assert content(none).decode().split("\r\n")[1:] == [""]
 

@@ -84,7 +84,7 @@ def cases_export_view(request: HttpRequest) -> HttpResponse:
         filename=f"cases-{clock.today().isoformat()}",
     )
     # the sign-in decorator is typed for HttpResponse; a streamed one is answered alike
-    return cast(HttpResponse, export_response(table, fmt))
+    return cast(HttpResponse, export_response(table, fmt, bom=request.GET.get("bom") == "1"))
 
 
 @cases_login_required
@@ -129,4 +129,4 @@ def deadlines_export_view(request: HttpRequest) -> HttpResponse:
         filename=f"deadlines-{today.isoformat()}",
     )
     # the sign-in decorator is typed for HttpResponse; a streamed one is answered alike
-    return cast(HttpResponse, export_response(table, fmt))
+    return cast(HttpResponse, export_response(table, fmt, bom=request.GET.get("bom") == "1"))
