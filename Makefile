@@ -1,7 +1,7 @@
 # Casebridge: `make run` serves the demo firm, `make test` runs every check.
 # Both create .venv and install the pinned dependencies on first use.
 
-.PHONY: run test lint typecheck bench bench-ledger bench-costs bench-bridge bench-settlement bench-bank bench-pi clean
+.PHONY: run test lint typecheck bench bench-ledger bench-costs bench-bridge bench-settlement bench-bank bench-pi bench-exports clean
 
 run:
 	@scripts/run.sh
@@ -38,6 +38,9 @@ bench-bank:
 
 bench-pi:
 	@scripts/bootstrap.sh dev && .venv/bin/python bench/pi_depth.py $(BENCH_ARGS)
+
+bench-exports:
+	@scripts/bootstrap.sh dev && .venv/bin/python bench/exports.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv var .mypy_cache .ruff_cache .pytest_cache

@@ -88,3 +88,10 @@ def test_the_pi_depth_bench_loads_and_reads_a_small_firm_on_sqlite(tmp_path):
     assert len(measured) == 16  # 5 deadlines pages and 3 Treatment tabs, selector and HTML
     assert all("raw SQL of the same rows median" in line for line in measured)
     assert lines[-1].startswith("[sqlite] worst p95: ")
+
+
+def test_the_exports_bench_takes_its_database_prefix_and_size():
+    parser = importlib.import_module("bench.exports").build_parser()
+    args = parser.parse_args(["--db-prefix", "alice_2", "--postings", "5000", "--no-xlsx"])
+    assert (args.db_prefix, args.postings, args.xlsx) == ("alice_2", 5000, False)
+    assert parser.parse_args([]).postings == 1_000_000

@@ -1542,3 +1542,74 @@ class TaxThreshold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.box}: {self.threshold_cents}"
+
+
+# --- export jobs (issue 15, ADR 0043) ---
+
+
+class ExportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    """A large export written by the worker (``books.tasks.export_job_task``): who asked,
+    which report (``books.exports.tables.REPORTS`` key, or ``beancount``) in which format
+    with which parameters (the screen's query), how far it has got, and the file it wrote
+    under ``$CASEBRIDGE_VAR_DIR/exports/`` (``file_name``, relative to it) until it
+    expires (``expires_at``; the hourly cleanup deletes the file and the row)."""
+
+    firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    report = models.CharField(max_length=40)
+    format = models.CharField(max_length=10)
+    params = models.JSONField(default=dict)
+    title = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=10, choices=ExportJobStatus.choices, default=ExportJobStatus.QUEUED
+    )
+    failure = models.TextField(blank=True, default="")
+    rows_done = models.BigIntegerField(default=0)
+    rows_total = models.BigIntegerField(null=True, blank=True)
+    file_name = models.CharField(max_length=300, blank=True, default="")
+    download_name = models.CharField(max_length=200, blank=True, default="")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["requested_by", "-created_at"], name="books_exportjob_user")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "done", "failed"]),
+                name="books_exportjob_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="failed") | ~models.Q(failure=""),
+                name="books_exportjob_failed_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="done") | ~models.Q(file_name=""),
+                name="books_exportjob_done_has_file",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rows_done__gte=0), name="books_exportjob_rows_done_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} ({self.report}, {self.format}, {self.status})"
+
+    @property
+    def percent(self) -> int | None:
+        if self.status == ExportJobStatus.DONE:
+            return 100
+        if not self.rows_total:
+            return None
+        return min(99, self.rows_done * 100 // self.rows_total)

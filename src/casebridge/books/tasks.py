@@ -8,6 +8,8 @@ import logging
 
 from huey import crontab
 
+from casebridge.books.exports.jobs import export_job_run, export_jobs_expire
+from casebridge.books.exports.jobs import set_enqueuer as set_export_enqueuer
 from casebridge.books.models import Firm
 from casebridge.books.services.maintenance import (
     file_digests_compact,
@@ -44,3 +46,25 @@ def retention_purge_nightly() -> None:
 def file_digests_compact_periodic() -> None:
     folded = file_digests_compact()
     log.info("file digests compacted: %s deltas folded", "-" if folded is None else folded)
+
+
+# --- export jobs (issue 15, ADR 0043) ---
+
+
+@background_task()
+def export_job_task(job_id: int) -> None:
+    export_job_run(job_id)
+
+
+def _ask_export(job_id: int) -> None:
+    export_job_task(job_id)
+
+
+set_export_enqueuer(_ask_export)
+
+
+@periodic_task(crontab(minute="7"))
+def export_jobs_expire_hourly() -> None:
+    deleted, failed = export_jobs_expire()
+    if deleted or failed:
+        log.info("export jobs: %s expired, %s left running marked failed", deleted, failed)

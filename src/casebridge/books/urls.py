@@ -215,4 +215,13 @@ urlpatterns = [
     path("contacts/<int:pk>/1099/", tax1099.tax_payee_edit_view, name="tax_payee_edit"),
     path("contacts/<int:pk>/1099/tin/", tax1099.tax_payee_reveal_view, name="tax_payee_reveal"),
     path("checks/<int:pk>/1099/", tax1099.check_tax1099_view, name="check_tax1099"),
+    # Exports of every report and list, and the background export jobs (issue 15, ADR 0043)
+    path("exports/", exports.export_jobs_view, name="export_jobs"),
+    path(
+        "exports/jobs/<int:pk>/download/",
+        exports.export_job_download_view,
+        name="export_job_download",
+    ),
+    path("exports/jobs/<int:pk>/retry/", exports.export_job_retry_view, name="export_job_retry"),
+    path("exports/<slug:report>/", exports.report_export_view, name="report_export"),
 ]

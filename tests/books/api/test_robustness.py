@@ -110,6 +110,8 @@ def ids(firm, admin, attorney, trust, operating, funded_file) -> dict[str, objec
         # ACH (ADR 0046): ids no record has, so each endpoint answers its 404
         "payment_id": 999_999,
         "batch_id": 999_999,
+        "job_id": 1,  # an export job (issue 15): none yet, so 404
+        "report": "trial-balance",
     }
 
 

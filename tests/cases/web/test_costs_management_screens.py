@@ -324,3 +324,31 @@ def test_an_action_is_added_in_one_place(admin_client, book, monkeypatch):
     assert text(response) == "stamped 1"
     with pytest.raises(ValueError, match="already registered"):
         costs_management.register_bulk_action(actions["stamp"])
+
+
+def test_export_xlsx_of_the_ticked_costs(admin_client, book):
+    """Issue 15: the same costs as a workbook; money a number in a currency format, a memo
+    that looks like a formula a plain string."""
+    import openpyxl
+
+    assert ">Export Excel (XLSX)</button>" in text(admin_client.get(reverse(URL)))
+    response = admin_client.post(
+        reverse("cases:costs_bulk"),
+        {"action": "export_xlsx", "cost": [book["a"].pk, book["paid"].pk]},
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Cost ID", "Date", "Case")
+    a = next(row for row in rows[1:] if row[0] == book["a"].pk)
+    assert (a[1].date().isoformat(), a[2], a[5], a[9], a[10], a[11]) == (
+        "2026-01-05",
+        "PI-000001",
+        "Records Inc",
+        "=cmd()",
+        100,
+        "Open",
+    )
+    assert rows[-1][0] == "Total"
+    assert rows[-1][10] == (book["a"].amount_cents + book["paid"].amount_cents) / 100

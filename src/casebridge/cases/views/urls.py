@@ -14,6 +14,7 @@ from casebridge.cases.views import (
     costs_management,
     dashboard,
     deadlines,
+    exports,
     lien_reductions,
     medical,
     medicare,
@@ -175,4 +176,7 @@ urlpatterns: list[URLPattern] = [
         deadlines.rule_edit_view,
         name="limitation_rule_edit",
     ),
+    # The lists exported (issue 15, ADR 0043)
+    path("export/cases/", exports.cases_export_view, name="cases_export"),
+    path("export/deadlines/", exports.deadlines_export_view, name="deadlines_export"),
 ]

@@ -1,0 +1,255 @@
+"""Background export jobs (issue 15, ADR 0043): a large export is written by the worker,
+not the web request (gunicorn's 30 s timeout), into a file under
+``$CASEBRIDGE_VAR_DIR/exports/<firm id>/``, with its progress (rows done of rows total)
+recorded every :data:`~casebridge.core.tabular.PROGRESS_EVERY` rows for the Exports screen
+to poll.
+
+- :func:`export_job_create` checks the caller (the report's own rule), the format and the
+  parameters (the report is built once, reading nothing, so a bad parameter is refused at
+  once, 422 naming it, and no job is written), records a queued :class:`ExportJob` and asks
+  the worker for it once the transaction commits (:func:`set_enqueuer`: ``books.tasks``
+  plugs Huey in);
+- :func:`export_job_run` (the worker) takes the job with a guarded UPDATE (queued ->
+  running: one worker only), builds the table again as the user who asked (their role as
+  it is now), writes the file through a temporary name and marks it done, or failed with
+  the reason; :func:`export_job_retry` puts a failed one back in the queue;
+- :func:`export_jobs_expire` (hourly) deletes the files and rows past ``expires_at``
+  (:data:`KEEP`), and fails jobs left running by a dead worker (:data:`STALE`).
+
+The Beancount export is the report ``beancount`` here: its lines go to the file as the
+HTTP stream would send them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from casebridge.books.exports import beancount as beancount_module
+from casebridge.books.exports.tables import Report, export_format, report_for
+from casebridge.books.models import ExportJob, ExportJobStatus, Firm, Posting, User
+from casebridge.core import clock, timezones
+from casebridge.core.errors import DomainError, NotFound, ValidationFailed
+from casebridge.core.tabular import Format, Table, write_file
+
+log = logging.getLogger(__name__)
+
+#: How long a finished export's file is kept.
+KEEP = dt.timedelta(days=7)
+#: A job running longer than this without progress is taken for dead.
+STALE = dt.timedelta(hours=6)
+BEANCOUNT = "beancount"
+
+_enqueue: Callable[[int], None] | None = None
+
+
+def set_enqueuer(enqueue: Callable[[int], None] | None) -> Callable[[int], None] | None:
+    """Plug in the task engine; returns the previous enqueuer."""
+    global _enqueue
+    previous, _enqueue = _enqueue, enqueue
+    return previous
+
+
+def exports_dir() -> Path:
+    return Path(settings.VAR_DIR) / "exports"
+
+
+def _title_and_check(
+    firm: Firm, actor: User, report: str, fmt: str, params: Mapping[str, str]
+) -> tuple[str, Format | None]:
+    """The job's title; refused as the report would be (role, format, parameters)."""
+    if report == BEANCOUNT:
+        start, end = _beancount_range(params)
+        beancount_module.beancount_export(firm=firm, actor=actor, start=start, end=end)
+        return "Beancount ledger", None
+    entry = report_for(report)
+    entry.check_access(actor)
+    chosen = export_format(entry, fmt)
+    entry.build(firm, params)  # refuses a bad parameter; reads no rows
+    return entry.title, chosen
+
+
+#: Postings above which the Beancount export over HTTP goes to a background job.
+BEANCOUNT_INLINE_MAX_POSTINGS = 100_000
+
+
+def beancount_is_large(firm: Firm, start: dt.date | None, end: dt.date | None) -> bool:
+    """More postings in the range than :data:`BEANCOUNT_INLINE_MAX_POSTINGS` (one bounded
+    EXISTS, never a count of them all)."""
+    postings = Posting.objects.filter(entry__firm=firm)
+    if start:
+        postings = postings.filter(entry__date__gte=start)
+    if end:
+        postings = postings.filter(entry__date__lte=end)
+    n = BEANCOUNT_INLINE_MAX_POSTINGS
+    return postings.order_by()[n : n + 1].exists()
+
+
+def beancount_params(start: dt.date | None, end: dt.date | None) -> dict[str, str]:
+    return {"from": start.isoformat() if start else "", "to": end.isoformat() if end else ""}
+
+
+def _beancount_range(params: Mapping[str, str]) -> tuple[dt.date | None, dt.date | None]:
+    out: list[dt.date | None] = []
+    for name in ("from", "to"):
+        text = (params.get(name) or "").strip()
+        try:
+            out.append(dt.date.fromisoformat(text) if text else None)
+        except ValueError:
+            raise ValidationFailed(f"{name} must be a date (YYYY-MM-DD)", field=name) from None
+    return out[0], out[1]
+
+
+def export_job_create(
+    *, firm: Firm, actor: User, report: str, fmt: str, params: Mapping[str, str]
+) -> ExportJob:
+    clean = {k: str(v) for k, v in params.items() if k not in ("format", "page")}
+    title, chosen = _title_and_check(firm, actor, report, fmt, clean)
+    job = ExportJob.objects.create(
+        firm=firm,
+        requested_by=actor,
+        report=report,
+        format=chosen.value if chosen else "beancount",
+        params=clean,
+        title=title,
+        created_at=clock.now(),
+    )
+    _ask(job.pk)
+    return job
+
+
+def _ask(job_id: int) -> None:
+    enqueue = _enqueue
+    if enqueue is not None:
+        transaction.on_commit(lambda: enqueue(job_id))
+
+
+def export_job_retry(*, firm: Firm, actor: User, job_id: int) -> ExportJob:
+    """A failed job of ``actor`` back in the queue, from the start."""
+    job = ExportJob.objects.filter(firm=firm, requested_by=actor, pk=job_id).first()
+    if job is None:
+        raise NotFound("no such export of yours", field="job")
+    if job.status != ExportJobStatus.FAILED:
+        raise ValidationFailed("only a failed export can be tried again", field="job")
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportJobStatus.QUEUED,
+        failure="",
+        rows_done=0,
+        started_at=None,
+        finished_at=None,
+    )
+    _ask(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def job_path(job: ExportJob) -> Path | None:
+    """The finished file of ``job``, if it is still there."""
+    if job.status != ExportJobStatus.DONE or not job.file_name:
+        return None
+    path = exports_dir() / job.file_name
+    return path if path.is_file() else None
+
+
+def export_job_run(job_id: int) -> None:
+    """Write the job's file (the worker). Taken once: a second call does nothing."""
+    taken = ExportJob.objects.filter(pk=job_id, status=ExportJobStatus.QUEUED).update(
+        status=ExportJobStatus.RUNNING, started_at=clock.now()
+    )
+    if not taken:
+        return
+    job = ExportJob.objects.select_related("firm", "requested_by").get(pk=job_id)
+    folder = exports_dir() / str(job.firm_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with timezones.firm_zone(job.firm.time_zone):
+            name, rows = _write(job, folder)
+    except DomainError as exc:
+        _fail(job, exc.message)
+        return
+    except Exception as exc:  # a bug or a full disk: recorded, and logged with its trace
+        log.exception("export job %s failed", job_id)
+        _fail(job, f"the export stopped: {type(exc).__name__}")
+        return
+    now = clock.now()
+    ExportJob.objects.filter(pk=job_id).update(
+        status=ExportJobStatus.DONE,
+        rows_done=rows,
+        file_name=f"{job.firm_id}/{job.pk}-{name}",
+        download_name=name,
+        size_bytes=(folder / f"{job.pk}-{name}").stat().st_size,
+        finished_at=now,
+        expires_at=now + KEEP,
+    )
+
+
+def _fail(job: ExportJob, reason: str) -> None:
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportJobStatus.FAILED,
+        failure=reason or "failed",
+        finished_at=clock.now(),
+        expires_at=clock.now() + KEEP,
+    )
+
+
+def _write(job: ExportJob, folder: Path) -> tuple[str, int]:
+    """Write the file under a temporary name, then rename it; (its name, rows)."""
+
+    def progress(done: int) -> None:
+        ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
+
+    params: dict[str, str] = dict(job.params)
+    if job.report == BEANCOUNT:
+        start, end = _beancount_range(params)
+        lines = beancount_module.beancount_export(
+            firm=job.firm, actor=job.requested_by, start=start, end=end
+        )
+        name = beancount_module.download_name(job.firm, start, end)
+        partial = folder / f".{job.pk}-{name}.part"
+        done = 0
+        with partial.open("wb") as out:
+            for chunk in beancount_module.chunked(lines):
+                out.write(chunk)
+                done += chunk.count(b"\n")
+                if done // 10_000 != (done - chunk.count(b"\n")) // 10_000:
+                    progress(done)
+        os.replace(partial, folder / f"{job.pk}-{name}")
+        return name, done
+    report: Report = report_for(job.report)
+    report.check_access(job.requested_by)
+    fmt = export_format(report, job.format)
+    table: Table = report.build(job.firm, params)
+    if table.count is not None:
+        ExportJob.objects.filter(pk=job.pk).update(rows_total=table.count())
+    name = f"{table.filename}.{fmt.value}"
+    partial = folder / f".{job.pk}-{name}.part"
+    rows = write_file(partial, table, fmt, bom=params.get("bom") == "1", progress=progress)
+    os.replace(partial, folder / f"{job.pk}-{name}")
+    return name, rows
+
+
+def export_jobs_expire() -> tuple[int, int]:
+    """Delete expired exports (file and row) and fail the jobs a dead worker left
+    running; (deleted, failed)."""
+    now = clock.now()
+    deleted = 0
+    for job in ExportJob.objects.filter(expires_at__lt=now).iterator():
+        if job.file_name:
+            (exports_dir() / job.file_name).unlink(missing_ok=True)
+        job.delete()
+        deleted += 1
+    failed = ExportJob.objects.filter(
+        status=ExportJobStatus.RUNNING, started_at__lt=now - STALE
+    ).update(
+        status=ExportJobStatus.FAILED,
+        failure="the worker stopped before the export was written",
+        finished_at=now,
+        expires_at=now + KEEP,
+    )
+    return deleted, failed

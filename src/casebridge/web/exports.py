@@ -1,0 +1,43 @@
+"""An export as an HTTP response (issue 15, ADR 0043), for both sides' screens and APIs:
+CSV streamed in chunks as the rows are read (a ``StreamingHttpResponse``), XLSX written to
+a temporary file in constant memory and then streamed from it, PDF in one piece (the
+reports an auditor reads are small). Always an attachment, never cached."""
+
+from __future__ import annotations
+
+import tempfile
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils.cache import patch_cache_control
+
+from casebridge.core.tabular import (
+    CONTENT_TYPES,
+    Format,
+    Table,
+    csv_chunks,
+    pdf_bytes,
+    xlsx_write,
+)
+
+
+def export_response(
+    table: Table, fmt: Format, *, bom: bool = False
+) -> HttpResponse | StreamingHttpResponse | FileResponse:
+    name = f"{table.filename}.{fmt.value}"
+    response: HttpResponse | StreamingHttpResponse | FileResponse
+    if fmt is Format.CSV:
+        response = StreamingHttpResponse(
+            csv_chunks(table.columns, table.rows, bom=bom), content_type=CONTENT_TYPES[fmt]
+        )
+    elif fmt is Format.XLSX:
+        # an unnamed temporary file: gone when the response closes it
+        spool = tempfile.TemporaryFile(dir=settings.VAR_DIR)  # noqa: SIM115 - closed by the response
+        xlsx_write(spool, table, tmpdir=settings.VAR_DIR)
+        spool.seek(0)
+        response = FileResponse(spool, content_type=CONTENT_TYPES[fmt])
+    else:
+        response = HttpResponse(pdf_bytes(table), content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    patch_cache_control(response, private=True, no_store=True)
+    return response

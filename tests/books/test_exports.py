@@ -1,0 +1,235 @@
+"""Exports of the books' reports and lists (issue 15, ADR 0043): from the screens' Export
+menus and through the API, with the screens' filters and as-of dates, refused as the
+screens refuse; large ones through a background job with progress, download, retry and
+expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+from django.test import Client
+
+from casebridge.books.exports import jobs
+from casebridge.books.models import Check, ExportJob, ExportJobStatus, Role, User
+from casebridge.books.selectors import reports
+from casebridge.books.services import auth
+from casebridge.core import clock
+from casebridge.core.errors import ValidationFailed
+from tests.books.api.conftest import BASE, issue_token
+from tests.books.ledger_helpers import books_open, deposit, trust_check
+from tests.books.web.conftest import sign_in
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+JAN10, FEB3 = dt.date(2026, 1, 10), dt.date(2026, 2, 3)
+
+
+@pytest.fixture
+def books(firm, admin, trust, client_file):
+    books_open(firm, admin)
+    deposit(firm, admin, trust, client_file, 100_000, on=JAN10)
+    trust_check(firm, admin, trust, client_file, 30_000, on=FEB3)
+    return firm
+
+
+def person(firm, email: str, role: Role) -> User:
+    user = auth.user_create(firm=firm, email=email, password=PASSWORD, role=role)
+    return auth.security_question_enroll(user=user, question="First pet?", answer="Rex")
+
+
+@pytest.fixture
+def staff(firm) -> User:
+    return person(firm, "stan@smith.test", Role.STAFF)
+
+
+@pytest.fixture
+def accountant(firm) -> User:
+    return person(firm, "acc@smith.test", Role.ACCOUNTANT)
+
+
+def body(response) -> bytes:
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def test_the_trial_balance_as_of_january_as_csv_from_the_screen(client, admin, books):
+    page = sign_in(client, admin).get("/books/reports/trial-balance/", {"as_of": "2026-01-31"})
+    assert b'href="/books/exports/trial-balance/?format=xlsx&amp;as_of=2026-01-31"' in page.content
+    response = client.get("/books/exports/trial-balance/", {"format": "csv", "as_of": "2026-01-31"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="trial-balance-2026-01-31.csv"'
+    tb = reports.trial_balance(firm=books, as_of=dt.date(2026, 1, 31))
+    lines = body(response).decode().split("\r\n")
+    assert lines[0] == "Account,Name,Type,Debit,Credit"
+    assert len(lines) == len(tb.rows) + 2
+    trust_row = next(r for r in tb.rows if r.debit_cents == 100_000)
+    assert f"{trust_row.number},{trust_row.name},Asset,1000.00,0.00" in lines
+
+
+def test_the_trial_balance_as_xlsx_holds_the_screens_figures(client, admin, books):
+    response = sign_in(client, admin).get("/books/exports/trial-balance/", {"format": "xlsx"})
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(body(response))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    tb = reports.trial_balance(firm=books)
+    assert rows[0] == ("Account", "Name", "Type", "Debit", "Credit")
+    assert rows[-1] == ("Total", None, None, 700.0, 700.0)
+    assert tb.total_debit_cents == 70_000
+
+
+def test_the_trial_balance_as_pdf(client, admin, books):
+    response = sign_in(client, admin).get("/books/exports/trial-balance/", {"format": "pdf"})
+    assert response["Content-Type"] == "application/pdf"
+    assert body(response).startswith(b"%PDF-")
+
+
+def test_a_list_offers_no_pdf_and_a_bad_date_is_refused_naming_it(client, admin, books):
+    sign_in(client, admin)
+    refused = client.get("/books/exports/checks/", {"format": "pdf"})
+    assert refused.status_code == 422
+    assert b"format must be one of csv, xlsx" in refused.content
+    bad = client.get("/books/exports/trial-balance/", {"format": "csv", "as_of": "2026-02-31"})
+    assert bad.status_code == 422
+    assert b'data-field="as_of"' in bad.content
+    assert client.get("/books/exports/no-such/").status_code == 404
+
+
+def test_the_client_ledger_with_its_running_balance(client, admin, books, client_file):
+    response = sign_in(client, admin).get(
+        "/books/exports/client-ledger/", {"format": "csv", "file": client_file.number}
+    )
+    lines = body(response).decode().split("\r\n")
+    assert lines[0] == "Trust account,Date,Entry,Memo,Reference,Deposit,Disbursement,Balance"
+    assert lines[1].split(",")[1] == "2026-01-10"
+    assert lines[1].endswith(",1000.00,0.00,1000.00")
+    assert lines[2].split(",")[1] == "2026-02-03"
+    assert lines[2].endswith(",0.00,300.00,700.00")
+
+
+def test_checks_of_the_tab_asked_for(client, admin, books):
+    status = Check.objects.get().status
+    response = sign_in(client, admin).get("/books/exports/checks/", {"status": status})
+    lines = body(response).decode().split("\r\n")
+    assert lines[0] == "Number,Requested,Bank account,File,Payee,Amount,Memo,Printed,Voided"
+    assert len([line for line in lines if line]) == 2
+    assert ",Maria Lopez,300.00," in lines[1]
+
+
+def test_staff_may_not_export_the_ledger_nor_the_audit_trail(client, staff, books):
+    sign_in(client, staff)
+    gl = client.get("/books/exports/gl-postings/", {"format": "csv"})
+    assert gl.status_code == 403
+    assert b"needs the accountant role" in gl.content
+    assert client.get("/books/exports/audit-trail/").status_code == 403
+    assert client.get("/books/exports/trial-balance/").status_code == 200
+
+
+def test_the_api_twin_answers_the_file_and_refuses_as_the_screen(client, staff, accountant, books):
+    ok = client.get(
+        f"{BASE}/exports/trial-balance",
+        {"format": "xlsx", "as_of": "2026-01-31"},
+        headers={"Authorization": f"Bearer {issue_token('smith-pi', accountant.email)}"},
+    )
+    assert ok.status_code == 200
+    assert openpyxl.load_workbook(io.BytesIO(body(ok))).active["A1"].value == "Account"
+    staff_auth = {"Authorization": f"Bearer {issue_token('smith-pi', staff.email)}"}
+    refused = client.get(f"{BASE}/exports/gl-postings", headers=staff_auth)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "role_required"
+    bad = client.get(f"{BASE}/exports/trial-balance", {"format": "docx"}, headers=staff_auth)
+    assert bad.status_code == 422
+    unknown = client.get(f"{BASE}/exports/nothing", headers=staff_auth)
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["field"] == "report"
+
+
+def test_a_background_export_of_the_ledger_runs_reports_progress_and_downloads(
+    client, accountant, books
+):
+    sign_in(client, accountant)
+    asked = client.get(
+        "/books/exports/gl-postings/", {"format": "csv", "background": "1", "to": "2026-01-31"}
+    )
+    assert asked.status_code == 302
+    assert asked["Location"] == "/books/exports/"
+    job = ExportJob.objects.get()
+    assert (job.report, job.format, job.status) == ("gl-postings", "csv", ExportJobStatus.QUEUED)
+    assert job.params == {"background": "1", "to": "2026-01-31"}
+    queued = client.get("/books/exports/")
+    assert b'hx-trigger="every 2s"' in queued.content
+    assert b"Queued" in queued.content
+
+    jobs.export_job_run(job.pk)
+    jobs.export_job_run(job.pk)  # taken once: a second run does nothing
+    job.refresh_from_db()
+    assert job.status == ExportJobStatus.DONE
+    assert job.rows_total == job.rows_done == 2  # the deposit's two postings, to January's end
+    done = client.get("/books/exports/")
+    assert b'hx-trigger="every 2s"' not in done.content
+    file = client.get(f"/books/exports/jobs/{job.pk}/download/")
+    text = b"".join(file.streaming_content).decode()
+    assert text.startswith(
+        "Date,Entry,Account,Account name,File,Entry memo,Posting memo,Debit,Credit\r\n"
+    )
+    assert text.count("\r\n") == 3
+    # another user never sees it
+    other = Client()
+    sign_in(other, books.users.get(email="acc@smith.test"))
+    assert other.get(f"/books/exports/jobs/{job.pk + 1}/download/").status_code == 404
+
+
+def test_a_failed_export_is_tried_again_and_expired_ones_are_deleted(
+    client, accountant, books, monkeypatch
+):
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="xlsx", params={}
+    )
+    monkeypatch.setattr(
+        jobs, "write_file", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full"))
+    )
+    jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.failure) == (ExportJobStatus.FAILED, "the export stopped: OSError")
+    monkeypatch.undo()
+    sign_in(client, accountant)
+    assert client.post(f"/books/exports/jobs/{job.pk}/retry/").status_code == 302
+    job.refresh_from_db()
+    assert (job.status, job.failure) == (ExportJobStatus.QUEUED, "")
+    jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    path = jobs.job_path(job)
+    assert job.status == ExportJobStatus.DONE
+    assert path is not None
+    ExportJob.objects.filter(pk=job.pk).update(expires_at=clock.now() - dt.timedelta(seconds=1))
+    assert jobs.export_jobs_expire() == (1, 0)
+    assert not path.exists()
+    assert not ExportJob.objects.exists()
+
+
+def test_a_bad_parameter_writes_no_job(accountant, books):
+    with pytest.raises(ValidationFailed, match="from must be a date") as refused:
+        jobs.export_job_create(
+            firm=books, actor=accountant, report="gl-postings", fmt="csv", params={"from": "soon"}
+        )
+    assert refused.value.field == "from"
+    assert not ExportJob.objects.exists()
+
+
+def test_the_beancount_api_answers_a_job_for_a_large_range(client, accountant, books, monkeypatch):
+    monkeypatch.setattr(jobs, "BEANCOUNT_INLINE_MAX_POSTINGS", 3)
+    response = client.get(
+        f"{BASE}/exports/beancount",
+        headers={"Authorization": f"Bearer {issue_token('smith-pi', accountant.email)}"},
+    )
+    assert response.status_code == 202
+    job = ExportJob.objects.get(pk=response.json()["id"])
+    assert (job.report, job.status) == ("beancount", ExportJobStatus.QUEUED)
+    jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == ExportJobStatus.DONE
+    assert jobs.job_path(job).read_text().startswith("; The books of Smith Personal Injury LLP")
