@@ -80,6 +80,10 @@ EXPECTED_PATHS = {
     "/books/api/v1/reports/trust-balances": {"get"},
     "/books/api/v1/reports/external-documents": {"get"},
     "/books/api/v1/reports/external-digests": {"get"},
+    "/books/api/v1/reports/profit-and-loss": {"get"},
+    "/books/api/v1/reports/balance-sheet": {"get"},
+    "/books/api/v1/reports/general-ledger": {"get"},
+    "/books/api/v1/reports/cost-advances": {"get"},
 }
 
 

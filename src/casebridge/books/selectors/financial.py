@@ -73,17 +73,21 @@ def _normal(account_type: str, debit_minus_credit: int) -> int:
     return debit_minus_credit if account_type in DEBIT_NORMAL else -debit_minus_credit
 
 
-def check_period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+def check_period(
+    start: dt.date | None, end: dt.date | None, *, names: tuple[str, str] = ("start", "end")
+) -> tuple[dt.date, dt.date]:
     """``start``..``end`` (``end`` default today; ``start`` default the fiscal year's first
-    day of ``end``), refused when it runs backwards or is longer than ten years."""
+    day of ``end``). Refused when it runs backwards (naming the end) or is longer than ten
+    years (naming the start); ``names``: the fields as the caller calls them."""
     end = end or clock.today()
     start = start or fiscal_year_start(end)
     if start > end:
         raise ValidationFailed(
-            f"start {start.isoformat()} is after end {end.isoformat()}", field="start"
+            f"{names[1]} {end.isoformat()} is before {names[0]} {start.isoformat()}",
+            field=names[1],
         )
     if (end - start).days >= MAX_PERIOD_DAYS:
-        raise ValidationFailed("a period is at most ten years long", field="start")
+        raise ValidationFailed(f"{names[0]}: a period is at most ten years long", field=names[0])
     return start, end
 
 
