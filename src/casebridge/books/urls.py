@@ -13,6 +13,7 @@ from casebridge.books.views import (
     dashboard,
     exports,
     files,
+    financial,
     invoices,
     journal,
     reconciliations,
@@ -178,4 +179,9 @@ urlpatterns = [
         name="bank_positive_pay_layout",
     ),
     path("settings/audit/", audit.audit_view, name="audit"),
+    # Financial statements (issue 15, ADR 0042)
+    path("reports/profit-and-loss/", financial.profit_and_loss_view, name="profit_and_loss"),
+    path("reports/balance-sheet/", financial.balance_sheet_view, name="balance_sheet"),
+    path("reports/general-ledger/", financial.general_ledger_view, name="general_ledger"),
+    path("reports/cost-advances/", financial.cost_advances_view, name="cost_advances"),
 ]
