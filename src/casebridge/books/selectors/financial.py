@@ -492,7 +492,8 @@ class LedgerPosting:
 class GeneralLedgerPage:
     start: dt.date
     end: dt.date
-    #: every account of the ledger (one, or all with a balance or a movement), in number order
+    #: the accounts this page shows (its postings' accounts, and the accounts with a balance
+    #: but no movement it passes), in number order, each with its figures for the whole period
     accounts: list[LedgerAccount]
     #: this page's postings, in account number, date, entry and posting order
     lines: list[LedgerPosting]
@@ -555,27 +556,41 @@ def _ledger_rows(page: GeneralLedgerPage) -> Iterator[Row]:
 
 _GL_SALT = "casebridge.books.general-ledger"
 
-#: Where a ledger page resumes: (account id, mid-account, and if mid-account the last
-#: posting's date, entry id, posting id and the running balance after it)
-_Resume = tuple[int, bool, dt.date | None, int, int, int]
+
+@dataclass(frozen=True)
+class _Resume:
+    """Where a ledger page resumes: the account, and inside it (``mid``) after the last
+    posting read, with the account's figures and the running balance after that posting."""
+
+    account_id: int
+    mid: bool = False
+    date: dt.date | None = None
+    entry_id: int = 0
+    posting_id: int = 0
+    running_cents: int = 0
+    opening_cents: int = 0
+    debit_cents: int = 0
+    credit_cents: int = 0
 
 
 def _gl_cursor(
     firm: Firm, start: dt.date, end: dt.date, account_id: int | None, resume: _Resume
 ) -> str:
-    acct, mid, day, entry_id, posting_id, balance = resume
     return signing.Signer(salt=_GL_SALT).sign_object(
         [
             firm.pk,
             start.isoformat(),
             end.isoformat(),
             account_id,
-            acct,
-            mid,
-            day.isoformat() if day else None,
-            entry_id,
-            posting_id,
-            balance,
+            resume.account_id,
+            resume.mid,
+            resume.date.isoformat() if resume.date else None,
+            resume.entry_id,
+            resume.posting_id,
+            resume.running_cents,
+            resume.opening_cents,
+            resume.debit_cents,
+            resume.credit_cents,
         ]
     )
 
@@ -592,55 +607,35 @@ def _read_gl_cursor(
         data = signing.Signer(salt=_GL_SALT).unsign_object(cursor)
     except (signing.BadSignature, ValueError, TypeError, UnicodeError):
         raise bad from None
-    if not isinstance(data, list) or len(data) != 10:
+    if not isinstance(data, list) or len(data) != 13:
         raise bad
     if data[:4] != [firm.pk, start.isoformat(), end.isoformat(), account_id]:
         raise bad
-    acct, mid, day, entry_id, posting_id, balance = data[4:]
+    acct, mid, day, *numbers = data[4:]
     try:
-        return (
+        return _Resume(
             int(acct),
             bool(mid),
             dt.date.fromisoformat(day) if day else None,
-            int(entry_id),
-            int(posting_id),
-            int(balance),
+            *(int(n) for n in numbers),
         )
     except (TypeError, ValueError):
         raise bad from None
 
 
-def _ledger_accounts(
-    firm: Firm, start: dt.date, end: dt.date, account_id: int | None
-) -> list[LedgerAccount]:
-    accounts = GLAccount.objects.filter(firm=firm).order_by("number")
-    if account_id is not None:
-        accounts = accounts.filter(pk=account_id)
-    chosen = list(accounts)
-    if account_id is not None and not chosen:
-        raise ValidationFailed("account not found in this firm", field="account")
-    ids = [a.pk for a in chosen]
-    postings = _firm_postings(firm).filter(account_id__in=ids)
-    before = _sums_by_account(postings.filter(entry__date__lt=start))
-    moved = {
-        r["account_id"]: (r["d"] or 0, r["c"] or 0)
-        for r in postings.filter(entry__date__gte=start, entry__date__lte=end)
-        .values("account_id")
-        .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"))
-        .order_by()
-    }
-    result = []
-    for a in chosen:
-        opening = _normal(a.type, before.get(a.pk, 0))
-        d, c = moved.get(a.pk, (0, 0))
-        if account_id is None and not opening and a.pk not in moved:
-            continue
-        result.append(
-            LedgerAccount(
-                a.pk, a.number, a.name, a.type, opening, d, c, opening + _normal(a.type, d - c)
-            )
-        )
-    return result
+def _account_figures(account: GLAccount, start: dt.date, end: dt.date) -> tuple[int, int, int]:
+    """The account's opening balance (normal sign) and its debits and credits of the
+    period: one aggregate over its postings up to ``end``, once per account and walk."""
+    before = Q(entry__date__lt=start)
+    within = Q(entry__date__gte=start)
+    sums = Posting.objects.filter(account=account, entry__date__lte=end).aggregate(
+        od=Sum("debit_cents", filter=before),
+        oc=Sum("credit_cents", filter=before),
+        d=Sum("debit_cents", filter=within),
+        c=Sum("credit_cents", filter=within),
+    )
+    opening = _normal(account.type, (sums["od"] or 0) - (sums["oc"] or 0))
+    return opening, int(sums["d"] or 0), int(sums["c"] or 0)
 
 
 def general_ledger(
@@ -656,53 +651,77 @@ def general_ledger(
     fiscal year to today): one account's (``account_id``) or every account's postings with
     their running balance, each account's opening balance (its postings before ``start``),
     debits, credits and closing balance. Only postings dated up to ``end`` count, so a
-    void dated later is not in it.
+    void dated later is not in it; an account with neither a balance nor a movement is
+    left out of every accounts' ledger.
 
     Keyset-paged: a page reads at most ``limit`` postings after the cursor's (account
-    number, date, entry, posting) and never loads an account's postings at once. The
-    cursor is signed and carries the running balance, so a page costs the same at any
-    depth; a cursor of another firm, account or period, or tampered with, is a 422 naming
-    ``cursor``."""
+    number, date, entry, posting) and never loads an account's postings at once; an
+    account's figures are summed once, when the walk reaches it. The cursor is signed and
+    carries the running balance and the figures of the account it resumes in, so a page
+    costs the same at any depth; a cursor of another firm, account or period, or tampered
+    with, is a 422 naming ``cursor``."""
     start, end = check_period(start, end)
     if not 1 <= limit <= GL_PAGE_MAX:
         raise ValidationFailed(f"limit must be from 1 to {GL_PAGE_MAX}", field="limit")
-    accounts = _ledger_accounts(firm, start, end, account_id)
+    chart = GLAccount.objects.filter(firm=firm).order_by("number")
+    if account_id is not None:
+        chart = chart.filter(pk=account_id)
+    accounts = list(chart)
+    if account_id is not None and not accounts:
+        raise ValidationFailed("account not found in this firm", field="account")
     resume = _read_gl_cursor(cursor, firm, start, end, account_id) if cursor else None
-    order = [a.account_id for a in accounts]
     at = 0
     if resume is not None:
-        if resume[0] not in order:
+        at = next((i for i, a in enumerate(accounts) if a.pk == resume.account_id), -1)
+        if at < 0:
             raise ValidationFailed("cursor: not a cursor of this ledger", field="cursor")
-        at = order.index(resume[0])
+    shown: list[LedgerAccount] = []
     lines: list[LedgerPosting] = []
     starts: set[int] = set()
     ends: set[int] = set()
     next_at: _Resume | None = None
     for acct in accounts[at:]:
-        mid = resume is not None and resume[1] and resume[0] == acct.account_id
-        if not mid and acct.debit_cents == 0 and acct.credit_cents == 0:
-            starts.add(acct.account_id)  # no posting in the period: opening and closing
-            ends.add(acct.account_id)
-            continue
-        room = limit - len(lines)
-        if room == 0:
-            next_at = (acct.account_id, False, None, 0, 0, 0)
+        mid = resume is not None and resume.mid and resume.account_id == acct.pk
+        if lines and len(lines) == limit:
+            next_at = _Resume(acct.pk)
             break
-        qs = Posting.objects.filter(
-            account_id=acct.account_id, entry__date__gte=start, entry__date__lte=end
-        )
-        running = acct.opening_cents
         if mid:
             assert resume is not None
-            assert resume[2] is not None
-            _, _, day, entry_id, posting_id, running = resume
+            opening, debits, credits = resume.opening_cents, resume.debit_cents, resume.credit_cents
+        else:
+            opening, debits, credits = _account_figures(acct, start, end)
+            if account_id is None and not opening and not debits and not credits:
+                continue
+        figures = LedgerAccount(
+            acct.pk,
+            acct.number,
+            acct.name,
+            acct.type,
+            opening,
+            debits,
+            credits,
+            opening + _normal(acct.type, debits - credits),
+        )
+        shown.append(figures)
+        if not mid:
+            starts.add(acct.pk)
+        if not debits and not credits:
+            ends.add(acct.pk)  # no posting in the period: its opening is its closing
+            continue
+        room = limit - len(lines)
+        qs = Posting.objects.filter(
+            account_id=acct.pk, entry__date__gte=start, entry__date__lte=end
+        )
+        running = opening
+        if mid:
+            assert resume is not None
+            assert resume.date is not None
+            day, running = resume.date, resume.running_cents
             qs = qs.filter(
                 Q(entry__date__gt=day)
-                | Q(entry__date=day, entry_id__gt=entry_id)
-                | Q(entry__date=day, entry_id=entry_id, pk__gt=posting_id)
+                | Q(entry__date=day, entry_id__gt=resume.entry_id)
+                | Q(entry__date=day, entry_id=resume.entry_id, pk__gt=resume.posting_id)
             )
-        else:
-            starts.add(acct.account_id)
         rows = list(
             qs.order_by("entry__date", "entry_id", "pk").values_list(
                 "pk",
@@ -716,12 +735,11 @@ def general_ledger(
                 "credit_cents",
             )[: room + 1]
         )
-        more = len(rows) > room
         for pk, entry_id, day, ref, entry_memo, memo, file_number, d, c in rows[:room]:
             running += _normal(acct.type, d - c)
             lines.append(
                 LedgerPosting(
-                    acct.account_id,
+                    acct.pk,
                     pk,
                     entry_id,
                     day,
@@ -733,14 +751,17 @@ def general_ledger(
                     running,
                 )
             )
-        if more:
+        if len(rows) > room:
             last = lines[-1]
-            next_at = (acct.account_id, True, last.date, last.entry_id, last.posting_id, running)
+            next_at = _Resume(
+                acct.pk, True, last.date, last.entry_id, last.posting_id, running, opening,
+                debits, credits,
+            )  # fmt: skip
             break
-        ends.add(acct.account_id)
+        ends.add(acct.pk)
     next_cursor = _gl_cursor(firm, start, end, account_id, next_at) if next_at else None
     return GeneralLedgerPage(
-        start, end, accounts, lines, next_cursor, frozenset(starts), frozenset(ends)
+        start, end, shown, lines, next_cursor, frozenset(starts), frozenset(ends)
     )
 
 
