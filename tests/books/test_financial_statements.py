@@ -377,3 +377,36 @@ def test_the_trust_journal_to_march_31(firm, books, trust):
         (D(2026, 3, 10), 0, 3_120_000),
         (D(2026, 3, 12), 0, 6_000_000),
     ]
+
+
+# --- the tables the export writers take -----------------------------------------------------
+
+
+def test_every_statement_is_a_table_of_plain_cells_with_cents_as_int(firm, books):
+    tables = {
+        "balance sheet": financial.balance_sheet(firm=firm, as_of=MAR_31).table(),
+        "profit and loss": financial.profit_and_loss(
+            firm=firm, start=D(2026, 1, 1), end=MAR_31, by_month=True, comparison="previous_year"
+        ).table(),
+        "ledger": financial.general_ledger_table(firm=firm, start=D(2026, 1, 1), end=MAR_31),
+        "cost advances": financial.cost_advances_by_file(firm=firm, as_of=MAR_31).table(),
+    }
+    for name, (headers, rows) in tables.items():
+        assert all(isinstance(h, str) for h in headers), name
+        materialised = list(rows)
+        assert materialised, name
+        for row in materialised:
+            assert len(row) == len(headers), (name, row)
+            assert all(cell is None or type(cell) in (int, str, dt.date) for cell in row), (
+                name,
+                row,
+            )
+    headers, rows = tables["balance sheet"]
+    assert headers == ["Section", "Account", "Name", "Balance 2026-03-31"]
+    assert list(financial.balance_sheet(firm=firm, as_of=MAR_31).table()[1])[-1] == (
+        "", "", "Total liabilities and equity", 8_837_500,
+    )  # fmt: skip
+    headers, rows = financial.cost_advances_by_file(firm=firm, as_of=MAR_31).table()
+    assert headers[-4:] == ["0-30 days", "31-60 days", "61-90 days", "90+ days"]
+    assert list(rows)[-1] == ("Total", "", "", 230_000, 120_000, 110_000, None, None, 0, 30_000,
+                              80_000, 0)  # fmt: skip
