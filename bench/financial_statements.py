@@ -55,10 +55,14 @@ def _timed(fn: Callable[[], T]) -> tuple[T, float]:
 
 
 def phase_measure() -> dict[str, object]:
+    from django.db import connection
+
     from casebridge.books.models import AccountRole, Firm, GLAccount, Posting
     from casebridge.books.selectors import financial
     from casebridge.core import clock
 
+    with connection.cursor() as cursor:  # as autovacuum (PostgreSQL), the nightly job (SQLite)
+        cursor.execute("ANALYZE")
     firm = Firm.objects.get(code=FIRM)
     operating = GLAccount.objects.get(firm=firm, role=AccountRole.OPERATING_BANK)
     today = clock.today()

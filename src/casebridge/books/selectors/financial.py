@@ -709,8 +709,11 @@ def general_ledger(
             ends.add(acct.pk)  # no posting in the period: its opening is its closing
             continue
         room = limit - len(lines)
+        # The entry's firm too: PostgreSQL then walks the (firm, date) index in date order
+        # and looks each entry's posting up by (account, entry), stopping at the page's
+        # end, where the account has many postings (a few ms a page at any depth).
         qs = Posting.objects.filter(
-            account_id=acct.pk, entry__date__gte=start, entry__date__lte=end
+            account_id=acct.pk, entry__firm=firm, entry__date__gte=start, entry__date__lte=end
         )
         running = opening
         if mid:
@@ -718,9 +721,10 @@ def general_ledger(
             assert resume.date is not None
             day, running = resume.date, resume.running_cents
             qs = qs.filter(
+                Q(entry__date__gte=day),
                 Q(entry__date__gt=day)
-                | Q(entry__date=day, entry_id__gt=resume.entry_id)
-                | Q(entry__date=day, entry_id=resume.entry_id, pk__gt=resume.posting_id)
+                | Q(entry_id__gt=resume.entry_id)
+                | Q(entry_id=resume.entry_id, pk__gt=resume.posting_id),
             )
         rows = list(
             qs.order_by("entry__date", "entry_id", "pk").values_list(
