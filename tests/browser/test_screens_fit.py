@@ -64,6 +64,13 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
         ("books-settings-ledes", "/books/settings/ledes/"),
         ("books-reports", "/books/reports/"),
         ("books-beancount-export", "/books/reports/beancount/"),
+        (
+            "books-profit-and-loss",
+            "/books/reports/profit-and-loss/?by_month=on&comparison=previous_year",
+        ),
+        ("books-balance-sheet", "/books/reports/balance-sheet/"),
+        ("books-general-ledger", "/books/reports/general-ledger/"),
+        ("books-cost-advances", "/books/reports/cost-advances/"),
         ("books-journal", "/books/journal/"),
         ("books-journal-entry", f"/books/journal/{entry_pk}/"),
         ("books-journal-new", "/books/journal/new/"),

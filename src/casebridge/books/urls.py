@@ -14,6 +14,7 @@ from casebridge.books.views import (
     dashboard,
     exports,
     files,
+    financial,
     invoices,
     journal,
     ledes,
@@ -224,4 +225,9 @@ urlpatterns = [
     ),
     path("exports/jobs/<int:pk>/retry/", exports.export_job_retry_view, name="export_job_retry"),
     path("exports/<slug:report>/", exports.report_export_view, name="report_export"),
+    # Financial statements (issue 15, ADR 0042)
+    path("reports/profit-and-loss/", financial.profit_and_loss_view, name="profit_and_loss"),
+    path("reports/balance-sheet/", financial.balance_sheet_view, name="balance_sheet"),
+    path("reports/general-ledger/", financial.general_ledger_view, name="general_ledger"),
+    path("reports/cost-advances/", financial.cost_advances_view, name="cost_advances"),
 ]

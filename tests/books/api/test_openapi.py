@@ -102,6 +102,10 @@ EXPECTED_PATHS = {
     "/books/api/v1/tax-payees": {"get"},
     "/books/api/v1/contacts/{contact_id}/tax-payee": {"put"},
     "/books/api/v1/checks/{check_id}/tax-report": {"put"},
+    "/books/api/v1/reports/profit-and-loss": {"get"},
+    "/books/api/v1/reports/balance-sheet": {"get"},
+    "/books/api/v1/reports/general-ledger": {"get"},
+    "/books/api/v1/reports/cost-advances": {"get"},
 }
 
 

@@ -95,6 +95,8 @@ def test_reading_another_firms_records_is_404(api, theirs):
         {"bank_account_id": theirs["trust"].pk, "statement_balance": "0"},
     )
     assert (rec.status, rec.error["field"]) == (404, "bank_account_id")
+    ledger = api.get("/reports/general-ledger", {"account_id": theirs["account"].pk})
+    assert (ledger.status, ledger.error["field"]) == (404, "account_id")
 
 
 def test_lists_show_only_the_callers_firm(api, theirs, client_file, admin, attorney):

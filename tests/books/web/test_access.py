@@ -30,6 +30,10 @@ EVERYONE = [
     "books:trust_journal",
     "books:reconciliation",
     "books:journal",
+    "books:profit_and_loss",
+    "books:balance_sheet",
+    "books:general_ledger",
+    "books:cost_advances",
 ]
 ADMIN_ONLY = [
     "books:journal_entry_new",
