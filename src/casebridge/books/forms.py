@@ -936,3 +936,62 @@ class LedesTimekeeperForm(forms.Form):
     classification = forms.ChoiceField(
         label="Classification", choices=[("", "Choose…"), *LedesClassification.choices]
     )
+
+
+# --- Financial statements (issue 15, ADR 0042) ---
+
+
+class FinancialPeriodForm(forms.Form):
+    start = forms.DateField(
+        label="From", required=False, widget=DateInput, help_text="Blank: 1 January."
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=DateInput, help_text="Leave blank for today."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
+            self.add_error("end", "The end date is before the start date.")
+        return data
+
+
+class ProfitLossForm(FinancialPeriodForm):
+    by_month = forms.BooleanField(label="A column per month", required=False)
+    comparison = forms.ChoiceField(
+        label="Compare with",
+        required=False,
+        choices=[
+            ("none", "Nothing"),
+            ("previous_year", "The same period a year earlier"),
+            ("previous_period", "The period before"),
+        ],
+    )
+
+
+class FinancialAsOfForm(forms.Form):
+    as_of = forms.DateField(
+        label="As of", required=False, widget=DateInput, help_text="Leave blank for today."
+    )
+
+
+class GLAccountChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.number} {obj.name}"
+
+
+class GeneralLedgerForm(FinancialPeriodForm):
+    account = GLAccountChoice(
+        label="Account",
+        required=False,
+        queryset=GLAccount.objects.none(),
+        empty_label="All accounts",
+    )
+    cursor = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["account"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = GLAccount.objects.filter(firm=firm).order_by("number")

@@ -19,6 +19,7 @@ the endpoint and the jobs then offer it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ from django.db.models import Sum
 from casebridge.books.errors import AdminRequired
 from casebridge.books.forms import (
     ClientLedgerForm,
+    FinancialAsOfForm,
+    GeneralLedgerForm,
+    ProfitLossForm,
     ReconciliationForm,
     TrialBalanceForm,
     TrustJournalForm,
@@ -48,7 +52,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.roles import require_role
-from casebridge.books.selectors import reports
+from casebridge.books.selectors import financial, reports
 from casebridge.core import clock
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.models import AuditEvent
@@ -488,6 +492,100 @@ def gl_postings(firm: Firm, params: Params) -> Table:
     )
 
 
+# --- financial statements (ADR 0042) ----------------------------------------------------
+
+
+def _statement(
+    title: str,
+    subtitle: str,
+    filename: str,
+    table: financial.Table,
+    kinds: Callable[[int, str], Kind],
+    totals: bool = False,
+) -> Table:
+    """A statement's ``(headers, rows)`` as a table, each column's kind from its position
+    and header (``kinds``); its own total rows are in the rows, so no column is summed."""
+    headers, rows = table
+    return Table(
+        title=title,
+        subtitle=subtitle,
+        columns=[Column(h, kinds(i, h), total=totals) for i, h in enumerate(headers)],
+        rows=rows,
+        filename=filename,
+    )
+
+
+def profit_and_loss(firm: Firm, params: Params) -> Table:
+    data = _valid(ProfitLossForm(_data(params)))
+    pl = financial.profit_and_loss(
+        firm=firm,
+        start=data["start"],
+        end=data["end"],
+        by_month=bool(data["by_month"]),
+        comparison=data["comparison"] or "none",
+    )
+    return _statement(
+        "Profit and loss",
+        f"{firm.name}. {pl.start.isoformat()} to {pl.end.isoformat()}",
+        f"profit-and-loss-{pl.start.isoformat()}-{pl.end.isoformat()}",
+        pl.table(),
+        lambda i, _: Kind.TEXT if i < 3 else Kind.CENTS,
+    )
+
+
+def balance_sheet(firm: Firm, params: Params) -> Table:
+    as_of = _valid(FinancialAsOfForm(_data(params)))["as_of"]
+    sheet = financial.balance_sheet(firm=firm, as_of=as_of)
+    return _statement(
+        "Balance sheet",
+        f"{firm.name}. As of {sheet.as_of.isoformat()}",
+        f"balance-sheet-{sheet.as_of.isoformat()}",
+        sheet.table(),
+        lambda i, _: Kind.TEXT if i < 3 else Kind.CENTS,
+    )
+
+
+_GL_KINDS = {"Date": Kind.DATE, "Debit": Kind.CENTS, "Credit": Kind.CENTS, "Balance": Kind.CENTS}
+
+
+def general_ledger(firm: Firm, params: Params) -> Table:
+    """The whole ledger detail of the period (one account or all), read page by page."""
+    data = _valid(GeneralLedgerForm(_data(params), firm=firm))
+    account = data["account"]
+    start, end = financial.check_period(data["start"], data["end"])
+    table = financial.general_ledger_table(
+        firm=firm, start=start, end=end, account_id=account.pk if account is not None else None
+    )
+    postings = Posting.objects.filter(entry__firm=firm, entry__date__range=(start, end))
+    if account is not None:
+        postings = postings.filter(account=account)
+    which = f"account {account.number}" if account is not None else "all accounts"
+    statement = _statement(
+        "General ledger detail",
+        f"{firm.name}. {which.capitalize()}, {start.isoformat()} to {end.isoformat()}",
+        f"general-ledger-{account.number if account is not None else 'all'}-{end.isoformat()}",
+        table,
+        lambda _, h: _GL_KINDS.get(h, Kind.TEXT),
+    )
+    # its size, so the screens and the API hand a long ledger to a background job
+    return dataclasses.replace(statement, count=postings.count)
+
+
+_ADVANCE_KINDS = {"Oldest unrecovered": Kind.DATE, "Age (days)": Kind.COUNT}
+
+
+def cost_advances(firm: Firm, params: Params) -> Table:
+    as_of = _day(_valid(FinancialAsOfForm(_data(params)))["as_of"])
+    advances = financial.cost_advances_by_file(firm=firm, as_of=as_of)
+    return _statement(
+        "Cost advances by file",
+        f"{firm.name}. Unrecovered as of {as_of.isoformat()}",
+        f"cost-advances-{as_of.isoformat()}",
+        advances.table(),
+        lambda i, h: Kind.TEXT if i < 3 else _ADVANCE_KINDS.get(h, Kind.CENTS),
+    )
+
+
 REPORTS: dict[str, Report] = {
     r.key: r
     for r in [
@@ -495,6 +593,10 @@ REPORTS: dict[str, Report] = {
         Report("client-ledger", "Client trust ledger", client_ledger, AUDITOR),
         Report("trust-journal", "Trust account journal", trust_journal, AUDITOR),
         Report("reconciliation", "Three-way reconciliation", reconciliation, AUDITOR),
+        Report("profit-and-loss", "Profit and loss", profit_and_loss, AUDITOR),
+        Report("balance-sheet", "Balance sheet", balance_sheet, AUDITOR),
+        Report("general-ledger", "General ledger detail", general_ledger, AUDITOR, large=True),
+        Report("cost-advances", "Cost advances by file", cost_advances, AUDITOR),
         Report("journal-entries", "Journal entries", journal_entries, large=True),
         Report("checks", "Checks", checks),
         Report("invoices", "Invoices", invoices),

@@ -5,7 +5,6 @@ each is as of a day (its "As of" or "To" field; blank is today), from
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,67 +13,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from casebridge.books.auth import books_login_required, books_user
-from casebridge.books.forms import DateInput
-from casebridge.books.models import Firm, GLAccount
+from casebridge.books.forms import (
+    FinancialAsOfForm,
+    GeneralLedgerForm,
+    ProfitLossForm,
+)
 from casebridge.books.selectors import financial
 from casebridge.core.errors import DomainError
 from casebridge.web.popups import INVALID, apply_domain_error
 
 NAV = {"nav": "reports"}
-
-_BLANK_TODAY = "Leave blank for today."
-
-
-class _PeriodForm(forms.Form):
-    start = forms.DateField(
-        label="From", required=False, widget=DateInput, help_text="Blank: 1 January."
-    )
-    end = forms.DateField(label="To", required=False, widget=DateInput, help_text=_BLANK_TODAY)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
-            self.add_error("end", "The end date is before the start date.")
-        return data
-
-
-class ProfitLossForm(_PeriodForm):
-    by_month = forms.BooleanField(label="A column per month", required=False)
-    comparison = forms.ChoiceField(
-        label="Compare with",
-        required=False,
-        choices=[
-            ("none", "Nothing"),
-            ("previous_year", "The same period a year earlier"),
-            ("previous_period", "The period before"),
-        ],
-    )
-
-
-class AsOfForm(forms.Form):
-    as_of = forms.DateField(label="As of", required=False, widget=DateInput, help_text=_BLANK_TODAY)
-
-
-class _AccountChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
-    def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.number} {obj.name}"
-
-
-class GeneralLedgerForm(_PeriodForm):
-    account = _AccountChoice(
-        label="Account",
-        required=False,
-        queryset=GLAccount.objects.none(),
-        empty_label="All accounts",
-    )
-    cursor = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, firm: Firm, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["account"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = GLAccount.objects.filter(firm=firm).order_by("number")
 
 
 def _run(
@@ -125,7 +73,7 @@ def profit_and_loss_view(request: HttpRequest) -> HttpResponse:
 @books_login_required()
 def balance_sheet_view(request: HttpRequest) -> HttpResponse:
     firm = books_user(request).firm
-    form = AsOfForm(request.GET or None)
+    form = FinancialAsOfForm(request.GET or None)
     bs, status = _run(form, lambda d: financial.balance_sheet(firm=firm, as_of=d["as_of"]))
     if bs is None and status == 200:
         bs = financial.balance_sheet(firm=firm)
@@ -204,7 +152,7 @@ def general_ledger_view(request: HttpRequest) -> HttpResponse:
 @books_login_required()
 def cost_advances_view(request: HttpRequest) -> HttpResponse:
     firm = books_user(request).firm
-    form = AsOfForm(request.GET or None)
+    form = FinancialAsOfForm(request.GET or None)
     report, status = _run(
         form, lambda d: financial.cost_advances_by_file(firm=firm, as_of=d["as_of"])
     )
