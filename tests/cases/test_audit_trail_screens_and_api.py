@@ -138,6 +138,10 @@ def test_pages_newest_first_by_keyset(cfirm, cadmin, case):
     again = text(client.get("/cases/audit/?action=note&cursor=bogus"))
     assert "That page link is out of date" in again
     assert rows_of(again) == 50
+    for cursor in ("A" * 1001, "abc\x00def"):  # longer than any cursor; a NUL
+        response = client.get("/cases/audit/", {"action": "note", "cursor": cursor})
+        assert response.status_code == 200
+        assert rows_of(text(response)) == 50
 
 
 def test_the_csv_export_is_exact_streamed_and_formulas_neutralised(la_firm, cadmin, case):

@@ -106,9 +106,10 @@ def test_the_list_pages_by_cursor(admin_client, cfirm, cadmin, florida_case, tod
     assert row_titles(second) == [f"Deadline {n:02d}" for n in range(50, 55)]
     assert 'rel="next"' not in second
     assert ">First page</a>" in second
-    junk = admin_client.get(reverse("cases:deadlines"), {"kind": "manual", "cursor": "junk"})
-    assert junk.status_code == 200
-    assert row_titles(text(junk))[0] == "Deadline 00"
+    for cursor in ("junk", "A" * 1001, "abc\x00def"):  # longer than any cursor; a NUL
+        junk = admin_client.get(reverse("cases:deadlines"), {"kind": "manual", "cursor": cursor})
+        assert junk.status_code == 200
+        assert row_titles(text(junk))[0] == "Deadline 00"
 
 
 def test_satisfy_in_the_pop_up(admin_client, cfirm, cadmin, florida_case, today):

@@ -125,12 +125,19 @@ def test_each_list_keeps_its_own_cursor(pclient, cfirm, paralegal, case, provide
 
 def test_a_stale_or_edited_cursor_shows_the_first_page(pclient, cfirm, paralegal, case, provider):
     bills = add_bills(cfirm, paralegal, case, provider, 51)
+    treatments = add_treatments(cfirm, paralegal, case, provider, 2)
     url = reverse("cases:case_treatment", args=[case.pk])
     treatments_cursor = selectors.case_treatments_page(case=case, limit=1)[1]
-    for cursor in ("not-a-cursor", "eyJ4IjoxfQ", treatments_cursor or "x"):
+    assert treatments_cursor is not None  # the other list's real cursor
+    too_long, with_nul = "A" * 1001, "abc\x00def"
+    for cursor in ("not-a-cursor", "eyJ4IjoxfQ", treatments_cursor, too_long, with_nul):
         response = pclient.get(url, {"bills": cursor})
         assert response.status_code == 200
         assert row_ids(text(response), "bill") == [b.pk for b in bills[:50]]
+    for cursor in (too_long, with_nul):
+        response = pclient.get(url, {"treatments": cursor})
+        assert response.status_code == 200
+        assert sorted(row_ids(text(response), "treatment")) == sorted(t.pk for t in treatments)
 
 
 def test_a_short_case_has_no_pager(pclient, cfirm, paralegal, case, provider):

@@ -19,6 +19,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from casebridge.core.api.schemas import MAX_CURSOR_LENGTH
+
 #: Rows on a page of a list, on both sides. 50: every books list and the cases side's costs
 #: have always paged by 50 (ledgers of short rows: fewer pages beat shorter ones). The cases
 #: side's lists of cases, users and client trust cases page by :data:`PER_PAGE_SHORT` (tall
@@ -174,3 +176,17 @@ def first_tab_with_work(counts: Mapping[str, int], work: Sequence[str], default:
     tabs (those with something to do, in their order) that has anything in it, else
     ``default``. (An invoice waiting in Review is not hidden behind an empty Draft tab.)"""
     return next((tab for tab in work if counts.get(tab, 0) > 0), default)
+
+
+# --- Keyset cursors ---------------------------------------------------------------------
+
+
+def cursor_param(request: HttpRequest, param: str = "cursor") -> str | None:
+    """A keyset list's ``?cursor=`` as a screen reads it: None (the first page) when it is
+    missing, longer than any cursor the APIs accept, or holds a control character; the
+    selector refuses any other stale or edited cursor, and the screen then shows the first
+    page too."""
+    raw = request.GET.get(param) or ""
+    if not raw or len(raw) > MAX_CURSOR_LENGTH or any(ord(c) < 32 for c in raw):
+        return None
+    return raw

@@ -34,6 +34,7 @@ from casebridge.core import clock, timezones
 from casebridge.core.api.schemas import PageIn, keyset_page
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.text import csv_cell
+from casebridge.web.paging import cursor_param
 
 from .cases import case_context, case_of
 
@@ -101,7 +102,7 @@ def _page(request: HttpRequest, firm: Firm, case: Case | None) -> dict[str, Any]
             "page_error": "Correct the filters to see the events.",
         }
     qs = audit_events(firm=firm, filters=filters, case=case)
-    cursor = request.GET.get("cursor") or None
+    cursor = cursor_param(request)
     error = ""
     try:
         events, next_cursor = keyset_page(qs, PageIn(limit=PER_PAGE, cursor=cursor))

@@ -38,6 +38,7 @@ from casebridge.cases.views.cases import case_of
 from casebridge.core import clock
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.words import format_day
+from casebridge.web.paging import cursor_param
 from casebridge.web.popups import popup_form, safe_next
 
 #: The "due within" choices of the filters, in days.
@@ -139,7 +140,7 @@ def deadlines_view(request: HttpRequest) -> HttpResponse:
     today = services.firm_today(me.firm)
     form = DeadlineFilterForm(request.GET or None, firm=me.firm)
     filters = _filters(form) if request.GET else selectors.DeadlineFilters()
-    cursor = request.GET.get("cursor") or None
+    cursor = cursor_param(request)
     try:
         page, next_cursor = selectors.deadlines_page(me.firm, filters, today, cursor=cursor)
     except ValidationFailed:  # a stale or edited cursor: the first page

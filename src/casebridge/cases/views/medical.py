@@ -31,6 +31,7 @@ from casebridge.cases.services import medical as service
 from casebridge.core import words
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.money import format_cents
+from casebridge.web.paging import cursor_param
 from casebridge.web.popups import ConfirmForm, popup_form
 
 from .cases import case_context, case_of
@@ -156,7 +157,7 @@ class _Pager:
 def _pager(
     request: HttpRequest, name: str, read: Callable[[str | None], tuple[list[Any], str | None]]
 ) -> _Pager:
-    cursor = request.GET.get(name) or None
+    cursor = cursor_param(request, name)
     try:
         rows, next_cursor = read(cursor)
     except ValidationFailed:  # a stale or edited cursor: the first page
