@@ -82,9 +82,15 @@ def require_admin(firm: Firm, actor: User | None, doing: str) -> None:
         raise AdminRequired(f"only a books administrator can {doing}")
 
 
+def _is_itin_group(group: int) -> bool:
+    """The middle digits the IRS gives ITINs (9XX-50..65, 70..88, 90..92, 94..99)."""
+    return 50 <= group <= 65 or 70 <= group <= 88 or 90 <= group <= 92 or 94 <= group <= 99
+
+
 def tin_normalise(tin_type: str, tin: str) -> str:
-    """The TIN's nine digits, or a refusal naming ``tin``. An SSN's area may not be 000,
-    666 or 900-999, its group 00 or its serial 0000 (SSA); an EIN's prefix must be one
+    """The TIN's nine digits, or a refusal naming ``tin``. An SSN's area may not be 000 or
+    666, its group 00 or its serial 0000 (SSA); an area 900-999 is an ITIN, which the W-9
+    takes in the SSN box, valid only with an ITIN group (IRS); an EIN's prefix must be one
     the IRS assigns. The refusal never repeats what was typed."""
     text = tin.strip().replace(" ", "")
     if tin_type == TinType.SSN:
@@ -92,8 +98,13 @@ def tin_normalise(tin_type: str, tin: str) -> str:
         if match is None:
             raise ValidationFailed("an SSN is nine digits, 3-2-4 as on the W-9", field="tin")
         area, group, serial = match.groups()
-        if area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000":
-            raise ValidationFailed("that is not a valid SSN (area, group or serial)", field="tin")
+        # 9XX is an ITIN, which the W-9 puts in the SSN box: valid with an ITIN group
+        itin = area.startswith("9") and _is_itin_group(int(group))
+        bad_area = area in ("000", "666") or (area.startswith("9") and not itin)
+        if bad_area or group == "00" or serial == "0000":
+            raise ValidationFailed(
+                "that is not a valid SSN or ITIN (area, group or serial)", field="tin"
+            )
         return area + group + serial
     if tin_type == TinType.EIN:
         match = _EIN.match(text)
