@@ -32,6 +32,18 @@ def test_a_new_case_with_an_unknown_claim_type_names_claim_type(api, client_cont
     assert Case.objects.count() == cases
 
 
+def test_an_unknown_key_is_named_as_sent_even_when_it_is_no_identifier(api, client_contact):
+    """Only pydantic's union branches (``str-enum[...]``) leave a field's name; a key the
+    client sent, such as ``claim-type`` for ``claim_type``, is named."""
+    cases = Case.objects.count()
+    reply = api.post(
+        "/cases", {"name": "Tex v. Mex", "client_id": client_contact.pk, "claim-type": "x"}
+    )
+    assert reply.status == 422
+    assert reply.error["field"] == "claim-type"
+    assert Case.objects.count() == cases
+
+
 def test_a_case_changed_to_an_unknown_claim_type_names_claim_type(
     api, cfirm, cadmin, client_contact
 ):

@@ -206,6 +206,7 @@ def test_every_periodic_job_of_the_project_runs_once_per_period(at):
         "casebridge.books.tasks.file_digests_compact_periodic",
         "casebridge.books.tasks.ledger_integrity_check_nightly",
         "casebridge.books.tasks.retention_purge_nightly",
+        "casebridge.books.tasks.export_jobs_expire_hourly",
         "casebridge.cases.tasks.retention_purge_nightly",
         "casebridge.cases.tasks.deadline_reminders_hourly",
         "casebridge.core.tasks.statistics_refresh_nightly",

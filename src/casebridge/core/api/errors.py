@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -85,10 +86,16 @@ def api_details(
     return out
 
 
+#: How pydantic names the branch of a union it tried: ``str-enum[ClaimType]``,
+#: ``literal['']``, ``function-after[...]`` (a tag, then brackets).
+_BRANCH_TAG = re.compile(r"^[a-z][a-z0-9-]*\[.*\]\Z", re.S)
+
+
 def _union_branch(part: int | str) -> bool:
     """A step of an error's location that names a branch of a union pydantic tried
-    (``str-enum[ClaimType]``, ``literal['']``), not a field the client sent."""
-    return isinstance(part, str) and not part.isidentifier()
+    (``str-enum[ClaimType]``, ``literal['']``), not a field the client sent: a key the
+    client sent (``claim-type``, ``2nd line``) is kept, so an unknown one is named."""
+    return isinstance(part, str) and _BRANCH_TAG.match(part) is not None
 
 
 def field_path(loc: Sequence[int | str]) -> str:
