@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -281,3 +282,29 @@ def test_a_rule_for_every_incident_date_keeps_its_deadlines_when_it_changes(
     deadlines.limitation_rule_update(firm=cfirm, actor=cadmin, rule_id=rule.pk, period_count=3)
     assert statute(case)[:4] == (D(2027, 6, 1), D(2027, 6, 1), rule.pk, False)
     assert recompute_events() == [{"moved": 1, "kept_by_hand": 0, "created": 0, "without_rule": 0}]
+
+
+def test_an_overlap_saved_meanwhile_is_a_conflict_not_a_server_error(cfirm, cadmin, monkeypatch):
+    """Two administrators saving overlapping rules at once both pass the service's check;
+    the database's trigger refuses the second, which is a 409 naming the dates."""
+    from casebridge.cases.errors import Conflict
+
+    monkeypatch.setattr(deadlines, "_check_rule", lambda rule: None)  # the other one's moment
+    rules = LimitationRule.objects.count()
+    audits = AuditEvent.objects.count()
+    with pytest.raises(Conflict) as refused:
+        deadlines.limitation_rule_create(
+            firm=cfirm,
+            actor=cadmin,
+            state="FL",
+            claim_type="negligence",
+            rule_type="statute",
+            period_count=3,
+            period_unit="years",
+            citation="Fla. Stat. § 95.11 (typed twice)",
+            effective_from=D(2024, 1, 1),
+        )
+    assert refused.value.field == "effective_from"
+    assert "saved meanwhile" in refused.value.message
+    assert LimitationRule.objects.count() == rules
+    assert AuditEvent.objects.count() == audits

@@ -266,6 +266,20 @@ def limitation_rules_seed(*, firm: Firm) -> list[LimitationRule]:
     )
 
 
+def _rule_save(rule: LimitationRule) -> None:
+    """Save a checked rule; the database's overlap trigger refusing it (another person
+    saved an overlapping rule meanwhile) is a 409 naming the rule, not a 500."""
+    try:
+        with transaction.atomic():
+            rule.save()
+    except IntegrityError:
+        raise Conflict(
+            f"another active rule for {rule.state} {rule.get_claim_type_display().lower()} "
+            "covers some of these incident dates (saved meanwhile): reload the rules",
+            field="effective_from",
+        ) from None
+
+
 @transaction.atomic
 def limitation_rule_create(
     *,
@@ -300,7 +314,7 @@ def limitation_rule_create(
         updated_at=now,
     )
     _check_rule(rule)
-    rule.save()
+    _rule_save(rule)
     cases_audit(
         firm_id=firm.pk,
         actor=actor,
@@ -338,7 +352,7 @@ def limitation_rule_update(
     if before == after:
         return rule
     rule.updated_at = clock.now()
-    rule.save()
+    _rule_save(rule)
     cases_audit(
         firm_id=firm.pk,
         actor=actor,
