@@ -273,6 +273,34 @@ def test_an_ach_payment_over_ten_digits_of_cents_is_refused_on_amount(
     pay_by_ach(firm, admin, trust, client_file, maria, 9_999_999_999)
 
 
+def test_a_file_total_over_twelve_digits_is_refused_writing_nothing(
+    firm, admin, trust, client_file, maria, maria_bank, ach_ready, today
+):
+    deposit(firm, admin, trust, client_file, 101 * ach.MAX_ENTRY_CENTS)
+    made = ach.disbursements_find_or_create(
+        firm=firm,
+        actor=admin,
+        requests=[
+            ach.Disbursement(
+                CheckRequest(
+                    bank_account_id=trust.pk,
+                    payee=maria.name,
+                    amount_cents=ach.MAX_ENTRY_CENTS,
+                    file_id=client_file.pk,
+                    request_date=D,
+                ),
+                method="ach",
+                payee_contact_id=maria.pk,
+            )
+        ]
+        * 101,
+    )
+    with Refused(ValidationFailed) as info:
+        _batch(firm, admin, trust, [check.ach_payment for check, _ in made], today)
+    assert info.value.field == "payment_ids"
+    assert info.value.message.startswith("these payments do not fit one NACHA file: ")
+
+
 # --- 5 and 6. the return's date and audit ----------------------------------------------------
 
 

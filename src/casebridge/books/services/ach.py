@@ -817,7 +817,7 @@ def ach_payment_return(
         )
     before = payment.status
     day = returned_on or clock.today()
-    batch = AchBatch.objects.get(pk=payment.batch_id)
+    batch = AchBatch.objects.get(pk=payment.batch_id or 0)
     made = batch.sent_on or batch.created_on
     if day < made:
         raise ValidationFailed(
