@@ -153,3 +153,6 @@ def test_staff_may_not_make_download_or_send_an_ach_file(firm, admin, trust, fun
     assert sent.status_code == 403
     batch.refresh_from_db()
     assert batch.sent_on is None
+    queue = staff_client.get(reverse("books:ach") + "?status=batched")
+    assert queue.status_code == 200
+    assert reverse("books:ach_batch_file", args=[batch.pk]) not in queue.content.decode()

@@ -34,7 +34,7 @@ from casebridge.books.models import (
     File,
     PayeeBankAccount,
 )
-from casebridge.books.roles import CORRECTIONS
+from casebridge.books.roles import CORRECTIONS, has_role
 from casebridge.books.services import ach as ach_services
 from casebridge.books.services.checks import CheckRequest
 from casebridge.books.views.checks import _ids
@@ -87,6 +87,8 @@ def ach_view(request: HttpRequest) -> HttpResponse:
             "page": paginate(request, payments),
             "batches": batches,
             "payees": [(p, ach_services.payee_bank_view(p)) for p in payees],
+            # the file's download and Mark sent: accountant or above (ADR 0050)
+            "can_send": has_role(books_user(request), CORRECTIONS),
         },
     )
 
