@@ -98,7 +98,7 @@ def test_download_a_nacha_file_and_check_its_control_totals(
     assert lines[2][29:39] == "0000123456"
 
     batch = AchBatch.objects.get()
-    assert batch.file_text == text  # the bytes the books kept
+    assert ach.ach_batch_text(batch) == text  # the bytes the books kept
     queued_payment.refresh_from_db()
     assert queued_payment.status == AchStatus.BATCHED
 

@@ -1,5 +1,6 @@
 """The books' data key: what the books keep encrypted at rest (a payee's TIN, a payee's
-bank account number) is encrypted with ``CASEBRIDGE_DATA_KEYS`` (:mod:`casebridge.core.crypto`).
+bank account number, a NACHA file) is encrypted with ``CASEBRIDGE_DATA_KEYS``
+(:mod:`casebridge.core.crypto`).
 
 Every encrypted column is listed in :data:`ENCRYPTED_COLUMNS`, which the key rotation
 (``manage.py rotate_keys``, :func:`casebridge.books.services.keys.data_rotate`) walks, so
@@ -20,6 +21,7 @@ DATA_KEYS = Keyring(
 ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
     ("books", "PayeeBankAccount", "account_number_ciphertext"),
     ("books", "TaxPayee", "tin_ciphertext"),  # a 1099 payee's TIN (ADR 0045)
+    ("books", "AchBatch", "file_ciphertext"),  # a NACHA file's text (ADR 0050)
 ]
 
 

@@ -1270,7 +1270,8 @@ class AchSettings(models.Model):
 
 class AchBatch(models.Model):
     """One NACHA file made of a bank account's queued ACH payments. Made once: its text is
-    kept (``file_text``), so a download later gives the same bytes, and each payment is in
+    kept encrypted with the data key (``file_ciphertext``, ADR 0050: it holds the payees'
+    account numbers), so a download later gives the same bytes, and each payment is in
     one batch only (``AchPayment.batch``)."""
 
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="+")
@@ -1280,7 +1281,8 @@ class AchBatch(models.Model):
     effective_date = models.DateField()
     file_id_modifier = models.CharField(max_length=1)
     created_on = models.DateField()
-    file_text = models.TextField()
+    #: the NACHA file's text, encrypted with the books' data key (crypto.ENCRYPTED_COLUMNS)
+    file_ciphertext = models.TextField()
     entry_count = models.PositiveIntegerField()
     prenote_count = models.PositiveIntegerField(default=0)
     total_credit_cents = models.BigIntegerField()
@@ -1289,6 +1291,12 @@ class AchBatch(models.Model):
     sent_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
     created_at = models.DateTimeField()
+    #: the file header's immediate destination and origin and the ODFI of its trace
+    #: numbers, and the last trace sequence it used (ADR 0050; null on files made before)
+    immediate_destination = models.CharField(max_length=10, null=True, blank=True)
+    immediate_origin = models.CharField(max_length=10, null=True, blank=True)
+    odfi = models.CharField(max_length=8, null=True, blank=True)
+    trace_last = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -109,3 +109,72 @@ def test_the_bridge_requests_an_ach_payment_and_a_file_is_made_once(
     returned = api.post(f"/ach-payments/{payment.pk}/return", {"reason": "R01"})
     assert (returned.status, returned.body["status"]) == (200, "returned")
     assert api.get(f"/checks/{made.body['id']}").body["status"] == "voided"
+
+
+def _staff_api(client, firm):
+    from casebridge.books.models import Role
+    from casebridge.books.services import auth
+    from tests.books.api.conftest import ApiClient, issue_token
+    from tests.conftest import PASSWORD
+
+    user = auth.user_create(firm=firm, email="stu@smith.test", password=PASSWORD, role=Role.STAFF)
+    auth.security_question_enroll(user=user, question="First pet?", answer="Rex")
+    return ApiClient(client, issue_token(firm.code, user.email))
+
+
+def test_staff_get_403_making_downloading_or_sending_a_file_writing_nothing(
+    api, client, firm, trust, funded_file, today
+):
+    from casebridge.books.models import AchBatch
+    from casebridge.core.models import AuditEvent
+
+    maria = Contact.objects.get(firm=firm, name="Maria Lopez")
+    api.put(f"/contacts/{maria.pk}/bank-details", DETAILS)
+    api.put(f"/bank-accounts/{trust.pk}/ach-settings", SETTINGS)
+    made = api.post("/checks", _request(trust, funded_file, maria))
+    payment = AchPayment.objects.get(disbursement_id=made.body["id"])
+    body = {
+        "bank_account_id": trust.pk,
+        "payment_ids": [payment.pk],
+        "effective_date": today.isoformat(),
+    }
+    staff = _staff_api(client, firm)
+    before = row_counts()
+    refused = staff.post("/ach-batches", body)
+    assert (refused.status, refused.body["error"]["code"]) == (403, "role_required")
+    assert row_counts() == before
+
+    batch = api.post("/ach-batches", body).body
+    before, audits = row_counts(), AuditEvent.objects.count()
+    download = staff.client.get(
+        f"/books/api/v1/ach-batches/{batch['id']}/file",
+        headers={"Authorization": f"Bearer {staff.token}"},
+    )
+    assert download.status_code == 403
+    assert staff.post(f"/ach-batches/{batch['id']}/sent").status == 403
+    assert (row_counts(), AuditEvent.objects.count()) == (before, audits)
+    assert AchBatch.objects.get(pk=batch["id"]).sent_on is None
+
+    mine = api.client.get(
+        f"/books/api/v1/ach-batches/{batch['id']}/file",
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert mine.status_code == 200
+    assert (
+        AuditEvent.objects.filter(
+            entity_type="ach_batch", entity_id=str(batch["id"]), action="download"
+        ).count()
+        == 1
+    )
+
+
+def test_an_ach_amount_over_ten_digits_is_422_on_amount_writing_nothing(
+    api, firm, trust, funded_file
+):
+    maria = Contact.objects.get(firm=firm, name="Maria Lopez")
+    api.put(f"/contacts/{maria.pk}/bank-details", DETAILS)
+    before = row_counts()
+    reply = api.post("/checks", _request(trust, funded_file, maria, amount="100000000.00"))
+    assert reply.status == 422
+    assert reply.body["error"]["field"] == "amount"
+    assert row_counts() == before

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from casebridge.books.models import AchBatch, AchPayment, AchStatus, Contact, Role
 from casebridge.books.services import ach, auth
+from casebridge.books.services.checks import CheckRequest
 from tests.conftest import PASSWORD
 
 from .conftest import HX, sign_in, text
@@ -75,7 +76,7 @@ def test_pay_by_ach_then_make_and_download_the_file(
     assert "ACH file A made: 1 entry, credits $400.00" in text(made)
     batch = AchBatch.objects.get()
     download = admin_client.get(reverse("books:ach_batch_file", args=[batch.pk]))
-    assert download.content == batch.file_text.encode("ascii")
+    assert download.content == ach.ach_batch_text(batch).encode("ascii")
     assert download["Content-Disposition"].startswith('attachment; filename="ach-')
     again = admin_client.post(
         reverse("books:ach_batch_new"),
@@ -110,3 +111,48 @@ def test_staff_may_not_change_bank_details_and_another_firm_sees_nothing(
     theirs = other_client.get(reverse("books:ach"))
     assert theirs.status_code == 200
     assert "Maria Lopez" not in text(theirs)
+
+
+def test_staff_may_not_make_download_or_send_an_ach_file(firm, admin, trust, funded_file, today):
+    maria = _ready(firm, admin, trust)
+    ach.ach_settings_set(
+        firm=firm, actor=admin, bank_account_id=trust.pk, balanced=False, **SETTINGS
+    )
+    check, _ = ach.ach_payment_request(
+        firm=firm,
+        actor=admin,
+        request=CheckRequest(
+            bank_account_id=trust.pk, payee=maria.name, amount_cents=25_000, file_id=funded_file.pk
+        ),
+        payee_contact_id=maria.pk,
+    )
+    staff = auth.user_create(
+        firm=firm, email="staff@smith.test", password=PASSWORD, role=Role.STAFF
+    )
+    staff = auth.security_question_enroll(user=staff, question="First pet?", answer="Rex")
+    staff_client = sign_in(Client(), staff)
+    made = staff_client.post(
+        reverse("books:ach_batch_new"),
+        {"ids": check.ach_payment.pk, "effective_date": today.isoformat()},
+        **HX,
+    )
+    assert made.status_code == 403
+    assert AchBatch.objects.count() == 0
+
+    batch = ach.ach_batch_create(
+        firm=firm,
+        actor=admin,
+        bank_account_id=trust.pk,
+        payment_ids=[check.ach_payment.pk],
+        effective_date=today,
+    )
+    assert staff_client.get(reverse("books:ach_batch_file", args=[batch.pk])).status_code == 403
+    sent = staff_client.post(
+        reverse("books:ach_batch_sent", args=[batch.pk]), {"sent_on": today.isoformat()}, **HX
+    )
+    assert sent.status_code == 403
+    batch.refresh_from_db()
+    assert batch.sent_on is None
+    queue = staff_client.get(reverse("books:ach") + "?status=batched")
+    assert queue.status_code == 200
+    assert reverse("books:ach_batch_file", args=[batch.pk]) not in queue.content.decode()

@@ -392,21 +392,18 @@ _FILE_RESPONSE = {
 
 @router.get(
     "/ach-batches/{int:batch_id}/file",
-    response={**ERRORS},
+    response={403: ErrorOut, **ERRORS},
     url_name="ach_batch_file",
     openapi_extra=_FILE_RESPONSE,
 )
 def ach_batch_file(request: HttpRequest, batch_id: Id) -> HttpResponse:
-    """The NACHA file, byte for byte as it was made."""
+    """The NACHA file, byte for byte as it was made. Accountant or above (403); each
+    download is audited."""
+    ctx = context(request)
     batch = get_or_404(_batches(request), batch_id)
-    return nacha_response(batch)
-
-
-def nacha_response(batch: AchBatch) -> HttpResponse:
-    response = HttpResponse(
-        batch.file_text.encode("ascii"), content_type="text/plain; charset=us-ascii"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{service.ach_batch_filename(batch)}"'
+    name, text = service.ach_batch_download(firm=ctx.firm, actor=ctx.user, batch_id=batch.pk)
+    response = HttpResponse(text.encode("ascii"), content_type="text/plain; charset=us-ascii")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     patch_cache_control(response, private=True, no_store=True)
     return response
 
@@ -418,7 +415,9 @@ class SentIn(In):
 SENT_DEFAULTS = SentIn()
 
 
-@router.post("/ach-batches/{int:batch_id}/sent", response={200: AchBatchOut, **ERRORS})
+@router.post(
+    "/ach-batches/{int:batch_id}/sent", response={200: AchBatchOut, 403: ErrorOut, **ERRORS}
+)
 @idempotent
 def ach_batch_sent(
     request: HttpRequest, batch_id: Id, payload: SentIn = SENT_DEFAULTS

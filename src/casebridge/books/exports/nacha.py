@@ -159,11 +159,13 @@ def build(
     created_at: dt.datetime,
     file_id_modifier: str,
     offset: Offset | None = None,
+    first_trace: int = 1,
 ) -> NachaFile:
     """The NACHA file of ``batches`` (each one SEC code). With ``offset`` (a balanced
     file) every batch with credits ends with a debit of their total to the firm's own
-    account, and its service class is 200; else 220. Trace numbers run 1, 2, ... through
-    the file after the originating DFI's eight digits."""
+    account, and its service class is 200; else 220. Trace numbers run ``first_trace``,
+    the next... through the file after the originating DFI's eight digits (unique per ODFI
+    per day across the firm's files, ADR 0050)."""
     if file_id_modifier not in FILE_ID_MODIFIERS:
         raise NachaError(f"file ID modifier {file_id_modifier!r} is not A-Z or 0-9")
     odfi = origin.originating_dfi
@@ -185,7 +187,7 @@ def build(
         )
     ]
     traces: dict[Hashable, str] = {}
-    sequence = 0
+    sequence = first_trace - 1
     file_hash = file_debit = file_credit = file_entries = 0
     for number, batch in enumerate(batches, start=1):
         entries = list(batch.entries)

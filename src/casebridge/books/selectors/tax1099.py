@@ -5,6 +5,8 @@ marked 1099-eligible, **printed** (issued) in the year: ``Check.printed_on`` dec
 year, since a check is paid when it is issued, not when it was requested or cleared. A
 queued check has not been paid; a voided check never counts (also one voided in a later
 year: it is taken off the year it was printed in). Operating and trust checks count alike.
+A payment by ACH (ADR 0046) is never printed: it counts in the year its NACHA file was
+sent (``AchPayment.sent_on``), while sent; returned or cancelled, never (ADR 0050).
 
 Per payee and form/box the year's total is reportable when it is at or above that year's
 threshold (:class:`TaxThreshold`; a year without rows uses the latest earlier year's,
@@ -18,10 +20,11 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from casebridge.books import crypto
 from casebridge.books.models import (
+    AchStatus,
     CheckStatus,
     Firm,
     PaymentTaxReport,
@@ -183,9 +186,19 @@ def payee_report(*, firm: Firm, year: int) -> Report1099:
         PaymentTaxReport.objects.filter(
             firm=firm,
             contact__tax_payee__is_1099=True,
-            payment__status=CheckStatus.PRINTED,
-            payment__printed_on__gte=dt.date(year, 1, 1),
-            payment__printed_on__lte=dt.date(year, 12, 31),
+        )
+        .filter(
+            Q(
+                payment__status=CheckStatus.PRINTED,
+                payment__printed_on__gte=dt.date(year, 1, 1),
+                payment__printed_on__lte=dt.date(year, 12, 31),
+            )
+            # an ACH payment is never printed: it is paid when its file is sent (ADR 0050)
+            | Q(
+                payment__ach_payment__status=AchStatus.SENT,
+                payment__ach_payment__sent_on__gte=dt.date(year, 1, 1),
+                payment__ach_payment__sent_on__lte=dt.date(year, 12, 31),
+            )
         )
         .values("contact_id", "box")
         .annotate(total=Sum("payment__amount_cents"), payments=Count("pk"))

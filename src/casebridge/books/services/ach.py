@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from casebridge.books.audit import books_audit, books_audit_many
@@ -64,6 +66,8 @@ MAX_PAYMENTS_PER_FILE = 1000
 ACCOUNT_NUMBER_MAX = 17
 #: How far ahead an effective entry date may be (banks warehouse a file some days at most).
 MAX_DAYS_TO_EFFECTIVE = 30
+#: The most one entry detail record takes: ten digits of cents ($99,999,999.99).
+MAX_ENTRY_CENTS = 9_999_999_999
 
 
 def _admin_of(firm: Firm, actor: User | None, what: str) -> None:
@@ -339,6 +343,15 @@ def disbursements_find_or_create(
                     field="payee_contact",
                 ),
             )
+        if d.request.amount_cents > MAX_ENTRY_CENTS:
+            raise _refused_at(
+                i,
+                ValidationFailed(
+                    f"an ACH payment is at most {format_cents(MAX_ENTRY_CENTS)} (ten digits in "
+                    "the NACHA entry): pay more by check or by wire",
+                    field="amount",
+                ),
+            )
         if d.payee_contact_id not in names:
             raise _refused_at(
                 i, ValidationFailed("payee contact not found in this firm", field="payee_contact")
@@ -357,9 +370,9 @@ def disbursements_find_or_create(
         firm=firm, actor=actor, requests=[d.request for d in requests]
     )
     found_ids = [check.pk for check, created in results if not created]
-    paid_by_ach = set(
+    paid_by_ach = dict(
         AchPayment.objects.filter(disbursement_id__in=found_ids).values_list(
-            "disbursement_id", flat=True
+            "disbursement_id", "payee_account__contact_id"
         )
     )
     new: list[AchPayment] = []
@@ -375,6 +388,18 @@ def disbursements_find_or_create(
                         field="external_ref",
                         check_id=check.pk,
                         differing=["method"],
+                    ),
+                )
+            if d.method == "ach" and paid_by_ach[check.pk] != d.payee_contact_id:
+                raise _refused_at(
+                    i,
+                    ExternalRefConflict(
+                        f"external_ref {check.external_ref!r} is already check {check.pk}, "
+                        "paid by ACH to another payee contact; a new payment needs a new "
+                        "external_ref",
+                        field="external_ref",
+                        check_id=check.pk,
+                        differing=["payee_contact_id"],
                     ),
                 )
             continue
@@ -459,7 +484,10 @@ def ach_batch_create(
     the firm's, is drawn on another bank account or is no longer queued (already in a
     file: the same payment never goes in two files). The effective entry date is not
     before today and in the firm's window. Locks: the payments' rows in id order, then the
-    bank account FOR NO KEY UPDATE (ADR 0012's order: documents, then the counter)."""
+    bank account FOR NO KEY UPDATE, then the firm FOR NO KEY UPDATE (ADR 0012's order:
+    documents, then the counters; the firm's row serialises the file ID modifiers and trace
+    numbers shared by its bank accounts, ADR 0050). Accountant or above."""
+    require_role(actor, CORRECTIONS, doing="Making an ACH file")
     ids = list(payment_ids)
     if not ids and not include_prenotes:
         raise ValidationFailed("choose at least one queued ACH payment", field="payment_ids")
@@ -510,10 +538,18 @@ def ach_batch_create(
                 field="payment_ids",
                 index=i,
             )
+        if not payment.payee_account.is_active:
+            raise ValidationFailed(
+                f"ACH payment {pk} to {payment.disbursement.payee} goes to bank details that "
+                "were replaced since it was requested: cancel it and request it again to pay "
+                "the new details",
+                field="payment_ids",
+                index=i,
+            )
         payments.append(payment)
     prenotes = (
         list(
-            PayeeBankAccount.objects.select_for_update()
+            PayeeBankAccount.objects.select_for_update(of=("self",))
             .select_related("contact")
             .filter(firm=firm, is_active=True, prenote_status=PrenoteStatus.PENDING)
             .order_by("pk")
@@ -537,12 +573,32 @@ def ach_batch_create(
         )
 
     bank = BankAccount.objects.select_for_update(no_key=True).get(pk=bank.pk)
-    used = AchBatch.objects.filter(bank_account=bank, created_on=today).count()
-    if used >= len(nacha.FILE_ID_MODIFIERS):
+    Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)
+    odfi = settings.immediate_destination[:8]
+    todays = AchBatch.objects.filter(firm=firm, created_on=today)
+    used = set(
+        todays.filter(
+            Q(
+                immediate_destination=settings.immediate_destination,
+                immediate_origin=settings.immediate_origin,
+            )
+            | Q(immediate_destination__isnull=True, bank_account=bank)
+        ).values_list("file_id_modifier", flat=True)
+    )
+    free = [m for m in nacha.FILE_ID_MODIFIERS if m not in used]
+    if not free:
         raise Conflict(
-            f"{bank.name} already has {used} ACH files today, the most one day takes",
+            f"{len(used)} ACH files to {settings.immediate_destination_name} from "
+            f"{settings.immediate_origin} were made today, the most one day takes",
             field="bank_account",
         )
+    modifier = free[0]
+    last_trace = (
+        todays.filter(Q(odfi=odfi) | Q(odfi__isnull=True, bank_account=bank)).aggregate(
+            last=Max(Coalesce("trace_last", "entry_count"))
+        )["last"]
+        or 0
+    )
     by_sec: dict[str, list[nacha.Entry]] = {"PPD": [], "CCD": []}
     for account in prenotes:
         by_sec[account.sec_code].append(
@@ -569,31 +625,41 @@ def ach_batch_create(
             )
         )
     now = clock.now()
-    built = nacha.build(
-        origin=nacha.Origin(
-            immediate_destination=settings.immediate_destination,
-            immediate_destination_name=settings.immediate_destination_name,
-            immediate_origin=settings.immediate_origin,
-            immediate_origin_name=settings.immediate_origin_name,
-            company_name=settings.company_name,
-            company_id=settings.company_id,
-            originating_dfi=settings.immediate_destination[:8],
-        ),
-        batches=[nacha.Batch(sec, entries) for sec, entries in by_sec.items() if entries],
-        effective_date=effective_date,
-        created_at=timezone.localtime(now),
-        file_id_modifier=nacha.FILE_ID_MODIFIERS[used],
-        offset=offset,
-    )
+    try:
+        built = nacha.build(
+            origin=nacha.Origin(
+                immediate_destination=settings.immediate_destination,
+                immediate_destination_name=settings.immediate_destination_name,
+                immediate_origin=settings.immediate_origin,
+                immediate_origin_name=settings.immediate_origin_name,
+                company_name=settings.company_name,
+                company_id=settings.company_id,
+                originating_dfi=settings.immediate_destination[:8],
+            ),
+            batches=[nacha.Batch(sec, entries) for sec, entries in by_sec.items() if entries],
+            effective_date=effective_date,
+            created_at=timezone.localtime(now),
+            file_id_modifier=modifier,
+            offset=offset,
+            first_trace=last_trace + 1,
+        )
+    except nacha.NachaError as exc:
+        raise ValidationFailed(
+            f"these payments do not fit one NACHA file: {exc}", field="payment_ids"
+        ) from None
     try:
         with transaction.atomic():
             batch = AchBatch.objects.create(
                 firm=firm,
                 bank_account=bank,
                 effective_date=effective_date,
-                file_id_modifier=nacha.FILE_ID_MODIFIERS[used],
+                file_id_modifier=modifier,
                 created_on=today,
-                file_text=built.text,
+                file_ciphertext=encrypt(built.text),
+                immediate_destination=settings.immediate_destination,
+                immediate_origin=settings.immediate_origin,
+                odfi=odfi,
+                trace_last=last_trace + built.entry_count,
                 entry_count=built.entry_count,
                 prenote_count=len(prenotes),
                 total_credit_cents=built.total_credit_cents,
@@ -644,11 +710,40 @@ def ach_batch_filename(batch: AchBatch) -> str:
     return f"ach-{batch.bank_account_id}-{batch.created_on:%Y%m%d}-{batch.file_id_modifier}.txt"
 
 
+def ach_batch_text(batch: AchBatch) -> str:
+    """The NACHA file's text as it was made (decrypted; never logged or audited)."""
+    return decrypt(batch.file_ciphertext)
+
+
+def ach_batch_download(*, firm: Firm, actor: User | None, batch_id: int) -> tuple[str, str]:
+    """The file name and text of a NACHA file, for its download: accountant or above (it
+    holds the payees' account numbers); each download audited (who, which file; never the
+    content)."""
+    require_role(actor, CORRECTIONS, doing="Downloading an ACH file")
+    batch = AchBatch.objects.filter(firm=firm, pk=batch_id).first()
+    if batch is None:
+        raise ValidationFailed("ACH file not found in this firm", field="batch")
+    text = ach_batch_text(batch)
+    name = ach_batch_filename(batch)
+    books_audit(
+        firm_id=firm.pk,
+        action="download",
+        entity_type="ach_batch",
+        entity_id=batch.pk,
+        actor=actor,
+        summary=f"NACHA file {batch.file_id_modifier} of {batch.created_on.isoformat()} downloaded",
+        after={"file_name": name},
+    )
+    return name, text
+
+
 @transaction.atomic
 def ach_batch_mark_sent(
     *, firm: Firm, actor: User | None, batch_id: int, sent_on: dt.date | None = None
 ) -> AchBatch:
-    """The file went to the bank: its batched payments become ``sent`` (audited). Once."""
+    """The file went to the bank: its batched payments become ``sent`` (audited). Once.
+    Accountant or above."""
+    require_role(actor, CORRECTIONS, doing="Marking an ACH file sent")
     batch = AchBatch.objects.select_for_update().filter(firm=firm, pk=batch_id).first()
     if batch is None:
         raise ValidationFailed("ACH file not found in this firm", field="batch")
@@ -720,13 +815,23 @@ def ach_payment_return(
             f"ACH payment {payment.pk} is {payment.get_status_display().lower()}: only a "
             "payment in a file can be returned"
         )
+    before = payment.status
     day = returned_on or clock.today()
+    batch = AchBatch.objects.get(pk=payment.batch_id or 0)
+    made = batch.sent_on or batch.created_on
+    if day < made:
+        raise ValidationFailed(
+            f"the return date {day.isoformat()} is before the file was "
+            f"{'sent' if batch.sent_on else 'made'} ({made.isoformat()})",
+            field="returned_on",
+        )
     check_void_locked(
         firm=firm,
         actor=actor,
         check=_check_locked(payment),
         void_date=returned_on,
         reason=f"ACH return: {reason}",
+        returned=True,
     )
     payment.status = AchStatus.RETURNED
     payment.returned_on = day
@@ -740,7 +845,7 @@ def ach_payment_return(
         actor=actor,
         summary=f"ACH payment to {payment.disbursement.payee} for "
         f"{format_cents(payment.disbursement.amount_cents)} returned: {reason}",
-        before={"status": "sent"},
+        before={"status": before},
         after={"status": "returned", "returned_on": day, "reason": reason},
     )
     return payment

@@ -887,14 +887,23 @@ def check_void(
 
 
 def check_void_locked(
-    *, firm: Firm, actor: User | None, check: Check, void_date: dt.date | None, reason: str
+    *,
+    firm: Firm,
+    actor: User | None,
+    check: Check,
+    void_date: dt.date | None,
+    reason: str,
+    returned: bool = False,
 ) -> Check:
     """Void ``check``, whose row the caller holds (FOR UPDATE, with its entry selected):
     the reversal, the status and the audit of :func:`check_void`, without its role check
-    and lookup. Also the ACH payments' cancel and return (services/ach.py)."""
+    and lookup. Also the ACH payments' cancel and return (services/ach.py). ``returned``:
+    the bank returned the money (an ACH return), so a payment that cleared is reversed
+    anyway, the reversal a new open item for the bank's return credit (ADR 0050)."""
     if check.status == CheckStatus.VOIDED:
         raise Conflict(f"check {check.pk} is already void")
-    _refuse_if_cleared(check, "voided")
+    if not returned:
+        _refuse_if_cleared(check, "voided")
     date = void_date or clock.today()
     if date < check.request_date:
         raise ValidationFailed("the void date cannot be before the check's date", field="void_date")

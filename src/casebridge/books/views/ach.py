@@ -34,7 +34,7 @@ from casebridge.books.models import (
     File,
     PayeeBankAccount,
 )
-from casebridge.books.roles import CORRECTIONS
+from casebridge.books.roles import CORRECTIONS, has_role
 from casebridge.books.services import ach as ach_services
 from casebridge.books.services.checks import CheckRequest
 from casebridge.books.views.checks import _ids
@@ -87,11 +87,13 @@ def ach_view(request: HttpRequest) -> HttpResponse:
             "page": paginate(request, payments),
             "batches": batches,
             "payees": [(p, ach_services.payee_bank_view(p)) for p in payees],
+            # the file's download and Mark sent: accountant or above (ADR 0050)
+            "can_send": has_role(books_user(request), CORRECTIONS),
         },
     )
 
 
-@books_login_required()
+@books_login_required(role=CORRECTIONS, doing="Making an ACH file")
 @require_http_methods(["GET", "POST"])
 def ach_batch_create_view(request: HttpRequest) -> HttpResponse:
     """Make ACH file: the queued payments ticked (one bank account) become one NACHA file."""
@@ -161,22 +163,20 @@ def ach_batch_create_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@books_login_required()
+@books_login_required(role=CORRECTIONS, doing="Downloading an ACH file")
 @require_http_methods(["GET"])
 def ach_batch_file_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The NACHA file, byte for byte as it was made."""
-    batch = get_object_or_404(AchBatch, firm=books_user(request).firm, pk=pk)
-    response = HttpResponse(
-        batch.file_text.encode("ascii"), content_type="text/plain; charset=us-ascii"
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{ach_services.ach_batch_filename(batch)}"'
-    )
+    """The NACHA file, byte for byte as it was made (audited)."""
+    me = books_user(request)
+    batch = get_object_or_404(AchBatch, firm=me.firm, pk=pk)
+    name, text = ach_services.ach_batch_download(firm=me.firm, actor=me, batch_id=batch.pk)
+    response = HttpResponse(text.encode("ascii"), content_type="text/plain; charset=us-ascii")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     patch_cache_control(response, private=True, no_store=True)
     return response
 
 
-@books_login_required()
+@books_login_required(role=CORRECTIONS, doing="Marking an ACH file sent")
 @require_http_methods(["GET", "POST"])
 def ach_batch_sent_view(request: HttpRequest, pk: int) -> HttpResponse:
     me = books_user(request)
