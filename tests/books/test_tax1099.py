@@ -319,7 +319,9 @@ def test_the_prior_year_counts_its_own_check_against_600(firm, year_of_payments)
     assert _totals(report) == {"Dr. Rivera": [("MISC-6", 88_800, 1, True)]}
 
 
-def test_a_payee_no_longer_1099_eligible_leaves_the_report(firm, admin, year_of_payments):
+def test_a_payee_un_marked_later_keeps_its_reported_payments_flagged(firm, admin, year_of_payments):
+    """Un-marking a payee in January must not drop a year already paid from its filing:
+    each payment reported on a 1099 still counts, and the line says why."""
     hale = year_of_payments["hale"]
     service.tax_payee_save(
         firm=firm,
@@ -330,7 +332,13 @@ def test_a_payee_no_longer_1099_eligible_leaves_the_report(firm, admin, year_of_
         tin=None,
         **ADDRESS,
     )
-    assert "Hale Investigations" not in _totals(payee_report(firm=firm, year=2026))
+    report = payee_report(firm=firm, year=2026)
+    assert _totals(report)["Hale Investigations"] == [("NEC-1", 200_000, 1, True)]
+    line = next(line for line in report.lines if line.name == "Hale Investigations")
+    assert line.warnings == [
+        "No longer marked 1099-eligible: the payments reported on a 1099 still count "
+        "(change a check's 1099 to leave it out)"
+    ]
 
 
 def test_a_voided_check_cannot_be_reported_and_staff_cannot_report(

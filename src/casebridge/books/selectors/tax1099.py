@@ -104,6 +104,8 @@ class PayeeLine:
     tin_masked: str
     address_complete: bool
     boxes: list[BoxTotal]
+    #: the contact is no longer marked 1099-eligible; the payments reported still count
+    unmarked: bool = False
 
     @property
     def reportable(self) -> bool:
@@ -120,6 +122,11 @@ class PayeeLine:
             out.append("No TIN: ask for a W-9 before filing")
         if self.reportable and not self.address_complete:
             out.append("No complete mailing address")
+        if self.unmarked:
+            out.append(
+                "No longer marked 1099-eligible: the payments reported on a 1099 still count "
+                "(change a check's 1099 to leave it out)"
+            )
         return out
 
 
@@ -183,10 +190,9 @@ def payee_report(*, firm: Firm, year: int) -> Report1099:
     check_year(year)
     threshold_year, thresholds = thresholds_for(year)
     sums = (
-        PaymentTaxReport.objects.filter(
-            firm=firm,
-            contact__tax_payee__is_1099=True,
-        )
+        # each payment reported decides: a payee un-marked later keeps its reported
+        # payments (a year already paid is filed whole), flagged on its line
+        PaymentTaxReport.objects.filter(firm=firm)
         .filter(
             Q(
                 payment__status=CheckStatus.PRINTED,
@@ -229,6 +235,7 @@ def payee_report(*, firm: Firm, year: int) -> Report1099:
                 payee.address_line1 and payee.city and payee.state and payee.zip_code
             ),
             boxes=sorted(by_contact[payee.contact_id], key=lambda b: order.index(b.box)),
+            unmarked=not payee.is_1099,
         )
         for payee in payees
     ]
