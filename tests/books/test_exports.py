@@ -6,18 +6,21 @@ expiry."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+import os
 
 import openpyxl
 import pytest
+from django.db import connections
 from django.test import Client
 
 from casebridge.books.exports import jobs
 from casebridge.books.models import Check, ExportJob, ExportJobStatus, Role, User
 from casebridge.books.selectors import reports
 from casebridge.books.services import auth
-from casebridge.core import clock
-from casebridge.core.errors import ValidationFailed
+from casebridge.core import clock, tabular
+from casebridge.core.errors import Conflict, ValidationFailed
 from tests.books.api.conftest import BASE, issue_token
 from tests.books.ledger_helpers import books_open, deposit, trust_check
 from tests.books.web.conftest import sign_in
@@ -233,3 +236,154 @@ def test_the_beancount_api_answers_a_job_for_a_large_range(client, accountant, b
     job.refresh_from_db()
     assert job.status == ExportJobStatus.DONE
     assert jobs.job_path(job).read_text().startswith("; The books of Smith Personal Injury LLP")
+
+
+# --- review fixes (ADR 0051) ---
+
+
+@pytest.fixture
+def huey_immediate():
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    try:
+        yield
+    finally:
+        HUEY.immediate = False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_queued_from_the_screen_and_the_api_is_run_by_the_worker(
+    client, accountant, books, huey_immediate
+):
+    sign_in(client, accountant)
+    asked = client.get("/books/exports/gl-postings/", {"format": "csv", "background": "1"})
+    assert asked.status_code == 302
+    api = client.get(
+        f"{BASE}/exports/trial-balance",
+        {"format": "csv", "background": "true"},
+        headers={"Authorization": f"Bearer {issue_token('smith-pi', accountant.email)}"},
+    )
+    assert api.status_code == 202
+    for job in ExportJob.objects.order_by("pk"):
+        assert job.status == ExportJobStatus.DONE
+        assert jobs.job_path(job) is not None
+    assert ExportJob.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_beancount_job_records_its_progress_outside_the_exports_snapshot(
+    accountant, books, monkeypatch
+):
+    monkeypatch.setattr(tabular, "PROGRESS_EVERY", 5)
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report=jobs.BEANCOUNT, fmt="", params={}
+    )
+    monkeypatch.setattr(
+        jobs.beancount_module, "chunked", functools.partial(jobs.beancount_module.chunked, size=200)
+    )
+    reader = connections.create_connection("default")  # another session, as the screen's
+    seen: list[int] = []
+    update = jobs._Progress.__call__
+
+    def spy(self, done):
+        update(self, done)
+        with reader.cursor() as cursor:  # committed at once, while the export still reads
+            cursor.execute("SELECT rows_done FROM books_exportjob WHERE id = %s", [job.pk])
+            seen.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(jobs._Progress, "__call__", spy)
+    try:
+        jobs.export_job_run(job.pk)
+    finally:
+        reader.close()
+    job.refresh_from_db()
+    assert (job.status, job.failure) == (ExportJobStatus.DONE, "")
+    assert job.rows_done == jobs.job_path(job).read_text().count("\n") == 30
+    assert len(seen) >= 3
+    assert seen == sorted(seen) and seen[0] >= 5 and 0 not in seen
+
+
+def test_a_failed_job_leaves_no_partial_file(accountant, books, monkeypatch):
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+
+    def half_written(path, *args, **kwargs):
+        path.write_text("Date,Entry\r\n")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(jobs, "write_file", half_written)
+    jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == ExportJobStatus.FAILED
+    assert list((jobs.exports_dir() / str(books.pk)).iterdir()) == []
+
+
+def test_a_failed_job_on_a_folder_it_cannot_make_is_failed_not_left_running(
+    accountant, books, monkeypatch, tmp_path
+):
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(jobs, "exports_dir", lambda: blocker)
+    jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.failure) == (ExportJobStatus.FAILED, "the export stopped: NotADirectoryError")
+
+
+def test_the_sweep_removes_stale_partials_and_fails_jobs_queued_for_a_day(accountant, books):
+    folder = jobs.exports_dir() / str(books.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    stale, fresh = folder / ".1-a.csv.part", folder / ".2-b.csv.part"
+    stale.write_text("x")
+    fresh.write_text("x")
+    old = stale.stat().st_mtime - jobs.STALE.total_seconds() - 60
+    os.utime(stale, (old, old))
+    lost = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    ExportJob.objects.filter(pk=lost.pk).update(created_at=clock.now() - dt.timedelta(days=1, seconds=1))
+    recent = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    assert jobs.export_jobs_expire() == (0, 1)
+    lost.refresh_from_db()
+    assert (lost.status, lost.failure) == (
+        ExportJobStatus.FAILED,
+        "the export was never started: try it again",
+    )
+    assert ExportJob.objects.get(pk=recent.pk).status == ExportJobStatus.QUEUED
+    assert (stale.exists(), fresh.exists()) == (False, True)
+
+
+def test_a_fourth_pending_export_of_one_user_is_refused(client, accountant, books):
+    for _ in range(3):
+        jobs.export_job_create(
+            firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+        )
+    with pytest.raises(Conflict, match="already have 3 exports queued or running"):
+        jobs.export_job_create(
+            firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+        )
+    refused = client.get(
+        f"{BASE}/exports/trial-balance",
+        {"background": "true"},
+        headers={"Authorization": f"Bearer {issue_token('smith-pi', accountant.email)}"},
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["field"] == "background"
+    assert ExportJob.objects.count() == 3
+
+
+def test_a_retry_only_puts_a_failed_job_back(accountant, books):
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJobStatus.FAILED, failure="lost")
+    jobs.export_job_retry(firm=books, actor=accountant, job_id=job.pk)
+    with pytest.raises(ValidationFailed, match="only a failed export"):
+        jobs.export_job_retry(firm=books, actor=accountant, job_id=job.pk)
+    assert ExportJob.objects.get(pk=job.pk).status == ExportJobStatus.QUEUED
