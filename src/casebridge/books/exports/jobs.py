@@ -34,12 +34,12 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from casebridge.books.exports import beancount as beancount_module
-from casebridge.books.exports.tables import Report, export_format, report_for
+from casebridge.books.exports.tables import Report, check_size, export_format, report_for
 from casebridge.books.models import ExportJob, ExportJobStatus, Firm, Posting, User
-from casebridge.core import clock, timezones
-from casebridge.core import tabular
+from casebridge.core import clock, tabular, timezones
 from casebridge.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from casebridge.core.tabular import Format, Table, write_file
+from casebridge.core.text import file_name_part
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def _title_and_check(
     entry = report_for(report)
     entry.check_access(actor)
     chosen = export_format(entry, fmt)
-    entry.build(firm, params)  # refuses a bad parameter; reads no rows
+    check_size(entry.build(firm, params), chosen)  # refuses a bad parameter; reads no rows
     return entry.title, chosen
 
 
@@ -222,6 +222,9 @@ def _fail(job: ExportJob, reason: str) -> None:
     )
 
 
+_PROGRESS_SQL = "UPDATE books_exportjob SET rows_done = %s WHERE id = %s"
+
+
 class _Progress:
     """Records a job's ``rows_done``. When the worker's connection holds no transaction
     as the job starts (always, in the worker), through a second, short-lived connection in
@@ -241,9 +244,8 @@ class _Progress:
             return
         if self._db is None:
             self._db = connections.create_connection(DEFAULT_DB_ALIAS)
-        table = self._db.ops.quote_name(ExportJob._meta.db_table)
         with self._db.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET rows_done = %s WHERE id = %s", [done, self.job_id])
+            cursor.execute(_PROGRESS_SQL, [done, self.job_id])
 
     def close(self) -> None:
         if self._db is not None:
@@ -290,7 +292,7 @@ def _write(job: ExportJob, folder: Path, progress: _Progress) -> tuple[str, int]
     table: Table = report.build(job.firm, params)
     if table.count is not None:
         ExportJob.objects.filter(pk=job.pk).update(rows_total=table.count())
-    name = f"{table.filename}.{fmt.value}"
+    name = f"{file_name_part(table.filename)}.{fmt.value}"
     partial = folder / f".{job.pk}-{name}.part"
     rows = _partial_removed(
         partial,
