@@ -306,7 +306,8 @@ def test_a_beancount_job_records_its_progress_outside_the_exports_snapshot(
     assert seen[0] >= 5
 
 
-def test_a_failed_job_leaves_no_partial_file(accountant, books, monkeypatch):
+def test_a_failed_job_leaves_no_partial_file(accountant, books, monkeypatch, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
     job = jobs.export_job_create(
         firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
     )
@@ -339,7 +340,10 @@ def test_a_failed_job_on_a_folder_it_cannot_make_is_failed_not_left_running(
     )
 
 
-def test_the_sweep_removes_stale_partials_and_fails_jobs_queued_for_a_day(accountant, books):
+def test_the_sweep_removes_stale_partials_and_fails_jobs_queued_for_a_day(
+    accountant, books, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
     folder = jobs.exports_dir() / str(books.pk)
     folder.mkdir(parents=True, exist_ok=True)
     stale, fresh = folder / ".1-a.csv.part", folder / ".2-b.csv.part"

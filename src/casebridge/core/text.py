@@ -138,7 +138,7 @@ def file_name_part(text: str, *, fallback: str = "x") -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     out: list[str] = []
     for char in folded:
-        if char.isalnum() or char in "._-":
+        if char.isalnum() or char in "._":
             out.append(char)
         elif out and out[-1] != "-":
             out.append("-")
