@@ -6,20 +6,24 @@ expiry."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+import os
 
 import openpyxl
 import pytest
+from django.db import connections
 from django.test import Client
 
 from casebridge.books.exports import jobs
-from casebridge.books.models import Check, ExportJob, ExportJobStatus, Role, User
+from casebridge.books.models import Check, Contact, ExportJob, ExportJobStatus, Role, User
 from casebridge.books.selectors import reports
-from casebridge.books.services import auth
-from casebridge.core import clock
-from casebridge.core.errors import ValidationFailed
+from casebridge.books.services import ach, auth
+from casebridge.core import clock, tabular
+from casebridge.core.errors import Conflict, ValidationFailed
 from tests.books.api.conftest import BASE, issue_token
 from tests.books.ledger_helpers import books_open, deposit, trust_check
+from tests.books.test_ach import pay_by_ach
 from tests.books.web.conftest import sign_in
 from tests.conftest import PASSWORD
 
@@ -233,3 +237,229 @@ def test_the_beancount_api_answers_a_job_for_a_large_range(client, accountant, b
     job.refresh_from_db()
     assert job.status == ExportJobStatus.DONE
     assert jobs.job_path(job).read_text().startswith("; The books of Smith Personal Injury LLP")
+
+
+# --- review fixes (ADR 0051) ---
+
+
+@pytest.fixture
+def huey_immediate():
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    try:
+        yield
+    finally:
+        HUEY.immediate = False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_queued_from_the_screen_and_the_api_is_run_by_the_worker(
+    client, accountant, books, huey_immediate
+):
+    sign_in(client, accountant)
+    asked = client.get("/books/exports/gl-postings/", {"format": "csv", "background": "1"})
+    assert asked.status_code == 302
+    api = client.get(
+        f"{BASE}/exports/trial-balance",
+        {"format": "csv", "background": "true"},
+        headers={"Authorization": f"Bearer {issue_token('smith-pi', accountant.email)}"},
+    )
+    assert api.status_code == 202
+    for job in ExportJob.objects.order_by("pk"):
+        assert job.status == ExportJobStatus.DONE
+        assert jobs.job_path(job) is not None
+    assert ExportJob.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_beancount_job_records_its_progress_outside_the_exports_snapshot(
+    accountant, books, monkeypatch
+):
+    monkeypatch.setattr(tabular, "PROGRESS_EVERY", 5)
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report=jobs.BEANCOUNT, fmt="", params={}
+    )
+    monkeypatch.setattr(
+        jobs.beancount_module, "chunked", functools.partial(jobs.beancount_module.chunked, size=200)
+    )
+    reader = connections.create_connection("default")  # another session, as the screen's
+    seen: list[int] = []
+    update = jobs._Progress.__call__
+
+    def spy(self, done):
+        update(self, done)
+        with reader.cursor() as cursor:  # committed at once, while the export still reads
+            cursor.execute("SELECT rows_done FROM books_exportjob WHERE id = %s", [job.pk])
+            seen.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(jobs._Progress, "__call__", spy)
+    try:
+        jobs.export_job_run(job.pk)
+    finally:
+        reader.close()
+    job.refresh_from_db()
+    assert (job.status, job.failure) == (ExportJobStatus.DONE, "")
+    assert job.rows_done == jobs.job_path(job).read_text().count("\n") == 30
+    assert len(seen) >= 3
+    assert seen == sorted(seen)
+    assert seen[0] >= 5
+
+
+def test_a_failed_job_leaves_no_partial_file(accountant, books, monkeypatch, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+
+    def half_written(path, *args, **kwargs):
+        path.write_text("Date,Entry\r\n")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(jobs, "write_file", half_written)
+    jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == ExportJobStatus.FAILED
+    assert list((jobs.exports_dir() / str(books.pk)).iterdir()) == []
+
+
+def test_a_failed_job_on_a_folder_it_cannot_make_is_failed_not_left_running(
+    accountant, books, monkeypatch, tmp_path
+):
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(jobs, "exports_dir", lambda: blocker)
+    jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.failure) == (
+        ExportJobStatus.FAILED,
+        "the export stopped: NotADirectoryError",
+    )
+
+
+def test_the_sweep_removes_stale_partials_and_fails_jobs_queued_for_a_day(
+    accountant, books, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    folder = jobs.exports_dir() / str(books.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    stale, fresh = folder / ".1-a.csv.part", folder / ".2-b.csv.part"
+    stale.write_text("x")
+    fresh.write_text("x")
+    old = stale.stat().st_mtime - jobs.STALE.total_seconds() - 60
+    os.utime(stale, (old, old))
+    lost = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    ExportJob.objects.filter(pk=lost.pk).update(
+        created_at=clock.now() - dt.timedelta(days=1, seconds=1)
+    )
+    recent = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    assert jobs.export_jobs_expire() == (0, 1)
+    lost.refresh_from_db()
+    assert (lost.status, lost.failure) == (
+        ExportJobStatus.FAILED,
+        "the export was never started: try it again",
+    )
+    assert ExportJob.objects.get(pk=recent.pk).status == ExportJobStatus.QUEUED
+    assert (stale.exists(), fresh.exists()) == (False, True)
+
+
+def test_a_fourth_pending_export_of_one_user_is_refused(client, accountant, books):
+    for _ in range(3):
+        jobs.export_job_create(
+            firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+        )
+    with pytest.raises(Conflict, match="already have 3 exports queued or running"):
+        jobs.export_job_create(
+            firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+        )
+    refused = client.get(
+        f"{BASE}/exports/trial-balance",
+        {"background": "true"},
+        headers={"Authorization": f"Bearer {issue_token('smith-pi', accountant.email)}"},
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["field"] == "background"
+    assert ExportJob.objects.count() == 3
+
+
+def test_a_retry_only_puts_a_failed_job_back(accountant, books):
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportJobStatus.FAILED, failure="lost")
+    jobs.export_job_retry(firm=books, actor=accountant, job_id=job.pk)
+    with pytest.raises(ValidationFailed, match="only a failed export"):
+        jobs.export_job_retry(firm=books, actor=accountant, job_id=job.pk)
+    assert ExportJob.objects.get(pk=job.pk).status == ExportJobStatus.QUEUED
+
+
+def test_the_queued_checks_export_leaves_out_ach_payments_as_the_screen_does(
+    client, admin, books, trust, client_file
+):
+    maria = Contact.objects.get(firm=books, name="Maria Lopez")
+    ach.payee_bank_account_set(
+        firm=books,
+        actor=admin,
+        contact_id=maria.pk,
+        routing_number="026009593",
+        account_number="0012 3456-789",
+        account_type="checking",
+        holder_kind="person",
+    )
+    pay_by_ach(books, admin, trust, client_file, maria, 10_000)
+    response = sign_in(client, admin).get("/books/exports/checks/", {"status": "queued"})
+    lines = [line for line in body(response).decode().split("\r\n") if line]
+    assert len(lines) == 2
+    assert ",Maria Lopez,300.00," in lines[1]
+
+
+def test_the_audit_trail_goes_to_a_job_when_large_and_a_long_pdf_is_refused(
+    client, admin, books, trust, monkeypatch
+):
+    from casebridge.books.exports import tables
+    from casebridge.books.views import exports as views
+
+    assert tables.report_for("trust-journal").large
+    monkeypatch.setattr(views, "INLINE_MAX_ROWS", 1)
+    sign_in(client, admin)
+    asked = client.get("/books/exports/audit-trail/", {"format": "csv"})
+    assert asked.status_code == 302
+    job = ExportJob.objects.get()
+    assert job.report == "audit-trail"
+    monkeypatch.setattr(tables, "PDF_MAX_ROWS", 1)  # its two postings
+    refused = client.get(
+        "/books/exports/trust-journal/", {"format": "pdf", "bank_account": trust.pk}
+    )
+    assert refused.status_code == 422
+    assert b"export this one as CSV or XLSX" in refused.content
+    api = client.get(
+        f"{BASE}/exports/trust-journal",
+        {"format": "pdf", "bank_account": trust.pk},
+        headers={"Authorization": f"Bearer {issue_token('smith-pi', admin.email)}"},
+    )
+    assert api.status_code == 422
+    assert api.json()["error"]["field"] == "format"
+    assert ExportJob.objects.count() == 1
+
+
+def test_a_download_name_never_carries_a_quote_nor_a_slash(books):
+    from casebridge.core.tabular import Column, Format, Table
+    from casebridge.web.exports import export_response
+
+    table = Table(
+        title="Client trust ledger",
+        columns=[Column("Memo")],
+        rows=[("x",)],
+        filename='client-ledger-F"2026/07\r\n-2026-01-31',
+    )
+    response = export_response(table, Format.CSV)
+    assert response["Content-Disposition"] == (
+        'attachment; filename="client-ledger-F-2026-07-2026-01-31.csv"'
+    )

@@ -164,3 +164,21 @@ def test_pdf_repeats_the_header_on_each_page_and_ends_with_the_totals(tmp_path):
     total = next(line for line in last if line.strip().startswith("Total"))
     assert total.split() == ["Total", "$7,260.00"]  # 100 * (1 + ... + 120) cents
     assert "Payee 120" in pages[-1]
+
+
+def test_a_long_pdf_cell_is_cut_from_an_estimate_not_a_character_at_a_time(monkeypatch):
+    from casebridge.core import tabular as tab
+
+    table = tab.Table(title="T", subtitle="", columns=[tab.Column("Memo")], rows=[], filename="t")
+    pdf = tab._TablePDF(table)
+    pdf.set_font(pdf.family, "", 8)
+    measured: list[str] = []
+    width_of = pdf.get_string_width
+    monkeypatch.setattr(
+        pdf, "get_string_width", lambda s, *a, **k: measured.append(s) or width_of(s, *a, **k)
+    )
+    cut = pdf._fit("x" * 100_000, 40)
+    assert cut.endswith("…")
+    assert pdf.get_string_width(cut) <= 38
+    assert width_of(cut[:-1] + "x…") > 38  # as long as fits
+    assert len(measured) < 10

@@ -299,9 +299,14 @@ class _TablePDF(FPDF):
         self.set_font(self.family, "", 8)
 
     def _fit(self, text: str, width: float) -> str:
-        if self.get_string_width(text) <= width - 2:
+        """``text`` cut to ``width`` with an ellipsis: first sliced to an estimate (the
+        width of its characters on average), then a character at a time (a few)."""
+        room = width - 2
+        full = self.get_string_width(text)
+        if full <= room:
             return text
-        while text and self.get_string_width(text + "…") > width - 2:
+        text = text[: int(len(text) * room / full) + 1]
+        while text and self.get_string_width(text + "…") > room:
             text = text[:-1]
         return text + "…"
 

@@ -128,3 +128,18 @@ def pdf_text(text: str) -> str:
         base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
         out.append(base if base and all(ord(c) < 256 for c in base) else "?")
     return "".join(out)
+
+
+def file_name_part(text: str, *, fallback: str = "x") -> str:
+    """``text`` as part of a download's file name: accents folded to ASCII, every run of
+    characters other than letters, digits, ``.``, ``_`` and ``-`` a single hyphen (so no
+    quote, slash or control character reaches a ``Content-Disposition`` header or a
+    path), no hyphen or dot at either end; ``fallback`` when nothing is left."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    out: list[str] = []
+    for char in folded:
+        if char.isalnum() or char in "._":
+            out.append(char)
+        elif out and out[-1] != "-":
+            out.append("-")
+    return "".join(out).strip("-.") or fallback

@@ -10,6 +10,7 @@ import tempfile
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_cache_control
+from django.utils.http import content_disposition_header
 
 from casebridge.core.tabular import (
     CONTENT_TYPES,
@@ -19,12 +20,13 @@ from casebridge.core.tabular import (
     pdf_bytes,
     xlsx_write,
 )
+from casebridge.core.text import file_name_part
 
 
 def export_response(
     table: Table, fmt: Format, *, bom: bool = False
 ) -> HttpResponse | StreamingHttpResponse | FileResponse:
-    name = f"{table.filename}.{fmt.value}"
+    name = f"{file_name_part(table.filename)}.{fmt.value}"
     response: HttpResponse | StreamingHttpResponse | FileResponse
     if fmt is Format.CSV:
         response = StreamingHttpResponse(
@@ -38,6 +40,6 @@ def export_response(
         response = FileResponse(spool, content_type=CONTENT_TYPES[fmt])
     else:
         response = HttpResponse(pdf_bytes(table), content_type=CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
     patch_cache_control(response, private=True, no_store=True)
     return response

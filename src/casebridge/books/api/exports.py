@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field
 from casebridge.books.api.security import context
 from casebridge.books.exports import jobs
 from casebridge.books.exports.beancount import beancount_export, chunked, download_name
-from casebridge.books.exports.tables import export_format, report_for
+from casebridge.books.exports.tables import check_size, export_format, report_for
 from casebridge.books.models import ExportJob
 from casebridge.core.api.schemas import ERRORS, Clean
 from casebridge.core.errors import NotFound
@@ -196,6 +196,7 @@ def report_export(
     fmt = export_format(entry, params.format)
     query = _params(request)
     table = entry.build(ctx.firm, query)
+    check_size(table, fmt)
     if params.background or (
         entry.large and table.count is not None and table.count() > INLINE_MAX_ROWS
     ):

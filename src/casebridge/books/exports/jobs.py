@@ -25,18 +25,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from casebridge.books.exports import beancount as beancount_module
-from casebridge.books.exports.tables import Report, export_format, report_for
+from casebridge.books.exports.tables import Report, check_size, export_format, report_for
 from casebridge.books.models import ExportJob, ExportJobStatus, Firm, Posting, User
-from casebridge.core import clock, timezones
-from casebridge.core.errors import DomainError, NotFound, ValidationFailed
+from casebridge.core import clock, tabular, timezones
+from casebridge.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from casebridge.core.tabular import Format, Table, write_file
+from casebridge.core.text import file_name_part
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,10 @@ log = logging.getLogger(__name__)
 KEEP = dt.timedelta(days=7)
 #: A job running longer than this without progress is taken for dead.
 STALE = dt.timedelta(hours=6)
+#: A job still queued after this was lost (the worker never took it): failed.
+QUEUED_MAX = dt.timedelta(days=1)
+#: Jobs one user may have queued or running at once.
+MAX_PENDING_PER_USER = 3
 BEANCOUNT = "beancount"
 
 _enqueue: Callable[[int], None] | None = None
@@ -71,7 +78,7 @@ def _title_and_check(
     entry = report_for(report)
     entry.check_access(actor)
     chosen = export_format(entry, fmt)
-    entry.build(firm, params)  # refuses a bad parameter; reads no rows
+    check_size(entry.build(firm, params), chosen)  # refuses a bad parameter; reads no rows
     return entry.title, chosen
 
 
@@ -111,6 +118,17 @@ def export_job_create(
 ) -> ExportJob:
     clean = {k: str(v) for k, v in params.items() if k not in ("format", "page")}
     title, chosen = _title_and_check(firm, actor, report, fmt, clean)
+    pending = ExportJob.objects.filter(
+        firm=firm,
+        requested_by=actor,
+        status__in=(ExportJobStatus.QUEUED, ExportJobStatus.RUNNING),
+    ).count()
+    if pending >= MAX_PENDING_PER_USER:
+        raise Conflict(
+            f"you already have {pending} exports queued or running: "
+            "wait for one to finish before asking for another",
+            field="background",
+        )
     job = ExportJob.objects.create(
         firm=firm,
         requested_by=actor,
@@ -137,13 +155,16 @@ def export_job_retry(*, firm: Firm, actor: User, job_id: int) -> ExportJob:
         raise NotFound("no such export of yours", field="job")
     if job.status != ExportJobStatus.FAILED:
         raise ValidationFailed("only a failed export can be tried again", field="job")
-    ExportJob.objects.filter(pk=job.pk).update(
+    again = ExportJob.objects.filter(pk=job.pk, status=ExportJobStatus.FAILED).update(
         status=ExportJobStatus.QUEUED,
         failure="",
         rows_done=0,
         started_at=None,
         finished_at=None,
+        created_at=clock.now(),
     )
+    if not again:  # tried again meanwhile, or expired
+        raise ValidationFailed("only a failed export can be tried again", field="job")
     _ask(job.pk)
     job.refresh_from_db()
     return job
@@ -166,10 +187,11 @@ def export_job_run(job_id: int) -> None:
         return
     job = ExportJob.objects.select_related("firm", "requested_by").get(pk=job_id)
     folder = exports_dir() / str(job.firm_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    progress = _Progress(job.pk)
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         with timezones.firm_zone(job.firm.time_zone):
-            name, rows = _write(job, folder)
+            name, rows = _write(job, folder, progress)
     except DomainError as exc:
         _fail(job, exc.message)
         return
@@ -177,6 +199,8 @@ def export_job_run(job_id: int) -> None:
         log.exception("export job %s failed", job_id)
         _fail(job, f"the export stopped: {type(exc).__name__}")
         return
+    finally:
+        progress.close()
     now = clock.now()
     ExportJob.objects.filter(pk=job_id).update(
         status=ExportJobStatus.DONE,
@@ -198,12 +222,48 @@ def _fail(job: ExportJob, reason: str) -> None:
     )
 
 
-def _write(job: ExportJob, folder: Path) -> tuple[str, int]:
+_PROGRESS_SQL = "UPDATE books_exportjob SET rows_done = %s WHERE id = %s"
+
+
+class _Progress:
+    """Records a job's ``rows_done``. When the worker's connection holds no transaction
+    as the job starts (always, in the worker), through a second, short-lived connection in
+    autocommit, never the export's: the Beancount export reads inside a REPEATABLE READ
+    READ ONLY transaction on PostgreSQL (an UPDATE there is refused) and a read
+    transaction on SQLite (an UPDATE there would take the write lock until the export
+    ends). When the caller already holds a transaction (a test), through it."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.aside = not connection.in_atomic_block
+        self._db: BaseDatabaseWrapper | None = None
+
+    def __call__(self, done: int) -> None:
+        if not self.aside:
+            ExportJob.objects.filter(pk=self.job_id).update(rows_done=done)
+            return
+        if self._db is None:
+            self._db = connections.create_connection(DEFAULT_DB_ALIAS)
+        with self._db.cursor() as cursor:
+            cursor.execute(_PROGRESS_SQL, [done, self.job_id])
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _partial_removed(partial: Path, write: Callable[[], int]) -> int:
+    """``write()`` into ``partial``; the partial file removed should it fail."""
+    try:
+        return write()
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _write(job: ExportJob, folder: Path, progress: _Progress) -> tuple[str, int]:
     """Write the file under a temporary name, then rename it; (its name, rows)."""
-
-    def progress(done: int) -> None:
-        ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
-
     params: dict[str, str] = dict(job.params)
     if job.report == BEANCOUNT:
         start, end = _beancount_range(params)
@@ -212,13 +272,18 @@ def _write(job: ExportJob, folder: Path) -> tuple[str, int]:
         )
         name = beancount_module.download_name(job.firm, start, end)
         partial = folder / f".{job.pk}-{name}.part"
-        done = 0
-        with partial.open("wb") as out:
-            for chunk in beancount_module.chunked(lines):
-                out.write(chunk)
-                done += chunk.count(b"\n")
-                if done // 10_000 != (done - chunk.count(b"\n")) // 10_000:
-                    progress(done)
+
+        def write_lines() -> int:
+            done, every = 0, tabular.PROGRESS_EVERY
+            with partial.open("wb") as out:
+                for chunk in beancount_module.chunked(lines):
+                    out.write(chunk)
+                    done += chunk.count(b"\n")
+                    if done // every != (done - chunk.count(b"\n")) // every:
+                        progress(done)
+            return done
+
+        done = _partial_removed(partial, write_lines)
         os.replace(partial, folder / f"{job.pk}-{name}")
         return name, done
     report: Report = report_for(job.report)
@@ -227,16 +292,20 @@ def _write(job: ExportJob, folder: Path) -> tuple[str, int]:
     table: Table = report.build(job.firm, params)
     if table.count is not None:
         ExportJob.objects.filter(pk=job.pk).update(rows_total=table.count())
-    name = f"{table.filename}.{fmt.value}"
+    name = f"{file_name_part(table.filename)}.{fmt.value}"
     partial = folder / f".{job.pk}-{name}.part"
-    rows = write_file(partial, table, fmt, bom=params.get("bom") == "1", progress=progress)
+    rows = _partial_removed(
+        partial,
+        lambda: write_file(partial, table, fmt, bom=params.get("bom") == "1", progress=progress),
+    )
     os.replace(partial, folder / f"{job.pk}-{name}")
     return name, rows
 
 
 def export_jobs_expire() -> tuple[int, int]:
-    """Delete expired exports (file and row) and fail the jobs a dead worker left
-    running; (deleted, failed)."""
+    """Delete expired exports (file and row), fail the jobs a dead worker left running
+    and those queued for longer than :data:`QUEUED_MAX` (a lost enqueue), and remove the
+    partial files older than :data:`STALE` a killed worker left; (deleted, failed)."""
     now = clock.now()
     deleted = 0
     for job in ExportJob.objects.filter(expires_at__lt=now).iterator():
@@ -252,4 +321,24 @@ def export_jobs_expire() -> tuple[int, int]:
         finished_at=now,
         expires_at=now + KEEP,
     )
+    failed += ExportJob.objects.filter(
+        status=ExportJobStatus.QUEUED, created_at__lt=now - QUEUED_MAX
+    ).update(
+        status=ExportJobStatus.FAILED,
+        failure="the export was never started: try it again",
+        finished_at=now,
+        expires_at=now + KEEP,
+    )
+    _stale_partials_remove()
     return deleted, failed
+
+
+def _stale_partials_remove() -> None:
+    """The ``.part`` files not written to for :data:`STALE` (their worker died)."""
+    oldest = time.time() - STALE.total_seconds()
+    for partial in exports_dir().glob("*/.*.part"):
+        try:
+            if partial.stat().st_mtime < oldest:
+                partial.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue

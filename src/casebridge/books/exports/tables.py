@@ -57,6 +57,7 @@ from casebridge.core import clock
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.models import AuditEvent
 from casebridge.core.tabular import Column, Format, Kind, Table
+from casebridge.core.text import file_name_part
 
 Params = Mapping[str, str]
 #: Rows fetched per round trip of a streamed query.
@@ -159,7 +160,7 @@ def client_ledger(firm: Firm, params: Params) -> Table:
             for ledger in ledgers
             for line in ledger.lines
         ],
-        filename=f"client-ledger-{file.number}-{as_of.isoformat()}",
+        filename=f"client-ledger-{file_name_part(file.number)}-{as_of.isoformat()}",
     )
 
 
@@ -289,7 +290,11 @@ def checks(firm: Firm, params: Params) -> Table:
             f"status must be one of {', '.join(CheckStatus.values)}", field="status"
         )
     order = ("request_date", "pk") if status == CheckStatus.QUEUED else ("-request_date", "-pk")
-    rows = Check.objects.filter(firm=firm, status=status).order_by(*order).values_list(
+    # as the Checks screen: a queued check paid by ACH is in the ACH queue, never printed
+    printable = Check.objects.filter(firm=firm).exclude(
+        status=CheckStatus.QUEUED, ach_payment__isnull=False
+    )
+    rows = printable.filter(status=status).order_by(*order).values_list(
         "check_number", "request_date", "bank_account__name", "file__number", "payee",
         "amount_cents", "memo", "printed_on", "voided_on",
     )  # fmt: skip
@@ -434,6 +439,7 @@ def audit_log(firm: Firm, params: Params) -> Table:
             )
         ),
         filename=f"audit-trail-{clock.today().isoformat()}",
+        count=events.count,
     )
 
 
@@ -591,7 +597,7 @@ REPORTS: dict[str, Report] = {
     for r in [
         Report("trial-balance", "Trial balance", trial_balance, AUDITOR),
         Report("client-ledger", "Client trust ledger", client_ledger, AUDITOR),
-        Report("trust-journal", "Trust account journal", trust_journal, AUDITOR),
+        Report("trust-journal", "Trust account journal", trust_journal, AUDITOR, large=True),
         Report("reconciliation", "Three-way reconciliation", reconciliation, AUDITOR),
         Report("profit-and-loss", "Profit and loss", profit_and_loss, AUDITOR),
         Report("balance-sheet", "Balance sheet", balance_sheet, AUDITOR),
@@ -615,6 +621,19 @@ def report_for(key: str) -> Report:
     if report is None:
         raise ValidationFailed(f"no report {key!r}; one of {', '.join(REPORTS)}", field="report")
     return report
+
+
+#: Rows above which a PDF is refused: fpdf2 builds the whole document in memory.
+PDF_MAX_ROWS = 20_000
+
+
+def check_size(table: Table, fmt: Format) -> None:
+    """A PDF of more than :data:`PDF_MAX_ROWS` rows refused (422 on ``format``)."""
+    if fmt is Format.PDF and table.count is not None and table.count() > PDF_MAX_ROWS:
+        raise ValidationFailed(
+            f"a PDF holds at most {PDF_MAX_ROWS:,} rows: export this one as CSV or XLSX",
+            field="format",
+        )
 
 
 def export_format(report: Report, value: str | None) -> Format:

@@ -34,7 +34,7 @@ from django.views.decorators.http import require_POST
 from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.exports import jobs
 from casebridge.books.exports.beancount import beancount_export, chunked, download_name
-from casebridge.books.exports.tables import export_format, report_for
+from casebridge.books.exports.tables import check_size, export_format, report_for
 from casebridge.books.forms import DateInput
 from casebridge.books.models import ExportJob, ExportJobStatus, Role
 from casebridge.core.errors import DomainError, PermissionDenied, ValidationFailed
@@ -126,6 +126,7 @@ def report_export_view(
     try:
         fmt = export_format(entry, params.get("format"))
         table = entry.build(user.firm, params)
+        check_size(table, fmt)
         background = params.get("background") == "1" or (
             entry.large and table.count is not None and table.count() > INLINE_MAX_ROWS
         )
