@@ -154,7 +154,7 @@ def test_the_bulk_menu_puts_send_first_and_void_last_below_a_line(
     page = text(paralegal_client.get(reverse("cases:costs_management")))
     menu = page[page.index('id="bulk-menu"') : page.index("</ul>", page.index('id="bulk-menu"'))]
     labels = re.findall(r'role="(?:menuitem|separator)"[^>]*>([^<]*)<', menu)
-    assert labels == ["Send to the books", "Export CSV", "", "Void selected"]
+    assert labels == ["Send to the books", "Export CSV", "Export Excel (XLSX)", "", "Void selected"]
     assert '<li role="separator" class="menu-separator"></li>' in menu
 
 
