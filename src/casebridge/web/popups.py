@@ -139,9 +139,15 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
-    """``candidate`` when it is a URL on this site, else ``default``."""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """``candidate`` when it is a path on this site (``/...``), else ``default``: a bare
+    word would be read by ``redirect`` as a URL name (a 500), and a full address is never
+    what a form of ours sends."""
+    if (
+        candidate
+        and candidate.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return default
