@@ -47,6 +47,18 @@ def test_the_queue_has_three_tabs_with_counts(admin_client, queued):
     assert "Medical Lien Co" in text(junk)
 
 
+def test_a_queued_checks_print_and_void_stay_in_its_row(admin_client, queued):
+    """The day's work is printing: a queued check's two actions are buttons in the row,
+    not behind its overflow menu (a third, the 1099, is on the printed tab)."""
+    html = text(admin_client.get(reverse("books:checks")))
+    row = html[html.index(f'id="check-{queued[0].pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "<details" not in row
+    assert ">Print</a>" in row
+    assert ">Void</a>" in row
+    assert ">1099</a>" not in row
+
+
 def test_print_defaults_to_the_banks_next_number(admin_client, trust, queued):
     BankAccount.objects.filter(pk=trust.pk).update(next_check_number=5001)
     html = text(admin_client.get(reverse("books:check_print", args=[queued[0].pk]), **HX))
