@@ -182,6 +182,7 @@ GET_PAGES = [
         ],
     ),
     ("cases:client_trust", ["tab", "page"]),
+    ("cases:client_trust_export", ["tab", "bom", "page"]),
     ("cases:settings_users", ["page"]),
 ]
 

@@ -149,12 +149,15 @@ def case_rule_findings(case: Case) -> list[RuleFinding]:
     return findings
 
 
-def limitation_rules(firm: Firm) -> list[LimitationRule]:
-    return list(
-        LimitationRule.objects.filter(firm=firm).order_by(
-            "-is_active", "state", "claim_type", "rule_type", "effective_from", "pk"
-        )
+def limitation_rules_queryset(firm: Firm) -> QuerySet[LimitationRule]:
+    """The firm's rules as Account Settings lists them (and exports them): active first."""
+    return LimitationRule.objects.filter(firm=firm).order_by(
+        "-is_active", "state", "claim_type", "rule_type", "effective_from", "pk"
     )
+
+
+def limitation_rules(firm: Firm) -> list[LimitationRule]:
+    return list(limitation_rules_queryset(firm))
 
 
 # --- Home ----------------------------------------------------------------------------------

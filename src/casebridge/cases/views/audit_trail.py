@@ -1,17 +1,16 @@
 """The audit trail on screen (issue 16): a case's Activity tab and the firm-wide list at
 ``/cases/audit/`` (firm administrators and the administration settings permission),
 newest first, filtered by user, kind of record, action, dates on the firm's clock, case
-and words of the summary; walked by keyset (Newest / Next), and exported as CSV, streamed
-so memory stays flat however long the list."""
+and words of the summary; walked by keyset (Newest / Next), and exported as CSV or XLSX
+(the Export menu), read in chunks so memory stays flat however long the list."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any, cast
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from casebridge.cases.auth import (
@@ -33,13 +32,15 @@ from casebridge.cases.selectors.audit_trail import (
 from casebridge.core import clock, timezones
 from casebridge.core.api.schemas import PageIn, keyset_page
 from casebridge.core.errors import ValidationFailed
-from casebridge.core.text import csv_cell
+from casebridge.core.tabular import Column, Format, Table
+from casebridge.web.exports import export_response
 from casebridge.web.paging import cursor_param
 
 from .cases import case_context, case_of
 
 PER_PAGE = 50
-CSV_HEADER = ["When", "Who", "Action", "Record", "Summary", "Before and after"]
+#: The columns of the CSV and XLSX exports.
+EXPORT_COLUMNS = ("When", "Who", "Action", "Record", "Summary", "Before and after")
 
 
 class AuditFilterForm(forms.Form):
@@ -98,7 +99,7 @@ def _page(request: HttpRequest, firm: Firm, case: Case | None) -> dict[str, Any]
             "rows": [],
             "next_url": "",
             "newest_url": "",
-            "export_query": _query_url(request, cursor=None),
+            "export_query": _query_url(request, cursor=None).removeprefix("?"),
             "page_error": "Correct the filters to see the events.",
         }
     qs = audit_events(firm=firm, filters=filters, case=case)
@@ -115,7 +116,7 @@ def _page(request: HttpRequest, firm: Firm, case: Case | None) -> dict[str, Any]
         "rows": audit_rows(firm=firm, events=events),
         "next_url": _query_url(request, cursor=next_cursor) if next_cursor else "",
         "newest_url": _query_url(request, cursor=None) if cursor else "",
-        "export_query": _query_url(request, cursor=None),
+        "export_query": _query_url(request, cursor=None).removeprefix("?"),
         "page_error": error,
     }
 
@@ -143,20 +144,16 @@ def firm_audit_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    """A file whose write hands the line back, so csv.writer yields lines to stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_response(
-    request: HttpRequest, firm: Firm, case: Case | None, name: str
-) -> HttpResponse | StreamingHttpResponse:
+def audit_export(
+    request: HttpRequest, fmt: Format, *, case: Case | None = None
+) -> HttpResponse | StreamingHttpResponse | FileResponse:
+    """The events the screen's filters select (a case's, or the firm's) as CSV or XLSX,
+    read in chunks, on the firm's clock; a bad filter is a 400 naming it and exports
+    nothing (else it would export every event of the firm)."""
+    firm = cases_user(request).firm
     form = AuditFilterForm(request.GET or None, firm=firm)
     filters = form.filters()
     if filters is None:
-        # one bad filter would otherwise export every event of the firm
         reasons = "; ".join(
             f"{form.fields[name].label if name in form.fields else name}: "
             + " ".join(str(e) for e in errors)
@@ -169,38 +166,40 @@ def _csv_response(
         )
     qs = audit_events(firm=firm, filters=filters, case=case)
     zone = firm.time_zone
-    writer = csv.writer(_Echo())
 
-    def lines() -> Iterator[str]:
-        # streamed after the view returns: the firm's clock is set again for the rows
+    def rows() -> Iterator[tuple[str, ...]]:
+        # a CSV streams after the view returns: the firm's clock is set again for the rows
         with timezones.firm_zone(zone):
-            yield writer.writerow(CSV_HEADER)
             for row in iter_audit_rows(firm=firm, queryset=qs):
-                yield writer.writerow(
-                    [
-                        csv_cell(row.when),
-                        csv_cell(row.who),
-                        csv_cell(row.action_label),
-                        csv_cell(row.entity_label),
-                        csv_cell(row.summary),
-                        csv_cell(row.changes_text),
-                    ]
+                yield (
+                    row.when,
+                    row.who,
+                    row.action_label,
+                    row.entity_label,
+                    row.summary,
+                    row.changes_text,
                 )
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{clock.today():%Y-%m-%d}.csv"'
-    return response
+    name = f"audit-trail-case-{case.number}" if case is not None else "audit-trail"
+    table = Table(
+        title=f"Audit trail, case {case.number}" if case is not None else "Audit trail",
+        subtitle=firm.name,
+        columns=[Column(title) for title in EXPORT_COLUMNS],
+        rows=rows(),
+        filename=f"{name}-{clock.today():%Y-%m-%d}",
+    )
+    return export_response(table, fmt, bom=request.GET.get("bom") == "1")
 
 
 def _case_audit_export(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
-    me = cases_user(request)
-    case = case_of(request, pk)
-    return _csv_response(request, me.firm, case, f"audit-trail-case-{case.number}")
+    """``/cases/<pk>/audit/export.csv``: kept for the links and scripts that use it; the
+    Export menu's ``/cases/export/cases/<pk>/audit/`` offers XLSX too."""
+    return audit_export(request, Format.CSV, case=case_of(request, pk))
 
 
 def _firm_audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    me = cases_user(request)
-    return _csv_response(request, me.firm, None, "audit-trail")
+    """``/cases/audit/export.csv``, kept as the case's is."""
+    return audit_export(request, Format.CSV)
 
 
 # The guards are typed for HttpResponse views; they hand back whatever the view answers,

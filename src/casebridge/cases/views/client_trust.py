@@ -6,6 +6,7 @@ there and buttons (:func:`casebridge.cases.extensions.trust_case_extras`)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from casebridge.cases import extensions
 from casebridge.cases.auth import cases_login_required, cases_user
-from casebridge.cases.models import Case, Deposit, TrustItem, TrustItemStatus
+from casebridge.cases.models import Case, Deposit, Firm, TrustItem, TrustItemStatus
 from casebridge.web.paging import PER_PAGE_SHORT, first_tab_with_work, paginate_numbered
 
 TABS = (
@@ -26,19 +27,26 @@ TABS = (
 WORK_TABS = (TrustItemStatus.STAGED, TrustItemStatus.TO_BE_DISBURSED)
 
 
-@cases_login_required
-@require_GET
-def client_trust_view(request: HttpRequest) -> HttpResponse:
-    firm = cases_user(request).firm
+def trust_tab(request: HttpRequest, firm: Firm) -> tuple[TrustItemStatus, dict[str, int]]:
+    """The tab asked for (``?tab=``) and each tab's count of cases; without a tab asked
+    for, the first with work (Disbursed is done, so never opened on). The screen and its
+    export read the tab alike."""
     counts = TrustItem.objects.filter(firm=firm).aggregate(
         **{status: Count("case", distinct=True, filter=Q(status=status)) for status, _ in TABS}
     )
-    # without a tab asked for: the first with work (Disbursed is done, so never opened on)
     tab = request.GET.get("tab") or first_tab_with_work(
         counts, WORK_TABS, default=TrustItemStatus.STAGED
     )
     if tab not in dict(TABS):
         tab = TrustItemStatus.STAGED
+    return TrustItemStatus(tab), counts
+
+
+@cases_login_required
+@require_GET
+def client_trust_view(request: HttpRequest) -> HttpResponse:
+    firm = cases_user(request).firm
+    tab, counts = trust_tab(request, firm)
     cases = (
         Case.objects.filter(firm=firm, trust_items__status=tab)
         .distinct()
@@ -82,6 +90,7 @@ def client_trust_view(request: HttpRequest) -> HttpResponse:
         {
             "nav": "trust",
             "tab": tab,
+            "export_query": urlencode({"tab": tab}),
             "tabs": [(value, label, counts[value]) for value, label in TABS],
             "rows": rows,
             "pager": pager,

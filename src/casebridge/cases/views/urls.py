@@ -179,4 +179,18 @@ urlpatterns: list[URLPattern] = [
     # The lists exported (issue 15, ADR 0043)
     path("export/cases/", exports.cases_export_view, name="cases_export"),
     path("export/deadlines/", exports.deadlines_export_view, name="deadlines_export"),
+    path("export/client-trust/", exports.client_trust_export_view, name="client_trust_export"),
+    path("export/users/", exports.users_export_view, name="users_export"),
+    path("export/cost-codes/", exports.cost_codes_export_view, name="cost_codes_export"),
+    path(
+        "export/limitation-rules/",
+        exports.limitation_rules_export_view,
+        name="limitation_rules_export",
+    ),
+    path("export/audit/", exports.audit_trail_export_view, name="audit_trail_export"),
+    path(
+        "export/cases/<int:pk>/audit/",
+        exports.case_audit_trail_export_view,
+        name="case_audit_trail_export",
+    ),
 ]

@@ -114,11 +114,20 @@
   /* Menu buttons (the gear): aria-expanded, arrow keys, Escape, click outside. */
   function menuOf(button) { return doc.getElementById(button.getAttribute("aria-controls")); }
   function items(menu) { return Array.prototype.slice.call(menu.querySelectorAll("[role='menuitem']")); }
+  /* A menu opens under its button's right edge. A button at the left of a narrow window (a
+     page head's buttons wrapped under the heading on a phone) would open it past the
+     window's left edge, out of reach: it opens under the button's left edge instead. */
+  function keepInWindow(menu) {
+    if (menu.classList.contains("menu-left")) { return; }
+    menu.classList.remove("menu-from-left");
+    if (menu.getBoundingClientRect().left < 0) { menu.classList.add("menu-from-left"); }
+  }
   function setMenu(button, open, focusItem) {
     var menu = menuOf(button);
     if (!menu) { return; }
     button.setAttribute("aria-expanded", open ? "true" : "false");
     menu.hidden = !open;
+    if (open) { keepInWindow(menu); }
     if (open && focusItem) {
       var list = items(menu);
       if (list.length) { list[focusItem === "last" ? list.length - 1 : 0].focus(); }
