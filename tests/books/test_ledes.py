@@ -895,6 +895,11 @@ def test_a_lines_codes_are_set_afterwards_and_the_export_follows(
             },
         ),
     ]
+    # the same codes again: nothing written
+    invoices.invoice_line_codes_set(
+        firm=firm, actor=admin, invoice_id=invoice.pk, line_id=copies.pk, utbms_expense_code="E102"
+    )
+    assert changes.count() == 2
     # cleared: the defaults again
     invoices.invoice_line_codes_set(firm=firm, actor=admin, invoice_id=invoice.pk, line_id=fee.pk)
     assert codes() == [("", "", "E102"), ("L120", "A103", ""), ("", "", "E112")]
