@@ -11,8 +11,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 
-from casebridge.books.errors import AdminRequired, ValidationFailed
+from casebridge.books.errors import AdminRequired, Conflict, ValidationFailed
 from casebridge.books.exports import ledes
 from casebridge.books.exports.ledes import LedesInvoice, LedesLine, LedesRefused
 from casebridge.books.models import ActivityCode, InvoiceLine
@@ -556,7 +557,8 @@ def test_a_cost_whose_activity_code_has_no_utbms_code_is_named(
         ledes_service.invoices_ledes_export(firm=firm, actor=admin, invoice_ids=[invoice.pk])
     assert info.value.message == (
         "Invoice 1001, line 1 (Courier to court): its activity code COURIER has no UTBMS "
-        "expense code (Rates/Codes → Activity Code)"
+        "expense code, nor has the line (Invoice → the line's UTBMS codes, or Rates/Codes → "
+        "Activity Code)"
     )
 
 
@@ -623,3 +625,384 @@ def test_invoice_lines_keep_their_ids(ledes_ready, firm, admin, attorney, client
     before = list(InvoiceLine.objects.values_list("pk", "description", "amount_cents"))
     ledes_service.invoices_ledes_export(firm=firm, actor=admin, invoice_ids=[invoice.pk])
     assert list(InvoiceLine.objects.values_list("pk", "description", "amount_cents")) == before
+
+
+# --- a line's own UTBMS codes (ADR 0054) ---------------------------------------------------
+
+
+def coded_invoice(firm, admin, attorney, client_file):
+    """Six lines: fees with their own task and activity codes, with only a task code and
+    with none (the firm's L120 / A103), a cost with its own expense code (E115, though its
+    activity code is E101 Copying) and costs with none (their activity code's)."""
+    copying = ActivityCode.objects.get(firm=firm, code="E101")
+    court = ActivityCode.objects.get(firm=firm, code="E112")
+
+    def fee(day, description, cents, hours, **codes):
+        return LineSpec(
+            kind="fee",
+            description=description,
+            amount_cents=cents,
+            timekeeper_id=attorney.pk,
+            hours=Decimal(hours),
+            line_date=dt.date(2026, 2, day),
+            **codes,
+        )
+
+    def cost(day, description, cents, code, **codes):
+        return LineSpec(
+            kind="cost",
+            description=description,
+            amount_cents=cents,
+            activity_code_id=code.pk,
+            line_date=dt.date(2026, 2, day),
+            **codes,
+        )
+
+    return invoices.invoice_create(
+        firm=firm,
+        actor=admin,
+        file_id=client_file.pk,
+        invoice_date=D,
+        description="Pre-litigation work",
+        lines=[
+            cost(3, "Medical records copies", 12_550, copying),
+            fee(
+                10,
+                "Deposition of the truck driver",
+                120_000,
+                "3.00",
+                utbms_task_code="L330",
+                utbms_activity_code="A109",
+            ),
+            cost(11, "Deposition transcript", 61_240, copying, utbms_expense_code="E115"),
+            fee(20, "Demand package", 300_000, "7.50", utbms_task_code="L160"),
+            fee(25, "Client update call", 8_000, "0.20"),
+            cost(27, "Complaint filing fee", 43_500, court),
+        ],
+    )
+
+
+def test_the_exact_file_of_an_invoice_with_line_codes_and_defaults(
+    ledes_ready, firm, admin, attorney, client_file
+):
+    ledes_service.file_ledes_ids_save(
+        firm=firm,
+        actor=admin,
+        file_id=client_file.pk,
+        client_id="ACME-INS",
+        client_matter_id="CLM-778812",
+    )
+    invoice = coded_invoice(firm, admin, attorney, client_file)
+    exported = ledes_service.invoices_ledes_export(firm=firm, actor=admin, invoice_ids=[invoice.pk])
+    head = (
+        f"20260302|1001|ACME-INS|{client_file.number}|5452.90|20260203|20260227|Pre-litigation work"
+    )
+    tail = "|12-3456789"
+    assert exported.text == (
+        "LEDES1998B[]\r\n"
+        f"{HEADER}\r\n"
+        f"{head}|1|E|1.00|0.00|125.50|20260203||E101|||Medical records copies{tail}|"
+        "125.50|||CLM-778812[]\r\n"
+        f"{head}|2|F|3.00|0.00|1200.00|20260210|L330||A109|SS|Deposition of the truck driver"
+        f"{tail}|400.00|Smith, Sam|PT|CLM-778812[]\r\n"
+        f"{head}|3|E|1.00|0.00|612.40|20260211||E115|||Deposition transcript{tail}|"
+        "612.40|||CLM-778812[]\r\n"
+        f"{head}|4|F|7.50|0.00|3000.00|20260220|L160||A103|SS|Demand package{tail}|"
+        "400.00|Smith, Sam|PT|CLM-778812[]\r\n"
+        f"{head}|5|F|0.20|0.00|80.00|20260225|L120||A103|SS|Client update call{tail}|"
+        "400.00|Smith, Sam|PT|CLM-778812[]\r\n"
+        f"{head}|6|E|1.00|0.00|435.00|20260227||E112|||Complaint filing fee{tail}|"
+        "435.00|||CLM-778812[]\r\n"
+    )
+    rows = ledes.parse(exported.text)
+    assert sum(int(Decimal(r["LINE_ITEM_TOTAL"]) * 100) for r in rows) == 545_290
+    assert exported.total_cents == invoice.total_cents == 545_290
+
+
+def test_the_line_codes_are_kept_upper_cased_and_a_line_without_is_blank(
+    firm, admin, attorney, client_file
+):
+    invoice = invoices.invoice_create(
+        firm=firm,
+        actor=admin,
+        file_id=client_file.pk,
+        invoice_date=D,
+        lines=[
+            LineSpec(
+                kind="fee",
+                description="Mediation",
+                amount_cents=50_000,
+                timekeeper_id=attorney.pk,
+                utbms_task_code=" l160 ",
+                utbms_activity_code="a109",
+            ),
+            LineSpec(kind="fee", description="Call", amount_cents=5_000, timekeeper_id=attorney.pk),
+        ],
+    )
+    assert list(
+        invoice.lines.order_by("pk").values_list(
+            "utbms_task_code", "utbms_activity_code", "utbms_expense_code"
+        )
+    ) == [("L160", "A109", ""), ("", "", "")]
+
+
+FEE_LINE = {"kind": "fee", "description": "Intake", "amount_cents": 9_000}
+
+
+@pytest.mark.parametrize(
+    ("line", "message", "field"),
+    [
+        (
+            {**FEE_LINE, "utbms_task_code": "L999"},
+            "line 2: task code 'L999' is not in the UTBMS litigation code set (L110 to L530)",
+            "lines[1].utbms_task_code",
+        ),
+        (  # a phase heads its tasks and is not billed
+            {**FEE_LINE, "utbms_task_code": "L300"},
+            "line 2: task code 'L300' is not in the UTBMS litigation code set (L110 to L530)",
+            "lines[1].utbms_task_code",
+        ),
+        (  # a task code of another code set (bankruptcy)
+            {**FEE_LINE, "utbms_task_code": "B110"},
+            "line 2: task code 'B110' is not in the UTBMS litigation code set (L110 to L530)",
+            "lines[1].utbms_task_code",
+        ),
+        (
+            {**FEE_LINE, "utbms_activity_code": "A112"},
+            "line 2: activity code 'A112' is not a UTBMS activity code (A101 to A111)",
+            "lines[1].utbms_activity_code",
+        ),
+        (
+            {**FEE_LINE, "utbms_expense_code": "E101"},
+            "line 2: a fee line takes a UTBMS task and activity code, not an expense code",
+            "lines[1].utbms_expense_code",
+        ),
+        (
+            {
+                "kind": "cost",
+                "description": "Copies",
+                "amount_cents": 900,
+                "utbms_expense_code": "E125",
+            },
+            "line 2: expense code 'E125' is not a UTBMS expense code (E101 to E124)",
+            "lines[1].utbms_expense_code",
+        ),
+        (
+            {
+                "kind": "cost",
+                "description": "Copies",
+                "amount_cents": 900,
+                "utbms_task_code": "L110",
+            },
+            "line 2: a cost line takes a UTBMS expense code, not a task or activity code",
+            "lines[1].utbms_task_code",
+        ),
+        (
+            {
+                "kind": "cost",
+                "description": "Copies",
+                "amount_cents": 900,
+                "utbms_activity_code": "A101",
+            },
+            "line 2: a cost line takes a UTBMS expense code, not a task or activity code",
+            "lines[1].utbms_activity_code",
+        ),
+    ],
+)
+def test_an_unknown_code_or_one_of_the_other_kind_is_refused_naming_the_line_and_field(
+    firm, admin, attorney, client_file, line, message, field
+):
+    copying = ActivityCode.objects.get(firm=firm, code="E101")
+    who = {"timekeeper_id": attorney.pk} if line["kind"] == "fee" else {}
+    what = {"activity_code_id": copying.pk} if line["kind"] == "cost" else {}
+    with refused(ValidationFailed, code="validation_error") as info:
+        invoices.invoice_create(
+            firm=firm,
+            actor=admin,
+            file_id=client_file.pk,
+            invoice_date=D,
+            lines=[
+                LineSpec(**FEE_LINE, timekeeper_id=attorney.pk, utbms_task_code="L110"),
+                LineSpec(**line, **who, **what),
+            ],
+        )
+    assert (info.value.message, info.value.field) == (message, field)
+
+
+def test_a_lines_codes_are_set_afterwards_and_the_export_follows(
+    ledes_ready, firm, admin, attorney, client_file
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    invoices.invoice_finalise(firm=firm, actor=admin, invoice_id=invoice.pk)
+    fee, copies = (
+        invoice.lines.get(kind="fee"),
+        invoice.lines.get(description="Medical records copies"),
+    )
+    invoices.invoice_line_codes_set(
+        firm=firm,
+        actor=admin,
+        invoice_id=invoice.pk,
+        line_id=fee.pk,
+        utbms_task_code="L160",
+        utbms_activity_code="a103",
+    )
+    invoices.invoice_line_codes_set(
+        firm=firm, actor=admin, invoice_id=invoice.pk, line_id=copies.pk, utbms_expense_code="E102"
+    )
+
+    def codes():
+        rows = ledes.parse(
+            ledes_service.invoices_ledes_export(
+                firm=firm, actor=admin, invoice_ids=[invoice.pk]
+            ).text
+        )
+        return [
+            (r["LINE_ITEM_TASK_CODE"], r["LINE_ITEM_ACTIVITY_CODE"], r["LINE_ITEM_EXPENSE_CODE"])
+            for r in rows
+        ]
+
+    assert codes() == [("", "", "E102"), ("L160", "A103", ""), ("", "", "E112")]
+    changes = AuditEvent.objects.filter(entity_type="invoice", summary__contains="billed under")
+    assert [(e.summary, e.before, e.after) for e in changes.order_by("pk")] == [
+        (
+            "Invoice 1001, line 2 (Demand package | medical summary): billed under L160 / A103",
+            {
+                "line": fee.pk,
+                "utbms_task_code": "",
+                "utbms_activity_code": "",
+                "utbms_expense_code": "",
+            },
+            {
+                "line": fee.pk,
+                "utbms_task_code": "L160",
+                "utbms_activity_code": "A103",
+                "utbms_expense_code": "",
+            },
+        ),
+        (
+            "Invoice 1001, line 1 (Medical records copies): billed under E102",
+            {
+                "line": copies.pk,
+                "utbms_task_code": "",
+                "utbms_activity_code": "",
+                "utbms_expense_code": "",
+            },
+            {
+                "line": copies.pk,
+                "utbms_task_code": "",
+                "utbms_activity_code": "",
+                "utbms_expense_code": "E102",
+            },
+        ),
+    ]
+    # the same codes again: nothing written
+    invoices.invoice_line_codes_set(
+        firm=firm, actor=admin, invoice_id=invoice.pk, line_id=copies.pk, utbms_expense_code="E102"
+    )
+    assert changes.count() == 2
+    # cleared: the defaults again
+    invoices.invoice_line_codes_set(firm=firm, actor=admin, invoice_id=invoice.pk, line_id=fee.pk)
+    assert codes() == [("", "", "E102"), ("L120", "A103", ""), ("", "", "E112")]
+    assert changes.order_by("-pk").first().summary == (
+        "Invoice 1001, line 2 (Demand package | medical summary): billed under the defaults"
+    )
+
+
+def test_setting_a_lines_codes_is_refused_naming_the_field_and_writes_nothing(
+    firm, admin, attorney, client_file, other_firm
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    copies = invoice.lines.get(description="Medical records copies")
+    kept = list(
+        InvoiceLine.objects.values_list(
+            "pk", "utbms_task_code", "utbms_activity_code", "utbms_expense_code"
+        )
+    )
+    with refused(ValidationFailed, code="validation_error") as info:
+        invoices.invoice_line_codes_set(
+            firm=firm,
+            actor=admin,
+            invoice_id=invoice.pk,
+            line_id=copies.pk,
+            utbms_task_code="L110",
+            utbms_expense_code="E101",
+        )
+    assert (info.value.message, info.value.field) == (
+        "Invoice 1001, line 1 (Medical records copies): a cost line takes a UTBMS expense "
+        "code, not a task or activity code",
+        "utbms_task_code",
+    )
+    with refused(ValidationFailed, code="validation_error") as info:
+        invoices.invoice_line_codes_set(
+            firm=firm,
+            actor=admin,
+            invoice_id=invoice.pk,
+            line_id=copies.pk,
+            utbms_expense_code="E99",
+        )
+    assert (info.value.message, info.value.field) == (
+        "Invoice 1001, line 1 (Medical records copies): expense code 'E99' is not a UTBMS "
+        "expense code (E101 to E124)",
+        "utbms_expense_code",
+    )
+    with refused(ValidationFailed, code="validation_error") as info:
+        invoices.invoice_line_codes_set(
+            firm=other_firm, actor=None, invoice_id=invoice.pk, line_id=copies.pk
+        )
+    assert info.value.field == "invoice"
+    second = worked_invoice(firm, admin, attorney, client_file)
+    with refused(ValidationFailed, code="validation_error") as info:
+        invoices.invoice_line_codes_set(
+            firm=firm,
+            actor=admin,
+            invoice_id=second.pk,
+            line_id=copies.pk,
+            utbms_expense_code="E102",
+        )
+    assert (info.value.message, info.value.field) == (
+        f"invoice 1002 has no line {copies.pk}",
+        "line",
+    )
+    invoices.invoice_void(firm=firm, actor=admin, invoice_id=invoice.pk, reason="Wrong file")
+    with refused(Conflict, code="conflict") as info:
+        invoices.invoice_line_codes_set(
+            firm=firm,
+            actor=admin,
+            invoice_id=invoice.pk,
+            line_id=copies.pk,
+            utbms_expense_code="E102",
+        )
+    assert info.value.message == (
+        "Invoice 1001, line 1 (Medical records copies): the invoice is void; its lines' codes "
+        "no longer change"
+    )
+    assert [
+        row
+        for row in InvoiceLine.objects.values_list(
+            "pk", "utbms_task_code", "utbms_activity_code", "utbms_expense_code"
+        )
+        if row[0] in {r[0] for r in kept}
+    ] == kept
+
+
+@pytest.mark.parametrize(
+    ("kind", "codes"),
+    [
+        ("fee", {"utbms_task_code": "L999"}),
+        ("fee", {"utbms_activity_code": "A000"}),
+        ("fee", {"utbms_expense_code": "E101"}),
+        ("cost", {"utbms_expense_code": "E125"}),
+        ("cost", {"utbms_task_code": "L110"}),
+        ("cost", {"utbms_activity_code": "A101"}),
+    ],
+)
+def test_the_database_refuses_a_code_outside_its_set_or_of_the_other_kind(
+    firm, admin, attorney, client_file, kind, codes
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    line = invoice.lines.filter(kind=kind).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InvoiceLine.objects.filter(pk=line.pk).update(**codes)
+    assert InvoiceLine.objects.filter(pk=line.pk).values_list(
+        "utbms_task_code", "utbms_activity_code", "utbms_expense_code"
+    ).get() == ("", "", "")

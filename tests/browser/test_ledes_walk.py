@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from casebridge.books.exports import ledes
 from casebridge.books.models import ActivityCode
 from casebridge.books.services import invoices
+from casebridge.books.services import ledes as ledes_service
 from casebridge.books.services.invoices import LineSpec
 from tests.browser.screens import Walk
 from tests.browser.test_seed_books_setup import sign_in
@@ -108,4 +109,53 @@ def test_set_up_ledes_and_export_invoices(live_server, walk: Walk, admin, client
     with page.expect_download() as info:
         page.get_by_role("button", name="Export ticked as LEDES").click()
     assert info.value.suggested_filename == "LEDES1998B-invoice-1001.txt"
+    walk.done()
+
+
+def test_a_lines_utbms_codes_from_the_invoice_screen(
+    live_server, walk: Walk, firm, admin, attorney, client_file, invoice
+):
+    """ADR 0054: a fee line's own task and activity codes, set in its pop-up, replace the
+    firm's defaults in the LEDES file; the New invoice rows carry the three code columns."""
+    ledes_service.ledes_settings_save(
+        firm=firm,
+        actor=admin,
+        law_firm_id="12-3456789",
+        fee_task_code="L120",
+        fee_activity_code="A103",
+    )
+    ledes_service.timekeeper_ledes_save(
+        firm=firm, actor=admin, user_id=attorney.pk, timekeeper_id="SS", classification="PT"
+    )
+    page, base = walk.page, live_server.url
+    sign_in(page, base, admin.email, PASSWORD)
+    expect(page).to_have_url(f"{base}/books/")
+
+    page.goto(f"{base}/books/invoices/{invoice.pk}/")
+    walk.step("invoice-lines")
+    page.get_by_role("link", name="UTBMS codes of line 2, Demand package").click()
+    dialog = page.get_by_role("dialog", name="UTBMS codes: invoice 1001")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_text("Default: L120 / A103, the firm's LEDES fee codes.")).to_be_visible()
+    dialog.get_by_label("UTBMS task code").select_option("L160")
+    dialog.get_by_label("UTBMS activity code").select_option("A106")
+    walk.step("line-codes-popup")
+    dialog.get_by_role("button", name="Save").click()
+    expect(
+        page.get_by_text("Invoice 1001: “Demand package” is billed under L160 / A106.")
+    ).to_be_visible()
+    expect(page.get_by_role("cell", name="L160 / A106")).to_be_visible()
+    walk.step("line-codes-saved")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Export invoice 1001 as LEDES 1998B").click()
+    with open(info.value.path(), encoding="ascii", newline="") as kept:
+        rows = ledes.parse(kept.read())
+    assert [
+        (r["LINE_ITEM_TASK_CODE"], r["LINE_ITEM_ACTIVITY_CODE"], r["LINE_ITEM_EXPENSE_CODE"])
+        for r in rows
+    ] == [("", "", "E101"), ("L160", "A106", "")]
+
+    page.goto(f"{base}/books/invoices/new/")
+    expect(page.get_by_label("Line 1 UTBMS task code")).to_be_visible()
+    walk.step("new-invoice-rows")
     walk.done()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 
+from casebridge.books import utbms
 from casebridge.books.models import (
     AccountRole,
     AccountType,
@@ -21,6 +22,7 @@ from casebridge.books.models import (
     Firm,
     GLAccount,
     LedesClassification,
+    LineKind,
     PositivePayAmount,
     PositivePayColumn,
     PositivePayDateFormat,
@@ -475,6 +477,7 @@ class InvoiceAdvanceForm(forms.Form):
 
 #: How the journal and invoice services name a line in a refusal: "line 3: ...".
 _LINE = re.compile(r"^line (\d+): ")
+_LINE_FIELD = re.compile(r"^lines\[\d+\]\.(\w+)$")
 
 
 class LineRowsForm(forms.Form):
@@ -501,13 +504,16 @@ class LineRowsForm(forms.Form):
     def add_line_error(self, exc: DomainError) -> bool:
         """Show a service's refusal of its line ``k`` ("line k: ...", counting the rows
         filled in) beside the row the person typed it in, numbered as the screen numbers
-        it. False when the refusal names no line."""
+        it: beside the field the refusal names (``lines[k-1].<key>``, a key of the row),
+        else beside the row's first. False when the refusal names no line."""
         found = _LINE.match(exc.message)
         rows = self.filled_rows()
         if found is None or not 1 <= int(found[1]) <= len(rows):
             return False
         n = rows[int(found[1]) - 1][0]
-        self.add_error(f"{self.ROW_KEYS[0]}_{n}", f"Line {n}: {exc.message[found.end() :]}")
+        named = _LINE_FIELD.match(exc.field or "")
+        key = named[1] if named and named[1] in self.ROW_KEYS else self.ROW_KEYS[0]
+        self.add_error(f"{key}_{n}", f"Line {n}: {exc.message[found.end() :]}")
         return True
 
     def filled_rows(self) -> list[tuple[int, dict[str, Any]]]:
@@ -551,14 +557,73 @@ class JournalEntryForm(LineRowsForm):
         }
 
 
+#: an invoice line's own UTBMS codes (ADR 0054), as the service and the API name them
+UTBMS_KEYS = ("utbms_task_code", "utbms_activity_code", "utbms_expense_code")
+
+
+def _code_choices(codes: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    return [("", "Default"), *((code, f"{code} {name}") for code, name in codes)]
+
+
+def utbms_fields(label: str, *kinds: str) -> dict[str, forms.Field]:
+    """The UTBMS code fields of the line ``kinds`` (a fee's task and activity code, a
+    cost's expense code), each a choice of its code set or the default, labelled
+    ``label`` + what it is."""
+    fields: dict[str, forms.Field] = {}
+    if LineKind.FEE in kinds:
+        fields["utbms_task_code"] = forms.ChoiceField(
+            label=f"{label}UTBMS task code", required=False, choices=_code_choices(utbms.TASK_CODES)
+        )
+        fields["utbms_activity_code"] = forms.ChoiceField(
+            label=f"{label}UTBMS activity code",
+            required=False,
+            choices=_code_choices(utbms.ACTIVITY_CODES),
+        )
+    if LineKind.COST in kinds:
+        fields["utbms_expense_code"] = forms.ChoiceField(
+            label=f"{label}UTBMS expense code",
+            required=False,
+            choices=_code_choices(utbms.EXPENSE_CODES),
+        )
+    return fields
+
+
+class InvoiceLineCodesForm(forms.Form):
+    """Invoice -> a line's UTBMS codes: a fee line's task and activity code, a cost
+    line's expense code; "Default" leaves the line to the firm's LEDES fee codes (a fee) or
+    its activity code's UTBMS code (a cost)."""
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(utbms_fields("", kind))
+
+
 class InvoiceCreateForm(LineRowsForm):
     """A draft invoice typed by hand (the bridge creates the settlement's): the file (by
     number), its date and description, whether it is paid from the client's trust, and up
     to six lines: a fee (with its timekeeper, who must record time) or a cost (with its
     activity code)."""
 
-    ROW_KEYS = ("kind", "description", "amount", "timekeeper", "activity_code", "hours")
-    ROW_HEADINGS = ("Kind", "Description", "Amount", "Timekeeper", "Activity code", "Hours")
+    ROW_KEYS = (
+        "kind",
+        "description",
+        "amount",
+        "timekeeper",
+        "activity_code",
+        "hours",
+        *UTBMS_KEYS,
+    )
+    ROW_HEADINGS = (
+        "Kind",
+        "Description",
+        "Amount",
+        "Timekeeper",
+        "Activity code",
+        "Hours",
+        "UTBMS task (fee)",
+        "UTBMS activity (fee)",
+        "UTBMS expense (cost)",
+    )
 
     file = _text("File number", 40, list="file-numbers", placeholder="e.g. 2026-00001")
     invoice_date = forms.DateField(label="Invoice date", widget=DateInput)
@@ -607,6 +672,7 @@ class InvoiceCreateForm(LineRowsForm):
                 max_digits=7,
                 decimal_places=2,
             ),
+            **utbms_fields(f"Line {n} ", LineKind.FEE, LineKind.COST),
         }
 
 

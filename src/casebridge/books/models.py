@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.db.models.functions import Length, Lower
 from django.db.models.lookups import Exact
 
+from casebridge.books import utbms
 from casebridge.core.models import IdempotencyRecordBase
 
 
@@ -750,6 +751,11 @@ class InvoiceLine(models.Model):
     activity_code = models.ForeignKey(ActivityCode, on_delete=models.PROTECT, null=True, blank=True)
     line_date = models.DateField()
     external_ref = models.CharField(max_length=120, blank=True)
+    #: the line's own UTBMS codes for LEDES (ADR 0054); empty: the default (a fee: the
+    #: firm's LEDES fee codes; a cost: its activity code's UTBMS expense code)
+    utbms_task_code = models.CharField(max_length=4, blank=True, default="")
+    utbms_activity_code = models.CharField(max_length=4, blank=True, default="")
+    utbms_expense_code = models.CharField(max_length=4, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -760,6 +766,24 @@ class InvoiceLine(models.Model):
                 condition=(Q(kind="fee") & Q(timekeeper__isnull=False))
                 | (Q(kind="cost") & Q(activity_code__isnull=False)),
                 name="books_line_kind_fields",
+            ),
+            models.CheckConstraint(
+                condition=Q(utbms_task_code__in=["", *utbms.TASK]),
+                name="books_line_utbms_task_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(utbms_activity_code__in=["", *utbms.ACTIVITY]),
+                name="books_line_utbms_activity_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(utbms_expense_code__in=["", *utbms.EXPENSE]),
+                name="books_line_utbms_expense_known",
+            ),
+            # a fee is coded by task and activity, a cost by its expense code
+            models.CheckConstraint(
+                condition=(Q(kind="fee") & Q(utbms_expense_code=""))
+                | (Q(kind="cost") & Q(utbms_task_code="") & Q(utbms_activity_code="")),
+                name="books_line_utbms_by_kind",
             ),
         ]
 
@@ -1382,8 +1406,9 @@ class LedesClassification(models.TextChoices):
 class LedesSettings(models.Model):
     """What a firm's LEDES 1998B files say of the firm (Settings -> LEDES e-billing):
     ``law_firm_id`` (LAW_FIRM_ID: the firm's federal tax ID, as the specification asks)
-    and the UTBMS task and activity codes a fee line is billed under (the books hold no
-    task code per fee line; a PI firm's fee is usually one contingency fee)."""
+    and the UTBMS task and activity codes a fee line is billed under when it has none of
+    its own (``InvoiceLine.utbms_*``, ADR 0054; a PI firm's fee is usually one contingency
+    fee)."""
 
     firm = models.OneToOneField(Firm, on_delete=models.PROTECT, related_name="ledes_settings")
     law_firm_id = models.CharField(max_length=20)

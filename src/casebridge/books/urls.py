@@ -209,6 +209,12 @@ urlpatterns = [
         ledes.timekeeper_ledes_view,
         name="timekeeper_ledes",
     ),
+    # a line's UTBMS codes (ADR 0054)
+    path(
+        "invoices/<int:pk>/lines/<int:line_pk>/utbms/",
+        ledes.invoice_line_codes_view,
+        name="invoice_line_codes",
+    ),
     # 1099 payees (issue 15, ADR 0045)
     path("reports/1099/", tax1099.tax1099_report_view, name="tax1099"),
     path("reports/1099/csv/", tax1099.tax1099_csv_view, name="tax1099_csv"),

@@ -90,6 +90,9 @@ def test_release_auto_finalises_posts_and_pays_from_trust(
                 "activity_code_id": None,
                 "line_date": "2026-03-10",
                 "external_ref": "",
+                "utbms_task_code": "",
+                "utbms_activity_code": "",
+                "utbms_expense_code": "",
             },
             {
                 "id": lines[1].pk,
@@ -101,6 +104,9 @@ def test_release_auto_finalises_posts_and_pays_from_trust(
                 "activity_code_id": e101.pk,
                 "line_date": "2026-03-10",
                 "external_ref": "",
+                "utbms_task_code": "",
+                "utbms_activity_code": "",
+                "utbms_expense_code": "",
             },
         ],
     }

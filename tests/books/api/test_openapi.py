@@ -75,6 +75,7 @@ EXPECTED_PATHS = {
     "/books/api/v1/ledes/settings": {"get", "put"},
     "/books/api/v1/files/{file_id}/ledes": {"get", "put"},
     "/books/api/v1/users/{user_id}/ledes": {"get", "put"},
+    "/books/api/v1/invoices/{invoice_id}/lines/{line_id}/utbms": {"put"},
     "/books/api/v1/journal-entries": {"get", "post"},
     "/books/api/v1/journal-entries/batch": {"post"},
     "/books/api/v1/journal-entries/{entry_id}": {"get"},

@@ -187,3 +187,30 @@ def test_writing_with_another_firms_ids_is_404_and_writes_nothing(
     assert row_counts() == before
     assert JournalEntry.objects.filter(firm=theirs["file"].firm).count() == their_entries
     assert theirs["check"].__class__.objects.get(pk=theirs["check"].pk).status == "queued"
+
+
+def test_putting_codes_on_another_firms_invoice_line_is_404_and_writes_nothing(
+    api, theirs, firm, admin, attorney, client_file
+):
+    theirs_line = theirs["invoice"].lines.get()
+    mine = invoices.invoice_create(
+        firm=firm,
+        actor=admin,
+        file_id=client_file.pk,
+        lines=[
+            invoices.LineSpec(
+                kind="fee", description="Fee", amount_cents=1_000, timekeeper_id=attorney.pk
+            )
+        ],
+    )
+    before = (row_counts(), theirs_line.utbms_task_code)
+    for path in (
+        f"/invoices/{theirs['invoice'].pk}/lines/{theirs_line.pk}/utbms",
+        # their line under my invoice
+        f"/invoices/{mine.pk}/lines/{theirs_line.pk}/utbms",
+    ):
+        reply = api.put(path, {"utbms_task_code": "L110"})
+        assert (reply.status, reply.error["code"]) == (404, "not_found"), path
+        assert "Jones" not in reply.error["message"]
+    theirs_line.refresh_from_db()
+    assert (row_counts(), theirs_line.utbms_task_code) == before

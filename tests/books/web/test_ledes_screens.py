@@ -8,7 +8,13 @@ import pytest
 from django.urls import reverse
 
 from casebridge.books.exports import ledes
-from casebridge.books.models import LedesMatter, LedesSettings, LedesTimekeeper
+from casebridge.books.models import (
+    ActivityCode,
+    Invoice,
+    LedesMatter,
+    LedesSettings,
+    LedesTimekeeper,
+)
 from casebridge.books.services import invoices
 from casebridge.books.services import ledes as ledes_service
 from casebridge.core.models import AuditEvent
@@ -177,3 +183,125 @@ def test_another_firms_invoice_file_and_timekeeper_are_not_found(
         assert other_client.get(url).status_code == 404, url
     theirs = other_client.get(reverse("books:invoices_ledes"), {"id": [invoice.pk]}, follow=True)
     assert messages_of(theirs) == [f"No invoice {invoice.pk} in this firm"]
+
+
+# --- a line's own UTBMS codes (ADR 0054) ---------------------------------------------------
+
+
+def new_invoice_form(file, e101, attorney, **second_row):
+    return {
+        "file": file.number,
+        "invoice_date": "2026-03-02",
+        "kind_1": "fee",
+        "description_1": "Deposition of the truck driver",
+        "amount_1": "1200.00",
+        "timekeeper_1": str(attorney.pk),
+        "hours_1": "3",
+        "utbms_task_code_1": "L330",
+        "utbms_activity_code_1": "A109",
+        "kind_2": "cost",
+        "description_2": "Deposition transcript",
+        "amount_2": "612.40",
+        "activity_code_2": str(e101.pk),
+        **second_row,
+    }
+
+
+def test_new_invoice_takes_each_lines_codes(admin_client, firm, attorney, client_file):
+    e101 = ActivityCode.objects.get(firm=firm, code="E101")
+    form = text(admin_client.get(reverse("books:invoice_new"), **HX))
+    assert '<option value="L330">L330 Depositions</option>' in form
+    assert "Line 1 UTBMS expense code" in form
+    response = admin_client.post(
+        reverse("books:invoice_new"),
+        new_invoice_form(client_file, e101, attorney, utbms_expense_code_2="E115"),
+        **HX,
+    )
+    invoice = Invoice.objects.get(firm=firm)
+    assert response["HX-Redirect"] == reverse("books:invoice_detail", args=[invoice.pk])
+    assert list(
+        invoice.lines.order_by("pk").values_list(
+            "utbms_task_code", "utbms_activity_code", "utbms_expense_code"
+        )
+    ) == [("L330", "A109", ""), ("", "", "E115")]
+
+
+def test_new_invoice_refuses_a_code_of_the_other_kind_beside_its_field(
+    admin_client, firm, attorney, client_file
+):
+    e101 = ActivityCode.objects.get(firm=firm, code="E101")
+    with writes_nothing():
+        wrong_kind = admin_client.post(
+            reverse("books:invoice_new"),
+            new_invoice_form(client_file, e101, attorney, utbms_task_code_2="L110"),
+            **HX,
+        )
+        unknown = admin_client.post(
+            reverse("books:invoice_new"),
+            new_invoice_form(client_file, e101, attorney, utbms_expense_code_2="E125"),
+            **HX,
+        )
+    assert wrong_kind.status_code == unknown.status_code == 422
+    assert field_error(text(wrong_kind), "utbms_task_code_2") == (
+        'id="id_utbms_task_code_2_error"><p>Line 2: a cost line takes a UTBMS expense code, '
+        "not a task or activity code</p>"
+    )
+    assert "Select a valid choice" in field_error(text(unknown), "utbms_expense_code_2")
+
+
+def test_a_lines_codes_pop_up_on_the_invoice_screen(
+    admin_client, ledes_ready, firm, admin, attorney, client_file
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    fee = invoice.lines.get(kind="fee")
+    url = reverse("books:invoice_line_codes", args=[invoice.pk, fee.pk])
+    page = text(admin_client.get(reverse("books:invoice_detail", args=[invoice.pk])))
+    assert f'hx-get="{url}"' in page
+    assert 'aria-label="UTBMS codes of line 2, Demand package | medical summary"' in page
+    popup = text(admin_client.get(url, **HX))
+    assert "Default: L120 / A103, the firm&#x27;s LEDES fee codes." in popup
+    assert "UTBMS expense code" not in popup  # a fee has no expense code
+    response = admin_client.post(
+        url, {"utbms_task_code": "L160", "utbms_activity_code": ""}, **HX, follow=False
+    )
+    assert response["HX-Redirect"] == reverse("books:invoice_detail", args=[invoice.pk])
+    fee.refresh_from_db()
+    assert (fee.utbms_task_code, fee.utbms_activity_code) == ("L160", "")
+    shown = text(admin_client.get(reverse("books:invoice_detail", args=[invoice.pk])))
+    assert "Invoice 1001: “Demand package | medical summary” is billed under L160." in shown
+    assert "L160 / Default" in shown
+
+
+def test_a_lines_codes_pop_up_refuses_and_writes_nothing(
+    admin_client, ledes_ready, firm, admin, attorney, client_file
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    copies = invoice.lines.get(description="Medical records copies")
+    url = reverse("books:invoice_line_codes", args=[invoice.pk, copies.pk])
+    assert "Default: E101, the UTBMS code of activity code E101." in text(
+        admin_client.get(url, **HX)
+    )
+    with writes_nothing():
+        bad = admin_client.post(url, {"utbms_expense_code": "L110"}, **HX)
+        for junk in JUNK:
+            assert admin_client.post(url, {"utbms_expense_code": junk}, **HX).status_code == 422
+    assert bad.status_code == 422
+    assert "Select a valid choice" in field_error(text(bad), "utbms_expense_code")
+    invoices.invoice_void(firm=firm, actor=admin, invoice_id=invoice.pk, reason="Wrong file")
+    assert url not in text(admin_client.get(reverse("books:invoice_detail", args=[invoice.pk])))
+    with writes_nothing():
+        void = admin_client.post(url, {"utbms_expense_code": "E102"}, **HX)
+    assert void.status_code == 422
+    assert "the invoice is void; its lines&#x27; codes no longer change" in text(void)
+    copies.refresh_from_db()
+    assert copies.utbms_expense_code == ""
+
+
+def test_another_firms_invoice_line_codes_are_not_found(
+    other_client, firm, admin, attorney, client_file
+):
+    invoice = worked_invoice(firm, admin, attorney, client_file)
+    line = invoice.lines.first()
+    url = reverse("books:invoice_line_codes", args=[invoice.pk, line.pk])
+    assert other_client.get(url).status_code == 404
+    assert other_client.post(url, {"utbms_expense_code": "E102"}).status_code == 404

@@ -63,6 +63,15 @@ class InvoiceLineOut(Out):
     activity_code_id: int | None
     line_date: dt.date
     external_ref: str
+    utbms_task_code: str = Field(
+        description="The fee line's own UTBMS task code; empty: the default."
+    )
+    utbms_activity_code: str = Field(
+        description="The fee line's own UTBMS activity code; empty: the default."
+    )
+    utbms_expense_code: str = Field(
+        description="The cost line's own UTBMS expense code; empty: the default."
+    )
 
     @classmethod
     def of(cls, line: InvoiceLine) -> InvoiceLineOut:
@@ -76,6 +85,9 @@ class InvoiceLineOut(Out):
             activity_code_id=line.activity_code_id,
             line_date=line.line_date,
             external_ref=line.external_ref,
+            utbms_task_code=line.utbms_task_code,
+            utbms_activity_code=line.utbms_activity_code,
+            utbms_expense_code=line.utbms_expense_code,
         )
 
 
@@ -118,6 +130,16 @@ class InvoiceOut(Out):
         )
 
 
+_TASK = (
+    "A fee line's UTBMS task code, of the litigation code set (L110 to L530); empty: "
+    "the firm's LEDES fee task code."
+)
+_ACTIVITY = (
+    "A fee line's UTBMS activity code (A101 to A111); empty: the firm's LEDES fee activity code."
+)
+_EXPENSE = "A cost line's UTBMS expense code (E101 to E124); empty: its activity code's UTBMS code."
+
+
 class InvoiceLineIn(In):
     kind: LineKind
     description: str = Field(min_length=1, max_length=255)
@@ -127,6 +149,9 @@ class InvoiceLineIn(In):
     activity_code_id: Id | None = Field(None, description="A cost line's activity code.")
     line_date: dt.date | None = Field(None, description="Default: the invoice date.")
     external_ref: str = Field("", max_length=120)
+    utbms_task_code: str = Field("", max_length=4, description=_TASK)
+    utbms_activity_code: str = Field("", max_length=4, description=_ACTIVITY)
+    utbms_expense_code: str = Field("", max_length=4, description=_EXPENSE)
 
 
 class InvoiceIn(In):
@@ -225,6 +250,9 @@ def _invoice_request(item: InvoiceIn) -> invoice_service.InvoiceRequest:
                 activity_code_id=ln.activity_code_id,
                 line_date=ln.line_date,
                 external_ref=ln.external_ref,
+                utbms_task_code=ln.utbms_task_code,
+                utbms_activity_code=ln.utbms_activity_code,
+                utbms_expense_code=ln.utbms_expense_code,
             )
             for ln in item.lines
         ],
@@ -355,3 +383,35 @@ def invoice_void(
         reason=payload.reason,
     )
     return _fresh(ctx.firm, invoice)
+
+
+class LineCodesIn(In):
+    utbms_task_code: str = Field("", max_length=4, description=_TASK)
+    utbms_activity_code: str = Field("", max_length=4, description=_ACTIVITY)
+    utbms_expense_code: str = Field("", max_length=4, description=_EXPENSE)
+
+
+@router.put(
+    "/invoices/{int:invoice_id}/lines/{int:line_id}/utbms",
+    response={200: InvoiceLineOut, **ERRORS},
+)
+def invoice_line_codes_put(
+    request: HttpRequest, invoice_id: Id, line_id: Id, payload: LineCodesIn
+) -> InvoiceLineOut:
+    """Set a line's own UTBMS codes (a whole replacement: a code left out is the
+    default): a fee line's task and activity code, a cost line's expense code, written
+    into the invoice's LEDES files. An invoice in any stage but voided (409 ``conflict``);
+    a code outside its set, or of the other kind of line, is 422 naming the field."""
+    ctx = context(request)
+    invoice = get_or_404(_invoices(ctx.firm), invoice_id)
+    line = get_or_404(InvoiceLine.objects.filter(invoice=invoice), line_id)
+    line = invoice_service.invoice_line_codes_set(
+        firm=ctx.firm,
+        actor=ctx.user,
+        invoice_id=invoice.pk,
+        line_id=line.pk,
+        utbms_task_code=payload.utbms_task_code,
+        utbms_activity_code=payload.utbms_activity_code,
+        utbms_expense_code=payload.utbms_expense_code,
+    )
+    return InvoiceLineOut.of(line)

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 
+from casebridge.books import utbms
 from casebridge.books.audit import books_audit, books_audit_many
 from casebridge.books.errors import (
     Conflict,
@@ -72,6 +73,62 @@ class LineSpec:
     activity_code_id: int | None = None
     line_date: dt.date | None = None
     external_ref: str = ""
+    #: the line's own UTBMS codes (ADR 0054); empty: the default when exported as LEDES
+    utbms_task_code: str = ""
+    utbms_activity_code: str = ""
+    utbms_expense_code: str = ""
+
+
+#: how a refusal names each UTBMS code, its set, and what it says of a code not in it
+_CODE_SETS = {
+    "utbms_task_code": (
+        "task code",
+        utbms.TASK,
+        "is not in the UTBMS litigation code set (L110 to L530)",
+    ),
+    "utbms_activity_code": (
+        "activity code",
+        utbms.ACTIVITY,
+        "is not a UTBMS activity code (A101 to A111)",
+    ),
+    "utbms_expense_code": (
+        "expense code",
+        utbms.EXPENSE,
+        "is not a UTBMS expense code (E101 to E124)",
+    ),
+}
+
+
+def line_codes(
+    kind: str, *, task: str, activity: str, expense: str, where: str, prefix: str = ""
+) -> tuple[str, str, str]:
+    """A line's UTBMS task, activity and expense codes, upper-cased, each empty or in its
+    code set (``books.utbms``): a fee takes a task and an activity code, a cost an expense
+    code. A refusal names the line (``where``) and the field (``prefix`` + its name)."""
+    values = {
+        "utbms_task_code": task.strip().upper(),
+        "utbms_activity_code": activity.strip().upper(),
+        "utbms_expense_code": expense.strip().upper(),
+    }
+    for name, value in values.items():
+        label, known, refusal = _CODE_SETS[name]
+        if value and value not in known:
+            raise ValidationFailed(
+                f"{where}: {label} {value[:12]!r} {refusal}", field=prefix + name
+            )
+    if kind == LineKind.FEE and values["utbms_expense_code"]:
+        raise ValidationFailed(
+            f"{where}: a fee line takes a UTBMS task and activity code, not an expense code",
+            field=prefix + "utbms_expense_code",
+        )
+    if kind == LineKind.COST:
+        for name in ("utbms_task_code", "utbms_activity_code"):
+            if values[name]:
+                raise ValidationFailed(
+                    f"{where}: a cost line takes a UTBMS expense code, not a task or activity code",
+                    field=prefix + name,
+                )
+    return values["utbms_task_code"], values["utbms_activity_code"], values["utbms_expense_code"]
 
 
 def _audit(
@@ -400,6 +457,14 @@ def _invoices_create(
                     code_id = code.pk
                 else:
                     raise ValidationFailed(f"{where}: kind must be 'fee' or 'cost'", field="lines")
+                codes_of_line = line_codes(
+                    spec.kind,
+                    task=spec.utbms_task_code,
+                    activity=spec.utbms_activity_code,
+                    expense=spec.utbms_expense_code,
+                    where=where,
+                    prefix=f"lines[{n - 1}].",
+                )
                 built.append(
                     (
                         spec.kind,
@@ -410,12 +475,13 @@ def _invoices_create(
                         code_id,
                         spec.line_date or date,
                         spec.external_ref[:120],
+                        *codes_of_line,
                     )
                 )
             number = next_number + len(new)
             stages = _stages(request.release, release_stage)
             if stages and stages[-1] == InvoiceStage.FINAL:
-                for kind, _, amount, _, _, code_id, _, _ in built:
+                for kind, _, amount, _, _, code_id, *_ in built:
                     if kind == LineKind.FEE:
                         acct = role(AccountRole.FEE_INCOME)
                     else:
@@ -570,9 +636,13 @@ _LINE_FIELDS = (
     "activity_code",
     "line_date",
     "external_ref",
+    "utbms_task_code",
+    "utbms_activity_code",
+    "utbms_expense_code",
 )
-#: kind, description, amount, timekeeper, hours, activity code, line date, external_ref
-_LineRow = tuple[str, str, int, int | None, Decimal | None, int | None, dt.date, str]
+#: kind, description, amount, timekeeper, hours, activity code, line date, external_ref,
+#: UTBMS task, activity and expense codes
+_LineRow = tuple[str, str, int, int | None, Decimal | None, int | None, dt.date, str, str, str, str]
 _HUNDREDTHS = Decimal("0.01")
 
 
@@ -785,3 +855,63 @@ def invoice_void(
         {"stage": "voided", "reason": reason},
     )
     return invoice
+
+
+@transaction.atomic
+def invoice_line_codes_set(
+    *,
+    firm: Firm,
+    actor: User | None,
+    invoice_id: int,
+    line_id: int,
+    utbms_task_code: str = "",
+    utbms_activity_code: str = "",
+    utbms_expense_code: str = "",
+) -> InvoiceLine:
+    """Invoice -> a line's UTBMS codes (ADR 0054): the fee line's task and activity code or
+    the cost line's expense code, each empty for the default (a fee: the firm's LEDES fee
+    codes; a cost: its activity code's UTBMS code). A whole replacement, on an invoice in
+    any stage but voided: the codes are what its LEDES file says of the work, never what
+    it posted (an e-billing system that rejects a code is answered by the invoice with the
+    code corrected). Refused naming the line and the field; nothing written."""
+    invoice = _locked(firm, invoice_id)
+    lines = list(invoice.lines.order_by("line_date", "pk"))
+    found = next(((n, ln) for n, ln in enumerate(lines, 1) if ln.pk == line_id), None)
+    if found is None:
+        raise ValidationFailed(f"invoice {invoice.number} has no line {line_id}", field="line")
+    n, line = found
+    where = f"Invoice {invoice.number}, line {n} ({line.description[:40]})"
+    if invoice.stage == InvoiceStage.VOIDED:
+        raise Conflict(f"{where}: the invoice is void; its lines' codes no longer change")
+    task, activity, expense = line_codes(
+        line.kind,
+        task=utbms_task_code,
+        activity=utbms_activity_code,
+        expense=utbms_expense_code,
+        where=where,
+    )
+    before = {
+        "utbms_task_code": line.utbms_task_code,
+        "utbms_activity_code": line.utbms_activity_code,
+        "utbms_expense_code": line.utbms_expense_code,
+    }
+    after = {
+        "utbms_task_code": task,
+        "utbms_activity_code": activity,
+        "utbms_expense_code": expense,
+    }
+    if after == before:
+        return line
+    for name, value in after.items():
+        setattr(line, name, value)
+    line.save(update_fields=list(after))
+    shown = " / ".join(v for v in after.values() if v) or "the defaults"
+    _audit(
+        invoice,
+        actor,
+        "change",
+        f"{where}: billed under {shown}",
+        {"line": line.pk, **before},
+        {"line": line.pk, **after},
+    )
+    return line

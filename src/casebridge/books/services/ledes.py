@@ -12,10 +12,12 @@ Where each field comes from:
   (e.g. the insurer's claim number), else empty;
 - LAW_FIRM_ID: the firm's LEDES settings (its federal tax ID);
 - a fee line (F): the timekeeper's LEDES id (else the user's number in the books), name
-  as ``Last, First`` and classification; the task and activity codes of the firm's LEDES
-  settings; units and unit cost: the hours and the rate when the amount divides by the
-  hours to the cent, else one unit at the amount (a contingency fee, a flat fee);
-- a cost line (E): its activity code's UTBMS expense code; one unit at the amount;
+  as ``Last, First`` and classification; the line's own UTBMS task and activity codes,
+  each else the firm's LEDES fee code (ADR 0054); units and unit cost: the hours and the
+  rate when the amount divides by the hours to the cent, else one unit at the amount (a
+  contingency fee, a flat fee);
+- a cost line (E): the line's own UTBMS expense code, else its activity code's; one unit
+  at the amount;
 - LINE_ITEM_ADJUSTMENT_AMOUNT is 0.00: the books bill line amounts as they are.
 
 Viewing an invoice is enough to export it (as the invoice screens and ``GET /invoices``);
@@ -56,6 +58,7 @@ MAX_INVOICES = 500
 SETTINGS_HINT = "Settings → LEDES e-billing"
 TIMEKEEPER_HINT = "Rates/Codes → Timekeepers → LEDES"
 ACTIVITY_HINT = "Rates/Codes → Activity Code"
+LINE_HINT = "Invoice → the line's UTBMS codes"
 
 
 @dataclass(frozen=True)
@@ -289,19 +292,22 @@ def _ledes_line(
         return replace(
             base,
             type=ledes.FEE,
-            task_code=settings.fee_task_code,
-            activity_code=settings.fee_activity_code,
+            task_code=line.utbms_task_code or settings.fee_task_code,
+            activity_code=line.utbms_activity_code or settings.fee_activity_code,
             timekeeper_id=identity.timekeeper_id or str(keeper.pk),
             timekeeper_name=timekeeper_name(keeper),
             timekeeper_classification=identity.classification,
         )
+    if line.utbms_expense_code:
+        return replace(base, expense_code=line.utbms_expense_code)
     code = line.activity_code
     assert code is not None  # CHECK books_line_kind_fields
     if not code.utbms_code:
         raise _refused(
             invoice,
             label,
-            f"its activity code {code.code} has no UTBMS expense code ({ACTIVITY_HINT})",
+            f"its activity code {code.code} has no UTBMS expense code, nor has the line "
+            f"({LINE_HINT}, or {ACTIVITY_HINT})",
             "LINE_ITEM_EXPENSE_CODE",
         )
     return replace(base, expense_code=code.utbms_code)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from casebridge.books import utbms
 from casebridge.books.audit import books_audit
 from casebridge.books.errors import AdminRequired, ValidationFailed
 from casebridge.books.models import (
@@ -32,32 +33,7 @@ from casebridge.core.money import format_cents
 from casebridge.core.text import plain_line
 
 #: UTBMS expense codes (ABA litigation code set), offered as optional activity codes.
-UTBMS_EXPENSE_CODES: tuple[tuple[str, str], ...] = (
-    ("E101", "Copying"),
-    ("E102", "Outside printing"),
-    ("E103", "Word processing"),
-    ("E104", "Facsimile"),
-    ("E105", "Telephone"),
-    ("E106", "Online research"),
-    ("E107", "Delivery services/messengers"),
-    ("E108", "Postage"),
-    ("E109", "Local travel"),
-    ("E110", "Out-of-town travel"),
-    ("E111", "Meals"),
-    ("E112", "Court fees"),
-    ("E113", "Subpoena fees"),
-    ("E114", "Witness fees"),
-    ("E115", "Deposition transcripts"),
-    ("E116", "Trial transcripts"),
-    ("E117", "Trial exhibits"),
-    ("E118", "Litigation support vendors"),
-    ("E119", "Experts"),
-    ("E120", "Private investigators"),
-    ("E121", "Arbitrators/mediators"),
-    ("E122", "Local counsel"),
-    ("E123", "Other professionals"),
-    ("E124", "Other"),
-)
+UTBMS_EXPENSE_CODES: tuple[tuple[str, str], ...] = utbms.EXPENSE_CODES
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,9 @@ def invoice_new_view(request: HttpRequest) -> HttpResponse:
                 timekeeper_id=row["timekeeper"].pk if row["timekeeper"] else None,
                 activity_code_id=row["activity_code"].pk if row["activity_code"] else None,
                 hours=row["hours"],
+                utbms_task_code=row["utbms_task_code"] or "",
+                utbms_activity_code=row["utbms_activity_code"] or "",
+                utbms_expense_code=row["utbms_expense_code"] or "",
             )
             for _, row in form.filled_rows()
         ]

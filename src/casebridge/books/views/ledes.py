@@ -2,9 +2,11 @@
 screen's "LEDES" button), of the invoices ticked on a list tab or of the whole tab (one
 file), and where the LEDES identifiers are kept: Settings -> LEDES e-billing (the firm's
 law firm ID and fee codes), File -> LEDES IDs (client id, client matter id), Rates/Codes
--> Timekeepers -> LEDES (timekeeper id, classification). Viewing invoices is enough to
-export them, as ``GET /invoices/{id}/ledes``; a refusal comes back as a message on the
-screen the export was asked from, and nothing is written."""
+-> Timekeepers -> LEDES (timekeeper id, classification); and Invoice -> a line's UTBMS
+codes (ADR 0054: a fee line's task and activity code, a cost line's expense code).
+Viewing invoices is enough to export them, as ``GET /invoices/{id}/ledes``; a refusal
+comes back as a message on the screen the export was asked from, and nothing is
+written."""
 
 from __future__ import annotations
 
@@ -16,17 +18,26 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from casebridge.books.auth import books_login_required, books_user
-from casebridge.books.forms import LedesMatterForm, LedesSettingsForm, LedesTimekeeperForm
+from casebridge.books.forms import (
+    UTBMS_KEYS,
+    InvoiceLineCodesForm,
+    LedesMatterForm,
+    LedesSettingsForm,
+    LedesTimekeeperForm,
+)
 from casebridge.books.models import (
     File,
     Invoice,
+    InvoiceLine,
     InvoiceStage,
     LedesClassification,
     LedesMatter,
     LedesSettings,
     LedesTimekeeper,
+    LineKind,
     User,
 )
+from casebridge.books.services import invoices as invoice_service
 from casebridge.books.services import ledes as ledes_service
 from casebridge.core.errors import DomainError
 from casebridge.core.throttle import client_address
@@ -190,4 +201,56 @@ def timekeeper_ledes_view(request: HttpRequest, pk: int) -> HttpResponse:
             "classification": current.classification if current else "",
         },
         context={"action": action, "keeper": user},
+    )
+
+
+@books_login_required()
+@require_http_methods(["GET", "POST"])
+def invoice_line_codes_view(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+    """Invoice -> a line's UTBMS codes (the twin of ``PUT /invoices/{id}/lines/{line_id}/
+    utbms``): a fee line's task and activity code, a cost line's expense code, each
+    "Default" for the firm's LEDES fee codes or the activity code's UTBMS code."""
+    me = books_user(request)
+    invoice = get_object_or_404(Invoice, firm=me.firm, pk=pk)
+    line = get_object_or_404(
+        InvoiceLine.objects.select_related("activity_code"), invoice=invoice, pk=line_pk
+    )
+
+    def save(form: InvoiceLineCodesForm) -> str:
+        saved = invoice_service.invoice_line_codes_set(
+            firm=me.firm,
+            actor=me,
+            invoice_id=invoice.pk,
+            line_id=line.pk,
+            **{key: form.cleaned_data.get(key) or "" for key in UTBMS_KEYS},
+        )
+        codes = [getattr(saved, key) for key in UTBMS_KEYS if getattr(saved, key)]
+        shown = " / ".join(codes) if codes else "the defaults"
+        return f"Invoice {invoice.number}: “{line.description[:40]}” is billed under {shown}."
+
+    settings = ledes_service.ledes_settings_of(me.firm)
+    if line.kind == LineKind.FEE:
+        default = (
+            f"{settings.fee_task_code} / {settings.fee_activity_code}, the firm's LEDES fee codes"
+            if settings
+            else "the firm's LEDES fee codes (not set yet: Settings → LEDES e-billing)"
+        )
+    else:
+        code = line.activity_code
+        default = (
+            f"{code.utbms_code}, the UTBMS code of activity code {code.code}"
+            if code and code.utbms_code
+            else "none: its activity code has no UTBMS code"
+        )
+    action = reverse("books:invoice_line_codes", args=[invoice.pk, line.pk])
+    return popup_form(
+        request,
+        InvoiceLineCodesForm,
+        on_valid=save,
+        template="books/invoices/_line_codes_form.html",
+        title=f"UTBMS codes: invoice {invoice.number}",
+        success=reverse("books:invoice_detail", args=[invoice.pk]),
+        initial={key: getattr(line, key) for key in UTBMS_KEYS},
+        form_kwargs={"kind": line.kind},
+        context={"action": action, "line": line, "default": default},
     )
