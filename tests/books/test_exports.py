@@ -63,7 +63,7 @@ def body(response) -> bytes:
 
 def test_the_trial_balance_as_of_january_as_csv_from_the_screen(client, admin, books):
     page = sign_in(client, admin).get("/books/reports/trial-balance/", {"as_of": "2026-01-31"})
-    assert b'href="/books/exports/trial-balance/?format=xlsx&amp;as_of=2026-01-31"' in page.content
+    assert b'href="/books/exports/trial-balance/?as_of=2026-01-31&amp;format=xlsx"' in page.content
     response = client.get("/books/exports/trial-balance/", {"format": "csv", "as_of": "2026-01-31"})
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="trial-balance-2026-01-31.csv"'

@@ -6,8 +6,10 @@ reports an auditor reads are small). Always an attachment, never cached."""
 from __future__ import annotations
 
 import tempfile
+from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
@@ -21,6 +23,28 @@ from casebridge.core.tabular import (
     xlsx_write,
 )
 from casebridge.core.text import file_name_part
+
+#: An XLSX made while the request waits holds at most this many rows: the workbook is
+#: written whole before its first byte goes (some 100-400 us a row), and the web worker is
+#: killed at 30 s. The books send a larger one to an export job (``books.exports.jobs``);
+#: the cases side's lists refuse it, naming the way out (narrow the filters, or CSV, which
+#: streams as it is read).
+XLSX_IN_REQUEST_MAX_ROWS = 50_000
+
+
+def xlsx_refusal(fmt: Format, rows: QuerySet[Any]) -> HttpResponse | None:
+    """A 422 when ``fmt`` is XLSX and ``rows`` holds more than
+    :data:`XLSX_IN_REQUEST_MAX_ROWS` (counted no further than one past it), else None."""
+    if fmt is not Format.XLSX:
+        return None
+    if rows[: XLSX_IN_REQUEST_MAX_ROWS + 1].count() <= XLSX_IN_REQUEST_MAX_ROWS:
+        return None
+    return HttpResponse(
+        f"More than {XLSX_IN_REQUEST_MAX_ROWS:,} rows are too many for an XLSX made while you "
+        "wait: narrow the filters, or export CSV, which has no such limit.\n",
+        status=422,
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 def export_response(

@@ -22,7 +22,7 @@ def content(response) -> bytes:
 
 def test_the_cases_list_as_csv_with_its_search(admin_client, case):
     page = text(admin_client.get("/cases/", {"q": "Lopez"}))
-    assert 'href="/cases/export/cases/?format=xlsx&amp;q=Lopez"' in page
+    assert 'href="/cases/export/cases/?q=Lopez&amp;format=xlsx"' in page
     found = admin_client.get("/cases/export/cases/", {"format": "csv", "q": "Lopez"})
     lines = content(found).decode().split("\r\n")
     assert lines[0] == ("Number,Name,Client,Case type,Attorney,Status,Incident date,State,Opened")

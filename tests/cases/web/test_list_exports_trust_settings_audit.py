@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import html
 import io
+import re
 import zoneinfo
 
 import openpyxl
@@ -121,7 +123,7 @@ def test_the_staged_tab_as_csv_item_by_item_formulas_neutralised(admin_client, s
     fee, lien = TrustItem.objects.filter(case=staged).order_by("pk")
     page = text(admin_client.get("/cases/client-trust/"))
     # the menu carries the tab the screen opened on (Staged: it has work)
-    assert 'href="/cases/export/client-trust/?format=xlsx&amp;tab=staged"' in page
+    assert 'href="/cases/export/client-trust/?tab=staged&amp;format=xlsx"' in page
     response = admin_client.get("/cases/export/client-trust/", {"format": "csv", "tab": "staged"})
     assert response.streaming
     assert response["Content-Disposition"] == (
@@ -296,7 +298,7 @@ USER_ROWS = [
 
 def test_the_users_as_csv_and_xlsx_without_a_secret(admin_client, people):
     page = text(admin_client.get("/cases/settings/users/"))
-    assert 'href="/cases/export/users/?format=csv"' in page
+    assert 'href="/cases/export/users/?format=csv&amp;bom=0"' in page
     response = admin_client.get("/cases/export/users/", {"format": "csv"})
     body = content(response).decode()
     assert list(csv.reader(io.StringIO(body))) == [USER_HEAD, *USER_ROWS]
@@ -478,7 +480,7 @@ def audit_expected(case, events) -> list[list[str]]:
 def test_the_firms_audit_trail_as_csv_and_xlsx_beside_the_old_csv(admin_client, case, lien_events):
     page = text(admin_client.get("/cases/audit/?entity=lien&cursor=abc"))
     # the menu keeps the filters and drops the page's place
-    assert 'href="/cases/export/audit/?format=xlsx&amp;entity=lien"' in page
+    assert 'href="/cases/export/audit/?entity=lien&amp;format=xlsx"' in page
     assert "Export CSV" not in page
     expected = audit_expected(case, lien_events)
     new = csv_rows(admin_client.get("/cases/export/audit/?format=csv&entity=lien"))
@@ -542,3 +544,52 @@ def test_a_format_not_offered_is_refused_naming_the_parameter(admin_client, case
             assert reply.content.decode() == "format must be one of csv, xlsx", (url, fmt)
         assert admin_client.get(url, {"format": "XLSX"}).status_code == 200
         assert admin_client.post(url, {"format": "csv"}).status_code == 405
+
+
+def test_a_screen_address_carrying_format_or_bom_does_not_override_the_menus_choice(
+    admin_client, case, lien_events
+):
+    # review: the menu wrote ?format=csv&<the screen's query>, and the last value is the
+    # one read, so /cases/audit/?format=pdf&... made every item a 422
+    page = text(admin_client.get("/cases/audit/?format=pdf&bom=1&entity=lien"))
+    links = dict(
+        (kind, html.unescape(href))
+        for href, kind in re.findall(r'href="([^"]+)" data-export="([a-z-]+)"', page)
+    )
+    assert links == {
+        "csv": "/cases/export/audit/?format=pdf&bom=1&entity=lien&format=csv&bom=0",
+        "csv-bom": "/cases/export/audit/?format=pdf&bom=1&entity=lien&format=csv&bom=1",
+        "xlsx": "/cases/export/audit/?format=pdf&bom=1&entity=lien&format=xlsx",
+    }
+    expected = audit_expected(case, lien_events)
+    assert csv_rows(admin_client.get(links["csv"])) == expected  # no BOM: the first cell reads
+    with_bom = content(admin_client.get(links["csv-bom"]))
+    assert with_bom.startswith(b"\xef\xbb\xbf")
+    assert list(csv.reader(io.StringIO(with_bom.decode("utf-8-sig")))) == expected
+    assert xlsx_rows(admin_client.get(links["xlsx"]))[0] == tuple(expected[0])
+
+
+def test_an_xlsx_over_the_in_request_limit_is_refused_naming_the_way_out(
+    admin_client, case, lien_events, monkeypatch
+):
+    # review: the firm's audit trail as XLSX had no limit: the workbook is written whole
+    # before its first byte goes, and some 75,000 events passed the web worker's 30 s
+    monkeypatch.setattr("casebridge.web.exports.XLSX_IN_REQUEST_MAX_ROWS", 1)
+    for url in (
+        "/cases/export/audit/?entity=lien&format=xlsx",
+        f"/cases/export/cases/{case.pk}/audit/?entity=lien&format=xlsx",
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 422, url
+        assert content(response) == (
+            b"More than 1 rows are too many for an XLSX made while you wait: narrow the "
+            b"filters, or export CSV, which has no such limit.\n"
+        )
+    # CSV streams: no limit; and a filter that narrows to one row makes its XLSX
+    assert len(csv_rows(admin_client.get("/cases/export/audit/?entity=lien&format=csv"))) == 3
+    narrowed = admin_client.get("/cases/export/audit/?entity=lien&action=create&format=xlsx")
+    assert narrowed.status_code == 200
+    # the Cases list (the firm's one case) alike
+    assert admin_client.get("/cases/export/cases/?format=xlsx").status_code == 200
+    monkeypatch.setattr("casebridge.web.exports.XLSX_IN_REQUEST_MAX_ROWS", 0)
+    assert admin_client.get("/cases/export/cases/?format=xlsx").status_code == 422

@@ -33,7 +33,7 @@ from casebridge.core import clock, timezones
 from casebridge.core.api.schemas import PageIn, keyset_page
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.tabular import Column, Format, Table
-from casebridge.web.exports import export_response
+from casebridge.web.exports import export_response, xlsx_refusal
 from casebridge.web.paging import cursor_param
 
 from .cases import case_context, case_of
@@ -165,6 +165,8 @@ def audit_export(
             content_type="text/plain; charset=utf-8",
         )
     qs = audit_events(firm=firm, filters=filters, case=case)
+    if too_many := xlsx_refusal(fmt, qs):
+        return too_many
     zone = firm.time_zone
 
     def rows() -> Iterator[tuple[str, ...]]:

@@ -39,7 +39,7 @@ from casebridge.cases.views.client_trust import TABS, trust_tab
 from casebridge.cases.views.deadlines import DeadlineFilterForm, _filters
 from casebridge.core import clock, timezones, words
 from casebridge.core.tabular import Column, Format, Kind, Table
-from casebridge.web.exports import export_response
+from casebridge.web.exports import export_response, xlsx_refusal
 
 CHUNK_ROWS = 2000
 
@@ -106,6 +106,8 @@ def cases_export_view(request: HttpRequest) -> HttpResponse:
         "responsible_attorney__last_name", "status", "incident_date", "jurisdiction_state",
         "opened_on",
     )  # fmt: skip
+    if too_many := xlsx_refusal(fmt, rows):
+        return too_many
     table = Table(
         title="Cases",
         subtitle=firm.name,
@@ -137,6 +139,8 @@ def deadlines_export_view(request: HttpRequest) -> HttpResponse:
     form = DeadlineFilterForm(request.GET or None, firm=me.firm)
     filters = _filters(form) if form.is_bound else deadline_selectors.DeadlineFilters()
     deadlines = deadline_selectors.open_deadlines(me.firm, filters, today)
+    if too_many := xlsx_refusal(fmt, deadlines):
+        return too_many
     table = Table(
         title="Deadlines",
         subtitle=f"{me.firm.name}. Open deadlines as of {today.isoformat()}",
@@ -192,6 +196,8 @@ def client_trust_export_view(request: HttpRequest) -> HttpResponse:
             "disbursed_on", "amount_cents",
         )
     )  # fmt: skip
+    if too_many := xlsx_refusal(fmt, items):
+        return too_many
 
     def rows() -> Iterator[tuple[object, ...]]:
         for (
