@@ -21,6 +21,7 @@ from casebridge.books.selectors import reports
 from casebridge.books.services import ach, auth
 from casebridge.core import clock, tabular
 from casebridge.core.errors import Conflict, ValidationFailed
+from casebridge.core.models import AuditEvent
 from tests.books.api.conftest import BASE, issue_token
 from tests.books.ledger_helpers import books_open, deposit, trust_check
 from tests.books.test_ach import pay_by_ach
@@ -463,3 +464,306 @@ def test_a_download_name_never_carries_a_quote_nor_a_slash(books):
     assert response["Content-Disposition"] == (
         'attachment; filename="client-ledger-F-2026-07-2026-01-31.csv"'
     )
+
+
+# --- review fixes, second round: expiry, stale workers, the pending limit, downloads ---
+
+
+def _at(monkeypatch, when: dt.datetime) -> None:
+    """The clock reads ``when`` from now on (the jobs read the time through it)."""
+    monkeypatch.setattr(clock, "now", lambda: when)
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError("disk full")
+
+
+def test_a_job_tried_again_on_its_last_day_is_kept_until_seven_days_after_it_is_done(
+    accountant, books, monkeypatch, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    failed_at = clock.now()
+    _at(monkeypatch, failed_at)
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    write_file = jobs.write_file
+    monkeypatch.setattr(jobs, "write_file", _disk_full)
+    jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.expires_at) == (ExportJobStatus.FAILED, failed_at + jobs.KEEP)
+
+    _at(monkeypatch, failed_at + jobs.KEEP - dt.timedelta(minutes=1))
+    jobs.export_job_retry(firm=books, actor=accountant, job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.expires_at) == (ExportJobStatus.QUEUED, None)
+    _at(monkeypatch, failed_at + jobs.KEEP + dt.timedelta(hours=1))
+    assert jobs.export_jobs_expire() == (0, 0)  # queued: kept
+
+    swept: list[tuple[tuple[int, int], str]] = []
+
+    def swept_while_writing(path, table, fmt, **kwargs):
+        _at(monkeypatch, failed_at + jobs.KEEP + dt.timedelta(hours=2))
+        swept.append((jobs.export_jobs_expire(), ExportJob.objects.get(pk=job.pk).status))
+        return write_file(path, table, fmt, **kwargs)
+
+    monkeypatch.setattr(jobs, "write_file", swept_while_writing)
+    jobs.export_job_run(job.pk)
+    assert swept == [((0, 0), ExportJobStatus.RUNNING)]  # running: kept
+    job.refresh_from_db()
+    done_at = failed_at + jobs.KEEP + dt.timedelta(hours=2)
+    assert (job.status, job.finished_at, job.expires_at) == (
+        ExportJobStatus.DONE,
+        done_at,
+        done_at + jobs.KEEP,
+    )
+    folder = jobs.exports_dir() / str(books.pk)
+    assert [p.name for p in folder.iterdir()] == [f"{job.pk}-2-gl-postings-start-end.csv"]
+    assert job.file_name == f"{books.pk}/{job.pk}-2-gl-postings-start-end.csv"
+
+    _at(monkeypatch, done_at + jobs.KEEP + dt.timedelta(seconds=1))
+    assert jobs.export_jobs_expire() == (1, 0)
+    assert list(folder.iterdir()) == []
+    assert not ExportJob.objects.filter(pk=job.pk).exists()
+
+
+def test_the_sweep_deletes_no_queued_nor_running_job_whatever_its_expiry(accountant, books):
+    queued, running = (
+        jobs.export_job_create(
+            firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+        )
+        for _ in range(2)
+    )
+    past = clock.now() - dt.timedelta(seconds=1)  # as a retry left it before this fix
+    ExportJob.objects.filter(pk=queued.pk).update(expires_at=past)
+    ExportJob.objects.filter(pk=running.pk).update(
+        status=ExportJobStatus.RUNNING, started_at=clock.now(), expires_at=past
+    )
+    assert jobs.export_jobs_expire() == (0, 0)
+    assert list(ExportJob.objects.order_by("pk").values_list("status", flat=True)) == [
+        ExportJobStatus.QUEUED,
+        ExportJobStatus.RUNNING,
+    ]
+
+
+def test_a_worker_that_records_progress_is_not_taken_for_dead(
+    accountant, books, monkeypatch, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    started = clock.now()
+    _at(monkeypatch, started)
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    write_file = jobs.write_file
+    seen: list[tuple[tuple[int, int], str]] = []
+
+    def slow(path, table, fmt, *, progress, **kwargs):
+        _at(monkeypatch, started + dt.timedelta(hours=5))
+        progress(1)
+        _at(monkeypatch, started + dt.timedelta(hours=7))  # 7 hours after it started
+        seen.append((jobs.export_jobs_expire(), ExportJob.objects.get(pk=job.pk).status))
+        _at(monkeypatch, started + dt.timedelta(hours=11, minutes=1))  # 6 h after progress
+        seen.append((jobs.export_jobs_expire(), ExportJob.objects.get(pk=job.pk).status))
+        return write_file(path, table, fmt, progress=progress, **kwargs)
+
+    monkeypatch.setattr(jobs, "write_file", slow)
+    jobs.export_job_run(job.pk)
+    assert seen == [((0, 0), ExportJobStatus.RUNNING), ((0, 1), ExportJobStatus.FAILED)]
+    job.refresh_from_db()  # given up on: the worker's late end changes nothing
+    assert (job.status, job.failure, job.rows_done) == (
+        ExportJobStatus.FAILED,
+        "the worker stopped before the export was written",
+        1,
+    )
+    assert list((jobs.exports_dir() / str(books.pk)).iterdir()) == []
+
+
+@pytest.mark.parametrize("first_worker", ["finishes", "fails"])
+def test_a_worker_given_up_on_leaves_the_retried_job_and_its_file_alone(
+    accountant, books, monkeypatch, settings, tmp_path, first_worker
+):
+    settings.VAR_DIR = tmp_path
+    started = clock.now()
+    _at(monkeypatch, started)
+    job = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    write_file = jobs.write_file
+    second: dict[str, object] = {}
+
+    def stuck_then_woken(path, table, fmt, *, progress, **kwargs):
+        monkeypatch.setattr(jobs, "write_file", write_file)  # the second worker's
+        _at(monkeypatch, started + jobs.STALE + dt.timedelta(minutes=1))
+        assert jobs.export_jobs_expire() == (0, 1)
+        jobs.export_job_retry(firm=books, actor=accountant, job_id=job.pk)
+        jobs.export_job_run(job.pk)  # the second worker, to the end
+        second.update(ExportJob.objects.filter(pk=job.pk).values().get())
+        _at(monkeypatch, started + jobs.STALE + dt.timedelta(minutes=5))
+        progress(99)  # the first worker wakes up
+        if first_worker == "fails":
+            raise OSError("disk full")
+        return write_file(path, table, fmt, progress=progress, **kwargs)
+
+    monkeypatch.setattr(jobs, "write_file", stuck_then_woken)
+    jobs.export_job_run(job.pk)
+    assert ExportJob.objects.filter(pk=job.pk).values().get() == second
+    assert (second["status"], second["attempt"], second["rows_done"]) == (
+        ExportJobStatus.DONE,
+        2,
+        4,  # the deposit's two postings and the check's two
+    )
+    folder = jobs.exports_dir() / str(books.pk)
+    assert [p.name for p in folder.iterdir()] == [f"{job.pk}-2-gl-postings-start-end.csv"]
+    assert second["file_name"] == f"{books.pk}/{job.pk}-2-gl-postings-start-end.csv"
+
+
+def test_a_retry_counts_against_the_pending_limit_and_changes_nothing_when_refused(
+    client, accountant, books
+):
+    failed = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    expires = clock.now() + dt.timedelta(days=2)
+    ExportJob.objects.filter(pk=failed.pk).update(
+        status=ExportJobStatus.FAILED, failure="lost", expires_at=expires
+    )
+    for _ in range(3):
+        jobs.export_job_create(
+            firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+        )
+    before = ExportJob.objects.filter(pk=failed.pk).values().get()
+    with pytest.raises(Conflict, match="already have 3 exports queued or running") as refused:
+        jobs.export_job_retry(firm=books, actor=accountant, job_id=failed.pk)
+    assert refused.value.field == "job"
+    page = sign_in(client, accountant).post(f"/books/exports/jobs/{failed.pk}/retry/")
+    assert page.status_code == 409
+    assert b"You already have 3 exports queued or running: wait for one to finish before" in (
+        page.content
+    )
+    assert b'data-field="job"' in page.content
+    assert ExportJob.objects.filter(pk=failed.pk).values().get() == before
+    assert before["expires_at"] == expires
+    assert ExportJob.objects.filter(status__in=jobs.PENDING).count() == 3
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(
+    connections["default"].vendor != "postgresql",
+    reason="needs PostgreSQL: SQLite serialises every writer, so there is no race to test",
+)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("second_ask", ["a new export", "a retry"])
+def test_two_asks_at_once_take_turns_at_the_pending_limit(accountant, books, second_ask):
+    import threading
+
+    from django.db import connection, transaction
+
+    from tests.clockwork import PATIENCE
+
+    def ask():
+        return jobs.export_job_create(
+            firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+        )
+
+    failed = ask()
+    ExportJob.objects.filter(pk=failed.pk).update(status=ExportJobStatus.FAILED, failure="lost")
+    ask()
+    ask()
+    holding, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:  # the third pending job, its transaction kept open
+        try:
+            with transaction.atomic():
+                ask()
+                holding.set()
+                assert release.wait(PATIENCE)
+        except BaseException as exc:  # reported to the test
+            outcome["first"] = exc
+            holding.set()
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            if second_ask == "a retry":
+                jobs.export_job_retry(firm=books, actor=accountant, job_id=failed.pk)
+            else:
+                ask()
+            outcome["second"] = "accepted"
+        except Conflict as exc:
+            outcome["second"] = exc.message
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert holding.wait(PATIENCE)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(1)  # before the fix it went through at once
+    blocked = two.is_alive()
+    release.set()
+    one.join(PATIENCE)
+    two.join(PATIENCE)
+    assert "first" not in outcome
+    assert blocked
+    assert str(outcome["second"]).startswith("you already have 3 exports queued or running")
+    assert ExportJob.objects.filter(status__in=jobs.PENDING).count() == 3
+
+
+def test_a_demoted_administrator_no_longer_downloads_the_audit_trail_and_downloads_are_audited(
+    client, admin, books, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    ann = person(books, "ann@smith.test", Role.ADMINISTRATOR)
+    job = jobs.export_job_create(firm=books, actor=ann, report="audit-trail", fmt="csv", params={})
+    jobs.export_job_run(job.pk)
+    job.refresh_from_db()
+    audits = AuditEvent.objects.filter(entity_type="export_job", action="download")
+    screen = f"/books/exports/jobs/{job.pk}/download/"
+    api = f"{BASE}/exports/jobs/{job.pk}/file"
+    token = {"Authorization": f"Bearer {issue_token('smith-pi', ann.email)}"}
+
+    assert sign_in(client, ann).get(screen).status_code == 200
+    assert client.get(api, headers=token).status_code == 200
+    assert [(e.entity_id, e.actor_id, e.after) for e in audits.order_by("pk")] == [
+        (str(job.pk), ann.pk, {"report": "audit-trail", "file_name": job.download_name})
+    ] * 2
+    assert audits.first().summary == f"Export {job.pk} (Audit trail, CSV) downloaded"
+
+    auth.user_update(user=ann, actor=admin, role=Role.ACCOUNTANT)
+    refused = client.get(screen)
+    assert refused.status_code == 403
+    assert b"only a books administrator can export the audit trail" in refused.content
+    api_refused = client.get(api, headers=token)
+    assert api_refused.status_code == 403
+    assert api_refused.json()["error"]["code"] == "admin_required"
+    assert audits.count() == 2
+
+
+def test_an_accountant_made_staff_no_longer_downloads_the_ledger_nor_the_beancount_file(
+    client, admin, accountant, books, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    ledger = jobs.export_job_create(
+        firm=books, actor=accountant, report="gl-postings", fmt="csv", params={}
+    )
+    beancount = jobs.export_job_create(
+        firm=books, actor=accountant, report=jobs.BEANCOUNT, fmt="", params={}
+    )
+    jobs.export_job_run(ledger.pk)
+    jobs.export_job_run(beancount.pk)
+    sign_in(client, accountant)
+    token = {"Authorization": f"Bearer {issue_token('smith-pi', accountant.email)}"}
+    for job in (ledger, beancount):
+        assert client.get(f"/books/exports/jobs/{job.pk}/download/").status_code == 200
+    assert not AuditEvent.objects.filter(entity_type="export_job").exists()  # not admin-only
+
+    auth.user_update(user=accountant, actor=admin, role=Role.STAFF)
+    for job in (ledger, beancount):
+        assert client.get(f"/books/exports/jobs/{job.pk}/download/").status_code == 403
+        refused = client.get(f"{BASE}/exports/jobs/{job.pk}/file", headers=token)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "role_required"

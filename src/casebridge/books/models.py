@@ -1592,7 +1592,11 @@ class ExportJob(models.Model):
     which report (``books.exports.tables.REPORTS`` key, or ``beancount``) in which format
     with which parameters (the screen's query), how far it has got, and the file it wrote
     under ``$CASEBRIDGE_VAR_DIR/exports/`` (``file_name``, relative to it) until it
-    expires (``expires_at``; the hourly cleanup deletes the file and the row)."""
+    expires (``expires_at``, set when it is done or failed, cleared when it is tried
+    again; the hourly cleanup deletes the file and the row of a finished one).
+    ``attempt`` counts the workers that took it (the one writing it now, while running:
+    a worker left behind by a retry writes nothing to the row), ``progress_at`` is when
+    the current one last recorded progress (the sweep judges a dead worker by it)."""
 
     firm = models.ForeignKey(Firm, on_delete=models.CASCADE, related_name="+")
     requested_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
@@ -1613,6 +1617,8 @@ class ExportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    attempt = models.PositiveIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -22,7 +22,7 @@ from casebridge.books.exports import jobs
 from casebridge.books.exports.beancount import beancount_export, chunked, download_name
 from casebridge.books.exports.tables import check_size, export_format, report_for
 from casebridge.books.models import ExportJob
-from casebridge.core.api.schemas import ERRORS, Clean
+from casebridge.core.api.schemas import ERRORS, Clean, ErrorOut
 from casebridge.core.errors import NotFound
 from casebridge.core.tabular import CONTENT_TYPES, Format
 from casebridge.web.exports import export_response
@@ -157,14 +157,18 @@ def export_job_get(request: HttpRequest, job_id: int) -> ExportJobOut:
     return _job_out(job)
 
 
-@router.get("/exports/jobs/{job_id}/file", response={**ERRORS}, openapi_extra=_FILE_RESPONSE)
+@router.get(
+    "/exports/jobs/{job_id}/file", response={403: ErrorOut, **ERRORS}, openapi_extra=_FILE_RESPONSE
+)
 def export_job_file(request: HttpRequest, job_id: int) -> FileResponse:
-    """The file a finished export job wrote (404 before it is done, or once expired)."""
+    """The file a finished export job wrote (404 before it is done, or once expired).
+    Who may: as the report's screen, checked again now (403); the download of an
+    administrators-only export (audit-trail, chart-of-accounts) is audited."""
     ctx = context(request)
-    job = ExportJob.objects.filter(firm=ctx.firm, requested_by=ctx.user, pk=job_id).first()
-    path = jobs.job_path(job) if job is not None else None
-    if job is None or path is None:
+    found = jobs.export_job_download(firm=ctx.firm, actor=ctx.user, job_id=job_id)
+    if found is None:
         raise NotFound("no finished export of yours with that id", field="job_id")
+    job, path = found
     content_type = CONTENT_TYPES.get(Format(job.format)) if job.format in set(Format) else None
     response = FileResponse(
         path.open("rb"),

@@ -10,11 +10,23 @@ to poll.
   the worker for it once the transaction commits (:func:`set_enqueuer`: ``books.tasks``
   plugs Huey in);
 - :func:`export_job_run` (the worker) takes the job with a guarded UPDATE (queued ->
-  running: one worker only), builds the table again as the user who asked (their role as
-  it is now), writes the file through a temporary name and marks it done, or failed with
-  the reason; :func:`export_job_retry` puts a failed one back in the queue;
-- :func:`export_jobs_expire` (hourly) deletes the files and rows past ``expires_at``
-  (:data:`KEEP`), and fails jobs left running by a dead worker (:data:`STALE`).
+  running, its ``attempt`` counted up: one worker only), builds the table again as the user
+  who asked (their role as it is now), writes the file through a temporary name and marks
+  it done, or failed with the reason; :func:`export_job_retry` puts a failed one back in
+  the queue (without an expiry: only a finished job expires). Every write of a worker to
+  the row (progress, done, failed) names its attempt and ``status = running``: a worker
+  the sweep gave up on, whose job was then tried again, changes nothing and removes the
+  file it wrote (its files carry the attempt in their names, so it never touches the new
+  worker's);
+- at most :data:`MAX_PENDING_PER_USER` jobs queued or running per user, counted under a
+  lock on the user's row (FOR NO KEY UPDATE) on create and on retry, so two asks at
+  once take turns. It is the only lock these take, before the job's row (retry);
+- :func:`export_job_download` serves a finished file to the user who asked, checking the
+  report's rule again (a demoted administrator no longer downloads the audit trail) and
+  auditing the download of an administrators-only export;
+- :func:`export_jobs_expire` (hourly) deletes the files and rows of finished jobs past
+  ``expires_at`` (:data:`KEEP`), and fails jobs whose worker recorded no progress for
+  :data:`STALE` (a dead worker).
 
 The Beancount export is the report ``beancount`` here: its lines go to the file as the
 HTTP stream would send them.
@@ -32,10 +44,13 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Q
 
+from casebridge.books.audit import books_audit
 from casebridge.books.exports import beancount as beancount_module
 from casebridge.books.exports.tables import Report, check_size, export_format, report_for
-from casebridge.books.models import ExportJob, ExportJobStatus, Firm, Posting, User
+from casebridge.books.models import ExportJob, ExportJobStatus, Firm, Posting, Role, User
+from casebridge.books.roles import require_role
 from casebridge.core import clock, tabular, timezones
 from casebridge.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from casebridge.core.tabular import Format, Table, write_file
@@ -45,13 +60,15 @@ log = logging.getLogger(__name__)
 
 #: How long a finished export's file is kept.
 KEEP = dt.timedelta(days=7)
-#: A job running longer than this without progress is taken for dead.
+#: A job running this long since its last progress (or its start) is taken for dead.
 STALE = dt.timedelta(hours=6)
 #: A job still queued after this was lost (the worker never took it): failed.
 QUEUED_MAX = dt.timedelta(days=1)
 #: Jobs one user may have queued or running at once.
 MAX_PENDING_PER_USER = 3
 BEANCOUNT = "beancount"
+PENDING = (ExportJobStatus.QUEUED, ExportJobStatus.RUNNING)
+FINISHED = (ExportJobStatus.DONE, ExportJobStatus.FAILED)
 
 _enqueue: Callable[[int], None] | None = None
 
@@ -65,6 +82,14 @@ def set_enqueuer(enqueue: Callable[[int], None] | None) -> Callable[[int], None]
 
 def exports_dir() -> Path:
     return Path(settings.VAR_DIR) / "exports"
+
+
+def _check_access(report: str, actor: User) -> None:
+    """Refused (403) as the report's screen would refuse ``actor`` now."""
+    if report == BEANCOUNT:
+        require_role(actor, Role.ACCOUNTANT, doing="Exporting the books")
+    else:
+        report_for(report).check_access(actor)
 
 
 def _title_and_check(
@@ -118,28 +143,40 @@ def export_job_create(
 ) -> ExportJob:
     clean = {k: str(v) for k, v in params.items() if k not in ("format", "page")}
     title, chosen = _title_and_check(firm, actor, report, fmt, clean)
-    pending = ExportJob.objects.filter(
-        firm=firm,
-        requested_by=actor,
-        status__in=(ExportJobStatus.QUEUED, ExportJobStatus.RUNNING),
-    ).count()
+    with transaction.atomic():
+        _user_lock(actor)
+        _pending_check(firm, actor, "before asking for another", field="background")
+        job = ExportJob.objects.create(
+            firm=firm,
+            requested_by=actor,
+            report=report,
+            format=chosen.value if chosen else "beancount",
+            params=clean,
+            title=title,
+            created_at=clock.now(),
+        )
+        _ask(job.pk)
+    return job
+
+
+def _user_lock(actor: User) -> None:
+    """Lock ``actor``'s row (FOR NO KEY UPDATE: the foreign-key checks of rows naming
+    them still pass) until the transaction ends: their asks for exports take turns, so
+    the pending count one reads includes the job another just wrote."""
+    User.objects.select_for_update(no_key=True).filter(pk=actor.pk).values_list(
+        "pk", flat=True
+    ).get()
+
+
+def _pending_check(firm: Firm, actor: User, then: str, *, field: str) -> None:
+    """Refused (409 on ``field``) when ``actor`` has :data:`MAX_PENDING_PER_USER` jobs
+    queued or running; call it holding :func:`_user_lock`."""
+    pending = ExportJob.objects.filter(firm=firm, requested_by=actor, status__in=PENDING).count()
     if pending >= MAX_PENDING_PER_USER:
         raise Conflict(
-            f"you already have {pending} exports queued or running: "
-            "wait for one to finish before asking for another",
-            field="background",
+            f"you already have {pending} exports queued or running: wait for one to finish {then}",
+            field=field,
         )
-    job = ExportJob.objects.create(
-        firm=firm,
-        requested_by=actor,
-        report=report,
-        format=chosen.value if chosen else "beancount",
-        params=clean,
-        title=title,
-        created_at=clock.now(),
-    )
-    _ask(job.pk)
-    return job
 
 
 def _ask(job_id: int) -> None:
@@ -148,19 +185,26 @@ def _ask(job_id: int) -> None:
         transaction.on_commit(lambda: enqueue(job_id))
 
 
+@transaction.atomic
 def export_job_retry(*, firm: Firm, actor: User, job_id: int) -> ExportJob:
-    """A failed job of ``actor`` back in the queue, from the start."""
+    """A failed job of ``actor`` back in the queue, from the start, with no expiry (the
+    sweep deletes finished jobs only); refused (409) when ``actor`` already has
+    :data:`MAX_PENDING_PER_USER` jobs queued or running, as a new one would be."""
+    _user_lock(actor)
     job = ExportJob.objects.filter(firm=firm, requested_by=actor, pk=job_id).first()
     if job is None:
         raise NotFound("no such export of yours", field="job")
     if job.status != ExportJobStatus.FAILED:
         raise ValidationFailed("only a failed export can be tried again", field="job")
+    _pending_check(firm, actor, "before trying this one again", field="job")
     again = ExportJob.objects.filter(pk=job.pk, status=ExportJobStatus.FAILED).update(
         status=ExportJobStatus.QUEUED,
         failure="",
         rows_done=0,
         started_at=None,
+        progress_at=None,
         finished_at=None,
+        expires_at=None,
         created_at=clock.now(),
     )
     if not again:  # tried again meanwhile, or expired
@@ -178,16 +222,56 @@ def job_path(job: ExportJob) -> Path | None:
     return path if path.is_file() else None
 
 
+def export_job_download(*, firm: Firm, actor: User, job_id: int) -> tuple[ExportJob, Path] | None:
+    """The job ``job_id`` of ``actor`` and its finished file, or None (none of theirs, not
+    done, or expired). Refused (403) as the report's screen would refuse ``actor`` now:
+    the file was written with the role they had then. A download of an
+    administrators-only export (the audit trail, the chart of accounts) is audited: who,
+    which export, never its content."""
+    job = ExportJob.objects.filter(firm=firm, requested_by=actor, pk=job_id).first()
+    path = job_path(job) if job is not None else None
+    if job is None or path is None:
+        return None
+    _check_access(job.report, actor)
+    if job.report != BEANCOUNT and report_for(job.report).admin:
+        books_audit(
+            firm_id=firm.pk,
+            action="download",
+            entity_type="export_job",
+            entity_id=job.pk,
+            actor=actor,
+            summary=f"Export {job.pk} ({job.title}, {job.format.upper()}) downloaded",
+            after={"report": job.report, "file_name": job.download_name},
+        )
+    return job, path
+
+
+def _mine(job: ExportJob) -> Q:
+    """The job's row while ``job``'s worker is the one running it."""
+    return Q(pk=job.pk, status=ExportJobStatus.RUNNING, attempt=job.attempt)
+
+
 def export_job_run(job_id: int) -> None:
     """Write the job's file (the worker). Taken once: a second call does nothing."""
-    taken = ExportJob.objects.filter(pk=job_id, status=ExportJobStatus.QUEUED).update(
-        status=ExportJobStatus.RUNNING, started_at=clock.now()
+    job = (
+        ExportJob.objects.select_related("firm", "requested_by")
+        .filter(pk=job_id, status=ExportJobStatus.QUEUED)
+        .first()
+    )
+    if job is None:
+        return
+    now = clock.now()
+    taken = ExportJob.objects.filter(
+        pk=job_id, status=ExportJobStatus.QUEUED, attempt=job.attempt
+    ).update(
+        status=ExportJobStatus.RUNNING, started_at=now, progress_at=now, attempt=job.attempt + 1
     )
     if not taken:
         return
-    job = ExportJob.objects.select_related("firm", "requested_by").get(pk=job_id)
+    job.status, job.started_at, job.progress_at = ExportJobStatus.RUNNING, now, now
+    job.attempt += 1
     folder = exports_dir() / str(job.firm_id)
-    progress = _Progress(job.pk)
+    progress = _Progress(job)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with timezones.firm_zone(job.firm.time_zone):
@@ -202,27 +286,47 @@ def export_job_run(job_id: int) -> None:
     finally:
         progress.close()
     now = clock.now()
-    ExportJob.objects.filter(pk=job_id).update(
+    written = folder / _file_name(job, name)
+    done = ExportJob.objects.filter(_mine(job)).update(
         status=ExportJobStatus.DONE,
         rows_done=rows,
-        file_name=f"{job.firm_id}/{job.pk}-{name}",
+        file_name=f"{job.firm_id}/{_file_name(job, name)}",
         download_name=name,
-        size_bytes=(folder / f"{job.pk}-{name}").stat().st_size,
+        size_bytes=written.stat().st_size,
+        progress_at=now,
         finished_at=now,
         expires_at=now + KEEP,
     )
+    if not done:  # given up on (and tried again, or deleted) while this worker wrote
+        written.unlink(missing_ok=True)
+        log.warning("export job %s: attempt %s was given up on; its file removed", *_ids(job))
+
+
+def _ids(job: ExportJob) -> tuple[int, int]:
+    return job.pk, job.attempt
+
+
+def _file_name(job: ExportJob, name: str) -> str:
+    """The file of the job's current attempt (a later attempt writes another)."""
+    return f"{job.pk}-{job.attempt}-{name}"
 
 
 def _fail(job: ExportJob, reason: str) -> None:
-    ExportJob.objects.filter(pk=job.pk).update(
+    now = clock.now()
+    failed = ExportJob.objects.filter(_mine(job)).update(
         status=ExportJobStatus.FAILED,
         failure=reason or "failed",
-        finished_at=clock.now(),
-        expires_at=clock.now() + KEEP,
+        finished_at=now,
+        expires_at=now + KEEP,
     )
+    if not failed:
+        log.warning("export job %s: attempt %s was given up on before it failed", *_ids(job))
 
 
-_PROGRESS_SQL = "UPDATE books_exportjob SET rows_done = %s WHERE id = %s"
+_PROGRESS_SQL = (
+    "UPDATE books_exportjob SET rows_done = %s, progress_at = %s "
+    "WHERE id = %s AND status = %s AND attempt = %s"
+)
 
 
 class _Progress:
@@ -231,21 +335,27 @@ class _Progress:
     autocommit, never the export's: the Beancount export reads inside a REPEATABLE READ
     READ ONLY transaction on PostgreSQL (an UPDATE there is refused) and a read
     transaction on SQLite (an UPDATE there would take the write lock until the export
-    ends). When the caller already holds a transaction (a test), through it."""
+    ends). When the caller already holds a transaction (a test), through it. Each
+    records when (``progress_at``), and only while the job is still this worker's."""
 
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
+    def __init__(self, job: ExportJob) -> None:
+        self.job = job
         self.aside = not connection.in_atomic_block
         self._db: BaseDatabaseWrapper | None = None
 
     def __call__(self, done: int) -> None:
+        now = clock.now()
         if not self.aside:
-            ExportJob.objects.filter(pk=self.job_id).update(rows_done=done)
+            ExportJob.objects.filter(_mine(self.job)).update(rows_done=done, progress_at=now)
             return
         if self._db is None:
             self._db = connections.create_connection(DEFAULT_DB_ALIAS)
+        at = self._db.ops.adapt_datetimefield_value(now)
         with self._db.cursor() as cursor:
-            cursor.execute(_PROGRESS_SQL, [done, self.job_id])
+            cursor.execute(
+                _PROGRESS_SQL,
+                [done, at, self.job.pk, ExportJobStatus.RUNNING.value, self.job.attempt],
+            )
 
     def close(self) -> None:
         if self._db is not None:
@@ -271,7 +381,7 @@ def _write(job: ExportJob, folder: Path, progress: _Progress) -> tuple[str, int]
             firm=job.firm, actor=job.requested_by, start=start, end=end
         )
         name = beancount_module.download_name(job.firm, start, end)
-        partial = folder / f".{job.pk}-{name}.part"
+        partial = folder / f".{_file_name(job, name)}.part"
 
         def write_lines() -> int:
             done, every = 0, tabular.PROGRESS_EVERY
@@ -284,37 +394,44 @@ def _write(job: ExportJob, folder: Path, progress: _Progress) -> tuple[str, int]
             return done
 
         done = _partial_removed(partial, write_lines)
-        os.replace(partial, folder / f"{job.pk}-{name}")
+        os.replace(partial, folder / _file_name(job, name))
         return name, done
     report: Report = report_for(job.report)
     report.check_access(job.requested_by)
     fmt = export_format(report, job.format)
     table: Table = report.build(job.firm, params)
     if table.count is not None:
-        ExportJob.objects.filter(pk=job.pk).update(rows_total=table.count())
+        ExportJob.objects.filter(_mine(job)).update(rows_total=table.count())
     name = f"{file_name_part(table.filename)}.{fmt.value}"
-    partial = folder / f".{job.pk}-{name}.part"
+    partial = folder / f".{_file_name(job, name)}.part"
     rows = _partial_removed(
         partial,
         lambda: write_file(partial, table, fmt, bom=params.get("bom") == "1", progress=progress),
     )
-    os.replace(partial, folder / f"{job.pk}-{name}")
+    os.replace(partial, folder / _file_name(job, name))
     return name, rows
 
 
 def export_jobs_expire() -> tuple[int, int]:
-    """Delete expired exports (file and row), fail the jobs a dead worker left running
+    """Delete the finished exports (done or failed) past their expiry, file and row (a
+    queued or running one never expires: a retry clears it, and is kept should one be
+    left), fail the jobs whose worker recorded no progress for :data:`STALE` (it died)
     and those queued for longer than :data:`QUEUED_MAX` (a lost enqueue), and remove the
     partial files older than :data:`STALE` a killed worker left; (deleted, failed)."""
     now = clock.now()
     deleted = 0
-    for job in ExportJob.objects.filter(expires_at__lt=now).iterator():
+    expired = ExportJob.objects.filter(status__in=FINISHED, expires_at__lt=now)
+    for job in expired.iterator():
+        # guarded: tried again since it was read, it is queued and stays
+        if not expired.filter(pk=job.pk, status=job.status).delete()[0]:
+            continue
         if job.file_name:
             (exports_dir() / job.file_name).unlink(missing_ok=True)
-        job.delete()
         deleted += 1
+    stale = now - STALE
     failed = ExportJob.objects.filter(
-        status=ExportJobStatus.RUNNING, started_at__lt=now - STALE
+        Q(progress_at__lt=stale) | Q(progress_at__isnull=True, started_at__lt=stale),
+        status=ExportJobStatus.RUNNING,
     ).update(
         status=ExportJobStatus.FAILED,
         failure="the worker stopped before the export was written",

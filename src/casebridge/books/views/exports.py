@@ -37,7 +37,7 @@ from casebridge.books.exports.beancount import beancount_export, chunked, downlo
 from casebridge.books.exports.tables import check_size, export_format, report_for
 from casebridge.books.forms import DateInput
 from casebridge.books.models import ExportJob, ExportJobStatus, Role
-from casebridge.core.errors import DomainError, PermissionDenied, ValidationFailed
+from casebridge.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from casebridge.core.tabular import CONTENT_TYPES, Format
 from casebridge.web.exports import export_response
 from casebridge.web.popups import INVALID, apply_domain_error
@@ -166,11 +166,17 @@ def export_jobs_view(request: HttpRequest) -> HttpResponse:
 
 
 @books_login_required()
-def export_job_download_view(request: HttpRequest, pk: int) -> FileResponse:
-    job = _my_jobs(request).filter(pk=pk).first()
-    path = jobs.job_path(job) if job is not None else None
-    if job is None or path is None:
+def export_job_download_view(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
+    """The finished file, refused (403) as the report's screen would refuse the user now;
+    an administrators-only export's download is audited."""
+    user = books_user(request)
+    try:
+        found = jobs.export_job_download(firm=user.firm, actor=user, job_id=pk)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    if found is None:
         raise Http404("no such export, or its file has expired")
+    job, path = found
     try:
         content_type = CONTENT_TYPES[Format(job.format)]
     except ValueError:
@@ -185,9 +191,16 @@ def export_job_download_view(request: HttpRequest, pk: int) -> FileResponse:
 @books_login_required()
 @require_POST
 def export_job_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Back to the Exports screen; with the user's limit of pending exports reached, the
+    screen again with the refusal (409)."""
     user = books_user(request)
     try:
         jobs.export_job_retry(firm=user.firm, actor=user, job_id=pk)
+    except Conflict as exc:
+        mine = list(_my_jobs(request)[:50])
+        pending = any(j.status in jobs.PENDING for j in mine)
+        context = {"nav": "reports", "jobs": mine, "pending": pending, "refusal": exc.message}
+        return render(request, "books/exports/jobs.html", context, status=exc.http_status)
     except DomainError:
         raise Http404("no failed export of yours with that number") from None
     return HttpResponseRedirect(reverse("books:export_jobs"))
