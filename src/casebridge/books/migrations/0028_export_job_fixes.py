@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("books", "0024_ach_fixes"),
+        ("books", "0026_fee_line_codes"),
     ]
 
     operations = [
