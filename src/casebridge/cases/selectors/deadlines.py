@@ -5,15 +5,18 @@ deadlines and what its rules say, the rules table, and the Home page's figures."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from casebridge.cases.models import (
     Case,
     ClaimType,
     Deadline,
     DeadlineReminder,
+    DeadlineReminderRead,
     DeadlineStatus,
     Firm,
     LimitationRule,
@@ -31,7 +34,9 @@ HORIZON_DAYS = 90
 def rule_in_effect(
     *, firm_id: int, state: str, claim_type: str, rule_type: str, on: dt.date
 ) -> LimitationRule | None:
-    """The active rule covering an incident on ``on`` (the latest starting, should two)."""
+    """The active rule covering an incident on ``on`` (the latest starting, should two; a
+    rule with a start date before one open to any earlier date, on both databases:
+    PostgreSQL sorts NULL first in a descending order, SQLite last)."""
     if not state or not claim_type:
         return None
     return (
@@ -40,7 +45,7 @@ def rule_in_effect(
         )
         .filter(Q(effective_from__isnull=True) | Q(effective_from__lte=on))
         .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=on))
-        .order_by("-effective_from", "-pk")
+        .order_by(F("effective_from").desc(nulls_last=True), "-pk")
         .first()
     )
 
@@ -152,7 +157,13 @@ def case_rule_findings(case: Case) -> list[RuleFinding]:
 def limitation_rules(firm: Firm) -> list[LimitationRule]:
     return list(
         LimitationRule.objects.filter(firm=firm).order_by(
-            "-is_active", "state", "claim_type", "rule_type", "effective_from", "pk"
+            "-is_active",
+            "state",
+            "claim_type",
+            "rule_type",
+            # one open to any earlier incident date first, on both databases
+            F("effective_from").asc(nulls_first=True),
+            "pk",
         )
     )
 
@@ -176,10 +187,18 @@ def reminders_of(user: User) -> Q:
     return mine
 
 
+def unread_of(user: User) -> QuerySet[DeadlineReminder]:
+    """The reminders :func:`reminders_of` the user that the user has not read. Read marks
+    are each person's own (:class:`DeadlineReminderRead`): an administrator reading a
+    reminder addressed to the administrators leaves it unread for the others."""
+    read = DeadlineReminderRead.objects.filter(reminder=OuterRef("pk"), user=user)
+    return DeadlineReminder.objects.filter(reminders_of(user)).filter(~Exists(read))
+
+
 def unread_reminders(user: User, limit: int = 10) -> tuple[int, list[DeadlineReminder]]:
-    """The user's unread deadline reminders (:func:`reminders_of`): how many, and the
-    newest ``limit``."""
-    qs = DeadlineReminder.objects.filter(reminders_of(user), read_at__isnull=True)
+    """The user's unread deadline reminders (:func:`unread_of`): how many, and the newest
+    ``limit``."""
+    qs = unread_of(user)
     rows = list(
         qs.select_related("deadline", "deadline__case").order_by("-created_at", "-pk")[:limit]
     )
@@ -188,30 +207,87 @@ def unread_reminders(user: User, limit: int = 10) -> tuple[int, list[DeadlineRem
 
 # --- Reminder emails that did not go (review of issue 16) --------------------------------
 
-#: A reminder "sending" longer than this was cut off mid-send: it may or may not have gone,
-#: so it is never sent again by itself; the administrators see it.
-SENDING_STUCK_AFTER = dt.timedelta(hours=1)
+#: A send is claimed (``email_status`` "sending", ``email_claimed_at``) just before it goes,
+#: and a mail server answers within ``settings.EMAIL_TIMEOUT``: one claimed longer ago than
+#: this was cut off mid-send (it may or may not have gone, so it is never sent again by
+#: itself; the administrators see it); one claimed since is going out now.
+SEND_TIMEOUT = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class UndeliveredReminder:
+    """A reminder email that did not go, as the deadlines screen lists it."""
+
+    pk: int
+    #: "failed" (tried again at ``next_attempt_at``), "gave_up", "sending" (a retry going
+    #: out now) or "cut_off" (claimed longer than :data:`SEND_TIMEOUT` ago, never finished)
+    delivery: str
+    deadline_title: str
+    due_date: dt.date
+    threshold_days: int
+    case_id: int
+    case_number: str
+    email_to: str
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_error: str
 
 
 def reminder_email_problems(
     firm: Firm, now: dt.datetime, limit: int = 50
-) -> tuple[int, list[DeadlineReminder]]:
-    """The firm's reminder emails that did not go, for deadlines still open: failed (tried
-    again later), given up, or cut off mid-send; how many, and the newest ``limit``."""
+) -> tuple[int, list[UndeliveredReminder]]:
+    """The firm's reminder emails that did not go and still apply (the deadline open at
+    the due date the reminder is for: one satisfied or moved since supersedes it): failed
+    (tried again later) or being tried again right now, given up, or cut off mid-send; how
+    many, and the newest ``limit``. A first send going out now is not a problem yet."""
+    claimed_before = now - SEND_TIMEOUT
     qs = DeadlineReminder.objects.filter(
         Q(email_status__in=["failed", "gave_up"])
-        | Q(email_status="sending", email_next_attempt_at__lt=now - SENDING_STUCK_AFTER)
-        | Q(
-            email_status="sending",
-            email_next_attempt_at__isnull=True,
-            created_at__lt=now - SENDING_STUCK_AFTER,
+        | Q(email_status="sending")
+        & (
+            Q(email_claimed_at__isnull=True)
+            | Q(email_claimed_at__lt=claimed_before)
+            | Q(email_attempts__gt=1)
         ),
         firm=firm,
         deadline__status=DeadlineStatus.OPEN,
+        deadline__due_date=F("due_date"),
     )
     rows = list(
-        qs.select_related("deadline", "deadline__case", "user").order_by("-created_at", "-pk")[
-            :limit
-        ]
+        qs.order_by("-created_at", "-pk").values(
+            "pk",
+            "email_status",
+            "email_claimed_at",
+            "email_attempts",
+            "email_next_attempt_at",
+            "email_last_error",
+            "email_to",
+            "threshold_days",
+            "due_date",
+            "deadline__title",
+            "deadline__case_id",
+            "deadline__case__number",
+        )[:limit]
     )
-    return (qs.count() if len(rows) == limit else len(rows)), rows
+    count = qs.count() if len(rows) == limit else len(rows)
+    return count, [_undelivered(row, claimed_before) for row in rows]
+
+
+def _undelivered(row: Mapping[str, Any], claimed_before: dt.datetime) -> UndeliveredReminder:
+    delivery = row["email_status"]
+    if delivery == "sending":
+        claimed = row["email_claimed_at"]
+        delivery = "sending" if claimed is not None and claimed >= claimed_before else "cut_off"
+    return UndeliveredReminder(
+        pk=row["pk"],
+        delivery=delivery,
+        deadline_title=row["deadline__title"],
+        due_date=row["due_date"],
+        threshold_days=row["threshold_days"],
+        case_id=row["deadline__case_id"],
+        case_number=row["deadline__case__number"],
+        email_to=row["email_to"] or "",
+        attempts=row["email_attempts"] or 0,
+        next_attempt_at=row["email_next_attempt_at"],
+        last_error=row["email_last_error"] or "",
+    )
