@@ -8,7 +8,8 @@
 - the rule in effect, and the rules' list, order an open-ended start the same on both
   databases (a rule with a start date beats one open to any earlier date);
 - "mark read" is each person's: an administrator reading a reminder addressed to the
-  administrators leaves it unread for the others.
+  administrators leaves it unread for the others;
+- the deadlines screen reads the attorneys of its filter once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from casebridge.cases.models import Deadline, DeadlineReminder, LimitationRule
@@ -368,3 +370,30 @@ def test_each_administrator_marks_a_reminder_to_the_administrators_read_for_them
         ("Reply due", "admin@lopez.test"),
         ("Reply due", "zoe.admin@lopez.test"),
     ]
+
+
+# --- The deadlines screen's reads -----------------------------------------------------
+
+
+def test_the_deadlines_screen_filtered_by_attorney_reads_the_attorneys_once(
+    cfirm, cadmin, cattorney, case, today
+):
+    deadlines.deadline_create(
+        firm=cfirm,
+        actor=cadmin,
+        case_id=case.pk,
+        title="Answer due",
+        due_date=today + dt.timedelta(days=5),
+    )
+    admin = sign_in(Client(), cadmin)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin.get(reverse("cases:deadlines"), {"attorney": cattorney.pk})
+    page = text(response)
+    assert re.findall(r'<td data-label="Attorney">([^<]*)</td>', page) == ["Sam Smith"]
+    assert f'<option value="{cattorney.pk}" selected>Sam Smith</option>' in page
+    attorneys = [
+        q["sql"]
+        for q in queries.captured_queries
+        if '"is_attorney"' in q["sql"].partition(" WHERE ")[2]
+    ]
+    assert len(attorneys) == 1, attorneys

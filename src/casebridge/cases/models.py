@@ -59,6 +59,12 @@ class Permission(models.TextChoices):
     DEPOSIT_SETTLEMENT = "deposit_settlement", "Deposit settlement checks"
 
 
+def person_name(first_name: str, last_name: str, email: str) -> str:
+    """A user's name as the screens show it (:attr:`User.display_name`), from the columns
+    (a list read as plain rows builds no User)."""
+    return f"{first_name} {last_name}".strip() or email
+
+
 class User(models.Model):
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="users")
     email = models.EmailField()
@@ -96,7 +102,7 @@ class User(models.Model):
 
     @property
     def display_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip() or self.email
+        return person_name(self.first_name, self.last_name, self.email)
 
     @property
     def has_totp(self) -> bool:

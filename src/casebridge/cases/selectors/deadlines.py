@@ -22,6 +22,7 @@ from casebridge.cases.models import (
     LimitationRule,
     RuleType,
     User,
+    person_name,
 )
 from casebridge.core.api.schemas import PageIn, keyset_page
 
@@ -71,8 +72,63 @@ def open_deadlines(firm: Firm, filters: DeadlineFilters, today: dt.date) -> Quer
         qs = qs.filter(due_date__lt=today)
     if filters.within_days is not None:
         qs = qs.filter(due_date__lte=today + dt.timedelta(days=filters.within_days))
-    return qs.select_related("case", "case__responsible_attorney", "rule").order_by(
-        "due_date", "pk"
+    return qs.select_related("case", "case__responsible_attorney").order_by("due_date", "pk")
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    """An open deadline as the deadlines screen shows it."""
+
+    pk: int
+    title: str
+    due_date: dt.date
+    computed_due_date: dt.date | None
+    set_by_hand: bool
+    verify_with_counsel: bool
+    case_id: int
+    case_number: str
+    case_name: str
+    #: the case's responsible attorney's name; "" when the case has none
+    attorney: str
+
+
+#: What a :class:`DeadlineRow` is read from (one query, no model built).
+_ROW_COLUMNS = (
+    "pk",
+    "title",
+    "due_date",
+    "computed_due_date",
+    "set_by_hand",
+    "verify_with_counsel",
+    "case_id",
+    "case__number",
+    "case__name",
+    "case__responsible_attorney_id",
+    "case__responsible_attorney__first_name",
+    "case__responsible_attorney__last_name",
+    "case__responsible_attorney__email",
+)
+
+
+def _deadline_row(row: Mapping[str, Any]) -> DeadlineRow:
+    attorney = ""
+    if row["case__responsible_attorney_id"] is not None:
+        attorney = person_name(
+            row["case__responsible_attorney__first_name"],
+            row["case__responsible_attorney__last_name"],
+            row["case__responsible_attorney__email"],
+        )
+    return DeadlineRow(
+        pk=row["pk"],
+        title=row["title"],
+        due_date=row["due_date"],
+        computed_due_date=row["computed_due_date"],
+        set_by_hand=row["set_by_hand"],
+        verify_with_counsel=row["verify_with_counsel"],
+        case_id=row["case_id"],
+        case_number=row["case__number"],
+        case_name=row["case__name"],
+        attorney=attorney,
     )
 
 
@@ -83,10 +139,15 @@ def deadlines_page(
     *,
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
-) -> tuple[list[Deadline], str | None]:
-    """One page of :func:`open_deadlines` from ``cursor`` and the next page's cursor. A
-    cursor of another list or tampered with is refused (ValidationFailed on ``cursor``)."""
-    return keyset_page(open_deadlines(firm, filters, today), PageIn(limit=limit, cursor=cursor))
+) -> tuple[list[DeadlineRow], str | None]:
+    """One page of :func:`open_deadlines` from ``cursor`` as plain rows, and the next
+    page's cursor (the API's cursors: the same list and order). A cursor of another list or
+    tampered with is refused (ValidationFailed on ``cursor``)."""
+    rows, next_cursor = keyset_page(
+        open_deadlines(firm, filters, today).values(*_ROW_COLUMNS),
+        PageIn(limit=limit, cursor=cursor),
+    )
+    return [_deadline_row(row) for row in rows], next_cursor
 
 
 def case_deadlines(case: Case) -> list[Deadline]:
