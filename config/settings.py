@@ -317,6 +317,10 @@ EMAIL_HOST_USER = os.environ.get("CASEBRIDGE_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("CASEBRIDGE_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("CASEBRIDGE_EMAIL_TLS", "1") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("CASEBRIDGE_EMAIL_FROM", "casebridge@localhost")
+#: Seconds an SMTP connection may wait on the mail server (Django's default: forever). A
+#: deadline reminder claimed for sending longer ago than the cases side's SEND_TIMEOUT
+#: (minutes) is then known to have been cut off, not still on its way (issue 16's lows).
+EMAIL_TIMEOUT = 30
 EMAIL_BACKEND = os.environ.get("CASEBRIDGE_EMAIL_BACKEND", "").strip() or (
     "django.core.mail.backends.console.EmailBackend"
     if DEVELOPMENT

@@ -196,3 +196,105 @@ def test_the_api_twin_pages_the_bills_and_treatments(cfirm, paralegal, case, pro
     reply = api.get(f"/cases/{case.pk}/bills", {"cursor": "not-a-cursor"})
     assert reply.status == 422
     assert reply.error["field"] == "cursor"
+
+
+# --- The pop-ups come back to the page they were opened from (issue 16's lows) ----------
+
+
+def popup_link(page: str, label: str) -> str:
+    """The href of the tab's pop-up link whose aria-label (or text) is ``label``."""
+    found = re.search(
+        rf'<a [^>]*href="([^"]+)"[^>]*(?:aria-label="{re.escape(label)}"|>'
+        rf"{re.escape(label)}</a>)",
+        page,
+    )
+    assert found is not None, f"no link {label!r}"
+    return html.unescape(found.group(1))
+
+
+def hidden_next(form: str) -> str:
+    found = re.search(r'<input type="hidden" name="next" value="([^"]*)">', form)
+    assert found is not None, "the pop-up's form carries no next"
+    return html.unescape(found.group(1))
+
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def test_a_bill_edited_on_the_second_page_comes_back_to_the_second_page(
+    pclient, cfirm, paralegal, case, provider
+):
+    bills = add_bills(cfirm, paralegal, case, provider, 55)
+    tab = reverse("cases:case_treatment", args=[case.pk])
+    second = tab + link(text(pclient.get(tab)), "bills", "next").split("#")[0]
+    page = text(pclient.get(second))
+    edit = popup_link(page, "Edit the bill of Valley Medical")
+    assert edit.startswith(reverse("cases:bill_edit", args=[bills[50].pk]) + "?next=")
+    form = text(pclient.get(edit, **HX))
+    assert hidden_next(form) == second
+    response = pclient.post(
+        edit,
+        {
+            "provider": "Valley Medical",
+            "bill_date": "2026-03-02",
+            "reference": "ACCT-050",
+            "billed": "150.00",
+            "adjustments": "10.00",
+            "next": hidden_next(form),
+        },
+        **HX,
+    )
+    assert response.status_code == 200, text(response)
+    assert response["HX-Redirect"] == second
+    assert Bill.objects.get(pk=bills[50].pk).billed_cents == 15_000
+    # the page it comes back to: the second one, the edited bill on it
+    back = text(pclient.get(response["HX-Redirect"]))
+    assert row_ids(back, "bill") == [b.pk for b in bills[50:]]
+    # without htmx: the same page, by a redirect
+    plain = pclient.post(
+        reverse("cases:bill_void", args=[bills[51].pk]),
+        {"reason": "Entered twice", "next": second},
+    )
+    assert (plain.status_code, plain["Location"]) == (302, second)
+
+
+def test_treatment_added_or_edited_from_a_later_page_keeps_both_lists_pages(
+    pclient, cfirm, paralegal, case, provider
+):
+    add_bills(cfirm, paralegal, case, provider, 51)
+    treatments = add_treatments(cfirm, paralegal, case, provider, 26)
+    tab = reverse("cases:case_treatment", args=[case.pk])
+    on_bills_2 = tab + link(text(pclient.get(tab)), "bills", "next").split("#")[0]
+    both = tab + link(text(pclient.get(on_bills_2)), "treatments", "next").split("#")[0]
+    page = text(pclient.get(both))
+    add = popup_link(page, "Add treatment")
+    assert hidden_next(text(pclient.get(add, **HX))) == both
+    added = pclient.post(
+        add,
+        {"provider": "Valley Medical", "status": "treating", "next": both},
+        **HX,
+    )
+    assert added["HX-Redirect"] == both
+    edit = popup_link(page, "Edit the treatment by Valley Medical")
+    assert edit.startswith(reverse("cases:treatment_edit", args=[treatments[25].pk]))
+    edited = pclient.post(
+        edit,
+        {"provider": "Valley Medical", "status": "finished", "note": "discharged", "next": both},
+        **HX,
+    )
+    assert edited["HX-Redirect"] == both
+    assert Treatment.objects.get(pk=treatments[25].pk).note == "discharged"
+
+
+def test_a_next_off_this_site_returns_to_the_tab(pclient, cfirm, paralegal, case, provider):
+    tab = reverse("cases:case_treatment", args=[case.pk])
+    for elsewhere in ("https://evil.test/cases/1/treatment/", "//evil.test/", "case_treatment"):
+        response = pclient.post(
+            reverse("cases:treatment_new", args=[case.pk]),
+            {"provider": "Valley Medical", "status": "treating", "next": elsewhere},
+            **HX,
+        )
+        assert response["HX-Redirect"] == tab
+    # opened from the tab's first page, a pop-up comes back to it
+    page = text(pclient.get(tab))
+    assert hidden_next(text(pclient.get(popup_link(page, "Add bill"), **HX))) == tab

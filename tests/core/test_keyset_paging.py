@@ -74,6 +74,25 @@ def test_descending_pages_keep_the_order_the_queryset_names(firm, files):
     assert pages == [["F-4", "F-5", "F-2", "F-6"], ["F-3", "F-1"]]
 
 
+def test_values_rows_page_alike_with_the_same_cursors(firm, files):
+    """A screen reading plain rows (``.values()``, the sort keys and "pk" among them) walks
+    the same pages, and a cursor of the models' walk goes on in the rows' (issue 16's
+    lows: the deadlines screen)."""
+    qs = File.objects.filter(firm=firm).order_by("name", "-opened_on")
+    rows_qs = qs.values("pk", "number", "name", "opened_on")
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        rows, cursor = keyset_page(rows_qs, PageIn(limit=4, cursor=cursor))
+        pages.append([row["number"] for row in rows])
+        if cursor is None:
+            break
+    assert pages == [["F-2", "F-3", "F-6", "F-5"], ["F-1", "F-4"]]
+    _, from_models = keyset_page(qs, PageIn(limit=2))
+    rows, _ = keyset_page(rows_qs, PageIn(limit=2, cursor=from_models))
+    assert [row["number"] for row in rows] == ["F-6", "F-5"]
+
+
 def test_several_keys_in_mixed_directions(firm, files):
     qs = File.objects.filter(firm=firm).order_by("name", "-opened_on")
     assert _walk(qs, limit=1) == [["F-2"], ["F-3"], ["F-6"], ["F-5"], ["F-1"], ["F-4"]]

@@ -25,6 +25,7 @@ from casebridge.cases.models import (
     Negotiation,
     NegotiationKind,
     User,
+    person_name,
 )
 from casebridge.core import clock, timezones
 from casebridge.core.money import cents_to_decimal
@@ -132,6 +133,17 @@ def attorneys_of(firm: Firm) -> QuerySet[User]:
     return User.objects.filter(firm=firm, is_attorney=True, is_active=True).order_by(
         "last_name", "first_name", "email"
     )
+
+
+def attorney_choices(firm: Firm) -> list[tuple[int, str]]:
+    """:func:`attorneys_of` as (id, name) choices, read once: a filter's select validates
+    and draws from the list (a model choice field reads its queryset for each)."""
+    return [
+        (pk, person_name(first, last, email))
+        for pk, first, last, email in attorneys_of(firm).values_list(
+            "pk", "first_name", "last_name", "email"
+        )
+    ]
 
 
 # --- Sign-in -----------------------------------------------------------------------------

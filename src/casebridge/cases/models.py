@@ -59,6 +59,12 @@ class Permission(models.TextChoices):
     DEPOSIT_SETTLEMENT = "deposit_settlement", "Deposit settlement checks"
 
 
+def person_name(first_name: str, last_name: str, email: str) -> str:
+    """A user's name as the screens show it (:attr:`User.display_name`), from the columns
+    (a list read as plain rows builds no User)."""
+    return f"{first_name} {last_name}".strip() or email
+
+
 class User(models.Model):
     firm = models.ForeignKey(Firm, on_delete=models.PROTECT, related_name="users")
     email = models.EmailField()
@@ -96,7 +102,7 @@ class User(models.Model):
 
     @property
     def display_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip() or self.email
+        return person_name(self.first_name, self.last_name, self.email)
 
     @property
     def has_totp(self) -> bool:
@@ -1111,7 +1117,15 @@ class LimitationRule(models.Model):
                 name="cases_limitation_rule_lookup",
             )
         ]
-        ordering = ["state", "claim_type", "rule_type", "effective_from", "id"]
+        # a rule open to any earlier incident date first, on both databases (PostgreSQL
+        # sorts NULL last ascending, SQLite first): issue 16's lows, ADR 0052
+        ordering = [
+            "state",
+            "claim_type",
+            "rule_type",
+            models.F("effective_from").asc(nulls_first=True),
+            "id",
+        ]
 
     def __str__(self) -> str:
         return f"{self.state} {self.get_claim_type_display()} {self.period_words}"
@@ -1203,7 +1217,6 @@ class DeadlineReminder(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="deadline_reminders"
     )
     created_at = models.DateTimeField()
-    read_at = models.DateTimeField(null=True, blank=True)
     #: "sending", "sent", "failed" (tried again later), "gave_up" (after
     #: ``MAX_EMAIL_ATTEMPTS``), "no_mail_configured" or "no_recipient"
     email_status = models.CharField(max_length=200, blank=True)
@@ -1214,6 +1227,10 @@ class DeadlineReminder(models.Model):
     email_next_attempt_at = models.DateTimeField(null=True, blank=True)
     email_last_error = models.CharField(max_length=500, null=True, blank=True)
     email_to = models.CharField(max_length=1000, null=True, blank=True)
+    #: When the run sending it now (``email_status`` "sending") claimed it: a send claimed
+    #: within ``services.deadlines.SEND_TIMEOUT`` is going out now, one claimed longer ago
+    #: was cut off (issue 16's lows, migration 0020).
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -1227,7 +1244,6 @@ class DeadlineReminder(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["user", "read_at"], name="cases_reminder_unread"),
             models.Index(
                 fields=["email_status", "email_next_attempt_at"], name="cases_reminder_retry"
             ),
@@ -1236,3 +1252,29 @@ class DeadlineReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.threshold_days}-day reminder of deadline {self.deadline_id}"
+
+
+# --- Reminders read, per person (issue 16's lows) ---
+
+
+class DeadlineReminderRead(models.Model):
+    """One person's "read" mark on a deadline reminder. A reminder of a case without an
+    attorney is addressed to the firm's administrators as a group: each of them reads it
+    for themselves, so the mark belongs to the reader, not to the reminder (migration 0020
+    moved the reminders' single ``read_at`` here)."""
+
+    reminder = models.ForeignKey(DeadlineReminder, on_delete=models.PROTECT, related_name="reads")
+    #: no index of its own: the unique (user, reminder) one starts with it
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="reminder_reads", db_index=False
+    )
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # the index "is it read by me" is answered from, user first
+            models.UniqueConstraint(fields=["user", "reminder"], name="cases_reminder_read_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.reminder_id} read by user {self.user_id}"

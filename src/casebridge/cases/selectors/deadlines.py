@@ -5,20 +5,24 @@ deadlines and what its rules say, the rules table, and the Home page's figures."
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from casebridge.cases.models import (
     Case,
     ClaimType,
     Deadline,
     DeadlineReminder,
+    DeadlineReminderRead,
     DeadlineStatus,
     Firm,
     LimitationRule,
     RuleType,
     User,
+    person_name,
 )
 from casebridge.core.api.schemas import PageIn, keyset_page
 
@@ -31,7 +35,9 @@ HORIZON_DAYS = 90
 def rule_in_effect(
     *, firm_id: int, state: str, claim_type: str, rule_type: str, on: dt.date
 ) -> LimitationRule | None:
-    """The active rule covering an incident on ``on`` (the latest starting, should two)."""
+    """The active rule covering an incident on ``on`` (the latest starting, should two; a
+    rule with a start date before one open to any earlier date, on both databases:
+    PostgreSQL sorts NULL first in a descending order, SQLite last)."""
     if not state or not claim_type:
         return None
     return (
@@ -40,7 +46,7 @@ def rule_in_effect(
         )
         .filter(Q(effective_from__isnull=True) | Q(effective_from__lte=on))
         .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=on))
-        .order_by("-effective_from", "-pk")
+        .order_by(F("effective_from").desc(nulls_last=True), "-pk")
         .first()
     )
 
@@ -66,8 +72,63 @@ def open_deadlines(firm: Firm, filters: DeadlineFilters, today: dt.date) -> Quer
         qs = qs.filter(due_date__lt=today)
     if filters.within_days is not None:
         qs = qs.filter(due_date__lte=today + dt.timedelta(days=filters.within_days))
-    return qs.select_related("case", "case__responsible_attorney", "rule").order_by(
-        "due_date", "pk"
+    return qs.select_related("case", "case__responsible_attorney").order_by("due_date", "pk")
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    """An open deadline as the deadlines screen shows it."""
+
+    pk: int
+    title: str
+    due_date: dt.date
+    computed_due_date: dt.date | None
+    set_by_hand: bool
+    verify_with_counsel: bool
+    case_id: int
+    case_number: str
+    case_name: str
+    #: the case's responsible attorney's name; "" when the case has none
+    attorney: str
+
+
+#: What a :class:`DeadlineRow` is read from (one query, no model built).
+_ROW_COLUMNS = (
+    "pk",
+    "title",
+    "due_date",
+    "computed_due_date",
+    "set_by_hand",
+    "verify_with_counsel",
+    "case_id",
+    "case__number",
+    "case__name",
+    "case__responsible_attorney_id",
+    "case__responsible_attorney__first_name",
+    "case__responsible_attorney__last_name",
+    "case__responsible_attorney__email",
+)
+
+
+def _deadline_row(row: Mapping[str, Any]) -> DeadlineRow:
+    attorney = ""
+    if row["case__responsible_attorney_id"] is not None:
+        attorney = person_name(
+            row["case__responsible_attorney__first_name"],
+            row["case__responsible_attorney__last_name"],
+            row["case__responsible_attorney__email"],
+        )
+    return DeadlineRow(
+        pk=row["pk"],
+        title=row["title"],
+        due_date=row["due_date"],
+        computed_due_date=row["computed_due_date"],
+        set_by_hand=row["set_by_hand"],
+        verify_with_counsel=row["verify_with_counsel"],
+        case_id=row["case_id"],
+        case_number=row["case__number"],
+        case_name=row["case__name"],
+        attorney=attorney,
     )
 
 
@@ -78,10 +139,15 @@ def deadlines_page(
     *,
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
-) -> tuple[list[Deadline], str | None]:
-    """One page of :func:`open_deadlines` from ``cursor`` and the next page's cursor. A
-    cursor of another list or tampered with is refused (ValidationFailed on ``cursor``)."""
-    return keyset_page(open_deadlines(firm, filters, today), PageIn(limit=limit, cursor=cursor))
+) -> tuple[list[DeadlineRow], str | None]:
+    """One page of :func:`open_deadlines` from ``cursor`` as plain rows, and the next
+    page's cursor (the API's cursors: the same list and order). A cursor of another list or
+    tampered with is refused (ValidationFailed on ``cursor``)."""
+    rows, next_cursor = keyset_page(
+        open_deadlines(firm, filters, today).values(*_ROW_COLUMNS),
+        PageIn(limit=limit, cursor=cursor),
+    )
+    return [_deadline_row(row) for row in rows], next_cursor
 
 
 def case_deadlines(case: Case) -> list[Deadline]:
@@ -152,7 +218,13 @@ def case_rule_findings(case: Case) -> list[RuleFinding]:
 def limitation_rules_queryset(firm: Firm) -> QuerySet[LimitationRule]:
     """The firm's rules as Account Settings lists them (and exports them): active first."""
     return LimitationRule.objects.filter(firm=firm).order_by(
-        "-is_active", "state", "claim_type", "rule_type", "effective_from", "pk"
+        "-is_active",
+        "state",
+        "claim_type",
+        "rule_type",
+        # one open to any earlier incident date first, on both databases
+        F("effective_from").asc(nulls_first=True),
+        "pk",
     )
 
 
@@ -179,10 +251,18 @@ def reminders_of(user: User) -> Q:
     return mine
 
 
+def unread_of(user: User) -> QuerySet[DeadlineReminder]:
+    """The reminders :func:`reminders_of` the user that the user has not read. Read marks
+    are each person's own (:class:`DeadlineReminderRead`): an administrator reading a
+    reminder addressed to the administrators leaves it unread for the others."""
+    read = DeadlineReminderRead.objects.filter(reminder=OuterRef("pk"), user=user)
+    return DeadlineReminder.objects.filter(reminders_of(user)).filter(~Exists(read))
+
+
 def unread_reminders(user: User, limit: int = 10) -> tuple[int, list[DeadlineReminder]]:
-    """The user's unread deadline reminders (:func:`reminders_of`): how many, and the
-    newest ``limit``."""
-    qs = DeadlineReminder.objects.filter(reminders_of(user), read_at__isnull=True)
+    """The user's unread deadline reminders (:func:`unread_of`): how many, and the newest
+    ``limit``."""
+    qs = unread_of(user)
     rows = list(
         qs.select_related("deadline", "deadline__case").order_by("-created_at", "-pk")[:limit]
     )
@@ -191,30 +271,87 @@ def unread_reminders(user: User, limit: int = 10) -> tuple[int, list[DeadlineRem
 
 # --- Reminder emails that did not go (review of issue 16) --------------------------------
 
-#: A reminder "sending" longer than this was cut off mid-send: it may or may not have gone,
-#: so it is never sent again by itself; the administrators see it.
-SENDING_STUCK_AFTER = dt.timedelta(hours=1)
+#: A send is claimed (``email_status`` "sending", ``email_claimed_at``) just before it goes,
+#: and a mail server answers within ``settings.EMAIL_TIMEOUT``: one claimed longer ago than
+#: this was cut off mid-send (it may or may not have gone, so it is never sent again by
+#: itself; the administrators see it); one claimed since is going out now.
+SEND_TIMEOUT = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class UndeliveredReminder:
+    """A reminder email that did not go, as the deadlines screen lists it."""
+
+    pk: int
+    #: "failed" (tried again at ``next_attempt_at``), "gave_up", "sending" (a retry going
+    #: out now) or "cut_off" (claimed longer than :data:`SEND_TIMEOUT` ago, never finished)
+    delivery: str
+    deadline_title: str
+    due_date: dt.date
+    threshold_days: int
+    case_id: int
+    case_number: str
+    email_to: str
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_error: str
 
 
 def reminder_email_problems(
     firm: Firm, now: dt.datetime, limit: int = 50
-) -> tuple[int, list[DeadlineReminder]]:
-    """The firm's reminder emails that did not go, for deadlines still open: failed (tried
-    again later), given up, or cut off mid-send; how many, and the newest ``limit``."""
+) -> tuple[int, list[UndeliveredReminder]]:
+    """The firm's reminder emails that did not go and still apply (the deadline open at
+    the due date the reminder is for: one satisfied or moved since supersedes it): failed
+    (tried again later) or being tried again right now, given up, or cut off mid-send; how
+    many, and the newest ``limit``. A first send going out now is not a problem yet."""
+    claimed_before = now - SEND_TIMEOUT
     qs = DeadlineReminder.objects.filter(
         Q(email_status__in=["failed", "gave_up"])
-        | Q(email_status="sending", email_next_attempt_at__lt=now - SENDING_STUCK_AFTER)
-        | Q(
-            email_status="sending",
-            email_next_attempt_at__isnull=True,
-            created_at__lt=now - SENDING_STUCK_AFTER,
+        | Q(email_status="sending")
+        & (
+            Q(email_claimed_at__isnull=True)
+            | Q(email_claimed_at__lt=claimed_before)
+            | Q(email_attempts__gt=1)
         ),
         firm=firm,
         deadline__status=DeadlineStatus.OPEN,
+        deadline__due_date=F("due_date"),
     )
     rows = list(
-        qs.select_related("deadline", "deadline__case", "user").order_by("-created_at", "-pk")[
-            :limit
-        ]
+        qs.order_by("-created_at", "-pk").values(
+            "pk",
+            "email_status",
+            "email_claimed_at",
+            "email_attempts",
+            "email_next_attempt_at",
+            "email_last_error",
+            "email_to",
+            "threshold_days",
+            "due_date",
+            "deadline__title",
+            "deadline__case_id",
+            "deadline__case__number",
+        )[:limit]
     )
-    return (qs.count() if len(rows) == limit else len(rows)), rows
+    count = qs.count() if len(rows) == limit else len(rows)
+    return count, [_undelivered(row, claimed_before) for row in rows]
+
+
+def _undelivered(row: Mapping[str, Any], claimed_before: dt.datetime) -> UndeliveredReminder:
+    delivery = row["email_status"]
+    if delivery == "sending":
+        claimed = row["email_claimed_at"]
+        delivery = "sending" if claimed is not None and claimed >= claimed_before else "cut_off"
+    return UndeliveredReminder(
+        pk=row["pk"],
+        delivery=delivery,
+        deadline_title=row["deadline__title"],
+        due_date=row["due_date"],
+        threshold_days=row["threshold_days"],
+        case_id=row["deadline__case_id"],
+        case_number=row["deadline__case__number"],
+        email_to=row["email_to"] or "",
+        attempts=row["email_attempts"] or 0,
+        next_attempt_at=row["email_next_attempt_at"],
+        last_error=row["email_last_error"] or "",
+    )

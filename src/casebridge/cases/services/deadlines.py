@@ -11,8 +11,8 @@
   changed by hand keeps its date (the computed date is still shown beside it).
 - **Deadlines** are never deleted (a trigger refuses it, migration 0014): satisfied, or their
   due date changed with a reason, each audited with before and after.
-- **Reminders** at 90, 60, 30 and 7 days (:func:`deadline_reminders_send`, run daily by
-  ``cases.tasks.deadline_reminders_daily``).
+- **Reminders** at 90, 60, 30 and 7 days (:func:`deadline_reminders_send`, run hourly by
+  ``cases.tasks.deadline_reminders_hourly``).
 
 Date arithmetic (:func:`add_period`): years and months keep the day of the month; a day the
 target month lacks (29 February in a common year, 31 April) becomes the month's **last**
@@ -54,6 +54,7 @@ from casebridge.cases.models import (
     Deadline,
     DeadlineKind,
     DeadlineReminder,
+    DeadlineReminderRead,
     DeadlineStatus,
     Firm,
     LimitationRule,
@@ -62,7 +63,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require_settings_access
-from casebridge.cases.selectors.deadlines import reminders_of, rule_in_effect
+from casebridge.cases.selectors.deadlines import rule_in_effect, unread_of
 from casebridge.core import clock, timezones
 from casebridge.core.text import plain_line, plain_text
 from casebridge.core.words import format_day
@@ -492,7 +493,8 @@ def _recompute_kind(
             rule_type=rule_type,
             is_active=True,
         ),
-        # as rule_in_effect: the latest starting first, should two cover a date
+        # as rule_in_effect: the latest starting first, should two cover a date, one open to
+        # any earlier date last (sorted here, so the same on both databases)
         key=lambda r: (r.effective_from or dt.date.min, r.pk),
         reverse=True,
     )
@@ -895,7 +897,8 @@ def deadline_reminders_retry(
     *, today: dt.date | None = None, now: dt.datetime | None = None
 ) -> tuple[int, int]:
     """Try again the reminder emails that failed and whose next attempt is due, for
-    deadlines still open at the same due date. Each is claimed by a conditional UPDATE
+    deadlines still open at the same due date (a reminder of a deadline satisfied or moved
+    since is superseded: never tried again). Each is claimed by a conditional UPDATE
     (failed -> sending) before it is sent, so a racing run never sends it twice, and one
     that was sent is never sent again. Returns (tried, sent)."""
     now = now or clock.now()
@@ -904,11 +907,10 @@ def deadline_reminders_retry(
         day = today or firm_today(firm)
         due = (
             DeadlineReminder.objects.filter(
+                _STILL_APPLIES,
                 firm=firm,
                 email_status="failed",
                 email_next_attempt_at__lte=now,
-                deadline__status=DeadlineStatus.OPEN,
-                deadline__due_date=F("due_date"),
                 due_date__gte=day,
             )
             .select_related("deadline", "deadline__case", "user")
@@ -918,6 +920,10 @@ def deadline_reminders_retry(
             tried += 1
             sent += _reminder_email(reminder, reminder.deadline, day, now, retry=True)
     return tried, sent
+
+
+#: A reminder still applies while its deadline is open at the due date it reminds of.
+_STILL_APPLIES = Q(deadline__status=DeadlineStatus.OPEN, deadline__due_date=F("due_date"))
 
 
 def _reminder_make(deadline: Deadline, threshold: int) -> DeadlineReminder | None:
@@ -968,12 +974,19 @@ def _reminder_email(
         rows.update(email_status="no_recipient")
         return 0
     attempts = (reminder.email_attempts or 0) + 1
-    # claim it: only the run that moves it to "sending" sends it (exactly once)
+    # claim it: only the run that moves it to "sending" sends it (exactly once); a retry
+    # only while it still applies (the deadline satisfied or moved meanwhile supersedes it).
+    # The moment of the claim tells a send going out now from one cut off (the screen).
     claimed = (
-        rows.filter(email_status="failed", email_next_attempt_at__lte=now)
+        rows.filter(_STILL_APPLIES, email_status="failed", email_next_attempt_at__lte=now)
         if retry
         else rows.filter(email_status="")
-    ).update(email_status="sending", email_attempts=attempts, email_to=", ".join(to)[:1000])
+    ).update(
+        email_status="sending",
+        email_attempts=attempts,
+        email_to=", ".join(to)[:1000],
+        email_claimed_at=now,
+    )
     if not claimed:
         return 0
     case = deadline.case
@@ -1005,8 +1018,17 @@ def _reminder_email(
 
 @transaction.atomic
 def reminders_mark_read(*, user: User, reminder_ids: list[int] | None = None) -> int:
-    """Mark the user's reminders read (all unread ones when no ids are given)."""
-    rows = DeadlineReminder.objects.filter(reminders_of(user), read_at__isnull=True)
+    """Mark the user's reminders read by this user (all unread ones when no ids are
+    given): a reminder addressed to the administrators stays unread for the others.
+    Returns how many were marked."""
+    rows = unread_of(user)
     if reminder_ids is not None:
         rows = rows.filter(pk__in=reminder_ids)
-    return rows.update(read_at=clock.now())
+    ids = list(rows.order_by("pk").values_list("pk", flat=True))
+    now = clock.now()
+    DeadlineReminderRead.objects.bulk_create(
+        [DeadlineReminderRead(reminder_id=pk, user=user, read_at=now) for pk in ids],
+        batch_size=1000,
+        ignore_conflicts=True,  # a double click's twin marked it a moment ago
+    )
+    return len(ids)

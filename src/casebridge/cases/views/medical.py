@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.db import transaction
@@ -32,7 +33,7 @@ from casebridge.core import words
 from casebridge.core.errors import ValidationFailed
 from casebridge.core.money import format_cents
 from casebridge.web.paging import cursor_param
-from casebridge.web.popups import ConfirmForm, popup_form
+from casebridge.web.popups import ConfirmForm, popup_form, safe_next
 
 from .cases import case_context, case_of
 
@@ -132,6 +133,15 @@ def _tab_url(case_id: int) -> str:
     return reverse("cases:case_treatment", args=[case_id])
 
 
+def _back(request: HttpRequest, case_id: int) -> str:
+    """Where a pop-up of the tab returns after a save (and its Cancel): the tab's page it
+    was opened from, as its ``next`` says (the lists' cursors kept; a path on this site
+    only), else the tab's first page."""
+    return safe_next(
+        request, request.GET.get("next") or request.POST.get("next"), _tab_url(case_id)
+    )
+
+
 def _provider_id(me: User, name: str) -> int:
     return service.provider_for_name(firm=me.firm, actor=me, name=name).pk
 
@@ -209,6 +219,8 @@ def case_treatment_view(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "requests": [(r, s, selectors.RequestStatus.LABELS[s]) for r, s in requests],
             "totals": selectors.medical_totals(case=case),
+            # the pop-ups come back to this page of the tab (the lists' cursors kept)
+            "next_query": f"?{urlencode({'next': request.get_full_path()})}",
         },
     )
 
@@ -241,8 +253,8 @@ def provider_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         on_valid=save,
         template="cases/medical/_provider_form.html",
         title=f"Add provider · {case.number}",
-        success=_tab_url(case.pk),
-        context={"case": case},
+        success=_back(request, case.pk),
+        context={"case": case, "next": _back(request, case.pk)},
         field_map={"provider": "name"},
     )
 
@@ -277,9 +289,10 @@ def treatment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         on_valid=create,
         template="cases/medical/_treatment_form.html",
         title=f"Add treatment · {case.number}",
-        success=_tab_url(case.pk),
+        success=_back(request, case.pk),
         context=lambda form: {
             "action": reverse("cases:treatment_new", args=[case.pk]),
+            "next": _back(request, case.pk),
             **_names(me),
         },
         field_map=FIELDS,
@@ -315,7 +328,7 @@ def treatment_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         on_valid=save,
         template="cases/medical/_treatment_form.html",
         title=f"Edit treatment · {treatment.case.number}",
-        success=_tab_url(treatment.case_id),
+        success=_back(request, treatment.case_id),
         initial={
             "provider": treatment.provider.name,
             "status": treatment.status,
@@ -325,6 +338,7 @@ def treatment_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         },
         context=lambda form: {
             "action": reverse("cases:treatment_edit", args=[treatment.pk]),
+            "next": _back(request, treatment.case_id),
             "editing": True,
             **_names(me),
         },
@@ -370,9 +384,13 @@ def bill_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         on_valid=create,
         template="cases/medical/_bill_form.html",
         title=f"Add bill · {case.number}",
-        success=_tab_url(case.pk),
+        success=_back(request, case.pk),
         form_kwargs={"case": case},
-        context=lambda form: {"action": reverse("cases:bill_new", args=[case.pk]), **_names(me)},
+        context=lambda form: {
+            "action": reverse("cases:bill_new", args=[case.pk]),
+            "next": _back(request, case.pk),
+            **_names(me),
+        },
         field_map=FIELDS,
         wide=True,
     )
@@ -405,7 +423,7 @@ def bill_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         on_valid=save,
         template="cases/medical/_bill_form.html",
         title=f"Edit bill · {bill.case.number}",
-        success=_tab_url(bill.case_id),
+        success=_back(request, bill.case_id),
         form_kwargs={"case": bill.case},
         initial={
             "provider": bill.provider.name,
@@ -423,6 +441,7 @@ def bill_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         },
         context=lambda form: {
             "action": reverse("cases:bill_edit", args=[bill.pk]),
+            "next": _back(request, bill.case_id),
             "bill": bill,
             "locked": bill.is_void or bill.lien_id is not None,
             **_names(me),
@@ -450,8 +469,8 @@ def bill_void_view(request: HttpRequest, pk: int) -> HttpResponse:
         on_valid=void,
         template="cases/medical/_bill_void_form.html",
         title="Void bill",
-        success=_tab_url(bill.case_id),
-        context={"bill": bill},
+        success=_back(request, bill.case_id),
+        context={"bill": bill, "next": _back(request, bill.case_id)},
     )
 
 
@@ -475,8 +494,8 @@ def bill_lien_view(request: HttpRequest, pk: int) -> HttpResponse:
         on_valid=convert,
         template="cases/medical/_bill_lien_form.html",
         title="Make the balance a lien",
-        success=_tab_url(bill.case_id),
-        context={"bill": bill},
+        success=_back(request, bill.case_id),
+        context={"bill": bill, "next": _back(request, bill.case_id)},
     )
 
 
@@ -519,9 +538,10 @@ def medical_request_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         on_valid=create,
         template="cases/medical/_request_form.html",
         title=f"Records and bills request · {case.number}",
-        success=_tab_url(case.pk),
+        success=_back(request, case.pk),
         context=lambda form: {
             "action": reverse("cases:medical_request_new", args=[case.pk]),
+            "next": _back(request, case.pk),
             **_names(me),
         },
         field_map=FIELDS,
@@ -552,10 +572,11 @@ def medical_request_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         on_valid=save,
         template="cases/medical/_request_form.html",
         title=f"Records and bills request · {found.case.number}",
-        success=_tab_url(found.case_id),
+        success=_back(request, found.case_id),
         form_kwargs={"editing": True, "initial": _request_initial(found)},
         context=lambda form: {
             "action": reverse("cases:medical_request_edit", args=[found.pk]),
+            "next": _back(request, found.case_id),
             "names": [],
         },
         field_map=FIELDS,

@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -186,7 +186,7 @@ class PageIn(Clean):
 
 
 T = TypeVar("T", bound=BaseModel)
-M = TypeVar("M", bound=Model)
+R = TypeVar("R")
 
 
 class Page(Out, Generic[T]):
@@ -387,7 +387,9 @@ def _past(keys: Sequence[_Key], values: Sequence[Any]) -> Q:
     return at_least & (strict | _past(rest, values[1:]))
 
 
-def _value_at(row: Model, path: str) -> object:
+def _value_at(row: object, path: str) -> object:
+    if isinstance(row, Mapping):  # a .values() row: its keys are the lookups
+        return row[path]
     value: object = row
     for name in path.split("__"):
         if value is None:  # a nullable relation the row does not have
@@ -403,9 +405,10 @@ def _tag(queryset: QuerySet[Any], keys: Sequence[_Key]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def keyset_page(queryset: QuerySet[M], page: PageIn) -> tuple[list[M], str | None]:
+def keyset_page(queryset: QuerySet[Any, R], page: PageIn) -> tuple[list[R], str | None]:
     """One page of ``queryset`` (ordered by field names; the primary key breaks ties; a key
-    that may be null sorts its nulls last on both databases) from
+    that may be null sorts its nulls last on both databases; its rows models, or the dicts
+    of ``.values()`` naming every sort key, ``"pk"`` included) from
     ``page.cursor`` on, and the cursor of the next page (None on the last). The rows after
     the cursor's sort values are read with a ``LIMIT`` of one more than the page (no
     ``OFFSET``, no count), so a page costs the same at any depth and a row added or removed
