@@ -1,12 +1,17 @@
-"""Fixtures the books' ACH tests share (tests/books/test_ach.py, test_ach_fixes.py): Maria
-Lopez, the client of the file, with bank details, and the trust account set up for ACH."""
+"""Fixtures the books' ACH tests share (tests/books/test_ach.py, test_ach_fixes.py,
+test_ach_calendar.py and their API and screen twins): Maria Lopez, the client of the file,
+with bank details, the trust account set up for ACH, and ``on(day)``, the books' today."""
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
 
 import pytest
 
 from casebridge.books.models import Contact, PayeeBankAccount
 from casebridge.books.services import ach
+from casebridge.core import clock
 
 
 @pytest.fixture
@@ -51,3 +56,14 @@ def ach_ready(firm, admin, trust):
         company_id="1234567890",
         balanced=False,
     )
+
+
+@pytest.fixture
+def on(monkeypatch) -> Callable[[dt.date], dt.date]:
+    """``on(day)``: the books' today is ``day`` from here on (banking days, prenote waits)."""
+
+    def set_today(day: dt.date) -> dt.date:
+        monkeypatch.setattr(clock, "today", lambda: day)
+        return day
+
+    return set_today

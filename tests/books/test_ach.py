@@ -4,7 +4,6 @@ and a return that voids with a reversal."""
 
 from __future__ import annotations
 
-import datetime as dt
 from io import StringIO
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from casebridge.books import crypto
+from casebridge.books.banking_days import add_banking_days, banking_day_on_or_after
 from casebridge.books.errors import (
     Conflict,
     ExternalRefConflict,
@@ -280,7 +280,7 @@ def test_a_batch_is_made_once_and_downloads_the_same_bytes(
     deposit(firm, admin, trust, client_file, 500_000)
     one = pay_by_ach(firm, admin, trust, client_file, maria, 120_000).ach_payment
     two = pay_by_ach(firm, admin, trust, client_file, maria, 30_050).ach_payment
-    effective = today + dt.timedelta(days=2)
+    effective = add_banking_days(banking_day_on_or_after(today), 2)
     batch = ach.ach_batch_create(
         firm=firm,
         actor=admin,
@@ -345,7 +345,7 @@ def test_a_balanced_file_and_a_prenote(
         actor=admin,
         bank_account_id=trust.pk,
         payment_ids=[payment.pk],
-        effective_date=today,
+        effective_date=banking_day_on_or_after(today),
         include_prenotes=True,
     )
     lines = ach.ach_batch_text(batch).splitlines()
@@ -380,7 +380,7 @@ def test_a_bank_without_ach_settings_is_refused(
             actor=admin,
             bank_account_id=trust.pk,
             payment_ids=[payment.pk],
-            effective_date=today,
+            effective_date=banking_day_on_or_after(today),
         )
     assert info.value.field == "bank_account"
 
@@ -395,7 +395,7 @@ def test_a_return_voids_with_a_reversal_and_is_audited(
         actor=admin,
         bank_account_id=trust.pk,
         payment_ids=[payment.pk],
-        effective_date=today,
+        effective_date=banking_day_on_or_after(today),
     )
     ach.ach_batch_mark_sent(firm=firm, actor=admin, batch_id=batch.pk)
     payment.refresh_from_db()

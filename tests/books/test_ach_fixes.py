@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from casebridge.books import crypto
+from casebridge.books.banking_days import banking_day_on_or_after
 from casebridge.books.errors import Conflict, ExternalRefConflict, RoleRequired, ValidationFailed
 from casebridge.books.models import (
     AchBatch,
@@ -48,7 +49,7 @@ def _batch(firm, admin, bank, payments, today):
         actor=admin,
         bank_account_id=bank.pk,
         payment_ids=[p.pk for p in payments],
-        effective_date=today,
+        effective_date=banking_day_on_or_after(today),
     )
 
 
@@ -339,7 +340,7 @@ def test_a_payment_to_replaced_bank_details_is_refused_in_the_file(
             actor=admin,
             bank_account_id=trust.pk,
             payment_ids=[payment.pk],
-            effective_date=today,
+            effective_date=banking_day_on_or_after(today),
             include_prenotes=True,
         )
     assert info.value.message == (

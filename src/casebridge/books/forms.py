@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 
-from casebridge.books import utbms
+from casebridge.books import banking_days, utbms
 from casebridge.books.models import (
     AccountRole,
     AccountType,
@@ -950,13 +950,19 @@ class AchPaymentRequestForm(CheckRequestForm):
 
 
 class AchBatchForm(forms.Form):
-    effective_date = forms.DateField(label="Effective entry date", widget=DateInput)
+    effective_date = forms.DateField(
+        label="Effective entry date",
+        widget=DateInput,
+        help_text="A banking day: not a weekend or a Federal Reserve holiday.",
+    )
     include_prenotes = forms.BooleanField(
         label="Include the prenotes waiting to be sent", required=False
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"effective_date": clock.today() + dt.timedelta(days=1)})
+        kwargs.setdefault(
+            "initial", {"effective_date": banking_days.next_banking_day(clock.today())}
+        )
         super().__init__(*args, **kwargs)
 
 

@@ -1214,6 +1214,12 @@ class PayeeBankAccount(models.Model):
         max_length=10, choices=PrenoteStatus.choices, default=PrenoteStatus.NONE
     )
     prenote_sent_on = models.DateField(null=True, blank=True)
+    #: The NACHA file that carried the prenote (ADR 0055): its effective entry date is the
+    #: prenote's settlement date, from which the wait before a live entry counts. Null on
+    #: prenotes sent before it was kept and not traced to their file by migration 0027.
+    prenote_batch = models.ForeignKey(
+        "AchBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="prenotes"
+    )
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True)
     created_at = models.DateTimeField()
@@ -1245,6 +1251,10 @@ class PayeeBankAccount(models.Model):
                 condition=Q(prenote_status="sent", prenote_sent_on__isnull=False)
                 | (Q(prenote_status__in=["none", "pending"]) & Q(prenote_sent_on__isnull=True)),
                 name="books_payee_bank_prenote_dated_when_sent",
+            ),
+            models.CheckConstraint(
+                condition=Q(prenote_batch__isnull=True) | Q(prenote_status="sent"),
+                name="books_payee_bank_prenote_file_when_sent",
             ),
         ]
 

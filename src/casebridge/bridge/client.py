@@ -250,6 +250,16 @@ class BooksCheck:
     printed_on: dt.date | None
     voided_on: dt.date | None
     void_reason: str = ""
+    #: "ach": the books pay it by ACH (never printed: ``status`` stays queued until it is
+    #: voided); books that do not say are read as "check" (ADR 0055).
+    method: str = "check"
+    #: Paid by ACH: queued, batched (in a NACHA file), sent (to the bank), returned or
+    #: cancelled (both void the check); "" for a check.
+    ach_status: str = ""
+    ach_sent_on: dt.date | None = None
+    ach_trace_number: str = ""
+    #: When the bank cleared it (a statement line matched in the books).
+    cleared_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -482,6 +492,7 @@ def _document(r: dict[str, Any]) -> BooksDocument:
 
 
 def _check(body: dict[str, Any]) -> BooksCheck:
+    ach = body.get("ach") or {}
     return BooksCheck(
         id=int(body["id"]),
         external_ref=body.get("external_ref"),
@@ -491,6 +502,12 @@ def _check(body: dict[str, Any]) -> BooksCheck:
         printed_on=_date(body.get("printed_on")),
         voided_on=_date(body.get("voided_on")),
         void_reason=str(body.get("void_reason") or ""),
+        # fields the books added with ACH (ADR 0055): absent from older books' answers
+        method="ach" if body.get("method") == "ach" else "check",
+        ach_status=str(ach.get("status") or ""),
+        ach_sent_on=_date(ach.get("sent_on")),
+        ach_trace_number=str(ach.get("trace_number") or ""),
+        cleared_on=_date(body.get("cleared_on")),
     )
 
 

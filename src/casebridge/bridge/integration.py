@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from casebridge.bridge.models import CheckState, OutboxState
+from casebridge.bridge.models import ACH_NOTES, CheckState, OutboxState
 from casebridge.bridge.selectors.connection import has_connection, is_connected, panel_context
 from casebridge.bridge.selectors.queue import (
     cases_with_links,
@@ -284,6 +284,8 @@ class BooksIntegration:
                     note = "Sending to the books"
                 elif row.check_state == CheckState.MISSING:
                     note, problem = row.problem, True
+                elif row.check_state in ACH_NOTES:
+                    note = ACH_NOTES[CheckState(row.check_state)]
                 elif row.check_id:
                     # the check's number once printed; its id in the books is no one's
                     note = (

@@ -173,11 +173,44 @@ class CaseLink(models.Model):
 
 
 class CheckState(models.TextChoices):
+    """How the check the books made of a request stands, as the worker last read it. A
+    payment the books pay by ACH (ADR 0046) is never printed: it moves through the ACH
+    states instead (ADR 0055); returned by the bank or cancelled, its check is void."""
+
     QUEUED = "queued", "Queued for printing"
     PRINTED = "printed", "Printed"
     VOID = "void", "Void"
     #: The books no longer know the check: shown as a problem, never silently dropped.
     MISSING = "missing", "Missing in the books"
+    ACH_QUEUED = "ach_queued", "ACH payment queued"
+    ACH_IN_FILE = "ach_file", "ACH payment in a file"
+    #: The file went to the bank: the payment is made (the cost Paid, the trust payment
+    #: Disbursed), as a check is when printed.
+    ACH_SENT = "ach_sent", "ACH payment sent"
+    ACH_CLEARED = "ach_clear", "ACH payment cleared"
+
+
+#: The states of a payment the books pay by ACH.
+ACH_STATES = (
+    CheckState.ACH_QUEUED,
+    CheckState.ACH_IN_FILE,
+    CheckState.ACH_SENT,
+    CheckState.ACH_CLEARED,
+)
+#: Sent to the bank: paid on the cases side, while the books' check stays queued (it is
+#: never printed).
+PAID_BY_ACH = (CheckState.ACH_SENT, CheckState.ACH_CLEARED)
+#: How the screens say each: what became of the request in the books.
+ACH_NOTES = {
+    CheckState.ACH_QUEUED: "Paid by ACH in the books: queued for the next ACH file",
+    CheckState.ACH_IN_FILE: "Paid by ACH in the books: in an ACH file for the bank",
+    CheckState.ACH_SENT: "Paid by ACH: sent to the bank",
+    CheckState.ACH_CLEARED: "Paid by ACH: cleared the bank",
+}
+#: The longest state (the links' ``check_state`` columns): kept at 10, as widening it would
+#: rebuild the link tables on SQLite, which the case digests' triggers on the cases tables
+#: name.
+CHECK_STATE_LENGTH = 10
 
 
 class CostLink(models.Model):
@@ -189,7 +222,9 @@ class CostLink(models.Model):
     external_ref = models.CharField(max_length=120, unique=True)
     bank_account_id = models.BigIntegerField()
     books_check_id = models.BigIntegerField(null=True, blank=True)
-    check_state = models.CharField(max_length=10, choices=CheckState.choices, blank=True)
+    check_state = models.CharField(
+        max_length=CHECK_STATE_LENGTH, choices=CheckState.choices, blank=True
+    )
     check_number = models.BigIntegerField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     problem = models.CharField(max_length=500, blank=True)
@@ -234,7 +269,9 @@ class TrustItemLink(models.Model):
     bank_account_id = models.BigIntegerField()
     amount_cents = models.BigIntegerField()
     books_check_id = models.BigIntegerField(null=True, blank=True)
-    check_state = models.CharField(max_length=10, choices=CheckState.choices, blank=True)
+    check_state = models.CharField(
+        max_length=CHECK_STATE_LENGTH, choices=CheckState.choices, blank=True
+    )
     check_number = models.BigIntegerField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     problem = models.CharField(max_length=500, blank=True)

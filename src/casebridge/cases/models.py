@@ -273,7 +273,7 @@ class Cost(models.Model):
     cost_date = models.DateField()
     status = models.CharField(max_length=10, choices=CostStatus.choices, default=CostStatus.OPEN)
     paid_date = models.DateField(null=True, blank=True)
-    payment_method = models.CharField(max_length=10, blank=True)  # check, card (no bridge)
+    payment_method = models.CharField(max_length=10, blank=True)  # check, card (no bridge), ach
     payment_reference = models.CharField(max_length=60, blank=True)  # check or card number
     sent_at = models.DateTimeField(null=True, blank=True)  # set by the bridge
     voided_on = models.DateField(null=True, blank=True)
@@ -564,7 +564,8 @@ class TrustItem(models.Model):
     )
     check_number = models.CharField(max_length=40, blank=True)
     #: The fee invoice that took a fee, charge or cost reimbursement out of trust ("Invoice
-    #: 17"), set with ``disbursed_on`` when the books finalise it (the bridge).
+    #: 17"), set with ``disbursed_on`` when the books finalise it (the bridge); or the ACH
+    #: payment that paid it ("ACH <trace number>"), when the books sent it to the bank.
     invoice_reference = models.CharField(max_length=40, blank=True)
     disbursed_on = models.DateField(null=True, blank=True)
     staged_by = models.ForeignKey(

@@ -3,6 +3,7 @@ the payee has no bank details; a NACHA file made once and downloaded byte for by
 
 from __future__ import annotations
 
+from casebridge.books.banking_days import banking_day_on_or_after
 from casebridge.books.models import AchPayment, Contact
 from tests.books.api.conftest import row_counts
 
@@ -76,7 +77,7 @@ def test_the_bridge_requests_an_ach_payment_and_a_file_is_made_once(
     body = {
         "bank_account_id": trust.pk,
         "payment_ids": [payment.pk],
-        "effective_date": today.isoformat(),
+        "effective_date": banking_day_on_or_after(today).isoformat(),
     }
     batch = api.post("/ach-batches", body)
     assert batch.status == 201
@@ -136,7 +137,7 @@ def test_staff_get_403_making_downloading_or_sending_a_file_writing_nothing(
     body = {
         "bank_account_id": trust.pk,
         "payment_ids": [payment.pk],
-        "effective_date": today.isoformat(),
+        "effective_date": banking_day_on_or_after(today).isoformat(),
     }
     staff = _staff_api(client, firm)
     before = row_counts()

@@ -64,6 +64,8 @@ def test_an_operating_check_posts_the_cost_advance(api, firm, operating, client_
         "entry_id": check.entry_id,
         "void_entry_id": None,
         "cleared_on": None,
+        "method": "check",
+        "ach": None,
     }
     assert account(firm, AccountRole.ADVANCED_COSTS).balance_cents == 125_050
     assert account(firm, AccountRole.OPERATING_BANK).balance_cents == -125_050

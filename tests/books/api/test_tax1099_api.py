@@ -3,6 +3,7 @@ check writes (accountant or above, nothing written on a refusal), the CSV (admin
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from casebridge.books.models import PaymentTaxReport, TaxPayee
 from casebridge.core.models import AuditEvent
 from tests.books.api.conftest import BASE, ApiClient, issue_token
 from tests.books.test_tax1099 import accountant, staff, year_of_payments  # noqa: F401
+from tests.books.test_tax1099_by_tin import _pay, funded, twice  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +165,33 @@ def test_the_csv_is_an_administrators(client, token, accountant, year_of_payment
         url, {"year": 2026, "form": "W-2"}, headers={"Authorization": f"Bearer {token}"}
     )
     assert bad.status_code == 422
+
+
+def test_contacts_sharing_a_tin_are_one_payee_listing_them(
+    api,
+    firm,
+    admin,
+    operating,
+    funded,  # noqa: F811
+    twice,  # noqa: F811
+):
+    """ADR 0055: two contacts with one TIN are one payee, their payments summed before the
+    threshold applies; the answer lists both, the TIN masked."""
+    first, second = twice
+    _pay(firm, admin, operating, funded, first, 120_000, dt.date(2026, 2, 3))
+    _pay(firm, admin, operating, funded, second, 100_000, dt.date(2026, 2, 4))
+    body = api.get("/reports/1099", {"year": 2026}).body
+    [payee] = body["payees"]
+    assert (payee["contact_id"], payee["name"], payee["tin"]) == (
+        second.contact_id,
+        "Hale Investigations LLC",
+        "•••••6789",
+    )
+    assert payee["contacts"] == [
+        {"contact_id": first.contact_id, "name": "Hale Investigations"},
+        {"contact_id": second.contact_id, "name": "Hale Investigations LLC"},
+    ]
+    assert [(b["box"], b["payments"], b["total"], b["reportable"]) for b in payee["boxes"]] == [
+        ("NEC-1", 2, "2200.00", True)
+    ]
+    assert (body["reportable"], body["missing_tins"]) == (1, 0)

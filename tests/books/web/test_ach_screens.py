@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.test import Client
 from django.urls import reverse
 
+from casebridge.books.banking_days import banking_day_on_or_after
 from casebridge.books.models import AchBatch, AchPayment, AchStatus, Contact, Role
 from casebridge.books.services import ach, auth
 from casebridge.books.services.checks import CheckRequest
@@ -70,7 +71,7 @@ def test_pay_by_ach_then_make_and_download_the_file(
     assert "1 payment from Client Trust (IOLTA) for $400.00" in text(form)
     made = admin_client.post(
         reverse("books:ach_batch_new"),
-        {"ids": payment.pk, "effective_date": today.isoformat()},
+        {"ids": payment.pk, "effective_date": banking_day_on_or_after(today).isoformat()},
         **HX,
     )
     assert "ACH file A made: 1 entry, credits $400.00" in text(made)
@@ -80,7 +81,7 @@ def test_pay_by_ach_then_make_and_download_the_file(
     assert download["Content-Disposition"].startswith('attachment; filename="ach-')
     again = admin_client.post(
         reverse("books:ach_batch_new"),
-        {"ids": payment.pk, "effective_date": today.isoformat()},
+        {"ids": payment.pk, "effective_date": banking_day_on_or_after(today).isoformat()},
         **HX,
     )
     assert again.status_code == 422
@@ -133,7 +134,7 @@ def test_staff_may_not_make_download_or_send_an_ach_file(firm, admin, trust, fun
     staff_client = sign_in(Client(), staff)
     made = staff_client.post(
         reverse("books:ach_batch_new"),
-        {"ids": check.ach_payment.pk, "effective_date": today.isoformat()},
+        {"ids": check.ach_payment.pk, "effective_date": banking_day_on_or_after(today).isoformat()},
         **HX,
     )
     assert made.status_code == 403
@@ -144,7 +145,7 @@ def test_staff_may_not_make_download_or_send_an_ach_file(firm, admin, trust, fun
         actor=admin,
         bank_account_id=trust.pk,
         payment_ids=[check.ach_payment.pk],
-        effective_date=today,
+        effective_date=banking_day_on_or_after(today),
     )
     assert staff_client.get(reverse("books:ach_batch_file", args=[batch.pk])).status_code == 403
     sent = staff_client.post(

@@ -4,6 +4,7 @@ the CSV and the reveal; TINs masked on every page, refusals writing nothing."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -13,6 +14,7 @@ from django.urls import reverse
 from casebridge.books.models import PaymentTaxReport, TaxPayee
 from casebridge.core.models import AuditEvent
 from tests.books.test_tax1099 import accountant, staff, year_of_payments  # noqa: F401
+from tests.books.test_tax1099_by_tin import _pay, funded, twice  # noqa: F401
 
 from .conftest import HX, sign_in, text
 
@@ -184,3 +186,26 @@ def test_an_administrator_reveals_a_tin_after_a_post_audited(
     revealed = admin_client.post(url, **HX)
     assert '<strong id="revealed-tin">123456789</strong>' in text(revealed)
     assert AuditEvent.objects.filter(action="reveal").count() == 1
+
+
+def test_contacts_sharing_a_tin_show_as_one_payee(
+    admin_client,
+    firm,
+    admin,
+    operating,
+    funded,  # noqa: F811
+    twice,  # noqa: F811
+):
+    """ADR 0055: each contact below the threshold, together above: one line, reported."""
+    first, second = twice
+    _pay(firm, admin, operating, funded, first, 120_000, dt.date(2026, 2, 3))
+    _pay(firm, admin, operating, funded, second, 100_000, dt.date(2026, 2, 4))
+    page = text(admin_client.get(REPORT, {"year": "2026"}))
+    _no_whole_tin(page)
+    assert "$2,200.00" in page
+    assert "$1,200.00" not in page
+    assert (
+        "2 contacts share this TIN and are one recipient: Hale Investigations, "
+        "Hale Investigations LLC"
+    ) in page
+    assert "1 to report" in page

@@ -10,7 +10,9 @@ into one NACHA file, once (a payment not queued any more is 409); ``GET
 bank's return (the check voided with a reversal), ``.../cancel`` cancels a queued one.
 
 An account number is written (``PUT``, not kept in an idempotency record) and never read
-back whole: answers carry it masked.
+back whole: answers carry it masked. A file's effective entry date is a banking day
+(default: the next one); a payee's bank details say when a live entry may follow their
+prenote (ADR 0055).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from casebridge.books.models import (
     Contact,
 )
 from casebridge.books.services import ach as service
+from casebridge.core import clock
 from casebridge.core.api.lookups import get_or_404, require_in_firm
 from casebridge.core.api.schemas import (
     ERRORS,
@@ -78,6 +81,15 @@ class BankDetailsOut(Out):
     sec_code: str
     prenote_status: str
     prenote_sent_on: dt.date | None
+    prenote_settles_on: dt.date | None = Field(
+        description="The settlement date of the prenote (its file's effective entry date, or "
+        "the banking day after it was sent when later); null until its file is marked sent."
+    )
+    live_entries_from: dt.date | None = Field(
+        description="After a prenote: the first day a live entry may be sent, the third "
+        "banking day after the prenote settles (Nacha rule 2.6.2; ADR 0055)."
+    )
+    prenote_note: str = Field(description="The prenote's status in words, as the screen shows it.")
 
     @classmethod
     def of(cls, view: service.PayeeBankView) -> BankDetailsOut:
@@ -192,6 +204,11 @@ def ach_settings_put(
 # --- payments and files ------------------------------------------------------------------
 
 
+class PrenoteWaitOut(Out):
+    reason: str
+    possible_on: dt.date = Field(description="From when a live entry may be sent.")
+
+
 class AchPaymentOut(Out):
     id: int
     check_id: int
@@ -208,10 +225,19 @@ class AchPaymentOut(Out):
     sent_on: dt.date | None
     returned_on: dt.date | None
     return_reason: str
+    prenote_wait: PrenoteWaitOut | None = Field(
+        description="A queued payment whose payee's prenote has not yet settled three banking "
+        "days: why it cannot go into a file today and from when it can (ADR 0055)."
+    )
 
     @classmethod
     def of(cls, p: AchPayment) -> AchPaymentOut:
         check = p.disbursement
+        wait = (
+            service.prenote_wait(p.payee_account, clock.today())
+            if p.status == AchStatus.QUEUED
+            else None
+        )
         return cls(
             id=p.pk,
             check_id=check.pk,
@@ -228,6 +254,9 @@ class AchPaymentOut(Out):
             sent_on=p.sent_on,
             returned_on=p.returned_on,
             return_reason=p.return_reason,
+            prenote_wait=PrenoteWaitOut(reason=wait.reason, possible_on=wait.possible_on)
+            if wait
+            else None,
         )
 
 
@@ -239,7 +268,7 @@ class AchPaymentFilter(Clean):
 
 def _payments(request: HttpRequest):  # type: ignore[no-untyped-def]
     return AchPayment.objects.filter(firm=context(request).firm).select_related(
-        "disbursement", "payee_account"
+        "disbursement", "payee_account", "payee_account__prenote_batch"
     )
 
 
@@ -308,7 +337,11 @@ def ach_payment_cancel(
 class AchBatchIn(In):
     bank_account_id: Id
     payment_ids: list[Id] = Field(max_length=service.MAX_PAYMENTS_PER_FILE)
-    effective_date: dt.date
+    effective_date: dt.date | None = Field(
+        None,
+        description="A banking day (not a weekend or a Federal Reserve holiday) from today "
+        "to 30 days ahead; default: the next banking day (ADR 0055).",
+    )
     include_prenotes: bool = False
 
 
@@ -361,7 +394,10 @@ def ach_batch_list(request: HttpRequest, page: Query[PageIn]) -> Page[AchBatchOu
 def ach_batch_create(request: HttpRequest, payload: AchBatchIn) -> Status[AchBatchOut]:
     """Make a NACHA file of these queued ACH payments of one bank account (201). A payment
     already in a file is 409 naming ``payment_ids`` (``details.index``): the same payment
-    never goes into two files. Without ACH settings: 422 on ``bank_account``."""
+    never goes into two files; so is one whose payee must still wait for a prenote
+    (``details.possible_on``: from when it may go). Without ACH settings: 422 on
+    ``bank_account``; an effective date that is not a banking day: 422 on
+    ``effective_date`` (``details.next_banking_day``)."""
     ctx = context(request)
     require_in_firm(ctx.firm, [(BankAccount, payload.bank_account_id, "bank_account_id")])
     batch = service.ach_batch_create(

@@ -7,7 +7,9 @@ and drawn on check stock by ``GET /checks/pdf``; a spoiled printed check is prin
 under the next number (``POST /checks/{id}/reprint``: the payment and its entry stay as
 they are, the spoiled number is kept and never used again). The bridge sends
 costs with ``POST /checks`` or ``POST /checks/batch`` (all or nothing) and reads their
-status back with ``GET /checks?ids=...``.
+status back with ``GET /checks?ids=...``: a check paid by ACH says so (``method: "ach"``)
+and how its payment stands (``ach``: queued, in a file, sent, returned; ``cleared_on`` when
+the bank cleared it; ADR 0055).
 
 Checks and trust receipts are found again by ``external_ref`` (unique per firm), so a
 sender that cannot know whether its last request arrived can simply send it again: the
@@ -38,6 +40,8 @@ from casebridge.books.api.schemas import VOID_DEFAULTS, VoidIn
 from casebridge.books.api.security import context
 from casebridge.books.errors import DomainError, ValidationFailed
 from casebridge.books.models import (
+    AchPayment,
+    AchStatus,
     ActivityCode,
     BankAccount,
     Check,
@@ -83,10 +87,24 @@ _AMOUNT = {"amount"}
 _NOT_ASKED = {"amount", "method", "payee_contact_id"}
 
 
+def _ach_of(check_ids: Sequence[int]) -> dict[int, AchPayment]:
+    """The ACH payments among these checks, by check id (one query; none when empty)."""
+    if not check_ids:
+        return {}
+    return {
+        p.disbursement_id: p
+        for p in AchPayment.objects.filter(disbursement_id__in=list(check_ids)).select_related(
+            "batch"
+        )
+    }
+
+
 def _checks_out(checks: Sequence[Check]) -> list[CheckOut]:
-    """The checks as the API shows them, with when the bank cleared each (one query)."""
+    """The checks as the API shows them, with when the bank cleared each and how an ACH
+    payment stands (two queries)."""
     cleared = cleared_dates([c.entry_id for c in checks])
-    return [CheckOut.of(c, cleared_on=cleared.get(c.entry_id)) for c in checks]
+    ach = _ach_of([c.pk for c in checks])
+    return [CheckOut.of(c, cleared_on=cleared.get(c.entry_id), ach=ach.get(c.pk)) for c in checks]
 
 
 def _check_out(check: Check) -> CheckOut:
@@ -112,10 +130,46 @@ def _documents_out(
     with when the bank cleared each: only one found again can have been, so one query
     at most, none when every one is new. ``created``: each with its ``created`` flag."""
     cleared = cleared_dates([doc.entry_id for doc, new in results if not new])
+    checks = [doc.pk for doc, _new in results if isinstance(doc, Check)]
+    ach = _ach_of(checks)
     return [
-        of(doc, cleared_on=cleared.get(doc.entry_id), **({"created": new} if created else {}))
+        of(
+            doc,
+            cleared_on=cleared.get(doc.entry_id),
+            **({"ach": ach.get(doc.pk)} if isinstance(doc, Check) else {}),
+            **({"created": new} if created else {}),
+        )
         for doc, new in results
     ]
+
+
+class AchStateOut(Out):
+    """How a check paid by ACH stands (ADR 0046, 0055); the money is the check's."""
+
+    payment_id: int
+    status: AchStatus = Field(
+        description="queued (in no file yet), batched (in a NACHA file), sent (the file went "
+        "to the bank), returned (by the bank: the check is voided) or cancelled (voided)."
+    )
+    batch_id: int | None
+    effective_date: dt.date | None = Field(description="The file's effective entry date.")
+    trace_number: str
+    sent_on: dt.date | None
+    returned_on: dt.date | None
+    return_reason: str
+
+    @classmethod
+    def of(cls, p: AchPayment) -> AchStateOut:
+        return cls(
+            payment_id=p.pk,
+            status=AchStatus(p.status),
+            batch_id=p.batch_id,
+            effective_date=p.batch.effective_date if p.batch is not None else None,
+            trace_number=p.trace_number,
+            sent_on=p.sent_on,
+            returned_on=p.returned_on,
+            return_reason=p.return_reason,
+        )
 
 
 class CheckOut(Out):
@@ -139,9 +193,24 @@ class CheckOut(Out):
     cleared_on: dt.date | None = Field(
         description="When the bank cleared it (a statement line matched to it), else null."
     )
+    method: Literal["check", "ach"] = Field(
+        "check", description="How it is paid: a printed check, or an ACH credit (ADR 0046)."
+    )
+    ach: AchStateOut | None = Field(
+        None,
+        description="Paid by ACH: how the payment stands (its status stays queued here until "
+        "it is voided, as it is never printed); null for a printed check.",
+    )
 
     @classmethod
-    def of(cls, check: Check, *, cleared_on: dt.date | None, **extra: Any) -> Self:
+    def of(
+        cls,
+        check: Check,
+        *,
+        cleared_on: dt.date | None,
+        ach: AchPayment | None = None,
+        **extra: Any,
+    ) -> Self:
         return cls(
             id=check.pk,
             bank_account_id=check.bank_account_id,
@@ -161,6 +230,8 @@ class CheckOut(Out):
             entry_id=check.entry_id,
             void_entry_id=check.void_entry_id,
             cleared_on=cleared_on,
+            method="ach" if ach is not None else "check",
+            ach=AchStateOut.of(ach) if ach is not None else None,
             **extra,
         )
 

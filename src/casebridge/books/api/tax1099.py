@@ -2,7 +2,8 @@
 
 - ``GET /reports/1099?year=``: the year's payees, per form/box the total of the checks
   printed that year (voided and queued checks never count), the threshold and whether it
-  is reported; TINs masked (``•••••6789``).
+  is reported; TINs masked (``•••••6789``). Contacts that share a TIN are one payee, their
+  totals summed, each listed in ``contacts`` (ADR 0055).
 - ``GET /reports/1099.csv?year=&form=``: the filing-service CSV of one form (1099-NEC or
   1099-MISC), the only answer with whole TINs: an administrator's (403
   ``admin_required``), audited.
@@ -66,13 +67,25 @@ class BoxOut(Out):
     reportable: bool
 
 
-class PayeeTotalsOut(Out):
+class PayeeContactOut(Out):
     contact_id: int
+    name: str
+
+
+class PayeeTotalsOut(Out):
+    contact_id: int = Field(
+        description="The contact whose name and address are filed: of the contacts sharing "
+        "the TIN, the first with a complete address (else the first)."
+    )
     name: str
     tin_type: str
     tin: str = Field(description="Masked to its last four digits; empty when none is kept.")
     boxes: list[BoxOut]
     warnings: list[str]
+    contacts: list[PayeeContactOut] = Field(
+        description="Every contact paid under this TIN, one recipient (ADR 0055): their "
+        "payments are summed before the threshold applies."
+    )
 
 
 class Report1099Out(Out):
@@ -111,6 +124,9 @@ def tax1099_report(request: HttpRequest, params: Query[YearIn]) -> Report1099Out
                     for b in line.boxes
                 ],
                 warnings=line.warnings,
+                contacts=[
+                    PayeeContactOut(contact_id=c.contact_id, name=c.name) for c in line.contacts
+                ],
             )
             for line in report.lines
         ],

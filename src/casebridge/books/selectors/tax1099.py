@@ -8,10 +8,13 @@ year: it is taken off the year it was printed in). Operating and trust checks co
 A payment by ACH (ADR 0046) is never printed: it counts in the year its NACHA file was
 sent (``AchPayment.sent_on``), while sent; returned or cancelled, never (ADR 0050).
 
-Per payee and form/box the year's total is reportable when it is at or above that year's
-threshold (:class:`TaxThreshold`; a year without rows uses the latest earlier year's,
-and the report says so). The TIN is only ever shown masked, except in the CSV
-(``services.tax1099.tax1099_csv``), an administrator's download, audited.
+Per recipient and form/box the year's total is reportable when it is at or above that
+year's threshold (:class:`TaxThreshold`; a year without rows uses the latest earlier
+year's, and the report says so). A recipient is a TIN: contacts that share one (a provider
+entered twice) are one line and one CSV row, their payments summed before the threshold
+applies (ADR 0055); a contact without a TIN is a recipient alone. The TIN is only ever
+shown masked, except in the CSV (``services.tax1099.tax1099_csv``), an administrator's
+download, audited.
 """
 
 from __future__ import annotations
@@ -97,7 +100,17 @@ class BoxTotal:
 
 
 @dataclass(frozen=True)
+class PayeeContact:
+    contact_id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class PayeeLine:
+    """One recipient: the contacts paid under one TIN (one contact without a TIN). The
+    name and address filed are ``contact_id``'s: the first of them (by id) whose mailing
+    address is complete, else the first."""
+
     contact_id: int
     name: str
     tin_type: str
@@ -106,6 +119,8 @@ class PayeeLine:
     boxes: list[BoxTotal]
     #: the contact is no longer marked 1099-eligible; the payments reported still count
     unmarked: bool = False
+    #: every contact paid under this TIN, by id (more than one: a payee entered twice)
+    contacts: tuple[PayeeContact, ...] = ()
 
     @property
     def reportable(self) -> bool:
@@ -126,6 +141,11 @@ class PayeeLine:
             out.append(
                 "No longer marked 1099-eligible: the payments reported on a 1099 still count "
                 "(change a check's 1099 to leave it out)"
+            )
+        if len(self.contacts) > 1:
+            out.append(
+                f"{len(self.contacts)} contacts share this TIN and are one recipient: "
+                + ", ".join(c.name for c in self.contacts)
             )
         return out
 
@@ -221,26 +241,75 @@ def payee_report(*, firm: Firm, year: int) -> Report1099:
                 threshold_cents=thresholds.get(row["box"], 0),
             )
         )
-    payees = TaxPayee.objects.filter(firm=firm, contact_id__in=list(by_contact)).select_related(
-        "contact"
+    payees = list(
+        TaxPayee.objects.filter(firm=firm, contact_id__in=list(by_contact))
+        .select_related("contact")
+        .order_by("contact_id")
     )
-    order = list(TaxBox.values)
     lines = [
-        PayeeLine(
-            contact_id=payee.contact_id,
-            name=payee.contact.name,
-            tin_type=payee.tin_type,
-            tin_masked=tin_display(payee),
-            address_complete=bool(
-                payee.address_line1 and payee.city and payee.state and payee.zip_code
-            ),
-            boxes=sorted(by_contact[payee.contact_id], key=lambda b: order.index(b.box)),
-            unmarked=not payee.is_1099,
-        )
-        for payee in payees
+        _recipient_line(group, by_contact, thresholds) for group in recipients(payees).values()
     ]
     lines.sort(key=lambda line: (line.name.casefold(), line.contact_id))
     return Report1099(year=year, threshold_year=threshold_year, thresholds=thresholds, lines=lines)
+
+
+def _address_complete(payee: TaxPayee) -> bool:
+    return bool(payee.address_line1 and payee.city and payee.state and payee.zip_code)
+
+
+def recipients(payees: Iterable[TaxPayee]) -> dict[tuple[str, str], list[TaxPayee]]:
+    """The payees grouped by recipient: by TIN (its type and nine digits: an SSN and an
+    EIN with the same digits are two recipients), each without a TIN alone. Only TINs
+    whose type and last four digits are shared are decrypted, to compare them whole."""
+    candidates: dict[tuple[str, str], list[TaxPayee]] = {}
+    for payee in payees:
+        key = (payee.tin_type, payee.tin_last4) if payee.tin_ciphertext else ("", "")
+        candidates.setdefault(key, []).append(payee)
+    groups: dict[tuple[str, str], list[TaxPayee]] = {}
+    for (tin_type, _last4), members in candidates.items():
+        for payee in members:
+            if not tin_type:
+                key = ("contact", str(payee.contact_id))
+            elif len(members) == 1:
+                key = (tin_type, f"last4-{payee.tin_last4}")
+            else:
+                key = (tin_type, crypto.decrypt(payee.tin_ciphertext))
+            groups.setdefault(key, []).append(payee)
+    return groups
+
+
+def _recipient_line(
+    group: list[TaxPayee], by_contact: dict[int, list[BoxTotal]], thresholds: dict[str, int]
+) -> PayeeLine:
+    """One recipient's line: per box the sum over its contacts, the threshold applied to
+    the sum (ADR 0055)."""
+    filed = next((p for p in group if _address_complete(p)), group[0])
+    sums: dict[str, tuple[int, int]] = {}
+    for payee in group:
+        for b in by_contact[payee.contact_id]:
+            total, count = sums.get(b.box, (0, 0))
+            sums[b.box] = (total + b.total_cents, count + b.payments)
+    return PayeeLine(
+        contact_id=filed.contact_id,
+        name=filed.contact.name,
+        tin_type=filed.tin_type,
+        tin_masked=tin_display(filed),
+        address_complete=_address_complete(filed),
+        boxes=[
+            BoxTotal(
+                box=box,
+                label=TaxBox(box).label,
+                total_cents=total,
+                payments=count,
+                threshold_cents=thresholds.get(box, 0),
+            )
+            for box in TaxBox.values
+            if box in sums
+            for total, count in [sums[box]]
+        ],
+        unmarked=any(not p.is_1099 for p in group),
+        contacts=tuple(PayeeContact(p.contact_id, p.contact.name) for p in group),
+    )
 
 
 def _tin_formatted(tin_type: str, digits: str) -> str:

@@ -8,6 +8,10 @@ account's queued ACH payments go into a NACHA file (:class:`AchBatch`) once: the
 keeps its text, each payment names its batch and its trace number. A returned payment
 is voided (the reversal dated on the return), a queued one can be cancelled (voided).
 
+A file's effective entry date is a banking day (:mod:`casebridge.books.banking_days`; by
+default the next one), and a payee whose bank details had a prenote gets no live entry
+before the third banking day after the prenote settled (ADR 0055).
+
 Payee bank details and ACH settings are set-up: the account number is encrypted with the
 books' data key and never audited or shown whole.
 """
@@ -23,6 +27,7 @@ from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from casebridge.books import banking_days
 from casebridge.books.audit import books_audit, books_audit_many
 from casebridge.books.crypto import decrypt, encrypt, masked
 from casebridge.books.errors import (
@@ -68,6 +73,10 @@ ACCOUNT_NUMBER_MAX = 17
 MAX_DAYS_TO_EFFECTIVE = 30
 #: The most one entry detail record takes: ten digits of cents ($99,999,999.99).
 MAX_ENTRY_CENTS = 9_999_999_999
+#: After a prenote, live entries to the account may be initiated "as soon as the third
+#: Banking Day following the Settlement Date of the Prenotification Entry" (Nacha
+#: Operating Rules, Article Two, Subsection 2.6.2; ADR 0055).
+PRENOTE_WAIT_BANKING_DAYS = 3
 
 
 def _admin_of(firm: Firm, actor: User | None, what: str) -> None:
@@ -97,12 +106,102 @@ def _text(value: str, field: str, *, width: int, required: bool = True) -> str:
     return value
 
 
+# --- the prenote's wait ------------------------------------------------------------------
+
+
+def default_effective_date(today: dt.date) -> dt.date:
+    """A new file's effective entry date unless one is chosen: the next banking day."""
+    return banking_days.next_banking_day(today)
+
+
+def _settlement_of(effective: dt.date, sent_on: dt.date) -> dt.date:
+    """When a file sent on ``sent_on`` settles: on its effective date if that is still
+    ahead, else (a same-day or stale date, which the ACH Operator moves to its next
+    settlement) on the next banking day, the later of the two (ADR 0055)."""
+    return effective if effective > sent_on else banking_days.next_banking_day(sent_on)
+
+
+def prenote_settles_on(account: PayeeBankAccount) -> dt.date | None:
+    """The settlement date of the account's prenote: None when none was sent or its file
+    is not marked sent yet. A prenote sent before its file was kept (migration 0027 found
+    none) is taken to settle on the banking day after it was sent."""
+    if account.prenote_status != PrenoteStatus.SENT:
+        return None
+    batch = account.prenote_batch
+    if batch is None:
+        assert account.prenote_sent_on is not None  # a CHECK: sent is dated
+        return banking_days.next_banking_day(account.prenote_sent_on)
+    if batch.sent_on is None:
+        return None
+    return _settlement_of(batch.effective_date, batch.sent_on)
+
+
+def live_entries_from(settles_on: dt.date) -> dt.date:
+    """The first day a live entry may follow a prenote that settles on ``settles_on``."""
+    return banking_days.add_banking_days(settles_on, PRENOTE_WAIT_BANKING_DAYS)
+
+
+@dataclass(frozen=True)
+class PrenoteWait:
+    """Why a live entry to an account must wait for its prenote, and from when it may go
+    (``possible_on``: at the earliest, when the prenote is not sent or its file not marked
+    sent yet)."""
+
+    reason: str
+    possible_on: dt.date
+
+
+def prenote_wait(account: PayeeBankAccount, today: dt.date) -> PrenoteWait | None:
+    """None when a live entry to ``account`` may be sent ``today``; else why not and from
+    when. The account's prenote must have settled :data:`PRENOTE_WAIT_BANKING_DAYS`
+    banking days before."""
+    if account.prenote_status == PrenoteStatus.NONE:
+        return None
+    rule = _wait_rule()
+    if account.prenote_status == PrenoteStatus.PENDING:
+        effective = default_effective_date(today)
+        return PrenoteWait(
+            f"its prenote has not been sent: send it first (Make ACH file with the "
+            f"prenotes); a live entry may follow from {rule} ({live_entries_from(effective)} "
+            f"for a prenote in a file made today, effective {effective})",
+            live_entries_from(effective),
+        )
+    settles = prenote_settles_on(account)
+    if settles is None:
+        batch = account.prenote_batch
+        assert batch is not None
+        earliest = live_entries_from(_settlement_of(batch.effective_date, today))
+        return PrenoteWait(
+            f"the ACH file that carries its prenote ({batch.file_id_modifier} of "
+            f"{batch.created_on}) is not marked sent: mark it sent; a live entry may follow "
+            f"from {rule} ({earliest} at the earliest)",
+            earliest,
+        )
+    allowed = live_entries_from(settles)
+    if today >= allowed:
+        return None
+    return PrenoteWait(
+        f"its prenote settles on {settles}: a live entry may follow from {rule}, {allowed}",
+        allowed,
+    )
+
+
+def _wait_rule() -> str:
+    """The wait in words: "the third banking day after it settles"."""
+    if PRENOTE_WAIT_BANKING_DAYS == 0:
+        return "the day it settles"
+    ordinals = ("first", "second", "third", "fourth", "fifth", "sixth")
+    return f"the {ordinals[PRENOTE_WAIT_BANKING_DAYS - 1]} banking day after it settles"
+
+
 # --- payee bank details ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PayeeBankView:
-    """A payee's bank details as screens and the API show them: never the whole number."""
+    """A payee's bank details as screens and the API show them: never the whole number.
+    ``live_entries_from``: after a prenote, the first day a live entry may be sent (null
+    when there is no prenote, or it is not sent yet)."""
 
     id: int
     contact_id: int
@@ -113,9 +212,33 @@ class PayeeBankView:
     sec_code: str
     prenote_status: str
     prenote_sent_on: dt.date | None
+    prenote_settles_on: dt.date | None
+    live_entries_from: dt.date | None
+    #: The prenote's status as a person reads it ("Prenote settles 2026-12-08: live
+    #: entries from 2026-12-11").
+    prenote_note: str
 
 
-def payee_bank_view(account: PayeeBankAccount) -> PayeeBankView:
+def _prenote_note(account: PayeeBankAccount, settles: dt.date | None, today: dt.date) -> str:
+    if account.prenote_status == PrenoteStatus.NONE:
+        return "No prenote"
+    if account.prenote_status == PrenoteStatus.PENDING:
+        return "Prenote to send: live entries wait for it"
+    if settles is None:
+        batch = account.prenote_batch
+        assert batch is not None
+        return (
+            f"Prenote in ACH file {batch.file_id_modifier} of {batch.created_on}, not marked "
+            "sent yet: live entries wait for it"
+        )
+    allowed = live_entries_from(settles)
+    if today >= allowed:
+        return f"Prenote settled {settles}: live entries allowed"
+    return f"Prenote settles {settles}: live entries from {allowed}"
+
+
+def payee_bank_view(account: PayeeBankAccount, *, today: dt.date | None = None) -> PayeeBankView:
+    settles = prenote_settles_on(account)
     return PayeeBankView(
         id=account.pk,
         contact_id=account.contact_id,
@@ -126,6 +249,9 @@ def payee_bank_view(account: PayeeBankAccount) -> PayeeBankView:
         sec_code=account.sec_code,
         prenote_status=account.prenote_status,
         prenote_sent_on=account.prenote_sent_on,
+        prenote_settles_on=settles,
+        live_entries_from=live_entries_from(settles) if settles is not None else None,
+        prenote_note=_prenote_note(account, settles, today or clock.today()),
     )
 
 
@@ -472,7 +598,7 @@ def ach_batch_create(
     actor: User | None,
     bank_account_id: int,
     payment_ids: Sequence[int],
-    effective_date: dt.date,
+    effective_date: dt.date | None = None,
     include_prenotes: bool = False,
 ) -> AchBatch:
     """Put queued ACH payments of one bank account into one NACHA file, once: each payment
@@ -482,8 +608,10 @@ def ach_batch_create(
 
     All or nothing; refused (``details["index"]`` naming the payment) if a payment is not
     the firm's, is drawn on another bank account or is no longer queued (already in a
-    file: the same payment never goes in two files). The effective entry date is not
-    before today and in the firm's window. Locks: the payments' rows in id order, then the
+    file: the same payment never goes in two files), or whose payee must still wait for
+    a prenote (:func:`prenote_wait`: the reason and the day it becomes possible). The
+    effective entry date is a banking day from today to 30 days ahead (by default the
+    next banking day; ADR 0055). Locks: the payments' rows in id order, then the
     bank account FOR NO KEY UPDATE, then the firm FOR NO KEY UPDATE (ADR 0012's order:
     documents, then the counters; the firm's row serialises the file ID modifiers and trace
     numbers shared by its bank accounts, ADR 0050). Accountant or above."""
@@ -499,11 +627,22 @@ def ach_batch_create(
     if len(set(ids)) != len(ids):
         raise ValidationFailed("a payment is named twice", field="payment_ids")
     today = clock.today()
+    if effective_date is None:
+        effective_date = default_effective_date(today)
     if not today <= effective_date <= today + dt.timedelta(days=MAX_DAYS_TO_EFFECTIVE):
         raise ValidationFailed(
             f"the effective entry date {effective_date.isoformat()} must be from today "
             f"({today.isoformat()}) to {MAX_DAYS_TO_EFFECTIVE} days ahead",
             field="effective_date",
+        )
+    not_banking = banking_days.non_banking_reason(effective_date)
+    if not_banking is not None:
+        raise ValidationFailed(
+            f"the effective entry date {effective_date.isoformat()} is not a banking day "
+            f"({not_banking}): the next banking day is "
+            f"{banking_days.next_banking_day(effective_date).isoformat()}",
+            field="effective_date",
+            next_banking_day=banking_days.next_banking_day(effective_date).isoformat(),
         )
     bank = BankAccount.objects.filter(firm=firm, pk=bank_account_id).first()
     if bank is None:
@@ -513,7 +652,12 @@ def ach_batch_create(
     locked = {
         p.pk: p
         for p in AchPayment.objects.select_for_update(of=("self",))
-        .select_related("disbursement", "payee_account", "payee_account__contact")
+        .select_related(
+            "disbursement",
+            "payee_account",
+            "payee_account__contact",
+            "payee_account__prenote_batch",
+        )
         .filter(firm=firm, pk__in=ids)
         .order_by("pk")
     }
@@ -545,6 +689,15 @@ def ach_batch_create(
                 "the new details",
                 field="payment_ids",
                 index=i,
+            )
+        wait = prenote_wait(payment.payee_account, today)
+        if wait is not None:
+            raise Conflict(
+                f"ACH payment {pk} to {payment.disbursement.payee} must wait for the prenote "
+                f"to these bank details: {wait.reason}",
+                field="payment_ids",
+                index=i,
+                possible_on=wait.possible_on.isoformat(),
             )
         payments.append(payment)
     prenotes = (
@@ -683,7 +836,10 @@ def ach_batch_create(
     for account in prenotes:
         account.prenote_status = PrenoteStatus.SENT
         account.prenote_sent_on = today
-    PayeeBankAccount.objects.bulk_update(prenotes, ["prenote_status", "prenote_sent_on"])
+        account.prenote_batch = batch
+    PayeeBankAccount.objects.bulk_update(
+        prenotes, ["prenote_status", "prenote_sent_on", "prenote_batch"]
+    )
     books_audit(
         firm_id=firm.pk,
         action="create",

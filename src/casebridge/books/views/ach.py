@@ -1,7 +1,9 @@
 """ACH payments (issue 15, ADR 0046): the queue of disbursements paid by ACH by status,
 Make ACH file (ticked queued payments of one bank account -> one NACHA file, downloaded
 at once and again later, the same bytes), Mark sent, Return and Cancel; the payees' bank
-details; a bank account's ACH settings; Pay by ACH from a file."""
+details with their prenote's status (a queued payment whose payee still waits for its
+prenote says until when, ADR 0055); a bank account's ACH settings; Pay by ACH from a
+file."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from casebridge.books.roles import CORRECTIONS, has_role
 from casebridge.books.services import ach as ach_services
 from casebridge.books.services.checks import CheckRequest
 from casebridge.books.views.checks import _ids
+from casebridge.core import clock
 from casebridge.core.errors import DomainError
 from casebridge.core.money import format_cents
 from casebridge.web.paging import paginate
@@ -67,14 +70,27 @@ def ach_view(request: HttpRequest) -> HttpResponse:
             "disbursement__bank_account",
             "disbursement__file",
             "payee_account",
+            "payee_account__prenote_batch",
             "batch",
         )
         .order_by("disbursement__request_date", "pk")
     )
+    page = paginate(request, payments)
+    today = clock.today()
+    # a queued payment whose payee still waits for its prenote says so on its row
+    rows = [
+        (
+            p,
+            ach_services.prenote_wait(p.payee_account, today)
+            if status == AchStatus.QUEUED
+            else None,
+        )
+        for p in page
+    ]
     batches = AchBatch.objects.filter(firm=firm).select_related("bank_account").order_by("-pk")[:20]
     payees = (
         PayeeBankAccount.objects.filter(firm=firm, is_active=True)
-        .select_related("contact")
+        .select_related("contact", "prenote_batch")
         .order_by("contact__name")[:50]
     )
     return render(
@@ -84,9 +100,10 @@ def ach_view(request: HttpRequest) -> HttpResponse:
             "nav": "checks",
             "status": status,
             "tabs": [(value, label, counts.get(value, 0)) for value, label in AchStatus.choices],
-            "page": paginate(request, payments),
+            "page": page,
+            "rows": rows,
             "batches": batches,
-            "payees": [(p, ach_services.payee_bank_view(p)) for p in payees],
+            "payees": [(p, ach_services.payee_bank_view(p, today=today)) for p in payees],
             # the file's download and Mark sent: accountant or above (ADR 0050)
             "can_send": has_role(books_user(request), CORRECTIONS),
         },

@@ -168,7 +168,9 @@ class TrustCheckOut(Out):
     external_ref: str = Field(description="cases-trust-item-<id>, then -<generation> from 2.")
     generation: int = Field(description="1 for the first check; each Send again adds one.")
     check_state: str = Field(
-        description='"" until the books hold the request; then queued, printed, void or missing.'
+        description='"" until the books hold the request; then queued, printed, void or '
+        "missing; paid by ACH, ach_queued, ach_in_file, ach_sent or ach_cleared (a returned "
+        "ACH payment is void)."
     )
     check_number: int | None
     problem: str

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Count, Max
 
 from casebridge.bridge.models import (
+    ACH_NOTES,
     UNFINISHED,
     CaseLink,
     CheckState,
@@ -259,6 +260,8 @@ def payment_states(case_ids: list[int]) -> dict[int, PaymentState]:
             out[link.trust_item_id] = PaymentState(link.problem, True, can_send_again=True)
         elif link.check_state == CheckState.MISSING:
             out[link.trust_item_id] = PaymentState(link.problem, problem=True)
+        elif link.check_state in ACH_NOTES:
+            out[link.trust_item_id] = PaymentState(ACH_NOTES[CheckState(link.check_state)])
         elif link.books_check_id:
             # not its id in the books: it has no number a person knows until it is printed
             out[link.trust_item_id] = PaymentState(

@@ -558,10 +558,32 @@ def _ensure_files(ctx: _Context, items: Sequence[OutboxItem]) -> dict[int, int] 
     return links
 
 
-def _check_state(check: BooksCheck) -> str:
-    return {"printed": CheckState.PRINTED, "voided": CheckState.VOID}.get(
-        check.status, CheckState.QUEUED
-    )
+#: A payment paid by ACH, by its status in the books (a returned or cancelled one is
+#: voided in the books: its check says so first).
+_ACH_STATES = {
+    "queued": CheckState.ACH_QUEUED,
+    "batched": CheckState.ACH_IN_FILE,
+    "sent": CheckState.ACH_SENT,
+}
+
+
+def check_state_of(check: BooksCheck) -> str:
+    """The state a link keeps of the books' check: printed, void, queued for printing; or,
+    paid by ACH, queued, in a file, sent or cleared (ADR 0055)."""
+    if check.status in ("printed", "voided"):
+        return CheckState.PRINTED if check.status == "printed" else CheckState.VOID
+    if check.method != "ach":
+        return CheckState.QUEUED
+    state = _ACH_STATES.get(check.ach_status, CheckState.ACH_QUEUED)
+    if state == CheckState.ACH_SENT and check.cleared_on is not None:
+        return CheckState.ACH_CLEARED
+    return state
+
+
+def ach_reference(check: BooksCheck) -> str:
+    """What a payment paid by ACH is known by on the cases side: "ACH" and its trace
+    number (a check's is its number)."""
+    return f"ACH {check.ach_trace_number}".strip()
 
 
 def _send_costs(ctx: _Context, items: list[OutboxItem]) -> None:
@@ -654,7 +676,7 @@ def _record_checks(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck]
         for item in held:
             check = by_ref[str(item.payload["external_ref"])]
             link_rows.append(
-                (link_ids[item.cost_id or 0], check.id, _check_state(check), check.check_number)
+                (link_ids[item.cost_id or 0], check.id, check_state_of(check), check.check_number)
             )
             item_rows.append((item.pk, {"check_id": check.id, "status": check.status}))
         CostLink.objects.filter(pk__in=list(link_ids.values())).update(
@@ -722,7 +744,7 @@ def _void_orphans(items: list[OutboxItem], by_ref: dict[str | None, BooksCheck])
                 created_at=now,
             )
             CostLink.objects.filter(cost_id=item.cost_id or 0, books_check_id__isnull=True).update(
-                books_check_id=check.id, check_state=_check_state(check)
+                books_check_id=check.id, check_state=check_state_of(check)
             )
 
 
@@ -899,7 +921,7 @@ def _send_trust_checks(ctx: _Context, items: list[OutboxItem]) -> None:
                 (
                     links[ref],
                     check.id,
-                    _check_state(check),
+                    check_state_of(check),
                     check.check_number,
                     problem,
                 )

@@ -59,6 +59,7 @@ from casebridge.bridge.client import (
 from casebridge.bridge.digest_sources import CASE_DIGESTS, PREFIX
 from casebridge.bridge.errors import Conflict, ValidationFailed
 from casebridge.bridge.models import (
+    PAID_BY_ACH,
     PENDING,
     UNFINISHED,
     BooksJob,
@@ -244,7 +245,7 @@ def _compare_costs(
     links = CostLink.objects.filter(firm=firm)
     if case_ids is not None:
         links = links.filter(cost__case_id__in=id_set(case_ids))
-    for ref, cost_id, case_id, status, cents, reference, payee, day in links.values_list(
+    for ref, cost_id, case_id, status, cents, reference, payee, day, state in links.values_list(
         "external_ref",
         "cost_id",
         "cost__case_id",
@@ -253,6 +254,7 @@ def _compare_costs(
         "cost__payment_reference",
         "cost__payee__name",
         "cost__cost_date",
+        "check_state",
     ):
         known.add(ref)
         # as the case's Costs tab shows it (the difference names its case apart)
@@ -303,6 +305,8 @@ def _compare_costs(
                 f"Printed in the books as check {doc.number}; this side still shows Pending.",
                 fix=DifferenceFix.SYNC,
             )
+        elif status == CostStatus.PAID and doc.status == "queued" and state in PAID_BY_ACH:
+            continue  # paid by ACH when sent: the books' check is never printed (ADR 0055)
         elif status == CostStatus.PAID and doc.status == "queued":
             found.add(
                 case_id,
@@ -484,6 +488,10 @@ def _compare_payments(
                 f"Printed in the books as check {doc.number}; this side has not synced yet.",
                 fix=DifferenceFix.SYNC,
             )
+        elif (
+            status == TrustItemStatus.DISBURSED and doc.status == "queued" and state in PAID_BY_ACH
+        ):
+            continue  # paid by ACH when sent: the books' check is never printed (ADR 0055)
         elif status == TrustItemStatus.DISBURSED and doc.status != "printed":
             found.add(
                 case_id,

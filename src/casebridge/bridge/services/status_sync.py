@@ -5,7 +5,9 @@ invoices (see the end of this module) and the files' trust balances. Only the wo
 runs it: a user's sync is queued (:func:`sync_request`) and polled (ADR 0008).
 
 For every cost whose check is still queued or printed in the books' last known state:
-printed -> the cost is Paid with the check number and print date; voided in the books ->
+printed -> the cost is Paid with the check number and print date; paid by ACH, each state
+of the payment is kept (queued, in a file, sent, cleared; ADR 0055) and sent -> the cost
+is Paid by ACH with the payment's trace number and the day it was sent; voided in the books ->
 the cost is Void (also when it was already Paid: the vendor we improve on only synced voids
 while Pending); gone from the books -> the link is marked "missing" with a problem shown on
 the cost and counted in the run, never silently dropped.
@@ -24,6 +26,8 @@ from casebridge.bridge.client import (
     BooksError,
 )
 from casebridge.bridge.models import (
+    ACH_STATES,
+    PAID_BY_ACH,
     CheckState,
     Connection,
     ConnectionStatus,
@@ -43,7 +47,7 @@ from casebridge.bridge.services.connection import (
     require_connection,
     token_lapsed,
 )
-from casebridge.bridge.services.delivery import invoice_settle
+from casebridge.bridge.services.delivery import ach_reference, check_state_of, invoice_settle
 from casebridge.bridge.services.worker import ask, take
 from casebridge.cases.models import Cost, CostStatus, Firm, User
 from casebridge.cases.services import costs as cost_services
@@ -57,6 +61,16 @@ from casebridge.core.errors import DomainError
 CHUNK = 1000
 
 
+def _void_reason(check: BooksCheck) -> str:
+    what = "ACH payment" if check.method == "ach" else "Check"
+    return f"{what} voided in the books" + (f": {check.void_reason}" if check.void_reason else "")
+
+
+def _paid_by_ach(check: BooksCheck) -> bool:
+    """Sent to the bank by ACH: the payment is made (as a check is when printed)."""
+    return check_state_of(check) in PAID_BY_ACH and check.ach_sent_on is not None
+
+
 def _apply(
     firm: Firm,
     actor: User | None,
@@ -64,9 +78,11 @@ def _apply(
     check: BooksCheck | None,
     run: SyncRun,
     printed: list[tuple[int, str, dt.date]],
+    sent_by_ach: list[tuple[int, str, dt.date]],
 ) -> None:
     """Update ``link`` from the books' check (saved by the caller in bulk); a printed
-    Pending cost is collected in ``printed`` to be paid in bulk, a void is applied now."""
+    Pending cost is collected in ``printed`` to be paid in bulk, one whose ACH payment was
+    sent in ``sent_by_ach``; a void is applied now."""
     cost = link.cost
     if check is None:
         if link.check_state != CheckState.MISSING:
@@ -91,13 +107,16 @@ def _apply(
                 actor=actor,
                 cost_id=cost.pk,
                 voided_on=check.voided_on or clock.today(),
-                reason="Check voided in the books"
-                + (f": {check.void_reason}" if check.void_reason else ""),
+                reason=_void_reason(check),
             )
             run.voided += 1
     else:
-        link.check_state = CheckState.QUEUED
+        # queued for printing; or paid by ACH: queued, in a file, sent, cleared (ADR 0055)
+        link.check_state = check_state_of(check)
         link.problem = ""
+        if cost.status == CostStatus.PENDING and _paid_by_ach(check):
+            assert check.ach_sent_on is not None
+            sent_by_ach.append((cost.pk, check.ach_trace_number, check.ach_sent_on))
 
 
 def scheduled_syncs_due(*, now: dt.datetime) -> list[int]:
@@ -255,9 +274,12 @@ def _sync_chunk(
 ) -> None:
     by_id = {c.id: c for c in checks}
     printed: list[tuple[int, str, dt.date]] = []
+    sent_by_ach: list[tuple[int, str, dt.date]] = []
     with transaction.atomic():
         for link in links:
-            _apply(firm, actor, link, by_id.get(link.books_check_id or 0), run, printed)
+            _apply(
+                firm, actor, link, by_id.get(link.books_check_id or 0), run, printed, sent_by_ach
+            )
             run.checked += 1
         CostLink.objects.filter(pk__in=[link.pk for link in links]).update(
             last_synced_at=clock.now()
@@ -270,6 +292,10 @@ def _sync_chunk(
         if printed:
             run.paid += cost_services.costs_record_checks_printed(
                 firm=firm, actor=actor, printed=printed
+            )
+        if sent_by_ach:
+            run.paid += cost_services.costs_record_checks_printed(
+                firm=firm, actor=actor, printed=sent_by_ach, method="ach"
             )
 
 
@@ -323,7 +349,12 @@ def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run:
         TrustItemLink.objects.filter(
             firm=firm,
             books_check_id__isnull=False,
-            check_state__in=(CheckState.QUEUED, CheckState.PRINTED, CheckState.MISSING),
+            check_state__in=(
+                CheckState.QUEUED,
+                CheckState.PRINTED,
+                CheckState.MISSING,
+                *ACH_STATES,
+            ),
         ).order_by("pk")
     )
     if not links:
@@ -331,6 +362,7 @@ def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run:
     seen = {link.pk: (link.external_ref, link.books_check_id, link.check_state) for link in links}
     by_id = {c.id: c for c in client.checks_get([link.books_check_id or 0 for link in links])}
     printed: dict[int, tuple[int, str, dt.date]] = {}
+    sent_by_ach: dict[int, tuple[int, str, dt.date]] = {}
     reopen: dict[int, int] = {}
     now = clock.now()
     for link in links:
@@ -354,14 +386,23 @@ def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run:
         elif check.status == "voided":
             link.check_state = CheckState.VOID
             link.problem = (
-                "Check voided in the books"
+                ("ACH payment" if check.method == "ach" else "Check")
+                + " voided in the books"
                 + (f" ({check.void_reason})" if check.void_reason else "")
                 + "; the money is back in trust. Send it again from Client Trust Management."
             )
             reopen[link.pk] = link.trust_item_id
             run.voided += 1
         else:
-            link.check_state, link.problem = CheckState.QUEUED, ""
+            # queued for printing; or paid by ACH: queued, in a file, sent, cleared
+            link.check_state, link.problem = check_state_of(check), ""
+            if _paid_by_ach(check):
+                assert check.ach_sent_on is not None
+                sent_by_ach[link.pk] = (
+                    link.trust_item_id,
+                    ach_reference(check),
+                    check.ach_sent_on,
+                )
         link.last_synced_at = now
     with transaction.atomic():
         unchanged = {
@@ -385,6 +426,13 @@ def _sync_trust_checks(firm: Firm, actor: User | None, client: BooksClient, run:
                 firm=firm,
                 actor=actor,
                 printed=[row for pk, row in printed.items() if pk in unchanged],
+            )
+        if any(pk in unchanged for pk in sent_by_ach):
+            run.disbursed += disbursement_services.trust_items_record_checks_printed(
+                firm=firm,
+                actor=actor,
+                printed=[row for pk, row in sent_by_ach.items() if pk in unchanged],
+                method="ach",
             )
         if any(pk in unchanged for pk in reopen):
             disbursement_services.trust_items_reopen(

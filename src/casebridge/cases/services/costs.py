@@ -641,11 +641,19 @@ def cost_void_by_check(
 
 @transaction.atomic
 def costs_record_checks_printed(
-    *, firm: Firm, actor: User | None, printed: list[tuple[int, str, dt.date]]
+    *,
+    firm: Firm,
+    actor: User | None,
+    printed: list[tuple[int, str, dt.date]],
+    method: str = "check",
 ) -> int:
     """Pending -> Paid for many costs at once, each with its check number and print date
-    (the check-status sync of thousands of costs). Costs no longer Pending are left alone.
-    Returns how many became Paid."""
+    (the check-status sync of thousands of costs); ``method`` "ach": each with its ACH
+    payment's trace number and the day the books sent it to the bank. Costs no longer Pending
+    are left alone. Returns how many became Paid."""
+    how = (
+        "by ACH {} (sent by the books)" if method == "ach" else "by check {} (printed in the books)"
+    )
     wanted = {cost_id: (number, on) for cost_id, number, on in printed}
     costs = list(
         Cost.objects.select_for_update(of=("self",))  # not the payees: named in the audit
@@ -657,7 +665,7 @@ def costs_record_checks_printed(
     for cost in costs:
         number, on = wanted[cost.pk]
         cost.status = CostStatus.PAID
-        cost.payment_method = "check"
+        cost.payment_method = method
         cost.payment_reference = number[:60]
         cost.paid_date = on
         events.append(
@@ -669,11 +677,11 @@ def costs_record_checks_printed(
                 "action": "pay",
                 "entity_type": "cost",
                 "entity_id": cost.pk,
-                "summary": f"{_cost_label(cost)} paid by check {number} (printed in the books)",
+                "summary": f"{_cost_label(cost)} paid {how.format(number)}",
                 "before": {"status": CostStatus.PENDING},
                 "after": {
                     "status": CostStatus.PAID,
-                    "method": "check",
+                    "method": method,
                     "reference": number,
                     "paid_date": on.isoformat(),
                 },
@@ -689,7 +697,7 @@ def costs_record_checks_printed(
         ],
     )
     Cost.objects.filter(pk__in=[c.pk for c in costs]).update(
-        status=CostStatus.PAID, payment_method="check"
+        status=CostStatus.PAID, payment_method=method
     )
     audit_record_many(events)
     return len(costs)

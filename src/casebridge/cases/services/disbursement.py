@@ -1,6 +1,7 @@
 """What happens to a To Be Disbursed payment after it leaves the cases side: an integration
-(the bridge) reports that its trust check was printed, that the fee invoice carrying it is
-final, or that the check or invoice was voided and the payment is owed again.
+(the bridge) reports that its trust check was printed (or, paid by ACH, sent to the bank),
+that the fee invoice carrying it is final, or that the check or invoice was voided and the
+payment is owed again.
 
 These are the only ways a payment becomes Disbursed, and the only way back. Each change is
 audited; each call takes many payments at once (a status sync brings back thousands).
@@ -67,10 +68,18 @@ def _to_disburse(firm: Firm, ids: Sequence[int]) -> list[TrustItem]:
 
 @transaction.atomic
 def trust_items_record_checks_printed(
-    *, firm: Firm, actor: User | None, printed: Sequence[tuple[int, str, dt.date]]
+    *,
+    firm: Firm,
+    actor: User | None,
+    printed: Sequence[tuple[int, str, dt.date]],
+    method: str = "check",
 ) -> int:
-    """To Be Disbursed -> Disbursed, each with its check number and print date. Payments
-    no longer To Be Disbursed are left alone. Returns how many changed."""
+    """To Be Disbursed -> Disbursed, each with its check number and print date. ``method``
+    "ach": paid by ACH instead, each with its payment's reference ("ACH <trace number>",
+    kept as the payment's reference, as a fee invoice's is: it has no check number) and
+    the day the books sent it to the bank. Payments no longer To Be Disbursed are left
+    alone. Returns how many changed."""
+    by_ach = method == "ach"
     wanted = {item_id: (number, on) for item_id, number, on in printed}
     items = _to_disburse(firm, list(wanted))
     events = []
@@ -82,15 +91,25 @@ def trust_items_record_checks_printed(
                 actor,
                 item,
                 "disburse",
-                f"paid by trust check {number} (printed in the books)",
-                {"status": TrustItemStatus.DISBURSED, "check_number": number, "on": on.isoformat()},
+                f"paid by {number} (sent by the books)"
+                if by_ach
+                else f"paid by trust check {number} (printed in the books)",
+                {
+                    "status": TrustItemStatus.DISBURSED,
+                    ("invoice_reference" if by_ach else "check_number"): number,
+                    "on": on.isoformat(),
+                },
             )
         )
     # one UPDATE ... FROM VALUES a 500 rows: bulk_update's CASE per field per row grew as
     # the square of the payments (45 s for 6,000 on the 2-core machine)
     update_rows(
         TrustItem,
-        [("status", "varchar"), ("check_number", "varchar"), ("disbursed_on", "date")],
+        [
+            ("status", "varchar"),
+            ("invoice_reference" if by_ach else "check_number", "varchar"),
+            ("disbursed_on", "date"),
+        ],
         [
             (item.pk, TrustItemStatus.DISBURSED.value, wanted[item.pk][0][:40], wanted[item.pk][1])
             for item in items
