@@ -675,6 +675,25 @@ class InvoiceCreateForm(LineRowsForm):
             **utbms_fields(f"Line {n} ", LineKind.FEE, LineKind.COST),
         }
 
+    def clean(self) -> dict[str, Any]:
+        # a row with only UTBMS codes chosen is not a line: say so beside its kind, rather
+        # than send the service an empty line ("amount must be greater than zero")
+        data = super().clean() or {}
+        for n in range(1, self.ROWS + 1):
+            codes = any(data.get(f"{key}_{n}") for key in UTBMS_KEYS)
+            rest = any(
+                data.get(f"{key}_{n}") not in (None, "")
+                for key in self.ROW_KEYS
+                if key not in UTBMS_KEYS
+            )
+            if codes and not rest:
+                self.add_error(
+                    f"kind_{n}",
+                    f"Line {n} has UTBMS codes but nothing else: fill in its kind, "
+                    "description and amount, or set its codes back to Default.",
+                )
+        return data
+
 
 class JournalReverseForm(forms.Form):
     date = forms.DateField(label="Reversal date", widget=DateInput)

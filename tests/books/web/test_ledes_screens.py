@@ -249,6 +249,25 @@ def test_new_invoice_refuses_a_code_of_the_other_kind_beside_its_field(
     assert "Select a valid choice" in field_error(text(unknown), "utbms_expense_code_2")
 
 
+def test_new_invoice_refuses_a_row_with_only_its_codes_chosen(
+    admin_client, firm, attorney, client_file
+):
+    # review: such a row counted as a line and was refused as "amount must be greater
+    # than zero" beside its kind
+    e101 = ActivityCode.objects.get(firm=firm, code="E101")
+    with writes_nothing():
+        response = admin_client.post(
+            reverse("books:invoice_new"),
+            new_invoice_form(client_file, e101, attorney, utbms_task_code_4="L110"),
+            **HX,
+        )
+    assert response.status_code == 422
+    assert field_error(text(response), "kind_4") == (
+        'id="id_kind_4_error"><p>Line 4 has UTBMS codes but nothing else: fill in its kind, '
+        "description and amount, or set its codes back to Default.</p>"
+    )
+
+
 def test_a_lines_codes_pop_up_on_the_invoice_screen(
     admin_client, ledes_ready, firm, admin, attorney, client_file
 ):
@@ -289,6 +308,12 @@ def test_a_lines_codes_pop_up_refuses_and_writes_nothing(
     assert "Select a valid choice" in field_error(text(bad), "utbms_expense_code")
     invoices.invoice_void(firm=firm, actor=admin, invoice_id=invoice.pk, reason="Wrong file")
     assert url not in text(admin_client.get(reverse("books:invoice_detail", args=[invoice.pk])))
+    # its address opened anyway: the refusal on the invoice's page, no form (review)
+    opened = admin_client.get(url, **HX)
+    assert opened["HX-Redirect"] == reverse("books:invoice_detail", args=[invoice.pk])
+    assert messages_of(admin_client.get(opened["HX-Redirect"])) == [
+        "Invoice 1001 is void; its lines' codes no longer change."
+    ]
     with writes_nothing():
         void = admin_client.post(url, {"utbms_expense_code": "E102"}, **HX)
     assert void.status_code == 422

@@ -41,7 +41,7 @@ from casebridge.books.services import invoices as invoice_service
 from casebridge.books.services import ledes as ledes_service
 from casebridge.core.errors import DomainError
 from casebridge.core.throttle import client_address
-from casebridge.web.popups import message_of, popup_form
+from casebridge.web.popups import is_htmx, message_of, popup_form
 
 
 def _download(exported: ledes_service.LedesFile) -> HttpResponse:
@@ -215,6 +215,18 @@ def invoice_line_codes_view(request: HttpRequest, pk: int, line_pk: int) -> Http
     line = get_object_or_404(
         InvoiceLine.objects.select_related("activity_code"), invoice=invoice, pk=line_pk
     )
+    if request.method == "GET" and invoice.stage == InvoiceStage.VOIDED:
+        # the screen hides Codes on a void invoice; its address, opened anyway, gives the
+        # refusal on the invoice's page rather than a form that cannot be saved
+        messages.error(
+            request, f"Invoice {invoice.number} is void; its lines' codes no longer change."
+        )
+        url = reverse("books:invoice_detail", args=[invoice.pk])
+        if is_htmx(request):
+            response = HttpResponse("")
+            response["HX-Redirect"] = url
+            return response
+        return redirect(url)
 
     def save(form: InvoiceLineCodesForm) -> str:
         saved = invoice_service.invoice_line_codes_set(
