@@ -26,11 +26,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from django.core import signing
 from django.db import connection
-from django.db.models import F, Q, QuerySet, RowRange, Sum, Window
+from django.db.models import F, Min, Q, QuerySet, RowRange, Sum, Window
 
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import (
@@ -40,6 +40,7 @@ from casebridge.books.models import (
     File,
     Firm,
     GLAccount,
+    JournalEntry,
     Posting,
 )
 from casebridge.books.selectors.reports import gl_balances
@@ -79,22 +80,27 @@ AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 
 
+def _fiscal_year_first(day: dt.date, month: int) -> int:
+    """The calendar year the fiscal year ``day`` is in begins (0 before year 1's month)."""
+    return day.year if day.month >= month else day.year - 1
+
+
 def fiscal_year_start(day: dt.date, *, firm: Firm) -> dt.date:
     """The first day of the fiscal year ``day`` is in: the first of the firm's
     ``fiscal_year_start_month`` on or before ``day`` (a fiscal year from July: 1 July
     2026 for any day from 1 July 2026 to 30 June 2027). A day before the first fiscal year
     the calendar holds (year 1, before the month) gives 1 January of year 1."""
     month = firm.fiscal_year_start_month
-    year = day.year if day.month >= month else day.year - 1
+    year = _fiscal_year_first(day, month)
     return dt.date(year, month, 1) if year >= 1 else dt.date.min
 
 
 def fiscal_year_end(day: dt.date, *, firm: Firm) -> dt.date:
-    """The last day of the fiscal year ``day`` is in (the day before the next one starts;
-    the calendar's last day for a fiscal year it cannot end)."""
-    start = fiscal_year_start(day, firm=firm)
+    """The last day of the fiscal year ``day`` is in: the day before the next one starts
+    (the calendar's last day for a fiscal year it cannot end)."""
+    month = firm.fiscal_year_start_month
     try:
-        return _shift_year(start, 1) - dt.timedelta(days=1)
+        return dt.date(_fiscal_year_first(day, month) + 1, month, 1) - dt.timedelta(days=1)
     except (OverflowError, ValueError):
         return dt.date.max
 
@@ -461,10 +467,18 @@ class BalanceSheet:
         )
 
     def headers(self) -> list[str]:
-        heads = ["Section", "Account", "Name", f"Balance {self.as_of.isoformat()}"]
-        if self.comparison_as_of is not None:
-            heads += [f"Balance {self.comparison_as_of.isoformat()}", "Difference"]
-        return heads
+        """The balance column is "Balance <day>"; compared, the two columns are the days
+        alone (short enough for a PDF's money column) and "Difference"."""
+        if self.comparison_as_of is None:
+            return ["Section", "Account", "Name", f"Balance {self.as_of.isoformat()}"]
+        return [
+            "Section",
+            "Account",
+            "Name",
+            self.as_of.isoformat(),
+            self.comparison_as_of.isoformat(),
+            "Difference",
+        ]
 
     def table(self) -> Table:
         compared = self.comparison_as_of is not None
@@ -1073,21 +1087,17 @@ class CostAdvances:
         return headers, rows()
 
 
-def _bucket_sql(day: dt.date) -> tuple[list[str], list[Any]]:
-    """One ``SUM(CASE ...)`` of the unrecovered part per aging bucket, its dates bound as
-    parameters (an advance dated D is ``day - D`` days old: in a bucket when its date is
-    from ``day - high`` to ``day - low``), so no date arithmetic runs in SQL."""
-    adapt = connection.ops.adapt_datefield_value
-    sums: list[str] = []
-    params: list[Any] = []
+def _bucket_filters(day: dt.date) -> list[Q]:
+    """Each aging bucket as a filter on the advance's date: an advance dated D is
+    ``day - D`` days old, so it is in a bucket when D is from ``day - high`` to
+    ``day - low`` (no date arithmetic in SQL, the same on both databases)."""
+    filters = []
     for _, low, high in AGING_BUCKETS:
-        condition = "dated <= %s"
-        params.append(adapt(day - dt.timedelta(days=low)))
+        within = Q(entry__date__lte=day - dt.timedelta(days=low))
         if high is not None:
-            condition += " AND dated >= %s"
-            params.append(adapt(day - dt.timedelta(days=high)))
-        sums.append(f"SUM(CASE WHEN {condition} THEN part ELSE 0 END)")
-    return sums, params
+            within &= Q(entry__date__gte=day - dt.timedelta(days=high))
+        filters.append(within)
+    return filters
 
 
 def _as_date(value: object) -> dt.date | None:
@@ -1095,6 +1105,74 @@ def _as_date(value: object) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
+
+
+def _counted_advances(firm: Firm, account: GLAccount, day: dt.date) -> QuerySet[Posting]:
+    """The account's postings dated by ``day`` less the pairs that cancel out: an entry
+    and its reversal both dated by the day (a reversal of a reversal would be an entry of
+    its own, paired with its own reversal). Both sets are read as ``IN`` lists of the
+    firm's reversals (few rows: hashed once), never a join per posting."""
+    reversals = JournalEntry.objects.filter(firm=firm, reverses__isnull=False)
+    reversed_by_day = reversals.filter(date__lte=day).values("reverses_id")
+    return (
+        Posting.objects.filter(account=account, entry__date__lte=day)
+        .exclude(Q(entry__reverses__isnull=True) & Q(entry_id__in=reversed_by_day))
+        .exclude(
+            Q(entry__reverses__isnull=False) & ~Q(entry__reverses_id__in=reversals.values("pk"))
+        )
+    )
+
+
+def _oldest_unrecovered(
+    counted: QuerySet[Posting], fids: list[int | None]
+) -> dict[int | None, dt.date]:
+    """The date of the oldest advance still (partly) unrecovered, for files part of
+    whose advances were recovered: walking each file's advances newest first (date,
+    entry, posting), the first whose newer advances alone do not cover what the file
+    owes. One query: two window sums per file (what it owes; the advances up to and
+    including each, newest first), grouped by file."""
+    wanted = Q(file_id__in=[f for f in fids if f is not None])
+    if None in fids:
+        wanted |= Q(file_id__isnull=True)
+    by_file = [F("file_id")]
+    postings = (
+        counted.filter(wanted)
+        .order_by()
+        .annotate(
+            fid=F("file_id"),
+            dated=F("entry__date"),
+            dr=F("debit_cents"),
+            owed=Window(Sum(F("debit_cents") - F("credit_cents")), partition_by=by_file),
+            newer=Window(
+                Sum("debit_cents"),
+                partition_by=by_file,
+                order_by=[F("entry__date").desc(), F("entry_id").desc(), F("pk").desc()],
+                frame=RowRange(start=None, end=0),
+            ),
+        )
+        .values("fid", "dated", "dr", "owed", "newer")
+    )
+    inner_sql, params = postings.query.get_compiler(using=postings.db).as_sql()
+    sql = f"""
+        SELECT fid, MIN(dated) FROM ({inner_sql}) postings
+        WHERE dr > 0 AND owed - (newer - dr) > 0
+        GROUP BY fid
+    """  # noqa: S608 - the inner query is Django's, the rest constant; values are bound
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {fid: d for fid, value in cursor.fetchall() if (d := _as_date(value))}
+
+
+def _allocate_newest_first(owed: int, bucket_advances: list[int]) -> tuple[int, int, int, int]:
+    """``owed`` spread over the buckets' advances newest first (0-30 days first): FIFO
+    recovery leaves the newest advances unrecovered, and the buckets are consecutive
+    date ranges, so each takes what is owed beyond the newer buckets, at most its own."""
+    parts, left = [], max(owed, 0)
+    for cents in bucket_advances:
+        part = min(left, cents)
+        parts.append(part)
+        left -= part
+    return (parts[0], parts[1], parts[2], parts[3])
 
 
 def cost_advances_by_file(
@@ -1111,88 +1189,68 @@ def cost_advances_by_file(
     advances', each aged from its date to the day (0-30, 31-60, 61-90, 90+ days). Files
     whose advances are all recovered are left out.
 
-    Set-based (ADR 0053): one query answers a row per open file. Inside it, two window
-    sums over the file's counted postings give each advance what the file still owes
-    (debits - credits) and the advances newer than it (date, entry, posting, newest
-    first); the part of an advance left unrecovered is what is owed beyond the newer
-    ones, at most the advance. Grouped by file: advanced, recovered, the unrecovered
-    parts by aging bucket and the oldest advance with a part left. Then one query for
-    the files' numbers and clients."""
+    Set-based (ADR 0053): one grouped query answers per file what was advanced and
+    recovered, the advances dated in each aging bucket and the oldest advance; what is
+    owed is spread over the buckets newest first in Python, per file (never per
+    posting). The oldest unrecovered advance is the oldest advance when nothing was
+    recovered; for the files part recovered, one more query with window sums finds it
+    (:func:`_oldest_unrecovered`). Then one query for the files' numbers and clients."""
     day = as_of or clock.today()
     account = GLAccount.objects.filter(firm=firm, role=AccountRole.ADVANCED_COSTS).first()
     if account is None:
         return CostAdvances(day, "", "", [], 0, 0, 0, (0, 0, 0, 0))
-    counted = (
-        Posting.objects.filter(account=account, entry__date__lte=day)
-        # an entry and its reversal dated by the day are a pair that cancels out (a
-        # reversal of a reversal is an entry of its own: it is paired with its reversal)
-        .exclude(Q(entry__reverses__isnull=True) & Q(entry__reversed_by__date__lte=day))
-        .exclude(Q(entry__reverses__isnull=False) & Q(entry__reverses__reverses__isnull=True))
-    )
+    counted = _counted_advances(firm, account, day)
     if file_ids is not None:
         counted = counted.filter(file_id__in=list(file_ids))
-    by_file = [F("file_id")]
-    postings = (
-        counted.order_by()
+    buckets = {
+        f"b{i}": Sum("debit_cents", filter=within) for i, within in enumerate(_bucket_filters(day))
+    }
+    grouped = {
+        r["file_id"]: r
+        for r in counted.values("file_id")
         .annotate(
-            fid=F("file_id"),
-            dated=F("entry__date"),
-            dr=F("debit_cents"),
-            cr=F("credit_cents"),
-            owed=Window(Sum(F("debit_cents") - F("credit_cents")), partition_by=by_file),
-            newer=Window(
-                Sum("debit_cents"),
-                partition_by=by_file,
-                order_by=[F("entry__date").desc(), F("entry_id").desc(), F("pk").desc()],
-                frame=RowRange(start=None, end=0),
-            ),
+            d=Sum("debit_cents"),
+            c=Sum("credit_cents"),
+            oldest=Min("entry__date", filter=Q(debit_cents__gt=0)),
+            **buckets,
         )
-        .values("fid", "dated", "dr", "cr", "owed", "newer")
-    )
-    inner_sql, inner_params = postings.query.get_compiler(using=postings.db).as_sql()
-    bucket_sums, bucket_params = _bucket_sql(day)
+        .order_by()
+    }
     # a reversal mirrors its entry, so a pair nets to 0 on the account: what is left out
     # above changes no balance (the tests hold the total to the account's).
-    sql = f"""
-        SELECT fid, SUM(dr), SUM(cr), {", ".join(bucket_sums)},
-               MIN(CASE WHEN part > 0 THEN dated END)
-        FROM (
-            SELECT fid, dated, dr, cr,
-                   CASE WHEN owed - (newer - dr) <= 0 THEN 0
-                        WHEN owed - (newer - dr) < dr THEN owed - (newer - dr)
-                        ELSE dr END AS part
-            FROM ({inner_sql}) postings
-        ) parts
-        GROUP BY fid
-        HAVING SUM(dr) <> SUM(cr)
-    """  # noqa: S608 - the inner query is Django's, the rest constant; values are bound
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*bucket_params, *inner_params])
-        grouped = cursor.fetchall()
+    open_files = {fid: r for fid, r in grouped.items() if (r["d"] or 0) != (r["c"] or 0)}
+    part_recovered = [
+        fid for fid, r in open_files.items() if (r["c"] or 0) > 0 and r["d"] > (r["c"] or 0)
+    ]
+    oldest_of = _oldest_unrecovered(counted, part_recovered) if part_recovered else {}
     files = {
         f.pk: f
-        for f in File.objects.filter(firm=firm, pk__in=[r[0] for r in grouped if r[0] is not None])
+        for f in File.objects.filter(firm=firm, pk__in=[k for k in open_files if k is not None])
         .select_related("client")
         .only("number", "name", "client__name")
     }
     rows = []
-    for fid, d, c, b0, b1, b2, b3, oldest_value in sorted(
-        grouped, key=lambda r: (r[0] is None, files[r[0]].number if r[0] is not None else "")
-    ):
+    for fid in sorted(open_files, key=lambda k: (k is None, files[k].number if k else "")):
+        r = open_files[fid]
+        d, c = int(r["d"] or 0), int(r["c"] or 0)
+        owed = d - c
+        parts = _allocate_newest_first(owed, [int(r[f"b{i}"] or 0) for i in range(4)])
+        oldest = None
+        if owed > 0:
+            oldest = r["oldest"] if c == 0 else oldest_of.get(fid)
         f = files.get(fid) if fid is not None else None
-        oldest = _as_date(oldest_value)
         rows.append(
             CostAdvanceRow(
                 fid,
                 f.number if f else "",
                 f.name if f else "(no file)",
                 f.client.name if f else "",
-                int(d),
-                int(c),
-                int(d) - int(c),
+                d,
+                c,
+                owed,
                 oldest,
                 (day - oldest).days if oldest else None,
-                (int(b0), int(b1), int(b2), int(b3)),
+                parts,
             )
         )
     bucket_totals = tuple(sum(r.buckets_cents[i] for r in rows) for i in range(4))
