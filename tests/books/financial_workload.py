@@ -17,7 +17,16 @@ Smith PI's books from November 2025 to April 2026 (figures in dollars):
 As of 2026-03-31 (April left out, the check voided on 04-02 still counted):
 operating 78,475.00, trust bank 8,800.00, advanced costs 1,100.00 (A 300.00 since 02-05,
 B 800.00 since 01-10) = assets 88,375.00; client trust liability 8,800.00; equity
-50,000.00 + retained earnings -25.00 + current-year earnings 29,600.00 = 79,575.00."""
+50,000.00 + retained earnings -25.00 + current-year earnings 29,600.00 = 79,575.00.
+
+:func:`build_across_july` adds three entries around 1 July 2026, the first day of a
+fiscal year that starts in July (ADR 0053):
+
+- 2026-06-30 manual entry: COPP charges 500.00 (Dr 1000 / Cr 4100), the last day of the
+  fiscal year 2025-26
+- 2026-07-01 manual entry: bank charges 40.00 (Dr 5000 / Cr 1000), the first of 2026-27
+- 2026-07-15 the June entry reversed: the correction counts in 2026-27, not in the year
+  it corrects"""
 
 from __future__ import annotations
 
@@ -35,7 +44,7 @@ from casebridge.books.models import (
     User,
 )
 from casebridge.books.services import checks, files, invoices
-from casebridge.books.services.journal import Line, journal_entry_post
+from casebridge.books.services.journal import Line, journal_entry_post, journal_entry_reverse
 from tests.books.ledger_helpers import books_open, deposit, operating_check, trust_check
 
 D = dt.date
@@ -140,3 +149,39 @@ def build(
     operating_check(firm, admin, operating, file_c, 50_000, copying, on=D(2026, 4, 15))
     deposit(firm, admin, trust, file_b, 2_000_000, on=D(2026, 4, 15))
     return Workload(file_a, file_b, file_c, voided, client_check)
+
+
+def build_across_july(
+    firm: Firm,
+    admin: User,
+    attorney: User,
+    operating: BankAccount,
+    trust: BankAccount,
+    file_a: File,
+) -> Workload:
+    """:func:`build`, then the entries of 30 June, 1 July and 15 July 2026."""
+    books = build(firm, admin, attorney, operating, trust, file_a)
+    copp = journal_entry_post(
+        firm=firm,
+        date=D(2026, 6, 30),
+        lines=[
+            Line(account=gl_account(firm, "1000"), debit_cents=50_000),
+            Line(account=gl_account(firm, "4100"), credit_cents=50_000),
+        ],
+        memo="COPP charges",
+        actor=admin,
+    )
+    journal_entry_post(
+        firm=firm,
+        date=D(2026, 7, 1),
+        lines=[
+            Line(account=gl_account(firm, "5000"), debit_cents=4_000),
+            Line(account=gl_account(firm, "1000"), credit_cents=4_000),
+        ],
+        memo="Bank charges",
+        actor=admin,
+    )
+    journal_entry_reverse(
+        firm=firm, entry=copp, date=D(2026, 7, 15), memo="COPP charged twice", actor=admin
+    )
+    return books

@@ -371,11 +371,13 @@ def test_the_client_ledger_on_march_31_keeps_the_check_voided_in_april(firm, boo
 
 
 def test_the_trust_journal_to_march_31(firm, books, trust):
-    lines = reports.trust_account_journal(firm=firm, bank_account_id=trust.pk, end=MAR_31)
-    assert [(line.date, line.debit_cents, line.credit_cents) for line in lines] == [
-        (D(2026, 3, 2), 10_000_000, 0),
-        (D(2026, 3, 10), 0, 3_120_000),
-        (D(2026, 3, 12), 0, 6_000_000),
+    page = reports.trust_account_journal(firm=firm, bank_account_id=trust.pk, end=MAR_31)
+    assert [
+        (line.date, line.debit_cents, line.credit_cents, line.balance_cents) for line in page.lines
+    ] == [
+        (D(2026, 3, 2), 10_000_000, 0, 10_000_000),
+        (D(2026, 3, 10), 0, 3_120_000, 6_880_000),
+        (D(2026, 3, 12), 0, 6_000_000, 880_000),
     ]
 
 

@@ -141,22 +141,41 @@ def test_the_trust_account_journal_lists_movements_by_date_then_entry(
     journal = reports.trust_account_journal(firm=firm, bank_account_id=trust.pk)
 
     assert [
-        (j.entry_id, j.date, j.file_number, j.debit_cents, j.credit_cents) for j in journal
+        (j.entry_id, j.date, j.file_number, j.debit_cents, j.credit_cents, j.balance_cents)
+        for j in journal.lines
     ] == [
-        (first.entry_id, MAR[1], client_file.number, 100_000, 0),
-        (later.entry_id, MAR[9], "2026-B", 5_000, 0),
-        (check.entry_id, MAR[9], client_file.number, 0, 25_000),
-        (same_day.entry_id, MAR[9], client_file.number, 1_000, 0),
+        (first.entry_id, MAR[1], client_file.number, 100_000, 0, 100_000),
+        (later.entry_id, MAR[9], "2026-B", 5_000, 0, 105_000),
+        (check.entry_id, MAR[9], client_file.number, 0, 25_000, 80_000),
+        (same_day.entry_id, MAR[9], client_file.number, 1_000, 0, 81_000),
     ]
+    assert journal.next_cursor is None
+    # from MAR[2], two a page: the opening balance (MAR[1]'s deposit) runs on through the
+    # cursor into the second page
+    page = reports.trust_account_journal(firm=firm, bank_account_id=trust.pk, start=MAR[2], limit=2)
+    assert [(j.entry_id, j.balance_cents) for j in page.lines] == [
+        (later.entry_id, 105_000),
+        (check.entry_id, 80_000),
+    ]
+    assert page.next_cursor is not None
+    rest = reports.trust_account_journal(
+        firm=firm, bank_account_id=trust.pk, start=MAR[2], limit=2, cursor=page.next_cursor
+    )
+    assert [(j.entry_id, j.balance_cents) for j in rest.lines] == [(same_day.entry_id, 81_000)]
+    assert rest.next_cursor is None
+    assert rest.figures == page.figures
+    assert (
+        page.figures.opening_cents,
+        page.figures.deposits_cents,
+        page.figures.disbursements_cents,
+        page.figures.closing_cents,
+        page.figures.count,
+    ) == (100_000, 6_000, 25_000, 81_000, 3)
     assert [
         j.entry_id
         for j in reports.trust_account_journal(
-            firm=firm, bank_account_id=trust.pk, start=MAR[2], limit=2, offset=1
-        )
-    ] == [check.entry_id, same_day.entry_id]
-    assert [
-        j.entry_id
-        for j in reports.trust_account_journal(firm=firm, bank_account_id=trust.pk, end=MAR[8])
+            firm=firm, bank_account_id=trust.pk, end=MAR[8]
+        ).lines
     ] == [first.entry_id]
 
 

@@ -385,11 +385,13 @@ def test_the_trust_journal_ends_today_unless_told_otherwise(
     first = deposit(firm, admin, trust, client_file, 100_000, on=MAR[2])
     assert [
         (j.entry_id, j.debit_cents)
-        for j in reports.trust_account_journal(firm=firm, bank_account_id=trust.pk)
+        for j in reports.trust_account_journal(firm=firm, bank_account_id=trust.pk).lines
     ] == [(first.entry_id, 100_000)]
     assert [
         (j.entry_id, j.debit_cents)
-        for j in reports.trust_account_journal(firm=firm, bank_account_id=trust.pk, end=in_a_month)
+        for j in reports.trust_account_journal(
+            firm=firm, bank_account_id=trust.pk, end=in_a_month
+        ).lines
     ] == [(first.entry_id, 100_000), (trust_deposit_ahead.pk, 25_000)]
 
 

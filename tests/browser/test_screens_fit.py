@@ -49,6 +49,7 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
         ("books-checks-printed", "/books/checks/?status=printed"),
         ("books-invoices", "/books/invoices/"),
         ("books-trust-journal", "/books/reports/trust-journal/"),
+        ("books-trust-journal-account", f"/books/reports/trust-journal/?bank_account={trust}"),
         ("books-trial-balance", "/books/reports/trial-balance/"),
         ("books-files", "/books/files/"),
         ("books-file", f"/books/files/{file_pk}/"),
@@ -62,6 +63,7 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
         ("books-settings-activity-codes", "/books/settings/rates-codes/activity-codes/"),
         ("books-settings-accounts", "/books/settings/accounts/"),
         ("books-settings-ledes", "/books/settings/ledes/"),
+        ("books-settings-fiscal-year", "/books/settings/fiscal-year/"),
         ("books-reports", "/books/reports/"),
         ("books-beancount-export", "/books/reports/beancount/"),
         (
@@ -69,6 +71,7 @@ def books_screens(books: Books) -> list[tuple[str, str]]:
             "/books/reports/profit-and-loss/?by_month=on&comparison=previous_year",
         ),
         ("books-balance-sheet", "/books/reports/balance-sheet/"),
+        ("books-balance-sheet-compared", "/books/reports/balance-sheet/?comparison=year_earlier"),
         ("books-general-ledger", "/books/reports/general-ledger/"),
         ("books-cost-advances", "/books/reports/cost-advances/"),
         ("books-journal", "/books/journal/"),

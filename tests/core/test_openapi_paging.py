@@ -71,6 +71,7 @@ def test_the_lists_known_to_page_are_among_them():
         "GET /books/api/v1/reports/external-digests",
         "GET /books/api/v1/reports/external-documents",
         "GET /books/api/v1/reports/trust-balances",
+        "GET /books/api/v1/reports/trust-journal",
         "GET /books/api/v1/statements/{statement_id}",
         "GET /cases/api/v1/costs",
         "GET /cases/api/v1/cases/{case_id}/costs",

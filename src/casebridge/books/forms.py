@@ -29,7 +29,7 @@ from casebridge.books.models import (
     Role,
     User,
 )
-from casebridge.books.services.setup import UTBMS_EXPENSE_CODES
+from casebridge.books.services.setup import MONTH_NAMES, UTBMS_EXPENSE_CODES
 from casebridge.core import clock, timezones
 from casebridge.core.errors import DomainError
 from casebridge.web.popups import MoneyField
@@ -258,6 +258,17 @@ class OpeningDateForm(forms.Form):
         widget=DateInput,
         help_text="Nothing in the books can be dated before it: receipts, checks, invoices, "
         "journal entries and voids.",
+    )
+
+
+class FiscalYearForm(forms.Form):
+    first_month = forms.TypedChoiceField(
+        label="The fiscal year starts on the first of",
+        coerce=int,
+        choices=[(n, name) for n, name in enumerate(MONTH_NAMES, start=1)],
+        help_text="Where the balance sheet splits retained from current-year earnings, and "
+        "where a profit and loss or ledger detail without a From date begins. No entry "
+        "changes.",
     )
 
 
@@ -1034,7 +1045,10 @@ class LedesTimekeeperForm(forms.Form):
 
 class FinancialPeriodForm(forms.Form):
     start = forms.DateField(
-        label="From", required=False, widget=DateInput, help_text="Blank: 1 January."
+        label="From",
+        required=False,
+        widget=DateInput,
+        help_text="Blank: the first day of the fiscal year.",
     )
     end = forms.DateField(
         label="To", required=False, widget=DateInput, help_text="Leave blank for today."
@@ -1065,6 +1079,35 @@ class FinancialAsOfForm(forms.Form):
     as_of = forms.DateField(
         label="As of", required=False, widget=DateInput, help_text="Leave blank for today."
     )
+
+
+class BalanceSheetForm(FinancialAsOfForm):
+    comparison = forms.ChoiceField(
+        label="Compare with",
+        required=False,
+        choices=[
+            ("none", "Nothing"),
+            ("year_earlier", "The same day a year earlier"),
+            ("fiscal_year_end", "The end of the previous fiscal year"),
+            ("date", "A date I choose"),
+        ],
+    )
+    compare_to = forms.DateField(
+        label="Compared date",
+        required=False,
+        widget=DateInput,
+        help_text='Read with "A date I choose".',
+    )
+
+    def clean(self) -> dict[str, Any]:
+        """The compared date is read only with "A date I choose", where it is required."""
+        data = super().clean() or {}
+        data["comparison"] = data.get("comparison") or "none"
+        if data["comparison"] != "date":
+            data["compare_to"] = None
+        elif not data.get("compare_to") and "compare_to" not in self.errors:
+            self.add_error("compare_to", "Choose the date to compare with.")
+        return data
 
 
 class GLAccountChoice(forms.ModelChoiceField):  # type: ignore[type-arg]

@@ -38,7 +38,19 @@ class Firm(models.Model):
     #: The firm's IANA time zone: what "today" is for its people, its API clients and its
     #: nightly jobs (core/timezones.py). Unset: the server's CASEBRIDGE_TIME_ZONE.
     time_zone = models.CharField(max_length=64, null=True, blank=True)
+    #: The month (1-12) the firm's fiscal year starts on, on its first day (ADR 0053): the
+    #: balance sheet's current-year earnings run from it, and a profit and loss or ledger
+    #: detail without a start begins there. Settings -> Fiscal year (administrators).
+    fiscal_year_start_month = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
+                name="books_firm_fiscal_year_start_month_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -133,6 +133,7 @@ urlpatterns = [
         name="settings_opening_date",
     ),
     path("settings/time-zone/", settings.settings_time_zone_view, name="settings_time_zone"),
+    path("settings/fiscal-year/", settings.settings_fiscal_year_view, name="settings_fiscal_year"),
     path(
         "settings/closed-periods/",
         settings.settings_closed_periods_view,

@@ -25,10 +25,14 @@ def test_the_balance_sheet_on_march_31(api, books):
         ("1010", "8800.00"),
         ("1300", "1100.00"),
     ]
+    no_comparison = {"comparison": None, "difference": None}
     assert body["equity"]["rows"][-2:] == [
-        {"account_id": None, "number": "", "name": "Retained earnings", "balance": "-25.00"},
-        {"account_id": None, "number": "", "name": "Current-year earnings", "balance": "29600.00"},
+        {"account_id": None, "number": "", "name": "Retained earnings", "balance": "-25.00"}
+        | no_comparison,
+        {"account_id": None, "number": "", "name": "Current-year earnings", "balance": "29600.00"}
+        | no_comparison,
     ]
+    assert (body["comparison"], body["comparison_as_of"]) == ("none", None)
     assert body["assets"]["total"] == body["total_liabilities_and_equity"] == "88375.00"
     assert body["is_balanced"] is True
 

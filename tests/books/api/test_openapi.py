@@ -11,6 +11,7 @@ EXPECTED_PATHS = {
     "/books/api/v1/users": {"get", "post"},
     "/books/api/v1/users/{user_id}": {"get", "patch"},
     "/books/api/v1/features": {"get", "put"},
+    "/books/api/v1/fiscal-year": {"get", "put"},
     "/books/api/v1/areas-of-practice": {"get", "post"},
     "/books/api/v1/areas-of-practice/{area_id}": {"patch"},
     "/books/api/v1/activity-codes": {"get", "post"},
@@ -107,6 +108,7 @@ EXPECTED_PATHS = {
     "/books/api/v1/reports/balance-sheet": {"get"},
     "/books/api/v1/reports/general-ledger": {"get"},
     "/books/api/v1/reports/cost-advances": {"get"},
+    "/books/api/v1/reports/trust-journal": {"get"},
 }
 
 

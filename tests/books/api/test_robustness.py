@@ -46,6 +46,10 @@ HOSTILE_QUERIES: list[dict[str, str]] = [
     {"as_of": "yesterday", "date_from": "2026-02-30"},
     {"bank_account_id": "x", "statement_balance": "1.001", "deposits_in_transit": "-1"},
     {"client_id": "-5", "file_id": "1e3", "idempotency_key": "k" * 500},
+    # the first days the calendar holds: a comparison before year 1 (ADR 0053)
+    {"as_of": "0001-01-01", "comparison": "fiscal_year_end", "compare_to": "9999-12-31"},
+    {"from": "0001-01-01", "to": "0001-01-02", "comparison": "previous_period"},
+    {"as_of": "0001-03-01", "comparison": "year_earlier", "to": "9999-12-31"},
 ]
 
 

@@ -97,6 +97,9 @@ def test_reading_another_firms_records_is_404(api, theirs):
     assert (rec.status, rec.error["field"]) == (404, "bank_account_id")
     ledger = api.get("/reports/general-ledger", {"account_id": theirs["account"].pk})
     assert (ledger.status, ledger.error["field"]) == (404, "account_id")
+    journal = api.get("/reports/trust-journal", {"bank_account_id": theirs["trust"].pk})
+    assert (journal.status, journal.error["field"]) == (404, "bank_account_id")
+    assert "Jones" not in journal.error["message"]
 
 
 def test_lists_show_only_the_callers_firm(api, theirs, client_file, admin, attorney):

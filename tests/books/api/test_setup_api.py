@@ -138,6 +138,7 @@ def test_an_accountant_may_change_no_set_up_and_nothing_is_written(accountant_ap
         ),
         accountant_api.patch(f"/users/{admin.pk}", {"records_time": True}),
         accountant_api.put("/features", {"release_invoice_stage_enabled": True}),
+        accountant_api.put("/fiscal-year", {"first_month": 7}),
         accountant_api.post("/areas-of-practice", {"name": "Premises"}),
         accountant_api.patch(f"/areas-of-practice/{area.pk}", {"name": "Slip"}),
         accountant_api.post(
@@ -147,7 +148,7 @@ def test_an_accountant_may_change_no_set_up_and_nothing_is_written(accountant_ap
         accountant_api.post("/gl-accounts", {"number": "5300", "name": "Rent", "type": "expense"}),
         accountant_api.patch(f"/gl-accounts/{expense.pk}", {"name": "Office"}),
     ]
-    assert [(r.status, r.error["code"]) for r in replies] == [(403, "admin_required")] * 9
+    assert [(r.status, r.error["code"]) for r in replies] == [(403, "admin_required")] * 10
     assert replies[1].error["message"] == "only a books administrator can change a user"
     assert (
         User.objects.count(),
@@ -158,6 +159,7 @@ def test_an_accountant_may_change_no_set_up_and_nothing_is_written(accountant_ap
     ) == counts
     firm.refresh_from_db()
     assert firm.release_invoice_stage_enabled is False
+    assert firm.fiscal_year_start_month == 1
     assert ActivityCode.objects.get(pk=code.pk).is_active is True
     assert GLAccount.objects.get(pk=expense.pk).name == "Office Expenses"
 

@@ -43,6 +43,7 @@ ADMIN_ONLY = [
     "books:settings_features",
     "books:settings_opening_date",
     "books:settings_time_zone",
+    "books:settings_fiscal_year",
     "books:settings_closed_periods",
     "books:ledes_settings",
     "books:areas",

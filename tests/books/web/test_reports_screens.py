@@ -4,6 +4,9 @@ reconciliation."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from html import unescape
+from urllib.parse import unquote
 
 import pytest
 from django.urls import reverse
@@ -86,7 +89,9 @@ def test_the_trust_journal_by_account_and_dates(admin_client, trust, trust_activ
     assert "The end date is before the start date." in field_error(text(response), "end")
 
 
-def test_the_trust_journal_is_paginated(admin_client, firm, admin, trust, funded_file):
+def test_the_trust_journal_pages_by_keyset_with_the_running_balance(
+    admin_client, firm, admin, trust, funded_file
+):
     for n in range(55):
         checks.check_request_create(
             firm=firm,
@@ -98,12 +103,64 @@ def test_the_trust_journal_is_paginated(admin_client, firm, admin, trust, funded
         )
     url = reverse("books:trust_journal")
     html = text(admin_client.get(url, {"bank_account": trust.pk}))
-    assert "Page 1 of 2 · 56 in all" in html
+    assert "56 in all" in html
     assert "Check to Payee 48" in html
     assert "Check to Payee 49" not in html
-    html = text(admin_client.get(url, {"bank_account": trust.pk, "page": "2"}))
+    # the deposit and 49 checks of 1.00: the last row of the page carries $951.00
+    assert html.count("data-balance=") == 50
+    assert 'data-balance="95100"' in html
+    assert 'data-page="first"' not in html  # the first page has no link back to it
+    next_url = re.search(r'href="(\?[^"]*cursor=[^"]*)" rel="next"', html)
+    assert next_url is not None
+    html = text(admin_client.get(url + unescape(next_url.group(1))))
     assert "Check to Payee 49" in html
     assert "Check to Payee 54" in html
+    assert "Check to Payee 48" not in html
+    # the running balance goes on from the cursor: $951.00 less six checks of $1.00
+    assert [int(b) for b in re.findall(r'data-balance="(-?\d+)"', html)] == [
+        95_000, 94_900, 94_800, 94_700, 94_600, 94_500,
+    ]  # fmt: skip
+    assert 'data-figure="closing">$945.00<' in html
+    assert 'data-page="first"' in html
+    assert 'rel="next"' not in html
+
+
+@pytest.mark.parametrize("cursor", ["forged", "a" * 2000, "x:y:z", "\x01"])
+def test_a_bad_trust_journal_cursor_shows_the_first_page(
+    admin_client, trust, trust_activity, cursor
+):
+    response = admin_client.get(
+        reverse("books:trust_journal"), {"bank_account": trust.pk, "cursor": cursor}
+    )
+    assert response.status_code == 200
+    html = text(response)
+    assert "Trust deposit from Acme Insurance" in html
+    assert 'data-figure="closing">$700.00<' in html
+
+
+def test_a_cursor_of_another_period_shows_the_first_page_with_a_notice(
+    admin_client, firm, admin, trust, funded_file
+):
+    for n in range(55):
+        checks.check_request_create(
+            firm=firm,
+            actor=admin,
+            bank_account_id=trust.pk,
+            payee=f"Payee {n:02d}",
+            amount_cents=100,
+            file_id=funded_file.pk,
+        )
+    url = reverse("books:trust_journal")
+    first = text(admin_client.get(url, {"bank_account": trust.pk}))
+    cursor = unescape(re.search(r"cursor=([^\"&]*)", first).group(1))  # type: ignore[union-attr]
+    response = admin_client.get(
+        url, {"bank_account": trust.pk, "start": "2026-01-01", "cursor": unquote(cursor)}
+    )
+    assert response.status_code == 200
+    html = text(response)
+    assert "That page link is out of date; showing the first page." in html
+    assert "Trust deposit from Acme Insurance" in html
+    assert "Check to Payee 49" not in html
 
 
 def test_the_trust_journal_refuses_an_operating_account(admin_client, operating):

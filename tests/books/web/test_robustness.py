@@ -46,6 +46,7 @@ POST_FORMS = [
         ["client_name", "client_email", "client_phone", "name", "number", "opened_on"],
     ),
     ("books:settings_features", ["release_invoice_stage_enabled"]),
+    ("books:settings_fiscal_year", ["first_month"]),
     ("books:ledes_settings", ["law_firm_id", "fee_task_code", "fee_activity_code"]),
 ]
 
@@ -56,7 +57,8 @@ GET_PAGES = [
     ("books:audit", ["entity_type", "action", "page"]),
     ("books:trial_balance", ["as_of", "page"]),
     ("books:client_ledger", ["file"]),
-    ("books:trust_journal", ["bank_account", "start", "end", "page"]),
+    ("books:trust_journal", ["bank_account", "start", "end", "cursor"]),
+    ("books:balance_sheet", ["as_of", "comparison", "compare_to"]),
     ("books:reconciliation", ["bank_account", "statement_balance", "outstanding_checks"]),
 ]
 

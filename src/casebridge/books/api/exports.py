@@ -191,9 +191,12 @@ def report_export(
     """A report or list as a file, with the same filters as its screen (trial-balance:
     as_of; client-ledger: file, as_of; trust-journal: bank_account, start, end;
     reconciliation: bank_account, statement_balance, deposits_in_transit,
-    outstanding_checks, as_of; checks: status; invoices: stage; files: q; audit-trail:
-    entity_type, action; gl-postings: from, to; journal-entries, chart-of-accounts). Who
-    may: as the screen. A large one (or ``background=true``) answers 202 with a job."""
+    outstanding_checks, as_of; balance-sheet: as_of, comparison, compare_to;
+    profit-and-loss: start, end, by_month, comparison; cost-advances: as_of;
+    general-ledger: start, end, account; checks: status; invoices: stage; files: q;
+    audit-trail: entity_type, action; gl-postings: from, to; journal-entries,
+    chart-of-accounts). Who may: as the screen. A large one (or ``background=true``)
+    answers 202 with a job."""
     ctx = context(request)
     entry = report_for(report)
     entry.check_access(ctx.user)

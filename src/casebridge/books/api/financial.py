@@ -3,11 +3,13 @@ ledger detail and the operating account's cost advances by file
 (``books.selectors.financial``), each as of a day: only entries dated on or before it count,
 and a void counts from the day it is dated.
 
-A period is ``from`` and ``to`` (both included; ``to`` default today, ``from`` default 1
-January of ``to``'s year); ``to`` before ``from`` is 422 naming ``to``, a period longer
-than ten years 422 naming ``from``, a date that is not one 422 naming its field. Amounts
-are decimal strings in the account's normal sign (income, expenses, liabilities and equity
-positive when they are what they should be)."""
+A period is ``from`` and ``to`` (both included; ``to`` default today, ``from`` default the
+first day of the firm's fiscal year ``to`` is in: ``GET /fiscal-year``); ``to`` before
+``from`` is 422 naming ``to``, a period longer than ten years 422 naming ``from``, a date
+that is not one 422 naming its field. A balance sheet may be compared with another day
+(``comparison``, ``compare_to``). Amounts are decimal strings in the account's normal
+sign (income, expenses, liabilities and equity positive when they are what they should
+be)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from ninja import Query, Router
 from pydantic import ConfigDict, Field
 
 from casebridge.books.api.security import context
-from casebridge.books.models import GLAccount
+from casebridge.books.models import Firm, GLAccount
 from casebridge.books.selectors import financial
 from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import (
@@ -43,15 +45,17 @@ class PeriodIn(Clean):
     model_config = ConfigDict(str_strip_whitespace=True, populate_by_name=True)
 
     start: dt.date | None = Field(
-        None, alias="from", description="The first day (default: 1 January of `to`'s year)."
+        None,
+        alias="from",
+        description="The first day (default: the first day of the firm's fiscal year `to` is in).",
     )
     end: dt.date | None = Field(
         None, alias="to", description="The last day, included (default: today)."
     )
 
-    def period(self) -> tuple[dt.date, dt.date]:
+    def period(self, firm: Firm) -> tuple[dt.date, dt.date]:
         """The period, refused on the API's field names (``from``, ``to``)."""
-        return financial.check_period(self.start, self.end, names=("from", "to"))
+        return financial.check_period(self.start, self.end, firm=firm, names=("from", "to"))
 
 
 # --- profit and loss ------------------------------------------------------------------------
@@ -128,9 +132,10 @@ def _pl_section(section: financial.ProfitLossSection) -> ProfitLossSectionOut:
 def profit_and_loss(request: HttpRequest, params: Query[ProfitLossIn]) -> ProfitLossOut:
     """Income and expense accounts for a period, net income, optionally by month and
     compared with another period."""
-    start, end = params.period()
+    firm = context(request).firm
+    start, end = params.period(firm)
     pl = financial.profit_and_loss(
-        firm=context(request).firm,
+        firm=firm,
         start=start,
         end=end,
         by_month=params.by_month,
@@ -157,6 +162,14 @@ def profit_and_loss(request: HttpRequest, params: Query[ProfitLossIn]) -> Profit
 
 class BalanceSheetIn(Clean):
     as_of: dt.date | None = Field(None, description=AS_OF)
+    comparison: Literal["none", "year_earlier", "fiscal_year_end", "date"] = Field(
+        "none",
+        description="A second column as of another day: the same day a year earlier, the "
+        "last day of the previous fiscal year, or `compare_to`.",
+    )
+    compare_to: dt.date | None = Field(
+        None, description="The day compared with: required with comparison=date, else refused."
+    )
 
 
 class BalanceSheetRowOut(Out):
@@ -164,23 +177,38 @@ class BalanceSheetRowOut(Out):
     number: str
     name: str
     balance: Money
+    comparison: Money | None = Field(description="The balance on comparison_as_of.")
+    difference: Money | None = Field(description="balance - comparison")
 
 
 class BalanceSheetSectionOut(Out):
     rows: list[BalanceSheetRowOut]
     total: Money
+    comparison: Money | None
+    difference: Money | None
 
 
 class BalanceSheetOut(Out):
     as_of: dt.date
-    fiscal_year_start: dt.date = Field(description="1 January: the books have no other.")
+    fiscal_year_start: dt.date = Field(
+        description="The first day of the firm's fiscal year as_of is in (GET /fiscal-year)."
+    )
     assets: BalanceSheetSectionOut
     liabilities: BalanceSheetSectionOut
     equity: BalanceSheetSectionOut
     retained_earnings: Money
     current_year_earnings: Money
     total_liabilities_and_equity: Money
-    is_balanced: bool
+    comparison: str
+    comparison_as_of: dt.date | None
+    comparison_fiscal_year_start: dt.date | None = Field(
+        description="Where the compared day's retained and current-year earnings split."
+    )
+    comparison_retained_earnings: Money | None
+    comparison_current_year_earnings: Money | None
+    comparison_total_liabilities_and_equity: Money | None
+    total_liabilities_and_equity_difference: Money | None
+    is_balanced: bool = Field(description="Assets = liabilities + equity in each column.")
 
 
 def _bs_section(section: financial.BalanceSheetSection) -> BalanceSheetSectionOut:
@@ -191,18 +219,28 @@ def _bs_section(section: financial.BalanceSheetSection) -> BalanceSheetSectionOu
                 number=r.number,
                 name=r.name,
                 balance=money(r.balance_cents),
+                comparison=_m(r.comparison_cents),
+                difference=_m(r.difference_cents),
             )
             for r in section.rows
         ],
         total=money(section.total_cents),
+        comparison=_m(section.comparison_cents),
+        difference=_m(section.difference_cents),
     )
 
 
 @router.get("/reports/balance-sheet", response={200: BalanceSheetOut, **ERRORS})
 def balance_sheet(request: HttpRequest, params: Query[BalanceSheetIn]) -> BalanceSheetOut:
     """Assets, liabilities and equity (with retained and current-year earnings) as of a
-    day: assets = liabilities + equity to the cent."""
-    bs = financial.balance_sheet(firm=context(request).firm, as_of=params.as_of)
+    day: assets = liabilities + equity to the cent; optionally beside the same statement
+    as of another day, with the difference."""
+    bs = financial.balance_sheet(
+        firm=context(request).firm,
+        as_of=params.as_of,
+        comparison=params.comparison,
+        compare_to=params.compare_to,
+    )
     return BalanceSheetOut(
         as_of=bs.as_of,
         fiscal_year_start=bs.fiscal_year_start,
@@ -212,6 +250,17 @@ def balance_sheet(request: HttpRequest, params: Query[BalanceSheetIn]) -> Balanc
         retained_earnings=money(bs.retained_earnings_cents),
         current_year_earnings=money(bs.current_year_earnings_cents),
         total_liabilities_and_equity=money(bs.total_liabilities_and_equity_cents),
+        comparison=bs.comparison,
+        comparison_as_of=bs.comparison_as_of,
+        comparison_fiscal_year_start=bs.comparison_fiscal_year_start,
+        comparison_retained_earnings=_m(bs.comparison_retained_earnings_cents),
+        comparison_current_year_earnings=_m(bs.comparison_current_year_earnings_cents),
+        comparison_total_liabilities_and_equity=_m(
+            bs.comparison_total_liabilities_and_equity_cents
+        ),
+        total_liabilities_and_equity_difference=_m(
+            bs.total_liabilities_and_equity_difference_cents
+        ),
         is_balanced=bs.is_balanced,
     )
 
@@ -263,8 +312,8 @@ class GeneralLedgerOut(Out):
 def general_ledger(request: HttpRequest, params: Query[GeneralLedgerIn]) -> GeneralLedgerOut:
     """Each account's opening balance, postings with their running balance, and closing
     balance for a period; postings keyset-paged in account number, date and entry order."""
-    start, end = params.period()
     firm = context(request).firm
+    start, end = params.period(firm)
     if params.account_id is not None:
         get_or_404(GLAccount.objects.filter(firm=firm), params.account_id, field="account_id")
     page = financial.general_ledger(

@@ -1,6 +1,6 @@
-"""The firm's set-up, read: users, features, areas of practice, activity codes, the chart
-of accounts and the bank accounts (:mod:`.setup` writes them). The bridge reads these to
-check the seed's set-up (S1-S8) and to offer mappings.
+"""The firm's set-up, read: users, features, the fiscal year, areas of practice, activity
+codes, the chart of accounts and the bank accounts (:mod:`.setup` writes them). The bridge
+reads these to check the seed's set-up (S1-S8) and to offer mappings.
 
 The balances shown are as of today: an entry dated later is not in them (see
 ``selectors.reports.report_day``)."""
@@ -29,7 +29,9 @@ from casebridge.books.models import (
     GLAccount,
     User,
 )
+from casebridge.books.selectors import financial
 from casebridge.books.selectors.reports import account_balance_cents, gl_balances
+from casebridge.books.services.setup import MONTH_NAMES
 from casebridge.core import clock
 from casebridge.core.api.lookups import get_or_404
 from casebridge.core.api.schemas import (
@@ -80,6 +82,30 @@ def features_get(request: HttpRequest) -> FeaturesOut:
 
 def features_out(firm: Firm) -> FeaturesOut:
     return FeaturesOut(release_invoice_stage_enabled=firm.release_invoice_stage_enabled)
+
+
+class FiscalYearOut(Out):
+    first_month: int = Field(description="The month (1-12) the fiscal year starts on, its 1st.")
+    first_month_name: str
+    current_start: dt.date = Field(description="The first day of the fiscal year today is in.")
+    current_end: dt.date = Field(description="The last day of the fiscal year today is in.")
+
+
+@router.get("/fiscal-year", response={200: FiscalYearOut, **ERRORS})
+def fiscal_year_get(request: HttpRequest) -> FiscalYearOut:
+    """Where the balance sheet splits retained from current-year earnings, and where a
+    profit and loss or ledger detail without `from` begins."""
+    return fiscal_year_out(context(request).firm)
+
+
+def fiscal_year_out(firm: Firm) -> FiscalYearOut:
+    today = clock.today()
+    return FiscalYearOut(
+        first_month=firm.fiscal_year_start_month,
+        first_month_name=MONTH_NAMES[firm.fiscal_year_start_month - 1],
+        current_start=financial.fiscal_year_start(today, firm=firm),
+        current_end=financial.fiscal_year_end(today, firm=firm),
+    )
 
 
 class AreaOut(Out):

@@ -23,7 +23,7 @@ import datetime as dt
 
 from django.http import HttpRequest
 from ninja import Query, Router
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from casebridge.books.api.security import context
 from casebridge.books.errors import ValidationFailed
@@ -180,6 +180,106 @@ def three_way_reconciliation(
         trust_liability_balance=money(rec.trust_liability_balance_cents),
         differences=rec.differences,
         is_reconciled=rec.is_reconciled,
+    )
+
+
+# --- trust account journal ------------------------------------------------------------------
+
+
+class TrustJournalIn(Clean):
+    model_config = ConfigDict(str_strip_whitespace=True, populate_by_name=True)
+
+    bank_account_id: Id = Field(description="A client trust bank account of the firm.")
+    start: dt.date | None = Field(
+        None, alias="from", description="The first day (default: the account's first movement)."
+    )
+    end: dt.date | None = Field(
+        None, alias="to", description="The last day, included (default: today)."
+    )
+    limit: int = Field(
+        reports.TRUST_JOURNAL_PAGE_DEFAULT,
+        ge=1,
+        le=reports.TRUST_JOURNAL_PAGE_MAX,
+        description="Movements a page.",
+    )
+    cursor: str | None = Field(None, max_length=MAX_CURSOR_LENGTH, description=CURSOR_HELP)
+
+
+class TrustJournalLineOut(Out):
+    posting_id: int
+    entry_id: int
+    date: dt.date
+    memo: str
+    file_number: str
+    deposit: Money
+    disbursement: Money
+    balance: Money = Field(description="The account's balance after this movement.")
+
+
+class TrustJournalOut(Out):
+    bank_account_id: int
+    bank_account_name: str
+    start: dt.date | None = Field(serialization_alias="from")
+    end: dt.date = Field(serialization_alias="to")
+    opening: Money = Field(description="The balance before `from` (0.00 without it).")
+    deposits: Money
+    disbursements: Money
+    closing: Money
+    count: int = Field(description="Movements in the period, on every page.")
+    items: list[TrustJournalLineOut] = Field(description="In date, entry and posting order.")
+    next: str | None = Field(description=NEXT_HELP)
+
+
+@router.get("/reports/trust-journal", response={200: TrustJournalOut, **ERRORS}, by_alias=True)
+def trust_journal(request: HttpRequest, params: Query[TrustJournalIn]) -> TrustJournalOut:
+    """Every deposit and disbursement of a client trust bank account in a period, with
+    the running balance: keyset-paged (`cursor` is the previous page's `next`, which
+    carries the running balance; a cursor of another account or period, or edited, is
+    422 on `cursor`). `to` before `from` is 422 naming `to`."""
+    firm = context(request).firm
+    bank = get_or_404(
+        BankAccount.objects.filter(firm=firm, kind=BankAccountKind.TRUST),
+        params.bank_account_id,
+        field="bank_account_id",
+    )
+    end = params.end or clock.today()
+    if params.start is not None and params.start > end:
+        raise ValidationFailed(
+            f"to {end.isoformat()} is before from {params.start.isoformat()}", field="to"
+        )
+    page = reports.trust_account_journal(
+        firm=firm,
+        bank_account_id=bank.pk,
+        start=params.start,
+        end=end,
+        cursor=params.cursor,
+        limit=params.limit,
+    )
+    figures = page.figures
+    return TrustJournalOut(
+        bank_account_id=bank.pk,
+        bank_account_name=bank.name,
+        start=figures.start,
+        end=figures.end,
+        opening=money(figures.opening_cents),
+        deposits=money(figures.deposits_cents),
+        disbursements=money(figures.disbursements_cents),
+        closing=money(figures.closing_cents),
+        count=figures.count,
+        items=[
+            TrustJournalLineOut(
+                posting_id=line.posting_id,
+                entry_id=line.entry_id,
+                date=line.date,
+                memo=line.memo,
+                file_number=line.file_number,
+                deposit=money(line.debit_cents),
+                disbursement=money(line.credit_cents),
+                balance=money(line.balance_cents),
+            )
+            for line in page.lines
+        ],
+        next=page.next_cursor,
     )
 
 

@@ -19,9 +19,11 @@ from casebridge.books.api.reference import (
     ActivityCodeOut,
     AreaOut,
     FeaturesOut,
+    FiscalYearOut,
     GLAccountOut,
     area_out,
     features_out,
+    fiscal_year_out,
 )
 from casebridge.books.api.security import context
 from casebridge.books.api.session import UserOut
@@ -139,6 +141,26 @@ def features_update(request: HttpRequest, payload: FeaturesIn) -> FeaturesOut:
         release_invoice_stage_enabled=payload.release_invoice_stage_enabled,
     )
     return features_out(firm)
+
+
+class FiscalYearIn(In):
+    first_month: int = Field(
+        ge=1, le=12, strict=True, description="The month (1-12) the fiscal year starts on."
+    )
+
+
+@router.put(
+    "/fiscal-year", response={200: FiscalYearOut, **ERRORS}, summary="Change the fiscal year"
+)
+def fiscal_year_update(request: HttpRequest, payload: FiscalYearIn) -> FiscalYearOut:
+    """Moves where the balance sheet splits retained from current-year earnings and where
+    a period without `from` begins; no posting changes. Audited; 422 naming
+    ``first_month`` for anything but a whole number from 1 to 12."""
+    ctx = context(request)
+    firm = setup.firm_fiscal_year_set(
+        firm=ctx.firm, actor=ctx.user, first_month=payload.first_month
+    )
+    return fiscal_year_out(firm)
 
 
 class AreaIn(In):

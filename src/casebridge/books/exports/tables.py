@@ -30,6 +30,7 @@ from django.db.models import Sum
 
 from casebridge.books.errors import AdminRequired
 from casebridge.books.forms import (
+    BalanceSheetForm,
     ClientLedgerForm,
     FinancialAsOfForm,
     GeneralLedgerForm,
@@ -165,31 +166,29 @@ def client_ledger(firm: Firm, params: Params) -> Table:
 
 
 def trust_journal(firm: Firm, params: Params) -> Table:
+    """The whole trust journal of the period, streamed (the screen pages it by keyset):
+    the opening balance, then every movement with its running balance."""
     data = _valid(TrustJournalForm(_data(params), firm=firm))
     bank, start, end = data["bank_account"], data["start"], _day(data["end"])
-    postings = Posting.objects.filter(account_id=bank.gl_account_id, entry__date__lte=end)
-    if start:
-        postings = postings.filter(entry__date__gte=start)
-    opening = 0
-    if start:
-        sums = Posting.objects.filter(
-            account_id=bank.gl_account_id, entry__date__lt=start
-        ).aggregate(d=Sum("debit_cents"), c=Sum("credit_cents"))
-        opening = (sums["d"] or 0) - (sums["c"] or 0)
+
+    def figures() -> reports.TrustJournalFigures:
+        return reports.trust_journal_figures(
+            firm=firm, bank_account_id=bank.pk, start=start, end=end
+        )
 
     def rows() -> Iterator[tuple[object, ...]]:
-        balance = opening
-        yield (start, "", "Opening balance", "", None, None, balance)
-        for date, entry_id, memo, file_number, debit, credit in (
-            postings.order_by("entry__date", "entry_id", "pk")
-            .values_list(
-                "entry__date", "entry_id", "entry__memo", "file__number", "debit_cents",
-                "credit_cents",
+        head = figures()
+        yield (start, "", "Opening balance", "", None, None, head.opening_cents)
+        for line in reports.trust_account_journal_rows(figures=head, chunk_size=CHUNK_ROWS):
+            yield (
+                line.date,
+                f"JE{line.entry_id}",
+                line.memo,
+                line.file_number,
+                line.debit_cents,
+                line.credit_cents,
+                line.balance_cents,
             )
-            .iterator(chunk_size=CHUNK_ROWS)
-        ):  # fmt: skip
-            balance += debit - credit
-            yield (date, f"JE{entry_id}", memo, file_number or "", debit, credit, balance)
 
     period = f"{start.isoformat()} to {end.isoformat()}" if start else f"to {end.isoformat()}"
     return Table(
@@ -206,7 +205,7 @@ def trust_journal(firm: Firm, params: Params) -> Table:
         ],
         rows=rows(),
         filename=f"trust-journal-{bank.pk}-{end.isoformat()}",
-        count=postings.count,
+        count=lambda: figures().count,
     )
 
 
@@ -540,12 +539,16 @@ def profit_and_loss(firm: Firm, params: Params) -> Table:
 
 
 def balance_sheet(firm: Firm, params: Params) -> Table:
-    as_of = _valid(FinancialAsOfForm(_data(params)))["as_of"]
-    sheet = financial.balance_sheet(firm=firm, as_of=as_of)
+    data = _valid(BalanceSheetForm(_data(params)))
+    sheet = financial.balance_sheet(
+        firm=firm, as_of=data["as_of"], comparison=data["comparison"], compare_to=data["compare_to"]
+    )
+    day = sheet.as_of.isoformat()
+    compared = sheet.comparison_as_of.isoformat() if sheet.comparison_as_of else None
     return _statement(
         "Balance sheet",
-        f"{firm.name}. As of {sheet.as_of.isoformat()}",
-        f"balance-sheet-{sheet.as_of.isoformat()}",
+        f"{firm.name}. As of {day}" + (f", compared with {compared}" if compared else ""),
+        f"balance-sheet-{day}" + (f"-vs-{compared}" if compared else ""),
         sheet.table(),
         lambda i, _: Kind.TEXT if i < 3 else Kind.CENTS,
     )
@@ -558,7 +561,7 @@ def general_ledger(firm: Firm, params: Params) -> Table:
     """The whole ledger detail of the period (one account or all), read page by page."""
     data = _valid(GeneralLedgerForm(_data(params), firm=firm))
     account = data["account"]
-    start, end = financial.check_period(data["start"], data["end"])
+    start, end = financial.check_period(data["start"], data["end"], firm=firm)
     table = financial.general_ledger_table(
         firm=firm, start=start, end=end, account_id=account.pk if account is not None else None
     )

@@ -12,9 +12,13 @@ negative figure is a negative int). Amounts are shown in the account's normal si
 asset's or expense's debit balance, a liability's, equity's or income's credit balance is
 positive), so income, expenses and net income read as an accountant writes them.
 
-The fiscal year starts on 1 January (the books have no fiscal-year setting): the balance
-sheet's current-year earnings are the net income from 1 January of its day's year to the
-day, retained earnings the net income of every earlier day (:func:`fiscal_year_start`)."""
+The fiscal year starts on the first day of the firm's ``fiscal_year_start_month``
+(January unless an administrator chose another; ADR 0053): the balance sheet's
+current-year earnings are the net income from the first day of the fiscal year its day is
+in to the day, retained earnings the net income of every earlier day, and a period with no
+start begins on that first day (:func:`fiscal_year_start`). A balance sheet may carry a
+second column as of another day (a year earlier, the end of the previous fiscal year, or a
+chosen day) with the difference."""
 
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from django.core import signing
-from django.db.models import Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import F, Min, Q, QuerySet, RowRange, Sum, Window
 
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import (
@@ -35,6 +40,7 @@ from casebridge.books.models import (
     File,
     Firm,
     GLAccount,
+    JournalEntry,
     Posting,
 )
 from casebridge.books.selectors.reports import gl_balances
@@ -55,6 +61,16 @@ GL_PAGE_MAX = 1000
 Comparison = Literal["none", "previous_period", "previous_year"]
 COMPARISONS: tuple[Comparison, ...] = ("none", "previous_period", "previous_year")
 
+#: What a balance sheet is compared with: nothing, the same day a year earlier, the last
+#: day of the previous fiscal year, or a day chosen (``compare_to``).
+BalanceComparison = Literal["none", "year_earlier", "fiscal_year_end", "date"]
+BALANCE_COMPARISONS: tuple[BalanceComparison, ...] = (
+    "none",
+    "year_earlier",
+    "fiscal_year_end",
+    "date",
+)
+
 #: Cost advance aging buckets: (label, first day, last day or None).
 AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-30", 0, 30),
@@ -64,9 +80,29 @@ AGING_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 
 
-def fiscal_year_start(day: dt.date) -> dt.date:
-    """The first day of the fiscal year ``day`` is in: 1 January (no firm setting)."""
-    return dt.date(day.year, 1, 1)
+def _fiscal_year_first(day: dt.date, month: int) -> int:
+    """The calendar year the fiscal year ``day`` is in begins (0 before year 1's month)."""
+    return day.year if day.month >= month else day.year - 1
+
+
+def fiscal_year_start(day: dt.date, *, firm: Firm) -> dt.date:
+    """The first day of the fiscal year ``day`` is in: the first of the firm's
+    ``fiscal_year_start_month`` on or before ``day`` (a fiscal year from July: 1 July
+    2026 for any day from 1 July 2026 to 30 June 2027). A day before the first fiscal year
+    the calendar holds (year 1, before the month) gives 1 January of year 1."""
+    month = firm.fiscal_year_start_month
+    year = _fiscal_year_first(day, month)
+    return dt.date(year, month, 1) if year >= 1 else dt.date.min
+
+
+def fiscal_year_end(day: dt.date, *, firm: Firm) -> dt.date:
+    """The last day of the fiscal year ``day`` is in: the day before the next one starts
+    (the calendar's last day for a fiscal year it cannot end)."""
+    month = firm.fiscal_year_start_month
+    try:
+        return dt.date(_fiscal_year_first(day, month) + 1, month, 1) - dt.timedelta(days=1)
+    except (OverflowError, ValueError):
+        return dt.date.max
 
 
 def _normal(account_type: str, debit_minus_credit: int) -> int:
@@ -74,13 +110,18 @@ def _normal(account_type: str, debit_minus_credit: int) -> int:
 
 
 def check_period(
-    start: dt.date | None, end: dt.date | None, *, names: tuple[str, str] = ("start", "end")
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    firm: Firm,
+    names: tuple[str, str] = ("start", "end"),
 ) -> tuple[dt.date, dt.date]:
-    """``start``..``end`` (``end`` default today; ``start`` default the fiscal year's first
-    day of ``end``). Refused when it runs backwards (naming the end) or is longer than ten
-    years (naming the start); ``names``: the fields as the caller calls them."""
+    """``start``..``end`` (``end`` default today; ``start`` default the first day of the
+    firm's fiscal year ``end`` is in). Refused when it runs backwards (naming the end) or
+    is longer than ten years (naming the start); ``names``: the fields as the caller calls
+    them."""
     end = end or clock.today()
-    start = start or fiscal_year_start(end)
+    start = start or fiscal_year_start(end, firm=firm)
     if start > end:
         raise ValidationFailed(
             f"{names[1]} {end.isoformat()} is before {names[0]} {start.isoformat()}",
@@ -103,13 +144,20 @@ def comparison_period(
     start: dt.date, end: dt.date, comparison: Comparison
 ) -> tuple[dt.date, dt.date] | None:
     """The period a profit and loss is compared with: the same days a year earlier, or the
-    period of the same length that ends the day before ``start``; None for ``"none"``."""
-    if comparison == "previous_year":
-        return _shift_year(start, -1), _shift_year(end, -1)
-    if comparison == "previous_period":
-        days = (end - start).days
-        prev_end = start - dt.timedelta(days=1)
-        return prev_end - dt.timedelta(days=days), prev_end
+    period of the same length that ends the day before ``start``; None for ``"none"``.
+    A period the calendar does not hold (before year 1) is refused naming ``comparison``."""
+    try:
+        if comparison == "previous_year":
+            return _shift_year(start, -1), _shift_year(end, -1)
+        if comparison == "previous_period":
+            days = (end - start).days
+            prev_end = start - dt.timedelta(days=1)
+            return prev_end - dt.timedelta(days=days), prev_end
+    except (OverflowError, ValueError):
+        raise ValidationFailed(
+            "comparison: the period compared with would begin before year 1",
+            field="comparison",
+        ) from None
     return None
 
 
@@ -248,7 +296,7 @@ def profit_and_loss(
     36); ``comparison`` adds the same accounts' totals for the period compared with and
     the difference. Only postings dated within the period count, so a void dated after
     ``end`` leaves the figures as they were (two or three grouped queries)."""
-    start, end = check_period(start, end)
+    start, end = check_period(start, end, firm=firm)
     if comparison not in COMPARISONS:
         raise ValidationFailed(
             f"comparison must be one of {', '.join(COMPARISONS)}", field="comparison"
@@ -369,6 +417,10 @@ class BalanceSheetRow:
     number: str
     name: str
     balance_cents: int
+    #: the balance on the day compared with (None without a comparison)
+    comparison_cents: int | None = None
+    #: balance - comparison (None without a comparison)
+    difference_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -377,6 +429,8 @@ class BalanceSheetSection:
     title: str
     rows: list[BalanceSheetRow]
     total_cents: int
+    comparison_cents: int | None = None
+    difference_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -390,33 +444,90 @@ class BalanceSheet:
     retained_earnings_cents: int
     current_year_earnings_cents: int
     total_liabilities_and_equity_cents: int
+    comparison: BalanceComparison = "none"
+    #: the day of the second column and the first day of its own fiscal year (None
+    #: without a comparison); its retained and current-year earnings are split there
+    comparison_as_of: dt.date | None = None
+    comparison_fiscal_year_start: dt.date | None = None
+    comparison_retained_earnings_cents: int | None = None
+    comparison_current_year_earnings_cents: int | None = None
+    comparison_total_liabilities_and_equity_cents: int | None = None
+
+    @property
+    def total_liabilities_and_equity_difference_cents(self) -> int | None:
+        compared = self.comparison_total_liabilities_and_equity_cents
+        return None if compared is None else self.total_liabilities_and_equity_cents - compared
 
     @property
     def is_balanced(self) -> bool:
-        return self.assets.total_cents == self.total_liabilities_and_equity_cents
+        """Assets = liabilities + equity, in each column shown."""
+        return self.assets.total_cents == self.total_liabilities_and_equity_cents and (
+            self.comparison_as_of is None
+            or self.assets.comparison_cents == self.comparison_total_liabilities_and_equity_cents
+        )
+
+    def headers(self) -> list[str]:
+        """The balance column is "Balance <day>"; compared, the two columns are the days
+        alone (short enough for a PDF's money column) and "Difference"."""
+        if self.comparison_as_of is None:
+            return ["Section", "Account", "Name", f"Balance {self.as_of.isoformat()}"]
+        return [
+            "Section",
+            "Account",
+            "Name",
+            self.as_of.isoformat(),
+            self.comparison_as_of.isoformat(),
+            "Difference",
+        ]
 
     def table(self) -> Table:
+        compared = self.comparison_as_of is not None
+
+        def figures(cents: int, before: int | None, diff: int | None) -> Row:
+            return (cents, before, diff) if compared else (cents,)
+
         def rows() -> Iterator[Row]:
             for s in (self.assets, self.liabilities, self.equity):
                 for r in s.rows:
-                    yield (s.title, r.number, r.name, r.balance_cents)
-                yield (s.title, "", f"Total {s.title.lower()}", s.total_cents)
-            yield ("", "", "Total liabilities and equity", self.total_liabilities_and_equity_cents)
+                    yield (
+                        s.title,
+                        r.number,
+                        r.name,
+                        *figures(r.balance_cents, r.comparison_cents, r.difference_cents),
+                    )
+                yield (
+                    s.title,
+                    "",
+                    f"Total {s.title.lower()}",
+                    *figures(s.total_cents, s.comparison_cents, s.difference_cents),
+                )
+            yield (
+                "",
+                "",
+                "Total liabilities and equity",
+                *figures(
+                    self.total_liabilities_and_equity_cents,
+                    self.comparison_total_liabilities_and_equity_cents,
+                    self.total_liabilities_and_equity_difference_cents,
+                ),
+            )
 
-        return ["Section", "Account", "Name", f"Balance {self.as_of.isoformat()}"], rows()
+        return self.headers(), rows()
 
 
-def balance_sheet(*, firm: Firm, as_of: dt.date | None = None) -> BalanceSheet:
-    """Assets, liabilities and equity as of ``as_of`` (default today), each account in its
-    normal sign. Income and expense accounts are not closed into equity by an entry, so
-    equity carries two computed lines: retained earnings (the net income of every day
-    before the fiscal year's first day) and current-year earnings (from that day to
-    ``as_of``). Every posting is in exactly one of the lines, so assets = liabilities +
-    equity to the cent. The maintained balances when they hold the day (ADR 0013), else
-    one grouped sum; one more for the earlier years' income and expenses."""
-    day = as_of or clock.today()
-    fy_start = fiscal_year_start(day)
-    accounts = list(GLAccount.objects.filter(firm=firm).order_by("number"))
+@dataclass(frozen=True)
+class _Position:
+    """The balances of one day: every account's (debits - credits) and the two computed
+    equity lines, split at the first day of that day's fiscal year."""
+
+    balances: dict[int, int]
+    fiscal_year_start: dt.date
+    retained_cents: int
+    current_cents: int
+
+
+def _position(firm: Firm, accounts: list[GLAccount], day: dt.date) -> _Position:
+    fy_start = fiscal_year_start(day, firm=firm)
     balances = gl_balances(firm=firm, accounts=accounts, as_of=day)
     results = {a.pk for a in accounts if a.type in (AccountType.INCOME, AccountType.EXPENSE)}
     earlier = _sums_by_account(
@@ -424,35 +535,137 @@ def balance_sheet(*, firm: Firm, as_of: dt.date | None = None) -> BalanceSheet:
     )
     retained = -sum(earlier.values())  # credits minus debits: income - expenses
     all_years = -sum(balances.get(pk, 0) for pk in results)
-    current = all_years - retained
+    return _Position(balances, fy_start, retained, all_years - retained)
+
+
+def balance_comparison_day(
+    *,
+    firm: Firm,
+    as_of: dt.date,
+    comparison: BalanceComparison,
+    compare_to: dt.date | None = None,
+) -> dt.date | None:
+    """The day a balance sheet as of ``as_of`` is compared with: the same day a year
+    earlier (29 February: the 28th), the last day of the previous fiscal year, or
+    ``compare_to`` (``comparison="date"``, where it is required and the only place it is
+    read); None for ``"none"``. Refusals name ``comparison`` or ``compare_to``."""
+    if comparison not in BALANCE_COMPARISONS:
+        raise ValidationFailed(
+            f"comparison must be one of {', '.join(BALANCE_COMPARISONS)}", field="comparison"
+        )
+    if comparison == "date":
+        if compare_to is None:
+            raise ValidationFailed(
+                "compare_to: the day to compare with is required with comparison=date",
+                field="compare_to",
+            )
+        return compare_to
+    if compare_to is not None:
+        raise ValidationFailed("compare_to is read only with comparison=date", field="compare_to")
+    try:
+        if comparison == "year_earlier":
+            return _shift_year(as_of, -1)
+        if comparison == "fiscal_year_end":
+            return fiscal_year_start(as_of, firm=firm) - dt.timedelta(days=1)
+    except (OverflowError, ValueError):
+        raise ValidationFailed(
+            "comparison: the day compared with would be before year 1", field="comparison"
+        ) from None
+    return None
+
+
+def balance_sheet(
+    *,
+    firm: Firm,
+    as_of: dt.date | None = None,
+    comparison: BalanceComparison = "none",
+    compare_to: dt.date | None = None,
+) -> BalanceSheet:
+    """Assets, liabilities and equity as of ``as_of`` (default today), each account in its
+    normal sign. Income and expense accounts are not closed into equity by an entry, so
+    equity carries two computed lines: retained earnings (the net income of every day
+    before the first day of the firm's fiscal year the day is in) and current-year
+    earnings (from that day to ``as_of``). Every posting is in exactly one of the lines,
+    so assets = liabilities + equity to the cent. The maintained balances when they hold
+    the day (ADR 0013), else one grouped sum; one more for the earlier years' income and
+    expenses.
+
+    ``comparison`` (:func:`balance_comparison_day`) adds a second column, the same
+    statement as of the day compared with (its earnings split at its own fiscal year's
+    first day), and the difference (as of - compared); an account with a balance on
+    either day is a row."""
+    day = as_of or clock.today()
+    other = balance_comparison_day(
+        firm=firm, as_of=day, comparison=comparison, compare_to=compare_to
+    )
+    accounts = list(GLAccount.objects.filter(firm=firm).order_by("number"))
+    now = _position(firm, accounts, day)
+    then = _position(firm, accounts, other) if other is not None else None
+
+    def row(
+        account_id: int | None, number: str, name: str, cents: int, before: int | None
+    ) -> BalanceSheetRow:
+        return BalanceSheetRow(
+            account_id,
+            number,
+            name,
+            cents,
+            before,
+            None if before is None else cents - before,
+        )
 
     def section(kind: str, title: str, extra: list[BalanceSheetRow]) -> BalanceSheetSection:
-        rows = [
-            BalanceSheetRow(a.pk, a.number, a.name, _normal(a.type, balances.get(a.pk, 0)))
-            for a in accounts
-            if a.type == kind and balances.get(a.pk, 0)
-        ]
+        rows = []
+        for a in accounts:
+            if a.type != kind:
+                continue
+            cents = _normal(a.type, now.balances.get(a.pk, 0))
+            before = _normal(a.type, then.balances.get(a.pk, 0)) if then else None
+            if cents or before:
+                rows.append(row(a.pk, a.number, a.name, cents, before))
         rows += extra
-        return BalanceSheetSection(kind, title, rows, sum(r.balance_cents for r in rows))
+        total = sum(r.balance_cents for r in rows)
+        before_total = sum(r.comparison_cents or 0 for r in rows) if then else None
+        return BalanceSheetSection(
+            kind,
+            title,
+            rows,
+            total,
+            before_total,
+            None if before_total is None else total - before_total,
+        )
 
     equity = section(
         AccountType.EQUITY,
         "Equity",
         [
-            BalanceSheetRow(None, "", "Retained earnings", retained),
-            BalanceSheetRow(None, "", "Current-year earnings", current),
+            row(None, "", "Retained earnings", now.retained_cents,
+                then.retained_cents if then else None),
+            row(None, "", "Current-year earnings", now.current_cents,
+                then.current_cents if then else None),
         ],
-    )
+    )  # fmt: skip
     liabilities = section(AccountType.LIABILITY, "Liabilities", [])
+    compared_total = (
+        None
+        if then is None
+        else (liabilities.comparison_cents or 0) + (equity.comparison_cents or 0)
+    )
     return BalanceSheet(
         as_of=day,
-        fiscal_year_start=fy_start,
+        fiscal_year_start=now.fiscal_year_start,
         assets=section(AccountType.ASSET, "Assets", []),
         liabilities=liabilities,
         equity=equity,
-        retained_earnings_cents=retained,
-        current_year_earnings_cents=current,
+        retained_earnings_cents=now.retained_cents,
+        current_year_earnings_cents=now.current_cents,
         total_liabilities_and_equity_cents=liabilities.total_cents + equity.total_cents,
+        comparison=comparison,
+        comparison_as_of=other,
+        comparison_fiscal_year_start=then.fiscal_year_start if then else None,
+        comparison_retained_earnings_cents=then.retained_cents if then else None,
+        comparison_current_year_earnings_cents=then.current_cents if then else None,
+        comparison_total_liabilities_and_equity_cents=compared_total,
     )
 
 
@@ -660,7 +873,7 @@ def general_ledger(
     carries the running balance and the figures of the account it resumes in, so a page
     costs the same at any depth; a cursor of another firm, account or period, or tampered
     with, is a 422 naming ``cursor``."""
-    start, end = check_period(start, end)
+    start, end = check_period(start, end, firm=firm)
     if not 1 <= limit <= GL_PAGE_MAX:
         raise ValidationFailed(f"limit must be from 1 to {GL_PAGE_MAX}", field="limit")
     chart = GLAccount.objects.filter(firm=firm).order_by("number")
@@ -874,11 +1087,92 @@ class CostAdvances:
         return headers, rows()
 
 
-def _bucket(age: int) -> int:
-    for i, (_, low, high) in enumerate(AGING_BUCKETS):
-        if age >= low and (high is None or age <= high):
-            return i
-    return 0  # an advance dated after the day is never read; a negative age cannot occur
+def _bucket_filters(day: dt.date) -> list[Q]:
+    """Each aging bucket as a filter on the advance's date: an advance dated D is
+    ``day - D`` days old, so it is in a bucket when D is from ``day - high`` to
+    ``day - low`` (no date arithmetic in SQL, the same on both databases)."""
+    filters = []
+    for _, low, high in AGING_BUCKETS:
+        within = Q(entry__date__lte=day - dt.timedelta(days=low))
+        if high is not None:
+            within &= Q(entry__date__gte=day - dt.timedelta(days=high))
+        filters.append(within)
+    return filters
+
+
+def _as_date(value: object) -> dt.date | None:
+    """A date read back from raw SQL (SQLite answers its ISO text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _counted_advances(firm: Firm, account: GLAccount, day: dt.date) -> QuerySet[Posting]:
+    """The account's postings dated by ``day`` less the pairs that cancel out: an entry
+    and its reversal both dated by the day (a reversal of a reversal would be an entry of
+    its own, paired with its own reversal). Both sets are read as ``IN`` lists of the
+    firm's reversals (few rows: hashed once), never a join per posting."""
+    reversals = JournalEntry.objects.filter(firm=firm, reverses__isnull=False)
+    reversed_by_day = reversals.filter(date__lte=day).values("reverses_id")
+    return (
+        Posting.objects.filter(account=account, entry__date__lte=day)
+        .exclude(Q(entry__reverses__isnull=True) & Q(entry_id__in=reversed_by_day))
+        .exclude(
+            Q(entry__reverses__isnull=False) & ~Q(entry__reverses_id__in=reversals.values("pk"))
+        )
+    )
+
+
+def _oldest_unrecovered(
+    counted: QuerySet[Posting], fids: list[int | None]
+) -> dict[int | None, dt.date]:
+    """The date of the oldest advance still (partly) unrecovered, for files part of
+    whose advances were recovered: walking each file's advances newest first (date,
+    entry, posting), the first whose newer advances alone do not cover what the file
+    owes. One query: two window sums per file (what it owes; the advances up to and
+    including each, newest first), grouped by file."""
+    wanted = Q(file_id__in=[f for f in fids if f is not None])
+    if None in fids:
+        wanted |= Q(file_id__isnull=True)
+    by_file = [F("file_id")]
+    postings = (
+        counted.filter(wanted)
+        .order_by()
+        .annotate(
+            fid=F("file_id"),
+            dated=F("entry__date"),
+            dr=F("debit_cents"),
+            owed=Window(Sum(F("debit_cents") - F("credit_cents")), partition_by=by_file),
+            newer=Window(
+                Sum("debit_cents"),
+                partition_by=by_file,
+                order_by=[F("entry__date").desc(), F("entry_id").desc(), F("pk").desc()],
+                frame=RowRange(start=None, end=0),
+            ),
+        )
+        .values("fid", "dated", "dr", "owed", "newer")
+    )
+    inner_sql, params = postings.query.get_compiler(using=postings.db).as_sql()
+    sql = f"""
+        SELECT fid, MIN(dated) FROM ({inner_sql}) postings
+        WHERE dr > 0 AND owed - (newer - dr) > 0
+        GROUP BY fid
+    """  # noqa: S608 - the inner query is Django's, the rest constant; values are bound
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {fid: d for fid, value in cursor.fetchall() if (d := _as_date(value))}
+
+
+def _allocate_newest_first(owed: int, bucket_advances: list[int]) -> tuple[int, int, int, int]:
+    """``owed`` spread over the buckets' advances newest first (0-30 days first): FIFO
+    recovery leaves the newest advances unrecovered, and the buckets are consecutive
+    date ranges, so each takes what is owed beyond the newer buckets, at most its own."""
+    parts, left = [], max(owed, 0)
+    for cents in bucket_advances:
+        part = min(left, cents)
+        parts.append(part)
+        left -= part
+    return (parts[0], parts[1], parts[2], parts[3])
 
 
 def cost_advances_by_file(
@@ -893,47 +1187,42 @@ def cost_advances_by_file(
 
     Recoveries pay the oldest advances first: the unrecovered amount is the newest
     advances', each aged from its date to the day (0-30, 31-60, 61-90, 90+ days). Files
-    whose advances are all recovered are left out. One grouped query and one ordered
-    stream of the advances (never all loaded at once)."""
+    whose advances are all recovered are left out.
+
+    Set-based (ADR 0053): one grouped query answers per file what was advanced and
+    recovered, the advances dated in each aging bucket and the oldest advance; what is
+    owed is spread over the buckets newest first in Python, per file (never per
+    posting). The oldest unrecovered advance is the oldest advance when nothing was
+    recovered; for the files part recovered, one more query with window sums finds it
+    (:func:`_oldest_unrecovered`). Then one query for the files' numbers and clients."""
     day = as_of or clock.today()
     account = GLAccount.objects.filter(firm=firm, role=AccountRole.ADVANCED_COSTS).first()
     if account is None:
         return CostAdvances(day, "", "", [], 0, 0, 0, (0, 0, 0, 0))
-    counted = (
-        Posting.objects.filter(account=account, entry__date__lte=day)
-        # an entry and its reversal dated by the day are a pair that cancels out (a
-        # reversal of a reversal is an entry of its own: it is paired with its reversal)
-        .exclude(Q(entry__reverses__isnull=True) & Q(entry__reversed_by__date__lte=day))
-        .exclude(Q(entry__reverses__isnull=False) & Q(entry__reverses__reverses__isnull=True))
-    )
+    counted = _counted_advances(firm, account, day)
     if file_ids is not None:
         counted = counted.filter(file_id__in=list(file_ids))
-    totals = {
-        r["file_id"]: (r["d"] or 0, r["c"] or 0)
+    buckets = {
+        f"b{i}": Sum("debit_cents", filter=within) for i, within in enumerate(_bucket_filters(day))
+    }
+    grouped = {
+        r["file_id"]: r
         for r in counted.values("file_id")
-        .annotate(d=Sum("debit_cents"), c=Sum("credit_cents"))
+        .annotate(
+            d=Sum("debit_cents"),
+            c=Sum("credit_cents"),
+            oldest=Min("entry__date", filter=Q(debit_cents__gt=0)),
+            **buckets,
+        )
         .order_by()
     }
     # a reversal mirrors its entry, so a pair nets to 0 on the account: what is left out
     # above changes no balance (the tests hold the total to the account's).
-    open_files = {fid: d - c for fid, (d, c) in totals.items() if d != c}
-    aging: dict[int | None, tuple[dt.date | None, list[int]]] = {}
-    left = {fid: owed for fid, owed in open_files.items() if owed > 0}
-    if left:
-        advances = (
-            counted.filter(debit_cents__gt=0, file_id__in=list(left))
-            .order_by("file_id", "-entry__date", "-entry_id", "-pk")
-            .values_list("file_id", "entry__date", "debit_cents")
-        )
-        for fid, date, cents in advances.iterator(chunk_size=2000):
-            owed = left.get(fid, 0)
-            if owed <= 0:
-                continue
-            part = min(owed, cents)
-            left[fid] = owed - part
-            _, buckets = aging.get(fid, (None, [0, 0, 0, 0]))
-            buckets[_bucket((day - date).days)] += part
-            aging[fid] = (date, buckets)  # newest first: the last one read is the oldest
+    open_files = {fid: r for fid, r in grouped.items() if (r["d"] or 0) != (r["c"] or 0)}
+    part_recovered = [
+        fid for fid, r in open_files.items() if (r["c"] or 0) > 0 and r["d"] > (r["c"] or 0)
+    ]
+    oldest_of = _oldest_unrecovered(counted, part_recovered) if part_recovered else {}
     files = {
         f.pk: f
         for f in File.objects.filter(firm=firm, pk__in=[k for k in open_files if k is not None])
@@ -942,8 +1231,13 @@ def cost_advances_by_file(
     }
     rows = []
     for fid in sorted(open_files, key=lambda k: (k is None, files[k].number if k else "")):
-        d, c = totals[fid]
-        oldest, buckets = aging.get(fid, (None, [0, 0, 0, 0]))
+        r = open_files[fid]
+        d, c = int(r["d"] or 0), int(r["c"] or 0)
+        owed = d - c
+        parts = _allocate_newest_first(owed, [int(r[f"b{i}"] or 0) for i in range(4)])
+        oldest = None
+        if owed > 0:
+            oldest = r["oldest"] if c == 0 else oldest_of.get(fid)
         f = files.get(fid) if fid is not None else None
         rows.append(
             CostAdvanceRow(
@@ -953,10 +1247,10 @@ def cost_advances_by_file(
                 f.client.name if f else "",
                 d,
                 c,
-                d - c,
+                owed,
                 oldest,
                 (day - oldest).days if oldest else None,
-                (buckets[0], buckets[1], buckets[2], buckets[3]),
+                parts,
             )
         )
     bucket_totals = tuple(sum(r.buckets_cents[i] for r in rows) for i in range(4))

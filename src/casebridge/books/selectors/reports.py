@@ -12,11 +12,12 @@ integration's reconciliation: flat rows, one query a page."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from django.db.models import FilteredRelation, IntegerField, Q, QuerySet, Sum, Value
+from django.core import signing
+from django.db.models import Count, FilteredRelation, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Left
 
 from casebridge.books.errors import ValidationFailed
@@ -230,6 +231,165 @@ class JournalLine:
     file_number: str
     debit_cents: int
     credit_cents: int
+    posting_id: int = 0
+    #: the trust bank account's balance after this movement (the opening balance of the
+    #: period plus every movement up to it)
+    balance_cents: int = 0
+
+
+#: Movements a trust journal page holds by default (the API), and at most.
+TRUST_JOURNAL_PAGE_DEFAULT = 500
+TRUST_JOURNAL_PAGE_MAX = 1000
+_TRUST_JOURNAL_SALT = "casebridge.books.trust-journal"
+
+
+@dataclass(frozen=True)
+class TrustJournalFigures:
+    """A trust bank account's figures for a period: the same on every page of it."""
+
+    bank_account: BankAccount
+    start: dt.date | None
+    end: dt.date
+    #: the account's balance before ``start`` (0 without a start)
+    opening_cents: int
+    deposits_cents: int
+    disbursements_cents: int
+    #: movements in the period
+    count: int
+
+    @property
+    def closing_cents(self) -> int:
+        return self.opening_cents + self.deposits_cents - self.disbursements_cents
+
+
+@dataclass(frozen=True)
+class TrustJournalPage:
+    figures: TrustJournalFigures
+    lines: list[JournalLine]
+    #: the next page's cursor (None on the last page)
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class _JournalResume:
+    """Where a trust journal page resumes: after the movement (date, entry, posting) whose
+    running balance is ``running_cents``, with the period's figures."""
+
+    date: dt.date
+    entry_id: int
+    posting_id: int
+    running_cents: int
+    opening_cents: int
+    deposits_cents: int
+    disbursements_cents: int
+    count: int
+
+
+def _journal_scope(
+    firm: Firm, bank: BankAccount, start: dt.date | None, end: dt.date
+) -> list[object]:
+    return [firm.pk, bank.pk, start.isoformat() if start else None, end.isoformat()]
+
+
+def _trust_journal_cursor(
+    firm: Firm, bank: BankAccount, start: dt.date | None, end: dt.date, at: _JournalResume
+) -> str:
+    return signing.Signer(salt=_TRUST_JOURNAL_SALT).sign_object(
+        [
+            *_journal_scope(firm, bank, start, end),
+            at.date.isoformat(),
+            at.entry_id,
+            at.posting_id,
+            at.running_cents,
+            at.opening_cents,
+            at.deposits_cents,
+            at.disbursements_cents,
+            at.count,
+        ]
+    )
+
+
+def _read_trust_journal_cursor(
+    cursor: str, firm: Firm, bank: BankAccount, start: dt.date | None, end: dt.date
+) -> _JournalResume:
+    bad = ValidationFailed(
+        "cursor: not a cursor of this trust journal and period; pass a page's `next` "
+        "unchanged, or leave cursor out for the first page",
+        field="cursor",
+    )
+    try:
+        data = signing.Signer(salt=_TRUST_JOURNAL_SALT).unsign_object(cursor)
+    except (signing.BadSignature, ValueError, TypeError, UnicodeError):
+        raise bad from None
+    if not isinstance(data, list) or len(data) != 12:
+        raise bad
+    if data[:4] != _journal_scope(firm, bank, start, end):
+        raise bad
+    day, *numbers = data[4:]
+    try:
+        return _JournalResume(dt.date.fromisoformat(day), *(int(n) for n in numbers))
+    except (TypeError, ValueError):
+        raise bad from None
+
+
+def _trust_bank(firm: Firm, bank_account_id: int) -> BankAccount:
+    bank = BankAccount.objects.filter(
+        firm=firm, pk=bank_account_id, kind=BankAccountKind.TRUST
+    ).first()
+    if bank is None:
+        raise ValidationFailed("trust bank account not found in this firm", field="bank_account")
+    return bank
+
+
+def _journal_movements(bank: BankAccount, start: dt.date | None, end: dt.date) -> QuerySet[Posting]:
+    """The account's postings of the period. The entry's firm too: PostgreSQL then walks
+    the (firm, date) entry index in date order and looks each posting up by (account,
+    entry), stopping at a page's end."""
+    movements = Posting.objects.filter(
+        account_id=bank.gl_account_id, entry__firm_id=bank.firm_id, entry__date__lte=end
+    )
+    return movements.filter(entry__date__gte=start) if start else movements
+
+
+def trust_journal_figures(
+    *,
+    firm: Firm,
+    bank_account_id: int,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> TrustJournalFigures:
+    """A trust bank account's opening balance (before ``start``), deposits, disbursements
+    and movements from ``start`` to ``end`` (default today): one aggregate."""
+    bank = _trust_bank(firm, bank_account_id)
+    end = end or clock.today()
+    up_to_end = Posting.objects.filter(
+        account_id=bank.gl_account_id, entry__firm=firm, entry__date__lte=end
+    )
+    if start:
+        before, within = Q(entry__date__lt=start), Q(entry__date__gte=start)
+        sums = up_to_end.aggregate(
+            od=Sum("debit_cents", filter=before),
+            oc=Sum("credit_cents", filter=before),
+            d=Sum("debit_cents", filter=within),
+            c=Sum("credit_cents", filter=within),
+            n=Count("pk", filter=within),
+        )
+    else:
+        sums = up_to_end.aggregate(d=Sum("debit_cents"), c=Sum("credit_cents"), n=Count("pk"))
+    return TrustJournalFigures(
+        bank,
+        start,
+        end,
+        int((sums.get("od") or 0) - (sums.get("oc") or 0)),
+        int(sums["d"] or 0),
+        int(sums["c"] or 0),
+        int(sums["n"]),
+    )
+
+
+_JOURNAL_COLUMNS = (
+    "pk", "entry_id", "entry__date", "entry__memo", "file__number", "debit_cents", "credit_cents",
+)  # fmt: skip
 
 
 def trust_account_journal(
@@ -238,31 +398,83 @@ def trust_account_journal(
     bank_account_id: int,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    limit: int = 500,
-    offset: int = 0,
-) -> list[JournalLine]:
-    """Every movement of a trust bank account from ``start`` to ``end`` (default today:
-    an entry dated later is left out), in date order (paged)."""
-    bank = BankAccount.objects.filter(
-        firm=firm, pk=bank_account_id, kind=BankAccountKind.TRUST
-    ).first()
-    if bank is None:
-        raise ValidationFailed("trust bank account not found in this firm", field="bank_account")
-    qs = Posting.objects.filter(account_id=bank.gl_account_id).select_related("entry", "file")
-    if start:
-        qs = qs.filter(entry__date__gte=start)
-    qs = qs.filter(entry__date__lte=end or clock.today())
-    return [
-        JournalLine(
-            p.entry_id,
-            p.entry.date,
-            p.entry.memo,
-            p.file.number if p.file else "",
-            p.debit_cents,
-            p.credit_cents,
+    cursor: str | None = None,
+    limit: int = TRUST_JOURNAL_PAGE_DEFAULT,
+) -> TrustJournalPage:
+    """One page of every movement of a trust bank account from ``start`` to ``end``
+    (default today: an entry dated later is left out), in (date, entry, posting) order,
+    each with the account's running balance, and the period's figures
+    (:func:`trust_journal_figures`).
+
+    Keyset-paged as the ledger detail (ADR 0053): a page reads at most ``limit``
+    movements after the cursor's (date, entry, posting), never skipping rows by OFFSET,
+    so a page costs the same at any depth. The figures are summed for the first page; the
+    cursor carries them and the running balance, signed, so a later page only reads its
+    rows. A cursor of another firm, account or period, or tampered with, is refused
+    naming ``cursor`` (a screen shows the first page instead)."""
+    bank = _trust_bank(firm, bank_account_id)
+    if not 1 <= limit <= TRUST_JOURNAL_PAGE_MAX:
+        raise ValidationFailed(f"limit must be from 1 to {TRUST_JOURNAL_PAGE_MAX}", field="limit")
+    end = end or clock.today()
+    movements = _journal_movements(bank, start, end)
+    if cursor:
+        at = _read_trust_journal_cursor(cursor, firm, bank, start, end)
+        figures = TrustJournalFigures(
+            bank, start, end, at.opening_cents, at.deposits_cents, at.disbursements_cents,
+            at.count,
+        )  # fmt: skip
+        running = at.running_cents
+        movements = movements.filter(
+            Q(entry__date__gte=at.date),
+            Q(entry__date__gt=at.date)
+            | Q(entry_id__gt=at.entry_id)
+            | Q(entry_id=at.entry_id, pk__gt=at.posting_id),
         )
-        for p in qs.order_by("entry__date", "entry_id", "pk")[offset : offset + limit]
-    ]
+    else:
+        figures = trust_journal_figures(firm=firm, bank_account_id=bank.pk, start=start, end=end)
+        running = figures.opening_cents
+    rows = list(
+        movements.order_by("entry__date", "entry_id", "pk").values_list(*_JOURNAL_COLUMNS)[
+            : limit + 1
+        ]
+    )
+    lines = []
+    for pk, entry_id, day, memo, file_number, debit, credit in rows[:limit]:
+        running += debit - credit
+        lines.append(
+            JournalLine(entry_id, day, memo, file_number or "", debit, credit, pk, running)
+        )
+    next_cursor = None
+    if len(rows) > limit:
+        last = lines[-1]
+        next_cursor = _trust_journal_cursor(
+            firm,
+            bank,
+            start,
+            end,
+            _JournalResume(
+                last.date, last.entry_id, last.posting_id, running, figures.opening_cents,
+                figures.deposits_cents, figures.disbursements_cents, figures.count,
+            ),
+        )  # fmt: skip
+    return TrustJournalPage(figures, lines, next_cursor)
+
+
+def trust_account_journal_rows(
+    *, figures: TrustJournalFigures, chunk_size: int = 2000
+) -> Iterator[JournalLine]:
+    """Every movement of ``figures``' account and period with its running balance, for
+    the exports: streamed from one ordered query (a server-side cursor on PostgreSQL), so
+    a long journal is read in constant memory."""
+    running = figures.opening_cents
+    movements = _journal_movements(figures.bank_account, figures.start, figures.end)
+    for pk, entry_id, day, memo, file_number, debit, credit in (
+        movements.order_by("entry__date", "entry_id", "pk")
+        .values_list(*_JOURNAL_COLUMNS)
+        .iterator(chunk_size=chunk_size)
+    ):
+        running += debit - credit
+        yield JournalLine(entry_id, day, memo, file_number or "", debit, credit, pk, running)
 
 
 @dataclass(frozen=True)

@@ -245,6 +245,44 @@ def firm_time_zone_set(*, firm: Firm, actor: User, time_zone: str) -> Firm:
     return locked
 
 
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+
+
+@transaction.atomic
+def firm_fiscal_year_set(*, firm: Firm, actor: User, first_month: int) -> Firm:
+    """Settings -> Fiscal year (ADR 0053): the month (1-12) the firm's fiscal year starts
+    on. It moves where the balance sheet splits retained from current-year earnings and
+    where a profit and loss or ledger detail without a start begins; no posting changes.
+    Administrators only; audited with the month before and after."""
+    _admin_only(firm, actor, "change the firm's fiscal year")
+    if isinstance(first_month, bool) or not isinstance(first_month, int):
+        raise ValidationFailed("first_month must be a month number, 1 to 12", field="first_month")
+    if not 1 <= first_month <= 12:
+        raise ValidationFailed(
+            f"first_month must be a month number, 1 to 12 (got {first_month})",
+            field="first_month",
+        )
+    locked = Firm.objects.select_for_update(no_key=True).get(pk=firm.pk)  # ADR 0012
+    before = locked.fiscal_year_start_month
+    locked.fiscal_year_start_month = first_month
+    locked.save(update_fields=["fiscal_year_start_month"])
+    if before != first_month:
+        _audit(
+            locked,
+            actor,
+            "change",
+            "firm",
+            locked.pk,
+            f"Fiscal year starts in {MONTH_NAMES[first_month - 1]} (was {MONTH_NAMES[before - 1]})",
+            {"fiscal_year_start_month": before},
+            {"fiscal_year_start_month": first_month},
+        )
+    return locked
+
+
 def _required(value: str, field: str, label: str, max_length: int) -> str:
     value = value.strip()
     if not value:

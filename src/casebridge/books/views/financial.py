@@ -14,6 +14,7 @@ from django.shortcuts import render
 
 from casebridge.books.auth import books_login_required, books_user
 from casebridge.books.forms import (
+    BalanceSheetForm,
     FinancialAsOfForm,
     GeneralLedgerForm,
     ProfitLossForm,
@@ -73,8 +74,13 @@ def profit_and_loss_view(request: HttpRequest) -> HttpResponse:
 @books_login_required()
 def balance_sheet_view(request: HttpRequest) -> HttpResponse:
     firm = books_user(request).firm
-    form = FinancialAsOfForm(request.GET or None)
-    bs, status = _run(form, lambda d: financial.balance_sheet(firm=firm, as_of=d["as_of"]))
+    form = BalanceSheetForm(request.GET or None)
+    bs, status = _run(
+        form,
+        lambda d: financial.balance_sheet(
+            firm=firm, as_of=d["as_of"], comparison=d["comparison"], compare_to=d["compare_to"]
+        ),
+    )
     if bs is None and status == 200:
         bs = financial.balance_sheet(firm=firm)
     return render(
@@ -85,6 +91,7 @@ def balance_sheet_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "bs": bs,
             "sections": [bs.assets, bs.liabilities, bs.equity] if bs else [],
+            "columns": 4 if bs is not None and bs.comparison_as_of else 2,
         },
         status=status,
     )

@@ -7,8 +7,8 @@ before it count, so an entry dated later is never in a report of today."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -19,11 +19,11 @@ from casebridge.books.forms import (
     TrialBalanceForm,
     TrustJournalForm,
 )
-from casebridge.books.models import BankAccount, File, Firm, Posting
+from casebridge.books.models import File
 from casebridge.books.selectors import reports
 from casebridge.core import clock
-from casebridge.core.errors import DomainError
-from casebridge.web.paging import paginate
+from casebridge.core.errors import DomainError, ValidationFailed
+from casebridge.web.paging import PER_PAGE, cursor_param, paginate
 from casebridge.web.popups import INVALID, apply_domain_error
 
 NAV = {"nav": "reports"}
@@ -111,74 +111,55 @@ def client_ledger_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _JournalPages:
-    """Lets Django's Paginator page the trust account journal selector: ``count()`` is
-    one aggregate and each page one query with OFFSET/LIMIT. Without an end date the
-    journal runs to today (an entry dated later is left out, as the selector does)."""
-
-    def __init__(self, firm: Firm, bank: BankAccount, form_data: dict[str, Any]) -> None:
-        self.firm, self.bank = firm, bank
-        self.start = form_data.get("start")
-        self.end = form_data.get("end") or clock.today()
-
-    def _postings(self) -> Any:
-        qs = Posting.objects.filter(account_id=self.bank.gl_account_id, entry__date__lte=self.end)
-        if self.start:
-            qs = qs.filter(entry__date__gte=self.start)
-        return qs
-
-    def count(self) -> int:
-        return int(self._postings().count())
-
-    def totals(self) -> tuple[int, int]:
-        sums = self._postings().aggregate(d=Sum("debit_cents"), c=Sum("credit_cents"))
-        return sums["d"] or 0, sums["c"] or 0
-
-    def opening_cents(self) -> int:
-        if not self.start:
-            return 0
-        sums = Posting.objects.filter(
-            account_id=self.bank.gl_account_id, entry__date__lt=self.start
-        ).aggregate(d=Sum("debit_cents"), c=Sum("credit_cents"))
-        return (sums["d"] or 0) - (sums["c"] or 0)
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, key: slice) -> list[reports.JournalLine]:
-        start = key.start or 0
-        stop = key.stop if key.stop is not None else start + 50
-        return reports.trust_account_journal(
-            firm=self.firm,
-            bank_account_id=self.bank.pk,
-            start=self.start,
-            end=self.end,
-            offset=start,
-            limit=max(stop - start, 0),
-        )
+#: Movements a trust journal screen page shows.
+JOURNAL_PAGE = PER_PAGE
 
 
 @books_login_required()
 def trust_journal_view(request: HttpRequest) -> HttpResponse:
+    """Keyset-paged (ADR 0053): Next carries a signed cursor of the last movement shown
+    and its running balance; a stale or edited one shows the first page with a notice."""
     firm = books_user(request).firm
     form = TrustJournalForm(request.GET or None, firm=firm)
     context: dict[str, Any] = {**NAV, "form": form}
     status = 200
     if form.is_bound:
         if form.is_valid():
-            bank = form.cleaned_data["bank_account"]
-            pages = _JournalPages(firm, bank, form.cleaned_data)
-            debits, credits = pages.totals()
-            opening = pages.opening_cents()
+            data = form.cleaned_data
+            bank = data["bank_account"]
+            end = data["end"] or clock.today()
+            cursor = cursor_param(request)
+
+            def page_at(at: str | None) -> reports.TrustJournalPage:
+                return reports.trust_account_journal(
+                    firm=firm,
+                    bank_account_id=bank.pk,
+                    start=data["start"],
+                    end=end,
+                    cursor=at,
+                    limit=JOURNAL_PAGE,
+                )
+
+            try:
+                page = page_at(cursor)
+            except ValidationFailed as refused:
+                if refused.field != "cursor":
+                    raise
+                context["notice"] = "That page link is out of date; showing the first page."
+                page, cursor = page_at(None), None
+            query = {
+                "bank_account": bank.pk,
+                "start": data["start"].isoformat() if data["start"] else "",
+                "end": end.isoformat(),
+            }
             context.update(
                 bank=bank,
-                start=pages.start,
-                end=pages.end,
-                page=paginate(request, pages),
-                opening_cents=opening,
-                deposits_cents=debits,
-                disbursements_cents=credits,
-                closing_cents=opening + debits - credits,
+                figures=page.figures,
+                lines=page.lines,
+                next_url="?" + urlencode({**query, "cursor": page.next_cursor})
+                if page.next_cursor
+                else "",
+                first_url="?" + urlencode(query) if cursor else "",
             )
         else:
             status = INVALID

@@ -1,6 +1,6 @@
-"""The gear menu's firm set-up screens: Settings (General, Features), Areas of Practice,
-Rates/Codes (Activity Code, Timekeepers), Chart of Accounts and Bank Accounts (with each
-bank account's check printing details and positive pay layout)."""
+"""The gear menu's firm set-up screens: Settings (General, Features, Fiscal year), Areas of
+Practice, Rates/Codes (Activity Code, Timekeepers), Chart of Accounts and Bank Accounts
+(with each bank account's check printing details and positive pay layout)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from casebridge.books.forms import (
     AreaForm,
     CheckPrintingForm,
     FeaturesForm,
+    FiscalYearForm,
     GLAccountEditForm,
     GLAccountForm,
     OpeningDateForm,
@@ -37,6 +38,7 @@ from casebridge.books.models import (
     PositivePayDateFormat,
     User,
 )
+from casebridge.books.selectors import financial
 from casebridge.books.selectors.positive_pay import (
     PRESETS,
     PositivePayFormat,
@@ -45,7 +47,8 @@ from casebridge.books.selectors.positive_pay import (
 from casebridge.books.selectors.reports import gl_balances
 from casebridge.books.services import bank_accounts, periods, setup
 from casebridge.books.services.dates import first_entry_date
-from casebridge.core import words
+from casebridge.books.services.setup import MONTH_NAMES
+from casebridge.core import clock, words
 from casebridge.core.dates import max_days_ahead
 from casebridge.core.errors import DomainError, ValidationFailed
 from casebridge.web.paging import paginate
@@ -89,6 +92,42 @@ def settings_features_view(request: HttpRequest) -> HttpResponse:
         template="books/settings/features.html",
         initial={"release_invoice_stage_enabled": me.firm.release_invoice_stage_enabled},
         context=_settings_tab("features"),
+        modal=False,
+    )
+
+
+@books_login_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def settings_fiscal_year_view(request: HttpRequest) -> HttpResponse:
+    """Settings -> Fiscal year (ADR 0053): the month the firm's fiscal year starts on."""
+    me = books_user(request)
+
+    def save(form: FiscalYearForm) -> HttpResponse:
+        firm = setup.firm_fiscal_year_set(
+            firm=me.firm, actor=me, first_month=form.cleaned_data["first_month"]
+        )
+        today = clock.today()
+        messages.success(
+            request,
+            f"Fiscal year saved: it starts on 1 {MONTH_NAMES[firm.fiscal_year_start_month - 1]}"
+            f"; this one runs {words.format_day(financial.fiscal_year_start(today, firm=firm))}"
+            f" to {words.format_day(financial.fiscal_year_end(today, firm=firm))}.",
+        )
+        return redirect("books:settings_fiscal_year")
+
+    today = clock.today()
+    return popup_form(
+        request,
+        FiscalYearForm,
+        on_valid=save,
+        template="books/settings/fiscal_year.html",
+        initial={"first_month": me.firm.fiscal_year_start_month},
+        context={
+            **_settings_tab("fiscal_year"),
+            "firm": me.firm,
+            "current_start": financial.fiscal_year_start(today, firm=me.firm),
+            "current_end": financial.fiscal_year_end(today, firm=me.firm),
+        },
         modal=False,
     )
 
