@@ -150,3 +150,27 @@ def test_bad_dates_and_ranges_are_422_naming_the_field(api, firm, path, query, f
     reply = api.get(path, query)
     assert reply.status == 422, reply.body
     assert reply.error["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status"),
+    [
+        ("/reports/profit-and-loss", {"from": "9999-06-01", "to": "9999-12-31", "by_month": "true"},
+         200),
+        ("/reports/cost-advances", {"as_of": "0001-01-01"}, 200),
+        ("/reports/cost-advances", {"as_of": "9999-12-31"}, 200),
+        ("/reports/general-ledger", {"from": "9999-01-01", "to": "9999-12-31"}, 200),
+        ("/reports/profit-and-loss",
+         {"from": "0001-01-01", "to": "0001-12-31", "comparison": "previous_year"}, 422),
+        ("/reports/profit-and-loss",
+         {"from": "0001-01-01", "to": "0001-12-31", "comparison": "previous_period"}, 422),
+    ],
+)  # fmt: skip
+def test_the_calendars_first_and_last_days_are_answered_never_a_500(
+    api, books, path, query, status
+):
+    """The month after December 9999 and the aging buckets before year 1 were 500s."""
+    reply = api.get(path, query)
+    assert reply.status == status, reply.body
+    if status == 422:
+        assert reply.error["field"] == "comparison"

@@ -99,3 +99,26 @@ def test_cost_advances_on_march_31(admin_client, books):
     assert 'data-total="unrecovered">$1,100.00<' in html
     assert "2026-01-10 (80 days)" in html
     assert "2026-02-05 (54 days)" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "status"),
+    [
+        ("books:profit_and_loss", {"start": "9999-06-01", "end": "9999-12-31", "by_month": "on"},
+         200),
+        ("books:cost_advances", {"as_of": "0001-01-01"}, 200),
+        ("books:profit_and_loss",
+         {"start": "0001-01-01", "end": "0001-12-31", "comparison": "previous_year"}, 422),
+        ("books:profit_and_loss",
+         {"start": "0001-01-01", "end": "0001-12-31", "comparison": "previous_period"}, 422),
+    ],
+)  # fmt: skip
+def test_the_calendars_first_and_last_days_are_answered_never_a_500(
+    admin_client, books, name, query, status
+):
+    response = admin_client.get(reverse(name), query)
+    assert response.status_code == status
+    if status == 422:
+        assert "the period compared with would begin before year 1" in text(response)
+    elif "by_month" in query:
+        assert "Dec 9999" in squeeze(text(response))

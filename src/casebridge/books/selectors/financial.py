@@ -30,7 +30,7 @@ from typing import Literal
 
 from django.core import signing
 from django.db import connection
-from django.db.models import F, Min, Q, QuerySet, RowRange, Sum, Window
+from django.db.models import F, Max, Min, Q, QuerySet, RowRange, Sum, Window
 
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import (
@@ -162,10 +162,13 @@ def comparison_period(
 
 
 def _month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
-    months, day = [], start.replace(day=1)
-    while day <= end:
-        months.append(day)
-        day = (day + dt.timedelta(days=32)).replace(day=1)
+    """The first day of each calendar month from ``start``'s to ``end``'s, counted by
+    year and month (no date arithmetic, so December 9999 is the last, not an overflow)."""
+    months = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(dt.date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 
 
@@ -773,9 +776,13 @@ _GL_SALT = "casebridge.books.general-ledger"
 @dataclass(frozen=True)
 class _Resume:
     """Where a ledger page resumes: the account, and inside it (``mid``) after the last
-    posting read, with the account's figures and the running balance after that posting."""
+    posting read, with the account's figures and the running balance after that posting.
+    ``mark``: the largest posting id when the first page was read; every page counts only
+    the postings up to it, so an entry posted while the pages are walked is in none of
+    them and the figures agree with the running balances (ADR 0042)."""
 
     account_id: int
+    mark: int = 0
     mid: bool = False
     date: dt.date | None = None
     entry_id: int = 0
@@ -796,6 +803,7 @@ def _gl_cursor(
             end.isoformat(),
             account_id,
             resume.account_id,
+            resume.mark,
             resume.mid,
             resume.date.isoformat() if resume.date else None,
             resume.entry_id,
@@ -820,14 +828,15 @@ def _read_gl_cursor(
         data = signing.Signer(salt=_GL_SALT).unsign_object(cursor)
     except (signing.BadSignature, ValueError, TypeError, UnicodeError):
         raise bad from None
-    if not isinstance(data, list) or len(data) != 13:
+    if not isinstance(data, list) or len(data) != 14:
         raise bad
     if data[:4] != [firm.pk, start.isoformat(), end.isoformat(), account_id]:
         raise bad
-    acct, mid, day, *numbers = data[4:]
+    acct, mark, mid, day, *numbers = data[4:]
     try:
         return _Resume(
             int(acct),
+            int(mark),
             bool(mid),
             dt.date.fromisoformat(day) if day else None,
             *(int(n) for n in numbers),
@@ -836,19 +845,42 @@ def _read_gl_cursor(
         raise bad from None
 
 
-def _account_figures(account: GLAccount, start: dt.date, end: dt.date) -> tuple[int, int, int]:
-    """The account's opening balance (normal sign) and its debits and credits of the
-    period: one aggregate over its postings up to ``end``, once per account and walk."""
+#: Accounts whose figures one grouped query sums (a page needing more asks again).
+GL_FIGURES_BATCH = 200
+
+
+def _accounts_figures(
+    accounts: list[GLAccount], start: dt.date, end: dt.date, mark: int
+) -> dict[int, tuple[int, int, int]]:
+    """Each account's opening balance (normal sign) and its debits and credits of the
+    period, counting its postings up to ``end`` with an id up to ``mark``: one grouped
+    query for all of ``accounts`` (never one per account); an account without a posting
+    is all zeros."""
     before = Q(entry__date__lt=start)
     within = Q(entry__date__gte=start)
-    sums = Posting.objects.filter(account=account, entry__date__lte=end).aggregate(
-        od=Sum("debit_cents", filter=before),
-        oc=Sum("credit_cents", filter=before),
-        d=Sum("debit_cents", filter=within),
-        c=Sum("credit_cents", filter=within),
+    rows = (
+        Posting.objects.filter(
+            account_id__in=[a.pk for a in accounts], entry__date__lte=end, pk__lte=mark
+        )
+        .values("account_id")
+        .annotate(
+            od=Sum("debit_cents", filter=before),
+            oc=Sum("credit_cents", filter=before),
+            d=Sum("debit_cents", filter=within),
+            c=Sum("credit_cents", filter=within),
+        )
+        .order_by()
     )
-    opening = _normal(account.type, (sums["od"] or 0) - (sums["oc"] or 0))
-    return opening, int(sums["d"] or 0), int(sums["c"] or 0)
+    sums = {r["account_id"]: r for r in rows}
+    figures = {}
+    for a in accounts:
+        r = sums.get(a.pk)
+        if r is None:
+            figures[a.pk] = (0, 0, 0)
+            continue
+        opening = _normal(a.type, (r["od"] or 0) - (r["oc"] or 0))
+        figures[a.pk] = (opening, int(r["d"] or 0), int(r["c"] or 0))
+    return figures
 
 
 def general_ledger(
@@ -868,11 +900,15 @@ def general_ledger(
     left out of every accounts' ledger.
 
     Keyset-paged: a page reads at most ``limit`` postings after the cursor's (account
-    number, date, entry, posting) and never loads an account's postings at once; an
-    account's figures are summed once, when the walk reaches it. The cursor is signed and
-    carries the running balance and the figures of the account it resumes in, so a page
-    costs the same at any depth; a cursor of another firm, account or period, or tampered
-    with, is a 422 naming ``cursor``."""
+    number, date, entry, posting) and never loads an account's postings at once; the
+    figures of the accounts a page walks are summed by one grouped query (per
+    ``GL_FIGURES_BATCH`` accounts), then one query reads each account's postings on the
+    page. The cursor is signed and carries the running balance and the figures of the
+    account it resumes in, so a page costs the same at any depth, and the high-water mark
+    (the largest posting id when the first page was read): every page and figure counts
+    only the postings up to it, so the walk is one consistent ledger even when entries
+    are posted meanwhile. A cursor of another firm, account or period, or tampered with,
+    is a 422 naming ``cursor``."""
     start, end = check_period(start, end, firm=firm)
     if not 1 <= limit <= GL_PAGE_MAX:
         raise ValidationFailed(f"limit must be from 1 to {GL_PAGE_MAX}", field="limit")
@@ -888,21 +924,28 @@ def general_ledger(
         at = next((i for i, a in enumerate(accounts) if a.pk == resume.account_id), -1)
         if at < 0:
             raise ValidationFailed("cursor: not a cursor of this ledger", field="cursor")
+        mark = resume.mark
+    else:
+        mark = Posting.objects.aggregate(m=Max("pk"))["m"] or 0
+    figures_of: dict[int, tuple[int, int, int]] = {}
     shown: list[LedgerAccount] = []
     lines: list[LedgerPosting] = []
     starts: set[int] = set()
     ends: set[int] = set()
     next_at: _Resume | None = None
-    for acct in accounts[at:]:
+    for i, acct in enumerate(accounts[at:], start=at):
         mid = resume is not None and resume.mid and resume.account_id == acct.pk
         if lines and len(lines) == limit:
-            next_at = _Resume(acct.pk)
+            next_at = _Resume(acct.pk, mark)
             break
         if mid:
             assert resume is not None
             opening, debits, credits = resume.opening_cents, resume.debit_cents, resume.credit_cents
         else:
-            opening, debits, credits = _account_figures(acct, start, end)
+            if acct.pk not in figures_of:
+                batch = accounts[i : i + GL_FIGURES_BATCH]
+                figures_of.update(_accounts_figures(batch, start, end, mark))
+            opening, debits, credits = figures_of[acct.pk]
             if account_id is None and not opening and not debits and not credits:
                 continue
         figures = LedgerAccount(
@@ -926,7 +969,11 @@ def general_ledger(
         # and looks each entry's posting up by (account, entry), stopping at the page's
         # end, where the account has many postings (a few ms a page at any depth).
         qs = Posting.objects.filter(
-            account_id=acct.pk, entry__firm=firm, entry__date__gte=start, entry__date__lte=end
+            account_id=acct.pk,
+            entry__firm=firm,
+            entry__date__gte=start,
+            entry__date__lte=end,
+            pk__lte=mark,
         )
         running = opening
         if mid:
@@ -971,7 +1018,7 @@ def general_ledger(
         if len(rows) > room:
             last = lines[-1]
             next_at = _Resume(
-                acct.pk, True, last.date, last.entry_id, last.posting_id, running, opening,
+                acct.pk, mark, True, last.date, last.entry_id, last.posting_id, running, opening,
                 debits, credits,
             )  # fmt: skip
             break
@@ -1091,11 +1138,24 @@ def _bucket_filters(day: dt.date) -> list[Q]:
     """Each aging bucket as a filter on the advance's date: an advance dated D is
     ``day - D`` days old, so it is in a bucket when D is from ``day - high`` to
     ``day - low`` (no date arithmetic in SQL, the same on both databases)."""
+
+    def days_before(days: int) -> dt.date | None:
+        try:
+            return day - dt.timedelta(days=days)
+        except OverflowError:  # before 1 January of year 1: no advance is dated then
+            return None
+
     filters = []
     for _, low, high in AGING_BUCKETS:
-        within = Q(entry__date__lte=day - dt.timedelta(days=low))
-        if high is not None:
-            within &= Q(entry__date__gte=day - dt.timedelta(days=high))
+        newest = days_before(low)
+        if newest is None:
+            # the bucket's newest day is before the calendar's first: no advance is in it
+            filters.append(Q(entry__date__lt=dt.date.min))
+            continue
+        within = Q(entry__date__lte=newest)
+        oldest = days_before(high) if high is not None else None
+        if oldest is not None:
+            within &= Q(entry__date__gte=oldest)
         filters.append(within)
     return filters
 
