@@ -127,6 +127,31 @@ def test_satisfy_in_the_pop_up(admin_client, cfirm, cadmin, florida_case, today)
     assert deadline.satisfied_by == cadmin
 
 
+def test_a_next_with_a_newline_satisfies_and_returns_to_the_case_s_deadlines(
+    admin_client, cfirm, cadmin, florida_case, today
+):
+    deadline = add(cfirm, cadmin, florida_case, "Expert disclosure", today + dt.timedelta(days=3))
+    back = reverse("cases:case_deadlines", args=[florida_case.pk])
+    # was: the deadline satisfied, then a 500 (a newline in the HX-Redirect header)
+    response = admin_client.post(
+        reverse("cases:deadline_satisfy", args=[deadline.pk]),
+        {
+            "satisfied_on": today.isoformat(),
+            "note": "Served",
+            "next": reverse("cases:deadlines") + "\nSet-Cookie: x=1",
+        },
+        **HX,
+    )
+    assert (response.status_code, response["HX-Redirect"]) == (200, back)
+    assert "Set-Cookie" not in response.headers
+    deadline.refresh_from_db()
+    assert (deadline.status, deadline.satisfied_note) == (DeadlineStatus.SATISFIED, "Served")
+    # "Mark all read" on Home, sent a next with a carriage return: Home
+    home = reverse("cases:dashboard")
+    read = admin_client.post(reverse("cases:reminders_read"), {"next": home + "\r"})
+    assert (read.status_code, read["Location"]) == (302, home)
+
+
 def test_a_change_without_a_reason_is_refused_beside_the_field(
     admin_client, cfirm, cadmin, florida_case, today
 ):

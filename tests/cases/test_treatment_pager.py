@@ -298,3 +298,31 @@ def test_a_next_off_this_site_returns_to_the_tab(pclient, cfirm, paralegal, case
     # opened from the tab's first page, a pop-up comes back to it
     page = text(pclient.get(tab))
     assert hidden_next(text(pclient.get(popup_link(page, "Add bill"), **HX))) == tab
+
+
+@pytest.mark.parametrize("control", ["\n", "\r\n", "\t", "\x00", "\x7f"])
+def test_a_next_with_a_control_character_saves_and_returns_to_the_tab(
+    pclient, cfirm, paralegal, case, provider, control
+):
+    bill = add_bills(cfirm, paralegal, case, provider, 1)[0]
+    tab = reverse("cases:case_treatment", args=[case.pk])
+    # was: the bill voided, then a 500 (a newline in the HX-Redirect header)
+    response = pclient.post(
+        reverse("cases:bill_void", args=[bill.pk]),
+        {"reason": "Entered twice", "next": f"{tab}?bills=x{control}Set-Cookie: x=1"},
+        **HX,
+    )
+    assert (response.status_code, response["HX-Redirect"]) == (200, tab)
+    assert "Set-Cookie" not in response.headers
+    assert Bill.objects.get(pk=bill.pk).void_reason == "Entered twice"
+    # without htmx, and opening a pop-up: the tab too
+    plain = pclient.post(
+        reverse("cases:treatment_new", args=[case.pk]),
+        {"provider": "Valley Medical", "status": "treating", "next": f"{tab}{control}"},
+    )
+    assert (plain.status_code, plain["Location"]) == (302, tab)
+    assert Treatment.objects.filter(case=case).count() == 1
+    opened = text(
+        pclient.get(reverse("cases:treatment_new", args=[case.pk]), {"next": f"/{control}x"}, **HX)
+    )
+    assert hidden_next(opened) == tab

@@ -138,13 +138,21 @@ def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+#: A control character (C0 or DEL): never in an address a form of ours sends.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
     """``candidate`` when it is a path on this site (``/...``), else ``default``: a bare
     word would be read by ``redirect`` as a URL name (a 500), and a full address is never
-    what a form of ours sends."""
+    what a form of ours sends. A control character refuses it too: Django's host check
+    reads the address without its tabs and newlines (as a browser does), so ``/cases/``, a
+    newline and more passed it, and a newline in the ``Location`` or ``HX-Redirect``
+    header is a 500 after the write was saved."""
     if (
         candidate
         and candidate.startswith("/")
+        and not CONTROL_RE.search(candidate)
         and url_has_allowed_host_and_scheme(
             candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )

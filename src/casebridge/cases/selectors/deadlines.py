@@ -25,6 +25,7 @@ from casebridge.cases.models import (
     person_name,
 )
 from casebridge.core.api.schemas import PageIn, keyset_page
+from casebridge.core.models import AuditEvent
 
 #: Rows on a page of the deadlines screen.
 PAGE_SIZE = 50
@@ -242,21 +243,51 @@ def due_within(firm: Firm, today: dt.date, days: int = HORIZON_DAYS) -> tuple[in
     return upcoming.count(), qs.filter(due_date__lt=today).count()
 
 
+#: A reminder still applies while its deadline is open at the due date it reminds of; one
+#: of a deadline satisfied or moved since is superseded (a read across the join: an UPDATE
+#: asks it of the reminder's own row, ``services.deadlines._still_applies_here``).
+STILL_APPLIES = Q(deadline__status=DeadlineStatus.OPEN, deadline__due_date=F("due_date"))
+
+
+def admin_since(user: User) -> dt.datetime | None:
+    """When the user last became a firm administrator, as the audit trail says (the user
+    added as one, or changed from not one to one); ``None`` when it does not say (an
+    administrator made outside the services). One read of the user's own events (the
+    ``audit_entity`` index)."""
+    became = AuditEvent.objects.filter(
+        Q(action="create", after__is_firm_admin=True)
+        | Q(action="change", before__is_firm_admin=False, after__is_firm_admin=True),
+        system="cases",
+        firm_id=user.firm_id,
+        entity_type="user",
+        entity_id=str(user.pk),
+    )
+    return became.order_by("-at", "-pk").values_list("at", flat=True).first()
+
+
 def reminders_of(user: User) -> Q:
     """The reminders a user sees: their own, and for a firm administrator also the firm's
-    reminders that are nobody's (a case without a responsible attorney)."""
+    reminders that are nobody's (a case without a responsible attorney) made since the
+    user became an administrator (:func:`admin_since`; all of them when it is not known):
+    a newly promoted administrator is not handed the firm's past as unread."""
     mine = Q(user=user)
     if user.is_firm_admin:
-        mine |= Q(user__isnull=True, firm_id=user.firm_id)
+        ours = Q(user__isnull=True, firm_id=user.firm_id)
+        since = admin_since(user)
+        if since is not None:
+            ours &= Q(created_at__gte=since)
+        mine |= ours
     return mine
 
 
 def unread_of(user: User) -> QuerySet[DeadlineReminder]:
-    """The reminders :func:`reminders_of` the user that the user has not read. Read marks
-    are each person's own (:class:`DeadlineReminderRead`): an administrator reading a
-    reminder addressed to the administrators leaves it unread for the others."""
+    """The reminders :func:`reminders_of` the user that still apply (:data:`STILL_APPLIES`:
+    a reminder of a deadline satisfied or moved since has nothing left to say) and that the
+    user has not read. Read marks are each person's own (:class:`DeadlineReminderRead`): an
+    administrator reading a reminder addressed to the administrators leaves it unread for
+    the others."""
     read = DeadlineReminderRead.objects.filter(reminder=OuterRef("pk"), user=user)
-    return DeadlineReminder.objects.filter(reminders_of(user)).filter(~Exists(read))
+    return DeadlineReminder.objects.filter(reminders_of(user), STILL_APPLIES).filter(~Exists(read))
 
 
 def unread_reminders(user: User, limit: int = 10) -> tuple[int, list[DeadlineReminder]]:
@@ -313,9 +344,8 @@ def reminder_email_problems(
             | Q(email_claimed_at__lt=claimed_before)
             | Q(email_attempts__gt=1)
         ),
+        STILL_APPLIES,
         firm=firm,
-        deadline__status=DeadlineStatus.OPEN,
-        deadline__due_date=F("due_date"),
     )
     rows = list(
         qs.order_by("-created_at", "-pk").values(

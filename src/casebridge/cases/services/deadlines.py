@@ -35,6 +35,7 @@ from django.db.models import Case as DbCase
 from django.db.models import (
     DateField,
     DateTimeField,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -63,7 +64,7 @@ from casebridge.cases.models import (
     User,
 )
 from casebridge.cases.permissions import require_settings_access
-from casebridge.cases.selectors.deadlines import rule_in_effect, unread_of
+from casebridge.cases.selectors.deadlines import STILL_APPLIES, rule_in_effect, unread_of
 from casebridge.core import clock, timezones
 from casebridge.core.text import plain_line, plain_text
 from casebridge.core.words import format_day
@@ -888,7 +889,7 @@ def deadline_reminders_send(
             if reminder is None:
                 continue
             made += 1
-            emailed += _reminder_email(reminder, deadline, day, now or clock.now())
+            emailed += _reminder_email(reminder, deadline, day, now)
     retried, resent = deadline_reminders_retry(today=today, now=now)
     return ReminderRun(made=made, emailed=emailed, retried=retried, resent=resent)
 
@@ -896,21 +897,24 @@ def deadline_reminders_send(
 def deadline_reminders_retry(
     *, today: dt.date | None = None, now: dt.datetime | None = None
 ) -> tuple[int, int]:
-    """Try again the reminder emails that failed and whose next attempt is due, for
-    deadlines still open at the same due date (a reminder of a deadline satisfied or moved
-    since is superseded: never tried again). Each is claimed by a conditional UPDATE
-    (failed -> sending) before it is sent, so a racing run never sends it twice, and one
-    that was sent is never sent again. Returns (tried, sent)."""
-    now = now or clock.now()
+    """Try again the reminder emails that failed and whose next attempt is due at the
+    run's start (``now``), for deadlines still open at the same due date (a reminder of a
+    deadline satisfied or moved since is superseded: never tried again). Each is claimed by
+    a conditional UPDATE (failed -> sending) before it is sent, so a racing run never sends
+    it twice, and one that was sent is never sent again; the claim, and a failure's next
+    attempt, are stamped with the clock as it reads at that moment (a run held up by a slow
+    mail server claims its last reminders minutes after its start), or with ``now`` when
+    it is given (the clock standing still for the run). Returns (tried, sent)."""
+    run_at = now or clock.now()
     tried = sent = 0
     for firm in Firm.objects.order_by("pk"):
         day = today or firm_today(firm)
         due = (
             DeadlineReminder.objects.filter(
-                _STILL_APPLIES,
+                STILL_APPLIES,
                 firm=firm,
                 email_status="failed",
-                email_next_attempt_at__lte=now,
+                email_next_attempt_at__lte=run_at,
                 due_date__gte=day,
             )
             .select_related("deadline", "deadline__case", "user")
@@ -918,12 +922,20 @@ def deadline_reminders_retry(
         )
         for reminder in due.iterator(chunk_size=200):
             tried += 1
-            sent += _reminder_email(reminder, reminder.deadline, day, now, retry=True)
+            sent += _reminder_email(reminder, reminder.deadline, day, now, retry_due_by=run_at)
     return tried, sent
 
 
-#: A reminder still applies while its deadline is open at the due date it reminds of.
-_STILL_APPLIES = Q(deadline__status=DeadlineStatus.OPEN, deadline__due_date=F("due_date"))
+def _still_applies_here() -> Exists:
+    """:data:`STILL_APPLIES` as a condition on the reminder's own row, for an UPDATE: a
+    filter across the join makes Django write ``WHERE id IN (SELECT ... JOIN ...)``, and
+    PostgreSQL re-checks only the outer ``WHERE`` on a row a racing claim changed meanwhile
+    (so both claims would win); with ``EXISTS`` every condition is re-checked."""
+    return Exists(
+        Deadline.objects.filter(
+            pk=OuterRef("deadline_id"), status=DeadlineStatus.OPEN, due_date=OuterRef("due_date")
+        )
+    )
 
 
 def _reminder_make(deadline: Deadline, threshold: int) -> DeadlineReminder | None:
@@ -961,10 +973,13 @@ def _reminder_email(
     reminder: DeadlineReminder,
     deadline: Deadline,
     today: dt.date,
-    now: dt.datetime,
+    now: dt.datetime | None,
     *,
-    retry: bool = False,
+    retry_due_by: dt.datetime | None = None,
 ) -> int:
+    """Claim the reminder's email and send it; ``retry_due_by``: a failed one is tried
+    again, if its next attempt is due by then. The claim and a failure's next attempt are
+    stamped with ``now``, else the clock at that moment."""
     rows = DeadlineReminder.objects.filter(pk=reminder.pk)
     if not mail_configured():
         rows.update(email_status="no_mail_configured")
@@ -975,17 +990,20 @@ def _reminder_email(
         return 0
     attempts = (reminder.email_attempts or 0) + 1
     # claim it: only the run that moves it to "sending" sends it (exactly once); a retry
-    # only while it still applies (the deadline satisfied or moved meanwhile supersedes it).
+    # only while it still applies (the deadline satisfied or moved meanwhile supersedes it),
+    # every condition on the reminder's row (see _still_applies_here).
     # The moment of the claim tells a send going out now from one cut off (the screen).
     claimed = (
-        rows.filter(_STILL_APPLIES, email_status="failed", email_next_attempt_at__lte=now)
-        if retry
+        rows.filter(
+            _still_applies_here(), email_status="failed", email_next_attempt_at__lte=retry_due_by
+        )
+        if retry_due_by is not None
         else rows.filter(email_status="")
     ).update(
         email_status="sending",
         email_attempts=attempts,
         email_to=", ".join(to)[:1000],
-        email_claimed_at=now,
+        email_claimed_at=now or clock.now(),
     )
     if not claimed:
         return 0
@@ -1006,10 +1024,13 @@ def _reminder_email(
             "deadline reminder %s: mail failed (attempt %s): %s", reminder.pk, attempts, exc
         )
         gave_up = attempts >= MAX_EMAIL_ATTEMPTS
+        failed_at = now or clock.now()
         rows.update(
             email_status="gave_up" if gave_up else "failed",
             email_last_error=str(exc)[:500] or type(exc).__name__,
-            email_next_attempt_at=None if gave_up else now + RETRY_AFTER * 2 ** (attempts - 1),
+            email_next_attempt_at=(
+                None if gave_up else failed_at + RETRY_AFTER * 2 ** (attempts - 1)
+            ),
         )
         return 0
     rows.update(email_status="sent", email_next_attempt_at=None)
