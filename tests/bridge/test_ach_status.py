@@ -11,6 +11,10 @@ check the bridge's request became."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+
+from django.test import Client
+from django.urls import reverse
 
 from casebridge.books.models import (
     AchPayment,
@@ -34,6 +38,7 @@ from tests.books.bank.statement_files import Row, import_statement
 
 from .conftest import add_cost
 from .test_settlement_to_books import _settle_to_disbursement
+from .web.conftest import sign_in
 
 SETTINGS = {
     "immediate_destination": "021000021",
@@ -220,6 +225,52 @@ def test_a_trust_payment_paid_by_ach_is_disbursed_when_sent_and_owed_again_when_
         "",
         None,
     )
+
+
+def _books_trust_row(cases) -> str:
+    page = sign_in(Client(), cases.admin).get(
+        reverse("cases:case_settlement", args=[cases.case.pk])
+    )
+    row = re.search(r"<tr data-integration-figure>.*?</tr>", page.content.decode(), re.S)
+    assert row is not None
+    return row.group(0)
+
+
+def test_a_trust_payment_queued_or_in_a_file_by_ach_is_no_difference_with_the_books(
+    books, cases, connected
+):
+    """The books hold the client's money out of trust from the request on, paid by ACH or
+    not: until the file goes to the bank (and the sync disburses the payment here), the
+    reconciliation and the settlement screen count it as requested, not a difference."""
+    settled = _settle_to_disbursement(books, cases)
+    to_client = settled.trust_checks[2]
+    payment = _paid_by_ach(books, to_client, "Maria Lopez")
+    link = TrustItemLink.objects.get(books_check_id=to_client.pk)
+    # the two liens are queued for printing, the client's payment for the next ACH file
+    requested = "($158,175.00 in trust checks requested, not yet printed)"
+
+    check_status_sync(firm=cases.firm, actor=cases.admin)
+    link.refresh_from_db()
+    assert link.check_state == CheckState.ACH_QUEUED
+    run = reconciliation.reconciliation_run(firm=cases.firm, actor=cases.admin)
+    assert (run.error, run.differences) == ("", 0)
+    assert f": matches {requested}." in _books_trust_row(cases)
+
+    ach.ach_settings_set(
+        firm=books.firm, actor=books.admin, bank_account_id=books.trust.pk, **SETTINGS
+    )
+    ach.ach_batch_create(
+        firm=books.firm, actor=books.admin, bank_account_id=books.trust.pk, payment_ids=[payment.pk]
+    )
+    check_status_sync(firm=cases.firm, actor=cases.admin)
+    link.refresh_from_db()
+    assert (link.check_state, TrustItem.objects.get(pk=link.trust_item_id).status) == (
+        CheckState.ACH_IN_FILE,
+        TrustItemStatus.TO_BE_DISBURSED,
+    )
+    run = reconciliation.reconciliation_run(firm=cases.firm, actor=cases.admin)
+    assert (run.error, run.differences) == ("", 0)
+    assert f": matches {requested}." in _books_trust_row(cases)
 
 
 def test_older_books_that_do_not_say_the_method_read_as_checks():
