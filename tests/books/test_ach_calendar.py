@@ -218,6 +218,28 @@ def test_a_prenote_file_sent_after_its_effective_date_settles_the_next_banking_d
     assert view.prenote_note == "Prenote settles 2026-12-24: live entries from 2026-12-30"
 
 
+def test_an_older_prenote_file_effective_on_a_weekend_settles_the_next_banking_day(
+    firm, admin, trust, client_file, maria, prenoted, ach_ready, on
+):
+    """Files made before ADR 0055 could take a weekend effective date: such a file settles
+    on the banking day on or after it, and the wait counts from there."""
+    on(D(2026, 12, 24))
+    prenote_file = _file(firm, admin, trust, [], include_prenotes=True)
+    AchBatch.objects.filter(pk=prenote_file.pk).update(effective_date=D(2026, 12, 26))  # a Sat
+    ach.ach_batch_mark_sent(firm=firm, actor=admin, batch_id=prenote_file.pk)
+    prenoted.refresh_from_db()
+    view = ach.payee_bank_view(prenoted, today=D(2026, 12, 30))
+    assert (view.prenote_settles_on, view.live_entries_from) == (D(2026, 12, 28), D(2026, 12, 31))
+    wait = ach.prenote_wait(prenoted, D(2026, 12, 30))
+    assert wait is not None
+    assert (wait.reason, wait.possible_on) == (
+        "its prenote settles on 2026-12-28: a live entry may follow from the third banking "
+        "day after it settles, 2026-12-31",
+        D(2026, 12, 31),
+    )
+    assert ach.prenote_wait(prenoted, D(2026, 12, 31)) is None
+
+
 def test_a_payee_without_a_prenote_is_paid_in_the_next_file(
     firm, admin, trust, client_file, maria, maria_bank, ach_ready, on
 ):
