@@ -149,7 +149,10 @@ def test_a_cost_paid_by_ach_follows_its_payment_from_queued_to_cleared(books, ca
     assert _note(cases, cost) == "Paid by ACH: cleared the bank"
 
 
-def test_a_returned_ach_payment_voids_the_cost_with_the_banks_reason(books, cases, connected):
+def test_a_returned_ach_payment_leaves_the_cost_owed_with_the_banks_reason(books, cases, connected):
+    """The bank returned the payment after the cost was Paid: the vendor is unpaid, so the
+    cost is owed again (Pending, still in the case's total) with the bank's reason, as a
+    returned trust payment is; not Void. The books voided the payment's check."""
     cost = add_cost(cases, 12_500)
     outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[cost.pk])
     outbox_deliver(firm_id=cases.firm.pk)
@@ -158,18 +161,45 @@ def test_a_returned_ach_payment_voids_the_cost_with_the_banks_reason(books, case
     )
     check_status_sync(firm=cases.firm, actor=cases.admin)
     cost.refresh_from_db()
-    assert cost.status == CostStatus.PAID
+    assert (cost.status, cost.payment_method) == (CostStatus.PAID, "ach")
 
     ach.ach_payment_return(
         firm=books.firm, actor=books.admin, payment_id=payment.pk, reason="R03 no account"
     )
+    problem = (
+        "ACH payment returned by the bank (ACH return: R03 no account); the vendor is still "
+        "owed. Ask the accountant how it will be paid, or void this cost."
+    )
     run = check_status_sync(firm=cases.firm, actor=cases.admin)
-    assert (run.voided, run.paid) == (1, 0)
-    assert CostLink.objects.get(cost=cost).check_state == CheckState.VOID
+    assert (run.error, run.voided, run.paid) == ("", 1, 0)
+    link = CostLink.objects.get(cost=cost)
+    assert (link.check_state, link.problem) == (CheckState.VOID, problem)
+    assert _note(cases, cost) == problem
     cost.refresh_from_db()
-    assert (cost.status, cost.void_reason) == (
-        CostStatus.VOID,
-        "ACH payment voided in the books: ACH return: R03 no account",
+    assert (
+        cost.status,
+        cost.paid_date,
+        cost.payment_method,
+        cost.payment_reference,
+        cost.voided_on,
+        cost.void_reason,
+    ) == (CostStatus.PENDING, None, "", "", None, "")
+    assert Check.objects.get().status == "voided"
+    event = AuditEvent.objects.get(entity_type="cost", action="reopen", entity_id=str(cost.pk))
+    assert event.summary.endswith(f" owed again: {problem}")
+    assert (event.before["status"], event.after["status"]) == (CostStatus.PAID, CostStatus.PENDING)
+
+    # the next sync leaves it owed: neither voided nor counted again
+    run = check_status_sync(firm=cases.firm, actor=cases.admin)
+    assert (run.error, run.voided, run.paid) == ("", 0, 0)
+    cost.refresh_from_db()
+    assert cost.status == CostStatus.PENDING
+    assert CostLink.objects.get(cost=cost).problem == problem
+    found = reconciliation.reconciliation_run(firm=cases.firm, actor=cases.admin).found.get()
+    assert (found.cause, found.cases_cents) == (
+        f"The books voided check {Check.objects.get().pk} (an ACH payment the bank returned); "
+        "the cost is still owed.",
+        12_500,
     )
 
 

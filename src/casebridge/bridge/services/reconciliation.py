@@ -290,6 +290,15 @@ def _compare_costs(
                 fix=DifferenceFix.SEND,
                 target=cost_id,
             )
+        elif status == CostStatus.PENDING and doc.status == "voided" and state == CheckState.VOID:
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"The books voided check {doc.number or doc.id} (an ACH payment the bank "
+                "returned); the cost is still owed.",
+                cases_cents=cents,
+            )
         elif status != CostStatus.VOID and doc.status == "voided":
             found.add(
                 case_id,
