@@ -218,6 +218,28 @@ def test_a_prenote_file_sent_after_its_effective_date_settles_the_next_banking_d
     assert view.prenote_note == "Prenote settles 2026-12-24: live entries from 2026-12-30"
 
 
+def test_an_older_prenote_file_effective_on_a_weekend_settles_the_next_banking_day(
+    firm, admin, trust, client_file, maria, prenoted, ach_ready, on
+):
+    """Files made before ADR 0055 could take a weekend effective date: such a file settles
+    on the banking day on or after it, and the wait counts from there."""
+    on(D(2026, 12, 24))
+    prenote_file = _file(firm, admin, trust, [], include_prenotes=True)
+    AchBatch.objects.filter(pk=prenote_file.pk).update(effective_date=D(2026, 12, 26))  # a Sat
+    ach.ach_batch_mark_sent(firm=firm, actor=admin, batch_id=prenote_file.pk)
+    prenoted.refresh_from_db()
+    view = ach.payee_bank_view(prenoted, today=D(2026, 12, 30))
+    assert (view.prenote_settles_on, view.live_entries_from) == (D(2026, 12, 28), D(2026, 12, 31))
+    wait = ach.prenote_wait(prenoted, D(2026, 12, 30))
+    assert wait is not None
+    assert (wait.reason, wait.possible_on) == (
+        "its prenote settles on 2026-12-28: a live entry may follow from the third banking "
+        "day after it settles, 2026-12-31",
+        D(2026, 12, 31),
+    )
+    assert ach.prenote_wait(prenoted, D(2026, 12, 31)) is None
+
+
 def test_a_payee_without_a_prenote_is_paid_in_the_next_file(
     firm, admin, trust, client_file, maria, maria_bank, ach_ready, on
 ):
@@ -258,14 +280,21 @@ def test_one_waiting_payee_refuses_the_whole_file(
     assert ach_snapshot() == before
 
 
+def _trace_prenote_files() -> None:
+    PayeeBankAccount.objects.update(prenote_batch=None)  # as before the migration
+    migration = importlib.import_module("casebridge.books.migrations.0027_ach_calendar")
+    migration.trace_prenote_files(apps, None)
+
+
 def test_prenotes_sent_before_their_file_was_kept_are_traced_to_it(
     firm, admin, trust, maria, prenoted, ach_ready, on
 ):
-    """Migration 0027 links a prenote already sent to the file of its day that carried
-    prenotes (the latest effective date: the longer wait)."""
+    """Migration 0027 links a prenote already sent to the first file of its day that
+    carried prenotes and was made once the bank details were there: Maria's first details
+    went in the early file, her new ones (made after it) in the later one."""
     on(D(2026, 12, 21))
     early = _file(firm, admin, trust, [], include_prenotes=True)
-    ach.payee_bank_account_set(
+    changed = ach.payee_bank_account_set(
         firm=firm,
         actor=admin,
         contact_id=maria.pk,
@@ -276,14 +305,47 @@ def test_prenotes_sent_before_their_file_was_kept_are_traced_to_it(
         prenote=True,
     )
     later = _file(firm, admin, trust, [], include_prenotes=True, effective_date=D(2026, 12, 23))
-    PayeeBankAccount.objects.update(prenote_batch=None)  # as before the migration
-    migration = importlib.import_module("casebridge.books.migrations.0027_ach_calendar")
-    migration.trace_prenote_files(apps, None)
-    assert sorted(PayeeBankAccount.objects.values_list("prenote_sent_on", "prenote_batch_id")) == [
-        (D(2026, 12, 21), later.pk),
-        (D(2026, 12, 21), later.pk),
+    _trace_prenote_files()
+    assert sorted(PayeeBankAccount.objects.values_list("pk", "prenote_batch_id")) == [
+        (prenoted.pk, early.pk),
+        (changed.pk, later.pk),
     ]
-    assert early.effective_date < later.effective_date
+
+
+def test_a_prenote_is_not_traced_to_a_later_file_of_its_day_that_carried_another_payees(
+    firm, admin, trust, maria, prenoted, ach_ready, on
+):
+    """Two payees' prenotes went in two files made the same day, only the second marked
+    sent: Maria's prenote is traced to the first file (not yet sent, so her live entries
+    still wait), not to the clinic's, whose effective date is later."""
+    on(D(2026, 12, 21))
+    marias = _file(firm, admin, trust, [], include_prenotes=True, effective_date=D(2026, 12, 22))
+    clinic = Contact.objects.create(firm=firm, name="Valley PT")
+    clinic_bank = ach.payee_bank_account_set(
+        firm=firm,
+        actor=admin,
+        contact_id=clinic.pk,
+        routing_number="026009593",
+        account_number="222",
+        account_type="checking",
+        holder_kind="business",
+        prenote=True,
+    )
+    clinics = _file(firm, admin, trust, [], include_prenotes=True, effective_date=D(2026, 12, 23))
+    ach.ach_batch_mark_sent(firm=firm, actor=admin, batch_id=clinics.pk)
+    _trace_prenote_files()
+    assert sorted(PayeeBankAccount.objects.values_list("pk", "prenote_batch_id")) == [
+        (prenoted.pk, marias.pk),
+        (clinic_bank.pk, clinics.pk),
+    ]
+    prenoted.refresh_from_db()
+    wait = ach.prenote_wait(prenoted, D(2026, 12, 28))
+    assert wait is not None
+    assert wait.reason == (
+        f"the ACH file that carries its prenote ({marias.file_id_modifier} of 2026-12-21) is "
+        "not marked sent: mark it sent; a live entry may follow from the third banking day "
+        "after it settles (2027-01-04 at the earliest)"
+    )
 
 
 def test_the_wait_is_one_constant_and_zero_means_from_the_settlement_date(monkeypatch):

@@ -11,6 +11,10 @@ check the bridge's request became."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+
+from django.test import Client
+from django.urls import reverse
 
 from casebridge.books.models import (
     AchPayment,
@@ -34,6 +38,7 @@ from tests.books.bank.statement_files import Row, import_statement
 
 from .conftest import add_cost
 from .test_settlement_to_books import _settle_to_disbursement
+from .web.conftest import sign_in
 
 SETTINGS = {
     "immediate_destination": "021000021",
@@ -144,7 +149,10 @@ def test_a_cost_paid_by_ach_follows_its_payment_from_queued_to_cleared(books, ca
     assert _note(cases, cost) == "Paid by ACH: cleared the bank"
 
 
-def test_a_returned_ach_payment_voids_the_cost_with_the_banks_reason(books, cases, connected):
+def test_a_returned_ach_payment_leaves_the_cost_owed_with_the_banks_reason(books, cases, connected):
+    """The bank returned the payment after the cost was Paid: the vendor is unpaid, so the
+    cost is owed again (Pending, still in the case's total) with the bank's reason, as a
+    returned trust payment is; not Void. The books voided the payment's check."""
     cost = add_cost(cases, 12_500)
     outbox.costs_send(firm=cases.firm, actor=cases.admin, cost_ids=[cost.pk])
     outbox_deliver(firm_id=cases.firm.pk)
@@ -153,18 +161,45 @@ def test_a_returned_ach_payment_voids_the_cost_with_the_banks_reason(books, case
     )
     check_status_sync(firm=cases.firm, actor=cases.admin)
     cost.refresh_from_db()
-    assert cost.status == CostStatus.PAID
+    assert (cost.status, cost.payment_method) == (CostStatus.PAID, "ach")
 
     ach.ach_payment_return(
         firm=books.firm, actor=books.admin, payment_id=payment.pk, reason="R03 no account"
     )
+    problem = (
+        "ACH payment returned by the bank (ACH return: R03 no account); the vendor is still "
+        "owed. Ask the accountant how it will be paid, or void this cost."
+    )
     run = check_status_sync(firm=cases.firm, actor=cases.admin)
-    assert (run.voided, run.paid) == (1, 0)
-    assert CostLink.objects.get(cost=cost).check_state == CheckState.VOID
+    assert (run.error, run.voided, run.paid) == ("", 1, 0)
+    link = CostLink.objects.get(cost=cost)
+    assert (link.check_state, link.problem) == (CheckState.VOID, problem)
+    assert _note(cases, cost) == problem
     cost.refresh_from_db()
-    assert (cost.status, cost.void_reason) == (
-        CostStatus.VOID,
-        "ACH payment voided in the books: ACH return: R03 no account",
+    assert (
+        cost.status,
+        cost.paid_date,
+        cost.payment_method,
+        cost.payment_reference,
+        cost.voided_on,
+        cost.void_reason,
+    ) == (CostStatus.PENDING, None, "", "", None, "")
+    assert Check.objects.get().status == "voided"
+    event = AuditEvent.objects.get(entity_type="cost", action="reopen", entity_id=str(cost.pk))
+    assert event.summary.endswith(f" owed again: {problem}")
+    assert (event.before["status"], event.after["status"]) == (CostStatus.PAID, CostStatus.PENDING)
+
+    # the next sync leaves it owed: neither voided nor counted again
+    run = check_status_sync(firm=cases.firm, actor=cases.admin)
+    assert (run.error, run.voided, run.paid) == ("", 0, 0)
+    cost.refresh_from_db()
+    assert cost.status == CostStatus.PENDING
+    assert CostLink.objects.get(cost=cost).problem == problem
+    found = reconciliation.reconciliation_run(firm=cases.firm, actor=cases.admin).found.get()
+    assert (found.cause, found.cases_cents) == (
+        f"The books voided check {Check.objects.get().pk} (an ACH payment the bank returned); "
+        "the cost is still owed.",
+        12_500,
     )
 
 
@@ -220,6 +255,52 @@ def test_a_trust_payment_paid_by_ach_is_disbursed_when_sent_and_owed_again_when_
         "",
         None,
     )
+
+
+def _books_trust_row(cases) -> str:
+    page = sign_in(Client(), cases.admin).get(
+        reverse("cases:case_settlement", args=[cases.case.pk])
+    )
+    row = re.search(r"<tr data-integration-figure>.*?</tr>", page.content.decode(), re.S)
+    assert row is not None
+    return row.group(0)
+
+
+def test_a_trust_payment_queued_or_in_a_file_by_ach_is_no_difference_with_the_books(
+    books, cases, connected
+):
+    """The books hold the client's money out of trust from the request on, paid by ACH or
+    not: until the file goes to the bank (and the sync disburses the payment here), the
+    reconciliation and the settlement screen count it as requested, not a difference."""
+    settled = _settle_to_disbursement(books, cases)
+    to_client = settled.trust_checks[2]
+    payment = _paid_by_ach(books, to_client, "Maria Lopez")
+    link = TrustItemLink.objects.get(books_check_id=to_client.pk)
+    # the two liens are queued for printing, the client's payment for the next ACH file
+    requested = "($158,175.00 in trust checks requested, not yet printed)"
+
+    check_status_sync(firm=cases.firm, actor=cases.admin)
+    link.refresh_from_db()
+    assert link.check_state == CheckState.ACH_QUEUED
+    run = reconciliation.reconciliation_run(firm=cases.firm, actor=cases.admin)
+    assert (run.error, run.differences) == ("", 0)
+    assert f": matches {requested}." in _books_trust_row(cases)
+
+    ach.ach_settings_set(
+        firm=books.firm, actor=books.admin, bank_account_id=books.trust.pk, **SETTINGS
+    )
+    ach.ach_batch_create(
+        firm=books.firm, actor=books.admin, bank_account_id=books.trust.pk, payment_ids=[payment.pk]
+    )
+    check_status_sync(firm=cases.firm, actor=cases.admin)
+    link.refresh_from_db()
+    assert (link.check_state, TrustItem.objects.get(pk=link.trust_item_id).status) == (
+        CheckState.ACH_IN_FILE,
+        TrustItemStatus.TO_BE_DISBURSED,
+    )
+    run = reconciliation.reconciliation_run(firm=cases.firm, actor=cases.admin)
+    assert (run.error, run.differences) == ("", 0)
+    assert f": matches {requested}." in _books_trust_row(cases)
 
 
 def test_older_books_that_do_not_say_the_method_read_as_checks():

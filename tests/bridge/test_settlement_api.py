@@ -6,13 +6,21 @@ of domain.md is set up by ``_settle_to_disbursement`` of the end-to-end test."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 from casebridge.books.models import Check, CheckStatus, Invoice
 from casebridge.books.services import checks as books_checks
-from casebridge.bridge.models import FeeInvoice, InvoiceRelease, OutboxItem, TrustItemLink
+from casebridge.bridge.api.settlement import TrustCheckOut
+from casebridge.bridge.models import (
+    CheckState,
+    FeeInvoice,
+    InvoiceRelease,
+    OutboxItem,
+    TrustItemLink,
+)
 from casebridge.bridge.services.delivery import outbox_deliver
 from casebridge.bridge.services.status_sync import check_status_sync
 from casebridge.cases.models import Case, TrustItem
@@ -532,4 +540,21 @@ def test_the_schema_documents_the_settlement_endpoints(cases, api):
         "check_state",
         "check_number",
         "problem",
+    }
+
+
+def test_the_trust_check_state_is_described_by_the_values_it_takes():
+    """The API's description of a trust check's state names exactly the stored values."""
+    description = TrustCheckOut.model_fields["check_state"].description or ""
+    named = set(re.findall(r"\b(?:ach_[a-z_]+|queued|printed|void|missing)\b", description))
+    assert named == {state.value for state in CheckState}
+    assert {state.value for state in CheckState} == {
+        "queued",
+        "printed",
+        "void",
+        "missing",
+        "ach_queued",
+        "ach_file",
+        "ach_sent",
+        "ach_clear",
     }

@@ -284,6 +284,9 @@ class BooksIntegration:
                     note = "Sending to the books"
                 elif row.check_state == CheckState.MISSING:
                     note, problem = row.problem, True
+                elif row.check_state == CheckState.VOID and row.problem:
+                    # an ACH payment the bank returned: the cost is owed again
+                    note, problem = row.problem, True
                 elif row.check_state in ACH_NOTES:
                     note = ACH_NOTES[CheckState(row.check_state)]
                 elif row.check_id:

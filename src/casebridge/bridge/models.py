@@ -200,6 +200,11 @@ ACH_STATES = (
 #: Sent to the bank: paid on the cases side, while the books' check stays queued (it is
 #: never printed).
 PAID_BY_ACH = (CheckState.ACH_SENT, CheckState.ACH_CLEARED)
+#: The books hold the payment out of trust (they post a check when it is requested) but
+#: have not paid it out yet: queued for printing, or by ACH queued or in a file not yet
+#: sent. While its trust payment is still To Be Disbursed here, the reconciliation and the
+#: settlement screen count it as requested, not as a difference (ADR 0055).
+HELD_NOT_PAID = (CheckState.QUEUED, CheckState.ACH_QUEUED, CheckState.ACH_IN_FILE)
 #: How the screens say each: what became of the request in the books.
 ACH_NOTES = {
     CheckState.ACH_QUEUED: "Paid by ACH in the books: queued for the next ACH file",

@@ -1,9 +1,11 @@
 """The prenote's file (ADR 0055): a payee's bank details remember the NACHA file that
 carried their prenote, whose effective entry date starts the wait before a live entry.
 
-Prenotes sent before this migration are traced to their file: the firm's file made on the
-prenote's day that carried prenotes (the latest effective date if there were several:
-the longer wait). The column is nullable, so SQLite adds it without rebuilding the table.
+Prenotes sent before this migration are traced to their file: the first of the firm's
+files made on the prenote's day that carried prenotes and was made once the bank details
+were there (a file takes every prenote still to send, so that first file carried it; a
+later one of the day carried another payee's). The column is nullable, so SQLite adds it
+without rebuilding the table.
 """
 
 import django.db.models.deletion
@@ -17,9 +19,12 @@ def trace_prenote_files(apps, schema_editor):  # type: ignore[no-untyped-def]
     for account in sent.order_by("pk"):
         batch = (
             AchBatch.objects.filter(
-                firm_id=account.firm_id, created_on=account.prenote_sent_on, prenote_count__gt=0
+                firm_id=account.firm_id,
+                created_on=account.prenote_sent_on,
+                prenote_count__gt=0,
+                created_at__gte=account.created_at,
             )
-            .order_by("-effective_date", "-pk")
+            .order_by("created_at", "pk")
             .first()
         )
         if batch is not None:

@@ -116,9 +116,12 @@ def default_effective_date(today: dt.date) -> dt.date:
 
 def _settlement_of(effective: dt.date, sent_on: dt.date) -> dt.date:
     """When a file sent on ``sent_on`` settles: on its effective date if that is still
-    ahead, else (a same-day or stale date, which the ACH Operator moves to its next
-    settlement) on the next banking day, the later of the two (ADR 0055)."""
-    return effective if effective > sent_on else banking_days.next_banking_day(sent_on)
+    ahead (on the banking day on or after it: files made before ADR 0055 could take a
+    weekend or holiday), else (a same-day or stale date, which the ACH Operator moves to
+    its next settlement) on the next banking day, the later of the two (ADR 0055)."""
+    if effective > sent_on:
+        return banking_days.banking_day_on_or_after(effective)
+    return banking_days.next_banking_day(sent_on)
 
 
 def prenote_settles_on(account: PayeeBankAccount) -> dt.date | None:

@@ -169,7 +169,7 @@ class TrustCheckOut(Out):
     generation: int = Field(description="1 for the first check; each Send again adds one.")
     check_state: str = Field(
         description='"" until the books hold the request; then queued, printed, void or '
-        "missing; paid by ACH, ach_queued, ach_in_file, ach_sent or ach_cleared (a returned "
+        "missing; paid by ACH, ach_queued, ach_file, ach_sent or ach_clear (a returned "
         "ACH payment is void)."
     )
     check_number: int | None

@@ -11,6 +11,7 @@ from django.db.models import Count, Max
 
 from casebridge.bridge.models import (
     ACH_NOTES,
+    HELD_NOT_PAID,
     UNFINISHED,
     CaseLink,
     CheckState,
@@ -36,12 +37,13 @@ def _trust_in_flight(
     case_ids: list[int],
 ) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
     """Per case: the trust checks the books already hold but the cases side does not yet
-    count as paid out (queued for printing: the books post a check when requested), how
+    count as paid out (queued for printing, or by ACH queued or in a file not yet sent: the
+    books post a check when requested), how
     many trust changes are still on their way to the books, and how many were refused."""
     in_flight: dict[int, int] = {}
     for case_id, cents in TrustItemLink.objects.filter(
         trust_item__case_id__in=case_ids,
-        check_state=CheckState.QUEUED,
+        check_state__in=HELD_NOT_PAID,
         trust_item__status=TrustItemStatus.TO_BE_DISBURSED,
     ).values_list("trust_item__case_id", "amount_cents"):
         in_flight[case_id] = in_flight.get(case_id, 0) + cents

@@ -59,6 +59,7 @@ from casebridge.bridge.client import (
 from casebridge.bridge.digest_sources import CASE_DIGESTS, PREFIX
 from casebridge.bridge.errors import Conflict, ValidationFailed
 from casebridge.bridge.models import (
+    HELD_NOT_PAID,
     PAID_BY_ACH,
     PENDING,
     UNFINISHED,
@@ -288,6 +289,15 @@ def _compare_costs(
                 books_cents=doc.amount_cents,
                 fix=DifferenceFix.SEND,
                 target=cost_id,
+            )
+        elif status == CostStatus.PENDING and doc.status == "voided" and state == CheckState.VOID:
+            found.add(
+                case_id,
+                kind,
+                subject,
+                f"The books voided check {doc.number or doc.id} (an ACH payment the bank "
+                "returned); the cost is still owed.",
+                cases_cents=cents,
             )
         elif status != CostStatus.VOID and doc.status == "voided":
             found.add(
@@ -579,13 +589,14 @@ def _compare_invoices(
 
 def _held_in_trust(firm: Firm, case_ids: Iterable[int] | None) -> dict[int, int]:
     """Per case (of ``case_ids``, else of the whole firm: no list of ids): deposits less
-    what trust paid out, less the trust checks the books already hold but have not printed
-    (the books post a check when it is requested)."""
+    what trust paid out, less the trust payments the books already hold but have not paid
+    out (the books post a check when it is requested): queued for printing, or by ACH queued
+    or in a file not yet sent."""
     deposits = Deposit.objects.filter(firm=firm, voided_on__isnull=True)
     paid = TrustItem.objects.filter(firm=firm, status=TrustItemStatus.DISBURSED, paid_direct=False)
     queued = TrustItemLink.objects.filter(
         firm=firm,
-        check_state=CheckState.QUEUED,
+        check_state__in=HELD_NOT_PAID,
         trust_item__status=TrustItemStatus.TO_BE_DISBURSED,
     )
     if case_ids is not None:

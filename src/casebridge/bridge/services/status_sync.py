@@ -7,10 +7,12 @@ runs it: a user's sync is queued (:func:`sync_request`) and polled (ADR 0008).
 For every cost whose check is still queued or printed in the books' last known state:
 printed -> the cost is Paid with the check number and print date; paid by ACH, each state
 of the payment is kept (queued, in a file, sent, cleared; ADR 0055) and sent -> the cost
-is Paid by ACH with the payment's trace number and the day it was sent; voided in the books ->
-the cost is Void (also when it was already Paid: the vendor we improve on only synced voids
-while Pending); gone from the books -> the link is marked "missing" with a problem shown on
-the cost and counted in the run, never silently dropped.
+is Paid by ACH with the payment's trace number and the day it was sent; returned by the bank
+-> the cost is owed again (Pending, its payment cleared, a problem naming the bank's
+reason), as a returned trust payment is; voided in the books -> the cost is Void (also when
+it was already Paid: the vendor we improve on only synced voids while Pending); gone from
+the books -> the link is marked "missing" with a problem shown on the cost and counted in
+the run, never silently dropped.
 """
 
 from __future__ import annotations
@@ -71,6 +73,13 @@ def _paid_by_ach(check: BooksCheck) -> bool:
     return check_state_of(check) in PAID_BY_ACH and check.ach_sent_on is not None
 
 
+def _returned_after_sent(check: BooksCheck, cost: Cost) -> bool:
+    """The bank returned the cost's ACH payment after it was sent (the cost Paid, or the
+    sync saw it only returned): the cost is owed again, where a voided check voids it."""
+    owed = cost.status in (CostStatus.PAID, CostStatus.PENDING)
+    return owed and check.method == "ach" and check.ach_status == "returned"
+
+
 def _apply(
     firm: Firm,
     actor: User | None,
@@ -98,6 +107,22 @@ def _apply(
         link.problem = ""
         if cost.status == CostStatus.PENDING and check.printed_on is not None:
             printed.append((cost.pk, str(check.check_number), check.printed_on))
+    elif check.status == "voided" and _returned_after_sent(check, cost):
+        # the vendor is still unpaid: the cost is owed again, not void (the books voided
+        # the payment's check, which takes it out of their advanced costs)
+        if link.check_state != CheckState.VOID or cost.status == CostStatus.PAID:
+            run.voided += 1
+        link.check_state = CheckState.VOID
+        link.problem = (
+            "ACH payment returned by the bank"
+            + (f" ({check.void_reason})" if check.void_reason else "")
+            + "; the vendor is still owed. Ask the accountant how it will be paid, or void "
+            "this cost."
+        )[:500]
+        if cost.status == CostStatus.PAID:
+            cost_services.cost_reopen_by_return(
+                firm=firm, actor=actor, cost_id=cost.pk, reason=link.problem
+            )
     elif check.status == "voided":
         link.check_state = CheckState.VOID
         link.problem = ""

@@ -640,6 +640,33 @@ def cost_void_by_check(
 
 
 @transaction.atomic
+def cost_reopen_by_return(*, firm: Firm, actor: User | None, cost_id: int, reason: str) -> Cost:
+    """A Paid cost whose ACH payment the bank returned (the books void its check) is owed
+    again: back to Pending, its payment cleared, so it stays in the case's total while
+    the vendor is unpaid (ADR 0055). A cost not Paid is left alone."""
+    cost = _locked_cost(firm, cost_id)
+    if cost.status != CostStatus.PAID:
+        return cost
+    before = _snapshot(cost)
+    cost.status = CostStatus.PENDING
+    cost.paid_date = None
+    cost.payment_method = ""
+    cost.payment_reference = ""
+    cost.save(update_fields=["status", "paid_date", "payment_method", "payment_reference"])
+    cases_audit(
+        firm_id=firm.pk,
+        actor=actor,
+        action="reopen",
+        entity_type="cost",
+        entity_id=cost.pk,
+        summary=f"{_cost_label(cost)} owed again: {reason}"[:500],
+        before=before,
+        after=_snapshot(cost),
+    )
+    return cost
+
+
+@transaction.atomic
 def costs_record_checks_printed(
     *,
     firm: Firm,
