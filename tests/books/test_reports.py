@@ -179,6 +179,32 @@ def test_the_trust_account_journal_lists_movements_by_date_then_entry(
     ] == [first.entry_id]
 
 
+def test_the_trust_journals_pages_are_one_read_while_entries_are_posted(
+    firm, admin, trust, client_file
+):
+    # review: the figures travelled in the cursor but later pages read the books as they
+    # were then: a deposit posted between pages ran the balance past the closing shown
+    for day in (1, 2, 3, 4):
+        deposit(firm, admin, trust, client_file, 1_000, on=MAR[day])
+    page = reports.trust_account_journal(firm=firm, bank_account_id=trust.pk, limit=2)
+    assert page.next_cursor is not None
+    late = deposit(firm, admin, trust, client_file, 7_000, on=MAR[20])
+    backdated = deposit(firm, admin, trust, client_file, 500, on=MAR[1])
+    rest = reports.trust_account_journal(
+        firm=firm, bank_account_id=trust.pk, limit=2, cursor=page.next_cursor
+    )
+    lines = page.lines + rest.lines
+    assert rest.next_cursor is None
+    assert [j.balance_cents for j in lines] == [1_000, 2_000, 3_000, 4_000]
+    assert (rest.figures.count, rest.figures.closing_cents) == (4, 4_000)
+    assert {late.entry_id, backdated.entry_id}.isdisjoint(j.entry_id for j in lines)
+    # a fresh read sees them, and its export streams the same rows as its pages
+    fresh = reports.trust_journal_figures(firm=firm, bank_account_id=trust.pk)
+    assert (fresh.count, fresh.closing_cents) == (6, 11_500)
+    streamed = list(reports.trust_account_journal_rows(figures=fresh))
+    assert [j.balance_cents for j in streamed][-1] == fresh.closing_cents == 11_500
+
+
 def test_the_trust_account_journal_is_for_trust_accounts_only(firm, operating, other_firm, trust):
     for bank_id, who in ((operating.pk, firm), (trust.pk, other_firm)):
         with pytest.raises(ValidationFailed) as info:

@@ -30,7 +30,7 @@ from typing import Literal
 
 from django.core import signing
 from django.db import connection
-from django.db.models import F, Max, Min, Q, QuerySet, RowRange, Sum, Window
+from django.db.models import F, Min, Q, QuerySet, RowRange, Sum, Window
 
 from casebridge.books.errors import ValidationFailed
 from casebridge.books.models import (
@@ -43,7 +43,7 @@ from casebridge.books.models import (
     JournalEntry,
     Posting,
 )
-from casebridge.books.selectors.reports import gl_balances
+from casebridge.books.selectors.reports import gl_balances, posting_mark
 from casebridge.core import clock
 
 #: The headers and rows of a statement as the export writers take it; money in cents.
@@ -926,7 +926,7 @@ def general_ledger(
             raise ValidationFailed("cursor: not a cursor of this ledger", field="cursor")
         mark = resume.mark
     else:
-        mark = Posting.objects.aggregate(m=Max("pk"))["m"] or 0
+        mark = posting_mark(firm)
     figures_of: dict[int, tuple[int, int, int]] = {}
     shown: list[LedgerAccount] = []
     lines: list[LedgerPosting] = []

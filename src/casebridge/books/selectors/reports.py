@@ -256,6 +256,9 @@ class TrustJournalFigures:
     disbursements_cents: int
     #: movements in the period
     count: int
+    #: the largest id of the firm's postings when the figures were read: the pages and
+    #: the export of these figures count only postings up to it (one consistent read)
+    mark: int = 0
 
     @property
     def closing_cents(self) -> int:
@@ -283,6 +286,21 @@ class _JournalResume:
     deposits_cents: int
     disbursements_cents: int
     count: int
+    mark: int
+
+
+def posting_mark(firm: Firm) -> int:
+    """The largest id of ``firm``'s postings now (0 before any): a report read in pages or
+    streamed counts only postings up to it, so an entry posted meanwhile cannot make its
+    lines disagree with its totals. The firm's own, so a cursor carrying it says nothing
+    of another firm's books."""
+    return (
+        Posting.objects.filter(entry__firm_id=firm.pk)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+        or 0
+    )
 
 
 def _journal_scope(
@@ -305,6 +323,7 @@ def _trust_journal_cursor(
             at.deposits_cents,
             at.disbursements_cents,
             at.count,
+            at.mark,
         ]
     )
 
@@ -321,7 +340,7 @@ def _read_trust_journal_cursor(
         data = signing.Signer(salt=_TRUST_JOURNAL_SALT).unsign_object(cursor)
     except (signing.BadSignature, ValueError, TypeError, UnicodeError):
         raise bad from None
-    if not isinstance(data, list) or len(data) != 12:
+    if not isinstance(data, list) or len(data) != 13:
         raise bad
     if data[:4] != _journal_scope(firm, bank, start, end):
         raise bad
@@ -341,12 +360,17 @@ def _trust_bank(firm: Firm, bank_account_id: int) -> BankAccount:
     return bank
 
 
-def _journal_movements(bank: BankAccount, start: dt.date | None, end: dt.date) -> QuerySet[Posting]:
-    """The account's postings of the period. The entry's firm too: PostgreSQL then walks
-    the (firm, date) entry index in date order and looks each posting up by (account,
-    entry), stopping at a page's end."""
+def _journal_movements(
+    bank: BankAccount, start: dt.date | None, end: dt.date, mark: int
+) -> QuerySet[Posting]:
+    """The account's postings of the period, up to the ``mark`` id. The entry's firm too:
+    PostgreSQL then walks the (firm, date) entry index in date order and looks each
+    posting up by (account, entry), stopping at a page's end."""
     movements = Posting.objects.filter(
-        account_id=bank.gl_account_id, entry__firm_id=bank.firm_id, entry__date__lte=end
+        account_id=bank.gl_account_id,
+        entry__firm_id=bank.firm_id,
+        entry__date__lte=end,
+        pk__lte=mark,
     )
     return movements.filter(entry__date__gte=start) if start else movements
 
@@ -359,11 +383,13 @@ def trust_journal_figures(
     end: dt.date | None = None,
 ) -> TrustJournalFigures:
     """A trust bank account's opening balance (before ``start``), deposits, disbursements
-    and movements from ``start`` to ``end`` (default today): one aggregate."""
+    and movements from ``start`` to ``end`` (default today): one aggregate, over the
+    postings up to :func:`posting_mark` (kept in the figures for their pages and export)."""
     bank = _trust_bank(firm, bank_account_id)
     end = end or clock.today()
+    mark = posting_mark(firm)
     up_to_end = Posting.objects.filter(
-        account_id=bank.gl_account_id, entry__firm=firm, entry__date__lte=end
+        account_id=bank.gl_account_id, entry__firm=firm, entry__date__lte=end, pk__lte=mark
     )
     if start:
         before, within = Q(entry__date__lt=start), Q(entry__date__gte=start)
@@ -384,6 +410,7 @@ def trust_journal_figures(
         int(sums["d"] or 0),
         int(sums["c"] or 0),
         int(sums["n"]),
+        mark,
     )
 
 
@@ -416,13 +443,13 @@ def trust_account_journal(
     if not 1 <= limit <= TRUST_JOURNAL_PAGE_MAX:
         raise ValidationFailed(f"limit must be from 1 to {TRUST_JOURNAL_PAGE_MAX}", field="limit")
     end = end or clock.today()
-    movements = _journal_movements(bank, start, end)
     if cursor:
         at = _read_trust_journal_cursor(cursor, firm, bank, start, end)
         figures = TrustJournalFigures(
             bank, start, end, at.opening_cents, at.deposits_cents, at.disbursements_cents,
-            at.count,
+            at.count, at.mark,
         )  # fmt: skip
+        movements = _journal_movements(bank, start, end, figures.mark)
         running = at.running_cents
         movements = movements.filter(
             Q(entry__date__gte=at.date),
@@ -432,6 +459,7 @@ def trust_account_journal(
         )
     else:
         figures = trust_journal_figures(firm=firm, bank_account_id=bank.pk, start=start, end=end)
+        movements = _journal_movements(bank, start, end, figures.mark)
         running = figures.opening_cents
     rows = list(
         movements.order_by("entry__date", "entry_id", "pk").values_list(*_JOURNAL_COLUMNS)[
@@ -454,7 +482,7 @@ def trust_account_journal(
             end,
             _JournalResume(
                 last.date, last.entry_id, last.posting_id, running, figures.opening_cents,
-                figures.deposits_cents, figures.disbursements_cents, figures.count,
+                figures.deposits_cents, figures.disbursements_cents, figures.count, figures.mark,
             ),
         )  # fmt: skip
     return TrustJournalPage(figures, lines, next_cursor)
@@ -467,7 +495,7 @@ def trust_account_journal_rows(
     the exports: streamed from one ordered query (a server-side cursor on PostgreSQL), so
     a long journal is read in constant memory."""
     running = figures.opening_cents
-    movements = _journal_movements(figures.bank_account, figures.start, figures.end)
+    movements = _journal_movements(figures.bank_account, figures.start, figures.end, figures.mark)
     for pk, entry_id, day, memo, file_number, debit, credit in (
         movements.order_by("entry__date", "entry_id", "pk")
         .values_list(*_JOURNAL_COLUMNS)
