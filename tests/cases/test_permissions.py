@@ -227,6 +227,8 @@ INTEGRATION_ONLY: dict[str, str] = {
     "costs.cost_return_to_open": "a send withdrawn before it reached the books "
     "(the bridge's withdraw checks Costs management)",
     "costs.cost_void_by_check": "the books voided the cost's check",
+    "costs.cost_reopen_by_return": "the bank returned the cost's ACH payment (the books "
+    "voided its check): owed again",
     "costs.costs_record_checks_printed": "the books printed the checks",
     "disbursement.trust_items_record_checks_printed": "the books printed the trust checks",
     "disbursement.trust_items_record_invoiced": "the books finalised the fee invoice",
