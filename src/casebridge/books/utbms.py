@@ -13,6 +13,8 @@ they are not in the sets.
 
 from __future__ import annotations
 
+from casebridge.core import utbms
+
 #: The litigation code set's task codes, by phase.
 TASK_CODES: tuple[tuple[str, str], ...] = (
     # L100 Case Assessment, Development and Administration
@@ -66,33 +68,8 @@ ACTIVITY_CODES: tuple[tuple[str, str], ...] = (
     ("A111", "Other"),
 )
 
-#: The expense codes.
-EXPENSE_CODES: tuple[tuple[str, str], ...] = (
-    ("E101", "Copying"),
-    ("E102", "Outside printing"),
-    ("E103", "Word processing"),
-    ("E104", "Facsimile"),
-    ("E105", "Telephone"),
-    ("E106", "Online research"),
-    ("E107", "Delivery services/messengers"),
-    ("E108", "Postage"),
-    ("E109", "Local travel"),
-    ("E110", "Out-of-town travel"),
-    ("E111", "Meals"),
-    ("E112", "Court fees"),
-    ("E113", "Subpoena fees"),
-    ("E114", "Witness fees"),
-    ("E115", "Deposition transcripts"),
-    ("E116", "Trial transcripts"),
-    ("E117", "Trial exhibits"),
-    ("E118", "Litigation support vendors"),
-    ("E119", "Experts"),
-    ("E120", "Private investigators"),
-    ("E121", "Arbitrators/mediators"),
-    ("E122", "Local counsel"),
-    ("E123", "Other professionals"),
-    ("E124", "Other"),
-)
+#: The expense codes (shared with the cases side's cost codes: ``core.utbms``).
+EXPENSE_CODES: tuple[tuple[str, str], ...] = utbms.EXPENSE_CODES
 
 #: The codes alone, in order (the models' CHECK constraints list them).
 TASK: tuple[str, ...] = tuple(code for code, _ in TASK_CODES)

@@ -17,7 +17,7 @@ from casebridge.cases.models import ApiToken, CaseType, CostCode, Firm, User
 from casebridge.cases.permissions import require_admin, require_settings_access
 from casebridge.cases.services.dates import first_record_date
 from casebridge.cases.services.deadlines import limitation_rules_seed
-from casebridge.core import clock, passwords, throttle, timezones
+from casebridge.core import clock, passwords, throttle, timezones, utbms
 from casebridge.core.audit import audit_record
 from casebridge.core.dates import opening_date_refusal
 from casebridge.core.signin import password_matches
@@ -27,32 +27,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
 
 #: UTBMS expense codes offered on every cost, plus the firm's own codes.
-UTBMS_EXPENSE_CODES: tuple[tuple[str, str], ...] = (
-    ("E101", "Copying"),
-    ("E102", "Outside printing"),
-    ("E103", "Word processing"),
-    ("E104", "Facsimile"),
-    ("E105", "Telephone"),
-    ("E106", "Online research"),
-    ("E107", "Delivery services/messengers"),
-    ("E108", "Postage"),
-    ("E109", "Local travel"),
-    ("E110", "Out-of-town travel"),
-    ("E111", "Meals"),
-    ("E112", "Court fees"),
-    ("E113", "Subpoena fees"),
-    ("E114", "Witness fees"),
-    ("E115", "Deposition transcripts"),
-    ("E116", "Trial transcripts"),
-    ("E117", "Trial exhibits"),
-    ("E118", "Litigation support vendors"),
-    ("E119", "Experts"),
-    ("E120", "Private investigators"),
-    ("E121", "Arbitrators/mediators"),
-    ("E122", "Local counsel"),
-    ("E123", "Other professionals"),
-    ("E124", "Other"),
-)
+UTBMS_EXPENSE_CODES: tuple[tuple[str, str], ...] = utbms.EXPENSE_CODES
 #: The firm's own codes a PI firm starts with.
 FIRM_COST_CODES: tuple[tuple[str, str], ...] = (
     ("MEDREC", "Medical records"),
